@@ -1,0 +1,72 @@
+# vgpu: one Go c-shared library under every NVIDIA library name.
+#   make          build build/lib (the library and its names) and build/bin/vgpu
+#   make test     everything CI runs: Go unit tests, the C harness, the Go host, real ggml
+#   make demo     show the virtual GPU through the driver, runtime and NVML
+#   make bench    figures into BENCHMARKS.md
+#   make generate regenerate the //export layer from shim/api/functions.txt
+
+GO      ?= go
+CC      ?= gcc
+BUILD   := build
+LIB     := $(BUILD)/lib/libvgpu.so
+BIN     := $(BUILD)/bin/vgpu
+NAMES   := libcuda.so.1 libcuda.so libcudart.so.12 libcudart.so.13 libcublas.so.12 libcublas.so.13 \
+           libcublasLt.so.12 libcublasLt.so.13 libnvidia-ml.so.1 libnvidia-ml.so
+MAP     := exports/zz_exports.map
+GOSRC   := $(shell find . -name '*.go' -not -path './build/*' -not -path './tests/cache/*') \
+           $(wildcard shim/*.c exports/*.c) shim/profiles/profiles.yaml $(MAP)
+
+# The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
+LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
+
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml demo bench clean
+
+all: lib cli
+
+lib: $(LIB) $(addprefix $(BUILD)/lib/,$(NAMES))
+
+$(LIB): $(GOSRC)
+	@mkdir -p $(BUILD)/lib
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -ldflags "$(LDFLAGS)" -o $@ ./exports
+	@rm -f $(BUILD)/lib/libvgpu.h
+
+$(BUILD)/lib/%: $(LIB)
+	@ln -sf libvgpu.so $@
+
+cli: $(BIN)
+
+$(BIN): $(GOSRC)
+	@mkdir -p $(BUILD)/bin
+	$(GO) build -o $@ ./cmd/vgpu
+
+generate:
+	$(GO) run ./cmd/apigen
+
+# CI: the generated files must match functions.txt.
+check-generate:
+	$(GO) run ./cmd/apigen
+	git diff --exit-code -- exports shim/api
+
+test: all check-generate unit ctest gohost ggml
+
+unit:
+	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/...
+
+ctest: lib
+	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
+
+gohost: lib
+	$(GO) run ./tests/gohost $(CURDIR)/$(BUILD)/lib
+
+ggml: lib
+	bash tests/ggml/run.sh $(CURDIR)/$(BUILD)/lib
+
+demo: all
+	$(MAKE) -C tests/c demo LIBDIR=$(CURDIR)/$(BUILD)/lib
+
+bench: all
+	bash tests/bench/run.sh $(CURDIR)/$(BUILD)/lib
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C tests/c clean

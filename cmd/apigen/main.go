@@ -1,0 +1,472 @@
+// Command apigen turns shim/api/functions.txt, the one list of exported C entry points, into
+// the //export layer (exports/zz_exports.go), the C symbol wrappers with their version nodes
+// (exports/zz_wrappers.c), the linker version script (exports/zz_exports.map) and the Go
+// table used for tracing and marshalling (shim/api/zz_table.go).
+//
+// Run it with `make generate`. A line it cannot understand stops it: a function silently
+// missing from the library is the failure this project exists to prevent.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"go/format"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+type arg struct {
+	Name  string
+	CType string // as written, normalised spacing
+	Ann   string // in, out, inout, cstr, outstr, dev or ""
+	Size  string // byte count or argument name from [out:N]
+	Class string // scalar, handle, ptr, dev, dim3
+	GoT   string // Go type in the export signature (dim3 expands to three uint32)
+	CArg  string // C type in the wrapper signature
+}
+
+type fn struct {
+	Op     int
+	Lib    string
+	Nodes  []string
+	Ret    string
+	Name   string
+	GoName string
+	Args   []arg
+	Flags  map[string]bool
+	Line   int
+}
+
+var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
+	"int": {"int32", "int"}, "unsigned int": {"uint32", "unsigned int"}, "unsigned char": {"uint8", "unsigned char"},
+	"char": {"int8", "char"}, "size_t": {"uint64", "size_t"}, "long long": {"int64", "long long"},
+	"unsigned long long": {"uint64", "unsigned long long"}, "float": {"float32", "float"},
+	"CUdevice": {"int32", "int"}, "CUdeviceptr": {"uint64", "unsigned long long"},
+	"CUmemGenericAllocationHandle": {"uint64", "unsigned long long"},
+}
+
+// Enumerations travel as int.
+var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAttr cudaLimit cudaMemcpyKind
+	cudaStreamCaptureMode cudaFuncAttribute CUmemAllocationGranularity_flags CUpointer_attribute
+	CUfunction_attribute cublasStatus_t cublasMath_t cublasOperation_t cublasPointerMode_t cudaDataType
+	cublasComputeType_t cublasGemmAlgo_t cublasSideMode_t cublasFillMode_t cublasDiagType_t nvmlReturn_t
+	nvmlTemperatureSensors_t nvmlClockType_t`)
+
+var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
+	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t`)
+
+var libPrefix = map[string][]string{
+	"cuda":   {"cu"},
+	"cudart": {"__cuda", "cuda"},
+	"cublas": {"cublas"},
+	"nvml":   {"nvml"},
+}
+
+var libNodes = map[string]string{"cudart": "libcudart.so.", "cublas": "libcublas.so."}
+
+// Each library's status for an entry point that is listed but not implemented.
+var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "15", "nvml": "3"}
+
+var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,\s]+)\})?\s*$`)
+var annRe = regexp.MustCompile(`\s*\[(\w+)(?::([^\]]+))?\]\s*$`)
+
+func norm(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "*", " * ")), " ") }
+
+func parse(path string) ([]fn, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []fn
+	seenOp := map[int]int{}
+	seenSym := map[string]int{}
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := lineRe.FindStringSubmatch(line)
+		if m == nil {
+			return nil, fmt.Errorf("%s:%d: cannot parse %q", path, n, line)
+		}
+		op, _ := strconv.Atoi(m[1])
+		if prev, ok := seenOp[op]; ok {
+			return nil, fmt.Errorf("%s:%d: opcode %d already used on line %d", path, n, op, prev)
+		}
+		seenOp[op] = n
+		d := fn{Op: op, Lib: m[2], Ret: norm(m[4]), Name: m[5], GoName: m[7], Flags: map[string]bool{}, Line: n}
+		if _, ok := libPrefix[d.Lib]; !ok {
+			return nil, fmt.Errorf("%s:%d: unknown library %q", path, n, d.Lib)
+		}
+		if base, ok := libNodes[d.Lib]; ok {
+			vers := "12,13"
+			if m[3] != "" {
+				vers = m[3]
+			}
+			for _, v := range strings.Split(vers, ",") {
+				d.Nodes = append(d.Nodes, base+v)
+			}
+		} else if m[3] != "" {
+			return nil, fmt.Errorf("%s:%d: %s symbols carry no version node", path, n, d.Lib)
+		}
+		for _, fl := range strings.FieldsFunc(m[8], func(r rune) bool { return r == ',' || r == ' ' }) {
+			if fl != "stub" && fl != "noerr" && fl != "async" {
+				return nil, fmt.Errorf("%s:%d: unknown flag %q", path, n, fl)
+			}
+			d.Flags[fl] = true
+		}
+		for _, node := range append(d.Nodes, "") {
+			key := d.Name + "@" + node
+			if node == "" && len(d.Nodes) > 0 {
+				continue
+			}
+			if prev, ok := seenSym[key]; ok {
+				return nil, fmt.Errorf("%s:%d: %s already defined on line %d", path, n, key, prev)
+			}
+			seenSym[key] = n
+		}
+		if d.GoName == "" {
+			d.GoName = defaultGoName(d.Lib, d.Name)
+		}
+		if strings.TrimSpace(m[6]) != "" {
+			for _, a := range strings.Split(m[6], ",") {
+				pa, err := parseArg(a)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %s: %v", path, n, d.Name, err)
+				}
+				d.Args = append(d.Args, pa)
+			}
+		}
+		if _, err := retGo(d.Ret); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+		}
+		out = append(out, d)
+	}
+	return out, sc.Err()
+}
+
+func defaultGoName(lib, name string) string {
+	for _, p := range libPrefix[lib] {
+		if strings.HasPrefix(name, p) {
+			name = strings.TrimPrefix(name, p)
+			break
+		}
+	}
+	return regexp.MustCompile(`_v\d+$`).ReplaceAllString(name, "")
+}
+
+func parseArg(s string) (arg, error) {
+	var a arg
+	if m := annRe.FindStringSubmatch(s); m != nil {
+		a.Ann, a.Size = m[1], m[2]
+		s = s[:len(s)-len(m[0])]
+	}
+	s = norm(s)
+	i := strings.LastIndex(s, " ")
+	if i < 0 {
+		return a, fmt.Errorf("argument %q has no name", s)
+	}
+	a.Name, a.CType = goIdent(s[i+1:]), s[:i]
+	base := strings.TrimSpace(strings.NewReplacer("const ", "", "struct ", "", "enum ", "").Replace(a.CType + " "))
+	switch {
+	case strings.HasSuffix(base, "*"):
+		if a.Ann == "" {
+			return a, fmt.Errorf("pointer argument %s needs [in], [out], [inout], [cstr], [outstr:N] or [dev]", a.Name)
+		}
+		a.CArg = "void*"
+		if a.Ann == "dev" {
+			a.Class, a.GoT = "dev", "uintptr"
+		} else {
+			a.Class, a.GoT = "ptr", "unsafe.Pointer"
+		}
+	case base == "dim3":
+		a.Class, a.GoT, a.CArg = "dim3", "uint32", "dim3"
+	case contains(handles, base):
+		a.Class, a.GoT, a.CArg = "handle", "uintptr", "void*"
+	case contains(enums, base):
+		a.Class, a.GoT, a.CArg = "scalar", "int32", "int"
+	default:
+		t, ok := scalars[base]
+		if !ok {
+			return a, fmt.Errorf("unknown type %q of %s", a.CType, a.Name)
+		}
+		a.Class, a.GoT, a.CArg = "scalar", t[0], t[1]
+	}
+	if a.Ann != "" && a.Class != "ptr" && a.Class != "dev" {
+		return a, fmt.Errorf("annotation on non-pointer %s", a.Name)
+	}
+	return a, nil
+}
+
+// goIdent keeps C parameter names that are Go keywords or builtins from breaking the export.
+func goIdent(name string) string {
+	switch name {
+	case "type", "func", "range", "map", "len", "cap", "copy", "new", "string", "select", "default", "go", "chan":
+		return name + "_"
+	}
+	return name
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// retGo gives the Go return type of the export and the C return type of the wrapper.
+func retGo(ret string) ([2]string, error) {
+	switch {
+	case ret == "void":
+		return [2]string{"", "void"}, nil
+	case ret == "const char *":
+		return [2]string{"unsafe.Pointer", "const char*"}, nil
+	case ret == "void * *":
+		return [2]string{"uintptr", "void**"}, nil
+	case ret == "unsigned int":
+		return [2]string{"uint32", "unsigned int"}, nil
+	case ret == "char":
+		return [2]string{"int8", "char"}, nil
+	case contains(enums, ret):
+		return [2]string{"int32", "int"}, nil
+	}
+	return [2]string{}, fmt.Errorf("unknown return type %q", ret)
+}
+
+var goPkg = map[string]string{"cuda": "cuda", "cudart": "cudart", "cublas": "cublas", "nvml": "nvml"}
+
+// exportName is the Go export behind a row. Rows of one C name that differ by version node
+// (cudaGetDeviceProperties@12 and @13) get the node's major appended.
+func exportName(d fn) string {
+	if len(d.Nodes) == 1 {
+		return "vgpu_" + d.Name + "_" + d.Nodes[0][strings.LastIndex(d.Nodes[0], ".")+1:]
+	}
+	return "vgpu_" + d.Name
+}
+
+func genGo(fns []fn) []byte {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by cmd/apigen from shim/api/functions.txt. DO NOT EDIT.\n\n")
+	b.WriteString("package main\n\n// #include <stddef.h>\nimport \"C\"\n\nimport (\n\t\"unsafe\"\n\n")
+	b.WriteString("\t\"vgpu/cublas\"\n\t\"vgpu/cuda\"\n\t\"vgpu/cudart\"\n\t\"vgpu/nvml\"\n\t\"vgpu/shim\"\n)\n\n")
+	b.WriteString("var _ unsafe.Pointer\n\n")
+	for _, d := range fns {
+		r, _ := retGo(d.Ret)
+		var params, call, trace []string
+		for _, a := range d.Args {
+			if a.Class == "dim3" {
+				params = append(params, fmt.Sprintf("%s_x, %s_y, %s_z uint32", a.Name, a.Name, a.Name))
+				call = append(call, fmt.Sprintf("shim.Dim3{X: %s_x, Y: %s_y, Z: %s_z}", a.Name, a.Name, a.Name))
+				trace = append(trace, fmt.Sprintf("shim.Dim3{X: %s_x, Y: %s_y, Z: %s_z}", a.Name, a.Name, a.Name))
+				continue
+			}
+			params = append(params, a.Name+" "+a.GoT)
+			call = append(call, a.Name)
+			trace = append(trace, a.Name)
+		}
+		fmt.Fprintf(&b, "//export %s\nfunc %s(%s) %s {\n", exportName(d), exportName(d), strings.Join(params, ", "), r[0])
+		var body string
+		if d.Flags["stub"] {
+			body = fmt.Sprintf("shim.Unimplemented(%q)", d.Name)
+			if r[0] != "" {
+				body = fmt.Sprintf("%s(shim.Unimplemented(%q, %s))", r[0], d.Name, notSupported[d.Lib])
+			}
+		} else {
+			body = fmt.Sprintf("%s.%s(%s)", goPkg[d.Lib], d.GoName, strings.Join(call, ", "))
+			if r[0] == "int32" || r[0] == "uint32" {
+				body = r[0] + "(" + body + ")"
+			}
+		}
+		traceArgs := strings.Join(trace, ", ")
+		if traceArgs != "" {
+			traceArgs = ", " + traceArgs
+		}
+		recordErr := d.Lib == "cudart" && r[0] == "int32" && !d.Flags["noerr"]
+		if r[0] == "" {
+			fmt.Fprintf(&b, "\tif shim.Tracing() {\n\t\tt := shim.TraceBegin()\n\t\t%s\n\t\tshim.TraceEnd(t, %d, %q, nil%s)\n\t\treturn\n\t}\n\t%s\n}\n\n",
+				body, d.Op, d.Name, traceArgs, body)
+			continue
+		}
+		fmt.Fprintf(&b, "\tif shim.Tracing() {\n\t\tt := shim.TraceBegin()\n\t\tr := %s\n", body)
+		if recordErr {
+			b.WriteString("\t\tif r != 0 {\n\t\t\tcudart.RecordError(r)\n\t\t}\n")
+		}
+		fmt.Fprintf(&b, "\t\tshim.TraceEnd(t, %d, %q, %s%s)\n\t\treturn r\n\t}\n", d.Op, d.Name, traceResult(d, r[0]), traceArgs)
+		if recordErr {
+			fmt.Fprintf(&b, "\tr := %s\n\tif r != 0 {\n\t\tcudart.RecordError(r)\n\t}\n\treturn r\n}\n\n", body)
+		} else {
+			fmt.Fprintf(&b, "\treturn %s\n}\n\n", body)
+		}
+	}
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "apigen: generated Go does not parse:", err)
+		os.Exit(1)
+	}
+	return src
+}
+
+func traceResult(d fn, goRet string) string {
+	if goRet != "int32" {
+		return "r"
+	}
+	switch d.Ret {
+	case "CUresult":
+		return "cuda.Result(r)"
+	case "cudaError_t":
+		return "cudart.Error(r)"
+	case "cublasStatus_t":
+		return "cublas.Status(r)"
+	case "nvmlReturn_t":
+		return "nvml.Return(r)"
+	}
+	return "r"
+}
+
+var goCType = map[string]string{"int32": "GoInt32", "uint32": "GoUint32", "uint8": "GoUint8", "int8": "GoInt8",
+	"uint64": "GoUint64", "int64": "GoInt64", "float32": "GoFloat32", "uintptr": "GoUintptr", "unsafe.Pointer": "void*"}
+
+func genC(fns []fn) ([]byte, []byte) {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by cmd/apigen from shim/api/functions.txt. DO NOT EDIT.\n\n")
+	b.WriteString("// The C symbols every NVIDIA library name resolves to. Each forwards to its Go export;\n")
+	b.WriteString("// runtime and cuBLAS symbols exist once per CUDA major under that major's version node.\n\n")
+	b.WriteString("#include <stddef.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n\n")
+	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n\n")
+
+	// The newest node of a name is its default (@@) version.
+	newest := map[string]string{}
+	for _, d := range fns {
+		for _, n := range d.Nodes {
+			if n > newest[d.Name] {
+				newest[d.Name] = n
+			}
+		}
+	}
+	var procTable []string
+	for _, d := range fns {
+		r, _ := retGo(d.Ret)
+		var params, call []string
+		for _, a := range d.Args {
+			params = append(params, a.CArg+" "+a.Name)
+			if a.Class == "dim3" {
+				call = append(call, a.Name+".x", a.Name+".y", a.Name+".z")
+				continue
+			}
+			call = append(call, "("+goCType[a.GoT]+")"+a.Name)
+		}
+		if len(params) == 0 {
+			params = []string{"void"}
+		}
+		invoke := fmt.Sprintf("%s(%s)", exportName(d), strings.Join(call, ", "))
+		if r[0] != "" {
+			invoke = fmt.Sprintf("return (%s)%s", r[1], invoke)
+		}
+		if len(d.Nodes) == 0 {
+			fmt.Fprintf(&b, "%s %s(%s) { %s; }\n", r[1], d.Name, strings.Join(params, ", "), invoke)
+			if d.Lib == "cuda" {
+				procTable = append(procTable, fmt.Sprintf("\t{\"%s\", (void*)%s},", d.Name, d.Name))
+			}
+			continue
+		}
+		for _, node := range d.Nodes {
+			major := node[strings.LastIndex(node, ".")+1:]
+			local := "vgpu" + major + "_" + d.Name
+			at := "@"
+			if node == newest[d.Name] {
+				at = "@@"
+			}
+			fmt.Fprintf(&b, "%s %s(%s) { %s; }\n", r[1], local, strings.Join(params, ", "), invoke)
+			fmt.Fprintf(&b, "__asm__(\".symver %s, %s%s%s\");\n", local, d.Name, at, node)
+		}
+	}
+	sort.Strings(procTable)
+	b.WriteString("\n// Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.\n")
+	b.WriteString("typedef struct { const char *name; void *fn; } vgpu_proc;\n")
+	fmt.Fprintf(&b, "static const vgpu_proc vgpu_procs[] = {\n%s\n};\n\n", strings.Join(procTable, "\n"))
+	b.WriteString(`static int vgpu_proc_cmp(const void *key, const void *elem) {
+	return strcmp((const char *)key, ((const vgpu_proc *)elem)->name);
+}
+
+// vgpu_proc_lookup returns the driver entry point called name, or NULL.
+void *vgpu_proc_lookup(const char *name) {
+	const vgpu_proc *p = bsearch(name, vgpu_procs, sizeof vgpu_procs / sizeof vgpu_procs[0], sizeof vgpu_procs[0], vgpu_proc_cmp);
+	return p ? p->fn : NULL;
+}
+`)
+
+	// Version script: Base symbols for the driver and NVML, nodes for runtime and cuBLAS.
+	var m bytes.Buffer
+	m.WriteString("/* Code generated by cmd/apigen from shim/api/functions.txt. DO NOT EDIT. */\n")
+	m.WriteString("VGPU_BASE {\n  global:\n")
+	var base []string
+	for _, d := range fns {
+		if len(d.Nodes) == 0 {
+			base = append(base, "    "+d.Name+";")
+		}
+	}
+	m.WriteString(strings.Join(base, "\n") + "\n  local:\n    *;\n};\n")
+	m.WriteString("libcudart.so.12 { };\nlibcudart.so.13 { } libcudart.so.12;\n")
+	m.WriteString("libcublas.so.12 { };\nlibcublas.so.13 { } libcublas.so.12;\n")
+	return b.Bytes(), m.Bytes()
+}
+
+func genTable(fns []fn) []byte {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by cmd/apigen from shim/api/functions.txt. DO NOT EDIT.\n\npackage api\n\n")
+	b.WriteString("// Functions lists every exported entry point in the order of functions.txt.\nvar Functions = []Func{\n")
+	for _, d := range fns {
+		var args []string
+		for _, a := range d.Args {
+			args = append(args, fmt.Sprintf("{Name: %q, CType: %q, Dir: %q, Size: %q}", a.Name, a.CType, a.Ann, a.Size))
+		}
+		var flags []string
+		for f := range d.Flags {
+			flags = append(flags, f)
+		}
+		sort.Strings(flags)
+		fmt.Fprintf(&b, "\t{Op: %d, Lib: %q, Name: %q, Ret: %q, Nodes: %#v, Flags: %#v, Args: []Arg{%s}},\n",
+			d.Op, d.Lib, d.Name, d.Ret, d.Nodes, flags, strings.Join(args, ", "))
+	}
+	b.WriteString("}\n")
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		panic(err)
+	}
+	return src
+}
+
+func main() {
+	root := "."
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	fns, err := parse(filepath.Join(root, "shim/api/functions.txt"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "apigen:", err)
+		os.Exit(1)
+	}
+	c, m := genC(fns)
+	write := func(p string, data []byte) {
+		if err := os.WriteFile(filepath.Join(root, p), data, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "apigen:", err)
+			os.Exit(1)
+		}
+	}
+	write("exports/zz_exports.go", genGo(fns))
+	write("exports/zz_wrappers.c", c)
+	write("exports/zz_exports.map", m)
+	write("shim/api/zz_table.go", genTable(fns))
+	fmt.Printf("apigen: %d entry points\n", len(fns))
+}

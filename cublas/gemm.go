@@ -1,0 +1,361 @@
+package cublas
+
+import (
+	"math"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// cudaDataType values and cublasComputeType_t values GEMMs accept.
+const (
+	typeF32  = 0
+	typeF64  = 1
+	typeF16  = 2
+	typeBF16 = 14
+
+	compute16F  = 64
+	compute32F  = 68
+	compute64F  = 70
+	compute32Fa = 69 // pedantic
+	compute32Fb = 74 // fast 16F
+	compute32Fc = 75 // fast 16BF
+	compute32Fd = 77 // fast TF32
+	compute16Fp = 65
+	compute64Fp = 71
+)
+
+// matrix reads and writes one operand's elements.
+type matrix struct {
+	base uintptr
+	typ  int32
+	ld   int64
+}
+
+func elemSize(t int32) int64 {
+	switch t {
+	case typeF32:
+		return 4
+	case typeF64:
+		return 8
+	case typeF16, typeBF16:
+		return 2
+	}
+	return 0
+}
+
+func (m matrix) at(i, j int64) unsafe.Pointer {
+	return unsafe.Pointer(m.base + uintptr((j*m.ld+i)*elemSize(m.typ)))
+}
+
+func (m matrix) get(i, j int64) float64 {
+	p := m.at(i, j)
+	switch m.typ {
+	case typeF32:
+		return float64(*(*float32)(p))
+	case typeF64:
+		return *(*float64)(p)
+	case typeF16:
+		return float64(halfToFloat(*(*uint16)(p)))
+	default:
+		return float64(math.Float32frombits(uint32(*(*uint16)(p)) << 16))
+	}
+}
+
+func (m matrix) set(i, j int64, v float64) {
+	p := m.at(i, j)
+	switch m.typ {
+	case typeF32:
+		*(*float32)(p) = float32(v)
+	case typeF64:
+		*(*float64)(p) = v
+	case typeF16:
+		*(*uint16)(p) = floatToHalf(float32(v))
+	default:
+		b := math.Float32bits(float32(v))
+		b += 0x7fff + (b>>16)&1 // round to nearest even
+		*(*uint16)(p) = uint16(b >> 16)
+	}
+}
+
+// span is the bytes an operand of rows x cols with leading dimension ld touches.
+func (m matrix) span(rows, cols int64) uint64 {
+	if rows == 0 || cols == 0 {
+		return 0
+	}
+	return uint64(((cols-1)*m.ld + rows) * elemSize(m.typ))
+}
+
+type gemmCall struct {
+	ta, tb  int32
+	m, n, k int64
+	alpha   float64
+	beta    float64
+	a, b, c matrix
+	accum32 bool // round the accumulator to float32, as 32F compute does
+	accum16 bool
+}
+
+func (g *gemmCall) validate() shim.Status {
+	ar, ac := g.m, g.k
+	if g.ta != 0 {
+		ar, ac = g.k, g.m
+	}
+	br, bc := g.k, g.n
+	if g.tb != 0 {
+		br, bc = g.n, g.k
+	}
+	for _, x := range []struct {
+		mt         matrix
+		rows, cols int64
+	}{{g.a, ar, ac}, {g.b, br, bc}, {g.c, g.m, g.n}} {
+		if n := x.mt.span(x.rows, x.cols); n > 0 {
+			if _, st := shim.DeviceRange(x.mt.base, n); st != shim.OK {
+				return st
+			}
+		}
+	}
+	return shim.OK
+}
+
+func (g *gemmCall) run() {
+	for j := int64(0); j < g.n; j++ {
+		for i := int64(0); i < g.m; i++ {
+			var acc float64
+			for l := int64(0); l < g.k; l++ {
+				var x, y float64
+				if g.ta == 0 {
+					x = g.a.get(i, l)
+				} else {
+					x = g.a.get(l, i)
+				}
+				if g.tb == 0 {
+					y = g.b.get(l, j)
+				} else {
+					y = g.b.get(j, l)
+				}
+				acc += x * y
+				if g.accum32 {
+					acc = float64(float32(acc))
+				} else if g.accum16 {
+					acc = float64(halfToFloat(floatToHalf(float32(acc))))
+				}
+			}
+			v := g.alpha * acc
+			if g.beta != 0 {
+				v += g.beta * g.c.get(i, j)
+			}
+			g.c.set(i, j, v)
+		}
+	}
+}
+
+// scalar reads alpha or beta in the compute type's scalar format.
+func scalar(p uintptr, compute int32) float64 {
+	switch compute {
+	case compute16F, compute16Fp:
+		return float64(halfToFloat(*(*uint16)(unsafe.Pointer(p))))
+	case compute64F, compute64Fp:
+		return *(*float64)(unsafe.Pointer(p))
+	}
+	return float64(*(*float32)(unsafe.Pointer(p)))
+}
+
+// gemmBatch checks the arguments, then runs (or, on a capturing stream, records) the batch.
+func gemmBatch(h uintptr, ta, tb, m, n, k int32, alphaP, betaP uintptr, compute int32,
+	at, bt, ct int32, lda, ldb, ldc int32, count int32, operands func(i int64) (a, b, c uintptr)) Status {
+	hd, st := handle(h)
+	if st != Success {
+		return st
+	}
+	if ta < 0 || ta > 2 || tb < 0 || tb > 2 || m < 0 || n < 0 || k < 0 || count < 0 || alphaP == 0 || betaP == 0 {
+		return InvalidValue
+	}
+	rowsA, rowsB := m, k
+	if ta != 0 {
+		rowsA = k
+	}
+	if tb != 0 {
+		rowsB = n
+	}
+	if lda < max(1, rowsA) || ldb < max(1, rowsB) || ldc < max(1, m) {
+		return InvalidValue
+	}
+	for _, t := range []int32{at, bt, ct} {
+		if elemSize(t) == 0 {
+			return NotSupported
+		}
+	}
+	switch compute {
+	case compute16F, compute16Fp, compute32F, compute32Fa, compute32Fb, compute32Fc, compute32Fd, compute64F, compute64Fp:
+	default:
+		return InvalidValue
+	}
+	s, sst := shim.ResolveStream(hd.Stream, hd.Dev)
+	if sst != shim.OK {
+		return InvalidValue
+	}
+	if m == 0 || n == 0 || count == 0 {
+		return Success
+	}
+	alpha, beta := scalar(alphaP, compute), scalar(betaP, compute)
+	work := func() shim.Status {
+		for i := int64(0); i < int64(count); i++ {
+			a, b, c := operands(i)
+			g := gemmCall{ta: ta, tb: tb, m: int64(m), n: int64(n), k: int64(k), alpha: alpha, beta: beta,
+				a: matrix{a, at, int64(lda)}, b: matrix{b, bt, int64(ldb)}, c: matrix{c, ct, int64(ldc)},
+				accum32: compute != compute64F && compute != compute64Fp && compute != compute16F && compute != compute16Fp,
+				accum16: compute == compute16F || compute == compute16Fp}
+			if st := g.validate(); st != shim.OK {
+				return st
+			}
+			g.run()
+		}
+		return shim.OK
+	}
+	if s.Capturing() != nil {
+		// Recorded, not run: Ollama captures with placeholder pointers to measure graphs.
+		s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: work})
+		return Success
+	}
+	if st := s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: work}); st != shim.OK {
+		if st == shim.ErrInvalidValue {
+			return InvalidValue
+		}
+		return ExecFailed
+	}
+	return Success
+}
+
+// Sgemm is cublasSgemm_v2.
+func Sgemm(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32) Status {
+	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute32F, typeF32, typeF32, typeF32, lda, ldb, ldc, 1,
+		func(int64) (uintptr, uintptr, uintptr) { return a, b, c })
+}
+
+// GemmEx is cublasGemmEx.
+func GemmEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, b uintptr, bt, ldb int32, beta, c uintptr, ct, ldc int32, compute, algo int32) Status {
+	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, 1,
+		func(int64) (uintptr, uintptr, uintptr) { return a, b, c })
+}
+
+// GemmStridedBatchedEx is cublasGemmStridedBatchedEx.
+func GemmStridedBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, sa int64, b uintptr, bt, ldb int32, sb int64,
+	beta, c uintptr, ct, ldc int32, sc int64, count, compute, algo int32) Status {
+	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, count,
+		func(i int64) (uintptr, uintptr, uintptr) {
+			return a + uintptr(i*sa*elemSize(at)), b + uintptr(i*sb*elemSize(bt)), c + uintptr(i*sc*elemSize(ct))
+		})
+}
+
+// pointerArrays reads operand i from device-resident pointer arrays.
+func pointerArrays(a, b, c uintptr) func(i int64) (uintptr, uintptr, uintptr) {
+	return func(i int64) (uintptr, uintptr, uintptr) {
+		rd := func(arr uintptr) uintptr { return *(*uintptr)(unsafe.Pointer(arr + uintptr(8*i))) }
+		return rd(a), rd(b), rd(c)
+	}
+}
+
+// checkArrays makes sure the pointer arrays themselves are readable device memory.
+func checkArrays(count int32, arrays ...uintptr) bool {
+	for _, p := range arrays {
+		if count > 0 {
+			if _, st := shim.DeviceRange(p, uint64(count)*8); st != shim.OK {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// GemmBatchedEx is cublasGemmBatchedEx.
+func GemmBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, b uintptr, bt, ldb int32,
+	beta, c uintptr, ct, ldc int32, count, compute, algo int32) Status {
+	if hd, st := handle(h); st == Success {
+		if s, _ := shim.ResolveStream(hd.Stream, hd.Dev); s != nil && s.Capturing() == nil && !checkArrays(count, a, b, c) {
+			return InvalidValue
+		}
+	}
+	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, count, pointerArrays(a, b, c))
+}
+
+// SgemmStridedBatched is cublasSgemmStridedBatched.
+func SgemmStridedBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, sa int64, b uintptr, ldb int32, sb int64,
+	beta, c uintptr, ldc int32, sc int64, count int32) Status {
+	return GemmStridedBatchedEx(h, ta, tb, m, n, k, alpha, a, typeF32, lda, sa, b, typeF32, ldb, sb, beta, c, typeF32, ldc, sc, count, compute32F, -1)
+}
+
+// SgemmBatched is cublasSgemmBatched.
+func SgemmBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32, count int32) Status {
+	return GemmBatchedEx(h, ta, tb, m, n, k, alpha, a, typeF32, lda, b, typeF32, ldb, beta, c, typeF32, ldc, count, compute32F, -1)
+}
+
+// StrsmBatched is cublasStrsmBatched. The sim backend does not solve triangular systems;
+// it validates the handle and reports NOT_SUPPORTED (recorded and accepted while capturing).
+func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, count int32) Status {
+	hd, st := handle(h)
+	if st != Success {
+		return st
+	}
+	if m < 0 || n < 0 || count < 0 {
+		return InvalidValue
+	}
+	if s, _ := shim.ResolveStream(hd.Stream, hd.Dev); s != nil && s.Capturing() != nil {
+		return Success
+	}
+	shim.WarnOnce("strsm", "cublasStrsmBatched is not computed by the sim backend")
+	return NotSupported
+}
+
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal
+		f := float32(frac) / 1024 * float32(math.Pow(2, -14))
+		if sign != 0 {
+			return -f
+		}
+		return f
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}
+
+func floatToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23&0xff) - 127 + 15
+	frac := b & 0x7fffff
+	switch {
+	case int32(b>>23&0xff) == 0xff: // inf or nan
+		if frac != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	case exp >= 0x1f:
+		return sign | 0x7c00
+	case exp <= 0:
+		if exp < -10 {
+			return sign
+		}
+		frac |= 0x800000
+		shift := uint32(14 - exp)
+		half := frac >> shift
+		rem := frac & (1<<shift - 1)
+		if rem > 1<<(shift-1) || (rem == 1<<(shift-1) && half&1 != 0) {
+			half++
+		}
+		return sign | uint16(half)
+	}
+	half := uint32(exp)<<10 | frac>>13
+	rem := frac & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && half&1 != 0) {
+		half++
+	}
+	return sign | uint16(half)
+}

@@ -1,0 +1,110 @@
+package cuda
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// ModuleLoadData is cuModuleLoadData: the image is recorded for an execution backend.
+func ModuleLoadData(out unsafe.Pointer, image uintptr) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	if out == nil || image == 0 {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.LoadImage(image).Handle)
+	return Success
+}
+
+// ModuleUnload is cuModuleUnload.
+func ModuleUnload(h uintptr) Result {
+	if _, r := ready(); r != Success {
+		return r
+	}
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return ErrorInvalidHandle
+	}
+	m.Unregister(shim.KindModule)
+	return Success
+}
+
+// ModuleGetFunction is cuModuleGetFunction.
+func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) Result {
+	if _, r := ready(); r != Success {
+		return r
+	}
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return ErrorInvalidHandle
+	}
+	n, ok := shim.GoString(name, 4096)
+	if !ok || out == nil {
+		return ErrorInvalidValue
+	}
+	k := m.FindKernel(n)
+	if k == nil {
+		return ErrorNotFound
+	}
+	shim.PutPtr(out, k.Handle)
+	return Success
+}
+
+// LaunchKernel is cuLaunchKernel: validated, then captured or handed to the backend.
+func LaunchKernel(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr, params, extra uintptr) Result {
+	d, r := ctxDevice()
+	if r != Success {
+		return r
+	}
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return ErrorInvalidHandle
+	}
+	s, r := stream(sh)
+	if r != Success {
+		return r
+	}
+	lc := shim.LaunchConfig{Grid: shim.Dim3{X: gx, Y: gy, Z: gz}, Block: shim.Dim3{X: bx, Y: by, Z: bz}, Shared: uint64(shared), Stream: sh}
+	if st := shim.CheckLaunch(d, k, lc); st != shim.OK {
+		return From(st)
+	}
+	return From(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: params}))
+}
+
+// FuncGetAttribute is cuFuncGetAttribute.
+func FuncGetAttribute(pi unsafe.Pointer, attr int32, f uintptr) Result {
+	if _, r := ready(); r != Success {
+		return r
+	}
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return ErrorInvalidHandle
+	}
+	if pi == nil {
+		return ErrorInvalidValue
+	}
+	d, r := ctxDevice()
+	if r != Success {
+		return r
+	}
+	v, ok := shim.KernelAttribute(k, d, attr)
+	if !ok {
+		return ErrorInvalidValue
+	}
+	shim.PutI32(pi, v)
+	return Success
+}
+
+// GetExportTable is cuGetExportTable. The private tables NVIDIA's own runtime asks for are
+// not provided: programs must use vgpu's libcudart, which needs none.
+func GetExportTable(table unsafe.Pointer, id unsafe.Pointer) Result {
+	if table == nil || id == nil {
+		return ErrorInvalidValue
+	}
+	shim.WarnOnce("export-table", "cuGetExportTable called: NVIDIA's libcudart is loaded on top of vgpu's libcuda; "+
+		"put vgpu's libcudart first (LD_PRELOAD or the alias directory)")
+	shim.PutPtr(table, 0)
+	return ErrorNotFound
+}

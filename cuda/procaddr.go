@@ -1,0 +1,102 @@
+package cuda
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// ProcLookup finds an exported driver entry point by its symbol name. The exports layer
+// sets it from the generated table.
+var ProcLookup func(symbol string) uintptr
+
+// procVersions says which symbol serves a base name from which CUDA version on, for the
+// names whose ABI changed (cuGetProcAddress semantics). Names absent here map to themselves.
+var procVersions = map[string][]struct {
+	since int32
+	sym   string
+}{
+	"cuMemAlloc":                 {{3020, "cuMemAlloc_v2"}},
+	"cuMemFree":                  {{3020, "cuMemFree_v2"}},
+	"cuMemGetInfo":               {{3020, "cuMemGetInfo_v2"}},
+	"cuMemAllocHost":             {{3020, "cuMemAllocHost_v2"}},
+	"cuMemcpyHtoD":               {{3020, "cuMemcpyHtoD_v2"}},
+	"cuMemcpyDtoH":               {{3020, "cuMemcpyDtoH_v2"}},
+	"cuMemcpyDtoD":               {{3020, "cuMemcpyDtoD_v2"}},
+	"cuMemcpyHtoDAsync":          {{3020, "cuMemcpyHtoDAsync_v2"}},
+	"cuMemcpyDtoHAsync":          {{3020, "cuMemcpyDtoHAsync_v2"}},
+	"cuMemsetD8":                 {{3020, "cuMemsetD8_v2"}},
+	"cuMemsetD32":                {{3020, "cuMemsetD32_v2"}},
+	"cuMemGetAddressRange":       {{3020, "cuMemGetAddressRange_v2"}},
+	"cuDeviceTotalMem":           {{2000, "cuDeviceTotalMem"}, {3020, "cuDeviceTotalMem_v2"}},
+	"cuCtxCreate":                {{2000, "cuCtxCreate"}, {3020, "cuCtxCreate_v2"}, {11040, ""}},
+	"cuCtxDestroy":               {{4000, "cuCtxDestroy_v2"}},
+	"cuCtxPushCurrent":           {{4000, "cuCtxPushCurrent_v2"}},
+	"cuCtxPopCurrent":            {{4000, "cuCtxPopCurrent_v2"}},
+	"cuStreamDestroy":            {{4000, "cuStreamDestroy_v2"}},
+	"cuEventDestroy":             {{4000, "cuEventDestroy_v2"}},
+	"cuMemHostRegister":          {{6050, "cuMemHostRegister_v2"}},
+	"cuDevicePrimaryCtxRelease":  {{11000, "cuDevicePrimaryCtxRelease_v2"}},
+	"cuDevicePrimaryCtxReset":    {{11000, "cuDevicePrimaryCtxReset_v2"}},
+	"cuDevicePrimaryCtxSetFlags": {{11000, "cuDevicePrimaryCtxSetFlags_v2"}},
+	"cuDeviceGetUuid":            {{9020, "cuDeviceGetUuid"}, {11040, "cuDeviceGetUuid_v2"}},
+	"cuGetProcAddress":           {{11030, "cuGetProcAddress"}, {12000, "cuGetProcAddress_v2"}},
+	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, ""}},
+}
+
+// cuGetProcAddress flags and results.
+const (
+	procPerThreadStream = 2
+	procFound           = 0
+	procNotFound        = 1
+	procVersionLow      = 2
+)
+
+// resolveProc picks the symbol serving name at cudaVersion, or "" with the reason.
+func resolveProc(name string, cudaVersion int32) (string, int32) {
+	sym := name
+	if vs, ok := procVersions[name]; ok {
+		sym = ""
+		for _, v := range vs {
+			if cudaVersion >= v.since {
+				sym = v.sym
+			}
+		}
+		if sym == "" {
+			if cudaVersion < vs[0].since {
+				return "", procVersionLow
+			}
+			return "", procNotFound // a newer ABI than vgpu implements
+		}
+	}
+	return sym, procFound
+}
+
+// GetProcAddress is cuGetProcAddress_v2.
+func GetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64, status unsafe.Pointer) Result {
+	name, ok := shim.GoString(symbol, 256)
+	if !ok || pfn == nil || flags > 2 {
+		return ErrorInvalidValue
+	}
+	sym, st := resolveProc(name, cudaVersion)
+	var fn uintptr
+	if sym != "" && ProcLookup != nil {
+		fn = ProcLookup(sym)
+	}
+	if fn == 0 && st == procFound {
+		st = procNotFound
+	}
+	shim.PutPtr(pfn, fn)
+	if status != nil {
+		shim.PutI32(status, st)
+	}
+	if fn == 0 {
+		return ErrorNotFound
+	}
+	return Success
+}
+
+// GetProcAddressV1 is the CUDA 11 cuGetProcAddress, without the status output.
+func GetProcAddressV1(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64) Result {
+	return GetProcAddress(symbol, pfn, cudaVersion, flags, nil)
+}

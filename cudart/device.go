@@ -1,0 +1,349 @@
+package cudart
+
+import (
+	"sync"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// RuntimeVersion is what cudaRuntimeGetVersion reports for each library major.
+const (
+	runtimeVersion12 = 12080
+	runtimeVersion13 = 13000
+)
+
+// begin is the gate of every runtime call: the runtime initialises the driver implicitly,
+// and a sticky error answers everything after it.
+func begin() (*shim.State, Error) {
+	s := shim.S()
+	if e := Sticky(); e != Success {
+		return s, e
+	}
+	if s.Err != nil || len(s.Visible) == 0 {
+		return s, ErrorNoDevice
+	}
+	shim.MarkInitialized()
+	return s, Success
+}
+
+// currentDevice is the device calls act on: the current driver context's, else the
+// thread's cudaSetDevice choice, else device 0.
+func currentDevice() (*shim.Device, Error) {
+	s, e := begin()
+	if e != Success {
+		return nil, e
+	}
+	if c := shim.CurrentContext(); c != nil {
+		return c.Dev, Success
+	}
+	d := s.Device(shim.Thread().Device)
+	if d == nil {
+		return nil, ErrorInvalidDevice
+	}
+	shim.PrimaryContext(d).Activate()
+	return d, Success
+}
+
+func deviceAt(ordinal int32) (*shim.Device, Error) {
+	s, e := begin()
+	if e != Success {
+		return nil, e
+	}
+	d := s.Device(int(ordinal))
+	if d == nil {
+		return nil, ErrorInvalidDevice
+	}
+	return d, Success
+}
+
+// GetDeviceCount is cudaGetDeviceCount: NoDevice (and 0) when nothing is visible.
+func GetDeviceCount(count unsafe.Pointer) Error {
+	if count == nil {
+		return ErrorInvalidValue
+	}
+	s, e := begin()
+	if e != Success {
+		shim.PutI32(count, 0)
+		if s.Err != nil {
+			shim.WarnOnce("no-device-config", "no virtual devices: configuration rejected", "err", s.Err)
+		}
+		return e
+	}
+	shim.PutI32(count, int32(len(s.Visible)))
+	return Success
+}
+
+// GetDevice is cudaGetDevice.
+func GetDevice(out unsafe.Pointer) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if !shim.PutI32(out, int32(shim.S().Ordinal(d))) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// SetDevice is cudaSetDevice: the device's primary context becomes current on this thread.
+func SetDevice(ordinal int32) Error {
+	d, e := deviceAt(ordinal)
+	if e != Success {
+		return e
+	}
+	ts := shim.Thread()
+	ts.Device, ts.DeviceSet = int(ordinal), true
+	pc := shim.PrimaryContext(d)
+	pc.Activate()
+	if len(ts.Ctx) == 0 {
+		ts.Ctx = append(ts.Ctx, pc.Handle)
+	} else {
+		ts.Ctx[len(ts.Ctx)-1] = pc.Handle
+	}
+	return Success
+}
+
+// SetDeviceFlags is cudaSetDeviceFlags: scheduling and map-host flags of the primary context.
+func SetDeviceFlags(flags uint32) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if flags&^0x1f != 0 {
+		return ErrorInvalidValue
+	}
+	shim.PrimaryContext(d).SetFlags(flags)
+	return Success
+}
+
+// GetDeviceFlags is cudaGetDeviceFlags.
+func GetDeviceFlags(flags unsafe.Pointer) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	f, _ := shim.PrimaryContext(d).State()
+	if !shim.PutU32(flags, f|0x8) { // cudaDeviceMapHost is always on
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// DeviceGetAttribute is cudaDeviceGetAttribute; cudaDeviceAttr numbers are CUdevice_attribute's.
+func DeviceGetAttribute(value unsafe.Pointer, attr int32, dev int32) Error {
+	d, e := deviceAt(dev)
+	if e != Success {
+		return e
+	}
+	if value == nil || attr <= 0 || attr >= shim.AttrMax {
+		return ErrorInvalidValue
+	}
+	*(*int32)(value) = d.Attrs[attr]
+	return Success
+}
+
+// DeviceGetPCIBusId is cudaDeviceGetPCIBusId: the same string as cuDeviceGetPCIBusId.
+func DeviceGetPCIBusId(buf unsafe.Pointer, n int32, dev int32) Error {
+	d, e := deviceAt(dev)
+	if e != Success {
+		return e
+	}
+	if !shim.PutStringTrunc(buf, int(n), d.PCIBusID()) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// DeviceGetByPCIBusId is cudaDeviceGetByPCIBusId.
+func DeviceGetByPCIBusId(out unsafe.Pointer, id unsafe.Pointer) Error {
+	s, e := begin()
+	if e != Success {
+		return e
+	}
+	str, ok := shim.GoString(id, 64)
+	if !ok || out == nil {
+		return ErrorInvalidValue
+	}
+	for i, d := range s.Visible {
+		if d.MatchesBusID(str) {
+			shim.PutI32(out, int32(i))
+			return Success
+		}
+	}
+	return ErrorInvalidDevice
+}
+
+// DriverGetVersion is cudaDriverGetVersion; it needs no device.
+func DriverGetVersion(v unsafe.Pointer) Error {
+	if !shim.PutI32(v, int32(shim.S().Config.CUDAVersion)) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// RuntimeGetVersion is cudaRuntimeGetVersion. One export serves both majors, so it reports
+// the newest runtime no newer than the driver.
+func RuntimeGetVersion(v unsafe.Pointer) Error {
+	rv := int32(runtimeVersion13)
+	if shim.S().Config.CUDAVersion < runtimeVersion13 {
+		rv = runtimeVersion12
+	}
+	if !shim.PutI32(v, rv) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// DeviceReset is cudaDeviceReset: frees the current device's allocations.
+func DeviceReset() Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	shim.ResetDevice(d)
+	return Success
+}
+
+// DeviceSynchronize is cudaDeviceSynchronize. Not allowed while a stream captures.
+func DeviceSynchronize() Error {
+	_, e := currentDevice()
+	return e
+}
+
+var (
+	peerMu sync.Mutex
+	peers  = map[[2]*shim.Device]bool{}
+)
+
+// DeviceCanAccessPeer is cudaDeviceCanAccessPeer: distinct virtual devices can.
+func DeviceCanAccessPeer(can unsafe.Pointer, dev, peer int32) Error {
+	a, e := deviceAt(dev)
+	if e != Success {
+		return e
+	}
+	b, e := deviceAt(peer)
+	if e != Success {
+		return e
+	}
+	if can == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutI32(can, b2i(a != b))
+	return Success
+}
+
+// DeviceEnablePeerAccess is cudaDeviceEnablePeerAccess.
+func DeviceEnablePeerAccess(peer int32, flags uint32) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	p, e := deviceAt(peer)
+	if e != Success {
+		return e
+	}
+	if flags != 0 {
+		return ErrorInvalidValue
+	}
+	if p == d {
+		return ErrorInvalidDevice
+	}
+	peerMu.Lock()
+	defer peerMu.Unlock()
+	if peers[[2]*shim.Device{d, p}] {
+		return ErrorPeerAlreadyEnabled
+	}
+	peers[[2]*shim.Device{d, p}] = true
+	return Success
+}
+
+// DeviceDisablePeerAccess is cudaDeviceDisablePeerAccess.
+func DeviceDisablePeerAccess(peer int32) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	p, e := deviceAt(peer)
+	if e != Success {
+		return e
+	}
+	peerMu.Lock()
+	defer peerMu.Unlock()
+	if !peers[[2]*shim.Device{d, p}] {
+		return ErrorPeerNotEnabled
+	}
+	delete(peers, [2]*shim.Device{d, p})
+	return Success
+}
+
+var (
+	limitsMu sync.Mutex
+	limits   = map[int32]uint64{0: 1024, 1: 1 << 20, 2: 8 << 20, 3: 2, 4: 2048, 5: 64, 6: 0}
+)
+
+// DeviceGetLimit is cudaDeviceGetLimit.
+func DeviceGetLimit(value unsafe.Pointer, limit int32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	limitsMu.Lock()
+	v, ok := limits[limit]
+	limitsMu.Unlock()
+	if !ok || value == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutU64(value, v)
+	return Success
+}
+
+// DeviceSetLimit is cudaDeviceSetLimit.
+func DeviceSetLimit(limit int32, value uint64) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	limitsMu.Lock()
+	defer limitsMu.Unlock()
+	if _, ok := limits[limit]; !ok {
+		return ErrorInvalidValue
+	}
+	limits[limit] = value
+	return Success
+}
+
+// DeviceGetStreamPriorityRange is cudaDeviceGetStreamPriorityRange: [0, -5] as on Hopper.
+func DeviceGetStreamPriorityRange(least, greatest unsafe.Pointer) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if least != nil {
+		shim.PutI32(least, 0)
+	}
+	if greatest != nil {
+		shim.PutI32(greatest, -5)
+	}
+	return Success
+}
+
+// InitDevice is cudaInitDevice.
+func InitDevice(dev int32, deviceFlags, flags uint32) Error {
+	d, e := deviceAt(dev)
+	if e != Success {
+		return e
+	}
+	if flags&^1 != 0 {
+		return ErrorInvalidValue
+	}
+	shim.PrimaryContext(d).Activate()
+	if flags&1 != 0 { // cudaInitDeviceFlagsAreValid
+		shim.PrimaryContext(d).SetFlags(deviceFlags)
+	}
+	return Success
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}

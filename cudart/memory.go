@@ -1,0 +1,328 @@
+package cudart
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// MemGetInfo is cudaMemGetInfo: free and total of the current device, as cuMemGetInfo and
+// NVML report them.
+func MemGetInfo(free, total unsafe.Pointer) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if free == nil || total == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutU64(free, d.Free())
+	shim.PutU64(total, d.Memory)
+	return Success
+}
+
+func alloc(out unsafe.Pointer, size uint64, kind shim.MemKind) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	if size == 0 { // CUDA succeeds with a NULL pointer
+		shim.PutPtr(out, 0)
+		return Success
+	}
+	a, st := shim.AllocDevice(d, size, kind)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, a.Base)
+	return Success
+}
+
+// Malloc is cudaMalloc.
+func Malloc(out unsafe.Pointer, size uint64) Error { return alloc(out, size, shim.MemDevice) }
+
+// MallocManaged is cudaMallocManaged: device memory the host may also touch.
+func MallocManaged(out unsafe.Pointer, size uint64, flags uint32) Error {
+	if flags != 1 && flags != 2 { // cudaMemAttachGlobal, cudaMemAttachHost
+		return ErrorInvalidValue
+	}
+	return alloc(out, size, shim.MemManaged)
+}
+
+// MallocAsync is cudaMallocAsync; sim allocation is immediate.
+func MallocAsync(out unsafe.Pointer, size uint64, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	if size == 0 {
+		return ErrorInvalidValue
+	}
+	return alloc(out, size, shim.MemDevice)
+}
+
+// MallocPitch is cudaMallocPitch: rows padded to 512 bytes.
+func MallocPitch(out, pitch unsafe.Pointer, width, height uint64) Error {
+	if pitch == nil || width > 1<<40 || height > 1<<40 {
+		return ErrorInvalidValue
+	}
+	p := (width + 511) &^ 511
+	if e := alloc(out, p*height, shim.MemDevice); e != Success {
+		return e
+	}
+	shim.PutU64(pitch, p)
+	return Success
+}
+
+// Free is cudaFree: NULL is a no-op; anything not returned by cudaMalloc is InvalidValue.
+func Free(p uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if p == 0 {
+		return Success
+	}
+	return From(shim.FreeDevice(p))
+}
+
+// FreeAsync is cudaFreeAsync.
+func FreeAsync(p uintptr, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	return Free(p)
+}
+
+// HostAlloc is cudaHostAlloc.
+func HostAlloc(out unsafe.Pointer, size uint64, flags uint32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if out == nil || flags&^0xf != 0 {
+		return ErrorInvalidValue
+	}
+	if size == 0 {
+		shim.PutPtr(out, 0)
+		return Success
+	}
+	a, st := shim.AllocHost(size, flags)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, a.Base)
+	return Success
+}
+
+// MallocHost is cudaMallocHost.
+func MallocHost(out unsafe.Pointer, size uint64) Error { return HostAlloc(out, size, 0) }
+
+// FreeHost is cudaFreeHost.
+func FreeHost(p uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if p == 0 {
+		return Success
+	}
+	return From(shim.FreeHost(p))
+}
+
+// HostGetDevicePointer is cudaHostGetDevicePointer: unified addressing maps pinned memory
+// at the same address.
+func HostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	a := shim.S().Mem.Find(host)
+	if out == nil || flags != 0 || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, host)
+	return Success
+}
+
+// HostRegister is cudaHostRegister.
+func HostRegister(p uintptr, size uint64, flags uint32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if flags&^0xf != 0 {
+		return ErrorInvalidValue
+	}
+	return From(shim.RegisterHost(p, size, flags))
+}
+
+// HostUnregister is cudaHostUnregister.
+func HostUnregister(p uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return From(shim.UnregisterHost(p))
+}
+
+// Memset is cudaMemset.
+func Memset(p uintptr, value int32, n uint64) Error { return MemsetAsync(p, value, n, 0) }
+
+// MemsetAsync is cudaMemsetAsync.
+func MemsetAsync(p uintptr, value int32, n uint64, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	return From(shim.Memset(s, p, byte(value), n))
+}
+
+// Memcpy is cudaMemcpy.
+func Memcpy(dst, src uintptr, n uint64, kind int32) Error { return MemcpyAsync(dst, src, n, kind, 0) }
+
+// MemcpyAsync is cudaMemcpyAsync.
+func MemcpyAsync(dst, src uintptr, n uint64, kind int32, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	return From(shim.Memcpy(s, dst, src, n, kind))
+}
+
+// Memcpy2D is cudaMemcpy2D.
+func Memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32) Error {
+	return Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0)
+}
+
+// Memcpy2DAsync is cudaMemcpy2DAsync.
+func Memcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if width > dpitch || width > spitch {
+		return ErrorInvalidPitchValue
+	}
+	return From(shim.Memcpy2D(s, dst, dpitch, src, spitch, width, height, kind))
+}
+
+// MemcpyPeer is cudaMemcpyPeer.
+func MemcpyPeer(dst uintptr, dstDev int32, src uintptr, srcDev int32, n uint64) Error {
+	return MemcpyPeerAsync(dst, dstDev, src, srcDev, n, 0)
+}
+
+// MemcpyPeerAsync is cudaMemcpyPeerAsync: a device-to-device copy between two devices.
+func MemcpyPeerAsync(dst uintptr, dstDev int32, src uintptr, srcDev int32, n uint64, stream uintptr) Error {
+	if _, e := deviceAt(dstDev); e != Success {
+		return e
+	}
+	if _, e := deviceAt(srcDev); e != Success {
+		return e
+	}
+	return MemcpyAsync(dst, src, n, shim.DeviceToDevice, stream)
+}
+
+// Offsets in cudaMemcpy3DParms / cudaMemcpy3DPeerParms (identical in CUDA 12 and 13).
+type copy3D struct {
+	srcArray, srcPos, srcPtr, dstArray, dstPos, dstPtr, extent int
+	srcDev, dstDev, kind                                       int
+}
+
+var (
+	layout3D     = copy3D{0, 8, 32, 64, 72, 96, 128, -1, -1, 152}
+	layout3DPeer = copy3D{0, 8, 32, 72, 80, 104, 144, 64, 136, -1}
+)
+
+func memcpy3D(p unsafe.Pointer, l copy3D, size int, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if p == nil {
+		return ErrorInvalidValue
+	}
+	b := shim.View(p, size)
+	u := func(off int) uint64 { return shim.Le.Uint64(b[off:]) }
+	if u(l.srcArray) != 0 || u(l.dstArray) != 0 {
+		shim.WarnOnce("cudaArray", "CUDA arrays are not supported by vgpu")
+		return ErrorNotSupported
+	}
+	kind := int32(shim.CopyDefault)
+	if l.kind >= 0 {
+		kind = int32(shim.Le.Uint32(b[l.kind:]))
+	} else {
+		for _, off := range []int{l.srcDev, l.dstDev} {
+			if _, e := deviceAt(int32(shim.Le.Uint32(b[off:]))); e != Success {
+				return e
+			}
+		}
+	}
+	w, h, depth := u(l.extent), u(l.extent+8), u(l.extent+16)
+	sp, dp := uintptr(u(l.srcPtr)), uintptr(u(l.dstPtr))
+	spitch, sy := u(l.srcPtr+8), u(l.srcPtr+24)
+	dpitch, dy := u(l.dstPtr+8), u(l.dstPtr+24)
+	if w == 0 || h == 0 || depth == 0 {
+		return Success
+	}
+	if w > spitch || w > dpitch || h > 1<<32 || depth > 1<<32 {
+		return ErrorInvalidValue
+	}
+	for z := uint64(0); z < depth; z++ {
+		so := (u(l.srcPos+16)+z)*spitch*sy + u(l.srcPos+8)*spitch + u(l.srcPos)
+		do := (u(l.dstPos+16)+z)*dpitch*dy + u(l.dstPos+8)*dpitch + u(l.dstPos)
+		if st := shim.Memcpy2D(s, dp+uintptr(do), dpitch, sp+uintptr(so), spitch, w, h, kind); st != shim.OK {
+			return From(st)
+		}
+	}
+	return Success
+}
+
+// Memcpy3D is cudaMemcpy3D (pitched pointers; arrays are not supported).
+func Memcpy3D(p unsafe.Pointer) Error { return memcpy3D(p, layout3D, 160, 0) }
+
+// Memcpy3DAsync is cudaMemcpy3DAsync.
+func Memcpy3DAsync(p unsafe.Pointer, stream uintptr) Error { return memcpy3D(p, layout3D, 160, stream) }
+
+// Memcpy3DPeer is cudaMemcpy3DPeer.
+func Memcpy3DPeer(p unsafe.Pointer) Error { return memcpy3D(p, layout3DPeer, 168, 0) }
+
+// Memcpy3DPeerAsync is cudaMemcpy3DPeerAsync.
+func Memcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) Error {
+	return memcpy3D(p, layout3DPeer, 168, stream)
+}
+
+// PointerGetAttributes is cudaPointerGetAttributes. Only the 24 bytes both majors share
+// are written: CUDA 13 appended reserved space a CUDA 12 caller does not have.
+func PointerGetAttributes(attr unsafe.Pointer, p uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if attr == nil {
+		return ErrorInvalidValue
+	}
+	b := shim.View(attr, 24)
+	for i := range b {
+		b[i] = 0
+	}
+	device := int32(-1)
+	a := shim.S().Mem.Find(p)
+	var typ uint32 // cudaMemoryTypeUnregistered
+	var devPtr, hostPtr uint64
+	switch {
+	case a == nil:
+		hostPtr = uint64(p)
+	case a.Kind == shim.MemManaged:
+		typ, devPtr, hostPtr = 3, uint64(p), uint64(p)
+		device = int32(shim.S().Ordinal(a.Dev))
+	case a.OnDevice():
+		typ, devPtr = 2, uint64(p)
+		device = int32(shim.S().Ordinal(a.Dev))
+	case a.Kind == shim.MemHost || a.Kind == shim.MemRegistered:
+		typ, devPtr, hostPtr = 1, uint64(p), uint64(p)
+		device = 0
+	default:
+		return ErrorInvalidValue
+	}
+	shim.Le.PutUint32(b[0:], typ)
+	shim.Le.PutUint32(b[4:], uint32(device))
+	shim.Le.PutUint64(b[8:], devPtr)
+	shim.Le.PutUint64(b[16:], hostPtr)
+	return Success
+}

@@ -1,0 +1,97 @@
+package cudart
+
+import (
+	"sync"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// cudaDeviceProp sizes per ABI.
+const (
+	PropSize12 = 1032 // CUDA 12 cudaGetDeviceProperties_v2
+	PropSize13 = 1008 // CUDA 13 cudaGetDeviceProperties
+)
+
+type propField struct {
+	name         string
+	off12, off13 int
+	wide         bool  // size_t
+	attrs        []int // attributes filling consecutive ints; nil: special
+}
+
+// Offset returns where field lives in the given major's layout, or -1.
+func Offset(major int, field string) int {
+	for _, f := range propFields {
+		if f.name == field {
+			if major == 12 {
+				return f.off12
+			}
+			return f.off13
+		}
+	}
+	return -1
+}
+
+var propCache sync.Map // [2]any{*Device, major} -> []byte
+
+// Props renders d's cudaDeviceProp in the layout of the given CUDA major. Rendered once:
+// a property query is then one copy.
+func Props(d *shim.Device, major int) []byte {
+	key := [2]any{d, major}
+	if v, ok := propCache.Load(key); ok {
+		return v.([]byte)
+	}
+	size := PropSize13
+	if major == 12 {
+		size = PropSize12
+	}
+	b := make([]byte, size)
+	for _, f := range propFields {
+		off := f.off13
+		if major == 12 {
+			off = f.off12
+		}
+		if off < 0 {
+			continue
+		}
+		switch f.name {
+		case "name":
+			copy(b[off:off+255], d.Name)
+		case "uuid":
+			copy(b[off:], d.UUID[:])
+		case "luid", "luidDeviceNodeMask":
+		case "totalGlobalMem":
+			shim.Le.PutUint64(b[off:], d.Memory)
+		default:
+			for i, a := range f.attrs {
+				if f.wide {
+					shim.Le.PutUint64(b[off+8*i:], uint64(uint32(d.Attrs[a])))
+				} else {
+					shim.Le.PutUint32(b[off+4*i:], uint32(d.Attrs[a]))
+				}
+			}
+		}
+	}
+	propCache.Store(key, b)
+	return b
+}
+
+func getProps(prop unsafe.Pointer, dev int32, major int) Error {
+	d, e := deviceAt(dev)
+	if e != Success {
+		return e
+	}
+	if prop == nil {
+		return ErrorInvalidValue
+	}
+	src := Props(d, major)
+	copy(shim.View(prop, len(src)), src)
+	return Success
+}
+
+// GetDeviceProperties12 is cudaGetDeviceProperties_v2@libcudart.so.12 (and the plain name there).
+func GetDeviceProperties12(prop unsafe.Pointer, dev int32) Error { return getProps(prop, dev, 12) }
+
+// GetDeviceProperties13 is cudaGetDeviceProperties@libcudart.so.13.
+func GetDeviceProperties13(prop unsafe.Pointer, dev int32) Error { return getProps(prop, dev, 13) }

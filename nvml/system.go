@@ -1,0 +1,96 @@
+package nvml
+
+import (
+	"fmt"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// SystemGetDriverVersion is nvmlSystemGetDriverVersion, e.g. "580.95.05".
+func SystemGetDriverVersion(buf unsafe.Pointer, n uint32) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	return putString(buf, n, shim.S().Config.DriverVersion)
+}
+
+// SystemGetNVMLVersion is nvmlSystemGetNVMLVersion: "<cuda major>.<driver>".
+func SystemGetNVMLVersion(buf unsafe.Pointer, n uint32) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	c := shim.S().Config
+	return putString(buf, n, fmt.Sprintf("%d.%s", c.CUDAVersion/1000, c.DriverVersion))
+}
+
+// SystemGetCudaDriverVersion is nvmlSystemGetCudaDriverVersion(_v2).
+func SystemGetCudaDriverVersion(v unsafe.Pointer) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	if !shim.PutI32(v, int32(shim.S().Config.CUDAVersion)) {
+		return InvalidArgument
+	}
+	return Success
+}
+
+// DeviceGetCount is nvmlDeviceGetCount(_v2).
+func DeviceGetCount(count unsafe.Pointer) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	if !shim.PutU32(count, uint32(len(devices()))) {
+		return InvalidArgument
+	}
+	return Success
+}
+
+// DeviceGetHandleByIndex is nvmlDeviceGetHandleByIndex(_v2).
+func DeviceGetHandleByIndex(i uint32, out unsafe.Pointer) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	ds := devices()
+	if out == nil || int(i) >= len(ds) {
+		return InvalidArgument
+	}
+	shim.PutPtr(out, handleOf(ds[i]))
+	return Success
+}
+
+// DeviceGetHandleByUUID is nvmlDeviceGetHandleByUUID: the full GPU-… string.
+func DeviceGetHandleByUUID(uuid unsafe.Pointer, out unsafe.Pointer) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	s, ok := shim.GoString(uuid, 96)
+	if !ok || out == nil {
+		return InvalidArgument
+	}
+	for _, d := range devices() {
+		if d.UUIDString() == s {
+			shim.PutPtr(out, handleOf(d))
+			return Success
+		}
+	}
+	return NotFound
+}
+
+// DeviceGetHandleByPciBusId is nvmlDeviceGetHandleByPciBusId(_v2).
+func DeviceGetHandleByPciBusId(id unsafe.Pointer, out unsafe.Pointer) Return {
+	if r := ready(); r != Success {
+		return r
+	}
+	s, ok := shim.GoString(id, 96)
+	if !ok || out == nil {
+		return InvalidArgument
+	}
+	for _, d := range devices() {
+		if d.MatchesBusID(s) {
+			shim.PutPtr(out, handleOf(d))
+			return Success
+		}
+	}
+	return NotFound
+}

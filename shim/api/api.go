@@ -1,0 +1,31 @@
+// Package api describes the exported C entry points. functions.txt is the source; cmd/apigen
+// derives the //export layer, the C wrappers, the version script and Functions from it.
+package api
+
+// Arg is one parameter of an entry point.
+type Arg struct {
+	Name  string
+	CType string
+	Dir   string // in, out, inout, cstr, outstr, dev or "" for values
+	Size  string // byte count or the argument holding it, when not sizeof the pointee
+}
+
+// Func is one exported entry point.
+type Func struct {
+	Op    int
+	Lib   string
+	Name  string
+	Ret   string
+	Nodes []string // symbol version nodes; empty for unversioned driver and NVML symbols
+	Flags []string
+	Args  []Arg
+}
+
+// ByName indexes Functions by C name.
+func ByName() map[string]*Func {
+	m := make(map[string]*Func, len(Functions))
+	for i := range Functions {
+		m[Functions[i].Name] = &Functions[i]
+	}
+	return m
+}

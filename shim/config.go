@@ -1,0 +1,178 @@
+package shim
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DeviceConfig describes one virtual device.
+type DeviceConfig struct {
+	Profile string `yaml:"profile"`
+	Name    string `yaml:"name"`   // overrides the profile's product name
+	Memory  string `yaml:"memory"` // overrides totalGlobalMem: bytes or "16GiB", "80GB"
+}
+
+// Config is everything that shapes the virtual devices. Sources, later ones winning:
+// built-in defaults, the YAML file named by VGPU_CONFIG, then VGPU_* environment variables.
+type Config struct {
+	Backend       string         `yaml:"backend"`             // sim (default); remote and local come later
+	Profile       string         `yaml:"profile"`             // profile of every device when devices is empty
+	Count         int            `yaml:"count"`               // number of devices when devices is empty
+	Devices       []DeviceConfig `yaml:"devices"`             // explicit per-device list
+	DriverVersion string         `yaml:"driver_version"`      // NVIDIA driver, as NVML reports it
+	CUDAVersion   int            `yaml:"cuda_driver_version"` // cuDriverGetVersion, e.g. 13000
+	UUIDSeed      string         `yaml:"uuid_seed"`           // UUIDs and serials derive from it
+	PCIBusBase    int            `yaml:"pci_bus_base"`        // PCI bus of device 0; device i is on base+i
+	SimLaunch     string         `yaml:"sim_launch"`          // error (default) or noop
+	LogLevel      string         `yaml:"log_level"`           // debug, info, warn (default), error
+	LogFile       string         `yaml:"log_file"`            // default stderr
+	Trace         bool           `yaml:"trace"`               // log every API call
+}
+
+// DefaultConfig is one H100 80GB HBM3 on a 580-series driver with CUDA 13.0.
+func DefaultConfig() Config {
+	return Config{
+		Backend:       "sim",
+		Profile:       "h100-sxm-80gb",
+		Count:         1,
+		DriverVersion: "580.95.05",
+		CUDAVersion:   13000,
+		UUIDSeed:      "vgpu",
+		PCIBusBase:    0x18,
+		SimLaunch:     "error",
+		LogLevel:      "warn",
+	}
+}
+
+// LoadConfig reads the file named by VGPU_CONFIG (if any) and then the environment.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	if path := getenv("VGPU_CONFIG"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("VGPU_CONFIG: %w", err)
+		}
+		if err := yaml.Unmarshal(data, &c); err != nil {
+			return c, fmt.Errorf("VGPU_CONFIG %s: %w", path, err)
+		}
+	}
+	str := func(key string, dst *string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	str("VGPU_BACKEND", &c.Backend)
+	str("VGPU_DRIVER_VERSION", &c.DriverVersion)
+	str("VGPU_UUID_SEED", &c.UUIDSeed)
+	str("VGPU_SIM_LAUNCH", &c.SimLaunch)
+	str("VGPU_LOG_LEVEL", &c.LogLevel)
+	str("VGPU_LOG_FILE", &c.LogFile)
+	if v := getenv("VGPU_PROFILE"); v != "" {
+		c.Profile = v
+		for i := range c.Devices {
+			c.Devices[i].Profile = v
+		}
+	}
+	if v := getenv("VGPU_DEVICES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 64 {
+			return c, fmt.Errorf("VGPU_DEVICES=%q: want a count from 0 to 64", v)
+		}
+		c.Count, c.Devices = n, nil
+	}
+	if v := getenv("VGPU_MEMORY"); v != "" {
+		if _, err := ParseSize(v); err != nil {
+			return c, fmt.Errorf("VGPU_MEMORY: %w", err)
+		}
+		if len(c.Devices) == 0 {
+			for i := 0; i < c.Count; i++ {
+				c.Devices = append(c.Devices, DeviceConfig{Profile: c.Profile})
+			}
+		}
+		for i := range c.Devices {
+			c.Devices[i].Memory = v
+		}
+	}
+	if v := getenv("VGPU_CUDA_VERSION"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("VGPU_CUDA_VERSION=%q: want e.g. 13000", v)
+		}
+		c.CUDAVersion = n
+	}
+	if v := getenv("VGPU_TRACE"); v != "" && v != "0" && v != "false" {
+		c.Trace = true
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch c.Backend {
+	case "sim":
+	case "remote", "local":
+		return fmt.Errorf("backend %q is not available in this build yet; use sim", c.Backend)
+	default:
+		return fmt.Errorf("unknown backend %q (sim, remote, local)", c.Backend)
+	}
+	switch c.SimLaunch {
+	case "error", "noop":
+	default:
+		return fmt.Errorf("sim_launch %q: want error or noop", c.SimLaunch)
+	}
+	if c.CUDAVersion < 11000 || c.CUDAVersion%10 != 0 {
+		return fmt.Errorf("cuda_driver_version %d: want e.g. 12080 or 13000", c.CUDAVersion)
+	}
+	if parts := strings.Split(c.DriverVersion, "."); len(parts) < 2 {
+		return fmt.Errorf("driver_version %q: want e.g. 580.95.05", c.DriverVersion)
+	}
+	if c.Count < 0 || c.Count > 64 || len(c.Devices) > 64 {
+		return fmt.Errorf("at most 64 devices")
+	}
+	return nil
+}
+
+// DeviceList expands Count/Profile into one entry per device.
+func (c *Config) DeviceList() []DeviceConfig {
+	if len(c.Devices) > 0 {
+		out := make([]DeviceConfig, len(c.Devices))
+		for i, d := range c.Devices {
+			if d.Profile == "" {
+				d.Profile = c.Profile
+			}
+			out[i] = d
+		}
+		return out
+	}
+	out := make([]DeviceConfig, c.Count)
+	for i := range out {
+		out[i].Profile = c.Profile
+	}
+	return out
+}
+
+// ParseSize reads a byte count: plain digits, or a number with KB/MB/GB/TB (powers of 1000)
+// or KiB/MiB/GiB/TiB (powers of 1024).
+func ParseSize(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := uint64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || f*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return uint64(f * float64(mult)), nil
+}

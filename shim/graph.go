@@ -1,0 +1,117 @@
+package shim
+
+import "sync"
+
+// NodeKind is the kind of one graph node.
+type NodeKind uint8
+
+const (
+	NodeKernel NodeKind = iota + 1
+	NodeMemcpy
+	NodeMemset
+	NodeEventRecord
+	NodeEventWait
+	NodeHost // work with no device effect (e.g. a cuBLAS call captured in sim)
+)
+
+// Node is one recorded operation.
+type Node struct {
+	Kind   NodeKind
+	Dst    uintptr
+	Src    uintptr
+	N      uint64
+	Value  byte
+	Kernel *Kernel
+	Launch LaunchConfig
+	Args   uintptr
+	Run    func() Status // NodeHost: what replaying the node does
+}
+
+// Graph is a captured or built sequence of nodes. Capture is linear per stream, so a slice
+// keeps CUDA's order.
+type Graph struct {
+	Handle uintptr
+	mu     sync.Mutex
+	Nodes  []Node
+}
+
+// NewGraph returns an empty graph (without a handle; callers register it when it escapes).
+func NewGraph() *Graph { return &Graph{} }
+
+func (g *Graph) add(n Node) {
+	g.mu.Lock()
+	g.Nodes = append(g.Nodes, n)
+	g.mu.Unlock()
+}
+
+// Snapshot copies the nodes.
+func (g *Graph) Snapshot() []Node {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Node(nil), g.Nodes...)
+}
+
+// GraphExec is an instantiated graph.
+type GraphExec struct {
+	Handle uintptr
+	mu     sync.Mutex
+	Nodes  []Node
+}
+
+// Instantiate freezes g.
+func Instantiate(g *Graph) *GraphExec {
+	x := &GraphExec{Nodes: g.Snapshot()}
+	x.Handle = NewHandle(KindGraphExec, x)
+	return x
+}
+
+// Update takes g's parameters if its topology matches; otherwise it reports which node differs.
+func (x *GraphExec) Update(g *Graph) (ok bool, why int32) {
+	nodes := g.Snapshot()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(nodes) != len(x.Nodes) {
+		return false, 2 // cudaGraphExecUpdateErrorTopologyChanged
+	}
+	for i := range nodes {
+		if nodes[i].Kind != x.Nodes[i].Kind {
+			return false, 3 // ...NodeTypeChanged
+		}
+		if nodes[i].Kind == NodeKernel && nodes[i].Kernel != x.Nodes[i].Kernel {
+			return false, 4 // ...FunctionChanged
+		}
+	}
+	x.Nodes = nodes
+	return true, 0
+}
+
+// Launch replays the graph on s.
+func (x *GraphExec) Launch(s *Stream) Status {
+	x.mu.Lock()
+	nodes := append([]Node(nil), x.Nodes...)
+	x.mu.Unlock()
+	for _, n := range nodes {
+		if st := s.Enqueue(n); st != OK {
+			return st
+		}
+	}
+	return OK
+}
+
+// execute performs one node now.
+func execute(d *Device, n Node) Status {
+	b := S().Backend
+	switch n.Kind {
+	case NodeMemcpy:
+		b.Copy(n.Dst, n.Src, n.N)
+	case NodeMemset:
+		b.Set(n.Dst, n.Value, n.N)
+	case NodeKernel:
+		return b.Launch(n.Kernel, n.Launch, n.Args)
+	case NodeHost:
+		if n.Run != nil {
+			return n.Run()
+		}
+	}
+	return OK
+}

@@ -1,0 +1,104 @@
+package shim
+
+import "sync"
+
+// Kind tags a handle so that, say, an event passed where a stream belongs is caught.
+type Kind uint8
+
+// Handle kinds. Values are part of the handle, so keep them stable.
+const (
+	KindContext Kind = iota + 1
+	KindStream
+	KindEvent
+	KindGraph
+	KindGraphExec
+	KindGraphNode
+	KindModule
+	KindFunction
+	KindFatBinary
+	KindBlas
+	KindNVMLDevice
+	KindMemHandle
+	kindCount
+)
+
+// Handles look like user-space pointers (programs print and compare them) but sit in a range
+// mmap never hands out on x86-64, so they cannot alias real memory: 0x7e5a_KK_IIIIIIII.
+const handleBase = uintptr(0x7e5a) << 40
+
+type handleTable struct {
+	mu    sync.RWMutex
+	next  [kindCount]uintptr
+	items map[uintptr]any
+}
+
+var tables = &handleTable{items: map[uintptr]any{}}
+
+func (t *handleTable) reset() {
+	t.mu.Lock()
+	t.items = map[uintptr]any{}
+	t.next = [kindCount]uintptr{}
+	t.mu.Unlock()
+}
+
+// NewHandle registers obj under a fresh handle of kind k.
+func NewHandle(k Kind, obj any) uintptr {
+	t := tables
+	t.mu.Lock()
+	t.next[k]++
+	h := handleBase | uintptr(k)<<32 | t.next[k]
+	t.items[h] = obj
+	t.mu.Unlock()
+	return h
+}
+
+// Lookup returns the object behind h if h is a live handle of kind k.
+func Lookup[T any](k Kind, h uintptr) (T, bool) {
+	var zero T
+	if h&^(uintptr(0xff)<<32|0xffffffff) != handleBase || Kind(h>>32&0xff) != k {
+		return zero, false
+	}
+	t := tables
+	t.mu.RLock()
+	obj, ok := t.items[h]
+	t.mu.RUnlock()
+	if !ok {
+		return zero, false
+	}
+	v, ok := obj.(T)
+	return v, ok
+}
+
+// Release forgets h; it reports false for an unknown or already released handle.
+func Release(k Kind, h uintptr) bool {
+	if Kind(h>>32&0xff) != k {
+		return false
+	}
+	t := tables
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.items[h]; !ok {
+		return false
+	}
+	delete(t.items, h)
+	return true
+}
+
+// Each calls fn for every live handle of kind k.
+func Each[T any](k Kind, fn func(h uintptr, v T)) {
+	t := tables
+	t.mu.RLock()
+	var hs []uintptr
+	var vs []T
+	for h, obj := range t.items {
+		if Kind(h>>32&0xff) == k {
+			if v, ok := obj.(T); ok {
+				hs, vs = append(hs, h), append(vs, v)
+			}
+		}
+	}
+	t.mu.RUnlock()
+	for i := range hs {
+		fn(hs[i], vs[i])
+	}
+}

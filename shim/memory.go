@@ -1,0 +1,139 @@
+package shim
+
+import (
+	"sort"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// MemKind says what a range of addresses is.
+type MemKind uint8
+
+const (
+	MemDevice     MemKind = iota + 1 // cudaMalloc / cuMemAlloc
+	MemHost                          // pinned host memory: cudaMallocHost, cudaHostAlloc
+	MemManaged                       // cudaMallocManaged
+	MemRegistered                    // cudaHostRegister'ed user memory
+	MemReserved                      // cuMemAddressReserve'd range (no access until mapped)
+	MemMapped                        // a cuMemMap'ped piece of a reserved range
+)
+
+// Alloc is one range the model knows about.
+type Alloc struct {
+	Base, Size uintptr
+	Kind       MemKind
+	Dev        *Device // owning device; nil for host kinds
+	Charged    uint64  // bytes charged to Dev
+	Flags      uint32
+	Handle     uint64 // VMM physical handle for MemMapped
+}
+
+// End is one past the last byte.
+func (a *Alloc) End() uintptr { return a.Base + a.Size }
+
+// OnDevice reports whether the range is device memory (device, managed or mapped VMM).
+func (a *Alloc) OnDevice() bool {
+	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped
+}
+
+// MemTable holds every live range, sorted by base, for pointer validation.
+type MemTable struct {
+	mu     sync.RWMutex
+	sorted []*Alloc
+}
+
+// NewMemTable returns an empty table.
+func NewMemTable() *MemTable { return &MemTable{} }
+
+// Add records a; ranges of one layer never overlap (reserved ranges hold mapped pieces,
+// which are looked up first).
+func (t *MemTable) Add(a *Alloc) {
+	t.mu.Lock()
+	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base >= a.Base })
+	t.sorted = append(t.sorted, nil)
+	copy(t.sorted[i+1:], t.sorted[i:])
+	t.sorted[i] = a
+	t.mu.Unlock()
+}
+
+// Remove forgets a.
+func (t *MemTable) Remove(a *Alloc) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, x := range t.sorted {
+		if x == a {
+			t.sorted = append(t.sorted[:i], t.sorted[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// Exact returns the range starting at base with one of the kinds, or nil.
+func (t *MemTable) Exact(base uintptr, kinds ...MemKind) *Alloc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base >= base })
+	for ; i < len(t.sorted) && t.sorted[i].Base == base; i++ {
+		for _, k := range kinds {
+			if t.sorted[i].Kind == k {
+				return t.sorted[i]
+			}
+		}
+	}
+	return nil
+}
+
+// Find returns the innermost range containing addr, or nil. A mapped VMM piece wins over
+// the reservation around it; callers check that their length fits with End.
+func (t *MemTable) Find(addr uintptr) *Alloc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base > addr })
+	for j := i - 1; j >= 0; j-- {
+		a := t.sorted[j]
+		if addr < a.End() {
+			return a // pieces sit after their reservation's base, so the first hit is innermost
+		}
+		if a.Kind != MemMapped {
+			return nil // top-level ranges do not overlap: nothing earlier reaches addr
+		}
+	}
+	return nil
+}
+
+// All returns a snapshot of the live ranges.
+func (t *MemTable) All() []*Alloc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return append([]*Alloc(nil), t.sorted...)
+}
+
+// MapAnon reserves size bytes of lazily backed, never-overcommitted address space:
+// pages cost nothing until written, so an 80 GB device fits in a small machine.
+func MapAnon(size uint64, prot int) (uintptr, error) {
+	b, err := unix.Mmap(-1, 0, int(size), prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return 0, err
+	}
+	return uintptr(unsafe.Pointer(&b[0])), nil
+}
+
+// Unmap releases a range from MapAnon.
+func Unmap(base uintptr, size uint64) error {
+	_, _, e := unix.Syscall(unix.SYS_MUNMAP, base, uintptr(size), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Bytes views n bytes at addr. The caller has validated the range.
+func Bytes(addr uintptr, n uint64) []byte {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(addr)), n)
+}

@@ -1,0 +1,218 @@
+package shim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"unsafe"
+)
+
+// Dim3 is CUDA's dim3.
+type Dim3 struct{ X, Y, Z uint32 }
+
+// LaunchConfig is a kernel's execution configuration.
+type LaunchConfig struct {
+	Grid, Block Dim3
+	Shared      uint64
+	Stream      uintptr
+}
+
+// Module is a registered fat binary (runtime) or a loaded image (driver). vgpu keeps the
+// image's address and size untouched so an execution backend can ship it as the program did.
+type Module struct {
+	Handle  uintptr
+	Image   uintptr
+	Size    uint64
+	Kernels []*Kernel
+	Vars    []Var
+	mu      sync.Mutex
+}
+
+// Kernel is one __global__ function.
+type Kernel struct {
+	Handle         uintptr
+	HostFun        uintptr // the host stub's address, the runtime's key
+	Name           string  // mangled device name
+	Module         *Module
+	MaxDynShared   int32 // cudaFuncAttributeMaxDynamicSharedMemorySize
+	PreferredCarve int32
+}
+
+// Var is a registered __device__ variable.
+type Var struct {
+	HostVar uintptr
+	Name    string
+	Size    uint64
+	Const   bool
+}
+
+var (
+	kernelsMu     sync.RWMutex
+	kernelsByHost = map[uintptr]*Kernel{}
+)
+
+// Fat binary wrapper and header magics (facts of the format nvcc emits).
+const (
+	fatbinWrapperMagic = 0x466243b1
+	fatbinMagic        = 0xba55ed50
+)
+
+// RegisterFatBinary records the image behind an nvcc fat binary wrapper.
+func RegisterFatBinary(wrapper uintptr) *Module {
+	m := &Module{}
+	if wrapper != 0 {
+		w := Bytes(wrapper, 16)
+		if binary.LittleEndian.Uint32(w) == fatbinWrapperMagic {
+			data := uintptr(binary.LittleEndian.Uint64(Bytes(wrapper+8, 8)))
+			m.Image = data
+			if data != 0 {
+				h := Bytes(data, 16)
+				if binary.LittleEndian.Uint32(h) == fatbinMagic {
+					m.Size = uint64(binary.LittleEndian.Uint16(h[6:])) + binary.LittleEndian.Uint64(h[8:])
+				}
+			}
+		}
+	}
+	m.Handle = NewHandle(KindFatBinary, m)
+	return m
+}
+
+// LoadImage records a driver-API module image (cubin, fatbin or PTX).
+func LoadImage(image uintptr) *Module {
+	m := &Module{Image: image, Size: imageSize(image)}
+	m.Handle = NewHandle(KindModule, m)
+	return m
+}
+
+// imageSize reads the size from an ELF or fatbin header, or the length of PTX text.
+func imageSize(p uintptr) uint64 {
+	h := Bytes(p, 64)
+	switch {
+	case bytes.Equal(h[:4], []byte("\x7fELF")):
+		shoff := binary.LittleEndian.Uint64(h[0x28:])
+		shentsize := uint64(binary.LittleEndian.Uint16(h[0x3a:]))
+		shnum := uint64(binary.LittleEndian.Uint16(h[0x3c:]))
+		return shoff + shentsize*shnum
+	case binary.LittleEndian.Uint32(h) == fatbinMagic:
+		return uint64(binary.LittleEndian.Uint16(h[6:])) + binary.LittleEndian.Uint64(h[8:])
+	}
+	var n uint64
+	for *(*byte)(unsafe.Pointer(p + uintptr(n))) != 0 && n < 1<<30 {
+		n++
+	}
+	return n
+}
+
+// AddKernel registers a kernel of m under its host stub address (0 for driver modules).
+func (m *Module) AddKernel(hostFun uintptr, name string) *Kernel {
+	k := &Kernel{HostFun: hostFun, Name: name, Module: m}
+	k.Handle = NewHandle(KindFunction, k)
+	m.mu.Lock()
+	m.Kernels = append(m.Kernels, k)
+	m.mu.Unlock()
+	if hostFun != 0 {
+		kernelsMu.Lock()
+		kernelsByHost[hostFun] = k
+		kernelsMu.Unlock()
+	}
+	return k
+}
+
+// FindKernel finds a kernel of m by name, registering it on first use when the image
+// holds the name (vgpu does not parse the image's symbol table).
+func (m *Module) FindKernel(name string) *Kernel {
+	m.mu.Lock()
+	for _, k := range m.Kernels {
+		if k.Name == name {
+			m.mu.Unlock()
+			return k
+		}
+	}
+	m.mu.Unlock()
+	if m.Size == 0 || name == "" || !bytes.Contains(Bytes(m.Image, m.Size), append([]byte(name), 0)) {
+		return nil
+	}
+	return m.AddKernel(0, name)
+}
+
+// AddVar registers a device variable.
+func (m *Module) AddVar(v Var) {
+	m.mu.Lock()
+	m.Vars = append(m.Vars, v)
+	m.mu.Unlock()
+}
+
+// Unregister forgets m and its kernels.
+func (m *Module) Unregister(kind Kind) {
+	kernelsMu.Lock()
+	for _, k := range m.Kernels {
+		if k.HostFun != 0 && kernelsByHost[k.HostFun] == k {
+			delete(kernelsByHost, k.HostFun)
+		}
+		Release(KindFunction, k.Handle)
+	}
+	kernelsMu.Unlock()
+	Release(kind, m.Handle)
+}
+
+// KernelByHost finds the kernel whose host stub is at hostFun.
+func KernelByHost(hostFun uintptr) *Kernel {
+	kernelsMu.RLock()
+	defer kernelsMu.RUnlock()
+	return kernelsByHost[hostFun]
+}
+
+// CheckLaunch validates a configuration against device d's limits.
+func CheckLaunch(d *Device, k *Kernel, lc LaunchConfig) Status {
+	a := &d.Attrs
+	b, g := lc.Block, lc.Grid
+	if b.X == 0 || b.Y == 0 || b.Z == 0 || g.X == 0 || g.Y == 0 || g.Z == 0 {
+		return ErrInvalidConfiguration
+	}
+	if int64(b.X) > int64(a[AttrMaxBlockDimX]) || int64(b.Y) > int64(a[AttrMaxBlockDimX+1]) ||
+		int64(b.Z) > int64(a[AttrMaxBlockDimX+2]) || uint64(b.X)*uint64(b.Y)*uint64(b.Z) > uint64(a[AttrMaxThreadsPerBlock]) {
+		return ErrInvalidConfiguration
+	}
+	if int64(g.X) > int64(a[AttrMaxGridDimX]) || int64(g.Y) > int64(a[AttrMaxGridDimX+1]) || int64(g.Z) > int64(a[AttrMaxGridDimX+2]) {
+		return ErrInvalidConfiguration
+	}
+	limit := uint64(a[AttrMaxSharedMemoryPerBlock])
+	if k != nil && k.MaxDynShared > 0 {
+		limit = uint64(k.MaxDynShared)
+	}
+	if lc.Shared > limit {
+		return ErrInvalidValue
+	}
+	return OK
+}
+
+// KernelAttribute answers cuFuncGetAttribute / cudaFuncGetAttributes for k on d. The sim
+// backend has not compiled k, so the figures are the device's limits and a typical kernel's.
+func KernelAttribute(k *Kernel, d *Device, attr int32) (int32, bool) {
+	if d == nil {
+		return 0, false
+	}
+	cc := int32(d.Profile.CC[0]*10 + d.Profile.CC[1])
+	switch attr {
+	case 0: // MAX_THREADS_PER_BLOCK
+		return d.Attrs[AttrMaxThreadsPerBlock], true
+	case 1, 2, 3: // SHARED, CONST, LOCAL size bytes
+		return 0, true
+	case 4: // NUM_REGS
+		return 32, true
+	case 5, 6: // PTX_VERSION, BINARY_VERSION
+		return cc, true
+	case 7: // CACHE_MODE_CA
+		return 0, true
+	case 8: // MAX_DYNAMIC_SHARED_SIZE_BYTES
+		if k.MaxDynShared > 0 {
+			return k.MaxDynShared, true
+		}
+		return d.Attrs[AttrMaxSharedMemoryPerBlock], true
+	case 9: // PREFERRED_SHARED_MEMORY_CARVEOUT
+		return k.PreferredCarve, true
+	case 10, 11, 12, 13, 14, 15:
+		return 0, true
+	}
+	return 0, false
+}

@@ -1,0 +1,264 @@
+package shim
+
+// Memory operations shared by the driver and runtime APIs. Each validates against the
+// MemTable, then executes through the backend or records into a capture.
+
+// Copy directions (cudaMemcpyKind).
+const (
+	HostToHost     = 0
+	HostToDevice   = 1
+	DeviceToHost   = 2
+	DeviceToDevice = 3
+	CopyDefault    = 4
+)
+
+// maxSize bounds any single request: more than any device has, less than overflow.
+const maxSize = uint64(1) << 48
+
+// AllocDevice charges and maps size bytes of device memory on d.
+func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
+	if size == 0 || size > maxSize {
+		return nil, ErrInvalidValue
+	}
+	if size > d.Memory {
+		return nil, ErrOutOfMemory
+	}
+	charge := roundUp(size, 512) // CUDA hands memory out in 512-byte-aligned blocks at least
+	if !d.Charge(charge) {
+		return nil, ErrOutOfMemory
+	}
+	p, err := S().Backend.DeviceAlloc(d, size)
+	if err != nil {
+		d.Refund(charge)
+		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
+		return nil, ErrOutOfMemory
+	}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge}
+	S().Mem.Add(a)
+	return a, OK
+}
+
+// FreeDevice releases device memory that starts exactly at p.
+func FreeDevice(p uintptr) Status {
+	a := S().Mem.Exact(p, MemDevice, MemManaged)
+	if a == nil || !S().Mem.Remove(a) {
+		return ErrInvalidDevicePointer
+	}
+	a.Dev.Refund(a.Charged)
+	if err := S().Backend.DeviceFree(a); err != nil {
+		Log().Warnw("device free failed in the backend", "err", err)
+	}
+	return OK
+}
+
+// AllocHost returns pinned host memory.
+func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
+	if size > maxSize {
+		return nil, ErrOutOfMemory
+	}
+	p, err := S().Backend.HostAlloc(size)
+	if err != nil {
+		return nil, ErrOutOfMemory
+	}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags}
+	S().Mem.Add(a)
+	return a, OK
+}
+
+// FreeHost releases pinned host memory that starts exactly at p.
+func FreeHost(p uintptr) Status {
+	a := S().Mem.Exact(p, MemHost)
+	if a == nil || !S().Mem.Remove(a) {
+		return ErrInvalidValue
+	}
+	if err := S().Backend.HostFree(a); err != nil {
+		Log().Warnw("host free failed in the backend", "err", err)
+	}
+	return OK
+}
+
+// RegisterHost pins user memory [p, p+size).
+func RegisterHost(p uintptr, size uint64, flags uint32) Status {
+	if p == 0 || size == 0 || size > maxSize {
+		return ErrInvalidValue
+	}
+	if a := S().Mem.Find(p); a != nil {
+		return ErrHostMemoryAlreadyRegistered
+	}
+	S().Mem.Add(&Alloc{Base: p, Size: uintptr(size), Kind: MemRegistered, Flags: flags})
+	return OK
+}
+
+// UnregisterHost unpins memory registered at p.
+func UnregisterHost(p uintptr) Status {
+	a := S().Mem.Exact(p, MemRegistered)
+	if a == nil || !S().Mem.Remove(a) {
+		return ErrHostMemoryNotRegistered
+	}
+	return OK
+}
+
+// DeviceRange checks that [p, p+n) lies in device memory and returns its allocation. A
+// range may run across VMM pieces mapped back to back, as a growing pool maps them.
+func DeviceRange(p uintptr, n uint64) (*Alloc, Status) {
+	first := S().Mem.Find(p)
+	for a, at := first, p; ; {
+		if a == nil || !a.OnDevice() || (a.Kind == MemMapped && a.Flags&AccessReadWrite != AccessReadWrite) {
+			return nil, ErrInvalidValue
+		}
+		if n <= uint64(a.End()-at) {
+			return first, OK
+		}
+		if a.Kind != MemMapped {
+			return nil, ErrInvalidValue
+		}
+		n -= uint64(a.End() - at)
+		at = a.End()
+		a = S().Mem.Find(at)
+		if a != nil && a.Kind != MemMapped {
+			return nil, ErrInvalidValue
+		}
+	}
+}
+
+// AccessReadWrite is CU_MEM_ACCESS_FLAGS_PROT_READWRITE.
+const AccessReadWrite = 3
+
+// hostRange accepts any non-NULL host address; device memory is host-addressable in this
+// model, as under UVA.
+func hostRange(p uintptr, n uint64) Status {
+	if p == 0 {
+		return ErrInvalidValue
+	}
+	if a := S().Mem.Find(p); a != nil && a.Kind == MemReserved {
+		return ErrInvalidValue // reserved but unmapped VA faults on a real GPU too
+	}
+	return OK
+}
+
+// IsDevice reports whether p is device memory.
+func IsDevice(p uintptr) bool {
+	a := S().Mem.Find(p)
+	return a != nil && a.OnDevice()
+}
+
+// Memcpy copies n bytes in direction kind on stream s (nil: synchronous on the legacy stream).
+func Memcpy(s *Stream, dst, src uintptr, n uint64, kind int32) Status {
+	if kind == CopyDefault {
+		kind = inferKind(dst, src)
+	}
+	if kind < HostToHost || kind > DeviceToDevice {
+		return ErrInvalidMemcpyDirection
+	}
+	if n == 0 {
+		return OK
+	}
+	if n > maxSize {
+		return ErrInvalidValue
+	}
+	check := func(p uintptr, dev bool) Status {
+		if dev {
+			_, st := DeviceRange(p, n)
+			return st
+		}
+		return hostRange(p, n)
+	}
+	if st := check(dst, kind == HostToDevice || kind == DeviceToDevice); st != OK {
+		return st
+	}
+	if st := check(src, kind == DeviceToHost || kind == DeviceToDevice); st != OK {
+		return st
+	}
+	return s.Enqueue(Node{Kind: NodeMemcpy, Dst: dst, Src: src, N: n})
+}
+
+func inferKind(dst, src uintptr) int32 {
+	switch d, s := IsDevice(dst), IsDevice(src); {
+	case d && s:
+		return DeviceToDevice
+	case d:
+		return HostToDevice
+	case s:
+		return DeviceToHost
+	}
+	return HostToHost
+}
+
+// Memcpy2D copies height rows of width bytes between pitched buffers.
+func Memcpy2D(s *Stream, dst uintptr, dpitch uint64, src uintptr, spitch uint64, width, height uint64, kind int32) Status {
+	if width > dpitch || width > spitch || height > maxSize || dpitch > maxSize || spitch > maxSize {
+		return ErrInvalidValue
+	}
+	if width == 0 || height == 0 {
+		return OK
+	}
+	if kind == CopyDefault {
+		kind = inferKind(dst, src)
+	}
+	if kind < HostToHost || kind > DeviceToDevice {
+		return ErrInvalidMemcpyDirection
+	}
+	// Check the whole footprint once, then issue one copy per row.
+	dspan, sspan := dpitch*(height-1)+width, spitch*(height-1)+width
+	if kind == HostToDevice || kind == DeviceToDevice {
+		if _, st := DeviceRange(dst, dspan); st != OK {
+			return st
+		}
+	} else if st := hostRange(dst, dspan); st != OK {
+		return st
+	}
+	if kind == DeviceToHost || kind == DeviceToDevice {
+		if _, st := DeviceRange(src, sspan); st != OK {
+			return st
+		}
+	} else if st := hostRange(src, sspan); st != OK {
+		return st
+	}
+	for r := uint64(0); r < height; r++ {
+		n := Node{Kind: NodeMemcpy, Dst: dst + uintptr(r*dpitch), Src: src + uintptr(r*spitch), N: width}
+		if st := s.Enqueue(n); st != OK {
+			return st
+		}
+	}
+	return OK
+}
+
+// Memset fills n bytes at device address dst with value.
+func Memset(s *Stream, dst uintptr, value byte, n uint64) Status {
+	if n == 0 {
+		return OK
+	}
+	if _, st := DeviceRange(dst, n); st != OK {
+		return st
+	}
+	return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, Value: value, N: n})
+}
+
+// MemsetWords fills count elements of size bytes (2 or 4) with value, as cuMemsetD16/D32 do.
+func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Status {
+	n := size * count
+	if count > maxSize/4 {
+		return ErrInvalidValue
+	}
+	if n == 0 {
+		return OK
+	}
+	if dst%uintptr(size) != 0 {
+		return ErrInvalidValue
+	}
+	if _, st := DeviceRange(dst, n); st != OK {
+		return st
+	}
+	if size == 1 || (value&0xff)*0x01010101 == value {
+		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, Value: byte(value), N: n})
+	}
+	return s.Enqueue(Node{Kind: NodeHost, Run: func() Status {
+		buf := Bytes(dst, n)
+		for i := uint64(0); i < n; i += size {
+			for j := uint64(0); j < size; j++ {
+				buf[i+j] = byte(value >> (8 * j))
+			}
+		}
+		return OK
+	}})
+}

@@ -1,0 +1,99 @@
+package shim
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// State is the one device model of the process. Every library name the file was loaded
+// under shares it, because the dynamic loader maps the file once.
+type State struct {
+	Config   Config
+	Physical []*Device // every configured device
+	Visible  []*Device // after CUDA_VISIBLE_DEVICES: ordinal i is Visible[i]
+	Mem      *MemTable
+	Backend  Backend
+	Err      error // configuration error: every API reports it as "no device"/"not initialised"
+}
+
+var (
+	stateOnce sync.Once
+	state     *State
+	tracing   atomic.Bool
+)
+
+// S returns the process state, building it on first use so that loading the library
+// costs nothing until a program calls into it.
+func S() *State {
+	stateOnce.Do(func() { state = build(os.Getenv, os.LookupEnv) })
+	return state
+}
+
+// Reset rebuilds the state from the current environment. Tests use it; programs never do.
+func Reset() {
+	stateOnce = sync.Once{}
+	tables.reset()
+}
+
+func build(getenv func(string) string, lookup func(string) (string, bool)) *State {
+	s := &State{Mem: NewMemTable()}
+	cfg, err := LoadConfig(getenv)
+	s.Config = cfg
+	initLog(cfg)
+	tracing.Store(cfg.Trace)
+	if err != nil {
+		s.Err = err
+		Log().Error("configuration rejected; no devices", "err", err)
+		return s
+	}
+	for i, dc := range cfg.DeviceList() {
+		d, err := NewDevice(i, dc, &cfg)
+		if err != nil {
+			s.Err = err
+			s.Physical = nil
+			Log().Error("configuration rejected; no devices", "err", err)
+			return s
+		}
+		s.Physical = append(s.Physical, d)
+	}
+	cvd, set := lookup("CUDA_VISIBLE_DEVICES")
+	s.Visible = ApplyVisible(s.Physical, cvd, set)
+	s.Backend = newSimBackend(s)
+	Log().Debug("devices ready", "backend", cfg.Backend, "physical", len(s.Physical), "visible", len(s.Visible))
+	return s
+}
+
+// Device returns visible device ordinal i, or nil.
+func (s *State) Device(i int) *Device {
+	if i < 0 || i >= len(s.Visible) {
+		return nil
+	}
+	return s.Visible[i]
+}
+
+// Ordinal is the visible ordinal of d, or -1.
+func (s *State) Ordinal(d *Device) int {
+	for i, v := range s.Visible {
+		if v == d {
+			return i
+		}
+	}
+	return -1
+}
+
+// DriverVersionMajor is the NVIDIA driver branch, e.g. 580.
+func (s *State) DriverVersionMajor() int {
+	var m int
+	fmt.Sscanf(s.Config.DriverVersion, "%d", &m)
+	return m
+}
+
+var initialized atomic.Bool
+
+// MarkInitialized records that the driver was initialised (cuInit, or any runtime call).
+func MarkInitialized() { initialized.Store(true) }
+
+// Initialized reports whether cuInit (or the runtime) has run.
+func Initialized() bool { return initialized.Load() }

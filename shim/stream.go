@@ -1,0 +1,254 @@
+package shim
+
+import (
+	"sync"
+	"time"
+)
+
+// Special stream handles every CUDA program may pass.
+const (
+	StreamLegacy    = uintptr(1) // cudaStreamLegacy / CU_STREAM_LEGACY
+	StreamPerThread = uintptr(2) // cudaStreamPerThread / CU_STREAM_PER_THREAD
+)
+
+// Capture modes (cudaStreamCaptureMode).
+const (
+	CaptureGlobal      = 0
+	CaptureThreadLocal = 1
+	CaptureRelaxed     = 2
+)
+
+// Stream is an ordered queue of work on one device. The sim backend completes work as it
+// is issued, so order holds trivially; what the model enforces is capture.
+type Stream struct {
+	Handle   uintptr
+	Dev      *Device
+	Flags    uint32
+	Priority int32
+	Default  bool
+
+	mu      sync.Mutex
+	capture *Capture
+}
+
+// Capture is one stream capture in progress.
+type Capture struct {
+	ID          uint64
+	Mode        int32
+	Origin      *Stream
+	Graph       *Graph
+	Invalidated bool
+	joined      []*Stream
+}
+
+var (
+	defaultStreams sync.Map // *Device -> *Stream
+	captureSeq     uint64
+	captureMu      sync.Mutex
+)
+
+// DefaultStream is the device's NULL/legacy/per-thread stream. Handles 0, 1 and 2 map here.
+func DefaultStream(d *Device) *Stream {
+	if v, ok := defaultStreams.Load(d); ok {
+		return v.(*Stream)
+	}
+	v, _ := defaultStreams.LoadOrStore(d, &Stream{Dev: d, Default: true})
+	return v.(*Stream)
+}
+
+// NewStream creates a stream on d.
+func NewStream(d *Device, flags uint32, priority int32) *Stream {
+	s := &Stream{Dev: d, Flags: flags, Priority: priority}
+	s.Handle = NewHandle(KindStream, s)
+	return s
+}
+
+// ResolveStream maps a stream handle to its stream; dev is the current device for the
+// special handles.
+func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
+	if h == 0 || h == StreamLegacy || h == StreamPerThread {
+		if dev == nil {
+			return nil, ErrInvalidContext
+		}
+		return DefaultStream(dev), OK
+	}
+	s, ok := Lookup[*Stream](KindStream, h)
+	if !ok {
+		return nil, ErrInvalidHandle
+	}
+	return s, OK
+}
+
+// Capturing returns the capture s belongs to, or nil.
+func (s *Stream) Capturing() *Capture {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.capture
+}
+
+// BeginCapture starts recording s into a new graph.
+func (s *Stream) BeginCapture(mode int32) Status {
+	if mode < CaptureGlobal || mode > CaptureRelaxed {
+		return ErrInvalidValue
+	}
+	if s.Default {
+		return ErrCaptureUnsupported // the legacy stream synchronises with everything
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.capture != nil {
+		return ErrIllegalState
+	}
+	captureMu.Lock()
+	captureSeq++
+	id := captureSeq
+	captureMu.Unlock()
+	s.capture = &Capture{ID: id, Mode: mode, Origin: s, Graph: NewGraph()}
+	return OK
+}
+
+// EndCapture stops the capture s started and returns its graph.
+func (s *Stream) EndCapture() (*Graph, Status) {
+	s.mu.Lock()
+	c := s.capture
+	if c == nil {
+		s.mu.Unlock()
+		return nil, ErrIllegalState
+	}
+	if c.Origin != s {
+		s.mu.Unlock()
+		return nil, ErrCaptureUnmatched
+	}
+	s.capture = nil
+	s.mu.Unlock()
+	for _, j := range c.joined {
+		j.mu.Lock()
+		if j.capture == c {
+			j.capture = nil
+		}
+		j.mu.Unlock()
+	}
+	if c.Invalidated {
+		return nil, ErrCaptureInvalidated
+	}
+	c.Graph.Handle = NewHandle(KindGraph, c.Graph)
+	return c.Graph, OK
+}
+
+// join makes s part of capture c (a stream waiting on an event recorded in c).
+func (s *Stream) join(c *Capture) {
+	s.mu.Lock()
+	if s.capture == nil {
+		s.capture = c
+		c.joined = append(c.joined, s)
+	}
+	s.mu.Unlock()
+}
+
+// invalidate breaks the capture s belongs to: the operation was illegal during capture.
+func (s *Stream) invalidate() {
+	s.mu.Lock()
+	if s.capture != nil {
+		s.capture.Invalidated = true
+	}
+	s.mu.Unlock()
+}
+
+// Synchronize waits for s. Work completes at issue in the sim backend; a capturing stream
+// cannot be waited on.
+func (s *Stream) Synchronize() Status {
+	if s.Capturing() != nil {
+		s.invalidate()
+		return ErrCaptureUnsupported
+	}
+	return OK
+}
+
+// Enqueue issues node on s: recorded when s is capturing, executed otherwise.
+func (s *Stream) Enqueue(n Node) Status {
+	if c := s.Capturing(); c != nil {
+		if c.Invalidated {
+			return ErrCaptureInvalidated
+		}
+		c.Graph.add(n)
+		return OK
+	}
+	return execute(s.Dev, n)
+}
+
+// Event marks a point in a stream.
+type Event struct {
+	Handle   uintptr
+	Flags    uint32
+	Recorded bool
+	When     time.Time
+	capture  *Capture
+	mu       sync.Mutex
+}
+
+// Event flags (cudaEventDisableTiming).
+const EventDisableTiming = 0x2
+
+// NewEvent creates an event.
+func NewEvent(flags uint32) *Event {
+	e := &Event{Flags: flags}
+	e.Handle = NewHandle(KindEvent, e)
+	return e
+}
+
+// Record marks e at the current end of s.
+func (e *Event) Record(s *Stream) Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := s.Capturing(); c != nil {
+		e.capture = c
+		c.Graph.add(Node{Kind: NodeEventRecord})
+		return OK
+	}
+	e.capture = nil
+	e.Recorded = true
+	e.When = time.Now()
+	return OK
+}
+
+// WaitOn makes s wait for e; waiting on an event recorded inside a capture joins s to it.
+func (s *Stream) WaitOn(e *Event) Status {
+	e.mu.Lock()
+	c := e.capture
+	e.mu.Unlock()
+	if c != nil {
+		s.join(c)
+		return OK
+	}
+	if sc := s.Capturing(); sc != nil {
+		sc.Graph.add(Node{Kind: NodeEventWait})
+	}
+	return OK
+}
+
+// Query reports whether e has completed.
+func (e *Event) Query() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.capture != nil {
+		return ErrCaptureUnsupported
+	}
+	return OK // never-recorded events count as complete, as in CUDA
+}
+
+// Elapsed returns milliseconds from start to end.
+func Elapsed(start, end *Event) (float32, Status) {
+	start.mu.Lock()
+	s, sflags, srec := start.When, start.Flags, start.Recorded
+	start.mu.Unlock()
+	end.mu.Lock()
+	e, eflags, erec := end.When, end.Flags, end.Recorded
+	end.mu.Unlock()
+	if sflags&EventDisableTiming != 0 || eflags&EventDisableTiming != 0 {
+		return 0, ErrInvalidHandle
+	}
+	if !srec || !erec {
+		return 0, ErrInvalidHandle
+	}
+	return float32(e.Sub(s).Nanoseconds()) / 1e6, OK
+}
