@@ -51,7 +51,8 @@ func NewMemTable() *MemTable { return &MemTable{} }
 // which are looked up first).
 func (t *MemTable) Add(a *Alloc) {
 	t.mu.Lock()
-	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base >= a.Base })
+	// After equal bases: a VMM piece mapped at its reservation's base must sort after it.
+	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base > a.Base })
 	t.sorted = append(t.sorted, nil)
 	copy(t.sorted[i+1:], t.sorted[i:])
 	t.sorted[i] = a

@@ -17,7 +17,7 @@ const maxSize = uint64(1) << 48
 
 // AllocDevice charges and maps size bytes of device memory on d.
 func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
-	if size == 0 || size > maxSize {
+	if size == 0 {
 		return nil, ErrInvalidValue
 	}
 	if size > d.Memory {
