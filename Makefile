@@ -56,7 +56,8 @@ ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
 
 gohost: lib
-	$(GO) run ./tests/gohost $(CURDIR)/$(BUILD)/lib
+	$(GO) build -o $(BUILD)/bin/gohost ./tests/gohost
+	env -u CUDA_VISIBLE_DEVICES -u VGPU_DEVICES -u VGPU_CONFIG $(BUILD)/bin/gohost $(CURDIR)/$(BUILD)/lib
 
 ggml: lib
 	bash tests/ggml/run.sh $(CURDIR)/$(BUILD)/lib

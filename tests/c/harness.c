@@ -198,6 +198,8 @@ static void test_agreement(void) {
 		EQ(nm.free, rf, "NVML free vs CUDA free"); EQ(nm2.free, rf, "NVML v2 free");
 		EQ(nm.total, strtoull(env("EXPECT_NVML_TOTAL", "85520809984"), 0, 10), "NVML total");
 		EQ(nm2.total - nm2.reserved, tot, "NVML total - reserved = CUDA total");
+		if (i == 0 && getenv("EXPECT_FIRST_UUID"))
+			CHECK(strcmp(us, getenv("EXPECT_FIRST_UUID")) == 0, "CUDA_VISIBLE_DEVICES: device 0 is %s, want %s", us, getenv("EXPECT_FIRST_UUID"));
 		strcpy(uuids[i], us); strcpy(pcis[i], pci);
 		for (int j = 0; j < i; j++) {
 			CHECK(strcmp(uuids[i], uuids[j]) != 0, "devices %d and %d share a UUID", i, j);
