@@ -41,7 +41,7 @@ var procVersions = map[string][]struct {
 	"cuDevicePrimaryCtxSetFlags": {{11000, "cuDevicePrimaryCtxSetFlags_v2"}},
 	"cuDeviceGetUuid":            {{9020, "cuDeviceGetUuid"}, {11040, "cuDeviceGetUuid_v2"}},
 	"cuGetProcAddress":           {{11030, "cuGetProcAddress"}, {12000, "cuGetProcAddress_v2"}},
-	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, ""}},
+	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, "cuEventElapsedTime_v2"}},
 }
 
 // cuGetProcAddress flags and results.

@@ -75,7 +75,9 @@ var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "
 var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,\s]+)\})?\s*$`)
 var annRe = regexp.MustCompile(`\s*\[(\w+)(?::([^\]]+))?\]\s*$`)
 
-func norm(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "*", " * ")), " ") }
+func norm(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "*", " * ")), " ")
+}
 
 func parse(path string) ([]fn, error) {
 	f, err := os.Open(path)

@@ -1,0 +1,44 @@
+package cuda
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"vgpu/shim"
+)
+
+func TestResolveProc(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		version int32
+		want    string
+		status  int32
+	}{
+		{"cuMemAlloc", 12000, "cuMemAlloc_v2", procFound},
+		{"cuInit", 2000, "cuInit", procFound},
+		{"cuCtxCreate", 3020, "cuCtxCreate_v2", procFound},
+		{"cuCtxCreate", 12050, "", procNotFound},
+		{"cuGetProcAddress", 12000, "cuGetProcAddress_v2", procFound},
+		{"cuGetProcAddress", 11000, "", procVersionLow},
+		{"cuEventElapsedTime", 13000, "cuEventElapsedTime_v2", procFound},
+	} {
+		got, st := resolveProc(c.name, c.version)
+		assert.Equal(t, c.want, got, "%s@%d", c.name, c.version)
+		assert.Equal(t, c.status, st, "%s@%d", c.name, c.version)
+	}
+}
+
+func TestResultText(t *testing.T) {
+	n, ok := ErrorOutOfMemory.Name()
+	assert.True(t, ok)
+	assert.Equal(t, "CUDA_ERROR_OUT_OF_MEMORY", n)
+	d, _ := Result(209).Description()
+	assert.Equal(t, "no binary for gpu", d)
+	_, ok = Result(123456).Description()
+	assert.False(t, ok)
+	for s := shim.OK; s <= shim.ErrNotPermitted; s++ {
+		_, ok := From(s).Name()
+		assert.True(t, ok, "status %d maps to a named CUresult", s)
+	}
+}
