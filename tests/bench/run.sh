@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: measures vgpu on this machine and writes BENCHMARKS.md. usage: run.sh LIBDIR
+# On a machine with NVIDIA's driver, run with NATIVE=1 to add the native column from the
+# real libraries in the same run.
+set -euo pipefail
+LIBDIR=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+B=$ROOT/tests/cache/bin; mkdir -p "$B"
+${CC:-gcc} -O2 -o "$B/bench" "$ROOT/tests/bench/bench.c" -ldl
+${CC:-gcc} -O2 -o "$B/startup" "$ROOT/tests/bench/startup.c"
+unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE VGPU_TRACE
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+calls() { # env... -> median of 5 runs per figure
+	for i in 1 2 3 4 5; do env "$@" "$B/bench" 2000000; done |
+		awk '{v[$1]=v[$1]" "$2} END {for (k in v) print k, v[k]}' |
+		while read -r name rest; do echo "$name $(echo $rest | tr ' ' '\n' | median)"; done | sort
+}
+startup() { # env... -> median microseconds of 200 runs
+	for i in $(seq 200); do
+		s=$(date +%s%N); env "$@" "$B/startup"; e=$(date +%s%N); echo $(( (e - s) / 1000 ))
+	done | median
+}
+VGPU=$(calls LD_LIBRARY_PATH="$LIBDIR")
+NATIVE=""
+[ "${NATIVE_RUN:-0}" = 1 ] && NATIVE=$(calls)
+plain=$(startup)
+pre=$(startup LD_PRELOAD="$LIBDIR/libvgpu.so")
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+{
+	echo "# Benchmarks"
+	echo
+	echo "Written by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $cpu, Go $(go env GOVERSION 2>/dev/null || echo "n/a"))."
+	echo "Each figure is the median of 5 runs (calls) or 200 runs (start-up); this machine has no GPU,"
+	echo "so the native columns come from the same program against NVIDIA's libraries on a GPU machine."
+	echo
+	echo "## Property queries (ns per call, from C, sim backend)"
+	echo
+	echo "| call | vgpu | target | native (same run) |"
+	echo "|---|---|---|---|"
+	while read -r name ns; do
+		nat=$(echo "$NATIVE" | awk -v n="$name" '$1==n {print $2}')
+		echo "| \`$name\` | $ns | ≤ 150 | ${nat:-see below} |"
+	done <<<"$VGPU"
+	echo
+	echo "## Start-up (µs for a trivial C program, exec to exit)"
+	echo
+	echo "| | µs |"
+	echo "|---|---|"
+	echo "| without vgpu | $plain |"
+	echo "| with \`LD_PRELOAD=libvgpu.so\` | $pre |"
+	echo "| added by vgpu | $((pre - plain)) (target ≤ 3000) |"
+	if [ -f "$ROOT/tests/bench/native.md" ]; then echo; cat "$ROOT/tests/bench/native.md"; fi
+} >"$OUT"
+cat "$OUT"
