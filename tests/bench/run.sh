@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: measures vgpu on this machine and writes BENCHMARKS.md. usage: run.sh LIBDIR
-# On a machine with NVIDIA's driver, run with NATIVE=1 to add the native column from the
+# On a machine with NVIDIA's driver, NATIVE_RUN=1 (and NATIVE_LIBDIR for its libcudart) adds the native column from the
 # real libraries in the same run.
 set -euo pipefail
 LIBDIR=$1
@@ -23,7 +23,7 @@ startup() { # env... -> median microseconds of 200 runs
 }
 VGPU=$(calls LD_LIBRARY_PATH="$LIBDIR")
 NATIVE=""
-[ "${NATIVE_RUN:-0}" = 1 ] && NATIVE=$(calls)
+[ "${NATIVE_RUN:-0}" = 1 ] && NATIVE=$(calls LD_LIBRARY_PATH="${NATIVE_LIBDIR:-}")
 plain=$(startup)
 pre=$(startup LD_PRELOAD="$LIBDIR/libvgpu.so")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -31,16 +31,26 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "# Benchmarks"
 	echo
 	echo "Written by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $cpu, Go $(go env GOVERSION 2>/dev/null || echo "n/a"))."
-	echo "Each figure is the median of 5 runs (calls) or 200 runs (start-up); this machine has no GPU,"
-	echo "so the native columns come from the same program against NVIDIA's libraries on a GPU machine."
+	echo "Each figure is the median of 5 runs (calls) or 200 runs (start-up)."
+	[ -n "$NATIVE" ] && echo "Native: the same program against NVIDIA's libraries (driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)), in the same run."
+	[ -z "$NATIVE" ] && echo "This machine has no GPU: the native comparison is the GPU-machine run recorded below."
 	echo
 	echo "## Property queries (ns per call, from C, sim backend)"
 	echo
-	echo "| call | vgpu | target | native (same run) |"
-	echo "|---|---|---|---|"
+	if [ -n "$NATIVE" ]; then
+		echo "| call | vgpu | native NVIDIA driver | vgpu / native | target |"
+		echo "|---|---|---|---|---|"
+	else
+		echo "| call | vgpu | target |"
+		echo "|---|---|---|"
+	fi
 	while read -r name ns; do
 		nat=$(echo "$NATIVE" | awk -v n="$name" '$1==n {print $2}')
-		echo "| \`$name\` | $ns | ≤ 150 | ${nat:-see below} |"
+		if [ -n "$nat" ]; then
+			echo "| \`$name\` | $ns | $nat | $(awk -v a="$ns" -v b="$nat" 'BEGIN {printf "%.2f", a / b}') | ≤ 150 ns |"
+		else
+			echo "| \`$name\` | $ns | ≤ 150 ns |"
+		fi
 	done <<<"$VGPU"
 	echo
 	echo "## Start-up (µs for a trivial C program, exec to exit)"
