@@ -1,6 +1,7 @@
 package cudart
 
 import (
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -93,4 +94,24 @@ func TestErrorText(t *testing.T) {
 		_, ok := From(s).Name()
 		assert.True(t, ok, "status %d maps to a named cudaError", s)
 	}
+}
+
+// The runtime's last-error rules, exercised on this (C) thread's storage.
+func TestLastErrorRules(t *testing.T) {
+	runtime.LockOSThread() // the last error lives in C thread-local storage
+	defer runtime.UnlockOSThread()
+	defer sticky.Store(0)
+	RecordError(int32(ErrorMemoryAllocation))
+	assert.Equal(t, ErrorMemoryAllocation, PeekAtLastError())
+	assert.Equal(t, ErrorMemoryAllocation, PeekAtLastError(), "peek does not clear")
+	assert.Equal(t, ErrorMemoryAllocation, GetLastError())
+	assert.Equal(t, Success, GetLastError(), "get clears")
+	// A sticky error stays, and answers every later call.
+	RecordError(int32(ErrorIllegalAddress))
+	assert.Equal(t, ErrorIllegalAddress, GetLastError())
+	assert.Equal(t, ErrorIllegalAddress, GetLastError(), "sticky: not cleared")
+	RecordError(int32(ErrorInvalidValue))
+	assert.Equal(t, ErrorIllegalAddress, PeekAtLastError(), "a later ordinary error does not hide it")
+	_, e := begin()
+	assert.Equal(t, ErrorIllegalAddress, e, "every call returns the sticky error")
 }

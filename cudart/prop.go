@@ -33,20 +33,31 @@ func Offset(major int, field string) int {
 	return -1
 }
 
-var propCache sync.Map // [2]any{*Device, major} -> []byte
+type propKey struct {
+	d     *shim.Device
+	major int
+}
+
+var (
+	propMu    sync.RWMutex
+	propCache = map[propKey][]byte{}
+)
 
 // Props renders d's cudaDeviceProp in the layout of the given CUDA major. Rendered once:
-// a property query is then one copy.
+// a property query is then one copy (a plain map: a sync.Map key would allocate per call).
 func Props(d *shim.Device, major int) []byte {
-	key := [2]any{d, major}
-	if v, ok := propCache.Load(key); ok {
-		return v.([]byte)
+	key := propKey{d, major}
+	propMu.RLock()
+	b, ok := propCache[key]
+	propMu.RUnlock()
+	if ok {
+		return b
 	}
 	size := PropSize13
 	if major == 12 {
 		size = PropSize12
 	}
-	b := make([]byte, size)
+	b = make([]byte, size)
 	for _, f := range propFields {
 		off := f.off13
 		if major == 12 {
@@ -73,7 +84,9 @@ func Props(d *shim.Device, major int) []byte {
 			}
 		}
 	}
-	propCache.Store(key, b)
+	propMu.Lock()
+	propCache[key] = b
+	propMu.Unlock()
 	return b
 }
 

@@ -5,6 +5,7 @@ package nvml
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"vgpu/shim"
@@ -58,10 +59,7 @@ func ErrorString(r int32) unsafe.Pointer {
 	return shim.CStr(d)
 }
 
-var (
-	mu   sync.Mutex
-	refs int
-)
+var refs atomic.Int64
 
 // Init is nvmlInit_v2 (and nvmlInit): reference-counted, as NVML is.
 func Init() Return { return InitWithFlags(0) }
@@ -73,27 +71,25 @@ func InitWithFlags(flags uint32) Return {
 		shim.WarnOnce("nvml-config", "NVML: configuration rejected", "err", s.Err)
 		return DriverNotLoaded
 	}
-	mu.Lock()
-	refs++
-	mu.Unlock()
+	refs.Add(1)
 	return Success
 }
 
 // Shutdown is nvmlShutdown.
 func Shutdown() Return {
-	mu.Lock()
-	defer mu.Unlock()
-	if refs == 0 {
-		return Uninitialized
+	for {
+		n := refs.Load()
+		if n == 0 {
+			return Uninitialized
+		}
+		if refs.CompareAndSwap(n, n-1) {
+			return Success
+		}
 	}
-	refs--
-	return Success
 }
 
 func ready() Return {
-	mu.Lock()
-	defer mu.Unlock()
-	if refs == 0 {
+	if refs.Load() == 0 {
 		return Uninitialized
 	}
 	return Success

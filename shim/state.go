@@ -93,7 +93,11 @@ func (s *State) DriverVersionMajor() int {
 var initialized atomic.Bool
 
 // MarkInitialized records that the driver was initialised (cuInit, or any runtime call).
-func MarkInitialized() { initialized.Store(true) }
+func MarkInitialized() {
+	if !initialized.Load() { // read first: a store on every call would bounce the cache line between threads
+		initialized.Store(true)
+	}
+}
 
 // Initialized reports whether cuInit (or the runtime) has run.
 func Initialized() bool { return initialized.Load() }

@@ -103,6 +103,7 @@ static const struct prop_offsets prop13 = {288, 384, 360, 364, 568, 576, 388, 67
 #define X_BLAS(X) \
 	X(cublasStatus_t, cublasCreate_v2, (cublasHandle_t *)) \
 	X(cublasStatus_t, cublasDestroy_v2, (cublasHandle_t)) \
+	X(cublasStatus_t, cublasSetStream_v2, (cublasHandle_t, cudaStream_t)) \
 	X(cublasStatus_t, cublasSgemm_v2, (cublasHandle_t, int, int, int, int, int, const float *, const float *, int, const float *, int, const float *, float *, int))
 
 #define X_NVML(X) \

@@ -62,6 +62,11 @@ static int bind_all(int preload) {
 			/* One file under many names is one object: same handle, same state. */
 			if (!first) first = h;
 			CHECK(h == first, "dlopen(%s) gave a second copy of the library", names[i]);
+			Dl_info a, b;
+			void *pre = dlsym(RTLD_DEFAULT, "cuInit");
+			if (pre) /* also preloaded: still the same object */
+				CHECK(dladdr(pre, &a) && dladdr(dlsym(h, "cuInit"), &b) && a.dli_fbase == b.dli_fbase,
+				      "%s by name is not the preloaded library", names[i]);
 		}
 	}
 	X_DRIVER(BIND_D) X_RUNTIME(BIND_R) X_BLAS(BIND_B) X_NVML(BIND_N)
@@ -398,6 +403,18 @@ static void test_blas(void) {
 	CHECK(C[0] == 6 && C[1] == 8 && C[2] == 8 && C[3] == 10, "sgemm result %g %g %g %g", C[0], C[1], C[2], C[3]);
 	EQ(p_cublasSgemm_v2(hb, 0, 0, 2, 2, 3, &one, dA, 1, dB, 3, &zero, dC, 2), 7, "lda < m = invalid value");
 	EQ(p_cublasSgemm_v2(hb, 0, 0, 2, 2, 3, &one, A, 2, dB, 3, &zero, dC, 2), 7, "host matrix = invalid value");
+	cudaStream_t cs; cudaGraph_t g; cudaGraphExec_t x;
+	p_cudaStreamCreateWithFlags(&cs, 1);
+	EQ(p_cublasSetStream_v2(hb, cs), 0, "cublasSetStream");
+	EQ(p_cudaStreamBeginCapture(cs, 2), 0, "capture");
+	void *fake = (void *)0x80; /* ggml's no-alloc placeholder */
+	EQ(p_cublasSgemm_v2(hb, 0, 0, 64, 64, 64, &one, fake, 64, fake, 64, &zero, fake, 64), 0, "sgemm on placeholder pointers is recorded");
+	EQ(p_cudaStreamEndCapture(cs, &g), 0, "end capture");
+	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");
+	EQ(p_cudaGraphLaunch(x, cs), 1, "replaying it checks the pointers then");
+	p_cudaGetLastError(); p_cudaGraphExecDestroy(x); p_cudaGraphDestroy(g);
+	EQ(p_cublasSetStream_v2(hb, 0), 0, "back to the default stream");
+	p_cudaStreamDestroy(cs);
 	EQ(p_cublasDestroy_v2(hb), 0, "destroy"); EQ(p_cublasDestroy_v2(hb), 1, "double destroy = not initialized");
 	p_cudaFree(dA); p_cudaFree(dB); p_cudaFree(dC);
 }
