@@ -161,13 +161,12 @@ func DeviceGetByPCIBusId(out unsafe.Pointer, id unsafe.Pointer) Result {
 	if !ok || out == nil {
 		return ErrorInvalidValue
 	}
-	for i, d := range s.Visible {
-		if d.MatchesBusID(str) {
-			shim.PutI32(out, int32(i))
-			return Success
-		}
+	i, found := s.OrdinalByBusID(str)
+	if !found {
+		return ErrorInvalidDevice
 	}
-	return ErrorInvalidDevice
+	shim.PutI32(out, int32(i))
+	return Success
 }
 
 // DeviceComputeCapability is the deprecated cuDeviceComputeCapability.

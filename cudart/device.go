@@ -165,13 +165,12 @@ func DeviceGetByPCIBusId(out unsafe.Pointer, id unsafe.Pointer) Error {
 	if !ok || out == nil {
 		return ErrorInvalidValue
 	}
-	for i, d := range s.Visible {
-		if d.MatchesBusID(str) {
-			shim.PutI32(out, int32(i))
-			return Success
-		}
+	i, found := s.OrdinalByBusID(str)
+	if !found {
+		return ErrorInvalidDevice
 	}
-	return ErrorInvalidDevice
+	shim.PutI32(out, int32(i))
+	return Success
 }
 
 // DriverGetVersion is cudaDriverGetVersion; it needs no device.

@@ -86,11 +86,10 @@ func DeviceGetHandleByPciBusId(id unsafe.Pointer, out unsafe.Pointer) Return {
 	if !ok || out == nil {
 		return InvalidArgument
 	}
-	for _, d := range devices() {
-		if d.MatchesBusID(s) {
-			shim.PutPtr(out, handleOf(d))
-			return Success
-		}
+	i, found := shim.S().OrdinalByBusID(s)
+	if !found {
+		return NotFound
 	}
-	return NotFound
+	shim.PutPtr(out, handleOf(devices()[i]))
+	return Success
 }

@@ -101,3 +101,14 @@ func MarkInitialized() {
 
 // Initialized reports whether cuInit (or the runtime) has run.
 func Initialized() bool { return initialized.Load() }
+
+// OrdinalByBusID finds the visible device at a PCI address in any common spelling, for
+// cuDeviceGetByPCIBusId, cudaDeviceGetByPCIBusId and NVML alike.
+func (s *State) OrdinalByBusID(id string) (int, bool) {
+	for i, d := range s.Visible {
+		if d.MatchesBusID(id) {
+			return i, true
+		}
+	}
+	return -1, false
+}
