@@ -17,7 +17,7 @@ GOSRC   := $(shell find . -name '*.go' -not -path './build/*' -not -path './test
            $(wildcard shim/*.c exports/*.c) shim/profiles/profiles.yaml $(MAP)
 
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
-LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
+LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
 .PHONY: all lib cli generate check-generate test unit ctest gohost ggml demo bench clean
 

@@ -9,6 +9,7 @@ OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 B=$ROOT/tests/cache/bin; mkdir -p "$B"
 ${CC:-gcc} -O2 -o "$B/bench" "$ROOT/tests/bench/bench.c" -ldl
 ${CC:-gcc} -O2 -o "$B/startup" "$ROOT/tests/bench/startup.c"
+${CC:-gcc} -O2 -o "$B/spawn" "$ROOT/tests/bench/spawn.c"
 unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE VGPU_TRACE
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 calls() { # env... -> median of 5 runs per figure
@@ -16,10 +17,8 @@ calls() { # env... -> median of 5 runs per figure
 		awk '{v[$1]=v[$1]" "$2} END {for (k in v) print k, v[k]}' |
 		while read -r name rest; do echo "$name $(echo $rest | tr ' ' '\n' | median)"; done | sort
 }
-startup() { # env... -> median microseconds of 200 runs
-	for i in $(seq 200); do
-		s=$(date +%s%N); env "$@" "$B/startup"; e=$(date +%s%N); echo $(( (e - s) / 1000 ))
-	done | median
+startup() { # NAME=VALUE... -> median microseconds of 500 runs, spawned directly (no shell in the timing)
+	"$B/spawn" 500 "$B/startup" "$@"
 }
 VGPU=$(calls LD_LIBRARY_PATH="$LIBDIR")
 NATIVE=""
@@ -31,7 +30,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "# Benchmarks"
 	echo
 	echo "Written by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $cpu, Go $(go env GOVERSION 2>/dev/null || echo "n/a"))."
-	echo "Each figure is the median of 5 runs (calls) or 200 runs (start-up)."
+	echo "Each figure is the median of 5 runs (calls) or 500 runs (start-up)."
 	[ -n "$NATIVE" ] && echo "Native: the same program against NVIDIA's libraries (driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)), in the same run."
 	[ -z "$NATIVE" ] && echo "This machine has no GPU: the native comparison is the GPU-machine run recorded below."
 	echo
