@@ -13,13 +13,13 @@ BIN     := $(BUILD)/bin/vgpu
 NAMES   := libcuda.so.1 libcuda.so libcudart.so.12 libcudart.so.13 libcublas.so.12 libcublas.so.13 \
            libcublasLt.so.12 libcublasLt.so.13 libnvidia-ml.so.1 libnvidia-ml.so
 MAP     := exports/zz_exports.map
-GOSRC   := $(shell find . -name '*.go' -not -path './build/*' -not -path './tests/cache/*') \
-           $(wildcard shim/*.c exports/*.c) shim/profiles/profiles.yaml $(MAP)
+GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.yaml' -o -name '*.map' \) \
+             -not -path './build/*' -not -path './tests/*' -not -name '*_test.go')
 
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml demo bench clean
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree demo bench clean
 
 all: lib cli
 
@@ -47,10 +47,10 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- exports shim/api
 
-test: all check-generate unit ctest gohost ggml
+test: all check-generate unit ctest gohost ggml ollama-tree
 
 unit:
-	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/...
+	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/...
 
 ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
@@ -71,3 +71,6 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C tests/c clean
+
+ollama-tree: all ggml
+	bash tests/ollama/run.sh $(CURDIR)/$(BUILD)/lib

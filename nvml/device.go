@@ -79,7 +79,7 @@ func DeviceGetPciInfo(h uintptr, out unsafe.Pointer) Return {
 	for i := range b {
 		b[i] = 0
 	}
-	copy(b[0:16], d.PCIBusID()) // busIdLegacy: the 16-byte form
+	copy(b[0:15], d.NVMLLegacyBusID())
 	shim.Le.PutUint32(b[16:], uint32(d.PCIDomain))
 	shim.Le.PutUint32(b[20:], uint32(d.PCIBus))
 	shim.Le.PutUint32(b[24:], uint32(d.PCIDev))

@@ -72,9 +72,14 @@ func (d *Device) PCIBusID() string {
 	return fmt.Sprintf("%04x:%02x:%02x.0", d.PCIDomain, d.PCIBus, d.PCIDev)
 }
 
-// NVMLBusID is NVML's eight-digit-domain form, 00000000:18:00.0.
+// NVMLBusID is NVML's eight-digit-domain, upper-case form, 00000000:1A:00.0.
 func (d *Device) NVMLBusID() string {
-	return fmt.Sprintf("%08x:%02x:%02x.0", d.PCIDomain, d.PCIBus, d.PCIDev)
+	return fmt.Sprintf("%08X:%02X:%02X.0", d.PCIDomain, d.PCIBus, d.PCIDev)
+}
+
+// NVMLLegacyBusID is NVML's busIdLegacy, 0000:1A:00.0.
+func (d *Device) NVMLLegacyBusID() string {
+	return fmt.Sprintf("%04X:%02X:%02X.0", d.PCIDomain, d.PCIBus, d.PCIDev)
 }
 
 // MatchesBusID reports whether s names this device's PCI address in any common spelling.

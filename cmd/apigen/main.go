@@ -418,6 +418,8 @@ void *vgpu_proc_lookup(const char *name) {
 			base = append(base, "    "+d.Name+";")
 		}
 	}
+	// vgpu_build_info (exports/marker.c) lets tools tell vgpu from NVIDIA's libraries.
+	base = append(base, "    vgpu_build_info;")
 	m.WriteString(strings.Join(base, "\n") + "\n  local:\n    *;\n};\n")
 	m.WriteString("libcudart.so.12 { };\nlibcudart.so.13 { } libcudart.so.12;\n")
 	m.WriteString("libcublas.so.12 { };\nlibcublas.so.13 { } libcublas.so.12;\n")

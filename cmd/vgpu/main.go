@@ -1,52 +1,256 @@
-// Command vgpu is the command-line side of vgpu: it lists profiles and shows the
-// configuration the library would use. install, run, doctor, smi and serve come next.
+// Command vgpu is vgpu's command line: install it into Ollama, run a program under it,
+// explain what a runner would see, and show the devices as nvidia-smi does.
 package main
 
 import (
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
+	"vgpu/doctor"
+	"vgpu/ollama"
+	"vgpu/probe"
 	"vgpu/shim"
+	"vgpu/smi"
 )
+
+const usage = `usage: vgpu COMMAND [flags]
+
+  install   [--ollama-dir DIR] [--system] [--config FILE] [--dry-run]   put vgpu under Ollama's NVIDIA names
+  uninstall [--ollama-dir DIR] [--dry-run]                              restore Ollama's files exactly
+  run -- PROGRAM [ARGS...]                                              run a program under vgpu, no install
+  doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
+  smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
+  profiles                                                              list the built-in device profiles
+  config                                                                the devices the current environment gives
+
+The library is found in VGPU_LIBDIR, else in ../lib beside this program.`
 
 func main() {
 	if len(os.Args) < 2 {
-		usage()
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	switch os.Args[1] {
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	code := 0
+	switch cmd {
+	case "install":
+		err = install(args)
+	case "uninstall":
+		err = uninstall(args)
+	case "run":
+		err = run(args)
+	case "doctor":
+		code, err = doctorCmd(args)
+	case "smi":
+		err = smiCmd(args)
 	case "profiles":
-		ps, err := shim.Profiles()
-		if err != nil {
-			fail(err)
-		}
-		for _, p := range ps {
-			fmt.Printf("%-16s %-28s cc %d.%d  %3d SMs  %6.1f GiB\n", p.ID, p.Name, p.CC[0], p.CC[1], p.SMs, float64(p.Memory)/(1<<30))
-		}
+		err = profiles()
 	case "config":
-		s := shim.S()
-		if s.Err != nil {
-			fail(s.Err)
-		}
-		fmt.Printf("backend %s, driver %s, CUDA %d.%d\n", s.Config.Backend, s.Config.DriverVersion,
-			s.Config.CUDAVersion/1000, s.Config.CUDAVersion%1000/10)
-		for i, d := range s.Visible {
-			fmt.Printf("%d: %s  %s  %s  %d bytes\n", i, d.Name, d.UUIDString(), d.PCIBusID(), d.Memory)
-		}
+		err = config()
+	case "__probe": // doctor's child, inside a runner's environment
+		major, _ := strconv.Atoi(args[1])
+		json.NewEncoder(os.Stdout).Encode(doctor.RunProbe(args[0], major))
 	case "-h", "--help", "help":
-		usage()
+		fmt.Println(usage)
 	default:
-		fmt.Fprintf(os.Stderr, "vgpu: unknown command %q\n", os.Args[1])
-		usage()
+		fmt.Fprintf(os.Stderr, "vgpu: unknown command %q\n\n%s\n", cmd, usage)
 		os.Exit(2)
 	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vgpu "+cmd+":", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vgpu profiles | config")
+// libDir is where libvgpu.so and its NVIDIA names are.
+func libDir() (string, error) {
+	if d := os.Getenv("VGPU_LIBDIR"); d != "" {
+		return d, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	exe, _ = filepath.EvalSymlinks(exe)
+	d := filepath.Join(filepath.Dir(exe), "..", "lib")
+	if _, err := os.Stat(filepath.Join(d, "libvgpu.so")); err != nil {
+		return "", fmt.Errorf("no libvgpu.so in %s; set VGPU_LIBDIR", filepath.Clean(d))
+	}
+	return filepath.Clean(d), nil
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "vgpu:", err)
-	os.Exit(1)
+func ollamaDir(fs *flag.FlagSet, dir string) (string, error) {
+	if dir != "" {
+		return filepath.Abs(dir)
+	}
+	return ollama.DefaultDir()
+}
+
+func install(args []string) error {
+	fs := flag.NewFlagSet("install", flag.ExitOnError)
+	dir := fs.String("ollama-dir", "", "Ollama's lib/ollama (default: beside the ollama on PATH)")
+	system := fs.Bool("system", false, "also write loader configuration and a systemd drop-in for ollama.service")
+	root := fs.String("root", "/", "prefix for --system files (for staging images)")
+	cfg := fs.String("config", "", "VGPU_CONFIG for the systemd drop-in")
+	dry := fs.Bool("dry-run", false, "print what would change")
+	fs.Parse(args)
+	d, err := ollamaDir(fs, *dir)
+	if err != nil {
+		return err
+	}
+	lib, err := libDir()
+	if err != nil {
+		return err
+	}
+	_, err = ollama.Install(ollama.Options{Dir: d, Library: filepath.Join(lib, "libvgpu.so"), System: *system,
+		Root: *root, Config: *cfg, DryRun: *dry, Out: os.Stdout})
+	return err
+}
+
+func uninstall(args []string) error {
+	fs := flag.NewFlagSet("uninstall", flag.ExitOnError)
+	dir := fs.String("ollama-dir", "", "Ollama's lib/ollama (default: beside the ollama on PATH)")
+	dry := fs.Bool("dry-run", false, "print what would change")
+	fs.Parse(args)
+	d, err := ollamaDir(fs, *dir)
+	if err != nil {
+		return err
+	}
+	return ollama.Uninstall(d, os.Stdout, *dry)
+}
+
+// run execs the program with vgpu preloaded and its directory first on the library path.
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return errors.New("usage: vgpu run -- PROGRAM [ARGS...]")
+	}
+	lib, err := libDir()
+	if err != nil {
+		return err
+	}
+	prog, err := lookPath(args[0])
+	if err != nil {
+		return err
+	}
+	env := setEnv(os.Environ(), "LD_PRELOAD", filepath.Join(lib, "libvgpu.so"), " ")
+	env = setEnv(env, "LD_LIBRARY_PATH", lib, ":")
+	return syscall.Exec(prog, args, env)
+}
+
+// setEnv prepends value to the variable key, separated by sep.
+func setEnv(env []string, key, value, sep string) []string {
+	for i, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			if v != "" {
+				value += sep + v
+			}
+			env[i] = key + "=" + value
+			return env
+		}
+	}
+	return append(env, key+"="+value)
+}
+
+func lookPath(p string) (string, error) {
+	if strings.Contains(p, "/") {
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		c := filepath.Join(d, p)
+		if st, err := os.Stat(c); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found on PATH", p)
+}
+
+func doctorCmd(args []string) (int, error) {
+	fs := flag.NewFlagSet("doctor", flag.ExitOnError)
+	dir := fs.String("ollama-dir", "", "Ollama's lib/ollama (default: beside the ollama on PATH)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.Parse(args)
+	d, err := ollamaDir(fs, *dir)
+	if err != nil {
+		return 1, err
+	}
+	exe, _ := os.Executable()
+	lib, _ := libDir()
+	r := doctor.Run(doctor.Options{Dir: d, Exe: exe, Env: os.Environ(), LibDir: lib})
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
+	} else {
+		doctor.Print(os.Stdout, r)
+	}
+	if !r.OK {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func smiCmd(args []string) error {
+	fs := flag.NewFlagSet("smi", flag.ExitOnError)
+	list := fs.Bool("L", false, "list the GPUs")
+	query := fs.String("query-gpu", "", "comma-separated properties, as nvidia-smi --query-gpu")
+	format := fs.String("format", "csv", "csv[,noheader][,nounits]")
+	nvmlName := fs.String("nvml", "libnvidia-ml.so.1", "NVML library to read (name or path)")
+	fs.Parse(args)
+	name := *nvmlName
+	if !strings.Contains(name, "/") {
+		// Read vgpu's own NVML unless the loader is already pointed somewhere (LD_LIBRARY_PATH).
+		if lib, err := libDir(); err == nil && os.Getenv("LD_LIBRARY_PATH") == "" {
+			name = filepath.Join(lib, name)
+		}
+	}
+	s, err := probe.ReadNVML(name)
+	if err != nil {
+		return fmt.Errorf("NVML: %w", err)
+	}
+	switch {
+	case *list:
+		smi.List(os.Stdout, s)
+	case *query != "":
+		return smi.Query(os.Stdout, s, *query, *format)
+	default:
+		smi.Table(os.Stdout, s, time.Now())
+	}
+	return nil
+}
+
+func profiles() error {
+	ps, err := shim.Profiles()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		fmt.Printf("%-16s %-28s cc %d.%d  %3d SMs  %6.1f GiB\n", p.ID, p.Name, p.CC[0], p.CC[1], p.SMs, float64(p.Memory)/(1<<30))
+	}
+	return nil
+}
+
+func config() error {
+	s := shim.S()
+	if s.Err != nil {
+		return s.Err
+	}
+	fmt.Printf("backend %s, driver %s, CUDA %d.%d\n", s.Config.Backend, s.Config.DriverVersion,
+		s.Config.CUDAVersion/1000, s.Config.CUDAVersion%1000/10)
+	for i, d := range s.Visible {
+		fmt.Printf("%d: %s  %s  %s  %d bytes\n", i, d.Name, d.UUIDString(), d.PCIBusID(), d.Memory)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "api.h"
 
 #define DECL(ret, name, args) static ret(*p_##name) args;
@@ -186,7 +187,7 @@ static void test_agreement(void) {
 		p_cuDeviceGetPCIBusId(pci, sizeof pci, d); p_cudaDeviceGetPCIBusId(rpci, sizeof rpci, i);
 		CHECK(strcmp(pci, rpci) == 0, "PCI driver %s vs runtime %s", pci, rpci);
 		EQ(p_nvmlDeviceGetPciInfo_v3(h, &pi), 0, "nvmlDeviceGetPciInfo_v3");
-		CHECK(strcmp(pi.busId + 4, pci) == 0, "PCI NVML %s vs CUDA %s", pi.busId, pci);
+		CHECK(strcasecmp(pi.busId + 4, pci) == 0, "PCI NVML %s vs CUDA %s", pi.busId, pci);
 		EQ(p_nvmlDeviceGetHandleByPciBusId_v2(pi.busId, &h2), 0, "handle by PCI"); CHECK(h2 == h, "handle by PCI differs");
 		int ma, mi, nma, nmi;
 		p_cuDeviceGetAttribute(&ma, 75, d); p_cuDeviceGetAttribute(&mi, 76, d);

@@ -3,6 +3,8 @@
  * memory through a ggml buffer. Only ggml's public C API is declared here.
  *
  * usage: probe DIR EXPECTED_NAME EXPECTED_TOTAL_BYTES
+ *   DIR holds libggml-cuda.so; libggml-base.so comes from $PROBE_BASE_DIR if set, else DIR
+ *   (Ollama keeps it one level up, in lib/ollama).
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -29,7 +31,8 @@ typedef void (*free_fn)(buf_t);
 int main(int argc, char **argv) {
 	if (argc != 4) { fprintf(stderr, "usage: probe DIR NAME TOTAL\n"); return 2; }
 	char path[4096];
-	snprintf(path, sizeof path, "%s/libggml-base.so", argv[1]);
+	const char *base_dir = getenv("PROBE_BASE_DIR") ? getenv("PROBE_BASE_DIR") : argv[1];
+	snprintf(path, sizeof path, "%s/libggml-base.so", base_dir);
 	void *base = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
 	if (!base) { printf("FAIL dlopen base: %s\n", dlerror()); return 1; }
 	snprintf(path, sizeof path, "%s/libggml-cuda.so", argv[1]);

@@ -1,0 +1,352 @@
+// Package doctor explains whether Ollama's runners would see a CUDA device, and if not,
+// why and what to do: it automates the investigations in the seed documents.
+package doctor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"vgpu/loader"
+	"vgpu/ollama"
+	"vgpu/probe"
+)
+
+// Check is one finding.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // pass, fail, warn
+	Detail string `json:"detail"`
+	Fix    string `json:"fix"`
+}
+
+// Report is the whole answer; OK means a runner would see a CUDA device.
+type Report struct {
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+}
+
+// Options say what to examine.
+type Options struct {
+	Dir    string   // Ollama's lib/ollama
+	Exe    string   // this vgpu binary, re-run as the probe child
+	Env    []string // the environment ollama serve would have
+	LibDir string   // where vgpu's library is, for the fixes
+}
+
+// ProbeResult is what the child reports from inside a runner's environment.
+type ProbeResult struct {
+	DlopenErr string          `json:"dlopen_err,omitempty"`
+	CUDA      *probe.CUDAView `json:"cuda,omitempty"`
+	CUDAErr   string          `json:"cuda_err,omitempty"`
+	NVML      *probe.System   `json:"nvml,omitempty"`
+	NVMLErr   string          `json:"nvml_err,omitempty"`
+}
+
+// RunProbe is the child side: run with the runner's environment by Run.
+func RunProbe(backend string, major int) ProbeResult {
+	var r ProbeResult
+	if _, err := probe.Open(backend); err != nil {
+		r.DlopenErr = err.Error()
+	}
+	var err error
+	if r.CUDA, err = probe.ReadCUDA("libcuda.so.1", fmt.Sprintf("libcudart.so.%d", major)); err != nil {
+		r.CUDAErr = err.Error()
+	}
+	if r.NVML, err = probe.ReadNVML("libnvidia-ml.so.1"); err != nil {
+		r.NVMLErr = err.Error()
+	}
+	return r
+}
+
+type doc struct {
+	o      Options
+	env    map[string]string
+	checks []Check
+}
+
+func (d *doc) add(name, status, detail, fix string) {
+	d.checks = append(d.checks, Check{name, status, detail, fix})
+}
+
+// Run examines the installation.
+func Run(o Options) Report {
+	d := &doc{o: o, env: map[string]string{}}
+	for _, kv := range o.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			d.env[k] = v
+		}
+	}
+	installFix := fmt.Sprintf("run `vgpu install --ollama-dir %s`, or start Ollama as `vgpu run -- ollama serve`", o.Dir)
+	vs, err := ollama.Variants(o.Dir)
+	if err != nil || len(vs) == 0 {
+		d.add("ollama-dir", "fail", fmt.Sprintf("%s: no cuda_vNN directory (%v)", o.Dir, err),
+			"pass --ollama-dir with Ollama's lib/ollama (the directory holding libggml-base.so and cuda_v12/cuda_v13)")
+		return d.report(false)
+	}
+	var names []string
+	for _, v := range vs {
+		names = append(names, filepath.Base(v.Dir))
+	}
+	d.add("ollama-dir", "pass", fmt.Sprintf("%s with %s", o.Dir, strings.Join(names, ", ")), "")
+	if lib, ok := d.env["OLLAMA_LLM_LIBRARY"]; ok && lib != "" {
+		if st, err := os.Stat(filepath.Join(o.Dir, lib)); err != nil || !st.IsDir() {
+			d.add("OLLAMA_LLM_LIBRARY", "fail", fmt.Sprintf("OLLAMA_LLM_LIBRARY=%s names no directory under %s: Ollama then loads no GPU backend and says nothing", lib, o.Dir),
+				fmt.Sprintf("unset OLLAMA_LLM_LIBRARY, or set it to one of: %s", strings.Join(names, ", ")))
+			return d.report(false)
+		}
+		var keep []ollama.Variant
+		for _, v := range vs {
+			if filepath.Base(v.Dir) == lib {
+				keep = append(keep, v)
+			}
+		}
+		vs = keep
+		d.add("OLLAMA_LLM_LIBRARY", "pass", "pinned to "+lib, "")
+	}
+	anyOK := false
+	var seen *ProbeResult
+	for _, v := range vs {
+		if d.variant(v, installFix, &seen) {
+			anyOK = true
+		}
+	}
+	if seen != nil && seen.NVML != nil {
+		d.duplicates(seen.NVML)
+	}
+	for _, c := range d.checks {
+		if c.Name == "pci-ids" && c.Status == "fail" {
+			anyOK = false
+		}
+	}
+	return d.report(anyOK)
+}
+
+func (d *doc) report(ok bool) Report { return Report{OK: ok, Checks: d.checks} }
+
+// variant checks one cuda_vNN directory; it reports whether its runner would see a device.
+func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) bool {
+	tag := filepath.Base(v.Dir)
+	backends := v.Backends()
+	if len(backends) == 0 {
+		d.add(tag+"/backend", "fail", "no libggml-cuda*.so in "+v.Dir, "reinstall Ollama's CUDA backend")
+		return false
+	}
+	backend := backends[0]
+	bi, err := loader.Read(backend)
+	if err != nil {
+		d.add(tag+"/backend", "fail", fmt.Sprintf("%s: %v", backend, err), "reinstall Ollama's CUDA backend")
+		return false
+	}
+	env := loader.Env{
+		Preload:     loader.SplitPreload(d.env["LD_PRELOAD"]),
+		LibraryPath: loader.SplitPath(ollama.RunnerLibraryPath(d.o.Dir, v, d.env["LD_LIBRARY_PATH"])),
+	}
+	// 1. Which file each NVIDIA name resolves to in the runner.
+	var preloadVGPU *loader.Info
+	for _, p := range env.Preload {
+		if in, err := loader.Read(p); err == nil && in.IsVGPU {
+			preloadVGPU = in
+		}
+	}
+	wanted := []string{"libcuda.so.1", fmt.Sprintf("libcudart.so.%d", v.Major), fmt.Sprintf("libcublas.so.%d", v.Major), "libnvidia-ml.so.1"}
+	var lines []string
+	providers := map[string]*loader.Info{}
+	libsOK := true
+	for _, name := range wanted {
+		r := loader.Resolve(name, bi, env)
+		lines = append(lines, r.Describe())
+		switch {
+		case r.Info != nil && r.Info.IsVGPU:
+			providers[name] = r.Info
+		case preloadVGPU != nil && name != "libnvidia-ml.so.1":
+			providers[name] = preloadVGPU // loaded, but every symbol binds to the preloaded vgpu first
+		case preloadVGPU != nil && r.Path == "":
+			libsOK = false // dlopen("libnvidia-ml.so.1") fails: ggml falls back to cudaMemGetInfo
+		default:
+			libsOK = false
+			if r.Info != nil {
+				providers[name] = r.Info
+			}
+		}
+	}
+	detail := strings.Join(lines, "; ")
+	if preloadVGPU != nil {
+		detail += "; vgpu is preloaded (" + preloadVGPU.Path + "), so its symbols bind first"
+	}
+	if libsOK {
+		d.add(tag+"/libraries", "pass", detail, "")
+	} else {
+		d.add(tag+"/libraries", "fail", detail, installFix)
+	}
+	// 2. Symbol versions: every import of the backend from a CUDA library must be defined.
+	imports, _ := loader.Imports(backend)
+	var missing []string
+	for _, im := range imports {
+		var lib string
+		switch {
+		case strings.HasPrefix(im.Library, "libcudart"):
+			lib = wanted[1]
+		case strings.HasPrefix(im.Library, "libcublas"):
+			lib = wanted[2]
+		case strings.HasPrefix(im.Library, "libcuda."):
+			lib = wanted[0]
+		default:
+			continue
+		}
+		p := providers[lib]
+		if p == nil || !p.Defines(im.Name, im.Version) {
+			missing = append(missing, im.Name+"@"+im.Version)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		d.add(tag+"/symbols", "pass", fmt.Sprintf("every CUDA import of %s is defined at its version", filepath.Base(backend)), "")
+	default:
+		sort.Strings(missing)
+		if len(missing) > 8 {
+			missing = append(missing[:8], fmt.Sprintf("... %d more", len(missing)-8))
+		}
+		d.add(tag+"/symbols", "fail", "undefined for the runner: "+strings.Join(missing, ", "), installFix)
+	}
+	// 3. The real dlopen, in a child with the runner's environment.
+	res, err := d.child(backend, v, env)
+	if err != nil {
+		d.add(tag+"/dlopen", "fail", "probe did not run: "+err.Error(), "report this as a vgpu bug")
+		return false
+	}
+	if res.DlopenErr != "" {
+		d.add(tag+"/dlopen", "fail", "dlopen(RTLD_NOW) failed: "+res.DlopenErr+" (Ollama 0.17 hides this and falls back to the CPU)", installFix)
+		return false
+	}
+	d.add(tag+"/dlopen", "pass", "dlopen(RTLD_NOW) of "+backend+" succeeds", "")
+	// 4. Devices through each API, as the runner sees them.
+	if *seen == nil {
+		*seen = &res
+	}
+	return d.devices(tag, v, res)
+}
+
+func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
+	cvd, cvdSet := d.env["CUDA_VISIBLE_DEVICES"]
+	hideFix := ""
+	if cvdSet {
+		hideFix = fmt.Sprintf("CUDA_VISIBLE_DEVICES=%q hides devices: unset it, or name a device by index or GPU-<uuid> (see `vgpu smi -L`)", cvd)
+	}
+	if res.CUDAErr != "" || res.CUDA == nil || res.CUDA.DriverCount == 0 {
+		fix := hideFix
+		if fix == "" {
+			fix = "check `vgpu config` and VGPU_* settings; VGPU_LOG_LEVEL=debug shows why"
+		}
+		d.add(tag+"/devices", "fail", fmt.Sprintf("the driver API reports no device (%s)", res.CUDAErr), fix)
+		return false
+	}
+	c := res.CUDA
+	var parts []string
+	for i, dev := range c.Devices {
+		parts = append(parts, fmt.Sprintf("%d: %s cc %d.%d %d MiB free of %d MiB at %s", i, dev.Name, dev.CCMajor, dev.CCMinor, dev.Free>>20, dev.Total>>20, dev.BusID))
+	}
+	detail := fmt.Sprintf("driver %d device(s), runtime %d", c.DriverCount, c.RuntimeCount)
+	if res.NVML != nil {
+		detail += fmt.Sprintf(", NVML %d (driver %s)", len(res.NVML.GPUs), res.NVML.Driver)
+	} else {
+		detail += ", NVML unavailable: " + res.NVMLErr
+	}
+	detail += ": " + strings.Join(parts, "; ")
+	agree := c.DriverCount == c.RuntimeCount && (res.NVML == nil || len(res.NVML.GPUs) == c.DriverCount)
+	for _, dev := range c.Devices {
+		if !strings.EqualFold(dev.BusID, dev.RuntimeBusID) {
+			agree = false
+		}
+	}
+	if !agree {
+		d.add(tag+"/devices", "fail", "the APIs disagree: "+detail, "the runner loads more than one CUDA implementation; "+
+			fmt.Sprintf("run `vgpu install --ollama-dir %s`", d.o.Dir))
+		return false
+	}
+	d.add(tag+"/devices", "pass", detail, "")
+	// 5. Compute capability compiled into this variant (GGML_CUDA_INIT=1 asserts it).
+	ok := true
+	for i, dev := range c.Devices {
+		cc := dev.CCMajor*10 + dev.CCMinor
+		if !containsInt(ollama.Archs[v.Major], cc) {
+			ok = false
+			d.add(tag+"/compute-capability", "warn", fmt.Sprintf("device %d is cc %d.%d, which %s does not compile (%v): its validation runner aborts and Ollama drops the device here",
+				i, dev.CCMajor, dev.CCMinor, tag, ollama.Archs[v.Major]), "use a profile with cc 7.5, 8.0, 8.6, 8.9, 9.0 or 12.0 (VGPU_PROFILE), which every variant compiles")
+		}
+	}
+	if ok {
+		d.add(tag+"/compute-capability", "pass", fmt.Sprintf("every device's cc is compiled into %s", tag), "")
+	}
+	// 6. Newer Ollama drops cuda_v12 devices on drivers older than 570.
+	if v.Major == 12 && res.NVML != nil {
+		var major int
+		fmt.Sscanf(res.NVML.Driver, "%d", &major)
+		if major < 570 {
+			d.add(tag+"/driver", "warn", fmt.Sprintf("NVML reports driver %s: Ollama 0.33+ drops cuda_v12 devices on drivers older than 570 when it bundles CUDA 12.8", res.NVML.Driver),
+				"set VGPU_DRIVER_VERSION=580.95.05 (or any 570+ version)")
+		} else {
+			d.add(tag+"/driver", "pass", "driver "+res.NVML.Driver, "")
+		}
+	}
+	return ok
+}
+
+func (d *doc) duplicates(s *probe.System) {
+	seen := map[string]int{}
+	for _, g := range s.GPUs {
+		if j, dup := seen[strings.ToLower(g.BusID)]; dup {
+			d.add("pci-ids", "fail", fmt.Sprintf("devices %d and %d share PCI id %s: Ollama merges them into one", j, g.Index, g.BusID),
+				"give each device its own PCI bus (vgpu does unless pci_bus_base is changed by hand)")
+			return
+		}
+		seen[strings.ToLower(g.BusID)] = g.Index
+	}
+	d.add("pci-ids", "pass", fmt.Sprintf("%d device(s), each with its own PCI id", len(s.GPUs)), "")
+}
+
+// child re-runs this binary as `vgpu __probe` inside the runner's environment.
+func (d *doc) child(backend string, v ollama.Variant, env loader.Env) (ProbeResult, error) {
+	var r ProbeResult
+	cmd := exec.Command(d.o.Exe, "__probe", backend, fmt.Sprint(v.Major))
+	var ev []string
+	for k, val := range d.env {
+		if k != "LD_LIBRARY_PATH" {
+			ev = append(ev, k+"="+val)
+		}
+	}
+	cmd.Env = append(ev, "LD_LIBRARY_PATH="+strings.Join(env.LibraryPath, ":"))
+	out, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("%v: %s", err, out)
+	}
+	return r, json.Unmarshal(out, &r)
+}
+
+func containsInt(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Print writes the report for people.
+func Print(w *os.File, r Report) {
+	for _, c := range r.Checks {
+		fmt.Fprintf(w, "[%s] %s: %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
+		if c.Fix != "" && c.Status != "pass" {
+			fmt.Fprintf(w, "       fix: %s\n", c.Fix)
+		}
+	}
+	if r.OK {
+		fmt.Fprintln(w, "OK: Ollama's runners would see a CUDA device")
+	} else {
+		fmt.Fprintln(w, "NOT OK: Ollama's runners would not see a CUDA device (see the fixes above)")
+	}
+}

@@ -1,0 +1,421 @@
+package ollama
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ManifestName is the file in lib/ollama that records an installation.
+const (
+	ManifestName = ".vgpu-install.json"
+	backupDir    = ".vgpu-saved"
+	libSubdir    = "vgpu"
+)
+
+// Moved is one file set aside, to be put back byte for byte.
+type Moved struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	SHA256 string `json:"sha256,omitempty"` // regular files
+	Link   string `json:"link,omitempty"`   // symlinks: their target
+}
+
+// Manifest records everything install did.
+type Manifest struct {
+	Dir     string   `json:"dir"`
+	Created []string `json:"created"` // files and links vgpu made, removed on uninstall
+	Moved   []Moved  `json:"moved"`
+	System  []string `json:"system,omitempty"` // system files (loader config, systemd drop-in)
+}
+
+// Options shape an installation.
+type Options struct {
+	Dir     string // lib/ollama
+	Library string // vgpu's libvgpu.so to install
+	System  bool   // also loader configuration and a systemd drop-in
+	Root    string // prefix for system files ("/" normally; tests use a scratch root)
+	Config  string // VGPU_CONFIG for the systemd drop-in
+	DryRun  bool
+	Out     io.Writer
+}
+
+type installer struct {
+	o    Options
+	m    *Manifest
+	acts int
+}
+
+func (in *installer) say(f string, a ...any) {
+	if in.o.DryRun {
+		f = "would " + f
+	}
+	fmt.Fprintf(in.o.Out, f+"\n", a...)
+	in.acts++
+}
+
+func (in *installer) rel(p string) string {
+	if r, err := filepath.Rel(in.o.Dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// Install puts vgpu under every NVIDIA name Ollama's runners load. Running it again on an
+// installed tree changes only what drifted.
+func Install(o Options) (*Manifest, error) {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	o.Dir = dir
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory (want Ollama's lib/ollama)", dir)
+	}
+	vs, err := Variants(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("%s has no cuda_vNN directory: not an Ollama lib/ollama with a CUDA backend", dir)
+	}
+	dirs := []string{dir}
+	for _, v := range vs {
+		dirs = append(dirs, v.Dir)
+	}
+	for _, d := range dirs {
+		if err := unix.Access(d, unix.W_OK); err != nil {
+			return nil, fmt.Errorf("cannot write %s (%v): run as its owner, or with sudo", d, err)
+		}
+	}
+	m, err := ReadManifest(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		m, err = &Manifest{Dir: dir}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	in := &installer{o: o, m: m}
+	lib := filepath.Join(dir, libSubdir, "libvgpu.so")
+	if err := in.copyLibrary(lib); err != nil {
+		return nil, err
+	}
+	for _, name := range TopNames {
+		if err := in.link(filepath.Join(dir, name), lib); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range vs {
+		ents, _ := os.ReadDir(v.Dir)
+		for _, e := range ents {
+			p := filepath.Join(v.Dir, e.Name())
+			if bundled.MatchString(e.Name()) && !in.isOurs(p, lib) {
+				if err := in.setAside(p); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, name := range v.Names() {
+			if err := in.link(filepath.Join(v.Dir, name), lib); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.System {
+		if err := in.system(lib); err != nil {
+			return nil, err
+		}
+	}
+	if in.acts == 0 {
+		fmt.Fprintf(o.Out, "vgpu is already installed in %s\n", dir)
+	}
+	if !o.DryRun {
+		if err := m.write(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (in *installer) copyLibrary(dst string) error {
+	src, err := os.ReadFile(in.o.Library)
+	if err != nil {
+		return fmt.Errorf("vgpu library: %w", err)
+	}
+	if cur, err := os.ReadFile(dst); err == nil && bytes.Equal(cur, src) {
+		return nil
+	}
+	in.say("install %s (%d bytes)", in.rel(dst), len(src))
+	if in.o.DryRun {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in.m.created(filepath.Dir(dst))
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, src, 0o755); err != nil {
+		return err
+	}
+	in.m.created(dst)
+	return os.Rename(tmp, dst) // a running process keeps the old inode
+}
+
+// isOurs reports whether p is a symlink to vgpu's installed library.
+func (in *installer) isOurs(p, lib string) bool {
+	t, err := os.Readlink(p)
+	if err != nil {
+		return false
+	}
+	if !filepath.IsAbs(t) {
+		t = filepath.Join(filepath.Dir(p), t)
+	}
+	return filepath.Clean(t) == lib
+}
+
+func (in *installer) link(p, lib string) error {
+	if in.isOurs(p, lib) {
+		return nil
+	}
+	if _, err := os.Lstat(p); err == nil {
+		if err := in.setAside(p); err != nil {
+			return err
+		}
+	}
+	rel, _ := filepath.Rel(filepath.Dir(p), lib)
+	in.say("link %s -> %s", in.rel(p), rel)
+	if in.o.DryRun {
+		return nil
+	}
+	if err := os.Symlink(rel, p); err != nil {
+		return err
+	}
+	in.m.created(p)
+	return nil
+}
+
+// setAside moves p into the backup area, remembering how to put it back.
+func (in *installer) setAside(p string) error {
+	rel := in.rel(p)
+	to := filepath.Join(in.o.Dir, backupDir, rel)
+	mv := Moved{From: p, To: to}
+	st, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		mv.Link, _ = os.Readlink(p)
+	} else if mv.SHA256, err = fileHash(p); err != nil {
+		return err
+	}
+	in.say("set aside %s", rel)
+	if in.o.DryRun {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(p, to); err != nil {
+		return err
+	}
+	in.m.Moved = append(in.m.Moved, mv)
+	return nil
+}
+
+func (in *installer) system(lib string) error {
+	root := in.o.Root
+	if root == "" {
+		root = "/"
+	}
+	files := map[string]string{
+		filepath.Join(root, "etc/ld.so.conf.d/vgpu.conf"): "# vgpu: the virtual GPU's libraries (vgpu uninstall removes this)\n" + filepath.Dir(lib) + "\n",
+	}
+	dropIn := "# vgpu: Ollama sees the virtual GPU (vgpu uninstall removes this)\n[Service]\n" +
+		fmt.Sprintf("Environment=\"LD_PRELOAD=%s\"\n", lib)
+	if in.o.Config != "" {
+		cfg, _ := filepath.Abs(in.o.Config)
+		dropIn += fmt.Sprintf("Environment=\"VGPU_CONFIG=%s\"\n", cfg)
+	}
+	files[filepath.Join(root, "etc/systemd/system/ollama.service.d/vgpu.conf")] = dropIn
+	// The loader-config directory gets the driver and NVML names, so programs outside
+	// Ollama (nvidia-smi, CUDA programs) find vgpu through the loader cache.
+	for _, name := range []string{"libcuda.so.1", "libnvidia-ml.so.1"} {
+		if err := in.link(filepath.Join(filepath.Dir(lib), name), lib); err != nil {
+			return err
+		}
+	}
+	var paths []string
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if cur, err := os.ReadFile(p); err == nil && string(cur) == files[p] {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil && !contains(in.m.System, p) {
+			return fmt.Errorf("%s exists and is not vgpu's; remove it first", p)
+		}
+		in.say("write %s", p)
+		if in.o.DryRun {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("%w (system install needs root)", err)
+		}
+		if err := os.WriteFile(p, []byte(files[p]), 0o644); err != nil {
+			return fmt.Errorf("%w (system install needs root)", err)
+		}
+		if !contains(in.m.System, p) {
+			in.m.System = append(in.m.System, p)
+		}
+	}
+	if !in.o.DryRun && root == "/" {
+		refreshSystem()
+	}
+	return nil
+}
+
+// refreshSystem reloads the loader cache and systemd, where they exist.
+func refreshSystem() {
+	if p, err := exec.LookPath("ldconfig"); err == nil {
+		exec.Command(p).Run()
+	}
+	if p, err := exec.LookPath("systemctl"); err == nil {
+		exec.Command(p, "daemon-reload").Run()
+	}
+}
+
+// Uninstall puts every set-aside file back, byte for byte, and removes all vgpu made.
+func Uninstall(dir string, out io.Writer, dryRun bool) error {
+	if out == nil {
+		out = io.Discard
+	}
+	dir, _ = filepath.Abs(dir)
+	m, err := ReadManifest(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(out, "vgpu is not installed in %s\n", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	verb := ""
+	if dryRun {
+		verb = "would "
+	}
+	// Created paths go in reverse order: files before the directories holding them.
+	for i := len(m.Created) - 1; i >= 0; i-- {
+		p := m.Created[i]
+		fmt.Fprintf(out, "%sremove %s\n", verb, p)
+		if !dryRun {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	for i := len(m.Moved) - 1; i >= 0; i-- {
+		mv := m.Moved[i]
+		fmt.Fprintf(out, "%srestore %s\n", verb, mv.From)
+		if dryRun {
+			continue
+		}
+		if mv.SHA256 != "" {
+			if h, err := fileHash(mv.To); err != nil || h != mv.SHA256 {
+				return fmt.Errorf("saved copy of %s changed or missing (%v); left in %s", mv.From, err, mv.To)
+			}
+		}
+		if err := os.Rename(mv.To, mv.From); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.System {
+		fmt.Fprintf(out, "%sremove %s\n", verb, p)
+		if !dryRun {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	if dryRun {
+		return nil
+	}
+	// The backup tree is empty now; remove it bottom-up, then the manifest.
+	backup := filepath.Join(dir, backupDir)
+	var dirs []string
+	filepath.Walk(backup, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Remove(dirs[i]); err != nil {
+			return fmt.Errorf("%s is not empty: %w", dirs[i], err)
+		}
+	}
+	if len(m.System) > 0 {
+		refreshSystem()
+	}
+	return os.Remove(filepath.Join(dir, ManifestName))
+}
+
+// ReadManifest loads the installation record of dir.
+func ReadManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return &m, nil
+}
+
+func (m *Manifest) created(p string) {
+	if !contains(m.Created, p) {
+		m.Created = append(m.Created, p)
+	}
+}
+
+func (m *Manifest) write() error {
+	data, _ := json.MarshalIndent(m, "", "  ")
+	return os.WriteFile(filepath.Join(m.Dir, ManifestName), append(data, '\n'), 0o644)
+}
+
+func fileHash(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# CI for the Ollama integration, without Ollama: an Ollama-shaped tree made of the npm ggml
+# CUDA backends (cuda_v12 from the CUDA 12 build, cuda_v13 from the CUDA 13 build) and
+# stand-ins under the NVIDIA names Ollama bundles. Checks doctor before and after, install,
+# loading as Ollama's runners do, vgpu run, idempotence and a byte-exact uninstall.
+# usage: run.sh LIBDIR
+set -euo pipefail
+LIBDIR=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VGPU=$ROOT/build/bin/vgpu
+CACHE=$ROOT/tests/cache
+PROBE=$CACHE/bin/ggml-probe
+T=$CACHE/ollama-tree
+DIR=$T/lib/ollama
+NAME="NVIDIA H100 80GB HBM3"
+TOTAL=85017493504
+unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD LD_LIBRARY_PATH OLLAMA_LLM_LIBRARY
+fail() { echo "ollama-tree: FAIL: $*"; exit 1; }
+
+rm -rf "$T"; mkdir -p "$DIR/cuda_v12" "$DIR/cuda_v13" "$T/bin"
+cp "$CACHE/npm/3.22.1/libggml-base.so" "$DIR/"
+cp "$CACHE/npm/3.10.0/libggml-cuda.so" "$DIR/cuda_v12/"
+cp "$CACHE/npm/3.22.1/libggml-cuda.so" "$DIR/cuda_v13/"
+for v in 12 13; do
+	for lib in cudart:$v.8.90 cublas:$v.8.4.1 cublasLt:$v.8.4.1; do
+		n=${lib%%:*} full=lib${lib%%:*}.so.${lib#*:}
+		${CC:-gcc} -shared -fPIC -o "$DIR/cuda_v$v/$full" -Wl,-soname,lib$n.so.$v "$ROOT/tests/ollama/standin.c"
+		ln -s "$full" "$DIR/cuda_v$v/lib$n.so.$v"
+	done
+done
+snapshot() { (cd "$T" && find . -printf '%y %p %m %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+# The two npm builds are different ggml versions and Ollama ships one libggml-base.so, so the
+# cuda_v12 runner loads the CUDA 12 build's own ggml-base first (its soname then satisfies
+# the backend's NEEDED entry); everything CUDA still resolves through Ollama's environment.
+base_for() { [ "$1" = 12 ] && echo "$CACHE/npm/3.10.0" || echo "$DIR"; }
+runner() { # variant, program... : the environment Ollama gives a runner for that variant
+	local v=$1; shift
+	env LD_LIBRARY_PATH="$DIR:$DIR/cuda_v$v${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PROBE_BASE_DIR="$(base_for $v)" "$@"
+}
+snapshot >"$CACHE/tree.before"
+
+echo "== doctor before install: fails and says how to fix it"
+if "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.before" 2>&1; then cat "$CACHE/doctor.before"; fail "doctor passed on an untouched tree"; fi
+cat "$CACHE/doctor.before"
+grep -q 'fix: run `vgpu install' "$CACHE/doctor.before" || fail "doctor gave no fix"
+grep -qE '\[FAIL\] cuda_v13/dlopen: dlopen\(RTLD_NOW\) failed: .*(cannot open shared object file|undefined symbol)' "$CACHE/doctor.before" || fail "doctor did not show dlerror"
+json=$("$VGPU" doctor --ollama-dir "$DIR" --json || true)
+echo "$json" | grep -q '"ok": false' || fail "doctor --json"
+echo "$json" | grep -q '"status": "fail"' || fail "doctor --json statuses"
+
+echo "== loading as a runner does, before install: the bundled libraries fail"
+if runner 13 "$PROBE" "$DIR/cuda_v13" "$NAME" "$TOTAL" >/dev/null 2>&1; then fail "a stand-in tree loaded"; fi
+
+echo "== vgpu run, no install: LD_PRELOAD reaches the runner through Ollama's environment"
+"$VGPU" run -- sh -c "LD_LIBRARY_PATH=$DIR:$DIR/cuda_v13:\$LD_LIBRARY_PATH PROBE_BASE_DIR=$DIR exec $PROBE $DIR/cuda_v13 '$NAME' $TOTAL" | grep -E '^(PASS|FAIL)'
+("$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | tail -1 | grep -q '^OK' || fail "doctor under vgpu run"
+
+echo "== install --dry-run changes nothing"
+"$VGPU" install --ollama-dir "$DIR" --dry-run >"$CACHE/dry-run.txt"; head -3 "$CACHE/dry-run.txt"
+grep -q "would set aside cuda_v13/libcudart.so.13.8.90" "$CACHE/dry-run.txt" || fail "dry run did not list the set-aside"
+snapshot | diff -q - "$CACHE/tree.before" >/dev/null || fail "dry run changed the tree"
+
+echo "== install"
+"$VGPU" install --ollama-dir "$DIR"
+snapshot >"$CACHE/tree.installed"
+for v in 12 13; do
+	echo "-- runner for cuda_v$v, Ollama's environment only"
+	out=$(runner $v "$PROBE" "$DIR/cuda_v$v" "$NAME" "$TOTAL" 2>&1) || { echo "$out"; fail "cuda_v$v did not load after install"; }
+	echo "$out" | grep -E 'Device 0|^PASS'
+done
+echo "== install again: nothing changes"
+"$VGPU" install --ollama-dir "$DIR" | grep -q "already installed" || fail "second install was not a no-op"
+snapshot | diff - "$CACHE/tree.installed" >/dev/null || fail "second install changed the tree"
+
+echo "== doctor after install passes"
+"$VGPU" doctor --ollama-dir "$DIR" || fail "doctor failed after install"
+"$VGPU" doctor --ollama-dir "$DIR" --json | grep -q '"ok": true' || fail "doctor --json after install"
+echo "== doctor catches the traps"
+OLLAMA_LLM_LIBRARY=cuda_v11 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY trap"
+grep -q 'OLLAMA_LLM_LIBRARY=cuda_v11 names no directory' "$CACHE/doctor.trap" || fail "OLLAMA_LLM_LIBRARY message"
+CUDA_VISIBLE_DEVICES= "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "CUDA_VISIBLE_DEVICES trap"
+grep -q 'CUDA_VISIBLE_DEVICES="" hides devices' "$CACHE/doctor.trap" || fail "CUDA_VISIBLE_DEVICES message"
+(VGPU_PROFILE=t4 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'WARN\] cuda_v13/compute-capability: device 0 is cc 7.5' && fail "T4 is compiled into cuda_v13"
+(VGPU_DRIVER_VERSION=550.54.15 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'WARN\] cuda_v12/driver' || fail "old driver warning"
+VGPU_PROFILE=a100 VGPU_DEVICES=1 "$VGPU" doctor --ollama-dir "$DIR" >/dev/null || fail "A100 (cc 8.0) should pass"
+
+echo "== --system: loader configuration and a systemd drop-in (under a scratch root)"
+"$VGPU" install --ollama-dir "$DIR" --system --root "$T/sysroot" >/dev/null
+grep -qx "$DIR/vgpu" "$T/sysroot/etc/ld.so.conf.d/vgpu.conf" || fail "loader configuration"
+grep -q "Environment=\"LD_PRELOAD=$DIR/vgpu/libvgpu.so\"" "$T/sysroot/etc/systemd/system/ollama.service.d/vgpu.conf" || fail "systemd drop-in"
+[ -L "$DIR/vgpu/libcuda.so.1" ] || fail "loader-cache names"
+
+echo "== uninstall restores every byte and leaves nothing"
+"$VGPU" uninstall --ollama-dir "$DIR" >/dev/null
+[ -z "$(find "$T/sysroot" -type f)" ] || fail "system files left behind"
+rm -rf "$T/sysroot"
+snapshot | diff - "$CACHE/tree.before" || fail "the tree differs after uninstall"
+echo "ollama-tree: PASS"
