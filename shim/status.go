@@ -6,27 +6,27 @@ package shim
 type Status uint8
 
 const (
-	OK                    Status = iota
-	ErrInvalidValue              // bad argument
-	ErrOutOfMemory               // device memory exhausted
-	ErrNotInitialized            // configuration rejected
-	ErrNoDevice                  // no visible device
-	ErrInvalidDevice             // ordinal out of range
-	ErrInvalidHandle             // unknown or wrong-kind handle
-	ErrInvalidContext            // no or dead context
-	ErrInvalidDevicePointer      // pointer is not device memory of the right extent
-	ErrInvalidMemcpyDirection    // kind disagrees with the pointers
-	ErrNotSupported              // the sim backend does not do this
-	ErrNotReady                  // async work or event not complete
-	ErrInvalidConfiguration      // launch dimensions out of range
-	ErrInvalidDeviceFunction     // unknown kernel
-	ErrIllegalState              // call out of order (capture not begun, ...)
-	ErrCaptureUnsupported        // operation not allowed while capturing
-	ErrCaptureInvalidated        // capture was broken by an illegal operation
-	ErrCaptureUnmatched          // capture ended on another stream
-	ErrPeerAccessUnsupported     // peer access between these devices
-	ErrPeerAccessAlreadyEnabled  // enabling twice
-	ErrPeerAccessNotEnabled      // disabling what was never enabled
+	OK                          Status = iota
+	ErrInvalidValue                    // bad argument
+	ErrOutOfMemory                     // device memory exhausted
+	ErrNotInitialized                  // configuration rejected
+	ErrNoDevice                        // no visible device
+	ErrInvalidDevice                   // ordinal out of range
+	ErrInvalidHandle                   // unknown or wrong-kind handle
+	ErrInvalidContext                  // no or dead context
+	ErrInvalidDevicePointer            // pointer is not device memory of the right extent
+	ErrInvalidMemcpyDirection          // kind disagrees with the pointers
+	ErrNotSupported                    // the sim backend does not do this
+	ErrNotReady                        // async work or event not complete
+	ErrInvalidConfiguration            // launch dimensions out of range
+	ErrInvalidDeviceFunction           // unknown kernel
+	ErrIllegalState                    // call out of order (capture not begun, ...)
+	ErrCaptureUnsupported              // operation not allowed while capturing
+	ErrCaptureInvalidated              // capture was broken by an illegal operation
+	ErrCaptureUnmatched                // capture ended on another stream
+	ErrPeerAccessUnsupported           // peer access between these devices
+	ErrPeerAccessAlreadyEnabled        // enabling twice
+	ErrPeerAccessNotEnabled            // disabling what was never enabled
 	ErrHostMemoryAlreadyRegistered
 	ErrHostMemoryNotRegistered
 	ErrNotFound // named symbol not found

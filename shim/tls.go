@@ -16,7 +16,7 @@ type ThreadState struct {
 	DeviceSet bool      // cudaSetDevice was called on this thread
 	Ctx       []uintptr // driver context stack, top last
 	Launch    []LaunchConfig
-	Capture   int32     // cudaThreadExchangeStreamCaptureMode
+	Capture   int32 // cudaThreadExchangeStreamCaptureMode
 }
 
 var threads sync.Map // thread key -> *ThreadState
