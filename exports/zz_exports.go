@@ -3635,3 +3635,14 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 	}
 	return int32(nvml.DeviceGetVirtualizationMode(device, mode))
 }
+
+//export vgpu_nvmlInternalGetExportTable
+func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(shim.Unimplemented("nvmlInternalGetExportTable", 3))
+		shim.TraceEnd(t, 565, "nvmlInternalGetExportTable", nvml.Return(r), table, id)
+		return r
+	}
+	return int32(shim.Unimplemented("nvmlInternalGetExportTable", 3))
+}

@@ -633,6 +633,7 @@ int nvmlDeviceGetInforomVersion(void* device, int object, void* version, unsigne
 int nvmlDeviceGetAccountingMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetAccountingMode((GoUintptr)device, (void*)mode); }
 int nvmlDeviceGetRetiredPages(void* device, int cause, void* count, void* addresses) { return (int)vgpu_nvmlDeviceGetRetiredPages((GoUintptr)device, (GoInt32)cause, (void*)count, (void*)addresses); }
 int nvmlDeviceGetVirtualizationMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetVirtualizationMode((GoUintptr)device, (void*)mode); }
+int nvmlInternalGetExportTable(void* table, void* id) { return (int)vgpu_nvmlInternalGetExportTable((void*)table, (void*)id); }
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

@@ -13,7 +13,7 @@ ${CC:-gcc} -O2 -o "$B/spawn" "$ROOT/tests/bench/spawn.c"
 unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE VGPU_TRACE
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 calls() { # env... -> median of 5 runs per figure
-	for i in 1 2 3 4 5; do env "$@" "$B/bench" 2000000; done |
+	for i in 1 2 3 4 5; do env "$@" "$B/bench" "${BENCH_ITERS:-2000000}"; done |
 		awk '{v[$1]=v[$1]" "$2} END {for (k in v) print k, v[k]}' |
 		while read -r name rest; do echo "$name $(echo $rest | tr ' ' '\n' | median)"; done | sort
 }
