@@ -156,8 +156,8 @@ var sticky atomic.Int32
 // sticky one poisons the process.
 func RecordError(code int32) {
 	e := Error(code)
-	if stickyCodes[e] {
-		sticky.CompareAndSwap(0, code)
+	if stickyCodes[e] && sticky.CompareAndSwap(0, code) {
+		shim.DisableFast()
 	}
 	shim.SetLastError(code)
 }

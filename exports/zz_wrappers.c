@@ -10,6 +10,12 @@
 
 typedef struct { unsigned int x, y, z; } dim3;
 
+int vgpu_fast_cuDeviceGetAttribute(void* pi, int attrib, int dev);
+int vgpu_fast_cudaGetDeviceProperties_13(void* prop, int device);
+int vgpu_fast_cudaGetDeviceProperties_v2_12(void* prop, int device);
+int vgpu_fast_cudaGetDeviceProperties_12(void* prop, int device);
+int vgpu_fast_cudaDeviceGetAttribute(void* value, int attr, int device);
+
 int cuInit(unsigned int flags) { return (int)vgpu_cuInit((GoUint32)flags); }
 int cuDriverGetVersion(void* version) { return (int)vgpu_cuDriverGetVersion((void*)version); }
 int cuDeviceGetCount(void* count) { return (int)vgpu_cuDeviceGetCount((void*)count); }
@@ -19,7 +25,7 @@ int cuDeviceGetUuid(void* uuid, int dev) { return (int)vgpu_cuDeviceGetUuid((voi
 int cuDeviceGetUuid_v2(void* uuid, int dev) { return (int)vgpu_cuDeviceGetUuid_v2((void*)uuid, (GoInt32)dev); }
 int cuDeviceTotalMem_v2(void* bytes, int dev) { return (int)vgpu_cuDeviceTotalMem_v2((void*)bytes, (GoInt32)dev); }
 int cuDeviceTotalMem(void* bytes, int dev) { return (int)vgpu_cuDeviceTotalMem((void*)bytes, (GoInt32)dev); }
-int cuDeviceGetAttribute(void* pi, int attrib, int dev) { return (int)vgpu_cuDeviceGetAttribute((void*)pi, (GoInt32)attrib, (GoInt32)dev); }
+int cuDeviceGetAttribute(void* pi, int attrib, int dev) { int f = vgpu_fast_cuDeviceGetAttribute(pi, attrib, dev); if (f >= 0) return f; return (int)vgpu_cuDeviceGetAttribute((void*)pi, (GoInt32)attrib, (GoInt32)dev); }
 int cuDeviceGetPCIBusId(void* pciBusId, int len_, int dev) { return (int)vgpu_cuDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)dev); }
 int cuDeviceGetByPCIBusId(void* dev, void* pciBusId) { return (int)vgpu_cuDeviceGetByPCIBusId((void*)dev, (void*)pciBusId); }
 int cuDeviceComputeCapability(void* major, void* minor, int dev) { return (int)vgpu_cuDeviceComputeCapability((void*)major, (void*)minor, (GoInt32)dev); }
@@ -118,15 +124,15 @@ int vgpu12_cudaGetDeviceFlags(void* flags) { return (int)vgpu_cudaGetDeviceFlags
 __asm__(".symver vgpu12_cudaGetDeviceFlags, cudaGetDeviceFlags@libcudart.so.12");
 int vgpu13_cudaGetDeviceFlags(void* flags) { return (int)vgpu_cudaGetDeviceFlags((void*)flags); }
 __asm__(".symver vgpu13_cudaGetDeviceFlags, cudaGetDeviceFlags@@libcudart.so.13");
-int vgpu13_cudaGetDeviceProperties(void* prop, int device) { return (int)vgpu_cudaGetDeviceProperties_13((void*)prop, (GoInt32)device); }
+int vgpu13_cudaGetDeviceProperties(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_13(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_13((void*)prop, (GoInt32)device); }
 __asm__(".symver vgpu13_cudaGetDeviceProperties, cudaGetDeviceProperties@@libcudart.so.13");
-int vgpu12_cudaGetDeviceProperties_v2(void* prop, int device) { return (int)vgpu_cudaGetDeviceProperties_v2_12((void*)prop, (GoInt32)device); }
+int vgpu12_cudaGetDeviceProperties_v2(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_v2_12(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_v2_12((void*)prop, (GoInt32)device); }
 __asm__(".symver vgpu12_cudaGetDeviceProperties_v2, cudaGetDeviceProperties_v2@@libcudart.so.12");
-int vgpu12_cudaGetDeviceProperties(void* prop, int device) { return (int)vgpu_cudaGetDeviceProperties_12((void*)prop, (GoInt32)device); }
+int vgpu12_cudaGetDeviceProperties(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_12(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_12((void*)prop, (GoInt32)device); }
 __asm__(".symver vgpu12_cudaGetDeviceProperties, cudaGetDeviceProperties@libcudart.so.12");
-int vgpu12_cudaDeviceGetAttribute(void* value, int attr, int device) { return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
+int vgpu12_cudaDeviceGetAttribute(void* value, int attr, int device) { int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
 __asm__(".symver vgpu12_cudaDeviceGetAttribute, cudaDeviceGetAttribute@libcudart.so.12");
-int vgpu13_cudaDeviceGetAttribute(void* value, int attr, int device) { return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
+int vgpu13_cudaDeviceGetAttribute(void* value, int attr, int device) { int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
 __asm__(".symver vgpu13_cudaDeviceGetAttribute, cudaDeviceGetAttribute@@libcudart.so.13");
 int vgpu12_cudaDeviceGetPCIBusId(void* pciBusId, int len_, int device) { return (int)vgpu_cudaDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)device); }
 __asm__(".symver vgpu12_cudaDeviceGetPCIBusId, cudaDeviceGetPCIBusId@libcudart.so.12");

@@ -4,7 +4,6 @@ package nvml
 
 import (
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -95,32 +94,23 @@ func ready() Return {
 	return Success
 }
 
-// Device handles are stable per device for the life of the process.
-var (
-	handlesMu sync.Mutex
-	handles   = map[*shim.Device]uintptr{}
-)
+// Device handles encode the device's index, so resolving one costs an array access: NVML
+// is polled in loops (nvidia-smi dmon, schedulers). They sit in the range vgpu's other
+// handles use, so a stray value is still rejected.
+const handleBase = uintptr(0x7e5a) << 40 // see shim/handles.go
 
-func handleOf(d *shim.Device) uintptr {
-	handlesMu.Lock()
-	defer handlesMu.Unlock()
-	h, ok := handles[d]
-	if !ok {
-		h = shim.NewHandle(shim.KindNVMLDevice, d)
-		handles[d] = h
-	}
-	return h
-}
+func handleOf(i int) uintptr { return handleBase | uintptr(shim.KindNVMLDevice)<<32 | uintptr(i+1)<<4 }
 
 func device(h uintptr) (*shim.Device, Return) {
 	if r := ready(); r != Success {
 		return nil, r
 	}
-	d, ok := shim.Lookup[*shim.Device](shim.KindNVMLDevice, h)
-	if !ok {
+	i := int(h&0xffffffff)>>4 - 1
+	ds := devices()
+	if h&^0xffffffff != handleBase|uintptr(shim.KindNVMLDevice)<<32 || h&0xf != 0 || i < 0 || i >= len(ds) {
 		return nil, InvalidArgument
 	}
-	return d, Success
+	return ds[i], Success
 }
 
 // devices is what NVML enumerates. Real NVML ignores CUDA_VISIBLE_DEVICES; vgpu applies it

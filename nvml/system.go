@@ -55,7 +55,7 @@ func DeviceGetHandleByIndex(i uint32, out unsafe.Pointer) Return {
 	if out == nil || int(i) >= len(ds) {
 		return InvalidArgument
 	}
-	shim.PutPtr(out, handleOf(ds[i]))
+	shim.PutPtr(out, handleOf(int(i)))
 	return Success
 }
 
@@ -68,9 +68,9 @@ func DeviceGetHandleByUUID(uuid unsafe.Pointer, out unsafe.Pointer) Return {
 	if !ok || out == nil {
 		return InvalidArgument
 	}
-	for _, d := range devices() {
+	for i, d := range devices() {
 		if d.UUIDString() == s {
-			shim.PutPtr(out, handleOf(d))
+			shim.PutPtr(out, handleOf(i))
 			return Success
 		}
 	}
@@ -90,6 +90,6 @@ func DeviceGetHandleByPciBusId(id unsafe.Pointer, out unsafe.Pointer) Return {
 	if !found {
 		return NotFound
 	}
-	shim.PutPtr(out, handleOf(devices()[i]))
+	shim.PutPtr(out, handleOf(i))
 	return Success
 }

@@ -33,6 +33,7 @@ func S() *State {
 
 // Reset rebuilds the state from the current environment. Tests use it; programs never do.
 func Reset() {
+	DisableFast()
 	stateOnce = sync.Once{}
 	tables.reset()
 }
@@ -61,6 +62,7 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 	cvd, set := lookup("CUDA_VISIBLE_DEVICES")
 	s.Visible = ApplyVisible(s.Physical, cvd, set)
 	s.Backend = newSimBackend(s)
+	publishFast(s)
 	Log().Debug("devices ready", "backend", cfg.Backend, "physical", len(s.Physical), "visible", len(s.Visible))
 	return s
 }
@@ -96,6 +98,7 @@ var initialized atomic.Bool
 func MarkInitialized() {
 	if !initialized.Load() { // read first: a store on every call would bounce the cache line between threads
 		initialized.Store(true)
+		fastDriverReady()
 	}
 }
 

@@ -121,7 +121,7 @@ func parse(path string) ([]fn, error) {
 			return nil, fmt.Errorf("%s:%d: %s symbols carry no version node", path, n, d.Lib)
 		}
 		for _, fl := range strings.FieldsFunc(m[8], func(r rune) bool { return r == ',' || r == ' ' }) {
-			if fl != "stub" && fl != "noerr" && fl != "async" {
+			if fl != "stub" && fl != "noerr" && fl != "async" && fl != "fast" {
 				return nil, fmt.Errorf("%s:%d: unknown flag %q", path, n, fl)
 			}
 			d.Flags[fl] = true
@@ -357,6 +357,8 @@ func genC(fns []fn) ([]byte, []byte) {
 		}
 	}
 	var procTable []string
+	var body bytes.Buffer
+	var fastDecls bytes.Buffer
 	for _, d := range fns {
 		r, _ := retGo(d.Ret)
 		var params, call []string
@@ -375,8 +377,18 @@ func genC(fns []fn) ([]byte, []byte) {
 		if r[0] != "" {
 			invoke = fmt.Sprintf("return (%s)%s", r[1], invoke)
 		}
+		if d.Flags["fast"] {
+			// Answered in C when possible (shim/fast.c); -1 means "take the Go path".
+			var names []string
+			for _, a := range d.Args {
+				names = append(names, a.Name)
+			}
+			fast := "vgpu_fast_" + strings.TrimPrefix(exportName(d), "vgpu_")
+			fmt.Fprintf(&fastDecls, "int %s(%s);\n", fast, strings.Join(params, ", "))
+			invoke = fmt.Sprintf("int f = %s(%s); if (f >= 0) return f; %s", fast, strings.Join(names, ", "), invoke)
+		}
 		if len(d.Nodes) == 0 {
-			fmt.Fprintf(&b, "%s %s(%s) { %s; }\n", r[1], d.Name, strings.Join(params, ", "), invoke)
+			fmt.Fprintf(&body, "%s %s(%s) { %s; }\n", r[1], d.Name, strings.Join(params, ", "), invoke)
 			if d.Lib == "cuda" {
 				procTable = append(procTable, fmt.Sprintf("\t{\"%s\", (void*)%s},", d.Name, d.Name))
 			}
@@ -389,10 +401,13 @@ func genC(fns []fn) ([]byte, []byte) {
 			if node == newest[d.Name] {
 				at = "@@"
 			}
-			fmt.Fprintf(&b, "%s %s(%s) { %s; }\n", r[1], local, strings.Join(params, ", "), invoke)
-			fmt.Fprintf(&b, "__asm__(\".symver %s, %s%s%s\");\n", local, d.Name, at, node)
+			fmt.Fprintf(&body, "%s %s(%s) { %s; }\n", r[1], local, strings.Join(params, ", "), invoke)
+			fmt.Fprintf(&body, "__asm__(\".symver %s, %s%s%s\");\n", local, d.Name, at, node)
 		}
 	}
+	b.Write(fastDecls.Bytes())
+	b.WriteString("\n")
+	b.Write(body.Bytes())
 	sort.Strings(procTable)
 	b.WriteString("\n// Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.\n")
 	b.WriteString("typedef struct { const char *name; void *fn; } vgpu_proc;\n")

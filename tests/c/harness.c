@@ -145,6 +145,14 @@ static void test_prop_layouts(void) {
 		int optin; p_cudaDeviceGetAttribute(&optin, 97, 0);
 		EQ(*(size_t *)(buf + o->sharedMemPerBlockOptin), optin, "prop sharedMemPerBlockOptin");
 		CHECK(buf[o->size] == 0xab && buf[o->size + 63] == 0xab, "%s wrote past its %d bytes", v[i].what, o->size);
+		/* The second query is served by the C fast path: it must be byte-identical. */
+		unsigned char again[1200];
+		memset(again, 0xab, sizeof again);
+		EQ(v[i].fn(again, 0), 0, "second query");
+		CHECK(memcmp(buf, again, sizeof again) == 0, "%s: fast path differs from the first answer", v[i].what);
+		EQ(v[i].fn(again, 99), 101, "bad ordinal on the fast path falls back to the error");
+		EQ(v[i].fn(NULL, 0), 1, "NULL on the fast path falls back to the error");
+		p_cudaGetLastError();
 	}
 }
 #endif
