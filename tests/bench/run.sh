@@ -59,6 +59,6 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "| without vgpu | $plain |"
 	echo "| with \`LD_PRELOAD=libvgpu.so\` | $pre |"
 	echo "| added by vgpu | $((pre - plain)) (target ≤ 3000) |"
-	if [ -f "$ROOT/tests/bench/native.md" ]; then echo; cat "$ROOT/tests/bench/native.md"; fi
+	if [ -z "$NATIVE" ] && [ -f "$ROOT/tests/bench/native.md" ]; then echo; cat "$ROOT/tests/bench/native.md"; fi
 } >"$OUT"
 cat "$OUT"
