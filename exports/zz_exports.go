@@ -3640,9 +3640,9 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlInternalGetExportTable", 3))
+		r := int32(nvml.InternalGetExportTable(table, id))
 		shim.TraceEnd(t, 565, "nvmlInternalGetExportTable", nvml.Return(r), table, id)
 		return r
 	}
-	return int32(shim.Unimplemented("nvmlInternalGetExportTable", 3))
+	return int32(nvml.InternalGetExportTable(table, id))
 }

@@ -93,3 +93,17 @@ func DeviceGetHandleByPciBusId(id unsafe.Pointer, out unsafe.Pointer) Return {
 	shim.PutPtr(out, handleOf(i))
 	return Success
 }
+
+// InternalGetExportTable is nvmlInternalGetExportTable, which NVIDIA's nvidia-smi asks for
+// before anything else. Its tables are private and undocumented; vgpu does not serve them,
+// and logs which one was asked for so that the gap is visible.
+func InternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) Return {
+	if table == nil || id == nil {
+		return InvalidArgument
+	}
+	shim.PutPtr(table, 0)
+	shim.WarnOnce("nvml-export-table:"+fmt.Sprintf("%x", shim.View(id, 16)),
+		"NVML private export table requested (nvidia-smi uses these); vgpu does not provide it",
+		"id", fmt.Sprintf("%x", shim.View(id, 16)))
+	return NotSupported
+}
