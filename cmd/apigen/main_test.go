@@ -29,7 +29,7 @@ func TestBadLinesStopTheBuild(t *testing.T) {
 		"1 cuda CUresult cuX(int *p)",                            // pointer without a direction
 		"1 cuda CUresult cuX(mystery_t v)",                       // unknown type
 		"1 cuda@12 CUresult cuX(int v)",                          // driver symbols have no nodes
-		"1 cudart cudaError_t cudaX(int v) {fast}",               // unknown flag
+		"1 cudart cudaError_t cudaX(int v) {quick}",              // unknown flag
 		"1 cuda CUresult cuX(int v)\n1 cuda CUresult cuY(int v)", // opcode reuse
 	} {
 		p := filepath.Join(t.TempDir(), "f.txt")
