@@ -33,27 +33,12 @@ func TestDevicePropLayouts(t *testing.T) {
 	}
 	// Every field fits its struct and no two overlap.
 	for _, major := range []int{12, 13} {
-		size := PropSize13
-		if major == 12 {
-			size = PropSize12
-		}
+		size := propSize(major)
 		used := make([]bool, size)
 		for _, f := range propFields {
-			off := f.off13
-			if major == 12 {
-				off = f.off12
-			}
+			off, n := f.offset(major), f.size()
 			if off < 0 {
 				continue
-			}
-			n := 4 * max(1, len(f.attrs))
-			switch {
-			case f.name == "name":
-				n = 256
-			case f.name == "uuid":
-				n = 16
-			case f.name == "luid", f.wide:
-				n = 8
 			}
 			require.LessOrEqual(t, off+n, size, "%s@%d", f.name, major)
 			for i := off; i < off+n; i++ {

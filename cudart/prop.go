@@ -20,14 +20,42 @@ type propField struct {
 	attrs        []int // attributes filling consecutive ints; nil: special
 }
 
+// offset is where f lives in the given major's layout, or -1.
+func (f propField) offset(major int) int {
+	if major == 12 {
+		return f.off12
+	}
+	return f.off13
+}
+
+// size is how many bytes f occupies.
+func (f propField) size() int {
+	switch {
+	case f.name == "name":
+		return 256
+	case f.name == "uuid":
+		return 16
+	case f.name == "luid":
+		return 8
+	case f.wide:
+		return 8 * max(1, len(f.attrs))
+	}
+	return 4 * max(1, len(f.attrs))
+}
+
+// propSize is sizeof(cudaDeviceProp) for a CUDA major.
+func propSize(major int) int {
+	if major == 12 {
+		return PropSize12
+	}
+	return PropSize13
+}
+
 // Offset returns where field lives in the given major's layout, or -1.
 func Offset(major int, field string) int {
 	for _, f := range propFields {
 		if f.name == field {
-			if major == 12 {
-				return f.off12
-			}
-			return f.off13
+			return f.offset(major)
 		}
 	}
 	return -1
@@ -53,16 +81,9 @@ func Props(d *shim.Device, major int) []byte {
 	if ok {
 		return b
 	}
-	size := PropSize13
-	if major == 12 {
-		size = PropSize12
-	}
-	b = make([]byte, size)
+	b = make([]byte, propSize(major))
 	for _, f := range propFields {
-		off := f.off13
-		if major == 12 {
-			off = f.off12
-		}
+		off := f.offset(major)
 		if off < 0 {
 			continue
 		}
