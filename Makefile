@@ -19,7 +19,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree demo bench clean
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi demo bench clean
 
 all: lib cli
 
@@ -47,7 +47,7 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- exports shim/api
 
-test: all check-generate unit ctest gohost ggml ollama-tree
+test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi
 
 unit:
 	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/...
@@ -74,3 +74,6 @@ clean:
 
 ollama-tree: all ggml
 	bash tests/ollama/run.sh $(CURDIR)/$(BUILD)/lib
+
+nvidia-smi: all
+	bash tests/nvidia-smi/run.sh $(CURDIR)/$(BUILD)/lib

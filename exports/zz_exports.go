@@ -3646,3 +3646,135 @@ func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) in
 	}
 	return int32(nvml.InternalGetExportTable(table, id))
 }
+
+//export vgpu_nvmlEventSetCreate
+func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.EventSetCreate(set))
+		shim.TraceEnd(t, 566, "nvmlEventSetCreate", nvml.Return(r), set)
+		return r
+	}
+	return int32(nvml.EventSetCreate(set))
+}
+
+//export vgpu_nvmlEventSetFree
+func vgpu_nvmlEventSetFree(set uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.EventSetFree(set))
+		shim.TraceEnd(t, 567, "nvmlEventSetFree", nvml.Return(r), set)
+		return r
+	}
+	return int32(nvml.EventSetFree(set))
+}
+
+//export vgpu_nvmlDeviceRegisterEvents
+func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceRegisterEvents(device, eventTypes, set))
+		shim.TraceEnd(t, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
+		return r
+	}
+	return int32(nvml.DeviceRegisterEvents(device, eventTypes, set))
+}
+
+//export vgpu_nvmlDeviceGetSupportedEventTypes
+func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedEventTypes(device, eventTypes))
+		shim.TraceEnd(t, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedEventTypes(device, eventTypes))
+}
+
+//export vgpu_nvmlEventSetWait_v2
+func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.EventSetWait(set, data, timeoutms))
+		shim.TraceEnd(t, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
+		return r
+	}
+	return int32(nvml.EventSetWait(set, data, timeoutms))
+}
+
+//export vgpu_nvmlDeviceValidateInforom
+func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceValidateInforom(device))
+		shim.TraceEnd(t, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceValidateInforom(device))
+}
+
+//export vgpu_nvmlDeviceIsMigDeviceHandle
+func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceIsMigDeviceHandle(device, isMig))
+		shim.TraceEnd(t, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
+		return r
+	}
+	return int32(nvml.DeviceIsMigDeviceHandle(device, isMig))
+}
+
+//export vgpu_nvmlDeviceGetTotalEccErrors
+func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTotalEccErrors(device, errorType, counterType, count))
+		shim.TraceEnd(t, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
+		return r
+	}
+	return int32(nvml.DeviceGetTotalEccErrors(device, errorType, counterType, count))
+}
+
+//export vgpu_nvmlDeviceGetMaxMigDeviceCount
+func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMaxMigDeviceCount(device, count))
+		shim.TraceEnd(t, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
+		return r
+	}
+	return int32(nvml.DeviceGetMaxMigDeviceCount(device, count))
+}
+
+//export vgpu_nvmlDeviceGetPowerManagementLimitConstraints
+func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit))
+		shim.TraceEnd(t, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
+		return r
+	}
+	return int32(nvml.DeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit))
+}
+
+//export vgpu_nvmlDeviceGetTemperatureV
+func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTemperatureV(device, temp))
+		shim.TraceEnd(t, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
+		return r
+	}
+	return int32(nvml.DeviceGetTemperatureV(device, temp))
+}
+
+//export vgpu_nvmlDeviceGetGpuOperationMode
+func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+		shim.TraceEnd(t, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
+		return r
+	}
+	return int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+}

@@ -640,6 +640,18 @@ int nvmlDeviceGetAccountingMode(void* device, void* mode) { return (int)vgpu_nvm
 int nvmlDeviceGetRetiredPages(void* device, int cause, void* count, void* addresses) { return (int)vgpu_nvmlDeviceGetRetiredPages((GoUintptr)device, (GoInt32)cause, (void*)count, (void*)addresses); }
 int nvmlDeviceGetVirtualizationMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetVirtualizationMode((GoUintptr)device, (void*)mode); }
 int nvmlInternalGetExportTable(void* table, void* id) { return (int)vgpu_nvmlInternalGetExportTable((void*)table, (void*)id); }
+int nvmlEventSetCreate(void* set) { return (int)vgpu_nvmlEventSetCreate((void*)set); }
+int nvmlEventSetFree(void* set) { return (int)vgpu_nvmlEventSetFree((GoUintptr)set); }
+int nvmlDeviceRegisterEvents(void* device, unsigned long long eventTypes, void* set) { return (int)vgpu_nvmlDeviceRegisterEvents((GoUintptr)device, (GoUint64)eventTypes, (GoUintptr)set); }
+int nvmlDeviceGetSupportedEventTypes(void* device, void* eventTypes) { return (int)vgpu_nvmlDeviceGetSupportedEventTypes((GoUintptr)device, (void*)eventTypes); }
+int nvmlEventSetWait_v2(void* set, void* data, unsigned int timeoutms) { return (int)vgpu_nvmlEventSetWait_v2((GoUintptr)set, (void*)data, (GoUint32)timeoutms); }
+int nvmlDeviceValidateInforom(void* device) { return (int)vgpu_nvmlDeviceValidateInforom((GoUintptr)device); }
+int nvmlDeviceIsMigDeviceHandle(void* device, void* isMig) { return (int)vgpu_nvmlDeviceIsMigDeviceHandle((GoUintptr)device, (void*)isMig); }
+int nvmlDeviceGetTotalEccErrors(void* device, int errorType, int counterType, void* count) { return (int)vgpu_nvmlDeviceGetTotalEccErrors((GoUintptr)device, (GoInt32)errorType, (GoInt32)counterType, (void*)count); }
+int nvmlDeviceGetMaxMigDeviceCount(void* device, void* count) { return (int)vgpu_nvmlDeviceGetMaxMigDeviceCount((GoUintptr)device, (void*)count); }
+int nvmlDeviceGetPowerManagementLimitConstraints(void* device, void* minLimit, void* maxLimit) { return (int)vgpu_nvmlDeviceGetPowerManagementLimitConstraints((GoUintptr)device, (void*)minLimit, (void*)maxLimit); }
+int nvmlDeviceGetTemperatureV(void* device, void* temp) { return (int)vgpu_nvmlDeviceGetTemperatureV((GoUintptr)device, (void*)temp); }
+int nvmlDeviceGetGpuOperationMode(void* device, void* current, void* pending) { return (int)vgpu_nvmlDeviceGetGpuOperationMode((GoUintptr)device, (void*)current, (void*)pending); }
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

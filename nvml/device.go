@@ -455,3 +455,71 @@ func DeviceGetMultiGpuBoard(h uintptr, out unsafe.Pointer) Return {
 func DeviceGetVirtualizationMode(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(*shim.Device) uint32 { return 1 })
 }
+
+// DeviceValidateInforom is nvmlDeviceValidateInforom: a simulated InfoROM is always valid.
+func DeviceValidateInforom(h uintptr) Return {
+	_, r := device(h)
+	return r
+}
+
+// DeviceIsMigDeviceHandle is nvmlDeviceIsMigDeviceHandle: vgpu hands out whole GPUs.
+func DeviceIsMigDeviceHandle(h uintptr, out unsafe.Pointer) Return {
+	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
+}
+
+// DeviceGetMaxMigDeviceCount is nvmlDeviceGetMaxMigDeviceCount.
+func DeviceGetMaxMigDeviceCount(h uintptr, out unsafe.Pointer) Return {
+	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
+}
+
+// DeviceGetTotalEccErrors is nvmlDeviceGetTotalEccErrors: none, on parts with ECC.
+func DeviceGetTotalEccErrors(h uintptr, errType, counter int32, out unsafe.Pointer) Return {
+	d, r := device(h)
+	if r != Success {
+		return r
+	}
+	if !d.Profile.ECC {
+		return NotSupported
+	}
+	if errType < 0 || errType > 1 || counter < 0 || counter > 1 || !shim.PutU64(out, 0) {
+		return InvalidArgument
+	}
+	return Success
+}
+
+// DeviceGetPowerManagementLimitConstraints is nvmlDeviceGetPowerManagementLimitConstraints:
+// the minimum is 2/7 of the default limit, as on the H100 and H200 (200 W of 700 W).
+func DeviceGetPowerManagementLimitConstraints(h uintptr, lo, hi unsafe.Pointer) Return {
+	d, r := device(h)
+	if r != Success {
+		return r
+	}
+	if lo == nil || hi == nil {
+		return InvalidArgument
+	}
+	shim.PutU32(lo, uint32(d.Profile.PowerW)*2000/7)
+	shim.PutU32(hi, uint32(d.Profile.PowerW)*1000)
+	return Success
+}
+
+// nvmlTemperature_v1 is sizeof(nvmlTemperature_t) | 1<<24: {version, sensorType, temperature}.
+const temperatureV1 = 12 | 1<<24
+
+// DeviceGetTemperatureV is nvmlDeviceGetTemperatureV.
+func DeviceGetTemperatureV(h uintptr, t unsafe.Pointer) Return {
+	if _, r := device(h); r != Success {
+		return r
+	}
+	if t == nil {
+		return InvalidArgument
+	}
+	b := shim.View(t, 12)
+	if shim.Le.Uint32(b) != temperatureV1 {
+		return ArgumentVersion
+	}
+	if shim.Le.Uint32(b[4:]) != 0 { // NVML_TEMPERATURE_GPU
+		return NotSupported
+	}
+	shim.Le.PutUint32(b[8:], 32)
+	return Success
+}

@@ -1,5 +1,10 @@
 package nvml
 
+/*
+const void *vgpu_nvml_export_table(void);
+*/
+import "C"
+
 import (
 	"fmt"
 	"unsafe"
@@ -94,16 +99,15 @@ func DeviceGetHandleByPciBusId(id unsafe.Pointer, out unsafe.Pointer) Return {
 	return Success
 }
 
-// InternalGetExportTable is nvmlInternalGetExportTable, which NVIDIA's nvidia-smi asks for
-// before anything else. Its tables are private and undocumented; vgpu does not serve them,
-// and logs which one was asked for so that the gap is visible.
+// InternalGetExportTable is nvmlInternalGetExportTable. The tables are private; vgpu hands
+// out one with no entries (nvml/exporttable.c), which is what nvidia-smi needs to start, and
+// logs which table was asked for.
 func InternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) Return {
 	if table == nil || id == nil {
 		return InvalidArgument
 	}
-	shim.PutPtr(table, 0)
-	shim.WarnOnce("nvml-export-table:"+fmt.Sprintf("%x", shim.View(id, 16)),
-		"NVML private export table requested (nvidia-smi uses these); vgpu does not provide it",
-		"id", fmt.Sprintf("%x", shim.View(id, 16)))
-	return NotSupported
+	shim.PutPtr(table, uintptr(C.vgpu_nvml_export_table()))
+	uuid := fmt.Sprintf("%x", shim.View(id, 16))
+	shim.DebugOnce("nvml-export-table:"+uuid, "NVML private export table requested; vgpu's has no entries", "id", uuid)
+	return Success
 }

@@ -78,11 +78,21 @@ func ReadNVML(name string) (*System, error) {
 		if C.call_pp(l.sym("nvmlDeviceGetPciInfo_v3"), h, unsafe.Pointer(&pci)) == 0 {
 			g.BusID, g.PCIDeviceID = C.GoString(&pci.bus_id[0]), uint32(pci.pci_device_id)
 		}
-		var m C.mem_t
-		if err := check("nvmlDeviceGetMemoryInfo", C.call_pp(l.sym("nvmlDeviceGetMemoryInfo"), h, unsafe.Pointer(&m))); err != nil {
-			return nil, err
+		// nvidia-smi reports v2's used (the driver's reserve excluded); v1 where v2 is absent.
+		var m2 struct {
+			version, _                  uint32
+			total, reserved, free, used uint64
 		}
-		g.MemTotal, g.MemFree, g.MemUsed = uint64(m.total), uint64(m.free), uint64(m.used)
+		m2.version = 40 | 2<<24
+		if C.call_pp(l.sym("nvmlDeviceGetMemoryInfo_v2"), h, unsafe.Pointer(&m2)) == 0 {
+			g.MemTotal, g.MemFree, g.MemUsed = m2.total, m2.free, m2.used
+		} else {
+			var m C.mem_t
+			if err := check("nvmlDeviceGetMemoryInfo", C.call_pp(l.sym("nvmlDeviceGetMemoryInfo"), h, unsafe.Pointer(&m))); err != nil {
+				return nil, err
+			}
+			g.MemTotal, g.MemFree, g.MemUsed = uint64(m.total), uint64(m.free), uint64(m.used)
+		}
 		var ma, mi C.int
 		C.call_ppp(l.sym("nvmlDeviceGetCudaComputeCapability"), h, unsafe.Pointer(&ma), unsafe.Pointer(&mi))
 		g.CCMajor, g.CCMinor = int(ma), int(mi)

@@ -19,6 +19,7 @@ const (
 	KindBlas
 	KindNVMLDevice
 	KindMemHandle
+	KindEventSet
 	kindCount
 )
 

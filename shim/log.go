@@ -48,9 +48,12 @@ func WarnOnce(key, msg string, kv ...any) {
 	}
 }
 
-// Unimplemented answers an entry point listed as a stub: logged once, then code.
+// Unimplemented answers an entry point listed as a stub: logged once (at info: tools such as
+// nvidia-smi -q probe many optional ones), then code.
 func Unimplemented(name string, code ...int32) int32 {
-	WarnOnce("stub:"+name, "entry point not implemented by vgpu", "function", name)
+	if _, loaded := onceMessages.LoadOrStore("stub:"+name, true); !loaded {
+		Log().Infow("entry point not implemented by vgpu", "function", name)
+	}
 	if len(code) > 0 {
 		return code[0]
 	}
@@ -87,4 +90,11 @@ func TraceEnd(start time.Time, op int, name string, result any, args ...any) {
 	}
 	b.WriteByte(')')
 	Log().Infow("trace", "op", op, "call", b.String(), "result", result, "ns", time.Since(start).Nanoseconds())
+}
+
+// DebugOnce logs at debug level the first time key is seen in this process.
+func DebugOnce(key, msg string, kv ...any) {
+	if _, loaded := onceMessages.LoadOrStore(key, true); !loaded {
+		Log().Debugw(msg, kv...)
+	}
 }

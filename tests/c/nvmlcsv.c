@@ -19,8 +19,9 @@ int main(void) {
 		nvmlDevice_t h; char name[96], uuid[96]; nvmlMemory_t m; nvmlPciInfo_t pci; int ma, mi;
 		p_nvmlDeviceGetHandleByIndex_v2(i, &h);
 		p_nvmlDeviceGetName(h, name, sizeof name); p_nvmlDeviceGetUUID(h, uuid, sizeof uuid);
-		p_nvmlDeviceGetMemoryInfo(h, &m); p_nvmlDeviceGetPciInfo_v3(h, &pci); p_nvmlDeviceGetCudaComputeCapability(h, &ma, &mi);
-		printf("%u, %s, %s, %llu, %llu, %llu, %s, %d.%d, %s\n", i, name, uuid, m.total >> 20, m.used >> 20, m.free >> 20, pci.busId, ma, mi, drv);
+		nvmlMemory_v2_t m2 = {.version = 40 | 2 << 24};
+		p_nvmlDeviceGetMemoryInfo(h, &m); p_nvmlDeviceGetMemoryInfo_v2(h, &m2); p_nvmlDeviceGetPciInfo_v3(h, &pci); p_nvmlDeviceGetCudaComputeCapability(h, &ma, &mi);
+		printf("%u, %s, %s, %llu, %llu, %llu, %s, %d.%d, %s\n", i, name, uuid, m2.total >> 20, m2.used >> 20, m2.free >> 20, pci.busId, ma, mi, drv);
 	}
 	return p_nvmlShutdown();
 }
