@@ -3778,3 +3778,14 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 	}
 	return int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
 }
+
+//export vgpu_nvmlDeviceGetPciInfoExt
+func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPciInfoExt(device, pci))
+		shim.TraceEnd(t, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
+		return r
+	}
+	return int32(nvml.DeviceGetPciInfoExt(device, pci))
+}

@@ -652,6 +652,7 @@ int nvmlDeviceGetMaxMigDeviceCount(void* device, void* count) { return (int)vgpu
 int nvmlDeviceGetPowerManagementLimitConstraints(void* device, void* minLimit, void* maxLimit) { return (int)vgpu_nvmlDeviceGetPowerManagementLimitConstraints((GoUintptr)device, (void*)minLimit, (void*)maxLimit); }
 int nvmlDeviceGetTemperatureV(void* device, void* temp) { return (int)vgpu_nvmlDeviceGetTemperatureV((GoUintptr)device, (void*)temp); }
 int nvmlDeviceGetGpuOperationMode(void* device, void* current, void* pending) { return (int)vgpu_nvmlDeviceGetGpuOperationMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceGetPciInfoExt(void* device, void* pci) { return (int)vgpu_nvmlDeviceGetPciInfoExt((GoUintptr)device, (void*)pci); }
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

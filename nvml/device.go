@@ -523,3 +523,35 @@ func DeviceGetTemperatureV(h uintptr, t unsafe.Pointer) Return {
 	shim.Le.PutUint32(b[8:], 32)
 	return Success
 }
+
+// nvmlPciInfoExt_v1 is sizeof(nvmlPciInfoExt_t) | 1<<24.
+const pciInfoExtV1 = 64 | 1<<24
+
+// DeviceGetPciInfoExt is nvmlDeviceGetPciInfoExt, which newer nvidia-smi reads pci.bus_id from.
+// Data-centre parts are 3D controllers (class 03, subclass 02), GeForce cards VGA (03, 00).
+func DeviceGetPciInfoExt(h uintptr, out unsafe.Pointer) Return {
+	d, r := device(h)
+	if r != Success {
+		return r
+	}
+	if out == nil {
+		return InvalidArgument
+	}
+	b := shim.View(out, 64)
+	if shim.Le.Uint32(b) != pciInfoExtV1 {
+		return ArgumentVersion
+	}
+	for i := 4; i < 64; i++ {
+		b[i] = 0
+	}
+	sub := uint32(2)
+	if d.Profile.Brand == "geforce_rtx" {
+		sub = 0
+	}
+	for i, v := range []uint32{uint32(d.PCIDomain), uint32(d.PCIBus), uint32(d.PCIDev),
+		uint32(d.Profile.PCIDeviceID)<<16 | 0x10de, uint32(d.Profile.PCISubsystemID)<<16 | 0x10de, 3, sub} {
+		shim.Le.PutUint32(b[4+4*i:], v)
+	}
+	copy(b[32:63], d.NVMLBusID())
+	return Success
+}
