@@ -207,14 +207,15 @@ func smiCmd(args []string) error {
 	list := fs.Bool("L", false, "list the GPUs")
 	query := fs.String("query-gpu", "", "comma-separated properties, as nvidia-smi --query-gpu")
 	format := fs.String("format", "csv", "csv[,noheader][,nounits]")
-	nvmlName := fs.String("nvml", "libnvidia-ml.so.1", "NVML library to read (name or path)")
+	nvmlName := fs.String("nvml", "", "NVML to read: a path, or a name the loader resolves (default: vgpu's own)")
 	fs.Parse(args)
 	name := *nvmlName
-	if !strings.Contains(name, "/") {
-		// Read vgpu's own NVML unless the loader is already pointed somewhere (LD_LIBRARY_PATH).
-		if lib, err := libDir(); err == nil && os.Getenv("LD_LIBRARY_PATH") == "" {
-			name = filepath.Join(lib, name)
+	if name == "" {
+		lib, err := libDir()
+		if err != nil {
+			return err
 		}
+		name = filepath.Join(lib, "libnvidia-ml.so.1")
 	}
 	s, err := probe.ReadNVML(name)
 	if err != nil {
