@@ -55,6 +55,12 @@ echo "== vgpu run, no install: LD_PRELOAD reaches the runner through Ollama's en
 "$VGPU" run -- sh -c "LD_LIBRARY_PATH=$DIR:$DIR/cuda_v13:\$LD_LIBRARY_PATH PROBE_BASE_DIR=$DIR exec $PROBE $DIR/cuda_v13 '$NAME' $TOTAL" | grep -E '^(PASS|FAIL)'
 ("$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | tail -1 | grep -q '^OK' || fail "doctor under vgpu run"
 
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+	echo "== install without write permission says so"
+	out=$(runuser -u nobody -- env VGPU_LIBDIR="$LIBDIR" "$VGPU" install --ollama-dir "$DIR" 2>&1) && fail "install as nobody succeeded"
+	echo "$out" | grep -q "cannot write $DIR (permission denied): run as its owner, or with sudo" || fail "permission message: $out"
+fi
+
 echo "== install --dry-run changes nothing"
 "$VGPU" install --ollama-dir "$DIR" --dry-run >"$CACHE/dry-run.txt"; head -3 "$CACHE/dry-run.txt"
 grep -q "would set aside cuda_v13/libcudart.so.13.8.90" "$CACHE/dry-run.txt" || fail "dry run did not list the set-aside"
