@@ -75,6 +75,7 @@ var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "
 
 var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,\s]+)\})?\s*$`)
 var annRe = regexp.MustCompile(`\s*\[(\w+)(?::([^\]]+))?\]\s*$`)
+var sizeRe = regexp.MustCompile(`^(|\d+|[A-Za-z_]\w*|\d+\*[A-Za-z_]\w*)$`)
 
 func norm(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "*", " * ")), " ")
@@ -172,6 +173,15 @@ func parseArg(s string) (arg, error) {
 	if m := annRe.FindStringSubmatch(s); m != nil {
 		a.Ann, a.Size = m[1], m[2]
 		s = s[:len(s)-len(m[0])]
+		// Sizes are N, an argument's name, or N*name; names follow goIdent's renaming.
+		if i := strings.LastIndex(a.Size, "*"); i >= 0 {
+			a.Size = a.Size[:i+1] + goIdent(a.Size[i+1:])
+		} else if a.Size != "" && (a.Size[0] < '0' || a.Size[0] > '9') {
+			a.Size = goIdent(a.Size)
+		}
+		if !sizeRe.MatchString(a.Size) {
+			return a, fmt.Errorf("size %q: want N, NAME or N*NAME", a.Size)
+		}
 	}
 	s = norm(s)
 	i := strings.LastIndex(s, " ")
