@@ -50,7 +50,7 @@ check-generate:
 test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi
 
 unit:
-	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/...
+	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/...
 
 ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib

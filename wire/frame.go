@@ -1,0 +1,88 @@
+// Package wire is the remote protocol's encoding: frames on a byte stream, and calls whose
+// layout is derived from the declarative function list (shim/api), never written by hand
+// per function. Every length is bounded, and decoding untrusted bytes returns an error,
+// never a panic.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version; peers with another version are refused at the handshake.
+const Version = 1
+
+// Frame kinds.
+const (
+	KindHello    = 1 // client -> server, first frame
+	KindWelcome  = 2 // server -> client, answer to Hello
+	KindRequest  = 3
+	KindResponse = 4
+)
+
+const (
+	magic     = 0x7647 // "vG"
+	headerLen = 16
+	// MaxPayload bounds one frame. Bulk copies are split into frames below it.
+	MaxPayload = 64 << 20
+)
+
+// Header precedes every frame.
+type Header struct {
+	Version uint8
+	Kind    uint8
+	Op      uint32 // function opcode for requests and responses
+	Seq     uint32 // matches a response to its request
+	Len     uint32 // payload bytes
+}
+
+var (
+	ErrMagic    = errors.New("wire: not a vgpu frame")
+	ErrVersion  = errors.New("wire: protocol version mismatch")
+	ErrTooLarge = errors.New("wire: frame larger than the protocol allows")
+)
+
+// WriteFrame writes one frame.
+func WriteFrame(w io.Writer, h Header, payload []byte) error {
+	if len(payload) > MaxPayload {
+		return ErrTooLarge
+	}
+	var b [headerLen]byte
+	binary.LittleEndian.PutUint16(b[0:], magic)
+	b[2], b[3] = Version, h.Kind
+	binary.LittleEndian.PutUint32(b[4:], h.Op)
+	binary.LittleEndian.PutUint32(b[8:], h.Seq)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(payload)))
+	if _, err := w.Write(b[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// ReadFrame reads one frame, refusing foreign, mismatched or oversized ones before
+// allocating for them.
+func ReadFrame(r io.Reader) (Header, []byte, error) {
+	var b [headerLen]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Header{}, nil, err
+	}
+	if binary.LittleEndian.Uint16(b[0:]) != magic {
+		return Header{}, nil, ErrMagic
+	}
+	h := Header{Version: b[2], Kind: b[3], Op: binary.LittleEndian.Uint32(b[4:]),
+		Seq: binary.LittleEndian.Uint32(b[8:]), Len: binary.LittleEndian.Uint32(b[12:])}
+	if h.Version != Version {
+		return h, nil, fmt.Errorf("%w: peer speaks %d, this side %d", ErrVersion, h.Version, Version)
+	}
+	if h.Len > MaxPayload {
+		return h, nil, ErrTooLarge
+	}
+	payload := make([]byte, h.Len)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return h, nil, err
+	}
+	return h, payload, nil
+}

@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vgpu/shim/api"
+)
+
+// Every entry point of the list can be carried: inputs round-trip, output buffers get a
+// size, and the response round-trips.
+func TestEveryFunctionRoundTrips(t *testing.T) {
+	for i := range api.Functions {
+		f := &api.Functions[i]
+		args := make([]Value, len(f.Args))
+		for j, a := range f.Args {
+			switch Kind(a) {
+			case Scalar, Addr:
+				args[j].U = uint64(3 + j)
+			case Dim3:
+				args[j].D = [3]uint32{1, 2, 3}
+			case InBuf:
+				args[j].B = append([]byte{2}, make([]byte, 15)...) // as a count: 2
+			case CStr:
+				args[j].B = []byte("name")
+			}
+		}
+		req, err := EncodeRequest(f, args)
+		require.NoError(t, err, f.Name)
+		got, err := DecodeRequest(f, req)
+		require.NoError(t, err, f.Name)
+		for j, a := range f.Args {
+			switch Kind(a) {
+			case Scalar, Addr, Dim3:
+				assert.Equal(t, args[j].U, got[j].U, "%s.%s", f.Name, a.Name)
+				assert.Equal(t, args[j].D, got[j].D, "%s.%s", f.Name, a.Name)
+			case InBuf, CStr:
+				assert.Equal(t, args[j].B, got[j].B, "%s.%s", f.Name, a.Name)
+			case OutBuf, OutStr:
+				assert.NotNil(t, got[j].B, "%s.%s has a size", f.Name, a.Name)
+			}
+		}
+		res, outs, err := DecodeResponse(f, EncodeResponse(f, 42, got))
+		require.NoError(t, err, f.Name)
+		assert.Equal(t, uint64(42), res)
+		for j, a := range f.Args {
+			if Returns(a) {
+				assert.Equal(t, got[j].B, outs[j], "%s.%s", f.Name, a.Name)
+			}
+		}
+	}
+}
+
+func TestFrames(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, WriteFrame(&b, Header{Kind: KindRequest, Op: 240, Seq: 7}, []byte("abc")))
+	h, p, err := ReadFrame(&b)
+	require.NoError(t, err)
+	assert.Equal(t, Header{Version: Version, Kind: KindRequest, Op: 240, Seq: 7, Len: 3}, h)
+	assert.Equal(t, []byte("abc"), p)
+	_, _, err = ReadFrame(bytes.NewReader([]byte("GET / HTTP/1.1\r\n\r\n")))
+	assert.ErrorIs(t, err, ErrMagic)
+	bad := []byte{0x47, 0x76, 9, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	_, _, err = ReadFrame(bytes.NewReader(bad))
+	assert.ErrorIs(t, err, ErrVersion)
+	huge := []byte{0x47, 0x76, Version, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}
+	_, _, err = ReadFrame(bytes.NewReader(huge))
+	assert.ErrorIs(t, err, ErrTooLarge)
+}
+
+func TestBoundsRefused(t *testing.T) {
+	f := api.ByName()["nvmlDeviceGetComputeRunningProcesses_v3"]
+	// count says a billion entries: the output buffer it implies is refused, not allocated.
+	args := []Value{{U: 1}, {B: []byte{0, 0xca, 0x9a, 0x3b}}, {}}
+	req, err := EncodeRequest(f, args)
+	require.NoError(t, err)
+	_, err = DecodeRequest(f, req)
+	assert.ErrorContains(t, err, "bound")
+	_, err = DecodeRequest(api.ByName()["cuInit"], []byte{1, 2})
+	assert.Error(t, err)
+	_, err = DecodeRequest(api.ByName()["cuInit"], make([]byte, 9))
+	assert.ErrorContains(t, err, "trailing")
+}
+
+// The decoders never panic on hostile input.
+func FuzzDecodeRequest(f *testing.F) {
+	byOp := map[uint16]*api.Func{}
+	for i := range api.Functions {
+		byOp[uint16(api.Functions[i].Op)] = &api.Functions[i]
+	}
+	f.Add(uint16(1), []byte{0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint16(536), []byte{1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 255, 255, 255, 255})
+	f.Add(uint16(12), []byte{8, 0, 0, 0, 'x'})
+	f.Fuzz(func(t *testing.T, op uint16, payload []byte) {
+		fn, ok := byOp[op]
+		if !ok {
+			return
+		}
+		if args, err := DecodeRequest(fn, payload); err == nil {
+			EncodeResponse(fn, 0, args)
+		}
+		DecodeResponse(fn, payload)
+	})
+}
+
+func FuzzReadFrame(f *testing.F) {
+	var b bytes.Buffer
+	WriteFrame(&b, Header{Kind: KindRequest, Op: 1}, []byte{1, 2, 3})
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ReadFrame(bytes.NewReader(data))
+	})
+}
