@@ -19,7 +19,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi demo bench clean
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote demo bench clean
 
 all: lib cli
 
@@ -45,12 +45,12 @@ generate:
 # CI: the generated files must match functions.txt.
 check-generate:
 	$(GO) run ./cmd/apigen
-	git diff --exit-code -- exports shim/api
+	git diff --exit-code -- exports shim/api server
 
-test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi
+test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi remote
 
 unit:
-	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/...
+	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/...
 
 ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
@@ -77,3 +77,6 @@ ollama-tree: all ggml
 
 nvidia-smi: all
 	bash tests/nvidia-smi/run.sh $(CURDIR)/$(BUILD)/lib
+
+remote: all ggml
+	bash tests/remote/run.sh $(CURDIR)/$(BUILD)/lib

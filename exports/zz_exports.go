@@ -12,13 +12,21 @@ import (
 	"vgpu/cuda"
 	"vgpu/cudart"
 	"vgpu/nvml"
+	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
+
+var _ wire.Value
 
 var _ unsafe.Pointer
 
 //export vgpu_cuInit
 func vgpu_cuInit(flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(0, []wire.Value{{U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.Init(flags))
@@ -30,6 +38,10 @@ func vgpu_cuInit(flags uint32) int32 {
 
 //export vgpu_cuDriverGetVersion
 func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(1, []wire.Value{{U: uint64(uintptr(version))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DriverGetVersion(version))
@@ -41,6 +53,10 @@ func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
 
 //export vgpu_cuDeviceGetCount
 func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(2, []wire.Value{{U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetCount(count))
@@ -52,6 +68,10 @@ func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
 
 //export vgpu_cuDeviceGet
 func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(3, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(ordinal)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGet(device, ordinal))
@@ -63,6 +83,10 @@ func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
 
 //export vgpu_cuDeviceGetName
 func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(4, []wire.Value{{U: uint64(uintptr(name))}, {U: uint64(len_)}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetName(name, len_, dev))
@@ -74,6 +98,10 @@ func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
 
 //export vgpu_cuDeviceGetUuid
 func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(5, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetUuid(uuid, dev))
@@ -85,6 +113,10 @@ func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
 
 //export vgpu_cuDeviceGetUuid_v2
 func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(6, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetUuid(uuid, dev))
@@ -96,6 +128,10 @@ func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
 
 //export vgpu_cuDeviceTotalMem_v2
 func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(7, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceTotalMem(bytes, dev))
@@ -107,6 +143,10 @@ func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
 
 //export vgpu_cuDeviceTotalMem
 func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(8, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceTotalMem32(bytes, dev))
@@ -118,6 +158,10 @@ func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
 
 //export vgpu_cuDeviceGetAttribute
 func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(9, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(attrib)}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetAttribute(pi, attrib, dev))
@@ -129,6 +173,10 @@ func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32
 
 //export vgpu_cuDeviceGetPCIBusId
 func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(10, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetPCIBusId(pciBusId, len_, dev))
@@ -140,6 +188,10 @@ func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) in
 
 //export vgpu_cuDeviceGetByPCIBusId
 func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(11, []wire.Value{{U: uint64(uintptr(dev))}, {U: uint64(uintptr(pciBusId))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceGetByPCIBusId(dev, pciBusId))
@@ -151,6 +203,10 @@ func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int
 
 //export vgpu_cuDeviceComputeCapability
 func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(12, []wire.Value{{U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DeviceComputeCapability(major, minor, dev))
@@ -162,6 +218,10 @@ func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, 
 
 //export vgpu_cuDevicePrimaryCtxRetain
 func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(13, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxRetain(pctx, dev))
@@ -173,6 +233,10 @@ func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxRelease_v2
 func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(14, []wire.Value{{U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxRelease(dev))
@@ -184,6 +248,10 @@ func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxRelease
 func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(15, []wire.Value{{U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxRelease(dev))
@@ -195,6 +263,10 @@ func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxReset_v2
 func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(16, []wire.Value{{U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxReset(dev))
@@ -206,6 +278,10 @@ func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxReset
 func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(17, []wire.Value{{U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxReset(dev))
@@ -217,6 +293,10 @@ func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxGetState
 func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(18, []wire.Value{{U: uint64(dev)}, {U: uint64(uintptr(flags))}, {U: uint64(uintptr(active))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxGetState(dev, flags, active))
@@ -228,6 +308,10 @@ func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active uns
 
 //export vgpu_cuDevicePrimaryCtxSetFlags_v2
 func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(19, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
@@ -239,6 +323,10 @@ func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
 
 //export vgpu_cuDevicePrimaryCtxSetFlags
 func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(20, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
@@ -250,6 +338,10 @@ func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
 
 //export vgpu_cuCtxCreate_v2
 func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(21, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxCreate(pctx, flags, dev))
@@ -261,6 +353,10 @@ func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 
 //export vgpu_cuCtxCreate
 func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(22, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxCreate(pctx, flags, dev))
@@ -272,6 +368,10 @@ func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 
 //export vgpu_cuCtxDestroy_v2
 func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(23, []wire.Value{{U: uint64(ctx)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxDestroy(ctx))
@@ -283,6 +383,10 @@ func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
 
 //export vgpu_cuCtxDestroy
 func vgpu_cuCtxDestroy(ctx uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(24, []wire.Value{{U: uint64(ctx)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxDestroy(ctx))
@@ -294,6 +398,10 @@ func vgpu_cuCtxDestroy(ctx uintptr) int32 {
 
 //export vgpu_cuCtxPushCurrent_v2
 func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(25, []wire.Value{{U: uint64(ctx)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxPushCurrent(ctx))
@@ -305,6 +413,10 @@ func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
 
 //export vgpu_cuCtxPushCurrent
 func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(26, []wire.Value{{U: uint64(ctx)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxPushCurrent(ctx))
@@ -316,6 +428,10 @@ func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
 
 //export vgpu_cuCtxPopCurrent_v2
 func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(27, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxPopCurrent(pctx))
@@ -327,6 +443,10 @@ func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxPopCurrent
 func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(28, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxPopCurrent(pctx))
@@ -338,6 +458,10 @@ func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxSetCurrent
 func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(29, []wire.Value{{U: uint64(ctx)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxSetCurrent(ctx))
@@ -349,6 +473,10 @@ func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
 
 //export vgpu_cuCtxGetCurrent
 func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(30, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxGetCurrent(pctx))
@@ -360,6 +488,10 @@ func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxGetDevice
 func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(31, []wire.Value{{U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxGetDevice(device))
@@ -371,6 +503,10 @@ func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxSynchronize
 func vgpu_cuCtxSynchronize() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(32, []wire.Value{}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxSynchronize())
@@ -382,6 +518,10 @@ func vgpu_cuCtxSynchronize() int32 {
 
 //export vgpu_cuCtxGetApiVersion
 func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(33, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(version))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxGetApiVersion(ctx, version))
@@ -393,6 +533,10 @@ func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxGetFlags
 func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(34, []wire.Value{{U: uint64(uintptr(flags))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxGetFlags(flags))
@@ -404,6 +548,10 @@ func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
 
 //export vgpu_cuMemGetInfo_v2
 func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(35, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemGetInfo(free, total))
@@ -415,6 +563,10 @@ func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
 
 //export vgpu_cuMemGetInfo
 func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(36, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemGetInfo(free, total))
@@ -426,6 +578,10 @@ func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 
 //export vgpu_cuMemAlloc_v2
 func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(37, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemAlloc(dptr, bytesize))
@@ -437,6 +593,10 @@ func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
 
 //export vgpu_cuMemFree_v2
 func vgpu_cuMemFree_v2(dptr uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(38, []wire.Value{{U: uint64(dptr)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemFree(dptr))
@@ -481,6 +641,10 @@ func vgpu_cuMemHostAlloc(pp unsafe.Pointer, bytesize uint64, flags uint32) int32
 
 //export vgpu_cuMemcpyHtoD_v2
 func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.MemcpyHtoD(dst, src, count))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyHtoD(dst, src, count))
@@ -492,6 +656,10 @@ func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
 
 //export vgpu_cuMemcpyDtoH_v2
 func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.MemcpyDtoH(dst, src, count))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyDtoH(dst, src, count))
@@ -503,6 +671,10 @@ func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
 
 //export vgpu_cuMemcpyDtoD_v2
 func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(44, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyDtoD(dst, src, count))
@@ -514,6 +686,10 @@ func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
 
 //export vgpu_cuMemcpy
 func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuMemcpy", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.Memcpy(dst, src, count))
@@ -525,6 +701,10 @@ func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
 
 //export vgpu_cuMemcpyAsync
 func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuMemcpyAsync", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyAsync(dst, src, count, stream))
@@ -536,6 +716,10 @@ func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) in
 
 //export vgpu_cuMemcpyHtoDAsync_v2
 func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.MemcpyHtoDAsync(dst, src, count, stream))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyHtoDAsync(dst, src, count, stream))
@@ -547,6 +731,10 @@ func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uin
 
 //export vgpu_cuMemcpyDtoHAsync_v2
 func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.MemcpyDtoHAsync(dst, src, count, stream))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemcpyDtoHAsync(dst, src, count, stream))
@@ -558,6 +746,10 @@ func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uin
 
 //export vgpu_cuMemsetD8_v2
 func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(49, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemsetD8(dst, value, count))
@@ -569,6 +761,10 @@ func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
 
 //export vgpu_cuMemsetD32_v2
 func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(50, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemsetD32(dst, value, count))
@@ -580,6 +776,10 @@ func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
 
 //export vgpu_cuMemsetD8Async
 func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(51, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemsetD8Async(dst, value, count, stream))
@@ -591,6 +791,10 @@ func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr)
 
 //export vgpu_cuMemGetAddressRange_v2
 func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(52, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemGetAddressRange(base, size, dptr))
@@ -602,6 +806,10 @@ func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr
 
 //export vgpu_cuMemGetAllocationGranularity
 func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(53, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemGetAllocationGranularity(granularity, prop, option))
@@ -613,6 +821,10 @@ func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.
 
 //export vgpu_cuMemCreate
 func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(54, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(size)}, {U: uint64(uintptr(prop))}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemCreate(handle, size, prop, flags))
@@ -624,6 +836,10 @@ func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, f
 
 //export vgpu_cuMemRelease
 func vgpu_cuMemRelease(handle uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(55, []wire.Value{{U: uint64(handle)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemRelease(handle))
@@ -635,6 +851,10 @@ func vgpu_cuMemRelease(handle uint64) int32 {
 
 //export vgpu_cuMemAddressReserve
 func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(56, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(alignment)}, {U: uint64(addr)}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemAddressReserve(ptr, size, alignment, addr, flags))
@@ -646,6 +866,10 @@ func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64,
 
 //export vgpu_cuMemAddressFree
 func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(57, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemAddressFree(ptr, size))
@@ -657,6 +881,10 @@ func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
 
 //export vgpu_cuMemMap
 func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(58, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(offset)}, {U: uint64(handle)}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemMap(ptr, size, offset, handle, flags))
@@ -668,6 +896,10 @@ func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags 
 
 //export vgpu_cuMemUnmap
 func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(59, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemUnmap(ptr, size))
@@ -679,6 +911,10 @@ func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
 
 //export vgpu_cuMemSetAccess
 func vgpu_cuMemSetAccess(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(60, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(uintptr(desc))}, {U: uint64(count)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemSetAccess(ptr, size, desc, count))
@@ -734,6 +970,10 @@ func vgpu_cuGetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersio
 
 //export vgpu_cuStreamCreate
 func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(65, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.StreamCreate(stream, flags))
@@ -745,6 +985,10 @@ func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
 
 //export vgpu_cuStreamDestroy_v2
 func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(66, []wire.Value{{U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.StreamDestroy(stream))
@@ -756,6 +1000,10 @@ func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
 
 //export vgpu_cuStreamSynchronize
 func vgpu_cuStreamSynchronize(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(67, []wire.Value{{U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.StreamSynchronize(stream))
@@ -767,6 +1015,10 @@ func vgpu_cuStreamSynchronize(stream uintptr) int32 {
 
 //export vgpu_cuStreamQuery
 func vgpu_cuStreamQuery(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(68, []wire.Value{{U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.StreamQuery(stream))
@@ -778,6 +1030,10 @@ func vgpu_cuStreamQuery(stream uintptr) int32 {
 
 //export vgpu_cuEventCreate
 func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(69, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventCreate(event, flags))
@@ -789,6 +1045,10 @@ func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
 
 //export vgpu_cuEventRecord
 func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(70, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventRecord(event, stream))
@@ -800,6 +1060,10 @@ func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
 
 //export vgpu_cuEventSynchronize
 func vgpu_cuEventSynchronize(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(71, []wire.Value{{U: uint64(event)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventSynchronize(event))
@@ -811,6 +1075,10 @@ func vgpu_cuEventSynchronize(event uintptr) int32 {
 
 //export vgpu_cuEventQuery
 func vgpu_cuEventQuery(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(72, []wire.Value{{U: uint64(event)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventQuery(event))
@@ -822,6 +1090,10 @@ func vgpu_cuEventQuery(event uintptr) int32 {
 
 //export vgpu_cuEventDestroy_v2
 func vgpu_cuEventDestroy_v2(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(73, []wire.Value{{U: uint64(event)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventDestroy(event))
@@ -833,6 +1105,10 @@ func vgpu_cuEventDestroy_v2(event uintptr) int32 {
 
 //export vgpu_cuEventElapsedTime
 func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(74, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventElapsedTime(ms, start, end))
@@ -844,6 +1120,10 @@ func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int3
 
 //export vgpu_cuEventElapsedTime_v2
 func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(75, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.EventElapsedTime(ms, start, end))
@@ -855,6 +1135,10 @@ func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) i
 
 //export vgpu_cuModuleLoadData
 func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuModuleLoadData", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.ModuleLoadData(module, image))
@@ -866,6 +1150,10 @@ func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 
 //export vgpu_cuModuleUnload
 func vgpu_cuModuleUnload(module uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuModuleUnload", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.ModuleUnload(module))
@@ -877,6 +1165,10 @@ func vgpu_cuModuleUnload(module uintptr) int32 {
 
 //export vgpu_cuModuleGetFunction
 func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuModuleGetFunction", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.ModuleGetFunction(fn, module, name))
@@ -888,6 +1180,10 @@ func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Poi
 
 //export vgpu_cuLaunchKernel
 func vgpu_cuLaunchKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuLaunchKernel", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.LaunchKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
@@ -910,6 +1206,10 @@ func vgpu_cuGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
 
 //export vgpu_cuPointerGetAttribute
 func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuPointerGetAttribute", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.PointerGetAttribute(data, attribute, ptr))
@@ -921,6 +1221,10 @@ func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64
 
 //export vgpu_cuFuncGetAttribute
 func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cuFuncGetAttribute", 801))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.FuncGetAttribute(pi, attrib, f))
@@ -932,6 +1236,10 @@ func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 
 //export vgpu_cuDeviceGetCount_v2
 func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(83, []wire.Value{{U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("cuDeviceGetCount_v2", 801))
@@ -943,6 +1251,10 @@ func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
 
 //export vgpu_cuCtxGetId
 func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(84, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(id))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.CtxGetId(ctx, id))
@@ -954,6 +1266,10 @@ func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
 
 //export vgpu_cuMemGetAccess
 func vgpu_cuMemGetAccess(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(85, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(uintptr(location))}, {U: uint64(ptr)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cuda.MemGetAccess(flags, location, ptr))
@@ -987,6 +1303,13 @@ func vgpu_cuMemHostUnregister(p uintptr) int32 {
 
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDeviceCount(count))
@@ -1005,6 +1328,13 @@ func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 
 //export vgpu_cudaGetDevice
 func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(89, []wire.Value{{U: uint64(uintptr(device))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDevice(device))
@@ -1023,6 +1353,13 @@ func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
 
 //export vgpu_cudaSetDevice
 func vgpu_cudaSetDevice(device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(90, []wire.Value{{U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.SetDevice(device))
@@ -1041,6 +1378,13 @@ func vgpu_cudaSetDevice(device int32) int32 {
 
 //export vgpu_cudaSetDeviceFlags
 func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(91, []wire.Value{{U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.SetDeviceFlags(flags))
@@ -1059,6 +1403,13 @@ func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 
 //export vgpu_cudaGetDeviceFlags
 func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDeviceFlags(flags))
@@ -1077,6 +1428,13 @@ func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 
 //export vgpu_cudaGetDeviceProperties_13
 func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDeviceProperties13(prop, device))
@@ -1095,6 +1453,13 @@ func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 
 //export vgpu_cudaGetDeviceProperties_v2_12
 func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDeviceProperties12(prop, device))
@@ -1113,6 +1478,13 @@ func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32
 
 //export vgpu_cudaGetDeviceProperties_12
 func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDeviceProperties12(prop, device))
@@ -1131,6 +1503,13 @@ func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 
 //export vgpu_cudaDeviceGetAttribute
 func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceGetAttribute(value, attr, device))
@@ -1149,6 +1528,13 @@ func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32)
 
 //export vgpu_cudaDeviceGetPCIBusId
 func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceGetPCIBusId(pciBusId, len_, device))
@@ -1167,6 +1553,13 @@ func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int3
 
 //export vgpu_cudaDeviceGetByPCIBusId
 func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceGetByPCIBusId(device, pciBusId))
@@ -1185,6 +1578,13 @@ func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer
 
 //export vgpu_cudaDriverGetVersion
 func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DriverGetVersion(version))
@@ -1203,6 +1603,13 @@ func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 
 //export vgpu_cudaRuntimeGetVersion
 func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.RuntimeGetVersion(version))
@@ -1221,6 +1628,13 @@ func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 
 //export vgpu_cudaDeviceReset
 func vgpu_cudaDeviceReset() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(101, []wire.Value{}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceReset())
@@ -1239,6 +1653,13 @@ func vgpu_cudaDeviceReset() int32 {
 
 //export vgpu_cudaDeviceSynchronize
 func vgpu_cudaDeviceSynchronize() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(102, []wire.Value{}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceSynchronize())
@@ -1257,6 +1678,13 @@ func vgpu_cudaDeviceSynchronize() int32 {
 
 //export vgpu_cudaDeviceCanAccessPeer
 func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceCanAccessPeer(canAccess, device, peerDevice))
@@ -1275,6 +1703,13 @@ func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDe
 
 //export vgpu_cudaDeviceEnablePeerAccess
 func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceEnablePeerAccess(peerDevice, flags))
@@ -1293,6 +1728,13 @@ func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 
 //export vgpu_cudaDeviceDisablePeerAccess
 func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceDisablePeerAccess(peerDevice))
@@ -1311,6 +1753,13 @@ func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 
 //export vgpu_cudaDeviceGetLimit
 func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceGetLimit(value, limit))
@@ -1329,6 +1778,13 @@ func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 
 //export vgpu_cudaDeviceSetLimit
 func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceSetLimit(limit, value))
@@ -1347,6 +1803,13 @@ func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 
 //export vgpu_cudaDeviceGetStreamPriorityRange
 func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.DeviceGetStreamPriorityRange(least, greatest))
@@ -1365,6 +1828,13 @@ func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe
 
 //export vgpu_cudaInitDevice
 func vgpu_cudaInitDevice(device int32, deviceFlags uint32, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.InitDevice(device, deviceFlags, flags))
@@ -1427,6 +1897,13 @@ func vgpu_cudaPeekAtLastError() int32 {
 
 //export vgpu_cudaMalloc
 func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Malloc(devPtr, size))
@@ -1445,6 +1922,13 @@ func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 
 //export vgpu_cudaFree
 func vgpu_cudaFree(devPtr uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(115, []wire.Value{{U: uint64(devPtr)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Free(devPtr))
@@ -1535,6 +2019,13 @@ func vgpu_cudaHostGetDevicePointer(pDevice unsafe.Pointer, pHost uintptr, flags 
 
 //export vgpu_cudaMallocManaged
 func vgpu_cudaMallocManaged(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MallocManaged(devPtr, size, flags))
@@ -1589,6 +2080,13 @@ func vgpu_cudaHostUnregister(ptr uintptr) int32 {
 
 //export vgpu_cudaMemGetInfo
 func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MemGetInfo(free, total))
@@ -1607,6 +2105,13 @@ func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 
 //export vgpu_cudaMemset
 func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memset(devPtr, value, count))
@@ -1625,6 +2130,13 @@ func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 
 //export vgpu_cudaMemsetAsync
 func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MemsetAsync(devPtr, value, count, stream))
@@ -1643,6 +2155,13 @@ func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uint
 
 //export vgpu_cudaMemcpy
 func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	if remote.On() {
+		r := int32(remote.Memcpy(dst, src, count, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy(dst, src, count, kind))
@@ -1661,6 +2180,13 @@ func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 
 //export vgpu_cudaMemcpyAsync
 func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.MemcpyAsync(dst, src, count, kind, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MemcpyAsync(dst, src, count, kind, stream))
@@ -1679,6 +2205,13 @@ func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, st
 
 //export vgpu_cudaMemcpy2D
 func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy2D", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
@@ -1697,6 +2230,13 @@ func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, w
 
 //export vgpu_cudaMemcpy2DAsync
 func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy2DAsync", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
@@ -1715,6 +2255,13 @@ func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint
 
 //export vgpu_cudaMemcpyPeer
 func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MemcpyPeer(dst, dstDevice, src, srcDevice, count))
@@ -1733,6 +2280,13 @@ func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice in
 
 //export vgpu_cudaMemcpyPeerAsync
 func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MemcpyPeerAsync(dst, dstDevice, src, srcDevice, count, stream))
@@ -1751,6 +2305,13 @@ func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevi
 
 //export vgpu_cudaMemcpy3DPeerAsync
 func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy3DPeerAsync", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy3DPeerAsync(p, stream))
@@ -1769,6 +2330,13 @@ func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 
 //export vgpu_cudaMemcpy3DPeer
 func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy3DPeer", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy3DPeer(p))
@@ -1787,6 +2355,13 @@ func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 
 //export vgpu_cudaMemcpy3D
 func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy3D", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy3D(p))
@@ -1805,6 +2380,13 @@ func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 
 //export vgpu_cudaMemcpy3DAsync
 func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpy3DAsync", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.Memcpy3DAsync(p, stream))
@@ -1823,6 +2405,13 @@ func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 
 //export vgpu_cudaPointerGetAttributes
 func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaPointerGetAttributes", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.PointerGetAttributes(attributes, ptr))
@@ -1841,6 +2430,13 @@ func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32
 
 //export vgpu_cudaMallocAsync
 func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MallocAsync(devPtr, size, stream))
@@ -1859,6 +2455,13 @@ func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) in
 
 //export vgpu_cudaFreeAsync
 func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FreeAsync(devPtr, stream))
@@ -1877,6 +2480,13 @@ func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 
 //export vgpu_cudaMallocPitch
 func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.MallocPitch(devPtr, pitch, width, height))
@@ -1895,6 +2505,13 @@ func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uin
 
 //export vgpu_cudaMemcpyToSymbol
 func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaMemcpyToSymbol", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("cudaMemcpyToSymbol", 801))
@@ -1913,6 +2530,13 @@ func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset u
 
 //export vgpu_cudaStreamCreate
 func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(141, []wire.Value{{U: uint64(uintptr(stream))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamCreate(stream))
@@ -1931,6 +2555,13 @@ func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 
 //export vgpu_cudaStreamCreateWithFlags
 func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(142, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamCreateWithFlags(stream, flags))
@@ -1949,6 +2580,13 @@ func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 
 //export vgpu_cudaStreamCreateWithPriority
 func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, priority int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(143, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamCreateWithPriority(stream, flags, priority))
@@ -1967,6 +2605,13 @@ func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, prio
 
 //export vgpu_cudaStreamDestroy
 func vgpu_cudaStreamDestroy(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(144, []wire.Value{{U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamDestroy(stream))
@@ -1985,6 +2630,13 @@ func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 
 //export vgpu_cudaStreamSynchronize
 func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(145, []wire.Value{{U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamSynchronize(stream))
@@ -2003,6 +2655,13 @@ func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 
 //export vgpu_cudaStreamQuery
 func vgpu_cudaStreamQuery(stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(146, []wire.Value{{U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamQuery(stream))
@@ -2021,6 +2680,13 @@ func vgpu_cudaStreamQuery(stream uintptr) int32 {
 
 //export vgpu_cudaStreamWaitEvent
 func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(147, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamWaitEvent(stream, event, flags))
@@ -2039,6 +2705,13 @@ func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32
 
 //export vgpu_cudaStreamIsCapturing
 func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(148, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamIsCapturing(stream, status))
@@ -2057,6 +2730,13 @@ func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 
 //export vgpu_cudaStreamBeginCapture
 func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(149, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamBeginCapture(stream, mode))
@@ -2075,6 +2755,13 @@ func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 
 //export vgpu_cudaStreamEndCapture
 func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(150, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamEndCapture(stream, graph))
@@ -2093,6 +2780,13 @@ func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 
 //export vgpu_cudaStreamGetFlags
 func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(151, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamGetFlags(stream, flags))
@@ -2111,6 +2805,13 @@ func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 
 //export vgpu_cudaStreamGetPriority
 func vgpu_cudaStreamGetPriority(stream uintptr, priority unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(152, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.StreamGetPriority(stream, priority))
@@ -2147,6 +2848,13 @@ func vgpu_cudaThreadExchangeStreamCaptureMode(mode unsafe.Pointer) int32 {
 
 //export vgpu_cudaEventCreate
 func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(event))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventCreate(event))
@@ -2165,6 +2873,13 @@ func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 
 //export vgpu_cudaEventCreateWithFlags
 func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventCreateWithFlags(event, flags))
@@ -2183,6 +2898,13 @@ func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 
 //export vgpu_cudaEventDestroy
 func vgpu_cudaEventDestroy(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(156, []wire.Value{{U: uint64(event)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventDestroy(event))
@@ -2201,6 +2923,13 @@ func vgpu_cudaEventDestroy(event uintptr) int32 {
 
 //export vgpu_cudaEventRecord
 func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(157, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventRecord(event, stream))
@@ -2219,6 +2948,13 @@ func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 
 //export vgpu_cudaEventSynchronize
 func vgpu_cudaEventSynchronize(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(158, []wire.Value{{U: uint64(event)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventSynchronize(event))
@@ -2237,6 +2973,13 @@ func vgpu_cudaEventSynchronize(event uintptr) int32 {
 
 //export vgpu_cudaEventQuery
 func vgpu_cudaEventQuery(event uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(159, []wire.Value{{U: uint64(event)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventQuery(event))
@@ -2255,6 +2998,13 @@ func vgpu_cudaEventQuery(event uintptr) int32 {
 
 //export vgpu_cudaEventElapsedTime
 func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(160, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.EventElapsedTime(ms, start, end))
@@ -2273,6 +3023,13 @@ func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) in
 
 //export vgpu_cudaGraphCreate
 func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(161, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphCreate(graph, flags))
@@ -2291,6 +3048,13 @@ func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 
 //export vgpu_cudaGraphInstantiate
 func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(162, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphInstantiate(exec, graph, flags))
@@ -2309,6 +3073,13 @@ func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64)
 
 //export vgpu_cudaGraphInstantiateWithFlags
 func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(163, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphInstantiate(exec, graph, flags))
@@ -2327,6 +3098,13 @@ func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flag
 
 //export vgpu_cudaGraphExecUpdate
 func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(164, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphExecUpdate(exec, graph, info))
@@ -2345,6 +3123,13 @@ func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) 
 
 //export vgpu_cudaGraphLaunch
 func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(165, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphLaunch(exec, stream))
@@ -2363,6 +3148,13 @@ func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 
 //export vgpu_cudaGraphExecDestroy
 func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(166, []wire.Value{{U: uint64(exec)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphExecDestroy(exec))
@@ -2381,6 +3173,13 @@ func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 
 //export vgpu_cudaGraphDestroy
 func vgpu_cudaGraphDestroy(graph uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(167, []wire.Value{{U: uint64(graph)}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphDestroy(graph))
@@ -2399,6 +3198,13 @@ func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 
 //export vgpu_cudaGraphGetNodes
 func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(168, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GraphGetNodes(graph, nodes, numNodes))
@@ -2417,6 +3223,13 @@ func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe
 
 //export vgpu_cudaFuncSetAttribute
 func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaFuncSetAttribute", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FuncSetAttribute(func_, attr, value))
@@ -2435,6 +3248,13 @@ func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
 
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaFuncGetAttributes", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FuncGetAttributes(attr, func_))
@@ -2453,6 +3273,13 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaOccupancyMaxActiveBlocksPerMultiprocessor", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
@@ -2471,6 +3298,13 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
@@ -2489,6 +3323,13 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsaf
 
 //export vgpu_cudaLaunchKernel
 func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaLaunchKernel", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
@@ -2507,6 +3348,13 @@ func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x
 
 //export vgpu_cudaLaunchKernelExC
 func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaLaunchKernelExC", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.LaunchKernelExC(config, func_, args))
@@ -2525,6 +3373,13 @@ func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr
 
 //export vgpu_cudaLaunchCooperativeKernel
 func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cudaLaunchCooperativeKernel", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
@@ -2543,6 +3398,13 @@ func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint
 
 //export vgpu___cudaGetKernel_13
 func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("__cudaGetKernel", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetKernel(kernel, entryFuncAddr))
@@ -2561,6 +3423,13 @@ func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32
 
 //export vgpu___cudaLaunchKernel_13
 func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("__cudaLaunchKernel", 801))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
@@ -2714,6 +3583,10 @@ func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe
 
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(189, []wire.Value{{U: uint64(uintptr(handle))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.Create(handle))
@@ -2725,6 +3598,10 @@ func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 
 //export vgpu_cublasDestroy_v2
 func vgpu_cublasDestroy_v2(handle uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(190, []wire.Value{{U: uint64(handle)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.Destroy(handle))
@@ -2736,6 +3613,10 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 
 //export vgpu_cublasSetStream_v2
 func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(191, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SetStream(handle, stream))
@@ -2747,6 +3628,10 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 
 //export vgpu_cublasGetStream_v2
 func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(192, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GetStream(handle, stream))
@@ -2758,6 +3643,10 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 
 //export vgpu_cublasSetMathMode
 func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(193, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SetMathMode(handle, mode))
@@ -2769,6 +3658,10 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 
 //export vgpu_cublasGetMathMode
 func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(194, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GetMathMode(handle, mode))
@@ -2780,6 +3673,10 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 
 //export vgpu_cublasSetWorkspace_v2
 func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(195, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SetWorkspace(handle, workspace, size))
@@ -2791,6 +3688,10 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 
 //export vgpu_cublasSetPointerMode_v2
 func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(196, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SetPointerMode(handle, mode))
@@ -2802,6 +3703,10 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 
 //export vgpu_cublasGetPointerMode_v2
 func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(197, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GetPointerMode(handle, mode))
@@ -2813,6 +3718,10 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 
 //export vgpu_cublasGetVersion_v2
 func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(198, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GetVersion(handle, version))
@@ -2846,6 +3755,10 @@ func vgpu_cublasGetStatusName(status int32) unsafe.Pointer {
 
 //export vgpu_cublasSgemm_v2
 func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasSgemm_v2", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.Sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc))
@@ -2857,6 +3770,10 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 
 //export vgpu_cublasGemmEx
 func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasGemmEx", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo))
@@ -2868,6 +3785,10 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 
 //export vgpu_cublasGemmStridedBatchedEx
 func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasGemmStridedBatchedEx", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo))
@@ -2879,6 +3800,10 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 
 //export vgpu_cublasGemmBatchedEx
 func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasGemmBatchedEx", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.GemmBatchedEx(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo))
@@ -2890,6 +3815,10 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 
 //export vgpu_cublasSgemmStridedBatched
 func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasSgemmStridedBatched", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SgemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount))
@@ -2901,6 +3830,10 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 
 //export vgpu_cublasSgemmBatched
 func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasSgemmBatched", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.SgemmBatched(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount))
@@ -2912,6 +3845,10 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 
 //export vgpu_cublasStrsmBatched
 func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
+	if remote.On() {
+		r := int32(remote.Unsupported("cublasStrsmBatched", 15))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cublas.StrsmBatched(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount))
@@ -2923,6 +3860,10 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 
 //export vgpu_nvmlInit_v2
 func vgpu_nvmlInit_v2() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(208, []wire.Value{}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Init())
@@ -2934,6 +3875,10 @@ func vgpu_nvmlInit_v2() int32 {
 
 //export vgpu_nvmlInit
 func vgpu_nvmlInit() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(209, []wire.Value{}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Init())
@@ -2945,6 +3890,10 @@ func vgpu_nvmlInit() int32 {
 
 //export vgpu_nvmlInitWithFlags
 func vgpu_nvmlInitWithFlags(flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(210, []wire.Value{{U: uint64(flags)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.InitWithFlags(flags))
@@ -2956,6 +3905,10 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 
 //export vgpu_nvmlShutdown
 func vgpu_nvmlShutdown() int32 {
+	if remote.On() {
+		r := int32(remote.Forward(211, []wire.Value{}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Shutdown())
@@ -2978,6 +3931,10 @@ func vgpu_nvmlErrorString(result int32) unsafe.Pointer {
 
 //export vgpu_nvmlSystemGetDriverVersion
 func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(213, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.SystemGetDriverVersion(version, length))
@@ -2989,6 +3946,10 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 
 //export vgpu_nvmlSystemGetNVMLVersion
 func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(214, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.SystemGetNVMLVersion(version, length))
@@ -3000,6 +3961,10 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 
 //export vgpu_nvmlSystemGetCudaDriverVersion
 func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(215, []wire.Value{{U: uint64(uintptr(version))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.SystemGetCudaDriverVersion(version))
@@ -3011,6 +3976,10 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 
 //export vgpu_nvmlSystemGetCudaDriverVersion_v2
 func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(216, []wire.Value{{U: uint64(uintptr(version))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.SystemGetCudaDriverVersion(version))
@@ -3022,6 +3991,10 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetCount_v2
 func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(217, []wire.Value{{U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetCount(count))
@@ -3033,6 +4006,10 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetCount
 func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(218, []wire.Value{{U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetCount(count))
@@ -3044,6 +4021,10 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetHandleByIndex_v2
 func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(219, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetHandleByIndex(index, device))
@@ -3055,6 +4036,10 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 
 //export vgpu_nvmlDeviceGetHandleByIndex
 func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(220, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetHandleByIndex(index, device))
@@ -3066,6 +4051,10 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 
 //export vgpu_nvmlDeviceGetHandleByUUID
 func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(221, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetHandleByUUID(uuid, device))
@@ -3077,6 +4066,10 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 
 //export vgpu_nvmlDeviceGetHandleByPciBusId_v2
 func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(222, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
@@ -3088,6 +4081,10 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 
 //export vgpu_nvmlDeviceGetHandleByPciBusId
 func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(223, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
@@ -3099,6 +4096,10 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 
 //export vgpu_nvmlDeviceGetName
 func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(224, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetName(device, name, length))
@@ -3110,6 +4111,10 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 
 //export vgpu_nvmlDeviceGetUUID
 func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(225, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetUUID(device, uuid, length))
@@ -3121,6 +4126,10 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 
 //export vgpu_nvmlDeviceGetSerial
 func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(226, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetSerial(device, serial, length))
@@ -3132,6 +4141,10 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 
 //export vgpu_nvmlDeviceGetIndex
 func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(227, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetIndex(device, index))
@@ -3143,6 +4156,10 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetMinorNumber
 func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(228, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMinorNumber(device, minor))
@@ -3154,6 +4171,10 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetPciInfo_v3
 func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(229, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPciInfo(device, pci))
@@ -3165,6 +4186,10 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetPciInfo_v2
 func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(230, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPciInfo(device, pci))
@@ -3176,6 +4201,10 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetPciInfo
 func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(231, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPciInfo(device, pci))
@@ -3187,6 +4216,10 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetMemoryInfo
 func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(232, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMemoryInfo(device, memory))
@@ -3198,6 +4231,10 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetMemoryInfo_v2
 func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(233, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.MemoryInfoV2(device, memory))
@@ -3209,6 +4246,10 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 
 //export vgpu_nvmlDeviceGetBAR1MemoryInfo
 func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(234, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetBAR1MemoryInfo(device, bar1))
@@ -3220,6 +4261,10 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 
 //export vgpu_nvmlDeviceGetCudaComputeCapability
 func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(235, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetCudaComputeCapability(device, major, minor))
@@ -3231,6 +4276,10 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 
 //export vgpu_nvmlDeviceGetUtilizationRates
 func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(236, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetUtilizationRates(device, util))
@@ -3242,6 +4291,10 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 
 //export vgpu_nvmlDeviceGetTemperature
 func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(237, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetTemperature(device, sensor, temp))
@@ -3253,6 +4306,10 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 
 //export vgpu_nvmlDeviceGetPowerUsage
 func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPowerUsage(device, power))
@@ -3264,6 +4321,10 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetPowerManagementLimit
 func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPowerManagementLimit(device, limit))
@@ -3275,6 +4336,10 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 
 //export vgpu_nvmlDeviceGetEnforcedPowerLimit
 func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.PowerManagementLimit(device, limit))
@@ -3286,6 +4351,10 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 
 //export vgpu_nvmlDeviceGetPowerManagementDefaultLimit
 func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.PowerManagementLimit(device, limit))
@@ -3297,6 +4366,10 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 
 //export vgpu_nvmlDeviceGetClockInfo
 func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetClockInfo(device, type_, clock))
@@ -3308,6 +4381,10 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 
 //export vgpu_nvmlDeviceGetMaxClockInfo
 func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMaxClockInfo(device, type_, clock))
@@ -3319,6 +4396,10 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 
 //export vgpu_nvmlDeviceGetComputeRunningProcesses_v3
 func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.RunningProcesses(device, count, infos))
@@ -3330,6 +4411,10 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 
 //export vgpu_nvmlDeviceGetComputeRunningProcesses
 func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.RunningProcessesV1(device, count, infos))
@@ -3341,6 +4426,10 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 
 //export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3
 func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.GraphicsRunningProcesses(device, count, infos))
@@ -3352,6 +4441,10 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 
 //export vgpu_nvmlDeviceGetFanSpeed
 func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetFanSpeed(device, speed))
@@ -3363,6 +4456,10 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetPerformanceState
 func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPerformanceState(device, state))
@@ -3374,6 +4471,10 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 
 //export vgpu_nvmlDeviceGetPersistenceMode
 func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPersistenceMode(device, mode))
@@ -3385,6 +4486,10 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 
 //export vgpu_nvmlDeviceGetComputeMode
 func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetComputeMode(device, mode))
@@ -3396,6 +4501,10 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetEccMode
 func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetEccMode(device, current, pending))
@@ -3407,6 +4516,10 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 
 //export vgpu_nvmlDeviceGetBrand
 func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetBrand(device, brand))
@@ -3418,6 +4531,10 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetArchitecture
 func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetArchitecture(device, arch))
@@ -3429,6 +4546,10 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetMemoryBusWidth
 func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMemoryBusWidth(device, width))
@@ -3440,6 +4561,10 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 
 //export vgpu_nvmlDeviceGetNumGpuCores
 func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetNumGpuCores(device, cores))
@@ -3451,6 +4576,10 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetVbiosVersion
 func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetVbiosVersion(device, version, length))
@@ -3462,6 +4591,10 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 
 //export vgpu_nvmlDeviceGetPcieLinkMaxSpeed
 func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPcieLinkMaxSpeed(device, speed))
@@ -3473,6 +4606,10 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 
 //export vgpu_nvmlDeviceGetMaxPcieLinkGeneration
 func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMaxPcieLinkGeneration(device, gen))
@@ -3484,6 +4621,10 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 
 //export vgpu_nvmlDeviceGetMaxPcieLinkWidth
 func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMaxPcieLinkWidth(device, width))
@@ -3495,6 +4636,10 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 
 //export vgpu_nvmlDeviceGetCurrPcieLinkGeneration
 func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.MaxPcieLinkGeneration(device, gen))
@@ -3506,6 +4651,10 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 
 //export vgpu_nvmlDeviceGetCurrPcieLinkWidth
 func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.MaxPcieLinkWidth(device, width))
@@ -3517,6 +4666,10 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 
 //export vgpu_nvmlDeviceGetDisplayMode
 func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Disabled(device, mode))
@@ -3528,6 +4681,10 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetDisplayActive
 func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Disabled(device, mode))
@@ -3539,6 +4696,10 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 
 //export vgpu_nvmlDeviceGetMigMode
 func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMigMode(device, current, pending))
@@ -3550,6 +4711,10 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 
 //export vgpu_nvmlDeviceGetTotalEnergyConsumption
 func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetTotalEnergyConsumption(device, energy))
@@ -3561,6 +4726,10 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 
 //export vgpu_nvmlDeviceGetCurrentClocksEventReasons
 func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
@@ -3572,6 +4741,10 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 
 //export vgpu_nvmlDeviceGetMultiGpuBoard
 func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMultiGpuBoard(device, multi))
@@ -3583,6 +4756,10 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 
 //export vgpu_nvmlDeviceGetBoardPartNumber
 func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
@@ -3594,6 +4771,10 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 
 //export vgpu_nvmlDeviceGetInforomVersion
 func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
@@ -3605,6 +4786,10 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 
 //export vgpu_nvmlDeviceGetAccountingMode
 func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.Disabled(device, mode))
@@ -3616,6 +4801,10 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 
 //export vgpu_nvmlDeviceGetRetiredPages
 func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
@@ -3627,6 +4816,10 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 
 //export vgpu_nvmlDeviceGetVirtualizationMode
 func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetVirtualizationMode(device, mode))
@@ -3649,6 +4842,10 @@ func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) in
 
 //export vgpu_nvmlEventSetCreate
 func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(uintptr(set))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.EventSetCreate(set))
@@ -3660,6 +4857,10 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 
 //export vgpu_nvmlEventSetFree
 func vgpu_nvmlEventSetFree(set uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(set)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.EventSetFree(set))
@@ -3671,6 +4872,10 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 
 //export vgpu_nvmlDeviceRegisterEvents
 func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceRegisterEvents(device, eventTypes, set))
@@ -3682,6 +4887,10 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 
 //export vgpu_nvmlDeviceGetSupportedEventTypes
 func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetSupportedEventTypes(device, eventTypes))
@@ -3693,6 +4902,10 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 
 //export vgpu_nvmlEventSetWait_v2
 func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.EventSetWait(set, data, timeoutms))
@@ -3704,6 +4917,10 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 
 //export vgpu_nvmlDeviceValidateInforom
 func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceValidateInforom(device))
@@ -3715,6 +4932,10 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 
 //export vgpu_nvmlDeviceIsMigDeviceHandle
 func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceIsMigDeviceHandle(device, isMig))
@@ -3726,6 +4947,10 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 
 //export vgpu_nvmlDeviceGetTotalEccErrors
 func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetTotalEccErrors(device, errorType, counterType, count))
@@ -3737,6 +4962,10 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 
 //export vgpu_nvmlDeviceGetMaxMigDeviceCount
 func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetMaxMigDeviceCount(device, count))
@@ -3748,6 +4977,10 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 
 //export vgpu_nvmlDeviceGetPowerManagementLimitConstraints
 func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit))
@@ -3759,6 +4992,10 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 
 //export vgpu_nvmlDeviceGetTemperatureV
 func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetTemperatureV(device, temp))
@@ -3770,6 +5007,10 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 
 //export vgpu_nvmlDeviceGetGpuOperationMode
 func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
@@ -3781,6 +5022,10 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 
 //export vgpu_nvmlDeviceGetPciInfoExt
 func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(nvml.DeviceGetPciInfoExt(device, pci))

@@ -19,7 +19,9 @@ type DeviceConfig struct {
 // Config is everything that shapes the virtual devices. Sources, later ones winning:
 // built-in defaults, the YAML file named by VGPU_CONFIG, then VGPU_* environment variables.
 type Config struct {
-	Backend       string         `yaml:"backend"`             // sim (default); remote and local come later
+	Backend       string         `yaml:"backend"`             // sim (default) or remote; local comes later
+	Server        string         `yaml:"server"`              // remote: unix:///path or tcp://host:port
+	Token         string         `yaml:"token"`               // remote: shared secret for TCP servers
 	Profile       string         `yaml:"profile"`             // profile of every device when devices is empty
 	Count         int            `yaml:"count"`               // number of devices when devices is empty
 	Devices       []DeviceConfig `yaml:"devices"`             // explicit per-device list
@@ -66,6 +68,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	str("VGPU_BACKEND", &c.Backend)
+	str("VGPU_SERVER", &c.Server)
+	str("VGPU_TOKEN", &c.Token)
 	str("VGPU_DRIVER_VERSION", &c.DriverVersion)
 	str("VGPU_UUID_SEED", &c.UUIDSeed)
 	str("VGPU_SIM_LAUNCH", &c.SimLaunch)
@@ -113,8 +117,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 func (c *Config) validate() error {
 	switch c.Backend {
 	case "sim":
-	case "remote", "local":
-		return fmt.Errorf("backend %q is not available in this build yet; use sim", c.Backend)
+	case "remote":
+		if c.Server == "" {
+			return fmt.Errorf("backend remote needs a server (VGPU_SERVER=unix:///path or tcp://host:port)")
+		}
+	case "local":
+		return fmt.Errorf("backend %q is not available in this build yet; use sim or remote", c.Backend)
 	default:
 		return fmt.Errorf("unknown backend %q (sim, remote, local)", c.Backend)
 	}

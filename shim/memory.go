@@ -28,6 +28,7 @@ type Alloc struct {
 	Charged    uint64  // bytes charged to Dev
 	Flags      uint32
 	Handle     uint64 // VMM physical handle for MemMapped
+	Owner      uint64 // the server's client that allocated it (0 in a program's own process)
 }
 
 // End is one past the last byte.

@@ -33,9 +33,20 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
 		return nil, ErrOutOfMemory
 	}
-	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge, Owner: Thread().Owner}
 	S().Mem.Add(a)
 	return a, OK
+}
+
+// FreeOwned releases every device allocation a disconnected client left behind.
+func FreeOwned(owner uint64) (n int, bytes uint64) {
+	for _, a := range S().Mem.All() {
+		if a.Owner == owner && (a.Kind == MemDevice || a.Kind == MemManaged) && FreeDevice(a.Base) == OK {
+			n++
+			bytes += a.Charged
+		}
+	}
+	return n, bytes
 }
 
 // FreeDevice releases device memory that starts exactly at p.

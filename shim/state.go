@@ -49,6 +49,27 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 		Log().Error("configuration rejected; no devices", "err", err)
 		return s
 	}
+	if cfg.Backend == "remote" {
+		// The server owns the devices and has applied its own visibility; this process keeps
+		// a mirror of them for the calls it answers itself.
+		recs, err := RemoteDevices(&s.Config)
+		if err != nil {
+			s.Err = err
+			Log().Errorw("remote backend: no devices", "err", err)
+			return s
+		}
+		for i, r := range recs {
+			d, err := r.Device(i)
+			if err != nil {
+				s.Err = err
+				return s
+			}
+			s.Physical = append(s.Physical, d)
+		}
+		s.Visible = s.Physical
+		s.Backend = newSimBackend(s)
+		return s // the C fast path stays off: every query goes to the server
+	}
 	for i, dc := range cfg.DeviceList() {
 		d, err := NewDevice(i, dc, &cfg)
 		if err != nil {

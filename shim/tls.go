@@ -16,7 +16,8 @@ type ThreadState struct {
 	DeviceSet bool      // cudaSetDevice was called on this thread
 	Ctx       []uintptr // driver context stack, top last
 	Launch    []LaunchConfig
-	Capture   int32 // cudaThreadExchangeStreamCaptureMode
+	Capture   int32  // cudaThreadExchangeStreamCaptureMode
+	Owner     uint64 // the server's client whose calls run on this thread (0: none)
 }
 
 var threads sync.Map // thread key -> *ThreadState

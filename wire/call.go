@@ -134,6 +134,12 @@ func EncodeRequest(f *api.Func, args []Value) ([]byte, error) {
 			for _, d := range args[i].D {
 				b = binary.LittleEndian.AppendUint32(b, d)
 			}
+		case OutBuf, OutStr: // whether the caller passed a buffer at all (NULL is an error to report)
+			present := byte(0)
+			if args[i].U != 0 {
+				present = 1
+			}
+			b = append(b, present)
 		case InBuf, CStr:
 			limit := MaxBuffer
 			if Kind(a) == CStr {
@@ -203,6 +209,13 @@ func DecodeRequest(f *api.Func, payload []byte) ([]Value, error) {
 			args[i].B, err = r.bytes(MaxBuffer)
 		case CStr:
 			args[i].B, err = r.bytes(MaxString)
+		case OutBuf, OutStr:
+			if len(r.b) < 1 {
+				err = errShort
+				break
+			}
+			args[i].U = uint64(r.b[0]) // 1: a buffer is wanted; 0: the caller passed NULL
+			r.b = r.b[1:]
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", f.Name, a.Name, err)
@@ -212,6 +225,9 @@ func DecodeRequest(f *api.Func, payload []byte) ([]Value, error) {
 		return nil, fmt.Errorf("%s: %d trailing bytes", f.Name, len(r.b))
 	}
 	for i, a := range f.Args {
+		if (Kind(a) == OutBuf || Kind(a) == OutStr) && args[i].U == 0 {
+			continue // NULL stays NULL
+		}
 		switch Kind(a) {
 		case OutBuf:
 			n, err := BufSize(f, a, args)

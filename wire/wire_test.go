@@ -26,6 +26,8 @@ func TestEveryFunctionRoundTrips(t *testing.T) {
 				args[j].B = append([]byte{2}, make([]byte, 15)...) // as a count: 2
 			case CStr:
 				args[j].B = []byte("name")
+			case OutBuf, OutStr:
+				args[j].U = 1 // a buffer was passed
 			}
 		}
 		req, err := EncodeRequest(f, args)
@@ -74,7 +76,7 @@ func TestFrames(t *testing.T) {
 func TestBoundsRefused(t *testing.T) {
 	f := api.ByName()["nvmlDeviceGetComputeRunningProcesses_v3"]
 	// count says a billion entries: the output buffer it implies is refused, not allocated.
-	args := []Value{{U: 1}, {B: []byte{0, 0xca, 0x9a, 0x3b}}, {}}
+	args := []Value{{U: 1}, {B: []byte{0, 0xca, 0x9a, 0x3b}}, {U: 1}}
 	req, err := EncodeRequest(f, args)
 	require.NoError(t, err)
 	_, err = DecodeRequest(f, req)

@@ -14,9 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"net"
 	"vgpu/doctor"
 	"vgpu/ollama"
+
 	"vgpu/probe"
+	"vgpu/remote"
+	"vgpu/server"
 	"vgpu/shim"
 	"vgpu/smi"
 )
@@ -28,6 +32,7 @@ const usage = `usage: vgpu COMMAND [flags]
   run -- PROGRAM [ARGS...]                                              run a program under vgpu, no install
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
+  serve     --listen unix:///PATH|tcp://HOST:PORT [--token-file FILE]    serve the devices to remote clients
   profiles                                                              list the built-in device profiles
   config                                                                the devices the current environment gives
 
@@ -52,6 +57,8 @@ func main() {
 		code, err = doctorCmd(args)
 	case "smi":
 		err = smiCmd(args)
+	case "serve":
+		err = serve(args)
 	case "profiles":
 		err = profiles()
 	case "config":
@@ -230,6 +237,48 @@ func smiCmd(args []string) error {
 		smi.Table(os.Stdout, s, time.Now())
 	}
 	return nil
+}
+
+// serve runs the remote server over this process's device model (the sim backend; the
+// device model comes from VGPU_CONFIG and VGPU_* as for any program).
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	listen := fs.String("listen", "", "unix:///path or tcp://host:port (host defaults to loopback)")
+	backend := fs.String("backend", "sim", "sim (local, on a real GPU, comes next)")
+	tokenFile := fs.String("token-file", "", "file holding the token clients must present (required for tcp)")
+	fs.Parse(args)
+	if *backend != "sim" {
+		return fmt.Errorf("--backend %s is not available yet; use sim", *backend)
+	}
+	network, addr, err := remote.ParseAddr(*listen)
+	if err != nil {
+		return err
+	}
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if network == "tcp" {
+		if token == "" {
+			return errors.New("a tcp listener needs --token-file")
+		}
+		if strings.HasPrefix(addr, ":") {
+			addr = "127.0.0.1" + addr // loopback unless told otherwise
+		}
+	}
+	if network == "unix" {
+		os.Remove(addr)
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
+	return server.Serve(ln, server.Options{Token: token, RequireToken: network == "tcp"})
 }
 
 func profiles() error {

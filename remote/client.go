@@ -1,0 +1,207 @@
+// Package remote is the client side of VGPU_BACKEND=remote: the calls a program makes are
+// carried to `vgpu serve` with the table-driven codec of package wire, and answered there.
+// This first version makes one synchronous round trip per call; pipelining comes next.
+package remote
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"vgpu/shim"
+	"vgpu/shim/api"
+	"vgpu/wire"
+)
+
+// CallTimeout bounds every call: a server that went away fails the call, never hangs it.
+const CallTimeout = 5 * time.Second
+
+var (
+	mode atomic.Int32 // 0 unknown, 1 local, 2 remote
+	mu   sync.Mutex
+	conn net.Conn
+	seq  uint32
+	dead error // set once the connection failed: every later call fails fast
+)
+
+// On reports whether calls go to a server (VGPU_BACKEND=remote).
+func On() bool {
+	switch mode.Load() {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	on := shim.S().Config.Backend == "remote"
+	if on {
+		mode.Store(2)
+	} else {
+		mode.Store(1)
+	}
+	return on
+}
+
+// Hello is the client's first frame.
+type Hello struct {
+	Version int    `json:"version"`
+	Token   string `json:"token,omitempty"`
+	PID     int    `json:"pid"`
+}
+
+// Welcome is the server's answer: the devices this client sees.
+type Welcome struct {
+	OK            bool                `json:"ok"`
+	Error         string              `json:"error,omitempty"`
+	DriverVersion string              `json:"driver_version"`
+	CUDAVersion   int                 `json:"cuda_version"`
+	Devices       []shim.DeviceRecord `json:"devices"`
+}
+
+func init() { shim.RemoteDevices = connect }
+
+// connect dials the server named in the config and returns its devices; the shim builds
+// the local mirror of the device model from them.
+func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	network, addr, err := ParseAddr(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := net.DialTimeout(network, addr, CallTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
+	}
+	h, _ := json.Marshal(Hello{Version: wire.Version, Token: c.Token, PID: os.Getpid()})
+	nc.SetDeadline(time.Now().Add(CallTimeout))
+	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, h); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	_, payload, err := wire.ReadFrame(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("vgpu server %s: handshake: %w", c.Server, err)
+	}
+	var w Welcome
+	if err := json.Unmarshal(payload, &w); err != nil || !w.OK {
+		nc.Close()
+		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
+	}
+	nc.SetDeadline(time.Time{})
+	conn = nc
+	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
+	return w.Devices, nil
+}
+
+// ParseAddr splits unix:///path and tcp://host:port.
+func ParseAddr(s string) (network, addr string, err error) {
+	switch {
+	case strings.HasPrefix(s, "unix://"):
+		return "unix", strings.TrimPrefix(s, "unix://"), nil
+	case strings.HasPrefix(s, "tcp://"):
+		return "tcp", strings.TrimPrefix(s, "tcp://"), nil
+	}
+	return "", "", fmt.Errorf("server address %q: want unix:///path or tcp://host:port", s)
+}
+
+// unavailable is each library's "the device is gone" code.
+func unavailable(lib string) uint64 {
+	switch lib {
+	case "cublas":
+		return 14 // CUBLAS_STATUS_INTERNAL_ERROR
+	case "nvml":
+		return 15 // NVML_ERROR_GPU_IS_LOST
+	}
+	return 46 // CUDA_ERROR_DEVICE_UNAVAILABLE / cudaErrorDevicesUnavailable
+}
+
+// roundTrip sends one request frame and waits for its response.
+func roundTrip(op uint32, payload []byte) ([]byte, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if dead != nil {
+		return nil, dead
+	}
+	if conn == nil {
+		return nil, fmt.Errorf("not connected")
+	}
+	seq++
+	fail := func(err error) ([]byte, error) {
+		dead = fmt.Errorf("vgpu server connection lost: %w", err)
+		shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
+		conn.Close()
+		return nil, dead
+	}
+	conn.SetDeadline(time.Now().Add(CallTimeout))
+	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload); err != nil {
+		return fail(err)
+	}
+	h, resp, err := wire.ReadFrame(conn)
+	if err != nil {
+		return fail(err)
+	}
+	if h.Seq != seq || h.Kind != wire.KindResponse {
+		return fail(fmt.Errorf("out-of-order response"))
+	}
+	return resp, nil
+}
+
+// Forward carries call idx of api.Functions: inputs are read from the caller's memory,
+// outputs written back into it.
+func Forward(idx int, vals []wire.Value) uint64 {
+	f := &api.Functions[idx]
+	// Inputs with a fixed size first, so sizes that name a count can be computed.
+	for pass := 0; pass < 2; pass++ {
+		for i, a := range f.Args {
+			k := wire.Kind(a)
+			if vals[i].U == 0 || (k != wire.InBuf && k != wire.CStr) || vals[i].B != nil {
+				continue
+			}
+			if k == wire.CStr {
+				s, _ := shim.GoString(unsafe.Pointer(uintptr(vals[i].U)), wire.MaxString)
+				vals[i].B = []byte(s)
+				continue
+			}
+			n, err := wire.BufSize(f, a, vals)
+			if err != nil {
+				if pass == 1 {
+					return unavailable(f.Lib)
+				}
+				continue
+			}
+			vals[i].B = append([]byte(nil), shim.View(unsafe.Pointer(uintptr(vals[i].U)), n)...)
+		}
+	}
+	req, err := wire.EncodeRequest(f, vals)
+	if err != nil {
+		shim.WarnOnce("remote-encode:"+f.Name, "cannot carry call", "function", f.Name, "err", err)
+		return unavailable(f.Lib)
+	}
+	resp, err := roundTrip(uint32(f.Op), req)
+	if err != nil {
+		return unavailable(f.Lib)
+	}
+	res, outs, err := wire.DecodeResponse(f, resp)
+	if err != nil {
+		return unavailable(f.Lib)
+	}
+	for i, a := range f.Args {
+		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 {
+			copy(shim.View(unsafe.Pointer(uintptr(vals[i].U)), len(outs[i])), outs[i])
+		}
+	}
+	return res
+}
+
+// Unsupported answers a call the remote backend does not carry yet.
+func Unsupported(name string, code int32) int32 {
+	shim.WarnOnce("remote-unsupported:"+name, "not carried by the remote backend yet", "function", name)
+	return code
+}

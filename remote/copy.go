@@ -1,0 +1,148 @@
+package remote
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"vgpu/cuda"
+	"vgpu/cudart"
+	"vgpu/shim"
+)
+
+// Protocol operations outside the function list: bulk moves of host memory, which no
+// table entry can describe because the direction depends on the copy kind.
+const (
+	OpPut      = 0xF001 // u64 device address, then bytes: host -> device
+	OpGet      = 0xF002 // u64 device address, u64 length: device -> host
+	OpIsDevice = 0xF003 // u64 address: 1 if it is device memory
+	OpCopyD2D  = 0xF004 // u64 dst, u64 src, u64 length: a copy that stays on the server
+	// Chunk bounds one frame of a bulk copy.
+	Chunk = 16 << 20
+)
+
+func status(resp []byte) shim.Status {
+	if len(resp) < 1 {
+		return shim.ErrInvalidValue
+	}
+	return shim.Status(resp[0])
+}
+
+// put copies n host bytes at src to device address dst.
+func put(dst, src uintptr, n uint64) shim.Status {
+	for off := uint64(0); off < n; off += Chunk {
+		m := min(Chunk, n-off)
+		req := binary.LittleEndian.AppendUint64(nil, uint64(dst)+off)
+		req = append(req, shim.View(unsafe.Pointer(src+uintptr(off)), int(m))...)
+		resp, err := roundTrip(OpPut, req)
+		if err != nil {
+			return shim.ErrNotSupported
+		}
+		if st := status(resp); st != shim.OK {
+			return st
+		}
+	}
+	return shim.OK
+}
+
+// get copies n bytes at device address src to host memory at dst.
+func get(dst, src uintptr, n uint64) shim.Status {
+	for off := uint64(0); off < n; off += Chunk {
+		m := min(Chunk, n-off)
+		req := binary.LittleEndian.AppendUint64(nil, uint64(src)+off)
+		req = binary.LittleEndian.AppendUint64(req, m)
+		resp, err := roundTrip(OpGet, req)
+		if err != nil {
+			return shim.ErrNotSupported
+		}
+		if st := status(resp); st != shim.OK {
+			return st
+		}
+		if uint64(len(resp)-1) != m {
+			return shim.ErrInvalidValue
+		}
+		copy(shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), resp[1:])
+	}
+	return shim.OK
+}
+
+func isDevice(p uintptr) bool {
+	resp, err := roundTrip(OpIsDevice, binary.LittleEndian.AppendUint64(nil, uint64(p)))
+	return err == nil && len(resp) == 1 && resp[0] == 1
+}
+
+// memcpy moves bytes in any direction; device-to-device copies stay on the server.
+func memcpy(dst, src uintptr, n uint64, kind int32) shim.Status {
+	if kind == shim.CopyDefault {
+		switch d, s := isDevice(dst), isDevice(src); {
+		case d && s:
+			kind = shim.DeviceToDevice
+		case d:
+			kind = shim.HostToDevice
+		case s:
+			kind = shim.DeviceToHost
+		default:
+			kind = shim.HostToHost
+		}
+	}
+	if n == 0 {
+		return shim.OK
+	}
+	if n > 1<<48 {
+		return shim.ErrInvalidValue
+	}
+	switch kind {
+	case shim.HostToDevice:
+		if src == 0 {
+			return shim.ErrInvalidValue
+		}
+		return put(dst, src, n)
+	case shim.DeviceToHost:
+		if dst == 0 {
+			return shim.ErrInvalidValue
+		}
+		return get(dst, src, n)
+	case shim.HostToHost:
+		if dst == 0 || src == 0 {
+			return shim.ErrInvalidValue
+		}
+		copy(shim.View(unsafe.Pointer(dst), int(n)), shim.View(unsafe.Pointer(src), int(n)))
+		return shim.OK
+	case shim.DeviceToDevice:
+		req := binary.LittleEndian.AppendUint64(nil, uint64(dst))
+		req = binary.LittleEndian.AppendUint64(req, uint64(src))
+		resp, err := roundTrip(OpCopyD2D, binary.LittleEndian.AppendUint64(req, n))
+		if err != nil {
+			return shim.ErrNotSupported
+		}
+		return status(resp)
+	}
+	return shim.ErrInvalidMemcpyDirection
+}
+
+// Memcpy is cudaMemcpy over the connection.
+func Memcpy(dst, src uintptr, n uint64, kind int32) cudart.Error { return cudart.From(memcpy(dst, src, n, kind)) }
+
+// MemcpyAsync is cudaMemcpyAsync: completed before it returns in this version.
+func MemcpyAsync(dst, src uintptr, n uint64, kind int32, stream uintptr) cudart.Error {
+	return cudart.From(memcpy(dst, src, n, kind))
+}
+
+// MemcpyHtoD is cuMemcpyHtoD_v2.
+func MemcpyHtoD(dst uint64, src uintptr, n uint64) cuda.Result {
+	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice))
+}
+
+// MemcpyDtoH is cuMemcpyDtoH_v2.
+func MemcpyDtoH(dst uintptr, src uint64, n uint64) cuda.Result {
+	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost))
+}
+
+// MemcpyHtoDAsync is cuMemcpyHtoDAsync_v2.
+func MemcpyHtoDAsync(dst uint64, src uintptr, n uint64, stream uintptr) cuda.Result {
+	return MemcpyHtoD(dst, src, n)
+}
+
+// MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2.
+func MemcpyDtoHAsync(dst uintptr, src uint64, n uint64, stream uintptr) cuda.Result {
+	return MemcpyDtoH(dst, src, n)
+}

@@ -1,0 +1,192 @@
+// Package server is `vgpu serve`: it answers remote clients' calls with the same semantics
+// packages a program's own process would run, over the server's backend. Each client's
+// calls run on one locked OS thread, so CUDA's per-thread state is per client, and
+// everything a client allocated is freed when it disconnects or dies.
+package server
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"vgpu/remote"
+	"vgpu/shim"
+	"vgpu/shim/api"
+	"vgpu/wire"
+)
+
+// Options shape a server.
+type Options struct {
+	Token        string // required from clients when set
+	RequireToken bool   // TCP listeners refuse clients without the token
+}
+
+var clients atomic.Uint64
+
+// Serve answers clients on ln until it is closed.
+func Serve(ln net.Listener, o Options) error {
+	s := shim.S()
+	if s.Err != nil {
+		return s.Err
+	}
+	byOp := map[uint32]*api.Func{}
+	for i := range api.Functions {
+		byOp[uint32(api.Functions[i].Op)] = &api.Functions[i]
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		go serveConn(c, o, byOp)
+	}
+}
+
+func serveConn(c net.Conn, o Options, byOp map[uint32]*api.Func) {
+	defer c.Close()
+	// One OS thread per client: the runtime's per-thread state (current device, last
+	// error, context stack) then belongs to this client alone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	id := clients.Add(1)
+	shim.Thread().Owner = id
+	log := shim.Log().With("client", id, "peer", c.RemoteAddr().String())
+	h, payload, err := wire.ReadFrame(c)
+	if err != nil || h.Kind != wire.KindHello {
+		log.Warnw("refused: no valid hello", "err", err)
+		return
+	}
+	var hello remote.Hello
+	welcome := remote.Welcome{OK: true}
+	if err := json.Unmarshal(payload, &hello); err != nil {
+		welcome = remote.Welcome{Error: "malformed hello"}
+	} else if (o.RequireToken || o.Token != "") && hello.Token != o.Token {
+		welcome = remote.Welcome{Error: "wrong or missing token"}
+	}
+	if welcome.OK {
+		st := shim.S()
+		welcome.DriverVersion, welcome.CUDAVersion = st.Config.DriverVersion, st.Config.CUDAVersion
+		for _, d := range st.Visible {
+			welcome.Devices = append(welcome.Devices, d.Record())
+		}
+	}
+	out, _ := json.Marshal(welcome)
+	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindWelcome}, out); err != nil || !welcome.OK {
+		log.Warnw("client refused", "reason", welcome.Error)
+		return
+	}
+	log.Infow("client connected", "pid", hello.PID)
+	defer func() {
+		n, bytes := shim.FreeOwned(id)
+		log.Infow("client gone; its memory freed", "allocations", n, "bytes", bytes)
+	}()
+	for {
+		h, payload, err := wire.ReadFrame(c)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				log.Infow("connection ended", "err", err)
+			}
+			return
+		}
+		resp := answer(h.Op, payload, byOp)
+		if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
+			return
+		}
+	}
+}
+
+// answer runs one request.
+func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
+	switch op {
+	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D:
+		return bulk(op, payload)
+	}
+	f, ok := byOp[op]
+	call, ok2 := dispatch[op]
+	if !ok || !ok2 {
+		return wire.EncodeResponse(&api.Func{}, notSupported(f), nil)
+	}
+	args, err := wire.DecodeRequest(f, payload)
+	if err != nil {
+		shim.Log().Warnw("malformed request", "function", f.Name, "err", err)
+		return wire.EncodeResponse(&api.Func{}, 1, nil) // invalid value in every API
+	}
+	return wire.EncodeResponse(f, call(args), args)
+}
+
+func notSupported(f *api.Func) uint64 {
+	if f != nil && f.Lib == "nvml" {
+		return 3
+	}
+	if f != nil && f.Lib == "cublas" {
+		return 15
+	}
+	return 801
+}
+
+// bulk moves host memory for the copy calls the function list cannot describe.
+func bulk(op uint32, p []byte) []byte {
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
+	st := func(s shim.Status) []byte { return []byte{byte(s)} }
+	switch op {
+	case remote.OpPut:
+		if len(p) < 8 {
+			return st(shim.ErrInvalidValue)
+		}
+		dst, data := uintptr(u(0)), p[8:]
+		if _, s := shim.DeviceRange(dst, uint64(len(data))); s != shim.OK {
+			return st(s)
+		}
+		copy(shim.Bytes(dst, uint64(len(data))), data)
+		return st(shim.OK)
+	case remote.OpGet:
+		if len(p) != 16 || u(1) > remote.Chunk {
+			return st(shim.ErrInvalidValue)
+		}
+		src, n := uintptr(u(0)), u(1)
+		if _, s := shim.DeviceRange(src, n); s != shim.OK {
+			return st(s)
+		}
+		return append(st(shim.OK), shim.Bytes(src, n)...)
+	case remote.OpIsDevice:
+		if len(p) != 8 {
+			return []byte{0}
+		}
+		if shim.IsDevice(uintptr(u(0))) {
+			return []byte{1}
+		}
+		return []byte{0}
+	case remote.OpCopyD2D:
+		if len(p) != 24 {
+			return st(shim.ErrInvalidValue)
+		}
+		dst, src, n := uintptr(u(0)), uintptr(u(1)), u(2)
+		s := shim.DefaultStream(shim.S().Device(0))
+		return st(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
+	}
+	return st(shim.ErrNotSupported)
+}
+
+// ptr is the address of a request buffer, or NULL for an absent one.
+func ptr(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+}
+
+// cstr is a NUL-terminated copy of a string argument, or NULL.
+func cstr(b []byte) unsafe.Pointer {
+	if b == nil {
+		return nil
+	}
+	return ptr(append(append([]byte(nil), b...), 0))
+}

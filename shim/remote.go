@@ -1,0 +1,39 @@
+package shim
+
+import "fmt"
+
+// DeviceRecord is how a server describes one of its devices to a client.
+type DeviceRecord struct {
+	Profile  string   `json:"profile"`
+	Name     string   `json:"name"`
+	Memory   uint64   `json:"memory"`
+	Reserved uint64   `json:"reserved"`
+	UUID     [16]byte `json:"uuid"`
+	Serial   string   `json:"serial"`
+	PCIBus   int      `json:"pci_bus"`
+	Attrs    []int32  `json:"attrs"`
+}
+
+// RemoteDevices connects to the configured server and returns its devices. Package remote
+// sets it; the shim cannot import the client.
+var RemoteDevices = func(*Config) ([]DeviceRecord, error) {
+	return nil, fmt.Errorf("this build has no remote client")
+}
+
+// Record describes d for a client.
+func (d *Device) Record() DeviceRecord {
+	return DeviceRecord{Profile: d.Profile.ID, Name: d.Name, Memory: d.Memory, Reserved: d.Reserved, UUID: d.UUID,
+		Serial: d.Serial, PCIBus: d.PCIBus, Attrs: append([]int32(nil), d.Attrs[:]...)}
+}
+
+// Device rebuilds a server's device on the client.
+func (r DeviceRecord) Device(idx int) (*Device, error) {
+	p, err := FindProfile(r.Profile)
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{Index: idx, Profile: p, Name: r.Name, Memory: r.Memory, Reserved: r.Reserved, UUID: r.UUID,
+		Serial: r.Serial, PCIBus: r.PCIBus}
+	copy(d.Attrs[:], r.Attrs)
+	return d, nil
+}

@@ -1,0 +1,60 @@
+/* A CUDA program for the remote tests: it links nothing and finds the runtime by name.
+ *   client roundtrip MIB      host -> device -> host of MIB MiB, compared byte for byte
+ *   client free               prints the device's free MiB
+ *   client hold MIB SECONDS   allocates MIB MiB and sleeps
+ *   client after FILE         waits for FILE to appear, then times one cudaMalloc */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef int (*malloc_fn)(void **, size_t);
+typedef int (*free_fn)(void *);
+typedef int (*memcpy_fn)(void *, const void *, size_t, int);
+typedef int (*info_fn)(size_t *, size_t *);
+typedef int (*count_fn)(int *);
+
+int main(int argc, char **argv) {
+	void *rt = dlopen("libcudart.so.13", RTLD_NOW);
+	if (!rt || argc < 2) { fprintf(stderr, "usage / dlopen: %s\n", dlerror()); return 2; }
+	malloc_fn cmalloc = (malloc_fn)dlsym(rt, "cudaMalloc");
+	free_fn cfree = (free_fn)dlsym(rt, "cudaFree");
+	memcpy_fn cmemcpy = (memcpy_fn)dlsym(rt, "cudaMemcpy");
+	info_fn info = (info_fn)dlsym(rt, "cudaMemGetInfo");
+	count_fn count = (count_fn)dlsym(rt, "cudaGetDeviceCount");
+	int n = 0, r = count(&n);
+	if (r || n < 1) { printf("no device (cudaGetDeviceCount %d, %d devices)\n", r, n); return 3; }
+	size_t f, t;
+	if (!strcmp(argv[1], "roundtrip")) {
+		size_t bytes = (size_t)atoi(argv[2]) << 20;
+		unsigned char *h = malloc(bytes), *back = malloc(bytes);
+		for (size_t i = 0; i < bytes; i++) h[i] = (unsigned char)(i * 2654435761u >> 13);
+		void *a, *b;
+		if ((r = cmalloc(&a, bytes)) || (r = cmalloc(&b, bytes))) { printf("cudaMalloc %d\n", r); return 1; }
+		if ((r = cmemcpy(a, h, bytes, 1)) || (r = cmemcpy(b, a, bytes, 3)) || (r = cmemcpy(back, b, bytes, 2))) { printf("cudaMemcpy %d\n", r); return 1; }
+		if (memcmp(h, back, bytes)) { printf("bytes differ\n"); return 1; }
+		cfree(a); cfree(b);
+		printf("roundtrip %zu MiB intact\n", bytes >> 20);
+		return 0;
+	}
+	if (!strcmp(argv[1], "free")) { info(&f, &t); printf("%zu\n", f >> 20); return 0; }
+	if (!strcmp(argv[1], "hold")) {
+		void *p;
+		if ((r = cmalloc(&p, (size_t)atoi(argv[2]) << 20))) { printf("cudaMalloc %d\n", r); return 1; }
+		printf("holding\n"); fflush(stdout);
+		sleep(atoi(argv[3]));
+		return 0;
+	}
+	if (!strcmp(argv[1], "after")) {
+		while (access(argv[2], F_OK)) usleep(20000);
+		struct timespec a, b; void *p;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		r = cmalloc(&p, 1 << 20);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("cudaMalloc after the server died: %d in %.2f s\n", r, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+		return r == 0;
+	}
+	return 2;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The remote path in CI, against `vgpu serve` with the sim backend on a unix socket (and one
+# TCP listener for the token check). usage: run.sh LIBDIR
+set -euo pipefail
+LIBDIR=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VGPU=$ROOT/build/bin/vgpu
+C=$ROOT/tests/cache/remote; rm -rf "$C"; mkdir -p "$C"
+CLIENT=$C/client
+${CC:-gcc} -O1 -Wall -o "$CLIENT" "$ROOT/tests/remote/client.c" -ldl
+unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD VGPU_BACKEND VGPU_SERVER VGPU_TOKEN
+SOCK=$C/vgpu.sock
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+fail() { echo "remote: FAIL: $*"; exit 1; }
+start_server() { "$VGPU" serve "$@" >>"$C/server.log" 2>&1 & pids+=($!); sleep 0.5; }
+remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
+
+start_server --listen "unix://$SOCK"
+echo "== a real ggml CUDA backend enumerates the server's device through a remote client"
+for ver in 3.22.1 3.10.0; do
+	out=$(remote "$ROOT/tests/cache/bin/ggml-probe" "$ROOT/tests/cache/npm/$ver" "NVIDIA H100 80GB HBM3" 85017493504 2>&1) || { echo "$out"; fail "ggml $ver"; }
+	echo "$out" | grep -E 'Device 0|^PASS'
+done
+echo "== host -> device -> host round trips up to 64 MiB"
+for mib in 1 16 64; do remote "$CLIENT" roundtrip $mib; done
+echo "== two clients share the server's accounting"
+before=$(remote "$CLIENT" free)
+env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
+for i in $(seq 50); do grep -q holding "$C/hold.out" 2>/dev/null && break; sleep 0.1; done
+during=$(remote "$CLIENT" free)
+[ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
+echo "free $before MiB, $during MiB while another client holds 10 GiB"
+echo "== SIGKILL of a client holding memory frees it within 5 s"
+kill -9 $holder; t0=$(date +%s%N)
+while [ "$(remote "$CLIENT" free)" != "$before" ]; do
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ] || fail "memory not freed within 5 s"
+	sleep 0.05
+done
+echo "freed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+echo "== killing the server makes the client's next call fail within 5 s"
+remote "$CLIENT" after "$C/server-dead" >"$C/after.out" & waiter=$!
+sleep 0.5
+kill -9 "${pids[0]}"; touch "$C/server-dead"
+wait $waiter || true
+cat "$C/after.out"
+grep -qE 'cudaMalloc after the server died: 46 in [0-4]\.' "$C/after.out" || fail "no prompt error after the server died"
+echo "== TCP without the right token is refused"
+echo "s3cret" >"$C/token"
+port=$((20000 + RANDOM % 20000))
+start_server --listen "tcp://127.0.0.1:$port" --token-file "$C/token"
+tcp() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$port" "$@"; }
+tcp "$CLIENT" free >/dev/null 2>&1 && fail "no token accepted"
+VGPU_TOKEN=wrong tcp "$CLIENT" free >/dev/null 2>&1 && fail "wrong token accepted"
+[ -n "$(VGPU_TOKEN=s3cret tcp "$CLIENT" free)" ] || fail "right token refused"
+("$VGPU" serve --listen "tcp://127.0.0.1:1" 2>&1 || true) | grep -q 'needs --token-file' || fail "tcp without a token file must not start"
+echo "remote: PASS"
