@@ -120,7 +120,9 @@ func memcpy(dst, src uintptr, n uint64, kind int32) shim.Status {
 }
 
 // Memcpy is cudaMemcpy over the connection.
-func Memcpy(dst, src uintptr, n uint64, kind int32) cudart.Error { return cudart.From(memcpy(dst, src, n, kind)) }
+func Memcpy(dst, src uintptr, n uint64, kind int32) cudart.Error {
+	return cudart.From(memcpy(dst, src, n, kind))
+}
 
 // MemcpyAsync is cudaMemcpyAsync: completed before it returns in this version.
 func MemcpyAsync(dst, src uintptr, n uint64, kind int32, stream uintptr) cudart.Error {

@@ -57,7 +57,6 @@ var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAt
 	cublasComputeType_t cublasGemmAlgo_t cublasSideMode_t cublasFillMode_t cublasDiagType_t nvmlReturn_t
 	nvmlTemperatureSensors_t nvmlClockType_t`)
 
-
 var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
 	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t`)
 

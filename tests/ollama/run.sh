@@ -57,8 +57,12 @@ echo "== vgpu run, no install: LD_PRELOAD reaches the runner through Ollama's en
 
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
 	echo "== install without write permission says so"
-	out=$(runuser -u nobody -- env VGPU_LIBDIR="$LIBDIR" "$VGPU" install --ollama-dir "$DIR" 2>&1) && fail "install as nobody succeeded"
-	echo "$out" | grep -q "cannot write $DIR (permission denied): run as its owner, or with sudo" || fail "permission message: $out"
+	# A world-readable copy, so that the unprivileged user reaches the binary and the tree.
+	P=$(mktemp -d); chmod 755 "$P"; mkdir -p "$P/bin" "$P/lib" "$P/lib/ollama/cuda_v13"
+	cp "$VGPU" "$P/bin/"; cp "$LIBDIR/libvgpu.so" "$P/lib/"; chmod -R a+rX "$P"
+	out=$(runuser -u nobody -- "$P/bin/vgpu" install --ollama-dir "$P/lib/ollama" 2>&1) && fail "install as nobody succeeded"
+	echo "$out" | grep -q "cannot write $P/lib/ollama (permission denied): run as its owner, or with sudo" || fail "permission message: $out"
+	rm -rf "$P"
 fi
 
 echo "== install --dry-run changes nothing"
