@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -25,7 +26,7 @@ const CallTimeout = 5 * time.Second
 var (
 	mode atomic.Int32 // 0 unknown, 1 local, 2 remote
 	mu   sync.Mutex
-	conn net.Conn
+	conn *wire.FDConn
 	seq  uint32
 	dead error // set once the connection failed: every later call fails fast
 )
@@ -74,12 +75,11 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := net.DialTimeout(network, addr, CallTimeout)
+	nc, err := dial(network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
 	}
 	h, _ := json.Marshal(Hello{Version: wire.Version, Token: c.Token, PID: os.Getpid()})
-	nc.SetDeadline(time.Now().Add(CallTimeout))
 	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, h); err != nil {
 		nc.Close()
 		return nil, err
@@ -94,10 +94,28 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 		nc.Close()
 		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
 	}
-	nc.SetDeadline(time.Time{})
 	conn = nc
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil
+}
+
+// dial connects and hands the socket to blocking system calls (see wire.FDConn).
+func dial(network, addr string) (*wire.FDConn, error) {
+	nc, err := net.DialTimeout(network, addr, CallTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	f, err := nc.(interface{ File() (*os.File, error) }).File() // a blocking duplicate
+	if err != nil {
+		return nil, err
+	}
+	fd, err := syscall.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	return wire.NewFDConn(fd, CallTimeout)
 }
 
 // ParseAddr splits unix:///path and tcp://host:port.
@@ -139,7 +157,6 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 		conn.Close()
 		return nil, dead
 	}
-	conn.SetDeadline(time.Now().Add(CallTimeout))
 	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload); err != nil {
 		return fail(err)
 	}

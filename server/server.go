@@ -10,8 +10,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"vgpu/remote"
@@ -50,15 +52,32 @@ func Serve(ln net.Listener, o Options) error {
 	}
 }
 
-func serveConn(c net.Conn, o Options, byOp map[uint32]*api.Func) {
-	defer c.Close()
+func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	// One OS thread per client: the runtime's per-thread state (current device, last
-	// error, context stack) then belongs to this client alone.
+	// error, context stack) then belongs to this client alone, and the thread blocks in
+	// the kernel on the client's socket instead of going through the network poller.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	peer := nc.RemoteAddr().String()
+	f, err := nc.(interface{ File() (*os.File, error) }).File()
+	nc.Close()
+	if err != nil {
+		return
+	}
+	fd, err := syscall.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return
+	}
+	c, err := wire.NewFDConn(fd, 0)
+	if err != nil {
+		syscall.Close(fd)
+		return
+	}
+	defer c.Close()
 	id := clients.Add(1)
 	shim.Thread().Owner = id
-	log := shim.Log().With("client", id, "peer", c.RemoteAddr().String())
+	log := shim.Log().With("client", id, "peer", peer)
 	h, payload, err := wire.ReadFrame(c)
 	if err != nil || h.Kind != wire.KindHello {
 		log.Warnw("refused: no valid hello", "err", err)

@@ -49,16 +49,14 @@ func WriteFrame(w io.Writer, h Header, payload []byte) error {
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
-	var b [headerLen]byte
+	// One write per frame: one system call, one wake-up on the other side.
+	b := make([]byte, headerLen, headerLen+len(payload))
 	binary.LittleEndian.PutUint16(b[0:], magic)
 	b[2], b[3] = Version, h.Kind
 	binary.LittleEndian.PutUint32(b[4:], h.Op)
 	binary.LittleEndian.PutUint32(b[8:], h.Seq)
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(payload)))
-	if _, err := w.Write(b[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(payload)
+	_, err := w.Write(append(b, payload...))
 	return err
 }
 

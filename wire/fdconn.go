@@ -1,0 +1,62 @@
+package wire
+
+import (
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// FDConn is a stream socket used with plain blocking system calls. Both ends of vgpu's
+// protocol call from threads that are locked anyway (a C thread inside a CUDA call, a
+// server thread per client), and going through Go's network poller would hand every
+// reply from one OS thread to another: tens of microseconds per round trip.
+type FDConn struct{ fd int }
+
+// NewFDConn takes ownership of fd, makes it blocking and bounds every read and write.
+func NewFDConn(fd int, timeout time.Duration) (*FDConn, error) {
+	if err := unix.SetNonblock(fd, false); err != nil {
+		return nil, err
+	}
+	tv := unix.NsecToTimeval(timeout.Nanoseconds())
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+			return nil, err
+		}
+	}
+	return &FDConn{fd: fd}, nil
+}
+
+func (c *FDConn) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(c.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 && len(p) > 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (c *FDConn) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(c.fd, p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+// Close closes the socket.
+func (c *FDConn) Close() error { return unix.Close(c.fd) }
