@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -105,17 +104,7 @@ func dial(network, addr string) (*wire.FDConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	f, err := nc.(interface{ File() (*os.File, error) }).File() // a blocking duplicate
-	if err != nil {
-		return nil, err
-	}
-	fd, err := syscall.Dup(int(f.Fd()))
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	return wire.NewFDConn(fd, CallTimeout)
+	return wire.FromConn(nc, CallTimeout)
 }
 
 // ParseAddr splits unix:///path and tcp://host:port.

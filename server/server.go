@@ -10,10 +10,8 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"vgpu/remote"
@@ -59,19 +57,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	peer := nc.RemoteAddr().String()
-	f, err := nc.(interface{ File() (*os.File, error) }).File()
-	nc.Close()
+	c, err := wire.FromConn(nc, 0)
 	if err != nil {
-		return
-	}
-	fd, err := syscall.Dup(int(f.Fd()))
-	f.Close()
-	if err != nil {
-		return
-	}
-	c, err := wire.NewFDConn(fd, 0)
-	if err != nil {
-		syscall.Close(fd)
 		return
 	}
 	defer c.Close()

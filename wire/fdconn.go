@@ -2,6 +2,8 @@ package wire
 
 import (
 	"io"
+	"net"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,3 +62,23 @@ func (c *FDConn) Write(p []byte) (int, error) {
 
 // Close closes the socket.
 func (c *FDConn) Close() error { return unix.Close(c.fd) }
+
+// FromConn moves an established connection onto blocking system calls: it duplicates the
+// socket and closes nc.
+func FromConn(nc net.Conn, timeout time.Duration) (*FDConn, error) {
+	defer nc.Close()
+	f, err := nc.(interface{ File() (*os.File, error) }).File() // a blocking duplicate
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	c, err := NewFDConn(fd, timeout)
+	if err != nil {
+		unix.Close(fd)
+	}
+	return c, err
+}
