@@ -151,8 +151,10 @@ func bulk(op uint32, p []byte) []byte {
 		if _, s := shim.DeviceRange(dst, uint64(len(data))); s != shim.OK {
 			return st(s)
 		}
-		copy(shim.Bytes(dst, uint64(len(data))), data)
-		return st(shim.OK)
+		if len(data) == 0 {
+			return st(shim.OK)
+		}
+		return st(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
 	case remote.OpGet:
 		if len(p) != 16 || u(1) > remote.Chunk {
 			return st(shim.ErrInvalidValue)
@@ -161,7 +163,13 @@ func bulk(op uint32, p []byte) []byte {
 		if _, s := shim.DeviceRange(src, n); s != shim.OK {
 			return st(s)
 		}
-		return append(st(shim.OK), shim.Bytes(src, n)...)
+		out := make([]byte, 1+n)
+		if n > 0 {
+			if s := shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost); s != shim.OK {
+				return st(s)
+			}
+		}
+		return out
 	case remote.OpIsDevice:
 		if len(p) != 8 {
 			return []byte{0}

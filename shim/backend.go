@@ -11,9 +11,10 @@ type Backend interface {
 	// HostAlloc returns size bytes of pinned host memory.
 	HostAlloc(size uint64) (uintptr, error)
 	HostFree(a *Alloc) error
-	// Copy and Set move bytes between validated ranges.
-	Copy(dst, src uintptr, n uint64)
-	Set(dst uintptr, value byte, n uint64)
+	// Copy and Set move bytes between validated ranges; kind (HostToDevice, ...) says
+	// which side of a copy is device memory, which a real GPU needs to know.
+	Copy(dst, src uintptr, n uint64, kind int32) Status
+	Set(dst uintptr, value byte, n uint64) Status
 	// Launch runs kernel k with its argument block.
 	Launch(k *Kernel, lc LaunchConfig, args uintptr) Status
 }
@@ -35,13 +36,17 @@ func (b *SimBackend) HostAlloc(size uint64) (uintptr, error) { return MapAnon(ro
 
 func (b *SimBackend) HostFree(a *Alloc) error { return Unmap(a.Base, roundUp(uint64(a.Size), 4096)) }
 
-func (b *SimBackend) Copy(dst, src uintptr, n uint64) { copy(Bytes(dst, n), Bytes(src, n)) }
+func (b *SimBackend) Copy(dst, src uintptr, n uint64, kind int32) Status {
+	copy(Bytes(dst, n), Bytes(src, n))
+	return OK
+}
 
-func (b *SimBackend) Set(dst uintptr, value byte, n uint64) {
+func (b *SimBackend) Set(dst uintptr, value byte, n uint64) Status {
 	buf := Bytes(dst, n)
 	for i := range buf {
 		buf[i] = value
 	}
+	return OK
 }
 
 // Launch cannot run device code: it answers per VGPU_SIM_LAUNCH and says why, once.

@@ -21,6 +21,7 @@ type Node struct {
 	Src    uintptr
 	N      uint64
 	Value  byte
+	Copy   int32 // NodeMemcpy: the copy kind, resolved (never CopyDefault)
 	Kernel *Kernel
 	Launch LaunchConfig
 	Args   uintptr
@@ -103,9 +104,9 @@ func execute(d *Device, n Node) Status {
 	b := S().Backend
 	switch n.Kind {
 	case NodeMemcpy:
-		b.Copy(n.Dst, n.Src, n.N)
+		return b.Copy(n.Dst, n.Src, n.N, n.Copy)
 	case NodeMemset:
-		b.Set(n.Dst, n.Value, n.N)
+		return b.Set(n.Dst, n.Value, n.N)
 	case NodeKernel:
 		return b.Launch(n.Kernel, n.Launch, n.Args)
 	case NodeHost:

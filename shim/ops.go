@@ -180,7 +180,7 @@ func Memcpy(s *Stream, dst, src uintptr, n uint64, kind int32) Status {
 	if st := check(src, kind == DeviceToHost || kind == DeviceToDevice); st != OK {
 		return st
 	}
-	return s.Enqueue(Node{Kind: NodeMemcpy, Dst: dst, Src: src, N: n})
+	return s.Enqueue(Node{Kind: NodeMemcpy, Dst: dst, Src: src, N: n, Copy: kind})
 }
 
 func inferKind(dst, src uintptr) int32 {
@@ -226,7 +226,7 @@ func Memcpy2D(s *Stream, dst uintptr, dpitch uint64, src uintptr, spitch uint64,
 		return st
 	}
 	for r := uint64(0); r < height; r++ {
-		n := Node{Kind: NodeMemcpy, Dst: dst + uintptr(r*dpitch), Src: src + uintptr(r*spitch), N: width}
+		n := Node{Kind: NodeMemcpy, Dst: dst + uintptr(r*dpitch), Src: src + uintptr(r*spitch), N: width, Copy: kind}
 		if st := s.Enqueue(n); st != OK {
 			return st
 		}
