@@ -121,8 +121,7 @@ func (c *Config) validate() error {
 		if c.Server == "" {
 			return fmt.Errorf("backend remote needs a server (VGPU_SERVER=unix:///path or tcp://host:port)")
 		}
-	case "local":
-		return fmt.Errorf("backend %q is not available in this build yet; use sim or remote", c.Backend)
+	case "local": // needs the real driver: the server links it (vgpu serve --backend local)
 	default:
 		return fmt.Errorf("unknown backend %q (sim, remote, local)", c.Backend)
 	}

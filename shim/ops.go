@@ -263,6 +263,9 @@ func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Statu
 	if size == 1 || (value&0xff)*0x01010101 == value {
 		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, Value: byte(value), N: n})
 	}
+	if S().Backend.Name() != "sim" {
+		return ErrNotSupported // multi-byte patterns are written from the host, which only the sim backend can address
+	}
 	return s.Enqueue(Node{Kind: NodeHost, Run: func() Status {
 		buf := Bytes(dst, n)
 		for i := uint64(0); i < n; i += size {

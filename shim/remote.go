@@ -37,3 +37,9 @@ func (r DeviceRecord) Device(idx int) (*Device, error) {
 	copy(d.Attrs[:], r.Attrs)
 	return d, nil
 }
+
+// LocalDevices loads the machine's real driver and returns its devices and the backend
+// that runs on them. Package local sets it; only the server links it.
+var LocalDevices = func(*Config) ([]DeviceRecord, Backend, error) {
+	return nil, nil, fmt.Errorf("this build has no local backend (use vgpu serve --backend local)")
+}

@@ -49,6 +49,26 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 		Log().Error("configuration rejected; no devices", "err", err)
 		return s
 	}
+	if cfg.Backend == "local" {
+		recs, backend, err := LocalDevices(&s.Config)
+		if err != nil {
+			s.Err = err
+			Log().Errorw("local backend: no devices", "err", err)
+			return s
+		}
+		for i, r := range recs {
+			d, err := r.Device(i)
+			if err != nil {
+				s.Err = err
+				return s
+			}
+			s.Physical = append(s.Physical, d)
+		}
+		cvd, set := lookup("CUDA_VISIBLE_DEVICES")
+		s.Visible = ApplyVisible(s.Physical, cvd, set)
+		s.Backend = backend
+		return s
+	}
 	if cfg.Backend == "remote" {
 		// The server owns the devices and has applied its own visibility; this process keeps
 		// a mirror of them for the calls it answers itself.

@@ -16,6 +16,7 @@ import (
 
 	"net"
 	"vgpu/doctor"
+	_ "vgpu/local" // the server's GPU backend
 	"vgpu/ollama"
 
 	"vgpu/probe"
@@ -244,11 +245,14 @@ func smiCmd(args []string) error {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	listen := fs.String("listen", "", "unix:///path or tcp://host:port (host defaults to loopback)")
-	backend := fs.String("backend", "sim", "sim (local, on a real GPU, comes next)")
+	backend := fs.String("backend", "sim", "sim, or local: the machine's GPUs through NVIDIA's driver")
 	tokenFile := fs.String("token-file", "", "file holding the token clients must present (required for tcp)")
 	fs.Parse(args)
-	if *backend != "sim" {
-		return fmt.Errorf("--backend %s is not available yet; use sim", *backend)
+	switch *backend {
+	case "sim", "local":
+		os.Setenv("VGPU_BACKEND", *backend) // the device model reads it when first built
+	default:
+		return fmt.Errorf("--backend %s: want sim or local", *backend)
 	}
 	network, addr, err := remote.ParseAddr(*listen)
 	if err != nil {
@@ -272,6 +276,9 @@ func serve(args []string) error {
 	}
 	if network == "unix" {
 		os.Remove(addr)
+	}
+	if st := shim.S(); st.Err != nil {
+		return st.Err // no devices: say so before listening
 	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {

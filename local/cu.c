@@ -1,0 +1,54 @@
+// The machine's real CUDA driver, loaded at run time: nothing NVIDIA is needed to build vgpu.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static void *lib;
+static int (*p_init)(unsigned);
+static int (*p_count)(int *);
+static int (*p_get)(int *, int);
+static int (*p_name)(char *, int, int);
+static int (*p_total)(size_t *, int);
+static int (*p_attr)(int *, int, int);
+static int (*p_uuid)(unsigned char *, int);
+static int (*p_retain)(void **, int);
+static int (*p_setcur)(void *);
+static int (*p_alloc)(unsigned long long *, size_t);
+static int (*p_free)(unsigned long long);
+static int (*p_htod)(unsigned long long, const void *, size_t);
+static int (*p_dtoh)(void *, unsigned long long, size_t);
+static int (*p_dtod)(unsigned long long, unsigned long long, size_t);
+static int (*p_memset)(unsigned long long, unsigned char, size_t);
+static int (*p_sync)(void);
+
+// cu_open loads NVIDIA's libcuda.so.1; 1: not found, 2: that name is vgpu itself, 3: symbols missing.
+int cu_open(const char *name, char *err, int n) {
+	lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) { const char *e = dlerror(); strncpy(err, e ? e : "?", n - 1); err[n - 1] = 0; return 1; }
+	if (dlsym(lib, "vgpu_build_info")) return 2;
+#define S(v, name) if (!(*(void **)&v = dlsym(lib, name))) { strncpy(err, name, n - 1); err[n - 1] = 0; return 3; }
+	S(p_init, "cuInit") S(p_count, "cuDeviceGetCount") S(p_get, "cuDeviceGet") S(p_name, "cuDeviceGetName")
+	S(p_total, "cuDeviceTotalMem_v2") S(p_attr, "cuDeviceGetAttribute") S(p_uuid, "cuDeviceGetUuid")
+	S(p_retain, "cuDevicePrimaryCtxRetain") S(p_setcur, "cuCtxSetCurrent") S(p_alloc, "cuMemAlloc_v2")
+	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
+	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
+	return 0;
+}
+
+int cu_init(void) { return p_init(0); }
+int cu_count(int *n) { return p_count(n); }
+int cu_name(char *b, int n, int d) { return p_name(b, n, d); }
+int cu_total(size_t *t, int d) { return p_total(t, d); }
+int cu_attr(int *v, int a, int d) { return p_attr(v, a, d); }
+int cu_uuid(unsigned char *u, int d) { return p_uuid(u, d); }
+int cu_retain(void **ctx, int d) { return p_retain(ctx, d); }
+int cu_setcur(void *ctx) { return p_setcur(ctx); }
+int cu_alloc(unsigned long long *p, size_t n) { return p_alloc(p, n); }
+int cu_free(unsigned long long p) { return p_free(p); }
+int cu_htod(unsigned long long d, uintptr_t s, size_t n) { return p_htod(d, (const void *)s, n); }
+int cu_dtoh(uintptr_t d, unsigned long long s, size_t n) { return p_dtoh((void *)d, s, n); }
+int cu_dtod(unsigned long long d, unsigned long long s, size_t n) { return p_dtod(d, s, n); }
+int cu_memset(unsigned long long d, unsigned char v, size_t n) { return p_memset(d, v, n); }
+int cu_sync(void) { return p_sync(); }

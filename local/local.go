@@ -1,0 +1,189 @@
+// Package local is the backend that executes on the machine's real GPU through NVIDIA's
+// driver, loaded with dlopen. `vgpu serve --backend local` uses it; memory, copies and
+// memsets run on the GPU, kernel launches are not carried yet.
+package local
+
+/*
+#cgo LDFLAGS: -ldl
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+int cu_open(const char *name, char *err, int n);
+int cu_init(void);
+int cu_count(int *n);
+int cu_name(char *b, int n, int d);
+int cu_total(size_t *t, int d);
+int cu_attr(int *v, int a, int d);
+int cu_uuid(unsigned char *u, int d);
+int cu_retain(void **ctx, int d);
+int cu_setcur(void *ctx);
+int cu_alloc(unsigned long long *p, size_t n);
+int cu_free(unsigned long long p);
+int cu_htod(unsigned long long d, uintptr_t s, size_t n);
+int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
+int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
+int cu_memset(unsigned long long d, unsigned char v, size_t n);
+*/
+import "C"
+
+import (
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// Backend runs the model's operations on real devices.
+type Backend struct {
+	ctx []unsafe.Pointer // primary context per device
+}
+
+func init() { shim.LocalDevices = open }
+
+// open loads the driver and describes its devices in the model's terms.
+func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
+	var errb [512]C.char
+	name := C.CString("libcuda.so.1")
+	defer C.free(unsafe.Pointer(name))
+	switch C.cu_open(name, &errb[0], 512) {
+	case 1:
+		return nil, nil, fmt.Errorf("NVIDIA's driver: %s", C.GoString(&errb[0]))
+	case 2:
+		return nil, nil, fmt.Errorf("libcuda.so.1 on this loader path is vgpu itself; the local backend needs NVIDIA's driver")
+	case 3:
+		return nil, nil, fmt.Errorf("NVIDIA's driver lacks %s", C.GoString(&errb[0]))
+	}
+	if r := C.cu_init(); r != 0 {
+		return nil, nil, fmt.Errorf("cuInit: %d", r)
+	}
+	var n C.int
+	C.cu_count(&n)
+	b := &Backend{}
+	var recs []shim.DeviceRecord
+	for i := C.int(0); i < n; i++ {
+		var nb [256]C.char
+		var total C.size_t
+		C.cu_name(&nb[0], 256, i)
+		C.cu_total(&total, i)
+		r := shim.DeviceRecord{Name: C.GoString(&nb[0]), Memory: uint64(total), Attrs: make([]int32, shim.AttrMax)}
+		for a := 1; a < shim.AttrMax; a++ {
+			var v C.int
+			if C.cu_attr(&v, C.int(a), i) == 0 {
+				r.Attrs[a] = int32(v)
+			}
+		}
+		C.cu_uuid((*C.uchar)(unsafe.Pointer(&r.UUID[0])), i)
+		r.PCIBus = int(r.Attrs[shim.AttrPCIBusID])
+		// VMM is not carried yet: report it off, so that clients such as ggml use plain
+		// allocations, which the backend runs on the GPU.
+		r.Attrs[shim.AttrVirtualMemoryManagement] = 0
+		r.Profile = nearestProfile(r)
+		if p, err := shim.FindProfile(r.Profile); err == nil {
+			r.Reserved = p.NVMLReserved
+		}
+		var ctx unsafe.Pointer
+		if rc := C.cu_retain(&ctx, i); rc != 0 {
+			return nil, nil, fmt.Errorf("cuDevicePrimaryCtxRetain(%d): %d", i, rc)
+		}
+		b.ctx = append(b.ctx, ctx)
+		recs = append(recs, r)
+	}
+	return recs, b, nil
+}
+
+// nearestProfile names the built-in profile closest to a real device (for the figures
+// the driver does not report, such as the NVML reserve and the VBIOS).
+func nearestProfile(r shim.DeviceRecord) string {
+	cc := [2]int32{r.Attrs[shim.AttrComputeCapabilityMajor], r.Attrs[shim.AttrComputeCapabilityMinor]}
+	switch {
+	case strings.Contains(r.Name, "H200"):
+		return "h200-sxm-141gb"
+	case strings.Contains(r.Name, "H100 PCIe"):
+		return "h100-pcie-80gb"
+	case cc == [2]int32{9, 0}:
+		return "h100-sxm-80gb"
+	case cc == [2]int32{8, 0}:
+		return "a100-sxm4-80gb"
+	case strings.Contains(r.Name, "4090"):
+		return "rtx-4090"
+	case cc == [2]int32{8, 9}:
+		return "l4"
+	case cc == [2]int32{7, 5}:
+		return "t4"
+	}
+	return "h100-sxm-80gb"
+}
+
+// bind makes device 0's primary context current: with unified addressing every copy and
+// free works from it.
+func (b *Backend) bind() { C.cu_setcur(b.ctx[0]) }
+
+func status(r C.int) shim.Status {
+	switch r {
+	case 0:
+		return shim.OK
+	case 2:
+		return shim.ErrOutOfMemory
+	case 1:
+		return shim.ErrInvalidValue
+	}
+	return shim.ErrNotSupported
+}
+
+// Name is "local".
+func (b *Backend) Name() string { return "local" }
+
+// DeviceAlloc allocates on the real device.
+func (b *Backend) DeviceAlloc(d *shim.Device, size uint64) (uintptr, error) {
+	C.cu_setcur(b.ctx[d.Index])
+	var p C.ulonglong
+	if r := C.cu_alloc(&p, C.size_t(size)); r != 0 {
+		return 0, fmt.Errorf("cuMemAlloc: %d", r)
+	}
+	return uintptr(p), nil
+}
+
+// DeviceFree frees on the real device.
+func (b *Backend) DeviceFree(a *shim.Alloc) error {
+	b.bind()
+	if r := C.cu_free(C.ulonglong(a.Base)); r != 0 {
+		return fmt.Errorf("cuMemFree: %d", r)
+	}
+	return nil
+}
+
+// HostAlloc and HostFree: the server's own host memory.
+func (b *Backend) HostAlloc(size uint64) (uintptr, error) { return shim.MapAnon((size+4095)&^4095, 3) }
+func (b *Backend) HostFree(a *shim.Alloc) error {
+	return shim.Unmap(a.Base, (uint64(a.Size)+4095)&^4095)
+}
+
+// Copy moves bytes through the driver.
+func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
+	b.bind()
+	switch kind {
+	case shim.HostToDevice:
+		return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+	case shim.DeviceToHost:
+		return status(C.cu_dtoh(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+	case shim.DeviceToDevice:
+		return status(C.cu_dtod(C.ulonglong(dst), C.ulonglong(src), C.size_t(n)))
+	case shim.HostToHost:
+		copy(shim.Bytes(dst, n), shim.Bytes(src, n))
+		return shim.OK
+	}
+	return shim.ErrInvalidMemcpyDirection
+}
+
+// Set fills device memory.
+func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
+	b.bind()
+	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
+}
+
+// Launch is not carried yet: kernels need their modules loaded from the program's fat binaries.
+func (b *Backend) Launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
+	shim.WarnOnce("local-launch", "the local backend does not launch kernels yet", "kernel", k.Name)
+	return shim.ErrNotSupported
+}
