@@ -74,7 +74,7 @@ func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
 			}
 		}
 		C.cu_uuid((*C.uchar)(unsafe.Pointer(&r.UUID[0])), i)
-		r.PCIBus = int(r.Attrs[shim.AttrPCIBusID])
+		r.PCIDomain, r.PCIBus, r.PCIDev = int(r.Attrs[shim.AttrPCIDomainID]), int(r.Attrs[shim.AttrPCIBusID]), int(r.Attrs[shim.AttrPCIDeviceID])
 		// VMM is not carried yet: report it off, so that clients such as ggml use plain
 		// allocations, which the backend runs on the GPU.
 		r.Attrs[shim.AttrVirtualMemoryManagement] = 0

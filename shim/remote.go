@@ -4,14 +4,16 @@ import "fmt"
 
 // DeviceRecord is how a server describes one of its devices to a client.
 type DeviceRecord struct {
-	Profile  string   `json:"profile"`
-	Name     string   `json:"name"`
-	Memory   uint64   `json:"memory"`
-	Reserved uint64   `json:"reserved"`
-	UUID     [16]byte `json:"uuid"`
-	Serial   string   `json:"serial"`
-	PCIBus   int      `json:"pci_bus"`
-	Attrs    []int32  `json:"attrs"`
+	Profile   string   `json:"profile"`
+	Name      string   `json:"name"`
+	Memory    uint64   `json:"memory"`
+	Reserved  uint64   `json:"reserved"`
+	UUID      [16]byte `json:"uuid"`
+	Serial    string   `json:"serial"`
+	PCIDomain int      `json:"pci_domain"`
+	PCIBus    int      `json:"pci_bus"`
+	PCIDev    int      `json:"pci_device"`
+	Attrs     []int32  `json:"attrs"`
 }
 
 // RemoteDevices connects to the configured server and returns its devices. Package remote
@@ -23,7 +25,7 @@ var RemoteDevices = func(*Config) ([]DeviceRecord, error) {
 // Record describes d for a client.
 func (d *Device) Record() DeviceRecord {
 	return DeviceRecord{Profile: d.Profile.ID, Name: d.Name, Memory: d.Memory, Reserved: d.Reserved, UUID: d.UUID,
-		Serial: d.Serial, PCIBus: d.PCIBus, Attrs: append([]int32(nil), d.Attrs[:]...)}
+		Serial: d.Serial, PCIDomain: d.PCIDomain, PCIBus: d.PCIBus, PCIDev: d.PCIDev, Attrs: append([]int32(nil), d.Attrs[:]...)}
 }
 
 // Device rebuilds a server's device on the client.
@@ -33,7 +35,7 @@ func (r DeviceRecord) Device(idx int) (*Device, error) {
 		return nil, err
 	}
 	d := &Device{Index: idx, Profile: p, Name: r.Name, Memory: r.Memory, Reserved: r.Reserved, UUID: r.UUID,
-		Serial: r.Serial, PCIBus: r.PCIBus}
+		Serial: r.Serial, PCIDomain: r.PCIDomain, PCIBus: r.PCIBus, PCIDev: r.PCIDev}
 	copy(d.Attrs[:], r.Attrs)
 	return d, nil
 }
