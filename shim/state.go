@@ -49,46 +49,33 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 		Log().Error("configuration rejected; no devices", "err", err)
 		return s
 	}
-	if cfg.Backend == "local" {
-		recs, backend, err := LocalDevices(&s.Config)
+	switch cfg.Backend {
+	case "local", "remote":
+		// Devices described by someone else: the real driver (local), or the server, which
+		// has applied its own visibility (remote: this process keeps a mirror for the calls
+		// it answers itself, and the C fast path stays off).
+		var recs []DeviceRecord
+		var backend Backend
+		if cfg.Backend == "local" {
+			recs, backend, err = LocalDevices(&s.Config)
+		} else {
+			recs, err = RemoteDevices(&s.Config)
+			backend = newSimBackend(s)
+		}
+		if err == nil {
+			s.Physical, err = devicesFrom(recs)
+		}
 		if err != nil {
-			s.Err = err
-			Log().Errorw("local backend: no devices", "err", err)
+			s.Err, s.Physical = err, nil
+			Log().Errorw(cfg.Backend+" backend: no devices", "err", err)
 			return s
 		}
-		for i, r := range recs {
-			d, err := r.Device(i)
-			if err != nil {
-				s.Err = err
-				return s
-			}
-			s.Physical = append(s.Physical, d)
+		s.Visible, s.Backend = s.Physical, backend
+		if cfg.Backend == "local" {
+			cvd, set := lookup("CUDA_VISIBLE_DEVICES")
+			s.Visible = ApplyVisible(s.Physical, cvd, set)
 		}
-		cvd, set := lookup("CUDA_VISIBLE_DEVICES")
-		s.Visible = ApplyVisible(s.Physical, cvd, set)
-		s.Backend = backend
 		return s
-	}
-	if cfg.Backend == "remote" {
-		// The server owns the devices and has applied its own visibility; this process keeps
-		// a mirror of them for the calls it answers itself.
-		recs, err := RemoteDevices(&s.Config)
-		if err != nil {
-			s.Err = err
-			Log().Errorw("remote backend: no devices", "err", err)
-			return s
-		}
-		for i, r := range recs {
-			d, err := r.Device(i)
-			if err != nil {
-				s.Err = err
-				return s
-			}
-			s.Physical = append(s.Physical, d)
-		}
-		s.Visible = s.Physical
-		s.Backend = newSimBackend(s)
-		return s // the C fast path stays off: every query goes to the server
 	}
 	for i, dc := range cfg.DeviceList() {
 		d, err := NewDevice(i, dc, &cfg)
@@ -155,4 +142,17 @@ func (s *State) OrdinalByBusID(id string) (int, bool) {
 		}
 	}
 	return -1, false
+}
+
+// devicesFrom rebuilds devices from their records.
+func devicesFrom(recs []DeviceRecord) ([]*Device, error) {
+	var out []*Device
+	for i, r := range recs {
+		d, err := r.Device(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
