@@ -92,7 +92,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	log.Infow("client connected", "pid", hello.PID)
 	defer func() {
 		n, bytes := shim.FreeOwned(id)
-		log.Infow("client gone; its memory freed", "allocations", n, "bytes", bytes)
+		h := shim.ReleaseOwned(id)
+		log.Infow("client gone; what it held is freed", "allocations", n, "bytes", bytes, "handles", h)
 	}()
 	for {
 		h, payload, err := wire.ReadFrame(c)

@@ -28,29 +28,51 @@ const (
 const handleBase = uintptr(0x7e5a) << 40
 
 type handleTable struct {
-	mu    sync.RWMutex
-	next  [kindCount]uintptr
-	items map[uintptr]any
+	mu     sync.RWMutex
+	next   [kindCount]uintptr
+	items  map[uintptr]any
+	owners map[uintptr]uint64 // handles a server's client created, by client
 }
 
-var tables = &handleTable{items: map[uintptr]any{}}
+var tables = &handleTable{items: map[uintptr]any{}, owners: map[uintptr]uint64{}}
 
 func (t *handleTable) reset() {
 	t.mu.Lock()
-	t.items = map[uintptr]any{}
+	t.items, t.owners = map[uintptr]any{}, map[uintptr]uint64{}
 	t.next = [kindCount]uintptr{}
 	t.mu.Unlock()
 }
 
-// NewHandle registers obj under a fresh handle of kind k.
+// NewHandle registers obj under a fresh handle of kind k. Inside `vgpu serve` the handle
+// belongs to the client whose call created it.
 func NewHandle(k Kind, obj any) uintptr {
+	owner := Thread().Owner
 	t := tables
 	t.mu.Lock()
 	t.next[k]++
 	h := handleBase | uintptr(k)<<32 | t.next[k]
 	t.items[h] = obj
+	if owner != 0 {
+		t.owners[h] = owner
+	}
 	t.mu.Unlock()
 	return h
+}
+
+// ReleaseOwned forgets every handle a disconnected client created; it returns how many.
+func ReleaseOwned(owner uint64) int {
+	t := tables
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for h, o := range t.owners {
+		if o == owner {
+			delete(t.items, h)
+			delete(t.owners, h)
+			n++
+		}
+	}
+	return n
 }
 
 // Lookup returns the object behind h if h is a live handle of kind k.
@@ -82,6 +104,7 @@ func Release(k Kind, h uintptr) bool {
 		return false
 	}
 	delete(t.items, h)
+	delete(t.owners, h)
 	return true
 }
 

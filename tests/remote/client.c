@@ -2,6 +2,7 @@
  *   client roundtrip MIB      host -> device -> host of MIB MiB, compared byte for byte
  *   client free               prints the device's free MiB
  *   client hold MIB SECONDS   allocates MIB MiB and sleeps
+ *   client streams N          creates N streams and exits without destroying them
  *   client after FILE         waits for FILE to appear, then times one cudaMalloc */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ typedef int (*free_fn)(void *);
 typedef int (*memcpy_fn)(void *, const void *, size_t, int);
 typedef int (*info_fn)(size_t *, size_t *);
 typedef int (*count_fn)(int *);
+typedef int (*stream_fn)(void **, unsigned);
 
 int main(int argc, char **argv) {
 	void *rt = dlopen("libcudart.so.13", RTLD_NOW);
@@ -45,6 +47,12 @@ int main(int argc, char **argv) {
 		if ((r = cmalloc(&p, (size_t)atoi(argv[2]) << 20))) { printf("cudaMalloc %d\n", r); return 1; }
 		printf("holding\n"); fflush(stdout);
 		sleep(atoi(argv[3]));
+		return 0;
+	}
+	if (!strcmp(argv[1], "streams")) { /* creates streams and exits without destroying them */
+		stream_fn create = (stream_fn)dlsym(rt, "cudaStreamCreateWithFlags");
+		for (int i = 0; i < atoi(argv[2]); i++) { void *s; if ((r = create(&s, 1))) { printf("cudaStreamCreateWithFlags %d\n", r); return 1; } }
+		printf("left %d streams behind\n", atoi(argv[2]));
 		return 0;
 	}
 	if (!strcmp(argv[1], "after")) {

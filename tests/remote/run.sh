@@ -14,7 +14,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 fail() { echo "remote: FAIL: $*"; exit 1; }
-start_server() { "$VGPU" serve "$@" >>"$C/server.log" 2>&1 & pids+=($!); sleep 0.5; }
+start_server() { VGPU_LOG_LEVEL=info "$VGPU" serve "$@" >>"$C/server.log" 2>&1 & pids+=($!); sleep 0.5; }
 remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
 
 start_server --listen "unix://$SOCK"
@@ -39,6 +39,10 @@ while [ "$(remote "$CLIENT" free)" != "$before" ]; do
 	sleep 0.05
 done
 echo "freed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+echo "== a client's streams are released when it goes"
+remote "$CLIENT" streams 5
+sleep 0.3
+grep -q '"handles": 5' "$C/server.log" || { tail -3 "$C/server.log"; fail "streams not released"; }
 echo "== killing the server makes the client's next call fail within 5 s"
 remote "$CLIENT" after "$C/server-dead" >"$C/after.out" & waiter=$!
 sleep 0.5
