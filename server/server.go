@@ -12,6 +12,7 @@ import (
 	"net"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"vgpu/remote"
@@ -90,6 +91,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		return
 	}
 	log.Infow("client connected", "pid", hello.PID)
+	stats.client(id, hello.PID, true)
+	defer stats.client(id, 0, false)
 	defer func() {
 		n, bytes := shim.FreeOwned(id)
 		h := shim.ReleaseOwned(id)
@@ -103,7 +106,9 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 			}
 			return
 		}
+		start := time.Now()
 		resp := answer(h.Op, payload, byOp)
+		stats.call(opName(h.Op, byOp[h.Op]), time.Since(start))
 		if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
@@ -149,6 +154,7 @@ func bulk(op uint32, p []byte) []byte {
 			return st(shim.ErrInvalidValue)
 		}
 		dst, data := uintptr(u(0)), p[8:]
+		stats.bytesIn.Add(uint64(len(data)))
 		if _, s := shim.DeviceRange(dst, uint64(len(data))); s != shim.OK {
 			return st(s)
 		}
@@ -161,6 +167,7 @@ func bulk(op uint32, p []byte) []byte {
 			return st(shim.ErrInvalidValue)
 		}
 		src, n := uintptr(u(0)), u(1)
+		stats.bytesOut.Add(n)
 		if _, s := shim.DeviceRange(src, n); s != shim.OK {
 			return st(s)
 		}

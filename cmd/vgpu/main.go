@@ -33,7 +33,7 @@ const usage = `usage: vgpu COMMAND [flags]
   run -- PROGRAM [ARGS...]                                              run a program under vgpu, no install
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
-  serve     --listen unix:///PATH|tcp://HOST:PORT [--token-file FILE]    serve the devices to remote clients
+  serve     --listen unix:///PATH|tcp://HOST:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
   profiles                                                              list the built-in device profiles
   config                                                                the devices the current environment gives
 
@@ -247,6 +247,7 @@ func serve(args []string) error {
 	listen := fs.String("listen", "", "unix:///path or tcp://host:port (host defaults to loopback)")
 	backend := fs.String("backend", "sim", "sim, or local: the machine's GPUs through NVIDIA's driver")
 	tokenFile := fs.String("token-file", "", "file holding the token clients must present (required for tcp)")
+	metrics := fs.String("metrics", "", "host:port for a Prometheus /metrics endpoint")
 	fs.Parse(args)
 	switch *backend {
 	case "sim", "local":
@@ -283,6 +284,13 @@ func serve(args []string) error {
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return err
+	}
+	if *metrics != "" {
+		go func() {
+			if err := server.ServeMetrics(*metrics); err != nil {
+				fmt.Fprintln(os.Stderr, "vgpu serve: metrics:", err)
+			}
+		}()
 	}
 	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
 	return server.Serve(ln, server.Options{Token: token, RequireToken: network == "tcp"})

@@ -17,7 +17,9 @@ fail() { echo "remote: FAIL: $*"; exit 1; }
 start_server() { VGPU_LOG_LEVEL=info "$VGPU" serve "$@" >>"$C/server.log" 2>&1 & pids+=($!); sleep 0.5; }
 remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
 
-start_server --listen "unix://$SOCK"
+MPORT=$((20000 + RANDOM % 20000))
+start_server --listen "unix://$SOCK" --metrics "127.0.0.1:$MPORT"
+metrics() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
 echo "== a real ggml CUDA backend enumerates the server's device through a remote client"
 for ver in 3.22.1 3.10.0; do
 	out=$(remote "$ROOT/tests/cache/bin/ggml-probe" "$ROOT/tests/cache/npm/$ver" "NVIDIA H100 80GB HBM3" 85017493504 2>&1) || { echo "$out"; fail "ggml $ver"; }
@@ -30,6 +32,11 @@ before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
 for i in $(seq 50); do grep -q holding "$C/hold.out" 2>/dev/null && break; sleep 0.1; done
 during=$(remote "$CLIENT" free)
+m=$(metrics)
+echo "$m" | grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
+echo "$m" | grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' || fail "metrics: calls"
+echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
+echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
 echo "free $before MiB, $during MiB while another client holds 10 GiB"
 echo "== SIGKILL of a client holding memory frees it within 5 s"

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vgpu/shim"
+	"vgpu/shim/api"
+)
+
+// Metrics counts what the server does, for Prometheus (vgpu serve --metrics ADDR).
+type metrics struct {
+	connected atomic.Int64
+	bytesIn   atomic.Uint64 // host -> device payload
+	bytesOut  atomic.Uint64 // device -> host payload
+	mu        sync.Mutex
+	calls     map[string]uint64
+	seconds   map[string]float64
+	pids      map[uint64]int // client id -> pid
+}
+
+var stats = &metrics{calls: map[string]uint64{}, seconds: map[string]float64{}, pids: map[uint64]int{}}
+
+func (m *metrics) call(name string, d time.Duration) {
+	m.mu.Lock()
+	m.calls[name]++
+	m.seconds[name] += d.Seconds()
+	m.mu.Unlock()
+}
+
+func (m *metrics) client(id uint64, pid int, on bool) {
+	m.mu.Lock()
+	if on {
+		m.pids[id] = pid
+		m.connected.Add(1)
+	} else {
+		delete(m.pids, id)
+		m.connected.Add(-1)
+	}
+	m.mu.Unlock()
+}
+
+// ServeMetrics answers GET /metrics in Prometheus's text format.
+func ServeMetrics(addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		stats.write(w)
+	})
+	return http.ListenAndServe(addr, mux)
+}
+
+func (m *metrics) write(w http.ResponseWriter) {
+	fmt.Fprintf(w, "# HELP vgpu_clients Connected clients.\n# TYPE vgpu_clients gauge\nvgpu_clients %d\n", m.connected.Load())
+	used := map[uint64]uint64{}
+	for _, a := range shim.S().Mem.All() {
+		if a.Owner != 0 {
+			used[a.Owner] += a.Charged
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fmt.Fprintf(w, "# HELP vgpu_client_memory_bytes Device memory each client holds.\n# TYPE vgpu_client_memory_bytes gauge\n")
+	var ids []uint64
+	for id := range m.pids {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		fmt.Fprintf(w, "vgpu_client_memory_bytes{client=\"%d\",pid=\"%d\"} %d\n", id, m.pids[id], used[id])
+	}
+	for _, d := range shim.S().Visible {
+		fmt.Fprintf(w, "vgpu_device_memory_free_bytes{uuid=%q} %d\n", d.UUIDString(), d.Free())
+	}
+	fmt.Fprintf(w, "# HELP vgpu_bytes_total Bytes copied between clients' host memory and devices.\n# TYPE vgpu_bytes_total counter\n")
+	fmt.Fprintf(w, "vgpu_bytes_total{direction=\"h2d\"} %d\nvgpu_bytes_total{direction=\"d2h\"} %d\n", m.bytesIn.Load(), m.bytesOut.Load())
+	fmt.Fprintf(w, "# HELP vgpu_calls_total Calls answered, by function.\n# TYPE vgpu_calls_total counter\n")
+	fmt.Fprintf(w, "# HELP vgpu_call_seconds Time spent answering calls, by function.\n# TYPE vgpu_call_seconds summary\n")
+	var names []string
+	for n := range m.calls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "vgpu_calls_total{function=%q} %d\n", n, m.calls[n])
+		fmt.Fprintf(w, "vgpu_call_seconds_sum{function=%q} %g\nvgpu_call_seconds_count{function=%q} %d\n", n, m.seconds[n], n, m.calls[n])
+	}
+}
+
+// opName names a request for the metrics.
+func opName(op uint32, f *api.Func) string {
+	if f != nil {
+		return f.Name
+	}
+	switch op {
+	case 0xF001:
+		return "vgpu_put"
+	case 0xF002:
+		return "vgpu_get"
+	case 0xF003:
+		return "vgpu_is_device"
+	case 0xF004:
+		return "vgpu_copy_d2d"
+	}
+	return "unknown"
+}
