@@ -159,6 +159,43 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 	return resp, nil
 }
 
+// post sends a request that gets no response: asynchronous calls are pipelined, and an
+// error they meet surfaces at the next synchronising call, as CUDA's asynchronous errors do.
+func post(op uint32, payload []byte) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if dead != nil {
+		return dead
+	}
+	if conn == nil {
+		return fmt.Errorf("not connected")
+	}
+	seq++
+	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, payload); err != nil {
+		dead = fmt.Errorf("vgpu server connection lost: %w", err)
+		conn.Close()
+		return dead
+	}
+	return nil
+}
+
+// pipelined reports whether f is asynchronous and returns nothing but its status.
+func pipelined(f *api.Func) bool {
+	async := false
+	for _, fl := range f.Flags {
+		async = async || fl == "async"
+	}
+	if !async {
+		return false
+	}
+	for _, a := range f.Args {
+		if wire.Returns(a) {
+			return false
+		}
+	}
+	return true
+}
+
 // Forward carries call idx of api.Functions: inputs are read from the caller's memory,
 // outputs written back into it.
 func Forward(idx int, vals []wire.Value) uint64 {
@@ -189,6 +226,12 @@ func Forward(idx int, vals []wire.Value) uint64 {
 	if err != nil {
 		shim.WarnOnce("remote-encode:"+f.Name, "cannot carry call", "function", f.Name, "err", err)
 		return unavailable(f.Lib)
+	}
+	if pipelined(f) {
+		if post(uint32(f.Op), req) != nil {
+			return unavailable(f.Lib)
+		}
+		return 0
 	}
 	resp, err := roundTrip(uint32(f.Op), req)
 	if err != nil {

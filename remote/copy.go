@@ -27,12 +27,19 @@ func status(resp []byte) shim.Status {
 	return shim.Status(resp[0])
 }
 
-// put copies n host bytes at src to device address dst.
-func put(dst, src uintptr, n uint64) shim.Status {
+// put copies n host bytes at src to device address dst; async puts are pipelined (the
+// bytes are on their way when it returns, so the caller may reuse its buffer).
+func put(dst, src uintptr, n uint64, async bool) shim.Status {
 	for off := uint64(0); off < n; off += Chunk {
 		m := min(Chunk, n-off)
 		req := binary.LittleEndian.AppendUint64(nil, uint64(dst)+off)
 		req = append(req, shim.View(unsafe.Pointer(src+uintptr(off)), int(m))...)
+		if async {
+			if post(OpPut, req) != nil {
+				return shim.ErrNotSupported
+			}
+			continue
+		}
 		resp, err := roundTrip(OpPut, req)
 		if err != nil {
 			return shim.ErrNotSupported
@@ -71,7 +78,7 @@ func isDevice(p uintptr) bool {
 }
 
 // memcpy moves bytes in any direction; device-to-device copies stay on the server.
-func memcpy(dst, src uintptr, n uint64, kind int32) shim.Status {
+func memcpy(dst, src uintptr, n uint64, kind int32, async bool) shim.Status {
 	if kind == shim.CopyDefault {
 		switch d, s := isDevice(dst), isDevice(src); {
 		case d && s:
@@ -95,7 +102,7 @@ func memcpy(dst, src uintptr, n uint64, kind int32) shim.Status {
 		if src == 0 {
 			return shim.ErrInvalidValue
 		}
-		return put(dst, src, n)
+		return put(dst, src, n, async)
 	case shim.DeviceToHost:
 		if dst == 0 {
 			return shim.ErrInvalidValue
@@ -121,27 +128,27 @@ func memcpy(dst, src uintptr, n uint64, kind int32) shim.Status {
 
 // Memcpy is cudaMemcpy over the connection.
 func Memcpy(dst, src uintptr, n uint64, kind int32) cudart.Error {
-	return cudart.From(memcpy(dst, src, n, kind))
+	return cudart.From(memcpy(dst, src, n, kind, false))
 }
 
-// MemcpyAsync is cudaMemcpyAsync: completed before it returns in this version.
+// MemcpyAsync is cudaMemcpyAsync: uploads are pipelined; downloads wait for their bytes.
 func MemcpyAsync(dst, src uintptr, n uint64, kind int32, stream uintptr) cudart.Error {
-	return cudart.From(memcpy(dst, src, n, kind))
+	return cudart.From(memcpy(dst, src, n, kind, true))
 }
 
 // MemcpyHtoD is cuMemcpyHtoD_v2.
 func MemcpyHtoD(dst uint64, src uintptr, n uint64) cuda.Result {
-	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice))
+	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, false))
 }
 
 // MemcpyDtoH is cuMemcpyDtoH_v2.
 func MemcpyDtoH(dst uintptr, src uint64, n uint64) cuda.Result {
-	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost))
+	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost, false))
 }
 
-// MemcpyHtoDAsync is cuMemcpyHtoDAsync_v2.
+// MemcpyHtoDAsync is cuMemcpyHtoDAsync_v2: pipelined.
 func MemcpyHtoDAsync(dst uint64, src uintptr, n uint64, stream uintptr) cuda.Result {
-	return MemcpyHtoD(dst, src, n)
+	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, true))
 }
 
 // MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2.

@@ -11,10 +11,12 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"vgpu/cudart"
 	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
@@ -98,6 +100,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		h := shim.ReleaseOwned(id)
 		log.Infow("client gone; what it held is freed", "allocations", n, "bytes", bytes, "handles", h)
 	}()
+	// The first error a pipelined call met, returned by the next synchronising call.
+	var deferred uint64
 	for {
 		h, payload, err := wire.ReadFrame(c)
 		if err != nil {
@@ -109,10 +113,50 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		start := time.Now()
 		resp := answer(h.Op, payload, byOp)
 		stats.call(opName(h.Op, byOp[h.Op]), time.Since(start))
+		if h.Kind == wire.KindPost {
+			if r := status(h.Op, resp); r != 0 && deferred == 0 {
+				deferred = r
+			}
+			continue
+		}
+		if deferred != 0 && synchronising(byOp[h.Op]) {
+			resp, deferred = withResult(resp, h.Op, deferred), 0
+		}
 		if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
 	}
+}
+
+// status reads the result out of a response (bulk ops carry a shim status byte, mapped to
+// cudaError's numbers, which the driver API shares for the errors a copy meets).
+func status(op uint32, resp []byte) uint64 {
+	if op >= remote.OpPut && op <= remote.OpCopyD2D {
+		if len(resp) == 0 || shim.Status(resp[0]) == shim.OK {
+			return 0
+		}
+		return uint64(uint32(cudart.From(shim.Status(resp[0]))))
+	}
+	if len(resp) < 8 {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(resp)
+}
+
+// synchronising calls are where CUDA reports what asynchronous work ran into.
+func synchronising(f *api.Func) bool {
+	if f == nil {
+		return false
+	}
+	return strings.Contains(f.Name, "Synchronize") || strings.HasSuffix(f.Name, "Query")
+}
+
+// withResult replaces a response's result by r.
+func withResult(resp []byte, op uint32, r uint64) []byte {
+	if len(resp) >= 8 {
+		binary.LittleEndian.PutUint64(resp, r)
+	}
+	return resp
 }
 
 // answer runs one request.

@@ -20,6 +20,7 @@ const (
 	KindWelcome  = 2 // server -> client, answer to Hello
 	KindRequest  = 3
 	KindResponse = 4
+	KindPost     = 5 // a request that gets no response: its error, if any, comes with the next synchronising call
 )
 
 const (

@@ -17,6 +17,9 @@ typedef int (*memcpy_fn)(void *, const void *, size_t, int);
 typedef int (*info_fn)(size_t *, size_t *);
 typedef int (*count_fn)(int *);
 typedef int (*stream_fn)(void **, unsigned);
+typedef int (*memset_async_fn)(void *, int, size_t, void *);
+typedef int (*memcpy_async_fn)(void *, const void *, size_t, int, void *);
+typedef int (*sync_fn)(void *);
 
 int main(int argc, char **argv) {
 	void *rt = dlopen("libcudart.so.13", RTLD_NOW);
@@ -48,6 +51,38 @@ int main(int argc, char **argv) {
 		printf("holding\n"); fflush(stdout);
 		sleep(atoi(argv[3]));
 		return 0;
+	}
+	if (!strcmp(argv[1], "async")) { /* pipelined calls: results, and errors at the next sync */
+		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");
+		memcpy_async_fn mcpy = (memcpy_async_fn)dlsym(rt, "cudaMemcpyAsync");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		size_t bytes = 64 << 20;
+		unsigned char *h = malloc(bytes), *back = malloc(bytes);
+		for (size_t i = 0; i < bytes; i++) h[i] = (unsigned char)(i * 7);
+		void *d;
+		if (cmalloc(&d, bytes)) return 1;
+		for (int k = 0; k < 8; k++) /* eight pipelined uploads of 8 MiB */
+			if ((r = mcpy((char *)d + k * (bytes / 8), h + k * (bytes / 8), bytes / 8, 1, 0))) { printf("async upload %d\n", r); return 1; }
+		if ((r = mset(d, 0x11, 4096, 0))) { printf("memset %d\n", r); return 1; }
+		if ((r = ssync(0)) || (r = cmemcpy(back, d, bytes, 2))) { printf("sync/download %d\n", r); return 1; }
+		if (memcmp(back + 4096, h + 4096, bytes - 4096) || back[0] != 0x11 || back[4095] != 0x11) { printf("pipelined bytes differ\n"); return 1; }
+		r = mset((void *)0x1234, 0, 16, 0); /* an error the pipeline meets later */
+		int s1 = ssync(0), s2 = ssync(0);
+		printf("pipelined: 64 MiB intact; bad memset returned %d, next sync %d, then %d\n", r, s1, s2);
+		return !(r == 0 && s1 == 1 && s2 == 0);
+	}
+	if (!strcmp(argv[1], "rate")) { /* N small asynchronous calls, then one sync: calls per second */
+		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		int calls = atoi(argv[2]); void *d; struct timespec a, b;
+		if (cmalloc(&d, 4096)) return 1;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (int i = 0; i < calls; i++) mset(d, i, 256, 0);
+		r = ssync(0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+		printf("%d pipelined cudaMemsetAsync + sync: %.0f calls/s (%.2f us each), sync %d\n", calls, calls / s, s / calls * 1e6, r);
+		return r;
 	}
 	if (!strcmp(argv[1], "streams")) { /* creates streams and exits without destroying them */
 		stream_fn create = (stream_fn)dlsym(rt, "cudaStreamCreateWithFlags");

@@ -27,6 +27,8 @@ for ver in 3.22.1 3.10.0; do
 done
 echo "== host -> device -> host round trips up to 64 MiB"
 for mib in 1 16 64; do remote "$CLIENT" roundtrip $mib; done
+echo "== asynchronous calls are pipelined; their errors come with the next synchronising call"
+remote "$CLIENT" async
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
