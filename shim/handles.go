@@ -84,8 +84,9 @@ func Lookup[T any](k Kind, h uintptr) (T, bool) {
 	t := tables
 	t.mu.RLock()
 	obj, ok := t.items[h]
+	owner, owned := t.owners[h]
 	t.mu.RUnlock()
-	if !ok {
+	if !ok || (owned && owner != Thread().Owner) { // a server's clients see only their own handles
 		return zero, false
 	}
 	v, ok := obj.(T)

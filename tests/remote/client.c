@@ -84,6 +84,19 @@ int main(int argc, char **argv) {
 		printf("%d pipelined cudaMemsetAsync + sync: %.0f calls/s (%.2f us each), sync %d\n", calls, calls / s, s / calls * 1e6, r);
 		return r;
 	}
+	if (!strcmp(argv[1], "mystream")) { /* prints a stream handle, then keeps it alive */
+		stream_fn create = (stream_fn)dlsym(rt, "cudaStreamCreateWithFlags");
+		void *st;
+		if ((r = create(&st, 1))) return 1;
+		printf("%p\n", st); fflush(stdout);
+		sleep(atoi(argv[2]));
+		return 0;
+	}
+	if (!strcmp(argv[1], "usestream")) { /* synchronises a stream handle given in hex */
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		printf("%d\n", ssync((void *)strtoull(argv[2], NULL, 16)));
+		return 0;
+	}
 	if (!strcmp(argv[1], "streams")) { /* creates streams and exits without destroying them */
 		stream_fn create = (stream_fn)dlsym(rt, "cudaStreamCreateWithFlags");
 		for (int i = 0; i < atoi(argv[2]); i++) { void *s; if ((r = create(&s, 1))) { printf("cudaStreamCreateWithFlags %d\n", r); return 1; } }

@@ -48,6 +48,12 @@ while [ "$(remote "$CLIENT" free)" != "$before" ]; do
 	sleep 0.05
 done
 echo "freed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+echo "== each client sees only its own handles"
+env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" mystream 3 >"$C/stream.out" & owner=$!; pids+=($owner)
+for i in $(seq 50); do [ -s "$C/stream.out" ] && break; sleep 0.1; done
+[ "$(remote "$CLIENT" usestream "$(cat "$C/stream.out")")" = 400 ] || fail "a client used another's stream"
+echo "another client's stream $(cat "$C/stream.out"): cudaErrorInvalidResourceHandle (400)"
+wait $owner
 echo "== a client's streams are released when it goes"
 remote "$CLIENT" streams 5
 sleep 0.3
