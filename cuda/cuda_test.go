@@ -37,7 +37,7 @@ func TestResultText(t *testing.T) {
 	assert.Equal(t, "no binary for gpu", d)
 	_, ok = Result(123456).Description()
 	assert.False(t, ok)
-	for s := shim.OK; s <= shim.ErrNotPermitted; s++ {
+	for s := shim.OK; s <= shim.StatusLast; s++ {
 		_, ok := From(s).Name()
 		assert.True(t, ok, "status %d maps to a named CUresult", s)
 	}

@@ -41,6 +41,7 @@ const (
 	ErrorCaptureInvalidated Result = 901
 	ErrorCaptureUnmatched   Result = 903
 	ErrorLaunchOutOfRes     Result = 701
+	ErrorLaunchFailed       Result = 719
 	ErrorUnknown            Result = 999
 )
 
@@ -73,6 +74,9 @@ var fromStatus = [...]Result{
 	shim.ErrAlreadyMapped:               ErrorAlreadyMapped,
 	shim.ErrNotMapped:                   ErrorNotMapped,
 	shim.ErrNotPermitted:                ErrorNotPermitted,
+	shim.ErrInvalidKernelImage:          ErrorInvalidImage,
+	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfRes,
+	shim.ErrLaunchFailure:               ErrorLaunchFailed,
 }
 
 // From maps a model status to CUresult.

@@ -75,7 +75,7 @@ func TestErrorText(t *testing.T) {
 	assert.Equal(t, "out of memory", ErrorMemoryAllocation.Description())
 	assert.Equal(t, "invalid pitch value", ErrorInvalidPitchValue.Description(), "derived from the name")
 	assert.Equal(t, unknownText, Error(123456).Description())
-	for s := shim.OK; s <= shim.ErrNotPermitted; s++ {
+	for s := shim.OK; s <= shim.StatusLast; s++ {
 		_, ok := From(s).Name()
 		assert.True(t, ok, "status %d maps to a named cudaError", s)
 	}

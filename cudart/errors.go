@@ -80,6 +80,9 @@ var fromStatus = [...]Error{
 	shim.ErrAlreadyMapped:               ErrorInvalidValue,
 	shim.ErrNotMapped:                   ErrorInvalidValue,
 	shim.ErrNotPermitted:                ErrorNotPermitted,
+	shim.ErrInvalidKernelImage:          ErrorInvalidKernelImage,
+	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfResources,
+	shim.ErrLaunchFailure:               ErrorLaunchFailure,
 }
 
 // From maps a model status to cudaError_t.

@@ -178,12 +178,17 @@ func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) Error {
 	if e != Success {
 		return e
 	}
+	return launch(k, LaunchConfigAt(cfg), args)
+}
+
+// LaunchConfigAt reads a cudaLaunchConfig_t (grid, block, dynamic shared memory, stream;
+// the attributes that follow are accepted and not modelled).
+func LaunchConfigAt(cfg unsafe.Pointer) shim.LaunchConfig {
 	b := shim.View(cfg, 56)
 	dim := func(off int) shim.Dim3 {
 		return shim.Dim3{X: shim.Le.Uint32(b[off:]), Y: shim.Le.Uint32(b[off+4:]), Z: shim.Le.Uint32(b[off+8:])}
 	}
-	lc := shim.LaunchConfig{Grid: dim(0), Block: dim(12), Shared: shim.Le.Uint64(b[24:]), Stream: uintptr(shim.Le.Uint64(b[32:]))}
-	return launch(k, lc, args)
+	return shim.LaunchConfig{Grid: dim(0), Block: dim(12), Shared: shim.Le.Uint64(b[24:]), Stream: uintptr(shim.Le.Uint64(b[32:]))}
 }
 
 // PushCallConfiguration is __cudaPushCallConfiguration, the first half of <<<>>>.

@@ -3324,7 +3324,7 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsaf
 //export vgpu_cudaLaunchKernel
 func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaLaunchKernel", 801))
+		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3349,7 +3349,7 @@ func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x
 //export vgpu_cudaLaunchKernelExC
 func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaLaunchKernelExC", 801))
+		r := int32(remote.LaunchKernelExC(config, func_, args))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3374,7 +3374,7 @@ func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr
 //export vgpu_cudaLaunchCooperativeKernel
 func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaLaunchCooperativeKernel", 801))
+		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3424,7 +3424,7 @@ func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32
 //export vgpu___cudaLaunchKernel_13
 func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("__cudaLaunchKernel", 801))
+		r := int32(remote.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}

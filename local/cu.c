@@ -22,6 +22,11 @@ static int (*p_dtoh)(void *, unsigned long long, size_t);
 static int (*p_dtod)(unsigned long long, unsigned long long, size_t);
 static int (*p_memset)(unsigned long long, unsigned char, size_t);
 static int (*p_sync)(void);
+static int (*p_modload)(void **, const void *);
+static int (*p_getfn)(void **, void *, const char *);
+static int (*p_setattr)(void *, int, int);
+static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
+static int (*p_launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
 
 // cu_open loads NVIDIA's libcuda.so.1; 1: not found, 2: that name is vgpu itself, 3: symbols missing.
 int cu_open(const char *name, char *err, int n) {
@@ -34,6 +39,9 @@ int cu_open(const char *name, char *err, int n) {
 	S(p_retain, "cuDevicePrimaryCtxRetain") S(p_setcur, "cuCtxSetCurrent") S(p_alloc, "cuMemAlloc_v2")
 	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
 	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
+	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute")
+	// cuFuncGetParamInfo came with CUDA 12.4; without it kernels with parameters cannot be carried.
+	*(void **)&p_paraminfo = dlsym(lib, "cuFuncGetParamInfo");
 	return 0;
 }
 
@@ -52,3 +60,16 @@ int cu_dtoh(uintptr_t d, unsigned long long s, size_t n) { return p_dtoh((void *
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n) { return p_dtod(d, s, n); }
 int cu_memset(unsigned long long d, unsigned char v, size_t n) { return p_memset(d, v, n); }
 int cu_sync(void) { return p_sync(); }
+int cu_modload(void **m, const void *img) { return p_modload(m, img); }
+int cu_getfn(void **f, void *m, const char *name) { return p_getfn(f, m, name); }
+int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_paraminfo ? p_paraminfo(f, i, off, size) : 801; }
+
+// cu_launch points one parameter slot at each packed value and launches on the legacy
+// stream, which orders the launch with the backend's synchronous copies.
+int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *offsets, int n) {
+	void *slots[n > 0 ? n : 1];
+	for (int i = 0; i < n; i++) slots[i] = args + offsets[i];
+	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did.
+	if (shared > 48 * 1024) p_setattr(f, 8, (int)shared);
+	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, 0, slots, 0);
+}

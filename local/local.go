@@ -23,6 +23,10 @@ int cu_htod(unsigned long long d, uintptr_t s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
+int cu_modload(void **m, const void *img);
+int cu_getfn(void **f, void *m, const char *name);
+int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
+int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *offsets, int n);
 */
 import "C"
 
@@ -182,8 +186,79 @@ func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 }
 
-// Launch is not carried yet: kernels need their modules loaded from the program's fat binaries.
+// Launch is for kernels registered in this process; a server's kernels come through
+// LaunchPacked.
 func (b *Backend) Launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
-	shim.WarnOnce("local-launch", "the local backend does not launch kernels yet", "kernel", k.Name)
+	shim.WarnOnce("local-launch", "the local backend launches only kernels shipped by remote clients", "kernel", k.Name)
 	return shim.ErrNotSupported
+}
+
+// LoadModule hands a shipped image to the driver, which copies it.
+func (b *Backend) LoadModule(image []byte) (uintptr, shim.Status) {
+	if len(image) == 0 {
+		return 0, shim.ErrInvalidValue
+	}
+	b.bind()
+	var m unsafe.Pointer
+	if r := C.cu_modload(&m, unsafe.Pointer(&image[0])); r != 0 {
+		shim.Log().Warnw("cuModuleLoadData failed", "result", int(r), "bytes", len(image))
+		return 0, shim.ErrInvalidKernelImage
+	}
+	return uintptr(m), shim.OK
+}
+
+// Function finds a kernel and asks the driver for its parameter layout.
+func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo, shim.Status) {
+	b.bind()
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var f unsafe.Pointer
+	if r := C.cu_getfn(&f, unsafe.Pointer(mod), cname); r != 0 {
+		return 0, nil, shim.ErrInvalidDeviceFunction
+	}
+	var params []shim.ParamInfo
+	for i := 0; i < 4096; i++ {
+		var off, size C.size_t
+		r := C.cu_paraminfo(f, C.size_t(i), &off, &size)
+		if r == 801 {
+			return 0, nil, shim.ErrNotSupported
+		}
+		if r != 0 { // past the last parameter
+			break
+		}
+		params = append(params, shim.ParamInfo{Offset: uint32(off), Size: uint32(size)})
+	}
+	return uintptr(f), params, shim.OK
+}
+
+// LaunchPacked launches fn with the packed parameters.
+func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
+	b.bind()
+	dims := [6]C.uint{C.uint(lc.Grid.X), C.uint(lc.Grid.Y), C.uint(lc.Grid.Z), C.uint(lc.Block.X), C.uint(lc.Block.Y), C.uint(lc.Block.Z)}
+	offs := make([]C.uint, len(params)+1)
+	for i, p := range params {
+		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
+			return shim.ErrInvalidValue
+		}
+		offs[i] = C.uint(p.Offset)
+	}
+	buf := C.CBytes(append(args, 0))
+	defer C.free(buf)
+	r := C.cu_launch(unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), (*C.uchar)(buf), &offs[0], C.int(len(params)))
+	if r != 0 {
+		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r))
+		return launchStatus(r)
+	}
+	return shim.OK
+}
+
+// launchStatus maps the driver's launch errors onto the model's.
+func launchStatus(r C.int) shim.Status {
+	switch r {
+	case 1:
+		return shim.ErrInvalidValue
+	case 701: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+		return shim.ErrLaunchOutOfResources
+	}
+	return shim.ErrLaunchFailure
 }

@@ -16,6 +16,10 @@ const (
 	OpGet      = 0xF002 // u64 device address, u64 length: device -> host
 	OpIsDevice = 0xF003 // u64 address: 1 if it is device memory
 	OpCopyD2D  = 0xF004 // u64 dst, u64 src, u64 length: a copy that stays on the server
+	// Device code: images are shipped once, kernels launched by handle (see launch.go).
+	OpLoadModule = 0xF005 // image bytes -> status, u64 module
+	OpFunction   = 0xF006 // u64 module, name -> status, u64 function, u32 count, (u32 offset, u32 size)...
+	OpLaunch     = 0xF007 // u64 function, u32 grid[3], block[3], u64 shared, u64 stream, packed args -> status
 	// Chunk bounds one frame of a bulk copy.
 	Chunk = 16 << 20
 )

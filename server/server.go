@@ -131,7 +131,7 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
 // cudaError's numbers, which the driver API shares for the errors a copy meets).
 func status(op uint32, resp []byte) uint64 {
-	if op >= remote.OpPut && op <= remote.OpCopyD2D {
+	if op >= remote.OpPut && op <= remote.OpLaunch {
 		if len(resp) == 0 || shim.Status(resp[0]) == shim.OK {
 			return 0
 		}
@@ -164,6 +164,8 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	switch op {
 	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D:
 		return bulk(op, payload)
+	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch:
+		return code(op, payload)
 	}
 	f, ok := byOp[op]
 	call, ok2 := dispatch[op]

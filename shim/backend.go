@@ -1,5 +1,11 @@
 package shim
 
+import (
+	"bytes"
+	"sync"
+	"unsafe"
+)
+
 // Backend executes what the model has validated: the sim backend does it in this process;
 // the remote and local backends will do it on a real GPU. Addresses passed in have been
 // checked against the MemTable.
@@ -67,4 +73,47 @@ func roundUp(n, to uint64) uint64 {
 		return to
 	}
 	return (n + to - 1) / to * to
+}
+
+// ParamInfo is one kernel parameter's place in a packed argument block.
+type ParamInfo struct{ Offset, Size uint32 }
+
+// CodeBackend is a backend that runs device code a remote client ships: the client sends
+// its images once, then launches by handle with the parameters packed by value.
+type CodeBackend interface {
+	// LoadModule loads an image (fat binary, cubin or PTX) and returns the backend's module.
+	LoadModule(image []byte) (uintptr, Status)
+	// Function finds a kernel of a loaded module and its parameter layout.
+	Function(mod uintptr, name string) (uintptr, []ParamInfo, Status)
+	// LaunchPacked runs fn with its parameters packed at their offsets in args.
+	LaunchPacked(fn uintptr, params []ParamInfo, lc LaunchConfig, args []byte) Status
+}
+
+// LoadModule keeps the image: the sim backend cannot compile it, only find names in it.
+func (b *SimBackend) LoadModule(image []byte) (uintptr, Status) {
+	if len(image) == 0 {
+		return 0, ErrInvalidValue
+	}
+	m := &Module{Size: uint64(len(image)), image: append([]byte(nil), image...)}
+	key := uintptr(unsafe.Pointer(m))
+	simModules.Store(key, m)
+	return key, OK
+}
+
+// simModules keeps shipped images alive under their keys.
+var simModules sync.Map
+
+// Function knows no parameter layout: the sim backend runs no kernel that would read one.
+func (b *SimBackend) Function(mod uintptr, name string) (uintptr, []ParamInfo, Status) {
+	v, ok := simModules.Load(mod)
+	m, _ := v.(*Module)
+	if !ok || name == "" || !bytes.Contains(m.image, append([]byte(name), 0)) {
+		return 0, nil, ErrInvalidDeviceFunction
+	}
+	return 1, nil, OK
+}
+
+// LaunchPacked answers as Launch does.
+func (b *SimBackend) LaunchPacked(fn uintptr, params []ParamInfo, lc LaunchConfig, args []byte) Status {
+	return b.Launch(&Kernel{Name: "(shipped by a remote client)"}, lc, 0)
 }

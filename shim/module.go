@@ -25,6 +25,7 @@ type Module struct {
 	Size    uint64
 	Kernels []*Kernel
 	Vars    []Var
+	image   []byte // a copy, where the image came over the wire
 	mu      sync.Mutex
 }
 

@@ -34,4 +34,10 @@ const (
 	ErrAlreadyMapped
 	ErrNotMapped
 	ErrNotPermitted
+	ErrInvalidKernelImage   // the driver rejected a shipped image
+	ErrLaunchOutOfResources // too many registers or too much shared memory for the block
+	ErrLaunchFailure        // a kernel faulted
+
+	// StatusLast is the last status, for tables that must cover them all.
+	StatusLast = ErrLaunchFailure
 )

@@ -1,0 +1,142 @@
+package remote
+
+import (
+	"encoding/binary"
+	"sync"
+	"unsafe"
+
+	"vgpu/cudart"
+	"vgpu/shim"
+)
+
+// LaunchHeader is the fixed part of an OpLaunch request.
+const LaunchHeader = 48
+
+// remoteKernel is a kernel as the server knows it: its handle and parameter layout.
+type remoteKernel struct {
+	handle uint64
+	params []shim.ParamInfo
+	size   int // bytes of the packed argument block
+}
+
+var (
+	codeMu  sync.Mutex
+	modules = map[*shim.Module]uint64{}
+	kernels = map[*shim.Kernel]*remoteKernel{}
+)
+
+// shipped returns k's server-side form, shipping its module's image on first use (a
+// program's fat binaries are registered at load, most of them never launched).
+func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
+	codeMu.Lock()
+	defer codeMu.Unlock()
+	if rk := kernels[k]; rk != nil {
+		return rk, shim.OK
+	}
+	m := k.Module
+	if m == nil || m.Image == 0 || m.Size == 0 {
+		return nil, shim.ErrInvalidDeviceFunction
+	}
+	mh, ok := modules[m]
+	if !ok {
+		resp, err := roundTrip(OpLoadModule, shim.Bytes(m.Image, m.Size))
+		if err != nil {
+			return nil, shim.ErrNotSupported
+		}
+		if st := status(resp); st != shim.OK {
+			return nil, st
+		}
+		if len(resp) != 9 {
+			return nil, shim.ErrInvalidValue
+		}
+		mh = binary.LittleEndian.Uint64(resp[1:])
+		modules[m] = mh
+	}
+	resp, err := roundTrip(OpFunction, append(binary.LittleEndian.AppendUint64(nil, mh), k.Name...))
+	if err != nil {
+		return nil, shim.ErrNotSupported
+	}
+	if st := status(resp); st != shim.OK {
+		return nil, st
+	}
+	if len(resp) < 13 {
+		return nil, shim.ErrInvalidValue
+	}
+	n := int(binary.LittleEndian.Uint32(resp[9:]))
+	if len(resp) != 13+8*n {
+		return nil, shim.ErrInvalidValue
+	}
+	rk := &remoteKernel{handle: binary.LittleEndian.Uint64(resp[1:])}
+	for i := 0; i < n; i++ {
+		q := shim.ParamInfo{Offset: binary.LittleEndian.Uint32(resp[13+8*i:]), Size: binary.LittleEndian.Uint32(resp[17+8*i:])}
+		rk.params = append(rk.params, q)
+		rk.size = max(rk.size, int(q.Offset+q.Size))
+	}
+	kernels[k] = rk
+	return rk, shim.OK
+}
+
+// launch packs each parameter by value at its offset and posts the launch: it is pipelined
+// like an async copy, and a failure surfaces at the next synchronising call.
+func launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
+	d := shim.S().Device(0)
+	if d == nil {
+		return shim.ErrNoDevice
+	}
+	if st := shim.CheckLaunch(d, k, lc); st != shim.OK {
+		return st
+	}
+	rk, st := shipped(k)
+	if st != shim.OK {
+		return st
+	}
+	if len(rk.params) > 0 && args == 0 {
+		return shim.ErrInvalidValue
+	}
+	le := binary.LittleEndian
+	req := make([]byte, LaunchHeader+rk.size)
+	le.PutUint64(req, rk.handle)
+	for i, v := range []uint32{lc.Grid.X, lc.Grid.Y, lc.Grid.Z, lc.Block.X, lc.Block.Y, lc.Block.Z} {
+		le.PutUint32(req[8+4*i:], v)
+	}
+	le.PutUint64(req[32:], lc.Shared)
+	le.PutUint64(req[40:], uint64(lc.Stream))
+	slots := unsafe.Slice((*uintptr)(unsafe.Pointer(args)), len(rk.params))
+	for i, q := range rk.params {
+		copy(req[LaunchHeader+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
+	}
+	if post(OpLaunch, req) != nil {
+		return shim.ErrNotSupported
+	}
+	return shim.OK
+}
+
+// LaunchKernel is cudaLaunchKernel and cudaLaunchCooperativeKernel over the connection.
+func LaunchKernel(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
+	k := shim.KernelByHost(fn)
+	if k == nil {
+		return int32(cudart.ErrorInvalidDeviceFunction)
+	}
+	return int32(cudart.From(launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args)))
+}
+
+// LaunchKernelHandle is __cudaLaunchKernel (CUDA 13 stubs) over the connection.
+func LaunchKernelHandle(h uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, h)
+	if !ok {
+		return int32(cudart.ErrorInvalidDeviceFunction)
+	}
+	return int32(cudart.From(launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args)))
+}
+
+// LaunchKernelExC is cudaLaunchKernelExC over the connection.
+func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) int32 {
+	if cfg == nil {
+		return int32(cudart.ErrorInvalidValue)
+	}
+	k := shim.KernelByHost(fn)
+	if k == nil {
+		return int32(cudart.ErrorInvalidDeviceFunction)
+	}
+	return int32(cudart.From(launch(k, cudart.LaunchConfigAt(cfg), args)))
+}
