@@ -166,7 +166,17 @@ func LaunchKernelHandle(h uintptr, grid, block shim.Dim3, args uintptr, shared u
 	if !ok {
 		return ErrorInvalidDeviceFunction
 	}
-	return launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args)
+	return HandleLaunchError(launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args))
+}
+
+// HandleLaunchError is how CUDA 13's launch by kernel handle reports a configuration out of
+// the device's limits: invalid value, where cudaLaunchKernel says invalid configuration
+// (measured with NVIDIA's runtime 13 on driver 580; tests/gpu/kernels.cu).
+func HandleLaunchError(e Error) Error {
+	if e == ErrorInvalidConfiguration {
+		return ErrorInvalidValue
+	}
+	return e
 }
 
 // LaunchKernelExC is cudaLaunchKernelExC; launch attributes are accepted and not modelled.

@@ -3223,13 +3223,6 @@ func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe
 
 //export vgpu_cudaFuncSetAttribute
 func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
-	if remote.On() {
-		r := int32(remote.Unsupported("cudaFuncSetAttribute", 801))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FuncSetAttribute(func_, attr, value))
@@ -3248,13 +3241,6 @@ func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
 
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
-	if remote.On() {
-		r := int32(remote.Unsupported("cudaFuncGetAttributes", 801))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FuncGetAttributes(attr, func_))
@@ -3273,13 +3259,6 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
-	if remote.On() {
-		r := int32(remote.Unsupported("cudaOccupancyMaxActiveBlocksPerMultiprocessor", 801))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
@@ -3298,13 +3277,6 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
-	if remote.On() {
-		r := int32(remote.Unsupported("cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 801))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
@@ -3398,13 +3370,6 @@ func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint
 
 //export vgpu___cudaGetKernel_13
 func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32 {
-	if remote.On() {
-		r := int32(remote.Unsupported("__cudaGetKernel", 801))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetKernel(kernel, entryFuncAddr))

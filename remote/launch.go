@@ -126,7 +126,7 @@ func LaunchKernelHandle(h uintptr, grid, block shim.Dim3, args uintptr, shared u
 	if !ok {
 		return int32(cudart.ErrorInvalidDeviceFunction)
 	}
-	return int32(cudart.From(launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args)))
+	return int32(cudart.HandleLaunchError(cudart.From(launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args))))
 }
 
 // LaunchKernelExC is cudaLaunchKernelExC over the connection.

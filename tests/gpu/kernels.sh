@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# On a GPU machine with nvcc (no Go needed: carry build/): tests/gpu/kernels.cu runs on
+# NVIDIA's runtime, then through a remote client against `vgpu serve --backend local` on the
+# same GPU. The outputs must be identical. usage: tests/gpu/kernels.sh (from the repo root)
+set -uo pipefail
+ROOT=$PWD
+OUTDIR=${OUT:-/tmp}
+nvcc -O2 -cudart shared -arch=sm_90 -o /tmp/vgpu-kernels tests/gpu/kernels.cu || exit 1
+t0=$(date +%s%N); /tmp/vgpu-kernels > $OUTDIR/native.out 2> $OUTDIR/native.err; t1=$(date +%s%N)
+echo "== native ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/native.out $OUTDIR/native.err
+echo "launch entry points the program imports: $(nm -D /tmp/vgpu-kernels | grep -o '[_a-zA-Z]*[Ll]aunch[A-Za-z]*' | tr '\n' ' ')"
+SOCK=/tmp/vgpu-kernels.sock; rm -f $SOCK
+VGPU_LOG_LEVEL=info build/bin/vgpu serve --listen unix://$SOCK --backend local --metrics 127.0.0.1:9477 > $OUTDIR/server.log 2>&1 & SERVER=$!
+sleep 1
+t0=$(date +%s%N)
+env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-kernels > $OUTDIR/remote.out 2> $OUTDIR/remote.err
+t1=$(date +%s%N)
+echo "== remote, local backend ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/remote.out $OUTDIR/remote.err
+echo "== client mapped vgpu, not NVIDIA's runtime: $(env LD_LIBRARY_PATH=$ROOT/build/lib ldd /tmp/vgpu-kernels | grep cudart)"
+exec 3<>/dev/tcp/127.0.0.1/9477; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; grep -E '^vgpu_(launches|bytes)' <&3; exec 3<&-
+kill $SERVER
+tail -5 $OUTDIR/server.log
+if cmp -s $OUTDIR/native.out $OUTDIR/remote.out; then echo "kernels: IDENTICAL"; else echo "kernels: DIFFER"; diff $OUTDIR/native.out $OUTDIR/remote.out; exit 1; fi
