@@ -146,7 +146,13 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 		conn.Close()
 		return nil, dead
 	}
-	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload); err != nil {
+	// The request goes in the same write as the posts queued before it.
+	var err error
+	batch, err = wire.AppendFrame(batch, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload)
+	if err == nil {
+		err = flushLocked()
+	}
+	if err != nil {
 		return fail(err)
 	}
 	h, resp, err := wire.ReadFrame(conn)
@@ -171,12 +177,72 @@ func post(op uint32, payload []byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
-	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, payload); err != nil {
+	wasEmpty := len(batch) == 0
+	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
+	var err error
+	if len(payload) >= batchBytes { // a bulk upload: written from the caller's bytes, not copied into the batch
+		if err = flushLocked(); err == nil {
+			err = wire.WriteFrame(conn, h, payload)
+		}
+	} else if batch, err = wire.AppendFrame(batch, h, payload); err == nil && len(batch) >= batchBytes {
+		err = flushLocked()
+	}
+	if err != nil {
 		dead = fmt.Errorf("vgpu server connection lost: %w", err)
 		conn.Close()
 		return dead
 	}
+	if wasEmpty && len(batch) > 0 {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
 	return nil
+}
+
+// Posts are batched: they leave with the next request, when batchBytes have queued, or
+// flushDelay after the first of them, whichever comes first. A launch loop then costs one
+// write per batch instead of one per launch, and a lone post waits at most flushDelay.
+const (
+	batchBytes = 256 << 10
+	flushDelay = 50 * time.Microsecond
+)
+
+var (
+	batch []byte // frames not yet written; guarded by mu
+	kick  = make(chan struct{}, 1)
+)
+
+func init() { go flusher() }
+
+// flusher writes a batch that no request took along.
+func flusher() {
+	for range kick {
+		time.Sleep(flushDelay)
+		mu.Lock()
+		if dead == nil && conn != nil && len(batch) > 0 {
+			if err := flushLocked(); err != nil {
+				dead = fmt.Errorf("vgpu server connection lost: %w", err)
+				conn.Close()
+			}
+		}
+		mu.Unlock()
+	}
+}
+
+// flushLocked writes the queued frames; mu is held.
+func flushLocked() error {
+	if len(batch) == 0 {
+		return nil
+	}
+	_, err := conn.Write(batch)
+	if cap(batch) > 4*batchBytes { // a large request went through: do not keep its buffer
+		batch = nil
+	} else {
+		batch = batch[:0]
+	}
+	return err
 }
 
 // pipelined reports whether f is asynchronous and returns nothing but its status.

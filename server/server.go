@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -102,8 +103,10 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	}()
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
+	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
+	in := bufio.NewReaderSize(c, 256<<10)
 	for {
-		h, payload, err := wire.ReadFrame(c)
+		h, payload, err := wire.ReadFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				log.Infow("connection ended", "err", err)

@@ -47,18 +47,26 @@ var (
 
 // WriteFrame writes one frame.
 func WriteFrame(w io.Writer, h Header, payload []byte) error {
-	if len(payload) > MaxPayload {
-		return ErrTooLarge
-	}
 	// One write per frame: one system call, one wake-up on the other side.
-	b := make([]byte, headerLen, headerLen+len(payload))
-	binary.LittleEndian.PutUint16(b[0:], magic)
-	b[2], b[3] = Version, h.Kind
-	binary.LittleEndian.PutUint32(b[4:], h.Op)
-	binary.LittleEndian.PutUint32(b[8:], h.Seq)
-	binary.LittleEndian.PutUint32(b[12:], uint32(len(payload)))
-	_, err := w.Write(append(b, payload...))
+	b, err := AppendFrame(make([]byte, 0, headerLen+len(payload)), h, payload)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
 	return err
+}
+
+// AppendFrame appends one frame to b, for writers that batch several frames in one write.
+func AppendFrame(b []byte, h Header, payload []byte) ([]byte, error) {
+	if len(payload) > MaxPayload {
+		return b, ErrTooLarge
+	}
+	b = binary.LittleEndian.AppendUint16(b, magic)
+	b = append(b, Version, h.Kind)
+	b = binary.LittleEndian.AppendUint32(b, h.Op)
+	b = binary.LittleEndian.AppendUint32(b, h.Seq)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+	return append(b, payload...), nil
 }
 
 // ReadFrame reads one frame, refusing foreign, mismatched or oversized ones before
