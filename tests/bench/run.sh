@@ -71,7 +71,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo
 	echo "Issue 4's target for a synchronous round trip is ≤ 20 µs at p50; each call is one blocking"
 	echo "round trip (blocking system calls on both ends, wire/fdconn.go). Asynchronous calls are sent"
-	echo "without waiting; one write per call is what limits them now (batching writes is next)."
+	echo "without waiting and batched: one write carries up to 256 KiB of them (remote/client.go)."
 	echo
 	echo "## Start-up (µs for a trivial C program, exec to exit)"
 	echo
