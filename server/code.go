@@ -7,14 +7,9 @@ import (
 	"vgpu/shim"
 )
 
-// shippedModule and shippedKernel are a client's device code on this server, under
-// handles the client owns (so no other client can launch them).
+// shippedModule is a client's image on this server, under a handle the client owns (so no
+// other client can use it); its kernels are shim Kernels with a native function.
 type shippedModule struct{ native uintptr }
-
-type shippedKernel struct {
-	native uintptr
-	params []shim.ParamInfo
-}
 
 // code loads shipped images, resolves kernels and launches them.
 func code(op uint32, p []byte) []byte {
@@ -44,7 +39,11 @@ func code(op uint32, p []byte) []byte {
 		if s != shim.OK {
 			return st(s)
 		}
-		out := le.AppendUint64(st(shim.OK), uint64(shim.NewHandle(shim.KindFunction, &shippedKernel{native, params})))
+		// The client checks dynamic shared memory against the limit its program raised.
+		k := &shim.Kernel{Name: string(p[8:]), Native: native, Params: params,
+			MaxDynShared: shim.S().Device(0).Attrs[shim.AttrMaxSharedMemPerBlockOptin]}
+		k.Handle = shim.NewHandle(shim.KindFunction, k)
+		out := le.AppendUint64(st(shim.OK), uint64(k.Handle))
 		out = le.AppendUint32(out, uint32(len(params)))
 		for _, q := range params {
 			out = le.AppendUint32(le.AppendUint32(out, q.Offset), q.Size)
@@ -54,8 +53,8 @@ func code(op uint32, p []byte) []byte {
 		if len(p) < remote.LaunchHeader {
 			return st(shim.ErrInvalidValue)
 		}
-		k, ok := shim.Lookup[*shippedKernel](shim.KindFunction, uintptr(le.Uint64(p)))
-		if !ok {
+		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
+		if !ok || k.Native == 0 {
 			return st(shim.ErrInvalidDeviceFunction)
 		}
 		u := func(i int) uint32 { return le.Uint32(p[8+4*i:]) }
@@ -63,12 +62,18 @@ func code(op uint32, p []byte) []byte {
 			Grid: shim.Dim3{X: u(0), Y: u(1), Z: u(2)}, Block: shim.Dim3{X: u(3), Y: u(4), Z: u(5)},
 			Shared: le.Uint64(p[32:]), Stream: uintptr(le.Uint64(p[40:])),
 		}
-		// The client checked dynamic shared memory against the limit its program raised.
-		if s := shim.CheckLaunch(shim.S().Device(0), nil, shim.LaunchConfig{Grid: lc.Grid, Block: lc.Block}); s != shim.OK {
+		d := shim.S().Device(0)
+		if s := shim.CheckLaunch(d, k, lc); s != shim.OK {
 			return st(s)
 		}
+		s, res := shim.ResolveStream(lc.Stream, d)
+		if res != shim.OK {
+			return st(res)
+		}
 		stats.launches.Add(1)
-		return st(cb.LaunchPacked(k.native, k.params, lc, p[remote.LaunchHeader:]))
+		// Through the stream: a capturing stream records the launch for its graph, whose
+		// replay on this server then launches it again (the payload is this frame's own).
+		return st(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: p[remote.LaunchHeader:]}))
 	}
 	return st(shim.ErrNotSupported)
 }

@@ -25,7 +25,9 @@ type Node struct {
 	Kernel *Kernel
 	Launch LaunchConfig
 	Args   uintptr
-	Run    func() Status // NodeHost: what replaying the node does
+	// ArgBlock holds a shipped kernel's packed parameters, for as long as a graph keeps the node.
+	ArgBlock []byte
+	Run      func() Status // NodeHost: what replaying the node does
 }
 
 // Graph is a captured or built sequence of nodes. Capture is linear per stream, so a slice
@@ -108,6 +110,9 @@ func execute(d *Device, n Node) Status {
 	case NodeMemset:
 		return b.Set(n.Dst, n.Value, n.N)
 	case NodeKernel:
+		if cb, ok := b.(CodeBackend); ok && n.Kernel.Native != 0 {
+			return cb.LaunchPacked(n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+		}
 		return b.Launch(n.Kernel, n.Launch, n.Args)
 	case NodeHost:
 		if n.Run != nil {

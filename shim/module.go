@@ -37,6 +37,10 @@ type Kernel struct {
 	Module         *Module
 	MaxDynShared   int32 // cudaFuncAttributeMaxDynamicSharedMemorySize
 	PreferredCarve int32
+	// A kernel a remote client shipped: the backend's function and its parameter layout.
+	// Its launches carry their parameters packed (Node.ArgBlock).
+	Native uintptr
+	Params []ParamInfo
 }
 
 // Var is a registered __device__ variable.

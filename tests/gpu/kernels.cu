@@ -29,6 +29,11 @@ __global__ void reverse(int *data, int per) {
 	for (int i = threadIdx.x; i < per; i += blockDim.x) data[base + i] = tile[per - 1 - i];
 }
 
+__global__ void halve_add(float *p, float v, int n) {
+	int i = blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) p[i] = p[i] * 0.5f + v;
+}
+
 static uint64_t fnv(const void *p, size_t n) {
 	uint64_t h = 1469598103934665603ull;
 	for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
@@ -89,6 +94,18 @@ int main() {
 		std::chrono::duration<double, std::micro>(t2 - t0).count() / 1e4);
 	CK(cudaMemcpy(hmix, dmix, 32 * sizeof(uint64_t), cudaMemcpyDeviceToHost));
 	printf("10000 launches: last checksum %016llx\n", (unsigned long long)fnv(hmix, 32 * sizeof(uint64_t)));
+	// A captured graph: recorded once, replayed three times.
+	cudaGraph_t g;
+	cudaGraphExec_t x;
+	CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+	halve_add<<<(n + 255) / 256, 256, 0, s>>>(dout, 1.0f, n);
+	halve_add<<<(n + 255) / 256, 256, 0, s>>>(dout, 2.0f, n);
+	CK(cudaStreamEndCapture(s, &g));
+	CK(cudaGraphInstantiate(&x, g, 0));
+	for (int i = 0; i < 3; i++) CK(cudaGraphLaunch(x, s));
+	CK(cudaStreamSynchronize(s));
+	CK(cudaMemcpy(hout, dout, n * sizeof(float), cudaMemcpyDeviceToHost));
+	printf("graph (2 kernels, 3 replays): checksum %016llx\n", (unsigned long long)fnv(hout, n * sizeof(float)));
 	printf("bad block: %s\n", cudaGetErrorName((mix<<<1, 4096>>>(dmix, 0, 0, 0, 0, 0), cudaGetLastError())));
 	return 0;
 }

@@ -129,6 +129,18 @@ int main(int argc, char **argv) {
 		int bad = launch((void *)host_stub, grid, huge, NULL, 0, NULL);
 		int unknown = launch((void *)main, grid, block, NULL, 0, NULL);
 		printf("launch %d %d sync %d bad-block %d unregistered %d\n", a, b, s, bad, unknown);
+		/* Captured on the server: recorded, not run, until the graph is launched. */
+		int (*screate)(void **, unsigned) = (int (*)(void **, unsigned))dlsym(rt, "cudaStreamCreateWithFlags");
+		int (*begin)(void *, int) = (int (*)(void *, int))dlsym(rt, "cudaStreamBeginCapture");
+		int (*end)(void *, void **) = (int (*)(void *, void **))dlsym(rt, "cudaStreamEndCapture");
+		int (*inst)(void **, void *, unsigned long long) = (int (*)(void **, void *, unsigned long long))dlsym(rt, "cudaGraphInstantiate");
+		int (*glaunch)(void *, void *) = (int (*)(void *, void *))dlsym(rt, "cudaGraphLaunch");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		void *st = NULL, *g = NULL, *x = NULL;
+		screate(&st, 1);
+		int c0 = begin(st, 2), c1 = launch((void *)host_stub, grid, block, NULL, 0, st), c2 = end(st, &g);
+		int c3 = ssync(st), c4 = inst(&x, g, 0), c5 = glaunch(x, st), c6 = ssync(st);
+		printf("capture %d launch %d end %d sync %d instantiate %d replay %d sync %d\n", c0, c1, c2, c3, c4, c5, c6);
 		return 0;
 	}
 	if (!strcmp(argv[1], "after")) {

@@ -31,7 +31,8 @@ echo "== asynchronous calls are pipelined; their errors come with the next synch
 remote "$CLIENT" async
 echo "== kernels: the image is shipped once, launches are pipelined, their errors come at the sync"
 out=$(remote "$CLIENT" launch); echo "sim server, VGPU_SIM_LAUNCH=error: $out"
-[ "$out" = "launch 0 0 sync 801 bad-block 9 unregistered 98" ] || fail "launch through a sim server"
+[ "$out" = "launch 0 0 sync 801 bad-block 9 unregistered 98
+capture 0 launch 0 end 0 sync 0 instantiate 0 replay 0 sync 801" ] || fail "launch through a sim server"
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
@@ -40,7 +41,7 @@ during=$(remote "$CLIENT" free)
 m=$(metrics)
 echo "$m" | grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
 echo "$m" | grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' || fail "metrics: calls"
-echo "$m" | grep -qE '^vgpu_launches_total 2$' || fail "metrics: launches"
+echo "$m" | grep -qE '^vgpu_launches_total 3$' || fail "metrics: launches"
 echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
