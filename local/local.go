@@ -1,6 +1,6 @@
 // Package local is the backend that executes on the machine's real GPU through NVIDIA's
-// driver, loaded with dlopen. `vgpu serve --backend local` uses it; memory, copies and
-// memsets run on the GPU, kernel launches are not carried yet.
+// driver, loaded with dlopen. `vgpu serve --backend local` uses it: memory, copies, memsets
+// and the kernels remote clients ship run on the GPU.
 package local
 
 /*
