@@ -24,6 +24,7 @@ static int (*p_memset)(unsigned long long, unsigned char, size_t);
 static int (*p_sync)(void);
 static int (*p_modload)(void **, const void *);
 static int (*p_getfn)(void **, void *, const char *);
+static int (*p_modunload)(void *);
 static int (*p_setattr)(void *, int, int);
 static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
 static int (*p_launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
@@ -39,7 +40,7 @@ int cu_open(const char *name, char *err, int n) {
 	S(p_retain, "cuDevicePrimaryCtxRetain") S(p_setcur, "cuCtxSetCurrent") S(p_alloc, "cuMemAlloc_v2")
 	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
 	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
-	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute")
+	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute") S(p_modunload, "cuModuleUnload")
 	// cuFuncGetParamInfo came with CUDA 12.4; without it kernels with parameters cannot be carried.
 	*(void **)&p_paraminfo = dlsym(lib, "cuFuncGetParamInfo");
 	return 0;
@@ -73,3 +74,4 @@ int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *arg
 	if (shared > 48 * 1024) p_setattr(f, 8, (int)shared);
 	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, 0, slots, 0);
 }
+int cu_modunload(void *m) { return p_modunload(m); }

@@ -24,6 +24,7 @@ int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
 int cu_modload(void **m, const void *img);
+int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
 int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *offsets, int n);
@@ -205,6 +206,12 @@ func (b *Backend) LoadModule(image []byte) (uintptr, shim.Status) {
 		return 0, shim.ErrInvalidKernelImage
 	}
 	return uintptr(m), shim.OK
+}
+
+// UnloadModule unloads a module whose client has gone.
+func (b *Backend) UnloadModule(mod uintptr) {
+	b.bind()
+	C.cu_modunload(unsafe.Pointer(mod))
 }
 
 // Function finds a kernel and asks the driver for its parameter layout.

@@ -9,7 +9,16 @@ import (
 
 // shippedModule is a client's image on this server, under a handle the client owns (so no
 // other client can use it); its kernels are shim Kernels with a native function.
-type shippedModule struct{ native uintptr }
+type shippedModule struct {
+	native  uintptr
+	backend shim.CodeBackend
+}
+
+// Close unloads the module when its client goes (shim.ReleaseOwned).
+func (m *shippedModule) Close() {
+	m.backend.UnloadModule(m.native)
+	stats.modules.Add(-1)
+}
 
 // code loads shipped images, resolves kernels and launches them.
 func code(op uint32, p []byte) []byte {
@@ -26,7 +35,8 @@ func code(op uint32, p []byte) []byte {
 			return st(s)
 		}
 		stats.bytesIn.Add(uint64(len(p)))
-		return le.AppendUint64(st(shim.OK), uint64(shim.NewHandle(shim.KindModule, &shippedModule{native})))
+		stats.modules.Add(1)
+		return le.AppendUint64(st(shim.OK), uint64(shim.NewHandle(shim.KindModule, &shippedModule{native, cb})))
 	case remote.OpFunction:
 		if len(p) < 9 {
 			return st(shim.ErrInvalidValue)

@@ -17,6 +17,7 @@ type metrics struct {
 	connected atomic.Int64
 	bytesIn   atomic.Uint64 // host -> device payload
 	launches  atomic.Uint64 // kernels launched for clients
+	modules   atomic.Int64  // images clients shipped, loaded now
 	bytesOut  atomic.Uint64 // device -> host payload
 	mu        sync.Mutex
 	calls     map[string]uint64
@@ -79,7 +80,7 @@ func (m *metrics) write(w http.ResponseWriter) {
 	}
 	fmt.Fprintf(w, "# HELP vgpu_bytes_total Bytes copied between clients' host memory and devices.\n# TYPE vgpu_bytes_total counter\n")
 	fmt.Fprintf(w, "vgpu_bytes_total{direction=\"h2d\"} %d\nvgpu_bytes_total{direction=\"d2h\"} %d\n", m.bytesIn.Load(), m.bytesOut.Load())
-	fmt.Fprintf(w, "vgpu_launches_total %d\n", m.launches.Load())
+	fmt.Fprintf(w, "vgpu_launches_total %d\nvgpu_modules_loaded %d\n", m.launches.Load(), m.modules.Load())
 	fmt.Fprintf(w, "# HELP vgpu_calls_total Calls answered, by function.\n# TYPE vgpu_calls_total counter\n")
 	fmt.Fprintf(w, "# HELP vgpu_call_seconds Time spent answering calls, by function.\n# TYPE vgpu_call_seconds summary\n")
 	var names []string

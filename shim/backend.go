@@ -83,6 +83,8 @@ type ParamInfo struct{ Offset, Size uint32 }
 type CodeBackend interface {
 	// LoadModule loads an image (fat binary, cubin or PTX) and returns the backend's module.
 	LoadModule(image []byte) (uintptr, Status)
+	// UnloadModule frees a loaded module and its kernels.
+	UnloadModule(mod uintptr)
 	// Function finds a kernel of a loaded module and its parameter layout.
 	Function(mod uintptr, name string) (uintptr, []ParamInfo, Status)
 	// LaunchPacked runs fn with its parameters packed at their offsets in args.
@@ -99,6 +101,9 @@ func (b *SimBackend) LoadModule(image []byte) (uintptr, Status) {
 	simModules.Store(key, m)
 	return key, OK
 }
+
+// UnloadModule forgets a shipped image.
+func (b *SimBackend) UnloadModule(mod uintptr) { simModules.Delete(mod) }
 
 // simModules keeps shipped images alive under their keys.
 var simModules sync.Map

@@ -59,18 +59,30 @@ func NewHandle(k Kind, obj any) uintptr {
 	return h
 }
 
-// ReleaseOwned forgets every handle a disconnected client created; it returns how many.
+// Closer is an object that holds something outside the handle table (a module loaded
+// into the driver): ReleaseOwned closes it.
+type Closer interface{ Close() }
+
+// ReleaseOwned forgets every handle a disconnected client created, closing the objects
+// that hold resources; it returns how many.
 func ReleaseOwned(owner uint64) int {
 	t := tables
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	var closers []Closer
 	n := 0
 	for h, o := range t.owners {
 		if o == owner {
+			if c, ok := t.items[h].(Closer); ok {
+				closers = append(closers, c)
+			}
 			delete(t.items, h)
 			delete(t.owners, h)
 			n++
 		}
+	}
+	t.mu.Unlock()
+	for _, c := range closers { // outside the lock: closing may call into a backend
+		c.Close()
 	}
 	return n
 }

@@ -17,7 +17,7 @@ env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK
 t1=$(date +%s%N)
 echo "== remote, local backend ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/remote.out $OUTDIR/remote.err
 echo "== client mapped vgpu, not NVIDIA's runtime: $(env LD_LIBRARY_PATH=$ROOT/build/lib ldd /tmp/vgpu-kernels | grep cudart)"
-exec 3<>/dev/tcp/127.0.0.1/9477; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; grep -E '^vgpu_(launches|bytes)' <&3; exec 3<&-
+exec 3<>/dev/tcp/127.0.0.1/9477; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; grep -E '^vgpu_(launches|bytes|modules)' <&3; exec 3<&-
 kill $SERVER
 tail -5 $OUTDIR/server.log
 if cmp -s $OUTDIR/native.out $OUTDIR/remote.out; then echo "kernels: IDENTICAL"; else echo "kernels: DIFFER"; diff $OUTDIR/native.out $OUTDIR/remote.out; exit 1; fi

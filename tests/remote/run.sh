@@ -42,6 +42,7 @@ m=$(metrics)
 echo "$m" | grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
 echo "$m" | grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' || fail "metrics: calls"
 echo "$m" | grep -qE '^vgpu_launches_total 3$' || fail "metrics: launches"
+echo "$m" | grep -qE '^vgpu_modules_loaded 0$' || fail "the module a client shipped is still loaded after it left"
 echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
