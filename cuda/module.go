@@ -52,8 +52,8 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) Resul
 	return Success
 }
 
-// LaunchKernel is cuLaunchKernel: validated, then captured or handed to the backend.
-func LaunchKernel(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr, params, extra uintptr) Result {
+// LaunchFunction is cuLaunchKernel: validated, then captured or handed to the backend.
+func LaunchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr, params, extra uintptr) Result {
 	d, r := ctxDevice()
 	if r != Success {
 		return r

@@ -1136,7 +1136,7 @@ func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) i
 //export vgpu_cuModuleLoadData
 func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cuModuleLoadData", 801))
+		r := int32(remote.ModuleLoadData(module, image))
 		return r
 	}
 	if shim.Tracing() {
@@ -1151,7 +1151,7 @@ func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 //export vgpu_cuModuleUnload
 func vgpu_cuModuleUnload(module uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cuModuleUnload", 801))
+		r := int32(remote.ModuleUnload(module))
 		return r
 	}
 	if shim.Tracing() {
@@ -1166,7 +1166,7 @@ func vgpu_cuModuleUnload(module uintptr) int32 {
 //export vgpu_cuModuleGetFunction
 func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cuModuleGetFunction", 801))
+		r := int32(remote.ModuleGetFunction(fn, module, name))
 		return r
 	}
 	if shim.Tracing() {
@@ -1181,16 +1181,16 @@ func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Poi
 //export vgpu_cuLaunchKernel
 func vgpu_cuLaunchKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cuLaunchKernel", 801))
+		r := int32(remote.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
 		return r
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(cuda.LaunchKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+		r := int32(cuda.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
 		shim.TraceEnd(t, 79, "cuLaunchKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
 		return r
 	}
-	return int32(cuda.LaunchKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+	return int32(cuda.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
 }
 
 //export vgpu_cuGetExportTable

@@ -38,7 +38,7 @@ func PrimaryContext(d *Device) *Context {
 	v, loaded := primaries.LoadOrStore(d, c)
 	if !loaded {
 		c.ID = nextCtxID()
-		c.Handle = NewHandle(KindContext, c)
+		c.Handle = NewSharedHandle(KindContext, c)
 	}
 	return v.(*Context)
 }

@@ -45,8 +45,13 @@ func (t *handleTable) reset() {
 
 // NewHandle registers obj under a fresh handle of kind k. Inside `vgpu serve` the handle
 // belongs to the client whose call created it.
-func NewHandle(k Kind, obj any) uintptr {
-	owner := Thread().Owner
+func NewHandle(k Kind, obj any) uintptr { return newHandle(k, obj, Thread().Owner) }
+
+// NewSharedHandle registers obj under a handle no client owns: a device's primary context
+// outlives whichever client first asked for it.
+func NewSharedHandle(k Kind, obj any) uintptr { return newHandle(k, obj, 0) }
+
+func newHandle(k Kind, obj any, owner uint64) uintptr {
 	t := tables
 	t.mu.Lock()
 	t.next[k]++

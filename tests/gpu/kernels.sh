@@ -18,6 +18,16 @@ t1=$(date +%s%N)
 echo "== remote, local backend ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/remote.out $OUTDIR/remote.err
 echo "== client mapped vgpu, not NVIDIA's runtime: $(env LD_LIBRARY_PATH=$ROOT/build/lib ldd /tmp/vgpu-kernels | grep cudart)"
 exec 3<>/dev/tcp/127.0.0.1/9477; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; grep -E '^vgpu_(launches|bytes|modules)' <&3; exec 3<&-
+echo "== driver API: cuModuleLoadData of PTX and of a cubin, cuLaunchKernel"
+nvcc -ptx -arch=sm_90 -o /tmp/scale_add.ptx tests/gpu/scale_add.cu && nvcc -cubin -arch=sm_90 -o /tmp/scale_add.cubin tests/gpu/scale_add.cu
+gcc -O1 -o /tmp/vgpu-driver tests/gpu/driver.c "$(ldconfig -p | awk '/libcuda.so.1 /{print $NF; exit}')" || exit 1
+for img in ptx cubin; do
+	/tmp/vgpu-driver /tmp/scale_add.$img > $OUTDIR/driver-native-$img.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-driver /tmp/scale_add.$img > $OUTDIR/driver-remote-$img.out 2>&1
+	echo "$img native: $(tr '\n' ' ' < $OUTDIR/driver-native-$img.out)"
+	echo "$img remote: $(tr '\n' ' ' < $OUTDIR/driver-remote-$img.out)"
+	cmp -s $OUTDIR/driver-native-$img.out $OUTDIR/driver-remote-$img.out && echo "driver $img: IDENTICAL" || echo "driver $img: DIFFER"
+done
 kill $SERVER
 tail -5 $OUTDIR/server.log
 if cmp -s $OUTDIR/native.out $OUTDIR/remote.out; then echo "kernels: IDENTICAL"; else echo "kernels: DIFFER"; diff $OUTDIR/native.out $OUTDIR/remote.out; exit 1; fi

@@ -33,6 +33,15 @@ echo "== kernels: the image is shipped once, launches are pipelined, their error
 out=$(remote "$CLIENT" launch); echo "sim server, VGPU_SIM_LAUNCH=error: $out"
 [ "$out" = "launch 0 0 sync 801 bad-block 9 unregistered 98
 capture 0 launch 0 end 0 sync 0 instantiate 0 replay 0 sync 801" ] || fail "launch through a sim server"
+echo "== driver API: a module loaded with cuModuleLoadData, cuLaunchKernel; twice, by successive clients"
+${CC:-gcc} -O1 -o "$C/driver" "$ROOT/tests/gpu/driver.c" "$LIBDIR/libcuda.so.1"
+# A fat binary header (magic, version 1, 16-byte header, 16-byte body) around the kernel's name.
+printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00scale_add\0\0\0\0\0\0\0' >"$C/image.fatbin"
+for i in 1 2; do
+	out=$( (remote "$C/driver" "$C/image.fatbin" || true) | tr '\n' ' ')
+	echo "client $i: $out"
+	[ "$out" = "unknown kernel name: 500 cuCtxSynchronize(): 801 " ] || fail "driver-API client $i"
+done
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
@@ -41,7 +50,7 @@ during=$(remote "$CLIENT" free)
 m=$(metrics)
 echo "$m" | grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
 echo "$m" | grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' || fail "metrics: calls"
-echo "$m" | grep -qE '^vgpu_launches_total 3$' || fail "metrics: launches"
+echo "$m" | grep -qE '^vgpu_launches_total 5$' || fail "metrics: launches"
 echo "$m" | grep -qE '^vgpu_modules_loaded 0$' || fail "the module a client shipped is still loaded after it left"
 echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"

@@ -1,0 +1,70 @@
+package remote
+
+import (
+	"unsafe"
+
+	"vgpu/cuda"
+	"vgpu/shim"
+)
+
+// Driver-API modules over the connection: the image is recorded in the client, as the
+// runtime's fat binaries are, and shipped to the server on the first launch of one of its
+// kernels. The server checks the context then, so these need none here.
+
+// ModuleLoadData is cuModuleLoadData.
+func ModuleLoadData(out unsafe.Pointer, image uintptr) int32 {
+	if out == nil || image == 0 {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	shim.PutPtr(out, shim.LoadImage(image).Handle)
+	return int32(cuda.Success)
+}
+
+// ModuleUnload is cuModuleUnload; the server's copy goes when the client does.
+func ModuleUnload(h uintptr) int32 {
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	m.Unregister(shim.KindModule)
+	return int32(cuda.Success)
+}
+
+// ModuleGetFunction is cuModuleGetFunction.
+func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	n, ok := shim.GoString(name, 4096)
+	if !ok || out == nil {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	// The server resolves the name now, as the driver does: the image may be PTX, whose
+	// names the client cannot look up.
+	k := m.FindKernel(n)
+	if k == nil {
+		k = m.AddKernel(0, n)
+	}
+	if _, st := shipped(k); st != shim.OK {
+		if st == shim.ErrInvalidDeviceFunction {
+			return int32(cuda.ErrorNotFound)
+		}
+		return int32(cuda.From(st))
+	}
+	shim.PutPtr(out, k.Handle)
+	return int32(cuda.Success)
+}
+
+// LaunchFunction is cuLaunchKernel. The `extra` form (one packed buffer) is not carried.
+func LaunchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params, extra uintptr) int32 {
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	if extra != 0 {
+		return Unsupported("cuLaunchKernel with extra", int32(cuda.ErrorNotSupported))
+	}
+	lc := shim.LaunchConfig{Grid: shim.Dim3{X: gx, Y: gy, Z: gz}, Block: shim.Dim3{X: bx, Y: by, Z: bz}, Shared: uint64(shared), Stream: stream}
+	return int32(cuda.From(launch(k, lc, params)))
+}
