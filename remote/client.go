@@ -94,6 +94,7 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
 	}
 	conn = nc
+	flusherOnce.Do(func() { go flusher() }) // only a process that talks to a server needs one
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil
 }
@@ -140,12 +141,7 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("not connected")
 	}
 	seq++
-	fail := func(err error) ([]byte, error) {
-		dead = fmt.Errorf("vgpu server connection lost: %w", err)
-		shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
-		conn.Close()
-		return nil, dead
-	}
+	fail := func(err error) ([]byte, error) { return nil, lostLocked(err) }
 	// The request goes in the same write as the posts queued before it.
 	var err error
 	batch, err = wire.AppendFrame(batch, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload)
@@ -188,9 +184,7 @@ func post(op uint32, payload []byte) error {
 		err = flushLocked()
 	}
 	if err != nil {
-		dead = fmt.Errorf("vgpu server connection lost: %w", err)
-		conn.Close()
-		return dead
+		return lostLocked(err)
 	}
 	if wasEmpty && len(batch) > 0 {
 		select {
@@ -212,9 +206,9 @@ const (
 var (
 	batch []byte // frames not yet written; guarded by mu
 	kick  = make(chan struct{}, 1)
-)
 
-func init() { go flusher() }
+	flusherOnce sync.Once
+)
 
 // flusher writes a batch that no request took along.
 func flusher() {
@@ -223,12 +217,19 @@ func flusher() {
 		mu.Lock()
 		if dead == nil && conn != nil && len(batch) > 0 {
 			if err := flushLocked(); err != nil {
-				dead = fmt.Errorf("vgpu server connection lost: %w", err)
-				conn.Close()
+				lostLocked(err)
 			}
 		}
 		mu.Unlock()
 	}
+}
+
+// lostLocked marks the connection dead after err: every later call fails at once. mu is held.
+func lostLocked(err error) error {
+	dead = fmt.Errorf("vgpu server connection lost: %w", err)
+	shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
+	conn.Close()
+	return dead
 }
 
 // flushLocked writes the queued frames; mu is held.
