@@ -65,11 +65,11 @@ int cu_modload(void **m, const void *img) { return p_modload(m, img); }
 int cu_getfn(void **f, void *m, const char *name) { return p_getfn(f, m, name); }
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_paraminfo ? p_paraminfo(f, i, off, size) : 801; }
 
-// cu_launch points one parameter slot at each packed value and launches on the legacy
-// stream, which orders the launch with the backend's synchronous copies.
-int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *offsets, int n) {
+// cu_launch points one parameter slot at each packed value (layout: offset, size pairs) and
+// launches on the legacy stream, which orders the launch with the backend's synchronous copies.
+int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
 	void *slots[n > 0 ? n : 1];
-	for (int i = 0; i < n; i++) slots[i] = args + offsets[i];
+	for (int i = 0; i < n; i++) slots[i] = args + layout[2 * i];
 	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did.
 	if (shared > 48 * 1024) p_setattr(f, 8, (int)shared);
 	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, 0, slots, 0);

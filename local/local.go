@@ -27,7 +27,7 @@ int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *offsets, int n);
+int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n);
 */
 import "C"
 
@@ -238,20 +238,25 @@ func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo,
 	return uintptr(f), params, shim.OK
 }
 
-// LaunchPacked launches fn with the packed parameters.
+// LaunchPacked launches fn with the packed parameters. The driver copies them during the
+// call, so the bytes and the layout are handed over where they are, with no copy per launch.
 func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
 	b.bind()
 	dims := [6]C.uint{C.uint(lc.Grid.X), C.uint(lc.Grid.Y), C.uint(lc.Grid.Z), C.uint(lc.Block.X), C.uint(lc.Block.Y), C.uint(lc.Block.Z)}
-	offs := make([]C.uint, len(params)+1)
-	for i, p := range params {
+	for _, p := range params {
 		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
 			return shim.ErrInvalidValue
 		}
-		offs[i] = C.uint(p.Offset)
 	}
-	buf := C.CBytes(append(args, 0))
-	defer C.free(buf)
-	r := C.cu_launch(unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), (*C.uchar)(buf), &offs[0], C.int(len(params)))
+	var argp *C.uchar
+	var layout *C.uint // shim.ParamInfo is two uint32s: the (offset, size) pairs cu_launch reads
+	if len(args) > 0 {
+		argp = (*C.uchar)(unsafe.Pointer(&args[0]))
+	}
+	if len(params) > 0 {
+		layout = (*C.uint)(unsafe.Pointer(&params[0]))
+	}
+	r := C.cu_launch(unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)))
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r))
 		return launchStatus(r)
