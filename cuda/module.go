@@ -11,6 +11,11 @@ func ModuleLoadData(out unsafe.Pointer, image uintptr) Result {
 	if _, r := ctxDevice(); r != Success {
 		return r
 	}
+	return RecordImage(out, image)
+}
+
+// RecordImage registers a module image and returns its handle in out.
+func RecordImage(out unsafe.Pointer, image uintptr) Result {
 	if out == nil || image == 0 {
 		return ErrorInvalidValue
 	}
@@ -23,6 +28,11 @@ func ModuleUnload(h uintptr) Result {
 	if _, r := ready(); r != Success {
 		return r
 	}
+	return UnloadModule(h)
+}
+
+// UnloadModule forgets module h and its kernels.
+func UnloadModule(h uintptr) Result {
 	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
 	if !ok {
 		return ErrorInvalidHandle
@@ -36,13 +46,9 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) Resul
 	if _, r := ready(); r != Success {
 		return r
 	}
-	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
-	if !ok {
-		return ErrorInvalidHandle
-	}
-	n, ok := shim.GoString(name, 4096)
-	if !ok || out == nil {
-		return ErrorInvalidValue
+	m, n, r := FunctionName(out, h, name)
+	if r != Success {
+		return r
 	}
 	k := m.FindKernel(n)
 	if k == nil {
@@ -50,6 +56,19 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) Resul
 	}
 	shim.PutPtr(out, k.Handle)
 	return Success
+}
+
+// FunctionName validates cuModuleGetFunction's arguments: the module behind h and the name.
+func FunctionName(out unsafe.Pointer, h uintptr, name unsafe.Pointer) (*shim.Module, string, Result) {
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return nil, "", ErrorInvalidHandle
+	}
+	n, ok := shim.GoString(name, 4096)
+	if !ok || out == nil {
+		return nil, "", ErrorInvalidValue
+	}
+	return m, n, Success
 }
 
 // LaunchFunction is cuLaunchKernel: validated, then captured or handed to the backend.

@@ -13,32 +13,17 @@ import (
 
 // ModuleLoadData is cuModuleLoadData.
 func ModuleLoadData(out unsafe.Pointer, image uintptr) int32 {
-	if out == nil || image == 0 {
-		return int32(cuda.ErrorInvalidValue)
-	}
-	shim.PutPtr(out, shim.LoadImage(image).Handle)
-	return int32(cuda.Success)
+	return int32(cuda.RecordImage(out, image))
 }
 
 // ModuleUnload is cuModuleUnload; the server's copy goes when the client does.
-func ModuleUnload(h uintptr) int32 {
-	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
-	if !ok {
-		return int32(cuda.ErrorInvalidHandle)
-	}
-	m.Unregister(shim.KindModule)
-	return int32(cuda.Success)
-}
+func ModuleUnload(h uintptr) int32 { return int32(cuda.UnloadModule(h)) }
 
 // ModuleGetFunction is cuModuleGetFunction.
 func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
-	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
-	if !ok {
-		return int32(cuda.ErrorInvalidHandle)
-	}
-	n, ok := shim.GoString(name, 4096)
-	if !ok || out == nil {
-		return int32(cuda.ErrorInvalidValue)
+	m, n, r := cuda.FunctionName(out, h, name)
+	if r != cuda.Success {
+		return int32(r)
 	}
 	// The server resolves the name now, as the driver does: the image may be PTX, whose
 	// names the client cannot look up.

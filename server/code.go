@@ -20,40 +20,42 @@ func (m *shippedModule) Close() {
 	stats.modules.Add(-1)
 }
 
+// reply is the response of a protocol op outside the function list: its status byte.
+func reply(s shim.Status) []byte { return []byte{byte(s)} }
+
 // code loads shipped images, resolves kernels and launches them.
 func code(op uint32, p []byte) []byte {
-	st := func(s shim.Status) []byte { return []byte{byte(s)} }
 	cb, ok := shim.S().Backend.(shim.CodeBackend)
 	if !ok {
-		return st(shim.ErrNotSupported)
+		return reply(shim.ErrNotSupported)
 	}
 	le := binary.LittleEndian
 	switch op {
 	case remote.OpLoadModule:
 		native, s := cb.LoadModule(p)
 		if s != shim.OK {
-			return st(s)
+			return reply(s)
 		}
 		stats.bytesIn.Add(uint64(len(p)))
 		stats.modules.Add(1)
-		return le.AppendUint64(st(shim.OK), uint64(shim.NewHandle(shim.KindModule, &shippedModule{native, cb})))
+		return le.AppendUint64(reply(shim.OK), uint64(shim.NewHandle(shim.KindModule, &shippedModule{native, cb})))
 	case remote.OpFunction:
 		if len(p) < 9 {
-			return st(shim.ErrInvalidValue)
+			return reply(shim.ErrInvalidValue)
 		}
 		m, ok := shim.Lookup[*shippedModule](shim.KindModule, uintptr(le.Uint64(p)))
 		if !ok {
-			return st(shim.ErrInvalidHandle)
+			return reply(shim.ErrInvalidHandle)
 		}
 		native, params, s := cb.Function(m.native, string(p[8:]))
 		if s != shim.OK {
-			return st(s)
+			return reply(s)
 		}
 		// The client checks dynamic shared memory against the limit its program raised.
 		k := &shim.Kernel{Name: string(p[8:]), Native: native, Params: params,
 			MaxDynShared: shim.S().Device(0).Attrs[shim.AttrMaxSharedMemPerBlockOptin]}
 		k.Handle = shim.NewHandle(shim.KindFunction, k)
-		out := le.AppendUint64(st(shim.OK), uint64(k.Handle))
+		out := le.AppendUint64(reply(shim.OK), uint64(k.Handle))
 		out = le.AppendUint32(out, uint32(len(params)))
 		for _, q := range params {
 			out = le.AppendUint32(le.AppendUint32(out, q.Offset), q.Size)
@@ -61,11 +63,11 @@ func code(op uint32, p []byte) []byte {
 		return out
 	case remote.OpLaunch:
 		if len(p) < remote.LaunchHeader {
-			return st(shim.ErrInvalidValue)
+			return reply(shim.ErrInvalidValue)
 		}
 		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
 		if !ok || k.Native == 0 {
-			return st(shim.ErrInvalidDeviceFunction)
+			return reply(shim.ErrInvalidDeviceFunction)
 		}
 		u := func(i int) uint32 { return le.Uint32(p[8+4*i:]) }
 		lc := shim.LaunchConfig{
@@ -74,16 +76,16 @@ func code(op uint32, p []byte) []byte {
 		}
 		d := shim.S().Device(0)
 		if s := shim.CheckLaunch(d, k, lc); s != shim.OK {
-			return st(s)
+			return reply(s)
 		}
 		s, res := shim.ResolveStream(lc.Stream, d)
 		if res != shim.OK {
-			return st(res)
+			return reply(res)
 		}
 		stats.launches.Add(1)
 		// Through the stream: a capturing stream records the launch for its graph, whose
 		// replay on this server then launches it again (the payload is this frame's own).
-		return st(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: p[remote.LaunchHeader:]}))
+		return reply(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: p[remote.LaunchHeader:]}))
 	}
-	return st(shim.ErrNotSupported)
+	return reply(shim.ErrNotSupported)
 }

@@ -196,34 +196,33 @@ func notSupported(f *api.Func) uint64 {
 // bulk moves host memory for the copy calls the function list cannot describe.
 func bulk(op uint32, p []byte) []byte {
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
-	st := func(s shim.Status) []byte { return []byte{byte(s)} }
 	switch op {
 	case remote.OpPut:
 		if len(p) < 8 {
-			return st(shim.ErrInvalidValue)
+			return reply(shim.ErrInvalidValue)
 		}
 		dst, data := uintptr(u(0)), p[8:]
 		stats.bytesIn.Add(uint64(len(data)))
 		if _, s := shim.DeviceRange(dst, uint64(len(data))); s != shim.OK {
-			return st(s)
+			return reply(s)
 		}
 		if len(data) == 0 {
-			return st(shim.OK)
+			return reply(shim.OK)
 		}
-		return st(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
+		return reply(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
 	case remote.OpGet:
 		if len(p) != 16 || u(1) > remote.Chunk {
-			return st(shim.ErrInvalidValue)
+			return reply(shim.ErrInvalidValue)
 		}
 		src, n := uintptr(u(0)), u(1)
 		stats.bytesOut.Add(n)
 		if _, s := shim.DeviceRange(src, n); s != shim.OK {
-			return st(s)
+			return reply(s)
 		}
 		out := make([]byte, 1+n)
 		if n > 0 {
 			if s := shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost); s != shim.OK {
-				return st(s)
+				return reply(s)
 			}
 		}
 		return out
@@ -237,13 +236,13 @@ func bulk(op uint32, p []byte) []byte {
 		return []byte{0}
 	case remote.OpCopyD2D:
 		if len(p) != 24 {
-			return st(shim.ErrInvalidValue)
+			return reply(shim.ErrInvalidValue)
 		}
 		dst, src, n := uintptr(u(0)), uintptr(u(1)), u(2)
 		s := shim.DefaultStream(shim.S().Device(0))
-		return st(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
+		return reply(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
 	}
-	return st(shim.ErrNotSupported)
+	return reply(shim.ErrNotSupported)
 }
 
 // ptr is the address of a request buffer, or NULL for an absent one.

@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"bytes"
 	"sync"
 	"unsafe"
 )
@@ -112,7 +111,7 @@ var simModules sync.Map
 func (b *SimBackend) Function(mod uintptr, name string) (uintptr, []ParamInfo, Status) {
 	v, ok := simModules.Load(mod)
 	m, _ := v.(*Module)
-	if !ok || name == "" || !bytes.Contains(m.image, append([]byte(name), 0)) {
+	if !ok || !imageNames(m.image, name) {
 		return 0, nil, ErrInvalidDeviceFunction
 	}
 	return 1, nil, OK

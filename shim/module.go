@@ -134,10 +134,16 @@ func (m *Module) FindKernel(name string) *Kernel {
 		}
 	}
 	m.mu.Unlock()
-	if m.Size == 0 || name == "" || !bytes.Contains(Bytes(m.Image, m.Size), append([]byte(name), 0)) {
+	if m.Size == 0 || !imageNames(Bytes(m.Image, m.Size), name) {
 		return nil
 	}
 	return m.AddKernel(0, name)
+}
+
+// imageNames reports whether an image holds name as a NUL-terminated string, as a
+// kernel's name stands in a cubin's or fat binary's string table.
+func imageNames(image []byte, name string) bool {
+	return name != "" && bytes.Contains(image, append([]byte(name), 0))
 }
 
 // AddVar registers a device variable.
