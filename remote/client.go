@@ -152,6 +152,9 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 		return fail(err)
 	}
 	h, resp, err := wire.ReadFrame(conn)
+	for err == nil && h.Kind == wire.KindBusy { // the call is still running there: each frame restarts the timeout
+		h, resp, err = wire.ReadFrame(conn)
+	}
 	if err != nil {
 		return fail(err)
 	}

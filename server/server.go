@@ -105,7 +105,12 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	var deferred uint64
 	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
 	in := bufio.NewReaderSize(c, 256<<10)
+	w := newBusyWriter(c)
+	defer w.stop()
 	for {
+		if in.Buffered() == 0 {
+			w.idle()
+		}
 		h, payload, err := wire.ReadFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -113,6 +118,7 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 			}
 			return
 		}
+		w.working()
 		start := time.Now()
 		resp := answer(h.Op, payload, byOp)
 		stats.call(opName(h.Op, byOp[h.Op]), time.Since(start))
@@ -125,7 +131,7 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		if deferred != 0 && synchronising(byOp[h.Op]) {
 			resp, deferred = withResult(resp, h.Op, deferred), 0
 		}
-		if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
+		if err := w.respond(wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
 	}

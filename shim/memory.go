@@ -113,12 +113,19 @@ func (t *MemTable) All() []*Alloc {
 	return append([]*Alloc(nil), t.sorted...)
 }
 
+const hugePage = 2 << 20
+
 // MapAnon reserves size bytes of lazily backed, never-overcommitted address space:
 // pages cost nothing until written, so an 80 GB device fits in a small machine.
 func MapAnon(size uint64, prot int) (uintptr, error) {
 	b, err := unix.Mmap(-1, 0, int(size), prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return 0, err
+	}
+	if size >= hugePage {
+		// Large buffers are written whole (a model's weights, a memset of the pool): 2 MiB
+		// pages fault 512 times less often. Advice only; ignored where THP is off.
+		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 	}
 	return uintptr(unsafe.Pointer(&b[0])), nil
 }

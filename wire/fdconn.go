@@ -13,7 +13,10 @@ import (
 // protocol call from threads that are locked anyway (a C thread inside a CUDA call, a
 // server thread per client), and going through Go's network poller would hand every
 // reply from one OS thread to another: tens of microseconds per round trip.
-type FDConn struct{ fd int }
+type FDConn struct {
+	fd      int
+	inbound int // bytes waiting to be read at the last stalled write
+}
 
 // NewFDConn takes ownership of fd, makes it blocking and bounds every read and write.
 func NewFDConn(fd int, timeout time.Duration) (*FDConn, error) {
@@ -41,6 +44,7 @@ func (c *FDConn) Read(p []byte) (int, error) {
 		if n == 0 && len(p) > 0 {
 			return 0, io.EOF
 		}
+		c.inbound = 0 // what peerSpoke measured was (partly) consumed
 		return n, nil
 	}
 }
@@ -49,7 +53,7 @@ func (c *FDConn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
 		n, err := unix.Write(c.fd, p[done:])
-		if err == unix.EINTR {
+		if err == unix.EINTR || (err == unix.EAGAIN && c.peerSpoke()) {
 			continue
 		}
 		if err != nil {
@@ -58,6 +62,35 @@ func (c *FDConn) Write(p []byte) (int, error) {
 		done += n
 	}
 	return done, nil
+}
+
+// peerSpoke reports whether bytes arrived since the last stalled write. A server busy with
+// earlier work reads nothing but still says it is busy (KindBusy), so a write that cannot
+// proceed times out only when the peer has gone silent.
+func (c *FDConn) peerSpoke() bool {
+	n, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ)
+	if err != nil {
+		return false
+	}
+	grew := n > c.inbound
+	c.inbound = n
+	return grew
+}
+
+// TrySend writes b unless the socket would block, for messages that may be skipped when the
+// peer is not reading (KindBusy). A partial send is completed, so frames stay whole.
+func (c *FDConn) TrySend(b []byte) error {
+	n, err := unix.SendmsgN(c.fd, b, nil, nil, unix.MSG_DONTWAIT)
+	if err == unix.EAGAIN {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if n < len(b) {
+		_, err = c.Write(b[n:])
+	}
+	return err
 }
 
 // Close closes the socket.

@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Version is the protocol version; peers with another version are refused at the handshake.
-const Version = 1
+const Version = 2
 
 // Frame kinds.
 const (
@@ -21,7 +22,12 @@ const (
 	KindRequest  = 3
 	KindResponse = 4
 	KindPost     = 5 // a request that gets no response: its error, if any, comes with the next synchronising call
+	KindBusy     = 6 // server -> client, empty: a call is still running, so a waiting client keeps waiting
 )
+
+// BusyInterval is how often a server that is still working says so. A client's timeout
+// then measures a silent server, not a long kernel or a large first-touch memset.
+const BusyInterval = time.Second
 
 const (
 	magic     = 0x7647 // "vG"
