@@ -161,14 +161,11 @@ func scalar(p uintptr, compute int32) float64 {
 	return float64(*(*float32)(unsafe.Pointer(p)))
 }
 
-// gemmBatch checks the arguments, then runs (or, on a capturing stream, records) the batch.
-func gemmBatch(h uintptr, ta, tb, m, n, k int32, alphaP, betaP uintptr, compute int32,
-	at, bt, ct int32, lda, ldb, ldc int32, count int32, operands func(i int64) (a, b, c uintptr)) Status {
-	hd, st := handle(h)
-	if st != Success {
-		return st
-	}
-	if ta < 0 || ta > 2 || tb < 0 || tb > 2 || m < 0 || n < 0 || k < 0 || count < 0 || alphaP == 0 || betaP == 0 {
+// CheckGemm validates a GEMM's arguments as cuBLAS does before it queues anything: a
+// remote client runs it before posting the call, so a bad argument is still reported by
+// the call itself.
+func CheckGemm(ta, tb, m, n, k, lda, ldb, ldc, count, at, bt, ct, compute int32, alpha, beta uintptr) Status {
+	if ta < 0 || ta > 2 || tb < 0 || tb > 2 || m < 0 || n < 0 || k < 0 || count < 0 || alpha == 0 || beta == 0 {
 		return InvalidValue
 	}
 	rowsA, rowsB := m, k
@@ -188,30 +185,52 @@ func gemmBatch(h uintptr, ta, tb, m, n, k int32, alphaP, betaP uintptr, compute 
 	}
 	switch compute {
 	case compute16F, compute16Fp, compute32F, compute32Fa, compute32Fb, compute32Fc, compute32Fd, compute64F, compute64Fp:
-	default:
-		return InvalidValue
+		return Success
+	}
+	return InvalidValue
+}
+
+// scalarSize is the byte size of alpha and beta for a compute type.
+func scalarSize(compute int32) int {
+	switch compute {
+	case compute16F, compute16Fp:
+		return 2
+	case compute64F, compute64Fp:
+		return 8
+	}
+	return 4
+}
+
+// gemmBatch checks the arguments, then runs (or, on a capturing stream, records) the batch:
+// on the host for the sim backend, through the backend's own cuBLAS for one that has it.
+func gemmBatch(h uintptr, g shim.GemmCall, alphaP, betaP uintptr, operands func(i int64) (a, b, c uintptr)) Status {
+	hd, st := handle(h)
+	if st != Success {
+		return st
+	}
+	if st := CheckGemm(g.TA, g.TB, g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.Count, g.AType, g.BType, g.CType, g.Compute, alphaP, betaP); st != Success {
+		return st
 	}
 	s, sst := shim.ResolveStream(hd.Stream, hd.Dev)
 	if sst != shim.OK {
 		return InvalidValue
 	}
-	if m == 0 || n == 0 || count == 0 {
+	if g.M == 0 || g.N == 0 || g.Count == 0 {
 		return Success
 	}
-	alpha, beta := scalar(alphaP, compute), scalar(betaP, compute)
-	work := func() shim.Status {
-		for i := int64(0); i < int64(count); i++ {
-			a, b, c := operands(i)
-			g := gemmCall{ta: ta, tb: tb, m: int64(m), n: int64(n), k: int64(k), alpha: alpha, beta: beta,
-				a: matrix{a, at, int64(lda)}, b: matrix{b, bt, int64(ldb)}, c: matrix{c, ct, int64(ldc)},
-				accum32: compute != compute64F && compute != compute64Fp && compute != compute16F && compute != compute16Fp,
-				accum16: compute == compute16F || compute == compute16Fp}
-			if st := g.validate(); st != shim.OK {
-				return st
-			}
-			g.run()
+	var work func() shim.Status
+	if blas, ok := shim.S().Backend.(shim.BlasBackend); ok {
+		g.Math, g.Dev = hd.Math, hd.Dev.Index
+		if hd.PointerMode == pointerModeDevice {
+			g.AlphaDev, g.BetaDev = alphaP, betaP
+		} else { // copied now: a captured call replays later, when the program's scalars are gone
+			n := uintptr(scalarSize(g.Compute))
+			copy(g.Alpha[:], unsafe.Slice((*byte)(unsafe.Pointer(alphaP)), n))
+			copy(g.Beta[:], unsafe.Slice((*byte)(unsafe.Pointer(betaP)), n))
 		}
-		return shim.OK
+		work = func() shim.Status { return blas.Gemm(&g) }
+	} else {
+		work = hostGemm(g, scalar(alphaP, g.Compute), scalar(betaP, g.Compute), operands)
 	}
 	if s.Capturing() != nil {
 		// Recorded, not run: Ollama captures with placeholder pointers to measure graphs.
@@ -227,25 +246,59 @@ func gemmBatch(h uintptr, ta, tb, m, n, k int32, alphaP, betaP uintptr, compute 
 	return Success
 }
 
+// hostGemm computes the batch on the host, from sim device memory.
+func hostGemm(g shim.GemmCall, alpha, beta float64, operands func(i int64) (a, b, c uintptr)) func() shim.Status {
+	return func() shim.Status {
+		for i := int64(0); i < int64(g.Count); i++ {
+			a, b, c := operands(i)
+			h := gemmCall{ta: g.TA, tb: g.TB, m: int64(g.M), n: int64(g.N), k: int64(g.K), alpha: alpha, beta: beta,
+				a: matrix{a, g.AType, int64(g.LDA)}, b: matrix{b, g.BType, int64(g.LDB)}, c: matrix{c, g.CType, int64(g.LDC)},
+				accum32: g.Compute != compute64F && g.Compute != compute64Fp && g.Compute != compute16F && g.Compute != compute16Fp,
+				accum16: g.Compute == compute16F || g.Compute == compute16Fp}
+			if st := h.validate(); st != shim.OK {
+				return st
+			}
+			h.run()
+		}
+		return shim.OK
+	}
+}
+
+// gemm builds the call record shared by every GEMM entry point.
+func gemm(fn int, ta, tb, m, n, k int32, a uintptr, at, lda int32, b uintptr, bt, ldb int32, c uintptr, ct, ldc int32, count, compute, algo int32) shim.GemmCall {
+	return shim.GemmCall{Fn: fn, TA: ta, TB: tb, M: m, N: n, K: k, A: a, B: b, C: c, AType: at, BType: bt, CType: ct,
+		LDA: lda, LDB: ldb, LDC: ldc, Count: count, Compute: compute, Algo: algo}
+}
+
+func single(a, b, c uintptr) func(int64) (uintptr, uintptr, uintptr) {
+	return func(int64) (uintptr, uintptr, uintptr) { return a, b, c }
+}
+
+// strided walks a strided batch.
+func strided(g *shim.GemmCall) func(i int64) (uintptr, uintptr, uintptr) {
+	return func(i int64) (uintptr, uintptr, uintptr) {
+		return g.A + uintptr(i*g.StrideA*elemSize(g.AType)), g.B + uintptr(i*g.StrideB*elemSize(g.BType)), g.C + uintptr(i*g.StrideC*elemSize(g.CType))
+	}
+}
+
 // Sgemm is cublasSgemm_v2.
 func Sgemm(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32) Status {
-	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute32F, typeF32, typeF32, typeF32, lda, ldb, ldc, 1,
-		func(int64) (uintptr, uintptr, uintptr) { return a, b, c })
+	g := gemm(shim.GemmSgemm, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, 1, compute32F, -1)
+	return gemmBatch(h, g, alpha, beta, single(a, b, c))
 }
 
 // GemmEx is cublasGemmEx.
 func GemmEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, b uintptr, bt, ldb int32, beta, c uintptr, ct, ldc int32, compute, algo int32) Status {
-	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, 1,
-		func(int64) (uintptr, uintptr, uintptr) { return a, b, c })
+	g := gemm(shim.GemmEx, ta, tb, m, n, k, a, at, lda, b, bt, ldb, c, ct, ldc, 1, compute, algo)
+	return gemmBatch(h, g, alpha, beta, single(a, b, c))
 }
 
 // GemmStridedBatchedEx is cublasGemmStridedBatchedEx.
 func GemmStridedBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, sa int64, b uintptr, bt, ldb int32, sb int64,
 	beta, c uintptr, ct, ldc int32, sc int64, count, compute, algo int32) Status {
-	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, count,
-		func(i int64) (uintptr, uintptr, uintptr) {
-			return a + uintptr(i*sa*elemSize(at)), b + uintptr(i*sb*elemSize(bt)), c + uintptr(i*sc*elemSize(ct))
-		})
+	g := gemm(shim.GemmStridedBatchedEx, ta, tb, m, n, k, a, at, lda, b, bt, ldb, c, ct, ldc, count, compute, algo)
+	g.StrideA, g.StrideB, g.StrideC = sa, sb, sc
+	return gemmBatch(h, g, alpha, beta, strided(&g))
 }
 
 // pointerArrays reads operand i from device-resident pointer arrays.
@@ -268,26 +321,33 @@ func checkArrays(count int32, arrays ...uintptr) bool {
 	return true
 }
 
-// GemmBatchedEx is cublasGemmBatchedEx.
-func GemmBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, b uintptr, bt, ldb int32,
-	beta, c uintptr, ct, ldc int32, count, compute, algo int32) Status {
+// batched is a GEMM over device-resident pointer arrays.
+func batched(h uintptr, g shim.GemmCall, alpha, beta uintptr) Status {
 	if hd, st := handle(h); st == Success {
-		if s, _ := shim.ResolveStream(hd.Stream, hd.Dev); s != nil && s.Capturing() == nil && !checkArrays(count, a, b, c) {
+		if s, _ := shim.ResolveStream(hd.Stream, hd.Dev); s != nil && s.Capturing() == nil && !checkArrays(g.Count, g.A, g.B, g.C) {
 			return InvalidValue
 		}
 	}
-	return gemmBatch(h, ta, tb, m, n, k, alpha, beta, compute, at, bt, ct, lda, ldb, ldc, count, pointerArrays(a, b, c))
+	return gemmBatch(h, g, alpha, beta, pointerArrays(g.A, g.B, g.C))
+}
+
+// GemmBatchedEx is cublasGemmBatchedEx.
+func GemmBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda int32, b uintptr, bt, ldb int32,
+	beta, c uintptr, ct, ldc int32, count, compute, algo int32) Status {
+	return batched(h, gemm(shim.GemmBatchedEx, ta, tb, m, n, k, a, at, lda, b, bt, ldb, c, ct, ldc, count, compute, algo), alpha, beta)
 }
 
 // SgemmStridedBatched is cublasSgemmStridedBatched.
 func SgemmStridedBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, sa int64, b uintptr, ldb int32, sb int64,
 	beta, c uintptr, ldc int32, sc int64, count int32) Status {
-	return GemmStridedBatchedEx(h, ta, tb, m, n, k, alpha, a, typeF32, lda, sa, b, typeF32, ldb, sb, beta, c, typeF32, ldc, sc, count, compute32F, -1)
+	g := gemm(shim.GemmSgemmStridedBatched, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, count, compute32F, -1)
+	g.StrideA, g.StrideB, g.StrideC = sa, sb, sc
+	return gemmBatch(h, g, alpha, beta, strided(&g))
 }
 
 // SgemmBatched is cublasSgemmBatched.
 func SgemmBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32, count int32) Status {
-	return GemmBatchedEx(h, ta, tb, m, n, k, alpha, a, typeF32, lda, b, typeF32, ldb, beta, c, typeF32, ldc, count, compute32F, -1)
+	return batched(h, gemm(shim.GemmSgemmBatched, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, count, compute32F, -1), alpha, beta)
 }
 
 // StrsmBatched is cublasStrsmBatched. The sim backend does not solve triangular systems;

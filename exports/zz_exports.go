@@ -3721,7 +3721,7 @@ func vgpu_cublasGetStatusName(status int32) unsafe.Pointer {
 //export vgpu_cublasSgemm_v2
 func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasSgemm_v2", 15))
+		r := int32(remote.Forward(201, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
 		return r
 	}
 	if shim.Tracing() {
@@ -3736,7 +3736,7 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 //export vgpu_cublasGemmEx
 func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasGemmEx", 15))
+		r := int32(remote.Forward(202, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		return r
 	}
 	if shim.Tracing() {
@@ -3751,7 +3751,7 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 //export vgpu_cublasGemmStridedBatchedEx
 func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasGemmStridedBatchedEx", 15))
+		r := int32(remote.Forward(203, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		return r
 	}
 	if shim.Tracing() {
@@ -3766,7 +3766,7 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 //export vgpu_cublasGemmBatchedEx
 func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasGemmBatchedEx", 15))
+		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		return r
 	}
 	if shim.Tracing() {
@@ -3781,7 +3781,7 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 //export vgpu_cublasSgemmStridedBatched
 func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasSgemmStridedBatched", 15))
+		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
 		return r
 	}
 	if shim.Tracing() {
@@ -3796,7 +3796,7 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 //export vgpu_cublasSgemmBatched
 func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasSgemmBatched", 15))
+		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
 		return r
 	}
 	if shim.Tracing() {

@@ -75,3 +75,58 @@ int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *arg
 	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, 0, slots, 0);
 }
 int cu_modunload(void *m) { return p_modunload(m); }
+
+// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the legacy
+// stream like everything else this backend does.
+#include "gemm.h"
+static void *blas;
+static int (*b_create)(void **);
+static int (*b_setmath)(void *, int);
+static int (*b_setptr)(void *, int);
+static int (*b_sgemm)(void *, int, int, int, int, int, const void *, const void *, int, const void *, int, const void *, void *, int);
+static int (*b_gemmex)(void *, int, int, int, int, int, const void *, const void *, int, int, const void *, int, int, const void *, void *, int, int, int, int);
+static int (*b_strided)(void *, int, int, int, int, int, const void *, const void *, int, int, long long, const void *, int, int, long long,
+	const void *, void *, int, int, long long, int, int, int);
+static int (*b_batched)(void *, int, int, int, int, int, const void *, const void *, int, int, const void *, int, int, const void *, void *, int, int, int, int, int);
+static int (*b_sstrided)(void *, int, int, int, int, int, const void *, const void *, int, long long, const void *, int, long long, const void *, void *, int, long long, int);
+static int (*b_sbatched)(void *, int, int, int, int, int, const void *, const void *, int, const void *, int, const void *, void *, int, int);
+
+// blas_open: 0 loaded; 1 not found; 2 the name is vgpu itself; 3 a symbol is missing.
+int blas_open(const char *name, char *err, int n) {
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!h) { const char *e = dlerror(); strncpy(err, e ? e : "?", n - 1); err[n - 1] = 0; return 1; }
+	if (dlsym(h, "vgpu_build_info")) { dlclose(h); return 2; }
+#define B(v, sym) if (!(*(void **)&v = dlsym(h, sym))) { strncpy(err, sym, n - 1); err[n - 1] = 0; return 3; }
+	B(b_create, "cublasCreate_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
+	B(b_sgemm, "cublasSgemm_v2") B(b_gemmex, "cublasGemmEx") B(b_strided, "cublasGemmStridedBatchedEx")
+	B(b_batched, "cublasGemmBatchedEx") B(b_sstrided, "cublasSgemmStridedBatched") B(b_sbatched, "cublasSgemmBatched")
+	blas = h;
+	return 0;
+}
+
+int blas_create(void **handle) { return b_create(handle); }
+
+int blas_gemm(void *h, const struct gemm_args *g) {
+	int r = b_setmath(h, g->math);
+	if (r == 0) r = b_setptr(h, g->alpha_dev ? 1 : 0);
+	if (r) return r;
+	const void *al = g->alpha_dev ? (const void *)g->alpha_dev : g->alpha, *be = g->beta_dev ? (const void *)g->beta_dev : g->beta;
+	const void *A = (const void *)g->a, *Bm = (const void *)g->b;
+	void *C = (void *)g->c;
+	switch (g->fn) {
+	case GEMM_SGEMM:
+		return b_sgemm(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->lda, Bm, g->ldb, be, C, g->ldc);
+	case GEMM_EX:
+		return b_gemmex(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->at, g->lda, Bm, g->bt, g->ldb, be, C, g->ct, g->ldc, g->compute, g->algo);
+	case GEMM_STRIDED_EX:
+		return b_strided(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->at, g->lda, g->sa, Bm, g->bt, g->ldb, g->sb, be, C, g->ct, g->ldc, g->sc,
+			g->count, g->compute, g->algo);
+	case GEMM_BATCHED_EX:
+		return b_batched(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->at, g->lda, Bm, g->bt, g->ldb, be, C, g->ct, g->ldc, g->count, g->compute, g->algo);
+	case GEMM_SSTRIDED:
+		return b_sstrided(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->lda, g->sa, Bm, g->ldb, g->sb, be, C, g->ldc, g->sc, g->count);
+	case GEMM_SBATCHED:
+		return b_sbatched(h, g->ta, g->tb, g->m, g->n, g->k, al, A, g->lda, Bm, g->ldb, be, C, g->ldc, g->count);
+	}
+	return 7; // CUBLAS_STATUS_INVALID_VALUE
+}

@@ -292,12 +292,22 @@ func Forward(idx int, vals []wire.Value) uint64 {
 			vals[i].B = append([]byte(nil), shim.View(unsafe.Pointer(uintptr(vals[i].U)), n)...)
 		}
 	}
+	for i, a := range f.Args {
+		if wire.Kind(a) == wire.HostScalar && vals[i].U != 0 && hostScalars(vals[0].U) {
+			vals[i].B = append([]byte(nil), shim.View(unsafe.Pointer(uintptr(vals[i].U)), wire.ScalarSize(f, a, vals))...)
+		}
+	}
 	req, err := wire.EncodeRequest(f, vals)
 	if err != nil {
 		shim.WarnOnce("remote-encode:"+f.Name, "cannot carry call", "function", f.Name, "err", err)
 		return unavailable(f.Lib)
 	}
 	if pipelined(f) {
+		if check := beforePost[f.Op]; check != nil {
+			if r := check(f, vals); r != 0 {
+				return r
+			}
+		}
 		if post(uint32(f.Op), req) != nil {
 			return unavailable(f.Lib)
 		}
@@ -315,6 +325,9 @@ func Forward(idx int, vals []wire.Value) uint64 {
 		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 {
 			copy(shim.View(unsafe.Pointer(uintptr(vals[i].U)), len(outs[i])), outs[i])
 		}
+	}
+	if after := afterCall[f.Op]; after != nil && res == 0 {
+		after(vals)
 	}
 	return res
 }

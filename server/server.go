@@ -259,6 +259,15 @@ func ptr(b []byte) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
+// scalarArg is a cuBLAS alpha or beta: the address of the value the client carried (host
+// pointer mode), or the device address it passed.
+func scalarArg(v wire.Value) uintptr {
+	if len(v.B) > 0 {
+		return uintptr(unsafe.Pointer(&v.B[0]))
+	}
+	return uintptr(v.U)
+}
+
 // cstr is a NUL-terminated copy of a string argument, or NULL.
 func cstr(b []byte) unsafe.Pointer {
 	if b == nil {

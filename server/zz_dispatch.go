@@ -3,6 +3,8 @@
 package server
 
 import (
+	"runtime"
+
 	"vgpu/cublas"
 	"vgpu/cuda"
 	"vgpu/cudart"
@@ -12,6 +14,7 @@ import (
 )
 
 var _ shim.Dim3
+var _ = runtime.KeepAlive
 var _ = cublas.Success
 var _ = cuda.Success
 var _ = cudart.Success
@@ -280,6 +283,30 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cublas.GetPointerMode(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	409: func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetVersion(uintptr(v[0].U), ptr(v[1].B)))) },
+	412: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.Sgemm(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), uintptr(v[9].U), int32(v[10].U), scalarArg(v[11]), uintptr(v[12].U), int32(v[13].U))))
+	},
+	413: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.GemmEx(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), int32(v[9].U), uintptr(v[10].U), int32(v[11].U), int32(v[12].U), scalarArg(v[13]), uintptr(v[14].U), int32(v[15].U), int32(v[16].U), int32(v[17].U), int32(v[18].U))))
+	},
+	414: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.GemmStridedBatchedEx(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), int32(v[9].U), int64(v[10].U), uintptr(v[11].U), int32(v[12].U), int32(v[13].U), int64(v[14].U), scalarArg(v[15]), uintptr(v[16].U), int32(v[17].U), int32(v[18].U), int64(v[19].U), int32(v[20].U), int32(v[21].U), int32(v[22].U))))
+	},
+	415: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.GemmBatchedEx(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), int32(v[9].U), uintptr(v[10].U), int32(v[11].U), int32(v[12].U), scalarArg(v[13]), uintptr(v[14].U), int32(v[15].U), int32(v[16].U), int32(v[17].U), int32(v[18].U), int32(v[19].U))))
+	},
+	416: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.SgemmStridedBatched(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), int64(v[9].U), uintptr(v[10].U), int32(v[11].U), int64(v[12].U), scalarArg(v[13]), uintptr(v[14].U), int32(v[15].U), int64(v[16].U), int32(v[17].U))))
+	},
+	417: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.SgemmBatched(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), uintptr(v[9].U), int32(v[10].U), scalarArg(v[11]), uintptr(v[12].U), int32(v[13].U), int32(v[14].U))))
+	},
 	500: func(v []wire.Value) uint64 { return uint64(uint32(nvml.Init())) },
 	501: func(v []wire.Value) uint64 { return uint64(uint32(nvml.Init())) },
 	502: func(v []wire.Value) uint64 { return uint64(uint32(nvml.InitWithFlags(uint32(v[0].U)))) },

@@ -121,3 +121,37 @@ func (b *SimBackend) Function(mod uintptr, name string) (uintptr, []ParamInfo, S
 func (b *SimBackend) LaunchPacked(fn uintptr, params []ParamInfo, lc LaunchConfig, args []byte) Status {
 	return b.Launch(&Kernel{Name: "(shipped by a remote client)"}, lc, 0)
 }
+
+// The cuBLAS entry point a GemmCall came from: a backend with a real cuBLAS calls the same
+// one, so that results are bit-identical to the program's own run.
+const (
+	GemmSgemm = iota
+	GemmEx
+	GemmStridedBatchedEx
+	GemmBatchedEx
+	GemmSgemmStridedBatched
+	GemmSgemmBatched
+)
+
+// GemmCall is one cuBLAS GEMM as the program made it, validated.
+type GemmCall struct {
+	Fn                        int
+	Dev                       int
+	TA, TB, M, N, K           int32
+	A, B, C                   uintptr // operands, or for the Batched forms device arrays of operand addresses
+	AType, BType, CType       int32
+	LDA, LDB, LDC             int32
+	StrideA, StrideB, StrideC int64
+	Count, Compute, Algo      int32
+	Math                      int32
+	// alpha and beta: their values, copied at the call (host pointer mode), or their
+	// device addresses (device pointer mode).
+	Alpha, Beta       [8]byte
+	AlphaDev, BetaDev uintptr
+}
+
+// BlasBackend is a backend that runs cuBLAS calls with its own cuBLAS, in stream order
+// with its other work.
+type BlasBackend interface {
+	Gemm(g *GemmCall) Status
+}

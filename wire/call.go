@@ -35,13 +35,19 @@ const (
 	CStr                  // [cstr]: a string to the server
 	OutBuf                // [out]: bytes back, size from the list
 	OutStr                // [outstr]: a string back, capacity from an argument
+	HostScalar            // [scalar]: cuBLAS alpha/beta: an address, and the value when it is host memory
 )
+
+// MaxScalar bounds a [scalar] value: a double is the widest scale type carried.
+const MaxScalar = 16
 
 // Kind classifies an argument from its declaration.
 func Kind(a api.Arg) ArgKind {
 	switch a.Dir {
 	case "dev":
 		return Addr
+	case "scalar":
+		return HostScalar
 	case "in":
 		return InBuf
 	case "inout":
@@ -120,6 +126,26 @@ func BufSize(f *api.Func, a api.Arg, args []Value) (int, error) {
 	return 0, fmt.Errorf("%s: size names unknown argument %q", f.Name, s)
 }
 
+// ScalarSize is the byte size of a [scalar] argument: a count, or the scale type that a
+// cuBLAS compute type (or, from older programs, a cudaDataType) implies.
+func ScalarSize(f *api.Func, a api.Arg, args []Value) int {
+	if n, err := strconv.Atoi(a.Size); err == nil {
+		return n
+	}
+	for i, other := range f.Args {
+		if other.Name == a.Size {
+			switch args[i].U {
+			case 64, 65, 2: // CUBLAS_COMPUTE_16F(_PEDANTIC), CUDA_R_16F: half
+				return 2
+			case 70, 71, 1: // CUBLAS_COMPUTE_64F(_PEDANTIC), CUDA_R_64F: double
+				return 8
+			}
+			return 4 // float, and int32 for CUBLAS_COMPUTE_32I
+		}
+	}
+	return 4
+}
+
 // EncodeRequest lays out f's inputs.
 func EncodeRequest(f *api.Func, args []Value) ([]byte, error) {
 	if len(args) != len(f.Args) {
@@ -130,6 +156,13 @@ func EncodeRequest(f *api.Func, args []Value) ([]byte, error) {
 		switch Kind(a) {
 		case Scalar, Addr:
 			b = binary.LittleEndian.AppendUint64(b, args[i].U)
+		case HostScalar:
+			if len(args[i].B) > MaxScalar {
+				return nil, fmt.Errorf("%s: %s is %d bytes, over %d", f.Name, a.Name, len(args[i].B), MaxScalar)
+			}
+			b = binary.LittleEndian.AppendUint64(b, args[i].U)
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(args[i].B)))
+			b = append(b, args[i].B...)
 		case Dim3:
 			for _, d := range args[i].D {
 				b = binary.LittleEndian.AppendUint32(b, d)
@@ -199,6 +232,10 @@ func DecodeRequest(f *api.Func, payload []byte) ([]Value, error) {
 		switch Kind(a) {
 		case Scalar, Addr:
 			args[i].U, err = r.u64()
+		case HostScalar:
+			if args[i].U, err = r.u64(); err == nil {
+				args[i].B, err = r.bytes(MaxScalar)
+			}
 		case Dim3:
 			for j := range args[i].D {
 				if args[i].D[j], err = r.u32(); err != nil {

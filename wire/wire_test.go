@@ -28,6 +28,11 @@ func TestEveryFunctionRoundTrips(t *testing.T) {
 				args[j].B = []byte("name")
 			case OutBuf, OutStr:
 				args[j].U = 1 // a buffer was passed
+			case HostScalar:
+				args[j].U = uint64(0x7000 + j)
+				if j%2 == 0 { // host pointer mode: the value travels
+					args[j].B = make([]byte, ScalarSize(f, a, args))
+				}
 			}
 		}
 		req, err := EncodeRequest(f, args)
@@ -41,6 +46,9 @@ func TestEveryFunctionRoundTrips(t *testing.T) {
 				assert.Equal(t, args[j].D, got[j].D, "%s.%s", f.Name, a.Name)
 			case InBuf, CStr:
 				assert.Equal(t, args[j].B, got[j].B, "%s.%s", f.Name, a.Name)
+			case HostScalar:
+				assert.Equal(t, args[j].U, got[j].U, "%s.%s", f.Name, a.Name)
+				assert.Equal(t, len(args[j].B), len(got[j].B), "%s.%s", f.Name, a.Name)
 			case OutBuf, OutStr:
 				assert.NotNil(t, got[j].B, "%s.%s has a size", f.Name, a.Name)
 			}
@@ -54,6 +62,31 @@ func TestEveryFunctionRoundTrips(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Scale types follow the compute type: half, float or double.
+func TestScalarSizes(t *testing.T) {
+	gemm := api.ByName()["cublasGemmEx"]
+	ct := -1
+	for i, a := range gemm.Args {
+		if a.Name == "computeType" {
+			ct = i
+		}
+	}
+	require.GreaterOrEqual(t, ct, 0)
+	alpha := gemm.Args[6]
+	require.Equal(t, HostScalar, Kind(alpha))
+	for compute, size := range map[uint64]int{64: 2, 68: 4, 77: 4, 70: 8, 72: 4, 0: 4, 2: 2} {
+		args := make([]Value, len(gemm.Args))
+		args[ct].U = compute
+		assert.Equal(t, size, ScalarSize(gemm, alpha, args), "compute type %d", compute)
+	}
+	assert.Equal(t, 4, ScalarSize(api.ByName()["cublasSgemm_v2"], api.ByName()["cublasSgemm_v2"].Args[6], nil))
+	// A scalar larger than any scale type is refused both ways.
+	args := make([]Value, len(gemm.Args))
+	args[6].B = make([]byte, MaxScalar+1)
+	_, err := EncodeRequest(gemm, args)
+	assert.Error(t, err)
 }
 
 func TestFrames(t *testing.T) {

@@ -42,6 +42,14 @@ for i in 1 2; do
 	echo "client $i: $out"
 	[ "$out" = "unknown kernel name: 500 cuCtxSynchronize(): 801 " ] || fail "driver-API client $i"
 done
+echo "== cuBLAS GEMMs (f32, f16, bf16, batched, device scalars) give the bytes they give in-process"
+${CC:-gcc} -O1 -Wall -o "$C/gemm" "$ROOT/tests/cublas/gemm.c" -ldl
+for m in exact random; do
+	env LD_LIBRARY_PATH="$LIBDIR" "$C/gemm" $m >"$C/gemm-inproc-$m.out" || { cat "$C/gemm-inproc-$m.out"; fail "gemm $m in-process"; }
+	remote "$C/gemm" $m >"$C/gemm-remote-$m.out" || { cat "$C/gemm-remote-$m.out"; fail "gemm $m remote"; }
+	cmp -s "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out" || { diff "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out"; fail "gemm $m: remote differs"; }
+	echo "gemm $m: $(grep -c fnv "$C/gemm-remote-$m.out") cases identical; $(grep '^bad' "$C/gemm-remote-$m.out")"
+done
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)

@@ -1,0 +1,97 @@
+package local
+
+/*
+#include <stdlib.h>
+#include "gemm.h"
+int blas_open(const char *name, char *err, int n);
+int blas_create(void **handle);
+int blas_gemm(void *h, const struct gemm_args *g);
+int cu_setcur(void *ctx);
+*/
+import "C"
+
+import (
+	"os"
+	"sync"
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// cuBLAS is loaded when the first GEMM arrives: most clients never make one, and the
+// library is large. One handle per device serves every client; the mutex keeps a call's
+// math and pointer modes together with the call.
+var blas struct {
+	once    sync.Once
+	err     string
+	mu      sync.Mutex
+	handles map[int]unsafe.Pointer
+}
+
+// blasNames are tried in order: VGPU_CUBLAS, the loader's path, then the CUDA toolkit's
+// usual home, where NVIDIA's Debian and runfile installs put the library.
+func blasNames() []string {
+	var names []string
+	if p := os.Getenv("VGPU_CUBLAS"); p != "" {
+		names = append(names, p)
+	}
+	return append(names, "libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
+		"/usr/local/cuda/lib64/libcublas.so.12")
+}
+
+func openBlas() {
+	var errb [512]C.char
+	for _, n := range blasNames() {
+		cn := C.CString(n)
+		r := C.blas_open(cn, &errb[0], 512)
+		C.free(unsafe.Pointer(cn))
+		switch r {
+		case 0:
+			shim.Log().Infow("local backend: cuBLAS loaded", "library", n)
+			blas.handles = map[int]unsafe.Pointer{}
+			blas.err = ""
+			return
+		case 2:
+			blas.err = n + " is vgpu itself; the local backend needs NVIDIA's cuBLAS (set VGPU_CUBLAS)"
+		case 3:
+			blas.err = "NVIDIA's cuBLAS lacks " + C.GoString(&errb[0])
+		default:
+			if blas.err == "" {
+				blas.err = "NVIDIA's cuBLAS not found (set VGPU_CUBLAS): " + C.GoString(&errb[0])
+			}
+		}
+	}
+}
+
+// Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
+func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
+	blas.once.Do(openBlas)
+	if blas.handles == nil {
+		shim.WarnOnce("local-cublas", "cuBLAS calls fail: "+blas.err)
+		return shim.ErrNotSupported
+	}
+	blas.mu.Lock()
+	defer blas.mu.Unlock()
+	C.cu_setcur(b.ctx[g.Dev])
+	h, ok := blas.handles[g.Dev]
+	if !ok {
+		if r := C.blas_create(&h); r != 0 {
+			shim.Log().Warnw("cublasCreate failed", "status", int(r))
+			return shim.ErrNotSupported
+		}
+		blas.handles[g.Dev] = h
+	}
+	a := C.struct_gemm_args{fn: C.int(g.Fn), ta: C.int(g.TA), tb: C.int(g.TB), m: C.int(g.M), n: C.int(g.N), k: C.int(g.K),
+		at: C.int(g.AType), bt: C.int(g.BType), ct: C.int(g.CType), lda: C.int(g.LDA), ldb: C.int(g.LDB), ldc: C.int(g.LDC),
+		count: C.int(g.Count), compute: C.int(g.Compute), algo: C.int(g.Algo), math: C.int(g.Math),
+		sa: C.longlong(g.StrideA), sb: C.longlong(g.StrideB), sc: C.longlong(g.StrideC),
+		a: C.uint64_t(g.A), b: C.uint64_t(g.B), c: C.uint64_t(g.C), alpha_dev: C.uint64_t(g.AlphaDev), beta_dev: C.uint64_t(g.BetaDev)}
+	for i := range g.Alpha {
+		a.alpha[i], a.beta[i] = C.uchar(g.Alpha[i]), C.uchar(g.Beta[i])
+	}
+	if r := C.blas_gemm(h, &a); r != 0 {
+		shim.Log().Warnw("cuBLAS GEMM failed", "status", int(r), "fn", g.Fn, "m", g.M, "n", g.N, "k", g.K)
+		return shim.ErrLaunchFailure
+	}
+	return shim.OK
+}
