@@ -28,14 +28,14 @@ type Value struct {
 type ArgKind uint8
 
 const (
-	Scalar ArgKind = iota // value, 8 bytes
-	Dim3                  // three uint32
-	Addr                  // [dev]: an address, 8 bytes, never dereferenced in transit
-	InBuf                 // [in], [inout]: bytes to the server
-	CStr                  // [cstr]: a string to the server
-	OutBuf                // [out]: bytes back, size from the list
-	OutStr                // [outstr]: a string back, capacity from an argument
-	HostScalar            // [scalar]: cuBLAS alpha/beta: an address, and the value when it is host memory
+	Scalar     ArgKind = iota // value, 8 bytes
+	Dim3                      // three uint32
+	Addr                      // [dev]: an address, 8 bytes, never dereferenced in transit
+	InBuf                     // [in], [inout]: bytes to the server
+	CStr                      // [cstr]: a string to the server
+	OutBuf                    // [out]: bytes back, size from the list
+	OutStr                    // [outstr]: a string back, capacity from an argument
+	HostScalar                // [scalar]: cuBLAS alpha/beta: an address, and the value when it is host memory
 )
 
 // MaxScalar bounds a [scalar] value: a double is the widest scale type carried.
