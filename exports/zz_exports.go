@@ -3241,6 +3241,13 @@ func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
 
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
+	if remote.On() {
+		r := int32(remote.FuncGetAttributes(attr, func_))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.FuncGetAttributes(attr, func_))
@@ -3259,6 +3266,13 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+	if remote.On() {
+		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
@@ -3277,6 +3291,13 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+	if remote.On() {
+		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		return r
+	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))

@@ -130,3 +130,16 @@ int blas_gemm(void *h, const struct gemm_args *g) {
 	}
 	return 7; // CUBLAS_STATUS_INVALID_VALUE
 }
+
+// What the driver says of a loaded kernel: its attributes and its occupancy.
+static int (*p_funcattr)(int *, int, void *);
+static int (*p_occupancy)(int *, void *, int, size_t, unsigned);
+int cu_funcattr(int *v, int attr, void *f) {
+	if (!p_funcattr && !(*(void **)&p_funcattr = dlsym(lib, "cuFuncGetAttribute"))) return 801;
+	return p_funcattr(v, attr, f);
+}
+int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int max_dyn) {
+	if (!p_occupancy && !(*(void **)&p_occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"))) return 801;
+	if (max_dyn > 48 * 1024) p_setattr(f, 8, max_dyn); // as the program raised it before asking
+	return p_occupancy(n, f, block, shared, flags);
+}

@@ -20,6 +20,11 @@ const (
 	OpLoadModule = 0xF005 // image bytes -> status, u64 module
 	OpFunction   = 0xF006 // u64 module, name -> status, u64 function, u32 count, (u32 offset, u32 size)...
 	OpLaunch     = 0xF007 // u64 function, u32 grid[3], block[3], u64 shared, u64 stream, packed args -> status
+	// What the server's driver says of a kernel: its attributes, or its occupancy.
+	// A device-to-device copy in stream order, pipelined: it is captured like any async call.
+	OpCopyD2DAsync = 0xF009 // u64 dst, u64 src, u64 length, u64 stream
+	OpFuncQuery    = 0xF008 // u64 function, u32 what (0 attributes, 1 occupancy), i32 block, u64 shared, u32 flags, i32 max dynamic shared -> status, i32 values...
+	OpLast = 0xF0FF // the protocol's own ops are OpPut..OpLast
 	// Chunk bounds one frame of a bulk copy.
 	Chunk = 16 << 20
 )
@@ -82,7 +87,7 @@ func isDevice(p uintptr) bool {
 }
 
 // memcpy moves bytes in any direction; device-to-device copies stay on the server.
-func memcpy(dst, src uintptr, n uint64, kind int32, async bool) shim.Status {
+func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) shim.Status {
 	if kind == shim.CopyDefault {
 		switch d, s := isDevice(dst), isDevice(src); {
 		case d && s:
@@ -121,7 +126,14 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool) shim.Status {
 	case shim.DeviceToDevice:
 		req := binary.LittleEndian.AppendUint64(nil, uint64(dst))
 		req = binary.LittleEndian.AppendUint64(req, uint64(src))
-		resp, err := roundTrip(OpCopyD2D, binary.LittleEndian.AppendUint64(req, n))
+		req = binary.LittleEndian.AppendUint64(req, n)
+		if async {
+			if post(OpCopyD2DAsync, binary.LittleEndian.AppendUint64(req, uint64(stream))) != nil {
+				return shim.ErrNotSupported
+			}
+			return shim.OK
+		}
+		resp, err := roundTrip(OpCopyD2D, req)
 		if err != nil {
 			return shim.ErrNotSupported
 		}
@@ -132,27 +144,27 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool) shim.Status {
 
 // Memcpy is cudaMemcpy over the connection.
 func Memcpy(dst, src uintptr, n uint64, kind int32) cudart.Error {
-	return cudart.From(memcpy(dst, src, n, kind, false))
+	return cudart.From(memcpy(dst, src, n, kind, false, 0))
 }
 
 // MemcpyAsync is cudaMemcpyAsync: uploads are pipelined; downloads wait for their bytes.
 func MemcpyAsync(dst, src uintptr, n uint64, kind int32, stream uintptr) cudart.Error {
-	return cudart.From(memcpy(dst, src, n, kind, true))
+	return cudart.From(memcpy(dst, src, n, kind, true, stream))
 }
 
 // MemcpyHtoD is cuMemcpyHtoD_v2.
 func MemcpyHtoD(dst uint64, src uintptr, n uint64) cuda.Result {
-	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, false))
+	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, false, 0))
 }
 
 // MemcpyDtoH is cuMemcpyDtoH_v2.
 func MemcpyDtoH(dst uintptr, src uint64, n uint64) cuda.Result {
-	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost, false))
+	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost, false, 0))
 }
 
 // MemcpyHtoDAsync is cuMemcpyHtoDAsync_v2: pipelined.
 func MemcpyHtoDAsync(dst uint64, src uintptr, n uint64, stream uintptr) cuda.Result {
-	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, true))
+	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, true, stream))
 }
 
 // MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2.

@@ -61,6 +61,37 @@ func code(op uint32, p []byte) []byte {
 			out = le.AppendUint32(le.AppendUint32(out, q.Offset), q.Size)
 		}
 		return out
+	case remote.OpFuncQuery:
+		if len(p) != 32 {
+			return reply(shim.ErrInvalidValue)
+		}
+		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
+		if !ok || k.Native == 0 {
+			return reply(shim.ErrInvalidDeviceFunction)
+		}
+		q, ok := cb.(shim.KernelQuerier)
+		if !ok {
+			return reply(shim.ErrNotSupported) // the client keeps its model's answer
+		}
+		var vals []int32
+		var s shim.Status
+		if le.Uint32(p[8:]) == 0 {
+			var a [shim.KernelAttrCount]int32
+			a, s = q.KernelAttributes(k.Native)
+			vals = a[:]
+		} else {
+			var blocks int32
+			blocks, s = q.Occupancy(k.Native, int32(le.Uint32(p[12:])), le.Uint64(p[16:]), le.Uint32(p[24:]), int32(le.Uint32(p[28:])))
+			vals = []int32{blocks}
+		}
+		if s != shim.OK {
+			return reply(s)
+		}
+		out := reply(shim.OK)
+		for _, v := range vals {
+			out = le.AppendUint32(out, uint32(v))
+		}
+		return out
 	case remote.OpLaunch:
 		if len(p) < remote.LaunchHeader {
 			return reply(shim.ErrInvalidValue)

@@ -140,7 +140,7 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
 // cudaError's numbers, which the driver API shares for the errors a copy meets).
 func status(op uint32, resp []byte) uint64 {
-	if op >= remote.OpPut && op <= remote.OpLaunch {
+	if op >= remote.OpPut && op <= remote.OpLast {
 		if len(resp) == 0 || shim.Status(resp[0]) == shim.OK {
 			return 0
 		}
@@ -171,9 +171,9 @@ func withResult(resp []byte, op uint32, r uint64) []byte {
 // answer runs one request.
 func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	switch op {
-	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D:
+	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D, remote.OpCopyD2DAsync:
 		return bulk(op, payload)
-	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch:
+	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpFuncQuery:
 		return code(op, payload)
 	}
 	f, ok := byOp[op]
@@ -247,6 +247,15 @@ func bulk(op uint32, p []byte) []byte {
 		dst, src, n := uintptr(u(0)), uintptr(u(1)), u(2)
 		s := shim.DefaultStream(shim.S().Device(0))
 		return reply(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
+	case remote.OpCopyD2DAsync:
+		if len(p) != 32 {
+			return reply(shim.ErrInvalidValue)
+		}
+		s, st := shim.ResolveStream(uintptr(u(3)), shim.S().Device(0))
+		if st != shim.OK {
+			return reply(st)
+		}
+		return reply(shim.Memcpy(s, uintptr(u(0)), uintptr(u(1)), u(2), shim.DeviceToDevice))
 	}
 	return reply(shim.ErrNotSupported)
 }

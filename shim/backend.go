@@ -155,3 +155,17 @@ type GemmCall struct {
 type BlasBackend interface {
 	Gemm(g *GemmCall) Status
 }
+
+// The CUfunction_attribute values KernelQuerier reports, in order.
+const KernelAttrCount = 10 // max threads per block ... preferred shared memory carveout
+
+// KernelQuerier is a CodeBackend whose driver can say what a loaded kernel needs: programs
+// size their launches from it (ggml's flash attention from occupancy), so a remote client
+// must get the answers the real device gives.
+type KernelQuerier interface {
+	// KernelAttributes returns CUfunction_attribute 0..KernelAttrCount-1 of fn.
+	KernelAttributes(fn uintptr) ([KernelAttrCount]int32, Status)
+	// Occupancy is cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, after fn's dynamic
+	// shared memory limit has been raised to maxDynShared (when > 0), as the program did.
+	Occupancy(fn uintptr, block int32, shared uint64, flags uint32, maxDynShared int32) (int32, Status)
+}

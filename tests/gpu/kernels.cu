@@ -106,6 +106,33 @@ int main() {
 	CK(cudaStreamSynchronize(s));
 	CK(cudaMemcpy(hout, dout, n * sizeof(float), cudaMemcpyDeviceToHost));
 	printf("graph (2 kernels, 3 replays): checksum %016llx\n", (unsigned long long)fnv(hout, n * sizeof(float)));
+	// What the driver says of a kernel; programs size launches from it (ggml's flash attention).
+	cudaFuncAttributes fa;
+	CK(cudaFuncGetAttributes(&fa, reverse));
+	printf("reverse attributes: %d regs, %d max threads, %zu static shared, %d max dynamic shared, ptx %d, binary %d\n",
+		fa.numRegs, fa.maxThreadsPerBlock, fa.sharedSizeBytes, fa.maxDynamicSharedSizeBytes, fa.ptxVersion, fa.binaryVersion);
+	int occ[4];
+	CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ[0], mix, 128, 0));
+	CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ[1], axpb, 1024, 0));
+	CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ[2], reverse, 512, per * sizeof(int)));
+	CK(cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&occ[3], halve_add, 256, 1024, cudaOccupancyDisableCachingOverride));
+	printf("occupancy: mix/128 %d, axpb/1024 %d, reverse/512+96K %d, halve_add/256+1K %d\n", occ[0], occ[1], occ[2], occ[3]);
+	// A device-to-device copy captured between two kernels runs at each replay, in order.
+	float *dcopy;
+	CK(cudaMalloc(&dcopy, n * sizeof(float)));
+	CK(cudaMemsetAsync(dcopy, 0, n * sizeof(float), s));
+	cudaGraph_t g2;
+	cudaGraphExec_t x2;
+	CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+	halve_add<<<(n + 255) / 256, 256, 0, s>>>(dout, 0.5f, n);
+	CK(cudaMemcpyAsync(dcopy, dout, n * sizeof(float), cudaMemcpyDeviceToDevice, s));
+	halve_add<<<(n + 255) / 256, 256, 0, s>>>(dcopy, 4.0f, n);
+	CK(cudaStreamEndCapture(s, &g2));
+	CK(cudaGraphInstantiate(&x2, g2, 0));
+	for (int i = 0; i < 2; i++) CK(cudaGraphLaunch(x2, s));
+	CK(cudaStreamSynchronize(s));
+	CK(cudaMemcpy(hout, dcopy, n * sizeof(float), cudaMemcpyDeviceToHost));
+	printf("graph with a D2D copy (2 replays): checksum %016llx first %g\n", (unsigned long long)fnv(hout, n * sizeof(float)), hout[1]);
 	printf("bad block: %s\n", cudaGetErrorName((mix<<<1, 4096>>>(dmix, 0, 0, 0, 0, 0), cudaGetLastError())));
 	return 0;
 }

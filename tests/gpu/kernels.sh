@@ -10,7 +10,9 @@ t0=$(date +%s%N); /tmp/vgpu-kernels > $OUTDIR/native.out 2> $OUTDIR/native.err; 
 echo "== native ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/native.out $OUTDIR/native.err
 echo "launch entry points the program imports: $(nm -D /tmp/vgpu-kernels | grep -o '[_a-zA-Z]*[Ll]aunch[A-Za-z]*' | tr '\n' ' ')"
 SOCK=/tmp/vgpu-kernels.sock; rm -f $SOCK
-VGPU_LOG_LEVEL=info build/bin/vgpu serve --listen unix://$SOCK --backend local --metrics 127.0.0.1:9477 > $OUTDIR/server.log 2>&1 & SERVER=$!
+CUBLAS_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcublas.so.1[23] /usr/local/cuda*/targets/*/lib/libcublas.so.1[23] 2>/dev/null | head -1)")
+CUBLAS=$(ls $CUBLAS_DIR/libcublas.so.1[23] | tail -1)
+VGPU_CUBLAS=$CUBLAS VGPU_LOG_LEVEL=info build/bin/vgpu serve --listen unix://$SOCK --backend local --metrics 127.0.0.1:9477 > $OUTDIR/server.log 2>&1 & SERVER=$!
 sleep 1
 t0=$(date +%s%N)
 env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-kernels > $OUTDIR/remote.out 2> $OUTDIR/remote.err
@@ -28,6 +30,18 @@ for img in ptx cubin; do
 	echo "$img remote: $(tr '\n' ' ' < $OUTDIR/driver-remote-$img.out)"
 	cmp -s $OUTDIR/driver-native-$img.out $OUTDIR/driver-remote-$img.out && echo "driver $img: IDENTICAL" || echo "driver $img: DIFFER"
 done
+echo "== cuBLAS (tests/cublas/gemm.c): NVIDIA's cuBLAS in-process, then the server's through a remote client"
+gcc -O1 -o /tmp/vgpu-gemm tests/cublas/gemm.c -ldl || exit 1
+gemm_ok=1
+for m in exact random; do
+	env LD_LIBRARY_PATH=$CUBLAS_DIR /tmp/vgpu-gemm $m > $OUTDIR/gemm-native-$m.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-gemm $m > $OUTDIR/gemm-remote-$m.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib /tmp/vgpu-gemm $m > $OUTDIR/gemm-sim-$m.out 2>&1
+	echo "-- $m, native:"; cat $OUTDIR/gemm-native-$m.out
+	if cmp -s $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-remote-$m.out; then echo "gemm $m remote: IDENTICAL"; else echo "gemm $m remote: DIFFER"; diff $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-remote-$m.out; gemm_ok=0; fi
+	cmp -s $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-sim-$m.out && echo "gemm $m sim: identical to NVIDIA's" || { echo "gemm $m sim differs from NVIDIA's:"; diff $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-sim-$m.out | head -8; }
+done
 kill $SERVER
 tail -5 $OUTDIR/server.log
 if cmp -s $OUTDIR/native.out $OUTDIR/remote.out; then echo "kernels: IDENTICAL"; else echo "kernels: DIFFER"; diff $OUTDIR/native.out $OUTDIR/remote.out; exit 1; fi
+[ $gemm_ok = 1 ] || exit 1
