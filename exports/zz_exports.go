@@ -2206,7 +2206,7 @@ func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, st
 //export vgpu_cudaMemcpy2D
 func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy2D", 801))
+		r := int32(remote.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2231,7 +2231,7 @@ func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, w
 //export vgpu_cudaMemcpy2DAsync
 func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy2DAsync", 801))
+		r := int32(remote.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}

@@ -171,7 +171,8 @@ func withResult(resp []byte, op uint32, r uint64) []byte {
 // answer runs one request.
 func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	switch op {
-	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D, remote.OpCopyD2DAsync:
+	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D, remote.OpCopyD2DAsync,
+		remote.OpPut2D, remote.OpGet2D, remote.OpCopy2D:
 		return bulk(op, payload)
 	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpFuncQuery:
 		return code(op, payload)
@@ -247,6 +248,36 @@ func bulk(op uint32, p []byte) []byte {
 		dst, src, n := uintptr(u(0)), uintptr(u(1)), u(2)
 		s := shim.DefaultStream(shim.S().Device(0))
 		return reply(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
+	case remote.OpPut2D: // packed rows, written at the destination's pitch in stream order
+		if len(p) < 40 || u(2) == 0 || uint64(len(p)-40) != u(2)*u(3) {
+			return reply(shim.ErrInvalidValue)
+		}
+		stats.bytesIn.Add(uint64(len(p) - 40))
+		s, st := shim.ResolveStream(uintptr(u(4)), shim.S().Device(0))
+		if st != shim.OK {
+			return reply(st)
+		}
+		return reply(shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice))
+	case remote.OpGet2D:
+		if len(p) != 32 || u(2) == 0 || u(2)*u(3) > remote.Chunk {
+			return reply(shim.ErrInvalidValue)
+		}
+		out := make([]byte, 1+u(2)*u(3))
+		stats.bytesOut.Add(uint64(len(out) - 1))
+		s := shim.DefaultStream(shim.S().Device(0))
+		if st := shim.Memcpy2D(s, uintptr(unsafe.Pointer(&out[1])), u(2), uintptr(u(0)), u(1), u(2), u(3), shim.DeviceToHost); st != shim.OK {
+			return reply(st)
+		}
+		return out
+	case remote.OpCopy2D:
+		if len(p) != 56 {
+			return reply(shim.ErrInvalidValue)
+		}
+		s, st := shim.ResolveStream(uintptr(u(6)), shim.S().Device(0))
+		if st != shim.OK {
+			return reply(st)
+		}
+		return reply(shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(u(2)), u(3), u(4), u(5), shim.DeviceToDevice))
 	case remote.OpCopyD2DAsync:
 		if len(p) != 32 {
 			return reply(shim.ErrInvalidValue)

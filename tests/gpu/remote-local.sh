@@ -15,6 +15,11 @@ remote build/bin/vgpu smi --query-gpu=index,name,uuid,memory.total,memory.free,p
 nvidia-smi --query-gpu=index,name,uuid,memory.total,pci.bus_id,compute_cap --format=csv
 echo "== host -> device -> host round trips through the real GPU"
 for mib in 1 64 1024; do remote /tmp/vgpu-client roundtrip $mib; done
+echo "== pitched (2D) copies every way: NVIDIA's runtime, then remote"
+CUDART_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/cuda*/targets/*/lib/libcudart.so.1[23] 2>/dev/null | head -1)")
+native=$(env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-client copy2d); rem=$(remote /tmp/vgpu-client copy2d)
+echo "native: $native"; echo "remote: $rem"
+[ "$native" = "$rem" ] && echo "copy2d: IDENTICAL" || echo "copy2d: DIFFER"
 echo "== the client touches no NVIDIA device node and maps no NVIDIA library"
 remote /tmp/vgpu-client hold 2048 6 > /tmp/hold.out & H=$!
 sleep 2

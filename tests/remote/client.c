@@ -143,6 +143,37 @@ int main(int argc, char **argv) {
 		printf("capture %d launch %d end %d sync %d instantiate %d replay %d sync %d\n", c0, c1, c2, c3, c4, c5, c6);
 		return 0;
 	}
+	if (!strcmp(argv[1], "copy2d")) { /* pitched copies every way, sync and async; prints what came back */
+		int (*mpitch)(void **, size_t *, size_t, size_t) = (int (*)(void **, size_t *, size_t, size_t))dlsym(rt, "cudaMallocPitch");
+		int (*c2d)(void *, size_t, const void *, size_t, size_t, size_t, int) = (int (*)(void *, size_t, const void *, size_t, size_t, size_t, int))dlsym(rt, "cudaMemcpy2D");
+		int (*c2da)(void *, size_t, const void *, size_t, size_t, size_t, int, void *) = (int (*)(void *, size_t, const void *, size_t, size_t, size_t, int, void *))dlsym(rt, "cudaMemcpy2DAsync");
+		stream_fn screate = (stream_fn)dlsym(rt, "cudaStreamCreateWithFlags");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		const size_t w = 3000, h = 7000, sp = 3072, hp = 3001; /* 21 MB: more than one frame */
+		unsigned char *src = malloc(sp * h), *back = calloc(hp, h);
+		for (size_t i = 0; i < sp * h; i++) src[i] = (unsigned char)(i * 2654435761u >> 13);
+		void *a = NULL, *b = NULL, *st = NULL;
+		size_t pa = 0, pb = 0;
+		int r0 = mpitch(&a, &pa, w, h), r1 = mpitch(&b, &pb, w + 100, h);
+		screate(&st, 1);
+		int r2 = c2d(a, pa, src, sp, w, h, 1);                   /* host -> device */
+		int r3 = c2da(b, pb, a, pa, w, h, 3, st);                 /* device -> device, async */
+		int r4 = c2da((char *)b + 5, pb, src, sp, 7, 9, 1, st);   /* a small async upload, into b */
+		int r5 = ssync(st);
+		int r6 = c2d(back, hp, b, pb, w, h, 2);                   /* device -> host */
+		int r7 = c2d(back, hp, src, sp, w + 1, 1, 0);             /* default kind, host -> host */
+		int bad = c2d(a, 16, src, sp, 32, 2, 1);                  /* width > pitch */
+		size_t wrong = 0;
+		for (size_t y = 0; y < h; y++)
+			for (size_t x = 0; x < w; x++) {
+				unsigned char want = (y < 9 && x >= 5 && x < 12) ? src[y * sp + x - 5] : src[y * sp + x];
+				if (y == 0) want = src[x]; /* the host -> host copy rewrote row 0 */
+				wrong += back[y * hp + x] != want;
+			}
+		printf("pitch %zu %zu; malloc %d %d h2d %d d2d %d small %d sync %d d2h %d h2h %d bad-pitch %d; wrong bytes %zu\n",
+			pa, pb, r0, r1, r2, r3, r4, r5, r6, r7, bad, wrong);
+		return wrong != 0;
+	}
 	if (!strcmp(argv[1], "after")) {
 		while (access(argv[2], F_OK)) usleep(20000);
 		struct timespec a, b; void *p;

@@ -42,6 +42,11 @@ for i in 1 2; do
 	echo "client $i: $out"
 	[ "$out" = "unknown kernel name: 500 cuCtxSynchronize(): 801 " ] || fail "driver-API client $i"
 done
+echo "== pitched (2D) copies every way give what they give in-process"
+inproc=$(env LD_LIBRARY_PATH="$LIBDIR" "$CLIENT" copy2d) || fail "copy2d in-process: $inproc"
+rem=$(remote "$CLIENT" copy2d) || fail "copy2d remote: $rem"
+[ "$inproc" = "$rem" ] || fail "copy2d: in-process '$inproc', remote '$rem'"
+echo "$rem"
 echo "== cuBLAS GEMMs (f32, f16, bf16, batched, device scalars) give the bytes they give in-process"
 ${CC:-gcc} -O1 -Wall -o "$C/gemm" "$ROOT/tests/cublas/gemm.c" -ldl
 for m in exact random; do

@@ -1,0 +1,115 @@
+package remote
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"vgpu/cudart"
+	"vgpu/shim"
+)
+
+// Pitched copies: rows travel packed (width bytes each), so the bytes between rows never
+// cross the wire; the server writes or reads them at their pitch.
+const (
+	OpPut2D  = 0xF00A // u64 dst, u64 dpitch, u64 width, u64 rows, u64 stream, then rows*width bytes
+	OpGet2D  = 0xF00B // u64 src, u64 spitch, u64 width, u64 rows -> status, rows*width bytes
+	OpCopy2D = 0xF00C // u64 dst, u64 dpitch, u64 src, u64 spitch, u64 width, u64 rows, u64 stream: device to device
+)
+
+func u64s(vs ...uint64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	return b
+}
+
+// send posts an asynchronous request or waits for a synchronous one's status.
+func send(op uint32, req []byte, async bool) shim.Status {
+	if async {
+		if post(op, req) != nil {
+			return shim.ErrNotSupported
+		}
+		return shim.OK
+	}
+	resp, err := roundTrip(op, req)
+	if err != nil {
+		return shim.ErrNotSupported
+	}
+	return status(resp)
+}
+
+func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, async bool, stream uintptr) cudart.Error {
+	if width > dpitch || width > spitch {
+		return cudart.ErrorInvalidPitchValue
+	}
+	if width == 0 || height == 0 {
+		return cudart.Success
+	}
+	if height > 1<<32 || width > 1<<40 {
+		return cudart.ErrorInvalidValue
+	}
+	if kind == shim.CopyDefault {
+		switch d, s := isDevice(dst), isDevice(src); {
+		case d && s:
+			kind = shim.DeviceToDevice
+		case d:
+			kind = shim.HostToDevice
+		case s:
+			kind = shim.DeviceToHost
+		default:
+			kind = shim.HostToHost
+		}
+	}
+	rowsPer := max(1, Chunk/width) // rows per frame
+	switch kind {
+	case shim.HostToHost:
+		for r := uint64(0); r < height; r++ {
+			copy(shim.View(unsafe.Pointer(dst+uintptr(r*dpitch)), int(width)), shim.View(unsafe.Pointer(src+uintptr(r*spitch)), int(width)))
+		}
+		return cudart.Success
+	case shim.DeviceToDevice:
+		return cudart.From(send(OpCopy2D, u64s(uint64(dst), dpitch, uint64(src), spitch, width, height, uint64(stream)), async))
+	case shim.HostToDevice:
+		for r := uint64(0); r < height; r += rowsPer {
+			n := min(rowsPer, height-r)
+			req := u64s(uint64(dst)+r*dpitch, dpitch, width, n, uint64(stream))
+			for i := r; i < r+n; i++ {
+				req = append(req, shim.View(unsafe.Pointer(src+uintptr(i*spitch)), int(width))...)
+			}
+			if s := send(OpPut2D, req, async); s != shim.OK {
+				return cudart.From(s)
+			}
+		}
+		return cudart.Success
+	case shim.DeviceToHost:
+		for r := uint64(0); r < height; r += rowsPer {
+			n := min(rowsPer, height-r)
+			resp, err := roundTrip(OpGet2D, u64s(uint64(src)+r*spitch, spitch, width, n))
+			if err != nil {
+				return cudart.From(shim.ErrNotSupported)
+			}
+			if s := status(resp); s != shim.OK {
+				return cudart.From(s)
+			}
+			if uint64(len(resp)-1) != n*width {
+				return cudart.ErrorInvalidValue
+			}
+			for i := uint64(0); i < n; i++ {
+				copy(shim.View(unsafe.Pointer(dst+uintptr((r+i)*dpitch)), int(width)), resp[1+i*width:1+(i+1)*width])
+			}
+		}
+		return cudart.Success
+	}
+	return cudart.ErrorInvalidMemcpyDirection
+}
+
+// Memcpy2D is cudaMemcpy2D over the connection.
+func Memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32) cudart.Error {
+	return memcpy2D(dst, dpitch, src, spitch, width, height, kind, false, 0)
+}
+
+// Memcpy2DAsync is cudaMemcpy2DAsync: uploads and device copies are pipelined.
+func Memcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, stream uintptr) cudart.Error {
+	return memcpy2D(dst, dpitch, src, spitch, width, height, kind, true, stream)
+}
