@@ -130,8 +130,31 @@ func unavailable(lib string) uint64 {
 	return 46 // CUDA_ERROR_DEVICE_UNAVAILABLE / cudaErrorDevicesUnavailable
 }
 
-// roundTrip sends one request frame and waits for its response.
-func roundTrip(op uint32, payload []byte) ([]byte, error) {
+// queueLocked adds one frame, its payload in parts, to the batch; a large one is written at
+// once from where its parts lie, after what was queued before it. mu is held.
+func queueLocked(h wire.Header, parts ...[]byte) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > wire.MaxPayload {
+		return wire.ErrTooLarge
+	}
+	if n >= batchBytes {
+		if err := flushLocked(); err != nil {
+			return err
+		}
+		return conn.Writev(append([][]byte{wire.AppendHeader(nil, h, n)}, parts...)...)
+	}
+	batch = wire.AppendHeader(batch, h, n)
+	for _, p := range parts {
+		batch = append(batch, p...)
+	}
+	return nil
+}
+
+// roundTrip sends one request frame (its payload in parts) and waits for its response.
+func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if dead != nil {
@@ -143,12 +166,10 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 	seq++
 	fail := func(err error) ([]byte, error) { return nil, lostLocked(err) }
 	// The request goes in the same write as the posts queued before it.
-	var err error
-	batch, err = wire.AppendFrame(batch, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload)
-	if err == nil {
-		err = flushLocked()
+	if err := queueLocked(wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, parts...); err != nil {
+		return fail(err)
 	}
-	if err != nil {
+	if err := flushLocked(); err != nil {
 		return fail(err)
 	}
 	h, resp, err := wire.ReadFrame(conn)
@@ -166,7 +187,7 @@ func roundTrip(op uint32, payload []byte) ([]byte, error) {
 
 // post sends a request that gets no response: asynchronous calls are pipelined, and an
 // error they meet surfaces at the next synchronising call, as CUDA's asynchronous errors do.
-func post(op uint32, payload []byte) error {
+func post(op uint32, parts ...[]byte) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if dead != nil {
@@ -178,12 +199,8 @@ func post(op uint32, payload []byte) error {
 	seq++
 	wasEmpty := len(batch) == 0
 	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
-	var err error
-	if len(payload) >= batchBytes { // a bulk upload: written from the caller's bytes, not copied into the batch
-		if err = flushLocked(); err == nil {
-			err = wire.WriteFrame(conn, h, payload)
-		}
-	} else if batch, err = wire.AppendFrame(batch, h, payload); err == nil && len(batch) >= batchBytes {
+	err := queueLocked(h, parts...)
+	if err == nil && len(batch) >= batchBytes {
 		err = flushLocked()
 	}
 	if err != nil {

@@ -41,15 +41,16 @@ func status(resp []byte) shim.Status {
 func put(dst, src uintptr, n uint64, async bool) shim.Status {
 	for off := uint64(0); off < n; off += Chunk {
 		m := min(Chunk, n-off)
-		req := binary.LittleEndian.AppendUint64(nil, uint64(dst)+off)
-		req = append(req, shim.View(unsafe.Pointer(src+uintptr(off)), int(m))...)
+		// The bytes go from where they lie: large ones straight into the socket.
+		addr := binary.LittleEndian.AppendUint64(nil, uint64(dst)+off)
+		data := shim.View(unsafe.Pointer(src+uintptr(off)), int(m))
 		if async {
-			if post(OpPut, req) != nil {
+			if post(OpPut, addr, data) != nil {
 				return shim.ErrNotSupported
 			}
 			continue
 		}
-		resp, err := roundTrip(OpPut, req)
+		resp, err := roundTrip(OpPut, addr, data)
 		if err != nil {
 			return shim.ErrNotSupported
 		}

@@ -64,6 +64,32 @@ func (c *FDConn) Write(p []byte) (int, error) {
 	return done, nil
 }
 
+// Writev writes bufs in order with as few system calls as the socket allows, and no copy.
+func (c *FDConn) Writev(bufs ...[]byte) error {
+	for len(bufs) > 0 {
+		n, err := unix.Writev(c.fd, bufs)
+		if err == unix.EINTR || (err == unix.EAGAIN && c.peerSpoke()) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for n > 0 && len(bufs) > 0 { // drop what was written
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+			} else {
+				bufs[0] = bufs[0][n:]
+				n = 0
+			}
+		}
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+	}
+	return nil
+}
+
 // peerSpoke reports whether bytes arrived since the last stalled write. A server busy with
 // earlier work reads nothing but still says it is busy (KindBusy), so a write that cannot
 // proceed times out only when the peer has gone silent.

@@ -67,12 +67,17 @@ func AppendFrame(b []byte, h Header, payload []byte) ([]byte, error) {
 	if len(payload) > MaxPayload {
 		return b, ErrTooLarge
 	}
+	return append(AppendHeader(b, h, len(payload)), payload...), nil
+}
+
+// AppendHeader appends the header of a frame whose payload is n bytes, for writers that
+// send the payload from where it lies (Writev).
+func AppendHeader(b []byte, h Header, n int) []byte {
 	b = binary.LittleEndian.AppendUint16(b, magic)
 	b = append(b, Version, h.Kind)
 	b = binary.LittleEndian.AppendUint32(b, h.Op)
 	b = binary.LittleEndian.AppendUint32(b, h.Seq)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
-	return append(b, payload...), nil
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
 }
 
 // ReadFrame reads one frame, refusing foreign, mismatched or oversized ones before
