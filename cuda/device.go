@@ -104,7 +104,7 @@ func DeviceTotalMem(bytes unsafe.Pointer, dev int32) Result {
 	if r != Success {
 		return r
 	}
-	if !shim.PutU64(bytes, d.Memory) {
+	if !shim.PutU64(bytes, d.Total()) {
 		return ErrorInvalidValue
 	}
 	return Success
@@ -116,7 +116,7 @@ func DeviceTotalMem32(bytes unsafe.Pointer, dev int32) Result {
 	if r != Success {
 		return r
 	}
-	v := d.Memory
+	v := d.Total()
 	if v > 0xffffffff {
 		v = 0xffffffff
 	}

@@ -25,7 +25,7 @@ func MemGetInfo(free, total unsafe.Pointer) Result {
 		return ErrorInvalidValue
 	}
 	shim.PutU64(free, d.Free())
-	shim.PutU64(total, d.Memory)
+	shim.PutU64(total, d.Total())
 	return Success
 }
 

@@ -17,7 +17,7 @@ func MemGetInfo(free, total unsafe.Pointer) Error {
 		return ErrorInvalidValue
 	}
 	shim.PutU64(free, d.Free())
-	shim.PutU64(total, d.Memory)
+	shim.PutU64(total, d.Total())
 	return Success
 }
 

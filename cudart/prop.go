@@ -94,7 +94,7 @@ func Props(d *shim.Device, major int) []byte {
 			copy(b[off:], d.UUID[:])
 		case "luid", "luidDeviceNodeMask":
 		case "totalGlobalMem":
-			shim.Le.PutUint64(b[off:], d.Memory)
+			shim.Le.PutUint64(b[off:], d.Total())
 		default:
 			for i, a := range f.attrs {
 				if f.wide {

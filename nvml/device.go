@@ -100,10 +100,10 @@ func DeviceGetMemoryInfo(h uintptr, out unsafe.Pointer) Return {
 		return InvalidArgument
 	}
 	b := shim.View(out, 24)
-	free := d.Free()
-	shim.Le.PutUint64(b[0:], d.Memory+d.Reserved)
+	free, total := d.Free(), d.Total()
+	shim.Le.PutUint64(b[0:], total+d.Reserved)
 	shim.Le.PutUint64(b[8:], free)
-	shim.Le.PutUint64(b[16:], d.Memory+d.Reserved-free)
+	shim.Le.PutUint64(b[16:], total+d.Reserved-free)
 	return Success
 }
 
@@ -123,11 +123,11 @@ func MemoryInfoV2(h uintptr, out unsafe.Pointer) Return {
 	if shim.Le.Uint32(b) != memoryV2 {
 		return ArgumentVersion
 	}
-	free := d.Free()
-	shim.Le.PutUint64(b[8:], d.Memory+d.Reserved)
+	free, total := d.Free(), d.Total()
+	shim.Le.PutUint64(b[8:], total+d.Reserved)
 	shim.Le.PutUint64(b[16:], d.Reserved)
 	shim.Le.PutUint64(b[24:], free)
-	shim.Le.PutUint64(b[32:], d.Memory-free)
+	shim.Le.PutUint64(b[32:], total-free)
 	return Success
 }
 

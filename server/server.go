@@ -28,6 +28,8 @@ import (
 type Options struct {
 	Token        string // required from clients when set
 	RequireToken bool   // TCP listeners refuse clients without the token
+	ClientMemory uint64 // device memory each client may hold (0: the device's); the client sees it as the total
+	DeviceName   string // the name clients see, instead of the device's own
 }
 
 var clients atomic.Uint64
@@ -37,6 +39,11 @@ func Serve(ln net.Listener, o Options) error {
 	s := shim.S()
 	if s.Err != nil {
 		return s.Err
+	}
+	if o.DeviceName != "" { // every API of every client reads the name from the device
+		for _, d := range s.Visible {
+			d.Name = o.DeviceName
+		}
 	}
 	byOp := map[uint32]*api.Func{}
 	for i := range api.Functions {
@@ -85,7 +92,11 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		st := shim.S()
 		welcome.DriverVersion, welcome.CUDAVersion = st.Config.DriverVersion, st.Config.CUDAVersion
 		for _, d := range st.Visible {
-			welcome.Devices = append(welcome.Devices, d.Record())
+			r := d.Record()
+			if o.ClientMemory > 0 && o.ClientMemory < r.Memory {
+				r.Memory = o.ClientMemory
+			}
+			welcome.Devices = append(welcome.Devices, r)
 		}
 	}
 	out, _ := json.Marshal(welcome)
@@ -94,6 +105,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		return
 	}
 	log.Infow("client connected", "pid", hello.PID)
+	shim.SetClientMemory(id, o.ClientMemory)
+	defer shim.SetClientMemory(id, 0) // after what it held is freed (deferred calls run last first)
 	stats.client(id, hello.PID, true)
 	defer stats.client(id, 0, false)
 	defer func() {

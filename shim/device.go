@@ -98,8 +98,15 @@ func (d *Device) MatchesBusID(s string) bool {
 // Used is the memory allocated on the device.
 func (d *Device) Used() uint64 { return d.used.Load() }
 
-// Free is what cudaMemGetInfo, cuMemGetInfo and NVML all report as free.
-func (d *Device) Free() uint64 { return d.Memory - d.used.Load() }
+// Free is what cudaMemGetInfo, cuMemGetInfo and NVML all report as free: what the device
+// has left, within the calling client's cap.
+func (d *Device) Free() uint64 {
+	free := d.Memory - d.used.Load()
+	if q := quotaFor(Thread().Owner); q != nil {
+		free = min(free, q.limit-q.used.Load())
+	}
+	return free
+}
 
 // Charge accounts n bytes against the device, failing when they do not fit.
 func (d *Device) Charge(n uint64) bool {

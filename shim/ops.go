@@ -27,9 +27,17 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 	if !d.Charge(charge) {
 		return nil, ErrOutOfMemory
 	}
+	q := quotaFor(Thread().Owner)
+	if q != nil && !q.charge(charge) {
+		d.Refund(charge)
+		return nil, ErrOutOfMemory
+	}
 	p, err := S().Backend.DeviceAlloc(d, size)
 	if err != nil {
 		d.Refund(charge)
+		if q != nil {
+			q.used.Add(^(charge - 1))
+		}
 		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
 		return nil, ErrOutOfMemory
 	}
@@ -56,6 +64,9 @@ func FreeDevice(p uintptr) Status {
 		return ErrInvalidDevicePointer
 	}
 	a.Dev.Refund(a.Charged)
+	if q := quotaFor(a.Owner); q != nil {
+		q.used.Add(^(a.Charged - 1))
+	}
 	if err := S().Backend.DeviceFree(a); err != nil {
 		Log().Warnw("device free failed in the backend", "err", err)
 	}

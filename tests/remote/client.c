@@ -143,6 +143,18 @@ int main(int argc, char **argv) {
 		printf("capture %d launch %d end %d sync %d instantiate %d replay %d sync %d\n", c0, c1, c2, c3, c4, c5, c6);
 		return 0;
 	}
+	if (!strcmp(argv[1], "quota")) { /* allocates 1 GiB at a time until refused; then frees one and retries */
+		void *p[256];
+		int k = 0, e = 0;
+		info(&f, &t);
+		printf("total %zu MiB free %zu MiB; ", t >> 20, f >> 20);
+		while (k < 256 && !(e = cmalloc(&p[k], 1ul << 30))) k++;
+		info(&f, &t);
+		printf("allocated %d GiB, then %d; free %zu MiB; ", k, e, f >> 20);
+		if (k > 0) { cfree(p[k - 1]); e = cmalloc(&p[k - 1], 1ul << 30); }
+		printf("after a free: %d\n", e);
+		return 0;
+	}
 	if (!strcmp(argv[1], "copy2d")) { /* pitched copies every way, sync and async; prints what came back */
 		int (*mpitch)(void **, size_t *, size_t, size_t) = (int (*)(void **, size_t *, size_t, size_t))dlsym(rt, "cudaMallocPitch");
 		int (*c2d)(void *, size_t, const void *, size_t, size_t, size_t, int) = (int (*)(void *, size_t, const void *, size_t, size_t, size_t, int))dlsym(rt, "cudaMemcpy2D");

@@ -86,6 +86,15 @@ echo "== a client's streams are released when it goes"
 remote "$CLIENT" streams 5
 sleep 0.3
 grep -q '"handles": 5' "$C/server.log" || { tail -3 "$C/server.log"; fail "streams not released"; }
+echo "== a server that caps each client: the cap is the device's memory, and allocations beyond it fail"
+QSOCK=$C/quota.sock
+start_server --listen "unix://$QSOCK" --client-memory 4GiB --device-name "vgpu H100 slice"
+qremote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$QSOCK" "$@"; }
+out=$(qremote "$CLIENT" quota); echo "$out"
+[ "$out" = "total 4096 MiB free 4096 MiB; allocated 4 GiB, then 2; free 0 MiB; after a free: 0" ] || fail "quota"
+out=$(qremote "$VGPU" smi --query-gpu=name,memory.total,memory.free --format=csv,noheader); echo "NVML: $out"
+# NVML's total adds the driver's reserve to what CUDA reports, as on a real H100.
+[ "$out" = "vgpu H100 slice, 4576 MiB, 4096 MiB" ] || fail "NVML under a cap: $out"
 echo "== killing the server makes the client's next call fail within 5 s"
 remote "$CLIENT" after "$C/server-dead" >"$C/after.out" & waiter=$!
 sleep 0.5

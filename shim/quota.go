@@ -1,0 +1,54 @@
+package shim
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// A server may cap what each client allocates (vgpu serve --client-memory). The client then
+// sees the cap as its devices' memory in every API, as a program under a hard limit should:
+// Ollama's scheduler fits layers to what cudaMemGetInfo and NVML report.
+type quota struct {
+	limit uint64
+	used  atomic.Uint64
+}
+
+var quotas sync.Map // owner -> *quota
+
+// SetClientMemory caps the device memory owner may hold; 0 removes the cap.
+func SetClientMemory(owner, limit uint64) {
+	if limit == 0 {
+		quotas.Delete(owner)
+		return
+	}
+	quotas.Store(owner, &quota{limit: limit})
+}
+
+func quotaFor(owner uint64) *quota {
+	if owner == 0 {
+		return nil
+	}
+	q, _ := quotas.Load(owner)
+	v, _ := q.(*quota)
+	return v
+}
+
+func (q *quota) charge(n uint64) bool {
+	for {
+		u := q.used.Load()
+		if n > q.limit-u {
+			return false
+		}
+		if q.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// Total is the device memory the calling thread's client may see: the device's, or its cap.
+func (d *Device) Total() uint64 {
+	if q := quotaFor(Thread().Owner); q != nil && q.limit < d.Memory {
+		return q.limit
+	}
+	return d.Memory
+}
