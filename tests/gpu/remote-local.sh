@@ -32,3 +32,9 @@ echo "== after the client: the server freed its memory"
 nvidia-smi --query-compute-apps=pid,used_memory --format=csv
 kill $SERVER
 tail -5 $OUTDIR/server.log
+echo "== a server capping each client at 8 GiB: the real GPU behind it, the cap in front"
+VGPU_LOG_LEVEL=info build/bin/vgpu serve --listen unix://$SOCK --backend local --client-memory 8GiB --device-name "H100 slice" > $OUTDIR/server-quota.log 2>&1 & SERVER=$!
+sleep 1
+remote /tmp/vgpu-client quota
+remote build/bin/vgpu smi --query-gpu=name,memory.total,memory.free --format=csv,noheader
+kill $SERVER
