@@ -3,6 +3,7 @@
 #   make test     everything CI runs: Go unit tests, the C harness, the Go host, real ggml
 #   make demo     show the virtual GPU through the driver, runtime and NVML
 #   make bench    figures into BENCHMARKS.md
+#   make ollama-compare  build/bin/ollama-compare: Ollama native vs through vgpu, on a GPU machine
 #   make generate regenerate the //export layer from shim/api/functions.txt
 
 GO      ?= go
@@ -10,6 +11,7 @@ CC      ?= gcc
 BUILD   := build
 LIB     := $(BUILD)/lib/libvgpu.so
 BIN     := $(BUILD)/bin/vgpu
+OC      := $(BUILD)/bin/ollama-compare
 NAMES   := libcuda.so.1 libcuda.so libcudart.so.12 libcudart.so.13 libcublas.so.12 libcublas.so.13 \
            libcublasLt.so.12 libcublasLt.so.13 libnvidia-ml.so.1 libnvidia-ml.so
 MAP     := exports/zz_exports.map
@@ -19,9 +21,16 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote demo bench clean
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench ollama-compare clean
 
-all: lib cli
+all: lib cli ollama-compare
+
+ollama-compare: $(OC)
+
+# Static (cgo off): copied to GPU machines that have no Go and maybe another libc.
+$(OC): $(wildcard bench/ollama-compare/*.go)
+	@mkdir -p $(BUILD)/bin
+	CGO_ENABLED=0 $(GO) build -o $@ ./bench/ollama-compare
 
 lib: $(LIB) $(addprefix $(BUILD)/lib/,$(NAMES))
 
@@ -47,10 +56,10 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- ':(glob)**/zz_*'
 
-test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi remote
+test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel
 
 unit:
-	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/...
+	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/...
 
 ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
@@ -80,3 +89,6 @@ nvidia-smi: all
 
 remote: all ggml
 	bash tests/remote/run.sh $(CURDIR)/$(BUILD)/lib
+
+testmodel: all ggml
+	bash tests/testmodel/run.sh

@@ -40,7 +40,19 @@ func uniform(dst []float32, base uint64, start int64, bound float32) {
 }
 
 // f16 converts to IEEE half precision, rounding to nearest even; overflow goes to infinity.
+// Weights are normal halves, so that case is a few integer operations, small enough to
+// inline; the rest goes to f16Slow.
 func f16(f float32) uint16 {
+	b := math.Float32bits(f)
+	x := b & 0x7fffffff
+	if x-0x38800000 < 0x47800000-0x38800000 { // 2^-14 <= |f| < 2^16
+		x += 0xfff + x>>13&1                                       // round the 13 dropped bits to even
+		return uint16(b>>16)&0x8000 | uint16((x-(127-15)<<23)>>13) // a carry to 2^16 gives infinity
+	}
+	return f16Slow(f)
+}
+
+func f16Slow(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23) & 0xff
@@ -96,8 +108,10 @@ func f16to32(h uint16) float32 {
 }
 
 func encodeF16(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
 	for i, f := range src {
-		binary.LittleEndian.PutUint16(dst[2*i:], f16(f))
+		h := f16(f)
+		dst[2*i], dst[2*i+1] = byte(h), byte(h>>8)
 	}
 }
 
@@ -114,17 +128,23 @@ func quantizeQ8_0(dst []byte, src []float32) {
 		x := src[b*qk8 : (b+1)*qk8]
 		var amax float32
 		for _, v := range x {
-			amax = max(amax, float32(math.Abs(float64(v))))
+			amax = max(amax, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
 		}
 		d := amax / 127
 		var id float32
 		if d != 0 {
 			id = 1 / d
 		}
-		out := dst[b*(2+qk8):]
-		binary.LittleEndian.PutUint16(out, f16(d))
+		out := dst[b*(2+qk8) : (b+1)*(2+qk8)]
+		h := f16(d)
+		out[0], out[1] = byte(h), byte(h>>8)
+		q := out[2:]
 		for i, v := range x {
-			out[2+i] = byte(int8(math.Round(float64(v * id))))
+			// Round half away from zero, as C's roundf, without a branch on the sign:
+			// exact, since a float64 holds a float32 plus 0.5 without rounding, and the
+			// truncation of |v×id|+0.5 <= 127.5 fits an int8.
+			r := float64(v * id)
+			q[i] = byte(int8(r + math.Copysign(0.5, r)))
 		}
 	}
 }

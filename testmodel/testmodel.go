@@ -2,12 +2,12 @@
 // Ollama load and run: nothing here can download real weights, and a GPU stack is tested as
 // well by a model whose text is noise as by one that talks, as long as the shapes, the tensor
 // types and the file layout are real. The architecture is llama; the tokenizer is a
-// SentencePiece-style byte vocabulary, so any text tokenizes (as byte tokens).
+// SentencePiece-style byte vocabulary, so any text tokenizes (as byte tokens, and "▁" for
+// a space).
 package testmodel
 
 import (
 	"fmt"
-	"math"
 	"strings"
 )
 
@@ -25,21 +25,18 @@ type Size struct {
 	Context   int
 	RopeTheta float32
 	RMSEps    float32
-	// Tied: no output.weight; llama.cpp and Ollama then use token_embd for the output
-	// layer, as qwen2.5-0.5B and llama-3.2-3B do.
-	Tied bool
 }
 
 var sizes = []Size{
-	{Name: "tiny", About: "CI: a few MB, 2 layers, grouped-query attention, head dim 64",
+	{Name: "tiny", About: "a few MB for CI: 2 layers, grouped-query attention, head dim 64",
 		Layers: 2, Hidden: 256, Heads: 4, KVHeads: 2, FFN: 512, Vocab: 512, Context: 4096,
 		RopeTheta: 10000, RMSEps: 1e-5},
 	{Name: "qwen0.5b", About: "qwen2.5-0.5B's shapes",
 		Layers: 24, Hidden: 896, Heads: 14, KVHeads: 2, FFN: 4864, Vocab: 151936, Context: 32768,
-		RopeTheta: 1e6, RMSEps: 1e-6, Tied: true},
+		RopeTheta: 1e6, RMSEps: 1e-6},
 	{Name: "3b", About: "llama-3.2-3B's shapes",
 		Layers: 28, Hidden: 3072, Heads: 24, KVHeads: 8, FFN: 8192, Vocab: 128256, Context: 131072,
-		RopeTheta: 500000, RMSEps: 1e-5, Tied: true},
+		RopeTheta: 500000, RMSEps: 1e-5},
 }
 
 // Sizes lists the built-in sizes, smallest first.
@@ -148,6 +145,7 @@ type Tensor struct {
 	Offset uint64 // from the start of the data section
 	Bytes  uint64 // without the padding to the alignment
 	norm   bool   // filled with 1.0 rather than random values
+	output bool   // the output layer: rows are tokens, see emits
 }
 
 // Elements is the product of the dimensions.
@@ -185,10 +183,12 @@ func (o Options) Tensors() []Tensor {
 			mat(p+"ffn_down.weight", f, h),
 		)
 	}
-	ts = append(ts, norm("output_norm.weight"))
-	if !s.Tied {
-		ts = append(ts, mat("output.weight", h, v))
-	}
+	// Always an output.weight of its own, even where the copied model ties it to
+	// token_embd: a tied output layer scores the current token highest, and the model would
+	// repeat one token until Ollama aborts the generation (see fill).
+	out := mat("output.weight", h, v)
+	out.output = true
+	ts = append(ts, norm("output_norm.weight"), out)
 	var off uint64
 	for i := range ts {
 		ts[i].Offset = off
@@ -217,13 +217,16 @@ func (o Options) FileSize() (int64, error) {
 	return int64(len(hdr)) + int64(last.Offset+pad(last.Bytes, Alignment)), nil
 }
 
-// The vocabulary: <unk>, <s>, </s>, then the 256 byte tokens, then unused padding. Byte
-// fallback in both SentencePiece implementations (Ollama's and llama.cpp's) turns any text
-// into byte tokens, so nothing is ever unknown.
+// The vocabulary: <unk>, <s>, </s>, the 256 byte tokens, "▁" (SentencePiece's space), then
+// unused padding. Byte fallback in both SentencePiece implementations (Ollama's and
+// llama.cpp's) turns any text into byte tokens, so nothing is ever unknown; "▁" is there
+// because both write a space as "▁" before tokenizing, which would otherwise cost three
+// byte tokens.
 const (
 	unkID, bosID, eosID = 0, 1, 2
 	firstByte           = 3
-	baseVocab           = firstByte + 256
+	spaceID             = firstByte + 256
+	baseVocab           = spaceID + 1
 )
 
 // Token types, as llama.cpp's and Ollama's vocabularies number them.
@@ -245,6 +248,7 @@ func vocabulary(n int) (tokens []string, scores []float32, types []int32) {
 	for b := 0; b < 256; b++ {
 		tokens[firstByte+b], types[firstByte+b] = fmt.Sprintf("<0x%02X>", b), tokByte
 	}
+	tokens[spaceID], types[spaceID] = "\u2581", tokNormal
 	// Unused tokens keep the embedding and output shapes of the real models; names are
 	// unique because llama.cpp asserts that, and never match text because no merges lead
 	// to them. A very low score keeps SentencePiece from ever preferring them.
@@ -252,6 +256,16 @@ func vocabulary(n int) (tokens []string, scores []float32, types []int32) {
 		tokens[i], types[i], scores[i] = fmt.Sprintf("<unused%d>", i-baseVocab), tokUnused, -1e9
 	}
 	return tokens, scores, types
+}
+
+// emits says whether the model can produce token id: "▁" and the byte tokens of printable
+// ASCII but space (which tokenizes as "▁"), tab and newline. Every other row of the output
+// layer is zero, so its logit is exactly 0 while ~95 random logits compete above it; greedy
+// decoding then always picks a token that decodes to valid text, which re-tokenizes to the
+// very same ids (Ollama's "context"), and never ends the sequence early with </s>.
+func emits(id int) bool {
+	b := id - firstByte
+	return id == spaceID || b == '\t' || b == '\n' || b > ' ' && b <= '~'
 }
 
 // metadata is the file's key-value pairs, in file order.
@@ -293,6 +307,17 @@ func (o Options) metadata() []kv {
 	}
 }
 
-// scale is the bound of a matrix's uniform weights: 1/sqrt(fan_in) keeps each layer's
-// output at about the scale of its input, so 28 random layers stay finite in f16.
-func scale(t Tensor) float32 { return float32(1 / math.Sqrt(float64(t.Dims[0]))) }
+// Modelfile is an Ollama Modelfile for the model written as gguf (a path relative to the
+// Modelfile, which Ollama resolves from the Modelfile's directory). The template passes
+// prompts through unchanged and sampling is greedy, so a prompt gives the same tokens on
+// every run.
+func Modelfile(gguf string, o Options) string {
+	return fmt.Sprintf(`# vgpu testmodel --size %s --type %s --seed %d: llama with random weights (%s).
+# The text is noise, but the same prompt always gives the same tokens.
+FROM ./%s
+TEMPLATE """{{ .Prompt }}"""
+PARAMETER temperature 0
+PARAMETER top_k 1
+PARAMETER num_ctx %d
+`, o.Size.Name, o.Type, o.Seed, o.Size.About, gguf, min(o.Size.Context, 4096))
+}

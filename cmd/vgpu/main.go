@@ -34,8 +34,11 @@ const usage = `usage: vgpu COMMAND [flags]
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
   serve     --listen unix:///PATH|tcp://HOST:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
+            [--client-memory SIZE] [--device-name NAME]
   profiles                                                              list the built-in device profiles
   config                                                                the devices the current environment gives
+  testmodel [--size tiny|qwen0.5b|3b] [--type f16|q8_0] [--seed N] [--modelfile] -o FILE.gguf | --list
+                                                                        write a GGUF llama model with random weights
 
 The library is found in VGPU_LIBDIR, else in ../lib beside this program.`
 
@@ -64,6 +67,8 @@ func main() {
 		err = profiles()
 	case "config":
 		err = config()
+	case "testmodel":
+		err = testmodelCmd(args)
 	case "__probe": // doctor's child, inside a runner's environment
 		major, _ := strconv.Atoi(args[1])
 		json.NewEncoder(os.Stdout).Encode(doctor.RunProbe(args[0], major))
@@ -248,7 +253,16 @@ func serve(args []string) error {
 	backend := fs.String("backend", "sim", "sim, or local: the machine's GPUs through NVIDIA's driver")
 	tokenFile := fs.String("token-file", "", "file holding the token clients must present (required for tcp)")
 	metrics := fs.String("metrics", "", "host:port for a Prometheus /metrics endpoint")
+	clientMem := fs.String("client-memory", "", "device memory each client may hold, e.g. 8GiB; clients see it as the device's total")
+	deviceName := fs.String("device-name", "", "the device name clients see")
 	fs.Parse(args)
+	var capBytes uint64
+	if *clientMem != "" {
+		var err error
+		if capBytes, err = shim.ParseSize(*clientMem); err != nil || capBytes == 0 {
+			return fmt.Errorf("--client-memory %q: want a size such as 8GiB", *clientMem)
+		}
+	}
 	switch *backend {
 	case "sim", "local":
 		os.Setenv("VGPU_BACKEND", *backend) // the device model reads it when first built
@@ -293,7 +307,7 @@ func serve(args []string) error {
 		}()
 	}
 	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
-	return server.Serve(ln, server.Options{Token: token, RequireToken: network == "tcp"})
+	return server.Serve(ln, server.Options{Token: token, RequireToken: network == "tcp", ClientMemory: capBytes, DeviceName: *deviceName})
 }
 
 func profiles() error {

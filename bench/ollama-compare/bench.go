@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// The requests every mode runs, in the same order, so that modes differ only in what is
+// under Ollama.
+const (
+	shortPrompt  = "What is 2+3? Answer:"
+	shortPredict = 16
+	decodePrompt = "Once upon a time"
+)
+
+// plan is the workload of one mode.
+type plan struct {
+	runs       int
+	numPredict int
+	parallel   int
+	longText   string // ≥ 1000 tokens, sized in the setup phase
+}
+
+// identityNames are the identity samples in the order a mode takes them.
+func (p plan) identityNames() []string {
+	names := []string{"short", "long"}
+	for i := 1; i <= p.parallel; i++ {
+		names = append(names, fmt.Sprintf("parallel-%d", i))
+	}
+	return names
+}
+
+// modeResult is everything measured in one mode; the JSON report carries it as it is.
+type modeResult struct {
+	Mode  string `json:"mode"`
+	Error string `json:"error,omitempty"`
+
+	LoadS        float64   `json:"load_s"`          // load_duration of the first request
+	ShortMs      []float64 `json:"short_ms"`        // wall clock of each short request
+	PromptTPS    []float64 `json:"prompt_tok_s"`    // prompt_eval_count / prompt_eval_duration
+	PromptTokens []int     `json:"prompt_tokens"`   // prompt_eval_count of each long prompt
+	DecodeTPS    []float64 `json:"decode_tok_s"`    // eval_count / eval_duration
+	DecodeTokens []int     `json:"decode_tokens"`   // eval_count of each generation
+	Median       figures   `json:"median"`          // filled in by the report
+	Ratio        figures   `json:"ratio_to_native"` // the same, over native's
+
+	Residency *residency        `json:"residency,omitempty"`
+	Hidden    *hidden           `json:"hidden_gpu,omitempty"`
+	Samples   map[string]sample `json:"samples,omitempty"`
+	Identity  []check           `json:"identity,omitempty"`
+	Responses []genResponse     `json:"responses,omitempty"` // every response, in order
+
+	Logs     map[string]string `json:"logs,omitempty"`         // name → path
+	LogTails map[string]string `json:"log_tails,omitempty"`    // on failure
+	Metrics  string            `json:"vgpu_metrics,omitempty"` // path of the scraped /metrics
+}
+
+// figures are one mode's medians, or its ratios to native; 0 is "not measured".
+type figures struct {
+	LoadS     float64 `json:"load_s"`
+	PromptTPS float64 `json:"prompt_tok_s"`
+	DecodeTPS float64 `json:"decode_tok_s"`
+	ShortMs   float64 `json:"short_ms"`
+}
+
+// residency is how much of the loaded model /api/ps puts in GPU memory.
+type residency struct {
+	Size     int64   `json:"size"`
+	SizeVRAM int64   `json:"size_vram"`
+	Percent  float64 `json:"percent"`
+}
+
+// hidden records the proof that a client could not open the GPU: the NVIDIA nodes the host
+// has, and how many of them were mounted over in the client's mount namespace.
+type hidden struct {
+	HostNodes int `json:"host_nodes"`
+	Covered   int `json:"covered"`
+}
+
+// measure runs the workload against a freshly started server. It stops at the first failure
+// and keeps what it measured up to it; logf reports progress.
+func measure(ctx context.Context, c *client, p plan, r *modeResult, logf func(string, ...any)) error {
+	r.Samples = map[string]sample{}
+	gen := func(prompt string, n int) (genResponse, error) {
+		g, err := c.generate(ctx, prompt, n)
+		if err == nil {
+			r.Responses = append(r.Responses, g)
+		}
+		return g, err
+	}
+
+	// The first request loads the model: its load_duration is the cold load in this process,
+	// and its output is the "short" identity sample, taken before any prompt cache exists.
+	g, err := gen(shortPrompt, shortPredict)
+	if err != nil {
+		return fmt.Errorf("first request (model load): %w", err)
+	}
+	r.LoadS = float64(g.LoadDuration) / 1e9
+	r.Samples["short"] = sampleOf(g)
+	logf("model loaded in %.2f s", r.LoadS)
+
+	m, err := c.loaded(ctx)
+	if err != nil {
+		return err
+	}
+	r.Residency = &residency{Size: m.Size, SizeVRAM: m.SizeVRAM}
+	if m.Size > 0 {
+		r.Residency.Percent = 100 * float64(m.SizeVRAM) / float64(m.Size)
+	}
+	logf("%.0f%% of %d MiB in GPU memory", r.Residency.Percent, m.Size>>20)
+
+	for i := 0; i < p.runs; i++ {
+		g, err := gen(shortPrompt, shortPredict)
+		if err != nil {
+			return fmt.Errorf("short request: %w", err)
+		}
+		r.ShortMs = append(r.ShortMs, float64(g.WallNs)/1e6)
+	}
+	logf("short request %.1f ms", median(r.ShortMs))
+
+	// A different first token each run: Ollama reuses a cached prompt prefix, and a shared
+	// prefix would let it skip the very work measured here.
+	for i := 0; i < p.runs; i++ {
+		g, err := gen(fmt.Sprintf("r%d: %s", i+1, p.longText), 1)
+		if err != nil {
+			return fmt.Errorf("long prompt: %w", err)
+		}
+		r.PromptTPS = append(r.PromptTPS, g.promptRate())
+		r.PromptTokens = append(r.PromptTokens, g.PromptEvalCount)
+	}
+	logf("prompt eval %.1f tok/s (%v tokens)", median(r.PromptTPS), r.PromptTokens)
+
+	for i := 0; i < p.runs; i++ {
+		g, err := gen(fmt.Sprintf("d%d: %s", i+1, decodePrompt), p.numPredict)
+		if err != nil {
+			return fmt.Errorf("generation: %w", err)
+		}
+		r.DecodeTPS = append(r.DecodeTPS, g.decodeRate())
+		r.DecodeTokens = append(r.DecodeTokens, g.EvalCount)
+	}
+	logf("decode %.1f tok/s (%v tokens)", median(r.DecodeTPS), r.DecodeTokens)
+
+	return identityRest(ctx, c, p, r.Samples)
+}
+
+// identityRest takes the identity samples after "short": the long prompt, then the parallel
+// requests, all at once. Their prompts share no prefix with anything sent before, so no
+// mode's result depends on what its prompt cache held.
+func identityRest(ctx context.Context, c *client, p plan, into map[string]sample) error {
+	g, err := c.generate(ctx, "id: "+p.longText, p.numPredict)
+	if err != nil {
+		return fmt.Errorf("long identity request: %w", err)
+	}
+	into["long"] = sampleOf(g)
+
+	out := make([]sample, p.parallel)
+	errs := make([]error, p.parallel)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g, err := c.generate(ctx, fmt.Sprintf("p%d: Write a story about the number %d.", i+1, i+1), p.numPredict)
+			out[i], errs[i] = sampleOf(g), err
+			if err != nil {
+				out[i].Err = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range out {
+		into[fmt.Sprintf("parallel-%d", i+1)] = s
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("parallel requests: %w", err)
+		}
+	}
+	return nil
+}
+
+// repeatIdentity is native's second pass, in a process of its own: the same identity
+// requests in the same order, so that a difference can only come from nondeterminism.
+func repeatIdentity(ctx context.Context, c *client, p plan) (map[string]sample, error) {
+	got := map[string]sample{}
+	g, err := c.generate(ctx, shortPrompt, shortPredict)
+	if err != nil {
+		return got, fmt.Errorf("first request (model load): %w", err)
+	}
+	got["short"] = sampleOf(g)
+	return got, identityRest(ctx, c, p, got)
+}
+
+func sampleOf(g genResponse) sample { return sample{Context: g.Context, Text: g.Response} }
+
+// filler is n bytes of plain English-like text, the same every time: the long prompt. Words
+// rather than random bytes, so that a real tokenizer sees ordinary text.
+func filler(n int) string {
+	words := strings.Fields(`the of and to in is was that for on with as by at from his her
+		they this have are one had not but what all were when we there can an your which their
+		said if do will each about how up out them then she many some so these would other into
+		has more two like him see time could no make than first been its who now people my made
+		over did down only way find use may water long little very after words called just where`)
+	var b strings.Builder
+	x := uint32(2463534242) // xorshift: a fixed, dependency-free sequence
+	for i := 0; b.Len() < n; i++ {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		if i > 0 {
+			if i%11 == 0 {
+				b.WriteString(". ")
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(words[x%uint32(len(words))])
+	}
+	return b.String()[:n]
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	c, err := parseFlags([]string{"--ollama", "/opt/ollama", "--testmodel", "tiny:f16"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.modes, []string{"native", "remote"}) || c.runs != 3 || c.numPredict != 128 || c.parallel != 4 ||
+		c.serverBackend != "local" || c.timeout != 10*time.Minute || c.numCtx != 4096 {
+		t.Errorf("defaults %+v", c)
+	}
+	if c.ollamaBin() != "/opt/ollama/bin/ollama" || !filepath.IsAbs(c.vgpuDir) {
+		t.Errorf("paths %s, %s", c.ollamaBin(), c.vgpuDir)
+	}
+	c, err = parseFlags([]string{"--ollama=o", "--model=m.gguf", "--modes", "local, native,local", "--vgpu", "/v"}, io.Discard)
+	if err != nil || !slices.Equal(c.modes, []string{"local", "native"}) || c.vgpuBin() != "/v/bin/vgpu" ||
+		!filepath.IsAbs(c.model) || !filepath.IsAbs(c.ollamaDir) {
+		t.Errorf("%+v, %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"--testmodel", "tiny:f16"}, // no --ollama
+		{"--ollama", "o"},           // no model
+		{"--ollama", "o", "--model", "m", "--testmodel", "tiny:f16"}, // both
+		{"--ollama", "o", "--testmodel", "tiny"},                     // no type
+		{"--ollama", "o", "--model", "m", "--modes", "native,gpu"},   // unknown mode
+		{"--ollama", "o", "--model", "m", "--runs", "0"},             // nothing to measure
+		{"--ollama", "o", "--model", "m", "extra"},                   // stray argument
+	} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%s: accepted", strings.Join(bad, " "))
+		}
+	}
+}
