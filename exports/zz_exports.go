@@ -1328,13 +1328,6 @@ func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 
 //export vgpu_cudaGetDevice
 func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
-	if remote.On() {
-		r := int32(remote.Forward(89, []wire.Value{{U: uint64(uintptr(device))}}))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		return r
-	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
 		r := int32(cudart.GetDevice(device))

@@ -287,6 +287,11 @@ func pipelined(f *api.Func) bool {
 // outputs written back into it.
 func Forward(idx int, vals []wire.Value) uint64 {
 	f := &api.Functions[idx]
+	if before := beforeCall[f.Op]; before != nil {
+		if r, handled := before(f, vals); handled {
+			return r
+		}
+	}
 	// Inputs with a fixed size first, so sizes that name a count can be computed.
 	for pass := 0; pass < 2; pass++ {
 		for i, a := range f.Args {

@@ -25,6 +25,9 @@ func hostScalars(handle uint64) bool {
 // afterCall keeps client-side state in step with calls the server accepted.
 var afterCall = map[int]func(vals []wire.Value){}
 
+// beforeCall may answer a call here (handled), or let it go to the server.
+var beforeCall = map[int]func(f *api.Func, vals []wire.Value) (result uint64, handled bool){}
+
 // beforePost answers, before it is pipelined, what a call would fail with at once: cuBLAS
 // reports a bad argument from the call itself, not at the next synchronisation.
 var beforePost = map[int]func(f *api.Func, vals []wire.Value) uint64{}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
 )
@@ -109,5 +110,59 @@ func opName(op uint32, f *api.Func) string {
 	case 0xF004:
 		return "vgpu_copy_d2d"
 	}
+	if name, ok := protocolOps[op]; ok {
+		return name
+	}
 	return "unknown"
+}
+
+var protocolOps = map[uint32]string{
+	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch",
+	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
+	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d",
+}
+
+// callStats is what one client's calls cost this server, by function: logged when the
+// client goes, it says where a slow remote program spends its round trips.
+type callStats map[uint32]*struct {
+	requests, posts uint64
+	ns              int64
+}
+
+func (c callStats) add(op uint32, post bool, d time.Duration) {
+	s := c[op]
+	if s == nil {
+		s = &struct {
+			requests, posts uint64
+			ns              int64
+		}{}
+		c[op] = s
+	}
+	if post {
+		s.posts++
+	} else {
+		s.requests++
+	}
+	s.ns += int64(d)
+}
+
+// top lists the n functions with the most calls: name requests/posts server-ms.
+func (c callStats) top(n int, byOp map[uint32]*api.Func) []string {
+	ops := make([]uint32, 0, len(c))
+	for op := range c {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		a, b := c[ops[i]], c[ops[j]]
+		return a.requests+a.posts > b.requests+b.posts
+	})
+	var out []string
+	for i, op := range ops {
+		if i == n {
+			break
+		}
+		s := c[op]
+		out = append(out, fmt.Sprintf("%s %d/%d %.1fms", opName(op, byOp[op]), s.requests, s.posts, float64(s.ns)/1e6))
+	}
+	return out
 }

@@ -116,6 +116,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	}()
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
+	calls := callStats{}
+	defer func() { log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp)) }()
 	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
 	in := bufio.NewReaderSize(c, 256<<10)
 	w := newBusyWriter(c)
@@ -134,7 +136,9 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		w.working()
 		start := time.Now()
 		resp := answer(h.Op, payload, byOp)
-		stats.call(opName(h.Op, byOp[h.Op]), time.Since(start))
+		took := time.Since(start)
+		stats.call(opName(h.Op, byOp[h.Op]), took)
+		calls.add(h.Op, h.Kind == wire.KindPost, took)
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
 				deferred = r

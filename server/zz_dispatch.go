@@ -140,7 +140,6 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.MemGetAccess(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U))))
 	},
 	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
-	201: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDevice(ptr(v[0].B)))) },
 	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
 	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
 	204: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
