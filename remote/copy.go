@@ -24,7 +24,7 @@ const (
 	// A device-to-device copy in stream order, pipelined: it is captured like any async call.
 	OpCopyD2DAsync = 0xF009 // u64 dst, u64 src, u64 length, u64 stream
 	OpFuncQuery    = 0xF008 // u64 function, u32 what (0 attributes, 1 occupancy), i32 block, u64 shared, u32 flags, i32 max dynamic shared -> status, i32 values...
-	OpLast = 0xF0FF // the protocol's own ops are OpPut..OpLast
+	OpLast         = 0xF0FF // the protocol's own ops are OpPut..OpLast
 	// Chunk bounds one frame of a bulk copy.
 	Chunk = 16 << 20
 )

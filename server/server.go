@@ -117,7 +117,9 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
 	calls := callStats{}
-	defer func() { log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp)) }()
+	defer func() {
+		log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp))
+	}()
 	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
 	in := bufio.NewReaderSize(c, 256<<10)
 	w := newBusyWriter(c)
