@@ -232,12 +232,16 @@ func gemmBatch(h uintptr, g shim.GemmCall, alphaP, betaP uintptr, operands func(
 	} else {
 		work = hostGemm(g, scalar(alphaP, g.Compute), scalar(betaP, g.Compute), operands)
 	}
+	// A backend's own cuBLAS works on its current stream, so it can be recorded into the
+	// backend's graphs; the host computation cannot.
+	_, capturable := shim.S().Backend.(shim.BlasBackend)
+	node := shim.Node{Kind: shim.NodeHost, Run: work, Capturable: capturable}
 	if s.Capturing() != nil {
 		// Recorded, not run: Ollama captures with placeholder pointers to measure graphs.
-		s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: work})
+		s.Enqueue(node)
 		return Success
 	}
-	if st := s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: work}); st != shim.OK {
+	if st := s.Enqueue(node); st != shim.OK {
 		if st == shim.ErrInvalidValue {
 			return InvalidValue
 		}

@@ -336,9 +336,11 @@ func GraphLaunch(exec, stream uintptr) Error {
 
 // GraphExecDestroy is cudaGraphExecDestroy.
 func GraphExecDestroy(exec uintptr) Error {
-	if _, e := graphExec(exec); e != Success {
+	x, e := graphExec(exec)
+	if e != Success {
 		return e
 	}
+	x.Close()
 	shim.Release(shim.KindGraphExec, exec)
 	return Success
 }

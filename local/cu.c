@@ -65,14 +65,18 @@ int cu_modload(void **m, const void *img) { return p_modload(m, img); }
 int cu_getfn(void **f, void *m, const char *name) { return p_getfn(f, m, name); }
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_paraminfo ? p_paraminfo(f, i, off, size) : 801; }
 
-// cu_launch points one parameter slot at each packed value (layout: offset, size pairs) and
-// launches on the legacy stream, which orders the launch with the backend's synchronous copies.
+// The stream this thread's work goes to: the legacy stream, which orders launches with the
+// backend's synchronous copies, or while a graph is being recorded, the capturing stream.
+// Each server client has its own thread, so one client's recording never takes another's work.
+static __thread void *cur_stream;
+
+// cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
 int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
 	void *slots[n > 0 ? n : 1];
 	for (int i = 0; i < n; i++) slots[i] = args + layout[2 * i];
 	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did.
 	if (shared > 48 * 1024) p_setattr(f, 8, (int)shared);
-	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, 0, slots, 0);
+	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, cur_stream, slots, 0);
 }
 int cu_modunload(void *m) { return p_modunload(m); }
 
@@ -81,6 +85,7 @@ int cu_modunload(void *m) { return p_modunload(m); }
 #include "gemm.h"
 static void *blas;
 static int (*b_create)(void **);
+static int (*b_setstream)(void *, void *);
 static int (*b_setmath)(void *, int);
 static int (*b_setptr)(void *, int);
 static int (*b_sgemm)(void *, int, int, int, int, int, const void *, const void *, int, const void *, int, const void *, void *, int);
@@ -97,7 +102,7 @@ int blas_open(const char *name, char *err, int n) {
 	if (!h) { const char *e = dlerror(); strncpy(err, e ? e : "?", n - 1); err[n - 1] = 0; return 1; }
 	if (dlsym(h, "vgpu_build_info")) { dlclose(h); return 2; }
 #define B(v, sym) if (!(*(void **)&v = dlsym(h, sym))) { strncpy(err, sym, n - 1); err[n - 1] = 0; return 3; }
-	B(b_create, "cublasCreate_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
+	B(b_create, "cublasCreate_v2") B(b_setstream, "cublasSetStream_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
 	B(b_sgemm, "cublasSgemm_v2") B(b_gemmex, "cublasGemmEx") B(b_strided, "cublasGemmStridedBatchedEx")
 	B(b_batched, "cublasGemmBatchedEx") B(b_sstrided, "cublasSgemmStridedBatched") B(b_sbatched, "cublasSgemmBatched")
 	blas = h;
@@ -106,8 +111,11 @@ int blas_open(const char *name, char *err, int n) {
 
 int blas_create(void **handle) { return b_create(handle); }
 
+void *cu_cur_stream(void);
+
 int blas_gemm(void *h, const struct gemm_args *g) {
-	int r = b_setmath(h, g->math);
+	int r = b_setstream(h, cu_cur_stream());
+	if (r == 0) r = b_setmath(h, g->math);
 	if (r == 0) r = b_setptr(h, g->alpha_dev ? 1 : 0);
 	if (r) return r;
 	const void *al = g->alpha_dev ? (const void *)g->alpha_dev : g->alpha, *be = g->beta_dev ? (const void *)g->beta_dev : g->beta;
@@ -143,3 +151,52 @@ int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int 
 	if (max_dyn > 48 * 1024) p_setattr(f, 8, max_dyn); // as the program raised it before asking
 	return p_occupancy(n, f, block, shared, flags);
 }
+
+// Graphs: an instantiated client graph is recorded once by stream capture into a graph of
+// the driver's own, then each launch of it is one cuGraphLaunch, as in the client's program.
+static int (*p_streamcreate)(void **, unsigned);
+static int (*p_begincap)(void *, int);
+static int (*p_endcap)(void *, void **);
+static int (*p_instantiate)(void **, void *, unsigned long long);
+static int (*p_graphdestroy)(void *);
+static int (*p_graphlaunch)(void *, void *);
+static int (*p_execdestroy)(void *);
+static int (*p_memsetasync)(unsigned long long, unsigned char, size_t, void *);
+static int (*p_dtodasync)(unsigned long long, unsigned long long, size_t, void *);
+static __thread void *cap_stream;
+
+static int graph_syms(void) {
+	if (p_graphlaunch) return 0;
+#define G(v, name) if (!(*(void **)&v = dlsym(lib, name))) return 801;
+	G(p_streamcreate, "cuStreamCreate") G(p_begincap, "cuStreamBeginCapture_v2") G(p_endcap, "cuStreamEndCapture")
+	G(p_instantiate, "cuGraphInstantiateWithFlags") G(p_graphdestroy, "cuGraphDestroy") G(p_execdestroy, "cuGraphExecDestroy")
+	G(p_memsetasync, "cuMemsetD8Async") G(p_dtodasync, "cuMemcpyDtoDAsync_v2") G(p_graphlaunch, "cuGraphLaunch")
+	return 0;
+}
+
+// cu_capture_begin starts recording this thread's work (relaxed mode: other clients' threads
+// go on using the legacy stream meanwhile).
+int cu_capture_begin(void) {
+	int r = graph_syms();
+	if (r) return r;
+	if (!cap_stream && (r = p_streamcreate(&cap_stream, 1 /* CU_STREAM_NON_BLOCKING */))) return r;
+	if ((r = p_begincap(cap_stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */))) return r;
+	cur_stream = cap_stream;
+	return 0;
+}
+
+// cu_capture_end stops recording; with ok, the graph is instantiated into *exec.
+int cu_capture_end(int ok, void **exec) {
+	void *g = 0;
+	cur_stream = 0;
+	int r = p_endcap(cap_stream, &g);
+	if (r == 0 && ok) r = p_instantiate(exec, g, 0);
+	if (g) p_graphdestroy(g);
+	return ok ? r : 0;
+}
+
+int cu_memset_cur(unsigned long long d, unsigned char v, size_t n) { return p_memsetasync(d, v, n, cur_stream); }
+int cu_dtod_cur(unsigned long long d, unsigned long long s, size_t n) { return p_dtodasync(d, s, n, cur_stream); }
+int cu_graph_launch(void *exec) { return p_graphlaunch(exec, 0); }
+int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
+void *cu_cur_stream(void) { return cur_stream; }

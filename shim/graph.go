@@ -28,6 +28,19 @@ type Node struct {
 	// ArgBlock holds a shipped kernel's packed parameters, for as long as a graph keeps the node.
 	ArgBlock []byte
 	Run      func() Status // NodeHost: what replaying the node does
+	// Capturable: Run only enqueues device work on the backend's current stream (a cuBLAS
+	// call), so a backend may record it into a graph of its own.
+	Capturable bool
+}
+
+// GraphBackend is a backend that runs an instantiated graph as one unit of device work, as
+// CUDA does: one launch instead of one per node.
+type GraphBackend interface {
+	// BuildGraph records nodes into the backend's own executable graph on d.
+	BuildGraph(d *Device, nodes []Node) (uintptr, Status)
+	// LaunchGraph runs it, in order with the backend's other work.
+	LaunchGraph(d *Device, g uintptr) Status
+	DestroyGraph(g uintptr)
 }
 
 // Graph is a captured or built sequence of nodes. Capture is linear per stream, so a slice
@@ -59,6 +72,29 @@ type GraphExec struct {
 	Handle uintptr
 	mu     sync.Mutex
 	Nodes  []Node
+	// The backend's own graph of Nodes, built at the second launch after an instantiation
+	// or update: a graph updated before every launch is not worth building.
+	native      uintptr
+	launches    int
+	unbuildable bool
+}
+
+// Close destroys the backend's graph (cudaGraphExecDestroy, or the client went).
+func (x *GraphExec) Close() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropNative()
+}
+
+// dropNative forgets the backend's graph; x.mu is held.
+func (x *GraphExec) dropNative() {
+	if x.native != 0 {
+		if gb, ok := S().Backend.(GraphBackend); ok {
+			gb.DestroyGraph(x.native)
+		}
+		x.native = 0
+	}
+	x.launches, x.unbuildable = 0, false
 }
 
 // Instantiate freezes g.
@@ -85,12 +121,31 @@ func (x *GraphExec) Update(g *Graph) (ok bool, why int32) {
 		}
 	}
 	x.Nodes = nodes
+	x.dropNative()
 	return true, 0
 }
 
-// Launch replays the graph on s.
+// Launch replays the graph on s: as the backend's own graph where it has them, else node
+// by node.
 func (x *GraphExec) Launch(s *Stream) Status {
 	x.mu.Lock()
+	if gb, ok := S().Backend.(GraphBackend); ok && s.Capturing() == nil && !x.unbuildable {
+		x.launches++
+		if x.native == 0 && x.launches >= 2 {
+			g, st := gb.BuildGraph(s.Dev, x.Nodes)
+			if st != OK {
+				x.unbuildable = true // replayed node by node from now on
+				Log().Infow("graph replayed node by node: the backend could not build it", "nodes", len(x.Nodes), "status", st)
+			} else {
+				x.native = g
+				Log().Infow("graph recorded as one backend graph", "nodes", len(x.Nodes))
+			}
+		}
+		if x.native != 0 {
+			defer x.mu.Unlock()
+			return gb.LaunchGraph(s.Dev, x.native)
+		}
+	}
 	nodes := append([]Node(nil), x.Nodes...)
 	x.mu.Unlock()
 	for _, n := range nodes {
