@@ -182,6 +182,9 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	if h.Seq != seq || h.Kind != wire.KindResponse {
 		return fail(fmt.Errorf("out-of-order response"))
 	}
+	if syncOps[op] { // the server reported what the posts before it ran into
+		postsSinceSync = 0
+	}
 	return resp, nil
 }
 
@@ -197,6 +200,7 @@ func post(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
+	postsSinceSync++
 	wasEmpty := len(batch) == 0
 	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
 	err := queueLocked(h, parts...)

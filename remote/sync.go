@@ -1,0 +1,67 @@
+package remote
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"vgpu/shim/api"
+	"vgpu/wire"
+)
+
+// A synchronising call (cudaStreamSynchronize and the like) needs the server only for what
+// pipelined calls may have run into: the server runs a client's work in order, and every
+// call that reads results waits for it already. With nothing posted since the last
+// synchronisation, the call answers at once: ggml synchronises several times per token,
+// and each round trip would cost more than the token's kernels.
+var (
+	syncOps        = map[uint32]bool{}
+	postsSinceSync uint64       // guarded by mu
+	captures       atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
+	// The streams and events this client created: a sync on any other handle goes to the
+	// server, which answers it with the error it deserves.
+	ownHandles sync.Map
+)
+
+// known reports whether a stream or event handle is one the server will accept.
+func known(h uint64, stream bool) bool {
+	if stream && h <= 2 { // the legacy stream, cudaStreamLegacy and cudaStreamPerThread
+		return true
+	}
+	_, ok := ownHandles.Load(h)
+	return ok
+}
+
+func init() {
+	for i := range api.Functions {
+		f := &api.Functions[i]
+		if strings.HasSuffix(f.Name, "Synchronize") {
+			syncOps[uint32(f.Op)] = true
+			stream, event := strings.Contains(f.Name, "Stream"), strings.Contains(f.Name, "Event")
+			beforeCall[f.Op] = func(_ *api.Func, v []wire.Value) (uint64, bool) {
+				if (stream || event) && !known(v[0].U, stream) {
+					return 0, false
+				}
+				mu.Lock()
+				idle := postsSinceSync == 0 && dead == nil
+				mu.Unlock()
+				return 0, idle && captures.Load() == 0
+			}
+		}
+		switch {
+		case strings.HasPrefix(f.Name, "cudaStreamCreate"), strings.HasPrefix(f.Name, "cudaEventCreate"),
+			f.Name == "cuStreamCreate", f.Name == "cuEventCreate":
+			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Store(*(*uint64)(unsafe.Pointer(uintptr(v[0].U))), struct{}{}) }
+		case strings.HasPrefix(f.Name, "cudaStreamDestroy"), strings.HasPrefix(f.Name, "cudaEventDestroy"),
+			strings.HasPrefix(f.Name, "cuStreamDestroy"), strings.HasPrefix(f.Name, "cuEventDestroy"):
+			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Delete(v[0].U) }
+		}
+		switch f.Name {
+		case "cudaStreamBeginCapture", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
+			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
+		case "cudaStreamEndCapture", "cuStreamEndCapture":
+			afterCall[f.Op] = func([]wire.Value) { captures.Add(-1) }
+		}
+	}
+}
