@@ -6,6 +6,7 @@ package remote
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -188,6 +189,54 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	return resp, nil
 }
 
+// roundTripInto is roundTrip for a response of one status byte and then bytes that go
+// straight into dst (a download: no buffer between the socket and the caller's memory).
+func roundTripInto(op uint32, dst []byte, parts ...[]byte) (shim.Status, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if dead != nil {
+		return 0, dead
+	}
+	if conn == nil {
+		return 0, fmt.Errorf("not connected")
+	}
+	seq++
+	if err := queueLocked(wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, parts...); err != nil {
+		return 0, lostLocked(err)
+	}
+	if err := flushLocked(); err != nil {
+		return 0, lostLocked(err)
+	}
+	h, err := wire.ReadHeader(conn)
+	for err == nil && h.Kind == wire.KindBusy {
+		h, err = wire.ReadHeader(conn)
+	}
+	if err != nil {
+		return 0, lostLocked(err)
+	}
+	if h.Seq != seq || h.Kind != wire.KindResponse || h.Len < 1 {
+		return 0, lostLocked(fmt.Errorf("out-of-order response"))
+	}
+	var st [1]byte
+	if _, err := io.ReadFull(conn, st[:]); err != nil {
+		return 0, lostLocked(err)
+	}
+	rest := int(h.Len) - 1
+	if rest != len(dst) { // an error, or a short answer: read it away
+		if _, err := io.CopyN(io.Discard, conn, int64(rest)); err != nil {
+			return 0, lostLocked(err)
+		}
+		if shim.Status(st[0]) == shim.OK {
+			return shim.ErrInvalidValue, nil
+		}
+		return shim.Status(st[0]), nil
+	}
+	if _, err := io.ReadFull(conn, dst); err != nil {
+		return 0, lostLocked(err)
+	}
+	return shim.Status(st[0]), nil
+}
+
 // post sends a request that gets no response: asynchronous calls are pipelined, and an
 // error they meet surfaces at the next synchronising call, as CUDA's asynchronous errors do.
 func post(op uint32, parts ...[]byte) error {
@@ -200,7 +249,9 @@ func post(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
-	postsSinceSync++
+	if op != OpPut && op != OpPut2D {
+		postsSinceSync++
+	}
 	wasEmpty := len(batch) == 0
 	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
 	err := queueLocked(h, parts...)

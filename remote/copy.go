@@ -67,17 +67,13 @@ func get(dst, src uintptr, n uint64) shim.Status {
 		m := min(Chunk, n-off)
 		req := binary.LittleEndian.AppendUint64(nil, uint64(src)+off)
 		req = binary.LittleEndian.AppendUint64(req, m)
-		resp, err := roundTrip(OpGet, req)
+		st, err := roundTripInto(OpGet, shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), req)
 		if err != nil {
 			return shim.ErrNotSupported
 		}
-		if st := status(resp); st != shim.OK {
+		if st != shim.OK {
 			return st
 		}
-		if uint64(len(resp)-1) != m {
-			return shim.ErrInvalidValue
-		}
-		copy(shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), resp[1:])
 	}
 	return shim.OK
 }

@@ -14,7 +14,10 @@ import (
 // pipelined calls may have run into: the server runs a client's work in order, and every
 // call that reads results waits for it already. With nothing posted since the last
 // synchronisation, the call answers at once: ggml synchronises several times per token,
-// and each round trip would cost more than the token's kernels.
+// and each round trip would cost more than the token's kernels. Uploads do not count: their
+// bytes left the caller's buffer when the call returned, so a sync after one (ggml syncs
+// after every tensor upload) has nothing to wait for; an upload to a bad address is
+// reported by the next synchronisation that reaches the server.
 var (
 	syncOps        = map[uint32]bool{}
 	postsSinceSync uint64       // guarded by mu

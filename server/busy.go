@@ -41,7 +41,7 @@ func (w *busyWriter) idle() { w.since.Store(0) }
 func (w *busyWriter) respond(h wire.Header, payload []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return wire.WriteFrame(w.c, h, payload)
+	return w.c.Writev(wire.AppendHeader(nil, h, len(payload)), payload) // no copy of a large download
 }
 
 func (w *busyWriter) stop() {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -153,6 +154,9 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		if err := w.respond(wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
+		if h.Op == remote.OpGet {
+			downloads.Put(&resp)
+		}
 	}
 }
 
@@ -245,7 +249,8 @@ func bulk(op uint32, p []byte) []byte {
 		if _, s := shim.DeviceRange(src, n); s != shim.OK {
 			return reply(s)
 		}
-		out := make([]byte, 1+n)
+		out := downloadBuffer(1 + n)
+		out[0] = byte(shim.OK)
 		if n > 0 {
 			if s := shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost); s != shim.OK {
 				return reply(s)
@@ -308,6 +313,17 @@ func bulk(op uint32, p []byte) []byte {
 		return reply(shim.Memcpy(s, uintptr(u(0)), uintptr(u(1)), u(2), shim.DeviceToDevice))
 	}
 	return reply(shim.ErrNotSupported)
+}
+
+// downloads recycles the buffers of device-to-host copies: a program reading its logits
+// every token would otherwise allocate them anew each time.
+var downloads sync.Pool
+
+func downloadBuffer(n uint64) []byte {
+	if b, ok := downloads.Get().(*[]byte); ok && uint64(cap(*b)) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
 }
 
 // ptr is the address of a request buffer, or NULL for an absent one.

@@ -83,24 +83,34 @@ func AppendHeader(b []byte, h Header, n int) []byte {
 // ReadFrame reads one frame, refusing foreign, mismatched or oversized ones before
 // allocating for them.
 func ReadFrame(r io.Reader) (Header, []byte, error) {
-	var b [headerLen]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return Header{}, nil, err
-	}
-	if binary.LittleEndian.Uint16(b[0:]) != magic {
-		return Header{}, nil, ErrMagic
-	}
-	h := Header{Version: b[2], Kind: b[3], Op: binary.LittleEndian.Uint32(b[4:]),
-		Seq: binary.LittleEndian.Uint32(b[8:]), Len: binary.LittleEndian.Uint32(b[12:])}
-	if h.Version != Version {
-		return h, nil, fmt.Errorf("%w: peer speaks %d, this side %d", ErrVersion, h.Version, Version)
-	}
-	if h.Len > MaxPayload {
-		return h, nil, ErrTooLarge
+	h, err := ReadHeader(r)
+	if err != nil {
+		return h, nil, err
 	}
 	payload := make([]byte, h.Len)
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return h, nil, err
 	}
 	return h, payload, nil
+}
+
+// ReadHeader reads a frame's header and checks it; the caller reads h.Len payload bytes,
+// where it wants them.
+func ReadHeader(r io.Reader) (Header, error) {
+	var b [headerLen]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Header{}, err
+	}
+	if binary.LittleEndian.Uint16(b[0:]) != magic {
+		return Header{}, ErrMagic
+	}
+	h := Header{Version: b[2], Kind: b[3], Op: binary.LittleEndian.Uint32(b[4:]),
+		Seq: binary.LittleEndian.Uint32(b[8:]), Len: binary.LittleEndian.Uint32(b[12:])}
+	if h.Version != Version {
+		return h, fmt.Errorf("%w: peer speaks %d, this side %d", ErrVersion, h.Version, Version)
+	}
+	if h.Len > MaxPayload {
+		return h, ErrTooLarge
+	}
+	return h, nil
 }
