@@ -200,3 +200,15 @@ int cu_dtod_cur(unsigned long long d, unsigned long long s, size_t n) { return p
 int cu_graph_launch(void *exec) { return p_graphlaunch(exec, 0); }
 int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
 void *cu_cur_stream(void) { return cur_stream; }
+
+// Pinning a client's shared-memory window: copies through it then run at DMA speed.
+int cu_hostreg(uintptr_t p, size_t n) {
+	static int (*reg)(void *, size_t, unsigned);
+	if (!reg && !(*(void **)&reg = dlsym(lib, "cuMemHostRegister_v2"))) return 801;
+	return reg((void *)p, n, 1 /* CU_MEMHOSTREGISTER_PORTABLE */);
+}
+int cu_hostunreg(uintptr_t p) {
+	static int (*unreg)(void *);
+	if (!unreg && !(*(void **)&unreg = dlsym(lib, "cuMemHostUnregister"))) return 801;
+	return unreg((void *)p);
+}

@@ -95,6 +95,7 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
 	}
 	conn = nc
+	attachShm(network)
 	flusherOnce.Do(func() { go flusher() }) // only a process that talks to a server needs one
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil
@@ -165,28 +166,65 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 		return nil, fmt.Errorf("not connected")
 	}
 	seq++
-	fail := func(err error) ([]byte, error) { return nil, lostLocked(err) }
-	// The request goes in the same write as the posts queued before it.
-	if err := queueLocked(wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, parts...); err != nil {
-		return fail(err)
+	if err := wireRequestLocked(op, parts...); err != nil {
+		return nil, lostLocked(err)
 	}
-	if err := flushLocked(); err != nil {
-		return fail(err)
-	}
-	h, resp, err := wire.ReadFrame(conn)
-	for err == nil && h.Kind == wire.KindBusy { // the call is still running there: each frame restarts the timeout
-		h, resp, err = wire.ReadFrame(conn)
-	}
+	resp, err := readResponseLocked()
 	if err != nil {
-		return fail(err)
-	}
-	if h.Seq != seq || h.Kind != wire.KindResponse {
-		return fail(fmt.Errorf("out-of-order response"))
+		return nil, lostLocked(err)
 	}
 	if syncOps[op] { // the server reported what the posts before it ran into
 		postsSinceSync = 0
 	}
 	return resp, nil
+}
+
+// wireRequestLocked sends request seq in the same write as the posts queued before it.
+func wireRequestLocked(op uint32, parts ...[]byte) error {
+	if err := queueLocked(wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, parts...); err != nil {
+		return err
+	}
+	return flushLocked()
+}
+
+// readResponseLocked reads the response to request seq.
+func readResponseLocked() ([]byte, error) {
+	h, resp, err := wire.ReadFrame(conn)
+	for err == nil && h.Kind == wire.KindBusy { // the call is still running there: each frame restarts the timeout
+		h, resp, err = wire.ReadFrame(conn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if h.Seq != seq || h.Kind != wire.KindResponse {
+		return nil, fmt.Errorf("out-of-order response")
+	}
+	return resp, nil
+}
+
+var errStalled = fmt.Errorf("the server stopped taking shared-memory uploads")
+
+// roundTripShm is a round trip whose answer lies in shared memory: onOK reads it while mu
+// still keeps every other request out of the download area.
+func roundTripShm(op uint32, req []byte, onOK func()) (shim.Status, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if dead != nil {
+		return 0, dead
+	}
+	seq++
+	if err := wireRequestLocked(op, req); err != nil {
+		return 0, lostLocked(err)
+	}
+	resp, err := readResponseLocked()
+	if err != nil {
+		return 0, lostLocked(err)
+	}
+	if st := status(resp); st != shim.OK {
+		return st, nil
+	}
+	onOK()
+	return shim.OK, nil
 }
 
 // roundTripInto is roundTrip for a response of one status byte and then bytes that go
@@ -249,7 +287,7 @@ func post(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
-	if op != OpPut && op != OpPut2D {
+	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
 	}
 	wasEmpty := len(batch) == 0

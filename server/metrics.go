@@ -119,7 +119,8 @@ func opName(op uint32, f *api.Func) string {
 var protocolOps = map[uint32]string{
 	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch",
 	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
-	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d",
+	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach",
+	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm",
 }
 
 // callStats is what one client's calls cost this server, by function: logged when the

@@ -118,6 +118,8 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
 	calls := callStats{}
+	var window shmWindow
+	defer window.detach()
 	defer func() {
 		log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp))
 	}()
@@ -138,7 +140,15 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 		}
 		w.working()
 		start := time.Now()
-		resp := answer(h.Op, payload, byOp)
+		var resp []byte
+		switch h.Op {
+		case remote.OpShmAttach:
+			resp = window.attach(c, payload)
+		case remote.OpPutShm, remote.OpGetShm:
+			resp = window.op(h.Op, payload)
+		default:
+			resp = answer(h.Op, payload, byOp)
+		}
 		took := time.Since(start)
 		stats.call(opName(h.Op, byOp[h.Op]), took)
 		calls.add(h.Op, h.Kind == wire.KindPost, took)

@@ -169,3 +169,10 @@ type KernelQuerier interface {
 	// shared memory limit has been raised to maxDynShared (when > 0), as the program did.
 	Occupancy(fn uintptr, block int32, shared uint64, flags uint32, maxDynShared int32) (int32, Status)
 }
+
+// HostRegistrar is a backend that can pin host memory it did not allocate (a client's
+// shared-memory window), so copies from and to it run at DMA speed.
+type HostRegistrar interface {
+	RegisterHost(p uintptr, n uint64) Status
+	UnregisterHost(p uintptr)
+}

@@ -90,6 +90,18 @@ func (c *FDConn) Writev(bufs ...[]byte) error {
 	return nil
 }
 
+// PeerPID is the process at the other end of a unix socket, as the kernel reports it.
+func (c *FDConn) PeerPID() (int32, error) {
+	cred, err := unix.GetsockoptUcred(c.fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return 0, err
+	}
+	return cred.Pid, nil
+}
+
+// PeerSpoke reports whether bytes arrived from the peer since the last time it was asked.
+func (c *FDConn) PeerSpoke() bool { return c.peerSpoke() }
+
 // peerSpoke reports whether bytes arrived since the last stalled write. A server busy with
 // earlier work reads nothing but still says it is busy (KindBusy), so a write that cannot
 // proceed times out only when the peer has gone silent.

@@ -27,6 +27,8 @@ for ver in 3.22.1 3.10.0; do
 done
 echo "== host -> device -> host round trips up to 64 MiB"
 for mib in 1 16 64; do remote "$CLIENT" roundtrip $mib; done
+echo "(through the shared-memory window; and through the socket alone:)"
+for mib in 1 64; do VGPU_SHM_MB=0 remote "$CLIENT" roundtrip $mib; done
 echo "== asynchronous calls are pipelined; their errors come with the next synchronising call"
 remote "$CLIENT" async
 echo "== kernels: the image is shipped once, launches are pipelined, their errors come at the sync"

@@ -1,0 +1,154 @@
+package remote
+
+import (
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"vgpu/shim"
+)
+
+// The shared-memory data path. A client on the server's own host (a unix socket) shares a
+// memfd with the server: uploads are copied into a ring in it and the server copies them to
+// the device from there; downloads land in it. Bulk bytes then cross no socket, and with a
+// local backend the server registers the memory with the driver, so copies run at DMA speed.
+// Anything that fails at setup leaves the client on the socket path.
+const (
+	OpShmAttach = 0xF00D // u64 pid, u64 fd, u64 size: the server maps /proc/pid/fd/fd
+	OpPutShm    = 0xF00E // u64 dst, u64 offset, u64 length, u64 consumed-after: ring -> device
+	OpGetShm    = 0xF00F // u64 src, u64 offset, u64 length: device -> download area
+
+	shmHeader  = 4096     // the first page: the server's consumed counter at offset 0
+	shmMinCopy = 64 << 10 // smaller copies go inline in the frame, which is cheaper
+)
+
+var shm struct {
+	on       bool
+	base     []byte // the whole mapping
+	ring     []byte // the upload ring
+	download []byte // the download area
+	produced uint64 // bytes ever reserved in the ring (guarded by mu)
+}
+
+// shmSize is VGPU_SHM_MB (default 128; 0 turns the path off).
+func shmSize() int {
+	mb := 128
+	if v, err := strconv.Atoi(os.Getenv("VGPU_SHM_MB")); err == nil {
+		mb = v
+	}
+	return mb << 20
+}
+
+// attachShm sets the path up on a fresh connection; mu is held.
+func attachShm(network string) {
+	size := shmSize()
+	if network != "unix" || size < 4<<20 {
+		return
+	}
+	fd, err := unix.MemfdCreate("vgpu-shm", unix.MFD_CLOEXEC)
+	if err != nil {
+		return
+	}
+	if unix.Ftruncate(fd, int64(size)) != nil {
+		unix.Close(fd)
+		return
+	}
+	b, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return
+	}
+	req := u64s(uint64(os.Getpid()), uint64(fd), uint64(size))
+	seq++
+	err = wireRequestLocked(OpShmAttach, req)
+	var resp []byte
+	if err == nil {
+		resp, err = readResponseLocked()
+	}
+	unix.Close(fd) // the server opened its own reference, or gave up
+	if err != nil || status(resp) != shim.OK {
+		unix.Munmap(b)
+		shim.Log().Infow("shared-memory data path not available; bulk copies use the socket")
+		return
+	}
+	half := (size - shmHeader) / 2
+	shm.base, shm.ring, shm.download = b, b[shmHeader:shmHeader+half], b[shmHeader+half:]
+	shm.on = true
+}
+
+// consumed is how far the server has copied out of the ring.
+func consumed() uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(&shm.base[0]))) }
+
+// reserveLocked finds n contiguous ring bytes free of anything the server has yet to copy,
+// and returns their offset and the ring position after them. mu is held; queued posts are
+// flushed first, since the server can only free what it has been sent.
+func reserveLocked(n uint64) (off, end uint64, err error) {
+	size := uint64(len(shm.ring))
+	start := shm.produced
+	if start%size+n > size { // no room before the end: skip to the ring's start
+		start += size - start%size
+	}
+	end = start + n
+	if err := flushLocked(); err != nil {
+		return 0, 0, err
+	}
+	last, since := consumed(), time.Now()
+	for end-consumed() > size {
+		if c := consumed(); c != last {
+			last, since = c, time.Now()
+		} else if time.Since(since) > CallTimeout && !conn.PeerSpoke() {
+			return 0, 0, errStalled
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	shm.produced = end
+	return start % size, end, nil
+}
+
+// putShm uploads through the ring; large copies go in chunks of a quarter ring.
+func putShm(dst, src uintptr, n uint64, async bool) shim.Status {
+	chunk := uint64(len(shm.ring) / 4)
+	for off := uint64(0); off < n; off += chunk {
+		m := min(chunk, n-off)
+		mu.Lock()
+		if dead != nil {
+			mu.Unlock()
+			return shim.ErrNotSupported
+		}
+		at, end, err := reserveLocked(m)
+		if err != nil {
+			lostLocked(err)
+			mu.Unlock()
+			return shim.ErrNotSupported
+		}
+		copy(shm.ring[at:at+m], shim.View(unsafe.Pointer(src+uintptr(off)), int(m)))
+		mu.Unlock()
+		req := u64s(uint64(dst)+off, at, m, end)
+		if s := send(OpPutShm, req, async); s != shim.OK {
+			return s
+		}
+	}
+	return shim.OK
+}
+
+// getShm downloads through the download area (one request at a time holds it: mu).
+func getShm(dst, src uintptr, n uint64) shim.Status {
+	area := uint64(len(shm.download))
+	for off := uint64(0); off < n; off += area {
+		m := min(area, n-off)
+		st, err := roundTripShm(OpGetShm, u64s(uint64(src)+off, 0, m), func() {
+			copy(shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), shm.download[:m])
+		})
+		if err != nil {
+			return shim.ErrNotSupported
+		}
+		if st != shim.OK {
+			return st
+		}
+	}
+	return shim.OK
+}
