@@ -300,12 +300,17 @@ func post(op uint32, parts ...[]byte) error {
 		return lostLocked(err)
 	}
 	if wasEmpty && len(batch) > 0 {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
+		kickFlusher()
 	}
 	return nil
+}
+
+// kickFlusher makes sure queued posts leave within flushDelay.
+func kickFlusher() {
+	select {
+	case kick <- struct{}{}:
+	default:
+	}
 }
 
 // Posts are batched: they leave with the next request, when batchBytes have queued, or

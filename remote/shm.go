@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // The shared-memory data path. A client on the server's own host (a unix socket) shares a
@@ -109,30 +110,52 @@ func reserveLocked(n uint64) (off, end uint64, err error) {
 	return start % size, end, nil
 }
 
-// putShm uploads through the ring; large copies go in chunks of a quarter ring.
+// putShm uploads through the ring; large copies go in chunks of a quarter ring. Each
+// chunk's frame is queued under the same lock as its reservation, so the server frees ring
+// space in the order it was handed out.
 func putShm(dst, src uintptr, n uint64, async bool) shim.Status {
 	chunk := uint64(len(shm.ring) / 4)
 	for off := uint64(0); off < n; off += chunk {
 		m := min(chunk, n-off)
-		mu.Lock()
-		if dead != nil {
-			mu.Unlock()
-			return shim.ErrNotSupported
-		}
-		at, end, err := reserveLocked(m)
-		if err != nil {
-			lostLocked(err)
-			mu.Unlock()
-			return shim.ErrNotSupported
-		}
-		copy(shm.ring[at:at+m], shim.View(unsafe.Pointer(src+uintptr(off)), int(m)))
-		mu.Unlock()
-		req := u64s(uint64(dst)+off, at, m, end)
-		if s := send(OpPutShm, req, async); s != shim.OK {
-			return s
+		if st := putShmChunk(dst+uintptr(off), src+uintptr(off), m, async); st != shim.OK {
+			return st
 		}
 	}
 	return shim.OK
+}
+
+func putShmChunk(dst, src uintptr, m uint64, async bool) shim.Status {
+	mu.Lock()
+	defer mu.Unlock()
+	if dead != nil {
+		return shim.ErrNotSupported
+	}
+	at, end, err := reserveLocked(m)
+	if err != nil {
+		lostLocked(err)
+		return shim.ErrNotSupported
+	}
+	copy(shm.ring[at:at+m], shim.View(unsafe.Pointer(src), int(m)))
+	req := u64s(uint64(dst), at, m, end)
+	seq++
+	if async {
+		if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: OpPutShm, Seq: seq}, req); err != nil {
+			lostLocked(err)
+			return shim.ErrNotSupported
+		}
+		kickFlusher()
+		return shim.OK
+	}
+	if err := wireRequestLocked(OpPutShm, req); err != nil {
+		lostLocked(err)
+		return shim.ErrNotSupported
+	}
+	resp, err := readResponseLocked()
+	if err != nil {
+		lostLocked(err)
+		return shim.ErrNotSupported
+	}
+	return status(resp)
 }
 
 // getShm downloads through the download area (one request at a time holds it: mu).

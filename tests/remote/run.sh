@@ -29,6 +29,10 @@ echo "== host -> device -> host round trips up to 64 MiB"
 for mib in 1 16 64; do remote "$CLIENT" roundtrip $mib; done
 echo "(through the shared-memory window; and through the socket alone:)"
 for mib in 1 64; do VGPU_SHM_MB=0 remote "$CLIENT" roundtrip $mib; done
+echo "== four threads copying at once through a small shared-memory window, and through the socket"
+${CC:-gcc} -O2 -o "$C/threads" "$ROOT/tests/remote/threads.c" -ldl -lpthread
+VGPU_SHM_MB=8 remote "$C/threads" || fail "threads through shared memory"
+VGPU_SHM_MB=0 remote "$C/threads" || fail "threads through the socket"
 echo "== asynchronous calls are pipelined; their errors come with the next synchronising call"
 remote "$CLIENT" async
 echo "== kernels: the image is shipped once, launches are pipelined, their errors come at the sync"
