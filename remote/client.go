@@ -103,6 +103,9 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 
 // dial connects and hands the socket to blocking system calls (see wire.FDConn).
 func dial(network, addr string) (*wire.FDConn, error) {
+	if network == "vsock" {
+		return wire.DialVsock(addr, CallTimeout)
+	}
 	nc, err := net.DialTimeout(network, addr, CallTimeout)
 	if err != nil {
 		return nil, err
@@ -110,15 +113,21 @@ func dial(network, addr string) (*wire.FDConn, error) {
 	return wire.FromConn(nc, CallTimeout)
 }
 
-// ParseAddr splits unix:///path and tcp://host:port.
+// ParseAddr splits unix:///path, tcp://host:port and vsock://cid:port.
 func ParseAddr(s string) (network, addr string, err error) {
 	switch {
 	case strings.HasPrefix(s, "unix://"):
 		return "unix", strings.TrimPrefix(s, "unix://"), nil
 	case strings.HasPrefix(s, "tcp://"):
 		return "tcp", strings.TrimPrefix(s, "tcp://"), nil
+	case strings.HasPrefix(s, "vsock://"):
+		addr := strings.TrimPrefix(s, "vsock://")
+		if _, _, err := wire.ParseVsock(addr); err != nil {
+			return "", "", err
+		}
+		return "vsock", addr, nil
 	}
-	return "", "", fmt.Errorf("server address %q: want unix:///path or tcp://host:port", s)
+	return "", "", fmt.Errorf("server address %q: want unix:///path, tcp://host:port or vsock://cid:port", s)
 }
 
 // unavailable is each library's "the device is gone" code.

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"vgpu/cudart"
 	"vgpu/remote"
 	"vgpu/shim"
@@ -37,19 +39,10 @@ var clients atomic.Uint64
 
 // Serve answers clients on ln until it is closed.
 func Serve(ln net.Listener, o Options) error {
-	s := shim.S()
-	if s.Err != nil {
-		return s.Err
+	if err := prepare(o); err != nil {
+		return err
 	}
-	if o.DeviceName != "" { // every API of every client reads the name from the device
-		for _, d := range s.Visible {
-			d.Name = o.DeviceName
-		}
-	}
-	byOp := map[uint32]*api.Func{}
-	for i := range api.Functions {
-		byOp[uint32(api.Functions[i].Op)] = &api.Functions[i]
-	}
+	byOp := opTable()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -73,6 +66,56 @@ func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
 	if err != nil {
 		return
 	}
+	serveFD(c, peer, o, byOp)
+}
+
+// prepare checks the device model and applies the options every client sees.
+func prepare(o Options) error {
+	s := shim.S()
+	if s.Err != nil {
+		return s.Err
+	}
+	if o.DeviceName != "" { // every API of every client reads the name from the device
+		for _, d := range s.Visible {
+			d.Name = o.DeviceName
+		}
+	}
+	return nil
+}
+
+func opTable() map[uint32]*api.Func {
+	byOp := map[uint32]*api.Func{}
+	for i := range api.Functions {
+		byOp[uint32(api.Functions[i].Op)] = &api.Functions[i]
+	}
+	return byOp
+}
+
+// ServeVsock answers clients on a vsock listener until it is closed; like TCP, it crosses a
+// machine boundary, so callers require the token.
+func ServeVsock(ln *wire.VsockListener, o Options) error {
+	if err := prepare(o); err != nil {
+		return err
+	}
+	byOp := opTable()
+	for {
+		c, peer, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, unix.EBADF) || errors.Is(err, unix.EINVAL) {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			serveFD(c, peer, o, byOp)
+		}()
+	}
+}
+
+// serveFD answers one client on its own locked thread.
+func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) {
 	defer c.Close()
 	id := clients.Add(1)
 	shim.Thread().Owner = id

@@ -24,6 +24,7 @@ import (
 	"vgpu/server"
 	"vgpu/shim"
 	"vgpu/smi"
+	"vgpu/wire"
 )
 
 const usage = `usage: vgpu COMMAND [flags]
@@ -33,7 +34,7 @@ const usage = `usage: vgpu COMMAND [flags]
   run -- PROGRAM [ARGS...]                                              run a program under vgpu, no install
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
-  serve     --listen unix:///PATH|tcp://HOST:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
+  serve     --listen unix:///PATH|tcp://HOST:PORT|vsock://CID:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
             [--client-memory SIZE] [--device-name NAME]
   profiles                                                              list the built-in device profiles
   config                                                                the devices the current environment gives
@@ -281,10 +282,11 @@ func serve(args []string) error {
 		}
 		token = strings.TrimSpace(string(b))
 	}
+	remoteNet := network == "tcp" || network == "vsock" // across a machine boundary: the token is required
+	if remoteNet && token == "" {
+		return fmt.Errorf("a %s listener needs --token-file", network)
+	}
 	if network == "tcp" {
-		if token == "" {
-			return errors.New("a tcp listener needs --token-file")
-		}
 		if strings.HasPrefix(addr, ":") {
 			addr = "127.0.0.1" + addr // loopback unless told otherwise
 		}
@@ -295,7 +297,14 @@ func serve(args []string) error {
 	if st := shim.S(); st.Err != nil {
 		return st.Err // no devices: say so before listening
 	}
-	ln, err := net.Listen(network, addr)
+	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName}
+	var vln *wire.VsockListener
+	var ln net.Listener
+	if network == "vsock" {
+		vln, err = wire.ListenVsock(addr)
+	} else {
+		ln, err = net.Listen(network, addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -307,7 +316,10 @@ func serve(args []string) error {
 		}()
 	}
 	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
-	return server.Serve(ln, server.Options{Token: token, RequireToken: network == "tcp", ClientMemory: capBytes, DeviceName: *deviceName})
+	if vln != nil {
+		return server.ServeVsock(vln, opts)
+	}
+	return server.Serve(ln, opts)
 }
 
 func profiles() error {

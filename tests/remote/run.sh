@@ -108,6 +108,18 @@ kill -9 "${pids[0]}"; touch "$C/server-dead"
 wait $waiter || true
 cat "$C/after.out"
 grep -qE 'cudaMalloc after the server died: 46 in [0-4]\.' "$C/after.out" || fail "no prompt error after the server died"
+echo "== vsock: the server listens where the kernel has AF_VSOCK; a client that reaches nobody fails within 5 s"
+out=$("$VGPU" serve --listen vsock://1:7 2>&1 || true)
+case "$out" in *"needs --token-file"*) echo "a vsock listener without a token is refused" ;; *) fail "vsock without a token: $out" ;; esac
+echo secret >"$C/vsock.token"
+"$VGPU" serve --listen vsock://1:$((20000 + RANDOM % 20000)) --token-file "$C/vsock.token" >"$C/vsock.log" 2>&1 & pids+=($!)
+sleep 0.5
+if grep -q "listening on vsock" "$C/vsock.log"; then echo "listening: $(head -1 "$C/vsock.log")"; else echo "no AF_VSOCK here: $(head -1 "$C/vsock.log")"; fi
+t0=$(date +%s%N)
+out=$(env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER=vsock://4294967295:9 VGPU_TOKEN=secret "$CLIENT" free 2>&1 || true)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -lt 6000 ] || fail "a vsock client with no server took $ms ms"
+echo "client with no vsock server: $(echo "$out" | tail -1) after $ms ms"
 echo "== TCP without the right token is refused"
 echo "s3cret" >"$C/token"
 port=$((20000 + RANDOM % 20000))
