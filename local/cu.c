@@ -53,7 +53,15 @@ int cu_total(size_t *t, int d) { return p_total(t, d); }
 int cu_attr(int *v, int a, int d) { return p_attr(v, a, d); }
 int cu_uuid(unsigned char *u, int d) { return p_uuid(u, d); }
 int cu_retain(void **ctx, int d) { return p_retain(ctx, d); }
-int cu_setcur(void *ctx) { return p_setcur(ctx); }
+// The context current on this thread: every server client has its own thread, and making a
+// context current again on each launch costs as much as a small launch's bookkeeping.
+static __thread void *cur_ctx;
+int cu_setcur(void *ctx) {
+	if (ctx == cur_ctx) return 0;
+	int r = p_setcur(ctx);
+	if (r == 0) cur_ctx = ctx;
+	return r;
+}
 int cu_alloc(unsigned long long *p, size_t n) { return p_alloc(p, n); }
 int cu_free(unsigned long long p) { return p_free(p); }
 int cu_htod(unsigned long long d, uintptr_t s, size_t n) { return p_htod(d, (const void *)s, n); }
@@ -70,12 +78,27 @@ int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_parami
 // Each server client has its own thread, so one client's recording never takes another's work.
 static __thread void *cur_stream;
 
+#include <pthread.h>
+// raise_shared reports whether f's dynamic shared memory limit must be raised to n: a small
+// table of the largest limit set per function (collisions just set the attribute again).
+static struct { void *f; unsigned n; } shared_set[4096];
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static int raise_shared(void *f, unsigned n) {
+	unsigned i = (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096;
+	pthread_mutex_lock(&shared_mu);
+	int need = shared_set[i].f != f || shared_set[i].n < n;
+	if (need) { shared_set[i].f = f; shared_set[i].n = n; }
+	pthread_mutex_unlock(&shared_mu);
+	return need;
+}
+
 // cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
 int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
 	void *slots[n > 0 ? n : 1];
 	for (int i = 0; i < n; i++) slots[i] = args + layout[2 * i];
-	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did.
-	if (shared > 48 * 1024) p_setattr(f, 8, (int)shared);
+	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did;
+	// once per function and size, not per launch.
+	if (shared > 48 * 1024 && raise_shared(f, shared)) p_setattr(f, 8, (int)shared);
 	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, cur_stream, slots, 0);
 }
 int cu_modunload(void *m) { return p_modunload(m); }
@@ -148,7 +171,13 @@ int cu_funcattr(int *v, int attr, void *f) {
 }
 int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int max_dyn) {
 	if (!p_occupancy && !(*(void **)&p_occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"))) return 801;
-	if (max_dyn > 48 * 1024) p_setattr(f, 8, max_dyn); // as the program raised it before asking
+	if (max_dyn > 48 * 1024) { // as the program raised it before asking
+		p_setattr(f, 8, max_dyn);
+		unsigned i = (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096;
+		pthread_mutex_lock(&shared_mu);
+		shared_set[i].f = f, shared_set[i].n = (unsigned)max_dyn;
+		pthread_mutex_unlock(&shared_mu);
+	}
 	return p_occupancy(n, f, block, shared, flags);
 }
 
