@@ -44,7 +44,7 @@ type Backend struct {
 	ctx []unsafe.Pointer // primary context per device
 }
 
-func init() { shim.LocalDevices = open }
+func init() { shim.LocalDevices, shim.HasLocal = open, true }
 
 // open loads the driver and describes its devices in the model's terms.
 func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {

@@ -79,6 +79,11 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
 	}
+	return handshakeLocked(nc, network, c)
+}
+
+// handshakeLocked says hello on a fresh connection and takes the server's devices; mu is held.
+func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.DeviceRecord, error) {
 	h, _ := json.Marshal(Hello{Version: wire.Version, Token: c.Token, PID: os.Getpid()})
 	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, h); err != nil {
 		nc.Close()

@@ -91,6 +91,18 @@ func opTable() map[uint32]*api.Func {
 	return byOp
 }
 
+// ServeOne answers the one client on c (an inherited socket: VGPU_BACKEND=local's private
+// server) and returns when it goes.
+func ServeOne(c *wire.FDConn, o Options) error {
+	if err := prepare(o); err != nil {
+		return err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	serveFD(c, "parent", o, opTable())
+	return nil
+}
+
 // ServeVsock answers clients on a vsock listener until it is closed; like TCP, it crosses a
 // machine boundary, so callers require the token.
 func ServeVsock(ln *wire.VsockListener, o Options) error {

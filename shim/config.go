@@ -22,6 +22,8 @@ type Config struct {
 	Backend       string         `yaml:"backend"`             // sim (default) or remote; local comes later
 	Server        string         `yaml:"server"`              // remote: unix:///path or tcp://host:port
 	Token         string         `yaml:"token"`               // remote: shared secret for TCP servers
+	MemoryLimit   string         `yaml:"memory_limit"`        // local: device memory this process may hold, e.g. 8GiB
+	DeviceName    string         `yaml:"device_name"`         // local: the name this process sees
 	Profile       string         `yaml:"profile"`             // profile of every device when devices is empty
 	Count         int            `yaml:"count"`               // number of devices when devices is empty
 	Devices       []DeviceConfig `yaml:"devices"`             // explicit per-device list
@@ -70,6 +72,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("VGPU_BACKEND", &c.Backend)
 	str("VGPU_SERVER", &c.Server)
 	str("VGPU_TOKEN", &c.Token)
+	str("VGPU_MEMORY_LIMIT", &c.MemoryLimit)
+	str("VGPU_DEVICE_NAME", &c.DeviceName)
 	str("VGPU_DRIVER_VERSION", &c.DriverVersion)
 	str("VGPU_UUID_SEED", &c.UUIDSeed)
 	str("VGPU_SIM_LAUNCH", &c.SimLaunch)

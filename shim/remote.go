@@ -40,6 +40,14 @@ func (r DeviceRecord) Device(idx int) (*Device, error) {
 	return d, nil
 }
 
+// LocalSidecar starts a private `vgpu serve --backend local` for this process and connects
+// to it: how a program's library (which has no driver code of its own) runs VGPU_BACKEND=local.
+// Package remote sets it.
+var LocalSidecar func(*Config) ([]DeviceRecord, error)
+
+// HasLocal is set by package local: this binary runs the real driver in-process.
+var HasLocal bool
+
 // LocalDevices loads the machine's real driver and returns its devices and the backend
 // that runs on them. Package local sets it; only the server links it.
 var LocalDevices = func(*Config) ([]DeviceRecord, Backend, error) {

@@ -56,7 +56,13 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 		// it answers itself, and the C fast path stays off).
 		var recs []DeviceRecord
 		var backend Backend
-		if cfg.Backend == "local" {
+		if cfg.Backend == "local" && !HasLocal && LocalSidecar != nil {
+			// A program's library: the real driver runs in a private server process, and this
+			// process is its remote client from here on.
+			recs, err = LocalSidecar(&s.Config)
+			backend = newSimBackend(s)
+			s.Config.Backend = "remote"
+		} else if cfg.Backend == "local" {
 			recs, backend, err = LocalDevices(&s.Config)
 		} else {
 			recs, err = RemoteDevices(&s.Config)
@@ -70,11 +76,9 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 			Log().Errorw(cfg.Backend+" backend: no devices", "err", err)
 			return s
 		}
+		// NVIDIA's driver has applied CUDA_VISIBLE_DEVICES already (local), or the server
+		// has (remote): applying it again would renumber an index form away.
 		s.Visible, s.Backend = s.Physical, backend
-		if cfg.Backend == "local" {
-			cvd, set := lookup("CUDA_VISIBLE_DEVICES")
-			s.Visible = ApplyVisible(s.Physical, cvd, set)
-		}
 		return s
 	}
 	for i, dc := range cfg.DeviceList() {

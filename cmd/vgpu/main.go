@@ -256,6 +256,7 @@ func serve(args []string) error {
 	metrics := fs.String("metrics", "", "host:port for a Prometheus /metrics endpoint")
 	clientMem := fs.String("client-memory", "", "device memory each client may hold, e.g. 8GiB; clients see it as the device's total")
 	deviceName := fs.String("device-name", "", "the device name clients see")
+	inherited := fs.Int("fd", -1, "serve the one client on this inherited socket, then exit (VGPU_BACKEND=local's private server)")
 	fs.Parse(args)
 	var capBytes uint64
 	if *clientMem != "" {
@@ -269,6 +270,13 @@ func serve(args []string) error {
 		os.Setenv("VGPU_BACKEND", *backend) // the device model reads it when first built
 	default:
 		return fmt.Errorf("--backend %s: want sim or local", *backend)
+	}
+	if *inherited >= 0 {
+		c, err := wire.NewFDConn(*inherited, 0)
+		if err != nil {
+			return err
+		}
+		return server.ServeOne(c, server.Options{ClientMemory: capBytes, DeviceName: *deviceName})
 	}
 	network, addr, err := remote.ParseAddr(*listen)
 	if err != nil {

@@ -46,5 +46,11 @@ for m in exact random; do
 done
 kill $SERVER
 tail -5 $OUTDIR/server.log
+echo "== VGPU_BACKEND=local: the same program, its own private server on the real driver"
+env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=local VGPU_CUBLAS=$CUBLAS /tmp/vgpu-kernels > $OUTDIR/local.out 2> $OUTDIR/local.err
+cat $OUTDIR/local.err | tail -3
+env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=local VGPU_CUBLAS=$CUBLAS /tmp/vgpu-gemm random > $OUTDIR/gemm-local-random.out 2>&1
+cmp -s $OUTDIR/gemm-native-random.out $OUTDIR/gemm-local-random.out && echo "gemm random local: IDENTICAL" || { echo "gemm random local: DIFFER"; gemm_ok=0; }
+if cmp -s $OUTDIR/native.out $OUTDIR/local.out; then echo "kernels local: IDENTICAL"; else echo "kernels local: DIFFER"; diff $OUTDIR/native.out $OUTDIR/local.out; gemm_ok=0; fi
 if cmp -s $OUTDIR/native.out $OUTDIR/remote.out; then echo "kernels: IDENTICAL"; else echo "kernels: DIFFER"; diff $OUTDIR/native.out $OUTDIR/remote.out; exit 1; fi
 [ $gemm_ok = 1 ] || exit 1

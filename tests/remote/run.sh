@@ -108,6 +108,17 @@ kill -9 "${pids[0]}"; touch "$C/server-dead"
 wait $waiter || true
 cat "$C/after.out"
 grep -qE 'cudaMalloc after the server died: 46 in [0-4]\.' "$C/after.out" || fail "no prompt error after the server died"
+echo "== VGPU_BACKEND=local: the program's own private server (sim here; the real driver on a GPU machine)"
+local_() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=local VGPU_LOCAL_SERVER_BACKEND=sim "$@"; }
+local_ "$CLIENT" roundtrip 16 || fail "local: roundtrip"
+out=$(local_ VGPU_MEMORY_LIMIT=4GiB VGPU_DEVICE_NAME="H100 4G" "$CLIENT" quota); echo "$out"
+[ "$out" = "total 4096 MiB free 4096 MiB; allocated 4 GiB, then 2; free 0 MiB; after a free: 0" ] || fail "local: quota"
+out=$(local_ VGPU_MEMORY_LIMIT=4GiB VGPU_DEVICE_NAME="H100 4G" "$VGPU" smi --query-gpu=name,memory.total --format=csv,noheader); echo "NVML: $out"
+[ "$out" = "H100 4G, 4576 MiB" ] || fail "local: NVML $out"
+local_ "$C/gemm" exact >"$C/gemm-local.out" && cmp -s "$C/gemm-local.out" "$C/gemm-inproc-exact.out" || fail "local: gemm"
+sleep 0.3
+[ -z "$(pgrep -f 'serve --fd 3' || true)" ] || fail "a private server outlived its program"
+echo "roundtrip, cap, name, GEMMs through the private server; none left running"
 echo "== vsock: the server listens where the kernel has AF_VSOCK; a client that reaches nobody fails within 5 s"
 out=$("$VGPU" serve --listen vsock://1:7 2>&1 || true)
 case "$out" in *"needs --token-file"*) echo "a vsock listener without a token is refused" ;; *) fail "vsock without a token: $out" ;; esac
