@@ -219,7 +219,7 @@ func (in *installer) setAside(p string) error {
 	}
 	if st.Mode()&os.ModeSymlink != 0 {
 		mv.Link, _ = os.Readlink(p)
-	} else if mv.SHA256, err = fileHash(p); err != nil {
+	} else if mv.SHA256, err = FileSHA256(p); err != nil {
 		return err
 	}
 	in.say("set aside %s", rel)
@@ -335,7 +335,7 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 			continue
 		}
 		if mv.SHA256 != "" {
-			if h, err := fileHash(mv.To); err != nil || h != mv.SHA256 {
+			if h, err := FileSHA256(mv.To); err != nil || h != mv.SHA256 {
 				return fmt.Errorf("saved copy of %s changed or missing (%v); left in %s", mv.From, err, mv.To)
 			}
 		}
@@ -398,7 +398,8 @@ func (m *Manifest) write() error {
 	return os.WriteFile(filepath.Join(m.Dir, ManifestName), append(data, '\n'), 0o644)
 }
 
-func fileHash(p string) (string, error) {
+// FileSHA256 is the hex SHA-256 of a file's bytes.
+func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

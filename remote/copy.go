@@ -84,6 +84,22 @@ func get(dst, src uintptr, n uint64) shim.Status {
 	return shim.OK
 }
 
+// resolveKind asks the server which side is device memory when the program let CUDA infer it.
+func resolveKind(dst, src uintptr, kind int32) int32 {
+	if kind != shim.CopyDefault {
+		return kind
+	}
+	switch d, s := isDevice(dst), isDevice(src); {
+	case d && s:
+		return shim.DeviceToDevice
+	case d:
+		return shim.HostToDevice
+	case s:
+		return shim.DeviceToHost
+	}
+	return shim.HostToHost
+}
+
 func isDevice(p uintptr) bool {
 	resp, err := roundTrip(OpIsDevice, binary.LittleEndian.AppendUint64(nil, uint64(p)))
 	return err == nil && len(resp) == 1 && resp[0] == 1
@@ -91,18 +107,7 @@ func isDevice(p uintptr) bool {
 
 // memcpy moves bytes in any direction; device-to-device copies stay on the server.
 func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) shim.Status {
-	if kind == shim.CopyDefault {
-		switch d, s := isDevice(dst), isDevice(src); {
-		case d && s:
-			kind = shim.DeviceToDevice
-		case d:
-			kind = shim.HostToDevice
-		case s:
-			kind = shim.DeviceToHost
-		default:
-			kind = shim.HostToHost
-		}
-	}
+	kind = resolveKind(dst, src, kind)
 	if n == 0 {
 		return shim.OK
 	}

@@ -49,18 +49,7 @@ func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uin
 	if height > 1<<32 || width > 1<<40 {
 		return cudart.ErrorInvalidValue
 	}
-	if kind == shim.CopyDefault {
-		switch d, s := isDevice(dst), isDevice(src); {
-		case d && s:
-			kind = shim.DeviceToDevice
-		case d:
-			kind = shim.HostToDevice
-		case s:
-			kind = shim.DeviceToHost
-		default:
-			kind = shim.HostToHost
-		}
-	}
+	kind = resolveKind(dst, src, kind)
 	rowsPer := max(1, Chunk/width) // rows per frame
 	switch kind {
 	case shim.HostToHost:

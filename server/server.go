@@ -342,11 +342,9 @@ func bulk(op uint32, p []byte) []byte {
 			return reply(shim.ErrInvalidValue)
 		}
 		stats.bytesIn.Add(uint64(len(p) - 40))
-		s, st := shim.ResolveStream(uintptr(u(4)), shim.S().Device(0))
-		if st != shim.OK {
-			return reply(st)
-		}
-		return reply(shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice))
+		return onStream(u(4), func(s *shim.Stream) shim.Status {
+			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
+		})
 	case remote.OpGet2D:
 		if len(p) != 32 || u(2) == 0 || u(2)*u(3) > remote.Chunk {
 			return reply(shim.ErrInvalidValue)
@@ -362,20 +360,16 @@ func bulk(op uint32, p []byte) []byte {
 		if len(p) != 56 {
 			return reply(shim.ErrInvalidValue)
 		}
-		s, st := shim.ResolveStream(uintptr(u(6)), shim.S().Device(0))
-		if st != shim.OK {
-			return reply(st)
-		}
-		return reply(shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(u(2)), u(3), u(4), u(5), shim.DeviceToDevice))
+		return onStream(u(6), func(s *shim.Stream) shim.Status {
+			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(u(2)), u(3), u(4), u(5), shim.DeviceToDevice)
+		})
 	case remote.OpCopyD2DAsync:
 		if len(p) != 32 {
 			return reply(shim.ErrInvalidValue)
 		}
-		s, st := shim.ResolveStream(uintptr(u(3)), shim.S().Device(0))
-		if st != shim.OK {
-			return reply(st)
-		}
-		return reply(shim.Memcpy(s, uintptr(u(0)), uintptr(u(1)), u(2), shim.DeviceToDevice))
+		return onStream(u(3), func(s *shim.Stream) shim.Status {
+			return shim.Memcpy(s, uintptr(u(0)), uintptr(u(1)), u(2), shim.DeviceToDevice)
+		})
 	}
 	return reply(shim.ErrNotSupported)
 }
@@ -389,6 +383,15 @@ func downloadBuffer(n uint64) []byte {
 		return (*b)[:n]
 	}
 	return make([]byte, n)
+}
+
+// onStream runs a copy on the client's stream h, so that a capture records it.
+func onStream(h uint64, run func(*shim.Stream) shim.Status) []byte {
+	s, st := shim.ResolveStream(uintptr(h), shim.S().Device(0))
+	if st != shim.OK {
+		return reply(st)
+	}
+	return reply(run(s))
 }
 
 // ptr is the address of a request buffer, or NULL for an absent one.

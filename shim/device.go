@@ -109,17 +109,7 @@ func (d *Device) Free() uint64 {
 }
 
 // Charge accounts n bytes against the device, failing when they do not fit.
-func (d *Device) Charge(n uint64) bool {
-	for {
-		u := d.used.Load()
-		if n > d.Memory-u {
-			return false
-		}
-		if d.used.CompareAndSwap(u, u+n) {
-			return true
-		}
-	}
-}
+func (d *Device) Charge(n uint64) bool { return chargeWithin(&d.used, d.Memory, n) }
 
 // Refund returns n bytes charged earlier.
 func (d *Device) Refund(n uint64) { d.used.Add(^(n - 1)) }

@@ -33,13 +33,16 @@ func quotaFor(owner uint64) *quota {
 	return v
 }
 
-func (q *quota) charge(n uint64) bool {
+func (q *quota) charge(n uint64) bool { return chargeWithin(&q.used, q.limit, n) }
+
+// chargeWithin adds n to used unless that would pass limit.
+func chargeWithin(used *atomic.Uint64, limit, n uint64) bool {
 	for {
-		u := q.used.Load()
-		if n > q.limit-u {
+		u := used.Load()
+		if n > limit-u {
 			return false
 		}
-		if q.used.CompareAndSwap(u, u+n) {
+		if used.CompareAndSwap(u, u+n) {
 			return true
 		}
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"vgpu/ollama"
 )
 
 // client speaks the few endpoints of Ollama's HTTP API that the benchmark needs.
@@ -157,16 +157,8 @@ func (c *client) create(ctx context.Context, gguf, digest string) error {
 
 // fileDigest is the file's "sha256:<hex>", the name Ollama gives blobs.
 func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	h, err := ollama.FileSHA256(path)
+	return "sha256:" + h, err
 }
 
 // call sends body (JSON-encoded, or streamed when it is an io.Reader) and decodes a JSON

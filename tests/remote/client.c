@@ -30,6 +30,20 @@ static struct { unsigned magic, version; const unsigned long long *data; void *u
 static unsigned long long fatbin[4] = {0x0010000100000000ull | 0xba55ed50u, 16, 0x7674736574345a5full, 0};
 typedef struct { unsigned x, y, z; } dim3;
 
+typedef int (*launch_fn)(const void *, dim3, dim3, void **, size_t, void *);
+
+/* register_test_kernel registers the fake fat binary and its kernel, as nvcc's stubs do at
+ * load, and returns cudaLaunchKernel. */
+static launch_fn register_test_kernel(void *rt) {
+	void **(*reg)(void *) = (void **(*)(void *))dlsym(rt, "__cudaRegisterFatBinary");
+	void (*regfn)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *) =
+		(void (*)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))dlsym(rt, "__cudaRegisterFunction");
+	wrapper.magic = 0x466243b1; wrapper.version = 1; wrapper.data = fatbin;
+	void **mod = reg(&wrapper);
+	regfn(mod, (const char *)host_stub, "_Z4testv", "_Z4testv", -1, 0, 0, 0, 0, 0);
+	return (launch_fn)dlsym(rt, "cudaLaunchKernel");
+}
+
 int main(int argc, char **argv) {
 	void *rt = dlopen("libcudart.so.13", RTLD_NOW);
 	if (!rt || argc < 2) { fprintf(stderr, "usage / dlopen: %s\n", dlerror()); return 2; }
@@ -113,17 +127,10 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (!strcmp(argv[1], "launchrate")) { /* N launches, then one sync: launches per second */
-		void **(*reg)(void *) = (void **(*)(void *))dlsym(rt, "__cudaRegisterFatBinary");
-		void (*regfn)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *) =
-			(void (*)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))dlsym(rt, "__cudaRegisterFunction");
-		int (*launch)(const void *, dim3, dim3, void **, size_t, void *) =
-			(int (*)(const void *, dim3, dim3, void **, size_t, void *))dlsym(rt, "cudaLaunchKernel");
+		launch_fn launch = register_test_kernel(rt);
 		sync_fn dsync = (sync_fn)dlsym(rt, "cudaDeviceSynchronize");
-		wrapper.magic = 0x466243b1; wrapper.version = 1; wrapper.data = fatbin;
-		void **mod = reg(&wrapper);
-		regfn(mod, (const char *)host_stub, "_Z4testv", "_Z4testv", -1, 0, 0, 0, 0, 0);
-		dim3 grid = {4, 1, 1}, block = {128, 1, 1}, huge = {2048, 1, 1};
-				int N = argc > 2 ? atoi(argv[2]) : 100000;
+		dim3 grid = {4, 1, 1}, block = {128, 1, 1};
+		int N = argc > 2 ? atoi(argv[2]) : 100000;
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (int i = 0; i < N; i++) launch((void *)host_stub, grid, block, NULL, 0, NULL);
@@ -134,15 +141,8 @@ int main(int argc, char **argv) {
 		return s != 0;
 	}
 	if (!strcmp(argv[1], "launch")) {
-		void **(*reg)(void *) = (void **(*)(void *))dlsym(rt, "__cudaRegisterFatBinary");
-		void (*regfn)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *) =
-			(void (*)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))dlsym(rt, "__cudaRegisterFunction");
-		int (*launch)(const void *, dim3, dim3, void **, size_t, void *) =
-			(int (*)(const void *, dim3, dim3, void **, size_t, void *))dlsym(rt, "cudaLaunchKernel");
+		launch_fn launch = register_test_kernel(rt);
 		sync_fn dsync = (sync_fn)dlsym(rt, "cudaDeviceSynchronize");
-		wrapper.magic = 0x466243b1; wrapper.version = 1; wrapper.data = fatbin;
-		void **mod = reg(&wrapper);
-		regfn(mod, (const char *)host_stub, "_Z4testv", "_Z4testv", -1, 0, 0, 0, 0, 0);
 		dim3 grid = {4, 1, 1}, block = {128, 1, 1}, huge = {2048, 1, 1};
 		int a = launch((void *)host_stub, grid, block, NULL, 0, NULL);
 		int b = launch((void *)host_stub, grid, block, NULL, 0, NULL);
