@@ -235,6 +235,18 @@ func memcpy3D(p unsafe.Pointer, l copy3D, size int, stream uintptr) Error {
 	if e != Success {
 		return e
 	}
+	return Slices3D(p, l == layout3DPeer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error {
+		return From(shim.Memcpy2D(s, dst, dpitch, src, spitch, w, h, kind))
+	})
+}
+
+// Slices3D checks a cudaMemcpy3DParms (or, with peer, a cudaMemcpy3DPeerParms) and makes
+// the copy one pitched 2D copy per z slice, through slice.
+func Slices3D(p unsafe.Pointer, peer bool, slice func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error) Error {
+	l, size := layout3D, 160
+	if peer {
+		l, size = layout3DPeer, 168
+	}
 	if p == nil {
 		return ErrorInvalidValue
 	}
@@ -267,8 +279,8 @@ func memcpy3D(p unsafe.Pointer, l copy3D, size int, stream uintptr) Error {
 	for z := uint64(0); z < depth; z++ {
 		so := (u(l.srcPos+16)+z)*spitch*sy + u(l.srcPos+8)*spitch + u(l.srcPos)
 		do := (u(l.dstPos+16)+z)*dpitch*dy + u(l.dstPos+8)*dpitch + u(l.dstPos)
-		if st := shim.Memcpy2D(s, dp+uintptr(do), dpitch, sp+uintptr(so), spitch, w, h, kind); st != shim.OK {
-			return From(st)
+		if e := slice(dp+uintptr(do), dpitch, sp+uintptr(so), spitch, w, h, kind); e != Success {
+			return e
 		}
 	}
 	return Success

@@ -2299,7 +2299,7 @@ func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevi
 //export vgpu_cudaMemcpy3DPeerAsync
 func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy3DPeerAsync", 801))
+		r := int32(remote.Memcpy3DPeerAsync(p, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2324,7 +2324,7 @@ func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 //export vgpu_cudaMemcpy3DPeer
 func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy3DPeer", 801))
+		r := int32(remote.Memcpy3DPeer(p))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2349,7 +2349,7 @@ func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3D
 func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy3D", 801))
+		r := int32(remote.Memcpy3D(p))
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2374,7 +2374,7 @@ func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3DAsync
 func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cudaMemcpy3DAsync", 801))
+		r := int32(remote.Memcpy3DAsync(p, stream))
 		if r != 0 {
 			cudart.RecordError(r)
 		}

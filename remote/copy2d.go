@@ -102,3 +102,24 @@ func Memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uin
 func Memcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, stream uintptr) cudart.Error {
 	return memcpy2D(dst, dpitch, src, spitch, width, height, kind, true, stream)
 }
+
+// memcpy3D carries a 3D copy as one pitched copy per slice.
+func memcpy3D(p unsafe.Pointer, peer, async bool, stream uintptr) cudart.Error {
+	return cudart.Slices3D(p, peer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) cudart.Error {
+		return memcpy2D(dst, dpitch, src, spitch, w, h, kind, async, stream)
+	})
+}
+
+// Memcpy3D is cudaMemcpy3D over the connection (pitched pointers; no CUDA arrays).
+func Memcpy3D(p unsafe.Pointer) cudart.Error { return memcpy3D(p, false, false, 0) }
+
+// Memcpy3DAsync is cudaMemcpy3DAsync.
+func Memcpy3DAsync(p unsafe.Pointer, stream uintptr) cudart.Error { return memcpy3D(p, false, true, stream) }
+
+// Memcpy3DPeer is cudaMemcpy3DPeer.
+func Memcpy3DPeer(p unsafe.Pointer) cudart.Error { return memcpy3D(p, true, false, 0) }
+
+// Memcpy3DPeerAsync is cudaMemcpy3DPeerAsync.
+func Memcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) cudart.Error {
+	return memcpy3D(p, true, true, stream)
+}

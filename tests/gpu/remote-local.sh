@@ -20,6 +20,9 @@ CUDART_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/c
 native=$(env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-client copy2d); rem=$(remote /tmp/vgpu-client copy2d)
 echo "native: $native"; echo "remote: $rem"
 [ "$native" = "$rem" ] && echo "copy2d: IDENTICAL" || echo "copy2d: DIFFER"
+native=$(env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-client copy3d); rem=$(remote /tmp/vgpu-client copy3d)
+echo "native: $native"; echo "remote: $rem"
+[ "$native" = "$rem" ] && echo "copy3d: IDENTICAL" || echo "copy3d: DIFFER"
 echo "== the client touches no NVIDIA device node and maps no NVIDIA library"
 remote /tmp/vgpu-client hold 2048 6 > /tmp/hold.out & H=$!
 sleep 2

@@ -176,6 +176,33 @@ int main(int argc, char **argv) {
 		printf("after a free: %d\n", e);
 		return 0;
 	}
+	if (!strcmp(argv[1], "copy3d")) { /* cudaMemcpy3D host -> device -> device (with offsets) -> host */
+		int (*c3d)(const void *) = (int (*)(const void *))dlsym(rt, "cudaMemcpy3D");
+		struct pitched { void *ptr; size_t pitch, xsize, ysize; };
+		struct pos { size_t x, y, z; };
+		struct parms { void *srcArray; struct pos srcPos; struct pitched srcPtr; void *dstArray; struct pos dstPos;
+			struct pitched dstPtr; struct pos extent; int kind; int pad; };
+		const size_t w = 100, h = 20, d = 5;
+		unsigned char *src = malloc(128 * 20 * 5), *back = calloc(128 * 20 * 5, 1);
+		for (size_t i = 0; i < 128 * 20 * 5; i++) src[i] = (unsigned char)(i * 7 + 3);
+		void *a = NULL, *b = NULL;
+		cmalloc(&a, 256 * 24 * 6);
+		cmalloc(&b, 200 * 22 * 6);
+		struct parms up = {0}, mid = {0}, down = {0};
+		up.srcPtr = (struct pitched){src, 128, w, 20}; up.dstPtr = (struct pitched){a, 256, w, 24};
+		up.extent = (struct pos){w, h, d}; up.kind = 1;
+		mid.srcPtr = (struct pitched){a, 256, w, 24}; mid.dstPtr = (struct pitched){b, 200, w, 22};
+		mid.dstPos = (struct pos){3, 1, 1}; mid.extent = (struct pos){w, h, d}; mid.kind = 3;
+		down.srcPtr = (struct pitched){b, 200, w, 22}; down.srcPos = (struct pos){3, 1, 1};
+		down.dstPtr = (struct pitched){back, 128, w, 20}; down.extent = (struct pos){w, h, d}; down.kind = 2;
+		int r1 = c3d(&up), r2 = c3d(&mid), r3 = c3d(&down);
+		size_t wrong = 0;
+		for (size_t z = 0; z < d; z++)
+			for (size_t y = 0; y < h; y++)
+				for (size_t x = 0; x < w; x++) wrong += back[(z * 20 + y) * 128 + x] != src[(z * 20 + y) * 128 + x];
+		printf("3D h2d %d d2d %d d2h %d; wrong bytes %zu\n", r1, r2, r3, wrong);
+		return wrong != 0;
+	}
 	if (!strcmp(argv[1], "copy2d")) { /* pitched copies every way, sync and async; prints what came back */
 		int (*mpitch)(void **, size_t *, size_t, size_t) = (int (*)(void **, size_t *, size_t, size_t))dlsym(rt, "cudaMallocPitch");
 		int (*c2d)(void *, size_t, const void *, size_t, size_t, size_t, int) = (int (*)(void *, size_t, const void *, size_t, size_t, size_t, int))dlsym(rt, "cudaMemcpy2D");

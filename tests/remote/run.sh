@@ -53,6 +53,10 @@ inproc=$(env LD_LIBRARY_PATH="$LIBDIR" "$CLIENT" copy2d) || fail "copy2d in-proc
 rem=$(remote "$CLIENT" copy2d) || fail "copy2d remote: $rem"
 [ "$inproc" = "$rem" ] || fail "copy2d: in-process '$inproc', remote '$rem'"
 echo "$rem"
+inproc=$(env LD_LIBRARY_PATH="$LIBDIR" "$CLIENT" copy3d) || fail "copy3d in-process: $inproc"
+rem=$(remote "$CLIENT" copy3d) || fail "copy3d remote: $rem"
+[ "$inproc" = "$rem" ] || fail "copy3d: in-process '$inproc', remote '$rem'"
+echo "$rem"
 echo "== cuBLAS GEMMs (f32, f16, bf16, batched, device scalars) give the bytes they give in-process"
 ${CC:-gcc} -O1 -Wall -o "$C/gemm" "$ROOT/tests/cublas/gemm.c" -ldl
 for m in exact random; do
