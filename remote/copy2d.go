@@ -114,7 +114,9 @@ func memcpy3D(p unsafe.Pointer, peer, async bool, stream uintptr) cudart.Error {
 func Memcpy3D(p unsafe.Pointer) cudart.Error { return memcpy3D(p, false, false, 0) }
 
 // Memcpy3DAsync is cudaMemcpy3DAsync.
-func Memcpy3DAsync(p unsafe.Pointer, stream uintptr) cudart.Error { return memcpy3D(p, false, true, stream) }
+func Memcpy3DAsync(p unsafe.Pointer, stream uintptr) cudart.Error {
+	return memcpy3D(p, false, true, stream)
+}
 
 // Memcpy3DPeer is cudaMemcpy3DPeer.
 func Memcpy3DPeer(p unsafe.Pointer) cudart.Error { return memcpy3D(p, true, false, 0) }
