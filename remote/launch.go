@@ -79,6 +79,12 @@ func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
 // launch packs each parameter by value at its offset and posts the launch: it is pipelined
 // like an async copy, and a failure surfaces at the next synchronising call.
 func launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
+	return launchWith(k, lc, args, nil)
+}
+
+// launchWith packs the parameters from the program's slots (args), or takes them already
+// packed (cuLaunchKernel's `extra` buffer), and posts the launch.
+func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byte) shim.Status {
 	d := shim.S().Device(0)
 	if d == nil {
 		return shim.ErrNoDevice
@@ -90,7 +96,7 @@ func launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
 	if st != shim.OK {
 		return st
 	}
-	if len(rk.params) > 0 && args == 0 {
+	if len(rk.params) > 0 && args == 0 && packed == nil || packed != nil && len(packed) < rk.size {
 		return shim.ErrInvalidValue
 	}
 	le := binary.LittleEndian
@@ -101,9 +107,13 @@ func launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shim.Status {
 	}
 	le.PutUint64(req[32:], lc.Shared)
 	le.PutUint64(req[40:], uint64(lc.Stream))
-	slots := unsafe.Slice((*uintptr)(unsafe.Pointer(args)), len(rk.params))
-	for i, q := range rk.params {
-		copy(req[LaunchHeader+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
+	if packed != nil {
+		copy(req[LaunchHeader:], packed)
+	} else {
+		slots := unsafe.Slice((*uintptr)(unsafe.Pointer(args)), len(rk.params))
+		for i, q := range rk.params {
+			copy(req[LaunchHeader+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
+		}
 	}
 	if post(OpLaunch, req) != nil {
 		return shim.ErrNotSupported

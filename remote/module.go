@@ -41,15 +41,56 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32
 	return int32(cuda.Success)
 }
 
-// LaunchFunction is cuLaunchKernel. The `extra` form (one packed buffer) is not carried.
+// LaunchFunction is cuLaunchKernel, with its parameters in slots (kernelParams) or in one
+// buffer already laid out as the kernel's parameter block (extra).
 func LaunchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params, extra uintptr) int32 {
 	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
 	if !ok {
 		return int32(cuda.ErrorInvalidHandle)
 	}
-	if extra != 0 {
-		return Unsupported("cuLaunchKernel with extra", int32(cuda.ErrorNotSupported))
-	}
 	lc := shim.LaunchConfig{Grid: shim.Dim3{X: gx, Y: gy, Z: gz}, Block: shim.Dim3{X: bx, Y: by, Z: bz}, Shared: uint64(shared), Stream: stream}
-	return int32(cuda.From(launch(k, lc, params)))
+	if extra == 0 {
+		return int32(cuda.From(launch(k, lc, params)))
+	}
+	if params != 0 {
+		return int32(cuda.ErrorInvalidValue) // one form or the other
+	}
+	packed, ok := extraBuffer(extra)
+	if !ok {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	return int32(cuda.From(launchWith(k, lc, 0, packed)))
+}
+
+// The keys of cuLaunchKernel's extra array (CU_LAUNCH_PARAM_*).
+const (
+	launchParamEnd           = 0
+	launchParamBufferPointer = 1
+	launchParamBufferSize    = 2
+)
+
+// extraBuffer reads the (key, value) pairs of an extra array: the buffer and its size.
+func extraBuffer(extra uintptr) ([]byte, bool) {
+	var buf, size uintptr
+	for i := 0; i < 64; i += 2 {
+		kv := unsafe.Slice((*uintptr)(unsafe.Pointer(extra+uintptr(8*i))), 2)
+		switch kv[0] {
+		case launchParamEnd:
+			if buf == 0 || size == 0 {
+				return nil, false
+			}
+			n := *(*uint64)(unsafe.Pointer(size))
+			if n > 1<<20 {
+				return nil, false
+			}
+			return append([]byte(nil), shim.View(unsafe.Pointer(buf), int(n))...), true
+		case launchParamBufferPointer:
+			buf = kv[1]
+		case launchParamBufferSize:
+			size = kv[1]
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }

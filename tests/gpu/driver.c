@@ -3,6 +3,7 @@
  * links -lcuda, so it runs on NVIDIA's driver and, through the loader path, on vgpu's.
  * usage: driver IMAGE */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
 
@@ -49,5 +50,19 @@ int main(int argc, char **argv) {
 	uint64_t sum = 1469598103934665603ull;
 	for (size_t i = 0; i < n * sizeof(float); i++) sum = (sum ^ ((unsigned char *)h)[i]) * 1099511628211ull;
 	printf("scale_add: h[100] = %g, checksum %016llx\n", h[100], (unsigned long long)sum);
+	/* The same kernel through the `extra` form: one buffer laid out as its parameters
+	 * (pointer at 0, float at 8, double at 16, int at 24). */
+	unsigned char buf[32] = {0};
+	size_t size = sizeof buf;
+	a = 0.5f, b = -1.0;
+	memcpy(buf, &d, 8); memcpy(buf + 8, &a, 4); memcpy(buf + 16, &b, 8); memcpy(buf + 24, &n, 4);
+	void *extra[] = {(void *)1 /* CU_LAUNCH_PARAM_BUFFER_POINTER */, buf, (void *)2 /* ..._BUFFER_SIZE */, &size, (void *)0};
+	CK(cuLaunchKernel(fn, (n + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, NULL, extra));
+	printf("both forms at once: %d\n", cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, params, extra));
+	CK(cuCtxSynchronize());
+	CK(cuMemcpyDtoH_v2(h, d, n * sizeof(float)));
+	sum = 1469598103934665603ull;
+	for (size_t i = 0; i < n * sizeof(float); i++) sum = (sum ^ ((unsigned char *)h)[i]) * 1099511628211ull;
+	printf("scale_add (extra): h[100] = %g, checksum %016llx\n", h[100], (unsigned long long)sum);
 	return 0;
 }
