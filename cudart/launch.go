@@ -171,7 +171,7 @@ func LaunchKernelHandle(h uintptr, grid, block shim.Dim3, args uintptr, shared u
 
 // HandleLaunchError is how CUDA 13's launch by kernel handle reports a configuration out of
 // the device's limits: invalid value, where cudaLaunchKernel says invalid configuration
-// (measured with NVIDIA's runtime 13 on driver 580; tests/gpu/kernels.cu).
+// (measured with NVIDIA's runtime 13 on driver 580; tests/cuda/kernels.cu).
 func HandleLaunchError(e Error) Error {
 	if e == ErrorInvalidConfiguration {
 		return ErrorInvalidValue

@@ -40,7 +40,7 @@ out=$(remote "$CLIENT" launch); echo "sim server, VGPU_SIM_LAUNCH=error: $out"
 [ "$out" = "launch 0 0 sync 801 bad-block 9 unregistered 98
 capture 0 launch 0 end 0 sync 0 instantiate 0 replay 0 sync 801" ] || fail "launch through a sim server"
 echo "== driver API: a module loaded with cuModuleLoadData, cuLaunchKernel; twice, by successive clients"
-${CC:-gcc} -O1 -o "$C/driver" "$ROOT/tests/gpu/driver.c" "$LIBDIR/libcuda.so.1"
+${CC:-gcc} -O1 -o "$C/driver" "$ROOT/tests/cuda/driver.c" "$LIBDIR/libcuda.so.1"
 # A fat binary header (magic, version 1, 16-byte header, 16-byte body) around the kernel's name.
 printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00scale_add\0\0\0\0\0\0\0' >"$C/image.fatbin"
 for i in 1 2; do
@@ -64,6 +64,16 @@ for m in exact random; do
 	remote "$C/gemm" $m >"$C/gemm-remote-$m.out" || { cat "$C/gemm-remote-$m.out"; fail "gemm $m remote"; }
 	cmp -s "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out" || { diff "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out"; fail "gemm $m: remote differs"; }
 	echo "gemm $m: $(grep -c fnv "$C/gemm-remote-$m.out") cases identical; $(grep '^bad' "$C/gemm-remote-$m.out")"
+done
+echo "== tests/cuda's runtime programs (every memcpy kind and size, streams and events): in-process, remote and local agree"
+for prog in memcpy streams; do
+	${CC:-gcc} -O2 -o "$C/$prog" "$ROOT/tests/cuda/$prog.c" -ldl
+	env LD_LIBRARY_PATH="$LIBDIR" "$C/$prog" >"$C/$prog-inproc.out" || { cat "$C/$prog-inproc.out"; fail "$prog in-process"; }
+	remote "$C/$prog" >"$C/$prog-remote.out" || { cat "$C/$prog-remote.out"; fail "$prog remote"; }
+	env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=local VGPU_LOCAL_SERVER_BACKEND=sim "$C/$prog" >"$C/$prog-local.out" || fail "$prog local"
+	cmp -s "$C/$prog-inproc.out" "$C/$prog-remote.out" && cmp -s "$C/$prog-inproc.out" "$C/$prog-local.out" ||
+		{ diff "$C/$prog-inproc.out" "$C/$prog-remote.out"; diff "$C/$prog-inproc.out" "$C/$prog-local.out"; fail "$prog differs"; }
+	echo "$prog: identical ($(tail -1 "$C/$prog-remote.out" | cut -c1-60))"
 done
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)

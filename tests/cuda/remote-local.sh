@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a GPU machine (no Go needed: carry build/): `vgpu serve --backend local` runs on the real
 # GPU; a remote client on the same machine, which loads only vgpu, moves bytes through it.
-# usage: tests/gpu/remote-local.sh   (from the repository root, with build/ present)
+# usage: tests/cuda/remote-local.sh   (from the repository root, with build/ present)
 set -uo pipefail
 ROOT=$PWD
 OUTDIR=${OUT:-/tmp}

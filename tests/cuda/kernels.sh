@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# On a GPU machine with nvcc (no Go needed: carry build/): tests/gpu/kernels.cu runs on
+# On a GPU machine with nvcc (no Go needed: carry build/): tests/cuda/kernels.cu runs on
 # NVIDIA's runtime, then through a remote client against `vgpu serve --backend local` on the
-# same GPU. The outputs must be identical. usage: tests/gpu/kernels.sh (from the repo root)
+# same GPU. The outputs must be identical. usage: tests/cuda/kernels.sh (from the repo root)
 set -uo pipefail
 ROOT=$PWD
 OUTDIR=${OUT:-/tmp}
-nvcc -O2 -cudart shared -arch=sm_90 -o /tmp/vgpu-kernels tests/gpu/kernels.cu || exit 1
+nvcc -O2 -cudart shared -arch=sm_90 -o /tmp/vgpu-kernels tests/cuda/kernels.cu || exit 1
 t0=$(date +%s%N); /tmp/vgpu-kernels > $OUTDIR/native.out 2> $OUTDIR/native.err; t1=$(date +%s%N)
 echo "== native ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/native.out $OUTDIR/native.err
 echo "launch entry points the program imports: $(nm -D /tmp/vgpu-kernels | grep -o '[_a-zA-Z]*[Ll]aunch[A-Za-z]*' | tr '\n' ' ')"
@@ -21,8 +21,8 @@ echo "== remote, local backend ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/rem
 echo "== client mapped vgpu, not NVIDIA's runtime: $(env LD_LIBRARY_PATH=$ROOT/build/lib ldd /tmp/vgpu-kernels | grep cudart)"
 exec 3<>/dev/tcp/127.0.0.1/9477; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; grep -E '^vgpu_(launches|bytes|modules)' <&3; exec 3<&-
 echo "== driver API: cuModuleLoadData of PTX and of a cubin, cuLaunchKernel"
-nvcc -ptx -arch=sm_90 -o /tmp/scale_add.ptx tests/gpu/scale_add.cu && nvcc -cubin -arch=sm_90 -o /tmp/scale_add.cubin tests/gpu/scale_add.cu
-gcc -O1 -o /tmp/vgpu-driver tests/gpu/driver.c "$(ldconfig -p | awk '/libcuda.so.1 /{print $NF; exit}')" || exit 1
+nvcc -ptx -arch=sm_90 -o /tmp/scale_add.ptx tests/cuda/scale_add.cu && nvcc -cubin -arch=sm_90 -o /tmp/scale_add.cubin tests/cuda/scale_add.cu
+gcc -O1 -o /tmp/vgpu-driver tests/cuda/driver.c "$(ldconfig -p | awk '/libcuda.so.1 /{print $NF; exit}')" || exit 1
 for img in ptx cubin; do
 	/tmp/vgpu-driver /tmp/scale_add.$img > $OUTDIR/driver-native-$img.out 2>&1
 	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-driver /tmp/scale_add.$img > $OUTDIR/driver-remote-$img.out 2>&1
@@ -46,6 +46,18 @@ for m in exact random; do
 done
 kill $SERVER
 tail -5 $OUTDIR/server.log
+echo "== tests/cuda's runtime programs: NVIDIA's runtime, remote, local (1 GiB included)"
+CUDART_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/cuda*/targets/*/lib/libcudart.so.1[23] 2>/dev/null | head -1)")
+for prog in memcpy streams; do
+	gcc -O2 -o /tmp/vgpu-$prog tests/cuda/$prog.c -ldl || exit 1
+	env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-$prog big > $OUTDIR/$prog-native.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-$prog big > $OUTDIR/$prog-remote.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=local /tmp/vgpu-$prog big > $OUTDIR/$prog-local.out 2>&1
+	cat $OUTDIR/$prog-native.out | tail -4
+	for m in remote local; do
+		cmp -s $OUTDIR/$prog-native.out $OUTDIR/$prog-$m.out && echo "$prog $m: IDENTICAL" || { echo "$prog $m: DIFFER"; diff $OUTDIR/$prog-native.out $OUTDIR/$prog-$m.out | head; gemm_ok=0; }
+	done
+done
 echo "== VGPU_BACKEND=local: the same program, its own private server on the real driver"
 env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=local VGPU_CUBLAS=$CUBLAS /tmp/vgpu-kernels > $OUTDIR/local.out 2> $OUTDIR/local.err
 cat $OUTDIR/local.err | tail -3
