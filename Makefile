@@ -3,6 +3,7 @@
 #   make test     everything CI runs: Go unit tests, the C harness, the Go host, real ggml
 #   make demo     show the virtual GPU through the driver, runtime and NVML
 #   make bench    figures into BENCHMARKS.md
+#   make bench-remote  the remote path's round trip, launch rate, bandwidth and GEMM: native, local, remote
 #   make ollama-compare  build/bin/ollama-compare: Ollama native vs through vgpu, on a GPU machine
 #   make generate regenerate the //export layer from shim/api/functions.txt
 
@@ -21,7 +22,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -76,6 +77,11 @@ demo: all
 
 bench: all
 	bash tests/bench/run.sh $(CURDIR)/$(BUILD)/lib
+
+# The remote path's micro-benchmarks, native / local / remote from one run (on a GPU machine
+# without Go: bash tests/bench/remote.sh build/lib).
+bench-remote: all
+	bash tests/bench/remote.sh $(CURDIR)/$(BUILD)/lib
 
 clean:
 	rm -rf $(BUILD)

@@ -41,7 +41,13 @@ func currentDevice() (*shim.Device, Error) {
 	if d == nil {
 		return nil, ErrorInvalidDevice
 	}
-	shim.PrimaryContext(d).Activate()
+	// As CUDA's runtime does, its first call on a thread makes the device's primary context
+	// current there, so the driver API sees it too.
+	pc := shim.PrimaryContext(d)
+	pc.Activate()
+	if ts := shim.Thread(); len(ts.Ctx) == 0 {
+		ts.Ctx = append(ts.Ctx, pc.Handle)
+	}
 	return d, Success
 }
 

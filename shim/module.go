@@ -143,7 +143,18 @@ func (m *Module) FindKernel(name string) *Kernel {
 // imageNames reports whether an image holds name as a NUL-terminated string, as a
 // kernel's name stands in a cubin's or fat binary's string table.
 func imageNames(image []byte, name string) bool {
-	return name != "" && bytes.Contains(image, append([]byte(name), 0))
+	if name == "" {
+		return false
+	}
+	if bytes.Contains(image, append([]byte(name), 0)) { // a cubin's or fat binary's string table
+		return true
+	}
+	for _, after := range []string{"(", " ", "\n", "\t"} { // PTX text: .entry NAME(
+		if bytes.Contains(image, []byte(".entry "+name+after)) {
+			return true
+		}
+	}
+	return false
 }
 
 // AddVar registers a device variable.
