@@ -8,7 +8,29 @@ int cu_hostunreg(uintptr_t p);
 */
 import "C"
 
-import "vgpu/shim"
+import (
+	"sync"
+
+	"vgpu/shim"
+)
+
+// pinned are the host ranges registered with the driver (clients' shared-memory windows).
+var pinned struct {
+	mu     sync.Mutex
+	ranges map[uintptr]uint64
+}
+
+// isPinned reports whether [p, p+n) lies in a registered range.
+func (b *Backend) isPinned(p uintptr, n uint64) bool {
+	pinned.mu.Lock()
+	defer pinned.mu.Unlock()
+	for base, size := range pinned.ranges {
+		if p >= base && uint64(p-base)+n <= size {
+			return true
+		}
+	}
+	return false
+}
 
 // RegisterHost pins host memory with the driver (cuMemHostRegister).
 func (b *Backend) RegisterHost(p uintptr, n uint64) shim.Status {
@@ -17,6 +39,12 @@ func (b *Backend) RegisterHost(p uintptr, n uint64) shim.Status {
 		shim.Log().Infow("cuMemHostRegister failed; copies through shared memory stay pageable", "result", int(r))
 		return shim.ErrNotSupported
 	}
+	pinned.mu.Lock()
+	if pinned.ranges == nil {
+		pinned.ranges = map[uintptr]uint64{}
+	}
+	pinned.ranges[p] = n
+	pinned.mu.Unlock()
 	return shim.OK
 }
 
@@ -24,4 +52,7 @@ func (b *Backend) RegisterHost(p uintptr, n uint64) shim.Status {
 func (b *Backend) UnregisterHost(p uintptr) {
 	b.bind()
 	C.cu_hostunreg(C.uintptr_t(p))
+	pinned.mu.Lock()
+	delete(pinned.ranges, p)
+	pinned.mu.Unlock()
 }

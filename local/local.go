@@ -20,6 +20,7 @@ int cu_setcur(void *ctx);
 int cu_alloc(unsigned long long *p, size_t n);
 int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
@@ -169,7 +170,10 @@ func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
 	b.bind()
 	switch kind {
 	case shim.HostToDevice:
-		return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		if b.isPinned(src, n) { // the DMA reads it later: return only when it has
+			return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		}
+		return status(C.cu_htod_staged(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case shim.DeviceToHost:
 		return status(C.cu_dtoh(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	case shim.DeviceToDevice:
