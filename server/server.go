@@ -209,7 +209,7 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 		calls.add(h.Op, h.Kind == wire.KindPost, took)
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
-				deferred = r
+				deferred = asCUDAError(byOp[h.Op], r)
 			}
 			continue
 		}
@@ -238,6 +238,16 @@ func status(op uint32, resp []byte) uint64 {
 		return 0
 	}
 	return binary.LittleEndian.Uint64(resp)
+}
+
+// asCUDAError puts a pipelined call's failure in the numbering of the synchronising call
+// that reports it (the runtime's and the driver's agree on the codes a stream can meet): a
+// cuBLAS status would name some unrelated CUDA error, so it becomes a launch failure.
+func asCUDAError(f *api.Func, r uint64) uint64 {
+	if f != nil && f.Lib == "cublas" {
+		return 719 // cudaErrorLaunchFailure / CUDA_ERROR_LAUNCH_FAILED
+	}
+	return r
 }
 
 // synchronising calls are where CUDA reports what asynchronous work ran into.
