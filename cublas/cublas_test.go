@@ -29,3 +29,69 @@ func TestGemmTransposesAndTypes(t *testing.T) {
 	got := []float32{halfToFloat(c[0]), halfToFloat(c[1]), halfToFloat(c[2]), halfToFloat(c[3])}
 	assert.Equal(t, []float32{4, 10, 5, 11}, got)
 }
+
+// The host's triangular solve inverts what it solves, for every side, fill, transpose and
+// diagonal, as cuBLAS defines them.
+func TestHostTrsmEveryForm(t *testing.T) {
+	const m, n = 5, 4
+	for side := int32(0); side < 2; side++ {
+		for uplo := int32(0); uplo < 2; uplo++ {
+			for trans := int32(0); trans < 2; trans++ {
+				for diag := int32(0); diag < 2; diag++ {
+					k := int64(m)
+					if side == 1 {
+						k = n
+					}
+					a := make([]float32, k*k)
+					for j := int64(0); j < k; j++ {
+						for i := int64(0); i < k; i++ {
+							upperPart := i <= j
+							if (uplo == 1) == upperPart || i == j { // the stored triangle
+								a[j*k+i] = float32((i*7+j*3)%5) / 10
+							}
+							if i == j {
+								a[j*k+i] = 2 + float32(i)/10
+							}
+						}
+					}
+					opA := func(i, j int64) float64 {
+						if trans != 0 {
+							i, j = j, i
+						}
+						if (uplo == 1) != (i <= j) && i != j {
+							return 0 // outside the triangle cuBLAS reads
+						}
+						if diag == 1 && i == j {
+							return 1
+						}
+						return float64(a[j*k+i])
+					}
+					x := make([]float64, m*n)
+					for i := range x {
+						x[i] = float64(i%7) - 3
+					}
+					const alpha = 2.0
+					b := make([]float32, m*n) // column-major m x n: alpha * B = op(A) X or X op(A)
+					for c := int64(0); c < n; c++ {
+						for r := int64(0); r < m; r++ {
+							var v float64
+							for l := int64(0); l < k; l++ {
+								if side == 0 {
+									v += opA(r, l) * x[c*m+l]
+								} else {
+									v += x[l*m+r] * opA(l, c)
+								}
+							}
+							b[c*m+r] = float32(v / alpha)
+						}
+					}
+					hostTrsm(side, uplo, trans, diag, m, n, alpha,
+						matrix{uintptr(unsafe.Pointer(&a[0])), typeF32, k}, matrix{uintptr(unsafe.Pointer(&b[0])), typeF32, m})
+					for i := range x {
+						assert.InDelta(t, x[i], float64(b[i]), 1e-4, "side %d uplo %d trans %d diag %d element %d", side, uplo, trans, diag, i)
+					}
+				}
+			}
+		}
+	}
+}

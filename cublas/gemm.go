@@ -354,21 +354,127 @@ func SgemmBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32,
 	return batched(h, gemm(shim.GemmSgemmBatched, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, count, compute32F, -1), alpha, beta)
 }
 
-// StrsmBatched is cublasStrsmBatched. The sim backend does not solve triangular systems;
-// it validates the handle and reports NOT_SUPPORTED (recorded and accepted while capturing).
+// CheckTrsm validates a batched triangular solve's arguments (run by a remote client too).
+func CheckTrsm(side, uplo, trans, diag, m, n, lda, ldb, count int32, alpha uintptr) Status {
+	rowsA := m
+	if side == 1 { // CUBLAS_SIDE_RIGHT
+		rowsA = n
+	}
+	if m < 0 || n < 0 || count < 0 || side < 0 || side > 1 || uplo < 0 || uplo > 1 || trans < 0 || trans > 2 ||
+		diag < 0 || diag > 1 || alpha == 0 || lda < max(1, rowsA) || ldb < max(1, m) {
+		return InvalidValue
+	}
+	return Success
+}
+
+// hostTrsm solves op(A)·X = alpha·B (side left) or X·op(A) = alpha·B (side right) in place
+// in B, for a triangular A, in float64 with float32 storage.
+func hostTrsm(side, uplo, trans, diag int32, m, n int64, alpha float64, a, b matrix) {
+	k := m // A's order
+	if side == 1 {
+		k = n
+	}
+	// op(A)[i][j]; after a transpose an upper matrix is lower.
+	at := func(i, j int64) float64 {
+		if trans != 0 {
+			i, j = j, i
+		}
+		if diag == 1 && i == j {
+			return 1
+		}
+		return a.get(i, j)
+	}
+	upper := (uplo == 1) != (trans != 0) // CUBLAS_FILL_MODE_UPPER is 1
+	order := make([]int64, k)
+	for i := range order {
+		order[i] = int64(i)
+	}
+	if side == 0 && upper || side == 1 && !upper { // back substitution
+		for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+			order[i], order[j] = order[j], order[i]
+		}
+	}
+	x := make([]float64, k)
+	if side == 0 { // each column of B: op(A)·x = alpha·b
+		for c := int64(0); c < n; c++ {
+			for _, i := range order {
+				v := alpha * b.get(i, c)
+				for _, j := range order {
+					if j == i {
+						break
+					}
+					v -= at(i, j) * x[j]
+				}
+				x[i] = v / at(i, i)
+			}
+			for i := int64(0); i < k; i++ {
+				b.set(i, c, x[i])
+			}
+		}
+		return
+	}
+	for r := int64(0); r < m; r++ { // each row of B: x·op(A) = alpha·b
+		for _, j := range order {
+			v := alpha * b.get(r, j)
+			for _, i := range order {
+				if i == j {
+					break
+				}
+				v -= x[i] * at(i, j)
+			}
+			x[j] = v / at(j, j)
+		}
+		for j := int64(0); j < k; j++ {
+			b.set(r, j, x[j])
+		}
+	}
+}
+
+// StrsmBatched is cublasStrsmBatched: NVIDIA's cuBLAS on a local backend, the host on sim.
 func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, count int32) Status {
 	hd, st := handle(h)
 	if st != Success {
 		return st
 	}
-	if m < 0 || n < 0 || count < 0 {
+	if st := CheckTrsm(side, uplo, trans, diag, m, n, lda, ldb, count, alpha); st != Success {
+		return st
+	}
+	s, sst := shim.ResolveStream(hd.Stream, hd.Dev)
+	if sst != shim.OK {
 		return InvalidValue
 	}
-	if s, _ := shim.ResolveStream(hd.Stream, hd.Dev); s != nil && s.Capturing() != nil {
+	if m == 0 || n == 0 || count == 0 {
 		return Success
 	}
-	shim.WarnOnce("strsm", "cublasStrsmBatched is not computed by the sim backend")
-	return NotSupported
+	var work func() shim.Status
+	if blas, ok := shim.S().Backend.(shim.BlasBackend); ok {
+		t := shim.TrsmCall{Dev: hd.Dev.Index, Side: side, Uplo: uplo, Trans: trans, Diag: diag, M: m, N: n, A: a, LDA: lda, B: b, LDB: ldb,
+			Count: count, Math: hd.Math}
+		if hd.PointerMode == pointerModeDevice {
+			t.AlphaDev = alpha
+		} else {
+			copy(t.Alpha[:], unsafe.Slice((*byte)(unsafe.Pointer(alpha)), 4))
+		}
+		work = func() shim.Status { return blas.Trsm(&t) }
+	} else {
+		al := float64(*(*float32)(unsafe.Pointer(alpha)))
+		work = func() shim.Status {
+			if !checkArrays(count, a, b) {
+				return shim.ErrInvalidValue
+			}
+			for i := int64(0); i < int64(count); i++ {
+				pa, pb, _ := pointerArrays(a, b, b)(i)
+				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, matrix{pa, typeF32, int64(lda)}, matrix{pb, typeF32, int64(ldb)})
+			}
+			return shim.OK
+		}
+	}
+	_, capturable := shim.S().Backend.(shim.BlasBackend)
+	node := shim.Node{Kind: shim.NodeHost, Capturable: capturable, Run: work}
+	if st := s.Enqueue(node); st != shim.OK {
+		return ExecFailed
+	}
+	return Success
 }
 
 func halfToFloat(h uint16) float32 {

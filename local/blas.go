@@ -6,6 +6,7 @@ package local
 int blas_open(const char *name, char *err, int n);
 int blas_create(void **handle);
 int blas_gemm(void *h, const struct gemm_args *g);
+int blas_trsm(void *h, const struct trsm_args *t);
 int cu_setcur(void *ctx);
 */
 import "C"
@@ -63,23 +64,64 @@ func openBlas() {
 	}
 }
 
-// Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
-func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
+// handleLocked is the cuBLAS handle of device dev, made current; blas.mu is held.
+func (b *Backend) handleLocked(dev int) (unsafe.Pointer, shim.Status) {
+	C.cu_setcur(b.ctx[dev])
+	h, ok := blas.handles[dev]
+	if !ok {
+		if r := C.blas_create(&h); r != 0 {
+			shim.Log().Warnw("cublasCreate failed", "status", int(r))
+			return nil, shim.ErrNotSupported
+		}
+		blas.handles[dev] = h
+	}
+	return h, shim.OK
+}
+
+// loaded reports whether NVIDIA's cuBLAS could be loaded.
+func loaded() bool {
 	blas.once.Do(openBlas)
 	if blas.handles == nil {
 		shim.WarnOnce("local-cublas", "cuBLAS calls fail: "+blas.err)
+		return false
+	}
+	return true
+}
+
+// Trsm runs one cublasStrsmBatched with NVIDIA's cuBLAS.
+func (b *Backend) Trsm(t *shim.TrsmCall) shim.Status {
+	if !loaded() {
 		return shim.ErrNotSupported
 	}
 	blas.mu.Lock()
 	defer blas.mu.Unlock()
-	C.cu_setcur(b.ctx[g.Dev])
-	h, ok := blas.handles[g.Dev]
-	if !ok {
-		if r := C.blas_create(&h); r != 0 {
-			shim.Log().Warnw("cublasCreate failed", "status", int(r))
-			return shim.ErrNotSupported
-		}
-		blas.handles[g.Dev] = h
+	h, st := b.handleLocked(t.Dev)
+	if st != shim.OK {
+		return st
+	}
+	a := C.struct_trsm_args{side: C.int(t.Side), uplo: C.int(t.Uplo), trans: C.int(t.Trans), diag: C.int(t.Diag), m: C.int(t.M),
+		n: C.int(t.N), lda: C.int(t.LDA), ldb: C.int(t.LDB), count: C.int(t.Count), math: C.int(t.Math),
+		a: C.uint64_t(t.A), b: C.uint64_t(t.B), alpha_dev: C.uint64_t(t.AlphaDev)}
+	for i := range t.Alpha {
+		a.alpha[i] = C.uchar(t.Alpha[i])
+	}
+	if r := C.blas_trsm(h, &a); r != 0 {
+		shim.Log().Warnw("cublasStrsmBatched failed", "status", int(r))
+		return shim.ErrLaunchFailure
+	}
+	return shim.OK
+}
+
+// Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
+func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
+	if !loaded() {
+		return shim.ErrNotSupported
+	}
+	blas.mu.Lock()
+	defer blas.mu.Unlock()
+	h, st := b.handleLocked(g.Dev)
+	if st != shim.OK {
+		return st
 	}
 	a := C.struct_gemm_args{fn: C.int(g.Fn), ta: C.int(g.TA), tb: C.int(g.TB), m: C.int(g.M), n: C.int(g.N), k: C.int(g.K),
 		at: C.int(g.AType), bt: C.int(g.BType), ct: C.int(g.CType), lda: C.int(g.LDA), ldb: C.int(g.LDB), ldc: C.int(g.LDC),

@@ -118,6 +118,7 @@ static int (*b_strided)(void *, int, int, int, int, int, const void *, const voi
 	const void *, void *, int, int, long long, int, int, int);
 static int (*b_batched)(void *, int, int, int, int, int, const void *, const void *, int, int, const void *, int, int, const void *, void *, int, int, int, int, int);
 static int (*b_sstrided)(void *, int, int, int, int, int, const void *, const void *, int, long long, const void *, int, long long, const void *, void *, int, long long, int);
+static int (*b_strsm)(void *, int, int, int, int, int, int, const void *, const void *, int, const void *, int, int);
 static int (*b_sbatched)(void *, int, int, int, int, int, const void *, const void *, int, const void *, int, const void *, void *, int, int);
 
 // blas_open: 0 loaded; 1 not found; 2 the name is vgpu itself; 3 a symbol is missing.
@@ -128,7 +129,7 @@ int blas_open(const char *name, char *err, int n) {
 #define B(v, sym) if (!(*(void **)&v = dlsym(h, sym))) { strncpy(err, sym, n - 1); err[n - 1] = 0; return 3; }
 	B(b_create, "cublasCreate_v2") B(b_setstream, "cublasSetStream_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
 	B(b_sgemm, "cublasSgemm_v2") B(b_gemmex, "cublasGemmEx") B(b_strided, "cublasGemmStridedBatchedEx")
-	B(b_batched, "cublasGemmBatchedEx") B(b_sstrided, "cublasSgemmStridedBatched") B(b_sbatched, "cublasSgemmBatched")
+	B(b_batched, "cublasGemmBatchedEx") B(b_sstrided, "cublasSgemmStridedBatched") B(b_sbatched, "cublasSgemmBatched") B(b_strsm, "cublasStrsmBatched")
 	blas = h;
 	return 0;
 }
@@ -255,4 +256,13 @@ int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n) {
 	static int (*p)(unsigned long long, const void *, size_t, void *);
 	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyHtoDAsync_v2"))) return p_htod(d, (const void *)s, n);
 	return p(d, (const void *)s, n, cur_stream);
+}
+
+int blas_trsm(void *h, const struct trsm_args *t) {
+	int r = b_setstream(h, cu_cur_stream());
+	if (r == 0) r = b_setmath(h, t->math);
+	if (r == 0) r = b_setptr(h, t->alpha_dev ? 1 : 0);
+	if (r) return r;
+	const void *al = t->alpha_dev ? (const void *)t->alpha_dev : t->alpha;
+	return b_strsm(h, t->side, t->uplo, t->trans, t->diag, t->m, t->n, al, (const void *)t->a, t->lda, (const void *)t->b, t->ldb, t->count);
 }

@@ -7,3 +7,8 @@ struct gemm_args {
 	uint64_t a, b, c, alpha_dev, beta_dev;
 	unsigned char alpha[8], beta[8];
 };
+struct trsm_args {
+	int side, uplo, trans, diag, m, n, lda, ldb, count, math;
+	uint64_t a, b, alpha_dev;
+	unsigned char alpha[4];
+};

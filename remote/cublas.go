@@ -75,4 +75,12 @@ func init() {
 		"cublasSgemmStridedBatched", "cublasSgemmBatched"} {
 		beforePost[byName[name].Op] = checkGemm
 	}
+	beforePost[byName["cublasStrsmBatched"].Op] = func(f *api.Func, v []wire.Value) uint64 {
+		if _, ok := handles.Load(v[0].U); !ok {
+			return uint64(cublas.NotInitialized)
+		}
+		i := func(k int) int32 { return int32(v[k].U) }
+		// handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount
+		return uint64(cublas.CheckTrsm(i(1), i(2), i(3), i(4), i(5), i(6), i(9), i(11), i(12), uintptr(v[7].U)))
+	}
 }

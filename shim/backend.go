@@ -154,6 +154,17 @@ type GemmCall struct {
 // with its other work.
 type BlasBackend interface {
 	Gemm(g *GemmCall) Status
+	Trsm(t *TrsmCall) Status
+}
+
+// TrsmCall is one cublasStrsmBatched: A and B are device arrays of matrix addresses.
+type TrsmCall struct {
+	Dev                           int
+	Side, Uplo, Trans, Diag, M, N int32
+	A, B                          uintptr
+	LDA, LDB, Count, Math         int32
+	Alpha                         [4]byte // host pointer mode: the value, copied at the call
+	AlphaDev                      uintptr // device pointer mode: its address
 }
 
 // The CUfunction_attribute values KernelQuerier reports, in order.

@@ -2,8 +2,9 @@
  * NVIDIA's, vgpu's in-process sim, or vgpu's remote client. One line per case: its status,
  * an FNV-1a hash of the output bytes and the first values. Runs that must agree (native and
  * remote on one GPU; in-process sim and a remote sim server) print the same lines.
- *   gemm [exact|random]   exact: small integers, the same on every implementation;
- *                          random: values whose rounding depends on the implementation. */
+ *   gemm [exact|random] [trsm]   exact: small integers, the same on every implementation;
+ *                                 random: values whose rounding depends on the implementation;
+ *                                 trsm: also a batched triangular solve (not modelled by sim). */
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
 	SYM(rt, cudaMalloc) SYM(rt, cudaMemcpy) SYM(rt, cudaDeviceSynchronize) SYM(rt, cudaStreamCreate) SYM(rt, cudaStreamSynchronize)
 	SYM(bl, cublasCreate_v2) SYM(bl, cublasSetStream_v2) SYM(bl, cublasSetMathMode) SYM(bl, cublasSetPointerMode_v2)
 	SYM(bl, cublasSgemm_v2) SYM(bl, cublasGemmEx) SYM(bl, cublasGemmStridedBatchedEx) SYM(bl, cublasGemmBatchedEx)
-	SYM(bl, cublasSgemmStridedBatched) SYM(bl, cublasSgemmBatched) SYM(bl, cublasDestroy_v2)
+	SYM(bl, cublasSgemmStridedBatched) SYM(bl, cublasSgemmBatched) SYM(bl, cublasDestroy_v2) SYM(bl, cublasStrsmBatched)
 	int (*dmalloc)(void **, size_t) = cudaMalloc_p;
 	int (*memcpy_)(void *, const void *, size_t, int) = cudaMemcpy_p;
 	int (*dsync)(void) = cudaDeviceSynchronize_p;
@@ -167,6 +168,22 @@ int main(int argc, char **argv) {
 		setmath(h, 3);
 		REPORT("sgemm tf32 math", sgemm(h, OPN, OPN, M, N, K, &one, a, M, b, K, &zero, c, M), c, R32F, M * N);
 		setmath(h, 0);
+	}
+	if (argc > 2 && !strcmp(argv[2], "trsm")) { /* X·A = 2·B for two upper-triangular A, as ggml's solve_tri */
+		int (*trsm)(void *, int, int, int, int, int, int, const float *, const void *const *, int, void *const *, int, int) = cublasStrsmBatched_p;
+		const int TM = 32, TN = 16;
+		float ha[2][TN * TN];
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < TN; j++)
+				for (int i = 0; i < TN; i++) ha[k][j * TN + i] = i > j ? 0 : i == j ? 2 + k : value() / 8;
+		void *da = NULL, *db = UP(R32F, 2 * TM * TN), *arr = NULL;
+		dmalloc(&da, sizeof ha);
+		memcpy_(da, ha, sizeof ha, 1);
+		void *hp[4] = {da, (char *)da + sizeof ha[0], db, (char *)db + 4 * TM * TN};
+		dmalloc(&arr, sizeof hp);
+		memcpy_(arr, hp, sizeof hp, 1);
+		void **ap = arr;
+		REPORT("strsm batched x2", trsm(h, 1, 1, 0, 0, TM, TN, &two, (const void *const *)ap, TN, (void *const *)(ap + 2), TM, 2), db, R32F, 2 * TM * TN);
 	}
 	/* Bad arguments are reported by the call itself, even where calls are pipelined. */
 	void *a = UP(R32F, 16);

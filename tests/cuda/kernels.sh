@@ -34,8 +34,8 @@ echo "== cuBLAS (tests/cublas/gemm.c): NVIDIA's cuBLAS in-process, then the serv
 gcc -O1 -o /tmp/vgpu-gemm tests/cublas/gemm.c -ldl || exit 1
 gemm_ok=1
 for m in exact random; do
-	env LD_LIBRARY_PATH=$CUBLAS_DIR /tmp/vgpu-gemm $m > $OUTDIR/gemm-native-$m.out 2>&1
-	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-gemm $m > $OUTDIR/gemm-remote-$m.out 2>&1
+	env LD_LIBRARY_PATH=$CUBLAS_DIR /tmp/vgpu-gemm $m trsm > $OUTDIR/gemm-native-$m.out 2>&1
+	env LD_LIBRARY_PATH=$ROOT/build/lib VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK /tmp/vgpu-gemm $m trsm > $OUTDIR/gemm-remote-$m.out 2>&1
 	env LD_LIBRARY_PATH=$ROOT/build/lib /tmp/vgpu-gemm $m > $OUTDIR/gemm-sim-$m.out 2>&1
 	# NVIDIA's cuBLAS also logs each bad argument (" ** On entry to SGEMM parameter number 3 ..."); vgpu
 	# returns the same status without the message, so those lines are left out of the comparison.

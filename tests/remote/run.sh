@@ -60,8 +60,8 @@ echo "$rem"
 echo "== cuBLAS GEMMs (f32, f16, bf16, batched, device scalars) give the bytes they give in-process"
 ${CC:-gcc} -O1 -Wall -o "$C/gemm" "$ROOT/tests/cublas/gemm.c" -ldl
 for m in exact random; do
-	env LD_LIBRARY_PATH="$LIBDIR" "$C/gemm" $m >"$C/gemm-inproc-$m.out" || { cat "$C/gemm-inproc-$m.out"; fail "gemm $m in-process"; }
-	remote "$C/gemm" $m >"$C/gemm-remote-$m.out" || { cat "$C/gemm-remote-$m.out"; fail "gemm $m remote"; }
+	env LD_LIBRARY_PATH="$LIBDIR" "$C/gemm" $m trsm >"$C/gemm-inproc-$m.out" || { cat "$C/gemm-inproc-$m.out"; fail "gemm $m in-process"; }
+	remote "$C/gemm" $m trsm >"$C/gemm-remote-$m.out" || { cat "$C/gemm-remote-$m.out"; fail "gemm $m remote"; }
 	cmp -s "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out" || { diff "$C/gemm-inproc-$m.out" "$C/gemm-remote-$m.out"; fail "gemm $m: remote differs"; }
 	echo "gemm $m: $(grep -c fnv "$C/gemm-remote-$m.out") cases identical; $(grep '^bad' "$C/gemm-remote-$m.out")"
 done
@@ -129,7 +129,7 @@ out=$(local_ VGPU_MEMORY_LIMIT=4GiB VGPU_DEVICE_NAME="H100 4G" "$CLIENT" quota);
 [ "$out" = "total 4096 MiB free 4096 MiB; allocated 4 GiB, then 2; free 0 MiB; after a free: 0" ] || fail "local: quota"
 out=$(local_ VGPU_MEMORY_LIMIT=4GiB VGPU_DEVICE_NAME="H100 4G" "$VGPU" smi --query-gpu=name,memory.total --format=csv,noheader); echo "NVML: $out"
 [ "$out" = "H100 4G, 4576 MiB" ] || fail "local: NVML $out"
-local_ "$C/gemm" exact >"$C/gemm-local.out" && cmp -s "$C/gemm-local.out" "$C/gemm-inproc-exact.out" || fail "local: gemm"
+local_ "$C/gemm" exact trsm >"$C/gemm-local.out" && cmp -s "$C/gemm-local.out" "$C/gemm-inproc-exact.out" || fail "local: gemm"
 sleep 0.3
 [ -z "$(pgrep -f 'serve --fd 3' || true)" ] || fail "a private server outlived its program"
 echo "roundtrip, cap, name, GEMMs through the private server; none left running"
