@@ -88,41 +88,38 @@ func loaded() bool {
 	return true
 }
 
-// Trsm runs one cublasStrsmBatched with NVIDIA's cuBLAS.
-func (b *Backend) Trsm(t *shim.TrsmCall) shim.Status {
+// withHandle runs one cuBLAS call on device dev's handle, under the lock that keeps the
+// handle's modes with the call.
+func (b *Backend) withHandle(dev int, what string, call func(h unsafe.Pointer) C.int) shim.Status {
 	if !loaded() {
 		return shim.ErrNotSupported
 	}
 	blas.mu.Lock()
 	defer blas.mu.Unlock()
-	h, st := b.handleLocked(t.Dev)
+	h, st := b.handleLocked(dev)
 	if st != shim.OK {
 		return st
 	}
+	if r := call(h); r != 0 {
+		shim.Log().Warnw(what+" failed", "status", int(r))
+		return shim.ErrLaunchFailure
+	}
+	return shim.OK
+}
+
+// Trsm runs one cublasStrsmBatched with NVIDIA's cuBLAS.
+func (b *Backend) Trsm(t *shim.TrsmCall) shim.Status {
 	a := C.struct_trsm_args{side: C.int(t.Side), uplo: C.int(t.Uplo), trans: C.int(t.Trans), diag: C.int(t.Diag), m: C.int(t.M),
 		n: C.int(t.N), lda: C.int(t.LDA), ldb: C.int(t.LDB), count: C.int(t.Count), math: C.int(t.Math),
 		a: C.uint64_t(t.A), b: C.uint64_t(t.B), alpha_dev: C.uint64_t(t.AlphaDev)}
 	for i := range t.Alpha {
 		a.alpha[i] = C.uchar(t.Alpha[i])
 	}
-	if r := C.blas_trsm(h, &a); r != 0 {
-		shim.Log().Warnw("cublasStrsmBatched failed", "status", int(r))
-		return shim.ErrLaunchFailure
-	}
-	return shim.OK
+	return b.withHandle(t.Dev, "cublasStrsmBatched", func(h unsafe.Pointer) C.int { return C.blas_trsm(h, &a) })
 }
 
 // Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
 func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
-	if !loaded() {
-		return shim.ErrNotSupported
-	}
-	blas.mu.Lock()
-	defer blas.mu.Unlock()
-	h, st := b.handleLocked(g.Dev)
-	if st != shim.OK {
-		return st
-	}
 	a := C.struct_gemm_args{fn: C.int(g.Fn), ta: C.int(g.TA), tb: C.int(g.TB), m: C.int(g.M), n: C.int(g.N), k: C.int(g.K),
 		at: C.int(g.AType), bt: C.int(g.BType), ct: C.int(g.CType), lda: C.int(g.LDA), ldb: C.int(g.LDB), ldc: C.int(g.LDC),
 		count: C.int(g.Count), compute: C.int(g.Compute), algo: C.int(g.Algo), math: C.int(g.Math),
@@ -131,9 +128,5 @@ func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
 	for i := range g.Alpha {
 		a.alpha[i], a.beta[i] = C.uchar(g.Alpha[i]), C.uchar(g.Beta[i])
 	}
-	if r := C.blas_gemm(h, &a); r != 0 {
-		shim.Log().Warnw("cuBLAS GEMM failed", "status", int(r), "fn", g.Fn, "m", g.M, "n", g.N, "k", g.K)
-		return shim.ErrLaunchFailure
-	}
-	return shim.OK
+	return b.withHandle(g.Dev, "cuBLAS GEMM", func(h unsafe.Pointer) C.int { return C.blas_gemm(h, &a) })
 }
