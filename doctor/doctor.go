@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"vgpu/loader"
 	"vgpu/ollama"
 	"vgpu/probe"
+	"vgpu/remote"
 )
 
 // Check is one finding.
@@ -93,6 +95,9 @@ func Run(o Options) Report {
 		names = append(names, filepath.Base(v.Dir))
 	}
 	d.add("ollama-dir", "pass", fmt.Sprintf("%s with %s", o.Dir, strings.Join(names, ", ")), "")
+	if d.env["VGPU_BACKEND"] == "remote" && !d.remoteServer() {
+		return d.report(false)
+	}
 	if lib, ok := d.env["OLLAMA_LLM_LIBRARY"]; ok && lib != "" {
 		if st, err := os.Stat(filepath.Join(o.Dir, lib)); err != nil || !st.IsDir() {
 			d.add("OLLAMA_LLM_LIBRARY", "fail", fmt.Sprintf("OLLAMA_LLM_LIBRARY=%s names no directory under %s: Ollama then loads no GPU backend and says nothing", lib, o.Dir),
@@ -127,6 +132,30 @@ func Run(o Options) Report {
 }
 
 func (d *doc) report(ok bool) Report { return Report{OK: ok, Checks: d.checks} }
+
+// remoteServer checks the server a remote client would use: reachable, accepting the token,
+// speaking this version, with devices, and how long a round trip takes.
+func (d *doc) remoteServer() bool {
+	server := d.env["VGPU_SERVER"]
+	if server == "" {
+		d.add("remote-server", "fail", "VGPU_BACKEND=remote but VGPU_SERVER is not set",
+			"set VGPU_SERVER=unix:///path, tcp://host:port or vsock://cid:port: where `vgpu serve --listen` listens")
+		return false
+	}
+	r, err := remote.Ping(server, d.env["VGPU_TOKEN"])
+	if err != nil {
+		d.add("remote-server", "fail", fmt.Sprintf("%s: %v", server, err),
+			"start `vgpu serve --listen "+server+" --backend local` on the GPU host (TCP and vsock also need --token-file, and VGPU_TOKEN here)")
+		return false
+	}
+	if len(r.Devices) == 0 {
+		d.add("remote-server", "fail", server+" answers but serves no device", "check `vgpu serve`'s log and CUDA_VISIBLE_DEVICES on the GPU host")
+		return false
+	}
+	d.add("remote-server", "pass", fmt.Sprintf("%s serves %d device(s), %s first; round trip %v", server, len(r.Devices),
+		r.Devices[0].Name, r.RoundTrip.Round(time.Microsecond)), "")
+	return true
+}
 
 // variant checks one cuda_vNN directory; it reports whether its runner would see a device.
 func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) bool {

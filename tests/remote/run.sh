@@ -75,6 +75,14 @@ for prog in memcpy streams; do
 		{ diff "$C/$prog-inproc.out" "$C/$prog-remote.out"; diff "$C/$prog-inproc.out" "$C/$prog-local.out"; fail "$prog differs"; }
 	echo "$prog: identical ($(tail -1 "$C/$prog-remote.out" | cut -c1-60))"
 done
+echo "== vgpu doctor checks the server a remote client would use"
+mkdir -p "$C/ollama/cuda_v13" && touch "$C/ollama/libggml-base.so"
+out=$(VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$VGPU" doctor --ollama-dir "$C/ollama" 2>&1 || true)
+echo "$out" | grep -q '^\[PASS\] remote-server: .* serves 1 device(s), NVIDIA H100 80GB HBM3 first; round trip' || { echo "$out"; fail "doctor: remote server"; }
+echo "$out" | grep '^\[PASS\] remote-server'
+out=$(VGPU_BACKEND=remote VGPU_SERVER="unix://$C/nobody.sock" "$VGPU" doctor --ollama-dir "$C/ollama" 2>&1 || true)
+echo "$out" | grep -q '^\[FAIL\] remote-server: .*no such file' || { echo "$out"; fail "doctor: no server"; }
+echo "$out" | grep -A1 '^\[FAIL\] remote-server' | tail -1
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)

@@ -1,0 +1,66 @@
+package remote
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"vgpu/shim"
+	"vgpu/wire"
+)
+
+// PingResult is what a fresh connection to a server shows: for `vgpu doctor`.
+type PingResult struct {
+	Devices   []shim.DeviceRecord
+	RoundTrip time.Duration // the median of a few small requests
+}
+
+// Ping connects to server on its own connection (not the process's), says hello, and times
+// a few round trips.
+func Ping(server, token string) (PingResult, error) {
+	var r PingResult
+	network, addr, err := ParseAddr(server)
+	if err != nil {
+		return r, err
+	}
+	c, err := dial(network, addr)
+	if err != nil {
+		return r, err
+	}
+	defer c.Close()
+	h, _ := json.Marshal(Hello{Version: wire.Version, Token: token, PID: os.Getpid()})
+	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, h); err != nil {
+		return r, err
+	}
+	_, payload, err := wire.ReadFrame(c)
+	if err != nil {
+		return r, fmt.Errorf("handshake: %w (a server of another vgpu version closes the connection)", err)
+	}
+	var w Welcome
+	if err := json.Unmarshal(payload, &w); err != nil || !w.OK {
+		return r, fmt.Errorf("refused: %s", w.Error)
+	}
+	r.Devices = w.Devices
+	var times []time.Duration
+	for i := uint32(1); i <= 9; i++ {
+		t := time.Now()
+		if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindRequest, Op: OpIsDevice, Seq: i}, binary.LittleEndian.AppendUint64(nil, 0)); err != nil {
+			return r, err
+		}
+		if _, _, err := wire.ReadFrame(c); err != nil {
+			return r, err
+		}
+		times = append(times, time.Since(t))
+	}
+	for i := range times { // the median of nine: sorted by insertion, few enough
+		for j := i + 1; j < len(times); j++ {
+			if times[j] < times[i] {
+				times[i], times[j] = times[j], times[i]
+			}
+		}
+	}
+	r.RoundTrip = times[len(times)/2]
+	return r, nil
+}
