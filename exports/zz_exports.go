@@ -3825,7 +3825,7 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 //export vgpu_cublasStrsmBatched
 func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 	if remote.On() {
-		r := int32(remote.Unsupported("cublasStrsmBatched", 15))
+		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
 		return r
 	}
 	if shim.Tracing() {

@@ -306,6 +306,10 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		defer runtime.KeepAlive(v)
 		return uint64(uint32(cublas.SgemmBatched(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), scalarArg(v[6]), uintptr(v[7].U), int32(v[8].U), uintptr(v[9].U), int32(v[10].U), scalarArg(v[11]), uintptr(v[12].U), int32(v[13].U), int32(v[14].U))))
 	},
+	418: func(v []wire.Value) uint64 {
+		defer runtime.KeepAlive(v)
+		return uint64(uint32(cublas.StrsmBatched(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), int32(v[4].U), int32(v[5].U), int32(v[6].U), scalarArg(v[7]), uintptr(v[8].U), int32(v[9].U), uintptr(v[10].U), int32(v[11].U), int32(v[12].U))))
+	},
 	500: func(v []wire.Value) uint64 { return uint64(uint32(nvml.Init())) },
 	501: func(v []wire.Value) uint64 { return uint64(uint32(nvml.Init())) },
 	502: func(v []wire.Value) uint64 { return uint64(uint32(nvml.InitWithFlags(uint32(v[0].U)))) },
