@@ -173,15 +173,8 @@ func queueLocked(h wire.Header, parts ...[]byte) error {
 func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if dead != nil {
-		return nil, dead
-	}
-	if conn == nil {
-		return nil, fmt.Errorf("not connected")
-	}
-	seq++
-	if err := wireRequestLocked(op, parts...); err != nil {
-		return nil, lostLocked(err)
+	if err := requestLocked(op, parts...); err != nil {
+		return nil, err
 	}
 	resp, err := readResponseLocked()
 	if err != nil {
@@ -191,6 +184,21 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 		postsSinceSync = 0
 	}
 	return resp, nil
+}
+
+// requestLocked sends the next request, or says why it cannot; mu is held.
+func requestLocked(op uint32, parts ...[]byte) error {
+	if dead != nil {
+		return dead
+	}
+	if conn == nil {
+		return fmt.Errorf("not connected")
+	}
+	seq++
+	if err := wireRequestLocked(op, parts...); err != nil {
+		return lostLocked(err)
+	}
+	return nil
 }
 
 // wireRequestLocked sends request seq in the same write as the posts queued before it.
@@ -223,12 +231,8 @@ var errStalled = fmt.Errorf("the server stopped taking shared-memory uploads")
 func roundTripShm(op uint32, req []byte, onOK func()) (shim.Status, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if dead != nil {
-		return 0, dead
-	}
-	seq++
-	if err := wireRequestLocked(op, req); err != nil {
-		return 0, lostLocked(err)
+	if err := requestLocked(op, req); err != nil {
+		return 0, err
 	}
 	resp, err := readResponseLocked()
 	if err != nil {
@@ -246,18 +250,8 @@ func roundTripShm(op uint32, req []byte, onOK func()) (shim.Status, error) {
 func roundTripInto(op uint32, dst []byte, parts ...[]byte) (shim.Status, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if dead != nil {
-		return 0, dead
-	}
-	if conn == nil {
-		return 0, fmt.Errorf("not connected")
-	}
-	seq++
-	if err := queueLocked(wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, parts...); err != nil {
-		return 0, lostLocked(err)
-	}
-	if err := flushLocked(); err != nil {
-		return 0, lostLocked(err)
+	if err := requestLocked(op, parts...); err != nil {
+		return 0, err
 	}
 	h, err := wire.ReadHeader(conn)
 	for err == nil && h.Kind == wire.KindBusy {
