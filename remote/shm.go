@@ -19,7 +19,7 @@ import (
 // local backend the server registers the memory with the driver, so copies run at DMA speed.
 // Anything that fails at setup leaves the client on the socket path.
 const (
-	OpShmAttach = 0xF00D // u64 pid, u64 fd, u64 size: the server maps /proc/pid/fd/fd
+	OpShmAttach = 0xF00D // u64 pid (informational), u64 fd, u64 size: the server maps /proc/<socket peer>/fd/fd
 	OpPutShm    = 0xF00E // u64 dst, u64 offset, u64 length, u64 consumed-after: ring -> device
 	OpGetShm    = 0xF00F // u64 src, u64 offset, u64 length: device -> download area
 

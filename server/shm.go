@@ -23,14 +23,16 @@ type shmWindow struct {
 
 const shmHeader = 4096
 
-// attach maps the memfd the client names. Only the client's own process may be named: the
-// peer's pid comes from the socket, not from the request.
+// attach maps the memfd the client names, in the client's own fd table: the process is the
+// socket's peer as the kernel reports it (in this server's pid namespace, so a client in a
+// container works too), never one the request names.
 func (w *shmWindow) attach(c *wire.FDConn, p []byte) []byte {
 	if len(p) != 24 || w.b != nil {
 		return reply(shim.ErrInvalidValue)
 	}
-	pid, fd, size := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[16:])
-	if peer, err := c.PeerPID(); err != nil || uint64(peer) != pid || size < 4<<20 || size > 4<<30 {
+	fd, size := binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[16:]) // p[0:8]: the pid the client sees itself as
+	pid, err := c.PeerPID()
+	if err != nil || pid <= 0 || size < 4<<20 || size > 4<<30 {
 		return reply(shim.ErrInvalidValue)
 	}
 	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), os.O_RDWR, 0)
