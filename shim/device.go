@@ -102,7 +102,7 @@ func (d *Device) Used() uint64 { return d.used.Load() }
 // has left, within the calling client's cap.
 func (d *Device) Free() uint64 {
 	free := d.Memory - d.used.Load()
-	if q := quotaFor(Thread().Owner); q != nil {
+	if q := callerQuota(); q != nil {
 		free = min(free, q.limit-q.used.Load())
 	}
 	return free

@@ -27,7 +27,7 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 	if !d.Charge(charge) {
 		return nil, ErrOutOfMemory
 	}
-	q := quotaFor(Thread().Owner)
+	q := callerQuota()
 	if q != nil && !q.charge(charge) {
 		d.Refund(charge)
 		return nil, ErrOutOfMemory

@@ -13,15 +13,30 @@ type quota struct {
 	used  atomic.Uint64
 }
 
-var quotas sync.Map // owner -> *quota
+var (
+	quotas  sync.Map     // owner -> *quota
+	nQuotas atomic.Int64 // how many: with none, memory queries skip the per-thread lookup
+)
 
 // SetClientMemory caps the device memory owner may hold; 0 removes the cap.
 func SetClientMemory(owner, limit uint64) {
 	if limit == 0 {
-		quotas.Delete(owner)
+		if _, had := quotas.LoadAndDelete(owner); had {
+			nQuotas.Add(-1)
+		}
 		return
 	}
-	quotas.Store(owner, &quota{limit: limit})
+	if _, had := quotas.Swap(owner, &quota{limit: limit}); !had {
+		nQuotas.Add(1)
+	}
+}
+
+// callerQuota is the cap of the client whose call this thread runs, if any.
+func callerQuota() *quota {
+	if nQuotas.Load() == 0 {
+		return nil
+	}
+	return quotaFor(Thread().Owner)
 }
 
 func quotaFor(owner uint64) *quota {
@@ -50,7 +65,7 @@ func chargeWithin(used *atomic.Uint64, limit, n uint64) bool {
 
 // Total is the device memory the calling thread's client may see: the device's, or its cap.
 func (d *Device) Total() uint64 {
-	if q := quotaFor(Thread().Owner); q != nil && q.limit < d.Memory {
+	if q := callerQuota(); q != nil && q.limit < d.Memory {
 		return q.limit
 	}
 	return d.Memory

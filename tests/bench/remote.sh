@@ -41,4 +41,4 @@ for k in sync_round_trip_p50 sync_round_trip_p99 launch_throughput h2d_pageable 
 	ratio=$(awk -v a="$r" -v b="$n" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b; else print "" }')
 	echo "| $k ($(unit $k)) | ${n:-error} | ${l:-error} | ${r:-error} | $ratio |"
 done
-grep -h error $T/native.txt $T/local.txt $T/remote.txt | sed 's/^/- /'
+grep -h error $T/native.txt $T/local.txt $T/remote.txt | sed "s/^/- /" || true

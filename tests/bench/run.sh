@@ -73,6 +73,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "round trip (blocking system calls on both ends, wire/fdconn.go). Asynchronous calls are sent"
 	echo "without waiting and batched: one write carries up to 256 KiB of them (remote/client.go)."
 	echo
+	echo "## Remote path micro-benchmarks (\`tests/bench/remote.sh\`, this machine)"
+	echo
+	echo "A 1-byte \`cudaMemsetAsync\` and the sync after it, 20,000 empty-kernel launches then one sync,"
+	echo "256 MiB copies, and a \`cublasSgemm\` loop, through three stacks from one run. Without a GPU the"
+	echo "sim backend stands in everywhere, so this measures vgpu's own overhead; on a GPU machine the"
+	echo "columns are NVIDIA's runtime, \`VGPU_BACKEND=local\` and a remote client (\`make bench-remote\`)."
+	echo
+	bash "$ROOT/tests/bench/remote.sh" "$LIBDIR"
+	echo
 	echo "## Start-up (µs for a trivial C program, exec to exit)"
 	echo
 	echo "| | µs |"
