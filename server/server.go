@@ -348,7 +348,8 @@ func bulk(op uint32, p []byte) []byte {
 		s := shim.DefaultStream(shim.S().Device(0))
 		return reply(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
 	case remote.OpPut2D: // packed rows, written at the destination's pitch in stream order
-		if len(p) < 40 || u(2) == 0 || uint64(len(p)-40) != u(2)*u(3) {
+		// width * rows must be the payload's size, checked by division: a product can wrap.
+		if len(p) <= 40 || u(2) == 0 || uint64(len(p)-40)%u(2) != 0 || uint64(len(p)-40)/u(2) != u(3) {
 			return reply(shim.ErrInvalidValue)
 		}
 		stats.bytesIn.Add(uint64(len(p) - 40))
@@ -356,7 +357,7 @@ func bulk(op uint32, p []byte) []byte {
 			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
 		})
 	case remote.OpGet2D:
-		if len(p) != 32 || u(2) == 0 || u(2)*u(3) > remote.Chunk {
+		if len(p) != 32 || u(2) == 0 || u(3) == 0 || u(2) > remote.Chunk || u(3) > remote.Chunk || u(2)*u(3) > remote.Chunk {
 			return reply(shim.ErrInvalidValue)
 		}
 		out := make([]byte, 1+u(2)*u(3))
