@@ -74,7 +74,7 @@ func Create(out unsafe.Pointer) Status {
 		return InvalidValue
 	}
 	s := shim.S()
-	if s.Err != nil || len(s.Visible) == 0 {
+	if s.Err != nil || len(s.Devices()) == 0 {
 		return NotInitialized
 	}
 	shim.MarkInitialized()

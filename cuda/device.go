@@ -35,7 +35,7 @@ func Init(flags uint32) Result {
 		return ErrorInvalidValue
 	}
 	s := shim.S()
-	if s.Err != nil || len(s.Visible) == 0 {
+	if s.Err != nil || len(s.Devices()) == 0 {
 		return ErrorNoDevice
 	}
 	shim.MarkInitialized()
@@ -56,7 +56,7 @@ func DeviceGetCount(count unsafe.Pointer) Result {
 	if r != Success {
 		return r
 	}
-	if !shim.PutI32(count, int32(len(s.Visible))) {
+	if !shim.PutI32(count, int32(len(s.Devices()))) {
 		return ErrorInvalidValue
 	}
 	return Success

@@ -20,7 +20,7 @@ func begin() (*shim.State, Error) {
 	if e := Sticky(); e != Success {
 		return s, e
 	}
-	if s.Err != nil || len(s.Visible) == 0 {
+	if s.Err != nil || len(s.Devices()) == 0 {
 		return s, ErrorNoDevice
 	}
 	shim.MarkInitialized()
@@ -76,7 +76,7 @@ func GetDeviceCount(count unsafe.Pointer) Error {
 		}
 		return e
 	}
-	shim.PutI32(count, int32(len(s.Visible)))
+	shim.PutI32(count, int32(len(s.Devices())))
 	return Success
 }
 

@@ -115,7 +115,7 @@ func device(h uintptr) (*shim.Device, Return) {
 
 // devices is what NVML enumerates. Real NVML ignores CUDA_VISIBLE_DEVICES; vgpu applies it
 // so that all three APIs agree on one list (see README).
-func devices() []*shim.Device { return shim.S().Visible }
+func devices() []*shim.Device { return shim.S().Devices() }
 
 func putString(p unsafe.Pointer, n uint32, s string) Return {
 	if p == nil {

@@ -53,6 +53,19 @@ type Hello struct {
 	Version int    `json:"version"`
 	Token   string `json:"token,omitempty"`
 	PID     int    `json:"pid"`
+	// Visible is the client's CUDA_VISIBLE_DEVICES, when set: the server shows it those of
+	// its devices, numbered from 0, as NVIDIA's driver would.
+	Visible *string `json:"visible,omitempty"`
+}
+
+// hello is this process's greeting.
+func hello(token string) []byte {
+	h := Hello{Version: wire.Version, Token: token, PID: os.Getpid()}
+	if v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES"); ok {
+		h.Visible = &v
+	}
+	b, _ := json.Marshal(h)
+	return b
 }
 
 // Welcome is the server's answer: the devices this client sees.
@@ -84,8 +97,7 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 
 // handshakeLocked says hello on a fresh connection and takes the server's devices; mu is held.
 func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.DeviceRecord, error) {
-	h, _ := json.Marshal(Hello{Version: wire.Version, Token: c.Token, PID: os.Getpid()})
-	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, h); err != nil {
+	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, hello(c.Token)); err != nil {
 		nc.Close()
 		return nil, err
 	}

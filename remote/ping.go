@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"vgpu/shim"
@@ -30,8 +29,7 @@ func Ping(server, token string) (PingResult, error) {
 		return r, err
 	}
 	defer c.Close()
-	h, _ := json.Marshal(Hello{Version: wire.Version, Token: token, PID: os.Getpid()})
-	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, h); err != nil {
+	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, hello(token)); err != nil {
 		return r, err
 	}
 	_, payload, err := wire.ReadFrame(c)

@@ -109,7 +109,7 @@ func serverEnv(bin string) []string {
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
-		case "LD_PRELOAD", "VGPU_BACKEND", "VGPU_SERVER":
+		case "LD_PRELOAD", "VGPU_BACKEND", "VGPU_SERVER", "CUDA_VISIBLE_DEVICES": // the last is sent in the hello
 			continue
 		case "LD_LIBRARY_PATH":
 			var keep []string

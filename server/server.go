@@ -144,10 +144,20 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 	} else if (o.RequireToken || o.Token != "") && hello.Token != o.Token {
 		welcome = remote.Welcome{Error: "wrong or missing token"}
 	}
+	if welcome.OK && hello.Visible != nil {
+		// The client's own CUDA_VISIBLE_DEVICES picks from this server's devices; every API
+		// then numbers them for it from 0 on this thread.
+		view := shim.ApplyVisible(shim.S().Visible, *hello.Visible, true)
+		if view == nil {
+			view = []*shim.Device{}
+		}
+		shim.SetView(view)
+		defer shim.SetView(nil)
+	}
 	if welcome.OK {
 		st := shim.S()
 		welcome.DriverVersion, welcome.CUDAVersion = st.Config.DriverVersion, st.Config.CUDAVersion
-		for _, d := range st.Visible {
+		for _, d := range st.Devices() {
 			r := d.Record()
 			if o.ClientMemory > 0 && o.ClientMemory < r.Memory {
 				r.Memory = o.ClientMemory

@@ -99,17 +99,45 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 	return s
 }
 
+// views counts server clients with a device view of their own: with none, device lookups
+// skip the per-thread state.
+var views atomic.Int64
+
+// SetView gives the calling thread's client its own visible devices (nil: all of them).
+func SetView(devs []*Device) {
+	ts := Thread()
+	switch {
+	case ts.View == nil && devs != nil:
+		views.Add(1)
+	case ts.View != nil && devs == nil:
+		views.Add(-1)
+	}
+	ts.View = devs
+}
+
+// Devices are the devices the caller sees, numbered as it numbers them: every visible device,
+// or on a server, the calling client's own view.
+func (s *State) Devices() []*Device {
+	if views.Load() != 0 {
+		if v := Thread().View; v != nil {
+			return v
+		}
+	}
+	return s.Visible
+}
+
 // Device returns visible device ordinal i, or nil.
 func (s *State) Device(i int) *Device {
-	if i < 0 || i >= len(s.Visible) {
+	devs := s.Devices()
+	if i < 0 || i >= len(devs) {
 		return nil
 	}
-	return s.Visible[i]
+	return devs[i]
 }
 
 // Ordinal is the visible ordinal of d, or -1.
 func (s *State) Ordinal(d *Device) int {
-	for i, v := range s.Visible {
+	for i, v := range s.Devices() {
 		if v == d {
 			return i
 		}
@@ -140,7 +168,7 @@ func Initialized() bool { return initialized.Load() }
 // OrdinalByBusID finds the visible device at a PCI address in any common spelling, for
 // cuDeviceGetByPCIBusId, cudaDeviceGetByPCIBusId and NVML alike.
 func (s *State) OrdinalByBusID(id string) (int, bool) {
-	for i, d := range s.Visible {
+	for i, d := range s.Devices() {
 		if d.MatchesBusID(id) {
 			return i, true
 		}

@@ -18,6 +18,7 @@ type ThreadState struct {
 	Launch    []LaunchConfig
 	Capture   int32  // cudaThreadExchangeStreamCaptureMode
 	Owner     uint64 // the server's client whose calls run on this thread (0: none)
+	View      []*Device // the devices this server client may see (its CUDA_VISIBLE_DEVICES); nil: all
 }
 
 var threads sync.Map // thread key -> *ThreadState

@@ -123,6 +123,26 @@ out=$(qremote "$CLIENT" quota); echo "$out"
 out=$(qremote "$VGPU" smi --query-gpu=name,memory.total,memory.free --format=csv,noheader); echo "NVML: $out"
 # NVML's total adds the driver's reserve to what CUDA reports, as on a real H100.
 [ "$out" = "vgpu H100 slice, 4576 MiB, 4096 MiB" ] || fail "NVML under a cap: $out"
+echo "== a client's own CUDA_VISIBLE_DEVICES picks from the server's devices"
+VSOCK2=$C/two.sock
+VGPU_DEVICES=2 start_server --listen "unix://$VSOCK2"
+two() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$VSOCK2" "$@"; }
+all=$(two "$VGPU" smi --query-gpu=index,uuid --format=csv,noheader)
+uuid1=$(echo "$all" | awk -F', ' '$1 == 1 {print $2}')
+[ "$(echo "$all" | wc -l)" = 2 ] && [ -n "$uuid1" ] || fail "two devices: $all"
+for cvd in 1 "${uuid1:0:12}"; do
+	out=$(CUDA_VISIBLE_DEVICES=$cvd two "$VGPU" smi --query-gpu=index,uuid --format=csv,noheader)
+	[ "$out" = "0, $uuid1" ] || fail "CUDA_VISIBLE_DEVICES=$cvd: $out"
+	echo "CUDA_VISIBLE_DEVICES=$cvd: $out"
+done
+out=$(CUDA_VISIBLE_DEVICES= two "$CLIENT" free || true)
+case "$out" in "no device"*) echo "CUDA_VISIBLE_DEVICES='': $out" ;; *) fail "an empty CUDA_VISIBLE_DEVICES showed: $out" ;; esac
+CUDA_VISIBLE_DEVICES=1 two "$CLIENT" hold 1024 30 >"$C/hold1.out" & h1=$!; pids+=($h1)
+for i in $(seq 50); do grep -q holding "$C/hold1.out" 2>/dev/null && break; sleep 0.1; done
+used=$(two "$VGPU" smi --query-gpu=index,memory.used --format=csv,noheader,nounits | tr '\n' ' ')
+kill -9 $h1
+echo "while the CUDA_VISIBLE_DEVICES=1 client holds 1 GiB, used MiB per server device: $used"
+[ "$(echo "$used" | awk '{print $4 - $2}')" = 1024 ] || fail "the allocation landed on the wrong device: $used"
 echo "== killing the server makes the client's next call fail within 5 s"
 remote "$CLIENT" after "$C/server-dead" >"$C/after.out" & waiter=$!
 sleep 0.5
