@@ -16,8 +16,8 @@ type ThreadState struct {
 	DeviceSet bool      // cudaSetDevice was called on this thread
 	Ctx       []uintptr // driver context stack, top last
 	Launch    []LaunchConfig
-	Capture   int32  // cudaThreadExchangeStreamCaptureMode
-	Owner     uint64 // the server's client whose calls run on this thread (0: none)
+	Capture   int32     // cudaThreadExchangeStreamCaptureMode
+	Owner     uint64    // the server's client whose calls run on this thread (0: none)
 	View      []*Device // the devices this server client may see (its CUDA_VISIBLE_DEVICES); nil: all
 }
 
