@@ -112,7 +112,7 @@ func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.De
 		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
 	}
 	conn = nc
-	attachShm(network)
+	shm.network = network
 	flusherOnce.Do(func() { go flusher() }) // only a process that talks to a server needs one
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil

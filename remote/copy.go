@@ -39,7 +39,7 @@ func status(resp []byte) shim.Status {
 // put copies n host bytes at src to device address dst; async puts are pipelined (the
 // bytes are on their way when it returns, so the caller may reuse its buffer).
 func put(dst, src uintptr, n uint64, async bool) shim.Status {
-	if shm.on && n >= shmMinCopy {
+	if n >= shmMinCopy && useShm() {
 		return putShm(dst, src, n, async)
 	}
 	for off := uint64(0); off < n; off += Chunk {
@@ -66,7 +66,7 @@ func put(dst, src uintptr, n uint64, async bool) shim.Status {
 
 // get copies n bytes at device address src to host memory at dst.
 func get(dst, src uintptr, n uint64) shim.Status {
-	if shm.on && n >= shmMinCopy {
+	if n >= shmMinCopy && useShm() {
 		return getShm(dst, src, n)
 	}
 	for off := uint64(0); off < n; off += Chunk {

@@ -28,6 +28,8 @@ const (
 )
 
 var shm struct {
+	network  string // the connection's: only a unix socket's peer shares this host
+	tried    bool   // attach was attempted (at the first bulk copy: most processes never make one)
 	on       bool
 	base     []byte // the whole mapping
 	ring     []byte // the upload ring
@@ -44,10 +46,22 @@ func shmSize() int {
 	return mb << 20
 }
 
-// attachShm sets the path up on a fresh connection; mu is held.
-func attachShm(network string) {
+// useShm reports whether bulk copies go through the window, setting it up at the first:
+// a process that never copies much (Ollama's discovery runners) pins nothing on the server.
+func useShm() bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if !shm.tried && dead == nil && conn != nil {
+		shm.tried = true
+		attachShm()
+	}
+	return shm.on
+}
+
+// attachShm sets the window up; mu is held.
+func attachShm() {
 	size := shmSize()
-	if network != "unix" || size < 4<<20 {
+	if shm.network != "unix" || size < 4<<20 {
 		return
 	}
 	fd, err := unix.MemfdCreate("vgpu-shm", unix.MFD_CLOEXEC)
