@@ -97,25 +97,32 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 
 // handshakeLocked says hello on a fresh connection and takes the server's devices; mu is held.
 func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.DeviceRecord, error) {
-	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, hello(c.Token)); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	_, payload, err := wire.ReadFrame(nc)
+	w, err := greet(nc, c.Token)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("vgpu server %s: handshake: %w", c.Server, err)
-	}
-	var w Welcome
-	if err := json.Unmarshal(payload, &w); err != nil || !w.OK {
-		nc.Close()
-		return nil, fmt.Errorf("vgpu server %s refused: %s", c.Server, w.Error)
+		return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
 	}
 	conn = nc
 	shm.network = network
 	flusherOnce.Do(func() { go flusher() }) // only a process that talks to a server needs one
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil
+}
+
+// greet says hello and reads the server's welcome.
+func greet(nc *wire.FDConn, token string) (Welcome, error) {
+	var w Welcome
+	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, hello(token)); err != nil {
+		return w, err
+	}
+	_, payload, err := wire.ReadFrame(nc)
+	if err != nil {
+		return w, fmt.Errorf("handshake: %w (a server of another vgpu version closes the connection)", err)
+	}
+	if err := json.Unmarshal(payload, &w); err != nil || !w.OK {
+		return w, fmt.Errorf("refused: %s", w.Error)
+	}
+	return w, nil
 }
 
 // dial connects and hands the socket to blocking system calls (see wire.FDConn).

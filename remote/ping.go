@@ -2,8 +2,6 @@ package remote
 
 import (
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"vgpu/shim"
@@ -29,16 +27,9 @@ func Ping(server, token string) (PingResult, error) {
 		return r, err
 	}
 	defer c.Close()
-	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, hello(token)); err != nil {
-		return r, err
-	}
-	_, payload, err := wire.ReadFrame(c)
+	w, err := greet(c, token)
 	if err != nil {
-		return r, fmt.Errorf("handshake: %w (a server of another vgpu version closes the connection)", err)
-	}
-	var w Welcome
-	if err := json.Unmarshal(payload, &w); err != nil || !w.OK {
-		return r, fmt.Errorf("refused: %s", w.Error)
+		return r, err
 	}
 	r.Devices = w.Devices
 	var times []time.Duration
