@@ -84,8 +84,9 @@ static __thread void *cur_stream;
 // table of the largest limit set per function (collisions just set the attribute again).
 static struct { void *f; unsigned n; } shared_set[4096];
 static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned shared_slot(void *f) { return (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096; }
 static int raise_shared(void *f, unsigned n) {
-	unsigned i = (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096;
+	unsigned i = shared_slot(f);
 	pthread_mutex_lock(&shared_mu);
 	int need = shared_set[i].f != f || shared_set[i].n < n;
 	if (need) { shared_set[i].f = f; shared_set[i].n = n; }
@@ -175,7 +176,7 @@ int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int 
 	if (!p_occupancy && !(*(void **)&p_occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"))) return 801;
 	if (max_dyn > 48 * 1024) { // as the program raised it before asking
 		p_setattr(f, 8, max_dyn);
-		unsigned i = (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096;
+		unsigned i = shared_slot(f);
 		pthread_mutex_lock(&shared_mu);
 		shared_set[i].f = f, shared_set[i].n = (unsigned)max_dyn;
 		pthread_mutex_unlock(&shared_mu);
