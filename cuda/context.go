@@ -206,10 +206,12 @@ func CtxGetDevice(out unsafe.Pointer) Result {
 	return Success
 }
 
-// CtxSynchronize is cuCtxSynchronize: sim work is complete when issued.
+// CtxSynchronize is cuCtxSynchronize: it waits for the backend's outstanding work.
 func CtxSynchronize() Result {
-	_, r := current()
-	return r
+	if _, r := current(); r != Success {
+		return r
+	}
+	return From(shim.WaitBackend())
 }
 
 // CtxGetApiVersion is cuCtxGetApiVersion: contexts report API version 3020.

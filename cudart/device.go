@@ -212,8 +212,10 @@ func DeviceReset() Error {
 
 // DeviceSynchronize is cudaDeviceSynchronize. Not allowed while a stream captures.
 func DeviceSynchronize() Error {
-	_, e := currentDevice()
-	return e
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	return From(shim.WaitBackend())
 }
 
 var (

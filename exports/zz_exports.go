@@ -24,7 +24,9 @@ var _ unsafe.Pointer
 //export vgpu_cuInit
 func vgpu_cuInit(flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(0, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(0, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -39,7 +41,9 @@ func vgpu_cuInit(flags uint32) int32 {
 //export vgpu_cuDriverGetVersion
 func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(1, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(1, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -54,7 +58,9 @@ func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cuDeviceGetCount
 func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(2, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(2, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -69,7 +75,9 @@ func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
 //export vgpu_cuDeviceGet
 func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(3, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(ordinal)}}))
+		remote.StatsEnd(3, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -84,7 +92,9 @@ func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
 //export vgpu_cuDeviceGetName
 func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(4, []wire.Value{{U: uint64(uintptr(name))}, {U: uint64(len_)}, {U: uint64(dev)}}))
+		remote.StatsEnd(4, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -99,7 +109,9 @@ func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
 //export vgpu_cuDeviceGetUuid
 func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(5, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
+		remote.StatsEnd(5, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -114,7 +126,9 @@ func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceGetUuid_v2
 func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(6, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
+		remote.StatsEnd(6, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -129,7 +143,9 @@ func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceTotalMem_v2
 func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(7, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
+		remote.StatsEnd(7, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -144,7 +160,9 @@ func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceTotalMem
 func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(8, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
+		remote.StatsEnd(8, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -159,7 +177,9 @@ func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceGetAttribute
 func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(9, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(attrib)}, {U: uint64(dev)}}))
+		remote.StatsEnd(9, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -174,7 +194,9 @@ func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32
 //export vgpu_cuDeviceGetPCIBusId
 func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(10, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(dev)}}))
+		remote.StatsEnd(10, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -189,7 +211,9 @@ func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) in
 //export vgpu_cuDeviceGetByPCIBusId
 func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(11, []wire.Value{{U: uint64(uintptr(dev))}, {U: uint64(uintptr(pciBusId))}}))
+		remote.StatsEnd(11, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -204,7 +228,9 @@ func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int
 //export vgpu_cuDeviceComputeCapability
 func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(12, []wire.Value{{U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}, {U: uint64(dev)}}))
+		remote.StatsEnd(12, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -219,7 +245,9 @@ func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, 
 //export vgpu_cuDevicePrimaryCtxRetain
 func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(13, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(dev)}}))
+		remote.StatsEnd(13, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -234,7 +262,9 @@ func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxRelease_v2
 func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(14, []wire.Value{{U: uint64(dev)}}))
+		remote.StatsEnd(14, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -249,7 +279,9 @@ func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxRelease
 func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(15, []wire.Value{{U: uint64(dev)}}))
+		remote.StatsEnd(15, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -264,7 +296,9 @@ func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxReset_v2
 func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(16, []wire.Value{{U: uint64(dev)}}))
+		remote.StatsEnd(16, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -279,7 +313,9 @@ func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxReset
 func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(17, []wire.Value{{U: uint64(dev)}}))
+		remote.StatsEnd(17, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -294,7 +330,9 @@ func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxGetState
 func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(18, []wire.Value{{U: uint64(dev)}, {U: uint64(uintptr(flags))}, {U: uint64(uintptr(active))}}))
+		remote.StatsEnd(18, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -309,7 +347,9 @@ func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active uns
 //export vgpu_cuDevicePrimaryCtxSetFlags_v2
 func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(19, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
+		remote.StatsEnd(19, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -324,7 +364,9 @@ func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
 //export vgpu_cuDevicePrimaryCtxSetFlags
 func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(20, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
+		remote.StatsEnd(20, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -339,7 +381,9 @@ func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
 //export vgpu_cuCtxCreate_v2
 func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(21, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
+		remote.StatsEnd(21, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -354,7 +398,9 @@ func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 //export vgpu_cuCtxCreate
 func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(22, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
+		remote.StatsEnd(22, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -369,7 +415,9 @@ func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 //export vgpu_cuCtxDestroy_v2
 func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(23, []wire.Value{{U: uint64(ctx)}}))
+		remote.StatsEnd(23, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -384,7 +432,9 @@ func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
 //export vgpu_cuCtxDestroy
 func vgpu_cuCtxDestroy(ctx uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(24, []wire.Value{{U: uint64(ctx)}}))
+		remote.StatsEnd(24, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -399,7 +449,9 @@ func vgpu_cuCtxDestroy(ctx uintptr) int32 {
 //export vgpu_cuCtxPushCurrent_v2
 func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(25, []wire.Value{{U: uint64(ctx)}}))
+		remote.StatsEnd(25, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -414,7 +466,9 @@ func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
 //export vgpu_cuCtxPushCurrent
 func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(26, []wire.Value{{U: uint64(ctx)}}))
+		remote.StatsEnd(26, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -429,7 +483,9 @@ func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
 //export vgpu_cuCtxPopCurrent_v2
 func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(27, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		remote.StatsEnd(27, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -444,7 +500,9 @@ func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxPopCurrent
 func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(28, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		remote.StatsEnd(28, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -459,7 +517,9 @@ func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxSetCurrent
 func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(29, []wire.Value{{U: uint64(ctx)}}))
+		remote.StatsEnd(29, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -474,7 +534,9 @@ func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
 //export vgpu_cuCtxGetCurrent
 func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(30, []wire.Value{{U: uint64(uintptr(pctx))}}))
+		remote.StatsEnd(30, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -489,7 +551,9 @@ func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetDevice
 func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(31, []wire.Value{{U: uint64(uintptr(device))}}))
+		remote.StatsEnd(31, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -504,7 +568,9 @@ func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
 //export vgpu_cuCtxSynchronize
 func vgpu_cuCtxSynchronize() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(32, []wire.Value{}))
+		remote.StatsEnd(32, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -519,7 +585,9 @@ func vgpu_cuCtxSynchronize() int32 {
 //export vgpu_cuCtxGetApiVersion
 func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(33, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(33, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -534,7 +602,9 @@ func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetFlags
 func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(34, []wire.Value{{U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(34, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -549,7 +619,9 @@ func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
 //export vgpu_cuMemGetInfo_v2
 func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(35, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		remote.StatsEnd(35, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -564,7 +636,9 @@ func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cuMemGetInfo
 func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(36, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		remote.StatsEnd(36, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -579,7 +653,9 @@ func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cuMemAlloc_v2
 func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(37, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
+		remote.StatsEnd(37, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -594,7 +670,9 @@ func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
 //export vgpu_cuMemFree_v2
 func vgpu_cuMemFree_v2(dptr uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(38, []wire.Value{{U: uint64(dptr)}}))
+		remote.StatsEnd(38, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -642,7 +720,9 @@ func vgpu_cuMemHostAlloc(pp unsafe.Pointer, bytesize uint64, flags uint32) int32
 //export vgpu_cuMemcpyHtoD_v2
 func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.MemcpyHtoD(dst, src, count))
+		remote.StatsEnd(42, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -657,7 +737,9 @@ func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
 //export vgpu_cuMemcpyDtoH_v2
 func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.MemcpyDtoH(dst, src, count))
+		remote.StatsEnd(43, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -672,7 +754,9 @@ func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpyDtoD_v2
 func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(44, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+		remote.StatsEnd(44, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -687,7 +771,9 @@ func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpy
 func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuMemcpy", 801))
+		remote.StatsEnd(45, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -702,7 +788,9 @@ func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpyAsync
 func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuMemcpyAsync", 801))
+		remote.StatsEnd(46, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -717,7 +805,9 @@ func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) in
 //export vgpu_cuMemcpyHtoDAsync_v2
 func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.MemcpyHtoDAsync(dst, src, count, stream))
+		remote.StatsEnd(47, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -732,7 +822,9 @@ func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uin
 //export vgpu_cuMemcpyDtoHAsync_v2
 func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.MemcpyDtoHAsync(dst, src, count, stream))
+		remote.StatsEnd(48, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -747,7 +839,9 @@ func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uin
 //export vgpu_cuMemsetD8_v2
 func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(49, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+		remote.StatsEnd(49, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -762,7 +856,9 @@ func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
 //export vgpu_cuMemsetD32_v2
 func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(50, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+		remote.StatsEnd(50, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -777,7 +873,9 @@ func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
 //export vgpu_cuMemsetD8Async
 func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(51, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(51, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -792,7 +890,9 @@ func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr)
 //export vgpu_cuMemGetAddressRange_v2
 func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(52, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
+		remote.StatsEnd(52, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -807,7 +907,9 @@ func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr
 //export vgpu_cuMemGetAllocationGranularity
 func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(53, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
+		remote.StatsEnd(53, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -822,7 +924,9 @@ func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.
 //export vgpu_cuMemCreate
 func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(54, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(size)}, {U: uint64(uintptr(prop))}, {U: uint64(flags)}}))
+		remote.StatsEnd(54, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -837,7 +941,9 @@ func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, f
 //export vgpu_cuMemRelease
 func vgpu_cuMemRelease(handle uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(55, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(55, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -852,7 +958,9 @@ func vgpu_cuMemRelease(handle uint64) int32 {
 //export vgpu_cuMemAddressReserve
 func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(56, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(alignment)}, {U: uint64(addr)}, {U: uint64(flags)}}))
+		remote.StatsEnd(56, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -867,7 +975,9 @@ func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64,
 //export vgpu_cuMemAddressFree
 func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(57, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
+		remote.StatsEnd(57, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -882,7 +992,9 @@ func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
 //export vgpu_cuMemMap
 func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(58, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(offset)}, {U: uint64(handle)}, {U: uint64(flags)}}))
+		remote.StatsEnd(58, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -897,7 +1009,9 @@ func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags 
 //export vgpu_cuMemUnmap
 func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(59, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
+		remote.StatsEnd(59, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -912,7 +1026,9 @@ func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
 //export vgpu_cuMemSetAccess
 func vgpu_cuMemSetAccess(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(60, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(uintptr(desc))}, {U: uint64(count)}}))
+		remote.StatsEnd(60, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -971,7 +1087,9 @@ func vgpu_cuGetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersio
 //export vgpu_cuStreamCreate
 func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(65, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+		remote.StatsEnd(65, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -986,7 +1104,9 @@ func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cuStreamDestroy_v2
 func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(66, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(66, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1001,7 +1121,9 @@ func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
 //export vgpu_cuStreamSynchronize
 func vgpu_cuStreamSynchronize(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(67, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(67, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1016,7 +1138,9 @@ func vgpu_cuStreamSynchronize(stream uintptr) int32 {
 //export vgpu_cuStreamQuery
 func vgpu_cuStreamQuery(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(68, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(68, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1031,7 +1155,9 @@ func vgpu_cuStreamQuery(stream uintptr) int32 {
 //export vgpu_cuEventCreate
 func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(69, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+		remote.StatsEnd(69, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1046,7 +1172,9 @@ func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cuEventRecord
 func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(70, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		remote.StatsEnd(70, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1061,7 +1189,9 @@ func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
 //export vgpu_cuEventSynchronize
 func vgpu_cuEventSynchronize(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(71, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(71, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1076,7 +1206,9 @@ func vgpu_cuEventSynchronize(event uintptr) int32 {
 //export vgpu_cuEventQuery
 func vgpu_cuEventQuery(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(72, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(72, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1091,7 +1223,9 @@ func vgpu_cuEventQuery(event uintptr) int32 {
 //export vgpu_cuEventDestroy_v2
 func vgpu_cuEventDestroy_v2(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(73, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(73, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1106,7 +1240,9 @@ func vgpu_cuEventDestroy_v2(event uintptr) int32 {
 //export vgpu_cuEventElapsedTime
 func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(74, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		remote.StatsEnd(74, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1121,7 +1257,9 @@ func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int3
 //export vgpu_cuEventElapsedTime_v2
 func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(75, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		remote.StatsEnd(75, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1136,7 +1274,9 @@ func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) i
 //export vgpu_cuModuleLoadData
 func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.ModuleLoadData(module, image))
+		remote.StatsEnd(76, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1151,7 +1291,9 @@ func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 //export vgpu_cuModuleUnload
 func vgpu_cuModuleUnload(module uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.ModuleUnload(module))
+		remote.StatsEnd(77, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1166,7 +1308,9 @@ func vgpu_cuModuleUnload(module uintptr) int32 {
 //export vgpu_cuModuleGetFunction
 func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.ModuleGetFunction(fn, module, name))
+		remote.StatsEnd(78, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1181,7 +1325,9 @@ func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Poi
 //export vgpu_cuLaunchKernel
 func vgpu_cuLaunchKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+		remote.StatsEnd(79, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1207,7 +1353,9 @@ func vgpu_cuGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
 //export vgpu_cuPointerGetAttribute
 func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuPointerGetAttribute", 801))
+		remote.StatsEnd(81, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1222,7 +1370,9 @@ func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64
 //export vgpu_cuFuncGetAttribute
 func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuFuncGetAttribute", 801))
+		remote.StatsEnd(82, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1237,7 +1387,9 @@ func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 //export vgpu_cuDeviceGetCount_v2
 func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(83, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(83, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1252,7 +1404,9 @@ func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetId
 func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(84, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(id))}}))
+		remote.StatsEnd(84, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1267,7 +1421,9 @@ func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
 //export vgpu_cuMemGetAccess
 func vgpu_cuMemGetAccess(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(85, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(uintptr(location))}, {U: uint64(ptr)}}))
+		remote.StatsEnd(85, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -1304,7 +1460,9 @@ func vgpu_cuMemHostUnregister(p uintptr) int32 {
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(88, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1347,7 +1505,9 @@ func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
 //export vgpu_cudaSetDevice
 func vgpu_cudaSetDevice(device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(90, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(90, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1372,7 +1532,9 @@ func vgpu_cudaSetDevice(device int32) int32 {
 //export vgpu_cudaSetDeviceFlags
 func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(91, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(91, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1397,7 +1559,9 @@ func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 //export vgpu_cudaGetDeviceFlags
 func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(92, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1422,7 +1586,9 @@ func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 //export vgpu_cudaGetDeviceProperties_13
 func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(93, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1447,7 +1613,9 @@ func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 //export vgpu_cudaGetDeviceProperties_v2_12
 func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(94, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1472,7 +1640,9 @@ func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32
 //export vgpu_cudaGetDeviceProperties_12
 func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(95, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1497,7 +1667,9 @@ func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 //export vgpu_cudaDeviceGetAttribute
 func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+		remote.StatsEnd(96, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1522,7 +1694,9 @@ func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32)
 //export vgpu_cudaDeviceGetPCIBusId
 func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+		remote.StatsEnd(97, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1547,7 +1721,9 @@ func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int3
 //export vgpu_cudaDeviceGetByPCIBusId
 func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+		remote.StatsEnd(98, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1572,7 +1748,9 @@ func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer
 //export vgpu_cudaDriverGetVersion
 func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(99, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1597,7 +1775,9 @@ func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cudaRuntimeGetVersion
 func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(100, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1622,7 +1802,9 @@ func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cudaDeviceReset
 func vgpu_cudaDeviceReset() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(101, []wire.Value{}))
+		remote.StatsEnd(101, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1647,7 +1829,9 @@ func vgpu_cudaDeviceReset() int32 {
 //export vgpu_cudaDeviceSynchronize
 func vgpu_cudaDeviceSynchronize() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(102, []wire.Value{}))
+		remote.StatsEnd(102, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1672,7 +1856,9 @@ func vgpu_cudaDeviceSynchronize() int32 {
 //export vgpu_cudaDeviceCanAccessPeer
 func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+		remote.StatsEnd(103, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1697,7 +1883,9 @@ func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDe
 //export vgpu_cudaDeviceEnablePeerAccess
 func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+		remote.StatsEnd(104, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1722,7 +1910,9 @@ func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 //export vgpu_cudaDeviceDisablePeerAccess
 func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
+		remote.StatsEnd(105, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1747,7 +1937,9 @@ func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 //export vgpu_cudaDeviceGetLimit
 func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+		remote.StatsEnd(106, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1772,7 +1964,9 @@ func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 //export vgpu_cudaDeviceSetLimit
 func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+		remote.StatsEnd(107, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1797,7 +1991,9 @@ func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 //export vgpu_cudaDeviceGetStreamPriorityRange
 func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+		remote.StatsEnd(108, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1822,7 +2018,9 @@ func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe
 //export vgpu_cudaInitDevice
 func vgpu_cudaInitDevice(device int32, deviceFlags uint32, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+		remote.StatsEnd(109, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1891,7 +2089,9 @@ func vgpu_cudaPeekAtLastError() int32 {
 //export vgpu_cudaMalloc
 func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+		remote.StatsEnd(114, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1916,7 +2116,9 @@ func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 //export vgpu_cudaFree
 func vgpu_cudaFree(devPtr uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(115, []wire.Value{{U: uint64(devPtr)}}))
+		remote.StatsEnd(115, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2013,7 +2215,9 @@ func vgpu_cudaHostGetDevicePointer(pDevice unsafe.Pointer, pHost uintptr, flags 
 //export vgpu_cudaMallocManaged
 func vgpu_cudaMallocManaged(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+		remote.StatsEnd(120, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2074,7 +2278,9 @@ func vgpu_cudaHostUnregister(ptr uintptr) int32 {
 //export vgpu_cudaMemGetInfo
 func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		remote.StatsEnd(123, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2099,7 +2305,9 @@ func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cudaMemset
 func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+		remote.StatsEnd(124, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2124,7 +2332,9 @@ func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 //export vgpu_cudaMemsetAsync
 func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(125, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2149,7 +2359,9 @@ func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uint
 //export vgpu_cudaMemcpy
 func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy(dst, src, count, kind))
+		remote.StatsEnd(126, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2174,7 +2386,9 @@ func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 //export vgpu_cudaMemcpyAsync
 func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.MemcpyAsync(dst, src, count, kind, stream))
+		remote.StatsEnd(127, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2199,7 +2413,9 @@ func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, st
 //export vgpu_cudaMemcpy2D
 func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
+		remote.StatsEnd(128, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2224,7 +2440,9 @@ func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, w
 //export vgpu_cudaMemcpy2DAsync
 func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
+		remote.StatsEnd(129, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2249,7 +2467,9 @@ func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint
 //export vgpu_cudaMemcpyPeer
 func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+		remote.StatsEnd(130, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2274,7 +2494,9 @@ func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice in
 //export vgpu_cudaMemcpyPeerAsync
 func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(131, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2299,7 +2521,9 @@ func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevi
 //export vgpu_cudaMemcpy3DPeerAsync
 func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeerAsync(p, stream))
+		remote.StatsEnd(132, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2324,7 +2548,9 @@ func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 //export vgpu_cudaMemcpy3DPeer
 func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeer(p))
+		remote.StatsEnd(133, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2349,7 +2575,9 @@ func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3D
 func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3D(p))
+		remote.StatsEnd(134, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2374,7 +2602,9 @@ func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3DAsync
 func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DAsync(p, stream))
+		remote.StatsEnd(135, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2399,7 +2629,9 @@ func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 //export vgpu_cudaPointerGetAttributes
 func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cudaPointerGetAttributes", 801))
+		remote.StatsEnd(136, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2424,7 +2656,9 @@ func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32
 //export vgpu_cudaMallocAsync
 func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+		remote.StatsEnd(137, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2449,7 +2683,9 @@ func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) in
 //export vgpu_cudaFreeAsync
 func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+		remote.StatsEnd(138, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2474,7 +2710,9 @@ func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 //export vgpu_cudaMallocPitch
 func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+		remote.StatsEnd(139, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2499,7 +2737,9 @@ func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uin
 //export vgpu_cudaMemcpyToSymbol
 func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cudaMemcpyToSymbol", 801))
+		remote.StatsEnd(140, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2524,7 +2764,9 @@ func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset u
 //export vgpu_cudaStreamCreate
 func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(141, []wire.Value{{U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(141, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2549,7 +2791,9 @@ func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 //export vgpu_cudaStreamCreateWithFlags
 func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(142, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+		remote.StatsEnd(142, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2574,7 +2818,9 @@ func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaStreamCreateWithPriority
 func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(143, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+		remote.StatsEnd(143, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2599,7 +2845,9 @@ func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, prio
 //export vgpu_cudaStreamDestroy
 func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(144, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(144, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2624,7 +2872,9 @@ func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 //export vgpu_cudaStreamSynchronize
 func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(145, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(145, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2649,7 +2899,9 @@ func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 //export vgpu_cudaStreamQuery
 func vgpu_cudaStreamQuery(stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(146, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(146, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2674,7 +2926,9 @@ func vgpu_cudaStreamQuery(stream uintptr) int32 {
 //export vgpu_cudaStreamWaitEvent
 func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(147, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+		remote.StatsEnd(147, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2699,7 +2953,9 @@ func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32
 //export vgpu_cudaStreamIsCapturing
 func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(148, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+		remote.StatsEnd(148, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2724,7 +2980,9 @@ func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 //export vgpu_cudaStreamBeginCapture
 func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(149, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+		remote.StatsEnd(149, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2749,7 +3007,9 @@ func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 //export vgpu_cudaStreamEndCapture
 func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(150, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+		remote.StatsEnd(150, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2774,7 +3034,9 @@ func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 //export vgpu_cudaStreamGetFlags
 func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(151, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(151, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2799,7 +3061,9 @@ func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 //export vgpu_cudaStreamGetPriority
 func vgpu_cudaStreamGetPriority(stream uintptr, priority unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(152, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+		remote.StatsEnd(152, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2842,7 +3106,9 @@ func vgpu_cudaThreadExchangeStreamCaptureMode(mode unsafe.Pointer) int32 {
 //export vgpu_cudaEventCreate
 func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(event))}}))
+		remote.StatsEnd(154, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2867,7 +3133,9 @@ func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 //export vgpu_cudaEventCreateWithFlags
 func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+		remote.StatsEnd(155, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2892,7 +3160,9 @@ func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaEventDestroy
 func vgpu_cudaEventDestroy(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(156, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(156, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2917,7 +3187,9 @@ func vgpu_cudaEventDestroy(event uintptr) int32 {
 //export vgpu_cudaEventRecord
 func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(157, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		remote.StatsEnd(157, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2942,7 +3214,9 @@ func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 //export vgpu_cudaEventSynchronize
 func vgpu_cudaEventSynchronize(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(158, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(158, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2967,7 +3241,9 @@ func vgpu_cudaEventSynchronize(event uintptr) int32 {
 //export vgpu_cudaEventQuery
 func vgpu_cudaEventQuery(event uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(159, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(159, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2992,7 +3268,9 @@ func vgpu_cudaEventQuery(event uintptr) int32 {
 //export vgpu_cudaEventElapsedTime
 func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(160, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		remote.StatsEnd(160, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3017,7 +3295,9 @@ func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) in
 //export vgpu_cudaGraphCreate
 func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(161, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+		remote.StatsEnd(161, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3042,7 +3322,9 @@ func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaGraphInstantiate
 func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(162, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		remote.StatsEnd(162, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3067,7 +3349,9 @@ func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64)
 //export vgpu_cudaGraphInstantiateWithFlags
 func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(163, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		remote.StatsEnd(163, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3092,7 +3376,9 @@ func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flag
 //export vgpu_cudaGraphExecUpdate
 func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(164, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(164, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3117,7 +3403,9 @@ func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) 
 //export vgpu_cudaGraphLaunch
 func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(165, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+		remote.StatsEnd(165, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3142,7 +3430,9 @@ func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 //export vgpu_cudaGraphExecDestroy
 func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(166, []wire.Value{{U: uint64(exec)}}))
+		remote.StatsEnd(166, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3167,7 +3457,9 @@ func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 //export vgpu_cudaGraphDestroy
 func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(167, []wire.Value{{U: uint64(graph)}}))
+		remote.StatsEnd(167, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3192,7 +3484,9 @@ func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 //export vgpu_cudaGraphGetNodes
 func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(168, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+		remote.StatsEnd(168, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3235,7 +3529,9 @@ func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.FuncGetAttributes(attr, func_))
+		remote.StatsEnd(170, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3260,7 +3556,9 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
+		remote.StatsEnd(171, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3285,7 +3583,9 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
+		remote.StatsEnd(172, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3310,7 +3610,9 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsaf
 //export vgpu_cudaLaunchKernel
 func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(173, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3335,7 +3637,9 @@ func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x
 //export vgpu_cudaLaunchKernelExC
 func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelExC(config, func_, args))
+		remote.StatsEnd(174, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3360,7 +3664,9 @@ func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr
 //export vgpu_cudaLaunchCooperativeKernel
 func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(175, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3403,7 +3709,9 @@ func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32
 //export vgpu___cudaLaunchKernel_13
 func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(177, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3563,7 +3871,9 @@ func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(189, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(189, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3578,7 +3888,9 @@ func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 //export vgpu_cublasDestroy_v2
 func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(190, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(190, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3593,7 +3905,9 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 //export vgpu_cublasSetStream_v2
 func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(191, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(191, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3608,7 +3922,9 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 //export vgpu_cublasGetStream_v2
 func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(192, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(192, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3623,7 +3939,9 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 //export vgpu_cublasSetMathMode
 func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(193, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(193, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3638,7 +3956,9 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 //export vgpu_cublasGetMathMode
 func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(194, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(194, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3653,7 +3973,9 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_cublasSetWorkspace_v2
 func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(195, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(195, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3668,7 +3990,9 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 //export vgpu_cublasSetPointerMode_v2
 func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(196, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(196, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3683,7 +4007,9 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 //export vgpu_cublasGetPointerMode_v2
 func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(197, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(197, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3698,7 +4024,9 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_cublasGetVersion_v2
 func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(198, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(198, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3735,7 +4063,9 @@ func vgpu_cublasGetStatusName(status int32) unsafe.Pointer {
 //export vgpu_cublasSgemm_v2
 func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(201, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(201, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3750,7 +4080,9 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 //export vgpu_cublasGemmEx
 func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(202, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(202, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3765,7 +4097,9 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 //export vgpu_cublasGemmStridedBatchedEx
 func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(203, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(203, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3780,7 +4114,9 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 //export vgpu_cublasGemmBatchedEx
 func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(204, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3795,7 +4131,9 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 //export vgpu_cublasSgemmStridedBatched
 func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(205, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3810,7 +4148,9 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 //export vgpu_cublasSgemmBatched
 func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(206, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3825,7 +4165,9 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 //export vgpu_cublasStrsmBatched
 func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(207, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3840,7 +4182,9 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 //export vgpu_nvmlInit_v2
 func vgpu_nvmlInit_v2() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(208, []wire.Value{}))
+		remote.StatsEnd(208, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3855,7 +4199,9 @@ func vgpu_nvmlInit_v2() int32 {
 //export vgpu_nvmlInit
 func vgpu_nvmlInit() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(209, []wire.Value{}))
+		remote.StatsEnd(209, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3870,7 +4216,9 @@ func vgpu_nvmlInit() int32 {
 //export vgpu_nvmlInitWithFlags
 func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(210, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(210, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3885,7 +4233,9 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 //export vgpu_nvmlShutdown
 func vgpu_nvmlShutdown() int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(211, []wire.Value{}))
+		remote.StatsEnd(211, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3911,7 +4261,9 @@ func vgpu_nvmlErrorString(result int32) unsafe.Pointer {
 //export vgpu_nvmlSystemGetDriverVersion
 func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(213, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(213, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3926,7 +4278,9 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 //export vgpu_nvmlSystemGetNVMLVersion
 func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(214, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(214, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3941,7 +4295,9 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 //export vgpu_nvmlSystemGetCudaDriverVersion
 func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(215, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(215, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3956,7 +4312,9 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 //export vgpu_nvmlSystemGetCudaDriverVersion_v2
 func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(216, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(216, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3971,7 +4329,9 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetCount_v2
 func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(217, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(217, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -3986,7 +4346,9 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetCount
 func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(218, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(218, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4001,7 +4363,9 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetHandleByIndex_v2
 func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(219, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(219, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4016,7 +4380,9 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 //export vgpu_nvmlDeviceGetHandleByIndex
 func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(220, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(220, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4031,7 +4397,9 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 //export vgpu_nvmlDeviceGetHandleByUUID
 func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(221, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(221, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4046,7 +4414,9 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 //export vgpu_nvmlDeviceGetHandleByPciBusId_v2
 func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(222, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(222, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4061,7 +4431,9 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 //export vgpu_nvmlDeviceGetHandleByPciBusId
 func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(223, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(223, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4076,7 +4448,9 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 //export vgpu_nvmlDeviceGetName
 func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(224, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(224, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4091,7 +4465,9 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 //export vgpu_nvmlDeviceGetUUID
 func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(225, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(225, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4106,7 +4482,9 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 //export vgpu_nvmlDeviceGetSerial
 func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(226, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(226, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4121,7 +4499,9 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 //export vgpu_nvmlDeviceGetIndex
 func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(227, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(227, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4136,7 +4516,9 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMinorNumber
 func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(228, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(228, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4151,7 +4533,9 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo_v3
 func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(229, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(229, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4166,7 +4550,9 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo_v2
 func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(230, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(230, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4181,7 +4567,9 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo
 func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(231, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(231, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4196,7 +4584,9 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryInfo
 func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(232, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(232, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4211,7 +4601,9 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryInfo_v2
 func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(233, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(233, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4226,7 +4618,9 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetBAR1MemoryInfo
 func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(234, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(234, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4241,7 +4635,9 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetCudaComputeCapability
 func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(235, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(235, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4256,7 +4652,9 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 //export vgpu_nvmlDeviceGetUtilizationRates
 func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(236, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(236, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4271,7 +4669,9 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 //export vgpu_nvmlDeviceGetTemperature
 func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(237, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(237, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4286,7 +4686,9 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 //export vgpu_nvmlDeviceGetPowerUsage
 func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(238, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4301,7 +4703,9 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPowerManagementLimit
 func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(239, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4316,7 +4720,9 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 //export vgpu_nvmlDeviceGetEnforcedPowerLimit
 func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(240, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4331,7 +4737,9 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 //export vgpu_nvmlDeviceGetPowerManagementDefaultLimit
 func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(241, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4346,7 +4754,9 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 //export vgpu_nvmlDeviceGetClockInfo
 func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(242, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4361,7 +4771,9 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 //export vgpu_nvmlDeviceGetMaxClockInfo
 func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(243, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4376,7 +4788,9 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 //export vgpu_nvmlDeviceGetComputeRunningProcesses_v3
 func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(244, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4391,7 +4805,9 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 //export vgpu_nvmlDeviceGetComputeRunningProcesses
 func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(245, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4406,7 +4822,9 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 //export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3
 func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(246, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4421,7 +4839,9 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 //export vgpu_nvmlDeviceGetFanSpeed
 func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(247, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4436,7 +4856,9 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPerformanceState
 func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(248, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4451,7 +4873,9 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetPersistenceMode
 func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(249, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4466,7 +4890,9 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetComputeMode
 func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(250, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4481,7 +4907,9 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetEccMode
 func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(251, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4496,7 +4924,9 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 //export vgpu_nvmlDeviceGetBrand
 func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(252, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4511,7 +4941,9 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetArchitecture
 func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(253, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4526,7 +4958,9 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryBusWidth
 func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(254, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4541,7 +4975,9 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetNumGpuCores
 func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(255, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4556,7 +4992,9 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetVbiosVersion
 func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(256, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4571,7 +5009,9 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 //export vgpu_nvmlDeviceGetPcieLinkMaxSpeed
 func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(257, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4586,7 +5026,9 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetMaxPcieLinkGeneration
 func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(258, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4601,7 +5043,9 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 //export vgpu_nvmlDeviceGetMaxPcieLinkWidth
 func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(259, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4616,7 +5060,9 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetCurrPcieLinkGeneration
 func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(260, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4631,7 +5077,9 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 //export vgpu_nvmlDeviceGetCurrPcieLinkWidth
 func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(261, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4646,7 +5094,9 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 //export vgpu_nvmlDeviceGetDisplayMode
 func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(262, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4661,7 +5111,9 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetDisplayActive
 func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(263, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4676,7 +5128,9 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 //export vgpu_nvmlDeviceGetMigMode
 func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(264, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4691,7 +5145,9 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 //export vgpu_nvmlDeviceGetTotalEnergyConsumption
 func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(265, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4706,7 +5162,9 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 //export vgpu_nvmlDeviceGetCurrentClocksEventReasons
 func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(266, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4721,7 +5179,9 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 //export vgpu_nvmlDeviceGetMultiGpuBoard
 func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(267, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4736,7 +5196,9 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetBoardPartNumber
 func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(268, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4751,7 +5213,9 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 //export vgpu_nvmlDeviceGetInforomVersion
 func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(269, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4766,7 +5230,9 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 //export vgpu_nvmlDeviceGetAccountingMode
 func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(270, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4781,7 +5247,9 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetRetiredPages
 func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(271, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4796,7 +5264,9 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 //export vgpu_nvmlDeviceGetVirtualizationMode
 func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(272, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4822,7 +5292,9 @@ func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) in
 //export vgpu_nvmlEventSetCreate
 func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(274, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(274, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4837,7 +5309,9 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 //export vgpu_nvmlEventSetFree
 func vgpu_nvmlEventSetFree(set uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(275, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(275, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4852,7 +5326,9 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 //export vgpu_nvmlDeviceRegisterEvents
 func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(276, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4867,7 +5343,9 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 //export vgpu_nvmlDeviceGetSupportedEventTypes
 func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(277, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4882,7 +5360,9 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 //export vgpu_nvmlEventSetWait_v2
 func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(278, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(278, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4897,7 +5377,9 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 //export vgpu_nvmlDeviceValidateInforom
 func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(279, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4912,7 +5394,9 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 //export vgpu_nvmlDeviceIsMigDeviceHandle
 func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(280, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4927,7 +5411,9 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetTotalEccErrors
 func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(281, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4942,7 +5428,9 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 //export vgpu_nvmlDeviceGetMaxMigDeviceCount
 func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(282, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4957,7 +5445,9 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 //export vgpu_nvmlDeviceGetPowerManagementLimitConstraints
 func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(283, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4972,7 +5462,9 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 //export vgpu_nvmlDeviceGetTemperatureV
 func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(284, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -4987,7 +5479,9 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetGpuOperationMode
 func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(285, t)
 		return r
 	}
 	if shim.Tracing() {
@@ -5002,7 +5496,9 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 //export vgpu_nvmlDeviceGetPciInfoExt
 func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		t := remote.StatsBegin()
 		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(286, t)
 		return r
 	}
 	if shim.Tracing() {

@@ -7,12 +7,17 @@ int cu_capture_end(int ok, void **exec);
 int cu_memset_cur(unsigned long long d, unsigned char v, size_t n);
 int cu_dtod_cur(unsigned long long d, unsigned long long s, size_t n);
 int cu_graph_launch(void *exec);
+int cu_graph_launch_timed(void *exec, float *run, float *gap);
 int cu_graph_destroy(void *exec);
 int cu_setcur(void *ctx);
 */
 import "C"
 
 import (
+	"os"
+	"slices"
+	"sync"
+	"time"
 	"unsafe"
 
 	"vgpu/shim"
@@ -77,7 +82,13 @@ func (b *Backend) record(n *shim.Node) shim.Status {
 // LaunchGraph launches a recorded graph on the legacy stream, after the work before it.
 func (b *Backend) LaunchGraph(d *shim.Device, g uintptr) shim.Status {
 	C.cu_setcur(b.ctx[d.Index])
-	if r := C.cu_graph_launch(unsafe.Pointer(g)); r != 0 {
+	var r C.int
+	if graphTiming {
+		r = timedGraphLaunch(g)
+	} else {
+		r = C.cu_graph_launch(unsafe.Pointer(g))
+	}
+	if r != 0 {
 		shim.Log().Warnw("cuGraphLaunch failed", "result", int(r))
 		return shim.ErrLaunchFailure
 	}
@@ -88,4 +99,54 @@ func (b *Backend) LaunchGraph(d *shim.Device, g uintptr) shim.Status {
 func (b *Backend) DestroyGraph(g uintptr) {
 	b.bind()
 	C.cu_graph_destroy(unsafe.Pointer(g))
+}
+
+// With VGPU_STATS=1 the server times its graph launches on the GPU: how long each graph ran
+// and how long the GPU then sat idle before the next one, which is the part of a token a
+// client's round trips can lengthen. Meaningful with one client at a time.
+var (
+	graphTiming = os.Getenv("VGPU_STATS") == "1"
+	timingMu    sync.Mutex
+	runs, gaps  []float32
+	timingLog   sync.Once
+)
+
+func timedGraphLaunch(g uintptr) C.int {
+	timingMu.Lock()
+	defer timingMu.Unlock()
+	timingLog.Do(func() { go logGraphTimes() })
+	var run, gap C.float
+	r := C.cu_graph_launch_timed(unsafe.Pointer(g), &run, &gap)
+	if run >= 0 && len(runs) < 1<<20 {
+		runs, gaps = append(runs, float32(run)), append(gaps, float32(gap))
+	}
+	return r
+}
+
+func logGraphTimes() {
+	last := 0
+	for range time.Tick(time.Second) {
+		timingMu.Lock()
+		r, g := slices.Clone(runs), slices.Clone(gaps)
+		timingMu.Unlock()
+		if len(r) == last {
+			continue
+		}
+		last = len(r)
+		shim.Log().Infow("graph launches timed on the GPU (ms)", "graphs", len(r),
+			"run_p50", percentile(r, 50), "run_mean", mean(r), "gap_p50", percentile(g, 50), "gap_p90", percentile(g, 90), "gap_mean", mean(g))
+	}
+}
+
+func percentile(v []float32, p int) float32 {
+	slices.Sort(v)
+	return v[min(len(v)-1, len(v)*p/100)]
+}
+
+func mean(v []float32) float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return float32(s / float64(len(v)))
 }

@@ -24,6 +24,7 @@ int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
+int cu_sync(void);
 int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
@@ -135,6 +136,16 @@ func status(r C.int) shim.Status {
 		return shim.ErrInvalidValue
 	}
 	return shim.ErrNotSupported
+}
+
+// Wait is what synchronising calls do: everything a client issues runs in order on the
+// context's legacy stream, so waiting for the context waits for all of it.
+func (b *Backend) Wait() shim.Status {
+	b.bind()
+	if r := C.cu_sync(); r != 0 {
+		return launchStatus(r)
+	}
+	return shim.OK
 }
 
 // Name is "local".

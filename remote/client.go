@@ -9,11 +9,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
 	"vgpu/shim/api"
@@ -104,7 +108,11 @@ func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.De
 	}
 	conn = nc
 	shm.network = network
-	flusherOnce.Do(func() { go flusher() }) // only a process that talks to a server needs one
+	flusherOnce.Do(func() { // only a process that talks to a server needs one
+		flushDelay = envMicros("VGPU_FLUSH_US", flushDelay)
+		batchAge = envMicros("VGPU_BATCH_US", batchAge)
+		go flusher()
+	})
 	c.DriverVersion, c.CUDAVersion = w.DriverVersion, w.CUDAVersion
 	return w.Devices, nil
 }
@@ -181,6 +189,9 @@ func queueLocked(h wire.Header, parts ...[]byte) error {
 		}
 		return conn.Writev(append([][]byte{wire.AppendHeader(nil, h, n)}, parts...)...)
 	}
+	if len(batch) == 0 {
+		batchSince.Store(sinceEpoch())
+	}
 	batch = wire.AppendHeader(batch, h, n)
 	for _, p := range parts {
 		batch = append(batch, p...)
@@ -237,8 +248,11 @@ func readResponseLocked() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Seq != seq || h.Kind != wire.KindResponse {
+	if h.Seq != seq || h.Kind != wire.KindResponse && h.Kind != wire.KindDrained {
 		return nil, fmt.Errorf("out-of-order response")
+	}
+	if h.Kind == wire.KindDrained {
+		postsSinceSync = 0
 	}
 	return resp, nil
 }
@@ -317,55 +331,113 @@ func post(op uint32, parts ...[]byte) error {
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
 	}
-	wasEmpty := len(batch) == 0
 	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
 	err := queueLocked(h, parts...)
-	if err == nil && len(batch) >= batchBytes {
-		err = flushLocked()
+	if err == nil {
+		err = postedLocked()
 	}
 	if err != nil {
 		return lostLocked(err)
 	}
-	if wasEmpty && len(batch) > 0 {
-		kickFlusher()
+	return nil
+}
+
+// postedLocked sees a queued post on its way: the batch leaves now when it is full or when
+// the program has kept posting for batchAge, and otherwise the flusher sends it within
+// flushDelay. mu is held.
+func postedLocked() error {
+	if len(batch) >= batchBytes || len(batch) > 0 && time.Duration(sinceEpoch()-batchSince.Load()) >= batchAge {
+		return flushLocked()
+	}
+	if len(batch) > 0 && !flusherAwake.Load() {
+		flusherAwake.Store(true)
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
 
-// kickFlusher makes sure queued posts leave within flushDelay.
-func kickFlusher() {
-	select {
-	case kick <- struct{}{}:
-	default:
-	}
-}
-
 // Posts are batched: they leave with the next request, when batchBytes have queued, or
 // flushDelay after the first of them, whichever comes first. A launch loop then costs one
-// write per batch instead of one per launch, and a lone post waits at most flushDelay.
+// write per batch instead of one per launch, and the GPU starts on a burst of launches
+// flushDelay after its first, not when the program next waits.
+const batchBytes = 256 << 10
+
+// Tunable for measurements (VGPU_FLUSH_US, VGPU_BATCH_US).
+var (
+	flushDelay = 20 * time.Microsecond
+	batchAge   = 20 * time.Microsecond
+)
+
 const (
-	batchBytes = 256 << 10
-	flushDelay = 50 * time.Microsecond
+	// How long the flusher stays awake after the last batch it saw: waking it costs the
+	// posting thread more than a batch's worth of posts, so it is woken once per burst.
+	flusherLinger = 2 * time.Millisecond
 )
 
 var (
 	batch []byte // frames not yet written; guarded by mu
-	kick  = make(chan struct{}, 1)
+	// When the oldest frame in batch was queued, in nanoseconds since epoch; 0 when none is.
+	batchSince   atomic.Int64
+	epoch        = time.Now()
+	kick         = make(chan struct{}, 1)
+	flusherAwake atomic.Bool
 
 	flusherOnce sync.Once
 )
 
-// flusher writes a batch that no request took along.
+func sinceEpoch() int64 { return int64(time.Since(epoch)) + 1 }
+
+func envMicros(key string, def time.Duration) time.Duration {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return time.Duration(v) * time.Microsecond
+	}
+	return def
+}
+
+// flusher writes a batch that no request or later post took along. It sleeps in the kernel
+// on a thread of its own with a fine timer slack: Go's timers round a sleep this short up
+// to a millisecond when the process is otherwise idle, which held every lone launch back by
+// that much, and spinning instead takes a core from the program.
 func flusher() {
+	runtime.LockOSThread() // for good: the slack is the thread's
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
+	nap := func(d time.Duration) {
+		ts := unix.NsecToTimespec(int64(d))
+		_ = unix.Nanosleep(&ts, nil)
+	}
 	for range kick {
-		time.Sleep(flushDelay)
-		mu.Lock()
-		if dead == nil && conn != nil && len(batch) > 0 {
-			if err := flushLocked(); err != nil {
-				lostLocked(err)
+		lastSeen := sinceEpoch()
+		for {
+			since, now := batchSince.Load(), sinceEpoch()
+			if since == 0 {
+				if time.Duration(now-lastSeen) < flusherLinger {
+					nap(flushDelay)
+					continue
+				}
+				flusherAwake.Store(false)
+				if batchSince.Load() == 0 { // else a post queued before it saw the flag drop
+					break
+				}
+				flusherAwake.Store(true)
+				continue
 			}
+			lastSeen = now
+			if wait := flushDelay - time.Duration(now-since); wait > 0 {
+				nap(wait)
+				continue
+			}
+			mu.Lock()
+			if dead == nil && conn != nil && len(batch) > 0 {
+				if err := flushLocked(); err != nil {
+					lostLocked(err)
+				}
+			}
+			batchSince.Store(0) // also when the connection is gone: nothing will send it now
+			mu.Unlock()
 		}
-		mu.Unlock()
 	}
 }
 
@@ -382,6 +454,7 @@ func flushLocked() error {
 	if len(batch) == 0 {
 		return nil
 	}
+	batchSince.Store(0)
 	_, err := conn.Write(batch)
 	if cap(batch) > 4*batchBytes { // a large request went through: do not keep its buffer
 		batch = nil

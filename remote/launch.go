@@ -96,8 +96,13 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 	if st != shim.OK {
 		return st
 	}
-	if len(rk.params) > 0 && args == 0 && packed == nil || packed != nil && len(packed) < rk.size {
+	if len(rk.params) > 0 && args == 0 && packed == nil {
 		return shim.ErrInvalidValue
+	}
+	// As NVIDIA's driver does, an `extra` buffer longer than the parameters is too many
+	// arguments, and a shorter one is taken, the rest of the block zero.
+	if len(packed) > rk.size {
+		return shim.ErrLaunchOutOfResources
 	}
 	le := binary.LittleEndian
 	req := make([]byte, LaunchHeader+rk.size)

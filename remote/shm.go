@@ -157,7 +157,10 @@ func putShmChunk(dst, src uintptr, m uint64, async bool) shim.Status {
 			lostLocked(err)
 			return shim.ErrNotSupported
 		}
-		kickFlusher()
+		if err := postedLocked(); err != nil {
+			lostLocked(err)
+			return shim.ErrNotSupported
+		}
 		return shim.OK
 	}
 	if err := wireRequestLocked(OpPutShm, req); err != nil {

@@ -13,7 +13,8 @@ import (
 // A synchronising call (cudaStreamSynchronize and the like) needs the server only for what
 // pipelined calls may have run into: the server runs a client's work in order, and every
 // call that reads results waits for it already. With nothing posted since the last
-// synchronisation, the call answers at once: ggml synchronises several times per token,
+// synchronisation (or since a download the server said waited for all of it: KindDrained),
+// the call answers at once: ggml synchronises several times per token,
 // and each round trip would cost more than the token's kernels. Uploads do not count: their
 // bytes left the caller's buffer when the call returned, so a sync after one (ggml syncs
 // after every tensor upload) has nothing to wait for; an upload to a bad address is

@@ -226,7 +226,11 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 		if deferred != 0 && synchronising(byOp[h.Op]) {
 			resp, deferred = withResult(resp, h.Op, deferred), 0
 		}
-		if err := w.respond(wire.Header{Kind: wire.KindResponse, Op: h.Op, Seq: h.Seq}, resp); err != nil {
+		kind := uint8(wire.KindResponse)
+		if deferred == 0 && drains(h.Op) && status(h.Op, resp) == 0 {
+			kind = wire.KindDrained
+		}
+		if err := w.respond(wire.Header{Kind: kind, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
 		if h.Op == remote.OpGet {
@@ -234,6 +238,10 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 		}
 	}
 }
+
+// drains reports whether a successful op has waited for everything the client posted before
+// it: a download does, on the sim's device and behind the local backend's legacy stream.
+func drains(op uint32) bool { return op == remote.OpGet || op == remote.OpGetShm }
 
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
 // cudaError's numbers, which the driver API shares for the errors a copy meets).

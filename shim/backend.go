@@ -187,3 +187,18 @@ type HostRegistrar interface {
 	RegisterHost(p uintptr, n uint64) Status
 	UnregisterHost(p uintptr)
 }
+
+// Waiter is a backend whose work runs after the call that issued it (the real GPU behind
+// the local backend): synchronising calls wait for it and report what it ran into.
+type Waiter interface {
+	Wait() Status
+}
+
+// WaitBackend waits for the backend's outstanding work where it runs asynchronously; the
+// sim's work is complete at issue.
+func WaitBackend() Status {
+	if w, ok := S().Backend.(Waiter); ok {
+		return w.Wait()
+	}
+	return OK
+}

@@ -154,14 +154,14 @@ func (s *Stream) invalidate() {
 	s.mu.Unlock()
 }
 
-// Synchronize waits for s. Work completes at issue in the sim backend; a capturing stream
-// cannot be waited on.
+// Synchronize waits for s: for the backend's work, where it runs asynchronously. A
+// capturing stream cannot be waited on.
 func (s *Stream) Synchronize() Status {
 	if s.Capturing() != nil {
 		s.invalidate()
 		return ErrCaptureUnsupported
 	}
-	return OK
+	return WaitBackend()
 }
 
 // Enqueue issues node on s: recorded when s is capturing, executed otherwise.
@@ -226,14 +226,18 @@ func (s *Stream) WaitOn(e *Event) Status {
 	return OK
 }
 
-// Query reports whether e has completed.
+// Query reports whether e has completed: it has once the backend's work up to now has.
 func (e *Event) Query() Status {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.capture != nil {
+	capturing, recorded := e.capture != nil, e.Recorded
+	e.mu.Unlock()
+	if capturing {
 		return ErrCaptureUnsupported
 	}
-	return OK // never-recorded events count as complete, as in CUDA
+	if !recorded {
+		return OK // never-recorded events count as complete, as in CUDA
+	}
+	return WaitBackend()
 }
 
 // Elapsed returns milliseconds from start to end.

@@ -13,7 +13,7 @@ import (
 )
 
 // Version is the protocol version; peers with another version are refused at the handshake.
-const Version = 2
+const Version = 3
 
 // Frame kinds.
 const (
@@ -23,6 +23,9 @@ const (
 	KindResponse = 4
 	KindPost     = 5 // a request that gets no response: its error, if any, comes with the next synchronising call
 	KindBusy     = 6 // server -> client, empty: a call is still running, so a waiting client keeps waiting
+	// A response that also says everything posted before its request has completed without
+	// error (a download waits for it): the client's next synchronisation has nothing to wait for.
+	KindDrained = 7
 )
 
 // BusyInterval is how often a server that is still working says so. A client's timeout

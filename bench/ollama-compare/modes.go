@@ -270,6 +270,13 @@ func (e *runEnv) startOllama(ctx context.Context, r *modeResult, name string, ar
 	if v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES"); ok && !hide {
 		env = append(env, "CUDA_VISIBLE_DEVICES="+v)
 	}
+	if len(extra) > 0 { // under vgpu: its settings in this environment apply (VGPU_STATS=1 profiles the client)
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "VGPU_") {
+				env = append(env, kv)
+			}
+		}
+	}
 	env = append(env, extra...)
 	log := filepath.Join(e.tmp, "logs", name+"-ollama.log")
 	r.Logs["ollama"] = log

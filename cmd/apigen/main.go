@@ -309,7 +309,7 @@ func genGo(fns []fn) []byte {
 			default:
 				fwd = fmt.Sprintf("remote.Forward(%d, []wire.Value{%s})", idx, strings.Join(vals, ", "))
 			}
-			fmt.Fprintf(&b, "\tif remote.On() {\n\t\tr := %s(%s)\n", r[0], fwd)
+			fmt.Fprintf(&b, "\tif remote.On() {\n\t\tt := remote.StatsBegin()\n\t\tr := %s(%s)\n\t\tremote.StatsEnd(%d, t)\n", r[0], fwd, idx)
 			if d.Lib == "cudart" && r[0] == "int32" && !d.Flags["noerr"] {
 				b.WriteString("\t\tif r != 0 {\n\t\t\tcudart.RecordError(r)\n\t\t}\n")
 			}

@@ -2,6 +2,8 @@
  * in-process, local or remote): one line per figure, "name value unit".
  *   remote [gemm-size]
  * - sync round trip: a 1-byte cudaMemsetAsync and the cudaStreamSynchronize after it (p50, p99);
+ * - late sync: the same, with 300 us of host work between the two: posted work should have run
+ *   by then, so the sync costs one round trip (it measures how soon posted work starts);
  * - launch throughput: 20,000 launches of an empty kernel (driver API, from PTX), then one sync;
  * - H2D and D2H bandwidth of 256 MiB copies, from pageable and from pinned memory;
  * - a GEMM loop: cublasSgemm of gemm-size (default 2048) cubed, 20 times. */
@@ -61,6 +63,16 @@ int main(int argc, char **argv) {
 	}
 	qsort(lat, RT, sizeof *lat, cmp);
 	printf("sync_round_trip_p50 %.1f us\nsync_round_trip_p99 %.1f us\n", lat[RT / 2], lat[RT * 99 / 100]);
+	enum { LATE = 500 };
+	for (int i = 0; i < LATE; i++) {
+		cudaMemsetAsync(d, i, 1, NULL);
+		for (double t = now(); now() - t < 300e-6;) /* host work */;
+		double t = now();
+		cudaStreamSynchronize(NULL);
+		lat[i] = (now() - t) * 1e6;
+	}
+	qsort(lat, LATE, sizeof *lat, cmp);
+	printf("late_sync_p50 %.1f us\n", lat[LATE / 2]);
 
 	void *mod = NULL, *fn = NULL;
 	int r = cuModuleLoadData(&mod, ptx);

@@ -36,7 +36,7 @@ else
 	echo "| figure (sim backend, no GPU) | in-process | local | remote | remote / in-process |"
 fi
 echo "|---|---:|---:|---:|---:|"
-for k in sync_round_trip_p50 sync_round_trip_p99 launch_throughput h2d_pageable d2h_pageable h2d_pinned d2h_pinned sgemm_$GEMM; do
+for k in sync_round_trip_p50 sync_round_trip_p99 late_sync_p50 launch_throughput h2d_pageable d2h_pageable h2d_pinned d2h_pinned sgemm_$GEMM; do
 	n=$(val $k $T/native.txt); l=$(val $k $T/local.txt); r=$(val $k $T/remote.txt)
 	ratio=$(awk -v a="$r" -v b="$n" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b; else print "" }')
 	echo "| $k ($(unit $k)) | ${n:-error} | ${l:-error} | ${r:-error} | $ratio |"

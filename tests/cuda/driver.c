@@ -57,6 +57,12 @@ int main(int argc, char **argv) {
 	a = 0.5f, b = -1.0;
 	memcpy(buf, &d, 8); memcpy(buf + 8, &a, 4); memcpy(buf + 16, &b, 8); memcpy(buf + 24, &n, 4);
 	void *extra[] = {(void *)1 /* CU_LAUNCH_PARAM_BUFFER_POINTER */, buf, (void *)2 /* ..._BUFFER_SIZE */, &size, (void *)0};
+	/* The parameters take 28 bytes: NVIDIA's driver reads a longer buffer as too many
+	 * arguments (701) and takes a shorter one. */
+	printf("extra buffer of 32 bytes: %d\n", cuLaunchKernel(fn, (n + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, NULL, extra));
+	size = 24;
+	printf("extra buffer of 24 bytes: %d\n", cuLaunchKernel(fn, (n + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, NULL, extra));
+	size = 28;
 	CK(cuLaunchKernel(fn, (n + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, NULL, extra));
 	printf("both forms at once: %d\n", cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, params, extra));
 	CK(cuCtxSynchronize());

@@ -92,7 +92,12 @@ int main(int argc, char **argv) {
 		r = mset((void *)0x1234, 0, 16, 0); /* an error the pipeline meets later */
 		int s1 = ssync(0), s2 = ssync(0);
 		printf("pipelined: 64 MiB intact; bad memset returned %d, next sync %d, then %d\n", r, s1, s2);
-		return !(r == 0 && s1 == 1 && s2 == 0);
+		/* A download between them keeps the error for the sync (it drains the stream only
+		 * when nothing before it failed). */
+		mset((void *)0x1234, 0, 16, 0);
+		int g = cmemcpy(back, d, 16, 2), s3 = ssync(0);
+		printf("with a download between: download %d, sync %d\n", g, s3);
+		return !(r == 0 && s1 == 1 && s2 == 0 && g == 0 && s3 == 1);
 	}
 	if (!strcmp(argv[1], "rate")) { /* N small asynchronous calls, then one sync: calls per second */
 		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");
