@@ -248,13 +248,22 @@ func readResponseLocked() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := answersLocked(h); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// answersLocked checks that h answers the request just sent; a drained response clears what
+// the next synchronisation would wait for. mu is held.
+func answersLocked(h wire.Header) error {
 	if h.Seq != seq || h.Kind != wire.KindResponse && h.Kind != wire.KindDrained {
-		return nil, fmt.Errorf("out-of-order response")
+		return fmt.Errorf("out-of-order response")
 	}
 	if h.Kind == wire.KindDrained {
 		postsSinceSync = 0
 	}
-	return resp, nil
+	return nil
 }
 
 var errStalled = fmt.Errorf("the server stopped taking shared-memory uploads")
@@ -293,7 +302,7 @@ func roundTripInto(op uint32, dst []byte, parts ...[]byte) (shim.Status, error) 
 	if err != nil {
 		return 0, lostLocked(err)
 	}
-	if h.Seq != seq || h.Kind != wire.KindResponse || h.Len < 1 {
+	if err := answersLocked(h); err != nil || h.Len < 1 {
 		return 0, lostLocked(fmt.Errorf("out-of-order response"))
 	}
 	var st [1]byte
