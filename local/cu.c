@@ -291,6 +291,13 @@ int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n) {
 	return p(d, (const void *)s, n, cur_stream);
 }
 
+// cu_dtoh_async downloads into registered memory in stream order, without waiting.
+int cu_dtoh_async(uintptr_t d, unsigned long long s, size_t n) {
+	static int (*p)(void *, unsigned long long, size_t, void *);
+	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyDtoHAsync_v2"))) return p_dtoh((void *)d, s, n);
+	return p((void *)d, s, n, cur_stream);
+}
+
 int blas_trsm(void *h, const struct trsm_args *t) {
 	int r = b_setstream(h, cu_cur_stream());
 	if (r == 0) r = b_setmath(h, t->math);

@@ -22,6 +22,7 @@ int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
 int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
+int cu_dtoh_async(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
 int cu_sync(void);
@@ -194,6 +195,20 @@ func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
 		return shim.OK
 	}
 	return shim.ErrInvalidMemcpyDirection
+}
+
+// CopyAsync leaves a copy between the device and registered host memory (a client's shared
+// pinned allocation) to the stream; anything else is copied as Copy does.
+func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status {
+	switch {
+	case kind == shim.HostToDevice && b.isPinned(src, n):
+		b.bind()
+		return status(C.cu_htod_staged(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+	case kind == shim.DeviceToHost && b.isPinned(dst, n):
+		b.bind()
+		return status(C.cu_dtoh_async(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+	}
+	return b.Copy(dst, src, n, kind)
 }
 
 // Set fills device memory.

@@ -108,6 +108,9 @@ func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.De
 	}
 	conn = nc
 	shm.network = network
+	if network == "unix" { // pinned allocations may be shared with a server on this host
+		shim.SetSharedHost(sharedHost{})
+	}
 	flusherOnce.Do(func() { // only a process that talks to a server needs one
 		flushDelay = envMicros("VGPU_FLUSH_US", flushDelay)
 		batchAge = envMicros("VGPU_BATCH_US", batchAge)

@@ -119,10 +119,16 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 		if src == 0 {
 			return shim.ErrInvalidValue
 		}
+		if isShared(src, n) && captures.Load() == 0 {
+			return hostCopy(OpPutHost, dst, src, n, async)
+		}
 		return put(dst, src, n, async)
 	case shim.DeviceToHost:
 		if dst == 0 {
 			return shim.ErrInvalidValue
+		}
+		if isShared(dst, n) && captures.Load() == 0 {
+			return hostCopy(OpGetHost, src, dst, n, async)
 		}
 		return get(dst, src, n)
 	case shim.HostToHost:

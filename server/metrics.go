@@ -120,7 +120,8 @@ var protocolOps = map[uint32]string{
 	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch",
 	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
 	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach",
-	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm",
+	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm", remote.OpHostShare: "vgpu_host_share",
+	remote.OpHostUnshare: "vgpu_host_unshare", remote.OpPutHost: "vgpu_put_host", remote.OpGetHost: "vgpu_get_host",
 }
 
 // callStats is what one client's calls cost this server, by function: logged when the

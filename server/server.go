@@ -185,6 +185,8 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 	calls := callStats{}
 	var window shmWindow
 	defer window.detach()
+	shares := hostShares{}
+	defer shares.dropAll()
 	defer func() {
 		log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp))
 	}()
@@ -211,6 +213,12 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 			resp = window.attach(c, payload)
 		case remote.OpPutShm, remote.OpGetShm:
 			resp = window.op(h.Op, payload)
+		case remote.OpHostShare:
+			resp = shares.share(c, payload)
+		case remote.OpHostUnshare:
+			resp = shares.unshare(payload)
+		case remote.OpPutHost, remote.OpGetHost:
+			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
 			resp = answer(h.Op, payload, byOp)
 		}
@@ -241,7 +249,9 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 
 // drains reports whether a successful op has waited for everything the client posted before
 // it: a download does, on the sim's device and behind the local backend's legacy stream.
-func drains(op uint32) bool { return op == remote.OpGet || op == remote.OpGetShm }
+func drains(op uint32) bool {
+	return op == remote.OpGet || op == remote.OpGetShm || op == remote.OpGetHost
+}
 
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
 // cudaError's numbers, which the driver API shares for the errors a copy meets).

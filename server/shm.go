@@ -23,47 +23,68 @@ type shmWindow struct {
 
 const shmHeader = 4096
 
-// attach maps the memfd the client names, in the client's own fd table: the process is the
-// socket's peer as the kernel reports it (in this server's pid namespace, so a client in a
-// container works too), never one the request names.
+// attach maps the window the client names.
 func (w *shmWindow) attach(c *wire.FDConn, p []byte) []byte {
 	if len(p) != 24 || w.b != nil {
 		return reply(shim.ErrInvalidValue)
 	}
 	fd, size := binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[16:]) // p[0:8]: the pid the client sees itself as
-	pid, err := c.PeerPID()
-	if err != nil || pid <= 0 || size < 4<<20 || size > 4<<30 {
+	if size < 4<<20 || size > 4<<30 {
 		return reply(shim.ErrInvalidValue)
+	}
+	b, st := mapPeerFD(c, fd, size)
+	if st != shim.OK {
+		return reply(st)
+	}
+	half := (len(b) - shmHeader) / 2
+	w.b, w.ring, w.download = b, b[shmHeader:shmHeader+half], b[shmHeader+half:]
+	w.pinned = pin(b)
+	return reply(shim.OK)
+}
+
+// mapPeerFD maps a memfd the client names, in the client's own fd table: the process is the
+// socket's peer as the kernel reports it (in this server's pid namespace, so a client in a
+// container works too), never one the request names.
+func mapPeerFD(c *wire.FDConn, fd, size uint64) ([]byte, shim.Status) {
+	pid, err := c.PeerPID()
+	if err != nil || pid <= 0 {
+		return nil, shim.ErrInvalidValue
 	}
 	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), os.O_RDWR, 0)
 	if err != nil {
 		shim.Log().Infow("a client's shared memory cannot be opened; it uses the socket", "err", err)
-		return reply(shim.ErrNotSupported)
+		return nil, shim.ErrNotSupported
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || uint64(st.Size()) < size {
-		return reply(shim.ErrInvalidValue)
+		return nil, shim.ErrInvalidValue
 	}
 	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return reply(shim.ErrNotSupported)
+		return nil, shim.ErrNotSupported
 	}
-	half := (len(b) - shmHeader) / 2
-	w.b, w.ring, w.download = b, b[shmHeader:shmHeader+half], b[shmHeader+half:]
-	if r, ok := shim.S().Backend.(shim.HostRegistrar); ok {
-		w.pinned = r.RegisterHost(uintptr(unsafe.Pointer(&b[0])), uint64(len(b))) == shim.OK
+	return b, shim.OK
+}
+
+// pin registers b with the backend's driver where it can, so copies run at DMA speed.
+func pin(b []byte) bool {
+	r, ok := shim.S().Backend.(shim.HostRegistrar)
+	return ok && r.RegisterHost(uintptr(unsafe.Pointer(&b[0])), uint64(len(b))) == shim.OK
+}
+
+// unmap undoes mapPeerFD and pin.
+func unmap(b []byte, pinned bool) {
+	if r, ok := shim.S().Backend.(shim.HostRegistrar); ok && pinned {
+		r.UnregisterHost(uintptr(unsafe.Pointer(&b[0])))
 	}
-	return reply(shim.OK)
+	unix.Munmap(b)
 }
 
 func (w *shmWindow) detach() {
 	if w.b == nil {
 		return
 	}
-	if r, ok := shim.S().Backend.(shim.HostRegistrar); ok && w.pinned {
-		r.UnregisterHost(uintptr(unsafe.Pointer(&w.b[0])))
-	}
-	unix.Munmap(w.b)
+	unmap(w.b, w.pinned)
 	w.b = nil
 }
 
@@ -100,4 +121,90 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 		return reply(shim.S().Backend.Copy(uintptr(unsafe.Pointer(&w.download[off])), addr, n, shim.DeviceToHost))
 	}
 	return reply(shim.ErrNotSupported)
+}
+
+// hostShares are a client's pinned allocations it shares with this server (remote/pinned.go),
+// by the client's address for them.
+type hostShares map[uint64]*struct {
+	b      []byte
+	pinned bool
+}
+
+func (s hostShares) share(c *wire.FDConn, p []byte) []byte {
+	if len(p) != 24 {
+		return reply(shim.ErrInvalidValue)
+	}
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
+	addr, fd, size := u(0), u(1), u(2)
+	if addr == 0 || size == 0 || size%4096 != 0 || size > remote.MaxShared || s[addr] != nil {
+		return reply(shim.ErrInvalidValue)
+	}
+	b, st := mapPeerFD(c, fd, size)
+	if st != shim.OK {
+		return reply(st)
+	}
+	s[addr] = &struct {
+		b      []byte
+		pinned bool
+	}{b, pin(b)}
+	return reply(shim.OK)
+}
+
+// unshare drops one mapping once the GPU is done with it (cudaFreeHost synchronises too).
+func (s hostShares) unshare(p []byte) []byte {
+	if len(p) != 8 || s[binary.LittleEndian.Uint64(p)] == nil {
+		return reply(shim.ErrInvalidValue)
+	}
+	shim.WaitBackend()
+	s.drop(binary.LittleEndian.Uint64(p))
+	return reply(shim.OK)
+}
+
+func (s hostShares) drop(addr uint64) {
+	unmap(s[addr].b, s[addr].pinned)
+	delete(s, addr)
+}
+
+// dropAll releases what a departed client shared, after the GPU's work that may use it.
+func (s hostShares) dropAll() {
+	if len(s) > 0 {
+		shim.WaitBackend()
+	}
+	for addr := range s {
+		s.drop(addr)
+	}
+}
+
+// copy runs OpPutHost or OpGetHost: a posted one is left to run in stream order where the
+// backend can, since the client reads or reuses the memory only after a synchronisation.
+func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
+	if len(p) != 24 {
+		return reply(shim.ErrInvalidValue)
+	}
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
+	dev, host, n := uintptr(u(0)), u(1), u(2)
+	var local uintptr
+	for addr, m := range s {
+		if host >= addr && host-addr < uint64(len(m.b)) && n <= uint64(len(m.b))-(host-addr) {
+			local = uintptr(unsafe.Pointer(&m.b[host-addr]))
+		}
+	}
+	if local == 0 || n == 0 {
+		return reply(shim.ErrInvalidValue)
+	}
+	if _, st := shim.DeviceRange(dev, n); st != shim.OK {
+		return reply(st)
+	}
+	dst, src, kind := dev, local, int32(shim.HostToDevice)
+	if op == remote.OpGetHost {
+		dst, src, kind = local, dev, shim.DeviceToHost
+		stats.bytesOut.Add(n)
+	} else {
+		stats.bytesIn.Add(n)
+	}
+	b := shim.S().Backend
+	if ac, ok := b.(shim.AsyncCopier); ok && posted {
+		return reply(ac.CopyAsync(dst, src, n, kind))
+	}
+	return reply(b.Copy(dst, src, n, kind))
 }

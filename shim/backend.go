@@ -202,3 +202,9 @@ func WaitBackend() Status {
 	}
 	return OK
 }
+
+// AsyncCopier is a backend that can leave a copy between the device and registered host
+// memory to run in stream order, returning before it completes.
+type AsyncCopier interface {
+	CopyAsync(dst, src uintptr, n uint64, kind int32) Status
+}

@@ -29,6 +29,7 @@ type Alloc struct {
 	Flags      uint32
 	Handle     uint64 // VMM physical handle for MemMapped
 	Owner      uint64 // the server's client that allocated it (0 in a program's own process)
+	Shared     bool   // pinned host memory a remote server maps too (SetSharedHost)
 }
 
 // End is one past the last byte.

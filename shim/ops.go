@@ -1,5 +1,7 @@
 package shim
 
+import "sync/atomic"
+
 // Memory operations shared by the driver and runtime APIs. Each validates against the
 // MemTable, then executes through the backend or records into a capture.
 
@@ -78,6 +80,13 @@ func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
 	if size > maxSize {
 		return nil, ErrOutOfMemory
 	}
+	if h := sharedHost.Load(); h != nil {
+		if p, ok := (*h).Alloc(size); ok {
+			a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags, Shared: true}
+			S().Mem.Add(a)
+			return a, OK
+		}
+	}
 	p, err := S().Backend.HostAlloc(size)
 	if err != nil {
 		return nil, ErrOutOfMemory
@@ -87,11 +96,27 @@ func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
 	return a, OK
 }
 
+// HostSharer allocates pinned host memory that a remote server maps too (remote/pinned.go).
+type HostSharer interface {
+	Alloc(size uint64) (uintptr, bool)
+	Free(p uintptr) bool
+}
+
+var sharedHost atomic.Pointer[HostSharer]
+
+// SetSharedHost makes later pinned allocations try h first.
+func SetSharedHost(h HostSharer) { sharedHost.Store(&h) }
+
 // FreeHost releases pinned host memory that starts exactly at p.
 func FreeHost(p uintptr) Status {
 	a := S().Mem.Exact(p, MemHost)
 	if a == nil || !S().Mem.Remove(a) {
 		return ErrInvalidValue
+	}
+	if a.Shared {
+		if h := sharedHost.Load(); h != nil && (*h).Free(a.Base) {
+			return OK
+		}
 	}
 	if err := S().Backend.HostFree(a); err != nil {
 		Log().Warnw("host free failed in the backend", "err", err)

@@ -1,0 +1,108 @@
+package remote
+
+import (
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"vgpu/shim"
+)
+
+// Pinned host memory shared with the server. A client on the server's host (the shared-memory
+// path is up) allocates cudaMallocHost and its kin in a memfd that the server maps too and,
+// with a local backend, registers with the driver. Copies between the device and that memory
+// then carry no bytes at all: the server's DMA reads and writes the client's pages, and an
+// asynchronous download is a post like a launch, complete at the next synchronisation, as in
+// CUDA. (ggml keeps its logits and its upload staging in such memory.)
+const (
+	OpHostShare   = 0xF010 // u64 client address, u64 fd, u64 size: the server maps /proc/<socket peer>/fd/fd
+	OpHostUnshare = 0xF011 // u64 client address: after the work before it, the server drops the mapping
+	OpPutHost     = 0xF012 // u64 dst, u64 client address, u64 length: shared host memory -> device
+	OpGetHost     = 0xF013 // u64 src, u64 client address, u64 length: device -> shared host memory
+
+	MaxShared = 64 << 30 // one allocation's bound: the server keeps its own mapping of it
+)
+
+var shared struct {
+	sync.RWMutex
+	regions map[uintptr]uint64 // client address -> size
+}
+
+type sharedHost struct{}
+
+// Alloc maps size bytes the server shares; false leaves the allocation to private memory.
+func (sharedHost) Alloc(size uint64) (uintptr, bool) {
+	if size == 0 || size > MaxShared || !useShm() {
+		return 0, false
+	}
+	n := (size + 4095) &^ 4095
+	fd, err := unix.MemfdCreate("vgpu-pinned", unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd) // the server opens its own reference, or gives up
+	if unix.Ftruncate(fd, int64(n)) != nil {
+		return 0, false
+	}
+	b, err := unix.Mmap(fd, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return 0, false
+	}
+	base := uintptr(unsafe.Pointer(&b[0]))
+	resp, err := roundTrip(OpHostShare, u64s(uint64(base), uint64(fd), n))
+	if err != nil || status(resp) != shim.OK {
+		unix.Munmap(b)
+		return 0, false
+	}
+	shared.Lock()
+	if shared.regions == nil {
+		shared.regions = map[uintptr]uint64{}
+	}
+	shared.regions[base] = n
+	shared.Unlock()
+	return base, true
+}
+
+// Free drops a shared allocation, on the server after the work queued before it.
+func (sharedHost) Free(p uintptr) bool {
+	shared.Lock()
+	n, ok := shared.regions[p]
+	delete(shared.regions, p)
+	shared.Unlock()
+	if !ok {
+		return false
+	}
+	roundTrip(OpHostUnshare, u64s(uint64(p))) // a lost server has dropped it already
+	unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(p)), n))
+	return true
+}
+
+// isShared reports whether [p, p+n) lies in one shared allocation.
+func isShared(p uintptr, n uint64) bool {
+	shared.RLock()
+	defer shared.RUnlock()
+	for base, size := range shared.regions {
+		if p >= base && uint64(p-base) < size && n <= size-uint64(p-base) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostCopy moves n bytes between the device and shared host memory: posted when async (a
+// download is then complete at the next synchronisation), else waited for.
+func hostCopy(op uint32, devAddr, host uintptr, n uint64, async bool) shim.Status {
+	req := u64s(uint64(devAddr), uint64(host), n)
+	if async {
+		if post(op, req) != nil {
+			return shim.ErrNotSupported
+		}
+		return shim.OK
+	}
+	resp, err := roundTrip(op, req)
+	if err != nil {
+		return shim.ErrNotSupported
+	}
+	return status(resp)
+}
