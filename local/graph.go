@@ -108,6 +108,8 @@ var (
 	graphTiming = os.Getenv("VGPU_STATS") == "1"
 	timingMu    sync.Mutex
 	runs, gaps  []float32
+	intervals   []float32 // host time between consecutive launches
+	lastLaunch  time.Time
 	timingLog   sync.Once
 )
 
@@ -116,6 +118,12 @@ func timedGraphLaunch(g uintptr) C.int {
 	defer timingMu.Unlock()
 	timingLog.Do(func() { go logGraphTimes() })
 	var run, gap C.float
+	if now := time.Now(); !lastLaunch.IsZero() && len(intervals) < 1<<20 {
+		intervals = append(intervals, float32(now.Sub(lastLaunch).Seconds()*1e3))
+		lastLaunch = now
+	} else {
+		lastLaunch = now
+	}
 	r := C.cu_graph_launch_timed(unsafe.Pointer(g), &run, &gap)
 	if run >= 0 && len(runs) < 1<<20 {
 		runs, gaps = append(runs, float32(run)), append(gaps, float32(gap))
@@ -127,18 +135,22 @@ func logGraphTimes() {
 	last := 0
 	for range time.Tick(time.Second) {
 		timingMu.Lock()
-		r, g := slices.Clone(runs), slices.Clone(gaps)
+		r, g, iv := slices.Clone(runs), slices.Clone(gaps), slices.Clone(intervals)
 		timingMu.Unlock()
 		if len(r) == last {
 			continue
 		}
 		last = len(r)
 		shim.Log().Infow("graph launches timed on the GPU (ms)", "graphs", len(r),
-			"run_p50", percentile(r, 50), "run_mean", mean(r), "gap_p50", percentile(g, 50), "gap_p90", percentile(g, 90), "gap_mean", mean(g))
+			"run_p50", percentile(r, 50), "run_mean", mean(r), "gap_p10", percentile(g, 10), "gap_p50", percentile(g, 50), "gap_p90", percentile(g, 90),
+			"between_launches_p10", percentile(iv, 10), "between_launches_p50", percentile(iv, 50))
 	}
 }
 
 func percentile(v []float32, p int) float32 {
+	if len(v) == 0 {
+		return 0
+	}
 	slices.Sort(v)
 	return v[min(len(v)-1, len(v)*p/100)]
 }

@@ -119,7 +119,9 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 		if src == 0 {
 			return shim.ErrInvalidValue
 		}
-		if isShared(src, n) && captures.Load() == 0 {
+		// Small uploads still go inline: their bytes leave with the call, so the sync a program
+		// makes after one (ggml does, after every input) has nothing to wait for.
+		if n >= shmMinCopy && isShared(src, n) && captures.Load() == 0 {
 			return hostCopy(OpPutHost, dst, src, n, async)
 		}
 		return put(dst, src, n, async)
