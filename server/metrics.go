@@ -168,3 +168,55 @@ func (c callStats) top(n int, byOp map[uint32]*api.Func) []string {
 	}
 	return out
 }
+
+// opGraphLaunch is cudaGraphLaunch's opcode.
+var opGraphLaunch = func() uint32 {
+	for _, f := range api.Functions {
+		if f.Name == "cudaGraphLaunch" {
+			return uint32(f.Op)
+		}
+	}
+	return 0
+}()
+
+// turnaround times, with VGPU_STATS=1, what lies between a client's graph launches besides
+// the GPU: from each response to the next frame read (the client's own time, both wake-ups
+// included) and from that frame to the graph launch it leads to (this server's work first).
+type turnaround struct {
+	on              bool
+	respAt, firstAt time.Time
+	think, lead     []float64 // microseconds
+}
+
+func (t *turnaround) responded() {
+	if t.on {
+		t.respAt, t.firstAt = time.Now(), time.Time{}
+	}
+}
+
+func (t *turnaround) read() {
+	if t.on && !t.respAt.IsZero() && t.firstAt.IsZero() {
+		t.firstAt = time.Now()
+	}
+}
+
+func (t *turnaround) graphLaunch() {
+	if t.on && !t.firstAt.IsZero() && len(t.think) < 1<<20 {
+		t.think = append(t.think, float64(t.firstAt.Sub(t.respAt).Microseconds()))
+		t.lead = append(t.lead, float64(time.Since(t.firstAt).Microseconds()))
+		t.respAt = time.Time{}
+	}
+}
+
+func (t *turnaround) log(log interface{ Infow(string, ...any) }) {
+	if len(t.think) == 0 {
+		return
+	}
+	p := func(v []float64, q int) float64 {
+		sort.Float64s(v)
+		return v[min(len(v)-1, len(v)*q/100)]
+	}
+	log.Infow("before each graph launch (us): the client's turn after a response, then this server's",
+		"launches", len(t.think), "client_p10", p(t.think, 10), "client_p50", p(t.think, 50),
+		"server_p10", p(t.lead, 10), "server_p50", p(t.lead, 50), "server_p90", p(t.lead, 90))
+}

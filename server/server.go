@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -187,8 +188,10 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 	defer window.detach()
 	shares := hostShares{}
 	defer shares.dropAll()
+	turn := turnaround{on: os.Getenv("VGPU_STATS") == "1"}
 	defer func() {
 		log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp))
+		turn.log(log)
 	}()
 	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
 	in := bufio.NewReaderSize(c, 256<<10)
@@ -206,6 +209,10 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 			return
 		}
 		w.working()
+		turn.read()
+		if h.Op == opGraphLaunch {
+			turn.graphLaunch()
+		}
 		start := time.Now()
 		var resp []byte
 		switch h.Op {
@@ -241,6 +248,7 @@ func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) 
 		if err := w.respond(wire.Header{Kind: kind, Op: h.Op, Seq: h.Seq}, resp); err != nil {
 			return
 		}
+		turn.responded()
 		if h.Op == remote.OpGet {
 			downloads.Put(&resp)
 		}
