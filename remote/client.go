@@ -193,7 +193,15 @@ func queueLocked(h wire.Header, parts ...[]byte) error {
 		return conn.Writev(append([][]byte{wire.AppendHeader(nil, h, n)}, parts...)...)
 	}
 	if len(batch) == 0 {
-		batchSince.Store(sinceEpoch())
+		now := sinceEpoch()
+		// After a pause the batch leaves soon, so the GPU starts; while the program keeps
+		// posting, batches grow for batchAge, and the socket and server wake less often.
+		wait := batchAge
+		if time.Duration(now-lastFlush.Load()) > batchAge {
+			wait = flushDelay
+		}
+		batchDue.Store(now + int64(wait))
+		batchSince.Store(now) // after batchDue: the flusher reads them in this order's reverse
 	}
 	batch = wire.AppendHeader(batch, h, n)
 	for _, p := range parts {
@@ -354,11 +362,10 @@ func post(op uint32, parts ...[]byte) error {
 	return nil
 }
 
-// postedLocked sees a queued post on its way: the batch leaves now when it is full or when
-// the program has kept posting for batchAge, and otherwise the flusher sends it within
-// flushDelay. mu is held.
+// postedLocked sees a queued post on its way: the batch leaves now when it is full or due,
+// and otherwise the flusher sends it when it falls due. mu is held.
 func postedLocked() error {
-	if len(batch) >= batchBytes || len(batch) > 0 && time.Duration(sinceEpoch()-batchSince.Load()) >= batchAge {
+	if len(batch) >= batchBytes || len(batch) > 0 && sinceEpoch() >= batchDue.Load() {
 		return flushLocked()
 	}
 	if len(batch) > 0 && !flusherAwake.Load() {
@@ -371,8 +378,9 @@ func postedLocked() error {
 	return nil
 }
 
-// Posts are batched: they leave with the next request, when batchBytes have queued, or
-// flushDelay after the first of them, whichever comes first. A launch loop then costs one
+// Posts are batched: they leave with the next request, when batchBytes have queued, or when
+// the batch falls due (flushDelay after its first post when the connection was quiet,
+// batchAge while posts keep coming), whichever comes first. A launch loop then costs one
 // write per batch instead of one per launch, and the GPU starts on a burst of launches
 // flushDelay after its first, not when the program next waits.
 const batchBytes = 256 << 10
@@ -380,7 +388,7 @@ const batchBytes = 256 << 10
 // Tunable for measurements (VGPU_FLUSH_US, VGPU_BATCH_US).
 var (
 	flushDelay = 20 * time.Microsecond
-	batchAge   = 20 * time.Microsecond
+	batchAge   = 100 * time.Microsecond
 )
 
 const (
@@ -393,6 +401,8 @@ var (
 	batch []byte // frames not yet written; guarded by mu
 	// When the oldest frame in batch was queued, in nanoseconds since epoch; 0 when none is.
 	batchSince   atomic.Int64
+	batchDue     atomic.Int64 // when the batch must leave, in the same clock
+	lastFlush    atomic.Int64
 	epoch        = time.Now()
 	kick         = make(chan struct{}, 1)
 	flusherAwake atomic.Bool
@@ -437,7 +447,7 @@ func flusher() {
 				continue
 			}
 			lastSeen = now
-			if wait := flushDelay - time.Duration(now-since); wait > 0 {
+			if wait := time.Duration(batchDue.Load() - now); wait > 0 {
 				nap(wait)
 				continue
 			}
@@ -467,6 +477,7 @@ func flushLocked() error {
 		return nil
 	}
 	batchSince.Store(0)
+	lastFlush.Store(sinceEpoch())
 	_, err := conn.Write(batch)
 	if cap(batch) > 4*batchBytes { // a large request went through: do not keep its buffer
 		batch = nil

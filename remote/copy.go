@@ -140,20 +140,10 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 		copy(shim.View(unsafe.Pointer(dst), int(n)), shim.View(unsafe.Pointer(src), int(n)))
 		return shim.OK
 	case shim.DeviceToDevice:
-		req := binary.LittleEndian.AppendUint64(nil, uint64(dst))
-		req = binary.LittleEndian.AppendUint64(req, uint64(src))
-		req = binary.LittleEndian.AppendUint64(req, n)
 		if async {
-			if post(OpCopyD2DAsync, binary.LittleEndian.AppendUint64(req, uint64(stream))) != nil {
-				return shim.ErrNotSupported
-			}
-			return shim.OK
+			return send(OpCopyD2DAsync, u64s(uint64(dst), uint64(src), n, uint64(stream)), true)
 		}
-		resp, err := roundTrip(OpCopyD2D, req)
-		if err != nil {
-			return shim.ErrNotSupported
-		}
-		return status(resp)
+		return send(OpCopyD2D, u64s(uint64(dst), uint64(src), n), false)
 	}
 	return shim.ErrInvalidMemcpyDirection
 }

@@ -93,16 +93,5 @@ func isShared(p uintptr, n uint64) bool {
 // hostCopy moves n bytes between the device and shared host memory: posted when async (a
 // download is then complete at the next synchronisation), else waited for.
 func hostCopy(op uint32, devAddr, host uintptr, n uint64, async bool) shim.Status {
-	req := u64s(uint64(devAddr), uint64(host), n)
-	if async {
-		if post(op, req) != nil {
-			return shim.ErrNotSupported
-		}
-		return shim.OK
-	}
-	resp, err := roundTrip(op, req)
-	if err != nil {
-		return shim.ErrNotSupported
-	}
-	return status(resp)
+	return send(op, u64s(uint64(devAddr), uint64(host), n), async)
 }
