@@ -52,6 +52,11 @@ func TestSharedHostCopyBounds(t *testing.T) {
 	require.Equal(t, ok, s.copy(remote.OpGetHost, u64s(uint64(dev), client+4096, 4096), false))
 	require.Equal(t, b[:4096], b[4096:])
 	require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, s.unshare(u64s(client+1)), "an address that is no mapping's")
+	// Past the client's bound a share is refused before anything is mapped.
+	old := sharedPerClient
+	sharedPerClient = 12288
+	t.Cleanup(func() { sharedPerClient = old })
+	require.Equal(t, []byte{byte(shim.ErrOutOfMemory)}, s.share(nil, u64s(client+1<<20, 3, 8192)))
 }
 
 func u64s(vs ...uint64) []byte {

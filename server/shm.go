@@ -123,6 +123,9 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 	return reply(shim.ErrNotSupported)
 }
 
+// sharedPerClient bounds the host memory one client may have this server map and pin.
+var sharedPerClient uint64 = 32 << 30
+
 // hostShares are a client's pinned allocations it shares with this server (remote/pinned.go),
 // by the client's address for them.
 type hostShares map[uint64]*struct {
@@ -138,6 +141,13 @@ func (s hostShares) share(c *wire.FDConn, p []byte) []byte {
 	addr, fd, size := u(0), u(1), u(2)
 	if addr == 0 || size == 0 || size%4096 != 0 || size > remote.MaxShared || s[addr] != nil {
 		return reply(shim.ErrInvalidValue)
+	}
+	held := size
+	for _, m := range s {
+		held += uint64(len(m.b))
+	}
+	if held > sharedPerClient { // the client keeps this allocation in its own memory instead
+		return reply(shim.ErrOutOfMemory)
 	}
 	b, st := mapPeerFD(c, fd, size)
 	if st != shim.OK {
