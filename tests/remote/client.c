@@ -5,7 +5,8 @@
  *   client streams N          creates N streams and exits without destroying them
  *   client after FILE         waits for FILE to appear, then times one cudaMalloc
  *   client launch             ships a (fake) fat binary, launches from it: prints the launch's
- *                             and the next sync's results */
+ *                             and the next sync's results
+ *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,16 @@ int main(int argc, char **argv) {
 		int g = cmemcpy(back, d, 16, 2), s3 = ssync(0);
 		printf("with a download between: download %d, sync %d\n", g, s3);
 		return !(r == 0 && s1 == 1 && s2 == 0 && g == 0 && s3 == 1);
+	}
+	if (!strcmp(argv[1], "lone") && argc > 2) { /* a post no request follows must still leave */
+		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		void *d;
+		if (cmalloc(&d, 4096)) return 1;
+		r = mset(d, 7, 4096, 0);
+		usleep(atoi(argv[2]) * 1000);
+		printf("lone post %d, sync %d\n", r, ssync(0));
+		return r;
 	}
 	if (!strcmp(argv[1], "rate")) { /* N small asynchronous calls, then one sync: calls per second */
 		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");

@@ -95,6 +95,15 @@ echo "$m" | grep -qE '^vgpu_launches_total 5$' || fail "metrics: launches"
 echo "$m" | grep -qE '^vgpu_modules_loaded 0$' || fail "the module a client shipped is still loaded after it left"
 echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
+echo "== a post that no request follows reaches the server while the program does other things"
+memsets() { metrics | awk -F' ' '/^vgpu_calls_total\{function="cudaMemsetAsync"\}/ {print $2} END {print 0}' | head -1; }
+posted_before=$(memsets)
+remote "$CLIENT" lone 1500 > "$C/lone.out" & lone=$!
+sleep 1
+posted_during=$(memsets)
+wait $lone || fail "lone post: $(cat "$C/lone.out")"
+echo "cudaMemsetAsync answered by the server: $posted_before before, $posted_during one second into the client's 1.5 s pause"
+[ "$posted_during" -gt "$posted_before" ] || fail "a lone post waited for the client's next request"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
 echo "free $before MiB, $during MiB while another client holds 10 GiB"
 echo "== SIGKILL of a client holding memory frees it within 5 s"
