@@ -6,7 +6,8 @@
  *   client after FILE         waits for FILE to appear, then times one cudaMalloc
  *   client launch             ships a (fake) fat binary, launches from it: prints the launch's
  *                             and the next sync's results
- *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs */
+ *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs
+ *   client drain              a posted memset, a download after it, then a sync */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,16 @@ int main(int argc, char **argv) {
 		usleep(atoi(argv[2]) * 1000);
 		printf("lone post %d, sync %d\n", r, ssync(0));
 		return r;
+	}
+	if (!strcmp(argv[1], "drain")) { /* the download waited for the memset: the sync has nothing left */
+		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		void *d;
+		unsigned char h[64];
+		if (cmalloc(&d, 4096)) return 1;
+		int a = mset(d, 9, 4096, 0), b = cmemcpy(h, d, sizeof h, 2), c = ssync(0);
+		printf("memset %d, download %d (byte %d), sync %d\n", a, b, h[63], c);
+		return a || b || c || h[63] != 9;
 	}
 	if (!strcmp(argv[1], "rate")) { /* N small asynchronous calls, then one sync: calls per second */
 		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");

@@ -104,6 +104,13 @@ posted_during=$(memsets)
 wait $lone || fail "lone post: $(cat "$C/lone.out")"
 echo "cudaMemsetAsync answered by the server: $posted_before before, $posted_during one second into the client's 1.5 s pause"
 [ "$posted_during" -gt "$posted_before" ] || fail "a lone post waited for the client's next request"
+echo "== a download that waited for everything posted before it spares the next sync its round trip"
+syncs() { metrics | awk '/^vgpu_calls_total\{function="cudaStreamSynchronize"\}/ {print $2} END {print 0}' | head -1; }
+syncs_before=$(syncs)
+remote "$CLIENT" drain || fail "drain"
+syncs_after=$(syncs)
+echo "cudaStreamSynchronize answered by the server: $syncs_before before, $syncs_after after"
+[ "$syncs_after" = "$syncs_before" ] || fail "the sync after a drained download went to the server"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
 echo "free $before MiB, $during MiB while another client holds 10 GiB"
 echo "== SIGKILL of a client holding memory frees it within 5 s"
