@@ -201,7 +201,6 @@ func queueLocked(h wire.Header, parts ...[]byte) error {
 			wait = flushDelay
 		}
 		batchDue.Store(now + int64(wait))
-		batchSince.Store(now) // after batchDue: the flusher reads them in this order's reverse
 	}
 	batch = wire.AppendHeader(batch, h, n)
 	for _, p := range parts {
@@ -347,24 +346,22 @@ func post(op uint32, parts ...[]byte) error {
 	if conn == nil {
 		return fmt.Errorf("not connected")
 	}
-	seq++
-	if op != OpPut && op != OpPut2D && op != OpPutShm {
-		postsSinceSync++
-	}
-	h := wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}
-	err := queueLocked(h, parts...)
-	if err == nil {
-		err = postedLocked()
-	}
-	if err != nil {
+	if err := postLocked(op, parts...); err != nil {
 		return lostLocked(err)
 	}
 	return nil
 }
 
-// postedLocked sees a queued post on its way: the batch leaves now when it is full or due,
-// and otherwise the flusher sends it when it falls due. mu is held.
-func postedLocked() error {
+// postLocked queues post seq and sees it on its way: the batch leaves now when it is full or
+// due, and otherwise the flusher sends it when it falls due. mu is held.
+func postLocked(op uint32, parts ...[]byte) error {
+	seq++
+	if op != OpPut && op != OpPut2D && op != OpPutShm {
+		postsSinceSync++
+	}
+	if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...); err != nil {
+		return err
+	}
 	if len(batch) >= batchBytes || len(batch) > 0 && sinceEpoch() >= batchDue.Load() {
 		return flushLocked()
 	}
@@ -399,9 +396,8 @@ const (
 
 var (
 	batch []byte // frames not yet written; guarded by mu
-	// When the oldest frame in batch was queued, in nanoseconds since epoch; 0 when none is.
-	batchSince   atomic.Int64
-	batchDue     atomic.Int64 // when the batch must leave, in the same clock
+	// When the batch must leave, in nanoseconds since epoch; 0 when nothing is queued.
+	batchDue     atomic.Int64
 	lastFlush    atomic.Int64
 	epoch        = time.Now()
 	kick         = make(chan struct{}, 1)
@@ -433,21 +429,21 @@ func flusher() {
 	for range kick {
 		lastSeen := sinceEpoch()
 		for {
-			since, now := batchSince.Load(), sinceEpoch()
-			if since == 0 {
+			due, now := batchDue.Load(), sinceEpoch()
+			if due == 0 {
 				if time.Duration(now-lastSeen) < flusherLinger {
 					nap(flushDelay)
 					continue
 				}
 				flusherAwake.Store(false)
-				if batchSince.Load() == 0 { // else a post queued before it saw the flag drop
+				if batchDue.Load() == 0 { // else a post queued before it saw the flag drop
 					break
 				}
 				flusherAwake.Store(true)
 				continue
 			}
 			lastSeen = now
-			if wait := time.Duration(batchDue.Load() - now); wait > 0 {
+			if wait := time.Duration(due - now); wait > 0 {
 				nap(wait)
 				continue
 			}
@@ -457,7 +453,7 @@ func flusher() {
 					lostLocked(err)
 				}
 			}
-			batchSince.Store(0) // also when the connection is gone: nothing will send it now
+			batchDue.Store(0) // also when the connection is gone: nothing will send it now
 			mu.Unlock()
 		}
 	}
@@ -476,7 +472,7 @@ func flushLocked() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	batchSince.Store(0)
+	batchDue.Store(0)
 	lastFlush.Store(sinceEpoch())
 	_, err := conn.Write(batch)
 	if cap(batch) > 4*batchBytes { // a large request went through: do not keep its buffer

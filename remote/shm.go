@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
-	"vgpu/wire"
 )
 
 // The shared-memory data path. A client on the server's own host (a unix socket) shares a
@@ -151,20 +150,14 @@ func putShmChunk(dst, src uintptr, m uint64, async bool) shim.Status {
 	}
 	copy(shm.ring[at:at+m], shim.View(unsafe.Pointer(src), int(m)))
 	req := u64s(uint64(dst), at, m, end)
-	seq++
 	if async {
-		if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: OpPutShm, Seq: seq}, req); err != nil {
-			lostLocked(err)
-			return shim.ErrNotSupported
-		}
-		if err := postedLocked(); err != nil {
+		if err := postLocked(OpPutShm, req); err != nil {
 			lostLocked(err)
 			return shim.ErrNotSupported
 		}
 		return shim.OK
 	}
-	if err := wireRequestLocked(OpPutShm, req); err != nil {
-		lostLocked(err)
+	if requestLocked(OpPutShm, req) != nil {
 		return shim.ErrNotSupported
 	}
 	resp, err := readResponseLocked()
