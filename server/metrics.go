@@ -100,23 +100,15 @@ func opName(op uint32, f *api.Func) string {
 	if f != nil {
 		return f.Name
 	}
-	switch op {
-	case 0xF001:
-		return "vgpu_put"
-	case 0xF002:
-		return "vgpu_get"
-	case 0xF003:
-		return "vgpu_is_device"
-	case 0xF004:
-		return "vgpu_copy_d2d"
-	}
 	if name, ok := protocolOps[op]; ok {
 		return name
 	}
 	return "unknown"
 }
 
+// protocolOps names the protocol's own ops (remote.OpPut..remote.OpLast).
 var protocolOps = map[uint32]string{
+	remote.OpPut: "vgpu_put", remote.OpGet: "vgpu_get", remote.OpIsDevice: "vgpu_is_device", remote.OpCopyD2D: "vgpu_copy_d2d",
 	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch",
 	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
 	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach",

@@ -38,7 +38,7 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 	if err != nil {
 		d.Refund(charge)
 		if q != nil {
-			q.used.Add(^(charge - 1))
+			q.refund(charge)
 		}
 		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
 		return nil, ErrOutOfMemory
@@ -67,7 +67,7 @@ func FreeDevice(p uintptr) Status {
 	}
 	a.Dev.Refund(a.Charged)
 	if q := quotaFor(a.Owner); q != nil {
-		q.used.Add(^(a.Charged - 1))
+		q.refund(a.Charged)
 	}
 	if err := S().Backend.DeviceFree(a); err != nil {
 		Log().Warnw("device free failed in the backend", "err", err)
@@ -80,18 +80,18 @@ func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
 	if size > maxSize {
 		return nil, ErrOutOfMemory
 	}
+	var p uintptr
+	shared := false
 	if h := sharedHost.Load(); h != nil {
-		if p, ok := (*h).Alloc(size); ok {
-			a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags, Shared: true}
-			S().Mem.Add(a)
-			return a, OK
+		p, shared = (*h).Alloc(size)
+	}
+	if !shared {
+		var err error
+		if p, err = S().Backend.HostAlloc(size); err != nil {
+			return nil, ErrOutOfMemory
 		}
 	}
-	p, err := S().Backend.HostAlloc(size)
-	if err != nil {
-		return nil, ErrOutOfMemory
-	}
-	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags, Shared: shared}
 	S().Mem.Add(a)
 	return a, OK
 }

@@ -50,6 +50,9 @@ func quotaFor(owner uint64) *quota {
 
 func (q *quota) charge(n uint64) bool { return chargeWithin(&q.used, q.limit, n) }
 
+// refund returns n bytes charged earlier.
+func (q *quota) refund(n uint64) { q.used.Add(^(n - 1)) }
+
 // chargeWithin adds n to used unless that would pass limit.
 func chargeWithin(used *atomic.Uint64, limit, n uint64) bool {
 	for {
