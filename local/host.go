@@ -25,7 +25,7 @@ func (b *Backend) isPinned(p uintptr, n uint64) bool {
 	pinned.mu.Lock()
 	defer pinned.mu.Unlock()
 	for base, size := range pinned.ranges {
-		if p >= base && uint64(p-base)+n <= size {
+		if shim.InRange(base, size, p, n) {
 			return true
 		}
 	}

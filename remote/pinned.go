@@ -83,7 +83,7 @@ func isShared(p uintptr, n uint64) bool {
 	shared.RLock()
 	defer shared.RUnlock()
 	for base, size := range shared.regions {
-		if p >= base && uint64(p-base) < size && n <= size-uint64(p-base) {
+		if shim.InRange(base, size, p, n) {
 			return true
 		}
 	}

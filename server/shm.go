@@ -195,11 +195,11 @@ func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
 	dev, host, n := uintptr(u(0)), u(1), u(2)
 	var local uintptr
 	for addr, m := range s {
-		if host >= addr && host-addr < uint64(len(m.b)) && n <= uint64(len(m.b))-(host-addr) {
+		if n > 0 && shim.InRange(uintptr(addr), uint64(len(m.b)), uintptr(host), n) {
 			local = uintptr(unsafe.Pointer(&m.b[host-addr]))
 		}
 	}
-	if local == 0 || n == 0 {
+	if local == 0 {
 		return reply(shim.ErrInvalidValue)
 	}
 	if _, st := shim.DeviceRange(dev, n); st != shim.OK {

@@ -32,6 +32,11 @@ type Alloc struct {
 	Shared     bool   // pinned host memory a remote server maps too (SetSharedHost)
 }
 
+// InRange reports whether [p, p+n) lies within [base, base+size), with no sum that can wrap.
+func InRange(base uintptr, size uint64, p uintptr, n uint64) bool {
+	return p >= base && uint64(p-base) <= size && n <= size-uint64(p-base)
+}
+
 // End is one past the last byte.
 func (a *Alloc) End() uintptr { return a.Base + a.Size }
 

@@ -230,3 +230,16 @@ func TestStateFromEnvironment(t *testing.T) {
 	assert.Equal(t, 0, s.Ordinal(s.Physical[1]))
 	assert.Equal(t, -1, s.Ordinal(s.Physical[0]))
 }
+
+func TestInRange(t *testing.T) {
+	for _, c := range []struct {
+		p    uintptr
+		n    uint64
+		want bool
+	}{
+		{0x1000, 0x1000, true}, {0x1800, 0x800, true}, {0x1800, 0x801, false}, {0xfff, 1, false},
+		{0x2000, 0, true}, {0x2000, 1, false}, {0x1010, ^uint64(0) - 8, false}, // a length whose sum with p would wrap
+	} {
+		require.Equal(t, c.want, InRange(0x1000, 0x1000, c.p, c.n), "%#x+%#x", c.p, c.n)
+	}
+}
