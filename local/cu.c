@@ -85,14 +85,16 @@ static __thread void *cur_stream;
 static struct { void *f; unsigned n; } shared_set[4096];
 static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned shared_slot(void *f) { return (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096; }
-static int raise_shared(void *f, unsigned n) {
+// With force, n is recorded as f's limit whatever the table held (the caller sets it).
+static int note_shared(void *f, unsigned n, int force) {
 	unsigned i = shared_slot(f);
 	pthread_mutex_lock(&shared_mu);
-	int need = shared_set[i].f != f || shared_set[i].n < n;
+	int need = force || shared_set[i].f != f || shared_set[i].n < n;
 	if (need) { shared_set[i].f = f; shared_set[i].n = n; }
 	pthread_mutex_unlock(&shared_mu);
 	return need;
 }
+static int raise_shared(void *f, unsigned n) { return note_shared(f, n, 0); }
 
 // cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
 int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
@@ -139,10 +141,16 @@ int blas_create(void **handle) { return b_create(handle); }
 
 void *cu_cur_stream(void);
 
-int blas_gemm(void *h, const struct gemm_args *g) {
+// blas_modes puts a call's stream, math mode and pointer mode on the handle before it.
+static int blas_modes(void *h, int math, int device_scalars) {
 	int r = b_setstream(h, cu_cur_stream());
-	if (r == 0) r = b_setmath(h, g->math);
-	if (r == 0) r = b_setptr(h, g->alpha_dev ? 1 : 0);
+	if (r == 0) r = b_setmath(h, math);
+	if (r == 0) r = b_setptr(h, device_scalars ? 1 : 0);
+	return r;
+}
+
+int blas_gemm(void *h, const struct gemm_args *g) {
+	int r = blas_modes(h, g->math, g->alpha_dev != 0);
 	if (r) return r;
 	const void *al = g->alpha_dev ? (const void *)g->alpha_dev : g->alpha, *be = g->beta_dev ? (const void *)g->beta_dev : g->beta;
 	const void *A = (const void *)g->a, *Bm = (const void *)g->b;
@@ -176,10 +184,7 @@ int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int 
 	if (!p_occupancy && !(*(void **)&p_occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"))) return 801;
 	if (max_dyn > 48 * 1024) { // as the program raised it before asking
 		p_setattr(f, 8, max_dyn);
-		unsigned i = shared_slot(f);
-		pthread_mutex_lock(&shared_mu);
-		shared_set[i].f = f, shared_set[i].n = (unsigned)max_dyn;
-		pthread_mutex_unlock(&shared_mu);
+		note_shared(f, (unsigned)max_dyn, 1);
 	}
 	return p_occupancy(n, f, block, shared, flags);
 }
@@ -299,9 +304,7 @@ int cu_dtoh_async(uintptr_t d, unsigned long long s, size_t n) {
 }
 
 int blas_trsm(void *h, const struct trsm_args *t) {
-	int r = b_setstream(h, cu_cur_stream());
-	if (r == 0) r = b_setmath(h, t->math);
-	if (r == 0) r = b_setptr(h, t->alpha_dev ? 1 : 0);
+	int r = blas_modes(h, t->math, t->alpha_dev != 0);
 	if (r) return r;
 	const void *al = t->alpha_dev ? (const void *)t->alpha_dev : t->alpha;
 	return b_strsm(h, t->side, t->uplo, t->trans, t->diag, t->m, t->n, al, (const void *)t->a, t->lda, (const void *)t->b, t->ldb, t->count);
