@@ -142,17 +142,9 @@ func logGraphTimes() {
 		}
 		last = len(r)
 		shim.Log().Infow("graph launches timed on the GPU (ms)", "graphs", len(r),
-			"run_p50", percentile(r, 50), "run_mean", mean(r), "gap_p10", percentile(g, 10), "gap_p50", percentile(g, 50), "gap_p90", percentile(g, 90),
-			"between_launches_p10", percentile(iv, 10), "between_launches_p50", percentile(iv, 50))
+			"run_p50", shim.Percentile(r, 50), "run_mean", mean(r), "gap_p10", shim.Percentile(g, 10), "gap_p50", shim.Percentile(g, 50), "gap_p90", shim.Percentile(g, 90),
+			"between_launches_p10", shim.Percentile(iv, 10), "between_launches_p50", shim.Percentile(iv, 50))
 	}
-}
-
-func percentile(v []float32, p int) float32 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[min(len(v)-1, len(v)*p/100)]
 }
 
 func mean(v []float32) float32 {

@@ -204,11 +204,7 @@ func (t *turnaround) log(log interface{ Infow(string, ...any) }) {
 	if len(t.think) == 0 {
 		return
 	}
-	p := func(v []float64, q int) float64 {
-		sort.Float64s(v)
-		return v[min(len(v)-1, len(v)*q/100)]
-	}
 	log.Infow("before each graph launch (us): the client's turn after a response, then this server's",
-		"launches", len(t.think), "client_p10", p(t.think, 10), "client_p50", p(t.think, 50),
-		"server_p10", p(t.lead, 10), "server_p50", p(t.lead, 50), "server_p90", p(t.lead, 90))
+		"launches", len(t.think), "client_p10", shim.Percentile(t.think, 10), "client_p50", shim.Percentile(t.think, 50),
+		"server_p10", shim.Percentile(t.lead, 10), "server_p50", shim.Percentile(t.lead, 50), "server_p90", shim.Percentile(t.lead, 90))
 }
