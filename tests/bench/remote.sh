@@ -10,7 +10,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null; rm -rf $T' EXIT
 ${CC:-gcc} -O2 -o $T/bench "$ROOT/tests/bench/remote.c" -ldl || exit 1
-NV=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/cuda*/targets/*/lib/libcudart.so.1[23] 2>/dev/null | head -1)" 2>/dev/null)
+. "$ROOT/tests/cuda/nvidia-libs.sh"
+NV=$(nvidia_lib_dir libcudart)
 if [ -n "$NV" ] && ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1 '; then
 	GPU=1; BACKEND=local; GEMM=2048; SIM=()
 	CUBLAS=$(ls $NV/libcublas.so.1[23] 2>/dev/null | tail -1)

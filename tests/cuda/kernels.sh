@@ -11,7 +11,8 @@ t0=$(date +%s%N); /tmp/vgpu-kernels > $OUTDIR/native.out 2> $OUTDIR/native.err; 
 echo "== native ($(( (t1 - t0) / 1000000 )) ms)"; cat $OUTDIR/native.out $OUTDIR/native.err
 echo "launch entry points the program imports: $(nm -D /tmp/vgpu-kernels | grep -o '[_a-zA-Z]*[Ll]aunch[A-Za-z]*' | tr '\n' ' ')"
 SOCK=/tmp/vgpu-kernels.sock; rm -f $SOCK
-CUBLAS_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcublas.so.1[23] /usr/local/cuda*/targets/*/lib/libcublas.so.1[23] 2>/dev/null | head -1)")
+. tests/cuda/nvidia-libs.sh
+CUBLAS_DIR=$(nvidia_lib_dir libcublas)
 CUBLAS=$(ls $CUBLAS_DIR/libcublas.so.1[23] | tail -1)
 VGPU_CUBLAS=$CUBLAS VGPU_LOG_LEVEL=info build/bin/vgpu serve --listen unix://$SOCK --backend local --metrics 127.0.0.1:9477 > $OUTDIR/server.log 2>&1 & SERVER=$!
 sleep 1
@@ -46,7 +47,7 @@ for m in exact random; do
 	cmp -s $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-sim-$m.out && echo "gemm $m sim: identical to NVIDIA's" || { echo "gemm $m sim differs from NVIDIA's:"; diff $OUTDIR/gemm-native-$m.out $OUTDIR/gemm-sim-$m.out | head -8; }
 done
 echo "== tests/cuda's runtime programs: NVIDIA's runtime, remote, local (1 GiB included)"
-CUDART_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/cuda*/targets/*/lib/libcudart.so.1[23] 2>/dev/null | head -1)")
+CUDART_DIR=$(nvidia_lib_dir libcudart)
 for prog in memcpy streams; do
 	gcc -O2 -o /tmp/vgpu-$prog tests/cuda/$prog.c -ldl || exit 1
 	env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-$prog big > $OUTDIR/$prog-native.out 2>&1

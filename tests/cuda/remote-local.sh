@@ -16,7 +16,8 @@ nvidia-smi --query-gpu=index,name,uuid,memory.total,pci.bus_id,compute_cap --for
 echo "== host -> device -> host round trips through the real GPU"
 for mib in 1 64 1024; do remote /tmp/vgpu-client roundtrip $mib; done
 echo "== pitched (2D) copies every way: NVIDIA's runtime, then remote"
-CUDART_DIR=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so.1[23] /usr/local/cuda*/targets/*/lib/libcudart.so.1[23] 2>/dev/null | head -1)")
+. tests/cuda/nvidia-libs.sh
+CUDART_DIR=$(nvidia_lib_dir libcudart)
 native=$(env LD_LIBRARY_PATH=$CUDART_DIR /tmp/vgpu-client copy2d); rem=$(remote /tmp/vgpu-client copy2d)
 echo "native: $native"; echo "remote: $rem"
 [ "$native" = "$rem" ] && echo "copy2d: IDENTICAL" || echo "copy2d: DIFFER"
