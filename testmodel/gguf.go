@@ -44,11 +44,6 @@ const (
 	gFloat64 = 12
 )
 
-type kv struct {
-	Key   string
-	Value any
-}
-
 func pad(n, a uint64) uint64 { return (n + a - 1) / a * a }
 
 type encoder struct{ b []byte }

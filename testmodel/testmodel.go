@@ -269,11 +269,11 @@ func emits(id int) bool {
 }
 
 // metadata is the file's key-value pairs, in file order.
-func (o Options) metadata() []kv {
+func (o Options) metadata() []KV {
 	s := o.Size
 	tokens, scores, types := vocabulary(s.Vocab)
 	a := "llama."
-	return []kv{
+	return []KV{
 		{"general.architecture", "llama"},
 		{"general.name", "vgpu testmodel " + s.Name},
 		{"general.description", fmt.Sprintf("random weights (seed %d) in %s's shapes, written by vgpu testmodel", o.Seed, s.Name)},

@@ -17,7 +17,22 @@ const chunkElems = 1 << 20
 
 // Write writes the model to path atomically: into a temporary file in the same directory,
 // synced, then renamed, so a reader never sees half a model.
-func Write(path string, o Options) (n int64, err error) {
+func Write(path string, o Options) (int64, error) {
+	return writeAtomic(path, func(w io.Writer) (int64, error) { return WriteTo(w, o) })
+}
+
+// WriteModelfile writes Modelfile(gguf, o) to path, atomically like Write.
+func WriteModelfile(path, gguf string, o Options) error {
+	_, err := writeAtomic(path, func(w io.Writer) (int64, error) {
+		n, err := io.WriteString(w, Modelfile(gguf, o))
+		return int64(n), err
+	})
+	return err
+}
+
+// writeAtomic has fill write the file's bytes into a temporary file beside path, syncs it
+// and renames it to path.
+func writeAtomic(path string, fill func(io.Writer) (int64, error)) (n int64, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -32,7 +47,7 @@ func Write(path string, o Options) (n int64, err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if n, err = WriteTo(f, o); err != nil {
+	if n, err = fill(f); err != nil {
 		return n, err
 	}
 	if err = f.Chmod(0o644); err != nil {

@@ -48,7 +48,7 @@ func testmodelCmd(args []string) error {
 		humanCount(o.Params()), humanBytes(n), time.Since(start).Seconds())
 	if *modelfile {
 		mf := strings.TrimSuffix(*out, ".gguf") + ".Modelfile"
-		if err := writeAtomic(mf, []byte(testmodel.Modelfile(filepath.Base(*out), o))); err != nil {
+		if err := testmodel.WriteModelfile(mf, filepath.Base(*out), o); err != nil {
 			return err
 		}
 		fmt.Printf("wrote %s\n", mf)
@@ -94,17 +94,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-}
-
-// writeAtomic writes a small file through a temporary one and a rename.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
