@@ -29,7 +29,7 @@ all: lib cli ollama-compare
 ollama-compare: $(OC)
 
 # Static (cgo off): copied to GPU machines that have no Go and maybe another libc.
-$(OC): $(wildcard bench/ollama-compare/*.go)
+$(OC): $(wildcard bench/ollama-compare/*.go ollama/*.go testmodel/*.go)
 	@mkdir -p $(BUILD)/bin
 	CGO_ENABLED=0 $(GO) build -o $@ ./bench/ollama-compare
 

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"vgpu/testmodel"
 )
 
 const modelName = "vgpu-bench" // the name the model gets in the benchmark's own OLLAMA_MODELS
@@ -86,8 +88,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if (c.model == "") == (c.testModel == "") {
 		return nil, errors.New("give one of --model FILE.gguf and --testmodel SIZE:TYPE")
 	}
-	if c.testModel != "" && !strings.Contains(c.testModel, ":") {
-		return nil, fmt.Errorf("--testmodel %s: want SIZE:TYPE, e.g. tiny:f16", c.testModel)
+	if c.testModel != "" {
+		size, typ, ok := strings.Cut(c.testModel, ":")
+		if !ok {
+			return nil, fmt.Errorf("--testmodel %s: want SIZE:TYPE, e.g. tiny:f16", c.testModel)
+		}
+		if _, err := testmodel.LookupSize(size); err != nil {
+			return nil, fmt.Errorf("--testmodel %s: %w", c.testModel, err)
+		}
+		if _, err := testmodel.ParseType(typ); err != nil {
+			return nil, fmt.Errorf("--testmodel %s: %w", c.testModel, err)
+		}
 	}
 	for _, m := range strings.Split(*modes, ",") {
 		m = strings.TrimSpace(m)

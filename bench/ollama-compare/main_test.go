@@ -31,6 +31,8 @@ func TestParseFlags(t *testing.T) {
 		{"--ollama", "o"},           // no model
 		{"--ollama", "o", "--model", "m", "--testmodel", "tiny:f16"}, // both
 		{"--ollama", "o", "--testmodel", "tiny"},                     // no type
+		{"--ollama", "o", "--testmodel", "huge:f16"},                 // unknown size
+		{"--ollama", "o", "--testmodel", "tiny:q4_0"},                // unknown type
 		{"--ollama", "o", "--model", "m", "--modes", "native,gpu"},   // unknown mode
 		{"--ollama", "o", "--model", "m", "--runs", "0"},             // nothing to measure
 		{"--ollama", "o", "--model", "m", "extra"},                   // stray argument
