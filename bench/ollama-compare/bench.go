@@ -26,11 +26,14 @@ type plan struct {
 // identityNames are the identity samples in the order a mode takes them.
 func (p plan) identityNames() []string {
 	names := []string{"short", "long"}
-	for i := 1; i <= p.parallel; i++ {
-		names = append(names, fmt.Sprintf("parallel-%d", i))
+	for i := range p.parallel {
+		names = append(names, parallelName(i))
 	}
 	return names
 }
+
+// parallelName is the sample name of concurrent request i, counted from 0.
+func parallelName(i int) string { return fmt.Sprintf("parallel-%d", i+1) }
 
 // modeResult is everything measured in one mode; the JSON report carries it as it is.
 type modeResult struct {
@@ -171,7 +174,7 @@ func identityRest(ctx context.Context, c *client, p plan, into map[string]sample
 	}
 	wg.Wait()
 	for i, s := range out {
-		into[fmt.Sprintf("parallel-%d", i+1)] = s
+		into[parallelName(i)] = s
 	}
 	for _, err := range errs {
 		if err != nil {
