@@ -44,8 +44,8 @@ var descriptions = map[Status]string{
 	NotSupported:   "the functionality requested is not supported",
 }
 
-// pointerModeDevice is CUBLAS_POINTER_MODE_DEVICE: alpha and beta are device addresses.
-const pointerModeDevice = 1
+// PointerModeDevice is CUBLAS_POINTER_MODE_DEVICE: alpha and beta are device addresses.
+const PointerModeDevice = 1
 
 // Version is what cublasGetVersion reports: 13.0.0 as 130000.
 const Version = 130000

@@ -23,7 +23,7 @@ func TestGemmTransposesAndTypes(t *testing.T) {
 	b := []float32{1, 0, 1, 0, 1, 1} // columns of B: (1,0,1), (0,1,1)
 	c := make([]uint16, 4)           // f16 output
 	g := gemmCall{ta: 1, tb: 0, m: 2, n: 2, k: 3, alpha: 1, beta: 0,
-		a: matrix{uintptr(unsafe.Pointer(&a[0])), typeF32, 3}, b: matrix{uintptr(unsafe.Pointer(&b[0])), typeF32, 3},
+		a: matrix{uintptr(unsafe.Pointer(&a[0])), TypeF32, 3}, b: matrix{uintptr(unsafe.Pointer(&b[0])), TypeF32, 3},
 		c: matrix{uintptr(unsafe.Pointer(&c[0])), typeF16, 2}, accum32: true}
 	g.run()
 	got := []float32{halfToFloat(c[0]), halfToFloat(c[1]), halfToFloat(c[2]), halfToFloat(c[3])}
@@ -86,7 +86,7 @@ func TestHostTrsmEveryForm(t *testing.T) {
 						}
 					}
 					hostTrsm(side, uplo, trans, diag, m, n, alpha,
-						matrix{uintptr(unsafe.Pointer(&a[0])), typeF32, k}, matrix{uintptr(unsafe.Pointer(&b[0])), typeF32, m})
+						matrix{uintptr(unsafe.Pointer(&a[0])), TypeF32, k}, matrix{uintptr(unsafe.Pointer(&b[0])), TypeF32, m})
 					for i := range x {
 						assert.InDelta(t, x[i], float64(b[i]), 1e-4, "side %d uplo %d trans %d diag %d element %d", side, uplo, trans, diag, i)
 					}

@@ -5,17 +5,18 @@ import (
 	"unsafe"
 
 	"vgpu/shim"
+	"vgpu/shim/api"
 )
 
 // cudaDataType values and cublasComputeType_t values GEMMs accept.
 const (
-	typeF32  = 0
+	TypeF32  = 0
 	typeF64  = 1
 	typeF16  = 2
 	typeBF16 = 14
 
 	compute16F  = 64
-	compute32F  = 68
+	Compute32F  = 68
 	compute64F  = 70
 	compute32Fa = 69 // pedantic
 	compute32Fb = 74 // fast 16F
@@ -34,7 +35,7 @@ type matrix struct {
 
 func elemSize(t int32) int64 {
 	switch t {
-	case typeF32:
+	case TypeF32:
 		return 4
 	case typeF64:
 		return 8
@@ -51,7 +52,7 @@ func (m matrix) at(i, j int64) unsafe.Pointer {
 func (m matrix) get(i, j int64) float64 {
 	p := m.at(i, j)
 	switch m.typ {
-	case typeF32:
+	case TypeF32:
 		return float64(*(*float32)(p))
 	case typeF64:
 		return *(*float64)(p)
@@ -65,7 +66,7 @@ func (m matrix) get(i, j int64) float64 {
 func (m matrix) set(i, j int64, v float64) {
 	p := m.at(i, j)
 	switch m.typ {
-	case typeF32:
+	case TypeF32:
 		*(*float32)(p) = float32(v)
 	case typeF64:
 		*(*float64)(p) = v
@@ -152,10 +153,10 @@ func (g *gemmCall) run() {
 
 // scalar reads alpha or beta in the compute type's scalar format.
 func scalar(p uintptr, compute int32) float64 {
-	switch compute {
-	case compute16F, compute16Fp:
+	switch api.ScalarBytes(uint64(compute)) {
+	case 2:
 		return float64(halfToFloat(*(*uint16)(unsafe.Pointer(p))))
-	case compute64F, compute64Fp:
+	case 8:
 		return *(*float64)(unsafe.Pointer(p))
 	}
 	return float64(*(*float32)(unsafe.Pointer(p)))
@@ -184,21 +185,10 @@ func CheckGemm(ta, tb, m, n, k, lda, ldb, ldc, count, at, bt, ct, compute int32,
 		}
 	}
 	switch compute {
-	case compute16F, compute16Fp, compute32F, compute32Fa, compute32Fb, compute32Fc, compute32Fd, compute64F, compute64Fp:
+	case compute16F, compute16Fp, Compute32F, compute32Fa, compute32Fb, compute32Fc, compute32Fd, compute64F, compute64Fp:
 		return Success
 	}
 	return InvalidValue
-}
-
-// scalarSize is the byte size of alpha and beta for a compute type.
-func scalarSize(compute int32) int {
-	switch compute {
-	case compute16F, compute16Fp:
-		return 2
-	case compute64F, compute64Fp:
-		return 8
-	}
-	return 4
 }
 
 // gemmBatch checks the arguments, then runs (or, on a capturing stream, records) the batch:
@@ -219,12 +209,13 @@ func gemmBatch(h uintptr, g shim.GemmCall, alphaP, betaP uintptr, operands func(
 		return Success
 	}
 	var work func() shim.Status
-	if blas, ok := shim.S().Backend.(shim.BlasBackend); ok {
+	blas, capturable := shim.S().Backend.(shim.BlasBackend)
+	if capturable {
 		g.Math, g.Dev = hd.Math, hd.Dev.Index
-		if hd.PointerMode == pointerModeDevice {
+		if hd.PointerMode == PointerModeDevice {
 			g.AlphaDev, g.BetaDev = alphaP, betaP
 		} else { // copied now: a captured call replays later, when the program's scalars are gone
-			n := uintptr(scalarSize(g.Compute))
+			n := uintptr(api.ScalarBytes(uint64(g.Compute)))
 			copy(g.Alpha[:], unsafe.Slice((*byte)(unsafe.Pointer(alphaP)), n))
 			copy(g.Beta[:], unsafe.Slice((*byte)(unsafe.Pointer(betaP)), n))
 		}
@@ -234,7 +225,6 @@ func gemmBatch(h uintptr, g shim.GemmCall, alphaP, betaP uintptr, operands func(
 	}
 	// A backend's own cuBLAS works on its current stream, so it can be recorded into the
 	// backend's graphs; the host computation cannot.
-	_, capturable := shim.S().Backend.(shim.BlasBackend)
 	node := shim.Node{Kind: shim.NodeHost, Run: work, Capturable: capturable}
 	if s.Capturing() != nil {
 		// Recorded, not run: Ollama captures with placeholder pointers to measure graphs.
@@ -287,7 +277,7 @@ func strided(g *shim.GemmCall) func(i int64) (uintptr, uintptr, uintptr) {
 
 // Sgemm is cublasSgemm_v2.
 func Sgemm(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32) Status {
-	g := gemm(shim.GemmSgemm, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, 1, compute32F, -1)
+	g := gemm(shim.GemmSgemm, ta, tb, m, n, k, a, TypeF32, lda, b, TypeF32, ldb, c, TypeF32, ldc, 1, Compute32F, -1)
 	return gemmBatch(h, g, alpha, beta, single(a, b, c))
 }
 
@@ -344,14 +334,14 @@ func GemmBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at, lda i
 // SgemmStridedBatched is cublasSgemmStridedBatched.
 func SgemmStridedBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, sa int64, b uintptr, ldb int32, sb int64,
 	beta, c uintptr, ldc int32, sc int64, count int32) Status {
-	g := gemm(shim.GemmSgemmStridedBatched, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, count, compute32F, -1)
+	g := gemm(shim.GemmSgemmStridedBatched, ta, tb, m, n, k, a, TypeF32, lda, b, TypeF32, ldb, c, TypeF32, ldc, count, Compute32F, -1)
 	g.StrideA, g.StrideB, g.StrideC = sa, sb, sc
 	return gemmBatch(h, g, alpha, beta, strided(&g))
 }
 
 // SgemmBatched is cublasSgemmBatched.
 func SgemmBatched(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, lda int32, b uintptr, ldb int32, beta, c uintptr, ldc int32, count int32) Status {
-	return batched(h, gemm(shim.GemmSgemmBatched, ta, tb, m, n, k, a, typeF32, lda, b, typeF32, ldb, c, typeF32, ldc, count, compute32F, -1), alpha, beta)
+	return batched(h, gemm(shim.GemmSgemmBatched, ta, tb, m, n, k, a, TypeF32, lda, b, TypeF32, ldb, c, TypeF32, ldc, count, Compute32F, -1), alpha, beta)
 }
 
 // CheckTrsm validates a batched triangular solve's arguments (run by a remote client too).
@@ -447,10 +437,11 @@ func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintp
 		return Success
 	}
 	var work func() shim.Status
-	if blas, ok := shim.S().Backend.(shim.BlasBackend); ok {
+	blas, capturable := shim.S().Backend.(shim.BlasBackend)
+	if capturable {
 		t := shim.TrsmCall{Dev: hd.Dev.Index, Side: side, Uplo: uplo, Trans: trans, Diag: diag, M: m, N: n, A: a, LDA: lda, B: b, LDB: ldb,
 			Count: count, Math: hd.Math}
-		if hd.PointerMode == pointerModeDevice {
+		if hd.PointerMode == PointerModeDevice {
 			t.AlphaDev = alpha
 		} else {
 			copy(t.Alpha[:], unsafe.Slice((*byte)(unsafe.Pointer(alpha)), 4))
@@ -462,14 +453,14 @@ func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintp
 			if !checkArrays(count, a, b) {
 				return shim.ErrInvalidValue
 			}
+			operands := pointerArrays(a, b, b)
 			for i := int64(0); i < int64(count); i++ {
-				pa, pb, _ := pointerArrays(a, b, b)(i)
-				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, matrix{pa, typeF32, int64(lda)}, matrix{pb, typeF32, int64(ldb)})
+				pa, pb, _ := operands(i)
+				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, matrix{pa, TypeF32, int64(lda)}, matrix{pb, TypeF32, int64(ldb)})
 			}
 			return shim.OK
 		}
 	}
-	_, capturable := shim.S().Backend.(shim.BlasBackend)
 	node := shim.Node{Kind: shim.NodeHost, Capturable: capturable, Run: work}
 	if st := s.Enqueue(node); st != shim.OK {
 		return ExecFailed

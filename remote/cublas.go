@@ -14,8 +14,6 @@ import (
 // handle's mode as the program sets it (the server's handle follows the same calls).
 var devicePointerMode sync.Map // handle -> struct{}
 
-const pointerModeDevice = 1 // CUBLAS_POINTER_MODE_DEVICE
-
 // hostScalars reports whether a handle's alpha and beta live in host memory.
 func hostScalars(handle uint64) bool {
 	_, dev := devicePointerMode.Load(handle)
@@ -49,16 +47,15 @@ func checkGemm(f *api.Func, vals []wire.Value) uint64 {
 		return def // the S forms: float operands, 32F compute, one matrix
 	}
 	i := func(name string, def uint64) int32 { return int32(arg(name, def)) }
-	const f32, compute32F = 0, 68
 	return uint64(cublas.CheckGemm(i("transa", 0), i("transb", 0), i("m", 0), i("n", 0), i("k", 0),
-		i("lda", 0), i("ldb", 0), i("ldc", 0), i("batchCount", 1), i("Atype", f32), i("Btype", f32), i("Ctype", f32),
-		i("computeType", compute32F), uintptr(arg("alpha", 0)), uintptr(arg("beta", 0))))
+		i("lda", 0), i("ldb", 0), i("ldc", 0), i("batchCount", 1), i("Atype", cublas.TypeF32), i("Btype", cublas.TypeF32), i("Ctype", cublas.TypeF32),
+		i("computeType", cublas.Compute32F), uintptr(arg("alpha", 0)), uintptr(arg("beta", 0))))
 }
 
 func init() {
 	byName := api.ByName()
 	afterCall[byName["cublasSetPointerMode_v2"].Op] = func(v []wire.Value) {
-		if v[1].U == pointerModeDevice {
+		if v[1].U == cublas.PointerModeDevice {
 			devicePointerMode.Store(v[0].U, struct{}{})
 		} else {
 			devicePointerMode.Delete(v[0].U)

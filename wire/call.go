@@ -134,13 +134,7 @@ func ScalarSize(f *api.Func, a api.Arg, args []Value) int {
 	}
 	for i, other := range f.Args {
 		if other.Name == a.Size {
-			switch args[i].U {
-			case 64, 65, 2: // CUBLAS_COMPUTE_16F(_PEDANTIC), CUDA_R_16F: half
-				return 2
-			case 70, 71, 1: // CUBLAS_COMPUTE_64F(_PEDANTIC), CUDA_R_64F: double
-				return 8
-			}
-			return 4 // float, and int32 for CUBLAS_COMPUTE_32I
+			return api.ScalarBytes(args[i].U)
 		}
 	}
 	return 4

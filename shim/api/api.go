@@ -29,3 +29,15 @@ func ByName() map[string]*Func {
 	}
 	return m
 }
+
+// ScalarBytes is the size of a [scalar:T] argument whose T names a type: the scale type a
+// cuBLAS compute type implies (or, from older programs, a cudaDataType's size).
+func ScalarBytes(typ uint64) int {
+	switch typ {
+	case 64, 65, 2: // CUBLAS_COMPUTE_16F(_PEDANTIC), CUDA_R_16F: half
+		return 2
+	case 70, 71, 1: // CUBLAS_COMPUTE_64F(_PEDANTIC), CUDA_R_64F: double
+		return 8
+	}
+	return 4 // float, and int32 for CUBLAS_COMPUTE_32I
+}

@@ -4,7 +4,7 @@
  * remote on one GPU; in-process sim and a remote sim server) print the same lines.
  *   gemm [exact|random] [trsm]   exact: small integers, the same on every implementation;
  *                                 random: values whose rounding depends on the implementation;
- *                                 trsm: also a batched triangular solve (not modelled by sim). */
+ *                                 trsm: also a batched triangular solve (ggml's solve_tri). */
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
