@@ -44,7 +44,7 @@ func (c *FDConn) Read(p []byte) (int, error) {
 		if n == 0 && len(p) > 0 {
 			return 0, io.EOF
 		}
-		c.inbound = 0 // what peerSpoke measured was (partly) consumed
+		c.inbound = 0 // what PeerSpoke measured was (partly) consumed
 		return n, nil
 	}
 }
@@ -53,7 +53,7 @@ func (c *FDConn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
 		n, err := unix.Write(c.fd, p[done:])
-		if err == unix.EINTR || (err == unix.EAGAIN && c.peerSpoke()) {
+		if err == unix.EINTR || (err == unix.EAGAIN && c.PeerSpoke()) {
 			continue
 		}
 		if err != nil {
@@ -68,7 +68,7 @@ func (c *FDConn) Write(p []byte) (int, error) {
 func (c *FDConn) Writev(bufs ...[]byte) error {
 	for len(bufs) > 0 {
 		n, err := unix.Writev(c.fd, bufs)
-		if err == unix.EINTR || (err == unix.EAGAIN && c.peerSpoke()) {
+		if err == unix.EINTR || (err == unix.EAGAIN && c.PeerSpoke()) {
 			continue
 		}
 		if err != nil {
@@ -99,13 +99,11 @@ func (c *FDConn) PeerPID() (int32, error) {
 	return cred.Pid, nil
 }
 
-// PeerSpoke reports whether bytes arrived from the peer since the last time it was asked.
-func (c *FDConn) PeerSpoke() bool { return c.peerSpoke() }
-
-// peerSpoke reports whether bytes arrived since the last stalled write. A server busy with
-// earlier work reads nothing but still says it is busy (KindBusy), so a write that cannot
-// proceed times out only when the peer has gone silent.
-func (c *FDConn) peerSpoke() bool {
+// PeerSpoke reports whether bytes arrived from the peer since the last time it was asked
+// (a stalled write asks). A server busy with earlier work reads nothing but still says it
+// is busy (KindBusy), so a write that cannot proceed times out only when the peer has gone
+// silent.
+func (c *FDConn) PeerSpoke() bool {
 	n, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ)
 	if err != nil {
 		return false

@@ -96,19 +96,18 @@ echo "$m" | grep -qE '^vgpu_modules_loaded 0$' || fail "the module a client ship
 echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 echo "== a post that no request follows reaches the server while the program does other things"
-memsets() { metrics | awk -F' ' '/^vgpu_calls_total\{function="cudaMemsetAsync"\}/ {print $2} END {print 0}' | head -1; }
-posted_before=$(memsets)
+calls() { metrics | awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f {print $2} END {print 0}' | head -1; }
+posted_before=$(calls cudaMemsetAsync)
 remote "$CLIENT" lone 1500 > "$C/lone.out" & lone=$!
 sleep 1
-posted_during=$(memsets)
+posted_during=$(calls cudaMemsetAsync)
 wait $lone || fail "lone post: $(cat "$C/lone.out")"
 echo "cudaMemsetAsync answered by the server: $posted_before before, $posted_during one second into the client's 1.5 s pause"
 [ "$posted_during" -gt "$posted_before" ] || fail "a lone post waited for the client's next request"
 echo "== a download that waited for everything posted before it spares the next sync its round trip"
-syncs() { metrics | awk '/^vgpu_calls_total\{function="cudaStreamSynchronize"\}/ {print $2} END {print 0}' | head -1; }
-syncs_before=$(syncs)
+syncs_before=$(calls cudaStreamSynchronize)
 remote "$CLIENT" drain || fail "drain"
-syncs_after=$(syncs)
+syncs_after=$(calls cudaStreamSynchronize)
 echo "cudaStreamSynchronize answered by the server: $syncs_before before, $syncs_after after"
 [ "$syncs_after" = "$syncs_before" ] || fail "the sync after a drained download went to the server"
 [ $((before - during)) = 10240 ] || fail "free $before -> $during MiB while another client holds 10 GiB"
