@@ -38,36 +38,53 @@ type Options struct {
 
 var clients atomic.Uint64
 
-// Serve answers clients on ln until it is closed.
-func Serve(ln net.Listener, o Options) error {
+// Listener is where clients arrive: a vsock listener (wire.VsockListener), or a unix or TCP
+// one through NetListener.
+type Listener interface {
+	Accept() (c *wire.FDConn, peer string, err error)
+}
+
+// NetListener adapts a net.Listener, handing each client's socket to blocking system calls.
+func NetListener(ln net.Listener) Listener { return netListener{ln} }
+
+type netListener struct{ net.Listener }
+
+func (l netListener) Accept() (*wire.FDConn, string, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, "", err
+		}
+		peer := nc.RemoteAddr().String()
+		if c, err := wire.FromConn(nc, 0); err == nil { // else that client is dropped
+			return c, peer, nil
+		}
+	}
+}
+
+// Serve answers clients on ln until it is closed. Each client has an OS thread of its own:
+// the runtime's per-thread state (current device, last error, context stack) then belongs
+// to that client alone, and the thread blocks in the kernel on the client's socket instead
+// of going through the network poller.
+func Serve(ln Listener, o Options) error {
 	if err := prepare(o); err != nil {
 		return err
 	}
 	byOp := opTable()
 	for {
-		c, err := ln.Accept()
+		c, peer, err := ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, unix.EBADF) || errors.Is(err, unix.EINVAL) {
 				return nil
 			}
 			return err
 		}
-		go serveConn(c, o, byOp)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			serveFD(c, peer, o, byOp)
+		}()
 	}
-}
-
-func serveConn(nc net.Conn, o Options, byOp map[uint32]*api.Func) {
-	// One OS thread per client: the runtime's per-thread state (current device, last
-	// error, context stack) then belongs to this client alone, and the thread blocks in
-	// the kernel on the client's socket instead of going through the network poller.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	peer := nc.RemoteAddr().String()
-	c, err := wire.FromConn(nc, 0)
-	if err != nil {
-		return
-	}
-	serveFD(c, peer, o, byOp)
 }
 
 // prepare checks the device model and applies the options every client sees.
@@ -102,29 +119,6 @@ func ServeOne(c *wire.FDConn, o Options) error {
 	defer runtime.UnlockOSThread()
 	serveFD(c, "parent", o, opTable())
 	return nil
-}
-
-// ServeVsock answers clients on a vsock listener until it is closed; like TCP, it crosses a
-// machine boundary, so callers require the token.
-func ServeVsock(ln *wire.VsockListener, o Options) error {
-	if err := prepare(o); err != nil {
-		return err
-	}
-	byOp := opTable()
-	for {
-		c, peer, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, unix.EBADF) || errors.Is(err, unix.EINVAL) {
-				return nil
-			}
-			return err
-		}
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			serveFD(c, peer, o, byOp)
-		}()
-	}
 }
 
 // serveFD answers one client on its own locked thread.

@@ -306,12 +306,13 @@ func serve(args []string) error {
 		return st.Err // no devices: say so before listening
 	}
 	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName}
-	var vln *wire.VsockListener
-	var ln net.Listener
+	var ln server.Listener
 	if network == "vsock" {
-		vln, err = wire.ListenVsock(addr)
+		ln, err = wire.ListenVsock(addr)
 	} else {
-		ln, err = net.Listen(network, addr)
+		var nl net.Listener
+		nl, err = net.Listen(network, addr)
+		ln = server.NetListener(nl)
 	}
 	if err != nil {
 		return err
@@ -324,9 +325,6 @@ func serve(args []string) error {
 		}()
 	}
 	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
-	if vln != nil {
-		return server.ServeVsock(vln, opts)
-	}
 	return server.Serve(ln, opts)
 }
 
