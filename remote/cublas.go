@@ -39,10 +39,8 @@ func checkGemm(f *api.Func, vals []wire.Value) uint64 {
 		return uint64(cublas.NotInitialized)
 	}
 	arg := func(name string, def uint64) uint64 {
-		for i, a := range f.Args {
-			if a.Name == name {
-				return vals[i].U
-			}
+		if i := f.ArgIndex(name); i >= 0 {
+			return vals[i].U
 		}
 		return def // the S forms: float operands, 32F compute, one matrix
 	}

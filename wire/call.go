@@ -132,10 +132,8 @@ func ScalarSize(f *api.Func, a api.Arg, args []Value) int {
 	if n, err := strconv.Atoi(a.Size); err == nil {
 		return n
 	}
-	for i, other := range f.Args {
-		if other.Name == a.Size {
-			return api.ScalarBytes(args[i].U)
-		}
+	if i := f.ArgIndex(a.Size); i >= 0 {
+		return api.ScalarBytes(args[i].U)
 	}
 	return 4
 }

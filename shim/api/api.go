@@ -21,6 +21,16 @@ type Func struct {
 	Args  []Arg
 }
 
+// ArgIndex is the position of f's argument called name, or -1.
+func (f *Func) ArgIndex(name string) int {
+	for i, a := range f.Args {
+		if a.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // ByName indexes Functions by C name.
 func ByName() map[string]*Func {
 	m := make(map[string]*Func, len(Functions))
