@@ -207,6 +207,7 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	if preloadVGPU != nil {
 		detail += "; vgpu is preloaded (" + preloadVGPU.Path + "), so its symbols bind first"
 	}
+	libsCheck := len(d.checks)
 	if libsOK {
 		d.add(tag+"/libraries", "pass", detail, "")
 	} else {
@@ -257,7 +258,14 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	if *seen == nil {
 		*seen = &res
 	}
-	return d.devices(tag, v, res)
+	sees := d.devices(tag, v, res)
+	if sees && !libsOK {
+		// Another CUDA implementation (a real driver) serves the runner: not a failure, but not vgpu.
+		c := &d.checks[libsCheck]
+		c.Status = "warn"
+		c.Detail += "; the runner sees a device anyway, through these libraries rather than vgpu"
+	}
+	return sees
 }
 
 func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
