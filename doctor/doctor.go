@@ -120,13 +120,8 @@ func Run(o Options) Report {
 			anyOK = true
 		}
 	}
-	if seen != nil && seen.NVML != nil {
-		d.duplicates(seen.NVML)
-	}
-	for _, c := range d.checks {
-		if c.Name == "pci-ids" && c.Status == "fail" {
-			anyOK = false
-		}
+	if seen != nil && seen.NVML != nil && !d.uniquePCIIDs(seen.NVML) {
+		anyOK = false
 	}
 	return d.report(anyOK)
 }
@@ -333,17 +328,20 @@ func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
 	return ok
 }
 
-func (d *doc) duplicates(s *probe.System) {
+// uniquePCIIDs checks that no two devices share a PCI id, which Ollama would merge into one.
+// vgpu's own devices never do (device i is on bus base+i); another NVML beside it can.
+func (d *doc) uniquePCIIDs(s *probe.System) bool {
 	seen := map[string]int{}
 	for _, g := range s.GPUs {
 		if j, dup := seen[strings.ToLower(g.BusID)]; dup {
 			d.add("pci-ids", "fail", fmt.Sprintf("devices %d and %d share PCI id %s: Ollama merges them into one", j, g.Index, g.BusID),
-				"give each device its own PCI bus (vgpu does unless pci_bus_base is changed by hand)")
-			return
+				"make sure one NVML serves the runner: `vgpu doctor` lists which libnvidia-ml.so.1 it loads; run `vgpu install` to make it vgpu's")
+			return false
 		}
 		seen[strings.ToLower(g.BusID)] = g.Index
 	}
 	d.add("pci-ids", "pass", fmt.Sprintf("%d device(s), each with its own PCI id", len(s.GPUs)), "")
+	return true
 }
 
 // child re-runs this binary as `vgpu __probe` inside the runner's environment.
