@@ -44,7 +44,7 @@ func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uin
 		return cudart.ErrorInvalidPitchValue
 	}
 	if width == 0 || height == 0 {
-		return cudart.Success
+		return checkStream(async, stream)
 	}
 	if height > 1<<32 || width > 1<<40 {
 		return cudart.ErrorInvalidValue
@@ -103,11 +103,27 @@ func Memcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch, width, heigh
 	return memcpy2D(dst, dpitch, src, spitch, width, height, kind, true, stream)
 }
 
+// checkStream stands in for a copy of nothing: an asynchronous one still posts an empty copy
+// on its stream, so that the server checks the stream and a bad one reports at the next sync,
+// as it would in process.
+func checkStream(async bool, stream uintptr) cudart.Error {
+	if !async || stream == 0 {
+		return cudart.Success
+	}
+	return cudart.From(send(OpCopy2D, u64s(0, 0, 0, 0, 0, 0, uint64(stream)), true))
+}
+
 // memcpy3D carries a 3D copy as one pitched copy per slice.
 func memcpy3D(p unsafe.Pointer, peer, async bool, stream uintptr) cudart.Error {
-	return cudart.Slices3D(p, peer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) cudart.Error {
+	moved := false
+	e := cudart.Slices3D(p, peer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) cudart.Error {
+		moved = true
 		return memcpy2D(dst, dpitch, src, spitch, w, h, kind, async, stream)
 	})
+	if e == cudart.Success && !moved {
+		return checkStream(async, stream)
+	}
+	return e
 }
 
 // Memcpy3D is cudaMemcpy3D over the connection (pitched pointers; no CUDA arrays).

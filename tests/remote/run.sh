@@ -33,6 +33,10 @@ echo "== four threads copying at once through a small shared-memory window, and 
 ${CC:-gcc} -O2 -o "$C/threads" "$ROOT/tests/remote/threads.c" -ldl -lpthread
 VGPU_SHM_MB=8 remote "$C/threads" || fail "threads through shared memory"
 VGPU_SHM_MB=0 remote "$C/threads" || fail "threads through the socket"
+echo "== bad input at every entry point through the client and the server (tests/c/sweep.c)"
+make -s -C "$ROOT/tests/c" bin/sweep >/dev/null
+remote "$ROOT/tests/c/bin/sweep" "$LIBDIR" 2>"$C/sweep.log" || fail "the sweep through the remote backend"
+kill -0 "${pids[0]}" || fail "the server died under the sweep"
 echo "== asynchronous calls are pipelined; their errors come with the next synchronising call"
 remote "$CLIENT" async
 echo "== kernels: the image is shipped once, launches are pipelined, their errors come at the sync"
