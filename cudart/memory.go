@@ -69,7 +69,11 @@ func MallocPitch(out, pitch unsafe.Pointer, width, height uint64) Error {
 		return ErrorInvalidValue
 	}
 	p := (width + 511) &^ 511
-	if e := alloc(out, p*height, shim.MemDevice); e != Success {
+	size, ok := shim.MulAdd(p, height, 0)
+	if !ok {
+		return ErrorMemoryAllocation
+	}
+	if e := alloc(out, size, shim.MemDevice); e != Success {
 		return e
 	}
 	shim.PutU64(pitch, p)
@@ -277,13 +281,26 @@ func Slices3D(p unsafe.Pointer, peer bool, slice func(dst uintptr, dpitch uint64
 		return ErrorInvalidValue
 	}
 	for z := uint64(0); z < depth; z++ {
-		so := (u(l.srcPos+16)+z)*spitch*sy + u(l.srcPos+8)*spitch + u(l.srcPos)
-		do := (u(l.dstPos+16)+z)*dpitch*dy + u(l.dstPos+8)*dpitch + u(l.dstPos)
+		so, sok := offset3D(u(l.srcPos), u(l.srcPos+8), u(l.srcPos+16), z, spitch, sy)
+		do, dok := offset3D(u(l.dstPos), u(l.dstPos+8), u(l.dstPos+16), z, dpitch, dy)
+		if !sok || !dok {
+			return ErrorInvalidValue
+		}
 		if e := slice(dp+uintptr(do), dpitch, sp+uintptr(so), spitch, w, h, kind); e != Success {
 			return e
 		}
 	}
 	return Success
+}
+
+// offset3D is the byte offset of slice dz past position (x, y, z) in a pitched volume of
+// rows rows per slice, or false when it does not fit in 64 bits.
+func offset3D(x, y, z, dz, pitch, rows uint64) (uint64, bool) {
+	z, ok0 := shim.MulAdd(z, 1, dz)
+	slice, ok1 := shim.MulAdd(pitch, rows, 0)
+	row, ok2 := shim.MulAdd(y, pitch, x)
+	off, ok3 := shim.MulAdd(z, slice, row)
+	return off, ok0 && ok1 && ok2 && ok3
 }
 
 // Memcpy3D is cudaMemcpy3D (pitched pointers; arrays are not supported).

@@ -46,7 +46,9 @@ func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uin
 	if width == 0 || height == 0 {
 		return checkStream(async, stream)
 	}
-	if height > 1<<32 || width > 1<<40 {
+	_, dok := shim.MulAdd(dpitch, height-1, width)
+	_, sok := shim.MulAdd(spitch, height-1, width)
+	if height > 1<<32 || width > 1<<40 || !dok || !sok {
 		return cudart.ErrorInvalidValue
 	}
 	kind = resolveKind(dst, src, kind)

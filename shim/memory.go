@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"math/bits"
 	"sort"
 	"sync"
 	"unsafe"
@@ -35,6 +36,14 @@ type Alloc struct {
 // InRange reports whether [p, p+n) lies within [base, base+size), with no sum that can wrap.
 func InRange(base uintptr, size uint64, p uintptr, n uint64) bool {
 	return p >= base && uint64(p-base) <= size && n <= size-uint64(p-base)
+}
+
+// MulAdd is a*b+c, and whether it fits in 64 bits: pitched sizes and offsets are products of
+// caller-supplied values, and a wrapped one would pass a range check for the wrong bytes.
+func MulAdd(a, b, c uint64) (uint64, bool) {
+	hi, lo := bits.Mul64(a, b)
+	sum, carry := bits.Add64(lo, c, 0)
+	return sum, hi == 0 && carry == 0
 }
 
 // End is one past the last byte.

@@ -246,7 +246,11 @@ func Memcpy2D(s *Stream, dst uintptr, dpitch uint64, src uintptr, spitch uint64,
 		return ErrInvalidMemcpyDirection
 	}
 	// Check the whole footprint once, then issue one copy per row.
-	dspan, sspan := dpitch*(height-1)+width, spitch*(height-1)+width
+	dspan, dok := MulAdd(dpitch, height-1, width)
+	sspan, sok := MulAdd(spitch, height-1, width)
+	if !dok || !sok {
+		return ErrInvalidValue
+	}
 	if kind == HostToDevice || kind == DeviceToDevice {
 		if _, st := DeviceRange(dst, dspan); st != OK {
 			return st

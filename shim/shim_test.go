@@ -231,6 +231,16 @@ func TestStateFromEnvironment(t *testing.T) {
 	assert.Equal(t, -1, s.Ordinal(s.Physical[0]))
 }
 
+func TestMulAdd(t *testing.T) {
+	v, ok := MulAdd(512, 1<<20, 7)
+	require.True(t, ok)
+	require.Equal(t, uint64(512<<20+7), v)
+	_, ok = MulAdd(1<<40, 1<<24, 0) // the product wraps to 0
+	require.False(t, ok)
+	_, ok = MulAdd(1<<63, 1, 1<<63) // the sum carries out
+	require.False(t, ok)
+}
+
 func TestInRange(t *testing.T) {
 	for _, c := range []struct {
 		p    uintptr

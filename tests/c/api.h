@@ -70,6 +70,7 @@ static const struct prop_offsets prop13 = {288, 384, 360, 364, 568, 576, 388, 67
 	X(cudaError_t, cudaMemcpy, (void *, const void *, size_t, int)) \
 	X(cudaError_t, cudaMemcpyAsync, (void *, const void *, size_t, int, cudaStream_t)) \
 	X(cudaError_t, cudaMemcpy2D, (void *, size_t, const void *, size_t, size_t, size_t, int)) \
+	X(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t)) \
 	X(cudaError_t, cudaMemset, (void *, int, size_t)) \
 	X(cudaError_t, cudaMemsetAsync, (void *, int, size_t, cudaStream_t)) \
 	X(cudaError_t, cudaGetLastError, (void)) \

@@ -442,6 +442,7 @@ static void test_bad_input(void) {
 		{p_cudaMemcpy(buf, buf, 4, 7), 21, "cudaMemcpy bad kind"},
 		{p_cudaMemcpy((void *)0x1000, buf, 8, 1), 1, "H2D to a non-device pointer"},
 		{p_cudaMemset((void *)0x1000, 0, 8), 1, "memset of a non-device pointer"},
+		{p_cudaMallocPitch(&p, &f, 1ull << 40, 1ull << 24), 2, "cudaMallocPitch whose size wraps 64 bits"},
 		{p_cudaMemGetInfo(NULL, &f), 1, "cudaMemGetInfo(NULL)"},
 		{p_cudaDeviceGetAttribute(&n, 0, 0), 1, "attribute 0"},
 		{p_cudaDeviceGetAttribute(&n, 9999, 0), 1, "attribute 9999"},
@@ -471,6 +472,10 @@ static void test_bad_input(void) {
 	nvmlDevice_t h0; p_nvmlDeviceGetHandleByIndex_v2(0, &h0);
 	EQ(p_nvmlDeviceGetName(h0, buf, 4), 7, "nvml name into 4 bytes = insufficient size");
 	CHECK(strcmp(p_nvmlErrorString(7), "") != 0, "nvmlErrorString");
+	/* A pitch times a row count that wraps 64 bits must not pass the range check. */
+	void *small; p_cudaMalloc(&small, 4096);
+	EQ(p_cudaMemcpy2D(small, 1ull << 40, buf, 16, 8, (1ull << 24) + 1, 1), 1, "cudaMemcpy2D whose span wraps 64 bits");
+	p_cudaFree(small);
 	void *a; p_cudaMalloc(&a, 64);
 	EQ(p_cudaFree(a), 0, "free"); EQ(p_cudaFree(a), 1, "double free = invalid value");
 	EQ(p_cudaMemcpy(a, buf, 8, 1), 1, "use after free = invalid value");
