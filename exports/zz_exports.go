@@ -24,9 +24,14 @@ var _ unsafe.Pointer
 //export vgpu_cuInit
 func vgpu_cuInit(flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(0, []wire.Value{{U: uint64(flags)}}))
 		remote.StatsEnd(0, t)
+		if tr {
+			shim.TraceEnd(tt, 1, "cuInit", cuda.Result(r), flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -41,9 +46,14 @@ func vgpu_cuInit(flags uint32) int32 {
 //export vgpu_cuDriverGetVersion
 func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(1, []wire.Value{{U: uint64(uintptr(version))}}))
 		remote.StatsEnd(1, t)
+		if tr {
+			shim.TraceEnd(tt, 2, "cuDriverGetVersion", cuda.Result(r), version)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -58,9 +68,14 @@ func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cuDeviceGetCount
 func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(2, []wire.Value{{U: uint64(uintptr(count))}}))
 		remote.StatsEnd(2, t)
+		if tr {
+			shim.TraceEnd(tt, 3, "cuDeviceGetCount", cuda.Result(r), count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -75,9 +90,14 @@ func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
 //export vgpu_cuDeviceGet
 func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(3, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(ordinal)}}))
 		remote.StatsEnd(3, t)
+		if tr {
+			shim.TraceEnd(tt, 4, "cuDeviceGet", cuda.Result(r), device, ordinal)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -92,9 +112,14 @@ func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
 //export vgpu_cuDeviceGetName
 func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(4, []wire.Value{{U: uint64(uintptr(name))}, {U: uint64(len_)}, {U: uint64(dev)}}))
 		remote.StatsEnd(4, t)
+		if tr {
+			shim.TraceEnd(tt, 5, "cuDeviceGetName", cuda.Result(r), name, len_, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -109,9 +134,14 @@ func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
 //export vgpu_cuDeviceGetUuid
 func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(5, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
 		remote.StatsEnd(5, t)
+		if tr {
+			shim.TraceEnd(tt, 6, "cuDeviceGetUuid", cuda.Result(r), uuid, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -126,9 +156,14 @@ func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceGetUuid_v2
 func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(6, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
 		remote.StatsEnd(6, t)
+		if tr {
+			shim.TraceEnd(tt, 7, "cuDeviceGetUuid_v2", cuda.Result(r), uuid, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -143,9 +178,14 @@ func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceTotalMem_v2
 func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(7, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
 		remote.StatsEnd(7, t)
+		if tr {
+			shim.TraceEnd(tt, 8, "cuDeviceTotalMem_v2", cuda.Result(r), bytes, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -160,9 +200,14 @@ func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceTotalMem
 func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(8, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
 		remote.StatsEnd(8, t)
+		if tr {
+			shim.TraceEnd(tt, 9, "cuDeviceTotalMem", cuda.Result(r), bytes, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -177,9 +222,14 @@ func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDeviceGetAttribute
 func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(9, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(attrib)}, {U: uint64(dev)}}))
 		remote.StatsEnd(9, t)
+		if tr {
+			shim.TraceEnd(tt, 10, "cuDeviceGetAttribute", cuda.Result(r), pi, attrib, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -194,9 +244,14 @@ func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32
 //export vgpu_cuDeviceGetPCIBusId
 func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(10, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(dev)}}))
 		remote.StatsEnd(10, t)
+		if tr {
+			shim.TraceEnd(tt, 11, "cuDeviceGetPCIBusId", cuda.Result(r), pciBusId, len_, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -211,9 +266,14 @@ func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) in
 //export vgpu_cuDeviceGetByPCIBusId
 func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(11, []wire.Value{{U: uint64(uintptr(dev))}, {U: uint64(uintptr(pciBusId))}}))
 		remote.StatsEnd(11, t)
+		if tr {
+			shim.TraceEnd(tt, 12, "cuDeviceGetByPCIBusId", cuda.Result(r), dev, pciBusId)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -228,9 +288,14 @@ func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int
 //export vgpu_cuDeviceComputeCapability
 func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(12, []wire.Value{{U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}, {U: uint64(dev)}}))
 		remote.StatsEnd(12, t)
+		if tr {
+			shim.TraceEnd(tt, 13, "cuDeviceComputeCapability", cuda.Result(r), major, minor, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -245,9 +310,14 @@ func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, 
 //export vgpu_cuDevicePrimaryCtxRetain
 func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(13, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(dev)}}))
 		remote.StatsEnd(13, t)
+		if tr {
+			shim.TraceEnd(tt, 14, "cuDevicePrimaryCtxRetain", cuda.Result(r), pctx, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -262,9 +332,14 @@ func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxRelease_v2
 func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(14, []wire.Value{{U: uint64(dev)}}))
 		remote.StatsEnd(14, t)
+		if tr {
+			shim.TraceEnd(tt, 15, "cuDevicePrimaryCtxRelease_v2", cuda.Result(r), dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -279,9 +354,14 @@ func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxRelease
 func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(15, []wire.Value{{U: uint64(dev)}}))
 		remote.StatsEnd(15, t)
+		if tr {
+			shim.TraceEnd(tt, 16, "cuDevicePrimaryCtxRelease", cuda.Result(r), dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -296,9 +376,14 @@ func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxReset_v2
 func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(16, []wire.Value{{U: uint64(dev)}}))
 		remote.StatsEnd(16, t)
+		if tr {
+			shim.TraceEnd(tt, 17, "cuDevicePrimaryCtxReset_v2", cuda.Result(r), dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -313,9 +398,14 @@ func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxReset
 func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(17, []wire.Value{{U: uint64(dev)}}))
 		remote.StatsEnd(17, t)
+		if tr {
+			shim.TraceEnd(tt, 18, "cuDevicePrimaryCtxReset", cuda.Result(r), dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -330,9 +420,14 @@ func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
 //export vgpu_cuDevicePrimaryCtxGetState
 func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(18, []wire.Value{{U: uint64(dev)}, {U: uint64(uintptr(flags))}, {U: uint64(uintptr(active))}}))
 		remote.StatsEnd(18, t)
+		if tr {
+			shim.TraceEnd(tt, 19, "cuDevicePrimaryCtxGetState", cuda.Result(r), dev, flags, active)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -347,9 +442,14 @@ func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active uns
 //export vgpu_cuDevicePrimaryCtxSetFlags_v2
 func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(19, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
 		remote.StatsEnd(19, t)
+		if tr {
+			shim.TraceEnd(tt, 20, "cuDevicePrimaryCtxSetFlags_v2", cuda.Result(r), dev, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -364,9 +464,14 @@ func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
 //export vgpu_cuDevicePrimaryCtxSetFlags
 func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(20, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
 		remote.StatsEnd(20, t)
+		if tr {
+			shim.TraceEnd(tt, 21, "cuDevicePrimaryCtxSetFlags", cuda.Result(r), dev, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -381,9 +486,14 @@ func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
 //export vgpu_cuCtxCreate_v2
 func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(21, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
 		remote.StatsEnd(21, t)
+		if tr {
+			shim.TraceEnd(tt, 22, "cuCtxCreate_v2", cuda.Result(r), pctx, flags, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -398,9 +508,14 @@ func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 //export vgpu_cuCtxCreate
 func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(22, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
 		remote.StatsEnd(22, t)
+		if tr {
+			shim.TraceEnd(tt, 23, "cuCtxCreate", cuda.Result(r), pctx, flags, dev)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -415,9 +530,14 @@ func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
 //export vgpu_cuCtxDestroy_v2
 func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(23, []wire.Value{{U: uint64(ctx)}}))
 		remote.StatsEnd(23, t)
+		if tr {
+			shim.TraceEnd(tt, 24, "cuCtxDestroy_v2", cuda.Result(r), ctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -432,9 +552,14 @@ func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
 //export vgpu_cuCtxDestroy
 func vgpu_cuCtxDestroy(ctx uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(24, []wire.Value{{U: uint64(ctx)}}))
 		remote.StatsEnd(24, t)
+		if tr {
+			shim.TraceEnd(tt, 25, "cuCtxDestroy", cuda.Result(r), ctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -449,9 +574,14 @@ func vgpu_cuCtxDestroy(ctx uintptr) int32 {
 //export vgpu_cuCtxPushCurrent_v2
 func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(25, []wire.Value{{U: uint64(ctx)}}))
 		remote.StatsEnd(25, t)
+		if tr {
+			shim.TraceEnd(tt, 26, "cuCtxPushCurrent_v2", cuda.Result(r), ctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -466,9 +596,14 @@ func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
 //export vgpu_cuCtxPushCurrent
 func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(26, []wire.Value{{U: uint64(ctx)}}))
 		remote.StatsEnd(26, t)
+		if tr {
+			shim.TraceEnd(tt, 27, "cuCtxPushCurrent", cuda.Result(r), ctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -483,9 +618,14 @@ func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
 //export vgpu_cuCtxPopCurrent_v2
 func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(27, []wire.Value{{U: uint64(uintptr(pctx))}}))
 		remote.StatsEnd(27, t)
+		if tr {
+			shim.TraceEnd(tt, 28, "cuCtxPopCurrent_v2", cuda.Result(r), pctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -500,9 +640,14 @@ func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxPopCurrent
 func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(28, []wire.Value{{U: uint64(uintptr(pctx))}}))
 		remote.StatsEnd(28, t)
+		if tr {
+			shim.TraceEnd(tt, 29, "cuCtxPopCurrent", cuda.Result(r), pctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -517,9 +662,14 @@ func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxSetCurrent
 func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(29, []wire.Value{{U: uint64(ctx)}}))
 		remote.StatsEnd(29, t)
+		if tr {
+			shim.TraceEnd(tt, 30, "cuCtxSetCurrent", cuda.Result(r), ctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -534,9 +684,14 @@ func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
 //export vgpu_cuCtxGetCurrent
 func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(30, []wire.Value{{U: uint64(uintptr(pctx))}}))
 		remote.StatsEnd(30, t)
+		if tr {
+			shim.TraceEnd(tt, 31, "cuCtxGetCurrent", cuda.Result(r), pctx)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -551,9 +706,14 @@ func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetDevice
 func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(31, []wire.Value{{U: uint64(uintptr(device))}}))
 		remote.StatsEnd(31, t)
+		if tr {
+			shim.TraceEnd(tt, 32, "cuCtxGetDevice", cuda.Result(r), device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -568,9 +728,14 @@ func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
 //export vgpu_cuCtxSynchronize
 func vgpu_cuCtxSynchronize() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(32, []wire.Value{}))
 		remote.StatsEnd(32, t)
+		if tr {
+			shim.TraceEnd(tt, 33, "cuCtxSynchronize", cuda.Result(r))
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -585,9 +750,14 @@ func vgpu_cuCtxSynchronize() int32 {
 //export vgpu_cuCtxGetApiVersion
 func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(33, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(version))}}))
 		remote.StatsEnd(33, t)
+		if tr {
+			shim.TraceEnd(tt, 34, "cuCtxGetApiVersion", cuda.Result(r), ctx, version)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -602,9 +772,14 @@ func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetFlags
 func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(34, []wire.Value{{U: uint64(uintptr(flags))}}))
 		remote.StatsEnd(34, t)
+		if tr {
+			shim.TraceEnd(tt, 35, "cuCtxGetFlags", cuda.Result(r), flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -619,9 +794,14 @@ func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
 //export vgpu_cuMemGetInfo_v2
 func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(35, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
 		remote.StatsEnd(35, t)
+		if tr {
+			shim.TraceEnd(tt, 36, "cuMemGetInfo_v2", cuda.Result(r), free, total)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -636,9 +816,14 @@ func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cuMemGetInfo
 func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(36, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
 		remote.StatsEnd(36, t)
+		if tr {
+			shim.TraceEnd(tt, 37, "cuMemGetInfo", cuda.Result(r), free, total)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -653,9 +838,14 @@ func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cuMemAlloc_v2
 func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(37, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
 		remote.StatsEnd(37, t)
+		if tr {
+			shim.TraceEnd(tt, 38, "cuMemAlloc_v2", cuda.Result(r), dptr, bytesize)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -670,9 +860,14 @@ func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
 //export vgpu_cuMemFree_v2
 func vgpu_cuMemFree_v2(dptr uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(38, []wire.Value{{U: uint64(dptr)}}))
 		remote.StatsEnd(38, t)
+		if tr {
+			shim.TraceEnd(tt, 39, "cuMemFree_v2", cuda.Result(r), dptr)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -720,9 +915,14 @@ func vgpu_cuMemHostAlloc(pp unsafe.Pointer, bytesize uint64, flags uint32) int32
 //export vgpu_cuMemcpyHtoD_v2
 func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyHtoD(dst, src, count))
 		remote.StatsEnd(42, t)
+		if tr {
+			shim.TraceEnd(tt, 43, "cuMemcpyHtoD_v2", cuda.Result(r), dst, src, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -737,9 +937,14 @@ func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
 //export vgpu_cuMemcpyDtoH_v2
 func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyDtoH(dst, src, count))
 		remote.StatsEnd(43, t)
+		if tr {
+			shim.TraceEnd(tt, 44, "cuMemcpyDtoH_v2", cuda.Result(r), dst, src, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -754,9 +959,14 @@ func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpyDtoD_v2
 func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(44, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
 		remote.StatsEnd(44, t)
+		if tr {
+			shim.TraceEnd(tt, 45, "cuMemcpyDtoD_v2", cuda.Result(r), dst, src, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -771,9 +981,14 @@ func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpy
 func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuMemcpy", 801))
 		remote.StatsEnd(45, t)
+		if tr {
+			shim.TraceEnd(tt, 46, "cuMemcpy", cuda.Result(r), dst, src, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -788,9 +1003,14 @@ func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
 //export vgpu_cuMemcpyAsync
 func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuMemcpyAsync", 801))
 		remote.StatsEnd(46, t)
+		if tr {
+			shim.TraceEnd(tt, 47, "cuMemcpyAsync", cuda.Result(r), dst, src, count, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -805,9 +1025,14 @@ func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) in
 //export vgpu_cuMemcpyHtoDAsync_v2
 func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyHtoDAsync(dst, src, count, stream))
 		remote.StatsEnd(47, t)
+		if tr {
+			shim.TraceEnd(tt, 48, "cuMemcpyHtoDAsync_v2", cuda.Result(r), dst, src, count, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -822,9 +1047,14 @@ func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uin
 //export vgpu_cuMemcpyDtoHAsync_v2
 func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyDtoHAsync(dst, src, count, stream))
 		remote.StatsEnd(48, t)
+		if tr {
+			shim.TraceEnd(tt, 49, "cuMemcpyDtoHAsync_v2", cuda.Result(r), dst, src, count, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -839,9 +1069,14 @@ func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uin
 //export vgpu_cuMemsetD8_v2
 func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(49, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 		remote.StatsEnd(49, t)
+		if tr {
+			shim.TraceEnd(tt, 50, "cuMemsetD8_v2", cuda.Result(r), dst, value, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -856,9 +1091,14 @@ func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
 //export vgpu_cuMemsetD32_v2
 func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(50, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 		remote.StatsEnd(50, t)
+		if tr {
+			shim.TraceEnd(tt, 51, "cuMemsetD32_v2", cuda.Result(r), dst, value, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -873,9 +1113,14 @@ func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
 //export vgpu_cuMemsetD8Async
 func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(51, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
 		remote.StatsEnd(51, t)
+		if tr {
+			shim.TraceEnd(tt, 52, "cuMemsetD8Async", cuda.Result(r), dst, value, count, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -890,9 +1135,14 @@ func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr)
 //export vgpu_cuMemGetAddressRange_v2
 func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(52, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
 		remote.StatsEnd(52, t)
+		if tr {
+			shim.TraceEnd(tt, 53, "cuMemGetAddressRange_v2", cuda.Result(r), base, size, dptr)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -907,9 +1157,14 @@ func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr
 //export vgpu_cuMemGetAllocationGranularity
 func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(53, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
 		remote.StatsEnd(53, t)
+		if tr {
+			shim.TraceEnd(tt, 54, "cuMemGetAllocationGranularity", cuda.Result(r), granularity, prop, option)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -924,9 +1179,14 @@ func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.
 //export vgpu_cuMemCreate
 func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(54, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(size)}, {U: uint64(uintptr(prop))}, {U: uint64(flags)}}))
 		remote.StatsEnd(54, t)
+		if tr {
+			shim.TraceEnd(tt, 55, "cuMemCreate", cuda.Result(r), handle, size, prop, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -941,9 +1201,14 @@ func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, f
 //export vgpu_cuMemRelease
 func vgpu_cuMemRelease(handle uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(55, []wire.Value{{U: uint64(handle)}}))
 		remote.StatsEnd(55, t)
+		if tr {
+			shim.TraceEnd(tt, 56, "cuMemRelease", cuda.Result(r), handle)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -958,9 +1223,14 @@ func vgpu_cuMemRelease(handle uint64) int32 {
 //export vgpu_cuMemAddressReserve
 func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(56, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(alignment)}, {U: uint64(addr)}, {U: uint64(flags)}}))
 		remote.StatsEnd(56, t)
+		if tr {
+			shim.TraceEnd(tt, 57, "cuMemAddressReserve", cuda.Result(r), ptr, size, alignment, addr, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -975,9 +1245,14 @@ func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64,
 //export vgpu_cuMemAddressFree
 func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(57, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
 		remote.StatsEnd(57, t)
+		if tr {
+			shim.TraceEnd(tt, 58, "cuMemAddressFree", cuda.Result(r), ptr, size)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -992,9 +1267,14 @@ func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
 //export vgpu_cuMemMap
 func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(58, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(offset)}, {U: uint64(handle)}, {U: uint64(flags)}}))
 		remote.StatsEnd(58, t)
+		if tr {
+			shim.TraceEnd(tt, 59, "cuMemMap", cuda.Result(r), ptr, size, offset, handle, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1009,9 +1289,14 @@ func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags 
 //export vgpu_cuMemUnmap
 func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(59, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
 		remote.StatsEnd(59, t)
+		if tr {
+			shim.TraceEnd(tt, 60, "cuMemUnmap", cuda.Result(r), ptr, size)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1026,9 +1311,14 @@ func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
 //export vgpu_cuMemSetAccess
 func vgpu_cuMemSetAccess(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(60, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(uintptr(desc))}, {U: uint64(count)}}))
 		remote.StatsEnd(60, t)
+		if tr {
+			shim.TraceEnd(tt, 61, "cuMemSetAccess", cuda.Result(r), ptr, size, desc, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1087,9 +1377,14 @@ func vgpu_cuGetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersio
 //export vgpu_cuStreamCreate
 func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(65, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
 		remote.StatsEnd(65, t)
+		if tr {
+			shim.TraceEnd(tt, 66, "cuStreamCreate", cuda.Result(r), stream, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1104,9 +1399,14 @@ func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cuStreamDestroy_v2
 func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(66, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(66, t)
+		if tr {
+			shim.TraceEnd(tt, 67, "cuStreamDestroy_v2", cuda.Result(r), stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1121,9 +1421,14 @@ func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
 //export vgpu_cuStreamSynchronize
 func vgpu_cuStreamSynchronize(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(67, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(67, t)
+		if tr {
+			shim.TraceEnd(tt, 68, "cuStreamSynchronize", cuda.Result(r), stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1138,9 +1443,14 @@ func vgpu_cuStreamSynchronize(stream uintptr) int32 {
 //export vgpu_cuStreamQuery
 func vgpu_cuStreamQuery(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(68, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(68, t)
+		if tr {
+			shim.TraceEnd(tt, 69, "cuStreamQuery", cuda.Result(r), stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1155,9 +1465,14 @@ func vgpu_cuStreamQuery(stream uintptr) int32 {
 //export vgpu_cuEventCreate
 func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(69, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
 		remote.StatsEnd(69, t)
+		if tr {
+			shim.TraceEnd(tt, 70, "cuEventCreate", cuda.Result(r), event, flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1172,9 +1487,14 @@ func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cuEventRecord
 func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(70, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
 		remote.StatsEnd(70, t)
+		if tr {
+			shim.TraceEnd(tt, 71, "cuEventRecord", cuda.Result(r), event, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1189,9 +1509,14 @@ func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
 //export vgpu_cuEventSynchronize
 func vgpu_cuEventSynchronize(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(71, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(71, t)
+		if tr {
+			shim.TraceEnd(tt, 72, "cuEventSynchronize", cuda.Result(r), event)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1206,9 +1531,14 @@ func vgpu_cuEventSynchronize(event uintptr) int32 {
 //export vgpu_cuEventQuery
 func vgpu_cuEventQuery(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(72, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(72, t)
+		if tr {
+			shim.TraceEnd(tt, 73, "cuEventQuery", cuda.Result(r), event)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1223,9 +1553,14 @@ func vgpu_cuEventQuery(event uintptr) int32 {
 //export vgpu_cuEventDestroy_v2
 func vgpu_cuEventDestroy_v2(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(73, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(73, t)
+		if tr {
+			shim.TraceEnd(tt, 74, "cuEventDestroy_v2", cuda.Result(r), event)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1240,9 +1575,14 @@ func vgpu_cuEventDestroy_v2(event uintptr) int32 {
 //export vgpu_cuEventElapsedTime
 func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(74, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
 		remote.StatsEnd(74, t)
+		if tr {
+			shim.TraceEnd(tt, 75, "cuEventElapsedTime", cuda.Result(r), ms, start, end)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1257,9 +1597,14 @@ func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int3
 //export vgpu_cuEventElapsedTime_v2
 func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(75, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
 		remote.StatsEnd(75, t)
+		if tr {
+			shim.TraceEnd(tt, 88, "cuEventElapsedTime_v2", cuda.Result(r), ms, start, end)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1274,9 +1619,14 @@ func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) i
 //export vgpu_cuModuleLoadData
 func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.ModuleLoadData(module, image))
 		remote.StatsEnd(76, t)
+		if tr {
+			shim.TraceEnd(tt, 76, "cuModuleLoadData", cuda.Result(r), module, image)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1291,9 +1641,14 @@ func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
 //export vgpu_cuModuleUnload
 func vgpu_cuModuleUnload(module uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.ModuleUnload(module))
 		remote.StatsEnd(77, t)
+		if tr {
+			shim.TraceEnd(tt, 77, "cuModuleUnload", cuda.Result(r), module)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1308,9 +1663,14 @@ func vgpu_cuModuleUnload(module uintptr) int32 {
 //export vgpu_cuModuleGetFunction
 func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.ModuleGetFunction(fn, module, name))
 		remote.StatsEnd(78, t)
+		if tr {
+			shim.TraceEnd(tt, 78, "cuModuleGetFunction", cuda.Result(r), fn, module, name)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1325,9 +1685,14 @@ func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Poi
 //export vgpu_cuLaunchKernel
 func vgpu_cuLaunchKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
 		remote.StatsEnd(79, t)
+		if tr {
+			shim.TraceEnd(tt, 79, "cuLaunchKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1353,9 +1718,14 @@ func vgpu_cuGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
 //export vgpu_cuPointerGetAttribute
 func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuPointerGetAttribute", 801))
 		remote.StatsEnd(81, t)
+		if tr {
+			shim.TraceEnd(tt, 81, "cuPointerGetAttribute", cuda.Result(r), data, attribute, ptr)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1370,9 +1740,14 @@ func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64
 //export vgpu_cuFuncGetAttribute
 func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cuFuncGetAttribute", 801))
 		remote.StatsEnd(82, t)
+		if tr {
+			shim.TraceEnd(tt, 82, "cuFuncGetAttribute", cuda.Result(r), pi, attrib, f)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1387,9 +1762,14 @@ func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 //export vgpu_cuDeviceGetCount_v2
 func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(83, []wire.Value{{U: uint64(uintptr(count))}}))
 		remote.StatsEnd(83, t)
+		if tr {
+			shim.TraceEnd(tt, 83, "cuDeviceGetCount_v2", cuda.Result(r), count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1404,9 +1784,14 @@ func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
 //export vgpu_cuCtxGetId
 func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(84, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(id))}}))
 		remote.StatsEnd(84, t)
+		if tr {
+			shim.TraceEnd(tt, 84, "cuCtxGetId", cuda.Result(r), ctx, id)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1421,9 +1806,14 @@ func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
 //export vgpu_cuMemGetAccess
 func vgpu_cuMemGetAccess(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(85, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(uintptr(location))}, {U: uint64(ptr)}}))
 		remote.StatsEnd(85, t)
+		if tr {
+			shim.TraceEnd(tt, 85, "cuMemGetAccess", cuda.Result(r), flags, location, ptr)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -1460,11 +1850,16 @@ func vgpu_cuMemHostUnregister(p uintptr) int32 {
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
 		remote.StatsEnd(88, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 200, "cudaGetDeviceCount", cudart.Error(r), count)
 		}
 		return r
 	}
@@ -1505,11 +1900,16 @@ func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
 //export vgpu_cudaSetDevice
 func vgpu_cudaSetDevice(device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(90, []wire.Value{{U: uint64(device)}}))
 		remote.StatsEnd(90, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 202, "cudaSetDevice", cudart.Error(r), device)
 		}
 		return r
 	}
@@ -1532,11 +1932,16 @@ func vgpu_cudaSetDevice(device int32) int32 {
 //export vgpu_cudaSetDeviceFlags
 func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(91, []wire.Value{{U: uint64(flags)}}))
 		remote.StatsEnd(91, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 203, "cudaSetDeviceFlags", cudart.Error(r), flags)
 		}
 		return r
 	}
@@ -1559,11 +1964,16 @@ func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 //export vgpu_cudaGetDeviceFlags
 func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
 		remote.StatsEnd(92, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 204, "cudaGetDeviceFlags", cudart.Error(r), flags)
 		}
 		return r
 	}
@@ -1586,11 +1996,16 @@ func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 //export vgpu_cudaGetDeviceProperties_13
 func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
 		remote.StatsEnd(93, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 205, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
 		}
 		return r
 	}
@@ -1613,11 +2028,16 @@ func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 //export vgpu_cudaGetDeviceProperties_v2_12
 func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
 		remote.StatsEnd(94, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 206, "cudaGetDeviceProperties_v2", cudart.Error(r), prop, device)
 		}
 		return r
 	}
@@ -1640,11 +2060,16 @@ func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32
 //export vgpu_cudaGetDeviceProperties_12
 func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
 		remote.StatsEnd(95, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 207, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
 		}
 		return r
 	}
@@ -1667,11 +2092,16 @@ func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 //export vgpu_cudaDeviceGetAttribute
 func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
 		remote.StatsEnd(96, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 208, "cudaDeviceGetAttribute", cudart.Error(r), value, attr, device)
 		}
 		return r
 	}
@@ -1694,11 +2124,16 @@ func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32)
 //export vgpu_cudaDeviceGetPCIBusId
 func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
 		remote.StatsEnd(97, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 209, "cudaDeviceGetPCIBusId", cudart.Error(r), pciBusId, len_, device)
 		}
 		return r
 	}
@@ -1721,11 +2156,16 @@ func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int3
 //export vgpu_cudaDeviceGetByPCIBusId
 func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
 		remote.StatsEnd(98, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 210, "cudaDeviceGetByPCIBusId", cudart.Error(r), device, pciBusId)
 		}
 		return r
 	}
@@ -1748,11 +2188,16 @@ func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer
 //export vgpu_cudaDriverGetVersion
 func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
 		remote.StatsEnd(99, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 211, "cudaDriverGetVersion", cudart.Error(r), version)
 		}
 		return r
 	}
@@ -1775,11 +2220,16 @@ func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cudaRuntimeGetVersion
 func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
 		remote.StatsEnd(100, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 212, "cudaRuntimeGetVersion", cudart.Error(r), version)
 		}
 		return r
 	}
@@ -1802,11 +2252,16 @@ func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 //export vgpu_cudaDeviceReset
 func vgpu_cudaDeviceReset() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(101, []wire.Value{}))
 		remote.StatsEnd(101, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 213, "cudaDeviceReset", cudart.Error(r))
 		}
 		return r
 	}
@@ -1829,11 +2284,16 @@ func vgpu_cudaDeviceReset() int32 {
 //export vgpu_cudaDeviceSynchronize
 func vgpu_cudaDeviceSynchronize() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(102, []wire.Value{}))
 		remote.StatsEnd(102, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 214, "cudaDeviceSynchronize", cudart.Error(r))
 		}
 		return r
 	}
@@ -1856,11 +2316,16 @@ func vgpu_cudaDeviceSynchronize() int32 {
 //export vgpu_cudaDeviceCanAccessPeer
 func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
 		remote.StatsEnd(103, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 215, "cudaDeviceCanAccessPeer", cudart.Error(r), canAccess, device, peerDevice)
 		}
 		return r
 	}
@@ -1883,11 +2348,16 @@ func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDe
 //export vgpu_cudaDeviceEnablePeerAccess
 func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
 		remote.StatsEnd(104, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 216, "cudaDeviceEnablePeerAccess", cudart.Error(r), peerDevice, flags)
 		}
 		return r
 	}
@@ -1910,11 +2380,16 @@ func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 //export vgpu_cudaDeviceDisablePeerAccess
 func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
 		remote.StatsEnd(105, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 217, "cudaDeviceDisablePeerAccess", cudart.Error(r), peerDevice)
 		}
 		return r
 	}
@@ -1937,11 +2412,16 @@ func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 //export vgpu_cudaDeviceGetLimit
 func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
 		remote.StatsEnd(106, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 218, "cudaDeviceGetLimit", cudart.Error(r), value, limit)
 		}
 		return r
 	}
@@ -1964,11 +2444,16 @@ func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 //export vgpu_cudaDeviceSetLimit
 func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
 		remote.StatsEnd(107, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 219, "cudaDeviceSetLimit", cudart.Error(r), limit, value)
 		}
 		return r
 	}
@@ -1991,11 +2476,16 @@ func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 //export vgpu_cudaDeviceGetStreamPriorityRange
 func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
 		remote.StatsEnd(108, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 220, "cudaDeviceGetStreamPriorityRange", cudart.Error(r), least, greatest)
 		}
 		return r
 	}
@@ -2018,11 +2508,16 @@ func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe
 //export vgpu_cudaInitDevice
 func vgpu_cudaInitDevice(device int32, deviceFlags uint32, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
 		remote.StatsEnd(109, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 221, "cudaInitDevice", cudart.Error(r), device, deviceFlags, flags)
 		}
 		return r
 	}
@@ -2089,11 +2584,16 @@ func vgpu_cudaPeekAtLastError() int32 {
 //export vgpu_cudaMalloc
 func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
 		remote.StatsEnd(114, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 240, "cudaMalloc", cudart.Error(r), devPtr, size)
 		}
 		return r
 	}
@@ -2116,11 +2616,16 @@ func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 //export vgpu_cudaFree
 func vgpu_cudaFree(devPtr uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(115, []wire.Value{{U: uint64(devPtr)}}))
 		remote.StatsEnd(115, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 241, "cudaFree", cudart.Error(r), devPtr)
 		}
 		return r
 	}
@@ -2215,11 +2720,16 @@ func vgpu_cudaHostGetDevicePointer(pDevice unsafe.Pointer, pHost uintptr, flags 
 //export vgpu_cudaMallocManaged
 func vgpu_cudaMallocManaged(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
 		remote.StatsEnd(120, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 246, "cudaMallocManaged", cudart.Error(r), devPtr, size, flags)
 		}
 		return r
 	}
@@ -2278,11 +2788,16 @@ func vgpu_cudaHostUnregister(ptr uintptr) int32 {
 //export vgpu_cudaMemGetInfo
 func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
 		remote.StatsEnd(123, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 249, "cudaMemGetInfo", cudart.Error(r), free, total)
 		}
 		return r
 	}
@@ -2305,11 +2820,16 @@ func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 //export vgpu_cudaMemset
 func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
 		remote.StatsEnd(124, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 250, "cudaMemset", cudart.Error(r), devPtr, value, count)
 		}
 		return r
 	}
@@ -2332,11 +2852,16 @@ func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 //export vgpu_cudaMemsetAsync
 func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
 		remote.StatsEnd(125, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 251, "cudaMemsetAsync", cudart.Error(r), devPtr, value, count, stream)
 		}
 		return r
 	}
@@ -2359,11 +2884,16 @@ func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uint
 //export vgpu_cudaMemcpy
 func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy(dst, src, count, kind))
 		remote.StatsEnd(126, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 252, "cudaMemcpy", cudart.Error(r), dst, src, count, kind)
 		}
 		return r
 	}
@@ -2386,11 +2916,16 @@ func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 //export vgpu_cudaMemcpyAsync
 func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyAsync(dst, src, count, kind, stream))
 		remote.StatsEnd(127, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 253, "cudaMemcpyAsync", cudart.Error(r), dst, src, count, kind, stream)
 		}
 		return r
 	}
@@ -2413,11 +2948,16 @@ func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, st
 //export vgpu_cudaMemcpy2D
 func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
 		remote.StatsEnd(128, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 254, "cudaMemcpy2D", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
 		}
 		return r
 	}
@@ -2440,11 +2980,16 @@ func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, w
 //export vgpu_cudaMemcpy2DAsync
 func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
 		remote.StatsEnd(129, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 255, "cudaMemcpy2DAsync", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
 		}
 		return r
 	}
@@ -2467,11 +3012,16 @@ func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint
 //export vgpu_cudaMemcpyPeer
 func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
 		remote.StatsEnd(130, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 256, "cudaMemcpyPeer", cudart.Error(r), dst, dstDevice, src, srcDevice, count)
 		}
 		return r
 	}
@@ -2494,11 +3044,16 @@ func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice in
 //export vgpu_cudaMemcpyPeerAsync
 func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
 		remote.StatsEnd(131, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 257, "cudaMemcpyPeerAsync", cudart.Error(r), dst, dstDevice, src, srcDevice, count, stream)
 		}
 		return r
 	}
@@ -2521,11 +3076,16 @@ func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevi
 //export vgpu_cudaMemcpy3DPeerAsync
 func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeerAsync(p, stream))
 		remote.StatsEnd(132, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 258, "cudaMemcpy3DPeerAsync", cudart.Error(r), p, stream)
 		}
 		return r
 	}
@@ -2548,11 +3108,16 @@ func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 //export vgpu_cudaMemcpy3DPeer
 func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeer(p))
 		remote.StatsEnd(133, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 259, "cudaMemcpy3DPeer", cudart.Error(r), p)
 		}
 		return r
 	}
@@ -2575,11 +3140,16 @@ func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3D
 func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3D(p))
 		remote.StatsEnd(134, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 260, "cudaMemcpy3D", cudart.Error(r), p)
 		}
 		return r
 	}
@@ -2602,11 +3172,16 @@ func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 //export vgpu_cudaMemcpy3DAsync
 func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DAsync(p, stream))
 		remote.StatsEnd(135, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 261, "cudaMemcpy3DAsync", cudart.Error(r), p, stream)
 		}
 		return r
 	}
@@ -2629,11 +3204,16 @@ func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 //export vgpu_cudaPointerGetAttributes
 func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cudaPointerGetAttributes", 801))
 		remote.StatsEnd(136, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 262, "cudaPointerGetAttributes", cudart.Error(r), attributes, ptr)
 		}
 		return r
 	}
@@ -2656,11 +3236,16 @@ func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32
 //export vgpu_cudaMallocAsync
 func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
 		remote.StatsEnd(137, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 263, "cudaMallocAsync", cudart.Error(r), devPtr, size, stream)
 		}
 		return r
 	}
@@ -2683,11 +3268,16 @@ func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) in
 //export vgpu_cudaFreeAsync
 func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
 		remote.StatsEnd(138, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 264, "cudaFreeAsync", cudart.Error(r), devPtr, stream)
 		}
 		return r
 	}
@@ -2710,11 +3300,16 @@ func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 //export vgpu_cudaMallocPitch
 func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
 		remote.StatsEnd(139, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 265, "cudaMallocPitch", cudart.Error(r), devPtr, pitch, width, height)
 		}
 		return r
 	}
@@ -2737,11 +3332,16 @@ func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uin
 //export vgpu_cudaMemcpyToSymbol
 func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cudaMemcpyToSymbol", 801))
 		remote.StatsEnd(140, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 266, "cudaMemcpyToSymbol", cudart.Error(r), symbol, src, count, offset, kind)
 		}
 		return r
 	}
@@ -2764,11 +3364,16 @@ func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset u
 //export vgpu_cudaStreamCreate
 func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(141, []wire.Value{{U: uint64(uintptr(stream))}}))
 		remote.StatsEnd(141, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 270, "cudaStreamCreate", cudart.Error(r), stream)
 		}
 		return r
 	}
@@ -2791,11 +3396,16 @@ func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 //export vgpu_cudaStreamCreateWithFlags
 func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(142, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
 		remote.StatsEnd(142, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 271, "cudaStreamCreateWithFlags", cudart.Error(r), stream, flags)
 		}
 		return r
 	}
@@ -2818,11 +3428,16 @@ func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaStreamCreateWithPriority
 func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(143, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
 		remote.StatsEnd(143, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 272, "cudaStreamCreateWithPriority", cudart.Error(r), stream, flags, priority)
 		}
 		return r
 	}
@@ -2845,11 +3460,16 @@ func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, prio
 //export vgpu_cudaStreamDestroy
 func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(144, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(144, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 273, "cudaStreamDestroy", cudart.Error(r), stream)
 		}
 		return r
 	}
@@ -2872,11 +3492,16 @@ func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 //export vgpu_cudaStreamSynchronize
 func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(145, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(145, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 274, "cudaStreamSynchronize", cudart.Error(r), stream)
 		}
 		return r
 	}
@@ -2899,11 +3524,16 @@ func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 //export vgpu_cudaStreamQuery
 func vgpu_cudaStreamQuery(stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(146, []wire.Value{{U: uint64(stream)}}))
 		remote.StatsEnd(146, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 275, "cudaStreamQuery", cudart.Error(r), stream)
 		}
 		return r
 	}
@@ -2926,11 +3556,16 @@ func vgpu_cudaStreamQuery(stream uintptr) int32 {
 //export vgpu_cudaStreamWaitEvent
 func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(147, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
 		remote.StatsEnd(147, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 276, "cudaStreamWaitEvent", cudart.Error(r), stream, event, flags)
 		}
 		return r
 	}
@@ -2953,11 +3588,16 @@ func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32
 //export vgpu_cudaStreamIsCapturing
 func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(148, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
 		remote.StatsEnd(148, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 277, "cudaStreamIsCapturing", cudart.Error(r), stream, status)
 		}
 		return r
 	}
@@ -2980,11 +3620,16 @@ func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 //export vgpu_cudaStreamBeginCapture
 func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(149, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
 		remote.StatsEnd(149, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 278, "cudaStreamBeginCapture", cudart.Error(r), stream, mode)
 		}
 		return r
 	}
@@ -3007,11 +3652,16 @@ func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 //export vgpu_cudaStreamEndCapture
 func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(150, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
 		remote.StatsEnd(150, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 279, "cudaStreamEndCapture", cudart.Error(r), stream, graph)
 		}
 		return r
 	}
@@ -3034,11 +3684,16 @@ func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 //export vgpu_cudaStreamGetFlags
 func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(151, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
 		remote.StatsEnd(151, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 280, "cudaStreamGetFlags", cudart.Error(r), stream, flags)
 		}
 		return r
 	}
@@ -3061,11 +3716,16 @@ func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 //export vgpu_cudaStreamGetPriority
 func vgpu_cudaStreamGetPriority(stream uintptr, priority unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(152, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
 		remote.StatsEnd(152, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 281, "cudaStreamGetPriority", cudart.Error(r), stream, priority)
 		}
 		return r
 	}
@@ -3106,11 +3766,16 @@ func vgpu_cudaThreadExchangeStreamCaptureMode(mode unsafe.Pointer) int32 {
 //export vgpu_cudaEventCreate
 func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(event))}}))
 		remote.StatsEnd(154, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 290, "cudaEventCreate", cudart.Error(r), event)
 		}
 		return r
 	}
@@ -3133,11 +3798,16 @@ func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 //export vgpu_cudaEventCreateWithFlags
 func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
 		remote.StatsEnd(155, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 291, "cudaEventCreateWithFlags", cudart.Error(r), event, flags)
 		}
 		return r
 	}
@@ -3160,11 +3830,16 @@ func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaEventDestroy
 func vgpu_cudaEventDestroy(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(156, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(156, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 292, "cudaEventDestroy", cudart.Error(r), event)
 		}
 		return r
 	}
@@ -3187,11 +3862,16 @@ func vgpu_cudaEventDestroy(event uintptr) int32 {
 //export vgpu_cudaEventRecord
 func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(157, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
 		remote.StatsEnd(157, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 293, "cudaEventRecord", cudart.Error(r), event, stream)
 		}
 		return r
 	}
@@ -3214,11 +3894,16 @@ func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 //export vgpu_cudaEventSynchronize
 func vgpu_cudaEventSynchronize(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(158, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(158, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 294, "cudaEventSynchronize", cudart.Error(r), event)
 		}
 		return r
 	}
@@ -3241,11 +3926,16 @@ func vgpu_cudaEventSynchronize(event uintptr) int32 {
 //export vgpu_cudaEventQuery
 func vgpu_cudaEventQuery(event uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(159, []wire.Value{{U: uint64(event)}}))
 		remote.StatsEnd(159, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 295, "cudaEventQuery", cudart.Error(r), event)
 		}
 		return r
 	}
@@ -3268,11 +3958,16 @@ func vgpu_cudaEventQuery(event uintptr) int32 {
 //export vgpu_cudaEventElapsedTime
 func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(160, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
 		remote.StatsEnd(160, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 296, "cudaEventElapsedTime", cudart.Error(r), ms, start, end)
 		}
 		return r
 	}
@@ -3295,11 +3990,16 @@ func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) in
 //export vgpu_cudaGraphCreate
 func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(161, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
 		remote.StatsEnd(161, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 300, "cudaGraphCreate", cudart.Error(r), graph, flags)
 		}
 		return r
 	}
@@ -3322,11 +4022,16 @@ func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 //export vgpu_cudaGraphInstantiate
 func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(162, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
 		remote.StatsEnd(162, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 301, "cudaGraphInstantiate", cudart.Error(r), exec, graph, flags)
 		}
 		return r
 	}
@@ -3349,11 +4054,16 @@ func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64)
 //export vgpu_cudaGraphInstantiateWithFlags
 func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(163, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
 		remote.StatsEnd(163, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 302, "cudaGraphInstantiateWithFlags", cudart.Error(r), exec, graph, flags)
 		}
 		return r
 	}
@@ -3376,11 +4086,16 @@ func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flag
 //export vgpu_cudaGraphExecUpdate
 func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(164, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
 		remote.StatsEnd(164, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 303, "cudaGraphExecUpdate", cudart.Error(r), exec, graph, info)
 		}
 		return r
 	}
@@ -3403,11 +4118,16 @@ func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) 
 //export vgpu_cudaGraphLaunch
 func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(165, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
 		remote.StatsEnd(165, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 304, "cudaGraphLaunch", cudart.Error(r), exec, stream)
 		}
 		return r
 	}
@@ -3430,11 +4150,16 @@ func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 //export vgpu_cudaGraphExecDestroy
 func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(166, []wire.Value{{U: uint64(exec)}}))
 		remote.StatsEnd(166, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 305, "cudaGraphExecDestroy", cudart.Error(r), exec)
 		}
 		return r
 	}
@@ -3457,11 +4182,16 @@ func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 //export vgpu_cudaGraphDestroy
 func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(167, []wire.Value{{U: uint64(graph)}}))
 		remote.StatsEnd(167, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 306, "cudaGraphDestroy", cudart.Error(r), graph)
 		}
 		return r
 	}
@@ -3484,11 +4214,16 @@ func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 //export vgpu_cudaGraphGetNodes
 func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(168, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
 		remote.StatsEnd(168, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 307, "cudaGraphGetNodes", cudart.Error(r), graph, nodes, numNodes)
 		}
 		return r
 	}
@@ -3529,11 +4264,16 @@ func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.FuncGetAttributes(attr, func_))
 		remote.StatsEnd(170, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 311, "cudaFuncGetAttributes", cudart.Error(r), attr, func_)
 		}
 		return r
 	}
@@ -3556,11 +4296,16 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
 		remote.StatsEnd(171, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 312, "cudaOccupancyMaxActiveBlocksPerMultiprocessor", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize)
 		}
 		return r
 	}
@@ -3583,11 +4328,16 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
 		remote.StatsEnd(172, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 313, "cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize, flags)
 		}
 		return r
 	}
@@ -3610,11 +4360,16 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsaf
 //export vgpu_cudaLaunchKernel
 func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		remote.StatsEnd(173, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 314, "cudaLaunchKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 		}
 		return r
 	}
@@ -3637,11 +4392,16 @@ func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x
 //export vgpu_cudaLaunchKernelExC
 func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelExC(config, func_, args))
 		remote.StatsEnd(174, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 315, "cudaLaunchKernelExC", cudart.Error(r), config, func_, args)
 		}
 		return r
 	}
@@ -3664,11 +4424,16 @@ func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr
 //export vgpu_cudaLaunchCooperativeKernel
 func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		remote.StatsEnd(175, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 316, "cudaLaunchCooperativeKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 		}
 		return r
 	}
@@ -3709,11 +4474,16 @@ func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32
 //export vgpu___cudaLaunchKernel_13
 func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
 		remote.StatsEnd(177, t)
 		if r != 0 {
 			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 318, "__cudaLaunchKernel", cudart.Error(r), kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 		}
 		return r
 	}
@@ -3871,9 +4641,14 @@ func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(189, []wire.Value{{U: uint64(uintptr(handle))}}))
 		remote.StatsEnd(189, t)
+		if tr {
+			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3888,9 +4663,14 @@ func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 //export vgpu_cublasDestroy_v2
 func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(190, []wire.Value{{U: uint64(handle)}}))
 		remote.StatsEnd(190, t)
+		if tr {
+			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3905,9 +4685,14 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 //export vgpu_cublasSetStream_v2
 func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(191, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
 		remote.StatsEnd(191, t)
+		if tr {
+			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3922,9 +4707,14 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 //export vgpu_cublasGetStream_v2
 func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(192, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
 		remote.StatsEnd(192, t)
+		if tr {
+			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3939,9 +4729,14 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 //export vgpu_cublasSetMathMode
 func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(193, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
 		remote.StatsEnd(193, t)
+		if tr {
+			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3956,9 +4751,14 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 //export vgpu_cublasGetMathMode
 func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(194, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(194, t)
+		if tr {
+			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3973,9 +4773,14 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_cublasSetWorkspace_v2
 func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(195, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
 		remote.StatsEnd(195, t)
+		if tr {
+			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -3990,9 +4795,14 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 //export vgpu_cublasSetPointerMode_v2
 func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(196, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
 		remote.StatsEnd(196, t)
+		if tr {
+			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4007,9 +4817,14 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 //export vgpu_cublasGetPointerMode_v2
 func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(197, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(197, t)
+		if tr {
+			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4024,9 +4839,14 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_cublasGetVersion_v2
 func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(198, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
 		remote.StatsEnd(198, t)
+		if tr {
+			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4063,9 +4883,14 @@ func vgpu_cublasGetStatusName(status int32) unsafe.Pointer {
 //export vgpu_cublasSgemm_v2
 func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(201, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
 		remote.StatsEnd(201, t)
+		if tr {
+			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4080,9 +4905,14 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 //export vgpu_cublasGemmEx
 func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(202, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		remote.StatsEnd(202, t)
+		if tr {
+			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4097,9 +4927,14 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 //export vgpu_cublasGemmStridedBatchedEx
 func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(203, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		remote.StatsEnd(203, t)
+		if tr {
+			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4114,9 +4949,14 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 //export vgpu_cublasGemmBatchedEx
 func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
 		remote.StatsEnd(204, t)
+		if tr {
+			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4131,9 +4971,14 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 //export vgpu_cublasSgemmStridedBatched
 func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
 		remote.StatsEnd(205, t)
+		if tr {
+			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4148,9 +4993,14 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 //export vgpu_cublasSgemmBatched
 func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
 		remote.StatsEnd(206, t)
+		if tr {
+			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4165,9 +5015,14 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 //export vgpu_cublasStrsmBatched
 func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
 		remote.StatsEnd(207, t)
+		if tr {
+			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4182,9 +5037,14 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 //export vgpu_nvmlInit_v2
 func vgpu_nvmlInit_v2() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(208, []wire.Value{}))
 		remote.StatsEnd(208, t)
+		if tr {
+			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4199,9 +5059,14 @@ func vgpu_nvmlInit_v2() int32 {
 //export vgpu_nvmlInit
 func vgpu_nvmlInit() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(209, []wire.Value{}))
 		remote.StatsEnd(209, t)
+		if tr {
+			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4216,9 +5081,14 @@ func vgpu_nvmlInit() int32 {
 //export vgpu_nvmlInitWithFlags
 func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(210, []wire.Value{{U: uint64(flags)}}))
 		remote.StatsEnd(210, t)
+		if tr {
+			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4233,9 +5103,14 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 //export vgpu_nvmlShutdown
 func vgpu_nvmlShutdown() int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(211, []wire.Value{}))
 		remote.StatsEnd(211, t)
+		if tr {
+			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4261,9 +5136,14 @@ func vgpu_nvmlErrorString(result int32) unsafe.Pointer {
 //export vgpu_nvmlSystemGetDriverVersion
 func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(213, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 		remote.StatsEnd(213, t)
+		if tr {
+			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4278,9 +5158,14 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 //export vgpu_nvmlSystemGetNVMLVersion
 func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(214, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 		remote.StatsEnd(214, t)
+		if tr {
+			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4295,9 +5180,14 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 //export vgpu_nvmlSystemGetCudaDriverVersion
 func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(215, []wire.Value{{U: uint64(uintptr(version))}}))
 		remote.StatsEnd(215, t)
+		if tr {
+			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4312,9 +5202,14 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 //export vgpu_nvmlSystemGetCudaDriverVersion_v2
 func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(216, []wire.Value{{U: uint64(uintptr(version))}}))
 		remote.StatsEnd(216, t)
+		if tr {
+			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4329,9 +5224,14 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetCount_v2
 func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(217, []wire.Value{{U: uint64(uintptr(count))}}))
 		remote.StatsEnd(217, t)
+		if tr {
+			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4346,9 +5246,14 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetCount
 func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(218, []wire.Value{{U: uint64(uintptr(count))}}))
 		remote.StatsEnd(218, t)
+		if tr {
+			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4363,9 +5268,14 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetHandleByIndex_v2
 func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(219, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 		remote.StatsEnd(219, t)
+		if tr {
+			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4380,9 +5290,14 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 //export vgpu_nvmlDeviceGetHandleByIndex
 func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(220, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 		remote.StatsEnd(220, t)
+		if tr {
+			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4397,9 +5312,14 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 //export vgpu_nvmlDeviceGetHandleByUUID
 func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(221, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
 		remote.StatsEnd(221, t)
+		if tr {
+			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4414,9 +5334,14 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 //export vgpu_nvmlDeviceGetHandleByPciBusId_v2
 func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(222, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
 		remote.StatsEnd(222, t)
+		if tr {
+			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4431,9 +5356,14 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 //export vgpu_nvmlDeviceGetHandleByPciBusId
 func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(223, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
 		remote.StatsEnd(223, t)
+		if tr {
+			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4448,9 +5378,14 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 //export vgpu_nvmlDeviceGetName
 func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(224, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
 		remote.StatsEnd(224, t)
+		if tr {
+			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4465,9 +5400,14 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 //export vgpu_nvmlDeviceGetUUID
 func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(225, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
 		remote.StatsEnd(225, t)
+		if tr {
+			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4482,9 +5422,14 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 //export vgpu_nvmlDeviceGetSerial
 func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(226, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
 		remote.StatsEnd(226, t)
+		if tr {
+			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4499,9 +5444,14 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 //export vgpu_nvmlDeviceGetIndex
 func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(227, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
 		remote.StatsEnd(227, t)
+		if tr {
+			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4516,9 +5466,14 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMinorNumber
 func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(228, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
 		remote.StatsEnd(228, t)
+		if tr {
+			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4533,9 +5488,14 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo_v3
 func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(229, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 		remote.StatsEnd(229, t)
+		if tr {
+			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4550,9 +5510,14 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo_v2
 func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(230, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 		remote.StatsEnd(230, t)
+		if tr {
+			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4567,9 +5532,14 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPciInfo
 func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(231, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 		remote.StatsEnd(231, t)
+		if tr {
+			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4584,9 +5554,14 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryInfo
 func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(232, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
 		remote.StatsEnd(232, t)
+		if tr {
+			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4601,9 +5576,14 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryInfo_v2
 func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(233, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
 		remote.StatsEnd(233, t)
+		if tr {
+			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4618,9 +5598,14 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetBAR1MemoryInfo
 func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(234, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
 		remote.StatsEnd(234, t)
+		if tr {
+			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4635,9 +5620,14 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetCudaComputeCapability
 func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(235, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
 		remote.StatsEnd(235, t)
+		if tr {
+			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4652,9 +5642,14 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 //export vgpu_nvmlDeviceGetUtilizationRates
 func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(236, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
 		remote.StatsEnd(236, t)
+		if tr {
+			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4669,9 +5664,14 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 //export vgpu_nvmlDeviceGetTemperature
 func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(237, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
 		remote.StatsEnd(237, t)
+		if tr {
+			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4686,9 +5686,14 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 //export vgpu_nvmlDeviceGetPowerUsage
 func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
 		remote.StatsEnd(238, t)
+		if tr {
+			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4703,9 +5708,14 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPowerManagementLimit
 func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 		remote.StatsEnd(239, t)
+		if tr {
+			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4720,9 +5730,14 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 //export vgpu_nvmlDeviceGetEnforcedPowerLimit
 func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 		remote.StatsEnd(240, t)
+		if tr {
+			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4737,9 +5752,14 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 //export vgpu_nvmlDeviceGetPowerManagementDefaultLimit
 func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 		remote.StatsEnd(241, t)
+		if tr {
+			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4754,9 +5774,14 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 //export vgpu_nvmlDeviceGetClockInfo
 func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 		remote.StatsEnd(242, t)
+		if tr {
+			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4771,9 +5796,14 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 //export vgpu_nvmlDeviceGetMaxClockInfo
 func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 		remote.StatsEnd(243, t)
+		if tr {
+			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4788,9 +5818,14 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 //export vgpu_nvmlDeviceGetComputeRunningProcesses_v3
 func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 		remote.StatsEnd(244, t)
+		if tr {
+			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4805,9 +5840,14 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 //export vgpu_nvmlDeviceGetComputeRunningProcesses
 func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 		remote.StatsEnd(245, t)
+		if tr {
+			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4822,9 +5862,14 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 //export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3
 func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 		remote.StatsEnd(246, t)
+		if tr {
+			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4839,9 +5884,14 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 //export vgpu_nvmlDeviceGetFanSpeed
 func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
 		remote.StatsEnd(247, t)
+		if tr {
+			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4856,9 +5906,14 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetPerformanceState
 func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
 		remote.StatsEnd(248, t)
+		if tr {
+			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4873,9 +5928,14 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetPersistenceMode
 func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(249, t)
+		if tr {
+			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4890,9 +5950,14 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetComputeMode
 func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(250, t)
+		if tr {
+			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4907,9 +5972,14 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetEccMode
 func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
 		remote.StatsEnd(251, t)
+		if tr {
+			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4924,9 +5994,14 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 //export vgpu_nvmlDeviceGetBrand
 func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
 		remote.StatsEnd(252, t)
+		if tr {
+			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4941,9 +6016,14 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetArchitecture
 func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
 		remote.StatsEnd(253, t)
+		if tr {
+			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4958,9 +6038,14 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetMemoryBusWidth
 func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 		remote.StatsEnd(254, t)
+		if tr {
+			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4975,9 +6060,14 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetNumGpuCores
 func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
 		remote.StatsEnd(255, t)
+		if tr {
+			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -4992,9 +6082,14 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetVbiosVersion
 func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
 		remote.StatsEnd(256, t)
+		if tr {
+			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5009,9 +6104,14 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 //export vgpu_nvmlDeviceGetPcieLinkMaxSpeed
 func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
 		remote.StatsEnd(257, t)
+		if tr {
+			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5026,9 +6126,14 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetMaxPcieLinkGeneration
 func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
 		remote.StatsEnd(258, t)
+		if tr {
+			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5043,9 +6148,14 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 //export vgpu_nvmlDeviceGetMaxPcieLinkWidth
 func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 		remote.StatsEnd(259, t)
+		if tr {
+			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5060,9 +6170,14 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 //export vgpu_nvmlDeviceGetCurrPcieLinkGeneration
 func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
 		remote.StatsEnd(260, t)
+		if tr {
+			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5077,9 +6192,14 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 //export vgpu_nvmlDeviceGetCurrPcieLinkWidth
 func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 		remote.StatsEnd(261, t)
+		if tr {
+			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5094,9 +6214,14 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 //export vgpu_nvmlDeviceGetDisplayMode
 func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(262, t)
+		if tr {
+			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5111,9 +6236,14 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetDisplayActive
 func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(263, t)
+		if tr {
+			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5128,9 +6258,14 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 //export vgpu_nvmlDeviceGetMigMode
 func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
 		remote.StatsEnd(264, t)
+		if tr {
+			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5145,9 +6280,14 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 //export vgpu_nvmlDeviceGetTotalEnergyConsumption
 func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
 		remote.StatsEnd(265, t)
+		if tr {
+			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5162,9 +6302,14 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 //export vgpu_nvmlDeviceGetCurrentClocksEventReasons
 func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
 		remote.StatsEnd(266, t)
+		if tr {
+			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5179,9 +6324,14 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 //export vgpu_nvmlDeviceGetMultiGpuBoard
 func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
 		remote.StatsEnd(267, t)
+		if tr {
+			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5196,9 +6346,14 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetBoardPartNumber
 func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
 		remote.StatsEnd(268, t)
+		if tr {
+			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5213,9 +6368,14 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 //export vgpu_nvmlDeviceGetInforomVersion
 func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
 		remote.StatsEnd(269, t)
+		if tr {
+			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5230,9 +6390,14 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 //export vgpu_nvmlDeviceGetAccountingMode
 func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(270, t)
+		if tr {
+			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5247,9 +6412,14 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 //export vgpu_nvmlDeviceGetRetiredPages
 func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
 		remote.StatsEnd(271, t)
+		if tr {
+			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5264,9 +6434,14 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 //export vgpu_nvmlDeviceGetVirtualizationMode
 func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 		remote.StatsEnd(272, t)
+		if tr {
+			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5292,9 +6467,14 @@ func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) in
 //export vgpu_nvmlEventSetCreate
 func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(274, []wire.Value{{U: uint64(uintptr(set))}}))
 		remote.StatsEnd(274, t)
+		if tr {
+			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5309,9 +6489,14 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 //export vgpu_nvmlEventSetFree
 func vgpu_nvmlEventSetFree(set uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(275, []wire.Value{{U: uint64(set)}}))
 		remote.StatsEnd(275, t)
+		if tr {
+			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5326,9 +6511,14 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 //export vgpu_nvmlDeviceRegisterEvents
 func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
 		remote.StatsEnd(276, t)
+		if tr {
+			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5343,9 +6533,14 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 //export vgpu_nvmlDeviceGetSupportedEventTypes
 func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
 		remote.StatsEnd(277, t)
+		if tr {
+			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5360,9 +6555,14 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 //export vgpu_nvmlEventSetWait_v2
 func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(278, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
 		remote.StatsEnd(278, t)
+		if tr {
+			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5377,9 +6577,14 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 //export vgpu_nvmlDeviceValidateInforom
 func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}}))
 		remote.StatsEnd(279, t)
+		if tr {
+			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5394,9 +6599,14 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 //export vgpu_nvmlDeviceIsMigDeviceHandle
 func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
 		remote.StatsEnd(280, t)
+		if tr {
+			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5411,9 +6621,14 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 //export vgpu_nvmlDeviceGetTotalEccErrors
 func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
 		remote.StatsEnd(281, t)
+		if tr {
+			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5428,9 +6643,14 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 //export vgpu_nvmlDeviceGetMaxMigDeviceCount
 func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
 		remote.StatsEnd(282, t)
+		if tr {
+			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5445,9 +6665,14 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 //export vgpu_nvmlDeviceGetPowerManagementLimitConstraints
 func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
 		remote.StatsEnd(283, t)
+		if tr {
+			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5462,9 +6687,14 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 //export vgpu_nvmlDeviceGetTemperatureV
 func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
 		remote.StatsEnd(284, t)
+		if tr {
+			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5479,9 +6709,14 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 //export vgpu_nvmlDeviceGetGpuOperationMode
 func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
 		remote.StatsEnd(285, t)
+		if tr {
+			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
+		}
 		return r
 	}
 	if shim.Tracing() {
@@ -5496,9 +6731,14 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 //export vgpu_nvmlDeviceGetPciInfoExt
 func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 		remote.StatsEnd(286, t)
+		if tr {
+			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
+		}
 		return r
 	}
 	if shim.Tracing() {

@@ -72,6 +72,14 @@ func Tracing() bool {
 // TraceBegin starts timing one call.
 func TraceBegin() time.Time { return time.Now() }
 
+// TraceBeginIf is TraceBegin when on, else nothing: forwarded calls trace only when asked.
+func TraceBeginIf(on bool) time.Time {
+	if !on {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
 // TraceEnd logs one call: opcode, name, result, arguments and duration.
 func TraceEnd(start time.Time, op int, name string, result any, args ...any) {
 	var b strings.Builder

@@ -46,7 +46,7 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 	tracing.Store(cfg.Trace)
 	if err != nil {
 		s.Err = err
-		Log().Error("configuration rejected; no devices", "err", err)
+		Log().Errorw("configuration rejected; no devices", "err", err)
 		return s
 	}
 	switch cfg.Backend {
@@ -86,7 +86,7 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 		if err != nil {
 			s.Err = err
 			s.Physical = nil
-			Log().Error("configuration rejected; no devices", "err", err)
+			Log().Errorw("configuration rejected; no devices", "err", err)
 			return s
 		}
 		s.Physical = append(s.Physical, d)
@@ -95,7 +95,7 @@ func build(getenv func(string) string, lookup func(string) (string, bool)) *Stat
 	s.Visible = ApplyVisible(s.Physical, cvd, set)
 	s.Backend = newSimBackend(s)
 	publishFast(s)
-	Log().Debug("devices ready", "backend", cfg.Backend, "physical", len(s.Physical), "visible", len(s.Visible))
+	Log().Debugw("devices ready", "backend", cfg.Backend, "physical", len(s.Physical), "visible", len(s.Visible))
 	return s
 }
 

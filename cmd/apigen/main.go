@@ -309,10 +309,11 @@ func genGo(fns []fn) []byte {
 			default:
 				fwd = fmt.Sprintf("remote.Forward(%d, []wire.Value{%s})", idx, strings.Join(vals, ", "))
 			}
-			fmt.Fprintf(&b, "\tif remote.On() {\n\t\tt := remote.StatsBegin()\n\t\tr := %s(%s)\n\t\tremote.StatsEnd(%d, t)\n", r[0], fwd, idx)
+			fmt.Fprintf(&b, "\tif remote.On() {\n\t\ttr := shim.Tracing()\n\t\ttt := shim.TraceBeginIf(tr)\n\t\tt := remote.StatsBegin()\n\t\tr := %s(%s)\n\t\tremote.StatsEnd(%d, t)\n", r[0], fwd, idx)
 			if d.Lib == "cudart" && r[0] == "int32" && !d.Flags["noerr"] {
 				b.WriteString("\t\tif r != 0 {\n\t\t\tcudart.RecordError(r)\n\t\t}\n")
 			}
+			fmt.Fprintf(&b, "\t\tif tr {\n\t\t\tshim.TraceEnd(tt, %d, %q, %s%s)\n\t\t}\n", d.Op, d.Name, traceResult(d, r[0]), traceArgList(trace))
 			b.WriteString("\t\treturn r\n\t}\n")
 		}
 		var body string
@@ -327,10 +328,7 @@ func genGo(fns []fn) []byte {
 				body = r[0] + "(" + body + ")"
 			}
 		}
-		traceArgs := strings.Join(trace, ", ")
-		if traceArgs != "" {
-			traceArgs = ", " + traceArgs
-		}
+		traceArgs := traceArgList(trace)
 		recordErr := d.Lib == "cudart" && r[0] == "int32" && !d.Flags["noerr"]
 		if r[0] == "" {
 			fmt.Fprintf(&b, "\tif shim.Tracing() {\n\t\tt := shim.TraceBegin()\n\t\t%s\n\t\tshim.TraceEnd(t, %d, %q, nil%s)\n\t\treturn\n\t}\n\t%s\n}\n\n",
@@ -579,6 +577,14 @@ func main() {
 	write("server/zz_dispatch.go", genDispatch(fns))
 	write("tests/c/zz_sweep.h", genSweep(fns))
 	fmt.Printf("apigen: %d entry points\n", len(fns))
+}
+
+// traceArgList is the trailing arguments of a TraceEnd call.
+func traceArgList(trace []string) string {
+	if len(trace) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(trace, ", ")
 }
 
 // statusKind names the status family of a return type for the bad-input sweep.

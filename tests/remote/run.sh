@@ -37,6 +37,11 @@ echo "== bad input at every entry point through the client and the server (tests
 make -s -C "$ROOT/tests/c" bin/sweep >/dev/null
 remote "$ROOT/tests/c/bin/sweep" "$LIBDIR" 2>"$C/sweep.log" || fail "the sweep through the remote backend"
 kill -0 "${pids[0]}" || fail "the server died under the sweep"
+echo "== VGPU_TRACE logs forwarded calls, with their results"
+make -s -C "$ROOT/tests/c" bin/demo >/dev/null
+VGPU_TRACE=1 remote "$ROOT/tests/c/bin/demo" >"$C/trace.out" 2>&1 || fail "the demo through the remote backend"
+grep -q '"call": "cudaMalloc(0x[0-9a-f]*, 8589934592)", "result": "cudaSuccess"' "$C/trace.out" || fail "no trace of a forwarded cudaMalloc"
+echo "$(grep -c '"call": ' "$C/trace.out") calls traced"
 echo "== asynchronous calls are pipelined; their errors come with the next synchronising call"
 remote "$CLIENT" async
 echo "== kernels: the image is shipped once, launches are pipelined, their errors come at the sync"
