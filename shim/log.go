@@ -8,16 +8,74 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-var logger atomic.Pointer[zap.SugaredLogger]
+// Logger is zap's core under the four levelled calls vgpu makes. Package zap itself would
+// bring net/http and crypto/tls into every CUDA program that loads vgpu, and their
+// initialisation into its first CUDA call.
+type Logger struct {
+	core zapcore.Core
+}
 
-func init() { logger.Store(zap.NewNop().Sugar()) }
+func (l *Logger) Debugw(msg string, kv ...any) { l.log(zapcore.DebugLevel, msg, kv) }
+func (l *Logger) Infow(msg string, kv ...any)  { l.log(zapcore.InfoLevel, msg, kv) }
+func (l *Logger) Warnw(msg string, kv ...any)  { l.log(zapcore.WarnLevel, msg, kv) }
+func (l *Logger) Errorw(msg string, kv ...any) { l.log(zapcore.ErrorLevel, msg, kv) }
+
+// With is a logger that adds these key-value pairs to every entry.
+func (l *Logger) With(kv ...any) *Logger { return &Logger{core: l.core.With(fields(kv))} }
+
+func (l *Logger) log(level zapcore.Level, msg string, kv []any) {
+	ent := zapcore.Entry{Level: level, Time: time.Now(), LoggerName: "vgpu", Message: msg}
+	if ce := l.core.Check(ent, nil); ce != nil {
+		ce.Write(fields(kv)...)
+	}
+}
+
+// fields turns key-value pairs into typed zap fields.
+func fields(kv []any) []zapcore.Field {
+	out := make([]zapcore.Field, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		f := zapcore.Field{Key: fmt.Sprint(kv[i])}
+		switch v := kv[i+1].(type) {
+		case string:
+			f.Type, f.String = zapcore.StringType, v
+		case int:
+			f.Type, f.Integer = zapcore.Int64Type, int64(v)
+		case int32:
+			f.Type, f.Integer = zapcore.Int64Type, int64(v)
+		case int64:
+			f.Type, f.Integer = zapcore.Int64Type, v
+		case uint32:
+			f.Type, f.Integer = zapcore.Uint64Type, int64(v)
+		case uint64:
+			f.Type, f.Integer = zapcore.Uint64Type, int64(v)
+		case bool:
+			f.Type = zapcore.BoolType
+			if v {
+				f.Integer = 1
+			}
+		case time.Duration:
+			f.Type, f.Integer = zapcore.DurationType, int64(v)
+		case error:
+			f.Type, f.Interface = zapcore.ErrorType, v
+		case fmt.Stringer:
+			f.Type, f.Interface = zapcore.StringerType, v
+		default:
+			f.Type, f.Interface = zapcore.ReflectType, v
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+var logger atomic.Pointer[Logger]
+
+func init() { logger.Store(&Logger{core: zapcore.NewNopCore()}) }
 
 // Log is vgpu's logger: quiet (warnings only, to stderr) unless VGPU_LOG_LEVEL says otherwise.
-func Log() *zap.SugaredLogger { return logger.Load() }
+func Log() *Logger { return logger.Load() }
 
 func initLog(c Config) {
 	level := zapcore.WarnLevel
@@ -33,10 +91,13 @@ func initLog(c Config) {
 			out = zapcore.Lock(f)
 		}
 	}
-	enc := zap.NewDevelopmentEncoderConfig()
-	enc.TimeKey = "ts"
+	enc := zapcore.EncoderConfig{ // zap's development layout: time, level, name, message, fields
+		TimeKey: "ts", LevelKey: "L", NameKey: "N", MessageKey: "M", StacktraceKey: "S",
+		LineEnding: zapcore.DefaultLineEnding, EncodeLevel: zapcore.CapitalLevelEncoder,
+		EncodeTime: zapcore.ISO8601TimeEncoder, EncodeDuration: zapcore.StringDurationEncoder,
+	}
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), out, level)
-	logger.Store(zap.New(core).Named("vgpu").With(zap.Int("pid", os.Getpid())).Sugar())
+	logger.Store(&Logger{core: core.With(fields([]any{"pid", os.Getpid()}))})
 }
 
 var onceMessages sync.Map

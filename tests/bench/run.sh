@@ -9,6 +9,7 @@ OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 B=$ROOT/tests/cache/bin; mkdir -p "$B"
 ${CC:-gcc} -O2 -o "$B/bench" "$ROOT/tests/bench/bench.c" -ldl
 ${CC:-gcc} -O2 -o "$B/startup" "$ROOT/tests/bench/startup.c"
+${CC:-gcc} -O2 -o "$B/firstcall" "$ROOT/tests/bench/firstcall.c" -ldl
 ${CC:-gcc} -O2 -o "$B/spawn" "$ROOT/tests/bench/spawn.c"
 ${CC:-gcc} -O2 -o "$B/remote-client" "$ROOT/tests/remote/client.c" -ldl
 unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE VGPU_TRACE
@@ -35,6 +36,7 @@ RATE=$(for i in 1 2 3; do VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" LD_LIBR
 kill $SERVER; rm -f "$SOCK"
 plain=$(startup)
 pre=$(startup LD_PRELOAD="$LIBDIR/libvgpu.so")
+first=$("$B/spawn" 500 "$B/firstcall" LD_LIBRARY_PATH="$LIBDIR")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
 	echo "# Benchmarks"
@@ -89,6 +91,16 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "| without vgpu | $plain |"
 	echo "| with \`LD_PRELOAD=libvgpu.so\` | $pre |"
 	echo "| added by vgpu | $((pre - plain)) (target ≤ 3000) |"
+	echo
+	echo "The trivial program exits before the Go runtime has finished starting. A program whose"
+	echo "first act is CUDA's (\`tests/bench/firstcall.c\`: \`cuInit\` and \`cuDeviceGetCount\` through"
+	echo "\`libcuda.so.1\`) also waits for the runtime's package initialisation (zap brings in"
+	echo "\`net/http\` and \`crypto/tls\`) and for the device model to be built:"
+	echo
+	echo "| | µs |"
+	echo "|---|---|"
+	echo "| first CUDA call, exec to exit | $first |"
+	echo "| above the trivial program without vgpu | $((first - plain)) |"
 	if [ -z "$NATIVE" ] && [ -f "$ROOT/tests/bench/native.md" ]; then echo; cat "$ROOT/tests/bench/native.md"; fi
 } >"$OUT"
 cat "$OUT"
