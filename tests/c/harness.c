@@ -428,6 +428,25 @@ static void test_blas(void) {
 	p_cudaFree(dA); p_cudaFree(dB); p_cudaFree(dC);
 }
 
+/* --- the context stack: create pushes, pop returns the top, destroying the current one pops it - */
+static void test_contexts(void) {
+	CUcontext primary, a, b, cur = NULL, popped = NULL; CUdevice dev = -1;
+	EQ(p_cuDevicePrimaryCtxRetain(&primary, 0), 0, "retain the primary context");
+	EQ(p_cuCtxSetCurrent(primary), 0, "make it current");
+	EQ(p_cuCtxCreate_v2(&a, 0, 0), 0, "cuCtxCreate");
+	p_cuCtxGetCurrent(&cur); CHECK(cur == a && a != primary, "a created context is pushed and current");
+	EQ(p_cuCtxCreate_v2(&b, 0, 0), 0, "a second cuCtxCreate");
+	p_cuCtxGetCurrent(&cur); CHECK(cur == b && b != a, "the newest is current");
+	EQ(p_cuCtxPopCurrent_v2(&popped), 0, "cuCtxPopCurrent"); CHECK(popped == b, "pop returns the top");
+	p_cuCtxGetCurrent(&cur); CHECK(cur == a, "the context below is current again");
+	EQ(p_cuCtxGetDevice(&dev), 0, "cuCtxGetDevice"); EQ(dev, 0, "the current context's device");
+	EQ(p_cuCtxDestroy_v2(b), 0, "destroy a popped context");
+	EQ(p_cuCtxDestroy_v2(b), 201, "destroy it again = invalid context");
+	EQ(p_cuCtxDestroy_v2(a), 0, "destroy the current context");
+	p_cuCtxGetCurrent(&cur); CHECK(cur == primary, "destroying the current context pops it");
+	EQ(p_cuDevicePrimaryCtxRelease_v2(0), 0, "release the primary context");
+}
+
 /* --- bad input never crashes ------------------------------------------------------------------ */
 static void test_bad_input(void) {
 	int n; size_t f; void *p; const char *s; CUdevice d; char buf[8]; nvmlDevice_t nh;
@@ -540,6 +559,7 @@ int main(int argc, char **argv) {
 	test_streams_graphs();
 	test_vmm();
 	test_blas();
+	test_contexts();
 	test_bad_input();
 	test_proc_address();
 	test_threads();
