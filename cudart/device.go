@@ -210,7 +210,8 @@ func DeviceReset() Error {
 	return Success
 }
 
-// DeviceSynchronize is cudaDeviceSynchronize. Not allowed while a stream captures.
+// DeviceSynchronize is cudaDeviceSynchronize. CUDA refuses it while another stream of the
+// device captures in global mode; vgpu keeps no list of captures and does not yet.
 func DeviceSynchronize() Error {
 	if _, e := currentDevice(); e != Success {
 		return e
