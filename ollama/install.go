@@ -222,9 +222,24 @@ func (in *installer) setAside(p string) error {
 	} else if mv.SHA256, err = FileSHA256(p); err != nil {
 		return err
 	}
-	in.say("set aside %s", rel)
+	// A copy saved under this name by an earlier install is what an upgrade of Ollama has since
+	// replaced: the newer file is the one to put back.
+	superseded := -1
+	for i, old := range in.m.Moved {
+		if old.To == to {
+			superseded = i
+		}
+	}
+	if superseded >= 0 {
+		in.say("set aside %s (it replaces the copy an earlier install saved)", rel)
+	} else {
+		in.say("set aside %s", rel)
+	}
 	if in.o.DryRun {
 		return nil
+	}
+	if superseded >= 0 {
+		in.m.Moved = append(in.m.Moved[:superseded], in.m.Moved[superseded+1:]...)
 	}
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
@@ -328,20 +343,26 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 			}
 		}
 	}
+	// Every saved file is tried: one that cannot go back stays saved and recorded, so that
+	// nothing is lost and uninstall can be run again.
+	var failed []Moved
+	var errs []error
 	for i := len(m.Moved) - 1; i >= 0; i-- {
 		mv := m.Moved[i]
 		fmt.Fprintf(out, "%srestore %s\n", verb, mv.From)
 		if dryRun {
 			continue
 		}
-		if mv.SHA256 != "" {
-			if h, err := FileSHA256(mv.To); err != nil || h != mv.SHA256 {
-				return fmt.Errorf("saved copy of %s changed or missing (%v); left in %s", mv.From, err, mv.To)
-			}
+		if err := restore(mv); err != nil {
+			failed, errs = append([]Moved{mv}, failed...), append(errs, err)
 		}
-		if err := os.Rename(mv.To, mv.From); err != nil {
-			return err
+	}
+	if len(failed) > 0 {
+		m.Created, m.Moved = nil, failed
+		if err := m.write(); err != nil {
+			errs = append(errs, err)
 		}
+		return errors.Join(errs...)
 	}
 	for _, p := range m.System {
 		fmt.Fprintf(out, "%sremove %s\n", verb, p)
@@ -372,6 +393,19 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 		refreshSystem()
 	}
 	return os.Remove(filepath.Join(dir, ManifestName))
+}
+
+// restore puts one saved file back, if it is still the file that was saved.
+func restore(mv Moved) error {
+	if mv.SHA256 != "" {
+		if h, err := FileSHA256(mv.To); err != nil || h != mv.SHA256 {
+			return fmt.Errorf("saved copy of %s changed or missing (%v); left in %s", mv.From, err, mv.To)
+		}
+	}
+	if _, err := os.Lstat(mv.From); err == nil {
+		return fmt.Errorf("%s exists again (another program wrote it); the saved copy is left in %s", mv.From, mv.To)
+	}
+	return os.Rename(mv.To, mv.From)
 }
 
 // ReadManifest loads the installation record of dir.

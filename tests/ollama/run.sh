@@ -105,4 +105,17 @@ echo "== uninstall restores every byte and leaves nothing"
 [ -z "$(find "$T/sysroot" -type f)" ] || fail "system files left behind"
 rm -rf "$T/sysroot"
 snapshot | diff - "$CACHE/tree.before" || fail "the tree differs after uninstall"
+echo "== Ollama upgraded over an installation, install again, uninstall: the upgrade's files come back"
+upgrade() { # what an Ollama release unpacked over lib/ollama would change: a newer runtime
+	rm -f "$1/cuda_v13/libcudart.so.13"
+	echo "a newer runtime" >"$1/cuda_v13/libcudart.so.13.9.0"
+	ln -s libcudart.so.13.9.0 "$1/cuda_v13/libcudart.so.13"
+}
+rm -rf "$T.upgraded"; cp -a "$T" "$T.upgraded"; upgrade "$T.upgraded/lib/ollama"
+(T=$T.upgraded; snapshot) >"$CACHE/tree.upgraded"; rm -rf "$T.upgraded"
+"$VGPU" install --ollama-dir "$DIR" >/dev/null
+upgrade "$DIR"
+"$VGPU" install --ollama-dir "$DIR" | grep -q "set aside cuda_v13/libcudart.so.13 (it replaces the copy an earlier install saved)" || fail "reinstall after an upgrade"
+"$VGPU" uninstall --ollama-dir "$DIR" >/dev/null || fail "uninstall after an upgrade"
+snapshot | diff - "$CACHE/tree.upgraded" || fail "the upgraded tree differs after uninstall"
 echo "ollama-tree: PASS"
