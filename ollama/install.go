@@ -109,14 +109,42 @@ func Install(o Options) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.System {
+		if err := systemWritable(o.Root); err != nil {
+			return nil, err
+		}
+	}
 	in := &installer{o: o, m: m}
+	err = in.steps()
+	// Whatever was done is recorded, also when a later step failed, so uninstall can undo it.
+	if !o.DryRun && (len(m.Created) > 0 || len(m.Moved) > 0 || len(m.System) > 0) {
+		if werr := m.write(); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if in.acts == 0 {
+		fmt.Fprintf(o.Out, "vgpu is already installed in %s\n", dir)
+	}
+	return m, nil
+}
+
+// steps changes the tree: vgpu's library, its links, the bundled libraries set aside.
+func (in *installer) steps() error {
+	o, dir := in.o, in.o.Dir
+	vs, err := Variants(dir)
+	if err != nil {
+		return err
+	}
 	lib := filepath.Join(dir, libSubdir, "libvgpu.so")
 	if err := in.copyLibrary(lib); err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range TopNames {
 		if err := in.link(filepath.Join(dir, name), lib); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, v := range vs {
@@ -125,30 +153,44 @@ func Install(o Options) (*Manifest, error) {
 			p := filepath.Join(v.Dir, e.Name())
 			if bundled.MatchString(e.Name()) && !in.isOurs(p, lib) {
 				if err := in.setAside(p); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 		for _, name := range v.Names() {
 			if err := in.link(filepath.Join(v.Dir, name), lib); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if o.System {
-		if err := in.system(lib); err != nil {
-			return nil, err
+		return in.system(lib)
+	}
+	return nil
+}
+
+// systemDirs are where --system writes, below the root.
+var systemDirs = []string{"etc/ld.so.conf.d", "etc/systemd/system/ollama.service.d"}
+
+// systemWritable checks, before anything changes, that --system can write its files: the
+// directory, or the nearest one that exists above it.
+func systemWritable(root string) error {
+	if root == "" {
+		root = "/"
+	}
+	for _, d := range systemDirs {
+		p := filepath.Join(root, d)
+		for {
+			if _, err := os.Stat(p); err == nil || p == filepath.Dir(p) {
+				break
+			}
+			p = filepath.Dir(p)
+		}
+		if err := unix.Access(p, unix.W_OK); err != nil {
+			return fmt.Errorf("cannot write %s (%v): --system needs root", p, err)
 		}
 	}
-	if in.acts == 0 {
-		fmt.Fprintf(o.Out, "vgpu is already installed in %s\n", dir)
-	}
-	if !o.DryRun {
-		if err := m.write(); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return nil
 }
 
 func (in *installer) copyLibrary(dst string) error {
@@ -266,8 +308,9 @@ func (in *installer) system(lib string) error {
 		dropIn += fmt.Sprintf("Environment=\"VGPU_CONFIG=%s\"\n", cfg)
 	}
 	files[filepath.Join(root, "etc/systemd/system/ollama.service.d/vgpu.conf")] = dropIn
-	// The loader-config directory gets the driver and NVML names, so programs outside
-	// Ollama (nvidia-smi, CUDA programs) find vgpu through the loader cache.
+	// The loader-config directory gets the driver and NVML names. The loader cache records a
+	// file by its soname, so CUDA programs outside Ollama find libcuda.so.1 through it; NVML's
+	// name is not cached (one file has one soname): nvidia-smi needs LD_LIBRARY_PATH.
 	for _, name := range []string{"libcuda.so.1", "libnvidia-ml.so.1"} {
 		if err := in.link(filepath.Join(filepath.Dir(lib), name), lib); err != nil {
 			return err
@@ -280,6 +323,9 @@ func (in *installer) system(lib string) error {
 	sort.Strings(paths)
 	for _, p := range paths {
 		if cur, err := os.ReadFile(p); err == nil && string(cur) == files[p] {
+			if !contains(in.m.System, p) {
+				in.m.System = append(in.m.System, p) // left by an installation whose record is gone
+			}
 			continue
 		}
 		if _, err := os.Lstat(p); err == nil && !contains(in.m.System, p) {
@@ -289,6 +335,7 @@ func (in *installer) system(lib string) error {
 		if in.o.DryRun {
 			continue
 		}
+		_, statErr := os.Stat(filepath.Dir(p))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("%w (system install needs root)", err)
 		}
@@ -297,6 +344,10 @@ func (in *installer) system(lib string) error {
 		}
 		if !contains(in.m.System, p) {
 			in.m.System = append(in.m.System, p)
+		}
+		// A directory made for the file goes too (after it), when nothing else is in it then.
+		if statErr != nil && !contains(in.m.System, filepath.Dir(p)) {
+			in.m.System = append(in.m.System, filepath.Dir(p))
 		}
 	}
 	if !in.o.DryRun && root == "/" {
@@ -367,7 +418,9 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 	for _, p := range m.System {
 		fmt.Fprintf(out, "%sremove %s\n", verb, p)
 		if !dryRun {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			// A directory vgpu made stays if other files have since been put in it.
+			err := os.Remove(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
 				return err
 			}
 		}

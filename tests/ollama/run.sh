@@ -62,6 +62,11 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
 	cp "$VGPU" "$P/bin/"; cp "$LIBDIR/libvgpu.so" "$P/lib/"; chmod -R a+rX "$P"
 	out=$(runuser -u nobody -- "$P/bin/vgpu" install --ollama-dir "$P/lib/ollama" 2>&1) && fail "install as nobody succeeded"
 	echo "$out" | grep -q "cannot write $P/lib/ollama (permission denied): run as its owner, or with sudo" || fail "permission message: $out"
+	echo "== install --system without root refuses before it changes anything"
+	mkdir -p "$P/t"; cp -as "$T/lib" "$P/t/"; chown -R nobody "$P/t"
+	out=$(runuser -u nobody -- "$P/bin/vgpu" install --ollama-dir "$P/t/lib/ollama" --system 2>&1) && fail "install --system as nobody succeeded"
+	echo "$out" | grep -q -- "--system needs root" || fail "--system permission message: $out"
+	[ ! -e "$P/t/lib/ollama/vgpu" ] && [ ! -e "$P/t/lib/ollama/.vgpu-saved" ] || fail "install --system changed the tree before refusing"
 	rm -rf "$P"
 fi
 
@@ -103,6 +108,7 @@ grep -q "Environment=\"LD_PRELOAD=$DIR/vgpu/libvgpu.so\"" "$T/sysroot/etc/system
 echo "== uninstall restores every byte and leaves nothing"
 "$VGPU" uninstall --ollama-dir "$DIR" >/dev/null
 [ -z "$(find "$T/sysroot" -type f)" ] || fail "system files left behind"
+[ ! -e "$T/sysroot/etc/systemd/system/ollama.service.d" ] || fail "the drop-in directory vgpu made was left behind"
 rm -rf "$T/sysroot"
 snapshot | diff - "$CACHE/tree.before" || fail "the tree differs after uninstall"
 echo "== Ollama upgraded over an installation, install again, uninstall: the upgrade's files come back"
