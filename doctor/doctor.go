@@ -111,6 +111,11 @@ func Run(o Options) Report {
 			}
 		}
 		vs = keep
+		if len(vs) == 0 {
+			d.add("OLLAMA_LLM_LIBRARY", "fail", fmt.Sprintf("OLLAMA_LLM_LIBRARY=%s pins Ollama to a library that is not CUDA: it loads no CUDA backend", lib),
+				fmt.Sprintf("unset OLLAMA_LLM_LIBRARY, or set it to one of: %s", strings.Join(names, ", ")))
+			return d.report(false)
+		}
 		d.add("OLLAMA_LLM_LIBRARY", "pass", "pinned to "+lib, "")
 	}
 	anyOK := false
@@ -160,6 +165,10 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 		d.add(tag+"/backend", "fail", "no libggml-cuda*.so in "+v.Dir, "reinstall Ollama's CUDA backend")
 		return false
 	}
+	// Ollama's own build is libggml-cuda.so; other files beside it are checked for loading only.
+	sort.SliceStable(backends, func(i, j int) bool {
+		return filepath.Base(backends[i]) == "libggml-cuda.so" && filepath.Base(backends[j]) != "libggml-cuda.so"
+	})
 	backend := backends[0]
 	bi, err := loader.Read(backend)
 	if err != nil {
@@ -249,6 +258,12 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 		return false
 	}
 	d.add(tag+"/dlopen", "pass", "dlopen(RTLD_NOW) of "+backend+" succeeds", "")
+	// ggml loads every backend file of the directory; one that fails is skipped without a word.
+	for _, other := range backends[1:] {
+		if r, err := d.child(other, v, env); err == nil && r.DlopenErr != "" {
+			d.add(tag+"/dlopen", "warn", "dlopen(RTLD_NOW) of "+other+" failed: "+r.DlopenErr+" (Ollama skips it silently)", installFix)
+		}
+	}
 	// 4. Devices through each API, as the runner sees them.
 	if *seen == nil {
 		*seen = &res

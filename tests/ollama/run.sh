@@ -93,6 +93,16 @@ echo "== doctor after install passes"
 echo "== doctor catches the traps"
 OLLAMA_LLM_LIBRARY=cuda_v11 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY trap"
 grep -q 'OLLAMA_LLM_LIBRARY=cuda_v11 names no directory' "$CACHE/doctor.trap" || fail "OLLAMA_LLM_LIBRARY message"
+mkdir "$DIR/vulkan"
+OLLAMA_LLM_LIBRARY=vulkan "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY=vulkan trap"
+grep -q 'FAIL\] OLLAMA_LLM_LIBRARY: OLLAMA_LLM_LIBRARY=vulkan pins Ollama to a library that is not CUDA' "$CACHE/doctor.trap" || fail "OLLAMA_LLM_LIBRARY=vulkan message"
+rmdir "$DIR/vulkan"
+# A second backend file that cannot load: ggml skips it silently, doctor says so.
+printf 'void vgpu_no_such_symbol(void);\nvoid g(void) { vgpu_no_such_symbol(); }\n' |
+	${CC:-gcc} -shared -fPIC -x c -o "$DIR/cuda_v13/libggml-cuda-zz.so" -
+out=$("$VGPU" doctor --ollama-dir "$DIR") || { echo "$out"; fail "a broken second backend made doctor fail"; }
+echo "$out" | grep -q 'WARN\] cuda_v13/dlopen: dlopen(RTLD_NOW) of .*libggml-cuda-zz.so failed: .*vgpu_no_such_symbol' || fail "a second backend that fails to load"
+rm "$DIR/cuda_v13/libggml-cuda-zz.so"
 CUDA_VISIBLE_DEVICES= "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "CUDA_VISIBLE_DEVICES trap"
 grep -q 'CUDA_VISIBLE_DEVICES="" hides devices' "$CACHE/doctor.trap" || fail "CUDA_VISIBLE_DEVICES message"
 (VGPU_PROFILE=t4 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'WARN\] cuda_v13/compute-capability: device 0 is cc 7.5' && fail "T4 is compiled into cuda_v13"
