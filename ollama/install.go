@@ -151,7 +151,7 @@ func (in *installer) steps() error {
 		ents, _ := os.ReadDir(v.Dir)
 		for _, e := range ents {
 			p := filepath.Join(v.Dir, e.Name())
-			if bundled.MatchString(e.Name()) && !in.isOurs(p, lib) {
+			if bundled.MatchString(e.Name()) && !isLinkTo(p, lib) {
 				if err := in.setAside(p); err != nil {
 					return err
 				}
@@ -217,8 +217,8 @@ func (in *installer) copyLibrary(dst string) error {
 	return os.Rename(tmp, dst) // a running process keeps the old inode
 }
 
-// isOurs reports whether p is a symlink to vgpu's installed library.
-func (in *installer) isOurs(p, lib string) bool {
+// isLinkTo reports whether p is a symlink to lib.
+func isLinkTo(p, lib string) bool {
 	t, err := os.Readlink(p)
 	if err != nil {
 		return false
@@ -230,7 +230,7 @@ func (in *installer) isOurs(p, lib string) bool {
 }
 
 func (in *installer) link(p, lib string) error {
-	if in.isOurs(p, lib) {
+	if isLinkTo(p, lib) {
 		return nil
 	}
 	if _, err := os.Lstat(p); err == nil {
@@ -385,8 +385,13 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 		verb = "would "
 	}
 	// Created paths go in reverse order: files before the directories holding them.
+	lib := filepath.Join(dir, libSubdir, "libvgpu.so")
 	for i := len(m.Created) - 1; i >= 0; i-- {
 		p := m.Created[i]
+		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink != 0 && !isLinkTo(p, lib) {
+			fmt.Fprintf(out, "leave %s: it is no longer vgpu's link\n", p) // something else wrote it since
+			continue
+		}
 		fmt.Fprintf(out, "%sremove %s\n", verb, p)
 		if !dryRun {
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -456,7 +461,9 @@ func restore(mv Moved) error {
 		}
 	}
 	if _, err := os.Lstat(mv.From); err == nil {
-		return fmt.Errorf("%s exists again (another program wrote it); the saved copy is left in %s", mv.From, mv.To)
+		// Ollama was upgraded over the installation: its newer file stays, as the upgrade
+		// would have replaced the saved one anyway.
+		return os.Remove(mv.To)
 	}
 	return os.Rename(mv.To, mv.From)
 }
