@@ -2,7 +2,6 @@ package shim
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -27,7 +26,7 @@ var (
 // S returns the process state, building it on first use so that loading the library
 // costs nothing until a program calls into it.
 func S() *State {
-	stateOnce.Do(func() { state = build(os.Getenv, os.LookupEnv) })
+	stateOnce.Do(func() { state = build(getCEnv, lookupCEnv) })
 	return state
 }
 
