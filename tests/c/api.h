@@ -99,7 +99,9 @@ static const struct prop_offsets prop13 = {288, 384, 360, 364, 568, 576, 388, 67
 	X(void, __cudaRegisterFunction, (void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *)) \
 	X(void, __cudaUnregisterFatBinary, (void **)) \
 	X(unsigned, __cudaPushCallConfiguration, (dim3, dim3, size_t, void *)) \
-	X(cudaError_t, __cudaPopCallConfiguration, (dim3 *, dim3 *, size_t *, void *))
+	X(cudaError_t, __cudaPopCallConfiguration, (dim3 *, dim3 *, size_t *, void *)) \
+	X(cudaError_t, __cudaGetKernel, (void **, const void *)) \
+	X(cudaError_t, __cudaLaunchKernel, (void *, dim3, dim3, void **, size_t, cudaStream_t))
 
 #define X_BLAS(X) \
 	X(cublasStatus_t, cublasCreate_v2, (cublasHandle_t *)) \

@@ -338,6 +338,14 @@ static void test_streams_graphs(void) {
 	EQ(p_cudaLaunchKernel((void *)host_stub, grid, block, NULL, 0, s), want, "sim launch (801 unless VGPU_SIM_LAUNCH=noop)");
 	EQ(p_cudaGetLastError(), want, "launch error is the last error"); EQ(p_cudaGetLastError(), 0, "and is not sticky");
 	EQ(p_cudaLaunchKernel((void *)test_copies, grid, block, NULL, 0, s), 98, "unregistered function = cudaErrorInvalidDeviceFunction");
+	/* CUDA 13's path: nvcc's stubs look the kernel up once, then launch by handle. */
+	void *kh = NULL;
+	EQ(p___cudaGetKernel(&kh, (void *)host_stub), 0, "__cudaGetKernel"); CHECK(kh != NULL, "a kernel handle");
+	EQ(p___cudaLaunchKernel(kh, grid, block, NULL, 0, s), want, "__cudaLaunchKernel (801 unless VGPU_SIM_LAUNCH=noop)");
+	p_cudaGetLastError();
+	EQ(p___cudaGetKernel(&kh, (void *)test_copies), 98, "__cudaGetKernel of an unregistered stub");
+	EQ(p___cudaLaunchKernel((void *)0x1234, grid, block, NULL, 0, s), 98, "__cudaLaunchKernel of a wild handle");
+	p_cudaGetLastError();
 	dim3 huge = {2048, 1, 1};
 	EQ(p_cudaLaunchKernel((void *)host_stub, grid, huge, NULL, 0, s), 9, "2048-thread block = cudaErrorInvalidConfiguration");
 	EQ(p_cudaStreamBeginCapture(s, 2), 0, "capture a launch");
