@@ -1,7 +1,10 @@
 package shim
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -60,7 +63,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("VGPU_CONFIG: %w", err)
 		}
-		if err := yaml.Unmarshal(data, &c); err != nil {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, fmt.Errorf("VGPU_CONFIG %s: %w", path, err)
 		}
 	}

@@ -100,6 +100,16 @@ devices:
 	assert.Equal(t, "570.86.15", c.DriverVersion)
 }
 
+func TestConfigFileRejectsUnknownKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vgpu.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("profil: t4\n"), 0o644))
+	_, err := LoadConfig(env(map[string]string{"VGPU_CONFIG": path}))
+	require.ErrorContains(t, err, "profil")
+	require.NoError(t, os.WriteFile(path, nil, 0o644)) // an empty file is the defaults
+	_, err = LoadConfig(env(map[string]string{"VGPU_CONFIG": path}))
+	require.NoError(t, err)
+}
+
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]uint64{"1024": 1024, "16GiB": 16 << 30, "80GB": 80e9, "1.5 MiB": 1.5 * (1 << 20)} {
 		got, err := ParseSize(in)
