@@ -405,11 +405,24 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 	var errs []error
 	for i := len(m.Moved) - 1; i >= 0; i-- {
 		mv := m.Moved[i]
-		fmt.Fprintf(out, "%srestore %s\n", verb, mv.From)
+		// Ollama upgraded over the installation wrote a newer file here: it stays, as the
+		// upgrade would have replaced the saved one anyway.
+		_, err := os.Lstat(mv.From)
+		newer := err == nil && !isLinkTo(mv.From, lib)
+		if newer {
+			fmt.Fprintf(out, "%skeep %s, written since the install; drop its saved copy\n", verb, mv.From)
+		} else {
+			fmt.Fprintf(out, "%srestore %s\n", verb, mv.From)
+		}
 		if dryRun {
 			continue
 		}
-		if err := restore(mv); err != nil {
+		if newer {
+			err = os.Remove(mv.To)
+		} else {
+			err = restore(mv)
+		}
+		if err != nil {
 			failed, errs = append([]Moved{mv}, failed...), append(errs, err)
 		}
 	}
@@ -459,11 +472,6 @@ func restore(mv Moved) error {
 		if h, err := FileSHA256(mv.To); err != nil || h != mv.SHA256 {
 			return fmt.Errorf("saved copy of %s changed or missing (%v); left in %s", mv.From, err, mv.To)
 		}
-	}
-	if _, err := os.Lstat(mv.From); err == nil {
-		// Ollama was upgraded over the installation: its newer file stays, as the upgrade
-		// would have replaced the saved one anyway.
-		return os.Remove(mv.To)
 	}
 	return os.Rename(mv.To, mv.From)
 }
