@@ -115,7 +115,7 @@ func Install(o Options) (*Manifest, error) {
 		}
 	}
 	in := &installer{o: o, m: m}
-	err = in.steps()
+	err = in.steps(vs)
 	// Whatever was done is recorded, also when a later step failed, so uninstall can undo it.
 	if !o.DryRun && (len(m.Created) > 0 || len(m.Moved) > 0 || len(m.System) > 0) {
 		if werr := m.write(); werr != nil && err == nil {
@@ -132,13 +132,9 @@ func Install(o Options) (*Manifest, error) {
 }
 
 // steps changes the tree: vgpu's library, its links, the bundled libraries set aside.
-func (in *installer) steps() error {
+func (in *installer) steps(vs []Variant) error {
 	o, dir := in.o, in.o.Dir
-	vs, err := Variants(dir)
-	if err != nil {
-		return err
-	}
-	lib := filepath.Join(dir, libSubdir, "libvgpu.so")
+	lib := installedLib(dir)
 	if err := in.copyLibrary(lib); err != nil {
 		return err
 	}
@@ -323,9 +319,7 @@ func (in *installer) system(lib string) error {
 	sort.Strings(paths)
 	for _, p := range paths {
 		if cur, err := os.ReadFile(p); err == nil && string(cur) == files[p] {
-			if !contains(in.m.System, p) {
-				in.m.System = append(in.m.System, p) // left by an installation whose record is gone
-			}
+			in.m.system(p) // possibly left by an installation whose record is gone
 			continue
 		}
 		if _, err := os.Lstat(p); err == nil && !contains(in.m.System, p) {
@@ -342,12 +336,10 @@ func (in *installer) system(lib string) error {
 		if err := os.WriteFile(p, []byte(files[p]), 0o644); err != nil {
 			return fmt.Errorf("%w (system install needs root)", err)
 		}
-		if !contains(in.m.System, p) {
-			in.m.System = append(in.m.System, p)
-		}
+		in.m.system(p)
 		// A directory made for the file goes too (after it), when nothing else is in it then.
-		if statErr != nil && !contains(in.m.System, filepath.Dir(p)) {
-			in.m.System = append(in.m.System, filepath.Dir(p))
+		if statErr != nil {
+			in.m.system(filepath.Dir(p))
 		}
 	}
 	if !in.o.DryRun && root == "/" {
@@ -385,7 +377,7 @@ func Uninstall(dir string, out io.Writer, dryRun bool) error {
 		verb = "would "
 	}
 	// Created paths go in reverse order: files before the directories holding them.
-	lib := filepath.Join(dir, libSubdir, "libvgpu.so")
+	lib := installedLib(dir)
 	for i := len(m.Created) - 1; i >= 0; i-- {
 		p := m.Created[i]
 		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink != 0 && !isLinkTo(p, lib) {
@@ -488,6 +480,16 @@ func ReadManifest(dir string) (*Manifest, error) {
 	}
 	return &m, nil
 }
+
+// system records a system file (or a directory made for one) that uninstall removes.
+func (m *Manifest) system(p string) {
+	if !contains(m.System, p) {
+		m.System = append(m.System, p)
+	}
+}
+
+// installedLib is where install puts vgpu's library in lib/ollama.
+func installedLib(dir string) string { return filepath.Join(dir, libSubdir, "libvgpu.so") }
 
 func (m *Manifest) created(p string) {
 	if !contains(m.Created, p) {
