@@ -30,7 +30,7 @@ const CallTimeout = 5 * time.Second
 var (
 	mode atomic.Int32 // 0 unknown, 1 local, 2 remote
 	mu   sync.Mutex
-	conn *wire.FDConn
+	conn wire.Conn
 	seq  uint32
 	dead error // set once the connection failed: every later call fails fast
 )
@@ -100,7 +100,7 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 }
 
 // handshakeLocked says hello on a fresh connection and takes the server's devices; mu is held.
-func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.DeviceRecord, error) {
+func handshakeLocked(nc wire.Conn, network string, c *shim.Config) ([]shim.DeviceRecord, error) {
 	w, err := greet(nc, c.Token)
 	if err != nil {
 		nc.Close()
@@ -121,7 +121,7 @@ func handshakeLocked(nc *wire.FDConn, network string, c *shim.Config) ([]shim.De
 }
 
 // greet says hello and reads the server's welcome.
-func greet(nc *wire.FDConn, token string) (Welcome, error) {
+func greet(nc wire.Conn, token string) (Welcome, error) {
 	var w Welcome
 	if err := wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, hello(token)); err != nil {
 		return w, err
@@ -137,7 +137,7 @@ func greet(nc *wire.FDConn, token string) (Welcome, error) {
 }
 
 // dial connects and hands the socket to blocking system calls (see wire.FDConn).
-func dial(network, addr string) (*wire.FDConn, error) {
+func dial(network, addr string) (wire.Conn, error) {
 	if network == "vsock" {
 		return wire.DialVsock(addr, CallTimeout)
 	}

@@ -14,7 +14,7 @@ import (
 // whose server went silent still fails within its timeout.
 type busyWriter struct {
 	mu    sync.Mutex // one frame at a time on the socket
-	c     *wire.FDConn
+	c     wire.Conn
 	since atomic.Int64 // when the current stretch of work began (unix ns); 0 while idle
 	done  chan struct{}
 	shut  bool // set under mu by stop: the socket may be closed and its number reused
@@ -23,7 +23,7 @@ type busyWriter struct {
 // busyEvery is wire.BusyInterval, shortened by tests.
 var busyEvery = wire.BusyInterval
 
-func newBusyWriter(c *wire.FDConn) *busyWriter {
+func newBusyWriter(c wire.Conn) *busyWriter {
 	w := &busyWriter{c: c, done: make(chan struct{})}
 	go w.watch()
 	return w

@@ -41,7 +41,7 @@ var clients atomic.Uint64
 // Listener is where clients arrive: a vsock listener (wire.VsockListener), or a unix or TCP
 // one through NetListener.
 type Listener interface {
-	Accept() (c *wire.FDConn, peer string, err error)
+	Accept() (c wire.Conn, peer string, err error)
 }
 
 // NetListener adapts a net.Listener, handing each client's socket to blocking system calls.
@@ -49,7 +49,7 @@ func NetListener(ln net.Listener) Listener { return netListener{ln} }
 
 type netListener struct{ net.Listener }
 
-func (l netListener) Accept() (*wire.FDConn, string, error) {
+func (l netListener) Accept() (wire.Conn, string, error) {
 	for {
 		nc, err := l.Listener.Accept()
 		if err != nil {
@@ -111,7 +111,7 @@ func opTable() map[uint32]*api.Func {
 
 // ServeOne answers the one client on c (an inherited socket: VGPU_BACKEND=local's private
 // server) and returns when it goes.
-func ServeOne(c *wire.FDConn, o Options) error {
+func ServeOne(c wire.Conn, o Options) error {
 	if err := prepare(o); err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func ServeOne(c *wire.FDConn, o Options) error {
 }
 
 // serveFD answers one client on its own locked thread.
-func serveFD(c *wire.FDConn, peer string, o Options, byOp map[uint32]*api.Func) {
+func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
 	defer c.Close()
 	id := clients.Add(1)
 	shim.Thread().Owner = id

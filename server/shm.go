@@ -24,7 +24,7 @@ type shmWindow struct {
 const shmHeader = 4096
 
 // attach maps the window the client names.
-func (w *shmWindow) attach(c *wire.FDConn, p []byte) []byte {
+func (w *shmWindow) attach(c wire.Conn, p []byte) []byte {
 	if len(p) != 24 || w.b != nil {
 		return reply(shim.ErrInvalidValue)
 	}
@@ -45,8 +45,12 @@ func (w *shmWindow) attach(c *wire.FDConn, p []byte) []byte {
 // mapPeerFD maps a memfd the client names, in the client's own fd table: the process is the
 // socket's peer as the kernel reports it (in this server's pid namespace, so a client in a
 // container works too), never one the request names.
-func mapPeerFD(c *wire.FDConn, fd, size uint64) ([]byte, shim.Status) {
-	pid, err := c.PeerPID()
+func mapPeerFD(c wire.Conn, fd, size uint64) ([]byte, shim.Status) {
+	fc, ok := c.(*wire.FDConn) // a unix socket; a TLS session has no peer on this host
+	if !ok {
+		return nil, shim.ErrNotSupported
+	}
+	pid, err := fc.PeerPID()
 	if err != nil || pid <= 0 {
 		return nil, shim.ErrInvalidValue
 	}
@@ -133,7 +137,7 @@ type hostShares map[uint64]*struct {
 	pinned bool
 }
 
-func (s hostShares) share(c *wire.FDConn, p []byte) []byte {
+func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	if len(p) != 24 {
 		return reply(shim.ErrInvalidValue)
 	}

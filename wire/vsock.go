@@ -86,7 +86,7 @@ func ListenVsock(addr string) (*VsockListener, error) {
 
 // Accept returns the next connection (blocking calls, no timeout: see NewFDConn) and the
 // peer's cid:port.
-func (l *VsockListener) Accept() (*FDConn, string, error) {
+func (l *VsockListener) Accept() (Conn, string, error) {
 	for {
 		nfd, sa, err := unix.Accept4(l.fd, unix.SOCK_CLOEXEC)
 		if err == unix.EINTR {
