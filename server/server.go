@@ -34,9 +34,15 @@ type Options struct {
 	RequireToken bool   // TCP listeners refuse clients without the token
 	ClientMemory uint64 // device memory each client may hold (0: the device's); the client sees it as the total
 	DeviceName   string // the name clients see, instead of the device's own
+	// Upgrade, when set, secures a connection before anything is read from it (TLS across
+	// hosts); it must finish by deadline.
+	Upgrade func(c wire.Conn, deadline time.Time) (wire.Conn, error)
 }
 
 var clients atomic.Uint64
+
+// handshakeTimeout bounds everything before a client is authenticated.
+const handshakeTimeout = 5 * time.Second
 
 // Listener is where clients arrive: a vsock listener (wire.VsockListener), or a unix or TCP
 // one through NetListener.
@@ -127,6 +133,15 @@ func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
 	id := clients.Add(1)
 	shim.Thread().Owner = id
 	log := shim.Log().With("client", id, "peer", peer)
+	if o.Upgrade != nil {
+		sc, err := o.Upgrade(c, time.Now().Add(handshakeTimeout))
+		if err != nil {
+			log.Warnw("refused: secure handshake failed", "err", err)
+			return
+		}
+		defer sc.Close()
+		c = sc
+	}
 	h, payload, err := wire.ReadFrame(c)
 	if err != nil || h.Kind != wire.KindHello {
 		log.Warnw("refused: no valid hello", "err", err)
