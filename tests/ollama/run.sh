@@ -84,12 +84,12 @@ for v in 12 13; do
 	echo "$out" | grep -E 'Device 0|^PASS'
 done
 echo "== install again: nothing changes"
-"$VGPU" install --ollama-dir "$DIR" | grep -q "already installed" || fail "second install was not a no-op"
+out=$("$VGPU" install --ollama-dir "$DIR"); echo "$out" | grep -q "already installed" || fail "second install was not a no-op"
 snapshot | diff - "$CACHE/tree.installed" >/dev/null || fail "second install changed the tree"
 
 echo "== doctor after install passes"
 "$VGPU" doctor --ollama-dir "$DIR" || fail "doctor failed after install"
-"$VGPU" doctor --ollama-dir "$DIR" --json | grep -q '"ok": true' || fail "doctor --json after install"
+out=$("$VGPU" doctor --ollama-dir "$DIR" --json); echo "$out" | grep -q '"ok": true' || fail "doctor --json after install"
 echo "== doctor catches the traps"
 OLLAMA_LLM_LIBRARY=cuda_v11 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY trap"
 grep -q 'OLLAMA_LLM_LIBRARY=cuda_v11 names no directory' "$CACHE/doctor.trap" || fail "OLLAMA_LLM_LIBRARY message"
@@ -131,7 +131,7 @@ rm -rf "$T.upgraded"; cp -a "$T" "$T.upgraded"; upgrade "$T.upgraded/lib/ollama"
 (T=$T.upgraded; snapshot) >"$CACHE/tree.upgraded"; rm -rf "$T.upgraded"
 "$VGPU" install --ollama-dir "$DIR" >/dev/null
 upgrade "$DIR"
-"$VGPU" install --ollama-dir "$DIR" | grep -q "set aside cuda_v13/libcudart.so.13 (it replaces the copy an earlier install saved)" || fail "reinstall after an upgrade"
+out=$("$VGPU" install --ollama-dir "$DIR"); echo "$out" | grep -q "set aside cuda_v13/libcudart.so.13 (it replaces the copy an earlier install saved)" || fail "reinstall after an upgrade"
 "$VGPU" uninstall --ollama-dir "$DIR" >/dev/null || fail "uninstall after an upgrade"
 snapshot | diff - "$CACHE/tree.upgraded" || fail "the upgraded tree differs after uninstall"
 echo "== upgraded over an installation, then uninstall without a reinstall: the same"
