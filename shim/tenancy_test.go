@@ -260,6 +260,11 @@ func TestPrimaryContextsArePerClient(t *testing.T) {
 		_, st := DeviceRange(allocated.Base, 4096)
 		assert.Equal(t, OK, st, "B's reset freed none of A's memory")
 	})
+	FreeOwned(clientA)
+	ReleaseOwned(clientA)
+	asClient(clientA, func() {
+		assert.NotSame(t, ac, PrimaryContext(d), "a departed client's primary context is forgotten with its handles")
+	})
 }
 
 // B can neither map into, unmap from, protect nor free A's VMM reservation, nor use A's
