@@ -265,8 +265,14 @@ func processes(h uintptr, count, infos unsafe.Pointer, size int) Return {
 	if count == nil {
 		return InvalidArgument
 	}
+	// A program sees itself; a server's client sees itself too, with its own memory, never
+	// the server or another client.
+	self, used := pid(), d.Used()
+	if owner := shim.CallerOwner(); owner != 0 {
+		self, used = shim.CallerPID(), shim.UsedByCaller(d)
+	}
 	n := uint32(0)
-	if d.Used() > 0 {
+	if used > 0 {
 		n = 1
 	}
 	have := *(*uint32)(count)
@@ -282,8 +288,8 @@ func processes(h uintptr, count, infos unsafe.Pointer, size int) Return {
 		for i := range b {
 			b[i] = 0
 		}
-		shim.Le.PutUint32(b, uint32(pid()))
-		shim.Le.PutUint64(b[8:], d.Used())
+		shim.Le.PutUint32(b, uint32(self))
+		shim.Le.PutUint64(b[8:], used)
 		if size == 24 {
 			shim.Le.PutUint32(b[16:], 0xffffffff) // no MIG instance
 			shim.Le.PutUint32(b[20:], 0xffffffff)

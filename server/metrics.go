@@ -36,6 +36,7 @@ func (m *metrics) call(name string, d time.Duration) {
 }
 
 func (m *metrics) client(id uint64, pid int, on bool) {
+	shim.SetClientPID(id, pid) // NVML shows a client its own process (0 on leaving forgets it)
 	m.mu.Lock()
 	if on {
 		m.pids[id] = pid
@@ -60,7 +61,7 @@ func ServeMetrics(addr string) error {
 func (m *metrics) write(w http.ResponseWriter) {
 	fmt.Fprintf(w, "# HELP vgpu_clients Connected clients.\n# TYPE vgpu_clients gauge\nvgpu_clients %d\n", m.connected.Load())
 	used := map[uint64]uint64{}
-	for _, a := range shim.S().Mem.All() {
+	for _, a := range shim.S().Mem.EveryOwner() { // the server's own view: every client's ranges
 		if a.Owner != 0 {
 			used[a.Owner] += a.Charged
 		}

@@ -9,6 +9,7 @@ type Context struct {
 	Dev     *Device
 	Primary bool
 	ID      uint64
+	owner   uint64 // the server's client it belongs to
 
 	mu     sync.Mutex
 	Flags  uint32
@@ -17,10 +18,18 @@ type Context struct {
 }
 
 var (
-	primaries sync.Map // *Device -> *Context
+	primaries sync.Map // primaryKey -> *Context
 	ctxSeq    uint64
 	ctxSeqMu  sync.Mutex
 )
+
+// primaryKey names a primary context: each of a server's clients has its own for each device,
+// as each process has under NVIDIA's driver, so retaining, releasing, resetting or setting
+// the flags of one never touches another client's.
+type primaryKey struct {
+	owner uint64
+	dev   *Device
+}
 
 func nextCtxID() uint64 {
 	ctxSeqMu.Lock()
@@ -29,18 +38,26 @@ func nextCtxID() uint64 {
 	return ctxSeq
 }
 
-// PrimaryContext returns d's primary context, creating its handle on first use.
+// PrimaryContext returns the caller's primary context on d, creating its handle on first use.
 func PrimaryContext(d *Device) *Context {
-	if v, ok := primaries.Load(d); ok {
+	key := primaryKey{CallerOwner(), d}
+	if v, ok := primaries.Load(key); ok {
 		return v.(*Context)
 	}
-	c := &Context{Dev: d, Primary: true}
-	v, loaded := primaries.LoadOrStore(d, c)
+	c := &Context{Dev: d, Primary: true, owner: key.owner}
+	v, loaded := primaries.LoadOrStore(key, c)
 	if !loaded {
 		c.ID = nextCtxID()
-		c.Handle = NewSharedHandle(KindContext, c)
+		c.Handle = NewHandle(KindContext, c)
 	}
 	return v.(*Context)
+}
+
+// Close forgets a disconnected client's primary context (ReleaseOwned calls it).
+func (c *Context) Close() {
+	if c.Primary {
+		primaries.CompareAndDelete(primaryKey{c.owner, c.Dev}, c)
+	}
 }
 
 // NewContext creates a non-primary context on d.
@@ -93,12 +110,13 @@ func (c *Context) SetFlags(f uint32) {
 	c.mu.Unlock()
 }
 
-// ResetDevice destroys what lives in d's primary context: its allocations are freed and it
-// becomes inactive, as cudaDeviceReset and cuDevicePrimaryCtxReset do.
+// ResetDevice destroys what lives in the caller's primary context on d: its allocations are
+// freed and it becomes inactive, as cudaDeviceReset and cuDevicePrimaryCtxReset do. Other
+// clients of a server keep theirs (Mem.All lists the caller's ranges only).
 func ResetDevice(d *Device) {
 	for _, a := range S().Mem.All() {
 		if a.Dev == d && (a.Kind == MemDevice || a.Kind == MemManaged) {
-			FreeDevice(a.Base)
+			freeAlloc(a)
 		}
 	}
 	c := PrimaryContext(d)

@@ -1,6 +1,10 @@
 package shim
 
-import "sync"
+import (
+	crand "crypto/rand"
+	"math/rand/v2"
+	"sync"
+)
 
 // Kind tags a handle so that, say, an event passed where a stream belongs is caught.
 type Kind uint8
@@ -24,42 +28,58 @@ const (
 )
 
 // Handles look like user-space pointers (programs print and compare them) but sit in a range
-// mmap never hands out on x86-64, so they cannot alias real memory: 0x7e5a_KK_IIIIIIII.
+// mmap never hands out on x86-64, so they cannot alias real memory: 0x7e5a_KK_RRRRRRRR, where
+// RRRRRRRR is random. A server's client cannot guess another client's handles, and a guess
+// that hits one is refused anyway (see owner).
 const handleBase = uintptr(0x7e5a) << 40
 
-type handleTable struct {
-	mu     sync.RWMutex
-	next   [kindCount]uintptr
-	items  map[uintptr]any
-	owners map[uintptr]uint64 // handles a server's client created, by client
+// entry is a live handle's object and the client that created it.
+type entry struct {
+	obj   any
+	owner uint64 // the server's client whose call created it (0 in a program's own process)
 }
 
-var tables = &handleTable{items: map[uintptr]any{}, owners: map[uintptr]uint64{}}
+type handleTable struct {
+	mu    sync.RWMutex
+	rng   *rand.ChaCha8 // seeded from crypto/rand once per table
+	items map[uintptr]entry
+}
+
+var tables = newHandleTable()
+
+func newHandleTable() *handleTable {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		panic("vgpu: no entropy for handle values: " + err.Error())
+	}
+	return &handleTable{rng: rand.NewChaCha8(seed), items: map[uintptr]entry{}}
+}
 
 func (t *handleTable) reset() {
 	t.mu.Lock()
-	t.items, t.owners = map[uintptr]any{}, map[uintptr]uint64{}
-	t.next = [kindCount]uintptr{}
+	t.items = map[uintptr]entry{}
 	t.mu.Unlock()
 }
 
-// NewHandle registers obj under a fresh handle of kind k. Inside `vgpu serve` the handle
-// belongs to the client whose call created it.
-func NewHandle(k Kind, obj any) uintptr { return newHandle(k, obj, Thread().Owner) }
+// CallerOwner is the server client whose call the calling thread runs (0 in a program's own
+// process). Every lookup of a handle or an address resolves within it.
+func CallerOwner() uint64 { return Thread().Owner }
 
-// NewSharedHandle registers obj under a handle no client owns: a device's primary context
-// outlives whichever client first asked for it.
-func NewSharedHandle(k Kind, obj any) uintptr { return newHandle(k, obj, 0) }
-
-func newHandle(k Kind, obj any, owner uint64) uintptr {
+// NewHandle registers obj under a fresh handle of kind k. It belongs to the caller: inside
+// `vgpu serve`, to the client whose call created it, and no other client can resolve it.
+func NewHandle(k Kind, obj any) uintptr {
+	owner := CallerOwner()
 	t := tables
 	t.mu.Lock()
-	t.next[k]++
-	h := handleBase | uintptr(k)<<32 | t.next[k]
-	t.items[h] = obj
-	if owner != 0 {
-		t.owners[h] = owner
+	var h uintptr
+	for {
+		// 32 random bits, never 0 and never a live handle's.
+		h = handleBase | uintptr(k)<<32 | uintptr(uint32(t.rng.Uint64()))
+		if _, taken := t.items[h]; !taken && h&0xffffffff != 0 {
+			break
+		}
 	}
+	t.items[h] = entry{obj, owner}
 	t.mu.Unlock()
 	return h
 }
@@ -69,19 +89,19 @@ func newHandle(k Kind, obj any, owner uint64) uintptr {
 type Closer interface{ Close() }
 
 // ReleaseOwned forgets every handle a disconnected client created, closing the objects
-// that hold resources; it returns how many.
+// that hold resources; it returns how many. It sees every client's handles: only the
+// server calls it, for the client that went.
 func ReleaseOwned(owner uint64) int {
 	t := tables
 	t.mu.Lock()
 	var closers []Closer
 	n := 0
-	for h, o := range t.owners {
-		if o == owner {
-			if c, ok := t.items[h].(Closer); ok {
+	for h, e := range t.items {
+		if e.owner == owner {
+			if c, ok := e.obj.(Closer); ok {
 				closers = append(closers, c)
 			}
 			delete(t.items, h)
-			delete(t.owners, h)
 			n++
 		}
 	}
@@ -92,48 +112,60 @@ func ReleaseOwned(owner uint64) int {
 	return n
 }
 
-// Lookup returns the object behind h if h is a live handle of kind k.
+// wellFormed reports whether h has a handle's shape for kind k.
+func wellFormed(k Kind, h uintptr) bool {
+	return h&^(uintptr(0xff)<<32|0xffffffff) == handleBase && Kind(h>>32&0xff) == k
+}
+
+// resolve is the one owner-aware resolution every handle API goes through: it finds h only
+// among owner's handles. Another client's handle is exactly as unknown as a wild value.
+// The caller holds t.mu.
+func (t *handleTable) resolve(k Kind, h uintptr, owner uint64) (any, bool) {
+	e, ok := t.items[h]
+	if !ok || e.owner != owner || !wellFormed(k, h) {
+		return nil, false
+	}
+	return e.obj, true
+}
+
+// Lookup returns the object behind h if h is a live handle of kind k that the caller owns.
 func Lookup[T any](k Kind, h uintptr) (T, bool) {
 	var zero T
-	if h&^(uintptr(0xff)<<32|0xffffffff) != handleBase || Kind(h>>32&0xff) != k {
-		return zero, false
-	}
+	owner := CallerOwner()
 	t := tables
 	t.mu.RLock()
-	obj, ok := t.items[h]
-	owner, owned := t.owners[h]
+	obj, ok := t.resolve(k, h, owner)
 	t.mu.RUnlock()
-	if !ok || (owned && owner != Thread().Owner) { // a server's clients see only their own handles
+	if !ok {
 		return zero, false
 	}
 	v, ok := obj.(T)
 	return v, ok
 }
 
-// Release forgets h; it reports false for an unknown or already released handle.
+// Release forgets h; it reports false for an unknown, already released or another
+// client's handle.
 func Release(k Kind, h uintptr) bool {
-	if Kind(h>>32&0xff) != k {
-		return false
-	}
+	owner := CallerOwner()
 	t := tables
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.items[h]; !ok {
+	if _, ok := t.resolve(k, h, owner); !ok {
 		return false
 	}
 	delete(t.items, h)
-	delete(t.owners, h)
 	return true
 }
 
-// Each calls fn for every live handle of kind k.
+// Each calls fn for every live handle of kind k that the caller owns.
 func Each[T any](k Kind, fn func(h uintptr, v T)) {
+	owner := CallerOwner()
 	t := tables
 	t.mu.RLock()
 	var hs []uintptr
 	var vs []T
-	for h, obj := range t.items {
-		if Kind(h>>32&0xff) == k {
+	for h := range t.items {
+		if obj, ok := t.resolve(k, h, owner); ok {
 			if v, ok := obj.(T); ok {
 				hs, vs = append(hs, h), append(vs, v)
 			}

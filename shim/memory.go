@@ -29,7 +29,7 @@ type Alloc struct {
 	Charged    uint64  // bytes charged to Dev
 	Flags      uint32
 	Handle     uint64 // VMM physical handle for MemMapped
-	Owner      uint64 // the server's client that allocated it (0 in a program's own process)
+	Owner      uint64 // the server's client whose call added it (0 in a program's own process); set by MemTable.Add
 	Shared     bool   // pinned host memory a remote server maps too (SetSharedHost)
 }
 
@@ -54,7 +54,11 @@ func (a *Alloc) OnDevice() bool {
 	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped
 }
 
-// MemTable holds every live range, sorted by base, for pointer validation.
+// MemTable holds every live range, sorted by base, for pointer validation. Each range
+// belongs to the server client whose call made it (0: a program's own process), and every
+// lookup answers from the caller's ranges only: another client's address is as unknown as
+// a wild one. Ranges of different owners never overlap (each is its own mmap or driver VA),
+// so a lookup searches all ranges alike and filters the hit, at the same cost either way.
 type MemTable struct {
 	mu     sync.RWMutex
 	sorted []*Alloc
@@ -63,9 +67,10 @@ type MemTable struct {
 // NewMemTable returns an empty table.
 func NewMemTable() *MemTable { return &MemTable{} }
 
-// Add records a; ranges of one layer never overlap (reserved ranges hold mapped pieces,
-// which are looked up first).
+// Add records a as the caller's; ranges of one layer never overlap (reserved ranges hold
+// mapped pieces, which are looked up first).
 func (t *MemTable) Add(a *Alloc) {
+	a.Owner = CallerOwner()
 	t.mu.Lock()
 	// After equal bases: a VMM piece mapped at its reservation's base must sort after it.
 	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base > a.Base })
@@ -88,31 +93,45 @@ func (t *MemTable) Remove(a *Alloc) bool {
 	return false
 }
 
-// Exact returns the range starting at base with one of the kinds, or nil.
+// Exact returns the caller's range starting at base with one of the kinds, or nil.
 func (t *MemTable) Exact(base uintptr, kinds ...MemKind) *Alloc {
+	return t.exact(base, CallerOwner(), kinds)
+}
+
+func (t *MemTable) exact(base uintptr, owner uint64, kinds []MemKind) *Alloc {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base >= base })
 	for ; i < len(t.sorted) && t.sorted[i].Base == base; i++ {
 		for _, k := range kinds {
 			if t.sorted[i].Kind == k {
-				return t.sorted[i]
+				return owned(t.sorted[i], owner)
 			}
 		}
 	}
 	return nil
 }
 
-// Find returns the innermost range containing addr, or nil. A mapped VMM piece wins over
-// the reservation around it; callers check that their length fits with End.
-func (t *MemTable) Find(addr uintptr) *Alloc {
+// owned is a when owner holds it, else nil: the one place a range's owner is compared.
+func owned(a *Alloc, owner uint64) *Alloc {
+	if a == nil || a.Owner != owner {
+		return nil
+	}
+	return a
+}
+
+// Find returns the caller's innermost range containing addr, or nil. A mapped VMM piece wins
+// over the reservation around it; callers check that their length fits with End.
+func (t *MemTable) Find(addr uintptr) *Alloc { return t.find(addr, CallerOwner()) }
+
+func (t *MemTable) find(addr uintptr, owner uint64) *Alloc {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	i := sort.Search(len(t.sorted), func(i int) bool { return t.sorted[i].Base > addr })
 	for j := i - 1; j >= 0; j-- {
 		a := t.sorted[j]
 		if addr < a.End() {
-			return a // pieces sit after their reservation's base, so the first hit is innermost
+			return owned(a, owner) // pieces sit after their reservation's base, so the first hit is innermost
 		}
 		if a.Kind != MemMapped {
 			return nil // top-level ranges do not overlap: nothing earlier reaches addr
@@ -121,8 +140,24 @@ func (t *MemTable) Find(addr uintptr) *Alloc {
 	return nil
 }
 
-// All returns a snapshot of the live ranges.
+// All returns a snapshot of the caller's live ranges.
 func (t *MemTable) All() []*Alloc {
+	owner := CallerOwner()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []*Alloc
+	for _, a := range t.sorted {
+		if a.Owner == owner {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// EveryOwner returns a snapshot of every client's live ranges. Only the server's own
+// bookkeeping may use it (freeing what a departed client held, metrics): no client's
+// call may see another's ranges.
+func (t *MemTable) EveryOwner() []*Alloc {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return append([]*Alloc(nil), t.sorted...)

@@ -51,6 +51,9 @@ type Var struct {
 	Const   bool
 }
 
+// kernelsByHost maps host stubs to kernels. Stubs are addresses in a program's own process,
+// registered there ({local} in functions.txt) and never by a server's client: a client's
+// kernels are reached only through their handles, which resolve within that client.
 var (
 	kernelsMu     sync.RWMutex
 	kernelsByHost = map[uintptr]*Kernel{}

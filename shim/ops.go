@@ -1,6 +1,9 @@
 package shim
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Memory operations shared by the driver and runtime APIs. Each validates against the
 // MemTable, then executes through the backend or records into a capture.
@@ -43,26 +46,51 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
 		return nil, ErrOutOfMemory
 	}
-	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge, Owner: Thread().Owner}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge}
 	S().Mem.Add(a)
 	return a, OK
 }
 
-// FreeOwned releases every device allocation a disconnected client left behind.
+// FreeOwned releases everything a disconnected client left behind: device allocations,
+// VMM mappings and reservations. Only the server calls it, so it sees every owner's ranges.
 func FreeOwned(owner uint64) (n int, bytes uint64) {
-	for _, a := range S().Mem.All() {
-		if a.Owner == owner && (a.Kind == MemDevice || a.Kind == MemManaged) && FreeDevice(a.Base) == OK {
-			n++
-			bytes += a.Charged
+	all := S().Mem.EveryOwner()
+	for _, a := range all { // mappings first: a reservation is freed once empty
+		if a.Owner == owner && a.Kind == MemMapped {
+			unmapPiece(a)
+		}
+	}
+	for _, a := range all {
+		if a.Owner != owner {
+			continue
+		}
+		switch a.Kind {
+		case MemDevice, MemManaged:
+			if freeAlloc(a) == OK {
+				n++
+				bytes += a.Charged
+			}
+		case MemReserved:
+			if S().Mem.Remove(a) {
+				Unmap(a.Base, uint64(a.Size))
+			}
 		}
 	}
 	return n, bytes
 }
 
-// FreeDevice releases device memory that starts exactly at p.
+// FreeDevice releases the caller's device memory that starts exactly at p.
 func FreeDevice(p uintptr) Status {
 	a := S().Mem.Exact(p, MemDevice, MemManaged)
-	if a == nil || !S().Mem.Remove(a) {
+	if a == nil {
+		return ErrInvalidDevicePointer
+	}
+	return freeAlloc(a)
+}
+
+// freeAlloc releases a device allocation found through an owner-aware lookup.
+func freeAlloc(a *Alloc) Status {
+	if !S().Mem.Remove(a) {
 		return ErrInvalidDevicePointer
 	}
 	a.Dev.Refund(a.Charged)
@@ -145,10 +173,12 @@ func UnregisterHost(p uintptr) Status {
 	return OK
 }
 
-// DeviceRange checks that [p, p+n) lies in device memory and returns its allocation. A
+// DeviceRange checks that [p, p+n) lies in the caller's device memory and returns its
+// allocation; another client's memory fails as a wild address does. A
 // range may run across VMM pieces mapped back to back, as a growing pool maps them.
 func DeviceRange(p uintptr, n uint64) (*Alloc, Status) {
-	first := S().Mem.Find(p)
+	mem, owner := S().Mem, CallerOwner()
+	first := mem.find(p, owner)
 	for a, at := first, p; ; {
 		if a == nil || !a.OnDevice() || (a.Kind == MemMapped && a.Flags&AccessReadWrite != AccessReadWrite) {
 			return nil, ErrInvalidValue
@@ -161,7 +191,7 @@ func DeviceRange(p uintptr, n uint64) (*Alloc, Status) {
 		}
 		n -= uint64(a.End() - at)
 		at = a.End()
-		a = S().Mem.Find(at)
+		a = mem.find(at, owner)
 		if a != nil && a.Kind != MemMapped {
 			return nil, ErrInvalidValue
 		}
@@ -315,4 +345,41 @@ func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Statu
 		}
 		return OK
 	}})
+}
+
+// UsedByCaller is the device memory on d that the caller holds: what NVML's process list
+// shows a server's client, which must not see other clients' use. VMM memory counts while
+// its handle lives.
+func UsedByCaller(d *Device) uint64 {
+	var n uint64
+	for _, a := range S().Mem.All() {
+		if a.Dev == d {
+			n += a.Charged
+		}
+	}
+	Each(KindMemHandle, func(_ uintptr, p *Physical) {
+		if p.Dev == d {
+			n += p.Size
+		}
+	})
+	return n
+}
+
+// clientPIDs are the process ids server clients gave in their hello, for NVML's process list.
+var clientPIDs sync.Map // owner -> int
+
+// SetClientPID records the process id client owner reported (0 forgets it).
+func SetClientPID(owner uint64, pid int) {
+	if pid == 0 {
+		clientPIDs.Delete(owner)
+		return
+	}
+	clientPIDs.Store(owner, pid)
+}
+
+// CallerPID is the calling client's process id as it reported it, or 0 when unknown.
+func CallerPID() int {
+	v, _ := clientPIDs.Load(CallerOwner())
+	pid, _ := v.(int)
+	return pid
 }

@@ -56,6 +56,14 @@ func (p *Physical) ReleasePhysical() Status {
 	return OK
 }
 
+// Close releases the handle of a client that went (ReleaseOwned has forgotten it already).
+func (p *Physical) Close() {
+	p.mu.Lock()
+	p.released = true
+	p.maybeFreeLocked()
+	p.mu.Unlock()
+}
+
 func (p *Physical) maybeFreeLocked() {
 	if p.released && p.maps == 0 && p.fd >= 0 {
 		unix.Close(p.fd)
@@ -164,17 +172,25 @@ func UnmapPhysical(addr uintptr, size uint64) Status {
 		return ErrInvalidValue
 	}
 	for _, a := range ps {
-		unix.Syscall6(unix.SYS_MMAP, a.Base, a.Size, unix.PROT_NONE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED, ^uintptr(0), 0)
-		S().Mem.Remove(a)
-		if p, ok := physicalByHandle(uintptr(a.Handle)); ok {
-			p.mu.Lock()
-			p.maps--
-			p.maybeFreeLocked()
-			p.mu.Unlock()
-		}
+		unmapPiece(a)
 	}
 	return OK
+}
+
+// unmapPiece returns a mapped piece's addresses to its reservation and drops its hold on
+// the physical memory behind it.
+func unmapPiece(a *Alloc) {
+	unix.Syscall6(unix.SYS_MMAP, a.Base, a.Size, unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED, ^uintptr(0), 0)
+	if !S().Mem.Remove(a) {
+		return
+	}
+	if p, ok := physicalByHandle(uintptr(a.Handle)); ok {
+		p.mu.Lock()
+		p.maps--
+		p.maybeFreeLocked()
+		p.mu.Unlock()
+	}
 }
 
 // physicals keeps released-but-mapped memory reachable after its handle is gone.

@@ -206,4 +206,19 @@ tcp "$CLIENT" free >/dev/null 2>&1 && fail "no token accepted"
 VGPU_TOKEN=wrong tcp "$CLIENT" free >/dev/null 2>&1 && fail "wrong token accepted"
 [ -n "$(VGPU_TOKEN=s3cret tcp "$CLIENT" free)" ] || fail "right token refused"
 ("$VGPU" serve --listen "tcp://127.0.0.1:1" 2>&1 || true) | grep -q 'needs --token-file' || fail "tcp without a token file must not start"
+echo "== tenants: B, given A's device pointer and handles, reads, writes, frees and destroys nothing of A's (unix and TCP)"
+${CC:-gcc} -O1 -Wall -o "$C/tenants" "$ROOT/tests/remote/tenants.c" -ldl
+TSOCK=$C/tenants.sock
+tport=$((20000 + RANDOM % 20000))
+start_server --listen "unix://$TSOCK"
+start_server --listen "tcp://127.0.0.1:$tport" --token-file "$C/token"
+for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport"; do
+	T=$C/tenants-$(echo "$server" | cut -d: -f1); rm -f "$T.values" "$T.values.done"
+	tenant() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="$server" VGPU_TOKEN=s3cret "$C/tenants" "$@"; }
+	tenant owner "$T.values" >"$T.owner" 2>&1 & owner=$!; pids+=($owner)
+	tenant intruder "$T.values" >"$T.intruder" 2>&1 || { cat "$T.intruder"; touch "$T.values.done"; fail "tenants over $server: the intruder"; }
+	wait $owner || { cat "$T.owner"; fail "tenants over $server: the owner"; }
+	echo "over $server:"; grep -E '^  (cudaMemcpy device->host|cuMemGetAddressRange at \+0 |cudaStreamDestroy|cublasDestroy|NVML)' "$T.intruder"
+	tail -1 "$T.intruder"; cat "$T.owner"
+done
 echo "remote: PASS"

@@ -1,0 +1,73 @@
+package cudart
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vgpu/shim"
+)
+
+// asClient runs fn as `vgpu serve` runs a client's calls: on a locked thread owned by it.
+func asClient(owner uint64, fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		ts := shim.Thread()
+		ts.Owner = owner
+		defer func() { ts.Owner = 0 }()
+		fn()
+	}()
+	<-done
+}
+
+// The runtime answers a second client's calls on the first's pointer, stream and event as it
+// answers wild values, and the first's keep working.
+func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
+	shim.Reset()
+	t.Cleanup(shim.Reset)
+	const n = 4096
+	var ptr, stream, event uintptr
+	asClient(1, func() {
+		require.Equal(t, Success, Malloc(unsafe.Pointer(&ptr), n))
+		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&stream)))
+		require.Equal(t, Success, EventCreate(unsafe.Pointer(&event)))
+	})
+	var wildPtr, wildStream, wildEvent uintptr
+	asClient(2, func() {
+		require.Equal(t, Success, Malloc(unsafe.Pointer(&wildPtr), n))
+		require.Equal(t, Success, Free(wildPtr))
+		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&wildStream)))
+		require.Equal(t, Success, StreamDestroy(wildStream))
+		require.Equal(t, Success, EventCreate(unsafe.Pointer(&wildEvent)))
+		require.Equal(t, Success, EventDestroy(wildEvent))
+	})
+	asClient(2, func() {
+		var got, want [24]byte
+		assert.Equal(t, PointerGetAttributes(unsafe.Pointer(&want), wildPtr), PointerGetAttributes(unsafe.Pointer(&got), ptr))
+		assert.Equal(t, uint32(0), shim.Le.Uint32(got[:]), "A's memory is unregistered host memory to B, as a wild address is")
+		assert.Equal(t, shim.Le.Uint32(want[:]), shim.Le.Uint32(got[:]))
+		assert.Equal(t, Memset(wildPtr, 1, n), Memset(ptr, 1, n))
+		assert.Equal(t, Free(wildPtr), Free(ptr))
+		assert.Equal(t, StreamSynchronize(wildStream), StreamSynchronize(stream))
+		assert.Equal(t, EventRecord(wildEvent, 0), EventRecord(event, 0))
+		assert.Equal(t, StreamWaitEvent(0, wildEvent, 0), StreamWaitEvent(0, event, 0))
+		assert.Equal(t, ErrorInvalidResourceHandle, StreamDestroy(stream))
+		assert.Equal(t, EventDestroy(wildEvent), EventDestroy(event))
+	})
+	asClient(1, func() {
+		var attrs [24]byte
+		require.Equal(t, Success, PointerGetAttributes(unsafe.Pointer(&attrs), ptr))
+		assert.Equal(t, uint32(2), shim.Le.Uint32(attrs[:]), "A's memory is device memory to A")
+		assert.Equal(t, Success, EventRecord(event, stream))
+		assert.Equal(t, Success, StreamSynchronize(stream))
+		assert.Equal(t, Success, EventDestroy(event))
+		assert.Equal(t, Success, StreamDestroy(stream))
+		assert.Equal(t, Success, Free(ptr))
+	})
+}
