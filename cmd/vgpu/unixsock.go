@@ -142,9 +142,13 @@ func listenUnix(path string, o unixOptions) (ln server.Listener, done func(), er
 		nl.Close()
 		return nil, nil, err
 	}
+	err = applyMode(path, st.Dev, st.Ino, o)
+	if err == nil { // the socket as it is now, changed time included: an inode number is reused
+		err = unix.Lstat(path, &st)
+	}
 	var once sync.Once
-	remove := func() { once.Do(func() { removeIfOurs(path, st.Dev, st.Ino) }) }
-	if err := applyMode(path, st.Dev, st.Ino, o); err != nil {
+	remove := func() { once.Do(func() { removeIfSame(path, &st) }) }
+	if err != nil {
 		nl.Close()
 		remove()
 		return nil, nil, err
@@ -196,7 +200,7 @@ func clearStale(path string) error {
 		// Busy (a full backlog), or not ours to try: either way not known to be stale.
 		return fmt.Errorf("another server may be listening on %s: %w", path, err)
 	}
-	removeIfOurs(path, st.Dev, st.Ino) // the stale socket, unless it was replaced meanwhile
+	removeIfSame(path, &st) // the stale socket, unless it was replaced meanwhile
 	return nil
 }
 
@@ -216,10 +220,12 @@ func fileKind(mode uint32) string {
 	return "not a socket"
 }
 
-// removeIfOurs removes path if it is still the socket (dev, ino).
-func removeIfOurs(path string, dev, ino uint64) {
+// removeIfSame removes path if it is still the socket was: the same inode, unchanged since
+// (a socket created in its place may reuse the inode number, not the change time).
+func removeIfSame(path string, was *unix.Stat_t) {
 	var st unix.Stat_t
-	if unix.Lstat(path, &st) == nil && st.Dev == dev && st.Ino == ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+	if unix.Lstat(path, &st) == nil && st.Dev == was.Dev && st.Ino == was.Ino && st.Ctim == was.Ctim &&
+		st.Mode&unix.S_IFMT == unix.S_IFSOCK {
 		os.Remove(path)
 	}
 }
