@@ -125,6 +125,10 @@ func lookupID(s string, group bool) (uint32, error) {
 // listenUnix listens on path by the rules above. done removes the socket (if still ours)
 // and stops watching for signals; call it when serving ends.
 func listenUnix(path string, o unixOptions) (ln server.Listener, done func(), err error) {
+	if strings.HasPrefix(path, "@") || path == "" {
+		// An abstract socket has no file, so no permissions: anyone in the network namespace could connect.
+		return nil, nil, fmt.Errorf("unix://%s: want a socket file's path (an abstract socket cannot be restricted)", path)
+	}
 	if err := clearStale(path); err != nil {
 		return nil, nil, err
 	}

@@ -118,6 +118,11 @@ func TestAnythingButASocketIsAnErrorAndLeftAlone(t *testing.T) {
 	require.Equal(t, os.ModeSocket, mode(t, stale)&os.ModeType, "the symlink's target")
 }
 
+func TestAnAbstractSocketIsRefused(t *testing.T) {
+	_, _, err := listenUnix("@vgpu-test", options(t))
+	require.ErrorContains(t, err, "abstract socket")
+}
+
 func TestTheSocketGetsItsModeAndGroup(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "default")
