@@ -16,7 +16,7 @@ import (
 // asynchronous download is a post like a launch, complete at the next synchronisation, as in
 // CUDA. (ggml keeps its logits and its upload staging in such memory.)
 const (
-	OpHostShare   = 0xF010 // u64 client address, u64 fd, u64 size: the server maps /proc/<socket peer>/fd/fd
+	OpHostShare   = 0xF010 // u64 client address, u64 size; the frame carries the memfd (SCM_RIGHTS, sharedMemfd)
 	OpHostUnshare = 0xF011 // u64 client address: after the work before it, the server drops the mapping
 	OpPutHost     = 0xF012 // u64 dst, u64 client address, u64 length: shared host memory -> device
 	OpGetHost     = 0xF013 // u64 src, u64 client address, u64 length: device -> shared host memory
@@ -37,20 +37,13 @@ func (sharedHost) Alloc(size uint64) (uintptr, bool) {
 		return 0, false
 	}
 	n := (size + 4095) &^ 4095
-	fd, err := unix.MemfdCreate("vgpu-pinned", unix.MFD_CLOEXEC)
+	fd, b, err := sharedMemfd("vgpu-pinned", int(n))
 	if err != nil {
 		return 0, false
 	}
-	defer unix.Close(fd) // the server opens its own reference, or gives up
-	if unix.Ftruncate(fd, int64(n)) != nil {
-		return 0, false
-	}
-	b, err := unix.Mmap(fd, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return 0, false
-	}
+	defer unix.Close(fd) // the server holds its own reference once it answers, or gave up
 	base := uintptr(unsafe.Pointer(&b[0]))
-	resp, err := roundTrip(OpHostShare, u64s(uint64(base), uint64(fd), n))
+	resp, err := roundTripFD(OpHostShare, fd, u64s(uint64(base), n))
 	if err != nil || status(resp) != shim.OK {
 		unix.Munmap(b)
 		return 0, false
@@ -62,6 +55,20 @@ func (sharedHost) Alloc(size uint64) (uintptr, bool) {
 	shared.regions[base] = n
 	shared.Unlock()
 	return base, true
+}
+
+// roundTripFD is roundTrip for a request that passes fd with its frame.
+func roundTripFD(op uint32, fd int, payload []byte) ([]byte, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if err := requestFDLocked(op, fd, payload); err != nil {
+		return nil, err
+	}
+	resp, err := readResponseLocked()
+	if err != nil {
+		return nil, lostLocked(err)
+	}
+	return resp, nil
 }
 
 // Free drops a shared allocation, on the server after the work queued before it.

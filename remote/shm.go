@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // The shared-memory data path. A client on the server's own host (a unix socket) shares a
@@ -18,7 +20,7 @@ import (
 // local backend the server registers the memory with the driver, so copies run at DMA speed.
 // Anything that fails at setup leaves the client on the socket path.
 const (
-	OpShmAttach = 0xF00D // u64 pid (informational), u64 fd, u64 size: the server maps /proc/<socket peer>/fd/fd
+	OpShmAttach = 0xF00D // u64 size; the frame carries the window's memfd (SCM_RIGHTS, sharedMemfd)
 	OpPutShm    = 0xF00E // u64 dst, u64 offset, u64 length, u64 consumed-after: ring -> device
 	OpGetShm    = 0xF00F // u64 src, u64 offset, u64 length: device -> download area
 
@@ -63,27 +65,16 @@ func attachShm() {
 	if shm.network != "unix" || size < 4<<20 {
 		return
 	}
-	fd, err := unix.MemfdCreate("vgpu-shm", unix.MFD_CLOEXEC)
+	fd, b, err := sharedMemfd("vgpu-shm", size)
 	if err != nil {
 		return
 	}
-	if unix.Ftruncate(fd, int64(size)) != nil {
-		unix.Close(fd)
-		return
-	}
-	b, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		unix.Close(fd)
-		return
-	}
-	req := u64s(uint64(os.Getpid()), uint64(fd), uint64(size))
-	seq++
-	err = wireRequestLocked(OpShmAttach, req)
+	err = requestFDLocked(OpShmAttach, fd, u64s(uint64(size)))
+	unix.Close(fd) // the server holds its own reference now, or gave up
 	var resp []byte
 	if err == nil {
 		resp, err = readResponseLocked()
 	}
-	unix.Close(fd) // the server opened its own reference, or gave up
 	if err != nil || status(resp) != shim.OK {
 		unix.Munmap(b)
 		shim.Log().Infow("shared-memory data path not available; bulk copies use the socket")
@@ -92,6 +83,52 @@ func attachShm() {
 	half := (size - shmHeader) / 2
 	shm.base, shm.ring, shm.download = b, b[shmHeader:shmHeader+half], b[shmHeader+half:]
 	shm.on = true
+}
+
+// sharedMemfd makes size bytes of memory to share with the server, mapped here: a memfd
+// sealed so that its size never changes (the server refuses any other: a file shrunk under
+// its mapping would fault there), passed with SCM_RIGHTS, so the server opens nothing.
+func sharedMemfd(name string, size int) (int, []byte, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, nil, err
+	}
+	if err = unix.Ftruncate(fd, int64(size)); err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)
+	}
+	var b []byte
+	if err == nil {
+		b, err = unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	return fd, b, nil
+}
+
+// requestFDLocked sends request seq passing fd with its frame, after the frames queued
+// before it; mu is held. A failed write loses the connection, as any request's does.
+func requestFDLocked(op uint32, fd int, payload []byte) error {
+	fc, ok := conn.(*wire.FDConn)
+	if !ok {
+		return fmt.Errorf("descriptors travel on unix sockets only")
+	}
+	if dead != nil {
+		return dead
+	}
+	if err := flushLocked(); err != nil {
+		return lostLocked(err)
+	}
+	seq++
+	frame, err := wire.AppendFrame(nil, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload)
+	if err == nil {
+		err = fc.SendFD(frame, fd)
+	}
+	if err != nil {
+		return lostLocked(err)
+	}
+	return nil
 }
 
 // consumed is how far the server has copied out of the ring.

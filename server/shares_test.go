@@ -56,7 +56,9 @@ func TestSharedHostCopyBounds(t *testing.T) {
 	old := sharedPerClient
 	sharedPerClient = 12288
 	t.Cleanup(func() { sharedPerClient = old })
-	require.Equal(t, []byte{byte(shim.ErrOutOfMemory)}, s.share(nil, u64s(client+1<<20, 3, 8192)))
+	c, server, in := peerConns(t)
+	p := send(t, c, in, remote.OpHostShare, memfd(t, 8192, clientSeals), u64s(client+1<<20, 8192))
+	require.Equal(t, []byte{byte(shim.ErrOutOfMemory)}, s.share(server, p))
 }
 
 func u64s(vs ...uint64) []byte {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"encoding/binary"
-	"fmt"
-	"os"
 	"sync/atomic"
 	"unsafe"
 
@@ -23,16 +21,21 @@ type shmWindow struct {
 
 const shmHeader = 4096
 
-// attach maps the window the client names.
+// attach maps the window the client passed with the request.
 func (w *shmWindow) attach(c wire.Conn, p []byte) []byte {
-	if len(p) != 24 || w.b != nil {
+	fd, st := receivedFD(c) // taken whatever the request says, so the next request's stays next
+	if st != shim.OK {
+		return reply(st)
+	}
+	defer unix.Close(fd)
+	if len(p) != 8 || w.b != nil {
 		return reply(shim.ErrInvalidValue)
 	}
-	fd, size := binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[16:]) // p[0:8]: the pid the client sees itself as
+	size := binary.LittleEndian.Uint64(p)
 	if size < 4<<20 || size > 4<<30 {
 		return reply(shim.ErrInvalidValue)
 	}
-	b, st := mapPeerFD(c, fd, size)
+	b, st := mapMemfd(fd, size)
 	if st != shim.OK {
 		return reply(st)
 	}
@@ -42,29 +45,60 @@ func (w *shmWindow) attach(c wire.Conn, p []byte) []byte {
 	return reply(shim.OK)
 }
 
-// mapPeerFD maps a memfd the client names, in the client's own fd table: the process is the
-// socket's peer as the kernel reports it (in this server's pid namespace, so a client in a
-// container works too), never one the request names.
-func mapPeerFD(c wire.Conn, fd, size uint64) ([]byte, shim.Status) {
-	fc, ok := c.(*wire.FDConn) // a unix socket; a TLS session has no peer on this host
+// receivedFD is the descriptor the client passed (SCM_RIGHTS) with the request being
+// served: only a unix socket carries one (a TLS session's peer is on another host).
+func receivedFD(c wire.Conn) (int, shim.Status) {
+	fc, ok := c.(*wire.FDConn)
 	if !ok {
-		return nil, shim.ErrNotSupported
+		return -1, shim.ErrNotSupported
 	}
-	pid, err := fc.PeerPID()
-	if err != nil || pid <= 0 {
+	fd, ok := fc.TakeFD()
+	if !ok {
+		return -1, shim.ErrInvalidValue
+	}
+	return fd, shim.OK
+}
+
+// Seals a client's shared memory must carry: its size is fixed, so the client cannot
+// truncate the file under this server's mapping (a later access would raise SIGBUS here).
+const (
+	sealsRequired = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
+	sealsRefused  = unix.F_SEAL_WRITE | unix.F_SEAL_FUTURE_WRITE // this server writes into it
+)
+
+// mapMemfd maps the memory a client passed, read-write, after checking it is what shared
+// memory must be. The descriptor is the client's own open file, so nothing is opened with
+// this server's privileges; and only a memfd is taken, since mapping a file would let a
+// client have the server write, or read back, a file through it:
+//   - F_GET_SEALS succeeds only on memory-backed files (shmem, hugetlbfs): a regular file,
+//     a socket, a pipe, an O_PATH descriptor fail here, before anything else is asked of
+//     them (a file on FUSE would otherwise have its daemon answer fstat).
+//   - shmem, not hugetlbfs: a huge-page file faults with SIGBUS when the pool runs dry.
+//   - tmpfs files other than memfds are born sealed with F_SEAL_SEAL and can never be sealed
+//     against shrinking: required seals make it a memfd.
+//   - opened read-write by the client, of exactly the size the request says.
+func mapMemfd(fd int, size uint64) ([]byte, shim.Status) {
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil || seals&sealsRequired != sealsRequired || seals&sealsRefused != 0 {
 		return nil, shim.ErrInvalidValue
 	}
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), os.O_RDWR, 0)
-	if err != nil {
-		shim.Log().Infow("a client's shared memory cannot be opened; it uses the socket", "err", err)
-		return nil, shim.ErrNotSupported
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || uint64(st.Size()) < size {
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.TMPFS_MAGIC {
 		return nil, shim.ErrInvalidValue
 	}
-	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < 0 || uint64(st.Size) != size {
+		return nil, shim.ErrInvalidValue
+	}
+	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_ACCMODE != unix.O_RDWR {
+		return nil, shim.ErrInvalidValue
+	}
+	if size > uint64(^uint(0)>>1) {
+		return nil, shim.ErrInvalidValue
+	}
+	b, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
+		shim.Log().Infow("a client's shared memory cannot be mapped; it uses the socket", "err", err)
 		return nil, shim.ErrNotSupported
 	}
 	return b, shim.OK
@@ -76,7 +110,7 @@ func pin(b []byte) bool {
 	return ok && r.RegisterHost(uintptr(unsafe.Pointer(&b[0])), uint64(len(b))) == shim.OK
 }
 
-// unmap undoes mapPeerFD and pin.
+// unmap undoes mapMemfd and pin.
 func unmap(b []byte, pinned bool) {
 	if r, ok := shim.S().Backend.(shim.HostRegistrar); ok && pinned {
 		r.UnregisterHost(uintptr(unsafe.Pointer(&b[0])))
@@ -137,12 +171,18 @@ type hostShares map[uint64]*struct {
 	pinned bool
 }
 
+// share maps a pinned allocation the client passed with the request.
 func (s hostShares) share(c wire.Conn, p []byte) []byte {
-	if len(p) != 24 {
+	fd, st := receivedFD(c) // taken whatever the request says, so the next request's stays next
+	if st != shim.OK {
+		return reply(st)
+	}
+	defer unix.Close(fd)
+	if len(p) != 16 {
 		return reply(shim.ErrInvalidValue)
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
-	addr, fd, size := u(0), u(1), u(2)
+	addr, size := u(0), u(1)
 	if addr == 0 || size == 0 || size%4096 != 0 || size > remote.MaxShared || s[addr] != nil {
 		return reply(shim.ErrInvalidValue)
 	}
@@ -153,7 +193,7 @@ func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	if held > sharedPerClient { // the client keeps this allocation in its own memory instead
 		return reply(shim.ErrOutOfMemory)
 	}
-	b, st := mapPeerFD(c, fd, size)
+	b, st := mapMemfd(fd, size)
 	if st != shim.OK {
 		return reply(st)
 	}

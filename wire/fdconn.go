@@ -1,10 +1,13 @@
 package wire
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,10 +16,23 @@ import (
 // protocol call from threads that are locked anyway (a C thread inside a CUDA call, a
 // server thread per client), and going through Go's network poller would hand every
 // reply from one OS thread to another: tens of microseconds per round trip.
+//
+// On a unix socket the peer may pass descriptors with SCM_RIGHTS (the shared memory of a
+// client on the server's host): Read receives them with the bytes they came with and keeps
+// them, oldest first, for TakeFD.
 type FDConn struct {
 	fd      int
 	inbound int // bytes waiting to be read at the last stalled write
+
+	oob      []byte // control messages of one recvmsg (Read is never concurrent)
+	fdMu     sync.Mutex
+	received []int // descriptors the peer passed, oldest first, not yet taken
 }
+
+// MaxReceivedFDs bounds the descriptors a peer may have waiting on one connection: a
+// request takes one, so a well-behaved peer never has more than one waiting. Beyond the
+// bound they are closed as they arrive.
+const MaxReceivedFDs = 4
 
 // NewFDConn takes ownership of fd, makes it blocking and bounds every read and write.
 func NewFDConn(fd int, timeout time.Duration) (*FDConn, error) {
@@ -29,12 +45,15 @@ func NewFDConn(fd int, timeout time.Duration) (*FDConn, error) {
 			return nil, err
 		}
 	}
-	return &FDConn{fd: fd}, nil
+	return &FDConn{fd: fd, oob: make([]byte, unix.CmsgSpace(4*MaxReceivedFDs))}, nil
 }
 
 func (c *FDConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
-		n, err := unix.Read(c.fd, p)
+		n, err := c.recv(p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -90,13 +109,87 @@ func (c *FDConn) Writev(bufs ...[]byte) error {
 	return nil
 }
 
-// PeerPID is the process at the other end of a unix socket, as the kernel reports it.
-func (c *FDConn) PeerPID() (int32, error) {
-	cred, err := unix.GetsockoptUcred(c.fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err != nil {
-		return 0, err
+// recv is one recvmsg(2) into p, without allocating (the hot path of every read), keeping
+// any descriptors that came with the bytes. They arrive close-on-exec.
+func (c *FDConn) recv(p []byte) (int, error) {
+	iov := unix.Iovec{Base: &p[0]}
+	iov.SetLen(len(p))
+	msg := unix.Msghdr{Iov: &iov, Control: &c.oob[0]}
+	msg.SetIovlen(1)
+	msg.SetControllen(len(c.oob))
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_CMSG_CLOEXEC)
+	if e != 0 {
+		return 0, e
 	}
-	return cred.Pid, nil
+	if msg.Controllen > 0 {
+		c.keep(c.oob[:msg.Controllen])
+	}
+	return int(n), nil
+}
+
+// keep queues the descriptors in control messages, closing those beyond the bound.
+func (c *FDConn) keep(oob []byte) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if len(c.received) < MaxReceivedFDs {
+				c.received = append(c.received, fd)
+			} else {
+				unix.Close(fd)
+			}
+		}
+	}
+}
+
+// TakeFD hands over the oldest descriptor the peer passed (the caller closes it); false
+// when none is waiting. A sender passes a descriptor with the frame of the request that
+// uses it (SendFD), and it arrives with that frame's first byte: by the time a reader has
+// the request, its descriptor is here.
+func (c *FDConn) TakeFD() (int, bool) {
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	if len(c.received) == 0 {
+		return -1, false
+	}
+	fd := c.received[0]
+	c.received = c.received[1:]
+	return fd, true
+}
+
+// SendFD writes b, passing fd (SCM_RIGHTS) with its first byte: on a unix socket only.
+func (c *FDConn) SendFD(b []byte, fd int) error {
+	if len(b) == 0 {
+		return errors.New("wire: a descriptor travels with at least one byte")
+	}
+	rights := unix.UnixRights(fd)
+	for {
+		n, err := unix.SendmsgN(c.fd, b, rights, nil, 0)
+		if err == unix.EINTR || (err == unix.EAGAIN && c.PeerSpoke()) {
+			continue // nothing was sent: the descriptor goes with the retry
+		}
+		if err != nil {
+			return err
+		}
+		if n < len(b) {
+			_, err = c.Write(b[n:])
+		}
+		return err
+	}
+}
+
+// PeerCred is the process at the other end of a unix socket (pid, uid, gid), as the kernel
+// recorded it when the peer connected, in this process's namespaces.
+func (c *FDConn) PeerCred() (*unix.Ucred, error) {
+	return unix.GetsockoptUcred(c.fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 }
 
 // PeerSpoke reports whether bytes arrived from the peer since the last time it was asked
@@ -129,8 +222,16 @@ func (c *FDConn) TrySend(b []byte) error {
 	return err
 }
 
-// Close closes the socket.
-func (c *FDConn) Close() error { return unix.Close(c.fd) }
+// Close closes the socket and the descriptors the peer passed that nothing took.
+func (c *FDConn) Close() error {
+	c.fdMu.Lock()
+	for _, fd := range c.received {
+		unix.Close(fd)
+	}
+	c.received = nil
+	c.fdMu.Unlock()
+	return unix.Close(c.fd)
+}
 
 // FromConn moves an established connection onto blocking system calls: it duplicates the
 // socket and closes nc.

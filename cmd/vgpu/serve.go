@@ -24,6 +24,7 @@ func serve(args []string) error {
 	clientMem := fs.String("client-memory", "", "device memory each client may hold, e.g. 8GiB; clients see it as the device's total")
 	deviceName := fs.String("device-name", "", "the device name clients see")
 	inherited := fs.Int("fd", -1, "serve the one client on this inherited socket, then exit (VGPU_BACKEND=local's private server)")
+	unixFlagValues := unixFlags(fs) // unixsock.go
 	fs.Parse(args)
 	var capBytes uint64
 	if *clientMem != "" {
@@ -66,8 +67,11 @@ func serve(args []string) error {
 			addr = "127.0.0.1" + addr // loopback unless told otherwise
 		}
 	}
+	var unixOpts unixOptions
 	if network == "unix" {
-		os.Remove(addr)
+		if unixOpts, err = unixFlagValues.parse(); err != nil {
+			return err
+		}
 	}
 	if st := shim.S(); st.Err != nil {
 		return st.Err // no devices: say so before listening
@@ -76,6 +80,11 @@ func serve(args []string) error {
 	var ln server.Listener
 	if network == "vsock" {
 		ln, err = wire.ListenVsock(addr)
+	} else if network == "unix" {
+		var done func()
+		if ln, done, err = listenUnix(addr, unixOpts); err == nil {
+			defer done()
+		}
 	} else {
 		var nl net.Listener
 		nl, err = net.Listen(network, addr)
