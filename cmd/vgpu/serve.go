@@ -72,7 +72,10 @@ func serve(args []string) error {
 		if network == "unix" {
 			return fmt.Errorf("TLS is for tcp:// and vsock:// listeners; a unix socket's peers are on this host")
 		}
-		host, _, _ := net.SplitHostPort(addr)
+		host := "" // a vsock CID names no certificate
+		if network == "tcp" {
+			host, _, _ = net.SplitHostPort(addr)
+		}
 		var leaf *x509.Certificate
 		if tlsCfg, leaf, err = serverTLS(tf, host); err != nil {
 			return err
