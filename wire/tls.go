@@ -29,8 +29,10 @@ import (
 
 // TLSConn is a TLS 1.3 session over a stream socket.
 type TLSConn struct {
-	tc  *tls.Conn
-	raw *rawConn
+	tc     *tls.Conn
+	raw    *rawConn
+	wmu    sync.Mutex // guards joined
+	joined []byte     // Writev's buffer, kept between calls
 }
 
 var _ Conn = (*TLSConn)(nil)
@@ -77,7 +79,10 @@ const coalesce = 64 << 10
 
 // Writev writes bufs in order: small ones joined into one TLS write, large ones on their own.
 func (c *TLSConn) Writev(bufs ...[]byte) error {
-	var joined []byte
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	joined := c.joined[:0]
+	defer func() { c.joined = joined[:0] }()
 	flush := func() error {
 		if len(joined) == 0 {
 			return nil
