@@ -142,10 +142,10 @@ func (d *doc) remoteServer() bool {
 			"set VGPU_SERVER=unix:///path, tcp://host:port or vsock://cid:port: where `vgpu serve --listen` listens")
 		return false
 	}
-	r, err := remote.Ping(server, d.env["VGPU_TOKEN"])
+	r, err := remote.Ping(server, d.env["VGPU_TOKEN"], remote.Secure{CA: d.env["VGPU_SERVER_CA"], Fingerprint: d.env["VGPU_SERVER_FINGERPRINT"]})
 	if err != nil {
 		d.add("remote-server", "fail", fmt.Sprintf("%s: %v", server, err),
-			"start `vgpu serve --listen "+server+" --backend local` on the GPU host (TCP and vsock also need --token-file, and VGPU_TOKEN here)")
+			"start `vgpu serve --listen "+server+" --backend local` on the GPU host (TCP and vsock also need --token-file, and VGPU_TOKEN here; across hosts --tls-dir there, and VGPU_SERVER_FINGERPRINT here)")
 		return false
 	}
 	if len(r.Devices) == 0 {

@@ -4,6 +4,8 @@
 package remote
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -92,7 +94,7 @@ func connect(c *shim.Config) ([]shim.DeviceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := dial(network, addr)
+	nc, err := dial(network, addr, Secure{CA: c.ServerCA, Fingerprint: c.ServerPin})
 	if err != nil {
 		return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
 	}
@@ -136,16 +138,111 @@ func greet(nc wire.Conn, token string) (Welcome, error) {
 	return w, nil
 }
 
-// dial connects and hands the socket to blocking system calls (see wire.FDConn).
-func dial(network, addr string) (wire.Conn, error) {
+// Secure is how a client checks a server across hosts: the CA its certificate must chain to
+// (VGPU_SERVER_CA, a PEM file; the server's own certificate will do), its certificate's
+// fingerprint (VGPU_SERVER_FINGERPRINT, sha256:HEX as `vgpu serve` prints it), or both.
+// Either one makes a tcp:// connection TLS 1.3.
+type Secure struct{ CA, Fingerprint string }
+
+func (s Secure) on() bool { return s.CA != "" || s.Fingerprint != "" }
+
+// errCleartext refuses plain TCP off this host: the token would cross the network readable.
+const errCleartext = "refusing to send the token in clear to %s, which is not loopback: " +
+	"set VGPU_SERVER_FINGERPRINT=sha256:... (printed by `vgpu serve` at start) or VGPU_SERVER_CA=/path/ca.pem, " +
+	"and start the server with --tls-dir DIR or --tls-cert/--tls-key"
+
+// dial connects and hands the socket to blocking system calls (see wire.FDConn). tcp:// is
+// TLS when sec says how to check the server, and may be plain only when the peer it reached
+// is this host's loopback (the address connected to decides, not the name given).
+func dial(network, addr string, sec Secure) (wire.Conn, error) {
 	if network == "vsock" {
-		return wire.DialVsock(addr, CallTimeout)
+		c, err := wire.DialVsock(addr, CallTimeout)
+		if err != nil || !sec.on() {
+			return c, err // a VM and its host: plain unless asked (see README)
+		}
+		return secure(c, "", sec)
+	}
+	var cfg *tls.Config
+	if network == "tcp" && sec.on() {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = clientTLS(host, sec); err != nil {
+			return nil, err
+		}
 	}
 	nc, err := net.DialTimeout(network, addr, CallTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return wire.FromConn(nc, CallTimeout)
+	if network == "tcp" && cfg == nil {
+		if a, ok := nc.RemoteAddr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+			nc.Close() // before a byte is written
+			return nil, fmt.Errorf(errCleartext, nc.RemoteAddr())
+		}
+	}
+	c, err := wire.FromConn(nc, CallTimeout)
+	if err != nil || cfg == nil {
+		return c, err
+	}
+	tc, err := wire.TLSClient(c, cfg, time.Now().Add(CallTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return tc, nil
+}
+
+// secure runs TLS over a vsock connection: a pin only, since a CID names no certificate.
+func secure(c wire.Conn, host string, sec Secure) (wire.Conn, error) {
+	if sec.CA != "" {
+		c.Close()
+		return nil, fmt.Errorf("VGPU_SERVER_CA cannot name a vsock server; pin it with VGPU_SERVER_FINGERPRINT")
+	}
+	cfg, err := clientTLS(host, sec)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	tc, err := wire.TLSClient(c, cfg, time.Now().Add(CallTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return tc, nil
+}
+
+// clientTLS checks the server's certificate against the CA (with host as the name it must
+// carry) and the pinned fingerprint, whichever are set.
+func clientTLS(host string, sec Secure) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, ServerName: host}
+	if sec.CA != "" {
+		pem, err := os.ReadFile(sec.CA)
+		if err != nil {
+			return nil, fmt.Errorf("VGPU_SERVER_CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("VGPU_SERVER_CA %s: no PEM certificate in it", sec.CA)
+		}
+	} else {
+		cfg.InsecureSkipVerify = true // no CA: the pin below is the whole check
+	}
+	if sec.Fingerprint != "" {
+		want, err := wire.ParseFingerprint(sec.Fingerprint)
+		if err != nil {
+			return nil, fmt.Errorf("VGPU_SERVER_FINGERPRINT: %w", err)
+		}
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return fmt.Errorf("the server sent no certificate")
+			}
+			if got := wire.Fingerprint(cs.PeerCertificates[0].Raw); got != want {
+				return fmt.Errorf("server certificate %s does not match VGPU_SERVER_FINGERPRINT %s", got, want)
+			}
+			return nil
+		}
+	}
+	return cfg, nil
 }
 
 // ParseAddr splits unix:///path, tcp://host:port and vsock://cid:port.

@@ -14,15 +14,15 @@ type PingResult struct {
 	RoundTrip time.Duration // the median of a few small requests
 }
 
-// Ping connects to server on its own connection (not the process's), says hello, and times
-// a few round trips.
-func Ping(server, token string) (PingResult, error) {
+// Ping connects to server on its own connection (not the process's), checked as sec says,
+// says hello, and times a few round trips.
+func Ping(server, token string, sec Secure) (PingResult, error) {
 	var r PingResult
 	network, addr, err := ParseAddr(server)
 	if err != nil {
 		return r, err
 	}
-	c, err := dial(network, addr)
+	c, err := dial(network, addr, sec)
 	if err != nil {
 		return r, err
 	}

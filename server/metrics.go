@@ -1,9 +1,13 @@
 package server
 
 import (
+	"crypto/subtle"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,17 +52,56 @@ func (m *metrics) client(id uint64, pid int, on bool) {
 	m.mu.Unlock()
 }
 
-// ServeMetrics answers GET /metrics in Prometheus's text format.
-func ServeMetrics(addr string) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		stats.write(w)
-	})
-	return http.ListenAndServe(addr, mux)
+// MetricsOptions shape the /metrics endpoint (vgpu serve --metrics).
+type MetricsOptions struct {
+	// PIDs labels each client's series with its process id. Off by default: a PID tells
+	// whoever reads the metrics which processes of which tenant use the GPU.
+	PIDs bool
+	// Token, when set, must come with every request as "Authorization: Bearer TOKEN".
+	Token string
 }
 
-func (m *metrics) write(w http.ResponseWriter) {
+// MetricsAddr is where --metrics ADDR listens: a bare ":port" (or "port") is loopback's.
+func MetricsAddr(addr string) string {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if strings.HasPrefix(addr, ":") {
+		return "127.0.0.1" + addr
+	}
+	return addr
+}
+
+// ListenMetrics binds addr (see MetricsAddr) now, so that a bind failure stops the server
+// before it serves anyone, and answers GET /metrics there in Prometheus's text format in the
+// background. It returns the address bound.
+func ListenMetrics(addr string, o MetricsOptions) (net.Addr, error) {
+	ln, err := net.Listen("tcp", MetricsAddr(addr))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if o.Token != "" && !bearer(r, o.Token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vgpu"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		stats.write(w, o)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	go srv.Serve(ln)
+	return ln.Addr(), nil
+}
+
+// bearer reports whether r carries the token, compared in constant time.
+func bearer(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func (m *metrics) write(w io.Writer, o MetricsOptions) {
 	fmt.Fprintf(w, "# HELP vgpu_clients Connected clients.\n# TYPE vgpu_clients gauge\nvgpu_clients %d\n", m.connected.Load())
 	used := map[uint64]uint64{}
 	for _, a := range shim.S().Mem.EveryOwner() { // the server's own view: every client's ranges
@@ -75,7 +118,11 @@ func (m *metrics) write(w http.ResponseWriter) {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		fmt.Fprintf(w, "vgpu_client_memory_bytes{client=\"%d\",pid=\"%d\"} %d\n", id, m.pids[id], used[id])
+		if o.PIDs {
+			fmt.Fprintf(w, "vgpu_client_memory_bytes{client=\"%d\",pid=\"%d\"} %d\n", id, m.pids[id], used[id])
+		} else {
+			fmt.Fprintf(w, "vgpu_client_memory_bytes{client=\"%d\"} %d\n", id, used[id])
+		}
 	}
 	for _, d := range shim.S().Visible {
 		fmt.Fprintf(w, "vgpu_device_memory_free_bytes{uuid=%q} %d\n", d.UUIDString(), d.Free())

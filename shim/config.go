@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +26,8 @@ type Config struct {
 	Backend       string         `yaml:"backend"`             // sim (default) or remote; local comes later
 	Server        string         `yaml:"server"`              // remote: unix:///path or tcp://host:port
 	Token         string         `yaml:"token"`               // remote: shared secret for TCP servers
+	ServerCA      string         `yaml:"server_ca"`           // remote: PEM file of the CA (or the certificate) a tcp:// server's TLS certificate must chain to
+	ServerPin     string         `yaml:"server_fingerprint"`  // remote: sha256:HEX of the server's TLS certificate, as `vgpu serve` prints it
 	MemoryLimit   string         `yaml:"memory_limit"`        // local: device memory this process may hold, e.g. 8GiB
 	DeviceName    string         `yaml:"device_name"`         // local: the name this process sees
 	Profile       string         `yaml:"profile"`             // profile of every device when devices is empty
@@ -77,6 +80,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("VGPU_BACKEND", &c.Backend)
 	str("VGPU_SERVER", &c.Server)
 	str("VGPU_TOKEN", &c.Token)
+	str("VGPU_SERVER_CA", &c.ServerCA)
+	str("VGPU_SERVER_FINGERPRINT", &c.ServerPin)
 	str("VGPU_MEMORY_LIMIT", &c.MemoryLimit)
 	str("VGPU_DEVICE_NAME", &c.DeviceName)
 	str("VGPU_DRIVER_VERSION", &c.DriverVersion)
@@ -148,6 +153,18 @@ func (c *Config) validate() error {
 	if c.Count < 0 || c.Count > 64 || len(c.Devices) > 64 {
 		return fmt.Errorf("at most 64 devices")
 	}
+	if c.MemoryLimit != "" {
+		if _, err := ParseSize(c.MemoryLimit); err != nil {
+			return fmt.Errorf("memory_limit (VGPU_MEMORY_LIMIT): %w", err)
+		}
+	}
+	for i, d := range c.Devices {
+		if d.Memory != "" {
+			if _, err := ParseSize(d.Memory); err != nil {
+				return fmt.Errorf("devices[%d].memory: %w", i, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -170,25 +187,75 @@ func (c *Config) DeviceList() []DeviceConfig {
 	return out
 }
 
-// ParseSize reads a byte count: plain digits, or a number with KB/MB/GB/TB (powers of 1000)
-// or KiB/MiB/GiB/TiB (powers of 1024).
+// MaxSize is the largest size ParseSize takes: 1 PiB, far above any device, far below
+// where byte counts overflow.
+const MaxSize = 1 << 50
+
+// ParseSize reads a byte count: digits, or a decimal number (an exponent of at most two
+// digits allowed) with KB/MB/GB/TB (powers of 1000), KiB/MiB/GiB/TiB (powers of 1024) or B.
+// The count must be finite, positive and a whole number of bytes once the unit applies
+// (1.5KiB is 1536 bytes; 0.5 and 1e-9GiB are no whole byte), at most MaxSize. Errors quote
+// s as given.
 func ParseSize(s string) (uint64, error) {
-	s = strings.TrimSpace(s)
+	bad := func(why string) (uint64, error) { return 0, fmt.Errorf("bad size %q: %s", s, why) }
+	num := strings.TrimSpace(s)
 	units := []struct {
 		suffix string
-		mult   uint64
+		mult   int64
 	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
 		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
-	mult := uint64(1)
+	mult := int64(1)
 	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
 			break
 		}
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 || f*float64(mult) > 1<<50 {
-		return 0, fmt.Errorf("bad size %q", s)
+	if !decimal(num) { // NaN, Inf, signs, hex and fractions a/b never get this far
+		return bad("want a positive number of bytes, such as 4096, 8GiB or 1.5GB")
 	}
-	return uint64(f * float64(mult)), nil
+	r, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return bad("want a positive number of bytes, such as 4096, 8GiB or 1.5GB")
+	}
+	r.Mul(r, new(big.Rat).SetInt64(mult))
+	switch {
+	case r.Sign() <= 0:
+		return bad("not positive")
+	case !r.IsInt():
+		return bad("not a whole number of bytes")
+	case r.Cmp(new(big.Rat).SetInt64(MaxSize)) > 0:
+		return bad("more than 1 PiB")
+	}
+	return r.Num().Uint64(), nil
+}
+
+// decimal reports whether s is digits, optionally a fraction, optionally an exponent of one
+// or two digits: exact for big.Rat, and never a huge power of ten to compute.
+func decimal(s string) bool {
+	digits := func(s string) (rest string, n int) {
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		return s[n:], n
+	}
+	s, n := digits(s)
+	if n == 0 {
+		return false
+	}
+	if strings.HasPrefix(s, ".") {
+		if s, n = digits(s[1:]); n == 0 {
+			return false
+		}
+	}
+	if strings.HasPrefix(s, "e") || strings.HasPrefix(s, "E") {
+		s = s[1:]
+		if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+			s = s[1:]
+		}
+		if s, n = digits(s); n == 0 || n > 2 {
+			return false
+		}
+	}
+	return s == ""
 }

@@ -31,7 +31,8 @@ const usage = `usage: vgpu COMMAND [flags]
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
   serve     --listen unix:///PATH|tcp://HOST:PORT|vsock://CID:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
-            [--client-memory SIZE] [--device-name NAME]
+            [--tls-dir DIR | --tls-cert FILE --tls-key FILE] [--print-fingerprint] [--metrics-pids] [--metrics-token-file FILE]
+            [--client-memory SIZE] [--device-name NAME]                 serve devices to remote clients (TCP off loopback: TLS)
   profiles                                                              list the built-in device profiles
   config                                                                the devices the current environment gives
   testmodel [--size tiny|qwen0.5b|3b] [--type f16|q8_0] [--seed N] [--modelfile] -o FILE.gguf | --list

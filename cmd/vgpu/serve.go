@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"vgpu/remote"
 	"vgpu/server"
@@ -15,12 +18,24 @@ import (
 
 // serve runs the remote server over this process's device model (the sim backend; the
 // device model comes from VGPU_CONFIG and VGPU_* as for any program).
+//
+// Across hosts a tcp:// listener is TLS 1.3: --tls-cert/--tls-key, or --tls-dir where vgpu
+// makes a self-signed pair once and keeps it; clients pin its fingerprint. Plain TCP is for
+// loopback only (a listener bound elsewhere without TLS does not start). vsock stays plain
+// unless TLS flags are given: it joins a VM and its host, with no network between.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	listen := fs.String("listen", "", "unix:///path or tcp://host:port (host defaults to loopback)")
+	listen := fs.String("listen", "", "unix:///path, tcp://host:port (host defaults to loopback) or vsock://cid:port")
 	backend := fs.String("backend", "sim", "sim, or local: the machine's GPUs through NVIDIA's driver")
-	tokenFile := fs.String("token-file", "", "file holding the token clients must present (required for tcp)")
-	metrics := fs.String("metrics", "", "host:port for a Prometheus /metrics endpoint")
+	tokenFile := fs.String("token-file", "", "file (mode 600) holding the token clients must present (required for tcp and vsock)")
+	var tf tlsFiles
+	fs.StringVar(&tf.cert, "tls-cert", "", "PEM certificate (chain) for TLS on tcp://; with --tls-key")
+	fs.StringVar(&tf.key, "tls-key", "", "PEM private key (mode 600) for --tls-cert")
+	fs.StringVar(&tf.dir, "tls-dir", "", "directory where vgpu makes (once) and keeps a self-signed certificate and key for TLS")
+	printFP := fs.Bool("print-fingerprint", false, "print the TLS certificate's fingerprint (making it first with --tls-dir) and exit")
+	metrics := fs.String("metrics", "", "host:port for a Prometheus /metrics endpoint (a bare :port is loopback's)")
+	metricsPIDs := fs.Bool("metrics-pids", false, "label each client's metrics with its process id")
+	metricsToken := fs.String("metrics-token-file", "", "file (mode 600) holding a token /metrics requests must bear (Authorization: Bearer)")
 	clientMem := fs.String("client-memory", "", "device memory each client may hold, e.g. 8GiB; clients see it as the device's total")
 	deviceName := fs.String("device-name", "", "the device name clients see")
 	inherited := fs.Int("fd", -1, "serve the one client on this inherited socket, then exit (VGPU_BACKEND=local's private server)")
@@ -29,8 +44,8 @@ func serve(args []string) error {
 	var capBytes uint64
 	if *clientMem != "" {
 		var err error
-		if capBytes, err = shim.ParseSize(*clientMem); err != nil || capBytes == 0 {
-			return fmt.Errorf("--client-memory %q: want a size such as 8GiB", *clientMem)
+		if capBytes, err = shim.ParseSize(*clientMem); err != nil {
+			return fmt.Errorf("--client-memory: %w", err)
 		}
 	}
 	switch *backend {
@@ -50,21 +65,47 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	var token string
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
+	if network == "tcp" && strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr // loopback unless told otherwise
+	}
+	var tlsCfg *tls.Config
+	if tf.on() {
+		if network == "unix" {
+			return fmt.Errorf("TLS is for tcp:// and vsock:// listeners; a unix socket's peers are on this host")
+		}
+		host := "" // a vsock CID names no certificate
+		if network == "tcp" {
+			host, _, _ = net.SplitHostPort(addr)
+		}
+		var leaf *x509.Certificate
+		if tlsCfg, leaf, err = serverTLS(tf, host); err != nil {
 			return err
 		}
-		token = strings.TrimSpace(string(b))
+		if *printFP {
+			fmt.Println(wire.Fingerprint(leaf.Raw))
+			return nil
+		}
+		fmt.Fprintf(os.Stderr, "vgpu serve: %s\n", describe(leaf))
+	} else if *printFP {
+		return fmt.Errorf("--print-fingerprint needs --tls-dir or --tls-cert/--tls-key")
+	}
+	var token string
+	if *tokenFile != "" {
+		if token, err = readSecret(*tokenFile); err != nil {
+			return err
+		}
 	}
 	remoteNet := network == "tcp" || network == "vsock" // across a machine boundary: the token is required
 	if remoteNet && token == "" {
 		return fmt.Errorf("a %s listener needs --token-file", network)
 	}
-	if network == "tcp" {
-		if strings.HasPrefix(addr, ":") {
-			addr = "127.0.0.1" + addr // loopback unless told otherwise
+	mo := server.MetricsOptions{PIDs: *metricsPIDs}
+	if *metricsToken != "" {
+		if *metrics == "" {
+			return fmt.Errorf("--metrics-token-file without --metrics")
+		}
+		if mo.Token, err = readSecret(*metricsToken); err != nil {
+			return err
 		}
 	}
 	var unixOpts unixOptions
@@ -77,6 +118,18 @@ func serve(args []string) error {
 		return st.Err // no devices: say so before listening
 	}
 	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName}
+	if tlsCfg != nil {
+		opts.Upgrade = func(c wire.Conn, deadline time.Time) (wire.Conn, error) {
+			return wire.TLSServer(c, tlsCfg, deadline)
+		}
+	}
+	if *metrics != "" { // bound before serving: a metrics address taken stops the server here
+		ma, err := server.ListenMetrics(*metrics, mo)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "vgpu serve: metrics on http://%s/metrics\n", ma)
+	}
 	var ln server.Listener
 	if network == "vsock" {
 		ln, err = wire.ListenVsock(addr)
@@ -88,18 +141,22 @@ func serve(args []string) error {
 	} else {
 		var nl net.Listener
 		nl, err = net.Listen(network, addr)
+		if err == nil && network == "tcp" && tlsCfg == nil {
+			if a, ok := nl.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+				nl.Close()
+				return fmt.Errorf("%s binds %s, which is not loopback: tokens would cross the network in clear; "+
+					"add --tls-dir DIR (vgpu makes and keeps a certificate there) or --tls-cert FILE --tls-key FILE", *listen, nl.Addr())
+			}
+		}
 		ln = server.NetListener(nl)
 	}
 	if err != nil {
 		return err
 	}
-	if *metrics != "" {
-		go func() {
-			if err := server.ServeMetrics(*metrics); err != nil {
-				fmt.Fprintln(os.Stderr, "vgpu serve: metrics:", err)
-			}
-		}()
+	secured := ""
+	if tlsCfg != nil {
+		secured = " (TLS 1.3)"
 	}
-	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s\n", *listen)
+	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s%s\n", *listen, secured)
 	return server.Serve(ln, opts)
 }

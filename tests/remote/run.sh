@@ -18,8 +18,9 @@ start_server() { VGPU_LOG_LEVEL=info "$VGPU" serve "$@" >>"$C/server.log" 2>&1 &
 remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
 
 MPORT=$((20000 + RANDOM % 20000))
-start_server --listen "unix://$SOCK" --metrics "127.0.0.1:$MPORT"
-metrics() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
+start_server --listen "unix://$SOCK" --metrics "127.0.0.1:$MPORT" --metrics-pids
+metrics_at() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
+metrics() { metrics_at "$MPORT"; }
 echo "== a real ggml CUDA backend enumerates the server's device through a remote client"
 for ver in 3.22.1 3.10.0; do
 	out=$(remote "$ROOT/tests/cache/bin/ggml-probe" "$ROOT/tests/cache/npm/$ver" "NVIDIA H100 80GB HBM3" 85017493504 2>&1) || { echo "$out"; fail "ggml $ver"; }
@@ -188,7 +189,7 @@ echo "roundtrip, cap, name, GEMMs through the private server; none left running"
 echo "== vsock: the server listens where the kernel has AF_VSOCK; a client that reaches nobody fails within 5 s"
 out=$("$VGPU" serve --listen vsock://1:7 2>&1 || true)
 case "$out" in *"needs --token-file"*) echo "a vsock listener without a token is refused" ;; *) fail "vsock without a token: $out" ;; esac
-echo secret >"$C/vsock.token"
+echo secret >"$C/vsock.token"; chmod 600 "$C/vsock.token"
 "$VGPU" serve --listen vsock://1:$((20000 + RANDOM % 20000)) --token-file "$C/vsock.token" >"$C/vsock.log" 2>&1 & pids+=($!)
 sleep 0.5
 if grep -q "listening on vsock" "$C/vsock.log"; then echo "listening: $(head -1 "$C/vsock.log")"; else echo "no AF_VSOCK here: $(head -1 "$C/vsock.log")"; fi
@@ -198,7 +199,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $ms -lt 6000 ] || fail "a vsock client with no server took $ms ms"
 echo "client with no vsock server: $(echo "$out" | tail -1) after $ms ms"
 echo "== TCP without the right token is refused"
-echo "s3cret" >"$C/token"
+echo "s3cret" >"$C/token"; chmod 600 "$C/token"
 port=$((20000 + RANDOM % 20000))
 start_server --listen "tcp://127.0.0.1:$port" --token-file "$C/token"
 tcp() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$port" "$@"; }
@@ -221,4 +222,44 @@ for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport"; do
 	echo "over $server:"; grep -E '^  (cudaMemcpy device->host|cuMemGetAddressRange at \+0 |cudaStreamDestroy|cublasDestroy|NVML)' "$T.intruder"
 	tail -1 "$T.intruder"; cat "$T.owner"
 done
+echo "== the token file must be private; TCP off loopback must be TLS"
+cp "$C/token" "$C/open.token"; chmod 644 "$C/open.token"
+out=$("$VGPU" serve --listen "tcp://127.0.0.1:1" --token-file "$C/open.token" 2>&1) && fail "a world-readable token file was accepted"
+echo "$out" | grep -q "permissions 0644 for $C/open.token are too open" || fail "open token file: $out"
+echo "$out"
+out=$("$VGPU" serve --listen "tcp://0.0.0.0:0" --token-file "$C/token" 2>&1) && fail "plain TCP off loopback started"
+echo "$out" | grep -q "not loopback" || fail "plain TCP off loopback: $out"
+echo "$out"
+echo "== TLS across hosts: --tls-dir makes a certificate once; clients pin its fingerprint or trust it as a CA"
+TLSD=$C/tls
+tport=$((20000 + RANDOM % 20000)); MPORT2=$((20000 + RANDOM % 20000))
+fp=$("$VGPU" serve --listen "tcp://127.0.0.1:$tport" --tls-dir "$TLSD" --print-fingerprint)
+[[ $fp =~ ^sha256:[0-9a-f]{64}$ ]] || fail "--print-fingerprint: $fp"
+[ "$(stat -c %a "$TLSD/key.pem")" = 600 ] || fail "the key is not mode 600"
+start_server --listen "tcp://127.0.0.1:$tport" --tls-dir "$TLSD" --token-file "$C/token" --metrics ":$MPORT2"
+grep -q "TLS certificate $fp" "$C/server.log" || fail "the server did not print the fingerprint made by --print-fingerprint"
+echo "fingerprint $fp, reused by the server"
+tls() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$tport" VGPU_TOKEN=s3cret "$@"; }
+VGPU_SERVER_FINGERPRINT=$fp tls "$CLIENT" roundtrip 16 || fail "roundtrip over TLS with a pinned fingerprint"
+VGPU_SERVER_CA=$TLSD/cert.pem tls "$CLIENT" roundtrip 1 || fail "roundtrip over TLS with the certificate as CA"
+t0=$(date +%s%N)
+out=$(VGPU_SERVER_FINGERPRINT=sha256:$(printf '0%.0s' $(seq 64)) tls "$CLIENT" free 2>&1) && fail "a wrong fingerprint was accepted: $out"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "$out" | grep -q "does not match VGPU_SERVER_FINGERPRINT" || fail "wrong fingerprint: $out"
+[ $ms -lt 6000 ] || fail "a wrong fingerprint took $ms ms to fail"
+echo "wrong fingerprint refused in $ms ms: $(echo "$out" | grep -o 'server certificate sha256:[0-9a-f]\{8\}[^,]*' | head -1)"
+out=$(tls "$CLIENT" free 2>&1) && fail "a plain client was served by a TLS server"
+echo "a plain client of the TLS server fails: $(echo "$out" | tail -1)"
+echo "== metrics: loopback for a bare :port, no PIDs unless --metrics-pids; a taken port stops a server"
+out=$(timeout 5 "$VGPU" serve --listen "unix://$C/m.sock" --metrics ":$MPORT2" 2>&1) && fail "a taken metrics port did not stop the server"
+echo "$out" | grep -q "address already in use" || fail "taken metrics port: $out"
+echo "$out"
+env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$tport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp \
+	"$CLIENT" hold 1024 30 >"$C/tlshold.out" & th=$!; pids+=($th)
+for i in $(seq 50); do grep -q holding "$C/tlshold.out" 2>/dev/null && break; sleep 0.1; done
+m=$(metrics_at "$MPORT2")
+kill -9 $th
+echo "$m" | grep -qE '^vgpu_client_memory_bytes\{client="[0-9]+"\} 1073741824$' || { echo "$m" | grep vgpu_client; fail "metrics of a TLS client"; }
+echo "$m" | grep -q "pid=" && fail "metrics show PIDs unasked"
+echo "$m" | grep '^vgpu_client_memory_bytes'
 echo "remote: PASS"
