@@ -20,18 +20,23 @@ import (
 	"vgpu/shim"
 )
 
-// Every client of `vgpu serve --backend local` runs in CUDA contexts of its own, one per
-// device it uses, made at its first GPU work and destroyed when its session ends. Kernels are
-// arbitrary code: in one shared context a tenant's kernel could read or write another's memory
-// by address, and a kernel's fault would leave a sticky error every tenant then meets. Each
-// context has its own GPU address space, so another tenant's address faults, and a fault ends
-// the faulting context alone.
+// Each client of `vgpu serve --backend local` has its own state here: the modules, kernels,
+// graphs and pinned windows it made (no other client's call can use them), a cuBLAS handle,
+// a capturing stream and timing events; EndClient releases them when its session ends.
 //
-// A private server (VGPU_BACKEND=local: `vgpu serve --fd N`, one client) runs its client in
-// the devices' primary contexts instead: there is no other tenant to keep apart, and a primary
-// context is made once per device where a created one would cost another context's setup and
-// device memory (see docs/security-gpu.md). Calls made outside any client (owner 0: the vgpu
-// binary's own use of the local backend) run there too.
+// Where its work runs: by default in the devices' primary contexts, shared by all clients.
+// With VGPU_CLIENT_CONTEXTS=1 each client gets contexts of its own (cuCtxCreate at its first
+// GPU work, cuCtxDestroy at its end). Measured on an H200 with driver 580 (docs/security-gpu.md),
+// contexts of one process share one GPU address space and one fault domain: a client's kernel
+// still read another's memory by address, and one client's faulting kernel still left every
+// context of the process, new ones included, failing with 700. They also cost about 520 MiB
+// of device memory and 130-230 ms each, and two busy clients' round trips rose from 35 to
+// 270 us (the GPU time-slices between contexts). So they are off: what separates tenants on
+// the GPU is a process per client, not a context. The switch stays for measuring this again
+// on other drivers.
+//
+// A private server (VGPU_BACKEND=local: `vgpu serve --fd N`, one client, which is such a
+// process per client) and calls outside any client (owner 0) always use primary contexts.
 
 // client is one server client's GPU state.
 type client struct {
@@ -64,7 +69,13 @@ func privateServer(args []string) bool {
 	return false
 }
 
-var isPrivateServer = privateServer(os.Args)
+var (
+	isPrivateServer = privateServer(os.Args)
+	clientContexts  = os.Getenv("VGPU_CLIENT_CONTEXTS") == "1"
+)
+
+// usesPrimary reports whether owner's work runs in the primary contexts.
+func usesPrimary(owner uint64) bool { return owner == 0 || isPrivateServer || !clientContexts }
 
 // caller is the client whose call this thread runs, made at its first call; it holds no
 // context until it needs one.
@@ -73,7 +84,7 @@ func (b *Backend) caller() *client {
 	if v, ok := b.clients.Load(owner); ok {
 		return v.(*client)
 	}
-	c := &client{owner: owner, primary: owner == 0 || isPrivateServer, ctxs: map[int]*C.struct_cctx{},
+	c := &client{owner: owner, primary: usesPrimary(owner), ctxs: map[int]*C.struct_cctx{},
 		modules: map[uintptr]*C.struct_cctx{}, fns: map[uintptr]*C.struct_cctx{}, modFns: map[uintptr][]uintptr{},
 		graphs: map[uintptr]*C.struct_cctx{}, pinned: map[uintptr]uint64{}}
 	if v := shim.Thread().View; len(v) > 0 { // the client's first device (its CUDA_VISIBLE_DEVICES)
@@ -225,9 +236,9 @@ func (c *client) graph(g uintptr, drop bool) (*C.struct_cctx, bool) {
 
 // EndClient ends a server client's GPU state once its session is over (shim.EndClient, after
 // its memory and handles were released): whatever it left loaded or registered is released,
-// then its contexts are destroyed. Destroying a context frees all that lived in it, so a
-// client whose context a fault left unusable (its frees fail) still leaves nothing behind;
-// the shim refunded its memory when it freed the allocations.
+// with its cuBLAS handle, capturing stream and timing events; contexts of its own are then
+// destroyed, which frees all that lived in them even where a fault made frees fail (the shim
+// refunded the memory when it freed the allocations).
 func (b *Backend) EndClient(owner uint64) {
 	v, ok := b.clients.LoadAndDelete(owner)
 	if !ok {

@@ -70,10 +70,21 @@ func TestUnloadingAModuleForgetsItsKernels(t *testing.T) {
 	}
 }
 
-func TestFreeingMemoryOfAClientWithoutContextCallsNoDriver(t *testing.T) {
-	// Its context is gone (destroyed with everything in it) or never was.
+func TestFreeingMemoryOfAClientWhoseOwnContextIsGoneCallsNoDriver(t *testing.T) {
+	// Its context was destroyed with everything in it.
+	defer func(v bool) { clientContexts = v }(clientContexts)
+	clientContexts = true
 	b := &Backend{}
 	require.NoError(t, b.DeviceFree(&shim.Alloc{Base: 0x1000, Size: 64, Owner: 7}))
+}
+
+func TestClientsShareThePrimaryContextUnlessAskedOtherwise(t *testing.T) {
+	defer func(v bool) { clientContexts = v }(clientContexts)
+	clientContexts = false
+	require.True(t, usesPrimary(3), "contexts of one process do not separate tenants (docs/security-gpu.md)")
+	clientContexts = true
+	require.Equal(t, isPrivateServer, usesPrimary(3))
+	require.True(t, usesPrimary(0), "work outside any client")
 }
 
 func TestOnlyTheInheritedSocketServerIsPrivate(t *testing.T) {

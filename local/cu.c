@@ -29,6 +29,7 @@ static int (*p_setattr)(void *, int, int);
 static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
 static int (*p_launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
 static int (*p_ctxcreate)(void **, unsigned, int);
+static int (*p_ctxcreate4)(void **, void *, unsigned, int);
 static int (*p_ctxpop)(void **);
 static int (*p_ctxdestroy)(void *);
 
@@ -44,7 +45,11 @@ int cu_open(const char *name, char *err, int n) {
 	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
 	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
 	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute") S(p_modunload, "cuModuleUnload")
-	S(p_ctxcreate, "cuCtxCreate_v2") S(p_ctxpop, "cuCtxPopCurrent_v2") S(p_ctxdestroy, "cuCtxDestroy_v2")
+	S(p_ctxpop, "cuCtxPopCurrent_v2") S(p_ctxdestroy, "cuCtxDestroy_v2")
+	// cuCtxCreate_v2, or where a driver has dropped it, cuCtxCreate_v4 (CUDA 12.5 on) without
+	// creation parameters, which is the same call.
+	*(void **)&p_ctxcreate = dlsym(lib, "cuCtxCreate_v2");
+	if (!p_ctxcreate) S(p_ctxcreate4, "cuCtxCreate_v4")
 	// cuFuncGetParamInfo came with CUDA 12.4; without it kernels with parameters cannot be carried.
 	*(void **)&p_paraminfo = dlsym(lib, "cuFuncGetParamInfo");
 	return 0;
@@ -91,7 +96,8 @@ void cc_free(struct cctx *c) {
 // on the thread's stack; it is popped again so that the stack stays one deep (cu_setcur
 // replaces its top), however many clients this thread serves in turn.
 int cu_ctx_create(struct cctx *c, int dev) {
-	int r = p_ctxcreate(&c->ctx, 0 /* CU_CTX_SCHED_AUTO, as primary contexts are */, dev);
+	int r = p_ctxcreate ? p_ctxcreate(&c->ctx, 0 /* CU_CTX_SCHED_AUTO, as primary contexts are */, dev)
+		: p_ctxcreate4(&c->ctx, 0, 0, dev);
 	if (r) return r;
 	void *popped;
 	p_ctxpop(&popped);

@@ -184,21 +184,30 @@ func (b *Backend) DeviceAlloc(d *shim.Device, size uint64) (uintptr, error) {
 	return uintptr(p), nil
 }
 
-// DeviceFree frees on the real device, in the context of the client that allocated it.
-// Where that context is gone, so is the memory.
+// DeviceFree frees on the real device, in the context of the client that allocated it. A
+// context of the client's own that is gone took the memory with it.
 func (b *Backend) DeviceFree(a *shim.Alloc) error {
-	c := b.existing(a.Owner)
-	if c == nil {
-		return nil
+	var cc *C.struct_cctx
+	if c := b.existing(a.Owner); c != nil {
+		c.mu.Lock()
+		cc = c.ctxs[a.Dev.Index]
+		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	cc := c.ctxs[a.Dev.Index]
-	c.mu.Unlock()
-	if cc == nil {
+	switch {
+	case cc != nil:
+		if st := bind(cc); st != shim.OK {
+			return fmt.Errorf("cuCtxSetCurrent: %v", st)
+		}
+	case usesPrimary(a.Owner): // the primary context outlives the client: free it there
+		ctx, st := b.primary(a.Dev.Index)
+		if st == shim.OK && C.cu_setcur(ctx) != 0 {
+			st = shim.ErrInvalidContext
+		}
+		if st != shim.OK {
+			return fmt.Errorf("primary context: %v", st)
+		}
+	default:
 		return nil
-	}
-	if st := bind(cc); st != shim.OK {
-		return fmt.Errorf("cuCtxSetCurrent: %v", st)
 	}
 	if r := C.cu_free(C.ulonglong(a.Base)); r != 0 {
 		return fmt.Errorf("cuMemFree: %d", r)
