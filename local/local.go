@@ -98,9 +98,17 @@ func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
 		}
 		recs = append(recs, r)
 	}
-	// No context is made here: a shared server's clients get their own, and a primary
-	// context would hold device memory no one uses.
 	b.devices, b.primaries = recs, make([]unsafe.Pointer, len(recs))
+	// Clients run in the primary contexts: made now, so that the first client does not wait
+	// for them (and a driver that cannot make one is reported at start). With contexts per
+	// client, a primary context would only hold device memory.
+	if !clientContexts || isPrivateServer {
+		for i := range recs {
+			if _, st := b.primary(i); st != shim.OK {
+				return nil, nil, fmt.Errorf("cuDevicePrimaryCtxRetain(%d): %v", i, st)
+			}
+		}
+	}
 	return recs, b, nil
 }
 
