@@ -3,11 +3,10 @@ package local
 /*
 #include <stdlib.h>
 #include "gemm.h"
+#include "cctx.h"
 int blas_open(const char *name, char *err, int n);
-int blas_create(void **handle);
-int blas_gemm(void *h, const struct gemm_args *g);
-int blas_trsm(void *h, const struct trsm_args *t);
-int cu_setcur(void *ctx);
+int blas_gemm(struct cctx *c, const struct gemm_args *g);
+int blas_trsm(struct cctx *c, const struct trsm_args *t);
 */
 import "C"
 
@@ -20,13 +19,11 @@ import (
 )
 
 // cuBLAS is loaded when the first GEMM arrives: most clients never make one, and the
-// library is large. One handle per device serves every client; the mutex keeps a call's
-// math and pointer modes together with the call.
+// library is large. Each client context makes its own handle at its first GEMM (cctx.h).
 var blas struct {
-	once    sync.Once
-	err     string
-	mu      sync.Mutex
-	handles map[int]unsafe.Pointer
+	once   sync.Once
+	err    string
+	loaded bool
 }
 
 // blasNames are tried in order: VGPU_CUBLAS, the loader's path, then the CUDA toolkit's
@@ -49,7 +46,7 @@ func openBlas() {
 		switch r {
 		case 0:
 			shim.Log().Infow("local backend: cuBLAS loaded", "library", n)
-			blas.handles = map[int]unsafe.Pointer{}
+			blas.loaded = true
 			blas.err = ""
 			return
 		case 2:
@@ -64,43 +61,30 @@ func openBlas() {
 	}
 }
 
-// handleLocked is the cuBLAS handle of device dev, made current; blas.mu is held.
-func (b *Backend) handleLocked(dev int) (unsafe.Pointer, shim.Status) {
-	C.cu_setcur(b.ctx[dev])
-	h, ok := blas.handles[dev]
-	if !ok {
-		if r := C.blas_create(&h); r != 0 {
-			shim.Log().Warnw("cublasCreate failed", "status", int(r))
-			return nil, shim.ErrNotSupported
-		}
-		blas.handles[dev] = h
-	}
-	return h, shim.OK
-}
-
 // loaded reports whether NVIDIA's cuBLAS could be loaded.
 func loaded() bool {
 	blas.once.Do(openBlas)
-	if blas.handles == nil {
+	if !blas.loaded {
 		shim.WarnOnce("local-cublas", "cuBLAS calls fail: "+blas.err)
 		return false
 	}
 	return true
 }
 
-// withHandle runs one cuBLAS call on device dev's handle, under the lock that keeps the
-// handle's modes with the call.
-func (b *Backend) withHandle(dev int, what string, call func(h unsafe.Pointer) C.int) shim.Status {
+// withHandle runs one cuBLAS call with the handle of the caller's context on device dev,
+// under the lock that keeps the handle's modes with the call.
+func (b *Backend) withHandle(dev int, what string, call func(cc *C.struct_cctx) C.int) shim.Status {
 	if !loaded() {
 		return shim.ErrNotSupported
 	}
-	blas.mu.Lock()
-	defer blas.mu.Unlock()
-	h, st := b.handleLocked(dev)
+	c := b.caller()
+	c.blasMu.Lock()
+	defer c.blasMu.Unlock()
+	cc, st := b.ctxFor(c, dev)
 	if st != shim.OK {
 		return st
 	}
-	if r := call(h); r != 0 {
+	if r := call(cc); r != 0 {
 		shim.Log().Warnw(what+" failed", "status", int(r))
 		return shim.ErrLaunchFailure
 	}
@@ -115,7 +99,7 @@ func (b *Backend) Trsm(t *shim.TrsmCall) shim.Status {
 	for i := range t.Alpha {
 		a.alpha[i] = C.uchar(t.Alpha[i])
 	}
-	return b.withHandle(t.Dev, "cublasStrsmBatched", func(h unsafe.Pointer) C.int { return C.blas_trsm(h, &a) })
+	return b.withHandle(t.Dev, "cublasStrsmBatched", func(cc *C.struct_cctx) C.int { return C.blas_trsm(cc, &a) })
 }
 
 // Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
@@ -128,5 +112,5 @@ func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
 	for i := range g.Alpha {
 		a.alpha[i], a.beta[i] = C.uchar(g.Alpha[i]), C.uchar(g.Beta[i])
 	}
-	return b.withHandle(g.Dev, "cuBLAS GEMM", func(h unsafe.Pointer) C.int { return C.blas_gemm(h, &a) })
+	return b.withHandle(g.Dev, "cuBLAS GEMM", func(cc *C.struct_cctx) C.int { return C.blas_gemm(cc, &a) })
 }

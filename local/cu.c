@@ -28,6 +28,10 @@ static int (*p_modunload)(void *);
 static int (*p_setattr)(void *, int, int);
 static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
 static int (*p_launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
+static int (*p_ctxcreate)(void **, unsigned, int);
+static int (*p_ctxcreate4)(void **, void *, unsigned, int);
+static int (*p_ctxpop)(void **);
+static int (*p_ctxdestroy)(void *);
 
 // cu_open loads NVIDIA's libcuda.so.1; 1: not found, 2: that name is vgpu itself, 3: symbols missing.
 int cu_open(const char *name, char *err, int n) {
@@ -41,6 +45,11 @@ int cu_open(const char *name, char *err, int n) {
 	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
 	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
 	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute") S(p_modunload, "cuModuleUnload")
+	S(p_ctxpop, "cuCtxPopCurrent_v2") S(p_ctxdestroy, "cuCtxDestroy_v2")
+	// cuCtxCreate_v2, or where a driver has dropped it, cuCtxCreate_v4 (CUDA 12.5 on) without
+	// creation parameters, which is the same call.
+	*(void **)&p_ctxcreate = dlsym(lib, "cuCtxCreate_v2");
+	if (!p_ctxcreate) S(p_ctxcreate4, "cuCtxCreate_v4")
 	// cuFuncGetParamInfo came with CUDA 12.4; without it kernels with parameters cannot be carried.
 	*(void **)&p_paraminfo = dlsym(lib, "cuFuncGetParamInfo");
 	return 0;
@@ -53,14 +62,47 @@ int cu_total(size_t *t, int d) { return p_total(t, d); }
 int cu_attr(int *v, int a, int d) { return p_attr(v, a, d); }
 int cu_uuid(unsigned char *u, int d) { return p_uuid(u, d); }
 int cu_retain(void **ctx, int d) { return p_retain(ctx, d); }
-// The context current on this thread: every server client has its own thread, and making a
-// context current again on each launch costs as much as a small launch's bookkeeping.
+// The context current on this thread. Every server client runs on a thread of its own, and
+// making a context current again on each call costs as much as a small launch's bookkeeping,
+// so the last one set is remembered. A destroyed context's address can come back for a new
+// one: every destruction bumps ctx_gen, and a thread whose remembered generation is older
+// sets its context again.
+#include <stdatomic.h>
+#include <stdlib.h>
+#include "cctx.h"
 static __thread void *cur_ctx;
+static __thread unsigned long cur_gen;
+static atomic_ulong ctx_gen;
 int cu_setcur(void *ctx) {
-	if (ctx == cur_ctx) return 0;
+	unsigned long g = atomic_load_explicit(&ctx_gen, memory_order_acquire);
+	if (ctx == cur_ctx && g == cur_gen) return 0;
 	int r = p_setcur(ctx);
-	if (r == 0) cur_ctx = ctx;
+	if (r == 0) cur_ctx = ctx, cur_gen = g;
 	return r;
+}
+int cu_bind(struct cctx *c) { return cu_setcur(c->ctx); }
+
+struct cctx *cc_new(void) {
+	struct cctx *c = calloc(1, sizeof *c);
+	if (c) pthread_mutex_init(&c->mu, 0);
+	return c;
+}
+void cc_free(struct cctx *c) {
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+// cu_ctx_create gives c a context of its own on device dev. The driver pushes a new context
+// on the thread's stack; it is popped again so that the stack stays one deep (cu_setcur
+// replaces its top), however many clients this thread serves in turn.
+int cu_ctx_create(struct cctx *c, int dev) {
+	int r = p_ctxcreate ? p_ctxcreate(&c->ctx, 0 /* CU_CTX_SCHED_AUTO, as primary contexts are */, dev)
+		: p_ctxcreate4(&c->ctx, 0, 0, dev);
+	if (r) return r;
+	void *popped;
+	p_ctxpop(&popped);
+	cur_ctx = 0;
+	return 0;
 }
 int cu_alloc(unsigned long long *p, size_t n) { return p_alloc(p, n); }
 int cu_free(unsigned long long p) { return p_free(p); }
@@ -74,44 +116,41 @@ int cu_modload(void **m, const void *img) { return p_modload(m, img); }
 int cu_getfn(void **f, void *m, const char *name) { return p_getfn(f, m, name); }
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_paraminfo ? p_paraminfo(f, i, off, size) : 801; }
 
-// The stream this thread's work goes to: the legacy stream, which orders launches with the
-// backend's synchronous copies, or while a graph is being recorded, the capturing stream.
-// Each server client has its own thread, so one client's recording never takes another's work.
-static __thread void *cur_stream;
-
-#include <pthread.h>
 // raise_shared reports whether f's dynamic shared memory limit must be raised to n: a small
-// table of the largest limit set per function (collisions just set the attribute again).
-static struct { void *f; unsigned n; } shared_set[4096];
-static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned shared_slot(void *f) { return (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % 4096; }
+// table per context of the largest limit set per function (collisions just set the attribute
+// again; a function's address is only ever compared within its own context).
+static unsigned shared_slot(void *f) { return (unsigned)(((uintptr_t)f >> 4) * 2654435761u) % CCTX_SHARED_SLOTS; }
 // With force, n is recorded as f's limit whatever the table held (the caller sets it).
-static int note_shared(void *f, unsigned n, int force) {
+static int note_shared(struct cctx *c, void *f, unsigned n, int force) {
 	unsigned i = shared_slot(f);
-	pthread_mutex_lock(&shared_mu);
-	int need = force || shared_set[i].f != f || shared_set[i].n < n;
-	if (need) { shared_set[i].f = f; shared_set[i].n = n; }
-	pthread_mutex_unlock(&shared_mu);
+	pthread_mutex_lock(&c->mu);
+	int need = force || c->shared[i].f != f || c->shared[i].n < n;
+	if (need) { c->shared[i].f = f; c->shared[i].n = n; }
+	pthread_mutex_unlock(&c->mu);
 	return need;
 }
-static int raise_shared(void *f, unsigned n) { return note_shared(f, n, 0); }
+static int raise_shared(struct cctx *c, void *f, unsigned n) { return note_shared(c, f, n, 0); }
 
 // cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
-int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
+int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
+	int r = cu_setcur(c->ctx); // the function's own context (one call instead of two per launch)
+	if (r) return r;
 	void *slots[n > 0 ? n : 1];
 	for (int i = 0; i < n; i++) slots[i] = args + layout[2 * i];
 	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did;
 	// once per function and size, not per launch.
-	if (shared > 48 * 1024 && raise_shared(f, shared)) p_setattr(f, 8, (int)shared);
-	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, cur_stream, slots, 0);
+	if (shared > 48 * 1024 && raise_shared(c, f, shared)) p_setattr(f, 8, (int)shared);
+	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, c->stream, slots, 0);
 }
 int cu_modunload(void *m) { return p_modunload(m); }
 
-// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the legacy
-// stream like everything else this backend does.
+// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the stream
+// of the client's context like everything else this backend does, with a handle made in that
+// context (a cuBLAS handle belongs to the context current at its creation).
 #include "gemm.h"
 static void *blas;
 static int (*b_create)(void **);
+static int (*b_destroy)(void *);
 static int (*b_setstream)(void *, void *);
 static int (*b_setmath)(void *, int);
 static int (*b_setptr)(void *, int);
@@ -130,27 +169,34 @@ int blas_open(const char *name, char *err, int n) {
 	if (!h) { const char *e = dlerror(); strncpy(err, e ? e : "?", n - 1); err[n - 1] = 0; return 1; }
 	if (dlsym(h, "vgpu_build_info")) { dlclose(h); return 2; }
 #define B(v, sym) if (!(*(void **)&v = dlsym(h, sym))) { strncpy(err, sym, n - 1); err[n - 1] = 0; return 3; }
-	B(b_create, "cublasCreate_v2") B(b_setstream, "cublasSetStream_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
+	B(b_create, "cublasCreate_v2") B(b_destroy, "cublasDestroy_v2") B(b_setstream, "cublasSetStream_v2") B(b_setmath, "cublasSetMathMode") B(b_setptr, "cublasSetPointerMode_v2")
 	B(b_sgemm, "cublasSgemm_v2") B(b_gemmex, "cublasGemmEx") B(b_strided, "cublasGemmStridedBatchedEx")
 	B(b_batched, "cublasGemmBatchedEx") B(b_sstrided, "cublasSgemmStridedBatched") B(b_sbatched, "cublasSgemmBatched") B(b_strsm, "cublasStrsmBatched")
 	blas = h;
 	return 0;
 }
 
-int blas_create(void **handle) { return b_create(handle); }
-
-void *cu_cur_stream(void);
-
-// blas_modes puts a call's stream, math mode and pointer mode on the handle before it.
-static int blas_modes(void *h, int math, int device_scalars) {
-	int r = b_setstream(h, cu_cur_stream());
-	if (r == 0) r = b_setmath(h, math);
-	if (r == 0) r = b_setptr(h, device_scalars ? 1 : 0);
+// blas_handle is c's cuBLAS handle, made at its first call; c's context is current.
+static int blas_handle(struct cctx *c, void **h) {
+	int r = 0;
+	if (!c->blas) r = b_create(&c->blas);
+	*h = c->blas;
 	return r;
 }
 
-int blas_gemm(void *h, const struct gemm_args *g) {
-	int r = blas_modes(h, g->math, g->alpha_dev != 0);
+// blas_modes puts a call's stream, math mode and pointer mode on c's handle before it.
+static int blas_modes(struct cctx *c, void **h, int math, int device_scalars) {
+	int r = blas_handle(c, h);
+	if (r) return r;
+	r = b_setstream(*h, c->stream);
+	if (r == 0) r = b_setmath(*h, math);
+	if (r == 0) r = b_setptr(*h, device_scalars ? 1 : 0);
+	return r;
+}
+
+int blas_gemm(struct cctx *c, const struct gemm_args *g) {
+	void *h;
+	int r = blas_modes(c, &h, g->math, g->alpha_dev != 0);
 	if (r) return r;
 	const void *al = g->alpha_dev ? (const void *)g->alpha_dev : g->alpha, *be = g->beta_dev ? (const void *)g->beta_dev : g->beta;
 	const void *A = (const void *)g->a, *Bm = (const void *)g->b;
@@ -180,11 +226,11 @@ int cu_funcattr(int *v, int attr, void *f) {
 	if (!p_funcattr && !(*(void **)&p_funcattr = dlsym(lib, "cuFuncGetAttribute"))) return 801;
 	return p_funcattr(v, attr, f);
 }
-int cu_occupancy(int *n, void *f, int block, size_t shared, unsigned flags, int max_dyn) {
+int cu_occupancy(struct cctx *c, int *n, void *f, int block, size_t shared, unsigned flags, int max_dyn) {
 	if (!p_occupancy && !(*(void **)&p_occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"))) return 801;
 	if (max_dyn > 48 * 1024) { // as the program raised it before asking
 		p_setattr(f, 8, max_dyn);
-		note_shared(f, (unsigned)max_dyn, 1);
+		note_shared(c, f, (unsigned)max_dyn, 1);
 	}
 	return p_occupancy(n, f, block, shared, flags);
 }
@@ -200,7 +246,6 @@ static int (*p_graphlaunch)(void *, void *);
 static int (*p_execdestroy)(void *);
 static int (*p_memsetasync)(unsigned long long, unsigned char, size_t, void *);
 static int (*p_dtodasync)(unsigned long long, unsigned long long, size_t, void *);
-static __thread void *cap_stream;
 
 static int graph_syms(void) {
 	if (p_graphlaunch) return 0;
@@ -211,22 +256,22 @@ static int graph_syms(void) {
 	return 0;
 }
 
-// cu_capture_begin starts recording this thread's work (relaxed mode: other clients' threads
-// go on using the legacy stream meanwhile).
-int cu_capture_begin(void) {
+// cu_capture_begin starts recording c's work (relaxed mode: other threads go on using their
+// legacy streams meanwhile).
+int cu_capture_begin(struct cctx *c) {
 	int r = graph_syms();
 	if (r) return r;
-	if (!cap_stream && (r = p_streamcreate(&cap_stream, 1 /* CU_STREAM_NON_BLOCKING */))) return r;
-	if ((r = p_begincap(cap_stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */))) return r;
-	cur_stream = cap_stream;
+	if (!c->cap && (r = p_streamcreate(&c->cap, 1 /* CU_STREAM_NON_BLOCKING */))) return r;
+	if ((r = p_begincap(c->cap, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */))) return r;
+	c->stream = c->cap;
 	return 0;
 }
 
 // cu_capture_end stops recording; with ok, the graph is instantiated into *exec.
-int cu_capture_end(int ok, void **exec) {
+int cu_capture_end(struct cctx *c, int ok, void **exec) {
 	void *g = 0;
-	cur_stream = 0;
-	int r = p_endcap(cap_stream, &g);
+	c->stream = 0;
+	int r = p_endcap(c->cap, &g);
 	if (r == 0 && ok) r = p_instantiate(exec, g, 0);
 	if (r == 0 && ok) { // the graph's first launch then costs what the others do
 		static int (*upload)(void *, void *);
@@ -236,28 +281,31 @@ int cu_capture_end(int ok, void **exec) {
 	return ok ? r : 0;
 }
 
-int cu_memset_cur(unsigned long long d, unsigned char v, size_t n) { return p_memsetasync(d, v, n, cur_stream); }
-int cu_dtod_cur(unsigned long long d, unsigned long long s, size_t n) { return p_dtodasync(d, s, n, cur_stream); }
+int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n) { return p_memsetasync(d, v, n, c->stream); }
+int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n) { return p_dtodasync(d, s, n, c->stream); }
 int cu_graph_launch(void *exec) { return p_graphlaunch(exec, 0); }
 
 // A graph launch timed on the GPU (the server's VGPU_STATS=1): events around each launch in
 // a ring of three, so that when launch k is made, launch k-2 has its run time (start to
 // end) and the GPU's idle gap after it (its end to launch k-1's start).
 static int (*p_evcreate)(void **, unsigned), (*p_evrecord)(void *, void *), (*p_evquery)(void *);
-static int (*p_evelapsed)(float *, void *, void *);
-static void *ring[3][2];
-static unsigned long long launched;
-int cu_graph_launch_timed(void *exec, float *run, float *gap) {
+static int (*p_evelapsed)(float *, void *, void *), (*p_evdestroy)(void *);
+int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap) {
 	*run = *gap = -1;
 	if (!p_evelapsed) {
 		if (!(*(void **)&p_evcreate = dlsym(lib, "cuEventCreate")) || !(*(void **)&p_evrecord = dlsym(lib, "cuEventRecord")) ||
-			!(*(void **)&p_evquery = dlsym(lib, "cuEventQuery")) || !(*(void **)&p_evelapsed = dlsym(lib, "cuEventElapsedTime")))
+			!(*(void **)&p_evquery = dlsym(lib, "cuEventQuery")) || !(*(void **)&p_evdestroy = dlsym(lib, "cuEventDestroy_v2")) ||
+			!(*(void **)&p_evelapsed = dlsym(lib, "cuEventElapsedTime")))
 			return cu_graph_launch(exec);
+	}
+	void *(*ring)[2] = c->ring; // the events are the context's: one ring per client context
+	if (!c->ring_made) {
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 2; j++)
 				if (p_evcreate(&ring[i][j], 0)) return cu_graph_launch(exec);
+		c->ring_made = 1;
 	}
-	unsigned long long k = launched++;
+	unsigned long long k = c->launched++;
 	if (k >= 2) {
 		void **old = ring[(k - 2) % 3], **next = ring[(k - 1) % 3];
 		if (p_evquery(old[1]) == 0 && p_evquery(next[0]) == 0) {
@@ -272,7 +320,6 @@ int cu_graph_launch_timed(void *exec, float *run, float *gap) {
 	return r;
 }
 int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
-void *cu_cur_stream(void) { return cur_stream; }
 
 // Pinning a client's shared-memory window: copies through it then run at DMA speed.
 int cu_hostreg(uintptr_t p, size_t n) {
@@ -290,22 +337,47 @@ int cu_hostunreg(uintptr_t p) {
 // the bytes into its staging memory before returning, and the DMA follows in stream order.
 // (cuMemcpyHtoD would first wait for every kernel before it on the stream: a client's next
 // inputs would stall the server until the GPU drained.)
-int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n) {
+int cu_htod_staged(struct cctx *c, unsigned long long d, uintptr_t s, size_t n) {
 	static int (*p)(unsigned long long, const void *, size_t, void *);
 	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyHtoDAsync_v2"))) return p_htod(d, (const void *)s, n);
-	return p(d, (const void *)s, n, cur_stream);
+	return p(d, (const void *)s, n, c->stream);
 }
 
 // cu_dtoh_async downloads into registered memory in stream order, without waiting.
-int cu_dtoh_async(uintptr_t d, unsigned long long s, size_t n) {
+int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n) {
 	static int (*p)(void *, unsigned long long, size_t, void *);
 	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyDtoHAsync_v2"))) return p_dtoh((void *)d, s, n);
-	return p((void *)d, s, n, cur_stream);
+	return p((void *)d, s, n, c->stream);
 }
 
-int blas_trsm(void *h, const struct trsm_args *t) {
-	int r = blas_modes(h, t->math, t->alpha_dev != 0);
+int blas_trsm(struct cctx *c, const struct trsm_args *t) {
+	void *h;
+	int r = blas_modes(c, &h, t->math, t->alpha_dev != 0);
 	if (r) return r;
 	const void *al = t->alpha_dev ? (const void *)t->alpha_dev : t->alpha;
 	return b_strsm(h, t->side, t->uplo, t->trans, t->diag, t->m, t->n, al, (const void *)t->a, t->lda, (const void *)t->b, t->ldb, t->count);
+}
+
+// cu_ctx_end releases what c made in its context (cuBLAS handle, capturing stream, timing
+// events), then with destroy the context itself, which frees whatever of the client's memory
+// and modules is left, even when a fault has left the context unusable. It returns what
+// cuCtxDestroy said.
+int cu_ctx_end(struct cctx *c, int destroy) {
+	if (cu_setcur(c->ctx) == 0) {
+		if (c->blas && b_destroy) b_destroy(c->blas);
+		if (c->ring_made)
+			for (int i = 0; i < 3; i++)
+				for (int j = 0; j < 2; j++) p_evdestroy(c->ring[i][j]);
+		if (c->cap) {
+			static int (*sdestroy)(void *);
+			if (sdestroy || (*(void **)&sdestroy = dlsym(lib, "cuStreamDestroy_v2"))) sdestroy(c->cap);
+		}
+	}
+	c->blas = c->cap = 0, c->ring_made = 0;
+	if (!destroy) return 0;
+	int r = p_ctxdestroy(c->ctx);
+	// Every thread sets its context again before its next call: the address may come back.
+	atomic_fetch_add_explicit(&ctx_gen, 1, memory_order_release);
+	cur_ctx = 0;
+	return r;
 }

@@ -2,14 +2,14 @@ package local
 
 /*
 #include <stddef.h>
-int cu_capture_begin(void);
-int cu_capture_end(int ok, void **exec);
-int cu_memset_cur(unsigned long long d, unsigned char v, size_t n);
-int cu_dtod_cur(unsigned long long d, unsigned long long s, size_t n);
+#include "cctx.h"
+int cu_capture_begin(struct cctx *c);
+int cu_capture_end(struct cctx *c, int ok, void **exec);
+int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n);
+int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n);
 int cu_graph_launch(void *exec);
-int cu_graph_launch_timed(void *exec, float *run, float *gap);
+int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap);
 int cu_graph_destroy(void *exec);
-int cu_setcur(void *ctx);
 */
 import "C"
 
@@ -27,14 +27,17 @@ import (
 // kernels, device copies and memsets, and its cuBLAS calls. A node that cannot be recorded
 // (a copy from or to host memory, host work) leaves the graph to node-by-node replay.
 func (b *Backend) BuildGraph(d *shim.Device, nodes []shim.Node) (uintptr, shim.Status) {
-	C.cu_setcur(b.ctx[d.Index])
-	if r := C.cu_capture_begin(); r != 0 {
+	c := b.caller()
+	cc, st := b.ctxFor(c, d.Index)
+	if st != shim.OK {
+		return 0, st
+	}
+	if r := C.cu_capture_begin(cc); r != 0 {
 		shim.Log().Infow("graph capture could not start", "result", int(r))
 		return 0, shim.ErrNotSupported
 	}
-	st := shim.OK
 	for i := range nodes {
-		if st = b.record(&nodes[i]); st != shim.OK {
+		if st = b.record(c, cc, &nodes[i]); st != shim.OK {
 			break
 		}
 	}
@@ -43,31 +46,36 @@ func (b *Backend) BuildGraph(d *shim.Device, nodes []shim.Node) (uintptr, shim.S
 	if st == shim.OK {
 		ok = 1
 	}
-	if r := C.cu_capture_end(ok, &exec); r != 0 {
+	if r := C.cu_capture_end(cc, ok, &exec); r != 0 {
 		shim.Log().Infow("graph instantiation failed", "result", int(r), "nodes", len(nodes))
 		return 0, shim.ErrNotSupported
 	}
 	if st != shim.OK {
 		return 0, st
 	}
+	c.addGraph(uintptr(exec), cc)
 	return uintptr(exec), shim.OK
 }
 
-// record enqueues one node on the capturing stream.
-func (b *Backend) record(n *shim.Node) shim.Status {
+// record enqueues one node on cc's capturing stream. A kernel must be the client's, loaded
+// in that context.
+func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status {
 	switch n.Kind {
 	case shim.NodeKernel:
 		if n.Kernel == nil || n.Kernel.Native == 0 {
 			return shim.ErrNotSupported
 		}
-		return b.LaunchPacked(n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+		if in, ok := c.function(n.Kernel.Native); !ok || in != cc {
+			return shim.ErrInvalidDeviceFunction
+		}
+		return launchIn(cc, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
 	case shim.NodeMemset:
-		return status(C.cu_memset_cur(C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
+		return status(C.cu_memset_cur(cc, C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
 	case shim.NodeMemcpy:
 		if n.Copy != shim.DeviceToDevice {
 			return shim.ErrNotSupported
 		}
-		return status(C.cu_dtod_cur(C.ulonglong(n.Dst), C.ulonglong(n.Src), C.size_t(n.N)))
+		return status(C.cu_dtod_cur(cc, C.ulonglong(n.Dst), C.ulonglong(n.Src), C.size_t(n.N)))
 	case shim.NodeEventRecord, shim.NodeEventWait: // a linear graph is ordered already
 		return shim.OK
 	case shim.NodeHost:
@@ -79,26 +87,38 @@ func (b *Backend) record(n *shim.Node) shim.Status {
 	return shim.ErrNotSupported
 }
 
-// LaunchGraph launches a recorded graph on the legacy stream, after the work before it.
+// LaunchGraph launches one of the caller's recorded graphs on its context's legacy stream,
+// after the work before it.
 func (b *Backend) LaunchGraph(d *shim.Device, g uintptr) shim.Status {
-	C.cu_setcur(b.ctx[d.Index])
+	cc, ok := b.caller().graph(g, false)
+	if !ok {
+		return shim.ErrInvalidHandle
+	}
+	if st := bind(cc); st != shim.OK {
+		return st
+	}
 	var r C.int
 	if graphTiming {
-		r = timedGraphLaunch(g)
+		r = timedGraphLaunch(cc, g)
 	} else {
 		r = C.cu_graph_launch(unsafe.Pointer(g))
 	}
 	if r != 0 {
 		shim.Log().Warnw("cuGraphLaunch failed", "result", int(r))
-		return shim.ErrLaunchFailure
+		return launchStatus(r)
 	}
 	return shim.OK
 }
 
-// DestroyGraph frees a recorded graph.
+// DestroyGraph frees one of the caller's recorded graphs.
 func (b *Backend) DestroyGraph(g uintptr) {
-	b.bind()
-	C.cu_graph_destroy(unsafe.Pointer(g))
+	c := b.existing(shim.Thread().Owner)
+	if c == nil {
+		return
+	}
+	if cc, ok := c.graph(g, true); ok && bind(cc) == shim.OK {
+		C.cu_graph_destroy(unsafe.Pointer(g))
+	}
 }
 
 // With VGPU_STATS=1 the server times its graph launches on the GPU: how long each graph ran
@@ -113,7 +133,7 @@ var (
 	timingLog   sync.Once
 )
 
-func timedGraphLaunch(g uintptr) C.int {
+func timedGraphLaunch(cc *C.struct_cctx, g uintptr) C.int {
 	timingMu.Lock()
 	defer timingMu.Unlock()
 	timingLog.Do(func() { go logGraphTimes() })
@@ -124,7 +144,7 @@ func timedGraphLaunch(g uintptr) C.int {
 	} else {
 		lastLaunch = now
 	}
-	r := C.cu_graph_launch_timed(unsafe.Pointer(g), &run, &gap)
+	r := C.cu_graph_launch_timed(cc, unsafe.Pointer(g), &run, &gap)
 	if run >= 0 && len(runs) < 1<<20 {
 		runs, gaps = append(runs, float32(run)), append(gaps, float32(gap))
 	}

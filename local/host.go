@@ -9,22 +9,15 @@ int cu_hostunreg(uintptr_t p);
 import "C"
 
 import (
-	"sync"
-
 	"vgpu/shim"
 )
 
-// pinned are the host ranges registered with the driver (clients' shared-memory windows).
-var pinned struct {
-	mu     sync.Mutex
-	ranges map[uintptr]uint64
-}
-
-// isPinned reports whether [p, p+n) lies in a registered range.
-func (b *Backend) isPinned(p uintptr, n uint64) bool {
-	pinned.mu.Lock()
-	defer pinned.mu.Unlock()
-	for base, size := range pinned.ranges {
+// isPinned reports whether [p, p+n) lies in a host range registered for c (its shared-memory
+// windows).
+func (c *client) isPinned(p uintptr, n uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for base, size := range c.pinned {
 		if shim.InRange(base, size, p, n) {
 			return true
 		}
@@ -32,27 +25,38 @@ func (b *Backend) isPinned(p uintptr, n uint64) bool {
 	return false
 }
 
-// RegisterHost pins host memory with the driver (cuMemHostRegister).
+// RegisterHost pins host memory with the driver (cuMemHostRegister), from the caller's
+// context: the registration is portable (every context sees it pinned) and is undone with
+// the client, before its context goes.
 func (b *Backend) RegisterHost(p uintptr, n uint64) shim.Status {
-	b.bind()
+	c := b.caller()
+	if _, st := b.homeCtx(c); st != shim.OK {
+		return st
+	}
 	if r := C.cu_hostreg(C.uintptr_t(p), C.size_t(n)); r != 0 {
 		shim.Log().Infow("cuMemHostRegister failed; copies through shared memory stay pageable", "result", int(r))
 		return shim.ErrNotSupported
 	}
-	pinned.mu.Lock()
-	if pinned.ranges == nil {
-		pinned.ranges = map[uintptr]uint64{}
+	c.mu.Lock()
+	if c.pinned != nil {
+		c.pinned[p] = n
 	}
-	pinned.ranges[p] = n
-	pinned.mu.Unlock()
+	c.mu.Unlock()
 	return shim.OK
 }
 
-// UnregisterHost unpins it.
+// UnregisterHost unpins one of the caller's registered ranges.
 func (b *Backend) UnregisterHost(p uintptr) {
-	b.bind()
-	C.cu_hostunreg(C.uintptr_t(p))
-	pinned.mu.Lock()
-	delete(pinned.ranges, p)
-	pinned.mu.Unlock()
+	c := b.existing(shim.Thread().Owner)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	_, ok := c.pinned[p]
+	delete(c.pinned, p)
+	home := c.ctxs[c.home]
+	c.mu.Unlock()
+	if ok && home != nil && bind(home) == shim.OK {
+		C.cu_hostunreg(C.uintptr_t(p))
+	}
 }

@@ -8,6 +8,7 @@ package local
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "cctx.h"
 int cu_open(const char *name, char *err, int n);
 int cu_init(void);
 int cu_count(int *n);
@@ -20,9 +21,9 @@ int cu_setcur(void *ctx);
 int cu_alloc(unsigned long long *p, size_t n);
 int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
-int cu_htod_staged(unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_staged(struct cctx *c, unsigned long long d, uintptr_t s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
-int cu_dtoh_async(uintptr_t d, unsigned long long s, size_t n);
+int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
 int cu_sync(void);
@@ -30,21 +31,26 @@ int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n);
+int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n);
 */
 import "C"
 
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"vgpu/shim"
 )
 
-// Backend runs the model's operations on real devices.
+// Backend runs the model's operations on real devices, each server client's in contexts of
+// its own (client.go).
 type Backend struct {
-	ctx []unsafe.Pointer // primary context per device
+	devices   []shim.DeviceRecord
+	clients   sync.Map // owner -> *client
+	primaryMu sync.Mutex
+	primaries []unsafe.Pointer // primary context per device, retained at its first use
 }
 
 func init() { shim.LocalDevices, shim.HasLocal = open, true }
@@ -90,12 +96,18 @@ func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
 		if p, err := shim.FindProfile(r.Profile); err == nil {
 			r.Reserved = p.NVMLReserved
 		}
-		var ctx unsafe.Pointer
-		if rc := C.cu_retain(&ctx, i); rc != 0 {
-			return nil, nil, fmt.Errorf("cuDevicePrimaryCtxRetain(%d): %d", i, rc)
-		}
-		b.ctx = append(b.ctx, ctx)
 		recs = append(recs, r)
+	}
+	b.devices, b.primaries = recs, make([]unsafe.Pointer, len(recs))
+	// Clients run in the primary contexts: made now, so that the first client does not wait
+	// for them (and a driver that cannot make one is reported at start). With contexts per
+	// client, a primary context would only hold device memory.
+	if !clientContexts || isPrivateServer {
+		for i := range recs {
+			if _, st := b.primary(i); st != shim.OK {
+				return nil, nil, fmt.Errorf("cuDevicePrimaryCtxRetain(%d): %v", i, st)
+			}
+		}
 	}
 	return recs, b, nil
 }
@@ -123,28 +135,44 @@ func nearestProfile(r shim.DeviceRecord) string {
 	return "h100-sxm-80gb"
 }
 
-// bind makes device 0's primary context current: with unified addressing every copy and
-// free works from it.
-func (b *Backend) bind() { C.cu_setcur(b.ctx[0]) }
-
+// status maps a driver result onto the model's. A kernel's fault (700 illegal address, 719
+// launch failed and their kin) is sticky: every later call in that context returns it, and
+// the client sees a launch failure, as CUDA would report it.
 func status(r C.int) shim.Status {
-	switch r {
-	case 0:
+	switch {
+	case r == 0:
 		return shim.OK
-	case 2:
+	case r == 2:
 		return shim.ErrOutOfMemory
-	case 1:
+	case r == 1:
 		return shim.ErrInvalidValue
+	case r == 101:
+		return shim.ErrInvalidDevice
+	case r == 201 || r == 709: // CUDA_ERROR_INVALID_CONTEXT, CUDA_ERROR_CONTEXT_IS_DESTROYED
+		return shim.ErrInvalidContext
+	case r >= 700 && r <= 720 && r != 701 && r != 702:
+		return shim.ErrLaunchFailure
 	}
 	return shim.ErrNotSupported
 }
 
-// Wait is what synchronising calls do: everything a client issues runs in order on the
-// context's legacy stream, so waiting for the context waits for all of it.
+// Wait is what synchronising calls do: everything a client issues runs in order on its
+// contexts' legacy streams, so waiting for its contexts waits for all of it.
 func (b *Backend) Wait() shim.Status {
-	b.bind()
-	if r := C.cu_sync(); r != 0 {
-		return launchStatus(r)
+	c := b.caller()
+	c.mu.Lock()
+	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
+	for _, cc := range c.ctxs {
+		ccs = append(ccs, cc)
+	}
+	c.mu.Unlock()
+	for _, cc := range ccs {
+		if st := bind(cc); st != shim.OK {
+			return st
+		}
+		if r := C.cu_sync(); r != 0 {
+			return launchStatus(r)
+		}
 	}
 	return shim.OK
 }
@@ -154,7 +182,9 @@ func (b *Backend) Name() string { return "local" }
 
 // DeviceAlloc allocates on the real device.
 func (b *Backend) DeviceAlloc(d *shim.Device, size uint64) (uintptr, error) {
-	C.cu_setcur(b.ctx[d.Index])
+	if _, st := b.ctxFor(b.caller(), d.Index); st != shim.OK {
+		return 0, fmt.Errorf("no context for the client on device %d: %v", d.Index, st)
+	}
 	var p C.ulonglong
 	if r := C.cu_alloc(&p, C.size_t(size)); r != 0 {
 		return 0, fmt.Errorf("cuMemAlloc: %d", r)
@@ -162,9 +192,31 @@ func (b *Backend) DeviceAlloc(d *shim.Device, size uint64) (uintptr, error) {
 	return uintptr(p), nil
 }
 
-// DeviceFree frees on the real device.
+// DeviceFree frees on the real device, in the context of the client that allocated it. A
+// context of the client's own that is gone took the memory with it.
 func (b *Backend) DeviceFree(a *shim.Alloc) error {
-	b.bind()
+	var cc *C.struct_cctx
+	if c := b.existing(a.Owner); c != nil {
+		c.mu.Lock()
+		cc = c.ctxs[a.Dev.Index]
+		c.mu.Unlock()
+	}
+	switch {
+	case cc != nil:
+		if st := bind(cc); st != shim.OK {
+			return fmt.Errorf("cuCtxSetCurrent: %v", st)
+		}
+	case usesPrimary(a.Owner): // the primary context outlives the client: free it there
+		ctx, st := b.primary(a.Dev.Index)
+		if st == shim.OK && C.cu_setcur(ctx) != 0 {
+			st = shim.ErrInvalidContext
+		}
+		if st != shim.OK {
+			return fmt.Errorf("primary context: %v", st)
+		}
+	default:
+		return nil
+	}
 	if r := C.cu_free(C.ulonglong(a.Base)); r != 0 {
 		return fmt.Errorf("cuMemFree: %d", r)
 	}
@@ -177,22 +229,31 @@ func (b *Backend) HostFree(a *shim.Alloc) error {
 	return shim.Unmap(a.Base, (uint64(a.Size)+4095)&^4095)
 }
 
-// Copy moves bytes through the driver.
+// Copy moves bytes through the driver, in the caller's context.
 func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
-	b.bind()
+	if kind == shim.HostToHost {
+		copy(shim.Bytes(dst, n), shim.Bytes(src, n))
+		return shim.OK
+	}
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
+		return st
+	}
+	return b.copyIn(c, cc, dst, src, n, kind)
+}
+
+func (b *Backend) copyIn(c *client, cc *C.struct_cctx, dst, src uintptr, n uint64, kind int32) shim.Status {
 	switch kind {
 	case shim.HostToDevice:
-		if b.isPinned(src, n) { // the DMA reads it later: return only when it has
+		if c.isPinned(src, n) { // the DMA reads it later: return only when it has
 			return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 		}
-		return status(C.cu_htod_staged(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case shim.DeviceToHost:
 		return status(C.cu_dtoh(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	case shim.DeviceToDevice:
 		return status(C.cu_dtod(C.ulonglong(dst), C.ulonglong(src), C.size_t(n)))
-	case shim.HostToHost:
-		copy(shim.Bytes(dst, n), shim.Bytes(src, n))
-		return shim.OK
 	}
 	return shim.ErrInvalidMemcpyDirection
 }
@@ -200,20 +261,28 @@ func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
 // CopyAsync leaves a copy between the device and registered host memory (a client's shared
 // pinned allocation) to the stream; anything else is copied as Copy does.
 func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status {
-	switch {
-	case kind == shim.HostToDevice && b.isPinned(src, n):
-		b.bind()
-		return status(C.cu_htod_staged(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
-	case kind == shim.DeviceToHost && b.isPinned(dst, n):
-		b.bind()
-		return status(C.cu_dtoh_async(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+	if kind == shim.HostToHost {
+		return b.Copy(dst, src, n, kind)
 	}
-	return b.Copy(dst, src, n, kind)
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
+		return st
+	}
+	switch {
+	case kind == shim.HostToDevice && c.isPinned(src, n):
+		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+	case kind == shim.DeviceToHost && c.isPinned(dst, n):
+		return status(C.cu_dtoh_async(cc, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+	}
+	return b.copyIn(c, cc, dst, src, n, kind)
 }
 
 // Set fills device memory.
 func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
-	b.bind()
+	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+		return st
+	}
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 }
 
@@ -224,29 +293,51 @@ func (b *Backend) Launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) shi
 	return shim.ErrNotSupported
 }
 
-// LoadModule hands a shipped image to the driver, which copies it.
+// LoadModule hands a shipped image to the driver, which copies it, into the caller's context:
+// a module is the context's, and no other client's call can reach it.
 func (b *Backend) LoadModule(image []byte) (uintptr, shim.Status) {
 	if len(image) == 0 {
 		return 0, shim.ErrInvalidValue
 	}
-	b.bind()
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
+		return 0, st
+	}
 	var m unsafe.Pointer
 	if r := C.cu_modload(&m, unsafe.Pointer(&image[0])); r != 0 {
 		shim.Log().Warnw("cuModuleLoadData failed", "result", int(r), "bytes", len(image))
+		if st := status(r); st == shim.ErrLaunchFailure || st == shim.ErrOutOfMemory {
+			return 0, st // the context's sticky error, or no room: not the image's fault
+		}
 		return 0, shim.ErrInvalidKernelImage
 	}
+	c.addModule(uintptr(m), cc)
 	return uintptr(m), shim.OK
 }
 
-// UnloadModule unloads a module whose client has gone.
+// UnloadModule unloads one of the caller's modules (its client went, or unloaded it).
 func (b *Backend) UnloadModule(mod uintptr) {
-	b.bind()
-	C.cu_modunload(unsafe.Pointer(mod))
+	c := b.existing(shim.Thread().Owner)
+	if c == nil {
+		return
+	}
+	if cc, ok := c.dropModule(mod); ok && bind(cc) == shim.OK {
+		C.cu_modunload(unsafe.Pointer(mod))
+	}
 }
 
-// Function finds a kernel and asks the driver for its parameter layout.
+// Function finds a kernel of one of the caller's modules and asks the driver for its
+// parameter layout.
 func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo, shim.Status) {
-	b.bind()
+	c := b.caller()
+	cc, ok := c.module(mod)
+	if !ok {
+		return 0, nil, shim.ErrInvalidHandle
+	}
+	if st := bind(cc); st != shim.OK {
+		return 0, nil, st
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var f unsafe.Pointer
@@ -265,13 +356,22 @@ func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo,
 		}
 		params = append(params, shim.ParamInfo{Offset: uint32(off), Size: uint32(size)})
 	}
+	c.addFunction(mod, uintptr(f), cc)
 	return uintptr(f), params, shim.OK
 }
 
 // LaunchPacked launches fn with the packed parameters. The driver copies them during the
 // call, so the bytes and the layout are handed over where they are, with no copy per launch.
 func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
-	b.bind()
+	cc, ok := b.caller().function(fn)
+	if !ok {
+		return shim.ErrInvalidDeviceFunction
+	}
+	return launchIn(cc, fn, params, lc, args)
+}
+
+// launchIn launches fn in cc (cu_launch makes its context current).
+func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
 	dims := [6]C.uint{C.uint(lc.Grid.X), C.uint(lc.Grid.Y), C.uint(lc.Grid.Z), C.uint(lc.Block.X), C.uint(lc.Block.Y), C.uint(lc.Block.Z)}
 	for _, p := range params {
 		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
@@ -286,7 +386,7 @@ func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.Laun
 	if len(params) > 0 {
 		layout = (*C.uint)(unsafe.Pointer(&params[0]))
 	}
-	r := C.cu_launch(unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)))
+	r := C.cu_launch(cc, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)))
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r))
 		return launchStatus(r)

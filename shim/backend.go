@@ -208,3 +208,17 @@ func WaitBackend() Status {
 type AsyncCopier interface {
 	CopyAsync(dst, src uintptr, n uint64, kind int32) Status
 }
+
+// ClientEnder is a backend that keeps state per server client (the local backend runs each
+// client in CUDA contexts of its own): EndClient releases it once the client's session is
+// over, after its memory and handles were released.
+type ClientEnder interface {
+	EndClient(owner uint64)
+}
+
+// EndClient tells the backend that the server's client owner has gone.
+func EndClient(owner uint64) {
+	if e, ok := S().Backend.(ClientEnder); ok && owner != 0 {
+		e.EndClient(owner)
+	}
+}
