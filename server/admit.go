@@ -6,14 +6,26 @@ import (
 	"time"
 
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
-// gate counts connections: strangers cannot make the server hold more than maxPending
-// unauthenticated ones, nor anyone more than maxTotal in all.
+// gate counts connections: strangers cannot make the server hold more than about
+// maxPending unauthenticated ones, nor anyone more than maxTotal in all. When the
+// unauthenticated ones are at their limit, a newcomer makes the oldest of them give up its
+// handshake at once: a flood of idle strangers then cannot lock out a client that completes
+// its handshake in milliseconds.
 type gate struct {
 	mu                   sync.Mutex
-	pending, total       int
+	pending              []*admission // oldest first
+	total                int
 	maxPending, maxTotal int
+}
+
+// admission is one connection's place in the gate while it is unauthenticated.
+type admission struct {
+	mu      sync.Mutex
+	pc      *wire.PollConn // its socket, once handshake has it on the poller
+	evicted bool
 }
 
 func newGate(maxPending, maxTotal int) *gate {
@@ -27,25 +39,40 @@ func newGate(maxPending, maxTotal int) *gate {
 }
 
 // enter admits one more connection, or says why not.
-func (g *gate) enter() string {
+func (g *gate) enter() (*admission, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch {
-	case g.total >= g.maxTotal:
-		return "too many connections (limit " + strconv.Itoa(g.maxTotal) + ")"
-	case g.pending >= g.maxPending:
-		return "too many unauthenticated connections (limit " + strconv.Itoa(g.maxPending) + ")"
+	if g.total >= g.maxTotal {
+		return nil, "too many connections (limit " + strconv.Itoa(g.maxTotal) + ")"
 	}
-	g.pending++
+	if len(g.pending) >= g.maxPending {
+		// Evicted connections leave within moments; until they have, twice the limit is
+		// the hard bound.
+		if len(g.pending) >= 2*g.maxPending {
+			return nil, "too many unauthenticated connections (limit " + strconv.Itoa(g.maxPending) + ")"
+		}
+		for _, old := range g.pending {
+			if old.evict() {
+				break
+			}
+		}
+	}
+	a := &admission{}
+	g.pending = append(g.pending, a)
 	g.total++
-	return ""
+	return a, ""
 }
 
 // authenticated ends a connection's handshake, admitted or not.
-func (g *gate) authenticated() {
+func (g *gate) authenticated(a *admission) {
 	g.mu.Lock()
-	g.pending--
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	for i, p := range g.pending {
+		if p == a {
+			g.pending = append(g.pending[:i], g.pending[i+1:]...)
+			return
+		}
+	}
 }
 
 // leave forgets a connection that has gone.
@@ -53,6 +80,49 @@ func (g *gate) leave() {
 	g.mu.Lock()
 	g.total--
 	g.mu.Unlock()
+}
+
+// expired is a deadline already past: whatever the connection waits for fails at once.
+var expired = time.Unix(1, 0)
+
+// evict makes the connection's handshake fail now; false if it was evicted already.
+func (a *admission) evict() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.evicted {
+		return false
+	}
+	a.evicted = true
+	if a.pc != nil {
+		a.pc.SetDeadline(expired)
+	}
+	return true
+}
+
+// admitted takes the connection out of eviction's reach: it has authenticated.
+func (a *admission) admitted() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.evicted, a.pc = true, nil
+	a.mu.Unlock()
+}
+
+// deadline bounds the handshake on pc by d, or at once if the connection was evicted. Safe
+// on a nil admission (a connection outside any gate).
+func (a *admission) deadline(pc *wire.PollConn, d time.Time) {
+	if a == nil {
+		pc.SetDeadline(d)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pc = pc
+	if a.evicted {
+		d = expired
+	}
+	pc.SetDeadline(d)
 }
 
 // refusalLog writes at most perSecond lines a second about refused connections, and then

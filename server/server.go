@@ -110,15 +110,16 @@ func Serve(ln Listener, o Options) error {
 			}
 			return err
 		}
-		if why := g.enter(); why != "" {
+		a, why := g.enter()
+		if why != "" {
 			c.Close()
 			refusals.log("refused: "+why, "peer", peer)
 			continue
 		}
 		go func() {
 			defer g.leave()
-			s := guardedHandshake(c, peer, o, time.Now().Add(handshakeTimeout))
-			g.authenticated()
+			s := guardedHandshake(c, peer, o, time.Now().Add(handshakeTimeout), a)
+			g.authenticated(a)
 			if s != nil {
 				s.serve(byOp)
 			}
@@ -165,7 +166,7 @@ func ServeOne(c wire.Conn, o Options) error {
 	if err := prepare(o); err != nil {
 		return err
 	}
-	if s := guardedHandshake(c, "parent", o, time.Time{}); s != nil {
+	if s := guardedHandshake(c, "parent", o, time.Time{}, nil); s != nil {
 		s.serve(opTable())
 	}
 	return nil
@@ -184,7 +185,7 @@ type session struct {
 
 // guardedHandshake is handshake; a panic in it (a bug meeting a stranger's bytes) drops that
 // connection only.
-func guardedHandshake(c wire.Conn, peer string, o Options, deadline time.Time) (s *session) {
+func guardedHandshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admission) (s *session) {
 	defer func() {
 		if r := recover(); r != nil {
 			shim.Log().Errorw("fault while admitting a connection; it is closed", "peer", peer, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -192,14 +193,14 @@ func guardedHandshake(c wire.Conn, peer string, o Options, deadline time.Time) (
 			s = nil
 		}
 	}()
-	return handshake(c, peer, o, deadline)
+	return handshake(c, peer, o, deadline, a)
 }
 
 // handshake admits a client, on the goroutine that accepted it (no OS thread of its own):
 // the secure handshake, a hello of at most wire.MaxHello bytes, the token and the welcome,
-// all by deadline (zero: none). It returns nil, the connection closed, if the client is not
-// admitted.
-func handshake(c wire.Conn, peer string, o Options, deadline time.Time) *session {
+// all by deadline (zero: none), or at once when the gate evicts it (a). It returns nil, the
+// connection closed, if the client is not admitted.
+func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admission) *session {
 	conn, closeAll := c, func() { c.Close() }
 	pc, polled := (*wire.PollConn)(nil), false
 	if fc, ok := c.(*wire.FDConn); ok {
@@ -217,7 +218,7 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time) *session
 	}
 	setDeadline := func() {
 		if pc != nil {
-			pc.SetDeadline(deadline) // the zero time: none
+			a.deadline(pc, deadline) // the zero time: none
 		}
 	}
 	setDeadline()
@@ -273,6 +274,7 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time) *session
 	}
 	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
 	// client's own thread (a secure session keeps reading through the poller).
+	a.admitted()
 	if polled {
 		if conn == wire.Conn(pc) {
 			fc, err := pc.Blocking()
@@ -504,7 +506,7 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	args, err := wire.DecodeRequest(f, payload)
 	if err != nil {
 		shim.Log().Infow("malformed request", "function", f.Name, "err", err)
-		return wire.EncodeResponse(&api.Func{}, 1, nil) // invalid value in every API
+		return wire.EncodeResponse(&api.Func{}, invalidValue(f), nil)
 	}
 	if r := checkScalars(f, args); r != 0 {
 		return wire.EncodeResponse(f, r, args)
@@ -552,6 +554,18 @@ func checkScalars(f *api.Func, args []wire.Value) uint64 {
 		// What is left is NULL, which the call itself reports as cuBLAS does.
 	}
 	return 0
+}
+
+// invalidValue is each API's "invalid value": CUDA_ERROR_INVALID_VALUE and
+// cudaErrorInvalidValue are 1, NVML_ERROR_INVALID_ARGUMENT 2, CUBLAS_STATUS_INVALID_VALUE 7.
+func invalidValue(f *api.Func) uint64 {
+	switch f.Lib {
+	case "nvml":
+		return 2
+	case "cublas":
+		return 7
+	}
+	return 1
 }
 
 func notSupported(f *api.Func) uint64 {
