@@ -682,3 +682,36 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 	require.EqualValues(t, 995, suppressed)
 	require.Contains(t, lines[5], "not logged")
 }
+
+// A graph recorded on memory that was freed since does not write where that memory was
+// when it is launched: the launch fails, and the client's session goes on.
+func TestGraphReplayAfterFreeIsRefused(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	c := s.dial(t)
+	r, outs := c.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	p, keep := c.malloc(1<<20), c.malloc(4096)
+	r, _ = c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+	require.Zero(t, r)
+	r, _ = c.call("cudaMemsetAsync", wire.Value{U: p}, wire.Value{U: 7}, wire.Value{U: 1 << 20}, wire.Value{U: stream})
+	require.Zero(t, r)
+	st, _ := c.op(remote.OpCopyD2DAsync, u64s(p, p+4096, 4096, stream))
+	require.Equal(t, shim.OK, st)
+	r, outs = c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
+	require.Zero(t, r)
+	graph := binary.LittleEndian.Uint64(outs[1])
+	r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: graph}, wire.Value{U: 0})
+	require.Zero(t, r)
+	exec := binary.LittleEndian.Uint64(outs[0])
+	r, _ = c.call("cudaGraphLaunch", wire.Value{U: exec}, wire.Value{U: stream})
+	require.Zero(t, r, "while its memory is there, the graph runs")
+	r, _ = c.call("cudaFree", wire.Value{U: p})
+	require.Zero(t, r)
+	r, _ = c.call("cudaGraphLaunch", wire.Value{U: exec}, wire.Value{U: stream})
+	require.NotZero(t, r, "a replay onto freed memory")
+	require.Equal(t, shim.OK, c.put(keep, []byte("still served")))
+	c.close()
+	s.recovered(t, base)
+}
