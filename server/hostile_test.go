@@ -5,6 +5,7 @@ package server
 // client, and its threads, descriptors and memory come back to where they were.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -714,4 +715,43 @@ func TestGraphReplayAfterFreeIsRefused(t *testing.T) {
 	require.Equal(t, shim.OK, c.put(keep, []byte("still served")))
 	c.close()
 	s.recovered(t, base)
+}
+
+// A 2D upload recorded in a graph copies the bytes its frame carried at every launch, not
+// whatever the server's memory holds there by then.
+func TestCapturedUploadKeepsItsBytes(t *testing.T) {
+	s := startServer(t, Options{})
+	c := s.dial(t)
+	r, outs := c.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	p := c.malloc(8192)
+	rows := []byte(strings.Repeat("captured", 1024))
+	r, _ = c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+	require.Zero(t, r)
+	st, _ := c.op(remote.OpPut2D, append(u64s(p, 4096, 4096, 2, stream), rows...))
+	require.Equal(t, shim.OK, st)
+	r, outs = c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
+	require.Zero(t, r)
+	r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})
+	require.Zero(t, r)
+	exec := binary.LittleEndian.Uint64(outs[0])
+	// The server's heap is collected and reused by frames of the same size.
+	for range 5 {
+		runtime.GC()
+		var junk [][]byte
+		for range 2000 {
+			b := make([]byte, len(rows)+40)
+			for i := range b {
+				b[i] = 0xEE
+			}
+			junk = append(junk, b)
+		}
+		runtime.KeepAlive(junk)
+	}
+	r, _ = c.call("cudaGraphLaunch", wire.Value{U: exec}, wire.Value{U: stream})
+	require.Zero(t, r)
+	st, got := c.get(p, 8192)
+	require.Equal(t, shim.OK, st)
+	require.True(t, bytes.Equal(rows, got), "the replay copied other bytes: %q", got[:32])
 }

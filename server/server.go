@@ -634,7 +634,17 @@ func bulk(op uint32, p []byte) []byte {
 		}
 		stats.bytesIn.Add(uint64(len(p) - 40))
 		return onStream(u(4), func(s *shim.Stream) shim.Status {
-			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
+			st := shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
+			if st == shim.OK && s.Capturing() != nil {
+				// The graph copies from this frame at each launch, long after this request:
+				// a node of its own keeps the frame's bytes, which would otherwise be
+				// collected and their memory reused (another client's frame, say).
+				return s.Enqueue(shim.Node{Kind: shim.NodeHost, Capturable: true, Run: func() shim.Status {
+					runtime.KeepAlive(p)
+					return shim.OK
+				}})
+			}
+			return st
 		})
 	case remote.OpGet2D:
 		if len(p) != 32 || u(2) == 0 || u(3) == 0 || u(2) > remote.Chunk || u(3) > remote.Chunk || u(2)*u(3) > remote.Chunk {
