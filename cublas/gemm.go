@@ -472,9 +472,22 @@ func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintp
 				return shim.ErrInvalidValue
 			}
 			operands := pointerArrays(a, b, b)
+			order := int64(m) // A is order x order
+			if side == 1 {
+				order = int64(n)
+			}
 			for i := int64(0); i < int64(count); i++ {
 				pa, pb, _ := operands(i)
-				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, matrix{pa, TypeF32, int64(lda)}, matrix{pb, TypeF32, int64(ldb)})
+				ma, mb := matrix{pa, TypeF32, int64(lda)}, matrix{pb, TypeF32, int64(ldb)}
+				// The operands' addresses are data in device memory: each must be device
+				// memory of the extent the solve touches, or the host would follow them.
+				if _, st := shim.DeviceRange(pa, ma.span(order, order)); st != shim.OK {
+					return shim.ErrInvalidValue
+				}
+				if _, st := shim.DeviceRange(pb, mb.span(int64(m), int64(n))); st != shim.OK {
+					return shim.ErrInvalidValue
+				}
+				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, ma, mb)
 			}
 			return shim.OK
 		}

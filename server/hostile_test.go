@@ -755,3 +755,37 @@ func TestCapturedUploadKeepsItsBytes(t *testing.T) {
 	require.Equal(t, shim.OK, st)
 	require.True(t, bytes.Equal(rows, got), "the replay copied other bytes: %q", got[:32])
 }
+
+// Batched cuBLAS calls read their operands' addresses from device memory: addresses there
+// that are not the client's device memory are refused, not followed on the host.
+func TestBatchedOperandAddressesAreChecked(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	c := s.dial(t)
+	r, outs := c.call("cublasCreate_v2", wire.Value{U: 1})
+	require.Zero(t, r)
+	h := binary.LittleEndian.Uint64(outs[0])
+	mat, arrA, arrB := c.malloc(16), c.malloc(8), c.malloc(8)
+	require.Equal(t, shim.OK, c.put(mat, f32s(1, 0, 0, 1)))
+	secret := serverSecret
+	server := uint64(uintptr(unsafe.Pointer(&serverSecret[0])))
+	trsm := func() uint64 {
+		r, _ := c.call("cublasStrsmBatched", wire.Value{U: h}, wire.Value{}, wire.Value{}, wire.Value{}, wire.Value{},
+			wire.Value{U: 2}, wire.Value{U: 2}, wire.Value{U: 1, B: f32s(1)}, wire.Value{U: arrA}, wire.Value{U: 2},
+			wire.Value{U: arrB}, wire.Value{U: 2}, wire.Value{U: 1})
+		return r
+	}
+	for _, wild := range []uint64{0, 0x10, 0x400000, server, mat + 8} {
+		for _, arrays := range [][2]uint64{{wild, mat}, {mat, wild}} {
+			require.Equal(t, shim.OK, c.put(arrA, u64s(arrays[0])))
+			require.Equal(t, shim.OK, c.put(arrB, u64s(arrays[1])))
+			require.NotZero(t, trsm(), "operands at %#x", arrays)
+		}
+	}
+	require.Equal(t, secret, serverSecret, "the server's memory is untouched")
+	require.Equal(t, shim.OK, c.put(arrA, u64s(mat)))
+	require.Equal(t, shim.OK, c.put(arrB, u64s(mat)))
+	require.Zero(t, trsm(), "the client's own operands are solved")
+	c.close()
+	s.recovered(t, base)
+}
