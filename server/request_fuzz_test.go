@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -26,7 +28,6 @@ const fuzzOwner = 1 << 40
 type fuzzState struct {
 	ops     []uint32 // every op the server answers
 	byOp    map[uint32]*api.Func
-	allocs  map[uintptr]bool
 	dev     []uint64 // device addresses
 	handles []uint64 // a cuBLAS handle, a stream
 	window  *shmWindow
@@ -35,7 +36,7 @@ type fuzzState struct {
 }
 
 func newFuzzState(t testing.TB) *fuzzState {
-	s := &fuzzState{byOp: opTable(), allocs: map[uintptr]bool{}, shares: hostShares{}}
+	s := &fuzzState{byOp: opTable(), shares: hostShares{}}
 	for op := range dispatch {
 		s.ops = append(s.ops, op)
 	}
@@ -45,28 +46,6 @@ func newFuzzState(t testing.TB) *fuzzState {
 		}
 	}
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
-	asClient(func() {
-		// Initialised as a program is, so that calls get past "not initialised".
-		callByName(s.byOp, "cuInit", wire.Value{})
-		callByName(s.byOp, "nvmlInit_v2")
-		for _, n := range []uint64{4096, 1 << 20} {
-			var p uint64
-			if r := callByName(s.byOp, "cudaMalloc", wire.Value{U: 1, B: make([]byte, 8)}, wire.Value{U: n}); r.res != 0 {
-				t.Fatalf("cudaMalloc: %d", r.res)
-			} else {
-				p = binary.LittleEndian.Uint64(r.out[0])
-			}
-			s.dev = append(s.dev, p)
-			s.allocs[uintptr(p)] = true
-		}
-		for _, name := range []string{"cublasCreate_v2", "cudaStreamCreate"} {
-			r := callByName(s.byOp, name, wire.Value{U: 1})
-			if r.res != 0 {
-				t.Fatalf("%s: %d", name, r.res)
-			}
-			s.handles = append(s.handles, binary.LittleEndian.Uint64(r.out[0]))
-		}
-	})
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
 	s.window = &shmWindow{b: b, ring: b[shmHeader : shmHeader+half], download: b[shmHeader+half:]}
@@ -80,6 +59,42 @@ func newFuzzState(t testing.TB) *fuzzState {
 		pinned bool
 	}{m, false}
 	return s
+}
+
+// fresh gives the client (on the calling, locked thread) new memory and handles: a request
+// may have destroyed the last ones (cudaDeviceReset, cublasDestroy, a capture begun).
+func (s *fuzzState) fresh() {
+	s.dev, s.handles = s.dev[:0], s.handles[:0]
+	// Initialised as a program is, so that calls get past "not initialised".
+	callByName(s.byOp, "cuInit", wire.Value{})
+	callByName(s.byOp, "nvmlInit_v2")
+	for _, n := range []uint64{4096, 1 << 20} {
+		r := callByName(s.byOp, "cudaMalloc", wire.Value{U: 1}, wire.Value{U: n})
+		if r.res != 0 {
+			panic(fmt.Sprintf("cudaMalloc: %d", r.res))
+		}
+		s.dev = append(s.dev, binary.LittleEndian.Uint64(r.out[0]))
+	}
+	// The first allocation starts with operand arrays for batched calls: pointers to the
+	// second allocation, and (second in each pair) ones that are no device memory.
+	arrays := u64s(s.dev[0])
+	for _, p := range []uint64{s.dev[1], 0, s.dev[1] + 64, 0x400000, s.dev[1], s.dev[1] + 1<<20 - 8} {
+		arrays = binary.LittleEndian.AppendUint64(arrays, p)
+	}
+	answer(remote.OpPut, arrays, s.byOp)
+	for _, name := range []string{"cublasCreate_v2", "cudaStreamCreate"} {
+		r := callByName(s.byOp, name, wire.Value{U: 1})
+		if r.res != 0 {
+			panic(fmt.Sprintf("%s: %d", name, r.res))
+		}
+		s.handles = append(s.handles, binary.LittleEndian.Uint64(r.out[0]))
+	}
+}
+
+// release frees everything the client holds, as a session's end does.
+func (s *fuzzState) release() {
+	shim.FreeOwned(fuzzOwner)
+	shim.ReleaseOwned(fuzzOwner)
 }
 
 type result struct {
@@ -109,6 +124,40 @@ func asClient(fn func()) {
 	fn()
 }
 
+var enumLike = regexp.MustCompile(`(?i)trans|side|uplo|diag|mode|flags|kind|algo|option|attr`)
+
+// Seeds name the state's memory and handles by tokens, which resolve translates into this
+// process's addresses and handles: a fuzzing worker is another process, with other ones.
+const (
+	devTokenBase = 0x0de0 << 32 // devToken(k, off): the state's allocation k, plus off
+	handleToken  = 0x0ad0 << 32 // + 0: the cuBLAS handle, + 1: the stream
+)
+
+func devToken(k int, off uint64) uint64 { return devTokenBase + uint64(k)<<24 + off }
+
+// resolve replaces every token in p (at any offset) by what it stands for.
+func (s *fuzzState) resolve(p []byte) []byte {
+	out := p
+	for i := 0; i+8 <= len(p); i++ {
+		v := binary.LittleEndian.Uint64(p[i:])
+		var real uint64
+		switch {
+		case v >= devTokenBase && v < devTokenBase+uint64(len(s.dev))<<24:
+			k := (v - devTokenBase) >> 24
+			real = s.dev[k] + (v-devTokenBase)&(1<<24-1)
+		case v >= handleToken && v < handleToken+uint64(len(s.handles)):
+			real = s.handles[v-handleToken]
+		default:
+			continue
+		}
+		if &out[0] == &p[0] {
+			out = append([]byte(nil), p...)
+		}
+		binary.LittleEndian.PutUint64(out[i:], real)
+	}
+	return out
+}
+
 // seed is a request for f whose arguments name the state's memory and handles.
 func (s *fuzzState) seed(f *api.Func) []byte {
 	args := make([]wire.Value, len(f.Args))
@@ -117,16 +166,18 @@ func (s *fuzzState) seed(f *api.Func) []byte {
 		case wire.Scalar:
 			switch {
 			case a.CType == "cublasHandle_t":
-				args[i].U = s.handles[0]
+				args[i].U = handleToken
 			case a.CType == "cudaStream_t" || a.CType == "CUstream":
-				args[i].U = s.handles[1]
+				args[i].U = handleToken + 1
 			case a.Name == "computeType":
 				args[i].U = 68
+			case enumLike.MatchString(a.Name):
+				args[i].U = 0 // the first value of an enum or flag set: the common case
 			default:
 				args[i].U = 2
 			}
 		case wire.Addr:
-			args[i].U = s.dev[i%2]
+			args[i].U = devToken(i%2, 0)
 		case wire.Dim3:
 			args[i].D = [3]uint32{1, 1, 1}
 		case wire.CStr:
@@ -191,15 +242,6 @@ func (g *guard) release() {
 	g.maps = nil
 }
 
-// reset frees what the request allocated, keeping the state's own memory.
-func (s *fuzzState) reset() {
-	for _, a := range shim.S().Mem.All() {
-		if a.Owner == fuzzOwner && (a.Kind == shim.MemDevice || a.Kind == shim.MemManaged) && !s.allocs[a.Base] {
-			shim.FreeDevice(a.Base)
-		}
-	}
-}
-
 // Every request the server answers, decoded and dispatched (the function list, bulk copies,
 // code, shared memory), never crashes it, and never makes it touch memory outside what
 // the frame carried or the client owns.
@@ -216,16 +258,17 @@ func FuzzRequest(f *testing.F) {
 			}
 		}
 	}
-	d0, d1 := s.dev[0], s.dev[1]
+	d0, d1 := devToken(0, 0), devToken(1, 0)
+	stream := uint64(handleToken + 1)
 	idx := func(op uint32) uint16 { return uint16(sort.Search(len(s.ops), func(i int) bool { return s.ops[i] >= op })) }
 	f.Add(idx(remote.OpPut), append(u64s(d0), make([]byte, 64)...))
 	f.Add(idx(remote.OpGet), u64s(d1, 4096))
 	f.Add(idx(remote.OpIsDevice), u64s(d0))
 	f.Add(idx(remote.OpCopyD2D), u64s(d1, d0, 4096))
-	f.Add(idx(remote.OpCopyD2DAsync), u64s(d1, d0, 4096, s.handles[1]))
-	f.Add(idx(remote.OpPut2D), append(u64s(d1, 64, 16, 2, s.handles[1]), make([]byte, 32)...))
+	f.Add(idx(remote.OpCopyD2DAsync), u64s(d1, d0, 4096, stream))
+	f.Add(idx(remote.OpPut2D), append(u64s(d1, 64, 16, 2, stream), make([]byte, 32)...))
 	f.Add(idx(remote.OpGet2D), u64s(d1, 64, 16, 2))
-	f.Add(idx(remote.OpCopy2D), u64s(d1, 64, d0, 64, 16, 2, s.handles[1]))
+	f.Add(idx(remote.OpCopy2D), u64s(d1, 64, d0, 64, 16, 2, stream))
 	f.Add(idx(remote.OpPutShm), u64s(d1, 0, 64, 64))
 	f.Add(idx(remote.OpGetShm), u64s(d1, 4096, 64))
 	f.Add(idx(remote.OpPutHost), u64s(d1, s.client+4096, 4096))
@@ -233,14 +276,16 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(remote.OpHostUnshare), u64s(s.client+1))
 	f.Add(idx(remote.OpLaunch), append(u64s(1), make([]byte, 80)...))
 	var g guard
-	testArgs = g.place
-	f.Cleanup(func() { testArgs = nil })
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {
 		op := s.ops[int(which)%len(s.ops)]
 		asClient(func() {
 			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			defer s.reset()
+			s.fresh()
+			defer s.release()
+			payload = s.resolve(payload)
+			testArgs = g.place
+			defer func() { testArgs = nil }()
 			defer g.release()
 			switch op {
 			case remote.OpPutShm, remote.OpGetShm:
