@@ -260,7 +260,9 @@ func FuzzRequest(f *testing.F) {
 	}
 	d0, d1 := devToken(0, 0), devToken(1, 0)
 	stream := uint64(handleToken + 1)
-	idx := func(op uint32) uint16 { return uint16(sort.Search(len(s.ops), func(i int) bool { return s.ops[i] >= op })) }
+	idx := func(op uint32) uint16 {
+		return uint16(sort.Search(len(s.ops), func(i int) bool { return s.ops[i] >= op }))
+	}
 	f.Add(idx(remote.OpPut), append(u64s(d0), make([]byte, 64)...))
 	f.Add(idx(remote.OpGet), u64s(d1, 4096))
 	f.Add(idx(remote.OpIsDevice), u64s(d0))
