@@ -721,6 +721,7 @@ func TestGraphReplayAfterFreeIsRefused(t *testing.T) {
 // whatever the server's memory holds there by then.
 func TestCapturedUploadKeepsItsBytes(t *testing.T) {
 	s := startServer(t, Options{})
+	base := s.baseline(t)
 	c := s.dial(t)
 	r, outs := c.call("cudaStreamCreate", wire.Value{U: 1})
 	require.Zero(t, r)
@@ -754,6 +755,8 @@ func TestCapturedUploadKeepsItsBytes(t *testing.T) {
 	st, got := c.get(p, 8192)
 	require.Equal(t, shim.OK, st)
 	require.True(t, bytes.Equal(rows, got), "the replay copied other bytes: %q", got[:32])
+	c.close()
+	s.recovered(t, base)
 }
 
 // Batched cuBLAS calls read their operands' addresses from device memory: addresses there
