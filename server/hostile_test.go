@@ -590,6 +590,22 @@ func TestConnectionLimits(t *testing.T) {
 	for _, c := range clients {
 		c.close()
 	}
+	// Once their sessions have ended, the server admits clients again.
+	require.Eventually(t, func() bool {
+		nc, err := net.Dial("unix", s.path)
+		if err != nil {
+			return false
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(2 * time.Second))
+		b, _ := json.Marshal(remote.Hello{Token: testToken})
+		if wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, b) != nil {
+			return false
+		}
+		_, p, err := wire.ReadFrame(nc)
+		var w remote.Welcome
+		return err == nil && json.Unmarshal(p, &w) == nil && w.OK
+	}, 5*time.Second, 50*time.Millisecond)
 	s.recovered(t, base)
 }
 
