@@ -22,7 +22,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -57,7 +57,13 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- ':(glob)**/zz_*'
 
-test: all check-generate unit ctest gohost ggml ollama-tree nvidia-smi remote testmodel
+test: all check-generate unit fuzz ctest gohost ggml ollama-tree nvidia-smi remote testmodel
+
+# The server's whole request path (decode and dispatch of every op) under the fuzzer, for a
+# bounded time; a crash it finds is saved under server/testdata/fuzz and replayed by unit.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./server
 
 unit:
 	$(GO) test ./shim/... ./cuda/... ./cudart/... ./cublas/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/...

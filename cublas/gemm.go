@@ -162,6 +162,18 @@ func scalar(p uintptr, compute int32) float64 {
 	return float64(*(*float32)(unsafe.Pointer(p)))
 }
 
+// deviceScalars reports whether scalars given in device pointer mode lie in device memory
+// (the caller's own, on a server): the sim reads them on the host, and a backend's cuBLAS
+// on the GPU, so a wild address is refused instead of followed.
+func deviceScalars(n int, ps ...uintptr) bool {
+	for _, p := range ps {
+		if _, st := shim.DeviceRange(p, uint64(n)); st != shim.OK {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckGemm validates a GEMM's arguments as cuBLAS does before it queues anything: a
 // remote client runs it before posting the call, so a bad argument is still reported by
 // the call itself.
@@ -200,6 +212,9 @@ func gemmBatch(h uintptr, g shim.GemmCall, alphaP, betaP uintptr, operands func(
 	}
 	if st := CheckGemm(g.TA, g.TB, g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.Count, g.AType, g.BType, g.CType, g.Compute, alphaP, betaP); st != Success {
 		return st
+	}
+	if hd.PointerMode == PointerModeDevice && !deviceScalars(api.ScalarBytes(uint64(g.Compute)), alphaP, betaP) {
+		return InvalidValue
 	}
 	s, sst := shim.ResolveStream(hd.Stream, hd.Dev)
 	if sst != shim.OK {
@@ -429,6 +444,9 @@ func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintp
 	if st := CheckTrsm(side, uplo, trans, diag, m, n, lda, ldb, count, alpha); st != Success {
 		return st
 	}
+	if hd.PointerMode == PointerModeDevice && !deviceScalars(4, alpha) {
+		return InvalidValue
+	}
 	s, sst := shim.ResolveStream(hd.Stream, hd.Dev)
 	if sst != shim.OK {
 		return InvalidValue
@@ -454,9 +472,22 @@ func StrsmBatched(h uintptr, side, uplo, trans, diag, m, n int32, alpha, a uintp
 				return shim.ErrInvalidValue
 			}
 			operands := pointerArrays(a, b, b)
+			order := int64(m) // A is order x order
+			if side == 1 {
+				order = int64(n)
+			}
 			for i := int64(0); i < int64(count); i++ {
 				pa, pb, _ := operands(i)
-				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, matrix{pa, TypeF32, int64(lda)}, matrix{pb, TypeF32, int64(ldb)})
+				ma, mb := matrix{pa, TypeF32, int64(lda)}, matrix{pb, TypeF32, int64(ldb)}
+				// The operands' addresses are data in device memory: each must be device
+				// memory of the extent the solve touches, or the host would follow them.
+				if _, st := shim.DeviceRange(pa, ma.span(order, order)); st != shim.OK {
+					return shim.ErrInvalidValue
+				}
+				if _, st := shim.DeviceRange(pb, mb.span(int64(m), int64(n))); st != shim.OK {
+					return shim.ErrInvalidValue
+				}
+				hostTrsm(side, uplo, trans, diag, int64(m), int64(n), al, ma, mb)
 			}
 			return shim.OK
 		}

@@ -32,7 +32,11 @@ func code(op uint32, p []byte) []byte {
 	le := binary.LittleEndian
 	switch op {
 	case remote.OpLoadModule:
-		native, s := cb.LoadModule(p)
+		image, ok := sealedImage(p)
+		if !ok {
+			return reply(shim.ErrInvalidKernelImage)
+		}
+		native, s := cb.LoadModule(image)
 		if s != shim.OK {
 			return reply(s)
 		}
@@ -120,3 +124,46 @@ func code(op uint32, p []byte) []byte {
 	}
 	return reply(shim.ErrNotSupported)
 }
+
+// sealedImage is a client's module image as the driver may read it. cuModuleLoadData takes
+// no length: the driver finds the end itself, from a fatbin's or an ELF's headers or at
+// PTX's NUL. Those headers must then describe nothing past what the frame carried, and the
+// image gets a NUL after it (PTX arrives without one), so the driver never reads the
+// server's memory beyond the frame.
+func sealedImage(p []byte) ([]byte, bool) {
+	le := binary.LittleEndian
+	n := uint64(len(p))
+	within := func(off, size uint64) bool { return off <= n && size <= n-off }
+	switch {
+	case len(p) >= 4 && le.Uint32(p) == fatbinMagic:
+		if len(p) < 16 || !within(uint64(le.Uint16(p[6:])), le.Uint64(p[8:])) {
+			return nil, false
+		}
+	case len(p) >= 4 && string(p[:4]) == "\x7fELF":
+		if len(p) < 64 || p[4] != 2 || p[5] != 1 { // 64-bit, little-endian: what nvcc emits
+			return nil, false
+		}
+		phoff, shoff := le.Uint64(p[0x20:]), le.Uint64(p[0x28:])
+		phsize, phnum := uint64(le.Uint16(p[0x36:])), uint64(le.Uint16(p[0x38:]))
+		shsize, shnum := uint64(le.Uint16(p[0x3a:])), uint64(le.Uint16(p[0x3c:]))
+		if (phnum > 0 && (phsize < 56 || !within(phoff, phsize*phnum))) || (shnum > 0 && (shsize < 64 || !within(shoff, shsize*shnum))) {
+			return nil, false
+		}
+		for i := uint64(0); i < phnum; i++ {
+			h := p[phoff+i*phsize:]
+			if !within(le.Uint64(h[8:]), le.Uint64(h[0x20:])) { // p_offset, p_filesz
+				return nil, false
+			}
+		}
+		for i := uint64(0); i < shnum; i++ {
+			h := p[shoff+i*shsize:]
+			if le.Uint32(h[4:]) != 8 && !within(le.Uint64(h[0x18:]), le.Uint64(h[0x20:])) { // SHT_NOBITS has no bytes
+				return nil, false
+			}
+		}
+	}
+	return append(append(make([]byte, 0, len(p)+1), p...), 0), true
+}
+
+// fatbinMagic starts a fat binary's header.
+const fatbinMagic = 0xba55ed50

@@ -1,18 +1,23 @@
 // Package server is `vgpu serve`: it answers remote clients' calls with the same semantics
 // packages a program's own process would run, over the server's backend. Each client's
 // calls run on one locked OS thread, so CUDA's per-thread state is per client, and
-// everything a client allocated is freed when it disconnects or dies.
+// everything a client allocated is freed when it disconnects, dies, or its session meets a
+// fault. Until a client has authenticated it costs a parked goroutine and no thread.
 package server
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vgpu/cublas"
 	"vgpu/cudart"
 	"vgpu/remote"
 	"vgpu/shim"
@@ -35,14 +41,26 @@ type Options struct {
 	ClientMemory uint64 // device memory each client may hold (0: the device's); the client sees it as the total
 	DeviceName   string // the name clients see, instead of the device's own
 	// Upgrade, when set, secures a connection before anything is read from it (TLS across
-	// hosts); it must finish by deadline.
+	// hosts); it must finish by deadline. It is given a *wire.PollConn (a net.Conn whose
+	// deadlines work), and runs on a plain goroutine, not a client's thread.
 	Upgrade func(c wire.Conn, deadline time.Time) (wire.Conn, error)
+	// MaxPending bounds the connections not yet authenticated (0: DefaultMaxPending) and
+	// MaxConns all connections (0: DefaultMaxConns). One past either is closed at once.
+	MaxPending, MaxConns int
 }
+
+// Connection limits when Options leave them 0: enough for every legitimate client of one
+// GPU, few enough that strangers cannot exhaust the server's threads, memory or descriptors.
+const (
+	DefaultMaxPending = 256
+	DefaultMaxConns   = 1024
+)
 
 var clients atomic.Uint64
 
-// handshakeTimeout bounds everything before a client is authenticated.
-const handshakeTimeout = 5 * time.Second
+// handshakeTimeout bounds everything before a client is authenticated: the secure
+// handshake, the hello and the welcome. A variable for tests.
+var handshakeTimeout = 5 * time.Second
 
 // Listener is where clients arrive: a vsock listener (wire.VsockListener), or a unix or TCP
 // one through NetListener.
@@ -68,29 +86,55 @@ func (l netListener) Accept() (wire.Conn, string, error) {
 	}
 }
 
-// Serve answers clients on ln until it is closed. Each client has an OS thread of its own:
-// the runtime's per-thread state (current device, last error, context stack) then belongs
-// to that client alone, and the thread blocks in the kernel on the client's socket instead
-// of going through the network poller.
+// Serve answers clients on ln until it is closed. A connection costs a goroutine parked in
+// the network poller until its client has authenticated, within handshakeTimeout; then the
+// client gets an OS thread of its own: the runtime's per-thread state (current device, last
+// error, context stack) belongs to that client alone, and the thread blocks in the kernel on
+// the client's socket instead of going through the network poller.
 func Serve(ln Listener, o Options) error {
 	if err := prepare(o); err != nil {
 		return err
 	}
 	byOp := opTable()
+	g := newGate(o.MaxPending, o.MaxConns)
 	for {
 		c, peer, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || errors.Is(err, unix.EBADF) || errors.Is(err, unix.EINVAL) {
 				return nil
 			}
+			if transientAccept(err) { // out of descriptors or memory for now: clients leave, and it passes
+				refusals.log("cannot accept a connection now; retrying", "err", err)
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
 			return err
 		}
+		a, why := g.enter()
+		if why != "" {
+			c.Close()
+			refusals.log("refused: "+why, "peer", peer)
+			continue
+		}
 		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			serveFD(c, peer, o, byOp)
+			defer g.leave()
+			s := guardedHandshake(c, peer, o, time.Now().Add(handshakeTimeout), a)
+			g.authenticated(a)
+			if s != nil {
+				s.serve(byOp)
+			}
 		}()
 	}
+}
+
+// transientAccept reports whether accept failed for want of a resource that comes back.
+func transientAccept(err error) bool {
+	for _, e := range []error{unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.ECONNABORTED, unix.EAGAIN, unix.EINTR, unix.EPROTO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // prepare checks the device model and applies the options every client sees.
@@ -116,58 +160,107 @@ func opTable() map[uint32]*api.Func {
 }
 
 // ServeOne answers the one client on c (an inherited socket: VGPU_BACKEND=local's private
-// server) and returns when it goes.
+// server) and returns when it goes. Its peer is the process that started this server, so
+// its handshake has no deadline.
 func ServeOne(c wire.Conn, o Options) error {
 	if err := prepare(o); err != nil {
 		return err
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	serveFD(c, "parent", o, opTable())
+	if s := guardedHandshake(c, "parent", o, time.Time{}, nil); s != nil {
+		s.serve(opTable())
+	}
 	return nil
 }
 
-// serveFD answers one client on its own locked thread.
-func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
-	defer c.Close()
-	id := clients.Add(1)
-	shim.Thread().Owner = id
-	log := shim.Log().With("client", id, "peer", peer)
-	if o.Upgrade != nil {
-		sc, err := o.Upgrade(c, time.Now().Add(handshakeTimeout))
-		if err != nil {
-			log.Warnw("refused: secure handshake failed", "err", err)
-			return
+// session is an authenticated client.
+type session struct {
+	c     wire.Conn // its stream
+	close func()    // closes every descriptor the connection holds, once
+	id    uint64
+	pid   int
+	view  []*shim.Device // its CUDA_VISIBLE_DEVICES among this server's devices; nil: all
+	o     Options
+	log   *shim.Logger
+}
+
+// guardedHandshake is handshake; a panic in it (a bug meeting a stranger's bytes) drops that
+// connection only.
+func guardedHandshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admission) (s *session) {
+	defer func() {
+		if r := recover(); r != nil {
+			shim.Log().Errorw("fault while admitting a connection; it is closed", "peer", peer, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.Close()
+			s = nil
 		}
-		defer sc.Close()
-		c = sc
+	}()
+	return handshake(c, peer, o, deadline, a)
+}
+
+// handshake admits a client, on the goroutine that accepted it (no OS thread of its own):
+// the secure handshake, a hello of at most wire.MaxHello bytes, the token and the welcome,
+// all by deadline (zero: none), or at once when the gate evicts it (a). It returns nil, the
+// connection closed, if the client is not admitted.
+func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admission) *session {
+	conn, closeAll := c, func() { c.Close() }
+	pc, polled := (*wire.PollConn)(nil), false
+	if fc, ok := c.(*wire.FDConn); ok {
+		p, err := wire.Poll(fc)
+		if err != nil {
+			refusals.log("refused: cannot wait for the connection", "peer", peer, "err", err)
+			c.Close()
+			return nil
+		}
+		pc, polled, conn = p, true, p
+		closeAll = func() { p.Close() } // closes both descriptors, once
+	} else {
+		oc := &onceConn{Conn: c}
+		conn, closeAll = oc, func() { oc.Close() }
 	}
-	h, payload, err := wire.ReadFrame(c)
+	setDeadline := func() {
+		if pc != nil {
+			a.deadline(pc, deadline) // the zero time: none
+		}
+	}
+	setDeadline()
+	refuse := func(msg string, kv ...any) *session {
+		refusals.log("refused: "+msg, append([]any{"peer", peer}, kv...)...)
+		closeAll()
+		return nil
+	}
+	if o.Upgrade != nil {
+		upgraded, err := o.Upgrade(conn, deadlineOr(deadline))
+		if err != nil {
+			return refuse("secure handshake failed", "err", err)
+		}
+		under := closeAll
+		conn, closeAll = upgraded, func() { upgraded.Close(); under() }
+		setDeadline() // the hello is bounded too, whatever the upgrade left set
+	}
+	h, payload, err := wire.ReadFrameLimit(conn, wire.MaxHello)
 	if err != nil || h.Kind != wire.KindHello {
-		log.Warnw("refused: no valid hello", "err", err)
-		return
+		return refuse("no valid hello", "err", err, "kind", h.Kind)
 	}
 	var hello remote.Hello
 	welcome := remote.Welcome{OK: true}
 	if err := json.Unmarshal(payload, &hello); err != nil {
 		welcome = remote.Welcome{Error: "malformed hello"}
-	} else if (o.RequireToken || o.Token != "") && hello.Token != o.Token {
+	} else if (o.RequireToken || o.Token != "") && !sameToken(hello.Token, o.Token) {
 		welcome = remote.Welcome{Error: "wrong or missing token"}
 	}
-	if welcome.OK && hello.Visible != nil {
-		// The client's own CUDA_VISIBLE_DEVICES picks from this server's devices; every API
-		// then numbers them for it from 0 on this thread.
-		view := shim.ApplyVisible(shim.S().Visible, *hello.Visible, true)
-		if view == nil {
-			view = []*shim.Device{}
-		}
-		shim.SetView(view)
-		defer shim.SetView(nil)
-	}
+	var view []*shim.Device
 	if welcome.OK {
 		st := shim.S()
+		devs := st.Visible
+		if hello.Visible != nil {
+			// The client's own CUDA_VISIBLE_DEVICES picks from this server's devices; every
+			// API then numbers them for it from 0 on its thread.
+			if view = shim.ApplyVisible(st.Visible, *hello.Visible, true); view == nil {
+				view = []*shim.Device{}
+			}
+			devs = view
+		}
 		welcome.DriverVersion, welcome.CUDAVersion = st.Config.DriverVersion, st.Config.CUDAVersion
-		for _, d := range st.Devices() {
+		for _, d := range devs {
 			r := d.Record()
 			if o.ClientMemory > 0 && o.ClientMemory < r.Memory {
 				r.Memory = o.ClientMemory
@@ -176,14 +269,82 @@ func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
 		}
 	}
 	out, _ := json.Marshal(welcome)
-	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindWelcome}, out); err != nil || !welcome.OK {
-		log.Warnw("client refused", "reason", welcome.Error)
-		return
+	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindWelcome}, out); err != nil || !welcome.OK {
+		return refuse("client not admitted", "reason", welcome.Error, "err", err)
 	}
-	log.Infow("client connected", "pid", hello.PID)
+	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
+	// client's own thread (a secure session keeps reading through the poller).
+	a.admitted()
+	if polled {
+		if conn == wire.Conn(pc) {
+			fc, err := pc.Blocking()
+			if err != nil {
+				return refuse("cannot serve the connection", "err", err)
+			}
+			conn = fc
+		} else {
+			pc.SetDeadline(time.Time{})
+		}
+	}
+	id := clients.Add(1)
+	return &session{c: conn, close: closeAll, id: id, pid: hello.PID, view: view, o: o,
+		log: shim.Log().With("client", id, "peer", peer)}
+}
+
+func deadlineOr(d time.Time) time.Time {
+	if d.IsZero() {
+		return time.Now().Add(24 * time.Hour)
+	}
+	return d
+}
+
+// sameToken compares in constant time; hashing first hides the length too.
+func sameToken(got, want string) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// onceConn closes its connection once however often it is asked: a descriptor number closed
+// twice may by then be another client's.
+type onceConn struct {
+	wire.Conn
+	once sync.Once
+}
+
+func (c *onceConn) Close() error {
+	c.once.Do(func() { c.Conn.Close() })
+	return nil
+}
+
+// testFault, set by tests, runs before each request is answered: a panic there stands for
+// any bug a client's request could reach.
+var testFault func(op uint32)
+
+// serve answers an authenticated client on an OS thread of its own until it goes. A panic
+// while serving it ends its session only: what it held is freed, the fault is logged with
+// its stack, and every other client is still served.
+func (s *session) serve(byOp map[uint32]*api.Func) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread() // last: the thread's CUDA state is reset before it is shared
+	defer s.close()
+	// A fault on an address (a bug that lets a client's value reach the host) becomes a panic
+	// this session recovers from, instead of a fatal error for every client.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	beginThread(s.id)
+	defer endThread()
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Errorw("client's session ended by a fault; what it held is freed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	c, id, log, o := s.c, s.id, s.log, s.o
+	if s.view != nil {
+		shim.SetView(s.view)
+	}
+	log.Infow("client connected", "pid", s.pid)
 	shim.SetClientMemory(id, o.ClientMemory)
 	defer shim.SetClientMemory(id, 0) // after what it held is freed (deferred calls run last first)
-	stats.client(id, hello.PID, true)
+	stats.client(id, s.pid, true)
 	defer stats.client(id, 0, false)
 	defer func() {
 		n, bytes := shim.FreeOwned(id)
@@ -221,6 +382,9 @@ func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
 		turn.read()
 		if h.Op == opGraphLaunch {
 			turn.graphLaunch()
+		}
+		if testFault != nil {
+			testFault(h.Op)
 		}
 		start := time.Now()
 		var resp []byte
@@ -262,6 +426,20 @@ func serveFD(c wire.Conn, peer string, o Options, byOp map[uint32]*api.Func) {
 			downloads.Put(&resp)
 		}
 	}
+}
+
+// beginThread and endThread give the client's locked thread fresh CUDA state: nothing a
+// previous client left on this OS thread (its contexts, device, last error, view) is seen by
+// the next, whether its session ended normally or by a fault.
+func beginThread(owner uint64) {
+	endThread()
+	shim.Thread().Owner = owner
+}
+
+func endThread() {
+	shim.SetView(nil)
+	*shim.Thread() = shim.ThreadState{}
+	shim.SetLastError(0)
 }
 
 // drains reports whether a successful op has waited for everything the client posted before
@@ -327,10 +505,67 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	}
 	args, err := wire.DecodeRequest(f, payload)
 	if err != nil {
-		shim.Log().Warnw("malformed request", "function", f.Name, "err", err)
-		return wire.EncodeResponse(&api.Func{}, 1, nil) // invalid value in every API
+		shim.Log().Infow("malformed request", "function", f.Name, "err", err)
+		return wire.EncodeResponse(&api.Func{}, invalidValue(f), nil)
+	}
+	if r := checkScalars(f, args); r != 0 {
+		return wire.EncodeResponse(f, r, args)
+	}
+	if testArgs != nil {
+		testArgs(f, args)
 	}
 	return wire.EncodeResponse(f, call(args), args)
+}
+
+// testArgs, set by the fuzzer, may move decoded buffers to where an overrun faults.
+var testArgs func(f *api.Func, args []wire.Value)
+
+// checkScalars admits a cuBLAS call's alpha and beta before anything reads them. In host
+// pointer mode a scalar travels by value: its bytes, exactly as many as its type has; the
+// client's address for it means nothing here, and an address without bytes would make the
+// server read its own memory, so it is refused. In device pointer mode it is an address
+// inside the client's own device memory. Refusals are CUBLAS_STATUS_INVALID_VALUE.
+func checkScalars(f *api.Func, args []wire.Value) uint64 {
+	mode := int32(-1)
+	for i, a := range f.Args {
+		if wire.Kind(a) != wire.HostScalar {
+			continue
+		}
+		if mode < 0 {
+			hd, ok := shim.Lookup[*cublas.Handle](shim.KindBlas, uintptr(args[0].U))
+			if f.Args[0].CType != "cublasHandle_t" || !ok {
+				return uint64(cublas.NotInitialized)
+			}
+			mode = hd.PointerMode
+		}
+		n, v := wire.ScalarSize(f, a, args), &args[i]
+		switch {
+		case mode == cublas.PointerModeDevice && len(v.B) != 0:
+			return uint64(cublas.InvalidValue)
+		case mode == cublas.PointerModeDevice && v.U != 0:
+			if _, st := shim.DeviceRange(uintptr(v.U), uint64(n)); st != shim.OK {
+				return uint64(cublas.InvalidValue)
+			}
+		case mode != cublas.PointerModeDevice && len(v.B) == 0 && v.U != 0:
+			return uint64(cublas.InvalidValue) // a bare host address
+		case mode != cublas.PointerModeDevice && len(v.B) != 0 && len(v.B) != n:
+			return uint64(cublas.InvalidValue)
+		}
+		// What is left is NULL, which the call itself reports as cuBLAS does.
+	}
+	return 0
+}
+
+// invalidValue is each API's "invalid value": CUDA_ERROR_INVALID_VALUE and
+// cudaErrorInvalidValue are 1, NVML_ERROR_INVALID_ARGUMENT 2, CUBLAS_STATUS_INVALID_VALUE 7.
+func invalidValue(f *api.Func) uint64 {
+	switch f.Lib {
+	case "nvml":
+		return 2
+	case "cublas":
+		return 7
+	}
+	return 1
 }
 
 func notSupported(f *api.Func) uint64 {
@@ -399,7 +634,17 @@ func bulk(op uint32, p []byte) []byte {
 		}
 		stats.bytesIn.Add(uint64(len(p) - 40))
 		return onStream(u(4), func(s *shim.Stream) shim.Status {
-			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
+			st := shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(unsafe.Pointer(&p[40])), u(2), u(2), u(3), shim.HostToDevice)
+			if st == shim.OK && s.Capturing() != nil {
+				// The graph copies from this frame at each launch, long after this request:
+				// a node of its own keeps the frame's bytes, which would otherwise be
+				// collected and their memory reused (another client's frame, say).
+				return s.Enqueue(shim.Node{Kind: shim.NodeHost, Capturable: true, Run: func() shim.Status {
+					runtime.KeepAlive(p)
+					return shim.OK
+				}})
+			}
+			return st
 		})
 	case remote.OpGet2D:
 		if len(p) != 32 || u(2) == 0 || u(3) == 0 || u(2) > remote.Chunk || u(3) > remote.Chunk || u(2)*u(3) > remote.Chunk {
@@ -458,8 +703,9 @@ func ptr(b []byte) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
-// scalarArg is a cuBLAS alpha or beta: the address of the value the client carried (host
-// pointer mode), or the device address it passed.
+// scalarArg is a cuBLAS alpha or beta as checkScalars admitted it: the address of the value
+// the client carried (host pointer mode), or the device address it passed (device pointer
+// mode; NULL in host pointer mode).
 func scalarArg(v wire.Value) uintptr {
 	if len(v.B) > 0 {
 		return uintptr(unsafe.Pointer(&v.B[0]))

@@ -149,8 +149,35 @@ func (x *GraphExec) Launch(s *Stream) Status {
 	nodes := append([]Node(nil), x.Nodes...)
 	x.mu.Unlock()
 	for _, n := range nodes {
+		if st := stillMapped(n); st != OK {
+			return st
+		}
 		if st := s.Enqueue(n); st != OK {
 			return st
+		}
+	}
+	return OK
+}
+
+// stillMapped checks a replayed copy's or set's device memory again: it was checked when
+// recorded, and may have been freed since (and its addresses handed to someone else). A
+// device's memory is host memory on the sim, so this replay would otherwise write wherever
+// the address now points.
+func stillMapped(n Node) Status {
+	var dev []uintptr
+	switch {
+	case n.Kind == NodeMemset:
+		dev = []uintptr{n.Dst}
+	case n.Kind == NodeMemcpy && n.Copy == HostToDevice:
+		dev = []uintptr{n.Dst}
+	case n.Kind == NodeMemcpy && n.Copy == DeviceToHost:
+		dev = []uintptr{n.Src}
+	case n.Kind == NodeMemcpy && n.Copy == DeviceToDevice:
+		dev = []uintptr{n.Dst, n.Src}
+	}
+	for _, p := range dev {
+		if _, st := DeviceRange(p, n.N); st != OK {
+			return ErrInvalidValue
 		}
 	}
 	return OK

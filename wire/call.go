@@ -258,6 +258,25 @@ func DecodeRequest(f *api.Func, payload []byte) ([]Value, error) {
 			continue // NULL stays NULL
 		}
 		switch Kind(a) {
+		case InBuf:
+			// The callee reads (and for [inout] writes) as many bytes as the declaration
+			// says: a shorter buffer would let it run past the frame's bytes into the
+			// server's memory. An empty one is NULL.
+			if len(args[i].B) == 0 {
+				continue
+			}
+			n, err := BufSize(f, a, args)
+			if err != nil {
+				return nil, err
+			}
+			if n != len(args[i].B) {
+				return nil, fmt.Errorf("%s: %s is %d bytes, want %d", f.Name, a.Name, len(args[i].B), n)
+			}
+		case HostScalar:
+			// A value carried is exactly its type's size: the callee reads that many.
+			if n := len(args[i].B); n != 0 && n != ScalarSize(f, a, args) {
+				return nil, fmt.Errorf("%s: %s is %d bytes, want %d", f.Name, a.Name, n, ScalarSize(f, a, args))
+			}
 		case OutBuf:
 			n, err := BufSize(f, a, args)
 			if err != nil {

@@ -37,6 +37,9 @@ const (
 	headerLen = 16
 	// MaxPayload bounds one frame. Bulk copies are split into frames below it.
 	MaxPayload = 64 << 20
+	// MaxHello bounds the frames of a connection not yet authenticated (its hello): a
+	// stranger makes the server allocate no more than this.
+	MaxHello = 64 << 10
 )
 
 // Header precedes every frame.
@@ -85,10 +88,17 @@ func AppendHeader(b []byte, h Header, n int) []byte {
 
 // ReadFrame reads one frame, refusing foreign, mismatched or oversized ones before
 // allocating for them.
-func ReadFrame(r io.Reader) (Header, []byte, error) {
+func ReadFrame(r io.Reader) (Header, []byte, error) { return ReadFrameLimit(r, MaxPayload) }
+
+// ReadFrameLimit is ReadFrame for frames of at most limit payload bytes: a larger header is
+// refused before anything is allocated or read for its payload.
+func ReadFrameLimit(r io.Reader, limit uint32) (Header, []byte, error) {
 	h, err := ReadHeader(r)
 	if err != nil {
 		return h, nil, err
+	}
+	if h.Len > limit {
+		return h, nil, ErrTooLarge
 	}
 	payload := make([]byte, h.Len)
 	if _, err := io.ReadFull(r, payload); err != nil {

@@ -35,6 +35,13 @@ func TestEveryFunctionRoundTrips(t *testing.T) {
 				}
 			}
 		}
+		for j, a := range f.Args { // then each input buffer as large as its declaration says
+			if Kind(a) == InBuf {
+				n, err := BufSize(f, a, args)
+				require.NoError(t, err, f.Name)
+				args[j].B = append(append([]byte(nil), args[j].B...), make([]byte, n)...)[:n]
+			}
+		}
 		req, err := EncodeRequest(f, args)
 		require.NoError(t, err, f.Name)
 		got, err := DecodeRequest(f, req)
@@ -148,4 +155,29 @@ func FuzzReadFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ReadFrame(bytes.NewReader(data))
 	})
+}
+
+// An input buffer or a scalar value shorter or longer than its declaration is refused: the
+// server's callee would read (or write) past the frame's bytes.
+func TestInputOfTheWrongSizeIsRefused(t *testing.T) {
+	byName := api.ByName()
+	f := byName["cuMemGetAllocationGranularity"] // prop [in:32]
+	for _, n := range []int{1, 31, 33} {
+		req, err := EncodeRequest(f, []Value{{U: 1}, {B: make([]byte, n)}, {U: 0}})
+		require.NoError(t, err)
+		_, err = DecodeRequest(f, req)
+		require.Error(t, err, "%d bytes", n)
+	}
+	req, err := EncodeRequest(f, []Value{{U: 1}, {B: make([]byte, 32)}, {U: 0}})
+	require.NoError(t, err)
+	_, err = DecodeRequest(f, req)
+	require.NoError(t, err)
+
+	gemm := byName["cublasSgemm_v2"]
+	args := make([]Value, len(gemm.Args))
+	args[6].B = make([]byte, 1) // alpha is a float: 4 bytes
+	req, err = EncodeRequest(gemm, args)
+	require.NoError(t, err)
+	_, err = DecodeRequest(gemm, req)
+	require.Error(t, err)
 }
