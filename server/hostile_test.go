@@ -662,7 +662,7 @@ func TestAFaultEndsOnlyItsSession(t *testing.T) {
 // deviceBytes is the device memory held by all clients.
 func deviceBytes() uint64 {
 	var n uint64
-	for _, a := range shim.S().Mem.All() {
+	for _, a := range shim.S().Mem.EveryOwner() {
 		if a.Owner != 0 && (a.Kind == shim.MemDevice || a.Kind == shim.MemManaged) {
 			n += uint64(a.Size)
 		}
