@@ -102,7 +102,7 @@ func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
 	// Clients run in the primary contexts: made now, so that the first client does not wait
 	// for them (and a driver that cannot make one is reported at start). With contexts per
 	// client, a primary context would only hold device memory.
-	if !clientContexts || isPrivateServer {
+	if (!clientContexts || isPrivateServer) && !DescribeOnly {
 		for i := range recs {
 			if _, st := b.primary(i); st != shim.OK {
 				return nil, nil, fmt.Errorf("cuDevicePrimaryCtxRetain(%d): %v", i, st)
@@ -111,6 +111,11 @@ func open(c *shim.Config) ([]shim.DeviceRecord, shim.Backend, error) {
 	}
 	return recs, b, nil
 }
+
+// DescribeOnly, set before the device model is built, keeps this process from making any
+// context: a server whose clients are each served by a worker process only describes the
+// devices (each context would hold about 520 MiB of device memory for nothing).
+var DescribeOnly bool
 
 // nearestProfile names the built-in profile closest to a real device (for the figures
 // the driver does not report, such as the NVML reserve and the VBIOS).

@@ -47,6 +47,10 @@ type Options struct {
 	// MaxPending bounds the connections not yet authenticated (0: DefaultMaxPending) and
 	// MaxConns all connections (0: DefaultMaxConns). One past either is closed at once.
 	MaxPending, MaxConns int
+	// Worker, when set, is the command line of a worker process: each authenticated client is
+	// answered by one of its own (worker.go), so that a fault in NVIDIA's driver or a kernel's
+	// sticky error ends that client alone. Nil: every client on a thread of this process.
+	Worker []string
 }
 
 // Connection limits when Options leave them 0: enough for every legitimate client of one
@@ -120,7 +124,10 @@ func Serve(ln Listener, o Options) error {
 			defer g.leave()
 			s := guardedHandshake(c, peer, o, time.Now().Add(handshakeTimeout), a)
 			g.authenticated(a)
-			if s != nil {
+			switch {
+			case s != nil && o.Worker != nil:
+				s.runWorker()
+			case s != nil:
 				s.serve(byOp)
 			}
 		}()
@@ -179,6 +186,7 @@ type session struct {
 	id    uint64
 	pid   int
 	view  []*shim.Device // its CUDA_VISIBLE_DEVICES among this server's devices; nil: all
+	hello []byte         // its hello, token removed, for a worker process (Options.Worker)
 	o     Options
 	log   *shim.Logger
 }
@@ -247,6 +255,30 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 	} else if (o.RequireToken || o.Token != "") && !sameToken(hello.Token, o.Token) {
 		welcome = remote.Welcome{Error: "wrong or missing token"}
 	}
+	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
+	// client's own thread (a secure session keeps reading through the poller).
+	trusted := func() (wire.Conn, error) {
+		a.admitted()
+		if !polled {
+			return conn, nil
+		}
+		if conn == wire.Conn(pc) {
+			return pc.Blocking()
+		}
+		return conn, pc.SetDeadline(time.Time{})
+	}
+	if welcome.OK && o.Worker != nil {
+		// A process of its own answers the client, welcome included (see worker.go).
+		c, err := trusted()
+		if err != nil {
+			return refuse("cannot hand the connection over", "err", err)
+		}
+		hello.Token = ""
+		b, _ := json.Marshal(hello)
+		id := clients.Add(1)
+		return &session{c: c, close: closeAll, id: id, pid: hello.PID, o: o, hello: b,
+			log: shim.Log().With("client", id, "peer", peer)}
+	}
 	var view []*shim.Device
 	if welcome.OK {
 		st := shim.S()
@@ -272,19 +304,9 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 	if err := wire.WriteFrame(conn, wire.Header{Kind: wire.KindWelcome}, out); err != nil || !welcome.OK {
 		return refuse("client not admitted", "reason", welcome.Error, "err", err)
 	}
-	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
-	// client's own thread (a secure session keeps reading through the poller).
-	a.admitted()
-	if polled {
-		if conn == wire.Conn(pc) {
-			fc, err := pc.Blocking()
-			if err != nil {
-				return refuse("cannot serve the connection", "err", err)
-			}
-			conn = fc
-		} else {
-			pc.SetDeadline(time.Time{})
-		}
+	conn, err = trusted()
+	if err != nil {
+		return refuse("cannot serve the connection", "err", err)
 	}
 	id := clients.Add(1)
 	return &session{c: conn, close: closeAll, id: id, pid: hello.PID, view: view, o: o,

@@ -27,6 +27,30 @@ type FDConn struct {
 	oob      []byte // control messages of one recvmsg (Read is never concurrent)
 	fdMu     sync.Mutex
 	received []int // descriptors the peer passed, oldest first, not yet taken
+
+	preface []byte // bytes read before this process had the socket (Preface), served first
+}
+
+// Preface makes b the first bytes Read returns, before the socket's own: a worker process
+// is handed a connection whose hello its parent has already read.
+func (c *FDConn) Preface(b []byte) { c.preface = append([]byte(nil), b...) }
+
+// takePreface serves Read from the preface while it lasts.
+func (c *FDConn) takePreface(p []byte) int {
+	n := copy(p, c.preface)
+	if c.preface = c.preface[n:]; len(c.preface) == 0 {
+		c.preface = nil
+	}
+	return n
+}
+
+// File is a duplicate of the socket, for a child process to inherit.
+func (c *FDConn) File() (*os.File, error) {
+	fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "vgpu-client"), nil
 }
 
 // MaxReceivedFDs bounds the descriptors a peer may have waiting on one connection: a
@@ -51,6 +75,9 @@ func NewFDConn(fd int, timeout time.Duration) (*FDConn, error) {
 func (c *FDConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if c.preface != nil {
+		return c.takePreface(p), nil
 	}
 	for {
 		n, err := c.recv(p)

@@ -39,7 +39,12 @@ func Poll(fc *FDConn) (*PollConn, error) {
 	return &PollConn{fc: fc, f: os.NewFile(uintptr(fd), "vgpu-client")}, nil
 }
 
-func (c *PollConn) Read(p []byte) (int, error)  { return c.f.Read(p) }
+func (c *PollConn) Read(p []byte) (int, error) {
+	if c.fc.preface != nil && len(p) > 0 {
+		return c.fc.takePreface(p), nil
+	}
+	return c.f.Read(p)
+}
 func (c *PollConn) Write(p []byte) (int, error) { return c.f.Write(p) }
 
 // Writev writes bufs in order.

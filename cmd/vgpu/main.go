@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"vgpu/doctor"
-	_ "vgpu/local" // the server's GPU backend
 	"vgpu/ollama"
 
 	"vgpu/probe"

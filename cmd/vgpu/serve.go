@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"vgpu/local"
 	"vgpu/remote"
 	"vgpu/server"
 	"vgpu/shim"
@@ -39,6 +40,8 @@ func serve(args []string) error {
 	clientMem := fs.String("client-memory", "", "device memory each client may hold, e.g. 8GiB; clients see it as the device's total")
 	deviceName := fs.String("device-name", "", "the device name clients see")
 	inherited := fs.Int("fd", -1, "serve the one client on this inherited socket, then exit (VGPU_BACKEND=local's private server)")
+	isolation := fs.String("isolation", "", "process: each client is answered by a worker process of its own; thread: by a thread of this process (default: process for --backend local, thread for sim)")
+	worker := fs.Bool("worker", false, "with --fd: serve a client a dispatching server authenticated (internal: how --isolation process starts its workers)")
 	unixFlagValues := unixFlags(fs) // unixsock.go
 	fs.Parse(args)
 	var capBytes uint64
@@ -59,7 +62,38 @@ func serve(args []string) error {
 		if err != nil {
 			return err
 		}
-		return server.ServeOne(c, server.Options{ClientMemory: capBytes, DeviceName: *deviceName})
+		o := server.Options{ClientMemory: capBytes, DeviceName: *deviceName}
+		if *worker {
+			hello := os.Getenv(server.WorkerHelloEnv)
+			os.Unsetenv(server.WorkerHelloEnv)
+			return server.ServeWorker(c, hello, o)
+		}
+		return server.ServeOne(c, o)
+	}
+	if *worker {
+		return fmt.Errorf("--worker needs --fd")
+	}
+	if *isolation == "" {
+		*isolation = map[string]string{"local": "process", "sim": "thread"}[*backend]
+	}
+	var workerArgs []string
+	switch *isolation {
+	case "thread":
+	case "process":
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("--isolation process: cannot find this program: %w", err)
+		}
+		workerArgs = []string{exe, "serve", "--worker", "--fd", "3", "--backend", *backend}
+		if *clientMem != "" {
+			workerArgs = append(workerArgs, "--client-memory", *clientMem)
+		}
+		if *deviceName != "" {
+			workerArgs = append(workerArgs, "--device-name", *deviceName)
+		}
+		local.DescribeOnly = true // this process only describes the devices; workers use them
+	default:
+		return fmt.Errorf("--isolation %s: want process or thread", *isolation)
 	}
 	network, addr, err := remote.ParseAddr(*listen)
 	if err != nil {
@@ -117,7 +151,7 @@ func serve(args []string) error {
 	if st := shim.S(); st.Err != nil {
 		return st.Err // no devices: say so before listening
 	}
-	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName}
+	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName, Worker: workerArgs}
 	if tlsCfg != nil {
 		opts.Upgrade = func(c wire.Conn, deadline time.Time) (wire.Conn, error) {
 			return wire.TLSServer(c, tlsCfg, deadline)
