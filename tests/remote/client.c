@@ -4,6 +4,8 @@
  *   client hold MIB SECONDS   allocates MIB MiB and sleeps
  *   client streams N          creates N streams and exits without destroying them
  *   client after FILE         waits for FILE to appear, then times one cudaMalloc
+ *   client survives FILE      writes 1 MiB to the device, waits for FILE, then checks it came
+ *                             through intact and that a new allocation works
  *   client launch             ships a (fake) fat binary, launches from it: prints the launch's
  *                             and the next sync's results
  *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs
@@ -260,6 +262,20 @@ int main(int argc, char **argv) {
 		printf("pitch %zu %zu; malloc %d %d h2d %d d2d %d small %d sync %d d2h %d h2h %d bad-pitch %d; wrong bytes %zu\n",
 			pa, pb, r0, r1, r2, r3, r4, r5, r6, r7, bad, wrong);
 		return wrong != 0;
+	}
+	if (!strcmp(argv[1], "survives")) {
+		size_t n = 1 << 20;
+		unsigned char *h = malloc(n), *back = malloc(n);
+		void *d, *d2;
+		for (size_t i = 0; i < n; i++) h[i] = (unsigned char)(i * 7 + 3);
+		if ((r = cmalloc(&d, n)) || (r = cmemcpy(d, h, n, 1))) { printf("setup %d\n", r); return 1; }
+		printf("ready\n"); fflush(stdout);
+		while (access(argv[2], F_OK)) usleep(20000);
+		if ((r = cmemcpy(back, d, n, 2))) { printf("download after %s: %d\n", argv[2], r); return 1; }
+		if (memcmp(h, back, n)) { printf("the data changed\n"); return 1; }
+		if ((r = cmalloc(&d2, n))) { printf("cudaMalloc after %s: %d\n", argv[2], r); return 1; }
+		printf("data intact, cudaMalloc 0\n");
+		return 0;
 	}
 	if (!strcmp(argv[1], "after")) {
 		while (access(argv[2], F_OK)) usleep(20000);

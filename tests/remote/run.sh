@@ -207,14 +207,16 @@ tcp "$CLIENT" free >/dev/null 2>&1 && fail "no token accepted"
 VGPU_TOKEN=wrong tcp "$CLIENT" free >/dev/null 2>&1 && fail "wrong token accepted"
 [ -n "$(VGPU_TOKEN=s3cret tcp "$CLIENT" free)" ] || fail "right token refused"
 ("$VGPU" serve --listen "tcp://127.0.0.1:1" 2>&1 || true) | grep -q 'needs --token-file' || fail "tcp without a token file must not start"
-echo "== tenants: B, given A's device pointer and handles, reads, writes, frees and destroys nothing of A's (unix and TCP)"
+echo "== tenants: B, given A's device pointer and handles, reads, writes, frees and destroys nothing of A's (unix, TCP, and unix with a worker process per client)"
 ${CC:-gcc} -O1 -Wall -o "$C/tenants" "$ROOT/tests/remote/tenants.c" -ldl
 TSOCK=$C/tenants.sock
 tport=$((20000 + RANDOM % 20000))
 start_server --listen "unix://$TSOCK"
 start_server --listen "tcp://127.0.0.1:$tport" --token-file "$C/token"
-for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport"; do
-	T=$C/tenants-$(echo "$server" | cut -d: -f1); rm -f "$T.values" "$T.values.done"
+WSOCK=$C/workers.sock # each client answered by a worker process of its own
+start_server --listen "unix://$WSOCK" --isolation process
+for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport" "unix://$WSOCK"; do
+	T=$C/tenants-$(basename "$server" | tr -c 'a-z0-9\n' -); rm -f "$T.values" "$T.values.done"
 	tenant() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="$server" VGPU_TOKEN=s3cret "$C/tenants" "$@"; }
 	tenant owner "$T.values" >"$T.owner" 2>&1 & owner=$!; pids+=($owner)
 	tenant intruder "$T.values" >"$T.intruder" 2>&1 || { cat "$T.intruder"; touch "$T.values.done"; fail "tenants over $server: the intruder"; }
@@ -222,6 +224,22 @@ for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport"; do
 	echo "over $server:"; grep -E '^  (cudaMemcpy device->host|cuMemGetAddressRange at \+0 |cudaStreamDestroy|cublasDestroy|NVML)' "$T.intruder"
 	tail -1 "$T.intruder"; cat "$T.owner"
 done
+echo "== --isolation process: a worker per client; one that dies (as a crash in NVIDIA's driver would end it) ends its client alone"
+wk=(env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$WSOCK") # env execs: $! is the client
+rm -f "$C/crashed"
+"${wk[@]}" "$CLIENT" survives "$C/crashed" >"$C/survivor.out" 2>&1 & survivor=$!; pids+=($survivor)
+"${wk[@]}" "$CLIENT" hold 64 30 >"$C/victim.out" 2>&1 & victim=$!; pids+=($victim)
+for i in $(seq 100); do grep -q holding "$C/victim.out" && grep -q ready "$C/survivor.out" && break; sleep 0.05; done
+worker=$(grep "client served by a worker process" "$C/server.log" | grep "\"client_pid\": $victim," | grep -o '"worker": [0-9]*' | grep -o '[0-9]*$' || true)
+[ -n "$worker" ] || fail "no worker logged for client $victim"
+kill -SEGV "$worker"
+for i in $(seq 100); do grep -q "client's worker died.*\"worker\": $worker," "$C/server.log" && break; sleep 0.05; done
+grep "client's worker died.*\"worker\": $worker," "$C/server.log" | grep -o "client's worker died.*" || fail "the dead worker was not reported"
+touch "$C/crashed"
+wait $survivor || { cat "$C/survivor.out"; fail "a client lost its data when another client's worker died"; }
+echo "the other client: $(cat "$C/survivor.out" | tail -1)"
+{ kill -9 $victim; wait $victim; } 2>/dev/null || true # (the victim expected to be gone)
+"${wk[@]}" "$CLIENT" roundtrip 1 || fail "a new client after a worker died"
 echo "== the token file must be private; TCP off loopback must be TLS"
 cp "$C/token" "$C/open.token"; chmod 644 "$C/open.token"
 out=$("$VGPU" serve --listen "tcp://127.0.0.1:1" --token-file "$C/open.token" 2>&1) && fail "a world-readable token file was accepted"
