@@ -16,12 +16,29 @@
 // initialised CUDA, 2 if it had.
 extern int vgpu_fork_level VGPU_HIDDEN;
 
+// Set once a call that needs CUDA initialised has succeeded here (cuInit, a runtime call):
+// children forked after that get CUDA's "not initialised". Read before written, so that the
+// hot path only loads a line every thread keeps shared.
+extern int vgpu_fork_cuda_used VGPU_HIDDEN;
+static inline void vgpu_fork_note_init(int r) {
+	if (__builtin_expect(r == 0 && !__atomic_load_n(&vgpu_fork_cuda_used, __ATOMIC_RELAXED), 0))
+		__atomic_store_n(&vgpu_fork_cuda_used, 1, __ATOMIC_RELAXED);
+}
+
 static inline int vgpu_forked(void) { return __builtin_expect(__atomic_load_n(&vgpu_fork_level, __ATOMIC_RELAXED), 0); }
 
 // The fresh copy's entry point idx (zz_wrappers.c's vgpu_fork_syms), or NULL where the child
 // answers in C: a call that needs CUDA initialised (needs_init) in the child of a process
 // that had initialised it, or a copy that could not be loaded.
 void *vgpu_forked_sym(int idx, int needs_init) VGPU_HIDDEN;
+
+// The registration log: what a CUDA program's constructors registered, replayed into a
+// child's copy before its first call, so that its kernels launch there too.
+#include <stdint.h>
+enum { VGPU_REG_FATBIN, VGPU_REG_END, VGPU_REG_UNREG, VGPU_REG_FUNC, VGPU_REG_VAR, VGPU_REG_MVAR, VGPU_REG_INIT };
+void vgpu_fork_record(int kind, int idx, void *ret, const uintptr_t *args, int n) VGPU_HIDDEN;
+// The copy's handle for a module handle the parent's library gave the program.
+void *vgpu_fork_handle_of(void *handle) VGPU_HIDDEN;
 
 // The entry points, by name and version node (NULL: the unversioned driver and NVML names).
 struct vgpu_fork_sym {

@@ -62,7 +62,3 @@ static int props(void *p, int dev, int major) {
 int vgpu_fast_cudaGetDeviceProperties_13(void *p, int dev) { return props(p, dev, 13); }
 int vgpu_fast_cudaGetDeviceProperties_12(void *p, int dev) { return props(p, dev, 12); }
 int vgpu_fast_cudaGetDeviceProperties_v2_12(void *p, int dev) { return props(p, dev, 12); }
-
-// For the fork handlers (exports/fork.c): a child of a process that initialised CUDA gets
-// CUDA_ERROR_NOT_INITIALIZED, as under NVIDIA's driver.
-int vgpu_fast_driver_is_ready(void) { return __atomic_load_n(&fast_driver_ready, __ATOMIC_ACQUIRE); }

@@ -434,6 +434,26 @@ var noInit = map[string]bool{
 	"cublasGetStatusString": true, "cublasGetStatusName": true,
 }
 
+// registrations are the calls by which a CUDA program's constructors hand the runtime its
+// kernels and variables. The library keeps a log of them, so that a forked child's own copy
+// of the library can be given them too (exports/fork.c).
+var registrations = map[string]string{
+	"__cudaRegisterFatBinary": "VGPU_REG_FATBIN", "__cudaRegisterFatBinaryEnd": "VGPU_REG_END",
+	"__cudaUnregisterFatBinary": "VGPU_REG_UNREG", "__cudaRegisterFunction": "VGPU_REG_FUNC",
+	"__cudaRegisterVar": "VGPU_REG_VAR", "__cudaRegisterManagedVar": "VGPU_REG_MVAR", "__cudaInitModule": "VGPU_REG_INIT",
+}
+
+// marksInit reports whether d's success means CUDA is initialised in this process, as it
+// is under NVIDIA's libraries: cuInit, and the driver, runtime and cuBLAS calls that need
+// it (a runtime call initialises implicitly), but not the ones answered without it.
+func marksInit(d fn) bool {
+	switch d.Ret {
+	case "CUresult", "cudaError_t", "cublasStatus_t":
+		return !noInit[d.Name] && !d.Flags["noerr"]
+	}
+	return false
+}
+
 // forkedDefault is what a forked child answers in C for d: the library's "not initialised"
 // status (CUDA_ERROR_NOT_INITIALIZED, cudaErrorInitializationError,
 // CUBLAS_STATUS_NOT_INITIALIZED, NVML_ERROR_UNINITIALIZED), or for the few calls that return
@@ -466,7 +486,7 @@ func genC(fns []fn) ([]byte, []byte) {
 	b.WriteString("// The C symbols every NVIDIA library name resolves to. Each forwards to its Go export;\n")
 	b.WriteString("// runtime and cuBLAS symbols exist once per CUDA major under that major's version node.\n\n")
 	b.WriteString("// In a forked child each calls its own copy of the library instead, or answers in C (fork.h).\n\n")
-	b.WriteString("#include <stddef.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n#include \"fork.h\"\n\n")
+	b.WriteString("#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n#include \"fork.h\"\n\n")
 	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n\nstatic void *vgpu_forked_handle;\n\n")
 
 	// The newest node of a name is its default (@@) version.
@@ -513,13 +533,38 @@ func genC(fns []fn) ([]byte, []byte) {
 				needsInit = 1
 			}
 			get := fmt.Sprintf("%s (*f)(%s) = (%s (*)(%s))vgpu_forked_sym(%d, %d);", r[1], strings.Join(types, ", "), r[1], strings.Join(types, ", "), idx, needsInit)
+			if _, ok := registrations[d.Name]; ok && d.Name != "__cudaRegisterFatBinary" {
+				names[0] = "vgpu_fork_handle_of(" + names[0] + ")" // the copy's own module handle
+			}
 			if r[0] == "" {
 				return fmt.Sprintf("if (vgpu_forked()) { %s if (f) f(%s); return; } ", get, strings.Join(names, ", "))
 			}
 			return fmt.Sprintf("if (vgpu_forked()) { %s return f ? f(%s) : %s; } ", get, strings.Join(names, ", "), forkedDefault(d))
 		}
 		invoke := fmt.Sprintf("%s(%s)", exportName(d), strings.Join(call, ", "))
-		if r[0] != "" {
+		if kind, ok := registrations[d.Name]; ok {
+			// Logged after the call; idx is filled in per node below.
+			var as []string
+			for _, a := range d.Args {
+				as = append(as, "(uintptr_t)"+a.Name)
+			}
+			ret := "NULL"
+			if r[0] != "" {
+				ret = "(void*)(uintptr_t)r"
+			}
+			rec := fmt.Sprintf("{ uintptr_t a[] = {%s}; vgpu_fork_record(%s, IDX, %s, a, %d); }", strings.Join(as, ", "), kind, ret, len(as))
+			if r[0] == "" {
+				invoke = fmt.Sprintf("%s; %s", invoke, rec)
+			} else {
+				invoke = fmt.Sprintf("%s r = (%s)%s; %s return r", r[1], r[1], invoke, rec)
+			}
+		}
+		switch {
+		case registrations[d.Name] != "":
+		case marksInit(d):
+			// Its success means CUDA is initialised: a child forked after it gets 3.
+			invoke = fmt.Sprintf("int r = (int)%s; vgpu_fork_note_init(r); return r", invoke)
+		case r[0] != "":
 			invoke = fmt.Sprintf("return (%s)%s", r[1], invoke)
 		}
 		if d.Flags["fast"] {
@@ -534,7 +579,7 @@ func genC(fns []fn) ([]byte, []byte) {
 		}
 		if len(d.Nodes) == 0 {
 			fmt.Fprintf(&forkSyms, "\t{%q, NULL},\n", d.Name)
-			fmt.Fprintf(&body, "%s %s(%s) { %s%s; }\n", r[1], d.Name, strings.Join(params, ", "), forked(nsyms), invoke)
+			fmt.Fprintf(&body, "%s %s(%s) { %s%s; }\n", r[1], d.Name, strings.Join(params, ", "), forked(nsyms), strings.ReplaceAll(invoke, "IDX", strconv.Itoa(nsyms)))
 			nsyms++
 			if d.Lib == "cuda" {
 				procTable = append(procTable, fmt.Sprintf("\t{\"%s\", (void*)%s},", d.Name, d.Name))
@@ -549,7 +594,7 @@ func genC(fns []fn) ([]byte, []byte) {
 				at = "@@"
 			}
 			fmt.Fprintf(&forkSyms, "\t{%q, %q},\n", d.Name, node)
-			fmt.Fprintf(&body, "%s %s(%s) { %s%s; }\n", r[1], local, strings.Join(params, ", "), forked(nsyms), invoke)
+			fmt.Fprintf(&body, "%s %s(%s) { %s%s; }\n", r[1], local, strings.Join(params, ", "), forked(nsyms), strings.ReplaceAll(invoke, "IDX", strconv.Itoa(nsyms)))
 			nsyms++
 			fmt.Fprintf(&body, "__asm__(\".symver %s, %s%s%s\");\n", local, d.Name, at, node)
 		}

@@ -47,14 +47,37 @@ static void load(void) {
 	}
 }
 
+// As nvcc's constructors do at load: a fat binary and one kernel, whose host stub is
+// kernel_stub. (The image is a header around the kernel's name, as tests/remote uses.)
+static void kernel_stub(void) {}
+static struct {
+	unsigned magic, version;
+	const unsigned long long *data;
+	void *unused;
+} fatbin_wrapper = {0x466243b1, 1, NULL, NULL};
+static unsigned long long fatbin[4] = {0x0010000100000000ull | 0xba55ed50u, 16, 0x7674736574345a5full, 0};
+typedef struct {
+	unsigned x, y, z;
+} dim3;
+typedef int (*launch_fn)(const void *, dim3, dim3, void **, size_t, void *);
+
+static void register_kernel(void) {
+	fatbin_wrapper.data = fatbin;
+	void **mod = ((void **(*)(void *))SYM("__cudaRegisterFatBinary"))(&fatbin_wrapper);
+	((void (*)(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))SYM("__cudaRegisterFunction"))(
+		mod, (const char *)kernel_stub, "_Z4testv", "_Z4testv", -1, 0, 0, 0, 0, 0);
+	((void (*)(void **))SYM("__cudaRegisterFatBinaryEnd"))(mod);
+}
+
 static int failures;
 static char why[512];
 static void expect(int got, int want, const char *what) {
 	if (got != want && !failures++) snprintf(why, sizeof why, "%s = %d, want %d", what, got, want);
 }
 
-// What a child checks. parent_cuda: the parent had initialised CUDA before forking.
-static void child_checks(int parent_cuda) {
+// What a child checks. parent_cuda: the parent had initialised CUDA before forking; remote:
+// VGPU_BACKEND=remote.
+static void child_checks(int parent_cuda, int remote, int registered) {
 	int n = -1, v = -1;
 	void *p = NULL;
 	const char *s = NULL;
@@ -66,6 +89,14 @@ static void child_checks(int parent_cuda) {
 	expect(((i_pii)SYM("cuDeviceGetAttribute"))(&v, 16 /* multiprocessors */, 0), want, "cuDeviceGetAttribute");
 	expect(((i_pz)SYM("cudaMalloc"))(&p, 1 << 20), want, "cudaMalloc");
 	if (!parent_cuda) expect(((i_p)SYM("cudaFree"))(p), 0, "cudaFree");
+	if (registered) {
+		// The parent's registrations hold in the child (VGPU_SIM_LAUNCH=noop: a registered
+		// kernel launches; an unregistered function is cudaErrorInvalidDeviceFunction).
+		dim3 g = {1, 1, 1}, b = {32, 1, 1};
+		launch_fn launch = (launch_fn)SYM("cudaLaunchKernel");
+		expect(launch((void *)kernel_stub, g, b, NULL, 0, NULL), want, "cudaLaunchKernel of the parent's kernel");
+		expect(launch((void *)child_checks, g, b, NULL, 0, NULL), parent_cuda ? 3 : 98, "cudaLaunchKernel of an unregistered function");
+	}
 	// What NVIDIA answers without initialisation still works in any child.
 	expect(((i_p)SYM("cuDriverGetVersion"))(&v), 0, "cuDriverGetVersion");
 	expect(v > 0, 1, "a driver version");
@@ -74,7 +105,8 @@ static void child_checks(int parent_cuda) {
 	s = ((s_i)SYM("cudaGetErrorString"))(3);
 	expect(s && !strcmp(s, "initialization error"), 1, "cudaGetErrorString(3) text");
 	// A child's NVML starts uninitialised, whatever its parent did, and its own nvmlInit works.
-	expect(((i_p)SYM("nvmlDeviceGetCount_v2"))(&c), 1, "nvmlDeviceGetCount before the child's nvmlInit");
+	// (A remote client's NVML is the server's, which other clients have initialised.)
+	if (!remote) expect(((i_p)SYM("nvmlDeviceGetCount_v2"))(&c), 1, "nvmlDeviceGetCount before the child's nvmlInit");
 	expect(((i_v)SYM("nvmlInit_v2"))(), 0, "nvmlInit_v2");
 	expect(((i_p)SYM("nvmlDeviceGetCount_v2"))(&c), 0, "nvmlDeviceGetCount_v2");
 	expect(c, 1, "NVML device count");
@@ -115,12 +147,14 @@ static void *busy_thread(void *arg) {
 	return NULL;
 }
 
-enum { QUIET, THREADS };
+enum { QUIET = 0, THREADS = 1, REGISTER = 2 }; // what the runner does besides forking
+
 
 // run_case is the runner: load, optionally initialise and start busy threads, wait delay_us,
 // fork, check the child. Returns the runner's exit status: 0 pass.
 static int run_case(long delay_us, int parent_cuda, int busy, int remote) {
 	load();
+	if (busy & REGISTER) register_kernel();
 	if (parent_cuda == 1) expect(((i_u)SYM("cuInit"))(0), 0, "parent cuInit");
 	if (parent_cuda == 2) expect(((i_p)SYM("cudaFree"))(NULL), 0, "parent cudaFree(NULL)"); // the runtime initialises
 	if (failures) {
@@ -128,13 +162,13 @@ static int run_case(long delay_us, int parent_cuda, int busy, int remote) {
 		return 1;
 	}
 	pthread_t th[2];
-	if (busy == THREADS)
+	if (busy & THREADS)
 		for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, busy_thread, parent_cuda ? (void *)1 : NULL);
 	if (delay_us) sleep_us(delay_us);
 	pid_t pid = fork();
 	if (pid == 0) {
 		alarm(CHILD_ALARM);
-		child_checks(parent_cuda != 0);
+		child_checks(parent_cuda != 0, remote, busy & REGISTER);
 		if (failures) fprintf(stderr, "child: %s\n", why);
 		_exit(failures ? 1 : 0);
 	}
@@ -148,7 +182,7 @@ static int run_case(long delay_us, int parent_cuda, int busy, int remote) {
 		}
 	}
 	waitpid(pid, &st, 0);
-	if (busy == THREADS) {
+	if (busy & THREADS) {
 		stop = 1;
 		for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
 	}
@@ -205,10 +239,12 @@ int main(int argc, char **argv) {
 	}
 	libdir = argv[1];
 	srandom(getpid());
+	setenv("VGPU_SIM_LAUNCH", "noop", 1); // kernels "run" (as no-ops) on the sim backend
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 2 && !strcmp(argv[2], "remote")) {
 		// VGPU_BACKEND=remote and VGPU_SERVER are set by the caller.
-		group("remote: parent never connected, fork at 0-5 ms: the child works", 10, -5000, 0, QUIET, 0);
+		group("remote: parent never connected, fork at 0-5 ms: the child works", 10, -5000, 0, QUIET, 1);
+		group("remote: parent never connected, registered a kernel: the child launches it", 5, -2000, 0, REGISTER, 1);
 		group("remote: parent connected (cuInit): child gets 3, parent's link intact", 10, -2000, 1, QUIET, 1);
 		group("remote: parent connected, busy threads: child gets 3, link intact", 10, -2000, 1, THREADS, 1);
 		return total_failed ? 1 : 0;
@@ -218,7 +254,9 @@ int main(int argc, char **argv) {
 	group("parent never initialised CUDA, fork at 5 ms: the child works", 25, 5000, 0, QUIET, 0);
 	group("parent never initialised CUDA, fork at 0-20 ms: the child works", 25, -20000, 0, QUIET, 0);
 	group("... with two threads calling into Go while it forks", 25, -20000, 0, THREADS, 0);
+	group("parent registered a kernel, never initialised CUDA: the child launches it", 10, -2000, 0, REGISTER, 0);
 	group("parent called cuInit: the child's CUDA answers 3, its NVML works", 20, -2000, 1, QUIET, 0);
+	group("parent registered a kernel and called cuInit: the child's launch answers 3", 10, -2000, 1, REGISTER, 0);
 	group("parent initialised the runtime: likewise", 10, -2000, 2, QUIET, 0);
 	group("parent called cuInit, threads in cudaMalloc/NVML at the fork: likewise", 20, -2000, 1, THREADS, 0);
 	return total_failed ? 1 : 0;
