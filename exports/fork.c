@@ -82,7 +82,9 @@ static void *load_copy(void) {
 		snprintf(why, sizeof why, "loading a copy of %s: %s", info.dli_fname, dlerror());
 out:
 	if (src >= 0) close(src);
-	if (fd >= 0) close(fd); // the mapping stays
+	// The copy's name is /proc/self/fd/<fd>: the memfd stays open (it closes on exec) so that
+	// a grandchild's copy can be made from it.
+	if (fd >= 0 && !h) close(fd);
 	if (!h) fprintf(stderr, "vgpu: a forked child cannot serve itself (%s); its calls fail\n", why);
 	return h;
 }

@@ -147,7 +147,7 @@ static void *busy_thread(void *arg) {
 	return NULL;
 }
 
-enum { QUIET = 0, THREADS = 1, REGISTER = 2 }; // what the runner does besides forking
+enum { QUIET = 0, THREADS = 1, REGISTER = 2, GRANDCHILD = 4 }; // what the runner does besides forking
 
 
 // run_case is the runner: load, optionally initialise and start busy threads, wait delay_us,
@@ -169,6 +169,19 @@ static int run_case(long delay_us, int parent_cuda, int busy, int remote) {
 	if (pid == 0) {
 		alarm(CHILD_ALARM);
 		child_checks(parent_cuda != 0, remote, busy & REGISTER);
+		if ((busy & GRANDCHILD) && !failures) {
+			// The child initialised CUDA (its own): its child gets 3, and its NVML still works.
+			pid_t g = fork();
+			if (g == 0) {
+				alarm(CHILD_ALARM);
+				child_checks(1, remote, 0);
+				if (failures) fprintf(stderr, "grandchild: %s\n", why);
+				_exit(failures ? 1 : 0);
+			}
+			int gst = 0;
+			waitpid(g, &gst, 0);
+			if (!WIFEXITED(gst) || WEXITSTATUS(gst)) failures++, snprintf(why, sizeof why, "grandchild status %d", gst);
+		}
 		if (failures) fprintf(stderr, "child: %s\n", why);
 		_exit(failures ? 1 : 0);
 	}
@@ -255,6 +268,7 @@ int main(int argc, char **argv) {
 	group("parent never initialised CUDA, fork at 0-20 ms: the child works", 25, -20000, 0, QUIET, 0);
 	group("... with two threads calling into Go while it forks", 25, -20000, 0, THREADS, 0);
 	group("parent registered a kernel, never initialised CUDA: the child launches it", 10, -2000, 0, REGISTER, 0);
+	group("the child's own child: 3 from CUDA (the child initialised it), NVML works", 10, -2000, 0, GRANDCHILD, 0);
 	group("parent called cuInit: the child's CUDA answers 3, its NVML works", 20, -2000, 1, QUIET, 0);
 	group("parent registered a kernel and called cuInit: the child's launch answers 3", 10, -2000, 1, REGISTER, 0);
 	group("parent initialised the runtime: likewise", 10, -2000, 2, QUIET, 0);
