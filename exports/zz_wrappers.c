@@ -3,12 +3,18 @@
 // The C symbols every NVIDIA library name resolves to. Each forwards to its Go export;
 // runtime and cuBLAS symbols exist once per CUDA major under that major's version node.
 
+// In a forked child each calls its own copy of the library instead, or answers in C (fork.h).
+
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "_cgo_export.h"
+#include "fork.h"
 
 typedef struct { unsigned int x, y, z; } dim3;
+
+static void *vgpu_forked_handle;
 
 int vgpu_fast_cuDeviceGetAttribute(void* pi, int attrib, int dev);
 int vgpu_fast_cudaGetDeviceProperties_13(void* prop, int device);
@@ -16,643 +22,1051 @@ int vgpu_fast_cudaGetDeviceProperties_v2_12(void* prop, int device);
 int vgpu_fast_cudaGetDeviceProperties_12(void* prop, int device);
 int vgpu_fast_cudaDeviceGetAttribute(void* value, int attr, int device);
 
-int cuInit(unsigned int flags) { return (int)vgpu_cuInit((GoUint32)flags); }
-int cuDriverGetVersion(void* version) { return (int)vgpu_cuDriverGetVersion((void*)version); }
-int cuDeviceGetCount(void* count) { return (int)vgpu_cuDeviceGetCount((void*)count); }
-int cuDeviceGet(void* device, int ordinal) { return (int)vgpu_cuDeviceGet((void*)device, (GoInt32)ordinal); }
-int cuDeviceGetName(void* name, int len_, int dev) { return (int)vgpu_cuDeviceGetName((void*)name, (GoInt32)len_, (GoInt32)dev); }
-int cuDeviceGetUuid(void* uuid, int dev) { return (int)vgpu_cuDeviceGetUuid((void*)uuid, (GoInt32)dev); }
-int cuDeviceGetUuid_v2(void* uuid, int dev) { return (int)vgpu_cuDeviceGetUuid_v2((void*)uuid, (GoInt32)dev); }
-int cuDeviceTotalMem_v2(void* bytes, int dev) { return (int)vgpu_cuDeviceTotalMem_v2((void*)bytes, (GoInt32)dev); }
-int cuDeviceTotalMem(void* bytes, int dev) { return (int)vgpu_cuDeviceTotalMem((void*)bytes, (GoInt32)dev); }
-int cuDeviceGetAttribute(void* pi, int attrib, int dev) { int f = vgpu_fast_cuDeviceGetAttribute(pi, attrib, dev); if (f >= 0) return f; return (int)vgpu_cuDeviceGetAttribute((void*)pi, (GoInt32)attrib, (GoInt32)dev); }
-int cuDeviceGetPCIBusId(void* pciBusId, int len_, int dev) { return (int)vgpu_cuDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)dev); }
-int cuDeviceGetByPCIBusId(void* dev, void* pciBusId) { return (int)vgpu_cuDeviceGetByPCIBusId((void*)dev, (void*)pciBusId); }
-int cuDeviceComputeCapability(void* major, void* minor, int dev) { return (int)vgpu_cuDeviceComputeCapability((void*)major, (void*)minor, (GoInt32)dev); }
-int cuDevicePrimaryCtxRetain(void* pctx, int dev) { return (int)vgpu_cuDevicePrimaryCtxRetain((void*)pctx, (GoInt32)dev); }
-int cuDevicePrimaryCtxRelease_v2(int dev) { return (int)vgpu_cuDevicePrimaryCtxRelease_v2((GoInt32)dev); }
-int cuDevicePrimaryCtxRelease(int dev) { return (int)vgpu_cuDevicePrimaryCtxRelease((GoInt32)dev); }
-int cuDevicePrimaryCtxReset_v2(int dev) { return (int)vgpu_cuDevicePrimaryCtxReset_v2((GoInt32)dev); }
-int cuDevicePrimaryCtxReset(int dev) { return (int)vgpu_cuDevicePrimaryCtxReset((GoInt32)dev); }
-int cuDevicePrimaryCtxGetState(int dev, void* flags, void* active) { return (int)vgpu_cuDevicePrimaryCtxGetState((GoInt32)dev, (void*)flags, (void*)active); }
-int cuDevicePrimaryCtxSetFlags_v2(int dev, unsigned int flags) { return (int)vgpu_cuDevicePrimaryCtxSetFlags_v2((GoInt32)dev, (GoUint32)flags); }
-int cuDevicePrimaryCtxSetFlags(int dev, unsigned int flags) { return (int)vgpu_cuDevicePrimaryCtxSetFlags((GoInt32)dev, (GoUint32)flags); }
-int cuCtxCreate_v2(void* pctx, unsigned int flags, int dev) { return (int)vgpu_cuCtxCreate_v2((void*)pctx, (GoUint32)flags, (GoInt32)dev); }
-int cuCtxCreate(void* pctx, unsigned int flags, int dev) { return (int)vgpu_cuCtxCreate((void*)pctx, (GoUint32)flags, (GoInt32)dev); }
-int cuCtxDestroy_v2(void* ctx) { return (int)vgpu_cuCtxDestroy_v2((GoUintptr)ctx); }
-int cuCtxDestroy(void* ctx) { return (int)vgpu_cuCtxDestroy((GoUintptr)ctx); }
-int cuCtxPushCurrent_v2(void* ctx) { return (int)vgpu_cuCtxPushCurrent_v2((GoUintptr)ctx); }
-int cuCtxPushCurrent(void* ctx) { return (int)vgpu_cuCtxPushCurrent((GoUintptr)ctx); }
-int cuCtxPopCurrent_v2(void* pctx) { return (int)vgpu_cuCtxPopCurrent_v2((void*)pctx); }
-int cuCtxPopCurrent(void* pctx) { return (int)vgpu_cuCtxPopCurrent((void*)pctx); }
-int cuCtxSetCurrent(void* ctx) { return (int)vgpu_cuCtxSetCurrent((GoUintptr)ctx); }
-int cuCtxGetCurrent(void* pctx) { return (int)vgpu_cuCtxGetCurrent((void*)pctx); }
-int cuCtxGetDevice(void* device) { return (int)vgpu_cuCtxGetDevice((void*)device); }
-int cuCtxSynchronize(void) { return (int)vgpu_cuCtxSynchronize(); }
-int cuCtxGetApiVersion(void* ctx, void* version) { return (int)vgpu_cuCtxGetApiVersion((GoUintptr)ctx, (void*)version); }
-int cuCtxGetFlags(void* flags) { return (int)vgpu_cuCtxGetFlags((void*)flags); }
-int cuMemGetInfo_v2(void* free, void* total) { return (int)vgpu_cuMemGetInfo_v2((void*)free, (void*)total); }
-int cuMemGetInfo(void* free, void* total) { return (int)vgpu_cuMemGetInfo((void*)free, (void*)total); }
-int cuMemAlloc_v2(void* dptr, size_t bytesize) { return (int)vgpu_cuMemAlloc_v2((void*)dptr, (GoUint64)bytesize); }
-int cuMemFree_v2(unsigned long long dptr) { return (int)vgpu_cuMemFree_v2((GoUint64)dptr); }
-int cuMemAllocHost_v2(void* pp, size_t bytesize) { return (int)vgpu_cuMemAllocHost_v2((void*)pp, (GoUint64)bytesize); }
-int cuMemFreeHost(void* p) { return (int)vgpu_cuMemFreeHost((GoUintptr)p); }
-int cuMemHostAlloc(void* pp, size_t bytesize, unsigned int flags) { return (int)vgpu_cuMemHostAlloc((void*)pp, (GoUint64)bytesize, (GoUint32)flags); }
-int cuMemcpyHtoD_v2(unsigned long long dst, void* src, size_t count) { return (int)vgpu_cuMemcpyHtoD_v2((GoUint64)dst, (GoUintptr)src, (GoUint64)count); }
-int cuMemcpyDtoH_v2(void* dst, unsigned long long src, size_t count) { return (int)vgpu_cuMemcpyDtoH_v2((GoUintptr)dst, (GoUint64)src, (GoUint64)count); }
-int cuMemcpyDtoD_v2(unsigned long long dst, unsigned long long src, size_t count) { return (int)vgpu_cuMemcpyDtoD_v2((GoUint64)dst, (GoUint64)src, (GoUint64)count); }
-int cuMemcpy(unsigned long long dst, unsigned long long src, size_t count) { return (int)vgpu_cuMemcpy((GoUint64)dst, (GoUint64)src, (GoUint64)count); }
-int cuMemcpyAsync(unsigned long long dst, unsigned long long src, size_t count, void* stream) { return (int)vgpu_cuMemcpyAsync((GoUint64)dst, (GoUint64)src, (GoUint64)count, (GoUintptr)stream); }
-int cuMemcpyHtoDAsync_v2(unsigned long long dst, void* src, size_t count, void* stream) { return (int)vgpu_cuMemcpyHtoDAsync_v2((GoUint64)dst, (GoUintptr)src, (GoUint64)count, (GoUintptr)stream); }
-int cuMemcpyDtoHAsync_v2(void* dst, unsigned long long src, size_t count, void* stream) { return (int)vgpu_cuMemcpyDtoHAsync_v2((GoUintptr)dst, (GoUint64)src, (GoUint64)count, (GoUintptr)stream); }
-int cuMemsetD8_v2(unsigned long long dst, unsigned char value, size_t count) { return (int)vgpu_cuMemsetD8_v2((GoUint64)dst, (GoUint8)value, (GoUint64)count); }
-int cuMemsetD32_v2(unsigned long long dst, unsigned int value, size_t count) { return (int)vgpu_cuMemsetD32_v2((GoUint64)dst, (GoUint32)value, (GoUint64)count); }
-int cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t count, void* stream) { return (int)vgpu_cuMemsetD8Async((GoUint64)dst, (GoUint8)value, (GoUint64)count, (GoUintptr)stream); }
-int cuMemGetAddressRange_v2(void* base, void* size, unsigned long long dptr) { return (int)vgpu_cuMemGetAddressRange_v2((void*)base, (void*)size, (GoUint64)dptr); }
-int cuMemGetAllocationGranularity(void* granularity, void* prop, int option) { return (int)vgpu_cuMemGetAllocationGranularity((void*)granularity, (void*)prop, (GoInt32)option); }
-int cuMemCreate(void* handle, size_t size, void* prop, unsigned long long flags) { return (int)vgpu_cuMemCreate((void*)handle, (GoUint64)size, (void*)prop, (GoUint64)flags); }
-int cuMemRelease(unsigned long long handle) { return (int)vgpu_cuMemRelease((GoUint64)handle); }
-int cuMemAddressReserve(void* ptr, size_t size, size_t alignment, unsigned long long addr, unsigned long long flags) { return (int)vgpu_cuMemAddressReserve((void*)ptr, (GoUint64)size, (GoUint64)alignment, (GoUint64)addr, (GoUint64)flags); }
-int cuMemAddressFree(unsigned long long ptr, size_t size) { return (int)vgpu_cuMemAddressFree((GoUint64)ptr, (GoUint64)size); }
-int cuMemMap(unsigned long long ptr, size_t size, size_t offset, unsigned long long handle, unsigned long long flags) { return (int)vgpu_cuMemMap((GoUint64)ptr, (GoUint64)size, (GoUint64)offset, (GoUint64)handle, (GoUint64)flags); }
-int cuMemUnmap(unsigned long long ptr, size_t size) { return (int)vgpu_cuMemUnmap((GoUint64)ptr, (GoUint64)size); }
-int cuMemSetAccess(unsigned long long ptr, size_t size, void* desc, size_t count) { return (int)vgpu_cuMemSetAccess((GoUint64)ptr, (GoUint64)size, (void*)desc, (GoUint64)count); }
-int cuGetErrorString(int error, void* pStr) { return (int)vgpu_cuGetErrorString((GoInt32)error, (void*)pStr); }
-int cuGetErrorName(int error, void* pStr) { return (int)vgpu_cuGetErrorName((GoInt32)error, (void*)pStr); }
-int cuGetProcAddress_v2(void* symbol, void* pfn, int cudaVersion, unsigned long long flags, void* symbolStatus) { return (int)vgpu_cuGetProcAddress_v2((void*)symbol, (void*)pfn, (GoInt32)cudaVersion, (GoUint64)flags, (void*)symbolStatus); }
-int cuGetProcAddress(void* symbol, void* pfn, int cudaVersion, unsigned long long flags) { return (int)vgpu_cuGetProcAddress((void*)symbol, (void*)pfn, (GoInt32)cudaVersion, (GoUint64)flags); }
-int cuStreamCreate(void* stream, unsigned int flags) { return (int)vgpu_cuStreamCreate((void*)stream, (GoUint32)flags); }
-int cuStreamDestroy_v2(void* stream) { return (int)vgpu_cuStreamDestroy_v2((GoUintptr)stream); }
-int cuStreamSynchronize(void* stream) { return (int)vgpu_cuStreamSynchronize((GoUintptr)stream); }
-int cuStreamQuery(void* stream) { return (int)vgpu_cuStreamQuery((GoUintptr)stream); }
-int cuEventCreate(void* event, unsigned int flags) { return (int)vgpu_cuEventCreate((void*)event, (GoUint32)flags); }
-int cuEventRecord(void* event, void* stream) { return (int)vgpu_cuEventRecord((GoUintptr)event, (GoUintptr)stream); }
-int cuEventSynchronize(void* event) { return (int)vgpu_cuEventSynchronize((GoUintptr)event); }
-int cuEventQuery(void* event) { return (int)vgpu_cuEventQuery((GoUintptr)event); }
-int cuEventDestroy_v2(void* event) { return (int)vgpu_cuEventDestroy_v2((GoUintptr)event); }
-int cuEventElapsedTime(void* ms, void* start, void* end) { return (int)vgpu_cuEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); }
-int cuEventElapsedTime_v2(void* ms, void* start, void* end) { return (int)vgpu_cuEventElapsedTime_v2((void*)ms, (GoUintptr)start, (GoUintptr)end); }
-int cuModuleLoadData(void* module, void* image) { return (int)vgpu_cuModuleLoadData((void*)module, (GoUintptr)image); }
-int cuModuleUnload(void* module) { return (int)vgpu_cuModuleUnload((GoUintptr)module); }
-int cuModuleGetFunction(void* fn, void* module, void* name) { return (int)vgpu_cuModuleGetFunction((void*)fn, (GoUintptr)module, (void*)name); }
-int cuLaunchKernel(void* f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int sharedMemBytes, void* stream, void* params, void* extra) { return (int)vgpu_cuLaunchKernel((GoUintptr)f, (GoUint32)gx, (GoUint32)gy, (GoUint32)gz, (GoUint32)bx, (GoUint32)by, (GoUint32)bz, (GoUint32)sharedMemBytes, (GoUintptr)stream, (GoUintptr)params, (GoUintptr)extra); }
-int cuGetExportTable(void* table, void* id) { return (int)vgpu_cuGetExportTable((void*)table, (void*)id); }
-int cuPointerGetAttribute(void* data, int attribute, unsigned long long ptr) { return (int)vgpu_cuPointerGetAttribute((void*)data, (GoInt32)attribute, (GoUint64)ptr); }
-int cuFuncGetAttribute(void* pi, int attrib, void* f) { return (int)vgpu_cuFuncGetAttribute((void*)pi, (GoInt32)attrib, (GoUintptr)f); }
-int cuDeviceGetCount_v2(void* count) { return (int)vgpu_cuDeviceGetCount_v2((void*)count); }
-int cuCtxGetId(void* ctx, void* id) { return (int)vgpu_cuCtxGetId((GoUintptr)ctx, (void*)id); }
-int cuMemGetAccess(void* flags, void* location, unsigned long long ptr) { return (int)vgpu_cuMemGetAccess((void*)flags, (void*)location, (GoUint64)ptr); }
-int cuMemHostRegister_v2(void* p, size_t bytesize, unsigned int flags) { return (int)vgpu_cuMemHostRegister_v2((GoUintptr)p, (GoUint64)bytesize, (GoUint32)flags); }
-int cuMemHostUnregister(void* p) { return (int)vgpu_cuMemHostUnregister((GoUintptr)p); }
-int vgpu12_cudaGetDeviceCount(void* count) { return (int)vgpu_cudaGetDeviceCount((void*)count); }
+int cuInit(unsigned int flags) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(0, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cuInit((GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuDriverGetVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1, 0); return f ? f(version) : 3; } return (int)vgpu_cuDriverGetVersion((void*)version); }
+int cuDeviceGetCount(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(2, 1); return f ? f(count) : 3; } int r = (int)vgpu_cuDeviceGetCount((void*)count); vgpu_fork_note_init(r); return r; }
+int cuDeviceGet(void* device, int ordinal) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(3, 1); return f ? f(device, ordinal) : 3; } int r = (int)vgpu_cuDeviceGet((void*)device, (GoInt32)ordinal); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetName(void* name, int len_, int dev) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(4, 1); return f ? f(name, len_, dev) : 3; } int r = (int)vgpu_cuDeviceGetName((void*)name, (GoInt32)len_, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetUuid(void* uuid, int dev) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(5, 1); return f ? f(uuid, dev) : 3; } int r = (int)vgpu_cuDeviceGetUuid((void*)uuid, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetUuid_v2(void* uuid, int dev) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(6, 1); return f ? f(uuid, dev) : 3; } int r = (int)vgpu_cuDeviceGetUuid_v2((void*)uuid, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceTotalMem_v2(void* bytes, int dev) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(7, 1); return f ? f(bytes, dev) : 3; } int r = (int)vgpu_cuDeviceTotalMem_v2((void*)bytes, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceTotalMem(void* bytes, int dev) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(8, 1); return f ? f(bytes, dev) : 3; } int r = (int)vgpu_cuDeviceTotalMem((void*)bytes, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetAttribute(void* pi, int attrib, int dev) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(9, 1); return f ? f(pi, attrib, dev) : 3; } int f = vgpu_fast_cuDeviceGetAttribute(pi, attrib, dev); if (f >= 0) return f; int r = (int)vgpu_cuDeviceGetAttribute((void*)pi, (GoInt32)attrib, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetPCIBusId(void* pciBusId, int len_, int dev) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(10, 1); return f ? f(pciBusId, len_, dev) : 3; } int r = (int)vgpu_cuDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetByPCIBusId(void* dev, void* pciBusId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(11, 1); return f ? f(dev, pciBusId) : 3; } int r = (int)vgpu_cuDeviceGetByPCIBusId((void*)dev, (void*)pciBusId); vgpu_fork_note_init(r); return r; }
+int cuDeviceComputeCapability(void* major, void* minor, int dev) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(12, 1); return f ? f(major, minor, dev) : 3; } int r = (int)vgpu_cuDeviceComputeCapability((void*)major, (void*)minor, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxRetain(void* pctx, int dev) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(13, 1); return f ? f(pctx, dev) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxRetain((void*)pctx, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxRelease_v2(int dev) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(14, 1); return f ? f(dev) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxRelease_v2((GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxRelease(int dev) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(15, 1); return f ? f(dev) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxRelease((GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxReset_v2(int dev) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(16, 1); return f ? f(dev) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxReset_v2((GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxReset(int dev) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(17, 1); return f ? f(dev) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxReset((GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxGetState(int dev, void* flags, void* active) { if (vgpu_forked()) { int (*f)(int, void*, void*) = (int (*)(int, void*, void*))vgpu_forked_sym(18, 1); return f ? f(dev, flags, active) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxGetState((GoInt32)dev, (void*)flags, (void*)active); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxSetFlags_v2(int dev, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int) = (int (*)(int, unsigned int))vgpu_forked_sym(19, 1); return f ? f(dev, flags) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxSetFlags_v2((GoInt32)dev, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuDevicePrimaryCtxSetFlags(int dev, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int) = (int (*)(int, unsigned int))vgpu_forked_sym(20, 1); return f ? f(dev, flags) : 3; } int r = (int)vgpu_cuDevicePrimaryCtxSetFlags((GoInt32)dev, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuCtxCreate_v2(void* pctx, unsigned int flags, int dev) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int) = (int (*)(void*, unsigned int, int))vgpu_forked_sym(21, 1); return f ? f(pctx, flags, dev) : 3; } int r = (int)vgpu_cuCtxCreate_v2((void*)pctx, (GoUint32)flags, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuCtxCreate(void* pctx, unsigned int flags, int dev) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int) = (int (*)(void*, unsigned int, int))vgpu_forked_sym(22, 1); return f ? f(pctx, flags, dev) : 3; } int r = (int)vgpu_cuCtxCreate((void*)pctx, (GoUint32)flags, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuCtxDestroy_v2(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(23, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxDestroy_v2((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxDestroy(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(24, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxDestroy((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxPushCurrent_v2(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(25, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxPushCurrent_v2((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxPushCurrent(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(26, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxPushCurrent((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxPopCurrent_v2(void* pctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(27, 1); return f ? f(pctx) : 3; } int r = (int)vgpu_cuCtxPopCurrent_v2((void*)pctx); vgpu_fork_note_init(r); return r; }
+int cuCtxPopCurrent(void* pctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(28, 1); return f ? f(pctx) : 3; } int r = (int)vgpu_cuCtxPopCurrent((void*)pctx); vgpu_fork_note_init(r); return r; }
+int cuCtxSetCurrent(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(29, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxSetCurrent((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxGetCurrent(void* pctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(30, 1); return f ? f(pctx) : 3; } int r = (int)vgpu_cuCtxGetCurrent((void*)pctx); vgpu_fork_note_init(r); return r; }
+int cuCtxGetDevice(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(31, 1); return f ? f(device) : 3; } int r = (int)vgpu_cuCtxGetDevice((void*)device); vgpu_fork_note_init(r); return r; }
+int cuCtxSynchronize(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(32, 1); return f ? f() : 3; } int r = (int)vgpu_cuCtxSynchronize(); vgpu_fork_note_init(r); return r; }
+int cuCtxGetApiVersion(void* ctx, void* version) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(33, 1); return f ? f(ctx, version) : 3; } int r = (int)vgpu_cuCtxGetApiVersion((GoUintptr)ctx, (void*)version); vgpu_fork_note_init(r); return r; }
+int cuCtxGetFlags(void* flags) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(34, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cuCtxGetFlags((void*)flags); vgpu_fork_note_init(r); return r; }
+int cuMemGetInfo_v2(void* free, void* total) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(35, 1); return f ? f(free, total) : 3; } int r = (int)vgpu_cuMemGetInfo_v2((void*)free, (void*)total); vgpu_fork_note_init(r); return r; }
+int cuMemGetInfo(void* free, void* total) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(36, 1); return f ? f(free, total) : 3; } int r = (int)vgpu_cuMemGetInfo((void*)free, (void*)total); vgpu_fork_note_init(r); return r; }
+int cuMemAlloc_v2(void* dptr, size_t bytesize) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(37, 1); return f ? f(dptr, bytesize) : 3; } int r = (int)vgpu_cuMemAlloc_v2((void*)dptr, (GoUint64)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemFree_v2(unsigned long long dptr) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(38, 1); return f ? f(dptr) : 3; } int r = (int)vgpu_cuMemFree_v2((GoUint64)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemAllocHost_v2(void* pp, size_t bytesize) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(39, 1); return f ? f(pp, bytesize) : 3; } int r = (int)vgpu_cuMemAllocHost_v2((void*)pp, (GoUint64)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemFreeHost(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(40, 1); return f ? f(p) : 3; } int r = (int)vgpu_cuMemFreeHost((GoUintptr)p); vgpu_fork_note_init(r); return r; }
+int cuMemHostAlloc(void* pp, size_t bytesize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(41, 1); return f ? f(pp, bytesize, flags) : 3; } int r = (int)vgpu_cuMemHostAlloc((void*)pp, (GoUint64)bytesize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoD_v2(unsigned long long dst, void* src, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t) = (int (*)(unsigned long long, void*, size_t))vgpu_forked_sym(42, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyHtoD_v2((GoUint64)dst, (GoUintptr)src, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoH_v2(void* dst, unsigned long long src, size_t count) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t) = (int (*)(void*, unsigned long long, size_t))vgpu_forked_sym(43, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoH_v2((GoUintptr)dst, (GoUint64)src, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoD_v2(unsigned long long dst, unsigned long long src, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned long long, size_t) = (int (*)(unsigned long long, unsigned long long, size_t))vgpu_forked_sym(44, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoD_v2((GoUint64)dst, (GoUint64)src, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpy(unsigned long long dst, unsigned long long src, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned long long, size_t) = (int (*)(unsigned long long, unsigned long long, size_t))vgpu_forked_sym(45, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpy((GoUint64)dst, (GoUint64)src, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAsync(unsigned long long dst, unsigned long long src, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned long long, size_t, void*) = (int (*)(unsigned long long, unsigned long long, size_t, void*))vgpu_forked_sym(46, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyAsync((GoUint64)dst, (GoUint64)src, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoDAsync_v2(unsigned long long dst, void* src, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t, void*) = (int (*)(unsigned long long, void*, size_t, void*))vgpu_forked_sym(47, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyHtoDAsync_v2((GoUint64)dst, (GoUintptr)src, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoHAsync_v2(void* dst, unsigned long long src, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, void*) = (int (*)(void*, unsigned long long, size_t, void*))vgpu_forked_sym(48, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyDtoHAsync_v2((GoUintptr)dst, (GoUint64)src, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemsetD8_v2(unsigned long long dst, unsigned char value, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned char, size_t) = (int (*)(unsigned long long, unsigned char, size_t))vgpu_forked_sym(49, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD8_v2((GoUint64)dst, (GoUint8)value, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD32_v2(unsigned long long dst, unsigned int value, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, size_t) = (int (*)(unsigned long long, unsigned int, size_t))vgpu_forked_sym(50, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD32_v2((GoUint64)dst, (GoUint32)value, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned char, size_t, void*) = (int (*)(unsigned long long, unsigned char, size_t, void*))vgpu_forked_sym(51, 1); return f ? f(dst, value, count, stream) : 3; } int r = (int)vgpu_cuMemsetD8Async((GoUint64)dst, (GoUint8)value, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemGetAddressRange_v2(void* base, void* size, unsigned long long dptr) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(52, 1); return f ? f(base, size, dptr) : 3; } int r = (int)vgpu_cuMemGetAddressRange_v2((void*)base, (void*)size, (GoUint64)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemGetAllocationGranularity(void* granularity, void* prop, int option) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(53, 1); return f ? f(granularity, prop, option) : 3; } int r = (int)vgpu_cuMemGetAllocationGranularity((void*)granularity, (void*)prop, (GoInt32)option); vgpu_fork_note_init(r); return r; }
+int cuMemCreate(void* handle, size_t size, void* prop, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, unsigned long long) = (int (*)(void*, size_t, void*, unsigned long long))vgpu_forked_sym(54, 1); return f ? f(handle, size, prop, flags) : 3; } int r = (int)vgpu_cuMemCreate((void*)handle, (GoUint64)size, (void*)prop, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemRelease(unsigned long long handle) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(55, 1); return f ? f(handle) : 3; } int r = (int)vgpu_cuMemRelease((GoUint64)handle); vgpu_fork_note_init(r); return r; }
+int cuMemAddressReserve(void* ptr, size_t size, size_t alignment, unsigned long long addr, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, size_t, size_t, unsigned long long, unsigned long long) = (int (*)(void*, size_t, size_t, unsigned long long, unsigned long long))vgpu_forked_sym(56, 1); return f ? f(ptr, size, alignment, addr, flags) : 3; } int r = (int)vgpu_cuMemAddressReserve((void*)ptr, (GoUint64)size, (GoUint64)alignment, (GoUint64)addr, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemAddressFree(unsigned long long ptr, size_t size) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t) = (int (*)(unsigned long long, size_t))vgpu_forked_sym(57, 1); return f ? f(ptr, size) : 3; } int r = (int)vgpu_cuMemAddressFree((GoUint64)ptr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
+int cuMemMap(unsigned long long ptr, size_t size, size_t offset, unsigned long long handle, unsigned long long flags) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, size_t, unsigned long long, unsigned long long) = (int (*)(unsigned long long, size_t, size_t, unsigned long long, unsigned long long))vgpu_forked_sym(58, 1); return f ? f(ptr, size, offset, handle, flags) : 3; } int r = (int)vgpu_cuMemMap((GoUint64)ptr, (GoUint64)size, (GoUint64)offset, (GoUint64)handle, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemUnmap(unsigned long long ptr, size_t size) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t) = (int (*)(unsigned long long, size_t))vgpu_forked_sym(59, 1); return f ? f(ptr, size) : 3; } int r = (int)vgpu_cuMemUnmap((GoUint64)ptr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
+int cuMemSetAccess(unsigned long long ptr, size_t size, void* desc, size_t count) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, void*, size_t) = (int (*)(unsigned long long, size_t, void*, size_t))vgpu_forked_sym(60, 1); return f ? f(ptr, size, desc, count) : 3; } int r = (int)vgpu_cuMemSetAccess((GoUint64)ptr, (GoUint64)size, (void*)desc, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuGetErrorString(int error, void* pStr) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(61, 0); return f ? f(error, pStr) : 3; } return (int)vgpu_cuGetErrorString((GoInt32)error, (void*)pStr); }
+int cuGetErrorName(int error, void* pStr) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(62, 0); return f ? f(error, pStr) : 3; } return (int)vgpu_cuGetErrorName((GoInt32)error, (void*)pStr); }
+int cuGetProcAddress_v2(void* symbol, void* pfn, int cudaVersion, unsigned long long flags, void* symbolStatus) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned long long, void*) = (int (*)(void*, void*, int, unsigned long long, void*))vgpu_forked_sym(63, 1); return f ? f(symbol, pfn, cudaVersion, flags, symbolStatus) : 3; } int r = (int)vgpu_cuGetProcAddress_v2((void*)symbol, (void*)pfn, (GoInt32)cudaVersion, (GoUint64)flags, (void*)symbolStatus); vgpu_fork_note_init(r); return r; }
+int cuGetProcAddress(void* symbol, void* pfn, int cudaVersion, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned long long) = (int (*)(void*, void*, int, unsigned long long))vgpu_forked_sym(64, 1); return f ? f(symbol, pfn, cudaVersion, flags) : 3; } int r = (int)vgpu_cuGetProcAddress((void*)symbol, (void*)pfn, (GoInt32)cudaVersion, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamCreate(void* stream, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(65, 1); return f ? f(stream, flags) : 3; } int r = (int)vgpu_cuStreamCreate((void*)stream, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamDestroy_v2(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(66, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cuStreamDestroy_v2((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuStreamSynchronize(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(67, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cuStreamSynchronize((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuStreamQuery(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(68, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cuStreamQuery((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuEventCreate(void* event, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(69, 1); return f ? f(event, flags) : 3; } int r = (int)vgpu_cuEventCreate((void*)event, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuEventRecord(void* event, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(70, 1); return f ? f(event, stream) : 3; } int r = (int)vgpu_cuEventRecord((GoUintptr)event, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuEventSynchronize(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(71, 1); return f ? f(event) : 3; } int r = (int)vgpu_cuEventSynchronize((GoUintptr)event); vgpu_fork_note_init(r); return r; }
+int cuEventQuery(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(72, 1); return f ? f(event) : 3; } int r = (int)vgpu_cuEventQuery((GoUintptr)event); vgpu_fork_note_init(r); return r; }
+int cuEventDestroy_v2(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(73, 1); return f ? f(event) : 3; } int r = (int)vgpu_cuEventDestroy_v2((GoUintptr)event); vgpu_fork_note_init(r); return r; }
+int cuEventElapsedTime(void* ms, void* start, void* end) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(74, 1); return f ? f(ms, start, end) : 3; } int r = (int)vgpu_cuEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); vgpu_fork_note_init(r); return r; }
+int cuEventElapsedTime_v2(void* ms, void* start, void* end) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(75, 1); return f ? f(ms, start, end) : 3; } int r = (int)vgpu_cuEventElapsedTime_v2((void*)ms, (GoUintptr)start, (GoUintptr)end); vgpu_fork_note_init(r); return r; }
+int cuModuleLoadData(void* module, void* image) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(76, 1); return f ? f(module, image) : 3; } int r = (int)vgpu_cuModuleLoadData((void*)module, (GoUintptr)image); vgpu_fork_note_init(r); return r; }
+int cuModuleUnload(void* module) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(77, 1); return f ? f(module) : 3; } int r = (int)vgpu_cuModuleUnload((GoUintptr)module); vgpu_fork_note_init(r); return r; }
+int cuModuleGetFunction(void* fn, void* module, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(78, 1); return f ? f(fn, module, name) : 3; } int r = (int)vgpu_cuModuleGetFunction((void*)fn, (GoUintptr)module, (void*)name); vgpu_fork_note_init(r); return r; }
+int cuLaunchKernel(void* f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int sharedMemBytes, void* stream, void* params, void* extra) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*, void*) = (int (*)(void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*, void*))vgpu_forked_sym(79, 1); return f ? f(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra) : 3; } int r = (int)vgpu_cuLaunchKernel((GoUintptr)f, (GoUint32)gx, (GoUint32)gy, (GoUint32)gz, (GoUint32)bx, (GoUint32)by, (GoUint32)bz, (GoUint32)sharedMemBytes, (GoUintptr)stream, (GoUintptr)params, (GoUintptr)extra); vgpu_fork_note_init(r); return r; }
+int cuGetExportTable(void* table, void* id) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(80, 1); return f ? f(table, id) : 3; } int r = (int)vgpu_cuGetExportTable((void*)table, (void*)id); vgpu_fork_note_init(r); return r; }
+int cuPointerGetAttribute(void* data, int attribute, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, int, unsigned long long) = (int (*)(void*, int, unsigned long long))vgpu_forked_sym(81, 1); return f ? f(data, attribute, ptr) : 3; } int r = (int)vgpu_cuPointerGetAttribute((void*)data, (GoInt32)attribute, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
+int cuFuncGetAttribute(void* pi, int attrib, void* f) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(82, 1); return f ? f(pi, attrib, f) : 3; } int r = (int)vgpu_cuFuncGetAttribute((void*)pi, (GoInt32)attrib, (GoUintptr)f); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetCount_v2(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(83, 1); return f ? f(count) : 3; } int r = (int)vgpu_cuDeviceGetCount_v2((void*)count); vgpu_fork_note_init(r); return r; }
+int cuCtxGetId(void* ctx, void* id) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(84, 1); return f ? f(ctx, id) : 3; } int r = (int)vgpu_cuCtxGetId((GoUintptr)ctx, (void*)id); vgpu_fork_note_init(r); return r; }
+int cuMemGetAccess(void* flags, void* location, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(85, 1); return f ? f(flags, location, ptr) : 3; } int r = (int)vgpu_cuMemGetAccess((void*)flags, (void*)location, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
+int cuMemHostRegister_v2(void* p, size_t bytesize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(86, 1); return f ? f(p, bytesize, flags) : 3; } int r = (int)vgpu_cuMemHostRegister_v2((GoUintptr)p, (GoUint64)bytesize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuMemHostUnregister(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(87, 1); return f ? f(p) : 3; } int r = (int)vgpu_cuMemHostUnregister((GoUintptr)p); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaGetDeviceCount(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(88, 1); return f ? f(count) : 3; } int r = (int)vgpu_cudaGetDeviceCount((void*)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDeviceCount, cudaGetDeviceCount@libcudart.so.12");
-int vgpu13_cudaGetDeviceCount(void* count) { return (int)vgpu_cudaGetDeviceCount((void*)count); }
+int vgpu13_cudaGetDeviceCount(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(89, 1); return f ? f(count) : 3; } int r = (int)vgpu_cudaGetDeviceCount((void*)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDeviceCount, cudaGetDeviceCount@@libcudart.so.13");
-int vgpu12_cudaGetDevice(void* device) { return (int)vgpu_cudaGetDevice((void*)device); }
+int vgpu12_cudaGetDevice(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(90, 1); return f ? f(device) : 3; } int r = (int)vgpu_cudaGetDevice((void*)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDevice, cudaGetDevice@libcudart.so.12");
-int vgpu13_cudaGetDevice(void* device) { return (int)vgpu_cudaGetDevice((void*)device); }
+int vgpu13_cudaGetDevice(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(91, 1); return f ? f(device) : 3; } int r = (int)vgpu_cudaGetDevice((void*)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDevice, cudaGetDevice@@libcudart.so.13");
-int vgpu12_cudaSetDevice(int device) { return (int)vgpu_cudaSetDevice((GoInt32)device); }
+int vgpu12_cudaSetDevice(int device) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(92, 1); return f ? f(device) : 3; } int r = (int)vgpu_cudaSetDevice((GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaSetDevice, cudaSetDevice@libcudart.so.12");
-int vgpu13_cudaSetDevice(int device) { return (int)vgpu_cudaSetDevice((GoInt32)device); }
+int vgpu13_cudaSetDevice(int device) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(93, 1); return f ? f(device) : 3; } int r = (int)vgpu_cudaSetDevice((GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaSetDevice, cudaSetDevice@@libcudart.so.13");
-int vgpu12_cudaSetDeviceFlags(unsigned int flags) { return (int)vgpu_cudaSetDeviceFlags((GoUint32)flags); }
+int vgpu12_cudaSetDeviceFlags(unsigned int flags) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(94, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cudaSetDeviceFlags((GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaSetDeviceFlags, cudaSetDeviceFlags@libcudart.so.12");
-int vgpu13_cudaSetDeviceFlags(unsigned int flags) { return (int)vgpu_cudaSetDeviceFlags((GoUint32)flags); }
+int vgpu13_cudaSetDeviceFlags(unsigned int flags) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(95, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cudaSetDeviceFlags((GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaSetDeviceFlags, cudaSetDeviceFlags@@libcudart.so.13");
-int vgpu12_cudaGetDeviceFlags(void* flags) { return (int)vgpu_cudaGetDeviceFlags((void*)flags); }
+int vgpu12_cudaGetDeviceFlags(void* flags) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(96, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cudaGetDeviceFlags((void*)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDeviceFlags, cudaGetDeviceFlags@libcudart.so.12");
-int vgpu13_cudaGetDeviceFlags(void* flags) { return (int)vgpu_cudaGetDeviceFlags((void*)flags); }
+int vgpu13_cudaGetDeviceFlags(void* flags) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(97, 1); return f ? f(flags) : 3; } int r = (int)vgpu_cudaGetDeviceFlags((void*)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDeviceFlags, cudaGetDeviceFlags@@libcudart.so.13");
-int vgpu13_cudaGetDeviceProperties(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_13(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_13((void*)prop, (GoInt32)device); }
+int vgpu13_cudaGetDeviceProperties(void* prop, int device) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(98, 1); return f ? f(prop, device) : 3; } int f = vgpu_fast_cudaGetDeviceProperties_13(prop, device); if (f >= 0) return f; int r = (int)vgpu_cudaGetDeviceProperties_13((void*)prop, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDeviceProperties, cudaGetDeviceProperties@@libcudart.so.13");
-int vgpu12_cudaGetDeviceProperties_v2(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_v2_12(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_v2_12((void*)prop, (GoInt32)device); }
+int vgpu12_cudaGetDeviceProperties_v2(void* prop, int device) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(99, 1); return f ? f(prop, device) : 3; } int f = vgpu_fast_cudaGetDeviceProperties_v2_12(prop, device); if (f >= 0) return f; int r = (int)vgpu_cudaGetDeviceProperties_v2_12((void*)prop, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDeviceProperties_v2, cudaGetDeviceProperties_v2@@libcudart.so.12");
-int vgpu12_cudaGetDeviceProperties(void* prop, int device) { int f = vgpu_fast_cudaGetDeviceProperties_12(prop, device); if (f >= 0) return f; return (int)vgpu_cudaGetDeviceProperties_12((void*)prop, (GoInt32)device); }
+int vgpu12_cudaGetDeviceProperties(void* prop, int device) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(100, 1); return f ? f(prop, device) : 3; } int f = vgpu_fast_cudaGetDeviceProperties_12(prop, device); if (f >= 0) return f; int r = (int)vgpu_cudaGetDeviceProperties_12((void*)prop, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDeviceProperties, cudaGetDeviceProperties@libcudart.so.12");
-int vgpu12_cudaDeviceGetAttribute(void* value, int attr, int device) { int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
+int vgpu12_cudaDeviceGetAttribute(void* value, int attr, int device) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(101, 1); return f ? f(value, attr, device) : 3; } int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; int r = (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceGetAttribute, cudaDeviceGetAttribute@libcudart.so.12");
-int vgpu13_cudaDeviceGetAttribute(void* value, int attr, int device) { int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; return (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); }
+int vgpu13_cudaDeviceGetAttribute(void* value, int attr, int device) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(102, 1); return f ? f(value, attr, device) : 3; } int f = vgpu_fast_cudaDeviceGetAttribute(value, attr, device); if (f >= 0) return f; int r = (int)vgpu_cudaDeviceGetAttribute((void*)value, (GoInt32)attr, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetAttribute, cudaDeviceGetAttribute@@libcudart.so.13");
-int vgpu12_cudaDeviceGetPCIBusId(void* pciBusId, int len_, int device) { return (int)vgpu_cudaDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)device); }
+int vgpu12_cudaDeviceGetPCIBusId(void* pciBusId, int len_, int device) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(103, 1); return f ? f(pciBusId, len_, device) : 3; } int r = (int)vgpu_cudaDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceGetPCIBusId, cudaDeviceGetPCIBusId@libcudart.so.12");
-int vgpu13_cudaDeviceGetPCIBusId(void* pciBusId, int len_, int device) { return (int)vgpu_cudaDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)device); }
+int vgpu13_cudaDeviceGetPCIBusId(void* pciBusId, int len_, int device) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(104, 1); return f ? f(pciBusId, len_, device) : 3; } int r = (int)vgpu_cudaDeviceGetPCIBusId((void*)pciBusId, (GoInt32)len_, (GoInt32)device); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetPCIBusId, cudaDeviceGetPCIBusId@@libcudart.so.13");
-int vgpu12_cudaDeviceGetByPCIBusId(void* device, void* pciBusId) { return (int)vgpu_cudaDeviceGetByPCIBusId((void*)device, (void*)pciBusId); }
+int vgpu12_cudaDeviceGetByPCIBusId(void* device, void* pciBusId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(105, 1); return f ? f(device, pciBusId) : 3; } int r = (int)vgpu_cudaDeviceGetByPCIBusId((void*)device, (void*)pciBusId); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceGetByPCIBusId, cudaDeviceGetByPCIBusId@libcudart.so.12");
-int vgpu13_cudaDeviceGetByPCIBusId(void* device, void* pciBusId) { return (int)vgpu_cudaDeviceGetByPCIBusId((void*)device, (void*)pciBusId); }
+int vgpu13_cudaDeviceGetByPCIBusId(void* device, void* pciBusId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(106, 1); return f ? f(device, pciBusId) : 3; } int r = (int)vgpu_cudaDeviceGetByPCIBusId((void*)device, (void*)pciBusId); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetByPCIBusId, cudaDeviceGetByPCIBusId@@libcudart.so.13");
-int vgpu12_cudaDriverGetVersion(void* version) { return (int)vgpu_cudaDriverGetVersion((void*)version); }
+int vgpu12_cudaDriverGetVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(107, 0); return f ? f(version) : 3; } return (int)vgpu_cudaDriverGetVersion((void*)version); }
 __asm__(".symver vgpu12_cudaDriverGetVersion, cudaDriverGetVersion@libcudart.so.12");
-int vgpu13_cudaDriverGetVersion(void* version) { return (int)vgpu_cudaDriverGetVersion((void*)version); }
+int vgpu13_cudaDriverGetVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(108, 0); return f ? f(version) : 3; } return (int)vgpu_cudaDriverGetVersion((void*)version); }
 __asm__(".symver vgpu13_cudaDriverGetVersion, cudaDriverGetVersion@@libcudart.so.13");
-int vgpu12_cudaRuntimeGetVersion(void* version) { return (int)vgpu_cudaRuntimeGetVersion((void*)version); }
+int vgpu12_cudaRuntimeGetVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(109, 0); return f ? f(version) : 3; } return (int)vgpu_cudaRuntimeGetVersion((void*)version); }
 __asm__(".symver vgpu12_cudaRuntimeGetVersion, cudaRuntimeGetVersion@libcudart.so.12");
-int vgpu13_cudaRuntimeGetVersion(void* version) { return (int)vgpu_cudaRuntimeGetVersion((void*)version); }
+int vgpu13_cudaRuntimeGetVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(110, 0); return f ? f(version) : 3; } return (int)vgpu_cudaRuntimeGetVersion((void*)version); }
 __asm__(".symver vgpu13_cudaRuntimeGetVersion, cudaRuntimeGetVersion@@libcudart.so.13");
-int vgpu12_cudaDeviceReset(void) { return (int)vgpu_cudaDeviceReset(); }
+int vgpu12_cudaDeviceReset(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(111, 1); return f ? f() : 3; } int r = (int)vgpu_cudaDeviceReset(); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceReset, cudaDeviceReset@libcudart.so.12");
-int vgpu13_cudaDeviceReset(void) { return (int)vgpu_cudaDeviceReset(); }
+int vgpu13_cudaDeviceReset(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(112, 1); return f ? f() : 3; } int r = (int)vgpu_cudaDeviceReset(); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceReset, cudaDeviceReset@@libcudart.so.13");
-int vgpu12_cudaDeviceSynchronize(void) { return (int)vgpu_cudaDeviceSynchronize(); }
+int vgpu12_cudaDeviceSynchronize(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(113, 1); return f ? f() : 3; } int r = (int)vgpu_cudaDeviceSynchronize(); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceSynchronize, cudaDeviceSynchronize@libcudart.so.12");
-int vgpu13_cudaDeviceSynchronize(void) { return (int)vgpu_cudaDeviceSynchronize(); }
+int vgpu13_cudaDeviceSynchronize(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(114, 1); return f ? f() : 3; } int r = (int)vgpu_cudaDeviceSynchronize(); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceSynchronize, cudaDeviceSynchronize@@libcudart.so.13");
-int vgpu12_cudaDeviceCanAccessPeer(void* canAccess, int device, int peerDevice) { return (int)vgpu_cudaDeviceCanAccessPeer((void*)canAccess, (GoInt32)device, (GoInt32)peerDevice); }
+int vgpu12_cudaDeviceCanAccessPeer(void* canAccess, int device, int peerDevice) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(115, 1); return f ? f(canAccess, device, peerDevice) : 3; } int r = (int)vgpu_cudaDeviceCanAccessPeer((void*)canAccess, (GoInt32)device, (GoInt32)peerDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceCanAccessPeer, cudaDeviceCanAccessPeer@libcudart.so.12");
-int vgpu13_cudaDeviceCanAccessPeer(void* canAccess, int device, int peerDevice) { return (int)vgpu_cudaDeviceCanAccessPeer((void*)canAccess, (GoInt32)device, (GoInt32)peerDevice); }
+int vgpu13_cudaDeviceCanAccessPeer(void* canAccess, int device, int peerDevice) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(116, 1); return f ? f(canAccess, device, peerDevice) : 3; } int r = (int)vgpu_cudaDeviceCanAccessPeer((void*)canAccess, (GoInt32)device, (GoInt32)peerDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceCanAccessPeer, cudaDeviceCanAccessPeer@@libcudart.so.13");
-int vgpu12_cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) { return (int)vgpu_cudaDeviceEnablePeerAccess((GoInt32)peerDevice, (GoUint32)flags); }
+int vgpu12_cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int) = (int (*)(int, unsigned int))vgpu_forked_sym(117, 1); return f ? f(peerDevice, flags) : 3; } int r = (int)vgpu_cudaDeviceEnablePeerAccess((GoInt32)peerDevice, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceEnablePeerAccess, cudaDeviceEnablePeerAccess@libcudart.so.12");
-int vgpu13_cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) { return (int)vgpu_cudaDeviceEnablePeerAccess((GoInt32)peerDevice, (GoUint32)flags); }
+int vgpu13_cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int) = (int (*)(int, unsigned int))vgpu_forked_sym(118, 1); return f ? f(peerDevice, flags) : 3; } int r = (int)vgpu_cudaDeviceEnablePeerAccess((GoInt32)peerDevice, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceEnablePeerAccess, cudaDeviceEnablePeerAccess@@libcudart.so.13");
-int vgpu12_cudaDeviceDisablePeerAccess(int peerDevice) { return (int)vgpu_cudaDeviceDisablePeerAccess((GoInt32)peerDevice); }
+int vgpu12_cudaDeviceDisablePeerAccess(int peerDevice) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(119, 1); return f ? f(peerDevice) : 3; } int r = (int)vgpu_cudaDeviceDisablePeerAccess((GoInt32)peerDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceDisablePeerAccess, cudaDeviceDisablePeerAccess@libcudart.so.12");
-int vgpu13_cudaDeviceDisablePeerAccess(int peerDevice) { return (int)vgpu_cudaDeviceDisablePeerAccess((GoInt32)peerDevice); }
+int vgpu13_cudaDeviceDisablePeerAccess(int peerDevice) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(120, 1); return f ? f(peerDevice) : 3; } int r = (int)vgpu_cudaDeviceDisablePeerAccess((GoInt32)peerDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceDisablePeerAccess, cudaDeviceDisablePeerAccess@@libcudart.so.13");
-int vgpu12_cudaDeviceGetLimit(void* value, int limit) { return (int)vgpu_cudaDeviceGetLimit((void*)value, (GoInt32)limit); }
+int vgpu12_cudaDeviceGetLimit(void* value, int limit) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(121, 1); return f ? f(value, limit) : 3; } int r = (int)vgpu_cudaDeviceGetLimit((void*)value, (GoInt32)limit); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceGetLimit, cudaDeviceGetLimit@libcudart.so.12");
-int vgpu13_cudaDeviceGetLimit(void* value, int limit) { return (int)vgpu_cudaDeviceGetLimit((void*)value, (GoInt32)limit); }
+int vgpu13_cudaDeviceGetLimit(void* value, int limit) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(122, 1); return f ? f(value, limit) : 3; } int r = (int)vgpu_cudaDeviceGetLimit((void*)value, (GoInt32)limit); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetLimit, cudaDeviceGetLimit@@libcudart.so.13");
-int vgpu12_cudaDeviceSetLimit(int limit, size_t value) { return (int)vgpu_cudaDeviceSetLimit((GoInt32)limit, (GoUint64)value); }
+int vgpu12_cudaDeviceSetLimit(int limit, size_t value) { if (vgpu_forked()) { int (*f)(int, size_t) = (int (*)(int, size_t))vgpu_forked_sym(123, 1); return f ? f(limit, value) : 3; } int r = (int)vgpu_cudaDeviceSetLimit((GoInt32)limit, (GoUint64)value); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceSetLimit, cudaDeviceSetLimit@libcudart.so.12");
-int vgpu13_cudaDeviceSetLimit(int limit, size_t value) { return (int)vgpu_cudaDeviceSetLimit((GoInt32)limit, (GoUint64)value); }
+int vgpu13_cudaDeviceSetLimit(int limit, size_t value) { if (vgpu_forked()) { int (*f)(int, size_t) = (int (*)(int, size_t))vgpu_forked_sym(124, 1); return f ? f(limit, value) : 3; } int r = (int)vgpu_cudaDeviceSetLimit((GoInt32)limit, (GoUint64)value); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceSetLimit, cudaDeviceSetLimit@@libcudart.so.13");
-int vgpu12_cudaDeviceGetStreamPriorityRange(void* least, void* greatest) { return (int)vgpu_cudaDeviceGetStreamPriorityRange((void*)least, (void*)greatest); }
+int vgpu12_cudaDeviceGetStreamPriorityRange(void* least, void* greatest) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(125, 1); return f ? f(least, greatest) : 3; } int r = (int)vgpu_cudaDeviceGetStreamPriorityRange((void*)least, (void*)greatest); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaDeviceGetStreamPriorityRange, cudaDeviceGetStreamPriorityRange@libcudart.so.12");
-int vgpu13_cudaDeviceGetStreamPriorityRange(void* least, void* greatest) { return (int)vgpu_cudaDeviceGetStreamPriorityRange((void*)least, (void*)greatest); }
+int vgpu13_cudaDeviceGetStreamPriorityRange(void* least, void* greatest) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(126, 1); return f ? f(least, greatest) : 3; } int r = (int)vgpu_cudaDeviceGetStreamPriorityRange((void*)least, (void*)greatest); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetStreamPriorityRange, cudaDeviceGetStreamPriorityRange@@libcudart.so.13");
-int vgpu12_cudaInitDevice(int device, unsigned int deviceFlags, unsigned int flags) { return (int)vgpu_cudaInitDevice((GoInt32)device, (GoUint32)deviceFlags, (GoUint32)flags); }
+int vgpu12_cudaInitDevice(int device, unsigned int deviceFlags, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int, unsigned int) = (int (*)(int, unsigned int, unsigned int))vgpu_forked_sym(127, 1); return f ? f(device, deviceFlags, flags) : 3; } int r = (int)vgpu_cudaInitDevice((GoInt32)device, (GoUint32)deviceFlags, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaInitDevice, cudaInitDevice@libcudart.so.12");
-int vgpu13_cudaInitDevice(int device, unsigned int deviceFlags, unsigned int flags) { return (int)vgpu_cudaInitDevice((GoInt32)device, (GoUint32)deviceFlags, (GoUint32)flags); }
+int vgpu13_cudaInitDevice(int device, unsigned int deviceFlags, unsigned int flags) { if (vgpu_forked()) { int (*f)(int, unsigned int, unsigned int) = (int (*)(int, unsigned int, unsigned int))vgpu_forked_sym(128, 1); return f ? f(device, deviceFlags, flags) : 3; } int r = (int)vgpu_cudaInitDevice((GoInt32)device, (GoUint32)deviceFlags, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaInitDevice, cudaInitDevice@@libcudart.so.13");
-const char* vgpu12_cudaGetErrorString(int error) { return (const char*)vgpu_cudaGetErrorString((GoInt32)error); }
+const char* vgpu12_cudaGetErrorString(int error) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(129, 0); return f ? f(error) : "unknown error"; } return (const char*)vgpu_cudaGetErrorString((GoInt32)error); }
 __asm__(".symver vgpu12_cudaGetErrorString, cudaGetErrorString@libcudart.so.12");
-const char* vgpu13_cudaGetErrorString(int error) { return (const char*)vgpu_cudaGetErrorString((GoInt32)error); }
+const char* vgpu13_cudaGetErrorString(int error) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(130, 0); return f ? f(error) : "unknown error"; } return (const char*)vgpu_cudaGetErrorString((GoInt32)error); }
 __asm__(".symver vgpu13_cudaGetErrorString, cudaGetErrorString@@libcudart.so.13");
-const char* vgpu12_cudaGetErrorName(int error) { return (const char*)vgpu_cudaGetErrorName((GoInt32)error); }
+const char* vgpu12_cudaGetErrorName(int error) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(131, 0); return f ? f(error) : "unknown error"; } return (const char*)vgpu_cudaGetErrorName((GoInt32)error); }
 __asm__(".symver vgpu12_cudaGetErrorName, cudaGetErrorName@libcudart.so.12");
-const char* vgpu13_cudaGetErrorName(int error) { return (const char*)vgpu_cudaGetErrorName((GoInt32)error); }
+const char* vgpu13_cudaGetErrorName(int error) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(132, 0); return f ? f(error) : "unknown error"; } return (const char*)vgpu_cudaGetErrorName((GoInt32)error); }
 __asm__(".symver vgpu13_cudaGetErrorName, cudaGetErrorName@@libcudart.so.13");
-int vgpu12_cudaGetLastError(void) { return (int)vgpu_cudaGetLastError(); }
+int vgpu12_cudaGetLastError(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(133, 1); return f ? f() : 3; } return (int)vgpu_cudaGetLastError(); }
 __asm__(".symver vgpu12_cudaGetLastError, cudaGetLastError@libcudart.so.12");
-int vgpu13_cudaGetLastError(void) { return (int)vgpu_cudaGetLastError(); }
+int vgpu13_cudaGetLastError(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(134, 1); return f ? f() : 3; } return (int)vgpu_cudaGetLastError(); }
 __asm__(".symver vgpu13_cudaGetLastError, cudaGetLastError@@libcudart.so.13");
-int vgpu12_cudaPeekAtLastError(void) { return (int)vgpu_cudaPeekAtLastError(); }
+int vgpu12_cudaPeekAtLastError(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(135, 1); return f ? f() : 3; } return (int)vgpu_cudaPeekAtLastError(); }
 __asm__(".symver vgpu12_cudaPeekAtLastError, cudaPeekAtLastError@libcudart.so.12");
-int vgpu13_cudaPeekAtLastError(void) { return (int)vgpu_cudaPeekAtLastError(); }
+int vgpu13_cudaPeekAtLastError(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(136, 1); return f ? f() : 3; } return (int)vgpu_cudaPeekAtLastError(); }
 __asm__(".symver vgpu13_cudaPeekAtLastError, cudaPeekAtLastError@@libcudart.so.13");
-int vgpu12_cudaMalloc(void* devPtr, size_t size) { return (int)vgpu_cudaMalloc((void*)devPtr, (GoUint64)size); }
+int vgpu12_cudaMalloc(void* devPtr, size_t size) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(137, 1); return f ? f(devPtr, size) : 3; } int r = (int)vgpu_cudaMalloc((void*)devPtr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMalloc, cudaMalloc@libcudart.so.12");
-int vgpu13_cudaMalloc(void* devPtr, size_t size) { return (int)vgpu_cudaMalloc((void*)devPtr, (GoUint64)size); }
+int vgpu13_cudaMalloc(void* devPtr, size_t size) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(138, 1); return f ? f(devPtr, size) : 3; } int r = (int)vgpu_cudaMalloc((void*)devPtr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMalloc, cudaMalloc@@libcudart.so.13");
-int vgpu12_cudaFree(void* devPtr) { return (int)vgpu_cudaFree((GoUintptr)devPtr); }
+int vgpu12_cudaFree(void* devPtr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(139, 1); return f ? f(devPtr) : 3; } int r = (int)vgpu_cudaFree((GoUintptr)devPtr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaFree, cudaFree@libcudart.so.12");
-int vgpu13_cudaFree(void* devPtr) { return (int)vgpu_cudaFree((GoUintptr)devPtr); }
+int vgpu13_cudaFree(void* devPtr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(140, 1); return f ? f(devPtr) : 3; } int r = (int)vgpu_cudaFree((GoUintptr)devPtr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaFree, cudaFree@@libcudart.so.13");
-int vgpu12_cudaMallocHost(void* ptr, size_t size) { return (int)vgpu_cudaMallocHost((void*)ptr, (GoUint64)size); }
+int vgpu12_cudaMallocHost(void* ptr, size_t size) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(141, 1); return f ? f(ptr, size) : 3; } int r = (int)vgpu_cudaMallocHost((void*)ptr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMallocHost, cudaMallocHost@libcudart.so.12");
-int vgpu13_cudaMallocHost(void* ptr, size_t size) { return (int)vgpu_cudaMallocHost((void*)ptr, (GoUint64)size); }
+int vgpu13_cudaMallocHost(void* ptr, size_t size) { if (vgpu_forked()) { int (*f)(void*, size_t) = (int (*)(void*, size_t))vgpu_forked_sym(142, 1); return f ? f(ptr, size) : 3; } int r = (int)vgpu_cudaMallocHost((void*)ptr, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMallocHost, cudaMallocHost@@libcudart.so.13");
-int vgpu12_cudaFreeHost(void* ptr) { return (int)vgpu_cudaFreeHost((GoUintptr)ptr); }
+int vgpu12_cudaFreeHost(void* ptr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(143, 1); return f ? f(ptr) : 3; } int r = (int)vgpu_cudaFreeHost((GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaFreeHost, cudaFreeHost@libcudart.so.12");
-int vgpu13_cudaFreeHost(void* ptr) { return (int)vgpu_cudaFreeHost((GoUintptr)ptr); }
+int vgpu13_cudaFreeHost(void* ptr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(144, 1); return f ? f(ptr) : 3; } int r = (int)vgpu_cudaFreeHost((GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaFreeHost, cudaFreeHost@@libcudart.so.13");
-int vgpu12_cudaHostAlloc(void* pHost, size_t size, unsigned int flags) { return (int)vgpu_cudaHostAlloc((void*)pHost, (GoUint64)size, (GoUint32)flags); }
+int vgpu12_cudaHostAlloc(void* pHost, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(145, 1); return f ? f(pHost, size, flags) : 3; } int r = (int)vgpu_cudaHostAlloc((void*)pHost, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaHostAlloc, cudaHostAlloc@libcudart.so.12");
-int vgpu13_cudaHostAlloc(void* pHost, size_t size, unsigned int flags) { return (int)vgpu_cudaHostAlloc((void*)pHost, (GoUint64)size, (GoUint32)flags); }
+int vgpu13_cudaHostAlloc(void* pHost, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(146, 1); return f ? f(pHost, size, flags) : 3; } int r = (int)vgpu_cudaHostAlloc((void*)pHost, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaHostAlloc, cudaHostAlloc@@libcudart.so.13");
-int vgpu12_cudaHostGetDevicePointer(void* pDevice, void* pHost, unsigned int flags) { return (int)vgpu_cudaHostGetDevicePointer((void*)pDevice, (GoUintptr)pHost, (GoUint32)flags); }
+int vgpu12_cudaHostGetDevicePointer(void* pDevice, void* pHost, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(147, 1); return f ? f(pDevice, pHost, flags) : 3; } int r = (int)vgpu_cudaHostGetDevicePointer((void*)pDevice, (GoUintptr)pHost, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaHostGetDevicePointer, cudaHostGetDevicePointer@libcudart.so.12");
-int vgpu13_cudaHostGetDevicePointer(void* pDevice, void* pHost, unsigned int flags) { return (int)vgpu_cudaHostGetDevicePointer((void*)pDevice, (GoUintptr)pHost, (GoUint32)flags); }
+int vgpu13_cudaHostGetDevicePointer(void* pDevice, void* pHost, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(148, 1); return f ? f(pDevice, pHost, flags) : 3; } int r = (int)vgpu_cudaHostGetDevicePointer((void*)pDevice, (GoUintptr)pHost, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaHostGetDevicePointer, cudaHostGetDevicePointer@@libcudart.so.13");
-int vgpu12_cudaMallocManaged(void* devPtr, size_t size, unsigned int flags) { return (int)vgpu_cudaMallocManaged((void*)devPtr, (GoUint64)size, (GoUint32)flags); }
+int vgpu12_cudaMallocManaged(void* devPtr, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(149, 1); return f ? f(devPtr, size, flags) : 3; } int r = (int)vgpu_cudaMallocManaged((void*)devPtr, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMallocManaged, cudaMallocManaged@libcudart.so.12");
-int vgpu13_cudaMallocManaged(void* devPtr, size_t size, unsigned int flags) { return (int)vgpu_cudaMallocManaged((void*)devPtr, (GoUint64)size, (GoUint32)flags); }
+int vgpu13_cudaMallocManaged(void* devPtr, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(150, 1); return f ? f(devPtr, size, flags) : 3; } int r = (int)vgpu_cudaMallocManaged((void*)devPtr, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMallocManaged, cudaMallocManaged@@libcudart.so.13");
-int vgpu12_cudaHostRegister(void* ptr, size_t size, unsigned int flags) { return (int)vgpu_cudaHostRegister((GoUintptr)ptr, (GoUint64)size, (GoUint32)flags); }
+int vgpu12_cudaHostRegister(void* ptr, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(151, 1); return f ? f(ptr, size, flags) : 3; } int r = (int)vgpu_cudaHostRegister((GoUintptr)ptr, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaHostRegister, cudaHostRegister@libcudart.so.12");
-int vgpu13_cudaHostRegister(void* ptr, size_t size, unsigned int flags) { return (int)vgpu_cudaHostRegister((GoUintptr)ptr, (GoUint64)size, (GoUint32)flags); }
+int vgpu13_cudaHostRegister(void* ptr, size_t size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(152, 1); return f ? f(ptr, size, flags) : 3; } int r = (int)vgpu_cudaHostRegister((GoUintptr)ptr, (GoUint64)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaHostRegister, cudaHostRegister@@libcudart.so.13");
-int vgpu12_cudaHostUnregister(void* ptr) { return (int)vgpu_cudaHostUnregister((GoUintptr)ptr); }
+int vgpu12_cudaHostUnregister(void* ptr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(153, 1); return f ? f(ptr) : 3; } int r = (int)vgpu_cudaHostUnregister((GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaHostUnregister, cudaHostUnregister@libcudart.so.12");
-int vgpu13_cudaHostUnregister(void* ptr) { return (int)vgpu_cudaHostUnregister((GoUintptr)ptr); }
+int vgpu13_cudaHostUnregister(void* ptr) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(154, 1); return f ? f(ptr) : 3; } int r = (int)vgpu_cudaHostUnregister((GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaHostUnregister, cudaHostUnregister@@libcudart.so.13");
-int vgpu12_cudaMemGetInfo(void* free, void* total) { return (int)vgpu_cudaMemGetInfo((void*)free, (void*)total); }
+int vgpu12_cudaMemGetInfo(void* free, void* total) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(155, 1); return f ? f(free, total) : 3; } int r = (int)vgpu_cudaMemGetInfo((void*)free, (void*)total); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemGetInfo, cudaMemGetInfo@libcudart.so.12");
-int vgpu13_cudaMemGetInfo(void* free, void* total) { return (int)vgpu_cudaMemGetInfo((void*)free, (void*)total); }
+int vgpu13_cudaMemGetInfo(void* free, void* total) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(156, 1); return f ? f(free, total) : 3; } int r = (int)vgpu_cudaMemGetInfo((void*)free, (void*)total); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemGetInfo, cudaMemGetInfo@@libcudart.so.13");
-int vgpu12_cudaMemset(void* devPtr, int value, size_t count) { return (int)vgpu_cudaMemset((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count); }
+int vgpu12_cudaMemset(void* devPtr, int value, size_t count) { if (vgpu_forked()) { int (*f)(void*, int, size_t) = (int (*)(void*, int, size_t))vgpu_forked_sym(157, 1); return f ? f(devPtr, value, count) : 3; } int r = (int)vgpu_cudaMemset((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemset, cudaMemset@libcudart.so.12");
-int vgpu13_cudaMemset(void* devPtr, int value, size_t count) { return (int)vgpu_cudaMemset((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count); }
+int vgpu13_cudaMemset(void* devPtr, int value, size_t count) { if (vgpu_forked()) { int (*f)(void*, int, size_t) = (int (*)(void*, int, size_t))vgpu_forked_sym(158, 1); return f ? f(devPtr, value, count) : 3; } int r = (int)vgpu_cudaMemset((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemset, cudaMemset@@libcudart.so.13");
-int vgpu12_cudaMemsetAsync(void* devPtr, int value, size_t count, void* stream) { return (int)vgpu_cudaMemsetAsync((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count, (GoUintptr)stream); }
+int vgpu12_cudaMemsetAsync(void* devPtr, int value, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(void*, int, size_t, void*) = (int (*)(void*, int, size_t, void*))vgpu_forked_sym(159, 1); return f ? f(devPtr, value, count, stream) : 3; } int r = (int)vgpu_cudaMemsetAsync((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemsetAsync, cudaMemsetAsync@libcudart.so.12");
-int vgpu13_cudaMemsetAsync(void* devPtr, int value, size_t count, void* stream) { return (int)vgpu_cudaMemsetAsync((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count, (GoUintptr)stream); }
+int vgpu13_cudaMemsetAsync(void* devPtr, int value, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(void*, int, size_t, void*) = (int (*)(void*, int, size_t, void*))vgpu_forked_sym(160, 1); return f ? f(devPtr, value, count, stream) : 3; } int r = (int)vgpu_cudaMemsetAsync((GoUintptr)devPtr, (GoInt32)value, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemsetAsync, cudaMemsetAsync@@libcudart.so.13");
-int vgpu12_cudaMemcpy(void* dst, void* src, size_t count, int kind) { return (int)vgpu_cudaMemcpy((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); }
+int vgpu12_cudaMemcpy(void* dst, void* src, size_t count, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, int) = (int (*)(void*, void*, size_t, int))vgpu_forked_sym(161, 1); return f ? f(dst, src, count, kind) : 3; } int r = (int)vgpu_cudaMemcpy((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy, cudaMemcpy@libcudart.so.12");
-int vgpu13_cudaMemcpy(void* dst, void* src, size_t count, int kind) { return (int)vgpu_cudaMemcpy((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); }
+int vgpu13_cudaMemcpy(void* dst, void* src, size_t count, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, int) = (int (*)(void*, void*, size_t, int))vgpu_forked_sym(162, 1); return f ? f(dst, src, count, kind) : 3; } int r = (int)vgpu_cudaMemcpy((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy, cudaMemcpy@@libcudart.so.13");
-int vgpu12_cudaMemcpyAsync(void* dst, void* src, size_t count, int kind, void* stream) { return (int)vgpu_cudaMemcpyAsync((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind, (GoUintptr)stream); }
+int vgpu12_cudaMemcpyAsync(void* dst, void* src, size_t count, int kind, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, int, void*) = (int (*)(void*, void*, size_t, int, void*))vgpu_forked_sym(163, 1); return f ? f(dst, src, count, kind, stream) : 3; } int r = (int)vgpu_cudaMemcpyAsync((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpyAsync, cudaMemcpyAsync@libcudart.so.12");
-int vgpu13_cudaMemcpyAsync(void* dst, void* src, size_t count, int kind, void* stream) { return (int)vgpu_cudaMemcpyAsync((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind, (GoUintptr)stream); }
+int vgpu13_cudaMemcpyAsync(void* dst, void* src, size_t count, int kind, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, int, void*) = (int (*)(void*, void*, size_t, int, void*))vgpu_forked_sym(164, 1); return f ? f(dst, src, count, kind, stream) : 3; } int r = (int)vgpu_cudaMemcpyAsync((GoUintptr)dst, (GoUintptr)src, (GoUint64)count, (GoInt32)kind, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpyAsync, cudaMemcpyAsync@@libcudart.so.13");
-int vgpu12_cudaMemcpy2D(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind) { return (int)vgpu_cudaMemcpy2D((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind); }
+int vgpu12_cudaMemcpy2D(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t, size_t, int) = (int (*)(void*, size_t, void*, size_t, size_t, size_t, int))vgpu_forked_sym(165, 1); return f ? f(dst, dpitch, src, spitch, width, height, kind) : 3; } int r = (int)vgpu_cudaMemcpy2D((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy2D, cudaMemcpy2D@libcudart.so.12");
-int vgpu13_cudaMemcpy2D(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind) { return (int)vgpu_cudaMemcpy2D((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind); }
+int vgpu13_cudaMemcpy2D(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t, size_t, int) = (int (*)(void*, size_t, void*, size_t, size_t, size_t, int))vgpu_forked_sym(166, 1); return f ? f(dst, dpitch, src, spitch, width, height, kind) : 3; } int r = (int)vgpu_cudaMemcpy2D((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy2D, cudaMemcpy2D@@libcudart.so.13");
-int vgpu12_cudaMemcpy2DAsync(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind, void* stream) { return (int)vgpu_cudaMemcpy2DAsync((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind, (GoUintptr)stream); }
+int vgpu12_cudaMemcpy2DAsync(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t, size_t, int, void*) = (int (*)(void*, size_t, void*, size_t, size_t, size_t, int, void*))vgpu_forked_sym(167, 1); return f ? f(dst, dpitch, src, spitch, width, height, kind, stream) : 3; } int r = (int)vgpu_cudaMemcpy2DAsync((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy2DAsync, cudaMemcpy2DAsync@libcudart.so.12");
-int vgpu13_cudaMemcpy2DAsync(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind, void* stream) { return (int)vgpu_cudaMemcpy2DAsync((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind, (GoUintptr)stream); }
+int vgpu13_cudaMemcpy2DAsync(void* dst, size_t dpitch, void* src, size_t spitch, size_t width, size_t height, int kind, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t, size_t, int, void*) = (int (*)(void*, size_t, void*, size_t, size_t, size_t, int, void*))vgpu_forked_sym(168, 1); return f ? f(dst, dpitch, src, spitch, width, height, kind, stream) : 3; } int r = (int)vgpu_cudaMemcpy2DAsync((GoUintptr)dst, (GoUint64)dpitch, (GoUintptr)src, (GoUint64)spitch, (GoUint64)width, (GoUint64)height, (GoInt32)kind, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy2DAsync, cudaMemcpy2DAsync@@libcudart.so.13");
-int vgpu12_cudaMemcpyPeer(void* dst, int dstDevice, void* src, int srcDevice, size_t count) { return (int)vgpu_cudaMemcpyPeer((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count); }
+int vgpu12_cudaMemcpyPeer(void* dst, int dstDevice, void* src, int srcDevice, size_t count) { if (vgpu_forked()) { int (*f)(void*, int, void*, int, size_t) = (int (*)(void*, int, void*, int, size_t))vgpu_forked_sym(169, 1); return f ? f(dst, dstDevice, src, srcDevice, count) : 3; } int r = (int)vgpu_cudaMemcpyPeer((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpyPeer, cudaMemcpyPeer@libcudart.so.12");
-int vgpu13_cudaMemcpyPeer(void* dst, int dstDevice, void* src, int srcDevice, size_t count) { return (int)vgpu_cudaMemcpyPeer((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count); }
+int vgpu13_cudaMemcpyPeer(void* dst, int dstDevice, void* src, int srcDevice, size_t count) { if (vgpu_forked()) { int (*f)(void*, int, void*, int, size_t) = (int (*)(void*, int, void*, int, size_t))vgpu_forked_sym(170, 1); return f ? f(dst, dstDevice, src, srcDevice, count) : 3; } int r = (int)vgpu_cudaMemcpyPeer((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpyPeer, cudaMemcpyPeer@@libcudart.so.13");
-int vgpu12_cudaMemcpyPeerAsync(void* dst, int dstDevice, void* src, int srcDevice, size_t count, void* stream) { return (int)vgpu_cudaMemcpyPeerAsync((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count, (GoUintptr)stream); }
+int vgpu12_cudaMemcpyPeerAsync(void* dst, int dstDevice, void* src, int srcDevice, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(void*, int, void*, int, size_t, void*) = (int (*)(void*, int, void*, int, size_t, void*))vgpu_forked_sym(171, 1); return f ? f(dst, dstDevice, src, srcDevice, count, stream) : 3; } int r = (int)vgpu_cudaMemcpyPeerAsync((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpyPeerAsync, cudaMemcpyPeerAsync@libcudart.so.12");
-int vgpu13_cudaMemcpyPeerAsync(void* dst, int dstDevice, void* src, int srcDevice, size_t count, void* stream) { return (int)vgpu_cudaMemcpyPeerAsync((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count, (GoUintptr)stream); }
+int vgpu13_cudaMemcpyPeerAsync(void* dst, int dstDevice, void* src, int srcDevice, size_t count, void* stream) { if (vgpu_forked()) { int (*f)(void*, int, void*, int, size_t, void*) = (int (*)(void*, int, void*, int, size_t, void*))vgpu_forked_sym(172, 1); return f ? f(dst, dstDevice, src, srcDevice, count, stream) : 3; } int r = (int)vgpu_cudaMemcpyPeerAsync((GoUintptr)dst, (GoInt32)dstDevice, (GoUintptr)src, (GoInt32)srcDevice, (GoUint64)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpyPeerAsync, cudaMemcpyPeerAsync@@libcudart.so.13");
-int vgpu12_cudaMemcpy3DPeerAsync(void* p, void* stream) { return (int)vgpu_cudaMemcpy3DPeerAsync((void*)p, (GoUintptr)stream); }
+int vgpu12_cudaMemcpy3DPeerAsync(void* p, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(173, 1); return f ? f(p, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DPeerAsync((void*)p, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy3DPeerAsync, cudaMemcpy3DPeerAsync@libcudart.so.12");
-int vgpu13_cudaMemcpy3DPeerAsync(void* p, void* stream) { return (int)vgpu_cudaMemcpy3DPeerAsync((void*)p, (GoUintptr)stream); }
+int vgpu13_cudaMemcpy3DPeerAsync(void* p, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(174, 1); return f ? f(p, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DPeerAsync((void*)p, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy3DPeerAsync, cudaMemcpy3DPeerAsync@@libcudart.so.13");
-int vgpu12_cudaMemcpy3DPeer(void* p) { return (int)vgpu_cudaMemcpy3DPeer((void*)p); }
+int vgpu12_cudaMemcpy3DPeer(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(175, 1); return f ? f(p) : 3; } int r = (int)vgpu_cudaMemcpy3DPeer((void*)p); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy3DPeer, cudaMemcpy3DPeer@libcudart.so.12");
-int vgpu13_cudaMemcpy3DPeer(void* p) { return (int)vgpu_cudaMemcpy3DPeer((void*)p); }
+int vgpu13_cudaMemcpy3DPeer(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(176, 1); return f ? f(p) : 3; } int r = (int)vgpu_cudaMemcpy3DPeer((void*)p); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy3DPeer, cudaMemcpy3DPeer@@libcudart.so.13");
-int vgpu12_cudaMemcpy3D(void* p) { return (int)vgpu_cudaMemcpy3D((void*)p); }
+int vgpu12_cudaMemcpy3D(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(177, 1); return f ? f(p) : 3; } int r = (int)vgpu_cudaMemcpy3D((void*)p); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy3D, cudaMemcpy3D@libcudart.so.12");
-int vgpu13_cudaMemcpy3D(void* p) { return (int)vgpu_cudaMemcpy3D((void*)p); }
+int vgpu13_cudaMemcpy3D(void* p) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(178, 1); return f ? f(p) : 3; } int r = (int)vgpu_cudaMemcpy3D((void*)p); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy3D, cudaMemcpy3D@@libcudart.so.13");
-int vgpu12_cudaMemcpy3DAsync(void* p, void* stream) { return (int)vgpu_cudaMemcpy3DAsync((void*)p, (GoUintptr)stream); }
+int vgpu12_cudaMemcpy3DAsync(void* p, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(179, 1); return f ? f(p, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DAsync((void*)p, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpy3DAsync, cudaMemcpy3DAsync@libcudart.so.12");
-int vgpu13_cudaMemcpy3DAsync(void* p, void* stream) { return (int)vgpu_cudaMemcpy3DAsync((void*)p, (GoUintptr)stream); }
+int vgpu13_cudaMemcpy3DAsync(void* p, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(180, 1); return f ? f(p, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DAsync((void*)p, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpy3DAsync, cudaMemcpy3DAsync@@libcudart.so.13");
-int vgpu12_cudaPointerGetAttributes(void* attributes, void* ptr) { return (int)vgpu_cudaPointerGetAttributes((void*)attributes, (GoUintptr)ptr); }
+int vgpu12_cudaPointerGetAttributes(void* attributes, void* ptr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(181, 1); return f ? f(attributes, ptr) : 3; } int r = (int)vgpu_cudaPointerGetAttributes((void*)attributes, (GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaPointerGetAttributes, cudaPointerGetAttributes@libcudart.so.12");
-int vgpu13_cudaPointerGetAttributes(void* attributes, void* ptr) { return (int)vgpu_cudaPointerGetAttributes((void*)attributes, (GoUintptr)ptr); }
+int vgpu13_cudaPointerGetAttributes(void* attributes, void* ptr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(182, 1); return f ? f(attributes, ptr) : 3; } int r = (int)vgpu_cudaPointerGetAttributes((void*)attributes, (GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaPointerGetAttributes, cudaPointerGetAttributes@@libcudart.so.13");
-int vgpu12_cudaMallocAsync(void* devPtr, size_t size, void* stream) { return (int)vgpu_cudaMallocAsync((void*)devPtr, (GoUint64)size, (GoUintptr)stream); }
+int vgpu12_cudaMallocAsync(void* devPtr, size_t size, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*) = (int (*)(void*, size_t, void*))vgpu_forked_sym(183, 1); return f ? f(devPtr, size, stream) : 3; } int r = (int)vgpu_cudaMallocAsync((void*)devPtr, (GoUint64)size, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMallocAsync, cudaMallocAsync@libcudart.so.12");
-int vgpu13_cudaMallocAsync(void* devPtr, size_t size, void* stream) { return (int)vgpu_cudaMallocAsync((void*)devPtr, (GoUint64)size, (GoUintptr)stream); }
+int vgpu13_cudaMallocAsync(void* devPtr, size_t size, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*) = (int (*)(void*, size_t, void*))vgpu_forked_sym(184, 1); return f ? f(devPtr, size, stream) : 3; } int r = (int)vgpu_cudaMallocAsync((void*)devPtr, (GoUint64)size, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMallocAsync, cudaMallocAsync@@libcudart.so.13");
-int vgpu12_cudaFreeAsync(void* devPtr, void* stream) { return (int)vgpu_cudaFreeAsync((GoUintptr)devPtr, (GoUintptr)stream); }
+int vgpu12_cudaFreeAsync(void* devPtr, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(185, 1); return f ? f(devPtr, stream) : 3; } int r = (int)vgpu_cudaFreeAsync((GoUintptr)devPtr, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaFreeAsync, cudaFreeAsync@libcudart.so.12");
-int vgpu13_cudaFreeAsync(void* devPtr, void* stream) { return (int)vgpu_cudaFreeAsync((GoUintptr)devPtr, (GoUintptr)stream); }
+int vgpu13_cudaFreeAsync(void* devPtr, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(186, 1); return f ? f(devPtr, stream) : 3; } int r = (int)vgpu_cudaFreeAsync((GoUintptr)devPtr, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaFreeAsync, cudaFreeAsync@@libcudart.so.13");
-int vgpu12_cudaMallocPitch(void* devPtr, void* pitch, size_t width, size_t height) { return (int)vgpu_cudaMallocPitch((void*)devPtr, (void*)pitch, (GoUint64)width, (GoUint64)height); }
+int vgpu12_cudaMallocPitch(void* devPtr, void* pitch, size_t width, size_t height) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(187, 1); return f ? f(devPtr, pitch, width, height) : 3; } int r = (int)vgpu_cudaMallocPitch((void*)devPtr, (void*)pitch, (GoUint64)width, (GoUint64)height); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMallocPitch, cudaMallocPitch@libcudart.so.12");
-int vgpu13_cudaMallocPitch(void* devPtr, void* pitch, size_t width, size_t height) { return (int)vgpu_cudaMallocPitch((void*)devPtr, (void*)pitch, (GoUint64)width, (GoUint64)height); }
+int vgpu13_cudaMallocPitch(void* devPtr, void* pitch, size_t width, size_t height) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(188, 1); return f ? f(devPtr, pitch, width, height) : 3; } int r = (int)vgpu_cudaMallocPitch((void*)devPtr, (void*)pitch, (GoUint64)width, (GoUint64)height); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMallocPitch, cudaMallocPitch@@libcudart.so.13");
-int vgpu12_cudaMemcpyToSymbol(void* symbol, void* src, size_t count, size_t offset, int kind) { return (int)vgpu_cudaMemcpyToSymbol((GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); }
+int vgpu12_cudaMemcpyToSymbol(void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, int) = (int (*)(void*, void*, size_t, size_t, int))vgpu_forked_sym(189, 1); return f ? f(symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaMemcpyToSymbol((GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpyToSymbol, cudaMemcpyToSymbol@libcudart.so.12");
-int vgpu13_cudaMemcpyToSymbol(void* symbol, void* src, size_t count, size_t offset, int kind) { return (int)vgpu_cudaMemcpyToSymbol((GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); }
+int vgpu13_cudaMemcpyToSymbol(void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, int) = (int (*)(void*, void*, size_t, size_t, int))vgpu_forked_sym(190, 1); return f ? f(symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaMemcpyToSymbol((GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemcpyToSymbol, cudaMemcpyToSymbol@@libcudart.so.13");
-int vgpu12_cudaStreamCreate(void* stream) { return (int)vgpu_cudaStreamCreate((void*)stream); }
+int vgpu12_cudaStreamCreate(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(191, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamCreate((void*)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamCreate, cudaStreamCreate@libcudart.so.12");
-int vgpu13_cudaStreamCreate(void* stream) { return (int)vgpu_cudaStreamCreate((void*)stream); }
+int vgpu13_cudaStreamCreate(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(192, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamCreate((void*)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamCreate, cudaStreamCreate@@libcudart.so.13");
-int vgpu12_cudaStreamCreateWithFlags(void* stream, unsigned int flags) { return (int)vgpu_cudaStreamCreateWithFlags((void*)stream, (GoUint32)flags); }
+int vgpu12_cudaStreamCreateWithFlags(void* stream, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(193, 1); return f ? f(stream, flags) : 3; } int r = (int)vgpu_cudaStreamCreateWithFlags((void*)stream, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamCreateWithFlags, cudaStreamCreateWithFlags@libcudart.so.12");
-int vgpu13_cudaStreamCreateWithFlags(void* stream, unsigned int flags) { return (int)vgpu_cudaStreamCreateWithFlags((void*)stream, (GoUint32)flags); }
+int vgpu13_cudaStreamCreateWithFlags(void* stream, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(194, 1); return f ? f(stream, flags) : 3; } int r = (int)vgpu_cudaStreamCreateWithFlags((void*)stream, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamCreateWithFlags, cudaStreamCreateWithFlags@@libcudart.so.13");
-int vgpu12_cudaStreamCreateWithPriority(void* stream, unsigned int flags, int priority) { return (int)vgpu_cudaStreamCreateWithPriority((void*)stream, (GoUint32)flags, (GoInt32)priority); }
+int vgpu12_cudaStreamCreateWithPriority(void* stream, unsigned int flags, int priority) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int) = (int (*)(void*, unsigned int, int))vgpu_forked_sym(195, 1); return f ? f(stream, flags, priority) : 3; } int r = (int)vgpu_cudaStreamCreateWithPriority((void*)stream, (GoUint32)flags, (GoInt32)priority); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamCreateWithPriority, cudaStreamCreateWithPriority@libcudart.so.12");
-int vgpu13_cudaStreamCreateWithPriority(void* stream, unsigned int flags, int priority) { return (int)vgpu_cudaStreamCreateWithPriority((void*)stream, (GoUint32)flags, (GoInt32)priority); }
+int vgpu13_cudaStreamCreateWithPriority(void* stream, unsigned int flags, int priority) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int) = (int (*)(void*, unsigned int, int))vgpu_forked_sym(196, 1); return f ? f(stream, flags, priority) : 3; } int r = (int)vgpu_cudaStreamCreateWithPriority((void*)stream, (GoUint32)flags, (GoInt32)priority); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamCreateWithPriority, cudaStreamCreateWithPriority@@libcudart.so.13");
-int vgpu12_cudaStreamDestroy(void* stream) { return (int)vgpu_cudaStreamDestroy((GoUintptr)stream); }
+int vgpu12_cudaStreamDestroy(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(197, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamDestroy((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamDestroy, cudaStreamDestroy@libcudart.so.12");
-int vgpu13_cudaStreamDestroy(void* stream) { return (int)vgpu_cudaStreamDestroy((GoUintptr)stream); }
+int vgpu13_cudaStreamDestroy(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(198, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamDestroy((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamDestroy, cudaStreamDestroy@@libcudart.so.13");
-int vgpu12_cudaStreamSynchronize(void* stream) { return (int)vgpu_cudaStreamSynchronize((GoUintptr)stream); }
+int vgpu12_cudaStreamSynchronize(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(199, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamSynchronize((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamSynchronize, cudaStreamSynchronize@libcudart.so.12");
-int vgpu13_cudaStreamSynchronize(void* stream) { return (int)vgpu_cudaStreamSynchronize((GoUintptr)stream); }
+int vgpu13_cudaStreamSynchronize(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(200, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamSynchronize((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamSynchronize, cudaStreamSynchronize@@libcudart.so.13");
-int vgpu12_cudaStreamQuery(void* stream) { return (int)vgpu_cudaStreamQuery((GoUintptr)stream); }
+int vgpu12_cudaStreamQuery(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(201, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamQuery((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamQuery, cudaStreamQuery@libcudart.so.12");
-int vgpu13_cudaStreamQuery(void* stream) { return (int)vgpu_cudaStreamQuery((GoUintptr)stream); }
+int vgpu13_cudaStreamQuery(void* stream) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(202, 1); return f ? f(stream) : 3; } int r = (int)vgpu_cudaStreamQuery((GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamQuery, cudaStreamQuery@@libcudart.so.13");
-int vgpu12_cudaStreamWaitEvent(void* stream, void* event, unsigned int flags) { return (int)vgpu_cudaStreamWaitEvent((GoUintptr)stream, (GoUintptr)event, (GoUint32)flags); }
+int vgpu12_cudaStreamWaitEvent(void* stream, void* event, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(203, 1); return f ? f(stream, event, flags) : 3; } int r = (int)vgpu_cudaStreamWaitEvent((GoUintptr)stream, (GoUintptr)event, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamWaitEvent, cudaStreamWaitEvent@libcudart.so.12");
-int vgpu13_cudaStreamWaitEvent(void* stream, void* event, unsigned int flags) { return (int)vgpu_cudaStreamWaitEvent((GoUintptr)stream, (GoUintptr)event, (GoUint32)flags); }
+int vgpu13_cudaStreamWaitEvent(void* stream, void* event, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(204, 1); return f ? f(stream, event, flags) : 3; } int r = (int)vgpu_cudaStreamWaitEvent((GoUintptr)stream, (GoUintptr)event, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamWaitEvent, cudaStreamWaitEvent@@libcudart.so.13");
-int vgpu12_cudaStreamIsCapturing(void* stream, void* status) { return (int)vgpu_cudaStreamIsCapturing((GoUintptr)stream, (void*)status); }
+int vgpu12_cudaStreamIsCapturing(void* stream, void* status) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(205, 1); return f ? f(stream, status) : 3; } int r = (int)vgpu_cudaStreamIsCapturing((GoUintptr)stream, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamIsCapturing, cudaStreamIsCapturing@libcudart.so.12");
-int vgpu13_cudaStreamIsCapturing(void* stream, void* status) { return (int)vgpu_cudaStreamIsCapturing((GoUintptr)stream, (void*)status); }
+int vgpu13_cudaStreamIsCapturing(void* stream, void* status) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(206, 1); return f ? f(stream, status) : 3; } int r = (int)vgpu_cudaStreamIsCapturing((GoUintptr)stream, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamIsCapturing, cudaStreamIsCapturing@@libcudart.so.13");
-int vgpu12_cudaStreamBeginCapture(void* stream, int mode) { return (int)vgpu_cudaStreamBeginCapture((GoUintptr)stream, (GoInt32)mode); }
+int vgpu12_cudaStreamBeginCapture(void* stream, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(207, 1); return f ? f(stream, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCapture((GoUintptr)stream, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamBeginCapture, cudaStreamBeginCapture@libcudart.so.12");
-int vgpu13_cudaStreamBeginCapture(void* stream, int mode) { return (int)vgpu_cudaStreamBeginCapture((GoUintptr)stream, (GoInt32)mode); }
+int vgpu13_cudaStreamBeginCapture(void* stream, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(208, 1); return f ? f(stream, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCapture((GoUintptr)stream, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamBeginCapture, cudaStreamBeginCapture@@libcudart.so.13");
-int vgpu12_cudaStreamEndCapture(void* stream, void* graph) { return (int)vgpu_cudaStreamEndCapture((GoUintptr)stream, (void*)graph); }
+int vgpu12_cudaStreamEndCapture(void* stream, void* graph) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(209, 1); return f ? f(stream, graph) : 3; } int r = (int)vgpu_cudaStreamEndCapture((GoUintptr)stream, (void*)graph); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamEndCapture, cudaStreamEndCapture@libcudart.so.12");
-int vgpu13_cudaStreamEndCapture(void* stream, void* graph) { return (int)vgpu_cudaStreamEndCapture((GoUintptr)stream, (void*)graph); }
+int vgpu13_cudaStreamEndCapture(void* stream, void* graph) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(210, 1); return f ? f(stream, graph) : 3; } int r = (int)vgpu_cudaStreamEndCapture((GoUintptr)stream, (void*)graph); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamEndCapture, cudaStreamEndCapture@@libcudart.so.13");
-int vgpu12_cudaStreamGetFlags(void* stream, void* flags) { return (int)vgpu_cudaStreamGetFlags((GoUintptr)stream, (void*)flags); }
+int vgpu12_cudaStreamGetFlags(void* stream, void* flags) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(211, 1); return f ? f(stream, flags) : 3; } int r = (int)vgpu_cudaStreamGetFlags((GoUintptr)stream, (void*)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamGetFlags, cudaStreamGetFlags@libcudart.so.12");
-int vgpu13_cudaStreamGetFlags(void* stream, void* flags) { return (int)vgpu_cudaStreamGetFlags((GoUintptr)stream, (void*)flags); }
+int vgpu13_cudaStreamGetFlags(void* stream, void* flags) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(212, 1); return f ? f(stream, flags) : 3; } int r = (int)vgpu_cudaStreamGetFlags((GoUintptr)stream, (void*)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamGetFlags, cudaStreamGetFlags@@libcudart.so.13");
-int vgpu12_cudaStreamGetPriority(void* stream, void* priority) { return (int)vgpu_cudaStreamGetPriority((GoUintptr)stream, (void*)priority); }
+int vgpu12_cudaStreamGetPriority(void* stream, void* priority) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(213, 1); return f ? f(stream, priority) : 3; } int r = (int)vgpu_cudaStreamGetPriority((GoUintptr)stream, (void*)priority); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaStreamGetPriority, cudaStreamGetPriority@libcudart.so.12");
-int vgpu13_cudaStreamGetPriority(void* stream, void* priority) { return (int)vgpu_cudaStreamGetPriority((GoUintptr)stream, (void*)priority); }
+int vgpu13_cudaStreamGetPriority(void* stream, void* priority) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(214, 1); return f ? f(stream, priority) : 3; } int r = (int)vgpu_cudaStreamGetPriority((GoUintptr)stream, (void*)priority); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamGetPriority, cudaStreamGetPriority@@libcudart.so.13");
-int vgpu12_cudaThreadExchangeStreamCaptureMode(void* mode) { return (int)vgpu_cudaThreadExchangeStreamCaptureMode((void*)mode); }
+int vgpu12_cudaThreadExchangeStreamCaptureMode(void* mode) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(215, 1); return f ? f(mode) : 3; } int r = (int)vgpu_cudaThreadExchangeStreamCaptureMode((void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaThreadExchangeStreamCaptureMode, cudaThreadExchangeStreamCaptureMode@libcudart.so.12");
-int vgpu13_cudaThreadExchangeStreamCaptureMode(void* mode) { return (int)vgpu_cudaThreadExchangeStreamCaptureMode((void*)mode); }
+int vgpu13_cudaThreadExchangeStreamCaptureMode(void* mode) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(216, 1); return f ? f(mode) : 3; } int r = (int)vgpu_cudaThreadExchangeStreamCaptureMode((void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaThreadExchangeStreamCaptureMode, cudaThreadExchangeStreamCaptureMode@@libcudart.so.13");
-int vgpu12_cudaEventCreate(void* event) { return (int)vgpu_cudaEventCreate((void*)event); }
+int vgpu12_cudaEventCreate(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(217, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventCreate((void*)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventCreate, cudaEventCreate@libcudart.so.12");
-int vgpu13_cudaEventCreate(void* event) { return (int)vgpu_cudaEventCreate((void*)event); }
+int vgpu13_cudaEventCreate(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(218, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventCreate((void*)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventCreate, cudaEventCreate@@libcudart.so.13");
-int vgpu12_cudaEventCreateWithFlags(void* event, unsigned int flags) { return (int)vgpu_cudaEventCreateWithFlags((void*)event, (GoUint32)flags); }
+int vgpu12_cudaEventCreateWithFlags(void* event, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(219, 1); return f ? f(event, flags) : 3; } int r = (int)vgpu_cudaEventCreateWithFlags((void*)event, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventCreateWithFlags, cudaEventCreateWithFlags@libcudart.so.12");
-int vgpu13_cudaEventCreateWithFlags(void* event, unsigned int flags) { return (int)vgpu_cudaEventCreateWithFlags((void*)event, (GoUint32)flags); }
+int vgpu13_cudaEventCreateWithFlags(void* event, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(220, 1); return f ? f(event, flags) : 3; } int r = (int)vgpu_cudaEventCreateWithFlags((void*)event, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventCreateWithFlags, cudaEventCreateWithFlags@@libcudart.so.13");
-int vgpu12_cudaEventDestroy(void* event) { return (int)vgpu_cudaEventDestroy((GoUintptr)event); }
+int vgpu12_cudaEventDestroy(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(221, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventDestroy((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventDestroy, cudaEventDestroy@libcudart.so.12");
-int vgpu13_cudaEventDestroy(void* event) { return (int)vgpu_cudaEventDestroy((GoUintptr)event); }
+int vgpu13_cudaEventDestroy(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(222, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventDestroy((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventDestroy, cudaEventDestroy@@libcudart.so.13");
-int vgpu12_cudaEventRecord(void* event, void* stream) { return (int)vgpu_cudaEventRecord((GoUintptr)event, (GoUintptr)stream); }
+int vgpu12_cudaEventRecord(void* event, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(223, 1); return f ? f(event, stream) : 3; } int r = (int)vgpu_cudaEventRecord((GoUintptr)event, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventRecord, cudaEventRecord@libcudart.so.12");
-int vgpu13_cudaEventRecord(void* event, void* stream) { return (int)vgpu_cudaEventRecord((GoUintptr)event, (GoUintptr)stream); }
+int vgpu13_cudaEventRecord(void* event, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(224, 1); return f ? f(event, stream) : 3; } int r = (int)vgpu_cudaEventRecord((GoUintptr)event, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventRecord, cudaEventRecord@@libcudart.so.13");
-int vgpu12_cudaEventSynchronize(void* event) { return (int)vgpu_cudaEventSynchronize((GoUintptr)event); }
+int vgpu12_cudaEventSynchronize(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(225, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventSynchronize((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventSynchronize, cudaEventSynchronize@libcudart.so.12");
-int vgpu13_cudaEventSynchronize(void* event) { return (int)vgpu_cudaEventSynchronize((GoUintptr)event); }
+int vgpu13_cudaEventSynchronize(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(226, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventSynchronize((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventSynchronize, cudaEventSynchronize@@libcudart.so.13");
-int vgpu12_cudaEventQuery(void* event) { return (int)vgpu_cudaEventQuery((GoUintptr)event); }
+int vgpu12_cudaEventQuery(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(227, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventQuery((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventQuery, cudaEventQuery@libcudart.so.12");
-int vgpu13_cudaEventQuery(void* event) { return (int)vgpu_cudaEventQuery((GoUintptr)event); }
+int vgpu13_cudaEventQuery(void* event) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(228, 1); return f ? f(event) : 3; } int r = (int)vgpu_cudaEventQuery((GoUintptr)event); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventQuery, cudaEventQuery@@libcudart.so.13");
-int vgpu12_cudaEventElapsedTime(void* ms, void* start, void* end) { return (int)vgpu_cudaEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); }
+int vgpu12_cudaEventElapsedTime(void* ms, void* start, void* end) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(229, 1); return f ? f(ms, start, end) : 3; } int r = (int)vgpu_cudaEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaEventElapsedTime, cudaEventElapsedTime@libcudart.so.12");
-int vgpu13_cudaEventElapsedTime(void* ms, void* start, void* end) { return (int)vgpu_cudaEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); }
+int vgpu13_cudaEventElapsedTime(void* ms, void* start, void* end) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(230, 1); return f ? f(ms, start, end) : 3; } int r = (int)vgpu_cudaEventElapsedTime((void*)ms, (GoUintptr)start, (GoUintptr)end); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaEventElapsedTime, cudaEventElapsedTime@@libcudart.so.13");
-int vgpu12_cudaGraphCreate(void* graph, unsigned int flags) { return (int)vgpu_cudaGraphCreate((void*)graph, (GoUint32)flags); }
+int vgpu12_cudaGraphCreate(void* graph, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(231, 1); return f ? f(graph, flags) : 3; } int r = (int)vgpu_cudaGraphCreate((void*)graph, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphCreate, cudaGraphCreate@libcudart.so.12");
-int vgpu13_cudaGraphCreate(void* graph, unsigned int flags) { return (int)vgpu_cudaGraphCreate((void*)graph, (GoUint32)flags); }
+int vgpu13_cudaGraphCreate(void* graph, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(232, 1); return f ? f(graph, flags) : 3; } int r = (int)vgpu_cudaGraphCreate((void*)graph, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphCreate, cudaGraphCreate@@libcudart.so.13");
-int vgpu12_cudaGraphInstantiate(void* exec, void* graph, unsigned long long flags) { return (int)vgpu_cudaGraphInstantiate((void*)exec, (GoUintptr)graph, (GoUint64)flags); }
+int vgpu12_cudaGraphInstantiate(void* exec, void* graph, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(233, 1); return f ? f(exec, graph, flags) : 3; } int r = (int)vgpu_cudaGraphInstantiate((void*)exec, (GoUintptr)graph, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphInstantiate, cudaGraphInstantiate@libcudart.so.12");
-int vgpu13_cudaGraphInstantiate(void* exec, void* graph, unsigned long long flags) { return (int)vgpu_cudaGraphInstantiate((void*)exec, (GoUintptr)graph, (GoUint64)flags); }
+int vgpu13_cudaGraphInstantiate(void* exec, void* graph, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(234, 1); return f ? f(exec, graph, flags) : 3; } int r = (int)vgpu_cudaGraphInstantiate((void*)exec, (GoUintptr)graph, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphInstantiate, cudaGraphInstantiate@@libcudart.so.13");
-int vgpu12_cudaGraphInstantiateWithFlags(void* exec, void* graph, unsigned long long flags) { return (int)vgpu_cudaGraphInstantiateWithFlags((void*)exec, (GoUintptr)graph, (GoUint64)flags); }
+int vgpu12_cudaGraphInstantiateWithFlags(void* exec, void* graph, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(235, 1); return f ? f(exec, graph, flags) : 3; } int r = (int)vgpu_cudaGraphInstantiateWithFlags((void*)exec, (GoUintptr)graph, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphInstantiateWithFlags, cudaGraphInstantiateWithFlags@libcudart.so.12");
-int vgpu13_cudaGraphInstantiateWithFlags(void* exec, void* graph, unsigned long long flags) { return (int)vgpu_cudaGraphInstantiateWithFlags((void*)exec, (GoUintptr)graph, (GoUint64)flags); }
+int vgpu13_cudaGraphInstantiateWithFlags(void* exec, void* graph, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long) = (int (*)(void*, void*, unsigned long long))vgpu_forked_sym(236, 1); return f ? f(exec, graph, flags) : 3; } int r = (int)vgpu_cudaGraphInstantiateWithFlags((void*)exec, (GoUintptr)graph, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphInstantiateWithFlags, cudaGraphInstantiateWithFlags@@libcudart.so.13");
-int vgpu12_cudaGraphExecUpdate(void* exec, void* graph, void* info) { return (int)vgpu_cudaGraphExecUpdate((GoUintptr)exec, (GoUintptr)graph, (void*)info); }
+int vgpu12_cudaGraphExecUpdate(void* exec, void* graph, void* info) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(237, 1); return f ? f(exec, graph, info) : 3; } int r = (int)vgpu_cudaGraphExecUpdate((GoUintptr)exec, (GoUintptr)graph, (void*)info); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphExecUpdate, cudaGraphExecUpdate@libcudart.so.12");
-int vgpu13_cudaGraphExecUpdate(void* exec, void* graph, void* info) { return (int)vgpu_cudaGraphExecUpdate((GoUintptr)exec, (GoUintptr)graph, (void*)info); }
+int vgpu13_cudaGraphExecUpdate(void* exec, void* graph, void* info) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(238, 1); return f ? f(exec, graph, info) : 3; } int r = (int)vgpu_cudaGraphExecUpdate((GoUintptr)exec, (GoUintptr)graph, (void*)info); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphExecUpdate, cudaGraphExecUpdate@@libcudart.so.13");
-int vgpu12_cudaGraphLaunch(void* exec, void* stream) { return (int)vgpu_cudaGraphLaunch((GoUintptr)exec, (GoUintptr)stream); }
+int vgpu12_cudaGraphLaunch(void* exec, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(239, 1); return f ? f(exec, stream) : 3; } int r = (int)vgpu_cudaGraphLaunch((GoUintptr)exec, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphLaunch, cudaGraphLaunch@libcudart.so.12");
-int vgpu13_cudaGraphLaunch(void* exec, void* stream) { return (int)vgpu_cudaGraphLaunch((GoUintptr)exec, (GoUintptr)stream); }
+int vgpu13_cudaGraphLaunch(void* exec, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(240, 1); return f ? f(exec, stream) : 3; } int r = (int)vgpu_cudaGraphLaunch((GoUintptr)exec, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphLaunch, cudaGraphLaunch@@libcudart.so.13");
-int vgpu12_cudaGraphExecDestroy(void* exec) { return (int)vgpu_cudaGraphExecDestroy((GoUintptr)exec); }
+int vgpu12_cudaGraphExecDestroy(void* exec) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(241, 1); return f ? f(exec) : 3; } int r = (int)vgpu_cudaGraphExecDestroy((GoUintptr)exec); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphExecDestroy, cudaGraphExecDestroy@libcudart.so.12");
-int vgpu13_cudaGraphExecDestroy(void* exec) { return (int)vgpu_cudaGraphExecDestroy((GoUintptr)exec); }
+int vgpu13_cudaGraphExecDestroy(void* exec) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(242, 1); return f ? f(exec) : 3; } int r = (int)vgpu_cudaGraphExecDestroy((GoUintptr)exec); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphExecDestroy, cudaGraphExecDestroy@@libcudart.so.13");
-int vgpu12_cudaGraphDestroy(void* graph) { return (int)vgpu_cudaGraphDestroy((GoUintptr)graph); }
+int vgpu12_cudaGraphDestroy(void* graph) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(243, 1); return f ? f(graph) : 3; } int r = (int)vgpu_cudaGraphDestroy((GoUintptr)graph); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphDestroy, cudaGraphDestroy@libcudart.so.12");
-int vgpu13_cudaGraphDestroy(void* graph) { return (int)vgpu_cudaGraphDestroy((GoUintptr)graph); }
+int vgpu13_cudaGraphDestroy(void* graph) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(244, 1); return f ? f(graph) : 3; } int r = (int)vgpu_cudaGraphDestroy((GoUintptr)graph); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphDestroy, cudaGraphDestroy@@libcudart.so.13");
-int vgpu12_cudaGraphGetNodes(void* graph, void* nodes, void* numNodes) { return (int)vgpu_cudaGraphGetNodes((GoUintptr)graph, (void*)nodes, (void*)numNodes); }
+int vgpu12_cudaGraphGetNodes(void* graph, void* nodes, void* numNodes) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(245, 1); return f ? f(graph, nodes, numNodes) : 3; } int r = (int)vgpu_cudaGraphGetNodes((GoUintptr)graph, (void*)nodes, (void*)numNodes); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGraphGetNodes, cudaGraphGetNodes@libcudart.so.12");
-int vgpu13_cudaGraphGetNodes(void* graph, void* nodes, void* numNodes) { return (int)vgpu_cudaGraphGetNodes((GoUintptr)graph, (void*)nodes, (void*)numNodes); }
+int vgpu13_cudaGraphGetNodes(void* graph, void* nodes, void* numNodes) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(246, 1); return f ? f(graph, nodes, numNodes) : 3; } int r = (int)vgpu_cudaGraphGetNodes((GoUintptr)graph, (void*)nodes, (void*)numNodes); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphGetNodes, cudaGraphGetNodes@@libcudart.so.13");
-int vgpu12_cudaFuncSetAttribute(void* func_, int attr, int value) { return (int)vgpu_cudaFuncSetAttribute((GoUintptr)func_, (GoInt32)attr, (GoInt32)value); }
+int vgpu12_cudaFuncSetAttribute(void* func_, int attr, int value) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(247, 1); return f ? f(func_, attr, value) : 3; } int r = (int)vgpu_cudaFuncSetAttribute((GoUintptr)func_, (GoInt32)attr, (GoInt32)value); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaFuncSetAttribute, cudaFuncSetAttribute@libcudart.so.12");
-int vgpu13_cudaFuncSetAttribute(void* func_, int attr, int value) { return (int)vgpu_cudaFuncSetAttribute((GoUintptr)func_, (GoInt32)attr, (GoInt32)value); }
+int vgpu13_cudaFuncSetAttribute(void* func_, int attr, int value) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(248, 1); return f ? f(func_, attr, value) : 3; } int r = (int)vgpu_cudaFuncSetAttribute((GoUintptr)func_, (GoInt32)attr, (GoInt32)value); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaFuncSetAttribute, cudaFuncSetAttribute@@libcudart.so.13");
-int vgpu12_cudaFuncGetAttributes(void* attr, void* func_) { return (int)vgpu_cudaFuncGetAttributes((void*)attr, (GoUintptr)func_); }
+int vgpu12_cudaFuncGetAttributes(void* attr, void* func_) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(249, 1); return f ? f(attr, func_) : 3; } int r = (int)vgpu_cudaFuncGetAttributes((void*)attr, (GoUintptr)func_); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaFuncGetAttributes, cudaFuncGetAttributes@libcudart.so.12");
-int vgpu13_cudaFuncGetAttributes(void* attr, void* func_) { return (int)vgpu_cudaFuncGetAttributes((void*)attr, (GoUintptr)func_); }
+int vgpu13_cudaFuncGetAttributes(void* attr, void* func_) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(250, 1); return f ? f(attr, func_) : 3; } int r = (int)vgpu_cudaFuncGetAttributes((void*)attr, (GoUintptr)func_); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaFuncGetAttributes, cudaFuncGetAttributes@@libcudart.so.13");
-int vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessor(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize) { return (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize); }
+int vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessor(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize) { if (vgpu_forked()) { int (*f)(void*, void*, int, size_t) = (int (*)(void*, void*, int, size_t))vgpu_forked_sym(251, 1); return f ? f(numBlocks, func_, blockSize, dynamicSMemSize) : 3; } int r = (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessor, cudaOccupancyMaxActiveBlocksPerMultiprocessor@libcudart.so.12");
-int vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessor(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize) { return (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize); }
+int vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessor(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize) { if (vgpu_forked()) { int (*f)(void*, void*, int, size_t) = (int (*)(void*, void*, int, size_t))vgpu_forked_sym(252, 1); return f ? f(numBlocks, func_, blockSize, dynamicSMemSize) : 3; } int r = (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessor, cudaOccupancyMaxActiveBlocksPerMultiprocessor@@libcudart.so.13");
-int vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize, unsigned int flags) { return (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize, (GoUint32)flags); }
+int vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, size_t, unsigned int) = (int (*)(void*, void*, int, size_t, unsigned int))vgpu_forked_sym(253, 1); return f ? f(numBlocks, func_, blockSize, dynamicSMemSize, flags) : 3; } int r = (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags@libcudart.so.12");
-int vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize, unsigned int flags) { return (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize, (GoUint32)flags); }
+int vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void* numBlocks, void* func_, int blockSize, size_t dynamicSMemSize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, size_t, unsigned int) = (int (*)(void*, void*, int, size_t, unsigned int))vgpu_forked_sym(254, 1); return f ? f(numBlocks, func_, blockSize, dynamicSMemSize, flags) : 3; } int r = (int)vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags((void*)numBlocks, (GoUintptr)func_, (GoInt32)blockSize, (GoUint64)dynamicSMemSize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags@@libcudart.so.13");
-int vgpu12_cudaLaunchKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { return (int)vgpu_cudaLaunchKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); }
+int vgpu12_cudaLaunchKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, dim3, dim3, void*, size_t, void*) = (int (*)(void*, dim3, dim3, void*, size_t, void*))vgpu_forked_sym(255, 1); return f ? f(func_, grid, block, args, sharedMem, stream) : 3; } int r = (int)vgpu_cudaLaunchKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaLaunchKernel, cudaLaunchKernel@libcudart.so.12");
-int vgpu13_cudaLaunchKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { return (int)vgpu_cudaLaunchKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); }
+int vgpu13_cudaLaunchKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, dim3, dim3, void*, size_t, void*) = (int (*)(void*, dim3, dim3, void*, size_t, void*))vgpu_forked_sym(256, 1); return f ? f(func_, grid, block, args, sharedMem, stream) : 3; } int r = (int)vgpu_cudaLaunchKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaLaunchKernel, cudaLaunchKernel@@libcudart.so.13");
-int vgpu12_cudaLaunchKernelExC(void* config, void* func_, void* args) { return (int)vgpu_cudaLaunchKernelExC((void*)config, (GoUintptr)func_, (GoUintptr)args); }
+int vgpu12_cudaLaunchKernelExC(void* config, void* func_, void* args) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(257, 1); return f ? f(config, func_, args) : 3; } int r = (int)vgpu_cudaLaunchKernelExC((void*)config, (GoUintptr)func_, (GoUintptr)args); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaLaunchKernelExC, cudaLaunchKernelExC@libcudart.so.12");
-int vgpu13_cudaLaunchKernelExC(void* config, void* func_, void* args) { return (int)vgpu_cudaLaunchKernelExC((void*)config, (GoUintptr)func_, (GoUintptr)args); }
+int vgpu13_cudaLaunchKernelExC(void* config, void* func_, void* args) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(258, 1); return f ? f(config, func_, args) : 3; } int r = (int)vgpu_cudaLaunchKernelExC((void*)config, (GoUintptr)func_, (GoUintptr)args); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaLaunchKernelExC, cudaLaunchKernelExC@@libcudart.so.13");
-int vgpu12_cudaLaunchCooperativeKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { return (int)vgpu_cudaLaunchCooperativeKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); }
+int vgpu12_cudaLaunchCooperativeKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, dim3, dim3, void*, size_t, void*) = (int (*)(void*, dim3, dim3, void*, size_t, void*))vgpu_forked_sym(259, 1); return f ? f(func_, grid, block, args, sharedMem, stream) : 3; } int r = (int)vgpu_cudaLaunchCooperativeKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaLaunchCooperativeKernel, cudaLaunchCooperativeKernel@libcudart.so.12");
-int vgpu13_cudaLaunchCooperativeKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { return (int)vgpu_cudaLaunchCooperativeKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); }
+int vgpu13_cudaLaunchCooperativeKernel(void* func_, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, dim3, dim3, void*, size_t, void*) = (int (*)(void*, dim3, dim3, void*, size_t, void*))vgpu_forked_sym(260, 1); return f ? f(func_, grid, block, args, sharedMem, stream) : 3; } int r = (int)vgpu_cudaLaunchCooperativeKernel((GoUintptr)func_, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaLaunchCooperativeKernel, cudaLaunchCooperativeKernel@@libcudart.so.13");
-int vgpu13___cudaGetKernel(void* kernel, void* entryFuncAddr) { return (int)vgpu___cudaGetKernel_13((void*)kernel, (GoUintptr)entryFuncAddr); }
+int vgpu13___cudaGetKernel(void* kernel, void* entryFuncAddr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(261, 1); return f ? f(kernel, entryFuncAddr) : 3; } int r = (int)vgpu___cudaGetKernel_13((void*)kernel, (GoUintptr)entryFuncAddr); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13___cudaGetKernel, __cudaGetKernel@@libcudart.so.13");
-int vgpu13___cudaLaunchKernel(void* kernel, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { return (int)vgpu___cudaLaunchKernel_13((GoUintptr)kernel, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); }
+int vgpu13___cudaLaunchKernel(void* kernel, dim3 grid, dim3 block, void* args, size_t sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, dim3, dim3, void*, size_t, void*) = (int (*)(void*, dim3, dim3, void*, size_t, void*))vgpu_forked_sym(262, 1); return f ? f(kernel, grid, block, args, sharedMem, stream) : 3; } int r = (int)vgpu___cudaLaunchKernel_13((GoUintptr)kernel, grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUintptr)args, (GoUint64)sharedMem, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13___cudaLaunchKernel, __cudaLaunchKernel@@libcudart.so.13");
-unsigned int vgpu12___cudaPushCallConfiguration(dim3 grid, dim3 block, size_t sharedMem, void* stream) { return (unsigned int)vgpu___cudaPushCallConfiguration(grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUint64)sharedMem, (GoUintptr)stream); }
+unsigned int vgpu12___cudaPushCallConfiguration(dim3 grid, dim3 block, size_t sharedMem, void* stream) { if (vgpu_forked()) { unsigned int (*f)(dim3, dim3, size_t, void*) = (unsigned int (*)(dim3, dim3, size_t, void*))vgpu_forked_sym(263, 1); return f ? f(grid, block, sharedMem, stream) : 3; } return (unsigned int)vgpu___cudaPushCallConfiguration(grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUint64)sharedMem, (GoUintptr)stream); }
 __asm__(".symver vgpu12___cudaPushCallConfiguration, __cudaPushCallConfiguration@libcudart.so.12");
-unsigned int vgpu13___cudaPushCallConfiguration(dim3 grid, dim3 block, size_t sharedMem, void* stream) { return (unsigned int)vgpu___cudaPushCallConfiguration(grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUint64)sharedMem, (GoUintptr)stream); }
+unsigned int vgpu13___cudaPushCallConfiguration(dim3 grid, dim3 block, size_t sharedMem, void* stream) { if (vgpu_forked()) { unsigned int (*f)(dim3, dim3, size_t, void*) = (unsigned int (*)(dim3, dim3, size_t, void*))vgpu_forked_sym(264, 1); return f ? f(grid, block, sharedMem, stream) : 3; } return (unsigned int)vgpu___cudaPushCallConfiguration(grid.x, grid.y, grid.z, block.x, block.y, block.z, (GoUint64)sharedMem, (GoUintptr)stream); }
 __asm__(".symver vgpu13___cudaPushCallConfiguration, __cudaPushCallConfiguration@@libcudart.so.13");
-int vgpu12___cudaPopCallConfiguration(void* grid, void* block, void* sharedMem, void* stream) { return (int)vgpu___cudaPopCallConfiguration((void*)grid, (void*)block, (void*)sharedMem, (void*)stream); }
+int vgpu12___cudaPopCallConfiguration(void* grid, void* block, void* sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(265, 1); return f ? f(grid, block, sharedMem, stream) : 3; } return (int)vgpu___cudaPopCallConfiguration((void*)grid, (void*)block, (void*)sharedMem, (void*)stream); }
 __asm__(".symver vgpu12___cudaPopCallConfiguration, __cudaPopCallConfiguration@libcudart.so.12");
-int vgpu13___cudaPopCallConfiguration(void* grid, void* block, void* sharedMem, void* stream) { return (int)vgpu___cudaPopCallConfiguration((void*)grid, (void*)block, (void*)sharedMem, (void*)stream); }
+int vgpu13___cudaPopCallConfiguration(void* grid, void* block, void* sharedMem, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(266, 1); return f ? f(grid, block, sharedMem, stream) : 3; } return (int)vgpu___cudaPopCallConfiguration((void*)grid, (void*)block, (void*)sharedMem, (void*)stream); }
 __asm__(".symver vgpu13___cudaPopCallConfiguration, __cudaPopCallConfiguration@@libcudart.so.13");
-void** vgpu12___cudaRegisterFatBinary(void* fatCubin) { return (void**)vgpu___cudaRegisterFatBinary((GoUintptr)fatCubin); }
+void** vgpu12___cudaRegisterFatBinary(void* fatCubin) { if (vgpu_forked()) { void** (*f)(void*) = (void** (*)(void*))vgpu_forked_sym(267, 1); return f ? f(fatCubin) : (void**)&vgpu_forked_handle; } void** r = (void**)vgpu___cudaRegisterFatBinary((GoUintptr)fatCubin); { uintptr_t a[] = {(uintptr_t)fatCubin}; vgpu_fork_record(VGPU_REG_FATBIN, 267, (void*)(uintptr_t)r, a, 1); } return r; }
 __asm__(".symver vgpu12___cudaRegisterFatBinary, __cudaRegisterFatBinary@libcudart.so.12");
-void** vgpu13___cudaRegisterFatBinary(void* fatCubin) { return (void**)vgpu___cudaRegisterFatBinary((GoUintptr)fatCubin); }
+void** vgpu13___cudaRegisterFatBinary(void* fatCubin) { if (vgpu_forked()) { void** (*f)(void*) = (void** (*)(void*))vgpu_forked_sym(268, 1); return f ? f(fatCubin) : (void**)&vgpu_forked_handle; } void** r = (void**)vgpu___cudaRegisterFatBinary((GoUintptr)fatCubin); { uintptr_t a[] = {(uintptr_t)fatCubin}; vgpu_fork_record(VGPU_REG_FATBIN, 268, (void*)(uintptr_t)r, a, 1); } return r; }
 __asm__(".symver vgpu13___cudaRegisterFatBinary, __cudaRegisterFatBinary@@libcudart.so.13");
-void vgpu12___cudaRegisterFatBinaryEnd(void* handle) { vgpu___cudaRegisterFatBinaryEnd((GoUintptr)handle); }
+void vgpu12___cudaRegisterFatBinaryEnd(void* handle) { if (vgpu_forked()) { void (*f)(void*) = (void (*)(void*))vgpu_forked_sym(269, 1); if (f) f(vgpu_fork_handle_of(handle)); return; } vgpu___cudaRegisterFatBinaryEnd((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_END, 269, NULL, a, 1); }; }
 __asm__(".symver vgpu12___cudaRegisterFatBinaryEnd, __cudaRegisterFatBinaryEnd@libcudart.so.12");
-void vgpu13___cudaRegisterFatBinaryEnd(void* handle) { vgpu___cudaRegisterFatBinaryEnd((GoUintptr)handle); }
+void vgpu13___cudaRegisterFatBinaryEnd(void* handle) { if (vgpu_forked()) { void (*f)(void*) = (void (*)(void*))vgpu_forked_sym(270, 1); if (f) f(vgpu_fork_handle_of(handle)); return; } vgpu___cudaRegisterFatBinaryEnd((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_END, 270, NULL, a, 1); }; }
 __asm__(".symver vgpu13___cudaRegisterFatBinaryEnd, __cudaRegisterFatBinaryEnd@@libcudart.so.13");
-void vgpu12___cudaUnregisterFatBinary(void* handle) { vgpu___cudaUnregisterFatBinary((GoUintptr)handle); }
+void vgpu12___cudaUnregisterFatBinary(void* handle) { if (vgpu_forked()) { void (*f)(void*) = (void (*)(void*))vgpu_forked_sym(271, 1); if (f) f(vgpu_fork_handle_of(handle)); return; } vgpu___cudaUnregisterFatBinary((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_UNREG, 271, NULL, a, 1); }; }
 __asm__(".symver vgpu12___cudaUnregisterFatBinary, __cudaUnregisterFatBinary@libcudart.so.12");
-void vgpu13___cudaUnregisterFatBinary(void* handle) { vgpu___cudaUnregisterFatBinary((GoUintptr)handle); }
+void vgpu13___cudaUnregisterFatBinary(void* handle) { if (vgpu_forked()) { void (*f)(void*) = (void (*)(void*))vgpu_forked_sym(272, 1); if (f) f(vgpu_fork_handle_of(handle)); return; } vgpu___cudaUnregisterFatBinary((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_UNREG, 272, NULL, a, 1); }; }
 __asm__(".symver vgpu13___cudaUnregisterFatBinary, __cudaUnregisterFatBinary@@libcudart.so.13");
-void vgpu12___cudaRegisterFunction(void* handle, void* hostFun, void* deviceFun, void* deviceName, int threadLimit, void* tid, void* bid, void* bDim, void* gDim, void* wSize) { vgpu___cudaRegisterFunction((GoUintptr)handle, (GoUintptr)hostFun, (void*)deviceFun, (void*)deviceName, (GoInt32)threadLimit, (GoUintptr)tid, (GoUintptr)bid, (GoUintptr)bDim, (GoUintptr)gDim, (GoUintptr)wSize); }
+void vgpu12___cudaRegisterFunction(void* handle, void* hostFun, void* deviceFun, void* deviceName, int threadLimit, void* tid, void* bid, void* bDim, void* gDim, void* wSize) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, void*, void*, void*, void*, void*) = (void (*)(void*, void*, void*, void*, int, void*, void*, void*, void*, void*))vgpu_forked_sym(273, 1); if (f) f(vgpu_fork_handle_of(handle), hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize); return; } vgpu___cudaRegisterFunction((GoUintptr)handle, (GoUintptr)hostFun, (void*)deviceFun, (void*)deviceName, (GoInt32)threadLimit, (GoUintptr)tid, (GoUintptr)bid, (GoUintptr)bDim, (GoUintptr)gDim, (GoUintptr)wSize); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostFun, (uintptr_t)deviceFun, (uintptr_t)deviceName, (uintptr_t)threadLimit, (uintptr_t)tid, (uintptr_t)bid, (uintptr_t)bDim, (uintptr_t)gDim, (uintptr_t)wSize}; vgpu_fork_record(VGPU_REG_FUNC, 273, NULL, a, 10); }; }
 __asm__(".symver vgpu12___cudaRegisterFunction, __cudaRegisterFunction@libcudart.so.12");
-void vgpu13___cudaRegisterFunction(void* handle, void* hostFun, void* deviceFun, void* deviceName, int threadLimit, void* tid, void* bid, void* bDim, void* gDim, void* wSize) { vgpu___cudaRegisterFunction((GoUintptr)handle, (GoUintptr)hostFun, (void*)deviceFun, (void*)deviceName, (GoInt32)threadLimit, (GoUintptr)tid, (GoUintptr)bid, (GoUintptr)bDim, (GoUintptr)gDim, (GoUintptr)wSize); }
+void vgpu13___cudaRegisterFunction(void* handle, void* hostFun, void* deviceFun, void* deviceName, int threadLimit, void* tid, void* bid, void* bDim, void* gDim, void* wSize) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, void*, void*, void*, void*, void*) = (void (*)(void*, void*, void*, void*, int, void*, void*, void*, void*, void*))vgpu_forked_sym(274, 1); if (f) f(vgpu_fork_handle_of(handle), hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize); return; } vgpu___cudaRegisterFunction((GoUintptr)handle, (GoUintptr)hostFun, (void*)deviceFun, (void*)deviceName, (GoInt32)threadLimit, (GoUintptr)tid, (GoUintptr)bid, (GoUintptr)bDim, (GoUintptr)gDim, (GoUintptr)wSize); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostFun, (uintptr_t)deviceFun, (uintptr_t)deviceName, (uintptr_t)threadLimit, (uintptr_t)tid, (uintptr_t)bid, (uintptr_t)bDim, (uintptr_t)gDim, (uintptr_t)wSize}; vgpu_fork_record(VGPU_REG_FUNC, 274, NULL, a, 10); }; }
 __asm__(".symver vgpu13___cudaRegisterFunction, __cudaRegisterFunction@@libcudart.so.13");
-void vgpu12___cudaRegisterVar(void* handle, void* hostVar, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { vgpu___cudaRegisterVar((GoUintptr)handle, (GoUintptr)hostVar, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); }
+void vgpu12___cudaRegisterVar(void* handle, void* hostVar, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, size_t, int, int) = (void (*)(void*, void*, void*, void*, int, size_t, int, int))vgpu_forked_sym(275, 1); if (f) f(vgpu_fork_handle_of(handle), hostVar, deviceAddress, deviceName, ext, size, constant, global); return; } vgpu___cudaRegisterVar((GoUintptr)handle, (GoUintptr)hostVar, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostVar, (uintptr_t)deviceAddress, (uintptr_t)deviceName, (uintptr_t)ext, (uintptr_t)size, (uintptr_t)constant, (uintptr_t)global}; vgpu_fork_record(VGPU_REG_VAR, 275, NULL, a, 8); }; }
 __asm__(".symver vgpu12___cudaRegisterVar, __cudaRegisterVar@libcudart.so.12");
-void vgpu13___cudaRegisterVar(void* handle, void* hostVar, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { vgpu___cudaRegisterVar((GoUintptr)handle, (GoUintptr)hostVar, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); }
+void vgpu13___cudaRegisterVar(void* handle, void* hostVar, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, size_t, int, int) = (void (*)(void*, void*, void*, void*, int, size_t, int, int))vgpu_forked_sym(276, 1); if (f) f(vgpu_fork_handle_of(handle), hostVar, deviceAddress, deviceName, ext, size, constant, global); return; } vgpu___cudaRegisterVar((GoUintptr)handle, (GoUintptr)hostVar, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostVar, (uintptr_t)deviceAddress, (uintptr_t)deviceName, (uintptr_t)ext, (uintptr_t)size, (uintptr_t)constant, (uintptr_t)global}; vgpu_fork_record(VGPU_REG_VAR, 276, NULL, a, 8); }; }
 __asm__(".symver vgpu13___cudaRegisterVar, __cudaRegisterVar@@libcudart.so.13");
-void vgpu12___cudaRegisterManagedVar(void* handle, void* hostVarPtrAddress, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { vgpu___cudaRegisterManagedVar((GoUintptr)handle, (GoUintptr)hostVarPtrAddress, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); }
+void vgpu12___cudaRegisterManagedVar(void* handle, void* hostVarPtrAddress, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, size_t, int, int) = (void (*)(void*, void*, void*, void*, int, size_t, int, int))vgpu_forked_sym(277, 1); if (f) f(vgpu_fork_handle_of(handle), hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global); return; } vgpu___cudaRegisterManagedVar((GoUintptr)handle, (GoUintptr)hostVarPtrAddress, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostVarPtrAddress, (uintptr_t)deviceAddress, (uintptr_t)deviceName, (uintptr_t)ext, (uintptr_t)size, (uintptr_t)constant, (uintptr_t)global}; vgpu_fork_record(VGPU_REG_MVAR, 277, NULL, a, 8); }; }
 __asm__(".symver vgpu12___cudaRegisterManagedVar, __cudaRegisterManagedVar@libcudart.so.12");
-void vgpu13___cudaRegisterManagedVar(void* handle, void* hostVarPtrAddress, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { vgpu___cudaRegisterManagedVar((GoUintptr)handle, (GoUintptr)hostVarPtrAddress, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); }
+void vgpu13___cudaRegisterManagedVar(void* handle, void* hostVarPtrAddress, void* deviceAddress, void* deviceName, int ext, size_t size, int constant, int global) { if (vgpu_forked()) { void (*f)(void*, void*, void*, void*, int, size_t, int, int) = (void (*)(void*, void*, void*, void*, int, size_t, int, int))vgpu_forked_sym(278, 1); if (f) f(vgpu_fork_handle_of(handle), hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global); return; } vgpu___cudaRegisterManagedVar((GoUintptr)handle, (GoUintptr)hostVarPtrAddress, (void*)deviceAddress, (void*)deviceName, (GoInt32)ext, (GoUint64)size, (GoInt32)constant, (GoInt32)global); { uintptr_t a[] = {(uintptr_t)handle, (uintptr_t)hostVarPtrAddress, (uintptr_t)deviceAddress, (uintptr_t)deviceName, (uintptr_t)ext, (uintptr_t)size, (uintptr_t)constant, (uintptr_t)global}; vgpu_fork_record(VGPU_REG_MVAR, 278, NULL, a, 8); }; }
 __asm__(".symver vgpu13___cudaRegisterManagedVar, __cudaRegisterManagedVar@@libcudart.so.13");
-char vgpu12___cudaInitModule(void* handle) { return (char)vgpu___cudaInitModule((GoUintptr)handle); }
+char vgpu12___cudaInitModule(void* handle) { if (vgpu_forked()) { char (*f)(void*) = (char (*)(void*))vgpu_forked_sym(279, 1); return f ? f(vgpu_fork_handle_of(handle)) : 0; } char r = (char)vgpu___cudaInitModule((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_INIT, 279, (void*)(uintptr_t)r, a, 1); } return r; }
 __asm__(".symver vgpu12___cudaInitModule, __cudaInitModule@libcudart.so.12");
-char vgpu13___cudaInitModule(void* handle) { return (char)vgpu___cudaInitModule((GoUintptr)handle); }
+char vgpu13___cudaInitModule(void* handle) { if (vgpu_forked()) { char (*f)(void*) = (char (*)(void*))vgpu_forked_sym(280, 1); return f ? f(vgpu_fork_handle_of(handle)) : 0; } char r = (char)vgpu___cudaInitModule((GoUintptr)handle); { uintptr_t a[] = {(uintptr_t)handle}; vgpu_fork_record(VGPU_REG_INIT, 280, (void*)(uintptr_t)r, a, 1); } return r; }
 __asm__(".symver vgpu13___cudaInitModule, __cudaInitModule@@libcudart.so.13");
-int vgpu12_cudaGetDriverEntryPoint(void* symbol, void* funcPtr, unsigned long long flags, void* status) { return (int)vgpu_cudaGetDriverEntryPoint((void*)symbol, (void*)funcPtr, (GoUint64)flags, (void*)status); }
+int vgpu12_cudaGetDriverEntryPoint(void* symbol, void* funcPtr, unsigned long long flags, void* status) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, void*) = (int (*)(void*, void*, unsigned long long, void*))vgpu_forked_sym(281, 1); return f ? f(symbol, funcPtr, flags, status) : 3; } int r = (int)vgpu_cudaGetDriverEntryPoint((void*)symbol, (void*)funcPtr, (GoUint64)flags, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDriverEntryPoint, cudaGetDriverEntryPoint@libcudart.so.12");
-int vgpu13_cudaGetDriverEntryPoint(void* symbol, void* funcPtr, unsigned long long flags, void* status) { return (int)vgpu_cudaGetDriverEntryPoint((void*)symbol, (void*)funcPtr, (GoUint64)flags, (void*)status); }
+int vgpu13_cudaGetDriverEntryPoint(void* symbol, void* funcPtr, unsigned long long flags, void* status) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, void*) = (int (*)(void*, void*, unsigned long long, void*))vgpu_forked_sym(282, 1); return f ? f(symbol, funcPtr, flags, status) : 3; } int r = (int)vgpu_cudaGetDriverEntryPoint((void*)symbol, (void*)funcPtr, (GoUint64)flags, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDriverEntryPoint, cudaGetDriverEntryPoint@@libcudart.so.13");
-int vgpu12_cudaGetDriverEntryPointByVersion(void* symbol, void* funcPtr, unsigned int cudaVersion, unsigned long long flags, void* status) { return (int)vgpu_cudaGetDriverEntryPointByVersion((void*)symbol, (void*)funcPtr, (GoUint32)cudaVersion, (GoUint64)flags, (void*)status); }
+int vgpu12_cudaGetDriverEntryPointByVersion(void* symbol, void* funcPtr, unsigned int cudaVersion, unsigned long long flags, void* status) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned long long, void*) = (int (*)(void*, void*, unsigned int, unsigned long long, void*))vgpu_forked_sym(283, 1); return f ? f(symbol, funcPtr, cudaVersion, flags, status) : 3; } int r = (int)vgpu_cudaGetDriverEntryPointByVersion((void*)symbol, (void*)funcPtr, (GoUint32)cudaVersion, (GoUint64)flags, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaGetDriverEntryPointByVersion, cudaGetDriverEntryPointByVersion@libcudart.so.12");
-int vgpu13_cudaGetDriverEntryPointByVersion(void* symbol, void* funcPtr, unsigned int cudaVersion, unsigned long long flags, void* status) { return (int)vgpu_cudaGetDriverEntryPointByVersion((void*)symbol, (void*)funcPtr, (GoUint32)cudaVersion, (GoUint64)flags, (void*)status); }
+int vgpu13_cudaGetDriverEntryPointByVersion(void* symbol, void* funcPtr, unsigned int cudaVersion, unsigned long long flags, void* status) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned long long, void*) = (int (*)(void*, void*, unsigned int, unsigned long long, void*))vgpu_forked_sym(284, 1); return f ? f(symbol, funcPtr, cudaVersion, flags, status) : 3; } int r = (int)vgpu_cudaGetDriverEntryPointByVersion((void*)symbol, (void*)funcPtr, (GoUint32)cudaVersion, (GoUint64)flags, (void*)status); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetDriverEntryPointByVersion, cudaGetDriverEntryPointByVersion@@libcudart.so.13");
-int vgpu12_cublasCreate_v2(void* handle) { return (int)vgpu_cublasCreate_v2((void*)handle); }
+int vgpu12_cublasCreate_v2(void* handle) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(285, 1); return f ? f(handle) : 1; } int r = (int)vgpu_cublasCreate_v2((void*)handle); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasCreate_v2, cublasCreate_v2@libcublas.so.12");
-int vgpu13_cublasCreate_v2(void* handle) { return (int)vgpu_cublasCreate_v2((void*)handle); }
+int vgpu13_cublasCreate_v2(void* handle) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(286, 1); return f ? f(handle) : 1; } int r = (int)vgpu_cublasCreate_v2((void*)handle); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasCreate_v2, cublasCreate_v2@@libcublas.so.13");
-int vgpu12_cublasDestroy_v2(void* handle) { return (int)vgpu_cublasDestroy_v2((GoUintptr)handle); }
+int vgpu12_cublasDestroy_v2(void* handle) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(287, 1); return f ? f(handle) : 1; } int r = (int)vgpu_cublasDestroy_v2((GoUintptr)handle); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasDestroy_v2, cublasDestroy_v2@libcublas.so.12");
-int vgpu13_cublasDestroy_v2(void* handle) { return (int)vgpu_cublasDestroy_v2((GoUintptr)handle); }
+int vgpu13_cublasDestroy_v2(void* handle) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(288, 1); return f ? f(handle) : 1; } int r = (int)vgpu_cublasDestroy_v2((GoUintptr)handle); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasDestroy_v2, cublasDestroy_v2@@libcublas.so.13");
-int vgpu12_cublasSetStream_v2(void* handle, void* stream) { return (int)vgpu_cublasSetStream_v2((GoUintptr)handle, (GoUintptr)stream); }
+int vgpu12_cublasSetStream_v2(void* handle, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(289, 1); return f ? f(handle, stream) : 1; } int r = (int)vgpu_cublasSetStream_v2((GoUintptr)handle, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSetStream_v2, cublasSetStream_v2@libcublas.so.12");
-int vgpu13_cublasSetStream_v2(void* handle, void* stream) { return (int)vgpu_cublasSetStream_v2((GoUintptr)handle, (GoUintptr)stream); }
+int vgpu13_cublasSetStream_v2(void* handle, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(290, 1); return f ? f(handle, stream) : 1; } int r = (int)vgpu_cublasSetStream_v2((GoUintptr)handle, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSetStream_v2, cublasSetStream_v2@@libcublas.so.13");
-int vgpu12_cublasGetStream_v2(void* handle, void* stream) { return (int)vgpu_cublasGetStream_v2((GoUintptr)handle, (void*)stream); }
+int vgpu12_cublasGetStream_v2(void* handle, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(291, 1); return f ? f(handle, stream) : 1; } int r = (int)vgpu_cublasGetStream_v2((GoUintptr)handle, (void*)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGetStream_v2, cublasGetStream_v2@libcublas.so.12");
-int vgpu13_cublasGetStream_v2(void* handle, void* stream) { return (int)vgpu_cublasGetStream_v2((GoUintptr)handle, (void*)stream); }
+int vgpu13_cublasGetStream_v2(void* handle, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(292, 1); return f ? f(handle, stream) : 1; } int r = (int)vgpu_cublasGetStream_v2((GoUintptr)handle, (void*)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGetStream_v2, cublasGetStream_v2@@libcublas.so.13");
-int vgpu12_cublasSetMathMode(void* handle, int mode) { return (int)vgpu_cublasSetMathMode((GoUintptr)handle, (GoInt32)mode); }
+int vgpu12_cublasSetMathMode(void* handle, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(293, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasSetMathMode((GoUintptr)handle, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSetMathMode, cublasSetMathMode@libcublas.so.12");
-int vgpu13_cublasSetMathMode(void* handle, int mode) { return (int)vgpu_cublasSetMathMode((GoUintptr)handle, (GoInt32)mode); }
+int vgpu13_cublasSetMathMode(void* handle, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(294, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasSetMathMode((GoUintptr)handle, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSetMathMode, cublasSetMathMode@@libcublas.so.13");
-int vgpu12_cublasGetMathMode(void* handle, void* mode) { return (int)vgpu_cublasGetMathMode((GoUintptr)handle, (void*)mode); }
+int vgpu12_cublasGetMathMode(void* handle, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(295, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasGetMathMode((GoUintptr)handle, (void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGetMathMode, cublasGetMathMode@libcublas.so.12");
-int vgpu13_cublasGetMathMode(void* handle, void* mode) { return (int)vgpu_cublasGetMathMode((GoUintptr)handle, (void*)mode); }
+int vgpu13_cublasGetMathMode(void* handle, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(296, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasGetMathMode((GoUintptr)handle, (void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGetMathMode, cublasGetMathMode@@libcublas.so.13");
-int vgpu12_cublasSetWorkspace_v2(void* handle, void* workspace, size_t size) { return (int)vgpu_cublasSetWorkspace_v2((GoUintptr)handle, (GoUintptr)workspace, (GoUint64)size); }
+int vgpu12_cublasSetWorkspace_v2(void* handle, void* workspace, size_t size) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(297, 1); return f ? f(handle, workspace, size) : 1; } int r = (int)vgpu_cublasSetWorkspace_v2((GoUintptr)handle, (GoUintptr)workspace, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSetWorkspace_v2, cublasSetWorkspace_v2@libcublas.so.12");
-int vgpu13_cublasSetWorkspace_v2(void* handle, void* workspace, size_t size) { return (int)vgpu_cublasSetWorkspace_v2((GoUintptr)handle, (GoUintptr)workspace, (GoUint64)size); }
+int vgpu13_cublasSetWorkspace_v2(void* handle, void* workspace, size_t size) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(298, 1); return f ? f(handle, workspace, size) : 1; } int r = (int)vgpu_cublasSetWorkspace_v2((GoUintptr)handle, (GoUintptr)workspace, (GoUint64)size); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSetWorkspace_v2, cublasSetWorkspace_v2@@libcublas.so.13");
-int vgpu12_cublasSetPointerMode_v2(void* handle, int mode) { return (int)vgpu_cublasSetPointerMode_v2((GoUintptr)handle, (GoInt32)mode); }
+int vgpu12_cublasSetPointerMode_v2(void* handle, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(299, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasSetPointerMode_v2((GoUintptr)handle, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSetPointerMode_v2, cublasSetPointerMode_v2@libcublas.so.12");
-int vgpu13_cublasSetPointerMode_v2(void* handle, int mode) { return (int)vgpu_cublasSetPointerMode_v2((GoUintptr)handle, (GoInt32)mode); }
+int vgpu13_cublasSetPointerMode_v2(void* handle, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(300, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasSetPointerMode_v2((GoUintptr)handle, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSetPointerMode_v2, cublasSetPointerMode_v2@@libcublas.so.13");
-int vgpu12_cublasGetPointerMode_v2(void* handle, void* mode) { return (int)vgpu_cublasGetPointerMode_v2((GoUintptr)handle, (void*)mode); }
+int vgpu12_cublasGetPointerMode_v2(void* handle, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(301, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasGetPointerMode_v2((GoUintptr)handle, (void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGetPointerMode_v2, cublasGetPointerMode_v2@libcublas.so.12");
-int vgpu13_cublasGetPointerMode_v2(void* handle, void* mode) { return (int)vgpu_cublasGetPointerMode_v2((GoUintptr)handle, (void*)mode); }
+int vgpu13_cublasGetPointerMode_v2(void* handle, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(302, 1); return f ? f(handle, mode) : 1; } int r = (int)vgpu_cublasGetPointerMode_v2((GoUintptr)handle, (void*)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGetPointerMode_v2, cublasGetPointerMode_v2@@libcublas.so.13");
-int vgpu12_cublasGetVersion_v2(void* handle, void* version) { return (int)vgpu_cublasGetVersion_v2((GoUintptr)handle, (void*)version); }
+int vgpu12_cublasGetVersion_v2(void* handle, void* version) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(303, 1); return f ? f(handle, version) : 1; } int r = (int)vgpu_cublasGetVersion_v2((GoUintptr)handle, (void*)version); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGetVersion_v2, cublasGetVersion_v2@libcublas.so.12");
-int vgpu13_cublasGetVersion_v2(void* handle, void* version) { return (int)vgpu_cublasGetVersion_v2((GoUintptr)handle, (void*)version); }
+int vgpu13_cublasGetVersion_v2(void* handle, void* version) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(304, 1); return f ? f(handle, version) : 1; } int r = (int)vgpu_cublasGetVersion_v2((GoUintptr)handle, (void*)version); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGetVersion_v2, cublasGetVersion_v2@@libcublas.so.13");
-const char* vgpu12_cublasGetStatusString(int status) { return (const char*)vgpu_cublasGetStatusString((GoInt32)status); }
+const char* vgpu12_cublasGetStatusString(int status) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(305, 0); return f ? f(status) : "unknown error"; } return (const char*)vgpu_cublasGetStatusString((GoInt32)status); }
 __asm__(".symver vgpu12_cublasGetStatusString, cublasGetStatusString@libcublas.so.12");
-const char* vgpu13_cublasGetStatusString(int status) { return (const char*)vgpu_cublasGetStatusString((GoInt32)status); }
+const char* vgpu13_cublasGetStatusString(int status) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(306, 0); return f ? f(status) : "unknown error"; } return (const char*)vgpu_cublasGetStatusString((GoInt32)status); }
 __asm__(".symver vgpu13_cublasGetStatusString, cublasGetStatusString@@libcublas.so.13");
-const char* vgpu12_cublasGetStatusName(int status) { return (const char*)vgpu_cublasGetStatusName((GoInt32)status); }
+const char* vgpu12_cublasGetStatusName(int status) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(307, 0); return f ? f(status) : "unknown error"; } return (const char*)vgpu_cublasGetStatusName((GoInt32)status); }
 __asm__(".symver vgpu12_cublasGetStatusName, cublasGetStatusName@libcublas.so.12");
-const char* vgpu13_cublasGetStatusName(int status) { return (const char*)vgpu_cublasGetStatusName((GoInt32)status); }
+const char* vgpu13_cublasGetStatusName(int status) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(308, 0); return f ? f(status) : "unknown error"; } return (const char*)vgpu_cublasGetStatusName((GoInt32)status); }
 __asm__(".symver vgpu13_cublasGetStatusName, cublasGetStatusName@@libcublas.so.13");
-int vgpu12_cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, void* B, int ldb, void* beta, void* C, int ldc) { return (int)vgpu_cublasSgemm_v2((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc); }
+int vgpu12_cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, void* B, int ldb, void* beta, void* C, int ldc) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int))vgpu_forked_sym(309, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) : 1; } int r = (int)vgpu_cublasSgemm_v2((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSgemm_v2, cublasSgemm_v2@libcublas.so.12");
-int vgpu13_cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, void* B, int ldb, void* beta, void* C, int ldc) { return (int)vgpu_cublasSgemm_v2((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc); }
+int vgpu13_cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, void* B, int ldb, void* beta, void* C, int ldc) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int))vgpu_forked_sym(310, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) : 1; } int r = (int)vgpu_cublasSgemm_v2((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSgemm_v2, cublasSgemm_v2@@libcublas.so.13");
-int vgpu12_cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, void* B, int Btype, int ldb, void* beta, void* C, int Ctype, int ldc, int computeType, int algo) { return (int)vgpu_cublasGemmEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu12_cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, void* B, int Btype, int ldb, void* beta, void* C, int Ctype, int ldc, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int))vgpu_forked_sym(311, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGemmEx, cublasGemmEx@libcublas.so.12");
-int vgpu13_cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, void* B, int Btype, int ldb, void* beta, void* C, int Ctype, int ldc, int computeType, int algo) { return (int)vgpu_cublasGemmEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu13_cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, void* B, int Btype, int ldb, void* beta, void* C, int Ctype, int ldc, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int))vgpu_forked_sym(312, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGemmEx, cublasGemmEx@@libcublas.so.13");
-int vgpu12_cublasGemmStridedBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, long long strideA, void* B, int Btype, int ldb, long long strideB, void* beta, void* C, int Ctype, int ldc, long long strideC, int batchCount, int computeType, int algo) { return (int)vgpu_cublasGemmStridedBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu12_cublasGemmStridedBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, long long strideA, void* B, int Btype, int ldb, long long strideB, void* beta, void* C, int Ctype, int ldc, long long strideC, int batchCount, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, long long, void*, int, int, long long, void*, void*, int, int, long long, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, long long, void*, int, int, long long, void*, void*, int, int, long long, int, int, int))vgpu_forked_sym(313, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmStridedBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGemmStridedBatchedEx, cublasGemmStridedBatchedEx@libcublas.so.12");
-int vgpu13_cublasGemmStridedBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, long long strideA, void* B, int Btype, int ldb, long long strideB, void* beta, void* C, int Ctype, int ldc, long long strideC, int batchCount, int computeType, int algo) { return (int)vgpu_cublasGemmStridedBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu13_cublasGemmStridedBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int Atype, int lda, long long strideA, void* B, int Btype, int ldb, long long strideB, void* beta, void* C, int Ctype, int ldc, long long strideC, int batchCount, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, long long, void*, int, int, long long, void*, void*, int, int, long long, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, long long, void*, int, int, long long, void*, void*, int, int, long long, int, int, int))vgpu_forked_sym(314, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmStridedBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)Atype, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)Btype, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)Ctype, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGemmStridedBatchedEx, cublasGemmStridedBatchedEx@@libcublas.so.13");
-int vgpu12_cublasGemmBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int Atype, int lda, void* Barray, int Btype, int ldb, void* beta, void* Carray, int Ctype, int ldc, int batchCount, int computeType, int algo) { return (int)vgpu_cublasGemmBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu12_cublasGemmBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int Atype, int lda, void* Barray, int Btype, int ldb, void* beta, void* Carray, int Ctype, int ldc, int batchCount, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int, int))vgpu_forked_sym(315, 1); return f ? f(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasGemmBatchedEx, cublasGemmBatchedEx@libcublas.so.12");
-int vgpu13_cublasGemmBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int Atype, int lda, void* Barray, int Btype, int ldb, void* beta, void* Carray, int Ctype, int ldc, int batchCount, int computeType, int algo) { return (int)vgpu_cublasGemmBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); }
+int vgpu13_cublasGemmBatchedEx(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int Atype, int lda, void* Barray, int Btype, int ldb, void* beta, void* Carray, int Ctype, int ldc, int batchCount, int computeType, int algo) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, int, void*, int, int, void*, void*, int, int, int, int, int))vgpu_forked_sym(316, 1); return f ? f(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo) : 1; } int r = (int)vgpu_cublasGemmBatchedEx((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)Atype, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)Btype, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)Ctype, (GoInt32)ldc, (GoInt32)batchCount, (GoInt32)computeType, (GoInt32)algo); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasGemmBatchedEx, cublasGemmBatchedEx@@libcublas.so.13");
-int vgpu12_cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, long long strideA, void* B, int ldb, long long strideB, void* beta, void* C, int ldc, long long strideC, int batchCount) { return (int)vgpu_cublasSgemmStridedBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount); }
+int vgpu12_cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, long long strideA, void* B, int ldb, long long strideB, void* beta, void* C, int ldc, long long strideC, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, long long, void*, int, long long, void*, void*, int, long long, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, long long, void*, int, long long, void*, void*, int, long long, int))vgpu_forked_sym(317, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount) : 1; } int r = (int)vgpu_cublasSgemmStridedBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSgemmStridedBatched, cublasSgemmStridedBatched@libcublas.so.12");
-int vgpu13_cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, long long strideA, void* B, int ldb, long long strideB, void* beta, void* C, int ldc, long long strideC, int batchCount) { return (int)vgpu_cublasSgemmStridedBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount); }
+int vgpu13_cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* A, int lda, long long strideA, void* B, int ldb, long long strideB, void* beta, void* C, int ldc, long long strideC, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, long long, void*, int, long long, void*, void*, int, long long, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, long long, void*, int, long long, void*, void*, int, long long, int))vgpu_forked_sym(318, 1); return f ? f(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount) : 1; } int r = (int)vgpu_cublasSgemmStridedBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoInt64)strideA, (GoUintptr)B, (GoInt32)ldb, (GoInt64)strideB, (GoUintptr)beta, (GoUintptr)C, (GoInt32)ldc, (GoInt64)strideC, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSgemmStridedBatched, cublasSgemmStridedBatched@@libcublas.so.13");
-int vgpu12_cublasSgemmBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int lda, void* Barray, int ldb, void* beta, void* Carray, int ldc, int batchCount) { return (int)vgpu_cublasSgemmBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)ldc, (GoInt32)batchCount); }
+int vgpu12_cublasSgemmBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int lda, void* Barray, int ldb, void* beta, void* Carray, int ldc, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int, int))vgpu_forked_sym(319, 1); return f ? f(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount) : 1; } int r = (int)vgpu_cublasSgemmBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)ldc, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasSgemmBatched, cublasSgemmBatched@libcublas.so.12");
-int vgpu13_cublasSgemmBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int lda, void* Barray, int ldb, void* beta, void* Carray, int ldc, int batchCount) { return (int)vgpu_cublasSgemmBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)ldc, (GoInt32)batchCount); }
+int vgpu13_cublasSgemmBatched(void* handle, int transa, int transb, int m, int n, int k, void* alpha, void* Aarray, int lda, void* Barray, int ldb, void* beta, void* Carray, int ldc, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int, int) = (int (*)(void*, int, int, int, int, int, void*, void*, int, void*, int, void*, void*, int, int))vgpu_forked_sym(320, 1); return f ? f(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount) : 1; } int r = (int)vgpu_cublasSgemmBatched((GoUintptr)handle, (GoInt32)transa, (GoInt32)transb, (GoInt32)m, (GoInt32)n, (GoInt32)k, (GoUintptr)alpha, (GoUintptr)Aarray, (GoInt32)lda, (GoUintptr)Barray, (GoInt32)ldb, (GoUintptr)beta, (GoUintptr)Carray, (GoInt32)ldc, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasSgemmBatched, cublasSgemmBatched@@libcublas.so.13");
-int vgpu12_cublasStrsmBatched(void* handle, int side, int uplo, int trans, int diag, int m, int n, void* alpha, void* A, int lda, void* B, int ldb, int batchCount) { return (int)vgpu_cublasStrsmBatched((GoUintptr)handle, (GoInt32)side, (GoInt32)uplo, (GoInt32)trans, (GoInt32)diag, (GoInt32)m, (GoInt32)n, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoInt32)batchCount); }
+int vgpu12_cublasStrsmBatched(void* handle, int side, int uplo, int trans, int diag, int m, int n, void* alpha, void* A, int lda, void* B, int ldb, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, int, void*, void*, int, void*, int, int) = (int (*)(void*, int, int, int, int, int, int, void*, void*, int, void*, int, int))vgpu_forked_sym(321, 1); return f ? f(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount) : 1; } int r = (int)vgpu_cublasStrsmBatched((GoUintptr)handle, (GoInt32)side, (GoInt32)uplo, (GoInt32)trans, (GoInt32)diag, (GoInt32)m, (GoInt32)n, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cublasStrsmBatched, cublasStrsmBatched@libcublas.so.12");
-int vgpu13_cublasStrsmBatched(void* handle, int side, int uplo, int trans, int diag, int m, int n, void* alpha, void* A, int lda, void* B, int ldb, int batchCount) { return (int)vgpu_cublasStrsmBatched((GoUintptr)handle, (GoInt32)side, (GoInt32)uplo, (GoInt32)trans, (GoInt32)diag, (GoInt32)m, (GoInt32)n, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoInt32)batchCount); }
+int vgpu13_cublasStrsmBatched(void* handle, int side, int uplo, int trans, int diag, int m, int n, void* alpha, void* A, int lda, void* B, int ldb, int batchCount) { if (vgpu_forked()) { int (*f)(void*, int, int, int, int, int, int, void*, void*, int, void*, int, int) = (int (*)(void*, int, int, int, int, int, int, void*, void*, int, void*, int, int))vgpu_forked_sym(322, 1); return f ? f(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount) : 1; } int r = (int)vgpu_cublasStrsmBatched((GoUintptr)handle, (GoInt32)side, (GoInt32)uplo, (GoInt32)trans, (GoInt32)diag, (GoInt32)m, (GoInt32)n, (GoUintptr)alpha, (GoUintptr)A, (GoInt32)lda, (GoUintptr)B, (GoInt32)ldb, (GoInt32)batchCount); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cublasStrsmBatched, cublasStrsmBatched@@libcublas.so.13");
-int nvmlInit_v2(void) { return (int)vgpu_nvmlInit_v2(); }
-int nvmlInit(void) { return (int)vgpu_nvmlInit(); }
-int nvmlInitWithFlags(unsigned int flags) { return (int)vgpu_nvmlInitWithFlags((GoUint32)flags); }
-int nvmlShutdown(void) { return (int)vgpu_nvmlShutdown(); }
-const char* nvmlErrorString(int result) { return (const char*)vgpu_nvmlErrorString((GoInt32)result); }
-int nvmlSystemGetDriverVersion(void* version, unsigned int length) { return (int)vgpu_nvmlSystemGetDriverVersion((void*)version, (GoUint32)length); }
-int nvmlSystemGetNVMLVersion(void* version, unsigned int length) { return (int)vgpu_nvmlSystemGetNVMLVersion((void*)version, (GoUint32)length); }
-int nvmlSystemGetCudaDriverVersion(void* version) { return (int)vgpu_nvmlSystemGetCudaDriverVersion((void*)version); }
-int nvmlSystemGetCudaDriverVersion_v2(void* version) { return (int)vgpu_nvmlSystemGetCudaDriverVersion_v2((void*)version); }
-int nvmlDeviceGetCount_v2(void* count) { return (int)vgpu_nvmlDeviceGetCount_v2((void*)count); }
-int nvmlDeviceGetCount(void* count) { return (int)vgpu_nvmlDeviceGetCount((void*)count); }
-int nvmlDeviceGetHandleByIndex_v2(unsigned int index, void* device) { return (int)vgpu_nvmlDeviceGetHandleByIndex_v2((GoUint32)index, (void*)device); }
-int nvmlDeviceGetHandleByIndex(unsigned int index, void* device) { return (int)vgpu_nvmlDeviceGetHandleByIndex((GoUint32)index, (void*)device); }
-int nvmlDeviceGetHandleByUUID(void* uuid, void* device) { return (int)vgpu_nvmlDeviceGetHandleByUUID((void*)uuid, (void*)device); }
-int nvmlDeviceGetHandleByPciBusId_v2(void* pciBusId, void* device) { return (int)vgpu_nvmlDeviceGetHandleByPciBusId_v2((void*)pciBusId, (void*)device); }
-int nvmlDeviceGetHandleByPciBusId(void* pciBusId, void* device) { return (int)vgpu_nvmlDeviceGetHandleByPciBusId((void*)pciBusId, (void*)device); }
-int nvmlDeviceGetName(void* device, void* name, unsigned int length) { return (int)vgpu_nvmlDeviceGetName((GoUintptr)device, (void*)name, (GoUint32)length); }
-int nvmlDeviceGetUUID(void* device, void* uuid, unsigned int length) { return (int)vgpu_nvmlDeviceGetUUID((GoUintptr)device, (void*)uuid, (GoUint32)length); }
-int nvmlDeviceGetSerial(void* device, void* serial, unsigned int length) { return (int)vgpu_nvmlDeviceGetSerial((GoUintptr)device, (void*)serial, (GoUint32)length); }
-int nvmlDeviceGetIndex(void* device, void* index) { return (int)vgpu_nvmlDeviceGetIndex((GoUintptr)device, (void*)index); }
-int nvmlDeviceGetMinorNumber(void* device, void* minor) { return (int)vgpu_nvmlDeviceGetMinorNumber((GoUintptr)device, (void*)minor); }
-int nvmlDeviceGetPciInfo_v3(void* device, void* pci) { return (int)vgpu_nvmlDeviceGetPciInfo_v3((GoUintptr)device, (void*)pci); }
-int nvmlDeviceGetPciInfo_v2(void* device, void* pci) { return (int)vgpu_nvmlDeviceGetPciInfo_v2((GoUintptr)device, (void*)pci); }
-int nvmlDeviceGetPciInfo(void* device, void* pci) { return (int)vgpu_nvmlDeviceGetPciInfo((GoUintptr)device, (void*)pci); }
-int nvmlDeviceGetMemoryInfo(void* device, void* memory) { return (int)vgpu_nvmlDeviceGetMemoryInfo((GoUintptr)device, (void*)memory); }
-int nvmlDeviceGetMemoryInfo_v2(void* device, void* memory) { return (int)vgpu_nvmlDeviceGetMemoryInfo_v2((GoUintptr)device, (void*)memory); }
-int nvmlDeviceGetBAR1MemoryInfo(void* device, void* bar1) { return (int)vgpu_nvmlDeviceGetBAR1MemoryInfo((GoUintptr)device, (void*)bar1); }
-int nvmlDeviceGetCudaComputeCapability(void* device, void* major, void* minor) { return (int)vgpu_nvmlDeviceGetCudaComputeCapability((GoUintptr)device, (void*)major, (void*)minor); }
-int nvmlDeviceGetUtilizationRates(void* device, void* util) { return (int)vgpu_nvmlDeviceGetUtilizationRates((GoUintptr)device, (void*)util); }
-int nvmlDeviceGetTemperature(void* device, int sensor, void* temp) { return (int)vgpu_nvmlDeviceGetTemperature((GoUintptr)device, (GoInt32)sensor, (void*)temp); }
-int nvmlDeviceGetPowerUsage(void* device, void* power) { return (int)vgpu_nvmlDeviceGetPowerUsage((GoUintptr)device, (void*)power); }
-int nvmlDeviceGetPowerManagementLimit(void* device, void* limit) { return (int)vgpu_nvmlDeviceGetPowerManagementLimit((GoUintptr)device, (void*)limit); }
-int nvmlDeviceGetEnforcedPowerLimit(void* device, void* limit) { return (int)vgpu_nvmlDeviceGetEnforcedPowerLimit((GoUintptr)device, (void*)limit); }
-int nvmlDeviceGetPowerManagementDefaultLimit(void* device, void* limit) { return (int)vgpu_nvmlDeviceGetPowerManagementDefaultLimit((GoUintptr)device, (void*)limit); }
-int nvmlDeviceGetClockInfo(void* device, int type_, void* clock) { return (int)vgpu_nvmlDeviceGetClockInfo((GoUintptr)device, (GoInt32)type_, (void*)clock); }
-int nvmlDeviceGetMaxClockInfo(void* device, int type_, void* clock) { return (int)vgpu_nvmlDeviceGetMaxClockInfo((GoUintptr)device, (GoInt32)type_, (void*)clock); }
-int nvmlDeviceGetComputeRunningProcesses_v3(void* device, void* count, void* infos) { return (int)vgpu_nvmlDeviceGetComputeRunningProcesses_v3((GoUintptr)device, (void*)count, (void*)infos); }
-int nvmlDeviceGetComputeRunningProcesses(void* device, void* count, void* infos) { return (int)vgpu_nvmlDeviceGetComputeRunningProcesses((GoUintptr)device, (void*)count, (void*)infos); }
-int nvmlDeviceGetGraphicsRunningProcesses_v3(void* device, void* count, void* infos) { return (int)vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3((GoUintptr)device, (void*)count, (void*)infos); }
-int nvmlDeviceGetFanSpeed(void* device, void* speed) { return (int)vgpu_nvmlDeviceGetFanSpeed((GoUintptr)device, (void*)speed); }
-int nvmlDeviceGetPerformanceState(void* device, void* state) { return (int)vgpu_nvmlDeviceGetPerformanceState((GoUintptr)device, (void*)state); }
-int nvmlDeviceGetPersistenceMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetPersistenceMode((GoUintptr)device, (void*)mode); }
-int nvmlDeviceGetComputeMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetComputeMode((GoUintptr)device, (void*)mode); }
-int nvmlDeviceGetEccMode(void* device, void* current, void* pending) { return (int)vgpu_nvmlDeviceGetEccMode((GoUintptr)device, (void*)current, (void*)pending); }
-int nvmlDeviceGetBrand(void* device, void* brand) { return (int)vgpu_nvmlDeviceGetBrand((GoUintptr)device, (void*)brand); }
-int nvmlDeviceGetArchitecture(void* device, void* arch) { return (int)vgpu_nvmlDeviceGetArchitecture((GoUintptr)device, (void*)arch); }
-int nvmlDeviceGetMemoryBusWidth(void* device, void* width) { return (int)vgpu_nvmlDeviceGetMemoryBusWidth((GoUintptr)device, (void*)width); }
-int nvmlDeviceGetNumGpuCores(void* device, void* cores) { return (int)vgpu_nvmlDeviceGetNumGpuCores((GoUintptr)device, (void*)cores); }
-int nvmlDeviceGetVbiosVersion(void* device, void* version, unsigned int length) { return (int)vgpu_nvmlDeviceGetVbiosVersion((GoUintptr)device, (void*)version, (GoUint32)length); }
-int nvmlDeviceGetPcieLinkMaxSpeed(void* device, void* speed) { return (int)vgpu_nvmlDeviceGetPcieLinkMaxSpeed((GoUintptr)device, (void*)speed); }
-int nvmlDeviceGetMaxPcieLinkGeneration(void* device, void* gen) { return (int)vgpu_nvmlDeviceGetMaxPcieLinkGeneration((GoUintptr)device, (void*)gen); }
-int nvmlDeviceGetMaxPcieLinkWidth(void* device, void* width) { return (int)vgpu_nvmlDeviceGetMaxPcieLinkWidth((GoUintptr)device, (void*)width); }
-int nvmlDeviceGetCurrPcieLinkGeneration(void* device, void* gen) { return (int)vgpu_nvmlDeviceGetCurrPcieLinkGeneration((GoUintptr)device, (void*)gen); }
-int nvmlDeviceGetCurrPcieLinkWidth(void* device, void* width) { return (int)vgpu_nvmlDeviceGetCurrPcieLinkWidth((GoUintptr)device, (void*)width); }
-int nvmlDeviceGetDisplayMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetDisplayMode((GoUintptr)device, (void*)mode); }
-int nvmlDeviceGetDisplayActive(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetDisplayActive((GoUintptr)device, (void*)mode); }
-int nvmlDeviceGetMigMode(void* device, void* current, void* pending) { return (int)vgpu_nvmlDeviceGetMigMode((GoUintptr)device, (void*)current, (void*)pending); }
-int nvmlDeviceGetTotalEnergyConsumption(void* device, void* energy) { return (int)vgpu_nvmlDeviceGetTotalEnergyConsumption((GoUintptr)device, (void*)energy); }
-int nvmlDeviceGetCurrentClocksEventReasons(void* device, void* reasons) { return (int)vgpu_nvmlDeviceGetCurrentClocksEventReasons((GoUintptr)device, (void*)reasons); }
-int nvmlDeviceGetMultiGpuBoard(void* device, void* multi) { return (int)vgpu_nvmlDeviceGetMultiGpuBoard((GoUintptr)device, (void*)multi); }
-int nvmlDeviceGetBoardPartNumber(void* device, void* part, unsigned int length) { return (int)vgpu_nvmlDeviceGetBoardPartNumber((GoUintptr)device, (void*)part, (GoUint32)length); }
-int nvmlDeviceGetInforomVersion(void* device, int object, void* version, unsigned int length) { return (int)vgpu_nvmlDeviceGetInforomVersion((GoUintptr)device, (GoInt32)object, (void*)version, (GoUint32)length); }
-int nvmlDeviceGetAccountingMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetAccountingMode((GoUintptr)device, (void*)mode); }
-int nvmlDeviceGetRetiredPages(void* device, int cause, void* count, void* addresses) { return (int)vgpu_nvmlDeviceGetRetiredPages((GoUintptr)device, (GoInt32)cause, (void*)count, (void*)addresses); }
-int nvmlDeviceGetVirtualizationMode(void* device, void* mode) { return (int)vgpu_nvmlDeviceGetVirtualizationMode((GoUintptr)device, (void*)mode); }
-int nvmlInternalGetExportTable(void* table, void* id) { return (int)vgpu_nvmlInternalGetExportTable((void*)table, (void*)id); }
-int nvmlEventSetCreate(void* set) { return (int)vgpu_nvmlEventSetCreate((void*)set); }
-int nvmlEventSetFree(void* set) { return (int)vgpu_nvmlEventSetFree((GoUintptr)set); }
-int nvmlDeviceRegisterEvents(void* device, unsigned long long eventTypes, void* set) { return (int)vgpu_nvmlDeviceRegisterEvents((GoUintptr)device, (GoUint64)eventTypes, (GoUintptr)set); }
-int nvmlDeviceGetSupportedEventTypes(void* device, void* eventTypes) { return (int)vgpu_nvmlDeviceGetSupportedEventTypes((GoUintptr)device, (void*)eventTypes); }
-int nvmlEventSetWait_v2(void* set, void* data, unsigned int timeoutms) { return (int)vgpu_nvmlEventSetWait_v2((GoUintptr)set, (void*)data, (GoUint32)timeoutms); }
-int nvmlDeviceValidateInforom(void* device) { return (int)vgpu_nvmlDeviceValidateInforom((GoUintptr)device); }
-int nvmlDeviceIsMigDeviceHandle(void* device, void* isMig) { return (int)vgpu_nvmlDeviceIsMigDeviceHandle((GoUintptr)device, (void*)isMig); }
-int nvmlDeviceGetTotalEccErrors(void* device, int errorType, int counterType, void* count) { return (int)vgpu_nvmlDeviceGetTotalEccErrors((GoUintptr)device, (GoInt32)errorType, (GoInt32)counterType, (void*)count); }
-int nvmlDeviceGetMaxMigDeviceCount(void* device, void* count) { return (int)vgpu_nvmlDeviceGetMaxMigDeviceCount((GoUintptr)device, (void*)count); }
-int nvmlDeviceGetPowerManagementLimitConstraints(void* device, void* minLimit, void* maxLimit) { return (int)vgpu_nvmlDeviceGetPowerManagementLimitConstraints((GoUintptr)device, (void*)minLimit, (void*)maxLimit); }
-int nvmlDeviceGetTemperatureV(void* device, void* temp) { return (int)vgpu_nvmlDeviceGetTemperatureV((GoUintptr)device, (void*)temp); }
-int nvmlDeviceGetGpuOperationMode(void* device, void* current, void* pending) { return (int)vgpu_nvmlDeviceGetGpuOperationMode((GoUintptr)device, (void*)current, (void*)pending); }
-int nvmlDeviceGetPciInfoExt(void* device, void* pci) { return (int)vgpu_nvmlDeviceGetPciInfoExt((GoUintptr)device, (void*)pci); }
+int nvmlInit_v2(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(323, 0); return f ? f() : 9; } return (int)vgpu_nvmlInit_v2(); }
+int nvmlInit(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(324, 0); return f ? f() : 9; } return (int)vgpu_nvmlInit(); }
+int nvmlInitWithFlags(unsigned int flags) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(325, 0); return f ? f(flags) : 9; } return (int)vgpu_nvmlInitWithFlags((GoUint32)flags); }
+int nvmlShutdown(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(326, 0); return f ? f() : 1; } return (int)vgpu_nvmlShutdown(); }
+const char* nvmlErrorString(int result) { if (vgpu_forked()) { const char* (*f)(int) = (const char* (*)(int))vgpu_forked_sym(327, 0); return f ? f(result) : "unknown error"; } return (const char*)vgpu_nvmlErrorString((GoInt32)result); }
+int nvmlSystemGetDriverVersion(void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(328, 0); return f ? f(version, length) : 1; } return (int)vgpu_nvmlSystemGetDriverVersion((void*)version, (GoUint32)length); }
+int nvmlSystemGetNVMLVersion(void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(329, 0); return f ? f(version, length) : 1; } return (int)vgpu_nvmlSystemGetNVMLVersion((void*)version, (GoUint32)length); }
+int nvmlSystemGetCudaDriverVersion(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(330, 0); return f ? f(version) : 1; } return (int)vgpu_nvmlSystemGetCudaDriverVersion((void*)version); }
+int nvmlSystemGetCudaDriverVersion_v2(void* version) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(331, 0); return f ? f(version) : 1; } return (int)vgpu_nvmlSystemGetCudaDriverVersion_v2((void*)version); }
+int nvmlDeviceGetCount_v2(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(332, 0); return f ? f(count) : 1; } return (int)vgpu_nvmlDeviceGetCount_v2((void*)count); }
+int nvmlDeviceGetCount(void* count) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(333, 0); return f ? f(count) : 1; } return (int)vgpu_nvmlDeviceGetCount((void*)count); }
+int nvmlDeviceGetHandleByIndex_v2(unsigned int index, void* device) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(334, 0); return f ? f(index, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByIndex_v2((GoUint32)index, (void*)device); }
+int nvmlDeviceGetHandleByIndex(unsigned int index, void* device) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(335, 0); return f ? f(index, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByIndex((GoUint32)index, (void*)device); }
+int nvmlDeviceGetHandleByUUID(void* uuid, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(336, 0); return f ? f(uuid, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByUUID((void*)uuid, (void*)device); }
+int nvmlDeviceGetHandleByPciBusId_v2(void* pciBusId, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(337, 0); return f ? f(pciBusId, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByPciBusId_v2((void*)pciBusId, (void*)device); }
+int nvmlDeviceGetHandleByPciBusId(void* pciBusId, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(338, 0); return f ? f(pciBusId, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByPciBusId((void*)pciBusId, (void*)device); }
+int nvmlDeviceGetName(void* device, void* name, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(339, 0); return f ? f(device, name, length) : 1; } return (int)vgpu_nvmlDeviceGetName((GoUintptr)device, (void*)name, (GoUint32)length); }
+int nvmlDeviceGetUUID(void* device, void* uuid, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(340, 0); return f ? f(device, uuid, length) : 1; } return (int)vgpu_nvmlDeviceGetUUID((GoUintptr)device, (void*)uuid, (GoUint32)length); }
+int nvmlDeviceGetSerial(void* device, void* serial, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(341, 0); return f ? f(device, serial, length) : 1; } return (int)vgpu_nvmlDeviceGetSerial((GoUintptr)device, (void*)serial, (GoUint32)length); }
+int nvmlDeviceGetIndex(void* device, void* index) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(342, 0); return f ? f(device, index) : 1; } return (int)vgpu_nvmlDeviceGetIndex((GoUintptr)device, (void*)index); }
+int nvmlDeviceGetMinorNumber(void* device, void* minor) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(343, 0); return f ? f(device, minor) : 1; } return (int)vgpu_nvmlDeviceGetMinorNumber((GoUintptr)device, (void*)minor); }
+int nvmlDeviceGetPciInfo_v3(void* device, void* pci) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(344, 0); return f ? f(device, pci) : 1; } return (int)vgpu_nvmlDeviceGetPciInfo_v3((GoUintptr)device, (void*)pci); }
+int nvmlDeviceGetPciInfo_v2(void* device, void* pci) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(345, 0); return f ? f(device, pci) : 1; } return (int)vgpu_nvmlDeviceGetPciInfo_v2((GoUintptr)device, (void*)pci); }
+int nvmlDeviceGetPciInfo(void* device, void* pci) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(346, 0); return f ? f(device, pci) : 1; } return (int)vgpu_nvmlDeviceGetPciInfo((GoUintptr)device, (void*)pci); }
+int nvmlDeviceGetMemoryInfo(void* device, void* memory) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(347, 0); return f ? f(device, memory) : 1; } return (int)vgpu_nvmlDeviceGetMemoryInfo((GoUintptr)device, (void*)memory); }
+int nvmlDeviceGetMemoryInfo_v2(void* device, void* memory) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(348, 0); return f ? f(device, memory) : 1; } return (int)vgpu_nvmlDeviceGetMemoryInfo_v2((GoUintptr)device, (void*)memory); }
+int nvmlDeviceGetBAR1MemoryInfo(void* device, void* bar1) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(349, 0); return f ? f(device, bar1) : 1; } return (int)vgpu_nvmlDeviceGetBAR1MemoryInfo((GoUintptr)device, (void*)bar1); }
+int nvmlDeviceGetCudaComputeCapability(void* device, void* major, void* minor) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(350, 0); return f ? f(device, major, minor) : 1; } return (int)vgpu_nvmlDeviceGetCudaComputeCapability((GoUintptr)device, (void*)major, (void*)minor); }
+int nvmlDeviceGetUtilizationRates(void* device, void* util) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(351, 0); return f ? f(device, util) : 1; } return (int)vgpu_nvmlDeviceGetUtilizationRates((GoUintptr)device, (void*)util); }
+int nvmlDeviceGetTemperature(void* device, int sensor, void* temp) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(352, 0); return f ? f(device, sensor, temp) : 1; } return (int)vgpu_nvmlDeviceGetTemperature((GoUintptr)device, (GoInt32)sensor, (void*)temp); }
+int nvmlDeviceGetPowerUsage(void* device, void* power) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(353, 0); return f ? f(device, power) : 1; } return (int)vgpu_nvmlDeviceGetPowerUsage((GoUintptr)device, (void*)power); }
+int nvmlDeviceGetPowerManagementLimit(void* device, void* limit) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(354, 0); return f ? f(device, limit) : 1; } return (int)vgpu_nvmlDeviceGetPowerManagementLimit((GoUintptr)device, (void*)limit); }
+int nvmlDeviceGetEnforcedPowerLimit(void* device, void* limit) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(355, 0); return f ? f(device, limit) : 1; } return (int)vgpu_nvmlDeviceGetEnforcedPowerLimit((GoUintptr)device, (void*)limit); }
+int nvmlDeviceGetPowerManagementDefaultLimit(void* device, void* limit) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(356, 0); return f ? f(device, limit) : 1; } return (int)vgpu_nvmlDeviceGetPowerManagementDefaultLimit((GoUintptr)device, (void*)limit); }
+int nvmlDeviceGetClockInfo(void* device, int type_, void* clock) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(357, 0); return f ? f(device, type_, clock) : 1; } return (int)vgpu_nvmlDeviceGetClockInfo((GoUintptr)device, (GoInt32)type_, (void*)clock); }
+int nvmlDeviceGetMaxClockInfo(void* device, int type_, void* clock) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(358, 0); return f ? f(device, type_, clock) : 1; } return (int)vgpu_nvmlDeviceGetMaxClockInfo((GoUintptr)device, (GoInt32)type_, (void*)clock); }
+int nvmlDeviceGetComputeRunningProcesses_v3(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(359, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetComputeRunningProcesses_v3((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetComputeRunningProcesses(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(360, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetComputeRunningProcesses((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetGraphicsRunningProcesses_v3(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(361, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetFanSpeed(void* device, void* speed) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(362, 0); return f ? f(device, speed) : 1; } return (int)vgpu_nvmlDeviceGetFanSpeed((GoUintptr)device, (void*)speed); }
+int nvmlDeviceGetPerformanceState(void* device, void* state) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(363, 0); return f ? f(device, state) : 1; } return (int)vgpu_nvmlDeviceGetPerformanceState((GoUintptr)device, (void*)state); }
+int nvmlDeviceGetPersistenceMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(364, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetPersistenceMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetComputeMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(365, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetComputeMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetEccMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(366, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetEccMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceGetBrand(void* device, void* brand) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(367, 0); return f ? f(device, brand) : 1; } return (int)vgpu_nvmlDeviceGetBrand((GoUintptr)device, (void*)brand); }
+int nvmlDeviceGetArchitecture(void* device, void* arch) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(368, 0); return f ? f(device, arch) : 1; } return (int)vgpu_nvmlDeviceGetArchitecture((GoUintptr)device, (void*)arch); }
+int nvmlDeviceGetMemoryBusWidth(void* device, void* width) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(369, 0); return f ? f(device, width) : 1; } return (int)vgpu_nvmlDeviceGetMemoryBusWidth((GoUintptr)device, (void*)width); }
+int nvmlDeviceGetNumGpuCores(void* device, void* cores) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(370, 0); return f ? f(device, cores) : 1; } return (int)vgpu_nvmlDeviceGetNumGpuCores((GoUintptr)device, (void*)cores); }
+int nvmlDeviceGetVbiosVersion(void* device, void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(371, 0); return f ? f(device, version, length) : 1; } return (int)vgpu_nvmlDeviceGetVbiosVersion((GoUintptr)device, (void*)version, (GoUint32)length); }
+int nvmlDeviceGetPcieLinkMaxSpeed(void* device, void* speed) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(372, 0); return f ? f(device, speed) : 1; } return (int)vgpu_nvmlDeviceGetPcieLinkMaxSpeed((GoUintptr)device, (void*)speed); }
+int nvmlDeviceGetMaxPcieLinkGeneration(void* device, void* gen) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(373, 0); return f ? f(device, gen) : 1; } return (int)vgpu_nvmlDeviceGetMaxPcieLinkGeneration((GoUintptr)device, (void*)gen); }
+int nvmlDeviceGetMaxPcieLinkWidth(void* device, void* width) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(374, 0); return f ? f(device, width) : 1; } return (int)vgpu_nvmlDeviceGetMaxPcieLinkWidth((GoUintptr)device, (void*)width); }
+int nvmlDeviceGetCurrPcieLinkGeneration(void* device, void* gen) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(375, 0); return f ? f(device, gen) : 1; } return (int)vgpu_nvmlDeviceGetCurrPcieLinkGeneration((GoUintptr)device, (void*)gen); }
+int nvmlDeviceGetCurrPcieLinkWidth(void* device, void* width) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(376, 0); return f ? f(device, width) : 1; } return (int)vgpu_nvmlDeviceGetCurrPcieLinkWidth((GoUintptr)device, (void*)width); }
+int nvmlDeviceGetDisplayMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(377, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetDisplayMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetDisplayActive(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(378, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetDisplayActive((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetMigMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(379, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetMigMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceGetTotalEnergyConsumption(void* device, void* energy) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(380, 0); return f ? f(device, energy) : 1; } return (int)vgpu_nvmlDeviceGetTotalEnergyConsumption((GoUintptr)device, (void*)energy); }
+int nvmlDeviceGetCurrentClocksEventReasons(void* device, void* reasons) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(381, 0); return f ? f(device, reasons) : 1; } return (int)vgpu_nvmlDeviceGetCurrentClocksEventReasons((GoUintptr)device, (void*)reasons); }
+int nvmlDeviceGetMultiGpuBoard(void* device, void* multi) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(382, 0); return f ? f(device, multi) : 1; } return (int)vgpu_nvmlDeviceGetMultiGpuBoard((GoUintptr)device, (void*)multi); }
+int nvmlDeviceGetBoardPartNumber(void* device, void* part, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(383, 0); return f ? f(device, part, length) : 1; } return (int)vgpu_nvmlDeviceGetBoardPartNumber((GoUintptr)device, (void*)part, (GoUint32)length); }
+int nvmlDeviceGetInforomVersion(void* device, int object, void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, int, void*, unsigned int) = (int (*)(void*, int, void*, unsigned int))vgpu_forked_sym(384, 0); return f ? f(device, object, version, length) : 1; } return (int)vgpu_nvmlDeviceGetInforomVersion((GoUintptr)device, (GoInt32)object, (void*)version, (GoUint32)length); }
+int nvmlDeviceGetAccountingMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(385, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetAccountingMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetRetiredPages(void* device, int cause, void* count, void* addresses) { if (vgpu_forked()) { int (*f)(void*, int, void*, void*) = (int (*)(void*, int, void*, void*))vgpu_forked_sym(386, 0); return f ? f(device, cause, count, addresses) : 1; } return (int)vgpu_nvmlDeviceGetRetiredPages((GoUintptr)device, (GoInt32)cause, (void*)count, (void*)addresses); }
+int nvmlDeviceGetVirtualizationMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(387, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetVirtualizationMode((GoUintptr)device, (void*)mode); }
+int nvmlInternalGetExportTable(void* table, void* id) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(388, 0); return f ? f(table, id) : 1; } return (int)vgpu_nvmlInternalGetExportTable((void*)table, (void*)id); }
+int nvmlEventSetCreate(void* set) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(389, 0); return f ? f(set) : 1; } return (int)vgpu_nvmlEventSetCreate((void*)set); }
+int nvmlEventSetFree(void* set) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(390, 0); return f ? f(set) : 1; } return (int)vgpu_nvmlEventSetFree((GoUintptr)set); }
+int nvmlDeviceRegisterEvents(void* device, unsigned long long eventTypes, void* set) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, void*) = (int (*)(void*, unsigned long long, void*))vgpu_forked_sym(391, 0); return f ? f(device, eventTypes, set) : 1; } return (int)vgpu_nvmlDeviceRegisterEvents((GoUintptr)device, (GoUint64)eventTypes, (GoUintptr)set); }
+int nvmlDeviceGetSupportedEventTypes(void* device, void* eventTypes) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(392, 0); return f ? f(device, eventTypes) : 1; } return (int)vgpu_nvmlDeviceGetSupportedEventTypes((GoUintptr)device, (void*)eventTypes); }
+int nvmlEventSetWait_v2(void* set, void* data, unsigned int timeoutms) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(393, 0); return f ? f(set, data, timeoutms) : 1; } return (int)vgpu_nvmlEventSetWait_v2((GoUintptr)set, (void*)data, (GoUint32)timeoutms); }
+int nvmlDeviceValidateInforom(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(394, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceValidateInforom((GoUintptr)device); }
+int nvmlDeviceIsMigDeviceHandle(void* device, void* isMig) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(395, 0); return f ? f(device, isMig) : 1; } return (int)vgpu_nvmlDeviceIsMigDeviceHandle((GoUintptr)device, (void*)isMig); }
+int nvmlDeviceGetTotalEccErrors(void* device, int errorType, int counterType, void* count) { if (vgpu_forked()) { int (*f)(void*, int, int, void*) = (int (*)(void*, int, int, void*))vgpu_forked_sym(396, 0); return f ? f(device, errorType, counterType, count) : 1; } return (int)vgpu_nvmlDeviceGetTotalEccErrors((GoUintptr)device, (GoInt32)errorType, (GoInt32)counterType, (void*)count); }
+int nvmlDeviceGetMaxMigDeviceCount(void* device, void* count) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(397, 0); return f ? f(device, count) : 1; } return (int)vgpu_nvmlDeviceGetMaxMigDeviceCount((GoUintptr)device, (void*)count); }
+int nvmlDeviceGetPowerManagementLimitConstraints(void* device, void* minLimit, void* maxLimit) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(398, 0); return f ? f(device, minLimit, maxLimit) : 1; } return (int)vgpu_nvmlDeviceGetPowerManagementLimitConstraints((GoUintptr)device, (void*)minLimit, (void*)maxLimit); }
+int nvmlDeviceGetTemperatureV(void* device, void* temp) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(399, 0); return f ? f(device, temp) : 1; } return (int)vgpu_nvmlDeviceGetTemperatureV((GoUintptr)device, (void*)temp); }
+int nvmlDeviceGetGpuOperationMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(400, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetGpuOperationMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceGetPciInfoExt(void* device, void* pci) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(401, 0); return f ? f(device, pci) : 1; } return (int)vgpu_nvmlDeviceGetPciInfoExt((GoUintptr)device, (void*)pci); }
+
+// What a forked child looks up in its own copy of the library (fork.h).
+const struct vgpu_fork_sym vgpu_fork_syms[] = {
+	{"cuInit", NULL},
+	{"cuDriverGetVersion", NULL},
+	{"cuDeviceGetCount", NULL},
+	{"cuDeviceGet", NULL},
+	{"cuDeviceGetName", NULL},
+	{"cuDeviceGetUuid", NULL},
+	{"cuDeviceGetUuid_v2", NULL},
+	{"cuDeviceTotalMem_v2", NULL},
+	{"cuDeviceTotalMem", NULL},
+	{"cuDeviceGetAttribute", NULL},
+	{"cuDeviceGetPCIBusId", NULL},
+	{"cuDeviceGetByPCIBusId", NULL},
+	{"cuDeviceComputeCapability", NULL},
+	{"cuDevicePrimaryCtxRetain", NULL},
+	{"cuDevicePrimaryCtxRelease_v2", NULL},
+	{"cuDevicePrimaryCtxRelease", NULL},
+	{"cuDevicePrimaryCtxReset_v2", NULL},
+	{"cuDevicePrimaryCtxReset", NULL},
+	{"cuDevicePrimaryCtxGetState", NULL},
+	{"cuDevicePrimaryCtxSetFlags_v2", NULL},
+	{"cuDevicePrimaryCtxSetFlags", NULL},
+	{"cuCtxCreate_v2", NULL},
+	{"cuCtxCreate", NULL},
+	{"cuCtxDestroy_v2", NULL},
+	{"cuCtxDestroy", NULL},
+	{"cuCtxPushCurrent_v2", NULL},
+	{"cuCtxPushCurrent", NULL},
+	{"cuCtxPopCurrent_v2", NULL},
+	{"cuCtxPopCurrent", NULL},
+	{"cuCtxSetCurrent", NULL},
+	{"cuCtxGetCurrent", NULL},
+	{"cuCtxGetDevice", NULL},
+	{"cuCtxSynchronize", NULL},
+	{"cuCtxGetApiVersion", NULL},
+	{"cuCtxGetFlags", NULL},
+	{"cuMemGetInfo_v2", NULL},
+	{"cuMemGetInfo", NULL},
+	{"cuMemAlloc_v2", NULL},
+	{"cuMemFree_v2", NULL},
+	{"cuMemAllocHost_v2", NULL},
+	{"cuMemFreeHost", NULL},
+	{"cuMemHostAlloc", NULL},
+	{"cuMemcpyHtoD_v2", NULL},
+	{"cuMemcpyDtoH_v2", NULL},
+	{"cuMemcpyDtoD_v2", NULL},
+	{"cuMemcpy", NULL},
+	{"cuMemcpyAsync", NULL},
+	{"cuMemcpyHtoDAsync_v2", NULL},
+	{"cuMemcpyDtoHAsync_v2", NULL},
+	{"cuMemsetD8_v2", NULL},
+	{"cuMemsetD32_v2", NULL},
+	{"cuMemsetD8Async", NULL},
+	{"cuMemGetAddressRange_v2", NULL},
+	{"cuMemGetAllocationGranularity", NULL},
+	{"cuMemCreate", NULL},
+	{"cuMemRelease", NULL},
+	{"cuMemAddressReserve", NULL},
+	{"cuMemAddressFree", NULL},
+	{"cuMemMap", NULL},
+	{"cuMemUnmap", NULL},
+	{"cuMemSetAccess", NULL},
+	{"cuGetErrorString", NULL},
+	{"cuGetErrorName", NULL},
+	{"cuGetProcAddress_v2", NULL},
+	{"cuGetProcAddress", NULL},
+	{"cuStreamCreate", NULL},
+	{"cuStreamDestroy_v2", NULL},
+	{"cuStreamSynchronize", NULL},
+	{"cuStreamQuery", NULL},
+	{"cuEventCreate", NULL},
+	{"cuEventRecord", NULL},
+	{"cuEventSynchronize", NULL},
+	{"cuEventQuery", NULL},
+	{"cuEventDestroy_v2", NULL},
+	{"cuEventElapsedTime", NULL},
+	{"cuEventElapsedTime_v2", NULL},
+	{"cuModuleLoadData", NULL},
+	{"cuModuleUnload", NULL},
+	{"cuModuleGetFunction", NULL},
+	{"cuLaunchKernel", NULL},
+	{"cuGetExportTable", NULL},
+	{"cuPointerGetAttribute", NULL},
+	{"cuFuncGetAttribute", NULL},
+	{"cuDeviceGetCount_v2", NULL},
+	{"cuCtxGetId", NULL},
+	{"cuMemGetAccess", NULL},
+	{"cuMemHostRegister_v2", NULL},
+	{"cuMemHostUnregister", NULL},
+	{"cudaGetDeviceCount", "libcudart.so.12"},
+	{"cudaGetDeviceCount", "libcudart.so.13"},
+	{"cudaGetDevice", "libcudart.so.12"},
+	{"cudaGetDevice", "libcudart.so.13"},
+	{"cudaSetDevice", "libcudart.so.12"},
+	{"cudaSetDevice", "libcudart.so.13"},
+	{"cudaSetDeviceFlags", "libcudart.so.12"},
+	{"cudaSetDeviceFlags", "libcudart.so.13"},
+	{"cudaGetDeviceFlags", "libcudart.so.12"},
+	{"cudaGetDeviceFlags", "libcudart.so.13"},
+	{"cudaGetDeviceProperties", "libcudart.so.13"},
+	{"cudaGetDeviceProperties_v2", "libcudart.so.12"},
+	{"cudaGetDeviceProperties", "libcudart.so.12"},
+	{"cudaDeviceGetAttribute", "libcudart.so.12"},
+	{"cudaDeviceGetAttribute", "libcudart.so.13"},
+	{"cudaDeviceGetPCIBusId", "libcudart.so.12"},
+	{"cudaDeviceGetPCIBusId", "libcudart.so.13"},
+	{"cudaDeviceGetByPCIBusId", "libcudart.so.12"},
+	{"cudaDeviceGetByPCIBusId", "libcudart.so.13"},
+	{"cudaDriverGetVersion", "libcudart.so.12"},
+	{"cudaDriverGetVersion", "libcudart.so.13"},
+	{"cudaRuntimeGetVersion", "libcudart.so.12"},
+	{"cudaRuntimeGetVersion", "libcudart.so.13"},
+	{"cudaDeviceReset", "libcudart.so.12"},
+	{"cudaDeviceReset", "libcudart.so.13"},
+	{"cudaDeviceSynchronize", "libcudart.so.12"},
+	{"cudaDeviceSynchronize", "libcudart.so.13"},
+	{"cudaDeviceCanAccessPeer", "libcudart.so.12"},
+	{"cudaDeviceCanAccessPeer", "libcudart.so.13"},
+	{"cudaDeviceEnablePeerAccess", "libcudart.so.12"},
+	{"cudaDeviceEnablePeerAccess", "libcudart.so.13"},
+	{"cudaDeviceDisablePeerAccess", "libcudart.so.12"},
+	{"cudaDeviceDisablePeerAccess", "libcudart.so.13"},
+	{"cudaDeviceGetLimit", "libcudart.so.12"},
+	{"cudaDeviceGetLimit", "libcudart.so.13"},
+	{"cudaDeviceSetLimit", "libcudart.so.12"},
+	{"cudaDeviceSetLimit", "libcudart.so.13"},
+	{"cudaDeviceGetStreamPriorityRange", "libcudart.so.12"},
+	{"cudaDeviceGetStreamPriorityRange", "libcudart.so.13"},
+	{"cudaInitDevice", "libcudart.so.12"},
+	{"cudaInitDevice", "libcudart.so.13"},
+	{"cudaGetErrorString", "libcudart.so.12"},
+	{"cudaGetErrorString", "libcudart.so.13"},
+	{"cudaGetErrorName", "libcudart.so.12"},
+	{"cudaGetErrorName", "libcudart.so.13"},
+	{"cudaGetLastError", "libcudart.so.12"},
+	{"cudaGetLastError", "libcudart.so.13"},
+	{"cudaPeekAtLastError", "libcudart.so.12"},
+	{"cudaPeekAtLastError", "libcudart.so.13"},
+	{"cudaMalloc", "libcudart.so.12"},
+	{"cudaMalloc", "libcudart.so.13"},
+	{"cudaFree", "libcudart.so.12"},
+	{"cudaFree", "libcudart.so.13"},
+	{"cudaMallocHost", "libcudart.so.12"},
+	{"cudaMallocHost", "libcudart.so.13"},
+	{"cudaFreeHost", "libcudart.so.12"},
+	{"cudaFreeHost", "libcudart.so.13"},
+	{"cudaHostAlloc", "libcudart.so.12"},
+	{"cudaHostAlloc", "libcudart.so.13"},
+	{"cudaHostGetDevicePointer", "libcudart.so.12"},
+	{"cudaHostGetDevicePointer", "libcudart.so.13"},
+	{"cudaMallocManaged", "libcudart.so.12"},
+	{"cudaMallocManaged", "libcudart.so.13"},
+	{"cudaHostRegister", "libcudart.so.12"},
+	{"cudaHostRegister", "libcudart.so.13"},
+	{"cudaHostUnregister", "libcudart.so.12"},
+	{"cudaHostUnregister", "libcudart.so.13"},
+	{"cudaMemGetInfo", "libcudart.so.12"},
+	{"cudaMemGetInfo", "libcudart.so.13"},
+	{"cudaMemset", "libcudart.so.12"},
+	{"cudaMemset", "libcudart.so.13"},
+	{"cudaMemsetAsync", "libcudart.so.12"},
+	{"cudaMemsetAsync", "libcudart.so.13"},
+	{"cudaMemcpy", "libcudart.so.12"},
+	{"cudaMemcpy", "libcudart.so.13"},
+	{"cudaMemcpyAsync", "libcudart.so.12"},
+	{"cudaMemcpyAsync", "libcudart.so.13"},
+	{"cudaMemcpy2D", "libcudart.so.12"},
+	{"cudaMemcpy2D", "libcudart.so.13"},
+	{"cudaMemcpy2DAsync", "libcudart.so.12"},
+	{"cudaMemcpy2DAsync", "libcudart.so.13"},
+	{"cudaMemcpyPeer", "libcudart.so.12"},
+	{"cudaMemcpyPeer", "libcudart.so.13"},
+	{"cudaMemcpyPeerAsync", "libcudart.so.12"},
+	{"cudaMemcpyPeerAsync", "libcudart.so.13"},
+	{"cudaMemcpy3DPeerAsync", "libcudart.so.12"},
+	{"cudaMemcpy3DPeerAsync", "libcudart.so.13"},
+	{"cudaMemcpy3DPeer", "libcudart.so.12"},
+	{"cudaMemcpy3DPeer", "libcudart.so.13"},
+	{"cudaMemcpy3D", "libcudart.so.12"},
+	{"cudaMemcpy3D", "libcudart.so.13"},
+	{"cudaMemcpy3DAsync", "libcudart.so.12"},
+	{"cudaMemcpy3DAsync", "libcudart.so.13"},
+	{"cudaPointerGetAttributes", "libcudart.so.12"},
+	{"cudaPointerGetAttributes", "libcudart.so.13"},
+	{"cudaMallocAsync", "libcudart.so.12"},
+	{"cudaMallocAsync", "libcudart.so.13"},
+	{"cudaFreeAsync", "libcudart.so.12"},
+	{"cudaFreeAsync", "libcudart.so.13"},
+	{"cudaMallocPitch", "libcudart.so.12"},
+	{"cudaMallocPitch", "libcudart.so.13"},
+	{"cudaMemcpyToSymbol", "libcudart.so.12"},
+	{"cudaMemcpyToSymbol", "libcudart.so.13"},
+	{"cudaStreamCreate", "libcudart.so.12"},
+	{"cudaStreamCreate", "libcudart.so.13"},
+	{"cudaStreamCreateWithFlags", "libcudart.so.12"},
+	{"cudaStreamCreateWithFlags", "libcudart.so.13"},
+	{"cudaStreamCreateWithPriority", "libcudart.so.12"},
+	{"cudaStreamCreateWithPriority", "libcudart.so.13"},
+	{"cudaStreamDestroy", "libcudart.so.12"},
+	{"cudaStreamDestroy", "libcudart.so.13"},
+	{"cudaStreamSynchronize", "libcudart.so.12"},
+	{"cudaStreamSynchronize", "libcudart.so.13"},
+	{"cudaStreamQuery", "libcudart.so.12"},
+	{"cudaStreamQuery", "libcudart.so.13"},
+	{"cudaStreamWaitEvent", "libcudart.so.12"},
+	{"cudaStreamWaitEvent", "libcudart.so.13"},
+	{"cudaStreamIsCapturing", "libcudart.so.12"},
+	{"cudaStreamIsCapturing", "libcudart.so.13"},
+	{"cudaStreamBeginCapture", "libcudart.so.12"},
+	{"cudaStreamBeginCapture", "libcudart.so.13"},
+	{"cudaStreamEndCapture", "libcudart.so.12"},
+	{"cudaStreamEndCapture", "libcudart.so.13"},
+	{"cudaStreamGetFlags", "libcudart.so.12"},
+	{"cudaStreamGetFlags", "libcudart.so.13"},
+	{"cudaStreamGetPriority", "libcudart.so.12"},
+	{"cudaStreamGetPriority", "libcudart.so.13"},
+	{"cudaThreadExchangeStreamCaptureMode", "libcudart.so.12"},
+	{"cudaThreadExchangeStreamCaptureMode", "libcudart.so.13"},
+	{"cudaEventCreate", "libcudart.so.12"},
+	{"cudaEventCreate", "libcudart.so.13"},
+	{"cudaEventCreateWithFlags", "libcudart.so.12"},
+	{"cudaEventCreateWithFlags", "libcudart.so.13"},
+	{"cudaEventDestroy", "libcudart.so.12"},
+	{"cudaEventDestroy", "libcudart.so.13"},
+	{"cudaEventRecord", "libcudart.so.12"},
+	{"cudaEventRecord", "libcudart.so.13"},
+	{"cudaEventSynchronize", "libcudart.so.12"},
+	{"cudaEventSynchronize", "libcudart.so.13"},
+	{"cudaEventQuery", "libcudart.so.12"},
+	{"cudaEventQuery", "libcudart.so.13"},
+	{"cudaEventElapsedTime", "libcudart.so.12"},
+	{"cudaEventElapsedTime", "libcudart.so.13"},
+	{"cudaGraphCreate", "libcudart.so.12"},
+	{"cudaGraphCreate", "libcudart.so.13"},
+	{"cudaGraphInstantiate", "libcudart.so.12"},
+	{"cudaGraphInstantiate", "libcudart.so.13"},
+	{"cudaGraphInstantiateWithFlags", "libcudart.so.12"},
+	{"cudaGraphInstantiateWithFlags", "libcudart.so.13"},
+	{"cudaGraphExecUpdate", "libcudart.so.12"},
+	{"cudaGraphExecUpdate", "libcudart.so.13"},
+	{"cudaGraphLaunch", "libcudart.so.12"},
+	{"cudaGraphLaunch", "libcudart.so.13"},
+	{"cudaGraphExecDestroy", "libcudart.so.12"},
+	{"cudaGraphExecDestroy", "libcudart.so.13"},
+	{"cudaGraphDestroy", "libcudart.so.12"},
+	{"cudaGraphDestroy", "libcudart.so.13"},
+	{"cudaGraphGetNodes", "libcudart.so.12"},
+	{"cudaGraphGetNodes", "libcudart.so.13"},
+	{"cudaFuncSetAttribute", "libcudart.so.12"},
+	{"cudaFuncSetAttribute", "libcudart.so.13"},
+	{"cudaFuncGetAttributes", "libcudart.so.12"},
+	{"cudaFuncGetAttributes", "libcudart.so.13"},
+	{"cudaOccupancyMaxActiveBlocksPerMultiprocessor", "libcudart.so.12"},
+	{"cudaOccupancyMaxActiveBlocksPerMultiprocessor", "libcudart.so.13"},
+	{"cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", "libcudart.so.12"},
+	{"cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", "libcudart.so.13"},
+	{"cudaLaunchKernel", "libcudart.so.12"},
+	{"cudaLaunchKernel", "libcudart.so.13"},
+	{"cudaLaunchKernelExC", "libcudart.so.12"},
+	{"cudaLaunchKernelExC", "libcudart.so.13"},
+	{"cudaLaunchCooperativeKernel", "libcudart.so.12"},
+	{"cudaLaunchCooperativeKernel", "libcudart.so.13"},
+	{"__cudaGetKernel", "libcudart.so.13"},
+	{"__cudaLaunchKernel", "libcudart.so.13"},
+	{"__cudaPushCallConfiguration", "libcudart.so.12"},
+	{"__cudaPushCallConfiguration", "libcudart.so.13"},
+	{"__cudaPopCallConfiguration", "libcudart.so.12"},
+	{"__cudaPopCallConfiguration", "libcudart.so.13"},
+	{"__cudaRegisterFatBinary", "libcudart.so.12"},
+	{"__cudaRegisterFatBinary", "libcudart.so.13"},
+	{"__cudaRegisterFatBinaryEnd", "libcudart.so.12"},
+	{"__cudaRegisterFatBinaryEnd", "libcudart.so.13"},
+	{"__cudaUnregisterFatBinary", "libcudart.so.12"},
+	{"__cudaUnregisterFatBinary", "libcudart.so.13"},
+	{"__cudaRegisterFunction", "libcudart.so.12"},
+	{"__cudaRegisterFunction", "libcudart.so.13"},
+	{"__cudaRegisterVar", "libcudart.so.12"},
+	{"__cudaRegisterVar", "libcudart.so.13"},
+	{"__cudaRegisterManagedVar", "libcudart.so.12"},
+	{"__cudaRegisterManagedVar", "libcudart.so.13"},
+	{"__cudaInitModule", "libcudart.so.12"},
+	{"__cudaInitModule", "libcudart.so.13"},
+	{"cudaGetDriverEntryPoint", "libcudart.so.12"},
+	{"cudaGetDriverEntryPoint", "libcudart.so.13"},
+	{"cudaGetDriverEntryPointByVersion", "libcudart.so.12"},
+	{"cudaGetDriverEntryPointByVersion", "libcudart.so.13"},
+	{"cublasCreate_v2", "libcublas.so.12"},
+	{"cublasCreate_v2", "libcublas.so.13"},
+	{"cublasDestroy_v2", "libcublas.so.12"},
+	{"cublasDestroy_v2", "libcublas.so.13"},
+	{"cublasSetStream_v2", "libcublas.so.12"},
+	{"cublasSetStream_v2", "libcublas.so.13"},
+	{"cublasGetStream_v2", "libcublas.so.12"},
+	{"cublasGetStream_v2", "libcublas.so.13"},
+	{"cublasSetMathMode", "libcublas.so.12"},
+	{"cublasSetMathMode", "libcublas.so.13"},
+	{"cublasGetMathMode", "libcublas.so.12"},
+	{"cublasGetMathMode", "libcublas.so.13"},
+	{"cublasSetWorkspace_v2", "libcublas.so.12"},
+	{"cublasSetWorkspace_v2", "libcublas.so.13"},
+	{"cublasSetPointerMode_v2", "libcublas.so.12"},
+	{"cublasSetPointerMode_v2", "libcublas.so.13"},
+	{"cublasGetPointerMode_v2", "libcublas.so.12"},
+	{"cublasGetPointerMode_v2", "libcublas.so.13"},
+	{"cublasGetVersion_v2", "libcublas.so.12"},
+	{"cublasGetVersion_v2", "libcublas.so.13"},
+	{"cublasGetStatusString", "libcublas.so.12"},
+	{"cublasGetStatusString", "libcublas.so.13"},
+	{"cublasGetStatusName", "libcublas.so.12"},
+	{"cublasGetStatusName", "libcublas.so.13"},
+	{"cublasSgemm_v2", "libcublas.so.12"},
+	{"cublasSgemm_v2", "libcublas.so.13"},
+	{"cublasGemmEx", "libcublas.so.12"},
+	{"cublasGemmEx", "libcublas.so.13"},
+	{"cublasGemmStridedBatchedEx", "libcublas.so.12"},
+	{"cublasGemmStridedBatchedEx", "libcublas.so.13"},
+	{"cublasGemmBatchedEx", "libcublas.so.12"},
+	{"cublasGemmBatchedEx", "libcublas.so.13"},
+	{"cublasSgemmStridedBatched", "libcublas.so.12"},
+	{"cublasSgemmStridedBatched", "libcublas.so.13"},
+	{"cublasSgemmBatched", "libcublas.so.12"},
+	{"cublasSgemmBatched", "libcublas.so.13"},
+	{"cublasStrsmBatched", "libcublas.so.12"},
+	{"cublasStrsmBatched", "libcublas.so.13"},
+	{"nvmlInit_v2", NULL},
+	{"nvmlInit", NULL},
+	{"nvmlInitWithFlags", NULL},
+	{"nvmlShutdown", NULL},
+	{"nvmlErrorString", NULL},
+	{"nvmlSystemGetDriverVersion", NULL},
+	{"nvmlSystemGetNVMLVersion", NULL},
+	{"nvmlSystemGetCudaDriverVersion", NULL},
+	{"nvmlSystemGetCudaDriverVersion_v2", NULL},
+	{"nvmlDeviceGetCount_v2", NULL},
+	{"nvmlDeviceGetCount", NULL},
+	{"nvmlDeviceGetHandleByIndex_v2", NULL},
+	{"nvmlDeviceGetHandleByIndex", NULL},
+	{"nvmlDeviceGetHandleByUUID", NULL},
+	{"nvmlDeviceGetHandleByPciBusId_v2", NULL},
+	{"nvmlDeviceGetHandleByPciBusId", NULL},
+	{"nvmlDeviceGetName", NULL},
+	{"nvmlDeviceGetUUID", NULL},
+	{"nvmlDeviceGetSerial", NULL},
+	{"nvmlDeviceGetIndex", NULL},
+	{"nvmlDeviceGetMinorNumber", NULL},
+	{"nvmlDeviceGetPciInfo_v3", NULL},
+	{"nvmlDeviceGetPciInfo_v2", NULL},
+	{"nvmlDeviceGetPciInfo", NULL},
+	{"nvmlDeviceGetMemoryInfo", NULL},
+	{"nvmlDeviceGetMemoryInfo_v2", NULL},
+	{"nvmlDeviceGetBAR1MemoryInfo", NULL},
+	{"nvmlDeviceGetCudaComputeCapability", NULL},
+	{"nvmlDeviceGetUtilizationRates", NULL},
+	{"nvmlDeviceGetTemperature", NULL},
+	{"nvmlDeviceGetPowerUsage", NULL},
+	{"nvmlDeviceGetPowerManagementLimit", NULL},
+	{"nvmlDeviceGetEnforcedPowerLimit", NULL},
+	{"nvmlDeviceGetPowerManagementDefaultLimit", NULL},
+	{"nvmlDeviceGetClockInfo", NULL},
+	{"nvmlDeviceGetMaxClockInfo", NULL},
+	{"nvmlDeviceGetComputeRunningProcesses_v3", NULL},
+	{"nvmlDeviceGetComputeRunningProcesses", NULL},
+	{"nvmlDeviceGetGraphicsRunningProcesses_v3", NULL},
+	{"nvmlDeviceGetFanSpeed", NULL},
+	{"nvmlDeviceGetPerformanceState", NULL},
+	{"nvmlDeviceGetPersistenceMode", NULL},
+	{"nvmlDeviceGetComputeMode", NULL},
+	{"nvmlDeviceGetEccMode", NULL},
+	{"nvmlDeviceGetBrand", NULL},
+	{"nvmlDeviceGetArchitecture", NULL},
+	{"nvmlDeviceGetMemoryBusWidth", NULL},
+	{"nvmlDeviceGetNumGpuCores", NULL},
+	{"nvmlDeviceGetVbiosVersion", NULL},
+	{"nvmlDeviceGetPcieLinkMaxSpeed", NULL},
+	{"nvmlDeviceGetMaxPcieLinkGeneration", NULL},
+	{"nvmlDeviceGetMaxPcieLinkWidth", NULL},
+	{"nvmlDeviceGetCurrPcieLinkGeneration", NULL},
+	{"nvmlDeviceGetCurrPcieLinkWidth", NULL},
+	{"nvmlDeviceGetDisplayMode", NULL},
+	{"nvmlDeviceGetDisplayActive", NULL},
+	{"nvmlDeviceGetMigMode", NULL},
+	{"nvmlDeviceGetTotalEnergyConsumption", NULL},
+	{"nvmlDeviceGetCurrentClocksEventReasons", NULL},
+	{"nvmlDeviceGetMultiGpuBoard", NULL},
+	{"nvmlDeviceGetBoardPartNumber", NULL},
+	{"nvmlDeviceGetInforomVersion", NULL},
+	{"nvmlDeviceGetAccountingMode", NULL},
+	{"nvmlDeviceGetRetiredPages", NULL},
+	{"nvmlDeviceGetVirtualizationMode", NULL},
+	{"nvmlInternalGetExportTable", NULL},
+	{"nvmlEventSetCreate", NULL},
+	{"nvmlEventSetFree", NULL},
+	{"nvmlDeviceRegisterEvents", NULL},
+	{"nvmlDeviceGetSupportedEventTypes", NULL},
+	{"nvmlEventSetWait_v2", NULL},
+	{"nvmlDeviceValidateInforom", NULL},
+	{"nvmlDeviceIsMigDeviceHandle", NULL},
+	{"nvmlDeviceGetTotalEccErrors", NULL},
+	{"nvmlDeviceGetMaxMigDeviceCount", NULL},
+	{"nvmlDeviceGetPowerManagementLimitConstraints", NULL},
+	{"nvmlDeviceGetTemperatureV", NULL},
+	{"nvmlDeviceGetGpuOperationMode", NULL},
+	{"nvmlDeviceGetPciInfoExt", NULL},
+};
+const int vgpu_fork_nsyms = 402;
+void *vgpu_fork_cache[402];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
