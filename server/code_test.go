@@ -3,8 +3,11 @@ package server
 import (
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
+
+	"vgpu/shim"
 )
 
 // A module image goes to cuModuleLoadData, which takes no length: the server passes only
@@ -56,4 +59,32 @@ func TestModuleImagesAreBoundedByTheirFrame(t *testing.T) {
 	le.PutUint16(bad[0x3c:], 1000)
 	_, ok = sealedImage(bad)
 	require.False(t, ok, "a section table past the frame")
+}
+
+// A cubin as nvcc lays it out (program headers after the section headers) is shipped whole by
+// the client and accepted by the server: the client measures the image to its last table.
+func TestACubinWithTrailingProgramHeadersIsShippedWhole(t *testing.T) {
+	le := binary.LittleEndian
+	img := make([]byte, 64+16+2*64+56) // header, one section's bytes, 2 section headers, 1 program header
+	copy(img, "\x7fELF\x02\x01\x01")
+	shoff, phoff := uint64(80), uint64(80+2*64)
+	le.PutUint64(img[0x20:], phoff)
+	le.PutUint64(img[0x28:], shoff)
+	le.PutUint16(img[0x36:], 56)
+	le.PutUint16(img[0x38:], 1)
+	le.PutUint16(img[0x3a:], 64)
+	le.PutUint16(img[0x3c:], 2)
+	sh := img[shoff+64:] // section 1: PROGBITS at 64, 16 bytes
+	le.PutUint32(sh[4:], 1)
+	le.PutUint64(sh[0x18:], 64)
+	le.PutUint64(sh[0x20:], 16)
+	ph := img[phoff:] // one segment: the section's bytes
+	le.PutUint64(ph[8:], 64)
+	le.PutUint64(ph[0x20:], 16)
+	m := shim.LoadImage(uintptr(unsafe.Pointer(&img[0])))
+	require.Equal(t, uint64(len(img)), m.Size, "the client measures the image to its program headers")
+	_, ok := sealedImage(img[:m.Size])
+	require.True(t, ok, "the server accepts what the client ships")
+	_, ok = sealedImage(img[:shoff+2*64])
+	require.False(t, ok, "an image cut after its section headers is refused")
 }

@@ -97,10 +97,7 @@ func imageSize(p uintptr) uint64 {
 	h := Bytes(p, 64)
 	switch {
 	case bytes.Equal(h[:4], []byte("\x7fELF")):
-		shoff := binary.LittleEndian.Uint64(h[0x28:])
-		shentsize := uint64(binary.LittleEndian.Uint16(h[0x3a:]))
-		shnum := uint64(binary.LittleEndian.Uint16(h[0x3c:]))
-		return shoff + shentsize*shnum
+		return elfSize(p, h)
 	case binary.LittleEndian.Uint32(h) == fatbinMagic:
 		return uint64(binary.LittleEndian.Uint16(h[6:])) + binary.LittleEndian.Uint64(h[8:])
 	}
@@ -109,6 +106,28 @@ func imageSize(p uintptr) uint64 {
 		n++
 	}
 	return n
+}
+
+// elfSize is the extent of an ELF image: the furthest of its header tables, its sections'
+// and its segments' bytes. nvcc's cubins put the program headers after the section headers,
+// so the section header table alone does not reach the end.
+func elfSize(p uintptr, h []byte) uint64 {
+	le := binary.LittleEndian
+	phoff, shoff := le.Uint64(h[0x20:]), le.Uint64(h[0x28:])
+	phsize, phnum := uint64(le.Uint16(h[0x36:])), uint64(le.Uint16(h[0x38:]))
+	shsize, shnum := uint64(le.Uint16(h[0x3a:])), uint64(le.Uint16(h[0x3c:]))
+	end := max(uint64(64), shoff+shsize*shnum, phoff+phsize*phnum)
+	for i := uint64(0); i < shnum && shsize >= 64; i++ {
+		sh := Bytes(p+uintptr(shoff+i*shsize), 64)
+		if le.Uint32(sh[4:]) != 8 { // SHT_NOBITS occupies no bytes of the image
+			end = max(end, le.Uint64(sh[0x18:])+le.Uint64(sh[0x20:]))
+		}
+	}
+	for i := uint64(0); i < phnum && phsize >= 56; i++ {
+		ph := Bytes(p+uintptr(phoff+i*phsize), 56)
+		end = max(end, le.Uint64(ph[8:])+le.Uint64(ph[0x20:]))
+	}
+	return end
 }
 
 // AddKernel registers a kernel of m under its host stub address (0 for driver modules).
