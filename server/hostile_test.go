@@ -808,3 +808,38 @@ func TestBatchedOperandAddressesAreChecked(t *testing.T) {
 	c.close()
 	s.recovered(t, base)
 }
+
+// The default stream is every client's: a capture one client began cannot take it over.
+// Were it joined (by waiting on an event recorded in the capture), every other client's
+// work on it would be recorded into that client's graph instead of running.
+func TestACaptureCannotTakeOverTheSharedDefaultStream(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	a, b := s.dial(t), s.dial(t)
+	r, outs := a.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	r, outs = a.call("cudaEventCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	event := binary.LittleEndian.Uint64(outs[0])
+	r, _ = a.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+	require.Zero(t, r)
+	r, _ = a.call("cudaEventRecord", wire.Value{U: event}, wire.Value{U: stream})
+	require.Zero(t, r)
+	for _, def := range []uint64{0, 1, 2} {
+		r, _ = a.call("cudaStreamWaitEvent", wire.Value{U: def}, wire.Value{U: event}, wire.Value{U: 0})
+		require.NotZero(t, r, "the default stream %d joined a client's capture", def)
+	}
+	// The other client's work on the default stream runs, whatever the first one does.
+	p := b.malloc(4096)
+	r, _ = b.call("cudaMemset", wire.Value{U: p}, wire.Value{U: 7}, wire.Value{U: 4096})
+	require.Zero(t, r)
+	st, got := b.get(p, 4096)
+	require.Equal(t, shim.OK, st)
+	require.True(t, bytes.Equal(bytes.Repeat([]byte{7}, 4096), got), "the memset did not run")
+	r, _ = b.call("cudaStreamSynchronize", wire.Value{U: 0})
+	require.Zero(t, r)
+	a.close()
+	b.close()
+	s.recovered(t, base)
+}
