@@ -19,7 +19,7 @@ type Context struct {
 
 var (
 	primaries sync.Map // primaryKey -> *Context
-	ctxSeq    uint64
+	ctxSeq    = map[uint64]uint64{} // owner -> the last context id it was given
 	ctxSeqMu  sync.Mutex
 )
 
@@ -31,11 +31,21 @@ type primaryKey struct {
 	dev   *Device
 }
 
+// nextCtxID numbers the caller's contexts from 1: one sequence for every server client
+// would let a client count the contexts others made between two of its own.
 func nextCtxID() uint64 {
+	owner := CallerOwner()
 	ctxSeqMu.Lock()
 	defer ctxSeqMu.Unlock()
-	ctxSeq++
-	return ctxSeq
+	ctxSeq[owner]++
+	return ctxSeq[owner]
+}
+
+// forgetCtxIDs drops a departed client's sequence.
+func forgetCtxIDs(owner uint64) {
+	ctxSeqMu.Lock()
+	delete(ctxSeq, owner)
+	ctxSeqMu.Unlock()
 }
 
 // PrimaryContext returns the caller's primary context on d, creating its handle on first use.
