@@ -843,3 +843,44 @@ func TestACaptureCannotTakeOverTheSharedDefaultStream(t *testing.T) {
 	b.close()
 	s.recovered(t, base)
 }
+
+// serverPointers is server memory that holds a client's device addresses, as a pointer
+// array would: a batched GEMM given its address must not follow it.
+var serverPointers [1]uint64
+
+// A batched GEMM recorded in a graph reads its operands' addresses from device memory when
+// the graph runs, not when it was recorded: those arrays are checked then, so a capture
+// (which records placeholder pointers unchecked) cannot make a replay read server memory.
+func TestCapturedBatchedOperandArraysAreCheckedAtReplay(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	c := s.dial(t)
+	r, outs := c.call("cublasCreate_v2", wire.Value{U: 1})
+	require.Zero(t, r)
+	h := binary.LittleEndian.Uint64(outs[0])
+	r, outs = c.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	r, _ = c.call("cublasSetStream_v2", wire.Value{U: h}, wire.Value{U: stream})
+	require.Zero(t, r)
+	mat := c.malloc(16)
+	require.Equal(t, shim.OK, c.put(mat, f32s(1, 0, 0, 1)))
+	serverPointers[0] = mat // the client's own matrix, but read from the server's memory
+	for _, array := range []uint64{uint64(uintptr(unsafe.Pointer(&serverPointers[0]))), 0x10} {
+		r, _ = c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+		require.Zero(t, r)
+		r, _ = c.call("cublasSgemmBatched", wire.Value{U: h}, wire.Value{}, wire.Value{}, wire.Value{U: 2}, wire.Value{U: 2}, wire.Value{U: 2},
+			wire.Value{U: 1, B: f32s(1)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: array}, wire.Value{U: 2},
+			wire.Value{U: 1, B: f32s(0)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: 1})
+		require.Zero(t, r, "recorded")
+		r, outs = c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
+		require.Zero(t, r)
+		r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})
+		require.Zero(t, r)
+		r, _ = c.call("cudaGraphLaunch", wire.Value{U: binary.LittleEndian.Uint64(outs[0])}, wire.Value{U: stream})
+		require.NotZero(t, r, "a replay followed operand arrays at %#x", array)
+	}
+	require.Equal(t, shim.OK, c.put(mat, f32s(2, 0, 0, 2)), "the session goes on")
+	c.close()
+	s.recovered(t, base)
+}
