@@ -884,3 +884,20 @@ func TestCapturedBatchedOperandArraysAreCheckedAtReplay(t *testing.T) {
 	c.close()
 	s.recovered(t, base)
 }
+
+// cudaDeviceSetLimit sets the caller's limit, as it sets its own context's under NVIDIA's
+// driver: another client neither sees the value nor has its own changed.
+func TestDeviceLimitsArePerClient(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	limit := func(c *testClient) uint64 {
+		r, outs := c.call("cudaDeviceGetLimit", wire.Value{U: 1}, wire.Value{U: 0}) // cudaLimitStackSize
+		require.Zero(t, r)
+		return binary.LittleEndian.Uint64(outs[0])
+	}
+	before := limit(b)
+	r, _ := a.call("cudaDeviceSetLimit", wire.Value{U: 0}, wire.Value{U: before + 4096})
+	require.Zero(t, r)
+	require.Equal(t, before+4096, limit(a), "the client that set it sees its value")
+	require.Equal(t, before, limit(b), "another client's limit changed")
+}

@@ -15,6 +15,26 @@ type Context struct {
 	Flags  uint32
 	refs   int32
 	active bool
+	limits map[int32]uint64 // cudaDeviceSetLimit's values here; unset: the runtime's defaults
+}
+
+// Limit is the value the caller set for limit in c, if any: each context's own, so a
+// server's client never sees or changes another's.
+func (c *Context) Limit(limit int32) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.limits[limit]
+	return v, ok
+}
+
+// SetLimit sets limit in c.
+func (c *Context) SetLimit(limit int32, v uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.limits == nil {
+		c.limits = map[int32]uint64{}
+	}
+	c.limits[limit] = v
 }
 
 var (
