@@ -38,7 +38,7 @@ func (c *Context) SetLimit(limit int32, v uint64) {
 }
 
 var (
-	primaries sync.Map // primaryKey -> *Context
+	primaries sync.Map              // primaryKey -> *Context
 	ctxSeq    = map[uint64]uint64{} // owner -> the last context id it was given
 	ctxSeqMu  sync.Mutex
 )
