@@ -310,10 +310,19 @@ func GemmStridedBatchedEx(h uintptr, ta, tb, m, n, k int32, alpha, a uintptr, at
 	return gemmBatch(h, g, alpha, beta, strided(&g))
 }
 
-// pointerArrays reads operand i from device-resident pointer arrays.
+// pointerArrays reads operand i from device-resident pointer arrays. Each slot is checked
+// when it is read: a call recorded in a graph was not checked at the call (a capture takes
+// placeholder pointers), and its arrays may be gone by the replay. An unreadable slot reads
+// as NULL, which the operand checks then refuse.
 func pointerArrays(a, b, c uintptr) func(i int64) (uintptr, uintptr, uintptr) {
 	return func(i int64) (uintptr, uintptr, uintptr) {
-		rd := func(arr uintptr) uintptr { return *(*uintptr)(unsafe.Pointer(arr + uintptr(8*i))) }
+		rd := func(arr uintptr) uintptr {
+			slot := arr + uintptr(8*i)
+			if _, st := shim.DeviceRange(slot, 8); st != shim.OK {
+				return 0
+			}
+			return *(*uintptr)(unsafe.Pointer(slot))
+		}
 		return rd(a), rd(b), rd(c)
 	}
 }

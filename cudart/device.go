@@ -292,7 +292,8 @@ var (
 
 // DeviceGetLimit is cudaDeviceGetLimit.
 func DeviceGetLimit(value unsafe.Pointer, limit int32) Error {
-	if _, e := currentDevice(); e != Success {
+	d, e := currentDevice()
+	if e != Success {
 		return e
 	}
 	limitsMu.Lock()
@@ -301,21 +302,28 @@ func DeviceGetLimit(value unsafe.Pointer, limit int32) Error {
 	if !ok || value == nil {
 		return ErrorInvalidValue
 	}
+	if set, ok := shim.PrimaryContext(d).Limit(limit); ok {
+		v = set
+	}
 	shim.PutU64(value, v)
 	return Success
 }
 
 // DeviceSetLimit is cudaDeviceSetLimit.
+// The limit is the caller's primary context's: a server's clients each have their own,
+// as processes do under NVIDIA's driver.
 func DeviceSetLimit(limit int32, value uint64) Error {
-	if _, e := currentDevice(); e != Success {
+	d, e := currentDevice()
+	if e != Success {
 		return e
 	}
 	limitsMu.Lock()
-	defer limitsMu.Unlock()
-	if _, ok := limits[limit]; !ok {
+	_, ok := limits[limit]
+	limitsMu.Unlock()
+	if !ok {
 		return ErrorInvalidValue
 	}
-	limits[limit] = value
+	shim.PrimaryContext(d).SetLimit(limit, value)
 	return Success
 }
 

@@ -808,3 +808,96 @@ func TestBatchedOperandAddressesAreChecked(t *testing.T) {
 	c.close()
 	s.recovered(t, base)
 }
+
+// The default stream is every client's: a capture one client began cannot take it over.
+// Were it joined (by waiting on an event recorded in the capture), every other client's
+// work on it would be recorded into that client's graph instead of running.
+func TestACaptureCannotTakeOverTheSharedDefaultStream(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	a, b := s.dial(t), s.dial(t)
+	r, outs := a.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	r, outs = a.call("cudaEventCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	event := binary.LittleEndian.Uint64(outs[0])
+	r, _ = a.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+	require.Zero(t, r)
+	r, _ = a.call("cudaEventRecord", wire.Value{U: event}, wire.Value{U: stream})
+	require.Zero(t, r)
+	for _, def := range []uint64{0, 1, 2} {
+		r, _ = a.call("cudaStreamWaitEvent", wire.Value{U: def}, wire.Value{U: event}, wire.Value{U: 0})
+		require.NotZero(t, r, "the default stream %d joined a client's capture", def)
+	}
+	// The other client's work on the default stream runs, whatever the first one does.
+	p := b.malloc(4096)
+	r, _ = b.call("cudaMemset", wire.Value{U: p}, wire.Value{U: 7}, wire.Value{U: 4096})
+	require.Zero(t, r)
+	st, got := b.get(p, 4096)
+	require.Equal(t, shim.OK, st)
+	require.True(t, bytes.Equal(bytes.Repeat([]byte{7}, 4096), got), "the memset did not run")
+	r, _ = b.call("cudaStreamSynchronize", wire.Value{U: 0})
+	require.Zero(t, r)
+	a.close()
+	b.close()
+	s.recovered(t, base)
+}
+
+// serverPointers is server memory that holds a client's device addresses, as a pointer
+// array would: a batched GEMM given its address must not follow it.
+var serverPointers [1]uint64
+
+// A batched GEMM recorded in a graph reads its operands' addresses from device memory when
+// the graph runs, not when it was recorded: those arrays are checked then, so a capture
+// (which records placeholder pointers unchecked) cannot make a replay read server memory.
+func TestCapturedBatchedOperandArraysAreCheckedAtReplay(t *testing.T) {
+	s := startServer(t, Options{})
+	base := s.baseline(t)
+	c := s.dial(t)
+	r, outs := c.call("cublasCreate_v2", wire.Value{U: 1})
+	require.Zero(t, r)
+	h := binary.LittleEndian.Uint64(outs[0])
+	r, outs = c.call("cudaStreamCreate", wire.Value{U: 1})
+	require.Zero(t, r)
+	stream := binary.LittleEndian.Uint64(outs[0])
+	r, _ = c.call("cublasSetStream_v2", wire.Value{U: h}, wire.Value{U: stream})
+	require.Zero(t, r)
+	mat := c.malloc(16)
+	require.Equal(t, shim.OK, c.put(mat, f32s(1, 0, 0, 1)))
+	serverPointers[0] = mat // the client's own matrix, but read from the server's memory
+	for _, array := range []uint64{uint64(uintptr(unsafe.Pointer(&serverPointers[0]))), 0x10} {
+		r, _ = c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
+		require.Zero(t, r)
+		r, _ = c.call("cublasSgemmBatched", wire.Value{U: h}, wire.Value{}, wire.Value{}, wire.Value{U: 2}, wire.Value{U: 2}, wire.Value{U: 2},
+			wire.Value{U: 1, B: f32s(1)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: array}, wire.Value{U: 2},
+			wire.Value{U: 1, B: f32s(0)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: 1})
+		require.Zero(t, r, "recorded")
+		r, outs = c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
+		require.Zero(t, r)
+		r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})
+		require.Zero(t, r)
+		r, _ = c.call("cudaGraphLaunch", wire.Value{U: binary.LittleEndian.Uint64(outs[0])}, wire.Value{U: stream})
+		require.NotZero(t, r, "a replay followed operand arrays at %#x", array)
+	}
+	require.Equal(t, shim.OK, c.put(mat, f32s(2, 0, 0, 2)), "the session goes on")
+	c.close()
+	s.recovered(t, base)
+}
+
+// cudaDeviceSetLimit sets the caller's limit, as it sets its own context's under NVIDIA's
+// driver: another client neither sees the value nor has its own changed.
+func TestDeviceLimitsArePerClient(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	limit := func(c *testClient) uint64 {
+		r, outs := c.call("cudaDeviceGetLimit", wire.Value{U: 1}, wire.Value{U: 0}) // cudaLimitStackSize
+		require.Zero(t, r)
+		return binary.LittleEndian.Uint64(outs[0])
+	}
+	before := limit(b)
+	r, _ := a.call("cudaDeviceSetLimit", wire.Value{U: 0}, wire.Value{U: before + 4096})
+	require.Zero(t, r)
+	require.Equal(t, before+4096, limit(a), "the client that set it sees its value")
+	require.Equal(t, before, limit(b), "another client's limit changed")
+}

@@ -15,11 +15,31 @@ type Context struct {
 	Flags  uint32
 	refs   int32
 	active bool
+	limits map[int32]uint64 // cudaDeviceSetLimit's values here; unset: the runtime's defaults
+}
+
+// Limit is the value the caller set for limit in c, if any: each context's own, so a
+// server's client never sees or changes another's.
+func (c *Context) Limit(limit int32) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.limits[limit]
+	return v, ok
+}
+
+// SetLimit sets limit in c.
+func (c *Context) SetLimit(limit int32, v uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.limits == nil {
+		c.limits = map[int32]uint64{}
+	}
+	c.limits[limit] = v
 }
 
 var (
-	primaries sync.Map // primaryKey -> *Context
-	ctxSeq    uint64
+	primaries sync.Map              // primaryKey -> *Context
+	ctxSeq    = map[uint64]uint64{} // owner -> the last context id it was given
 	ctxSeqMu  sync.Mutex
 )
 
@@ -31,11 +51,21 @@ type primaryKey struct {
 	dev   *Device
 }
 
+// nextCtxID numbers the caller's contexts from 1: one sequence for every server client
+// would let a client count the contexts others made between two of its own.
 func nextCtxID() uint64 {
+	owner := CallerOwner()
 	ctxSeqMu.Lock()
 	defer ctxSeqMu.Unlock()
-	ctxSeq++
-	return ctxSeq
+	ctxSeq[owner]++
+	return ctxSeq[owner]
+}
+
+// forgetCtxIDs drops a departed client's sequence.
+func forgetCtxIDs(owner uint64) {
+	ctxSeqMu.Lock()
+	delete(ctxSeq, owner)
+	ctxSeqMu.Unlock()
 }
 
 // PrimaryContext returns the caller's primary context on d, creating its handle on first use.

@@ -109,6 +109,9 @@ func ReleaseOwned(owner uint64) int {
 	for _, c := range closers { // outside the lock: closing may call into a backend
 		c.Close()
 	}
+	if owner != 0 {
+		forgetCtxIDs(owner)
+	}
 	EndClient(owner) // then the backend's own state for the client (its CUDA contexts)
 	return n
 }

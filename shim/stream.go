@@ -217,6 +217,12 @@ func (s *Stream) WaitOn(e *Event) Status {
 	c := e.capture
 	e.mu.Unlock()
 	if c != nil {
+		if s.Default {
+			// The default stream is every server client's and synchronises with all work:
+			// it joins no capture (joined, others' work on it would be recorded, not run).
+			c.Origin.invalidate()
+			return ErrCaptureUnsupported
+		}
 		s.join(c)
 		return OK
 	}

@@ -343,3 +343,20 @@ func TestUsedByCallerCountsOnlyTheCallersMemory(t *testing.T) {
 	})
 	asClient(clientB, func() { assert.Zero(t, UsedByCaller(d), "B holds nothing, whatever A holds") })
 }
+
+// Context ids (cuCtxGetId) count the caller's own contexts: from a server-wide sequence,
+// the gap between two of A's ids would count the contexts other clients made meanwhile.
+func TestContextIDsSayNothingOfOtherClients(t *testing.T) {
+	d := freshState(t)
+	var first, second uint64
+	asClient(clientA, func() { first = NewContext(d, 0).ID })
+	asClient(clientB, func() {
+		PrimaryContext(d)
+		NewContext(d, 0)
+		NewContext(d, 0)
+	})
+	asClient(clientA, func() { second = NewContext(d, 0).ID })
+	assert.Equal(t, first+1, second, "A's ids skip the contexts B made")
+	ReleaseOwned(clientA)
+	ReleaseOwned(clientB)
+}

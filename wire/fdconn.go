@@ -268,7 +268,8 @@ func FromConn(nc net.Conn, timeout time.Duration) (*FDConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Dup(int(f.Fd()))
+	// Close-on-exec: a worker process started for another client must not inherit it.
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	f.Close()
 	if err != nil {
 		return nil, err

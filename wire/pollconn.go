@@ -25,11 +25,10 @@ var _ Conn = (*PollConn)(nil)
 // Poll moves fc's socket onto the poller until Blocking is called. The socket's O_NONBLOCK
 // flag is shared by its duplicates: fc must not be used meanwhile.
 func Poll(fc *FDConn) (*PollConn, error) {
-	fd, err := unix.Dup(fc.fd)
+	fd, err := unix.FcntlInt(uintptr(fc.fd), unix.F_DUPFD_CLOEXEC, 0) // close-on-exec from the start: a worker may be forked meanwhile
 	if err != nil {
 		return nil, err
 	}
-	unix.CloseOnExec(fd)
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
 		return nil, err

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"vgpu/remote"
+	"vgpu/wire"
+)
+
+// A worker process inherits its own client's connection and nothing else: no other
+// client's socket (which it could read and write, and which would stay open after that
+// client's own worker ended, so the client would never see its session end) and no
+// connection still waiting for its handshake.
+func TestAWorkerInheritsOnlyItsOwnClient(t *testing.T) {
+	dir := t.TempDir()
+	// The worker counts the sockets it holds beyond fd 3 (its client), then keeps its
+	// client until the client goes.
+	script := `n=0; for f in /proc/$$/fd/*; do fd=${f##*/}; if [ "$fd" -gt 3 ]; then case $(readlink "$f") in socket:*) n=$((n+1));; esac; fi; done
+echo $n >"$0/count.$$.tmp" && mv "$0/count.$$.tmp" "$0/count.$$"; exec cat <&3 >/dev/null`
+	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}})
+	counts := func(want int) []string {
+		t.Helper()
+		var got []string
+		require.Eventually(t, func() bool {
+			got, _ = filepath.Glob(filepath.Join(dir, "count.*[0-9]"))
+			return len(got) >= want
+		}, 10*time.Second, 10*time.Millisecond)
+		return got
+	}
+	admit := func() {
+		c := s.raw(t)
+		t.Cleanup(func() { c.Close() })
+		b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+		require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
+	}
+	stranger := s.raw(t) // connected, not yet authenticated
+	defer stranger.Close()
+	admit()
+	counts(1)
+	admit()
+	for _, f := range counts(2) {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.Equal(t, "0", strings.TrimSpace(string(b)), "sockets a worker holds besides its client's")
+	}
+}
