@@ -219,11 +219,6 @@ func DeviceSynchronize() Error {
 	return From(shim.WaitBackend())
 }
 
-var (
-	peerMu sync.Mutex
-	peers  = map[[2]*shim.Device]bool{}
-)
-
 // DeviceCanAccessPeer is cudaDeviceCanAccessPeer: distinct virtual devices can.
 func DeviceCanAccessPeer(can unsafe.Pointer, dev, peer int32) Error {
 	a, e := deviceAt(dev)
@@ -257,12 +252,9 @@ func DeviceEnablePeerAccess(peer int32, flags uint32) Error {
 	if p == d {
 		return ErrorInvalidDevice
 	}
-	peerMu.Lock()
-	defer peerMu.Unlock()
-	if peers[[2]*shim.Device{d, p}] {
+	if !shim.PrimaryContext(d).SetPeerAccess(p, true) {
 		return ErrorPeerAlreadyEnabled
 	}
-	peers[[2]*shim.Device{d, p}] = true
 	return Success
 }
 
@@ -276,12 +268,9 @@ func DeviceDisablePeerAccess(peer int32) Error {
 	if e != Success {
 		return e
 	}
-	peerMu.Lock()
-	defer peerMu.Unlock()
-	if !peers[[2]*shim.Device{d, p}] {
+	if !shim.PrimaryContext(d).SetPeerAccess(p, false) {
 		return ErrorPeerNotEnabled
 	}
-	delete(peers, [2]*shim.Device{d, p})
 	return Success
 }
 

@@ -71,3 +71,20 @@ func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
 		assert.Equal(t, Success, Free(ptr))
 	})
 }
+
+// Peer access belongs to the client's own context: another client's enable is not its, and
+// its disable undoes nothing of another's.
+func TestPeerAccessIsPerClient(t *testing.T) {
+	t.Setenv("VGPU_DEVICES", "2")
+	shim.Reset()
+	t.Cleanup(shim.Reset)
+	asClient(1, func() { require.Equal(t, Success, DeviceEnablePeerAccess(1, 0)) })
+	asClient(2, func() {
+		assert.Equal(t, ErrorPeerNotEnabled, DeviceDisablePeerAccess(1), "B sees A's enable")
+		assert.Equal(t, Success, DeviceEnablePeerAccess(1, 0), "B's own enable")
+		assert.Equal(t, Success, DeviceDisablePeerAccess(1))
+	})
+	asClient(1, func() {
+		assert.Equal(t, ErrorPeerAlreadyEnabled, DeviceEnablePeerAccess(1, 0), "B's disable undid A's enable")
+	})
+}

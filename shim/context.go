@@ -16,6 +16,27 @@ type Context struct {
 	refs   int32
 	active bool
 	limits map[int32]uint64 // cudaDeviceSetLimit's values here; unset: the runtime's defaults
+	peers  map[*Device]bool // devices whose memory this context may access (cudaDeviceEnablePeerAccess)
+}
+
+// SetPeerAccess records whether c may access peer's memory, and reports whether that
+// changed anything: peer access belongs to a context, so one server client's enable or
+// disable is never another's.
+func (c *Context) SetPeerAccess(peer *Device, on bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.peers[peer] == on {
+		return false
+	}
+	if c.peers == nil {
+		c.peers = map[*Device]bool{}
+	}
+	if on {
+		c.peers[peer] = true
+	} else {
+		delete(c.peers, peer)
+	}
+	return true
 }
 
 // Limit is the value the caller set for limit in c, if any: each context's own, so a
