@@ -1,7 +1,6 @@
 package cuda
 
 import (
-	"runtime"
 	"testing"
 	"unsafe"
 
@@ -10,21 +9,6 @@ import (
 
 	"vgpu/shim"
 )
-
-// asClient runs fn as `vgpu serve` runs a client's calls: on a locked thread owned by it.
-func asClient(owner uint64, fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		ts := shim.Thread()
-		ts.Owner = owner
-		defer func() { ts.Owner, ts.Ctx = 0, nil }()
-		fn()
-	}()
-	<-done
-}
 
 // The driver API answers a second client's probes of the first's memory and context as it
 // answers wild values: cuMemGetAddressRange finds nothing, cuPointerGetAttribute knows nothing,
@@ -36,7 +20,7 @@ func TestDriverAPIRefusesAnotherClientsValues(t *testing.T) {
 	const n = 1 << 20
 	var ptr uint64
 	var ctx, primary, stream uintptr
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		require.Equal(t, Success, CtxCreate(unsafe.Pointer(&ctx), 0, 0))
 		require.Equal(t, Success, MemAlloc(unsafe.Pointer(&ptr), n))
 		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&stream), 0))
@@ -44,14 +28,14 @@ func TestDriverAPIRefusesAnotherClientsValues(t *testing.T) {
 	})
 	var wildPtr uint64
 	var wildCtx, wildStream uintptr
-	asClient(2, func() {
+	shim.AsClient(2, func() {
 		require.Equal(t, Success, CtxCreate(unsafe.Pointer(&wildCtx), 0, 0))
 		require.Equal(t, Success, MemAlloc(unsafe.Pointer(&wildPtr), n))
 		require.Equal(t, Success, MemFree(wildPtr))
 		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&wildStream), 0))
 		require.Equal(t, Success, StreamDestroy(wildStream))
 	})
-	asClient(2, func() {
+	shim.AsClient(2, func() {
 		require.Equal(t, Success, CtxDestroy(wildCtx))
 		var base, size, word uint64
 		for _, off := range []uint64{0, 4096, n - 1} {
@@ -83,7 +67,7 @@ func TestDriverAPIRefusesAnotherClientsValues(t *testing.T) {
 		assert.Equal(t, ErrorInvalidContext, DevicePrimaryCtxRelease(0), "A's retain is not B's to release")
 		require.Equal(t, Success, DevicePrimaryCtxReset(0))
 	})
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		var base, size uint64
 		require.Equal(t, Success, MemGetAddressRange(unsafe.Pointer(&base), unsafe.Pointer(&size), ptr+4096))
 		assert.Equal(t, ptr, base)

@@ -1,7 +1,6 @@
 package cudart
 
 import (
-	"runtime"
 	"testing"
 	"unsafe"
 
@@ -11,21 +10,6 @@ import (
 	"vgpu/shim"
 )
 
-// asClient runs fn as `vgpu serve` runs a client's calls: on a locked thread owned by it.
-func asClient(owner uint64, fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		ts := shim.Thread()
-		ts.Owner = owner
-		defer func() { ts.Owner = 0 }()
-		fn()
-	}()
-	<-done
-}
-
 // The runtime answers a second client's calls on the first's pointer, stream and event as it
 // answers wild values, and the first's keep working.
 func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
@@ -33,13 +17,13 @@ func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
 	t.Cleanup(shim.Reset)
 	const n = 4096
 	var ptr, stream, event uintptr
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		require.Equal(t, Success, Malloc(unsafe.Pointer(&ptr), n))
 		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&stream)))
 		require.Equal(t, Success, EventCreate(unsafe.Pointer(&event)))
 	})
 	var wildPtr, wildStream, wildEvent uintptr
-	asClient(2, func() {
+	shim.AsClient(2, func() {
 		require.Equal(t, Success, Malloc(unsafe.Pointer(&wildPtr), n))
 		require.Equal(t, Success, Free(wildPtr))
 		require.Equal(t, Success, StreamCreate(unsafe.Pointer(&wildStream)))
@@ -47,7 +31,7 @@ func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
 		require.Equal(t, Success, EventCreate(unsafe.Pointer(&wildEvent)))
 		require.Equal(t, Success, EventDestroy(wildEvent))
 	})
-	asClient(2, func() {
+	shim.AsClient(2, func() {
 		var got, want [24]byte
 		assert.Equal(t, PointerGetAttributes(unsafe.Pointer(&want), wildPtr), PointerGetAttributes(unsafe.Pointer(&got), ptr))
 		assert.Equal(t, uint32(0), shim.Le.Uint32(got[:]), "A's memory is unregistered host memory to B, as a wild address is")
@@ -60,7 +44,7 @@ func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
 		assert.Equal(t, ErrorInvalidResourceHandle, StreamDestroy(stream))
 		assert.Equal(t, EventDestroy(wildEvent), EventDestroy(event))
 	})
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		var attrs [24]byte
 		require.Equal(t, Success, PointerGetAttributes(unsafe.Pointer(&attrs), ptr))
 		assert.Equal(t, uint32(2), shim.Le.Uint32(attrs[:]), "A's memory is device memory to A")
@@ -78,13 +62,13 @@ func TestPeerAccessIsPerClient(t *testing.T) {
 	t.Setenv("VGPU_DEVICES", "2")
 	shim.Reset()
 	t.Cleanup(shim.Reset)
-	asClient(1, func() { require.Equal(t, Success, DeviceEnablePeerAccess(1, 0)) })
-	asClient(2, func() {
+	shim.AsClient(1, func() { require.Equal(t, Success, DeviceEnablePeerAccess(1, 0)) })
+	shim.AsClient(2, func() {
 		assert.Equal(t, ErrorPeerNotEnabled, DeviceDisablePeerAccess(1), "B sees A's enable")
 		assert.Equal(t, Success, DeviceEnablePeerAccess(1, 0), "B's own enable")
 		assert.Equal(t, Success, DeviceDisablePeerAccess(1))
 	})
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		assert.Equal(t, ErrorPeerAlreadyEnabled, DeviceEnablePeerAccess(1, 0), "B's disable undid A's enable")
 	})
 }

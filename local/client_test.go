@@ -1,7 +1,6 @@
 package local
 
 import (
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,30 +10,16 @@ import (
 
 // These run without NVIDIA's driver: each refusal must come before any driver call.
 
-// asClient runs fn on a locked thread serving the server's client owner, as serveFD does.
-func asClient(owner uint64, fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		shim.Thread().Owner = owner
-		defer func() { shim.Thread().Owner = 0 }()
-		fn()
-	}()
-	<-done
-}
-
 func TestAnotherClientsModuleKernelAndGraphAreUnknownToTheBackend(t *testing.T) {
 	b := &Backend{}
 	const mod, fn, graph = uintptr(0x7f0000001000), uintptr(0x7f0000002000), uintptr(0x7f0000003000)
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		c := b.caller()
 		c.addModule(mod, nil)
 		c.addFunction(mod, fn, nil)
 		c.addGraph(graph, nil)
 	})
-	asClient(2, func() {
+	shim.AsClient(2, func() {
 		_, _, st := b.Function(mod, "steal")
 		require.Equal(t, shim.ErrInvalidHandle, st, "a module loaded for client 1")
 		require.Equal(t, shim.ErrInvalidDeviceFunction, b.LaunchPacked(fn, nil, shim.LaunchConfig{}, nil), "client 1's kernel")
@@ -46,7 +31,7 @@ func TestAnotherClientsModuleKernelAndGraphAreUnknownToTheBackend(t *testing.T) 
 		b.UnloadModule(mod) // not client 2's: nothing happens
 		b.DestroyGraph(graph)
 	})
-	asClient(1, func() {
+	shim.AsClient(1, func() {
 		c := b.caller()
 		_, ok := c.module(mod)
 		require.True(t, ok, "client 2's unload must not touch client 1's module")

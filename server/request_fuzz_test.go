@@ -119,8 +119,8 @@ func callByName(byOp map[uint32]*api.Func, name string, args ...wire.Value) resu
 func asClient(fn func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	beginThread(fuzzOwner)
-	defer endThread()
+	shim.EnterClient(fuzzOwner)
+	defer shim.LeaveClient()
 	fn()
 }
 

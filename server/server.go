@@ -352,8 +352,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	// A fault on an address (a bug that lets a client's value reach the host) becomes a panic
 	// this session recovers from, instead of a fatal error for every client.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	beginThread(s.id)
-	defer endThread()
+	shim.EnterClient(s.id)
+	defer shim.LeaveClient()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Errorw("client's session ended by a fault; what it held is freed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -448,20 +448,6 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			downloads.Put(&resp)
 		}
 	}
-}
-
-// beginThread and endThread give the client's locked thread fresh CUDA state: nothing a
-// previous client left on this OS thread (its contexts, device, last error, view) is seen by
-// the next, whether its session ended normally or by a fault.
-func beginThread(owner uint64) {
-	endThread()
-	shim.Thread().Owner = owner
-}
-
-func endThread() {
-	shim.SetView(nil)
-	*shim.Thread() = shim.ThreadState{}
-	shim.SetLastError(0)
 }
 
 // drains reports whether a successful op has waited for everything the client posted before

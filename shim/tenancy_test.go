@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"runtime"
 	"testing"
 	"unsafe"
 
@@ -14,21 +13,6 @@ import (
 // value of A's (pointer or handle) gets from B exactly what a wild value gets.
 
 const clientA, clientB = 101, 202
-
-// asClient runs fn on a locked OS thread whose calls belong to server client owner.
-func asClient(owner uint64, fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		ts := Thread()
-		ts.Owner = owner
-		defer func() { ts.Owner = 0 }() // the thread goes back to the pool
-		fn()
-	}()
-	<-done
-}
 
 func freshState(t *testing.T) *Device {
 	t.Helper()
@@ -48,7 +32,7 @@ func hostBuf(n int) ([]byte, uintptr) {
 // made after it may reuse it.
 func wildDevice(t *testing.T, d *Device) uintptr {
 	var p uintptr
-	asClient(clientB+1, func() {
+	AsClient(clientB+1, func() {
 		a, st := AllocDevice(d, 4096, MemDevice)
 		require.Equal(t, OK, st)
 		p = a.Base
@@ -65,14 +49,14 @@ func TestAnotherClientsDeviceMemoryIsAWildAddress(t *testing.T) {
 		secret[i] = byte(i*7 + 3)
 	}
 	var a *Alloc
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		var st Status
 		a, st = AllocDevice(d, n, MemDevice)
 		require.Equal(t, OK, st)
 		require.Equal(t, OK, Memcpy(DefaultStream(d), a.Base, secretPtr, n, HostToDevice))
 	})
 	var mine *Alloc
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		var st Status
 		mine, st = AllocDevice(d, n, MemDevice)
 		require.Equal(t, OK, st)
@@ -80,7 +64,7 @@ func TestAnotherClientsDeviceMemoryIsAWildAddress(t *testing.T) {
 	wild := wildDevice(t, d)
 	usedBefore := d.Used()
 
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		buf, bufPtr := hostBuf(n)
 		for i := range buf {
 			buf[i] = 0xee
@@ -115,9 +99,9 @@ func TestAnotherClientsDeviceMemoryIsAWildAddress(t *testing.T) {
 		}
 	})
 	assert.Equal(t, usedBefore, d.Used(), "B's free of A's memory refunded nothing")
-	asClient(clientB, func() { assert.Equal(t, OK, FreeDevice(mine.Base)) })
+	AsClient(clientB, func() { assert.Equal(t, OK, FreeDevice(mine.Base)) })
 
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		got, gotPtr := hostBuf(n)
 		require.Equal(t, OK, Memcpy(DefaultStream(d), gotPtr, a.Base, n, DeviceToHost), "A still reads its memory")
 		assert.Equal(t, secret, got, "A's data is intact")
@@ -131,7 +115,7 @@ func TestProgramRangesAndClientRangesAreApart(t *testing.T) {
 	d := freshState(t)
 	a, st := AllocDevice(d, 4096, MemDevice) // this test's own thread: owner 0
 	require.Equal(t, OK, st)
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		_, st := DeviceRange(a.Base, 1)
 		assert.Equal(t, ErrInvalidValue, st)
 		assert.Equal(t, ErrInvalidDevicePointer, FreeDevice(a.Base))
@@ -145,7 +129,7 @@ func TestAnotherClientsHandlesAreUnknown(t *testing.T) {
 	d := freshState(t)
 	type blasLike struct{ n int }
 	var stream, event, blas, ctx, exec uintptr
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		stream = NewStream(d, 0, 0).Handle
 		event = NewEvent(0).Handle
 		blas = NewHandle(KindBlas, &blasLike{7})
@@ -153,14 +137,14 @@ func TestAnotherClientsHandlesAreUnknown(t *testing.T) {
 		exec = Instantiate(NewGraph()).Handle
 	})
 	var wild [5]uintptr
-	asClient(clientB, func() { // handles B created and destroyed: well formed, live nowhere
+	AsClient(clientB, func() { // handles B created and destroyed: well formed, live nowhere
 		wild = [5]uintptr{NewStream(d, 0, 0).Handle, NewEvent(0).Handle, NewHandle(KindBlas, &blasLike{}),
 			NewContext(d, 0).Handle, Instantiate(NewGraph()).Handle}
 		for i, k := range []Kind{KindStream, KindEvent, KindBlas, KindContext, KindGraphExec} {
 			require.True(t, Release(k, wild[i]))
 		}
 	})
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		_, st := ResolveStream(wild[0], d)
 		require.Equal(t, ErrInvalidHandle, st)
 		_, st = ResolveStream(stream, d)
@@ -181,7 +165,7 @@ func TestAnotherClientsHandlesAreUnknown(t *testing.T) {
 		Each(KindStream, func(uintptr, *Stream) { n++ })
 		assert.Zero(t, n, "B lists none of A's streams")
 	})
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		s, st := ResolveStream(stream, d)
 		require.Equal(t, OK, st, "A's stream survived B's destroy")
 		assert.Equal(t, OK, s.Synchronize())
@@ -233,7 +217,7 @@ func TestPrimaryContextsArePerClient(t *testing.T) {
 	d := freshState(t)
 	var ac *Context
 	var allocated *Alloc
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		ac = PrimaryContext(d)
 		ac.Retain()
 		ac.SetFlags(4)
@@ -241,7 +225,7 @@ func TestPrimaryContextsArePerClient(t *testing.T) {
 		allocated, st = AllocDevice(d, 4096, MemDevice)
 		require.Equal(t, OK, st)
 	})
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		bc := PrimaryContext(d)
 		assert.NotSame(t, ac, bc)
 		assert.NotEqual(t, ac.Handle, bc.Handle)
@@ -252,7 +236,7 @@ func TestPrimaryContextsArePerClient(t *testing.T) {
 		bc.SetFlags(1)
 		ResetDevice(d) // cudaDeviceReset on B's side
 	})
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		assert.Same(t, ac, PrimaryContext(d))
 		flags, active := ac.State()
 		assert.Equal(t, uint32(4), flags, "B's flags did not reach A's context")
@@ -262,7 +246,7 @@ func TestPrimaryContextsArePerClient(t *testing.T) {
 	})
 	FreeOwned(clientA)
 	ReleaseOwned(clientA)
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		assert.NotSame(t, ac, PrimaryContext(d), "a departed client's primary context is forgotten with its handles")
 	})
 }
@@ -274,7 +258,7 @@ func TestAnotherClientsVirtualMemoryIsUnknown(t *testing.T) {
 	base := d.Used()
 	var res *Alloc
 	var phys *Physical
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		var st Status
 		res, st = Reserve(4*VMMGranularity, 0)
 		require.Equal(t, OK, st)
@@ -286,7 +270,7 @@ func TestAnotherClientsVirtualMemoryIsUnknown(t *testing.T) {
 		require.Equal(t, OK, SetAccess(res.Base, VMMGranularity, AccessReadWrite))
 		Bytes(res.Base, 4)[0] = 42
 	})
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		_, ok := LookupPhysical(uint64(phys.Handle))
 		assert.False(t, ok, "B cannot resolve A's physical handle")
 		mine, st := CreatePhysical(d, VMMGranularity)
@@ -299,7 +283,7 @@ func TestAnotherClientsVirtualMemoryIsUnknown(t *testing.T) {
 		assert.Equal(t, ErrInvalidValue, st)
 		require.Equal(t, OK, mine.ReleasePhysical())
 	})
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		_, st := DeviceRange(res.Base, 4)
 		require.Equal(t, OK, st, "A's mapping is still readable and writable")
 		assert.Equal(t, byte(42), Bytes(res.Base, 4)[0])
@@ -314,14 +298,14 @@ func TestAnotherClientsVirtualMemoryIsUnknown(t *testing.T) {
 func TestDepartedClientsMemoryIsFreedByTheServer(t *testing.T) {
 	d := freshState(t)
 	base := d.Used()
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		for i := 0; i < 3; i++ {
 			_, st := AllocDevice(d, 1<<20, MemDevice)
 			require.Equal(t, OK, st)
 		}
 	})
 	var kept *Alloc
-	asClient(clientB, func() {
+	AsClient(clientB, func() {
 		var st Status
 		kept, st = AllocDevice(d, 4096, MemDevice)
 		require.Equal(t, OK, st)
@@ -330,18 +314,18 @@ func TestDepartedClientsMemoryIsFreedByTheServer(t *testing.T) {
 	assert.Equal(t, 3, n)
 	assert.Equal(t, uint64(3<<20), bytes)
 	assert.Equal(t, []*Alloc{kept}, S().Mem.EveryOwner(), "B's memory stays")
-	asClient(clientB, func() { assert.Equal(t, OK, FreeDevice(kept.Base)) })
+	AsClient(clientB, func() { assert.Equal(t, OK, FreeDevice(kept.Base)) })
 	assert.Equal(t, base, d.Used())
 }
 
 func TestUsedByCallerCountsOnlyTheCallersMemory(t *testing.T) {
 	d := freshState(t)
-	asClient(clientA, func() {
+	AsClient(clientA, func() {
 		_, st := AllocDevice(d, 1<<20, MemDevice)
 		require.Equal(t, OK, st)
 		assert.Equal(t, uint64(1<<20), UsedByCaller(d))
 	})
-	asClient(clientB, func() { assert.Zero(t, UsedByCaller(d), "B holds nothing, whatever A holds") })
+	AsClient(clientB, func() { assert.Zero(t, UsedByCaller(d), "B holds nothing, whatever A holds") })
 }
 
 // Context ids (cuCtxGetId) count the caller's own contexts: from a server-wide sequence,
@@ -349,13 +333,13 @@ func TestUsedByCallerCountsOnlyTheCallersMemory(t *testing.T) {
 func TestContextIDsSayNothingOfOtherClients(t *testing.T) {
 	d := freshState(t)
 	var first, second uint64
-	asClient(clientA, func() { first = NewContext(d, 0).ID })
-	asClient(clientB, func() {
+	AsClient(clientA, func() { first = NewContext(d, 0).ID })
+	AsClient(clientB, func() {
 		PrimaryContext(d)
 		NewContext(d, 0)
 		NewContext(d, 0)
 	})
-	asClient(clientA, func() { second = NewContext(d, 0).ID })
+	AsClient(clientA, func() { second = NewContext(d, 0).ID })
 	assert.Equal(t, first+1, second, "A's ids skip the contexts B made")
 	ReleaseOwned(clientA)
 	ReleaseOwned(clientB)

@@ -8,7 +8,10 @@ void vgpu_set_last_error(int e);
 */
 import "C"
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // ThreadState is what CUDA keeps per host thread.
 type ThreadState struct {
@@ -37,3 +40,33 @@ func Thread() *ThreadState {
 // LastError and SetLastError hold the runtime's per-thread last error.
 func LastError() int32     { return int32(C.vgpu_get_last_error()) }
 func SetLastError(e int32) { C.vgpu_set_last_error(C.int(e)) }
+
+// EnterClient makes the calling thread, which the caller has locked, run server client
+// owner's calls, with nothing left of whichever client it ran before: every lookup then
+// resolves within owner. LeaveClient clears it again.
+func EnterClient(owner uint64) {
+	LeaveClient()
+	Thread().Owner = owner
+}
+
+// LeaveClient forgets the thread's client: its view, thread state and last error.
+func LeaveClient() {
+	SetView(nil)
+	*Thread() = ThreadState{}
+	SetLastError(0)
+}
+
+// AsClient runs fn as `vgpu serve` runs a client's calls: on a locked OS thread of its own,
+// entered as owner and left afterwards.
+func AsClient(owner uint64, fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		EnterClient(owner)
+		defer LeaveClient()
+		fn()
+	}()
+	<-done
+}
