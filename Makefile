@@ -58,6 +58,7 @@ check-generate:
 	git diff --exit-code -- ':(glob)**/zz_*'
 
 test: all check-generate unit fuzz ctest gohost ggml ollama-tree nvidia-smi remote testmodel
+	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, nvidia-smi, remote, testmodel)"
 
 # The server's whole request path (decode and dispatch of every op) under the fuzzer, for a
 # bounded time; a crash it finds is saved under server/testdata/fuzz and replayed by unit.
