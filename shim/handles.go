@@ -62,8 +62,15 @@ func (t *handleTable) reset() {
 }
 
 // CallerOwner is the server client whose call the calling thread runs (0 in a program's own
-// process). Every lookup of a handle or an address resolves within it.
-func CallerOwner() uint64 { return Thread().Owner }
+// process). Every lookup of a handle or an address resolves within it. Only a server's
+// threads have one (EnterClient), so a program's own process, where every call is a lookup
+// or several, answers 0 without finding its thread.
+func CallerOwner() uint64 {
+	if !serving.Load() {
+		return 0
+	}
+	return Thread().Owner
+}
 
 // NewHandle registers obj under a fresh handle of kind k. It belongs to the caller: inside
 // `vgpu serve`, to the client whose call created it, and no other client can resolve it.

@@ -36,7 +36,7 @@ func callerQuota() *quota {
 	if nQuotas.Load() == 0 {
 		return nil
 	}
-	return quotaFor(Thread().Owner)
+	return quotaFor(CallerOwner())
 }
 
 func quotaFor(owner uint64) *quota {

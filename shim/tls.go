@@ -11,6 +11,7 @@ import "C"
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // ThreadState is what CUDA keeps per host thread.
@@ -45,9 +46,13 @@ func SetLastError(e int32) { C.vgpu_set_last_error(C.int(e)) }
 // owner's calls, with nothing left of whichever client it ran before: every lookup then
 // resolves within owner. LeaveClient clears it again.
 func EnterClient(owner uint64) {
+	serving.Store(true)
 	LeaveClient()
 	Thread().Owner = owner
 }
+
+// serving is set once a thread of this process has run a server client's calls.
+var serving atomic.Bool
 
 // LeaveClient forgets the thread's client: its view, thread state and last error.
 func LeaveClient() {
