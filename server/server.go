@@ -51,6 +51,9 @@ type Options struct {
 	// answered by one of its own (worker.go), so that a fault in NVIDIA's driver or a kernel's
 	// sticky error ends that client alone. Nil: every client on a thread of this process.
 	Worker []string
+	// WarmWorkers is how many workers wait started and initialised ahead of clients, so that
+	// a client does not wait for a worker's start (its driver and CUDA context).
+	WarmWorkers int
 }
 
 // Connection limits when Options leave them 0: enough for every legitimate client of one
@@ -101,6 +104,11 @@ func Serve(ln Listener, o Options) error {
 	}
 	byOp := opTable()
 	g := newGate(o.MaxPending, o.MaxConns)
+	var pool *workers
+	if o.Worker != nil {
+		pool = newWorkers(o.Worker, o.WarmWorkers)
+		defer pool.close()
+	}
 	for {
 		c, peer, err := ln.Accept()
 		if err != nil {
@@ -125,8 +133,8 @@ func Serve(ln Listener, o Options) error {
 			s := guardedHandshake(c, peer, o, time.Now().Add(handshakeTimeout), a)
 			g.authenticated(a)
 			switch {
-			case s != nil && o.Worker != nil:
-				s.runWorker()
+			case s != nil && pool != nil:
+				s.runWorker(pool)
 			case s != nil:
 				s.serve(byOp)
 			}

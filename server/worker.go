@@ -1,8 +1,8 @@
 package server
 
 import (
-	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vgpu/shim"
 	"vgpu/wire"
 )
 
@@ -20,55 +21,163 @@ import (
 // context read another's memory, and one fault broke every context of the process), and Go's
 // recover cannot catch a crash in NVIDIA's driver. A process per client is what the GPU and
 // the kernel keep apart. This process keeps the listener, the limits, TLS and the token; once
-// a client is authenticated, a worker (`vgpu serve --worker`) gets its connection as fd 3
-// and its hello in WorkerHelloEnv, sends the welcome and serves it, and exits when it goes.
+// a client is authenticated, a worker (`vgpu serve --worker`) gets its connection and its
+// hello, sends the welcome, serves it, and exits when it goes.
 
-// WorkerHelloEnv carries an authenticated client's hello (base64 JSON, token removed) to its
-// worker.
-const WorkerHelloEnv = "VGPU_WORKER_HELLO"
+// A worker's fd 3 is its control socket. It initialises (the device model, the driver, its
+// CUDA context) before any client is known, so that WarmWorkers of them can wait ready; then
+// one frame arrives on it: the client's hello (token removed), with the client's connection
+// passed alongside (SCM_RIGHTS). The worker answers that client alone and exits when it goes.
+
+// workers starts worker processes and keeps Options.WarmWorkers of them waiting.
+type workers struct {
+	argv      []string
+	warm      int
+	mu        sync.Mutex
+	idle      []*worker
+	refilling bool
+}
+
+// worker is a started worker process and the parent's end of its control socket.
+type worker struct {
+	cmd *exec.Cmd
+	ctl *wire.FDConn
+}
+
+func newWorkers(argv []string, warm int) *workers {
+	p := &workers{argv: argv, warm: warm}
+	go p.refill()
+	return p
+}
+
+// start launches one worker.
+func (p *workers) start() (*worker, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	child := os.NewFile(uintptr(fds[1]), "vgpu-worker-control")
+	defer child.Close() // the worker's now
+	ctl, err := wire.NewFDConn(fds[0], 0)
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.ExtraFiles = []*os.File{child}            // fd 3
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr // its log is this server's log
+	// Its own process group: a signal meant for this server's group (a terminal's ^C) does not
+	// end the sessions of clients already served.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	return &worker{cmd: cmd, ctl: ctl}, nil
+}
+
+// take returns a waiting worker, or a new one when none waits, and starts its replacement.
+func (p *workers) take() (*worker, error) {
+	p.mu.Lock()
+	var w *worker
+	if len(p.idle) > 0 {
+		w, p.idle = p.idle[0], p.idle[1:]
+	}
+	p.mu.Unlock()
+	go p.refill()
+	if w != nil {
+		return w, nil
+	}
+	return p.start()
+}
+
+// refill starts workers until WarmWorkers wait.
+func (p *workers) refill() {
+	p.mu.Lock()
+	if p.refilling {
+		p.mu.Unlock()
+		return
+	}
+	p.refilling = true
+	defer func() { p.mu.Lock(); p.refilling = false; p.mu.Unlock() }()
+	for len(p.idle) < p.warm {
+		p.mu.Unlock()
+		w, err := p.start()
+		p.mu.Lock()
+		if err != nil {
+			shim.Log().Errorw("cannot start a waiting worker", "err", err)
+			break
+		}
+		p.idle = append(p.idle, w)
+	}
+	p.mu.Unlock()
+}
+
+// close ends the waiting workers (their control sockets close: they exit) and starts no more.
+func (p *workers) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.warm = nil, 0
+	p.mu.Unlock()
+	for _, w := range idle {
+		w.ctl.Close()
+		go w.cmd.Wait()
+	}
+}
+
+// end reaps w after a failed hand-over.
+func (w *worker) end() {
+	w.ctl.Close()
+	w.cmd.Process.Kill()
+	w.cmd.Wait()
+}
 
 // runWorker serves the session in a worker process and returns when that process has ended.
-func (s *session) runWorker() {
+func (s *session) runWorker(p *workers) {
 	defer s.close()
 	inherit, relay, err := s.handOver()
 	if err != nil {
 		s.log.Errorw("cannot hand the client to a worker; it is dropped", "err", err)
 		return
 	}
-	cmd := exec.Command(s.o.Worker[0], s.o.Worker[1:]...)
-	cmd.ExtraFiles = []*os.File{inherit} // fd 3
-	cmd.Env = append(os.Environ(), WorkerHelloEnv+"="+base64.StdEncoding.EncodeToString(s.hello))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr // its log is this server's log
-	// Its own process group: a signal meant for this server's group (a terminal's ^C) does not
-	// end the sessions of clients already served.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
+	frame, _ := wire.AppendFrame(nil, wire.Header{Kind: wire.KindHello}, s.hello)
+	var w *worker
+	for attempt := 0; attempt < 2 && w == nil; attempt++ { // a waiting worker may have died meanwhile
+		if w, err = p.take(); err != nil {
+			break
+		}
+		if err = w.ctl.SendFD(frame, int(inherit.Fd())); err != nil {
+			w.end()
+			w = nil
+		}
+	}
 	inherit.Close() // the worker's now; this process keeps no copy of a plain socket
-	if err != nil {
+	if w == nil {
 		if relay != nil {
 			relay()
 		}
 		s.log.Errorw("cannot start a worker; the client is dropped", "err", err)
 		return
 	}
-	s.log.Infow("client served by a worker process", "client_pid", s.pid, "worker", cmd.Process.Pid)
+	w.ctl.Close()
+	s.log.Infow("client served by a worker process", "client_pid", s.pid, "worker", w.cmd.Process.Pid)
 	var wg sync.WaitGroup
 	if relay != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); relay() }()
 	}
-	err = cmd.Wait()
+	err = w.cmd.Wait()
 	wg.Wait()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
-		s.log.Infow("client's worker ended", "worker", cmd.Process.Pid)
+		s.log.Infow("client's worker ended", "worker", w.cmd.Process.Pid)
 	case errors.As(err, &exit):
 		// A fault in the driver or a kernel reached this client's process only: every other
 		// client is answered by processes of their own.
-		s.log.Warnw("client's worker died; that client alone lost its session", "worker", cmd.Process.Pid, "status", exit.ProcessState.String())
+		s.log.Warnw("client's worker died; that client alone lost its session", "worker", w.cmd.Process.Pid, "status", exit.ProcessState.String())
 	default:
-		s.log.Warnw("client's worker", "worker", cmd.Process.Pid, "err", err)
+		s.log.Warnw("client's worker", "worker", w.cmd.Process.Pid, "err", err)
 	}
 }
 
@@ -107,19 +216,32 @@ func (s *session) handOver() (inherit *os.File, relay func(), err error) {
 // writerOf hides a connection's other methods, so io.Copy writes with Write alone.
 func writerOf(c wire.Conn) io.Writer { return struct{ io.Writer }{c} }
 
-// ServeWorker answers the one client a dispatching server handed over on c, whose hello
-// the parent has read and authenticated: it is served as ServeOne serves its client.
-func ServeWorker(c *wire.FDConn, hello64 string, o Options) error {
-	hello, err := base64.StdEncoding.DecodeString(hello64)
-	if err != nil {
-		c.Close()
-		return errors.New("worker: the parent's hello is not base64")
-	}
-	frame, err := wire.AppendFrame(nil, wire.Header{Kind: wire.KindHello}, hello)
-	if err != nil {
-		c.Close()
+// ServeWorker is a worker process (see above): it initialises, then waits on its control
+// socket for the one client a dispatching server authenticated, and serves it as ServeOne
+// serves its client.
+func ServeWorker(ctl *wire.FDConn, o Options) error {
+	if err := prepare(o); err != nil { // the driver and the context, before the client waits
+		ctl.Close()
 		return err
 	}
+	h, hello, err := wire.ReadFrameLimit(ctl, wire.MaxHello)
+	fd, got := ctl.TakeFD()
+	ctl.Close()
+	if err != nil || h.Kind != wire.KindHello || !got {
+		if got {
+			unix.Close(fd)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil // the server ended before it needed this worker
+		}
+		return fmt.Errorf("worker: no client from the server: %v", err)
+	}
+	c, err := wire.NewFDConn(fd, 0)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	frame, _ := wire.AppendFrame(nil, wire.Header{Kind: wire.KindHello}, hello)
 	c.Preface(frame)
 	o.Token, o.RequireToken, o.Worker = "", false, nil // the parent checked the token
 	return ServeOne(c, o)

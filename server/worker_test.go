@@ -51,3 +51,23 @@ echo $n >"$0/count.$$.tmp" && mv "$0/count.$$.tmp" "$0/count.$$"; exec cat <&3 >
 		require.Equal(t, "0", strings.TrimSpace(string(b)), "sockets a worker holds besides its client's")
 	}
 }
+
+// With WarmWorkers, a worker is started before any client arrives, and each client that
+// takes one has its replacement started at once.
+func TestWarmWorkersWaitAheadOfClients(t *testing.T) {
+	dir := t.TempDir()
+	script := `: >"$0/started.$$"; exec cat <&3 >/dev/null`
+	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 1})
+	started := func() int {
+		got, _ := filepath.Glob(filepath.Join(dir, "started.*"))
+		return len(got)
+	}
+	require.Eventually(t, func() bool { return started() == 1 }, 10*time.Second, 10*time.Millisecond, "a worker waits before any client")
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, 1, started(), "only WarmWorkers wait")
+	c := s.raw(t)
+	defer c.Close()
+	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
+	require.Eventually(t, func() bool { return started() == 2 }, 10*time.Second, 10*time.Millisecond, "the taken worker is replaced")
+}

@@ -42,6 +42,7 @@ func serve(args []string) error {
 	inherited := fs.Int("fd", -1, "serve the one client on this inherited socket, then exit (VGPU_BACKEND=local's private server)")
 	isolation := fs.String("isolation", "", "process: each client is answered by a worker process of its own; thread: by a thread of this process (default: process for --backend local, thread for sim)")
 	worker := fs.Bool("worker", false, "with --fd: serve a client a dispatching server authenticated (internal: how --isolation process starts its workers)")
+	warm := fs.Int("warm-workers", 1, "--isolation process: workers kept started and initialised ahead of clients (each holds a CUDA context)")
 	unixFlagValues := unixFlags(fs) // unixsock.go
 	fs.Parse(args)
 	var capBytes uint64
@@ -64,9 +65,7 @@ func serve(args []string) error {
 		}
 		o := server.Options{ClientMemory: capBytes, DeviceName: *deviceName}
 		if *worker {
-			hello := os.Getenv(server.WorkerHelloEnv)
-			os.Unsetenv(server.WorkerHelloEnv)
-			return server.ServeWorker(c, hello, o)
+			return server.ServeWorker(c, o)
 		}
 		return server.ServeOne(c, o)
 	}
@@ -151,7 +150,7 @@ func serve(args []string) error {
 	if st := shim.S(); st.Err != nil {
 		return st.Err // no devices: say so before listening
 	}
-	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName, Worker: workerArgs}
+	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName, Worker: workerArgs, WarmWorkers: *warm}
 	if tlsCfg != nil {
 		opts.Upgrade = func(c wire.Conn, deadline time.Time) (wire.Conn, error) {
 			return wire.TLSServer(c, tlsCfg, deadline)
