@@ -28,9 +28,9 @@ type Alloc struct {
 	Dev        *Device // owning device; nil for host kinds
 	Charged    uint64  // bytes charged to Dev
 	Flags      uint32
-	Handle     uint64 // VMM physical handle for MemMapped
-	Owner      uint64 // the server's client whose call added it (0 in a program's own process); set by MemTable.Add
-	Shared     bool   // pinned host memory a remote server maps too (SetSharedHost)
+	Phys       *Physical // the VMM physical memory behind a MemMapped piece
+	Owner      uint64    // the server's client whose call added it (0 in a program's own process); set by MemTable.Add
+	Shared     bool      // pinned host memory a remote server maps too (SetSharedHost)
 }
 
 // InRange reports whether [p, p+n) lies within [base, base+size), with no sum that can wrap.

@@ -69,7 +69,6 @@ func (p *Physical) maybeFreeLocked() {
 		unix.Close(p.fd)
 		p.fd = -1
 		p.Dev.Refund(p.Size)
-		physicals.Delete(p.Handle)
 	}
 }
 
@@ -147,7 +146,7 @@ func MapPhysical(addr uintptr, size, offset uint64, p *Physical) Status {
 		return ErrOutOfMemory
 	}
 	p.maps++
-	S().Mem.Add(&Alloc{Base: addr, Size: uintptr(size), Kind: MemMapped, Dev: p.Dev, Handle: uint64(p.Handle), Flags: 0})
+	S().Mem.Add(&Alloc{Base: addr, Size: uintptr(size), Kind: MemMapped, Dev: p.Dev, Phys: p, Flags: 0})
 	return OK
 }
 
@@ -185,7 +184,7 @@ func unmapPiece(a *Alloc) {
 	if !S().Mem.Remove(a) {
 		return
 	}
-	if p, ok := physicalByHandle(uintptr(a.Handle)); ok {
+	if p := a.Phys; p != nil { // the piece holds its memory, whatever became of the handle
 		p.mu.Lock()
 		p.maps--
 		p.maybeFreeLocked()
@@ -193,23 +192,9 @@ func unmapPiece(a *Alloc) {
 	}
 }
 
-// physicals keeps released-but-mapped memory reachable after its handle is gone.
-var physicals sync.Map // handle -> *Physical
-
-func physicalByHandle(h uintptr) (*Physical, bool) {
-	if v, ok := physicals.Load(h); ok {
-		return v.(*Physical), true
-	}
-	return nil, false
-}
-
 // LookupPhysical resolves a live CUmemGenericAllocationHandle.
 func LookupPhysical(h uint64) (*Physical, bool) {
-	p, ok := Lookup[*Physical](KindMemHandle, uintptr(h))
-	if ok {
-		physicals.Store(uintptr(h), p)
-	}
-	return p, ok
+	return Lookup[*Physical](KindMemHandle, uintptr(h))
 }
 
 // SetAccess sets the protection of the pieces covering [addr, addr+size).
