@@ -190,6 +190,7 @@ func serve(args []string) error {
 	if tlsCfg != nil {
 		secured = " (TLS 1.3)"
 	}
-	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s%s\n", *listen, secured)
+	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s%s, each client in a %s of this server's\n", *listen, secured,
+		map[string]string{"process": "worker process", "thread": "thread"}[*isolation])
 	return server.Serve(ln, opts)
 }
