@@ -36,6 +36,7 @@ type workers struct {
 	mu        sync.Mutex
 	idle      []*worker
 	refilling bool
+	closed    bool // close has run: a worker started since is ended, not kept
 }
 
 // worker is a started worker process and the parent's end of its control socket.
@@ -91,38 +92,48 @@ func (p *workers) take() (*worker, error) {
 	return p.start()
 }
 
-// refill starts workers until WarmWorkers wait.
+// refill starts workers until WarmWorkers wait. One refill runs at a time; it clears
+// refilling under the same lock as its last look at the pool, so a take meanwhile (whose own
+// refill returns at once) is never left unreplaced.
 func (p *workers) refill() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.refilling {
-		p.mu.Unlock()
 		return
 	}
 	p.refilling = true
-	defer func() { p.mu.Lock(); p.refilling = false; p.mu.Unlock() }()
-	for len(p.idle) < p.warm {
+	defer func() { p.refilling = false }() // runs first, with p.mu held
+	for !p.closed && len(p.idle) < p.warm {
 		p.mu.Unlock()
 		w, err := p.start()
 		p.mu.Lock()
 		if err != nil {
 			shim.Log().Errorw("cannot start a waiting worker", "err", err)
-			break
+			return
+		}
+		if p.closed { // close ran while it started: nobody would ever end it
+			go w.quit()
+			return
 		}
 		p.idle = append(p.idle, w)
 	}
-	p.mu.Unlock()
 }
 
 // close ends the waiting workers (their control sockets close: they exit) and starts no more.
 func (p *workers) close() {
 	p.mu.Lock()
 	idle := p.idle
-	p.idle, p.warm = nil, 0
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, w := range idle {
-		w.ctl.Close()
-		go w.cmd.Wait()
+		go w.quit()
 	}
+}
+
+// quit ends a waiting worker: its control socket closes, so it exits, and it is reaped.
+func (w *worker) quit() {
+	w.ctl.Close()
+	w.cmd.Wait()
 }
 
 // end reaps w after a failed hand-over.
