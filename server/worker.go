@@ -41,8 +41,10 @@ type workers struct {
 
 // worker is a started worker process and the parent's end of its control socket.
 type worker struct {
-	cmd *exec.Cmd
-	ctl *wire.FDConn
+	cmd    *exec.Cmd
+	ctl    *wire.FDConn
+	exited chan struct{} // closed once the process has ended and been reaped
+	err    error         // its exit, once exited is closed
 }
 
 func newWorkers(argv []string, warm int) *workers {
@@ -74,15 +76,33 @@ func (p *workers) start() (*worker, error) {
 		ctl.Close()
 		return nil, err
 	}
-	return &worker{cmd: cmd, ctl: ctl}, nil
+	w := &worker{cmd: cmd, ctl: ctl, exited: make(chan struct{})}
+	// Reaped as it exits, whenever that is: a waiting worker that dies (killed for memory, its
+	// driver failed) leaves no zombie behind.
+	go func() { w.err = cmd.Wait(); close(w.exited) }()
+	return w, nil
+}
+
+// dead reports whether w has exited.
+func (w *worker) dead() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // take returns a waiting worker, or a new one when none waits, and starts its replacement.
 func (p *workers) take() (*worker, error) {
 	p.mu.Lock()
 	var w *worker
-	if len(p.idle) > 0 {
+	for w == nil && len(p.idle) > 0 {
 		w, p.idle = p.idle[0], p.idle[1:]
+		if w.dead() { // it died waiting: its control socket is all that is left of it
+			w.ctl.Close()
+			w = nil
+		}
 	}
 	p.mu.Unlock()
 	go p.refill()
@@ -133,14 +153,14 @@ func (p *workers) close() {
 // quit ends a waiting worker: its control socket closes, so it exits, and it is reaped.
 func (w *worker) quit() {
 	w.ctl.Close()
-	w.cmd.Wait()
+	<-w.exited
 }
 
 // end reaps w after a failed hand-over.
 func (w *worker) end() {
 	w.ctl.Close()
 	w.cmd.Process.Kill()
-	w.cmd.Wait()
+	<-w.exited
 }
 
 // runWorker serves the session in a worker process and returns when that process has ended.
@@ -177,7 +197,8 @@ func (s *session) runWorker(p *workers) {
 		wg.Add(1)
 		go func() { defer wg.Done(); relay() }()
 	}
-	err = w.cmd.Wait()
+	<-w.exited
+	err = w.err
 	wg.Wait()
 	var exit *exec.ExitError
 	switch {

@@ -128,3 +128,29 @@ func procState(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return string(b)
 }
+
+// A waiting worker that dies before any client takes it (killed for memory, or its driver
+// failed to start) is reaped at once, not left a zombie; and the next client is still
+// served, by a worker that lives.
+func TestAWaitingWorkerThatDiesIsReaped(t *testing.T) {
+	dir := t.TempDir()
+	// The first worker exits at once; later ones wait for their client.
+	script := `if mkdir "$0/first" 2>/dev/null; then echo $$ >"$0/dead"; exit 3; fi; : >"$0/served.$$"; exec cat <&3 >/dev/null`
+	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 1})
+	var pid int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "dead"))
+		_, err2 := fmt.Sscanf(string(b), "%d", &pid)
+		return err == nil && err2 == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return unix.Kill(pid, 0) == unix.ESRCH }, 5*time.Second, 10*time.Millisecond,
+		"the dead waiting worker %d is not reaped: %s", pid, procState(pid))
+	c := s.raw(t)
+	defer c.Close()
+	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
+	require.Eventually(t, func() bool {
+		got, _ := filepath.Glob(filepath.Join(dir, "served.*"))
+		return len(got) >= 1
+	}, 10*time.Second, 10*time.Millisecond, "a live worker gets the client")
+}
