@@ -36,12 +36,15 @@ type workers struct {
 	mu        sync.Mutex
 	idle      []*worker
 	refilling bool
+	closed    bool // close has run: a worker started since is ended, not kept
 }
 
 // worker is a started worker process and the parent's end of its control socket.
 type worker struct {
-	cmd *exec.Cmd
-	ctl *wire.FDConn
+	cmd    *exec.Cmd
+	ctl    *wire.FDConn
+	exited chan struct{} // closed once the process has ended and been reaped
+	err    error         // its exit, once exited is closed
 }
 
 func newWorkers(argv []string, warm int) *workers {
@@ -73,15 +76,33 @@ func (p *workers) start() (*worker, error) {
 		ctl.Close()
 		return nil, err
 	}
-	return &worker{cmd: cmd, ctl: ctl}, nil
+	w := &worker{cmd: cmd, ctl: ctl, exited: make(chan struct{})}
+	// Reaped as it exits, whenever that is: a waiting worker that dies (killed for memory, its
+	// driver failed) leaves no zombie behind.
+	go func() { w.err = cmd.Wait(); close(w.exited) }()
+	return w, nil
+}
+
+// dead reports whether w has exited.
+func (w *worker) dead() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // take returns a waiting worker, or a new one when none waits, and starts its replacement.
 func (p *workers) take() (*worker, error) {
 	p.mu.Lock()
 	var w *worker
-	if len(p.idle) > 0 {
+	for w == nil && len(p.idle) > 0 {
 		w, p.idle = p.idle[0], p.idle[1:]
+		if w.dead() { // it died waiting: its control socket is all that is left of it
+			w.ctl.Close()
+			w = nil
+		}
 	}
 	p.mu.Unlock()
 	go p.refill()
@@ -91,45 +112,55 @@ func (p *workers) take() (*worker, error) {
 	return p.start()
 }
 
-// refill starts workers until WarmWorkers wait.
+// refill starts workers until WarmWorkers wait. One refill runs at a time; it clears
+// refilling under the same lock as its last look at the pool, so a take meanwhile (whose own
+// refill returns at once) is never left unreplaced.
 func (p *workers) refill() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.refilling {
-		p.mu.Unlock()
 		return
 	}
 	p.refilling = true
-	defer func() { p.mu.Lock(); p.refilling = false; p.mu.Unlock() }()
-	for len(p.idle) < p.warm {
+	defer func() { p.refilling = false }() // runs first, with p.mu held
+	for !p.closed && len(p.idle) < p.warm {
 		p.mu.Unlock()
 		w, err := p.start()
 		p.mu.Lock()
 		if err != nil {
 			shim.Log().Errorw("cannot start a waiting worker", "err", err)
-			break
+			return
+		}
+		if p.closed { // close ran while it started: nobody would ever end it
+			go w.quit()
+			return
 		}
 		p.idle = append(p.idle, w)
 	}
-	p.mu.Unlock()
 }
 
 // close ends the waiting workers (their control sockets close: they exit) and starts no more.
 func (p *workers) close() {
 	p.mu.Lock()
 	idle := p.idle
-	p.idle, p.warm = nil, 0
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, w := range idle {
-		w.ctl.Close()
-		go w.cmd.Wait()
+		go w.quit()
 	}
+}
+
+// quit ends a waiting worker: its control socket closes, so it exits, and it is reaped.
+func (w *worker) quit() {
+	w.ctl.Close()
+	<-w.exited
 }
 
 // end reaps w after a failed hand-over.
 func (w *worker) end() {
 	w.ctl.Close()
 	w.cmd.Process.Kill()
-	w.cmd.Wait()
+	<-w.exited
 }
 
 // runWorker serves the session in a worker process and returns when that process has ended.
@@ -166,7 +197,8 @@ func (s *session) runWorker(p *workers) {
 		wg.Add(1)
 		go func() { defer wg.Done(); relay() }()
 	}
-	err = w.cmd.Wait()
+	<-w.exited
+	err = w.err
 	wg.Wait()
 	var exit *exec.ExitError
 	switch {

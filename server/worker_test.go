@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"vgpu/remote"
 	"vgpu/wire"
@@ -70,4 +73,84 @@ func TestWarmWorkersWaitAheadOfClients(t *testing.T) {
 	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	require.Eventually(t, func() bool { return started() == 2 }, 10*time.Second, 10*time.Millisecond, "the taken worker is replaced")
+}
+
+// A server that stops while it is still starting its waiting workers leaves none behind: a
+// worker started as the pool closed would wait forever on a control socket nobody closes
+// (a process, and its CUDA context, leaked per restart).
+func TestNoWaitingWorkerOutlivesTheServer(t *testing.T) {
+	dir := t.TempDir()
+	script := `echo $$ >"$0/pid.$$"; exec cat <&3 >/dev/null`
+	for i := 0; i < 20; i++ {
+		ln, err := net.Listen("unix", filepath.Join(dir, fmt.Sprintf("s%d.sock", i)))
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() {
+			done <- Serve(NetListener(ln), Options{Token: testToken, Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 3})
+		}()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		ln.Close()
+		require.NoError(t, <-done)
+	}
+	time.Sleep(200 * time.Millisecond) // workers still starting write their pids
+	pids, _ := filepath.Glob(filepath.Join(dir, "pid.*"))
+	for _, f := range pids {
+		var pid int
+		fmt.Sscanf(filepath.Ext(f), ".%d", &pid)
+		require.Eventually(t, func() bool { return unix.Kill(pid, 0) == unix.ESRCH }, 5*time.Second, 10*time.Millisecond,
+			"worker %d still exists (waiting, or a zombie) after its server stopped: %s", pid, procState(pid))
+	}
+}
+
+// The hello a worker receives carries no token: a worker process (whose memory a fault in
+// the driver may dump, and which runs the tenant's work) never holds the server's secret.
+func TestAWorkerIsNotGivenTheToken(t *testing.T) {
+	dir := t.TempDir()
+	script := `exec cat <&3 >"$0/hello.$$"`
+	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}})
+	c := s.raw(t)
+	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken, PID: 4242})
+	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
+	var got []byte
+	require.Eventually(t, func() bool {
+		fs, _ := filepath.Glob(filepath.Join(dir, "hello.*"))
+		if len(fs) == 0 {
+			return false
+		}
+		got, _ = os.ReadFile(fs[0])
+		return strings.Contains(string(got), "4242")
+	}, 10*time.Second, 10*time.Millisecond, "the worker got the client's hello")
+	c.Close()
+	require.NotContains(t, string(got), testToken)
+}
+
+func procState(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return string(b)
+}
+
+// A waiting worker that dies before any client takes it (killed for memory, or its driver
+// failed to start) is reaped at once, not left a zombie; and the next client is still
+// served, by a worker that lives.
+func TestAWaitingWorkerThatDiesIsReaped(t *testing.T) {
+	dir := t.TempDir()
+	// The first worker exits at once; later ones wait for their client.
+	script := `if mkdir "$0/first" 2>/dev/null; then echo $$ >"$0/dead"; exit 3; fi; : >"$0/served.$$"; exec cat <&3 >/dev/null`
+	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 1})
+	var pid int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "dead"))
+		_, err2 := fmt.Sscanf(string(b), "%d", &pid)
+		return err == nil && err2 == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return unix.Kill(pid, 0) == unix.ESRCH }, 5*time.Second, 10*time.Millisecond,
+		"the dead waiting worker %d is not reaped: %s", pid, procState(pid))
+	c := s.raw(t)
+	defer c.Close()
+	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
+	require.Eventually(t, func() bool {
+		got, _ := filepath.Glob(filepath.Join(dir, "served.*"))
+		return len(got) >= 1
+	}, 10*time.Second, 10*time.Millisecond, "a live worker gets the client")
 }

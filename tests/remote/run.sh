@@ -268,6 +268,20 @@ echo "$out" | grep -q "does not match VGPU_SERVER_FINGERPRINT" || fail "wrong fi
 echo "wrong fingerprint refused in $ms ms: $(echo "$out" | grep -o 'server certificate sha256:[0-9a-f]\{8\}[^,]*' | head -1)"
 out=$(tls "$CLIENT" free 2>&1) && fail "a plain client was served by a TLS server"
 echo "a plain client of the TLS server fails: $(echo "$out" | tail -1)"
+echo "== TLS with --isolation process: the session is relayed to the client's own worker, and a client that vanishes ends its worker"
+wport=$((20000 + RANDOM % 20000))
+start_server --listen "tcp://127.0.0.1:$wport" --tls-dir "$TLSD" --token-file "$C/token" --isolation process
+wtls=(env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$wport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp)
+"${wtls[@]}" "$CLIENT" roundtrip 16 || fail "roundtrip over TLS to a worker"
+"${wtls[@]}" "$CLIENT" hold 64 30 >"$C/tlsworker.out" 2>&1 & tw=$!; pids+=($tw)
+for i in $(seq 100); do grep -q holding "$C/tlsworker.out" 2>/dev/null && break; sleep 0.05; done
+worker=$(grep "client served by a worker process" "$C/server.log" | grep "\"client_pid\": $tw," | grep -o '"worker": [0-9]*' | grep -o '[0-9]*$' || true)
+[ -n "$worker" ] || fail "no worker logged for TLS client $tw"
+kill -9 $tw; wait $tw 2>/dev/null || true
+for i in $(seq 100); do grep -q "client's worker ended.*\"worker\": $worker}" "$C/server.log" && break; sleep 0.05; done
+grep -q "client's worker ended.*\"worker\": $worker}" "$C/server.log" || fail "the worker of a TLS client that vanished did not end"
+kill -0 "$worker" 2>/dev/null && fail "worker $worker still runs after its TLS client vanished"
+echo "TLS client through worker $worker: served; killed, its worker ended"
 echo "== metrics: loopback for a bare :port, no PIDs unless --metrics-pids; a taken port stops a server"
 out=$(timeout 5 "$VGPU" serve --listen "unix://$C/m.sock" --metrics ":$MPORT2" 2>&1) && fail "a taken metrics port did not stop the server"
 echo "$out" | grep -q "address already in use" || fail "taken metrics port: $out"
