@@ -178,11 +178,17 @@ func (s *session) runWorker(p *workers) {
 			break
 		}
 		if err = w.ctl.SendFD(frame, int(inherit.Fd())); err != nil {
+			s.log.Warnw("a worker could not take the client", "attempt", attempt+1, "err", err)
 			w.end()
 			w = nil
 		}
 	}
-	inherit.Close() // the worker's now; this process keeps no copy of a plain socket
+	inherit.Close() // the worker's now
+	if w != nil && relay == nil {
+		// A plain socket is the worker's alone: when the worker ends, the client sees its
+		// session end at once, whatever this process is doing.
+		s.close()
+	}
 	if w == nil {
 		if relay != nil {
 			relay()
