@@ -20,8 +20,8 @@ check() { # label, version, env...
 	if out=$(env "$@" "$PROBE" "$CACHE/$ver" "$NAME" "$TOTAL" 2>&1); then :; else fail=1; fi
 	echo "--- $label (linux-x64-cuda@$ver)"
 	echo "$out" | grep -E '^(ok|device|free|FAIL|PASS)|Device 0|found [0-9]+ CUDA' || true
-	echo "$out" | grep -q "Device 0: $NAME, compute capability 9.0, VMM: yes" || { echo "FAIL ggml_cuda_init did not print the virtual device"; fail=1; }
-	echo "$out" | grep -q '^PASS' || fail=1
+	grep -q "Device 0: $NAME, compute capability 9.0, VMM: yes" <<<"$out" || { echo "FAIL ggml_cuda_init did not print the virtual device"; fail=1; }
+	grep -q '^PASS' <<<"$out" || fail=1
 }
 for ver in 3.10.0 3.22.1; do
 	check "LD_LIBRARY_PATH=build/lib" "$ver" LD_LIBRARY_PATH="$LIBDIR"

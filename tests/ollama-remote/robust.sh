@@ -65,7 +65,7 @@ echo "ollama 1: $ps1"; echo "ollama 2: $ps2"
 grep -h "total memory\|inference compute" "$T/ollama-$PORT1.log" | tail -2 | cut -c1-300
 metrics | tee "$T/metrics-caps.txt"
 check "both Ollamas answered with the 3B model" '[ $r1 = 0 ] && [ $r2 = 0 ]'
-check "each placed it partly on the 2 GiB GPU" 'echo "$ps1" | grep -q "CPU/.*GPU" && echo "$ps2" | grep -q "CPU/.*GPU"'
+check "each placed it partly on the 2 GiB GPU" 'grep -q "CPU/.*GPU" <<<"$ps1" && grep -q "CPU/.*GPU" <<<"$ps2"'
 check "two clients, each within its cap" '[ $(awk -v cap=$((2 << 30)) "/vgpu_client_memory_bytes/ && \$2 > 0 && \$2 <= cap" "$T/metrics-caps.txt" | wc -l) -ge 2 ]'
 ol $PORT1 stop big; ol $PORT2 stop big
 

@@ -45,8 +45,8 @@ cat "$CACHE/doctor.before"
 grep -q 'fix: run `vgpu install' "$CACHE/doctor.before" || fail "doctor gave no fix"
 grep -qE '\[FAIL\] cuda_v13/dlopen: dlopen\(RTLD_NOW\) failed: .*(cannot open shared object file|undefined symbol)' "$CACHE/doctor.before" || fail "doctor did not show dlerror"
 json=$("$VGPU" doctor --ollama-dir "$DIR" --json || true)
-echo "$json" | grep -q '"ok": false' || fail "doctor --json"
-echo "$json" | grep -q '"status": "fail"' || fail "doctor --json statuses"
+grep -q '"ok": false' <<<"$json" || fail "doctor --json"
+grep -q '"status": "fail"' <<<"$json" || fail "doctor --json statuses"
 
 echo "== loading as a runner does, before install: the bundled libraries fail"
 if runner 13 "$PROBE" "$DIR/cuda_v13" "$NAME" "$TOTAL" >/dev/null 2>&1; then fail "a stand-in tree loaded"; fi
@@ -61,11 +61,11 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
 	P=$(mktemp -d); chmod 755 "$P"; mkdir -p "$P/bin" "$P/lib" "$P/lib/ollama/cuda_v13"
 	cp "$VGPU" "$P/bin/"; cp "$LIBDIR/libvgpu.so" "$P/lib/"; chmod -R a+rX "$P"
 	out=$(runuser -u nobody -- "$P/bin/vgpu" install --ollama-dir "$P/lib/ollama" 2>&1) && fail "install as nobody succeeded"
-	echo "$out" | grep -q "cannot write $P/lib/ollama (permission denied): run as its owner, or with sudo" || fail "permission message: $out"
+	grep -q "cannot write $P/lib/ollama (permission denied): run as its owner, or with sudo" <<<"$out" || fail "permission message: $out"
 	echo "== install --system without root refuses before it changes anything"
 	mkdir -p "$P/t"; cp -as "$T/lib" "$P/t/"; chown -R nobody "$P/t"
 	out=$(runuser -u nobody -- "$P/bin/vgpu" install --ollama-dir "$P/t/lib/ollama" --system 2>&1) && fail "install --system as nobody succeeded"
-	echo "$out" | grep -q -- "--system needs root" || fail "--system permission message: $out"
+	grep -q -- "--system needs root" <<<"$out" || fail "--system permission message: $out"
 	[ ! -e "$P/t/lib/ollama/vgpu" ] && [ ! -e "$P/t/lib/ollama/.vgpu-saved" ] || fail "install --system changed the tree before refusing"
 	rm -rf "$P"
 fi
@@ -84,12 +84,12 @@ for v in 12 13; do
 	echo "$out" | grep -E 'Device 0|^PASS'
 done
 echo "== install again: nothing changes"
-out=$("$VGPU" install --ollama-dir "$DIR"); echo "$out" | grep -q "already installed" || fail "second install was not a no-op"
+out=$("$VGPU" install --ollama-dir "$DIR"); grep -q "already installed" <<<"$out" || fail "second install was not a no-op"
 snapshot | diff - "$CACHE/tree.installed" >/dev/null || fail "second install changed the tree"
 
 echo "== doctor after install passes"
 "$VGPU" doctor --ollama-dir "$DIR" || fail "doctor failed after install"
-out=$("$VGPU" doctor --ollama-dir "$DIR" --json); echo "$out" | grep -q '"ok": true' || fail "doctor --json after install"
+out=$("$VGPU" doctor --ollama-dir "$DIR" --json); grep -q '"ok": true' <<<"$out" || fail "doctor --json after install"
 echo "== doctor catches the traps"
 OLLAMA_LLM_LIBRARY=cuda_v11 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY trap"
 grep -q 'OLLAMA_LLM_LIBRARY=cuda_v11 names no directory' "$CACHE/doctor.trap" || fail "OLLAMA_LLM_LIBRARY message"
@@ -101,7 +101,7 @@ rmdir "$DIR/vulkan"
 printf 'void vgpu_no_such_symbol(void);\nvoid g(void) { vgpu_no_such_symbol(); }\n' |
 	${CC:-gcc} -shared -fPIC -x c -o "$DIR/cuda_v13/libggml-cuda-zz.so" -
 out=$("$VGPU" doctor --ollama-dir "$DIR") || { echo "$out"; fail "a broken second backend made doctor fail"; }
-echo "$out" | grep -q 'WARN\] cuda_v13/dlopen: dlopen(RTLD_NOW) of .*libggml-cuda-zz.so failed: .*vgpu_no_such_symbol' || fail "a second backend that fails to load"
+grep -q 'WARN\] cuda_v13/dlopen: dlopen(RTLD_NOW) of .*libggml-cuda-zz.so failed: .*vgpu_no_such_symbol' <<<"$out" || fail "a second backend that fails to load"
 rm "$DIR/cuda_v13/libggml-cuda-zz.so"
 CUDA_VISIBLE_DEVICES= "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "CUDA_VISIBLE_DEVICES trap"
 grep -q 'CUDA_VISIBLE_DEVICES="" hides devices' "$CACHE/doctor.trap" || fail "CUDA_VISIBLE_DEVICES message"
@@ -131,7 +131,7 @@ rm -rf "$T.upgraded"; cp -a "$T" "$T.upgraded"; upgrade "$T.upgraded/lib/ollama"
 (T=$T.upgraded; snapshot) >"$CACHE/tree.upgraded"; rm -rf "$T.upgraded"
 "$VGPU" install --ollama-dir "$DIR" >/dev/null
 upgrade "$DIR"
-out=$("$VGPU" install --ollama-dir "$DIR"); echo "$out" | grep -q "set aside cuda_v13/libcudart.so.13 (it replaces the copy an earlier install saved)" || fail "reinstall after an upgrade"
+out=$("$VGPU" install --ollama-dir "$DIR"); grep -q "set aside cuda_v13/libcudart.so.13 (it replaces the copy an earlier install saved)" <<<"$out" || fail "reinstall after an upgrade"
 "$VGPU" uninstall --ollama-dir "$DIR" >/dev/null || fail "uninstall after an upgrade"
 snapshot | diff - "$CACHE/tree.upgraded" || fail "the upgraded tree differs after uninstall"
 echo "== upgraded over an installation, then uninstall without a reinstall: the same"

@@ -34,7 +34,7 @@ echo "== the socket is created with mode 0660 by default"
 [ "$(stat -c %a "$S")" = 660 ] || fail "mode $(stat -c %a "$S")"
 echo "== a second server on a live socket is an error; the first keeps serving"
 out=$("$VGPU" serve --listen "unix://$S" 2>&1) && fail "a second server started: $out"
-echo "$out" | grep -q "another server is listening on $S" || fail "second server: $out"
+grep -q "another server is listening on $S" <<<"$out" || fail "second server: $out"
 "$C/peerclient" ping "$S" >/dev/null || fail "the first server lost its socket"
 echo "$out"
 echo "== shared memory is only a sealed memfd the client passes; descriptors and numbers of anything else are refused"
@@ -85,7 +85,7 @@ mkdir "$C/dir"; echo keep >"$C/file"; ln -s "$C/file" "$C/link"
 for p in "$C/dir" "$C/file" "$C/link"; do
 	before=$(stat -c '%F %i %s' "$p")
 	out=$("$VGPU" serve --listen "unix://$p" 2>&1) && fail "a server took $p"
-	echo "$out" | grep -q "$p exists and is" || fail "$p: $out"
+	grep -q "$p exists and is" <<<"$out" || fail "$p: $out"
 	[ "$(stat -c '%F %i %s' "$p")" = "$before" ] || fail "$p changed"
 	echo "$out"
 done

@@ -88,10 +88,10 @@ done
 echo "== vgpu doctor checks the server a remote client would use"
 mkdir -p "$C/ollama/cuda_v13" && touch "$C/ollama/libggml-base.so"
 out=$(VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$VGPU" doctor --ollama-dir "$C/ollama" 2>&1 || true)
-echo "$out" | grep -q '^\[PASS\] remote-server: .* serves 1 device(s), NVIDIA H100 80GB HBM3 first; round trip' || { echo "$out"; fail "doctor: remote server"; }
+grep -q '^\[PASS\] remote-server: .* serves 1 device(s), NVIDIA H100 80GB HBM3 first; round trip' <<<"$out" || { echo "$out"; fail "doctor: remote server"; }
 echo "$out" | grep '^\[PASS\] remote-server'
 out=$(VGPU_BACKEND=remote VGPU_SERVER="unix://$C/nobody.sock" "$VGPU" doctor --ollama-dir "$C/ollama" 2>&1 || true)
-echo "$out" | grep -q '^\[FAIL\] remote-server: .*no such file' || { echo "$out"; fail "doctor: no server"; }
+grep -q '^\[FAIL\] remote-server: .*no such file' <<<"$out" || { echo "$out"; fail "doctor: no server"; }
 echo "$out" | grep -A1 '^\[FAIL\] remote-server' | tail -1
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
@@ -99,11 +99,11 @@ env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$C
 for i in $(seq 50); do grep -q holding "$C/hold.out" 2>/dev/null && break; sleep 0.1; done
 during=$(remote "$CLIENT" free)
 m=$(metrics)
-echo "$m" | grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
-echo "$m" | grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' || fail "metrics: calls"
-echo "$m" | grep -qE '^vgpu_launches_total 5$' || fail "metrics: launches"
-echo "$m" | grep -qE '^vgpu_modules_loaded 0$' || fail "the module a client shipped is still loaded after it left"
-echo "$m" | grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' || fail "metrics: bytes"
+grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" <<<"$m" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
+grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' <<<"$m" || fail "metrics: calls"
+grep -qE '^vgpu_launches_total 5$' <<<"$m" || fail "metrics: launches"
+grep -qE '^vgpu_modules_loaded 0$' <<<"$m" || fail "the module a client shipped is still loaded after it left"
+grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' <<<"$m" || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 echo "== a post that no request follows reaches the server while the program does other things"
 calls() { metrics | awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f {print $2} END {print 0}' | head -1; }
@@ -243,10 +243,10 @@ echo "the other client: $(cat "$C/survivor.out" | tail -1)"
 echo "== the token file must be private; TCP off loopback must be TLS"
 cp "$C/token" "$C/open.token"; chmod 644 "$C/open.token"
 out=$("$VGPU" serve --listen "tcp://127.0.0.1:1" --token-file "$C/open.token" 2>&1) && fail "a world-readable token file was accepted"
-echo "$out" | grep -q "permissions 0644 for $C/open.token are too open" || fail "open token file: $out"
+grep -q "permissions 0644 for $C/open.token are too open" <<<"$out" || fail "open token file: $out"
 echo "$out"
 out=$("$VGPU" serve --listen "tcp://0.0.0.0:0" --token-file "$C/token" 2>&1) && fail "plain TCP off loopback started"
-echo "$out" | grep -q "not loopback" || fail "plain TCP off loopback: $out"
+grep -q "not loopback" <<<"$out" || fail "plain TCP off loopback: $out"
 echo "$out"
 echo "== TLS across hosts: --tls-dir makes a certificate once; clients pin its fingerprint or trust it as a CA"
 TLSD=$C/tls
@@ -263,7 +263,7 @@ VGPU_SERVER_CA=$TLSD/cert.pem tls "$CLIENT" roundtrip 1 || fail "roundtrip over 
 t0=$(date +%s%N)
 out=$(VGPU_SERVER_FINGERPRINT=sha256:$(printf '0%.0s' $(seq 64)) tls "$CLIENT" free 2>&1) && fail "a wrong fingerprint was accepted: $out"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "$out" | grep -q "does not match VGPU_SERVER_FINGERPRINT" || fail "wrong fingerprint: $out"
+grep -q "does not match VGPU_SERVER_FINGERPRINT" <<<"$out" || fail "wrong fingerprint: $out"
 [ $ms -lt 6000 ] || fail "a wrong fingerprint took $ms ms to fail"
 echo "wrong fingerprint refused in $ms ms: $(echo "$out" | grep -o 'server certificate sha256:[0-9a-f]\{8\}[^,]*' | head -1)"
 out=$(tls "$CLIENT" free 2>&1) && fail "a plain client was served by a TLS server"
@@ -284,14 +284,14 @@ kill -0 "$worker" 2>/dev/null && fail "worker $worker still runs after its TLS c
 echo "TLS client through worker $worker: served; killed, its worker ended"
 echo "== metrics: loopback for a bare :port, no PIDs unless --metrics-pids; a taken port stops a server"
 out=$(timeout 5 "$VGPU" serve --listen "unix://$C/m.sock" --metrics ":$MPORT2" 2>&1) && fail "a taken metrics port did not stop the server"
-echo "$out" | grep -q "address already in use" || fail "taken metrics port: $out"
+grep -q "address already in use" <<<"$out" || fail "taken metrics port: $out"
 echo "$out"
 env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$tport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp \
 	"$CLIENT" hold 1024 30 >"$C/tlshold.out" & th=$!; pids+=($th)
 for i in $(seq 50); do grep -q holding "$C/tlshold.out" 2>/dev/null && break; sleep 0.1; done
 m=$(metrics_at "$MPORT2")
 kill -9 $th
-echo "$m" | grep -qE '^vgpu_client_memory_bytes\{client="[0-9]+"\} 1073741824$' || { echo "$m" | grep vgpu_client; fail "metrics of a TLS client"; }
-echo "$m" | grep -q "pid=" && fail "metrics show PIDs unasked"
+grep -qE '^vgpu_client_memory_bytes\{client="[0-9]+"\} 1073741824$' <<<"$m" || { echo "$m" | grep vgpu_client; fail "metrics of a TLS client"; }
+grep -q "pid=" <<<"$m" && fail "metrics show PIDs unasked"
 echo "$m" | grep '^vgpu_client_memory_bytes'
 echo "remote: PASS"
