@@ -29,7 +29,7 @@ nfds() { ls "/proc/$1/fd" | wc -l; }
 S=$C/vgpu.sock; SOCK_ARG=$S
 MPORT=$((20000 + RANDOM % 20000))
 start main --listen "unix://$S" --metrics "127.0.0.1:$MPORT"
-calls() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f {print $2} END {print 0}' <&3 | head -1; exec 3<&-; }
+calls() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f && !n++ {print $2} END {if (!n) print 0}' <&3; exec 3<&-; }
 echo "== the socket is created with mode 0660 by default"
 [ "$(stat -c %a "$S")" = 660 ] || fail "mode $(stat -c %a "$S")"
 echo "== a second server on a live socket is an error; the first keeps serving"
