@@ -132,7 +132,12 @@ func launch(k *shim.Kernel, lc shim.LaunchConfig, args uintptr) Error {
 	if st := shim.CheckLaunch(d, k, lc); st != shim.OK {
 		return From(st)
 	}
-	return From(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: args}))
+	attrs, events, st := shim.SplitLaunchAttrs(lc.Attrs)
+	if st != shim.OK {
+		return From(st)
+	}
+	lc.Attrs = attrs
+	return From(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: args}, events))
 }
 
 // LaunchKernel is cudaLaunchKernel (what CUDA 12's <<<>>> stubs call) and the cooperative form.
@@ -179,7 +184,8 @@ func HandleLaunchError(e Error) Error {
 	return e
 }
 
-// LaunchKernelExC is cudaLaunchKernelExC; launch attributes are accepted and not modelled.
+// LaunchKernelExC is cudaLaunchKernelExC: its launch attributes travel with the launch (the
+// sim backend has nothing to apply them to; a GPU backend applies them).
 func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) Error {
 	if cfg == nil {
 		return ErrorInvalidValue
@@ -188,17 +194,36 @@ func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) Error {
 	if e != Success {
 		return e
 	}
-	return launch(k, LaunchConfigAt(cfg), args)
+	lc, e := LaunchConfigAt(cfg)
+	if e != Success {
+		return e
+	}
+	return launch(k, lc, args)
 }
 
-// LaunchConfigAt reads a cudaLaunchConfig_t (grid, block, dynamic shared memory, stream;
-// the attributes that follow are accepted and not modelled).
-func LaunchConfigAt(cfg unsafe.Pointer) shim.LaunchConfig {
+// LaunchConfigAt reads a cudaLaunchConfig_t: grid and block (dim3 at 0 and 12), dynamic
+// shared memory (24), stream (32), and the attributes array (pointer at 40, count at 48).
+// More than shim.MaxLaunchAttrs attributes, or a count with no array, is an invalid value.
+func LaunchConfigAt(cfg unsafe.Pointer) (shim.LaunchConfig, Error) {
 	b := shim.View(cfg, 56)
 	dim := func(off int) shim.Dim3 {
 		return shim.Dim3{X: shim.Le.Uint32(b[off:]), Y: shim.Le.Uint32(b[off+4:]), Z: shim.Le.Uint32(b[off+8:])}
 	}
-	return shim.LaunchConfig{Grid: dim(0), Block: dim(12), Shared: shim.Le.Uint64(b[24:]), Stream: uintptr(shim.Le.Uint64(b[32:]))}
+	lc := shim.LaunchConfig{Grid: dim(0), Block: dim(12), Shared: shim.Le.Uint64(b[24:]), Stream: uintptr(shim.Le.Uint64(b[32:]))}
+	n := shim.Le.Uint32(b[48:])
+	if n == 0 {
+		return lc, Success
+	}
+	at := uintptr(shim.Le.Uint64(b[40:]))
+	if at == 0 || n > shim.MaxLaunchAttrs {
+		return lc, ErrorInvalidValue
+	}
+	attrs, st := shim.ParseLaunchAttrs(shim.Bytes(at, uint64(n)*shim.LaunchAttrSize), int(n))
+	if st != shim.OK {
+		return lc, From(st)
+	}
+	lc.Attrs = attrs
+	return lc, Success
 }
 
 // PushCallConfiguration is __cudaPushCallConfiguration, the first half of <<<>>>.

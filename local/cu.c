@@ -28,6 +28,18 @@ static int (*p_modunload)(void *);
 static int (*p_setattr)(void *, int, int);
 static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
 static int (*p_launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
+// cuLaunchKernelEx (CUDA 12.0 on) takes the launch as a config with an attribute array; its
+// layouts, from NVIDIA's driver API documentation: an attribute is a 32-bit id, padding to 8
+// bytes and a 64-byte value union; the config is grid and block dimensions and dynamic shared
+// memory (7 unsigned), the stream, the attribute array and its count.
+struct vg_launch_attr { unsigned id; unsigned pad; unsigned char value[64]; } __attribute__((aligned(8)));
+struct vg_launch_config {
+	unsigned grid[3], block[3], shared;
+	void *stream;
+	struct vg_launch_attr *attrs;
+	unsigned nattrs;
+};
+static int (*p_launchex)(const struct vg_launch_config *, void *, void **, void **);
 static int (*p_ctxcreate)(void **, unsigned, int);
 static int (*p_ctxcreate4)(void **, void *, unsigned, int);
 static int (*p_ctxpop)(void **);
@@ -52,6 +64,8 @@ int cu_open(const char *name, char *err, int n) {
 	if (!p_ctxcreate) S(p_ctxcreate4, "cuCtxCreate_v4")
 	// cuFuncGetParamInfo came with CUDA 12.4; without it kernels with parameters cannot be carried.
 	*(void **)&p_paraminfo = dlsym(lib, "cuFuncGetParamInfo");
+	// cuLaunchKernelEx came with CUDA 12.0; without it launches with attributes are refused.
+	*(void **)&p_launchex = dlsym(lib, "cuLaunchKernelEx");
 	return 0;
 }
 
@@ -132,7 +146,10 @@ static int note_shared(struct cctx *c, void *f, unsigned n, int force) {
 static int raise_shared(struct cctx *c, void *f, unsigned n) { return note_shared(c, f, n, 0); }
 
 // cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
-int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n) {
+// With launch attributes (nattr records of 72 bytes, as the program laid them out) it goes
+// through cuLaunchKernelEx, and without them through cuLaunchKernel as before.
+int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
+	const unsigned char *attrs, int nattr) {
 	int r = cu_setcur(c->ctx); // the function's own context (one call instead of two per launch)
 	if (r) return r;
 	void *slots[n > 0 ? n : 1];
@@ -140,8 +157,17 @@ int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, un
 	// Past 48 KiB, dynamic shared memory must be opted into per function, as the program did;
 	// once per function and size, not per launch.
 	if (shared > 48 * 1024 && raise_shared(c, f, shared)) p_setattr(f, 8, (int)shared);
+	if (nattr > 0) {
+		if (!p_launchex || nattr > 16) return 801; // CUDA_ERROR_NOT_SUPPORTED
+		struct vg_launch_attr a[16];
+		memcpy(a, attrs, (size_t)nattr * sizeof a[0]); // aligned as the driver reads it
+		struct vg_launch_config cfg = {{dims[0], dims[1], dims[2]}, {dims[3], dims[4], dims[5]}, shared, c->stream, a, (unsigned)nattr};
+		return p_launchex(&cfg, f, slots, 0);
+	}
 	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, c->stream, slots, 0);
 }
+_Static_assert(sizeof(struct vg_launch_attr) == 72, "a launch attribute is 72 bytes");
+_Static_assert(sizeof(struct vg_launch_config) == 56, "a launch config is 56 bytes");
 int cu_modunload(void *m) { return p_modunload(m); }
 
 // NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the stream

@@ -31,7 +31,8 @@ int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n);
+int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
+	const unsigned char *attrs, int nattr);
 */
 import "C"
 
@@ -391,9 +392,18 @@ func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.La
 	if len(params) > 0 {
 		layout = (*C.uint)(unsafe.Pointer(&params[0]))
 	}
-	r := C.cu_launch(cc, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)))
+	// Launch attributes go to cuLaunchKernelEx in the program's own layout.
+	var attrp *C.uchar
+	if len(lc.Attrs) > shim.MaxLaunchAttrs {
+		return shim.ErrInvalidValue
+	}
+	if len(lc.Attrs) > 0 {
+		packed := shim.AppendLaunchAttrs(make([]byte, 0, len(lc.Attrs)*shim.LaunchAttrSize), lc.Attrs)
+		attrp = (*C.uchar)(unsafe.Pointer(&packed[0]))
+	}
+	r := C.cu_launch(cc, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
 	if r != 0 {
-		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r))
+		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r), "attributes", len(lc.Attrs))
 		return launchStatus(r)
 	}
 	return shim.OK
@@ -404,8 +414,12 @@ func launchStatus(r C.int) shim.Status {
 	switch r {
 	case 1:
 		return shim.ErrInvalidValue
-	case 701: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+	case 701, 720: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, ..._COOPERATIVE_LAUNCH_TOO_LARGE
 		return shim.ErrLaunchOutOfResources
+	case 801: // CUDA_ERROR_NOT_SUPPORTED: attributes with no cuLaunchKernelEx, or one the GPU lacks
+		return shim.ErrNotSupported
+	case 912: // CUDA_ERROR_INVALID_CLUSTER_SIZE: a cluster attribute the grid does not divide into
+		return shim.ErrInvalidValue
 	}
 	return shim.ErrLaunchFailure
 }

@@ -12,6 +12,15 @@ import (
 // LaunchHeader is the fixed part of an OpLaunch request.
 const LaunchHeader = 48
 
+// OpLaunchAttrs is OpLaunch with launch attributes (cudaLaunchKernelExC): the same header,
+// then u32 count (at most shim.MaxLaunchAttrs), count attributes as the program lays them
+// out (u32 id, 4 bytes padding, 64 bytes of value), then the packed arguments. A launch with
+// no attributes stays an OpLaunch.
+const OpLaunchAttrs = 0xF020
+
+// LaunchAttrsAt is where an OpLaunchAttrs request's arguments start, for n attributes.
+func LaunchAttrsAt(n int) int { return LaunchHeader + 4 + n*shim.LaunchAttrSize }
+
 // remoteKernel is a kernel as the server knows it: its handle and parameter layout.
 type remoteKernel struct {
 	handle uint64
@@ -104,23 +113,34 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 	if len(packed) > rk.size {
 		return shim.ErrLaunchOutOfResources
 	}
+	if st := shim.CheckLaunchAttrIDs(lc.Attrs); st != shim.OK {
+		return st
+	}
 	le := binary.LittleEndian
-	req := make([]byte, LaunchHeader+rk.size)
+	op, at := uint32(OpLaunch), LaunchHeader
+	if len(lc.Attrs) > 0 {
+		op, at = OpLaunchAttrs, LaunchAttrsAt(len(lc.Attrs))
+	}
+	req := make([]byte, at+rk.size)
 	le.PutUint64(req, rk.handle)
 	for i, v := range []uint32{lc.Grid.X, lc.Grid.Y, lc.Grid.Z, lc.Block.X, lc.Block.Y, lc.Block.Z} {
 		le.PutUint32(req[8+4*i:], v)
 	}
 	le.PutUint64(req[32:], lc.Shared)
 	le.PutUint64(req[40:], uint64(lc.Stream))
+	if op == OpLaunchAttrs {
+		le.PutUint32(req[LaunchHeader:], uint32(len(lc.Attrs)))
+		shim.AppendLaunchAttrs(req[:LaunchHeader+4], lc.Attrs)
+	}
 	if packed != nil {
-		copy(req[LaunchHeader:], packed)
+		copy(req[at:], packed)
 	} else {
 		slots := unsafe.Slice((*uintptr)(unsafe.Pointer(args)), len(rk.params))
 		for i, q := range rk.params {
-			copy(req[LaunchHeader+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
+			copy(req[at+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
 		}
 	}
-	if post(OpLaunch, req) != nil {
+	if post(op, req) != nil {
 		return shim.ErrNotSupported
 	}
 	return shim.OK
@@ -153,5 +173,9 @@ func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) int32 {
 	if k == nil {
 		return int32(cudart.ErrorInvalidDeviceFunction)
 	}
-	return int32(cudart.From(launch(k, cudart.LaunchConfigAt(cfg), args)))
+	lc, e := cudart.LaunchConfigAt(cfg)
+	if e != cudart.Success {
+		return int32(e)
+	}
+	return int32(cudart.From(launch(k, lc, args)))
 }

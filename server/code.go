@@ -96,9 +96,26 @@ func code(op uint32, p []byte) []byte {
 			out = le.AppendUint32(out, uint32(v))
 		}
 		return out
-	case remote.OpLaunch:
+	case remote.OpLaunch, remote.OpLaunchAttrs:
 		if len(p) < remote.LaunchHeader {
 			return reply(shim.ErrInvalidValue)
+		}
+		// The attributes are checked before anything else: a count past the bound or past
+		// the frame is refused, never read.
+		args, attrs := p[remote.LaunchHeader:], []shim.LaunchAttr(nil)
+		if op == remote.OpLaunchAttrs {
+			if len(p) < remote.LaunchHeader+4 {
+				return reply(shim.ErrInvalidValue)
+			}
+			n := le.Uint32(p[remote.LaunchHeader:])
+			if n == 0 || n > shim.MaxLaunchAttrs || len(p) < remote.LaunchAttrsAt(int(n)) {
+				return reply(shim.ErrInvalidValue)
+			}
+			var st shim.Status
+			if attrs, st = shim.ParseLaunchAttrs(p[remote.LaunchHeader+4:remote.LaunchAttrsAt(int(n))], int(n)); st != shim.OK {
+				return reply(st)
+			}
+			args = p[remote.LaunchAttrsAt(int(n)):]
 		}
 		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
 		if !ok || k.Native == 0 {
@@ -117,10 +134,17 @@ func code(op uint32, p []byte) []byte {
 		if res != shim.OK {
 			return reply(res)
 		}
+		// Unknown ids are refused; events named by an attribute must be this client's, and
+		// are recorded here rather than handed to the driver as the client's numbers.
+		var events []*shim.Event
+		if lc.Attrs, events, res = shim.SplitLaunchAttrs(attrs); res != shim.OK {
+			return reply(res)
+		}
 		stats.launches.Add(1)
 		// Through the stream: a capturing stream records the launch for its graph, whose
-		// replay on this server then launches it again (the payload is this frame's own).
-		return reply(s.Enqueue(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: p[remote.LaunchHeader:]}))
+		// replay on this server then launches it again (the payload is this frame's own), its
+		// attributes with it.
+		return reply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
 	}
 	return reply(shim.ErrNotSupported)
 }

@@ -157,7 +157,7 @@ func opName(op uint32, f *api.Func) string {
 // protocolOps names the protocol's own ops (remote.OpPut..remote.OpLast).
 var protocolOps = map[uint32]string{
 	remote.OpPut: "vgpu_put", remote.OpGet: "vgpu_get", remote.OpIsDevice: "vgpu_is_device", remote.OpCopyD2D: "vgpu_copy_d2d",
-	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch",
+	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch", remote.OpLaunchAttrs: "vgpu_launch_attrs",
 	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
 	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach",
 	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm", remote.OpHostShare: "vgpu_host_share",

@@ -45,6 +45,7 @@ func newFuzzState(t testing.TB) *fuzzState {
 			s.ops = append(s.ops, op)
 		}
 	}
+	s.ops = append(s.ops, remote.OpLaunchAttrs)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -277,6 +278,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(remote.OpGetHost), u64s(d1, s.client, 4096))
 	f.Add(idx(remote.OpHostUnshare), u64s(s.client+1))
 	f.Add(idx(remote.OpLaunch), append(u64s(1), make([]byte, 80)...))
+	f.Add(idx(remote.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
 	var g guard
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {

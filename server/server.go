@@ -511,7 +511,7 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D, remote.OpCopyD2DAsync,
 		remote.OpPut2D, remote.OpGet2D, remote.OpCopy2D:
 		return bulk(op, payload)
-	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpFuncQuery:
+	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpLaunchAttrs, remote.OpFuncQuery:
 		return code(op, payload)
 	}
 	f, ok := byOp[op]

@@ -56,6 +56,9 @@ func (b *SimBackend) Set(dst uintptr, value byte, n uint64) Status {
 
 // Launch cannot run device code: it answers per VGPU_SIM_LAUNCH and says why, once.
 func (b *SimBackend) Launch(k *Kernel, lc LaunchConfig, args uintptr) Status {
+	if h := simLaunchHook.Load(); h != nil {
+		(*h)(lc)
+	}
 	if b.state.Config.SimLaunch == "noop" {
 		return OK
 	}

@@ -15,6 +15,9 @@ type LaunchConfig struct {
 	Grid, Block Dim3
 	Shared      uint64
 	Stream      uintptr
+	// Attrs are cudaLaunchKernelExC's launch attributes a backend applies (SplitLaunchAttrs);
+	// a graph's kernel node keeps them for its replays.
+	Attrs []LaunchAttr
 }
 
 // Module is a registered fat binary (runtime) or a loaded image (driver). vgpu keeps the

@@ -8,6 +8,8 @@
  *                             through intact and that a new allocation works
  *   client launch             ships a (fake) fat binary, launches from it: prints the launch's
  *                             and the next sync's results
+ *   client launchex           the same kernel through cudaLaunchKernelExC with a launch attribute
+ *                             (programmatic stream serialization), then bad attribute lists
  *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs
  *   client drain              a posted memset, a download after it, then a sync */
 #include <dlfcn.h>
@@ -191,6 +193,27 @@ int main(int argc, char **argv) {
 		int c0 = begin(st, 2), c1 = launch((void *)host_stub, grid, block, NULL, 0, st), c2 = end(st, &g);
 		int c3 = ssync(st), c4 = inst(&x, g, 0), c5 = glaunch(x, st), c6 = ssync(st);
 		printf("capture %d launch %d end %d sync %d instantiate %d replay %d sync %d\n", c0, c1, c2, c3, c4, c5, c6);
+		return 0;
+	}
+	if (!strcmp(argv[1], "launchex")) {
+		/* Layouts from NVIDIA's runtime API documentation: an attribute is a 32-bit id padded
+		 * to 8 bytes and a 64-byte value; the config is grid, block, dynamic shared memory,
+		 * stream, the attribute array and its count. */
+		struct attr { unsigned id, pad; unsigned char value[64]; } __attribute__((aligned(8)));
+		struct config { dim3 grid, block; size_t shared; void *stream; struct attr *attrs; unsigned n; };
+		register_test_kernel(rt);
+		int (*launchex)(const struct config *, const void *, void **) = (int (*)(const struct config *, const void *, void **))dlsym(rt, "cudaLaunchKernelExC");
+		sync_fn dsync = (sync_fn)dlsym(rt, "cudaDeviceSynchronize");
+		struct attr attrs[17] = {{.id = 6, .value = {1}}};
+		struct config cfg = {{4, 1, 1}, {128, 1, 1}, 0, NULL, attrs, 1};
+		int a = launchex(&cfg, (void *)host_stub, NULL), s = dsync(NULL);
+		attrs[0].id = 99;
+		int unknown = launchex(&cfg, (void *)host_stub, NULL);
+		cfg.n = 17;
+		int many = launchex(&cfg, (void *)host_stub, NULL);
+		cfg.n = 1; cfg.attrs = NULL;
+		int none = launchex(&cfg, (void *)host_stub, NULL);
+		printf("launchex %d sync %d unknown-id %d too-many %d no-array %d\n", a, s, unknown, many, none);
 		return 0;
 	}
 	if (!strcmp(argv[1], "quota")) { /* allocates 1 GiB at a time until refused; then frees one and retries */

@@ -49,6 +49,11 @@ echo "== kernels: the image is shipped once, launches are pipelined, their error
 out=$(remote "$CLIENT" launch); echo "sim server, VGPU_SIM_LAUNCH=error: $out"
 [ "$out" = "launch 0 0 sync 801 bad-block 9 unregistered 98
 capture 0 launch 0 end 0 sync 0 instantiate 0 replay 0 sync 801" ] || fail "launch through a sim server"
+echo "== cudaLaunchKernelExC: its launch attributes travel with the launch; bad ones are refused at once"
+out=$(remote "$CLIENT" launchex); echo "sim server: $out"
+[ "$out" = "launchex 0 sync 801 unknown-id 1 too-many 1 no-array 1" ] || fail "cudaLaunchKernelExC through a sim server"
+out=$(env LD_LIBRARY_PATH="$LIBDIR" VGPU_SIM_LAUNCH=noop "$CLIENT" launchex); echo "in-process, no-op kernels: $out"
+[ "$out" = "launchex 0 sync 0 unknown-id 1 too-many 1 no-array 1" ] || fail "cudaLaunchKernelExC in-process"
 echo "== driver API: a module loaded with cuModuleLoadData, cuLaunchKernel; twice, by successive clients"
 ${CC:-gcc} -O1 -o "$C/driver" "$ROOT/tests/cuda/driver.c" "$LIBDIR/libcuda.so.1"
 # A fat binary header (magic, version 1, 16-byte header, 16-byte body) around the kernel's name.
@@ -101,7 +106,8 @@ during=$(remote "$CLIENT" free)
 m=$(metrics)
 grep -q "^vgpu_client_memory_bytes{client=\"[0-9]*\",pid=\"$holder\"} 10737418240$" <<<"$m" || { echo "$m" | grep vgpu_client; fail "metrics: memory per client"; }
 grep -qE '^vgpu_calls_total\{function="cudaMalloc"\} [1-9]' <<<"$m" || fail "metrics: calls"
-grep -qE '^vgpu_launches_total 5$' <<<"$m" || fail "metrics: launches"
+# 5 from `client launch`, 1 from `client launchex` (its bad attribute lists never leave the client)
+grep -qE '^vgpu_launches_total 6$' <<<"$m" || fail "metrics: launches"
 grep -qE '^vgpu_modules_loaded 0$' <<<"$m" || fail "the module a client shipped is still loaded after it left"
 grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' <<<"$m" || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
