@@ -65,10 +65,27 @@ func RunProbe(backend string, major int) ProbeResult {
 	return r
 }
 
+// GGMLResult is what the ggml child reports: the backend's registration, read as ggml does.
+type GGMLResult struct {
+	Backend *probe.GGMLBackend `json:"backend,omitempty"`
+	Err     string             `json:"err,omitempty"`
+}
+
+// RunGGML is the child side of the registration check: ggml_backend_init initialises CUDA,
+// and a backend built against another ggml may crash there, so it runs apart from RunProbe.
+func RunGGML(backend string) GGMLResult {
+	b, err := probe.ReadGGMLBackend(backend)
+	if err != nil {
+		return GGMLResult{Err: err.Error()}
+	}
+	return GGMLResult{Backend: b}
+}
+
 type doc struct {
 	o      Options
 	env    map[string]string
 	checks []Check
+	layout layout
 }
 
 func (d *doc) add(name, status, detail, fix string) {
@@ -95,6 +112,9 @@ func Run(o Options) Report {
 		names = append(names, filepath.Base(v.Dir))
 	}
 	d.add("ollama-dir", "pass", fmt.Sprintf("%s with %s", o.Dir, strings.Join(names, ", ")), "")
+	if !d.checkLayout(vs) {
+		return d.report(false)
+	}
 	if d.env["VGPU_BACKEND"] == "remote" && !d.remoteServer() {
 		return d.report(false)
 	}
@@ -264,11 +284,13 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 			d.add(tag+"/dlopen", "warn", "dlopen(RTLD_NOW) of "+other+" failed: "+r.DlopenErr+" (Ollama skips it silently)", installFix)
 		}
 	}
-	// 4. Devices through each API, as the runner sees them.
+	// 4. The registration ggml_backend_load reads: API version and compiled ARCHS.
+	reg, apiOK := d.registration(tag, backend, v, env)
+	// 5. Devices through each API, as the runner sees them.
 	if *seen == nil {
 		*seen = &res
 	}
-	sees := d.devices(tag, v, res)
+	sees := d.devices(tag, v, res, reg) && apiOK
 	if sees && !libsOK {
 		// Another CUDA implementation (a real driver) serves the runner: not a failure, but not vgpu.
 		c := &d.checks[libsCheck]
@@ -278,7 +300,7 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	return sees
 }
 
-func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
+func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult, reg *probe.GGMLBackend) bool {
 	cvd, cvdSet := d.env["CUDA_VISIBLE_DEVICES"]
 	hideFix := ""
 	if cvdSet {
@@ -316,8 +338,15 @@ func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
 		return false
 	}
 	d.add(tag+"/devices", "pass", detail, "")
-	// 5. Compute capability compiled into this variant (GGML_CUDA_INIT=1 asserts it).
 	ok := true
+	if d.layout == layoutLlamaServer {
+		ok = d.archs(tag, c, reg)
+		if !d.driver(tag, v, c, res) {
+			ok = false
+		}
+		return ok
+	}
+	// 6. Compute capability compiled into this variant (GGML_CUDA_INIT=1 asserts it).
 	for i, dev := range c.Devices {
 		cc := dev.CCMajor*10 + dev.CCMinor
 		if !containsInt(ollama.Archs[v.Major], cc) {
@@ -329,16 +358,79 @@ func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult) bool {
 	if ok {
 		d.add(tag+"/compute-capability", "pass", fmt.Sprintf("every device's cc is compiled into %s", tag), "")
 	}
-	// 6. Newer Ollama drops cuda_v12 devices on drivers older than 570.
-	if v.Major == 12 && res.NVML != nil {
-		var major int
-		fmt.Sscanf(res.NVML.Driver, "%d", &major)
-		if major < 570 {
-			d.add(tag+"/driver", "warn", fmt.Sprintf("NVML reports driver %s: Ollama 0.33+ drops cuda_v12 devices on drivers older than 570 when it bundles CUDA 12.8", res.NVML.Driver),
-				"set VGPU_DRIVER_VERSION=580.95.05 (or any 570+ version)")
-		} else {
-			d.add(tag+"/driver", "pass", "driver "+res.NVML.Driver, "")
+	return ok
+}
+
+// registration loads the backend in a child with the runner's environment and checks the
+// API version its registration reports against the one ggml_backend_load accepts.
+func (d *doc) registration(tag, backend string, v ollama.Variant, env loader.Env) (*probe.GGMLBackend, bool) {
+	var r GGMLResult
+	err := d.runChild(&r, env, "__ggml", backend)
+	switch {
+	case err != nil:
+		d.add(tag+"/api-version", "fail", "ggml_backend_init of "+filepath.Base(backend)+" did not return: "+err.Error()+" (llama-server or Ollama's probe would die the same way)",
+			"install the backend built with Ollama's own ggml (reinstall Ollama's lib/ollama)")
+		return nil, false
+	case r.Err != "":
+		d.add(tag+"/api-version", "fail", r.Err, "install the backend built with Ollama's own ggml (reinstall Ollama's lib/ollama)")
+		return nil, false
+	case r.Backend.APIVersion != ggmlAPIVersion:
+		d.add(tag+"/api-version", "fail", fmt.Sprintf("%s reports ggml backend API version %d; Ollama's ggml accepts only %d, rejects the backend and runs on the CPU",
+			filepath.Base(backend), r.Backend.APIVersion, ggmlAPIVersion),
+			fmt.Sprintf("replace %s with a backend built from the same llama.cpp as Ollama's llama-server and libggml-base.so", backend))
+		return r.Backend, false
+	}
+	d.add(tag+"/api-version", "pass", fmt.Sprintf("ggml backend API version %d", r.Backend.APIVersion), "")
+	return r.Backend, true
+}
+
+// archs checks each device's compute capability against the ARCHS the backend reports:
+// Ollama 0.25+ keeps a CUDA device only if its cc appears there exactly.
+func (d *doc) archs(tag string, c *probe.CUDAView, reg *probe.GGMLBackend) bool {
+	if reg == nil {
+		return false
+	}
+	list := archsList(reg.Features["ARCHS"])
+	if len(list) == 0 {
+		d.add(tag+"/compute-capability", "warn", "the backend reports no ARCHS: Ollama keeps every device unchecked, and kernels may be missing at run time", "")
+		return true
+	}
+	ok := true
+	for i, dev := range c.Devices {
+		if a := ccArch(dev.CCMajor, dev.CCMinor); !contains(list, a) {
+			ok = false
+			d.add(tag+"/compute-capability", "fail", fmt.Sprintf("device %d is cc %d.%d (%s), not in the backend's ARCHS (%s): Ollama skips the device",
+				i, dev.CCMajor, dev.CCMinor, a, strings.Join(list, ",")),
+				fmt.Sprintf("install a backend compiled for %s (a newer Ollama's %s), or use a profile whose cc it lists (VGPU_PROFILE; `vgpu profiles`)", a, tag))
 		}
+	}
+	if ok {
+		d.add(tag+"/compute-capability", "pass", fmt.Sprintf("every device's cc is in the backend's ARCHS (%s)", strings.Join(list, ",")), "")
+	}
+	return ok
+}
+
+// driver applies Ollama 0.25+'s driver floor for the variant's CUDA runtime.
+func (d *doc) driver(tag string, v ollama.Variant, c *probe.CUDAView, res ProbeResult) bool {
+	rtMajor, rtMinor, known := cudaRuntime([]string{d.o.Dir, v.Dir})
+	if !known || res.NVML == nil {
+		return true
+	}
+	var drv int
+	fmt.Sscanf(res.NVML.Driver, "%d", &drv)
+	ok := true
+	for i, dev := range c.Devices {
+		floor := driverFloor(rtMajor, rtMinor, dev.CCMajor)
+		if drv >= 570 || floor == 0 || drv >= floor {
+			continue
+		}
+		ok = false
+		d.add(tag+"/driver", "fail", fmt.Sprintf("NVML reports driver %s; with CUDA runtime %d.%d Ollama needs %d or newer for device %d (cc %d.%d), and skips it",
+			res.NVML.Driver, rtMajor, rtMinor, floor, i, dev.CCMajor, dev.CCMinor),
+			fmt.Sprintf("set VGPU_DRIVER_VERSION to %d.xx or newer (the host's real driver when VGPU_BACKEND is remote or local must be as new)", floor))
+	}
+	if ok {
+		d.add(tag+"/driver", "pass", fmt.Sprintf("driver %s, CUDA runtime %d.%d", res.NVML.Driver, rtMajor, rtMinor), "")
 	}
 	return ok
 }
@@ -362,7 +454,12 @@ func (d *doc) uniquePCIIDs(s *probe.System) bool {
 // child re-runs this binary as `vgpu __probe` inside the runner's environment.
 func (d *doc) child(backend string, v ollama.Variant, env loader.Env) (ProbeResult, error) {
 	var r ProbeResult
-	cmd := exec.Command(d.o.Exe, "__probe", backend, fmt.Sprint(v.Major))
+	return r, d.runChild(&r, env, "__probe", backend, fmt.Sprint(v.Major))
+}
+
+// runChild runs `vgpu <args>` with the runner's environment and decodes its JSON answer.
+func (d *doc) runChild(into any, env loader.Env, args ...string) error {
+	cmd := exec.Command(d.o.Exe, args...)
 	var ev []string
 	for k, val := range d.env {
 		if k != "LD_LIBRARY_PATH" {
@@ -372,9 +469,18 @@ func (d *doc) child(backend string, v ollama.Variant, env loader.Env) (ProbeResu
 	cmd.Env = append(ev, "LD_LIBRARY_PATH="+strings.Join(env.LibraryPath, ":"))
 	out, err := cmd.Output()
 	if err != nil {
-		return r, fmt.Errorf("%v: %s", err, out)
+		return fmt.Errorf("%v: %s", err, out)
 	}
-	return r, json.Unmarshal(out, &r)
+	return json.Unmarshal(out, into)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 func containsInt(list []int, x int) bool {

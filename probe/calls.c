@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "calls.h"
@@ -43,3 +44,30 @@ int call_h_pu(void *f, void *h, void *a, unsigned b) { return f ? ((f_h_pu)f)(h,
 int call_h_ip(void *f, void *h, int a, void *b) { return f ? ((f_h_ip)f)(h, a, b) : -1000; }
 int call_pii(void *f, void *a, int b, int c) { return f ? ((f_pii)f)(a, b, c) : -1000; }
 int call_ppp(void *f, void *a, void *b, void *c) { return f ? ((f_ppp)f)(a, b, c) : -1000; }
+
+// ggml's backend registration, as ggml_backend_load reads it: the first field of the struct
+// ggml_backend_init returns is its API version; the interface that follows starts with four
+// function pointers, the fourth get_proc_address (ggml-backend-impl.h, API versions 1 and 2).
+struct ggml_reg_view { int api_version; void *get_name, *get_device_count, *get_device; void *(*get_proc_address)(void *, const char *); };
+struct ggml_feature_view { const char *name, *value; };
+
+// ggml_reg_read calls the backend's ggml_backend_init (found in the library itself, not the
+// global scope) and copies its API version and "name=value\n" features into feats.
+int ggml_reg_read(void *h, int *api, char *feats, int n) {
+	feats[0] = 0;
+	void *(*init)(void) = (void *(*)(void))dlsym(h, "ggml_backend_init");
+	if (!init) return -1;
+	struct ggml_reg_view *reg = init();
+	if (!reg) return -2;
+	*api = reg->api_version;
+	if (!reg->get_proc_address) return 0;
+	struct ggml_feature_view *(*get)(void *) = (struct ggml_feature_view *(*)(void *))reg->get_proc_address(reg, "ggml_backend_get_features");
+	if (!get) return 0;
+	int used = 0;
+	for (struct ggml_feature_view *f = get(reg); f && f->name; f++) {
+		int w = snprintf(feats + used, n - used, "%s=%s\n", f->name, f->value ? f->value : "");
+		if (w < 0 || w >= n - used) break;
+		used += w;
+	}
+	return 0;
+}

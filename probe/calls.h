@@ -17,4 +17,5 @@ int call_h_pu(void *f, void *h, void *a, unsigned b);
 int call_h_ip(void *f, void *h, int a, void *b);
 int call_pii(void *f, void *a, int b, int c);
 int call_ppp(void *f, void *a, void *b, void *c);
+int ggml_reg_read(void *h, int *api, char *feats, int n);
 #endif

@@ -69,6 +69,8 @@ func main() {
 	case "__probe": // doctor's child, inside a runner's environment
 		major, _ := strconv.Atoi(args[1])
 		json.NewEncoder(os.Stdout).Encode(doctor.RunProbe(args[0], major))
+	case "__ggml": // doctor's child: the backend's ggml registration, in a runner's environment
+		json.NewEncoder(os.Stdout).Encode(doctor.RunGGML(args[0]))
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:

@@ -28,6 +28,21 @@ for v in 12 13; do
 		ln -s "$full" "$DIR/cuda_v$v/lib$n.so.$v"
 	done
 done
+# Ollama 0.25+ layout: llama-server and libggml.so beside libggml-base.so. Doctor's checks of
+# them are static, so stand-ins do (they are never run or loaded).
+echo "== doctor on a tree whose backends are built for llama-server, without llama-server: fails"
+"$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.layout" && { cat "$CACHE/doctor.layout"; fail "doctor passed a tree without llama-server"; }
+grep -q 'FAIL\] layout: cuda_v12/libggml-cuda.so, cuda_v13/libggml-cuda.so is built from upstream llama.cpp for llama-server .*has no llama-server' "$CACHE/doctor.layout" || { cat "$CACHE/doctor.layout"; fail "missing llama-server message"; }
+grep -q 'fix: reinstall Ollama.s complete lib/ollama (with llama-server' "$CACHE/doctor.layout" || fail "missing llama-server fix"
+printf 'int main(void) { return 1; }\n' | ${CC:-gcc} -x c -o "$DIR/llama-server" -
+echo "== doctor on a llama-server tree without libggml.so: fails"
+"$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.layout" && fail "doctor passed a tree without libggml.so"
+grep -q 'FAIL\] ggml-libraries: .*: no libggml.so: ' "$CACHE/doctor.layout" || { cat "$CACHE/doctor.layout"; fail "missing libggml.so message"; }
+printf 'void *ggml_backend_load(const char *p) { (void)p; return 0; }\n' | ${CC:-gcc} -shared -fPIC -x c -o "$DIR/libggml.so" -
+mv "$DIR/libggml-base.so" "$CACHE/libggml-base.so.away"
+"$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.layout" && fail "doctor passed a tree without libggml-base.so"
+grep -q 'FAIL\] ggml-libraries: .*: no libggml-base.so: ' "$CACHE/doctor.layout" || { cat "$CACHE/doctor.layout"; fail "missing libggml-base.so message"; }
+mv "$CACHE/libggml-base.so.away" "$DIR/libggml-base.so"
 snapshot() { (cd "$T" && find . -printf '%y %p %m %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
 # The two npm builds are different ggml versions and Ollama ships one libggml-base.so, so the
 # cuda_v12 runner loads the CUDA 12 build's own ggml-base first (its soname then satisfies
@@ -54,6 +69,10 @@ if runner 13 "$PROBE" "$DIR/cuda_v13" "$NAME" "$TOTAL" >/dev/null 2>&1; then fai
 echo "== vgpu run, no install: LD_PRELOAD reaches the runner through Ollama's environment"
 "$VGPU" run -- sh -c "LD_LIBRARY_PATH=$DIR:$DIR/cuda_v13:\$LD_LIBRARY_PATH PROBE_BASE_DIR=$DIR exec $PROBE $DIR/cuda_v13 '$NAME' $TOTAL" | grep -E '^(PASS|FAIL)'
 ("$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | tail -1 | grep -q '^OK' || fail "doctor under vgpu run"
+# Ollama 0.32's driver floors, by the runtime it reads from file names: the untouched cuda_v12
+# bundles libcudart.so.12.8.90, so it needs driver 550 (cc >= 7.0).
+(VGPU_DRIVER_VERSION=545.23.08 "$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'FAIL\] cuda_v12/driver: NVML reports driver 545.23.08; with CUDA runtime 12.8 Ollama needs 550 or newer for device 0 (cc 9.0)' || fail "driver 545 with CUDA 12.8"
+(VGPU_DRIVER_VERSION=550.54.15 "$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'PASS\] cuda_v12/driver: driver 550.54.15, CUDA runtime 12.8' || fail "driver 550 with CUDA 12.8 on cc 9.0"
 
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
 	echo "== install without write permission says so"
@@ -105,8 +124,13 @@ grep -q 'WARN\] cuda_v13/dlopen: dlopen(RTLD_NOW) of .*libggml-cuda-zz.so failed
 rm "$DIR/cuda_v13/libggml-cuda-zz.so"
 CUDA_VISIBLE_DEVICES= "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "CUDA_VISIBLE_DEVICES trap"
 grep -q 'CUDA_VISIBLE_DEVICES="" hides devices' "$CACHE/doctor.trap" || fail "CUDA_VISIBLE_DEVICES message"
-(VGPU_PROFILE=t4 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'WARN\] cuda_v13/compute-capability: device 0 is cc 7.5' && fail "T4 is compiled into cuda_v13"
-(VGPU_DRIVER_VERSION=550.54.15 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'WARN\] cuda_v12/driver' || fail "old driver warning"
+(VGPU_PROFILE=t4 "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'PASS\] cuda_v13/compute-capability: .*750,800' || fail "T4 (750) is in cuda_v13's ARCHS"
+# cuda_v12 holds the CUDA 12 backend of npm 3.10.0: API version 1, ARCHS without 900. Ollama
+# rejects it; pinned to it, doctor must fail, and say both.
+OLLAMA_LLM_LIBRARY=cuda_v12 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && { cat "$CACHE/doctor.trap"; fail "doctor passed a backend of API version 1"; }
+grep -q 'FAIL\] cuda_v12/api-version: libggml-cuda.so reports ggml backend API version 1; Ollama.s ggml accepts only 2' "$CACHE/doctor.trap" || { cat "$CACHE/doctor.trap"; fail "API version message"; }
+grep -q 'FAIL\] cuda_v12/compute-capability: device 0 is cc 9.0 (900), not in the backend.s ARCHS (500,610,700,750,800,860,890)' "$CACHE/doctor.trap" || fail "ARCHS message"
+grep -q 'PASS\] cuda_v13/api-version: ggml backend API version 2' <("$VGPU" doctor --ollama-dir "$DIR") || fail "cuda_v13's API version"
 VGPU_PROFILE=a100 VGPU_DEVICES=1 "$VGPU" doctor --ollama-dir "$DIR" >/dev/null || fail "A100 (cc 8.0) should pass"
 
 echo "== --system: loader configuration and a systemd drop-in (under a scratch root)"
