@@ -133,6 +133,26 @@ int main() {
 	CK(cudaStreamSynchronize(s));
 	CK(cudaMemcpy(hout, dcopy, n * sizeof(float), cudaMemcpyDeviceToHost));
 	printf("graph with a D2D copy (2 replays): checksum %016llx first %g\n", (unsigned long long)fnv(hout, n * sizeof(float)), hout[1]);
+	// Launch attributes travel with the launch: programmatic stream serialization (which ggml
+	// uses) and a priority, through cudaLaunchKernelEx (cudaLaunchKernelExC underneath).
+	{
+		cudaLaunchAttribute at[2];
+		at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+		at[0].val.programmaticStreamSerializationAllowed = 1;
+		at[1].id = cudaLaunchAttributePriority;
+		at[1].val.priority = 0;
+		cudaLaunchConfig_t cfg = {};
+		cfg.gridDim = dim3((n + 255) / 256);
+		cfg.blockDim = dim3(256);
+		cfg.stream = s;
+		cfg.attrs = at;
+		cfg.numAttrs = 2;
+		CK(cudaLaunchKernelEx(&cfg, halve_add, dout, 3.0f, n));
+		CK(cudaLaunchKernelEx(&cfg, halve_add, dout, 1.0f, n));
+		CK(cudaStreamSynchronize(s));
+		CK(cudaMemcpy(hout, dout, n * sizeof(float), cudaMemcpyDeviceToHost));
+		printf("launch attributes (PDL, priority): checksum %016llx first %g\n", (unsigned long long)fnv(hout, n * sizeof(float)), hout[1]);
+	}
 	printf("bad block: %s\n", cudaGetErrorName((mix<<<1, 4096>>>(dmix, 0, 0, 0, 0, 0), cudaGetLastError())));
 	return 0;
 }
