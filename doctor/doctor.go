@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -349,7 +350,7 @@ func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult, reg *probe.
 	// 6. Compute capability compiled into this variant (GGML_CUDA_INIT=1 asserts it).
 	for i, dev := range c.Devices {
 		cc := dev.CCMajor*10 + dev.CCMinor
-		if !containsInt(ollama.Archs[v.Major], cc) {
+		if !slices.Contains(ollama.Archs[v.Major], cc) {
 			ok = false
 			d.add(tag+"/compute-capability", "warn", fmt.Sprintf("device %d is cc %d.%d, which %s does not compile (%v): its validation runner aborts and Ollama drops the device here",
 				i, dev.CCMajor, dev.CCMinor, tag, ollama.Archs[v.Major]), "use a profile with cc 7.5, 8.0, 8.6, 8.9, 9.0 or 12.0 (VGPU_PROFILE), which every variant compiles")
@@ -397,7 +398,7 @@ func (d *doc) archs(tag string, c *probe.CUDAView, reg *probe.GGMLBackend) bool 
 	}
 	ok := true
 	for i, dev := range c.Devices {
-		if a := ccArch(dev.CCMajor, dev.CCMinor); !contains(list, a) {
+		if a := ccArch(dev.CCMajor, dev.CCMinor); !slices.Contains(list, a) {
 			ok = false
 			d.add(tag+"/compute-capability", "fail", fmt.Sprintf("device %d is cc %d.%d (%s), not in the backend's ARCHS (%s): Ollama skips the device",
 				i, dev.CCMajor, dev.CCMinor, a, strings.Join(list, ",")),
@@ -421,7 +422,7 @@ func (d *doc) driver(tag string, v ollama.Variant, c *probe.CUDAView, res ProbeR
 	ok := true
 	for i, dev := range c.Devices {
 		floor := driverFloor(rtMajor, rtMinor, dev.CCMajor)
-		if drv >= 570 || floor == 0 || drv >= floor {
+		if floor == 0 || drv >= floor {
 			continue
 		}
 		ok = false
@@ -472,24 +473,6 @@ func (d *doc) runChild(into any, env loader.Env, args ...string) error {
 		return fmt.Errorf("%v: %s", err, out)
 	}
 	return json.Unmarshal(out, into)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func containsInt(list []int, x int) bool {
-	for _, v := range list {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Print writes the report for people.
