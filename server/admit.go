@@ -139,6 +139,10 @@ type refusalLog struct {
 
 var refusals = &refusalLog{perSecond: 5, warn: func(msg string, kv ...any) { shim.Log().Warnw(msg, kv...) }}
 
+// LogRefusal logs a refused connection through the server's one rate limit, for listeners
+// that refuse peers before the server sees them (a unix socket's --allow-uid).
+func LogRefusal(msg string, kv ...any) { refusals.log(msg, kv...) }
+
 func (r *refusalLog) log(msg string, kv ...any) {
 	r.mu.Lock()
 	now := time.Now()

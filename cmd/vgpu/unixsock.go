@@ -36,7 +36,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/server"
-	"vgpu/shim"
 	"vgpu/wire"
 )
 
@@ -263,10 +262,6 @@ type unixListener struct {
 	ln   *net.UnixListener
 	o    unixOptions
 	self uint32
-
-	refusedMu   sync.Mutex
-	lastRefusal time.Time
-	quiet       int // refusals not logged since the last one logged
 }
 
 func (l *unixListener) Accept() (wire.Conn, string, error) {
@@ -287,7 +282,8 @@ func (l *unixListener) Accept() (wire.Conn, string, error) {
 		peer := fmt.Sprintf("unix pid=%d uid=%d gid=%d", cred.Pid, cred.Uid, cred.Gid)
 		if !l.admits(cred, groups) {
 			nc.Close()
-			l.refused(peer)
+			// A refused peer can retry in a loop: the server's rate limit keeps the log short.
+			server.LogRefusal("refused: this user is not in --allow-uid or --allow-gid", "peer", peer)
 			continue
 		}
 		c, err := wire.FromConn(nc, 0)
@@ -312,18 +308,6 @@ func (l *unixListener) admits(cred *unix.Ucred, groups []uint32) bool {
 		}
 	}
 	return false
-}
-
-// refused logs a refusal, at most one line a second (a refused peer can retry in a loop).
-func (l *unixListener) refused(peer string) {
-	l.refusedMu.Lock()
-	defer l.refusedMu.Unlock()
-	if time.Since(l.lastRefusal) < time.Second {
-		l.quiet++
-		return
-	}
-	shim.Log().Warnw("refused: this user is not in --allow-uid or --allow-gid", "peer", peer, "refusals not logged", l.quiet)
-	l.lastRefusal, l.quiet = time.Now(), 0
 }
 
 // peerCred is the connecting process's credentials and supplementary groups, as the kernel
