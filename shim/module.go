@@ -174,10 +174,47 @@ func imageNames(image []byte, name string) bool {
 	if bytes.Contains(image, append([]byte(name), 0)) { // a cubin's or fat binary's string table
 		return true
 	}
+	if fatbinCompressed(image) {
+		// The names are inside compressed entries the model cannot read, so it cannot say
+		// this one is absent: it takes the program's word, as it runs no kernel anyway.
+		return true
+	}
 	for _, after := range []string{"(", " ", "\n", "\t"} { // PTX text: .entry NAME(
 		if bytes.Contains(image, []byte(".entry "+name+after)) {
 			return true
 		}
+	}
+	return false
+}
+
+// Fat binary entry flags that mark a compressed payload: LZ4 (older nvcc) and zstd (nvcc's
+// default from CUDA 12.8/13). Facts of the format, as cuobjdump reads it.
+const (
+	fatbinEntryLZ4  = 0x2000
+	fatbinEntryZstd = 0x8000
+)
+
+// fatbinCompressed reports whether image is a fat binary with a compressed entry. The walk
+// is bounded by the header's own size and each entry's, so a hostile image ends it.
+func fatbinCompressed(image []byte) bool {
+	le := binary.LittleEndian
+	if len(image) < 16 || le.Uint32(image) != fatbinMagic {
+		return false
+	}
+	end := uint64(le.Uint16(image[6:])) + le.Uint64(image[8:])
+	if end > uint64(len(image)) || end < 16 {
+		end = uint64(len(image))
+	}
+	for off := uint64(le.Uint16(image[6:])); off+64 <= end; {
+		e := image[off:]
+		hdr, payload := uint64(le.Uint32(e[4:])), le.Uint64(e[8:])
+		if le.Uint64(e[0x28:])&(fatbinEntryLZ4|fatbinEntryZstd) != 0 {
+			return true
+		}
+		if hdr < 64 || payload > end || hdr+payload > end-off {
+			return false
+		}
+		off += hdr + payload
 	}
 	return false
 }
