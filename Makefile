@@ -22,7 +22,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -57,8 +57,8 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- ':(glob)**/zz_*'
 
-test: all check-generate unit fuzz ctest gohost ggml ollama-tree nvidia-smi remote testmodel
-	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, nvidia-smi, remote, testmodel)"
+test: all check-generate unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel
+	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, newest, nvidia-smi, remote, testmodel)"
 
 # The server's whole request path (decode and dispatch of every op) under the fuzzer, for a
 # bounded time; a crash it finds is saved under server/testdata/fuzz and replayed by unit.
@@ -96,6 +96,11 @@ clean:
 
 ollama-tree: all ggml
 	bash tests/ollama/run.sh $(CURDIR)/$(BUILD)/lib
+
+# Ollama 0.32.15 and llama-server built from the registries (cached per machine, see
+# tests/newest/build.sh), discovering and generating on the sim.
+newest: all ggml
+	bash tests/newest/run.sh $(CURDIR)/$(BUILD)/lib
 
 nvidia-smi: all
 	bash tests/nvidia-smi/run.sh $(CURDIR)/$(BUILD)/lib

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On the GPU machine (no Go, no network): build llama-server with CUDA for this GPU from
+# node-llama-cpp 3.22.1's llama.cpp source, lay out Ollama 0.32's lib/ollama around it with
+# NVIDIA's CUDA 13 libraries as the release bundles them, and compare Ollama native, remote
+# and local with bench/ollama-compare. The build is kept in BUILD between runs.
+# usage: gpu.sh LLAMA_SRC OLLAMA_BINARY VGPU_BUILD OUT [SIZE:TYPE] [MODES]
+set -euo pipefail
+SRC=$1 OLLAMA=$2 VB=$3 OUT=$4 MODEL=${5:-qwen0.5b:q8_0} MODES=${6:-native,remote,local}
+BUILD=${BUILD:-/tmp/llama-cuda}
+ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)}
+CUDA=${CUDA_HOME:-/usr/local/cuda}
+if [ ! -x "$BUILD/bin/llama-server" ]; then
+	echo "--- building llama-server with CUDA for sm_$ARCH"
+	start=$(date +%s)
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+		-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF \
+		-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_SUBPROCESS=OFF \
+		-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$OUT/cmake.log" 2>&1 || { tail -20 "$OUT/cmake.log"; exit 1; }
+	cmake --build "$BUILD" -j"$(nproc)" --target llama-server llama-quantize ggml-cuda ggml-cpu >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+	echo "--- built in $(($(date +%s) - start)) s"
+fi
+T=/tmp/ollama-0.32
+rm -rf "$T"; mkdir -p "$T/bin" "$T/lib/ollama/cuda_v13"
+cp "$OLLAMA" "$T/bin/ollama"; chmod +x "$T/bin/ollama"
+cp "$BUILD/bin/llama-server" "$BUILD/bin/llama-quantize" "$T/lib/ollama/"
+for f in "$BUILD"/bin/*.so*; do
+	case $f in */libggml-cuda.so*) cp -P "$f" "$T/lib/ollama/cuda_v13/" ;; *) cp -P "$f" "$T/lib/ollama/" ;; esac
+done
+for n in cudart cublas cublasLt; do cp -P "$CUDA"/lib64/lib$n.so.13* "$T/lib/ollama/cuda_v13/"; done
+ls -la "$T/lib/ollama" "$T/lib/ollama/cuda_v13" >"$OUT/tree.txt"
+"$VB/bin/ollama-compare" --ollama "$T" --vgpu "$VB" --testmodel "$MODEL" --modes "$MODES" \
+	--runs "${RUNS:-1}" --json "$OUT/compare-${MODEL//:/-}.json" ${KEEP:+--keep} 2>&1 | tee "$OUT/compare-${MODEL//:/-}.txt"
