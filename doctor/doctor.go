@@ -87,6 +87,9 @@ type doc struct {
 	env    map[string]string
 	checks []Check
 	layout layout
+	server string // lib/ollama/llama-server in the 0.25+ layout
+
+	listTimeout time.Duration // for each llama-server run; 0 is listDevicesTimeout
 }
 
 func (d *doc) add(name, status, detail, fix string) {
@@ -276,6 +279,7 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	}
 	if res.DlopenErr != "" {
 		d.add(tag+"/dlopen", "fail", "dlopen(RTLD_NOW) failed: "+res.DlopenErr+" (Ollama 0.17 hides this and falls back to the CPU)", installFix)
+		d.discovery(tag, v, installFix) // what Ollama 0.25+ then shows: no CUDA device
 		return false
 	}
 	d.add(tag+"/dlopen", "pass", "dlopen(RTLD_NOW) of "+backend+" succeeds", "")
@@ -292,6 +296,11 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 		*seen = &res
 	}
 	sees := d.devices(tag, v, res, reg) && apiOK
+	// 7. Ollama 0.25+'s own discovery, run: the files can look right and llama-server still
+	// find nothing (and the reverse), so its answer is required too.
+	if !d.discovery(tag, v, installFix) {
+		sees = false
+	}
 	if sees && !libsOK {
 		// Another CUDA implementation (a real driver) serves the runner: not a failure, but not vgpu.
 		c := &d.checks[libsCheck]
@@ -299,6 +308,21 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 		c.Detail += "; the runner sees a device anyway, through these libraries rather than vgpu"
 	}
 	return sees
+}
+
+// discovery runs llama-server's device listing for a variant of the 0.25+ layout (true for
+// older layouts, whose runners load the backend themselves: the checks above are theirs).
+func (d *doc) discovery(tag string, v ollama.Variant, installFix string) bool {
+	if d.layout != layoutLlamaServer {
+		return true
+	}
+	// Ollama names this file in GGML_BACKEND_PATH; any other libggml-cuda*.so is not loaded.
+	if _, err := os.Stat(filepath.Join(v.Dir, "libggml-cuda.so")); err != nil {
+		d.add(tag+"/llama-server", "fail", fmt.Sprintf("no %s: Ollama 0.25+ points llama-server at that file only, so this variant finds no CUDA device",
+			filepath.Join(v.Dir, "libggml-cuda.so")), "reinstall Ollama's lib/ollama")
+		return false
+	}
+	return d.llamaServer(tag, v, installFix)
 }
 
 func (d *doc) devices(tag string, v ollama.Variant, res ProbeResult, reg *probe.GGMLBackend) bool {

@@ -82,7 +82,7 @@ func detectLayout(dir string, vs []ollama.Variant) (l layout, llamaServer string
 func (d *doc) checkLayout(vs []ollama.Variant) bool {
 	dir := d.o.Dir
 	l, server, orphans := detectLayout(dir, vs)
-	d.layout = l
+	d.layout, d.server = l, server
 	if len(orphans) > 0 {
 		var rel []string
 		for _, b := range orphans {

@@ -28,13 +28,15 @@ for v in 12 13; do
 		ln -s "$full" "$DIR/cuda_v$v/lib$n.so.$v"
 	done
 done
-# Ollama 0.25+ layout: llama-server and libggml.so beside libggml-base.so. Doctor's checks of
-# them are static, so stand-ins do (they are never run or loaded).
+# Ollama 0.25+ layout: llama-server and libggml.so beside libggml-base.so. Doctor runs
+# llama-server --list-devices as Ollama does, so the stand-in lists devices for real: it loads
+# libggml-base.so and the npm CUDA backend and asks ggml (tests/ollama/llama-server.c).
+# libggml.so is only checked for, so a stand-in does.
 echo "== doctor on a tree whose backends are built for llama-server, without llama-server: fails"
 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.layout" && { cat "$CACHE/doctor.layout"; fail "doctor passed a tree without llama-server"; }
 grep -q 'FAIL\] layout: cuda_v12/libggml-cuda.so, cuda_v13/libggml-cuda.so is built from upstream llama.cpp for llama-server .*has no llama-server' "$CACHE/doctor.layout" || { cat "$CACHE/doctor.layout"; fail "missing llama-server message"; }
 grep -q 'fix: reinstall Ollama.s complete lib/ollama (with llama-server' "$CACHE/doctor.layout" || fail "missing llama-server fix"
-printf 'int main(void) { return 1; }\n' | ${CC:-gcc} -x c -o "$DIR/llama-server" -
+${CC:-gcc} -O1 -Wall -o "$DIR/llama-server" "$ROOT/tests/ollama/llama-server.c" -ldl
 echo "== doctor on a llama-server tree without libggml.so: fails"
 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.layout" && fail "doctor passed a tree without libggml.so"
 grep -q 'FAIL\] ggml-libraries: .*: no libggml.so: ' "$CACHE/doctor.layout" || { cat "$CACHE/doctor.layout"; fail "missing libggml.so message"; }
@@ -59,6 +61,9 @@ if "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.before" 2>&1; then cat "$C
 cat "$CACHE/doctor.before"
 grep -q 'fix: run `vgpu install' "$CACHE/doctor.before" || fail "doctor gave no fix"
 grep -qE '\[FAIL\] cuda_v13/dlopen: dlopen\(RTLD_NOW\) failed: .*(cannot open shared object file|undefined symbol)' "$CACHE/doctor.before" || fail "doctor did not show dlerror"
+# Ollama's own discovery, run: llama-server cannot load the backend, so it lists no CUDA device.
+grep -q '\[FAIL\] cuda_v13/llama-server: `LD_LIBRARY_PATH='"$DIR:$DIR/cuda_v13"' GGML_BACKEND_PATH='"$DIR/cuda_v13/libggml-cuda.so $DIR/llama-server"' --list-devices --offline --verbose`: lists no CUDA device: Ollama would run on the CPU; its output ends: .*failed to load .*libggml-cuda.so' "$CACHE/doctor.before" || fail "doctor did not run llama-server's discovery"
+grep -A1 'FAIL\] cuda_v13/llama-server:' "$CACHE/doctor.before" | grep -q 'fix: run `vgpu install' || fail "no fix for llama-server's discovery"
 json=$("$VGPU" doctor --ollama-dir "$DIR" --json || true)
 grep -q '"ok": false' <<<"$json" || fail "doctor --json"
 grep -q '"status": "fail"' <<<"$json" || fail "doctor --json statuses"
@@ -68,7 +73,13 @@ if runner 13 "$PROBE" "$DIR/cuda_v13" "$NAME" "$TOTAL" >/dev/null 2>&1; then fai
 
 echo "== vgpu run, no install: LD_PRELOAD reaches the runner through Ollama's environment"
 "$VGPU" run -- sh -c "LD_LIBRARY_PATH=$DIR:$DIR/cuda_v13:\$LD_LIBRARY_PATH PROBE_BASE_DIR=$DIR exec $PROBE $DIR/cuda_v13 '$NAME' $TOTAL" | grep -E '^(PASS|FAIL)'
-("$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | tail -1 | grep -q '^OK' || fail "doctor under vgpu run"
+"$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.run" || true
+tail -1 "$CACHE/doctor.run" | grep -q '^OK' || { cat "$CACHE/doctor.run"; fail "doctor under vgpu run"; }
+# The preloaded vgpu reaches llama-server too: it lists the device, and the device alone again.
+grep -q "PASS\] cuda_v13/llama-server: llama-server --list-devices: CUDA0: $NAME (81079 MiB, [0-9]* MiB free)" "$CACHE/doctor.run" || fail "llama-server under vgpu run"
+grep -q "PASS\] cuda_v13/llama-server-validate: .*0 as CUDA0: $NAME" "$CACHE/doctor.run" || fail "llama-server's validation pass under vgpu run"
+# cuda_v12's backend has API version 1: the stand-in, as llama-server's ggml, rejects it.
+grep -q 'FAIL\] cuda_v12/llama-server: .*lists no CUDA device: .*version mismatch: 1 != 2' "$CACHE/doctor.run" || fail "llama-server with cuda_v12's backend"
 # Ollama 0.32's driver floors, by the runtime it reads from file names: the untouched cuda_v12
 # bundles libcudart.so.12.8.90, so it needs driver 550 (cc >= 7.0).
 (VGPU_DRIVER_VERSION=545.23.08 "$VGPU" run -- "$VGPU" doctor --ollama-dir "$DIR" || true) | grep -q 'FAIL\] cuda_v12/driver: NVML reports driver 545.23.08; with CUDA runtime 12.8 Ollama needs 550 or newer for device 0 (cc 9.0)' || fail "driver 545 with CUDA 12.8"
@@ -107,7 +118,18 @@ out=$("$VGPU" install --ollama-dir "$DIR"); grep -q "already installed" <<<"$out
 snapshot | diff - "$CACHE/tree.installed" >/dev/null || fail "second install changed the tree"
 
 echo "== doctor after install passes"
-"$VGPU" doctor --ollama-dir "$DIR" || fail "doctor failed after install"
+"$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.after" || { cat "$CACHE/doctor.after"; fail "doctor failed after install"; }
+cat "$CACHE/doctor.after"
+grep -q "PASS\] cuda_v13/llama-server: llama-server --list-devices: CUDA0: $NAME" "$CACHE/doctor.after" || fail "llama-server after install"
+echo "== three devices: llama-server lists each, and each alone again"
+out=$(VGPU_DEVICES=3 "$VGPU" doctor --ollama-dir "$DIR") || { echo "$out"; fail "doctor with three devices"; }
+grep -q "PASS\] cuda_v13/llama-server-validate: .*0 as CUDA0: .*; 1 as CUDA0: .*; 2 as CUDA0: $NAME" <<<"$out" || { echo "$out"; fail "validation of three devices"; }
+echo "== a llama-server that finds no device fails doctor, whatever the files say"
+mv "$DIR/llama-server" "$CACHE/llama-server.away"
+printf '#!/bin/sh\necho "Available devices:"; echo "  (none)"\n' >"$DIR/llama-server"; chmod +x "$DIR/llama-server"
+"$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && { cat "$CACHE/doctor.trap"; fail "doctor passed a llama-server that lists no device"; }
+grep -q 'FAIL\] cuda_v13/llama-server: .*lists no CUDA device: Ollama would run on the CPU; its output ends: Available devices: |   (none)' "$CACHE/doctor.trap" || { cat "$CACHE/doctor.trap"; fail "no-device message"; }
+mv "$CACHE/llama-server.away" "$DIR/llama-server"
 out=$("$VGPU" doctor --ollama-dir "$DIR" --json); grep -q '"ok": true' <<<"$out" || fail "doctor --json after install"
 echo "== doctor catches the traps"
 OLLAMA_LLM_LIBRARY=cuda_v11 "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.trap" && fail "OLLAMA_LLM_LIBRARY trap"
