@@ -4,6 +4,7 @@
 #   make demo     show the virtual GPU through the driver, runtime and NVML
 #   make bench    figures into BENCHMARKS.md
 #   make bench-remote  the remote path's round trip, launch rate, bandwidth and GEMM: native, local, remote
+#   make bench-decodestep  a decode-shaped step through a sim server over TCP and a unix socket, beside the wire's floor
 #   make ollama-compare  build/bin/ollama-compare: Ollama native vs through vgpu, on a GPU machine
 #   make generate regenerate the //export layer from shim/api/functions.txt
 
@@ -22,7 +23,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel demo bench bench-remote ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel demo bench bench-remote bench-decodestep ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -89,6 +90,11 @@ bench: all
 # without Go: bash tests/bench/remote.sh build/lib).
 bench-remote: all
 	bash tests/bench/remote.sh $(CURDIR)/$(BUILD)/lib
+
+# Issue 12's CPU figure: the decode-shaped step over TCP against a plain C client and server
+# moving the same bytes (a benchmark: it prints figures and fails only when a step goes wrong).
+bench-decodestep: lib cli
+	bash tests/bench/decodestep.sh $(CURDIR)/$(BUILD)/lib
 
 clean:
 	rm -rf $(BUILD)
