@@ -177,10 +177,10 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 	case "local":
 		p, c, err = e.startOllama(ctx, r, r.Mode, underVGPU,
 			[]string{"VGPU_BACKEND=local", "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, false)
-	case "remote":
+	case "remote", "remote-tcp":
 		var srv *proc
-		var sock string
-		srv, sock, mp, err = e.startServer(ctx, r)
+		var addr string
+		srv, addr, mp, err = e.startServer(ctx, r, r.Mode == "remote-tcp")
 		if srv != nil {
 			*started = append(*started, srv)
 		}
@@ -189,7 +189,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 		}
 		hide = e.cfg.hideGPU
 		p, c, err = e.startOllama(ctx, r, r.Mode, underVGPU,
-			[]string{"VGPU_BACKEND=remote", "VGPU_SERVER=unix://" + sock, "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, hide)
+			[]string{"VGPU_BACKEND=remote", "VGPU_SERVER=" + addr, "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, hide)
 	}
 	if p != nil {
 		*started = append(*started, p)
@@ -294,35 +294,54 @@ func (e *runEnv) startOllama(ctx context.Context, r *modeResult, name string, ar
 	return p, c, nil
 }
 
-// startServer starts `vgpu serve` on a socket in the temporary directory and waits for it.
-func (e *runEnv) startServer(ctx context.Context, r *modeResult) (*proc, string, int, error) {
+// startServer starts `vgpu serve` on a socket in the temporary directory, or with tcp on a
+// loopback TCP port (the transport a VM guest or another host uses), and waits for it; it
+// returns the address for VGPU_SERVER.
+func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*proc, string, int, error) {
 	mp, err := e.port()
 	if err != nil {
 		return nil, "", 0, err
 	}
 	sock := filepath.Join(e.tmp, "vgpu.sock")
 	os.Remove(sock)
+	addr := "unix://" + sock
+	ready := func() bool { st, err := os.Stat(sock); return err == nil && st.Mode()&os.ModeSocket != 0 }
+	if tcp {
+		port, err := e.port()
+		if err != nil {
+			return nil, "", 0, err
+		}
+		hostPort := "127.0.0.1:" + strconv.Itoa(port)
+		addr = "tcp://" + hostPort
+		ready = func() bool {
+			c, err := net.DialTimeout("tcp", hostPort, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}
+	}
 	log := filepath.Join(e.tmp, "logs", r.Mode+"-vgpu-serve.log")
 	r.Logs["vgpu serve"] = log
 	env := os.Environ() // the server is the GPU's owner: it keeps this machine's environment
 	if e.cfg.verbose {
 		env = append(env, "VGPU_LOG_LEVEL=info")
 	}
-	p, err := startProc("vgpu serve", []string{e.cfg.vgpuBin(), "serve", "--listen", "unix://" + sock,
+	p, err := startProc("vgpu serve", []string{e.cfg.vgpuBin(), "serve", "--listen", addr,
 		"--backend", e.cfg.serverBackend, "--metrics", "127.0.0.1:" + strconv.Itoa(mp)}, env, log, false)
 	if err != nil {
 		return nil, "", 0, err
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if st, err := os.Stat(sock); err == nil && st.Mode()&os.ModeSocket != 0 {
-			return p, sock, mp, nil
+		if ready() {
+			return p, addr, mp, nil
 		}
 		switch {
 		case p.exited():
 			return p, "", 0, errors.New("vgpu serve exited before listening")
 		case time.Now().After(deadline):
-			return p, "", 0, errors.New("vgpu serve did not create its socket within a minute")
+			return p, "", 0, errors.New("vgpu serve did not listen within a minute")
 		case ctx.Err() != nil:
 			return p, "", 0, ctx.Err()
 		}
