@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -179,8 +181,8 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 			[]string{"VGPU_BACKEND=local", "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, false)
 	case "remote", "remote-tcp":
 		var srv *proc
-		var addr string
-		srv, addr, mp, err = e.startServer(ctx, r, r.Mode == "remote-tcp")
+		var client []string
+		srv, client, mp, err = e.startServer(ctx, r, r.Mode == "remote-tcp")
 		if srv != nil {
 			*started = append(*started, srv)
 		}
@@ -189,7 +191,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 		}
 		hide = e.cfg.hideGPU
 		p, c, err = e.startOllama(ctx, r, r.Mode, underVGPU,
-			[]string{"VGPU_BACKEND=remote", "VGPU_SERVER=" + addr, "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, hide)
+			append(client, "VGPU_BACKEND=remote", "VGPU_LIBDIR="+e.cfg.vgpuLib()), hide)
 	}
 	if p != nil {
 		*started = append(*started, p)
@@ -225,7 +227,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 	if mp != 0 {
 		e.scrapeMetrics(r, mp)
 	}
-	if cause := context.Cause(mctx); err != nil && ctx.Err() == nil && cause != context.Canceled &&
+	if cause := context.Cause(mctx); err != nil && ctx.Err() == nil && cause != nil && cause != context.Canceled &&
 		!strings.Contains(err.Error(), cause.Error()) {
 		err = fmt.Errorf("%w: %v", cause, err)
 	}
@@ -296,21 +298,35 @@ func (e *runEnv) startOllama(ctx context.Context, r *modeResult, name string, ar
 
 // startServer starts `vgpu serve` on a socket in the temporary directory, or with tcp on a
 // loopback TCP port (the transport a VM guest or another host uses), and waits for it; it
-// returns the address for VGPU_SERVER.
-func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*proc, string, int, error) {
+// returns the client's settings (VGPU_SERVER, and VGPU_TOKEN for TCP, which vgpu serve
+// refuses to listen on without a token).
+func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*proc, []string, int, error) {
 	mp, err := e.port()
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, 0, err
 	}
 	sock := filepath.Join(e.tmp, "vgpu.sock")
 	os.Remove(sock)
 	addr := "unix://" + sock
+	args := []string{"serve", "--backend", e.cfg.serverBackend, "--metrics", "127.0.0.1:" + strconv.Itoa(mp)}
+	client := []string{}
 	ready := func() bool { st, err := os.Stat(sock); return err == nil && st.Mode()&os.ModeSocket != 0 }
 	if tcp {
 		port, err := e.port()
 		if err != nil {
-			return nil, "", 0, err
+			return nil, nil, 0, err
 		}
+		secret := make([]byte, 16)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, nil, 0, err
+		}
+		token := hex.EncodeToString(secret)
+		tokenFile := filepath.Join(e.tmp, "vgpu.token")
+		if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+			return nil, nil, 0, err
+		}
+		args = append(args, "--token-file", tokenFile)
+		client = append(client, "VGPU_TOKEN="+token)
 		hostPort := "127.0.0.1:" + strconv.Itoa(port)
 		addr = "tcp://" + hostPort
 		ready = func() bool {
@@ -327,23 +343,23 @@ func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*pro
 	if e.cfg.verbose {
 		env = append(env, "VGPU_LOG_LEVEL=info")
 	}
-	p, err := startProc("vgpu serve", []string{e.cfg.vgpuBin(), "serve", "--listen", addr,
-		"--backend", e.cfg.serverBackend, "--metrics", "127.0.0.1:" + strconv.Itoa(mp)}, env, log, false)
+	client = append(client, "VGPU_SERVER="+addr)
+	p, err := startProc("vgpu serve", append([]string{e.cfg.vgpuBin()}, append(args, "--listen", addr)...), env, log, false)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, 0, err
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if ready() {
-			return p, addr, mp, nil
+			return p, client, mp, nil
 		}
 		switch {
 		case p.exited():
-			return p, "", 0, errors.New("vgpu serve exited before listening")
+			return p, nil, 0, errors.New("vgpu serve exited before listening")
 		case time.Now().After(deadline):
-			return p, "", 0, errors.New("vgpu serve did not listen within a minute")
+			return p, nil, 0, errors.New("vgpu serve did not listen within a minute")
 		case ctx.Err() != nil:
-			return p, "", 0, ctx.Err()
+			return p, nil, 0, ctx.Err()
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
