@@ -17,15 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-static int cmp(const void *a, const void *b) {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 static void host_stub(void) {}
 static struct { unsigned magic, version; const unsigned long long *data; void *unused; } wrapper;

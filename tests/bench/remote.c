@@ -13,15 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-static int cmp(const void *a, const void *b) {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "timing.h"
 static void *lib(const char *a, const char *b) {
 	void *h = dlopen(a, RTLD_NOW);
 	return h ? h : dlopen(b, RTLD_NOW);

@@ -19,15 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-static int cmp(const void *a, const void *b) {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "timing.h"
 static int readfull(int fd, void *p, size_t n) {
 	for (size_t got = 0; got < n;) {
 		ssize_t k = read(fd, (char *)p + got, n - got);
