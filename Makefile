@@ -114,6 +114,7 @@ nvidia-smi: all
 remote: all ggml
 	bash tests/remote/run.sh $(CURDIR)/$(BUILD)/lib
 	bash tests/remote/peer.sh $(CURDIR)/$(BUILD)/lib
+	bash tests/remote/shmfile.sh $(CURDIR)/$(BUILD)/lib
 
 testmodel: all ggml
 	bash tests/testmodel/run.sh

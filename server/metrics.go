@@ -159,7 +159,7 @@ var protocolOps = map[uint32]string{
 	remote.OpPut: "vgpu_put", remote.OpGet: "vgpu_get", remote.OpIsDevice: "vgpu_is_device", remote.OpCopyD2D: "vgpu_copy_d2d",
 	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch", remote.OpLaunchAttrs: "vgpu_launch_attrs",
 	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
-	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach",
+	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach", remote.OpShmFileAttach: "vgpu_shm_file_attach",
 	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm", remote.OpHostShare: "vgpu_host_share",
 	remote.OpHostUnshare: "vgpu_host_unshare", remote.OpPutHost: "vgpu_put_host", remote.OpGetHost: "vgpu_get_host",
 }

@@ -54,6 +54,9 @@ type Options struct {
 	// WarmWorkers is how many workers wait started and initialised ahead of clients, so that
 	// a client does not wait for a worker's start (its driver and CUDA context).
 	WarmWorkers int
+	// ShmFiles are the shared files clients may use as their window, by the name a client
+	// gives (shmfile.go): memory this host shares with a VM guest (ivshmem). A client never names a path.
+	ShmFiles map[string]string
 }
 
 // Connection limits when Options leave them 0: enough for every legitimate client of one
@@ -421,6 +424,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		switch h.Op {
 		case remote.OpShmAttach:
 			resp = window.attach(c, payload)
+		case remote.OpShmFileAttach:
+			resp = window.attachFile(o.ShmFiles, payload, log)
 		case remote.OpPutShm, remote.OpGetShm:
 			resp = window.op(h.Op, payload)
 		case remote.OpHostShare:

@@ -17,6 +17,8 @@ type shmWindow struct {
 	b              []byte
 	ring, download []byte
 	pinned         bool
+	file           bool // a shared file (shmfile.go): fd is open, locked, while attached
+	fd             int
 }
 
 const shmHeader = 4096
@@ -124,6 +126,10 @@ func (w *shmWindow) detach() {
 	}
 	unmap(w.b, w.pinned)
 	w.b = nil
+	if w.file { // releases the file for its next client
+		unix.Close(w.fd)
+		w.file = false
+	}
 }
 
 // op runs one shared-memory copy.

@@ -44,6 +44,18 @@ func serve(args []string) error {
 	worker := fs.Bool("worker", false, "with --fd: serve a client a dispatching server authenticated (internal: how --isolation process starts its workers)")
 	warm := fs.Int("warm-workers", 1, "--isolation process: workers kept started and initialised ahead of clients (each holds a CUDA context)")
 	unixFlagValues := unixFlags(fs) // unixsock.go
+	shmFiles := map[string]string{}
+	fs.Func("shm-file", "NAME=PATH (repeatable): a memory file on this host (tmpfs or hugetlbfs, e.g. a VM's ivshmem backing file) a client may use as its window by NAME; one client at a time, proven by a nonce it writes there", func(v string) error {
+		name, path, ok := server.ParseShmFile(v)
+		if !ok {
+			return fmt.Errorf("want NAME=/absolute/path, NAME of letters, digits, '-', '_', '.' (at most 64)")
+		}
+		if _, dup := shmFiles[name]; dup {
+			return fmt.Errorf("%s declared twice", name)
+		}
+		shmFiles[name] = path
+		return nil
+	})
 	fs.Parse(args)
 	var capBytes uint64
 	if *clientMem != "" {
@@ -63,7 +75,7 @@ func serve(args []string) error {
 		if err != nil {
 			return err
 		}
-		o := server.Options{ClientMemory: capBytes, DeviceName: *deviceName}
+		o := server.Options{ClientMemory: capBytes, DeviceName: *deviceName, ShmFiles: shmFiles}
 		if *worker {
 			return server.ServeWorker(c, o)
 		}
@@ -89,6 +101,9 @@ func serve(args []string) error {
 		}
 		if *deviceName != "" {
 			workerArgs = append(workerArgs, "--device-name", *deviceName)
+		}
+		for name, path := range shmFiles { // a worker maps its client's file itself
+			workerArgs = append(workerArgs, "--shm-file", name+"="+path)
 		}
 		local.DescribeOnly = true // this process only describes the devices; workers use them
 	default:
@@ -150,7 +165,7 @@ func serve(args []string) error {
 	if st := shim.S(); st.Err != nil {
 		return st.Err // no devices: say so before listening
 	}
-	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName, Worker: workerArgs, WarmWorkers: *warm}
+	opts := server.Options{Token: token, RequireToken: remoteNet, ClientMemory: capBytes, DeviceName: *deviceName, Worker: workerArgs, WarmWorkers: *warm, ShmFiles: shmFiles}
 	if tlsCfg != nil {
 		opts.Upgrade = func(c wire.Conn, deadline time.Time) (wire.Conn, error) {
 			return wire.TLSServer(c, tlsCfg, deadline)
