@@ -133,39 +133,53 @@ func poolAt(h uintptr) (*memPool, Error) {
 }
 
 // MemPoolGetAttribute is cudaMemPoolGetAttribute.
-func MemPoolGetAttribute(h uintptr, attr int32, value unsafe.Pointer) Error {
+func MemPoolGetAttribute(h uintptr, attr int32, value uintptr) Error {
+	n := PoolAttrSize(attr)
+	if n == 0 || value == 0 {
+		return ErrorInvalidValue
+	}
+	return MemPoolAttr(h, attr, shim.Bytes(value, uint64(n)), false)
+}
+
+// MemPoolSetAttribute is cudaMemPoolSetAttribute.
+func MemPoolSetAttribute(h uintptr, attr int32, value uintptr) Error {
+	n := PoolAttrSize(attr)
+	if n == 0 || value == 0 {
+		return ErrorInvalidValue
+	}
+	return MemPoolAttr(h, attr, shim.Bytes(value, uint64(n)), true)
+}
+
+// MemPoolAttr reads (or with set, writes) attribute attr of pool h from b, which holds
+// PoolAttrSize(attr) bytes.
+func MemPoolAttr(h uintptr, attr int32, b []byte, set bool) Error {
 	p, e := poolAt(h)
 	if e != Success {
 		return e
 	}
 	n := PoolAttrSize(attr)
-	if n == 0 || value == nil {
+	if n == 0 || len(b) < n {
 		return ErrorInvalidValue
+	}
+	if set {
+		return p.set(attr, b)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n == 4 {
-		shim.PutI32(value, p.reuse[attr-poolReuseFollowEvents])
+		shim.Le.PutUint32(b, uint32(p.reuse[attr-poolReuseFollowEvents]))
 		return Success
 	}
 	v := map[int32]uint64{poolReleaseThreshold: p.thresh, poolReservedCurrent: p.reserved,
 		poolReservedHigh: p.resHigh, poolUsedCurrent: p.used, poolUsedHigh: p.usedHigh}[attr]
-	shim.PutU64(value, v)
+	shim.Le.PutUint64(b, v)
 	return Success
 }
 
-// MemPoolSetAttribute is cudaMemPoolSetAttribute: the current figures are read-only, the
-// high-water marks may only be reset (to 0, which sets them to the current figure).
-func MemPoolSetAttribute(h uintptr, attr int32, value unsafe.Pointer) Error {
-	p, e := poolAt(h)
-	if e != Success {
-		return e
-	}
+// set writes an attribute: the current figures are read-only, the high-water marks may
+// only be reset (to 0, which sets them to the current figure).
+func (p *memPool) set(attr int32, b []byte) Error {
 	n := PoolAttrSize(attr)
-	if n == 0 || value == nil {
-		return ErrorInvalidValue
-	}
-	b := shim.View(value, n)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n == 4 {
