@@ -272,6 +272,13 @@ func RegisterFatBinaryEnd(handle uintptr) {}
 // UnregisterFatBinary is __cudaUnregisterFatBinary, run by the program's destructors.
 func UnregisterFatBinary(handle uintptr) {
 	if m, ok := shim.Lookup[*shim.Module](shim.KindFatBinary, handle); ok {
+		symbolsMu.Lock()
+		for _, v := range m.Vars {
+			if y := symbols[v.HostVar]; y != nil && y.Module == m {
+				delete(symbols, v.HostVar)
+			}
+		}
+		symbolsMu.Unlock()
 		m.Unregister(shim.KindFatBinary)
 	}
 }
@@ -294,7 +301,13 @@ func RegisterFunction(handle, hostFun uintptr, deviceFun, deviceName unsafe.Poin
 func RegisterVar(handle, hostVar uintptr, deviceAddress, deviceName unsafe.Pointer, ext int32, size uint64, constant, global int32) {
 	if m, ok := shim.Lookup[*shim.Module](shim.KindFatBinary, handle); ok {
 		name, _ := shim.GoString(deviceName, 4096)
-		m.AddVar(shim.Var{HostVar: hostVar, Name: name, Size: size, Const: constant != 0})
+		v := shim.Var{HostVar: hostVar, Name: name, Size: size, Const: constant != 0}
+		m.AddVar(v)
+		if hostVar != 0 {
+			symbolsMu.Lock()
+			symbols[hostVar] = &Symbol{Module: m, Var: v}
+			symbolsMu.Unlock()
+		}
 	}
 }
 

@@ -60,7 +60,14 @@ func MallocAsync(out unsafe.Pointer, size uint64, stream uintptr) Error {
 	if size == 0 {
 		return ErrorInvalidValue
 	}
-	return alloc(out, size, shim.MemDevice)
+	if e := alloc(out, size, shim.MemDevice); e != Success {
+		return e
+	}
+	d, _ := currentDevice()
+	if a := shim.S().Mem.Exact(*(*uintptr)(out), shim.MemDevice); a != nil && d != nil {
+		poolOf(d).added(a.Base, a.Charged)
+	}
+	return Success
 }
 
 // MallocPitch is cudaMallocPitch: rows padded to 512 bytes.
@@ -88,6 +95,7 @@ func Free(p uintptr) Error {
 	if p == 0 {
 		return Success
 	}
+	poolForget(p) // before the address can be reused by another allocation
 	return From(shim.FreeDevice(p))
 }
 
@@ -97,6 +105,20 @@ func FreeAsync(p uintptr, stream uintptr) Error {
 		return e
 	}
 	return Free(p)
+}
+
+// poolForget takes an allocation cudaMallocAsync made out of its pool's figures.
+func poolForget(p uintptr) {
+	a := shim.S().Mem.Exact(p, shim.MemDevice)
+	if a == nil {
+		return
+	}
+	poolsMu.Lock()
+	pool := pools[poolKey{a.Dev, shim.CallerOwner()}]
+	poolsMu.Unlock()
+	if pool != nil {
+		pool.removed(p)
+	}
 }
 
 // HostAlloc is cudaHostAlloc.

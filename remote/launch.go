@@ -42,24 +42,9 @@ func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
 	if rk := kernels[k]; rk != nil {
 		return rk, shim.OK
 	}
-	m := k.Module
-	if m == nil || m.Image == 0 || m.Size == 0 {
-		return nil, shim.ErrInvalidDeviceFunction
-	}
-	mh, ok := modules[m]
-	if !ok {
-		resp, err := roundTrip(OpLoadModule, shim.Bytes(m.Image, m.Size))
-		if err != nil {
-			return nil, shim.ErrNotSupported
-		}
-		if st := status(resp); st != shim.OK {
-			return nil, st
-		}
-		if len(resp) != 9 {
-			return nil, shim.ErrInvalidValue
-		}
-		mh = binary.LittleEndian.Uint64(resp[1:])
-		modules[m] = mh
+	mh, st := shipModuleLocked(k.Module)
+	if st != shim.OK {
+		return nil, st
 	}
 	resp, err := roundTrip(OpFunction, append(binary.LittleEndian.AppendUint64(nil, mh), k.Name...))
 	if err != nil {
@@ -83,6 +68,29 @@ func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
 	}
 	kernels[k] = rk
 	return rk, shim.OK
+}
+
+// shipModuleLocked returns m's handle on the server, shipping its image on first use.
+func shipModuleLocked(m *shim.Module) (uint64, shim.Status) {
+	if m == nil || m.Image == 0 || m.Size == 0 {
+		return 0, shim.ErrInvalidDeviceFunction
+	}
+	if mh, ok := modules[m]; ok {
+		return mh, shim.OK
+	}
+	resp, err := roundTrip(OpLoadModule, shim.Bytes(m.Image, m.Size))
+	if err != nil {
+		return 0, shim.ErrNotSupported
+	}
+	if st := status(resp); st != shim.OK {
+		return 0, st
+	}
+	if len(resp) != 9 {
+		return 0, shim.ErrInvalidValue
+	}
+	mh := binary.LittleEndian.Uint64(resp[1:])
+	modules[m] = mh
+	return mh, shim.OK
 }
 
 // launch packs each parameter by value at its offset and posts the launch: it is pipelined

@@ -518,6 +518,10 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 		return bulk(op, payload)
 	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpLaunchAttrs, remote.OpFuncQuery:
 		return code(op, payload)
+	case remote.OpGlobal:
+		return global(payload)
+	case remote.OpPoolAttr:
+		return poolAttr(payload)
 	}
 	f, ok := byOp[op]
 	call, ok2 := dispatch[op]

@@ -207,6 +207,21 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	265: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MallocPitch(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U))))
 	},
+	335: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset2D(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	336: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset2DAsync(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	337: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetDefaultMemPool(ptr(v[0].B), int32(v[1].U))))
+	},
+	338: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetMemPool(ptr(v[0].B), int32(v[1].U))))
+	},
+	341: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolTrimTo(uintptr(v[0].U), uint64(v[1].U))))
+	},
 	270: func(v []wire.Value) uint64 { return uint64(uint32(cudart.StreamCreate(ptr(v[0].B)))) },
 	271: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamCreateWithFlags(ptr(v[0].B), uint32(v[1].U))))

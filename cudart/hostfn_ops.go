@@ -1,0 +1,44 @@
+package cudart
+
+import "vgpu/shim"
+
+// LaunchHostFunc is cudaLaunchHostFunc: fn(userData) runs once, in stream order. The model
+// completes the stream's earlier work before the node runs (waiting for a backend that runs
+// it asynchronously) and starts no later work on the stream until fn has returned: the call
+// returns after it. A capturing stream records it as a host node its graph replays.
+func LaunchHostFunc(stream, fn, data uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if fn == 0 {
+		return ErrorInvalidValue
+	}
+	return From(s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: func() shim.Status {
+		if st := shim.WaitBackend(); st != shim.OK {
+			return st
+		}
+		RunHostFunc(fn, data)
+		return shim.OK
+	}}))
+}
+
+// StreamAddCallback is cudaStreamAddCallback: flags must be 0; the callback is not
+// capturable (NVIDIA's runtime refuses it during capture).
+func StreamAddCallback(stream, fn, data uintptr, flags uint32) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if fn == 0 || flags != 0 {
+		return ErrorInvalidValue
+	}
+	if s.Capturing() != nil {
+		return ErrorCaptureUnsupported
+	}
+	if st := s.Synchronize(); st != shim.OK {
+		return From(st)
+	}
+	RunStreamCallback(fn, stream, data)
+	return Success
+}

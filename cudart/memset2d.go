@@ -1,0 +1,37 @@
+package cudart
+
+import "vgpu/shim"
+
+// Memset2D is cudaMemset2D.
+func Memset2D(p uintptr, pitch uint64, value int32, width, height uint64) Error {
+	return Memset2DAsync(p, pitch, value, width, height, 0)
+}
+
+// Memset2DAsync is cudaMemset2DAsync: height rows of width bytes, pitch bytes apart. A row
+// wider than the pitch is an invalid value; an empty rectangle succeeds; every row must lie
+// in device memory, and none is written unless all do.
+func Memset2DAsync(p uintptr, pitch uint64, value int32, width, height uint64, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if width == 0 || height == 0 {
+		return Success
+	}
+	if width > pitch {
+		return ErrorInvalidValue
+	}
+	last, ok := shim.MulAdd(pitch, height-1, width)
+	if !ok || last > 1<<48 {
+		return ErrorInvalidValue
+	}
+	if _, st := shim.DeviceRange(p, last); st != shim.OK {
+		return From(st)
+	}
+	for r := uint64(0); r < height; r++ {
+		if st := shim.Memset(s, p+uintptr(r*pitch), byte(value), width); st != shim.OK {
+			return From(st)
+		}
+	}
+	return Success
+}

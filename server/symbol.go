@@ -1,0 +1,88 @@
+package server
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"vgpu/cudart"
+	"vgpu/shim"
+)
+
+// GlobalBackend is a code backend whose driver resolves a loaded module's variables
+// (cuModuleGetGlobal): their device address and size.
+type GlobalBackend interface {
+	Global(mod uintptr, name string) (uintptr, uint64, shim.Status)
+}
+
+// simGlobals are the variables of modules on a backend that cannot resolve them: device
+// memory of the model, one allocation per module and name, owned by the client.
+var (
+	simGlobalsMu sync.Mutex
+	simGlobals   = map[*shippedModule]map[string]uintptr{}
+)
+
+// global answers OpGlobal: u64 module, u64 size, u32 name length, name, size initial bytes.
+func global(p []byte) []byte {
+	le := binary.LittleEndian
+	if len(p) < 20 {
+		return reply(shim.ErrInvalidValue)
+	}
+	size, nlen := le.Uint64(p[8:]), uint64(le.Uint32(p[16:]))
+	if nlen == 0 || nlen > 4096 || uint64(len(p)-20) < nlen || uint64(len(p)-20)-nlen != size || size == 0 {
+		return reply(shim.ErrInvalidValue)
+	}
+	name, init := string(p[20:20+nlen]), p[20+nlen:]
+	m, ok := shim.Lookup[*shippedModule](shim.KindModule, uintptr(le.Uint64(p)))
+	if !ok {
+		return reply(shim.ErrInvalidHandle)
+	}
+	if gb, ok := m.backend.(GlobalBackend); ok {
+		addr, n, st := gb.Global(m.native, name)
+		if st != shim.OK {
+			return reply(st)
+		}
+		if n != size {
+			return reply(shim.ErrInvalidValue)
+		}
+		return le.AppendUint64(reply(shim.OK), uint64(addr))
+	}
+	simGlobalsMu.Lock()
+	defer simGlobalsMu.Unlock()
+	if a, ok := simGlobals[m][name]; ok {
+		if x := shim.S().Mem.Exact(a, shim.MemDevice); x != nil && uint64(x.Size) == size {
+			return le.AppendUint64(reply(shim.OK), uint64(a))
+		}
+		return reply(shim.ErrInvalidValue)
+	}
+	d := shim.S().Device(0)
+	if d == nil {
+		return reply(shim.ErrNoDevice)
+	}
+	a, st := shim.AllocDevice(d, size, shim.MemDevice)
+	if st != shim.OK {
+		return reply(st)
+	}
+	copy(shim.Bytes(a.Base, size), init)
+	if simGlobals[m] == nil {
+		simGlobals[m] = map[string]uintptr{}
+	}
+	simGlobals[m][name] = a.Base
+	return le.AppendUint64(reply(shim.OK), uint64(a.Base))
+}
+
+// poolAttr answers OpPoolAttr.
+func poolAttr(p []byte) []byte {
+	le := binary.LittleEndian
+	out := func(e cudart.Error, v []byte) []byte {
+		r := le.AppendUint32(nil, uint32(e))
+		var pad [8]byte
+		copy(pad[:], v)
+		return append(r, pad[:]...)
+	}
+	if len(p) != 24 {
+		return out(cudart.ErrorInvalidValue, nil)
+	}
+	pool, attr, set := uintptr(le.Uint64(p)), int32(le.Uint32(p[8:])), le.Uint32(p[12:]) != 0
+	v := append([]byte(nil), p[16:24]...)
+	return out(cudart.MemPoolAttr(pool, attr, v, set), v)
+}
