@@ -17,6 +17,7 @@ type shippedModule struct {
 // Close unloads the module when its client goes (shim.ReleaseOwned).
 func (m *shippedModule) Close() {
 	m.backend.UnloadModule(m.native)
+	forgetGlobals(m)
 	stats.modules.Add(-1)
 }
 

@@ -21,6 +21,14 @@ var (
 	simGlobals   = map[*shippedModule]map[string]uintptr{}
 )
 
+// forgetGlobals drops m's variables from the record when m goes; their memory belongs to
+// the client and goes with it, or with an explicit free.
+func forgetGlobals(m *shippedModule) {
+	simGlobalsMu.Lock()
+	delete(simGlobals, m)
+	simGlobalsMu.Unlock()
+}
+
 // global answers OpGlobal: u64 module, u64 size, u32 name length, name, size initial bytes.
 func global(p []byte) []byte {
 	le := binary.LittleEndian
