@@ -78,7 +78,16 @@ func shipModuleLocked(m *shim.Module) (uint64, shim.Status) {
 	if mh, ok := modules[m]; ok {
 		return mh, shim.OK
 	}
-	resp, err := roundTrip(OpLoadModule, shim.Bytes(m.Image, m.Size))
+	mh, st := handleReply(roundTrip(OpLoadModule, shim.Bytes(m.Image, m.Size)))
+	if st == shim.OK {
+		modules[m] = mh
+	}
+	return mh, st
+}
+
+// handleReply reads a reply that is a status and, on success, one u64 (a handle or an
+// address); a connection that failed answers "not supported", as every remote call does.
+func handleReply(resp []byte, err error) (uint64, shim.Status) {
 	if err != nil {
 		return 0, shim.ErrNotSupported
 	}
@@ -88,9 +97,7 @@ func shipModuleLocked(m *shim.Module) (uint64, shim.Status) {
 	if len(resp) != 9 {
 		return 0, shim.ErrInvalidValue
 	}
-	mh := binary.LittleEndian.Uint64(resp[1:])
-	modules[m] = mh
-	return mh, shim.OK
+	return binary.LittleEndian.Uint64(resp[1:]), shim.OK
 }
 
 // launch packs each parameter by value at its offset and posts the launch: it is pipelined

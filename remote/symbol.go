@@ -44,19 +44,12 @@ func symbolDevice(y *cudart.Symbol) (uintptr, shim.Status) {
 	req = le.AppendUint64(req, y.Var.Size)
 	req = le.AppendUint32(req, uint32(len(y.Var.Name)))
 	req = append(req, y.Var.Name...)
-	resp, err := roundTrip(OpGlobal, req, shim.Bytes(y.Var.HostVar, y.Var.Size))
-	if err != nil {
-		return 0, shim.ErrNotSupported
-	}
-	if st := status(resp); st != shim.OK {
+	a, st := handleReply(roundTrip(OpGlobal, req, shim.Bytes(y.Var.HostVar, y.Var.Size)))
+	if st != shim.OK {
 		return 0, st
 	}
-	if len(resp) != 9 {
-		return 0, shim.ErrInvalidValue
-	}
-	p := uintptr(le.Uint64(resp[1:]))
-	globals[y] = p
-	return p, shim.OK
+	globals[y] = uintptr(a)
+	return uintptr(a), shim.OK
 }
 
 func symbolAt(host uintptr) (*cudart.Symbol, cudart.Error) {
@@ -66,14 +59,20 @@ func symbolAt(host uintptr) (*cudart.Symbol, cudart.Error) {
 	return nil, cudart.ErrorInvalidSymbol
 }
 
+// symbolFor checks a query's symbol, then its output pointer, in the runtime's order.
+func symbolFor(out unsafe.Pointer, host uintptr) (*cudart.Symbol, cudart.Error) {
+	y, e := symbolAt(host)
+	if e == cudart.Success && out == nil {
+		e = cudart.ErrorInvalidValue
+	}
+	return y, e
+}
+
 // GetSymbolAddress is cudaGetSymbolAddress over the connection.
 func GetSymbolAddress(out unsafe.Pointer, host uintptr) cudart.Error {
-	y, e := symbolAt(host)
+	y, e := symbolFor(out, host)
 	if e != cudart.Success {
 		return e
-	}
-	if out == nil {
-		return cudart.ErrorInvalidValue
 	}
 	p, st := symbolDevice(y)
 	if st != shim.OK {
@@ -85,12 +84,9 @@ func GetSymbolAddress(out unsafe.Pointer, host uintptr) cudart.Error {
 
 // GetSymbolSize is cudaGetSymbolSize: the client's registration knows it.
 func GetSymbolSize(out unsafe.Pointer, host uintptr) cudart.Error {
-	y, e := symbolAt(host)
+	y, e := symbolFor(out, host)
 	if e != cudart.Success {
 		return e
-	}
-	if out == nil {
-		return cudart.ErrorInvalidValue
 	}
 	shim.PutU64(out, y.Var.Size)
 	return cudart.Success
