@@ -29,11 +29,21 @@ type runEnv struct {
 	plan         plan
 	version      string
 	ctxLen       int
-	promptTokens int // as counted in setup; the modes count their own
+	promptTokens int      // as counted in setup; the modes count their own
+	shmFiles     []string // /dev/shm files made for the shm-file transport, removed at the end
 }
+
+// shmFileSize is the shared file of the shm-file transport: room for a decode step's
+// logits and a prompt's uploads, as a VM's ivshmem BAR might be sized.
+const shmFileSize = 256 << 20
 
 // benchmark prepares the model, then runs every mode, each with fresh servers.
 func (e *runEnv) benchmark(ctx context.Context) (*report, error) {
+	defer func() {
+		for _, f := range e.shmFiles {
+			os.Remove(f)
+		}
+	}()
 	for _, d := range []string{"logs", "home", "models"} {
 		if err := os.MkdirAll(filepath.Join(e.tmp, d), 0o755); err != nil {
 			return nil, err
@@ -179,10 +189,10 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 	case "local":
 		p, c, err = e.startOllama(ctx, r, r.Mode, underVGPU,
 			[]string{"VGPU_BACKEND=local", "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, false)
-	case "remote", "remote-tcp":
+	case "remote", "remote-tcp", "remote-shm-file":
 		var srv *proc
 		var client []string
-		srv, client, mp, err = e.startServer(ctx, r, r.Mode == "remote-tcp")
+		srv, client, mp, err = e.startServer(ctx, r, strings.TrimPrefix(r.Mode, "remote-"))
 		if srv != nil {
 			*started = append(*started, srv)
 		}
@@ -296,11 +306,13 @@ func (e *runEnv) startOllama(ctx context.Context, r *modeResult, name string, ar
 	return p, c, nil
 }
 
-// startServer starts `vgpu serve` on a socket in the temporary directory, or with tcp on a
-// loopback TCP port (the transport a VM guest or another host uses), and waits for it; it
-// returns the client's settings (VGPU_SERVER, and VGPU_TOKEN for TCP, which vgpu serve
-// refuses to listen on without a token).
-func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*proc, []string, int, error) {
+// startServer starts `vgpu serve` and waits for it. The transport: "remote" (a unix socket
+// in the temporary directory), "tcp" (a loopback TCP port, what another host uses), or
+// "shm-file" (TCP for control and a declared /dev/shm file for bulk bytes, what a VM guest
+// uses through an ivshmem BAR). It returns the client's settings: VGPU_SERVER, VGPU_TOKEN for
+// TCP (vgpu serve refuses to listen there without one), VGPU_SHM_FILE and VGPU_SHM_NAME.
+func (e *runEnv) startServer(ctx context.Context, r *modeResult, transport string) (*proc, []string, int, error) {
+	tcp := transport == "tcp" || transport == "shm-file"
 	mp, err := e.port()
 	if err != nil {
 		return nil, nil, 0, err
@@ -336,6 +348,23 @@ func (e *runEnv) startServer(ctx context.Context, r *modeResult, tcp bool) (*pro
 			}
 			return err == nil
 		}
+	}
+	if transport == "shm-file" {
+		// A memory file both sides map by path, joined by no descriptor, as QEMU's ivshmem
+		// backing file and the guest's BAR are; mode 0600, since the server refuses files
+		// others may write.
+		shm := fmt.Sprintf("/dev/shm/vgpu-compare-%d", os.Getpid())
+		f, err := os.OpenFile(shm, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err == nil {
+			err = f.Truncate(shmFileSize)
+			f.Close()
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		e.shmFiles = append(e.shmFiles, shm)
+		args = append(args, "--shm-file", "compare="+shm)
+		client = append(client, "VGPU_SHM_FILE="+shm, "VGPU_SHM_NAME=compare")
 	}
 	log := filepath.Join(e.tmp, "logs", r.Mode+"-vgpu-serve.log")
 	r.Logs["vgpu serve"] = log

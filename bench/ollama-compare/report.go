@@ -280,7 +280,7 @@ func residencyCell(r *modeResult) string {
 
 func (rep *report) clientGPUCell(r *modeResult) string {
 	switch {
-	case r.Mode != "remote" && r.Mode != "remote-tcp":
+	case !strings.HasPrefix(r.Mode, "remote"):
 		return "in use"
 	case r.Hidden == nil && rep.Settings.HideGPU:
 		return "—" // the client never started
