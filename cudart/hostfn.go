@@ -16,28 +16,26 @@ import (
 )
 
 // RunHostFunc runs a host function on a thread other than the caller's and returns once it
-// has returned: the caller's goroutine is locked to its C thread for the call, so a new
-// goroutine, itself locked to a thread, never runs there.
+// has returned.
 func RunHostFunc(fn, data uintptr) {
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		C.vgpu_call_host_fn(C.uintptr_t(fn), C.uintptr_t(data))
-		close(done)
-	}()
-	<-done
+	onOtherThread(func() { C.vgpu_call_host_fn(C.uintptr_t(fn), C.uintptr_t(data)) })
 }
 
 // RunStreamCallback runs a cudaStreamCallback_t as RunHostFunc runs a host function,
 // with the stream it was added to and the stream's status (success: work that failed
 // is reported by the call that waits on it).
 func RunStreamCallback(fn, stream, data uintptr) {
+	onOtherThread(func() { C.vgpu_call_stream_cb(C.uintptr_t(fn), C.uintptr_t(stream), 0, C.uintptr_t(data)) })
+}
+
+// onOtherThread runs call and waits for it: the caller's goroutine is locked to its C
+// thread for the call, so a new goroutine, itself locked to a thread, never runs there.
+func onOtherThread(call func()) {
 	done := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		C.vgpu_call_stream_cb(C.uintptr_t(fn), C.uintptr_t(stream), 0, C.uintptr_t(data))
+		call()
 		close(done)
 	}()
 	<-done
