@@ -51,6 +51,7 @@ PORT=
 serve() {
 	local label=$1; shift
 	PORT=$((20000 + RANDOM % 20000))
+	while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((20000 + RANDOM % 20000)); done # taken
 	env HOME="$W/home" OLLAMA_HOST="127.0.0.1:$PORT" OLLAMA_MODELS="$W/models" OLLAMA_DEBUG=1 \
 		OLLAMA_CONTEXT_LENGTH=512 OLLAMA_KEEP_ALIVE=5m "$@" "$T/bin/ollama" serve >"$W/$label.log" 2>&1 &
 	pids+=($!)
