@@ -4,11 +4,12 @@
 set -euo pipefail
 LIBDIR=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CACHE=$ROOT/tests/cache/npm
-mkdir -p "$CACHE" "$ROOT/tests/cache/bin"
-(cd "$ROOT" && go run ./tests/ggml/fetch "$CACHE")
-PROBE=$ROOT/tests/cache/bin/ggml-probe
+. "$HERE/../lib.sh"
+suite ggml
+NPM=$CACHE/npm
+mkdir -p "$NPM" "$CACHE/bin"
+(cd "$ROOT" && go run ./tests/ggml/fetch "$NPM")
+PROBE=$CACHE/bin/ggml-probe
 ${CC:-gcc} -O1 -Wall -o "$PROBE" "$HERE/probe.c" -ldl
 
 NAME="NVIDIA H100 80GB HBM3"
@@ -17,7 +18,7 @@ fail=0
 check() { # label, version, env...
 	local label=$1 ver=$2; shift 2
 	local out
-	if out=$(env "$@" "$PROBE" "$CACHE/$ver" "$NAME" "$TOTAL" 2>&1); then :; else fail=1; fi
+	if out=$(env "$@" "$PROBE" "$NPM/$ver" "$NAME" "$TOTAL" 2>&1); then :; else fail=1; fi
 	echo "--- $label (linux-x64-cuda@$ver)"
 	echo "$out" | grep -E '^(ok|device|free|FAIL|PASS)|Device 0|found [0-9]+ CUDA' || true
 	grep -q "Device 0: $NAME, compute capability 9.0, VMM: yes" <<<"$out" || { echo "FAIL ggml_cuda_init did not print the virtual device"; fail=1; }
@@ -28,7 +29,7 @@ for ver in 3.10.0 3.22.1; do
 	check "LD_PRELOAD + LD_LIBRARY_PATH" "$ver" LD_PRELOAD="$LIBDIR/libvgpu.so" LD_LIBRARY_PATH="$LIBDIR"
 done
 # Three devices: ggml enumerates all of them.
-out=$(VGPU_DEVICES=3 LD_LIBRARY_PATH="$LIBDIR" "$PROBE" "$CACHE/3.22.1" "$NAME" "$TOTAL" 2>&1) || fail=1
+out=$(VGPU_DEVICES=3 LD_LIBRARY_PATH="$LIBDIR" "$PROBE" "$NPM/3.22.1" "$NAME" "$TOTAL" 2>&1) || fail=1
 echo "--- three devices"; echo "$out" | grep -E '^device|found'
 [ "$(echo "$out" | grep -c '^device ')" = 3 ] || { echo "FAIL want 3 devices"; fail=1; }
-[ $fail = 0 ] && echo "ggml: PASS" || { echo "ggml: FAIL"; exit 1; }
+[ $fail = 0 ] && pass || { echo "ggml: FAIL"; exit 1; }

@@ -5,11 +5,11 @@
 # non-free component added. usage: run.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-C=$ROOT/tests/cache/nvidia-smi
+. "$(dirname "$0")/../lib.sh"
+suite nvidia-smi
+clean_env
+C=$CACHE/nvidia-smi
 SMI=$C/root/usr/lib/nvidia/current/nvidia-smi
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD
 if [ ! -x "$SMI" ]; then
 	command -v apt-get >/dev/null || { echo "nvidia-smi: SKIP (no apt-get on this machine)"; exit 0; }
 	mkdir -p "$C/apt/lists/partial" "$C/apt/parts"
@@ -26,7 +26,6 @@ if [ ! -x "$SMI" ]; then
 	(cd "$C" && apt-get "${o[@]}" -qq download nvidia-smi 2>/dev/null)
 	dpkg -x "$C"/nvidia-smi_*.deb "$C/root"
 fi
-fail() { echo "nvidia-smi: FAIL: $*"; exit 1; }
 run() { env LD_LIBRARY_PATH="$LIBDIR" "$SMI" "$@"; }
 Q=index,name,uuid,memory.total,memory.used,memory.free,pci.bus_id,compute_cap,driver_version
 for n in 1 3; do
@@ -38,4 +37,4 @@ for n in 1 3; do
 	[ "$(echo "$table" | grep -c 'NVIDIA H100 80GB HBM3')" = $n ] || { echo "$table"; fail "plain table ($n devices)"; }
 done
 echo "$table" | head -12
-echo "nvidia-smi $(basename "$(ls "$C"/nvidia-smi_*.deb 2>/dev/null | head -1)" .deb | cut -d_ -f2): PASS"
+pass "$(basename "$(ls "$C"/nvidia-smi_*.deb 2>/dev/null | head -1)" .deb | cut -d_ -f2)"

@@ -6,16 +6,14 @@
 # usage: run.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-CACHE=$ROOT/tests/cache
+. "$(dirname "$0")/../lib.sh"
+suite ollama-tree
 PROBE=$CACHE/bin/ggml-probe
 T=$CACHE/ollama-tree
 DIR=$T/lib/ollama
 NAME="NVIDIA H100 80GB HBM3"
 TOTAL=85017493504
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD LD_LIBRARY_PATH OLLAMA_LLM_LIBRARY
-fail() { echo "ollama-tree: FAIL: $*"; exit 1; }
+clean_env LD_LIBRARY_PATH OLLAMA_LLM_LIBRARY
 
 rm -rf "$T"; mkdir -p "$DIR/cuda_v12" "$DIR/cuda_v13" "$T/bin"
 cp "$CACHE/npm/3.22.1/libggml-base.so" "$DIR/"
@@ -58,7 +56,7 @@ snapshot >"$CACHE/tree.before"
 
 echo "== doctor before install: fails and says how to fix it"
 if "$VGPU" doctor --ollama-dir "$DIR" >"$CACHE/doctor.before" 2>&1; then cat "$CACHE/doctor.before"; fail "doctor passed on an untouched tree"; fi
-cat "$CACHE/doctor.before"
+expected "doctor's report on the untouched tree:"; cat "$CACHE/doctor.before"
 grep -q 'fix: run `vgpu install' "$CACHE/doctor.before" || fail "doctor gave no fix"
 grep -qE '\[FAIL\] cuda_v13/dlopen: dlopen\(RTLD_NOW\) failed: .*(cannot open shared object file|undefined symbol)' "$CACHE/doctor.before" || fail "doctor did not show dlerror"
 # Ollama's own discovery, run: llama-server cannot load the backend, so it lists no CUDA device.
@@ -185,4 +183,4 @@ echo "== upgraded over an installation, then uninstall without a reinstall: the 
 upgrade "$DIR"
 "$VGPU" uninstall --ollama-dir "$DIR" >/dev/null || fail "uninstall after an upgrade without a reinstall"
 snapshot | diff - "$CACHE/tree.upgraded" || fail "the upgraded tree differs after an uninstall without a reinstall"
-echo "ollama-tree: PASS"
+pass

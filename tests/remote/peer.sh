@@ -6,37 +6,35 @@
 # usage: peer.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-C=$ROOT/tests/cache/peer; rm -rf "$C"; mkdir -p "$C"
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD VGPU_BACKEND VGPU_SERVER VGPU_TOKEN
+. "$(dirname "$0")/../lib.sh"
+suite peer
+C=$CACHE/peer; rm -rf "$C"; mkdir -p "$C"
+clean_env
 (cd "$ROOT" && ${GO:-go} build -o "$C/peerclient" ./tests/remote/peerclient)
 ${CC:-gcc} -O1 -o "$C/client" "$ROOT/tests/remote/client.c" -ldl
 ${CC:-gcc} -O2 -o "$C/memcpy" "$ROOT/tests/cuda/memcpy.c" -ldl
-pids=()
-cleanup() { for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done; [ -z "${T:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "peer: FAIL: $*"; exit 1; }
+BG_SIGNAL=KILL
+at_exit '[ -z "${T:-}" ] || rm -rf "$T"'
 # start NAME ARGS...: a server in the background, its pid in $server, once its socket answers.
 start() {
 	local log=$C/$1.log; shift
-	VGPU_LOG_LEVEL=info "$VGPU" serve "$@" >>"$log" 2>&1 & server=$!; pids+=($server)
+	VGPU_LOG_LEVEL=info spawn "$VGPU" serve "$@" >>"$log" 2>&1; server=$SPAWNED
 	for _ in $(seq 100); do "$C/peerclient" ping "${SOCK_ARG}" >/dev/null 2>&1 && return; kill -0 $server 2>/dev/null || break; sleep 0.05; done
 	cat "$log"; fail "the server on $SOCK_ARG did not start"
 }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 
 S=$C/vgpu.sock; SOCK_ARG=$S
-MPORT=$((20000 + RANDOM % 20000))
+MPORT=$(rand_port)
 start main --listen "unix://$S" --metrics "127.0.0.1:$MPORT"
-calls() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f && !n++ {print $2} END {if (!n) print 0}' <&3; exec 3<&-; }
+calls() { metric "127.0.0.1:$MPORT" "vgpu_calls_total{function=\"$1\"}"; }
 echo "== the socket is created with mode 0660 by default"
 [ "$(stat -c %a "$S")" = 660 ] || fail "mode $(stat -c %a "$S")"
 echo "== a second server on a live socket is an error; the first keeps serving"
 out=$("$VGPU" serve --listen "unix://$S" 2>&1) && fail "a second server started: $out"
 grep -q "another server is listening on $S" <<<"$out" || fail "second server: $out"
 "$C/peerclient" ping "$S" >/dev/null || fail "the first server lost its socket"
-echo "$out"
+expected "$out"
 echo "== shared memory is only a sealed memfd the client passes; descriptors and numbers of anything else are refused"
 head -c $((4 << 20)) /dev/urandom >"$C/target"; chmod 0444 "$C/target"
 sum=$(sha256sum <"$C/target")
@@ -87,13 +85,13 @@ for p in "$C/dir" "$C/file" "$C/link"; do
 	out=$("$VGPU" serve --listen "unix://$p" 2>&1) && fail "a server took $p"
 	grep -q "$p exists and is" <<<"$out" || fail "$p: $out"
 	[ "$(stat -c '%F %i %s' "$p")" = "$before" ] || fail "$p changed"
-	echo "$out"
+	expected "$out"
 done
 [ "$(cat "$C/file")" = keep ] || fail "the file's contents changed"
 
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	echo "== (not root: the checks ran as $(id -un); as root they also run as nobody)"
-	echo "peer: PASS"
+	pass
 	exit 0
 fi
 echo "== as nobody against a root server: a root-only file's descriptor is refused, and --allow-uid refuses nobody"
@@ -114,4 +112,4 @@ start allow --listen "unix://$S" --socket-mode 0666 --allow-uid 0
 grep -q 'refused: this user is not in --allow-uid or --allow-gid.*uid=65534' "$C/allow.log" || fail "the refusal is not logged"
 "$T/peerclient" ping "$S" >/dev/null || fail "--allow-uid 0 refused root"
 echo "nobody refused by --allow-uid 0, root served"
-echo "peer: PASS"
+pass

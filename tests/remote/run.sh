@@ -3,24 +3,21 @@
 # TCP listener for the token check). usage: run.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-C=$ROOT/tests/cache/remote; rm -rf "$C"; mkdir -p "$C"
+. "$(dirname "$0")/../lib.sh"
+suite remote
+C=$CACHE/remote; rm -rf "$C"; mkdir -p "$C"
 CLIENT=$C/client
 ${CC:-gcc} -O1 -Wall -o "$CLIENT" "$ROOT/tests/remote/client.c" -ldl
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD VGPU_BACKEND VGPU_SERVER VGPU_TOKEN
+clean_env
 SOCK=$C/vgpu.sock
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-fail() { echo "remote: FAIL: $*"; exit 1; }
-start_server() { VGPU_LOG_LEVEL=info "$VGPU" serve "$@" >>"$C/server.log" 2>&1 & pids+=($!); sleep 0.5; }
+BG_SIGNAL=KILL
+start_server() { VGPU_LOG_LEVEL=info spawn "$VGPU" serve "$@" >>"$C/server.log" 2>&1; sleep 0.5; }
 remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
 
-MPORT=$((20000 + RANDOM % 20000))
+MPORT=$(rand_port)
 start_server --listen "unix://$SOCK" --metrics "127.0.0.1:$MPORT" --metrics-pids
-metrics_at() { exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3; exec 3<&-; }
-metrics() { metrics_at "$MPORT"; }
+server0=$SPAWNED
+metrics() { http_get "127.0.0.1:$MPORT" /metrics; }
 echo "== a real ggml CUDA backend enumerates the server's device through a remote client"
 for ver in 3.22.1 3.10.0; do
 	out=$(remote "$ROOT/tests/cache/bin/ggml-probe" "$ROOT/tests/cache/npm/$ver" "NVIDIA H100 80GB HBM3" 85017493504 2>&1) || { echo "$out"; fail "ggml $ver"; }
@@ -37,7 +34,7 @@ VGPU_SHM_MB=0 remote "$C/threads" || fail "threads through the socket"
 echo "== bad input at every entry point through the client and the server (tests/c/sweep.c)"
 make -s -C "$ROOT/tests/c" bin/sweep >/dev/null
 remote "$ROOT/tests/c/bin/sweep" "$LIBDIR" 2>"$C/sweep.log" || fail "the sweep through the remote backend"
-kill -0 "${pids[0]}" || fail "the server died under the sweep"
+kill -0 "$server0" || fail "the server died under the sweep"
 echo "== VGPU_TRACE logs forwarded calls, with their results"
 make -s -C "$ROOT/tests/c" bin/demo >/dev/null
 VGPU_TRACE=1 remote "$ROOT/tests/c/bin/demo" >"$C/trace.out" 2>&1 || fail "the demo through the remote backend"
@@ -100,7 +97,7 @@ grep -q '^\[FAIL\] remote-server: .*no such file' <<<"$out" || { echo "$out"; fa
 echo "$out" | grep -A1 '^\[FAIL\] remote-server' | tail -1
 echo "== two clients share the server's accounting"
 before=$(remote "$CLIENT" free)
-env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out" & holder=$!; pids+=($holder)
+spawn env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" hold 10240 30 >"$C/hold.out"; holder=$SPAWNED
 for i in $(seq 50); do grep -q holding "$C/hold.out" 2>/dev/null && break; sleep 0.1; done
 during=$(remote "$CLIENT" free)
 m=$(metrics)
@@ -112,7 +109,7 @@ grep -qE '^vgpu_modules_loaded 0$' <<<"$m" || fail "the module a client shipped 
 grep -qE '^vgpu_bytes_total\{direction="h2d"\} [1-9]' <<<"$m" || fail "metrics: bytes"
 echo "metrics: $(echo "$m" | grep -c '^vgpu_') series, clients $(echo "$m" | awk '/^vgpu_clients/ {print $2}')"
 echo "== a post that no request follows reaches the server while the program does other things"
-calls() { metrics | awk -v f="vgpu_calls_total{function=\"$1\"}" '$1 == f && !n++ {print $2} END {if (!n) print 0}'; }
+calls() { metric "127.0.0.1:$MPORT" "vgpu_calls_total{function=\"$1\"}"; }
 posted_before=$(calls cudaMemsetAsync)
 remote "$CLIENT" lone 1500 > "$C/lone.out" & lone=$!
 sleep 1
@@ -136,7 +133,7 @@ while [ "$(remote "$CLIENT" free)" != "$before" ]; do
 done
 echo "freed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 echo "== each client sees only its own handles"
-env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" mystream 3 >"$C/stream.out" & owner=$!; pids+=($owner)
+spawn env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$CLIENT" mystream 3 >"$C/stream.out"; owner=$SPAWNED
 for i in $(seq 50); do [ -s "$C/stream.out" ] && break; sleep 0.1; done
 [ "$(remote "$CLIENT" usestream "$(cat "$C/stream.out")")" = 400 ] || fail "a client used another's stream"
 echo "another client's stream $(cat "$C/stream.out"): cudaErrorInvalidResourceHandle (400)"
@@ -168,7 +165,7 @@ for cvd in 1 "${uuid1:0:12}"; do
 done
 out=$(CUDA_VISIBLE_DEVICES= two "$CLIENT" free || true)
 case "$out" in "no device"*) echo "CUDA_VISIBLE_DEVICES='': $out" ;; *) fail "an empty CUDA_VISIBLE_DEVICES showed: $out" ;; esac
-CUDA_VISIBLE_DEVICES=1 two "$CLIENT" hold 1024 30 >"$C/hold1.out" & h1=$!; pids+=($h1)
+CUDA_VISIBLE_DEVICES=1 spawn two "$CLIENT" hold 1024 30 >"$C/hold1.out"; h1=$SPAWNED
 for i in $(seq 50); do grep -q holding "$C/hold1.out" 2>/dev/null && break; sleep 0.1; done
 used=$(two "$VGPU" smi --query-gpu=index,memory.used --format=csv,noheader,nounits | tr '\n' ' ')
 kill -9 $h1
@@ -177,7 +174,7 @@ echo "while the CUDA_VISIBLE_DEVICES=1 client holds 1 GiB, used MiB per server d
 echo "== killing the server makes the client's next call fail within 5 s"
 remote "$CLIENT" after "$C/server-dead" >"$C/after.out" & waiter=$!
 sleep 0.5
-kill -9 "${pids[0]}"; touch "$C/server-dead"
+kill -9 "$server0"; touch "$C/server-dead"
 wait $waiter || true
 cat "$C/after.out"
 grep -qE 'cudaMalloc after the server died: 46 in [0-4]\.' "$C/after.out" || fail "no prompt error after the server died"
@@ -196,7 +193,7 @@ echo "== vsock: the server listens where the kernel has AF_VSOCK; a client that 
 out=$("$VGPU" serve --listen vsock://1:7 2>&1 || true)
 case "$out" in *"needs --token-file"*) echo "a vsock listener without a token is refused" ;; *) fail "vsock without a token: $out" ;; esac
 echo secret >"$C/vsock.token"; chmod 600 "$C/vsock.token"
-"$VGPU" serve --listen vsock://1:$((20000 + RANDOM % 20000)) --token-file "$C/vsock.token" >"$C/vsock.log" 2>&1 & pids+=($!)
+spawn "$VGPU" serve --listen vsock://1:$(rand_port) --token-file "$C/vsock.token" >"$C/vsock.log" 2>&1
 sleep 0.5
 if grep -q "listening on vsock" "$C/vsock.log"; then echo "listening: $(head -1 "$C/vsock.log")"; else echo "no AF_VSOCK here: $(head -1 "$C/vsock.log")"; fi
 t0=$(date +%s%N)
@@ -206,7 +203,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "client with no vsock server: $(echo "$out" | tail -1) after $ms ms"
 echo "== TCP without the right token is refused"
 echo "s3cret" >"$C/token"; chmod 600 "$C/token"
-port=$((20000 + RANDOM % 20000))
+port=$(rand_port)
 start_server --listen "tcp://127.0.0.1:$port" --token-file "$C/token"
 tcp() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$port" "$@"; }
 tcp "$CLIENT" free >/dev/null 2>&1 && fail "no token accepted"
@@ -216,7 +213,7 @@ VGPU_TOKEN=wrong tcp "$CLIENT" free >/dev/null 2>&1 && fail "wrong token accepte
 echo "== tenants: B, given A's device pointer and handles, reads, writes, frees and destroys nothing of A's (unix, TCP, and unix with a worker process per client)"
 ${CC:-gcc} -O1 -Wall -o "$C/tenants" "$ROOT/tests/remote/tenants.c" -ldl
 TSOCK=$C/tenants.sock
-tport=$((20000 + RANDOM % 20000))
+tport=$(rand_port)
 start_server --listen "unix://$TSOCK"
 start_server --listen "tcp://127.0.0.1:$tport" --token-file "$C/token"
 WSOCK=$C/workers.sock # each client answered by a worker process of its own
@@ -224,7 +221,7 @@ start_server --listen "unix://$WSOCK" --isolation process
 for server in "unix://$TSOCK" "tcp://127.0.0.1:$tport" "unix://$WSOCK"; do
 	T=$C/tenants-$(basename "$server" | tr -c 'a-z0-9\n' -); rm -f "$T.values" "$T.values.done"
 	tenant() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="$server" VGPU_TOKEN=s3cret "$C/tenants" "$@"; }
-	tenant owner "$T.values" >"$T.owner" 2>&1 & owner=$!; pids+=($owner)
+	spawn tenant owner "$T.values" >"$T.owner" 2>&1; owner=$SPAWNED
 	tenant intruder "$T.values" >"$T.intruder" 2>&1 || { cat "$T.intruder"; touch "$T.values.done"; fail "tenants over $server: the intruder"; }
 	wait $owner || { cat "$T.owner"; fail "tenants over $server: the owner"; }
 	echo "over $server:"; grep -E '^  (cudaMemcpy device->host|cuMemGetAddressRange at \+0 |cudaStreamDestroy|cublasDestroy|NVML)' "$T.intruder"
@@ -233,8 +230,8 @@ done
 echo "== --isolation process: a worker per client; one that dies (as a crash in NVIDIA's driver would end it) ends its client alone"
 wk=(env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="unix://$WSOCK") # env execs: $! is the client
 rm -f "$C/crashed"
-"${wk[@]}" "$CLIENT" survives "$C/crashed" >"$C/survivor.out" 2>&1 & survivor=$!; pids+=($survivor)
-"${wk[@]}" "$CLIENT" hold 64 30 >"$C/victim.out" 2>&1 & victim=$!; pids+=($victim)
+spawn "${wk[@]}" "$CLIENT" survives "$C/crashed" >"$C/survivor.out" 2>&1; survivor=$SPAWNED
+spawn "${wk[@]}" "$CLIENT" hold 64 30 >"$C/victim.out" 2>&1; victim=$SPAWNED
 for i in $(seq 100); do grep -q holding "$C/victim.out" && grep -q ready "$C/survivor.out" && break; sleep 0.05; done
 worker=$(grep "client served by a worker process" "$C/server.log" | grep "\"client_pid\": $victim," | grep -o '"worker": [0-9]*' | grep -o '[0-9]*$' || true)
 [ -n "$worker" ] || fail "no worker logged for client $victim"
@@ -256,7 +253,7 @@ grep -q "not loopback" <<<"$out" || fail "plain TCP off loopback: $out"
 echo "$out"
 echo "== TLS across hosts: --tls-dir makes a certificate once; clients pin its fingerprint or trust it as a CA"
 TLSD=$C/tls
-tport=$((20000 + RANDOM % 20000)); MPORT2=$((20000 + RANDOM % 20000))
+tport=$(rand_port); MPORT2=$(rand_port)
 fp=$("$VGPU" serve --listen "tcp://127.0.0.1:$tport" --tls-dir "$TLSD" --print-fingerprint)
 [[ $fp =~ ^sha256:[0-9a-f]{64}$ ]] || fail "--print-fingerprint: $fp"
 [ "$(stat -c %a "$TLSD/key.pem")" = 600 ] || fail "the key is not mode 600"
@@ -275,11 +272,11 @@ echo "wrong fingerprint refused in $ms ms: $(echo "$out" | grep -o 'server certi
 out=$(tls "$CLIENT" free 2>&1) && fail "a plain client was served by a TLS server"
 echo "a plain client of the TLS server fails: $(echo "$out" | tail -1)"
 echo "== TLS with --isolation process: the session is relayed to the client's own worker, and a client that vanishes ends its worker"
-wport=$((20000 + RANDOM % 20000))
+wport=$(rand_port)
 start_server --listen "tcp://127.0.0.1:$wport" --tls-dir "$TLSD" --token-file "$C/token" --isolation process
 wtls=(env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$wport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp)
 "${wtls[@]}" "$CLIENT" roundtrip 16 || fail "roundtrip over TLS to a worker"
-"${wtls[@]}" "$CLIENT" hold 64 30 >"$C/tlsworker.out" 2>&1 & tw=$!; pids+=($tw)
+spawn "${wtls[@]}" "$CLIENT" hold 64 30 >"$C/tlsworker.out" 2>&1; tw=$SPAWNED
 for i in $(seq 100); do grep -q holding "$C/tlsworker.out" 2>/dev/null && break; sleep 0.05; done
 worker=$(grep "client served by a worker process" "$C/server.log" | grep "\"client_pid\": $tw," | grep -o '"worker": [0-9]*' | grep -o '[0-9]*$' || true)
 [ -n "$worker" ] || fail "no worker logged for TLS client $tw"
@@ -291,13 +288,13 @@ echo "TLS client through worker $worker: served; killed, its worker ended"
 echo "== metrics: loopback for a bare :port, no PIDs unless --metrics-pids; a taken port stops a server"
 out=$(timeout 5 "$VGPU" serve --listen "unix://$C/m.sock" --metrics ":$MPORT2" 2>&1) && fail "a taken metrics port did not stop the server"
 grep -q "address already in use" <<<"$out" || fail "taken metrics port: $out"
-echo "$out"
-env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$tport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp \
-	"$CLIENT" hold 1024 30 >"$C/tlshold.out" & th=$!; pids+=($th)
+expected "$out"
+spawn env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://127.0.0.1:$tport" VGPU_TOKEN=s3cret VGPU_SERVER_FINGERPRINT=$fp \
+	"$CLIENT" hold 1024 30 >"$C/tlshold.out"; th=$SPAWNED
 for i in $(seq 50); do grep -q holding "$C/tlshold.out" 2>/dev/null && break; sleep 0.1; done
-m=$(metrics_at "$MPORT2")
+m=$(http_get "127.0.0.1:$MPORT2" /metrics)
 kill -9 $th
 grep -qE '^vgpu_client_memory_bytes\{client="[0-9]+"\} 1073741824$' <<<"$m" || { echo "$m" | grep vgpu_client; fail "metrics of a TLS client"; }
 grep -q "pid=" <<<"$m" && fail "metrics show PIDs unasked"
 echo "$m" | grep '^vgpu_client_memory_bytes'
-echo "remote: PASS"
+pass

@@ -6,27 +6,25 @@
 # refused, and the server keeps serving. usage: shmfile.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-C=$ROOT/tests/cache/shmfile; rm -rf "$C"; mkdir -p "$C"
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE LD_PRELOAD VGPU_BACKEND VGPU_SERVER VGPU_TOKEN VGPU_SHM_FILE VGPU_SHM_NAME VGPU_SHM_MB
-fail() { echo "shmfile: FAIL: $*"; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+suite shmfile
+C=$CACHE/shmfile; rm -rf "$C"; mkdir -p "$C"
+clean_env VGPU_SHM_FILE VGPU_SHM_NAME VGPU_SHM_MB
 if [ ! -d /dev/shm ] || [ "$(stat -f -c %T /dev/shm)" != tmpfs ]; then echo "shmfile: SKIP: no tmpfs at /dev/shm"; exit 0; fi
 ${CC:-gcc} -O1 -o "$C/client" "$ROOT/tests/remote/client.c" -ldl
 (cd "$ROOT" && ${GO:-go} build -o "$C/shmclient" ./tests/remote/shmclient)
 F=$(mktemp /dev/shm/vgpu-shmfile.XXXXXX); chmod 600 "$F"; truncate -s 64M "$F"
-pids=()
-cleanup() { for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done; rm -f "$F"; }
-trap cleanup EXIT
+BG_SIGNAL=KILL
+at_exit 'rm -f "$F"'
 echo secret >"$C/token"; chmod 600 "$C/token"
-PORT=$((20000 + RANDOM % 20000)); MPORT=$((PORT + 1))
+PORT=$(rand_port); MPORT=$((PORT + 1))
 ADDR=127.0.0.1:$PORT
-VGPU_LOG_LEVEL=info "$VGPU" serve --listen "tcp://$ADDR" --token-file "$C/token" --metrics "127.0.0.1:$MPORT" \
-	--shm-file "vm0=$F" >"$C/server.log" 2>&1 & server=$!; pids+=($server)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MPORT") 2>/dev/null && break; sleep 0.05; done
-metric() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; awk -v f="$1" '$1 == f && !n++ {print $2} END {if (!n) print 0}' <&3; exec 3<&-; }
-calls() { metric "vgpu_calls_total{function=\"$1\"}"; }
-h2d() { metric 'vgpu_bytes_total{direction="h2d"}'; }
+VGPU_LOG_LEVEL=info spawn "$VGPU" serve --listen "tcp://$ADDR" --token-file "$C/token" --metrics "127.0.0.1:$MPORT" \
+	--shm-file "vm0=$F" >"$C/server.log" 2>&1
+server=$SPAWNED
+wait_tcp "127.0.0.1:$MPORT"
+calls() { metric "127.0.0.1:$MPORT" "vgpu_calls_total{function=\"$1\"}"; }
+h2d() { metric "127.0.0.1:$MPORT" 'vgpu_bytes_total{direction="h2d"}'; }
 remote() { env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER="tcp://$ADDR" VGPU_TOKEN=secret "$@"; }
 alive() { kill -0 $server 2>/dev/null || { cat "$C/server.log"; fail "the server died"; }; }
 refusals() { grep -c "shared file refused: $1" "$C/server.log" || true; }
@@ -62,7 +60,7 @@ out=$("$C/shmclient" "$ADDR" "$C/token" "$F" vm0 oversize); echo "twice the file
 alive
 
 echo "== a second client on a busy file is refused and falls back to the socket"
-"$C/shmclient" "$ADDR" "$C/token" "$F" vm0 ok 4 >"$C/holder.out" & holder=$!; pids+=($holder)
+spawn "$C/shmclient" "$ADDR" "$C/token" "$F" vm0 ok 4 >"$C/holder.out"; holder=$SPAWNED
 for _ in $(seq 100); do grep -q . "$C/holder.out" && break; sleep 0.05; done
 grep -q attached "$C/holder.out" || fail "the honest protocol client was refused: $(cat "$C/holder.out")"
 out=$("$C/shmclient" "$ADDR" "$C/token" "$F" vm0 ok); echo "second client: $out"
@@ -78,4 +76,4 @@ wait $holder || true
 out=$("$C/shmclient" "$ADDR" "$C/token" "$F" vm0 ok); echo "after the holder left: $out"
 [[ $out == attached ]] || fail "the file was not freed when its client left"
 alive
-echo "shmfile: PASS"
+pass
