@@ -7,20 +7,14 @@
 # remote client of a sim server, wholly on the GPU; doctor passes; uninstall restores the tree
 # byte for byte. usage: run.sh LIBDIR
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 LIBDIR=$1
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-VGPU=$ROOT/build/bin/vgpu
-CACHE=$ROOT/tests/cache
+HERE=$ROOT/tests/newest
 W=$CACHE/newest
 OV=${OLLAMA_VERSION:-0.32.15}
 NV=3.22.1
 NAME="NVIDIA H100 80GB HBM3"
-unset CUDA_VISIBLE_DEVICES VGPU_CONFIG VGPU_DEVICES VGPU_PROFILE VGPU_BACKEND VGPU_SERVER LD_PRELOAD LD_LIBRARY_PATH OLLAMA_LLM_LIBRARY OLLAMA_HOST
-fail() { echo "newest: FAIL: $*"; exit 1; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+clean_env LD_LIBRARY_PATH OLLAMA_LLM_LIBRARY OLLAMA_HOST
 
 C=$(bash "$HERE/build.sh" | tail -1)
 [ -f "$CACHE/npm/$NV/libggml-cuda.so" ] || (cd "$ROOT" && go run ./tests/ggml/fetch "$CACHE/npm")
@@ -45,25 +39,24 @@ snapshot >"$W/tree.before"
 # NVML writes an 8-digit PCI domain; the driver API, which Ollama reads, 4.
 PCI=$("$VGPU" smi --query-gpu=pci.bus_id --format=csv,noheader | tr "A-F" "a-f" | sed "s/^0000//")
 
-# serve LABEL [ENV=VALUE...] [--] [PREFIX...]: ollama serve on a port of its own, its log in
-# $W/LABEL.log; returns once discovery has reported (or fails after 180 s).
-PORT=
+# serve LABEL [ENV=VALUE...] [--] [PREFIX...]: ollama serve on a free port of its own, its log
+# in $W/LABEL.log; returns once discovery has reported (or fails after 180 s).
+PORT= OLLAMA_PID=
 serve() {
 	local label=$1; shift
-	PORT=$((20000 + RANDOM % 20000))
-	while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((20000 + RANDOM % 20000)); done # taken
-	env HOME="$W/home" OLLAMA_HOST="127.0.0.1:$PORT" OLLAMA_MODELS="$W/models" OLLAMA_DEBUG=1 \
-		OLLAMA_CONTEXT_LENGTH=512 OLLAMA_KEEP_ALIVE=5m "$@" "$T/bin/ollama" serve >"$W/$label.log" 2>&1 &
-	pids+=($!)
+	PORT=$(rand_port)
+	while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$(rand_port); done # taken
+	spawn env HOME="$W/home" OLLAMA_HOST="127.0.0.1:$PORT" OLLAMA_MODELS="$W/models" OLLAMA_DEBUG=1 \
+		OLLAMA_CONTEXT_LENGTH=512 OLLAMA_KEEP_ALIVE=5m "$@" "$T/bin/ollama" serve >"$W/$label.log" 2>&1
+	OLLAMA_PID=$SPAWNED
 	local i
 	for i in $(seq 1 360); do
 		grep -q 'msg="inference compute"' "$W/$label.log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || { tail -30 "$W/$label.log"; fail "$label: ollama serve exited"; }
+		kill -0 "$OLLAMA_PID" 2>/dev/null || { tail -30 "$W/$label.log"; fail "$label: ollama serve exited"; }
 		sleep 0.5
 	done
 	tail -30 "$W/$label.log"; fail "$label: no discovery within 180 s"
 }
-stop() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 ollama() { env HOME="$W/home" OLLAMA_HOST="127.0.0.1:$PORT" "$T/bin/ollama" "$@"; }
 
 # discovered LABEL: the virtual device, as both of Ollama's passes saw it.
@@ -85,17 +78,11 @@ serve run "$VGPU" run --
 discovered run
 echo "== a testmodel model generates with no-op kernels, in process, wholly on the GPU"
 "$VGPU" testmodel --size tiny --type q8_0 --seed 1 --modelfile -o "$W/tiny.gguf" >/dev/null
-# api PATH JSON: one request to Ollama's HTTP API (bash's /dev/tcp: CI has no curl).
-api() {
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-	printf 'POST %s HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' "$1" "${#2}" "$2" >&3
-	sed '1,/^\r$/d' <&3; exec 3<&-
-}
 generate() { # LABEL: create (once), generate 8 tokens, and check the model ran wholly on the GPU
 	out=$(cd "$W" && ollama create tiny -f tiny.Modelfile 2>&1) || { echo "$out" | tail -5; fail "$1: ollama create"; }
 	# No-op kernels leave the logits as they were, so the text repeats: Ollama stops a long
 	# repeat, and 8 tokens stay short of it.
-	out=$(api /api/generate '{"model":"tiny","prompt":"Say something","stream":false,"options":{"num_predict":8}}')
+	out=$(http_post "127.0.0.1:$PORT" /api/generate '{"model":"tiny","prompt":"Say something","stream":false,"options":{"num_predict":8}}')
 	grep -q '"done":true' <<<"$out" && grep -q '"eval_count":8[,}]' <<<"$out" ||
 		{ echo "$out" | cut -c1-600; tail -40 "$W/$1.log"; fail "$1: no 8-token generation"; }
 	echo "   $(grep -o '"eval_count":[0-9]*,"eval_duration":[0-9]*' <<<"$out")"
@@ -103,30 +90,30 @@ generate() { # LABEL: create (once), generate 8 tokens, and check the model ran 
 	ps=$(ollama ps); echo "   $(tail -1 <<<"$ps")"
 	grep -q '100% GPU' <<<"$ps" || { echo "$ps"; fail "$1: the model is not wholly on the GPU"; }
 }
-stop
+stop "$OLLAMA_PID"
 serve gen VGPU_SIM_LAUNCH=noop "$VGPU" run --
 generate gen
-stop
+stop "$OLLAMA_PID"
 
 echo "== the same through a remote client of a sim server"
 SOCK=$W/vgpu.sock
-VGPU_SIM_LAUNCH=noop "$VGPU" serve --listen "unix://$SOCK" >"$W/server.log" 2>&1 & pids+=($!)
-server=${pids[-1]}
-for i in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+spawn env VGPU_SIM_LAUNCH=noop "$VGPU" serve --listen "unix://$SOCK" >"$W/server.log" 2>&1
+server=$SPAWNED
+wait_socket "$SOCK"
 serve remote VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$VGPU" run --
 discovered remote
 generate remote
-stop
-kill "$server"; wait "$server" 2>/dev/null || true; unset 'pids[-1]'
+stop "$OLLAMA_PID"
+stop "$server"
 
 echo "== vgpu install, then a plain ollama serve"
 "$VGPU" install --ollama-dir "$DIR" >/dev/null
 serve installed
 discovered installed
-stop
+stop "$OLLAMA_PID"
 "$VGPU" doctor --ollama-dir "$DIR" >"$W/doctor.out" || { cat "$W/doctor.out"; fail "doctor after install"; }
 tail -1 "$W/doctor.out"
 echo "== uninstall restores the tree byte for byte"
 "$VGPU" uninstall --ollama-dir "$DIR" >/dev/null
 snapshot | diff - "$W/tree.before" || fail "the tree differs after uninstall"
-echo "newest: PASS"
+pass
