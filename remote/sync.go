@@ -40,9 +40,15 @@ func known(h uint64, stream bool) bool {
 func init() {
 	for i := range api.Functions {
 		f := &api.Functions[i]
-		if strings.HasSuffix(f.Name, "Synchronize") {
+		if f.Has("sync") {
 			syncOps[uint32(f.Op)] = true
-			stream, event := strings.Contains(f.Name, "Stream"), strings.Contains(f.Name, "Event")
+			// What it waits for is its first argument's kind: a stream, an event, or (none)
+			// the whole device or context.
+			var stream, event bool
+			if len(f.Args) > 0 {
+				stream = f.Args[0].CType == "cudaStream_t" || f.Args[0].CType == "CUstream"
+				event = f.Args[0].CType == "cudaEvent_t" || f.Args[0].CType == "CUevent"
+			}
 			beforeCall[f.Op] = func(_ *api.Func, v []wire.Value) (uint64, bool) {
 				if (stream || event) && !known(v[0].U, stream) {
 					return 0, false

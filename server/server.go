@@ -18,7 +18,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -499,7 +498,7 @@ func synchronising(f *api.Func) bool {
 	if f == nil {
 		return false
 	}
-	return strings.Contains(f.Name, "Synchronize") || strings.HasSuffix(f.Name, "Query")
+	return f.Has("sync") || f.Has("query")
 }
 
 // withResult replaces a response's result by r.

@@ -122,7 +122,7 @@ func parse(path string) ([]fn, error) {
 			return nil, fmt.Errorf("%s:%d: %s symbols carry no version node", path, n, d.Lib)
 		}
 		for _, fl := range strings.FieldsFunc(m[8], func(r rune) bool { return r == ',' || r == ' ' }) {
-			if !contains(strings.Fields("stub noerr async fast local manual noremote"), fl) {
+			if !contains(strings.Fields("stub noerr async fast local manual noremote sync query"), fl) {
 				return nil, fmt.Errorf("%s:%d: unknown flag %q", path, n, fl)
 			}
 			d.Flags[fl] = true

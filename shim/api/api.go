@@ -21,6 +21,16 @@ type Func struct {
 	Args  []Arg
 }
 
+// Has reports whether f's row in functions.txt carries flag (sync, query, async, ...).
+func (f *Func) Has(flag string) bool {
+	for _, fl := range f.Flags {
+		if fl == flag {
+			return true
+		}
+	}
+	return false
+}
+
 // ArgIndex is the position of f's argument called name, or -1.
 func (f *Func) ArgIndex(name string) int {
 	for i, a := range f.Args {
