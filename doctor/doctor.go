@@ -482,16 +482,27 @@ func (d *doc) child(backend string, v ollama.Variant, env loader.Env) (ProbeResu
 	return r, d.runChild(&r, env, "__probe", backend, fmt.Sprint(v.Major))
 }
 
+// environ is the environment doctor checks in, with the KEY=VALUE settings in set replacing
+// any of the same keys.
+func (d *doc) environ(set ...string) []string {
+	replaced := map[string]bool{}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced[k] = true
+	}
+	var env []string
+	for k, val := range d.env {
+		if !replaced[k] {
+			env = append(env, k+"="+val)
+		}
+	}
+	return append(env, set...)
+}
+
 // runChild runs `vgpu <args>` with the runner's environment and decodes its JSON answer.
 func (d *doc) runChild(into any, env loader.Env, args ...string) error {
 	cmd := exec.Command(d.o.Exe, args...)
-	var ev []string
-	for k, val := range d.env {
-		if k != "LD_LIBRARY_PATH" {
-			ev = append(ev, k+"="+val)
-		}
-	}
-	cmd.Env = append(ev, "LD_LIBRARY_PATH="+strings.Join(env.LibraryPath, ":"))
+	cmd.Env = d.environ("LD_LIBRARY_PATH=" + strings.Join(env.LibraryPath, ":"))
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("%v: %s", err, out)

@@ -99,21 +99,9 @@ func (d *doc) runListDevices(v ollama.Variant, extra ...string) listResult {
 	cmd.Dir = filepath.Dir(d.server)
 	// Everything else is inherited, LD_PRELOAD included: under `vgpu run` the preloaded vgpu
 	// reaches llama-server as it reaches Ollama's.
-	replaced := map[string]bool{"LD_LIBRARY_PATH": true, "GGML_BACKEND_PATH": true}
-	for _, kv := range extra {
-		k, _, _ := strings.Cut(kv, "=")
-		replaced[k] = true
-	}
-	var env []string
-	for k, val := range d.env {
-		if !replaced[k] {
-			env = append(env, k+"="+val)
-		}
-	}
-	env = append(env,
-		"LD_LIBRARY_PATH="+ollama.RunnerLibraryPath(filepath.Dir(d.server), v, d.env["LD_LIBRARY_PATH"]),
-		"GGML_BACKEND_PATH="+filepath.Join(v.Dir, "libggml-cuda.so"))
-	cmd.Env = append(env, extra...)
+	cmd.Env = d.environ(append([]string{
+		"LD_LIBRARY_PATH=" + ollama.RunnerLibraryPath(filepath.Dir(d.server), v, d.env["LD_LIBRARY_PATH"]),
+		"GGML_BACKEND_PATH=" + filepath.Join(v.Dir, "libggml-cuda.so")}, extra...)...)
 	// Its own process group, so that a timeout ends whatever it started too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
