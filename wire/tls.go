@@ -71,8 +71,18 @@ func handshake(r *rawConn, deadline time.Time, tc *tls.Conn) (*TLSConn, error) {
 	return &TLSConn{tc: tc, raw: r}, nil
 }
 
-func (c *TLSConn) Read(p []byte) (int, error)  { return c.tc.Read(p) }
-func (c *TLSConn) Write(p []byte) (int, error) { return c.tc.Write(p) }
+func (c *TLSConn) Read(p []byte) (int, error) { return c.tc.Read(p) }
+
+func (c *TLSConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.raw.gather(true)
+	n, err := c.tc.Write(p)
+	if ferr := c.raw.gather(false); err == nil {
+		err = ferr
+	}
+	return n, err
+}
 
 // coalesce is how much Writev joins into one TLS write.
 const coalesce = 64 << 10
@@ -81,6 +91,8 @@ const coalesce = 64 << 10
 func (c *TLSConn) Writev(bufs ...[]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.raw.gather(true)
+	defer c.raw.gather(false) // an error here follows one the writes already returned
 	joined := c.joined[:0]
 	defer func() { c.joined = joined[:0] }()
 	flush := func() error {
@@ -112,7 +124,7 @@ func (c *TLSConn) Writev(bufs ...[]byte) error {
 }
 
 // PeerSpoke reports whether the peer sent anything since it was last asked.
-func (c *TLSConn) PeerSpoke() bool { return c.raw.c.PeerSpoke() }
+func (c *TLSConn) PeerSpoke() bool { return c.raw.buffered() > 0 || c.raw.c.PeerSpoke() }
 
 // TrySend writes b as one TLS record unless the socket's send queue is close to full (see
 // the package comment above): the caller may skip the message when the peer is not reading.
@@ -120,7 +132,7 @@ func (c *TLSConn) TrySend(b []byte) error {
 	if fc, ok := c.raw.c.(*FDConn); ok && !fc.roomFor(len(b)+64) { // a record adds 22 bytes
 		return nil
 	}
-	_, err := c.tc.Write(b)
+	_, err := c.Write(b)
 	return err
 }
 
@@ -141,6 +153,11 @@ func (c *FDConn) roomFor(n int) bool {
 // rawConn is a net.Conn over a wire.Conn for crypto/tls. Deadlines become socket timeouts
 // (SO_RCVTIMEO/SO_SNDTIMEO) recomputed before every system call, so a peer trickling bytes
 // cannot stretch a handshake past its deadline.
+//
+// crypto/tls reads and writes one record (at most 16 KB) per call. A 600 KB reply would cost
+// about 40 system calls on each side, more than its encryption on a loaded host, so writes
+// made inside one TLSConn write are gathered (up to gatherMax) and reads fill a read-ahead
+// buffer: a few system calls per message, for one extra copy of its bytes.
 type rawConn struct {
 	c      Conn
 	mu     sync.Mutex
@@ -149,9 +166,79 @@ type rawConn struct {
 	owns   bool // Close closes c
 	once   sync.Once
 	closed error
+
+	omu       sync.Mutex // guards gathering and out (tls may write from a Read, e.g. a key update)
+	gathering bool       // inside a TLSConn write: Write appends to out
+	out       []byte     // gathered records
+	in        []byte     // read-ahead buffer
+	inPos     int        // in[inPos:inEnd] is unread
+	inEnd     int
 }
 
+const (
+	gatherMax = 256 << 10 // gathered bytes beyond this are written at once
+	readAhead = 256 << 10
+)
+
+// gather starts (on) or ends (off) gathering, writing what was gathered.
+func (r *rawConn) gather(on bool) error {
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	r.gathering = on
+	if on {
+		return nil
+	}
+	return r.flush()
+}
+
+// flush writes what was gathered; omu is held.
+func (r *rawConn) flush() error {
+	if len(r.out) == 0 {
+		return nil
+	}
+	_, err := r.write(r.out)
+	if cap(r.out) > 4*gatherMax { // a one-off giant write does not pin its buffer
+		r.out = nil
+	} else {
+		r.out = r.out[:0]
+	}
+	return err
+}
+
+// buffered is how many read-ahead bytes are unread.
+func (r *rawConn) buffered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inEnd - r.inPos
+}
+
+// Read serves from the read-ahead buffer, refilling it with one system call when empty;
+// a read as large as the buffer goes straight to the socket.
 func (r *rawConn) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	if r.inPos < r.inEnd {
+		n := copy(p, r.in[r.inPos:r.inEnd])
+		r.inPos += n
+		r.mu.Unlock()
+		return n, nil
+	}
+	r.mu.Unlock()
+	if len(p) >= readAhead {
+		return r.read(p)
+	}
+	if r.in == nil {
+		r.in = make([]byte, readAhead)
+	}
+	n, err := r.read(r.in)
+	r.mu.Lock()
+	r.inPos, r.inEnd = 0, n
+	m := copy(p, r.in[:n])
+	r.inPos = m
+	r.mu.Unlock()
+	return m, err
+}
+
+func (r *rawConn) read(p []byte) (int, error) {
 	fc, ok := r.c.(*FDConn)
 	r.mu.Lock()
 	d := r.rd
@@ -179,6 +266,21 @@ func (r *rawConn) Read(p []byte) (int, error) {
 }
 
 func (r *rawConn) Write(p []byte) (int, error) {
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	if r.gathering {
+		if len(r.out)+len(p) > gatherMax {
+			if err := r.flush(); err != nil {
+				return 0, err
+			}
+		}
+		r.out = append(r.out, p...) // tls reuses p for its next record
+		return len(p), nil
+	}
+	return r.write(p)
+}
+
+func (r *rawConn) write(p []byte) (int, error) {
 	fc, ok := r.c.(*FDConn)
 	r.mu.Lock()
 	d := r.wd
