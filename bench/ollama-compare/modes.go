@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -189,7 +190,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 	case "local":
 		p, c, err = e.startOllama(ctx, r, r.Mode, underVGPU,
 			[]string{"VGPU_BACKEND=local", "VGPU_LIBDIR=" + e.cfg.vgpuLib()}, false)
-	case "remote", "remote-tcp", "remote-shm-file":
+	case "remote", "remote-tcp", "remote-tls", "remote-shm-file":
 		var srv *proc
 		var client []string
 		srv, client, mp, err = e.startServer(ctx, r, strings.TrimPrefix(r.Mode, "remote-"))
@@ -312,7 +313,7 @@ func (e *runEnv) startOllama(ctx context.Context, r *modeResult, name string, ar
 // uses through an ivshmem BAR). It returns the client's settings: VGPU_SERVER, VGPU_TOKEN for
 // TCP (vgpu serve refuses to listen there without one), VGPU_SHM_FILE and VGPU_SHM_NAME.
 func (e *runEnv) startServer(ctx context.Context, r *modeResult, transport string) (*proc, []string, int, error) {
-	tcp := transport == "tcp" || transport == "shm-file"
+	tcp := transport == "tcp" || transport == "tls" || transport == "shm-file"
 	mp, err := e.port()
 	if err != nil {
 		return nil, nil, 0, err
@@ -348,6 +349,19 @@ func (e *runEnv) startServer(ctx context.Context, r *modeResult, transport strin
 			}
 			return err == nil
 		}
+	}
+	if transport == "tls" {
+		// TLS 1.3 as across hosts: the server makes its certificate in the directory and the
+		// client pins its fingerprint.
+		dir := filepath.Join(e.tmp, "tls")
+		out, err := exec.CommandContext(ctx, e.cfg.vgpuBin(), "serve", "--listen", addr, "--tls-dir", dir,
+			"--print-fingerprint").CombinedOutput()
+		fp := regexp.MustCompile(`sha256:[0-9a-f]{64}`).Find(out)
+		if err != nil || fp == nil {
+			return nil, nil, 0, fmt.Errorf("vgpu serve --print-fingerprint: %v: %s", err, out)
+		}
+		args = append(args, "--tls-dir", dir)
+		client = append(client, "VGPU_SERVER_FINGERPRINT="+string(fp))
 	}
 	if transport == "shm-file" {
 		// A memory file both sides map by path, joined by no descriptor, as QEMU's ivshmem
