@@ -74,7 +74,7 @@ var libNodes = map[string]string{"cudart": "libcudart.so.", "cublas": "libcublas
 // Each library's status for an entry point that is listed but not implemented.
 var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "15", "nvml": "3"}
 
-var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,\s]+)\})?\s*$`)
+var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,:\s]+)\})?\s*$`)
 var annRe = regexp.MustCompile(`\s*\[(\w+)(?::([^\]]+))?\]\s*$`)
 var sizeRe = regexp.MustCompile(`^(|\d+|[A-Za-z_]\w*|\d+\*[A-Za-z_]\w*)$`)
 
@@ -124,7 +124,7 @@ func parse(path string) ([]fn, error) {
 			return nil, fmt.Errorf("%s:%d: %s symbols carry no version node", path, n, d.Lib)
 		}
 		for _, fl := range strings.FieldsFunc(m[8], func(r rune) bool { return r == ',' || r == ' ' }) {
-			if !contains(strings.Fields("stub noerr async fast local manual noremote sync query"), fl) {
+			if !contains(strings.Fields("stub noerr async fast local manual noremote sync query ctxswitch new:stream new:event free:stream free:event capture:begin capture:end"), fl) {
 				return nil, fmt.Errorf("%s:%d: unknown flag %q", path, n, fl)
 			}
 			d.Flags[fl] = true
@@ -154,9 +154,47 @@ func parse(path string) ([]fn, error) {
 		if _, err := retGo(d.Ret); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
 		}
+		if err := checkHandleFlags(d); err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %v", path, n, d.Name, err)
+		}
 		out = append(out, d)
 	}
 	return out, sc.Err()
+}
+
+// handleKind names the kind of handle a C type is (by value, or the pointee of a pointer).
+func handleKind(ctype string) string {
+	switch strings.TrimSuffix(strings.TrimSpace(ctype), " *") {
+	case "CUstream", "cudaStream_t":
+		return "stream"
+	case "CUevent", "cudaEvent_t":
+		return "event"
+	}
+	return ""
+}
+
+// checkHandleFlags holds the handle flags to what the row's first argument is: new:K writes
+// a new handle of kind K through it, free:K and capture:* take one by value.
+func checkHandleFlags(d fn) error {
+	for fl := range d.Flags {
+		kind, want, ok := strings.Cut(fl, ":")
+		if !ok {
+			continue
+		}
+		if kind == "capture" {
+			want = "stream"
+		}
+		if len(d.Args) == 0 {
+			return fmt.Errorf("flag %s needs a first argument of kind %s", fl, want)
+		}
+		a := d.Args[0]
+		byPtr := a.Class == "ptr" && a.Ann == "out"
+		if handleKind(a.CType) != want || (kind == "new") != byPtr {
+			return fmt.Errorf("flag %s: first argument %s %s is not %s %s", fl, a.CType, a.Name,
+				map[bool]string{true: "an [out] pointer to a", false: "a"}[kind == "new"], want)
+		}
+	}
+	return nil
 }
 
 func defaultGoName(lib, name string) string {
