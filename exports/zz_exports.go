@@ -8,7192 +8,1516 @@ import "C"
 import (
 	"unsafe"
 
-	"vgpu/cublas"
-	"vgpu/cuda"
-	"vgpu/cudart"
-	"vgpu/nvml"
-	"vgpu/remote"
+	"vgpu/dispatch"
 	"vgpu/shim"
-	"vgpu/wire"
 )
 
-var _ wire.Value
-
-var _ unsafe.Pointer
+var (
+	_ unsafe.Pointer
+	_ shim.Dim3
+)
 
 //export vgpu_cuInit
 func vgpu_cuInit(flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(0, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(0, t)
-		if tr {
-			shim.TraceEnd(tt, 1, "cuInit", cuda.Result(r), flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.Init(flags))
-		shim.TraceEnd(t, 1, "cuInit", cuda.Result(r), flags)
-		return r
-	}
-	return int32(cuda.Init(flags))
+	return dispatch.T().Cuda.CuInit(flags)
 }
 
 //export vgpu_cuDriverGetVersion
 func vgpu_cuDriverGetVersion(version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(1, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(1, t)
-		if tr {
-			shim.TraceEnd(tt, 2, "cuDriverGetVersion", cuda.Result(r), version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DriverGetVersion(version))
-		shim.TraceEnd(t, 2, "cuDriverGetVersion", cuda.Result(r), version)
-		return r
-	}
-	return int32(cuda.DriverGetVersion(version))
+	return dispatch.T().Cuda.CuDriverGetVersion(version)
 }
 
 //export vgpu_cuDeviceGetCount
 func vgpu_cuDeviceGetCount(count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(2, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(2, t)
-		if tr {
-			shim.TraceEnd(tt, 3, "cuDeviceGetCount", cuda.Result(r), count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetCount(count))
-		shim.TraceEnd(t, 3, "cuDeviceGetCount", cuda.Result(r), count)
-		return r
-	}
-	return int32(cuda.DeviceGetCount(count))
+	return dispatch.T().Cuda.CuDeviceGetCount(count)
 }
 
 //export vgpu_cuDeviceGet
 func vgpu_cuDeviceGet(device unsafe.Pointer, ordinal int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(3, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(ordinal)}}))
-		remote.StatsEnd(3, t)
-		if tr {
-			shim.TraceEnd(tt, 4, "cuDeviceGet", cuda.Result(r), device, ordinal)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGet(device, ordinal))
-		shim.TraceEnd(t, 4, "cuDeviceGet", cuda.Result(r), device, ordinal)
-		return r
-	}
-	return int32(cuda.DeviceGet(device, ordinal))
+	return dispatch.T().Cuda.CuDeviceGet(device, ordinal)
 }
 
 //export vgpu_cuDeviceGetName
 func vgpu_cuDeviceGetName(name unsafe.Pointer, len_ int32, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(4, []wire.Value{{U: uint64(uintptr(name))}, {U: uint64(len_)}, {U: uint64(dev)}}))
-		remote.StatsEnd(4, t)
-		if tr {
-			shim.TraceEnd(tt, 5, "cuDeviceGetName", cuda.Result(r), name, len_, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetName(name, len_, dev))
-		shim.TraceEnd(t, 5, "cuDeviceGetName", cuda.Result(r), name, len_, dev)
-		return r
-	}
-	return int32(cuda.DeviceGetName(name, len_, dev))
+	return dispatch.T().Cuda.CuDeviceGetName(name, len_, dev)
 }
 
 //export vgpu_cuDeviceGetUuid
 func vgpu_cuDeviceGetUuid(uuid unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(5, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
-		remote.StatsEnd(5, t)
-		if tr {
-			shim.TraceEnd(tt, 6, "cuDeviceGetUuid", cuda.Result(r), uuid, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetUuid(uuid, dev))
-		shim.TraceEnd(t, 6, "cuDeviceGetUuid", cuda.Result(r), uuid, dev)
-		return r
-	}
-	return int32(cuda.DeviceGetUuid(uuid, dev))
+	return dispatch.T().Cuda.CuDeviceGetUuid(uuid, dev)
 }
 
 //export vgpu_cuDeviceGetUuid_v2
 func vgpu_cuDeviceGetUuid_v2(uuid unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(6, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(dev)}}))
-		remote.StatsEnd(6, t)
-		if tr {
-			shim.TraceEnd(tt, 7, "cuDeviceGetUuid_v2", cuda.Result(r), uuid, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetUuid(uuid, dev))
-		shim.TraceEnd(t, 7, "cuDeviceGetUuid_v2", cuda.Result(r), uuid, dev)
-		return r
-	}
-	return int32(cuda.DeviceGetUuid(uuid, dev))
+	return dispatch.T().Cuda.CuDeviceGetUuid_v2(uuid, dev)
 }
 
 //export vgpu_cuDeviceTotalMem_v2
 func vgpu_cuDeviceTotalMem_v2(bytes unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(7, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
-		remote.StatsEnd(7, t)
-		if tr {
-			shim.TraceEnd(tt, 8, "cuDeviceTotalMem_v2", cuda.Result(r), bytes, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceTotalMem(bytes, dev))
-		shim.TraceEnd(t, 8, "cuDeviceTotalMem_v2", cuda.Result(r), bytes, dev)
-		return r
-	}
-	return int32(cuda.DeviceTotalMem(bytes, dev))
+	return dispatch.T().Cuda.CuDeviceTotalMem_v2(bytes, dev)
 }
 
 //export vgpu_cuDeviceTotalMem
 func vgpu_cuDeviceTotalMem(bytes unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(8, []wire.Value{{U: uint64(uintptr(bytes))}, {U: uint64(dev)}}))
-		remote.StatsEnd(8, t)
-		if tr {
-			shim.TraceEnd(tt, 9, "cuDeviceTotalMem", cuda.Result(r), bytes, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceTotalMem32(bytes, dev))
-		shim.TraceEnd(t, 9, "cuDeviceTotalMem", cuda.Result(r), bytes, dev)
-		return r
-	}
-	return int32(cuda.DeviceTotalMem32(bytes, dev))
+	return dispatch.T().Cuda.CuDeviceTotalMem(bytes, dev)
 }
 
 //export vgpu_cuDeviceGetAttribute
 func vgpu_cuDeviceGetAttribute(pi unsafe.Pointer, attrib int32, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(9, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(attrib)}, {U: uint64(dev)}}))
-		remote.StatsEnd(9, t)
-		if tr {
-			shim.TraceEnd(tt, 10, "cuDeviceGetAttribute", cuda.Result(r), pi, attrib, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetAttribute(pi, attrib, dev))
-		shim.TraceEnd(t, 10, "cuDeviceGetAttribute", cuda.Result(r), pi, attrib, dev)
-		return r
-	}
-	return int32(cuda.DeviceGetAttribute(pi, attrib, dev))
+	return dispatch.T().Cuda.CuDeviceGetAttribute(pi, attrib, dev)
 }
 
 //export vgpu_cuDeviceGetPCIBusId
 func vgpu_cuDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(10, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(dev)}}))
-		remote.StatsEnd(10, t)
-		if tr {
-			shim.TraceEnd(tt, 11, "cuDeviceGetPCIBusId", cuda.Result(r), pciBusId, len_, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetPCIBusId(pciBusId, len_, dev))
-		shim.TraceEnd(t, 11, "cuDeviceGetPCIBusId", cuda.Result(r), pciBusId, len_, dev)
-		return r
-	}
-	return int32(cuda.DeviceGetPCIBusId(pciBusId, len_, dev))
+	return dispatch.T().Cuda.CuDeviceGetPCIBusId(pciBusId, len_, dev)
 }
 
 //export vgpu_cuDeviceGetByPCIBusId
 func vgpu_cuDeviceGetByPCIBusId(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(11, []wire.Value{{U: uint64(uintptr(dev))}, {U: uint64(uintptr(pciBusId))}}))
-		remote.StatsEnd(11, t)
-		if tr {
-			shim.TraceEnd(tt, 12, "cuDeviceGetByPCIBusId", cuda.Result(r), dev, pciBusId)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceGetByPCIBusId(dev, pciBusId))
-		shim.TraceEnd(t, 12, "cuDeviceGetByPCIBusId", cuda.Result(r), dev, pciBusId)
-		return r
-	}
-	return int32(cuda.DeviceGetByPCIBusId(dev, pciBusId))
+	return dispatch.T().Cuda.CuDeviceGetByPCIBusId(dev, pciBusId)
 }
 
 //export vgpu_cuDeviceComputeCapability
 func vgpu_cuDeviceComputeCapability(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(12, []wire.Value{{U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}, {U: uint64(dev)}}))
-		remote.StatsEnd(12, t)
-		if tr {
-			shim.TraceEnd(tt, 13, "cuDeviceComputeCapability", cuda.Result(r), major, minor, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DeviceComputeCapability(major, minor, dev))
-		shim.TraceEnd(t, 13, "cuDeviceComputeCapability", cuda.Result(r), major, minor, dev)
-		return r
-	}
-	return int32(cuda.DeviceComputeCapability(major, minor, dev))
+	return dispatch.T().Cuda.CuDeviceComputeCapability(major, minor, dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxRetain
 func vgpu_cuDevicePrimaryCtxRetain(pctx unsafe.Pointer, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(13, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(dev)}}))
-		remote.StatsEnd(13, t)
-		if tr {
-			shim.TraceEnd(tt, 14, "cuDevicePrimaryCtxRetain", cuda.Result(r), pctx, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxRetain(pctx, dev))
-		shim.TraceEnd(t, 14, "cuDevicePrimaryCtxRetain", cuda.Result(r), pctx, dev)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxRetain(pctx, dev))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxRetain(pctx, dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxRelease_v2
 func vgpu_cuDevicePrimaryCtxRelease_v2(dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(14, []wire.Value{{U: uint64(dev)}}))
-		remote.StatsEnd(14, t)
-		if tr {
-			shim.TraceEnd(tt, 15, "cuDevicePrimaryCtxRelease_v2", cuda.Result(r), dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxRelease(dev))
-		shim.TraceEnd(t, 15, "cuDevicePrimaryCtxRelease_v2", cuda.Result(r), dev)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxRelease(dev))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxRelease_v2(dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxRelease
 func vgpu_cuDevicePrimaryCtxRelease(dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(15, []wire.Value{{U: uint64(dev)}}))
-		remote.StatsEnd(15, t)
-		if tr {
-			shim.TraceEnd(tt, 16, "cuDevicePrimaryCtxRelease", cuda.Result(r), dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxRelease(dev))
-		shim.TraceEnd(t, 16, "cuDevicePrimaryCtxRelease", cuda.Result(r), dev)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxRelease(dev))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxRelease(dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxReset_v2
 func vgpu_cuDevicePrimaryCtxReset_v2(dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(16, []wire.Value{{U: uint64(dev)}}))
-		remote.StatsEnd(16, t)
-		if tr {
-			shim.TraceEnd(tt, 17, "cuDevicePrimaryCtxReset_v2", cuda.Result(r), dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxReset(dev))
-		shim.TraceEnd(t, 17, "cuDevicePrimaryCtxReset_v2", cuda.Result(r), dev)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxReset(dev))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxReset_v2(dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxReset
 func vgpu_cuDevicePrimaryCtxReset(dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(17, []wire.Value{{U: uint64(dev)}}))
-		remote.StatsEnd(17, t)
-		if tr {
-			shim.TraceEnd(tt, 18, "cuDevicePrimaryCtxReset", cuda.Result(r), dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxReset(dev))
-		shim.TraceEnd(t, 18, "cuDevicePrimaryCtxReset", cuda.Result(r), dev)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxReset(dev))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxReset(dev)
 }
 
 //export vgpu_cuDevicePrimaryCtxGetState
 func vgpu_cuDevicePrimaryCtxGetState(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(18, []wire.Value{{U: uint64(dev)}, {U: uint64(uintptr(flags))}, {U: uint64(uintptr(active))}}))
-		remote.StatsEnd(18, t)
-		if tr {
-			shim.TraceEnd(tt, 19, "cuDevicePrimaryCtxGetState", cuda.Result(r), dev, flags, active)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxGetState(dev, flags, active))
-		shim.TraceEnd(t, 19, "cuDevicePrimaryCtxGetState", cuda.Result(r), dev, flags, active)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxGetState(dev, flags, active))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxGetState(dev, flags, active)
 }
 
 //export vgpu_cuDevicePrimaryCtxSetFlags_v2
 func vgpu_cuDevicePrimaryCtxSetFlags_v2(dev int32, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(19, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
-		remote.StatsEnd(19, t)
-		if tr {
-			shim.TraceEnd(tt, 20, "cuDevicePrimaryCtxSetFlags_v2", cuda.Result(r), dev, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
-		shim.TraceEnd(t, 20, "cuDevicePrimaryCtxSetFlags_v2", cuda.Result(r), dev, flags)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxSetFlags_v2(dev, flags)
 }
 
 //export vgpu_cuDevicePrimaryCtxSetFlags
 func vgpu_cuDevicePrimaryCtxSetFlags(dev int32, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(20, []wire.Value{{U: uint64(dev)}, {U: uint64(flags)}}))
-		remote.StatsEnd(20, t)
-		if tr {
-			shim.TraceEnd(tt, 21, "cuDevicePrimaryCtxSetFlags", cuda.Result(r), dev, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
-		shim.TraceEnd(t, 21, "cuDevicePrimaryCtxSetFlags", cuda.Result(r), dev, flags)
-		return r
-	}
-	return int32(cuda.DevicePrimaryCtxSetFlags(dev, flags))
+	return dispatch.T().Cuda.CuDevicePrimaryCtxSetFlags(dev, flags)
 }
 
 //export vgpu_cuCtxCreate_v2
 func vgpu_cuCtxCreate_v2(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(21, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
-		remote.StatsEnd(21, t)
-		if tr {
-			shim.TraceEnd(tt, 22, "cuCtxCreate_v2", cuda.Result(r), pctx, flags, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxCreate(pctx, flags, dev))
-		shim.TraceEnd(t, 22, "cuCtxCreate_v2", cuda.Result(r), pctx, flags, dev)
-		return r
-	}
-	return int32(cuda.CtxCreate(pctx, flags, dev))
+	return dispatch.T().Cuda.CuCtxCreate_v2(pctx, flags, dev)
 }
 
 //export vgpu_cuCtxCreate
 func vgpu_cuCtxCreate(pctx unsafe.Pointer, flags uint32, dev int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(22, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}, {U: uint64(dev)}}))
-		remote.StatsEnd(22, t)
-		if tr {
-			shim.TraceEnd(tt, 23, "cuCtxCreate", cuda.Result(r), pctx, flags, dev)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxCreate(pctx, flags, dev))
-		shim.TraceEnd(t, 23, "cuCtxCreate", cuda.Result(r), pctx, flags, dev)
-		return r
-	}
-	return int32(cuda.CtxCreate(pctx, flags, dev))
+	return dispatch.T().Cuda.CuCtxCreate(pctx, flags, dev)
 }
 
 //export vgpu_cuCtxDestroy_v2
 func vgpu_cuCtxDestroy_v2(ctx uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(23, []wire.Value{{U: uint64(ctx)}}))
-		remote.StatsEnd(23, t)
-		if tr {
-			shim.TraceEnd(tt, 24, "cuCtxDestroy_v2", cuda.Result(r), ctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxDestroy(ctx))
-		shim.TraceEnd(t, 24, "cuCtxDestroy_v2", cuda.Result(r), ctx)
-		return r
-	}
-	return int32(cuda.CtxDestroy(ctx))
+	return dispatch.T().Cuda.CuCtxDestroy_v2(ctx)
 }
 
 //export vgpu_cuCtxDestroy
 func vgpu_cuCtxDestroy(ctx uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(24, []wire.Value{{U: uint64(ctx)}}))
-		remote.StatsEnd(24, t)
-		if tr {
-			shim.TraceEnd(tt, 25, "cuCtxDestroy", cuda.Result(r), ctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxDestroy(ctx))
-		shim.TraceEnd(t, 25, "cuCtxDestroy", cuda.Result(r), ctx)
-		return r
-	}
-	return int32(cuda.CtxDestroy(ctx))
+	return dispatch.T().Cuda.CuCtxDestroy(ctx)
 }
 
 //export vgpu_cuCtxPushCurrent_v2
 func vgpu_cuCtxPushCurrent_v2(ctx uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(25, []wire.Value{{U: uint64(ctx)}}))
-		remote.StatsEnd(25, t)
-		if tr {
-			shim.TraceEnd(tt, 26, "cuCtxPushCurrent_v2", cuda.Result(r), ctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxPushCurrent(ctx))
-		shim.TraceEnd(t, 26, "cuCtxPushCurrent_v2", cuda.Result(r), ctx)
-		return r
-	}
-	return int32(cuda.CtxPushCurrent(ctx))
+	return dispatch.T().Cuda.CuCtxPushCurrent_v2(ctx)
 }
 
 //export vgpu_cuCtxPushCurrent
 func vgpu_cuCtxPushCurrent(ctx uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(26, []wire.Value{{U: uint64(ctx)}}))
-		remote.StatsEnd(26, t)
-		if tr {
-			shim.TraceEnd(tt, 27, "cuCtxPushCurrent", cuda.Result(r), ctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxPushCurrent(ctx))
-		shim.TraceEnd(t, 27, "cuCtxPushCurrent", cuda.Result(r), ctx)
-		return r
-	}
-	return int32(cuda.CtxPushCurrent(ctx))
+	return dispatch.T().Cuda.CuCtxPushCurrent(ctx)
 }
 
 //export vgpu_cuCtxPopCurrent_v2
 func vgpu_cuCtxPopCurrent_v2(pctx unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(27, []wire.Value{{U: uint64(uintptr(pctx))}}))
-		remote.StatsEnd(27, t)
-		if tr {
-			shim.TraceEnd(tt, 28, "cuCtxPopCurrent_v2", cuda.Result(r), pctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxPopCurrent(pctx))
-		shim.TraceEnd(t, 28, "cuCtxPopCurrent_v2", cuda.Result(r), pctx)
-		return r
-	}
-	return int32(cuda.CtxPopCurrent(pctx))
+	return dispatch.T().Cuda.CuCtxPopCurrent_v2(pctx)
 }
 
 //export vgpu_cuCtxPopCurrent
 func vgpu_cuCtxPopCurrent(pctx unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(28, []wire.Value{{U: uint64(uintptr(pctx))}}))
-		remote.StatsEnd(28, t)
-		if tr {
-			shim.TraceEnd(tt, 29, "cuCtxPopCurrent", cuda.Result(r), pctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxPopCurrent(pctx))
-		shim.TraceEnd(t, 29, "cuCtxPopCurrent", cuda.Result(r), pctx)
-		return r
-	}
-	return int32(cuda.CtxPopCurrent(pctx))
+	return dispatch.T().Cuda.CuCtxPopCurrent(pctx)
 }
 
 //export vgpu_cuCtxSetCurrent
 func vgpu_cuCtxSetCurrent(ctx uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(29, []wire.Value{{U: uint64(ctx)}}))
-		remote.StatsEnd(29, t)
-		if tr {
-			shim.TraceEnd(tt, 30, "cuCtxSetCurrent", cuda.Result(r), ctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxSetCurrent(ctx))
-		shim.TraceEnd(t, 30, "cuCtxSetCurrent", cuda.Result(r), ctx)
-		return r
-	}
-	return int32(cuda.CtxSetCurrent(ctx))
+	return dispatch.T().Cuda.CuCtxSetCurrent(ctx)
 }
 
 //export vgpu_cuCtxGetCurrent
 func vgpu_cuCtxGetCurrent(pctx unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(30, []wire.Value{{U: uint64(uintptr(pctx))}}))
-		remote.StatsEnd(30, t)
-		if tr {
-			shim.TraceEnd(tt, 31, "cuCtxGetCurrent", cuda.Result(r), pctx)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxGetCurrent(pctx))
-		shim.TraceEnd(t, 31, "cuCtxGetCurrent", cuda.Result(r), pctx)
-		return r
-	}
-	return int32(cuda.CtxGetCurrent(pctx))
+	return dispatch.T().Cuda.CuCtxGetCurrent(pctx)
 }
 
 //export vgpu_cuCtxGetDevice
 func vgpu_cuCtxGetDevice(device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(31, []wire.Value{{U: uint64(uintptr(device))}}))
-		remote.StatsEnd(31, t)
-		if tr {
-			shim.TraceEnd(tt, 32, "cuCtxGetDevice", cuda.Result(r), device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxGetDevice(device))
-		shim.TraceEnd(t, 32, "cuCtxGetDevice", cuda.Result(r), device)
-		return r
-	}
-	return int32(cuda.CtxGetDevice(device))
+	return dispatch.T().Cuda.CuCtxGetDevice(device)
 }
 
 //export vgpu_cuCtxSynchronize
 func vgpu_cuCtxSynchronize() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(32, []wire.Value{}))
-		remote.StatsEnd(32, t)
-		if tr {
-			shim.TraceEnd(tt, 33, "cuCtxSynchronize", cuda.Result(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxSynchronize())
-		shim.TraceEnd(t, 33, "cuCtxSynchronize", cuda.Result(r))
-		return r
-	}
-	return int32(cuda.CtxSynchronize())
+	return dispatch.T().Cuda.CuCtxSynchronize()
 }
 
 //export vgpu_cuCtxGetApiVersion
 func vgpu_cuCtxGetApiVersion(ctx uintptr, version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(33, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(33, t)
-		if tr {
-			shim.TraceEnd(tt, 34, "cuCtxGetApiVersion", cuda.Result(r), ctx, version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxGetApiVersion(ctx, version))
-		shim.TraceEnd(t, 34, "cuCtxGetApiVersion", cuda.Result(r), ctx, version)
-		return r
-	}
-	return int32(cuda.CtxGetApiVersion(ctx, version))
+	return dispatch.T().Cuda.CuCtxGetApiVersion(ctx, version)
 }
 
 //export vgpu_cuCtxGetFlags
 func vgpu_cuCtxGetFlags(flags unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(34, []wire.Value{{U: uint64(uintptr(flags))}}))
-		remote.StatsEnd(34, t)
-		if tr {
-			shim.TraceEnd(tt, 35, "cuCtxGetFlags", cuda.Result(r), flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxGetFlags(flags))
-		shim.TraceEnd(t, 35, "cuCtxGetFlags", cuda.Result(r), flags)
-		return r
-	}
-	return int32(cuda.CtxGetFlags(flags))
+	return dispatch.T().Cuda.CuCtxGetFlags(flags)
 }
 
 //export vgpu_cuMemGetInfo_v2
 func vgpu_cuMemGetInfo_v2(free unsafe.Pointer, total unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(35, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-		remote.StatsEnd(35, t)
-		if tr {
-			shim.TraceEnd(tt, 36, "cuMemGetInfo_v2", cuda.Result(r), free, total)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemGetInfo(free, total))
-		shim.TraceEnd(t, 36, "cuMemGetInfo_v2", cuda.Result(r), free, total)
-		return r
-	}
-	return int32(cuda.MemGetInfo(free, total))
+	return dispatch.T().Cuda.CuMemGetInfo_v2(free, total)
 }
 
 //export vgpu_cuMemGetInfo
 func vgpu_cuMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(36, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-		remote.StatsEnd(36, t)
-		if tr {
-			shim.TraceEnd(tt, 37, "cuMemGetInfo", cuda.Result(r), free, total)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemGetInfo(free, total))
-		shim.TraceEnd(t, 37, "cuMemGetInfo", cuda.Result(r), free, total)
-		return r
-	}
-	return int32(cuda.MemGetInfo(free, total))
+	return dispatch.T().Cuda.CuMemGetInfo(free, total)
 }
 
 //export vgpu_cuMemAlloc_v2
 func vgpu_cuMemAlloc_v2(dptr unsafe.Pointer, bytesize uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(37, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
-		remote.StatsEnd(37, t)
-		if tr {
-			shim.TraceEnd(tt, 38, "cuMemAlloc_v2", cuda.Result(r), dptr, bytesize)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemAlloc(dptr, bytesize))
-		shim.TraceEnd(t, 38, "cuMemAlloc_v2", cuda.Result(r), dptr, bytesize)
-		return r
-	}
-	return int32(cuda.MemAlloc(dptr, bytesize))
+	return dispatch.T().Cuda.CuMemAlloc_v2(dptr, bytesize)
 }
 
 //export vgpu_cuMemFree_v2
 func vgpu_cuMemFree_v2(dptr uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(38, []wire.Value{{U: uint64(dptr)}}))
-		remote.StatsEnd(38, t)
-		if tr {
-			shim.TraceEnd(tt, 39, "cuMemFree_v2", cuda.Result(r), dptr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemFree(dptr))
-		shim.TraceEnd(t, 39, "cuMemFree_v2", cuda.Result(r), dptr)
-		return r
-	}
-	return int32(cuda.MemFree(dptr))
+	return dispatch.T().Cuda.CuMemFree_v2(dptr)
 }
 
 //export vgpu_cuMemAllocHost_v2
 func vgpu_cuMemAllocHost_v2(pp unsafe.Pointer, bytesize uint64) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemAllocHost(pp, bytesize))
-		shim.TraceEnd(t, 40, "cuMemAllocHost_v2", cuda.Result(r), pp, bytesize)
-		return r
-	}
-	return int32(cuda.MemAllocHost(pp, bytesize))
+	return dispatch.T().Cuda.CuMemAllocHost_v2(pp, bytesize)
 }
 
 //export vgpu_cuMemFreeHost
 func vgpu_cuMemFreeHost(p uintptr) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemFreeHost(p))
-		shim.TraceEnd(t, 41, "cuMemFreeHost", cuda.Result(r), p)
-		return r
-	}
-	return int32(cuda.MemFreeHost(p))
+	return dispatch.T().Cuda.CuMemFreeHost(p)
 }
 
 //export vgpu_cuMemHostAlloc
 func vgpu_cuMemHostAlloc(pp unsafe.Pointer, bytesize uint64, flags uint32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemHostAlloc(pp, bytesize, flags))
-		shim.TraceEnd(t, 42, "cuMemHostAlloc", cuda.Result(r), pp, bytesize, flags)
-		return r
-	}
-	return int32(cuda.MemHostAlloc(pp, bytesize, flags))
+	return dispatch.T().Cuda.CuMemHostAlloc(pp, bytesize, flags)
 }
 
 //export vgpu_cuMemcpyHtoD_v2
 func vgpu_cuMemcpyHtoD_v2(dst uint64, src uintptr, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyHtoD(dst, src, count))
-		remote.StatsEnd(42, t)
-		if tr {
-			shim.TraceEnd(tt, 43, "cuMemcpyHtoD_v2", cuda.Result(r), dst, src, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyHtoD(dst, src, count))
-		shim.TraceEnd(t, 43, "cuMemcpyHtoD_v2", cuda.Result(r), dst, src, count)
-		return r
-	}
-	return int32(cuda.MemcpyHtoD(dst, src, count))
+	return dispatch.T().Cuda.CuMemcpyHtoD_v2(dst, src, count)
 }
 
 //export vgpu_cuMemcpyDtoH_v2
 func vgpu_cuMemcpyDtoH_v2(dst uintptr, src uint64, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyDtoH(dst, src, count))
-		remote.StatsEnd(43, t)
-		if tr {
-			shim.TraceEnd(tt, 44, "cuMemcpyDtoH_v2", cuda.Result(r), dst, src, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyDtoH(dst, src, count))
-		shim.TraceEnd(t, 44, "cuMemcpyDtoH_v2", cuda.Result(r), dst, src, count)
-		return r
-	}
-	return int32(cuda.MemcpyDtoH(dst, src, count))
+	return dispatch.T().Cuda.CuMemcpyDtoH_v2(dst, src, count)
 }
 
 //export vgpu_cuMemcpyDtoD_v2
 func vgpu_cuMemcpyDtoD_v2(dst uint64, src uint64, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(44, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
-		remote.StatsEnd(44, t)
-		if tr {
-			shim.TraceEnd(tt, 45, "cuMemcpyDtoD_v2", cuda.Result(r), dst, src, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyDtoD(dst, src, count))
-		shim.TraceEnd(t, 45, "cuMemcpyDtoD_v2", cuda.Result(r), dst, src, count)
-		return r
-	}
-	return int32(cuda.MemcpyDtoD(dst, src, count))
+	return dispatch.T().Cuda.CuMemcpyDtoD_v2(dst, src, count)
 }
 
 //export vgpu_cuMemcpy
 func vgpu_cuMemcpy(dst uint64, src uint64, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Unsupported("cuMemcpy", 801))
-		remote.StatsEnd(45, t)
-		if tr {
-			shim.TraceEnd(tt, 46, "cuMemcpy", cuda.Result(r), dst, src, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.Memcpy(dst, src, count))
-		shim.TraceEnd(t, 46, "cuMemcpy", cuda.Result(r), dst, src, count)
-		return r
-	}
-	return int32(cuda.Memcpy(dst, src, count))
+	return dispatch.T().Cuda.CuMemcpy(dst, src, count)
 }
 
 //export vgpu_cuMemcpyAsync
 func vgpu_cuMemcpyAsync(dst uint64, src uint64, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Unsupported("cuMemcpyAsync", 801))
-		remote.StatsEnd(46, t)
-		if tr {
-			shim.TraceEnd(tt, 47, "cuMemcpyAsync", cuda.Result(r), dst, src, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyAsync(dst, src, count, stream))
-		shim.TraceEnd(t, 47, "cuMemcpyAsync", cuda.Result(r), dst, src, count, stream)
-		return r
-	}
-	return int32(cuda.MemcpyAsync(dst, src, count, stream))
+	return dispatch.T().Cuda.CuMemcpyAsync(dst, src, count, stream)
 }
 
 //export vgpu_cuMemcpyHtoDAsync_v2
 func vgpu_cuMemcpyHtoDAsync_v2(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyHtoDAsync(dst, src, count, stream))
-		remote.StatsEnd(47, t)
-		if tr {
-			shim.TraceEnd(tt, 48, "cuMemcpyHtoDAsync_v2", cuda.Result(r), dst, src, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyHtoDAsync(dst, src, count, stream))
-		shim.TraceEnd(t, 48, "cuMemcpyHtoDAsync_v2", cuda.Result(r), dst, src, count, stream)
-		return r
-	}
-	return int32(cuda.MemcpyHtoDAsync(dst, src, count, stream))
+	return dispatch.T().Cuda.CuMemcpyHtoDAsync_v2(dst, src, count, stream)
 }
 
 //export vgpu_cuMemcpyDtoHAsync_v2
 func vgpu_cuMemcpyDtoHAsync_v2(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyDtoHAsync(dst, src, count, stream))
-		remote.StatsEnd(48, t)
-		if tr {
-			shim.TraceEnd(tt, 49, "cuMemcpyDtoHAsync_v2", cuda.Result(r), dst, src, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemcpyDtoHAsync(dst, src, count, stream))
-		shim.TraceEnd(t, 49, "cuMemcpyDtoHAsync_v2", cuda.Result(r), dst, src, count, stream)
-		return r
-	}
-	return int32(cuda.MemcpyDtoHAsync(dst, src, count, stream))
+	return dispatch.T().Cuda.CuMemcpyDtoHAsync_v2(dst, src, count, stream)
 }
 
 //export vgpu_cuMemsetD8_v2
 func vgpu_cuMemsetD8_v2(dst uint64, value uint8, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(49, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
-		remote.StatsEnd(49, t)
-		if tr {
-			shim.TraceEnd(tt, 50, "cuMemsetD8_v2", cuda.Result(r), dst, value, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemsetD8(dst, value, count))
-		shim.TraceEnd(t, 50, "cuMemsetD8_v2", cuda.Result(r), dst, value, count)
-		return r
-	}
-	return int32(cuda.MemsetD8(dst, value, count))
+	return dispatch.T().Cuda.CuMemsetD8_v2(dst, value, count)
 }
 
 //export vgpu_cuMemsetD32_v2
 func vgpu_cuMemsetD32_v2(dst uint64, value uint32, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(50, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
-		remote.StatsEnd(50, t)
-		if tr {
-			shim.TraceEnd(tt, 51, "cuMemsetD32_v2", cuda.Result(r), dst, value, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemsetD32(dst, value, count))
-		shim.TraceEnd(t, 51, "cuMemsetD32_v2", cuda.Result(r), dst, value, count)
-		return r
-	}
-	return int32(cuda.MemsetD32(dst, value, count))
+	return dispatch.T().Cuda.CuMemsetD32_v2(dst, value, count)
 }
 
 //export vgpu_cuMemsetD8Async
 func vgpu_cuMemsetD8Async(dst uint64, value uint8, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(51, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-		remote.StatsEnd(51, t)
-		if tr {
-			shim.TraceEnd(tt, 52, "cuMemsetD8Async", cuda.Result(r), dst, value, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemsetD8Async(dst, value, count, stream))
-		shim.TraceEnd(t, 52, "cuMemsetD8Async", cuda.Result(r), dst, value, count, stream)
-		return r
-	}
-	return int32(cuda.MemsetD8Async(dst, value, count, stream))
+	return dispatch.T().Cuda.CuMemsetD8Async(dst, value, count, stream)
 }
 
 //export vgpu_cuMemGetAddressRange_v2
 func vgpu_cuMemGetAddressRange_v2(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(52, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
-		remote.StatsEnd(52, t)
-		if tr {
-			shim.TraceEnd(tt, 53, "cuMemGetAddressRange_v2", cuda.Result(r), base, size, dptr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemGetAddressRange(base, size, dptr))
-		shim.TraceEnd(t, 53, "cuMemGetAddressRange_v2", cuda.Result(r), base, size, dptr)
-		return r
-	}
-	return int32(cuda.MemGetAddressRange(base, size, dptr))
+	return dispatch.T().Cuda.CuMemGetAddressRange_v2(base, size, dptr)
 }
 
 //export vgpu_cuMemGetAllocationGranularity
 func vgpu_cuMemGetAllocationGranularity(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(53, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
-		remote.StatsEnd(53, t)
-		if tr {
-			shim.TraceEnd(tt, 54, "cuMemGetAllocationGranularity", cuda.Result(r), granularity, prop, option)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemGetAllocationGranularity(granularity, prop, option))
-		shim.TraceEnd(t, 54, "cuMemGetAllocationGranularity", cuda.Result(r), granularity, prop, option)
-		return r
-	}
-	return int32(cuda.MemGetAllocationGranularity(granularity, prop, option))
+	return dispatch.T().Cuda.CuMemGetAllocationGranularity(granularity, prop, option)
 }
 
 //export vgpu_cuMemCreate
 func vgpu_cuMemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(54, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(size)}, {U: uint64(uintptr(prop))}, {U: uint64(flags)}}))
-		remote.StatsEnd(54, t)
-		if tr {
-			shim.TraceEnd(tt, 55, "cuMemCreate", cuda.Result(r), handle, size, prop, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemCreate(handle, size, prop, flags))
-		shim.TraceEnd(t, 55, "cuMemCreate", cuda.Result(r), handle, size, prop, flags)
-		return r
-	}
-	return int32(cuda.MemCreate(handle, size, prop, flags))
+	return dispatch.T().Cuda.CuMemCreate(handle, size, prop, flags)
 }
 
 //export vgpu_cuMemRelease
 func vgpu_cuMemRelease(handle uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(55, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(55, t)
-		if tr {
-			shim.TraceEnd(tt, 56, "cuMemRelease", cuda.Result(r), handle)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemRelease(handle))
-		shim.TraceEnd(t, 56, "cuMemRelease", cuda.Result(r), handle)
-		return r
-	}
-	return int32(cuda.MemRelease(handle))
+	return dispatch.T().Cuda.CuMemRelease(handle)
 }
 
 //export vgpu_cuMemAddressReserve
 func vgpu_cuMemAddressReserve(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(56, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(alignment)}, {U: uint64(addr)}, {U: uint64(flags)}}))
-		remote.StatsEnd(56, t)
-		if tr {
-			shim.TraceEnd(tt, 57, "cuMemAddressReserve", cuda.Result(r), ptr, size, alignment, addr, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemAddressReserve(ptr, size, alignment, addr, flags))
-		shim.TraceEnd(t, 57, "cuMemAddressReserve", cuda.Result(r), ptr, size, alignment, addr, flags)
-		return r
-	}
-	return int32(cuda.MemAddressReserve(ptr, size, alignment, addr, flags))
+	return dispatch.T().Cuda.CuMemAddressReserve(ptr, size, alignment, addr, flags)
 }
 
 //export vgpu_cuMemAddressFree
 func vgpu_cuMemAddressFree(ptr uint64, size uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(57, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
-		remote.StatsEnd(57, t)
-		if tr {
-			shim.TraceEnd(tt, 58, "cuMemAddressFree", cuda.Result(r), ptr, size)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemAddressFree(ptr, size))
-		shim.TraceEnd(t, 58, "cuMemAddressFree", cuda.Result(r), ptr, size)
-		return r
-	}
-	return int32(cuda.MemAddressFree(ptr, size))
+	return dispatch.T().Cuda.CuMemAddressFree(ptr, size)
 }
 
 //export vgpu_cuMemMap
 func vgpu_cuMemMap(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(58, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(offset)}, {U: uint64(handle)}, {U: uint64(flags)}}))
-		remote.StatsEnd(58, t)
-		if tr {
-			shim.TraceEnd(tt, 59, "cuMemMap", cuda.Result(r), ptr, size, offset, handle, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemMap(ptr, size, offset, handle, flags))
-		shim.TraceEnd(t, 59, "cuMemMap", cuda.Result(r), ptr, size, offset, handle, flags)
-		return r
-	}
-	return int32(cuda.MemMap(ptr, size, offset, handle, flags))
+	return dispatch.T().Cuda.CuMemMap(ptr, size, offset, handle, flags)
 }
 
 //export vgpu_cuMemUnmap
 func vgpu_cuMemUnmap(ptr uint64, size uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(59, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}}))
-		remote.StatsEnd(59, t)
-		if tr {
-			shim.TraceEnd(tt, 60, "cuMemUnmap", cuda.Result(r), ptr, size)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemUnmap(ptr, size))
-		shim.TraceEnd(t, 60, "cuMemUnmap", cuda.Result(r), ptr, size)
-		return r
-	}
-	return int32(cuda.MemUnmap(ptr, size))
+	return dispatch.T().Cuda.CuMemUnmap(ptr, size)
 }
 
 //export vgpu_cuMemSetAccess
 func vgpu_cuMemSetAccess(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(60, []wire.Value{{U: uint64(ptr)}, {U: uint64(size)}, {U: uint64(uintptr(desc))}, {U: uint64(count)}}))
-		remote.StatsEnd(60, t)
-		if tr {
-			shim.TraceEnd(tt, 61, "cuMemSetAccess", cuda.Result(r), ptr, size, desc, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemSetAccess(ptr, size, desc, count))
-		shim.TraceEnd(t, 61, "cuMemSetAccess", cuda.Result(r), ptr, size, desc, count)
-		return r
-	}
-	return int32(cuda.MemSetAccess(ptr, size, desc, count))
+	return dispatch.T().Cuda.CuMemSetAccess(ptr, size, desc, count)
 }
 
 //export vgpu_cuGetErrorString
 func vgpu_cuGetErrorString(error int32, pStr unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.GetErrorString(error, pStr))
-		shim.TraceEnd(t, 62, "cuGetErrorString", cuda.Result(r), error, pStr)
-		return r
-	}
-	return int32(cuda.GetErrorString(error, pStr))
+	return dispatch.T().Cuda.CuGetErrorString(error, pStr)
 }
 
 //export vgpu_cuGetErrorName
 func vgpu_cuGetErrorName(error int32, pStr unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.GetErrorName(error, pStr))
-		shim.TraceEnd(t, 63, "cuGetErrorName", cuda.Result(r), error, pStr)
-		return r
-	}
-	return int32(cuda.GetErrorName(error, pStr))
+	return dispatch.T().Cuda.CuGetErrorName(error, pStr)
 }
 
 //export vgpu_cuGetProcAddress_v2
 func vgpu_cuGetProcAddress_v2(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64, symbolStatus unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.GetProcAddress(symbol, pfn, cudaVersion, flags, symbolStatus))
-		shim.TraceEnd(t, 64, "cuGetProcAddress_v2", cuda.Result(r), symbol, pfn, cudaVersion, flags, symbolStatus)
-		return r
-	}
-	return int32(cuda.GetProcAddress(symbol, pfn, cudaVersion, flags, symbolStatus))
+	return dispatch.T().Cuda.CuGetProcAddress_v2(symbol, pfn, cudaVersion, flags, symbolStatus)
 }
 
 //export vgpu_cuGetProcAddress
 func vgpu_cuGetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.GetProcAddressV1(symbol, pfn, cudaVersion, flags))
-		shim.TraceEnd(t, 65, "cuGetProcAddress", cuda.Result(r), symbol, pfn, cudaVersion, flags)
-		return r
-	}
-	return int32(cuda.GetProcAddressV1(symbol, pfn, cudaVersion, flags))
+	return dispatch.T().Cuda.CuGetProcAddress(symbol, pfn, cudaVersion, flags)
 }
 
 //export vgpu_cuStreamCreate
 func vgpu_cuStreamCreate(stream unsafe.Pointer, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(65, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-		remote.StatsEnd(65, t)
-		if tr {
-			shim.TraceEnd(tt, 66, "cuStreamCreate", cuda.Result(r), stream, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.StreamCreate(stream, flags))
-		shim.TraceEnd(t, 66, "cuStreamCreate", cuda.Result(r), stream, flags)
-		return r
-	}
-	return int32(cuda.StreamCreate(stream, flags))
+	return dispatch.T().Cuda.CuStreamCreate(stream, flags)
 }
 
 //export vgpu_cuStreamDestroy_v2
 func vgpu_cuStreamDestroy_v2(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(66, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(66, t)
-		if tr {
-			shim.TraceEnd(tt, 67, "cuStreamDestroy_v2", cuda.Result(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.StreamDestroy(stream))
-		shim.TraceEnd(t, 67, "cuStreamDestroy_v2", cuda.Result(r), stream)
-		return r
-	}
-	return int32(cuda.StreamDestroy(stream))
+	return dispatch.T().Cuda.CuStreamDestroy_v2(stream)
 }
 
 //export vgpu_cuStreamSynchronize
 func vgpu_cuStreamSynchronize(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(67, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(67, t)
-		if tr {
-			shim.TraceEnd(tt, 68, "cuStreamSynchronize", cuda.Result(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.StreamSynchronize(stream))
-		shim.TraceEnd(t, 68, "cuStreamSynchronize", cuda.Result(r), stream)
-		return r
-	}
-	return int32(cuda.StreamSynchronize(stream))
+	return dispatch.T().Cuda.CuStreamSynchronize(stream)
 }
 
 //export vgpu_cuStreamQuery
 func vgpu_cuStreamQuery(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(68, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(68, t)
-		if tr {
-			shim.TraceEnd(tt, 69, "cuStreamQuery", cuda.Result(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.StreamQuery(stream))
-		shim.TraceEnd(t, 69, "cuStreamQuery", cuda.Result(r), stream)
-		return r
-	}
-	return int32(cuda.StreamQuery(stream))
+	return dispatch.T().Cuda.CuStreamQuery(stream)
 }
 
 //export vgpu_cuEventCreate
 func vgpu_cuEventCreate(event unsafe.Pointer, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(69, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-		remote.StatsEnd(69, t)
-		if tr {
-			shim.TraceEnd(tt, 70, "cuEventCreate", cuda.Result(r), event, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventCreate(event, flags))
-		shim.TraceEnd(t, 70, "cuEventCreate", cuda.Result(r), event, flags)
-		return r
-	}
-	return int32(cuda.EventCreate(event, flags))
+	return dispatch.T().Cuda.CuEventCreate(event, flags)
 }
 
 //export vgpu_cuEventRecord
 func vgpu_cuEventRecord(event uintptr, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(70, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-		remote.StatsEnd(70, t)
-		if tr {
-			shim.TraceEnd(tt, 71, "cuEventRecord", cuda.Result(r), event, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventRecord(event, stream))
-		shim.TraceEnd(t, 71, "cuEventRecord", cuda.Result(r), event, stream)
-		return r
-	}
-	return int32(cuda.EventRecord(event, stream))
+	return dispatch.T().Cuda.CuEventRecord(event, stream)
 }
 
 //export vgpu_cuEventSynchronize
 func vgpu_cuEventSynchronize(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(71, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(71, t)
-		if tr {
-			shim.TraceEnd(tt, 72, "cuEventSynchronize", cuda.Result(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventSynchronize(event))
-		shim.TraceEnd(t, 72, "cuEventSynchronize", cuda.Result(r), event)
-		return r
-	}
-	return int32(cuda.EventSynchronize(event))
+	return dispatch.T().Cuda.CuEventSynchronize(event)
 }
 
 //export vgpu_cuEventQuery
 func vgpu_cuEventQuery(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(72, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(72, t)
-		if tr {
-			shim.TraceEnd(tt, 73, "cuEventQuery", cuda.Result(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventQuery(event))
-		shim.TraceEnd(t, 73, "cuEventQuery", cuda.Result(r), event)
-		return r
-	}
-	return int32(cuda.EventQuery(event))
+	return dispatch.T().Cuda.CuEventQuery(event)
 }
 
 //export vgpu_cuEventDestroy_v2
 func vgpu_cuEventDestroy_v2(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(73, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(73, t)
-		if tr {
-			shim.TraceEnd(tt, 74, "cuEventDestroy_v2", cuda.Result(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventDestroy(event))
-		shim.TraceEnd(t, 74, "cuEventDestroy_v2", cuda.Result(r), event)
-		return r
-	}
-	return int32(cuda.EventDestroy(event))
+	return dispatch.T().Cuda.CuEventDestroy_v2(event)
 }
 
 //export vgpu_cuEventElapsedTime
 func vgpu_cuEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(74, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-		remote.StatsEnd(74, t)
-		if tr {
-			shim.TraceEnd(tt, 75, "cuEventElapsedTime", cuda.Result(r), ms, start, end)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventElapsedTime(ms, start, end))
-		shim.TraceEnd(t, 75, "cuEventElapsedTime", cuda.Result(r), ms, start, end)
-		return r
-	}
-	return int32(cuda.EventElapsedTime(ms, start, end))
+	return dispatch.T().Cuda.CuEventElapsedTime(ms, start, end)
 }
 
 //export vgpu_cuEventElapsedTime_v2
 func vgpu_cuEventElapsedTime_v2(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(75, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-		remote.StatsEnd(75, t)
-		if tr {
-			shim.TraceEnd(tt, 88, "cuEventElapsedTime_v2", cuda.Result(r), ms, start, end)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.EventElapsedTime(ms, start, end))
-		shim.TraceEnd(t, 88, "cuEventElapsedTime_v2", cuda.Result(r), ms, start, end)
-		return r
-	}
-	return int32(cuda.EventElapsedTime(ms, start, end))
+	return dispatch.T().Cuda.CuEventElapsedTime_v2(ms, start, end)
 }
 
 //export vgpu_cuModuleLoadData
 func vgpu_cuModuleLoadData(module unsafe.Pointer, image uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.ModuleLoadData(module, image))
-		remote.StatsEnd(76, t)
-		if tr {
-			shim.TraceEnd(tt, 76, "cuModuleLoadData", cuda.Result(r), module, image)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.ModuleLoadData(module, image))
-		shim.TraceEnd(t, 76, "cuModuleLoadData", cuda.Result(r), module, image)
-		return r
-	}
-	return int32(cuda.ModuleLoadData(module, image))
+	return dispatch.T().Cuda.CuModuleLoadData(module, image)
 }
 
 //export vgpu_cuModuleUnload
 func vgpu_cuModuleUnload(module uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.ModuleUnload(module))
-		remote.StatsEnd(77, t)
-		if tr {
-			shim.TraceEnd(tt, 77, "cuModuleUnload", cuda.Result(r), module)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.ModuleUnload(module))
-		shim.TraceEnd(t, 77, "cuModuleUnload", cuda.Result(r), module)
-		return r
-	}
-	return int32(cuda.ModuleUnload(module))
+	return dispatch.T().Cuda.CuModuleUnload(module)
 }
 
 //export vgpu_cuModuleGetFunction
 func vgpu_cuModuleGetFunction(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.ModuleGetFunction(fn, module, name))
-		remote.StatsEnd(78, t)
-		if tr {
-			shim.TraceEnd(tt, 78, "cuModuleGetFunction", cuda.Result(r), fn, module, name)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.ModuleGetFunction(fn, module, name))
-		shim.TraceEnd(t, 78, "cuModuleGetFunction", cuda.Result(r), fn, module, name)
-		return r
-	}
-	return int32(cuda.ModuleGetFunction(fn, module, name))
+	return dispatch.T().Cuda.CuModuleGetFunction(fn, module, name)
 }
 
 //export vgpu_cuLaunchKernel
 func vgpu_cuLaunchKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
-		remote.StatsEnd(79, t)
-		if tr {
-			shim.TraceEnd(tt, 79, "cuLaunchKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
-		shim.TraceEnd(t, 79, "cuLaunchKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
-		return r
-	}
-	return int32(cuda.LaunchFunction(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+	return dispatch.T().Cuda.CuLaunchKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
 }
 
 //export vgpu_cuGetExportTable
 func vgpu_cuGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.GetExportTable(table, id))
-		shim.TraceEnd(t, 80, "cuGetExportTable", cuda.Result(r), table, id)
-		return r
-	}
-	return int32(cuda.GetExportTable(table, id))
+	return dispatch.T().Cuda.CuGetExportTable(table, id)
 }
 
 //export vgpu_cuPointerGetAttribute
 func vgpu_cuPointerGetAttribute(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Unsupported("cuPointerGetAttribute", 801))
-		remote.StatsEnd(81, t)
-		if tr {
-			shim.TraceEnd(tt, 81, "cuPointerGetAttribute", cuda.Result(r), data, attribute, ptr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.PointerGetAttribute(data, attribute, ptr))
-		shim.TraceEnd(t, 81, "cuPointerGetAttribute", cuda.Result(r), data, attribute, ptr)
-		return r
-	}
-	return int32(cuda.PointerGetAttribute(data, attribute, ptr))
+	return dispatch.T().Cuda.CuPointerGetAttribute(data, attribute, ptr)
 }
 
 //export vgpu_cuFuncGetAttribute
 func vgpu_cuFuncGetAttribute(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Unsupported("cuFuncGetAttribute", 801))
-		remote.StatsEnd(82, t)
-		if tr {
-			shim.TraceEnd(tt, 82, "cuFuncGetAttribute", cuda.Result(r), pi, attrib, f)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.FuncGetAttribute(pi, attrib, f))
-		shim.TraceEnd(t, 82, "cuFuncGetAttribute", cuda.Result(r), pi, attrib, f)
-		return r
-	}
-	return int32(cuda.FuncGetAttribute(pi, attrib, f))
+	return dispatch.T().Cuda.CuFuncGetAttribute(pi, attrib, f)
 }
 
 //export vgpu_cuDeviceGetCount_v2
 func vgpu_cuDeviceGetCount_v2(count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(83, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(83, t)
-		if tr {
-			shim.TraceEnd(tt, 83, "cuDeviceGetCount_v2", cuda.Result(r), count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("cuDeviceGetCount_v2", 801))
-		shim.TraceEnd(t, 83, "cuDeviceGetCount_v2", cuda.Result(r), count)
-		return r
-	}
-	return int32(shim.Unimplemented("cuDeviceGetCount_v2", 801))
+	return dispatch.T().Cuda.CuDeviceGetCount_v2(count)
 }
 
 //export vgpu_cuCtxGetId
 func vgpu_cuCtxGetId(ctx uintptr, id unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(84, []wire.Value{{U: uint64(ctx)}, {U: uint64(uintptr(id))}}))
-		remote.StatsEnd(84, t)
-		if tr {
-			shim.TraceEnd(tt, 84, "cuCtxGetId", cuda.Result(r), ctx, id)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.CtxGetId(ctx, id))
-		shim.TraceEnd(t, 84, "cuCtxGetId", cuda.Result(r), ctx, id)
-		return r
-	}
-	return int32(cuda.CtxGetId(ctx, id))
+	return dispatch.T().Cuda.CuCtxGetId(ctx, id)
 }
 
 //export vgpu_cuMemGetAccess
 func vgpu_cuMemGetAccess(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(85, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(uintptr(location))}, {U: uint64(ptr)}}))
-		remote.StatsEnd(85, t)
-		if tr {
-			shim.TraceEnd(tt, 85, "cuMemGetAccess", cuda.Result(r), flags, location, ptr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemGetAccess(flags, location, ptr))
-		shim.TraceEnd(t, 85, "cuMemGetAccess", cuda.Result(r), flags, location, ptr)
-		return r
-	}
-	return int32(cuda.MemGetAccess(flags, location, ptr))
+	return dispatch.T().Cuda.CuMemGetAccess(flags, location, ptr)
 }
 
 //export vgpu_cuMemHostRegister_v2
 func vgpu_cuMemHostRegister_v2(p uintptr, bytesize uint64, flags uint32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemHostRegister(p, bytesize, flags))
-		shim.TraceEnd(t, 86, "cuMemHostRegister_v2", cuda.Result(r), p, bytesize, flags)
-		return r
-	}
-	return int32(cuda.MemHostRegister(p, bytesize, flags))
+	return dispatch.T().Cuda.CuMemHostRegister_v2(p, bytesize, flags)
 }
 
 //export vgpu_cuMemHostUnregister
 func vgpu_cuMemHostUnregister(p uintptr) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cuda.MemHostUnregister(p))
-		shim.TraceEnd(t, 87, "cuMemHostUnregister", cuda.Result(r), p)
-		return r
-	}
-	return int32(cuda.MemHostUnregister(p))
+	return dispatch.T().Cuda.CuMemHostUnregister(p)
 }
 
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(88, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 200, "cudaGetDeviceCount", cudart.Error(r), count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDeviceCount(count))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 200, "cudaGetDeviceCount", cudart.Error(r), count)
-		return r
-	}
-	r := int32(cudart.GetDeviceCount(count))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDeviceCount(count)
 }
 
 //export vgpu_cudaGetDevice
 func vgpu_cudaGetDevice(device unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDevice(device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 201, "cudaGetDevice", cudart.Error(r), device)
-		return r
-	}
-	r := int32(cudart.GetDevice(device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDevice(device)
 }
 
 //export vgpu_cudaSetDevice
 func vgpu_cudaSetDevice(device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(90, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(90, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 202, "cudaSetDevice", cudart.Error(r), device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.SetDevice(device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 202, "cudaSetDevice", cudart.Error(r), device)
-		return r
-	}
-	r := int32(cudart.SetDevice(device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaSetDevice(device)
 }
 
 //export vgpu_cudaSetDeviceFlags
 func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(91, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(91, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 203, "cudaSetDeviceFlags", cudart.Error(r), flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.SetDeviceFlags(flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 203, "cudaSetDeviceFlags", cudart.Error(r), flags)
-		return r
-	}
-	r := int32(cudart.SetDeviceFlags(flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaSetDeviceFlags(flags)
 }
 
 //export vgpu_cudaGetDeviceFlags
 func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
-		remote.StatsEnd(92, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 204, "cudaGetDeviceFlags", cudart.Error(r), flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDeviceFlags(flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 204, "cudaGetDeviceFlags", cudart.Error(r), flags)
-		return r
-	}
-	r := int32(cudart.GetDeviceFlags(flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDeviceFlags(flags)
 }
 
 //export vgpu_cudaGetDeviceProperties_13
 func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(93, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 205, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDeviceProperties13(prop, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 205, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
-		return r
-	}
-	r := int32(cudart.GetDeviceProperties13(prop, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDeviceProperties_13(prop, device)
 }
 
 //export vgpu_cudaGetDeviceProperties_v2_12
 func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(94, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 206, "cudaGetDeviceProperties_v2", cudart.Error(r), prop, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDeviceProperties12(prop, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 206, "cudaGetDeviceProperties_v2", cudart.Error(r), prop, device)
-		return r
-	}
-	r := int32(cudart.GetDeviceProperties12(prop, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDeviceProperties_v2_12(prop, device)
 }
 
 //export vgpu_cudaGetDeviceProperties_12
 func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(95, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 207, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDeviceProperties12(prop, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 207, "cudaGetDeviceProperties", cudart.Error(r), prop, device)
-		return r
-	}
-	r := int32(cudart.GetDeviceProperties12(prop, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDeviceProperties_12(prop, device)
 }
 
 //export vgpu_cudaDeviceGetAttribute
 func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-		remote.StatsEnd(96, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 208, "cudaDeviceGetAttribute", cudart.Error(r), value, attr, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetAttribute(value, attr, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 208, "cudaDeviceGetAttribute", cudart.Error(r), value, attr, device)
-		return r
-	}
-	r := int32(cudart.DeviceGetAttribute(value, attr, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetAttribute(value, attr, device)
 }
 
 //export vgpu_cudaDeviceGetPCIBusId
 func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-		remote.StatsEnd(97, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 209, "cudaDeviceGetPCIBusId", cudart.Error(r), pciBusId, len_, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetPCIBusId(pciBusId, len_, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 209, "cudaDeviceGetPCIBusId", cudart.Error(r), pciBusId, len_, device)
-		return r
-	}
-	r := int32(cudart.DeviceGetPCIBusId(pciBusId, len_, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetPCIBusId(pciBusId, len_, device)
 }
 
 //export vgpu_cudaDeviceGetByPCIBusId
 func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-		remote.StatsEnd(98, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 210, "cudaDeviceGetByPCIBusId", cudart.Error(r), device, pciBusId)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetByPCIBusId(device, pciBusId))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 210, "cudaDeviceGetByPCIBusId", cudart.Error(r), device, pciBusId)
-		return r
-	}
-	r := int32(cudart.DeviceGetByPCIBusId(device, pciBusId))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetByPCIBusId(device, pciBusId)
 }
 
 //export vgpu_cudaDriverGetVersion
 func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(99, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 211, "cudaDriverGetVersion", cudart.Error(r), version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DriverGetVersion(version))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 211, "cudaDriverGetVersion", cudart.Error(r), version)
-		return r
-	}
-	r := int32(cudart.DriverGetVersion(version))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDriverGetVersion(version)
 }
 
 //export vgpu_cudaRuntimeGetVersion
 func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(100, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 212, "cudaRuntimeGetVersion", cudart.Error(r), version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.RuntimeGetVersion(version))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 212, "cudaRuntimeGetVersion", cudart.Error(r), version)
-		return r
-	}
-	r := int32(cudart.RuntimeGetVersion(version))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaRuntimeGetVersion(version)
 }
 
 //export vgpu_cudaDeviceReset
 func vgpu_cudaDeviceReset() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(101, []wire.Value{}))
-		remote.StatsEnd(101, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 213, "cudaDeviceReset", cudart.Error(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceReset())
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 213, "cudaDeviceReset", cudart.Error(r))
-		return r
-	}
-	r := int32(cudart.DeviceReset())
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceReset()
 }
 
 //export vgpu_cudaDeviceSynchronize
 func vgpu_cudaDeviceSynchronize() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(102, []wire.Value{}))
-		remote.StatsEnd(102, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 214, "cudaDeviceSynchronize", cudart.Error(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceSynchronize())
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 214, "cudaDeviceSynchronize", cudart.Error(r))
-		return r
-	}
-	r := int32(cudart.DeviceSynchronize())
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceSynchronize()
 }
 
 //export vgpu_cudaDeviceCanAccessPeer
 func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-		remote.StatsEnd(103, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 215, "cudaDeviceCanAccessPeer", cudart.Error(r), canAccess, device, peerDevice)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceCanAccessPeer(canAccess, device, peerDevice))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 215, "cudaDeviceCanAccessPeer", cudart.Error(r), canAccess, device, peerDevice)
-		return r
-	}
-	r := int32(cudart.DeviceCanAccessPeer(canAccess, device, peerDevice))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceCanAccessPeer(canAccess, device, peerDevice)
 }
 
 //export vgpu_cudaDeviceEnablePeerAccess
 func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-		remote.StatsEnd(104, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 216, "cudaDeviceEnablePeerAccess", cudart.Error(r), peerDevice, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceEnablePeerAccess(peerDevice, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 216, "cudaDeviceEnablePeerAccess", cudart.Error(r), peerDevice, flags)
-		return r
-	}
-	r := int32(cudart.DeviceEnablePeerAccess(peerDevice, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceEnablePeerAccess(peerDevice, flags)
 }
 
 //export vgpu_cudaDeviceDisablePeerAccess
 func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
-		remote.StatsEnd(105, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 217, "cudaDeviceDisablePeerAccess", cudart.Error(r), peerDevice)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceDisablePeerAccess(peerDevice))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 217, "cudaDeviceDisablePeerAccess", cudart.Error(r), peerDevice)
-		return r
-	}
-	r := int32(cudart.DeviceDisablePeerAccess(peerDevice))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceDisablePeerAccess(peerDevice)
 }
 
 //export vgpu_cudaDeviceGetLimit
 func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-		remote.StatsEnd(106, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 218, "cudaDeviceGetLimit", cudart.Error(r), value, limit)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetLimit(value, limit))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 218, "cudaDeviceGetLimit", cudart.Error(r), value, limit)
-		return r
-	}
-	r := int32(cudart.DeviceGetLimit(value, limit))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetLimit(value, limit)
 }
 
 //export vgpu_cudaDeviceSetLimit
 func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-		remote.StatsEnd(107, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 219, "cudaDeviceSetLimit", cudart.Error(r), limit, value)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceSetLimit(limit, value))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 219, "cudaDeviceSetLimit", cudart.Error(r), limit, value)
-		return r
-	}
-	r := int32(cudart.DeviceSetLimit(limit, value))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceSetLimit(limit, value)
 }
 
 //export vgpu_cudaDeviceGetStreamPriorityRange
 func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-		remote.StatsEnd(108, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 220, "cudaDeviceGetStreamPriorityRange", cudart.Error(r), least, greatest)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetStreamPriorityRange(least, greatest))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 220, "cudaDeviceGetStreamPriorityRange", cudart.Error(r), least, greatest)
-		return r
-	}
-	r := int32(cudart.DeviceGetStreamPriorityRange(least, greatest))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetStreamPriorityRange(least, greatest)
 }
 
 //export vgpu_cudaInitDevice
 func vgpu_cudaInitDevice(device int32, deviceFlags uint32, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-		remote.StatsEnd(109, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 221, "cudaInitDevice", cudart.Error(r), device, deviceFlags, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.InitDevice(device, deviceFlags, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 221, "cudaInitDevice", cudart.Error(r), device, deviceFlags, flags)
-		return r
-	}
-	r := int32(cudart.InitDevice(device, deviceFlags, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaInitDevice(device, deviceFlags, flags)
 }
 
 //export vgpu_cudaGetErrorString
 func vgpu_cudaGetErrorString(error int32) unsafe.Pointer {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cudart.GetErrorString(error)
-		shim.TraceEnd(t, 230, "cudaGetErrorString", r, error)
-		return r
-	}
-	return cudart.GetErrorString(error)
+	return dispatch.T().Cudart.CudaGetErrorString(error)
 }
 
 //export vgpu_cudaGetErrorName
 func vgpu_cudaGetErrorName(error int32) unsafe.Pointer {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cudart.GetErrorName(error)
-		shim.TraceEnd(t, 231, "cudaGetErrorName", r, error)
-		return r
-	}
-	return cudart.GetErrorName(error)
+	return dispatch.T().Cudart.CudaGetErrorName(error)
 }
 
 //export vgpu_cudaGetLastError
 func vgpu_cudaGetLastError() int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetLastError())
-		shim.TraceEnd(t, 232, "cudaGetLastError", cudart.Error(r))
-		return r
-	}
-	return int32(cudart.GetLastError())
+	return dispatch.T().Cudart.CudaGetLastError()
 }
 
 //export vgpu_cudaPeekAtLastError
 func vgpu_cudaPeekAtLastError() int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.PeekAtLastError())
-		shim.TraceEnd(t, 233, "cudaPeekAtLastError", cudart.Error(r))
-		return r
-	}
-	return int32(cudart.PeekAtLastError())
+	return dispatch.T().Cudart.CudaPeekAtLastError()
 }
 
 //export vgpu_cudaMalloc
 func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-		remote.StatsEnd(114, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 240, "cudaMalloc", cudart.Error(r), devPtr, size)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Malloc(devPtr, size))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 240, "cudaMalloc", cudart.Error(r), devPtr, size)
-		return r
-	}
-	r := int32(cudart.Malloc(devPtr, size))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMalloc(devPtr, size)
 }
 
 //export vgpu_cudaFree
 func vgpu_cudaFree(devPtr uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(115, []wire.Value{{U: uint64(devPtr)}}))
-		remote.StatsEnd(115, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 241, "cudaFree", cudart.Error(r), devPtr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Free(devPtr))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 241, "cudaFree", cudart.Error(r), devPtr)
-		return r
-	}
-	r := int32(cudart.Free(devPtr))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaFree(devPtr)
 }
 
 //export vgpu_cudaMallocHost
 func vgpu_cudaMallocHost(ptr unsafe.Pointer, size uint64) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MallocHost(ptr, size))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 242, "cudaMallocHost", cudart.Error(r), ptr, size)
-		return r
-	}
-	r := int32(cudart.MallocHost(ptr, size))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMallocHost(ptr, size)
 }
 
 //export vgpu_cudaFreeHost
 func vgpu_cudaFreeHost(ptr uintptr) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.FreeHost(ptr))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 243, "cudaFreeHost", cudart.Error(r), ptr)
-		return r
-	}
-	r := int32(cudart.FreeHost(ptr))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaFreeHost(ptr)
 }
 
 //export vgpu_cudaHostAlloc
 func vgpu_cudaHostAlloc(pHost unsafe.Pointer, size uint64, flags uint32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.HostAlloc(pHost, size, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 244, "cudaHostAlloc", cudart.Error(r), pHost, size, flags)
-		return r
-	}
-	r := int32(cudart.HostAlloc(pHost, size, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaHostAlloc(pHost, size, flags)
 }
 
 //export vgpu_cudaHostGetDevicePointer
 func vgpu_cudaHostGetDevicePointer(pDevice unsafe.Pointer, pHost uintptr, flags uint32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.HostGetDevicePointer(pDevice, pHost, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 245, "cudaHostGetDevicePointer", cudart.Error(r), pDevice, pHost, flags)
-		return r
-	}
-	r := int32(cudart.HostGetDevicePointer(pDevice, pHost, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaHostGetDevicePointer(pDevice, pHost, flags)
 }
 
 //export vgpu_cudaMallocManaged
 func vgpu_cudaMallocManaged(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-		remote.StatsEnd(120, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 246, "cudaMallocManaged", cudart.Error(r), devPtr, size, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MallocManaged(devPtr, size, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 246, "cudaMallocManaged", cudart.Error(r), devPtr, size, flags)
-		return r
-	}
-	r := int32(cudart.MallocManaged(devPtr, size, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMallocManaged(devPtr, size, flags)
 }
 
 //export vgpu_cudaHostRegister
 func vgpu_cudaHostRegister(ptr uintptr, size uint64, flags uint32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.HostRegister(ptr, size, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 247, "cudaHostRegister", cudart.Error(r), ptr, size, flags)
-		return r
-	}
-	r := int32(cudart.HostRegister(ptr, size, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaHostRegister(ptr, size, flags)
 }
 
 //export vgpu_cudaHostUnregister
 func vgpu_cudaHostUnregister(ptr uintptr) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.HostUnregister(ptr))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 248, "cudaHostUnregister", cudart.Error(r), ptr)
-		return r
-	}
-	r := int32(cudart.HostUnregister(ptr))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaHostUnregister(ptr)
 }
 
 //export vgpu_cudaMemGetInfo
 func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-		remote.StatsEnd(123, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 249, "cudaMemGetInfo", cudart.Error(r), free, total)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemGetInfo(free, total))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 249, "cudaMemGetInfo", cudart.Error(r), free, total)
-		return r
-	}
-	r := int32(cudart.MemGetInfo(free, total))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemGetInfo(free, total)
 }
 
 //export vgpu_cudaMemset
 func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-		remote.StatsEnd(124, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 250, "cudaMemset", cudart.Error(r), devPtr, value, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memset(devPtr, value, count))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 250, "cudaMemset", cudart.Error(r), devPtr, value, count)
-		return r
-	}
-	r := int32(cudart.Memset(devPtr, value, count))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemset(devPtr, value, count)
 }
 
 //export vgpu_cudaMemsetAsync
 func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-		remote.StatsEnd(125, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 251, "cudaMemsetAsync", cudart.Error(r), devPtr, value, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemsetAsync(devPtr, value, count, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 251, "cudaMemsetAsync", cudart.Error(r), devPtr, value, count, stream)
-		return r
-	}
-	r := int32(cudart.MemsetAsync(devPtr, value, count, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemsetAsync(devPtr, value, count, stream)
 }
 
 //export vgpu_cudaMemcpy
 func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy(dst, src, count, kind))
-		remote.StatsEnd(126, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 252, "cudaMemcpy", cudart.Error(r), dst, src, count, kind)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy(dst, src, count, kind))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 252, "cudaMemcpy", cudart.Error(r), dst, src, count, kind)
-		return r
-	}
-	r := int32(cudart.Memcpy(dst, src, count, kind))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy(dst, src, count, kind)
 }
 
 //export vgpu_cudaMemcpyAsync
 func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyAsync(dst, src, count, kind, stream))
-		remote.StatsEnd(127, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 253, "cudaMemcpyAsync", cudart.Error(r), dst, src, count, kind, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyAsync(dst, src, count, kind, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 253, "cudaMemcpyAsync", cudart.Error(r), dst, src, count, kind, stream)
-		return r
-	}
-	r := int32(cudart.MemcpyAsync(dst, src, count, kind, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyAsync(dst, src, count, kind, stream)
 }
 
 //export vgpu_cudaMemcpy2D
 func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-		remote.StatsEnd(128, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 254, "cudaMemcpy2D", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 254, "cudaMemcpy2D", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
-		return r
-	}
-	r := int32(cudart.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy2D(dst, dpitch, src, spitch, width, height, kind)
 }
 
 //export vgpu_cudaMemcpy2DAsync
 func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-		remote.StatsEnd(129, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 255, "cudaMemcpy2DAsync", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 255, "cudaMemcpy2DAsync", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
-		return r
-	}
-	r := int32(cudart.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream)
 }
 
 //export vgpu_cudaMemcpyPeer
 func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-		remote.StatsEnd(130, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 256, "cudaMemcpyPeer", cudart.Error(r), dst, dstDevice, src, srcDevice, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyPeer(dst, dstDevice, src, srcDevice, count))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 256, "cudaMemcpyPeer", cudart.Error(r), dst, dstDevice, src, srcDevice, count)
-		return r
-	}
-	r := int32(cudart.MemcpyPeer(dst, dstDevice, src, srcDevice, count))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyPeer(dst, dstDevice, src, srcDevice, count)
 }
 
 //export vgpu_cudaMemcpyPeerAsync
 func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-		remote.StatsEnd(131, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 257, "cudaMemcpyPeerAsync", cudart.Error(r), dst, dstDevice, src, srcDevice, count, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyPeerAsync(dst, dstDevice, src, srcDevice, count, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 257, "cudaMemcpyPeerAsync", cudart.Error(r), dst, dstDevice, src, srcDevice, count, stream)
-		return r
-	}
-	r := int32(cudart.MemcpyPeerAsync(dst, dstDevice, src, srcDevice, count, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyPeerAsync(dst, dstDevice, src, srcDevice, count, stream)
 }
 
 //export vgpu_cudaMemcpy3DPeerAsync
 func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy3DPeerAsync(p, stream))
-		remote.StatsEnd(132, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 258, "cudaMemcpy3DPeerAsync", cudart.Error(r), p, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy3DPeerAsync(p, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 258, "cudaMemcpy3DPeerAsync", cudart.Error(r), p, stream)
-		return r
-	}
-	r := int32(cudart.Memcpy3DPeerAsync(p, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy3DPeerAsync(p, stream)
 }
 
 //export vgpu_cudaMemcpy3DPeer
 func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy3DPeer(p))
-		remote.StatsEnd(133, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 259, "cudaMemcpy3DPeer", cudart.Error(r), p)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy3DPeer(p))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 259, "cudaMemcpy3DPeer", cudart.Error(r), p)
-		return r
-	}
-	r := int32(cudart.Memcpy3DPeer(p))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy3DPeer(p)
 }
 
 //export vgpu_cudaMemcpy3D
 func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy3D(p))
-		remote.StatsEnd(134, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 260, "cudaMemcpy3D", cudart.Error(r), p)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy3D(p))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 260, "cudaMemcpy3D", cudart.Error(r), p)
-		return r
-	}
-	r := int32(cudart.Memcpy3D(p))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy3D(p)
 }
 
 //export vgpu_cudaMemcpy3DAsync
 func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Memcpy3DAsync(p, stream))
-		remote.StatsEnd(135, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 261, "cudaMemcpy3DAsync", cudart.Error(r), p, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memcpy3DAsync(p, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 261, "cudaMemcpy3DAsync", cudart.Error(r), p, stream)
-		return r
-	}
-	r := int32(cudart.Memcpy3DAsync(p, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpy3DAsync(p, stream)
 }
 
 //export vgpu_cudaPointerGetAttributes
 func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Unsupported("cudaPointerGetAttributes", 801))
-		remote.StatsEnd(136, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 262, "cudaPointerGetAttributes", cudart.Error(r), attributes, ptr)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.PointerGetAttributes(attributes, ptr))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 262, "cudaPointerGetAttributes", cudart.Error(r), attributes, ptr)
-		return r
-	}
-	r := int32(cudart.PointerGetAttributes(attributes, ptr))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaPointerGetAttributes(attributes, ptr)
 }
 
 //export vgpu_cudaMallocAsync
 func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-		remote.StatsEnd(137, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 263, "cudaMallocAsync", cudart.Error(r), devPtr, size, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MallocAsync(devPtr, size, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 263, "cudaMallocAsync", cudart.Error(r), devPtr, size, stream)
-		return r
-	}
-	r := int32(cudart.MallocAsync(devPtr, size, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMallocAsync(devPtr, size, stream)
 }
 
 //export vgpu_cudaFreeAsync
 func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-		remote.StatsEnd(138, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 264, "cudaFreeAsync", cudart.Error(r), devPtr, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.FreeAsync(devPtr, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 264, "cudaFreeAsync", cudart.Error(r), devPtr, stream)
-		return r
-	}
-	r := int32(cudart.FreeAsync(devPtr, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaFreeAsync(devPtr, stream)
 }
 
 //export vgpu_cudaMallocPitch
 func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-		remote.StatsEnd(139, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 265, "cudaMallocPitch", cudart.Error(r), devPtr, pitch, width, height)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MallocPitch(devPtr, pitch, width, height))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 265, "cudaMallocPitch", cudart.Error(r), devPtr, pitch, width, height)
-		return r
-	}
-	r := int32(cudart.MallocPitch(devPtr, pitch, width, height))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMallocPitch(devPtr, pitch, width, height)
 }
 
 //export vgpu_cudaMemcpyToSymbol
 func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyToSymbol(symbol, src, count, offset, kind))
-		remote.StatsEnd(140, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 266, "cudaMemcpyToSymbol", cudart.Error(r), symbol, src, count, offset, kind)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyToSymbol(symbol, src, count, offset, kind))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 266, "cudaMemcpyToSymbol", cudart.Error(r), symbol, src, count, offset, kind)
-		return r
-	}
-	r := int32(cudart.MemcpyToSymbol(symbol, src, count, offset, kind))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyToSymbol(symbol, src, count, offset, kind)
 }
 
 //export vgpu_cudaMemcpyFromSymbol
 func vgpu_cudaMemcpyFromSymbol(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyFromSymbol(dst, symbol, count, offset, kind))
-		remote.StatsEnd(141, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 330, "cudaMemcpyFromSymbol", cudart.Error(r), dst, symbol, count, offset, kind)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyFromSymbol(dst, symbol, count, offset, kind))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 330, "cudaMemcpyFromSymbol", cudart.Error(r), dst, symbol, count, offset, kind)
-		return r
-	}
-	r := int32(cudart.MemcpyFromSymbol(dst, symbol, count, offset, kind))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyFromSymbol(dst, symbol, count, offset, kind)
 }
 
 //export vgpu_cudaMemcpyToSymbolAsync
 func vgpu_cudaMemcpyToSymbolAsync(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-		remote.StatsEnd(142, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 331, "cudaMemcpyToSymbolAsync", cudart.Error(r), symbol, src, count, offset, kind, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 331, "cudaMemcpyToSymbolAsync", cudart.Error(r), symbol, src, count, offset, kind, stream)
-		return r
-	}
-	r := int32(cudart.MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyToSymbolAsync(symbol, src, count, offset, kind, stream)
 }
 
 //export vgpu_cudaMemcpyFromSymbolAsync
 func vgpu_cudaMemcpyFromSymbolAsync(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-		remote.StatsEnd(143, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 332, "cudaMemcpyFromSymbolAsync", cudart.Error(r), dst, symbol, count, offset, kind, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 332, "cudaMemcpyFromSymbolAsync", cudart.Error(r), dst, symbol, count, offset, kind, stream)
-		return r
-	}
-	r := int32(cudart.MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream)
 }
 
 //export vgpu_cudaGetSymbolAddress
 func vgpu_cudaGetSymbolAddress(devPtr unsafe.Pointer, symbol uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.GetSymbolAddress(devPtr, symbol))
-		remote.StatsEnd(144, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 333, "cudaGetSymbolAddress", cudart.Error(r), devPtr, symbol)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetSymbolAddress(devPtr, symbol))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 333, "cudaGetSymbolAddress", cudart.Error(r), devPtr, symbol)
-		return r
-	}
-	r := int32(cudart.GetSymbolAddress(devPtr, symbol))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetSymbolAddress(devPtr, symbol)
 }
 
 //export vgpu_cudaGetSymbolSize
 func vgpu_cudaGetSymbolSize(size unsafe.Pointer, symbol uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.GetSymbolSize(size, symbol))
-		remote.StatsEnd(145, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 334, "cudaGetSymbolSize", cudart.Error(r), size, symbol)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetSymbolSize(size, symbol))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 334, "cudaGetSymbolSize", cudart.Error(r), size, symbol)
-		return r
-	}
-	r := int32(cudart.GetSymbolSize(size, symbol))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetSymbolSize(size, symbol)
 }
 
 //export vgpu_cudaMemset2D
 func vgpu_cudaMemset2D(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(146, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-		remote.StatsEnd(146, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 335, "cudaMemset2D", cudart.Error(r), devPtr, pitch, value, width, height)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memset2D(devPtr, pitch, value, width, height))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 335, "cudaMemset2D", cudart.Error(r), devPtr, pitch, value, width, height)
-		return r
-	}
-	r := int32(cudart.Memset2D(devPtr, pitch, value, width, height))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemset2D(devPtr, pitch, value, width, height)
 }
 
 //export vgpu_cudaMemset2DAsync
 func vgpu_cudaMemset2DAsync(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-		remote.StatsEnd(147, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 336, "cudaMemset2DAsync", cudart.Error(r), devPtr, pitch, value, width, height, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.Memset2DAsync(devPtr, pitch, value, width, height, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 336, "cudaMemset2DAsync", cudart.Error(r), devPtr, pitch, value, width, height, stream)
-		return r
-	}
-	r := int32(cudart.Memset2DAsync(devPtr, pitch, value, width, height, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemset2DAsync(devPtr, pitch, value, width, height, stream)
 }
 
 //export vgpu_cudaDeviceGetDefaultMemPool
 func vgpu_cudaDeviceGetDefaultMemPool(pool unsafe.Pointer, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(148, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-		remote.StatsEnd(148, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 337, "cudaDeviceGetDefaultMemPool", cudart.Error(r), pool, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetDefaultMemPool(pool, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 337, "cudaDeviceGetDefaultMemPool", cudart.Error(r), pool, device)
-		return r
-	}
-	r := int32(cudart.DeviceGetDefaultMemPool(pool, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetDefaultMemPool(pool, device)
 }
 
 //export vgpu_cudaDeviceGetMemPool
 func vgpu_cudaDeviceGetMemPool(pool unsafe.Pointer, device int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-		remote.StatsEnd(149, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 338, "cudaDeviceGetMemPool", cudart.Error(r), pool, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.DeviceGetMemPool(pool, device))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 338, "cudaDeviceGetMemPool", cudart.Error(r), pool, device)
-		return r
-	}
-	r := int32(cudart.DeviceGetMemPool(pool, device))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaDeviceGetMemPool(pool, device)
 }
 
 //export vgpu_cudaMemPoolGetAttribute
 func vgpu_cudaMemPoolGetAttribute(pool uintptr, attr int32, value uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemPoolGetAttribute(pool, attr, value))
-		remote.StatsEnd(150, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 339, "cudaMemPoolGetAttribute", cudart.Error(r), pool, attr, value)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemPoolGetAttribute(pool, attr, value))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 339, "cudaMemPoolGetAttribute", cudart.Error(r), pool, attr, value)
-		return r
-	}
-	r := int32(cudart.MemPoolGetAttribute(pool, attr, value))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemPoolGetAttribute(pool, attr, value)
 }
 
 //export vgpu_cudaMemPoolSetAttribute
 func vgpu_cudaMemPoolSetAttribute(pool uintptr, attr int32, value uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.MemPoolSetAttribute(pool, attr, value))
-		remote.StatsEnd(151, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 340, "cudaMemPoolSetAttribute", cudart.Error(r), pool, attr, value)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemPoolSetAttribute(pool, attr, value))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 340, "cudaMemPoolSetAttribute", cudart.Error(r), pool, attr, value)
-		return r
-	}
-	r := int32(cudart.MemPoolSetAttribute(pool, attr, value))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemPoolSetAttribute(pool, attr, value)
 }
 
 //export vgpu_cudaMemPoolTrimTo
 func vgpu_cudaMemPoolTrimTo(pool uintptr, minBytesToKeep uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(152, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-		remote.StatsEnd(152, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 341, "cudaMemPoolTrimTo", cudart.Error(r), pool, minBytesToKeep)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.MemPoolTrimTo(pool, minBytesToKeep))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 341, "cudaMemPoolTrimTo", cudart.Error(r), pool, minBytesToKeep)
-		return r
-	}
-	r := int32(cudart.MemPoolTrimTo(pool, minBytesToKeep))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaMemPoolTrimTo(pool, minBytesToKeep)
 }
 
 //export vgpu_cudaStreamCreate
 func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(153, []wire.Value{{U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(153, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 270, "cudaStreamCreate", cudart.Error(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamCreate(stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 270, "cudaStreamCreate", cudart.Error(r), stream)
-		return r
-	}
-	r := int32(cudart.StreamCreate(stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamCreate(stream)
 }
 
 //export vgpu_cudaStreamCreateWithFlags
 func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-		remote.StatsEnd(154, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 271, "cudaStreamCreateWithFlags", cudart.Error(r), stream, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamCreateWithFlags(stream, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 271, "cudaStreamCreateWithFlags", cudart.Error(r), stream, flags)
-		return r
-	}
-	r := int32(cudart.StreamCreateWithFlags(stream, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamCreateWithFlags(stream, flags)
 }
 
 //export vgpu_cudaStreamCreateWithPriority
 func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, priority int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-		remote.StatsEnd(155, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 272, "cudaStreamCreateWithPriority", cudart.Error(r), stream, flags, priority)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamCreateWithPriority(stream, flags, priority))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 272, "cudaStreamCreateWithPriority", cudart.Error(r), stream, flags, priority)
-		return r
-	}
-	r := int32(cudart.StreamCreateWithPriority(stream, flags, priority))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamCreateWithPriority(stream, flags, priority)
 }
 
 //export vgpu_cudaStreamDestroy
 func vgpu_cudaStreamDestroy(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(156, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(156, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 273, "cudaStreamDestroy", cudart.Error(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamDestroy(stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 273, "cudaStreamDestroy", cudart.Error(r), stream)
-		return r
-	}
-	r := int32(cudart.StreamDestroy(stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamDestroy(stream)
 }
 
 //export vgpu_cudaStreamSynchronize
 func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(157, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(157, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 274, "cudaStreamSynchronize", cudart.Error(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamSynchronize(stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 274, "cudaStreamSynchronize", cudart.Error(r), stream)
-		return r
-	}
-	r := int32(cudart.StreamSynchronize(stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamSynchronize(stream)
 }
 
 //export vgpu_cudaStreamQuery
 func vgpu_cudaStreamQuery(stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(158, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(158, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 275, "cudaStreamQuery", cudart.Error(r), stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamQuery(stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 275, "cudaStreamQuery", cudart.Error(r), stream)
-		return r
-	}
-	r := int32(cudart.StreamQuery(stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamQuery(stream)
 }
 
 //export vgpu_cudaStreamWaitEvent
 func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(159, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-		remote.StatsEnd(159, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 276, "cudaStreamWaitEvent", cudart.Error(r), stream, event, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamWaitEvent(stream, event, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 276, "cudaStreamWaitEvent", cudart.Error(r), stream, event, flags)
-		return r
-	}
-	r := int32(cudart.StreamWaitEvent(stream, event, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamWaitEvent(stream, event, flags)
 }
 
 //export vgpu_cudaStreamIsCapturing
 func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-		remote.StatsEnd(160, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 277, "cudaStreamIsCapturing", cudart.Error(r), stream, status)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamIsCapturing(stream, status))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 277, "cudaStreamIsCapturing", cudart.Error(r), stream, status)
-		return r
-	}
-	r := int32(cudart.StreamIsCapturing(stream, status))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamIsCapturing(stream, status)
 }
 
 //export vgpu_cudaStreamBeginCapture
 func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-		remote.StatsEnd(161, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 278, "cudaStreamBeginCapture", cudart.Error(r), stream, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamBeginCapture(stream, mode))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 278, "cudaStreamBeginCapture", cudart.Error(r), stream, mode)
-		return r
-	}
-	r := int32(cudart.StreamBeginCapture(stream, mode))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamBeginCapture(stream, mode)
 }
 
 //export vgpu_cudaStreamEndCapture
 func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-		remote.StatsEnd(162, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 279, "cudaStreamEndCapture", cudart.Error(r), stream, graph)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamEndCapture(stream, graph))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 279, "cudaStreamEndCapture", cudart.Error(r), stream, graph)
-		return r
-	}
-	r := int32(cudart.StreamEndCapture(stream, graph))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamEndCapture(stream, graph)
 }
 
 //export vgpu_cudaStreamGetFlags
 func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-		remote.StatsEnd(163, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 280, "cudaStreamGetFlags", cudart.Error(r), stream, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamGetFlags(stream, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 280, "cudaStreamGetFlags", cudart.Error(r), stream, flags)
-		return r
-	}
-	r := int32(cudart.StreamGetFlags(stream, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamGetFlags(stream, flags)
 }
 
 //export vgpu_cudaStreamGetPriority
 func vgpu_cudaStreamGetPriority(stream uintptr, priority unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-		remote.StatsEnd(164, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 281, "cudaStreamGetPriority", cudart.Error(r), stream, priority)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamGetPriority(stream, priority))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 281, "cudaStreamGetPriority", cudart.Error(r), stream, priority)
-		return r
-	}
-	r := int32(cudart.StreamGetPriority(stream, priority))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamGetPriority(stream, priority)
 }
 
 //export vgpu_cudaLaunchHostFunc
 func vgpu_cudaLaunchHostFunc(stream uintptr, fn uintptr, userData uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchHostFunc(stream, fn, userData))
-		remote.StatsEnd(165, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 283, "cudaLaunchHostFunc", cudart.Error(r), stream, fn, userData)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.LaunchHostFunc(stream, fn, userData))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 283, "cudaLaunchHostFunc", cudart.Error(r), stream, fn, userData)
-		return r
-	}
-	r := int32(cudart.LaunchHostFunc(stream, fn, userData))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaLaunchHostFunc(stream, fn, userData)
 }
 
 //export vgpu_cudaStreamAddCallback
 func vgpu_cudaStreamAddCallback(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.StreamAddCallback(stream, callback, userData, flags))
-		remote.StatsEnd(166, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 284, "cudaStreamAddCallback", cudart.Error(r), stream, callback, userData, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.StreamAddCallback(stream, callback, userData, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 284, "cudaStreamAddCallback", cudart.Error(r), stream, callback, userData, flags)
-		return r
-	}
-	r := int32(cudart.StreamAddCallback(stream, callback, userData, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaStreamAddCallback(stream, callback, userData, flags)
 }
 
 //export vgpu_cudaThreadExchangeStreamCaptureMode
 func vgpu_cudaThreadExchangeStreamCaptureMode(mode unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.ThreadExchangeStreamCaptureMode(mode))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 282, "cudaThreadExchangeStreamCaptureMode", cudart.Error(r), mode)
-		return r
-	}
-	r := int32(cudart.ThreadExchangeStreamCaptureMode(mode))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaThreadExchangeStreamCaptureMode(mode)
 }
 
 //export vgpu_cudaEventCreate
 func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(168, []wire.Value{{U: uint64(uintptr(event))}}))
-		remote.StatsEnd(168, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 290, "cudaEventCreate", cudart.Error(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventCreate(event))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 290, "cudaEventCreate", cudart.Error(r), event)
-		return r
-	}
-	r := int32(cudart.EventCreate(event))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventCreate(event)
 }
 
 //export vgpu_cudaEventCreateWithFlags
 func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(169, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-		remote.StatsEnd(169, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 291, "cudaEventCreateWithFlags", cudart.Error(r), event, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventCreateWithFlags(event, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 291, "cudaEventCreateWithFlags", cudart.Error(r), event, flags)
-		return r
-	}
-	r := int32(cudart.EventCreateWithFlags(event, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventCreateWithFlags(event, flags)
 }
 
 //export vgpu_cudaEventDestroy
 func vgpu_cudaEventDestroy(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(170, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(170, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 292, "cudaEventDestroy", cudart.Error(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventDestroy(event))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 292, "cudaEventDestroy", cudart.Error(r), event)
-		return r
-	}
-	r := int32(cudart.EventDestroy(event))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventDestroy(event)
 }
 
 //export vgpu_cudaEventRecord
 func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(171, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-		remote.StatsEnd(171, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 293, "cudaEventRecord", cudart.Error(r), event, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventRecord(event, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 293, "cudaEventRecord", cudart.Error(r), event, stream)
-		return r
-	}
-	r := int32(cudart.EventRecord(event, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventRecord(event, stream)
 }
 
 //export vgpu_cudaEventSynchronize
 func vgpu_cudaEventSynchronize(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(172, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(172, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 294, "cudaEventSynchronize", cudart.Error(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventSynchronize(event))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 294, "cudaEventSynchronize", cudart.Error(r), event)
-		return r
-	}
-	r := int32(cudart.EventSynchronize(event))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventSynchronize(event)
 }
 
 //export vgpu_cudaEventQuery
 func vgpu_cudaEventQuery(event uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(173, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(173, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 295, "cudaEventQuery", cudart.Error(r), event)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventQuery(event))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 295, "cudaEventQuery", cudart.Error(r), event)
-		return r
-	}
-	r := int32(cudart.EventQuery(event))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventQuery(event)
 }
 
 //export vgpu_cudaEventElapsedTime
 func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(174, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-		remote.StatsEnd(174, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 296, "cudaEventElapsedTime", cudart.Error(r), ms, start, end)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.EventElapsedTime(ms, start, end))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 296, "cudaEventElapsedTime", cudart.Error(r), ms, start, end)
-		return r
-	}
-	r := int32(cudart.EventElapsedTime(ms, start, end))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaEventElapsedTime(ms, start, end)
 }
 
 //export vgpu_cudaGraphCreate
 func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(175, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-		remote.StatsEnd(175, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 300, "cudaGraphCreate", cudart.Error(r), graph, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphCreate(graph, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 300, "cudaGraphCreate", cudart.Error(r), graph, flags)
-		return r
-	}
-	r := int32(cudart.GraphCreate(graph, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphCreate(graph, flags)
 }
 
 //export vgpu_cudaGraphInstantiate
 func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(176, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-		remote.StatsEnd(176, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 301, "cudaGraphInstantiate", cudart.Error(r), exec, graph, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphInstantiate(exec, graph, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 301, "cudaGraphInstantiate", cudart.Error(r), exec, graph, flags)
-		return r
-	}
-	r := int32(cudart.GraphInstantiate(exec, graph, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphInstantiate(exec, graph, flags)
 }
 
 //export vgpu_cudaGraphInstantiateWithFlags
 func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-		remote.StatsEnd(177, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 302, "cudaGraphInstantiateWithFlags", cudart.Error(r), exec, graph, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphInstantiate(exec, graph, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 302, "cudaGraphInstantiateWithFlags", cudart.Error(r), exec, graph, flags)
-		return r
-	}
-	r := int32(cudart.GraphInstantiate(exec, graph, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphInstantiateWithFlags(exec, graph, flags)
 }
 
 //export vgpu_cudaGraphExecUpdate
 func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(178, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-		remote.StatsEnd(178, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 303, "cudaGraphExecUpdate", cudart.Error(r), exec, graph, info)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphExecUpdate(exec, graph, info))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 303, "cudaGraphExecUpdate", cudart.Error(r), exec, graph, info)
-		return r
-	}
-	r := int32(cudart.GraphExecUpdate(exec, graph, info))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphExecUpdate(exec, graph, info)
 }
 
 //export vgpu_cudaGraphLaunch
 func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-		remote.StatsEnd(179, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 304, "cudaGraphLaunch", cudart.Error(r), exec, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphLaunch(exec, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 304, "cudaGraphLaunch", cudart.Error(r), exec, stream)
-		return r
-	}
-	r := int32(cudart.GraphLaunch(exec, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphLaunch(exec, stream)
 }
 
 //export vgpu_cudaGraphExecDestroy
 func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(180, []wire.Value{{U: uint64(exec)}}))
-		remote.StatsEnd(180, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 305, "cudaGraphExecDestroy", cudart.Error(r), exec)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphExecDestroy(exec))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 305, "cudaGraphExecDestroy", cudart.Error(r), exec)
-		return r
-	}
-	r := int32(cudart.GraphExecDestroy(exec))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphExecDestroy(exec)
 }
 
 //export vgpu_cudaGraphDestroy
 func vgpu_cudaGraphDestroy(graph uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(181, []wire.Value{{U: uint64(graph)}}))
-		remote.StatsEnd(181, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 306, "cudaGraphDestroy", cudart.Error(r), graph)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphDestroy(graph))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 306, "cudaGraphDestroy", cudart.Error(r), graph)
-		return r
-	}
-	r := int32(cudart.GraphDestroy(graph))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphDestroy(graph)
 }
 
 //export vgpu_cudaGraphGetNodes
 func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(182, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-		remote.StatsEnd(182, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 307, "cudaGraphGetNodes", cudart.Error(r), graph, nodes, numNodes)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GraphGetNodes(graph, nodes, numNodes))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 307, "cudaGraphGetNodes", cudart.Error(r), graph, nodes, numNodes)
-		return r
-	}
-	r := int32(cudart.GraphGetNodes(graph, nodes, numNodes))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGraphGetNodes(graph, nodes, numNodes)
 }
 
 //export vgpu_cudaFuncSetAttribute
 func vgpu_cudaFuncSetAttribute(func_ uintptr, attr int32, value int32) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.FuncSetAttribute(func_, attr, value))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 310, "cudaFuncSetAttribute", cudart.Error(r), func_, attr, value)
-		return r
-	}
-	r := int32(cudart.FuncSetAttribute(func_, attr, value))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaFuncSetAttribute(func_, attr, value)
 }
 
 //export vgpu_cudaFuncGetAttributes
 func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.FuncGetAttributes(attr, func_))
-		remote.StatsEnd(184, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 311, "cudaFuncGetAttributes", cudart.Error(r), attr, func_)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.FuncGetAttributes(attr, func_))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 311, "cudaFuncGetAttributes", cudart.Error(r), attr, func_)
-		return r
-	}
-	r := int32(cudart.FuncGetAttributes(attr, func_))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaFuncGetAttributes(attr, func_)
 }
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-		remote.StatsEnd(185, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 312, "cudaOccupancyMaxActiveBlocksPerMultiprocessor", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 312, "cudaOccupancyMaxActiveBlocksPerMultiprocessor", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize)
-		return r
-	}
-	r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize)
 }
 
 //export vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-		remote.StatsEnd(186, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 313, "cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize, flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 313, "cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", cudart.Error(r), numBlocks, func_, blockSize, dynamicSMemSize, flags)
-		return r
-	}
-	r := int32(cudart.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags)
 }
 
 //export vgpu_cudaLaunchKernel
 func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(187, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 314, "cudaLaunchKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 314, "cudaLaunchKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		return r
-	}
-	r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaLaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 }
 
 //export vgpu_cudaLaunchKernelExC
 func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchKernelExC(config, func_, args))
-		remote.StatsEnd(188, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 315, "cudaLaunchKernelExC", cudart.Error(r), config, func_, args)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.LaunchKernelExC(config, func_, args))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 315, "cudaLaunchKernelExC", cudart.Error(r), config, func_, args)
-		return r
-	}
-	r := int32(cudart.LaunchKernelExC(config, func_, args))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaLaunchKernelExC(config, func_, args)
 }
 
 //export vgpu_cudaLaunchCooperativeKernel
 func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(189, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 316, "cudaLaunchCooperativeKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 316, "cudaLaunchCooperativeKernel", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		return r
-	}
-	r := int32(cudart.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaLaunchCooperativeKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 }
 
 //export vgpu___cudaGetKernel_13
 func vgpu___cudaGetKernel_13(kernel unsafe.Pointer, entryFuncAddr uintptr) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetKernel(kernel, entryFuncAddr))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 317, "__cudaGetKernel", cudart.Error(r), kernel, entryFuncAddr)
-		return r
-	}
-	r := int32(cudart.GetKernel(kernel, entryFuncAddr))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.X__cudaGetKernel_13(kernel, entryFuncAddr)
 }
 
 //export vgpu___cudaLaunchKernel_13
 func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(191, t)
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		if tr {
-			shim.TraceEnd(tt, 318, "__cudaLaunchKernel", cudart.Error(r), kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 318, "__cudaLaunchKernel", cudart.Error(r), kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
-		return r
-	}
-	r := int32(cudart.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.X__cudaLaunchKernel_13(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
 }
 
 //export vgpu___cudaPushCallConfiguration
 func vgpu___cudaPushCallConfiguration(grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, sharedMem uint64, stream uintptr) uint32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := uint32(cudart.PushCallConfiguration(shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, sharedMem, stream))
-		shim.TraceEnd(t, 319, "__cudaPushCallConfiguration", r, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, sharedMem, stream)
-		return r
-	}
-	return uint32(cudart.PushCallConfiguration(shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, sharedMem, stream))
+	return dispatch.T().Cudart.X__cudaPushCallConfiguration(shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, sharedMem, stream)
 }
 
 //export vgpu___cudaPopCallConfiguration
 func vgpu___cudaPopCallConfiguration(grid unsafe.Pointer, block unsafe.Pointer, sharedMem unsafe.Pointer, stream unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.PopCallConfiguration(grid, block, sharedMem, stream))
-		shim.TraceEnd(t, 320, "__cudaPopCallConfiguration", cudart.Error(r), grid, block, sharedMem, stream)
-		return r
-	}
-	return int32(cudart.PopCallConfiguration(grid, block, sharedMem, stream))
+	return dispatch.T().Cudart.X__cudaPopCallConfiguration(grid, block, sharedMem, stream)
 }
 
 //export vgpu___cudaRegisterFatBinary
 func vgpu___cudaRegisterFatBinary(fatCubin uintptr) uintptr {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cudart.RegisterFatBinary(fatCubin)
-		shim.TraceEnd(t, 321, "__cudaRegisterFatBinary", r, fatCubin)
-		return r
-	}
-	return cudart.RegisterFatBinary(fatCubin)
+	return dispatch.T().Cudart.X__cudaRegisterFatBinary(fatCubin)
 }
 
 //export vgpu___cudaRegisterFatBinaryEnd
 func vgpu___cudaRegisterFatBinaryEnd(handle uintptr) {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		cudart.RegisterFatBinaryEnd(handle)
-		shim.TraceEnd(t, 322, "__cudaRegisterFatBinaryEnd", nil, handle)
-		return
-	}
-	cudart.RegisterFatBinaryEnd(handle)
+	dispatch.T().Cudart.X__cudaRegisterFatBinaryEnd(handle)
 }
 
 //export vgpu___cudaUnregisterFatBinary
 func vgpu___cudaUnregisterFatBinary(handle uintptr) {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		cudart.UnregisterFatBinary(handle)
-		shim.TraceEnd(t, 323, "__cudaUnregisterFatBinary", nil, handle)
-		return
-	}
-	cudart.UnregisterFatBinary(handle)
+	dispatch.T().Cudart.X__cudaUnregisterFatBinary(handle)
 }
 
 //export vgpu___cudaRegisterFunction
 func vgpu___cudaRegisterFunction(handle uintptr, hostFun uintptr, deviceFun unsafe.Pointer, deviceName unsafe.Pointer, threadLimit int32, tid uintptr, bid uintptr, bDim uintptr, gDim uintptr, wSize uintptr) {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		cudart.RegisterFunction(handle, hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize)
-		shim.TraceEnd(t, 324, "__cudaRegisterFunction", nil, handle, hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize)
-		return
-	}
-	cudart.RegisterFunction(handle, hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize)
+	dispatch.T().Cudart.X__cudaRegisterFunction(handle, hostFun, deviceFun, deviceName, threadLimit, tid, bid, bDim, gDim, wSize)
 }
 
 //export vgpu___cudaRegisterVar
 func vgpu___cudaRegisterVar(handle uintptr, hostVar uintptr, deviceAddress unsafe.Pointer, deviceName unsafe.Pointer, ext int32, size uint64, constant int32, global int32) {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		cudart.RegisterVar(handle, hostVar, deviceAddress, deviceName, ext, size, constant, global)
-		shim.TraceEnd(t, 325, "__cudaRegisterVar", nil, handle, hostVar, deviceAddress, deviceName, ext, size, constant, global)
-		return
-	}
-	cudart.RegisterVar(handle, hostVar, deviceAddress, deviceName, ext, size, constant, global)
+	dispatch.T().Cudart.X__cudaRegisterVar(handle, hostVar, deviceAddress, deviceName, ext, size, constant, global)
 }
 
 //export vgpu___cudaRegisterManagedVar
 func vgpu___cudaRegisterManagedVar(handle uintptr, hostVarPtrAddress uintptr, deviceAddress unsafe.Pointer, deviceName unsafe.Pointer, ext int32, size uint64, constant int32, global int32) {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		cudart.RegisterManagedVar(handle, hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global)
-		shim.TraceEnd(t, 326, "__cudaRegisterManagedVar", nil, handle, hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global)
-		return
-	}
-	cudart.RegisterManagedVar(handle, hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global)
+	dispatch.T().Cudart.X__cudaRegisterManagedVar(handle, hostVarPtrAddress, deviceAddress, deviceName, ext, size, constant, global)
 }
 
 //export vgpu___cudaInitModule
 func vgpu___cudaInitModule(handle uintptr) int8 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cudart.InitModule(handle)
-		shim.TraceEnd(t, 327, "__cudaInitModule", r, handle)
-		return r
-	}
-	return cudart.InitModule(handle)
+	return dispatch.T().Cudart.X__cudaInitModule(handle)
 }
 
 //export vgpu_cudaGetDriverEntryPoint
 func vgpu_cudaGetDriverEntryPoint(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDriverEntryPoint(symbol, funcPtr, flags, status))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 328, "cudaGetDriverEntryPoint", cudart.Error(r), symbol, funcPtr, flags, status)
-		return r
-	}
-	r := int32(cudart.GetDriverEntryPoint(symbol, funcPtr, flags, status))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDriverEntryPoint(symbol, funcPtr, flags, status)
 }
 
 //export vgpu_cudaGetDriverEntryPointByVersion
 func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cudart.GetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status))
-		if r != 0 {
-			cudart.RecordError(r)
-		}
-		shim.TraceEnd(t, 329, "cudaGetDriverEntryPointByVersion", cudart.Error(r), symbol, funcPtr, cudaVersion, flags, status)
-		return r
-	}
-	r := int32(cudart.GetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status))
-	if r != 0 {
-		cudart.RecordError(r)
-	}
-	return r
+	return dispatch.T().Cudart.CudaGetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status)
 }
 
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(203, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(203, t)
-		if tr {
-			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.Create(handle))
-		shim.TraceEnd(t, 400, "cublasCreate_v2", cublas.Status(r), handle)
-		return r
-	}
-	return int32(cublas.Create(handle))
+	return dispatch.T().Cublas.CublasCreate_v2(handle)
 }
 
 //export vgpu_cublasDestroy_v2
 func vgpu_cublasDestroy_v2(handle uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(204, t)
-		if tr {
-			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.Destroy(handle))
-		shim.TraceEnd(t, 401, "cublasDestroy_v2", cublas.Status(r), handle)
-		return r
-	}
-	return int32(cublas.Destroy(handle))
+	return dispatch.T().Cublas.CublasDestroy_v2(handle)
 }
 
 //export vgpu_cublasSetStream_v2
 func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(205, t)
-		if tr {
-			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SetStream(handle, stream))
-		shim.TraceEnd(t, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
-		return r
-	}
-	return int32(cublas.SetStream(handle, stream))
+	return dispatch.T().Cublas.CublasSetStream_v2(handle, stream)
 }
 
 //export vgpu_cublasGetStream_v2
 func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(206, t)
-		if tr {
-			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GetStream(handle, stream))
-		shim.TraceEnd(t, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
-		return r
-	}
-	return int32(cublas.GetStream(handle, stream))
+	return dispatch.T().Cublas.CublasGetStream_v2(handle, stream)
 }
 
 //export vgpu_cublasSetMathMode
 func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(207, t)
-		if tr {
-			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SetMathMode(handle, mode))
-		shim.TraceEnd(t, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
-		return r
-	}
-	return int32(cublas.SetMathMode(handle, mode))
+	return dispatch.T().Cublas.CublasSetMathMode(handle, mode)
 }
 
 //export vgpu_cublasGetMathMode
 func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(208, t)
-		if tr {
-			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GetMathMode(handle, mode))
-		shim.TraceEnd(t, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
-		return r
-	}
-	return int32(cublas.GetMathMode(handle, mode))
+	return dispatch.T().Cublas.CublasGetMathMode(handle, mode)
 }
 
 //export vgpu_cublasSetWorkspace_v2
 func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(209, t)
-		if tr {
-			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SetWorkspace(handle, workspace, size))
-		shim.TraceEnd(t, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
-		return r
-	}
-	return int32(cublas.SetWorkspace(handle, workspace, size))
+	return dispatch.T().Cublas.CublasSetWorkspace_v2(handle, workspace, size)
 }
 
 //export vgpu_cublasSetPointerMode_v2
 func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(210, t)
-		if tr {
-			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SetPointerMode(handle, mode))
-		shim.TraceEnd(t, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
-		return r
-	}
-	return int32(cublas.SetPointerMode(handle, mode))
+	return dispatch.T().Cublas.CublasSetPointerMode_v2(handle, mode)
 }
 
 //export vgpu_cublasGetPointerMode_v2
 func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(211, t)
-		if tr {
-			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GetPointerMode(handle, mode))
-		shim.TraceEnd(t, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
-		return r
-	}
-	return int32(cublas.GetPointerMode(handle, mode))
+	return dispatch.T().Cublas.CublasGetPointerMode_v2(handle, mode)
 }
 
 //export vgpu_cublasGetVersion_v2
 func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(212, t)
-		if tr {
-			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GetVersion(handle, version))
-		shim.TraceEnd(t, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
-		return r
-	}
-	return int32(cublas.GetVersion(handle, version))
+	return dispatch.T().Cublas.CublasGetVersion_v2(handle, version)
 }
 
 //export vgpu_cublasGetStatusString
 func vgpu_cublasGetStatusString(status int32) unsafe.Pointer {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cublas.GetStatusString(status)
-		shim.TraceEnd(t, 410, "cublasGetStatusString", r, status)
-		return r
-	}
-	return cublas.GetStatusString(status)
+	return dispatch.T().Cublas.CublasGetStatusString(status)
 }
 
 //export vgpu_cublasGetStatusName
 func vgpu_cublasGetStatusName(status int32) unsafe.Pointer {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := cublas.GetStatusName(status)
-		shim.TraceEnd(t, 411, "cublasGetStatusName", r, status)
-		return r
-	}
-	return cublas.GetStatusName(status)
+	return dispatch.T().Cublas.CublasGetStatusName(status)
 }
 
 //export vgpu_cublasSgemm_v2
 func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(215, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(215, t)
-		if tr {
-			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.Sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc))
-		shim.TraceEnd(t, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-		return r
-	}
-	return int32(cublas.Sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc))
+	return dispatch.T().Cublas.CublasSgemm_v2(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 }
 
 //export vgpu_cublasGemmEx
 func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(216, t)
-		if tr {
-			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo))
-		shim.TraceEnd(t, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
-		return r
-	}
-	return int32(cublas.GemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo))
+	return dispatch.T().Cublas.CublasGemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 }
 
 //export vgpu_cublasGemmStridedBatchedEx
 func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(217, t)
-		if tr {
-			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo))
-		shim.TraceEnd(t, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
-		return r
-	}
-	return int32(cublas.GemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo))
+	return dispatch.T().Cublas.CublasGemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 }
 
 //export vgpu_cublasGemmBatchedEx
 func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(218, t)
-		if tr {
-			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.GemmBatchedEx(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo))
-		shim.TraceEnd(t, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
-		return r
-	}
-	return int32(cublas.GemmBatchedEx(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo))
+	return dispatch.T().Cublas.CublasGemmBatchedEx(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 }
 
 //export vgpu_cublasSgemmStridedBatched
 func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(219, t)
-		if tr {
-			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SgemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount))
-		shim.TraceEnd(t, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
-		return r
-	}
-	return int32(cublas.SgemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount))
+	return dispatch.T().Cublas.CublasSgemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 }
 
 //export vgpu_cublasSgemmBatched
 func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(220, t)
-		if tr {
-			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.SgemmBatched(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount))
-		shim.TraceEnd(t, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
-		return r
-	}
-	return int32(cublas.SgemmBatched(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount))
+	return dispatch.T().Cublas.CublasSgemmBatched(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 }
 
 //export vgpu_cublasStrsmBatched
 func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(221, t)
-		if tr {
-			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(cublas.StrsmBatched(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount))
-		shim.TraceEnd(t, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
-		return r
-	}
-	return int32(cublas.StrsmBatched(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount))
+	return dispatch.T().Cublas.CublasStrsmBatched(handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 }
 
 //export vgpu_nvmlInit_v2
 func vgpu_nvmlInit_v2() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(222, []wire.Value{}))
-		remote.StatsEnd(222, t)
-		if tr {
-			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Init())
-		shim.TraceEnd(t, 500, "nvmlInit_v2", nvml.Return(r))
-		return r
-	}
-	return int32(nvml.Init())
+	return dispatch.T().Nvml.NvmlInit_v2()
 }
 
 //export vgpu_nvmlInit
 func vgpu_nvmlInit() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(223, []wire.Value{}))
-		remote.StatsEnd(223, t)
-		if tr {
-			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Init())
-		shim.TraceEnd(t, 501, "nvmlInit", nvml.Return(r))
-		return r
-	}
-	return int32(nvml.Init())
+	return dispatch.T().Nvml.NvmlInit()
 }
 
 //export vgpu_nvmlInitWithFlags
 func vgpu_nvmlInitWithFlags(flags uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(224, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(224, t)
-		if tr {
-			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.InitWithFlags(flags))
-		shim.TraceEnd(t, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
-		return r
-	}
-	return int32(nvml.InitWithFlags(flags))
+	return dispatch.T().Nvml.NvmlInitWithFlags(flags)
 }
 
 //export vgpu_nvmlShutdown
 func vgpu_nvmlShutdown() int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(225, []wire.Value{}))
-		remote.StatsEnd(225, t)
-		if tr {
-			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Shutdown())
-		shim.TraceEnd(t, 503, "nvmlShutdown", nvml.Return(r))
-		return r
-	}
-	return int32(nvml.Shutdown())
+	return dispatch.T().Nvml.NvmlShutdown()
 }
 
 //export vgpu_nvmlErrorString
 func vgpu_nvmlErrorString(result int32) unsafe.Pointer {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := nvml.ErrorString(result)
-		shim.TraceEnd(t, 504, "nvmlErrorString", r, result)
-		return r
-	}
-	return nvml.ErrorString(result)
+	return dispatch.T().Nvml.NvmlErrorString(result)
 }
 
 //export vgpu_nvmlSystemGetDriverVersion
 func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(227, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(227, t)
-		if tr {
-			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.SystemGetDriverVersion(version, length))
-		shim.TraceEnd(t, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
-		return r
-	}
-	return int32(nvml.SystemGetDriverVersion(version, length))
+	return dispatch.T().Nvml.NvmlSystemGetDriverVersion(version, length)
 }
 
 //export vgpu_nvmlSystemGetNVMLVersion
 func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(228, t)
-		if tr {
-			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.SystemGetNVMLVersion(version, length))
-		shim.TraceEnd(t, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
-		return r
-	}
-	return int32(nvml.SystemGetNVMLVersion(version, length))
+	return dispatch.T().Nvml.NvmlSystemGetNVMLVersion(version, length)
 }
 
 //export vgpu_nvmlSystemGetCudaDriverVersion
 func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(229, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(229, t)
-		if tr {
-			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.SystemGetCudaDriverVersion(version))
-		shim.TraceEnd(t, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
-		return r
-	}
-	return int32(nvml.SystemGetCudaDriverVersion(version))
+	return dispatch.T().Nvml.NvmlSystemGetCudaDriverVersion(version)
 }
 
 //export vgpu_nvmlSystemGetCudaDriverVersion_v2
 func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(230, t)
-		if tr {
-			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.SystemGetCudaDriverVersion(version))
-		shim.TraceEnd(t, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
-		return r
-	}
-	return int32(nvml.SystemGetCudaDriverVersion(version))
+	return dispatch.T().Nvml.NvmlSystemGetCudaDriverVersion_v2(version)
 }
 
 //export vgpu_nvmlDeviceGetCount_v2
 func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(231, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(231, t)
-		if tr {
-			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetCount(count))
-		shim.TraceEnd(t, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
-		return r
-	}
-	return int32(nvml.DeviceGetCount(count))
+	return dispatch.T().Nvml.NvmlDeviceGetCount_v2(count)
 }
 
 //export vgpu_nvmlDeviceGetCount
 func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(232, t)
-		if tr {
-			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetCount(count))
-		shim.TraceEnd(t, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
-		return r
-	}
-	return int32(nvml.DeviceGetCount(count))
+	return dispatch.T().Nvml.NvmlDeviceGetCount(count)
 }
 
 //export vgpu_nvmlDeviceGetHandleByIndex_v2
 func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(233, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(233, t)
-		if tr {
-			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetHandleByIndex(index, device))
-		shim.TraceEnd(t, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
-		return r
-	}
-	return int32(nvml.DeviceGetHandleByIndex(index, device))
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByIndex_v2(index, device)
 }
 
 //export vgpu_nvmlDeviceGetHandleByIndex
 func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(234, t)
-		if tr {
-			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetHandleByIndex(index, device))
-		shim.TraceEnd(t, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
-		return r
-	}
-	return int32(nvml.DeviceGetHandleByIndex(index, device))
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByIndex(index, device)
 }
 
 //export vgpu_nvmlDeviceGetHandleByUUID
 func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(235, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(235, t)
-		if tr {
-			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetHandleByUUID(uuid, device))
-		shim.TraceEnd(t, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
-		return r
-	}
-	return int32(nvml.DeviceGetHandleByUUID(uuid, device))
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByUUID(uuid, device)
 }
 
 //export vgpu_nvmlDeviceGetHandleByPciBusId_v2
 func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(236, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(236, t)
-		if tr {
-			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
-		shim.TraceEnd(t, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
-		return r
-	}
-	return int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByPciBusId_v2(pciBusId, device)
 }
 
 //export vgpu_nvmlDeviceGetHandleByPciBusId
 func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(237, t)
-		if tr {
-			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
-		shim.TraceEnd(t, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
-		return r
-	}
-	return int32(nvml.DeviceGetHandleByPciBusId(pciBusId, device))
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByPciBusId(pciBusId, device)
 }
 
 //export vgpu_nvmlDeviceGetName
 func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(238, t)
-		if tr {
-			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetName(device, name, length))
-		shim.TraceEnd(t, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
-		return r
-	}
-	return int32(nvml.DeviceGetName(device, name, length))
+	return dispatch.T().Nvml.NvmlDeviceGetName(device, name, length)
 }
 
 //export vgpu_nvmlDeviceGetUUID
 func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(239, t)
-		if tr {
-			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetUUID(device, uuid, length))
-		shim.TraceEnd(t, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
-		return r
-	}
-	return int32(nvml.DeviceGetUUID(device, uuid, length))
+	return dispatch.T().Nvml.NvmlDeviceGetUUID(device, uuid, length)
 }
 
 //export vgpu_nvmlDeviceGetSerial
 func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(240, t)
-		if tr {
-			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetSerial(device, serial, length))
-		shim.TraceEnd(t, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
-		return r
-	}
-	return int32(nvml.DeviceGetSerial(device, serial, length))
+	return dispatch.T().Nvml.NvmlDeviceGetSerial(device, serial, length)
 }
 
 //export vgpu_nvmlDeviceGetIndex
 func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(241, t)
-		if tr {
-			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetIndex(device, index))
-		shim.TraceEnd(t, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
-		return r
-	}
-	return int32(nvml.DeviceGetIndex(device, index))
+	return dispatch.T().Nvml.NvmlDeviceGetIndex(device, index)
 }
 
 //export vgpu_nvmlDeviceGetMinorNumber
 func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(242, t)
-		if tr {
-			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMinorNumber(device, minor))
-		shim.TraceEnd(t, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
-		return r
-	}
-	return int32(nvml.DeviceGetMinorNumber(device, minor))
+	return dispatch.T().Nvml.NvmlDeviceGetMinorNumber(device, minor)
 }
 
 //export vgpu_nvmlDeviceGetPciInfo_v3
 func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(243, t)
-		if tr {
-			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPciInfo(device, pci))
-		shim.TraceEnd(t, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
-		return r
-	}
-	return int32(nvml.DeviceGetPciInfo(device, pci))
+	return dispatch.T().Nvml.NvmlDeviceGetPciInfo_v3(device, pci)
 }
 
 //export vgpu_nvmlDeviceGetPciInfo_v2
 func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(244, t)
-		if tr {
-			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPciInfo(device, pci))
-		shim.TraceEnd(t, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
-		return r
-	}
-	return int32(nvml.DeviceGetPciInfo(device, pci))
+	return dispatch.T().Nvml.NvmlDeviceGetPciInfo_v2(device, pci)
 }
 
 //export vgpu_nvmlDeviceGetPciInfo
 func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(245, t)
-		if tr {
-			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPciInfo(device, pci))
-		shim.TraceEnd(t, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
-		return r
-	}
-	return int32(nvml.DeviceGetPciInfo(device, pci))
+	return dispatch.T().Nvml.NvmlDeviceGetPciInfo(device, pci)
 }
 
 //export vgpu_nvmlDeviceGetMemoryInfo
 func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(246, t)
-		if tr {
-			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMemoryInfo(device, memory))
-		shim.TraceEnd(t, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
-		return r
-	}
-	return int32(nvml.DeviceGetMemoryInfo(device, memory))
+	return dispatch.T().Nvml.NvmlDeviceGetMemoryInfo(device, memory)
 }
 
 //export vgpu_nvmlDeviceGetMemoryInfo_v2
 func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(247, t)
-		if tr {
-			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.MemoryInfoV2(device, memory))
-		shim.TraceEnd(t, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
-		return r
-	}
-	return int32(nvml.MemoryInfoV2(device, memory))
+	return dispatch.T().Nvml.NvmlDeviceGetMemoryInfo_v2(device, memory)
 }
 
 //export vgpu_nvmlDeviceGetBAR1MemoryInfo
 func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(248, t)
-		if tr {
-			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetBAR1MemoryInfo(device, bar1))
-		shim.TraceEnd(t, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
-		return r
-	}
-	return int32(nvml.DeviceGetBAR1MemoryInfo(device, bar1))
+	return dispatch.T().Nvml.NvmlDeviceGetBAR1MemoryInfo(device, bar1)
 }
 
 //export vgpu_nvmlDeviceGetCudaComputeCapability
 func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(249, t)
-		if tr {
-			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetCudaComputeCapability(device, major, minor))
-		shim.TraceEnd(t, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
-		return r
-	}
-	return int32(nvml.DeviceGetCudaComputeCapability(device, major, minor))
+	return dispatch.T().Nvml.NvmlDeviceGetCudaComputeCapability(device, major, minor)
 }
 
 //export vgpu_nvmlDeviceGetUtilizationRates
 func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(250, t)
-		if tr {
-			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetUtilizationRates(device, util))
-		shim.TraceEnd(t, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
-		return r
-	}
-	return int32(nvml.DeviceGetUtilizationRates(device, util))
+	return dispatch.T().Nvml.NvmlDeviceGetUtilizationRates(device, util)
 }
 
 //export vgpu_nvmlDeviceGetTemperature
 func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(251, t)
-		if tr {
-			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetTemperature(device, sensor, temp))
-		shim.TraceEnd(t, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
-		return r
-	}
-	return int32(nvml.DeviceGetTemperature(device, sensor, temp))
+	return dispatch.T().Nvml.NvmlDeviceGetTemperature(device, sensor, temp)
 }
 
 //export vgpu_nvmlDeviceGetPowerUsage
 func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(252, t)
-		if tr {
-			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPowerUsage(device, power))
-		shim.TraceEnd(t, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
-		return r
-	}
-	return int32(nvml.DeviceGetPowerUsage(device, power))
+	return dispatch.T().Nvml.NvmlDeviceGetPowerUsage(device, power)
 }
 
 //export vgpu_nvmlDeviceGetPowerManagementLimit
 func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(253, t)
-		if tr {
-			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPowerManagementLimit(device, limit))
-		shim.TraceEnd(t, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
-		return r
-	}
-	return int32(nvml.DeviceGetPowerManagementLimit(device, limit))
+	return dispatch.T().Nvml.NvmlDeviceGetPowerManagementLimit(device, limit)
 }
 
 //export vgpu_nvmlDeviceGetEnforcedPowerLimit
 func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(254, t)
-		if tr {
-			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.PowerManagementLimit(device, limit))
-		shim.TraceEnd(t, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
-		return r
-	}
-	return int32(nvml.PowerManagementLimit(device, limit))
+	return dispatch.T().Nvml.NvmlDeviceGetEnforcedPowerLimit(device, limit)
 }
 
 //export vgpu_nvmlDeviceGetPowerManagementDefaultLimit
 func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(255, t)
-		if tr {
-			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.PowerManagementLimit(device, limit))
-		shim.TraceEnd(t, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
-		return r
-	}
-	return int32(nvml.PowerManagementLimit(device, limit))
+	return dispatch.T().Nvml.NvmlDeviceGetPowerManagementDefaultLimit(device, limit)
 }
 
 //export vgpu_nvmlDeviceGetClockInfo
 func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(256, t)
-		if tr {
-			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetClockInfo(device, type_, clock))
-		shim.TraceEnd(t, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
-		return r
-	}
-	return int32(nvml.DeviceGetClockInfo(device, type_, clock))
+	return dispatch.T().Nvml.NvmlDeviceGetClockInfo(device, type_, clock)
 }
 
 //export vgpu_nvmlDeviceGetMaxClockInfo
 func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(257, t)
-		if tr {
-			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMaxClockInfo(device, type_, clock))
-		shim.TraceEnd(t, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
-		return r
-	}
-	return int32(nvml.DeviceGetMaxClockInfo(device, type_, clock))
+	return dispatch.T().Nvml.NvmlDeviceGetMaxClockInfo(device, type_, clock)
 }
 
 //export vgpu_nvmlDeviceGetComputeRunningProcesses_v3
 func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(258, t)
-		if tr {
-			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.RunningProcesses(device, count, infos))
-		shim.TraceEnd(t, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
-		return r
-	}
-	return int32(nvml.RunningProcesses(device, count, infos))
+	return dispatch.T().Nvml.NvmlDeviceGetComputeRunningProcesses_v3(device, count, infos)
 }
 
 //export vgpu_nvmlDeviceGetComputeRunningProcesses
 func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(259, t)
-		if tr {
-			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.RunningProcessesV1(device, count, infos))
-		shim.TraceEnd(t, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
-		return r
-	}
-	return int32(nvml.RunningProcessesV1(device, count, infos))
+	return dispatch.T().Nvml.NvmlDeviceGetComputeRunningProcesses(device, count, infos)
 }
 
 //export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3
 func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(260, t)
-		if tr {
-			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.GraphicsRunningProcesses(device, count, infos))
-		shim.TraceEnd(t, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
-		return r
-	}
-	return int32(nvml.GraphicsRunningProcesses(device, count, infos))
+	return dispatch.T().Nvml.NvmlDeviceGetGraphicsRunningProcesses_v3(device, count, infos)
 }
 
 //export vgpu_nvmlDeviceGetFanSpeed
 func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(261, t)
-		if tr {
-			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetFanSpeed(device, speed))
-		shim.TraceEnd(t, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
-		return r
-	}
-	return int32(nvml.DeviceGetFanSpeed(device, speed))
+	return dispatch.T().Nvml.NvmlDeviceGetFanSpeed(device, speed)
 }
 
 //export vgpu_nvmlDeviceGetPerformanceState
 func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(262, t)
-		if tr {
-			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPerformanceState(device, state))
-		shim.TraceEnd(t, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
-		return r
-	}
-	return int32(nvml.DeviceGetPerformanceState(device, state))
+	return dispatch.T().Nvml.NvmlDeviceGetPerformanceState(device, state)
 }
 
 //export vgpu_nvmlDeviceGetPersistenceMode
 func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(263, t)
-		if tr {
-			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPersistenceMode(device, mode))
-		shim.TraceEnd(t, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.DeviceGetPersistenceMode(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetPersistenceMode(device, mode)
 }
 
 //export vgpu_nvmlDeviceGetComputeMode
 func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(264, t)
-		if tr {
-			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetComputeMode(device, mode))
-		shim.TraceEnd(t, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.DeviceGetComputeMode(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetComputeMode(device, mode)
 }
 
 //export vgpu_nvmlDeviceGetEccMode
 func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(265, t)
-		if tr {
-			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetEccMode(device, current, pending))
-		shim.TraceEnd(t, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
-		return r
-	}
-	return int32(nvml.DeviceGetEccMode(device, current, pending))
+	return dispatch.T().Nvml.NvmlDeviceGetEccMode(device, current, pending)
 }
 
 //export vgpu_nvmlDeviceGetBrand
 func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(266, t)
-		if tr {
-			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetBrand(device, brand))
-		shim.TraceEnd(t, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
-		return r
-	}
-	return int32(nvml.DeviceGetBrand(device, brand))
+	return dispatch.T().Nvml.NvmlDeviceGetBrand(device, brand)
 }
 
 //export vgpu_nvmlDeviceGetArchitecture
 func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(267, t)
-		if tr {
-			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetArchitecture(device, arch))
-		shim.TraceEnd(t, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
-		return r
-	}
-	return int32(nvml.DeviceGetArchitecture(device, arch))
+	return dispatch.T().Nvml.NvmlDeviceGetArchitecture(device, arch)
 }
 
 //export vgpu_nvmlDeviceGetMemoryBusWidth
 func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(268, t)
-		if tr {
-			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMemoryBusWidth(device, width))
-		shim.TraceEnd(t, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
-		return r
-	}
-	return int32(nvml.DeviceGetMemoryBusWidth(device, width))
+	return dispatch.T().Nvml.NvmlDeviceGetMemoryBusWidth(device, width)
 }
 
 //export vgpu_nvmlDeviceGetNumGpuCores
 func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(269, t)
-		if tr {
-			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetNumGpuCores(device, cores))
-		shim.TraceEnd(t, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
-		return r
-	}
-	return int32(nvml.DeviceGetNumGpuCores(device, cores))
+	return dispatch.T().Nvml.NvmlDeviceGetNumGpuCores(device, cores)
 }
 
 //export vgpu_nvmlDeviceGetVbiosVersion
 func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(270, t)
-		if tr {
-			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetVbiosVersion(device, version, length))
-		shim.TraceEnd(t, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
-		return r
-	}
-	return int32(nvml.DeviceGetVbiosVersion(device, version, length))
+	return dispatch.T().Nvml.NvmlDeviceGetVbiosVersion(device, version, length)
 }
 
 //export vgpu_nvmlDeviceGetPcieLinkMaxSpeed
 func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(271, t)
-		if tr {
-			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPcieLinkMaxSpeed(device, speed))
-		shim.TraceEnd(t, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
-		return r
-	}
-	return int32(nvml.DeviceGetPcieLinkMaxSpeed(device, speed))
+	return dispatch.T().Nvml.NvmlDeviceGetPcieLinkMaxSpeed(device, speed)
 }
 
 //export vgpu_nvmlDeviceGetMaxPcieLinkGeneration
 func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(272, t)
-		if tr {
-			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMaxPcieLinkGeneration(device, gen))
-		shim.TraceEnd(t, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
-		return r
-	}
-	return int32(nvml.DeviceGetMaxPcieLinkGeneration(device, gen))
+	return dispatch.T().Nvml.NvmlDeviceGetMaxPcieLinkGeneration(device, gen)
 }
 
 //export vgpu_nvmlDeviceGetMaxPcieLinkWidth
 func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(273, t)
-		if tr {
-			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMaxPcieLinkWidth(device, width))
-		shim.TraceEnd(t, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
-		return r
-	}
-	return int32(nvml.DeviceGetMaxPcieLinkWidth(device, width))
+	return dispatch.T().Nvml.NvmlDeviceGetMaxPcieLinkWidth(device, width)
 }
 
 //export vgpu_nvmlDeviceGetCurrPcieLinkGeneration
 func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(274, t)
-		if tr {
-			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.MaxPcieLinkGeneration(device, gen))
-		shim.TraceEnd(t, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
-		return r
-	}
-	return int32(nvml.MaxPcieLinkGeneration(device, gen))
+	return dispatch.T().Nvml.NvmlDeviceGetCurrPcieLinkGeneration(device, gen)
 }
 
 //export vgpu_nvmlDeviceGetCurrPcieLinkWidth
 func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(275, t)
-		if tr {
-			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.MaxPcieLinkWidth(device, width))
-		shim.TraceEnd(t, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
-		return r
-	}
-	return int32(nvml.MaxPcieLinkWidth(device, width))
+	return dispatch.T().Nvml.NvmlDeviceGetCurrPcieLinkWidth(device, width)
 }
 
 //export vgpu_nvmlDeviceGetDisplayMode
 func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(276, t)
-		if tr {
-			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Disabled(device, mode))
-		shim.TraceEnd(t, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.Disabled(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetDisplayMode(device, mode)
 }
 
 //export vgpu_nvmlDeviceGetDisplayActive
 func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(277, t)
-		if tr {
-			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Disabled(device, mode))
-		shim.TraceEnd(t, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.Disabled(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetDisplayActive(device, mode)
 }
 
 //export vgpu_nvmlDeviceGetMigMode
 func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(278, t)
-		if tr {
-			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMigMode(device, current, pending))
-		shim.TraceEnd(t, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
-		return r
-	}
-	return int32(nvml.DeviceGetMigMode(device, current, pending))
+	return dispatch.T().Nvml.NvmlDeviceGetMigMode(device, current, pending)
 }
 
 //export vgpu_nvmlDeviceGetTotalEnergyConsumption
 func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(279, t)
-		if tr {
-			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetTotalEnergyConsumption(device, energy))
-		shim.TraceEnd(t, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
-		return r
-	}
-	return int32(nvml.DeviceGetTotalEnergyConsumption(device, energy))
+	return dispatch.T().Nvml.NvmlDeviceGetTotalEnergyConsumption(device, energy)
 }
 
 //export vgpu_nvmlDeviceGetCurrentClocksEventReasons
 func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(280, t)
-		if tr {
-			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
-		shim.TraceEnd(t, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
-		return r
-	}
-	return int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
+	return dispatch.T().Nvml.NvmlDeviceGetCurrentClocksEventReasons(device, reasons)
 }
 
 //export vgpu_nvmlDeviceGetMultiGpuBoard
 func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(281, t)
-		if tr {
-			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMultiGpuBoard(device, multi))
-		shim.TraceEnd(t, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
-		return r
-	}
-	return int32(nvml.DeviceGetMultiGpuBoard(device, multi))
+	return dispatch.T().Nvml.NvmlDeviceGetMultiGpuBoard(device, multi)
 }
 
 //export vgpu_nvmlDeviceGetBoardPartNumber
 func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(282, t)
-		if tr {
-			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
-		shim.TraceEnd(t, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
-		return r
-	}
-	return int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
+	return dispatch.T().Nvml.NvmlDeviceGetBoardPartNumber(device, part, length)
 }
 
 //export vgpu_nvmlDeviceGetInforomVersion
 func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(283, t)
-		if tr {
-			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
-		shim.TraceEnd(t, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
-		return r
-	}
-	return int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
+	return dispatch.T().Nvml.NvmlDeviceGetInforomVersion(device, object, version, length)
 }
 
 //export vgpu_nvmlDeviceGetAccountingMode
 func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(284, t)
-		if tr {
-			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.Disabled(device, mode))
-		shim.TraceEnd(t, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.Disabled(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetAccountingMode(device, mode)
 }
 
 //export vgpu_nvmlDeviceGetRetiredPages
 func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(285, t)
-		if tr {
-			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
-		shim.TraceEnd(t, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
-		return r
-	}
-	return int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
+	return dispatch.T().Nvml.NvmlDeviceGetRetiredPages(device, cause, count, addresses)
 }
 
 //export vgpu_nvmlDeviceGetVirtualizationMode
 func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(286, t)
-		if tr {
-			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetVirtualizationMode(device, mode))
-		shim.TraceEnd(t, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
-		return r
-	}
-	return int32(nvml.DeviceGetVirtualizationMode(device, mode))
+	return dispatch.T().Nvml.NvmlDeviceGetVirtualizationMode(device, mode)
 }
 
 //export vgpu_nvmlInternalGetExportTable
 func vgpu_nvmlInternalGetExportTable(table unsafe.Pointer, id unsafe.Pointer) int32 {
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.InternalGetExportTable(table, id))
-		shim.TraceEnd(t, 565, "nvmlInternalGetExportTable", nvml.Return(r), table, id)
-		return r
-	}
-	return int32(nvml.InternalGetExportTable(table, id))
+	return dispatch.T().Nvml.NvmlInternalGetExportTable(table, id)
 }
 
 //export vgpu_nvmlEventSetCreate
 func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(288, t)
-		if tr {
-			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.EventSetCreate(set))
-		shim.TraceEnd(t, 566, "nvmlEventSetCreate", nvml.Return(r), set)
-		return r
-	}
-	return int32(nvml.EventSetCreate(set))
+	return dispatch.T().Nvml.NvmlEventSetCreate(set)
 }
 
 //export vgpu_nvmlEventSetFree
 func vgpu_nvmlEventSetFree(set uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(289, t)
-		if tr {
-			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.EventSetFree(set))
-		shim.TraceEnd(t, 567, "nvmlEventSetFree", nvml.Return(r), set)
-		return r
-	}
-	return int32(nvml.EventSetFree(set))
+	return dispatch.T().Nvml.NvmlEventSetFree(set)
 }
 
 //export vgpu_nvmlDeviceRegisterEvents
 func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(290, t)
-		if tr {
-			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceRegisterEvents(device, eventTypes, set))
-		shim.TraceEnd(t, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
-		return r
-	}
-	return int32(nvml.DeviceRegisterEvents(device, eventTypes, set))
+	return dispatch.T().Nvml.NvmlDeviceRegisterEvents(device, eventTypes, set)
 }
 
 //export vgpu_nvmlDeviceGetSupportedEventTypes
 func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(291, t)
-		if tr {
-			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetSupportedEventTypes(device, eventTypes))
-		shim.TraceEnd(t, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
-		return r
-	}
-	return int32(nvml.DeviceGetSupportedEventTypes(device, eventTypes))
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedEventTypes(device, eventTypes)
 }
 
 //export vgpu_nvmlEventSetWait_v2
 func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(292, t)
-		if tr {
-			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.EventSetWait(set, data, timeoutms))
-		shim.TraceEnd(t, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
-		return r
-	}
-	return int32(nvml.EventSetWait(set, data, timeoutms))
+	return dispatch.T().Nvml.NvmlEventSetWait_v2(set, data, timeoutms)
 }
 
 //export vgpu_nvmlDeviceValidateInforom
 func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(293, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(293, t)
-		if tr {
-			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceValidateInforom(device))
-		shim.TraceEnd(t, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
-		return r
-	}
-	return int32(nvml.DeviceValidateInforom(device))
+	return dispatch.T().Nvml.NvmlDeviceValidateInforom(device)
 }
 
 //export vgpu_nvmlDeviceIsMigDeviceHandle
 func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(294, t)
-		if tr {
-			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceIsMigDeviceHandle(device, isMig))
-		shim.TraceEnd(t, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
-		return r
-	}
-	return int32(nvml.DeviceIsMigDeviceHandle(device, isMig))
+	return dispatch.T().Nvml.NvmlDeviceIsMigDeviceHandle(device, isMig)
 }
 
 //export vgpu_nvmlDeviceGetTotalEccErrors
 func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(295, t)
-		if tr {
-			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetTotalEccErrors(device, errorType, counterType, count))
-		shim.TraceEnd(t, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
-		return r
-	}
-	return int32(nvml.DeviceGetTotalEccErrors(device, errorType, counterType, count))
+	return dispatch.T().Nvml.NvmlDeviceGetTotalEccErrors(device, errorType, counterType, count)
 }
 
 //export vgpu_nvmlDeviceGetMaxMigDeviceCount
 func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(296, t)
-		if tr {
-			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetMaxMigDeviceCount(device, count))
-		shim.TraceEnd(t, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
-		return r
-	}
-	return int32(nvml.DeviceGetMaxMigDeviceCount(device, count))
+	return dispatch.T().Nvml.NvmlDeviceGetMaxMigDeviceCount(device, count)
 }
 
 //export vgpu_nvmlDeviceGetPowerManagementLimitConstraints
 func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(297, t)
-		if tr {
-			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit))
-		shim.TraceEnd(t, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
-		return r
-	}
-	return int32(nvml.DeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit))
+	return dispatch.T().Nvml.NvmlDeviceGetPowerManagementLimitConstraints(device, minLimit, maxLimit)
 }
 
 //export vgpu_nvmlDeviceGetTemperatureV
 func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(298, t)
-		if tr {
-			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetTemperatureV(device, temp))
-		shim.TraceEnd(t, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
-		return r
-	}
-	return int32(nvml.DeviceGetTemperatureV(device, temp))
+	return dispatch.T().Nvml.NvmlDeviceGetTemperatureV(device, temp)
 }
 
 //export vgpu_nvmlDeviceGetGpuOperationMode
 func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(299, t)
-		if tr {
-			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
-		shim.TraceEnd(t, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
-		return r
-	}
-	return int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+	return dispatch.T().Nvml.NvmlDeviceGetGpuOperationMode(device, current, pending)
 }
 
 //export vgpu_nvmlDeviceGetPciInfoExt
 func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
-	if remote.On() {
-		tr := shim.Tracing()
-		tt := shim.TraceBeginIf(tr)
-		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(300, t)
-		if tr {
-			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
-		}
-		return r
-	}
-	if shim.Tracing() {
-		t := shim.TraceBegin()
-		r := int32(nvml.DeviceGetPciInfoExt(device, pci))
-		shim.TraceEnd(t, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
-		return r
-	}
-	return int32(nvml.DeviceGetPciInfoExt(device, pci))
+	return dispatch.T().Nvml.NvmlDeviceGetPciInfoExt(device, pci)
 }

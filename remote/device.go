@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"strings"
 	"sync/atomic"
 
 	"vgpu/cudart"
@@ -26,9 +25,10 @@ func init() {
 		return 0, serverDevice.Load() == ordinal
 	}
 	afterCall[setDevice] = func(v []wire.Value) { serverDevice.Store(int32(v[0].U)) }
-	// A driver-API context call may change the server's current device behind our back.
+	// A driver-API call that may change the current context (functions.txt: ctxswitch) may
+	// change the server's current device behind our back.
 	for i := range api.Functions {
-		if f := &api.Functions[i]; strings.HasPrefix(f.Name, "cuCtx") || strings.HasPrefix(f.Name, "cuDevicePrimaryCtx") {
+		if f := &api.Functions[i]; f.Has("ctxswitch") {
 			afterCall[f.Op] = func([]wire.Value) { serverDevice.Store(-1) }
 		}
 	}

@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -59,18 +58,15 @@ func init() {
 				return 0, idle && captures.Load() == 0
 			}
 		}
+		// functions.txt declares which calls create, destroy or capture on a stream or event.
 		switch {
-		case strings.HasPrefix(f.Name, "cudaStreamCreate"), strings.HasPrefix(f.Name, "cudaEventCreate"),
-			f.Name == "cuStreamCreate", f.Name == "cuEventCreate":
+		case f.Has("new:stream"), f.Has("new:event"):
 			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Store(*(*uint64)(unsafe.Pointer(uintptr(v[0].U))), struct{}{}) }
-		case strings.HasPrefix(f.Name, "cudaStreamDestroy"), strings.HasPrefix(f.Name, "cudaEventDestroy"),
-			strings.HasPrefix(f.Name, "cuStreamDestroy"), strings.HasPrefix(f.Name, "cuEventDestroy"):
+		case f.Has("free:stream"), f.Has("free:event"):
 			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Delete(v[0].U) }
-		}
-		switch f.Name {
-		case "cudaStreamBeginCapture", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
+		case f.Has("capture:begin"):
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
-		case "cudaStreamEndCapture", "cuStreamEndCapture":
+		case f.Has("capture:end"):
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(-1) }
 		}
 	}

@@ -31,10 +31,29 @@ func TestBadLinesStopTheBuild(t *testing.T) {
 		"1 cuda@12 CUresult cuX(int v)",                          // driver symbols have no nodes
 		"1 cudart cudaError_t cudaX(int v) {quick}",              // unknown flag
 		"1 cuda CUresult cuX(int v)\n1 cuda CUresult cuY(int v)", // opcode reuse
+		"1 cuda CUresult cuX(CUevent *e [out]) {new:stream}",     // creates an event, not a stream
+		"1 cuda CUresult cuX(CUstream s) {new:stream}",           // a creation returns its handle through a pointer
+		"1 cuda CUresult cuX(CUstream *s [out]) {free:stream}",   // a destruction takes the handle itself
+		"1 cuda CUresult cuX(CUevent e) {capture:begin}",         // captures happen on streams
+		"1 cuda CUresult cuX(CUstream s) {new:graph}",            // unknown kind
 	} {
 		p := filepath.Join(t.TempDir(), "f.txt")
 		require.NoError(t, os.WriteFile(p, []byte(line+"\n"), 0o644))
 		_, err := parse(p)
 		assert.Error(t, err, line)
+	}
+}
+
+func TestHandleFlagsMatchTheFirstArgument(t *testing.T) {
+	for _, line := range []string{
+		"1 cuda CUresult cuX(CUstream *s [out], unsigned int flags) {new:stream}",
+		"1 cudart cudaError_t cudaX(cudaEvent_t e) {free:event}",
+		"1 cudart cudaError_t cudaX(cudaStream_t s, cudaGraph_t *g [out]) {capture:end}",
+		"1 cuda CUresult cuX(CUcontext c) {ctxswitch}",
+	} {
+		p := filepath.Join(t.TempDir(), "f.txt")
+		require.NoError(t, os.WriteFile(p, []byte(line+"\n"), 0o644))
+		_, err := parse(p)
+		assert.NoError(t, err, line)
 	}
 }

@@ -28,3 +28,23 @@ func TestSyncAndQueryRowsNameWhatTheyWaitFor(t *testing.T) {
 	assert.Equal(t, 6, syncs)
 	assert.Equal(t, 4, queries)
 }
+
+// A row that hands out a new stream or event through its first argument declares it
+// (new:stream, new:event): the remote client answers an idle sync on its own handles itself,
+// and only on those. A creation row without the flag would send every sync on its handles
+// to the server; this catches one added without it.
+func TestCreationsOfStreamsAndEventsAreDeclared(t *testing.T) {
+	kinds := map[string]string{"cudaStream_t *": "stream", "CUstream *": "stream", "cudaEvent_t *": "event", "CUevent *": "event"}
+	var creates int
+	for i := range Functions {
+		f := &Functions[i]
+		if len(f.Args) == 0 || f.Args[0].Dir != "out" {
+			continue
+		}
+		if kind, ok := kinds[f.Args[0].CType]; ok {
+			creates++
+			assert.True(t, f.Has("new:"+kind), "%s writes a new %s: flag it new:%s", f.Name, kind, kind)
+		}
+	}
+	assert.GreaterOrEqual(t, creates, 7, "cuda/cu Stream and Event Create and their variants")
+}
