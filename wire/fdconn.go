@@ -29,7 +29,14 @@ type FDConn struct {
 	received []int // descriptors the peer passed, oldest first, not yet taken
 
 	preface []byte // bytes read before this process had the socket (Preface), served first
+
+	spin time.Duration // how long Read polls before it blocks (SetSpin)
 }
+
+// SetSpin makes Read poll the socket for up to d before it sleeps in recvmsg(2). A reply
+// that comes within d then costs no thread wake-up (tens of µs on an idle host), as NVIDIA's
+// runtime spins on a sync by default when the host has cores to spare.
+func (c *FDConn) SetSpin(d time.Duration) { c.spin = d }
 
 // Preface makes b the first bytes Read returns, before the socket's own: a worker process
 // is handed a connection whose hello its parent has already read.
@@ -79,9 +86,21 @@ func (c *FDConn) Read(p []byte) (int, error) {
 	if c.preface != nil {
 		return c.takePreface(p), nil
 	}
+	flags := 0
+	var start time.Time
+	if c.spin > 0 {
+		flags = unix.MSG_DONTWAIT
+		start = time.Now()
+	}
 	for {
-		n, err := c.recv(p)
+		n, err := c.recv(p, flags)
 		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN && flags != 0 {
+			if time.Since(start) >= c.spin {
+				flags = 0 // sleep until the bytes come
+			}
 			continue
 		}
 		if err != nil {
@@ -138,13 +157,13 @@ func (c *FDConn) Writev(bufs ...[]byte) error {
 
 // recv is one recvmsg(2) into p, without allocating (the hot path of every read), keeping
 // any descriptors that came with the bytes. They arrive close-on-exec.
-func (c *FDConn) recv(p []byte) (int, error) {
+func (c *FDConn) recv(p []byte, flags int) (int, error) {
 	iov := unix.Iovec{Base: &p[0]}
 	iov.SetLen(len(p))
 	msg := unix.Msghdr{Iov: &iov, Control: &c.oob[0]}
 	msg.SetIovlen(1)
 	msg.SetControllen(len(c.oob))
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_CMSG_CLOEXEC)
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_CMSG_CLOEXEC|flags))
 	if e != 0 {
 		return 0, e
 	}
