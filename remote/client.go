@@ -158,7 +158,7 @@ func dial(network, addr string, sec Secure) (wire.Conn, error) {
 	if network == "vsock" {
 		c, err := wire.DialVsock(addr, CallTimeout)
 		if err == nil {
-			c.SetSpin(SpinWait())
+			c.SetSpin(wire.SpinWait())
 		}
 		if err != nil || !sec.on() {
 			return c, err // a VM and its host: plain unless asked (see README)
@@ -187,7 +187,7 @@ func dial(network, addr string, sec Secure) (wire.Conn, error) {
 	}
 	c, err := wire.FromConn(nc, CallTimeout)
 	if err == nil {
-		c.SetSpin(SpinWait())
+		c.SetSpin(wire.SpinWait())
 	}
 	if err != nil || cfg == nil {
 		return c, err
@@ -687,18 +687,4 @@ func Forward(idx int, vals []wire.Value) uint64 {
 func Unsupported(name string, code int32) int32 {
 	shim.WarnOnce("remote-unsupported:"+name, "not carried by the remote backend yet", "function", name)
 	return code
-}
-
-// SpinWait is how long a thread awaiting the server's reply polls the socket before it
-// sleeps: VGPU_SPIN_US microseconds, by default 2 ms on a host of 8 or more CPUs (a sync
-// answered within it costs no wake-up, as NVIDIA's runtime spins on a sync when cores are
-// spare) and none on smaller ones, where the spinning thread would take the server's core.
-func SpinWait() time.Duration {
-	if v, err := strconv.Atoi(os.Getenv("VGPU_SPIN_US")); err == nil && v >= 0 {
-		return time.Duration(min(v, 1_000_000)) * time.Microsecond
-	}
-	if runtime.NumCPU() >= 8 {
-		return 2 * time.Millisecond
-	}
-	return 0
 }

@@ -370,6 +370,9 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 	}()
 	c, id, log, o := s.c, s.id, s.log, s.o
+	if fc, ok := c.(*wire.FDConn); ok {
+		fc.SetSpin(wire.SpinWait()) // the client's next request often follows a reply closely
+	}
 	if s.view != nil {
 		shim.SetView(s.view)
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -37,6 +39,19 @@ type FDConn struct {
 // that comes within d then costs no thread wake-up (tens of µs on an idle host), as NVIDIA's
 // runtime spins on a sync by default when the host has cores to spare.
 func (c *FDConn) SetSpin(d time.Duration) { c.spin = d }
+
+// SpinWait is how long a thread awaiting its peer polls the socket before it sleeps, on
+// either side: VGPU_SPIN_US microseconds, by default 2 ms on a host of 8 or more CPUs and none
+// on smaller ones, where the spinning thread would take the core its peer needs.
+func SpinWait() time.Duration {
+	if v, err := strconv.Atoi(os.Getenv("VGPU_SPIN_US")); err == nil && v >= 0 {
+		return time.Duration(min(v, 1_000_000)) * time.Microsecond
+	}
+	if runtime.NumCPU() >= 8 {
+		return 2 * time.Millisecond
+	}
+	return 0
+}
 
 // Preface makes b the first bytes Read returns, before the socket's own: a worker process
 // is handed a connection whose hello its parent has already read.
