@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fetches Debian bookworm's CUDA 11.8 runtime (non-free), once per machine and without root,
+# into a cache that outlives the clone:
+#   libcudart11.0     libcudart.so.11.0 (NVIDIA's shared runtime)
+#   nvidia-cuda-dev   libcudart_static.a (the runtime nvcc links by default)
+# Nothing of it is ever committed; the test programs declare the few prototypes they use.
+# The mirror is the one this machine's own apt sources name. Prints the cache dir last.
+# env: VGPU_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vgpu)
+set -euo pipefail
+C=${VGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgpu}
+D=$C/cuda118
+PKGS=(libcudart11.0 nvidia-cuda-dev)
+say() { echo "--- cuda118: $*" >&2; }
+
+if [ -f "$D/.complete" ]; then echo "$D"; exit 0; fi
+
+# The Debian mirror: the first URI of the machine's sources (deb822 or one-line format).
+mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}')
+[ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+	awk '$1 == "deb" && $0 ~ /debian/ && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}')
+[ -n "$mirror" ] || { say "no Debian mirror in /etc/apt/sources.list*"; exit 1; }
+
+A=$C/.cuda118-apt
+mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/debs"
+echo "deb $mirror bookworm main contrib non-free non-free-firmware" >"$A/sources.list"
+apt=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache" -o Debug::NoLocking=1
+	-o APT::Sandbox::User="$(id -un)")
+say "apt-get update (bookworm with non-free, private lists under $A)"
+apt-get "${apt[@]}" update -q >"$A/update.log" 2>&1 || { tail -20 "$A/update.log" >&2; exit 1; }
+for p in "${PKGS[@]}"; do
+	say "downloading $p ($(apt-cache "${apt[@]}" show --no-all-versions "$p" 2>/dev/null | awk '/^Version:/ {print $2}'))"
+	(cd "$A/debs" && apt-get "${apt[@]}" download -q "$p" >>"$A/download.log" 2>&1) ||
+		{ tail -20 "$A/download.log" >&2; exit 1; }
+done
+t=$(mktemp -d "$C/.cuda118.XXXXXX")
+# Only the runtime's own files: nvidia-cuda-dev is ~770 MB of static libraries and headers.
+for f in "$A"/debs/*.deb; do
+	say "unpacking libcudart from $(basename "$f")"
+	dpkg-deb --fsys-tarfile "$f" | tar -x -C "$t" --wildcards '*/libcudart*'
+done
+rm -f "$A"/debs/*.deb
+rm -rf "$D" && mv "$t" "$D"
+touch "$D/.complete"
+echo "$D"
