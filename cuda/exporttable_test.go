@@ -50,3 +50,18 @@ func TestIntegrityDigestIsKeyedAndVersioned(t *testing.T) {
 		t.Error("versions ending in 0 and 1 must get their two fixed answers")
 	}
 }
+
+// CUDA 11's runtime resolves the primary-context calls at 7000, before their _v2 renames:
+// without the first ABI cudaDeviceReset finds no cuDevicePrimaryCtxReset.
+func TestPrimaryCtxFirstABIResolvesForCUDA11(t *testing.T) {
+	for name, want := range map[string]string{"cuDevicePrimaryCtxRelease": "cuDevicePrimaryCtxRelease",
+		"cuDevicePrimaryCtxReset": "cuDevicePrimaryCtxReset", "cuDevicePrimaryCtxSetFlags": "cuDevicePrimaryCtxSetFlags"} {
+		got, st := resolveProc(name, 7000)
+		if got != want || st != procFound {
+			t.Errorf("%s@7000 = %q (%d), want %q", name, got, st, want)
+		}
+		if got, _ := resolveProc(name, 11000); got != want+"_v2" {
+			t.Errorf("%s@11000 = %q, want the _v2", name, got)
+		}
+	}
+}

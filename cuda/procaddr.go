@@ -36,9 +36,10 @@ var procVersions = map[string][]struct {
 	"cuStreamDestroy":            {{4000, "cuStreamDestroy_v2"}},
 	"cuEventDestroy":             {{4000, "cuEventDestroy_v2"}},
 	"cuMemHostRegister":          {{6050, "cuMemHostRegister_v2"}},
-	"cuDevicePrimaryCtxRelease":  {{11000, "cuDevicePrimaryCtxRelease_v2"}},
-	"cuDevicePrimaryCtxReset":    {{11000, "cuDevicePrimaryCtxReset_v2"}},
-	"cuDevicePrimaryCtxSetFlags": {{11000, "cuDevicePrimaryCtxSetFlags_v2"}},
+	// CUDA 11's runtime asks for the first ABI at 7000 (the _v2 names only rename them).
+	"cuDevicePrimaryCtxRelease":  {{7000, "cuDevicePrimaryCtxRelease"}, {11000, "cuDevicePrimaryCtxRelease_v2"}},
+	"cuDevicePrimaryCtxReset":    {{7000, "cuDevicePrimaryCtxReset"}, {11000, "cuDevicePrimaryCtxReset_v2"}},
+	"cuDevicePrimaryCtxSetFlags": {{7000, "cuDevicePrimaryCtxSetFlags"}, {11000, "cuDevicePrimaryCtxSetFlags_v2"}},
 	"cuDeviceGetUuid":            {{9020, "cuDeviceGetUuid"}, {11040, "cuDeviceGetUuid_v2"}},
 	"cuGetProcAddress":           {{11030, "cuGetProcAddress"}, {12000, "cuGetProcAddress_v2"}},
 	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, "cuEventElapsedTime_v2"}},
@@ -91,6 +92,8 @@ func GetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32
 		shim.PutI32(status, st)
 	}
 	if fn == 0 {
+		// Which names a runtime asks for that vgpu lacks (VGPU_LOG_LEVEL=debug).
+		shim.DebugOnce("proc:"+name, "cuGetProcAddress: no entry point", "symbol", name, "version", cudaVersion)
 		return ErrorNotFound
 	}
 	return Success

@@ -3,7 +3,8 @@
  * memset, streams, events, and a kernel registered the way nvcc's constructors register it.
  * The prototypes are declared here (no NVIDIA header). Exit status 0 only if every check holds.
  * argv[1], if given, is the error cudaLaunchKernel must return (the sim answers 801 unless
- * VGPU_SIM_LAUNCH=noop). */
+ * VGPU_SIM_LAUNCH=noop); argv[2] the one cudaFuncGetAttributes must return (0; the remote
+ * backend does not carry cuFuncGetAttribute yet). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ int cudaEventSynchronize(cudaEvent_t);
 int cudaEventElapsedTime(float *, cudaEvent_t, cudaEvent_t);
 int cudaEventDestroy(cudaEvent_t);
 int cudaDeviceSynchronize(void);
+int cudaDeviceReset(void);
 int cudaGetLastError(void);
 const char *cudaGetErrorString(int);
 int cudaFuncGetAttributes(void *, const void *);
@@ -74,7 +76,7 @@ static void make_fatbin(void) {
 static void kernel_stub(void) {}
 
 int main(int argc, char **argv) {
-	int want_launch = argc > 1 ? atoi(argv[1]) : 801;
+	int want_launch = argc > 1 ? atoi(argv[1]) : 801, want_attr = argc > 2 ? atoi(argv[2]) : 0;
 	/* What nvcc's module constructor does before main. */
 	make_fatbin();
 	void **mod = __cudaRegisterFatBinary(&wrapper);
@@ -135,7 +137,11 @@ int main(int argc, char **argv) {
 
 	/* The kernel: the runtime loads the module through the driver and resolves it by name. */
 	unsigned char attr[256];
-	EQ(cudaFuncGetAttributes(attr, (const void *)kernel_stub), 0, "cudaFuncGetAttributes");
+	memset(attr, 0, sizeof attr);
+	EQ(cudaFuncGetAttributes(attr, (const void *)kernel_stub), want_attr, "cudaFuncGetAttributes");
+	if (want_attr == 0) /* cudaFuncAttributes.maxThreadsPerBlock, after three size_t */
+		check(*(int *)(attr + 24) >= 64, "the kernel takes blocks of %d threads", *(int *)(attr + 24));
+	cudaGetLastError();
 	dim3 grid = {2, 1, 1}, block = {64, 1, 1};
 	EQ(cudaLaunchKernel((const void *)kernel_stub, grid, block, NULL, 0, s), want_launch, "cudaLaunchKernel");
 	cudaGetLastError();
@@ -151,6 +157,11 @@ int main(int argc, char **argv) {
 	EQ(cudaFree(d), 0, "cudaFree");
 	EQ(cudaFree(d2), 0, "cudaFree 2");
 	EQ(cudaDeviceSynchronize(), 0, "cudaDeviceSynchronize");
+	/* A reset drops the primary context; the runtime makes a fresh one on the next call. */
+	EQ(cudaDeviceReset(), 0, "cudaDeviceReset");
+	EQ(cudaMalloc(&d, 4096), 0, "cudaMalloc after the reset");
+	EQ(cudaMemcpy(d, h, 4096, 1), 0, "cudaMemcpy after the reset");
+	EQ(cudaFree(d), 0, "cudaFree after the reset");
 	__cudaUnregisterFatBinary(mod);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
