@@ -12,6 +12,7 @@ var ProcLookup func(symbol string) uintptr
 
 // procVersions says which symbol serves a base name from which CUDA version on, for the
 // names whose ABI changed (cuGetProcAddress semantics). Names absent here map to themselves.
+// CUDA 11's runtime asks for the primary-context calls at 7000, before their _v2 renames.
 var procVersions = map[string][]struct {
 	since int32
 	sym   string
@@ -36,7 +37,6 @@ var procVersions = map[string][]struct {
 	"cuStreamDestroy":            {{4000, "cuStreamDestroy_v2"}},
 	"cuEventDestroy":             {{4000, "cuEventDestroy_v2"}},
 	"cuMemHostRegister":          {{6050, "cuMemHostRegister_v2"}},
-	// CUDA 11's runtime asks for the first ABI at 7000 (the _v2 names only rename them).
 	"cuDevicePrimaryCtxRelease":  {{7000, "cuDevicePrimaryCtxRelease"}, {11000, "cuDevicePrimaryCtxRelease_v2"}},
 	"cuDevicePrimaryCtxReset":    {{7000, "cuDevicePrimaryCtxReset"}, {11000, "cuDevicePrimaryCtxReset_v2"}},
 	"cuDevicePrimaryCtxSetFlags": {{7000, "cuDevicePrimaryCtxSetFlags"}, {11000, "cuDevicePrimaryCtxSetFlags_v2"}},
