@@ -29,6 +29,7 @@ var procVersions = map[string][]struct {
 	"cuMemsetD8":                 {{3020, "cuMemsetD8_v2"}},
 	"cuMemsetD32":                {{3020, "cuMemsetD32_v2"}},
 	"cuMemGetAddressRange":       {{3020, "cuMemGetAddressRange_v2"}},
+	"cuModuleGetGlobal":          {{3020, "cuModuleGetGlobal_v2"}},
 	"cuDeviceTotalMem":           {{2000, "cuDeviceTotalMem"}, {3020, "cuDeviceTotalMem_v2"}},
 	"cuCtxCreate":                {{2000, "cuCtxCreate"}, {3020, "cuCtxCreate_v2"}, {11040, ""}},
 	"cuCtxDestroy":               {{4000, "cuCtxDestroy_v2"}},

@@ -1847,14 +1847,36 @@ func vgpu_cuMemHostUnregister(p uintptr) int32 {
 	return int32(cuda.MemHostUnregister(p))
 }
 
+//export vgpu_cuModuleGetGlobal_v2
+func vgpu_cuModuleGetGlobal_v2(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Unsupported("cuModuleGetGlobal_v2", 801))
+		remote.StatsEnd(88, t)
+		if tr {
+			shim.TraceEnd(tt, 3000, "cuModuleGetGlobal_v2", cuda.Result(r), dptr, bytes, hmod, name)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cuda.ModuleGetGlobal(dptr, bytes, hmod, name))
+		shim.TraceEnd(t, 3000, "cuModuleGetGlobal_v2", cuda.Result(r), dptr, bytes, hmod, name)
+		return r
+	}
+	return int32(cuda.ModuleGetGlobal(dptr, bytes, hmod, name))
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	if remote.On() {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(88, t)
+		r := int32(remote.Forward(89, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(89, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1903,8 +1925,8 @@ func vgpu_cudaSetDevice(device int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(90, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(90, t)
+		r := int32(remote.Forward(91, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(91, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1935,8 +1957,8 @@ func vgpu_cudaSetDeviceFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(91, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(91, t)
+		r := int32(remote.Forward(92, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(92, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1967,8 +1989,8 @@ func vgpu_cudaGetDeviceFlags(flags unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
-		remote.StatsEnd(92, t)
+		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(93, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -1999,8 +2021,8 @@ func vgpu_cudaGetDeviceProperties_13(prop unsafe.Pointer, device int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(93, t)
+		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(94, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2031,8 +2053,8 @@ func vgpu_cudaGetDeviceProperties_v2_12(prop unsafe.Pointer, device int32) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(94, t)
+		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(95, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2063,8 +2085,8 @@ func vgpu_cudaGetDeviceProperties_12(prop unsafe.Pointer, device int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-		remote.StatsEnd(95, t)
+		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+		remote.StatsEnd(96, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2095,8 +2117,8 @@ func vgpu_cudaDeviceGetAttribute(value unsafe.Pointer, attr int32, device int32)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-		remote.StatsEnd(96, t)
+		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+		remote.StatsEnd(97, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2127,8 +2149,8 @@ func vgpu_cudaDeviceGetPCIBusId(pciBusId unsafe.Pointer, len_ int32, device int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-		remote.StatsEnd(97, t)
+		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+		remote.StatsEnd(98, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2159,8 +2181,8 @@ func vgpu_cudaDeviceGetByPCIBusId(device unsafe.Pointer, pciBusId unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-		remote.StatsEnd(98, t)
+		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+		remote.StatsEnd(99, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2191,8 +2213,8 @@ func vgpu_cudaDriverGetVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(99, t)
+		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(100, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2223,8 +2245,8 @@ func vgpu_cudaRuntimeGetVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(100, t)
+		r := int32(remote.Forward(101, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(101, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2255,8 +2277,8 @@ func vgpu_cudaDeviceReset() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(101, []wire.Value{}))
-		remote.StatsEnd(101, t)
+		r := int32(remote.Forward(102, []wire.Value{}))
+		remote.StatsEnd(102, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2287,8 +2309,8 @@ func vgpu_cudaDeviceSynchronize() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(102, []wire.Value{}))
-		remote.StatsEnd(102, t)
+		r := int32(remote.Forward(103, []wire.Value{}))
+		remote.StatsEnd(103, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2319,8 +2341,8 @@ func vgpu_cudaDeviceCanAccessPeer(canAccess unsafe.Pointer, device int32, peerDe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-		remote.StatsEnd(103, t)
+		r := int32(remote.Forward(104, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+		remote.StatsEnd(104, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2351,8 +2373,8 @@ func vgpu_cudaDeviceEnablePeerAccess(peerDevice int32, flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-		remote.StatsEnd(104, t)
+		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+		remote.StatsEnd(105, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2383,8 +2405,8 @@ func vgpu_cudaDeviceDisablePeerAccess(peerDevice int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
-		remote.StatsEnd(105, t)
+		r := int32(remote.Forward(106, []wire.Value{{U: uint64(peerDevice)}}))
+		remote.StatsEnd(106, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2415,8 +2437,8 @@ func vgpu_cudaDeviceGetLimit(value unsafe.Pointer, limit int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-		remote.StatsEnd(106, t)
+		r := int32(remote.Forward(107, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+		remote.StatsEnd(107, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2447,8 +2469,8 @@ func vgpu_cudaDeviceSetLimit(limit int32, value uint64) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-		remote.StatsEnd(107, t)
+		r := int32(remote.Forward(108, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+		remote.StatsEnd(108, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2479,8 +2501,8 @@ func vgpu_cudaDeviceGetStreamPriorityRange(least unsafe.Pointer, greatest unsafe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-		remote.StatsEnd(108, t)
+		r := int32(remote.Forward(109, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+		remote.StatsEnd(109, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2511,8 +2533,8 @@ func vgpu_cudaInitDevice(device int32, deviceFlags uint32, flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-		remote.StatsEnd(109, t)
+		r := int32(remote.Forward(110, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+		remote.StatsEnd(110, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2587,8 +2609,8 @@ func vgpu_cudaMalloc(devPtr unsafe.Pointer, size uint64) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-		remote.StatsEnd(114, t)
+		r := int32(remote.Forward(115, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+		remote.StatsEnd(115, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2619,8 +2641,8 @@ func vgpu_cudaFree(devPtr uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(115, []wire.Value{{U: uint64(devPtr)}}))
-		remote.StatsEnd(115, t)
+		r := int32(remote.Forward(116, []wire.Value{{U: uint64(devPtr)}}))
+		remote.StatsEnd(116, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2723,8 +2745,8 @@ func vgpu_cudaMallocManaged(devPtr unsafe.Pointer, size uint64, flags uint32) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-		remote.StatsEnd(120, t)
+		r := int32(remote.Forward(121, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+		remote.StatsEnd(121, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2791,8 +2813,8 @@ func vgpu_cudaMemGetInfo(free unsafe.Pointer, total unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-		remote.StatsEnd(123, t)
+		r := int32(remote.Forward(124, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+		remote.StatsEnd(124, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2823,8 +2845,8 @@ func vgpu_cudaMemset(devPtr uintptr, value int32, count uint64) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-		remote.StatsEnd(124, t)
+		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+		remote.StatsEnd(125, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2855,8 +2877,8 @@ func vgpu_cudaMemsetAsync(devPtr uintptr, value int32, count uint64, stream uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-		remote.StatsEnd(125, t)
+		r := int32(remote.Forward(126, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(126, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2888,7 +2910,7 @@ func vgpu_cudaMemcpy(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy(dst, src, count, kind))
-		remote.StatsEnd(126, t)
+		remote.StatsEnd(127, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2920,7 +2942,7 @@ func vgpu_cudaMemcpyAsync(dst uintptr, src uintptr, count uint64, kind int32, st
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyAsync(dst, src, count, kind, stream))
-		remote.StatsEnd(127, t)
+		remote.StatsEnd(128, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2952,7 +2974,7 @@ func vgpu_cudaMemcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch uint64, w
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-		remote.StatsEnd(128, t)
+		remote.StatsEnd(129, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -2984,7 +3006,7 @@ func vgpu_cudaMemcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch uint
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-		remote.StatsEnd(129, t)
+		remote.StatsEnd(130, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3015,8 +3037,8 @@ func vgpu_cudaMemcpyPeer(dst uintptr, dstDevice int32, src uintptr, srcDevice in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-		remote.StatsEnd(130, t)
+		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+		remote.StatsEnd(131, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3047,8 +3069,8 @@ func vgpu_cudaMemcpyPeerAsync(dst uintptr, dstDevice int32, src uintptr, srcDevi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-		remote.StatsEnd(131, t)
+		r := int32(remote.Forward(132, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(132, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3080,7 +3102,7 @@ func vgpu_cudaMemcpy3DPeerAsync(p unsafe.Pointer, stream uintptr) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeerAsync(p, stream))
-		remote.StatsEnd(132, t)
+		remote.StatsEnd(133, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3112,7 +3134,7 @@ func vgpu_cudaMemcpy3DPeer(p unsafe.Pointer) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DPeer(p))
-		remote.StatsEnd(133, t)
+		remote.StatsEnd(134, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3144,7 +3166,7 @@ func vgpu_cudaMemcpy3D(p unsafe.Pointer) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3D(p))
-		remote.StatsEnd(134, t)
+		remote.StatsEnd(135, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3176,7 +3198,7 @@ func vgpu_cudaMemcpy3DAsync(p unsafe.Pointer, stream uintptr) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Memcpy3DAsync(p, stream))
-		remote.StatsEnd(135, t)
+		remote.StatsEnd(136, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3208,7 +3230,7 @@ func vgpu_cudaPointerGetAttributes(attributes unsafe.Pointer, ptr uintptr) int32
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.Unsupported("cudaPointerGetAttributes", 801))
-		remote.StatsEnd(136, t)
+		remote.StatsEnd(137, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3239,8 +3261,8 @@ func vgpu_cudaMallocAsync(devPtr unsafe.Pointer, size uint64, stream uintptr) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-		remote.StatsEnd(137, t)
+		r := int32(remote.Forward(138, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+		remote.StatsEnd(138, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3271,8 +3293,8 @@ func vgpu_cudaFreeAsync(devPtr uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-		remote.StatsEnd(138, t)
+		r := int32(remote.Forward(139, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+		remote.StatsEnd(139, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3303,8 +3325,8 @@ func vgpu_cudaMallocPitch(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-		remote.StatsEnd(139, t)
+		r := int32(remote.Forward(140, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+		remote.StatsEnd(140, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3336,7 +3358,7 @@ func vgpu_cudaMemcpyToSymbol(symbol uintptr, src uintptr, count uint64, offset u
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyToSymbol(symbol, src, count, offset, kind))
-		remote.StatsEnd(140, t)
+		remote.StatsEnd(141, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3368,7 +3390,7 @@ func vgpu_cudaMemcpyFromSymbol(dst uintptr, symbol uintptr, count uint64, offset
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyFromSymbol(dst, symbol, count, offset, kind))
-		remote.StatsEnd(141, t)
+		remote.StatsEnd(142, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3400,7 +3422,7 @@ func vgpu_cudaMemcpyToSymbolAsync(symbol uintptr, src uintptr, count uint64, off
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-		remote.StatsEnd(142, t)
+		remote.StatsEnd(143, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3432,7 +3454,7 @@ func vgpu_cudaMemcpyFromSymbolAsync(dst uintptr, symbol uintptr, count uint64, o
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-		remote.StatsEnd(143, t)
+		remote.StatsEnd(144, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3464,7 +3486,7 @@ func vgpu_cudaGetSymbolAddress(devPtr unsafe.Pointer, symbol uintptr) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.GetSymbolAddress(devPtr, symbol))
-		remote.StatsEnd(144, t)
+		remote.StatsEnd(145, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3496,7 +3518,7 @@ func vgpu_cudaGetSymbolSize(size unsafe.Pointer, symbol uintptr) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.GetSymbolSize(size, symbol))
-		remote.StatsEnd(145, t)
+		remote.StatsEnd(146, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3527,8 +3549,8 @@ func vgpu_cudaMemset2D(devPtr uintptr, pitch uint64, value int32, width uint64, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(146, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-		remote.StatsEnd(146, t)
+		r := int32(remote.Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+		remote.StatsEnd(147, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3559,8 +3581,8 @@ func vgpu_cudaMemset2DAsync(devPtr uintptr, pitch uint64, value int32, width uin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-		remote.StatsEnd(147, t)
+		r := int32(remote.Forward(148, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+		remote.StatsEnd(148, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3591,8 +3613,8 @@ func vgpu_cudaDeviceGetDefaultMemPool(pool unsafe.Pointer, device int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(148, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-		remote.StatsEnd(148, t)
+		r := int32(remote.Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+		remote.StatsEnd(149, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3623,8 +3645,8 @@ func vgpu_cudaDeviceGetMemPool(pool unsafe.Pointer, device int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-		remote.StatsEnd(149, t)
+		r := int32(remote.Forward(150, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+		remote.StatsEnd(150, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3656,7 +3678,7 @@ func vgpu_cudaMemPoolGetAttribute(pool uintptr, attr int32, value uintptr) int32
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemPoolGetAttribute(pool, attr, value))
-		remote.StatsEnd(150, t)
+		remote.StatsEnd(151, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3688,7 +3710,7 @@ func vgpu_cudaMemPoolSetAttribute(pool uintptr, attr int32, value uintptr) int32
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.MemPoolSetAttribute(pool, attr, value))
-		remote.StatsEnd(151, t)
+		remote.StatsEnd(152, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3719,8 +3741,8 @@ func vgpu_cudaMemPoolTrimTo(pool uintptr, minBytesToKeep uint64) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(152, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-		remote.StatsEnd(152, t)
+		r := int32(remote.Forward(153, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+		remote.StatsEnd(153, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3751,8 +3773,8 @@ func vgpu_cudaStreamCreate(stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(153, []wire.Value{{U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(153, t)
+		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(154, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3783,8 +3805,8 @@ func vgpu_cudaStreamCreateWithFlags(stream unsafe.Pointer, flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(154, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-		remote.StatsEnd(154, t)
+		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+		remote.StatsEnd(155, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3815,8 +3837,8 @@ func vgpu_cudaStreamCreateWithPriority(stream unsafe.Pointer, flags uint32, prio
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-		remote.StatsEnd(155, t)
+		r := int32(remote.Forward(156, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+		remote.StatsEnd(156, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3847,8 +3869,8 @@ func vgpu_cudaStreamDestroy(stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(156, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(156, t)
+		r := int32(remote.Forward(157, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(157, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3879,8 +3901,8 @@ func vgpu_cudaStreamSynchronize(stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(157, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(157, t)
+		r := int32(remote.Forward(158, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(158, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3911,8 +3933,8 @@ func vgpu_cudaStreamQuery(stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(158, []wire.Value{{U: uint64(stream)}}))
-		remote.StatsEnd(158, t)
+		r := int32(remote.Forward(159, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(159, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3943,8 +3965,8 @@ func vgpu_cudaStreamWaitEvent(stream uintptr, event uintptr, flags uint32) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(159, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-		remote.StatsEnd(159, t)
+		r := int32(remote.Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+		remote.StatsEnd(160, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -3975,8 +3997,8 @@ func vgpu_cudaStreamIsCapturing(stream uintptr, status unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-		remote.StatsEnd(160, t)
+		r := int32(remote.Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+		remote.StatsEnd(161, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4007,8 +4029,8 @@ func vgpu_cudaStreamBeginCapture(stream uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-		remote.StatsEnd(161, t)
+		r := int32(remote.Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+		remote.StatsEnd(162, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4039,8 +4061,8 @@ func vgpu_cudaStreamEndCapture(stream uintptr, graph unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-		remote.StatsEnd(162, t)
+		r := int32(remote.Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+		remote.StatsEnd(163, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4071,8 +4093,8 @@ func vgpu_cudaStreamGetFlags(stream uintptr, flags unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-		remote.StatsEnd(163, t)
+		r := int32(remote.Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(164, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4103,8 +4125,8 @@ func vgpu_cudaStreamGetPriority(stream uintptr, priority unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-		remote.StatsEnd(164, t)
+		r := int32(remote.Forward(165, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+		remote.StatsEnd(165, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4136,7 +4158,7 @@ func vgpu_cudaLaunchHostFunc(stream uintptr, fn uintptr, userData uintptr) int32
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchHostFunc(stream, fn, userData))
-		remote.StatsEnd(165, t)
+		remote.StatsEnd(166, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4168,7 +4190,7 @@ func vgpu_cudaStreamAddCallback(stream uintptr, callback uintptr, userData uintp
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.StreamAddCallback(stream, callback, userData, flags))
-		remote.StatsEnd(166, t)
+		remote.StatsEnd(167, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4217,8 +4239,8 @@ func vgpu_cudaEventCreate(event unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(168, []wire.Value{{U: uint64(uintptr(event))}}))
-		remote.StatsEnd(168, t)
+		r := int32(remote.Forward(169, []wire.Value{{U: uint64(uintptr(event))}}))
+		remote.StatsEnd(169, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4249,8 +4271,8 @@ func vgpu_cudaEventCreateWithFlags(event unsafe.Pointer, flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(169, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-		remote.StatsEnd(169, t)
+		r := int32(remote.Forward(170, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+		remote.StatsEnd(170, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4281,8 +4303,8 @@ func vgpu_cudaEventDestroy(event uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(170, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(170, t)
+		r := int32(remote.Forward(171, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(171, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4313,8 +4335,8 @@ func vgpu_cudaEventRecord(event uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(171, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-		remote.StatsEnd(171, t)
+		r := int32(remote.Forward(172, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		remote.StatsEnd(172, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4345,8 +4367,8 @@ func vgpu_cudaEventSynchronize(event uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(172, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(172, t)
+		r := int32(remote.Forward(173, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(173, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4377,8 +4399,8 @@ func vgpu_cudaEventQuery(event uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(173, []wire.Value{{U: uint64(event)}}))
-		remote.StatsEnd(173, t)
+		r := int32(remote.Forward(174, []wire.Value{{U: uint64(event)}}))
+		remote.StatsEnd(174, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4409,8 +4431,8 @@ func vgpu_cudaEventElapsedTime(ms unsafe.Pointer, start uintptr, end uintptr) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(174, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-		remote.StatsEnd(174, t)
+		r := int32(remote.Forward(175, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+		remote.StatsEnd(175, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4441,8 +4463,8 @@ func vgpu_cudaGraphCreate(graph unsafe.Pointer, flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(175, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-		remote.StatsEnd(175, t)
+		r := int32(remote.Forward(176, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+		remote.StatsEnd(176, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4473,8 +4495,8 @@ func vgpu_cudaGraphInstantiate(exec unsafe.Pointer, graph uintptr, flags uint64)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(176, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-		remote.StatsEnd(176, t)
+		r := int32(remote.Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		remote.StatsEnd(177, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4505,8 +4527,8 @@ func vgpu_cudaGraphInstantiateWithFlags(exec unsafe.Pointer, graph uintptr, flag
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-		remote.StatsEnd(177, t)
+		r := int32(remote.Forward(178, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+		remote.StatsEnd(178, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4537,8 +4559,8 @@ func vgpu_cudaGraphExecUpdate(exec uintptr, graph uintptr, info unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(178, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-		remote.StatsEnd(178, t)
+		r := int32(remote.Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(179, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4569,8 +4591,8 @@ func vgpu_cudaGraphLaunch(exec uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-		remote.StatsEnd(179, t)
+		r := int32(remote.Forward(180, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+		remote.StatsEnd(180, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4601,8 +4623,8 @@ func vgpu_cudaGraphExecDestroy(exec uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(180, []wire.Value{{U: uint64(exec)}}))
-		remote.StatsEnd(180, t)
+		r := int32(remote.Forward(181, []wire.Value{{U: uint64(exec)}}))
+		remote.StatsEnd(181, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4633,8 +4655,8 @@ func vgpu_cudaGraphDestroy(graph uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(181, []wire.Value{{U: uint64(graph)}}))
-		remote.StatsEnd(181, t)
+		r := int32(remote.Forward(182, []wire.Value{{U: uint64(graph)}}))
+		remote.StatsEnd(182, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4665,8 +4687,8 @@ func vgpu_cudaGraphGetNodes(graph uintptr, nodes unsafe.Pointer, numNodes unsafe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(182, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-		remote.StatsEnd(182, t)
+		r := int32(remote.Forward(183, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+		remote.StatsEnd(183, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4716,7 +4738,7 @@ func vgpu_cudaFuncGetAttributes(attr unsafe.Pointer, func_ uintptr) int32 {
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.FuncGetAttributes(attr, func_))
-		remote.StatsEnd(184, t)
+		remote.StatsEnd(185, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4748,7 +4770,7 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-		remote.StatsEnd(185, t)
+		remote.StatsEnd(186, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4780,7 +4802,7 @@ func vgpu_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsaf
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-		remote.StatsEnd(186, t)
+		remote.StatsEnd(187, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4812,7 +4834,7 @@ func vgpu_cudaLaunchKernel(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(187, t)
+		remote.StatsEnd(188, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4844,7 +4866,7 @@ func vgpu_cudaLaunchKernelExC(config unsafe.Pointer, func_ uintptr, args uintptr
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelExC(config, func_, args))
-		remote.StatsEnd(188, t)
+		remote.StatsEnd(189, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4876,7 +4898,7 @@ func vgpu_cudaLaunchCooperativeKernel(func_ uintptr, grid_x, grid_y, grid_z uint
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernel(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(189, t)
+		remote.StatsEnd(190, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -4926,7 +4948,7 @@ func vgpu___cudaLaunchKernel_13(kernel uintptr, grid_x, grid_y, grid_z uint32, b
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
 		r := int32(remote.LaunchKernelHandle(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
-		remote.StatsEnd(191, t)
+		remote.StatsEnd(192, t)
 		if r != 0 {
 			cudart.RecordError(r)
 		}
@@ -5092,8 +5114,8 @@ func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(203, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(203, t)
+		r := int32(remote.Forward(204, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(204, t)
 		if tr {
 			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
 		}
@@ -5114,8 +5136,8 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(204, t)
+		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(205, t)
 		if tr {
 			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
 		}
@@ -5136,8 +5158,8 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(205, t)
+		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(206, t)
 		if tr {
 			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -5158,8 +5180,8 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(206, t)
+		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(207, t)
 		if tr {
 			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -5180,8 +5202,8 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(207, t)
+		r := int32(remote.Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(208, t)
 		if tr {
 			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -5202,8 +5224,8 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(208, t)
+		r := int32(remote.Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(209, t)
 		if tr {
 			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -5224,8 +5246,8 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(209, t)
+		r := int32(remote.Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(210, t)
 		if tr {
 			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
 		}
@@ -5246,8 +5268,8 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(210, t)
+		r := int32(remote.Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(211, t)
 		if tr {
 			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -5268,8 +5290,8 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(211, t)
+		r := int32(remote.Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(212, t)
 		if tr {
 			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -5290,8 +5312,8 @@ func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(212, t)
+		r := int32(remote.Forward(213, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(213, t)
 		if tr {
 			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
 		}
@@ -5334,8 +5356,8 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(215, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(215, t)
+		r := int32(remote.Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(216, t)
 		if tr {
 			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		}
@@ -5356,8 +5378,8 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(216, t)
+		r := int32(remote.Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(217, t)
 		if tr {
 			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 		}
@@ -5378,8 +5400,8 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(217, t)
+		r := int32(remote.Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(218, t)
 		if tr {
 			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 		}
@@ -5400,8 +5422,8 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(218, t)
+		r := int32(remote.Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(219, t)
 		if tr {
 			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 		}
@@ -5422,8 +5444,8 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(219, t)
+		r := int32(remote.Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(220, t)
 		if tr {
 			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 		}
@@ -5444,8 +5466,8 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(220, t)
+		r := int32(remote.Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(221, t)
 		if tr {
 			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 		}
@@ -5466,8 +5488,8 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(221, t)
+		r := int32(remote.Forward(222, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(222, t)
 		if tr {
 			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 		}
@@ -5488,8 +5510,8 @@ func vgpu_nvmlInit_v2() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(222, []wire.Value{}))
-		remote.StatsEnd(222, t)
+		r := int32(remote.Forward(223, []wire.Value{}))
+		remote.StatsEnd(223, t)
 		if tr {
 			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
 		}
@@ -5510,8 +5532,8 @@ func vgpu_nvmlInit() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(223, []wire.Value{}))
-		remote.StatsEnd(223, t)
+		r := int32(remote.Forward(224, []wire.Value{}))
+		remote.StatsEnd(224, t)
 		if tr {
 			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
 		}
@@ -5532,8 +5554,8 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(224, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(224, t)
+		r := int32(remote.Forward(225, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(225, t)
 		if tr {
 			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
 		}
@@ -5554,8 +5576,8 @@ func vgpu_nvmlShutdown() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(225, []wire.Value{}))
-		remote.StatsEnd(225, t)
+		r := int32(remote.Forward(226, []wire.Value{}))
+		remote.StatsEnd(226, t)
 		if tr {
 			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
 		}
@@ -5587,8 +5609,8 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(227, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(227, t)
+		r := int32(remote.Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(228, t)
 		if tr {
 			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
 		}
@@ -5609,8 +5631,8 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(228, t)
+		r := int32(remote.Forward(229, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(229, t)
 		if tr {
 			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
 		}
@@ -5631,8 +5653,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(229, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(229, t)
+		r := int32(remote.Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(230, t)
 		if tr {
 			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
 		}
@@ -5653,8 +5675,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(230, t)
+		r := int32(remote.Forward(231, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(231, t)
 		if tr {
 			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
 		}
@@ -5675,8 +5697,8 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(231, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(231, t)
+		r := int32(remote.Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(232, t)
 		if tr {
 			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
 		}
@@ -5697,8 +5719,8 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(232, t)
+		r := int32(remote.Forward(233, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(233, t)
 		if tr {
 			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
 		}
@@ -5719,8 +5741,8 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(233, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(233, t)
+		r := int32(remote.Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(234, t)
 		if tr {
 			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
 		}
@@ -5741,8 +5763,8 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(234, t)
+		r := int32(remote.Forward(235, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(235, t)
 		if tr {
 			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
 		}
@@ -5763,8 +5785,8 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(235, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(235, t)
+		r := int32(remote.Forward(236, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(236, t)
 		if tr {
 			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
 		}
@@ -5785,8 +5807,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(236, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(236, t)
+		r := int32(remote.Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(237, t)
 		if tr {
 			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
 		}
@@ -5807,8 +5829,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(237, t)
+		r := int32(remote.Forward(238, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(238, t)
 		if tr {
 			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
 		}
@@ -5829,8 +5851,8 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(238, t)
+		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(239, t)
 		if tr {
 			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
 		}
@@ -5851,8 +5873,8 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(239, t)
+		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(240, t)
 		if tr {
 			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
 		}
@@ -5873,8 +5895,8 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(240, t)
+		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(241, t)
 		if tr {
 			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
 		}
@@ -5895,8 +5917,8 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(241, t)
+		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(242, t)
 		if tr {
 			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
 		}
@@ -5917,8 +5939,8 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(242, t)
+		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(243, t)
 		if tr {
 			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
 		}
@@ -5939,8 +5961,8 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(243, t)
+		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(244, t)
 		if tr {
 			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
 		}
@@ -5961,8 +5983,8 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(244, t)
+		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(245, t)
 		if tr {
 			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
 		}
@@ -5983,8 +6005,8 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(245, t)
+		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(246, t)
 		if tr {
 			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
 		}
@@ -6005,8 +6027,8 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(246, t)
+		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(247, t)
 		if tr {
 			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
 		}
@@ -6027,8 +6049,8 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(247, t)
+		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(248, t)
 		if tr {
 			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
 		}
@@ -6049,8 +6071,8 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(248, t)
+		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(249, t)
 		if tr {
 			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
 		}
@@ -6071,8 +6093,8 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(249, t)
+		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(250, t)
 		if tr {
 			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
 		}
@@ -6093,8 +6115,8 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(250, t)
+		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(251, t)
 		if tr {
 			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
 		}
@@ -6115,8 +6137,8 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(251, t)
+		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(252, t)
 		if tr {
 			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
 		}
@@ -6137,8 +6159,8 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(252, t)
+		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(253, t)
 		if tr {
 			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
 		}
@@ -6159,8 +6181,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(253, t)
+		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(254, t)
 		if tr {
 			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
 		}
@@ -6181,8 +6203,8 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(254, t)
+		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(255, t)
 		if tr {
 			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		}
@@ -6203,8 +6225,8 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(255, t)
+		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(256, t)
 		if tr {
 			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		}
@@ -6225,8 +6247,8 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(256, t)
+		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(257, t)
 		if tr {
 			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -6247,8 +6269,8 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(257, t)
+		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(258, t)
 		if tr {
 			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -6269,8 +6291,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(258, t)
+		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(259, t)
 		if tr {
 			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -6291,8 +6313,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(259, t)
+		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(260, t)
 		if tr {
 			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
 		}
@@ -6313,8 +6335,8 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(260, t)
+		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(261, t)
 		if tr {
 			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -6335,8 +6357,8 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(261, t)
+		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(262, t)
 		if tr {
 			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
 		}
@@ -6357,8 +6379,8 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(262, t)
+		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(263, t)
 		if tr {
 			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
 		}
@@ -6379,8 +6401,8 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(263, t)
+		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(264, t)
 		if tr {
 			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
 		}
@@ -6401,8 +6423,8 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(264, t)
+		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(265, t)
 		if tr {
 			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
 		}
@@ -6423,8 +6445,8 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(265, t)
+		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(266, t)
 		if tr {
 			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
 		}
@@ -6445,8 +6467,8 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(266, t)
+		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(267, t)
 		if tr {
 			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
 		}
@@ -6467,8 +6489,8 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(267, t)
+		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(268, t)
 		if tr {
 			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
 		}
@@ -6489,8 +6511,8 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(268, t)
+		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(269, t)
 		if tr {
 			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
 		}
@@ -6511,8 +6533,8 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(269, t)
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(270, t)
 		if tr {
 			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
 		}
@@ -6533,8 +6555,8 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(270, t)
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(271, t)
 		if tr {
 			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
 		}
@@ -6555,8 +6577,8 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(271, t)
+		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(272, t)
 		if tr {
 			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
 		}
@@ -6577,8 +6599,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(272, t)
+		r := int32(remote.Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(273, t)
 		if tr {
 			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -6599,8 +6621,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(273, t)
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(274, t)
 		if tr {
 			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -6621,8 +6643,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(274, t)
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(275, t)
 		if tr {
 			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -6643,8 +6665,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(275, t)
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(276, t)
 		if tr {
 			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -6665,8 +6687,8 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(276, t)
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(277, t)
 		if tr {
 			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
 		}
@@ -6687,8 +6709,8 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(277, t)
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(278, t)
 		if tr {
 			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
 		}
@@ -6709,8 +6731,8 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(278, t)
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(279, t)
 		if tr {
 			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
 		}
@@ -6731,8 +6753,8 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(279, t)
+		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(280, t)
 		if tr {
 			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
 		}
@@ -6753,8 +6775,8 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(280, t)
+		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(281, t)
 		if tr {
 			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
 		}
@@ -6775,8 +6797,8 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(281, t)
+		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(282, t)
 		if tr {
 			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
 		}
@@ -6797,8 +6819,8 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(282, t)
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(283, t)
 		if tr {
 			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		}
@@ -6819,8 +6841,8 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(283, t)
+		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(284, t)
 		if tr {
 			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		}
@@ -6841,8 +6863,8 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(284, t)
+		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(285, t)
 		if tr {
 			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
 		}
@@ -6863,8 +6885,8 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(285, t)
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(286, t)
 		if tr {
 			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		}
@@ -6885,8 +6907,8 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(286, t)
+		r := int32(remote.Forward(287, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(287, t)
 		if tr {
 			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
 		}
@@ -6918,8 +6940,8 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(288, t)
+		r := int32(remote.Forward(289, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(289, t)
 		if tr {
 			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
 		}
@@ -6940,8 +6962,8 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(289, t)
+		r := int32(remote.Forward(290, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(290, t)
 		if tr {
 			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
 		}
@@ -6962,8 +6984,8 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(290, t)
+		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(291, t)
 		if tr {
 			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
 		}
@@ -6984,8 +7006,8 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(291, t)
+		r := int32(remote.Forward(292, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(292, t)
 		if tr {
 			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
 		}
@@ -7006,8 +7028,8 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(292, t)
+		r := int32(remote.Forward(293, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(293, t)
 		if tr {
 			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
 		}
@@ -7028,8 +7050,8 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(293, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(293, t)
+		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(294, t)
 		if tr {
 			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
 		}
@@ -7050,8 +7072,8 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(294, t)
+		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(295, t)
 		if tr {
 			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
 		}
@@ -7072,8 +7094,8 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(295, t)
+		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(296, t)
 		if tr {
 			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
 		}
@@ -7094,8 +7116,8 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(296, t)
+		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(297, t)
 		if tr {
 			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
 		}
@@ -7116,8 +7138,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(297, t)
+		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(298, t)
 		if tr {
 			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
 		}
@@ -7138,8 +7160,8 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(298, t)
+		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(299, t)
 		if tr {
 			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
 		}
@@ -7160,8 +7182,8 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(299, t)
+		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(300, t)
 		if tr {
 			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		}
@@ -7182,8 +7204,8 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(300, t)
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(301, t)
 		if tr {
 			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 		}

@@ -3,16 +3,18 @@
 # into a cache that outlives the clone:
 #   libcudart11.0     libcudart.so.11.0 (NVIDIA's shared runtime)
 #   nvidia-cuda-dev   libcudart_static.a (the runtime nvcc links by default)
+#   libcublas11, libcublaslt11   cuBLAS 11 (libcublas.so.11, libcublasLt.so.11: ~650 MB unpacked)
 # Nothing of it is ever committed; the test programs declare the few prototypes they use.
 # The mirror is the one this machine's own apt sources name. Prints the cache dir last.
 # env: VGPU_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vgpu)
 set -euo pipefail
 C=${VGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgpu}
 D=$C/cuda118
-PKGS=(libcudart11.0 nvidia-cuda-dev)
+PKGS=(libcudart11.0 nvidia-cuda-dev libcublas11 libcublaslt11)
 say() { echo "--- cuda118: $*" >&2; }
 
-if [ -f "$D/.complete" ]; then echo "$D"; exit 0; fi
+# The marker names the packages, so that a cache from a shorter list is completed.
+if [ "$(cat "$D/.complete" 2>/dev/null)" = "${PKGS[*]}" ]; then echo "$D"; exit 0; fi
 
 # The Debian mirror: the first URI of the machine's sources (deb822 or one-line format).
 mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}')
@@ -34,12 +36,15 @@ for p in "${PKGS[@]}"; do
 		{ tail -20 "$A/download.log" >&2; exit 1; }
 done
 t=$(mktemp -d "$C/.cuda118.XXXXXX")
-# Only the runtime's own files: nvidia-cuda-dev is ~770 MB of static libraries and headers.
+# Only the libraries: nvidia-cuda-dev is ~770 MB of static libraries and headers.
 for f in "$A"/debs/*.deb; do
-	say "unpacking libcudart from $(basename "$f")"
-	dpkg-deb --fsys-tarfile "$f" | tar -x -C "$t" --wildcards '*/libcudart*'
+	say "unpacking the libraries of $(basename "$f")"
+	dpkg-deb --fsys-tarfile "$f" | tar -x -C "$t" --wildcards --exclude='*/stubs/*' '*/libcudart*' '*/libcublas.so*' '*/libcublasLt.so*' 2>/dev/null || true
+done
+for l in libcudart_static.a libcudart.so.11.0 libcublas.so.11 libcublasLt.so.11; do
+	[ -e "$t/usr/lib/x86_64-linux-gnu/$l" ] || { say "no $l in the packages"; exit 1; }
 done
 rm -f "$A"/debs/*.deb
 rm -rf "$D" && mv "$t" "$D"
-touch "$D/.complete"
+echo "${PKGS[*]}" >"$D/.complete"
 echo "$D"

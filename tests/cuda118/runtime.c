@@ -4,7 +4,8 @@
  * The prototypes are declared here (no NVIDIA header). Exit status 0 only if every check holds.
  * argv[1], if given, is the error cudaLaunchKernel must return (the sim answers 801 unless
  * VGPU_SIM_LAUNCH=noop); argv[2] the one cudaFuncGetAttributes must return (0; the remote
- * backend does not carry cuFuncGetAttribute yet). */
+ * backend does not carry cuFuncGetAttribute yet); argv[3] "novar" leaves the __device__
+ * variable out (the remote backend does not carry cuModuleGetGlobal yet). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,10 @@ void **__cudaRegisterFatBinary(void *);
 void __cudaRegisterFatBinaryEnd(void **);
 void __cudaUnregisterFatBinary(void **);
 void __cudaRegisterFunction(void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *);
+void __cudaRegisterVar(void **, char *, char *, const char *, int, size_t, int, int);
+int cudaMemcpyToSymbol(const void *, const void *, size_t, size_t, int);
+int cudaMemcpyFromSymbol(void *, const void *, size_t, size_t, int);
+int cudaGetSymbolAddress(void **, const void *);
 
 static int failures;
 static void check(int ok, const char *fmt, ...) {
@@ -58,9 +63,10 @@ static void check(int ok, const char *fmt, ...) {
 
 /* A fat binary as nvcc embeds it: the header (magic, version 1, header size 16, body size),
  * then one ELF entry for sm_90 (kind 2, version 0x0101, header size 64, payload size, arch
- * 90 at byte 28) whose payload stands in for the cubin and names the kernel, as a cubin's
- * string table does. Filled in by make_fatbin. */
-static const char kname[] = "_Z6kernelv";
+ * 90 at byte 28) whose payload stands in for the cubin and names the kernel and a __device__
+ * variable, as a cubin's string table does. Filled in by make_fatbin. */
+static const char kname[] = "_Z6kernelv", vname[] = "table";
+static int table_shadow[64]; /* the variable's host shadow, the runtime's key for it */
 static _Alignas(16) unsigned char fatbin[16 + 64 + 32];
 static struct { unsigned magic, version; const void *data; void *filename; } wrapper = {0x466243b1, 1, fatbin, 0};
 
@@ -71,16 +77,20 @@ static void make_fatbin(void) {
 	unsigned char *e = fatbin + 16;
 	put32(e, 0x01010002u); put32(e + 4, 64); put64(e + 8, 32); put32(e + 28, 90);
 	memcpy(e + 64, kname, sizeof kname);
+	memcpy(e + 64 + 16, vname, sizeof vname);
 }
 
 static void kernel_stub(void) {}
 
 int main(int argc, char **argv) {
 	int want_launch = argc > 1 ? atoi(argv[1]) : 801, want_attr = argc > 2 ? atoi(argv[2]) : 0;
+	int var = !(argc > 3 && !strcmp(argv[3], "novar"));
 	/* What nvcc's module constructor does before main. */
 	make_fatbin();
 	void **mod = __cudaRegisterFatBinary(&wrapper);
 	__cudaRegisterFunction(mod, (const char *)kernel_stub, (char *)kname, kname, -1, 0, 0, 0, 0, 0);
+	/* A __device__ variable: the runtime resolves it (cuModuleGetGlobal) when it loads the module. */
+	if (var) __cudaRegisterVar(mod, (char *)table_shadow, (char *)vname, vname, 0, sizeof table_shadow, 0, 0);
 	__cudaRegisterFatBinaryEnd(mod);
 
 	int n = -1, v = 0, rv = 0;
@@ -134,6 +144,20 @@ int main(int argc, char **argv) {
 	check(ms >= 0, "elapsed %g ms", ms);
 	EQ(cudaMemcpy(back, d2, 4096, 2), 0, "read the stream's copy");
 	check(memcmp(back, h + 7, 4096) == 0, "the stream's copy landed");
+
+	/* The variable, through the driver's address for it. */
+	int vals[64], got[64];
+	if (var) {
+	for (int i = 0; i < 64; i++) vals[i] = i * 7 + 1;
+	void *va = NULL;
+	EQ(cudaMemcpyToSymbol(table_shadow, vals, sizeof vals, 0, 1), 0, "cudaMemcpyToSymbol");
+	EQ(cudaGetSymbolAddress(&va, table_shadow), 0, "cudaGetSymbolAddress");
+	memset(got, 0, sizeof got);
+	EQ(cudaMemcpy(got, va, sizeof got, 2), 0, "cudaMemcpy from the symbol's address");
+	check(memcmp(vals, got, sizeof got) == 0, "the variable holds what was copied to it");
+	EQ(cudaMemcpyFromSymbol(got, table_shadow, 8, 4, 2), 0, "cudaMemcpyFromSymbol at an offset");
+	check(got[0] == vals[1] && got[1] == vals[2], "and reads it back");
+	}
 
 	/* The kernel: the runtime loads the module through the driver and resolves it by name. */
 	unsigned char attr[256];
