@@ -117,6 +117,11 @@ static CUresult cls_get(void **value, void *ctx, void *key) {
 	return r != OK ? r : vgpuETStoreGet(value, ctx, key);
 }
 
+// A destructor given to put, called when its context goes.
+void vgpu_et_cls_dtor(uintptr_t fn, uintptr_t ctx, uintptr_t key, uintptr_t value) {
+	((void (*)(void *, void *, void *))fn)((void *)ctx, (void *)key, (void *)value);
+}
+
 // --- context creation bypass {0ca50b8c-1004-929a-89a7-d0df10e77286} ---
 // 1: cuCtxCreate_v2 by another door.
 static CUresult ctx_create_bypass(void **pctx, unsigned flags, int dev) {

@@ -4,6 +4,7 @@ package cuda
 #include <stdint.h>
 const void *vgpu_export_table(const unsigned char *id, int *which);
 void vgpu_et_bind(const uintptr_t *f);
+void vgpu_et_cls_dtor(uintptr_t fn, uintptr_t ctx, uintptr_t key, uintptr_t value);
 */
 import "C"
 
@@ -74,20 +75,45 @@ func vgpuETUnknownSlot(table, slot C.int) C.int {
 	return C.int(ErrorNotSupported)
 }
 
-// Context-local storage: values the runtime keeps per context and key.
+// Context-local storage: values the runtime keeps per context and key, each with the
+// destructor the driver calls when the context goes (contextGone).
 type clsKey struct{ ctx, key uintptr }
+
+type clsEntry struct{ value, dtor uintptr }
 
 var (
 	clsMu sync.Mutex
-	cls   = map[clsKey]uintptr{}
+	cls   = map[clsKey]clsEntry{}
 )
 
 //export vgpuETStorePut
 func vgpuETStorePut(ctx, key, value, dtor unsafe.Pointer) C.int {
 	clsMu.Lock()
 	defer clsMu.Unlock()
-	cls[clsKey{uintptr(ctx), uintptr(key)}] = uintptr(value)
+	cls[clsKey{uintptr(ctx), uintptr(key)}] = clsEntry{uintptr(value), uintptr(dtor)}
 	return C.int(Success)
+}
+
+// contextGone ends context h's storage, as the driver does when it destroys a context or
+// resets a primary one: each destructor is called with (context, key, value), outside the
+// lock (they may call the driver). NVIDIA's runtime keeps its per-context state there (its
+// loaded modules among it), so after a reset it initialises the context afresh.
+func contextGone(h uintptr) {
+	clsMu.Lock()
+	var gone []clsKey
+	var ents []clsEntry
+	for k, e := range cls {
+		if k.ctx == h {
+			gone, ents = append(gone, k), append(ents, e)
+			delete(cls, k)
+		}
+	}
+	clsMu.Unlock()
+	for i, k := range gone {
+		if ents[i].dtor != 0 {
+			C.vgpu_et_cls_dtor(C.uintptr_t(ents[i].dtor), C.uintptr_t(k.ctx), C.uintptr_t(k.key), C.uintptr_t(ents[i].value))
+		}
+	}
 }
 
 //export vgpuETStoreDelete
@@ -101,12 +127,12 @@ func vgpuETStoreDelete(ctx, key unsafe.Pointer) C.int {
 //export vgpuETStoreGet
 func vgpuETStoreGet(value unsafe.Pointer, ctx, key unsafe.Pointer) C.int {
 	clsMu.Lock()
-	v, ok := cls[clsKey{uintptr(ctx), uintptr(key)}]
+	e, ok := cls[clsKey{uintptr(ctx), uintptr(key)}]
 	clsMu.Unlock()
 	if !ok {
 		return C.int(ErrorInvalidHandle)
 	}
-	shim.PutPtr(value, v)
+	shim.PutPtr(value, e.value)
 	return C.int(Success)
 }
 

@@ -48,6 +48,9 @@ func ModuleGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) 
 	globalsMu.Lock()
 	defer globalsMu.Unlock()
 	a := globals[globalKey{h, n}]
+	if a != nil && shim.S().Mem.Exact(a.Base, shim.MemDevice) != a {
+		a = nil // freed with its context (cuDevicePrimaryCtxReset)
+	}
 	if a == nil {
 		var image []byte
 		if m.Image != 0 && m.Size != 0 {

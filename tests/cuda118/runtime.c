@@ -186,6 +186,13 @@ int main(int argc, char **argv) {
 	EQ(cudaMalloc(&d, 4096), 0, "cudaMalloc after the reset");
 	EQ(cudaMemcpy(d, h, 4096, 1), 0, "cudaMemcpy after the reset");
 	EQ(cudaFree(d), 0, "cudaFree after the reset");
+	EQ(cudaLaunchKernel((const void *)kernel_stub, grid, block, NULL, 0, NULL), want_launch, "cudaLaunchKernel after the reset");
+	cudaGetLastError();
+	if (var) {
+		EQ(cudaMemcpyToSymbol(table_shadow, vals, 8, 0, 1), 0, "cudaMemcpyToSymbol after the reset");
+		EQ(cudaMemcpyFromSymbol(got, table_shadow, 8, 0, 2), 0, "cudaMemcpyFromSymbol after the reset");
+		check(got[0] == vals[0] && got[1] == vals[1], "the variable works after the reset");
+	}
 	__cudaUnregisterFatBinary(mod);
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;

@@ -9,6 +9,15 @@ int cuInit(unsigned);
 int cuDevicePrimaryCtxRetain(void **, int);
 int cuCtxSetCurrent(void *);
 int cuGetExportTable(const void **, const unsigned char *);
+int cuDevicePrimaryCtxReset(int);
+
+/* A storage destructor: records what the driver called it with. */
+static void *dtor_args[3];
+static int dtor_calls;
+static void dtor(void *ctx, void *key, void *value) {
+	dtor_args[0] = ctx, dtor_args[1] = key, dtor_args[2] = value;
+	dtor_calls++;
+}
 
 static int failures;
 #define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); \
@@ -60,6 +69,13 @@ int main(void) {
 	EQ(((fn)cls[2])(&v, ctx, &key1), 400, "get after delete = CUDA_ERROR_INVALID_HANDLE");
 	EQ(((fn)cls[2])(&v, ctx, &key2), 0, "the other key is still there");
 	EQ((uintptr_t)v, 0x5678, "with its value");
+	EQ(((fn)cls[0])(ctx, &key1, (void *)0x9abc, (void *)dtor), 0, "put with a destructor");
+	EQ(dtor_calls, 0, "which is not called yet");
+	EQ(cuDevicePrimaryCtxReset(0), 0, "reset the primary context");
+	EQ(dtor_calls, 1, "the destructor ran once");
+	EQ(dtor_args[0] == ctx && dtor_args[1] == (void *)&key1 && dtor_args[2] == (void *)0x9abc, 1, "with (context, key, value)");
+	EQ(((fn)cls[2])(&v, ctx, &key2), 400, "the reset context's storage is gone");
+	EQ(cuDevicePrimaryCtxRetain(&ctx, 0), 0, "retain the primary context again");
 
 	void *const *ic = NULL;
 	EQ(cuGetExportTable((const void **)&ic, INTEGRITY), 0, "the integrity check");
