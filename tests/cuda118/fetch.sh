@@ -29,7 +29,12 @@ apt=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/dev/nul
 	-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache" -o Debug::NoLocking=1
 	-o APT::Sandbox::User="$(id -un)")
 say "apt-get update (bookworm with non-free, private lists under $A)"
-apt-get "${apt[@]}" update -q >"$A/update.log" 2>&1 || { tail -20 "$A/update.log" >&2; exit 1; }
+# apt-get update exits 0 when a source cannot be reached: its log says so.
+if ! apt-get "${apt[@]}" update -q >"$A/update.log" 2>&1 || grep -qE '^(Err:|E:|W: Failed to fetch)' "$A/update.log"; then
+	tail -20 "$A/update.log" >&2
+	say "apt-get update failed: is the Debian mirror ($mirror) reachable?"
+	exit 1
+fi
 for p in "${PKGS[@]}"; do
 	say "downloading $p ($(apt-cache "${apt[@]}" show --no-all-versions "$p" 2>/dev/null | awk '/^Version:/ {print $2}'))"
 	(cd "$A/debs" && apt-get "${apt[@]}" download -q "$p" >>"$A/download.log" 2>&1) ||
