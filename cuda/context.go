@@ -64,6 +64,7 @@ func DevicePrimaryCtxReset(dev int32) Result {
 		return r
 	}
 	shim.ResetDevice(d)
+	contextGone(shim.PrimaryContext(d).Handle)
 	return Success
 }
 
@@ -121,6 +122,7 @@ func CtxDestroy(h uintptr) Result {
 		return ErrorInvalidContext
 	}
 	shim.Release(shim.KindContext, h)
+	contextGone(h)
 	ts := shim.Thread()
 	for i := len(ts.Ctx) - 1; i >= 0; i-- {
 		if ts.Ctx[i] == h {

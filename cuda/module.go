@@ -115,15 +115,3 @@ func FuncGetAttribute(pi unsafe.Pointer, attr int32, f uintptr) Result {
 	shim.PutI32(pi, v)
 	return Success
 }
-
-// GetExportTable is cuGetExportTable. The private tables NVIDIA's own runtime asks for are
-// not provided: programs must use vgpu's libcudart, which needs none.
-func GetExportTable(table unsafe.Pointer, id unsafe.Pointer) Result {
-	if table == nil || id == nil {
-		return ErrorInvalidValue
-	}
-	shim.WarnOnce("export-table", "cuGetExportTable called: NVIDIA's libcudart is loaded on top of vgpu's libcuda; "+
-		"put vgpu's libcudart first (LD_PRELOAD or the alias directory)")
-	shim.PutPtr(table, 0)
-	return ErrorNotFound
-}

@@ -12,6 +12,7 @@ var ProcLookup func(symbol string) uintptr
 
 // procVersions says which symbol serves a base name from which CUDA version on, for the
 // names whose ABI changed (cuGetProcAddress semantics). Names absent here map to themselves.
+// CUDA 11's runtime asks for the primary-context calls at 7000, before their _v2 renames.
 var procVersions = map[string][]struct {
 	since int32
 	sym   string
@@ -28,6 +29,7 @@ var procVersions = map[string][]struct {
 	"cuMemsetD8":                 {{3020, "cuMemsetD8_v2"}},
 	"cuMemsetD32":                {{3020, "cuMemsetD32_v2"}},
 	"cuMemGetAddressRange":       {{3020, "cuMemGetAddressRange_v2"}},
+	"cuModuleGetGlobal":          {{3020, "cuModuleGetGlobal_v2"}},
 	"cuDeviceTotalMem":           {{2000, "cuDeviceTotalMem"}, {3020, "cuDeviceTotalMem_v2"}},
 	"cuCtxCreate":                {{2000, "cuCtxCreate"}, {3020, "cuCtxCreate_v2"}, {11040, ""}},
 	"cuCtxDestroy":               {{4000, "cuCtxDestroy_v2"}},
@@ -36,9 +38,9 @@ var procVersions = map[string][]struct {
 	"cuStreamDestroy":            {{4000, "cuStreamDestroy_v2"}},
 	"cuEventDestroy":             {{4000, "cuEventDestroy_v2"}},
 	"cuMemHostRegister":          {{6050, "cuMemHostRegister_v2"}},
-	"cuDevicePrimaryCtxRelease":  {{11000, "cuDevicePrimaryCtxRelease_v2"}},
-	"cuDevicePrimaryCtxReset":    {{11000, "cuDevicePrimaryCtxReset_v2"}},
-	"cuDevicePrimaryCtxSetFlags": {{11000, "cuDevicePrimaryCtxSetFlags_v2"}},
+	"cuDevicePrimaryCtxRelease":  {{7000, "cuDevicePrimaryCtxRelease"}, {11000, "cuDevicePrimaryCtxRelease_v2"}},
+	"cuDevicePrimaryCtxReset":    {{7000, "cuDevicePrimaryCtxReset"}, {11000, "cuDevicePrimaryCtxReset_v2"}},
+	"cuDevicePrimaryCtxSetFlags": {{7000, "cuDevicePrimaryCtxSetFlags"}, {11000, "cuDevicePrimaryCtxSetFlags_v2"}},
 	"cuDeviceGetUuid":            {{9020, "cuDeviceGetUuid"}, {11040, "cuDeviceGetUuid_v2"}},
 	"cuGetProcAddress":           {{11030, "cuGetProcAddress"}, {12000, "cuGetProcAddress_v2"}},
 	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, "cuEventElapsedTime_v2"}},
@@ -91,6 +93,8 @@ func GetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32
 		shim.PutI32(status, st)
 	}
 	if fn == 0 {
+		// Which names a runtime asks for that vgpu lacks (VGPU_LOG_LEVEL=debug).
+		shim.DebugOnce("proc:"+name, "cuGetProcAddress: no entry point", "symbol", name, "version", cudaVersion)
 		return ErrorNotFound
 	}
 	return Success

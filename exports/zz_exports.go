@@ -457,6 +457,11 @@ func vgpu_cuMemHostUnregister(p uintptr) int32 {
 	return dispatch.T().Cuda.CuMemHostUnregister(p)
 }
 
+//export vgpu_cuModuleGetGlobal_v2
+func vgpu_cuModuleGetGlobal_v2(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

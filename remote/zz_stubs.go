@@ -502,12 +502,18 @@ var Stubs = table.Set{
 		},
 		CuMemHostRegister_v2: table.Semantics.Cuda.CuMemHostRegister_v2,
 		CuMemHostUnregister:  table.Semantics.Cuda.CuMemHostUnregister,
+		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cuModuleGetGlobal_v2", 801))
+			StatsEnd(88, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(88, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(88, t)
+			r := int32(Forward(89, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(89, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -516,8 +522,8 @@ var Stubs = table.Set{
 		CudaGetDevice: table.Semantics.Cudart.CudaGetDevice,
 		CudaSetDevice: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(90, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(90, t)
+			r := int32(Forward(91, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(91, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -525,8 +531,8 @@ var Stubs = table.Set{
 		},
 		CudaSetDeviceFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(91, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(91, t)
+			r := int32(Forward(92, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(92, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -534,23 +540,14 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceFlags: func(flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(92, []wire.Value{{U: uint64(uintptr(flags))}}))
-			StatsEnd(92, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(93, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			r := int32(Forward(93, []wire.Value{{U: uint64(uintptr(flags))}}))
 			StatsEnd(93, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
+		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
 			StatsEnd(94, t)
@@ -559,7 +556,7 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
+		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
 			StatsEnd(95, t)
@@ -568,10 +565,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(96, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(96, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaDeviceGetAttribute: func(value unsafe.Pointer, attr int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(96, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-			StatsEnd(96, t)
+			r := int32(Forward(97, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+			StatsEnd(97, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -579,8 +585,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetPCIBusId: func(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(97, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-			StatsEnd(97, t)
+			r := int32(Forward(98, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+			StatsEnd(98, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -588,23 +594,14 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetByPCIBusId: func(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(98, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-			StatsEnd(98, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(99, []wire.Value{{U: uint64(uintptr(version))}}))
+			r := int32(Forward(99, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
 			StatsEnd(99, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
+		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(100, t)
@@ -613,16 +610,16 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaDeviceReset: func() int32 {
+		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(101, []wire.Value{}))
+			r := int32(Forward(101, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(101, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaDeviceSynchronize: func() int32 {
+		CudaDeviceReset: func() int32 {
 			t := StatsBegin()
 			r := int32(Forward(102, []wire.Value{}))
 			StatsEnd(102, t)
@@ -631,10 +628,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaDeviceSynchronize: func() int32 {
+			t := StatsBegin()
+			r := int32(Forward(103, []wire.Value{}))
+			StatsEnd(103, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaDeviceCanAccessPeer: func(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(103, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-			StatsEnd(103, t)
+			r := int32(Forward(104, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+			StatsEnd(104, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -642,8 +648,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceEnablePeerAccess: func(peerDevice int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(104, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-			StatsEnd(104, t)
+			r := int32(Forward(105, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+			StatsEnd(105, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -651,8 +657,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceDisablePeerAccess: func(peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(105, []wire.Value{{U: uint64(peerDevice)}}))
-			StatsEnd(105, t)
+			r := int32(Forward(106, []wire.Value{{U: uint64(peerDevice)}}))
+			StatsEnd(106, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -660,8 +666,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetLimit: func(value unsafe.Pointer, limit int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(106, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-			StatsEnd(106, t)
+			r := int32(Forward(107, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+			StatsEnd(107, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -669,8 +675,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetLimit: func(limit int32, value uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(107, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-			StatsEnd(107, t)
+			r := int32(Forward(108, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(108, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -678,8 +684,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetStreamPriorityRange: func(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(108, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-			StatsEnd(108, t)
+			r := int32(Forward(109, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+			StatsEnd(109, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -687,8 +693,8 @@ var Stubs = table.Set{
 		},
 		CudaInitDevice: func(device int32, deviceFlags uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(109, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-			StatsEnd(109, t)
+			r := int32(Forward(110, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+			StatsEnd(110, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -700,8 +706,8 @@ var Stubs = table.Set{
 		CudaPeekAtLastError: table.Semantics.Cudart.CudaPeekAtLastError,
 		CudaMalloc: func(devPtr unsafe.Pointer, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(114, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-			StatsEnd(114, t)
+			r := int32(Forward(115, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+			StatsEnd(115, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -709,8 +715,8 @@ var Stubs = table.Set{
 		},
 		CudaFree: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(115, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(115, t)
+			r := int32(Forward(116, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(116, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -722,8 +728,8 @@ var Stubs = table.Set{
 		CudaHostGetDevicePointer: table.Semantics.Cudart.CudaHostGetDevicePointer,
 		CudaMallocManaged: func(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(120, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(120, t)
+			r := int32(Forward(121, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(121, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -733,8 +739,8 @@ var Stubs = table.Set{
 		CudaHostUnregister: table.Semantics.Cudart.CudaHostUnregister,
 		CudaMemGetInfo: func(free unsafe.Pointer, total unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(123, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-			StatsEnd(123, t)
+			r := int32(Forward(124, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+			StatsEnd(124, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -742,8 +748,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(124, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(124, t)
+			r := int32(Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(125, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -751,8 +757,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(125, t)
+			r := int32(Forward(126, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(126, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -761,7 +767,7 @@ var Stubs = table.Set{
 		CudaMemcpy: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy(dst, src, count, kind))
-			StatsEnd(126, t)
+			StatsEnd(127, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -770,7 +776,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsync(dst, src, count, kind, stream))
-			StatsEnd(127, t)
+			StatsEnd(128, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -779,7 +785,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(128, t)
+			StatsEnd(129, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -788,7 +794,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(129, t)
+			StatsEnd(130, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -796,8 +802,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeer: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(130, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-			StatsEnd(130, t)
+			r := int32(Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+			StatsEnd(131, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -805,8 +811,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeerAsync: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(131, t)
+			r := int32(Forward(132, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(132, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -815,7 +821,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsync(p, stream))
-			StatsEnd(132, t)
+			StatsEnd(133, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -824,7 +830,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeer(p))
-			StatsEnd(133, t)
+			StatsEnd(134, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -833,7 +839,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D(p))
-			StatsEnd(134, t)
+			StatsEnd(135, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -842,7 +848,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync(p, stream))
-			StatsEnd(135, t)
+			StatsEnd(136, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -851,7 +857,7 @@ var Stubs = table.Set{
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaPointerGetAttributes", 801))
-			StatsEnd(136, t)
+			StatsEnd(137, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -859,8 +865,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(137, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(137, t)
+			r := int32(Forward(138, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(138, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -868,8 +874,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(138, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(138, t)
+			r := int32(Forward(139, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(139, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -877,8 +883,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocPitch: func(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(139, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(139, t)
+			r := int32(Forward(140, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(140, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -887,7 +893,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbol(symbol, src, count, offset, kind))
-			StatsEnd(140, t)
+			StatsEnd(141, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -896,7 +902,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbol(dst, symbol, count, offset, kind))
-			StatsEnd(141, t)
+			StatsEnd(142, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -905,7 +911,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-			StatsEnd(142, t)
+			StatsEnd(143, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -914,7 +920,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-			StatsEnd(143, t)
+			StatsEnd(144, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -923,7 +929,7 @@ var Stubs = table.Set{
 		CudaGetSymbolAddress: func(devPtr unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolAddress(devPtr, symbol))
-			StatsEnd(144, t)
+			StatsEnd(145, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -932,7 +938,7 @@ var Stubs = table.Set{
 		CudaGetSymbolSize: func(size unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolSize(size, symbol))
-			StatsEnd(145, t)
+			StatsEnd(146, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -940,8 +946,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(146, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(146, t)
+			r := int32(Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(147, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -949,23 +955,14 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(147, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(148, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			r := int32(Forward(148, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
 			StatsEnd(148, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
+		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
 			StatsEnd(149, t)
@@ -974,10 +971,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(150, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(150, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttribute(pool, attr, value))
-			StatsEnd(150, t)
+			StatsEnd(151, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -986,7 +992,7 @@ var Stubs = table.Set{
 		CudaMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttribute(pool, attr, value))
-			StatsEnd(151, t)
+			StatsEnd(152, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -994,8 +1000,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(152, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(152, t)
+			r := int32(Forward(153, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(153, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1003,8 +1009,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreate: func(stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(153, []wire.Value{{U: uint64(uintptr(stream))}}))
-			StatsEnd(153, t)
+			r := int32(Forward(154, []wire.Value{{U: uint64(uintptr(stream))}}))
+			StatsEnd(154, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1012,8 +1018,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithFlags: func(stream unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(154, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-			StatsEnd(154, t)
+			r := int32(Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+			StatsEnd(155, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1021,23 +1027,14 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithPriority: func(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-			StatsEnd(155, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaStreamDestroy: func(stream uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(156, []wire.Value{{U: uint64(stream)}}))
+			r := int32(Forward(156, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
 			StatsEnd(156, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaStreamSynchronize: func(stream uintptr) int32 {
+		CudaStreamDestroy: func(stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(157, []wire.Value{{U: uint64(stream)}}))
 			StatsEnd(157, t)
@@ -1046,7 +1043,7 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaStreamQuery: func(stream uintptr) int32 {
+		CudaStreamSynchronize: func(stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(158, []wire.Value{{U: uint64(stream)}}))
 			StatsEnd(158, t)
@@ -1055,10 +1052,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaStreamQuery: func(stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(159, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(159, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaStreamWaitEvent: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(159, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(159, t)
+			r := int32(Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(160, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1066,8 +1072,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(160, t)
+			r := int32(Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(161, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1075,8 +1081,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(161, t)
+			r := int32(Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(162, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1084,8 +1090,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(162, t)
+			r := int32(Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(163, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1093,8 +1099,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(163, t)
+			r := int32(Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(164, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1102,8 +1108,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(164, t)
+			r := int32(Forward(165, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(165, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1112,7 +1118,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFunc(stream, fn, userData))
-			StatsEnd(165, t)
+			StatsEnd(166, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1121,7 +1127,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallback(stream, callback, userData, flags))
-			StatsEnd(166, t)
+			StatsEnd(167, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1130,8 +1136,8 @@ var Stubs = table.Set{
 		CudaThreadExchangeStreamCaptureMode: table.Semantics.Cudart.CudaThreadExchangeStreamCaptureMode,
 		CudaEventCreate: func(event unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(168, []wire.Value{{U: uint64(uintptr(event))}}))
-			StatsEnd(168, t)
+			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(event))}}))
+			StatsEnd(169, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1139,8 +1145,8 @@ var Stubs = table.Set{
 		},
 		CudaEventCreateWithFlags: func(event unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-			StatsEnd(169, t)
+			r := int32(Forward(170, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+			StatsEnd(170, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1148,8 +1154,8 @@ var Stubs = table.Set{
 		},
 		CudaEventDestroy: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(170, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(170, t)
+			r := int32(Forward(171, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(171, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1157,23 +1163,14 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(171, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(171, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaEventSynchronize: func(event uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(172, []wire.Value{{U: uint64(event)}}))
+			r := int32(Forward(172, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
 			StatsEnd(172, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaEventQuery: func(event uintptr) int32 {
+		CudaEventSynchronize: func(event uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(173, []wire.Value{{U: uint64(event)}}))
 			StatsEnd(173, t)
@@ -1182,10 +1179,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaEventQuery: func(event uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(174, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(174, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaEventElapsedTime: func(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(174, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-			StatsEnd(174, t)
+			r := int32(Forward(175, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+			StatsEnd(175, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1193,23 +1199,14 @@ var Stubs = table.Set{
 		},
 		CudaGraphCreate: func(graph unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(175, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-			StatsEnd(175, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
-			t := StatsBegin()
-			r := int32(Forward(176, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			r := int32(Forward(176, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
 			StatsEnd(176, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
+		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
 			StatsEnd(177, t)
@@ -1218,10 +1215,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(178, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(178, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaGraphExecUpdate: func(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(178, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(178, t)
+			r := int32(Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(179, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1229,8 +1235,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(179, t)
+			r := int32(Forward(180, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(180, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1238,8 +1244,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecDestroy: func(exec uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(180, []wire.Value{{U: uint64(exec)}}))
-			StatsEnd(180, t)
+			r := int32(Forward(181, []wire.Value{{U: uint64(exec)}}))
+			StatsEnd(181, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1247,8 +1253,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroy: func(graph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(181, []wire.Value{{U: uint64(graph)}}))
-			StatsEnd(181, t)
+			r := int32(Forward(182, []wire.Value{{U: uint64(graph)}}))
+			StatsEnd(182, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1256,8 +1262,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetNodes: func(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(182, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-			StatsEnd(182, t)
+			r := int32(Forward(183, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(183, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1267,7 +1273,7 @@ var Stubs = table.Set{
 		CudaFuncGetAttributes: func(attr unsafe.Pointer, func_ uintptr) int32 {
 			t := StatsBegin()
 			r := int32(FuncGetAttributes(attr, func_))
-			StatsEnd(184, t)
+			StatsEnd(185, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1276,7 +1282,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-			StatsEnd(185, t)
+			StatsEnd(186, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1285,7 +1291,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-			StatsEnd(186, t)
+			StatsEnd(187, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1294,7 +1300,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(187, t)
+			StatsEnd(188, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1303,7 +1309,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExC(config, func_, args))
-			StatsEnd(188, t)
+			StatsEnd(189, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1312,7 +1318,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(189, t)
+			StatsEnd(190, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1322,7 +1328,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandle(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(191, t)
+			StatsEnd(192, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1343,572 +1349,572 @@ var Stubs = table.Set{
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(203, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(203, t)
+			r := int32(Forward(204, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(204, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(204, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(204, t)
+			r := int32(Forward(205, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(205, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(205, t)
+			r := int32(Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(206, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(206, t)
+			r := int32(Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(207, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(207, t)
+			r := int32(Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(208, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(208, t)
+			r := int32(Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(209, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(209, t)
+			r := int32(Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(210, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(210, t)
+			r := int32(Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(211, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(211, t)
+			r := int32(Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(212, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(212, t)
+			r := int32(Forward(213, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(213, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(215, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(215, t)
+			r := int32(Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(216, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(216, t)
+			r := int32(Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(217, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(217, t)
+			r := int32(Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(218, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(218, t)
+			r := int32(Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(219, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(219, t)
+			r := int32(Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(220, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(220, t)
+			r := int32(Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(221, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(222, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(222, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{}))
-			StatsEnd(222, t)
-			return r
-		},
-		NvmlInit: func() int32 {
-			t := StatsBegin()
 			r := int32(Forward(223, []wire.Value{}))
 			StatsEnd(223, t)
 			return r
 		},
+		NvmlInit: func() int32 {
+			t := StatsBegin()
+			r := int32(Forward(224, []wire.Value{}))
+			StatsEnd(224, t)
+			return r
+		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(224, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(224, t)
+			r := int32(Forward(225, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(225, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(225, []wire.Value{}))
-			StatsEnd(225, t)
+			r := int32(Forward(226, []wire.Value{}))
+			StatsEnd(226, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(227, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(227, t)
-			return r
-		},
-		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
-			t := StatsBegin()
 			r := int32(Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 			StatsEnd(228, t)
 			return r
 		},
-		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
+		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(229, []wire.Value{{U: uint64(uintptr(version))}}))
+			r := int32(Forward(229, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 			StatsEnd(229, t)
 			return r
 		},
-		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
+		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(230, t)
 			return r
 		},
-		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
+		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(231, []wire.Value{{U: uint64(uintptr(count))}}))
+			r := int32(Forward(231, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(231, t)
 			return r
 		},
-		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
+		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
 			StatsEnd(232, t)
 			return r
 		},
-		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
+		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(233, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(233, []wire.Value{{U: uint64(uintptr(count))}}))
 			StatsEnd(233, t)
 			return r
 		},
-		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 			StatsEnd(234, t)
 			return r
 		},
-		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(235, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(235, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 			StatsEnd(235, t)
 			return r
 		},
-		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(236, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(236, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
 			StatsEnd(236, t)
 			return r
 		},
-		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
 			StatsEnd(237, t)
 			return r
 		},
+		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(238, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(238, t)
+			return r
+		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(238, t)
+			r := int32(Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(239, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(239, t)
+			r := int32(Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(240, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(240, t)
+			r := int32(Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(241, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(241, t)
+			r := int32(Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(242, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(242, t)
-			return r
-		},
-		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			r := int32(Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
 			StatsEnd(243, t)
 			return r
 		},
-		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(244, t)
 			return r
 		},
-		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(245, t)
 			return r
 		},
-		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			r := int32(Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(246, t)
 			return r
 		},
-		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
+		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
 			StatsEnd(247, t)
 			return r
 		},
+		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(248, t)
+			return r
+		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(248, t)
+			r := int32(Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(249, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(249, t)
+			r := int32(Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(250, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(250, t)
+			r := int32(Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(251, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(251, t)
+			r := int32(Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(252, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(252, t)
-			return r
-		},
-		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			r := int32(Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
 			StatsEnd(253, t)
 			return r
 		},
-		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
+		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(254, t)
 			return r
 		},
-		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
+		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(255, t)
 			return r
 		},
-		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			r := int32(Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(256, t)
 			return r
 		},
-		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 			StatsEnd(257, t)
 			return r
 		},
-		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			r := int32(Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 			StatsEnd(258, t)
 			return r
 		},
-		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 			StatsEnd(259, t)
 			return r
 		},
-		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 			StatsEnd(260, t)
 			return r
 		},
+		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(261, t)
+			return r
+		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(261, t)
+			r := int32(Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(262, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(262, t)
-			return r
-		},
-		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
 			StatsEnd(263, t)
 			return r
 		},
-		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(264, t)
 			return r
 		},
+		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(265, t)
+			return r
+		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(265, t)
+			r := int32(Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(266, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(266, t)
+			r := int32(Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(267, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(267, t)
+			r := int32(Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(268, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(268, t)
+			r := int32(Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(269, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(269, t)
+			r := int32(Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(270, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(270, t)
+			r := int32(Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(271, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(271, t)
+			r := int32(Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(272, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(272, t)
+			r := int32(Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(273, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(273, t)
+			r := int32(Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(274, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(274, t)
+			r := int32(Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(275, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(275, t)
-			return r
-		},
-		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 			StatsEnd(276, t)
 			return r
 		},
-		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(277, t)
 			return r
 		},
+		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(278, t)
+			return r
+		},
 		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(278, t)
+			r := int32(Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(279, t)
 			return r
 		},
 		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(279, t)
+			r := int32(Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(280, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(280, t)
+			r := int32(Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(281, t)
 			return r
 		},
 		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(281, t)
+			r := int32(Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(282, t)
 			return r
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(282, t)
+			r := int32(Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(283, t)
 			return r
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(283, t)
+			r := int32(Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(284, t)
 			return r
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(284, t)
+			r := int32(Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(285, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(285, t)
+			r := int32(Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(286, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(286, t)
+			r := int32(Forward(287, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(287, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(288, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(288, t)
+			r := int32(Forward(289, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(289, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(289, t)
+			r := int32(Forward(290, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(290, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(290, t)
+			r := int32(Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(291, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(291, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(292, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(292, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(292, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(293, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(293, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(293, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(294, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(294, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(295, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(295, t)
+			r := int32(Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(296, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(296, t)
+			r := int32(Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(297, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(297, t)
+			r := int32(Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(298, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(298, t)
+			r := int32(Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(299, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(299, t)
+			r := int32(Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(300, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(300, t)
+			r := int32(Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(301, t)
 			return r
 		},
 	},

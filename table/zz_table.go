@@ -112,6 +112,7 @@ type Cuda struct {
 	CuMemGetAccess                func(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32
 	CuMemHostRegister_v2          func(p uintptr, bytesize uint64, flags uint32) int32
 	CuMemHostUnregister           func(p uintptr) int32
+	CuModuleGetGlobal_v2          func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -606,6 +607,9 @@ var Semantics = Set{
 		},
 		CuMemHostUnregister: func(p uintptr) int32 {
 			return int32(cuda.MemHostUnregister(p))
+		},
+		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetGlobal(dptr, bytes, hmod, name))
 		},
 	},
 	Cudart: Cudart{
@@ -2196,6 +2200,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 87, "cuMemHostUnregister", cuda.Result(r), p)
 				return r
 			},
+			CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
+				shim.TraceEnd(t, 3000, "cuModuleGetGlobal_v2", cuda.Result(r), dptr, bytes, hmod, name)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -3632,6 +3642,9 @@ func Lazy(get func() *Set) *Set {
 				return get().Cuda.CuMemHostRegister_v2(p, bytesize, flags)
 			},
 			CuMemHostUnregister: func(p uintptr) int32 { return get().Cuda.CuMemHostUnregister(p) },
+			CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },

@@ -90,6 +90,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuMemGetAccess", "oiu", 'c', 0},
 	{"cuMemHostRegister_v2", "duu", 'c', 0},
 	{"cuMemHostUnregister", "d", 'c', 0},
+	{"cuModuleGetGlobal_v2", "oohi", 'c', 0},
 	{"cudaGetDeviceCount", "o", 'r', 0},
 	{"cudaGetDevice", "o", 'r', 0},
 	{"cudaSetDevice", "s", 'r', 0},
