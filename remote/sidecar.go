@@ -58,6 +58,7 @@ func sidecar(c *shim.Config) ([]shim.DeviceRecord, error) {
 		unix.Close(fds[0])
 		return nil, err
 	}
+	nc.SetSpin(wire.SpinWait())
 	mu.Lock()
 	defer mu.Unlock()
 	recs, err := handshakeLocked(nc, "unix", c)
