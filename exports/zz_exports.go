@@ -5086,14 +5086,1294 @@ func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe
 	return r
 }
 
+//export vgpu_cudaMemcpy_ptds
+func vgpu_cudaMemcpy_ptds(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyPtds(dst, src, count, kind))
+		remote.StatsEnd(203, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2000, "cudaMemcpy_ptds", cudart.Error(r), dst, src, count, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyPtds(dst, src, count, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2000, "cudaMemcpy_ptds", cudart.Error(r), dst, src, count, kind)
+		return r
+	}
+	r := int32(cudart.MemcpyPtds(dst, src, count, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpyAsync_ptsz
+func vgpu_cudaMemcpyAsync_ptsz(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyAsyncPtsz(dst, src, count, kind, stream))
+		remote.StatsEnd(204, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2001, "cudaMemcpyAsync_ptsz", cudart.Error(r), dst, src, count, kind, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyAsyncPtsz(dst, src, count, kind, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2001, "cudaMemcpyAsync_ptsz", cudart.Error(r), dst, src, count, kind, stream)
+		return r
+	}
+	r := int32(cudart.MemcpyAsyncPtsz(dst, src, count, kind, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy2D_ptds
+func vgpu_cudaMemcpy2D_ptds(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
+		remote.StatsEnd(205, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2002, "cudaMemcpy2D_ptds", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2002, "cudaMemcpy2D_ptds", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
+		return r
+	}
+	r := int32(cudart.Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy2DAsync_ptsz
+func vgpu_cudaMemcpy2DAsync_ptsz(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
+		remote.StatsEnd(206, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2003, "cudaMemcpy2DAsync_ptsz", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2003, "cudaMemcpy2DAsync_ptsz", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
+		return r
+	}
+	r := int32(cudart.Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy3D_ptds
+func vgpu_cudaMemcpy3D_ptds(p unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy3DPtds(p))
+		remote.StatsEnd(207, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2004, "cudaMemcpy3D_ptds", cudart.Error(r), p)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy3DPtds(p))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2004, "cudaMemcpy3D_ptds", cudart.Error(r), p)
+		return r
+	}
+	r := int32(cudart.Memcpy3DPtds(p))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy3DAsync_ptsz
+func vgpu_cudaMemcpy3DAsync_ptsz(p unsafe.Pointer, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy3DAsyncPtsz(p, stream))
+		remote.StatsEnd(208, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2005, "cudaMemcpy3DAsync_ptsz", cudart.Error(r), p, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy3DAsyncPtsz(p, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2005, "cudaMemcpy3DAsync_ptsz", cudart.Error(r), p, stream)
+		return r
+	}
+	r := int32(cudart.Memcpy3DAsyncPtsz(p, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy3DPeer_ptds
+func vgpu_cudaMemcpy3DPeer_ptds(p unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy3DPeerPtds(p))
+		remote.StatsEnd(209, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2006, "cudaMemcpy3DPeer_ptds", cudart.Error(r), p)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy3DPeerPtds(p))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2006, "cudaMemcpy3DPeer_ptds", cudart.Error(r), p)
+		return r
+	}
+	r := int32(cudart.Memcpy3DPeerPtds(p))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpy3DPeerAsync_ptsz
+func vgpu_cudaMemcpy3DPeerAsync_ptsz(p unsafe.Pointer, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Memcpy3DPeerAsyncPtsz(p, stream))
+		remote.StatsEnd(210, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2007, "cudaMemcpy3DPeerAsync_ptsz", cudart.Error(r), p, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memcpy3DPeerAsyncPtsz(p, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2007, "cudaMemcpy3DPeerAsync_ptsz", cudart.Error(r), p, stream)
+		return r
+	}
+	r := int32(cudart.Memcpy3DPeerAsyncPtsz(p, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemset_ptds
+func vgpu_cudaMemset_ptds(devPtr uintptr, value int32, count uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(211, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+		remote.StatsEnd(211, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2008, "cudaMemset_ptds", cudart.Error(r), devPtr, value, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemsetPtds(devPtr, value, count))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2008, "cudaMemset_ptds", cudart.Error(r), devPtr, value, count)
+		return r
+	}
+	r := int32(cudart.MemsetPtds(devPtr, value, count))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemsetAsync_ptsz
+func vgpu_cudaMemsetAsync_ptsz(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(212, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+		remote.StatsEnd(212, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2009, "cudaMemsetAsync_ptsz", cudart.Error(r), devPtr, value, count, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemsetAsyncPtsz(devPtr, value, count, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2009, "cudaMemsetAsync_ptsz", cudart.Error(r), devPtr, value, count, stream)
+		return r
+	}
+	r := int32(cudart.MemsetAsyncPtsz(devPtr, value, count, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemset2D_ptds
+func vgpu_cudaMemset2D_ptds(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(213, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+		remote.StatsEnd(213, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2010, "cudaMemset2D_ptds", cudart.Error(r), devPtr, pitch, value, width, height)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memset2DPtds(devPtr, pitch, value, width, height))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2010, "cudaMemset2D_ptds", cudart.Error(r), devPtr, pitch, value, width, height)
+		return r
+	}
+	r := int32(cudart.Memset2DPtds(devPtr, pitch, value, width, height))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemset2DAsync_ptsz
+func vgpu_cudaMemset2DAsync_ptsz(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(214, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+		remote.StatsEnd(214, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2011, "cudaMemset2DAsync_ptsz", cudart.Error(r), devPtr, pitch, value, width, height, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.Memset2DAsyncPtsz(devPtr, pitch, value, width, height, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2011, "cudaMemset2DAsync_ptsz", cudart.Error(r), devPtr, pitch, value, width, height, stream)
+		return r
+	}
+	r := int32(cudart.Memset2DAsyncPtsz(devPtr, pitch, value, width, height, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpyToSymbol_ptds
+func vgpu_cudaMemcpyToSymbol_ptds(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyToSymbolPtds(symbol, src, count, offset, kind))
+		remote.StatsEnd(215, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2012, "cudaMemcpyToSymbol_ptds", cudart.Error(r), symbol, src, count, offset, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyToSymbolPtds(symbol, src, count, offset, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2012, "cudaMemcpyToSymbol_ptds", cudart.Error(r), symbol, src, count, offset, kind)
+		return r
+	}
+	r := int32(cudart.MemcpyToSymbolPtds(symbol, src, count, offset, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpyFromSymbol_ptds
+func vgpu_cudaMemcpyFromSymbol_ptds(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
+		remote.StatsEnd(216, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2013, "cudaMemcpyFromSymbol_ptds", cudart.Error(r), dst, symbol, count, offset, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2013, "cudaMemcpyFromSymbol_ptds", cudart.Error(r), dst, symbol, count, offset, kind)
+		return r
+	}
+	r := int32(cudart.MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpyToSymbolAsync_ptsz
+func vgpu_cudaMemcpyToSymbolAsync_ptsz(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
+		remote.StatsEnd(217, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2014, "cudaMemcpyToSymbolAsync_ptsz", cudart.Error(r), symbol, src, count, offset, kind, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2014, "cudaMemcpyToSymbolAsync_ptsz", cudart.Error(r), symbol, src, count, offset, kind, stream)
+		return r
+	}
+	r := int32(cudart.MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMemcpyFromSymbolAsync_ptsz
+func vgpu_cudaMemcpyFromSymbolAsync_ptsz(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
+		remote.StatsEnd(218, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2015, "cudaMemcpyFromSymbolAsync_ptsz", cudart.Error(r), dst, symbol, count, offset, kind, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2015, "cudaMemcpyFromSymbolAsync_ptsz", cudart.Error(r), dst, symbol, count, offset, kind, stream)
+		return r
+	}
+	r := int32(cudart.MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamSynchronize_ptsz
+func vgpu_cudaStreamSynchronize_ptsz(stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(219, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(219, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2016, "cudaStreamSynchronize_ptsz", cudart.Error(r), stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamSynchronizePtsz(stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2016, "cudaStreamSynchronize_ptsz", cudart.Error(r), stream)
+		return r
+	}
+	r := int32(cudart.StreamSynchronizePtsz(stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamQuery_ptsz
+func vgpu_cudaStreamQuery_ptsz(stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(220, []wire.Value{{U: uint64(stream)}}))
+		remote.StatsEnd(220, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2017, "cudaStreamQuery_ptsz", cudart.Error(r), stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamQueryPtsz(stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2017, "cudaStreamQuery_ptsz", cudart.Error(r), stream)
+		return r
+	}
+	r := int32(cudart.StreamQueryPtsz(stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetFlags_ptsz
+func vgpu_cudaStreamGetFlags_ptsz(stream uintptr, flags unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(221, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+		remote.StatsEnd(221, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2018, "cudaStreamGetFlags_ptsz", cudart.Error(r), stream, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetFlagsPtsz(stream, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2018, "cudaStreamGetFlags_ptsz", cudart.Error(r), stream, flags)
+		return r
+	}
+	r := int32(cudart.StreamGetFlagsPtsz(stream, flags))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetPriority_ptsz
+func vgpu_cudaStreamGetPriority_ptsz(stream uintptr, priority unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(222, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+		remote.StatsEnd(222, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2019, "cudaStreamGetPriority_ptsz", cudart.Error(r), stream, priority)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetPriorityPtsz(stream, priority))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2019, "cudaStreamGetPriority_ptsz", cudart.Error(r), stream, priority)
+		return r
+	}
+	r := int32(cudart.StreamGetPriorityPtsz(stream, priority))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamWaitEvent_ptsz
+func vgpu_cudaStreamWaitEvent_ptsz(stream uintptr, event uintptr, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(223, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+		remote.StatsEnd(223, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2020, "cudaStreamWaitEvent_ptsz", cudart.Error(r), stream, event, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamWaitEventPtsz(stream, event, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2020, "cudaStreamWaitEvent_ptsz", cudart.Error(r), stream, event, flags)
+		return r
+	}
+	r := int32(cudart.StreamWaitEventPtsz(stream, event, flags))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamIsCapturing_ptsz
+func vgpu_cudaStreamIsCapturing_ptsz(stream uintptr, status unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(224, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+		remote.StatsEnd(224, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2021, "cudaStreamIsCapturing_ptsz", cudart.Error(r), stream, status)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamIsCapturingPtsz(stream, status))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2021, "cudaStreamIsCapturing_ptsz", cudart.Error(r), stream, status)
+		return r
+	}
+	r := int32(cudart.StreamIsCapturingPtsz(stream, status))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamBeginCapture_ptsz
+func vgpu_cudaStreamBeginCapture_ptsz(stream uintptr, mode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(225, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+		remote.StatsEnd(225, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2022, "cudaStreamBeginCapture_ptsz", cudart.Error(r), stream, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamBeginCapturePtsz(stream, mode))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2022, "cudaStreamBeginCapture_ptsz", cudart.Error(r), stream, mode)
+		return r
+	}
+	r := int32(cudart.StreamBeginCapturePtsz(stream, mode))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamEndCapture_ptsz
+func vgpu_cudaStreamEndCapture_ptsz(stream uintptr, graph unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(226, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+		remote.StatsEnd(226, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2023, "cudaStreamEndCapture_ptsz", cudart.Error(r), stream, graph)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamEndCapturePtsz(stream, graph))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2023, "cudaStreamEndCapture_ptsz", cudart.Error(r), stream, graph)
+		return r
+	}
+	r := int32(cudart.StreamEndCapturePtsz(stream, graph))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaLaunchHostFunc_ptsz
+func vgpu_cudaLaunchHostFunc_ptsz(stream uintptr, fn uintptr, userData uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.LaunchHostFuncPtsz(stream, fn, userData))
+		remote.StatsEnd(227, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2024, "cudaLaunchHostFunc_ptsz", cudart.Error(r), stream, fn, userData)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.LaunchHostFuncPtsz(stream, fn, userData))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2024, "cudaLaunchHostFunc_ptsz", cudart.Error(r), stream, fn, userData)
+		return r
+	}
+	r := int32(cudart.LaunchHostFuncPtsz(stream, fn, userData))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamAddCallback_ptsz
+func vgpu_cudaStreamAddCallback_ptsz(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.StreamAddCallbackPtsz(stream, callback, userData, flags))
+		remote.StatsEnd(228, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2025, "cudaStreamAddCallback_ptsz", cudart.Error(r), stream, callback, userData, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamAddCallbackPtsz(stream, callback, userData, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2025, "cudaStreamAddCallback_ptsz", cudart.Error(r), stream, callback, userData, flags)
+		return r
+	}
+	r := int32(cudart.StreamAddCallbackPtsz(stream, callback, userData, flags))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaEventRecord_ptsz
+func vgpu_cudaEventRecord_ptsz(event uintptr, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(229, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+		remote.StatsEnd(229, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2026, "cudaEventRecord_ptsz", cudart.Error(r), event, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.EventRecordPtsz(event, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2026, "cudaEventRecord_ptsz", cudart.Error(r), event, stream)
+		return r
+	}
+	r := int32(cudart.EventRecordPtsz(event, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaLaunchKernel_ptsz
+func vgpu_cudaLaunchKernel_ptsz(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(230, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2027, "cudaLaunchKernel_ptsz", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2027, "cudaLaunchKernel_ptsz", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		return r
+	}
+	r := int32(cudart.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaLaunchKernelExC_ptsz
+func vgpu_cudaLaunchKernelExC_ptsz(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.LaunchKernelExCPtsz(config, func_, args))
+		remote.StatsEnd(231, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2028, "cudaLaunchKernelExC_ptsz", cudart.Error(r), config, func_, args)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.LaunchKernelExCPtsz(config, func_, args))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2028, "cudaLaunchKernelExC_ptsz", cudart.Error(r), config, func_, args)
+		return r
+	}
+	r := int32(cudart.LaunchKernelExCPtsz(config, func_, args))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaLaunchCooperativeKernel_ptsz
+func vgpu_cudaLaunchCooperativeKernel_ptsz(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(232, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2029, "cudaLaunchCooperativeKernel_ptsz", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2029, "cudaLaunchCooperativeKernel_ptsz", cudart.Error(r), func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		return r
+	}
+	r := int32(cudart.LaunchKernelPtsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu___cudaLaunchKernel_ptsz_13
+func vgpu___cudaLaunchKernel_ptsz_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.LaunchKernelHandlePtsz(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		remote.StatsEnd(233, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2030, "__cudaLaunchKernel_ptsz", cudart.Error(r), kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.LaunchKernelHandlePtsz(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2030, "__cudaLaunchKernel_ptsz", cudart.Error(r), kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+		return r
+	}
+	r := int32(cudart.LaunchKernelHandlePtsz(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaMallocAsync_ptsz
+func vgpu_cudaMallocAsync_ptsz(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(234, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+		remote.StatsEnd(234, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2031, "cudaMallocAsync_ptsz", cudart.Error(r), devPtr, size, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.MallocAsyncPtsz(devPtr, size, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2031, "cudaMallocAsync_ptsz", cudart.Error(r), devPtr, size, stream)
+		return r
+	}
+	r := int32(cudart.MallocAsyncPtsz(devPtr, size, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaFreeAsync_ptsz
+func vgpu_cudaFreeAsync_ptsz(devPtr uintptr, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(235, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+		remote.StatsEnd(235, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2032, "cudaFreeAsync_ptsz", cudart.Error(r), devPtr, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.FreeAsyncPtsz(devPtr, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2032, "cudaFreeAsync_ptsz", cudart.Error(r), devPtr, stream)
+		return r
+	}
+	r := int32(cudart.FreeAsyncPtsz(devPtr, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphLaunch_ptsz
+func vgpu_cudaGraphLaunch_ptsz(exec uintptr, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(236, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+		remote.StatsEnd(236, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2033, "cudaGraphLaunch_ptsz", cudart.Error(r), exec, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphLaunchPtsz(exec, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2033, "cudaGraphLaunch_ptsz", cudart.Error(r), exec, stream)
+		return r
+	}
+	r := int32(cudart.GraphLaunchPtsz(exec, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaEventRecordWithFlags
+func vgpu_cudaEventRecordWithFlags(event uintptr, stream uintptr, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(237, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+		remote.StatsEnd(237, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2034, "cudaEventRecordWithFlags", cudart.Error(r), event, stream, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.EventRecordWithFlags(event, stream, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2034, "cudaEventRecordWithFlags", cudart.Error(r), event, stream, flags)
+		return r
+	}
+	r := int32(cudart.EventRecordWithFlags(event, stream, flags))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaEventRecordWithFlags_ptsz
+func vgpu_cudaEventRecordWithFlags_ptsz(event uintptr, stream uintptr, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(238, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+		remote.StatsEnd(238, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2035, "cudaEventRecordWithFlags_ptsz", cudart.Error(r), event, stream, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.EventRecordWithFlagsPtsz(event, stream, flags))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2035, "cudaEventRecordWithFlags_ptsz", cudart.Error(r), event, stream, flags)
+		return r
+	}
+	r := int32(cudart.EventRecordWithFlagsPtsz(event, stream, flags))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetId
+func vgpu_cudaStreamGetId(stream uintptr, streamId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(239, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+		remote.StatsEnd(239, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2036, "cudaStreamGetId", cudart.Error(r), stream, streamId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetId(stream, streamId))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2036, "cudaStreamGetId", cudart.Error(r), stream, streamId)
+		return r
+	}
+	r := int32(cudart.StreamGetId(stream, streamId))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetId_ptsz
+func vgpu_cudaStreamGetId_ptsz(stream uintptr, streamId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(240, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+		remote.StatsEnd(240, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2037, "cudaStreamGetId_ptsz", cudart.Error(r), stream, streamId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetIdPtsz(stream, streamId))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2037, "cudaStreamGetId_ptsz", cudart.Error(r), stream, streamId)
+		return r
+	}
+	r := int32(cudart.StreamGetIdPtsz(stream, streamId))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetDevice
+func vgpu_cudaStreamGetDevice(stream uintptr, device unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(241, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(241, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2038, "cudaStreamGetDevice", cudart.Error(r), stream, device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetDevice(stream, device))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2038, "cudaStreamGetDevice", cudart.Error(r), stream, device)
+		return r
+	}
+	r := int32(cudart.StreamGetDevice(stream, device))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetDevice_ptsz
+func vgpu_cudaStreamGetDevice_ptsz(stream uintptr, device unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(242, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(242, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2039, "cudaStreamGetDevice_ptsz", cudart.Error(r), stream, device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetDevicePtsz(stream, device))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2039, "cudaStreamGetDevice_ptsz", cudart.Error(r), stream, device)
+		return r
+	}
+	r := int32(cudart.StreamGetDevicePtsz(stream, device))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(203, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(203, t)
+		r := int32(remote.Forward(243, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(243, t)
 		if tr {
 			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
 		}
@@ -5114,8 +6394,8 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(204, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(204, t)
+		r := int32(remote.Forward(244, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(244, t)
 		if tr {
 			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
 		}
@@ -5136,8 +6416,8 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(205, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(205, t)
+		r := int32(remote.Forward(245, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(245, t)
 		if tr {
 			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -5158,8 +6438,8 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(206, t)
+		r := int32(remote.Forward(246, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(246, t)
 		if tr {
 			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -5180,8 +6460,8 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(207, t)
+		r := int32(remote.Forward(247, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(247, t)
 		if tr {
 			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -5202,8 +6482,8 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(208, t)
+		r := int32(remote.Forward(248, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(248, t)
 		if tr {
 			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -5224,8 +6504,8 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(209, t)
+		r := int32(remote.Forward(249, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(249, t)
 		if tr {
 			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
 		}
@@ -5246,8 +6526,8 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(210, t)
+		r := int32(remote.Forward(250, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(250, t)
 		if tr {
 			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -5268,8 +6548,8 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(211, t)
+		r := int32(remote.Forward(251, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(251, t)
 		if tr {
 			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -5290,8 +6570,8 @@ func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(212, t)
+		r := int32(remote.Forward(252, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(252, t)
 		if tr {
 			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
 		}
@@ -5334,8 +6614,8 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(215, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(215, t)
+		r := int32(remote.Forward(255, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(255, t)
 		if tr {
 			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		}
@@ -5356,8 +6636,8 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(216, t)
+		r := int32(remote.Forward(256, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(256, t)
 		if tr {
 			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 		}
@@ -5378,8 +6658,8 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(217, t)
+		r := int32(remote.Forward(257, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(257, t)
 		if tr {
 			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 		}
@@ -5400,8 +6680,8 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(218, t)
+		r := int32(remote.Forward(258, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(258, t)
 		if tr {
 			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 		}
@@ -5422,8 +6702,8 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(219, t)
+		r := int32(remote.Forward(259, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(259, t)
 		if tr {
 			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 		}
@@ -5444,8 +6724,8 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(220, t)
+		r := int32(remote.Forward(260, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(260, t)
 		if tr {
 			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 		}
@@ -5466,8 +6746,8 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(221, t)
+		r := int32(remote.Forward(261, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(261, t)
 		if tr {
 			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 		}
@@ -5488,8 +6768,8 @@ func vgpu_nvmlInit_v2() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(222, []wire.Value{}))
-		remote.StatsEnd(222, t)
+		r := int32(remote.Forward(262, []wire.Value{}))
+		remote.StatsEnd(262, t)
 		if tr {
 			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
 		}
@@ -5510,8 +6790,8 @@ func vgpu_nvmlInit() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(223, []wire.Value{}))
-		remote.StatsEnd(223, t)
+		r := int32(remote.Forward(263, []wire.Value{}))
+		remote.StatsEnd(263, t)
 		if tr {
 			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
 		}
@@ -5532,8 +6812,8 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(224, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(224, t)
+		r := int32(remote.Forward(264, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(264, t)
 		if tr {
 			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
 		}
@@ -5554,8 +6834,8 @@ func vgpu_nvmlShutdown() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(225, []wire.Value{}))
-		remote.StatsEnd(225, t)
+		r := int32(remote.Forward(265, []wire.Value{}))
+		remote.StatsEnd(265, t)
 		if tr {
 			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
 		}
@@ -5587,8 +6867,8 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(227, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(227, t)
+		r := int32(remote.Forward(267, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(267, t)
 		if tr {
 			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
 		}
@@ -5609,8 +6889,8 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(228, t)
+		r := int32(remote.Forward(268, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(268, t)
 		if tr {
 			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
 		}
@@ -5631,8 +6911,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(229, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(229, t)
+		r := int32(remote.Forward(269, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(269, t)
 		if tr {
 			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
 		}
@@ -5653,8 +6933,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(230, t)
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(270, t)
 		if tr {
 			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
 		}
@@ -5675,8 +6955,8 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(231, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(231, t)
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(271, t)
 		if tr {
 			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
 		}
@@ -5697,8 +6977,8 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(232, t)
+		r := int32(remote.Forward(272, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(272, t)
 		if tr {
 			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
 		}
@@ -5719,8 +6999,8 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(233, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(233, t)
+		r := int32(remote.Forward(273, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(273, t)
 		if tr {
 			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
 		}
@@ -5741,8 +7021,8 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(234, t)
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(274, t)
 		if tr {
 			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
 		}
@@ -5763,8 +7043,8 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(235, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(235, t)
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(275, t)
 		if tr {
 			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
 		}
@@ -5785,8 +7065,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(236, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(236, t)
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(276, t)
 		if tr {
 			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
 		}
@@ -5807,8 +7087,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(237, t)
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(277, t)
 		if tr {
 			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
 		}
@@ -5829,8 +7109,8 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(238, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(238, t)
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(278, t)
 		if tr {
 			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
 		}
@@ -5851,8 +7131,8 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(239, t)
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(279, t)
 		if tr {
 			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
 		}
@@ -5873,8 +7153,8 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(240, t)
+		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(280, t)
 		if tr {
 			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
 		}
@@ -5895,8 +7175,8 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(241, t)
+		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(281, t)
 		if tr {
 			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
 		}
@@ -5917,8 +7197,8 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(242, t)
+		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(282, t)
 		if tr {
 			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
 		}
@@ -5939,8 +7219,8 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(243, t)
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(283, t)
 		if tr {
 			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
 		}
@@ -5961,8 +7241,8 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(244, t)
+		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(284, t)
 		if tr {
 			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
 		}
@@ -5983,8 +7263,8 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(245, t)
+		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(285, t)
 		if tr {
 			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
 		}
@@ -6005,8 +7285,8 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(246, t)
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(286, t)
 		if tr {
 			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
 		}
@@ -6027,8 +7307,8 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(247, t)
+		r := int32(remote.Forward(287, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(287, t)
 		if tr {
 			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
 		}
@@ -6049,8 +7329,8 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(248, t)
+		r := int32(remote.Forward(288, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(288, t)
 		if tr {
 			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
 		}
@@ -6071,8 +7351,8 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(249, t)
+		r := int32(remote.Forward(289, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(289, t)
 		if tr {
 			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
 		}
@@ -6093,8 +7373,8 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(250, t)
+		r := int32(remote.Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(290, t)
 		if tr {
 			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
 		}
@@ -6115,8 +7395,8 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(251, t)
+		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(291, t)
 		if tr {
 			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
 		}
@@ -6137,8 +7417,8 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(252, t)
+		r := int32(remote.Forward(292, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(292, t)
 		if tr {
 			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
 		}
@@ -6159,8 +7439,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(253, t)
+		r := int32(remote.Forward(293, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(293, t)
 		if tr {
 			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
 		}
@@ -6181,8 +7461,8 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(254, t)
+		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(294, t)
 		if tr {
 			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		}
@@ -6203,8 +7483,8 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(255, t)
+		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(295, t)
 		if tr {
 			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		}
@@ -6225,8 +7505,8 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(256, t)
+		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(296, t)
 		if tr {
 			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -6247,8 +7527,8 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(257, t)
+		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(297, t)
 		if tr {
 			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -6269,8 +7549,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(258, t)
+		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(298, t)
 		if tr {
 			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -6291,8 +7571,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(259, t)
+		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(299, t)
 		if tr {
 			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
 		}
@@ -6313,8 +7593,8 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(260, t)
+		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(300, t)
 		if tr {
 			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -6335,8 +7615,8 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(261, t)
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(301, t)
 		if tr {
 			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
 		}
@@ -6357,8 +7637,8 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(262, t)
+		r := int32(remote.Forward(302, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(302, t)
 		if tr {
 			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
 		}
@@ -6379,8 +7659,8 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(263, t)
+		r := int32(remote.Forward(303, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(303, t)
 		if tr {
 			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
 		}
@@ -6401,8 +7681,8 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(264, t)
+		r := int32(remote.Forward(304, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(304, t)
 		if tr {
 			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
 		}
@@ -6423,8 +7703,8 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(265, t)
+		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(305, t)
 		if tr {
 			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
 		}
@@ -6445,8 +7725,8 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(266, t)
+		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(306, t)
 		if tr {
 			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
 		}
@@ -6467,8 +7747,8 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(267, t)
+		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(307, t)
 		if tr {
 			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
 		}
@@ -6489,8 +7769,8 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(268, t)
+		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(308, t)
 		if tr {
 			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
 		}
@@ -6511,8 +7791,8 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(269, t)
+		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(309, t)
 		if tr {
 			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
 		}
@@ -6533,8 +7813,8 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(270, t)
+		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(310, t)
 		if tr {
 			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
 		}
@@ -6555,8 +7835,8 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(271, t)
+		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(311, t)
 		if tr {
 			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
 		}
@@ -6577,8 +7857,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(272, t)
+		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(312, t)
 		if tr {
 			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -6599,8 +7879,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(273, t)
+		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(313, t)
 		if tr {
 			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -6621,8 +7901,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(274, t)
+		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(314, t)
 		if tr {
 			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -6643,8 +7923,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(275, t)
+		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(315, t)
 		if tr {
 			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -6665,8 +7945,8 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(276, t)
+		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(316, t)
 		if tr {
 			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
 		}
@@ -6687,8 +7967,8 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(277, t)
+		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(317, t)
 		if tr {
 			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
 		}
@@ -6709,8 +7989,8 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(278, t)
+		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(318, t)
 		if tr {
 			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
 		}
@@ -6731,8 +8011,8 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(279, t)
+		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(319, t)
 		if tr {
 			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
 		}
@@ -6753,8 +8033,8 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(280, t)
+		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(320, t)
 		if tr {
 			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
 		}
@@ -6775,8 +8055,8 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(281, t)
+		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(321, t)
 		if tr {
 			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
 		}
@@ -6797,8 +8077,8 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(282, t)
+		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(322, t)
 		if tr {
 			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		}
@@ -6819,8 +8099,8 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(283, t)
+		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(323, t)
 		if tr {
 			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		}
@@ -6841,8 +8121,8 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(284, t)
+		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(324, t)
 		if tr {
 			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
 		}
@@ -6863,8 +8143,8 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(285, t)
+		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(325, t)
 		if tr {
 			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		}
@@ -6885,8 +8165,8 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(286, t)
+		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(326, t)
 		if tr {
 			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
 		}
@@ -6918,8 +8198,8 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(288, t)
+		r := int32(remote.Forward(328, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(328, t)
 		if tr {
 			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
 		}
@@ -6940,8 +8220,8 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(289, t)
+		r := int32(remote.Forward(329, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(329, t)
 		if tr {
 			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
 		}
@@ -6962,8 +8242,8 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(290, t)
+		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(330, t)
 		if tr {
 			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
 		}
@@ -6984,8 +8264,8 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(291, t)
+		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(331, t)
 		if tr {
 			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
 		}
@@ -7006,8 +8286,8 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(292, t)
+		r := int32(remote.Forward(332, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(332, t)
 		if tr {
 			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
 		}
@@ -7028,8 +8308,8 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(293, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(293, t)
+		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(333, t)
 		if tr {
 			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
 		}
@@ -7050,8 +8330,8 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(294, t)
+		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(334, t)
 		if tr {
 			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
 		}
@@ -7072,8 +8352,8 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(295, t)
+		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(335, t)
 		if tr {
 			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
 		}
@@ -7094,8 +8374,8 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(296, t)
+		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(336, t)
 		if tr {
 			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
 		}
@@ -7116,8 +8396,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(297, t)
+		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(337, t)
 		if tr {
 			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
 		}
@@ -7138,8 +8418,8 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(298, t)
+		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(338, t)
 		if tr {
 			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
 		}
@@ -7160,8 +8440,8 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(299, t)
+		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(339, t)
 		if tr {
 			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		}
@@ -7182,8 +8462,8 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(300, t)
+		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(340, t)
 		if tr {
 			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 		}

@@ -610,6 +610,7 @@ func pipelined(f *api.Func) bool {
 // outputs written back into it.
 func Forward(idx int, vals []wire.Value) uint64 {
 	f := &api.Functions[idx]
+	translatePerThread(f, vals)
 	if before := beforeCall[f.Op]; before != nil {
 		if r, handled := before(f, vals); handled {
 			return r

@@ -68,9 +68,9 @@ func init() {
 			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Delete(v[0].U) }
 		}
 		switch f.Name {
-		case "cudaStreamBeginCapture", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
+		case "cudaStreamBeginCapture", "cudaStreamBeginCapture_ptsz", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
-		case "cudaStreamEndCapture", "cuStreamEndCapture":
+		case "cudaStreamEndCapture", "cudaStreamEndCapture_ptsz", "cuStreamEndCapture":
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(-1) }
 		}
 	}
