@@ -675,6 +675,9 @@ func Forward(idx int, vals []wire.Value) uint64 {
 	if after := afterCall[f.Op]; after != nil && res == 0 {
 		after(vals)
 	}
+	if after := afterResult[f.Op]; after != nil {
+		after(res)
+	}
 	return res
 }
 

@@ -27,7 +27,24 @@ var (
 	createIdx    = -1
 )
 
+// afterResult sees every forwarded call's result, success or not.
+var afterResult = map[int]func(res uint64){}
+
 func init() {
+	// Pipelined calls whose flags are checked here, so a bad one fails at once as it does
+	// in process, instead of at the next synchronisation.
+	for _, name := range []string{"cudaEventRecordWithFlags", "cudaEventRecordWithFlags_ptsz", "cudaStreamWaitEvent", "cudaStreamWaitEvent_ptsz"} {
+		for i := range api.Functions {
+			if f := &api.Functions[i]; f.Name == name {
+				beforePost[f.Op] = func(_ *api.Func, v []wire.Value) uint64 {
+					if v[2].U&^1 != 0 {
+						return uint64(cudart.ErrorInvalidValue)
+					}
+					return 0
+				}
+			}
+		}
+	}
 	for i := range api.Functions {
 		f := &api.Functions[i]
 		if f.Name == "cudaStreamCreateWithFlags" {

@@ -71,7 +71,13 @@ func init() {
 		case "cudaStreamBeginCapture", "cudaStreamBeginCapture_ptsz", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
 		case "cudaStreamEndCapture", "cudaStreamEndCapture_ptsz", "cuStreamEndCapture":
-			afterCall[f.Op] = func([]wire.Value) { captures.Add(-1) }
+			// An invalidated capture ends too (901, cudaErrorStreamCaptureInvalidated and
+			// CUDA_ERROR_STREAM_CAPTURE_INVALIDATED alike).
+			afterResult[f.Op] = func(res uint64) {
+				if res == 0 || res == 901 {
+					captures.Add(-1)
+				}
+			}
 		}
 	}
 }
