@@ -6366,14 +6366,566 @@ func vgpu_cudaStreamGetDevice_ptsz(stream uintptr, device unsafe.Pointer) int32 
 	return r
 }
 
+//export vgpu_cudaHostGetFlags
+func vgpu_cudaHostGetFlags(pFlags unsafe.Pointer, pHost uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.HostGetFlags(pFlags, pHost))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2040, "cudaHostGetFlags", cudart.Error(r), pFlags, pHost)
+		return r
+	}
+	r := int32(cudart.HostGetFlags(pFlags, pHost))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaOccupancyAvailableDynamicSMemPerBlock
+func vgpu_cudaOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.OccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2041, "cudaOccupancyAvailableDynamicSMemPerBlock", cudart.Error(r), dynamicSmemSize, func_, numBlocks, blockSize)
+		return r
+	}
+	r := int32(cudart.OccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaOccupancyMaxPotentialClusterSize
+func vgpu_cudaOccupancyMaxPotentialClusterSize(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.OccupancyMaxPotentialClusterSize(clusterSize, func_, config))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2042, "cudaOccupancyMaxPotentialClusterSize", cudart.Error(r), clusterSize, func_, config)
+		return r
+	}
+	r := int32(cudart.OccupancyMaxPotentialClusterSize(clusterSize, func_, config))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaOccupancyMaxActiveClusters
+func vgpu_cudaOccupancyMaxActiveClusters(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.OccupancyMaxActiveClusters(numClusters, func_, config))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2043, "cudaOccupancyMaxActiveClusters", cudart.Error(r), numClusters, func_, config)
+		return r
+	}
+	r := int32(cudart.OccupancyMaxActiveClusters(numClusters, func_, config))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddEmptyNode
+func vgpu_cudaGraphAddEmptyNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(247, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+		remote.StatsEnd(247, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2044, "cudaGraphAddEmptyNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2044, "cudaGraphAddEmptyNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies)
+		return r
+	}
+	r := int32(cudart.GraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddMemcpyNode1D
+func vgpu_cudaGraphAddMemcpyNode1D(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(248, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+		remote.StatsEnd(248, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2045, "cudaGraphAddMemcpyNode1D", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2045, "cudaGraphAddMemcpyNode1D", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+		return r
+	}
+	r := int32(cudart.GraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddMemsetNode
+func vgpu_cudaGraphAddMemsetNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(249, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+		remote.StatsEnd(249, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2046, "cudaGraphAddMemsetNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2046, "cudaGraphAddMemsetNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+		return r
+	}
+	r := int32(cudart.GraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddKernelNode
+func vgpu_cudaGraphAddKernelNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Unsupported("cudaGraphAddKernelNode", 801))
+		remote.StatsEnd(250, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2047, "cudaGraphAddKernelNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2047, "cudaGraphAddKernelNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphKernelNodeGetParams
+func vgpu_cudaGraphKernelNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Unsupported("cudaGraphKernelNodeGetParams", 801))
+		remote.StatsEnd(251, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2048, "cudaGraphKernelNodeGetParams", cudart.Error(r), node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphKernelNodeGetParams(node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2048, "cudaGraphKernelNodeGetParams", cudart.Error(r), node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphKernelNodeGetParams(node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphKernelNodeSetParams
+func vgpu_cudaGraphKernelNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Unsupported("cudaGraphKernelNodeSetParams", 801))
+		remote.StatsEnd(252, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2049, "cudaGraphKernelNodeSetParams", cudart.Error(r), node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphKernelNodeSetParams(node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2049, "cudaGraphKernelNodeSetParams", cudart.Error(r), node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphKernelNodeSetParams(node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphExecKernelNodeSetParams
+func vgpu_cudaGraphExecKernelNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Unsupported("cudaGraphExecKernelNodeSetParams", 801))
+		remote.StatsEnd(253, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2050, "cudaGraphExecKernelNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2050, "cudaGraphExecKernelNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetType
+func vgpu_cudaGraphNodeGetType(node uintptr, pType unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(254, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+		remote.StatsEnd(254, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2051, "cudaGraphNodeGetType", cudart.Error(r), node, pType)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetType(node, pType))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2051, "cudaGraphNodeGetType", cudart.Error(r), node, pType)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetType(node, pType))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphClone
+func vgpu_cudaGraphClone(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(255, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+		remote.StatsEnd(255, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2052, "cudaGraphClone", cudart.Error(r), pGraphClone, originalGraph)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphClone(pGraphClone, originalGraph))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2052, "cudaGraphClone", cudart.Error(r), pGraphClone, originalGraph)
+		return r
+	}
+	r := int32(cudart.GraphClone(pGraphClone, originalGraph))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddDependencies_13
+func vgpu_cudaGraphAddDependencies_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(256, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+		remote.StatsEnd(256, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2053, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2053, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+		return r
+	}
+	r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddDependencies_v2_12
+func vgpu_cudaGraphAddDependencies_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(257, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+		remote.StatsEnd(257, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2054, "cudaGraphAddDependencies_v2", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2054, "cudaGraphAddDependencies_v2", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+		return r
+	}
+	r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphAddDependencies_12
+func vgpu_cudaGraphAddDependencies_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(258, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+		remote.StatsEnd(258, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2055, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, numDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphAddDependencies12(graph, from, to, numDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2055, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, numDependencies)
+		return r
+	}
+	r := int32(cudart.GraphAddDependencies12(graph, from, to, numDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphGetEdges_13
+func vgpu_cudaGraphGetEdges_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(259, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+		remote.StatsEnd(259, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2056, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, edgeData, numEdges)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2056, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, edgeData, numEdges)
+		return r
+	}
+	r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphGetEdges_v2_12
+func vgpu_cudaGraphGetEdges_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(260, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+		remote.StatsEnd(260, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2057, "cudaGraphGetEdges_v2", cudart.Error(r), graph, from, to, edgeData, numEdges)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2057, "cudaGraphGetEdges_v2", cudart.Error(r), graph, from, to, edgeData, numEdges)
+		return r
+	}
+	r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphGetEdges_12
+func vgpu_cudaGraphGetEdges_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(261, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+		remote.StatsEnd(261, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2058, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, numEdges)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphGetEdges12(graph, from, to, numEdges))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2058, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, numEdges)
+		return r
+	}
+	r := int32(cudart.GraphGetEdges12(graph, from, to, numEdges))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(243, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(243, t)
+		r := int32(remote.Forward(262, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(262, t)
 		if tr {
 			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
 		}
@@ -6394,8 +6946,8 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(244, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(244, t)
+		r := int32(remote.Forward(263, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(263, t)
 		if tr {
 			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
 		}
@@ -6416,8 +6968,8 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(245, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(245, t)
+		r := int32(remote.Forward(264, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(264, t)
 		if tr {
 			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -6438,8 +6990,8 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(246, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(246, t)
+		r := int32(remote.Forward(265, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(265, t)
 		if tr {
 			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -6460,8 +7012,8 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(247, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(247, t)
+		r := int32(remote.Forward(266, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(266, t)
 		if tr {
 			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -6482,8 +7034,8 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(248, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(248, t)
+		r := int32(remote.Forward(267, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(267, t)
 		if tr {
 			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -6504,8 +7056,8 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(249, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(249, t)
+		r := int32(remote.Forward(268, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(268, t)
 		if tr {
 			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
 		}
@@ -6526,8 +7078,8 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(250, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(250, t)
+		r := int32(remote.Forward(269, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(269, t)
 		if tr {
 			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -6548,8 +7100,8 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(251, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(251, t)
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(270, t)
 		if tr {
 			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -6570,8 +7122,8 @@ func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(252, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(252, t)
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(271, t)
 		if tr {
 			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
 		}
@@ -6614,8 +7166,8 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(255, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(255, t)
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(274, t)
 		if tr {
 			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		}
@@ -6636,8 +7188,8 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(256, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(256, t)
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(275, t)
 		if tr {
 			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 		}
@@ -6658,8 +7210,8 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(257, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(257, t)
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(276, t)
 		if tr {
 			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 		}
@@ -6680,8 +7232,8 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(258, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(258, t)
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(277, t)
 		if tr {
 			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 		}
@@ -6702,8 +7254,8 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(259, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(259, t)
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(278, t)
 		if tr {
 			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 		}
@@ -6724,8 +7276,8 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(260, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(260, t)
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(279, t)
 		if tr {
 			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 		}
@@ -6746,8 +7298,8 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(261, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(261, t)
+		r := int32(remote.Forward(280, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(280, t)
 		if tr {
 			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 		}
@@ -6768,8 +7320,8 @@ func vgpu_nvmlInit_v2() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(262, []wire.Value{}))
-		remote.StatsEnd(262, t)
+		r := int32(remote.Forward(281, []wire.Value{}))
+		remote.StatsEnd(281, t)
 		if tr {
 			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
 		}
@@ -6790,8 +7342,8 @@ func vgpu_nvmlInit() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(263, []wire.Value{}))
-		remote.StatsEnd(263, t)
+		r := int32(remote.Forward(282, []wire.Value{}))
+		remote.StatsEnd(282, t)
 		if tr {
 			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
 		}
@@ -6812,8 +7364,8 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(264, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(264, t)
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(283, t)
 		if tr {
 			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
 		}
@@ -6834,8 +7386,8 @@ func vgpu_nvmlShutdown() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(265, []wire.Value{}))
-		remote.StatsEnd(265, t)
+		r := int32(remote.Forward(284, []wire.Value{}))
+		remote.StatsEnd(284, t)
 		if tr {
 			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
 		}
@@ -6867,8 +7419,8 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(267, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(267, t)
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(286, t)
 		if tr {
 			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
 		}
@@ -6889,8 +7441,8 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(268, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(268, t)
+		r := int32(remote.Forward(287, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(287, t)
 		if tr {
 			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
 		}
@@ -6911,8 +7463,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(269, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(269, t)
+		r := int32(remote.Forward(288, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(288, t)
 		if tr {
 			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
 		}
@@ -6933,8 +7485,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(270, t)
+		r := int32(remote.Forward(289, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(289, t)
 		if tr {
 			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
 		}
@@ -6955,8 +7507,8 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(271, t)
+		r := int32(remote.Forward(290, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(290, t)
 		if tr {
 			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
 		}
@@ -6977,8 +7529,8 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(272, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(272, t)
+		r := int32(remote.Forward(291, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(291, t)
 		if tr {
 			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
 		}
@@ -6999,8 +7551,8 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(273, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(273, t)
+		r := int32(remote.Forward(292, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(292, t)
 		if tr {
 			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
 		}
@@ -7021,8 +7573,8 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(274, t)
+		r := int32(remote.Forward(293, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(293, t)
 		if tr {
 			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
 		}
@@ -7043,8 +7595,8 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(275, t)
+		r := int32(remote.Forward(294, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(294, t)
 		if tr {
 			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
 		}
@@ -7065,8 +7617,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(276, t)
+		r := int32(remote.Forward(295, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(295, t)
 		if tr {
 			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
 		}
@@ -7087,8 +7639,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(277, t)
+		r := int32(remote.Forward(296, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(296, t)
 		if tr {
 			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
 		}
@@ -7109,8 +7661,8 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(278, t)
+		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(297, t)
 		if tr {
 			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
 		}
@@ -7131,8 +7683,8 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(279, t)
+		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(298, t)
 		if tr {
 			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
 		}
@@ -7153,8 +7705,8 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(280, t)
+		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(299, t)
 		if tr {
 			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
 		}
@@ -7175,8 +7727,8 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(281, t)
+		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(300, t)
 		if tr {
 			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
 		}
@@ -7197,8 +7749,8 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(282, t)
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(301, t)
 		if tr {
 			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
 		}
@@ -7219,8 +7771,8 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(283, t)
+		r := int32(remote.Forward(302, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(302, t)
 		if tr {
 			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
 		}
@@ -7241,8 +7793,8 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(284, t)
+		r := int32(remote.Forward(303, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(303, t)
 		if tr {
 			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
 		}
@@ -7263,8 +7815,8 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(285, t)
+		r := int32(remote.Forward(304, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(304, t)
 		if tr {
 			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
 		}
@@ -7285,8 +7837,8 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(286, t)
+		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(305, t)
 		if tr {
 			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
 		}
@@ -7307,8 +7859,8 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(287, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(287, t)
+		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(306, t)
 		if tr {
 			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
 		}
@@ -7329,8 +7881,8 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(288, t)
+		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(307, t)
 		if tr {
 			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
 		}
@@ -7351,8 +7903,8 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(289, t)
+		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(308, t)
 		if tr {
 			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
 		}
@@ -7373,8 +7925,8 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(290, t)
+		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(309, t)
 		if tr {
 			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
 		}
@@ -7395,8 +7947,8 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(291, t)
+		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(310, t)
 		if tr {
 			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
 		}
@@ -7417,8 +7969,8 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(292, t)
+		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(311, t)
 		if tr {
 			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
 		}
@@ -7439,8 +7991,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(293, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(293, t)
+		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(312, t)
 		if tr {
 			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
 		}
@@ -7461,8 +8013,8 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(294, t)
+		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(313, t)
 		if tr {
 			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		}
@@ -7483,8 +8035,8 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(295, t)
+		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(314, t)
 		if tr {
 			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		}
@@ -7505,8 +8057,8 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(296, t)
+		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(315, t)
 		if tr {
 			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -7527,8 +8079,8 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(297, t)
+		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(316, t)
 		if tr {
 			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -7549,8 +8101,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(298, t)
+		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(317, t)
 		if tr {
 			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -7571,8 +8123,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(299, t)
+		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(318, t)
 		if tr {
 			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
 		}
@@ -7593,8 +8145,8 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(300, t)
+		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(319, t)
 		if tr {
 			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -7615,8 +8167,8 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(301, t)
+		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(320, t)
 		if tr {
 			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
 		}
@@ -7637,8 +8189,8 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(302, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(302, t)
+		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(321, t)
 		if tr {
 			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
 		}
@@ -7659,8 +8211,8 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(303, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(303, t)
+		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(322, t)
 		if tr {
 			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
 		}
@@ -7681,8 +8233,8 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(304, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(304, t)
+		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(323, t)
 		if tr {
 			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
 		}
@@ -7703,8 +8255,8 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(305, t)
+		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(324, t)
 		if tr {
 			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
 		}
@@ -7725,8 +8277,8 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(306, t)
+		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(325, t)
 		if tr {
 			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
 		}
@@ -7747,8 +8299,8 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(307, t)
+		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(326, t)
 		if tr {
 			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
 		}
@@ -7769,8 +8321,8 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(308, t)
+		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(327, t)
 		if tr {
 			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
 		}
@@ -7791,8 +8343,8 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(309, t)
+		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(328, t)
 		if tr {
 			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
 		}
@@ -7813,8 +8365,8 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(310, t)
+		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(329, t)
 		if tr {
 			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
 		}
@@ -7835,8 +8387,8 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(311, t)
+		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(330, t)
 		if tr {
 			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
 		}
@@ -7857,8 +8409,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(312, t)
+		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(331, t)
 		if tr {
 			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -7879,8 +8431,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(313, t)
+		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(332, t)
 		if tr {
 			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -7901,8 +8453,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(314, t)
+		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(333, t)
 		if tr {
 			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -7923,8 +8475,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(315, t)
+		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(334, t)
 		if tr {
 			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -7945,8 +8497,8 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(316, t)
+		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(335, t)
 		if tr {
 			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
 		}
@@ -7967,8 +8519,8 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(317, t)
+		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(336, t)
 		if tr {
 			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
 		}
@@ -7989,8 +8541,8 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(318, t)
+		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(337, t)
 		if tr {
 			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
 		}
@@ -8011,8 +8563,8 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(319, t)
+		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(338, t)
 		if tr {
 			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
 		}
@@ -8033,8 +8585,8 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(320, t)
+		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(339, t)
 		if tr {
 			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
 		}
@@ -8055,8 +8607,8 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(321, t)
+		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(340, t)
 		if tr {
 			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
 		}
@@ -8077,8 +8629,8 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(322, t)
+		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(341, t)
 		if tr {
 			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		}
@@ -8099,8 +8651,8 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(323, t)
+		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(342, t)
 		if tr {
 			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		}
@@ -8121,8 +8673,8 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(324, t)
+		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(343, t)
 		if tr {
 			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
 		}
@@ -8143,8 +8695,8 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(325, t)
+		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(344, t)
 		if tr {
 			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		}
@@ -8165,8 +8717,8 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(326, t)
+		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(345, t)
 		if tr {
 			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
 		}
@@ -8198,8 +8750,8 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(328, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(328, t)
+		r := int32(remote.Forward(347, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(347, t)
 		if tr {
 			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
 		}
@@ -8220,8 +8772,8 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(329, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(329, t)
+		r := int32(remote.Forward(348, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(348, t)
 		if tr {
 			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
 		}
@@ -8242,8 +8794,8 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(330, t)
+		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(349, t)
 		if tr {
 			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
 		}
@@ -8264,8 +8816,8 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(331, t)
+		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(350, t)
 		if tr {
 			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
 		}
@@ -8286,8 +8838,8 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(332, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(332, t)
+		r := int32(remote.Forward(351, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(351, t)
 		if tr {
 			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
 		}
@@ -8308,8 +8860,8 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(333, t)
+		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(352, t)
 		if tr {
 			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
 		}
@@ -8330,8 +8882,8 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(334, t)
+		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(353, t)
 		if tr {
 			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
 		}
@@ -8352,8 +8904,8 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(335, t)
+		r := int32(remote.Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(354, t)
 		if tr {
 			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
 		}
@@ -8374,8 +8926,8 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(336, t)
+		r := int32(remote.Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(355, t)
 		if tr {
 			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
 		}
@@ -8396,8 +8948,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(337, t)
+		r := int32(remote.Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(356, t)
 		if tr {
 			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
 		}
@@ -8418,8 +8970,8 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(338, t)
+		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(357, t)
 		if tr {
 			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
 		}
@@ -8440,8 +8992,8 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(339, t)
+		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(358, t)
 		if tr {
 			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		}
@@ -8462,8 +9014,8 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(340, t)
+		r := int32(remote.Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(359, t)
 		if tr {
 			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 		}

@@ -341,6 +341,37 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2039: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamGetDevicePtsz(uintptr(v[0].U), ptr(v[1].B))))
 	},
+	2044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEmptyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U))))
+	},
+	2045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemcpyNode1D(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U), uintptr(v[5].U), uint64(v[6].U), int32(v[7].U))))
+	},
+	2046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemsetNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	2051: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2052: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GraphClone(ptr(v[0].B), uintptr(v[1].U)))) },
+	2053: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	2054: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	2055: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	2056: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	2057: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	2058: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

@@ -55,7 +55,26 @@ static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
 	X(err_t, cudaLaunchHostFunc_ptsz, (void *, void (*)(void *), void *)) \
 	X(err_t, cudaStreamAddCallback_ptsz, (void *, void (*)(void *, int, void *), void *, unsigned)) \
 	X(err_t, cudaMallocAsync_ptsz, (void **, size_t, void *)) X(err_t, cudaFreeAsync_ptsz, (void *, void *)) \
-	X(err_t, cudaGraphLaunch_ptsz, (void *, void *))
+	X(err_t, cudaGraphLaunch_ptsz, (void *, void *)) \
+	X(err_t, cudaGraphLaunch, (void *, void *)) X(err_t, cudaStreamSynchronize, (void *)) \
+	X(err_t, cudaGraphCreate, (void **, unsigned)) \
+	X(err_t, cudaGraphAddEmptyNode, (void **, void *, void **, size_t)) \
+	X(err_t, cudaGraphAddMemsetNode, (void **, void *, void **, size_t, const void *)) \
+	X(err_t, cudaGraphAddMemcpyNode1D, (void **, void *, void **, size_t, void *, const void *, size_t, int)) \
+	X(err_t, cudaGraphAddKernelNode, (void **, void *, void **, size_t, const void *)) \
+	X(err_t, cudaGraphKernelNodeGetParams, (void *, void *)) X(err_t, cudaGraphKernelNodeSetParams, (void *, const void *)) \
+	X(err_t, cudaGraphExecKernelNodeSetParams, (void *, void *, const void *)) \
+	X(err_t, cudaGraphNodeGetType, (void *, int *)) X(err_t, cudaGraphClone, (void **, void *)) \
+	X(err_t, cudaGraphAddDependencies, (void *, void **, void **, const void *, size_t)) \
+	X(err_t, cudaGraphGetEdges, (void *, void **, void **, void *, size_t *)) \
+	X(err_t, cudaHostAlloc, (void **, size_t, unsigned)) X(err_t, cudaMallocHost, (void **, size_t)) \
+	X(err_t, cudaFreeHost, (void *)) X(err_t, cudaHostGetFlags, (unsigned *, void *)) \
+	X(err_t, cudaHostRegister, (void *, size_t, unsigned)) X(err_t, cudaHostUnregister, (void *)) \
+	X(err_t, cudaDeviceGetAttribute, (int *, int, int)) \
+	X(err_t, cudaOccupancyMaxActiveBlocksPerMultiprocessor, (int *, const void *, int, size_t)) \
+	X(err_t, cudaOccupancyAvailableDynamicSMemPerBlock, (size_t *, const void *, int, int)) \
+	X(err_t, cudaOccupancyMaxPotentialClusterSize, (int *, const void *, const void *)) \
+	X(err_t, cudaOccupancyMaxActiveClusters, (int *, const void *, const void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -96,6 +115,7 @@ static void *other_thread(void *p) {
 }
 
 static void host_stub(void) {}
+static void host_stub2(void) {}
 static struct { unsigned magic, version; const unsigned long long *data; void *unused; } wrapper;
 static unsigned long long fatbin[4] = {0x0010000100000000ull | 0xba55ed50u, 0};
 
@@ -256,6 +276,191 @@ static void test_events(void) {
 	p_cudaEventDestroy(timed); p_cudaEventDestroy(timed2); p_cudaEventDestroy(untimed); p_cudaStreamDestroy(s);
 }
 
+static void test_host_flags(void) {
+	void *p = NULL, *q = NULL;
+	unsigned f = 99;
+	EQ(p_cudaHostAlloc(&p, 8192, 3), 0, "cudaHostAlloc portable|mapped");
+	EQ(p_cudaHostGetFlags(&f, p), 0, "cudaHostGetFlags"); EQ(f, 3, "the flags it was allocated with");
+	f = 99;
+	EQ(p_cudaHostGetFlags(&f, (char *)p + 5000), 0, "an address inside it"); EQ(f, 3, "the same flags");
+	EQ(p_cudaMallocHost(&q, 100), 0, "cudaMallocHost");
+	EQ(p_cudaHostGetFlags(&f, q), 0, "cudaHostGetFlags of cudaMallocHost memory"); EQ(f, 0, "no flags");
+	static char plain[4096];
+	EQ(p_cudaHostGetFlags(&f, plain), 1, "memory not from cudaHostAlloc = invalid value");
+	EQ(p_cudaHostRegister(plain, sizeof plain, 0), 0, "cudaHostRegister");
+	EQ(p_cudaHostGetFlags(&f, plain), 1, "registered memory = invalid value (not from cudaHostAlloc)");
+	EQ(p_cudaHostUnregister(plain), 0, "unregister");
+	EQ(p_cudaHostRegister(plain, sizeof plain, 0x10), 1, "unknown cudaHostRegister flags = invalid value");
+	EQ(p_cudaHostGetFlags(NULL, p), 1, "NULL out = invalid value");
+	EQ(p_cudaFreeHost(p), 0, "free"); EQ(p_cudaFreeHost(q), 0, "free");
+	EQ(p_cudaHostGetFlags(&f, p), 1, "freed memory = invalid value");
+	p_cudaGetLastError();
+}
+
+/* cudaLaunchConfig_t with one launch attribute (cluster dimension, id 4) when cx > 0. */
+struct attr { unsigned id, pad; unsigned v[16]; };
+struct cfg { dim3 grid, block; size_t smem; void *stream; struct attr *attrs; unsigned nattrs; };
+
+static void test_occupancy(void) {
+	size_t one = 0, two = 0;
+	int optin = 0, sms = 0, perSM = 0;
+	EQ(p_cudaDeviceGetAttribute(&optin, 97, 0), 0, "cudaDevAttrMaxSharedMemoryPerBlockOptin");
+	EQ(p_cudaDeviceGetAttribute(&sms, 16, 0), 0, "cudaDevAttrMultiProcessorCount");
+	EQ(p_cudaOccupancyAvailableDynamicSMemPerBlock(&one, (void *)host_stub, 1, 128), 0, "cudaOccupancyAvailableDynamicSMemPerBlock, 1 block");
+	EQ(p_cudaOccupancyAvailableDynamicSMemPerBlock(&two, (void *)host_stub, 2, 128), 0, "2 blocks");
+	CHECK(one > 0 && one <= (size_t)optin, "one block may use up to the opt-in limit: %zu of %d", one, optin);
+	CHECK(two > 0 && two < one, "two blocks share the SM: %zu < %zu", two, one);
+	/* The answer is consistent with the occupancy calculator: two blocks of that size fit.
+	 * (In process only: a remote client asks the server's driver, shipping the kernel's
+	 * module, and this program's stand-in module holds no code.) */
+	if (in_process) {
+		EQ(p_cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, (void *)host_stub, 128, two), 0, "occupancy at that size");
+		CHECK(perSM >= 2, "two blocks with the answered shared memory are resident: %d", perSM);
+	}
+	EQ(p_cudaOccupancyAvailableDynamicSMemPerBlock(&one, (void *)host_stub, 0, 128), 1, "0 blocks = invalid value");
+	EQ(p_cudaOccupancyAvailableDynamicSMemPerBlock(NULL, (void *)host_stub, 1, 128), 1, "NULL out = invalid value");
+	EQ(p_cudaOccupancyAvailableDynamicSMemPerBlock(&one, (void *)test_occupancy, 1, 128), 98, "an unregistered function = invalid device function");
+	struct attr cl = {4, 0, {2, 1, 1}};
+	struct cfg c = {{16, 1, 1}, {128, 1, 1}, 0, 0, NULL, 0};
+	int size = -1, clusters = -1;
+	EQ(p_cudaOccupancyMaxPotentialClusterSize(&size, (void *)host_stub, &c), 0, "cudaOccupancyMaxPotentialClusterSize");
+	EQ(size, 8, "the portable cluster limit on an H100");
+	EQ(p_cudaOccupancyMaxActiveClusters(&clusters, (void *)host_stub, &c), 912, "no cluster dimension = invalid cluster size");
+	c.attrs = &cl; c.nattrs = 1;
+	EQ(p_cudaOccupancyMaxActiveClusters(&clusters, (void *)host_stub, &c), 0, "cudaOccupancyMaxActiveClusters, clusters of 2");
+	CHECK(clusters >= sms / 2 && clusters <= sms * 32 / 2, "clusters of 2 fill the device: %d on %d SMs", clusters, sms);
+	cl.v[0] = 16;
+	EQ(p_cudaOccupancyMaxActiveClusters(&clusters, (void *)host_stub, &c), 912, "a cluster past the portable limit = invalid cluster size");
+	EQ(p_cudaOccupancyMaxPotentialClusterSize(NULL, (void *)host_stub, &c), 1, "NULL out = invalid value");
+	p_cudaGetLastError();
+}
+
+struct memset_params { void *dst; size_t pitch; unsigned value, elementSize; size_t width, height; };
+
+static void test_graph_build(void) {
+	unsigned char *d = NULL, back[256];
+	EQ(p_cudaMalloc((void **)&d, 256), 0, "malloc");
+	EQ(p_cudaMemset(d, 0, 256), 0, "clear");
+	void *g = NULL, *a = NULL, *b = NULL, *c = NULL, *e = NULL, *s = NULL;
+	EQ(p_cudaStreamCreateWithFlags(&s, 1), 0, "stream");
+	EQ(p_cudaGraphCreate(&g, 0), 0, "cudaGraphCreate");
+	struct memset_params fill = {d, 0, 0x11, 1, 256, 1};
+	EQ(p_cudaGraphAddMemsetNode(&a, g, NULL, 0, &fill), 0, "cudaGraphAddMemsetNode, bytes");
+	/* C is added before B, and copies what B writes: only the edge added afterwards makes
+	 * it run second. */
+	EQ(p_cudaGraphAddMemcpyNode1D(&c, g, &a, 1, d + 192, d + 64, 16, 3), 0, "cudaGraphAddMemcpyNode1D, device to device");
+	struct memset_params words = {d + 64, 32, 0xdeadbeef, 4, 4, 2};
+	EQ(p_cudaGraphAddMemsetNode(&b, g, &a, 1, &words), 0, "cudaGraphAddMemsetNode, 4-byte words in 2 pitched rows");
+	void *bc[2] = {b, c};
+	EQ(p_cudaGraphAddEmptyNode(&e, g, bc, 2), 0, "cudaGraphAddEmptyNode after B and C");
+	EQ(p_cudaGraphAddDependencies(g, &b, &c, NULL, 1), 0, "cudaGraphAddDependencies B -> C");
+	EQ(p_cudaGraphAddDependencies(g, &b, &c, NULL, 1), 1, "the same edge again = invalid value");
+	EQ(p_cudaGraphAddDependencies(g, &c, &a, NULL, 1), 1, "an edge closing a cycle = invalid value");
+	EQ(p_cudaGraphAddDependencies(g, &a, &a, NULL, 1), 1, "a node on itself = invalid value");
+	unsigned long long port = 1;
+	EQ(p_cudaGraphAddDependencies(g, &a, &e, &port, 1), 1, "edge data other than the default = invalid value");
+	int type = -1;
+	EQ(p_cudaGraphNodeGetType(a, &type), 0, "cudaGraphNodeGetType"); EQ(type, 2, "memset");
+	EQ(p_cudaGraphNodeGetType(c, &type), 0, "type"); EQ(type, 1, "memcpy");
+	EQ(p_cudaGraphNodeGetType(e, &type), 0, "type"); EQ(type, 5, "empty");
+	EQ(p_cudaGraphNodeGetType(WILD, &type), 1, "a wild node = invalid value");
+	EQ(nodes(g), 4, "four nodes");
+	size_t ne = 0;
+	EQ(p_cudaGraphGetEdges(g, NULL, NULL, NULL, &ne), 0, "cudaGraphGetEdges, count"); EQ(ne, 5, "A->C, A->B, B->E, C->E, B->C");
+	void *from[8], *to[8];
+	ne = 8;
+	EQ(p_cudaGraphGetEdges(g, from, to, NULL, &ne), 0, "cudaGraphGetEdges"); EQ(ne, 5, "five written");
+	int found = 0;
+	for (size_t i = 0; i < ne; i++) found += from[i] == b && to[i] == c;
+	EQ(found, 1, "the added edge is listed once");
+	CHECK(from[5] == NULL && to[7] == NULL, "entries past the edges are NULL");
+	void *x = NULL;
+	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");
+	EQ(p_cudaGraphLaunch(x, s), 0, "launch");
+	EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaMemcpy(back, d, 256, D2H), 0, "read");
+	static const unsigned char word[4] = {0xef, 0xbe, 0xad, 0xde};
+	int bad = 0;
+	for (int i = 0; i < 256; i++) {
+		int inB = (i >= 64 && i < 80) || (i >= 96 && i < 112), inC = i >= 192 && i < 208;
+		unsigned char want = inB || inC ? word[i % 4] : 0x11;
+		bad += back[i] != want;
+	}
+	EQ(bad, 0, "bytes differing from: fill, then the words, then the copy of them");
+	/* A clone: the same nodes and edges, handles of its own, usable after the original goes. */
+	void *g2 = NULL, *x2 = NULL;
+	EQ(p_cudaGraphClone(&g2, g), 0, "cudaGraphClone");
+	EQ(nodes(g2), 4, "the clone's nodes");
+	ne = 0;
+	EQ(p_cudaGraphGetEdges(g2, NULL, NULL, NULL, &ne), 0, "its edges"); EQ(ne, 5, "the same five");
+	void *cn[4] = {0};
+	size_t n4 = 4;
+	EQ(p_cudaGraphGetNodes(g2, cn, &n4), 0, "its node handles");
+	CHECK(cn[0] && cn[0] != a && cn[1] != c && cn[2] != b && cn[3] != e, "the clone's nodes are its own");
+	EQ(p_cudaGraphAddDependencies(g2, &a, &e, NULL, 1), 1, "a node of another graph = invalid value");
+	EQ(p_cudaGraphExecDestroy(x), 0, "exec destroy"); EQ(p_cudaGraphDestroy(g), 0, "destroy the original");
+	EQ(p_cudaGraphNodeGetType(a, &type), 1, "its nodes went with it");
+	EQ(p_cudaMemset(d, 0, 256), 0, "clear");
+	EQ(p_cudaGraphInstantiate(&x2, g2, 0), 0, "instantiate the clone");
+	EQ(p_cudaGraphLaunch(x2, s), 0, "launch"); EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaMemcpy(back, d, 256, D2H), 0, "read");
+	CHECK(back[0] == 0x11 && back[64] == 0xef && back[195] == 0xde, "the clone did the same work");
+	/* Bad input. */
+	void *n = NULL;
+	struct memset_params odd = {d, 0, 0, 3, 4, 1}, wide = {d, 8, 0, 1, 16, 2}, wild = {WILD, 0, 0, 1, 16, 1};
+	EQ(p_cudaGraphAddMemsetNode(&n, g2, NULL, 0, &odd), 1, "a 3-byte element = invalid value");
+	EQ(p_cudaGraphAddMemsetNode(&n, g2, NULL, 0, &wide), 1, "rows wider than the pitch = invalid value");
+	EQ(p_cudaGraphAddMemsetNode(&n, g2, NULL, 0, &wild), 1, "memory that is not the caller's = invalid value");
+	EQ(p_cudaGraphAddMemcpyNode1D(&n, g2, NULL, 0, d, d + 128, 1024, 3), 1, "a copy past the allocation = invalid value");
+	EQ(p_cudaGraphAddEmptyNode(&n, g2, NULL, 1), 1, "a count of dependencies with no array = invalid value");
+	EQ(p_cudaGraphAddEmptyNode(NULL, g2, NULL, 0), 1, "NULL out = invalid value");
+	EQ(p_cudaGraphAddEmptyNode(&n, WILD, NULL, 0), 1, "a wild graph = invalid value");
+	/* Host memory in a copy node: read at every launch in process; a server refuses it, the
+	 * client's memory not being its own. */
+	static unsigned char host[16];
+	EQ(p_cudaGraphAddMemcpyNode1D(&n, g2, NULL, 0, d, host, 16, 1), in_process ? 0 : 801, "a host-to-device copy node");
+	EQ(nodes(g2), in_process ? 5 : 4, "refused nodes were not added");
+	p_cudaGetLastError();
+	p_cudaGraphExecDestroy(x2); p_cudaGraphDestroy(g2); p_cudaStreamDestroy(s); p_cudaFree(d);
+}
+
+struct kparams { void *func; dim3 grid, block; unsigned smem; void **args; void **extra; };
+
+static void test_kernel_nodes(void) {
+	void *g = NULL, *k = NULL, *x = NULL;
+	EQ(p_cudaGraphCreate(&g, 0), 0, "graph");
+	struct kparams p = {(void *)host_stub, {4, 1, 1}, {128, 1, 1}, 0, NULL, NULL}, got;
+	EQ(p_cudaGraphAddKernelNode(&k, g, NULL, 0, &p), 0, "cudaGraphAddKernelNode");
+	int type = -1;
+	EQ(p_cudaGraphNodeGetType(k, &type), 0, "type"); EQ(type, 0, "kernel");
+	memset(&got, 0, sizeof got);
+	EQ(p_cudaGraphKernelNodeGetParams(k, &got), 0, "cudaGraphKernelNodeGetParams");
+	CHECK(got.func == (void *)host_stub && got.grid.x == 4 && got.block.x == 128, "the parameters it was given");
+	p.grid.x = 9;
+	EQ(p_cudaGraphKernelNodeSetParams(k, &p), 0, "cudaGraphKernelNodeSetParams");
+	EQ(p_cudaGraphKernelNodeGetParams(k, &got), 0, "get"); EQ(got.grid.x, 9, "the new grid");
+	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");
+	p.grid.x = 2;
+	EQ(p_cudaGraphExecKernelNodeSetParams(x, k, &p), 0, "cudaGraphExecKernelNodeSetParams");
+	EQ(p_cudaGraphKernelNodeGetParams(k, &got), 0, "get"); EQ(got.grid.x, 9, "the graph's node keeps its parameters");
+	struct kparams other = p;
+	other.func = (void *)host_stub2;
+	EQ(p_cudaGraphExecKernelNodeSetParams(x, k, &other), 1, "another function in an executable graph = invalid value");
+	other.func = (void *)test_kernel_nodes;
+	EQ(p_cudaGraphAddKernelNode(&k, g, NULL, 0, &other), 98, "an unregistered function = invalid device function");
+	struct kparams huge = {(void *)host_stub, {1, 1, 1}, {2048, 1, 1}, 0, NULL, NULL};
+	void *k2 = NULL;
+	EQ(p_cudaGraphAddKernelNode(&k2, g, NULL, 0, &huge), 9, "a 2048-thread block = invalid configuration");
+	void *m = NULL;
+	struct memset_params one = {NULL, 0, 0, 1, 1, 1};
+	void *d = NULL;
+	EQ(p_cudaMalloc(&d, 16), 0, "malloc"); one.dst = d;
+	EQ(p_cudaGraphAddMemsetNode(&m, g, &k, 1, &one), 0, "memset node");
+	EQ(p_cudaGraphKernelNodeGetParams(m, &got), 1, "kernel parameters of a memset node = invalid value");
+	p_cudaGetLastError();
+	p_cudaGraphExecDestroy(x); p_cudaGraphDestroy(g); p_cudaFree(d);
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -267,9 +472,14 @@ int main(int argc, char **argv) {
 	wrapper.magic = 0x466243b1; wrapper.version = 1; wrapper.data = fatbin;
 	void **mod = p___cudaRegisterFatBinary(&wrapper);
 	p___cudaRegisterFunction(mod, (const char *)host_stub, "_Z4stubv", "_Z4stubv", -1, 0, 0, 0, 0, 0);
+	p___cudaRegisterFunction(mod, (const char *)host_stub2, "_Z5stub2v", "_Z5stub2v", -1, 0, 0, 0, 0, 0);
 	p___cudaRegisterFatBinaryEnd(mod);
 	test_per_thread();
 	test_events();
+	test_host_flags();
+	test_occupancy();
+	test_graph_build();
+	if (in_process) test_kernel_nodes();
 	p___cudaUnregisterFatBinary(mod);
 	printf("%s: runtime13b %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
