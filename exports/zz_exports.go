@@ -6918,14 +6918,228 @@ func vgpu_cudaGraphGetEdges_12(graph uintptr, from unsafe.Pointer, to unsafe.Poi
 	return r
 }
 
+//export vgpu_cudaDeviceGetP2PAttribute
+func vgpu_cudaDeviceGetP2PAttribute(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(262, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+		remote.StatsEnd(262, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2059, "cudaDeviceGetP2PAttribute", cudart.Error(r), value, attr, srcDevice, dstDevice)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.DeviceGetP2PAttribute(value, attr, srcDevice, dstDevice))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2059, "cudaDeviceGetP2PAttribute", cudart.Error(r), value, attr, srcDevice, dstDevice)
+		return r
+	}
+	r := int32(cudart.DeviceGetP2PAttribute(value, attr, srcDevice, dstDevice))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetAttribute
+func vgpu_cudaStreamGetAttribute(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(263, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+		remote.StatsEnd(263, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2060, "cudaStreamGetAttribute", cudart.Error(r), hStream, attr, value_out)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetAttribute(hStream, attr, value_out))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2060, "cudaStreamGetAttribute", cudart.Error(r), hStream, attr, value_out)
+		return r
+	}
+	r := int32(cudart.StreamGetAttribute(hStream, attr, value_out))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamSetAttribute
+func vgpu_cudaStreamSetAttribute(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(264, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+		remote.StatsEnd(264, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2061, "cudaStreamSetAttribute", cudart.Error(r), hStream, attr, value)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamSetAttribute(hStream, attr, value))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2061, "cudaStreamSetAttribute", cudart.Error(r), hStream, attr, value)
+		return r
+	}
+	r := int32(cudart.StreamSetAttribute(hStream, attr, value))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamGetAttribute_ptsz
+func vgpu_cudaStreamGetAttribute_ptsz(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(265, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+		remote.StatsEnd(265, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2062, "cudaStreamGetAttribute_ptsz", cudart.Error(r), hStream, attr, value_out)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamGetAttributePtsz(hStream, attr, value_out))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2062, "cudaStreamGetAttribute_ptsz", cudart.Error(r), hStream, attr, value_out)
+		return r
+	}
+	r := int32(cudart.StreamGetAttributePtsz(hStream, attr, value_out))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaStreamSetAttribute_ptsz
+func vgpu_cudaStreamSetAttribute_ptsz(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(266, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+		remote.StatsEnd(266, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2063, "cudaStreamSetAttribute_ptsz", cudart.Error(r), hStream, attr, value)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.StreamSetAttributePtsz(hStream, attr, value))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2063, "cudaStreamSetAttribute_ptsz", cudart.Error(r), hStream, attr, value)
+		return r
+	}
+	r := int32(cudart.StreamSetAttributePtsz(hStream, attr, value))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaFuncGetName
+func vgpu_cudaFuncGetName(name unsafe.Pointer, func_ uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.FuncGetName(name, func_))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2064, "cudaFuncGetName", cudart.Error(r), name, func_)
+		return r
+	}
+	r := int32(cudart.FuncGetName(name, func_))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGetFuncBySymbol
+func vgpu_cudaGetFuncBySymbol(functionPtr unsafe.Pointer, symbolPtr uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GetFuncBySymbol(functionPtr, symbolPtr))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2065, "cudaGetFuncBySymbol", cudart.Error(r), functionPtr, symbolPtr)
+		return r
+	}
+	r := int32(cudart.GetFuncBySymbol(functionPtr, symbolPtr))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGetKernel
+func vgpu_cudaGetKernel(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GetKernel(kernelPtr, entryFuncAddr))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2066, "cudaGetKernel", cudart.Error(r), kernelPtr, entryFuncAddr)
+		return r
+	}
+	r := int32(cudart.GetKernel(kernelPtr, entryFuncAddr))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(262, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(262, t)
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(270, t)
 		if tr {
 			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
 		}
@@ -6946,8 +7160,8 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(263, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(263, t)
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(271, t)
 		if tr {
 			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
 		}
@@ -6968,8 +7182,8 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(264, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(264, t)
+		r := int32(remote.Forward(272, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(272, t)
 		if tr {
 			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -6990,8 +7204,8 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(265, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(265, t)
+		r := int32(remote.Forward(273, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(273, t)
 		if tr {
 			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -7012,8 +7226,8 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(266, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(266, t)
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(274, t)
 		if tr {
 			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -7034,8 +7248,8 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(267, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(267, t)
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(275, t)
 		if tr {
 			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -7056,8 +7270,8 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(268, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(268, t)
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(276, t)
 		if tr {
 			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
 		}
@@ -7078,8 +7292,8 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(269, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(269, t)
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(277, t)
 		if tr {
 			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -7100,8 +7314,8 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(270, t)
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(278, t)
 		if tr {
 			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -7122,8 +7336,8 @@ func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(271, t)
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(279, t)
 		if tr {
 			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
 		}
@@ -7166,8 +7380,8 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(274, t)
+		r := int32(remote.Forward(282, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(282, t)
 		if tr {
 			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		}
@@ -7188,8 +7402,8 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(275, t)
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(283, t)
 		if tr {
 			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 		}
@@ -7210,8 +7424,8 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(276, t)
+		r := int32(remote.Forward(284, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(284, t)
 		if tr {
 			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 		}
@@ -7232,8 +7446,8 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(277, t)
+		r := int32(remote.Forward(285, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(285, t)
 		if tr {
 			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 		}
@@ -7254,8 +7468,8 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(278, t)
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(286, t)
 		if tr {
 			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 		}
@@ -7276,8 +7490,8 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(279, t)
+		r := int32(remote.Forward(287, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(287, t)
 		if tr {
 			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 		}
@@ -7298,8 +7512,8 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(280, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(280, t)
+		r := int32(remote.Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(288, t)
 		if tr {
 			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 		}
@@ -7320,8 +7534,8 @@ func vgpu_nvmlInit_v2() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(281, []wire.Value{}))
-		remote.StatsEnd(281, t)
+		r := int32(remote.Forward(289, []wire.Value{}))
+		remote.StatsEnd(289, t)
 		if tr {
 			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
 		}
@@ -7342,8 +7556,8 @@ func vgpu_nvmlInit() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{}))
-		remote.StatsEnd(282, t)
+		r := int32(remote.Forward(290, []wire.Value{}))
+		remote.StatsEnd(290, t)
 		if tr {
 			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
 		}
@@ -7364,8 +7578,8 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(283, t)
+		r := int32(remote.Forward(291, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(291, t)
 		if tr {
 			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
 		}
@@ -7386,8 +7600,8 @@ func vgpu_nvmlShutdown() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{}))
-		remote.StatsEnd(284, t)
+		r := int32(remote.Forward(292, []wire.Value{}))
+		remote.StatsEnd(292, t)
 		if tr {
 			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
 		}
@@ -7419,8 +7633,8 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(286, t)
+		r := int32(remote.Forward(294, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(294, t)
 		if tr {
 			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
 		}
@@ -7441,8 +7655,8 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(287, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(287, t)
+		r := int32(remote.Forward(295, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(295, t)
 		if tr {
 			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
 		}
@@ -7463,8 +7677,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(288, t)
+		r := int32(remote.Forward(296, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(296, t)
 		if tr {
 			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
 		}
@@ -7485,8 +7699,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(289, t)
+		r := int32(remote.Forward(297, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(297, t)
 		if tr {
 			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
 		}
@@ -7507,8 +7721,8 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(290, t)
+		r := int32(remote.Forward(298, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(298, t)
 		if tr {
 			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
 		}
@@ -7529,8 +7743,8 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(291, t)
+		r := int32(remote.Forward(299, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(299, t)
 		if tr {
 			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
 		}
@@ -7551,8 +7765,8 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(292, t)
+		r := int32(remote.Forward(300, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(300, t)
 		if tr {
 			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
 		}
@@ -7573,8 +7787,8 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(293, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(293, t)
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(301, t)
 		if tr {
 			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
 		}
@@ -7595,8 +7809,8 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(294, t)
+		r := int32(remote.Forward(302, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(302, t)
 		if tr {
 			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
 		}
@@ -7617,8 +7831,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(295, t)
+		r := int32(remote.Forward(303, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(303, t)
 		if tr {
 			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
 		}
@@ -7639,8 +7853,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(296, t)
+		r := int32(remote.Forward(304, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(304, t)
 		if tr {
 			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
 		}
@@ -7661,8 +7875,8 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(297, t)
+		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(305, t)
 		if tr {
 			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
 		}
@@ -7683,8 +7897,8 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(298, t)
+		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(306, t)
 		if tr {
 			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
 		}
@@ -7705,8 +7919,8 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(299, t)
+		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(307, t)
 		if tr {
 			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
 		}
@@ -7727,8 +7941,8 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(300, t)
+		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(308, t)
 		if tr {
 			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
 		}
@@ -7749,8 +7963,8 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(301, t)
+		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(309, t)
 		if tr {
 			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
 		}
@@ -7771,8 +7985,8 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(302, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(302, t)
+		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(310, t)
 		if tr {
 			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
 		}
@@ -7793,8 +8007,8 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(303, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(303, t)
+		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(311, t)
 		if tr {
 			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
 		}
@@ -7815,8 +8029,8 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(304, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(304, t)
+		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(312, t)
 		if tr {
 			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
 		}
@@ -7837,8 +8051,8 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(305, t)
+		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(313, t)
 		if tr {
 			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
 		}
@@ -7859,8 +8073,8 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(306, t)
+		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(314, t)
 		if tr {
 			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
 		}
@@ -7881,8 +8095,8 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(307, t)
+		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(315, t)
 		if tr {
 			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
 		}
@@ -7903,8 +8117,8 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(308, t)
+		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(316, t)
 		if tr {
 			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
 		}
@@ -7925,8 +8139,8 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(309, t)
+		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(317, t)
 		if tr {
 			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
 		}
@@ -7947,8 +8161,8 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(310, t)
+		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(318, t)
 		if tr {
 			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
 		}
@@ -7969,8 +8183,8 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(311, t)
+		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(319, t)
 		if tr {
 			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
 		}
@@ -7991,8 +8205,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(312, t)
+		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(320, t)
 		if tr {
 			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
 		}
@@ -8013,8 +8227,8 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(313, t)
+		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(321, t)
 		if tr {
 			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		}
@@ -8035,8 +8249,8 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(314, t)
+		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(322, t)
 		if tr {
 			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		}
@@ -8057,8 +8271,8 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(315, t)
+		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(323, t)
 		if tr {
 			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -8079,8 +8293,8 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(316, t)
+		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(324, t)
 		if tr {
 			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -8101,8 +8315,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(317, t)
+		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(325, t)
 		if tr {
 			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -8123,8 +8337,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(318, t)
+		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(326, t)
 		if tr {
 			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
 		}
@@ -8145,8 +8359,8 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(319, t)
+		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(327, t)
 		if tr {
 			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -8167,8 +8381,8 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(320, t)
+		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(328, t)
 		if tr {
 			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
 		}
@@ -8189,8 +8403,8 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(321, t)
+		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(329, t)
 		if tr {
 			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
 		}
@@ -8211,8 +8425,8 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(322, t)
+		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(330, t)
 		if tr {
 			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
 		}
@@ -8233,8 +8447,8 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(323, t)
+		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(331, t)
 		if tr {
 			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
 		}
@@ -8255,8 +8469,8 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(324, t)
+		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(332, t)
 		if tr {
 			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
 		}
@@ -8277,8 +8491,8 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(325, t)
+		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(333, t)
 		if tr {
 			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
 		}
@@ -8299,8 +8513,8 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(326, t)
+		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(334, t)
 		if tr {
 			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
 		}
@@ -8321,8 +8535,8 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(327, t)
+		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(335, t)
 		if tr {
 			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
 		}
@@ -8343,8 +8557,8 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(328, t)
+		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(336, t)
 		if tr {
 			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
 		}
@@ -8365,8 +8579,8 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(329, t)
+		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(337, t)
 		if tr {
 			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
 		}
@@ -8387,8 +8601,8 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(330, t)
+		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(338, t)
 		if tr {
 			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
 		}
@@ -8409,8 +8623,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(331, t)
+		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(339, t)
 		if tr {
 			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -8431,8 +8645,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(332, t)
+		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(340, t)
 		if tr {
 			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -8453,8 +8667,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(333, t)
+		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(341, t)
 		if tr {
 			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -8475,8 +8689,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(334, t)
+		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(342, t)
 		if tr {
 			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -8497,8 +8711,8 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(335, t)
+		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(343, t)
 		if tr {
 			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
 		}
@@ -8519,8 +8733,8 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(336, t)
+		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(344, t)
 		if tr {
 			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
 		}
@@ -8541,8 +8755,8 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(337, t)
+		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(345, t)
 		if tr {
 			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
 		}
@@ -8563,8 +8777,8 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(338, t)
+		r := int32(remote.Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(346, t)
 		if tr {
 			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
 		}
@@ -8585,8 +8799,8 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(339, t)
+		r := int32(remote.Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(347, t)
 		if tr {
 			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
 		}
@@ -8607,8 +8821,8 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(340, t)
+		r := int32(remote.Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(348, t)
 		if tr {
 			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
 		}
@@ -8629,8 +8843,8 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(341, t)
+		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(349, t)
 		if tr {
 			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		}
@@ -8651,8 +8865,8 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(342, t)
+		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(350, t)
 		if tr {
 			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		}
@@ -8673,8 +8887,8 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(343, t)
+		r := int32(remote.Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(351, t)
 		if tr {
 			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
 		}
@@ -8695,8 +8909,8 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(344, t)
+		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(352, t)
 		if tr {
 			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		}
@@ -8717,8 +8931,8 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(345, t)
+		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(353, t)
 		if tr {
 			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
 		}
@@ -8750,8 +8964,8 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(347, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(347, t)
+		r := int32(remote.Forward(355, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(355, t)
 		if tr {
 			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
 		}
@@ -8772,8 +8986,8 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(348, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(348, t)
+		r := int32(remote.Forward(356, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(356, t)
 		if tr {
 			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
 		}
@@ -8794,8 +9008,8 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(349, t)
+		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(357, t)
 		if tr {
 			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
 		}
@@ -8816,8 +9030,8 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(350, t)
+		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(358, t)
 		if tr {
 			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
 		}
@@ -8838,8 +9052,8 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(351, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(351, t)
+		r := int32(remote.Forward(359, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(359, t)
 		if tr {
 			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
 		}
@@ -8860,8 +9074,8 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(352, t)
+		r := int32(remote.Forward(360, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(360, t)
 		if tr {
 			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
 		}
@@ -8882,8 +9096,8 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(353, t)
+		r := int32(remote.Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(361, t)
 		if tr {
 			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
 		}
@@ -8904,8 +9118,8 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(354, t)
+		r := int32(remote.Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(362, t)
 		if tr {
 			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
 		}
@@ -8926,8 +9140,8 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(355, t)
+		r := int32(remote.Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(363, t)
 		if tr {
 			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
 		}
@@ -8948,8 +9162,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(356, t)
+		r := int32(remote.Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(364, t)
 		if tr {
 			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
 		}
@@ -8970,8 +9184,8 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(357, t)
+		r := int32(remote.Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(365, t)
 		if tr {
 			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
 		}
@@ -8992,8 +9206,8 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(358, t)
+		r := int32(remote.Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(366, t)
 		if tr {
 			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		}
@@ -9014,8 +9228,8 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(359, t)
+		r := int32(remote.Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(367, t)
 		if tr {
 			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 		}

@@ -372,6 +372,21 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2058: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphGetEdges12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
 	},
+	2059: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetP2PAttribute(ptr(v[0].B), int32(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	2060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamSetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

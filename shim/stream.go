@@ -31,6 +31,25 @@ type Stream struct {
 
 	mu      sync.Mutex
 	capture *Capture
+	attrs   map[uint32][LaunchAttrValueSize]byte // cudaStreamSetAttribute's values
+}
+
+// Attr returns the value set for stream attribute id, if any.
+func (s *Stream) Attr(id uint32) ([LaunchAttrValueSize]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.attrs[id]
+	return v, ok
+}
+
+// SetAttr sets stream attribute id.
+func (s *Stream) SetAttr(id uint32, v [LaunchAttrValueSize]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attrs == nil {
+		s.attrs = map[uint32][LaunchAttrValueSize]byte{}
+	}
+	s.attrs[id] = v
 }
 
 // Capture is one stream capture in progress.

@@ -74,7 +74,13 @@ static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
 	X(err_t, cudaOccupancyMaxActiveBlocksPerMultiprocessor, (int *, const void *, int, size_t)) \
 	X(err_t, cudaOccupancyAvailableDynamicSMemPerBlock, (size_t *, const void *, int, int)) \
 	X(err_t, cudaOccupancyMaxPotentialClusterSize, (int *, const void *, const void *)) \
-	X(err_t, cudaOccupancyMaxActiveClusters, (int *, const void *, const void *))
+	X(err_t, cudaOccupancyMaxActiveClusters, (int *, const void *, const void *)) \
+	X(err_t, cudaGetDeviceCount, (int *)) X(err_t, cudaDeviceCanAccessPeer, (int *, int, int)) X(err_t, cudaDeviceGetP2PAttribute, (int *, int, int, int)) \
+	X(err_t, cudaStreamCreateWithPriority, (void **, unsigned, int)) \
+	X(err_t, cudaStreamGetAttribute, (void *, int, void *)) X(err_t, cudaStreamSetAttribute, (void *, int, const void *)) \
+	X(err_t, cudaStreamGetAttribute_ptsz, (void *, int, void *)) X(err_t, cudaStreamSetAttribute_ptsz, (void *, int, const void *)) \
+	X(err_t, cudaFuncGetName, (const char **, const void *)) X(err_t, cudaGetFuncBySymbol, (void **, const void *)) \
+	X(err_t, cudaGetKernel, (void **, const void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -461,6 +467,87 @@ static void test_kernel_nodes(void) {
 	p_cudaGraphExecDestroy(x); p_cudaGraphDestroy(g); p_cudaFree(d);
 }
 
+/* cudaLaunchAttributeValue as a stream attribute: 64 bytes. */
+union attrval { unsigned char raw[64]; int i; struct { void *base; size_t bytes; float ratio; int hit, miss; } window; };
+
+struct attr_seen { int policy, err; };
+static void *other_attr_thread(void *p) {
+	struct attr_seen *a = p;
+	union attrval v;
+	memset(&v, 0, sizeof v);
+	a->err = p_cudaStreamGetAttribute_ptsz(0, 3, &v);
+	a->policy = v.i;
+	return NULL;
+}
+
+static void test_peers_and_attributes(void) {
+	int n = 0, v = -1;
+	EQ(p_cudaGetDeviceCount(&n), 0, "count");
+	EQ(n, 2, "this test runs with VGPU_DEVICES=2");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 2, 0, 1), 0, "cudaDeviceGetP2PAttribute, access supported"); EQ(v, 1, "peers");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 3, 1, 0), 0, "native atomics"); EQ(v, 1, "supported");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 1, 0, 1), 0, "performance rank"); EQ(v, 0, "the best");
+	int can = -1;
+	EQ(p_cudaDeviceCanAccessPeer(&can, 0, 1), 0, "cudaDeviceCanAccessPeer"); EQ(can, 1, "agrees with the access attribute");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 2, 0, 0), 101, "one device on both sides = invalid device");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 2, 0, 7), 101, "no such device = invalid device");
+	EQ(p_cudaDeviceGetP2PAttribute(&v, 99, 0, 1), 1, "an unknown attribute = invalid value");
+	EQ(p_cudaDeviceGetP2PAttribute(NULL, 2, 0, 1), 1, "NULL out = invalid value");
+
+	void *s = NULL;
+	union attrval a, got;
+	EQ(p_cudaStreamCreateWithPriority(&s, 1, -3), 0, "a stream at priority -3");
+	memset(&got, 0x7f, sizeof got);
+	EQ(p_cudaStreamGetAttribute(s, 8, &got), 0, "cudaStreamGetAttribute, priority"); EQ(got.i, -3, "the stream's priority");
+	EQ(p_cudaStreamGetAttribute(s, 3, &got), 0, "synchronisation policy"); EQ(got.i, 1, "automatic by default");
+	memset(&a, 0, sizeof a); a.i = 4;
+	EQ(p_cudaStreamSetAttribute(s, 3, &a), 0, "cudaStreamSetAttribute, blocking sync");
+	EQ(p_cudaStreamGetAttribute(s, 3, &got), 0, "read back"); EQ(got.i, 4, "what was set");
+	a.i = 9;
+	EQ(p_cudaStreamSetAttribute(s, 3, &a), 1, "policy 9 = invalid value");
+	EQ(p_cudaStreamGetAttribute(s, 3, &got), 0, "read back"); EQ(got.i, 4, "a refused value changes nothing");
+	a.i = -1;
+	EQ(p_cudaStreamSetAttribute(s, 8, &a), 0, "priority -1");
+	int prio = 99;
+	EQ(p_cudaStreamGetPriority_ptsz(s, &prio), 0, "cudaStreamGetPriority"); EQ(prio, -1, "the stream's priority follows");
+	memset(&a, 0, sizeof a);
+	a.window.bytes = 1 << 20; a.window.ratio = 0.5f; a.window.hit = 1; a.window.miss = 2;
+	EQ(p_cudaStreamSetAttribute(s, 1, &a), 0, "an access policy window");
+	EQ(p_cudaStreamGetAttribute(s, 1, &got), 0, "read back");
+	CHECK(got.window.bytes == 1 << 20 && got.window.ratio == 0.5f && got.window.miss == 2, "the window set");
+	a.window.ratio = 2;
+	EQ(p_cudaStreamSetAttribute(s, 1, &a), 1, "a hit ratio above 1 = invalid value");
+	a.window.ratio = 0.5f; a.window.bytes = 1ull << 40;
+	EQ(p_cudaStreamSetAttribute(s, 1, &a), 1, "a window past the device's limit = invalid value");
+	EQ(p_cudaStreamSetAttribute(s, 2, &a), 1, "cooperative is no stream attribute = invalid value");
+	EQ(p_cudaStreamGetAttribute(s, 8, NULL), 1, "NULL out = invalid value");
+	EQ(p_cudaStreamGetAttribute(WILD, 8, &got), 400, "a wild stream = invalid resource handle");
+	memset(&a, 0, sizeof a); a.i = 2;
+	EQ(p_cudaStreamSetAttribute(0, 3, &a), 400, "the legacy stream's attributes are not the caller's to set");
+	EQ(p_cudaStreamSetAttribute_ptsz(0, 3, &a), 0, "the per-thread stream's are");
+	EQ(p_cudaStreamGetAttribute(PER_THREAD, 3, &got), 0, "read through cudaStreamPerThread"); EQ(got.i, 2, "the value set");
+	struct attr_seen other = {-1, -1};
+	pthread_t t;
+	pthread_create(&t, NULL, other_attr_thread, &other);
+	pthread_join(t, NULL);
+	EQ(other.err, 0, "another thread's per-thread stream"); EQ(other.policy, 1, "keeps its own attributes");
+	p_cudaGetLastError();
+	p_cudaStreamDestroy(s);
+
+	const char *name = NULL;
+	EQ(p_cudaFuncGetName(&name, (void *)host_stub), 0, "cudaFuncGetName");
+	CHECK(name && !strcmp(name, "_Z4stubv"), "the kernel's device name: %s", name ? name : "(null)");
+	EQ(p_cudaFuncGetName(&name, (void *)test_events), 98, "an unregistered function = invalid device function");
+	EQ(p_cudaFuncGetName(NULL, (void *)host_stub), 1, "NULL out = invalid value");
+	void *f = NULL, *k = NULL, *k2 = NULL;
+	EQ(p_cudaGetFuncBySymbol(&f, (void *)host_stub), 0, "cudaGetFuncBySymbol"); CHECK(f != NULL, "a function handle");
+	EQ(p_cudaGetKernel(&k, (void *)host_stub), 0, "cudaGetKernel");
+	EQ(p___cudaGetKernel(&k2, (void *)host_stub), 0, "__cudaGetKernel");
+	CHECK(k == k2 && k != NULL, "cudaGetKernel and nvcc's __cudaGetKernel agree");
+	EQ(p_cudaGetFuncBySymbol(&f, (void *)test_events), 98, "an unregistered stub = invalid device function");
+	p_cudaGetLastError();
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -480,6 +567,7 @@ int main(int argc, char **argv) {
 	test_occupancy();
 	test_graph_build();
 	if (in_process) test_kernel_nodes();
+	test_peers_and_attributes();
 	p___cudaUnregisterFatBinary(mod);
 	printf("%s: runtime13b %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
