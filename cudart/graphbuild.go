@@ -81,14 +81,19 @@ func GraphAddMemcpyNode1D(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, nu
 	if out == nil {
 		return ErrorInvalidValue
 	}
-	if shim.CallerOwner() != 0 && count > 0 && (!shim.IsDevice(dst) || !shim.IsDevice(src)) {
-		return ErrorNotSupported
-	}
-	ops, st := shim.Record(d, func(s *shim.Stream) shim.Status { return shim.Memcpy(s, dst, src, count, kind) })
-	if st != shim.OK {
-		return From(st)
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
 	}
 	return addNode(out, g.Handle, deps, numDeps, shim.GraphNodeMemcpy, ops, nil)
+}
+
+func memcpyOps(d *shim.Device, dst, src uintptr, count uint64, kind int32) ([]shim.Node, Error) {
+	if shim.CallerOwner() != 0 && count > 0 && (!shim.IsDevice(dst) || !shim.IsDevice(src)) {
+		return nil, ErrorNotSupported
+	}
+	ops, st := shim.Record(d, func(s *shim.Stream) shim.Status { return shim.Memcpy(s, dst, src, count, kind) })
+	return ops, From(st)
 }
 
 // memsetParams reads a cudaMemsetParams: dst (0), pitch (8), value (16), elementSize (20),
@@ -153,7 +158,7 @@ func GraphAddMemsetNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numD
 	if e != Success {
 		return e
 	}
-	return addNode(out, h, deps, numDeps, shim.GraphNodeMemset, ops, nil)
+	return addNode(out, h, deps, numDeps, shim.GraphNodeMemset, ops, append([]byte(nil), shim.View(params, 40)...))
 }
 
 // kernelOps reads a cudaKernelNodeParams: func (0), gridDim (8), blockDim (20),
@@ -256,7 +261,7 @@ func GraphExecKernelNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error 
 	if e != Success {
 		return e
 	}
-	return From(x.SetKernelOps(n, ops))
+	return From(x.SetNodeOps(n, ops))
 }
 
 // GraphNodeGetType is cudaGraphNodeGetType.
@@ -373,3 +378,176 @@ func GraphClone(out unsafe.Pointer, h uintptr) Error {
 	shim.PutPtr(out, g.Clone().Handle)
 	return Success
 }
+
+// nodeOf finds a node of the given type; another type is an invalid value.
+func nodeOf(h uintptr, typ int32) (*shim.GraphNode, *shim.Device, Error) {
+	n, e := graphNode(h)
+	if e != Success {
+		return nil, nil, e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return nil, nil, e
+	}
+	if n.Type != typ {
+		return nil, nil, ErrorInvalidValue
+	}
+	return n, d, Success
+}
+
+// GraphMemsetNodeGetParams is cudaGraphMemsetNodeGetParams.
+func GraphMemsetNodeGetParams(h uintptr, params unsafe.Pointer) Error {
+	n, _, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	if params == nil || len(n.Params) != 40 { // a captured memset keeps no parameters
+		return ErrorInvalidValue
+	}
+	copy(shim.View(params, 40), n.Params)
+	return Success
+}
+
+// GraphMemsetNodeSetParams is cudaGraphMemsetNodeSetParams.
+func GraphMemsetNodeSetParams(h uintptr, params unsafe.Pointer) Error {
+	n, d, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	ops, e := memsetOps(d, params)
+	if e != Success {
+		return e
+	}
+	n.SetOps(ops, append([]byte(nil), shim.View(params, 40)...))
+	return Success
+}
+
+// GraphExecMemsetNodeSetParams is cudaGraphExecMemsetNodeSetParams: the executable graph's
+// copy changes; it keeps its shape (as many rows).
+func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error {
+	x, e := graphExec(exec)
+	if e != Success {
+		return e
+	}
+	n, d, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	ops, e := memsetOps(d, params)
+	if e != Success {
+		return e
+	}
+	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphMemcpyNodeSetParams1D is cudaGraphMemcpyNodeSetParams1D.
+func GraphMemcpyNodeSetParams1D(h uintptr, dst, src uintptr, count uint64, kind int32) Error {
+	n, d, e := nodeOf(h, shim.GraphNodeMemcpy)
+	if e != Success {
+		return e
+	}
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
+	}
+	n.SetOps(ops, nil)
+	return Success
+}
+
+// GraphExecMemcpyNodeSetParams1D is cudaGraphExecMemcpyNodeSetParams1D.
+func GraphExecMemcpyNodeSetParams1D(exec, h uintptr, dst, src uintptr, count uint64, kind int32) Error {
+	x, e := graphExec(exec)
+	if e != Success {
+		return e
+	}
+	n, d, e := nodeOf(h, shim.GraphNodeMemcpy)
+	if e != Success {
+		return e
+	}
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
+	}
+	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphDestroyNode is cudaGraphDestroyNode: the node and its edges leave the graph.
+func GraphDestroyNode(h uintptr) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	n.Remove()
+	return Success
+}
+
+// putNodes fills a node array as cudaGraphGetNodes does: with out NULL only the count;
+// entries past the list NULL; the count becomes how many were written. Edge data, where
+// asked for, is the default edge for each.
+func putNodes(list []*shim.GraphNode, out, edgeData, num unsafe.Pointer) Error {
+	if num == nil {
+		return ErrorInvalidValue
+	}
+	n := uint64(len(list))
+	if out == nil {
+		shim.PutU64(num, n)
+		return Success
+	}
+	want := *(*uint64)(num)
+	if want > 1<<20 {
+		return ErrorInvalidValue
+	}
+	for i := uint64(0); i < want; i++ {
+		var v uintptr
+		if i < n {
+			v = list[i].Handle
+		}
+		*(*uintptr)(unsafe.Add(out, 8*i)) = v
+		if edgeData != nil {
+			*(*uint64)(unsafe.Add(edgeData, 8*i)) = 0
+		}
+	}
+	shim.PutU64(num, min(want, n))
+	return Success
+}
+
+// GraphNodeGetDependencies is cudaGraphNodeGetDependencies (CUDA 13; _v2 in 12).
+func GraphNodeGetDependencies(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	return putNodes(n.Dependencies(), deps, edgeData, num)
+}
+
+// GraphNodeGetDependencies12 is CUDA 12's form, without edge data.
+func GraphNodeGetDependencies12(h uintptr, deps, num unsafe.Pointer) Error {
+	return GraphNodeGetDependencies(h, deps, nil, num)
+}
+
+// GraphNodeGetDependentNodes is cudaGraphNodeGetDependentNodes (CUDA 13; _v2 in 12).
+func GraphNodeGetDependentNodes(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	return putNodes(n.Dependents(), deps, edgeData, num)
+}
+
+// GraphNodeGetDependentNodes12 is CUDA 12's form, without edge data.
+func GraphNodeGetDependentNodes12(h uintptr, deps, num unsafe.Pointer) Error {
+	return GraphNodeGetDependentNodes(h, deps, nil, num)
+}
+
+// GraphUpload is cudaGraphUpload: the sim keeps nothing on a device to upload to, so it
+// checks its arguments; the first launch does what an upload would have.
+func GraphUpload(exec, stream uintptr) Error {
+	if _, e := graphExec(exec); e != Success {
+		return e
+	}
+	_, e := resolveStream(stream)
+	return e
+}
+
+// GraphUploadPtsz is cudaGraphUpload_ptsz.
+func GraphUploadPtsz(exec, stream uintptr) Error { return GraphUpload(exec, ptsz(stream)) }

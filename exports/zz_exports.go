@@ -7132,14 +7132,462 @@ func vgpu_cudaGetKernel(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
 	return r
 }
 
+//export vgpu_cudaGraphMemsetNodeGetParams
+func vgpu_cudaGraphMemsetNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(270, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+		remote.StatsEnd(270, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2067, "cudaGraphMemsetNodeGetParams", cudart.Error(r), node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphMemsetNodeGetParams(node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2067, "cudaGraphMemsetNodeGetParams", cudart.Error(r), node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphMemsetNodeGetParams(node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphMemsetNodeSetParams
+func vgpu_cudaGraphMemsetNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(271, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+		remote.StatsEnd(271, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2068, "cudaGraphMemsetNodeSetParams", cudart.Error(r), node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphMemsetNodeSetParams(node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2068, "cudaGraphMemsetNodeSetParams", cudart.Error(r), node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphMemsetNodeSetParams(node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphExecMemsetNodeSetParams
+func vgpu_cudaGraphExecMemsetNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(272, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+		remote.StatsEnd(272, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2069, "cudaGraphExecMemsetNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2069, "cudaGraphExecMemsetNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+		return r
+	}
+	r := int32(cudart.GraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphMemcpyNodeSetParams1D
+func vgpu_cudaGraphMemcpyNodeSetParams1D(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(273, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+		remote.StatsEnd(273, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2070, "cudaGraphMemcpyNodeSetParams1D", cudart.Error(r), node, dst, src, count, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphMemcpyNodeSetParams1D(node, dst, src, count, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2070, "cudaGraphMemcpyNodeSetParams1D", cudart.Error(r), node, dst, src, count, kind)
+		return r
+	}
+	r := int32(cudart.GraphMemcpyNodeSetParams1D(node, dst, src, count, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphExecMemcpyNodeSetParams1D
+func vgpu_cudaGraphExecMemcpyNodeSetParams1D(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(274, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+		remote.StatsEnd(274, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2071, "cudaGraphExecMemcpyNodeSetParams1D", cudart.Error(r), hGraphExec, node, dst, src, count, kind)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2071, "cudaGraphExecMemcpyNodeSetParams1D", cudart.Error(r), hGraphExec, node, dst, src, count, kind)
+		return r
+	}
+	r := int32(cudart.GraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphDestroyNode
+func vgpu_cudaGraphDestroyNode(node uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(275, []wire.Value{{U: uint64(node)}}))
+		remote.StatsEnd(275, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2072, "cudaGraphDestroyNode", cudart.Error(r), node)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphDestroyNode(node))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2072, "cudaGraphDestroyNode", cudart.Error(r), node)
+		return r
+	}
+	r := int32(cudart.GraphDestroyNode(node))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_13
+func vgpu_cudaGraphNodeGetDependencies_13(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(276, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+		remote.StatsEnd(276, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2073, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2073, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_v2_12
+func vgpu_cudaGraphNodeGetDependencies_v2_12(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(277, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+		remote.StatsEnd(277, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2074, "cudaGraphNodeGetDependencies_v2", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2074, "cudaGraphNodeGetDependencies_v2", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_12
+func vgpu_cudaGraphNodeGetDependencies_12(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(278, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+		remote.StatsEnd(278, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2075, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, pNumDependencies)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependencies12(node, pDependencies, pNumDependencies))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2075, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, pNumDependencies)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependencies12(node, pDependencies, pNumDependencies))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_13
+func vgpu_cudaGraphNodeGetDependentNodes_13(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(279, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+		remote.StatsEnd(279, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2076, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2076, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_v2_12
+func vgpu_cudaGraphNodeGetDependentNodes_v2_12(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(280, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+		remote.StatsEnd(280, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2077, "cudaGraphNodeGetDependentNodes_v2", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2077, "cudaGraphNodeGetDependentNodes_v2", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_12
+func vgpu_cudaGraphNodeGetDependentNodes_12(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(281, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+		remote.StatsEnd(281, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2078, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, pNumDependentNodes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphNodeGetDependentNodes12(node, pDependentNodes, pNumDependentNodes))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2078, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, pNumDependentNodes)
+		return r
+	}
+	r := int32(cudart.GraphNodeGetDependentNodes12(node, pDependentNodes, pNumDependentNodes))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphUpload
+func vgpu_cudaGraphUpload(graphExec uintptr, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(282, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+		remote.StatsEnd(282, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2079, "cudaGraphUpload", cudart.Error(r), graphExec, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphUpload(graphExec, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2079, "cudaGraphUpload", cudart.Error(r), graphExec, stream)
+		return r
+	}
+	r := int32(cudart.GraphUpload(graphExec, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
+//export vgpu_cudaGraphUpload_ptsz
+func vgpu_cudaGraphUpload_ptsz(graphExec uintptr, stream uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(283, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+		remote.StatsEnd(283, t)
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		if tr {
+			shim.TraceEnd(tt, 2080, "cudaGraphUpload_ptsz", cudart.Error(r), graphExec, stream)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(cudart.GraphUploadPtsz(graphExec, stream))
+		if r != 0 {
+			cudart.RecordError(r)
+		}
+		shim.TraceEnd(t, 2080, "cudaGraphUpload_ptsz", cudart.Error(r), graphExec, stream)
+		return r
+	}
+	r := int32(cudart.GraphUploadPtsz(graphExec, stream))
+	if r != 0 {
+		cudart.RecordError(r)
+	}
+	return r
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	if remote.On() {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(270, []wire.Value{{U: uint64(uintptr(handle))}}))
-		remote.StatsEnd(270, t)
+		r := int32(remote.Forward(284, []wire.Value{{U: uint64(uintptr(handle))}}))
+		remote.StatsEnd(284, t)
 		if tr {
 			shim.TraceEnd(tt, 400, "cublasCreate_v2", cublas.Status(r), handle)
 		}
@@ -7160,8 +7608,8 @@ func vgpu_cublasDestroy_v2(handle uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(271, []wire.Value{{U: uint64(handle)}}))
-		remote.StatsEnd(271, t)
+		r := int32(remote.Forward(285, []wire.Value{{U: uint64(handle)}}))
+		remote.StatsEnd(285, t)
 		if tr {
 			shim.TraceEnd(tt, 401, "cublasDestroy_v2", cublas.Status(r), handle)
 		}
@@ -7182,8 +7630,8 @@ func vgpu_cublasSetStream_v2(handle uintptr, stream uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(272, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-		remote.StatsEnd(272, t)
+		r := int32(remote.Forward(286, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+		remote.StatsEnd(286, t)
 		if tr {
 			shim.TraceEnd(tt, 402, "cublasSetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -7204,8 +7652,8 @@ func vgpu_cublasGetStream_v2(handle uintptr, stream unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(273, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-		remote.StatsEnd(273, t)
+		r := int32(remote.Forward(287, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+		remote.StatsEnd(287, t)
 		if tr {
 			shim.TraceEnd(tt, 403, "cublasGetStream_v2", cublas.Status(r), handle, stream)
 		}
@@ -7226,8 +7674,8 @@ func vgpu_cublasSetMathMode(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(274, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(274, t)
+		r := int32(remote.Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(288, t)
 		if tr {
 			shim.TraceEnd(tt, 404, "cublasSetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -7248,8 +7696,8 @@ func vgpu_cublasGetMathMode(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(275, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(275, t)
+		r := int32(remote.Forward(289, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(289, t)
 		if tr {
 			shim.TraceEnd(tt, 405, "cublasGetMathMode", cublas.Status(r), handle, mode)
 		}
@@ -7270,8 +7718,8 @@ func vgpu_cublasSetWorkspace_v2(handle uintptr, workspace uintptr, size uint64) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(276, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-		remote.StatsEnd(276, t)
+		r := int32(remote.Forward(290, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+		remote.StatsEnd(290, t)
 		if tr {
 			shim.TraceEnd(tt, 406, "cublasSetWorkspace_v2", cublas.Status(r), handle, workspace, size)
 		}
@@ -7292,8 +7740,8 @@ func vgpu_cublasSetPointerMode_v2(handle uintptr, mode int32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(277, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-		remote.StatsEnd(277, t)
+		r := int32(remote.Forward(291, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+		remote.StatsEnd(291, t)
 		if tr {
 			shim.TraceEnd(tt, 407, "cublasSetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -7314,8 +7762,8 @@ func vgpu_cublasGetPointerMode_v2(handle uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(278, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(278, t)
+		r := int32(remote.Forward(292, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(292, t)
 		if tr {
 			shim.TraceEnd(tt, 408, "cublasGetPointerMode_v2", cublas.Status(r), handle, mode)
 		}
@@ -7336,8 +7784,8 @@ func vgpu_cublasGetVersion_v2(handle uintptr, version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(279, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-		remote.StatsEnd(279, t)
+		r := int32(remote.Forward(293, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(293, t)
 		if tr {
 			shim.TraceEnd(tt, 409, "cublasGetVersion_v2", cublas.Status(r), handle, version)
 		}
@@ -7380,8 +7828,8 @@ func vgpu_cublasSgemm_v2(handle uintptr, transa int32, transb int32, m int32, n 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(282, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-		remote.StatsEnd(282, t)
+		r := int32(remote.Forward(296, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+		remote.StatsEnd(296, t)
 		if tr {
 			shim.TraceEnd(tt, 412, "cublasSgemm_v2", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		}
@@ -7402,8 +7850,8 @@ func vgpu_cublasGemmEx(handle uintptr, transa int32, transb int32, m int32, n in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(283, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(283, t)
+		r := int32(remote.Forward(297, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(297, t)
 		if tr {
 			shim.TraceEnd(tt, 413, "cublasGemmEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
 		}
@@ -7424,8 +7872,8 @@ func vgpu_cublasGemmStridedBatchedEx(handle uintptr, transa int32, transb int32,
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(284, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(284, t)
+		r := int32(remote.Forward(298, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(298, t)
 		if tr {
 			shim.TraceEnd(tt, 414, "cublasGemmStridedBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 		}
@@ -7446,8 +7894,8 @@ func vgpu_cublasGemmBatchedEx(handle uintptr, transa int32, transb int32, m int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(285, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-		remote.StatsEnd(285, t)
+		r := int32(remote.Forward(299, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+		remote.StatsEnd(299, t)
 		if tr {
 			shim.TraceEnd(tt, 415, "cublasGemmBatchedEx", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)
 		}
@@ -7468,8 +7916,8 @@ func vgpu_cublasSgemmStridedBatched(handle uintptr, transa int32, transb int32, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(286, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(286, t)
+		r := int32(remote.Forward(300, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(300, t)
 		if tr {
 			shim.TraceEnd(tt, 416, "cublasSgemmStridedBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)
 		}
@@ -7490,8 +7938,8 @@ func vgpu_cublasSgemmBatched(handle uintptr, transa int32, transb int32, m int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(287, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(287, t)
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(301, t)
 		if tr {
 			shim.TraceEnd(tt, 417, "cublasSgemmBatched", cublas.Status(r), handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)
 		}
@@ -7512,8 +7960,8 @@ func vgpu_cublasStrsmBatched(handle uintptr, side int32, uplo int32, trans int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-		remote.StatsEnd(288, t)
+		r := int32(remote.Forward(302, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+		remote.StatsEnd(302, t)
 		if tr {
 			shim.TraceEnd(tt, 418, "cublasStrsmBatched", cublas.Status(r), handle, side, uplo, trans, diag, m, n, alpha, A, lda, B, ldb, batchCount)
 		}
@@ -7534,8 +7982,8 @@ func vgpu_nvmlInit_v2() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(289, []wire.Value{}))
-		remote.StatsEnd(289, t)
+		r := int32(remote.Forward(303, []wire.Value{}))
+		remote.StatsEnd(303, t)
 		if tr {
 			shim.TraceEnd(tt, 500, "nvmlInit_v2", nvml.Return(r))
 		}
@@ -7556,8 +8004,8 @@ func vgpu_nvmlInit() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(290, []wire.Value{}))
-		remote.StatsEnd(290, t)
+		r := int32(remote.Forward(304, []wire.Value{}))
+		remote.StatsEnd(304, t)
 		if tr {
 			shim.TraceEnd(tt, 501, "nvmlInit", nvml.Return(r))
 		}
@@ -7578,8 +8026,8 @@ func vgpu_nvmlInitWithFlags(flags uint32) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(291, []wire.Value{{U: uint64(flags)}}))
-		remote.StatsEnd(291, t)
+		r := int32(remote.Forward(305, []wire.Value{{U: uint64(flags)}}))
+		remote.StatsEnd(305, t)
 		if tr {
 			shim.TraceEnd(tt, 502, "nvmlInitWithFlags", nvml.Return(r), flags)
 		}
@@ -7600,8 +8048,8 @@ func vgpu_nvmlShutdown() int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(292, []wire.Value{}))
-		remote.StatsEnd(292, t)
+		r := int32(remote.Forward(306, []wire.Value{}))
+		remote.StatsEnd(306, t)
 		if tr {
 			shim.TraceEnd(tt, 503, "nvmlShutdown", nvml.Return(r))
 		}
@@ -7633,8 +8081,8 @@ func vgpu_nvmlSystemGetDriverVersion(version unsafe.Pointer, length uint32) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(294, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(294, t)
+		r := int32(remote.Forward(308, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(308, t)
 		if tr {
 			shim.TraceEnd(tt, 505, "nvmlSystemGetDriverVersion", nvml.Return(r), version, length)
 		}
@@ -7655,8 +8103,8 @@ func vgpu_nvmlSystemGetNVMLVersion(version unsafe.Pointer, length uint32) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(295, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(295, t)
+		r := int32(remote.Forward(309, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(309, t)
 		if tr {
 			shim.TraceEnd(tt, 506, "nvmlSystemGetNVMLVersion", nvml.Return(r), version, length)
 		}
@@ -7677,8 +8125,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(296, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(296, t)
+		r := int32(remote.Forward(310, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(310, t)
 		if tr {
 			shim.TraceEnd(tt, 507, "nvmlSystemGetCudaDriverVersion", nvml.Return(r), version)
 		}
@@ -7699,8 +8147,8 @@ func vgpu_nvmlSystemGetCudaDriverVersion_v2(version unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(297, []wire.Value{{U: uint64(uintptr(version))}}))
-		remote.StatsEnd(297, t)
+		r := int32(remote.Forward(311, []wire.Value{{U: uint64(uintptr(version))}}))
+		remote.StatsEnd(311, t)
 		if tr {
 			shim.TraceEnd(tt, 508, "nvmlSystemGetCudaDriverVersion_v2", nvml.Return(r), version)
 		}
@@ -7721,8 +8169,8 @@ func vgpu_nvmlDeviceGetCount_v2(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(298, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(298, t)
+		r := int32(remote.Forward(312, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(312, t)
 		if tr {
 			shim.TraceEnd(tt, 509, "nvmlDeviceGetCount_v2", nvml.Return(r), count)
 		}
@@ -7743,8 +8191,8 @@ func vgpu_nvmlDeviceGetCount(count unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(299, []wire.Value{{U: uint64(uintptr(count))}}))
-		remote.StatsEnd(299, t)
+		r := int32(remote.Forward(313, []wire.Value{{U: uint64(uintptr(count))}}))
+		remote.StatsEnd(313, t)
 		if tr {
 			shim.TraceEnd(tt, 510, "nvmlDeviceGetCount", nvml.Return(r), count)
 		}
@@ -7765,8 +8213,8 @@ func vgpu_nvmlDeviceGetHandleByIndex_v2(index uint32, device unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(300, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(300, t)
+		r := int32(remote.Forward(314, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(314, t)
 		if tr {
 			shim.TraceEnd(tt, 511, "nvmlDeviceGetHandleByIndex_v2", nvml.Return(r), index, device)
 		}
@@ -7787,8 +8235,8 @@ func vgpu_nvmlDeviceGetHandleByIndex(index uint32, device unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(301, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(301, t)
+		r := int32(remote.Forward(315, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(315, t)
 		if tr {
 			shim.TraceEnd(tt, 512, "nvmlDeviceGetHandleByIndex", nvml.Return(r), index, device)
 		}
@@ -7809,8 +8257,8 @@ func vgpu_nvmlDeviceGetHandleByUUID(uuid unsafe.Pointer, device unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(302, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(302, t)
+		r := int32(remote.Forward(316, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(316, t)
 		if tr {
 			shim.TraceEnd(tt, 513, "nvmlDeviceGetHandleByUUID", nvml.Return(r), uuid, device)
 		}
@@ -7831,8 +8279,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId_v2(pciBusId unsafe.Pointer, device unsaf
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(303, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(303, t)
+		r := int32(remote.Forward(317, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(317, t)
 		if tr {
 			shim.TraceEnd(tt, 514, "nvmlDeviceGetHandleByPciBusId_v2", nvml.Return(r), pciBusId, device)
 		}
@@ -7853,8 +8301,8 @@ func vgpu_nvmlDeviceGetHandleByPciBusId(pciBusId unsafe.Pointer, device unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(304, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-		remote.StatsEnd(304, t)
+		r := int32(remote.Forward(318, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(318, t)
 		if tr {
 			shim.TraceEnd(tt, 515, "nvmlDeviceGetHandleByPciBusId", nvml.Return(r), pciBusId, device)
 		}
@@ -7875,8 +8323,8 @@ func vgpu_nvmlDeviceGetName(device uintptr, name unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-		remote.StatsEnd(305, t)
+		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+		remote.StatsEnd(319, t)
 		if tr {
 			shim.TraceEnd(tt, 516, "nvmlDeviceGetName", nvml.Return(r), device, name, length)
 		}
@@ -7897,8 +8345,8 @@ func vgpu_nvmlDeviceGetUUID(device uintptr, uuid unsafe.Pointer, length uint32) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-		remote.StatsEnd(306, t)
+		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+		remote.StatsEnd(320, t)
 		if tr {
 			shim.TraceEnd(tt, 517, "nvmlDeviceGetUUID", nvml.Return(r), device, uuid, length)
 		}
@@ -7919,8 +8367,8 @@ func vgpu_nvmlDeviceGetSerial(device uintptr, serial unsafe.Pointer, length uint
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-		remote.StatsEnd(307, t)
+		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+		remote.StatsEnd(321, t)
 		if tr {
 			shim.TraceEnd(tt, 518, "nvmlDeviceGetSerial", nvml.Return(r), device, serial, length)
 		}
@@ -7941,8 +8389,8 @@ func vgpu_nvmlDeviceGetIndex(device uintptr, index unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-		remote.StatsEnd(308, t)
+		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+		remote.StatsEnd(322, t)
 		if tr {
 			shim.TraceEnd(tt, 519, "nvmlDeviceGetIndex", nvml.Return(r), device, index)
 		}
@@ -7963,8 +8411,8 @@ func vgpu_nvmlDeviceGetMinorNumber(device uintptr, minor unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(309, t)
+		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(323, t)
 		if tr {
 			shim.TraceEnd(tt, 520, "nvmlDeviceGetMinorNumber", nvml.Return(r), device, minor)
 		}
@@ -7985,8 +8433,8 @@ func vgpu_nvmlDeviceGetPciInfo_v3(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(310, t)
+		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(324, t)
 		if tr {
 			shim.TraceEnd(tt, 521, "nvmlDeviceGetPciInfo_v3", nvml.Return(r), device, pci)
 		}
@@ -8007,8 +8455,8 @@ func vgpu_nvmlDeviceGetPciInfo_v2(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(311, t)
+		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(325, t)
 		if tr {
 			shim.TraceEnd(tt, 522, "nvmlDeviceGetPciInfo_v2", nvml.Return(r), device, pci)
 		}
@@ -8029,8 +8477,8 @@ func vgpu_nvmlDeviceGetPciInfo(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(312, t)
+		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(326, t)
 		if tr {
 			shim.TraceEnd(tt, 523, "nvmlDeviceGetPciInfo", nvml.Return(r), device, pci)
 		}
@@ -8051,8 +8499,8 @@ func vgpu_nvmlDeviceGetMemoryInfo(device uintptr, memory unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(313, t)
+		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(327, t)
 		if tr {
 			shim.TraceEnd(tt, 524, "nvmlDeviceGetMemoryInfo", nvml.Return(r), device, memory)
 		}
@@ -8073,8 +8521,8 @@ func vgpu_nvmlDeviceGetMemoryInfo_v2(device uintptr, memory unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-		remote.StatsEnd(314, t)
+		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(328, t)
 		if tr {
 			shim.TraceEnd(tt, 525, "nvmlDeviceGetMemoryInfo_v2", nvml.Return(r), device, memory)
 		}
@@ -8095,8 +8543,8 @@ func vgpu_nvmlDeviceGetBAR1MemoryInfo(device uintptr, bar1 unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-		remote.StatsEnd(315, t)
+		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+		remote.StatsEnd(329, t)
 		if tr {
 			shim.TraceEnd(tt, 526, "nvmlDeviceGetBAR1MemoryInfo", nvml.Return(r), device, bar1)
 		}
@@ -8117,8 +8565,8 @@ func vgpu_nvmlDeviceGetCudaComputeCapability(device uintptr, major unsafe.Pointe
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-		remote.StatsEnd(316, t)
+		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+		remote.StatsEnd(330, t)
 		if tr {
 			shim.TraceEnd(tt, 527, "nvmlDeviceGetCudaComputeCapability", nvml.Return(r), device, major, minor)
 		}
@@ -8139,8 +8587,8 @@ func vgpu_nvmlDeviceGetUtilizationRates(device uintptr, util unsafe.Pointer) int
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-		remote.StatsEnd(317, t)
+		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+		remote.StatsEnd(331, t)
 		if tr {
 			shim.TraceEnd(tt, 528, "nvmlDeviceGetUtilizationRates", nvml.Return(r), device, util)
 		}
@@ -8161,8 +8609,8 @@ func vgpu_nvmlDeviceGetTemperature(device uintptr, sensor int32, temp unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(318, t)
+		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(332, t)
 		if tr {
 			shim.TraceEnd(tt, 529, "nvmlDeviceGetTemperature", nvml.Return(r), device, sensor, temp)
 		}
@@ -8183,8 +8631,8 @@ func vgpu_nvmlDeviceGetPowerUsage(device uintptr, power unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-		remote.StatsEnd(319, t)
+		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+		remote.StatsEnd(333, t)
 		if tr {
 			shim.TraceEnd(tt, 530, "nvmlDeviceGetPowerUsage", nvml.Return(r), device, power)
 		}
@@ -8205,8 +8653,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimit(device uintptr, limit unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(320, t)
+		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(334, t)
 		if tr {
 			shim.TraceEnd(tt, 531, "nvmlDeviceGetPowerManagementLimit", nvml.Return(r), device, limit)
 		}
@@ -8227,8 +8675,8 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(321, t)
+		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(335, t)
 		if tr {
 			shim.TraceEnd(tt, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		}
@@ -8249,8 +8697,8 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-		remote.StatsEnd(322, t)
+		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+		remote.StatsEnd(336, t)
 		if tr {
 			shim.TraceEnd(tt, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		}
@@ -8271,8 +8719,8 @@ func vgpu_nvmlDeviceGetClockInfo(device uintptr, type_ int32, clock unsafe.Point
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(323, t)
+		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(337, t)
 		if tr {
 			shim.TraceEnd(tt, 534, "nvmlDeviceGetClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -8293,8 +8741,8 @@ func vgpu_nvmlDeviceGetMaxClockInfo(device uintptr, type_ int32, clock unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-		remote.StatsEnd(324, t)
+		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+		remote.StatsEnd(338, t)
 		if tr {
 			shim.TraceEnd(tt, 535, "nvmlDeviceGetMaxClockInfo", nvml.Return(r), device, type_, clock)
 		}
@@ -8315,8 +8763,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses_v3(device uintptr, count unsafe.P
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(325, t)
+		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(339, t)
 		if tr {
 			shim.TraceEnd(tt, 536, "nvmlDeviceGetComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -8337,8 +8785,8 @@ func vgpu_nvmlDeviceGetComputeRunningProcesses(device uintptr, count unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(326, t)
+		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(340, t)
 		if tr {
 			shim.TraceEnd(tt, 537, "nvmlDeviceGetComputeRunningProcesses", nvml.Return(r), device, count, infos)
 		}
@@ -8359,8 +8807,8 @@ func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v3(device uintptr, count unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-		remote.StatsEnd(327, t)
+		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(341, t)
 		if tr {
 			shim.TraceEnd(tt, 538, "nvmlDeviceGetGraphicsRunningProcesses_v3", nvml.Return(r), device, count, infos)
 		}
@@ -8381,8 +8829,8 @@ func vgpu_nvmlDeviceGetFanSpeed(device uintptr, speed unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(328, t)
+		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(342, t)
 		if tr {
 			shim.TraceEnd(tt, 539, "nvmlDeviceGetFanSpeed", nvml.Return(r), device, speed)
 		}
@@ -8403,8 +8851,8 @@ func vgpu_nvmlDeviceGetPerformanceState(device uintptr, state unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-		remote.StatsEnd(329, t)
+		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(343, t)
 		if tr {
 			shim.TraceEnd(tt, 540, "nvmlDeviceGetPerformanceState", nvml.Return(r), device, state)
 		}
@@ -8425,8 +8873,8 @@ func vgpu_nvmlDeviceGetPersistenceMode(device uintptr, mode unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(330, t)
+		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(344, t)
 		if tr {
 			shim.TraceEnd(tt, 541, "nvmlDeviceGetPersistenceMode", nvml.Return(r), device, mode)
 		}
@@ -8447,8 +8895,8 @@ func vgpu_nvmlDeviceGetComputeMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(331, t)
+		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(345, t)
 		if tr {
 			shim.TraceEnd(tt, 542, "nvmlDeviceGetComputeMode", nvml.Return(r), device, mode)
 		}
@@ -8469,8 +8917,8 @@ func vgpu_nvmlDeviceGetEccMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(332, t)
+		r := int32(remote.Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(346, t)
 		if tr {
 			shim.TraceEnd(tt, 543, "nvmlDeviceGetEccMode", nvml.Return(r), device, current, pending)
 		}
@@ -8491,8 +8939,8 @@ func vgpu_nvmlDeviceGetBrand(device uintptr, brand unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-		remote.StatsEnd(333, t)
+		r := int32(remote.Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+		remote.StatsEnd(347, t)
 		if tr {
 			shim.TraceEnd(tt, 544, "nvmlDeviceGetBrand", nvml.Return(r), device, brand)
 		}
@@ -8513,8 +8961,8 @@ func vgpu_nvmlDeviceGetArchitecture(device uintptr, arch unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-		remote.StatsEnd(334, t)
+		r := int32(remote.Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+		remote.StatsEnd(348, t)
 		if tr {
 			shim.TraceEnd(tt, 545, "nvmlDeviceGetArchitecture", nvml.Return(r), device, arch)
 		}
@@ -8535,8 +8983,8 @@ func vgpu_nvmlDeviceGetMemoryBusWidth(device uintptr, width unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(335, t)
+		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(349, t)
 		if tr {
 			shim.TraceEnd(tt, 546, "nvmlDeviceGetMemoryBusWidth", nvml.Return(r), device, width)
 		}
@@ -8557,8 +9005,8 @@ func vgpu_nvmlDeviceGetNumGpuCores(device uintptr, cores unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-		remote.StatsEnd(336, t)
+		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+		remote.StatsEnd(350, t)
 		if tr {
 			shim.TraceEnd(tt, 547, "nvmlDeviceGetNumGpuCores", nvml.Return(r), device, cores)
 		}
@@ -8579,8 +9027,8 @@ func vgpu_nvmlDeviceGetVbiosVersion(device uintptr, version unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(337, t)
+		r := int32(remote.Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(351, t)
 		if tr {
 			shim.TraceEnd(tt, 548, "nvmlDeviceGetVbiosVersion", nvml.Return(r), device, version, length)
 		}
@@ -8601,8 +9049,8 @@ func vgpu_nvmlDeviceGetPcieLinkMaxSpeed(device uintptr, speed unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-		remote.StatsEnd(338, t)
+		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(352, t)
 		if tr {
 			shim.TraceEnd(tt, 549, "nvmlDeviceGetPcieLinkMaxSpeed", nvml.Return(r), device, speed)
 		}
@@ -8623,8 +9071,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkGeneration(device uintptr, gen unsafe.Pointer)
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(339, t)
+		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(353, t)
 		if tr {
 			shim.TraceEnd(tt, 550, "nvmlDeviceGetMaxPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -8645,8 +9093,8 @@ func vgpu_nvmlDeviceGetMaxPcieLinkWidth(device uintptr, width unsafe.Pointer) in
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(340, t)
+		r := int32(remote.Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(354, t)
 		if tr {
 			shim.TraceEnd(tt, 551, "nvmlDeviceGetMaxPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -8667,8 +9115,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkGeneration(device uintptr, gen unsafe.Pointer
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-		remote.StatsEnd(341, t)
+		r := int32(remote.Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+		remote.StatsEnd(355, t)
 		if tr {
 			shim.TraceEnd(tt, 552, "nvmlDeviceGetCurrPcieLinkGeneration", nvml.Return(r), device, gen)
 		}
@@ -8689,8 +9137,8 @@ func vgpu_nvmlDeviceGetCurrPcieLinkWidth(device uintptr, width unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-		remote.StatsEnd(342, t)
+		r := int32(remote.Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+		remote.StatsEnd(356, t)
 		if tr {
 			shim.TraceEnd(tt, 553, "nvmlDeviceGetCurrPcieLinkWidth", nvml.Return(r), device, width)
 		}
@@ -8711,8 +9159,8 @@ func vgpu_nvmlDeviceGetDisplayMode(device uintptr, mode unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(343, t)
+		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(357, t)
 		if tr {
 			shim.TraceEnd(tt, 554, "nvmlDeviceGetDisplayMode", nvml.Return(r), device, mode)
 		}
@@ -8733,8 +9181,8 @@ func vgpu_nvmlDeviceGetDisplayActive(device uintptr, mode unsafe.Pointer) int32 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(344, t)
+		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(358, t)
 		if tr {
 			shim.TraceEnd(tt, 555, "nvmlDeviceGetDisplayActive", nvml.Return(r), device, mode)
 		}
@@ -8755,8 +9203,8 @@ func vgpu_nvmlDeviceGetMigMode(device uintptr, current unsafe.Pointer, pending u
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(345, t)
+		r := int32(remote.Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(359, t)
 		if tr {
 			shim.TraceEnd(tt, 556, "nvmlDeviceGetMigMode", nvml.Return(r), device, current, pending)
 		}
@@ -8777,8 +9225,8 @@ func vgpu_nvmlDeviceGetTotalEnergyConsumption(device uintptr, energy unsafe.Poin
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-		remote.StatsEnd(346, t)
+		r := int32(remote.Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+		remote.StatsEnd(360, t)
 		if tr {
 			shim.TraceEnd(tt, 557, "nvmlDeviceGetTotalEnergyConsumption", nvml.Return(r), device, energy)
 		}
@@ -8799,8 +9247,8 @@ func vgpu_nvmlDeviceGetCurrentClocksEventReasons(device uintptr, reasons unsafe.
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-		remote.StatsEnd(347, t)
+		r := int32(remote.Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(361, t)
 		if tr {
 			shim.TraceEnd(tt, 558, "nvmlDeviceGetCurrentClocksEventReasons", nvml.Return(r), device, reasons)
 		}
@@ -8821,8 +9269,8 @@ func vgpu_nvmlDeviceGetMultiGpuBoard(device uintptr, multi unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-		remote.StatsEnd(348, t)
+		r := int32(remote.Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+		remote.StatsEnd(362, t)
 		if tr {
 			shim.TraceEnd(tt, 559, "nvmlDeviceGetMultiGpuBoard", nvml.Return(r), device, multi)
 		}
@@ -8843,8 +9291,8 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-		remote.StatsEnd(349, t)
+		r := int32(remote.Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+		remote.StatsEnd(363, t)
 		if tr {
 			shim.TraceEnd(tt, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		}
@@ -8865,8 +9313,8 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-		remote.StatsEnd(350, t)
+		r := int32(remote.Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(364, t)
 		if tr {
 			shim.TraceEnd(tt, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		}
@@ -8887,8 +9335,8 @@ func vgpu_nvmlDeviceGetAccountingMode(device uintptr, mode unsafe.Pointer) int32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(351, t)
+		r := int32(remote.Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(365, t)
 		if tr {
 			shim.TraceEnd(tt, 562, "nvmlDeviceGetAccountingMode", nvml.Return(r), device, mode)
 		}
@@ -8909,8 +9357,8 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-		remote.StatsEnd(352, t)
+		r := int32(remote.Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+		remote.StatsEnd(366, t)
 		if tr {
 			shim.TraceEnd(tt, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		}
@@ -8931,8 +9379,8 @@ func vgpu_nvmlDeviceGetVirtualizationMode(device uintptr, mode unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-		remote.StatsEnd(353, t)
+		r := int32(remote.Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(367, t)
 		if tr {
 			shim.TraceEnd(tt, 564, "nvmlDeviceGetVirtualizationMode", nvml.Return(r), device, mode)
 		}
@@ -8964,8 +9412,8 @@ func vgpu_nvmlEventSetCreate(set unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(355, []wire.Value{{U: uint64(uintptr(set))}}))
-		remote.StatsEnd(355, t)
+		r := int32(remote.Forward(369, []wire.Value{{U: uint64(uintptr(set))}}))
+		remote.StatsEnd(369, t)
 		if tr {
 			shim.TraceEnd(tt, 566, "nvmlEventSetCreate", nvml.Return(r), set)
 		}
@@ -8986,8 +9434,8 @@ func vgpu_nvmlEventSetFree(set uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(356, []wire.Value{{U: uint64(set)}}))
-		remote.StatsEnd(356, t)
+		r := int32(remote.Forward(370, []wire.Value{{U: uint64(set)}}))
+		remote.StatsEnd(370, t)
 		if tr {
 			shim.TraceEnd(tt, 567, "nvmlEventSetFree", nvml.Return(r), set)
 		}
@@ -9008,8 +9456,8 @@ func vgpu_nvmlDeviceRegisterEvents(device uintptr, eventTypes uint64, set uintpt
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-		remote.StatsEnd(357, t)
+		r := int32(remote.Forward(371, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+		remote.StatsEnd(371, t)
 		if tr {
 			shim.TraceEnd(tt, 568, "nvmlDeviceRegisterEvents", nvml.Return(r), device, eventTypes, set)
 		}
@@ -9030,8 +9478,8 @@ func vgpu_nvmlDeviceGetSupportedEventTypes(device uintptr, eventTypes unsafe.Poi
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-		remote.StatsEnd(358, t)
+		r := int32(remote.Forward(372, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+		remote.StatsEnd(372, t)
 		if tr {
 			shim.TraceEnd(tt, 569, "nvmlDeviceGetSupportedEventTypes", nvml.Return(r), device, eventTypes)
 		}
@@ -9052,8 +9500,8 @@ func vgpu_nvmlEventSetWait_v2(set uintptr, data unsafe.Pointer, timeoutms uint32
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(359, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-		remote.StatsEnd(359, t)
+		r := int32(remote.Forward(373, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(373, t)
 		if tr {
 			shim.TraceEnd(tt, 570, "nvmlEventSetWait_v2", nvml.Return(r), set, data, timeoutms)
 		}
@@ -9074,8 +9522,8 @@ func vgpu_nvmlDeviceValidateInforom(device uintptr) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(360, []wire.Value{{U: uint64(device)}}))
-		remote.StatsEnd(360, t)
+		r := int32(remote.Forward(374, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(374, t)
 		if tr {
 			shim.TraceEnd(tt, 571, "nvmlDeviceValidateInforom", nvml.Return(r), device)
 		}
@@ -9096,8 +9544,8 @@ func vgpu_nvmlDeviceIsMigDeviceHandle(device uintptr, isMig unsafe.Pointer) int3
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-		remote.StatsEnd(361, t)
+		r := int32(remote.Forward(375, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+		remote.StatsEnd(375, t)
 		if tr {
 			shim.TraceEnd(tt, 572, "nvmlDeviceIsMigDeviceHandle", nvml.Return(r), device, isMig)
 		}
@@ -9118,8 +9566,8 @@ func vgpu_nvmlDeviceGetTotalEccErrors(device uintptr, errorType int32, counterTy
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(362, t)
+		r := int32(remote.Forward(376, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(376, t)
 		if tr {
 			shim.TraceEnd(tt, 573, "nvmlDeviceGetTotalEccErrors", nvml.Return(r), device, errorType, counterType, count)
 		}
@@ -9140,8 +9588,8 @@ func vgpu_nvmlDeviceGetMaxMigDeviceCount(device uintptr, count unsafe.Pointer) i
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-		remote.StatsEnd(363, t)
+		r := int32(remote.Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(377, t)
 		if tr {
 			shim.TraceEnd(tt, 574, "nvmlDeviceGetMaxMigDeviceCount", nvml.Return(r), device, count)
 		}
@@ -9162,8 +9610,8 @@ func vgpu_nvmlDeviceGetPowerManagementLimitConstraints(device uintptr, minLimit 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-		remote.StatsEnd(364, t)
+		r := int32(remote.Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+		remote.StatsEnd(378, t)
 		if tr {
 			shim.TraceEnd(tt, 575, "nvmlDeviceGetPowerManagementLimitConstraints", nvml.Return(r), device, minLimit, maxLimit)
 		}
@@ -9184,8 +9632,8 @@ func vgpu_nvmlDeviceGetTemperatureV(device uintptr, temp unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-		remote.StatsEnd(365, t)
+		r := int32(remote.Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(379, t)
 		if tr {
 			shim.TraceEnd(tt, 576, "nvmlDeviceGetTemperatureV", nvml.Return(r), device, temp)
 		}
@@ -9206,8 +9654,8 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-		remote.StatsEnd(366, t)
+		r := int32(remote.Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(380, t)
 		if tr {
 			shim.TraceEnd(tt, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		}
@@ -9228,8 +9676,8 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		tr := shim.Tracing()
 		tt := shim.TraceBeginIf(tr)
 		t := remote.StatsBegin()
-		r := int32(remote.Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-		remote.StatsEnd(367, t)
+		r := int32(remote.Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(381, t)
 		if tr {
 			shim.TraceEnd(tt, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 		}

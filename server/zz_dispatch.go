@@ -387,6 +387,46 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2063: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamSetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
 	},
+	2067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemsetNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemsetNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemsetNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	2070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeSetParams1D(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U), uint64(v[3].U), int32(v[4].U))))
+	},
+	2071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemcpyNodeSetParams1D(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U), uintptr(v[3].U), uint64(v[4].U), int32(v[5].U))))
+	},
+	2072: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GraphDestroyNode(uintptr(v[0].U)))) },
+	2073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2074: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2075: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	2076: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2077: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	2079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphUpload(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphUploadPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

@@ -257,9 +257,10 @@ func (g *Graph) layoutLocked() map[*GraphNode]int {
 	return at
 }
 
-// SetKernelOps changes the operations of node n (of the graph x was instantiated from) in
-// x only: cudaGraphExecKernelNodeSetParams. The node must keep its kernel.
-func (x *GraphExec) SetKernelOps(n *GraphNode, ops []Node) Status {
+// SetNodeOps changes the operations of node n (of the graph x was instantiated from) in
+// x only (cudaGraphExec*NodeSetParams). The node keeps its shape: as many operations of the
+// same kinds, and a kernel node its function (CUDA allows no change of function here).
+func (x *GraphExec) SetNodeOps(n *GraphNode, ops []Node) Status {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	at, ok := x.layout[n]
@@ -267,13 +268,61 @@ func (x *GraphExec) SetKernelOps(n *GraphNode, ops []Node) Status {
 		return ErrInvalidValue
 	}
 	for i := range ops {
-		if x.Nodes[at+i].Kind != NodeKernel || ops[i].Kernel != x.Nodes[at+i].Kernel {
-			return ErrInvalidValue // another function: CUDA allows no change of function here
+		old := x.Nodes[at+i]
+		if ops[i].Kind != old.Kind || (old.Kind == NodeKernel && ops[i].Kernel != old.Kernel) {
+			return ErrInvalidValue
 		}
 	}
 	copy(x.Nodes[at:], ops)
 	x.dropNative()
 	return OK
+}
+
+// Dependencies returns the nodes n waits for.
+func (n *GraphNode) Dependencies() []*GraphNode {
+	n.Graph.mu.Lock()
+	defer n.Graph.mu.Unlock()
+	return append([]*GraphNode(nil), n.Deps...)
+}
+
+// Dependents returns the nodes that wait for n.
+func (n *GraphNode) Dependents() []*GraphNode {
+	g := n.Graph
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []*GraphNode
+	for _, m := range g.built {
+		for _, d := range m.Deps {
+			if d == n {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// Remove takes n and its edges out of its graph (cudaGraphDestroyNode).
+func (n *GraphNode) Remove() {
+	g := n.Graph
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kept := g.built[:0]
+	for _, m := range g.built {
+		if m == n {
+			continue
+		}
+		deps := m.Deps[:0]
+		for _, d := range m.Deps {
+			if d != n {
+				deps = append(deps, d)
+			}
+		}
+		m.Deps = deps
+		kept = append(kept, m)
+	}
+	g.built = kept
+	Release(KindGraphNode, n.Handle)
+	g.flattenLocked()
 }
 
 // Record runs op on a stand-in stream of d that captures, and returns the operations it

@@ -80,7 +80,15 @@ static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
 	X(err_t, cudaStreamGetAttribute, (void *, int, void *)) X(err_t, cudaStreamSetAttribute, (void *, int, const void *)) \
 	X(err_t, cudaStreamGetAttribute_ptsz, (void *, int, void *)) X(err_t, cudaStreamSetAttribute_ptsz, (void *, int, const void *)) \
 	X(err_t, cudaFuncGetName, (const char **, const void *)) X(err_t, cudaGetFuncBySymbol, (void **, const void *)) \
-	X(err_t, cudaGetKernel, (void **, const void *))
+	X(err_t, cudaGetKernel, (void **, const void *)) \
+	X(err_t, cudaGraphMemsetNodeGetParams, (void *, void *)) X(err_t, cudaGraphMemsetNodeSetParams, (void *, const void *)) \
+	X(err_t, cudaGraphExecMemsetNodeSetParams, (void *, void *, const void *)) \
+	X(err_t, cudaGraphMemcpyNodeSetParams1D, (void *, void *, const void *, size_t, int)) \
+	X(err_t, cudaGraphExecMemcpyNodeSetParams1D, (void *, void *, void *, const void *, size_t, int)) \
+	X(err_t, cudaGraphDestroyNode, (void *)) \
+	X(err_t, cudaGraphNodeGetDependencies, (void *, void **, void *, size_t *)) \
+	X(err_t, cudaGraphNodeGetDependentNodes, (void *, void **, void *, size_t *)) \
+	X(err_t, cudaGraphUpload, (void *, void *)) X(err_t, cudaGraphUpload_ptsz, (void *, void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -430,6 +438,58 @@ static void test_graph_build(void) {
 	p_cudaGraphExecDestroy(x2); p_cudaGraphDestroy(g2); p_cudaStreamDestroy(s); p_cudaFree(d);
 }
 
+static void test_graph_edit(void) {
+	unsigned char *d = NULL, back[64];
+	void *g = NULL, *a = NULL, *b = NULL, *c = NULL, *x = NULL, *s = NULL, *list[4];
+	EQ(p_cudaMalloc((void **)&d, 64), 0, "malloc");
+	EQ(p_cudaStreamCreateWithFlags(&s, 1), 0, "stream");
+	EQ(p_cudaGraphCreate(&g, 0), 0, "graph");
+	struct memset_params fa = {d, 0, 0x11, 1, 64, 1}, fb = {d + 8, 0, 0x22, 1, 8, 1}, got;
+	EQ(p_cudaGraphAddMemsetNode(&a, g, NULL, 0, &fa), 0, "A: fill");
+	EQ(p_cudaGraphAddMemsetNode(&b, g, &a, 1, &fb), 0, "B: 8 bytes, after A");
+	EQ(p_cudaGraphAddMemcpyNode1D(&c, g, &b, 1, d + 32, d, 16, 3), 0, "C: copy, after B");
+	size_t n = 0;
+	EQ(p_cudaGraphNodeGetDependencies(c, NULL, NULL, &n), 0, "cudaGraphNodeGetDependencies, count"); EQ(n, 1, "one");
+	n = 4;
+	EQ(p_cudaGraphNodeGetDependencies(c, list, NULL, &n), 0, "cudaGraphNodeGetDependencies");
+	CHECK(n == 1 && list[0] == b && list[1] == NULL, "C depends on B alone");
+	n = 4;
+	EQ(p_cudaGraphNodeGetDependentNodes(a, list, NULL, &n), 0, "cudaGraphNodeGetDependentNodes");
+	CHECK(n == 1 && list[0] == b, "B depends on A");
+	EQ(p_cudaGraphNodeGetDependencies(c, list, NULL, NULL), 1, "NULL count = invalid value");
+	memset(&got, 0, sizeof got);
+	EQ(p_cudaGraphMemsetNodeGetParams(b, &got), 0, "cudaGraphMemsetNodeGetParams");
+	CHECK(got.dst == d + 8 && got.value == 0x22 && got.width == 8 && got.elementSize == 1, "what the node was given");
+	fb.value = 0x33;
+	EQ(p_cudaGraphMemsetNodeSetParams(b, &fb), 0, "cudaGraphMemsetNodeSetParams");
+	EQ(p_cudaGraphMemsetNodeGetParams(b, &got), 0, "get"); EQ(got.value, 0x33, "the new value");
+	EQ(p_cudaGraphMemsetNodeGetParams(c, &got), 1, "memset parameters of a copy node = invalid value");
+	EQ(p_cudaGraphMemcpyNodeSetParams1D(b, d, d + 32, 8, 3), 1, "copy parameters for a memset node = invalid value");
+	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");
+	fb.value = 0x44;
+	EQ(p_cudaGraphExecMemsetNodeSetParams(x, b, &fb), 0, "cudaGraphExecMemsetNodeSetParams");
+	EQ(p_cudaGraphMemsetNodeGetParams(b, &got), 0, "get"); EQ(got.value, 0x33, "the graph's node keeps its value");
+	struct memset_params rows = {d, 16, 0, 1, 8, 2};
+	EQ(p_cudaGraphExecMemsetNodeSetParams(x, b, &rows), 1, "another shape in an executable graph = invalid value");
+	EQ(p_cudaGraphExecMemcpyNodeSetParams1D(x, c, d + 48, d, 16, 3), 0, "cudaGraphExecMemcpyNodeSetParams1D");
+	EQ(p_cudaGraphUpload(x, s), 0, "cudaGraphUpload");
+	EQ(p_cudaGraphUpload_ptsz(x, 0), 0, "cudaGraphUpload_ptsz");
+	EQ(p_cudaGraphUpload(WILD, s), 1, "a wild executable graph = invalid value");
+	EQ(p_cudaGraphLaunch(x, s), 0, "launch"); EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaMemcpy(back, d, 64, D2H), 0, "read");
+	CHECK(back[0] == 0x11 && back[8] == 0x44 && back[15] == 0x44 && back[16] == 0x11, "the executable graph's memset value");
+	CHECK(back[56] == 0x44 && back[48] == 0x11 && back[32] == 0x11, "the executable graph's copy destination");
+	EQ(p_cudaGraphDestroyNode(b), 0, "cudaGraphDestroyNode");
+	EQ(nodes(g), 2, "two nodes left");
+	n = 4;
+	EQ(p_cudaGraphNodeGetDependencies(c, list, NULL, &n), 0, "C's dependencies"); EQ(n, 0, "went with B");
+	n = 9;
+	EQ(p_cudaGraphGetEdges(g, NULL, NULL, NULL, &n), 0, "edges"); EQ(n, 0, "none left");
+	EQ(p_cudaGraphDestroyNode(b), 1, "a destroyed node = invalid value");
+	p_cudaGetLastError();
+	p_cudaGraphExecDestroy(x); p_cudaGraphDestroy(g); p_cudaStreamDestroy(s); p_cudaFree(d);
+}
+
 struct kparams { void *func; dim3 grid, block; unsigned smem; void **args; void **extra; };
 
 static void test_kernel_nodes(void) {
@@ -566,6 +626,7 @@ int main(int argc, char **argv) {
 	test_host_flags();
 	test_occupancy();
 	test_graph_build();
+	test_graph_edit();
 	if (in_process) test_kernel_nodes();
 	test_peers_and_attributes();
 	p___cudaUnregisterFatBinary(mod);
