@@ -551,3 +551,16 @@ func GraphUpload(exec, stream uintptr) Error {
 
 // GraphUploadPtsz is cudaGraphUpload_ptsz.
 func GraphUploadPtsz(exec, stream uintptr) Error { return GraphUpload(exec, ptsz(stream)) }
+
+// GraphAddChildGraphNode is cudaGraphAddChildGraphNode: the node runs a copy of child's
+// work, taken now (later changes to child do not reach it), in child's order.
+func GraphAddChildGraphNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, child uintptr) Error {
+	c, e := graph(child)
+	if e != Success {
+		return e
+	}
+	if child == h {
+		return ErrorInvalidValue
+	}
+	return addNode(out, h, deps, numDeps, shim.GraphNodeGraph, c.Snapshot(), nil)
+}

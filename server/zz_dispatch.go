@@ -427,6 +427,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2080: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphUploadPtsz(uintptr(v[0].U), uintptr(v[1].U))))
 	},
+	2081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

@@ -12,6 +12,7 @@ const (
 	GraphNodeMemcpy      = 1
 	GraphNodeMemset      = 2
 	GraphNodeHost        = 3
+	GraphNodeGraph       = 4
 	GraphNodeEmpty       = 5
 	GraphNodeWaitEvent   = 6
 	GraphNodeEventRecord = 7

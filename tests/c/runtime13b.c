@@ -88,7 +88,8 @@ static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
 	X(err_t, cudaGraphDestroyNode, (void *)) \
 	X(err_t, cudaGraphNodeGetDependencies, (void *, void **, void *, size_t *)) \
 	X(err_t, cudaGraphNodeGetDependentNodes, (void *, void **, void *, size_t *)) \
-	X(err_t, cudaGraphUpload, (void *, void *)) X(err_t, cudaGraphUpload_ptsz, (void *, void *))
+	X(err_t, cudaGraphUpload, (void *, void *)) X(err_t, cudaGraphUpload_ptsz, (void *, void *)) \
+	X(err_t, cudaGraphAddChildGraphNode, (void **, void *, void **, size_t, void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -479,6 +480,21 @@ static void test_graph_edit(void) {
 	EQ(p_cudaMemcpy(back, d, 64, D2H), 0, "read");
 	CHECK(back[0] == 0x11 && back[8] == 0x44 && back[15] == 0x44 && back[16] == 0x11, "the executable graph's memset value");
 	CHECK(back[56] == 0x44 && back[48] == 0x11 && back[32] == 0x11, "the executable graph's copy destination");
+	/* The graph as a child of another, after a node that clears the memory first. */
+	void *outer = NULL, *clear = NULL, *child = NULL, *ox = NULL;
+	struct memset_params zero = {d, 0, 0, 1, 64, 1};
+	EQ(p_cudaGraphCreate(&outer, 0), 0, "another graph");
+	EQ(p_cudaGraphAddMemsetNode(&clear, outer, NULL, 0, &zero), 0, "clear");
+	EQ(p_cudaGraphAddChildGraphNode(&child, outer, &clear, 1, g), 0, "cudaGraphAddChildGraphNode");
+	int type = -1;
+	EQ(p_cudaGraphNodeGetType(child, &type), 0, "type"); EQ(type, 4, "a child graph node");
+	EQ(p_cudaGraphAddChildGraphNode(&child, g, NULL, 0, g), 1, "a graph as its own child = invalid value");
+	EQ(p_cudaMemset(d, 0x77, 64), 0, "scribble");
+	EQ(p_cudaGraphInstantiate(&ox, outer, 0), 0, "instantiate");
+	EQ(p_cudaGraphLaunch(ox, s), 0, "launch"); EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaMemcpy(back, d, 64, D2H), 0, "read");
+	CHECK(back[0] == 0x11 && back[8] == 0x33 && back[40] == 0x33 && back[63] == 0x11, "the child's work (with its graph's values), after the clear");
+	p_cudaGraphExecDestroy(ox); p_cudaGraphDestroy(outer);
 	EQ(p_cudaGraphDestroyNode(b), 0, "cudaGraphDestroyNode");
 	EQ(nodes(g), 2, "two nodes left");
 	n = 4;

@@ -281,6 +281,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaGraphNodeGetDependentNodes_v2", "hooo", 'r', 0},
 	{"cudaGraphUpload", "hh", 'r', 0},
 	{"cudaGraphUpload_ptsz", "hh", 'r', 0},
+	{"cudaGraphAddChildGraphNode", "ohiuh", 'r', 0},
 	{"cublasCreate_v2", "o", 'b', 0},
 	{"cublasDestroy_v2", "h", 'b', 0},
 	{"cublasSetStream_v2", "hh", 'b', 0},
