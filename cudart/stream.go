@@ -347,9 +347,11 @@ func GraphExecDestroy(exec uintptr) Error {
 
 // GraphDestroy is cudaGraphDestroy.
 func GraphDestroy(h uintptr) Error {
-	if _, e := graph(h); e != Success {
+	g, e := graph(h)
+	if e != Success {
 		return e
 	}
+	g.ReleaseNodes()
 	shim.Release(shim.KindGraph, h)
 	return Success
 }
@@ -363,11 +365,19 @@ func GraphGetNodes(h uintptr, nodes, count unsafe.Pointer) Error {
 	if count == nil {
 		return ErrorInvalidValue
 	}
-	n := uint64(len(g.Snapshot()))
+	all := g.GraphNodes()
+	n := uint64(len(all))
 	if nodes != nil {
 		want := *(*uint64)(count)
-		for i := uint64(0); i < min(want, n); i++ {
-			*(*uintptr)(unsafe.Add(nodes, 8*i)) = h + uintptr(i+1)<<48 // opaque, never dereferenced by callers
+		if want > 1<<20 {
+			return ErrorInvalidValue
+		}
+		for i := uint64(0); i < want; i++ { // entries past the graph's nodes are NULL
+			var v uintptr
+			if i < n {
+				v = all[i].Handle
+			}
+			*(*uintptr)(unsafe.Add(nodes, 8*i)) = v
 		}
 		n = min(want, n)
 	}

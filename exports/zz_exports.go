@@ -1037,6 +1037,416 @@ func vgpu_cudaGetDriverEntryPointByVersion(symbol unsafe.Pointer, funcPtr unsafe
 	return dispatch.T().Cudart.CudaGetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status)
 }
 
+//export vgpu_cudaMemcpy_ptds
+func vgpu_cudaMemcpy_ptds(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy_ptds(dst, src, count, kind)
+}
+
+//export vgpu_cudaMemcpyAsync_ptsz
+func vgpu_cudaMemcpyAsync_ptsz(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyAsync_ptsz(dst, src, count, kind, stream)
+}
+
+//export vgpu_cudaMemcpy2D_ptds
+func vgpu_cudaMemcpy2D_ptds(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2D_ptds(dst, dpitch, src, spitch, width, height, kind)
+}
+
+//export vgpu_cudaMemcpy2DAsync_ptsz
+func vgpu_cudaMemcpy2DAsync_ptsz(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DAsync_ptsz(dst, dpitch, src, spitch, width, height, kind, stream)
+}
+
+//export vgpu_cudaMemcpy3D_ptds
+func vgpu_cudaMemcpy3D_ptds(p unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3D_ptds(p)
+}
+
+//export vgpu_cudaMemcpy3DAsync_ptsz
+func vgpu_cudaMemcpy3DAsync_ptsz(p unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DAsync_ptsz(p, stream)
+}
+
+//export vgpu_cudaMemcpy3DPeer_ptds
+func vgpu_cudaMemcpy3DPeer_ptds(p unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DPeer_ptds(p)
+}
+
+//export vgpu_cudaMemcpy3DPeerAsync_ptsz
+func vgpu_cudaMemcpy3DPeerAsync_ptsz(p unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DPeerAsync_ptsz(p, stream)
+}
+
+//export vgpu_cudaMemset_ptds
+func vgpu_cudaMemset_ptds(devPtr uintptr, value int32, count uint64) int32 {
+	return dispatch.T().Cudart.CudaMemset_ptds(devPtr, value, count)
+}
+
+//export vgpu_cudaMemsetAsync_ptsz
+func vgpu_cudaMemsetAsync_ptsz(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemsetAsync_ptsz(devPtr, value, count, stream)
+}
+
+//export vgpu_cudaMemset2D_ptds
+func vgpu_cudaMemset2D_ptds(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+	return dispatch.T().Cudart.CudaMemset2D_ptds(devPtr, pitch, value, width, height)
+}
+
+//export vgpu_cudaMemset2DAsync_ptsz
+func vgpu_cudaMemset2DAsync_ptsz(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemset2DAsync_ptsz(devPtr, pitch, value, width, height, stream)
+}
+
+//export vgpu_cudaMemcpyToSymbol_ptds
+func vgpu_cudaMemcpyToSymbol_ptds(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToSymbol_ptds(symbol, src, count, offset, kind)
+}
+
+//export vgpu_cudaMemcpyFromSymbol_ptds
+func vgpu_cudaMemcpyFromSymbol_ptds(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromSymbol_ptds(dst, symbol, count, offset, kind)
+}
+
+//export vgpu_cudaMemcpyToSymbolAsync_ptsz
+func vgpu_cudaMemcpyToSymbolAsync_ptsz(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToSymbolAsync_ptsz(symbol, src, count, offset, kind, stream)
+}
+
+//export vgpu_cudaMemcpyFromSymbolAsync_ptsz
+func vgpu_cudaMemcpyFromSymbolAsync_ptsz(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromSymbolAsync_ptsz(dst, symbol, count, offset, kind, stream)
+}
+
+//export vgpu_cudaStreamSynchronize_ptsz
+func vgpu_cudaStreamSynchronize_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaStreamSynchronize_ptsz(stream)
+}
+
+//export vgpu_cudaStreamQuery_ptsz
+func vgpu_cudaStreamQuery_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaStreamQuery_ptsz(stream)
+}
+
+//export vgpu_cudaStreamGetFlags_ptsz
+func vgpu_cudaStreamGetFlags_ptsz(stream uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetFlags_ptsz(stream, flags)
+}
+
+//export vgpu_cudaStreamGetPriority_ptsz
+func vgpu_cudaStreamGetPriority_ptsz(stream uintptr, priority unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetPriority_ptsz(stream, priority)
+}
+
+//export vgpu_cudaStreamWaitEvent_ptsz
+func vgpu_cudaStreamWaitEvent_ptsz(stream uintptr, event uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamWaitEvent_ptsz(stream, event, flags)
+}
+
+//export vgpu_cudaStreamIsCapturing_ptsz
+func vgpu_cudaStreamIsCapturing_ptsz(stream uintptr, status unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamIsCapturing_ptsz(stream, status)
+}
+
+//export vgpu_cudaStreamBeginCapture_ptsz
+func vgpu_cudaStreamBeginCapture_ptsz(stream uintptr, mode int32) int32 {
+	return dispatch.T().Cudart.CudaStreamBeginCapture_ptsz(stream, mode)
+}
+
+//export vgpu_cudaStreamEndCapture_ptsz
+func vgpu_cudaStreamEndCapture_ptsz(stream uintptr, graph unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamEndCapture_ptsz(stream, graph)
+}
+
+//export vgpu_cudaLaunchHostFunc_ptsz
+func vgpu_cudaLaunchHostFunc_ptsz(stream uintptr, fn uintptr, userData uintptr) int32 {
+	return dispatch.T().Cudart.CudaLaunchHostFunc_ptsz(stream, fn, userData)
+}
+
+//export vgpu_cudaStreamAddCallback_ptsz
+func vgpu_cudaStreamAddCallback_ptsz(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamAddCallback_ptsz(stream, callback, userData, flags)
+}
+
+//export vgpu_cudaEventRecord_ptsz
+func vgpu_cudaEventRecord_ptsz(event uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaEventRecord_ptsz(event, stream)
+}
+
+//export vgpu_cudaLaunchKernel_ptsz
+func vgpu_cudaLaunchKernel_ptsz(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaLaunchKernel_ptsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+}
+
+//export vgpu_cudaLaunchKernelExC_ptsz
+func vgpu_cudaLaunchKernelExC_ptsz(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+	return dispatch.T().Cudart.CudaLaunchKernelExC_ptsz(config, func_, args)
+}
+
+//export vgpu_cudaLaunchCooperativeKernel_ptsz
+func vgpu_cudaLaunchCooperativeKernel_ptsz(func_ uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaLaunchCooperativeKernel_ptsz(func_, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+}
+
+//export vgpu___cudaLaunchKernel_ptsz_13
+func vgpu___cudaLaunchKernel_ptsz_13(kernel uintptr, grid_x, grid_y, grid_z uint32, block_x, block_y, block_z uint32, args uintptr, sharedMem uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.X__cudaLaunchKernel_ptsz_13(kernel, shim.Dim3{X: grid_x, Y: grid_y, Z: grid_z}, shim.Dim3{X: block_x, Y: block_y, Z: block_z}, args, sharedMem, stream)
+}
+
+//export vgpu_cudaMallocAsync_ptsz
+func vgpu_cudaMallocAsync_ptsz(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMallocAsync_ptsz(devPtr, size, stream)
+}
+
+//export vgpu_cudaFreeAsync_ptsz
+func vgpu_cudaFreeAsync_ptsz(devPtr uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaFreeAsync_ptsz(devPtr, stream)
+}
+
+//export vgpu_cudaGraphLaunch_ptsz
+func vgpu_cudaGraphLaunch_ptsz(exec uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphLaunch_ptsz(exec, stream)
+}
+
+//export vgpu_cudaEventRecordWithFlags
+func vgpu_cudaEventRecordWithFlags(event uintptr, stream uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaEventRecordWithFlags(event, stream, flags)
+}
+
+//export vgpu_cudaEventRecordWithFlags_ptsz
+func vgpu_cudaEventRecordWithFlags_ptsz(event uintptr, stream uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaEventRecordWithFlags_ptsz(event, stream, flags)
+}
+
+//export vgpu_cudaStreamGetId
+func vgpu_cudaStreamGetId(stream uintptr, streamId unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetId(stream, streamId)
+}
+
+//export vgpu_cudaStreamGetId_ptsz
+func vgpu_cudaStreamGetId_ptsz(stream uintptr, streamId unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetId_ptsz(stream, streamId)
+}
+
+//export vgpu_cudaStreamGetDevice
+func vgpu_cudaStreamGetDevice(stream uintptr, device unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetDevice(stream, device)
+}
+
+//export vgpu_cudaStreamGetDevice_ptsz
+func vgpu_cudaStreamGetDevice_ptsz(stream uintptr, device unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetDevice_ptsz(stream, device)
+}
+
+//export vgpu_cudaHostGetFlags
+func vgpu_cudaHostGetFlags(pFlags unsafe.Pointer, pHost uintptr) int32 {
+	return dispatch.T().Cudart.CudaHostGetFlags(pFlags, pHost)
+}
+
+//export vgpu_cudaOccupancyAvailableDynamicSMemPerBlock
+func vgpu_cudaOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+	return dispatch.T().Cudart.CudaOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+}
+
+//export vgpu_cudaOccupancyMaxPotentialClusterSize
+func vgpu_cudaOccupancyMaxPotentialClusterSize(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+}
+
+//export vgpu_cudaOccupancyMaxActiveClusters
+func vgpu_cudaOccupancyMaxActiveClusters(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaOccupancyMaxActiveClusters(numClusters, func_, config)
+}
+
+//export vgpu_cudaGraphAddEmptyNode
+func vgpu_cudaGraphAddEmptyNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies)
+}
+
+//export vgpu_cudaGraphAddMemcpyNode1D
+func vgpu_cudaGraphAddMemcpyNode1D(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+}
+
+//export vgpu_cudaGraphAddMemsetNode
+func vgpu_cudaGraphAddMemsetNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+}
+
+//export vgpu_cudaGraphAddKernelNode
+func vgpu_cudaGraphAddKernelNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+}
+
+//export vgpu_cudaGraphKernelNodeGetParams
+func vgpu_cudaGraphKernelNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeGetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphKernelNodeSetParams
+func vgpu_cudaGraphKernelNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeSetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphExecKernelNodeSetParams
+func vgpu_cudaGraphExecKernelNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams)
+}
+
+//export vgpu_cudaGraphNodeGetType
+func vgpu_cudaGraphNodeGetType(node uintptr, pType unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetType(node, pType)
+}
+
+//export vgpu_cudaGraphClone
+func vgpu_cudaGraphClone(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphClone(pGraphClone, originalGraph)
+}
+
+//export vgpu_cudaGraphAddDependencies_13
+func vgpu_cudaGraphAddDependencies_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphAddDependencies_13(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphAddDependencies_v2_12
+func vgpu_cudaGraphAddDependencies_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphAddDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphAddDependencies_12
+func vgpu_cudaGraphAddDependencies_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphAddDependencies_12(graph, from, to, numDependencies)
+}
+
+//export vgpu_cudaGraphGetEdges_13
+func vgpu_cudaGraphGetEdges_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphGetEdges_13(graph, from, to, edgeData, numEdges)
+}
+
+//export vgpu_cudaGraphGetEdges_v2_12
+func vgpu_cudaGraphGetEdges_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphGetEdges_v2_12(graph, from, to, edgeData, numEdges)
+}
+
+//export vgpu_cudaGraphGetEdges_12
+func vgpu_cudaGraphGetEdges_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphGetEdges_12(graph, from, to, numEdges)
+}
+
+//export vgpu_cudaDeviceGetP2PAttribute
+func vgpu_cudaDeviceGetP2PAttribute(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetP2PAttribute(value, attr, srcDevice, dstDevice)
+}
+
+//export vgpu_cudaStreamGetAttribute
+func vgpu_cudaStreamGetAttribute(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetAttribute(hStream, attr, value_out)
+}
+
+//export vgpu_cudaStreamSetAttribute
+func vgpu_cudaStreamSetAttribute(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamSetAttribute(hStream, attr, value)
+}
+
+//export vgpu_cudaStreamGetAttribute_ptsz
+func vgpu_cudaStreamGetAttribute_ptsz(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetAttribute_ptsz(hStream, attr, value_out)
+}
+
+//export vgpu_cudaStreamSetAttribute_ptsz
+func vgpu_cudaStreamSetAttribute_ptsz(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamSetAttribute_ptsz(hStream, attr, value)
+}
+
+//export vgpu_cudaFuncGetName
+func vgpu_cudaFuncGetName(name unsafe.Pointer, func_ uintptr) int32 {
+	return dispatch.T().Cudart.CudaFuncGetName(name, func_)
+}
+
+//export vgpu_cudaGetFuncBySymbol
+func vgpu_cudaGetFuncBySymbol(functionPtr unsafe.Pointer, symbolPtr uintptr) int32 {
+	return dispatch.T().Cudart.CudaGetFuncBySymbol(functionPtr, symbolPtr)
+}
+
+//export vgpu_cudaGetKernel
+func vgpu_cudaGetKernel(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
+	return dispatch.T().Cudart.CudaGetKernel(kernelPtr, entryFuncAddr)
+}
+
+//export vgpu_cudaGraphMemsetNodeGetParams
+func vgpu_cudaGraphMemsetNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemsetNodeGetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphMemsetNodeSetParams
+func vgpu_cudaGraphMemsetNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemsetNodeSetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphExecMemsetNodeSetParams
+func vgpu_cudaGraphExecMemsetNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams)
+}
+
+//export vgpu_cudaGraphMemcpyNodeSetParams1D
+func vgpu_cudaGraphMemcpyNodeSetParams1D(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphMemcpyNodeSetParams1D(node, dst, src, count, kind)
+}
+
+//export vgpu_cudaGraphExecMemcpyNodeSetParams1D
+func vgpu_cudaGraphExecMemcpyNodeSetParams1D(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind)
+}
+
+//export vgpu_cudaGraphDestroyNode
+func vgpu_cudaGraphDestroyNode(node uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphDestroyNode(node)
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_13
+func vgpu_cudaGraphNodeGetDependencies_13(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependencies_13(node, pDependencies, edgeData, pNumDependencies)
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_v2_12
+func vgpu_cudaGraphNodeGetDependencies_v2_12(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependencies_v2_12(node, pDependencies, edgeData, pNumDependencies)
+}
+
+//export vgpu_cudaGraphNodeGetDependencies_12
+func vgpu_cudaGraphNodeGetDependencies_12(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependencies_12(node, pDependencies, pNumDependencies)
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_13
+func vgpu_cudaGraphNodeGetDependentNodes_13(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependentNodes_13(node, pDependentNodes, edgeData, pNumDependentNodes)
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_v2_12
+func vgpu_cudaGraphNodeGetDependentNodes_v2_12(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependentNodes_v2_12(node, pDependentNodes, edgeData, pNumDependentNodes)
+}
+
+//export vgpu_cudaGraphNodeGetDependentNodes_12
+func vgpu_cudaGraphNodeGetDependentNodes_12(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetDependentNodes_12(node, pDependentNodes, pNumDependentNodes)
+}
+
+//export vgpu_cudaGraphUpload
+func vgpu_cudaGraphUpload(graphExec uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphUpload(graphExec, stream)
+}
+
+//export vgpu_cudaGraphUpload_ptsz
+func vgpu_cudaGraphUpload_ptsz(graphExec uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphUpload_ptsz(graphExec, stream)
+}
+
+//export vgpu_cudaGraphAddChildGraphNode
+func vgpu_cudaGraphAddChildGraphNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -616,6 +616,7 @@ func pipelined(f *api.Func) bool {
 // outputs written back into it.
 func Forward(idx int, vals []wire.Value) uint64 {
 	f := &api.Functions[idx]
+	translatePerThread(f, vals)
 	if before := beforeCall[f.Op]; before != nil {
 		if r, handled := before(f, vals); handled {
 			return r
@@ -679,6 +680,9 @@ func Forward(idx int, vals []wire.Value) uint64 {
 	}
 	if after := afterCall[f.Op]; after != nil && res == 0 {
 		after(vals)
+	}
+	if after := afterResult[f.Op]; after != nil {
+		after(res)
 	}
 	return res
 }

@@ -107,6 +107,7 @@ func isDevice(p uintptr) bool {
 
 // memcpy moves bytes in any direction; device-to-device copies stay on the server.
 func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) shim.Status {
+	stream = perThread(stream)
 	kind = resolveKind(dst, src, kind)
 	if n == 0 {
 		return shim.OK

@@ -40,6 +40,7 @@ func send(op uint32, req []byte, async bool) shim.Status {
 }
 
 func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, async bool, stream uintptr) cudart.Error {
+	stream = perThread(stream)
 	if width > dpitch || width > spitch {
 		return cudart.ErrorInvalidPitchValue
 	}

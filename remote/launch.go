@@ -142,7 +142,7 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 		le.PutUint32(req[8+4*i:], v)
 	}
 	le.PutUint64(req[32:], lc.Shared)
-	le.PutUint64(req[40:], uint64(lc.Stream))
+	le.PutUint64(req[40:], uint64(perThread(lc.Stream)))
 	if op == OpLaunchAttrs {
 		le.PutUint32(req[LaunchHeader:], uint32(len(lc.Attrs)))
 		shim.AppendLaunchAttrs(req[:LaunchHeader+4], lc.Attrs)

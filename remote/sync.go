@@ -67,7 +67,13 @@ func init() {
 		case f.Has("capture:begin"):
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
 		case f.Has("capture:end"):
-			afterCall[f.Op] = func([]wire.Value) { captures.Add(-1) }
+			// An invalidated capture ends too (901, cudaErrorStreamCaptureInvalidated and
+			// CUDA_ERROR_STREAM_CAPTURE_INVALIDATED alike).
+			afterResult[f.Op] = func(res uint64) {
+				if res == 0 || res == 901 {
+					captures.Add(-1)
+				}
+			}
 		}
 	}
 }

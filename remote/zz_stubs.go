@@ -1345,576 +1345,1258 @@ var Stubs = table.Set{
 		X__cudaInitModule:                table.Semantics.Cudart.X__cudaInitModule,
 		CudaGetDriverEntryPoint:          table.Semantics.Cudart.CudaGetDriverEntryPoint,
 		CudaGetDriverEntryPointByVersion: table.Semantics.Cudart.CudaGetDriverEntryPointByVersion,
+		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyPtds(dst, src, count, kind))
+			StatsEnd(204, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAsyncPtsz(dst, src, count, kind, stream))
+			StatsEnd(205, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
+			StatsEnd(206, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
+			StatsEnd(207, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPtds(p))
+			StatsEnd(208, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DAsyncPtsz(p, stream))
+			StatsEnd(209, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerPtds(p))
+			StatsEnd(210, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerAsyncPtsz(p, stream))
+			StatsEnd(211, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(212, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(212, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(213, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(213, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(214, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(214, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(215, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(215, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyToSymbolPtds(symbol, src, count, offset, kind))
+			StatsEnd(216, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
+			StatsEnd(217, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
+			StatsEnd(218, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
+			StatsEnd(219, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(220, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(220, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(221, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(221, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(222, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(222, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(223, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(223, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(224, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(224, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(225, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(225, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(226, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(226, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(227, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(227, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchHostFuncPtsz(stream, fn, userData))
+			StatsEnd(228, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(StreamAddCallbackPtsz(stream, callback, userData, flags))
+			StatsEnd(229, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(230, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(230, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			StatsEnd(231, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchKernelExCPtsz(config, func_, args))
+			StatsEnd(232, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			StatsEnd(233, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
+			StatsEnd(234, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(235, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(235, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(236, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(236, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(237, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(237, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(238, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(238, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(239, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(239, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(240, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(240, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(241, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(241, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(242, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(242, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(243, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(243, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaHostGetFlags: table.Semantics.Cudart.CudaHostGetFlags,
+		CudaOccupancyAvailableDynamicSMemPerBlock: table.Semantics.Cudart.CudaOccupancyAvailableDynamicSMemPerBlock,
+		CudaOccupancyMaxPotentialClusterSize:      table.Semantics.Cudart.CudaOccupancyMaxPotentialClusterSize,
+		CudaOccupancyMaxActiveClusters:            table.Semantics.Cudart.CudaOccupancyMaxActiveClusters,
+		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(248, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(248, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(249, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(249, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(250, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+			StatsEnd(250, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
+			StatsEnd(251, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
+			StatsEnd(252, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
+			StatsEnd(253, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
+			StatsEnd(254, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(255, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+			StatsEnd(255, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(256, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(256, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(257, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(257, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(258, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(258, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(259, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(259, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(260, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(260, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(261, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(261, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(262, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(262, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(263, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(263, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(264, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(264, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(265, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(265, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(266, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(266, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(267, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(267, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFuncGetName:     table.Semantics.Cudart.CudaFuncGetName,
+		CudaGetFuncBySymbol: table.Semantics.Cudart.CudaGetFuncBySymbol,
+		CudaGetKernel:       table.Semantics.Cudart.CudaGetKernel,
+		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(271, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(271, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(272, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(272, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(273, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(273, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(274, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(274, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(275, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(275, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphDestroyNode: func(node uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(276, []wire.Value{{U: uint64(node)}}))
+			StatsEnd(276, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(277, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(277, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(278, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(278, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(279, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(279, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(280, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(280, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(281, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(281, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(282, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(282, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(283, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(283, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(284, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(284, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(285, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(285, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(204, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(204, t)
+			r := int32(Forward(286, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(286, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(205, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(205, t)
+			r := int32(Forward(287, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(287, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(206, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(206, t)
+			r := int32(Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(288, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(207, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(207, t)
+			r := int32(Forward(289, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(289, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(208, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(208, t)
+			r := int32(Forward(290, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(290, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(209, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(209, t)
+			r := int32(Forward(291, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(291, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(210, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(210, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(292, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(211, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(211, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(293, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(212, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(212, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(294, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(213, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(213, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(295, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(216, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(216, t)
+			r := int32(Forward(298, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(298, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(217, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(217, t)
+			r := int32(Forward(299, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(299, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(218, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(218, t)
+			r := int32(Forward(300, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(300, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(219, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(219, t)
+			r := int32(Forward(301, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(301, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(220, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(220, t)
+			r := int32(Forward(302, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(302, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(303, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(303, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(222, t)
+			r := int32(Forward(304, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(304, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(223, []wire.Value{}))
-			StatsEnd(223, t)
+			r := int32(Forward(305, []wire.Value{}))
+			StatsEnd(305, t)
 			return r
 		},
 		NvmlInit: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(224, []wire.Value{}))
-			StatsEnd(224, t)
+			r := int32(Forward(306, []wire.Value{}))
+			StatsEnd(306, t)
 			return r
 		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(225, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(225, t)
+			r := int32(Forward(307, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(307, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(226, []wire.Value{}))
-			StatsEnd(226, t)
+			r := int32(Forward(308, []wire.Value{}))
+			StatsEnd(308, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(228, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(228, t)
+			r := int32(Forward(310, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(310, t)
 			return r
 		},
 		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(229, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(229, t)
+			r := int32(Forward(311, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(311, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(230, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(230, t)
+			r := int32(Forward(312, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(312, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(231, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(231, t)
+			r := int32(Forward(313, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(313, t)
 			return r
 		},
 		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(232, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(232, t)
+			r := int32(Forward(314, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(314, t)
 			return r
 		},
 		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(233, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(233, t)
+			r := int32(Forward(315, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(315, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(234, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(234, t)
+			r := int32(Forward(316, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(316, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(235, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(235, t)
+			r := int32(Forward(317, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(317, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(236, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(236, t)
+			r := int32(Forward(318, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(318, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(237, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(237, t)
+			r := int32(Forward(319, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(319, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(238, t)
+			r := int32(Forward(320, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(320, t)
 			return r
 		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(239, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(239, t)
+			r := int32(Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(321, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(240, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(240, t)
+			r := int32(Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(322, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(241, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(241, t)
+			r := int32(Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(323, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(242, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(242, t)
+			r := int32(Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(324, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(243, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(243, t)
+			r := int32(Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(325, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(244, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(244, t)
+			r := int32(Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(326, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(245, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(245, t)
+			r := int32(Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(327, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(246, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(246, t)
+			r := int32(Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(328, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(247, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(247, t)
+			r := int32(Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(329, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(248, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(248, t)
+			r := int32(Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(330, t)
 			return r
 		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(249, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(249, t)
+			r := int32(Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(331, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(250, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(250, t)
+			r := int32(Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(332, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(251, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(251, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(333, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(252, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(252, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(334, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(253, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(253, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+			StatsEnd(335, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(254, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(254, t)
+			r := int32(Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(336, t)
 			return r
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(255, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(255, t)
+			r := int32(Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(337, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(256, t)
+			r := int32(Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(338, t)
 			return r
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(257, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(257, t)
+			r := int32(Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(339, t)
 			return r
 		},
 		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(258, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(258, t)
+			r := int32(Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(340, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(259, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(259, t)
+			r := int32(Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(341, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(260, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(260, t)
+			r := int32(Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(342, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(261, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(343, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(262, t)
+			r := int32(Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(344, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(263, t)
+			r := int32(Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(345, t)
 			return r
 		},
 		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(264, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(264, t)
+			r := int32(Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(346, t)
 			return r
 		},
 		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(265, t)
+			r := int32(Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(347, t)
 			return r
 		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(266, t)
+			r := int32(Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(348, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(267, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(267, t)
+			r := int32(Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(349, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(268, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(268, t)
+			r := int32(Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(350, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(269, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(269, t)
+			r := int32(Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(351, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(270, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(270, t)
+			r := int32(Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(352, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(271, t)
+			r := int32(Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(353, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(272, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(272, t)
+			r := int32(Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(354, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(273, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(273, t)
+			r := int32(Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(355, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(274, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(274, t)
+			r := int32(Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(356, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(275, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(275, t)
+			r := int32(Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(357, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(276, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(276, t)
+			r := int32(Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(358, t)
 			return r
 		},
 		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(277, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(277, t)
+			r := int32(Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(359, t)
 			return r
 		},
 		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(278, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(278, t)
+			r := int32(Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(360, t)
 			return r
 		},
 		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(279, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(279, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(361, t)
 			return r
 		},
 		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(280, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(280, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(362, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(281, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(281, t)
+			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(363, t)
 			return r
 		},
 		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(282, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(282, t)
+			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(364, t)
 			return r
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(283, t)
+			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(365, t)
 			return r
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(284, t)
+			r := int32(Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(366, t)
 			return r
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(285, t)
+			r := int32(Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(367, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(286, t)
+			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(368, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(287, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(287, t)
+			r := int32(Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(369, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(289, t)
+			r := int32(Forward(371, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(371, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(290, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(290, t)
+			r := int32(Forward(372, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(372, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(291, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(291, t)
+			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(373, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(292, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(292, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(374, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(293, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(293, t)
+			r := int32(Forward(375, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(375, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(294, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(294, t)
+			r := int32(Forward(376, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(376, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(295, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(295, t)
+			r := int32(Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(377, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(296, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(296, t)
+			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(378, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(297, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(297, t)
+			r := int32(Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(379, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(298, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(298, t)
+			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(380, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(299, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(299, t)
+			r := int32(Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(381, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(300, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(300, t)
+			r := int32(Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(382, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(301, t)
+			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(383, t)
 			return r
 		},
 	},

@@ -818,17 +818,28 @@ func TestACaptureCannotTakeOverTheSharedDefaultStream(t *testing.T) {
 	require.Zero(t, r)
 	r, _ = a.call("cudaEventRecord", wire.Value{U: event}, wire.Value{U: stream})
 	require.Zero(t, r)
-	for _, def := range []uint64{0, 1, 2} {
+	for _, def := range []uint64{0, 1} {
 		r, _ = a.call("cudaStreamWaitEvent", wire.Value{U: def}, wire.Value{U: event}, wire.Value{U: 0})
 		require.NotZero(t, r, "the default stream %d joined a client's capture", def)
 	}
-	// The other client's work on the default stream runs, whatever the first one does.
+	// cudaStreamPerThread (2) is the client's own, as a thread's is in CUDA: it may join the
+	// client's capture, and another client's per-thread stream is not in it.
+	r, _ = a.call("cudaStreamWaitEvent", wire.Value{U: 2}, wire.Value{U: event}, wire.Value{U: 0})
+	require.Zero(t, r, "a client's per-thread stream joins its own capture")
+	// The other client's work on the default streams runs, whatever the first one does.
 	p := b.malloc(4096)
 	r, _ = b.call("cudaMemset", wire.Value{U: p}, wire.Value{U: 7}, wire.Value{U: 4096})
 	require.Zero(t, r)
 	st, got := b.get(p, 4096)
 	require.Equal(t, shim.OK, st)
 	require.True(t, bytes.Equal(bytes.Repeat([]byte{7}, 4096), got), "the memset did not run")
+	r, _ = b.call("cudaMemsetAsync", wire.Value{U: p}, wire.Value{U: 9}, wire.Value{U: 4096}, wire.Value{U: 2})
+	require.Zero(t, r)
+	r, _ = b.call("cudaStreamSynchronize", wire.Value{U: 2})
+	require.Zero(t, r, "another client's per-thread stream is not in the capture")
+	st, got = b.get(p, 4096)
+	require.Equal(t, shim.OK, st)
+	require.True(t, bytes.Equal(bytes.Repeat([]byte{9}, 4096), got), "the memset on another client's per-thread stream did not run")
 	r, _ = b.call("cudaStreamSynchronize", wire.Value{U: 0})
 	require.Zero(t, r)
 	a.close()

@@ -281,6 +281,155 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	307: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphGetNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
 	},
+	2008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemsetPtds(uintptr(v[0].U), int32(v[1].U), uint64(v[2].U))))
+	},
+	2009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemsetAsyncPtsz(uintptr(v[0].U), int32(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	2010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset2DPtds(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	2011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset2DAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	2016: func(v []wire.Value) uint64 { return uint64(uint32(cudart.StreamSynchronizePtsz(uintptr(v[0].U)))) },
+	2017: func(v []wire.Value) uint64 { return uint64(uint32(cudart.StreamQueryPtsz(uintptr(v[0].U)))) },
+	2018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetFlagsPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetPriorityPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamWaitEventPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	2021: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamIsCapturingPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamBeginCapturePtsz(uintptr(v[0].U), int32(v[1].U))))
+	},
+	2023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamEndCapturePtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.EventRecordPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
+	},
+	2032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.FreeAsyncPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphLaunchPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.EventRecordWithFlags(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	2035: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.EventRecordWithFlagsPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	2036: func(v []wire.Value) uint64 { return uint64(uint32(cudart.StreamGetId(uintptr(v[0].U), ptr(v[1].B)))) },
+	2037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetIdPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetDevice(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetDevicePtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEmptyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U))))
+	},
+	2045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemcpyNode1D(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U), uintptr(v[5].U), uint64(v[6].U), int32(v[7].U))))
+	},
+	2046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemsetNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	2051: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2052: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GraphClone(ptr(v[0].B), uintptr(v[1].U)))) },
+	2053: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	2054: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	2055: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	2056: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	2057: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	2058: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetEdges12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2059: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetP2PAttribute(ptr(v[0].B), int32(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	2060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamSetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	2067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemsetNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemsetNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	2069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemsetNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	2070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeSetParams1D(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U), uint64(v[3].U), int32(v[4].U))))
+	},
+	2071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemcpyNodeSetParams1D(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U), uintptr(v[3].U), uint64(v[4].U), int32(v[5].U))))
+	},
+	2072: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GraphDestroyNode(uintptr(v[0].U)))) },
+	2073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2074: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2075: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	2076: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2077: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	2078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetDependentNodes12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	2079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphUpload(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphUploadPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	2081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

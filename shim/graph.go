@@ -49,6 +49,7 @@ type Graph struct {
 	Handle uintptr
 	mu     sync.Mutex
 	Nodes  []Node
+	built  []*GraphNode // the node view (graphbuild.go); nil until asked for or built by hand
 }
 
 // NewGraph returns an empty graph (without a handle; callers register it when it escapes).
@@ -77,6 +78,7 @@ type GraphExec struct {
 	native      uintptr
 	launches    int
 	unbuildable bool
+	layout      map[*GraphNode]int // where each node of the graph's node view starts in Nodes
 }
 
 // Close destroys the backend's graph (cudaGraphExecDestroy, or the client went).
@@ -99,7 +101,9 @@ func (x *GraphExec) dropNative() {
 
 // Instantiate freezes g.
 func Instantiate(g *Graph) *GraphExec {
-	x := &GraphExec{Nodes: g.Snapshot()}
+	g.mu.Lock()
+	x := &GraphExec{Nodes: append([]Node(nil), g.Nodes...), layout: g.layoutLocked()}
+	g.mu.Unlock()
 	x.Handle = NewHandle(KindGraphExec, x)
 	return x
 }

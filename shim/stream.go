@@ -2,6 +2,7 @@ package shim
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,9 +27,29 @@ type Stream struct {
 	Flags    uint32
 	Priority int32
 	Default  bool
+	ID       uint64 // cudaStreamGetId: unique in the process, never reused
 
 	mu      sync.Mutex
 	capture *Capture
+	attrs   map[uint32][LaunchAttrValueSize]byte // cudaStreamSetAttribute's values
+}
+
+// Attr returns the value set for stream attribute id, if any.
+func (s *Stream) Attr(id uint32) ([LaunchAttrValueSize]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.attrs[id]
+	return v, ok
+}
+
+// SetAttr sets stream attribute id.
+func (s *Stream) SetAttr(id uint32, v [LaunchAttrValueSize]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attrs == nil {
+		s.attrs = map[uint32][LaunchAttrValueSize]byte{}
+	}
+	s.attrs[id] = v
 }
 
 // Capture is one stream capture in progress.
@@ -43,23 +64,41 @@ type Capture struct {
 
 var (
 	defaultStreams sync.Map // *Device -> *Stream
+	streamIDs      atomic.Uint64
 	captureSeq     uint64
 	captureMu      sync.Mutex
 )
 
-// DefaultStream is the device's NULL/legacy/per-thread stream. Handles 0, 1 and 2 map here.
+// DefaultStream is the device's NULL (legacy) stream. Handles 0 and 1 map here.
 func DefaultStream(d *Device) *Stream {
 	if v, ok := defaultStreams.Load(d); ok {
 		return v.(*Stream)
 	}
-	v, _ := defaultStreams.LoadOrStore(d, &Stream{Dev: d, Default: true})
+	v, _ := defaultStreams.LoadOrStore(d, &Stream{Dev: d, Default: true, ID: streamIDs.Add(1)})
 	return v.(*Stream)
 }
 
 // NewStream creates a stream on d.
 func NewStream(d *Device, flags uint32, priority int32) *Stream {
-	s := &Stream{Dev: d, Flags: flags, Priority: priority}
+	s := &Stream{Dev: d, Flags: flags, Priority: priority, ID: streamIDs.Add(1)}
 	s.Handle = NewHandle(KindStream, s)
+	return s
+}
+
+// PerThreadStream is the calling thread's own default stream on d (cudaStreamPerThread):
+// unlike the legacy stream it may be captured, and one thread's capture of it records
+// nothing another thread issues to its own. On a server it is the client session's (a
+// session runs on one thread), so all threads of one remote client share one.
+func PerThreadStream(d *Device) *Stream {
+	ts := Thread()
+	if s := ts.perThread[d]; s != nil {
+		return s
+	}
+	if ts.perThread == nil {
+		ts.perThread = map[*Device]*Stream{}
+	}
+	s := &Stream{Handle: StreamPerThread, Dev: d, ID: streamIDs.Add(1)}
+	ts.perThread[d] = s
 	return s
 }
 
@@ -69,6 +108,9 @@ func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
 	if h == 0 || h == StreamLegacy || h == StreamPerThread {
 		if dev == nil {
 			return nil, ErrInvalidContext
+		}
+		if h == StreamPerThread {
+			return PerThreadStream(dev), OK
 		}
 		return DefaultStream(dev), OK
 	}

@@ -20,9 +20,13 @@ type ThreadState struct {
 	DeviceSet bool      // cudaSetDevice was called on this thread
 	Ctx       []uintptr // driver context stack, top last
 	Launch    []LaunchConfig
-	Capture   int32     // cudaThreadExchangeStreamCaptureMode
-	Owner     uint64    // the server's client whose calls run on this thread (0: none)
-	View      []*Device // the devices this server client may see (its CUDA_VISIBLE_DEVICES); nil: all
+	Capture   int32               // cudaThreadExchangeStreamCaptureMode
+	Owner     uint64              // the server's client whose calls run on this thread (0: none)
+	View      []*Device           // the devices this server client may see (its CUDA_VISIBLE_DEVICES); nil: all
+	perThread map[*Device]*Stream // cudaStreamPerThread, per device, created at first use
+	// A remote client's server stream standing for this thread's cudaStreamPerThread, per
+	// device ordinal (remote/perthread.go).
+	RemoteStreams map[int]uintptr
 }
 
 var threads sync.Map // thread key -> *ThreadState

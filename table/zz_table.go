@@ -232,6 +232,88 @@ type Cudart struct {
 	X__cudaInitModule                                      func(handle uintptr) int8
 	CudaGetDriverEntryPoint                                func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32
 	CudaGetDriverEntryPointByVersion                       func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32
+	CudaMemcpy_ptds                                        func(dst uintptr, src uintptr, count uint64, kind int32) int32
+	CudaMemcpyAsync_ptsz                                   func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2D_ptds                                      func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DAsync_ptsz                                 func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpy3D_ptds                                      func(p unsafe.Pointer) int32
+	CudaMemcpy3DAsync_ptsz                                 func(p unsafe.Pointer, stream uintptr) int32
+	CudaMemcpy3DPeer_ptds                                  func(p unsafe.Pointer) int32
+	CudaMemcpy3DPeerAsync_ptsz                             func(p unsafe.Pointer, stream uintptr) int32
+	CudaMemset_ptds                                        func(devPtr uintptr, value int32, count uint64) int32
+	CudaMemsetAsync_ptsz                                   func(devPtr uintptr, value int32, count uint64, stream uintptr) int32
+	CudaMemset2D_ptds                                      func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32
+	CudaMemset2DAsync_ptsz                                 func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32
+	CudaMemcpyToSymbol_ptds                                func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32
+	CudaMemcpyFromSymbol_ptds                              func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32
+	CudaMemcpyToSymbolAsync_ptsz                           func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32
+	CudaMemcpyFromSymbolAsync_ptsz                         func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32
+	CudaStreamSynchronize_ptsz                             func(stream uintptr) int32
+	CudaStreamQuery_ptsz                                   func(stream uintptr) int32
+	CudaStreamGetFlags_ptsz                                func(stream uintptr, flags unsafe.Pointer) int32
+	CudaStreamGetPriority_ptsz                             func(stream uintptr, priority unsafe.Pointer) int32
+	CudaStreamWaitEvent_ptsz                               func(stream uintptr, event uintptr, flags uint32) int32
+	CudaStreamIsCapturing_ptsz                             func(stream uintptr, status unsafe.Pointer) int32
+	CudaStreamBeginCapture_ptsz                            func(stream uintptr, mode int32) int32
+	CudaStreamEndCapture_ptsz                              func(stream uintptr, graph unsafe.Pointer) int32
+	CudaLaunchHostFunc_ptsz                                func(stream uintptr, fn uintptr, userData uintptr) int32
+	CudaStreamAddCallback_ptsz                             func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32
+	CudaEventRecord_ptsz                                   func(event uintptr, stream uintptr) int32
+	CudaLaunchKernel_ptsz                                  func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32
+	CudaLaunchKernelExC_ptsz                               func(config unsafe.Pointer, func_ uintptr, args uintptr) int32
+	CudaLaunchCooperativeKernel_ptsz                       func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32
+	X__cudaLaunchKernel_ptsz_13                            func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32
+	CudaMallocAsync_ptsz                                   func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32
+	CudaFreeAsync_ptsz                                     func(devPtr uintptr, stream uintptr) int32
+	CudaGraphLaunch_ptsz                                   func(exec uintptr, stream uintptr) int32
+	CudaEventRecordWithFlags                               func(event uintptr, stream uintptr, flags uint32) int32
+	CudaEventRecordWithFlags_ptsz                          func(event uintptr, stream uintptr, flags uint32) int32
+	CudaStreamGetId                                        func(stream uintptr, streamId unsafe.Pointer) int32
+	CudaStreamGetId_ptsz                                   func(stream uintptr, streamId unsafe.Pointer) int32
+	CudaStreamGetDevice                                    func(stream uintptr, device unsafe.Pointer) int32
+	CudaStreamGetDevice_ptsz                               func(stream uintptr, device unsafe.Pointer) int32
+	CudaHostGetFlags                                       func(pFlags unsafe.Pointer, pHost uintptr) int32
+	CudaOccupancyAvailableDynamicSMemPerBlock              func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32
+	CudaOccupancyMaxPotentialClusterSize                   func(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32
+	CudaOccupancyMaxActiveClusters                         func(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32
+	CudaGraphAddEmptyNode                                  func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphAddMemcpyNode1D                               func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32
+	CudaGraphAddMemsetNode                                 func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32
+	CudaGraphAddKernelNode                                 func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32
+	CudaGraphKernelNodeGetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphKernelNodeSetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphExecKernelNodeSetParams                       func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphNodeGetType                                   func(node uintptr, pType unsafe.Pointer) int32
+	CudaGraphClone                                         func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32
+	CudaGraphAddDependencies_13                            func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphAddDependencies_v2_12                         func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphAddDependencies_12                            func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphGetEdges_13                                   func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CudaGraphGetEdges_v2_12                                func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CudaGraphGetEdges_12                                   func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CudaDeviceGetP2PAttribute                              func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32
+	CudaStreamGetAttribute                                 func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CudaStreamSetAttribute                                 func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CudaStreamGetAttribute_ptsz                            func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CudaStreamSetAttribute_ptsz                            func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CudaFuncGetName                                        func(name unsafe.Pointer, func_ uintptr) int32
+	CudaGetFuncBySymbol                                    func(functionPtr unsafe.Pointer, symbolPtr uintptr) int32
+	CudaGetKernel                                          func(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32
+	CudaGraphMemsetNodeGetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphMemsetNodeSetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphExecMemsetNodeSetParams                       func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphMemcpyNodeSetParams1D                         func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32
+	CudaGraphExecMemcpyNodeSetParams1D                     func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32
+	CudaGraphDestroyNode                                   func(node uintptr) int32
+	CudaGraphNodeGetDependencies_13                        func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32
+	CudaGraphNodeGetDependencies_v2_12                     func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32
+	CudaGraphNodeGetDependencies_12                        func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32
+	CudaGraphNodeGetDependentNodes_13                      func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32
+	CudaGraphNodeGetDependentNodes_v2_12                   func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32
+	CudaGraphNodeGetDependentNodes_12                      func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32
+	CudaGraphUpload                                        func(graphExec uintptr, stream uintptr) int32
+	CudaGraphUpload_ptsz                                   func(graphExec uintptr, stream uintptr) int32
+	CudaGraphAddChildGraphNode                             func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -1361,6 +1443,580 @@ var Semantics = Set{
 		},
 		CudaGetDriverEntryPointByVersion: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
 			r := int32(cudart.GetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyPtds(dst, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyAsyncPtsz(dst, src, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
+			r := int32(cudart.Memcpy3DPtds(p))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DAsyncPtsz(p, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
+			r := int32(cudart.Memcpy3DPeerPtds(p))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DPeerAsyncPtsz(p, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
+			r := int32(cudart.MemsetPtds(devPtr, value, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+			r := int32(cudart.MemsetAsyncPtsz(devPtr, value, count, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+			r := int32(cudart.Memset2DPtds(devPtr, pitch, value, width, height))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+			r := int32(cudart.Memset2DAsyncPtsz(devPtr, pitch, value, width, height, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyToSymbolPtds(symbol, src, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
+			r := int32(cudart.StreamSynchronizePtsz(stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
+			r := int32(cudart.StreamQueryPtsz(stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetFlagsPtsz(stream, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetPriorityPtsz(stream, priority))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
+			r := int32(cudart.StreamWaitEventPtsz(stream, event, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
+			r := int32(cudart.StreamIsCapturingPtsz(stream, status))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
+			r := int32(cudart.StreamBeginCapturePtsz(stream, mode))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
+			r := int32(cudart.StreamEndCapturePtsz(stream, graph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
+			r := int32(cudart.LaunchHostFuncPtsz(stream, fn, userData))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			r := int32(cudart.StreamAddCallbackPtsz(stream, callback, userData, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+			r := int32(cudart.EventRecordPtsz(event, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			r := int32(cudart.LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+			r := int32(cudart.LaunchKernelExCPtsz(config, func_, args))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			r := int32(cudart.LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+			r := int32(cudart.LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+			r := int32(cudart.MallocAsyncPtsz(devPtr, size, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
+			r := int32(cudart.FreeAsyncPtsz(devPtr, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
+			r := int32(cudart.GraphLaunchPtsz(exec, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
+			r := int32(cudart.EventRecordWithFlags(event, stream, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
+			r := int32(cudart.EventRecordWithFlagsPtsz(event, stream, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetId(stream, streamId))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetIdPtsz(stream, streamId))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetDevice(stream, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetDevicePtsz(stream, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaHostGetFlags: func(pFlags unsafe.Pointer, pHost uintptr) int32 {
+			r := int32(cudart.HostGetFlags(pFlags, pHost))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+			r := int32(cudart.OccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+			r := int32(cudart.OccupancyMaxPotentialClusterSize(clusterSize, func_, config))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+			r := int32(cudart.OccupancyMaxActiveClusters(numClusters, func_, config))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.GraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphKernelNodeGetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphKernelNodeSetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetType(node, pType))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+			r := int32(cudart.GraphClone(pGraphClone, originalGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphAddDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphAddDependencies12(graph, from, to, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			r := int32(cudart.GraphGetEdges(graph, from, to, edgeData, numEdges))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			r := int32(cudart.GraphGetEdges12(graph, from, to, numEdges))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+			r := int32(cudart.DeviceGetP2PAttribute(value, attr, srcDevice, dstDevice))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetAttribute(hStream, attr, value_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			r := int32(cudart.StreamSetAttribute(hStream, attr, value))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetAttributePtsz(hStream, attr, value_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			r := int32(cudart.StreamSetAttributePtsz(hStream, attr, value))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFuncGetName: func(name unsafe.Pointer, func_ uintptr) int32 {
+			r := int32(cudart.FuncGetName(name, func_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetFuncBySymbol: func(functionPtr unsafe.Pointer, symbolPtr uintptr) int32 {
+			r := int32(cudart.GetFuncBySymbol(functionPtr, symbolPtr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetKernel: func(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
+			r := int32(cudart.GetKernel(kernelPtr, entryFuncAddr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemsetNodeGetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemsetNodeSetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.GraphMemcpyNodeSetParams1D(node, dst, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.GraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphDestroyNode: func(node uintptr) int32 {
+			r := int32(cudart.GraphDestroyNode(node))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependencies(node, pDependencies, edgeData, pNumDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependencies12(node, pDependencies, pNumDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependentNodes(node, pDependentNodes, edgeData, pNumDependentNodes))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetDependentNodes12(node, pDependentNodes, pNumDependentNodes))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
+			r := int32(cudart.GraphUpload(graphExec, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
+			r := int32(cudart.GraphUploadPtsz(graphExec, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+			r := int32(cudart.GraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2893,6 +3549,498 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 329, "cudaGetDriverEntryPointByVersion", cudart.Error(r), symbol, funcPtr, cudaVersion, flags, status)
 				return r
 			},
+			CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy_ptds(dst, src, count, kind)
+				shim.TraceEnd(t, 2000, "cudaMemcpy_ptds", cudart.Error(r), dst, src, count, kind)
+				return r
+			},
+			CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyAsync_ptsz(dst, src, count, kind, stream)
+				shim.TraceEnd(t, 2001, "cudaMemcpyAsync_ptsz", cudart.Error(r), dst, src, count, kind, stream)
+				return r
+			},
+			CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2D_ptds(dst, dpitch, src, spitch, width, height, kind)
+				shim.TraceEnd(t, 2002, "cudaMemcpy2D_ptds", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DAsync_ptsz(dst, dpitch, src, spitch, width, height, kind, stream)
+				shim.TraceEnd(t, 2003, "cudaMemcpy2DAsync_ptsz", cudart.Error(r), dst, dpitch, src, spitch, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3D_ptds(p)
+				shim.TraceEnd(t, 2004, "cudaMemcpy3D_ptds", cudart.Error(r), p)
+				return r
+			},
+			CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DAsync_ptsz(p, stream)
+				shim.TraceEnd(t, 2005, "cudaMemcpy3DAsync_ptsz", cudart.Error(r), p, stream)
+				return r
+			},
+			CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DPeer_ptds(p)
+				shim.TraceEnd(t, 2006, "cudaMemcpy3DPeer_ptds", cudart.Error(r), p)
+				return r
+			},
+			CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DPeerAsync_ptsz(p, stream)
+				shim.TraceEnd(t, 2007, "cudaMemcpy3DPeerAsync_ptsz", cudart.Error(r), p, stream)
+				return r
+			},
+			CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset_ptds(devPtr, value, count)
+				shim.TraceEnd(t, 2008, "cudaMemset_ptds", cudart.Error(r), devPtr, value, count)
+				return r
+			},
+			CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemsetAsync_ptsz(devPtr, value, count, stream)
+				shim.TraceEnd(t, 2009, "cudaMemsetAsync_ptsz", cudart.Error(r), devPtr, value, count, stream)
+				return r
+			},
+			CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset2D_ptds(devPtr, pitch, value, width, height)
+				shim.TraceEnd(t, 2010, "cudaMemset2D_ptds", cudart.Error(r), devPtr, pitch, value, width, height)
+				return r
+			},
+			CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset2DAsync_ptsz(devPtr, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 2011, "cudaMemset2DAsync_ptsz", cudart.Error(r), devPtr, pitch, value, width, height, stream)
+				return r
+			},
+			CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToSymbol_ptds(symbol, src, count, offset, kind)
+				shim.TraceEnd(t, 2012, "cudaMemcpyToSymbol_ptds", cudart.Error(r), symbol, src, count, offset, kind)
+				return r
+			},
+			CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromSymbol_ptds(dst, symbol, count, offset, kind)
+				shim.TraceEnd(t, 2013, "cudaMemcpyFromSymbol_ptds", cudart.Error(r), dst, symbol, count, offset, kind)
+				return r
+			},
+			CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToSymbolAsync_ptsz(symbol, src, count, offset, kind, stream)
+				shim.TraceEnd(t, 2014, "cudaMemcpyToSymbolAsync_ptsz", cudart.Error(r), symbol, src, count, offset, kind, stream)
+				return r
+			},
+			CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromSymbolAsync_ptsz(dst, symbol, count, offset, kind, stream)
+				shim.TraceEnd(t, 2015, "cudaMemcpyFromSymbolAsync_ptsz", cudart.Error(r), dst, symbol, count, offset, kind, stream)
+				return r
+			},
+			CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamSynchronize_ptsz(stream)
+				shim.TraceEnd(t, 2016, "cudaStreamSynchronize_ptsz", cudart.Error(r), stream)
+				return r
+			},
+			CudaStreamQuery_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamQuery_ptsz(stream)
+				shim.TraceEnd(t, 2017, "cudaStreamQuery_ptsz", cudart.Error(r), stream)
+				return r
+			},
+			CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetFlags_ptsz(stream, flags)
+				shim.TraceEnd(t, 2018, "cudaStreamGetFlags_ptsz", cudart.Error(r), stream, flags)
+				return r
+			},
+			CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetPriority_ptsz(stream, priority)
+				shim.TraceEnd(t, 2019, "cudaStreamGetPriority_ptsz", cudart.Error(r), stream, priority)
+				return r
+			},
+			CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamWaitEvent_ptsz(stream, event, flags)
+				shim.TraceEnd(t, 2020, "cudaStreamWaitEvent_ptsz", cudart.Error(r), stream, event, flags)
+				return r
+			},
+			CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamIsCapturing_ptsz(stream, status)
+				shim.TraceEnd(t, 2021, "cudaStreamIsCapturing_ptsz", cudart.Error(r), stream, status)
+				return r
+			},
+			CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamBeginCapture_ptsz(stream, mode)
+				shim.TraceEnd(t, 2022, "cudaStreamBeginCapture_ptsz", cudart.Error(r), stream, mode)
+				return r
+			},
+			CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamEndCapture_ptsz(stream, graph)
+				shim.TraceEnd(t, 2023, "cudaStreamEndCapture_ptsz", cudart.Error(r), stream, graph)
+				return r
+			},
+			CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLaunchHostFunc_ptsz(stream, fn, userData)
+				shim.TraceEnd(t, 2024, "cudaLaunchHostFunc_ptsz", cudart.Error(r), stream, fn, userData)
+				return r
+			},
+			CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamAddCallback_ptsz(stream, callback, userData, flags)
+				shim.TraceEnd(t, 2025, "cudaStreamAddCallback_ptsz", cudart.Error(r), stream, callback, userData, flags)
+				return r
+			},
+			CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaEventRecord_ptsz(event, stream)
+				shim.TraceEnd(t, 2026, "cudaEventRecord_ptsz", cudart.Error(r), event, stream)
+				return r
+			},
+			CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLaunchKernel_ptsz(func_, grid, block, args, sharedMem, stream)
+				shim.TraceEnd(t, 2027, "cudaLaunchKernel_ptsz", cudart.Error(r), func_, grid, block, args, sharedMem, stream)
+				return r
+			},
+			CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLaunchKernelExC_ptsz(config, func_, args)
+				shim.TraceEnd(t, 2028, "cudaLaunchKernelExC_ptsz", cudart.Error(r), config, func_, args)
+				return r
+			},
+			CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLaunchCooperativeKernel_ptsz(func_, grid, block, args, sharedMem, stream)
+				shim.TraceEnd(t, 2029, "cudaLaunchCooperativeKernel_ptsz", cudart.Error(r), func_, grid, block, args, sharedMem, stream)
+				return r
+			},
+			X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.X__cudaLaunchKernel_ptsz_13(kernel, grid, block, args, sharedMem, stream)
+				shim.TraceEnd(t, 2030, "__cudaLaunchKernel_ptsz", cudart.Error(r), kernel, grid, block, args, sharedMem, stream)
+				return r
+			},
+			CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocAsync_ptsz(devPtr, size, stream)
+				shim.TraceEnd(t, 2031, "cudaMallocAsync_ptsz", cudart.Error(r), devPtr, size, stream)
+				return r
+			},
+			CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFreeAsync_ptsz(devPtr, stream)
+				shim.TraceEnd(t, 2032, "cudaFreeAsync_ptsz", cudart.Error(r), devPtr, stream)
+				return r
+			},
+			CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphLaunch_ptsz(exec, stream)
+				shim.TraceEnd(t, 2033, "cudaGraphLaunch_ptsz", cudart.Error(r), exec, stream)
+				return r
+			},
+			CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaEventRecordWithFlags(event, stream, flags)
+				shim.TraceEnd(t, 2034, "cudaEventRecordWithFlags", cudart.Error(r), event, stream, flags)
+				return r
+			},
+			CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaEventRecordWithFlags_ptsz(event, stream, flags)
+				shim.TraceEnd(t, 2035, "cudaEventRecordWithFlags_ptsz", cudart.Error(r), event, stream, flags)
+				return r
+			},
+			CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetId(stream, streamId)
+				shim.TraceEnd(t, 2036, "cudaStreamGetId", cudart.Error(r), stream, streamId)
+				return r
+			},
+			CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetId_ptsz(stream, streamId)
+				shim.TraceEnd(t, 2037, "cudaStreamGetId_ptsz", cudart.Error(r), stream, streamId)
+				return r
+			},
+			CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetDevice(stream, device)
+				shim.TraceEnd(t, 2038, "cudaStreamGetDevice", cudart.Error(r), stream, device)
+				return r
+			},
+			CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetDevice_ptsz(stream, device)
+				shim.TraceEnd(t, 2039, "cudaStreamGetDevice_ptsz", cudart.Error(r), stream, device)
+				return r
+			},
+			CudaHostGetFlags: func(pFlags unsafe.Pointer, pHost uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaHostGetFlags(pFlags, pHost)
+				shim.TraceEnd(t, 2040, "cudaHostGetFlags", cudart.Error(r), pFlags, pHost)
+				return r
+			},
+			CudaOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+				shim.TraceEnd(t, 2041, "cudaOccupancyAvailableDynamicSMemPerBlock", cudart.Error(r), dynamicSmemSize, func_, numBlocks, blockSize)
+				return r
+			},
+			CudaOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+				shim.TraceEnd(t, 2042, "cudaOccupancyMaxPotentialClusterSize", cudart.Error(r), clusterSize, func_, config)
+				return r
+			},
+			CudaOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaOccupancyMaxActiveClusters(numClusters, func_, config)
+				shim.TraceEnd(t, 2043, "cudaOccupancyMaxActiveClusters", cudart.Error(r), numClusters, func_, config)
+				return r
+			},
+			CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies)
+				shim.TraceEnd(t, 2044, "cudaGraphAddEmptyNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies)
+				return r
+			},
+			CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+				shim.TraceEnd(t, 2045, "cudaGraphAddMemcpyNode1D", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+				return r
+			},
+			CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+				shim.TraceEnd(t, 2046, "cudaGraphAddMemsetNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+				return r
+			},
+			CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				shim.TraceEnd(t, 2047, "cudaGraphAddKernelNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				return r
+			},
+			CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeGetParams(node, pNodeParams)
+				shim.TraceEnd(t, 2048, "cudaGraphKernelNodeGetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeSetParams(node, pNodeParams)
+				shim.TraceEnd(t, 2049, "cudaGraphKernelNodeSetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams)
+				shim.TraceEnd(t, 2050, "cudaGraphExecKernelNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+				return r
+			},
+			CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetType(node, pType)
+				shim.TraceEnd(t, 2051, "cudaGraphNodeGetType", cudart.Error(r), node, pType)
+				return r
+			},
+			CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphClone(pGraphClone, originalGraph)
+				shim.TraceEnd(t, 2052, "cudaGraphClone", cudart.Error(r), pGraphClone, originalGraph)
+				return r
+			},
+			CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddDependencies_13(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 2053, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 2054, "cudaGraphAddDependencies_v2", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddDependencies_12(graph, from, to, numDependencies)
+				shim.TraceEnd(t, 2055, "cudaGraphAddDependencies", cudart.Error(r), graph, from, to, numDependencies)
+				return r
+			},
+			CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphGetEdges_13(graph, from, to, edgeData, numEdges)
+				shim.TraceEnd(t, 2056, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, edgeData, numEdges)
+				return r
+			},
+			CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphGetEdges_v2_12(graph, from, to, edgeData, numEdges)
+				shim.TraceEnd(t, 2057, "cudaGraphGetEdges_v2", cudart.Error(r), graph, from, to, edgeData, numEdges)
+				return r
+			},
+			CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphGetEdges_12(graph, from, to, numEdges)
+				shim.TraceEnd(t, 2058, "cudaGraphGetEdges", cudart.Error(r), graph, from, to, numEdges)
+				return r
+			},
+			CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetP2PAttribute(value, attr, srcDevice, dstDevice)
+				shim.TraceEnd(t, 2059, "cudaDeviceGetP2PAttribute", cudart.Error(r), value, attr, srcDevice, dstDevice)
+				return r
+			},
+			CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetAttribute(hStream, attr, value_out)
+				shim.TraceEnd(t, 2060, "cudaStreamGetAttribute", cudart.Error(r), hStream, attr, value_out)
+				return r
+			},
+			CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamSetAttribute(hStream, attr, value)
+				shim.TraceEnd(t, 2061, "cudaStreamSetAttribute", cudart.Error(r), hStream, attr, value)
+				return r
+			},
+			CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetAttribute_ptsz(hStream, attr, value_out)
+				shim.TraceEnd(t, 2062, "cudaStreamGetAttribute_ptsz", cudart.Error(r), hStream, attr, value_out)
+				return r
+			},
+			CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamSetAttribute_ptsz(hStream, attr, value)
+				shim.TraceEnd(t, 2063, "cudaStreamSetAttribute_ptsz", cudart.Error(r), hStream, attr, value)
+				return r
+			},
+			CudaFuncGetName: func(name unsafe.Pointer, func_ uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFuncGetName(name, func_)
+				shim.TraceEnd(t, 2064, "cudaFuncGetName", cudart.Error(r), name, func_)
+				return r
+			},
+			CudaGetFuncBySymbol: func(functionPtr unsafe.Pointer, symbolPtr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetFuncBySymbol(functionPtr, symbolPtr)
+				shim.TraceEnd(t, 2065, "cudaGetFuncBySymbol", cudart.Error(r), functionPtr, symbolPtr)
+				return r
+			},
+			CudaGetKernel: func(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetKernel(kernelPtr, entryFuncAddr)
+				shim.TraceEnd(t, 2066, "cudaGetKernel", cudart.Error(r), kernelPtr, entryFuncAddr)
+				return r
+			},
+			CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemsetNodeGetParams(node, pNodeParams)
+				shim.TraceEnd(t, 2067, "cudaGraphMemsetNodeGetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemsetNodeSetParams(node, pNodeParams)
+				shim.TraceEnd(t, 2068, "cudaGraphMemsetNodeSetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams)
+				shim.TraceEnd(t, 2069, "cudaGraphExecMemsetNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+				return r
+			},
+			CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemcpyNodeSetParams1D(node, dst, src, count, kind)
+				shim.TraceEnd(t, 2070, "cudaGraphMemcpyNodeSetParams1D", cudart.Error(r), node, dst, src, count, kind)
+				return r
+			},
+			CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind)
+				shim.TraceEnd(t, 2071, "cudaGraphExecMemcpyNodeSetParams1D", cudart.Error(r), hGraphExec, node, dst, src, count, kind)
+				return r
+			},
+			CudaGraphDestroyNode: func(node uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphDestroyNode(node)
+				shim.TraceEnd(t, 2072, "cudaGraphDestroyNode", cudart.Error(r), node)
+				return r
+			},
+			CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependencies_13(node, pDependencies, edgeData, pNumDependencies)
+				shim.TraceEnd(t, 2073, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+				return r
+			},
+			CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependencies_v2_12(node, pDependencies, edgeData, pNumDependencies)
+				shim.TraceEnd(t, 2074, "cudaGraphNodeGetDependencies_v2", cudart.Error(r), node, pDependencies, edgeData, pNumDependencies)
+				return r
+			},
+			CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependencies_12(node, pDependencies, pNumDependencies)
+				shim.TraceEnd(t, 2075, "cudaGraphNodeGetDependencies", cudart.Error(r), node, pDependencies, pNumDependencies)
+				return r
+			},
+			CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependentNodes_13(node, pDependentNodes, edgeData, pNumDependentNodes)
+				shim.TraceEnd(t, 2076, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+				return r
+			},
+			CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependentNodes_v2_12(node, pDependentNodes, edgeData, pNumDependentNodes)
+				shim.TraceEnd(t, 2077, "cudaGraphNodeGetDependentNodes_v2", cudart.Error(r), node, pDependentNodes, edgeData, pNumDependentNodes)
+				return r
+			},
+			CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetDependentNodes_12(node, pDependentNodes, pNumDependentNodes)
+				shim.TraceEnd(t, 2078, "cudaGraphNodeGetDependentNodes", cudart.Error(r), node, pDependentNodes, pNumDependentNodes)
+				return r
+			},
+			CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphUpload(graphExec, stream)
+				shim.TraceEnd(t, 2079, "cudaGraphUpload", cudart.Error(r), graphExec, stream)
+				return r
+			},
+			CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphUpload_ptsz(graphExec, stream)
+				shim.TraceEnd(t, 2080, "cudaGraphUpload_ptsz", cudart.Error(r), graphExec, stream)
+				return r
+			},
+			CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
+				shim.TraceEnd(t, 2081, "cudaGraphAddChildGraphNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, childGraph)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -3893,6 +5041,224 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGetDriverEntryPointByVersion: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
 				return get().Cudart.CudaGetDriverEntryPointByVersion(symbol, funcPtr, cudaVersion, flags, status)
+			},
+			CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy_ptds(dst, src, count, kind)
+			},
+			CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyAsync_ptsz(dst, src, count, kind, stream)
+			},
+			CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2D_ptds(dst, dpitch, src, spitch, width, height, kind)
+			},
+			CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DAsync_ptsz(dst, dpitch, src, spitch, width, height, kind, stream)
+			},
+			CudaMemcpy3D_ptds:      func(p unsafe.Pointer) int32 { return get().Cudart.CudaMemcpy3D_ptds(p) },
+			CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 { return get().Cudart.CudaMemcpy3DAsync_ptsz(p, stream) },
+			CudaMemcpy3DPeer_ptds:  func(p unsafe.Pointer) int32 { return get().Cudart.CudaMemcpy3DPeer_ptds(p) },
+			CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy3DPeerAsync_ptsz(p, stream)
+			},
+			CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
+				return get().Cudart.CudaMemset_ptds(devPtr, value, count)
+			},
+			CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemsetAsync_ptsz(devPtr, value, count, stream)
+			},
+			CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
+				return get().Cudart.CudaMemset2D_ptds(devPtr, pitch, value, width, height)
+			},
+			CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemset2DAsync_ptsz(devPtr, pitch, value, width, height, stream)
+			},
+			CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyToSymbol_ptds(symbol, src, count, offset, kind)
+			},
+			CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyFromSymbol_ptds(dst, symbol, count, offset, kind)
+			},
+			CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyToSymbolAsync_ptsz(symbol, src, count, offset, kind, stream)
+			},
+			CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyFromSymbolAsync_ptsz(dst, symbol, count, offset, kind, stream)
+			},
+			CudaStreamSynchronize_ptsz: func(stream uintptr) int32 { return get().Cudart.CudaStreamSynchronize_ptsz(stream) },
+			CudaStreamQuery_ptsz:       func(stream uintptr) int32 { return get().Cudart.CudaStreamQuery_ptsz(stream) },
+			CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetFlags_ptsz(stream, flags)
+			},
+			CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetPriority_ptsz(stream, priority)
+			},
+			CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
+				return get().Cudart.CudaStreamWaitEvent_ptsz(stream, event, flags)
+			},
+			CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamIsCapturing_ptsz(stream, status)
+			},
+			CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 { return get().Cudart.CudaStreamBeginCapture_ptsz(stream, mode) },
+			CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamEndCapture_ptsz(stream, graph)
+			},
+			CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
+				return get().Cudart.CudaLaunchHostFunc_ptsz(stream, fn, userData)
+			},
+			CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				return get().Cudart.CudaStreamAddCallback_ptsz(stream, callback, userData, flags)
+			},
+			CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 { return get().Cudart.CudaEventRecord_ptsz(event, stream) },
+			CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				return get().Cudart.CudaLaunchKernel_ptsz(func_, grid, block, args, sharedMem, stream)
+			},
+			CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
+				return get().Cudart.CudaLaunchKernelExC_ptsz(config, func_, args)
+			},
+			CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				return get().Cudart.CudaLaunchCooperativeKernel_ptsz(func_, grid, block, args, sharedMem, stream)
+			},
+			X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
+				return get().Cudart.X__cudaLaunchKernel_ptsz_13(kernel, grid, block, args, sharedMem, stream)
+			},
+			CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMallocAsync_ptsz(devPtr, size, stream)
+			},
+			CudaFreeAsync_ptsz:   func(devPtr uintptr, stream uintptr) int32 { return get().Cudart.CudaFreeAsync_ptsz(devPtr, stream) },
+			CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 { return get().Cudart.CudaGraphLaunch_ptsz(exec, stream) },
+			CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
+				return get().Cudart.CudaEventRecordWithFlags(event, stream, flags)
+			},
+			CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
+				return get().Cudart.CudaEventRecordWithFlags_ptsz(event, stream, flags)
+			},
+			CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetId(stream, streamId)
+			},
+			CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetId_ptsz(stream, streamId)
+			},
+			CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetDevice(stream, device)
+			},
+			CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetDevice_ptsz(stream, device)
+			},
+			CudaHostGetFlags: func(pFlags unsafe.Pointer, pHost uintptr) int32 { return get().Cudart.CudaHostGetFlags(pFlags, pHost) },
+			CudaOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+				return get().Cudart.CudaOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+			},
+			CudaOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+				return get().Cudart.CudaOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+			},
+			CudaOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config unsafe.Pointer) int32 {
+				return get().Cudart.CudaOccupancyMaxActiveClusters(numClusters, func_, config)
+			},
+			CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphAddEmptyNode(pGraphNode, graph, pDependencies, numDependencies)
+			},
+			CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphAddMemcpyNode1D(pGraphNode, graph, pDependencies, numDependencies, dst, src, count, kind)
+			},
+			CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddMemsetNode(pGraphNode, graph, pDependencies, numDependencies, pMemsetParams)
+			},
+			CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+			},
+			CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphKernelNodeGetParams(node, pNodeParams)
+			},
+			CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphKernelNodeSetParams(node, pNodeParams)
+			},
+			CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams)
+			},
+			CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 { return get().Cudart.CudaGraphNodeGetType(node, pType) },
+			CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+				return get().Cudart.CudaGraphClone(pGraphClone, originalGraph)
+			},
+			CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphAddDependencies_13(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphAddDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphAddDependencies_12(graph, from, to, numDependencies)
+			},
+			CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphGetEdges_13(graph, from, to, edgeData, numEdges)
+			},
+			CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphGetEdges_v2_12(graph, from, to, edgeData, numEdges)
+			},
+			CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphGetEdges_12(graph, from, to, numEdges)
+			},
+			CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cudart.CudaDeviceGetP2PAttribute(value, attr, srcDevice, dstDevice)
+			},
+			CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetAttribute(hStream, attr, value_out)
+			},
+			CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamSetAttribute(hStream, attr, value)
+			},
+			CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetAttribute_ptsz(hStream, attr, value_out)
+			},
+			CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamSetAttribute_ptsz(hStream, attr, value)
+			},
+			CudaFuncGetName: func(name unsafe.Pointer, func_ uintptr) int32 { return get().Cudart.CudaFuncGetName(name, func_) },
+			CudaGetFuncBySymbol: func(functionPtr unsafe.Pointer, symbolPtr uintptr) int32 {
+				return get().Cudart.CudaGetFuncBySymbol(functionPtr, symbolPtr)
+			},
+			CudaGetKernel: func(kernelPtr unsafe.Pointer, entryFuncAddr uintptr) int32 {
+				return get().Cudart.CudaGetKernel(kernelPtr, entryFuncAddr)
+			},
+			CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemsetNodeGetParams(node, pNodeParams)
+			},
+			CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemsetNodeSetParams(node, pNodeParams)
+			},
+			CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecMemsetNodeSetParams(hGraphExec, node, pNodeParams)
+			},
+			CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphMemcpyNodeSetParams1D(node, dst, src, count, kind)
+			},
+			CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphExecMemcpyNodeSetParams1D(hGraphExec, node, dst, src, count, kind)
+			},
+			CudaGraphDestroyNode: func(node uintptr) int32 { return get().Cudart.CudaGraphDestroyNode(node) },
+			CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependencies_13(node, pDependencies, edgeData, pNumDependencies)
+			},
+			CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependencies_v2_12(node, pDependencies, edgeData, pNumDependencies)
+			},
+			CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependencies_12(node, pDependencies, pNumDependencies)
+			},
+			CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependentNodes_13(node, pDependentNodes, edgeData, pNumDependentNodes)
+			},
+			CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependentNodes_v2_12(node, pDependentNodes, edgeData, pNumDependentNodes)
+			},
+			CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetDependentNodes_12(node, pDependentNodes, pNumDependentNodes)
+			},
+			CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 { return get().Cudart.CudaGraphUpload(graphExec, stream) },
+			CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
+				return get().Cudart.CudaGraphUpload_ptsz(graphExec, stream)
+			},
+			CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				return get().Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
 			},
 		},
 		Cublas: Cublas{

@@ -24,9 +24,10 @@ func TestSyncAndQueryRowsNameWhatTheyWaitFor(t *testing.T) {
 		assert.False(t, f.Has("sync") && f.Has("query"), "%s is both", f.Name)
 		assert.True(t, len(f.Args) == 0 || waits[f.Args[0].CType], "%s waits for a %s", f.Name, f.Args)
 	}
-	// cu/cuda Ctx/Device, Stream and Event Synchronize; Stream and Event Query.
-	assert.Equal(t, 6, syncs)
-	assert.Equal(t, 4, queries)
+	// cu/cuda Ctx/Device, Stream and Event Synchronize; Stream and Event Query; the
+	// runtime's per-thread stream forms of Stream Synchronize and Query.
+	assert.Equal(t, 7, syncs)
+	assert.Equal(t, 5, queries)
 }
 
 // A row that hands out a new stream or event through its first argument declares it

@@ -1,0 +1,566 @@
+package cudart
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// Graphs built by hand: nodes added with their dependencies, edges, node types, kernel node
+// parameters, clones. The model is shim/graphbuild.go; each node's operations are checked
+// and laid out as the same call on a capturing stream would be.
+
+func graphNode(h uintptr) (*shim.GraphNode, Error) {
+	if _, e := begin(); e != Success {
+		return nil, e
+	}
+	n, ok := shim.Lookup[*shim.GraphNode](shim.KindGraphNode, h)
+	if !ok {
+		return nil, ErrorInvalidValue
+	}
+	return n, Success
+}
+
+// depsAt reads numDeps node handles of graph g.
+func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNode, Error) {
+	if numDeps == 0 {
+		return nil, Success
+	}
+	if deps == nil || numDeps > 1<<20 {
+		return nil, ErrorInvalidValue
+	}
+	out := make([]*shim.GraphNode, numDeps)
+	for i := range out {
+		n, e := graphNode(*(*uintptr)(unsafe.Add(deps, 8*i)))
+		if e != Success || n.Graph != g {
+			return nil, ErrorInvalidValue
+		}
+		out[i] = n
+	}
+	return out, Success
+}
+
+// addNode is the common part of cudaGraphAdd*Node.
+func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Error {
+	g, e := graph(h)
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	ds, e := depsAt(g, deps, numDeps)
+	if e != Success {
+		return e
+	}
+	n, st := g.AddNode(typ, ops, ds, params)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, n.Handle)
+	return Success
+}
+
+// GraphAddEmptyNode is cudaGraphAddEmptyNode: a node that only joins dependencies.
+func GraphAddEmptyNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64) Error {
+	return addNode(out, h, deps, numDeps, shim.GraphNodeEmpty, nil, nil)
+}
+
+// GraphAddMemcpyNode1D is cudaGraphAddMemcpyNode1D. Served to a remote client, only device
+// to device copies: the client's host memory is not the server's to read or write at
+// each launch, so other directions answer cudaErrorNotSupported there.
+func GraphAddMemcpyNode1D(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, dst, src uintptr, count uint64, kind int32) Error {
+	g, e := graph(h)
+	if e != Success {
+		return e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
+	}
+	return addNode(out, g.Handle, deps, numDeps, shim.GraphNodeMemcpy, ops, nil)
+}
+
+func memcpyOps(d *shim.Device, dst, src uintptr, count uint64, kind int32) ([]shim.Node, Error) {
+	if shim.CallerOwner() != 0 && count > 0 && (!shim.IsDevice(dst) || !shim.IsDevice(src)) {
+		return nil, ErrorNotSupported
+	}
+	ops, st := shim.Record(d, func(s *shim.Stream) shim.Status { return shim.Memcpy(s, dst, src, count, kind) })
+	return ops, From(st)
+}
+
+// memsetParams reads a cudaMemsetParams: dst (0), pitch (8), value (16), elementSize (20),
+// width (24, in elements), height (32).
+func memsetOps(d *shim.Device, p unsafe.Pointer) ([]shim.Node, Error) {
+	if p == nil {
+		return nil, ErrorInvalidValue
+	}
+	b := shim.View(p, 40)
+	dst, pitch := uintptr(shim.Le.Uint64(b)), shim.Le.Uint64(b[8:])
+	value, size := shim.Le.Uint32(b[16:]), uint64(shim.Le.Uint32(b[20:]))
+	width, height := shim.Le.Uint64(b[24:]), shim.Le.Uint64(b[32:])
+	if size != 1 && size != 2 && size != 4 {
+		return nil, ErrorInvalidValue
+	}
+	if width == 0 || height == 0 || width > 1<<40 || height > 1<<32 {
+		return nil, ErrorInvalidValue
+	}
+	if height > 1 && width*size > pitch {
+		return nil, ErrorInvalidValue
+	}
+	if size == 1 {
+		value &= 0xff
+	} else if size == 2 {
+		value = value&0xffff | value<<16
+	}
+	var ops []shim.Node
+	for r := uint64(0); r < height; r++ {
+		row, n := dst+uintptr(r*pitch), size*width
+		rec, st := shim.Record(d, func(s *shim.Stream) shim.Status { return shim.MemsetWords(s, row, value, size, width) })
+		if st != shim.OK {
+			return nil, From(st)
+		}
+		for i := range rec {
+			if run := rec[i].Run; run != nil {
+				// A pattern written from the host (the sim's multi-byte fill): checked again at
+				// each replay, as copies and byte fills are, since the memory may be gone.
+				rec[i].Run = func() shim.Status {
+					if _, st := shim.DeviceRange(row, n); st != shim.OK {
+						return shim.ErrInvalidValue
+					}
+					return run()
+				}
+			}
+		}
+		ops = append(ops, rec...)
+	}
+	return ops, Success
+}
+
+// GraphAddMemsetNode is cudaGraphAddMemsetNode: a 1, 2 or 4 byte value over width elements
+// of height rows pitch bytes apart.
+func GraphAddMemsetNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, params unsafe.Pointer) Error {
+	if _, e := graph(h); e != Success {
+		return e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	ops, e := memsetOps(d, params)
+	if e != Success {
+		return e
+	}
+	return addNode(out, h, deps, numDeps, shim.GraphNodeMemset, ops, append([]byte(nil), shim.View(params, 40)...))
+}
+
+// kernelOps reads a cudaKernelNodeParams: func (0), gridDim (8), blockDim (20),
+// sharedMemBytes (32), kernelParams (40), extra (48); the launch is checked as
+// cudaLaunchKernel checks it. The sim keeps the program's argument array by reference, as
+// its launches do (they run no device code).
+func kernelOps(d *shim.Device, p unsafe.Pointer) ([]shim.Node, []byte, Error) {
+	if p == nil {
+		return nil, nil, ErrorInvalidValue
+	}
+	b := append([]byte(nil), shim.View(p, 56)...)
+	k, e := kernelAt(uintptr(shim.Le.Uint64(b)))
+	if e != Success {
+		return nil, nil, e
+	}
+	dim := func(off int) shim.Dim3 {
+		return shim.Dim3{X: shim.Le.Uint32(b[off:]), Y: shim.Le.Uint32(b[off+4:]), Z: shim.Le.Uint32(b[off+8:])}
+	}
+	lc := shim.LaunchConfig{Grid: dim(8), Block: dim(20), Shared: uint64(shim.Le.Uint32(b[32:]))}
+	if st := shim.CheckLaunch(d, k, lc); st != shim.OK {
+		return nil, nil, From(st)
+	}
+	args, extra := uintptr(shim.Le.Uint64(b[40:])), shim.Le.Uint64(b[48:])
+	if extra != 0 {
+		return nil, nil, ErrorInvalidValue // kernelParams only: the packed form is the driver API's
+	}
+	return []shim.Node{{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: args}}, b, Success
+}
+
+// GraphAddKernelNode is cudaGraphAddKernelNode.
+func GraphAddKernelNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, params unsafe.Pointer) Error {
+	if _, e := graph(h); e != Success {
+		return e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	ops, b, e := kernelOps(d, params)
+	if e != Success {
+		return e
+	}
+	return addNode(out, h, deps, numDeps, shim.GraphNodeKernel, ops, b)
+}
+
+// GraphKernelNodeGetParams is cudaGraphKernelNodeGetParams: what the node was given.
+func GraphKernelNodeGetParams(h uintptr, params unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	if params == nil || n.Type != shim.GraphNodeKernel {
+		return ErrorInvalidValue
+	}
+	copy(shim.View(params, 56), n.Params)
+	return Success
+}
+
+// GraphKernelNodeSetParams is cudaGraphKernelNodeSetParams: the graph's node changes;
+// graphs already instantiated from it keep theirs.
+func GraphKernelNodeSetParams(h uintptr, params unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if n.Type != shim.GraphNodeKernel {
+		return ErrorInvalidValue
+	}
+	ops, b, e := kernelOps(d, params)
+	if e != Success {
+		return e
+	}
+	n.SetOps(ops, b)
+	return Success
+}
+
+// GraphExecKernelNodeSetParams is cudaGraphExecKernelNodeSetParams: the executable graph's
+// copy of the node changes, the graph's does not. The function must stay the same.
+func GraphExecKernelNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error {
+	x, e := graphExec(exec)
+	if e != Success {
+		return e
+	}
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if n.Type != shim.GraphNodeKernel {
+		return ErrorInvalidValue
+	}
+	ops, _, e := kernelOps(d, params)
+	if e != Success {
+		return e
+	}
+	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphNodeGetType is cudaGraphNodeGetType.
+func GraphNodeGetType(h uintptr, out unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	if !shim.PutI32(out, n.Type) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// edgeDataZero reports whether numDeps cudaGraphEdgeData (8 bytes each) at p are all the
+// default edge (port 0 to port 0, full dependency), the only kind the sim's graphs model.
+func edgeDataZero(p unsafe.Pointer, n uint64) bool {
+	if p == nil {
+		return true
+	}
+	for _, c := range shim.View(p, int(8*n)) {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// GraphAddDependencies is cudaGraphAddDependencies (CUDA 13; _v2 in 12): from[i] -> to[i].
+// Edge data other than the default is an invalid value here.
+func GraphAddDependencies(h uintptr, from, to, edgeData unsafe.Pointer, num uint64) Error {
+	g, e := graph(h)
+	if e != Success {
+		return e
+	}
+	if num == 0 {
+		return Success
+	}
+	if num > 1<<20 || !edgeDataZero(edgeData, num) {
+		return ErrorInvalidValue
+	}
+	fs, e := depsAt(g, from, num)
+	if e != Success {
+		return e
+	}
+	ts, e := depsAt(g, to, num)
+	if e != Success {
+		return e
+	}
+	for i := range fs {
+		if st := g.AddDependency(fs[i], ts[i]); st != shim.OK {
+			return From(st)
+		}
+	}
+	return Success
+}
+
+// GraphAddDependencies12 is CUDA 12's cudaGraphAddDependencies, without edge data.
+func GraphAddDependencies12(h uintptr, from, to unsafe.Pointer, num uint64) Error {
+	return GraphAddDependencies(h, from, to, nil, num)
+}
+
+// GraphGetEdges is cudaGraphGetEdges (CUDA 13; _v2 in 12): with from and to NULL it
+// reports the count; otherwise it fills up to *num edges and reports how many it wrote.
+// Edge data, where asked for, is the default edge for each.
+func GraphGetEdges(h uintptr, from, to, edgeData, num unsafe.Pointer) Error {
+	g, e := graph(h)
+	if e != Success {
+		return e
+	}
+	if num == nil || (from == nil) != (to == nil) {
+		return ErrorInvalidValue
+	}
+	fs, ts := g.Edges()
+	n := uint64(len(fs))
+	if from == nil {
+		shim.PutU64(num, n)
+		return Success
+	}
+	want := *(*uint64)(num)
+	if want > 1<<20 {
+		return ErrorInvalidValue
+	}
+	// Entries past the graph's edges are NULL; the count becomes how many were written.
+	for i := uint64(0); i < want; i++ {
+		var f, t uintptr
+		if i < n {
+			f, t = fs[i].Handle, ts[i].Handle
+		}
+		*(*uintptr)(unsafe.Add(from, 8*i)) = f
+		*(*uintptr)(unsafe.Add(to, 8*i)) = t
+		if edgeData != nil {
+			*(*uint64)(unsafe.Add(edgeData, 8*i)) = 0
+		}
+	}
+	shim.PutU64(num, min(want, n))
+	return Success
+}
+
+// GraphGetEdges12 is CUDA 12's cudaGraphGetEdges, without edge data.
+func GraphGetEdges12(h uintptr, from, to, num unsafe.Pointer) Error {
+	return GraphGetEdges(h, from, to, nil, num)
+}
+
+// GraphClone is cudaGraphClone: a graph with the same nodes and edges, and handles of its own.
+func GraphClone(out unsafe.Pointer, h uintptr) Error {
+	g, e := graph(h)
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, g.Clone().Handle)
+	return Success
+}
+
+// nodeOf finds a node of the given type; another type is an invalid value.
+func nodeOf(h uintptr, typ int32) (*shim.GraphNode, *shim.Device, Error) {
+	n, e := graphNode(h)
+	if e != Success {
+		return nil, nil, e
+	}
+	d, e := currentDevice()
+	if e != Success {
+		return nil, nil, e
+	}
+	if n.Type != typ {
+		return nil, nil, ErrorInvalidValue
+	}
+	return n, d, Success
+}
+
+// GraphMemsetNodeGetParams is cudaGraphMemsetNodeGetParams.
+func GraphMemsetNodeGetParams(h uintptr, params unsafe.Pointer) Error {
+	n, _, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	if params == nil || len(n.Params) != 40 { // a captured memset keeps no parameters
+		return ErrorInvalidValue
+	}
+	copy(shim.View(params, 40), n.Params)
+	return Success
+}
+
+// GraphMemsetNodeSetParams is cudaGraphMemsetNodeSetParams.
+func GraphMemsetNodeSetParams(h uintptr, params unsafe.Pointer) Error {
+	n, d, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	ops, e := memsetOps(d, params)
+	if e != Success {
+		return e
+	}
+	n.SetOps(ops, append([]byte(nil), shim.View(params, 40)...))
+	return Success
+}
+
+// GraphExecMemsetNodeSetParams is cudaGraphExecMemsetNodeSetParams: the executable graph's
+// copy changes; it keeps its shape (as many rows).
+func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error {
+	x, e := graphExec(exec)
+	if e != Success {
+		return e
+	}
+	n, d, e := nodeOf(h, shim.GraphNodeMemset)
+	if e != Success {
+		return e
+	}
+	ops, e := memsetOps(d, params)
+	if e != Success {
+		return e
+	}
+	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphMemcpyNodeSetParams1D is cudaGraphMemcpyNodeSetParams1D.
+func GraphMemcpyNodeSetParams1D(h uintptr, dst, src uintptr, count uint64, kind int32) Error {
+	n, d, e := nodeOf(h, shim.GraphNodeMemcpy)
+	if e != Success {
+		return e
+	}
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
+	}
+	n.SetOps(ops, nil)
+	return Success
+}
+
+// GraphExecMemcpyNodeSetParams1D is cudaGraphExecMemcpyNodeSetParams1D.
+func GraphExecMemcpyNodeSetParams1D(exec, h uintptr, dst, src uintptr, count uint64, kind int32) Error {
+	x, e := graphExec(exec)
+	if e != Success {
+		return e
+	}
+	n, d, e := nodeOf(h, shim.GraphNodeMemcpy)
+	if e != Success {
+		return e
+	}
+	ops, e := memcpyOps(d, dst, src, count, kind)
+	if e != Success {
+		return e
+	}
+	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphDestroyNode is cudaGraphDestroyNode: the node and its edges leave the graph.
+func GraphDestroyNode(h uintptr) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	n.Remove()
+	return Success
+}
+
+// putNodes fills a node array as cudaGraphGetNodes does: with out NULL only the count;
+// entries past the list NULL; the count becomes how many were written. Edge data, where
+// asked for, is the default edge for each.
+func putNodes(list []*shim.GraphNode, out, edgeData, num unsafe.Pointer) Error {
+	if num == nil {
+		return ErrorInvalidValue
+	}
+	n := uint64(len(list))
+	if out == nil {
+		shim.PutU64(num, n)
+		return Success
+	}
+	want := *(*uint64)(num)
+	if want > 1<<20 {
+		return ErrorInvalidValue
+	}
+	for i := uint64(0); i < want; i++ {
+		var v uintptr
+		if i < n {
+			v = list[i].Handle
+		}
+		*(*uintptr)(unsafe.Add(out, 8*i)) = v
+		if edgeData != nil {
+			*(*uint64)(unsafe.Add(edgeData, 8*i)) = 0
+		}
+	}
+	shim.PutU64(num, min(want, n))
+	return Success
+}
+
+// GraphNodeGetDependencies is cudaGraphNodeGetDependencies (CUDA 13; _v2 in 12).
+func GraphNodeGetDependencies(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	return putNodes(n.Dependencies(), deps, edgeData, num)
+}
+
+// GraphNodeGetDependencies12 is CUDA 12's form, without edge data.
+func GraphNodeGetDependencies12(h uintptr, deps, num unsafe.Pointer) Error {
+	return GraphNodeGetDependencies(h, deps, nil, num)
+}
+
+// GraphNodeGetDependentNodes is cudaGraphNodeGetDependentNodes (CUDA 13; _v2 in 12).
+func GraphNodeGetDependentNodes(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
+	n, e := graphNode(h)
+	if e != Success {
+		return e
+	}
+	return putNodes(n.Dependents(), deps, edgeData, num)
+}
+
+// GraphNodeGetDependentNodes12 is CUDA 12's form, without edge data.
+func GraphNodeGetDependentNodes12(h uintptr, deps, num unsafe.Pointer) Error {
+	return GraphNodeGetDependentNodes(h, deps, nil, num)
+}
+
+// GraphUpload is cudaGraphUpload: the sim keeps nothing on a device to upload to, so it
+// checks its arguments; the first launch does what an upload would have.
+func GraphUpload(exec, stream uintptr) Error {
+	if _, e := graphExec(exec); e != Success {
+		return e
+	}
+	_, e := resolveStream(stream)
+	return e
+}
+
+// GraphUploadPtsz is cudaGraphUpload_ptsz.
+func GraphUploadPtsz(exec, stream uintptr) Error { return GraphUpload(exec, ptsz(stream)) }
+
+// GraphAddChildGraphNode is cudaGraphAddChildGraphNode: the node runs a copy of child's
+// work, taken now (later changes to child do not reach it), in child's order.
+func GraphAddChildGraphNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, child uintptr) Error {
+	c, e := graph(child)
+	if e != Success {
+		return e
+	}
+	if child == h {
+		return ErrorInvalidValue
+	}
+	return addNode(out, h, deps, numDeps, shim.GraphNodeGraph, c.Snapshot(), nil)
+}
