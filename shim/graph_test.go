@@ -84,3 +84,24 @@ func TestGraphsBecomeTheBackends(t *testing.T) {
 	assert.Equal(t, 3, gb.built, "tried once, then left to node-by-node replay")
 	assert.Equal(t, 3, gb.launched)
 }
+
+// A captured multi-byte fill (written from the host on the sim) checks its memory again when
+// the graph replays: freed since, the launch fails and nothing is written there.
+func TestReplayedWordFillOnFreedMemoryIsRefused(t *testing.T) {
+	Reset()
+	t.Cleanup(Reset)
+	d := S().Device(0)
+	a, st := AllocDevice(d, 4096, MemDevice)
+	require.Equal(t, OK, st)
+	s := NewStream(d, 0, 0)
+	require.Equal(t, OK, s.BeginCapture(0))
+	require.Equal(t, OK, MemsetWords(s, a.Base, 0x01020304, 4, 1024))
+	g, st := s.EndCapture()
+	require.Equal(t, OK, st)
+	x := Instantiate(g)
+	require.Equal(t, OK, x.Launch(s))
+	require.Equal(t, OK, s.Synchronize())
+	assert.Equal(t, []byte{4, 3, 2, 1}, Bytes(a.Base, 4), "the fill ran while its memory was there")
+	require.Equal(t, OK, FreeDevice(a.Base))
+	assert.NotEqual(t, OK, x.Launch(s), "a replay onto freed memory")
+}

@@ -337,6 +337,11 @@ func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Statu
 		return ErrNotSupported // multi-byte patterns are written from the host, which only the sim backend can address
 	}
 	return s.Enqueue(Node{Kind: NodeHost, Run: func() Status {
+		// Checked again when run: a captured fill replays later, when the memory may have
+		// been freed and its addresses handed to another client.
+		if _, st := DeviceRange(dst, n); st != OK {
+			return ErrInvalidValue
+		}
 		buf := Bytes(dst, n)
 		for i := uint64(0); i < n; i += size {
 			for j := uint64(0); j < size; j++ {
