@@ -26,7 +26,13 @@ func LaunchHostFunc(stream, fn, data uintptr) Error {
 // StreamAddCallback is cudaStreamAddCallback: flags must be 0; the callback is not
 // capturable (NVIDIA's runtime refuses it during capture).
 func StreamAddCallback(stream, fn, data uintptr, flags uint32) Error {
-	s, e := resolveStream(stream)
+	return addCallback(stream, stream, fn, data, flags)
+}
+
+// addCallback runs fn in stream order on the stream handle resolves to, handing it the stream
+// as the caller named it (named).
+func addCallback(handle, named, fn, data uintptr, flags uint32) Error {
+	s, e := resolveStream(handle)
 	if e != Success {
 		return e
 	}
@@ -39,6 +45,6 @@ func StreamAddCallback(stream, fn, data uintptr, flags uint32) Error {
 	if st := s.Synchronize(); st != shim.OK {
 		return From(st)
 	}
-	RunStreamCallback(fn, stream, data)
+	RunStreamCallback(fn, named, data)
 	return Success
 }

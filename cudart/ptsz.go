@@ -151,21 +151,7 @@ func LaunchHostFuncPtsz(stream, fn, data uintptr) Error {
 // StreamAddCallbackPtsz is cudaStreamAddCallback_ptsz; the callback is handed the stream as
 // the caller named it.
 func StreamAddCallbackPtsz(stream, fn, data uintptr, flags uint32) Error {
-	s, e := resolveStream(ptsz(stream))
-	if e != Success {
-		return e
-	}
-	if fn == 0 || flags != 0 {
-		return ErrorInvalidValue
-	}
-	if s.Capturing() != nil {
-		return ErrorCaptureUnsupported
-	}
-	if st := s.Synchronize(); st != shim.OK {
-		return From(st)
-	}
-	RunStreamCallback(fn, stream, data)
-	return Success
+	return addCallback(ptsz(stream), stream, fn, data, flags)
 }
 
 // EventRecordPtsz is cudaEventRecord_ptsz.
