@@ -6190,11 +6190,11 @@ func vgpu_nvmlDeviceGetEnforcedPowerLimit(device uintptr, limit unsafe.Pointer) 
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(nvml.PowerManagementLimit(device, limit))
+		r := int32(nvml.DeviceGetPowerManagementLimit(device, limit))
 		shim.TraceEnd(t, 532, "nvmlDeviceGetEnforcedPowerLimit", nvml.Return(r), device, limit)
 		return r
 	}
-	return int32(nvml.PowerManagementLimit(device, limit))
+	return int32(nvml.DeviceGetPowerManagementLimit(device, limit))
 }
 
 //export vgpu_nvmlDeviceGetPowerManagementDefaultLimit
@@ -6212,11 +6212,11 @@ func vgpu_nvmlDeviceGetPowerManagementDefaultLimit(device uintptr, limit unsafe.
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(nvml.PowerManagementLimit(device, limit))
+		r := int32(nvml.DeviceGetPowerManagementDefaultLimit(device, limit))
 		shim.TraceEnd(t, 533, "nvmlDeviceGetPowerManagementDefaultLimit", nvml.Return(r), device, limit)
 		return r
 	}
-	return int32(nvml.PowerManagementLimit(device, limit))
+	return int32(nvml.DeviceGetPowerManagementDefaultLimit(device, limit))
 }
 
 //export vgpu_nvmlDeviceGetClockInfo
@@ -6806,11 +6806,11 @@ func vgpu_nvmlDeviceGetBoardPartNumber(device uintptr, part unsafe.Pointer, leng
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
+		r := int32(nvml.DeviceGetBoardPartNumber(device, part, length))
 		shim.TraceEnd(t, 560, "nvmlDeviceGetBoardPartNumber", nvml.Return(r), device, part, length)
 		return r
 	}
-	return int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
+	return int32(nvml.DeviceGetBoardPartNumber(device, part, length))
 }
 
 //export vgpu_nvmlDeviceGetInforomVersion
@@ -6828,11 +6828,11 @@ func vgpu_nvmlDeviceGetInforomVersion(device uintptr, object int32, version unsa
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
+		r := int32(nvml.DeviceGetInforomVersion(device, object, version, length))
 		shim.TraceEnd(t, 561, "nvmlDeviceGetInforomVersion", nvml.Return(r), device, object, version, length)
 		return r
 	}
-	return int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
+	return int32(nvml.DeviceGetInforomVersion(device, object, version, length))
 }
 
 //export vgpu_nvmlDeviceGetAccountingMode
@@ -6872,11 +6872,11 @@ func vgpu_nvmlDeviceGetRetiredPages(device uintptr, cause int32, count unsafe.Po
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
+		r := int32(nvml.DeviceGetRetiredPages(device, cause, count, addresses))
 		shim.TraceEnd(t, 563, "nvmlDeviceGetRetiredPages", nvml.Return(r), device, cause, count, addresses)
 		return r
 	}
-	return int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
+	return int32(nvml.DeviceGetRetiredPages(device, cause, count, addresses))
 }
 
 //export vgpu_nvmlDeviceGetVirtualizationMode
@@ -7169,11 +7169,11 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 	}
 	if shim.Tracing() {
 		t := shim.TraceBegin()
-		r := int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+		r := int32(nvml.NotSupportedPair(device, current, pending))
 		shim.TraceEnd(t, 577, "nvmlDeviceGetGpuOperationMode", nvml.Return(r), device, current, pending)
 		return r
 	}
-	return int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+	return int32(nvml.NotSupportedPair(device, current, pending))
 }
 
 //export vgpu_nvmlDeviceGetPciInfoExt
@@ -7196,4 +7196,5537 @@ func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 		return r
 	}
 	return int32(nvml.DeviceGetPciInfoExt(device, pci))
+}
+
+//export vgpu_nvmlDeviceGetApplicationsClock
+func vgpu_nvmlDeviceGetApplicationsClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(301, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+		remote.StatsEnd(301, t)
+		if tr {
+			shim.TraceEnd(tt, 4000, "nvmlDeviceGetApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetApplicationsClock(device, clockType, clockMHz))
+		shim.TraceEnd(t, 4000, "nvmlDeviceGetApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetApplicationsClock(device, clockType, clockMHz))
+}
+
+//export vgpu_nvmlDeviceGetDefaultApplicationsClock
+func vgpu_nvmlDeviceGetDefaultApplicationsClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(302, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+		remote.StatsEnd(302, t)
+		if tr {
+			shim.TraceEnd(tt, 4001, "nvmlDeviceGetDefaultApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDefaultApplicationsClock(device, clockType, clockMHz))
+		shim.TraceEnd(t, 4001, "nvmlDeviceGetDefaultApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetDefaultApplicationsClock(device, clockType, clockMHz))
+}
+
+//export vgpu_nvmlDeviceGetMaxCustomerBoostClock
+func vgpu_nvmlDeviceGetMaxCustomerBoostClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(303, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+		remote.StatsEnd(303, t)
+		if tr {
+			shim.TraceEnd(tt, 4002, "nvmlDeviceGetMaxCustomerBoostClock", nvml.Return(r), device, clockType, clockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMaxCustomerBoostClock(device, clockType, clockMHz))
+		shim.TraceEnd(t, 4002, "nvmlDeviceGetMaxCustomerBoostClock", nvml.Return(r), device, clockType, clockMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetMaxCustomerBoostClock(device, clockType, clockMHz))
+}
+
+//export vgpu_nvmlDeviceGetClock
+func vgpu_nvmlDeviceGetClock(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(304, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
+		remote.StatsEnd(304, t)
+		if tr {
+			shim.TraceEnd(tt, 4003, "nvmlDeviceGetClock", nvml.Return(r), device, clockType, clockId, clockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetClock(device, clockType, clockId, clockMHz))
+		shim.TraceEnd(t, 4003, "nvmlDeviceGetClock", nvml.Return(r), device, clockType, clockId, clockMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetClock(device, clockType, clockId, clockMHz))
+}
+
+//export vgpu_nvmlDeviceGetSupportedMemoryClocks
+func vgpu_nvmlDeviceGetSupportedMemoryClocks(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(305, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+		remote.StatsEnd(305, t)
+		if tr {
+			shim.TraceEnd(tt, 4004, "nvmlDeviceGetSupportedMemoryClocks", nvml.Return(r), device, count, clocksMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedMemoryClocks(device, count, clocksMHz))
+		shim.TraceEnd(t, 4004, "nvmlDeviceGetSupportedMemoryClocks", nvml.Return(r), device, count, clocksMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedMemoryClocks(device, count, clocksMHz))
+}
+
+//export vgpu_nvmlDeviceGetSupportedGraphicsClocks
+func vgpu_nvmlDeviceGetSupportedGraphicsClocks(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(306, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+		remote.StatsEnd(306, t)
+		if tr {
+			shim.TraceEnd(tt, 4005, "nvmlDeviceGetSupportedGraphicsClocks", nvml.Return(r), device, memoryClockMHz, count, clocksMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz))
+		shim.TraceEnd(t, 4005, "nvmlDeviceGetSupportedGraphicsClocks", nvml.Return(r), device, memoryClockMHz, count, clocksMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz))
+}
+
+//export vgpu_nvmlDeviceGetMinMaxClockOfPState
+func vgpu_nvmlDeviceGetMinMaxClockOfPState(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(307, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
+		remote.StatsEnd(307, t)
+		if tr {
+			shim.TraceEnd(tt, 4006, "nvmlDeviceGetMinMaxClockOfPState", nvml.Return(r), device, type_, pstate, minClockMHz, maxClockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz))
+		shim.TraceEnd(t, 4006, "nvmlDeviceGetMinMaxClockOfPState", nvml.Return(r), device, type_, pstate, minClockMHz, maxClockMHz)
+		return r
+	}
+	return int32(nvml.DeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz))
+}
+
+//export vgpu_nvmlDeviceGetSupportedPerformanceStates
+func vgpu_nvmlDeviceGetSupportedPerformanceStates(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(308, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
+		remote.StatsEnd(308, t)
+		if tr {
+			shim.TraceEnd(tt, 4007, "nvmlDeviceGetSupportedPerformanceStates", nvml.Return(r), device, pstates, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedPerformanceStates(device, pstates, size))
+		shim.TraceEnd(t, 4007, "nvmlDeviceGetSupportedPerformanceStates", nvml.Return(r), device, pstates, size)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedPerformanceStates(device, pstates, size))
+}
+
+//export vgpu_nvmlDeviceGetPowerState
+func vgpu_nvmlDeviceGetPowerState(device uintptr, pState unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(309, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
+		remote.StatsEnd(309, t)
+		if tr {
+			shim.TraceEnd(tt, 4008, "nvmlDeviceGetPowerState", nvml.Return(r), device, pState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPowerState(device, pState))
+		shim.TraceEnd(t, 4008, "nvmlDeviceGetPowerState", nvml.Return(r), device, pState)
+		return r
+	}
+	return int32(nvml.DeviceGetPowerState(device, pState))
+}
+
+//export vgpu_nvmlDeviceGetCurrentClocksThrottleReasons
+func vgpu_nvmlDeviceGetCurrentClocksThrottleReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(310, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(310, t)
+		if tr {
+			shim.TraceEnd(tt, 4009, "nvmlDeviceGetCurrentClocksThrottleReasons", nvml.Return(r), device, reasons)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
+		shim.TraceEnd(t, 4009, "nvmlDeviceGetCurrentClocksThrottleReasons", nvml.Return(r), device, reasons)
+		return r
+	}
+	return int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
+}
+
+//export vgpu_nvmlDeviceGetSupportedClocksEventReasons
+func vgpu_nvmlDeviceGetSupportedClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(311, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(311, t)
+		if tr {
+			shim.TraceEnd(tt, 4010, "nvmlDeviceGetSupportedClocksEventReasons", nvml.Return(r), device, reasons)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+		shim.TraceEnd(t, 4010, "nvmlDeviceGetSupportedClocksEventReasons", nvml.Return(r), device, reasons)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+}
+
+//export vgpu_nvmlDeviceGetSupportedClocksThrottleReasons
+func vgpu_nvmlDeviceGetSupportedClocksThrottleReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(312, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+		remote.StatsEnd(312, t)
+		if tr {
+			shim.TraceEnd(tt, 4011, "nvmlDeviceGetSupportedClocksThrottleReasons", nvml.Return(r), device, reasons)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+		shim.TraceEnd(t, 4011, "nvmlDeviceGetSupportedClocksThrottleReasons", nvml.Return(r), device, reasons)
+		return r
+	}
+	return int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+}
+
+//export vgpu_nvmlDeviceGetViolationStatus
+func vgpu_nvmlDeviceGetViolationStatus(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(313, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
+		remote.StatsEnd(313, t)
+		if tr {
+			shim.TraceEnd(tt, 4012, "nvmlDeviceGetViolationStatus", nvml.Return(r), device, perfPolicyType, violTime)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetViolationStatus(device, perfPolicyType, violTime))
+		shim.TraceEnd(t, 4012, "nvmlDeviceGetViolationStatus", nvml.Return(r), device, perfPolicyType, violTime)
+		return r
+	}
+	return int32(nvml.DeviceGetViolationStatus(device, perfPolicyType, violTime))
+}
+
+//export vgpu_nvmlDeviceGetDynamicPstatesInfo
+func vgpu_nvmlDeviceGetDynamicPstatesInfo(device uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(314, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(314, t)
+		if tr {
+			shim.TraceEnd(tt, 4013, "nvmlDeviceGetDynamicPstatesInfo", nvml.Return(r), device, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDynamicPstatesInfo(device, info))
+		shim.TraceEnd(t, 4013, "nvmlDeviceGetDynamicPstatesInfo", nvml.Return(r), device, info)
+		return r
+	}
+	return int32(nvml.DeviceGetDynamicPstatesInfo(device, info))
+}
+
+//export vgpu_nvmlDeviceGetClkMonStatus
+func vgpu_nvmlDeviceGetClkMonStatus(device uintptr, status unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(315, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+		remote.StatsEnd(315, t)
+		if tr {
+			shim.TraceEnd(tt, 4014, "nvmlDeviceGetClkMonStatus", nvml.Return(r), device, status)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetClkMonStatus(device, status))
+		shim.TraceEnd(t, 4014, "nvmlDeviceGetClkMonStatus", nvml.Return(r), device, status)
+		return r
+	}
+	return int32(nvml.DeviceGetClkMonStatus(device, status))
+}
+
+//export vgpu_nvmlDeviceGetAdaptiveClockInfoStatus
+func vgpu_nvmlDeviceGetAdaptiveClockInfoStatus(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(316, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
+		remote.StatsEnd(316, t)
+		if tr {
+			shim.TraceEnd(tt, 4015, "nvmlDeviceGetAdaptiveClockInfoStatus", nvml.Return(r), device, adaptiveClockStatus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus))
+		shim.TraceEnd(t, 4015, "nvmlDeviceGetAdaptiveClockInfoStatus", nvml.Return(r), device, adaptiveClockStatus)
+		return r
+	}
+	return int32(nvml.DeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus))
+}
+
+//export vgpu_nvmlDeviceGetGpcClkVfOffset
+func vgpu_nvmlDeviceGetGpcClkVfOffset(device uintptr, offset unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(317, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+		remote.StatsEnd(317, t)
+		if tr {
+			shim.TraceEnd(tt, 4016, "nvmlDeviceGetGpcClkVfOffset", nvml.Return(r), device, offset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpcClkVfOffset(device, offset))
+		shim.TraceEnd(t, 4016, "nvmlDeviceGetGpcClkVfOffset", nvml.Return(r), device, offset)
+		return r
+	}
+	return int32(nvml.DeviceGetGpcClkVfOffset(device, offset))
+}
+
+//export vgpu_nvmlDeviceGetMemClkVfOffset
+func vgpu_nvmlDeviceGetMemClkVfOffset(device uintptr, offset unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(318, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+		remote.StatsEnd(318, t)
+		if tr {
+			shim.TraceEnd(tt, 4017, "nvmlDeviceGetMemClkVfOffset", nvml.Return(r), device, offset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMemClkVfOffset(device, offset))
+		shim.TraceEnd(t, 4017, "nvmlDeviceGetMemClkVfOffset", nvml.Return(r), device, offset)
+		return r
+	}
+	return int32(nvml.DeviceGetMemClkVfOffset(device, offset))
+}
+
+//export vgpu_nvmlDeviceGetGpcClkMinMaxVfOffset
+func vgpu_nvmlDeviceGetGpcClkMinMaxVfOffset(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(319, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+		remote.StatsEnd(319, t)
+		if tr {
+			shim.TraceEnd(tt, 4018, "nvmlDeviceGetGpcClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset))
+		shim.TraceEnd(t, 4018, "nvmlDeviceGetGpcClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+		return r
+	}
+	return int32(nvml.DeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset))
+}
+
+//export vgpu_nvmlDeviceGetMemClkMinMaxVfOffset
+func vgpu_nvmlDeviceGetMemClkMinMaxVfOffset(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(320, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+		remote.StatsEnd(320, t)
+		if tr {
+			shim.TraceEnd(tt, 4019, "nvmlDeviceGetMemClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset))
+		shim.TraceEnd(t, 4019, "nvmlDeviceGetMemClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+		return r
+	}
+	return int32(nvml.DeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset))
+}
+
+//export vgpu_nvmlDeviceSetGpcClkVfOffset
+func vgpu_nvmlDeviceSetGpcClkVfOffset(device uintptr, offset int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+		remote.StatsEnd(321, t)
+		if tr {
+			shim.TraceEnd(tt, 4020, "nvmlDeviceSetGpcClkVfOffset", nvml.Return(r), device, offset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetGpcClkVfOffset(device, offset))
+		shim.TraceEnd(t, 4020, "nvmlDeviceSetGpcClkVfOffset", nvml.Return(r), device, offset)
+		return r
+	}
+	return int32(nvml.DeviceSetGpcClkVfOffset(device, offset))
+}
+
+//export vgpu_nvmlDeviceSetMemClkVfOffset
+func vgpu_nvmlDeviceSetMemClkVfOffset(device uintptr, offset int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+		remote.StatsEnd(322, t)
+		if tr {
+			shim.TraceEnd(tt, 4021, "nvmlDeviceSetMemClkVfOffset", nvml.Return(r), device, offset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetMemClkVfOffset(device, offset))
+		shim.TraceEnd(t, 4021, "nvmlDeviceSetMemClkVfOffset", nvml.Return(r), device, offset)
+		return r
+	}
+	return int32(nvml.DeviceSetMemClkVfOffset(device, offset))
+}
+
+//export vgpu_nvmlDeviceSetApplicationsClocks
+func vgpu_nvmlDeviceSetApplicationsClocks(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
+		remote.StatsEnd(323, t)
+		if tr {
+			shim.TraceEnd(tt, 4022, "nvmlDeviceSetApplicationsClocks", nvml.Return(r), device, memClockMHz, graphicsClockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz))
+		shim.TraceEnd(t, 4022, "nvmlDeviceSetApplicationsClocks", nvml.Return(r), device, memClockMHz, graphicsClockMHz)
+		return r
+	}
+	return int32(nvml.DeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz))
+}
+
+//export vgpu_nvmlDeviceResetApplicationsClocks
+func vgpu_nvmlDeviceResetApplicationsClocks(device uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(324, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(324, t)
+		if tr {
+			shim.TraceEnd(tt, 4023, "nvmlDeviceResetApplicationsClocks", nvml.Return(r), device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceResetApplicationsClocks(device))
+		shim.TraceEnd(t, 4023, "nvmlDeviceResetApplicationsClocks", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceResetApplicationsClocks(device))
+}
+
+//export vgpu_nvmlDeviceSetGpuLockedClocks
+func vgpu_nvmlDeviceSetGpuLockedClocks(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
+		remote.StatsEnd(325, t)
+		if tr {
+			shim.TraceEnd(tt, 4024, "nvmlDeviceSetGpuLockedClocks", nvml.Return(r), device, minGpuClockMHz, maxGpuClockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz))
+		shim.TraceEnd(t, 4024, "nvmlDeviceSetGpuLockedClocks", nvml.Return(r), device, minGpuClockMHz, maxGpuClockMHz)
+		return r
+	}
+	return int32(nvml.DeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz))
+}
+
+//export vgpu_nvmlDeviceResetGpuLockedClocks
+func vgpu_nvmlDeviceResetGpuLockedClocks(device uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(326, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(326, t)
+		if tr {
+			shim.TraceEnd(tt, 4025, "nvmlDeviceResetGpuLockedClocks", nvml.Return(r), device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceResetGpuLockedClocks(device))
+		shim.TraceEnd(t, 4025, "nvmlDeviceResetGpuLockedClocks", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceResetGpuLockedClocks(device))
+}
+
+//export vgpu_nvmlDeviceSetMemoryLockedClocks
+func vgpu_nvmlDeviceSetMemoryLockedClocks(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
+		remote.StatsEnd(327, t)
+		if tr {
+			shim.TraceEnd(tt, 4026, "nvmlDeviceSetMemoryLockedClocks", nvml.Return(r), device, minMemClockMHz, maxMemClockMHz)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz))
+		shim.TraceEnd(t, 4026, "nvmlDeviceSetMemoryLockedClocks", nvml.Return(r), device, minMemClockMHz, maxMemClockMHz)
+		return r
+	}
+	return int32(nvml.DeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz))
+}
+
+//export vgpu_nvmlDeviceResetMemoryLockedClocks
+func vgpu_nvmlDeviceResetMemoryLockedClocks(device uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(328, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(328, t)
+		if tr {
+			shim.TraceEnd(tt, 4027, "nvmlDeviceResetMemoryLockedClocks", nvml.Return(r), device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceResetMemoryLockedClocks(device))
+		shim.TraceEnd(t, 4027, "nvmlDeviceResetMemoryLockedClocks", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceResetMemoryLockedClocks(device))
+}
+
+//export vgpu_nvmlDeviceGetAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceGetAutoBoostedClocksEnabled(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
+		remote.StatsEnd(329, t)
+		if tr {
+			shim.TraceEnd(tt, 4028, "nvmlDeviceGetAutoBoostedClocksEnabled", nvml.Return(r), device, isEnabled, defaultIsEnabled)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.AutoBoostNotSupported(device, isEnabled, defaultIsEnabled))
+		shim.TraceEnd(t, 4028, "nvmlDeviceGetAutoBoostedClocksEnabled", nvml.Return(r), device, isEnabled, defaultIsEnabled)
+		return r
+	}
+	return int32(nvml.AutoBoostNotSupported(device, isEnabled, defaultIsEnabled))
+}
+
+//export vgpu_nvmlDeviceSetAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceSetAutoBoostedClocksEnabled(device uintptr, enabled int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
+		remote.StatsEnd(330, t)
+		if tr {
+			shim.TraceEnd(tt, 4029, "nvmlDeviceSetAutoBoostedClocksEnabled", nvml.Return(r), device, enabled)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SetAutoBoost(device, enabled))
+		shim.TraceEnd(t, 4029, "nvmlDeviceSetAutoBoostedClocksEnabled", nvml.Return(r), device, enabled)
+		return r
+	}
+	return int32(nvml.SetAutoBoost(device, enabled))
+}
+
+//export vgpu_nvmlDeviceSetDefaultAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(device uintptr, enabled int32, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
+		remote.StatsEnd(331, t)
+		if tr {
+			shim.TraceEnd(tt, 4030, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", nvml.Return(r), device, enabled, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags))
+		shim.TraceEnd(t, 4030, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", nvml.Return(r), device, enabled, flags)
+		return r
+	}
+	return int32(nvml.DeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags))
+}
+
+//export vgpu_nvmlDeviceGetTemperatureThreshold
+func vgpu_nvmlDeviceGetTemperatureThreshold(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(332, t)
+		if tr {
+			shim.TraceEnd(tt, 4031, "nvmlDeviceGetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTemperatureThreshold(device, thresholdType, temp))
+		shim.TraceEnd(t, 4031, "nvmlDeviceGetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+		return r
+	}
+	return int32(nvml.DeviceGetTemperatureThreshold(device, thresholdType, temp))
+}
+
+//export vgpu_nvmlDeviceSetTemperatureThreshold
+func vgpu_nvmlDeviceSetTemperatureThreshold(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(333, t)
+		if tr {
+			shim.TraceEnd(tt, 4032, "nvmlDeviceSetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetTemperatureThreshold(device, thresholdType, temp))
+		shim.TraceEnd(t, 4032, "nvmlDeviceSetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+		return r
+	}
+	return int32(nvml.DeviceSetTemperatureThreshold(device, thresholdType, temp))
+}
+
+//export vgpu_nvmlDeviceGetThermalSettings
+func vgpu_nvmlDeviceGetThermalSettings(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
+		remote.StatsEnd(334, t)
+		if tr {
+			shim.TraceEnd(tt, 4033, "nvmlDeviceGetThermalSettings", nvml.Return(r), device, sensorIndex, settings)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetThermalSettings(device, sensorIndex, settings))
+		shim.TraceEnd(t, 4033, "nvmlDeviceGetThermalSettings", nvml.Return(r), device, sensorIndex, settings)
+		return r
+	}
+	return int32(nvml.DeviceGetThermalSettings(device, sensorIndex, settings))
+}
+
+//export vgpu_nvmlDeviceGetNumFans
+func vgpu_nvmlDeviceGetNumFans(device uintptr, numFans unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
+		remote.StatsEnd(335, t)
+		if tr {
+			shim.TraceEnd(tt, 4034, "nvmlDeviceGetNumFans", nvml.Return(r), device, numFans)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNumFans(device, numFans))
+		shim.TraceEnd(t, 4034, "nvmlDeviceGetNumFans", nvml.Return(r), device, numFans)
+		return r
+	}
+	return int32(nvml.DeviceGetNumFans(device, numFans))
+}
+
+//export vgpu_nvmlDeviceGetFanSpeed_v2
+func vgpu_nvmlDeviceGetFanSpeed_v2(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
+		remote.StatsEnd(336, t)
+		if tr {
+			shim.TraceEnd(tt, 4035, "nvmlDeviceGetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.FanSpeedV2(device, fan, speed))
+		shim.TraceEnd(t, 4035, "nvmlDeviceGetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+		return r
+	}
+	return int32(nvml.FanSpeedV2(device, fan, speed))
+}
+
+//export vgpu_nvmlDeviceGetTargetFanSpeed
+func vgpu_nvmlDeviceGetTargetFanSpeed(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
+		remote.StatsEnd(337, t)
+		if tr {
+			shim.TraceEnd(tt, 4036, "nvmlDeviceGetTargetFanSpeed", nvml.Return(r), device, fan, targetSpeed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTargetFanSpeed(device, fan, targetSpeed))
+		shim.TraceEnd(t, 4036, "nvmlDeviceGetTargetFanSpeed", nvml.Return(r), device, fan, targetSpeed)
+		return r
+	}
+	return int32(nvml.DeviceGetTargetFanSpeed(device, fan, targetSpeed))
+}
+
+//export vgpu_nvmlDeviceGetMinMaxFanSpeed
+func vgpu_nvmlDeviceGetMinMaxFanSpeed(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
+		remote.StatsEnd(338, t)
+		if tr {
+			shim.TraceEnd(tt, 4037, "nvmlDeviceGetMinMaxFanSpeed", nvml.Return(r), device, minSpeed, maxSpeed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed))
+		shim.TraceEnd(t, 4037, "nvmlDeviceGetMinMaxFanSpeed", nvml.Return(r), device, minSpeed, maxSpeed)
+		return r
+	}
+	return int32(nvml.DeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed))
+}
+
+//export vgpu_nvmlDeviceGetFanControlPolicy_v2
+func vgpu_nvmlDeviceGetFanControlPolicy_v2(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
+		remote.StatsEnd(339, t)
+		if tr {
+			shim.TraceEnd(tt, 4038, "nvmlDeviceGetFanControlPolicy_v2", nvml.Return(r), device, fan, policy)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetFanControlPolicy(device, fan, policy))
+		shim.TraceEnd(t, 4038, "nvmlDeviceGetFanControlPolicy_v2", nvml.Return(r), device, fan, policy)
+		return r
+	}
+	return int32(nvml.DeviceGetFanControlPolicy(device, fan, policy))
+}
+
+//export vgpu_nvmlDeviceSetFanControlPolicy
+func vgpu_nvmlDeviceSetFanControlPolicy(device uintptr, fan uint32, policy uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
+		remote.StatsEnd(340, t)
+		if tr {
+			shim.TraceEnd(tt, 4039, "nvmlDeviceSetFanControlPolicy", nvml.Return(r), device, fan, policy)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetFanControlPolicy(device, fan, policy))
+		shim.TraceEnd(t, 4039, "nvmlDeviceSetFanControlPolicy", nvml.Return(r), device, fan, policy)
+		return r
+	}
+	return int32(nvml.DeviceSetFanControlPolicy(device, fan, policy))
+}
+
+//export vgpu_nvmlDeviceSetFanSpeed_v2
+func vgpu_nvmlDeviceSetFanSpeed_v2(device uintptr, fan uint32, speed uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
+		remote.StatsEnd(341, t)
+		if tr {
+			shim.TraceEnd(tt, 4040, "nvmlDeviceSetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetFanSpeed(device, fan, speed))
+		shim.TraceEnd(t, 4040, "nvmlDeviceSetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+		return r
+	}
+	return int32(nvml.DeviceSetFanSpeed(device, fan, speed))
+}
+
+//export vgpu_nvmlDeviceSetDefaultFanSpeed_v2
+func vgpu_nvmlDeviceSetDefaultFanSpeed_v2(device uintptr, fan uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
+		remote.StatsEnd(342, t)
+		if tr {
+			shim.TraceEnd(tt, 4041, "nvmlDeviceSetDefaultFanSpeed_v2", nvml.Return(r), device, fan)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetDefaultFanSpeed(device, fan))
+		shim.TraceEnd(t, 4041, "nvmlDeviceSetDefaultFanSpeed_v2", nvml.Return(r), device, fan)
+		return r
+	}
+	return int32(nvml.DeviceSetDefaultFanSpeed(device, fan))
+}
+
+//export vgpu_nvmlDeviceGetPowerManagementMode
+func vgpu_nvmlDeviceGetPowerManagementMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(343, t)
+		if tr {
+			shim.TraceEnd(tt, 4042, "nvmlDeviceGetPowerManagementMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPowerManagementMode(device, mode))
+		shim.TraceEnd(t, 4042, "nvmlDeviceGetPowerManagementMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.DeviceGetPowerManagementMode(device, mode))
+}
+
+//export vgpu_nvmlDeviceGetPowerSource
+func vgpu_nvmlDeviceGetPowerSource(device uintptr, powerSource unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
+		remote.StatsEnd(344, t)
+		if tr {
+			shim.TraceEnd(tt, 4043, "nvmlDeviceGetPowerSource", nvml.Return(r), device, powerSource)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPowerSource(device, powerSource))
+		shim.TraceEnd(t, 4043, "nvmlDeviceGetPowerSource", nvml.Return(r), device, powerSource)
+		return r
+	}
+	return int32(nvml.DeviceGetPowerSource(device, powerSource))
+}
+
+//export vgpu_nvmlDeviceSetPowerManagementLimit
+func vgpu_nvmlDeviceSetPowerManagementLimit(device uintptr, limit uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
+		remote.StatsEnd(345, t)
+		if tr {
+			shim.TraceEnd(tt, 4044, "nvmlDeviceSetPowerManagementLimit", nvml.Return(r), device, limit)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetPowerManagementLimit(device, limit))
+		shim.TraceEnd(t, 4044, "nvmlDeviceSetPowerManagementLimit", nvml.Return(r), device, limit)
+		return r
+	}
+	return int32(nvml.DeviceSetPowerManagementLimit(device, limit))
+}
+
+//export vgpu_nvmlDeviceSetPowerManagementLimit_v2
+func vgpu_nvmlDeviceSetPowerManagementLimit_v2(device uintptr, powerValue unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
+		remote.StatsEnd(346, t)
+		if tr {
+			shim.TraceEnd(tt, 4045, "nvmlDeviceSetPowerManagementLimit_v2", nvml.Return(r), device, powerValue)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.PowerLimitV2(device, powerValue))
+		shim.TraceEnd(t, 4045, "nvmlDeviceSetPowerManagementLimit_v2", nvml.Return(r), device, powerValue)
+		return r
+	}
+	return int32(nvml.PowerLimitV2(device, powerValue))
+}
+
+//export vgpu_nvmlDeviceGetEncoderUtilization
+func vgpu_nvmlDeviceGetEncoderUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+		remote.StatsEnd(347, t)
+		if tr {
+			shim.TraceEnd(tt, 4046, "nvmlDeviceGetEncoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetEncoderUtilization(device, utilization, samplingPeriodUs))
+		shim.TraceEnd(t, 4046, "nvmlDeviceGetEncoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		return r
+	}
+	return int32(nvml.DeviceGetEncoderUtilization(device, utilization, samplingPeriodUs))
+}
+
+//export vgpu_nvmlDeviceGetDecoderUtilization
+func vgpu_nvmlDeviceGetDecoderUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+		remote.StatsEnd(348, t)
+		if tr {
+			shim.TraceEnd(tt, 4047, "nvmlDeviceGetDecoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDecoderUtilization(device, utilization, samplingPeriodUs))
+		shim.TraceEnd(t, 4047, "nvmlDeviceGetDecoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		return r
+	}
+	return int32(nvml.DeviceGetDecoderUtilization(device, utilization, samplingPeriodUs))
+}
+
+//export vgpu_nvmlDeviceGetJpgUtilization
+func vgpu_nvmlDeviceGetJpgUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+		remote.StatsEnd(349, t)
+		if tr {
+			shim.TraceEnd(tt, 4048, "nvmlDeviceGetJpgUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetJpgUtilization(device, utilization, samplingPeriodUs))
+		shim.TraceEnd(t, 4048, "nvmlDeviceGetJpgUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		return r
+	}
+	return int32(nvml.DeviceGetJpgUtilization(device, utilization, samplingPeriodUs))
+}
+
+//export vgpu_nvmlDeviceGetOfaUtilization
+func vgpu_nvmlDeviceGetOfaUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+		remote.StatsEnd(350, t)
+		if tr {
+			shim.TraceEnd(tt, 4049, "nvmlDeviceGetOfaUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetOfaUtilization(device, utilization, samplingPeriodUs))
+		shim.TraceEnd(t, 4049, "nvmlDeviceGetOfaUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+		return r
+	}
+	return int32(nvml.DeviceGetOfaUtilization(device, utilization, samplingPeriodUs))
+}
+
+//export vgpu_nvmlDeviceGetEncoderCapacity
+func vgpu_nvmlDeviceGetEncoderCapacity(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
+		remote.StatsEnd(351, t)
+		if tr {
+			shim.TraceEnd(tt, 4050, "nvmlDeviceGetEncoderCapacity", nvml.Return(r), device, encoderQueryType, encoderCapacity)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity))
+		shim.TraceEnd(t, 4050, "nvmlDeviceGetEncoderCapacity", nvml.Return(r), device, encoderQueryType, encoderCapacity)
+		return r
+	}
+	return int32(nvml.DeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity))
+}
+
+//export vgpu_nvmlDeviceGetEncoderStats
+func vgpu_nvmlDeviceGetEncoderStats(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+		remote.StatsEnd(352, t)
+		if tr {
+			shim.TraceEnd(tt, 4051, "nvmlDeviceGetEncoderStats", nvml.Return(r), device, sessionCount, averageFps, averageLatency)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency))
+		shim.TraceEnd(t, 4051, "nvmlDeviceGetEncoderStats", nvml.Return(r), device, sessionCount, averageFps, averageLatency)
+		return r
+	}
+	return int32(nvml.DeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency))
+}
+
+//export vgpu_nvmlDeviceGetEncoderSessions
+func vgpu_nvmlDeviceGetEncoderSessions(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
+		remote.StatsEnd(353, t)
+		if tr {
+			shim.TraceEnd(tt, 4052, "nvmlDeviceGetEncoderSessions", nvml.Return(r), device, sessionCount, sessionInfos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetEncoderSessions(device, sessionCount, sessionInfos))
+		shim.TraceEnd(t, 4052, "nvmlDeviceGetEncoderSessions", nvml.Return(r), device, sessionCount, sessionInfos)
+		return r
+	}
+	return int32(nvml.DeviceGetEncoderSessions(device, sessionCount, sessionInfos))
+}
+
+//export vgpu_nvmlDeviceGetFBCStats
+func vgpu_nvmlDeviceGetFBCStats(device uintptr, fbcStats unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
+		remote.StatsEnd(354, t)
+		if tr {
+			shim.TraceEnd(tt, 4053, "nvmlDeviceGetFBCStats", nvml.Return(r), device, fbcStats)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetFBCStats(device, fbcStats))
+		shim.TraceEnd(t, 4053, "nvmlDeviceGetFBCStats", nvml.Return(r), device, fbcStats)
+		return r
+	}
+	return int32(nvml.DeviceGetFBCStats(device, fbcStats))
+}
+
+//export vgpu_nvmlDeviceGetFBCSessions
+func vgpu_nvmlDeviceGetFBCSessions(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+		remote.StatsEnd(355, t)
+		if tr {
+			shim.TraceEnd(tt, 4054, "nvmlDeviceGetFBCSessions", nvml.Return(r), device, sessionCount, sessionInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, sessionCount, sessionInfo))
+		shim.TraceEnd(t, 4054, "nvmlDeviceGetFBCSessions", nvml.Return(r), device, sessionCount, sessionInfo)
+		return r
+	}
+	return int32(nvml.NoSessions(device, sessionCount, sessionInfo))
+}
+
+//export vgpu_nvmlDeviceGetPcieThroughput
+func vgpu_nvmlDeviceGetPcieThroughput(device uintptr, counter int32, value unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
+		remote.StatsEnd(356, t)
+		if tr {
+			shim.TraceEnd(tt, 4055, "nvmlDeviceGetPcieThroughput", nvml.Return(r), device, counter, value)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPcieThroughput(device, counter, value))
+		shim.TraceEnd(t, 4055, "nvmlDeviceGetPcieThroughput", nvml.Return(r), device, counter, value)
+		return r
+	}
+	return int32(nvml.DeviceGetPcieThroughput(device, counter, value))
+}
+
+//export vgpu_nvmlDeviceGetPcieReplayCounter
+func vgpu_nvmlDeviceGetPcieReplayCounter(device uintptr, value unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
+		remote.StatsEnd(357, t)
+		if tr {
+			shim.TraceEnd(tt, 4056, "nvmlDeviceGetPcieReplayCounter", nvml.Return(r), device, value)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPcieReplayCounter(device, value))
+		shim.TraceEnd(t, 4056, "nvmlDeviceGetPcieReplayCounter", nvml.Return(r), device, value)
+		return r
+	}
+	return int32(nvml.DeviceGetPcieReplayCounter(device, value))
+}
+
+//export vgpu_nvmlDeviceGetPcieSpeed
+func vgpu_nvmlDeviceGetPcieSpeed(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
+		remote.StatsEnd(358, t)
+		if tr {
+			shim.TraceEnd(tt, 4057, "nvmlDeviceGetPcieSpeed", nvml.Return(r), device, pcieSpeed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPcieSpeed(device, pcieSpeed))
+		shim.TraceEnd(t, 4057, "nvmlDeviceGetPcieSpeed", nvml.Return(r), device, pcieSpeed)
+		return r
+	}
+	return int32(nvml.DeviceGetPcieSpeed(device, pcieSpeed))
+}
+
+//export vgpu_nvmlDeviceGetGpuMaxPcieLinkGeneration
+func vgpu_nvmlDeviceGetGpuMaxPcieLinkGeneration(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
+		remote.StatsEnd(359, t)
+		if tr {
+			shim.TraceEnd(tt, 4058, "nvmlDeviceGetGpuMaxPcieLinkGeneration", nvml.Return(r), device, maxLinkGenDevice)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice))
+		shim.TraceEnd(t, 4058, "nvmlDeviceGetGpuMaxPcieLinkGeneration", nvml.Return(r), device, maxLinkGenDevice)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice))
+}
+
+//export vgpu_nvmlDeviceGetSamples
+func vgpu_nvmlDeviceGetSamples(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
+		remote.StatsEnd(360, t)
+		if tr {
+			shim.TraceEnd(tt, 4059, "nvmlDeviceGetSamples", nvml.Return(r), device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples))
+		shim.TraceEnd(t, 4059, "nvmlDeviceGetSamples", nvml.Return(r), device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+		return r
+	}
+	return int32(nvml.DeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples))
+}
+
+//export vgpu_nvmlDeviceGetDefaultEccMode
+func vgpu_nvmlDeviceGetDefaultEccMode(device uintptr, defaultMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
+		remote.StatsEnd(361, t)
+		if tr {
+			shim.TraceEnd(tt, 4060, "nvmlDeviceGetDefaultEccMode", nvml.Return(r), device, defaultMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDefaultEccMode(device, defaultMode))
+		shim.TraceEnd(t, 4060, "nvmlDeviceGetDefaultEccMode", nvml.Return(r), device, defaultMode)
+		return r
+	}
+	return int32(nvml.DeviceGetDefaultEccMode(device, defaultMode))
+}
+
+//export vgpu_nvmlDeviceGetDetailedEccErrors
+func vgpu_nvmlDeviceGetDetailedEccErrors(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
+		remote.StatsEnd(362, t)
+		if tr {
+			shim.TraceEnd(tt, 4061, "nvmlDeviceGetDetailedEccErrors", nvml.Return(r), device, errorType, counterType, eccCounts)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts))
+		shim.TraceEnd(t, 4061, "nvmlDeviceGetDetailedEccErrors", nvml.Return(r), device, errorType, counterType, eccCounts)
+		return r
+	}
+	return int32(nvml.DeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts))
+}
+
+//export vgpu_nvmlDeviceGetMemoryErrorCounter
+func vgpu_nvmlDeviceGetMemoryErrorCounter(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(363, t)
+		if tr {
+			shim.TraceEnd(tt, 4062, "nvmlDeviceGetMemoryErrorCounter", nvml.Return(r), device, errorType, counterType, locationType, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count))
+		shim.TraceEnd(t, 4062, "nvmlDeviceGetMemoryErrorCounter", nvml.Return(r), device, errorType, counterType, locationType, count)
+		return r
+	}
+	return int32(nvml.DeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count))
+}
+
+//export vgpu_nvmlDeviceGetSramEccErrorStatus
+func vgpu_nvmlDeviceGetSramEccErrorStatus(device uintptr, status unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+		remote.StatsEnd(364, t)
+		if tr {
+			shim.TraceEnd(tt, 4063, "nvmlDeviceGetSramEccErrorStatus", nvml.Return(r), device, status)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetSramEccErrorStatus(device, status))
+		shim.TraceEnd(t, 4063, "nvmlDeviceGetSramEccErrorStatus", nvml.Return(r), device, status)
+		return r
+	}
+	return int32(nvml.DeviceGetSramEccErrorStatus(device, status))
+}
+
+//export vgpu_nvmlDeviceClearEccErrorCounts
+func vgpu_nvmlDeviceClearEccErrorCounts(device uintptr, counterType int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
+		remote.StatsEnd(365, t)
+		if tr {
+			shim.TraceEnd(tt, 4064, "nvmlDeviceClearEccErrorCounts", nvml.Return(r), device, counterType)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceClearEccErrorCounts(device, counterType))
+		shim.TraceEnd(t, 4064, "nvmlDeviceClearEccErrorCounts", nvml.Return(r), device, counterType)
+		return r
+	}
+	return int32(nvml.DeviceClearEccErrorCounts(device, counterType))
+}
+
+//export vgpu_nvmlDeviceSetEccMode
+func vgpu_nvmlDeviceSetEccMode(device uintptr, ecc int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
+		remote.StatsEnd(366, t)
+		if tr {
+			shim.TraceEnd(tt, 4065, "nvmlDeviceSetEccMode", nvml.Return(r), device, ecc)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetEccMode(device, ecc))
+		shim.TraceEnd(t, 4065, "nvmlDeviceSetEccMode", nvml.Return(r), device, ecc)
+		return r
+	}
+	return int32(nvml.DeviceSetEccMode(device, ecc))
+}
+
+//export vgpu_nvmlDeviceGetRetiredPages_v2
+func vgpu_nvmlDeviceGetRetiredPages_v2(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
+		remote.StatsEnd(367, t)
+		if tr {
+			shim.TraceEnd(tt, 4066, "nvmlDeviceGetRetiredPages_v2", nvml.Return(r), device, cause, pageCount, addresses, timestamps)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetRetiredPagesV2(device, cause, pageCount, addresses, timestamps))
+		shim.TraceEnd(t, 4066, "nvmlDeviceGetRetiredPages_v2", nvml.Return(r), device, cause, pageCount, addresses, timestamps)
+		return r
+	}
+	return int32(nvml.DeviceGetRetiredPagesV2(device, cause, pageCount, addresses, timestamps))
+}
+
+//export vgpu_nvmlDeviceGetRetiredPagesPendingStatus
+func vgpu_nvmlDeviceGetRetiredPagesPendingStatus(device uintptr, isPending unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
+		remote.StatsEnd(368, t)
+		if tr {
+			shim.TraceEnd(tt, 4067, "nvmlDeviceGetRetiredPagesPendingStatus", nvml.Return(r), device, isPending)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetRetiredPagesPendingStatus(device, isPending))
+		shim.TraceEnd(t, 4067, "nvmlDeviceGetRetiredPagesPendingStatus", nvml.Return(r), device, isPending)
+		return r
+	}
+	return int32(nvml.DeviceGetRetiredPagesPendingStatus(device, isPending))
+}
+
+//export vgpu_nvmlDeviceGetRemappedRows
+func vgpu_nvmlDeviceGetRemappedRows(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
+		remote.StatsEnd(369, t)
+		if tr {
+			shim.TraceEnd(tt, 4068, "nvmlDeviceGetRemappedRows", nvml.Return(r), device, corrRows, uncRows, isPending, failureOccurred)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred))
+		shim.TraceEnd(t, 4068, "nvmlDeviceGetRemappedRows", nvml.Return(r), device, corrRows, uncRows, isPending, failureOccurred)
+		return r
+	}
+	return int32(nvml.DeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred))
+}
+
+//export vgpu_nvmlDeviceGetRowRemapperHistogram
+func vgpu_nvmlDeviceGetRowRemapperHistogram(device uintptr, values unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(370, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
+		remote.StatsEnd(370, t)
+		if tr {
+			shim.TraceEnd(tt, 4069, "nvmlDeviceGetRowRemapperHistogram", nvml.Return(r), device, values)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetRowRemapperHistogram(device, values))
+		shim.TraceEnd(t, 4069, "nvmlDeviceGetRowRemapperHistogram", nvml.Return(r), device, values)
+		return r
+	}
+	return int32(nvml.DeviceGetRowRemapperHistogram(device, values))
+}
+
+//export vgpu_nvmlDeviceGetBoardId
+func vgpu_nvmlDeviceGetBoardId(device uintptr, boardId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(371, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
+		remote.StatsEnd(371, t)
+		if tr {
+			shim.TraceEnd(tt, 4070, "nvmlDeviceGetBoardId", nvml.Return(r), device, boardId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetBoardId(device, boardId))
+		shim.TraceEnd(t, 4070, "nvmlDeviceGetBoardId", nvml.Return(r), device, boardId)
+		return r
+	}
+	return int32(nvml.DeviceGetBoardId(device, boardId))
+}
+
+//export vgpu_nvmlDeviceGetInforomImageVersion
+func vgpu_nvmlDeviceGetInforomImageVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(372, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(372, t)
+		if tr {
+			shim.TraceEnd(tt, 4071, "nvmlDeviceGetInforomImageVersion", nvml.Return(r), device, version, length)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetInforomImageVersion(device, version, length))
+		shim.TraceEnd(t, 4071, "nvmlDeviceGetInforomImageVersion", nvml.Return(r), device, version, length)
+		return r
+	}
+	return int32(nvml.DeviceGetInforomImageVersion(device, version, length))
+}
+
+//export vgpu_nvmlDeviceGetInforomConfigurationChecksum
+func vgpu_nvmlDeviceGetInforomConfigurationChecksum(device uintptr, checksum unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
+		remote.StatsEnd(373, t)
+		if tr {
+			shim.TraceEnd(tt, 4072, "nvmlDeviceGetInforomConfigurationChecksum", nvml.Return(r), device, checksum)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetInforomConfigurationChecksum(device, checksum))
+		shim.TraceEnd(t, 4072, "nvmlDeviceGetInforomConfigurationChecksum", nvml.Return(r), device, checksum)
+		return r
+	}
+	return int32(nvml.DeviceGetInforomConfigurationChecksum(device, checksum))
+}
+
+//export vgpu_nvmlDeviceGetBridgeChipInfo
+func vgpu_nvmlDeviceGetBridgeChipInfo(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
+		remote.StatsEnd(374, t)
+		if tr {
+			shim.TraceEnd(tt, 4073, "nvmlDeviceGetBridgeChipInfo", nvml.Return(r), device, bridgeHierarchy)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetBridgeChipInfo(device, bridgeHierarchy))
+		shim.TraceEnd(t, 4073, "nvmlDeviceGetBridgeChipInfo", nvml.Return(r), device, bridgeHierarchy)
+		return r
+	}
+	return int32(nvml.DeviceGetBridgeChipInfo(device, bridgeHierarchy))
+}
+
+//export vgpu_nvmlDeviceGetBusType
+func vgpu_nvmlDeviceGetBusType(device uintptr, type_ unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(375, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
+		remote.StatsEnd(375, t)
+		if tr {
+			shim.TraceEnd(tt, 4074, "nvmlDeviceGetBusType", nvml.Return(r), device, type_)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetBusType(device, type_))
+		shim.TraceEnd(t, 4074, "nvmlDeviceGetBusType", nvml.Return(r), device, type_)
+		return r
+	}
+	return int32(nvml.DeviceGetBusType(device, type_))
+}
+
+//export vgpu_nvmlDeviceGetIrqNum
+func vgpu_nvmlDeviceGetIrqNum(device uintptr, irqNum unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(376, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
+		remote.StatsEnd(376, t)
+		if tr {
+			shim.TraceEnd(tt, 4075, "nvmlDeviceGetIrqNum", nvml.Return(r), device, irqNum)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetIrqNum(device, irqNum))
+		shim.TraceEnd(t, 4075, "nvmlDeviceGetIrqNum", nvml.Return(r), device, irqNum)
+		return r
+	}
+	return int32(nvml.DeviceGetIrqNum(device, irqNum))
+}
+
+//export vgpu_nvmlDeviceGetModuleId
+func vgpu_nvmlDeviceGetModuleId(device uintptr, moduleId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
+		remote.StatsEnd(377, t)
+		if tr {
+			shim.TraceEnd(tt, 4076, "nvmlDeviceGetModuleId", nvml.Return(r), device, moduleId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetModuleId(device, moduleId))
+		shim.TraceEnd(t, 4076, "nvmlDeviceGetModuleId", nvml.Return(r), device, moduleId)
+		return r
+	}
+	return int32(nvml.DeviceGetModuleId(device, moduleId))
+}
+
+//export vgpu_nvmlDeviceGetGspFirmwareMode
+func vgpu_nvmlDeviceGetGspFirmwareMode(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
+		remote.StatsEnd(378, t)
+		if tr {
+			shim.TraceEnd(tt, 4077, "nvmlDeviceGetGspFirmwareMode", nvml.Return(r), device, isEnabled, defaultMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGspFirmwareMode(device, isEnabled, defaultMode))
+		shim.TraceEnd(t, 4077, "nvmlDeviceGetGspFirmwareMode", nvml.Return(r), device, isEnabled, defaultMode)
+		return r
+	}
+	return int32(nvml.DeviceGetGspFirmwareMode(device, isEnabled, defaultMode))
+}
+
+//export vgpu_nvmlDeviceGetGspFirmwareVersion
+func vgpu_nvmlDeviceGetGspFirmwareVersion(device uintptr, version unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(379, t)
+		if tr {
+			shim.TraceEnd(tt, 4078, "nvmlDeviceGetGspFirmwareVersion", nvml.Return(r), device, version)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGspFirmwareVersion(device, version))
+		shim.TraceEnd(t, 4078, "nvmlDeviceGetGspFirmwareVersion", nvml.Return(r), device, version)
+		return r
+	}
+	return int32(nvml.DeviceGetGspFirmwareVersion(device, version))
+}
+
+//export vgpu_nvmlDeviceGetHandleBySerial
+func vgpu_nvmlDeviceGetHandleBySerial(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(380, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(380, t)
+		if tr {
+			shim.TraceEnd(tt, 4079, "nvmlDeviceGetHandleBySerial", nvml.Return(r), serial, device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetHandleBySerial(serial, device))
+		shim.TraceEnd(t, 4079, "nvmlDeviceGetHandleBySerial", nvml.Return(r), serial, device)
+		return r
+	}
+	return int32(nvml.DeviceGetHandleBySerial(serial, device))
+}
+
+//export vgpu_nvmlDeviceGetDriverModel
+func vgpu_nvmlDeviceGetDriverModel(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(381, t)
+		if tr {
+			shim.TraceEnd(tt, 4080, "nvmlDeviceGetDriverModel", nvml.Return(r), device, current, pending)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NotSupportedPair(device, current, pending))
+		shim.TraceEnd(t, 4080, "nvmlDeviceGetDriverModel", nvml.Return(r), device, current, pending)
+		return r
+	}
+	return int32(nvml.NotSupportedPair(device, current, pending))
+}
+
+//export vgpu_nvmlDeviceSetDriverModel
+func vgpu_nvmlDeviceSetDriverModel(device uintptr, driverModel int32, flags uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
+		remote.StatsEnd(382, t)
+		if tr {
+			shim.TraceEnd(tt, 4081, "nvmlDeviceSetDriverModel", nvml.Return(r), device, driverModel, flags)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetDriverModel(device, driverModel, flags))
+		shim.TraceEnd(t, 4081, "nvmlDeviceSetDriverModel", nvml.Return(r), device, driverModel, flags)
+		return r
+	}
+	return int32(nvml.DeviceSetDriverModel(device, driverModel, flags))
+}
+
+//export vgpu_nvmlDeviceSetGpuOperationMode
+func vgpu_nvmlDeviceSetGpuOperationMode(device uintptr, mode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+		remote.StatsEnd(383, t)
+		if tr {
+			shim.TraceEnd(tt, 4082, "nvmlDeviceSetGpuOperationMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NotSupportedSet(device, mode))
+		shim.TraceEnd(t, 4082, "nvmlDeviceSetGpuOperationMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.NotSupportedSet(device, mode))
+}
+
+//export vgpu_nvmlDeviceGetAPIRestriction
+func vgpu_nvmlDeviceGetAPIRestriction(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
+		remote.StatsEnd(384, t)
+		if tr {
+			shim.TraceEnd(tt, 4083, "nvmlDeviceGetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAPIRestriction(device, apiType, isRestricted))
+		shim.TraceEnd(t, 4083, "nvmlDeviceGetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+		return r
+	}
+	return int32(nvml.DeviceGetAPIRestriction(device, apiType, isRestricted))
+}
+
+//export vgpu_nvmlDeviceSetAPIRestriction
+func vgpu_nvmlDeviceSetAPIRestriction(device uintptr, apiType int32, isRestricted int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
+		remote.StatsEnd(385, t)
+		if tr {
+			shim.TraceEnd(tt, 4084, "nvmlDeviceSetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetAPIRestriction(device, apiType, isRestricted))
+		shim.TraceEnd(t, 4084, "nvmlDeviceSetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+		return r
+	}
+	return int32(nvml.DeviceSetAPIRestriction(device, apiType, isRestricted))
+}
+
+//export vgpu_nvmlDeviceSetPersistenceMode
+func vgpu_nvmlDeviceSetPersistenceMode(device uintptr, mode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(386, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+		remote.StatsEnd(386, t)
+		if tr {
+			shim.TraceEnd(tt, 4085, "nvmlDeviceSetPersistenceMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetPersistenceMode(device, mode))
+		shim.TraceEnd(t, 4085, "nvmlDeviceSetPersistenceMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.DeviceSetPersistenceMode(device, mode))
+}
+
+//export vgpu_nvmlDeviceSetComputeMode
+func vgpu_nvmlDeviceSetComputeMode(device uintptr, mode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+		remote.StatsEnd(387, t)
+		if tr {
+			shim.TraceEnd(tt, 4086, "nvmlDeviceSetComputeMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetComputeMode(device, mode))
+		shim.TraceEnd(t, 4086, "nvmlDeviceSetComputeMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.DeviceSetComputeMode(device, mode))
+}
+
+//export vgpu_nvmlDeviceGetAttributes
+func vgpu_nvmlDeviceGetAttributes(device uintptr, attributes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+		remote.StatsEnd(388, t)
+		if tr {
+			shim.TraceEnd(tt, 4087, "nvmlDeviceGetAttributes", nvml.Return(r), device, attributes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAttributes(device, attributes))
+		shim.TraceEnd(t, 4087, "nvmlDeviceGetAttributes", nvml.Return(r), device, attributes)
+		return r
+	}
+	return int32(nvml.DeviceGetAttributes(device, attributes))
+}
+
+//export vgpu_nvmlDeviceGetAttributes_v2
+func vgpu_nvmlDeviceGetAttributes_v2(device uintptr, attributes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+		remote.StatsEnd(389, t)
+		if tr {
+			shim.TraceEnd(tt, 4088, "nvmlDeviceGetAttributes_v2", nvml.Return(r), device, attributes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAttributes(device, attributes))
+		shim.TraceEnd(t, 4088, "nvmlDeviceGetAttributes_v2", nvml.Return(r), device, attributes)
+		return r
+	}
+	return int32(nvml.DeviceGetAttributes(device, attributes))
+}
+
+//export vgpu_nvmlDeviceGetTopologyCommonAncestor
+func vgpu_nvmlDeviceGetTopologyCommonAncestor(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(390, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
+		remote.StatsEnd(390, t)
+		if tr {
+			shim.TraceEnd(tt, 4089, "nvmlDeviceGetTopologyCommonAncestor", nvml.Return(r), device1, device2, pathInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTopologyCommonAncestor(device1, device2, pathInfo))
+		shim.TraceEnd(t, 4089, "nvmlDeviceGetTopologyCommonAncestor", nvml.Return(r), device1, device2, pathInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetTopologyCommonAncestor(device1, device2, pathInfo))
+}
+
+//export vgpu_nvmlDeviceGetTopologyNearestGpus
+func vgpu_nvmlDeviceGetTopologyNearestGpus(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+		remote.StatsEnd(391, t)
+		if tr {
+			shim.TraceEnd(tt, 4090, "nvmlDeviceGetTopologyNearestGpus", nvml.Return(r), device, level, count, deviceArray)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetTopologyNearestGpus(device, level, count, deviceArray))
+		shim.TraceEnd(t, 4090, "nvmlDeviceGetTopologyNearestGpus", nvml.Return(r), device, level, count, deviceArray)
+		return r
+	}
+	return int32(nvml.DeviceGetTopologyNearestGpus(device, level, count, deviceArray))
+}
+
+//export vgpu_nvmlSystemGetTopologyGpuSet
+func vgpu_nvmlSystemGetTopologyGpuSet(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(392, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+		remote.StatsEnd(392, t)
+		if tr {
+			shim.TraceEnd(tt, 4091, "nvmlSystemGetTopologyGpuSet", nvml.Return(r), cpuNumber, count, deviceArray)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetTopologyGpuSet(cpuNumber, count, deviceArray))
+		shim.TraceEnd(t, 4091, "nvmlSystemGetTopologyGpuSet", nvml.Return(r), cpuNumber, count, deviceArray)
+		return r
+	}
+	return int32(nvml.SystemGetTopologyGpuSet(cpuNumber, count, deviceArray))
+}
+
+//export vgpu_nvmlDeviceGetCpuAffinity
+func vgpu_nvmlDeviceGetCpuAffinity(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
+		remote.StatsEnd(393, t)
+		if tr {
+			shim.TraceEnd(tt, 4092, "nvmlDeviceGetCpuAffinity", nvml.Return(r), device, cpuSetSize, cpuSet)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCpuAffinity(device, cpuSetSize, cpuSet))
+		shim.TraceEnd(t, 4092, "nvmlDeviceGetCpuAffinity", nvml.Return(r), device, cpuSetSize, cpuSet)
+		return r
+	}
+	return int32(nvml.DeviceGetCpuAffinity(device, cpuSetSize, cpuSet))
+}
+
+//export vgpu_nvmlDeviceGetCpuAffinityWithinScope
+func vgpu_nvmlDeviceGetCpuAffinityWithinScope(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
+		remote.StatsEnd(394, t)
+		if tr {
+			shim.TraceEnd(tt, 4093, "nvmlDeviceGetCpuAffinityWithinScope", nvml.Return(r), device, cpuSetSize, cpuSet, scope)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope))
+		shim.TraceEnd(t, 4093, "nvmlDeviceGetCpuAffinityWithinScope", nvml.Return(r), device, cpuSetSize, cpuSet, scope)
+		return r
+	}
+	return int32(nvml.DeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope))
+}
+
+//export vgpu_nvmlDeviceGetMemoryAffinity
+func vgpu_nvmlDeviceGetMemoryAffinity(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
+		remote.StatsEnd(395, t)
+		if tr {
+			shim.TraceEnd(tt, 4094, "nvmlDeviceGetMemoryAffinity", nvml.Return(r), device, nodeSetSize, nodeSet, scope)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope))
+		shim.TraceEnd(t, 4094, "nvmlDeviceGetMemoryAffinity", nvml.Return(r), device, nodeSetSize, nodeSet, scope)
+		return r
+	}
+	return int32(nvml.DeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope))
+}
+
+//export vgpu_nvmlDeviceSetCpuAffinity
+func vgpu_nvmlDeviceSetCpuAffinity(device uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetCpuAffinity(device))
+		shim.TraceEnd(t, 4095, "nvmlDeviceSetCpuAffinity", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceSetCpuAffinity(device))
+}
+
+//export vgpu_nvmlDeviceClearCpuAffinity
+func vgpu_nvmlDeviceClearCpuAffinity(device uintptr) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceClearCpuAffinity(device))
+		shim.TraceEnd(t, 4096, "nvmlDeviceClearCpuAffinity", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceClearCpuAffinity(device))
+}
+
+//export vgpu_nvmlDeviceGetP2PStatus
+func vgpu_nvmlDeviceGetP2PStatus(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(398, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
+		remote.StatsEnd(398, t)
+		if tr {
+			shim.TraceEnd(tt, 4097, "nvmlDeviceGetP2PStatus", nvml.Return(r), device1, device2, p2pIndex, p2pStatus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus))
+		shim.TraceEnd(t, 4097, "nvmlDeviceGetP2PStatus", nvml.Return(r), device1, device2, p2pIndex, p2pStatus)
+		return r
+	}
+	return int32(nvml.DeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus))
+}
+
+//export vgpu_nvmlDeviceOnSameBoard
+func vgpu_nvmlDeviceOnSameBoard(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(399, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
+		remote.StatsEnd(399, t)
+		if tr {
+			shim.TraceEnd(tt, 4098, "nvmlDeviceOnSameBoard", nvml.Return(r), device1, device2, onSameBoard)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceOnSameBoard(device1, device2, onSameBoard))
+		shim.TraceEnd(t, 4098, "nvmlDeviceOnSameBoard", nvml.Return(r), device1, device2, onSameBoard)
+		return r
+	}
+	return int32(nvml.DeviceOnSameBoard(device1, device2, onSameBoard))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkState
+func vgpu_nvmlDeviceGetNvLinkState(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
+		remote.StatsEnd(400, t)
+		if tr {
+			shim.TraceEnd(tt, 4099, "nvmlDeviceGetNvLinkState", nvml.Return(r), device, link, isActive)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkState(device, link, isActive))
+		shim.TraceEnd(t, 4099, "nvmlDeviceGetNvLinkState", nvml.Return(r), device, link, isActive)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkState(device, link, isActive))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkVersion
+func vgpu_nvmlDeviceGetNvLinkVersion(device uintptr, link uint32, version unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(401, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
+		remote.StatsEnd(401, t)
+		if tr {
+			shim.TraceEnd(tt, 4100, "nvmlDeviceGetNvLinkVersion", nvml.Return(r), device, link, version)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkVersion(device, link, version))
+		shim.TraceEnd(t, 4100, "nvmlDeviceGetNvLinkVersion", nvml.Return(r), device, link, version)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkVersion(device, link, version))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkCapability
+func vgpu_nvmlDeviceGetNvLinkCapability(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(402, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+		remote.StatsEnd(402, t)
+		if tr {
+			shim.TraceEnd(tt, 4101, "nvmlDeviceGetNvLinkCapability", nvml.Return(r), device, link, capability, capResult)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkCapability(device, link, capability, capResult))
+		shim.TraceEnd(t, 4101, "nvmlDeviceGetNvLinkCapability", nvml.Return(r), device, link, capability, capResult)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkCapability(device, link, capability, capResult))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemotePciInfo_v2
+func vgpu_nvmlDeviceGetNvLinkRemotePciInfo_v2(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(403, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(403, t)
+		if tr {
+			shim.TraceEnd(tt, 4102, "nvmlDeviceGetNvLinkRemotePciInfo_v2", nvml.Return(r), device, link, pci)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+		shim.TraceEnd(t, 4102, "nvmlDeviceGetNvLinkRemotePciInfo_v2", nvml.Return(r), device, link, pci)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemotePciInfo
+func vgpu_nvmlDeviceGetNvLinkRemotePciInfo(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+		remote.StatsEnd(404, t)
+		if tr {
+			shim.TraceEnd(tt, 4103, "nvmlDeviceGetNvLinkRemotePciInfo", nvml.Return(r), device, link, pci)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+		shim.TraceEnd(t, 4103, "nvmlDeviceGetNvLinkRemotePciInfo", nvml.Return(r), device, link, pci)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemoteDeviceType
+func vgpu_nvmlDeviceGetNvLinkRemoteDeviceType(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
+		remote.StatsEnd(405, t)
+		if tr {
+			shim.TraceEnd(tt, 4104, "nvmlDeviceGetNvLinkRemoteDeviceType", nvml.Return(r), device, link, pNvLinkDeviceType)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType))
+		shim.TraceEnd(t, 4104, "nvmlDeviceGetNvLinkRemoteDeviceType", nvml.Return(r), device, link, pNvLinkDeviceType)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkErrorCounter
+func vgpu_nvmlDeviceGetNvLinkErrorCounter(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(406, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
+		remote.StatsEnd(406, t)
+		if tr {
+			shim.TraceEnd(tt, 4105, "nvmlDeviceGetNvLinkErrorCounter", nvml.Return(r), device, link, counter, counterValue)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkErrorCounter(device, link, counter, counterValue))
+		shim.TraceEnd(t, 4105, "nvmlDeviceGetNvLinkErrorCounter", nvml.Return(r), device, link, counter, counterValue)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkErrorCounter(device, link, counter, counterValue))
+}
+
+//export vgpu_nvmlDeviceResetNvLinkErrorCounters
+func vgpu_nvmlDeviceResetNvLinkErrorCounters(device uintptr, link uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(407, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
+		remote.StatsEnd(407, t)
+		if tr {
+			shim.TraceEnd(tt, 4106, "nvmlDeviceResetNvLinkErrorCounters", nvml.Return(r), device, link)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceResetNvLinkErrorCounters(device, link))
+		shim.TraceEnd(t, 4106, "nvmlDeviceResetNvLinkErrorCounters", nvml.Return(r), device, link)
+		return r
+	}
+	return int32(nvml.DeviceResetNvLinkErrorCounters(device, link))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkUtilizationControl
+func vgpu_nvmlDeviceGetNvLinkUtilizationControl(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
+		remote.StatsEnd(408, t)
+		if tr {
+			shim.TraceEnd(tt, 4107, "nvmlDeviceGetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkUtilizationControl(device, link, counter, control))
+		shim.TraceEnd(t, 4107, "nvmlDeviceGetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkUtilizationControl(device, link, counter, control))
+}
+
+//export vgpu_nvmlDeviceSetNvLinkUtilizationControl
+func vgpu_nvmlDeviceSetNvLinkUtilizationControl(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(409, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
+		remote.StatsEnd(409, t)
+		if tr {
+			shim.TraceEnd(tt, 4108, "nvmlDeviceSetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control, reset)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetNvLinkUtilizationControl(device, link, counter, control, reset))
+		shim.TraceEnd(t, 4108, "nvmlDeviceSetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control, reset)
+		return r
+	}
+	return int32(nvml.DeviceSetNvLinkUtilizationControl(device, link, counter, control, reset))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkUtilizationCounter
+func vgpu_nvmlDeviceGetNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(410, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
+		remote.StatsEnd(410, t)
+		if tr {
+			shim.TraceEnd(tt, 4109, "nvmlDeviceGetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, rxcounter, txcounter)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter))
+		shim.TraceEnd(t, 4109, "nvmlDeviceGetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, rxcounter, txcounter)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter))
+}
+
+//export vgpu_nvmlDeviceFreezeNvLinkUtilizationCounter
+func vgpu_nvmlDeviceFreezeNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(411, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
+		remote.StatsEnd(411, t)
+		if tr {
+			shim.TraceEnd(tt, 4110, "nvmlDeviceFreezeNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, freeze)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze))
+		shim.TraceEnd(t, 4110, "nvmlDeviceFreezeNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, freeze)
+		return r
+	}
+	return int32(nvml.DeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze))
+}
+
+//export vgpu_nvmlDeviceResetNvLinkUtilizationCounter
+func vgpu_nvmlDeviceResetNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(412, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
+		remote.StatsEnd(412, t)
+		if tr {
+			shim.TraceEnd(tt, 4111, "nvmlDeviceResetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceResetNvLinkUtilizationCounter(device, link, counter))
+		shim.TraceEnd(t, 4111, "nvmlDeviceResetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter)
+		return r
+	}
+	return int32(nvml.DeviceResetNvLinkUtilizationCounter(device, link, counter))
+}
+
+//export vgpu_nvmlDeviceSetNvLinkDeviceLowPowerThreshold
+func vgpu_nvmlDeviceSetNvLinkDeviceLowPowerThreshold(device uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(413, t)
+		if tr {
+			shim.TraceEnd(tt, 4112, "nvmlDeviceSetNvLinkDeviceLowPowerThreshold", nvml.Return(r), device, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetNvLinkDeviceLowPowerThreshold(device, info))
+		shim.TraceEnd(t, 4112, "nvmlDeviceSetNvLinkDeviceLowPowerThreshold", nvml.Return(r), device, info)
+		return r
+	}
+	return int32(nvml.DeviceSetNvLinkDeviceLowPowerThreshold(device, info))
+}
+
+//export vgpu_nvmlSystemGetNvlinkBwMode
+func vgpu_nvmlSystemGetNvlinkBwMode(nvlinkBwMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(414, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
+		remote.StatsEnd(414, t)
+		if tr {
+			shim.TraceEnd(tt, 4113, "nvmlSystemGetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetNvlinkBwMode(nvlinkBwMode))
+		shim.TraceEnd(t, 4113, "nvmlSystemGetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+		return r
+	}
+	return int32(nvml.SystemGetNvlinkBwMode(nvlinkBwMode))
+}
+
+//export vgpu_nvmlSystemSetNvlinkBwMode
+func vgpu_nvmlSystemSetNvlinkBwMode(nvlinkBwMode uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(415, []wire.Value{{U: uint64(nvlinkBwMode)}}))
+		remote.StatsEnd(415, t)
+		if tr {
+			shim.TraceEnd(tt, 4114, "nvmlSystemSetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemSetNvlinkBwMode(nvlinkBwMode))
+		shim.TraceEnd(t, 4114, "nvmlSystemSetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+		return r
+	}
+	return int32(nvml.SystemSetNvlinkBwMode(nvlinkBwMode))
+}
+
+//export vgpu_nvmlDeviceGetGpuFabricInfo
+func vgpu_nvmlDeviceGetGpuFabricInfo(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(416, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+		remote.StatsEnd(416, t)
+		if tr {
+			shim.TraceEnd(tt, 4115, "nvmlDeviceGetGpuFabricInfo", nvml.Return(r), device, gpuFabricInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuFabricInfo(device, gpuFabricInfo))
+		shim.TraceEnd(t, 4115, "nvmlDeviceGetGpuFabricInfo", nvml.Return(r), device, gpuFabricInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuFabricInfo(device, gpuFabricInfo))
+}
+
+//export vgpu_nvmlDeviceSetMigMode
+func vgpu_nvmlDeviceSetMigMode(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(417, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
+		remote.StatsEnd(417, t)
+		if tr {
+			shim.TraceEnd(tt, 4116, "nvmlDeviceSetMigMode", nvml.Return(r), device, mode, activationStatus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetMigMode(device, mode, activationStatus))
+		shim.TraceEnd(t, 4116, "nvmlDeviceSetMigMode", nvml.Return(r), device, mode, activationStatus)
+		return r
+	}
+	return int32(nvml.DeviceSetMigMode(device, mode, activationStatus))
+}
+
+//export vgpu_nvmlDeviceCreateGpuInstance
+func vgpu_nvmlDeviceCreateGpuInstance(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(418, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
+		remote.StatsEnd(418, t)
+		if tr {
+			shim.TraceEnd(tt, 4117, "nvmlDeviceCreateGpuInstance", nvml.Return(r), device, profileId, gpuInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceCreateGpuInstance(device, profileId, gpuInstance))
+		shim.TraceEnd(t, 4117, "nvmlDeviceCreateGpuInstance", nvml.Return(r), device, profileId, gpuInstance)
+		return r
+	}
+	return int32(nvml.DeviceCreateGpuInstance(device, profileId, gpuInstance))
+}
+
+//export vgpu_nvmlDeviceCreateGpuInstanceWithPlacement
+func vgpu_nvmlDeviceCreateGpuInstanceWithPlacement(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(419, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
+		remote.StatsEnd(419, t)
+		if tr {
+			shim.TraceEnd(tt, 4118, "nvmlDeviceCreateGpuInstanceWithPlacement", nvml.Return(r), device, profileId, placement, gpuInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance))
+		shim.TraceEnd(t, 4118, "nvmlDeviceCreateGpuInstanceWithPlacement", nvml.Return(r), device, profileId, placement, gpuInstance)
+		return r
+	}
+	return int32(nvml.DeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceById
+func vgpu_nvmlDeviceGetGpuInstanceById(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(420, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
+		remote.StatsEnd(420, t)
+		if tr {
+			shim.TraceEnd(tt, 4119, "nvmlDeviceGetGpuInstanceById", nvml.Return(r), device, id, gpuInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceById(device, id, gpuInstance))
+		shim.TraceEnd(t, 4119, "nvmlDeviceGetGpuInstanceById", nvml.Return(r), device, id, gpuInstance)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceById(device, id, gpuInstance))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfo
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfo(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(421, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(421, t)
+		if tr {
+			shim.TraceEnd(tt, 4120, "nvmlDeviceGetGpuInstanceProfileInfo", nvml.Return(r), device, profile, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+		shim.TraceEnd(t, 4120, "nvmlDeviceGetGpuInstanceProfileInfo", nvml.Return(r), device, profile, info)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfoV
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfoV(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(422, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(422, t)
+		if tr {
+			shim.TraceEnd(tt, 4121, "nvmlDeviceGetGpuInstanceProfileInfoV", nvml.Return(r), device, profile, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+		shim.TraceEnd(t, 4121, "nvmlDeviceGetGpuInstanceProfileInfoV", nvml.Return(r), device, profile, info)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceRemainingCapacity
+func vgpu_nvmlDeviceGetGpuInstanceRemainingCapacity(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(423, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(423, t)
+		if tr {
+			shim.TraceEnd(tt, 4122, "nvmlDeviceGetGpuInstanceRemainingCapacity", nvml.Return(r), device, profileId, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceRemainingCapacity(device, profileId, count))
+		shim.TraceEnd(t, 4122, "nvmlDeviceGetGpuInstanceRemainingCapacity", nvml.Return(r), device, profileId, count)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceRemainingCapacity(device, profileId, count))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstancePossiblePlacements
+func vgpu_nvmlDeviceGetGpuInstancePossiblePlacements(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(424, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(424, t)
+		if tr {
+			shim.TraceEnd(tt, 4123, "nvmlDeviceGetGpuInstancePossiblePlacements", nvml.Return(r), device, profileId, placements, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+		shim.TraceEnd(t, 4123, "nvmlDeviceGetGpuInstancePossiblePlacements", nvml.Return(r), device, profileId, placements, count)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstancePossiblePlacements_v2
+func vgpu_nvmlDeviceGetGpuInstancePossiblePlacements_v2(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(425, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(425, t)
+		if tr {
+			shim.TraceEnd(tt, 4124, "nvmlDeviceGetGpuInstancePossiblePlacements_v2", nvml.Return(r), device, profileId, placements, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+		shim.TraceEnd(t, 4124, "nvmlDeviceGetGpuInstancePossiblePlacements_v2", nvml.Return(r), device, profileId, placements, count)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstances
+func vgpu_nvmlDeviceGetGpuInstances(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(426, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(426, t)
+		if tr {
+			shim.TraceEnd(tt, 4125, "nvmlDeviceGetGpuInstances", nvml.Return(r), device, profileId, gpuInstances, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstances(device, profileId, gpuInstances, count))
+		shim.TraceEnd(t, 4125, "nvmlDeviceGetGpuInstances", nvml.Return(r), device, profileId, gpuInstances, count)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstances(device, profileId, gpuInstances, count))
+}
+
+//export vgpu_nvmlDeviceGetMigDeviceHandleByIndex
+func vgpu_nvmlDeviceGetMigDeviceHandleByIndex(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(427, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
+		remote.StatsEnd(427, t)
+		if tr {
+			shim.TraceEnd(tt, 4126, "nvmlDeviceGetMigDeviceHandleByIndex", nvml.Return(r), device, index, migDevice)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMigDeviceHandleByIndex(device, index, migDevice))
+		shim.TraceEnd(t, 4126, "nvmlDeviceGetMigDeviceHandleByIndex", nvml.Return(r), device, index, migDevice)
+		return r
+	}
+	return int32(nvml.DeviceGetMigDeviceHandleByIndex(device, index, migDevice))
+}
+
+//export vgpu_nvmlDeviceGetDeviceHandleFromMigDeviceHandle
+func vgpu_nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice uintptr, device unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(428, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(428, t)
+		if tr {
+			shim.TraceEnd(tt, 4127, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", nvml.Return(r), migDevice, device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device))
+		shim.TraceEnd(t, 4127, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", nvml.Return(r), migDevice, device)
+		return r
+	}
+	return int32(nvml.DeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceId
+func vgpu_nvmlDeviceGetGpuInstanceId(device uintptr, id unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(429, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+		remote.StatsEnd(429, t)
+		if tr {
+			shim.TraceEnd(tt, 4128, "nvmlDeviceGetGpuInstanceId", nvml.Return(r), device, id)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceId(device, id))
+		shim.TraceEnd(t, 4128, "nvmlDeviceGetGpuInstanceId", nvml.Return(r), device, id)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceId(device, id))
+}
+
+//export vgpu_nvmlDeviceGetComputeInstanceId
+func vgpu_nvmlDeviceGetComputeInstanceId(device uintptr, id unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(430, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+		remote.StatsEnd(430, t)
+		if tr {
+			shim.TraceEnd(tt, 4129, "nvmlDeviceGetComputeInstanceId", nvml.Return(r), device, id)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceId(device, id))
+		shim.TraceEnd(t, 4129, "nvmlDeviceGetComputeInstanceId", nvml.Return(r), device, id)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceId(device, id))
+}
+
+//export vgpu_nvmlGpuInstanceDestroy
+func vgpu_nvmlGpuInstanceDestroy(gpuInstance uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(431, []wire.Value{{U: uint64(gpuInstance)}}))
+		remote.StatsEnd(431, t)
+		if tr {
+			shim.TraceEnd(tt, 4130, "nvmlGpuInstanceDestroy", nvml.Return(r), gpuInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoInstance(gpuInstance))
+		shim.TraceEnd(t, 4130, "nvmlGpuInstanceDestroy", nvml.Return(r), gpuInstance)
+		return r
+	}
+	return int32(nvml.NoInstance(gpuInstance))
+}
+
+//export vgpu_nvmlGpuInstanceGetInfo
+func vgpu_nvmlGpuInstanceGetInfo(gpuInstance uint64, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(432, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(432, t)
+		if tr {
+			shim.TraceEnd(tt, 4131, "nvmlGpuInstanceGetInfo", nvml.Return(r), gpuInstance, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceGetInfo(gpuInstance, info))
+		shim.TraceEnd(t, 4131, "nvmlGpuInstanceGetInfo", nvml.Return(r), gpuInstance, info)
+		return r
+	}
+	return int32(nvml.GpuInstanceGetInfo(gpuInstance, info))
+}
+
+//export vgpu_nvmlGpuInstanceCreateComputeInstance
+func vgpu_nvmlGpuInstanceCreateComputeInstance(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(433, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
+		remote.StatsEnd(433, t)
+		if tr {
+			shim.TraceEnd(tt, 4132, "nvmlGpuInstanceCreateComputeInstance", nvml.Return(r), gpuInstance, profileId, computeInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall(gpuInstance, profileId, computeInstance))
+		shim.TraceEnd(t, 4132, "nvmlGpuInstanceCreateComputeInstance", nvml.Return(r), gpuInstance, profileId, computeInstance)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall(gpuInstance, profileId, computeInstance))
+}
+
+//export vgpu_nvmlGpuInstanceCreateComputeInstanceWithPlacement
+func vgpu_nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(434, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
+		remote.StatsEnd(434, t)
+		if tr {
+			shim.TraceEnd(tt, 4133, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", nvml.Return(r), gpuInstance, profileId, placement, computeInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placement, computeInstance))
+		shim.TraceEnd(t, 4133, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", nvml.Return(r), gpuInstance, profileId, placement, computeInstance)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placement, computeInstance))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceById
+func vgpu_nvmlGpuInstanceGetComputeInstanceById(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(435, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
+		remote.StatsEnd(435, t)
+		if tr {
+			shim.TraceEnd(tt, 4134, "nvmlGpuInstanceGetComputeInstanceById", nvml.Return(r), gpuInstance, id, computeInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall(gpuInstance, id, computeInstance))
+		shim.TraceEnd(t, 4134, "nvmlGpuInstanceGetComputeInstanceById", nvml.Return(r), gpuInstance, id, computeInstance)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall(gpuInstance, id, computeInstance))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstancePossiblePlacements
+func vgpu_nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(436, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(436, t)
+		if tr {
+			shim.TraceEnd(tt, 4135, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", nvml.Return(r), gpuInstance, profileId, placements, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placements, count))
+		shim.TraceEnd(t, 4135, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", nvml.Return(r), gpuInstance, profileId, placements, count)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placements, count))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfo
+func vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfo(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(437, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(437, t)
+		if tr {
+			shim.TraceEnd(tt, 4136, "nvmlGpuInstanceGetComputeInstanceProfileInfo", nvml.Return(r), gpuInstance, profile, engProfile, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+		shim.TraceEnd(t, 4136, "nvmlGpuInstanceGetComputeInstanceProfileInfo", nvml.Return(r), gpuInstance, profile, engProfile, info)
+		return r
+	}
+	return int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfoV
+func vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfoV(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(438, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(438, t)
+		if tr {
+			shim.TraceEnd(tt, 4137, "nvmlGpuInstanceGetComputeInstanceProfileInfoV", nvml.Return(r), gpuInstance, profile, engProfile, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+		shim.TraceEnd(t, 4137, "nvmlGpuInstanceGetComputeInstanceProfileInfoV", nvml.Return(r), gpuInstance, profile, engProfile, info)
+		return r
+	}
+	return int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceRemainingCapacity
+func vgpu_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(439, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(439, t)
+		if tr {
+			shim.TraceEnd(tt, 4138, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", nvml.Return(r), gpuInstance, profileId, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall(gpuInstance, profileId, count))
+		shim.TraceEnd(t, 4138, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", nvml.Return(r), gpuInstance, profileId, count)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall(gpuInstance, profileId, count))
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstances
+func vgpu_nvmlGpuInstanceGetComputeInstances(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(440, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
+		remote.StatsEnd(440, t)
+		if tr {
+			shim.TraceEnd(tt, 4139, "nvmlGpuInstanceGetComputeInstances", nvml.Return(r), gpuInstance, profileId, computeInstances, count)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceCall2(gpuInstance, profileId, computeInstances, count))
+		shim.TraceEnd(t, 4139, "nvmlGpuInstanceGetComputeInstances", nvml.Return(r), gpuInstance, profileId, computeInstances, count)
+		return r
+	}
+	return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, computeInstances, count))
+}
+
+//export vgpu_nvmlComputeInstanceDestroy
+func vgpu_nvmlComputeInstanceDestroy(computeInstance uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(441, []wire.Value{{U: uint64(computeInstance)}}))
+		remote.StatsEnd(441, t)
+		if tr {
+			shim.TraceEnd(tt, 4140, "nvmlComputeInstanceDestroy", nvml.Return(r), computeInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoInstance(computeInstance))
+		shim.TraceEnd(t, 4140, "nvmlComputeInstanceDestroy", nvml.Return(r), computeInstance)
+		return r
+	}
+	return int32(nvml.NoInstance(computeInstance))
+}
+
+//export vgpu_nvmlComputeInstanceGetInfo
+func vgpu_nvmlComputeInstanceGetInfo(computeInstance uint64, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(442, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(442, t)
+		if tr {
+			shim.TraceEnd(tt, 4141, "nvmlComputeInstanceGetInfo", nvml.Return(r), computeInstance, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+		shim.TraceEnd(t, 4141, "nvmlComputeInstanceGetInfo", nvml.Return(r), computeInstance, info)
+		return r
+	}
+	return int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+}
+
+//export vgpu_nvmlComputeInstanceGetInfo_v2
+func vgpu_nvmlComputeInstanceGetInfo_v2(computeInstance uint64, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(443, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(443, t)
+		if tr {
+			shim.TraceEnd(tt, 4142, "nvmlComputeInstanceGetInfo_v2", nvml.Return(r), computeInstance, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+		shim.TraceEnd(t, 4142, "nvmlComputeInstanceGetInfo_v2", nvml.Return(r), computeInstance, info)
+		return r
+	}
+	return int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+}
+
+//export vgpu_nvmlGpmQueryDeviceSupport
+func vgpu_nvmlGpmQueryDeviceSupport(device uintptr, gpmSupport unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
+		remote.StatsEnd(444, t)
+		if tr {
+			shim.TraceEnd(tt, 4143, "nvmlGpmQueryDeviceSupport", nvml.Return(r), device, gpmSupport)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmQueryDeviceSupport(device, gpmSupport))
+		shim.TraceEnd(t, 4143, "nvmlGpmQueryDeviceSupport", nvml.Return(r), device, gpmSupport)
+		return r
+	}
+	return int32(nvml.GpmQueryDeviceSupport(device, gpmSupport))
+}
+
+//export vgpu_nvmlGpmQueryIfStreamingEnabled
+func vgpu_nvmlGpmQueryIfStreamingEnabled(device uintptr, state unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(445, t)
+		if tr {
+			shim.TraceEnd(tt, 4144, "nvmlGpmQueryIfStreamingEnabled", nvml.Return(r), device, state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmQueryIfStreamingEnabled(device, state))
+		shim.TraceEnd(t, 4144, "nvmlGpmQueryIfStreamingEnabled", nvml.Return(r), device, state)
+		return r
+	}
+	return int32(nvml.GpmQueryIfStreamingEnabled(device, state))
+}
+
+//export vgpu_nvmlGpmSetStreamingEnabled
+func vgpu_nvmlGpmSetStreamingEnabled(device uintptr, state uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
+		remote.StatsEnd(446, t)
+		if tr {
+			shim.TraceEnd(tt, 4145, "nvmlGpmSetStreamingEnabled", nvml.Return(r), device, state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmSetStreamingEnabled(device, state))
+		shim.TraceEnd(t, 4145, "nvmlGpmSetStreamingEnabled", nvml.Return(r), device, state)
+		return r
+	}
+	return int32(nvml.GpmSetStreamingEnabled(device, state))
+}
+
+//export vgpu_nvmlGpmSampleAlloc
+func vgpu_nvmlGpmSampleAlloc(gpmSample unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(447, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
+		remote.StatsEnd(447, t)
+		if tr {
+			shim.TraceEnd(tt, 4146, "nvmlGpmSampleAlloc", nvml.Return(r), gpmSample)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmSampleAlloc(gpmSample))
+		shim.TraceEnd(t, 4146, "nvmlGpmSampleAlloc", nvml.Return(r), gpmSample)
+		return r
+	}
+	return int32(nvml.GpmSampleAlloc(gpmSample))
+}
+
+//export vgpu_nvmlGpmSampleFree
+func vgpu_nvmlGpmSampleFree(gpmSample uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(448, []wire.Value{{U: uint64(gpmSample)}}))
+		remote.StatsEnd(448, t)
+		if tr {
+			shim.TraceEnd(tt, 4147, "nvmlGpmSampleFree", nvml.Return(r), gpmSample)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmSampleFree(gpmSample))
+		shim.TraceEnd(t, 4147, "nvmlGpmSampleFree", nvml.Return(r), gpmSample)
+		return r
+	}
+	return int32(nvml.GpmSampleFree(gpmSample))
+}
+
+//export vgpu_nvmlGpmSampleGet
+func vgpu_nvmlGpmSampleGet(device uintptr, gpmSample uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
+		remote.StatsEnd(449, t)
+		if tr {
+			shim.TraceEnd(tt, 4148, "nvmlGpmSampleGet", nvml.Return(r), device, gpmSample)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmSampleGet(device, gpmSample))
+		shim.TraceEnd(t, 4148, "nvmlGpmSampleGet", nvml.Return(r), device, gpmSample)
+		return r
+	}
+	return int32(nvml.GpmSampleGet(device, gpmSample))
+}
+
+//export vgpu_nvmlGpmMigSampleGet
+func vgpu_nvmlGpmMigSampleGet(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
+		remote.StatsEnd(450, t)
+		if tr {
+			shim.TraceEnd(tt, 4149, "nvmlGpmMigSampleGet", nvml.Return(r), device, gpuInstanceId, gpmSample)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmMigSampleGet(device, gpuInstanceId, gpmSample))
+		shim.TraceEnd(t, 4149, "nvmlGpmMigSampleGet", nvml.Return(r), device, gpuInstanceId, gpmSample)
+		return r
+	}
+	return int32(nvml.GpmMigSampleGet(device, gpuInstanceId, gpmSample))
+}
+
+//export vgpu_nvmlGpmMetricsGet
+func vgpu_nvmlGpmMetricsGet(metricsGet unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(451, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
+		remote.StatsEnd(451, t)
+		if tr {
+			shim.TraceEnd(tt, 4150, "nvmlGpmMetricsGet", nvml.Return(r), metricsGet)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GpmMetricsGet(metricsGet))
+		shim.TraceEnd(t, 4150, "nvmlGpmMetricsGet", nvml.Return(r), metricsGet)
+		return r
+	}
+	return int32(nvml.GpmMetricsGet(metricsGet))
+}
+
+//export vgpu_nvmlDeviceGetAccountingBufferSize
+func vgpu_nvmlDeviceGetAccountingBufferSize(device uintptr, bufferSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
+		remote.StatsEnd(452, t)
+		if tr {
+			shim.TraceEnd(tt, 4151, "nvmlDeviceGetAccountingBufferSize", nvml.Return(r), device, bufferSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAccountingBufferSize(device, bufferSize))
+		shim.TraceEnd(t, 4151, "nvmlDeviceGetAccountingBufferSize", nvml.Return(r), device, bufferSize)
+		return r
+	}
+	return int32(nvml.DeviceGetAccountingBufferSize(device, bufferSize))
+}
+
+//export vgpu_nvmlDeviceSetAccountingMode
+func vgpu_nvmlDeviceSetAccountingMode(device uintptr, mode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+		remote.StatsEnd(453, t)
+		if tr {
+			shim.TraceEnd(tt, 4152, "nvmlDeviceSetAccountingMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetAccountingMode(device, mode))
+		shim.TraceEnd(t, 4152, "nvmlDeviceSetAccountingMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.DeviceSetAccountingMode(device, mode))
+}
+
+//export vgpu_nvmlDeviceClearAccountingPids
+func vgpu_nvmlDeviceClearAccountingPids(device uintptr) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(454, []wire.Value{{U: uint64(device)}}))
+		remote.StatsEnd(454, t)
+		if tr {
+			shim.TraceEnd(tt, 4153, "nvmlDeviceClearAccountingPids", nvml.Return(r), device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceClearAccountingPids(device))
+		shim.TraceEnd(t, 4153, "nvmlDeviceClearAccountingPids", nvml.Return(r), device)
+		return r
+	}
+	return int32(nvml.DeviceClearAccountingPids(device))
+}
+
+//export vgpu_nvmlDeviceGetAccountingPids
+func vgpu_nvmlDeviceGetAccountingPids(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+		remote.StatsEnd(455, t)
+		if tr {
+			shim.TraceEnd(tt, 4154, "nvmlDeviceGetAccountingPids", nvml.Return(r), device, count, pids)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAccountingPids(device, count, pids))
+		shim.TraceEnd(t, 4154, "nvmlDeviceGetAccountingPids", nvml.Return(r), device, count, pids)
+		return r
+	}
+	return int32(nvml.DeviceGetAccountingPids(device, count, pids))
+}
+
+//export vgpu_nvmlDeviceGetAccountingStats
+func vgpu_nvmlDeviceGetAccountingStats(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+		remote.StatsEnd(456, t)
+		if tr {
+			shim.TraceEnd(tt, 4155, "nvmlDeviceGetAccountingStats", nvml.Return(r), device, pid, stats)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAccountingStats(device, pid, stats))
+		shim.TraceEnd(t, 4155, "nvmlDeviceGetAccountingStats", nvml.Return(r), device, pid, stats)
+		return r
+	}
+	return int32(nvml.DeviceGetAccountingStats(device, pid, stats))
+}
+
+//export vgpu_nvmlDeviceGetComputeRunningProcesses_v2
+func vgpu_nvmlDeviceGetComputeRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(457, t)
+		if tr {
+			shim.TraceEnd(tt, 4156, "nvmlDeviceGetComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.RunningProcesses(device, count, infos))
+		shim.TraceEnd(t, 4156, "nvmlDeviceGetComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.RunningProcesses(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetGraphicsRunningProcesses
+func vgpu_nvmlDeviceGetGraphicsRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(458, t)
+		if tr {
+			shim.TraceEnd(tt, 4157, "nvmlDeviceGetGraphicsRunningProcesses", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, count, infos))
+		shim.TraceEnd(t, 4157, "nvmlDeviceGetGraphicsRunningProcesses", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.NoSessions(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v2
+func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(459, t)
+		if tr {
+			shim.TraceEnd(tt, 4158, "nvmlDeviceGetGraphicsRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, count, infos))
+		shim.TraceEnd(t, 4158, "nvmlDeviceGetGraphicsRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.NoSessions(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(460, t)
+		if tr {
+			shim.TraceEnd(tt, 4159, "nvmlDeviceGetMPSComputeRunningProcesses", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, count, infos))
+		shim.TraceEnd(t, 4159, "nvmlDeviceGetMPSComputeRunningProcesses", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.NoSessions(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v2
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(461, t)
+		if tr {
+			shim.TraceEnd(tt, 4160, "nvmlDeviceGetMPSComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, count, infos))
+		shim.TraceEnd(t, 4160, "nvmlDeviceGetMPSComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.NoSessions(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v3
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+		remote.StatsEnd(462, t)
+		if tr {
+			shim.TraceEnd(tt, 4161, "nvmlDeviceGetMPSComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoSessions(device, count, infos))
+		shim.TraceEnd(t, 4161, "nvmlDeviceGetMPSComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
+		return r
+	}
+	return int32(nvml.NoSessions(device, count, infos))
+}
+
+//export vgpu_nvmlDeviceGetProcessUtilization
+func vgpu_nvmlDeviceGetProcessUtilization(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(463, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
+		remote.StatsEnd(463, t)
+		if tr {
+			shim.TraceEnd(tt, 4162, "nvmlDeviceGetProcessUtilization", nvml.Return(r), device, utilization, processSamplesCount, lastSeenTimeStamp)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp))
+		shim.TraceEnd(t, 4162, "nvmlDeviceGetProcessUtilization", nvml.Return(r), device, utilization, processSamplesCount, lastSeenTimeStamp)
+		return r
+	}
+	return int32(nvml.DeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp))
+}
+
+//export vgpu_nvmlSystemGetProcessName
+func vgpu_nvmlSystemGetProcessName(pid uint32, name unsafe.Pointer, length uint32) int32 {
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetProcessName(pid, name, length))
+		shim.TraceEnd(t, 4163, "nvmlSystemGetProcessName", nvml.Return(r), pid, name, length)
+		return r
+	}
+	return int32(nvml.SystemGetProcessName(pid, name, length))
+}
+
+//export vgpu_nvmlUnitGetCount
+func vgpu_nvmlUnitGetCount(unitCount unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(465, []wire.Value{{U: uint64(uintptr(unitCount))}}))
+		remote.StatsEnd(465, t)
+		if tr {
+			shim.TraceEnd(tt, 4164, "nvmlUnitGetCount", nvml.Return(r), unitCount)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.UnitGetCount(unitCount))
+		shim.TraceEnd(t, 4164, "nvmlUnitGetCount", nvml.Return(r), unitCount)
+		return r
+	}
+	return int32(nvml.UnitGetCount(unitCount))
+}
+
+//export vgpu_nvmlUnitGetHandleByIndex
+func vgpu_nvmlUnitGetHandleByIndex(index uint32, unit unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(466, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
+		remote.StatsEnd(466, t)
+		if tr {
+			shim.TraceEnd(tt, 4165, "nvmlUnitGetHandleByIndex", nvml.Return(r), index, unit)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.UnitGetHandleByIndex(index, unit))
+		shim.TraceEnd(t, 4165, "nvmlUnitGetHandleByIndex", nvml.Return(r), index, unit)
+		return r
+	}
+	return int32(nvml.UnitGetHandleByIndex(index, unit))
+}
+
+//export vgpu_nvmlUnitGetDevices
+func vgpu_nvmlUnitGetDevices(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(467, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
+		remote.StatsEnd(467, t)
+		if tr {
+			shim.TraceEnd(tt, 4166, "nvmlUnitGetDevices", nvml.Return(r), unit, deviceCount, devices)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.UnitGetDevices(unit, deviceCount, devices))
+		shim.TraceEnd(t, 4166, "nvmlUnitGetDevices", nvml.Return(r), unit, deviceCount, devices)
+		return r
+	}
+	return int32(nvml.UnitGetDevices(unit, deviceCount, devices))
+}
+
+//export vgpu_nvmlUnitGetFanSpeedInfo
+func vgpu_nvmlUnitGetFanSpeedInfo(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(468, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
+		remote.StatsEnd(468, t)
+		if tr {
+			shim.TraceEnd(tt, 4167, "nvmlUnitGetFanSpeedInfo", nvml.Return(r), unit, fanSpeeds)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoUnit(unit, fanSpeeds))
+		shim.TraceEnd(t, 4167, "nvmlUnitGetFanSpeedInfo", nvml.Return(r), unit, fanSpeeds)
+		return r
+	}
+	return int32(nvml.NoUnit(unit, fanSpeeds))
+}
+
+//export vgpu_nvmlUnitGetLedState
+func vgpu_nvmlUnitGetLedState(unit uint64, state unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(469, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(469, t)
+		if tr {
+			shim.TraceEnd(tt, 4168, "nvmlUnitGetLedState", nvml.Return(r), unit, state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoUnit(unit, state))
+		shim.TraceEnd(t, 4168, "nvmlUnitGetLedState", nvml.Return(r), unit, state)
+		return r
+	}
+	return int32(nvml.NoUnit(unit, state))
+}
+
+//export vgpu_nvmlUnitGetPsuInfo
+func vgpu_nvmlUnitGetPsuInfo(unit uint64, psu unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(470, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
+		remote.StatsEnd(470, t)
+		if tr {
+			shim.TraceEnd(tt, 4169, "nvmlUnitGetPsuInfo", nvml.Return(r), unit, psu)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoUnit(unit, psu))
+		shim.TraceEnd(t, 4169, "nvmlUnitGetPsuInfo", nvml.Return(r), unit, psu)
+		return r
+	}
+	return int32(nvml.NoUnit(unit, psu))
+}
+
+//export vgpu_nvmlUnitGetTemperature
+func vgpu_nvmlUnitGetTemperature(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(471, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
+		remote.StatsEnd(471, t)
+		if tr {
+			shim.TraceEnd(tt, 4170, "nvmlUnitGetTemperature", nvml.Return(r), unit, type_, temp)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.UnitGetTemperature(unit, type_, temp))
+		shim.TraceEnd(t, 4170, "nvmlUnitGetTemperature", nvml.Return(r), unit, type_, temp)
+		return r
+	}
+	return int32(nvml.UnitGetTemperature(unit, type_, temp))
+}
+
+//export vgpu_nvmlUnitGetUnitInfo
+func vgpu_nvmlUnitGetUnitInfo(unit uint64, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(472, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(472, t)
+		if tr {
+			shim.TraceEnd(tt, 4171, "nvmlUnitGetUnitInfo", nvml.Return(r), unit, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoUnit(unit, info))
+		shim.TraceEnd(t, 4171, "nvmlUnitGetUnitInfo", nvml.Return(r), unit, info)
+		return r
+	}
+	return int32(nvml.NoUnit(unit, info))
+}
+
+//export vgpu_nvmlUnitSetLedState
+func vgpu_nvmlUnitSetLedState(unit uint64, color int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(473, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
+		remote.StatsEnd(473, t)
+		if tr {
+			shim.TraceEnd(tt, 4172, "nvmlUnitSetLedState", nvml.Return(r), unit, color)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.UnitSetLedState(unit, color))
+		shim.TraceEnd(t, 4172, "nvmlUnitSetLedState", nvml.Return(r), unit, color)
+		return r
+	}
+	return int32(nvml.UnitSetLedState(unit, color))
+}
+
+//export vgpu_nvmlGetExcludedDeviceCount
+func vgpu_nvmlGetExcludedDeviceCount(deviceCount unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(474, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+		remote.StatsEnd(474, t)
+		if tr {
+			shim.TraceEnd(tt, 4173, "nvmlGetExcludedDeviceCount", nvml.Return(r), deviceCount)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetExcludedDeviceCount(deviceCount))
+		shim.TraceEnd(t, 4173, "nvmlGetExcludedDeviceCount", nvml.Return(r), deviceCount)
+		return r
+	}
+	return int32(nvml.GetExcludedDeviceCount(deviceCount))
+}
+
+//export vgpu_nvmlGetExcludedDeviceInfoByIndex
+func vgpu_nvmlGetExcludedDeviceInfoByIndex(index uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(475, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(475, t)
+		if tr {
+			shim.TraceEnd(tt, 4174, "nvmlGetExcludedDeviceInfoByIndex", nvml.Return(r), index, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+		shim.TraceEnd(t, 4174, "nvmlGetExcludedDeviceInfoByIndex", nvml.Return(r), index, info)
+		return r
+	}
+	return int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+}
+
+//export vgpu_nvmlGetBlacklistDeviceCount
+func vgpu_nvmlGetBlacklistDeviceCount(deviceCount unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(476, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+		remote.StatsEnd(476, t)
+		if tr {
+			shim.TraceEnd(tt, 4175, "nvmlGetBlacklistDeviceCount", nvml.Return(r), deviceCount)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetExcludedDeviceCount(deviceCount))
+		shim.TraceEnd(t, 4175, "nvmlGetBlacklistDeviceCount", nvml.Return(r), deviceCount)
+		return r
+	}
+	return int32(nvml.GetExcludedDeviceCount(deviceCount))
+}
+
+//export vgpu_nvmlGetBlacklistDeviceInfoByIndex
+func vgpu_nvmlGetBlacklistDeviceInfoByIndex(index uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(477, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(477, t)
+		if tr {
+			shim.TraceEnd(tt, 4176, "nvmlGetBlacklistDeviceInfoByIndex", nvml.Return(r), index, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+		shim.TraceEnd(t, 4176, "nvmlGetBlacklistDeviceInfoByIndex", nvml.Return(r), index, info)
+		return r
+	}
+	return int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+}
+
+//export vgpu_nvmlSystemGetHicVersion
+func vgpu_nvmlSystemGetHicVersion(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(478, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
+		remote.StatsEnd(478, t)
+		if tr {
+			shim.TraceEnd(tt, 4177, "nvmlSystemGetHicVersion", nvml.Return(r), hwbcCount, hwbcEntries)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetHicVersion(hwbcCount, hwbcEntries))
+		shim.TraceEnd(t, 4177, "nvmlSystemGetHicVersion", nvml.Return(r), hwbcCount, hwbcEntries)
+		return r
+	}
+	return int32(nvml.SystemGetHicVersion(hwbcCount, hwbcEntries))
+}
+
+//export vgpu_nvmlSystemGetConfComputeCapabilities
+func vgpu_nvmlSystemGetConfComputeCapabilities(capabilities unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(479, []wire.Value{{U: uint64(uintptr(capabilities))}}))
+		remote.StatsEnd(479, t)
+		if tr {
+			shim.TraceEnd(tt, 4178, "nvmlSystemGetConfComputeCapabilities", nvml.Return(r), capabilities)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetConfComputeCapabilities(capabilities))
+		shim.TraceEnd(t, 4178, "nvmlSystemGetConfComputeCapabilities", nvml.Return(r), capabilities)
+		return r
+	}
+	return int32(nvml.SystemGetConfComputeCapabilities(capabilities))
+}
+
+//export vgpu_nvmlSystemGetConfComputeState
+func vgpu_nvmlSystemGetConfComputeState(state unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(480, []wire.Value{{U: uint64(uintptr(state))}}))
+		remote.StatsEnd(480, t)
+		if tr {
+			shim.TraceEnd(tt, 4179, "nvmlSystemGetConfComputeState", nvml.Return(r), state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetConfComputeState(state))
+		shim.TraceEnd(t, 4179, "nvmlSystemGetConfComputeState", nvml.Return(r), state)
+		return r
+	}
+	return int32(nvml.SystemGetConfComputeState(state))
+}
+
+//export vgpu_nvmlSystemGetConfComputeGpusReadyState
+func vgpu_nvmlSystemGetConfComputeGpusReadyState(isAcceptingWork unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(481, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
+		remote.StatsEnd(481, t)
+		if tr {
+			shim.TraceEnd(tt, 4180, "nvmlSystemGetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetConfComputeGpusReadyState(isAcceptingWork))
+		shim.TraceEnd(t, 4180, "nvmlSystemGetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+		return r
+	}
+	return int32(nvml.SystemGetConfComputeGpusReadyState(isAcceptingWork))
+}
+
+//export vgpu_nvmlSystemSetConfComputeGpusReadyState
+func vgpu_nvmlSystemSetConfComputeGpusReadyState(isAcceptingWork uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(482, []wire.Value{{U: uint64(isAcceptingWork)}}))
+		remote.StatsEnd(482, t)
+		if tr {
+			shim.TraceEnd(tt, 4181, "nvmlSystemSetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemSetConfComputeGpusReadyState(isAcceptingWork))
+		shim.TraceEnd(t, 4181, "nvmlSystemSetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+		return r
+	}
+	return int32(nvml.SystemSetConfComputeGpusReadyState(isAcceptingWork))
+}
+
+//export vgpu_nvmlDeviceGetConfComputeMemSizeInfo
+func vgpu_nvmlDeviceGetConfComputeMemSizeInfo(device uintptr, memInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(483, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
+		remote.StatsEnd(483, t)
+		if tr {
+			shim.TraceEnd(tt, 4182, "nvmlDeviceGetConfComputeMemSizeInfo", nvml.Return(r), device, memInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetConfComputeMemSizeInfo(device, memInfo))
+		shim.TraceEnd(t, 4182, "nvmlDeviceGetConfComputeMemSizeInfo", nvml.Return(r), device, memInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetConfComputeMemSizeInfo(device, memInfo))
+}
+
+//export vgpu_nvmlDeviceGetConfComputeProtectedMemoryUsage
+func vgpu_nvmlDeviceGetConfComputeProtectedMemoryUsage(device uintptr, memory unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(484, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+		remote.StatsEnd(484, t)
+		if tr {
+			shim.TraceEnd(tt, 4183, "nvmlDeviceGetConfComputeProtectedMemoryUsage", nvml.Return(r), device, memory)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.ConfComputeOff(device, memory))
+		shim.TraceEnd(t, 4183, "nvmlDeviceGetConfComputeProtectedMemoryUsage", nvml.Return(r), device, memory)
+		return r
+	}
+	return int32(nvml.ConfComputeOff(device, memory))
+}
+
+//export vgpu_nvmlDeviceGetConfComputeGpuCertificate
+func vgpu_nvmlDeviceGetConfComputeGpuCertificate(device uintptr, gpuCert unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(485, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
+		remote.StatsEnd(485, t)
+		if tr {
+			shim.TraceEnd(tt, 4184, "nvmlDeviceGetConfComputeGpuCertificate", nvml.Return(r), device, gpuCert)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.ConfComputeOff(device, gpuCert))
+		shim.TraceEnd(t, 4184, "nvmlDeviceGetConfComputeGpuCertificate", nvml.Return(r), device, gpuCert)
+		return r
+	}
+	return int32(nvml.ConfComputeOff(device, gpuCert))
+}
+
+//export vgpu_nvmlDeviceGetConfComputeGpuAttestationReport
+func vgpu_nvmlDeviceGetConfComputeGpuAttestationReport(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
+		remote.StatsEnd(486, t)
+		if tr {
+			shim.TraceEnd(tt, 4185, "nvmlDeviceGetConfComputeGpuAttestationReport", nvml.Return(r), device, gpuAtstReport)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.ConfComputeOff(device, gpuAtstReport))
+		shim.TraceEnd(t, 4185, "nvmlDeviceGetConfComputeGpuAttestationReport", nvml.Return(r), device, gpuAtstReport)
+		return r
+	}
+	return int32(nvml.ConfComputeOff(device, gpuAtstReport))
+}
+
+//export vgpu_nvmlDeviceSetConfComputeUnprotectedMemSize
+func vgpu_nvmlDeviceSetConfComputeUnprotectedMemSize(device uintptr, sizeKiB uint64) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
+		remote.StatsEnd(487, t)
+		if tr {
+			shim.TraceEnd(tt, 4186, "nvmlDeviceSetConfComputeUnprotectedMemSize", nvml.Return(r), device, sizeKiB)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetConfComputeUnprotectedMemSize(device, sizeKiB))
+		shim.TraceEnd(t, 4186, "nvmlDeviceSetConfComputeUnprotectedMemSize", nvml.Return(r), device, sizeKiB)
+		return r
+	}
+	return int32(nvml.DeviceSetConfComputeUnprotectedMemSize(device, sizeKiB))
+}
+
+//export vgpu_nvmlDeviceQueryDrainState
+func vgpu_nvmlDeviceQueryDrainState(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(488, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
+		remote.StatsEnd(488, t)
+		if tr {
+			shim.TraceEnd(tt, 4187, "nvmlDeviceQueryDrainState", nvml.Return(r), pciInfo, currentState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceQueryDrainState(pciInfo, currentState))
+		shim.TraceEnd(t, 4187, "nvmlDeviceQueryDrainState", nvml.Return(r), pciInfo, currentState)
+		return r
+	}
+	return int32(nvml.DeviceQueryDrainState(pciInfo, currentState))
+}
+
+//export vgpu_nvmlDeviceModifyDrainState
+func vgpu_nvmlDeviceModifyDrainState(pciInfo unsafe.Pointer, newState int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(489, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
+		remote.StatsEnd(489, t)
+		if tr {
+			shim.TraceEnd(tt, 4188, "nvmlDeviceModifyDrainState", nvml.Return(r), pciInfo, newState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceModifyDrainState(pciInfo, newState))
+		shim.TraceEnd(t, 4188, "nvmlDeviceModifyDrainState", nvml.Return(r), pciInfo, newState)
+		return r
+	}
+	return int32(nvml.DeviceModifyDrainState(pciInfo, newState))
+}
+
+//export vgpu_nvmlDeviceRemoveGpu
+func vgpu_nvmlDeviceRemoveGpu(pciInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(490, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+		remote.StatsEnd(490, t)
+		if tr {
+			shim.TraceEnd(tt, 4189, "nvmlDeviceRemoveGpu", nvml.Return(r), pciInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceRemoveGpuV1(pciInfo))
+		shim.TraceEnd(t, 4189, "nvmlDeviceRemoveGpu", nvml.Return(r), pciInfo)
+		return r
+	}
+	return int32(nvml.DeviceRemoveGpuV1(pciInfo))
+}
+
+//export vgpu_nvmlDeviceRemoveGpu_v2
+func vgpu_nvmlDeviceRemoveGpu_v2(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(491, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
+		remote.StatsEnd(491, t)
+		if tr {
+			shim.TraceEnd(tt, 4190, "nvmlDeviceRemoveGpu_v2", nvml.Return(r), pciInfo, gpuState, linkState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceRemoveGpu(pciInfo, gpuState, linkState))
+		shim.TraceEnd(t, 4190, "nvmlDeviceRemoveGpu_v2", nvml.Return(r), pciInfo, gpuState, linkState)
+		return r
+	}
+	return int32(nvml.DeviceRemoveGpu(pciInfo, gpuState, linkState))
+}
+
+//export vgpu_nvmlDeviceDiscoverGpus
+func vgpu_nvmlDeviceDiscoverGpus(pciInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(492, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+		remote.StatsEnd(492, t)
+		if tr {
+			shim.TraceEnd(tt, 4191, "nvmlDeviceDiscoverGpus", nvml.Return(r), pciInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceDiscoverGpus(pciInfo))
+		shim.TraceEnd(t, 4191, "nvmlDeviceDiscoverGpus", nvml.Return(r), pciInfo)
+		return r
+	}
+	return int32(nvml.DeviceDiscoverGpus(pciInfo))
+}
+
+//export vgpu_nvmlEventSetWait
+func vgpu_nvmlEventSetWait(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(493, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+		remote.StatsEnd(493, t)
+		if tr {
+			shim.TraceEnd(tt, 4192, "nvmlEventSetWait", nvml.Return(r), set, data, timeoutms)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.EventSetWaitV1(set, data, timeoutms))
+		shim.TraceEnd(t, 4192, "nvmlEventSetWait", nvml.Return(r), set, data, timeoutms)
+		return r
+	}
+	return int32(nvml.EventSetWaitV1(set, data, timeoutms))
+}
+
+//export vgpu_nvmlDeviceGetFieldValues
+func vgpu_nvmlDeviceGetFieldValues(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(494, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+		remote.StatsEnd(494, t)
+		if tr {
+			shim.TraceEnd(tt, 4193, "nvmlDeviceGetFieldValues", nvml.Return(r), device, valuesCount, values)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetFieldValues(device, valuesCount, values))
+		shim.TraceEnd(t, 4193, "nvmlDeviceGetFieldValues", nvml.Return(r), device, valuesCount, values)
+		return r
+	}
+	return int32(nvml.DeviceGetFieldValues(device, valuesCount, values))
+}
+
+//export vgpu_nvmlDeviceClearFieldValues
+func vgpu_nvmlDeviceClearFieldValues(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(495, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+		remote.StatsEnd(495, t)
+		if tr {
+			shim.TraceEnd(tt, 4194, "nvmlDeviceClearFieldValues", nvml.Return(r), device, valuesCount, values)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceClearFieldValues(device, valuesCount, values))
+		shim.TraceEnd(t, 4194, "nvmlDeviceClearFieldValues", nvml.Return(r), device, valuesCount, values)
+		return r
+	}
+	return int32(nvml.DeviceClearFieldValues(device, valuesCount, values))
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures
+func vgpu_nvmlDeviceGetGridLicensableFeatures(device uintptr, features unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(496, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+		remote.StatsEnd(496, t)
+		if tr {
+			shim.TraceEnd(tt, 4195, "nvmlDeviceGetGridLicensableFeatures", nvml.Return(r), device, features)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGridLicensableFeatures(device, features))
+		shim.TraceEnd(t, 4195, "nvmlDeviceGetGridLicensableFeatures", nvml.Return(r), device, features)
+		return r
+	}
+	return int32(nvml.DeviceGetGridLicensableFeatures(device, features))
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v2
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v2(device uintptr, features unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(497, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+		remote.StatsEnd(497, t)
+		if tr {
+			shim.TraceEnd(tt, 4196, "nvmlDeviceGetGridLicensableFeatures_v2", nvml.Return(r), device, features)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GridFeaturesV2(device, features))
+		shim.TraceEnd(t, 4196, "nvmlDeviceGetGridLicensableFeatures_v2", nvml.Return(r), device, features)
+		return r
+	}
+	return int32(nvml.GridFeaturesV2(device, features))
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v3
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v3(device uintptr, features unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(498, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+		remote.StatsEnd(498, t)
+		if tr {
+			shim.TraceEnd(tt, 4197, "nvmlDeviceGetGridLicensableFeatures_v3", nvml.Return(r), device, features)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GridFeaturesV3(device, features))
+		shim.TraceEnd(t, 4197, "nvmlDeviceGetGridLicensableFeatures_v3", nvml.Return(r), device, features)
+		return r
+	}
+	return int32(nvml.GridFeaturesV3(device, features))
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v4
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v4(device uintptr, features unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(499, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+		remote.StatsEnd(499, t)
+		if tr {
+			shim.TraceEnd(tt, 4198, "nvmlDeviceGetGridLicensableFeatures_v4", nvml.Return(r), device, features)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GridFeaturesV4(device, features))
+		shim.TraceEnd(t, 4198, "nvmlDeviceGetGridLicensableFeatures_v4", nvml.Return(r), device, features)
+		return r
+	}
+	return int32(nvml.GridFeaturesV4(device, features))
+}
+
+//export vgpu_nvmlDeviceGetVgpuCapabilities
+func vgpu_nvmlDeviceGetVgpuCapabilities(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(500, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+		remote.StatsEnd(500, t)
+		if tr {
+			shim.TraceEnd(tt, 4199, "nvmlDeviceGetVgpuCapabilities", nvml.Return(r), device, capability, capResult)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetVgpuCapabilities(device, capability, capResult))
+		shim.TraceEnd(t, 4199, "nvmlDeviceGetVgpuCapabilities", nvml.Return(r), device, capability, capResult)
+		return r
+	}
+	return int32(nvml.DeviceGetVgpuCapabilities(device, capability, capResult))
+}
+
+//export vgpu_nvmlDeviceGetActiveVgpus
+func vgpu_nvmlDeviceGetActiveVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(501, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
+		remote.StatsEnd(501, t)
+		if tr {
+			shim.TraceEnd(tt, 4200, "nvmlDeviceGetActiveVgpus", nvml.Return(r), device, vgpuCount, vgpuInstances)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostList(device, vgpuCount, vgpuInstances))
+		shim.TraceEnd(t, 4200, "nvmlDeviceGetActiveVgpus", nvml.Return(r), device, vgpuCount, vgpuInstances)
+		return r
+	}
+	return int32(nvml.VgpuHostList(device, vgpuCount, vgpuInstances))
+}
+
+//export vgpu_nvmlDeviceGetCreatableVgpus
+func vgpu_nvmlDeviceGetCreatableVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(502, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+		remote.StatsEnd(502, t)
+		if tr {
+			shim.TraceEnd(tt, 4201, "nvmlDeviceGetCreatableVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+		shim.TraceEnd(t, 4201, "nvmlDeviceGetCreatableVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+		return r
+	}
+	return int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+}
+
+//export vgpu_nvmlDeviceGetSupportedVgpus
+func vgpu_nvmlDeviceGetSupportedVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(503, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+		remote.StatsEnd(503, t)
+		if tr {
+			shim.TraceEnd(tt, 4202, "nvmlDeviceGetSupportedVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+		shim.TraceEnd(t, 4202, "nvmlDeviceGetSupportedVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+		return r
+	}
+	return int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+}
+
+//export vgpu_nvmlDeviceGetHostVgpuMode
+func vgpu_nvmlDeviceGetHostVgpuMode(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(504, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
+		remote.StatsEnd(504, t)
+		if tr {
+			shim.TraceEnd(tt, 4203, "nvmlDeviceGetHostVgpuMode", nvml.Return(r), device, pHostVgpuMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pHostVgpuMode))
+		shim.TraceEnd(t, 4203, "nvmlDeviceGetHostVgpuMode", nvml.Return(r), device, pHostVgpuMode)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pHostVgpuMode))
+}
+
+//export vgpu_nvmlDeviceGetPgpuMetadataString
+func vgpu_nvmlDeviceGetPgpuMetadataString(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(505, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+		remote.StatsEnd(505, t)
+		if tr {
+			shim.TraceEnd(tt, 4204, "nvmlDeviceGetPgpuMetadataString", nvml.Return(r), device, pgpuMetadata, bufferSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+		shim.TraceEnd(t, 4204, "nvmlDeviceGetPgpuMetadataString", nvml.Return(r), device, pgpuMetadata, bufferSize)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+}
+
+//export vgpu_nvmlDeviceGetVgpuUtilization
+func vgpu_nvmlDeviceGetVgpuUtilization(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(506, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+		remote.StatsEnd(506, t)
+		if tr {
+			shim.TraceEnd(tt, 4205, "nvmlDeviceGetVgpuUtilization", nvml.Return(r), device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples))
+		shim.TraceEnd(t, 4205, "nvmlDeviceGetVgpuUtilization", nvml.Return(r), device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+		return r
+	}
+	return int32(nvml.DeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples))
+}
+
+//export vgpu_nvmlDeviceGetVgpuProcessUtilization
+func vgpu_nvmlDeviceGetVgpuProcessUtilization(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(507, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+		remote.StatsEnd(507, t)
+		if tr {
+			shim.TraceEnd(tt, 4206, "nvmlDeviceGetVgpuProcessUtilization", nvml.Return(r), device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples))
+		shim.TraceEnd(t, 4206, "nvmlDeviceGetVgpuProcessUtilization", nvml.Return(r), device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+		return r
+	}
+	return int32(nvml.DeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples))
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerLog
+func vgpu_nvmlDeviceGetVgpuSchedulerLog(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(508, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
+		remote.StatsEnd(508, t)
+		if tr {
+			shim.TraceEnd(tt, 4207, "nvmlDeviceGetVgpuSchedulerLog", nvml.Return(r), device, pSchedulerLog)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pSchedulerLog))
+		shim.TraceEnd(t, 4207, "nvmlDeviceGetVgpuSchedulerLog", nvml.Return(r), device, pSchedulerLog)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pSchedulerLog))
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerState
+func vgpu_nvmlDeviceGetVgpuSchedulerState(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(509, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+		remote.StatsEnd(509, t)
+		if tr {
+			shim.TraceEnd(tt, 4208, "nvmlDeviceGetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pSchedulerState))
+		shim.TraceEnd(t, 4208, "nvmlDeviceGetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pSchedulerState))
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerCapabilities
+func vgpu_nvmlDeviceGetVgpuSchedulerCapabilities(device uintptr, pCapabilities unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(510, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
+		remote.StatsEnd(510, t)
+		if tr {
+			shim.TraceEnd(tt, 4209, "nvmlDeviceGetVgpuSchedulerCapabilities", nvml.Return(r), device, pCapabilities)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pCapabilities))
+		shim.TraceEnd(t, 4209, "nvmlDeviceGetVgpuSchedulerCapabilities", nvml.Return(r), device, pCapabilities)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pCapabilities))
+}
+
+//export vgpu_nvmlDeviceSetVgpuSchedulerState
+func vgpu_nvmlDeviceSetVgpuSchedulerState(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(511, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+		remote.StatsEnd(511, t)
+		if tr {
+			shim.TraceEnd(tt, 4210, "nvmlDeviceSetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetVgpuSchedulerState(device, pSchedulerState))
+		shim.TraceEnd(t, 4210, "nvmlDeviceSetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+		return r
+	}
+	return int32(nvml.DeviceSetVgpuSchedulerState(device, pSchedulerState))
+}
+
+//export vgpu_nvmlDeviceSetVirtualizationMode
+func vgpu_nvmlDeviceSetVirtualizationMode(device uintptr, virtualMode int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(512, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
+		remote.StatsEnd(512, t)
+		if tr {
+			shim.TraceEnd(tt, 4211, "nvmlDeviceSetVirtualizationMode", nvml.Return(r), device, virtualMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetVirtualizationMode(device, virtualMode))
+		shim.TraceEnd(t, 4211, "nvmlDeviceSetVirtualizationMode", nvml.Return(r), device, virtualMode)
+		return r
+	}
+	return int32(nvml.DeviceSetVirtualizationMode(device, virtualMode))
+}
+
+//export vgpu_nvmlDeviceGetVgpuMetadata
+func vgpu_nvmlDeviceGetVgpuMetadata(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(513, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+		remote.StatsEnd(513, t)
+		if tr {
+			shim.TraceEnd(tt, 4212, "nvmlDeviceGetVgpuMetadata", nvml.Return(r), device, pgpuMetadata, bufferSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+		shim.TraceEnd(t, 4212, "nvmlDeviceGetVgpuMetadata", nvml.Return(r), device, pgpuMetadata, bufferSize)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+}
+
+//export vgpu_nvmlGetVgpuCompatibility
+func vgpu_nvmlGetVgpuCompatibility(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(514, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
+		remote.StatsEnd(514, t)
+		if tr {
+			shim.TraceEnd(tt, 4213, "nvmlGetVgpuCompatibility", nvml.Return(r), vgpuMetadata, pgpuMetadata, compatibilityInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo))
+		shim.TraceEnd(t, 4213, "nvmlGetVgpuCompatibility", nvml.Return(r), vgpuMetadata, pgpuMetadata, compatibilityInfo)
+		return r
+	}
+	return int32(nvml.GetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo))
+}
+
+//export vgpu_nvmlGetVgpuDriverCapabilities
+func vgpu_nvmlGetVgpuDriverCapabilities(capability int32, capResult unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(515, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+		remote.StatsEnd(515, t)
+		if tr {
+			shim.TraceEnd(tt, 4214, "nvmlGetVgpuDriverCapabilities", nvml.Return(r), capability, capResult)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetVgpuDriverCapabilities(capability, capResult))
+		shim.TraceEnd(t, 4214, "nvmlGetVgpuDriverCapabilities", nvml.Return(r), capability, capResult)
+		return r
+	}
+	return int32(nvml.GetVgpuDriverCapabilities(capability, capResult))
+}
+
+//export vgpu_nvmlGetVgpuVersion
+func vgpu_nvmlGetVgpuVersion(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(516, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
+		remote.StatsEnd(516, t)
+		if tr {
+			shim.TraceEnd(tt, 4215, "nvmlGetVgpuVersion", nvml.Return(r), supported, current)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.GetVgpuVersion(supported, current))
+		shim.TraceEnd(t, 4215, "nvmlGetVgpuVersion", nvml.Return(r), supported, current)
+		return r
+	}
+	return int32(nvml.GetVgpuVersion(supported, current))
+}
+
+//export vgpu_nvmlSetVgpuVersion
+func vgpu_nvmlSetVgpuVersion(vgpuVersion unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(517, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
+		remote.StatsEnd(517, t)
+		if tr {
+			shim.TraceEnd(tt, 4216, "nvmlSetVgpuVersion", nvml.Return(r), vgpuVersion)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SetVgpuVersion(vgpuVersion))
+		shim.TraceEnd(t, 4216, "nvmlSetVgpuVersion", nvml.Return(r), vgpuVersion)
+		return r
+	}
+	return int32(nvml.SetVgpuVersion(vgpuVersion))
+}
+
+//export vgpu_nvmlVgpuTypeGetCapabilities
+func vgpu_nvmlVgpuTypeGetCapabilities(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(518, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+		remote.StatsEnd(518, t)
+		if tr {
+			shim.TraceEnd(tt, 4217, "nvmlVgpuTypeGetCapabilities", nvml.Return(r), vgpuTypeId, capability, capResult)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuTypeGetCapabilities(vgpuTypeId, capability, capResult))
+		shim.TraceEnd(t, 4217, "nvmlVgpuTypeGetCapabilities", nvml.Return(r), vgpuTypeId, capability, capResult)
+		return r
+	}
+	return int32(nvml.VgpuTypeGetCapabilities(vgpuTypeId, capability, capResult))
+}
+
+//export vgpu_nvmlVgpuTypeGetClass
+func vgpu_nvmlVgpuTypeGetClass(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(519, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
+		remote.StatsEnd(519, t)
+		if tr {
+			shim.TraceEnd(tt, 4218, "nvmlVgpuTypeGetClass", nvml.Return(r), vgpuTypeId, vgpuTypeClass, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeClass, size))
+		shim.TraceEnd(t, 4218, "nvmlVgpuTypeGetClass", nvml.Return(r), vgpuTypeId, vgpuTypeClass, size)
+		return r
+	}
+	return int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeClass, size))
+}
+
+//export vgpu_nvmlVgpuTypeGetName
+func vgpu_nvmlVgpuTypeGetName(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(520, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
+		remote.StatsEnd(520, t)
+		if tr {
+			shim.TraceEnd(tt, 4219, "nvmlVgpuTypeGetName", nvml.Return(r), vgpuTypeId, vgpuTypeName, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeName, size))
+		shim.TraceEnd(t, 4219, "nvmlVgpuTypeGetName", nvml.Return(r), vgpuTypeId, vgpuTypeName, size)
+		return r
+	}
+	return int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeName, size))
+}
+
+//export vgpu_nvmlVgpuTypeGetDeviceID
+func vgpu_nvmlVgpuTypeGetDeviceID(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(521, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
+		remote.StatsEnd(521, t)
+		if tr {
+			shim.TraceEnd(tt, 4220, "nvmlVgpuTypeGetDeviceID", nvml.Return(r), vgpuTypeId, deviceID, subsystemID)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType2(vgpuTypeId, deviceID, subsystemID))
+		shim.TraceEnd(t, 4220, "nvmlVgpuTypeGetDeviceID", nvml.Return(r), vgpuTypeId, deviceID, subsystemID)
+		return r
+	}
+	return int32(nvml.NoVgpuType2(vgpuTypeId, deviceID, subsystemID))
+}
+
+//export vgpu_nvmlVgpuTypeGetFramebufferSize
+func vgpu_nvmlVgpuTypeGetFramebufferSize(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(522, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
+		remote.StatsEnd(522, t)
+		if tr {
+			shim.TraceEnd(tt, 4221, "nvmlVgpuTypeGetFramebufferSize", nvml.Return(r), vgpuTypeId, fbSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, fbSize))
+		shim.TraceEnd(t, 4221, "nvmlVgpuTypeGetFramebufferSize", nvml.Return(r), vgpuTypeId, fbSize)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, fbSize))
+}
+
+//export vgpu_nvmlVgpuTypeGetFrameRateLimit
+func vgpu_nvmlVgpuTypeGetFrameRateLimit(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(523, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
+		remote.StatsEnd(523, t)
+		if tr {
+			shim.TraceEnd(tt, 4222, "nvmlVgpuTypeGetFrameRateLimit", nvml.Return(r), vgpuTypeId, frameRateLimit)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, frameRateLimit))
+		shim.TraceEnd(t, 4222, "nvmlVgpuTypeGetFrameRateLimit", nvml.Return(r), vgpuTypeId, frameRateLimit)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, frameRateLimit))
+}
+
+//export vgpu_nvmlVgpuTypeGetGpuInstanceProfileId
+func vgpu_nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(524, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
+		remote.StatsEnd(524, t)
+		if tr {
+			shim.TraceEnd(tt, 4223, "nvmlVgpuTypeGetGpuInstanceProfileId", nvml.Return(r), vgpuTypeId, gpuInstanceProfileId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, gpuInstanceProfileId))
+		shim.TraceEnd(t, 4223, "nvmlVgpuTypeGetGpuInstanceProfileId", nvml.Return(r), vgpuTypeId, gpuInstanceProfileId)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, gpuInstanceProfileId))
+}
+
+//export vgpu_nvmlVgpuTypeGetLicense
+func vgpu_nvmlVgpuTypeGetLicense(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(525, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
+		remote.StatsEnd(525, t)
+		if tr {
+			shim.TraceEnd(tt, 4224, "nvmlVgpuTypeGetLicense", nvml.Return(r), vgpuTypeId, vgpuTypeLicenseString, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuTypeLicense(vgpuTypeId, vgpuTypeLicenseString, size))
+		shim.TraceEnd(t, 4224, "nvmlVgpuTypeGetLicense", nvml.Return(r), vgpuTypeId, vgpuTypeLicenseString, size)
+		return r
+	}
+	return int32(nvml.NoVgpuTypeLicense(vgpuTypeId, vgpuTypeLicenseString, size))
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstances
+func vgpu_nvmlVgpuTypeGetMaxInstances(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(526, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
+		remote.StatsEnd(526, t)
+		if tr {
+			shim.TraceEnd(tt, 4225, "nvmlVgpuTypeGetMaxInstances", nvml.Return(r), device, vgpuTypeId, vgpuInstanceCount)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount))
+		shim.TraceEnd(t, 4225, "nvmlVgpuTypeGetMaxInstances", nvml.Return(r), device, vgpuTypeId, vgpuInstanceCount)
+		return r
+	}
+	return int32(nvml.VgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount))
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstancesPerVm
+func vgpu_nvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(527, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
+		remote.StatsEnd(527, t)
+		if tr {
+			shim.TraceEnd(tt, 4226, "nvmlVgpuTypeGetMaxInstancesPerVm", nvml.Return(r), vgpuTypeId, vgpuInstanceCountPerVm)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, vgpuInstanceCountPerVm))
+		shim.TraceEnd(t, 4226, "nvmlVgpuTypeGetMaxInstancesPerVm", nvml.Return(r), vgpuTypeId, vgpuInstanceCountPerVm)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, vgpuInstanceCountPerVm))
+}
+
+//export vgpu_nvmlVgpuTypeGetNumDisplayHeads
+func vgpu_nvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(528, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
+		remote.StatsEnd(528, t)
+		if tr {
+			shim.TraceEnd(tt, 4227, "nvmlVgpuTypeGetNumDisplayHeads", nvml.Return(r), vgpuTypeId, numDisplayHeads)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, numDisplayHeads))
+		shim.TraceEnd(t, 4227, "nvmlVgpuTypeGetNumDisplayHeads", nvml.Return(r), vgpuTypeId, numDisplayHeads)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, numDisplayHeads))
+}
+
+//export vgpu_nvmlVgpuTypeGetResolution
+func vgpu_nvmlVgpuTypeGetResolution(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(529, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
+		remote.StatsEnd(529, t)
+		if tr {
+			shim.TraceEnd(tt, 4228, "nvmlVgpuTypeGetResolution", nvml.Return(r), vgpuTypeId, displayIndex, xdim, ydim)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim))
+		shim.TraceEnd(t, 4228, "nvmlVgpuTypeGetResolution", nvml.Return(r), vgpuTypeId, displayIndex, xdim, ydim)
+		return r
+	}
+	return int32(nvml.VgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim))
+}
+
+//export vgpu_nvmlVgpuInstanceClearAccountingPids
+func vgpu_nvmlVgpuInstanceClearAccountingPids(vgpuInstance uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(530, []wire.Value{{U: uint64(vgpuInstance)}}))
+		remote.StatsEnd(530, t)
+		if tr {
+			shim.TraceEnd(tt, 4229, "nvmlVgpuInstanceClearAccountingPids", nvml.Return(r), vgpuInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance0(vgpuInstance))
+		shim.TraceEnd(t, 4229, "nvmlVgpuInstanceClearAccountingPids", nvml.Return(r), vgpuInstance)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance0(vgpuInstance))
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingMode
+func vgpu_nvmlVgpuInstanceGetAccountingMode(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(531, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(531, t)
+		if tr {
+			shim.TraceEnd(tt, 4230, "nvmlVgpuInstanceGetAccountingMode", nvml.Return(r), vgpuInstance, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, mode))
+		shim.TraceEnd(t, 4230, "nvmlVgpuInstanceGetAccountingMode", nvml.Return(r), vgpuInstance, mode)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, mode))
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingPids
+func vgpu_nvmlVgpuInstanceGetAccountingPids(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(532, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+		remote.StatsEnd(532, t)
+		if tr {
+			shim.TraceEnd(tt, 4231, "nvmlVgpuInstanceGetAccountingPids", nvml.Return(r), vgpuInstance, count, pids)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance2(vgpuInstance, count, pids))
+		shim.TraceEnd(t, 4231, "nvmlVgpuInstanceGetAccountingPids", nvml.Return(r), vgpuInstance, count, pids)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance2(vgpuInstance, count, pids))
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingStats
+func vgpu_nvmlVgpuInstanceGetAccountingStats(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(533, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+		remote.StatsEnd(533, t)
+		if tr {
+			shim.TraceEnd(tt, 4232, "nvmlVgpuInstanceGetAccountingStats", nvml.Return(r), vgpuInstance, pid, stats)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuInstanceGetAccountingStats(vgpuInstance, pid, stats))
+		shim.TraceEnd(t, 4232, "nvmlVgpuInstanceGetAccountingStats", nvml.Return(r), vgpuInstance, pid, stats)
+		return r
+	}
+	return int32(nvml.VgpuInstanceGetAccountingStats(vgpuInstance, pid, stats))
+}
+
+//export vgpu_nvmlVgpuInstanceGetEccMode
+func vgpu_nvmlVgpuInstanceGetEccMode(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(534, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
+		remote.StatsEnd(534, t)
+		if tr {
+			shim.TraceEnd(tt, 4233, "nvmlVgpuInstanceGetEccMode", nvml.Return(r), vgpuInstance, eccMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, eccMode))
+		shim.TraceEnd(t, 4233, "nvmlVgpuInstanceGetEccMode", nvml.Return(r), vgpuInstance, eccMode)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, eccMode))
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderCapacity
+func vgpu_nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(535, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
+		remote.StatsEnd(535, t)
+		if tr {
+			shim.TraceEnd(tt, 4234, "nvmlVgpuInstanceGetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, encoderCapacity))
+		shim.TraceEnd(t, 4234, "nvmlVgpuInstanceGetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, encoderCapacity))
+}
+
+//export vgpu_nvmlVgpuInstanceSetEncoderCapacity
+func vgpu_nvmlVgpuInstanceSetEncoderCapacity(vgpuInstance uint32, encoderCapacity uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(536, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
+		remote.StatsEnd(536, t)
+		if tr {
+			shim.TraceEnd(tt, 4235, "nvmlVgpuInstanceSetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity))
+		shim.TraceEnd(t, 4235, "nvmlVgpuInstanceSetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+		return r
+	}
+	return int32(nvml.VgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity))
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderSessions
+func vgpu_nvmlVgpuInstanceGetEncoderSessions(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(537, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+		remote.StatsEnd(537, t)
+		if tr {
+			shim.TraceEnd(tt, 4236, "nvmlVgpuInstanceGetEncoderSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+		shim.TraceEnd(t, 4236, "nvmlVgpuInstanceGetEncoderSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderStats
+func vgpu_nvmlVgpuInstanceGetEncoderStats(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(538, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+		remote.StatsEnd(538, t)
+		if tr {
+			shim.TraceEnd(tt, 4237, "nvmlVgpuInstanceGetEncoderStats", nvml.Return(r), vgpuInstance, sessionCount, averageFps, averageLatency)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance3(vgpuInstance, sessionCount, averageFps, averageLatency))
+		shim.TraceEnd(t, 4237, "nvmlVgpuInstanceGetEncoderStats", nvml.Return(r), vgpuInstance, sessionCount, averageFps, averageLatency)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance3(vgpuInstance, sessionCount, averageFps, averageLatency))
+}
+
+//export vgpu_nvmlVgpuInstanceGetFBCSessions
+func vgpu_nvmlVgpuInstanceGetFBCSessions(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(539, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+		remote.StatsEnd(539, t)
+		if tr {
+			shim.TraceEnd(tt, 4238, "nvmlVgpuInstanceGetFBCSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+		shim.TraceEnd(t, 4238, "nvmlVgpuInstanceGetFBCSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+}
+
+//export vgpu_nvmlVgpuInstanceGetFBCStats
+func vgpu_nvmlVgpuInstanceGetFBCStats(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(540, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
+		remote.StatsEnd(540, t)
+		if tr {
+			shim.TraceEnd(tt, 4239, "nvmlVgpuInstanceGetFBCStats", nvml.Return(r), vgpuInstance, fbcStats)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, fbcStats))
+		shim.TraceEnd(t, 4239, "nvmlVgpuInstanceGetFBCStats", nvml.Return(r), vgpuInstance, fbcStats)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, fbcStats))
+}
+
+//export vgpu_nvmlVgpuInstanceGetFbUsage
+func vgpu_nvmlVgpuInstanceGetFbUsage(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(541, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
+		remote.StatsEnd(541, t)
+		if tr {
+			shim.TraceEnd(tt, 4240, "nvmlVgpuInstanceGetFbUsage", nvml.Return(r), vgpuInstance, fbUsage)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, fbUsage))
+		shim.TraceEnd(t, 4240, "nvmlVgpuInstanceGetFbUsage", nvml.Return(r), vgpuInstance, fbUsage)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, fbUsage))
+}
+
+//export vgpu_nvmlVgpuInstanceGetFrameRateLimit
+func vgpu_nvmlVgpuInstanceGetFrameRateLimit(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(542, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
+		remote.StatsEnd(542, t)
+		if tr {
+			shim.TraceEnd(tt, 4241, "nvmlVgpuInstanceGetFrameRateLimit", nvml.Return(r), vgpuInstance, frameRateLimit)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, frameRateLimit))
+		shim.TraceEnd(t, 4241, "nvmlVgpuInstanceGetFrameRateLimit", nvml.Return(r), vgpuInstance, frameRateLimit)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, frameRateLimit))
+}
+
+//export vgpu_nvmlVgpuInstanceGetGpuInstanceId
+func vgpu_nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(543, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
+		remote.StatsEnd(543, t)
+		if tr {
+			shim.TraceEnd(tt, 4242, "nvmlVgpuInstanceGetGpuInstanceId", nvml.Return(r), vgpuInstance, gpuInstanceId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, gpuInstanceId))
+		shim.TraceEnd(t, 4242, "nvmlVgpuInstanceGetGpuInstanceId", nvml.Return(r), vgpuInstance, gpuInstanceId)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, gpuInstanceId))
+}
+
+//export vgpu_nvmlVgpuInstanceGetGpuPciId
+func vgpu_nvmlVgpuInstanceGetGpuPciId(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(544, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
+		remote.StatsEnd(544, t)
+		if tr {
+			shim.TraceEnd(tt, 4243, "nvmlVgpuInstanceGetGpuPciId", nvml.Return(r), vgpuInstance, vgpuPciId, length)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuPciId, length))
+		shim.TraceEnd(t, 4243, "nvmlVgpuInstanceGetGpuPciId", nvml.Return(r), vgpuInstance, vgpuPciId, length)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuPciId, length))
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseInfo
+func vgpu_nvmlVgpuInstanceGetLicenseInfo(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(545, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+		remote.StatsEnd(545, t)
+		if tr {
+			shim.TraceEnd(tt, 4244, "nvmlVgpuInstanceGetLicenseInfo", nvml.Return(r), vgpuInstance, licenseInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+		shim.TraceEnd(t, 4244, "nvmlVgpuInstanceGetLicenseInfo", nvml.Return(r), vgpuInstance, licenseInfo)
+		return r
+	}
+	return int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseInfo_v2
+func vgpu_nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(546, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+		remote.StatsEnd(546, t)
+		if tr {
+			shim.TraceEnd(tt, 4245, "nvmlVgpuInstanceGetLicenseInfo_v2", nvml.Return(r), vgpuInstance, licenseInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+		shim.TraceEnd(t, 4245, "nvmlVgpuInstanceGetLicenseInfo_v2", nvml.Return(r), vgpuInstance, licenseInfo)
+		return r
+	}
+	return int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseStatus
+func vgpu_nvmlVgpuInstanceGetLicenseStatus(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(547, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
+		remote.StatsEnd(547, t)
+		if tr {
+			shim.TraceEnd(tt, 4246, "nvmlVgpuInstanceGetLicenseStatus", nvml.Return(r), vgpuInstance, licensed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, licensed))
+		shim.TraceEnd(t, 4246, "nvmlVgpuInstanceGetLicenseStatus", nvml.Return(r), vgpuInstance, licensed)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, licensed))
+}
+
+//export vgpu_nvmlVgpuInstanceGetMdevUUID
+func vgpu_nvmlVgpuInstanceGetMdevUUID(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(548, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
+		remote.StatsEnd(548, t)
+		if tr {
+			shim.TraceEnd(tt, 4247, "nvmlVgpuInstanceGetMdevUUID", nvml.Return(r), vgpuInstance, mdevUuid, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstanceStr(vgpuInstance, mdevUuid, size))
+		shim.TraceEnd(t, 4247, "nvmlVgpuInstanceGetMdevUUID", nvml.Return(r), vgpuInstance, mdevUuid, size)
+		return r
+	}
+	return int32(nvml.NoVgpuInstanceStr(vgpuInstance, mdevUuid, size))
+}
+
+//export vgpu_nvmlVgpuInstanceGetMetadata
+func vgpu_nvmlVgpuInstanceGetMetadata(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(549, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+		remote.StatsEnd(549, t)
+		if tr {
+			shim.TraceEnd(tt, 4248, "nvmlVgpuInstanceGetMetadata", nvml.Return(r), vgpuInstance, vgpuMetadata, bufferSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuMetadata, bufferSize))
+		shim.TraceEnd(t, 4248, "nvmlVgpuInstanceGetMetadata", nvml.Return(r), vgpuInstance, vgpuMetadata, bufferSize)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuMetadata, bufferSize))
+}
+
+//export vgpu_nvmlVgpuInstanceGetType
+func vgpu_nvmlVgpuInstanceGetType(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(550, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
+		remote.StatsEnd(550, t)
+		if tr {
+			shim.TraceEnd(tt, 4249, "nvmlVgpuInstanceGetType", nvml.Return(r), vgpuInstance, vgpuTypeId)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, vgpuTypeId))
+		shim.TraceEnd(t, 4249, "nvmlVgpuInstanceGetType", nvml.Return(r), vgpuInstance, vgpuTypeId)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, vgpuTypeId))
+}
+
+//export vgpu_nvmlVgpuInstanceGetUUID
+func vgpu_nvmlVgpuInstanceGetUUID(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(551, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
+		remote.StatsEnd(551, t)
+		if tr {
+			shim.TraceEnd(tt, 4250, "nvmlVgpuInstanceGetUUID", nvml.Return(r), vgpuInstance, uuid, size)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstanceStr(vgpuInstance, uuid, size))
+		shim.TraceEnd(t, 4250, "nvmlVgpuInstanceGetUUID", nvml.Return(r), vgpuInstance, uuid, size)
+		return r
+	}
+	return int32(nvml.NoVgpuInstanceStr(vgpuInstance, uuid, size))
+}
+
+//export vgpu_nvmlVgpuInstanceGetVmDriverVersion
+func vgpu_nvmlVgpuInstanceGetVmDriverVersion(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(552, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+		remote.StatsEnd(552, t)
+		if tr {
+			shim.TraceEnd(tt, 4251, "nvmlVgpuInstanceGetVmDriverVersion", nvml.Return(r), vgpuInstance, version, length)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstanceStr(vgpuInstance, version, length))
+		shim.TraceEnd(t, 4251, "nvmlVgpuInstanceGetVmDriverVersion", nvml.Return(r), vgpuInstance, version, length)
+		return r
+	}
+	return int32(nvml.NoVgpuInstanceStr(vgpuInstance, version, length))
+}
+
+//export vgpu_nvmlVgpuInstanceGetVmID
+func vgpu_nvmlVgpuInstanceGetVmID(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(553, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
+		remote.StatsEnd(553, t)
+		if tr {
+			shim.TraceEnd(tt, 4252, "nvmlVgpuInstanceGetVmID", nvml.Return(r), vgpuInstance, vmId, size, vmIdType)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstanceVmID(vgpuInstance, vmId, size, vmIdType))
+		shim.TraceEnd(t, 4252, "nvmlVgpuInstanceGetVmID", nvml.Return(r), vgpuInstance, vmId, size, vmIdType)
+		return r
+	}
+	return int32(nvml.NoVgpuInstanceVmID(vgpuInstance, vmId, size, vmIdType))
 }

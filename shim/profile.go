@@ -120,6 +120,15 @@ type Profile struct {
 	Brand          string         `yaml:"brand"`
 	ECC            bool           `yaml:"ecc"`
 	VMM            bool           `yaml:"vmm"`
+	// NVML's view of the board: NVLink links and version (0 links: none), the media engines
+	// [NVENC, NVDEC, NVJPG, OFA], whether MIG can be enabled, fans (0: passively cooled)
+	// and the board part number.
+	NVLinks       int    `yaml:"nvlinks"`
+	NVLinkVersion int    `yaml:"nvlink_version"`
+	Engines       [4]int `yaml:"engines"`
+	MIG           bool   `yaml:"mig"`
+	Fans          int    `yaml:"fans"`
+	PartNumber    string `yaml:"part_number"`
 	Overrides      map[int]int32  `yaml:"attrs"`
 	Attrs          [AttrMax]int32 `yaml:"-"`
 }
