@@ -333,7 +333,9 @@ func NotSupportedSet(h uintptr, mode int32) Return {
 }
 
 // DeviceSetDriverModel is nvmlDeviceSetDriverModel (Windows only).
-func DeviceSetDriverModel(h uintptr, model int32, flags uint32) Return { return NotSupportedSet(h, model) }
+func DeviceSetDriverModel(h uintptr, model int32, flags uint32) Return {
+	return NotSupportedSet(h, model)
+}
 
 // DeviceSetDefaultAutoBoostedClocksEnabled is nvmlDeviceSetDefaultAutoBoostedClocksEnabled.
 func DeviceSetDefaultAutoBoostedClocksEnabled(h uintptr, enabled int32, flags uint32) Return {

@@ -206,7 +206,9 @@ func DeviceGetSupportedPerformanceStates(h uintptr, states unsafe.Pointer, size 
 }
 
 // DeviceGetPowerState is the deprecated nvmlDeviceGetPowerState: the performance state.
-func DeviceGetPowerState(h uintptr, out unsafe.Pointer) Return { return DeviceGetPerformanceState(h, out) }
+func DeviceGetPowerState(h uintptr, out unsafe.Pointer) Return {
+	return DeviceGetPerformanceState(h, out)
+}
 
 // Clock event (throttle) reasons: idle, applications clocks, SW power cap, HW slowdown,
 // sync boost, SW thermal, HW thermal, HW power brake. Display clocks do not apply headless.

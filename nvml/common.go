@@ -150,4 +150,6 @@ func ccAtLeast(d *shim.Device, major, minor int) bool {
 // hbm is whether the part has HBM memory (A100, H100, H200): row remapping, not page retirement.
 func hbm(d *shim.Device) bool { return d.Profile.CC[1] == 0 && d.Profile.CC[0] >= 8 }
 
-func geforce(d *shim.Device) bool { return d.Profile.Brand == "geforce_rtx" || d.Profile.Brand == "geforce" }
+func geforce(d *shim.Device) bool {
+	return d.Profile.Brand == "geforce_rtx" || d.Profile.Brand == "geforce"
+}

@@ -211,10 +211,14 @@ func engineUtil(h uintptr, engine int, util, period unsafe.Pointer) Return {
 }
 
 // DeviceGetEncoderUtilization is nvmlDeviceGetEncoderUtilization.
-func DeviceGetEncoderUtilization(h uintptr, u, p unsafe.Pointer) Return { return engineUtil(h, 0, u, p) }
+func DeviceGetEncoderUtilization(h uintptr, u, p unsafe.Pointer) Return {
+	return engineUtil(h, 0, u, p)
+}
 
 // DeviceGetDecoderUtilization is nvmlDeviceGetDecoderUtilization.
-func DeviceGetDecoderUtilization(h uintptr, u, p unsafe.Pointer) Return { return engineUtil(h, 1, u, p) }
+func DeviceGetDecoderUtilization(h uintptr, u, p unsafe.Pointer) Return {
+	return engineUtil(h, 1, u, p)
+}
 
 // DeviceGetJpgUtilization is nvmlDeviceGetJpgUtilization.
 func DeviceGetJpgUtilization(h uintptr, u, p unsafe.Pointer) Return { return engineUtil(h, 2, u, p) }
@@ -302,7 +306,9 @@ func DeviceGetPcieReplayCounter(h uintptr, out unsafe.Pointer) Return {
 }
 
 // DeviceGetPcieSpeed is nvmlDeviceGetPcieSpeed: the link runs at its maximum.
-func DeviceGetPcieSpeed(h uintptr, out unsafe.Pointer) Return { return DeviceGetPcieLinkMaxSpeed(h, out) }
+func DeviceGetPcieSpeed(h uintptr, out unsafe.Pointer) Return {
+	return DeviceGetPcieLinkMaxSpeed(h, out)
+}
 
 // DeviceGetGpuMaxPcieLinkGeneration is nvmlDeviceGetGpuMaxPcieLinkGeneration: the GPU's own
 // maximum, the same as the link's here (no slower slot).

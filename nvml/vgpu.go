@@ -104,7 +104,9 @@ func NoVgpuType(id uint32, _ unsafe.Pointer) Return {
 func NoVgpuType2(id uint32, _, _ unsafe.Pointer) Return { return NoVgpuType(id, nil) }
 
 // VgpuTypeGetCapabilities is nvmlVgpuTypeGetCapabilities.
-func VgpuTypeGetCapabilities(id uint32, c int32, out unsafe.Pointer) Return { return NoVgpuType(id, out) }
+func VgpuTypeGetCapabilities(id uint32, c int32, out unsafe.Pointer) Return {
+	return NoVgpuType(id, out)
+}
 
 // VgpuTypeGetResolution is nvmlVgpuTypeGetResolution.
 func VgpuTypeGetResolution(id uint32, head uint32, x, y unsafe.Pointer) Return {
