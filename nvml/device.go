@@ -288,14 +288,15 @@ func GraphicsRunningProcesses(h uintptr, count, infos unsafe.Pointer) Return {
 
 // DeviceGetFanSpeed is nvmlDeviceGetFanSpeed: passively cooled parts have no fan.
 func DeviceGetFanSpeed(h uintptr, out unsafe.Pointer) Return {
-	d, r := device(h)
+	d, r := dev(h, out)
 	if r != Success {
 		return r
 	}
 	if d.Profile.Fans == 0 {
 		return NotSupported
 	}
-	return putU32(h, out, func(*shim.Device) uint32 { return fanPercent })
+	w32(out, fanPercent)
+	return Success
 }
 
 // DeviceGetPerformanceState is nvmlDeviceGetPerformanceState: P0.

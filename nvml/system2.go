@@ -125,10 +125,10 @@ func DeviceGetProcessUtilization(h uintptr, samples, count unsafe.Pointer, last 
 // SystemGetProcessName is nvmlSystemGetProcessName: the program's path, from /proc
 // (answered where the process runs).
 func SystemGetProcessName(pid uint32, buf unsafe.Pointer, n uint32) Return {
-	if r := nonNil(buf); r != Success {
+	if r := localReady(); r != Success {
 		return r
 	}
-	if n == 0 {
+	if buf == nil || n == 0 {
 		return InvalidArgument
 	}
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

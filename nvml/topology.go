@@ -156,7 +156,10 @@ func DeviceGetMemoryAffinity(h uintptr, n uint32, set unsafe.Pointer, scope uint
 // DeviceSetCpuAffinity is nvmlDeviceSetCpuAffinity: binds the calling thread to the CPUs
 // near the device (answered in the caller's process, whose thread it is).
 func DeviceSetCpuAffinity(h uintptr) Return {
-	if _, r := dev(h); r != Success {
+	if r := localReady(); r != Success {
+		return r
+	}
+	if _, r := lookup(h); r != Success {
 		return r
 	}
 	var set unix.CPUSet
