@@ -12730,3 +12730,1301 @@ func vgpu_nvmlVgpuInstanceGetVmID(vgpuInstance uint32, vmId unsafe.Pointer, size
 	}
 	return int32(nvml.NoVgpuInstanceVmID(vgpuInstance, vmId, size, vmIdType))
 }
+
+//export vgpu_nvmlDeviceGetLastBBXFlushTime
+func vgpu_nvmlDeviceGetLastBBXFlushTime(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(554, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
+		remote.StatsEnd(554, t)
+		if tr {
+			shim.TraceEnd(tt, 4253, "nvmlDeviceGetLastBBXFlushTime", nvml.Return(r), device, timestamp, durationUs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetLastBBXFlushTime(device, timestamp, durationUs))
+		shim.TraceEnd(t, 4253, "nvmlDeviceGetLastBBXFlushTime", nvml.Return(r), device, timestamp, durationUs)
+		return r
+	}
+	return int32(nvml.DeviceGetLastBBXFlushTime(device, timestamp, durationUs))
+}
+
+//export vgpu_nvmlDeviceGetMarginTemperature
+func vgpu_nvmlDeviceGetMarginTemperature(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(555, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
+		remote.StatsEnd(555, t)
+		if tr {
+			shim.TraceEnd(tt, 4254, "nvmlDeviceGetMarginTemperature", nvml.Return(r), device, marginTempInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetMarginTemperature(device, marginTempInfo))
+		shim.TraceEnd(t, 4254, "nvmlDeviceGetMarginTemperature", nvml.Return(r), device, marginTempInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetMarginTemperature(device, marginTempInfo))
+}
+
+//export vgpu_nvmlDeviceGetFanSpeedRPM
+func vgpu_nvmlDeviceGetFanSpeedRPM(device uintptr, fanSpeed unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(556, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
+		remote.StatsEnd(556, t)
+		if tr {
+			shim.TraceEnd(tt, 4255, "nvmlDeviceGetFanSpeedRPM", nvml.Return(r), device, fanSpeed)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetFanSpeedRPM(device, fanSpeed))
+		shim.TraceEnd(t, 4255, "nvmlDeviceGetFanSpeedRPM", nvml.Return(r), device, fanSpeed)
+		return r
+	}
+	return int32(nvml.DeviceGetFanSpeedRPM(device, fanSpeed))
+}
+
+//export vgpu_nvmlDeviceGetCoolerInfo
+func vgpu_nvmlDeviceGetCoolerInfo(device uintptr, coolerInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(557, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
+		remote.StatsEnd(557, t)
+		if tr {
+			shim.TraceEnd(tt, 4256, "nvmlDeviceGetCoolerInfo", nvml.Return(r), device, coolerInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCoolerInfo(device, coolerInfo))
+		shim.TraceEnd(t, 4256, "nvmlDeviceGetCoolerInfo", nvml.Return(r), device, coolerInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetCoolerInfo(device, coolerInfo))
+}
+
+//export vgpu_nvmlDeviceGetClockOffsets
+func vgpu_nvmlDeviceGetClockOffsets(device uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(558, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(558, t)
+		if tr {
+			shim.TraceEnd(tt, 4257, "nvmlDeviceGetClockOffsets", nvml.Return(r), device, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetClockOffsets(device, info))
+		shim.TraceEnd(t, 4257, "nvmlDeviceGetClockOffsets", nvml.Return(r), device, info)
+		return r
+	}
+	return int32(nvml.DeviceGetClockOffsets(device, info))
+}
+
+//export vgpu_nvmlDeviceSetClockOffsets
+func vgpu_nvmlDeviceSetClockOffsets(device uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(559, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(559, t)
+		if tr {
+			shim.TraceEnd(tt, 4258, "nvmlDeviceSetClockOffsets", nvml.Return(r), device, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetClockOffsets(device, info))
+		shim.TraceEnd(t, 4258, "nvmlDeviceSetClockOffsets", nvml.Return(r), device, info)
+		return r
+	}
+	return int32(nvml.DeviceSetClockOffsets(device, info))
+}
+
+//export vgpu_nvmlDeviceGetPerformanceModes
+func vgpu_nvmlDeviceGetPerformanceModes(device uintptr, perfModes unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(560, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
+		remote.StatsEnd(560, t)
+		if tr {
+			shim.TraceEnd(tt, 4259, "nvmlDeviceGetPerformanceModes", nvml.Return(r), device, perfModes)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPerformanceModes(device, perfModes))
+		shim.TraceEnd(t, 4259, "nvmlDeviceGetPerformanceModes", nvml.Return(r), device, perfModes)
+		return r
+	}
+	return int32(nvml.DeviceGetPerformanceModes(device, perfModes))
+}
+
+//export vgpu_nvmlDeviceGetCurrentClockFreqs
+func vgpu_nvmlDeviceGetCurrentClockFreqs(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(561, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
+		remote.StatsEnd(561, t)
+		if tr {
+			shim.TraceEnd(tt, 4260, "nvmlDeviceGetCurrentClockFreqs", nvml.Return(r), device, currentClockFreqs)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCurrentClockFreqs(device, currentClockFreqs))
+		shim.TraceEnd(t, 4260, "nvmlDeviceGetCurrentClockFreqs", nvml.Return(r), device, currentClockFreqs)
+		return r
+	}
+	return int32(nvml.DeviceGetCurrentClockFreqs(device, currentClockFreqs))
+}
+
+//export vgpu_nvmlDeviceGetCapabilities
+func vgpu_nvmlDeviceGetCapabilities(device uintptr, caps unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(562, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
+		remote.StatsEnd(562, t)
+		if tr {
+			shim.TraceEnd(tt, 4261, "nvmlDeviceGetCapabilities", nvml.Return(r), device, caps)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetCapabilities(device, caps))
+		shim.TraceEnd(t, 4261, "nvmlDeviceGetCapabilities", nvml.Return(r), device, caps)
+		return r
+	}
+	return int32(nvml.DeviceGetCapabilities(device, caps))
+}
+
+//export vgpu_nvmlDeviceGetRepairStatus
+func vgpu_nvmlDeviceGetRepairStatus(device uintptr, repairStatus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(563, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
+		remote.StatsEnd(563, t)
+		if tr {
+			shim.TraceEnd(tt, 4262, "nvmlDeviceGetRepairStatus", nvml.Return(r), device, repairStatus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetRepairStatus(device, repairStatus))
+		shim.TraceEnd(t, 4262, "nvmlDeviceGetRepairStatus", nvml.Return(r), device, repairStatus)
+		return r
+	}
+	return int32(nvml.DeviceGetRepairStatus(device, repairStatus))
+}
+
+//export vgpu_nvmlDeviceGetAddressingMode
+func vgpu_nvmlDeviceGetAddressingMode(device uintptr, mode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(564, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+		remote.StatsEnd(564, t)
+		if tr {
+			shim.TraceEnd(tt, 4263, "nvmlDeviceGetAddressingMode", nvml.Return(r), device, mode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetAddressingMode(device, mode))
+		shim.TraceEnd(t, 4263, "nvmlDeviceGetAddressingMode", nvml.Return(r), device, mode)
+		return r
+	}
+	return int32(nvml.DeviceGetAddressingMode(device, mode))
+}
+
+//export vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1
+func vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(565, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
+		remote.StatsEnd(565, t)
+		if tr {
+			shim.TraceEnd(tt, 4264, "nvmlDeviceGetUnrepairableMemoryFlag_v1", nvml.Return(r), device, unrepairableMemoryStatus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetUnrepairableMemoryFlag(device, unrepairableMemoryStatus))
+		shim.TraceEnd(t, 4264, "nvmlDeviceGetUnrepairableMemoryFlag_v1", nvml.Return(r), device, unrepairableMemoryStatus)
+		return r
+	}
+	return int32(nvml.DeviceGetUnrepairableMemoryFlag(device, unrepairableMemoryStatus))
+}
+
+//export vgpu_nvmlDeviceGetC2cModeInfoV
+func vgpu_nvmlDeviceGetC2cModeInfoV(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(566, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
+		remote.StatsEnd(566, t)
+		if tr {
+			shim.TraceEnd(tt, 4265, "nvmlDeviceGetC2cModeInfoV", nvml.Return(r), device, c2cModeInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetC2cModeInfo(device, c2cModeInfo))
+		shim.TraceEnd(t, 4265, "nvmlDeviceGetC2cModeInfoV", nvml.Return(r), device, c2cModeInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetC2cModeInfo(device, c2cModeInfo))
+}
+
+//export vgpu_nvmlDeviceGetNumaNodeId
+func vgpu_nvmlDeviceGetNumaNodeId(device uintptr, node unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(567, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
+		remote.StatsEnd(567, t)
+		if tr {
+			shim.TraceEnd(tt, 4266, "nvmlDeviceGetNumaNodeId", nvml.Return(r), device, node)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNumaNodeId(device, node))
+		shim.TraceEnd(t, 4266, "nvmlDeviceGetNumaNodeId", nvml.Return(r), device, node)
+		return r
+	}
+	return int32(nvml.DeviceGetNumaNodeId(device, node))
+}
+
+//export vgpu_nvmlDeviceGetDramEncryptionMode
+func vgpu_nvmlDeviceGetDramEncryptionMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(568, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+		remote.StatsEnd(568, t)
+		if tr {
+			shim.TraceEnd(tt, 4267, "nvmlDeviceGetDramEncryptionMode", nvml.Return(r), device, current, pending)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly2(device, current, pending))
+		shim.TraceEnd(t, 4267, "nvmlDeviceGetDramEncryptionMode", nvml.Return(r), device, current, pending)
+		return r
+	}
+	return int32(nvml.BlackwellOnly2(device, current, pending))
+}
+
+//export vgpu_nvmlDeviceSetDramEncryptionMode
+func vgpu_nvmlDeviceSetDramEncryptionMode(device uintptr, dramEncryption unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(569, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
+		remote.StatsEnd(569, t)
+		if tr {
+			shim.TraceEnd(tt, 4268, "nvmlDeviceSetDramEncryptionMode", nvml.Return(r), device, dramEncryption)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, dramEncryption))
+		shim.TraceEnd(t, 4268, "nvmlDeviceSetDramEncryptionMode", nvml.Return(r), device, dramEncryption)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, dramEncryption))
+}
+
+//export vgpu_nvmlDeviceGetNvlinkSupportedBwModes
+func vgpu_nvmlDeviceGetNvlinkSupportedBwModes(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(570, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
+		remote.StatsEnd(570, t)
+		if tr {
+			shim.TraceEnd(tt, 4269, "nvmlDeviceGetNvlinkSupportedBwModes", nvml.Return(r), device, supportedBwMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, supportedBwMode))
+		shim.TraceEnd(t, 4269, "nvmlDeviceGetNvlinkSupportedBwModes", nvml.Return(r), device, supportedBwMode)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, supportedBwMode))
+}
+
+//export vgpu_nvmlDeviceGetNvlinkBwMode
+func vgpu_nvmlDeviceGetNvlinkBwMode(device uintptr, getBwMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(571, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
+		remote.StatsEnd(571, t)
+		if tr {
+			shim.TraceEnd(tt, 4270, "nvmlDeviceGetNvlinkBwMode", nvml.Return(r), device, getBwMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, getBwMode))
+		shim.TraceEnd(t, 4270, "nvmlDeviceGetNvlinkBwMode", nvml.Return(r), device, getBwMode)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, getBwMode))
+}
+
+//export vgpu_nvmlDeviceSetNvlinkBwMode
+func vgpu_nvmlDeviceSetNvlinkBwMode(device uintptr, setBwMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(572, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
+		remote.StatsEnd(572, t)
+		if tr {
+			shim.TraceEnd(tt, 4271, "nvmlDeviceSetNvlinkBwMode", nvml.Return(r), device, setBwMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, setBwMode))
+		shim.TraceEnd(t, 4271, "nvmlDeviceSetNvlinkBwMode", nvml.Return(r), device, setBwMode)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, setBwMode))
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo
+func vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device uintptr, profilesInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(573, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
+		remote.StatsEnd(573, t)
+		if tr {
+			shim.TraceEnd(tt, 4272, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", nvml.Return(r), device, profilesInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, profilesInfo))
+		shim.TraceEnd(t, 4272, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", nvml.Return(r), device, profilesInfo)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, profilesInfo))
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device uintptr, currentProfiles unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(574, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
+		remote.StatsEnd(574, t)
+		if tr {
+			shim.TraceEnd(tt, 4273, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", nvml.Return(r), device, currentProfiles)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, currentProfiles))
+		shim.TraceEnd(t, 4273, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", nvml.Return(r), device, currentProfiles)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, currentProfiles))
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(575, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+		remote.StatsEnd(575, t)
+		if tr {
+			shim.TraceEnd(tt, 4274, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, requestedProfiles))
+		shim.TraceEnd(t, 4274, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, requestedProfiles))
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(576, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+		remote.StatsEnd(576, t)
+		if tr {
+			shim.TraceEnd(tt, 4275, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, requestedProfiles))
+		shim.TraceEnd(t, 4275, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, requestedProfiles))
+}
+
+//export vgpu_nvmlDevicePowerSmoothingActivatePresetProfile
+func vgpu_nvmlDevicePowerSmoothingActivatePresetProfile(device uintptr, profile unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(577, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+		remote.StatsEnd(577, t)
+		if tr {
+			shim.TraceEnd(tt, 4276, "nvmlDevicePowerSmoothingActivatePresetProfile", nvml.Return(r), device, profile)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, profile))
+		shim.TraceEnd(t, 4276, "nvmlDevicePowerSmoothingActivatePresetProfile", nvml.Return(r), device, profile)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, profile))
+}
+
+//export vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam
+func vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam(device uintptr, profile unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(578, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+		remote.StatsEnd(578, t)
+		if tr {
+			shim.TraceEnd(tt, 4277, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", nvml.Return(r), device, profile)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, profile))
+		shim.TraceEnd(t, 4277, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", nvml.Return(r), device, profile)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, profile))
+}
+
+//export vgpu_nvmlDevicePowerSmoothingSetState
+func vgpu_nvmlDevicePowerSmoothingSetState(device uintptr, state unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(579, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+		remote.StatsEnd(579, t)
+		if tr {
+			shim.TraceEnd(tt, 4278, "nvmlDevicePowerSmoothingSetState", nvml.Return(r), device, state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, state))
+		shim.TraceEnd(t, 4278, "nvmlDevicePowerSmoothingSetState", nvml.Return(r), device, state)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, state))
+}
+
+//export vgpu_nvmlDeviceGetPlatformInfo
+func vgpu_nvmlDeviceGetPlatformInfo(device uintptr, platformInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(580, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
+		remote.StatsEnd(580, t)
+		if tr {
+			shim.TraceEnd(tt, 4279, "nvmlDeviceGetPlatformInfo", nvml.Return(r), device, platformInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.BlackwellOnly(device, platformInfo))
+		shim.TraceEnd(t, 4279, "nvmlDeviceGetPlatformInfo", nvml.Return(r), device, platformInfo)
+		return r
+	}
+	return int32(nvml.BlackwellOnly(device, platformInfo))
+}
+
+//export vgpu_nvmlDeviceGetNvLinkInfo
+func vgpu_nvmlDeviceGetNvLinkInfo(device uintptr, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(581, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(581, t)
+		if tr {
+			shim.TraceEnd(tt, 4280, "nvmlDeviceGetNvLinkInfo", nvml.Return(r), device, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetNvLinkInfo(device, info))
+		shim.TraceEnd(t, 4280, "nvmlDeviceGetNvLinkInfo", nvml.Return(r), device, info)
+		return r
+	}
+	return int32(nvml.DeviceGetNvLinkInfo(device, info))
+}
+
+//export vgpu_nvmlDeviceGetGpuFabricInfoV
+func vgpu_nvmlDeviceGetGpuFabricInfoV(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(582, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+		remote.StatsEnd(582, t)
+		if tr {
+			shim.TraceEnd(tt, 4281, "nvmlDeviceGetGpuFabricInfoV", nvml.Return(r), device, gpuFabricInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuFabricInfoV(device, gpuFabricInfo))
+		shim.TraceEnd(t, 4281, "nvmlDeviceGetGpuFabricInfoV", nvml.Return(r), device, gpuFabricInfo)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuFabricInfoV(device, gpuFabricInfo))
+}
+
+//export vgpu_nvmlDeviceGetHandleByUUIDV
+func vgpu_nvmlDeviceGetHandleByUUIDV(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(583, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+		remote.StatsEnd(583, t)
+		if tr {
+			shim.TraceEnd(tt, 4282, "nvmlDeviceGetHandleByUUIDV", nvml.Return(r), uuid, device)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetHandleByUUIDV(uuid, device))
+		shim.TraceEnd(t, 4282, "nvmlDeviceGetHandleByUUIDV", nvml.Return(r), uuid, device)
+		return r
+	}
+	return int32(nvml.DeviceGetHandleByUUIDV(uuid, device))
+}
+
+//export vgpu_nvmlSystemGetDriverBranch
+func vgpu_nvmlSystemGetDriverBranch(branchInfo unsafe.Pointer, length uint32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(584, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
+		remote.StatsEnd(584, t)
+		if tr {
+			shim.TraceEnd(tt, 4283, "nvmlSystemGetDriverBranch", nvml.Return(r), branchInfo, length)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetDriverBranch(branchInfo, length))
+		shim.TraceEnd(t, 4283, "nvmlSystemGetDriverBranch", nvml.Return(r), branchInfo, length)
+		return r
+	}
+	return int32(nvml.SystemGetDriverBranch(branchInfo, length))
+}
+
+//export vgpu_nvmlSystemGetConfComputeSettings
+func vgpu_nvmlSystemGetConfComputeSettings(settings unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(585, []wire.Value{{U: uint64(uintptr(settings))}}))
+		remote.StatsEnd(585, t)
+		if tr {
+			shim.TraceEnd(tt, 4284, "nvmlSystemGetConfComputeSettings", nvml.Return(r), settings)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.SystemGetConfComputeSettings(settings))
+		shim.TraceEnd(t, 4284, "nvmlSystemGetConfComputeSettings", nvml.Return(r), settings)
+		return r
+	}
+	return int32(nvml.SystemGetConfComputeSettings(settings))
+}
+
+//export vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo
+func vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(586, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+		remote.StatsEnd(586, t)
+		if tr {
+			shim.TraceEnd(tt, 4285, "nvmlSystemGetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+		shim.TraceEnd(t, 4285, "nvmlSystemGetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+		return r
+	}
+	return int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+}
+
+//export vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo
+func vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(587, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+		remote.StatsEnd(587, t)
+		if tr {
+			shim.TraceEnd(tt, 4286, "nvmlSystemSetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+		shim.TraceEnd(t, 4286, "nvmlSystemSetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+		return r
+	}
+	return int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+}
+
+//export vgpu_nvmlDeviceGetPowerMizerMode_v1
+func vgpu_nvmlDeviceGetPowerMizerMode_v1(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(588, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+		remote.StatsEnd(588, t)
+		if tr {
+			shim.TraceEnd(tt, 4287, "nvmlDeviceGetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPowerMizerMode(device, powerMizerMode))
+		shim.TraceEnd(t, 4287, "nvmlDeviceGetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+		return r
+	}
+	return int32(nvml.DeviceGetPowerMizerMode(device, powerMizerMode))
+}
+
+//export vgpu_nvmlDeviceSetPowerMizerMode_v1
+func vgpu_nvmlDeviceSetPowerMizerMode_v1(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(589, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+		remote.StatsEnd(589, t)
+		if tr {
+			shim.TraceEnd(tt, 4288, "nvmlDeviceSetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetPowerMizerMode(device, powerMizerMode))
+		shim.TraceEnd(t, 4288, "nvmlDeviceSetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+		return r
+	}
+	return int32(nvml.DeviceSetPowerMizerMode(device, powerMizerMode))
+}
+
+//export vgpu_nvmlDeviceGetPdi
+func vgpu_nvmlDeviceGetPdi(device uintptr, pdi unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(590, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
+		remote.StatsEnd(590, t)
+		if tr {
+			shim.TraceEnd(tt, 4289, "nvmlDeviceGetPdi", nvml.Return(r), device, pdi)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetPdi(device, pdi))
+		shim.TraceEnd(t, 4289, "nvmlDeviceGetPdi", nvml.Return(r), device, pdi)
+		return r
+	}
+	return int32(nvml.DeviceGetPdi(device, pdi))
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(591, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
+		remote.StatsEnd(591, t)
+		if tr {
+			shim.TraceEnd(tt, 4290, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", nvml.Return(r), device, profileId, info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info))
+		shim.TraceEnd(t, 4290, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", nvml.Return(r), device, profileId, info)
+		return r
+	}
+	return int32(nvml.DeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info))
+}
+
+//export vgpu_nvmlDeviceGetVgpuHeterogeneousMode
+func vgpu_nvmlDeviceGetVgpuHeterogeneousMode(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(592, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+		remote.StatsEnd(592, t)
+		if tr {
+			shim.TraceEnd(tt, 4291, "nvmlDeviceGetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+		shim.TraceEnd(t, 4291, "nvmlDeviceGetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+}
+
+//export vgpu_nvmlDeviceSetVgpuHeterogeneousMode
+func vgpu_nvmlDeviceSetVgpuHeterogeneousMode(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(593, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+		remote.StatsEnd(593, t)
+		if tr {
+			shim.TraceEnd(tt, 4292, "nvmlDeviceSetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+		shim.TraceEnd(t, 4292, "nvmlDeviceSetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+}
+
+//export vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements
+func vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(594, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+		remote.StatsEnd(594, t)
+		if tr {
+			shim.TraceEnd(tt, 4293, "nvmlDeviceGetVgpuTypeSupportedPlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+		shim.TraceEnd(t, 4293, "nvmlDeviceGetVgpuTypeSupportedPlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+		return r
+	}
+	return int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+}
+
+//export vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements
+func vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(595, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+		remote.StatsEnd(595, t)
+		if tr {
+			shim.TraceEnd(tt, 4294, "nvmlDeviceGetVgpuTypeCreatablePlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+		shim.TraceEnd(t, 4294, "nvmlDeviceGetVgpuTypeCreatablePlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+		return r
+	}
+	return int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+}
+
+//export vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo
+func vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(596, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
+		remote.StatsEnd(596, t)
+		if tr {
+			shim.TraceEnd(tt, 4295, "nvmlDeviceGetVgpuInstancesUtilizationInfo", nvml.Return(r), device, vgpuUtilInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, vgpuUtilInfo))
+		shim.TraceEnd(t, 4295, "nvmlDeviceGetVgpuInstancesUtilizationInfo", nvml.Return(r), device, vgpuUtilInfo)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, vgpuUtilInfo))
+}
+
+//export vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo
+func vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(597, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
+		remote.StatsEnd(597, t)
+		if tr {
+			shim.TraceEnd(tt, 4296, "nvmlDeviceGetVgpuProcessesUtilizationInfo", nvml.Return(r), device, vgpuProcUtilInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuHostOnly(device, vgpuProcUtilInfo))
+		shim.TraceEnd(t, 4296, "nvmlDeviceGetVgpuProcessesUtilizationInfo", nvml.Return(r), device, vgpuProcUtilInfo)
+		return r
+	}
+	return int32(nvml.VgpuHostOnly(device, vgpuProcUtilInfo))
+}
+
+//export vgpu_nvmlDeviceSetVgpuCapabilities
+func vgpu_nvmlDeviceSetVgpuCapabilities(device uintptr, capability int32, state int32) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(598, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
+		remote.StatsEnd(598, t)
+		if tr {
+			shim.TraceEnd(tt, 4297, "nvmlDeviceSetVgpuCapabilities", nvml.Return(r), device, capability, state)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.DeviceSetVgpuCapabilities(device, capability, state))
+		shim.TraceEnd(t, 4297, "nvmlDeviceSetVgpuCapabilities", nvml.Return(r), device, capability, state)
+		return r
+	}
+	return int32(nvml.DeviceSetVgpuCapabilities(device, capability, state))
+}
+
+//export vgpu_nvmlVgpuTypeGetBAR1Info
+func vgpu_nvmlVgpuTypeGetBAR1Info(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(599, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
+		remote.StatsEnd(599, t)
+		if tr {
+			shim.TraceEnd(tt, 4298, "nvmlVgpuTypeGetBAR1Info", nvml.Return(r), vgpuTypeId, bar1Info)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, bar1Info))
+		shim.TraceEnd(t, 4298, "nvmlVgpuTypeGetBAR1Info", nvml.Return(r), vgpuTypeId, bar1Info)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, bar1Info))
+}
+
+//export vgpu_nvmlVgpuTypeGetFbReservation
+func vgpu_nvmlVgpuTypeGetFbReservation(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(600, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
+		remote.StatsEnd(600, t)
+		if tr {
+			shim.TraceEnd(tt, 4299, "nvmlVgpuTypeGetFbReservation", nvml.Return(r), vgpuTypeId, fbReservation)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, fbReservation))
+		shim.TraceEnd(t, 4299, "nvmlVgpuTypeGetFbReservation", nvml.Return(r), vgpuTypeId, fbReservation)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, fbReservation))
+}
+
+//export vgpu_nvmlVgpuTypeGetGspHeapSize
+func vgpu_nvmlVgpuTypeGetGspHeapSize(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(601, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
+		remote.StatsEnd(601, t)
+		if tr {
+			shim.TraceEnd(tt, 4300, "nvmlVgpuTypeGetGspHeapSize", nvml.Return(r), vgpuTypeId, gspHeapSize)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuType(vgpuTypeId, gspHeapSize))
+		shim.TraceEnd(t, 4300, "nvmlVgpuTypeGetGspHeapSize", nvml.Return(r), vgpuTypeId, gspHeapSize)
+		return r
+	}
+	return int32(nvml.NoVgpuType(vgpuTypeId, gspHeapSize))
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance
+func vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(602, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
+		remote.StatsEnd(602, t)
+		if tr {
+			shim.TraceEnd(tt, 4301, "nvmlVgpuTypeGetMaxInstancesPerGpuInstance", nvml.Return(r), pMaxInstance)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.VgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance))
+		shim.TraceEnd(t, 4301, "nvmlVgpuTypeGetMaxInstancesPerGpuInstance", nvml.Return(r), pMaxInstance)
+		return r
+	}
+	return int32(nvml.VgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance))
+}
+
+//export vgpu_nvmlVgpuInstanceGetPlacementId
+func vgpu_nvmlVgpuInstanceGetPlacementId(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(603, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
+		remote.StatsEnd(603, t)
+		if tr {
+			shim.TraceEnd(tt, 4302, "nvmlVgpuInstanceGetPlacementId", nvml.Return(r), vgpuInstance, pPlacement)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, pPlacement))
+		shim.TraceEnd(t, 4302, "nvmlVgpuInstanceGetPlacementId", nvml.Return(r), vgpuInstance, pPlacement)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, pPlacement))
+}
+
+//export vgpu_nvmlVgpuInstanceGetRuntimeStateSize
+func vgpu_nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(604, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
+		remote.StatsEnd(604, t)
+		if tr {
+			shim.TraceEnd(tt, 4303, "nvmlVgpuInstanceGetRuntimeStateSize", nvml.Return(r), vgpuInstance, pState)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoVgpuInstance(vgpuInstance, pState))
+		shim.TraceEnd(t, 4303, "nvmlVgpuInstanceGetRuntimeStateSize", nvml.Return(r), vgpuInstance, pState)
+		return r
+	}
+	return int32(nvml.NoVgpuInstance(vgpuInstance, pState))
+}
+
+//export vgpu_nvmlGpuInstanceGetCreatableVgpus
+func vgpu_nvmlGpuInstanceGetCreatableVgpus(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(605, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
+		remote.StatsEnd(605, t)
+		if tr {
+			shim.TraceEnd(tt, 4304, "nvmlGpuInstanceGetCreatableVgpus", nvml.Return(r), gpuInstance, pVgpus)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpus))
+		shim.TraceEnd(t, 4304, "nvmlGpuInstanceGetCreatableVgpus", nvml.Return(r), gpuInstance, pVgpus)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpus))
+}
+
+//export vgpu_nvmlGpuInstanceGetActiveVgpus
+func vgpu_nvmlGpuInstanceGetActiveVgpus(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(606, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
+		remote.StatsEnd(606, t)
+		if tr {
+			shim.TraceEnd(tt, 4305, "nvmlGpuInstanceGetActiveVgpus", nvml.Return(r), gpuInstance, pVgpuInstanceInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpuInstanceInfo))
+		shim.TraceEnd(t, 4305, "nvmlGpuInstanceGetActiveVgpus", nvml.Return(r), gpuInstance, pVgpuInstanceInfo)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpuInstanceInfo))
+}
+
+//export vgpu_nvmlGpuInstanceSetVgpuSchedulerState
+func vgpu_nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(607, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
+		remote.StatsEnd(607, t)
+		if tr {
+			shim.TraceEnd(tt, 4306, "nvmlGpuInstanceSetVgpuSchedulerState", nvml.Return(r), gpuInstance, pScheduler)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pScheduler))
+		shim.TraceEnd(t, 4306, "nvmlGpuInstanceSetVgpuSchedulerState", nvml.Return(r), gpuInstance, pScheduler)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pScheduler))
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuSchedulerState
+func vgpu_nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(608, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
+		remote.StatsEnd(608, t)
+		if tr {
+			shim.TraceEnd(tt, 4307, "nvmlGpuInstanceGetVgpuSchedulerState", nvml.Return(r), gpuInstance, pSchedulerStateInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerStateInfo))
+		shim.TraceEnd(t, 4307, "nvmlGpuInstanceGetVgpuSchedulerState", nvml.Return(r), gpuInstance, pSchedulerStateInfo)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerStateInfo))
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuSchedulerLog
+func vgpu_nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(609, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
+		remote.StatsEnd(609, t)
+		if tr {
+			shim.TraceEnd(tt, 4308, "nvmlGpuInstanceGetVgpuSchedulerLog", nvml.Return(r), gpuInstance, pSchedulerLogInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerLogInfo))
+		shim.TraceEnd(t, 4308, "nvmlGpuInstanceGetVgpuSchedulerLog", nvml.Return(r), gpuInstance, pSchedulerLogInfo)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerLogInfo))
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements
+func vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(610, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
+		remote.StatsEnd(610, t)
+		if tr {
+			shim.TraceEnd(tt, 4309, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", nvml.Return(r), gpuInstance, pCreatablePlacementInfo)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pCreatablePlacementInfo))
+		shim.TraceEnd(t, 4309, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", nvml.Return(r), gpuInstance, pCreatablePlacementInfo)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pCreatablePlacementInfo))
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode
+func vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(611, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+		remote.StatsEnd(611, t)
+		if tr {
+			shim.TraceEnd(tt, 4310, "nvmlGpuInstanceGetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+		shim.TraceEnd(t, 4310, "nvmlGpuInstanceGetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+}
+
+//export vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode
+func vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+	if remote.On() {
+		tr := shim.Tracing()
+		tt := shim.TraceBeginIf(tr)
+		t := remote.StatsBegin()
+		r := int32(remote.Forward(612, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+		remote.StatsEnd(612, t)
+		if tr {
+			shim.TraceEnd(tt, 4311, "nvmlGpuInstanceSetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+		}
+		return r
+	}
+	if shim.Tracing() {
+		t := shim.TraceBegin()
+		r := int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+		shim.TraceEnd(t, 4311, "nvmlGpuInstanceSetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+		return r
+	}
+	return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+}

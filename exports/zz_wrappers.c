@@ -968,6 +968,65 @@ int nvmlVgpuInstanceGetType(unsigned int vgpuInstance, void* vgpuTypeId) { if (v
 int nvmlVgpuInstanceGetUUID(unsigned int vgpuInstance, void* uuid, unsigned int size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(680, 0); return f ? f(vgpuInstance, uuid, size) : 1; } return (int)vgpu_nvmlVgpuInstanceGetUUID((GoUint32)vgpuInstance, (void*)uuid, (GoUint32)size); }
 int nvmlVgpuInstanceGetVmDriverVersion(unsigned int vgpuInstance, void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(681, 0); return f ? f(vgpuInstance, version, length) : 1; } return (int)vgpu_nvmlVgpuInstanceGetVmDriverVersion((GoUint32)vgpuInstance, (void*)version, (GoUint32)length); }
 int nvmlVgpuInstanceGetVmID(unsigned int vgpuInstance, void* vmId, unsigned int size, void* vmIdType) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, void*) = (int (*)(unsigned int, void*, unsigned int, void*))vgpu_forked_sym(682, 0); return f ? f(vgpuInstance, vmId, size, vmIdType) : 1; } return (int)vgpu_nvmlVgpuInstanceGetVmID((GoUint32)vgpuInstance, (void*)vmId, (GoUint32)size, (void*)vmIdType); }
+int nvmlDeviceGetLastBBXFlushTime(void* device, void* timestamp, void* durationUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(683, 0); return f ? f(device, timestamp, durationUs) : 1; } return (int)vgpu_nvmlDeviceGetLastBBXFlushTime((GoUintptr)device, (void*)timestamp, (void*)durationUs); }
+int nvmlDeviceGetMarginTemperature(void* device, void* marginTempInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(684, 0); return f ? f(device, marginTempInfo) : 1; } return (int)vgpu_nvmlDeviceGetMarginTemperature((GoUintptr)device, (void*)marginTempInfo); }
+int nvmlDeviceGetFanSpeedRPM(void* device, void* fanSpeed) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(685, 0); return f ? f(device, fanSpeed) : 1; } return (int)vgpu_nvmlDeviceGetFanSpeedRPM((GoUintptr)device, (void*)fanSpeed); }
+int nvmlDeviceGetCoolerInfo(void* device, void* coolerInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(686, 0); return f ? f(device, coolerInfo) : 1; } return (int)vgpu_nvmlDeviceGetCoolerInfo((GoUintptr)device, (void*)coolerInfo); }
+int nvmlDeviceGetClockOffsets(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(687, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceGetClockOffsets((GoUintptr)device, (void*)info); }
+int nvmlDeviceSetClockOffsets(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(688, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceSetClockOffsets((GoUintptr)device, (void*)info); }
+int nvmlDeviceGetPerformanceModes(void* device, void* perfModes) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(689, 0); return f ? f(device, perfModes) : 1; } return (int)vgpu_nvmlDeviceGetPerformanceModes((GoUintptr)device, (void*)perfModes); }
+int nvmlDeviceGetCurrentClockFreqs(void* device, void* currentClockFreqs) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(690, 0); return f ? f(device, currentClockFreqs) : 1; } return (int)vgpu_nvmlDeviceGetCurrentClockFreqs((GoUintptr)device, (void*)currentClockFreqs); }
+int nvmlDeviceGetCapabilities(void* device, void* caps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(691, 0); return f ? f(device, caps) : 1; } return (int)vgpu_nvmlDeviceGetCapabilities((GoUintptr)device, (void*)caps); }
+int nvmlDeviceGetRepairStatus(void* device, void* repairStatus) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(692, 0); return f ? f(device, repairStatus) : 1; } return (int)vgpu_nvmlDeviceGetRepairStatus((GoUintptr)device, (void*)repairStatus); }
+int nvmlDeviceGetAddressingMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(693, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetAddressingMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetUnrepairableMemoryFlag_v1(void* device, void* unrepairableMemoryStatus) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(694, 0); return f ? f(device, unrepairableMemoryStatus) : 1; } return (int)vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1((GoUintptr)device, (void*)unrepairableMemoryStatus); }
+int nvmlDeviceGetC2cModeInfoV(void* device, void* c2cModeInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(695, 0); return f ? f(device, c2cModeInfo) : 1; } return (int)vgpu_nvmlDeviceGetC2cModeInfoV((GoUintptr)device, (void*)c2cModeInfo); }
+int nvmlDeviceGetNumaNodeId(void* device, void* node) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(696, 0); return f ? f(device, node) : 1; } return (int)vgpu_nvmlDeviceGetNumaNodeId((GoUintptr)device, (void*)node); }
+int nvmlDeviceGetDramEncryptionMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(697, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDramEncryptionMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceSetDramEncryptionMode(void* device, void* dramEncryption) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(698, 0); return f ? f(device, dramEncryption) : 1; } return (int)vgpu_nvmlDeviceSetDramEncryptionMode((GoUintptr)device, (void*)dramEncryption); }
+int nvmlDeviceGetNvlinkSupportedBwModes(void* device, void* supportedBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(699, 0); return f ? f(device, supportedBwMode) : 1; } return (int)vgpu_nvmlDeviceGetNvlinkSupportedBwModes((GoUintptr)device, (void*)supportedBwMode); }
+int nvmlDeviceGetNvlinkBwMode(void* device, void* getBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(700, 0); return f ? f(device, getBwMode) : 1; } return (int)vgpu_nvmlDeviceGetNvlinkBwMode((GoUintptr)device, (void*)getBwMode); }
+int nvmlDeviceSetNvlinkBwMode(void* device, void* setBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(701, 0); return f ? f(device, setBwMode) : 1; } return (int)vgpu_nvmlDeviceSetNvlinkBwMode((GoUintptr)device, (void*)setBwMode); }
+int nvmlDeviceWorkloadPowerProfileGetProfilesInfo(void* device, void* profilesInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(702, 0); return f ? f(device, profilesInfo) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo((GoUintptr)device, (void*)profilesInfo); }
+int nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(void* device, void* currentProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(703, 0); return f ? f(device, currentProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles((GoUintptr)device, (void*)currentProfiles); }
+int nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(void* device, void* requestedProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(704, 0); return f ? f(device, requestedProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles((GoUintptr)device, (void*)requestedProfiles); }
+int nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(void* device, void* requestedProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(705, 0); return f ? f(device, requestedProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles((GoUintptr)device, (void*)requestedProfiles); }
+int nvmlDevicePowerSmoothingActivatePresetProfile(void* device, void* profile) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(706, 0); return f ? f(device, profile) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingActivatePresetProfile((GoUintptr)device, (void*)profile); }
+int nvmlDevicePowerSmoothingUpdatePresetProfileParam(void* device, void* profile) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(707, 0); return f ? f(device, profile) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam((GoUintptr)device, (void*)profile); }
+int nvmlDevicePowerSmoothingSetState(void* device, void* state) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(708, 0); return f ? f(device, state) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingSetState((GoUintptr)device, (void*)state); }
+int nvmlDeviceGetPlatformInfo(void* device, void* platformInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(709, 0); return f ? f(device, platformInfo) : 1; } return (int)vgpu_nvmlDeviceGetPlatformInfo((GoUintptr)device, (void*)platformInfo); }
+int nvmlDeviceGetNvLinkInfo(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(710, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkInfo((GoUintptr)device, (void*)info); }
+int nvmlDeviceGetGpuFabricInfoV(void* device, void* gpuFabricInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(711, 0); return f ? f(device, gpuFabricInfo) : 1; } return (int)vgpu_nvmlDeviceGetGpuFabricInfoV((GoUintptr)device, (void*)gpuFabricInfo); }
+int nvmlDeviceGetHandleByUUIDV(void* uuid, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(712, 0); return f ? f(uuid, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByUUIDV((void*)uuid, (void*)device); }
+int nvmlSystemGetDriverBranch(void* branchInfo, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(713, 0); return f ? f(branchInfo, length) : 1; } return (int)vgpu_nvmlSystemGetDriverBranch((void*)branchInfo, (GoUint32)length); }
+int nvmlSystemGetConfComputeSettings(void* settings) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(714, 0); return f ? f(settings) : 1; } return (int)vgpu_nvmlSystemGetConfComputeSettings((void*)settings); }
+int nvmlSystemGetConfComputeKeyRotationThresholdInfo(void* pKeyRotationThrInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(715, 0); return f ? f(pKeyRotationThrInfo) : 1; } return (int)vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo((void*)pKeyRotationThrInfo); }
+int nvmlSystemSetConfComputeKeyRotationThresholdInfo(void* pKeyRotationThrInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(716, 0); return f ? f(pKeyRotationThrInfo) : 1; } return (int)vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo((void*)pKeyRotationThrInfo); }
+int nvmlDeviceGetPowerMizerMode_v1(void* device, void* powerMizerMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(717, 0); return f ? f(device, powerMizerMode) : 1; } return (int)vgpu_nvmlDeviceGetPowerMizerMode_v1((GoUintptr)device, (void*)powerMizerMode); }
+int nvmlDeviceSetPowerMizerMode_v1(void* device, void* powerMizerMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(718, 0); return f ? f(device, powerMizerMode) : 1; } return (int)vgpu_nvmlDeviceSetPowerMizerMode_v1((GoUintptr)device, (void*)powerMizerMode); }
+int nvmlDeviceGetPdi(void* device, void* pdi) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(719, 0); return f ? f(device, pdi) : 1; } return (int)vgpu_nvmlDeviceGetPdi((GoUintptr)device, (void*)pdi); }
+int nvmlDeviceGetGpuInstanceProfileInfoByIdV(void* device, unsigned int profileId, void* info) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(720, 0); return f ? f(device, profileId, info) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV((GoUintptr)device, (GoUint32)profileId, (void*)info); }
+int nvmlDeviceGetVgpuHeterogeneousMode(void* device, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(721, 0); return f ? f(device, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlDeviceGetVgpuHeterogeneousMode((GoUintptr)device, (void*)pHeterogeneousMode); }
+int nvmlDeviceSetVgpuHeterogeneousMode(void* device, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(722, 0); return f ? f(device, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlDeviceSetVgpuHeterogeneousMode((GoUintptr)device, (void*)pHeterogeneousMode); }
+int nvmlDeviceGetVgpuTypeSupportedPlacements(void* device, unsigned int vgpuTypeId, void* pPlacementList) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(723, 0); return f ? f(device, vgpuTypeId, pPlacementList) : 1; } return (int)vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements((GoUintptr)device, (GoUint32)vgpuTypeId, (void*)pPlacementList); }
+int nvmlDeviceGetVgpuTypeCreatablePlacements(void* device, unsigned int vgpuTypeId, void* pPlacementList) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(724, 0); return f ? f(device, vgpuTypeId, pPlacementList) : 1; } return (int)vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements((GoUintptr)device, (GoUint32)vgpuTypeId, (void*)pPlacementList); }
+int nvmlDeviceGetVgpuInstancesUtilizationInfo(void* device, void* vgpuUtilInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(725, 0); return f ? f(device, vgpuUtilInfo) : 1; } return (int)vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo((GoUintptr)device, (void*)vgpuUtilInfo); }
+int nvmlDeviceGetVgpuProcessesUtilizationInfo(void* device, void* vgpuProcUtilInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(726, 0); return f ? f(device, vgpuProcUtilInfo) : 1; } return (int)vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo((GoUintptr)device, (void*)vgpuProcUtilInfo); }
+int nvmlDeviceSetVgpuCapabilities(void* device, int capability, int state) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(727, 0); return f ? f(device, capability, state) : 1; } return (int)vgpu_nvmlDeviceSetVgpuCapabilities((GoUintptr)device, (GoInt32)capability, (GoInt32)state); }
+int nvmlVgpuTypeGetBAR1Info(unsigned int vgpuTypeId, void* bar1Info) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(728, 0); return f ? f(vgpuTypeId, bar1Info) : 1; } return (int)vgpu_nvmlVgpuTypeGetBAR1Info((GoUint32)vgpuTypeId, (void*)bar1Info); }
+int nvmlVgpuTypeGetFbReservation(unsigned int vgpuTypeId, void* fbReservation) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(729, 0); return f ? f(vgpuTypeId, fbReservation) : 1; } return (int)vgpu_nvmlVgpuTypeGetFbReservation((GoUint32)vgpuTypeId, (void*)fbReservation); }
+int nvmlVgpuTypeGetGspHeapSize(unsigned int vgpuTypeId, void* gspHeapSize) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(730, 0); return f ? f(vgpuTypeId, gspHeapSize) : 1; } return (int)vgpu_nvmlVgpuTypeGetGspHeapSize((GoUint32)vgpuTypeId, (void*)gspHeapSize); }
+int nvmlVgpuTypeGetMaxInstancesPerGpuInstance(void* pMaxInstance) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(731, 0); return f ? f(pMaxInstance) : 1; } return (int)vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance((void*)pMaxInstance); }
+int nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, void* pPlacement) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(732, 0); return f ? f(vgpuInstance, pPlacement) : 1; } return (int)vgpu_nvmlVgpuInstanceGetPlacementId((GoUint32)vgpuInstance, (void*)pPlacement); }
+int nvmlVgpuInstanceGetRuntimeStateSize(unsigned int vgpuInstance, void* pState) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(733, 0); return f ? f(vgpuInstance, pState) : 1; } return (int)vgpu_nvmlVgpuInstanceGetRuntimeStateSize((GoUint32)vgpuInstance, (void*)pState); }
+int nvmlGpuInstanceGetCreatableVgpus(unsigned long long gpuInstance, void* pVgpus) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(734, 0); return f ? f(gpuInstance, pVgpus) : 1; } return (int)vgpu_nvmlGpuInstanceGetCreatableVgpus((GoUint64)gpuInstance, (void*)pVgpus); }
+int nvmlGpuInstanceGetActiveVgpus(unsigned long long gpuInstance, void* pVgpuInstanceInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(735, 0); return f ? f(gpuInstance, pVgpuInstanceInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetActiveVgpus((GoUint64)gpuInstance, (void*)pVgpuInstanceInfo); }
+int nvmlGpuInstanceSetVgpuSchedulerState(unsigned long long gpuInstance, void* pScheduler) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(736, 0); return f ? f(gpuInstance, pScheduler) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuSchedulerState((GoUint64)gpuInstance, (void*)pScheduler); }
+int nvmlGpuInstanceGetVgpuSchedulerState(unsigned long long gpuInstance, void* pSchedulerStateInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(737, 0); return f ? f(gpuInstance, pSchedulerStateInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuSchedulerState((GoUint64)gpuInstance, (void*)pSchedulerStateInfo); }
+int nvmlGpuInstanceGetVgpuSchedulerLog(unsigned long long gpuInstance, void* pSchedulerLogInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(738, 0); return f ? f(gpuInstance, pSchedulerLogInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuSchedulerLog((GoUint64)gpuInstance, (void*)pSchedulerLogInfo); }
+int nvmlGpuInstanceGetVgpuTypeCreatablePlacements(unsigned long long gpuInstance, void* pCreatablePlacementInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(739, 0); return f ? f(gpuInstance, pCreatablePlacementInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements((GoUint64)gpuInstance, (void*)pCreatablePlacementInfo); }
+int nvmlGpuInstanceGetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(740, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
+int nvmlGpuInstanceSetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(741, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -1654,9 +1713,68 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"nvmlVgpuInstanceGetUUID", NULL},
 	{"nvmlVgpuInstanceGetVmDriverVersion", NULL},
 	{"nvmlVgpuInstanceGetVmID", NULL},
+	{"nvmlDeviceGetLastBBXFlushTime", NULL},
+	{"nvmlDeviceGetMarginTemperature", NULL},
+	{"nvmlDeviceGetFanSpeedRPM", NULL},
+	{"nvmlDeviceGetCoolerInfo", NULL},
+	{"nvmlDeviceGetClockOffsets", NULL},
+	{"nvmlDeviceSetClockOffsets", NULL},
+	{"nvmlDeviceGetPerformanceModes", NULL},
+	{"nvmlDeviceGetCurrentClockFreqs", NULL},
+	{"nvmlDeviceGetCapabilities", NULL},
+	{"nvmlDeviceGetRepairStatus", NULL},
+	{"nvmlDeviceGetAddressingMode", NULL},
+	{"nvmlDeviceGetUnrepairableMemoryFlag_v1", NULL},
+	{"nvmlDeviceGetC2cModeInfoV", NULL},
+	{"nvmlDeviceGetNumaNodeId", NULL},
+	{"nvmlDeviceGetDramEncryptionMode", NULL},
+	{"nvmlDeviceSetDramEncryptionMode", NULL},
+	{"nvmlDeviceGetNvlinkSupportedBwModes", NULL},
+	{"nvmlDeviceGetNvlinkBwMode", NULL},
+	{"nvmlDeviceSetNvlinkBwMode", NULL},
+	{"nvmlDeviceWorkloadPowerProfileGetProfilesInfo", NULL},
+	{"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", NULL},
+	{"nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", NULL},
+	{"nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", NULL},
+	{"nvmlDevicePowerSmoothingActivatePresetProfile", NULL},
+	{"nvmlDevicePowerSmoothingUpdatePresetProfileParam", NULL},
+	{"nvmlDevicePowerSmoothingSetState", NULL},
+	{"nvmlDeviceGetPlatformInfo", NULL},
+	{"nvmlDeviceGetNvLinkInfo", NULL},
+	{"nvmlDeviceGetGpuFabricInfoV", NULL},
+	{"nvmlDeviceGetHandleByUUIDV", NULL},
+	{"nvmlSystemGetDriverBranch", NULL},
+	{"nvmlSystemGetConfComputeSettings", NULL},
+	{"nvmlSystemGetConfComputeKeyRotationThresholdInfo", NULL},
+	{"nvmlSystemSetConfComputeKeyRotationThresholdInfo", NULL},
+	{"nvmlDeviceGetPowerMizerMode_v1", NULL},
+	{"nvmlDeviceSetPowerMizerMode_v1", NULL},
+	{"nvmlDeviceGetPdi", NULL},
+	{"nvmlDeviceGetGpuInstanceProfileInfoByIdV", NULL},
+	{"nvmlDeviceGetVgpuHeterogeneousMode", NULL},
+	{"nvmlDeviceSetVgpuHeterogeneousMode", NULL},
+	{"nvmlDeviceGetVgpuTypeSupportedPlacements", NULL},
+	{"nvmlDeviceGetVgpuTypeCreatablePlacements", NULL},
+	{"nvmlDeviceGetVgpuInstancesUtilizationInfo", NULL},
+	{"nvmlDeviceGetVgpuProcessesUtilizationInfo", NULL},
+	{"nvmlDeviceSetVgpuCapabilities", NULL},
+	{"nvmlVgpuTypeGetBAR1Info", NULL},
+	{"nvmlVgpuTypeGetFbReservation", NULL},
+	{"nvmlVgpuTypeGetGspHeapSize", NULL},
+	{"nvmlVgpuTypeGetMaxInstancesPerGpuInstance", NULL},
+	{"nvmlVgpuInstanceGetPlacementId", NULL},
+	{"nvmlVgpuInstanceGetRuntimeStateSize", NULL},
+	{"nvmlGpuInstanceGetCreatableVgpus", NULL},
+	{"nvmlGpuInstanceGetActiveVgpus", NULL},
+	{"nvmlGpuInstanceSetVgpuSchedulerState", NULL},
+	{"nvmlGpuInstanceGetVgpuSchedulerState", NULL},
+	{"nvmlGpuInstanceGetVgpuSchedulerLog", NULL},
+	{"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", NULL},
+	{"nvmlGpuInstanceGetVgpuHeterogeneousMode", NULL},
+	{"nvmlGpuInstanceSetVgpuHeterogeneousMode", NULL},
 };
-const int vgpu_fork_nsyms = 683;
-void *vgpu_fork_cache[683];
+const int vgpu_fork_nsyms = 742;
+void *vgpu_fork_cache[742];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

@@ -295,3 +295,29 @@ func TestTopologyOfADeviceWithItself(t *testing.T) {
 	assert.NotZero(t, mask[0]|mask[1], "some CPU is near")
 	assert.Equal(t, InvalidArgument, DeviceGetCpuAffinity(h, 0, p(&mask)))
 }
+
+func TestVersionedStructsFromNewerDriversAreCheckedAndAgree(t *testing.T) {
+	h := firstDevice(t)
+	m := [2]uint32{8 | 1<<24}
+	require.Equal(t, Success, DeviceGetMarginTemperature(h, p(&m)))
+	assert.Equal(t, thresholds[3]-gpuTempC, m[1])
+	m[0] = 8 | 2<<24
+	assert.Equal(t, ArgumentVersion, DeviceGetMarginTemperature(h, p(&m)))
+
+	d, _ := device(h)
+	var u [13]uint32
+	u[0], u[1] = 52|1<<24, 2
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&u[2])), 16), d.UUID[:])
+	var got uintptr
+	require.Equal(t, Success, DeviceGetHandleByUUIDV(p(&u), p(&got)))
+	assert.Equal(t, h, got, "binary UUID")
+	u[1] = 3
+	assert.Equal(t, InvalidArgument, DeviceGetHandleByUUIDV(p(&u), p(&got)), "unknown UUID type")
+
+	var fabric [10]uint32
+	fabric[0] = 40 | 3<<24
+	require.Equal(t, Success, DeviceGetGpuFabricInfoV(h, p(&fabric)))
+	assert.Equal(t, uint32(3), fabric[7]&0xff, "fabric state COMPLETED after the version word")
+	var enc [2]uint32
+	assert.Equal(t, NotSupported, BlackwellOnly2(h, p(&enc), p(&enc)), "DRAM encryption is Blackwell's")
+}

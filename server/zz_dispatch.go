@@ -1168,4 +1168,131 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	4252: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NoVgpuInstanceVmID(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U), ptr(v[3].B))))
 	},
+	4253: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetLastBBXFlushTime(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4254: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMarginTemperature(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4255: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetFanSpeedRPM(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4256: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCoolerInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4257: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetClockOffsets(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4258: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetClockOffsets(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4259: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPerformanceModes(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4260: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCurrentClockFreqs(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4261: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCapabilities(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4262: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRepairStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4263: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAddressingMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4264: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetUnrepairableMemoryFlag(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4265: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetC2cModeInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4266: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNumaNodeId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4267: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.BlackwellOnly2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4268: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4269: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4270: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4271: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4272: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4273: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4274: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4275: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4276: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4277: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4278: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4279: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4280: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4281: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuFabricInfoV(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4282: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetHandleByUUIDV(ptr(v[0].B), ptr(v[1].B))))
+	},
+	4283: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.SystemGetDriverBranch(ptr(v[0].B), uint32(v[1].U))))
+	},
+	4284: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetConfComputeSettings(ptr(v[0].B)))) },
+	4285: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeSystemOff(ptr(v[0].B)))) },
+	4286: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeSystemOff(ptr(v[0].B)))) },
+	4287: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPowerMizerMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4288: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetPowerMizerMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4289: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceGetPdi(uintptr(v[0].U), ptr(v[1].B)))) },
+	4290: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceProfileInfoByIdV(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4291: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4292: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4293: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuTypePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4294: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuTypePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4295: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4296: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4297: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetVgpuCapabilities(uintptr(v[0].U), int32(v[1].U), int32(v[2].U))))
+	},
+	4298: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4299: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4300: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4301: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuTypeGetMaxInstancesPerGpuInstance(ptr(v[0].B))))
+	},
+	4302: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4303: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4304: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4305: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4306: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4307: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4308: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4309: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4310: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4311: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
 }

@@ -216,6 +216,37 @@ static void gpm(dev_t_ h, int h100) {
 	NV("nvmlGpmSampleFree")(s2);
 }
 
+/* Calls from drivers after 535: versioned structs, values that agree with the older calls. */
+static void newer(dev_t_ h) {
+	unsigned m[2] = {8 | 1 << 24, 0}, t, thr;
+	EQ(NV("nvmlDeviceGetMarginTemperature")((long)h, (long)m), OK, "margin temperature");
+	NV("nvmlDeviceGetTemperature")((long)h, 0, (long)&t);
+	NV("nvmlDeviceGetTemperatureThreshold")((long)h, 3, (long)&thr);
+	EQ(m[1], thr - t, "margin = maximum operating - current");
+	m[0] = 8;
+	EQ(NV("nvmlDeviceGetMarginTemperature")((long)h, (long)m), VERSION, "an unversioned struct");
+	struct { unsigned version, type; char str[44]; } u = {52 | 1 << 24, 1, ""};
+	void *byuuid = 0;
+	EQ(NV("nvmlDeviceGetUUID")((long)h, (long)u.str, 41), OK, "uuid");
+	EQ(NV("nvmlDeviceGetHandleByUUIDV")((long)&u, (long)&byuuid), OK, "by nvmlUUID_t");
+	CHECK(byuuid == h, "the UUID names the same device");
+	u.str[5] ^= 1;
+	EQ(NV("nvmlDeviceGetHandleByUUIDV")((long)&u, (long)&byuuid), NOT_FOUND, "another UUID");
+	struct { unsigned version; char branch[80]; } br = {84 | 1 << 24, ""};
+	char drv[96];
+	NV("nvmlSystemGetDriverVersion")((long)drv, sizeof drv);
+	EQ(NV("nvmlSystemGetDriverBranch")((long)&br, 80), OK, "driver branch");
+	CHECK(br.branch[0] == 'r' && !strncmp(br.branch + 1, drv, 3), "branch %s of driver %s", br.branch, drv);
+	EQ(NV("nvmlSystemGetDriverBranch")((long)&br, 2), INSUFFICIENT, "branch in 2 bytes");
+	static struct { unsigned version; char str[2048]; } f = {2052 | 1 << 24, ""};
+	unsigned g;
+	EQ(NV("nvmlDeviceGetCurrentClockFreqs")((long)h, (long)&f), OK, "clock string");
+	NV("nvmlDeviceGetClockInfo")((long)h, 0, (long)&g);
+	char want[64];
+	snprintf(want, sizeof want, "nvclock=%u,", g);
+	CHECK(!strncmp(f.str, want, strlen(want)), "%s starts %s", f.str, want);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: nvmlwide LIBDIR\n"); return 2; }
 	char path[4096];
@@ -238,6 +269,7 @@ int main(int argc, char **argv) {
 	board(h, h100);
 	processes(h);
 	gpm(h, h100);
+	newer(h);
 	EQ(NV("nvmlShutdown")(), OK, "nvmlShutdown");
 	printf("nvmlwide: %s%s: %d checks, %d failure(s)\n", profile, remote ? " (remote)" : "", checks, failures);
 	return failures != 0;
