@@ -424,4 +424,3 @@ func VgpuTypeGetMaxInstancesPerGpuInstance(p unsafe.Pointer) Return {
 	}
 	return InvalidArgument
 }
-
