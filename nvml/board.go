@@ -245,12 +245,13 @@ func DeviceGetInforomConfigurationChecksum(h uintptr, out unsafe.Pointer) Return
 	})
 }
 
-// DeviceGetBridgeChipInfo is nvmlDeviceGetBridgeChipInfo: no bridge chips on the board.
+// DeviceGetBridgeChipInfo is nvmlDeviceGetBridgeChipInfo: no bridge chips on the board (a
+// bridgeCount of 0; the entries after it are not touched).
 func DeviceGetBridgeChipInfo(h uintptr, out unsafe.Pointer) Return {
 	if _, r := dev(h, out); r != Success {
 		return r
 	}
-	zeroed(out, 4+128*8)
+	zeroed(out, 4)
 	return Success
 }
 

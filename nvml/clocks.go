@@ -254,12 +254,13 @@ func DeviceGetDynamicPstatesInfo(h uintptr, out unsafe.Pointer) Return {
 	return Success
 }
 
-// DeviceGetClkMonStatus is nvmlDeviceGetClkMonStatus: no clock-monitor faults.
+// DeviceGetClkMonStatus is nvmlDeviceGetClkMonStatus: no clock-monitor faults, an empty
+// fault list (whose entries are not touched).
 func DeviceGetClkMonStatus(h uintptr, out unsafe.Pointer) Return {
 	if _, r := dev(h, out); r != Success {
 		return r
 	}
-	zeroed(out, 8+32*8)
+	zeroed(out, 8)
 	return Success
 }
 

@@ -258,27 +258,21 @@ func DeviceGetNvLinkInfo(h uintptr, out unsafe.Pointer) Return {
 	return Success
 }
 
-// DeviceGetGpuFabricInfoV is nvmlDeviceGetGpuFabricInfoV (versions 2 and 3: the v1 layout
-// after a version word, plus a health mask and, in 3, a health summary).
+// DeviceGetGpuFabricInfoV is nvmlDeviceGetGpuFabricInfoV, versions 2 and 3: the v1 layout
+// after a version word, then a health mask (36 bytes); version 3's health summary after
+// that is left as the caller set it.
 func DeviceGetGpuFabricInfoV(h uintptr, out unsafe.Pointer) Return {
 	d, r := dev(h, out)
 	if r != Success {
 		return r
 	}
-	size := 0
-	switch shim.Le.Uint32(shim.View(out, 4)) {
-	case 36 | 2<<24:
-		size = 36
-	case 40 | 3<<24:
-		size = 40
-	default:
+	if v := shim.Le.Uint32(shim.View(out, 4)); v != 36|2<<24 && v != 40|3<<24 {
 		return ArgumentVersion
 	}
 	if d.Profile.NVLinks == 0 {
 		return NotSupported
 	}
-	b := shim.View(out, size)
-	clear(b[4:])
+	clear(shim.View(out, 36)[4:])
 	return DeviceGetGpuFabricInfo(h, unsafe.Add(out, 4))
 }
 

@@ -150,14 +150,13 @@ func VgpuInstanceSetEncoderCapacity(id uint32, c uint32) Return { return NoVgpuI
 func VgpuInstanceGetLicenseInfo(id uint32, out unsafe.Pointer) Return { return NoVgpuInstance(id, out) }
 
 // Grid licensable features: a passed-through data-centre GPU without vGPU software
-// licensing reports no licensable features. The structure sizes of versions 1-4.
-var gridSizes = map[int]int{1: 8 + 3*136, 2: 8 + 3*264, 3: 8 + 3*268, 4: 8 + 3*284}
-
+// licensing reports no licensable features: isGridLicenseSupported 0 and a count of 0, the
+// first 8 bytes of every version; the feature array after them is not touched.
 func gridFeatures(h uintptr, out unsafe.Pointer, version int) Return {
 	if _, r := dev(h, out); r != Success {
 		return r
 	}
-	zeroed(out, gridSizes[version])
+	zeroed(out, 8)
 	return Success
 }
 
