@@ -245,14 +245,13 @@ func DeviceGetInforomConfigurationChecksum(h uintptr, out unsafe.Pointer) Return
 	})
 }
 
-// DeviceGetBridgeChipInfo is nvmlDeviceGetBridgeChipInfo: no bridge chips on the board (a
-// bridgeCount of 0; the entries after it are not touched).
+// DeviceGetBridgeChipInfo is nvmlDeviceGetBridgeChipInfo: the modelled boards carry no PLX
+// or BR04 bridge, and NVML answers not supported for them.
 func DeviceGetBridgeChipInfo(h uintptr, out unsafe.Pointer) Return {
 	if _, r := dev(h, out); r != Success {
 		return r
 	}
-	zeroed(out, 4)
-	return Success
+	return NotSupported
 }
 
 // DeviceGetBusType is nvmlDeviceGetBusType: PCIe.
@@ -317,10 +316,14 @@ func DeviceGetHandleBySerial(serial unsafe.Pointer, out unsafe.Pointer) Return {
 }
 
 // NotSupportedPair answers queries that have no meaning on Linux data-centre parts: the
-// driver model (Windows) and the GPU operation mode (GK110 Tesla boards).
+// driver model (Windows) and the GPU operation mode (GK110 Tesla boards). Either output may
+// be NULL (nvidia-smi asks for one at a time); both NULL is an invalid call.
 func NotSupportedPair(h uintptr, a, b unsafe.Pointer) Return {
-	if _, r := dev(h, a, b); r != Success {
+	if _, r := dev(h); r != Success {
 		return r
+	}
+	if a == nil && b == nil {
+		return InvalidArgument
 	}
 	return NotSupported
 }

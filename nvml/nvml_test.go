@@ -321,3 +321,25 @@ func TestVersionedStructsFromNewerDriversAreCheckedAndAgree(t *testing.T) {
 	var enc [2]uint32
 	assert.Equal(t, NotSupported, BlackwellOnly2(h, p(&enc), p(&enc)), "DRAM encryption is Blackwell's")
 }
+
+func TestPowerAndTemperatureFieldsAgreeWithTheirCalls(t *testing.T) {
+	h := firstDevice(t)
+	type field struct {
+		id, scope uint32
+		ts, lat   int64
+		typ, ret  uint32
+		v         uint64
+	}
+	fs := []field{{id: 187}, {id: 188}, {id: 190}, {id: 193}, {id: 196}, {id: 190, scope: 1}}
+	require.Equal(t, Success, DeviceGetFieldValues(h, int32(len(fs)), unsafe.Pointer(&fs[0])))
+	var lo, hi, limit, shutdown, gpuMax uint32
+	DeviceGetPowerManagementLimitConstraints(h, p(&lo), p(&hi))
+	DeviceGetPowerManagementLimit(h, p(&limit))
+	DeviceGetTemperatureThreshold(h, 0, p(&shutdown))
+	DeviceGetTemperatureThreshold(h, 3, p(&gpuMax))
+	for i, want := range []uint32{lo, hi, limit, shutdown, gpuMax} {
+		assert.Equal(t, uint32(Success), fs[i].ret, "field %d", fs[i].id)
+		assert.Equal(t, uint64(want), fs[i].v, "field %d", fs[i].id)
+	}
+	assert.Equal(t, uint32(NotSupported), fs[5].ret, "no module power scope")
+}

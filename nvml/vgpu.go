@@ -1,6 +1,7 @@
 package nvml
 
 import (
+	"fmt"
 	"time"
 	"unsafe"
 
@@ -176,7 +177,7 @@ func GridFeaturesV4(h uintptr, out unsafe.Pointer) Return { return gridFeatures(
 
 // Field values (nvmlFieldValue_t, 40 bytes: fieldId, scopeId, timestamp, latencyUsec,
 // valueType, nvmlReturn, value). The fields vgpu answers, by NVML_FI_DEV_* id.
-func fieldValue(d *shim.Device, id uint32) (uint64, uint32, Return) {
+func fieldValue(d *shim.Device, id, scope uint32) (uint64, uint32, Return) {
 	const u32, u64 = 1, 3 // NVML_VALUE_TYPE_UNSIGNED_INT, _LONG_LONG
 	ecc := func(v uint64, t uint32) (uint64, uint32, Return) {
 		if !d.Profile.ECC {
@@ -184,6 +185,15 @@ func fieldValue(d *shim.Device, id uint32) (uint64, uint32, Return) {
 		}
 		return v, t, Success
 	}
+	// Power fields have a scope: the GPU (0); the modelled boards have no module or
+	// separately measured memory power.
+	power := func(mw uint32) (uint64, uint32, Return) {
+		if scope != 0 {
+			return 0, 0, NotSupported
+		}
+		return uint64(mw), u32, Success
+	}
+	full := uint32(d.Profile.PowerW) * 1000
 	switch {
 	case id == 1: // ECC_CURRENT
 		return ecc(1, u32)
@@ -197,6 +207,18 @@ func fieldValue(d *shim.Device, id uint32) (uint64, uint32, Return) {
 		return uint64(d.Profile.PowerW) * 100 * uint64(uptimeSeconds()), u64, Success
 	case id == 91: // NVLINK_LINK_COUNT
 		return uint64(d.Profile.NVLinks), u32, Success
+	case id == 94, id == 95: // PCIE_REPLAY_COUNTER, PCIE_REPLAY_ROLLOVER_COUNTER
+		return 0, u32, Success
+	case id == 185, id == 186: // POWER_AVERAGE, POWER_INSTANT
+		return power(uint32(d.Profile.PowerW) * 100)
+	case id == 187: // POWER_MIN_LIMIT
+		return power(full * 2 / 7)
+	case id == 188, id == 189: // POWER_MAX_LIMIT, POWER_DEFAULT_LIMIT
+		return power(full)
+	case id == 190, id == 192: // POWER_CURRENT_LIMIT, POWER_REQUESTED_LIMIT
+		return power(powerLimit(d))
+	case id >= 193 && id <= 196: // TEMPERATURE_{SHUTDOWN,SLOWDOWN,MEM_MAX,GPU_MAX}_TLIMIT
+		return uint64(thresholds[int32(id-193)]), u32, Success
 	case id >= 1 && id < 200:
 		return 0, 0, NotSupported
 	}
@@ -216,7 +238,10 @@ func DeviceGetFieldValues(h uintptr, n int32, values unsafe.Pointer) Return {
 	b := shim.View(values, 40*int(n))
 	for i := 0; i < int(n); i++ {
 		e := b[40*i : 40*(i+1)]
-		v, t, st := fieldValue(d, shim.Le.Uint32(e))
+		v, t, st := fieldValue(d, shim.Le.Uint32(e), shim.Le.Uint32(e[4:]))
+		if st == NotSupported {
+			shim.DebugOnce(fmt.Sprintf("nvml-field:%d", shim.Le.Uint32(e)), "NVML field not modelled", "field", shim.Le.Uint32(e))
+		}
 		shim.Le.PutUint64(e[8:], uint64(now))
 		shim.Le.PutUint64(e[16:], 0)
 		shim.Le.PutUint32(e[24:], t)
@@ -238,7 +263,7 @@ func DeviceClearFieldValues(h uintptr, n int32, values unsafe.Pointer) Return {
 	return change(d, func(*settings) Return {
 		b := shim.View(values, 40*int(n))
 		for i := 0; i < int(n); i++ {
-			_, _, st := fieldValue(d, shim.Le.Uint32(b[40*i:]))
+			_, _, st := fieldValue(d, shim.Le.Uint32(b[40*i:]), shim.Le.Uint32(b[40*i+4:]))
 			shim.Le.PutUint32(b[40*i+28:], uint32(st))
 		}
 		return Success
