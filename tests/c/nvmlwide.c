@@ -31,9 +31,8 @@ static void *sym(void *lib, const char *name) {
 
 enum { OK = 0, INVALID = 2, NOT_SUPPORTED = 3, NO_PERMISSION = 4, NOT_FOUND = 6, INSUFFICIENT = 7, VERSION = 25 };
 
-/* Calls that take a NULL pointer with a valid handle and still answer success, and why. */
+/* Calls that may answer otherwise with every pointer NULL, and why (none so far). */
 static const char *null_ok[] = {
-	"nvmlDeviceGetTopologyNearestGpus", /* count 0 asks how many; never NULL count though */
 	NULL,
 };
 
