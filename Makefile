@@ -68,7 +68,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./server
 
 unit:
-	$(GO) test ./shim/... ./table/... ./dispatch/... ./exports/... ./cuda/... ./cudart/... ./cublas/... ./local/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/...
+	$(GO) test ./shim/... ./table/... ./dispatch/... ./exports/... ./cuda/... ./cudart/... ./cublas/... ./local/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/... ./tests/coverage/...
 
 ctest: lib
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib

@@ -1936,3 +1936,1563 @@ func vgpu_nvmlDeviceGetGpuOperationMode(device uintptr, current unsafe.Pointer, 
 func vgpu_nvmlDeviceGetPciInfoExt(device uintptr, pci unsafe.Pointer) int32 {
 	return dispatch.T().Nvml.NvmlDeviceGetPciInfoExt(device, pci)
 }
+
+//export vgpu_nvmlDeviceGetApplicationsClock
+func vgpu_nvmlDeviceGetApplicationsClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetApplicationsClock(device, clockType, clockMHz)
+}
+
+//export vgpu_nvmlDeviceGetDefaultApplicationsClock
+func vgpu_nvmlDeviceGetDefaultApplicationsClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDefaultApplicationsClock(device, clockType, clockMHz)
+}
+
+//export vgpu_nvmlDeviceGetMaxCustomerBoostClock
+func vgpu_nvmlDeviceGetMaxCustomerBoostClock(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMaxCustomerBoostClock(device, clockType, clockMHz)
+}
+
+//export vgpu_nvmlDeviceGetClock
+func vgpu_nvmlDeviceGetClock(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetClock(device, clockType, clockId, clockMHz)
+}
+
+//export vgpu_nvmlDeviceGetSupportedMemoryClocks
+func vgpu_nvmlDeviceGetSupportedMemoryClocks(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedMemoryClocks(device, count, clocksMHz)
+}
+
+//export vgpu_nvmlDeviceGetSupportedGraphicsClocks
+func vgpu_nvmlDeviceGetSupportedGraphicsClocks(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz)
+}
+
+//export vgpu_nvmlDeviceGetMinMaxClockOfPState
+func vgpu_nvmlDeviceGetMinMaxClockOfPState(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz)
+}
+
+//export vgpu_nvmlDeviceGetSupportedPerformanceStates
+func vgpu_nvmlDeviceGetSupportedPerformanceStates(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedPerformanceStates(device, pstates, size)
+}
+
+//export vgpu_nvmlDeviceGetPowerState
+func vgpu_nvmlDeviceGetPowerState(device uintptr, pState unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPowerState(device, pState)
+}
+
+//export vgpu_nvmlDeviceGetCurrentClocksThrottleReasons
+func vgpu_nvmlDeviceGetCurrentClocksThrottleReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCurrentClocksThrottleReasons(device, reasons)
+}
+
+//export vgpu_nvmlDeviceGetSupportedClocksEventReasons
+func vgpu_nvmlDeviceGetSupportedClocksEventReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedClocksEventReasons(device, reasons)
+}
+
+//export vgpu_nvmlDeviceGetSupportedClocksThrottleReasons
+func vgpu_nvmlDeviceGetSupportedClocksThrottleReasons(device uintptr, reasons unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedClocksThrottleReasons(device, reasons)
+}
+
+//export vgpu_nvmlDeviceGetViolationStatus
+func vgpu_nvmlDeviceGetViolationStatus(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetViolationStatus(device, perfPolicyType, violTime)
+}
+
+//export vgpu_nvmlDeviceGetDynamicPstatesInfo
+func vgpu_nvmlDeviceGetDynamicPstatesInfo(device uintptr, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDynamicPstatesInfo(device, info)
+}
+
+//export vgpu_nvmlDeviceGetClkMonStatus
+func vgpu_nvmlDeviceGetClkMonStatus(device uintptr, status unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetClkMonStatus(device, status)
+}
+
+//export vgpu_nvmlDeviceGetAdaptiveClockInfoStatus
+func vgpu_nvmlDeviceGetAdaptiveClockInfoStatus(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus)
+}
+
+//export vgpu_nvmlDeviceGetGpcClkVfOffset
+func vgpu_nvmlDeviceGetGpcClkVfOffset(device uintptr, offset unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpcClkVfOffset(device, offset)
+}
+
+//export vgpu_nvmlDeviceGetMemClkVfOffset
+func vgpu_nvmlDeviceGetMemClkVfOffset(device uintptr, offset unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMemClkVfOffset(device, offset)
+}
+
+//export vgpu_nvmlDeviceGetGpcClkMinMaxVfOffset
+func vgpu_nvmlDeviceGetGpcClkMinMaxVfOffset(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset)
+}
+
+//export vgpu_nvmlDeviceGetMemClkMinMaxVfOffset
+func vgpu_nvmlDeviceGetMemClkMinMaxVfOffset(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset)
+}
+
+//export vgpu_nvmlDeviceSetGpcClkVfOffset
+func vgpu_nvmlDeviceSetGpcClkVfOffset(device uintptr, offset int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetGpcClkVfOffset(device, offset)
+}
+
+//export vgpu_nvmlDeviceSetMemClkVfOffset
+func vgpu_nvmlDeviceSetMemClkVfOffset(device uintptr, offset int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetMemClkVfOffset(device, offset)
+}
+
+//export vgpu_nvmlDeviceSetApplicationsClocks
+func vgpu_nvmlDeviceSetApplicationsClocks(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz)
+}
+
+//export vgpu_nvmlDeviceResetApplicationsClocks
+func vgpu_nvmlDeviceResetApplicationsClocks(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceResetApplicationsClocks(device)
+}
+
+//export vgpu_nvmlDeviceSetGpuLockedClocks
+func vgpu_nvmlDeviceSetGpuLockedClocks(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz)
+}
+
+//export vgpu_nvmlDeviceResetGpuLockedClocks
+func vgpu_nvmlDeviceResetGpuLockedClocks(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceResetGpuLockedClocks(device)
+}
+
+//export vgpu_nvmlDeviceSetMemoryLockedClocks
+func vgpu_nvmlDeviceSetMemoryLockedClocks(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz)
+}
+
+//export vgpu_nvmlDeviceResetMemoryLockedClocks
+func vgpu_nvmlDeviceResetMemoryLockedClocks(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceResetMemoryLockedClocks(device)
+}
+
+//export vgpu_nvmlDeviceGetAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceGetAutoBoostedClocksEnabled(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAutoBoostedClocksEnabled(device, isEnabled, defaultIsEnabled)
+}
+
+//export vgpu_nvmlDeviceSetAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceSetAutoBoostedClocksEnabled(device uintptr, enabled int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetAutoBoostedClocksEnabled(device, enabled)
+}
+
+//export vgpu_nvmlDeviceSetDefaultAutoBoostedClocksEnabled
+func vgpu_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(device uintptr, enabled int32, flags uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags)
+}
+
+//export vgpu_nvmlDeviceGetTemperatureThreshold
+func vgpu_nvmlDeviceGetTemperatureThreshold(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetTemperatureThreshold(device, thresholdType, temp)
+}
+
+//export vgpu_nvmlDeviceSetTemperatureThreshold
+func vgpu_nvmlDeviceSetTemperatureThreshold(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetTemperatureThreshold(device, thresholdType, temp)
+}
+
+//export vgpu_nvmlDeviceGetThermalSettings
+func vgpu_nvmlDeviceGetThermalSettings(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetThermalSettings(device, sensorIndex, settings)
+}
+
+//export vgpu_nvmlDeviceGetNumFans
+func vgpu_nvmlDeviceGetNumFans(device uintptr, numFans unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNumFans(device, numFans)
+}
+
+//export vgpu_nvmlDeviceGetFanSpeed_v2
+func vgpu_nvmlDeviceGetFanSpeed_v2(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFanSpeed_v2(device, fan, speed)
+}
+
+//export vgpu_nvmlDeviceGetTargetFanSpeed
+func vgpu_nvmlDeviceGetTargetFanSpeed(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetTargetFanSpeed(device, fan, targetSpeed)
+}
+
+//export vgpu_nvmlDeviceGetMinMaxFanSpeed
+func vgpu_nvmlDeviceGetMinMaxFanSpeed(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed)
+}
+
+//export vgpu_nvmlDeviceGetFanControlPolicy_v2
+func vgpu_nvmlDeviceGetFanControlPolicy_v2(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFanControlPolicy_v2(device, fan, policy)
+}
+
+//export vgpu_nvmlDeviceSetFanControlPolicy
+func vgpu_nvmlDeviceSetFanControlPolicy(device uintptr, fan uint32, policy uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetFanControlPolicy(device, fan, policy)
+}
+
+//export vgpu_nvmlDeviceSetFanSpeed_v2
+func vgpu_nvmlDeviceSetFanSpeed_v2(device uintptr, fan uint32, speed uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetFanSpeed_v2(device, fan, speed)
+}
+
+//export vgpu_nvmlDeviceSetDefaultFanSpeed_v2
+func vgpu_nvmlDeviceSetDefaultFanSpeed_v2(device uintptr, fan uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetDefaultFanSpeed_v2(device, fan)
+}
+
+//export vgpu_nvmlDeviceGetPowerManagementMode
+func vgpu_nvmlDeviceGetPowerManagementMode(device uintptr, mode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPowerManagementMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceGetPowerSource
+func vgpu_nvmlDeviceGetPowerSource(device uintptr, powerSource unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPowerSource(device, powerSource)
+}
+
+//export vgpu_nvmlDeviceSetPowerManagementLimit
+func vgpu_nvmlDeviceSetPowerManagementLimit(device uintptr, limit uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetPowerManagementLimit(device, limit)
+}
+
+//export vgpu_nvmlDeviceSetPowerManagementLimit_v2
+func vgpu_nvmlDeviceSetPowerManagementLimit_v2(device uintptr, powerValue unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetPowerManagementLimit_v2(device, powerValue)
+}
+
+//export vgpu_nvmlDeviceGetEncoderUtilization
+func vgpu_nvmlDeviceGetEncoderUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetEncoderUtilization(device, utilization, samplingPeriodUs)
+}
+
+//export vgpu_nvmlDeviceGetDecoderUtilization
+func vgpu_nvmlDeviceGetDecoderUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDecoderUtilization(device, utilization, samplingPeriodUs)
+}
+
+//export vgpu_nvmlDeviceGetJpgUtilization
+func vgpu_nvmlDeviceGetJpgUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetJpgUtilization(device, utilization, samplingPeriodUs)
+}
+
+//export vgpu_nvmlDeviceGetOfaUtilization
+func vgpu_nvmlDeviceGetOfaUtilization(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetOfaUtilization(device, utilization, samplingPeriodUs)
+}
+
+//export vgpu_nvmlDeviceGetEncoderCapacity
+func vgpu_nvmlDeviceGetEncoderCapacity(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity)
+}
+
+//export vgpu_nvmlDeviceGetEncoderStats
+func vgpu_nvmlDeviceGetEncoderStats(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency)
+}
+
+//export vgpu_nvmlDeviceGetEncoderSessions
+func vgpu_nvmlDeviceGetEncoderSessions(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetEncoderSessions(device, sessionCount, sessionInfos)
+}
+
+//export vgpu_nvmlDeviceGetFBCStats
+func vgpu_nvmlDeviceGetFBCStats(device uintptr, fbcStats unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFBCStats(device, fbcStats)
+}
+
+//export vgpu_nvmlDeviceGetFBCSessions
+func vgpu_nvmlDeviceGetFBCSessions(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFBCSessions(device, sessionCount, sessionInfo)
+}
+
+//export vgpu_nvmlDeviceGetPcieThroughput
+func vgpu_nvmlDeviceGetPcieThroughput(device uintptr, counter int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPcieThroughput(device, counter, value)
+}
+
+//export vgpu_nvmlDeviceGetPcieReplayCounter
+func vgpu_nvmlDeviceGetPcieReplayCounter(device uintptr, value unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPcieReplayCounter(device, value)
+}
+
+//export vgpu_nvmlDeviceGetPcieSpeed
+func vgpu_nvmlDeviceGetPcieSpeed(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPcieSpeed(device, pcieSpeed)
+}
+
+//export vgpu_nvmlDeviceGetGpuMaxPcieLinkGeneration
+func vgpu_nvmlDeviceGetGpuMaxPcieLinkGeneration(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice)
+}
+
+//export vgpu_nvmlDeviceGetSamples
+func vgpu_nvmlDeviceGetSamples(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+}
+
+//export vgpu_nvmlDeviceGetDefaultEccMode
+func vgpu_nvmlDeviceGetDefaultEccMode(device uintptr, defaultMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDefaultEccMode(device, defaultMode)
+}
+
+//export vgpu_nvmlDeviceGetDetailedEccErrors
+func vgpu_nvmlDeviceGetDetailedEccErrors(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts)
+}
+
+//export vgpu_nvmlDeviceGetMemoryErrorCounter
+func vgpu_nvmlDeviceGetMemoryErrorCounter(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count)
+}
+
+//export vgpu_nvmlDeviceGetSramEccErrorStatus
+func vgpu_nvmlDeviceGetSramEccErrorStatus(device uintptr, status unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSramEccErrorStatus(device, status)
+}
+
+//export vgpu_nvmlDeviceClearEccErrorCounts
+func vgpu_nvmlDeviceClearEccErrorCounts(device uintptr, counterType int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceClearEccErrorCounts(device, counterType)
+}
+
+//export vgpu_nvmlDeviceSetEccMode
+func vgpu_nvmlDeviceSetEccMode(device uintptr, ecc int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetEccMode(device, ecc)
+}
+
+//export vgpu_nvmlDeviceGetRetiredPages_v2
+func vgpu_nvmlDeviceGetRetiredPages_v2(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetRetiredPages_v2(device, cause, pageCount, addresses, timestamps)
+}
+
+//export vgpu_nvmlDeviceGetRetiredPagesPendingStatus
+func vgpu_nvmlDeviceGetRetiredPagesPendingStatus(device uintptr, isPending unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetRetiredPagesPendingStatus(device, isPending)
+}
+
+//export vgpu_nvmlDeviceGetRemappedRows
+func vgpu_nvmlDeviceGetRemappedRows(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred)
+}
+
+//export vgpu_nvmlDeviceGetRowRemapperHistogram
+func vgpu_nvmlDeviceGetRowRemapperHistogram(device uintptr, values unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetRowRemapperHistogram(device, values)
+}
+
+//export vgpu_nvmlDeviceGetBoardId
+func vgpu_nvmlDeviceGetBoardId(device uintptr, boardId unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetBoardId(device, boardId)
+}
+
+//export vgpu_nvmlDeviceGetInforomImageVersion
+func vgpu_nvmlDeviceGetInforomImageVersion(device uintptr, version unsafe.Pointer, length uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetInforomImageVersion(device, version, length)
+}
+
+//export vgpu_nvmlDeviceGetInforomConfigurationChecksum
+func vgpu_nvmlDeviceGetInforomConfigurationChecksum(device uintptr, checksum unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetInforomConfigurationChecksum(device, checksum)
+}
+
+//export vgpu_nvmlDeviceGetBridgeChipInfo
+func vgpu_nvmlDeviceGetBridgeChipInfo(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetBridgeChipInfo(device, bridgeHierarchy)
+}
+
+//export vgpu_nvmlDeviceGetBusType
+func vgpu_nvmlDeviceGetBusType(device uintptr, type_ unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetBusType(device, type_)
+}
+
+//export vgpu_nvmlDeviceGetIrqNum
+func vgpu_nvmlDeviceGetIrqNum(device uintptr, irqNum unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetIrqNum(device, irqNum)
+}
+
+//export vgpu_nvmlDeviceGetModuleId
+func vgpu_nvmlDeviceGetModuleId(device uintptr, moduleId unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetModuleId(device, moduleId)
+}
+
+//export vgpu_nvmlDeviceGetGspFirmwareMode
+func vgpu_nvmlDeviceGetGspFirmwareMode(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGspFirmwareMode(device, isEnabled, defaultMode)
+}
+
+//export vgpu_nvmlDeviceGetGspFirmwareVersion
+func vgpu_nvmlDeviceGetGspFirmwareVersion(device uintptr, version unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGspFirmwareVersion(device, version)
+}
+
+//export vgpu_nvmlDeviceGetHandleBySerial
+func vgpu_nvmlDeviceGetHandleBySerial(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetHandleBySerial(serial, device)
+}
+
+//export vgpu_nvmlDeviceGetDriverModel
+func vgpu_nvmlDeviceGetDriverModel(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDriverModel(device, current, pending)
+}
+
+//export vgpu_nvmlDeviceSetDriverModel
+func vgpu_nvmlDeviceSetDriverModel(device uintptr, driverModel int32, flags uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetDriverModel(device, driverModel, flags)
+}
+
+//export vgpu_nvmlDeviceSetGpuOperationMode
+func vgpu_nvmlDeviceSetGpuOperationMode(device uintptr, mode int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetGpuOperationMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceGetAPIRestriction
+func vgpu_nvmlDeviceGetAPIRestriction(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAPIRestriction(device, apiType, isRestricted)
+}
+
+//export vgpu_nvmlDeviceSetAPIRestriction
+func vgpu_nvmlDeviceSetAPIRestriction(device uintptr, apiType int32, isRestricted int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetAPIRestriction(device, apiType, isRestricted)
+}
+
+//export vgpu_nvmlDeviceSetPersistenceMode
+func vgpu_nvmlDeviceSetPersistenceMode(device uintptr, mode int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetPersistenceMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceSetComputeMode
+func vgpu_nvmlDeviceSetComputeMode(device uintptr, mode int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetComputeMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceGetAttributes
+func vgpu_nvmlDeviceGetAttributes(device uintptr, attributes unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAttributes(device, attributes)
+}
+
+//export vgpu_nvmlDeviceGetAttributes_v2
+func vgpu_nvmlDeviceGetAttributes_v2(device uintptr, attributes unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAttributes_v2(device, attributes)
+}
+
+//export vgpu_nvmlDeviceGetTopologyCommonAncestor
+func vgpu_nvmlDeviceGetTopologyCommonAncestor(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetTopologyCommonAncestor(device1, device2, pathInfo)
+}
+
+//export vgpu_nvmlDeviceGetTopologyNearestGpus
+func vgpu_nvmlDeviceGetTopologyNearestGpus(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetTopologyNearestGpus(device, level, count, deviceArray)
+}
+
+//export vgpu_nvmlSystemGetTopologyGpuSet
+func vgpu_nvmlSystemGetTopologyGpuSet(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetTopologyGpuSet(cpuNumber, count, deviceArray)
+}
+
+//export vgpu_nvmlDeviceGetCpuAffinity
+func vgpu_nvmlDeviceGetCpuAffinity(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCpuAffinity(device, cpuSetSize, cpuSet)
+}
+
+//export vgpu_nvmlDeviceGetCpuAffinityWithinScope
+func vgpu_nvmlDeviceGetCpuAffinityWithinScope(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope)
+}
+
+//export vgpu_nvmlDeviceGetMemoryAffinity
+func vgpu_nvmlDeviceGetMemoryAffinity(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope)
+}
+
+//export vgpu_nvmlDeviceSetCpuAffinity
+func vgpu_nvmlDeviceSetCpuAffinity(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetCpuAffinity(device)
+}
+
+//export vgpu_nvmlDeviceClearCpuAffinity
+func vgpu_nvmlDeviceClearCpuAffinity(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceClearCpuAffinity(device)
+}
+
+//export vgpu_nvmlDeviceGetP2PStatus
+func vgpu_nvmlDeviceGetP2PStatus(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus)
+}
+
+//export vgpu_nvmlDeviceOnSameBoard
+func vgpu_nvmlDeviceOnSameBoard(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceOnSameBoard(device1, device2, onSameBoard)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkState
+func vgpu_nvmlDeviceGetNvLinkState(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkState(device, link, isActive)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkVersion
+func vgpu_nvmlDeviceGetNvLinkVersion(device uintptr, link uint32, version unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkVersion(device, link, version)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkCapability
+func vgpu_nvmlDeviceGetNvLinkCapability(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkCapability(device, link, capability, capResult)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemotePciInfo_v2
+func vgpu_nvmlDeviceGetNvLinkRemotePciInfo_v2(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkRemotePciInfo_v2(device, link, pci)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemotePciInfo
+func vgpu_nvmlDeviceGetNvLinkRemotePciInfo(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkRemotePciInfo(device, link, pci)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkRemoteDeviceType
+func vgpu_nvmlDeviceGetNvLinkRemoteDeviceType(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkErrorCounter
+func vgpu_nvmlDeviceGetNvLinkErrorCounter(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkErrorCounter(device, link, counter, counterValue)
+}
+
+//export vgpu_nvmlDeviceResetNvLinkErrorCounters
+func vgpu_nvmlDeviceResetNvLinkErrorCounters(device uintptr, link uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceResetNvLinkErrorCounters(device, link)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkUtilizationControl
+func vgpu_nvmlDeviceGetNvLinkUtilizationControl(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkUtilizationControl(device, link, counter, control)
+}
+
+//export vgpu_nvmlDeviceSetNvLinkUtilizationControl
+func vgpu_nvmlDeviceSetNvLinkUtilizationControl(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkUtilizationCounter
+func vgpu_nvmlDeviceGetNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter)
+}
+
+//export vgpu_nvmlDeviceFreezeNvLinkUtilizationCounter
+func vgpu_nvmlDeviceFreezeNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)
+}
+
+//export vgpu_nvmlDeviceResetNvLinkUtilizationCounter
+func vgpu_nvmlDeviceResetNvLinkUtilizationCounter(device uintptr, link uint32, counter uint32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)
+}
+
+//export vgpu_nvmlDeviceSetNvLinkDeviceLowPowerThreshold
+func vgpu_nvmlDeviceSetNvLinkDeviceLowPowerThreshold(device uintptr, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetNvLinkDeviceLowPowerThreshold(device, info)
+}
+
+//export vgpu_nvmlSystemGetNvlinkBwMode
+func vgpu_nvmlSystemGetNvlinkBwMode(nvlinkBwMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetNvlinkBwMode(nvlinkBwMode)
+}
+
+//export vgpu_nvmlSystemSetNvlinkBwMode
+func vgpu_nvmlSystemSetNvlinkBwMode(nvlinkBwMode uint32) int32 {
+	return dispatch.T().Nvml.NvmlSystemSetNvlinkBwMode(nvlinkBwMode)
+}
+
+//export vgpu_nvmlDeviceGetGpuFabricInfo
+func vgpu_nvmlDeviceGetGpuFabricInfo(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuFabricInfo(device, gpuFabricInfo)
+}
+
+//export vgpu_nvmlDeviceSetMigMode
+func vgpu_nvmlDeviceSetMigMode(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetMigMode(device, mode, activationStatus)
+}
+
+//export vgpu_nvmlDeviceCreateGpuInstance
+func vgpu_nvmlDeviceCreateGpuInstance(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceCreateGpuInstance(device, profileId, gpuInstance)
+}
+
+//export vgpu_nvmlDeviceCreateGpuInstanceWithPlacement
+func vgpu_nvmlDeviceCreateGpuInstanceWithPlacement(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceById
+func vgpu_nvmlDeviceGetGpuInstanceById(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceById(device, id, gpuInstance)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfo
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfo(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceProfileInfo(device, profile, info)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfoV
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfoV(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceProfileInfoV(device, profile, info)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceRemainingCapacity
+func vgpu_nvmlDeviceGetGpuInstanceRemainingCapacity(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceRemainingCapacity(device, profileId, count)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstancePossiblePlacements
+func vgpu_nvmlDeviceGetGpuInstancePossiblePlacements(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstancePossiblePlacements_v2
+func vgpu_nvmlDeviceGetGpuInstancePossiblePlacements_v2(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstancePossiblePlacements_v2(device, profileId, placements, count)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstances
+func vgpu_nvmlDeviceGetGpuInstances(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstances(device, profileId, gpuInstances, count)
+}
+
+//export vgpu_nvmlDeviceGetMigDeviceHandleByIndex
+func vgpu_nvmlDeviceGetMigDeviceHandleByIndex(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMigDeviceHandleByIndex(device, index, migDevice)
+}
+
+//export vgpu_nvmlDeviceGetDeviceHandleFromMigDeviceHandle
+func vgpu_nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice uintptr, device unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceId
+func vgpu_nvmlDeviceGetGpuInstanceId(device uintptr, id unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceId(device, id)
+}
+
+//export vgpu_nvmlDeviceGetComputeInstanceId
+func vgpu_nvmlDeviceGetComputeInstanceId(device uintptr, id unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetComputeInstanceId(device, id)
+}
+
+//export vgpu_nvmlGpuInstanceDestroy
+func vgpu_nvmlGpuInstanceDestroy(gpuInstance uint64) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceDestroy(gpuInstance)
+}
+
+//export vgpu_nvmlGpuInstanceGetInfo
+func vgpu_nvmlGpuInstanceGetInfo(gpuInstance uint64, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetInfo(gpuInstance, info)
+}
+
+//export vgpu_nvmlGpuInstanceCreateComputeInstance
+func vgpu_nvmlGpuInstanceCreateComputeInstance(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId, computeInstance)
+}
+
+//export vgpu_nvmlGpuInstanceCreateComputeInstanceWithPlacement
+func vgpu_nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement, computeInstance)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceById
+func vgpu_nvmlGpuInstanceGetComputeInstanceById(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstanceById(gpuInstance, id, computeInstance)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstancePossiblePlacements
+func vgpu_nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance, profileId, placements, count)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfo
+func vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfo(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfoV
+func vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfoV(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfoV(gpuInstance, profile, engProfile, info)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstanceRemainingCapacity
+func vgpu_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId, count)
+}
+
+//export vgpu_nvmlGpuInstanceGetComputeInstances
+func vgpu_nvmlGpuInstanceGetComputeInstances(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetComputeInstances(gpuInstance, profileId, computeInstances, count)
+}
+
+//export vgpu_nvmlComputeInstanceDestroy
+func vgpu_nvmlComputeInstanceDestroy(computeInstance uint64) int32 {
+	return dispatch.T().Nvml.NvmlComputeInstanceDestroy(computeInstance)
+}
+
+//export vgpu_nvmlComputeInstanceGetInfo
+func vgpu_nvmlComputeInstanceGetInfo(computeInstance uint64, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlComputeInstanceGetInfo(computeInstance, info)
+}
+
+//export vgpu_nvmlComputeInstanceGetInfo_v2
+func vgpu_nvmlComputeInstanceGetInfo_v2(computeInstance uint64, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlComputeInstanceGetInfo_v2(computeInstance, info)
+}
+
+//export vgpu_nvmlGpmQueryDeviceSupport
+func vgpu_nvmlGpmQueryDeviceSupport(device uintptr, gpmSupport unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpmQueryDeviceSupport(device, gpmSupport)
+}
+
+//export vgpu_nvmlGpmQueryIfStreamingEnabled
+func vgpu_nvmlGpmQueryIfStreamingEnabled(device uintptr, state unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpmQueryIfStreamingEnabled(device, state)
+}
+
+//export vgpu_nvmlGpmSetStreamingEnabled
+func vgpu_nvmlGpmSetStreamingEnabled(device uintptr, state uint32) int32 {
+	return dispatch.T().Nvml.NvmlGpmSetStreamingEnabled(device, state)
+}
+
+//export vgpu_nvmlGpmSampleAlloc
+func vgpu_nvmlGpmSampleAlloc(gpmSample unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpmSampleAlloc(gpmSample)
+}
+
+//export vgpu_nvmlGpmSampleFree
+func vgpu_nvmlGpmSampleFree(gpmSample uint64) int32 {
+	return dispatch.T().Nvml.NvmlGpmSampleFree(gpmSample)
+}
+
+//export vgpu_nvmlGpmSampleGet
+func vgpu_nvmlGpmSampleGet(device uintptr, gpmSample uint64) int32 {
+	return dispatch.T().Nvml.NvmlGpmSampleGet(device, gpmSample)
+}
+
+//export vgpu_nvmlGpmMigSampleGet
+func vgpu_nvmlGpmMigSampleGet(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+	return dispatch.T().Nvml.NvmlGpmMigSampleGet(device, gpuInstanceId, gpmSample)
+}
+
+//export vgpu_nvmlGpmMetricsGet
+func vgpu_nvmlGpmMetricsGet(metricsGet unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpmMetricsGet(metricsGet)
+}
+
+//export vgpu_nvmlDeviceGetAccountingBufferSize
+func vgpu_nvmlDeviceGetAccountingBufferSize(device uintptr, bufferSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAccountingBufferSize(device, bufferSize)
+}
+
+//export vgpu_nvmlDeviceSetAccountingMode
+func vgpu_nvmlDeviceSetAccountingMode(device uintptr, mode int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetAccountingMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceClearAccountingPids
+func vgpu_nvmlDeviceClearAccountingPids(device uintptr) int32 {
+	return dispatch.T().Nvml.NvmlDeviceClearAccountingPids(device)
+}
+
+//export vgpu_nvmlDeviceGetAccountingPids
+func vgpu_nvmlDeviceGetAccountingPids(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAccountingPids(device, count, pids)
+}
+
+//export vgpu_nvmlDeviceGetAccountingStats
+func vgpu_nvmlDeviceGetAccountingStats(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAccountingStats(device, pid, stats)
+}
+
+//export vgpu_nvmlDeviceGetComputeRunningProcesses_v2
+func vgpu_nvmlDeviceGetComputeRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetComputeRunningProcesses_v2(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetGraphicsRunningProcesses
+func vgpu_nvmlDeviceGetGraphicsRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGraphicsRunningProcesses(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetGraphicsRunningProcesses_v2
+func vgpu_nvmlDeviceGetGraphicsRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGraphicsRunningProcesses_v2(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMPSComputeRunningProcesses(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v2
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v2(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v2(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v3
+func vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v3(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v3(device, count, infos)
+}
+
+//export vgpu_nvmlDeviceGetProcessUtilization
+func vgpu_nvmlDeviceGetProcessUtilization(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp)
+}
+
+//export vgpu_nvmlSystemGetProcessName
+func vgpu_nvmlSystemGetProcessName(pid uint32, name unsafe.Pointer, length uint32) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetProcessName(pid, name, length)
+}
+
+//export vgpu_nvmlUnitGetCount
+func vgpu_nvmlUnitGetCount(unitCount unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetCount(unitCount)
+}
+
+//export vgpu_nvmlUnitGetHandleByIndex
+func vgpu_nvmlUnitGetHandleByIndex(index uint32, unit unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetHandleByIndex(index, unit)
+}
+
+//export vgpu_nvmlUnitGetDevices
+func vgpu_nvmlUnitGetDevices(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetDevices(unit, deviceCount, devices)
+}
+
+//export vgpu_nvmlUnitGetFanSpeedInfo
+func vgpu_nvmlUnitGetFanSpeedInfo(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetFanSpeedInfo(unit, fanSpeeds)
+}
+
+//export vgpu_nvmlUnitGetLedState
+func vgpu_nvmlUnitGetLedState(unit uint64, state unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetLedState(unit, state)
+}
+
+//export vgpu_nvmlUnitGetPsuInfo
+func vgpu_nvmlUnitGetPsuInfo(unit uint64, psu unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetPsuInfo(unit, psu)
+}
+
+//export vgpu_nvmlUnitGetTemperature
+func vgpu_nvmlUnitGetTemperature(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetTemperature(unit, type_, temp)
+}
+
+//export vgpu_nvmlUnitGetUnitInfo
+func vgpu_nvmlUnitGetUnitInfo(unit uint64, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlUnitGetUnitInfo(unit, info)
+}
+
+//export vgpu_nvmlUnitSetLedState
+func vgpu_nvmlUnitSetLedState(unit uint64, color int32) int32 {
+	return dispatch.T().Nvml.NvmlUnitSetLedState(unit, color)
+}
+
+//export vgpu_nvmlGetExcludedDeviceCount
+func vgpu_nvmlGetExcludedDeviceCount(deviceCount unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetExcludedDeviceCount(deviceCount)
+}
+
+//export vgpu_nvmlGetExcludedDeviceInfoByIndex
+func vgpu_nvmlGetExcludedDeviceInfoByIndex(index uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetExcludedDeviceInfoByIndex(index, info)
+}
+
+//export vgpu_nvmlGetBlacklistDeviceCount
+func vgpu_nvmlGetBlacklistDeviceCount(deviceCount unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetBlacklistDeviceCount(deviceCount)
+}
+
+//export vgpu_nvmlGetBlacklistDeviceInfoByIndex
+func vgpu_nvmlGetBlacklistDeviceInfoByIndex(index uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetBlacklistDeviceInfoByIndex(index, info)
+}
+
+//export vgpu_nvmlSystemGetHicVersion
+func vgpu_nvmlSystemGetHicVersion(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetHicVersion(hwbcCount, hwbcEntries)
+}
+
+//export vgpu_nvmlSystemGetConfComputeCapabilities
+func vgpu_nvmlSystemGetConfComputeCapabilities(capabilities unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetConfComputeCapabilities(capabilities)
+}
+
+//export vgpu_nvmlSystemGetConfComputeState
+func vgpu_nvmlSystemGetConfComputeState(state unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetConfComputeState(state)
+}
+
+//export vgpu_nvmlSystemGetConfComputeGpusReadyState
+func vgpu_nvmlSystemGetConfComputeGpusReadyState(isAcceptingWork unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetConfComputeGpusReadyState(isAcceptingWork)
+}
+
+//export vgpu_nvmlSystemSetConfComputeGpusReadyState
+func vgpu_nvmlSystemSetConfComputeGpusReadyState(isAcceptingWork uint32) int32 {
+	return dispatch.T().Nvml.NvmlSystemSetConfComputeGpusReadyState(isAcceptingWork)
+}
+
+//export vgpu_nvmlDeviceGetConfComputeMemSizeInfo
+func vgpu_nvmlDeviceGetConfComputeMemSizeInfo(device uintptr, memInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetConfComputeMemSizeInfo(device, memInfo)
+}
+
+//export vgpu_nvmlDeviceGetConfComputeProtectedMemoryUsage
+func vgpu_nvmlDeviceGetConfComputeProtectedMemoryUsage(device uintptr, memory unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetConfComputeProtectedMemoryUsage(device, memory)
+}
+
+//export vgpu_nvmlDeviceGetConfComputeGpuCertificate
+func vgpu_nvmlDeviceGetConfComputeGpuCertificate(device uintptr, gpuCert unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetConfComputeGpuCertificate(device, gpuCert)
+}
+
+//export vgpu_nvmlDeviceGetConfComputeGpuAttestationReport
+func vgpu_nvmlDeviceGetConfComputeGpuAttestationReport(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetConfComputeGpuAttestationReport(device, gpuAtstReport)
+}
+
+//export vgpu_nvmlDeviceSetConfComputeUnprotectedMemSize
+func vgpu_nvmlDeviceSetConfComputeUnprotectedMemSize(device uintptr, sizeKiB uint64) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetConfComputeUnprotectedMemSize(device, sizeKiB)
+}
+
+//export vgpu_nvmlDeviceQueryDrainState
+func vgpu_nvmlDeviceQueryDrainState(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceQueryDrainState(pciInfo, currentState)
+}
+
+//export vgpu_nvmlDeviceModifyDrainState
+func vgpu_nvmlDeviceModifyDrainState(pciInfo unsafe.Pointer, newState int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceModifyDrainState(pciInfo, newState)
+}
+
+//export vgpu_nvmlDeviceRemoveGpu
+func vgpu_nvmlDeviceRemoveGpu(pciInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceRemoveGpu(pciInfo)
+}
+
+//export vgpu_nvmlDeviceRemoveGpu_v2
+func vgpu_nvmlDeviceRemoveGpu_v2(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceRemoveGpu_v2(pciInfo, gpuState, linkState)
+}
+
+//export vgpu_nvmlDeviceDiscoverGpus
+func vgpu_nvmlDeviceDiscoverGpus(pciInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceDiscoverGpus(pciInfo)
+}
+
+//export vgpu_nvmlEventSetWait
+func vgpu_nvmlEventSetWait(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+	return dispatch.T().Nvml.NvmlEventSetWait(set, data, timeoutms)
+}
+
+//export vgpu_nvmlDeviceGetFieldValues
+func vgpu_nvmlDeviceGetFieldValues(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFieldValues(device, valuesCount, values)
+}
+
+//export vgpu_nvmlDeviceClearFieldValues
+func vgpu_nvmlDeviceClearFieldValues(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceClearFieldValues(device, valuesCount, values)
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures
+func vgpu_nvmlDeviceGetGridLicensableFeatures(device uintptr, features unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGridLicensableFeatures(device, features)
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v2
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v2(device uintptr, features unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGridLicensableFeatures_v2(device, features)
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v3
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v3(device uintptr, features unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGridLicensableFeatures_v3(device, features)
+}
+
+//export vgpu_nvmlDeviceGetGridLicensableFeatures_v4
+func vgpu_nvmlDeviceGetGridLicensableFeatures_v4(device uintptr, features unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGridLicensableFeatures_v4(device, features)
+}
+
+//export vgpu_nvmlDeviceGetVgpuCapabilities
+func vgpu_nvmlDeviceGetVgpuCapabilities(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuCapabilities(device, capability, capResult)
+}
+
+//export vgpu_nvmlDeviceGetActiveVgpus
+func vgpu_nvmlDeviceGetActiveVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetActiveVgpus(device, vgpuCount, vgpuInstances)
+}
+
+//export vgpu_nvmlDeviceGetCreatableVgpus
+func vgpu_nvmlDeviceGetCreatableVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCreatableVgpus(device, vgpuCount, vgpuTypeIds)
+}
+
+//export vgpu_nvmlDeviceGetSupportedVgpus
+func vgpu_nvmlDeviceGetSupportedVgpus(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetSupportedVgpus(device, vgpuCount, vgpuTypeIds)
+}
+
+//export vgpu_nvmlDeviceGetHostVgpuMode
+func vgpu_nvmlDeviceGetHostVgpuMode(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetHostVgpuMode(device, pHostVgpuMode)
+}
+
+//export vgpu_nvmlDeviceGetPgpuMetadataString
+func vgpu_nvmlDeviceGetPgpuMetadataString(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPgpuMetadataString(device, pgpuMetadata, bufferSize)
+}
+
+//export vgpu_nvmlDeviceGetVgpuUtilization
+func vgpu_nvmlDeviceGetVgpuUtilization(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+}
+
+//export vgpu_nvmlDeviceGetVgpuProcessUtilization
+func vgpu_nvmlDeviceGetVgpuProcessUtilization(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerLog
+func vgpu_nvmlDeviceGetVgpuSchedulerLog(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuSchedulerLog(device, pSchedulerLog)
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerState
+func vgpu_nvmlDeviceGetVgpuSchedulerState(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuSchedulerState(device, pSchedulerState)
+}
+
+//export vgpu_nvmlDeviceGetVgpuSchedulerCapabilities
+func vgpu_nvmlDeviceGetVgpuSchedulerCapabilities(device uintptr, pCapabilities unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuSchedulerCapabilities(device, pCapabilities)
+}
+
+//export vgpu_nvmlDeviceSetVgpuSchedulerState
+func vgpu_nvmlDeviceSetVgpuSchedulerState(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetVgpuSchedulerState(device, pSchedulerState)
+}
+
+//export vgpu_nvmlDeviceSetVirtualizationMode
+func vgpu_nvmlDeviceSetVirtualizationMode(device uintptr, virtualMode int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetVirtualizationMode(device, virtualMode)
+}
+
+//export vgpu_nvmlDeviceGetVgpuMetadata
+func vgpu_nvmlDeviceGetVgpuMetadata(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuMetadata(device, pgpuMetadata, bufferSize)
+}
+
+//export vgpu_nvmlGetVgpuCompatibility
+func vgpu_nvmlGetVgpuCompatibility(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo)
+}
+
+//export vgpu_nvmlGetVgpuDriverCapabilities
+func vgpu_nvmlGetVgpuDriverCapabilities(capability int32, capResult unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetVgpuDriverCapabilities(capability, capResult)
+}
+
+//export vgpu_nvmlGetVgpuVersion
+func vgpu_nvmlGetVgpuVersion(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGetVgpuVersion(supported, current)
+}
+
+//export vgpu_nvmlSetVgpuVersion
+func vgpu_nvmlSetVgpuVersion(vgpuVersion unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSetVgpuVersion(vgpuVersion)
+}
+
+//export vgpu_nvmlVgpuTypeGetCapabilities
+func vgpu_nvmlVgpuTypeGetCapabilities(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetCapabilities(vgpuTypeId, capability, capResult)
+}
+
+//export vgpu_nvmlVgpuTypeGetClass
+func vgpu_nvmlVgpuTypeGetClass(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetClass(vgpuTypeId, vgpuTypeClass, size)
+}
+
+//export vgpu_nvmlVgpuTypeGetName
+func vgpu_nvmlVgpuTypeGetName(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetName(vgpuTypeId, vgpuTypeName, size)
+}
+
+//export vgpu_nvmlVgpuTypeGetDeviceID
+func vgpu_nvmlVgpuTypeGetDeviceID(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetDeviceID(vgpuTypeId, deviceID, subsystemID)
+}
+
+//export vgpu_nvmlVgpuTypeGetFramebufferSize
+func vgpu_nvmlVgpuTypeGetFramebufferSize(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetFramebufferSize(vgpuTypeId, fbSize)
+}
+
+//export vgpu_nvmlVgpuTypeGetFrameRateLimit
+func vgpu_nvmlVgpuTypeGetFrameRateLimit(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetFrameRateLimit(vgpuTypeId, frameRateLimit)
+}
+
+//export vgpu_nvmlVgpuTypeGetGpuInstanceProfileId
+func vgpu_nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId, gpuInstanceProfileId)
+}
+
+//export vgpu_nvmlVgpuTypeGetLicense
+func vgpu_nvmlVgpuTypeGetLicense(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetLicense(vgpuTypeId, vgpuTypeLicenseString, size)
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstances
+func vgpu_nvmlVgpuTypeGetMaxInstances(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount)
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstancesPerVm
+func vgpu_nvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId, vgpuInstanceCountPerVm)
+}
+
+//export vgpu_nvmlVgpuTypeGetNumDisplayHeads
+func vgpu_nvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId, numDisplayHeads)
+}
+
+//export vgpu_nvmlVgpuTypeGetResolution
+func vgpu_nvmlVgpuTypeGetResolution(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim)
+}
+
+//export vgpu_nvmlVgpuInstanceClearAccountingPids
+func vgpu_nvmlVgpuInstanceClearAccountingPids(vgpuInstance uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceClearAccountingPids(vgpuInstance)
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingMode
+func vgpu_nvmlVgpuInstanceGetAccountingMode(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetAccountingMode(vgpuInstance, mode)
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingPids
+func vgpu_nvmlVgpuInstanceGetAccountingPids(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetAccountingPids(vgpuInstance, count, pids)
+}
+
+//export vgpu_nvmlVgpuInstanceGetAccountingStats
+func vgpu_nvmlVgpuInstanceGetAccountingStats(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid, stats)
+}
+
+//export vgpu_nvmlVgpuInstanceGetEccMode
+func vgpu_nvmlVgpuInstanceGetEccMode(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetEccMode(vgpuInstance, eccMode)
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderCapacity
+func vgpu_nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetEncoderCapacity(vgpuInstance, encoderCapacity)
+}
+
+//export vgpu_nvmlVgpuInstanceSetEncoderCapacity
+func vgpu_nvmlVgpuInstanceSetEncoderCapacity(vgpuInstance uint32, encoderCapacity uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity)
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderSessions
+func vgpu_nvmlVgpuInstanceGetEncoderSessions(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetEncoderSessions(vgpuInstance, sessionCount, sessionInfo)
+}
+
+//export vgpu_nvmlVgpuInstanceGetEncoderStats
+func vgpu_nvmlVgpuInstanceGetEncoderStats(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetEncoderStats(vgpuInstance, sessionCount, averageFps, averageLatency)
+}
+
+//export vgpu_nvmlVgpuInstanceGetFBCSessions
+func vgpu_nvmlVgpuInstanceGetFBCSessions(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetFBCSessions(vgpuInstance, sessionCount, sessionInfo)
+}
+
+//export vgpu_nvmlVgpuInstanceGetFBCStats
+func vgpu_nvmlVgpuInstanceGetFBCStats(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetFBCStats(vgpuInstance, fbcStats)
+}
+
+//export vgpu_nvmlVgpuInstanceGetFbUsage
+func vgpu_nvmlVgpuInstanceGetFbUsage(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetFbUsage(vgpuInstance, fbUsage)
+}
+
+//export vgpu_nvmlVgpuInstanceGetFrameRateLimit
+func vgpu_nvmlVgpuInstanceGetFrameRateLimit(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetFrameRateLimit(vgpuInstance, frameRateLimit)
+}
+
+//export vgpu_nvmlVgpuInstanceGetGpuInstanceId
+func vgpu_nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetGpuInstanceId(vgpuInstance, gpuInstanceId)
+}
+
+//export vgpu_nvmlVgpuInstanceGetGpuPciId
+func vgpu_nvmlVgpuInstanceGetGpuPciId(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetGpuPciId(vgpuInstance, vgpuPciId, length)
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseInfo
+func vgpu_nvmlVgpuInstanceGetLicenseInfo(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo)
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseInfo_v2
+func vgpu_nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance, licenseInfo)
+}
+
+//export vgpu_nvmlVgpuInstanceGetLicenseStatus
+func vgpu_nvmlVgpuInstanceGetLicenseStatus(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetLicenseStatus(vgpuInstance, licensed)
+}
+
+//export vgpu_nvmlVgpuInstanceGetMdevUUID
+func vgpu_nvmlVgpuInstanceGetMdevUUID(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetMdevUUID(vgpuInstance, mdevUuid, size)
+}
+
+//export vgpu_nvmlVgpuInstanceGetMetadata
+func vgpu_nvmlVgpuInstanceGetMetadata(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetMetadata(vgpuInstance, vgpuMetadata, bufferSize)
+}
+
+//export vgpu_nvmlVgpuInstanceGetType
+func vgpu_nvmlVgpuInstanceGetType(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetType(vgpuInstance, vgpuTypeId)
+}
+
+//export vgpu_nvmlVgpuInstanceGetUUID
+func vgpu_nvmlVgpuInstanceGetUUID(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetUUID(vgpuInstance, uuid, size)
+}
+
+//export vgpu_nvmlVgpuInstanceGetVmDriverVersion
+func vgpu_nvmlVgpuInstanceGetVmDriverVersion(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetVmDriverVersion(vgpuInstance, version, length)
+}
+
+//export vgpu_nvmlVgpuInstanceGetVmID
+func vgpu_nvmlVgpuInstanceGetVmID(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetVmID(vgpuInstance, vmId, size, vmIdType)
+}
+
+//export vgpu_nvmlDeviceGetLastBBXFlushTime
+func vgpu_nvmlDeviceGetLastBBXFlushTime(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetLastBBXFlushTime(device, timestamp, durationUs)
+}
+
+//export vgpu_nvmlDeviceGetMarginTemperature
+func vgpu_nvmlDeviceGetMarginTemperature(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetMarginTemperature(device, marginTempInfo)
+}
+
+//export vgpu_nvmlDeviceGetFanSpeedRPM
+func vgpu_nvmlDeviceGetFanSpeedRPM(device uintptr, fanSpeed unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetFanSpeedRPM(device, fanSpeed)
+}
+
+//export vgpu_nvmlDeviceGetCoolerInfo
+func vgpu_nvmlDeviceGetCoolerInfo(device uintptr, coolerInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCoolerInfo(device, coolerInfo)
+}
+
+//export vgpu_nvmlDeviceGetClockOffsets
+func vgpu_nvmlDeviceGetClockOffsets(device uintptr, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetClockOffsets(device, info)
+}
+
+//export vgpu_nvmlDeviceSetClockOffsets
+func vgpu_nvmlDeviceSetClockOffsets(device uintptr, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetClockOffsets(device, info)
+}
+
+//export vgpu_nvmlDeviceGetPerformanceModes
+func vgpu_nvmlDeviceGetPerformanceModes(device uintptr, perfModes unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPerformanceModes(device, perfModes)
+}
+
+//export vgpu_nvmlDeviceGetCurrentClockFreqs
+func vgpu_nvmlDeviceGetCurrentClockFreqs(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCurrentClockFreqs(device, currentClockFreqs)
+}
+
+//export vgpu_nvmlDeviceGetCapabilities
+func vgpu_nvmlDeviceGetCapabilities(device uintptr, caps unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetCapabilities(device, caps)
+}
+
+//export vgpu_nvmlDeviceGetRepairStatus
+func vgpu_nvmlDeviceGetRepairStatus(device uintptr, repairStatus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetRepairStatus(device, repairStatus)
+}
+
+//export vgpu_nvmlDeviceGetAddressingMode
+func vgpu_nvmlDeviceGetAddressingMode(device uintptr, mode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetAddressingMode(device, mode)
+}
+
+//export vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1
+func vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetUnrepairableMemoryFlag_v1(device, unrepairableMemoryStatus)
+}
+
+//export vgpu_nvmlDeviceGetC2cModeInfoV
+func vgpu_nvmlDeviceGetC2cModeInfoV(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetC2cModeInfoV(device, c2cModeInfo)
+}
+
+//export vgpu_nvmlDeviceGetNumaNodeId
+func vgpu_nvmlDeviceGetNumaNodeId(device uintptr, node unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNumaNodeId(device, node)
+}
+
+//export vgpu_nvmlDeviceGetDramEncryptionMode
+func vgpu_nvmlDeviceGetDramEncryptionMode(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDramEncryptionMode(device, current, pending)
+}
+
+//export vgpu_nvmlDeviceSetDramEncryptionMode
+func vgpu_nvmlDeviceSetDramEncryptionMode(device uintptr, dramEncryption unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetDramEncryptionMode(device, dramEncryption)
+}
+
+//export vgpu_nvmlDeviceGetNvlinkSupportedBwModes
+func vgpu_nvmlDeviceGetNvlinkSupportedBwModes(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwMode)
+}
+
+//export vgpu_nvmlDeviceGetNvlinkBwMode
+func vgpu_nvmlDeviceGetNvlinkBwMode(device uintptr, getBwMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvlinkBwMode(device, getBwMode)
+}
+
+//export vgpu_nvmlDeviceSetNvlinkBwMode
+func vgpu_nvmlDeviceSetNvlinkBwMode(device uintptr, setBwMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetNvlinkBwMode(device, setBwMode)
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo
+func vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device uintptr, profilesInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device uintptr, currentProfiles unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)
+}
+
+//export vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles
+func vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)
+}
+
+//export vgpu_nvmlDevicePowerSmoothingActivatePresetProfile
+func vgpu_nvmlDevicePowerSmoothingActivatePresetProfile(device uintptr, profile unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDevicePowerSmoothingActivatePresetProfile(device, profile)
+}
+
+//export vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam
+func vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam(device uintptr, profile unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)
+}
+
+//export vgpu_nvmlDevicePowerSmoothingSetState
+func vgpu_nvmlDevicePowerSmoothingSetState(device uintptr, state unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDevicePowerSmoothingSetState(device, state)
+}
+
+//export vgpu_nvmlDeviceGetPlatformInfo
+func vgpu_nvmlDeviceGetPlatformInfo(device uintptr, platformInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPlatformInfo(device, platformInfo)
+}
+
+//export vgpu_nvmlDeviceGetNvLinkInfo
+func vgpu_nvmlDeviceGetNvLinkInfo(device uintptr, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetNvLinkInfo(device, info)
+}
+
+//export vgpu_nvmlDeviceGetGpuFabricInfoV
+func vgpu_nvmlDeviceGetGpuFabricInfoV(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuFabricInfoV(device, gpuFabricInfo)
+}
+
+//export vgpu_nvmlDeviceGetHandleByUUIDV
+func vgpu_nvmlDeviceGetHandleByUUIDV(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetHandleByUUIDV(uuid, device)
+}
+
+//export vgpu_nvmlSystemGetDriverBranch
+func vgpu_nvmlSystemGetDriverBranch(branchInfo unsafe.Pointer, length uint32) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetDriverBranch(branchInfo, length)
+}
+
+//export vgpu_nvmlSystemGetConfComputeSettings
+func vgpu_nvmlSystemGetConfComputeSettings(settings unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetConfComputeSettings(settings)
+}
+
+//export vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo
+func vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemGetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+}
+
+//export vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo
+func vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlSystemSetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+}
+
+//export vgpu_nvmlDeviceGetPowerMizerMode_v1
+func vgpu_nvmlDeviceGetPowerMizerMode_v1(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPowerMizerMode_v1(device, powerMizerMode)
+}
+
+//export vgpu_nvmlDeviceSetPowerMizerMode_v1
+func vgpu_nvmlDeviceSetPowerMizerMode_v1(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetPowerMizerMode_v1(device, powerMizerMode)
+}
+
+//export vgpu_nvmlDeviceGetPdi
+func vgpu_nvmlDeviceGetPdi(device uintptr, pdi unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetPdi(device, pdi)
+}
+
+//export vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV
+func vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info)
+}
+
+//export vgpu_nvmlDeviceGetVgpuHeterogeneousMode
+func vgpu_nvmlDeviceGetVgpuHeterogeneousMode(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+}
+
+//export vgpu_nvmlDeviceSetVgpuHeterogeneousMode
+func vgpu_nvmlDeviceSetVgpuHeterogeneousMode(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+}
+
+//export vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements
+func vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuTypeSupportedPlacements(device, vgpuTypeId, pPlacementList)
+}
+
+//export vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements
+func vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuTypeCreatablePlacements(device, vgpuTypeId, pPlacementList)
+}
+
+//export vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo
+func vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuInstancesUtilizationInfo(device, vgpuUtilInfo)
+}
+
+//export vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo
+func vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetVgpuProcessesUtilizationInfo(device, vgpuProcUtilInfo)
+}
+
+//export vgpu_nvmlDeviceSetVgpuCapabilities
+func vgpu_nvmlDeviceSetVgpuCapabilities(device uintptr, capability int32, state int32) int32 {
+	return dispatch.T().Nvml.NvmlDeviceSetVgpuCapabilities(device, capability, state)
+}
+
+//export vgpu_nvmlVgpuTypeGetBAR1Info
+func vgpu_nvmlVgpuTypeGetBAR1Info(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetBAR1Info(vgpuTypeId, bar1Info)
+}
+
+//export vgpu_nvmlVgpuTypeGetFbReservation
+func vgpu_nvmlVgpuTypeGetFbReservation(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetFbReservation(vgpuTypeId, fbReservation)
+}
+
+//export vgpu_nvmlVgpuTypeGetGspHeapSize
+func vgpu_nvmlVgpuTypeGetGspHeapSize(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetGspHeapSize(vgpuTypeId, gspHeapSize)
+}
+
+//export vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance
+func vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance)
+}
+
+//export vgpu_nvmlVgpuInstanceGetPlacementId
+func vgpu_nvmlVgpuInstanceGetPlacementId(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetPlacementId(vgpuInstance, pPlacement)
+}
+
+//export vgpu_nvmlVgpuInstanceGetRuntimeStateSize
+func vgpu_nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance, pState)
+}
+
+//export vgpu_nvmlGpuInstanceGetCreatableVgpus
+func vgpu_nvmlGpuInstanceGetCreatableVgpus(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetCreatableVgpus(gpuInstance, pVgpus)
+}
+
+//export vgpu_nvmlGpuInstanceGetActiveVgpus
+func vgpu_nvmlGpuInstanceGetActiveVgpus(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetActiveVgpus(gpuInstance, pVgpuInstanceInfo)
+}
+
+//export vgpu_nvmlGpuInstanceSetVgpuSchedulerState
+func vgpu_nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, pScheduler)
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuSchedulerState
+func vgpu_nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, pSchedulerStateInfo)
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuSchedulerLog
+func vgpu_nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, pSchedulerLogInfo)
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements
+func vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance, pCreatablePlacementInfo)
+}
+
+//export vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode
+func vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+}
+
+//export vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode
+func vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+}

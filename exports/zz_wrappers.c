@@ -1018,6 +1018,318 @@ int nvmlDeviceGetPowerManagementLimitConstraints(void* device, void* minLimit, v
 int nvmlDeviceGetTemperatureV(void* device, void* temp) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(579, 0); return f ? f(device, temp) : 1; } return (int)vgpu_nvmlDeviceGetTemperatureV((GoUintptr)device, (void*)temp); }
 int nvmlDeviceGetGpuOperationMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(580, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetGpuOperationMode((GoUintptr)device, (void*)current, (void*)pending); }
 int nvmlDeviceGetPciInfoExt(void* device, void* pci) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(581, 0); return f ? f(device, pci) : 1; } return (int)vgpu_nvmlDeviceGetPciInfoExt((GoUintptr)device, (void*)pci); }
+int nvmlDeviceGetApplicationsClock(void* device, int clockType, void* clockMHz) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(582, 0); return f ? f(device, clockType, clockMHz) : 1; } return (int)vgpu_nvmlDeviceGetApplicationsClock((GoUintptr)device, (GoInt32)clockType, (void*)clockMHz); }
+int nvmlDeviceGetDefaultApplicationsClock(void* device, int clockType, void* clockMHz) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(583, 0); return f ? f(device, clockType, clockMHz) : 1; } return (int)vgpu_nvmlDeviceGetDefaultApplicationsClock((GoUintptr)device, (GoInt32)clockType, (void*)clockMHz); }
+int nvmlDeviceGetMaxCustomerBoostClock(void* device, int clockType, void* clockMHz) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(584, 0); return f ? f(device, clockType, clockMHz) : 1; } return (int)vgpu_nvmlDeviceGetMaxCustomerBoostClock((GoUintptr)device, (GoInt32)clockType, (void*)clockMHz); }
+int nvmlDeviceGetClock(void* device, int clockType, int clockId, void* clockMHz) { if (vgpu_forked()) { int (*f)(void*, int, int, void*) = (int (*)(void*, int, int, void*))vgpu_forked_sym(585, 0); return f ? f(device, clockType, clockId, clockMHz) : 1; } return (int)vgpu_nvmlDeviceGetClock((GoUintptr)device, (GoInt32)clockType, (GoInt32)clockId, (void*)clockMHz); }
+int nvmlDeviceGetSupportedMemoryClocks(void* device, void* count, void* clocksMHz) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(586, 0); return f ? f(device, count, clocksMHz) : 1; } return (int)vgpu_nvmlDeviceGetSupportedMemoryClocks((GoUintptr)device, (void*)count, (void*)clocksMHz); }
+int nvmlDeviceGetSupportedGraphicsClocks(void* device, unsigned int memoryClockMHz, void* count, void* clocksMHz) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(587, 0); return f ? f(device, memoryClockMHz, count, clocksMHz) : 1; } return (int)vgpu_nvmlDeviceGetSupportedGraphicsClocks((GoUintptr)device, (GoUint32)memoryClockMHz, (void*)count, (void*)clocksMHz); }
+int nvmlDeviceGetMinMaxClockOfPState(void* device, int type_, int pstate, void* minClockMHz, void* maxClockMHz) { if (vgpu_forked()) { int (*f)(void*, int, int, void*, void*) = (int (*)(void*, int, int, void*, void*))vgpu_forked_sym(588, 0); return f ? f(device, type_, pstate, minClockMHz, maxClockMHz) : 1; } return (int)vgpu_nvmlDeviceGetMinMaxClockOfPState((GoUintptr)device, (GoInt32)type_, (GoInt32)pstate, (void*)minClockMHz, (void*)maxClockMHz); }
+int nvmlDeviceGetSupportedPerformanceStates(void* device, void* pstates, unsigned int size) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(589, 0); return f ? f(device, pstates, size) : 1; } return (int)vgpu_nvmlDeviceGetSupportedPerformanceStates((GoUintptr)device, (void*)pstates, (GoUint32)size); }
+int nvmlDeviceGetPowerState(void* device, void* pState) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(590, 0); return f ? f(device, pState) : 1; } return (int)vgpu_nvmlDeviceGetPowerState((GoUintptr)device, (void*)pState); }
+int nvmlDeviceGetCurrentClocksThrottleReasons(void* device, void* reasons) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(591, 0); return f ? f(device, reasons) : 1; } return (int)vgpu_nvmlDeviceGetCurrentClocksThrottleReasons((GoUintptr)device, (void*)reasons); }
+int nvmlDeviceGetSupportedClocksEventReasons(void* device, void* reasons) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(592, 0); return f ? f(device, reasons) : 1; } return (int)vgpu_nvmlDeviceGetSupportedClocksEventReasons((GoUintptr)device, (void*)reasons); }
+int nvmlDeviceGetSupportedClocksThrottleReasons(void* device, void* reasons) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(593, 0); return f ? f(device, reasons) : 1; } return (int)vgpu_nvmlDeviceGetSupportedClocksThrottleReasons((GoUintptr)device, (void*)reasons); }
+int nvmlDeviceGetViolationStatus(void* device, int perfPolicyType, void* violTime) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(594, 0); return f ? f(device, perfPolicyType, violTime) : 1; } return (int)vgpu_nvmlDeviceGetViolationStatus((GoUintptr)device, (GoInt32)perfPolicyType, (void*)violTime); }
+int nvmlDeviceGetDynamicPstatesInfo(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(595, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceGetDynamicPstatesInfo((GoUintptr)device, (void*)info); }
+int nvmlDeviceGetClkMonStatus(void* device, void* status) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(596, 0); return f ? f(device, status) : 1; } return (int)vgpu_nvmlDeviceGetClkMonStatus((GoUintptr)device, (void*)status); }
+int nvmlDeviceGetAdaptiveClockInfoStatus(void* device, void* adaptiveClockStatus) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(597, 0); return f ? f(device, adaptiveClockStatus) : 1; } return (int)vgpu_nvmlDeviceGetAdaptiveClockInfoStatus((GoUintptr)device, (void*)adaptiveClockStatus); }
+int nvmlDeviceGetGpcClkVfOffset(void* device, void* offset) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(598, 0); return f ? f(device, offset) : 1; } return (int)vgpu_nvmlDeviceGetGpcClkVfOffset((GoUintptr)device, (void*)offset); }
+int nvmlDeviceGetMemClkVfOffset(void* device, void* offset) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(599, 0); return f ? f(device, offset) : 1; } return (int)vgpu_nvmlDeviceGetMemClkVfOffset((GoUintptr)device, (void*)offset); }
+int nvmlDeviceGetGpcClkMinMaxVfOffset(void* device, void* minOffset, void* maxOffset) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(600, 0); return f ? f(device, minOffset, maxOffset) : 1; } return (int)vgpu_nvmlDeviceGetGpcClkMinMaxVfOffset((GoUintptr)device, (void*)minOffset, (void*)maxOffset); }
+int nvmlDeviceGetMemClkMinMaxVfOffset(void* device, void* minOffset, void* maxOffset) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(601, 0); return f ? f(device, minOffset, maxOffset) : 1; } return (int)vgpu_nvmlDeviceGetMemClkMinMaxVfOffset((GoUintptr)device, (void*)minOffset, (void*)maxOffset); }
+int nvmlDeviceSetGpcClkVfOffset(void* device, int offset) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(602, 0); return f ? f(device, offset) : 1; } return (int)vgpu_nvmlDeviceSetGpcClkVfOffset((GoUintptr)device, (GoInt32)offset); }
+int nvmlDeviceSetMemClkVfOffset(void* device, int offset) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(603, 0); return f ? f(device, offset) : 1; } return (int)vgpu_nvmlDeviceSetMemClkVfOffset((GoUintptr)device, (GoInt32)offset); }
+int nvmlDeviceSetApplicationsClocks(void* device, unsigned int memClockMHz, unsigned int graphicsClockMHz) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(604, 0); return f ? f(device, memClockMHz, graphicsClockMHz) : 1; } return (int)vgpu_nvmlDeviceSetApplicationsClocks((GoUintptr)device, (GoUint32)memClockMHz, (GoUint32)graphicsClockMHz); }
+int nvmlDeviceResetApplicationsClocks(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(605, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceResetApplicationsClocks((GoUintptr)device); }
+int nvmlDeviceSetGpuLockedClocks(void* device, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(606, 0); return f ? f(device, minGpuClockMHz, maxGpuClockMHz) : 1; } return (int)vgpu_nvmlDeviceSetGpuLockedClocks((GoUintptr)device, (GoUint32)minGpuClockMHz, (GoUint32)maxGpuClockMHz); }
+int nvmlDeviceResetGpuLockedClocks(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(607, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceResetGpuLockedClocks((GoUintptr)device); }
+int nvmlDeviceSetMemoryLockedClocks(void* device, unsigned int minMemClockMHz, unsigned int maxMemClockMHz) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(608, 0); return f ? f(device, minMemClockMHz, maxMemClockMHz) : 1; } return (int)vgpu_nvmlDeviceSetMemoryLockedClocks((GoUintptr)device, (GoUint32)minMemClockMHz, (GoUint32)maxMemClockMHz); }
+int nvmlDeviceResetMemoryLockedClocks(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(609, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceResetMemoryLockedClocks((GoUintptr)device); }
+int nvmlDeviceGetAutoBoostedClocksEnabled(void* device, void* isEnabled, void* defaultIsEnabled) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(610, 0); return f ? f(device, isEnabled, defaultIsEnabled) : 1; } return (int)vgpu_nvmlDeviceGetAutoBoostedClocksEnabled((GoUintptr)device, (void*)isEnabled, (void*)defaultIsEnabled); }
+int nvmlDeviceSetAutoBoostedClocksEnabled(void* device, int enabled) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(611, 0); return f ? f(device, enabled) : 1; } return (int)vgpu_nvmlDeviceSetAutoBoostedClocksEnabled((GoUintptr)device, (GoInt32)enabled); }
+int nvmlDeviceSetDefaultAutoBoostedClocksEnabled(void* device, int enabled, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int) = (int (*)(void*, int, unsigned int))vgpu_forked_sym(612, 0); return f ? f(device, enabled, flags) : 1; } return (int)vgpu_nvmlDeviceSetDefaultAutoBoostedClocksEnabled((GoUintptr)device, (GoInt32)enabled, (GoUint32)flags); }
+int nvmlDeviceGetTemperatureThreshold(void* device, int thresholdType, void* temp) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(613, 0); return f ? f(device, thresholdType, temp) : 1; } return (int)vgpu_nvmlDeviceGetTemperatureThreshold((GoUintptr)device, (GoInt32)thresholdType, (void*)temp); }
+int nvmlDeviceSetTemperatureThreshold(void* device, int thresholdType, void* temp) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(614, 0); return f ? f(device, thresholdType, temp) : 1; } return (int)vgpu_nvmlDeviceSetTemperatureThreshold((GoUintptr)device, (GoInt32)thresholdType, (void*)temp); }
+int nvmlDeviceGetThermalSettings(void* device, unsigned int sensorIndex, void* settings) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(615, 0); return f ? f(device, sensorIndex, settings) : 1; } return (int)vgpu_nvmlDeviceGetThermalSettings((GoUintptr)device, (GoUint32)sensorIndex, (void*)settings); }
+int nvmlDeviceGetNumFans(void* device, void* numFans) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(616, 0); return f ? f(device, numFans) : 1; } return (int)vgpu_nvmlDeviceGetNumFans((GoUintptr)device, (void*)numFans); }
+int nvmlDeviceGetFanSpeed_v2(void* device, unsigned int fan, void* speed) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(617, 0); return f ? f(device, fan, speed) : 1; } return (int)vgpu_nvmlDeviceGetFanSpeed_v2((GoUintptr)device, (GoUint32)fan, (void*)speed); }
+int nvmlDeviceGetTargetFanSpeed(void* device, unsigned int fan, void* targetSpeed) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(618, 0); return f ? f(device, fan, targetSpeed) : 1; } return (int)vgpu_nvmlDeviceGetTargetFanSpeed((GoUintptr)device, (GoUint32)fan, (void*)targetSpeed); }
+int nvmlDeviceGetMinMaxFanSpeed(void* device, void* minSpeed, void* maxSpeed) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(619, 0); return f ? f(device, minSpeed, maxSpeed) : 1; } return (int)vgpu_nvmlDeviceGetMinMaxFanSpeed((GoUintptr)device, (void*)minSpeed, (void*)maxSpeed); }
+int nvmlDeviceGetFanControlPolicy_v2(void* device, unsigned int fan, void* policy) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(620, 0); return f ? f(device, fan, policy) : 1; } return (int)vgpu_nvmlDeviceGetFanControlPolicy_v2((GoUintptr)device, (GoUint32)fan, (void*)policy); }
+int nvmlDeviceSetFanControlPolicy(void* device, unsigned int fan, unsigned int policy) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(621, 0); return f ? f(device, fan, policy) : 1; } return (int)vgpu_nvmlDeviceSetFanControlPolicy((GoUintptr)device, (GoUint32)fan, (GoUint32)policy); }
+int nvmlDeviceSetFanSpeed_v2(void* device, unsigned int fan, unsigned int speed) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(622, 0); return f ? f(device, fan, speed) : 1; } return (int)vgpu_nvmlDeviceSetFanSpeed_v2((GoUintptr)device, (GoUint32)fan, (GoUint32)speed); }
+int nvmlDeviceSetDefaultFanSpeed_v2(void* device, unsigned int fan) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(623, 0); return f ? f(device, fan) : 1; } return (int)vgpu_nvmlDeviceSetDefaultFanSpeed_v2((GoUintptr)device, (GoUint32)fan); }
+int nvmlDeviceGetPowerManagementMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(624, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetPowerManagementMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetPowerSource(void* device, void* powerSource) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(625, 0); return f ? f(device, powerSource) : 1; } return (int)vgpu_nvmlDeviceGetPowerSource((GoUintptr)device, (void*)powerSource); }
+int nvmlDeviceSetPowerManagementLimit(void* device, unsigned int limit) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(626, 0); return f ? f(device, limit) : 1; } return (int)vgpu_nvmlDeviceSetPowerManagementLimit((GoUintptr)device, (GoUint32)limit); }
+int nvmlDeviceSetPowerManagementLimit_v2(void* device, void* powerValue) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(627, 0); return f ? f(device, powerValue) : 1; } return (int)vgpu_nvmlDeviceSetPowerManagementLimit_v2((GoUintptr)device, (void*)powerValue); }
+int nvmlDeviceGetEncoderUtilization(void* device, void* utilization, void* samplingPeriodUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(628, 0); return f ? f(device, utilization, samplingPeriodUs) : 1; } return (int)vgpu_nvmlDeviceGetEncoderUtilization((GoUintptr)device, (void*)utilization, (void*)samplingPeriodUs); }
+int nvmlDeviceGetDecoderUtilization(void* device, void* utilization, void* samplingPeriodUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(629, 0); return f ? f(device, utilization, samplingPeriodUs) : 1; } return (int)vgpu_nvmlDeviceGetDecoderUtilization((GoUintptr)device, (void*)utilization, (void*)samplingPeriodUs); }
+int nvmlDeviceGetJpgUtilization(void* device, void* utilization, void* samplingPeriodUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(630, 0); return f ? f(device, utilization, samplingPeriodUs) : 1; } return (int)vgpu_nvmlDeviceGetJpgUtilization((GoUintptr)device, (void*)utilization, (void*)samplingPeriodUs); }
+int nvmlDeviceGetOfaUtilization(void* device, void* utilization, void* samplingPeriodUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(631, 0); return f ? f(device, utilization, samplingPeriodUs) : 1; } return (int)vgpu_nvmlDeviceGetOfaUtilization((GoUintptr)device, (void*)utilization, (void*)samplingPeriodUs); }
+int nvmlDeviceGetEncoderCapacity(void* device, int encoderQueryType, void* encoderCapacity) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(632, 0); return f ? f(device, encoderQueryType, encoderCapacity) : 1; } return (int)vgpu_nvmlDeviceGetEncoderCapacity((GoUintptr)device, (GoInt32)encoderQueryType, (void*)encoderCapacity); }
+int nvmlDeviceGetEncoderStats(void* device, void* sessionCount, void* averageFps, void* averageLatency) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(633, 0); return f ? f(device, sessionCount, averageFps, averageLatency) : 1; } return (int)vgpu_nvmlDeviceGetEncoderStats((GoUintptr)device, (void*)sessionCount, (void*)averageFps, (void*)averageLatency); }
+int nvmlDeviceGetEncoderSessions(void* device, void* sessionCount, void* sessionInfos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(634, 0); return f ? f(device, sessionCount, sessionInfos) : 1; } return (int)vgpu_nvmlDeviceGetEncoderSessions((GoUintptr)device, (void*)sessionCount, (void*)sessionInfos); }
+int nvmlDeviceGetFBCStats(void* device, void* fbcStats) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(635, 0); return f ? f(device, fbcStats) : 1; } return (int)vgpu_nvmlDeviceGetFBCStats((GoUintptr)device, (void*)fbcStats); }
+int nvmlDeviceGetFBCSessions(void* device, void* sessionCount, void* sessionInfo) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(636, 0); return f ? f(device, sessionCount, sessionInfo) : 1; } return (int)vgpu_nvmlDeviceGetFBCSessions((GoUintptr)device, (void*)sessionCount, (void*)sessionInfo); }
+int nvmlDeviceGetPcieThroughput(void* device, int counter, void* value) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(637, 0); return f ? f(device, counter, value) : 1; } return (int)vgpu_nvmlDeviceGetPcieThroughput((GoUintptr)device, (GoInt32)counter, (void*)value); }
+int nvmlDeviceGetPcieReplayCounter(void* device, void* value) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(638, 0); return f ? f(device, value) : 1; } return (int)vgpu_nvmlDeviceGetPcieReplayCounter((GoUintptr)device, (void*)value); }
+int nvmlDeviceGetPcieSpeed(void* device, void* pcieSpeed) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(639, 0); return f ? f(device, pcieSpeed) : 1; } return (int)vgpu_nvmlDeviceGetPcieSpeed((GoUintptr)device, (void*)pcieSpeed); }
+int nvmlDeviceGetGpuMaxPcieLinkGeneration(void* device, void* maxLinkGenDevice) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(640, 0); return f ? f(device, maxLinkGenDevice) : 1; } return (int)vgpu_nvmlDeviceGetGpuMaxPcieLinkGeneration((GoUintptr)device, (void*)maxLinkGenDevice); }
+int nvmlDeviceGetSamples(void* device, int type_, unsigned long long lastSeenTimeStamp, void* sampleValType, void* sampleCount, void* samples) { if (vgpu_forked()) { int (*f)(void*, int, unsigned long long, void*, void*, void*) = (int (*)(void*, int, unsigned long long, void*, void*, void*))vgpu_forked_sym(641, 0); return f ? f(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples) : 1; } return (int)vgpu_nvmlDeviceGetSamples((GoUintptr)device, (GoInt32)type_, (GoUint64)lastSeenTimeStamp, (void*)sampleValType, (void*)sampleCount, (void*)samples); }
+int nvmlDeviceGetDefaultEccMode(void* device, void* defaultMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(642, 0); return f ? f(device, defaultMode) : 1; } return (int)vgpu_nvmlDeviceGetDefaultEccMode((GoUintptr)device, (void*)defaultMode); }
+int nvmlDeviceGetDetailedEccErrors(void* device, int errorType, int counterType, void* eccCounts) { if (vgpu_forked()) { int (*f)(void*, int, int, void*) = (int (*)(void*, int, int, void*))vgpu_forked_sym(643, 0); return f ? f(device, errorType, counterType, eccCounts) : 1; } return (int)vgpu_nvmlDeviceGetDetailedEccErrors((GoUintptr)device, (GoInt32)errorType, (GoInt32)counterType, (void*)eccCounts); }
+int nvmlDeviceGetMemoryErrorCounter(void* device, int errorType, int counterType, int locationType, void* count) { if (vgpu_forked()) { int (*f)(void*, int, int, int, void*) = (int (*)(void*, int, int, int, void*))vgpu_forked_sym(644, 0); return f ? f(device, errorType, counterType, locationType, count) : 1; } return (int)vgpu_nvmlDeviceGetMemoryErrorCounter((GoUintptr)device, (GoInt32)errorType, (GoInt32)counterType, (GoInt32)locationType, (void*)count); }
+int nvmlDeviceGetSramEccErrorStatus(void* device, void* status) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(645, 0); return f ? f(device, status) : 1; } return (int)vgpu_nvmlDeviceGetSramEccErrorStatus((GoUintptr)device, (void*)status); }
+int nvmlDeviceClearEccErrorCounts(void* device, int counterType) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(646, 0); return f ? f(device, counterType) : 1; } return (int)vgpu_nvmlDeviceClearEccErrorCounts((GoUintptr)device, (GoInt32)counterType); }
+int nvmlDeviceSetEccMode(void* device, int ecc) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(647, 0); return f ? f(device, ecc) : 1; } return (int)vgpu_nvmlDeviceSetEccMode((GoUintptr)device, (GoInt32)ecc); }
+int nvmlDeviceGetRetiredPages_v2(void* device, int cause, void* pageCount, void* addresses, void* timestamps) { if (vgpu_forked()) { int (*f)(void*, int, void*, void*, void*) = (int (*)(void*, int, void*, void*, void*))vgpu_forked_sym(648, 0); return f ? f(device, cause, pageCount, addresses, timestamps) : 1; } return (int)vgpu_nvmlDeviceGetRetiredPages_v2((GoUintptr)device, (GoInt32)cause, (void*)pageCount, (void*)addresses, (void*)timestamps); }
+int nvmlDeviceGetRetiredPagesPendingStatus(void* device, void* isPending) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(649, 0); return f ? f(device, isPending) : 1; } return (int)vgpu_nvmlDeviceGetRetiredPagesPendingStatus((GoUintptr)device, (void*)isPending); }
+int nvmlDeviceGetRemappedRows(void* device, void* corrRows, void* uncRows, void* isPending, void* failureOccurred) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*, void*))vgpu_forked_sym(650, 0); return f ? f(device, corrRows, uncRows, isPending, failureOccurred) : 1; } return (int)vgpu_nvmlDeviceGetRemappedRows((GoUintptr)device, (void*)corrRows, (void*)uncRows, (void*)isPending, (void*)failureOccurred); }
+int nvmlDeviceGetRowRemapperHistogram(void* device, void* values) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(651, 0); return f ? f(device, values) : 1; } return (int)vgpu_nvmlDeviceGetRowRemapperHistogram((GoUintptr)device, (void*)values); }
+int nvmlDeviceGetBoardId(void* device, void* boardId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(652, 0); return f ? f(device, boardId) : 1; } return (int)vgpu_nvmlDeviceGetBoardId((GoUintptr)device, (void*)boardId); }
+int nvmlDeviceGetInforomImageVersion(void* device, void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(653, 0); return f ? f(device, version, length) : 1; } return (int)vgpu_nvmlDeviceGetInforomImageVersion((GoUintptr)device, (void*)version, (GoUint32)length); }
+int nvmlDeviceGetInforomConfigurationChecksum(void* device, void* checksum) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(654, 0); return f ? f(device, checksum) : 1; } return (int)vgpu_nvmlDeviceGetInforomConfigurationChecksum((GoUintptr)device, (void*)checksum); }
+int nvmlDeviceGetBridgeChipInfo(void* device, void* bridgeHierarchy) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(655, 0); return f ? f(device, bridgeHierarchy) : 1; } return (int)vgpu_nvmlDeviceGetBridgeChipInfo((GoUintptr)device, (void*)bridgeHierarchy); }
+int nvmlDeviceGetBusType(void* device, void* type_) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(656, 0); return f ? f(device, type_) : 1; } return (int)vgpu_nvmlDeviceGetBusType((GoUintptr)device, (void*)type_); }
+int nvmlDeviceGetIrqNum(void* device, void* irqNum) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(657, 0); return f ? f(device, irqNum) : 1; } return (int)vgpu_nvmlDeviceGetIrqNum((GoUintptr)device, (void*)irqNum); }
+int nvmlDeviceGetModuleId(void* device, void* moduleId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(658, 0); return f ? f(device, moduleId) : 1; } return (int)vgpu_nvmlDeviceGetModuleId((GoUintptr)device, (void*)moduleId); }
+int nvmlDeviceGetGspFirmwareMode(void* device, void* isEnabled, void* defaultMode) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(659, 0); return f ? f(device, isEnabled, defaultMode) : 1; } return (int)vgpu_nvmlDeviceGetGspFirmwareMode((GoUintptr)device, (void*)isEnabled, (void*)defaultMode); }
+int nvmlDeviceGetGspFirmwareVersion(void* device, void* version) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(660, 0); return f ? f(device, version) : 1; } return (int)vgpu_nvmlDeviceGetGspFirmwareVersion((GoUintptr)device, (void*)version); }
+int nvmlDeviceGetHandleBySerial(void* serial, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(661, 0); return f ? f(serial, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleBySerial((void*)serial, (void*)device); }
+int nvmlDeviceGetDriverModel(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(662, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDriverModel((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceSetDriverModel(void* device, int driverModel, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int) = (int (*)(void*, int, unsigned int))vgpu_forked_sym(663, 0); return f ? f(device, driverModel, flags) : 1; } return (int)vgpu_nvmlDeviceSetDriverModel((GoUintptr)device, (GoInt32)driverModel, (GoUint32)flags); }
+int nvmlDeviceSetGpuOperationMode(void* device, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(664, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceSetGpuOperationMode((GoUintptr)device, (GoInt32)mode); }
+int nvmlDeviceGetAPIRestriction(void* device, int apiType, void* isRestricted) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(665, 0); return f ? f(device, apiType, isRestricted) : 1; } return (int)vgpu_nvmlDeviceGetAPIRestriction((GoUintptr)device, (GoInt32)apiType, (void*)isRestricted); }
+int nvmlDeviceSetAPIRestriction(void* device, int apiType, int isRestricted) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(666, 0); return f ? f(device, apiType, isRestricted) : 1; } return (int)vgpu_nvmlDeviceSetAPIRestriction((GoUintptr)device, (GoInt32)apiType, (GoInt32)isRestricted); }
+int nvmlDeviceSetPersistenceMode(void* device, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(667, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceSetPersistenceMode((GoUintptr)device, (GoInt32)mode); }
+int nvmlDeviceSetComputeMode(void* device, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(668, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceSetComputeMode((GoUintptr)device, (GoInt32)mode); }
+int nvmlDeviceGetAttributes(void* device, void* attributes) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(669, 0); return f ? f(device, attributes) : 1; } return (int)vgpu_nvmlDeviceGetAttributes((GoUintptr)device, (void*)attributes); }
+int nvmlDeviceGetAttributes_v2(void* device, void* attributes) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(670, 0); return f ? f(device, attributes) : 1; } return (int)vgpu_nvmlDeviceGetAttributes_v2((GoUintptr)device, (void*)attributes); }
+int nvmlDeviceGetTopologyCommonAncestor(void* device1, void* device2, void* pathInfo) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(671, 0); return f ? f(device1, device2, pathInfo) : 1; } return (int)vgpu_nvmlDeviceGetTopologyCommonAncestor((GoUintptr)device1, (GoUintptr)device2, (void*)pathInfo); }
+int nvmlDeviceGetTopologyNearestGpus(void* device, unsigned int level, void* count, void* deviceArray) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(672, 0); return f ? f(device, level, count, deviceArray) : 1; } return (int)vgpu_nvmlDeviceGetTopologyNearestGpus((GoUintptr)device, (GoUint32)level, (void*)count, (void*)deviceArray); }
+int nvmlSystemGetTopologyGpuSet(unsigned int cpuNumber, void* count, void* deviceArray) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(673, 0); return f ? f(cpuNumber, count, deviceArray) : 1; } return (int)vgpu_nvmlSystemGetTopologyGpuSet((GoUint32)cpuNumber, (void*)count, (void*)deviceArray); }
+int nvmlDeviceGetCpuAffinity(void* device, unsigned int cpuSetSize, void* cpuSet) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(674, 0); return f ? f(device, cpuSetSize, cpuSet) : 1; } return (int)vgpu_nvmlDeviceGetCpuAffinity((GoUintptr)device, (GoUint32)cpuSetSize, (void*)cpuSet); }
+int nvmlDeviceGetCpuAffinityWithinScope(void* device, unsigned int cpuSetSize, void* cpuSet, unsigned int scope) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(675, 0); return f ? f(device, cpuSetSize, cpuSet, scope) : 1; } return (int)vgpu_nvmlDeviceGetCpuAffinityWithinScope((GoUintptr)device, (GoUint32)cpuSetSize, (void*)cpuSet, (GoUint32)scope); }
+int nvmlDeviceGetMemoryAffinity(void* device, unsigned int nodeSetSize, void* nodeSet, unsigned int scope) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(676, 0); return f ? f(device, nodeSetSize, nodeSet, scope) : 1; } return (int)vgpu_nvmlDeviceGetMemoryAffinity((GoUintptr)device, (GoUint32)nodeSetSize, (void*)nodeSet, (GoUint32)scope); }
+int nvmlDeviceSetCpuAffinity(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(677, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceSetCpuAffinity((GoUintptr)device); }
+int nvmlDeviceClearCpuAffinity(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(678, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceClearCpuAffinity((GoUintptr)device); }
+int nvmlDeviceGetP2PStatus(void* device1, void* device2, int p2pIndex, void* p2pStatus) { if (vgpu_forked()) { int (*f)(void*, void*, int, void*) = (int (*)(void*, void*, int, void*))vgpu_forked_sym(679, 0); return f ? f(device1, device2, p2pIndex, p2pStatus) : 1; } return (int)vgpu_nvmlDeviceGetP2PStatus((GoUintptr)device1, (GoUintptr)device2, (GoInt32)p2pIndex, (void*)p2pStatus); }
+int nvmlDeviceOnSameBoard(void* device1, void* device2, void* onSameBoard) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(680, 0); return f ? f(device1, device2, onSameBoard) : 1; } return (int)vgpu_nvmlDeviceOnSameBoard((GoUintptr)device1, (GoUintptr)device2, (void*)onSameBoard); }
+int nvmlDeviceGetNvLinkState(void* device, unsigned int link, void* isActive) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(681, 0); return f ? f(device, link, isActive) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkState((GoUintptr)device, (GoUint32)link, (void*)isActive); }
+int nvmlDeviceGetNvLinkVersion(void* device, unsigned int link, void* version) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(682, 0); return f ? f(device, link, version) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkVersion((GoUintptr)device, (GoUint32)link, (void*)version); }
+int nvmlDeviceGetNvLinkCapability(void* device, unsigned int link, int capability, void* capResult) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int, void*) = (int (*)(void*, unsigned int, int, void*))vgpu_forked_sym(683, 0); return f ? f(device, link, capability, capResult) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkCapability((GoUintptr)device, (GoUint32)link, (GoInt32)capability, (void*)capResult); }
+int nvmlDeviceGetNvLinkRemotePciInfo_v2(void* device, unsigned int link, void* pci) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(684, 0); return f ? f(device, link, pci) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkRemotePciInfo_v2((GoUintptr)device, (GoUint32)link, (void*)pci); }
+int nvmlDeviceGetNvLinkRemotePciInfo(void* device, unsigned int link, void* pci) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(685, 0); return f ? f(device, link, pci) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkRemotePciInfo((GoUintptr)device, (GoUint32)link, (void*)pci); }
+int nvmlDeviceGetNvLinkRemoteDeviceType(void* device, unsigned int link, void* pNvLinkDeviceType) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(686, 0); return f ? f(device, link, pNvLinkDeviceType) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkRemoteDeviceType((GoUintptr)device, (GoUint32)link, (void*)pNvLinkDeviceType); }
+int nvmlDeviceGetNvLinkErrorCounter(void* device, unsigned int link, int counter, void* counterValue) { if (vgpu_forked()) { int (*f)(void*, unsigned int, int, void*) = (int (*)(void*, unsigned int, int, void*))vgpu_forked_sym(687, 0); return f ? f(device, link, counter, counterValue) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkErrorCounter((GoUintptr)device, (GoUint32)link, (GoInt32)counter, (void*)counterValue); }
+int nvmlDeviceResetNvLinkErrorCounters(void* device, unsigned int link) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(688, 0); return f ? f(device, link) : 1; } return (int)vgpu_nvmlDeviceResetNvLinkErrorCounters((GoUintptr)device, (GoUint32)link); }
+int nvmlDeviceGetNvLinkUtilizationControl(void* device, unsigned int link, unsigned int counter, void* control) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, void*) = (int (*)(void*, unsigned int, unsigned int, void*))vgpu_forked_sym(689, 0); return f ? f(device, link, counter, control) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkUtilizationControl((GoUintptr)device, (GoUint32)link, (GoUint32)counter, (void*)control); }
+int nvmlDeviceSetNvLinkUtilizationControl(void* device, unsigned int link, unsigned int counter, void* control, unsigned int reset) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, unsigned int, void*, unsigned int))vgpu_forked_sym(690, 0); return f ? f(device, link, counter, control, reset) : 1; } return (int)vgpu_nvmlDeviceSetNvLinkUtilizationControl((GoUintptr)device, (GoUint32)link, (GoUint32)counter, (void*)control, (GoUint32)reset); }
+int nvmlDeviceGetNvLinkUtilizationCounter(void* device, unsigned int link, unsigned int counter, void* rxcounter, void* txcounter) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, void*, void*) = (int (*)(void*, unsigned int, unsigned int, void*, void*))vgpu_forked_sym(691, 0); return f ? f(device, link, counter, rxcounter, txcounter) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkUtilizationCounter((GoUintptr)device, (GoUint32)link, (GoUint32)counter, (void*)rxcounter, (void*)txcounter); }
+int nvmlDeviceFreezeNvLinkUtilizationCounter(void* device, unsigned int link, unsigned int counter, int freeze) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, int) = (int (*)(void*, unsigned int, unsigned int, int))vgpu_forked_sym(692, 0); return f ? f(device, link, counter, freeze) : 1; } return (int)vgpu_nvmlDeviceFreezeNvLinkUtilizationCounter((GoUintptr)device, (GoUint32)link, (GoUint32)counter, (GoInt32)freeze); }
+int nvmlDeviceResetNvLinkUtilizationCounter(void* device, unsigned int link, unsigned int counter) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(693, 0); return f ? f(device, link, counter) : 1; } return (int)vgpu_nvmlDeviceResetNvLinkUtilizationCounter((GoUintptr)device, (GoUint32)link, (GoUint32)counter); }
+int nvmlDeviceSetNvLinkDeviceLowPowerThreshold(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(694, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceSetNvLinkDeviceLowPowerThreshold((GoUintptr)device, (void*)info); }
+int nvmlSystemGetNvlinkBwMode(void* nvlinkBwMode) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(695, 0); return f ? f(nvlinkBwMode) : 1; } return (int)vgpu_nvmlSystemGetNvlinkBwMode((void*)nvlinkBwMode); }
+int nvmlSystemSetNvlinkBwMode(unsigned int nvlinkBwMode) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(696, 0); return f ? f(nvlinkBwMode) : 1; } return (int)vgpu_nvmlSystemSetNvlinkBwMode((GoUint32)nvlinkBwMode); }
+int nvmlDeviceGetGpuFabricInfo(void* device, void* gpuFabricInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(697, 0); return f ? f(device, gpuFabricInfo) : 1; } return (int)vgpu_nvmlDeviceGetGpuFabricInfo((GoUintptr)device, (void*)gpuFabricInfo); }
+int nvmlDeviceSetMigMode(void* device, unsigned int mode, void* activationStatus) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(698, 0); return f ? f(device, mode, activationStatus) : 1; } return (int)vgpu_nvmlDeviceSetMigMode((GoUintptr)device, (GoUint32)mode, (void*)activationStatus); }
+int nvmlDeviceCreateGpuInstance(void* device, unsigned int profileId, void* gpuInstance) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(699, 0); return f ? f(device, profileId, gpuInstance) : 1; } return (int)vgpu_nvmlDeviceCreateGpuInstance((GoUintptr)device, (GoUint32)profileId, (void*)gpuInstance); }
+int nvmlDeviceCreateGpuInstanceWithPlacement(void* device, unsigned int profileId, void* placement, void* gpuInstance) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(700, 0); return f ? f(device, profileId, placement, gpuInstance) : 1; } return (int)vgpu_nvmlDeviceCreateGpuInstanceWithPlacement((GoUintptr)device, (GoUint32)profileId, (void*)placement, (void*)gpuInstance); }
+int nvmlDeviceGetGpuInstanceById(void* device, unsigned int id, void* gpuInstance) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(701, 0); return f ? f(device, id, gpuInstance) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceById((GoUintptr)device, (GoUint32)id, (void*)gpuInstance); }
+int nvmlDeviceGetGpuInstanceProfileInfo(void* device, unsigned int profile, void* info) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(702, 0); return f ? f(device, profile, info) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceProfileInfo((GoUintptr)device, (GoUint32)profile, (void*)info); }
+int nvmlDeviceGetGpuInstanceProfileInfoV(void* device, unsigned int profile, void* info) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(703, 0); return f ? f(device, profile, info) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceProfileInfoV((GoUintptr)device, (GoUint32)profile, (void*)info); }
+int nvmlDeviceGetGpuInstanceRemainingCapacity(void* device, unsigned int profileId, void* count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(704, 0); return f ? f(device, profileId, count) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceRemainingCapacity((GoUintptr)device, (GoUint32)profileId, (void*)count); }
+int nvmlDeviceGetGpuInstancePossiblePlacements(void* device, unsigned int profileId, void* placements, void* count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(705, 0); return f ? f(device, profileId, placements, count) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstancePossiblePlacements((GoUintptr)device, (GoUint32)profileId, (void*)placements, (void*)count); }
+int nvmlDeviceGetGpuInstancePossiblePlacements_v2(void* device, unsigned int profileId, void* placements, void* count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(706, 0); return f ? f(device, profileId, placements, count) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstancePossiblePlacements_v2((GoUintptr)device, (GoUint32)profileId, (void*)placements, (void*)count); }
+int nvmlDeviceGetGpuInstances(void* device, unsigned int profileId, void* gpuInstances, void* count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, void*) = (int (*)(void*, unsigned int, void*, void*))vgpu_forked_sym(707, 0); return f ? f(device, profileId, gpuInstances, count) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstances((GoUintptr)device, (GoUint32)profileId, (void*)gpuInstances, (void*)count); }
+int nvmlDeviceGetMigDeviceHandleByIndex(void* device, unsigned int index, void* migDevice) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(708, 0); return f ? f(device, index, migDevice) : 1; } return (int)vgpu_nvmlDeviceGetMigDeviceHandleByIndex((GoUintptr)device, (GoUint32)index, (void*)migDevice); }
+int nvmlDeviceGetDeviceHandleFromMigDeviceHandle(void* migDevice, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(709, 0); return f ? f(migDevice, device) : 1; } return (int)vgpu_nvmlDeviceGetDeviceHandleFromMigDeviceHandle((GoUintptr)migDevice, (void*)device); }
+int nvmlDeviceGetGpuInstanceId(void* device, void* id) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(710, 0); return f ? f(device, id) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceId((GoUintptr)device, (void*)id); }
+int nvmlDeviceGetComputeInstanceId(void* device, void* id) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(711, 0); return f ? f(device, id) : 1; } return (int)vgpu_nvmlDeviceGetComputeInstanceId((GoUintptr)device, (void*)id); }
+int nvmlGpuInstanceDestroy(unsigned long long gpuInstance) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(712, 0); return f ? f(gpuInstance) : 1; } return (int)vgpu_nvmlGpuInstanceDestroy((GoUint64)gpuInstance); }
+int nvmlGpuInstanceGetInfo(unsigned long long gpuInstance, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(713, 0); return f ? f(gpuInstance, info) : 1; } return (int)vgpu_nvmlGpuInstanceGetInfo((GoUint64)gpuInstance, (void*)info); }
+int nvmlGpuInstanceCreateComputeInstance(unsigned long long gpuInstance, unsigned int profileId, void* computeInstance) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, void*))vgpu_forked_sym(714, 0); return f ? f(gpuInstance, profileId, computeInstance) : 1; } return (int)vgpu_nvmlGpuInstanceCreateComputeInstance((GoUint64)gpuInstance, (GoUint32)profileId, (void*)computeInstance); }
+int nvmlGpuInstanceCreateComputeInstanceWithPlacement(unsigned long long gpuInstance, unsigned int profileId, void* placement, void* computeInstance) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*, void*) = (int (*)(unsigned long long, unsigned int, void*, void*))vgpu_forked_sym(715, 0); return f ? f(gpuInstance, profileId, placement, computeInstance) : 1; } return (int)vgpu_nvmlGpuInstanceCreateComputeInstanceWithPlacement((GoUint64)gpuInstance, (GoUint32)profileId, (void*)placement, (void*)computeInstance); }
+int nvmlGpuInstanceGetComputeInstanceById(unsigned long long gpuInstance, unsigned int id, void* computeInstance) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, void*))vgpu_forked_sym(716, 0); return f ? f(gpuInstance, id, computeInstance) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstanceById((GoUint64)gpuInstance, (GoUint32)id, (void*)computeInstance); }
+int nvmlGpuInstanceGetComputeInstancePossiblePlacements(unsigned long long gpuInstance, unsigned int profileId, void* placements, void* count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*, void*) = (int (*)(unsigned long long, unsigned int, void*, void*))vgpu_forked_sym(717, 0); return f ? f(gpuInstance, profileId, placements, count) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstancePossiblePlacements((GoUint64)gpuInstance, (GoUint32)profileId, (void*)placements, (void*)count); }
+int nvmlGpuInstanceGetComputeInstanceProfileInfo(unsigned long long gpuInstance, unsigned int profile, unsigned int engProfile, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, unsigned int, void*))vgpu_forked_sym(718, 0); return f ? f(gpuInstance, profile, engProfile, info) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfo((GoUint64)gpuInstance, (GoUint32)profile, (GoUint32)engProfile, (void*)info); }
+int nvmlGpuInstanceGetComputeInstanceProfileInfoV(unsigned long long gpuInstance, unsigned int profile, unsigned int engProfile, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, unsigned int, void*))vgpu_forked_sym(719, 0); return f ? f(gpuInstance, profile, engProfile, info) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstanceProfileInfoV((GoUint64)gpuInstance, (GoUint32)profile, (GoUint32)engProfile, (void*)info); }
+int nvmlGpuInstanceGetComputeInstanceRemainingCapacity(unsigned long long gpuInstance, unsigned int profileId, void* count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, void*))vgpu_forked_sym(720, 0); return f ? f(gpuInstance, profileId, count) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstanceRemainingCapacity((GoUint64)gpuInstance, (GoUint32)profileId, (void*)count); }
+int nvmlGpuInstanceGetComputeInstances(unsigned long long gpuInstance, unsigned int profileId, void* computeInstances, void* count) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*, void*) = (int (*)(unsigned long long, unsigned int, void*, void*))vgpu_forked_sym(721, 0); return f ? f(gpuInstance, profileId, computeInstances, count) : 1; } return (int)vgpu_nvmlGpuInstanceGetComputeInstances((GoUint64)gpuInstance, (GoUint32)profileId, (void*)computeInstances, (void*)count); }
+int nvmlComputeInstanceDestroy(unsigned long long computeInstance) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(722, 0); return f ? f(computeInstance) : 1; } return (int)vgpu_nvmlComputeInstanceDestroy((GoUint64)computeInstance); }
+int nvmlComputeInstanceGetInfo(unsigned long long computeInstance, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(723, 0); return f ? f(computeInstance, info) : 1; } return (int)vgpu_nvmlComputeInstanceGetInfo((GoUint64)computeInstance, (void*)info); }
+int nvmlComputeInstanceGetInfo_v2(unsigned long long computeInstance, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(724, 0); return f ? f(computeInstance, info) : 1; } return (int)vgpu_nvmlComputeInstanceGetInfo_v2((GoUint64)computeInstance, (void*)info); }
+int nvmlGpmQueryDeviceSupport(void* device, void* gpmSupport) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(725, 0); return f ? f(device, gpmSupport) : 1; } return (int)vgpu_nvmlGpmQueryDeviceSupport((GoUintptr)device, (void*)gpmSupport); }
+int nvmlGpmQueryIfStreamingEnabled(void* device, void* state) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(726, 0); return f ? f(device, state) : 1; } return (int)vgpu_nvmlGpmQueryIfStreamingEnabled((GoUintptr)device, (void*)state); }
+int nvmlGpmSetStreamingEnabled(void* device, unsigned int state) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(727, 0); return f ? f(device, state) : 1; } return (int)vgpu_nvmlGpmSetStreamingEnabled((GoUintptr)device, (GoUint32)state); }
+int nvmlGpmSampleAlloc(void* gpmSample) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(728, 0); return f ? f(gpmSample) : 1; } return (int)vgpu_nvmlGpmSampleAlloc((void*)gpmSample); }
+int nvmlGpmSampleFree(unsigned long long gpmSample) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(729, 0); return f ? f(gpmSample) : 1; } return (int)vgpu_nvmlGpmSampleFree((GoUint64)gpmSample); }
+int nvmlGpmSampleGet(void* device, unsigned long long gpmSample) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(730, 0); return f ? f(device, gpmSample) : 1; } return (int)vgpu_nvmlGpmSampleGet((GoUintptr)device, (GoUint64)gpmSample); }
+int nvmlGpmMigSampleGet(void* device, unsigned int gpuInstanceId, unsigned long long gpmSample) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned long long) = (int (*)(void*, unsigned int, unsigned long long))vgpu_forked_sym(731, 0); return f ? f(device, gpuInstanceId, gpmSample) : 1; } return (int)vgpu_nvmlGpmMigSampleGet((GoUintptr)device, (GoUint32)gpuInstanceId, (GoUint64)gpmSample); }
+int nvmlGpmMetricsGet(void* metricsGet) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(732, 0); return f ? f(metricsGet) : 1; } return (int)vgpu_nvmlGpmMetricsGet((void*)metricsGet); }
+int nvmlDeviceGetAccountingBufferSize(void* device, void* bufferSize) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(733, 0); return f ? f(device, bufferSize) : 1; } return (int)vgpu_nvmlDeviceGetAccountingBufferSize((GoUintptr)device, (void*)bufferSize); }
+int nvmlDeviceSetAccountingMode(void* device, int mode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(734, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceSetAccountingMode((GoUintptr)device, (GoInt32)mode); }
+int nvmlDeviceClearAccountingPids(void* device) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(735, 0); return f ? f(device) : 1; } return (int)vgpu_nvmlDeviceClearAccountingPids((GoUintptr)device); }
+int nvmlDeviceGetAccountingPids(void* device, void* count, void* pids) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(736, 0); return f ? f(device, count, pids) : 1; } return (int)vgpu_nvmlDeviceGetAccountingPids((GoUintptr)device, (void*)count, (void*)pids); }
+int nvmlDeviceGetAccountingStats(void* device, unsigned int pid, void* stats) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(737, 0); return f ? f(device, pid, stats) : 1; } return (int)vgpu_nvmlDeviceGetAccountingStats((GoUintptr)device, (GoUint32)pid, (void*)stats); }
+int nvmlDeviceGetComputeRunningProcesses_v2(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(738, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetComputeRunningProcesses_v2((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetGraphicsRunningProcesses(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(739, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetGraphicsRunningProcesses((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetGraphicsRunningProcesses_v2(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(740, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetGraphicsRunningProcesses_v2((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetMPSComputeRunningProcesses(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(741, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetMPSComputeRunningProcesses((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetMPSComputeRunningProcesses_v2(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(742, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v2((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetMPSComputeRunningProcesses_v3(void* device, void* count, void* infos) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(743, 0); return f ? f(device, count, infos) : 1; } return (int)vgpu_nvmlDeviceGetMPSComputeRunningProcesses_v3((GoUintptr)device, (void*)count, (void*)infos); }
+int nvmlDeviceGetProcessUtilization(void* device, void* utilization, void* processSamplesCount, unsigned long long lastSeenTimeStamp) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned long long) = (int (*)(void*, void*, void*, unsigned long long))vgpu_forked_sym(744, 0); return f ? f(device, utilization, processSamplesCount, lastSeenTimeStamp) : 1; } return (int)vgpu_nvmlDeviceGetProcessUtilization((GoUintptr)device, (void*)utilization, (void*)processSamplesCount, (GoUint64)lastSeenTimeStamp); }
+int nvmlSystemGetProcessName(unsigned int pid, void* name, unsigned int length) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(745, 0); return f ? f(pid, name, length) : 1; } return (int)vgpu_nvmlSystemGetProcessName((GoUint32)pid, (void*)name, (GoUint32)length); }
+int nvmlUnitGetCount(void* unitCount) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(746, 0); return f ? f(unitCount) : 1; } return (int)vgpu_nvmlUnitGetCount((void*)unitCount); }
+int nvmlUnitGetHandleByIndex(unsigned int index, void* unit) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(747, 0); return f ? f(index, unit) : 1; } return (int)vgpu_nvmlUnitGetHandleByIndex((GoUint32)index, (void*)unit); }
+int nvmlUnitGetDevices(unsigned long long unit, void* deviceCount, void* devices) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, void*) = (int (*)(unsigned long long, void*, void*))vgpu_forked_sym(748, 0); return f ? f(unit, deviceCount, devices) : 1; } return (int)vgpu_nvmlUnitGetDevices((GoUint64)unit, (void*)deviceCount, (void*)devices); }
+int nvmlUnitGetFanSpeedInfo(unsigned long long unit, void* fanSpeeds) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(749, 0); return f ? f(unit, fanSpeeds) : 1; } return (int)vgpu_nvmlUnitGetFanSpeedInfo((GoUint64)unit, (void*)fanSpeeds); }
+int nvmlUnitGetLedState(unsigned long long unit, void* state) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(750, 0); return f ? f(unit, state) : 1; } return (int)vgpu_nvmlUnitGetLedState((GoUint64)unit, (void*)state); }
+int nvmlUnitGetPsuInfo(unsigned long long unit, void* psu) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(751, 0); return f ? f(unit, psu) : 1; } return (int)vgpu_nvmlUnitGetPsuInfo((GoUint64)unit, (void*)psu); }
+int nvmlUnitGetTemperature(unsigned long long unit, unsigned int type_, void* temp) { if (vgpu_forked()) { int (*f)(unsigned long long, unsigned int, void*) = (int (*)(unsigned long long, unsigned int, void*))vgpu_forked_sym(752, 0); return f ? f(unit, type_, temp) : 1; } return (int)vgpu_nvmlUnitGetTemperature((GoUint64)unit, (GoUint32)type_, (void*)temp); }
+int nvmlUnitGetUnitInfo(unsigned long long unit, void* info) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(753, 0); return f ? f(unit, info) : 1; } return (int)vgpu_nvmlUnitGetUnitInfo((GoUint64)unit, (void*)info); }
+int nvmlUnitSetLedState(unsigned long long unit, int color) { if (vgpu_forked()) { int (*f)(unsigned long long, int) = (int (*)(unsigned long long, int))vgpu_forked_sym(754, 0); return f ? f(unit, color) : 1; } return (int)vgpu_nvmlUnitSetLedState((GoUint64)unit, (GoInt32)color); }
+int nvmlGetExcludedDeviceCount(void* deviceCount) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(755, 0); return f ? f(deviceCount) : 1; } return (int)vgpu_nvmlGetExcludedDeviceCount((void*)deviceCount); }
+int nvmlGetExcludedDeviceInfoByIndex(unsigned int index, void* info) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(756, 0); return f ? f(index, info) : 1; } return (int)vgpu_nvmlGetExcludedDeviceInfoByIndex((GoUint32)index, (void*)info); }
+int nvmlGetBlacklistDeviceCount(void* deviceCount) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(757, 0); return f ? f(deviceCount) : 1; } return (int)vgpu_nvmlGetBlacklistDeviceCount((void*)deviceCount); }
+int nvmlGetBlacklistDeviceInfoByIndex(unsigned int index, void* info) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(758, 0); return f ? f(index, info) : 1; } return (int)vgpu_nvmlGetBlacklistDeviceInfoByIndex((GoUint32)index, (void*)info); }
+int nvmlSystemGetHicVersion(void* hwbcCount, void* hwbcEntries) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(759, 0); return f ? f(hwbcCount, hwbcEntries) : 1; } return (int)vgpu_nvmlSystemGetHicVersion((void*)hwbcCount, (void*)hwbcEntries); }
+int nvmlSystemGetConfComputeCapabilities(void* capabilities) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(760, 0); return f ? f(capabilities) : 1; } return (int)vgpu_nvmlSystemGetConfComputeCapabilities((void*)capabilities); }
+int nvmlSystemGetConfComputeState(void* state) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(761, 0); return f ? f(state) : 1; } return (int)vgpu_nvmlSystemGetConfComputeState((void*)state); }
+int nvmlSystemGetConfComputeGpusReadyState(void* isAcceptingWork) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(762, 0); return f ? f(isAcceptingWork) : 1; } return (int)vgpu_nvmlSystemGetConfComputeGpusReadyState((void*)isAcceptingWork); }
+int nvmlSystemSetConfComputeGpusReadyState(unsigned int isAcceptingWork) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(763, 0); return f ? f(isAcceptingWork) : 1; } return (int)vgpu_nvmlSystemSetConfComputeGpusReadyState((GoUint32)isAcceptingWork); }
+int nvmlDeviceGetConfComputeMemSizeInfo(void* device, void* memInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(764, 0); return f ? f(device, memInfo) : 1; } return (int)vgpu_nvmlDeviceGetConfComputeMemSizeInfo((GoUintptr)device, (void*)memInfo); }
+int nvmlDeviceGetConfComputeProtectedMemoryUsage(void* device, void* memory) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(765, 0); return f ? f(device, memory) : 1; } return (int)vgpu_nvmlDeviceGetConfComputeProtectedMemoryUsage((GoUintptr)device, (void*)memory); }
+int nvmlDeviceGetConfComputeGpuCertificate(void* device, void* gpuCert) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(766, 0); return f ? f(device, gpuCert) : 1; } return (int)vgpu_nvmlDeviceGetConfComputeGpuCertificate((GoUintptr)device, (void*)gpuCert); }
+int nvmlDeviceGetConfComputeGpuAttestationReport(void* device, void* gpuAtstReport) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(767, 0); return f ? f(device, gpuAtstReport) : 1; } return (int)vgpu_nvmlDeviceGetConfComputeGpuAttestationReport((GoUintptr)device, (void*)gpuAtstReport); }
+int nvmlDeviceSetConfComputeUnprotectedMemSize(void* device, unsigned long long sizeKiB) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(768, 0); return f ? f(device, sizeKiB) : 1; } return (int)vgpu_nvmlDeviceSetConfComputeUnprotectedMemSize((GoUintptr)device, (GoUint64)sizeKiB); }
+int nvmlDeviceQueryDrainState(void* pciInfo, void* currentState) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(769, 0); return f ? f(pciInfo, currentState) : 1; } return (int)vgpu_nvmlDeviceQueryDrainState((void*)pciInfo, (void*)currentState); }
+int nvmlDeviceModifyDrainState(void* pciInfo, int newState) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(770, 0); return f ? f(pciInfo, newState) : 1; } return (int)vgpu_nvmlDeviceModifyDrainState((void*)pciInfo, (GoInt32)newState); }
+int nvmlDeviceRemoveGpu(void* pciInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(771, 0); return f ? f(pciInfo) : 1; } return (int)vgpu_nvmlDeviceRemoveGpu((void*)pciInfo); }
+int nvmlDeviceRemoveGpu_v2(void* pciInfo, int gpuState, int linkState) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(772, 0); return f ? f(pciInfo, gpuState, linkState) : 1; } return (int)vgpu_nvmlDeviceRemoveGpu_v2((void*)pciInfo, (GoInt32)gpuState, (GoInt32)linkState); }
+int nvmlDeviceDiscoverGpus(void* pciInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(773, 0); return f ? f(pciInfo) : 1; } return (int)vgpu_nvmlDeviceDiscoverGpus((void*)pciInfo); }
+int nvmlEventSetWait(void* set, void* data, unsigned int timeoutms) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(774, 0); return f ? f(set, data, timeoutms) : 1; } return (int)vgpu_nvmlEventSetWait((GoUintptr)set, (void*)data, (GoUint32)timeoutms); }
+int nvmlDeviceGetFieldValues(void* device, int valuesCount, void* values) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(775, 0); return f ? f(device, valuesCount, values) : 1; } return (int)vgpu_nvmlDeviceGetFieldValues((GoUintptr)device, (GoInt32)valuesCount, (void*)values); }
+int nvmlDeviceClearFieldValues(void* device, int valuesCount, void* values) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(776, 0); return f ? f(device, valuesCount, values) : 1; } return (int)vgpu_nvmlDeviceClearFieldValues((GoUintptr)device, (GoInt32)valuesCount, (void*)values); }
+int nvmlDeviceGetGridLicensableFeatures(void* device, void* features) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(777, 0); return f ? f(device, features) : 1; } return (int)vgpu_nvmlDeviceGetGridLicensableFeatures((GoUintptr)device, (void*)features); }
+int nvmlDeviceGetGridLicensableFeatures_v2(void* device, void* features) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(778, 0); return f ? f(device, features) : 1; } return (int)vgpu_nvmlDeviceGetGridLicensableFeatures_v2((GoUintptr)device, (void*)features); }
+int nvmlDeviceGetGridLicensableFeatures_v3(void* device, void* features) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(779, 0); return f ? f(device, features) : 1; } return (int)vgpu_nvmlDeviceGetGridLicensableFeatures_v3((GoUintptr)device, (void*)features); }
+int nvmlDeviceGetGridLicensableFeatures_v4(void* device, void* features) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(780, 0); return f ? f(device, features) : 1; } return (int)vgpu_nvmlDeviceGetGridLicensableFeatures_v4((GoUintptr)device, (void*)features); }
+int nvmlDeviceGetVgpuCapabilities(void* device, int capability, void* capResult) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(781, 0); return f ? f(device, capability, capResult) : 1; } return (int)vgpu_nvmlDeviceGetVgpuCapabilities((GoUintptr)device, (GoInt32)capability, (void*)capResult); }
+int nvmlDeviceGetActiveVgpus(void* device, void* vgpuCount, void* vgpuInstances) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(782, 0); return f ? f(device, vgpuCount, vgpuInstances) : 1; } return (int)vgpu_nvmlDeviceGetActiveVgpus((GoUintptr)device, (void*)vgpuCount, (void*)vgpuInstances); }
+int nvmlDeviceGetCreatableVgpus(void* device, void* vgpuCount, void* vgpuTypeIds) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(783, 0); return f ? f(device, vgpuCount, vgpuTypeIds) : 1; } return (int)vgpu_nvmlDeviceGetCreatableVgpus((GoUintptr)device, (void*)vgpuCount, (void*)vgpuTypeIds); }
+int nvmlDeviceGetSupportedVgpus(void* device, void* vgpuCount, void* vgpuTypeIds) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(784, 0); return f ? f(device, vgpuCount, vgpuTypeIds) : 1; } return (int)vgpu_nvmlDeviceGetSupportedVgpus((GoUintptr)device, (void*)vgpuCount, (void*)vgpuTypeIds); }
+int nvmlDeviceGetHostVgpuMode(void* device, void* pHostVgpuMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(785, 0); return f ? f(device, pHostVgpuMode) : 1; } return (int)vgpu_nvmlDeviceGetHostVgpuMode((GoUintptr)device, (void*)pHostVgpuMode); }
+int nvmlDeviceGetPgpuMetadataString(void* device, void* pgpuMetadata, void* bufferSize) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(786, 0); return f ? f(device, pgpuMetadata, bufferSize) : 1; } return (int)vgpu_nvmlDeviceGetPgpuMetadataString((GoUintptr)device, (void*)pgpuMetadata, (void*)bufferSize); }
+int nvmlDeviceGetVgpuUtilization(void* device, unsigned long long lastSeenTimeStamp, void* sampleValType, void* vgpuInstanceSamplesCount, void* utilizationSamples) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, void*, void*, void*) = (int (*)(void*, unsigned long long, void*, void*, void*))vgpu_forked_sym(787, 0); return f ? f(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples) : 1; } return (int)vgpu_nvmlDeviceGetVgpuUtilization((GoUintptr)device, (GoUint64)lastSeenTimeStamp, (void*)sampleValType, (void*)vgpuInstanceSamplesCount, (void*)utilizationSamples); }
+int nvmlDeviceGetVgpuProcessUtilization(void* device, unsigned long long lastSeenTimeStamp, void* vgpuProcessSamplesCount, void* utilizationSamples) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, void*, void*) = (int (*)(void*, unsigned long long, void*, void*))vgpu_forked_sym(788, 0); return f ? f(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples) : 1; } return (int)vgpu_nvmlDeviceGetVgpuProcessUtilization((GoUintptr)device, (GoUint64)lastSeenTimeStamp, (void*)vgpuProcessSamplesCount, (void*)utilizationSamples); }
+int nvmlDeviceGetVgpuSchedulerLog(void* device, void* pSchedulerLog) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(789, 0); return f ? f(device, pSchedulerLog) : 1; } return (int)vgpu_nvmlDeviceGetVgpuSchedulerLog((GoUintptr)device, (void*)pSchedulerLog); }
+int nvmlDeviceGetVgpuSchedulerState(void* device, void* pSchedulerState) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(790, 0); return f ? f(device, pSchedulerState) : 1; } return (int)vgpu_nvmlDeviceGetVgpuSchedulerState((GoUintptr)device, (void*)pSchedulerState); }
+int nvmlDeviceGetVgpuSchedulerCapabilities(void* device, void* pCapabilities) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(791, 0); return f ? f(device, pCapabilities) : 1; } return (int)vgpu_nvmlDeviceGetVgpuSchedulerCapabilities((GoUintptr)device, (void*)pCapabilities); }
+int nvmlDeviceSetVgpuSchedulerState(void* device, void* pSchedulerState) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(792, 0); return f ? f(device, pSchedulerState) : 1; } return (int)vgpu_nvmlDeviceSetVgpuSchedulerState((GoUintptr)device, (void*)pSchedulerState); }
+int nvmlDeviceSetVirtualizationMode(void* device, int virtualMode) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(793, 0); return f ? f(device, virtualMode) : 1; } return (int)vgpu_nvmlDeviceSetVirtualizationMode((GoUintptr)device, (GoInt32)virtualMode); }
+int nvmlDeviceGetVgpuMetadata(void* device, void* pgpuMetadata, void* bufferSize) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(794, 0); return f ? f(device, pgpuMetadata, bufferSize) : 1; } return (int)vgpu_nvmlDeviceGetVgpuMetadata((GoUintptr)device, (void*)pgpuMetadata, (void*)bufferSize); }
+int nvmlGetVgpuCompatibility(void* vgpuMetadata, void* pgpuMetadata, void* compatibilityInfo) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(795, 0); return f ? f(vgpuMetadata, pgpuMetadata, compatibilityInfo) : 1; } return (int)vgpu_nvmlGetVgpuCompatibility((void*)vgpuMetadata, (void*)pgpuMetadata, (void*)compatibilityInfo); }
+int nvmlGetVgpuDriverCapabilities(int capability, void* capResult) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(796, 0); return f ? f(capability, capResult) : 1; } return (int)vgpu_nvmlGetVgpuDriverCapabilities((GoInt32)capability, (void*)capResult); }
+int nvmlGetVgpuVersion(void* supported, void* current) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(797, 0); return f ? f(supported, current) : 1; } return (int)vgpu_nvmlGetVgpuVersion((void*)supported, (void*)current); }
+int nvmlSetVgpuVersion(void* vgpuVersion) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(798, 0); return f ? f(vgpuVersion) : 1; } return (int)vgpu_nvmlSetVgpuVersion((void*)vgpuVersion); }
+int nvmlVgpuTypeGetCapabilities(unsigned int vgpuTypeId, int capability, void* capResult) { if (vgpu_forked()) { int (*f)(unsigned int, int, void*) = (int (*)(unsigned int, int, void*))vgpu_forked_sym(799, 0); return f ? f(vgpuTypeId, capability, capResult) : 1; } return (int)vgpu_nvmlVgpuTypeGetCapabilities((GoUint32)vgpuTypeId, (GoInt32)capability, (void*)capResult); }
+int nvmlVgpuTypeGetClass(unsigned int vgpuTypeId, void* vgpuTypeClass, void* size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(800, 0); return f ? f(vgpuTypeId, vgpuTypeClass, size) : 1; } return (int)vgpu_nvmlVgpuTypeGetClass((GoUint32)vgpuTypeId, (void*)vgpuTypeClass, (void*)size); }
+int nvmlVgpuTypeGetName(unsigned int vgpuTypeId, void* vgpuTypeName, void* size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(801, 0); return f ? f(vgpuTypeId, vgpuTypeName, size) : 1; } return (int)vgpu_nvmlVgpuTypeGetName((GoUint32)vgpuTypeId, (void*)vgpuTypeName, (void*)size); }
+int nvmlVgpuTypeGetDeviceID(unsigned int vgpuTypeId, void* deviceID, void* subsystemID) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(802, 0); return f ? f(vgpuTypeId, deviceID, subsystemID) : 1; } return (int)vgpu_nvmlVgpuTypeGetDeviceID((GoUint32)vgpuTypeId, (void*)deviceID, (void*)subsystemID); }
+int nvmlVgpuTypeGetFramebufferSize(unsigned int vgpuTypeId, void* fbSize) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(803, 0); return f ? f(vgpuTypeId, fbSize) : 1; } return (int)vgpu_nvmlVgpuTypeGetFramebufferSize((GoUint32)vgpuTypeId, (void*)fbSize); }
+int nvmlVgpuTypeGetFrameRateLimit(unsigned int vgpuTypeId, void* frameRateLimit) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(804, 0); return f ? f(vgpuTypeId, frameRateLimit) : 1; } return (int)vgpu_nvmlVgpuTypeGetFrameRateLimit((GoUint32)vgpuTypeId, (void*)frameRateLimit); }
+int nvmlVgpuTypeGetGpuInstanceProfileId(unsigned int vgpuTypeId, void* gpuInstanceProfileId) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(805, 0); return f ? f(vgpuTypeId, gpuInstanceProfileId) : 1; } return (int)vgpu_nvmlVgpuTypeGetGpuInstanceProfileId((GoUint32)vgpuTypeId, (void*)gpuInstanceProfileId); }
+int nvmlVgpuTypeGetLicense(unsigned int vgpuTypeId, void* vgpuTypeLicenseString, unsigned int size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(806, 0); return f ? f(vgpuTypeId, vgpuTypeLicenseString, size) : 1; } return (int)vgpu_nvmlVgpuTypeGetLicense((GoUint32)vgpuTypeId, (void*)vgpuTypeLicenseString, (GoUint32)size); }
+int nvmlVgpuTypeGetMaxInstances(void* device, unsigned int vgpuTypeId, void* vgpuInstanceCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(807, 0); return f ? f(device, vgpuTypeId, vgpuInstanceCount) : 1; } return (int)vgpu_nvmlVgpuTypeGetMaxInstances((GoUintptr)device, (GoUint32)vgpuTypeId, (void*)vgpuInstanceCount); }
+int nvmlVgpuTypeGetMaxInstancesPerVm(unsigned int vgpuTypeId, void* vgpuInstanceCountPerVm) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(808, 0); return f ? f(vgpuTypeId, vgpuInstanceCountPerVm) : 1; } return (int)vgpu_nvmlVgpuTypeGetMaxInstancesPerVm((GoUint32)vgpuTypeId, (void*)vgpuInstanceCountPerVm); }
+int nvmlVgpuTypeGetNumDisplayHeads(unsigned int vgpuTypeId, void* numDisplayHeads) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(809, 0); return f ? f(vgpuTypeId, numDisplayHeads) : 1; } return (int)vgpu_nvmlVgpuTypeGetNumDisplayHeads((GoUint32)vgpuTypeId, (void*)numDisplayHeads); }
+int nvmlVgpuTypeGetResolution(unsigned int vgpuTypeId, unsigned int displayIndex, void* xdim, void* ydim) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, void*, void*) = (int (*)(unsigned int, unsigned int, void*, void*))vgpu_forked_sym(810, 0); return f ? f(vgpuTypeId, displayIndex, xdim, ydim) : 1; } return (int)vgpu_nvmlVgpuTypeGetResolution((GoUint32)vgpuTypeId, (GoUint32)displayIndex, (void*)xdim, (void*)ydim); }
+int nvmlVgpuInstanceClearAccountingPids(unsigned int vgpuInstance) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(811, 0); return f ? f(vgpuInstance) : 1; } return (int)vgpu_nvmlVgpuInstanceClearAccountingPids((GoUint32)vgpuInstance); }
+int nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, void* mode) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(812, 0); return f ? f(vgpuInstance, mode) : 1; } return (int)vgpu_nvmlVgpuInstanceGetAccountingMode((GoUint32)vgpuInstance, (void*)mode); }
+int nvmlVgpuInstanceGetAccountingPids(unsigned int vgpuInstance, void* count, void* pids) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(813, 0); return f ? f(vgpuInstance, count, pids) : 1; } return (int)vgpu_nvmlVgpuInstanceGetAccountingPids((GoUint32)vgpuInstance, (void*)count, (void*)pids); }
+int nvmlVgpuInstanceGetAccountingStats(unsigned int vgpuInstance, unsigned int pid, void* stats) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, void*) = (int (*)(unsigned int, unsigned int, void*))vgpu_forked_sym(814, 0); return f ? f(vgpuInstance, pid, stats) : 1; } return (int)vgpu_nvmlVgpuInstanceGetAccountingStats((GoUint32)vgpuInstance, (GoUint32)pid, (void*)stats); }
+int nvmlVgpuInstanceGetEccMode(unsigned int vgpuInstance, void* eccMode) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(815, 0); return f ? f(vgpuInstance, eccMode) : 1; } return (int)vgpu_nvmlVgpuInstanceGetEccMode((GoUint32)vgpuInstance, (void*)eccMode); }
+int nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, void* encoderCapacity) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(816, 0); return f ? f(vgpuInstance, encoderCapacity) : 1; } return (int)vgpu_nvmlVgpuInstanceGetEncoderCapacity((GoUint32)vgpuInstance, (void*)encoderCapacity); }
+int nvmlVgpuInstanceSetEncoderCapacity(unsigned int vgpuInstance, unsigned int encoderCapacity) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int))vgpu_forked_sym(817, 0); return f ? f(vgpuInstance, encoderCapacity) : 1; } return (int)vgpu_nvmlVgpuInstanceSetEncoderCapacity((GoUint32)vgpuInstance, (GoUint32)encoderCapacity); }
+int nvmlVgpuInstanceGetEncoderSessions(unsigned int vgpuInstance, void* sessionCount, void* sessionInfo) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(818, 0); return f ? f(vgpuInstance, sessionCount, sessionInfo) : 1; } return (int)vgpu_nvmlVgpuInstanceGetEncoderSessions((GoUint32)vgpuInstance, (void*)sessionCount, (void*)sessionInfo); }
+int nvmlVgpuInstanceGetEncoderStats(unsigned int vgpuInstance, void* sessionCount, void* averageFps, void* averageLatency) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*, void*) = (int (*)(unsigned int, void*, void*, void*))vgpu_forked_sym(819, 0); return f ? f(vgpuInstance, sessionCount, averageFps, averageLatency) : 1; } return (int)vgpu_nvmlVgpuInstanceGetEncoderStats((GoUint32)vgpuInstance, (void*)sessionCount, (void*)averageFps, (void*)averageLatency); }
+int nvmlVgpuInstanceGetFBCSessions(unsigned int vgpuInstance, void* sessionCount, void* sessionInfo) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(820, 0); return f ? f(vgpuInstance, sessionCount, sessionInfo) : 1; } return (int)vgpu_nvmlVgpuInstanceGetFBCSessions((GoUint32)vgpuInstance, (void*)sessionCount, (void*)sessionInfo); }
+int nvmlVgpuInstanceGetFBCStats(unsigned int vgpuInstance, void* fbcStats) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(821, 0); return f ? f(vgpuInstance, fbcStats) : 1; } return (int)vgpu_nvmlVgpuInstanceGetFBCStats((GoUint32)vgpuInstance, (void*)fbcStats); }
+int nvmlVgpuInstanceGetFbUsage(unsigned int vgpuInstance, void* fbUsage) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(822, 0); return f ? f(vgpuInstance, fbUsage) : 1; } return (int)vgpu_nvmlVgpuInstanceGetFbUsage((GoUint32)vgpuInstance, (void*)fbUsage); }
+int nvmlVgpuInstanceGetFrameRateLimit(unsigned int vgpuInstance, void* frameRateLimit) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(823, 0); return f ? f(vgpuInstance, frameRateLimit) : 1; } return (int)vgpu_nvmlVgpuInstanceGetFrameRateLimit((GoUint32)vgpuInstance, (void*)frameRateLimit); }
+int nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, void* gpuInstanceId) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(824, 0); return f ? f(vgpuInstance, gpuInstanceId) : 1; } return (int)vgpu_nvmlVgpuInstanceGetGpuInstanceId((GoUint32)vgpuInstance, (void*)gpuInstanceId); }
+int nvmlVgpuInstanceGetGpuPciId(unsigned int vgpuInstance, void* vgpuPciId, void* length) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(825, 0); return f ? f(vgpuInstance, vgpuPciId, length) : 1; } return (int)vgpu_nvmlVgpuInstanceGetGpuPciId((GoUint32)vgpuInstance, (void*)vgpuPciId, (void*)length); }
+int nvmlVgpuInstanceGetLicenseInfo(unsigned int vgpuInstance, void* licenseInfo) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(826, 0); return f ? f(vgpuInstance, licenseInfo) : 1; } return (int)vgpu_nvmlVgpuInstanceGetLicenseInfo((GoUint32)vgpuInstance, (void*)licenseInfo); }
+int nvmlVgpuInstanceGetLicenseInfo_v2(unsigned int vgpuInstance, void* licenseInfo) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(827, 0); return f ? f(vgpuInstance, licenseInfo) : 1; } return (int)vgpu_nvmlVgpuInstanceGetLicenseInfo_v2((GoUint32)vgpuInstance, (void*)licenseInfo); }
+int nvmlVgpuInstanceGetLicenseStatus(unsigned int vgpuInstance, void* licensed) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(828, 0); return f ? f(vgpuInstance, licensed) : 1; } return (int)vgpu_nvmlVgpuInstanceGetLicenseStatus((GoUint32)vgpuInstance, (void*)licensed); }
+int nvmlVgpuInstanceGetMdevUUID(unsigned int vgpuInstance, void* mdevUuid, unsigned int size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(829, 0); return f ? f(vgpuInstance, mdevUuid, size) : 1; } return (int)vgpu_nvmlVgpuInstanceGetMdevUUID((GoUint32)vgpuInstance, (void*)mdevUuid, (GoUint32)size); }
+int nvmlVgpuInstanceGetMetadata(unsigned int vgpuInstance, void* vgpuMetadata, void* bufferSize) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*) = (int (*)(unsigned int, void*, void*))vgpu_forked_sym(830, 0); return f ? f(vgpuInstance, vgpuMetadata, bufferSize) : 1; } return (int)vgpu_nvmlVgpuInstanceGetMetadata((GoUint32)vgpuInstance, (void*)vgpuMetadata, (void*)bufferSize); }
+int nvmlVgpuInstanceGetType(unsigned int vgpuInstance, void* vgpuTypeId) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(831, 0); return f ? f(vgpuInstance, vgpuTypeId) : 1; } return (int)vgpu_nvmlVgpuInstanceGetType((GoUint32)vgpuInstance, (void*)vgpuTypeId); }
+int nvmlVgpuInstanceGetUUID(unsigned int vgpuInstance, void* uuid, unsigned int size) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(832, 0); return f ? f(vgpuInstance, uuid, size) : 1; } return (int)vgpu_nvmlVgpuInstanceGetUUID((GoUint32)vgpuInstance, (void*)uuid, (GoUint32)size); }
+int nvmlVgpuInstanceGetVmDriverVersion(unsigned int vgpuInstance, void* version, unsigned int length) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(833, 0); return f ? f(vgpuInstance, version, length) : 1; } return (int)vgpu_nvmlVgpuInstanceGetVmDriverVersion((GoUint32)vgpuInstance, (void*)version, (GoUint32)length); }
+int nvmlVgpuInstanceGetVmID(unsigned int vgpuInstance, void* vmId, unsigned int size, void* vmIdType) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, void*) = (int (*)(unsigned int, void*, unsigned int, void*))vgpu_forked_sym(834, 0); return f ? f(vgpuInstance, vmId, size, vmIdType) : 1; } return (int)vgpu_nvmlVgpuInstanceGetVmID((GoUint32)vgpuInstance, (void*)vmId, (GoUint32)size, (void*)vmIdType); }
+int nvmlDeviceGetLastBBXFlushTime(void* device, void* timestamp, void* durationUs) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(835, 0); return f ? f(device, timestamp, durationUs) : 1; } return (int)vgpu_nvmlDeviceGetLastBBXFlushTime((GoUintptr)device, (void*)timestamp, (void*)durationUs); }
+int nvmlDeviceGetMarginTemperature(void* device, void* marginTempInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(836, 0); return f ? f(device, marginTempInfo) : 1; } return (int)vgpu_nvmlDeviceGetMarginTemperature((GoUintptr)device, (void*)marginTempInfo); }
+int nvmlDeviceGetFanSpeedRPM(void* device, void* fanSpeed) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(837, 0); return f ? f(device, fanSpeed) : 1; } return (int)vgpu_nvmlDeviceGetFanSpeedRPM((GoUintptr)device, (void*)fanSpeed); }
+int nvmlDeviceGetCoolerInfo(void* device, void* coolerInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(838, 0); return f ? f(device, coolerInfo) : 1; } return (int)vgpu_nvmlDeviceGetCoolerInfo((GoUintptr)device, (void*)coolerInfo); }
+int nvmlDeviceGetClockOffsets(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(839, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceGetClockOffsets((GoUintptr)device, (void*)info); }
+int nvmlDeviceSetClockOffsets(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(840, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceSetClockOffsets((GoUintptr)device, (void*)info); }
+int nvmlDeviceGetPerformanceModes(void* device, void* perfModes) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(841, 0); return f ? f(device, perfModes) : 1; } return (int)vgpu_nvmlDeviceGetPerformanceModes((GoUintptr)device, (void*)perfModes); }
+int nvmlDeviceGetCurrentClockFreqs(void* device, void* currentClockFreqs) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(842, 0); return f ? f(device, currentClockFreqs) : 1; } return (int)vgpu_nvmlDeviceGetCurrentClockFreqs((GoUintptr)device, (void*)currentClockFreqs); }
+int nvmlDeviceGetCapabilities(void* device, void* caps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(843, 0); return f ? f(device, caps) : 1; } return (int)vgpu_nvmlDeviceGetCapabilities((GoUintptr)device, (void*)caps); }
+int nvmlDeviceGetRepairStatus(void* device, void* repairStatus) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(844, 0); return f ? f(device, repairStatus) : 1; } return (int)vgpu_nvmlDeviceGetRepairStatus((GoUintptr)device, (void*)repairStatus); }
+int nvmlDeviceGetAddressingMode(void* device, void* mode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(845, 0); return f ? f(device, mode) : 1; } return (int)vgpu_nvmlDeviceGetAddressingMode((GoUintptr)device, (void*)mode); }
+int nvmlDeviceGetUnrepairableMemoryFlag_v1(void* device, void* unrepairableMemoryStatus) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(846, 0); return f ? f(device, unrepairableMemoryStatus) : 1; } return (int)vgpu_nvmlDeviceGetUnrepairableMemoryFlag_v1((GoUintptr)device, (void*)unrepairableMemoryStatus); }
+int nvmlDeviceGetC2cModeInfoV(void* device, void* c2cModeInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(847, 0); return f ? f(device, c2cModeInfo) : 1; } return (int)vgpu_nvmlDeviceGetC2cModeInfoV((GoUintptr)device, (void*)c2cModeInfo); }
+int nvmlDeviceGetNumaNodeId(void* device, void* node) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(848, 0); return f ? f(device, node) : 1; } return (int)vgpu_nvmlDeviceGetNumaNodeId((GoUintptr)device, (void*)node); }
+int nvmlDeviceGetDramEncryptionMode(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(849, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDramEncryptionMode((GoUintptr)device, (void*)current, (void*)pending); }
+int nvmlDeviceSetDramEncryptionMode(void* device, void* dramEncryption) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(850, 0); return f ? f(device, dramEncryption) : 1; } return (int)vgpu_nvmlDeviceSetDramEncryptionMode((GoUintptr)device, (void*)dramEncryption); }
+int nvmlDeviceGetNvlinkSupportedBwModes(void* device, void* supportedBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(851, 0); return f ? f(device, supportedBwMode) : 1; } return (int)vgpu_nvmlDeviceGetNvlinkSupportedBwModes((GoUintptr)device, (void*)supportedBwMode); }
+int nvmlDeviceGetNvlinkBwMode(void* device, void* getBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(852, 0); return f ? f(device, getBwMode) : 1; } return (int)vgpu_nvmlDeviceGetNvlinkBwMode((GoUintptr)device, (void*)getBwMode); }
+int nvmlDeviceSetNvlinkBwMode(void* device, void* setBwMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(853, 0); return f ? f(device, setBwMode) : 1; } return (int)vgpu_nvmlDeviceSetNvlinkBwMode((GoUintptr)device, (void*)setBwMode); }
+int nvmlDeviceWorkloadPowerProfileGetProfilesInfo(void* device, void* profilesInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(854, 0); return f ? f(device, profilesInfo) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileGetProfilesInfo((GoUintptr)device, (void*)profilesInfo); }
+int nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(void* device, void* currentProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(855, 0); return f ? f(device, currentProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles((GoUintptr)device, (void*)currentProfiles); }
+int nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(void* device, void* requestedProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(856, 0); return f ? f(device, requestedProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles((GoUintptr)device, (void*)requestedProfiles); }
+int nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(void* device, void* requestedProfiles) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(857, 0); return f ? f(device, requestedProfiles) : 1; } return (int)vgpu_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles((GoUintptr)device, (void*)requestedProfiles); }
+int nvmlDevicePowerSmoothingActivatePresetProfile(void* device, void* profile) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(858, 0); return f ? f(device, profile) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingActivatePresetProfile((GoUintptr)device, (void*)profile); }
+int nvmlDevicePowerSmoothingUpdatePresetProfileParam(void* device, void* profile) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(859, 0); return f ? f(device, profile) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingUpdatePresetProfileParam((GoUintptr)device, (void*)profile); }
+int nvmlDevicePowerSmoothingSetState(void* device, void* state) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(860, 0); return f ? f(device, state) : 1; } return (int)vgpu_nvmlDevicePowerSmoothingSetState((GoUintptr)device, (void*)state); }
+int nvmlDeviceGetPlatformInfo(void* device, void* platformInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(861, 0); return f ? f(device, platformInfo) : 1; } return (int)vgpu_nvmlDeviceGetPlatformInfo((GoUintptr)device, (void*)platformInfo); }
+int nvmlDeviceGetNvLinkInfo(void* device, void* info) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(862, 0); return f ? f(device, info) : 1; } return (int)vgpu_nvmlDeviceGetNvLinkInfo((GoUintptr)device, (void*)info); }
+int nvmlDeviceGetGpuFabricInfoV(void* device, void* gpuFabricInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(863, 0); return f ? f(device, gpuFabricInfo) : 1; } return (int)vgpu_nvmlDeviceGetGpuFabricInfoV((GoUintptr)device, (void*)gpuFabricInfo); }
+int nvmlDeviceGetHandleByUUIDV(void* uuid, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(864, 0); return f ? f(uuid, device) : 1; } return (int)vgpu_nvmlDeviceGetHandleByUUIDV((void*)uuid, (void*)device); }
+int nvmlSystemGetDriverBranch(void* branchInfo, unsigned int length) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(865, 0); return f ? f(branchInfo, length) : 1; } return (int)vgpu_nvmlSystemGetDriverBranch((void*)branchInfo, (GoUint32)length); }
+int nvmlSystemGetConfComputeSettings(void* settings) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(866, 0); return f ? f(settings) : 1; } return (int)vgpu_nvmlSystemGetConfComputeSettings((void*)settings); }
+int nvmlSystemGetConfComputeKeyRotationThresholdInfo(void* pKeyRotationThrInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(867, 0); return f ? f(pKeyRotationThrInfo) : 1; } return (int)vgpu_nvmlSystemGetConfComputeKeyRotationThresholdInfo((void*)pKeyRotationThrInfo); }
+int nvmlSystemSetConfComputeKeyRotationThresholdInfo(void* pKeyRotationThrInfo) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(868, 0); return f ? f(pKeyRotationThrInfo) : 1; } return (int)vgpu_nvmlSystemSetConfComputeKeyRotationThresholdInfo((void*)pKeyRotationThrInfo); }
+int nvmlDeviceGetPowerMizerMode_v1(void* device, void* powerMizerMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(869, 0); return f ? f(device, powerMizerMode) : 1; } return (int)vgpu_nvmlDeviceGetPowerMizerMode_v1((GoUintptr)device, (void*)powerMizerMode); }
+int nvmlDeviceSetPowerMizerMode_v1(void* device, void* powerMizerMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(870, 0); return f ? f(device, powerMizerMode) : 1; } return (int)vgpu_nvmlDeviceSetPowerMizerMode_v1((GoUintptr)device, (void*)powerMizerMode); }
+int nvmlDeviceGetPdi(void* device, void* pdi) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(871, 0); return f ? f(device, pdi) : 1; } return (int)vgpu_nvmlDeviceGetPdi((GoUintptr)device, (void*)pdi); }
+int nvmlDeviceGetGpuInstanceProfileInfoByIdV(void* device, unsigned int profileId, void* info) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(872, 0); return f ? f(device, profileId, info) : 1; } return (int)vgpu_nvmlDeviceGetGpuInstanceProfileInfoByIdV((GoUintptr)device, (GoUint32)profileId, (void*)info); }
+int nvmlDeviceGetVgpuHeterogeneousMode(void* device, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(873, 0); return f ? f(device, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlDeviceGetVgpuHeterogeneousMode((GoUintptr)device, (void*)pHeterogeneousMode); }
+int nvmlDeviceSetVgpuHeterogeneousMode(void* device, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(874, 0); return f ? f(device, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlDeviceSetVgpuHeterogeneousMode((GoUintptr)device, (void*)pHeterogeneousMode); }
+int nvmlDeviceGetVgpuTypeSupportedPlacements(void* device, unsigned int vgpuTypeId, void* pPlacementList) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(875, 0); return f ? f(device, vgpuTypeId, pPlacementList) : 1; } return (int)vgpu_nvmlDeviceGetVgpuTypeSupportedPlacements((GoUintptr)device, (GoUint32)vgpuTypeId, (void*)pPlacementList); }
+int nvmlDeviceGetVgpuTypeCreatablePlacements(void* device, unsigned int vgpuTypeId, void* pPlacementList) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(876, 0); return f ? f(device, vgpuTypeId, pPlacementList) : 1; } return (int)vgpu_nvmlDeviceGetVgpuTypeCreatablePlacements((GoUintptr)device, (GoUint32)vgpuTypeId, (void*)pPlacementList); }
+int nvmlDeviceGetVgpuInstancesUtilizationInfo(void* device, void* vgpuUtilInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(877, 0); return f ? f(device, vgpuUtilInfo) : 1; } return (int)vgpu_nvmlDeviceGetVgpuInstancesUtilizationInfo((GoUintptr)device, (void*)vgpuUtilInfo); }
+int nvmlDeviceGetVgpuProcessesUtilizationInfo(void* device, void* vgpuProcUtilInfo) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(878, 0); return f ? f(device, vgpuProcUtilInfo) : 1; } return (int)vgpu_nvmlDeviceGetVgpuProcessesUtilizationInfo((GoUintptr)device, (void*)vgpuProcUtilInfo); }
+int nvmlDeviceSetVgpuCapabilities(void* device, int capability, int state) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(879, 0); return f ? f(device, capability, state) : 1; } return (int)vgpu_nvmlDeviceSetVgpuCapabilities((GoUintptr)device, (GoInt32)capability, (GoInt32)state); }
+int nvmlVgpuTypeGetBAR1Info(unsigned int vgpuTypeId, void* bar1Info) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(880, 0); return f ? f(vgpuTypeId, bar1Info) : 1; } return (int)vgpu_nvmlVgpuTypeGetBAR1Info((GoUint32)vgpuTypeId, (void*)bar1Info); }
+int nvmlVgpuTypeGetFbReservation(unsigned int vgpuTypeId, void* fbReservation) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(881, 0); return f ? f(vgpuTypeId, fbReservation) : 1; } return (int)vgpu_nvmlVgpuTypeGetFbReservation((GoUint32)vgpuTypeId, (void*)fbReservation); }
+int nvmlVgpuTypeGetGspHeapSize(unsigned int vgpuTypeId, void* gspHeapSize) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(882, 0); return f ? f(vgpuTypeId, gspHeapSize) : 1; } return (int)vgpu_nvmlVgpuTypeGetGspHeapSize((GoUint32)vgpuTypeId, (void*)gspHeapSize); }
+int nvmlVgpuTypeGetMaxInstancesPerGpuInstance(void* pMaxInstance) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(883, 0); return f ? f(pMaxInstance) : 1; } return (int)vgpu_nvmlVgpuTypeGetMaxInstancesPerGpuInstance((void*)pMaxInstance); }
+int nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, void* pPlacement) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(884, 0); return f ? f(vgpuInstance, pPlacement) : 1; } return (int)vgpu_nvmlVgpuInstanceGetPlacementId((GoUint32)vgpuInstance, (void*)pPlacement); }
+int nvmlVgpuInstanceGetRuntimeStateSize(unsigned int vgpuInstance, void* pState) { if (vgpu_forked()) { int (*f)(unsigned int, void*) = (int (*)(unsigned int, void*))vgpu_forked_sym(885, 0); return f ? f(vgpuInstance, pState) : 1; } return (int)vgpu_nvmlVgpuInstanceGetRuntimeStateSize((GoUint32)vgpuInstance, (void*)pState); }
+int nvmlGpuInstanceGetCreatableVgpus(unsigned long long gpuInstance, void* pVgpus) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(886, 0); return f ? f(gpuInstance, pVgpus) : 1; } return (int)vgpu_nvmlGpuInstanceGetCreatableVgpus((GoUint64)gpuInstance, (void*)pVgpus); }
+int nvmlGpuInstanceGetActiveVgpus(unsigned long long gpuInstance, void* pVgpuInstanceInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(887, 0); return f ? f(gpuInstance, pVgpuInstanceInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetActiveVgpus((GoUint64)gpuInstance, (void*)pVgpuInstanceInfo); }
+int nvmlGpuInstanceSetVgpuSchedulerState(unsigned long long gpuInstance, void* pScheduler) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(888, 0); return f ? f(gpuInstance, pScheduler) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuSchedulerState((GoUint64)gpuInstance, (void*)pScheduler); }
+int nvmlGpuInstanceGetVgpuSchedulerState(unsigned long long gpuInstance, void* pSchedulerStateInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(889, 0); return f ? f(gpuInstance, pSchedulerStateInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuSchedulerState((GoUint64)gpuInstance, (void*)pSchedulerStateInfo); }
+int nvmlGpuInstanceGetVgpuSchedulerLog(unsigned long long gpuInstance, void* pSchedulerLogInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(890, 0); return f ? f(gpuInstance, pSchedulerLogInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuSchedulerLog((GoUint64)gpuInstance, (void*)pSchedulerLogInfo); }
+int nvmlGpuInstanceGetVgpuTypeCreatablePlacements(unsigned long long gpuInstance, void* pCreatablePlacementInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(891, 0); return f ? f(gpuInstance, pCreatablePlacementInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements((GoUint64)gpuInstance, (void*)pCreatablePlacementInfo); }
+int nvmlGpuInstanceGetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(892, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
+int nvmlGpuInstanceSetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(893, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -1603,9 +1915,321 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"nvmlDeviceGetTemperatureV", NULL},
 	{"nvmlDeviceGetGpuOperationMode", NULL},
 	{"nvmlDeviceGetPciInfoExt", NULL},
+	{"nvmlDeviceGetApplicationsClock", NULL},
+	{"nvmlDeviceGetDefaultApplicationsClock", NULL},
+	{"nvmlDeviceGetMaxCustomerBoostClock", NULL},
+	{"nvmlDeviceGetClock", NULL},
+	{"nvmlDeviceGetSupportedMemoryClocks", NULL},
+	{"nvmlDeviceGetSupportedGraphicsClocks", NULL},
+	{"nvmlDeviceGetMinMaxClockOfPState", NULL},
+	{"nvmlDeviceGetSupportedPerformanceStates", NULL},
+	{"nvmlDeviceGetPowerState", NULL},
+	{"nvmlDeviceGetCurrentClocksThrottleReasons", NULL},
+	{"nvmlDeviceGetSupportedClocksEventReasons", NULL},
+	{"nvmlDeviceGetSupportedClocksThrottleReasons", NULL},
+	{"nvmlDeviceGetViolationStatus", NULL},
+	{"nvmlDeviceGetDynamicPstatesInfo", NULL},
+	{"nvmlDeviceGetClkMonStatus", NULL},
+	{"nvmlDeviceGetAdaptiveClockInfoStatus", NULL},
+	{"nvmlDeviceGetGpcClkVfOffset", NULL},
+	{"nvmlDeviceGetMemClkVfOffset", NULL},
+	{"nvmlDeviceGetGpcClkMinMaxVfOffset", NULL},
+	{"nvmlDeviceGetMemClkMinMaxVfOffset", NULL},
+	{"nvmlDeviceSetGpcClkVfOffset", NULL},
+	{"nvmlDeviceSetMemClkVfOffset", NULL},
+	{"nvmlDeviceSetApplicationsClocks", NULL},
+	{"nvmlDeviceResetApplicationsClocks", NULL},
+	{"nvmlDeviceSetGpuLockedClocks", NULL},
+	{"nvmlDeviceResetGpuLockedClocks", NULL},
+	{"nvmlDeviceSetMemoryLockedClocks", NULL},
+	{"nvmlDeviceResetMemoryLockedClocks", NULL},
+	{"nvmlDeviceGetAutoBoostedClocksEnabled", NULL},
+	{"nvmlDeviceSetAutoBoostedClocksEnabled", NULL},
+	{"nvmlDeviceSetDefaultAutoBoostedClocksEnabled", NULL},
+	{"nvmlDeviceGetTemperatureThreshold", NULL},
+	{"nvmlDeviceSetTemperatureThreshold", NULL},
+	{"nvmlDeviceGetThermalSettings", NULL},
+	{"nvmlDeviceGetNumFans", NULL},
+	{"nvmlDeviceGetFanSpeed_v2", NULL},
+	{"nvmlDeviceGetTargetFanSpeed", NULL},
+	{"nvmlDeviceGetMinMaxFanSpeed", NULL},
+	{"nvmlDeviceGetFanControlPolicy_v2", NULL},
+	{"nvmlDeviceSetFanControlPolicy", NULL},
+	{"nvmlDeviceSetFanSpeed_v2", NULL},
+	{"nvmlDeviceSetDefaultFanSpeed_v2", NULL},
+	{"nvmlDeviceGetPowerManagementMode", NULL},
+	{"nvmlDeviceGetPowerSource", NULL},
+	{"nvmlDeviceSetPowerManagementLimit", NULL},
+	{"nvmlDeviceSetPowerManagementLimit_v2", NULL},
+	{"nvmlDeviceGetEncoderUtilization", NULL},
+	{"nvmlDeviceGetDecoderUtilization", NULL},
+	{"nvmlDeviceGetJpgUtilization", NULL},
+	{"nvmlDeviceGetOfaUtilization", NULL},
+	{"nvmlDeviceGetEncoderCapacity", NULL},
+	{"nvmlDeviceGetEncoderStats", NULL},
+	{"nvmlDeviceGetEncoderSessions", NULL},
+	{"nvmlDeviceGetFBCStats", NULL},
+	{"nvmlDeviceGetFBCSessions", NULL},
+	{"nvmlDeviceGetPcieThroughput", NULL},
+	{"nvmlDeviceGetPcieReplayCounter", NULL},
+	{"nvmlDeviceGetPcieSpeed", NULL},
+	{"nvmlDeviceGetGpuMaxPcieLinkGeneration", NULL},
+	{"nvmlDeviceGetSamples", NULL},
+	{"nvmlDeviceGetDefaultEccMode", NULL},
+	{"nvmlDeviceGetDetailedEccErrors", NULL},
+	{"nvmlDeviceGetMemoryErrorCounter", NULL},
+	{"nvmlDeviceGetSramEccErrorStatus", NULL},
+	{"nvmlDeviceClearEccErrorCounts", NULL},
+	{"nvmlDeviceSetEccMode", NULL},
+	{"nvmlDeviceGetRetiredPages_v2", NULL},
+	{"nvmlDeviceGetRetiredPagesPendingStatus", NULL},
+	{"nvmlDeviceGetRemappedRows", NULL},
+	{"nvmlDeviceGetRowRemapperHistogram", NULL},
+	{"nvmlDeviceGetBoardId", NULL},
+	{"nvmlDeviceGetInforomImageVersion", NULL},
+	{"nvmlDeviceGetInforomConfigurationChecksum", NULL},
+	{"nvmlDeviceGetBridgeChipInfo", NULL},
+	{"nvmlDeviceGetBusType", NULL},
+	{"nvmlDeviceGetIrqNum", NULL},
+	{"nvmlDeviceGetModuleId", NULL},
+	{"nvmlDeviceGetGspFirmwareMode", NULL},
+	{"nvmlDeviceGetGspFirmwareVersion", NULL},
+	{"nvmlDeviceGetHandleBySerial", NULL},
+	{"nvmlDeviceGetDriverModel", NULL},
+	{"nvmlDeviceSetDriverModel", NULL},
+	{"nvmlDeviceSetGpuOperationMode", NULL},
+	{"nvmlDeviceGetAPIRestriction", NULL},
+	{"nvmlDeviceSetAPIRestriction", NULL},
+	{"nvmlDeviceSetPersistenceMode", NULL},
+	{"nvmlDeviceSetComputeMode", NULL},
+	{"nvmlDeviceGetAttributes", NULL},
+	{"nvmlDeviceGetAttributes_v2", NULL},
+	{"nvmlDeviceGetTopologyCommonAncestor", NULL},
+	{"nvmlDeviceGetTopologyNearestGpus", NULL},
+	{"nvmlSystemGetTopologyGpuSet", NULL},
+	{"nvmlDeviceGetCpuAffinity", NULL},
+	{"nvmlDeviceGetCpuAffinityWithinScope", NULL},
+	{"nvmlDeviceGetMemoryAffinity", NULL},
+	{"nvmlDeviceSetCpuAffinity", NULL},
+	{"nvmlDeviceClearCpuAffinity", NULL},
+	{"nvmlDeviceGetP2PStatus", NULL},
+	{"nvmlDeviceOnSameBoard", NULL},
+	{"nvmlDeviceGetNvLinkState", NULL},
+	{"nvmlDeviceGetNvLinkVersion", NULL},
+	{"nvmlDeviceGetNvLinkCapability", NULL},
+	{"nvmlDeviceGetNvLinkRemotePciInfo_v2", NULL},
+	{"nvmlDeviceGetNvLinkRemotePciInfo", NULL},
+	{"nvmlDeviceGetNvLinkRemoteDeviceType", NULL},
+	{"nvmlDeviceGetNvLinkErrorCounter", NULL},
+	{"nvmlDeviceResetNvLinkErrorCounters", NULL},
+	{"nvmlDeviceGetNvLinkUtilizationControl", NULL},
+	{"nvmlDeviceSetNvLinkUtilizationControl", NULL},
+	{"nvmlDeviceGetNvLinkUtilizationCounter", NULL},
+	{"nvmlDeviceFreezeNvLinkUtilizationCounter", NULL},
+	{"nvmlDeviceResetNvLinkUtilizationCounter", NULL},
+	{"nvmlDeviceSetNvLinkDeviceLowPowerThreshold", NULL},
+	{"nvmlSystemGetNvlinkBwMode", NULL},
+	{"nvmlSystemSetNvlinkBwMode", NULL},
+	{"nvmlDeviceGetGpuFabricInfo", NULL},
+	{"nvmlDeviceSetMigMode", NULL},
+	{"nvmlDeviceCreateGpuInstance", NULL},
+	{"nvmlDeviceCreateGpuInstanceWithPlacement", NULL},
+	{"nvmlDeviceGetGpuInstanceById", NULL},
+	{"nvmlDeviceGetGpuInstanceProfileInfo", NULL},
+	{"nvmlDeviceGetGpuInstanceProfileInfoV", NULL},
+	{"nvmlDeviceGetGpuInstanceRemainingCapacity", NULL},
+	{"nvmlDeviceGetGpuInstancePossiblePlacements", NULL},
+	{"nvmlDeviceGetGpuInstancePossiblePlacements_v2", NULL},
+	{"nvmlDeviceGetGpuInstances", NULL},
+	{"nvmlDeviceGetMigDeviceHandleByIndex", NULL},
+	{"nvmlDeviceGetDeviceHandleFromMigDeviceHandle", NULL},
+	{"nvmlDeviceGetGpuInstanceId", NULL},
+	{"nvmlDeviceGetComputeInstanceId", NULL},
+	{"nvmlGpuInstanceDestroy", NULL},
+	{"nvmlGpuInstanceGetInfo", NULL},
+	{"nvmlGpuInstanceCreateComputeInstance", NULL},
+	{"nvmlGpuInstanceCreateComputeInstanceWithPlacement", NULL},
+	{"nvmlGpuInstanceGetComputeInstanceById", NULL},
+	{"nvmlGpuInstanceGetComputeInstancePossiblePlacements", NULL},
+	{"nvmlGpuInstanceGetComputeInstanceProfileInfo", NULL},
+	{"nvmlGpuInstanceGetComputeInstanceProfileInfoV", NULL},
+	{"nvmlGpuInstanceGetComputeInstanceRemainingCapacity", NULL},
+	{"nvmlGpuInstanceGetComputeInstances", NULL},
+	{"nvmlComputeInstanceDestroy", NULL},
+	{"nvmlComputeInstanceGetInfo", NULL},
+	{"nvmlComputeInstanceGetInfo_v2", NULL},
+	{"nvmlGpmQueryDeviceSupport", NULL},
+	{"nvmlGpmQueryIfStreamingEnabled", NULL},
+	{"nvmlGpmSetStreamingEnabled", NULL},
+	{"nvmlGpmSampleAlloc", NULL},
+	{"nvmlGpmSampleFree", NULL},
+	{"nvmlGpmSampleGet", NULL},
+	{"nvmlGpmMigSampleGet", NULL},
+	{"nvmlGpmMetricsGet", NULL},
+	{"nvmlDeviceGetAccountingBufferSize", NULL},
+	{"nvmlDeviceSetAccountingMode", NULL},
+	{"nvmlDeviceClearAccountingPids", NULL},
+	{"nvmlDeviceGetAccountingPids", NULL},
+	{"nvmlDeviceGetAccountingStats", NULL},
+	{"nvmlDeviceGetComputeRunningProcesses_v2", NULL},
+	{"nvmlDeviceGetGraphicsRunningProcesses", NULL},
+	{"nvmlDeviceGetGraphicsRunningProcesses_v2", NULL},
+	{"nvmlDeviceGetMPSComputeRunningProcesses", NULL},
+	{"nvmlDeviceGetMPSComputeRunningProcesses_v2", NULL},
+	{"nvmlDeviceGetMPSComputeRunningProcesses_v3", NULL},
+	{"nvmlDeviceGetProcessUtilization", NULL},
+	{"nvmlSystemGetProcessName", NULL},
+	{"nvmlUnitGetCount", NULL},
+	{"nvmlUnitGetHandleByIndex", NULL},
+	{"nvmlUnitGetDevices", NULL},
+	{"nvmlUnitGetFanSpeedInfo", NULL},
+	{"nvmlUnitGetLedState", NULL},
+	{"nvmlUnitGetPsuInfo", NULL},
+	{"nvmlUnitGetTemperature", NULL},
+	{"nvmlUnitGetUnitInfo", NULL},
+	{"nvmlUnitSetLedState", NULL},
+	{"nvmlGetExcludedDeviceCount", NULL},
+	{"nvmlGetExcludedDeviceInfoByIndex", NULL},
+	{"nvmlGetBlacklistDeviceCount", NULL},
+	{"nvmlGetBlacklistDeviceInfoByIndex", NULL},
+	{"nvmlSystemGetHicVersion", NULL},
+	{"nvmlSystemGetConfComputeCapabilities", NULL},
+	{"nvmlSystemGetConfComputeState", NULL},
+	{"nvmlSystemGetConfComputeGpusReadyState", NULL},
+	{"nvmlSystemSetConfComputeGpusReadyState", NULL},
+	{"nvmlDeviceGetConfComputeMemSizeInfo", NULL},
+	{"nvmlDeviceGetConfComputeProtectedMemoryUsage", NULL},
+	{"nvmlDeviceGetConfComputeGpuCertificate", NULL},
+	{"nvmlDeviceGetConfComputeGpuAttestationReport", NULL},
+	{"nvmlDeviceSetConfComputeUnprotectedMemSize", NULL},
+	{"nvmlDeviceQueryDrainState", NULL},
+	{"nvmlDeviceModifyDrainState", NULL},
+	{"nvmlDeviceRemoveGpu", NULL},
+	{"nvmlDeviceRemoveGpu_v2", NULL},
+	{"nvmlDeviceDiscoverGpus", NULL},
+	{"nvmlEventSetWait", NULL},
+	{"nvmlDeviceGetFieldValues", NULL},
+	{"nvmlDeviceClearFieldValues", NULL},
+	{"nvmlDeviceGetGridLicensableFeatures", NULL},
+	{"nvmlDeviceGetGridLicensableFeatures_v2", NULL},
+	{"nvmlDeviceGetGridLicensableFeatures_v3", NULL},
+	{"nvmlDeviceGetGridLicensableFeatures_v4", NULL},
+	{"nvmlDeviceGetVgpuCapabilities", NULL},
+	{"nvmlDeviceGetActiveVgpus", NULL},
+	{"nvmlDeviceGetCreatableVgpus", NULL},
+	{"nvmlDeviceGetSupportedVgpus", NULL},
+	{"nvmlDeviceGetHostVgpuMode", NULL},
+	{"nvmlDeviceGetPgpuMetadataString", NULL},
+	{"nvmlDeviceGetVgpuUtilization", NULL},
+	{"nvmlDeviceGetVgpuProcessUtilization", NULL},
+	{"nvmlDeviceGetVgpuSchedulerLog", NULL},
+	{"nvmlDeviceGetVgpuSchedulerState", NULL},
+	{"nvmlDeviceGetVgpuSchedulerCapabilities", NULL},
+	{"nvmlDeviceSetVgpuSchedulerState", NULL},
+	{"nvmlDeviceSetVirtualizationMode", NULL},
+	{"nvmlDeviceGetVgpuMetadata", NULL},
+	{"nvmlGetVgpuCompatibility", NULL},
+	{"nvmlGetVgpuDriverCapabilities", NULL},
+	{"nvmlGetVgpuVersion", NULL},
+	{"nvmlSetVgpuVersion", NULL},
+	{"nvmlVgpuTypeGetCapabilities", NULL},
+	{"nvmlVgpuTypeGetClass", NULL},
+	{"nvmlVgpuTypeGetName", NULL},
+	{"nvmlVgpuTypeGetDeviceID", NULL},
+	{"nvmlVgpuTypeGetFramebufferSize", NULL},
+	{"nvmlVgpuTypeGetFrameRateLimit", NULL},
+	{"nvmlVgpuTypeGetGpuInstanceProfileId", NULL},
+	{"nvmlVgpuTypeGetLicense", NULL},
+	{"nvmlVgpuTypeGetMaxInstances", NULL},
+	{"nvmlVgpuTypeGetMaxInstancesPerVm", NULL},
+	{"nvmlVgpuTypeGetNumDisplayHeads", NULL},
+	{"nvmlVgpuTypeGetResolution", NULL},
+	{"nvmlVgpuInstanceClearAccountingPids", NULL},
+	{"nvmlVgpuInstanceGetAccountingMode", NULL},
+	{"nvmlVgpuInstanceGetAccountingPids", NULL},
+	{"nvmlVgpuInstanceGetAccountingStats", NULL},
+	{"nvmlVgpuInstanceGetEccMode", NULL},
+	{"nvmlVgpuInstanceGetEncoderCapacity", NULL},
+	{"nvmlVgpuInstanceSetEncoderCapacity", NULL},
+	{"nvmlVgpuInstanceGetEncoderSessions", NULL},
+	{"nvmlVgpuInstanceGetEncoderStats", NULL},
+	{"nvmlVgpuInstanceGetFBCSessions", NULL},
+	{"nvmlVgpuInstanceGetFBCStats", NULL},
+	{"nvmlVgpuInstanceGetFbUsage", NULL},
+	{"nvmlVgpuInstanceGetFrameRateLimit", NULL},
+	{"nvmlVgpuInstanceGetGpuInstanceId", NULL},
+	{"nvmlVgpuInstanceGetGpuPciId", NULL},
+	{"nvmlVgpuInstanceGetLicenseInfo", NULL},
+	{"nvmlVgpuInstanceGetLicenseInfo_v2", NULL},
+	{"nvmlVgpuInstanceGetLicenseStatus", NULL},
+	{"nvmlVgpuInstanceGetMdevUUID", NULL},
+	{"nvmlVgpuInstanceGetMetadata", NULL},
+	{"nvmlVgpuInstanceGetType", NULL},
+	{"nvmlVgpuInstanceGetUUID", NULL},
+	{"nvmlVgpuInstanceGetVmDriverVersion", NULL},
+	{"nvmlVgpuInstanceGetVmID", NULL},
+	{"nvmlDeviceGetLastBBXFlushTime", NULL},
+	{"nvmlDeviceGetMarginTemperature", NULL},
+	{"nvmlDeviceGetFanSpeedRPM", NULL},
+	{"nvmlDeviceGetCoolerInfo", NULL},
+	{"nvmlDeviceGetClockOffsets", NULL},
+	{"nvmlDeviceSetClockOffsets", NULL},
+	{"nvmlDeviceGetPerformanceModes", NULL},
+	{"nvmlDeviceGetCurrentClockFreqs", NULL},
+	{"nvmlDeviceGetCapabilities", NULL},
+	{"nvmlDeviceGetRepairStatus", NULL},
+	{"nvmlDeviceGetAddressingMode", NULL},
+	{"nvmlDeviceGetUnrepairableMemoryFlag_v1", NULL},
+	{"nvmlDeviceGetC2cModeInfoV", NULL},
+	{"nvmlDeviceGetNumaNodeId", NULL},
+	{"nvmlDeviceGetDramEncryptionMode", NULL},
+	{"nvmlDeviceSetDramEncryptionMode", NULL},
+	{"nvmlDeviceGetNvlinkSupportedBwModes", NULL},
+	{"nvmlDeviceGetNvlinkBwMode", NULL},
+	{"nvmlDeviceSetNvlinkBwMode", NULL},
+	{"nvmlDeviceWorkloadPowerProfileGetProfilesInfo", NULL},
+	{"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", NULL},
+	{"nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", NULL},
+	{"nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", NULL},
+	{"nvmlDevicePowerSmoothingActivatePresetProfile", NULL},
+	{"nvmlDevicePowerSmoothingUpdatePresetProfileParam", NULL},
+	{"nvmlDevicePowerSmoothingSetState", NULL},
+	{"nvmlDeviceGetPlatformInfo", NULL},
+	{"nvmlDeviceGetNvLinkInfo", NULL},
+	{"nvmlDeviceGetGpuFabricInfoV", NULL},
+	{"nvmlDeviceGetHandleByUUIDV", NULL},
+	{"nvmlSystemGetDriverBranch", NULL},
+	{"nvmlSystemGetConfComputeSettings", NULL},
+	{"nvmlSystemGetConfComputeKeyRotationThresholdInfo", NULL},
+	{"nvmlSystemSetConfComputeKeyRotationThresholdInfo", NULL},
+	{"nvmlDeviceGetPowerMizerMode_v1", NULL},
+	{"nvmlDeviceSetPowerMizerMode_v1", NULL},
+	{"nvmlDeviceGetPdi", NULL},
+	{"nvmlDeviceGetGpuInstanceProfileInfoByIdV", NULL},
+	{"nvmlDeviceGetVgpuHeterogeneousMode", NULL},
+	{"nvmlDeviceSetVgpuHeterogeneousMode", NULL},
+	{"nvmlDeviceGetVgpuTypeSupportedPlacements", NULL},
+	{"nvmlDeviceGetVgpuTypeCreatablePlacements", NULL},
+	{"nvmlDeviceGetVgpuInstancesUtilizationInfo", NULL},
+	{"nvmlDeviceGetVgpuProcessesUtilizationInfo", NULL},
+	{"nvmlDeviceSetVgpuCapabilities", NULL},
+	{"nvmlVgpuTypeGetBAR1Info", NULL},
+	{"nvmlVgpuTypeGetFbReservation", NULL},
+	{"nvmlVgpuTypeGetGspHeapSize", NULL},
+	{"nvmlVgpuTypeGetMaxInstancesPerGpuInstance", NULL},
+	{"nvmlVgpuInstanceGetPlacementId", NULL},
+	{"nvmlVgpuInstanceGetRuntimeStateSize", NULL},
+	{"nvmlGpuInstanceGetCreatableVgpus", NULL},
+	{"nvmlGpuInstanceGetActiveVgpus", NULL},
+	{"nvmlGpuInstanceSetVgpuSchedulerState", NULL},
+	{"nvmlGpuInstanceGetVgpuSchedulerState", NULL},
+	{"nvmlGpuInstanceGetVgpuSchedulerLog", NULL},
+	{"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", NULL},
+	{"nvmlGpuInstanceGetVgpuHeterogeneousMode", NULL},
+	{"nvmlGpuInstanceSetVgpuHeterogeneousMode", NULL},
 };
-const int vgpu_fork_nsyms = 582;
-void *vgpu_fork_cache[582];
+const int vgpu_fork_nsyms = 894;
+void *vgpu_fork_cache[894];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

@@ -204,46 +204,22 @@ func DeviceGetPowerUsage(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(d *shim.Device) uint32 { return uint32(d.Profile.PowerW) * 100 })
 }
 
-// DeviceGetPowerManagementLimit is nvmlDeviceGetPowerManagementLimit (milliwatts).
+// DeviceGetPowerManagementLimit is nvmlDeviceGetPowerManagementLimit (milliwatts): the
+// default unless a privileged caller set another; the enforced limit is the same.
 func DeviceGetPowerManagementLimit(h uintptr, out unsafe.Pointer) Return {
+	return putU32(h, out, powerLimit)
+}
+
+func powerLimit(d *shim.Device) uint32 {
+	if l := read(d, func(s *settings) uint32 { return s.powerLimit }); l != 0 {
+		return l
+	}
+	return uint32(d.Profile.PowerW) * 1000
+}
+
+// DeviceGetPowerManagementDefaultLimit is nvmlDeviceGetPowerManagementDefaultLimit.
+func DeviceGetPowerManagementDefaultLimit(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(d *shim.Device) uint32 { return uint32(d.Profile.PowerW) * 1000 })
-}
-
-// PowerManagementLimit serves the enforced and default power limits, equal on a sim card.
-func PowerManagementLimit(h uintptr, out unsafe.Pointer) Return {
-	return DeviceGetPowerManagementLimit(h, out)
-}
-
-// clock answers nvmlClockType_t: graphics, SM, memory, video.
-func clock(d *shim.Device, t int32) (uint32, bool) {
-	switch t {
-	case 0, 1:
-		return uint32(d.Profile.ClockMHz), true
-	case 2:
-		return uint32(d.Profile.MemClockMHz), true
-	case 3:
-		return uint32(d.Profile.ClockMHz) * 78 / 100, true
-	}
-	return 0, false
-}
-
-// DeviceGetClockInfo is nvmlDeviceGetClockInfo.
-func DeviceGetClockInfo(h uintptr, t int32, out unsafe.Pointer) Return {
-	d, r := device(h)
-	if r != Success {
-		return r
-	}
-	v, ok := clock(d, t)
-	if !ok || out == nil {
-		return InvalidArgument
-	}
-	shim.PutU32(out, v)
-	return Success
-}
-
-// DeviceGetMaxClockInfo is nvmlDeviceGetMaxClockInfo.
-func DeviceGetMaxClockInfo(h uintptr, t int32, out unsafe.Pointer) Return {
-	return DeviceGetClockInfo(h, t, out)
 }
 
 // RunningProcesses is nvmlDeviceGetComputeRunningProcesses(_v3): this process, when it holds
@@ -312,14 +288,15 @@ func GraphicsRunningProcesses(h uintptr, count, infos unsafe.Pointer) Return {
 
 // DeviceGetFanSpeed is nvmlDeviceGetFanSpeed: passively cooled parts have no fan.
 func DeviceGetFanSpeed(h uintptr, out unsafe.Pointer) Return {
-	d, r := device(h)
+	d, r := dev(h, out)
 	if r != Success {
 		return r
 	}
-	if d.Profile.Brand != "geforce_rtx" {
+	if d.Profile.Fans == 0 {
 		return NotSupported
 	}
-	return putU32(h, out, func(*shim.Device) uint32 { return 30 })
+	w32(out, fanPercent)
+	return Success
 }
 
 // DeviceGetPerformanceState is nvmlDeviceGetPerformanceState: P0.
@@ -327,14 +304,14 @@ func DeviceGetPerformanceState(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
 }
 
-// DeviceGetPersistenceMode is nvmlDeviceGetPersistenceMode: enabled.
+// DeviceGetPersistenceMode is nvmlDeviceGetPersistenceMode: enabled unless changed.
 func DeviceGetPersistenceMode(h uintptr, out unsafe.Pointer) Return {
-	return putU32(h, out, func(*shim.Device) uint32 { return 1 })
+	return putU32(h, out, func(d *shim.Device) uint32 { return read(d, func(s *settings) uint32 { return s.persistence }) })
 }
 
-// DeviceGetComputeMode is nvmlDeviceGetComputeMode: Default.
+// DeviceGetComputeMode is nvmlDeviceGetComputeMode: Default unless changed.
 func DeviceGetComputeMode(h uintptr, out unsafe.Pointer) Return {
-	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
+	return putU32(h, out, func(d *shim.Device) uint32 { return read(d, func(s *settings) uint32 { return s.computeMode }) })
 }
 
 // DeviceGetEccMode is nvmlDeviceGetEccMode.
@@ -351,7 +328,7 @@ func DeviceGetEccMode(h uintptr, current, pending unsafe.Pointer) Return {
 		v = 1
 	}
 	shim.PutU32(current, v)
-	shim.PutU32(pending, v)
+	shim.PutU32(pending, read(d, func(s *settings) uint32 { return s.eccPending }))
 	return Success
 }
 
@@ -420,12 +397,19 @@ func Disabled(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
 }
 
-// DeviceGetMigMode is nvmlDeviceGetMigMode: MIG is not offered.
+// DeviceGetMigMode is nvmlDeviceGetMigMode: disabled on parts that offer MIG (vgpu hands
+// out whole GPUs), not supported on the others.
 func DeviceGetMigMode(h uintptr, current, pending unsafe.Pointer) Return {
-	if _, r := device(h); r != Success {
+	d, r := dev(h, current, pending)
+	if r != Success {
 		return r
 	}
-	return NotSupported
+	if !d.Profile.MIG {
+		return NotSupported
+	}
+	w32(current, 0)
+	w32(pending, 0)
+	return Success
 }
 
 // DeviceGetTotalEnergyConsumption is nvmlDeviceGetTotalEnergyConsumption (mJ since load).
@@ -473,9 +457,9 @@ func DeviceIsMigDeviceHandle(h uintptr, out unsafe.Pointer) Return {
 	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
 }
 
-// DeviceGetMaxMigDeviceCount is nvmlDeviceGetMaxMigDeviceCount.
+// DeviceGetMaxMigDeviceCount is nvmlDeviceGetMaxMigDeviceCount: seven slices on MIG parts.
 func DeviceGetMaxMigDeviceCount(h uintptr, out unsafe.Pointer) Return {
-	return putU32(h, out, func(*shim.Device) uint32 { return 0 })
+	return putU32(h, out, func(d *shim.Device) uint32 { return 7 * b2u(d.Profile.MIG) })
 }
 
 // DeviceGetTotalEccErrors is nvmlDeviceGetTotalEccErrors: none, on parts with ECC.

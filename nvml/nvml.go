@@ -105,6 +105,11 @@ func device(h uintptr) (*shim.Device, Return) {
 	if r := ready(); r != Success {
 		return nil, r
 	}
+	return lookup(h)
+}
+
+// lookup resolves a device handle without asking whether NVML was initialised.
+func lookup(h uintptr) (*shim.Device, Return) {
 	i := int(h&0xffffffff)>>4 - 1
 	ds := devices()
 	if h&^0xffffffff != handleBase|uintptr(shim.KindNVMLDevice)<<32 || h&0xf != 0 || i < 0 || i >= len(ds) {

@@ -2599,5 +2599,1862 @@ var Stubs = table.Set{
 			StatsEnd(383, t)
 			return r
 		},
+		NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(384, t)
+			return r
+		},
+		NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(385, t)
+			return r
+		},
+		NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(386, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(386, t)
+			return r
+		},
+		NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(387, t)
+			return r
+		},
+		NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(388, t)
+			return r
+		},
+		NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(389, t)
+			return r
+		},
+		NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(390, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
+			StatsEnd(390, t)
+			return r
+		},
+		NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
+			StatsEnd(391, t)
+			return r
+		},
+		NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(392, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(392, t)
+			return r
+		},
+		NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(393, t)
+			return r
+		},
+		NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(394, t)
+			return r
+		},
+		NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(395, t)
+			return r
+		},
+		NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(396, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
+			StatsEnd(396, t)
+			return r
+		},
+		NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(397, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(397, t)
+			return r
+		},
+		NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(398, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(398, t)
+			return r
+		},
+		NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(399, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
+			StatsEnd(399, t)
+			return r
+		},
+		NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(400, t)
+			return r
+		},
+		NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(401, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(401, t)
+			return r
+		},
+		NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(402, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(402, t)
+			return r
+		},
+		NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(403, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(403, t)
+			return r
+		},
+		NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(404, t)
+			return r
+		},
+		NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(405, t)
+			return r
+		},
+		NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(406, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
+			StatsEnd(406, t)
+			return r
+		},
+		NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(407, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(407, t)
+			return r
+		},
+		NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
+			StatsEnd(408, t)
+			return r
+		},
+		NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(409, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(409, t)
+			return r
+		},
+		NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(410, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
+			StatsEnd(410, t)
+			return r
+		},
+		NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(411, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(411, t)
+			return r
+		},
+		NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(412, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
+			StatsEnd(412, t)
+			return r
+		},
+		NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
+			StatsEnd(413, t)
+			return r
+		},
+		NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(414, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
+			StatsEnd(414, t)
+			return r
+		},
+		NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(415, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(415, t)
+			return r
+		},
+		NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(416, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(416, t)
+			return r
+		},
+		NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(417, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
+			StatsEnd(417, t)
+			return r
+		},
+		NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(418, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
+			StatsEnd(418, t)
+			return r
+		},
+		NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(419, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(419, t)
+			return r
+		},
+		NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(420, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
+			StatsEnd(420, t)
+			return r
+		},
+		NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(421, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
+			StatsEnd(421, t)
+			return r
+		},
+		NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(422, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
+			StatsEnd(422, t)
+			return r
+		},
+		NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(423, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
+			StatsEnd(423, t)
+			return r
+		},
+		NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(424, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
+			StatsEnd(424, t)
+			return r
+		},
+		NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(425, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
+			StatsEnd(425, t)
+			return r
+		},
+		NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(426, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(426, t)
+			return r
+		},
+		NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(427, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
+			StatsEnd(427, t)
+			return r
+		},
+		NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(428, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
+			StatsEnd(428, t)
+			return r
+		},
+		NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(429, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
+			StatsEnd(429, t)
+			return r
+		},
+		NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(430, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(430, t)
+			return r
+		},
+		NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(431, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(431, t)
+			return r
+		},
+		NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(432, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(432, t)
+			return r
+		},
+		NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(433, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(433, t)
+			return r
+		},
+		NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(434, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(434, t)
+			return r
+		},
+		NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(435, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(435, t)
+			return r
+		},
+		NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(436, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
+			StatsEnd(436, t)
+			return r
+		},
+		NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(437, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(437, t)
+			return r
+		},
+		NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(438, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(438, t)
+			return r
+		},
+		NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(439, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(439, t)
+			return r
+		},
+		NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(440, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(440, t)
+			return r
+		},
+		NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(441, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
+			StatsEnd(441, t)
+			return r
+		},
+		NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(442, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
+			StatsEnd(442, t)
+			return r
+		},
+		NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(443, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
+			StatsEnd(443, t)
+			return r
+		},
+		NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(444, t)
+			return r
+		},
+		NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
+			StatsEnd(445, t)
+			return r
+		},
+		NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(446, t)
+			return r
+		},
+		NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(447, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(447, t)
+			return r
+		},
+		NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(448, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
+			StatsEnd(448, t)
+			return r
+		},
+		NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
+			StatsEnd(449, t)
+			return r
+		},
+		NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
+			StatsEnd(450, t)
+			return r
+		},
+		NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(451, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
+			StatsEnd(451, t)
+			return r
+		},
+		NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
+			StatsEnd(452, t)
+			return r
+		},
+		NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(453, t)
+			return r
+		},
+		NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(454, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
+			StatsEnd(454, t)
+			return r
+		},
+		NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(455, t)
+			return r
+		},
+		NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
+			StatsEnd(456, t)
+			return r
+		},
+		NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
+			StatsEnd(457, t)
+			return r
+		},
+		NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
+			StatsEnd(458, t)
+			return r
+		},
+		NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
+			StatsEnd(459, t)
+			return r
+		},
+		NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
+			StatsEnd(460, t)
+			return r
+		},
+		NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(461, t)
+			return r
+		},
+		NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(462, t)
+			return r
+		},
+		NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(463, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(463, t)
+			return r
+		},
+		NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(464, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(464, t)
+			return r
+		},
+		NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(465, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
+			StatsEnd(465, t)
+			return r
+		},
+		NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(466, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(466, t)
+			return r
+		},
+		NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(467, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
+			StatsEnd(467, t)
+			return r
+		},
+		NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(468, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
+			StatsEnd(468, t)
+			return r
+		},
+		NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(469, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(469, t)
+			return r
+		},
+		NvmlDeviceSetComputeMode: func(device uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(470, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(470, t)
+			return r
+		},
+		NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(471, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(471, t)
+			return r
+		},
+		NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(472, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(472, t)
+			return r
+		},
+		NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(473, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
+			StatsEnd(473, t)
+			return r
+		},
+		NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(474, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(474, t)
+			return r
+		},
+		NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(475, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(475, t)
+			return r
+		},
+		NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(476, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
+			StatsEnd(476, t)
+			return r
+		},
+		NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(477, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
+			StatsEnd(477, t)
+			return r
+		},
+		NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(478, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
+			StatsEnd(478, t)
+			return r
+		},
+		NvmlDeviceSetCpuAffinity:   table.Semantics.Nvml.NvmlDeviceSetCpuAffinity,
+		NvmlDeviceClearCpuAffinity: table.Semantics.Nvml.NvmlDeviceClearCpuAffinity,
+		NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(481, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
+			StatsEnd(481, t)
+			return r
+		},
+		NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(482, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
+			StatsEnd(482, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(483, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
+			StatsEnd(483, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(484, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(484, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(485, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(485, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(486, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(487, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(488, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
+			StatsEnd(488, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(489, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
+			StatsEnd(489, t)
+			return r
+		},
+		NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(490, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
+			StatsEnd(490, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(491, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
+			StatsEnd(491, t)
+			return r
+		},
+		NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(492, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
+			StatsEnd(492, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(493, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
+			StatsEnd(493, t)
+			return r
+		},
+		NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(494, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
+			StatsEnd(494, t)
+			return r
+		},
+		NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(495, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
+			StatsEnd(495, t)
+			return r
+		},
+		NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(496, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(496, t)
+			return r
+		},
+		NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(497, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
+			StatsEnd(497, t)
+			return r
+		},
+		NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(498, []wire.Value{{U: uint64(nvlinkBwMode)}}))
+			StatsEnd(498, t)
+			return r
+		},
+		NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(499, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(499, t)
+			return r
+		},
+		NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(500, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
+			StatsEnd(500, t)
+			return r
+		},
+		NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(501, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(501, t)
+			return r
+		},
+		NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(502, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(502, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(503, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(503, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(504, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(504, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(505, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(505, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(506, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(506, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(507, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(507, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(508, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(508, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(509, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(509, t)
+			return r
+		},
+		NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(510, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
+			StatsEnd(510, t)
+			return r
+		},
+		NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(511, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(511, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(512, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(512, t)
+			return r
+		},
+		NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(513, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(513, t)
+			return r
+		},
+		NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(514, []wire.Value{{U: uint64(gpuInstance)}}))
+			StatsEnd(514, t)
+			return r
+		},
+		NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(515, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(515, t)
+			return r
+		},
+		NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(516, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(516, t)
+			return r
+		},
+		NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(517, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(517, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(518, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(518, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(519, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(519, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(520, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(520, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(521, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(521, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(522, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(522, t)
+			return r
+		},
+		NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(523, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(523, t)
+			return r
+		},
+		NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(524, []wire.Value{{U: uint64(computeInstance)}}))
+			StatsEnd(524, t)
+			return r
+		},
+		NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(525, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(525, t)
+			return r
+		},
+		NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(526, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(526, t)
+			return r
+		},
+		NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(527, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
+			StatsEnd(527, t)
+			return r
+		},
+		NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(528, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(528, t)
+			return r
+		},
+		NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(529, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
+			StatsEnd(529, t)
+			return r
+		},
+		NvmlGpmSampleAlloc: func(gpmSample unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(530, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
+			StatsEnd(530, t)
+			return r
+		},
+		NvmlGpmSampleFree: func(gpmSample uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(531, []wire.Value{{U: uint64(gpmSample)}}))
+			StatsEnd(531, t)
+			return r
+		},
+		NvmlGpmSampleGet: func(device uintptr, gpmSample uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(532, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
+			StatsEnd(532, t)
+			return r
+		},
+		NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(533, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
+			StatsEnd(533, t)
+			return r
+		},
+		NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(534, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
+			StatsEnd(534, t)
+			return r
+		},
+		NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(535, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(535, t)
+			return r
+		},
+		NvmlDeviceSetAccountingMode: func(device uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(536, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(536, t)
+			return r
+		},
+		NvmlDeviceClearAccountingPids: func(device uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(537, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(537, t)
+			return r
+		},
+		NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(538, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(538, t)
+			return r
+		},
+		NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(539, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(539, t)
+			return r
+		},
+		NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(540, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(540, t)
+			return r
+		},
+		NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(541, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(541, t)
+			return r
+		},
+		NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(542, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(542, t)
+			return r
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(543, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(543, t)
+			return r
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(544, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(544, t)
+			return r
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(545, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(545, t)
+			return r
+		},
+		NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(546, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
+			StatsEnd(546, t)
+			return r
+		},
+		NvmlSystemGetProcessName: table.Semantics.Nvml.NvmlSystemGetProcessName,
+		NvmlUnitGetCount: func(unitCount unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(548, []wire.Value{{U: uint64(uintptr(unitCount))}}))
+			StatsEnd(548, t)
+			return r
+		},
+		NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(549, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
+			StatsEnd(549, t)
+			return r
+		},
+		NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(550, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
+			StatsEnd(550, t)
+			return r
+		},
+		NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(551, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
+			StatsEnd(551, t)
+			return r
+		},
+		NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(552, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(552, t)
+			return r
+		},
+		NvmlUnitGetPsuInfo: func(unit uint64, psu unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(553, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
+			StatsEnd(553, t)
+			return r
+		},
+		NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(554, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(554, t)
+			return r
+		},
+		NvmlUnitGetUnitInfo: func(unit uint64, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(555, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(555, t)
+			return r
+		},
+		NvmlUnitSetLedState: func(unit uint64, color int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(556, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
+			StatsEnd(556, t)
+			return r
+		},
+		NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(557, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(557, t)
+			return r
+		},
+		NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(558, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(558, t)
+			return r
+		},
+		NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(559, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(559, t)
+			return r
+		},
+		NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(560, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(560, t)
+			return r
+		},
+		NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(561, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
+			StatsEnd(561, t)
+			return r
+		},
+		NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(562, []wire.Value{{U: uint64(uintptr(capabilities))}}))
+			StatsEnd(562, t)
+			return r
+		},
+		NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(563, []wire.Value{{U: uint64(uintptr(state))}}))
+			StatsEnd(563, t)
+			return r
+		},
+		NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(564, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
+			StatsEnd(564, t)
+			return r
+		},
+		NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(565, []wire.Value{{U: uint64(isAcceptingWork)}}))
+			StatsEnd(565, t)
+			return r
+		},
+		NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(566, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
+			StatsEnd(566, t)
+			return r
+		},
+		NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(567, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(567, t)
+			return r
+		},
+		NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(568, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
+			StatsEnd(568, t)
+			return r
+		},
+		NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(569, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
+			StatsEnd(569, t)
+			return r
+		},
+		NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(570, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
+			StatsEnd(570, t)
+			return r
+		},
+		NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(571, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
+			StatsEnd(571, t)
+			return r
+		},
+		NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(572, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
+			StatsEnd(572, t)
+			return r
+		},
+		NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(573, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(573, t)
+			return r
+		},
+		NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(574, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
+			StatsEnd(574, t)
+			return r
+		},
+		NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(575, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(575, t)
+			return r
+		},
+		NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(576, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(576, t)
+			return r
+		},
+		NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(577, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(577, t)
+			return r
+		},
+		NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(578, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(578, t)
+			return r
+		},
+		NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(579, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(579, t)
+			return r
+		},
+		NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(580, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(580, t)
+			return r
+		},
+		NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(581, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(581, t)
+			return r
+		},
+		NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(582, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(582, t)
+			return r
+		},
+		NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(583, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(583, t)
+			return r
+		},
+		NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(584, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
+			StatsEnd(584, t)
+			return r
+		},
+		NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(585, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(585, t)
+			return r
+		},
+		NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(586, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(586, t)
+			return r
+		},
+		NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(587, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
+			StatsEnd(587, t)
+			return r
+		},
+		NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(588, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(588, t)
+			return r
+		},
+		NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(589, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(589, t)
+			return r
+		},
+		NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(590, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(590, t)
+			return r
+		},
+		NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(591, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
+			StatsEnd(591, t)
+			return r
+		},
+		NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(592, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(592, t)
+			return r
+		},
+		NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(593, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
+			StatsEnd(593, t)
+			return r
+		},
+		NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(594, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(594, t)
+			return r
+		},
+		NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(595, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
+			StatsEnd(595, t)
+			return r
+		},
+		NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(596, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(596, t)
+			return r
+		},
+		NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(597, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
+			StatsEnd(597, t)
+			return r
+		},
+		NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(598, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(598, t)
+			return r
+		},
+		NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(599, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
+			StatsEnd(599, t)
+			return r
+		},
+		NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(600, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
+			StatsEnd(600, t)
+			return r
+		},
+		NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(601, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(601, t)
+			return r
+		},
+		NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(602, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(602, t)
+			return r
+		},
+		NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(603, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(603, t)
+			return r
+		},
+		NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(604, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
+			StatsEnd(604, t)
+			return r
+		},
+		NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(605, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
+			StatsEnd(605, t)
+			return r
+		},
+		NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(606, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(606, t)
+			return r
+		},
+		NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(607, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
+			StatsEnd(607, t)
+			return r
+		},
+		NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(608, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
+			StatsEnd(608, t)
+			return r
+		},
+		NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(609, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
+			StatsEnd(609, t)
+			return r
+		},
+		NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(610, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
+			StatsEnd(610, t)
+			return r
+		},
+		NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(611, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
+			StatsEnd(611, t)
+			return r
+		},
+		NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(612, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
+			StatsEnd(612, t)
+			return r
+		},
+		NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(613, []wire.Value{{U: uint64(vgpuInstance)}}))
+			StatsEnd(613, t)
+			return r
+		},
+		NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(614, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(614, t)
+			return r
+		},
+		NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(615, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(615, t)
+			return r
+		},
+		NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(616, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(616, t)
+			return r
+		},
+		NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(617, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
+			StatsEnd(617, t)
+			return r
+		},
+		NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(618, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(618, t)
+			return r
+		},
+		NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(619, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
+			StatsEnd(619, t)
+			return r
+		},
+		NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(620, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(620, t)
+			return r
+		},
+		NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(621, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(621, t)
+			return r
+		},
+		NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(622, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(622, t)
+			return r
+		},
+		NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(623, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(623, t)
+			return r
+		},
+		NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(624, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
+			StatsEnd(624, t)
+			return r
+		},
+		NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(625, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(625, t)
+			return r
+		},
+		NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(626, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
+			StatsEnd(626, t)
+			return r
+		},
+		NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(627, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
+			StatsEnd(627, t)
+			return r
+		},
+		NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(628, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(628, t)
+			return r
+		},
+		NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(629, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(629, t)
+			return r
+		},
+		NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(630, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
+			StatsEnd(630, t)
+			return r
+		},
+		NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(631, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
+			StatsEnd(631, t)
+			return r
+		},
+		NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(632, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(632, t)
+			return r
+		},
+		NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(633, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
+			StatsEnd(633, t)
+			return r
+		},
+		NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(634, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
+			StatsEnd(634, t)
+			return r
+		},
+		NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(635, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(635, t)
+			return r
+		},
+		NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(636, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
+			StatsEnd(636, t)
+			return r
+		},
+		NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(637, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
+			StatsEnd(637, t)
+			return r
+		},
+		NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(638, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
+			StatsEnd(638, t)
+			return r
+		},
+		NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(639, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
+			StatsEnd(639, t)
+			return r
+		},
+		NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(640, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
+			StatsEnd(640, t)
+			return r
+		},
+		NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(641, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(641, t)
+			return r
+		},
+		NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(642, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(642, t)
+			return r
+		},
+		NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(643, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
+			StatsEnd(643, t)
+			return r
+		},
+		NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(644, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
+			StatsEnd(644, t)
+			return r
+		},
+		NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(645, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
+			StatsEnd(645, t)
+			return r
+		},
+		NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(646, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
+			StatsEnd(646, t)
+			return r
+		},
+		NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(647, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(647, t)
+			return r
+		},
+		NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(648, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
+			StatsEnd(648, t)
+			return r
+		},
+		NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(649, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
+			StatsEnd(649, t)
+			return r
+		},
+		NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(650, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
+			StatsEnd(650, t)
+			return r
+		},
+		NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(651, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(651, t)
+			return r
+		},
+		NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(652, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
+			StatsEnd(652, t)
+			return r
+		},
+		NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(653, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
+			StatsEnd(653, t)
+			return r
+		},
+		NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(654, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
+			StatsEnd(654, t)
+			return r
+		},
+		NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(655, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
+			StatsEnd(655, t)
+			return r
+		},
+		NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(656, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
+			StatsEnd(656, t)
+			return r
+		},
+		NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(657, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
+			StatsEnd(657, t)
+			return r
+		},
+		NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(658, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(658, t)
+			return r
+		},
+		NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(659, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(659, t)
+			return r
+		},
+		NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(660, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(660, t)
+			return r
+		},
+		NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(661, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(661, t)
+			return r
+		},
+		NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(662, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(662, t)
+			return r
+		},
+		NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(663, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
+			StatsEnd(663, t)
+			return r
+		},
+		NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(664, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(664, t)
+			return r
+		},
+		NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(665, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(665, t)
+			return r
+		},
+		NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(666, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(666, t)
+			return r
+		},
+		NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(667, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
+			StatsEnd(667, t)
+			return r
+		},
+		NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(668, []wire.Value{{U: uint64(uintptr(settings))}}))
+			StatsEnd(668, t)
+			return r
+		},
+		NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(669, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(669, t)
+			return r
+		},
+		NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(670, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(670, t)
+			return r
+		},
+		NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(671, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(671, t)
+			return r
+		},
+		NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(672, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(672, t)
+			return r
+		},
+		NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(673, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
+			StatsEnd(673, t)
+			return r
+		},
+		NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(674, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(674, t)
+			return r
+		},
+		NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(675, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(675, t)
+			return r
+		},
+		NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(676, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(676, t)
+			return r
+		},
+		NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(677, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(677, t)
+			return r
+		},
+		NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(678, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(678, t)
+			return r
+		},
+		NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(679, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
+			StatsEnd(679, t)
+			return r
+		},
+		NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(680, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
+			StatsEnd(680, t)
+			return r
+		},
+		NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(681, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
+			StatsEnd(681, t)
+			return r
+		},
+		NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(682, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
+			StatsEnd(682, t)
+			return r
+		},
+		NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(683, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
+			StatsEnd(683, t)
+			return r
+		},
+		NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(684, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
+			StatsEnd(684, t)
+			return r
+		},
+		NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(685, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
+			StatsEnd(685, t)
+			return r
+		},
+		NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(686, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
+			StatsEnd(686, t)
+			return r
+		},
+		NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(687, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(687, t)
+			return r
+		},
+		NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(688, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
+			StatsEnd(688, t)
+			return r
+		},
+		NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(689, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
+			StatsEnd(689, t)
+			return r
+		},
+		NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(690, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
+			StatsEnd(690, t)
+			return r
+		},
+		NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(691, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
+			StatsEnd(691, t)
+			return r
+		},
+		NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(692, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
+			StatsEnd(692, t)
+			return r
+		},
+		NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(693, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
+			StatsEnd(693, t)
+			return r
+		},
+		NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(694, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(694, t)
+			return r
+		},
+		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(695, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(695, t)
+			return r
+		},
 	},
 }

@@ -548,10 +548,10 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(nvml.DeviceGetPowerManagementLimit(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	532: func(v []wire.Value) uint64 {
-		return uint64(uint32(nvml.PowerManagementLimit(uintptr(v[0].U), ptr(v[1].B))))
+		return uint64(uint32(nvml.DeviceGetPowerManagementLimit(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	533: func(v []wire.Value) uint64 {
-		return uint64(uint32(nvml.PowerManagementLimit(uintptr(v[0].U), ptr(v[1].B))))
+		return uint64(uint32(nvml.DeviceGetPowerManagementDefaultLimit(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	534: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.DeviceGetClockInfo(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
@@ -625,7 +625,16 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	559: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.DeviceGetMultiGpuBoard(uintptr(v[0].U), ptr(v[1].B))))
 	},
+	560: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetBoardPartNumber(uintptr(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	561: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetInforomVersion(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
 	562: func(v []wire.Value) uint64 { return uint64(uint32(nvml.Disabled(uintptr(v[0].U), ptr(v[1].B)))) },
+	563: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRetiredPages(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
 	564: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.DeviceGetVirtualizationMode(uintptr(v[0].U), ptr(v[1].B))))
 	},
@@ -656,7 +665,783 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	576: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.DeviceGetTemperatureV(uintptr(v[0].U), ptr(v[1].B))))
 	},
+	577: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NotSupportedPair(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
 	578: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.DeviceGetPciInfoExt(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4000: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetApplicationsClock(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4001: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDefaultApplicationsClock(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4002: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMaxCustomerBoostClock(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4003: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetClock(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	4004: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSupportedMemoryClocks(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4005: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSupportedGraphicsClocks(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4006: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMinMaxClockOfPState(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), ptr(v[3].B), ptr(v[4].B))))
+	},
+	4007: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSupportedPerformanceStates(uintptr(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4008: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPowerState(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4009: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCurrentClocksEventReasons(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4010: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSupportedClocksEventReasons(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4011: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSupportedClocksEventReasons(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4012: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetViolationStatus(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4013: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDynamicPstatesInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4014: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetClkMonStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4015: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAdaptiveClockInfoStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4016: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpcClkVfOffset(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4017: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMemClkVfOffset(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4018: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpcClkMinMaxVfOffset(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4019: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMemClkMinMaxVfOffset(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4020: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetGpcClkVfOffset(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4021: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetMemClkVfOffset(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4022: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetApplicationsClocks(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4023: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceResetApplicationsClocks(uintptr(v[0].U))))
+	},
+	4024: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetGpuLockedClocks(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4025: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceResetGpuLockedClocks(uintptr(v[0].U)))) },
+	4026: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetMemoryLockedClocks(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4027: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceResetMemoryLockedClocks(uintptr(v[0].U))))
+	},
+	4028: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.AutoBoostNotSupported(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4029: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SetAutoBoost(uintptr(v[0].U), int32(v[1].U)))) },
+	4030: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetDefaultAutoBoostedClocksEnabled(uintptr(v[0].U), int32(v[1].U), uint32(v[2].U))))
+	},
+	4031: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetTemperatureThreshold(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4032: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetTemperatureThreshold(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4033: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetThermalSettings(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4034: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNumFans(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4035: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.FanSpeedV2(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4036: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetTargetFanSpeed(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4037: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMinMaxFanSpeed(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4038: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetFanControlPolicy(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4039: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetFanControlPolicy(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4040: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetFanSpeed(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4041: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetDefaultFanSpeed(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	4042: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPowerManagementMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4043: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPowerSource(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4044: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetPowerManagementLimit(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	4045: func(v []wire.Value) uint64 { return uint64(uint32(nvml.PowerLimitV2(uintptr(v[0].U), ptr(v[1].B)))) },
+	4046: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetEncoderUtilization(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4047: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDecoderUtilization(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4048: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetJpgUtilization(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4049: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetOfaUtilization(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4050: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetEncoderCapacity(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4051: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetEncoderStats(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4052: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetEncoderSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4053: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetFBCStats(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4054: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4055: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPcieThroughput(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4056: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPcieReplayCounter(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4057: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPcieSpeed(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4058: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuMaxPcieLinkGeneration(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4059: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSamples(uintptr(v[0].U), int32(v[1].U), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B))))
+	},
+	4060: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDefaultEccMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4061: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDetailedEccErrors(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	4062: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMemoryErrorCounter(uintptr(v[0].U), int32(v[1].U), int32(v[2].U), int32(v[3].U), ptr(v[4].B))))
+	},
+	4063: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetSramEccErrorStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4064: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceClearEccErrorCounts(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4065: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetEccMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4066: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRetiredPagesV2(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	4067: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRetiredPagesPendingStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4068: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRemappedRows(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	4069: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRowRemapperHistogram(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4070: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetBoardId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4071: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetInforomImageVersion(uintptr(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4072: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetInforomConfigurationChecksum(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4073: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetBridgeChipInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4074: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetBusType(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4075: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceGetIrqNum(uintptr(v[0].U), ptr(v[1].B)))) },
+	4076: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetModuleId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4077: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGspFirmwareMode(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4078: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGspFirmwareVersion(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4079: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetHandleBySerial(cstr(v[0].B), ptr(v[1].B))))
+	},
+	4080: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NotSupportedPair(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4081: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetDriverModel(uintptr(v[0].U), int32(v[1].U), uint32(v[2].U))))
+	},
+	4082: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NotSupportedSet(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4083: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAPIRestriction(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4084: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetAPIRestriction(uintptr(v[0].U), int32(v[1].U), int32(v[2].U))))
+	},
+	4085: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetPersistenceMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4086: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetComputeMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4087: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAttributes(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4088: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAttributes(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4089: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetTopologyCommonAncestor(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	4090: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetTopologyNearestGpus(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4091: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.SystemGetTopologyGpuSet(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4092: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCpuAffinity(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4093: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCpuAffinityWithinScope(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
+	4094: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMemoryAffinity(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
+	4097: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetP2PStatus(uintptr(v[0].U), uintptr(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	4098: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceOnSameBoard(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	4099: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkState(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4100: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkVersion(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4101: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkCapability(uintptr(v[0].U), uint32(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	4102: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkRemotePciInfo(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4103: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkRemotePciInfo(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4104: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkRemoteDeviceType(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4105: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkErrorCounter(uintptr(v[0].U), uint32(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	4106: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceResetNvLinkErrorCounters(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	4107: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkUtilizationControl(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), ptr(v[3].B))))
+	},
+	4108: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetNvLinkUtilizationControl(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), ptr(v[3].B), uint32(v[4].U))))
+	},
+	4109: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkUtilizationCounter(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), ptr(v[3].B), ptr(v[4].B))))
+	},
+	4110: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceFreezeNvLinkUtilizationCounter(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), int32(v[3].U))))
+	},
+	4111: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceResetNvLinkUtilizationCounter(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	4112: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetNvLinkDeviceLowPowerThreshold(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4113: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetNvlinkBwMode(ptr(v[0].B)))) },
+	4114: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemSetNvlinkBwMode(uint32(v[0].U)))) },
+	4115: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuFabricInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4116: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetMigMode(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4117: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceCreateGpuInstance(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4118: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceCreateGpuInstanceWithPlacement(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4119: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceById(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4120: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceProfileInfo(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4121: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceProfileInfo(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4122: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceRemainingCapacity(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4123: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstancePossiblePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4124: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstancePossiblePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4125: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstances(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4126: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMigDeviceHandleByIndex(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4127: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetDeviceHandleFromMigDeviceHandle(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4128: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4129: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4130: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoInstance(uint64(v[0].U)))) },
+	4131: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceGetInfo(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4132: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4133: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall2(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4134: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4135: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall2(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4136: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceGetComputeInstanceProfileInfo(uint64(v[0].U), uint32(v[1].U), uint32(v[2].U), ptr(v[3].B))))
+	},
+	4137: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceGetComputeInstanceProfileInfo(uint64(v[0].U), uint32(v[1].U), uint32(v[2].U), ptr(v[3].B))))
+	},
+	4138: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4139: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceCall2(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4140: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoInstance(uint64(v[0].U)))) },
+	4141: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceGetInfo(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4142: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpuInstanceGetInfo(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4143: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpmQueryDeviceSupport(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4144: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpmQueryIfStreamingEnabled(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4145: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpmSetStreamingEnabled(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	4146: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GpmSampleAlloc(ptr(v[0].B)))) },
+	4147: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GpmSampleFree(uint64(v[0].U)))) },
+	4148: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GpmSampleGet(uintptr(v[0].U), uint64(v[1].U)))) },
+	4149: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GpmMigSampleGet(uintptr(v[0].U), uint32(v[1].U), uint64(v[2].U))))
+	},
+	4150: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GpmMetricsGet(ptr(v[0].B)))) },
+	4151: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAccountingBufferSize(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4152: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetAccountingMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4153: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceClearAccountingPids(uintptr(v[0].U)))) },
+	4154: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAccountingPids(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4155: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAccountingStats(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4156: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.RunningProcesses(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4157: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4158: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4159: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4160: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4161: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoSessions(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4162: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetProcessUtilization(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	4164: func(v []wire.Value) uint64 { return uint64(uint32(nvml.UnitGetCount(ptr(v[0].B)))) },
+	4165: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.UnitGetHandleByIndex(uint32(v[0].U), ptr(v[1].B))))
+	},
+	4166: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.UnitGetDevices(uint64(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4167: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoUnit(uint64(v[0].U), ptr(v[1].B)))) },
+	4168: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoUnit(uint64(v[0].U), ptr(v[1].B)))) },
+	4169: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoUnit(uint64(v[0].U), ptr(v[1].B)))) },
+	4170: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.UnitGetTemperature(uint64(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4171: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoUnit(uint64(v[0].U), ptr(v[1].B)))) },
+	4172: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.UnitSetLedState(uint64(v[0].U), int32(v[1].U))))
+	},
+	4173: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GetExcludedDeviceCount(ptr(v[0].B)))) },
+	4174: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GetExcludedDeviceInfoByIndex(uint32(v[0].U), ptr(v[1].B))))
+	},
+	4175: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GetExcludedDeviceCount(ptr(v[0].B)))) },
+	4176: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GetExcludedDeviceInfoByIndex(uint32(v[0].U), ptr(v[1].B))))
+	},
+	4177: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetHicVersion(ptr(v[0].B), ptr(v[1].B)))) },
+	4178: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetConfComputeCapabilities(ptr(v[0].B)))) },
+	4179: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetConfComputeState(ptr(v[0].B)))) },
+	4180: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.SystemGetConfComputeGpusReadyState(ptr(v[0].B))))
+	},
+	4181: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.SystemSetConfComputeGpusReadyState(uint32(v[0].U))))
+	},
+	4182: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetConfComputeMemSizeInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4183: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeOff(uintptr(v[0].U), ptr(v[1].B)))) },
+	4184: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeOff(uintptr(v[0].U), ptr(v[1].B)))) },
+	4185: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeOff(uintptr(v[0].U), ptr(v[1].B)))) },
+	4186: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetConfComputeUnprotectedMemSize(uintptr(v[0].U), uint64(v[1].U))))
+	},
+	4187: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceQueryDrainState(ptr(v[0].B), ptr(v[1].B))))
+	},
+	4188: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceModifyDrainState(ptr(v[0].B), int32(v[1].U))))
+	},
+	4189: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceRemoveGpuV1(ptr(v[0].B)))) },
+	4190: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceRemoveGpu(ptr(v[0].B), int32(v[1].U), int32(v[2].U))))
+	},
+	4191: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceDiscoverGpus(ptr(v[0].B)))) },
+	4192: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.EventSetWaitV1(uintptr(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4193: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetFieldValues(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4194: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceClearFieldValues(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4195: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGridLicensableFeatures(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4196: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GridFeaturesV2(uintptr(v[0].U), ptr(v[1].B)))) },
+	4197: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GridFeaturesV3(uintptr(v[0].U), ptr(v[1].B)))) },
+	4198: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GridFeaturesV4(uintptr(v[0].U), ptr(v[1].B)))) },
+	4199: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuCapabilities(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4200: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuHostList(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4201: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuHostList(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4202: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuHostList(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4203: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4204: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuHostOnly2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4205: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuUtilization(uintptr(v[0].U), uint64(v[1].U), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	4206: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuProcessUtilization(uintptr(v[0].U), uint64(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4207: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4208: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4209: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4210: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetVgpuSchedulerState(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4211: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetVirtualizationMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	4212: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuHostOnly2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4213: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GetVgpuCompatibility(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4214: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.GetVgpuDriverCapabilities(int32(v[0].U), ptr(v[1].B))))
+	},
+	4215: func(v []wire.Value) uint64 { return uint64(uint32(nvml.GetVgpuVersion(ptr(v[0].B), ptr(v[1].B)))) },
+	4216: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SetVgpuVersion(ptr(v[0].B)))) },
+	4217: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuTypeGetCapabilities(uint32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	4218: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuType2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4219: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuType2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4220: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuType2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4221: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4222: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4223: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4224: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuTypeLicense(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4225: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuTypeGetMaxInstances(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4226: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4227: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4228: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuTypeGetResolution(uint32(v[0].U), uint32(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4229: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance0(uint32(v[0].U)))) },
+	4230: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4231: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4232: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuInstanceGetAccountingStats(uint32(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4233: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4234: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4235: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuInstanceSetEncoderCapacity(uint32(v[0].U), uint32(v[1].U))))
+	},
+	4236: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4237: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance3(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	4238: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4239: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4240: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4241: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4242: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4243: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4244: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuInstanceGetLicenseInfo(uint32(v[0].U), ptr(v[1].B))))
+	},
+	4245: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuInstanceGetLicenseInfo(uint32(v[0].U), ptr(v[1].B))))
+	},
+	4246: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4247: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstanceStr(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4248: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstance2(uint32(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4249: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4250: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstanceStr(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4251: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstanceStr(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U))))
+	},
+	4252: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoVgpuInstanceVmID(uint32(v[0].U), ptr(v[1].B), uint32(v[2].U), ptr(v[3].B))))
+	},
+	4253: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetLastBBXFlushTime(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4254: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetMarginTemperature(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4255: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetFanSpeedRPM(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4256: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCoolerInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4257: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetClockOffsets(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4258: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetClockOffsets(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4259: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPerformanceModes(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4260: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCurrentClockFreqs(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4261: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetCapabilities(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4262: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetRepairStatus(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4263: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetAddressingMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4264: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetUnrepairableMemoryFlag(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4265: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetC2cModeInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4266: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNumaNodeId(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4267: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.BlackwellOnly2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	4268: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4269: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4270: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4271: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4272: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4273: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4274: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4275: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4276: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4277: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4278: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4279: func(v []wire.Value) uint64 { return uint64(uint32(nvml.BlackwellOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4280: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetNvLinkInfo(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4281: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuFabricInfoV(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4282: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetHandleByUUIDV(ptr(v[0].B), ptr(v[1].B))))
+	},
+	4283: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.SystemGetDriverBranch(ptr(v[0].B), uint32(v[1].U))))
+	},
+	4284: func(v []wire.Value) uint64 { return uint64(uint32(nvml.SystemGetConfComputeSettings(ptr(v[0].B)))) },
+	4285: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeSystemOff(ptr(v[0].B)))) },
+	4286: func(v []wire.Value) uint64 { return uint64(uint32(nvml.ConfComputeSystemOff(ptr(v[0].B)))) },
+	4287: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetPowerMizerMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4288: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetPowerMizerMode(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	4289: func(v []wire.Value) uint64 { return uint64(uint32(nvml.DeviceGetPdi(uintptr(v[0].U), ptr(v[1].B)))) },
+	4290: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetGpuInstanceProfileInfoByIdV(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4291: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4292: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4293: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuTypePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4294: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceGetVgpuTypePlacements(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B))))
+	},
+	4295: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4296: func(v []wire.Value) uint64 { return uint64(uint32(nvml.VgpuHostOnly(uintptr(v[0].U), ptr(v[1].B)))) },
+	4297: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.DeviceSetVgpuCapabilities(uintptr(v[0].U), int32(v[1].U), int32(v[2].U))))
+	},
+	4298: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4299: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4300: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuType(uint32(v[0].U), ptr(v[1].B)))) },
+	4301: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.VgpuTypeGetMaxInstancesPerGpuInstance(ptr(v[0].B))))
+	},
+	4302: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4303: func(v []wire.Value) uint64 { return uint64(uint32(nvml.NoVgpuInstance(uint32(v[0].U), ptr(v[1].B)))) },
+	4304: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4305: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4306: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4307: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4308: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4309: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4310: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	4311: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
 	},
 }

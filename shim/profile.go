@@ -98,30 +98,39 @@ const (
 
 // Profile is one product: its identity, its figures, and its full attribute vector.
 type Profile struct {
-	ID             string         `yaml:"id"`
-	Aliases        []string       `yaml:"aliases"`
-	Name           string         `yaml:"name"`
-	Arch           string         `yaml:"arch"`
-	CC             [2]int         `yaml:"cc"`
-	SMs            int            `yaml:"sms"`
-	CoresPerSM     int            `yaml:"cores_per_sm"`
-	Memory         uint64         `yaml:"memory"`
-	NVMLReserved   uint64         `yaml:"nvml_reserved"`
-	ClockMHz       int            `yaml:"clock_mhz"`
-	MemClockMHz    int            `yaml:"mem_clock_mhz"`
-	BusWidth       int            `yaml:"bus_width"`
-	L2Bytes        int            `yaml:"l2_bytes"`
-	PersistingL2   int            `yaml:"persisting_l2_bytes"`
-	PCIDeviceID    uint16         `yaml:"pci_device_id"`
-	PCISubsystemID uint16         `yaml:"pci_subsystem_id"`
-	PCIe           [2]int         `yaml:"pcie"`
-	PowerW         int            `yaml:"power_w"`
-	VBIOS          string         `yaml:"vbios"`
-	Brand          string         `yaml:"brand"`
-	ECC            bool           `yaml:"ecc"`
-	VMM            bool           `yaml:"vmm"`
-	Overrides      map[int]int32  `yaml:"attrs"`
-	Attrs          [AttrMax]int32 `yaml:"-"`
+	ID             string   `yaml:"id"`
+	Aliases        []string `yaml:"aliases"`
+	Name           string   `yaml:"name"`
+	Arch           string   `yaml:"arch"`
+	CC             [2]int   `yaml:"cc"`
+	SMs            int      `yaml:"sms"`
+	CoresPerSM     int      `yaml:"cores_per_sm"`
+	Memory         uint64   `yaml:"memory"`
+	NVMLReserved   uint64   `yaml:"nvml_reserved"`
+	ClockMHz       int      `yaml:"clock_mhz"`
+	MemClockMHz    int      `yaml:"mem_clock_mhz"`
+	BusWidth       int      `yaml:"bus_width"`
+	L2Bytes        int      `yaml:"l2_bytes"`
+	PersistingL2   int      `yaml:"persisting_l2_bytes"`
+	PCIDeviceID    uint16   `yaml:"pci_device_id"`
+	PCISubsystemID uint16   `yaml:"pci_subsystem_id"`
+	PCIe           [2]int   `yaml:"pcie"`
+	PowerW         int      `yaml:"power_w"`
+	VBIOS          string   `yaml:"vbios"`
+	Brand          string   `yaml:"brand"`
+	ECC            bool     `yaml:"ecc"`
+	VMM            bool     `yaml:"vmm"`
+	// NVML's view of the board: NVLink links and version (0 links: none), the media engines
+	// [NVENC, NVDEC, NVJPG, OFA], whether MIG can be enabled, fans (0: passively cooled)
+	// and the board part number.
+	NVLinks       int            `yaml:"nvlinks"`
+	NVLinkVersion int            `yaml:"nvlink_version"`
+	Engines       [4]int         `yaml:"engines"`
+	MIG           bool           `yaml:"mig"`
+	Fans          int            `yaml:"fans"`
+	PartNumber    string         `yaml:"part_number"`
+	Overrides     map[int]int32  `yaml:"attrs"`
+	Attrs         [AttrMax]int32 `yaml:"-"`
 }
 
 type archSpec struct {

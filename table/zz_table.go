@@ -341,85 +341,397 @@ type Cublas struct {
 
 // Nvml has one field per nvml row of functions.txt, named after its C symbol.
 type Nvml struct {
-	NvmlInit_v2                                  func() int32
-	NvmlInit                                     func() int32
-	NvmlInitWithFlags                            func(flags uint32) int32
-	NvmlShutdown                                 func() int32
-	NvmlErrorString                              func(result int32) unsafe.Pointer
-	NvmlSystemGetDriverVersion                   func(version unsafe.Pointer, length uint32) int32
-	NvmlSystemGetNVMLVersion                     func(version unsafe.Pointer, length uint32) int32
-	NvmlSystemGetCudaDriverVersion               func(version unsafe.Pointer) int32
-	NvmlSystemGetCudaDriverVersion_v2            func(version unsafe.Pointer) int32
-	NvmlDeviceGetCount_v2                        func(count unsafe.Pointer) int32
-	NvmlDeviceGetCount                           func(count unsafe.Pointer) int32
-	NvmlDeviceGetHandleByIndex_v2                func(index uint32, device unsafe.Pointer) int32
-	NvmlDeviceGetHandleByIndex                   func(index uint32, device unsafe.Pointer) int32
-	NvmlDeviceGetHandleByUUID                    func(uuid unsafe.Pointer, device unsafe.Pointer) int32
-	NvmlDeviceGetHandleByPciBusId_v2             func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32
-	NvmlDeviceGetHandleByPciBusId                func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32
-	NvmlDeviceGetName                            func(device uintptr, name unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetUUID                            func(device uintptr, uuid unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetSerial                          func(device uintptr, serial unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetIndex                           func(device uintptr, index unsafe.Pointer) int32
-	NvmlDeviceGetMinorNumber                     func(device uintptr, minor unsafe.Pointer) int32
-	NvmlDeviceGetPciInfo_v3                      func(device uintptr, pci unsafe.Pointer) int32
-	NvmlDeviceGetPciInfo_v2                      func(device uintptr, pci unsafe.Pointer) int32
-	NvmlDeviceGetPciInfo                         func(device uintptr, pci unsafe.Pointer) int32
-	NvmlDeviceGetMemoryInfo                      func(device uintptr, memory unsafe.Pointer) int32
-	NvmlDeviceGetMemoryInfo_v2                   func(device uintptr, memory unsafe.Pointer) int32
-	NvmlDeviceGetBAR1MemoryInfo                  func(device uintptr, bar1 unsafe.Pointer) int32
-	NvmlDeviceGetCudaComputeCapability           func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32
-	NvmlDeviceGetUtilizationRates                func(device uintptr, util unsafe.Pointer) int32
-	NvmlDeviceGetTemperature                     func(device uintptr, sensor int32, temp unsafe.Pointer) int32
-	NvmlDeviceGetPowerUsage                      func(device uintptr, power unsafe.Pointer) int32
-	NvmlDeviceGetPowerManagementLimit            func(device uintptr, limit unsafe.Pointer) int32
-	NvmlDeviceGetEnforcedPowerLimit              func(device uintptr, limit unsafe.Pointer) int32
-	NvmlDeviceGetPowerManagementDefaultLimit     func(device uintptr, limit unsafe.Pointer) int32
-	NvmlDeviceGetClockInfo                       func(device uintptr, type_ int32, clock unsafe.Pointer) int32
-	NvmlDeviceGetMaxClockInfo                    func(device uintptr, type_ int32, clock unsafe.Pointer) int32
-	NvmlDeviceGetComputeRunningProcesses_v3      func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
-	NvmlDeviceGetComputeRunningProcesses         func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
-	NvmlDeviceGetGraphicsRunningProcesses_v3     func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
-	NvmlDeviceGetFanSpeed                        func(device uintptr, speed unsafe.Pointer) int32
-	NvmlDeviceGetPerformanceState                func(device uintptr, state unsafe.Pointer) int32
-	NvmlDeviceGetPersistenceMode                 func(device uintptr, mode unsafe.Pointer) int32
-	NvmlDeviceGetComputeMode                     func(device uintptr, mode unsafe.Pointer) int32
-	NvmlDeviceGetEccMode                         func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
-	NvmlDeviceGetBrand                           func(device uintptr, brand unsafe.Pointer) int32
-	NvmlDeviceGetArchitecture                    func(device uintptr, arch unsafe.Pointer) int32
-	NvmlDeviceGetMemoryBusWidth                  func(device uintptr, width unsafe.Pointer) int32
-	NvmlDeviceGetNumGpuCores                     func(device uintptr, cores unsafe.Pointer) int32
-	NvmlDeviceGetVbiosVersion                    func(device uintptr, version unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetPcieLinkMaxSpeed                func(device uintptr, speed unsafe.Pointer) int32
-	NvmlDeviceGetMaxPcieLinkGeneration           func(device uintptr, gen unsafe.Pointer) int32
-	NvmlDeviceGetMaxPcieLinkWidth                func(device uintptr, width unsafe.Pointer) int32
-	NvmlDeviceGetCurrPcieLinkGeneration          func(device uintptr, gen unsafe.Pointer) int32
-	NvmlDeviceGetCurrPcieLinkWidth               func(device uintptr, width unsafe.Pointer) int32
-	NvmlDeviceGetDisplayMode                     func(device uintptr, mode unsafe.Pointer) int32
-	NvmlDeviceGetDisplayActive                   func(device uintptr, mode unsafe.Pointer) int32
-	NvmlDeviceGetMigMode                         func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
-	NvmlDeviceGetTotalEnergyConsumption          func(device uintptr, energy unsafe.Pointer) int32
-	NvmlDeviceGetCurrentClocksEventReasons       func(device uintptr, reasons unsafe.Pointer) int32
-	NvmlDeviceGetMultiGpuBoard                   func(device uintptr, multi unsafe.Pointer) int32
-	NvmlDeviceGetBoardPartNumber                 func(device uintptr, part unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetInforomVersion                  func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32
-	NvmlDeviceGetAccountingMode                  func(device uintptr, mode unsafe.Pointer) int32
-	NvmlDeviceGetRetiredPages                    func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32
-	NvmlDeviceGetVirtualizationMode              func(device uintptr, mode unsafe.Pointer) int32
-	NvmlInternalGetExportTable                   func(table unsafe.Pointer, id unsafe.Pointer) int32
-	NvmlEventSetCreate                           func(set unsafe.Pointer) int32
-	NvmlEventSetFree                             func(set uintptr) int32
-	NvmlDeviceRegisterEvents                     func(device uintptr, eventTypes uint64, set uintptr) int32
-	NvmlDeviceGetSupportedEventTypes             func(device uintptr, eventTypes unsafe.Pointer) int32
-	NvmlEventSetWait_v2                          func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32
-	NvmlDeviceValidateInforom                    func(device uintptr) int32
-	NvmlDeviceIsMigDeviceHandle                  func(device uintptr, isMig unsafe.Pointer) int32
-	NvmlDeviceGetTotalEccErrors                  func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32
-	NvmlDeviceGetMaxMigDeviceCount               func(device uintptr, count unsafe.Pointer) int32
-	NvmlDeviceGetPowerManagementLimitConstraints func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32
-	NvmlDeviceGetTemperatureV                    func(device uintptr, temp unsafe.Pointer) int32
-	NvmlDeviceGetGpuOperationMode                func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
-	NvmlDeviceGetPciInfoExt                      func(device uintptr, pci unsafe.Pointer) int32
+	NvmlInit_v2                                          func() int32
+	NvmlInit                                             func() int32
+	NvmlInitWithFlags                                    func(flags uint32) int32
+	NvmlShutdown                                         func() int32
+	NvmlErrorString                                      func(result int32) unsafe.Pointer
+	NvmlSystemGetDriverVersion                           func(version unsafe.Pointer, length uint32) int32
+	NvmlSystemGetNVMLVersion                             func(version unsafe.Pointer, length uint32) int32
+	NvmlSystemGetCudaDriverVersion                       func(version unsafe.Pointer) int32
+	NvmlSystemGetCudaDriverVersion_v2                    func(version unsafe.Pointer) int32
+	NvmlDeviceGetCount_v2                                func(count unsafe.Pointer) int32
+	NvmlDeviceGetCount                                   func(count unsafe.Pointer) int32
+	NvmlDeviceGetHandleByIndex_v2                        func(index uint32, device unsafe.Pointer) int32
+	NvmlDeviceGetHandleByIndex                           func(index uint32, device unsafe.Pointer) int32
+	NvmlDeviceGetHandleByUUID                            func(uuid unsafe.Pointer, device unsafe.Pointer) int32
+	NvmlDeviceGetHandleByPciBusId_v2                     func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32
+	NvmlDeviceGetHandleByPciBusId                        func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32
+	NvmlDeviceGetName                                    func(device uintptr, name unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetUUID                                    func(device uintptr, uuid unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetSerial                                  func(device uintptr, serial unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetIndex                                   func(device uintptr, index unsafe.Pointer) int32
+	NvmlDeviceGetMinorNumber                             func(device uintptr, minor unsafe.Pointer) int32
+	NvmlDeviceGetPciInfo_v3                              func(device uintptr, pci unsafe.Pointer) int32
+	NvmlDeviceGetPciInfo_v2                              func(device uintptr, pci unsafe.Pointer) int32
+	NvmlDeviceGetPciInfo                                 func(device uintptr, pci unsafe.Pointer) int32
+	NvmlDeviceGetMemoryInfo                              func(device uintptr, memory unsafe.Pointer) int32
+	NvmlDeviceGetMemoryInfo_v2                           func(device uintptr, memory unsafe.Pointer) int32
+	NvmlDeviceGetBAR1MemoryInfo                          func(device uintptr, bar1 unsafe.Pointer) int32
+	NvmlDeviceGetCudaComputeCapability                   func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32
+	NvmlDeviceGetUtilizationRates                        func(device uintptr, util unsafe.Pointer) int32
+	NvmlDeviceGetTemperature                             func(device uintptr, sensor int32, temp unsafe.Pointer) int32
+	NvmlDeviceGetPowerUsage                              func(device uintptr, power unsafe.Pointer) int32
+	NvmlDeviceGetPowerManagementLimit                    func(device uintptr, limit unsafe.Pointer) int32
+	NvmlDeviceGetEnforcedPowerLimit                      func(device uintptr, limit unsafe.Pointer) int32
+	NvmlDeviceGetPowerManagementDefaultLimit             func(device uintptr, limit unsafe.Pointer) int32
+	NvmlDeviceGetClockInfo                               func(device uintptr, type_ int32, clock unsafe.Pointer) int32
+	NvmlDeviceGetMaxClockInfo                            func(device uintptr, type_ int32, clock unsafe.Pointer) int32
+	NvmlDeviceGetComputeRunningProcesses_v3              func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetComputeRunningProcesses                 func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetGraphicsRunningProcesses_v3             func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetFanSpeed                                func(device uintptr, speed unsafe.Pointer) int32
+	NvmlDeviceGetPerformanceState                        func(device uintptr, state unsafe.Pointer) int32
+	NvmlDeviceGetPersistenceMode                         func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetComputeMode                             func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetEccMode                                 func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
+	NvmlDeviceGetBrand                                   func(device uintptr, brand unsafe.Pointer) int32
+	NvmlDeviceGetArchitecture                            func(device uintptr, arch unsafe.Pointer) int32
+	NvmlDeviceGetMemoryBusWidth                          func(device uintptr, width unsafe.Pointer) int32
+	NvmlDeviceGetNumGpuCores                             func(device uintptr, cores unsafe.Pointer) int32
+	NvmlDeviceGetVbiosVersion                            func(device uintptr, version unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetPcieLinkMaxSpeed                        func(device uintptr, speed unsafe.Pointer) int32
+	NvmlDeviceGetMaxPcieLinkGeneration                   func(device uintptr, gen unsafe.Pointer) int32
+	NvmlDeviceGetMaxPcieLinkWidth                        func(device uintptr, width unsafe.Pointer) int32
+	NvmlDeviceGetCurrPcieLinkGeneration                  func(device uintptr, gen unsafe.Pointer) int32
+	NvmlDeviceGetCurrPcieLinkWidth                       func(device uintptr, width unsafe.Pointer) int32
+	NvmlDeviceGetDisplayMode                             func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetDisplayActive                           func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetMigMode                                 func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
+	NvmlDeviceGetTotalEnergyConsumption                  func(device uintptr, energy unsafe.Pointer) int32
+	NvmlDeviceGetCurrentClocksEventReasons               func(device uintptr, reasons unsafe.Pointer) int32
+	NvmlDeviceGetMultiGpuBoard                           func(device uintptr, multi unsafe.Pointer) int32
+	NvmlDeviceGetBoardPartNumber                         func(device uintptr, part unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetInforomVersion                          func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetAccountingMode                          func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetRetiredPages                            func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32
+	NvmlDeviceGetVirtualizationMode                      func(device uintptr, mode unsafe.Pointer) int32
+	NvmlInternalGetExportTable                           func(table unsafe.Pointer, id unsafe.Pointer) int32
+	NvmlEventSetCreate                                   func(set unsafe.Pointer) int32
+	NvmlEventSetFree                                     func(set uintptr) int32
+	NvmlDeviceRegisterEvents                             func(device uintptr, eventTypes uint64, set uintptr) int32
+	NvmlDeviceGetSupportedEventTypes                     func(device uintptr, eventTypes unsafe.Pointer) int32
+	NvmlEventSetWait_v2                                  func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32
+	NvmlDeviceValidateInforom                            func(device uintptr) int32
+	NvmlDeviceIsMigDeviceHandle                          func(device uintptr, isMig unsafe.Pointer) int32
+	NvmlDeviceGetTotalEccErrors                          func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32
+	NvmlDeviceGetMaxMigDeviceCount                       func(device uintptr, count unsafe.Pointer) int32
+	NvmlDeviceGetPowerManagementLimitConstraints         func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32
+	NvmlDeviceGetTemperatureV                            func(device uintptr, temp unsafe.Pointer) int32
+	NvmlDeviceGetGpuOperationMode                        func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
+	NvmlDeviceGetPciInfoExt                              func(device uintptr, pci unsafe.Pointer) int32
+	NvmlDeviceGetApplicationsClock                       func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32
+	NvmlDeviceGetDefaultApplicationsClock                func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32
+	NvmlDeviceGetMaxCustomerBoostClock                   func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32
+	NvmlDeviceGetClock                                   func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32
+	NvmlDeviceGetSupportedMemoryClocks                   func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32
+	NvmlDeviceGetSupportedGraphicsClocks                 func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32
+	NvmlDeviceGetMinMaxClockOfPState                     func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32
+	NvmlDeviceGetSupportedPerformanceStates              func(device uintptr, pstates unsafe.Pointer, size uint32) int32
+	NvmlDeviceGetPowerState                              func(device uintptr, pState unsafe.Pointer) int32
+	NvmlDeviceGetCurrentClocksThrottleReasons            func(device uintptr, reasons unsafe.Pointer) int32
+	NvmlDeviceGetSupportedClocksEventReasons             func(device uintptr, reasons unsafe.Pointer) int32
+	NvmlDeviceGetSupportedClocksThrottleReasons          func(device uintptr, reasons unsafe.Pointer) int32
+	NvmlDeviceGetViolationStatus                         func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32
+	NvmlDeviceGetDynamicPstatesInfo                      func(device uintptr, info unsafe.Pointer) int32
+	NvmlDeviceGetClkMonStatus                            func(device uintptr, status unsafe.Pointer) int32
+	NvmlDeviceGetAdaptiveClockInfoStatus                 func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32
+	NvmlDeviceGetGpcClkVfOffset                          func(device uintptr, offset unsafe.Pointer) int32
+	NvmlDeviceGetMemClkVfOffset                          func(device uintptr, offset unsafe.Pointer) int32
+	NvmlDeviceGetGpcClkMinMaxVfOffset                    func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32
+	NvmlDeviceGetMemClkMinMaxVfOffset                    func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32
+	NvmlDeviceSetGpcClkVfOffset                          func(device uintptr, offset int32) int32
+	NvmlDeviceSetMemClkVfOffset                          func(device uintptr, offset int32) int32
+	NvmlDeviceSetApplicationsClocks                      func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32
+	NvmlDeviceResetApplicationsClocks                    func(device uintptr) int32
+	NvmlDeviceSetGpuLockedClocks                         func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32
+	NvmlDeviceResetGpuLockedClocks                       func(device uintptr) int32
+	NvmlDeviceSetMemoryLockedClocks                      func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32
+	NvmlDeviceResetMemoryLockedClocks                    func(device uintptr) int32
+	NvmlDeviceGetAutoBoostedClocksEnabled                func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32
+	NvmlDeviceSetAutoBoostedClocksEnabled                func(device uintptr, enabled int32) int32
+	NvmlDeviceSetDefaultAutoBoostedClocksEnabled         func(device uintptr, enabled int32, flags uint32) int32
+	NvmlDeviceGetTemperatureThreshold                    func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32
+	NvmlDeviceSetTemperatureThreshold                    func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32
+	NvmlDeviceGetThermalSettings                         func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32
+	NvmlDeviceGetNumFans                                 func(device uintptr, numFans unsafe.Pointer) int32
+	NvmlDeviceGetFanSpeed_v2                             func(device uintptr, fan uint32, speed unsafe.Pointer) int32
+	NvmlDeviceGetTargetFanSpeed                          func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32
+	NvmlDeviceGetMinMaxFanSpeed                          func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32
+	NvmlDeviceGetFanControlPolicy_v2                     func(device uintptr, fan uint32, policy unsafe.Pointer) int32
+	NvmlDeviceSetFanControlPolicy                        func(device uintptr, fan uint32, policy uint32) int32
+	NvmlDeviceSetFanSpeed_v2                             func(device uintptr, fan uint32, speed uint32) int32
+	NvmlDeviceSetDefaultFanSpeed_v2                      func(device uintptr, fan uint32) int32
+	NvmlDeviceGetPowerManagementMode                     func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetPowerSource                             func(device uintptr, powerSource unsafe.Pointer) int32
+	NvmlDeviceSetPowerManagementLimit                    func(device uintptr, limit uint32) int32
+	NvmlDeviceSetPowerManagementLimit_v2                 func(device uintptr, powerValue unsafe.Pointer) int32
+	NvmlDeviceGetEncoderUtilization                      func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32
+	NvmlDeviceGetDecoderUtilization                      func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32
+	NvmlDeviceGetJpgUtilization                          func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32
+	NvmlDeviceGetOfaUtilization                          func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32
+	NvmlDeviceGetEncoderCapacity                         func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32
+	NvmlDeviceGetEncoderStats                            func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32
+	NvmlDeviceGetEncoderSessions                         func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32
+	NvmlDeviceGetFBCStats                                func(device uintptr, fbcStats unsafe.Pointer) int32
+	NvmlDeviceGetFBCSessions                             func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32
+	NvmlDeviceGetPcieThroughput                          func(device uintptr, counter int32, value unsafe.Pointer) int32
+	NvmlDeviceGetPcieReplayCounter                       func(device uintptr, value unsafe.Pointer) int32
+	NvmlDeviceGetPcieSpeed                               func(device uintptr, pcieSpeed unsafe.Pointer) int32
+	NvmlDeviceGetGpuMaxPcieLinkGeneration                func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32
+	NvmlDeviceGetSamples                                 func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32
+	NvmlDeviceGetDefaultEccMode                          func(device uintptr, defaultMode unsafe.Pointer) int32
+	NvmlDeviceGetDetailedEccErrors                       func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32
+	NvmlDeviceGetMemoryErrorCounter                      func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32
+	NvmlDeviceGetSramEccErrorStatus                      func(device uintptr, status unsafe.Pointer) int32
+	NvmlDeviceClearEccErrorCounts                        func(device uintptr, counterType int32) int32
+	NvmlDeviceSetEccMode                                 func(device uintptr, ecc int32) int32
+	NvmlDeviceGetRetiredPages_v2                         func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32
+	NvmlDeviceGetRetiredPagesPendingStatus               func(device uintptr, isPending unsafe.Pointer) int32
+	NvmlDeviceGetRemappedRows                            func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32
+	NvmlDeviceGetRowRemapperHistogram                    func(device uintptr, values unsafe.Pointer) int32
+	NvmlDeviceGetBoardId                                 func(device uintptr, boardId unsafe.Pointer) int32
+	NvmlDeviceGetInforomImageVersion                     func(device uintptr, version unsafe.Pointer, length uint32) int32
+	NvmlDeviceGetInforomConfigurationChecksum            func(device uintptr, checksum unsafe.Pointer) int32
+	NvmlDeviceGetBridgeChipInfo                          func(device uintptr, bridgeHierarchy unsafe.Pointer) int32
+	NvmlDeviceGetBusType                                 func(device uintptr, type_ unsafe.Pointer) int32
+	NvmlDeviceGetIrqNum                                  func(device uintptr, irqNum unsafe.Pointer) int32
+	NvmlDeviceGetModuleId                                func(device uintptr, moduleId unsafe.Pointer) int32
+	NvmlDeviceGetGspFirmwareMode                         func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32
+	NvmlDeviceGetGspFirmwareVersion                      func(device uintptr, version unsafe.Pointer) int32
+	NvmlDeviceGetHandleBySerial                          func(serial unsafe.Pointer, device unsafe.Pointer) int32
+	NvmlDeviceGetDriverModel                             func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
+	NvmlDeviceSetDriverModel                             func(device uintptr, driverModel int32, flags uint32) int32
+	NvmlDeviceSetGpuOperationMode                        func(device uintptr, mode int32) int32
+	NvmlDeviceGetAPIRestriction                          func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32
+	NvmlDeviceSetAPIRestriction                          func(device uintptr, apiType int32, isRestricted int32) int32
+	NvmlDeviceSetPersistenceMode                         func(device uintptr, mode int32) int32
+	NvmlDeviceSetComputeMode                             func(device uintptr, mode int32) int32
+	NvmlDeviceGetAttributes                              func(device uintptr, attributes unsafe.Pointer) int32
+	NvmlDeviceGetAttributes_v2                           func(device uintptr, attributes unsafe.Pointer) int32
+	NvmlDeviceGetTopologyCommonAncestor                  func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32
+	NvmlDeviceGetTopologyNearestGpus                     func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32
+	NvmlSystemGetTopologyGpuSet                          func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32
+	NvmlDeviceGetCpuAffinity                             func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32
+	NvmlDeviceGetCpuAffinityWithinScope                  func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32
+	NvmlDeviceGetMemoryAffinity                          func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32
+	NvmlDeviceSetCpuAffinity                             func(device uintptr) int32
+	NvmlDeviceClearCpuAffinity                           func(device uintptr) int32
+	NvmlDeviceGetP2PStatus                               func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32
+	NvmlDeviceOnSameBoard                                func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkState                             func(device uintptr, link uint32, isActive unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkVersion                           func(device uintptr, link uint32, version unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkCapability                        func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkRemotePciInfo_v2                  func(device uintptr, link uint32, pci unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkRemotePciInfo                     func(device uintptr, link uint32, pci unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkRemoteDeviceType                  func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkErrorCounter                      func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32
+	NvmlDeviceResetNvLinkErrorCounters                   func(device uintptr, link uint32) int32
+	NvmlDeviceGetNvLinkUtilizationControl                func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32
+	NvmlDeviceSetNvLinkUtilizationControl                func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32
+	NvmlDeviceGetNvLinkUtilizationCounter                func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32
+	NvmlDeviceFreezeNvLinkUtilizationCounter             func(device uintptr, link uint32, counter uint32, freeze int32) int32
+	NvmlDeviceResetNvLinkUtilizationCounter              func(device uintptr, link uint32, counter uint32) int32
+	NvmlDeviceSetNvLinkDeviceLowPowerThreshold           func(device uintptr, info unsafe.Pointer) int32
+	NvmlSystemGetNvlinkBwMode                            func(nvlinkBwMode unsafe.Pointer) int32
+	NvmlSystemSetNvlinkBwMode                            func(nvlinkBwMode uint32) int32
+	NvmlDeviceGetGpuFabricInfo                           func(device uintptr, gpuFabricInfo unsafe.Pointer) int32
+	NvmlDeviceSetMigMode                                 func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32
+	NvmlDeviceCreateGpuInstance                          func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32
+	NvmlDeviceCreateGpuInstanceWithPlacement             func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceById                         func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceProfileInfo                  func(device uintptr, profile uint32, info unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceProfileInfoV                 func(device uintptr, profile uint32, info unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceRemainingCapacity            func(device uintptr, profileId uint32, count unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstancePossiblePlacements           func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstancePossiblePlacements_v2        func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstances                            func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32
+	NvmlDeviceGetMigDeviceHandleByIndex                  func(device uintptr, index uint32, migDevice unsafe.Pointer) int32
+	NvmlDeviceGetDeviceHandleFromMigDeviceHandle         func(migDevice uintptr, device unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceId                           func(device uintptr, id unsafe.Pointer) int32
+	NvmlDeviceGetComputeInstanceId                       func(device uintptr, id unsafe.Pointer) int32
+	NvmlGpuInstanceDestroy                               func(gpuInstance uint64) int32
+	NvmlGpuInstanceGetInfo                               func(gpuInstance uint64, info unsafe.Pointer) int32
+	NvmlGpuInstanceCreateComputeInstance                 func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32
+	NvmlGpuInstanceCreateComputeInstanceWithPlacement    func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstanceById                func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstancePossiblePlacements  func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstanceProfileInfo         func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstanceProfileInfoV        func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstanceRemainingCapacity   func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32
+	NvmlGpuInstanceGetComputeInstances                   func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32
+	NvmlComputeInstanceDestroy                           func(computeInstance uint64) int32
+	NvmlComputeInstanceGetInfo                           func(computeInstance uint64, info unsafe.Pointer) int32
+	NvmlComputeInstanceGetInfo_v2                        func(computeInstance uint64, info unsafe.Pointer) int32
+	NvmlGpmQueryDeviceSupport                            func(device uintptr, gpmSupport unsafe.Pointer) int32
+	NvmlGpmQueryIfStreamingEnabled                       func(device uintptr, state unsafe.Pointer) int32
+	NvmlGpmSetStreamingEnabled                           func(device uintptr, state uint32) int32
+	NvmlGpmSampleAlloc                                   func(gpmSample unsafe.Pointer) int32
+	NvmlGpmSampleFree                                    func(gpmSample uint64) int32
+	NvmlGpmSampleGet                                     func(device uintptr, gpmSample uint64) int32
+	NvmlGpmMigSampleGet                                  func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32
+	NvmlGpmMetricsGet                                    func(metricsGet unsafe.Pointer) int32
+	NvmlDeviceGetAccountingBufferSize                    func(device uintptr, bufferSize unsafe.Pointer) int32
+	NvmlDeviceSetAccountingMode                          func(device uintptr, mode int32) int32
+	NvmlDeviceClearAccountingPids                        func(device uintptr) int32
+	NvmlDeviceGetAccountingPids                          func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32
+	NvmlDeviceGetAccountingStats                         func(device uintptr, pid uint32, stats unsafe.Pointer) int32
+	NvmlDeviceGetComputeRunningProcesses_v2              func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetGraphicsRunningProcesses                func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetGraphicsRunningProcesses_v2             func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetMPSComputeRunningProcesses              func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetMPSComputeRunningProcesses_v2           func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetMPSComputeRunningProcesses_v3           func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32
+	NvmlDeviceGetProcessUtilization                      func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32
+	NvmlSystemGetProcessName                             func(pid uint32, name unsafe.Pointer, length uint32) int32
+	NvmlUnitGetCount                                     func(unitCount unsafe.Pointer) int32
+	NvmlUnitGetHandleByIndex                             func(index uint32, unit unsafe.Pointer) int32
+	NvmlUnitGetDevices                                   func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32
+	NvmlUnitGetFanSpeedInfo                              func(unit uint64, fanSpeeds unsafe.Pointer) int32
+	NvmlUnitGetLedState                                  func(unit uint64, state unsafe.Pointer) int32
+	NvmlUnitGetPsuInfo                                   func(unit uint64, psu unsafe.Pointer) int32
+	NvmlUnitGetTemperature                               func(unit uint64, type_ uint32, temp unsafe.Pointer) int32
+	NvmlUnitGetUnitInfo                                  func(unit uint64, info unsafe.Pointer) int32
+	NvmlUnitSetLedState                                  func(unit uint64, color int32) int32
+	NvmlGetExcludedDeviceCount                           func(deviceCount unsafe.Pointer) int32
+	NvmlGetExcludedDeviceInfoByIndex                     func(index uint32, info unsafe.Pointer) int32
+	NvmlGetBlacklistDeviceCount                          func(deviceCount unsafe.Pointer) int32
+	NvmlGetBlacklistDeviceInfoByIndex                    func(index uint32, info unsafe.Pointer) int32
+	NvmlSystemGetHicVersion                              func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32
+	NvmlSystemGetConfComputeCapabilities                 func(capabilities unsafe.Pointer) int32
+	NvmlSystemGetConfComputeState                        func(state unsafe.Pointer) int32
+	NvmlSystemGetConfComputeGpusReadyState               func(isAcceptingWork unsafe.Pointer) int32
+	NvmlSystemSetConfComputeGpusReadyState               func(isAcceptingWork uint32) int32
+	NvmlDeviceGetConfComputeMemSizeInfo                  func(device uintptr, memInfo unsafe.Pointer) int32
+	NvmlDeviceGetConfComputeProtectedMemoryUsage         func(device uintptr, memory unsafe.Pointer) int32
+	NvmlDeviceGetConfComputeGpuCertificate               func(device uintptr, gpuCert unsafe.Pointer) int32
+	NvmlDeviceGetConfComputeGpuAttestationReport         func(device uintptr, gpuAtstReport unsafe.Pointer) int32
+	NvmlDeviceSetConfComputeUnprotectedMemSize           func(device uintptr, sizeKiB uint64) int32
+	NvmlDeviceQueryDrainState                            func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32
+	NvmlDeviceModifyDrainState                           func(pciInfo unsafe.Pointer, newState int32) int32
+	NvmlDeviceRemoveGpu                                  func(pciInfo unsafe.Pointer) int32
+	NvmlDeviceRemoveGpu_v2                               func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32
+	NvmlDeviceDiscoverGpus                               func(pciInfo unsafe.Pointer) int32
+	NvmlEventSetWait                                     func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32
+	NvmlDeviceGetFieldValues                             func(device uintptr, valuesCount int32, values unsafe.Pointer) int32
+	NvmlDeviceClearFieldValues                           func(device uintptr, valuesCount int32, values unsafe.Pointer) int32
+	NvmlDeviceGetGridLicensableFeatures                  func(device uintptr, features unsafe.Pointer) int32
+	NvmlDeviceGetGridLicensableFeatures_v2               func(device uintptr, features unsafe.Pointer) int32
+	NvmlDeviceGetGridLicensableFeatures_v3               func(device uintptr, features unsafe.Pointer) int32
+	NvmlDeviceGetGridLicensableFeatures_v4               func(device uintptr, features unsafe.Pointer) int32
+	NvmlDeviceGetVgpuCapabilities                        func(device uintptr, capability int32, capResult unsafe.Pointer) int32
+	NvmlDeviceGetActiveVgpus                             func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32
+	NvmlDeviceGetCreatableVgpus                          func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32
+	NvmlDeviceGetSupportedVgpus                          func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32
+	NvmlDeviceGetHostVgpuMode                            func(device uintptr, pHostVgpuMode unsafe.Pointer) int32
+	NvmlDeviceGetPgpuMetadataString                      func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32
+	NvmlDeviceGetVgpuUtilization                         func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32
+	NvmlDeviceGetVgpuProcessUtilization                  func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32
+	NvmlDeviceGetVgpuSchedulerLog                        func(device uintptr, pSchedulerLog unsafe.Pointer) int32
+	NvmlDeviceGetVgpuSchedulerState                      func(device uintptr, pSchedulerState unsafe.Pointer) int32
+	NvmlDeviceGetVgpuSchedulerCapabilities               func(device uintptr, pCapabilities unsafe.Pointer) int32
+	NvmlDeviceSetVgpuSchedulerState                      func(device uintptr, pSchedulerState unsafe.Pointer) int32
+	NvmlDeviceSetVirtualizationMode                      func(device uintptr, virtualMode int32) int32
+	NvmlDeviceGetVgpuMetadata                            func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32
+	NvmlGetVgpuCompatibility                             func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32
+	NvmlGetVgpuDriverCapabilities                        func(capability int32, capResult unsafe.Pointer) int32
+	NvmlGetVgpuVersion                                   func(supported unsafe.Pointer, current unsafe.Pointer) int32
+	NvmlSetVgpuVersion                                   func(vgpuVersion unsafe.Pointer) int32
+	NvmlVgpuTypeGetCapabilities                          func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32
+	NvmlVgpuTypeGetClass                                 func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32
+	NvmlVgpuTypeGetName                                  func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32
+	NvmlVgpuTypeGetDeviceID                              func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32
+	NvmlVgpuTypeGetFramebufferSize                       func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32
+	NvmlVgpuTypeGetFrameRateLimit                        func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32
+	NvmlVgpuTypeGetGpuInstanceProfileId                  func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32
+	NvmlVgpuTypeGetLicense                               func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32
+	NvmlVgpuTypeGetMaxInstances                          func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32
+	NvmlVgpuTypeGetMaxInstancesPerVm                     func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32
+	NvmlVgpuTypeGetNumDisplayHeads                       func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32
+	NvmlVgpuTypeGetResolution                            func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32
+	NvmlVgpuInstanceClearAccountingPids                  func(vgpuInstance uint32) int32
+	NvmlVgpuInstanceGetAccountingMode                    func(vgpuInstance uint32, mode unsafe.Pointer) int32
+	NvmlVgpuInstanceGetAccountingPids                    func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32
+	NvmlVgpuInstanceGetAccountingStats                   func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32
+	NvmlVgpuInstanceGetEccMode                           func(vgpuInstance uint32, eccMode unsafe.Pointer) int32
+	NvmlVgpuInstanceGetEncoderCapacity                   func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32
+	NvmlVgpuInstanceSetEncoderCapacity                   func(vgpuInstance uint32, encoderCapacity uint32) int32
+	NvmlVgpuInstanceGetEncoderSessions                   func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32
+	NvmlVgpuInstanceGetEncoderStats                      func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32
+	NvmlVgpuInstanceGetFBCSessions                       func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32
+	NvmlVgpuInstanceGetFBCStats                          func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32
+	NvmlVgpuInstanceGetFbUsage                           func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32
+	NvmlVgpuInstanceGetFrameRateLimit                    func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32
+	NvmlVgpuInstanceGetGpuInstanceId                     func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32
+	NvmlVgpuInstanceGetGpuPciId                          func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32
+	NvmlVgpuInstanceGetLicenseInfo                       func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32
+	NvmlVgpuInstanceGetLicenseInfo_v2                    func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32
+	NvmlVgpuInstanceGetLicenseStatus                     func(vgpuInstance uint32, licensed unsafe.Pointer) int32
+	NvmlVgpuInstanceGetMdevUUID                          func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32
+	NvmlVgpuInstanceGetMetadata                          func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32
+	NvmlVgpuInstanceGetType                              func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32
+	NvmlVgpuInstanceGetUUID                              func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32
+	NvmlVgpuInstanceGetVmDriverVersion                   func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32
+	NvmlVgpuInstanceGetVmID                              func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32
+	NvmlDeviceGetLastBBXFlushTime                        func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32
+	NvmlDeviceGetMarginTemperature                       func(device uintptr, marginTempInfo unsafe.Pointer) int32
+	NvmlDeviceGetFanSpeedRPM                             func(device uintptr, fanSpeed unsafe.Pointer) int32
+	NvmlDeviceGetCoolerInfo                              func(device uintptr, coolerInfo unsafe.Pointer) int32
+	NvmlDeviceGetClockOffsets                            func(device uintptr, info unsafe.Pointer) int32
+	NvmlDeviceSetClockOffsets                            func(device uintptr, info unsafe.Pointer) int32
+	NvmlDeviceGetPerformanceModes                        func(device uintptr, perfModes unsafe.Pointer) int32
+	NvmlDeviceGetCurrentClockFreqs                       func(device uintptr, currentClockFreqs unsafe.Pointer) int32
+	NvmlDeviceGetCapabilities                            func(device uintptr, caps unsafe.Pointer) int32
+	NvmlDeviceGetRepairStatus                            func(device uintptr, repairStatus unsafe.Pointer) int32
+	NvmlDeviceGetAddressingMode                          func(device uintptr, mode unsafe.Pointer) int32
+	NvmlDeviceGetUnrepairableMemoryFlag_v1               func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32
+	NvmlDeviceGetC2cModeInfoV                            func(device uintptr, c2cModeInfo unsafe.Pointer) int32
+	NvmlDeviceGetNumaNodeId                              func(device uintptr, node unsafe.Pointer) int32
+	NvmlDeviceGetDramEncryptionMode                      func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
+	NvmlDeviceSetDramEncryptionMode                      func(device uintptr, dramEncryption unsafe.Pointer) int32
+	NvmlDeviceGetNvlinkSupportedBwModes                  func(device uintptr, supportedBwMode unsafe.Pointer) int32
+	NvmlDeviceGetNvlinkBwMode                            func(device uintptr, getBwMode unsafe.Pointer) int32
+	NvmlDeviceSetNvlinkBwMode                            func(device uintptr, setBwMode unsafe.Pointer) int32
+	NvmlDeviceWorkloadPowerProfileGetProfilesInfo        func(device uintptr, profilesInfo unsafe.Pointer) int32
+	NvmlDeviceWorkloadPowerProfileGetCurrentProfiles     func(device uintptr, currentProfiles unsafe.Pointer) int32
+	NvmlDeviceWorkloadPowerProfileSetRequestedProfiles   func(device uintptr, requestedProfiles unsafe.Pointer) int32
+	NvmlDeviceWorkloadPowerProfileClearRequestedProfiles func(device uintptr, requestedProfiles unsafe.Pointer) int32
+	NvmlDevicePowerSmoothingActivatePresetProfile        func(device uintptr, profile unsafe.Pointer) int32
+	NvmlDevicePowerSmoothingUpdatePresetProfileParam     func(device uintptr, profile unsafe.Pointer) int32
+	NvmlDevicePowerSmoothingSetState                     func(device uintptr, state unsafe.Pointer) int32
+	NvmlDeviceGetPlatformInfo                            func(device uintptr, platformInfo unsafe.Pointer) int32
+	NvmlDeviceGetNvLinkInfo                              func(device uintptr, info unsafe.Pointer) int32
+	NvmlDeviceGetGpuFabricInfoV                          func(device uintptr, gpuFabricInfo unsafe.Pointer) int32
+	NvmlDeviceGetHandleByUUIDV                           func(uuid unsafe.Pointer, device unsafe.Pointer) int32
+	NvmlSystemGetDriverBranch                            func(branchInfo unsafe.Pointer, length uint32) int32
+	NvmlSystemGetConfComputeSettings                     func(settings unsafe.Pointer) int32
+	NvmlSystemGetConfComputeKeyRotationThresholdInfo     func(pKeyRotationThrInfo unsafe.Pointer) int32
+	NvmlSystemSetConfComputeKeyRotationThresholdInfo     func(pKeyRotationThrInfo unsafe.Pointer) int32
+	NvmlDeviceGetPowerMizerMode_v1                       func(device uintptr, powerMizerMode unsafe.Pointer) int32
+	NvmlDeviceSetPowerMizerMode_v1                       func(device uintptr, powerMizerMode unsafe.Pointer) int32
+	NvmlDeviceGetPdi                                     func(device uintptr, pdi unsafe.Pointer) int32
+	NvmlDeviceGetGpuInstanceProfileInfoByIdV             func(device uintptr, profileId uint32, info unsafe.Pointer) int32
+	NvmlDeviceGetVgpuHeterogeneousMode                   func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32
+	NvmlDeviceSetVgpuHeterogeneousMode                   func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32
+	NvmlDeviceGetVgpuTypeSupportedPlacements             func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32
+	NvmlDeviceGetVgpuTypeCreatablePlacements             func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32
+	NvmlDeviceGetVgpuInstancesUtilizationInfo            func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32
+	NvmlDeviceGetVgpuProcessesUtilizationInfo            func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32
+	NvmlDeviceSetVgpuCapabilities                        func(device uintptr, capability int32, state int32) int32
+	NvmlVgpuTypeGetBAR1Info                              func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32
+	NvmlVgpuTypeGetFbReservation                         func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32
+	NvmlVgpuTypeGetGspHeapSize                           func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32
+	NvmlVgpuTypeGetMaxInstancesPerGpuInstance            func(pMaxInstance unsafe.Pointer) int32
+	NvmlVgpuInstanceGetPlacementId                       func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32
+	NvmlVgpuInstanceGetRuntimeStateSize                  func(vgpuInstance uint32, pState unsafe.Pointer) int32
+	NvmlGpuInstanceGetCreatableVgpus                     func(gpuInstance uint64, pVgpus unsafe.Pointer) int32
+	NvmlGpuInstanceGetActiveVgpus                        func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32
+	NvmlGpuInstanceSetVgpuSchedulerState                 func(gpuInstance uint64, pScheduler unsafe.Pointer) int32
+	NvmlGpuInstanceGetVgpuSchedulerState                 func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32
+	NvmlGpuInstanceGetVgpuSchedulerLog                   func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32
+	NvmlGpuInstanceGetVgpuTypeCreatablePlacements        func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32
+	NvmlGpuInstanceGetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
+	NvmlGpuInstanceSetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
 }
 
 // Semantics is what runs in this process: the simulator, or the real driver behind
@@ -2180,10 +2492,10 @@ var Semantics = Set{
 			return int32(nvml.DeviceGetPowerManagementLimit(device, limit))
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
-			return int32(nvml.PowerManagementLimit(device, limit))
+			return int32(nvml.DeviceGetPowerManagementLimit(device, limit))
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
-			return int32(nvml.PowerManagementLimit(device, limit))
+			return int32(nvml.DeviceGetPowerManagementDefaultLimit(device, limit))
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			return int32(nvml.DeviceGetClockInfo(device, type_, clock))
@@ -2264,16 +2576,16 @@ var Semantics = Set{
 			return int32(nvml.DeviceGetMultiGpuBoard(device, multi))
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
-			return int32(shim.Unimplemented("nvmlDeviceGetBoardPartNumber", 3))
+			return int32(nvml.DeviceGetBoardPartNumber(device, part, length))
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
-			return int32(shim.Unimplemented("nvmlDeviceGetInforomVersion", 3))
+			return int32(nvml.DeviceGetInforomVersion(device, object, version, length))
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			return int32(nvml.Disabled(device, mode))
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
-			return int32(shim.Unimplemented("nvmlDeviceGetRetiredPages", 3))
+			return int32(nvml.DeviceGetRetiredPages(device, cause, count, addresses))
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			return int32(nvml.DeviceGetVirtualizationMode(device, mode))
@@ -2315,10 +2627,946 @@ var Semantics = Set{
 			return int32(nvml.DeviceGetTemperatureV(device, temp))
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
-			return int32(shim.Unimplemented("nvmlDeviceGetGpuOperationMode", 3))
+			return int32(nvml.NotSupportedPair(device, current, pending))
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			return int32(nvml.DeviceGetPciInfoExt(device, pci))
+		},
+		NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetApplicationsClock(device, clockType, clockMHz))
+		},
+		NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDefaultApplicationsClock(device, clockType, clockMHz))
+		},
+		NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMaxCustomerBoostClock(device, clockType, clockMHz))
+		},
+		NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetClock(device, clockType, clockId, clockMHz))
+		},
+		NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSupportedMemoryClocks(device, count, clocksMHz))
+		},
+		NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz))
+		},
+		NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz))
+		},
+		NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+			return int32(nvml.DeviceGetSupportedPerformanceStates(device, pstates, size))
+		},
+		NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPowerState(device, pState))
+		},
+		NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetCurrentClocksEventReasons(device, reasons))
+		},
+		NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+		},
+		NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSupportedClocksEventReasons(device, reasons))
+		},
+		NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetViolationStatus(device, perfPolicyType, violTime))
+		},
+		NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDynamicPstatesInfo(device, info))
+		},
+		NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetClkMonStatus(device, status))
+		},
+		NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus))
+		},
+		NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpcClkVfOffset(device, offset))
+		},
+		NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMemClkVfOffset(device, offset))
+		},
+		NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset))
+		},
+		NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset))
+		},
+		NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
+			return int32(nvml.DeviceSetGpcClkVfOffset(device, offset))
+		},
+		NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
+			return int32(nvml.DeviceSetMemClkVfOffset(device, offset))
+		},
+		NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+			return int32(nvml.DeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz))
+		},
+		NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 {
+			return int32(nvml.DeviceResetApplicationsClocks(device))
+		},
+		NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+			return int32(nvml.DeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz))
+		},
+		NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 {
+			return int32(nvml.DeviceResetGpuLockedClocks(device))
+		},
+		NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+			return int32(nvml.DeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz))
+		},
+		NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 {
+			return int32(nvml.DeviceResetMemoryLockedClocks(device))
+		},
+		NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+			return int32(nvml.AutoBoostNotSupported(device, isEnabled, defaultIsEnabled))
+		},
+		NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
+			return int32(nvml.SetAutoBoost(device, enabled))
+		},
+		NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
+			return int32(nvml.DeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags))
+		},
+		NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetTemperatureThreshold(device, thresholdType, temp))
+		},
+		NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetTemperatureThreshold(device, thresholdType, temp))
+		},
+		NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetThermalSettings(device, sensorIndex, settings))
+		},
+		NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNumFans(device, numFans))
+		},
+		NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+			return int32(nvml.FanSpeedV2(device, fan, speed))
+		},
+		NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetTargetFanSpeed(device, fan, targetSpeed))
+		},
+		NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed))
+		},
+		NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetFanControlPolicy(device, fan, policy))
+		},
+		NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
+			return int32(nvml.DeviceSetFanControlPolicy(device, fan, policy))
+		},
+		NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
+			return int32(nvml.DeviceSetFanSpeed(device, fan, speed))
+		},
+		NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 {
+			return int32(nvml.DeviceSetDefaultFanSpeed(device, fan))
+		},
+		NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPowerManagementMode(device, mode))
+		},
+		NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPowerSource(device, powerSource))
+		},
+		NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
+			return int32(nvml.DeviceSetPowerManagementLimit(device, limit))
+		},
+		NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
+			return int32(nvml.PowerLimitV2(device, powerValue))
+		},
+		NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetEncoderUtilization(device, utilization, samplingPeriodUs))
+		},
+		NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDecoderUtilization(device, utilization, samplingPeriodUs))
+		},
+		NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetJpgUtilization(device, utilization, samplingPeriodUs))
+		},
+		NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetOfaUtilization(device, utilization, samplingPeriodUs))
+		},
+		NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity))
+		},
+		NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency))
+		},
+		NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetEncoderSessions(device, sessionCount, sessionInfos))
+		},
+		NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetFBCStats(device, fbcStats))
+		},
+		NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, sessionCount, sessionInfo))
+		},
+		NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPcieThroughput(device, counter, value))
+		},
+		NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPcieReplayCounter(device, value))
+		},
+		NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPcieSpeed(device, pcieSpeed))
+		},
+		NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice))
+		},
+		NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples))
+		},
+		NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDefaultEccMode(device, defaultMode))
+		},
+		NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts))
+		},
+		NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count))
+		},
+		NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetSramEccErrorStatus(device, status))
+		},
+		NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
+			return int32(nvml.DeviceClearEccErrorCounts(device, counterType))
+		},
+		NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 {
+			return int32(nvml.DeviceSetEccMode(device, ecc))
+		},
+		NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetRetiredPagesV2(device, cause, pageCount, addresses, timestamps))
+		},
+		NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetRetiredPagesPendingStatus(device, isPending))
+		},
+		NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred))
+		},
+		NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetRowRemapperHistogram(device, values))
+		},
+		NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetBoardId(device, boardId))
+		},
+		NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
+			return int32(nvml.DeviceGetInforomImageVersion(device, version, length))
+		},
+		NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetInforomConfigurationChecksum(device, checksum))
+		},
+		NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetBridgeChipInfo(device, bridgeHierarchy))
+		},
+		NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetBusType(device, type_))
+		},
+		NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetIrqNum(device, irqNum))
+		},
+		NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetModuleId(device, moduleId))
+		},
+		NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGspFirmwareMode(device, isEnabled, defaultMode))
+		},
+		NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGspFirmwareVersion(device, version))
+		},
+		NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetHandleBySerial(serial, device))
+		},
+		NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			return int32(nvml.NotSupportedPair(device, current, pending))
+		},
+		NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
+			return int32(nvml.DeviceSetDriverModel(device, driverModel, flags))
+		},
+		NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 {
+			return int32(nvml.NotSupportedSet(device, mode))
+		},
+		NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAPIRestriction(device, apiType, isRestricted))
+		},
+		NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
+			return int32(nvml.DeviceSetAPIRestriction(device, apiType, isRestricted))
+		},
+		NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 {
+			return int32(nvml.DeviceSetPersistenceMode(device, mode))
+		},
+		NvmlDeviceSetComputeMode: func(device uintptr, mode int32) int32 {
+			return int32(nvml.DeviceSetComputeMode(device, mode))
+		},
+		NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAttributes(device, attributes))
+		},
+		NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAttributes(device, attributes))
+		},
+		NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetTopologyCommonAncestor(device1, device2, pathInfo))
+		},
+		NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetTopologyNearestGpus(device, level, count, deviceArray))
+		},
+		NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetTopologyGpuSet(cpuNumber, count, deviceArray))
+		},
+		NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetCpuAffinity(device, cpuSetSize, cpuSet))
+		},
+		NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+			return int32(nvml.DeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope))
+		},
+		NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+			return int32(nvml.DeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope))
+		},
+		NvmlDeviceSetCpuAffinity: func(device uintptr) int32 {
+			return int32(nvml.DeviceSetCpuAffinity(device))
+		},
+		NvmlDeviceClearCpuAffinity: func(device uintptr) int32 {
+			return int32(nvml.DeviceClearCpuAffinity(device))
+		},
+		NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus))
+		},
+		NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+			return int32(nvml.DeviceOnSameBoard(device1, device2, onSameBoard))
+		},
+		NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkState(device, link, isActive))
+		},
+		NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkVersion(device, link, version))
+		},
+		NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkCapability(device, link, capability, capResult))
+		},
+		NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+		},
+		NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkRemotePciInfo(device, link, pci))
+		},
+		NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType))
+		},
+		NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkErrorCounter(device, link, counter, counterValue))
+		},
+		NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
+			return int32(nvml.DeviceResetNvLinkErrorCounters(device, link))
+		},
+		NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkUtilizationControl(device, link, counter, control))
+		},
+		NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+			return int32(nvml.DeviceSetNvLinkUtilizationControl(device, link, counter, control, reset))
+		},
+		NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter))
+		},
+		NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+			return int32(nvml.DeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze))
+		},
+		NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
+			return int32(nvml.DeviceResetNvLinkUtilizationCounter(device, link, counter))
+		},
+		NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetNvLinkDeviceLowPowerThreshold(device, info))
+		},
+		NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetNvlinkBwMode(nvlinkBwMode))
+		},
+		NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 {
+			return int32(nvml.SystemSetNvlinkBwMode(nvlinkBwMode))
+		},
+		NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuFabricInfo(device, gpuFabricInfo))
+		},
+		NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetMigMode(device, mode, activationStatus))
+		},
+		NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+			return int32(nvml.DeviceCreateGpuInstance(device, profileId, gpuInstance))
+		},
+		NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+			return int32(nvml.DeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance))
+		},
+		NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceById(device, id, gpuInstance))
+		},
+		NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+		},
+		NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceProfileInfo(device, profile, info))
+		},
+		NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceRemainingCapacity(device, profileId, count))
+		},
+		NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+		},
+		NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count))
+		},
+		NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstances(device, profileId, gpuInstances, count))
+		},
+		NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMigDeviceHandleByIndex(device, index, migDevice))
+		},
+		NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device))
+		},
+		NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceId(device, id))
+		},
+		NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceId(device, id))
+		},
+		NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 {
+			return int32(nvml.NoInstance(gpuInstance))
+		},
+		NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceGetInfo(gpuInstance, info))
+		},
+		NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall(gpuInstance, profileId, computeInstance))
+		},
+		NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placement, computeInstance))
+		},
+		NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall(gpuInstance, id, computeInstance))
+		},
+		NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, placements, count))
+		},
+		NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+		},
+		NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info))
+		},
+		NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall(gpuInstance, profileId, count))
+		},
+		NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceCall2(gpuInstance, profileId, computeInstances, count))
+		},
+		NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 {
+			return int32(nvml.NoInstance(computeInstance))
+		},
+		NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+		},
+		NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
+			return int32(nvml.GpuInstanceGetInfo(computeInstance, info))
+		},
+		NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
+			return int32(nvml.GpmQueryDeviceSupport(device, gpmSupport))
+		},
+		NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
+			return int32(nvml.GpmQueryIfStreamingEnabled(device, state))
+		},
+		NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 {
+			return int32(nvml.GpmSetStreamingEnabled(device, state))
+		},
+		NvmlGpmSampleAlloc: func(gpmSample unsafe.Pointer) int32 {
+			return int32(nvml.GpmSampleAlloc(gpmSample))
+		},
+		NvmlGpmSampleFree: func(gpmSample uint64) int32 {
+			return int32(nvml.GpmSampleFree(gpmSample))
+		},
+		NvmlGpmSampleGet: func(device uintptr, gpmSample uint64) int32 {
+			return int32(nvml.GpmSampleGet(device, gpmSample))
+		},
+		NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+			return int32(nvml.GpmMigSampleGet(device, gpuInstanceId, gpmSample))
+		},
+		NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 {
+			return int32(nvml.GpmMetricsGet(metricsGet))
+		},
+		NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAccountingBufferSize(device, bufferSize))
+		},
+		NvmlDeviceSetAccountingMode: func(device uintptr, mode int32) int32 {
+			return int32(nvml.DeviceSetAccountingMode(device, mode))
+		},
+		NvmlDeviceClearAccountingPids: func(device uintptr) int32 {
+			return int32(nvml.DeviceClearAccountingPids(device))
+		},
+		NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAccountingPids(device, count, pids))
+		},
+		NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAccountingStats(device, pid, stats))
+		},
+		NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.RunningProcesses(device, count, infos))
+		},
+		NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, count, infos))
+		},
+		NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, count, infos))
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, count, infos))
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, count, infos))
+		},
+		NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			return int32(nvml.NoSessions(device, count, infos))
+		},
+		NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+			return int32(nvml.DeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp))
+		},
+		NvmlSystemGetProcessName: func(pid uint32, name unsafe.Pointer, length uint32) int32 {
+			return int32(nvml.SystemGetProcessName(pid, name, length))
+		},
+		NvmlUnitGetCount: func(unitCount unsafe.Pointer) int32 {
+			return int32(nvml.UnitGetCount(unitCount))
+		},
+		NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 {
+			return int32(nvml.UnitGetHandleByIndex(index, unit))
+		},
+		NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+			return int32(nvml.UnitGetDevices(unit, deviceCount, devices))
+		},
+		NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+			return int32(nvml.NoUnit(unit, fanSpeeds))
+		},
+		NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 {
+			return int32(nvml.NoUnit(unit, state))
+		},
+		NvmlUnitGetPsuInfo: func(unit uint64, psu unsafe.Pointer) int32 {
+			return int32(nvml.NoUnit(unit, psu))
+		},
+		NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+			return int32(nvml.UnitGetTemperature(unit, type_, temp))
+		},
+		NvmlUnitGetUnitInfo: func(unit uint64, info unsafe.Pointer) int32 {
+			return int32(nvml.NoUnit(unit, info))
+		},
+		NvmlUnitSetLedState: func(unit uint64, color int32) int32 {
+			return int32(nvml.UnitSetLedState(unit, color))
+		},
+		NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+			return int32(nvml.GetExcludedDeviceCount(deviceCount))
+		},
+		NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+		},
+		NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+			return int32(nvml.GetExcludedDeviceCount(deviceCount))
+		},
+		NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.GetExcludedDeviceInfoByIndex(index, info))
+		},
+		NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetHicVersion(hwbcCount, hwbcEntries))
+		},
+		NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetConfComputeCapabilities(capabilities))
+		},
+		NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetConfComputeState(state))
+		},
+		NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetConfComputeGpusReadyState(isAcceptingWork))
+		},
+		NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
+			return int32(nvml.SystemSetConfComputeGpusReadyState(isAcceptingWork))
+		},
+		NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetConfComputeMemSizeInfo(device, memInfo))
+		},
+		NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
+			return int32(nvml.ConfComputeOff(device, memory))
+		},
+		NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
+			return int32(nvml.ConfComputeOff(device, gpuCert))
+		},
+		NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+			return int32(nvml.ConfComputeOff(device, gpuAtstReport))
+		},
+		NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
+			return int32(nvml.DeviceSetConfComputeUnprotectedMemSize(device, sizeKiB))
+		},
+		NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+			return int32(nvml.DeviceQueryDrainState(pciInfo, currentState))
+		},
+		NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
+			return int32(nvml.DeviceModifyDrainState(pciInfo, newState))
+		},
+		NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceRemoveGpuV1(pciInfo))
+		},
+		NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+			return int32(nvml.DeviceRemoveGpu(pciInfo, gpuState, linkState))
+		},
+		NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceDiscoverGpus(pciInfo))
+		},
+		NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+			return int32(nvml.EventSetWaitV1(set, data, timeoutms))
+		},
+		NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetFieldValues(device, valuesCount, values))
+		},
+		NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+			return int32(nvml.DeviceClearFieldValues(device, valuesCount, values))
+		},
+		NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGridLicensableFeatures(device, features))
+		},
+		NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
+			return int32(nvml.GridFeaturesV2(device, features))
+		},
+		NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
+			return int32(nvml.GridFeaturesV3(device, features))
+		},
+		NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
+			return int32(nvml.GridFeaturesV4(device, features))
+		},
+		NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetVgpuCapabilities(device, capability, capResult))
+		},
+		NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostList(device, vgpuCount, vgpuInstances))
+		},
+		NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+		},
+		NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostList(device, vgpuCount, vgpuTypeIds))
+		},
+		NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pHostVgpuMode))
+		},
+		NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+		},
+		NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples))
+		},
+		NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples))
+		},
+		NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pSchedulerLog))
+		},
+		NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pSchedulerState))
+		},
+		NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pCapabilities))
+		},
+		NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetVgpuSchedulerState(device, pSchedulerState))
+		},
+		NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
+			return int32(nvml.DeviceSetVirtualizationMode(device, virtualMode))
+		},
+		NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly2(device, pgpuMetadata, bufferSize))
+		},
+		NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+			return int32(nvml.GetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo))
+		},
+		NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
+			return int32(nvml.GetVgpuDriverCapabilities(capability, capResult))
+		},
+		NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+			return int32(nvml.GetVgpuVersion(supported, current))
+		},
+		NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 {
+			return int32(nvml.SetVgpuVersion(vgpuVersion))
+		},
+		NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+			return int32(nvml.VgpuTypeGetCapabilities(vgpuTypeId, capability, capResult))
+		},
+		NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeClass, size))
+		},
+		NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType2(vgpuTypeId, vgpuTypeName, size))
+		},
+		NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType2(vgpuTypeId, deviceID, subsystemID))
+		},
+		NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, fbSize))
+		},
+		NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, frameRateLimit))
+		},
+		NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, gpuInstanceProfileId))
+		},
+		NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+			return int32(nvml.NoVgpuTypeLicense(vgpuTypeId, vgpuTypeLicenseString, size))
+		},
+		NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+			return int32(nvml.VgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount))
+		},
+		NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, vgpuInstanceCountPerVm))
+		},
+		NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, numDisplayHeads))
+		},
+		NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+			return int32(nvml.VgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim))
+		},
+		NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 {
+			return int32(nvml.NoVgpuInstance0(vgpuInstance))
+		},
+		NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, mode))
+		},
+		NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance2(vgpuInstance, count, pids))
+		},
+		NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+			return int32(nvml.VgpuInstanceGetAccountingStats(vgpuInstance, pid, stats))
+		},
+		NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, eccMode))
+		},
+		NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, encoderCapacity))
+		},
+		NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
+			return int32(nvml.VgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity))
+		},
+		NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+		},
+		NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance3(vgpuInstance, sessionCount, averageFps, averageLatency))
+		},
+		NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance2(vgpuInstance, sessionCount, sessionInfo))
+		},
+		NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, fbcStats))
+		},
+		NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, fbUsage))
+		},
+		NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, frameRateLimit))
+		},
+		NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, gpuInstanceId))
+		},
+		NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuPciId, length))
+		},
+		NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+			return int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+		},
+		NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+			return int32(nvml.VgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo))
+		},
+		NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, licensed))
+		},
+		NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+			return int32(nvml.NoVgpuInstanceStr(vgpuInstance, mdevUuid, size))
+		},
+		NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance2(vgpuInstance, vgpuMetadata, bufferSize))
+		},
+		NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, vgpuTypeId))
+		},
+		NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+			return int32(nvml.NoVgpuInstanceStr(vgpuInstance, uuid, size))
+		},
+		NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+			return int32(nvml.NoVgpuInstanceStr(vgpuInstance, version, length))
+		},
+		NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstanceVmID(vgpuInstance, vmId, size, vmIdType))
+		},
+		NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetLastBBXFlushTime(device, timestamp, durationUs))
+		},
+		NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetMarginTemperature(device, marginTempInfo))
+		},
+		NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetFanSpeedRPM(device, fanSpeed))
+		},
+		NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetCoolerInfo(device, coolerInfo))
+		},
+		NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetClockOffsets(device, info))
+		},
+		NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetClockOffsets(device, info))
+		},
+		NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPerformanceModes(device, perfModes))
+		},
+		NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetCurrentClockFreqs(device, currentClockFreqs))
+		},
+		NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetCapabilities(device, caps))
+		},
+		NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetRepairStatus(device, repairStatus))
+		},
+		NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetAddressingMode(device, mode))
+		},
+		NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetUnrepairableMemoryFlag(device, unrepairableMemoryStatus))
+		},
+		NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetC2cModeInfo(device, c2cModeInfo))
+		},
+		NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNumaNodeId(device, node))
+		},
+		NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly2(device, current, pending))
+		},
+		NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, dramEncryption))
+		},
+		NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, supportedBwMode))
+		},
+		NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, getBwMode))
+		},
+		NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, setBwMode))
+		},
+		NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, profilesInfo))
+		},
+		NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, currentProfiles))
+		},
+		NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, requestedProfiles))
+		},
+		NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, requestedProfiles))
+		},
+		NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, profile))
+		},
+		NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, profile))
+		},
+		NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, state))
+		},
+		NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
+			return int32(nvml.BlackwellOnly(device, platformInfo))
+		},
+		NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetNvLinkInfo(device, info))
+		},
+		NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuFabricInfoV(device, gpuFabricInfo))
+		},
+		NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetHandleByUUIDV(uuid, device))
+		},
+		NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
+			return int32(nvml.SystemGetDriverBranch(branchInfo, length))
+		},
+		NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 {
+			return int32(nvml.SystemGetConfComputeSettings(settings))
+		},
+		NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+			return int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+		},
+		NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+			return int32(nvml.ConfComputeSystemOff(pKeyRotationThrInfo))
+		},
+		NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPowerMizerMode(device, powerMizerMode))
+		},
+		NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+			return int32(nvml.DeviceSetPowerMizerMode(device, powerMizerMode))
+		},
+		NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetPdi(device, pdi))
+		},
+		NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info))
+		},
+		NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+		},
+		NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, pHeterogeneousMode))
+		},
+		NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+		},
+		NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+			return int32(nvml.DeviceGetVgpuTypePlacements(device, vgpuTypeId, pPlacementList))
+		},
+		NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, vgpuUtilInfo))
+		},
+		NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+			return int32(nvml.VgpuHostOnly(device, vgpuProcUtilInfo))
+		},
+		NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
+			return int32(nvml.DeviceSetVgpuCapabilities(device, capability, state))
+		},
+		NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, bar1Info))
+		},
+		NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, fbReservation))
+		},
+		NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuType(vgpuTypeId, gspHeapSize))
+		},
+		NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
+			return int32(nvml.VgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance))
+		},
+		NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, pPlacement))
+		},
+		NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+			return int32(nvml.NoVgpuInstance(vgpuInstance, pState))
+		},
+		NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpus))
+		},
+		NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pVgpuInstanceInfo))
+		},
+		NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pScheduler))
+		},
+		NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerStateInfo))
+		},
+		NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pSchedulerLogInfo))
+		},
+		NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pCreatablePlacementInfo))
+		},
+		NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+		},
+		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
 		},
 	},
 }
@@ -4633,6 +5881,1878 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 578, "nvmlDeviceGetPciInfoExt", nvml.Return(r), device, pci)
 				return r
 			},
+			NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetApplicationsClock(device, clockType, clockMHz)
+				shim.TraceEnd(t, 4000, "nvmlDeviceGetApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+				return r
+			},
+			NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDefaultApplicationsClock(device, clockType, clockMHz)
+				shim.TraceEnd(t, 4001, "nvmlDeviceGetDefaultApplicationsClock", nvml.Return(r), device, clockType, clockMHz)
+				return r
+			},
+			NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMaxCustomerBoostClock(device, clockType, clockMHz)
+				shim.TraceEnd(t, 4002, "nvmlDeviceGetMaxCustomerBoostClock", nvml.Return(r), device, clockType, clockMHz)
+				return r
+			},
+			NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetClock(device, clockType, clockId, clockMHz)
+				shim.TraceEnd(t, 4003, "nvmlDeviceGetClock", nvml.Return(r), device, clockType, clockId, clockMHz)
+				return r
+			},
+			NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedMemoryClocks(device, count, clocksMHz)
+				shim.TraceEnd(t, 4004, "nvmlDeviceGetSupportedMemoryClocks", nvml.Return(r), device, count, clocksMHz)
+				return r
+			},
+			NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz)
+				shim.TraceEnd(t, 4005, "nvmlDeviceGetSupportedGraphicsClocks", nvml.Return(r), device, memoryClockMHz, count, clocksMHz)
+				return r
+			},
+			NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz)
+				shim.TraceEnd(t, 4006, "nvmlDeviceGetMinMaxClockOfPState", nvml.Return(r), device, type_, pstate, minClockMHz, maxClockMHz)
+				return r
+			},
+			NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedPerformanceStates(device, pstates, size)
+				shim.TraceEnd(t, 4007, "nvmlDeviceGetSupportedPerformanceStates", nvml.Return(r), device, pstates, size)
+				return r
+			},
+			NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPowerState(device, pState)
+				shim.TraceEnd(t, 4008, "nvmlDeviceGetPowerState", nvml.Return(r), device, pState)
+				return r
+			},
+			NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCurrentClocksThrottleReasons(device, reasons)
+				shim.TraceEnd(t, 4009, "nvmlDeviceGetCurrentClocksThrottleReasons", nvml.Return(r), device, reasons)
+				return r
+			},
+			NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedClocksEventReasons(device, reasons)
+				shim.TraceEnd(t, 4010, "nvmlDeviceGetSupportedClocksEventReasons", nvml.Return(r), device, reasons)
+				return r
+			},
+			NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedClocksThrottleReasons(device, reasons)
+				shim.TraceEnd(t, 4011, "nvmlDeviceGetSupportedClocksThrottleReasons", nvml.Return(r), device, reasons)
+				return r
+			},
+			NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetViolationStatus(device, perfPolicyType, violTime)
+				shim.TraceEnd(t, 4012, "nvmlDeviceGetViolationStatus", nvml.Return(r), device, perfPolicyType, violTime)
+				return r
+			},
+			NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDynamicPstatesInfo(device, info)
+				shim.TraceEnd(t, 4013, "nvmlDeviceGetDynamicPstatesInfo", nvml.Return(r), device, info)
+				return r
+			},
+			NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetClkMonStatus(device, status)
+				shim.TraceEnd(t, 4014, "nvmlDeviceGetClkMonStatus", nvml.Return(r), device, status)
+				return r
+			},
+			NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus)
+				shim.TraceEnd(t, 4015, "nvmlDeviceGetAdaptiveClockInfoStatus", nvml.Return(r), device, adaptiveClockStatus)
+				return r
+			},
+			NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpcClkVfOffset(device, offset)
+				shim.TraceEnd(t, 4016, "nvmlDeviceGetGpcClkVfOffset", nvml.Return(r), device, offset)
+				return r
+			},
+			NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMemClkVfOffset(device, offset)
+				shim.TraceEnd(t, 4017, "nvmlDeviceGetMemClkVfOffset", nvml.Return(r), device, offset)
+				return r
+			},
+			NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset)
+				shim.TraceEnd(t, 4018, "nvmlDeviceGetGpcClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+				return r
+			},
+			NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset)
+				shim.TraceEnd(t, 4019, "nvmlDeviceGetMemClkMinMaxVfOffset", nvml.Return(r), device, minOffset, maxOffset)
+				return r
+			},
+			NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetGpcClkVfOffset(device, offset)
+				shim.TraceEnd(t, 4020, "nvmlDeviceSetGpcClkVfOffset", nvml.Return(r), device, offset)
+				return r
+			},
+			NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetMemClkVfOffset(device, offset)
+				shim.TraceEnd(t, 4021, "nvmlDeviceSetMemClkVfOffset", nvml.Return(r), device, offset)
+				return r
+			},
+			NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz)
+				shim.TraceEnd(t, 4022, "nvmlDeviceSetApplicationsClocks", nvml.Return(r), device, memClockMHz, graphicsClockMHz)
+				return r
+			},
+			NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceResetApplicationsClocks(device)
+				shim.TraceEnd(t, 4023, "nvmlDeviceResetApplicationsClocks", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz)
+				shim.TraceEnd(t, 4024, "nvmlDeviceSetGpuLockedClocks", nvml.Return(r), device, minGpuClockMHz, maxGpuClockMHz)
+				return r
+			},
+			NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceResetGpuLockedClocks(device)
+				shim.TraceEnd(t, 4025, "nvmlDeviceResetGpuLockedClocks", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz)
+				shim.TraceEnd(t, 4026, "nvmlDeviceSetMemoryLockedClocks", nvml.Return(r), device, minMemClockMHz, maxMemClockMHz)
+				return r
+			},
+			NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceResetMemoryLockedClocks(device)
+				shim.TraceEnd(t, 4027, "nvmlDeviceResetMemoryLockedClocks", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAutoBoostedClocksEnabled(device, isEnabled, defaultIsEnabled)
+				shim.TraceEnd(t, 4028, "nvmlDeviceGetAutoBoostedClocksEnabled", nvml.Return(r), device, isEnabled, defaultIsEnabled)
+				return r
+			},
+			NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetAutoBoostedClocksEnabled(device, enabled)
+				shim.TraceEnd(t, 4029, "nvmlDeviceSetAutoBoostedClocksEnabled", nvml.Return(r), device, enabled)
+				return r
+			},
+			NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags)
+				shim.TraceEnd(t, 4030, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", nvml.Return(r), device, enabled, flags)
+				return r
+			},
+			NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetTemperatureThreshold(device, thresholdType, temp)
+				shim.TraceEnd(t, 4031, "nvmlDeviceGetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+				return r
+			},
+			NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetTemperatureThreshold(device, thresholdType, temp)
+				shim.TraceEnd(t, 4032, "nvmlDeviceSetTemperatureThreshold", nvml.Return(r), device, thresholdType, temp)
+				return r
+			},
+			NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetThermalSettings(device, sensorIndex, settings)
+				shim.TraceEnd(t, 4033, "nvmlDeviceGetThermalSettings", nvml.Return(r), device, sensorIndex, settings)
+				return r
+			},
+			NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNumFans(device, numFans)
+				shim.TraceEnd(t, 4034, "nvmlDeviceGetNumFans", nvml.Return(r), device, numFans)
+				return r
+			},
+			NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFanSpeed_v2(device, fan, speed)
+				shim.TraceEnd(t, 4035, "nvmlDeviceGetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+				return r
+			},
+			NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetTargetFanSpeed(device, fan, targetSpeed)
+				shim.TraceEnd(t, 4036, "nvmlDeviceGetTargetFanSpeed", nvml.Return(r), device, fan, targetSpeed)
+				return r
+			},
+			NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed)
+				shim.TraceEnd(t, 4037, "nvmlDeviceGetMinMaxFanSpeed", nvml.Return(r), device, minSpeed, maxSpeed)
+				return r
+			},
+			NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFanControlPolicy_v2(device, fan, policy)
+				shim.TraceEnd(t, 4038, "nvmlDeviceGetFanControlPolicy_v2", nvml.Return(r), device, fan, policy)
+				return r
+			},
+			NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetFanControlPolicy(device, fan, policy)
+				shim.TraceEnd(t, 4039, "nvmlDeviceSetFanControlPolicy", nvml.Return(r), device, fan, policy)
+				return r
+			},
+			NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetFanSpeed_v2(device, fan, speed)
+				shim.TraceEnd(t, 4040, "nvmlDeviceSetFanSpeed_v2", nvml.Return(r), device, fan, speed)
+				return r
+			},
+			NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetDefaultFanSpeed_v2(device, fan)
+				shim.TraceEnd(t, 4041, "nvmlDeviceSetDefaultFanSpeed_v2", nvml.Return(r), device, fan)
+				return r
+			},
+			NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPowerManagementMode(device, mode)
+				shim.TraceEnd(t, 4042, "nvmlDeviceGetPowerManagementMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPowerSource(device, powerSource)
+				shim.TraceEnd(t, 4043, "nvmlDeviceGetPowerSource", nvml.Return(r), device, powerSource)
+				return r
+			},
+			NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetPowerManagementLimit(device, limit)
+				shim.TraceEnd(t, 4044, "nvmlDeviceSetPowerManagementLimit", nvml.Return(r), device, limit)
+				return r
+			},
+			NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetPowerManagementLimit_v2(device, powerValue)
+				shim.TraceEnd(t, 4045, "nvmlDeviceSetPowerManagementLimit_v2", nvml.Return(r), device, powerValue)
+				return r
+			},
+			NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetEncoderUtilization(device, utilization, samplingPeriodUs)
+				shim.TraceEnd(t, 4046, "nvmlDeviceGetEncoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+				return r
+			},
+			NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDecoderUtilization(device, utilization, samplingPeriodUs)
+				shim.TraceEnd(t, 4047, "nvmlDeviceGetDecoderUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+				return r
+			},
+			NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetJpgUtilization(device, utilization, samplingPeriodUs)
+				shim.TraceEnd(t, 4048, "nvmlDeviceGetJpgUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+				return r
+			},
+			NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetOfaUtilization(device, utilization, samplingPeriodUs)
+				shim.TraceEnd(t, 4049, "nvmlDeviceGetOfaUtilization", nvml.Return(r), device, utilization, samplingPeriodUs)
+				return r
+			},
+			NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity)
+				shim.TraceEnd(t, 4050, "nvmlDeviceGetEncoderCapacity", nvml.Return(r), device, encoderQueryType, encoderCapacity)
+				return r
+			},
+			NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency)
+				shim.TraceEnd(t, 4051, "nvmlDeviceGetEncoderStats", nvml.Return(r), device, sessionCount, averageFps, averageLatency)
+				return r
+			},
+			NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetEncoderSessions(device, sessionCount, sessionInfos)
+				shim.TraceEnd(t, 4052, "nvmlDeviceGetEncoderSessions", nvml.Return(r), device, sessionCount, sessionInfos)
+				return r
+			},
+			NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFBCStats(device, fbcStats)
+				shim.TraceEnd(t, 4053, "nvmlDeviceGetFBCStats", nvml.Return(r), device, fbcStats)
+				return r
+			},
+			NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFBCSessions(device, sessionCount, sessionInfo)
+				shim.TraceEnd(t, 4054, "nvmlDeviceGetFBCSessions", nvml.Return(r), device, sessionCount, sessionInfo)
+				return r
+			},
+			NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPcieThroughput(device, counter, value)
+				shim.TraceEnd(t, 4055, "nvmlDeviceGetPcieThroughput", nvml.Return(r), device, counter, value)
+				return r
+			},
+			NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPcieReplayCounter(device, value)
+				shim.TraceEnd(t, 4056, "nvmlDeviceGetPcieReplayCounter", nvml.Return(r), device, value)
+				return r
+			},
+			NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPcieSpeed(device, pcieSpeed)
+				shim.TraceEnd(t, 4057, "nvmlDeviceGetPcieSpeed", nvml.Return(r), device, pcieSpeed)
+				return r
+			},
+			NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice)
+				shim.TraceEnd(t, 4058, "nvmlDeviceGetGpuMaxPcieLinkGeneration", nvml.Return(r), device, maxLinkGenDevice)
+				return r
+			},
+			NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+				shim.TraceEnd(t, 4059, "nvmlDeviceGetSamples", nvml.Return(r), device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+				return r
+			},
+			NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDefaultEccMode(device, defaultMode)
+				shim.TraceEnd(t, 4060, "nvmlDeviceGetDefaultEccMode", nvml.Return(r), device, defaultMode)
+				return r
+			},
+			NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts)
+				shim.TraceEnd(t, 4061, "nvmlDeviceGetDetailedEccErrors", nvml.Return(r), device, errorType, counterType, eccCounts)
+				return r
+			},
+			NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count)
+				shim.TraceEnd(t, 4062, "nvmlDeviceGetMemoryErrorCounter", nvml.Return(r), device, errorType, counterType, locationType, count)
+				return r
+			},
+			NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSramEccErrorStatus(device, status)
+				shim.TraceEnd(t, 4063, "nvmlDeviceGetSramEccErrorStatus", nvml.Return(r), device, status)
+				return r
+			},
+			NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceClearEccErrorCounts(device, counterType)
+				shim.TraceEnd(t, 4064, "nvmlDeviceClearEccErrorCounts", nvml.Return(r), device, counterType)
+				return r
+			},
+			NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetEccMode(device, ecc)
+				shim.TraceEnd(t, 4065, "nvmlDeviceSetEccMode", nvml.Return(r), device, ecc)
+				return r
+			},
+			NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetRetiredPages_v2(device, cause, pageCount, addresses, timestamps)
+				shim.TraceEnd(t, 4066, "nvmlDeviceGetRetiredPages_v2", nvml.Return(r), device, cause, pageCount, addresses, timestamps)
+				return r
+			},
+			NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetRetiredPagesPendingStatus(device, isPending)
+				shim.TraceEnd(t, 4067, "nvmlDeviceGetRetiredPagesPendingStatus", nvml.Return(r), device, isPending)
+				return r
+			},
+			NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred)
+				shim.TraceEnd(t, 4068, "nvmlDeviceGetRemappedRows", nvml.Return(r), device, corrRows, uncRows, isPending, failureOccurred)
+				return r
+			},
+			NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetRowRemapperHistogram(device, values)
+				shim.TraceEnd(t, 4069, "nvmlDeviceGetRowRemapperHistogram", nvml.Return(r), device, values)
+				return r
+			},
+			NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetBoardId(device, boardId)
+				shim.TraceEnd(t, 4070, "nvmlDeviceGetBoardId", nvml.Return(r), device, boardId)
+				return r
+			},
+			NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetInforomImageVersion(device, version, length)
+				shim.TraceEnd(t, 4071, "nvmlDeviceGetInforomImageVersion", nvml.Return(r), device, version, length)
+				return r
+			},
+			NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetInforomConfigurationChecksum(device, checksum)
+				shim.TraceEnd(t, 4072, "nvmlDeviceGetInforomConfigurationChecksum", nvml.Return(r), device, checksum)
+				return r
+			},
+			NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetBridgeChipInfo(device, bridgeHierarchy)
+				shim.TraceEnd(t, 4073, "nvmlDeviceGetBridgeChipInfo", nvml.Return(r), device, bridgeHierarchy)
+				return r
+			},
+			NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetBusType(device, type_)
+				shim.TraceEnd(t, 4074, "nvmlDeviceGetBusType", nvml.Return(r), device, type_)
+				return r
+			},
+			NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetIrqNum(device, irqNum)
+				shim.TraceEnd(t, 4075, "nvmlDeviceGetIrqNum", nvml.Return(r), device, irqNum)
+				return r
+			},
+			NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetModuleId(device, moduleId)
+				shim.TraceEnd(t, 4076, "nvmlDeviceGetModuleId", nvml.Return(r), device, moduleId)
+				return r
+			},
+			NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGspFirmwareMode(device, isEnabled, defaultMode)
+				shim.TraceEnd(t, 4077, "nvmlDeviceGetGspFirmwareMode", nvml.Return(r), device, isEnabled, defaultMode)
+				return r
+			},
+			NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGspFirmwareVersion(device, version)
+				shim.TraceEnd(t, 4078, "nvmlDeviceGetGspFirmwareVersion", nvml.Return(r), device, version)
+				return r
+			},
+			NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetHandleBySerial(serial, device)
+				shim.TraceEnd(t, 4079, "nvmlDeviceGetHandleBySerial", nvml.Return(r), serial, device)
+				return r
+			},
+			NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDriverModel(device, current, pending)
+				shim.TraceEnd(t, 4080, "nvmlDeviceGetDriverModel", nvml.Return(r), device, current, pending)
+				return r
+			},
+			NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetDriverModel(device, driverModel, flags)
+				shim.TraceEnd(t, 4081, "nvmlDeviceSetDriverModel", nvml.Return(r), device, driverModel, flags)
+				return r
+			},
+			NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetGpuOperationMode(device, mode)
+				shim.TraceEnd(t, 4082, "nvmlDeviceSetGpuOperationMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAPIRestriction(device, apiType, isRestricted)
+				shim.TraceEnd(t, 4083, "nvmlDeviceGetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+				return r
+			},
+			NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetAPIRestriction(device, apiType, isRestricted)
+				shim.TraceEnd(t, 4084, "nvmlDeviceSetAPIRestriction", nvml.Return(r), device, apiType, isRestricted)
+				return r
+			},
+			NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetPersistenceMode(device, mode)
+				shim.TraceEnd(t, 4085, "nvmlDeviceSetPersistenceMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceSetComputeMode: func(device uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetComputeMode(device, mode)
+				shim.TraceEnd(t, 4086, "nvmlDeviceSetComputeMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAttributes(device, attributes)
+				shim.TraceEnd(t, 4087, "nvmlDeviceGetAttributes", nvml.Return(r), device, attributes)
+				return r
+			},
+			NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAttributes_v2(device, attributes)
+				shim.TraceEnd(t, 4088, "nvmlDeviceGetAttributes_v2", nvml.Return(r), device, attributes)
+				return r
+			},
+			NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetTopologyCommonAncestor(device1, device2, pathInfo)
+				shim.TraceEnd(t, 4089, "nvmlDeviceGetTopologyCommonAncestor", nvml.Return(r), device1, device2, pathInfo)
+				return r
+			},
+			NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetTopologyNearestGpus(device, level, count, deviceArray)
+				shim.TraceEnd(t, 4090, "nvmlDeviceGetTopologyNearestGpus", nvml.Return(r), device, level, count, deviceArray)
+				return r
+			},
+			NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetTopologyGpuSet(cpuNumber, count, deviceArray)
+				shim.TraceEnd(t, 4091, "nvmlSystemGetTopologyGpuSet", nvml.Return(r), cpuNumber, count, deviceArray)
+				return r
+			},
+			NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCpuAffinity(device, cpuSetSize, cpuSet)
+				shim.TraceEnd(t, 4092, "nvmlDeviceGetCpuAffinity", nvml.Return(r), device, cpuSetSize, cpuSet)
+				return r
+			},
+			NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope)
+				shim.TraceEnd(t, 4093, "nvmlDeviceGetCpuAffinityWithinScope", nvml.Return(r), device, cpuSetSize, cpuSet, scope)
+				return r
+			},
+			NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope)
+				shim.TraceEnd(t, 4094, "nvmlDeviceGetMemoryAffinity", nvml.Return(r), device, nodeSetSize, nodeSet, scope)
+				return r
+			},
+			NvmlDeviceSetCpuAffinity: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetCpuAffinity(device)
+				shim.TraceEnd(t, 4095, "nvmlDeviceSetCpuAffinity", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceClearCpuAffinity: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceClearCpuAffinity(device)
+				shim.TraceEnd(t, 4096, "nvmlDeviceClearCpuAffinity", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus)
+				shim.TraceEnd(t, 4097, "nvmlDeviceGetP2PStatus", nvml.Return(r), device1, device2, p2pIndex, p2pStatus)
+				return r
+			},
+			NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceOnSameBoard(device1, device2, onSameBoard)
+				shim.TraceEnd(t, 4098, "nvmlDeviceOnSameBoard", nvml.Return(r), device1, device2, onSameBoard)
+				return r
+			},
+			NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkState(device, link, isActive)
+				shim.TraceEnd(t, 4099, "nvmlDeviceGetNvLinkState", nvml.Return(r), device, link, isActive)
+				return r
+			},
+			NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkVersion(device, link, version)
+				shim.TraceEnd(t, 4100, "nvmlDeviceGetNvLinkVersion", nvml.Return(r), device, link, version)
+				return r
+			},
+			NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkCapability(device, link, capability, capResult)
+				shim.TraceEnd(t, 4101, "nvmlDeviceGetNvLinkCapability", nvml.Return(r), device, link, capability, capResult)
+				return r
+			},
+			NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkRemotePciInfo_v2(device, link, pci)
+				shim.TraceEnd(t, 4102, "nvmlDeviceGetNvLinkRemotePciInfo_v2", nvml.Return(r), device, link, pci)
+				return r
+			},
+			NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkRemotePciInfo(device, link, pci)
+				shim.TraceEnd(t, 4103, "nvmlDeviceGetNvLinkRemotePciInfo", nvml.Return(r), device, link, pci)
+				return r
+			},
+			NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType)
+				shim.TraceEnd(t, 4104, "nvmlDeviceGetNvLinkRemoteDeviceType", nvml.Return(r), device, link, pNvLinkDeviceType)
+				return r
+			},
+			NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkErrorCounter(device, link, counter, counterValue)
+				shim.TraceEnd(t, 4105, "nvmlDeviceGetNvLinkErrorCounter", nvml.Return(r), device, link, counter, counterValue)
+				return r
+			},
+			NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceResetNvLinkErrorCounters(device, link)
+				shim.TraceEnd(t, 4106, "nvmlDeviceResetNvLinkErrorCounters", nvml.Return(r), device, link)
+				return r
+			},
+			NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkUtilizationControl(device, link, counter, control)
+				shim.TraceEnd(t, 4107, "nvmlDeviceGetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control)
+				return r
+			},
+			NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)
+				shim.TraceEnd(t, 4108, "nvmlDeviceSetNvLinkUtilizationControl", nvml.Return(r), device, link, counter, control, reset)
+				return r
+			},
+			NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter)
+				shim.TraceEnd(t, 4109, "nvmlDeviceGetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, rxcounter, txcounter)
+				return r
+			},
+			NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)
+				shim.TraceEnd(t, 4110, "nvmlDeviceFreezeNvLinkUtilizationCounter", nvml.Return(r), device, link, counter, freeze)
+				return r
+			},
+			NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)
+				shim.TraceEnd(t, 4111, "nvmlDeviceResetNvLinkUtilizationCounter", nvml.Return(r), device, link, counter)
+				return r
+			},
+			NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetNvLinkDeviceLowPowerThreshold(device, info)
+				shim.TraceEnd(t, 4112, "nvmlDeviceSetNvLinkDeviceLowPowerThreshold", nvml.Return(r), device, info)
+				return r
+			},
+			NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetNvlinkBwMode(nvlinkBwMode)
+				shim.TraceEnd(t, 4113, "nvmlSystemGetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+				return r
+			},
+			NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemSetNvlinkBwMode(nvlinkBwMode)
+				shim.TraceEnd(t, 4114, "nvmlSystemSetNvlinkBwMode", nvml.Return(r), nvlinkBwMode)
+				return r
+			},
+			NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuFabricInfo(device, gpuFabricInfo)
+				shim.TraceEnd(t, 4115, "nvmlDeviceGetGpuFabricInfo", nvml.Return(r), device, gpuFabricInfo)
+				return r
+			},
+			NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetMigMode(device, mode, activationStatus)
+				shim.TraceEnd(t, 4116, "nvmlDeviceSetMigMode", nvml.Return(r), device, mode, activationStatus)
+				return r
+			},
+			NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceCreateGpuInstance(device, profileId, gpuInstance)
+				shim.TraceEnd(t, 4117, "nvmlDeviceCreateGpuInstance", nvml.Return(r), device, profileId, gpuInstance)
+				return r
+			},
+			NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance)
+				shim.TraceEnd(t, 4118, "nvmlDeviceCreateGpuInstanceWithPlacement", nvml.Return(r), device, profileId, placement, gpuInstance)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceById(device, id, gpuInstance)
+				shim.TraceEnd(t, 4119, "nvmlDeviceGetGpuInstanceById", nvml.Return(r), device, id, gpuInstance)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceProfileInfo(device, profile, info)
+				shim.TraceEnd(t, 4120, "nvmlDeviceGetGpuInstanceProfileInfo", nvml.Return(r), device, profile, info)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceProfileInfoV(device, profile, info)
+				shim.TraceEnd(t, 4121, "nvmlDeviceGetGpuInstanceProfileInfoV", nvml.Return(r), device, profile, info)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceRemainingCapacity(device, profileId, count)
+				shim.TraceEnd(t, 4122, "nvmlDeviceGetGpuInstanceRemainingCapacity", nvml.Return(r), device, profileId, count)
+				return r
+			},
+			NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count)
+				shim.TraceEnd(t, 4123, "nvmlDeviceGetGpuInstancePossiblePlacements", nvml.Return(r), device, profileId, placements, count)
+				return r
+			},
+			NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstancePossiblePlacements_v2(device, profileId, placements, count)
+				shim.TraceEnd(t, 4124, "nvmlDeviceGetGpuInstancePossiblePlacements_v2", nvml.Return(r), device, profileId, placements, count)
+				return r
+			},
+			NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstances(device, profileId, gpuInstances, count)
+				shim.TraceEnd(t, 4125, "nvmlDeviceGetGpuInstances", nvml.Return(r), device, profileId, gpuInstances, count)
+				return r
+			},
+			NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMigDeviceHandleByIndex(device, index, migDevice)
+				shim.TraceEnd(t, 4126, "nvmlDeviceGetMigDeviceHandleByIndex", nvml.Return(r), device, index, migDevice)
+				return r
+			},
+			NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device)
+				shim.TraceEnd(t, 4127, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", nvml.Return(r), migDevice, device)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceId(device, id)
+				shim.TraceEnd(t, 4128, "nvmlDeviceGetGpuInstanceId", nvml.Return(r), device, id)
+				return r
+			},
+			NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetComputeInstanceId(device, id)
+				shim.TraceEnd(t, 4129, "nvmlDeviceGetComputeInstanceId", nvml.Return(r), device, id)
+				return r
+			},
+			NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceDestroy(gpuInstance)
+				shim.TraceEnd(t, 4130, "nvmlGpuInstanceDestroy", nvml.Return(r), gpuInstance)
+				return r
+			},
+			NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetInfo(gpuInstance, info)
+				shim.TraceEnd(t, 4131, "nvmlGpuInstanceGetInfo", nvml.Return(r), gpuInstance, info)
+				return r
+			},
+			NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId, computeInstance)
+				shim.TraceEnd(t, 4132, "nvmlGpuInstanceCreateComputeInstance", nvml.Return(r), gpuInstance, profileId, computeInstance)
+				return r
+			},
+			NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement, computeInstance)
+				shim.TraceEnd(t, 4133, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", nvml.Return(r), gpuInstance, profileId, placement, computeInstance)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstanceById(gpuInstance, id, computeInstance)
+				shim.TraceEnd(t, 4134, "nvmlGpuInstanceGetComputeInstanceById", nvml.Return(r), gpuInstance, id, computeInstance)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance, profileId, placements, count)
+				shim.TraceEnd(t, 4135, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", nvml.Return(r), gpuInstance, profileId, placements, count)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info)
+				shim.TraceEnd(t, 4136, "nvmlGpuInstanceGetComputeInstanceProfileInfo", nvml.Return(r), gpuInstance, profile, engProfile, info)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfoV(gpuInstance, profile, engProfile, info)
+				shim.TraceEnd(t, 4137, "nvmlGpuInstanceGetComputeInstanceProfileInfoV", nvml.Return(r), gpuInstance, profile, engProfile, info)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId, count)
+				shim.TraceEnd(t, 4138, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", nvml.Return(r), gpuInstance, profileId, count)
+				return r
+			},
+			NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetComputeInstances(gpuInstance, profileId, computeInstances, count)
+				shim.TraceEnd(t, 4139, "nvmlGpuInstanceGetComputeInstances", nvml.Return(r), gpuInstance, profileId, computeInstances, count)
+				return r
+			},
+			NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlComputeInstanceDestroy(computeInstance)
+				shim.TraceEnd(t, 4140, "nvmlComputeInstanceDestroy", nvml.Return(r), computeInstance)
+				return r
+			},
+			NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlComputeInstanceGetInfo(computeInstance, info)
+				shim.TraceEnd(t, 4141, "nvmlComputeInstanceGetInfo", nvml.Return(r), computeInstance, info)
+				return r
+			},
+			NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlComputeInstanceGetInfo_v2(computeInstance, info)
+				shim.TraceEnd(t, 4142, "nvmlComputeInstanceGetInfo_v2", nvml.Return(r), computeInstance, info)
+				return r
+			},
+			NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmQueryDeviceSupport(device, gpmSupport)
+				shim.TraceEnd(t, 4143, "nvmlGpmQueryDeviceSupport", nvml.Return(r), device, gpmSupport)
+				return r
+			},
+			NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmQueryIfStreamingEnabled(device, state)
+				shim.TraceEnd(t, 4144, "nvmlGpmQueryIfStreamingEnabled", nvml.Return(r), device, state)
+				return r
+			},
+			NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmSetStreamingEnabled(device, state)
+				shim.TraceEnd(t, 4145, "nvmlGpmSetStreamingEnabled", nvml.Return(r), device, state)
+				return r
+			},
+			NvmlGpmSampleAlloc: func(gpmSample unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmSampleAlloc(gpmSample)
+				shim.TraceEnd(t, 4146, "nvmlGpmSampleAlloc", nvml.Return(r), gpmSample)
+				return r
+			},
+			NvmlGpmSampleFree: func(gpmSample uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmSampleFree(gpmSample)
+				shim.TraceEnd(t, 4147, "nvmlGpmSampleFree", nvml.Return(r), gpmSample)
+				return r
+			},
+			NvmlGpmSampleGet: func(device uintptr, gpmSample uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmSampleGet(device, gpmSample)
+				shim.TraceEnd(t, 4148, "nvmlGpmSampleGet", nvml.Return(r), device, gpmSample)
+				return r
+			},
+			NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmMigSampleGet(device, gpuInstanceId, gpmSample)
+				shim.TraceEnd(t, 4149, "nvmlGpmMigSampleGet", nvml.Return(r), device, gpuInstanceId, gpmSample)
+				return r
+			},
+			NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpmMetricsGet(metricsGet)
+				shim.TraceEnd(t, 4150, "nvmlGpmMetricsGet", nvml.Return(r), metricsGet)
+				return r
+			},
+			NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAccountingBufferSize(device, bufferSize)
+				shim.TraceEnd(t, 4151, "nvmlDeviceGetAccountingBufferSize", nvml.Return(r), device, bufferSize)
+				return r
+			},
+			NvmlDeviceSetAccountingMode: func(device uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetAccountingMode(device, mode)
+				shim.TraceEnd(t, 4152, "nvmlDeviceSetAccountingMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceClearAccountingPids: func(device uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceClearAccountingPids(device)
+				shim.TraceEnd(t, 4153, "nvmlDeviceClearAccountingPids", nvml.Return(r), device)
+				return r
+			},
+			NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAccountingPids(device, count, pids)
+				shim.TraceEnd(t, 4154, "nvmlDeviceGetAccountingPids", nvml.Return(r), device, count, pids)
+				return r
+			},
+			NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAccountingStats(device, pid, stats)
+				shim.TraceEnd(t, 4155, "nvmlDeviceGetAccountingStats", nvml.Return(r), device, pid, stats)
+				return r
+			},
+			NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetComputeRunningProcesses_v2(device, count, infos)
+				shim.TraceEnd(t, 4156, "nvmlDeviceGetComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGraphicsRunningProcesses(device, count, infos)
+				shim.TraceEnd(t, 4157, "nvmlDeviceGetGraphicsRunningProcesses", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGraphicsRunningProcesses_v2(device, count, infos)
+				shim.TraceEnd(t, 4158, "nvmlDeviceGetGraphicsRunningProcesses_v2", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMPSComputeRunningProcesses(device, count, infos)
+				shim.TraceEnd(t, 4159, "nvmlDeviceGetMPSComputeRunningProcesses", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v2(device, count, infos)
+				shim.TraceEnd(t, 4160, "nvmlDeviceGetMPSComputeRunningProcesses_v2", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v3(device, count, infos)
+				shim.TraceEnd(t, 4161, "nvmlDeviceGetMPSComputeRunningProcesses_v3", nvml.Return(r), device, count, infos)
+				return r
+			},
+			NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp)
+				shim.TraceEnd(t, 4162, "nvmlDeviceGetProcessUtilization", nvml.Return(r), device, utilization, processSamplesCount, lastSeenTimeStamp)
+				return r
+			},
+			NvmlSystemGetProcessName: func(pid uint32, name unsafe.Pointer, length uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetProcessName(pid, name, length)
+				shim.TraceEnd(t, 4163, "nvmlSystemGetProcessName", nvml.Return(r), pid, name, length)
+				return r
+			},
+			NvmlUnitGetCount: func(unitCount unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetCount(unitCount)
+				shim.TraceEnd(t, 4164, "nvmlUnitGetCount", nvml.Return(r), unitCount)
+				return r
+			},
+			NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetHandleByIndex(index, unit)
+				shim.TraceEnd(t, 4165, "nvmlUnitGetHandleByIndex", nvml.Return(r), index, unit)
+				return r
+			},
+			NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetDevices(unit, deviceCount, devices)
+				shim.TraceEnd(t, 4166, "nvmlUnitGetDevices", nvml.Return(r), unit, deviceCount, devices)
+				return r
+			},
+			NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetFanSpeedInfo(unit, fanSpeeds)
+				shim.TraceEnd(t, 4167, "nvmlUnitGetFanSpeedInfo", nvml.Return(r), unit, fanSpeeds)
+				return r
+			},
+			NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetLedState(unit, state)
+				shim.TraceEnd(t, 4168, "nvmlUnitGetLedState", nvml.Return(r), unit, state)
+				return r
+			},
+			NvmlUnitGetPsuInfo: func(unit uint64, psu unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetPsuInfo(unit, psu)
+				shim.TraceEnd(t, 4169, "nvmlUnitGetPsuInfo", nvml.Return(r), unit, psu)
+				return r
+			},
+			NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetTemperature(unit, type_, temp)
+				shim.TraceEnd(t, 4170, "nvmlUnitGetTemperature", nvml.Return(r), unit, type_, temp)
+				return r
+			},
+			NvmlUnitGetUnitInfo: func(unit uint64, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitGetUnitInfo(unit, info)
+				shim.TraceEnd(t, 4171, "nvmlUnitGetUnitInfo", nvml.Return(r), unit, info)
+				return r
+			},
+			NvmlUnitSetLedState: func(unit uint64, color int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlUnitSetLedState(unit, color)
+				shim.TraceEnd(t, 4172, "nvmlUnitSetLedState", nvml.Return(r), unit, color)
+				return r
+			},
+			NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetExcludedDeviceCount(deviceCount)
+				shim.TraceEnd(t, 4173, "nvmlGetExcludedDeviceCount", nvml.Return(r), deviceCount)
+				return r
+			},
+			NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetExcludedDeviceInfoByIndex(index, info)
+				shim.TraceEnd(t, 4174, "nvmlGetExcludedDeviceInfoByIndex", nvml.Return(r), index, info)
+				return r
+			},
+			NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetBlacklistDeviceCount(deviceCount)
+				shim.TraceEnd(t, 4175, "nvmlGetBlacklistDeviceCount", nvml.Return(r), deviceCount)
+				return r
+			},
+			NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetBlacklistDeviceInfoByIndex(index, info)
+				shim.TraceEnd(t, 4176, "nvmlGetBlacklistDeviceInfoByIndex", nvml.Return(r), index, info)
+				return r
+			},
+			NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetHicVersion(hwbcCount, hwbcEntries)
+				shim.TraceEnd(t, 4177, "nvmlSystemGetHicVersion", nvml.Return(r), hwbcCount, hwbcEntries)
+				return r
+			},
+			NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetConfComputeCapabilities(capabilities)
+				shim.TraceEnd(t, 4178, "nvmlSystemGetConfComputeCapabilities", nvml.Return(r), capabilities)
+				return r
+			},
+			NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetConfComputeState(state)
+				shim.TraceEnd(t, 4179, "nvmlSystemGetConfComputeState", nvml.Return(r), state)
+				return r
+			},
+			NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetConfComputeGpusReadyState(isAcceptingWork)
+				shim.TraceEnd(t, 4180, "nvmlSystemGetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+				return r
+			},
+			NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemSetConfComputeGpusReadyState(isAcceptingWork)
+				shim.TraceEnd(t, 4181, "nvmlSystemSetConfComputeGpusReadyState", nvml.Return(r), isAcceptingWork)
+				return r
+			},
+			NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetConfComputeMemSizeInfo(device, memInfo)
+				shim.TraceEnd(t, 4182, "nvmlDeviceGetConfComputeMemSizeInfo", nvml.Return(r), device, memInfo)
+				return r
+			},
+			NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetConfComputeProtectedMemoryUsage(device, memory)
+				shim.TraceEnd(t, 4183, "nvmlDeviceGetConfComputeProtectedMemoryUsage", nvml.Return(r), device, memory)
+				return r
+			},
+			NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetConfComputeGpuCertificate(device, gpuCert)
+				shim.TraceEnd(t, 4184, "nvmlDeviceGetConfComputeGpuCertificate", nvml.Return(r), device, gpuCert)
+				return r
+			},
+			NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetConfComputeGpuAttestationReport(device, gpuAtstReport)
+				shim.TraceEnd(t, 4185, "nvmlDeviceGetConfComputeGpuAttestationReport", nvml.Return(r), device, gpuAtstReport)
+				return r
+			},
+			NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetConfComputeUnprotectedMemSize(device, sizeKiB)
+				shim.TraceEnd(t, 4186, "nvmlDeviceSetConfComputeUnprotectedMemSize", nvml.Return(r), device, sizeKiB)
+				return r
+			},
+			NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceQueryDrainState(pciInfo, currentState)
+				shim.TraceEnd(t, 4187, "nvmlDeviceQueryDrainState", nvml.Return(r), pciInfo, currentState)
+				return r
+			},
+			NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceModifyDrainState(pciInfo, newState)
+				shim.TraceEnd(t, 4188, "nvmlDeviceModifyDrainState", nvml.Return(r), pciInfo, newState)
+				return r
+			},
+			NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceRemoveGpu(pciInfo)
+				shim.TraceEnd(t, 4189, "nvmlDeviceRemoveGpu", nvml.Return(r), pciInfo)
+				return r
+			},
+			NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceRemoveGpu_v2(pciInfo, gpuState, linkState)
+				shim.TraceEnd(t, 4190, "nvmlDeviceRemoveGpu_v2", nvml.Return(r), pciInfo, gpuState, linkState)
+				return r
+			},
+			NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceDiscoverGpus(pciInfo)
+				shim.TraceEnd(t, 4191, "nvmlDeviceDiscoverGpus", nvml.Return(r), pciInfo)
+				return r
+			},
+			NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlEventSetWait(set, data, timeoutms)
+				shim.TraceEnd(t, 4192, "nvmlEventSetWait", nvml.Return(r), set, data, timeoutms)
+				return r
+			},
+			NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFieldValues(device, valuesCount, values)
+				shim.TraceEnd(t, 4193, "nvmlDeviceGetFieldValues", nvml.Return(r), device, valuesCount, values)
+				return r
+			},
+			NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceClearFieldValues(device, valuesCount, values)
+				shim.TraceEnd(t, 4194, "nvmlDeviceClearFieldValues", nvml.Return(r), device, valuesCount, values)
+				return r
+			},
+			NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGridLicensableFeatures(device, features)
+				shim.TraceEnd(t, 4195, "nvmlDeviceGetGridLicensableFeatures", nvml.Return(r), device, features)
+				return r
+			},
+			NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGridLicensableFeatures_v2(device, features)
+				shim.TraceEnd(t, 4196, "nvmlDeviceGetGridLicensableFeatures_v2", nvml.Return(r), device, features)
+				return r
+			},
+			NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGridLicensableFeatures_v3(device, features)
+				shim.TraceEnd(t, 4197, "nvmlDeviceGetGridLicensableFeatures_v3", nvml.Return(r), device, features)
+				return r
+			},
+			NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGridLicensableFeatures_v4(device, features)
+				shim.TraceEnd(t, 4198, "nvmlDeviceGetGridLicensableFeatures_v4", nvml.Return(r), device, features)
+				return r
+			},
+			NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuCapabilities(device, capability, capResult)
+				shim.TraceEnd(t, 4199, "nvmlDeviceGetVgpuCapabilities", nvml.Return(r), device, capability, capResult)
+				return r
+			},
+			NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetActiveVgpus(device, vgpuCount, vgpuInstances)
+				shim.TraceEnd(t, 4200, "nvmlDeviceGetActiveVgpus", nvml.Return(r), device, vgpuCount, vgpuInstances)
+				return r
+			},
+			NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCreatableVgpus(device, vgpuCount, vgpuTypeIds)
+				shim.TraceEnd(t, 4201, "nvmlDeviceGetCreatableVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+				return r
+			},
+			NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetSupportedVgpus(device, vgpuCount, vgpuTypeIds)
+				shim.TraceEnd(t, 4202, "nvmlDeviceGetSupportedVgpus", nvml.Return(r), device, vgpuCount, vgpuTypeIds)
+				return r
+			},
+			NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetHostVgpuMode(device, pHostVgpuMode)
+				shim.TraceEnd(t, 4203, "nvmlDeviceGetHostVgpuMode", nvml.Return(r), device, pHostVgpuMode)
+				return r
+			},
+			NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPgpuMetadataString(device, pgpuMetadata, bufferSize)
+				shim.TraceEnd(t, 4204, "nvmlDeviceGetPgpuMetadataString", nvml.Return(r), device, pgpuMetadata, bufferSize)
+				return r
+			},
+			NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+				shim.TraceEnd(t, 4205, "nvmlDeviceGetVgpuUtilization", nvml.Return(r), device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+				return r
+			},
+			NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+				shim.TraceEnd(t, 4206, "nvmlDeviceGetVgpuProcessUtilization", nvml.Return(r), device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+				return r
+			},
+			NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuSchedulerLog(device, pSchedulerLog)
+				shim.TraceEnd(t, 4207, "nvmlDeviceGetVgpuSchedulerLog", nvml.Return(r), device, pSchedulerLog)
+				return r
+			},
+			NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuSchedulerState(device, pSchedulerState)
+				shim.TraceEnd(t, 4208, "nvmlDeviceGetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+				return r
+			},
+			NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuSchedulerCapabilities(device, pCapabilities)
+				shim.TraceEnd(t, 4209, "nvmlDeviceGetVgpuSchedulerCapabilities", nvml.Return(r), device, pCapabilities)
+				return r
+			},
+			NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetVgpuSchedulerState(device, pSchedulerState)
+				shim.TraceEnd(t, 4210, "nvmlDeviceSetVgpuSchedulerState", nvml.Return(r), device, pSchedulerState)
+				return r
+			},
+			NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetVirtualizationMode(device, virtualMode)
+				shim.TraceEnd(t, 4211, "nvmlDeviceSetVirtualizationMode", nvml.Return(r), device, virtualMode)
+				return r
+			},
+			NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuMetadata(device, pgpuMetadata, bufferSize)
+				shim.TraceEnd(t, 4212, "nvmlDeviceGetVgpuMetadata", nvml.Return(r), device, pgpuMetadata, bufferSize)
+				return r
+			},
+			NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo)
+				shim.TraceEnd(t, 4213, "nvmlGetVgpuCompatibility", nvml.Return(r), vgpuMetadata, pgpuMetadata, compatibilityInfo)
+				return r
+			},
+			NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetVgpuDriverCapabilities(capability, capResult)
+				shim.TraceEnd(t, 4214, "nvmlGetVgpuDriverCapabilities", nvml.Return(r), capability, capResult)
+				return r
+			},
+			NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGetVgpuVersion(supported, current)
+				shim.TraceEnd(t, 4215, "nvmlGetVgpuVersion", nvml.Return(r), supported, current)
+				return r
+			},
+			NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSetVgpuVersion(vgpuVersion)
+				shim.TraceEnd(t, 4216, "nvmlSetVgpuVersion", nvml.Return(r), vgpuVersion)
+				return r
+			},
+			NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetCapabilities(vgpuTypeId, capability, capResult)
+				shim.TraceEnd(t, 4217, "nvmlVgpuTypeGetCapabilities", nvml.Return(r), vgpuTypeId, capability, capResult)
+				return r
+			},
+			NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetClass(vgpuTypeId, vgpuTypeClass, size)
+				shim.TraceEnd(t, 4218, "nvmlVgpuTypeGetClass", nvml.Return(r), vgpuTypeId, vgpuTypeClass, size)
+				return r
+			},
+			NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetName(vgpuTypeId, vgpuTypeName, size)
+				shim.TraceEnd(t, 4219, "nvmlVgpuTypeGetName", nvml.Return(r), vgpuTypeId, vgpuTypeName, size)
+				return r
+			},
+			NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetDeviceID(vgpuTypeId, deviceID, subsystemID)
+				shim.TraceEnd(t, 4220, "nvmlVgpuTypeGetDeviceID", nvml.Return(r), vgpuTypeId, deviceID, subsystemID)
+				return r
+			},
+			NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetFramebufferSize(vgpuTypeId, fbSize)
+				shim.TraceEnd(t, 4221, "nvmlVgpuTypeGetFramebufferSize", nvml.Return(r), vgpuTypeId, fbSize)
+				return r
+			},
+			NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetFrameRateLimit(vgpuTypeId, frameRateLimit)
+				shim.TraceEnd(t, 4222, "nvmlVgpuTypeGetFrameRateLimit", nvml.Return(r), vgpuTypeId, frameRateLimit)
+				return r
+			},
+			NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId, gpuInstanceProfileId)
+				shim.TraceEnd(t, 4223, "nvmlVgpuTypeGetGpuInstanceProfileId", nvml.Return(r), vgpuTypeId, gpuInstanceProfileId)
+				return r
+			},
+			NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetLicense(vgpuTypeId, vgpuTypeLicenseString, size)
+				shim.TraceEnd(t, 4224, "nvmlVgpuTypeGetLicense", nvml.Return(r), vgpuTypeId, vgpuTypeLicenseString, size)
+				return r
+			},
+			NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount)
+				shim.TraceEnd(t, 4225, "nvmlVgpuTypeGetMaxInstances", nvml.Return(r), device, vgpuTypeId, vgpuInstanceCount)
+				return r
+			},
+			NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId, vgpuInstanceCountPerVm)
+				shim.TraceEnd(t, 4226, "nvmlVgpuTypeGetMaxInstancesPerVm", nvml.Return(r), vgpuTypeId, vgpuInstanceCountPerVm)
+				return r
+			},
+			NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId, numDisplayHeads)
+				shim.TraceEnd(t, 4227, "nvmlVgpuTypeGetNumDisplayHeads", nvml.Return(r), vgpuTypeId, numDisplayHeads)
+				return r
+			},
+			NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim)
+				shim.TraceEnd(t, 4228, "nvmlVgpuTypeGetResolution", nvml.Return(r), vgpuTypeId, displayIndex, xdim, ydim)
+				return r
+			},
+			NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceClearAccountingPids(vgpuInstance)
+				shim.TraceEnd(t, 4229, "nvmlVgpuInstanceClearAccountingPids", nvml.Return(r), vgpuInstance)
+				return r
+			},
+			NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetAccountingMode(vgpuInstance, mode)
+				shim.TraceEnd(t, 4230, "nvmlVgpuInstanceGetAccountingMode", nvml.Return(r), vgpuInstance, mode)
+				return r
+			},
+			NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetAccountingPids(vgpuInstance, count, pids)
+				shim.TraceEnd(t, 4231, "nvmlVgpuInstanceGetAccountingPids", nvml.Return(r), vgpuInstance, count, pids)
+				return r
+			},
+			NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid, stats)
+				shim.TraceEnd(t, 4232, "nvmlVgpuInstanceGetAccountingStats", nvml.Return(r), vgpuInstance, pid, stats)
+				return r
+			},
+			NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetEccMode(vgpuInstance, eccMode)
+				shim.TraceEnd(t, 4233, "nvmlVgpuInstanceGetEccMode", nvml.Return(r), vgpuInstance, eccMode)
+				return r
+			},
+			NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetEncoderCapacity(vgpuInstance, encoderCapacity)
+				shim.TraceEnd(t, 4234, "nvmlVgpuInstanceGetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+				return r
+			},
+			NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity)
+				shim.TraceEnd(t, 4235, "nvmlVgpuInstanceSetEncoderCapacity", nvml.Return(r), vgpuInstance, encoderCapacity)
+				return r
+			},
+			NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetEncoderSessions(vgpuInstance, sessionCount, sessionInfo)
+				shim.TraceEnd(t, 4236, "nvmlVgpuInstanceGetEncoderSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+				return r
+			},
+			NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetEncoderStats(vgpuInstance, sessionCount, averageFps, averageLatency)
+				shim.TraceEnd(t, 4237, "nvmlVgpuInstanceGetEncoderStats", nvml.Return(r), vgpuInstance, sessionCount, averageFps, averageLatency)
+				return r
+			},
+			NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetFBCSessions(vgpuInstance, sessionCount, sessionInfo)
+				shim.TraceEnd(t, 4238, "nvmlVgpuInstanceGetFBCSessions", nvml.Return(r), vgpuInstance, sessionCount, sessionInfo)
+				return r
+			},
+			NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetFBCStats(vgpuInstance, fbcStats)
+				shim.TraceEnd(t, 4239, "nvmlVgpuInstanceGetFBCStats", nvml.Return(r), vgpuInstance, fbcStats)
+				return r
+			},
+			NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetFbUsage(vgpuInstance, fbUsage)
+				shim.TraceEnd(t, 4240, "nvmlVgpuInstanceGetFbUsage", nvml.Return(r), vgpuInstance, fbUsage)
+				return r
+			},
+			NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetFrameRateLimit(vgpuInstance, frameRateLimit)
+				shim.TraceEnd(t, 4241, "nvmlVgpuInstanceGetFrameRateLimit", nvml.Return(r), vgpuInstance, frameRateLimit)
+				return r
+			},
+			NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetGpuInstanceId(vgpuInstance, gpuInstanceId)
+				shim.TraceEnd(t, 4242, "nvmlVgpuInstanceGetGpuInstanceId", nvml.Return(r), vgpuInstance, gpuInstanceId)
+				return r
+			},
+			NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetGpuPciId(vgpuInstance, vgpuPciId, length)
+				shim.TraceEnd(t, 4243, "nvmlVgpuInstanceGetGpuPciId", nvml.Return(r), vgpuInstance, vgpuPciId, length)
+				return r
+			},
+			NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo)
+				shim.TraceEnd(t, 4244, "nvmlVgpuInstanceGetLicenseInfo", nvml.Return(r), vgpuInstance, licenseInfo)
+				return r
+			},
+			NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance, licenseInfo)
+				shim.TraceEnd(t, 4245, "nvmlVgpuInstanceGetLicenseInfo_v2", nvml.Return(r), vgpuInstance, licenseInfo)
+				return r
+			},
+			NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetLicenseStatus(vgpuInstance, licensed)
+				shim.TraceEnd(t, 4246, "nvmlVgpuInstanceGetLicenseStatus", nvml.Return(r), vgpuInstance, licensed)
+				return r
+			},
+			NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetMdevUUID(vgpuInstance, mdevUuid, size)
+				shim.TraceEnd(t, 4247, "nvmlVgpuInstanceGetMdevUUID", nvml.Return(r), vgpuInstance, mdevUuid, size)
+				return r
+			},
+			NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetMetadata(vgpuInstance, vgpuMetadata, bufferSize)
+				shim.TraceEnd(t, 4248, "nvmlVgpuInstanceGetMetadata", nvml.Return(r), vgpuInstance, vgpuMetadata, bufferSize)
+				return r
+			},
+			NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetType(vgpuInstance, vgpuTypeId)
+				shim.TraceEnd(t, 4249, "nvmlVgpuInstanceGetType", nvml.Return(r), vgpuInstance, vgpuTypeId)
+				return r
+			},
+			NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetUUID(vgpuInstance, uuid, size)
+				shim.TraceEnd(t, 4250, "nvmlVgpuInstanceGetUUID", nvml.Return(r), vgpuInstance, uuid, size)
+				return r
+			},
+			NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetVmDriverVersion(vgpuInstance, version, length)
+				shim.TraceEnd(t, 4251, "nvmlVgpuInstanceGetVmDriverVersion", nvml.Return(r), vgpuInstance, version, length)
+				return r
+			},
+			NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetVmID(vgpuInstance, vmId, size, vmIdType)
+				shim.TraceEnd(t, 4252, "nvmlVgpuInstanceGetVmID", nvml.Return(r), vgpuInstance, vmId, size, vmIdType)
+				return r
+			},
+			NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetLastBBXFlushTime(device, timestamp, durationUs)
+				shim.TraceEnd(t, 4253, "nvmlDeviceGetLastBBXFlushTime", nvml.Return(r), device, timestamp, durationUs)
+				return r
+			},
+			NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetMarginTemperature(device, marginTempInfo)
+				shim.TraceEnd(t, 4254, "nvmlDeviceGetMarginTemperature", nvml.Return(r), device, marginTempInfo)
+				return r
+			},
+			NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetFanSpeedRPM(device, fanSpeed)
+				shim.TraceEnd(t, 4255, "nvmlDeviceGetFanSpeedRPM", nvml.Return(r), device, fanSpeed)
+				return r
+			},
+			NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCoolerInfo(device, coolerInfo)
+				shim.TraceEnd(t, 4256, "nvmlDeviceGetCoolerInfo", nvml.Return(r), device, coolerInfo)
+				return r
+			},
+			NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetClockOffsets(device, info)
+				shim.TraceEnd(t, 4257, "nvmlDeviceGetClockOffsets", nvml.Return(r), device, info)
+				return r
+			},
+			NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetClockOffsets(device, info)
+				shim.TraceEnd(t, 4258, "nvmlDeviceSetClockOffsets", nvml.Return(r), device, info)
+				return r
+			},
+			NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPerformanceModes(device, perfModes)
+				shim.TraceEnd(t, 4259, "nvmlDeviceGetPerformanceModes", nvml.Return(r), device, perfModes)
+				return r
+			},
+			NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCurrentClockFreqs(device, currentClockFreqs)
+				shim.TraceEnd(t, 4260, "nvmlDeviceGetCurrentClockFreqs", nvml.Return(r), device, currentClockFreqs)
+				return r
+			},
+			NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetCapabilities(device, caps)
+				shim.TraceEnd(t, 4261, "nvmlDeviceGetCapabilities", nvml.Return(r), device, caps)
+				return r
+			},
+			NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetRepairStatus(device, repairStatus)
+				shim.TraceEnd(t, 4262, "nvmlDeviceGetRepairStatus", nvml.Return(r), device, repairStatus)
+				return r
+			},
+			NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetAddressingMode(device, mode)
+				shim.TraceEnd(t, 4263, "nvmlDeviceGetAddressingMode", nvml.Return(r), device, mode)
+				return r
+			},
+			NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetUnrepairableMemoryFlag_v1(device, unrepairableMemoryStatus)
+				shim.TraceEnd(t, 4264, "nvmlDeviceGetUnrepairableMemoryFlag_v1", nvml.Return(r), device, unrepairableMemoryStatus)
+				return r
+			},
+			NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetC2cModeInfoV(device, c2cModeInfo)
+				shim.TraceEnd(t, 4265, "nvmlDeviceGetC2cModeInfoV", nvml.Return(r), device, c2cModeInfo)
+				return r
+			},
+			NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNumaNodeId(device, node)
+				shim.TraceEnd(t, 4266, "nvmlDeviceGetNumaNodeId", nvml.Return(r), device, node)
+				return r
+			},
+			NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDramEncryptionMode(device, current, pending)
+				shim.TraceEnd(t, 4267, "nvmlDeviceGetDramEncryptionMode", nvml.Return(r), device, current, pending)
+				return r
+			},
+			NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetDramEncryptionMode(device, dramEncryption)
+				shim.TraceEnd(t, 4268, "nvmlDeviceSetDramEncryptionMode", nvml.Return(r), device, dramEncryption)
+				return r
+			},
+			NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwMode)
+				shim.TraceEnd(t, 4269, "nvmlDeviceGetNvlinkSupportedBwModes", nvml.Return(r), device, supportedBwMode)
+				return r
+			},
+			NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvlinkBwMode(device, getBwMode)
+				shim.TraceEnd(t, 4270, "nvmlDeviceGetNvlinkBwMode", nvml.Return(r), device, getBwMode)
+				return r
+			},
+			NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetNvlinkBwMode(device, setBwMode)
+				shim.TraceEnd(t, 4271, "nvmlDeviceSetNvlinkBwMode", nvml.Return(r), device, setBwMode)
+				return r
+			},
+			NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)
+				shim.TraceEnd(t, 4272, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", nvml.Return(r), device, profilesInfo)
+				return r
+			},
+			NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)
+				shim.TraceEnd(t, 4273, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", nvml.Return(r), device, currentProfiles)
+				return r
+			},
+			NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)
+				shim.TraceEnd(t, 4274, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+				return r
+			},
+			NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)
+				shim.TraceEnd(t, 4275, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", nvml.Return(r), device, requestedProfiles)
+				return r
+			},
+			NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDevicePowerSmoothingActivatePresetProfile(device, profile)
+				shim.TraceEnd(t, 4276, "nvmlDevicePowerSmoothingActivatePresetProfile", nvml.Return(r), device, profile)
+				return r
+			},
+			NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)
+				shim.TraceEnd(t, 4277, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", nvml.Return(r), device, profile)
+				return r
+			},
+			NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDevicePowerSmoothingSetState(device, state)
+				shim.TraceEnd(t, 4278, "nvmlDevicePowerSmoothingSetState", nvml.Return(r), device, state)
+				return r
+			},
+			NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPlatformInfo(device, platformInfo)
+				shim.TraceEnd(t, 4279, "nvmlDeviceGetPlatformInfo", nvml.Return(r), device, platformInfo)
+				return r
+			},
+			NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetNvLinkInfo(device, info)
+				shim.TraceEnd(t, 4280, "nvmlDeviceGetNvLinkInfo", nvml.Return(r), device, info)
+				return r
+			},
+			NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuFabricInfoV(device, gpuFabricInfo)
+				shim.TraceEnd(t, 4281, "nvmlDeviceGetGpuFabricInfoV", nvml.Return(r), device, gpuFabricInfo)
+				return r
+			},
+			NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetHandleByUUIDV(uuid, device)
+				shim.TraceEnd(t, 4282, "nvmlDeviceGetHandleByUUIDV", nvml.Return(r), uuid, device)
+				return r
+			},
+			NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetDriverBranch(branchInfo, length)
+				shim.TraceEnd(t, 4283, "nvmlSystemGetDriverBranch", nvml.Return(r), branchInfo, length)
+				return r
+			},
+			NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetConfComputeSettings(settings)
+				shim.TraceEnd(t, 4284, "nvmlSystemGetConfComputeSettings", nvml.Return(r), settings)
+				return r
+			},
+			NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemGetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+				shim.TraceEnd(t, 4285, "nvmlSystemGetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+				return r
+			},
+			NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlSystemSetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+				shim.TraceEnd(t, 4286, "nvmlSystemSetConfComputeKeyRotationThresholdInfo", nvml.Return(r), pKeyRotationThrInfo)
+				return r
+			},
+			NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPowerMizerMode_v1(device, powerMizerMode)
+				shim.TraceEnd(t, 4287, "nvmlDeviceGetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+				return r
+			},
+			NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetPowerMizerMode_v1(device, powerMizerMode)
+				shim.TraceEnd(t, 4288, "nvmlDeviceSetPowerMizerMode_v1", nvml.Return(r), device, powerMizerMode)
+				return r
+			},
+			NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetPdi(device, pdi)
+				shim.TraceEnd(t, 4289, "nvmlDeviceGetPdi", nvml.Return(r), device, pdi)
+				return r
+			},
+			NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info)
+				shim.TraceEnd(t, 4290, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", nvml.Return(r), device, profileId, info)
+				return r
+			},
+			NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+				shim.TraceEnd(t, 4291, "nvmlDeviceGetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+				return r
+			},
+			NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+				shim.TraceEnd(t, 4292, "nvmlDeviceSetVgpuHeterogeneousMode", nvml.Return(r), device, pHeterogeneousMode)
+				return r
+			},
+			NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuTypeSupportedPlacements(device, vgpuTypeId, pPlacementList)
+				shim.TraceEnd(t, 4293, "nvmlDeviceGetVgpuTypeSupportedPlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+				return r
+			},
+			NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuTypeCreatablePlacements(device, vgpuTypeId, pPlacementList)
+				shim.TraceEnd(t, 4294, "nvmlDeviceGetVgpuTypeCreatablePlacements", nvml.Return(r), device, vgpuTypeId, pPlacementList)
+				return r
+			},
+			NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuInstancesUtilizationInfo(device, vgpuUtilInfo)
+				shim.TraceEnd(t, 4295, "nvmlDeviceGetVgpuInstancesUtilizationInfo", nvml.Return(r), device, vgpuUtilInfo)
+				return r
+			},
+			NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetVgpuProcessesUtilizationInfo(device, vgpuProcUtilInfo)
+				shim.TraceEnd(t, 4296, "nvmlDeviceGetVgpuProcessesUtilizationInfo", nvml.Return(r), device, vgpuProcUtilInfo)
+				return r
+			},
+			NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceSetVgpuCapabilities(device, capability, state)
+				shim.TraceEnd(t, 4297, "nvmlDeviceSetVgpuCapabilities", nvml.Return(r), device, capability, state)
+				return r
+			},
+			NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetBAR1Info(vgpuTypeId, bar1Info)
+				shim.TraceEnd(t, 4298, "nvmlVgpuTypeGetBAR1Info", nvml.Return(r), vgpuTypeId, bar1Info)
+				return r
+			},
+			NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetFbReservation(vgpuTypeId, fbReservation)
+				shim.TraceEnd(t, 4299, "nvmlVgpuTypeGetFbReservation", nvml.Return(r), vgpuTypeId, fbReservation)
+				return r
+			},
+			NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetGspHeapSize(vgpuTypeId, gspHeapSize)
+				shim.TraceEnd(t, 4300, "nvmlVgpuTypeGetGspHeapSize", nvml.Return(r), vgpuTypeId, gspHeapSize)
+				return r
+			},
+			NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance)
+				shim.TraceEnd(t, 4301, "nvmlVgpuTypeGetMaxInstancesPerGpuInstance", nvml.Return(r), pMaxInstance)
+				return r
+			},
+			NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetPlacementId(vgpuInstance, pPlacement)
+				shim.TraceEnd(t, 4302, "nvmlVgpuInstanceGetPlacementId", nvml.Return(r), vgpuInstance, pPlacement)
+				return r
+			},
+			NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance, pState)
+				shim.TraceEnd(t, 4303, "nvmlVgpuInstanceGetRuntimeStateSize", nvml.Return(r), vgpuInstance, pState)
+				return r
+			},
+			NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetCreatableVgpus(gpuInstance, pVgpus)
+				shim.TraceEnd(t, 4304, "nvmlGpuInstanceGetCreatableVgpus", nvml.Return(r), gpuInstance, pVgpus)
+				return r
+			},
+			NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetActiveVgpus(gpuInstance, pVgpuInstanceInfo)
+				shim.TraceEnd(t, 4305, "nvmlGpuInstanceGetActiveVgpus", nvml.Return(r), gpuInstance, pVgpuInstanceInfo)
+				return r
+			},
+			NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, pScheduler)
+				shim.TraceEnd(t, 4306, "nvmlGpuInstanceSetVgpuSchedulerState", nvml.Return(r), gpuInstance, pScheduler)
+				return r
+			},
+			NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, pSchedulerStateInfo)
+				shim.TraceEnd(t, 4307, "nvmlGpuInstanceGetVgpuSchedulerState", nvml.Return(r), gpuInstance, pSchedulerStateInfo)
+				return r
+			},
+			NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, pSchedulerLogInfo)
+				shim.TraceEnd(t, 4308, "nvmlGpuInstanceGetVgpuSchedulerLog", nvml.Return(r), gpuInstance, pSchedulerLogInfo)
+				return r
+			},
+			NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance, pCreatablePlacementInfo)
+				shim.TraceEnd(t, 4309, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", nvml.Return(r), gpuInstance, pCreatablePlacementInfo)
+				return r
+			},
+			NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+				shim.TraceEnd(t, 4310, "nvmlGpuInstanceGetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+				return r
+			},
+			NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+				shim.TraceEnd(t, 4311, "nvmlGpuInstanceSetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
+				return r
+			},
 		},
 	}
 }
@@ -5506,6 +8626,870 @@ func Lazy(get func() *Set) *Set {
 				return get().Nvml.NvmlDeviceGetGpuOperationMode(device, current, pending)
 			},
 			NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 { return get().Nvml.NvmlDeviceGetPciInfoExt(device, pci) },
+			NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetApplicationsClock(device, clockType, clockMHz)
+			},
+			NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDefaultApplicationsClock(device, clockType, clockMHz)
+			},
+			NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMaxCustomerBoostClock(device, clockType, clockMHz)
+			},
+			NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetClock(device, clockType, clockId, clockMHz)
+			},
+			NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedMemoryClocks(device, count, clocksMHz)
+			},
+			NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedGraphicsClocks(device, memoryClockMHz, count, clocksMHz)
+			},
+			NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMinMaxClockOfPState(device, type_, pstate, minClockMHz, maxClockMHz)
+			},
+			NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedPerformanceStates(device, pstates, size)
+			},
+			NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPowerState(device, pState)
+			},
+			NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCurrentClocksThrottleReasons(device, reasons)
+			},
+			NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedClocksEventReasons(device, reasons)
+			},
+			NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedClocksThrottleReasons(device, reasons)
+			},
+			NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetViolationStatus(device, perfPolicyType, violTime)
+			},
+			NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDynamicPstatesInfo(device, info)
+			},
+			NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetClkMonStatus(device, status)
+			},
+			NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAdaptiveClockInfoStatus(device, adaptiveClockStatus)
+			},
+			NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpcClkVfOffset(device, offset)
+			},
+			NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMemClkVfOffset(device, offset)
+			},
+			NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpcClkMinMaxVfOffset(device, minOffset, maxOffset)
+			},
+			NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMemClkMinMaxVfOffset(device, minOffset, maxOffset)
+			},
+			NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
+				return get().Nvml.NvmlDeviceSetGpcClkVfOffset(device, offset)
+			},
+			NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
+				return get().Nvml.NvmlDeviceSetMemClkVfOffset(device, offset)
+			},
+			NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
+				return get().Nvml.NvmlDeviceSetApplicationsClocks(device, memClockMHz, graphicsClockMHz)
+			},
+			NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 { return get().Nvml.NvmlDeviceResetApplicationsClocks(device) },
+			NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
+				return get().Nvml.NvmlDeviceSetGpuLockedClocks(device, minGpuClockMHz, maxGpuClockMHz)
+			},
+			NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 { return get().Nvml.NvmlDeviceResetGpuLockedClocks(device) },
+			NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
+				return get().Nvml.NvmlDeviceSetMemoryLockedClocks(device, minMemClockMHz, maxMemClockMHz)
+			},
+			NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 { return get().Nvml.NvmlDeviceResetMemoryLockedClocks(device) },
+			NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAutoBoostedClocksEnabled(device, isEnabled, defaultIsEnabled)
+			},
+			NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
+				return get().Nvml.NvmlDeviceSetAutoBoostedClocksEnabled(device, enabled)
+			},
+			NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
+				return get().Nvml.NvmlDeviceSetDefaultAutoBoostedClocksEnabled(device, enabled, flags)
+			},
+			NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetTemperatureThreshold(device, thresholdType, temp)
+			},
+			NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetTemperatureThreshold(device, thresholdType, temp)
+			},
+			NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetThermalSettings(device, sensorIndex, settings)
+			},
+			NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNumFans(device, numFans)
+			},
+			NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFanSpeed_v2(device, fan, speed)
+			},
+			NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetTargetFanSpeed(device, fan, targetSpeed)
+			},
+			NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMinMaxFanSpeed(device, minSpeed, maxSpeed)
+			},
+			NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFanControlPolicy_v2(device, fan, policy)
+			},
+			NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
+				return get().Nvml.NvmlDeviceSetFanControlPolicy(device, fan, policy)
+			},
+			NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
+				return get().Nvml.NvmlDeviceSetFanSpeed_v2(device, fan, speed)
+			},
+			NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 { return get().Nvml.NvmlDeviceSetDefaultFanSpeed_v2(device, fan) },
+			NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPowerManagementMode(device, mode)
+			},
+			NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPowerSource(device, powerSource)
+			},
+			NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
+				return get().Nvml.NvmlDeviceSetPowerManagementLimit(device, limit)
+			},
+			NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetPowerManagementLimit_v2(device, powerValue)
+			},
+			NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetEncoderUtilization(device, utilization, samplingPeriodUs)
+			},
+			NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDecoderUtilization(device, utilization, samplingPeriodUs)
+			},
+			NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetJpgUtilization(device, utilization, samplingPeriodUs)
+			},
+			NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetOfaUtilization(device, utilization, samplingPeriodUs)
+			},
+			NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetEncoderCapacity(device, encoderQueryType, encoderCapacity)
+			},
+			NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetEncoderStats(device, sessionCount, averageFps, averageLatency)
+			},
+			NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetEncoderSessions(device, sessionCount, sessionInfos)
+			},
+			NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFBCStats(device, fbcStats)
+			},
+			NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFBCSessions(device, sessionCount, sessionInfo)
+			},
+			NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPcieThroughput(device, counter, value)
+			},
+			NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPcieReplayCounter(device, value)
+			},
+			NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPcieSpeed(device, pcieSpeed)
+			},
+			NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuMaxPcieLinkGeneration(device, maxLinkGenDevice)
+			},
+			NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSamples(device, type_, lastSeenTimeStamp, sampleValType, sampleCount, samples)
+			},
+			NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDefaultEccMode(device, defaultMode)
+			},
+			NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDetailedEccErrors(device, errorType, counterType, eccCounts)
+			},
+			NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMemoryErrorCounter(device, errorType, counterType, locationType, count)
+			},
+			NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSramEccErrorStatus(device, status)
+			},
+			NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
+				return get().Nvml.NvmlDeviceClearEccErrorCounts(device, counterType)
+			},
+			NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 { return get().Nvml.NvmlDeviceSetEccMode(device, ecc) },
+			NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetRetiredPages_v2(device, cause, pageCount, addresses, timestamps)
+			},
+			NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetRetiredPagesPendingStatus(device, isPending)
+			},
+			NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetRemappedRows(device, corrRows, uncRows, isPending, failureOccurred)
+			},
+			NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetRowRemapperHistogram(device, values)
+			},
+			NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetBoardId(device, boardId)
+			},
+			NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
+				return get().Nvml.NvmlDeviceGetInforomImageVersion(device, version, length)
+			},
+			NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetInforomConfigurationChecksum(device, checksum)
+			},
+			NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetBridgeChipInfo(device, bridgeHierarchy)
+			},
+			NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetBusType(device, type_)
+			},
+			NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetIrqNum(device, irqNum)
+			},
+			NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetModuleId(device, moduleId)
+			},
+			NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGspFirmwareMode(device, isEnabled, defaultMode)
+			},
+			NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGspFirmwareVersion(device, version)
+			},
+			NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetHandleBySerial(serial, device)
+			},
+			NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDriverModel(device, current, pending)
+			},
+			NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
+				return get().Nvml.NvmlDeviceSetDriverModel(device, driverModel, flags)
+			},
+			NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 { return get().Nvml.NvmlDeviceSetGpuOperationMode(device, mode) },
+			NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAPIRestriction(device, apiType, isRestricted)
+			},
+			NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
+				return get().Nvml.NvmlDeviceSetAPIRestriction(device, apiType, isRestricted)
+			},
+			NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 { return get().Nvml.NvmlDeviceSetPersistenceMode(device, mode) },
+			NvmlDeviceSetComputeMode:     func(device uintptr, mode int32) int32 { return get().Nvml.NvmlDeviceSetComputeMode(device, mode) },
+			NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAttributes(device, attributes)
+			},
+			NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAttributes_v2(device, attributes)
+			},
+			NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetTopologyCommonAncestor(device1, device2, pathInfo)
+			},
+			NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetTopologyNearestGpus(device, level, count, deviceArray)
+			},
+			NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemGetTopologyGpuSet(cpuNumber, count, deviceArray)
+			},
+			NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCpuAffinity(device, cpuSetSize, cpuSet)
+			},
+			NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
+				return get().Nvml.NvmlDeviceGetCpuAffinityWithinScope(device, cpuSetSize, cpuSet, scope)
+			},
+			NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
+				return get().Nvml.NvmlDeviceGetMemoryAffinity(device, nodeSetSize, nodeSet, scope)
+			},
+			NvmlDeviceSetCpuAffinity:   func(device uintptr) int32 { return get().Nvml.NvmlDeviceSetCpuAffinity(device) },
+			NvmlDeviceClearCpuAffinity: func(device uintptr) int32 { return get().Nvml.NvmlDeviceClearCpuAffinity(device) },
+			NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetP2PStatus(device1, device2, p2pIndex, p2pStatus)
+			},
+			NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceOnSameBoard(device1, device2, onSameBoard)
+			},
+			NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkState(device, link, isActive)
+			},
+			NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkVersion(device, link, version)
+			},
+			NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkCapability(device, link, capability, capResult)
+			},
+			NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkRemotePciInfo_v2(device, link, pci)
+			},
+			NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkRemotePciInfo(device, link, pci)
+			},
+			NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkRemoteDeviceType(device, link, pNvLinkDeviceType)
+			},
+			NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkErrorCounter(device, link, counter, counterValue)
+			},
+			NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
+				return get().Nvml.NvmlDeviceResetNvLinkErrorCounters(device, link)
+			},
+			NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkUtilizationControl(device, link, counter, control)
+			},
+			NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
+				return get().Nvml.NvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)
+			},
+			NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkUtilizationCounter(device, link, counter, rxcounter, txcounter)
+			},
+			NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
+				return get().Nvml.NvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)
+			},
+			NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
+				return get().Nvml.NvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)
+			},
+			NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetNvLinkDeviceLowPowerThreshold(device, info)
+			},
+			NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 { return get().Nvml.NvmlSystemGetNvlinkBwMode(nvlinkBwMode) },
+			NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 { return get().Nvml.NvmlSystemSetNvlinkBwMode(nvlinkBwMode) },
+			NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuFabricInfo(device, gpuFabricInfo)
+			},
+			NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetMigMode(device, mode, activationStatus)
+			},
+			NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceCreateGpuInstance(device, profileId, gpuInstance)
+			},
+			NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement, gpuInstance)
+			},
+			NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceById(device, id, gpuInstance)
+			},
+			NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceProfileInfo(device, profile, info)
+			},
+			NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceProfileInfoV(device, profile, info)
+			},
+			NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceRemainingCapacity(device, profileId, count)
+			},
+			NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstancePossiblePlacements(device, profileId, placements, count)
+			},
+			NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstancePossiblePlacements_v2(device, profileId, placements, count)
+			},
+			NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstances(device, profileId, gpuInstances, count)
+			},
+			NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMigDeviceHandleByIndex(device, index, migDevice)
+			},
+			NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice, device)
+			},
+			NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceId(device, id)
+			},
+			NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetComputeInstanceId(device, id)
+			},
+			NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 { return get().Nvml.NvmlGpuInstanceDestroy(gpuInstance) },
+			NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetInfo(gpuInstance, info)
+			},
+			NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId, computeInstance)
+			},
+			NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement, computeInstance)
+			},
+			NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstanceById(gpuInstance, id, computeInstance)
+			},
+			NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance, profileId, placements, count)
+			},
+			NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfo(gpuInstance, profile, engProfile, info)
+			},
+			NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstanceProfileInfoV(gpuInstance, profile, engProfile, info)
+			},
+			NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId, count)
+			},
+			NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetComputeInstances(gpuInstance, profileId, computeInstances, count)
+			},
+			NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 { return get().Nvml.NvmlComputeInstanceDestroy(computeInstance) },
+			NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlComputeInstanceGetInfo(computeInstance, info)
+			},
+			NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlComputeInstanceGetInfo_v2(computeInstance, info)
+			},
+			NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpmQueryDeviceSupport(device, gpmSupport)
+			},
+			NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpmQueryIfStreamingEnabled(device, state)
+			},
+			NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 { return get().Nvml.NvmlGpmSetStreamingEnabled(device, state) },
+			NvmlGpmSampleAlloc:         func(gpmSample unsafe.Pointer) int32 { return get().Nvml.NvmlGpmSampleAlloc(gpmSample) },
+			NvmlGpmSampleFree:          func(gpmSample uint64) int32 { return get().Nvml.NvmlGpmSampleFree(gpmSample) },
+			NvmlGpmSampleGet:           func(device uintptr, gpmSample uint64) int32 { return get().Nvml.NvmlGpmSampleGet(device, gpmSample) },
+			NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
+				return get().Nvml.NvmlGpmMigSampleGet(device, gpuInstanceId, gpmSample)
+			},
+			NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 { return get().Nvml.NvmlGpmMetricsGet(metricsGet) },
+			NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAccountingBufferSize(device, bufferSize)
+			},
+			NvmlDeviceSetAccountingMode:   func(device uintptr, mode int32) int32 { return get().Nvml.NvmlDeviceSetAccountingMode(device, mode) },
+			NvmlDeviceClearAccountingPids: func(device uintptr) int32 { return get().Nvml.NvmlDeviceClearAccountingPids(device) },
+			NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAccountingPids(device, count, pids)
+			},
+			NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAccountingStats(device, pid, stats)
+			},
+			NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetComputeRunningProcesses_v2(device, count, infos)
+			},
+			NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGraphicsRunningProcesses(device, count, infos)
+			},
+			NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGraphicsRunningProcesses_v2(device, count, infos)
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMPSComputeRunningProcesses(device, count, infos)
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v2(device, count, infos)
+			},
+			NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMPSComputeRunningProcesses_v3(device, count, infos)
+			},
+			NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
+				return get().Nvml.NvmlDeviceGetProcessUtilization(device, utilization, processSamplesCount, lastSeenTimeStamp)
+			},
+			NvmlSystemGetProcessName: func(pid uint32, name unsafe.Pointer, length uint32) int32 {
+				return get().Nvml.NvmlSystemGetProcessName(pid, name, length)
+			},
+			NvmlUnitGetCount:         func(unitCount unsafe.Pointer) int32 { return get().Nvml.NvmlUnitGetCount(unitCount) },
+			NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 { return get().Nvml.NvmlUnitGetHandleByIndex(index, unit) },
+			NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
+				return get().Nvml.NvmlUnitGetDevices(unit, deviceCount, devices)
+			},
+			NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
+				return get().Nvml.NvmlUnitGetFanSpeedInfo(unit, fanSpeeds)
+			},
+			NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 { return get().Nvml.NvmlUnitGetLedState(unit, state) },
+			NvmlUnitGetPsuInfo:  func(unit uint64, psu unsafe.Pointer) int32 { return get().Nvml.NvmlUnitGetPsuInfo(unit, psu) },
+			NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
+				return get().Nvml.NvmlUnitGetTemperature(unit, type_, temp)
+			},
+			NvmlUnitGetUnitInfo:        func(unit uint64, info unsafe.Pointer) int32 { return get().Nvml.NvmlUnitGetUnitInfo(unit, info) },
+			NvmlUnitSetLedState:        func(unit uint64, color int32) int32 { return get().Nvml.NvmlUnitSetLedState(unit, color) },
+			NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 { return get().Nvml.NvmlGetExcludedDeviceCount(deviceCount) },
+			NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGetExcludedDeviceInfoByIndex(index, info)
+			},
+			NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 { return get().Nvml.NvmlGetBlacklistDeviceCount(deviceCount) },
+			NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGetBlacklistDeviceInfoByIndex(index, info)
+			},
+			NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemGetHicVersion(hwbcCount, hwbcEntries)
+			},
+			NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemGetConfComputeCapabilities(capabilities)
+			},
+			NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 { return get().Nvml.NvmlSystemGetConfComputeState(state) },
+			NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemGetConfComputeGpusReadyState(isAcceptingWork)
+			},
+			NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
+				return get().Nvml.NvmlSystemSetConfComputeGpusReadyState(isAcceptingWork)
+			},
+			NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetConfComputeMemSizeInfo(device, memInfo)
+			},
+			NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetConfComputeProtectedMemoryUsage(device, memory)
+			},
+			NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetConfComputeGpuCertificate(device, gpuCert)
+			},
+			NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetConfComputeGpuAttestationReport(device, gpuAtstReport)
+			},
+			NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
+				return get().Nvml.NvmlDeviceSetConfComputeUnprotectedMemSize(device, sizeKiB)
+			},
+			NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceQueryDrainState(pciInfo, currentState)
+			},
+			NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
+				return get().Nvml.NvmlDeviceModifyDrainState(pciInfo, newState)
+			},
+			NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 { return get().Nvml.NvmlDeviceRemoveGpu(pciInfo) },
+			NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
+				return get().Nvml.NvmlDeviceRemoveGpu_v2(pciInfo, gpuState, linkState)
+			},
+			NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 { return get().Nvml.NvmlDeviceDiscoverGpus(pciInfo) },
+			NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
+				return get().Nvml.NvmlEventSetWait(set, data, timeoutms)
+			},
+			NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFieldValues(device, valuesCount, values)
+			},
+			NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceClearFieldValues(device, valuesCount, values)
+			},
+			NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGridLicensableFeatures(device, features)
+			},
+			NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGridLicensableFeatures_v2(device, features)
+			},
+			NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGridLicensableFeatures_v3(device, features)
+			},
+			NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGridLicensableFeatures_v4(device, features)
+			},
+			NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuCapabilities(device, capability, capResult)
+			},
+			NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetActiveVgpus(device, vgpuCount, vgpuInstances)
+			},
+			NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCreatableVgpus(device, vgpuCount, vgpuTypeIds)
+			},
+			NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetSupportedVgpus(device, vgpuCount, vgpuTypeIds)
+			},
+			NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetHostVgpuMode(device, pHostVgpuMode)
+			},
+			NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPgpuMetadataString(device, pgpuMetadata, bufferSize)
+			},
+			NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuUtilization(device, lastSeenTimeStamp, sampleValType, vgpuInstanceSamplesCount, utilizationSamples)
+			},
+			NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuProcessUtilization(device, lastSeenTimeStamp, vgpuProcessSamplesCount, utilizationSamples)
+			},
+			NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuSchedulerLog(device, pSchedulerLog)
+			},
+			NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuSchedulerState(device, pSchedulerState)
+			},
+			NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuSchedulerCapabilities(device, pCapabilities)
+			},
+			NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetVgpuSchedulerState(device, pSchedulerState)
+			},
+			NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
+				return get().Nvml.NvmlDeviceSetVirtualizationMode(device, virtualMode)
+			},
+			NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuMetadata(device, pgpuMetadata, bufferSize)
+			},
+			NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGetVgpuCompatibility(vgpuMetadata, pgpuMetadata, compatibilityInfo)
+			},
+			NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGetVgpuDriverCapabilities(capability, capResult)
+			},
+			NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGetVgpuVersion(supported, current)
+			},
+			NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 { return get().Nvml.NvmlSetVgpuVersion(vgpuVersion) },
+			NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetCapabilities(vgpuTypeId, capability, capResult)
+			},
+			NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetClass(vgpuTypeId, vgpuTypeClass, size)
+			},
+			NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetName(vgpuTypeId, vgpuTypeName, size)
+			},
+			NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetDeviceID(vgpuTypeId, deviceID, subsystemID)
+			},
+			NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetFramebufferSize(vgpuTypeId, fbSize)
+			},
+			NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetFrameRateLimit(vgpuTypeId, frameRateLimit)
+			},
+			NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId, gpuInstanceProfileId)
+			},
+			NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
+				return get().Nvml.NvmlVgpuTypeGetLicense(vgpuTypeId, vgpuTypeLicenseString, size)
+			},
+			NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetMaxInstances(device, vgpuTypeId, vgpuInstanceCount)
+			},
+			NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId, vgpuInstanceCountPerVm)
+			},
+			NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId, numDisplayHeads)
+			},
+			NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetResolution(vgpuTypeId, displayIndex, xdim, ydim)
+			},
+			NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 { return get().Nvml.NvmlVgpuInstanceClearAccountingPids(vgpuInstance) },
+			NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetAccountingMode(vgpuInstance, mode)
+			},
+			NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetAccountingPids(vgpuInstance, count, pids)
+			},
+			NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid, stats)
+			},
+			NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetEccMode(vgpuInstance, eccMode)
+			},
+			NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetEncoderCapacity(vgpuInstance, encoderCapacity)
+			},
+			NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
+				return get().Nvml.NvmlVgpuInstanceSetEncoderCapacity(vgpuInstance, encoderCapacity)
+			},
+			NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetEncoderSessions(vgpuInstance, sessionCount, sessionInfo)
+			},
+			NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetEncoderStats(vgpuInstance, sessionCount, averageFps, averageLatency)
+			},
+			NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetFBCSessions(vgpuInstance, sessionCount, sessionInfo)
+			},
+			NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetFBCStats(vgpuInstance, fbcStats)
+			},
+			NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetFbUsage(vgpuInstance, fbUsage)
+			},
+			NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetFrameRateLimit(vgpuInstance, frameRateLimit)
+			},
+			NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetGpuInstanceId(vgpuInstance, gpuInstanceId)
+			},
+			NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetGpuPciId(vgpuInstance, vgpuPciId, length)
+			},
+			NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetLicenseInfo(vgpuInstance, licenseInfo)
+			},
+			NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance, licenseInfo)
+			},
+			NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetLicenseStatus(vgpuInstance, licensed)
+			},
+			NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetMdevUUID(vgpuInstance, mdevUuid, size)
+			},
+			NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetMetadata(vgpuInstance, vgpuMetadata, bufferSize)
+			},
+			NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetType(vgpuInstance, vgpuTypeId)
+			},
+			NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetUUID(vgpuInstance, uuid, size)
+			},
+			NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetVmDriverVersion(vgpuInstance, version, length)
+			},
+			NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetVmID(vgpuInstance, vmId, size, vmIdType)
+			},
+			NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetLastBBXFlushTime(device, timestamp, durationUs)
+			},
+			NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetMarginTemperature(device, marginTempInfo)
+			},
+			NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetFanSpeedRPM(device, fanSpeed)
+			},
+			NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCoolerInfo(device, coolerInfo)
+			},
+			NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetClockOffsets(device, info)
+			},
+			NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetClockOffsets(device, info)
+			},
+			NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPerformanceModes(device, perfModes)
+			},
+			NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCurrentClockFreqs(device, currentClockFreqs)
+			},
+			NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetCapabilities(device, caps)
+			},
+			NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetRepairStatus(device, repairStatus)
+			},
+			NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetAddressingMode(device, mode)
+			},
+			NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetUnrepairableMemoryFlag_v1(device, unrepairableMemoryStatus)
+			},
+			NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetC2cModeInfoV(device, c2cModeInfo)
+			},
+			NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNumaNodeId(device, node)
+			},
+			NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDramEncryptionMode(device, current, pending)
+			},
+			NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetDramEncryptionMode(device, dramEncryption)
+			},
+			NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwMode)
+			},
+			NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvlinkBwMode(device, getBwMode)
+			},
+			NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetNvlinkBwMode(device, setBwMode)
+			},
+			NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)
+			},
+			NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)
+			},
+			NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)
+			},
+			NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)
+			},
+			NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDevicePowerSmoothingActivatePresetProfile(device, profile)
+			},
+			NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)
+			},
+			NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDevicePowerSmoothingSetState(device, state)
+			},
+			NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPlatformInfo(device, platformInfo)
+			},
+			NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetNvLinkInfo(device, info)
+			},
+			NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuFabricInfoV(device, gpuFabricInfo)
+			},
+			NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetHandleByUUIDV(uuid, device)
+			},
+			NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
+				return get().Nvml.NvmlSystemGetDriverBranch(branchInfo, length)
+			},
+			NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 { return get().Nvml.NvmlSystemGetConfComputeSettings(settings) },
+			NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemGetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+			},
+			NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlSystemSetConfComputeKeyRotationThresholdInfo(pKeyRotationThrInfo)
+			},
+			NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetPowerMizerMode_v1(device, powerMizerMode)
+			},
+			NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetPowerMizerMode_v1(device, powerMizerMode)
+			},
+			NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 { return get().Nvml.NvmlDeviceGetPdi(device, pdi) },
+			NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetGpuInstanceProfileInfoByIdV(device, profileId, info)
+			},
+			NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+			},
+			NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceSetVgpuHeterogeneousMode(device, pHeterogeneousMode)
+			},
+			NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuTypeSupportedPlacements(device, vgpuTypeId, pPlacementList)
+			},
+			NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuTypeCreatablePlacements(device, vgpuTypeId, pPlacementList)
+			},
+			NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuInstancesUtilizationInfo(device, vgpuUtilInfo)
+			},
+			NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetVgpuProcessesUtilizationInfo(device, vgpuProcUtilInfo)
+			},
+			NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
+				return get().Nvml.NvmlDeviceSetVgpuCapabilities(device, capability, state)
+			},
+			NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetBAR1Info(vgpuTypeId, bar1Info)
+			},
+			NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetFbReservation(vgpuTypeId, fbReservation)
+			},
+			NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetGspHeapSize(vgpuTypeId, gspHeapSize)
+			},
+			NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuTypeGetMaxInstancesPerGpuInstance(pMaxInstance)
+			},
+			NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetPlacementId(vgpuInstance, pPlacement)
+			},
+			NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
+				return get().Nvml.NvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance, pState)
+			},
+			NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetCreatableVgpus(gpuInstance, pVgpus)
+			},
+			NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetActiveVgpus(gpuInstance, pVgpuInstanceInfo)
+			},
+			NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, pScheduler)
+			},
+			NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, pSchedulerStateInfo)
+			},
+			NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, pSchedulerLogInfo)
+			},
+			NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance, pCreatablePlacementInfo)
+			},
+			NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+			},
+			NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
+				return get().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+			},
 		},
 	}
 }

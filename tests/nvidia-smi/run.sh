@@ -36,5 +36,10 @@ for n in 1 3; do
 	table=$(run)
 	[ "$(echo "$table" | grep -c 'NVIDIA H100 80GB HBM3')" = $n ] || { echo "$table"; fail "plain table ($n devices)"; }
 done
+# -q reads most of NVML: every section answers, and the values are the model's.
+q=$(VGPU_DEVICES=1 run -q) || fail "-q failed"
+for want in 'Max Power Limit *: 700.00 W' 'GPU Shutdown T.Limit Temp *: 92 C' 'Current *: Disabled' 'Image Version *: G520' 'State *: Completed'; do
+	echo "$q" | grep -q "$want" || { echo "$q"; fail "-q lacks '$want'"; }
+done
 echo "$table" | head -12
 pass "$(basename "$(ls "$C"/nvidia-smi_*.deb 2>/dev/null | head -1)" .deb | cut -d_ -f2)"

@@ -1,0 +1,134 @@
+// Package coverage compares what vgpu exports (shim/api/functions.txt) with NVIDIA's own
+// export lists (this directory's LIB-VERSION.txt files: names from `nm -D --defined-only`,
+// one per line, # comments). A list plugs in by its file name: nvml-*.txt is checked against
+// the nvml rows, cuda-*.txt against cuda, cudart-*.txt against cudart, cublas-*.txt against
+// cublas. Graphics interop is left out on both sides.
+package coverage
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// targets are issue 13's goals per library, as fractions of NVIDIA's list.
+var targets = map[string]float64{"cudart": 0.95, "cuda": 0.90, "nvml": 0.80}
+
+// floors are the coverage reached so far per list file: a ratchet. Raise one when coverage
+// grows; a change that lowers coverage below it fails. Lists without a floor are reported.
+var floors = map[string]float64{"nvml-535.txt": 0.996}
+
+// interop names are graphics interoperability, outside issue 13's targets.
+var interop = regexp.MustCompile(`Gl|EGL|VDPAU|NvSci|D3D|Vk|Egl`)
+
+var rowRe = regexp.MustCompile(`^\d+\s+(\w+)(?:@[\d,]+)?\s+.+?(\w+)\(.*\)\s*(?:=\s*\w+)?\s*(?:\{([\w,\s]+)\})?\s*$`)
+
+// implemented reads functions.txt: per library, the names exported with semantics. A stub
+// (answers "not supported") or a row the remote backend does not carry does not count.
+func implemented(t *testing.T) map[string]map[string]bool {
+	f, err := os.Open("../../shim/api/functions.txt")
+	require.NoError(t, err)
+	defer f.Close()
+	out := map[string]map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := rowRe.FindStringSubmatch(line)
+		require.NotNil(t, m, "functions.txt row not understood: %s", line)
+		if strings.Contains(m[3], "stub") || strings.Contains(m[3], "noremote") {
+			continue
+		}
+		if out[m[1]] == nil {
+			out[m[1]] = map[string]bool{}
+		}
+		out[m[1]][m[2]] = true
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// readList reads one of NVIDIA's lists: sorted, unique names, no interop dropped yet.
+func readList(t *testing.T, path string) []string {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var names []string
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		require.Regexp(t, `^[A-Za-z_][A-Za-z0-9_]*$`, l, "%s: one symbol name per line", path)
+		names = append(names, l)
+	}
+	require.True(t, sort.StringsAreSorted(names), "%s must be sorted", path)
+	return names
+}
+
+func TestExportCoverageAgainstNvidiaLists(t *testing.T) {
+	lists, err := filepath.Glob("*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, lists, "no export lists in tests/coverage")
+	have := implemented(t)
+	for _, path := range lists {
+		lib, _, ok := strings.Cut(strings.TrimSuffix(path, ".txt"), "-")
+		if !assert.True(t, ok, "%s: want LIB-VERSION.txt", path) {
+			continue
+		}
+		t.Run(path, func(t *testing.T) {
+			rows, known := have[lib]
+			require.True(t, known, "%s names library %q, which functions.txt does not have", path, lib)
+			var want, missing []string
+			for _, n := range readList(t, path) {
+				if interop.MatchString(n) {
+					continue
+				}
+				want = append(want, n)
+				if !rows[n] {
+					missing = append(missing, n)
+				}
+			}
+			require.NotEmpty(t, want)
+			got := float64(len(want)-len(missing)) / float64(len(want))
+			target := targets[lib]
+			t.Logf("%s: %d of %d functions (%.1f%%), interop aside; target %.0f%%, %s",
+				path, len(want)-len(missing), len(want), 100*got, 100*target, distance(got, target, len(want)))
+			if len(missing) > 0 {
+				t.Logf("%s: missing: %s", path, strings.Join(missing, " "))
+			}
+			if floor, ok := floors[path]; ok {
+				assert.GreaterOrEqual(t, got, floor, "%s: coverage fell below the %.1f%% reached before", path, 100*floor)
+			}
+		})
+	}
+}
+
+// distance says how far coverage is from its target, in functions.
+func distance(got, target float64, n int) string {
+	short := int(target*float64(n)+0.999999) - int(got*float64(n)+0.5)
+	if short <= 0 {
+		return "reached"
+	}
+	return fmt.Sprintf("%d functions short", short)
+}
+
+// TestCoverageCountsOnlyRealSemantics guards the counting rule: a stub row is exported but
+// is not coverage.
+func TestCoverageCountsOnlyRealSemantics(t *testing.T) {
+	m := rowRe.FindStringSubmatch("42 nvml nvmlReturn_t nvmlFoo(nvmlDevice_t device, unsigned int *x [out]) = Bar {stub}")
+	require.NotNil(t, m)
+	assert.Equal(t, []string{"nvml", "nvmlFoo", "stub"}, m[1:])
+	m = rowRe.FindStringSubmatch("7 cudart@13 cudaError_t cudaBar(void)")
+	require.NotNil(t, m)
+	assert.Equal(t, []string{"cudart", "cudaBar", ""}, m[1:])
+}
