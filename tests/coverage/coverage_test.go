@@ -6,7 +6,6 @@
 package coverage
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vgpu/shim/api"
 )
 
 // targets are issue 13's goals per library, as fractions of NVIDIA's list.
@@ -29,32 +30,21 @@ var floors = map[string]float64{"nvml-535.txt": 0.996}
 // interop names are graphics interoperability, outside issue 13's targets.
 var interop = regexp.MustCompile(`Gl|EGL|VDPAU|NvSci|D3D|Vk|Egl`)
 
-var rowRe = regexp.MustCompile(`^\d+\s+(\w+)(?:@[\d,]+)?\s+.+?(\w+)\(.*\)\s*(?:=\s*\w+)?\s*(?:\{([\w,\s]+)\})?\s*$`)
-
-// implemented reads functions.txt: per library, the names exported with semantics. A stub
-// (answers "not supported") or a row the remote backend does not carry does not count.
+// implemented is, per library, the names functions.txt exports with semantics (read through
+// the generated table, the one parser of that file). A stub (answers "not supported") or a
+// row the remote backend does not carry does not count.
 func implemented(t *testing.T) map[string]map[string]bool {
-	f, err := os.Open("../../shim/api/functions.txt")
-	require.NoError(t, err)
-	defer f.Close()
 	out := map[string]map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+	for _, f := range api.Functions {
+		if f.Has("stub") || f.Has("noremote") {
 			continue
 		}
-		m := rowRe.FindStringSubmatch(line)
-		require.NotNil(t, m, "functions.txt row not understood: %s", line)
-		if strings.Contains(m[3], "stub") || strings.Contains(m[3], "noremote") {
-			continue
+		if out[f.Lib] == nil {
+			out[f.Lib] = map[string]bool{}
 		}
-		if out[m[1]] == nil {
-			out[m[1]] = map[string]bool{}
-		}
-		out[m[1]][m[2]] = true
+		out[f.Lib][f.Name] = true
 	}
-	require.NoError(t, sc.Err())
+	require.NotEmpty(t, out)
 	return out
 }
 
@@ -125,10 +115,21 @@ func distance(got, target float64, n int) string {
 // TestCoverageCountsOnlyRealSemantics guards the counting rule: a stub row is exported but
 // is not coverage.
 func TestCoverageCountsOnlyRealSemantics(t *testing.T) {
-	m := rowRe.FindStringSubmatch("42 nvml nvmlReturn_t nvmlFoo(nvmlDevice_t device, unsigned int *x [out]) = Bar {stub}")
-	require.NotNil(t, m)
-	assert.Equal(t, []string{"nvml", "nvmlFoo", "stub"}, m[1:])
-	m = rowRe.FindStringSubmatch("7 cudart@13 cudaError_t cudaBar(void)")
-	require.NotNil(t, m)
-	assert.Equal(t, []string{"cudart", "cudaBar", ""}, m[1:])
+	have := implemented(t)
+	for _, f := range api.Functions {
+		if f.Has("stub") {
+			assert.False(t, have[f.Lib][f.Name] && !otherRow(f), "%s is a stub and counts as covered", f.Name)
+		}
+	}
+	assert.True(t, have["cuda"]["cuInit"], "an ordinary row counts")
+}
+
+// otherRow reports whether f's name has another row (a second version node) with semantics.
+func otherRow(f api.Func) bool {
+	for _, g := range api.Functions {
+		if g.Name == f.Name && g.Op != f.Op && !g.Has("stub") && !g.Has("noremote") {
+			return true
+		}
+	}
+	return false
 }
