@@ -24,19 +24,28 @@ type metrics struct {
 	launches  atomic.Uint64 // kernels launched for clients
 	modules   atomic.Int64  // images clients shipped, loaded now
 	bytesOut  atomic.Uint64 // device -> host payload
+	byOp      sync.Map      // op -> *opCounter: every call counts here, so no lock is shared by clients
 	mu        sync.Mutex
-	calls     map[string]uint64
-	seconds   map[string]float64
 	pids      map[uint64]int // client id -> pid
 }
 
-var stats = &metrics{calls: map[string]uint64{}, seconds: map[string]float64{}, pids: map[uint64]int{}}
+// opCounter is one operation's calls and time, named once.
+type opCounter struct {
+	name  string
+	calls atomic.Uint64
+	nanos atomic.Int64
+}
 
-func (m *metrics) call(name string, d time.Duration) {
-	m.mu.Lock()
-	m.calls[name]++
-	m.seconds[name] += d.Seconds()
-	m.mu.Unlock()
+var stats = &metrics{pids: map[uint64]int{}}
+
+func (m *metrics) call(op uint32, f *api.Func, d time.Duration) {
+	v, ok := m.byOp.Load(op)
+	if !ok {
+		v, _ = m.byOp.LoadOrStore(op, &opCounter{name: opName(op, f)})
+	}
+	c := v.(*opCounter)
+	c.calls.Add(1)
+	c.nanos.Add(int64(d))
 }
 
 func (m *metrics) client(id uint64, pid int, on bool) {
@@ -132,14 +141,22 @@ func (m *metrics) write(w io.Writer, o MetricsOptions) {
 	fmt.Fprintf(w, "vgpu_launches_total %d\nvgpu_modules_loaded %d\n", m.launches.Load(), m.modules.Load())
 	fmt.Fprintf(w, "# HELP vgpu_calls_total Calls answered, by function.\n# TYPE vgpu_calls_total counter\n")
 	fmt.Fprintf(w, "# HELP vgpu_call_seconds Time spent answering calls, by function.\n# TYPE vgpu_call_seconds summary\n")
+	// Ops that share a name (unknown ones) add up under it.
+	calls, nanos := map[string]uint64{}, map[string]int64{}
+	m.byOp.Range(func(_, v any) bool {
+		c := v.(*opCounter)
+		calls[c.name] += c.calls.Load()
+		nanos[c.name] += c.nanos.Load()
+		return true
+	})
 	var names []string
-	for n := range m.calls {
+	for n := range calls {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "vgpu_calls_total{function=%q} %d\n", n, m.calls[n])
-		fmt.Fprintf(w, "vgpu_call_seconds_sum{function=%q} %g\nvgpu_call_seconds_count{function=%q} %d\n", n, m.seconds[n], n, m.calls[n])
+		fmt.Fprintf(w, "vgpu_calls_total{function=%q} %d\n", n, calls[n])
+		fmt.Fprintf(w, "vgpu_call_seconds_sum{function=%q} %g\nvgpu_call_seconds_count{function=%q} %d\n", n, time.Duration(nanos[n]).Seconds(), n, calls[n])
 	}
 }
 

@@ -440,7 +440,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			resp = answer(h.Op, payload, byOp)
 		}
 		took := time.Since(start)
-		stats.call(opName(h.Op, byOp[h.Op]), took)
+		stats.call(h.Op, byOp[h.Op], took)
 		calls.add(h.Op, h.Kind == wire.KindPost, took)
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
