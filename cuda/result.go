@@ -23,6 +23,7 @@ const (
 	ErrorInvalidDevice      Result = 101
 	ErrorInvalidImage       Result = 200
 	ErrorInvalidContext     Result = 201
+	ErrorFileNotFound       Result = 301
 	ErrorAlreadyMapped      Result = 208
 	ErrorNotMapped          Result = 211
 	ErrorPeerUnsupported    Result = 217

@@ -19,13 +19,6 @@ func kernelAt(fn uintptr) (*shim.Kernel, Error) {
 	return k, Success
 }
 
-// cudaFuncAttribute values.
-const (
-	funcAttrMaxDynamicShared = 8
-	funcAttrPreferredCarve   = 9
-	funcAttrLast             = 15
-)
-
 // FuncSetAttribute is cudaFuncSetAttribute.
 func FuncSetAttribute(fn uintptr, attr int32, value int32) Error {
 	k, e := kernelAt(fn)
@@ -36,23 +29,7 @@ func FuncSetAttribute(fn uintptr, attr int32, value int32) Error {
 	if e != Success {
 		return e
 	}
-	switch attr {
-	case funcAttrMaxDynamicShared:
-		if value < 0 || value > d.Attrs[shim.AttrMaxSharedMemPerBlockOptin] {
-			return ErrorInvalidValue
-		}
-		k.MaxDynShared = value
-	case funcAttrPreferredCarve:
-		if value < -1 || value > 100 {
-			return ErrorInvalidValue
-		}
-		k.PreferredCarve = value
-	default:
-		if attr < funcAttrMaxDynamicShared || attr > funcAttrLast {
-			return ErrorInvalidValue
-		}
-	}
-	return Success
+	return From(shim.SetKernelAttribute(k, d, attr, value))
 }
 
 // FuncGetAttributes is cudaFuncGetAttributes (144 bytes in CUDA 12 and 13).

@@ -462,6 +462,161 @@ func vgpu_cuModuleGetGlobal_v2(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod u
 	return dispatch.T().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
 }
 
+//export vgpu_cuLibraryLoadData
+func vgpu_cuLibraryLoadData(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cuLibraryLoadFromFile
+func vgpu_cuLibraryLoadFromFile(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cuLibraryUnload
+func vgpu_cuLibraryUnload(library uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryUnload(library)
+}
+
+//export vgpu_cuLibraryGetKernel
+func vgpu_cuLibraryGetKernel(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetKernel(pKernel, library, name)
+}
+
+//export vgpu_cuLibraryGetModule
+func vgpu_cuLibraryGetModule(pMod unsafe.Pointer, library uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryGetModule(pMod, library)
+}
+
+//export vgpu_cuLibraryGetKernelCount
+func vgpu_cuLibraryGetKernelCount(count unsafe.Pointer, lib uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryGetKernelCount(count, lib)
+}
+
+//export vgpu_cuLibraryEnumerateKernels
+func vgpu_cuLibraryEnumerateKernels(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+}
+
+//export vgpu_cuLibraryGetGlobal
+func vgpu_cuLibraryGetGlobal(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+}
+
+//export vgpu_cuLibraryGetManaged
+func vgpu_cuLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+}
+
+//export vgpu_cuLibraryGetUnifiedFunction
+func vgpu_cuLibraryGetUnifiedFunction(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+}
+
+//export vgpu_cuKernelGetFunction
+func vgpu_cuKernelGetFunction(pFunc unsafe.Pointer, kernel uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetFunction(pFunc, kernel)
+}
+
+//export vgpu_cuKernelGetLibrary
+func vgpu_cuKernelGetLibrary(pLib unsafe.Pointer, kernel uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetLibrary(pLib, kernel)
+}
+
+//export vgpu_cuKernelGetAttribute
+func vgpu_cuKernelGetAttribute(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+}
+
+//export vgpu_cuKernelSetAttribute
+func vgpu_cuKernelSetAttribute(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+}
+
+//export vgpu_cuKernelSetCacheConfig
+func vgpu_cuKernelSetCacheConfig(kernel uintptr, config int32, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+}
+
+//export vgpu_cuKernelGetName
+func vgpu_cuKernelGetName(name unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetName(name, hfunc)
+}
+
+//export vgpu_cuKernelGetParamInfo
+func vgpu_cuKernelGetParamInfo(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+}
+
+//export vgpu_cuFuncGetName
+func vgpu_cuFuncGetName(name unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncGetName(name, hfunc)
+}
+
+//export vgpu_cuFuncGetParamInfo
+func vgpu_cuFuncGetParamInfo(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+}
+
+//export vgpu_cuFuncGetModule
+func vgpu_cuFuncGetModule(hmod unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncGetModule(hmod, hfunc)
+}
+
+//export vgpu_cuFuncSetAttribute
+func vgpu_cuFuncSetAttribute(hfunc uintptr, attrib int32, value int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+}
+
+//export vgpu_cuFuncSetCacheConfig
+func vgpu_cuFuncSetCacheConfig(hfunc uintptr, config int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetCacheConfig(hfunc, config)
+}
+
+//export vgpu_cuFuncSetSharedMemConfig
+func vgpu_cuFuncSetSharedMemConfig(hfunc uintptr, config int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetSharedMemConfig(hfunc, config)
+}
+
+//export vgpu_cuFuncIsLoaded
+func vgpu_cuFuncIsLoaded(state unsafe.Pointer, function uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncIsLoaded(state, function)
+}
+
+//export vgpu_cuFuncLoad
+func vgpu_cuFuncLoad(function uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncLoad(function)
+}
+
+//export vgpu_cuModuleGetLoadingMode
+func vgpu_cuModuleGetLoadingMode(mode unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetLoadingMode(mode)
+}
+
+//export vgpu_cuModuleGetFunctionCount
+func vgpu_cuModuleGetFunctionCount(count unsafe.Pointer, mod uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleGetFunctionCount(count, mod)
+}
+
+//export vgpu_cuModuleEnumerateFunctions
+func vgpu_cuModuleEnumerateFunctions(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+}
+
+//export vgpu_cuModuleLoad
+func vgpu_cuModuleLoad(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleLoad(module, fname)
+}
+
+//export vgpu_cuModuleLoadDataEx
+func vgpu_cuModuleLoadDataEx(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+}
+
+//export vgpu_cuModuleLoadFatBinary
+func vgpu_cuModuleLoadFatBinary(module unsafe.Pointer, fatCubin uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleLoadFatBinary(module, fatCubin)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

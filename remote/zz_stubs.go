@@ -478,7 +478,7 @@ var Stubs = table.Set{
 		},
 		CuFuncGetAttribute: func(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuFuncGetAttribute", 801))
+			r := int32(FuncGetAttribute(pi, attrib, f))
 			StatsEnd(82, t)
 			return r
 		},
@@ -504,16 +504,72 @@ var Stubs = table.Set{
 		CuMemHostUnregister:  table.Semantics.Cuda.CuMemHostUnregister,
 		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuModuleGetGlobal_v2", 801))
+			r := int32(ModuleGetGlobal(dptr, bytes, hmod, name))
 			StatsEnd(88, t)
 			return r
 		},
+		CuLibraryLoadData:         table.Semantics.Cuda.CuLibraryLoadData,
+		CuLibraryLoadFromFile:     table.Semantics.Cuda.CuLibraryLoadFromFile,
+		CuLibraryUnload:           table.Semantics.Cuda.CuLibraryUnload,
+		CuLibraryGetKernel:        table.Semantics.Cuda.CuLibraryGetKernel,
+		CuLibraryGetModule:        table.Semantics.Cuda.CuLibraryGetModule,
+		CuLibraryGetKernelCount:   table.Semantics.Cuda.CuLibraryGetKernelCount,
+		CuLibraryEnumerateKernels: table.Semantics.Cuda.CuLibraryEnumerateKernels,
+		CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(LibraryGetGlobal(dptr, bytes, library, name))
+			StatsEnd(96, t)
+			return r
+		},
+		CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(LibraryGetManaged(dptr, bytes, library, name))
+			StatsEnd(97, t)
+			return r
+		},
+		CuLibraryGetUnifiedFunction: table.Semantics.Cuda.CuLibraryGetUnifiedFunction,
+		CuKernelGetFunction:         table.Semantics.Cuda.CuKernelGetFunction,
+		CuKernelGetLibrary:          table.Semantics.Cuda.CuKernelGetLibrary,
+		CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(KernelGetAttribute(pi, attrib, kernel, dev))
+			StatsEnd(101, t)
+			return r
+		},
+		CuKernelSetAttribute:   table.Semantics.Cuda.CuKernelSetAttribute,
+		CuKernelSetCacheConfig: table.Semantics.Cuda.CuKernelSetCacheConfig,
+		CuKernelGetName:        table.Semantics.Cuda.CuKernelGetName,
+		CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(KernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize))
+			StatsEnd(105, t)
+			return r
+		},
+		CuFuncGetName: table.Semantics.Cuda.CuFuncGetName,
+		CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(FuncGetParamInfo(func_, paramIndex, paramOffset, paramSize))
+			StatsEnd(107, t)
+			return r
+		},
+		CuFuncGetModule:            table.Semantics.Cuda.CuFuncGetModule,
+		CuFuncSetAttribute:         table.Semantics.Cuda.CuFuncSetAttribute,
+		CuFuncSetCacheConfig:       table.Semantics.Cuda.CuFuncSetCacheConfig,
+		CuFuncSetSharedMemConfig:   table.Semantics.Cuda.CuFuncSetSharedMemConfig,
+		CuFuncIsLoaded:             table.Semantics.Cuda.CuFuncIsLoaded,
+		CuFuncLoad:                 table.Semantics.Cuda.CuFuncLoad,
+		CuModuleGetLoadingMode:     table.Semantics.Cuda.CuModuleGetLoadingMode,
+		CuModuleGetFunctionCount:   table.Semantics.Cuda.CuModuleGetFunctionCount,
+		CuModuleEnumerateFunctions: table.Semantics.Cuda.CuModuleEnumerateFunctions,
+		CuModuleLoad:               table.Semantics.Cuda.CuModuleLoad,
+		CuModuleLoadDataEx:         table.Semantics.Cuda.CuModuleLoadDataEx,
+		CuModuleLoadFatBinary:      table.Semantics.Cuda.CuModuleLoadFatBinary,
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(89, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(89, t)
+			r := int32(Forward(120, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(120, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -522,8 +578,8 @@ var Stubs = table.Set{
 		CudaGetDevice: table.Semantics.Cudart.CudaGetDevice,
 		CudaSetDevice: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(91, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(91, t)
+			r := int32(Forward(122, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(122, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -531,8 +587,8 @@ var Stubs = table.Set{
 		},
 		CudaSetDeviceFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(92, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(92, t)
+			r := int32(Forward(123, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(123, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -540,8 +596,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceFlags: func(flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(93, []wire.Value{{U: uint64(uintptr(flags))}}))
-			StatsEnd(93, t)
+			r := int32(Forward(124, []wire.Value{{U: uint64(uintptr(flags))}}))
+			StatsEnd(124, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -549,8 +605,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(94, t)
+			r := int32(Forward(125, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(125, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -558,8 +614,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(95, t)
+			r := int32(Forward(126, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(126, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -567,8 +623,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(96, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(96, t)
+			r := int32(Forward(127, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(127, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -576,8 +632,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetAttribute: func(value unsafe.Pointer, attr int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(97, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-			StatsEnd(97, t)
+			r := int32(Forward(128, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+			StatsEnd(128, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -585,8 +641,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetPCIBusId: func(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(98, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-			StatsEnd(98, t)
+			r := int32(Forward(129, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+			StatsEnd(129, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -594,8 +650,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetByPCIBusId: func(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(99, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-			StatsEnd(99, t)
+			r := int32(Forward(130, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+			StatsEnd(130, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -603,8 +659,8 @@ var Stubs = table.Set{
 		},
 		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(100, t)
+			r := int32(Forward(131, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(131, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -612,8 +668,8 @@ var Stubs = table.Set{
 		},
 		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(101, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(101, t)
+			r := int32(Forward(132, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(132, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -621,8 +677,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceReset: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(102, []wire.Value{}))
-			StatsEnd(102, t)
+			r := int32(Forward(133, []wire.Value{}))
+			StatsEnd(133, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -630,8 +686,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSynchronize: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(103, []wire.Value{}))
-			StatsEnd(103, t)
+			r := int32(Forward(134, []wire.Value{}))
+			StatsEnd(134, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -639,8 +695,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceCanAccessPeer: func(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(104, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-			StatsEnd(104, t)
+			r := int32(Forward(135, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+			StatsEnd(135, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -648,8 +704,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceEnablePeerAccess: func(peerDevice int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(105, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-			StatsEnd(105, t)
+			r := int32(Forward(136, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+			StatsEnd(136, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -657,8 +713,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceDisablePeerAccess: func(peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(106, []wire.Value{{U: uint64(peerDevice)}}))
-			StatsEnd(106, t)
+			r := int32(Forward(137, []wire.Value{{U: uint64(peerDevice)}}))
+			StatsEnd(137, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -666,8 +722,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetLimit: func(value unsafe.Pointer, limit int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(107, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-			StatsEnd(107, t)
+			r := int32(Forward(138, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+			StatsEnd(138, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -675,8 +731,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetLimit: func(limit int32, value uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(108, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-			StatsEnd(108, t)
+			r := int32(Forward(139, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(139, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -684,8 +740,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetStreamPriorityRange: func(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(109, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-			StatsEnd(109, t)
+			r := int32(Forward(140, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+			StatsEnd(140, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -693,8 +749,8 @@ var Stubs = table.Set{
 		},
 		CudaInitDevice: func(device int32, deviceFlags uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(110, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-			StatsEnd(110, t)
+			r := int32(Forward(141, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+			StatsEnd(141, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -706,8 +762,8 @@ var Stubs = table.Set{
 		CudaPeekAtLastError: table.Semantics.Cudart.CudaPeekAtLastError,
 		CudaMalloc: func(devPtr unsafe.Pointer, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(115, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-			StatsEnd(115, t)
+			r := int32(Forward(146, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+			StatsEnd(146, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -715,8 +771,8 @@ var Stubs = table.Set{
 		},
 		CudaFree: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(116, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(116, t)
+			r := int32(Forward(147, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(147, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -728,8 +784,8 @@ var Stubs = table.Set{
 		CudaHostGetDevicePointer: table.Semantics.Cudart.CudaHostGetDevicePointer,
 		CudaMallocManaged: func(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(121, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(121, t)
+			r := int32(Forward(152, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(152, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -739,8 +795,8 @@ var Stubs = table.Set{
 		CudaHostUnregister: table.Semantics.Cudart.CudaHostUnregister,
 		CudaMemGetInfo: func(free unsafe.Pointer, total unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(124, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-			StatsEnd(124, t)
+			r := int32(Forward(155, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+			StatsEnd(155, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -748,8 +804,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(125, t)
+			r := int32(Forward(156, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(156, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -757,8 +813,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(126, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(126, t)
+			r := int32(Forward(157, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(157, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -767,7 +823,7 @@ var Stubs = table.Set{
 		CudaMemcpy: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy(dst, src, count, kind))
-			StatsEnd(127, t)
+			StatsEnd(158, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -776,7 +832,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsync(dst, src, count, kind, stream))
-			StatsEnd(128, t)
+			StatsEnd(159, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -785,7 +841,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(129, t)
+			StatsEnd(160, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -794,7 +850,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(130, t)
+			StatsEnd(161, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -802,8 +858,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeer: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-			StatsEnd(131, t)
+			r := int32(Forward(162, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+			StatsEnd(162, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -811,8 +867,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeerAsync: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(132, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(132, t)
+			r := int32(Forward(163, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(163, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -821,7 +877,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsync(p, stream))
-			StatsEnd(133, t)
+			StatsEnd(164, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -830,7 +886,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeer(p))
-			StatsEnd(134, t)
+			StatsEnd(165, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -839,7 +895,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D(p))
-			StatsEnd(135, t)
+			StatsEnd(166, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -848,7 +904,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync(p, stream))
-			StatsEnd(136, t)
+			StatsEnd(167, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -857,7 +913,7 @@ var Stubs = table.Set{
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaPointerGetAttributes", 801))
-			StatsEnd(137, t)
+			StatsEnd(168, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -865,8 +921,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(138, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(138, t)
+			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(169, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -874,8 +930,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(139, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(139, t)
+			r := int32(Forward(170, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(170, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -883,8 +939,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocPitch: func(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(140, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(140, t)
+			r := int32(Forward(171, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(171, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -893,7 +949,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbol(symbol, src, count, offset, kind))
-			StatsEnd(141, t)
+			StatsEnd(172, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -902,7 +958,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbol(dst, symbol, count, offset, kind))
-			StatsEnd(142, t)
+			StatsEnd(173, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -911,7 +967,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-			StatsEnd(143, t)
+			StatsEnd(174, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -920,7 +976,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-			StatsEnd(144, t)
+			StatsEnd(175, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -929,7 +985,7 @@ var Stubs = table.Set{
 		CudaGetSymbolAddress: func(devPtr unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolAddress(devPtr, symbol))
-			StatsEnd(145, t)
+			StatsEnd(176, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -938,7 +994,7 @@ var Stubs = table.Set{
 		CudaGetSymbolSize: func(size unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolSize(size, symbol))
-			StatsEnd(146, t)
+			StatsEnd(177, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -946,8 +1002,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(147, t)
+			r := int32(Forward(178, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(178, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -955,8 +1011,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(148, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(148, t)
+			r := int32(Forward(179, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(179, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -964,8 +1020,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(149, t)
+			r := int32(Forward(180, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(180, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -973,8 +1029,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(150, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(150, t)
+			r := int32(Forward(181, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(181, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -983,7 +1039,7 @@ var Stubs = table.Set{
 		CudaMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttribute(pool, attr, value))
-			StatsEnd(151, t)
+			StatsEnd(182, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -992,7 +1048,7 @@ var Stubs = table.Set{
 		CudaMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttribute(pool, attr, value))
-			StatsEnd(152, t)
+			StatsEnd(183, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1000,8 +1056,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(153, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(153, t)
+			r := int32(Forward(184, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(184, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1009,8 +1065,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreate: func(stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(154, []wire.Value{{U: uint64(uintptr(stream))}}))
-			StatsEnd(154, t)
+			r := int32(Forward(185, []wire.Value{{U: uint64(uintptr(stream))}}))
+			StatsEnd(185, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1018,8 +1074,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithFlags: func(stream unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-			StatsEnd(155, t)
+			r := int32(Forward(186, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+			StatsEnd(186, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1027,8 +1083,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithPriority: func(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(156, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-			StatsEnd(156, t)
+			r := int32(Forward(187, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(187, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1036,8 +1092,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamDestroy: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(157, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(157, t)
+			r := int32(Forward(188, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(188, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1045,8 +1101,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(158, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(158, t)
+			r := int32(Forward(189, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(189, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1054,8 +1110,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(159, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(159, t)
+			r := int32(Forward(190, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(190, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1063,8 +1119,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(160, t)
+			r := int32(Forward(191, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(191, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1072,8 +1128,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(161, t)
+			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(192, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1081,8 +1137,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(162, t)
+			r := int32(Forward(193, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(193, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1090,8 +1146,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(163, t)
+			r := int32(Forward(194, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(194, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1099,8 +1155,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(164, t)
+			r := int32(Forward(195, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(195, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1108,8 +1164,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(165, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(165, t)
+			r := int32(Forward(196, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(196, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1118,7 +1174,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFunc(stream, fn, userData))
-			StatsEnd(166, t)
+			StatsEnd(197, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1127,7 +1183,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallback(stream, callback, userData, flags))
-			StatsEnd(167, t)
+			StatsEnd(198, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1136,8 +1192,8 @@ var Stubs = table.Set{
 		CudaThreadExchangeStreamCaptureMode: table.Semantics.Cudart.CudaThreadExchangeStreamCaptureMode,
 		CudaEventCreate: func(event unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(event))}}))
-			StatsEnd(169, t)
+			r := int32(Forward(200, []wire.Value{{U: uint64(uintptr(event))}}))
+			StatsEnd(200, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1145,8 +1201,8 @@ var Stubs = table.Set{
 		},
 		CudaEventCreateWithFlags: func(event unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(170, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-			StatsEnd(170, t)
+			r := int32(Forward(201, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+			StatsEnd(201, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1154,8 +1210,8 @@ var Stubs = table.Set{
 		},
 		CudaEventDestroy: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(171, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(171, t)
+			r := int32(Forward(202, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(202, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1163,8 +1219,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(172, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(172, t)
+			r := int32(Forward(203, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(203, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1172,8 +1228,8 @@ var Stubs = table.Set{
 		},
 		CudaEventSynchronize: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(173, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(173, t)
+			r := int32(Forward(204, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(204, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1181,8 +1237,8 @@ var Stubs = table.Set{
 		},
 		CudaEventQuery: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(174, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(174, t)
+			r := int32(Forward(205, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(205, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1190,8 +1246,8 @@ var Stubs = table.Set{
 		},
 		CudaEventElapsedTime: func(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(175, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-			StatsEnd(175, t)
+			r := int32(Forward(206, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+			StatsEnd(206, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1199,8 +1255,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphCreate: func(graph unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(176, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-			StatsEnd(176, t)
+			r := int32(Forward(207, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+			StatsEnd(207, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1208,8 +1264,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(177, t)
+			r := int32(Forward(208, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(208, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1217,8 +1273,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(178, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(178, t)
+			r := int32(Forward(209, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(209, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1226,8 +1282,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecUpdate: func(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(179, t)
+			r := int32(Forward(210, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(210, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1235,8 +1291,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(180, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(180, t)
+			r := int32(Forward(211, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(211, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1244,8 +1300,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecDestroy: func(exec uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(181, []wire.Value{{U: uint64(exec)}}))
-			StatsEnd(181, t)
+			r := int32(Forward(212, []wire.Value{{U: uint64(exec)}}))
+			StatsEnd(212, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1253,8 +1309,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroy: func(graph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(182, []wire.Value{{U: uint64(graph)}}))
-			StatsEnd(182, t)
+			r := int32(Forward(213, []wire.Value{{U: uint64(graph)}}))
+			StatsEnd(213, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1262,8 +1318,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetNodes: func(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(183, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-			StatsEnd(183, t)
+			r := int32(Forward(214, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(214, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1273,7 +1329,7 @@ var Stubs = table.Set{
 		CudaFuncGetAttributes: func(attr unsafe.Pointer, func_ uintptr) int32 {
 			t := StatsBegin()
 			r := int32(FuncGetAttributes(attr, func_))
-			StatsEnd(185, t)
+			StatsEnd(216, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1282,7 +1338,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-			StatsEnd(186, t)
+			StatsEnd(217, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1291,7 +1347,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-			StatsEnd(187, t)
+			StatsEnd(218, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1300,7 +1356,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(188, t)
+			StatsEnd(219, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1309,7 +1365,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExC(config, func_, args))
-			StatsEnd(189, t)
+			StatsEnd(220, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1318,7 +1374,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(190, t)
+			StatsEnd(221, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1328,7 +1384,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandle(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(192, t)
+			StatsEnd(223, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1348,7 +1404,7 @@ var Stubs = table.Set{
 		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyPtds(dst, src, count, kind))
-			StatsEnd(204, t)
+			StatsEnd(235, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1357,7 +1413,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsyncPtsz(dst, src, count, kind, stream))
-			StatsEnd(205, t)
+			StatsEnd(236, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1366,7 +1422,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(206, t)
+			StatsEnd(237, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1375,7 +1431,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(207, t)
+			StatsEnd(238, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1384,7 +1440,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPtds(p))
-			StatsEnd(208, t)
+			StatsEnd(239, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1393,7 +1449,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncPtsz(p, stream))
-			StatsEnd(209, t)
+			StatsEnd(240, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1402,7 +1458,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerPtds(p))
-			StatsEnd(210, t)
+			StatsEnd(241, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1411,7 +1467,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncPtsz(p, stream))
-			StatsEnd(211, t)
+			StatsEnd(242, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1419,8 +1475,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(212, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(212, t)
+			r := int32(Forward(243, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(243, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1428,8 +1484,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(213, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(213, t)
+			r := int32(Forward(244, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(244, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1437,8 +1493,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(214, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(214, t)
+			r := int32(Forward(245, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(245, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1446,8 +1502,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(215, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(215, t)
+			r := int32(Forward(246, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(246, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1456,7 +1512,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolPtds(symbol, src, count, offset, kind))
-			StatsEnd(216, t)
+			StatsEnd(247, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1465,7 +1521,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
-			StatsEnd(217, t)
+			StatsEnd(248, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1474,7 +1530,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
-			StatsEnd(218, t)
+			StatsEnd(249, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1483,7 +1539,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
-			StatsEnd(219, t)
+			StatsEnd(250, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1491,8 +1547,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(220, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(220, t)
+			r := int32(Forward(251, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(251, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1500,8 +1556,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(252, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(252, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1509,8 +1565,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(222, t)
+			r := int32(Forward(253, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(253, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1518,8 +1574,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(223, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(223, t)
+			r := int32(Forward(254, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(254, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1527,8 +1583,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(224, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(224, t)
+			r := int32(Forward(255, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(255, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1536,8 +1592,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(225, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(225, t)
+			r := int32(Forward(256, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(256, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1545,8 +1601,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(226, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(226, t)
+			r := int32(Forward(257, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(257, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1554,8 +1610,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(227, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(227, t)
+			r := int32(Forward(258, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(258, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1564,7 +1620,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFuncPtsz(stream, fn, userData))
-			StatsEnd(228, t)
+			StatsEnd(259, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1573,7 +1629,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallbackPtsz(stream, callback, userData, flags))
-			StatsEnd(229, t)
+			StatsEnd(260, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1581,8 +1637,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(230, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(230, t)
+			r := int32(Forward(261, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(261, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1591,7 +1647,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(231, t)
+			StatsEnd(262, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1600,7 +1656,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExCPtsz(config, func_, args))
-			StatsEnd(232, t)
+			StatsEnd(263, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1609,7 +1665,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(233, t)
+			StatsEnd(264, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1618,7 +1674,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(234, t)
+			StatsEnd(265, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1626,8 +1682,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(235, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(235, t)
+			r := int32(Forward(266, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(266, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1635,8 +1691,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(236, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(236, t)
+			r := int32(Forward(267, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(267, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1644,8 +1700,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(237, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(237, t)
+			r := int32(Forward(268, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(268, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1653,8 +1709,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(238, t)
+			r := int32(Forward(269, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(269, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1662,8 +1718,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(239, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(239, t)
+			r := int32(Forward(270, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(270, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1671,8 +1727,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(240, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(240, t)
+			r := int32(Forward(271, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(271, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1680,8 +1736,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(241, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(241, t)
+			r := int32(Forward(272, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(272, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1689,8 +1745,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(242, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(242, t)
+			r := int32(Forward(273, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(273, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1698,8 +1754,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(243, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(243, t)
+			r := int32(Forward(274, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(274, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1711,8 +1767,8 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveClusters:            table.Semantics.Cudart.CudaOccupancyMaxActiveClusters,
 		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(248, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
-			StatsEnd(248, t)
+			r := int32(Forward(279, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(279, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1720,8 +1776,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(249, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(249, t)
+			r := int32(Forward(280, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(280, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1729,8 +1785,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(250, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
-			StatsEnd(250, t)
+			r := int32(Forward(281, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+			StatsEnd(281, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1739,7 +1795,7 @@ var Stubs = table.Set{
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
-			StatsEnd(251, t)
+			StatsEnd(282, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1748,7 +1804,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
-			StatsEnd(252, t)
+			StatsEnd(283, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1757,7 +1813,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
-			StatsEnd(253, t)
+			StatsEnd(284, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1766,7 +1822,7 @@ var Stubs = table.Set{
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
-			StatsEnd(254, t)
+			StatsEnd(285, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1774,8 +1830,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(255, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
-			StatsEnd(255, t)
+			r := int32(Forward(286, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+			StatsEnd(286, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1783,8 +1839,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
-			StatsEnd(256, t)
+			r := int32(Forward(287, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(287, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1792,8 +1848,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(257, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(257, t)
+			r := int32(Forward(288, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(288, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1801,8 +1857,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(258, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(258, t)
+			r := int32(Forward(289, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(289, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1810,8 +1866,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(259, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(259, t)
+			r := int32(Forward(290, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(290, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1819,8 +1875,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(260, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(260, t)
+			r := int32(Forward(291, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(291, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1828,8 +1884,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(261, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(292, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1837,8 +1893,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(262, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(293, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1846,8 +1902,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(263, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(294, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1855,8 +1911,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(264, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(264, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(295, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1864,8 +1920,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(265, t)
+			r := int32(Forward(296, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(296, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1873,8 +1929,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(266, t)
+			r := int32(Forward(297, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(297, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1882,8 +1938,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(267, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(267, t)
+			r := int32(Forward(298, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(298, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1894,8 +1950,8 @@ var Stubs = table.Set{
 		CudaGetKernel:       table.Semantics.Cudart.CudaGetKernel,
 		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(271, t)
+			r := int32(Forward(302, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(302, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1903,8 +1959,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(272, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(272, t)
+			r := int32(Forward(303, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(303, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1912,8 +1968,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(273, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(273, t)
+			r := int32(Forward(304, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(304, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1921,8 +1977,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(274, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(274, t)
+			r := int32(Forward(305, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(305, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1930,8 +1986,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(275, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(275, t)
+			r := int32(Forward(306, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(306, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1939,8 +1995,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroyNode: func(node uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(276, []wire.Value{{U: uint64(node)}}))
-			StatsEnd(276, t)
+			r := int32(Forward(307, []wire.Value{{U: uint64(node)}}))
+			StatsEnd(307, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1948,8 +2004,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(277, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(277, t)
+			r := int32(Forward(308, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(308, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1957,8 +2013,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(278, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(278, t)
+			r := int32(Forward(309, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(309, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1966,8 +2022,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(279, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(279, t)
+			r := int32(Forward(310, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(310, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1975,8 +2031,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(280, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(280, t)
+			r := int32(Forward(311, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(311, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1984,8 +2040,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(281, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(281, t)
+			r := int32(Forward(312, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(312, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1993,8 +2049,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(282, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(282, t)
+			r := int32(Forward(313, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(313, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2002,8 +2058,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(283, t)
+			r := int32(Forward(314, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(314, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2011,8 +2067,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(284, t)
+			r := int32(Forward(315, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(315, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2020,8 +2076,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
-			StatsEnd(285, t)
+			r := int32(Forward(316, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(316, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2031,572 +2087,572 @@ var Stubs = table.Set{
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(286, t)
+			r := int32(Forward(317, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(317, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(287, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(287, t)
+			r := int32(Forward(318, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(318, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(288, t)
+			r := int32(Forward(319, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(319, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(289, t)
+			r := int32(Forward(320, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(320, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(290, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(290, t)
+			r := int32(Forward(321, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(321, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(291, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(291, t)
+			r := int32(Forward(322, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(322, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(292, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(292, t)
+			r := int32(Forward(323, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(323, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(293, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(293, t)
+			r := int32(Forward(324, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(324, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(294, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(294, t)
+			r := int32(Forward(325, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(325, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(295, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(295, t)
+			r := int32(Forward(326, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(326, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(298, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(298, t)
+			r := int32(Forward(329, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(329, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(299, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(299, t)
+			r := int32(Forward(330, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(330, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(300, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(300, t)
+			r := int32(Forward(331, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(331, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(301, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(301, t)
+			r := int32(Forward(332, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(332, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(302, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(302, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(333, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(303, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(303, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(334, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(304, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(304, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(335, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(305, []wire.Value{}))
-			StatsEnd(305, t)
+			r := int32(Forward(336, []wire.Value{}))
+			StatsEnd(336, t)
 			return r
 		},
 		NvmlInit: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(306, []wire.Value{}))
-			StatsEnd(306, t)
+			r := int32(Forward(337, []wire.Value{}))
+			StatsEnd(337, t)
 			return r
 		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(307, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(307, t)
+			r := int32(Forward(338, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(338, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(308, []wire.Value{}))
-			StatsEnd(308, t)
+			r := int32(Forward(339, []wire.Value{}))
+			StatsEnd(339, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(310, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(310, t)
+			r := int32(Forward(341, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(341, t)
 			return r
 		},
 		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(311, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(311, t)
+			r := int32(Forward(342, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(342, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(312, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(312, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(343, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(313, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(313, t)
+			r := int32(Forward(344, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(344, t)
 			return r
 		},
 		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(314, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(314, t)
+			r := int32(Forward(345, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(345, t)
 			return r
 		},
 		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(315, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(315, t)
+			r := int32(Forward(346, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(346, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(316, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(316, t)
+			r := int32(Forward(347, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(347, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(317, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(317, t)
+			r := int32(Forward(348, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(348, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(318, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(318, t)
+			r := int32(Forward(349, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(349, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(319, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(319, t)
+			r := int32(Forward(350, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(350, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(320, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(320, t)
+			r := int32(Forward(351, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(351, t)
 			return r
 		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(321, t)
+			r := int32(Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(352, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(322, t)
+			r := int32(Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(353, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(323, t)
+			r := int32(Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(354, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(324, t)
+			r := int32(Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(355, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(325, t)
+			r := int32(Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(356, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(326, t)
+			r := int32(Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(357, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(327, t)
+			r := int32(Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(358, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(328, t)
+			r := int32(Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(359, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(329, t)
+			r := int32(Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(360, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(330, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(361, t)
 			return r
 		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(331, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(362, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(332, t)
+			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(363, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(333, t)
+			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(364, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(334, t)
+			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(365, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(335, t)
+			r := int32(Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+			StatsEnd(366, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(336, t)
+			r := int32(Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(367, t)
 			return r
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(337, t)
+			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(368, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(338, t)
+			r := int32(Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(369, t)
 			return r
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(339, t)
+			r := int32(Forward(370, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(370, t)
 			return r
 		},
 		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(340, t)
+			r := int32(Forward(371, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(371, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(341, t)
+			r := int32(Forward(372, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(372, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(342, t)
+			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(373, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(343, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(374, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(344, t)
+			r := int32(Forward(375, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(375, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(345, t)
+			r := int32(Forward(376, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(376, t)
 			return r
 		},
 		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(346, t)
+			r := int32(Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(377, t)
 			return r
 		},
 		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(347, t)
+			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(378, t)
 			return r
 		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(348, t)
+			r := int32(Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(379, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(349, t)
+			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(380, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(350, t)
+			r := int32(Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(381, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(351, t)
+			r := int32(Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(382, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(352, t)
+			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(383, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(353, t)
+			r := int32(Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(384, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(354, t)
+			r := int32(Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(385, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(355, t)
+			r := int32(Forward(386, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(386, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(356, t)
+			r := int32(Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(387, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(357, t)
+			r := int32(Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(388, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(358, t)
+			r := int32(Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(389, t)
 			return r
 		},
 		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(359, t)
+			r := int32(Forward(390, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(390, t)
 			return r
 		},
 		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(360, t)
+			r := int32(Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(391, t)
 			return r
 		},
 		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(361, t)
+			r := int32(Forward(392, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(392, t)
 			return r
 		},
 		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(362, t)
+			r := int32(Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(393, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(363, t)
+			r := int32(Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(394, t)
 			return r
 		},
 		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(364, t)
+			r := int32(Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(395, t)
 			return r
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(365, t)
+			r := int32(Forward(396, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(396, t)
 			return r
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(366, t)
+			r := int32(Forward(397, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(397, t)
 			return r
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(367, t)
+			r := int32(Forward(398, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(398, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(368, t)
+			r := int32(Forward(399, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(399, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(369, t)
+			r := int32(Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(400, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(371, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(371, t)
+			r := int32(Forward(402, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(402, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(372, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(372, t)
+			r := int32(Forward(403, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(403, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(373, t)
+			r := int32(Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(404, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(374, t)
+			r := int32(Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(405, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(375, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(375, t)
+			r := int32(Forward(406, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(406, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(376, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(376, t)
+			r := int32(Forward(407, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(407, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(377, t)
+			r := int32(Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(408, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(378, t)
+			r := int32(Forward(409, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(409, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(379, t)
+			r := int32(Forward(410, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(410, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(380, t)
+			r := int32(Forward(411, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(411, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(381, t)
+			r := int32(Forward(412, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(412, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(382, t)
+			r := int32(Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(413, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(383, t)
+			r := int32(Forward(414, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(414, t)
 			return r
 		},
 	},

@@ -113,6 +113,37 @@ type Cuda struct {
 	CuMemHostRegister_v2          func(p uintptr, bytesize uint64, flags uint32) int32
 	CuMemHostUnregister           func(p uintptr) int32
 	CuModuleGetGlobal_v2          func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuLibraryLoadData             func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CuLibraryLoadFromFile         func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CuLibraryUnload               func(library uintptr) int32
+	CuLibraryGetKernel            func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetModule            func(pMod unsafe.Pointer, library uintptr) int32
+	CuLibraryGetKernelCount       func(count unsafe.Pointer, lib uintptr) int32
+	CuLibraryEnumerateKernels     func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32
+	CuLibraryGetGlobal            func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetManaged           func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetUnifiedFunction   func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32
+	CuKernelGetFunction           func(pFunc unsafe.Pointer, kernel uintptr) int32
+	CuKernelGetLibrary            func(pLib unsafe.Pointer, kernel uintptr) int32
+	CuKernelGetAttribute          func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32
+	CuKernelSetAttribute          func(attrib int32, val int32, kernel uintptr, dev int32) int32
+	CuKernelSetCacheConfig        func(kernel uintptr, config int32, dev int32) int32
+	CuKernelGetName               func(name unsafe.Pointer, hfunc uintptr) int32
+	CuKernelGetParamInfo          func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32
+	CuFuncGetName                 func(name unsafe.Pointer, hfunc uintptr) int32
+	CuFuncGetParamInfo            func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32
+	CuFuncGetModule               func(hmod unsafe.Pointer, hfunc uintptr) int32
+	CuFuncSetAttribute            func(hfunc uintptr, attrib int32, value int32) int32
+	CuFuncSetCacheConfig          func(hfunc uintptr, config int32) int32
+	CuFuncSetSharedMemConfig      func(hfunc uintptr, config int32) int32
+	CuFuncIsLoaded                func(state unsafe.Pointer, function uintptr) int32
+	CuFuncLoad                    func(function uintptr) int32
+	CuModuleGetLoadingMode        func(mode unsafe.Pointer) int32
+	CuModuleGetFunctionCount      func(count unsafe.Pointer, mod uintptr) int32
+	CuModuleEnumerateFunctions    func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32
+	CuModuleLoad                  func(module unsafe.Pointer, fname unsafe.Pointer) int32
+	CuModuleLoadDataEx            func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuModuleLoadFatBinary         func(module unsafe.Pointer, fatCubin uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -692,6 +723,99 @@ var Semantics = Set{
 		},
 		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			return int32(cuda.ModuleGetGlobal(dptr, bytes, hmod, name))
+		},
+		CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			return int32(cuda.LibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+		},
+		CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			return int32(cuda.LibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+		},
+		CuLibraryUnload: func(library uintptr) int32 {
+			return int32(cuda.LibraryUnload(library))
+		},
+		CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetKernel(pKernel, library, name))
+		},
+		CuLibraryGetModule: func(pMod unsafe.Pointer, library uintptr) int32 {
+			return int32(cuda.LibraryGetModule(pMod, library))
+		},
+		CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 {
+			return int32(cuda.LibraryGetKernelCount(count, lib))
+		},
+		CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+			return int32(cuda.LibraryEnumerateKernels(kernels, numKernels, lib))
+		},
+		CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetGlobal(dptr, bytes, library, name))
+		},
+		CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetManaged(dptr, bytes, library, name))
+		},
+		CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetUnifiedFunction(fptr, library, symbol))
+		},
+		CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 {
+			return int32(cuda.KernelGetFunction(pFunc, kernel))
+		},
+		CuKernelGetLibrary: func(pLib unsafe.Pointer, kernel uintptr) int32 {
+			return int32(cuda.KernelGetLibrary(pLib, kernel))
+		},
+		CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+			return int32(cuda.KernelGetAttribute(pi, attrib, kernel, dev))
+		},
+		CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+			return int32(cuda.KernelSetAttribute(attrib, val, kernel, dev))
+		},
+		CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+			return int32(cuda.KernelSetCacheConfig(kernel, config, dev))
+		},
+		CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.KernelGetName(name, hfunc))
+		},
+		CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			return int32(cuda.KernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize))
+		},
+		CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.FuncGetName(name, hfunc))
+		},
+		CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			return int32(cuda.FuncGetParamInfo(func_, paramIndex, paramOffset, paramSize))
+		},
+		CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.FuncGetModule(hmod, hfunc))
+		},
+		CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+			return int32(cuda.FuncSetAttribute(hfunc, attrib, value))
+		},
+		CuFuncSetCacheConfig: func(hfunc uintptr, config int32) int32 {
+			return int32(cuda.FuncSetCacheConfig(hfunc, config))
+		},
+		CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 {
+			return int32(cuda.FuncSetSharedMemConfig(hfunc, config))
+		},
+		CuFuncIsLoaded: func(state unsafe.Pointer, function uintptr) int32 {
+			return int32(cuda.FuncIsLoaded(state, function))
+		},
+		CuFuncLoad: func(function uintptr) int32 {
+			return int32(cuda.FuncLoad(function))
+		},
+		CuModuleGetLoadingMode: func(mode unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetLoadingMode(mode))
+		},
+		CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 {
+			return int32(cuda.ModuleGetFunctionCount(count, mod))
+		},
+		CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+			return int32(cuda.ModuleEnumerateFunctions(functions, numFunctions, mod))
+		},
+		CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+			return int32(cuda.ModuleLoad(module, fname))
+		},
+		CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(cuda.ModuleLoadDataEx(module, image, numOptions, options, optionValues))
+		},
+		CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+			return int32(cuda.ModuleLoadFatBinary(module, fatCubin))
 		},
 	},
 	Cudart: Cudart{
@@ -2862,6 +2986,192 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 3000, "cuModuleGetGlobal_v2", cuda.Result(r), dptr, bytes, hmod, name)
 				return r
 			},
+			CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 5000, "cuLibraryLoadData", cuda.Result(r), library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 5001, "cuLibraryLoadFromFile", cuda.Result(r), library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CuLibraryUnload: func(library uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryUnload(library)
+				shim.TraceEnd(t, 5002, "cuLibraryUnload", cuda.Result(r), library)
+				return r
+			},
+			CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetKernel(pKernel, library, name)
+				shim.TraceEnd(t, 5003, "cuLibraryGetKernel", cuda.Result(r), pKernel, library, name)
+				return r
+			},
+			CuLibraryGetModule: func(pMod unsafe.Pointer, library uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetModule(pMod, library)
+				shim.TraceEnd(t, 5004, "cuLibraryGetModule", cuda.Result(r), pMod, library)
+				return r
+			},
+			CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetKernelCount(count, lib)
+				shim.TraceEnd(t, 5005, "cuLibraryGetKernelCount", cuda.Result(r), count, lib)
+				return r
+			},
+			CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+				shim.TraceEnd(t, 5006, "cuLibraryEnumerateKernels", cuda.Result(r), kernels, numKernels, lib)
+				return r
+			},
+			CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+				shim.TraceEnd(t, 5007, "cuLibraryGetGlobal", cuda.Result(r), dptr, bytes, library, name)
+				return r
+			},
+			CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+				shim.TraceEnd(t, 5008, "cuLibraryGetManaged", cuda.Result(r), dptr, bytes, library, name)
+				return r
+			},
+			CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+				shim.TraceEnd(t, 5009, "cuLibraryGetUnifiedFunction", cuda.Result(r), fptr, library, symbol)
+				return r
+			},
+			CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetFunction(pFunc, kernel)
+				shim.TraceEnd(t, 5010, "cuKernelGetFunction", cuda.Result(r), pFunc, kernel)
+				return r
+			},
+			CuKernelGetLibrary: func(pLib unsafe.Pointer, kernel uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetLibrary(pLib, kernel)
+				shim.TraceEnd(t, 5011, "cuKernelGetLibrary", cuda.Result(r), pLib, kernel)
+				return r
+			},
+			CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+				shim.TraceEnd(t, 5012, "cuKernelGetAttribute", cuda.Result(r), pi, attrib, kernel, dev)
+				return r
+			},
+			CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+				shim.TraceEnd(t, 5013, "cuKernelSetAttribute", cuda.Result(r), attrib, val, kernel, dev)
+				return r
+			},
+			CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+				shim.TraceEnd(t, 5014, "cuKernelSetCacheConfig", cuda.Result(r), kernel, config, dev)
+				return r
+			},
+			CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetName(name, hfunc)
+				shim.TraceEnd(t, 5015, "cuKernelGetName", cuda.Result(r), name, hfunc)
+				return r
+			},
+			CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+				shim.TraceEnd(t, 5016, "cuKernelGetParamInfo", cuda.Result(r), kernel, paramIndex, paramOffset, paramSize)
+				return r
+			},
+			CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetName(name, hfunc)
+				shim.TraceEnd(t, 5017, "cuFuncGetName", cuda.Result(r), name, hfunc)
+				return r
+			},
+			CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+				shim.TraceEnd(t, 5018, "cuFuncGetParamInfo", cuda.Result(r), func_, paramIndex, paramOffset, paramSize)
+				return r
+			},
+			CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetModule(hmod, hfunc)
+				shim.TraceEnd(t, 5019, "cuFuncGetModule", cuda.Result(r), hmod, hfunc)
+				return r
+			},
+			CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+				shim.TraceEnd(t, 5020, "cuFuncSetAttribute", cuda.Result(r), hfunc, attrib, value)
+				return r
+			},
+			CuFuncSetCacheConfig: func(hfunc uintptr, config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetCacheConfig(hfunc, config)
+				shim.TraceEnd(t, 5021, "cuFuncSetCacheConfig", cuda.Result(r), hfunc, config)
+				return r
+			},
+			CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetSharedMemConfig(hfunc, config)
+				shim.TraceEnd(t, 5022, "cuFuncSetSharedMemConfig", cuda.Result(r), hfunc, config)
+				return r
+			},
+			CuFuncIsLoaded: func(state unsafe.Pointer, function uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncIsLoaded(state, function)
+				shim.TraceEnd(t, 5023, "cuFuncIsLoaded", cuda.Result(r), state, function)
+				return r
+			},
+			CuFuncLoad: func(function uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncLoad(function)
+				shim.TraceEnd(t, 5024, "cuFuncLoad", cuda.Result(r), function)
+				return r
+			},
+			CuModuleGetLoadingMode: func(mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetLoadingMode(mode)
+				shim.TraceEnd(t, 5025, "cuModuleGetLoadingMode", cuda.Result(r), mode)
+				return r
+			},
+			CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetFunctionCount(count, mod)
+				shim.TraceEnd(t, 5026, "cuModuleGetFunctionCount", cuda.Result(r), count, mod)
+				return r
+			},
+			CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+				shim.TraceEnd(t, 5027, "cuModuleEnumerateFunctions", cuda.Result(r), functions, numFunctions, mod)
+				return r
+			},
+			CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoad(module, fname)
+				shim.TraceEnd(t, 5028, "cuModuleLoad", cuda.Result(r), module, fname)
+				return r
+			},
+			CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+				shim.TraceEnd(t, 5029, "cuModuleLoadDataEx", cuda.Result(r), module, image, numOptions, options, optionValues)
+				return r
+			},
+			CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoadFatBinary(module, fatCubin)
+				shim.TraceEnd(t, 5030, "cuModuleLoadFatBinary", cuda.Result(r), module, fatCubin)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -4792,6 +5102,69 @@ func Lazy(get func() *Set) *Set {
 			CuMemHostUnregister: func(p uintptr) int32 { return get().Cuda.CuMemHostUnregister(p) },
 			CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 				return get().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
+			},
+			CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CuLibraryUnload: func(library uintptr) int32 { return get().Cuda.CuLibraryUnload(library) },
+			CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetKernel(pKernel, library, name)
+			},
+			CuLibraryGetModule:      func(pMod unsafe.Pointer, library uintptr) int32 { return get().Cuda.CuLibraryGetModule(pMod, library) },
+			CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 { return get().Cuda.CuLibraryGetKernelCount(count, lib) },
+			CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+				return get().Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+			},
+			CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+			},
+			CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+			},
+			CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+			},
+			CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 { return get().Cuda.CuKernelGetFunction(pFunc, kernel) },
+			CuKernelGetLibrary:  func(pLib unsafe.Pointer, kernel uintptr) int32 { return get().Cuda.CuKernelGetLibrary(pLib, kernel) },
+			CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+				return get().Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+			},
+			CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+				return get().Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+			},
+			CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+				return get().Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+			},
+			CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuKernelGetName(name, hfunc) },
+			CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				return get().Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+			},
+			CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuFuncGetName(name, hfunc) },
+			CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				return get().Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+			},
+			CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuFuncGetModule(hmod, hfunc) },
+			CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+				return get().Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+			},
+			CuFuncSetCacheConfig:     func(hfunc uintptr, config int32) int32 { return get().Cuda.CuFuncSetCacheConfig(hfunc, config) },
+			CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 { return get().Cuda.CuFuncSetSharedMemConfig(hfunc, config) },
+			CuFuncIsLoaded:           func(state unsafe.Pointer, function uintptr) int32 { return get().Cuda.CuFuncIsLoaded(state, function) },
+			CuFuncLoad:               func(function uintptr) int32 { return get().Cuda.CuFuncLoad(function) },
+			CuModuleGetLoadingMode:   func(mode unsafe.Pointer) int32 { return get().Cuda.CuModuleGetLoadingMode(mode) },
+			CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 { return get().Cuda.CuModuleGetFunctionCount(count, mod) },
+			CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+				return get().Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+			},
+			CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 { return get().Cuda.CuModuleLoad(module, fname) },
+			CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+			},
+			CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+				return get().Cuda.CuModuleLoadFatBinary(module, fatCubin)
 			},
 		},
 		Cudart: Cudart{

@@ -57,10 +57,12 @@ var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAt
 	cudaStreamCaptureMode cudaFuncAttribute CUmemAllocationGranularity_flags CUpointer_attribute
 	CUfunction_attribute cublasStatus_t cublasMath_t cublasOperation_t cublasPointerMode_t cudaDataType
 	cublasComputeType_t cublasGemmAlgo_t cublasSideMode_t cublasFillMode_t cublasDiagType_t nvmlReturn_t
-	nvmlTemperatureSensors_t nvmlClockType_t`)
+	nvmlTemperatureSensors_t nvmlClockType_t CUfunc_cache CUlimit CUstreamCaptureMode CUdevice_P2PAttribute
+	CUsharedconfig CUmemPool_attribute CUgraphInstantiate_flags`)
 
 var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
-	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t`)
+	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t CUlibrary CUkernel
+	CUgraph CUgraphExec CUgraphNode CUmemoryPool`)
 
 var libPrefix = map[string][]string{
 	"cuda":   {"cu"},

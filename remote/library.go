@@ -1,0 +1,163 @@
+package remote
+
+import (
+	"encoding/binary"
+	"sync"
+	"unsafe"
+
+	"vgpu/cuda"
+	"vgpu/shim"
+)
+
+// The driver API's libraries, kernels and module globals over the connection. Libraries,
+// modules and kernels are the client's records (cuda.ClientCode); what only the server's
+// driver knows comes from it: a kernel's attributes and parameter layout (after shipping its
+// module, as its first launch would) and a module variable's device address.
+
+// FuncGetAttribute is cuFuncGetAttribute with the server's figures.
+func FuncGetAttribute(pi unsafe.Pointer, attr int32, f uintptr) int32 {
+	return kernelAttribute(pi, attr, f, func() cuda.Result {
+		if c := shim.CurrentContext(); c != nil || shim.S().Device(0) != nil {
+			return cuda.KernelGetAttribute(pi, attr, f, 0)
+		}
+		return cuda.ErrorInvalidContext
+	})
+}
+
+// KernelGetAttribute is cuKernelGetAttribute with the server's figures.
+func KernelGetAttribute(pi unsafe.Pointer, attr int32, k uintptr, dev int32) int32 {
+	return kernelAttribute(pi, attr, k, func() cuda.Result { return cuda.KernelGetAttribute(pi, attr, k, dev) })
+}
+
+// kernelAttribute checks the call against the client's records and model (model), then
+// replaces the model's figure with the server's where its backend has one.
+func kernelAttribute(pi unsafe.Pointer, attr int32, h uintptr, model func() cuda.Result) int32 {
+	if r := model(); r != cuda.Success {
+		return int32(r)
+	}
+	k, _ := shim.Lookup[*shim.Kernel](shim.KindFunction, h)
+	if attr < 0 || int(attr) >= shim.KernelAttrCount {
+		return int32(cuda.Success) // cluster attributes: the model's answer stands
+	}
+	if v, e := query(k, 0, 0, 0, 0); e == 0 && len(v) == shim.KernelAttrCount {
+		val := v[attr]
+		if attr == shim.KernelAttrMaxDynShared && k.MaxDynShared > val {
+			val = k.MaxDynShared // raised by the program: the server's function learns it at launch
+		}
+		shim.PutI32(pi, val)
+	}
+	return int32(cuda.Success)
+}
+
+// FuncGetParamInfo is cuFuncGetParamInfo with the server's parameter layout.
+func FuncGetParamInfo(f uintptr, i uint64, offset, size unsafe.Pointer) int32 {
+	return KernelGetParamInfo(f, i, offset, size)
+}
+
+// KernelGetParamInfo is cuKernelGetParamInfo: the layout the server's driver reports for
+// the kernel, else the one the client reads in the cubin.
+func KernelGetParamInfo(h uintptr, i uint64, offset, size unsafe.Pointer) int32 {
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, h)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	if offset == nil && size == nil {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	if rk, st := shipped(k); st == shim.OK && len(rk.params) > 0 {
+		if i >= uint64(len(rk.params)) {
+			return int32(cuda.ErrorInvalidValue)
+		}
+		shim.PutU64(offset, uint64(rk.params[i].Offset))
+		shim.PutU64(size, uint64(rk.params[i].Size))
+		return int32(cuda.Success)
+	}
+	return int32(cuda.KernelGetParamInfo(h, i, offset, size))
+}
+
+// Module variables resolved on the server, per module and name.
+type globalKey struct {
+	m    *shim.Module
+	name string
+}
+
+var (
+	modGlobalsMu sync.Mutex
+	modGlobals   = map[globalKey][2]uint64{} // address, size
+)
+
+// ModuleGetGlobal is cuModuleGetGlobal_v2 over the connection: the module is shipped (once)
+// and the server resolves the variable in it. Where the client's image shows the variable's
+// size and initialiser, they travel with the request (the sim server allocates and fills
+// it); where it does not (a compressed image), the server's driver says the size.
+func ModuleGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
+	m, ok := shim.Lookup[*shim.Module](shim.KindModule, h)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	n, ok := shim.GoString(name, 4096)
+	if !ok || n == "" || (dptr == nil && size == nil) {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	key := globalKey{m, n}
+	modGlobalsMu.Lock()
+	defer modGlobalsMu.Unlock()
+	g, ok := modGlobals[key]
+	if !ok {
+		var image []byte
+		if m.Image != 0 && m.Size != 0 {
+			image = shim.Bytes(m.Image, m.Size)
+		}
+		sz, init, found := cuda.GlobalInImage(image, n)
+		if !found {
+			return int32(cuda.ErrorNotFound)
+		}
+		codeMu.Lock()
+		mh, st := shipModuleLocked(m)
+		codeMu.Unlock()
+		if st != shim.OK {
+			return int32(cuda.From(st))
+		}
+		if init == nil && sz > 0 {
+			init = make([]byte, sz)
+		}
+		le := binary.LittleEndian
+		req := le.AppendUint64(nil, mh)
+		req = le.AppendUint64(req, sz)
+		req = le.AppendUint32(req, uint32(len(n)))
+		req = append(req, n...)
+		resp, err := roundTrip(OpGlobal, req, init)
+		if err != nil {
+			return int32(cuda.ErrorNotSupported)
+		}
+		if st := status(resp); st != shim.OK {
+			return int32(cuda.From(st))
+		}
+		switch {
+		case sz > 0 && len(resp) == 9:
+			g = [2]uint64{le.Uint64(resp[1:]), sz}
+		case sz == 0 && len(resp) == 17: // the server's size
+			g = [2]uint64{le.Uint64(resp[1:]), le.Uint64(resp[9:])}
+		default:
+			return int32(cuda.ErrorInvalidValue)
+		}
+		modGlobals[key] = g
+	}
+	shim.PutU64(dptr, g[0])
+	shim.PutU64(size, g[1])
+	return int32(cuda.Success)
+}
+
+// LibraryGetGlobal is cuLibraryGetGlobal over the connection.
+func LibraryGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
+	l, ok := shim.Lookup[*cuda.Library](shim.KindLibrary, h)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	return ModuleGetGlobal(dptr, size, l.Module.Handle, name)
+}
+
+// LibraryGetManaged is cuLibraryGetManaged over the connection (see cuda.LibraryGetManaged).
+func LibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
+	return LibraryGetGlobal(dptr, size, h, name)
+}
