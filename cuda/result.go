@@ -41,6 +41,7 @@ const (
 	ErrorCaptureUnsupported Result = 900
 	ErrorCaptureInvalidated Result = 901
 	ErrorCaptureUnmatched   Result = 903
+	ErrorGraphExecUpdate    Result = 910
 	ErrorLaunchOutOfRes     Result = 701
 	ErrorLaunchFailed       Result = 719
 	ErrorUnknown            Result = 999

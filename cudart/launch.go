@@ -78,21 +78,7 @@ func OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(n unsafe.Pointer, fn uin
 	if n == nil || blockSize <= 0 || flags > 1 {
 		return ErrorInvalidValue
 	}
-	a := &d.Attrs
-	if blockSize > a[shim.AttrMaxThreadsPerBlock] {
-		shim.PutI32(n, 0)
-		return Success
-	}
-	warps := (int64(blockSize) + 31) / 32
-	blocks := int64(a[shim.AttrMaxBlocksPerSM])
-	blocks = min(blocks, int64(a[shim.AttrMaxThreadsPerSM])/(warps*32))
-	regs, _ := shim.KernelAttribute(k, d, 4)
-	blocks = min(blocks, int64(a[shim.AttrMaxRegistersPerSM])/(warps*32*int64(regs)))
-	if shared > 0 {
-		per := int64(shared) + int64(a[shim.AttrReservedSharedMemPerBlock])
-		blocks = min(blocks, int64(a[shim.AttrMaxSharedMemoryPerSM])/per)
-	}
-	shim.PutI32(n, int32(max(blocks, 0)))
+	shim.PutI32(n, shim.BlocksPerSM(k, d, blockSize, shared))
 	return Success
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"vgpu/cuda"
 	"vgpu/shim"
+	"vgpu/shim/api"
+	"vgpu/wire"
 )
 
 // The driver API's libraries, kernels and module globals over the connection. Libraries,
@@ -160,4 +162,92 @@ func LibraryGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer)
 // LibraryGetManaged is cuLibraryGetManaged over the connection (see cuda.LibraryGetManaged).
 func LibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
 	return LibraryGetGlobal(dptr, size, h, name)
+}
+
+// cuStreamSynchronize over the connection: it also checks the handle.
+func cuStreamSync(stream uintptr) cuda.Result {
+	for i := range api.Functions {
+		if api.Functions[i].Name == "cuStreamSynchronize" {
+			return cuda.Result(Forward(i, []wire.Value{{U: uint64(stream)}}))
+		}
+	}
+	return cuda.ErrorNotSupported
+}
+
+// LaunchHostFuncCU is cuLaunchHostFunc over the connection: the stream's work so far
+// completes on the server, then fn runs here on another thread; the call returns after it.
+func LaunchHostFuncCU(stream, fn, data uintptr) int32 {
+	if fn == 0 {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	if captures.Load() > 0 {
+		return int32(cuda.ErrorCaptureUnsupported) // not carried into a remote graph yet
+	}
+	if r := cuStreamSync(stream); r != cuda.Success {
+		return int32(r)
+	}
+	shim.RunHostFunc(fn, data)
+	return int32(cuda.Success)
+}
+
+// StreamAddCallbackCU is cuStreamAddCallback over the connection.
+func StreamAddCallbackCU(stream, fn, data uintptr, flags uint32) int32 {
+	if fn == 0 || flags != 0 {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	if captures.Load() > 0 {
+		return int32(cuda.ErrorCaptureUnsupported)
+	}
+	if r := cuStreamSync(stream); r != cuda.Success {
+		return int32(r)
+	}
+	shim.RunStreamCallback(fn, stream, data)
+	return int32(cuda.Success)
+}
+
+// LaunchCooperativeKernel is cuLaunchCooperativeKernel over the connection.
+func LaunchCooperativeKernel(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params uintptr) int32 {
+	return LaunchFunction(f, gx, gy, gz, bx, by, bz, shared, stream, params, 0)
+}
+
+// LaunchKernelEx is cuLaunchKernelEx over the connection, its attributes with it.
+func LaunchKernelEx(cfg uintptr, f uintptr, params, extra uintptr) int32 {
+	lc, r := cuda.LaunchConfigAt(unsafe.Pointer(cfg))
+	if r != cuda.Success {
+		return int32(r)
+	}
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	if extra == 0 {
+		return int32(cuda.From(launch(k, lc, params)))
+	}
+	if params != 0 {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	packed, ok := extraBuffer(extra)
+	if !ok {
+		return int32(cuda.ErrorInvalidValue)
+	}
+	return int32(cuda.From(launchWith(k, lc, 0, packed)))
+}
+
+// OccupancyMaxActiveBlocksCU is cuOccupancyMaxActiveBlocksPerMultiprocessor
+// with the server's figure.
+func OccupancyMaxActiveBlocksCU(n unsafe.Pointer, f uintptr, blockSize int32, shared uint64) int32 {
+	return OccupancyMaxActiveBlocksWithFlagsCU(n, f, blockSize, shared, 0)
+}
+
+// OccupancyMaxActiveBlocksWithFlagsCU answers with the server's driver
+// where its backend has one, else the client's model.
+func OccupancyMaxActiveBlocksWithFlagsCU(n unsafe.Pointer, f uintptr, blockSize int32, shared uint64, flags uint32) int32 {
+	if r := cuda.OccupancyMaxActiveBlocksWithFlagsCU(n, f, blockSize, shared, flags); r != cuda.Success {
+		return int32(r)
+	}
+	k, _ := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if v, e := query(k, 1, blockSize, shared, flags); e == 0 && len(v) >= 1 {
+		shim.PutI32(n, v[0])
+	}
+	return int32(cuda.Success)
 }

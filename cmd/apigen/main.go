@@ -45,7 +45,7 @@ type fn struct {
 }
 
 var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
-	"int": {"int32", "int"}, "unsigned int": {"uint32", "unsigned int"}, "unsigned char": {"uint8", "unsigned char"},
+	"int": {"int32", "int"}, "unsigned int": {"uint32", "unsigned int"}, "unsigned char": {"uint8", "unsigned char"}, "unsigned short": {"uint16", "unsigned short"},
 	"char": {"int8", "char"}, "size_t": {"uint64", "size_t"}, "long long": {"int64", "long long"},
 	"unsigned long long": {"uint64", "unsigned long long"}, "float": {"float32", "float"},
 	"CUdevice": {"int32", "int"}, "CUdeviceptr": {"uint64", "unsigned long long"},
@@ -378,7 +378,7 @@ func traceResult(d fn, goRet string) string {
 	return "r"
 }
 
-var goCType = map[string]string{"int32": "GoInt32", "uint32": "GoUint32", "uint8": "GoUint8", "int8": "GoInt8",
+var goCType = map[string]string{"int32": "GoInt32", "uint32": "GoUint32", "uint8": "GoUint8", "uint16": "GoUint16", "int8": "GoInt8",
 	"uint64": "GoUint64", "int64": "GoInt64", "float32": "GoFloat32", "uintptr": "GoUintptr", "unsafe.Pointer": "void*"}
 
 // noInit lists the CUDA calls NVIDIA's libraries answer without initialisation: a forked
