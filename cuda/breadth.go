@@ -134,6 +134,10 @@ func StreamEndCapture(h uintptr, graph unsafe.Pointer) Result {
 	return Success
 }
 
+// StreamBeginCapture1 is cuStreamBeginCapture's first form (CUDA 10.0), before it took a
+// mode: a global capture.
+func StreamBeginCapture1(h uintptr) Result { return StreamBeginCapture(h, 0) }
+
 // captureStatus is CUstreamCaptureStatus: none, active, invalidated.
 func captureStatus(c *shim.Capture) int32 {
 	switch {
@@ -163,6 +167,11 @@ func StreamIsCapturing(h uintptr, status unsafe.Pointer) Result {
 // branch, which the sequence joins at the end).
 func StreamGetCaptureInfo(h uintptr, status, id, graph, deps, numDeps unsafe.Pointer) Result {
 	return StreamGetCaptureInfo3(h, status, id, graph, deps, nil, numDeps)
+}
+
+// StreamGetCaptureInfo1 is cuStreamGetCaptureInfo's first form: status and id only.
+func StreamGetCaptureInfo1(h uintptr, status, id unsafe.Pointer) Result {
+	return StreamGetCaptureInfo3(h, status, id, nil, nil, nil, nil)
 }
 
 // StreamGetCaptureInfo3 is cuStreamGetCaptureInfo_v3 (CUDA 13's cuStreamGetCaptureInfo),

@@ -658,8 +658,8 @@ func vgpu_cuStreamBeginCapture_v2(hStream uintptr, mode int32) int32 {
 }
 
 //export vgpu_cuStreamBeginCapture
-func vgpu_cuStreamBeginCapture(hStream uintptr, mode int32) int32 {
-	return dispatch.T().Cuda.CuStreamBeginCapture(hStream, mode)
+func vgpu_cuStreamBeginCapture(hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture(hStream)
 }
 
 //export vgpu_cuStreamEndCapture
@@ -683,8 +683,8 @@ func vgpu_cuStreamGetCaptureInfo_v3(hStream uintptr, captureStatus unsafe.Pointe
 }
 
 //export vgpu_cuStreamGetCaptureInfo
-func vgpu_cuStreamGetCaptureInfo(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
-	return dispatch.T().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+func vgpu_cuStreamGetCaptureInfo(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
 }
 
 //export vgpu_cuThreadExchangeStreamCaptureMode

@@ -612,9 +612,9 @@ var Stubs = table.Set{
 			StatsEnd(127, t)
 			return r
 		},
-		CuStreamBeginCapture: func(hStream uintptr, mode int32) int32 {
+		CuStreamBeginCapture: func(hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(128, []wire.Value{{U: uint64(hStream)}, {U: uint64(mode)}}))
+			r := int32(Forward(128, []wire.Value{{U: uint64(hStream)}}))
 			StatsEnd(128, t)
 			return r
 		},
@@ -642,9 +642,9 @@ var Stubs = table.Set{
 			StatsEnd(132, t)
 			return r
 		},
-		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(133, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numDeps))}}))
+			r := int32(Forward(133, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}}))
 			StatsEnd(133, t)
 			return r
 		},

@@ -155,9 +155,7 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	5047: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.StreamBeginCapture(uintptr(v[0].U), int32(v[1].U))))
 	},
-	5048: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.StreamBeginCapture(uintptr(v[0].U), int32(v[1].U))))
-	},
+	5048: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamBeginCapture1(uintptr(v[0].U)))) },
 	5049: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.StreamEndCapture(uintptr(v[0].U), ptr(v[1].B))))
 	},
@@ -171,7 +169,7 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.StreamGetCaptureInfo3(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
 	},
 	5053: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.StreamGetCaptureInfo3(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
+		return uint64(uint32(cuda.StreamGetCaptureInfo1(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
 	},
 	5057: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamDestroy(uintptr(v[0].U)))) },
 	5058: func(v []wire.Value) uint64 { return uint64(uint32(cuda.EventDestroy(uintptr(v[0].U)))) },

@@ -152,12 +152,12 @@ type Cuda struct {
 	CuStreamGetId                                        func(hStream uintptr, streamId unsafe.Pointer) int32
 	CuStreamWaitEvent                                    func(hStream uintptr, hEvent uintptr, flags uint32) int32
 	CuStreamBeginCapture_v2                              func(hStream uintptr, mode int32) int32
-	CuStreamBeginCapture                                 func(hStream uintptr, mode int32) int32
+	CuStreamBeginCapture                                 func(hStream uintptr) int32
 	CuStreamEndCapture                                   func(hStream uintptr, phGraph unsafe.Pointer) int32
 	CuStreamIsCapturing                                  func(hStream uintptr, captureStatus unsafe.Pointer) int32
 	CuStreamGetCaptureInfo_v2                            func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32
 	CuStreamGetCaptureInfo_v3                            func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32
-	CuStreamGetCaptureInfo                               func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuStreamGetCaptureInfo                               func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32
 	CuThreadExchangeStreamCaptureMode                    func(mode unsafe.Pointer) int32
 	CuStreamAddCallback                                  func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32
 	CuLaunchHostFunc                                     func(hStream uintptr, fn uintptr, userData uintptr) int32
@@ -911,8 +911,8 @@ var Semantics = Set{
 		CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 {
 			return int32(cuda.StreamBeginCapture(hStream, mode))
 		},
-		CuStreamBeginCapture: func(hStream uintptr, mode int32) int32 {
-			return int32(cuda.StreamBeginCapture(hStream, mode))
+		CuStreamBeginCapture: func(hStream uintptr) int32 {
+			return int32(cuda.StreamBeginCapture1(hStream))
 		},
 		CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
 			return int32(cuda.StreamEndCapture(hStream, phGraph))
@@ -926,8 +926,8 @@ var Semantics = Set{
 		CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
 			return int32(cuda.StreamGetCaptureInfo3(hStream, captureStatus, id, graph, deps, edgeData, numDeps))
 		},
-		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
-			return int32(cuda.StreamGetCaptureInfo3(hStream, captureStatus, id, graph, deps, edgeData, numDeps))
+		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo1(hStream, captureStatus, id))
 		},
 		CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 {
 			return int32(cuda.ThreadExchangeStreamCaptureMode(mode))
@@ -3500,10 +3500,10 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 5047, "cuStreamBeginCapture_v2", cuda.Result(r), hStream, mode)
 				return r
 			},
-			CuStreamBeginCapture: func(hStream uintptr, mode int32) int32 {
+			CuStreamBeginCapture: func(hStream uintptr) int32 {
 				t := shim.TraceBegin()
-				r := next.Cuda.CuStreamBeginCapture(hStream, mode)
-				shim.TraceEnd(t, 5048, "cuStreamBeginCapture", cuda.Result(r), hStream, mode)
+				r := next.Cuda.CuStreamBeginCapture(hStream)
+				shim.TraceEnd(t, 5048, "cuStreamBeginCapture", cuda.Result(r), hStream)
 				return r
 			},
 			CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
@@ -3530,10 +3530,10 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 5052, "cuStreamGetCaptureInfo_v3", cuda.Result(r), hStream, captureStatus, id, graph, deps, edgeData, numDeps)
 				return r
 			},
-			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
 				t := shim.TraceBegin()
-				r := next.Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
-				shim.TraceEnd(t, 5053, "cuStreamGetCaptureInfo", cuda.Result(r), hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+				r := next.Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
+				shim.TraceEnd(t, 5053, "cuStreamGetCaptureInfo", cuda.Result(r), hStream, captureStatus, id)
 				return r
 			},
 			CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 {
@@ -5884,7 +5884,7 @@ func Lazy(get func() *Set) *Set {
 				return get().Cuda.CuStreamWaitEvent(hStream, hEvent, flags)
 			},
 			CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 { return get().Cuda.CuStreamBeginCapture_v2(hStream, mode) },
-			CuStreamBeginCapture:    func(hStream uintptr, mode int32) int32 { return get().Cuda.CuStreamBeginCapture(hStream, mode) },
+			CuStreamBeginCapture:    func(hStream uintptr) int32 { return get().Cuda.CuStreamBeginCapture(hStream) },
 			CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
 				return get().Cuda.CuStreamEndCapture(hStream, phGraph)
 			},
@@ -5897,8 +5897,8 @@ func Lazy(get func() *Set) *Set {
 			CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
 				return get().Cuda.CuStreamGetCaptureInfo_v3(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
 			},
-			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
-				return get().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
 			},
 			CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 { return get().Cuda.CuThreadExchangeStreamCaptureMode(mode) },
 			CuStreamAddCallback: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
