@@ -2,7 +2,6 @@ package remote
 
 import (
 	"encoding/binary"
-	"sync"
 	"unsafe"
 
 	"vgpu/cuda"
@@ -77,17 +76,6 @@ func KernelGetParamInfo(h uintptr, i uint64, offset, size unsafe.Pointer) int32 
 	return int32(cuda.KernelGetParamInfo(h, i, offset, size))
 }
 
-// Module variables resolved on the server, per module and name.
-type globalKey struct {
-	m    *shim.Module
-	name string
-}
-
-var (
-	modGlobalsMu sync.Mutex
-	modGlobals   = map[globalKey][2]uint64{} // address, size
-)
-
 // ModuleGetGlobal is cuModuleGetGlobal_v2 over the connection: the module is shipped (once)
 // and the server resolves the variable in it. Where the client's image shows the variable's
 // size and initialiser, they travel with the request (the sim server allocates and fills
@@ -101,49 +89,43 @@ func ModuleGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) 
 	if !ok || n == "" || (dptr == nil && size == nil) {
 		return int32(cuda.ErrorInvalidValue)
 	}
-	key := globalKey{m, n}
-	modGlobalsMu.Lock()
-	defer modGlobalsMu.Unlock()
-	g, ok := modGlobals[key]
-	if !ok {
-		var image []byte
-		if m.Image != 0 && m.Size != 0 {
-			image = shim.Bytes(m.Image, m.Size)
-		}
-		sz, init, found := cuda.GlobalInImage(image, n)
-		if !found {
-			return int32(cuda.ErrorNotFound)
-		}
-		codeMu.Lock()
-		mh, st := shipModuleLocked(m)
-		codeMu.Unlock()
-		if st != shim.OK {
-			return int32(cuda.From(st))
-		}
-		if init == nil && sz > 0 {
-			init = make([]byte, sz)
-		}
-		le := binary.LittleEndian
-		req := le.AppendUint64(nil, mh)
-		req = le.AppendUint64(req, sz)
-		req = le.AppendUint32(req, uint32(len(n)))
-		req = append(req, n...)
-		resp, err := roundTrip(OpGlobal, req, init)
-		if err != nil {
-			return int32(cuda.ErrorNotSupported)
-		}
-		if st := status(resp); st != shim.OK {
-			return int32(cuda.From(st))
-		}
-		switch {
-		case sz > 0 && len(resp) == 9:
-			g = [2]uint64{le.Uint64(resp[1:]), sz}
-		case sz == 0 && len(resp) == 17: // the server's size
-			g = [2]uint64{le.Uint64(resp[1:]), le.Uint64(resp[9:])}
-		default:
-			return int32(cuda.ErrorInvalidValue)
-		}
-		modGlobals[key] = g
+	var image []byte
+	if m.Image != 0 && m.Size != 0 {
+		image = shim.Bytes(m.Image, m.Size)
+	}
+	sz, init, found := cuda.GlobalInImage(image, n)
+	if !found {
+		return int32(cuda.ErrorNotFound)
+	}
+	codeMu.Lock()
+	mh, st := shipModuleLocked(m)
+	codeMu.Unlock()
+	if st != shim.OK {
+		return int32(cuda.From(st))
+	}
+	if init == nil && sz > 0 {
+		init = make([]byte, sz)
+	}
+	le := binary.LittleEndian
+	req := le.AppendUint64(nil, mh)
+	req = le.AppendUint64(req, sz)
+	req = le.AppendUint32(req, uint32(len(n)))
+	req = append(req, n...)
+	resp, err := roundTrip(OpGlobal, req, init)
+	if err != nil {
+		return int32(cuda.ErrorNotSupported)
+	}
+	if st := status(resp); st != shim.OK {
+		return int32(cuda.From(st))
+	}
+	var g [2]uint64 // address, size
+	switch {
+	case sz > 0 && len(resp) == 9:
+		g = [2]uint64{le.Uint64(resp[1:]), sz}
+	case sz == 0 && len(resp) == 17: // the server's size
+		g = [2]uint64{le.Uint64(resp[1:]), le.Uint64(resp[9:])}
+	default:
+		return int32(cuda.ErrorInvalidValue)
 	}
 	shim.PutU64(dptr, g[0])
 	shim.PutU64(size, g[1])

@@ -63,14 +63,16 @@ func global(p []byte) []byte {
 	simGlobalsMu.Lock()
 	defer simGlobalsMu.Unlock()
 	if a, ok := simGlobals[m][name]; ok {
-		x := shim.S().Mem.Exact(a, shim.MemDevice)
-		if x != nil && size == 0 {
-			return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(a)), uint64(x.Size))
+		// Gone when its context was reset: allocated afresh below, as in-process.
+		if x := shim.S().Mem.Exact(a, shim.MemDevice); x != nil {
+			switch {
+			case size == 0:
+				return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(a)), uint64(x.Size))
+			case uint64(x.Size) == size:
+				return le.AppendUint64(reply(shim.OK), uint64(a))
+			}
+			return reply(shim.ErrInvalidValue)
 		}
-		if x != nil && uint64(x.Size) == size {
-			return le.AppendUint64(reply(shim.OK), uint64(a))
-		}
-		return reply(shim.ErrInvalidValue)
 	}
 	asked := size
 	if size == 0 {

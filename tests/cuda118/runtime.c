@@ -3,8 +3,8 @@
  * memset, streams, events, and a kernel registered the way nvcc's constructors register it.
  * The prototypes are declared here (no NVIDIA header). Exit status 0 only if every check holds.
  * argv[1], if given, is the error cudaLaunchKernel must return (the sim answers 801 unless
- * VGPU_SIM_LAUNCH=noop); argv[2] the one cudaFuncGetAttributes must return (0; the remote
- * backend does not carry cuFuncGetAttribute yet); argv[3] "novar" leaves the __device__
+ * VGPU_SIM_LAUNCH=noop); argv[2] the one cudaFuncGetAttributes must return (0); argv[3]
+ * "novar" leaves the __device__
  * variable out (the remote backend does not carry cuModuleGetGlobal yet). */
 #include <stdarg.h>
 #include <stdio.h>
