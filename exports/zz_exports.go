@@ -962,6 +962,31 @@ func vgpu_cuLaunchCooperativeKernel(f uintptr, gx uint32, gy uint32, gz uint32, 
 	return dispatch.T().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
 }
 
+//export vgpu_cuMemcpy2D_v2
+func vgpu_cuMemcpy2D_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned_v2
+func vgpu_cuMemcpy2DUnaligned_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync_v2
+func vgpu_cuMemcpy2DAsync_v2(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D_v2
+func vgpu_cuMemcpy3D_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync_v2
+func vgpu_cuMemcpy3DAsync_v2(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+}
+
 //export vgpu_cuLaunchKernelEx
 func vgpu_cuLaunchKernelEx(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 	return dispatch.T().Cuda.CuLaunchKernelEx(config, f, params, extra)

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"vgpu/cuda"
+	"vgpu/cudart"
 	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -232,4 +233,69 @@ func OccupancyMaxActiveBlocksWithFlagsCU(n unsafe.Pointer, f uintptr, blockSize 
 		shim.PutI32(n, v[0])
 	}
 	return int32(cuda.Success)
+}
+
+// driverResult maps a runtime status from the runtime's copy path to the driver's code.
+func driverResult(e cudart.Error) int32 {
+	switch e {
+	case cudart.Success:
+		return int32(cuda.Success)
+	case cudart.ErrorMemoryAllocation:
+		return int32(cuda.ErrorOutOfMemory)
+	case cudart.ErrorInvalidResourceHandle:
+		return int32(cuda.ErrorInvalidHandle)
+	case cudart.ErrorNotSupported:
+		return int32(cuda.ErrorNotSupported)
+	}
+	return int32(cuda.ErrorInvalidValue)
+}
+
+func copies2D(cs []cuda.Copy2D, async bool, stream uintptr) int32 {
+	if len(cs) == 0 {
+		return driverResult(checkStream(async, stream))
+	}
+	for _, c := range cs {
+		if e := memcpy2D(c.Dst, c.DPitch, c.Src, c.SPitch, c.W, c.H, c.Kind, async, stream); e != cudart.Success {
+			return driverResult(e)
+		}
+	}
+	return int32(cuda.Success)
+}
+
+// Memcpy2DCU is cuMemcpy2D_v2 over the connection (the runtime's pitched copy path).
+func Memcpy2DCU(p unsafe.Pointer) int32 { return memcpy2DCU(p, false, 0) }
+
+// Memcpy2DAsyncCU is cuMemcpy2DAsync_v2 over the connection.
+func Memcpy2DAsyncCU(p unsafe.Pointer, stream uintptr) int32 { return memcpy2DCU(p, true, stream) }
+
+func memcpy2DCU(p unsafe.Pointer, async bool, stream uintptr) int32 {
+	c, r := cuda.Copy2DAt(p)
+	if r != cuda.Success {
+		return int32(r)
+	}
+	return copies2D([]cuda.Copy2D{c}, async, stream)
+}
+
+// Memcpy3DCU is cuMemcpy3D_v2 over the connection: one pitched copy per slice.
+func Memcpy3DCU(p unsafe.Pointer) int32 { return memcpy3DCU(p, false, 0) }
+
+// Memcpy3DAsyncCU is cuMemcpy3DAsync_v2 over the connection.
+func Memcpy3DAsyncCU(p unsafe.Pointer, stream uintptr) int32 { return memcpy3DCU(p, true, stream) }
+
+func memcpy3DCU(p unsafe.Pointer, async bool, stream uintptr) int32 {
+	cs, r := cuda.Copy3DAt(p)
+	if r != cuda.Success {
+		return int32(r)
+	}
+	return copies2D(cs, async, stream)
+}
+
+// MemcpyCU is cuMemcpy over the connection: unified addresses, the direction inferred.
+func MemcpyCU(dst, src uint64, n uint64) int32 {
+	return driverResult(cudart.From(memcpy(uintptr(dst), uintptr(src), n, shim.CopyDefault, false, 0)))
+}
+
+// MemcpyAsyncCU is cuMemcpyAsync over the connection.
+func MemcpyAsyncCU(dst, src uint64, n uint64, stream uintptr) int32 {
+	return driverResult(cudart.From(memcpy(uintptr(dst), uintptr(src), n, shim.CopyDefault, true, stream)))
 }

@@ -213,6 +213,11 @@ type Cuda struct {
 	CuOccupancyMaxPotentialBlockSize                     func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32
 	CuOccupancyMaxPotentialBlockSizeWithFlags            func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32
 	CuLaunchCooperativeKernel                            func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
+	CuMemcpy2D_v2                                        func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned_v2                               func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D_v2                                        func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
 	CuLaunchKernelEx                                     func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
 }
 
@@ -663,10 +668,10 @@ var Semantics = Set{
 			return int32(cuda.MemcpyDtoD(dst, src, count))
 		},
 		CuMemcpy: func(dst uint64, src uint64, count uint64) int32 {
-			return int32(cuda.Memcpy(dst, src, count))
+			return int32(cuda.MemcpyCU(dst, src, count))
 		},
 		CuMemcpyAsync: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
-			return int32(cuda.MemcpyAsync(dst, src, count, stream))
+			return int32(cuda.MemcpyAsyncCU(dst, src, count, stream))
 		},
 		CuMemcpyHtoDAsync_v2: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
 			return int32(cuda.MemcpyHtoDAsync(dst, src, count, stream))
@@ -1093,6 +1098,21 @@ var Semantics = Set{
 		},
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			return int32(cuda.LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
+		},
+		CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DCU(pCopy))
+		},
+		CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DCU(pCopy))
+		},
+		CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsyncCU(pCopy, hStream))
+		},
+		CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DCU(pCopy))
+		},
+		CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsyncCU(pCopy, hStream))
 		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			return int32(cuda.LaunchKernelEx(config, f, params, extra))
@@ -3866,6 +3886,36 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 5108, "cuLaunchCooperativeKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
 				return r
 			},
+			CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D_v2(pCopy)
+				shim.TraceEnd(t, 5110, "cuMemcpy2D_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned_v2(pCopy)
+				shim.TraceEnd(t, 5111, "cuMemcpy2DUnaligned_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+				shim.TraceEnd(t, 5112, "cuMemcpy2DAsync_v2", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D_v2(pCopy)
+				shim.TraceEnd(t, 5113, "cuMemcpy3D_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+				shim.TraceEnd(t, 5114, "cuMemcpy3DAsync_v2", cuda.Result(r), pCopy, hStream)
+				return r
+			},
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLaunchKernelEx(config, f, params, extra)
@@ -6030,6 +6080,15 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 				return get().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+			},
+			CuMemcpy2D_v2:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D_v2(pCopy) },
+			CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned_v2(pCopy) },
+			CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+			},
+			CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D_v2(pCopy) },
+			CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
 			},
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				return get().Cuda.CuLaunchKernelEx(config, f, params, extra)

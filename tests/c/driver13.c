@@ -76,6 +76,8 @@ static int failures, checks;
 	X(cuOccupancyMaxPotentialBlockSize, (int *, int *, H, size_t (*)(int), size_t, int)) \
 	X(cuLaunchCooperativeKernel, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **)) \
 	X(cuLaunchKernelEx, (const void *, H, void **, void **)) \
+	X(cuMemcpy2D_v2, (const void *)) X(cuMemcpy2DAsync_v2, (const void *, H)) X(cuMemcpy3D_v2, (const void *)) \
+	X(cuMemcpy, (CUdeviceptr, CUdeviceptr, size_t)) \
 	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
 
 #define DECL(name, args) static CUresult (*name) args;
@@ -418,6 +420,68 @@ static void contexts_memory(int remote) {
 	(void)remote;
 }
 
+/* A CUDA_MEMCPY2D: per side x, y, memory type (1 host, 2 device, 3 array), host, device,
+ * array, pitch; then width and height. */
+static void copy2d(unsigned char d[128], size_t sx, size_t sy, int st, const void *sh, CUdeviceptr sd, size_t sp,
+		   size_t dx, size_t dy, int dt, void *dh, CUdeviceptr dd, size_t dp, size_t w, size_t h) {
+	memset(d, 0, 128);
+	put64(d, sx); put64(d + 8, sy); put32(d + 16, st); put64(d + 24, (uintptr_t)sh); put64(d + 32, sd); put64(d + 48, sp);
+	put64(d + 56, dx); put64(d + 64, dy); put32(d + 72, dt); put64(d + 80, (uintptr_t)dh); put64(d + 88, dd); put64(d + 104, dp);
+	put64(d + 112, w); put64(d + 120, h);
+}
+
+static void pitched_copies(void) {
+	CUdeviceptr dev = 0;
+	size_t pitch = 0;
+	EQ(cuMemAllocPitch_v2(&dev, &pitch, 64, 8, 4), 0, "a pitched buffer");
+	unsigned char host[4][16], back[4][16], d[128];
+	for (int r = 0; r < 4; r++) for (int c = 0; c < 16; c++) host[r][c] = (unsigned char)(r * 16 + c + 1);
+	/* Upload 4 rows of 16 bytes to (x 4, y 1), then read them back from there. */
+	copy2d(d, 0, 0, 1, host, 0, 16, 4, 1, 2, NULL, dev, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 0, "cuMemcpy2D host to device");
+	memset(back, 0, sizeof back);
+	copy2d(d, 4, 1, 2, NULL, dev, pitch, 0, 0, 1, back, 0, 16, 16, 4);
+	EQ(cuMemcpy2DAsync_v2(d, NULL), 0, "cuMemcpy2DAsync device to host");
+	EQ(cuCtxSynchronize(), 0, "the copies completed");
+	CHECK(!memcmp(host, back, sizeof host), "the rows came back");
+	unsigned char b = 0;
+	EQ(cuMemcpyDtoH_v2(&b, dev + pitch + 4, 1), 0, "reading one byte at (4, 1)");
+	EQ(b, 1, "the first byte landed at x 4 of row 1");
+	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 2, NULL, dev, 8, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 1, "rows wider than the pitch");
+	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 3, NULL, 0, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 801, "a CUDA array (the model has none)");
+	copy2d(d, 0, 0, 9, host, 0, 16, 0, 0, 2, NULL, dev, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 1, "no such memory type");
+
+	/* 3D: two slices of 2 rows of 8 bytes, host to device and back. CUDA_MEMCPY3D: per side
+	 * x, y, z, lod, type, host, device, array, reserved, pitch, height; then w, h, depth. */
+	unsigned char d3[200], cube[2][2][8], cube2[2][2][8];
+	for (int i = 0; i < 32; i++) ((unsigned char *)cube)[i] = (unsigned char)(100 + i);
+	memset(d3, 0, sizeof d3);
+	put32(d3 + 32, 1); put64(d3 + 40, (uintptr_t)cube); put64(d3 + 72, 8); put64(d3 + 80, 2);
+	put32(d3 + 120, 2); put64(d3 + 136, dev); put64(d3 + 160, pitch); put64(d3 + 168, 4);
+	put64(d3 + 176, 8); put64(d3 + 184, 2); put64(d3 + 192, 2);
+	EQ(cuMemcpy3D_v2(d3), 0, "cuMemcpy3D host to device");
+	memset(d3, 0, sizeof d3);
+	put32(d3 + 32, 2); put64(d3 + 48, dev); put64(d3 + 72, pitch); put64(d3 + 80, 4);
+	put32(d3 + 120, 1); put64(d3 + 128, (uintptr_t)cube2); put64(d3 + 160, 8); put64(d3 + 168, 2);
+	put64(d3 + 176, 8); put64(d3 + 184, 2); put64(d3 + 192, 2);
+	memset(cube2, 0, sizeof cube2);
+	EQ(cuMemcpy3D_v2(d3), 0, "cuMemcpy3D device to host");
+	CHECK(!memcmp(cube, cube2, sizeof cube), "the slices came back");
+	EQ(cuMemcpyDtoH_v2(&b, dev + 4 * pitch, 1), 0, "reading slice 1's first byte");
+	EQ(b, 116, "slice 1 starts height rows on");
+
+	/* cuMemcpy takes unified addresses: host memory by its address. */
+	unsigned char in[32], out[32];
+	for (int i = 0; i < 32; i++) in[i] = (unsigned char)(200 + i);
+	EQ(cuMemcpy(dev, (CUdeviceptr)(uintptr_t)in, 32), 0, "cuMemcpy host to device");
+	EQ(cuMemcpy((CUdeviceptr)(uintptr_t)out, dev, 32), 0, "cuMemcpy device to host");
+	CHECK(!memcmp(in, out, 32), "cuMemcpy round trip");
+	cuMemFree_v2(dev);
+}
+
 static void graphs(void) {
 	H g = NULL, e1 = NULL, e2 = NULL, ms = NULL, clone = NULL, exec = NULL, ctx = NULL;
 	CUdeviceptr p = 0;
@@ -482,6 +546,7 @@ int main(int argc, char **argv) {
 	streams_events(remote);
 	contexts_memory(remote);
 	graphs();
+	pitched_copies();
 	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
 	return failures != 0;
 }
