@@ -987,6 +987,41 @@ func vgpu_cuMemcpy3DAsync_v2(pCopy unsafe.Pointer, hStream uintptr) int32 {
 	return dispatch.T().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
 }
 
+//export vgpu_cuMemAllocAsync
+func vgpu_cuMemAllocAsync(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+}
+
+//export vgpu_cuMemFreeAsync
+func vgpu_cuMemFreeAsync(dptr uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemFreeAsync(dptr, hStream)
+}
+
+//export vgpu_cuDeviceGetDefaultMemPool
+func vgpu_cuDeviceGetDefaultMemPool(pool_out unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+}
+
+//export vgpu_cuDeviceGetMemPool
+func vgpu_cuDeviceGetMemPool(pool unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetMemPool(pool, dev)
+}
+
+//export vgpu_cuMemPoolGetAttribute
+func vgpu_cuMemPoolGetAttribute(pool uintptr, attr int32, value uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolGetAttribute(pool, attr, value)
+}
+
+//export vgpu_cuMemPoolSetAttribute
+func vgpu_cuMemPoolSetAttribute(pool uintptr, attr int32, value uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolSetAttribute(pool, attr, value)
+}
+
+//export vgpu_cuMemPoolTrimTo
+func vgpu_cuMemPoolTrimTo(pool uintptr, minBytesToKeep uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
+}
+
 //export vgpu_cuLaunchKernelEx
 func vgpu_cuLaunchKernelEx(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 	return dispatch.T().Cuda.CuLaunchKernelEx(config, f, params, extra)

@@ -299,3 +299,14 @@ func MemcpyCU(dst, src uint64, n uint64) int32 {
 func MemcpyAsyncCU(dst, src uint64, n uint64, stream uintptr) int32 {
 	return driverResult(cudart.From(memcpy(uintptr(dst), uintptr(src), n, shim.CopyDefault, true, stream)))
 }
+
+// MemPoolGetAttributeCU is cuMemPoolGetAttribute over the connection (the value's size
+// depends on the attribute: OpPoolAttr).
+func MemPoolGetAttributeCU(pool uintptr, attr int32, value uintptr) int32 {
+	return driverResult(poolAttr(pool, attr, value, false))
+}
+
+// MemPoolSetAttributeCU is cuMemPoolSetAttribute over the connection.
+func MemPoolSetAttributeCU(pool uintptr, attr int32, value uintptr) int32 {
+	return driverResult(poolAttr(pool, attr, value, true))
+}

@@ -978,18 +978,60 @@ var Stubs = table.Set{
 			StatsEnd(193, t)
 			return r
 		},
+		CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(194, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
+			StatsEnd(194, t)
+			return r
+		},
+		CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(195, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
+			StatsEnd(195, t)
+			return r
+		},
+		CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(196, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(dev)}}))
+			StatsEnd(196, t)
+			return r
+		},
+		CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(197, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(dev)}}))
+			StatsEnd(197, t)
+			return r
+		},
+		CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemPoolGetAttributeCU(pool, attr, value))
+			StatsEnd(198, t)
+			return r
+		},
+		CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemPoolSetAttributeCU(pool, attr, value))
+			StatsEnd(199, t)
+			return r
+		},
+		CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(200, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(200, t)
+			return r
+		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelEx(config, f, params, extra))
-			StatsEnd(194, t)
+			StatsEnd(201, t)
 			return r
 		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(195, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(195, t)
+			r := int32(Forward(202, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(202, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -998,8 +1040,8 @@ var Stubs = table.Set{
 		CudaGetDevice: table.Semantics.Cudart.CudaGetDevice,
 		CudaSetDevice: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(197, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(197, t)
+			r := int32(Forward(204, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(204, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1007,8 +1049,8 @@ var Stubs = table.Set{
 		},
 		CudaSetDeviceFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(198, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(198, t)
+			r := int32(Forward(205, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(205, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1016,8 +1058,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceFlags: func(flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(199, []wire.Value{{U: uint64(uintptr(flags))}}))
-			StatsEnd(199, t)
+			r := int32(Forward(206, []wire.Value{{U: uint64(uintptr(flags))}}))
+			StatsEnd(206, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1025,8 +1067,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(200, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(200, t)
+			r := int32(Forward(207, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(207, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1034,8 +1076,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(201, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(201, t)
+			r := int32(Forward(208, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(208, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1043,8 +1085,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(202, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(202, t)
+			r := int32(Forward(209, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(209, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1052,8 +1094,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetAttribute: func(value unsafe.Pointer, attr int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(203, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-			StatsEnd(203, t)
+			r := int32(Forward(210, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+			StatsEnd(210, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1061,8 +1103,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetPCIBusId: func(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(204, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-			StatsEnd(204, t)
+			r := int32(Forward(211, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+			StatsEnd(211, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1070,8 +1112,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetByPCIBusId: func(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(205, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-			StatsEnd(205, t)
+			r := int32(Forward(212, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+			StatsEnd(212, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1079,8 +1121,8 @@ var Stubs = table.Set{
 		},
 		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(206, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(206, t)
+			r := int32(Forward(213, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(213, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1088,8 +1130,8 @@ var Stubs = table.Set{
 		},
 		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(207, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(207, t)
+			r := int32(Forward(214, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(214, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1097,8 +1139,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceReset: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(208, []wire.Value{}))
-			StatsEnd(208, t)
+			r := int32(Forward(215, []wire.Value{}))
+			StatsEnd(215, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1106,8 +1148,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSynchronize: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(209, []wire.Value{}))
-			StatsEnd(209, t)
+			r := int32(Forward(216, []wire.Value{}))
+			StatsEnd(216, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1115,8 +1157,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceCanAccessPeer: func(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(210, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-			StatsEnd(210, t)
+			r := int32(Forward(217, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+			StatsEnd(217, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1124,8 +1166,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceEnablePeerAccess: func(peerDevice int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(211, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-			StatsEnd(211, t)
+			r := int32(Forward(218, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+			StatsEnd(218, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1133,8 +1175,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceDisablePeerAccess: func(peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(212, []wire.Value{{U: uint64(peerDevice)}}))
-			StatsEnd(212, t)
+			r := int32(Forward(219, []wire.Value{{U: uint64(peerDevice)}}))
+			StatsEnd(219, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1142,8 +1184,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetLimit: func(value unsafe.Pointer, limit int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(213, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-			StatsEnd(213, t)
+			r := int32(Forward(220, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+			StatsEnd(220, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1151,8 +1193,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetLimit: func(limit int32, value uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(214, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-			StatsEnd(214, t)
+			r := int32(Forward(221, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(221, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1160,8 +1202,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetStreamPriorityRange: func(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(215, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-			StatsEnd(215, t)
+			r := int32(Forward(222, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+			StatsEnd(222, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1169,8 +1211,8 @@ var Stubs = table.Set{
 		},
 		CudaInitDevice: func(device int32, deviceFlags uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(216, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-			StatsEnd(216, t)
+			r := int32(Forward(223, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+			StatsEnd(223, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1182,8 +1224,8 @@ var Stubs = table.Set{
 		CudaPeekAtLastError: table.Semantics.Cudart.CudaPeekAtLastError,
 		CudaMalloc: func(devPtr unsafe.Pointer, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(228, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+			StatsEnd(228, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1191,8 +1233,8 @@ var Stubs = table.Set{
 		},
 		CudaFree: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(222, t)
+			r := int32(Forward(229, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(229, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1204,8 +1246,8 @@ var Stubs = table.Set{
 		CudaHostGetDevicePointer: table.Semantics.Cudart.CudaHostGetDevicePointer,
 		CudaMallocManaged: func(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(227, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(227, t)
+			r := int32(Forward(234, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(234, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1215,8 +1257,8 @@ var Stubs = table.Set{
 		CudaHostUnregister: table.Semantics.Cudart.CudaHostUnregister,
 		CudaMemGetInfo: func(free unsafe.Pointer, total unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(230, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-			StatsEnd(230, t)
+			r := int32(Forward(237, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+			StatsEnd(237, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1224,8 +1266,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(231, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(231, t)
+			r := int32(Forward(238, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(238, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1233,8 +1275,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(232, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(232, t)
+			r := int32(Forward(239, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(239, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1243,7 +1285,7 @@ var Stubs = table.Set{
 		CudaMemcpy: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy(dst, src, count, kind))
-			StatsEnd(233, t)
+			StatsEnd(240, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1252,7 +1294,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsync(dst, src, count, kind, stream))
-			StatsEnd(234, t)
+			StatsEnd(241, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1261,7 +1303,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(235, t)
+			StatsEnd(242, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1270,7 +1312,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(236, t)
+			StatsEnd(243, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1278,8 +1320,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeer: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(237, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-			StatsEnd(237, t)
+			r := int32(Forward(244, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+			StatsEnd(244, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1287,8 +1329,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeerAsync: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(238, t)
+			r := int32(Forward(245, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(245, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1297,7 +1339,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsync(p, stream))
-			StatsEnd(239, t)
+			StatsEnd(246, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1306,7 +1348,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeer(p))
-			StatsEnd(240, t)
+			StatsEnd(247, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1315,7 +1357,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D(p))
-			StatsEnd(241, t)
+			StatsEnd(248, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1324,7 +1366,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync(p, stream))
-			StatsEnd(242, t)
+			StatsEnd(249, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1333,7 +1375,7 @@ var Stubs = table.Set{
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaPointerGetAttributes", 801))
-			StatsEnd(243, t)
+			StatsEnd(250, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1341,8 +1383,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(244, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(244, t)
+			r := int32(Forward(251, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(251, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1350,8 +1392,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(245, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(245, t)
+			r := int32(Forward(252, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(252, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1359,8 +1401,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocPitch: func(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(246, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(246, t)
+			r := int32(Forward(253, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(253, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1369,7 +1411,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbol(symbol, src, count, offset, kind))
-			StatsEnd(247, t)
+			StatsEnd(254, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1378,7 +1420,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbol(dst, symbol, count, offset, kind))
-			StatsEnd(248, t)
+			StatsEnd(255, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1387,7 +1429,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-			StatsEnd(249, t)
+			StatsEnd(256, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1396,7 +1438,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-			StatsEnd(250, t)
+			StatsEnd(257, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1405,7 +1447,7 @@ var Stubs = table.Set{
 		CudaGetSymbolAddress: func(devPtr unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolAddress(devPtr, symbol))
-			StatsEnd(251, t)
+			StatsEnd(258, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1414,7 +1456,7 @@ var Stubs = table.Set{
 		CudaGetSymbolSize: func(size unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolSize(size, symbol))
-			StatsEnd(252, t)
+			StatsEnd(259, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1422,8 +1464,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(253, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(253, t)
+			r := int32(Forward(260, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(260, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1431,8 +1473,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(254, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(254, t)
+			r := int32(Forward(261, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(261, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1440,8 +1482,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(255, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(255, t)
+			r := int32(Forward(262, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(262, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1449,8 +1491,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(256, t)
+			r := int32(Forward(263, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(263, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1459,7 +1501,7 @@ var Stubs = table.Set{
 		CudaMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttribute(pool, attr, value))
-			StatsEnd(257, t)
+			StatsEnd(264, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1468,7 +1510,7 @@ var Stubs = table.Set{
 		CudaMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttribute(pool, attr, value))
-			StatsEnd(258, t)
+			StatsEnd(265, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1476,8 +1518,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(259, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(259, t)
+			r := int32(Forward(266, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(266, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1485,8 +1527,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreate: func(stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(260, []wire.Value{{U: uint64(uintptr(stream))}}))
-			StatsEnd(260, t)
+			r := int32(Forward(267, []wire.Value{{U: uint64(uintptr(stream))}}))
+			StatsEnd(267, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1494,8 +1536,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithFlags: func(stream unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-			StatsEnd(261, t)
+			r := int32(Forward(268, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+			StatsEnd(268, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1503,8 +1545,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithPriority: func(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-			StatsEnd(262, t)
+			r := int32(Forward(269, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(269, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1512,8 +1554,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamDestroy: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(263, t)
+			r := int32(Forward(270, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(270, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1521,8 +1563,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(264, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(264, t)
+			r := int32(Forward(271, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(271, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1530,8 +1572,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(265, t)
+			r := int32(Forward(272, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(272, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1539,8 +1581,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(266, t)
+			r := int32(Forward(273, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(273, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1548,8 +1590,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(267, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(267, t)
+			r := int32(Forward(274, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(274, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1557,8 +1599,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(268, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(268, t)
+			r := int32(Forward(275, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(275, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1566,8 +1608,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(269, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(269, t)
+			r := int32(Forward(276, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(276, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1575,8 +1617,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(270, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(270, t)
+			r := int32(Forward(277, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(277, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1584,8 +1626,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(271, t)
+			r := int32(Forward(278, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(278, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1594,7 +1636,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFunc(stream, fn, userData))
-			StatsEnd(272, t)
+			StatsEnd(279, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1603,7 +1645,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallback(stream, callback, userData, flags))
-			StatsEnd(273, t)
+			StatsEnd(280, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1612,8 +1654,8 @@ var Stubs = table.Set{
 		CudaThreadExchangeStreamCaptureMode: table.Semantics.Cudart.CudaThreadExchangeStreamCaptureMode,
 		CudaEventCreate: func(event unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(275, []wire.Value{{U: uint64(uintptr(event))}}))
-			StatsEnd(275, t)
+			r := int32(Forward(282, []wire.Value{{U: uint64(uintptr(event))}}))
+			StatsEnd(282, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1621,8 +1663,8 @@ var Stubs = table.Set{
 		},
 		CudaEventCreateWithFlags: func(event unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(276, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-			StatsEnd(276, t)
+			r := int32(Forward(283, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+			StatsEnd(283, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1630,8 +1672,8 @@ var Stubs = table.Set{
 		},
 		CudaEventDestroy: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(277, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(277, t)
+			r := int32(Forward(284, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(284, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1639,8 +1681,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(278, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(278, t)
+			r := int32(Forward(285, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(285, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1648,8 +1690,8 @@ var Stubs = table.Set{
 		},
 		CudaEventSynchronize: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(279, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(279, t)
+			r := int32(Forward(286, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(286, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1657,8 +1699,8 @@ var Stubs = table.Set{
 		},
 		CudaEventQuery: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(280, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(280, t)
+			r := int32(Forward(287, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(287, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1666,8 +1708,8 @@ var Stubs = table.Set{
 		},
 		CudaEventElapsedTime: func(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(281, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-			StatsEnd(281, t)
+			r := int32(Forward(288, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+			StatsEnd(288, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1675,8 +1717,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphCreate: func(graph unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(282, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-			StatsEnd(282, t)
+			r := int32(Forward(289, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+			StatsEnd(289, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1684,8 +1726,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(283, t)
+			r := int32(Forward(290, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(290, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1693,8 +1735,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(284, t)
+			r := int32(Forward(291, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(291, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1702,8 +1744,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecUpdate: func(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(285, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(292, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1711,8 +1753,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(286, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(293, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1720,8 +1762,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecDestroy: func(exec uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(287, []wire.Value{{U: uint64(exec)}}))
-			StatsEnd(287, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(exec)}}))
+			StatsEnd(294, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1729,8 +1771,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroy: func(graph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(288, []wire.Value{{U: uint64(graph)}}))
-			StatsEnd(288, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(graph)}}))
+			StatsEnd(295, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1738,8 +1780,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetNodes: func(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-			StatsEnd(289, t)
+			r := int32(Forward(296, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(296, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1749,7 +1791,7 @@ var Stubs = table.Set{
 		CudaFuncGetAttributes: func(attr unsafe.Pointer, func_ uintptr) int32 {
 			t := StatsBegin()
 			r := int32(FuncGetAttributes(attr, func_))
-			StatsEnd(291, t)
+			StatsEnd(298, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1758,7 +1800,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-			StatsEnd(292, t)
+			StatsEnd(299, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1767,7 +1809,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-			StatsEnd(293, t)
+			StatsEnd(300, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1776,7 +1818,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(294, t)
+			StatsEnd(301, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1785,7 +1827,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExC(config, func_, args))
-			StatsEnd(295, t)
+			StatsEnd(302, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1794,7 +1836,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(296, t)
+			StatsEnd(303, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1804,7 +1846,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandle(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(298, t)
+			StatsEnd(305, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1824,7 +1866,7 @@ var Stubs = table.Set{
 		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyPtds(dst, src, count, kind))
-			StatsEnd(310, t)
+			StatsEnd(317, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1833,7 +1875,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsyncPtsz(dst, src, count, kind, stream))
-			StatsEnd(311, t)
+			StatsEnd(318, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1842,7 +1884,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(312, t)
+			StatsEnd(319, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1851,7 +1893,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(313, t)
+			StatsEnd(320, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1860,7 +1902,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPtds(p))
-			StatsEnd(314, t)
+			StatsEnd(321, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1869,7 +1911,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncPtsz(p, stream))
-			StatsEnd(315, t)
+			StatsEnd(322, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1878,7 +1920,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerPtds(p))
-			StatsEnd(316, t)
+			StatsEnd(323, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1887,7 +1929,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncPtsz(p, stream))
-			StatsEnd(317, t)
+			StatsEnd(324, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1895,8 +1937,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(318, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(318, t)
+			r := int32(Forward(325, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(325, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1904,8 +1946,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(319, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(319, t)
+			r := int32(Forward(326, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(326, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1913,8 +1955,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(320, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(320, t)
+			r := int32(Forward(327, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(327, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1922,8 +1964,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(321, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(321, t)
+			r := int32(Forward(328, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(328, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1932,7 +1974,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolPtds(symbol, src, count, offset, kind))
-			StatsEnd(322, t)
+			StatsEnd(329, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1941,7 +1983,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
-			StatsEnd(323, t)
+			StatsEnd(330, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1950,7 +1992,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
-			StatsEnd(324, t)
+			StatsEnd(331, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1959,7 +2001,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
-			StatsEnd(325, t)
+			StatsEnd(332, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1967,8 +2009,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(326, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(326, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(333, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1976,8 +2018,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(327, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(327, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(334, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1985,8 +2027,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(328, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(328, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(335, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1994,8 +2036,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(329, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(329, t)
+			r := int32(Forward(336, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(336, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2003,8 +2045,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(330, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(330, t)
+			r := int32(Forward(337, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(337, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2012,8 +2054,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(331, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(331, t)
+			r := int32(Forward(338, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(338, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2021,8 +2063,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(332, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(332, t)
+			r := int32(Forward(339, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(339, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2030,8 +2072,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(333, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(333, t)
+			r := int32(Forward(340, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(340, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2040,7 +2082,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFuncPtsz(stream, fn, userData))
-			StatsEnd(334, t)
+			StatsEnd(341, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2049,7 +2091,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallbackPtsz(stream, callback, userData, flags))
-			StatsEnd(335, t)
+			StatsEnd(342, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2057,8 +2099,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(336, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(336, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(343, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2067,7 +2109,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(337, t)
+			StatsEnd(344, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2076,7 +2118,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExCPtsz(config, func_, args))
-			StatsEnd(338, t)
+			StatsEnd(345, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2085,7 +2127,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(339, t)
+			StatsEnd(346, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2094,7 +2136,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(340, t)
+			StatsEnd(347, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2102,8 +2144,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(341, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(341, t)
+			r := int32(Forward(348, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(348, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2111,8 +2153,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(342, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(342, t)
+			r := int32(Forward(349, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(349, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2120,8 +2162,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(343, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(343, t)
+			r := int32(Forward(350, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(350, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2129,8 +2171,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(344, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(344, t)
+			r := int32(Forward(351, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(351, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2138,8 +2180,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(345, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(345, t)
+			r := int32(Forward(352, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(352, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2147,8 +2189,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(346, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(346, t)
+			r := int32(Forward(353, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(353, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2156,8 +2198,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(347, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(347, t)
+			r := int32(Forward(354, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(354, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2165,8 +2207,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(348, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(348, t)
+			r := int32(Forward(355, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(355, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2174,8 +2216,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(349, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(349, t)
+			r := int32(Forward(356, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(356, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2187,8 +2229,8 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveClusters:            table.Semantics.Cudart.CudaOccupancyMaxActiveClusters,
 		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(354, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
-			StatsEnd(354, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(361, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2196,8 +2238,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(355, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(355, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(362, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2205,8 +2247,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(356, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
-			StatsEnd(356, t)
+			r := int32(Forward(363, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+			StatsEnd(363, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2215,7 +2257,7 @@ var Stubs = table.Set{
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
-			StatsEnd(357, t)
+			StatsEnd(364, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2224,7 +2266,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
-			StatsEnd(358, t)
+			StatsEnd(365, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2233,7 +2275,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
-			StatsEnd(359, t)
+			StatsEnd(366, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2242,7 +2284,7 @@ var Stubs = table.Set{
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
-			StatsEnd(360, t)
+			StatsEnd(367, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2250,8 +2292,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(361, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
-			StatsEnd(361, t)
+			r := int32(Forward(368, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+			StatsEnd(368, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2259,8 +2301,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(362, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
-			StatsEnd(362, t)
+			r := int32(Forward(369, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(369, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2268,8 +2310,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(363, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(363, t)
+			r := int32(Forward(370, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(370, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2277,8 +2319,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(364, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(364, t)
+			r := int32(Forward(371, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(371, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2286,8 +2328,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(365, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(365, t)
+			r := int32(Forward(372, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(372, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2295,8 +2337,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(366, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(366, t)
+			r := int32(Forward(373, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(373, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2304,8 +2346,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(367, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(367, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(374, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2313,8 +2355,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(368, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(368, t)
+			r := int32(Forward(375, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(375, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2322,8 +2364,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(369, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(369, t)
+			r := int32(Forward(376, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(376, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2331,8 +2373,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(370, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(370, t)
+			r := int32(Forward(377, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(377, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2340,8 +2382,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(371, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(371, t)
+			r := int32(Forward(378, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(378, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2349,8 +2391,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(372, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(372, t)
+			r := int32(Forward(379, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(379, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2358,8 +2400,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(373, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(373, t)
+			r := int32(Forward(380, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(380, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2370,8 +2412,8 @@ var Stubs = table.Set{
 		CudaGetKernel:       table.Semantics.Cudart.CudaGetKernel,
 		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(377, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(377, t)
+			r := int32(Forward(384, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(384, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2379,8 +2421,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(378, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(378, t)
+			r := int32(Forward(385, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(385, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2388,8 +2430,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(379, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(379, t)
+			r := int32(Forward(386, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(386, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2397,8 +2439,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(380, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(380, t)
+			r := int32(Forward(387, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(387, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2406,8 +2448,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(381, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(381, t)
+			r := int32(Forward(388, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(388, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2415,8 +2457,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroyNode: func(node uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(382, []wire.Value{{U: uint64(node)}}))
-			StatsEnd(382, t)
+			r := int32(Forward(389, []wire.Value{{U: uint64(node)}}))
+			StatsEnd(389, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2424,8 +2466,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(383, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(383, t)
+			r := int32(Forward(390, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(390, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2433,8 +2475,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(384, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(384, t)
+			r := int32(Forward(391, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(391, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2442,8 +2484,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(385, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(385, t)
+			r := int32(Forward(392, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(392, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2451,8 +2493,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(386, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(386, t)
+			r := int32(Forward(393, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(393, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2460,8 +2502,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(387, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(387, t)
+			r := int32(Forward(394, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(394, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2469,8 +2511,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(388, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(388, t)
+			r := int32(Forward(395, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(395, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2478,8 +2520,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(389, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(389, t)
+			r := int32(Forward(396, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(396, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2487,8 +2529,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(390, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(390, t)
+			r := int32(Forward(397, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(397, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2496,8 +2538,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(391, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
-			StatsEnd(391, t)
+			r := int32(Forward(398, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(398, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2507,572 +2549,572 @@ var Stubs = table.Set{
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(392, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(392, t)
+			r := int32(Forward(399, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(399, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(393, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(393, t)
+			r := int32(Forward(400, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(400, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(394, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(394, t)
+			r := int32(Forward(401, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(401, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(395, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(395, t)
+			r := int32(Forward(402, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(402, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(396, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(396, t)
+			r := int32(Forward(403, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(403, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(397, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(397, t)
+			r := int32(Forward(404, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(404, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(398, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(398, t)
+			r := int32(Forward(405, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(405, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(399, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(399, t)
+			r := int32(Forward(406, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(406, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(400, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(400, t)
+			r := int32(Forward(407, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(407, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(401, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(401, t)
+			r := int32(Forward(408, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(408, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(404, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(404, t)
+			r := int32(Forward(411, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(411, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(405, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(405, t)
+			r := int32(Forward(412, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(412, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(406, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(406, t)
+			r := int32(Forward(413, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(413, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(407, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(407, t)
+			r := int32(Forward(414, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(414, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(408, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(408, t)
+			r := int32(Forward(415, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(415, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(409, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(409, t)
+			r := int32(Forward(416, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(416, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(410, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(410, t)
+			r := int32(Forward(417, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(417, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(411, []wire.Value{}))
-			StatsEnd(411, t)
+			r := int32(Forward(418, []wire.Value{}))
+			StatsEnd(418, t)
 			return r
 		},
 		NvmlInit: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(412, []wire.Value{}))
-			StatsEnd(412, t)
+			r := int32(Forward(419, []wire.Value{}))
+			StatsEnd(419, t)
 			return r
 		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(413, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(413, t)
+			r := int32(Forward(420, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(420, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(414, []wire.Value{}))
-			StatsEnd(414, t)
+			r := int32(Forward(421, []wire.Value{}))
+			StatsEnd(421, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(416, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(416, t)
+			r := int32(Forward(423, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(423, t)
 			return r
 		},
 		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(417, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(417, t)
+			r := int32(Forward(424, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(424, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(418, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(418, t)
+			r := int32(Forward(425, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(425, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(419, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(419, t)
+			r := int32(Forward(426, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(426, t)
 			return r
 		},
 		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(420, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(420, t)
+			r := int32(Forward(427, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(427, t)
 			return r
 		},
 		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(421, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(421, t)
+			r := int32(Forward(428, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(428, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(422, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(422, t)
+			r := int32(Forward(429, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(429, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(423, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(423, t)
+			r := int32(Forward(430, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(430, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(424, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(424, t)
+			r := int32(Forward(431, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(431, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(425, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(425, t)
+			r := int32(Forward(432, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(432, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(426, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(426, t)
+			r := int32(Forward(433, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(433, t)
 			return r
 		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(427, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(427, t)
+			r := int32(Forward(434, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(434, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(428, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(428, t)
+			r := int32(Forward(435, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(435, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(429, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(429, t)
+			r := int32(Forward(436, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(436, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(430, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(430, t)
+			r := int32(Forward(437, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(437, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(431, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(431, t)
+			r := int32(Forward(438, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(438, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(432, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(432, t)
+			r := int32(Forward(439, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(439, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(433, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(433, t)
+			r := int32(Forward(440, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(440, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(434, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(434, t)
+			r := int32(Forward(441, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(441, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(435, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(435, t)
+			r := int32(Forward(442, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(442, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(436, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(436, t)
+			r := int32(Forward(443, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(443, t)
 			return r
 		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(437, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(437, t)
+			r := int32(Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(444, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(438, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(438, t)
+			r := int32(Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(445, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(439, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(439, t)
+			r := int32(Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(446, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(440, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(440, t)
+			r := int32(Forward(447, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(447, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(441, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(441, t)
+			r := int32(Forward(448, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+			StatsEnd(448, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(442, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(442, t)
+			r := int32(Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(449, t)
 			return r
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(443, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(443, t)
+			r := int32(Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(450, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(444, t)
+			r := int32(Forward(451, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(451, t)
 			return r
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(445, t)
+			r := int32(Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(452, t)
 			return r
 		},
 		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(446, t)
+			r := int32(Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(453, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(447, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(447, t)
+			r := int32(Forward(454, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(454, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(448, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(448, t)
+			r := int32(Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(455, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(449, t)
+			r := int32(Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(456, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(450, t)
+			r := int32(Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(457, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(451, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(451, t)
+			r := int32(Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(458, t)
 			return r
 		},
 		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(452, t)
+			r := int32(Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(459, t)
 			return r
 		},
 		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(453, t)
+			r := int32(Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(460, t)
 			return r
 		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(454, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(454, t)
+			r := int32(Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(461, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(455, t)
+			r := int32(Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(462, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(456, t)
-			return r
-		},
-		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(457, t)
-			return r
-		},
-		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(458, t)
-			return r
-		},
-		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(459, t)
-			return r
-		},
-		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(460, t)
-			return r
-		},
-		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(461, t)
-			return r
-		},
-		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(462, t)
-			return r
-		},
-		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(463, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			r := int32(Forward(463, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
 			StatsEnd(463, t)
 			return r
 		},
-		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
+		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(464, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 			StatsEnd(464, t)
 			return r
 		},
-		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(465, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(465, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
 			StatsEnd(465, t)
 			return r
 		},
-		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(466, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(466, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
 			StatsEnd(466, t)
 			return r
 		},
-		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(467, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			r := int32(Forward(467, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
 			StatsEnd(467, t)
 			return r
 		},
-		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
+		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(468, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			r := int32(Forward(468, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
 			StatsEnd(468, t)
 			return r
 		},
-		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(469, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			r := int32(Forward(469, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 			StatsEnd(469, t)
 			return r
 		},
-		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
+		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(470, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			r := int32(Forward(470, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
 			StatsEnd(470, t)
 			return r
 		},
-		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
+		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(471, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			r := int32(Forward(471, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 			StatsEnd(471, t)
 			return r
 		},
-		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
+		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(472, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			r := int32(Forward(472, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(472, t)
 			return r
 		},
-		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(473, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(473, t)
 			return r
 		},
+		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(474, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(474, t)
+			return r
+		},
+		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(475, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(475, t)
+			return r
+		},
+		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(476, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(476, t)
+			return r
+		},
+		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(477, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(477, t)
+			return r
+		},
+		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(478, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(478, t)
+			return r
+		},
+		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(479, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(479, t)
+			return r
+		},
+		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(480, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(480, t)
+			return r
+		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(474, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(474, t)
+			r := int32(Forward(481, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(481, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(475, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(475, t)
+			r := int32(Forward(482, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(482, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(477, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(477, t)
+			r := int32(Forward(484, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(484, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(478, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(478, t)
+			r := int32(Forward(485, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(485, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(479, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(479, t)
+			r := int32(Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(486, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(480, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(480, t)
+			r := int32(Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(487, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(481, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(481, t)
+			r := int32(Forward(488, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(488, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(482, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(482, t)
+			r := int32(Forward(489, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(489, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(483, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(483, t)
+			r := int32(Forward(490, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(490, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(484, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(484, t)
+			r := int32(Forward(491, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(491, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(485, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(485, t)
+			r := int32(Forward(492, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(492, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(486, t)
+			r := int32(Forward(493, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(493, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(487, t)
+			r := int32(Forward(494, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(494, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(488, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(488, t)
+			r := int32(Forward(495, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(495, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(489, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(489, t)
+			r := int32(Forward(496, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(496, t)
 			return r
 		},
 	},

@@ -270,10 +270,21 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	5102: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroyNode(uintptr(v[0].U)))) },
-	200:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
-	202:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
-	203:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
-	204:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
+	5115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
+	},
+	5116: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemFreeAsync(uint64(v[0].U), uintptr(v[1].U)))) },
+	5117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetDefaultMemPool(ptr(v[0].B), int32(v[1].U))))
+	},
+	5118: func(v []wire.Value) uint64 { return uint64(uint32(cuda.DeviceGetMemPool(ptr(v[0].B), int32(v[1].U)))) },
+	5121: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolTrimTo(uintptr(v[0].U), uint64(v[1].U))))
+	},
+	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
+	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
+	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
+	204: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
 	205: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GetDeviceProperties13(ptr(v[0].B), int32(v[1].U))))
 	},

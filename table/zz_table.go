@@ -218,6 +218,13 @@ type Cuda struct {
 	CuMemcpy2DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
 	CuMemcpy3D_v2                                        func(pCopy unsafe.Pointer) int32
 	CuMemcpy3DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemAllocAsync                                      func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32
+	CuMemFreeAsync                                       func(dptr uint64, hStream uintptr) int32
+	CuDeviceGetDefaultMemPool                            func(pool_out unsafe.Pointer, dev int32) int32
+	CuDeviceGetMemPool                                   func(pool unsafe.Pointer, dev int32) int32
+	CuMemPoolGetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
+	CuMemPoolSetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
+	CuMemPoolTrimTo                                      func(pool uintptr, minBytesToKeep uint64) int32
 	CuLaunchKernelEx                                     func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
 }
 
@@ -1113,6 +1120,27 @@ var Semantics = Set{
 		},
 		CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			return int32(cuda.Memcpy3DAsyncCU(pCopy, hStream))
+		},
+		CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			return int32(cuda.MemAllocAsync(dptr, bytesize, hStream))
+		},
+		CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+			return int32(cuda.MemFreeAsync(dptr, hStream))
+		},
+		CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetDefaultMemPool(pool_out, dev))
+		},
+		CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetMemPool(pool, dev))
+		},
+		CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			return int32(cuda.MemPoolGetAttributeCU(pool, attr, value))
+		},
+		CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			return int32(cuda.MemPoolSetAttributeCU(pool, attr, value))
+		},
+		CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+			return int32(cuda.MemPoolTrimTo(pool, minBytesToKeep))
 		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			return int32(cuda.LaunchKernelEx(config, f, params, extra))
@@ -3916,6 +3944,48 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 5114, "cuMemcpy3DAsync_v2", cuda.Result(r), pCopy, hStream)
 				return r
 			},
+			CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+				shim.TraceEnd(t, 5115, "cuMemAllocAsync", cuda.Result(r), dptr, bytesize, hStream)
+				return r
+			},
+			CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFreeAsync(dptr, hStream)
+				shim.TraceEnd(t, 5116, "cuMemFreeAsync", cuda.Result(r), dptr, hStream)
+				return r
+			},
+			CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+				shim.TraceEnd(t, 5117, "cuDeviceGetDefaultMemPool", cuda.Result(r), pool_out, dev)
+				return r
+			},
+			CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetMemPool(pool, dev)
+				shim.TraceEnd(t, 5118, "cuDeviceGetMemPool", cuda.Result(r), pool, dev)
+				return r
+			},
+			CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolGetAttribute(pool, attr, value)
+				shim.TraceEnd(t, 5119, "cuMemPoolGetAttribute", cuda.Result(r), pool, attr, value)
+				return r
+			},
+			CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolSetAttribute(pool, attr, value)
+				shim.TraceEnd(t, 5120, "cuMemPoolSetAttribute", cuda.Result(r), pool, attr, value)
+				return r
+			},
+			CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
+				shim.TraceEnd(t, 5121, "cuMemPoolTrimTo", cuda.Result(r), pool, minBytesToKeep)
+				return r
+			},
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLaunchKernelEx(config, f, params, extra)
@@ -6089,6 +6159,23 @@ func Lazy(get func() *Set) *Set {
 			CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D_v2(pCopy) },
 			CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 				return get().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+			},
+			CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+			},
+			CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 { return get().Cuda.CuMemFreeAsync(dptr, hStream) },
+			CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+				return get().Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+			},
+			CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 { return get().Cuda.CuDeviceGetMemPool(pool, dev) },
+			CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				return get().Cuda.CuMemPoolGetAttribute(pool, attr, value)
+			},
+			CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				return get().Cuda.CuMemPoolSetAttribute(pool, attr, value)
+			},
+			CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+				return get().Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
 			},
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				return get().Cuda.CuLaunchKernelEx(config, f, params, extra)

@@ -78,6 +78,9 @@ static int failures, checks;
 	X(cuLaunchKernelEx, (const void *, H, void **, void **)) \
 	X(cuMemcpy2D_v2, (const void *)) X(cuMemcpy2DAsync_v2, (const void *, H)) X(cuMemcpy3D_v2, (const void *)) \
 	X(cuMemcpy, (CUdeviceptr, CUdeviceptr, size_t)) \
+	X(cuMemAllocAsync, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync, (CUdeviceptr, H)) \
+	X(cuDeviceGetDefaultMemPool, (H *, int)) X(cuMemPoolGetAttribute, (H, int, void *)) \
+	X(cuMemPoolSetAttribute, (H, int, void *)) X(cuMemPoolTrimTo, (H, size_t)) \
 	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
 
 #define DECL(name, args) static CUresult (*name) args;
@@ -482,6 +485,33 @@ static void pitched_copies(void) {
 	cuMemFree_v2(dev);
 }
 
+/* Stream-ordered allocation counts in the device's default pool until it is freed. */
+static void pools(void) {
+	H pool = NULL;
+	unsigned long long used = 0, high = 0, zero = 0;
+	CUdeviceptr p = 0;
+	EQ(cuDeviceGetDefaultMemPool(&pool, 0), 0, "cuDeviceGetDefaultMemPool");
+	H nopool = NULL; /* a failed call's outputs are not to be relied on */
+	EQ(cuDeviceGetDefaultMemPool(&nopool, 9), 101, "an absent device's pool");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory");
+	unsigned long long before = used;
+	EQ(cuMemAllocAsync(&p, 1 << 20, NULL), 0, "cuMemAllocAsync");
+	CUdeviceptr none = 0;
+	EQ(cuMemAllocAsync(&none, 0, NULL), 1, "an empty stream-ordered allocation");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory after it");
+	CHECK(used >= before + (1 << 20), "the pool counts the allocation: %llu -> %llu", before, used);
+	EQ(cuMemFreeAsync(p, NULL), 0, "cuMemFreeAsync");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory after the free");
+	EQ(used, before, "the pool no longer counts it");
+	EQ(cuMemPoolGetAttribute(pool, 8, &high), 0, "the high-water mark");
+	CHECK(high >= before + (1 << 20), "the high-water mark kept the peak");
+	EQ(cuMemPoolSetAttribute(pool, 8, &zero), 0, "resetting the high-water mark");
+	EQ(cuMemPoolSetAttribute(pool, 7, &zero), 1, "the current figure is read-only");
+	EQ(cuMemPoolGetAttribute(pool, 99, &used), 1, "no such attribute");
+	EQ(cuMemPoolTrimTo(pool, 0), 0, "cuMemPoolTrimTo");
+	EQ(cuMemPoolTrimTo((H)0x7ead0000dea0, 0), 1, "a wild pool");
+}
+
 static void graphs(void) {
 	H g = NULL, e1 = NULL, e2 = NULL, ms = NULL, clone = NULL, exec = NULL, ctx = NULL;
 	CUdeviceptr p = 0;
@@ -547,6 +577,7 @@ int main(int argc, char **argv) {
 	contexts_memory(remote);
 	graphs();
 	pitched_copies();
+	pools();
 	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
 	return failures != 0;
 }
