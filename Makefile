@@ -120,6 +120,7 @@ testmodel: all ggml
 	bash tests/testmodel/run.sh
 
 # NVIDIA's CUDA 11.8 runtime (Debian non-free, fetched once per machine: tests/cuda118/fetch.sh),
-# static and shared, on vgpu's libcuda.so.1 alone: sim, and a remote client of a sim server.
+# static and shared, and CUDA 12.4's shared runtime (trixie), on vgpu's libcuda.so.1 alone:
+# sim, and a remote client of a sim server.
 cuda118: all
 	bash tests/cuda118/run.sh $(CURDIR)/$(BUILD)/lib

@@ -83,6 +83,20 @@ func ModuleGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) 
 	return Success
 }
 
+// GlobalInImage is a variable's size and initialiser as the image shows them: size 0 when
+// the image does not say (a compressed or PTX image); found is false when the image cannot
+// hold the name at all.
+func GlobalInImage(image []byte, name string) (size uint64, init []byte, found bool) {
+	if !bytes.Contains(image, append([]byte(name), 0)) && !fatbinHasCompressed(image) {
+		return 0, nil, false
+	}
+	size, init = globalInImage(image, name)
+	return size, init, true
+}
+
+// UnknownGlobalSize is the storage given a variable whose size the image does not show.
+const UnknownGlobalSize = unknownGlobalSize
+
 // Fat binary layout (facts of the format nvcc emits): a 16-byte header (magic, version,
 // header size, body size), then entries, each a header (kind, version, header size, payload
 // size, ..., flags at 0x28) and its payload. Kind 2 is a cubin.

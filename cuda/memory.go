@@ -54,6 +54,7 @@ func MemFree(dptr uint64) Result {
 	if dptr == 0 {
 		return Success
 	}
+	shim.PoolForget(uintptr(dptr)) // a stream-ordered allocation leaves its pool's figures
 	return From(shim.FreeDevice(uintptr(dptr)))
 }
 

@@ -38,6 +38,9 @@ func UnloadModule(h uintptr) Result {
 		return ErrorInvalidHandle
 	}
 	m.Unregister(shim.KindModule)
+	fileImagesMu.Lock()
+	delete(fileImages, m)
+	fileImagesMu.Unlock()
 	return Success
 }
 

@@ -44,6 +44,23 @@ var procVersions = map[string][]struct {
 	"cuDeviceGetUuid":            {{9020, "cuDeviceGetUuid"}, {11040, "cuDeviceGetUuid_v2"}},
 	"cuGetProcAddress":           {{11030, "cuGetProcAddress"}, {12000, "cuGetProcAddress_v2"}},
 	"cuEventElapsedTime":         {{2000, "cuEventElapsedTime"}, {12080, "cuEventElapsedTime_v2"}},
+	"cuMemHostGetDevicePointer":  {{3020, "cuMemHostGetDevicePointer_v2"}},
+	"cuMemAllocPitch":            {{3020, "cuMemAllocPitch_v2"}},
+	"cuMemcpyDtoDAsync":          {{3020, "cuMemcpyDtoDAsync_v2"}},
+	"cuMemsetD16":                {{3020, "cuMemsetD16_v2"}},
+	"cuMemcpy2D":                 {{3020, "cuMemcpy2D_v2"}},
+	"cuMemcpy2DUnaligned":        {{3020, "cuMemcpy2DUnaligned_v2"}},
+	"cuMemcpy2DAsync":            {{3020, "cuMemcpy2DAsync_v2"}},
+	"cuMemcpy3D":                 {{3020, "cuMemcpy3D_v2"}},
+	"cuMemcpy3DAsync":            {{3020, "cuMemcpy3DAsync_v2"}},
+	"cuMemsetD2D8":               {{3020, "cuMemsetD2D8_v2"}},
+	"cuMemsetD2D16":              {{3020, "cuMemsetD2D16_v2"}},
+	"cuMemsetD2D32":              {{3020, "cuMemsetD2D32_v2"}},
+	"cuStreamBeginCapture":       {{10000, "cuStreamBeginCapture"}, {10010, "cuStreamBeginCapture_v2"}},
+	"cuStreamGetCaptureInfo":     {{10010, "cuStreamGetCaptureInfo"}, {11030, "cuStreamGetCaptureInfo_v2"}, {12030, "cuStreamGetCaptureInfo_v3"}},
+	"cuGraphInstantiate":         {{10000, "cuGraphInstantiate_v2"}, {12000, "cuGraphInstantiateWithFlags"}},
+	"cuGraphExecUpdate":          {{12000, "cuGraphExecUpdate_v2"}},
+	"cuGraphAddDependencies":     {{10000, "cuGraphAddDependencies"}, {12030, "cuGraphAddDependencies_v2"}},
 }
 
 // cuGetProcAddress flags and results.

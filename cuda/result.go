@@ -23,6 +23,7 @@ const (
 	ErrorInvalidDevice      Result = 101
 	ErrorInvalidImage       Result = 200
 	ErrorInvalidContext     Result = 201
+	ErrorFileNotFound       Result = 301
 	ErrorAlreadyMapped      Result = 208
 	ErrorNotMapped          Result = 211
 	ErrorPeerUnsupported    Result = 217
@@ -40,6 +41,7 @@ const (
 	ErrorCaptureUnsupported Result = 900
 	ErrorCaptureInvalidated Result = 901
 	ErrorCaptureUnmatched   Result = 903
+	ErrorGraphExecUpdate    Result = 910
 	ErrorLaunchOutOfRes     Result = 701
 	ErrorLaunchFailed       Result = 719
 	ErrorUnknown            Result = 999

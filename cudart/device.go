@@ -1,7 +1,6 @@
 package cudart
 
 import (
-	"sync"
 	"unsafe"
 
 	"vgpu/shim"
@@ -274,25 +273,15 @@ func DeviceDisablePeerAccess(peer int32) Error {
 	return Success
 }
 
-var (
-	limitsMu sync.Mutex
-	limits   = map[int32]uint64{0: 1024, 1: 1 << 20, 2: 8 << 20, 3: 2, 4: 2048, 5: 64, 6: 0}
-)
-
 // DeviceGetLimit is cudaDeviceGetLimit.
 func DeviceGetLimit(value unsafe.Pointer, limit int32) Error {
 	d, e := currentDevice()
 	if e != Success {
 		return e
 	}
-	limitsMu.Lock()
-	v, ok := limits[limit]
-	limitsMu.Unlock()
+	v, ok := shim.PrimaryContext(d).LimitValue(limit)
 	if !ok || value == nil {
 		return ErrorInvalidValue
-	}
-	if set, ok := shim.PrimaryContext(d).Limit(limit); ok {
-		v = set
 	}
 	shim.PutU64(value, v)
 	return Success
@@ -306,10 +295,7 @@ func DeviceSetLimit(limit int32, value uint64) Error {
 	if e != Success {
 		return e
 	}
-	limitsMu.Lock()
-	_, ok := limits[limit]
-	limitsMu.Unlock()
-	if !ok {
+	if !shim.KnownLimit(limit) {
 		return ErrorInvalidValue
 	}
 	shim.PrimaryContext(d).SetLimit(limit, value)

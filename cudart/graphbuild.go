@@ -96,52 +96,13 @@ func memcpyOps(d *shim.Device, dst, src uintptr, count uint64, kind int32) ([]sh
 	return ops, From(st)
 }
 
-// memsetParams reads a cudaMemsetParams: dst (0), pitch (8), value (16), elementSize (20),
-// width (24, in elements), height (32).
+// memsetOps reads a cudaMemsetParams (shim.MemsetNodeOps).
 func memsetOps(d *shim.Device, p unsafe.Pointer) ([]shim.Node, Error) {
 	if p == nil {
 		return nil, ErrorInvalidValue
 	}
-	b := shim.View(p, 40)
-	dst, pitch := uintptr(shim.Le.Uint64(b)), shim.Le.Uint64(b[8:])
-	value, size := shim.Le.Uint32(b[16:]), uint64(shim.Le.Uint32(b[20:]))
-	width, height := shim.Le.Uint64(b[24:]), shim.Le.Uint64(b[32:])
-	if size != 1 && size != 2 && size != 4 {
-		return nil, ErrorInvalidValue
-	}
-	if width == 0 || height == 0 || width > 1<<40 || height > 1<<32 {
-		return nil, ErrorInvalidValue
-	}
-	if height > 1 && width*size > pitch {
-		return nil, ErrorInvalidValue
-	}
-	if size == 1 {
-		value &= 0xff
-	} else if size == 2 {
-		value = value&0xffff | value<<16
-	}
-	var ops []shim.Node
-	for r := uint64(0); r < height; r++ {
-		row, n := dst+uintptr(r*pitch), size*width
-		rec, st := shim.Record(d, func(s *shim.Stream) shim.Status { return shim.MemsetWords(s, row, value, size, width) })
-		if st != shim.OK {
-			return nil, From(st)
-		}
-		for i := range rec {
-			if run := rec[i].Run; run != nil {
-				// A pattern written from the host (the sim's multi-byte fill): checked again at
-				// each replay, as copies and byte fills are, since the memory may be gone.
-				rec[i].Run = func() shim.Status {
-					if _, st := shim.DeviceRange(row, n); st != shim.OK {
-						return shim.ErrInvalidValue
-					}
-					return run()
-				}
-			}
-		}
-		ops = append(ops, rec...)
-	}
-	return ops, Success
+	ops, st := shim.MemsetNodeOps(d, shim.View(p, 40))
+	return ops, From(st)
 }
 
 // GraphAddMemsetNode is cudaGraphAddMemsetNode: a 1, 2 or 4 byte value over width elements

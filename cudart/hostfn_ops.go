@@ -1,7 +1,5 @@
 package cudart
 
-import "vgpu/shim"
-
 // LaunchHostFunc is cudaLaunchHostFunc: fn(userData) runs once, in stream order. The model
 // completes the stream's earlier work before the node runs (waiting for a backend that runs
 // it asynchronously) and starts no later work on the stream until fn has returned: the call
@@ -14,13 +12,7 @@ func LaunchHostFunc(stream, fn, data uintptr) Error {
 	if fn == 0 {
 		return ErrorInvalidValue
 	}
-	return From(s.Enqueue(shim.Node{Kind: shim.NodeHost, Run: func() shim.Status {
-		if st := shim.WaitBackend(); st != shim.OK {
-			return st
-		}
-		RunHostFunc(fn, data)
-		return shim.OK
-	}}))
+	return From(s.LaunchHostFunc(fn, data))
 }
 
 // StreamAddCallback is cudaStreamAddCallback: flags must be 0; the callback is not
@@ -39,12 +31,5 @@ func addCallback(handle, named, fn, data uintptr, flags uint32) Error {
 	if fn == 0 || flags != 0 {
 		return ErrorInvalidValue
 	}
-	if s.Capturing() != nil {
-		return ErrorCaptureUnsupported
-	}
-	if st := s.Synchronize(); st != shim.OK {
-		return From(st)
-	}
-	RunStreamCallback(fn, named, data)
-	return Success
+	return From(s.AddCallback(named, fn, data))
 }

@@ -19,13 +19,6 @@ func kernelAt(fn uintptr) (*shim.Kernel, Error) {
 	return k, Success
 }
 
-// cudaFuncAttribute values.
-const (
-	funcAttrMaxDynamicShared = 8
-	funcAttrPreferredCarve   = 9
-	funcAttrLast             = 15
-)
-
 // FuncSetAttribute is cudaFuncSetAttribute.
 func FuncSetAttribute(fn uintptr, attr int32, value int32) Error {
 	k, e := kernelAt(fn)
@@ -36,23 +29,7 @@ func FuncSetAttribute(fn uintptr, attr int32, value int32) Error {
 	if e != Success {
 		return e
 	}
-	switch attr {
-	case funcAttrMaxDynamicShared:
-		if value < 0 || value > d.Attrs[shim.AttrMaxSharedMemPerBlockOptin] {
-			return ErrorInvalidValue
-		}
-		k.MaxDynShared = value
-	case funcAttrPreferredCarve:
-		if value < -1 || value > 100 {
-			return ErrorInvalidValue
-		}
-		k.PreferredCarve = value
-	default:
-		if attr < funcAttrMaxDynamicShared || attr > funcAttrLast {
-			return ErrorInvalidValue
-		}
-	}
-	return Success
+	return From(shim.SetKernelAttribute(k, d, attr, value))
 }
 
 // FuncGetAttributes is cudaFuncGetAttributes (144 bytes in CUDA 12 and 13).
@@ -101,21 +78,7 @@ func OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(n unsafe.Pointer, fn uin
 	if n == nil || blockSize <= 0 || flags > 1 {
 		return ErrorInvalidValue
 	}
-	a := &d.Attrs
-	if blockSize > a[shim.AttrMaxThreadsPerBlock] {
-		shim.PutI32(n, 0)
-		return Success
-	}
-	warps := (int64(blockSize) + 31) / 32
-	blocks := int64(a[shim.AttrMaxBlocksPerSM])
-	blocks = min(blocks, int64(a[shim.AttrMaxThreadsPerSM])/(warps*32))
-	regs, _ := shim.KernelAttribute(k, d, 4)
-	blocks = min(blocks, int64(a[shim.AttrMaxRegistersPerSM])/(warps*32*int64(regs)))
-	if shared > 0 {
-		per := int64(shared) + int64(a[shim.AttrReservedSharedMemPerBlock])
-		blocks = min(blocks, int64(a[shim.AttrMaxSharedMemoryPerSM])/per)
-	}
-	shim.PutI32(n, int32(max(blocks, 0)))
+	shim.PutI32(n, shim.BlocksPerSM(k, d, blockSize, shared))
 	return Success
 }
 

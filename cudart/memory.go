@@ -65,7 +65,7 @@ func MallocAsync(out unsafe.Pointer, size uint64, stream uintptr) Error {
 	}
 	d, _ := currentDevice()
 	if a := shim.S().Mem.Exact(*(*uintptr)(out), shim.MemDevice); a != nil && d != nil {
-		poolOf(d).added(a.Base, a.Charged)
+		shim.PoolOf(d).Added(a.Base, a.Charged)
 	}
 	return Success
 }
@@ -95,7 +95,7 @@ func Free(p uintptr) Error {
 	if p == 0 {
 		return Success
 	}
-	poolForget(p) // before the address can be reused by another allocation
+	shim.PoolForget(p) // before the address can be reused by another allocation
 	return From(shim.FreeDevice(p))
 }
 
@@ -105,20 +105,6 @@ func FreeAsync(p uintptr, stream uintptr) Error {
 		return e
 	}
 	return Free(p)
-}
-
-// poolForget takes an allocation cudaMallocAsync made out of its pool's figures.
-func poolForget(p uintptr) {
-	a := shim.S().Mem.Exact(p, shim.MemDevice)
-	if a == nil {
-		return
-	}
-	poolsMu.Lock()
-	pool := pools[poolKey{a.Dev, shim.CallerOwner()}]
-	poolsMu.Unlock()
-	if pool != nil {
-		pool.removed(p)
-	}
 }
 
 // HostAlloc is cudaHostAlloc.

@@ -15,23 +15,5 @@ func Memset2DAsync(p uintptr, pitch uint64, value int32, width, height uint64, s
 	if e != Success {
 		return e
 	}
-	if width == 0 || height == 0 {
-		return Success
-	}
-	if width > pitch {
-		return ErrorInvalidValue
-	}
-	last, ok := shim.MulAdd(pitch, height-1, width)
-	if !ok || last > 1<<48 {
-		return ErrorInvalidValue
-	}
-	if _, st := shim.DeviceRange(p, last); st != shim.OK {
-		return From(st)
-	}
-	for r := uint64(0); r < height; r++ {
-		if st := shim.Memset(s, p+uintptr(r*pitch), byte(value), width); st != shim.OK {
-			return From(st)
-		}
-	}
-	return Success
+	return From(shim.Memset2D(s, p, pitch, uint32(byte(value)), 1, width, height))
 }

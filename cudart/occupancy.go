@@ -39,18 +39,7 @@ func OccupancyAvailableDynamicSMemPerBlock(out unsafe.Pointer, fn uintptr, numBl
 	if out == nil || numBlocks <= 0 || blockSize <= 0 {
 		return ErrorInvalidValue
 	}
-	fit, e := blocksPerSM(fn, blockSize, 0)
-	if e != Success {
-		return e
-	}
-	a := &d.Attrs
-	static, _ := shim.KernelAttribute(k, d, 1)
-	avail := int64(0)
-	if fit >= numBlocks {
-		avail = int64(a[shim.AttrMaxSharedMemoryPerSM])/int64(numBlocks) - int64(a[shim.AttrReservedSharedMemPerBlock]) - int64(static)
-		avail = min(avail, int64(a[shim.AttrMaxSharedMemPerBlockOptin])-int64(static))
-	}
-	shim.PutU64(out, uint64(max(avail, 0)))
+	shim.PutU64(out, shim.AvailableDynamicSMem(k, d, numBlocks, blockSize))
 	return Success
 }
 

@@ -9,12 +9,6 @@ import (
 
 // cudaDeviceP2PAttr values.
 const (
-	p2pPerformanceRank     = 1
-	p2pAccessSupported     = 2
-	p2pNativeAtomics       = 3
-	p2pCudaArrayAccess     = 4
-	p2pOnlyPartialAtomics  = 5 // CUDA 13's cudaDevP2PAttrOnlyPartialNativeAtomicSupported
-	p2pAttrLast            = p2pOnlyPartialAtomics
 	streamAttrPolicyWindow = shim.LaunchAttrAccessPolicyWindow
 	streamAttrSyncPolicy   = shim.LaunchAttrSynchronizationPolicy
 	streamAttrPriority     = shim.LaunchAttrPriority
@@ -35,15 +29,12 @@ func DeviceGetP2PAttribute(value unsafe.Pointer, attr int32, src, dst int32) Err
 	if e != Success {
 		return e
 	}
-	if value == nil || attr < p2pPerformanceRank || attr > p2pAttrLast {
+	if value == nil {
 		return ErrorInvalidValue
 	}
-	if a == b {
-		return ErrorInvalidDevice
-	}
-	v := int32(1)
-	if attr == p2pPerformanceRank || attr == p2pOnlyPartialAtomics {
-		v = 0
+	v, st := shim.P2PAttribute(a, b, attr)
+	if st != shim.OK {
+		return From(st)
 	}
 	shim.PutI32(value, v)
 	return Success

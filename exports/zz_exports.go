@@ -462,6 +462,571 @@ func vgpu_cuModuleGetGlobal_v2(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod u
 	return dispatch.T().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
 }
 
+//export vgpu_cuLibraryLoadData
+func vgpu_cuLibraryLoadData(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cuLibraryLoadFromFile
+func vgpu_cuLibraryLoadFromFile(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cuLibraryUnload
+func vgpu_cuLibraryUnload(library uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryUnload(library)
+}
+
+//export vgpu_cuLibraryGetKernel
+func vgpu_cuLibraryGetKernel(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetKernel(pKernel, library, name)
+}
+
+//export vgpu_cuLibraryGetModule
+func vgpu_cuLibraryGetModule(pMod unsafe.Pointer, library uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryGetModule(pMod, library)
+}
+
+//export vgpu_cuLibraryGetKernelCount
+func vgpu_cuLibraryGetKernelCount(count unsafe.Pointer, lib uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryGetKernelCount(count, lib)
+}
+
+//export vgpu_cuLibraryEnumerateKernels
+func vgpu_cuLibraryEnumerateKernels(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+	return dispatch.T().Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+}
+
+//export vgpu_cuLibraryGetGlobal
+func vgpu_cuLibraryGetGlobal(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+}
+
+//export vgpu_cuLibraryGetManaged
+func vgpu_cuLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+}
+
+//export vgpu_cuLibraryGetUnifiedFunction
+func vgpu_cuLibraryGetUnifiedFunction(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+}
+
+//export vgpu_cuKernelGetFunction
+func vgpu_cuKernelGetFunction(pFunc unsafe.Pointer, kernel uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetFunction(pFunc, kernel)
+}
+
+//export vgpu_cuKernelGetLibrary
+func vgpu_cuKernelGetLibrary(pLib unsafe.Pointer, kernel uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetLibrary(pLib, kernel)
+}
+
+//export vgpu_cuKernelGetAttribute
+func vgpu_cuKernelGetAttribute(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+}
+
+//export vgpu_cuKernelSetAttribute
+func vgpu_cuKernelSetAttribute(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+}
+
+//export vgpu_cuKernelSetCacheConfig
+func vgpu_cuKernelSetCacheConfig(kernel uintptr, config int32, dev int32) int32 {
+	return dispatch.T().Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+}
+
+//export vgpu_cuKernelGetName
+func vgpu_cuKernelGetName(name unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuKernelGetName(name, hfunc)
+}
+
+//export vgpu_cuKernelGetParamInfo
+func vgpu_cuKernelGetParamInfo(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+}
+
+//export vgpu_cuFuncGetName
+func vgpu_cuFuncGetName(name unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncGetName(name, hfunc)
+}
+
+//export vgpu_cuFuncGetParamInfo
+func vgpu_cuFuncGetParamInfo(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+}
+
+//export vgpu_cuFuncGetModule
+func vgpu_cuFuncGetModule(hmod unsafe.Pointer, hfunc uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncGetModule(hmod, hfunc)
+}
+
+//export vgpu_cuFuncSetAttribute
+func vgpu_cuFuncSetAttribute(hfunc uintptr, attrib int32, value int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+}
+
+//export vgpu_cuFuncSetCacheConfig
+func vgpu_cuFuncSetCacheConfig(hfunc uintptr, config int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetCacheConfig(hfunc, config)
+}
+
+//export vgpu_cuFuncSetSharedMemConfig
+func vgpu_cuFuncSetSharedMemConfig(hfunc uintptr, config int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetSharedMemConfig(hfunc, config)
+}
+
+//export vgpu_cuFuncIsLoaded
+func vgpu_cuFuncIsLoaded(state unsafe.Pointer, function uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncIsLoaded(state, function)
+}
+
+//export vgpu_cuFuncLoad
+func vgpu_cuFuncLoad(function uintptr) int32 {
+	return dispatch.T().Cuda.CuFuncLoad(function)
+}
+
+//export vgpu_cuModuleGetLoadingMode
+func vgpu_cuModuleGetLoadingMode(mode unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetLoadingMode(mode)
+}
+
+//export vgpu_cuModuleGetFunctionCount
+func vgpu_cuModuleGetFunctionCount(count unsafe.Pointer, mod uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleGetFunctionCount(count, mod)
+}
+
+//export vgpu_cuModuleEnumerateFunctions
+func vgpu_cuModuleEnumerateFunctions(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+}
+
+//export vgpu_cuModuleLoad
+func vgpu_cuModuleLoad(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleLoad(module, fname)
+}
+
+//export vgpu_cuModuleLoadDataEx
+func vgpu_cuModuleLoadDataEx(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+}
+
+//export vgpu_cuModuleLoadFatBinary
+func vgpu_cuModuleLoadFatBinary(module unsafe.Pointer, fatCubin uintptr) int32 {
+	return dispatch.T().Cuda.CuModuleLoadFatBinary(module, fatCubin)
+}
+
+//export vgpu_cuStreamCreateWithPriority
+func vgpu_cuStreamCreateWithPriority(phStream unsafe.Pointer, flags uint32, priority int32) int32 {
+	return dispatch.T().Cuda.CuStreamCreateWithPriority(phStream, flags, priority)
+}
+
+//export vgpu_cuStreamGetPriority
+func vgpu_cuStreamGetPriority(hStream uintptr, priority unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetPriority(hStream, priority)
+}
+
+//export vgpu_cuStreamGetFlags
+func vgpu_cuStreamGetFlags(hStream uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetFlags(hStream, flags)
+}
+
+//export vgpu_cuStreamGetCtx
+func vgpu_cuStreamGetCtx(hStream uintptr, pctx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCtx(hStream, pctx)
+}
+
+//export vgpu_cuStreamGetDevice
+func vgpu_cuStreamGetDevice(hStream uintptr, device unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetDevice(hStream, device)
+}
+
+//export vgpu_cuStreamGetId
+func vgpu_cuStreamGetId(hStream uintptr, streamId unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetId(hStream, streamId)
+}
+
+//export vgpu_cuStreamWaitEvent
+func vgpu_cuStreamWaitEvent(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitEvent(hStream, hEvent, flags)
+}
+
+//export vgpu_cuStreamBeginCapture_v2
+func vgpu_cuStreamBeginCapture_v2(hStream uintptr, mode int32) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture_v2(hStream, mode)
+}
+
+//export vgpu_cuStreamBeginCapture
+func vgpu_cuStreamBeginCapture(hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture(hStream)
+}
+
+//export vgpu_cuStreamEndCapture
+func vgpu_cuStreamEndCapture(hStream uintptr, phGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamEndCapture(hStream, phGraph)
+}
+
+//export vgpu_cuStreamIsCapturing
+func vgpu_cuStreamIsCapturing(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamIsCapturing(hStream, captureStatus)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_v2
+func vgpu_cuStreamGetCaptureInfo_v2(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_v2(hStream, captureStatus, id, graph, deps, numDeps)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_v3
+func vgpu_cuStreamGetCaptureInfo_v3(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_v3(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+}
+
+//export vgpu_cuStreamGetCaptureInfo
+func vgpu_cuStreamGetCaptureInfo(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
+}
+
+//export vgpu_cuThreadExchangeStreamCaptureMode
+func vgpu_cuThreadExchangeStreamCaptureMode(mode unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuThreadExchangeStreamCaptureMode(mode)
+}
+
+//export vgpu_cuStreamAddCallback
+func vgpu_cuStreamAddCallback(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAddCallback(hStream, callback, userData, flags)
+}
+
+//export vgpu_cuLaunchHostFunc
+func vgpu_cuLaunchHostFunc(hStream uintptr, fn uintptr, userData uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchHostFunc(hStream, fn, userData)
+}
+
+//export vgpu_cuStreamDestroy
+func vgpu_cuStreamDestroy(stream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamDestroy(stream)
+}
+
+//export vgpu_cuEventDestroy
+func vgpu_cuEventDestroy(event uintptr) int32 {
+	return dispatch.T().Cuda.CuEventDestroy(event)
+}
+
+//export vgpu_cuEventRecordWithFlags
+func vgpu_cuEventRecordWithFlags(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuEventRecordWithFlags(hEvent, hStream, flags)
+}
+
+//export vgpu_cuCtxSetFlags
+func vgpu_cuCtxSetFlags(flags uint32) int32 {
+	return dispatch.T().Cuda.CuCtxSetFlags(flags)
+}
+
+//export vgpu_cuCtxGetStreamPriorityRange
+func vgpu_cuCtxGetStreamPriorityRange(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCtxGetStreamPriorityRange(leastPriority, greatestPriority)
+}
+
+//export vgpu_cuCtxGetLimit
+func vgpu_cuCtxGetLimit(pvalue unsafe.Pointer, limit int32) int32 {
+	return dispatch.T().Cuda.CuCtxGetLimit(pvalue, limit)
+}
+
+//export vgpu_cuCtxSetLimit
+func vgpu_cuCtxSetLimit(limit int32, value uint64) int32 {
+	return dispatch.T().Cuda.CuCtxSetLimit(limit, value)
+}
+
+//export vgpu_cuCtxGetCacheConfig
+func vgpu_cuCtxGetCacheConfig(pconfig unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCtxGetCacheConfig(pconfig)
+}
+
+//export vgpu_cuCtxSetCacheConfig
+func vgpu_cuCtxSetCacheConfig(config int32) int32 {
+	return dispatch.T().Cuda.CuCtxSetCacheConfig(config)
+}
+
+//export vgpu_cuCtxEnablePeerAccess
+func vgpu_cuCtxEnablePeerAccess(peerContext uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuCtxEnablePeerAccess(peerContext, flags)
+}
+
+//export vgpu_cuCtxDisablePeerAccess
+func vgpu_cuCtxDisablePeerAccess(peerContext uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxDisablePeerAccess(peerContext)
+}
+
+//export vgpu_cuDeviceCanAccessPeer
+func vgpu_cuDeviceCanAccessPeer(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceCanAccessPeer(canAccessPeer, dev, peerDev)
+}
+
+//export vgpu_cuDeviceGetP2PAttribute
+func vgpu_cuDeviceGetP2PAttribute(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetP2PAttribute(value, attrib, srcDevice, dstDevice)
+}
+
+//export vgpu_cuMemcpyDtoDAsync_v2
+func vgpu_cuMemcpyDtoDAsync_v2(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoDAsync_v2(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyPeer
+func vgpu_cuMemcpyPeer(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, count)
+}
+
+//export vgpu_cuMemcpyPeerAsync
+func vgpu_cuMemcpyPeerAsync(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeerAsync(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+}
+
+//export vgpu_cuMemsetD16_v2
+func vgpu_cuMemsetD16_v2(dst uint64, value uint16, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD16_v2(dst, value, count)
+}
+
+//export vgpu_cuMemsetD16Async
+func vgpu_cuMemsetD16Async(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD16Async(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD32Async
+func vgpu_cuMemsetD32Async(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD32Async(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD2D8_v2
+func vgpu_cuMemsetD2D8_v2(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8_v2(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D8Async
+func vgpu_cuMemsetD2D8Async(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8Async(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D16_v2
+func vgpu_cuMemsetD2D16_v2(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16_v2(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D16Async
+func vgpu_cuMemsetD2D16Async(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16Async(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D32_v2
+func vgpu_cuMemsetD2D32_v2(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32_v2(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D32Async
+func vgpu_cuMemsetD2D32Async(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32Async(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemAllocPitch_v2
+func vgpu_cuMemAllocPitch_v2(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocPitch_v2(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+}
+
+//export vgpu_cuMemAllocManaged
+func vgpu_cuMemAllocManaged(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocManaged(dptr, bytesize, flags)
+}
+
+//export vgpu_cuMemHostGetDevicePointer_v2
+func vgpu_cuMemHostGetDevicePointer_v2(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemHostGetDevicePointer_v2(pdptr, p, flags)
+}
+
+//export vgpu_cuMemHostGetFlags
+func vgpu_cuMemHostGetFlags(pFlags unsafe.Pointer, p uintptr) int32 {
+	return dispatch.T().Cuda.CuMemHostGetFlags(pFlags, p)
+}
+
+//export vgpu_cuPointerGetAttributes
+func vgpu_cuPointerGetAttributes(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
+	return dispatch.T().Cuda.CuPointerGetAttributes(numAttributes, attributes, data, ptr)
+}
+
+//export vgpu_cuGraphCreate
+func vgpu_cuGraphCreate(phGraph unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGraphCreate(phGraph, flags)
+}
+
+//export vgpu_cuGraphInstantiateWithFlags
+func vgpu_cuGraphInstantiateWithFlags(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiateWithFlags(phGraphExec, hGraph, flags)
+}
+
+//export vgpu_cuGraphInstantiate_v2
+func vgpu_cuGraphInstantiate_v2(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiate_v2(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+}
+
+//export vgpu_cuGraphLaunch
+func vgpu_cuGraphLaunch(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphLaunch(hGraphExec, hStream)
+}
+
+//export vgpu_cuGraphUpload
+func vgpu_cuGraphUpload(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphUpload(hGraphExec, hStream)
+}
+
+//export vgpu_cuGraphExecDestroy
+func vgpu_cuGraphExecDestroy(hGraphExec uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecDestroy(hGraphExec)
+}
+
+//export vgpu_cuGraphDestroy
+func vgpu_cuGraphDestroy(hGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphDestroy(hGraph)
+}
+
+//export vgpu_cuGraphExecUpdate_v2
+func vgpu_cuGraphExecUpdate_v2(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecUpdate_v2(hGraphExec, hGraph, resultInfo)
+}
+
+//export vgpu_cuGraphGetNodes
+func vgpu_cuGraphGetNodes(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetNodes(hGraph, nodes, numNodes)
+}
+
+//export vgpu_cuGraphAddEmptyNode
+func vgpu_cuGraphAddEmptyNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphAddEmptyNode(phGraphNode, hGraph, dependencies, numDependencies)
+}
+
+//export vgpu_cuGraphAddMemsetNode
+func vgpu_cuGraphAddMemsetNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddMemsetNode(phGraphNode, hGraph, dependencies, numDependencies, memsetParams, ctx)
+}
+
+//export vgpu_cuGraphAddDependencies
+func vgpu_cuGraphAddDependencies(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphAddDependencies(hGraph, from, to, numDependencies)
+}
+
+//export vgpu_cuGraphAddDependencies_v2
+func vgpu_cuGraphAddDependencies_v2(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphAddDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cuGraphClone
+func vgpu_cuGraphClone(phGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphClone(phGraphClone, originalGraph)
+}
+
+//export vgpu_cuGraphNodeGetType
+func vgpu_cuGraphNodeGetType(hNode uintptr, type_ unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetType(hNode, type_)
+}
+
+//export vgpu_cuGraphDestroyNode
+func vgpu_cuGraphDestroyNode(hNode uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphDestroyNode(hNode)
+}
+
+//export vgpu_cuOccupancyMaxActiveBlocksPerMultiprocessor
+func vgpu_cuOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize)
+}
+
+//export vgpu_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
+func vgpu_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags)
+}
+
+//export vgpu_cuOccupancyAvailableDynamicSMemPerBlock
+func vgpu_cuOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+	return dispatch.T().Cuda.CuOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+}
+
+//export vgpu_cuOccupancyMaxPotentialBlockSize
+func vgpu_cuOccupancyMaxPotentialBlockSize(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxPotentialBlockSize(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit)
+}
+
+//export vgpu_cuOccupancyMaxPotentialBlockSizeWithFlags
+func vgpu_cuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+}
+
+//export vgpu_cuLaunchCooperativeKernel
+func vgpu_cuLaunchCooperativeKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+}
+
+//export vgpu_cuMemcpy2D_v2
+func vgpu_cuMemcpy2D_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned_v2
+func vgpu_cuMemcpy2DUnaligned_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync_v2
+func vgpu_cuMemcpy2DAsync_v2(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D_v2
+func vgpu_cuMemcpy3D_v2(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D_v2(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync_v2
+func vgpu_cuMemcpy3DAsync_v2(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+}
+
+//export vgpu_cuMemAllocAsync
+func vgpu_cuMemAllocAsync(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+}
+
+//export vgpu_cuMemFreeAsync
+func vgpu_cuMemFreeAsync(dptr uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemFreeAsync(dptr, hStream)
+}
+
+//export vgpu_cuDeviceGetDefaultMemPool
+func vgpu_cuDeviceGetDefaultMemPool(pool_out unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+}
+
+//export vgpu_cuDeviceGetMemPool
+func vgpu_cuDeviceGetMemPool(pool unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetMemPool(pool, dev)
+}
+
+//export vgpu_cuMemPoolGetAttribute
+func vgpu_cuMemPoolGetAttribute(pool uintptr, attr int32, value uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolGetAttribute(pool, attr, value)
+}
+
+//export vgpu_cuMemPoolSetAttribute
+func vgpu_cuMemPoolSetAttribute(pool uintptr, attr int32, value uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolSetAttribute(pool, attr, value)
+}
+
+//export vgpu_cuMemPoolTrimTo
+func vgpu_cuMemPoolTrimTo(pool uintptr, minBytesToKeep uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
+}
+
+//export vgpu_cuLaunchKernelEx
+func vgpu_cuLaunchKernelEx(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchKernelEx(config, f, params, extra)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

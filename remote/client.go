@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -47,6 +48,7 @@ func On() bool {
 	}
 	on := shim.S().Config.Backend == "remote"
 	if on {
+		cuda.ClientCode.Store(true) // this client's modules, libraries and kernels are its own records
 		mode.Store(2)
 	} else {
 		mode.Store(1)

@@ -281,13 +281,13 @@ var Stubs = table.Set{
 		},
 		CuMemcpy: func(dst uint64, src uint64, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuMemcpy", 801))
+			r := int32(MemcpyCU(dst, src, count))
 			StatsEnd(45, t)
 			return r
 		},
 		CuMemcpyAsync: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuMemcpyAsync", 801))
+			r := int32(MemcpyAsyncCU(dst, src, count, stream))
 			StatsEnd(46, t)
 			return r
 		},
@@ -478,7 +478,7 @@ var Stubs = table.Set{
 		},
 		CuFuncGetAttribute: func(pi unsafe.Pointer, attrib int32, f uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuFuncGetAttribute", 801))
+			r := int32(FuncGetAttribute(pi, attrib, f))
 			StatsEnd(82, t)
 			return r
 		},
@@ -504,16 +504,534 @@ var Stubs = table.Set{
 		CuMemHostUnregister:  table.Semantics.Cuda.CuMemHostUnregister,
 		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuModuleGetGlobal_v2", 801))
+			r := int32(ModuleGetGlobal(dptr, bytes, hmod, name))
 			StatsEnd(88, t)
+			return r
+		},
+		CuLibraryLoadData:         table.Semantics.Cuda.CuLibraryLoadData,
+		CuLibraryLoadFromFile:     table.Semantics.Cuda.CuLibraryLoadFromFile,
+		CuLibraryUnload:           table.Semantics.Cuda.CuLibraryUnload,
+		CuLibraryGetKernel:        table.Semantics.Cuda.CuLibraryGetKernel,
+		CuLibraryGetModule:        table.Semantics.Cuda.CuLibraryGetModule,
+		CuLibraryGetKernelCount:   table.Semantics.Cuda.CuLibraryGetKernelCount,
+		CuLibraryEnumerateKernels: table.Semantics.Cuda.CuLibraryEnumerateKernels,
+		CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(LibraryGetGlobal(dptr, bytes, library, name))
+			StatsEnd(96, t)
+			return r
+		},
+		CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(LibraryGetManaged(dptr, bytes, library, name))
+			StatsEnd(97, t)
+			return r
+		},
+		CuLibraryGetUnifiedFunction: table.Semantics.Cuda.CuLibraryGetUnifiedFunction,
+		CuKernelGetFunction:         table.Semantics.Cuda.CuKernelGetFunction,
+		CuKernelGetLibrary:          table.Semantics.Cuda.CuKernelGetLibrary,
+		CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(KernelGetAttribute(pi, attrib, kernel, dev))
+			StatsEnd(101, t)
+			return r
+		},
+		CuKernelSetAttribute:   table.Semantics.Cuda.CuKernelSetAttribute,
+		CuKernelSetCacheConfig: table.Semantics.Cuda.CuKernelSetCacheConfig,
+		CuKernelGetName:        table.Semantics.Cuda.CuKernelGetName,
+		CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(KernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize))
+			StatsEnd(105, t)
+			return r
+		},
+		CuFuncGetName: table.Semantics.Cuda.CuFuncGetName,
+		CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(FuncGetParamInfo(func_, paramIndex, paramOffset, paramSize))
+			StatsEnd(107, t)
+			return r
+		},
+		CuFuncGetModule:            table.Semantics.Cuda.CuFuncGetModule,
+		CuFuncSetAttribute:         table.Semantics.Cuda.CuFuncSetAttribute,
+		CuFuncSetCacheConfig:       table.Semantics.Cuda.CuFuncSetCacheConfig,
+		CuFuncSetSharedMemConfig:   table.Semantics.Cuda.CuFuncSetSharedMemConfig,
+		CuFuncIsLoaded:             table.Semantics.Cuda.CuFuncIsLoaded,
+		CuFuncLoad:                 table.Semantics.Cuda.CuFuncLoad,
+		CuModuleGetLoadingMode:     table.Semantics.Cuda.CuModuleGetLoadingMode,
+		CuModuleGetFunctionCount:   table.Semantics.Cuda.CuModuleGetFunctionCount,
+		CuModuleEnumerateFunctions: table.Semantics.Cuda.CuModuleEnumerateFunctions,
+		CuModuleLoad:               table.Semantics.Cuda.CuModuleLoad,
+		CuModuleLoadDataEx:         table.Semantics.Cuda.CuModuleLoadDataEx,
+		CuModuleLoadFatBinary:      table.Semantics.Cuda.CuModuleLoadFatBinary,
+		CuStreamCreateWithPriority: func(phStream unsafe.Pointer, flags uint32, priority int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(120, []wire.Value{{U: uint64(uintptr(phStream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(120, t)
+			return r
+		},
+		CuStreamGetPriority: func(hStream uintptr, priority unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(121, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(121, t)
+			return r
+		},
+		CuStreamGetFlags: func(hStream uintptr, flags unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(122, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(122, t)
+			return r
+		},
+		CuStreamGetCtx: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(123, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(pctx))}}))
+			StatsEnd(123, t)
+			return r
+		},
+		CuStreamGetDevice: func(hStream uintptr, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(124, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(124, t)
+			return r
+		},
+		CuStreamGetId: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(125, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(125, t)
+			return r
+		},
+		CuStreamWaitEvent: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(126, []wire.Value{{U: uint64(hStream)}, {U: uint64(hEvent)}, {U: uint64(flags)}}))
+			StatsEnd(126, t)
+			return r
+		},
+		CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(127, []wire.Value{{U: uint64(hStream)}, {U: uint64(mode)}}))
+			StatsEnd(127, t)
+			return r
+		},
+		CuStreamBeginCapture: func(hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(128, []wire.Value{{U: uint64(hStream)}}))
+			StatsEnd(128, t)
+			return r
+		},
+		CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(129, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(phGraph))}}))
+			StatsEnd(129, t)
+			return r
+		},
+		CuStreamIsCapturing: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(130, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}}))
+			StatsEnd(130, t)
+			return r
+		},
+		CuStreamGetCaptureInfo_v2: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(131, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(numDeps))}}))
+			StatsEnd(131, t)
+			return r
+		},
+		CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(132, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numDeps))}}))
+			StatsEnd(132, t)
+			return r
+		},
+		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(133, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}}))
+			StatsEnd(133, t)
+			return r
+		},
+		CuThreadExchangeStreamCaptureMode: table.Semantics.Cuda.CuThreadExchangeStreamCaptureMode,
+		CuStreamAddCallback: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(StreamAddCallbackCU(hStream, callback, userData, flags))
+			StatsEnd(135, t)
+			return r
+		},
+		CuLaunchHostFunc: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchHostFuncCU(hStream, fn, userData))
+			StatsEnd(136, t)
+			return r
+		},
+		CuStreamDestroy: func(stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(137, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(137, t)
+			return r
+		},
+		CuEventDestroy: func(event uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(138, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(138, t)
+			return r
+		},
+		CuEventRecordWithFlags: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(139, []wire.Value{{U: uint64(hEvent)}, {U: uint64(hStream)}, {U: uint64(flags)}}))
+			StatsEnd(139, t)
+			return r
+		},
+		CuCtxSetFlags: func(flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(140, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(140, t)
+			return r
+		},
+		CuCtxGetStreamPriorityRange: func(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(141, []wire.Value{{U: uint64(uintptr(leastPriority))}, {U: uint64(uintptr(greatestPriority))}}))
+			StatsEnd(141, t)
+			return r
+		},
+		CuCtxGetLimit: func(pvalue unsafe.Pointer, limit int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(142, []wire.Value{{U: uint64(uintptr(pvalue))}, {U: uint64(limit)}}))
+			StatsEnd(142, t)
+			return r
+		},
+		CuCtxSetLimit: func(limit int32, value uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(143, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(143, t)
+			return r
+		},
+		CuCtxGetCacheConfig: func(pconfig unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(144, []wire.Value{{U: uint64(uintptr(pconfig))}}))
+			StatsEnd(144, t)
+			return r
+		},
+		CuCtxSetCacheConfig: func(config int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(145, []wire.Value{{U: uint64(config)}}))
+			StatsEnd(145, t)
+			return r
+		},
+		CuCtxEnablePeerAccess: func(peerContext uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(146, []wire.Value{{U: uint64(peerContext)}, {U: uint64(flags)}}))
+			StatsEnd(146, t)
+			return r
+		},
+		CuCtxDisablePeerAccess: func(peerContext uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(147, []wire.Value{{U: uint64(peerContext)}}))
+			StatsEnd(147, t)
+			return r
+		},
+		CuDeviceCanAccessPeer: func(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(148, []wire.Value{{U: uint64(uintptr(canAccessPeer))}, {U: uint64(dev)}, {U: uint64(peerDev)}}))
+			StatsEnd(148, t)
+			return r
+		},
+		CuDeviceGetP2PAttribute: func(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(149, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attrib)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(149, t)
+			return r
+		},
+		CuMemcpyDtoDAsync_v2: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(150, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(150, t)
+			return r
+		},
+		CuMemcpyPeer: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(151, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}}))
+			StatsEnd(151, t)
+			return r
+		},
+		CuMemcpyPeerAsync: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(152, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(152, t)
+			return r
+		},
+		CuMemsetD16_v2: func(dst uint64, value uint16, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(153, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(153, t)
+			return r
+		},
+		CuMemsetD16Async: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(154, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(154, t)
+			return r
+		},
+		CuMemsetD32Async: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(155, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(155, t)
+			return r
+		},
+		CuMemsetD2D8_v2: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(156, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(156, t)
+			return r
+		},
+		CuMemsetD2D8Async: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(157, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(157, t)
+			return r
+		},
+		CuMemsetD2D16_v2: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(158, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(158, t)
+			return r
+		},
+		CuMemsetD2D16Async: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(159, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(159, t)
+			return r
+		},
+		CuMemsetD2D32_v2: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(160, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(160, t)
+			return r
+		},
+		CuMemsetD2D32Async: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(161, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(161, t)
+			return r
+		},
+		CuMemAllocPitch_v2: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(162, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(uintptr(pPitch))}, {U: uint64(widthInBytes)}, {U: uint64(height)}, {U: uint64(elementSizeBytes)}}))
+			StatsEnd(162, t)
+			return r
+		},
+		CuMemAllocManaged: func(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(163, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(flags)}}))
+			StatsEnd(163, t)
+			return r
+		},
+		CuMemHostGetDevicePointer_v2: table.Semantics.Cuda.CuMemHostGetDevicePointer_v2,
+		CuMemHostGetFlags:            table.Semantics.Cuda.CuMemHostGetFlags,
+		CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cuPointerGetAttributes", 801))
+			StatsEnd(166, t)
+			return r
+		},
+		CuGraphCreate: func(phGraph unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(167, []wire.Value{{U: uint64(uintptr(phGraph))}, {U: uint64(flags)}}))
+			StatsEnd(167, t)
+			return r
+		},
+		CuGraphInstantiateWithFlags: func(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(168, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(flags)}}))
+			StatsEnd(168, t)
+			return r
+		},
+		CuGraphInstantiate_v2: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(phErrorNode))}, {U: uint64(uintptr(logBuffer))}, {U: uint64(bufferSize)}}))
+			StatsEnd(169, t)
+			return r
+		},
+		CuGraphLaunch: func(hGraphExec uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(170, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
+			StatsEnd(170, t)
+			return r
+		},
+		CuGraphUpload: func(hGraphExec uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(171, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
+			StatsEnd(171, t)
+			return r
+		},
+		CuGraphExecDestroy: func(hGraphExec uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(172, []wire.Value{{U: uint64(hGraphExec)}}))
+			StatsEnd(172, t)
+			return r
+		},
+		CuGraphDestroy: func(hGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(173, []wire.Value{{U: uint64(hGraph)}}))
+			StatsEnd(173, t)
+			return r
+		},
+		CuGraphExecUpdate_v2: func(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(174, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hGraph)}, {U: uint64(uintptr(resultInfo))}}))
+			StatsEnd(174, t)
+			return r
+		},
+		CuGraphGetNodes: func(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(175, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(175, t)
+			return r
+		},
+		CuGraphAddEmptyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(176, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(176, t)
+			return r
+		},
+		CuGraphAddMemsetNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(177, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(memsetParams))}, {U: uint64(ctx)}}))
+			StatsEnd(177, t)
+			return r
+		},
+		CuGraphAddDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(178, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(178, t)
+			return r
+		},
+		CuGraphAddDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(179, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(179, t)
+			return r
+		},
+		CuGraphClone: func(phGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(180, []wire.Value{{U: uint64(uintptr(phGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(180, t)
+			return r
+		},
+		CuGraphNodeGetType: func(hNode uintptr, type_ unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(181, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(type_))}}))
+			StatsEnd(181, t)
+			return r
+		},
+		CuGraphDestroyNode: func(hNode uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(182, []wire.Value{{U: uint64(hNode)}}))
+			StatsEnd(182, t)
+			return r
+		},
+		CuOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+			t := StatsBegin()
+			r := int32(OccupancyMaxActiveBlocksCU(numBlocks, func_, blockSize, dynamicSMemSize))
+			StatsEnd(183, t)
+			return r
+		},
+		CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(OccupancyMaxActiveBlocksWithFlagsCU(numBlocks, func_, blockSize, dynamicSMemSize, flags))
+			StatsEnd(184, t)
+			return r
+		},
+		CuOccupancyAvailableDynamicSMemPerBlock:   table.Semantics.Cuda.CuOccupancyAvailableDynamicSMemPerBlock,
+		CuOccupancyMaxPotentialBlockSize:          table.Semantics.Cuda.CuOccupancyMaxPotentialBlockSize,
+		CuOccupancyMaxPotentialBlockSizeWithFlags: table.Semantics.Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags,
+		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
+			StatsEnd(188, t)
+			return r
+		},
+		CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DCU(pCopy))
+			StatsEnd(189, t)
+			return r
+		},
+		CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DCU(pCopy))
+			StatsEnd(190, t)
+			return r
+		},
+		CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DAsyncCU(pCopy, hStream))
+			StatsEnd(191, t)
+			return r
+		},
+		CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DCU(pCopy))
+			StatsEnd(192, t)
+			return r
+		},
+		CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DAsyncCU(pCopy, hStream))
+			StatsEnd(193, t)
+			return r
+		},
+		CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(194, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
+			StatsEnd(194, t)
+			return r
+		},
+		CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(195, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
+			StatsEnd(195, t)
+			return r
+		},
+		CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(196, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(dev)}}))
+			StatsEnd(196, t)
+			return r
+		},
+		CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(197, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(dev)}}))
+			StatsEnd(197, t)
+			return r
+		},
+		CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemPoolGetAttributeCU(pool, attr, value))
+			StatsEnd(198, t)
+			return r
+		},
+		CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemPoolSetAttributeCU(pool, attr, value))
+			StatsEnd(199, t)
+			return r
+		},
+		CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(200, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(200, t)
+			return r
+		},
+		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchKernelEx(config, f, params, extra))
+			StatsEnd(201, t)
 			return r
 		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(89, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(89, t)
+			r := int32(Forward(202, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(202, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -522,8 +1040,8 @@ var Stubs = table.Set{
 		CudaGetDevice: table.Semantics.Cudart.CudaGetDevice,
 		CudaSetDevice: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(91, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(91, t)
+			r := int32(Forward(204, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(204, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -531,8 +1049,8 @@ var Stubs = table.Set{
 		},
 		CudaSetDeviceFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(92, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(92, t)
+			r := int32(Forward(205, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(205, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -540,8 +1058,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceFlags: func(flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(93, []wire.Value{{U: uint64(uintptr(flags))}}))
-			StatsEnd(93, t)
+			r := int32(Forward(206, []wire.Value{{U: uint64(uintptr(flags))}}))
+			StatsEnd(206, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -549,8 +1067,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(94, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(94, t)
+			r := int32(Forward(207, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(207, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -558,8 +1076,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(95, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(95, t)
+			r := int32(Forward(208, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(208, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -567,8 +1085,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(96, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(96, t)
+			r := int32(Forward(209, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(209, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -576,8 +1094,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetAttribute: func(value unsafe.Pointer, attr int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(97, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-			StatsEnd(97, t)
+			r := int32(Forward(210, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+			StatsEnd(210, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -585,8 +1103,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetPCIBusId: func(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(98, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-			StatsEnd(98, t)
+			r := int32(Forward(211, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+			StatsEnd(211, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -594,8 +1112,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetByPCIBusId: func(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(99, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-			StatsEnd(99, t)
+			r := int32(Forward(212, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+			StatsEnd(212, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -603,8 +1121,8 @@ var Stubs = table.Set{
 		},
 		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(100, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(100, t)
+			r := int32(Forward(213, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(213, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -612,8 +1130,8 @@ var Stubs = table.Set{
 		},
 		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(101, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(101, t)
+			r := int32(Forward(214, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(214, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -621,8 +1139,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceReset: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(102, []wire.Value{}))
-			StatsEnd(102, t)
+			r := int32(Forward(215, []wire.Value{}))
+			StatsEnd(215, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -630,8 +1148,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSynchronize: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(103, []wire.Value{}))
-			StatsEnd(103, t)
+			r := int32(Forward(216, []wire.Value{}))
+			StatsEnd(216, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -639,8 +1157,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceCanAccessPeer: func(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(104, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-			StatsEnd(104, t)
+			r := int32(Forward(217, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+			StatsEnd(217, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -648,8 +1166,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceEnablePeerAccess: func(peerDevice int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(105, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-			StatsEnd(105, t)
+			r := int32(Forward(218, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+			StatsEnd(218, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -657,8 +1175,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceDisablePeerAccess: func(peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(106, []wire.Value{{U: uint64(peerDevice)}}))
-			StatsEnd(106, t)
+			r := int32(Forward(219, []wire.Value{{U: uint64(peerDevice)}}))
+			StatsEnd(219, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -666,8 +1184,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetLimit: func(value unsafe.Pointer, limit int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(107, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-			StatsEnd(107, t)
+			r := int32(Forward(220, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+			StatsEnd(220, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -675,8 +1193,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetLimit: func(limit int32, value uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(108, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-			StatsEnd(108, t)
+			r := int32(Forward(221, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(221, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -684,8 +1202,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetStreamPriorityRange: func(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(109, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-			StatsEnd(109, t)
+			r := int32(Forward(222, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+			StatsEnd(222, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -693,8 +1211,8 @@ var Stubs = table.Set{
 		},
 		CudaInitDevice: func(device int32, deviceFlags uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(110, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-			StatsEnd(110, t)
+			r := int32(Forward(223, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+			StatsEnd(223, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -706,8 +1224,8 @@ var Stubs = table.Set{
 		CudaPeekAtLastError: table.Semantics.Cudart.CudaPeekAtLastError,
 		CudaMalloc: func(devPtr unsafe.Pointer, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(115, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-			StatsEnd(115, t)
+			r := int32(Forward(228, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+			StatsEnd(228, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -715,8 +1233,8 @@ var Stubs = table.Set{
 		},
 		CudaFree: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(116, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(116, t)
+			r := int32(Forward(229, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(229, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -728,8 +1246,8 @@ var Stubs = table.Set{
 		CudaHostGetDevicePointer: table.Semantics.Cudart.CudaHostGetDevicePointer,
 		CudaMallocManaged: func(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(121, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(121, t)
+			r := int32(Forward(234, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(234, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -739,8 +1257,8 @@ var Stubs = table.Set{
 		CudaHostUnregister: table.Semantics.Cudart.CudaHostUnregister,
 		CudaMemGetInfo: func(free unsafe.Pointer, total unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(124, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-			StatsEnd(124, t)
+			r := int32(Forward(237, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+			StatsEnd(237, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -748,8 +1266,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(125, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(125, t)
+			r := int32(Forward(238, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(238, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -757,8 +1275,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(126, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(126, t)
+			r := int32(Forward(239, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(239, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -767,7 +1285,7 @@ var Stubs = table.Set{
 		CudaMemcpy: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy(dst, src, count, kind))
-			StatsEnd(127, t)
+			StatsEnd(240, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -776,7 +1294,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsync(dst, src, count, kind, stream))
-			StatsEnd(128, t)
+			StatsEnd(241, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -785,7 +1303,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(129, t)
+			StatsEnd(242, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -794,7 +1312,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(130, t)
+			StatsEnd(243, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -802,8 +1320,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeer: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(131, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-			StatsEnd(131, t)
+			r := int32(Forward(244, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+			StatsEnd(244, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -811,8 +1329,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeerAsync: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(132, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(132, t)
+			r := int32(Forward(245, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(245, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -821,7 +1339,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsync(p, stream))
-			StatsEnd(133, t)
+			StatsEnd(246, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -830,7 +1348,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeer(p))
-			StatsEnd(134, t)
+			StatsEnd(247, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -839,7 +1357,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D(p))
-			StatsEnd(135, t)
+			StatsEnd(248, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -848,7 +1366,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync(p, stream))
-			StatsEnd(136, t)
+			StatsEnd(249, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -857,7 +1375,7 @@ var Stubs = table.Set{
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaPointerGetAttributes", 801))
-			StatsEnd(137, t)
+			StatsEnd(250, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -865,8 +1383,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(138, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(138, t)
+			r := int32(Forward(251, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(251, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -874,8 +1392,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(139, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(139, t)
+			r := int32(Forward(252, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(252, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -883,8 +1401,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocPitch: func(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(140, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(140, t)
+			r := int32(Forward(253, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(253, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -893,7 +1411,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbol(symbol, src, count, offset, kind))
-			StatsEnd(141, t)
+			StatsEnd(254, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -902,7 +1420,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbol(dst, symbol, count, offset, kind))
-			StatsEnd(142, t)
+			StatsEnd(255, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -911,7 +1429,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-			StatsEnd(143, t)
+			StatsEnd(256, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -920,7 +1438,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-			StatsEnd(144, t)
+			StatsEnd(257, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -929,7 +1447,7 @@ var Stubs = table.Set{
 		CudaGetSymbolAddress: func(devPtr unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolAddress(devPtr, symbol))
-			StatsEnd(145, t)
+			StatsEnd(258, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -938,7 +1456,7 @@ var Stubs = table.Set{
 		CudaGetSymbolSize: func(size unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolSize(size, symbol))
-			StatsEnd(146, t)
+			StatsEnd(259, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -946,8 +1464,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(147, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(147, t)
+			r := int32(Forward(260, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(260, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -955,8 +1473,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(148, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(148, t)
+			r := int32(Forward(261, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(261, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -964,8 +1482,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(149, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(149, t)
+			r := int32(Forward(262, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(262, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -973,8 +1491,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(150, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(150, t)
+			r := int32(Forward(263, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(263, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -983,7 +1501,7 @@ var Stubs = table.Set{
 		CudaMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttribute(pool, attr, value))
-			StatsEnd(151, t)
+			StatsEnd(264, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -992,7 +1510,7 @@ var Stubs = table.Set{
 		CudaMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttribute(pool, attr, value))
-			StatsEnd(152, t)
+			StatsEnd(265, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1000,8 +1518,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(153, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(153, t)
+			r := int32(Forward(266, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(266, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1009,8 +1527,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreate: func(stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(154, []wire.Value{{U: uint64(uintptr(stream))}}))
-			StatsEnd(154, t)
+			r := int32(Forward(267, []wire.Value{{U: uint64(uintptr(stream))}}))
+			StatsEnd(267, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1018,8 +1536,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithFlags: func(stream unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(155, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-			StatsEnd(155, t)
+			r := int32(Forward(268, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+			StatsEnd(268, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1027,8 +1545,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithPriority: func(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(156, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-			StatsEnd(156, t)
+			r := int32(Forward(269, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(269, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1036,8 +1554,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamDestroy: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(157, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(157, t)
+			r := int32(Forward(270, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(270, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1045,8 +1563,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(158, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(158, t)
+			r := int32(Forward(271, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(271, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1054,8 +1572,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(159, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(159, t)
+			r := int32(Forward(272, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(272, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1063,8 +1581,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(160, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(160, t)
+			r := int32(Forward(273, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(273, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1072,8 +1590,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(161, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(161, t)
+			r := int32(Forward(274, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(274, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1081,8 +1599,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(162, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(162, t)
+			r := int32(Forward(275, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(275, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1090,8 +1608,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(163, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(163, t)
+			r := int32(Forward(276, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(276, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1099,8 +1617,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(164, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(164, t)
+			r := int32(Forward(277, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(277, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1108,8 +1626,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(165, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(165, t)
+			r := int32(Forward(278, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(278, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1118,7 +1636,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFunc(stream, fn, userData))
-			StatsEnd(166, t)
+			StatsEnd(279, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1127,7 +1645,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallback(stream, callback, userData, flags))
-			StatsEnd(167, t)
+			StatsEnd(280, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1136,8 +1654,8 @@ var Stubs = table.Set{
 		CudaThreadExchangeStreamCaptureMode: table.Semantics.Cudart.CudaThreadExchangeStreamCaptureMode,
 		CudaEventCreate: func(event unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(169, []wire.Value{{U: uint64(uintptr(event))}}))
-			StatsEnd(169, t)
+			r := int32(Forward(282, []wire.Value{{U: uint64(uintptr(event))}}))
+			StatsEnd(282, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1145,8 +1663,8 @@ var Stubs = table.Set{
 		},
 		CudaEventCreateWithFlags: func(event unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(170, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-			StatsEnd(170, t)
+			r := int32(Forward(283, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+			StatsEnd(283, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1154,8 +1672,8 @@ var Stubs = table.Set{
 		},
 		CudaEventDestroy: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(171, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(171, t)
+			r := int32(Forward(284, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(284, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1163,8 +1681,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(172, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(172, t)
+			r := int32(Forward(285, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(285, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1172,8 +1690,8 @@ var Stubs = table.Set{
 		},
 		CudaEventSynchronize: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(173, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(173, t)
+			r := int32(Forward(286, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(286, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1181,8 +1699,8 @@ var Stubs = table.Set{
 		},
 		CudaEventQuery: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(174, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(174, t)
+			r := int32(Forward(287, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(287, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1190,8 +1708,8 @@ var Stubs = table.Set{
 		},
 		CudaEventElapsedTime: func(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(175, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-			StatsEnd(175, t)
+			r := int32(Forward(288, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+			StatsEnd(288, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1199,8 +1717,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphCreate: func(graph unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(176, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-			StatsEnd(176, t)
+			r := int32(Forward(289, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+			StatsEnd(289, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1208,8 +1726,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(177, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(177, t)
+			r := int32(Forward(290, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(290, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1217,8 +1735,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(178, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(178, t)
+			r := int32(Forward(291, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(291, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1226,8 +1744,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecUpdate: func(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(179, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(179, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(292, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1235,8 +1753,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(180, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(180, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(293, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1244,8 +1762,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecDestroy: func(exec uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(181, []wire.Value{{U: uint64(exec)}}))
-			StatsEnd(181, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(exec)}}))
+			StatsEnd(294, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1253,8 +1771,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroy: func(graph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(182, []wire.Value{{U: uint64(graph)}}))
-			StatsEnd(182, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(graph)}}))
+			StatsEnd(295, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1262,8 +1780,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetNodes: func(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(183, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-			StatsEnd(183, t)
+			r := int32(Forward(296, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(296, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1273,7 +1791,7 @@ var Stubs = table.Set{
 		CudaFuncGetAttributes: func(attr unsafe.Pointer, func_ uintptr) int32 {
 			t := StatsBegin()
 			r := int32(FuncGetAttributes(attr, func_))
-			StatsEnd(185, t)
+			StatsEnd(298, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1282,7 +1800,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-			StatsEnd(186, t)
+			StatsEnd(299, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1291,7 +1809,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-			StatsEnd(187, t)
+			StatsEnd(300, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1300,7 +1818,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(188, t)
+			StatsEnd(301, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1309,7 +1827,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExC(config, func_, args))
-			StatsEnd(189, t)
+			StatsEnd(302, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1318,7 +1836,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(190, t)
+			StatsEnd(303, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1328,7 +1846,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandle(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(192, t)
+			StatsEnd(305, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1348,7 +1866,7 @@ var Stubs = table.Set{
 		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyPtds(dst, src, count, kind))
-			StatsEnd(204, t)
+			StatsEnd(317, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1357,7 +1875,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsyncPtsz(dst, src, count, kind, stream))
-			StatsEnd(205, t)
+			StatsEnd(318, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1366,7 +1884,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(206, t)
+			StatsEnd(319, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1375,7 +1893,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(207, t)
+			StatsEnd(320, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1384,7 +1902,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPtds(p))
-			StatsEnd(208, t)
+			StatsEnd(321, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1393,7 +1911,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncPtsz(p, stream))
-			StatsEnd(209, t)
+			StatsEnd(322, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1402,7 +1920,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerPtds(p))
-			StatsEnd(210, t)
+			StatsEnd(323, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1411,7 +1929,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncPtsz(p, stream))
-			StatsEnd(211, t)
+			StatsEnd(324, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1419,8 +1937,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(212, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(212, t)
+			r := int32(Forward(325, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(325, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1428,8 +1946,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(213, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(213, t)
+			r := int32(Forward(326, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(326, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1437,8 +1955,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(214, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(214, t)
+			r := int32(Forward(327, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(327, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1446,8 +1964,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(215, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(215, t)
+			r := int32(Forward(328, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(328, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1456,7 +1974,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolPtds(symbol, src, count, offset, kind))
-			StatsEnd(216, t)
+			StatsEnd(329, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1465,7 +1983,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
-			StatsEnd(217, t)
+			StatsEnd(330, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1474,7 +1992,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
-			StatsEnd(218, t)
+			StatsEnd(331, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1483,7 +2001,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
-			StatsEnd(219, t)
+			StatsEnd(332, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1491,8 +2009,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(220, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(220, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(333, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1500,8 +2018,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(334, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1509,8 +2027,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(222, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(335, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1518,8 +2036,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(223, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(223, t)
+			r := int32(Forward(336, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(336, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1527,8 +2045,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(224, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(224, t)
+			r := int32(Forward(337, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(337, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1536,8 +2054,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(225, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(225, t)
+			r := int32(Forward(338, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(338, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1545,8 +2063,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(226, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(226, t)
+			r := int32(Forward(339, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(339, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1554,8 +2072,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(227, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(227, t)
+			r := int32(Forward(340, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(340, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1564,7 +2082,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFuncPtsz(stream, fn, userData))
-			StatsEnd(228, t)
+			StatsEnd(341, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1573,7 +2091,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallbackPtsz(stream, callback, userData, flags))
-			StatsEnd(229, t)
+			StatsEnd(342, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1581,8 +2099,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(230, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(230, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(343, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1591,7 +2109,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(231, t)
+			StatsEnd(344, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1600,7 +2118,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExCPtsz(config, func_, args))
-			StatsEnd(232, t)
+			StatsEnd(345, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1609,7 +2127,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(233, t)
+			StatsEnd(346, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1618,7 +2136,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(234, t)
+			StatsEnd(347, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1626,8 +2144,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(235, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(235, t)
+			r := int32(Forward(348, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(348, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1635,8 +2153,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(236, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(236, t)
+			r := int32(Forward(349, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(349, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1644,8 +2162,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(237, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(237, t)
+			r := int32(Forward(350, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(350, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1653,8 +2171,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(238, t)
+			r := int32(Forward(351, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(351, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1662,8 +2180,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(239, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(239, t)
+			r := int32(Forward(352, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(352, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1671,8 +2189,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(240, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(240, t)
+			r := int32(Forward(353, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(353, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1680,8 +2198,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(241, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(241, t)
+			r := int32(Forward(354, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(354, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1689,8 +2207,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(242, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(242, t)
+			r := int32(Forward(355, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(355, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1698,8 +2216,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(243, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(243, t)
+			r := int32(Forward(356, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(356, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1711,8 +2229,8 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveClusters:            table.Semantics.Cudart.CudaOccupancyMaxActiveClusters,
 		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(248, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
-			StatsEnd(248, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(361, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1720,8 +2238,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(249, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(249, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(362, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1729,8 +2247,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(250, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
-			StatsEnd(250, t)
+			r := int32(Forward(363, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+			StatsEnd(363, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1739,7 +2257,7 @@ var Stubs = table.Set{
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
-			StatsEnd(251, t)
+			StatsEnd(364, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1748,7 +2266,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
-			StatsEnd(252, t)
+			StatsEnd(365, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1757,7 +2275,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
-			StatsEnd(253, t)
+			StatsEnd(366, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1766,7 +2284,7 @@ var Stubs = table.Set{
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
-			StatsEnd(254, t)
+			StatsEnd(367, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1774,8 +2292,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(255, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
-			StatsEnd(255, t)
+			r := int32(Forward(368, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+			StatsEnd(368, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1783,8 +2301,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
-			StatsEnd(256, t)
+			r := int32(Forward(369, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(369, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1792,8 +2310,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(257, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(257, t)
+			r := int32(Forward(370, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(370, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1801,8 +2319,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(258, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(258, t)
+			r := int32(Forward(371, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(371, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1810,8 +2328,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(259, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(259, t)
+			r := int32(Forward(372, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(372, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1819,8 +2337,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(260, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(260, t)
+			r := int32(Forward(373, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(373, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1828,8 +2346,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(261, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(374, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1837,8 +2355,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(262, t)
+			r := int32(Forward(375, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(375, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1846,8 +2364,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(263, t)
+			r := int32(Forward(376, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(376, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1855,8 +2373,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(264, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(264, t)
+			r := int32(Forward(377, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(377, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1864,8 +2382,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(265, t)
+			r := int32(Forward(378, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(378, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1873,8 +2391,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(266, t)
+			r := int32(Forward(379, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(379, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1882,8 +2400,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(267, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(267, t)
+			r := int32(Forward(380, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(380, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1894,8 +2412,8 @@ var Stubs = table.Set{
 		CudaGetKernel:       table.Semantics.Cudart.CudaGetKernel,
 		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(271, t)
+			r := int32(Forward(384, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(384, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1903,8 +2421,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(272, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(272, t)
+			r := int32(Forward(385, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(385, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1912,8 +2430,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(273, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(273, t)
+			r := int32(Forward(386, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(386, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1921,8 +2439,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(274, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(274, t)
+			r := int32(Forward(387, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(387, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1930,8 +2448,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(275, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(275, t)
+			r := int32(Forward(388, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(388, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1939,8 +2457,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroyNode: func(node uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(276, []wire.Value{{U: uint64(node)}}))
-			StatsEnd(276, t)
+			r := int32(Forward(389, []wire.Value{{U: uint64(node)}}))
+			StatsEnd(389, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1948,8 +2466,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(277, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(277, t)
+			r := int32(Forward(390, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(390, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1957,8 +2475,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(278, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(278, t)
+			r := int32(Forward(391, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(391, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1966,8 +2484,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(279, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(279, t)
+			r := int32(Forward(392, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(392, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1975,8 +2493,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(280, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(280, t)
+			r := int32(Forward(393, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(393, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1984,8 +2502,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(281, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(281, t)
+			r := int32(Forward(394, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(394, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1993,8 +2511,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(282, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(282, t)
+			r := int32(Forward(395, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(395, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2002,8 +2520,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(283, t)
+			r := int32(Forward(396, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(396, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2011,8 +2529,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(284, t)
+			r := int32(Forward(397, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(397, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2020,8 +2538,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
-			StatsEnd(285, t)
+			r := int32(Forward(398, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(398, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2031,2429 +2549,2429 @@ var Stubs = table.Set{
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(286, t)
+			r := int32(Forward(399, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(399, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(287, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(287, t)
+			r := int32(Forward(400, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(400, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(288, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(288, t)
+			r := int32(Forward(401, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(401, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(289, t)
+			r := int32(Forward(402, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(402, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(290, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(290, t)
+			r := int32(Forward(403, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(403, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(291, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(291, t)
+			r := int32(Forward(404, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(404, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(292, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(292, t)
+			r := int32(Forward(405, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(405, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(293, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(293, t)
+			r := int32(Forward(406, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(406, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(294, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(294, t)
+			r := int32(Forward(407, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(407, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(295, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(295, t)
+			r := int32(Forward(408, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(408, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(298, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(298, t)
+			r := int32(Forward(411, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(411, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(299, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(299, t)
+			r := int32(Forward(412, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(412, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(300, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(300, t)
+			r := int32(Forward(413, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(413, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(301, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(301, t)
+			r := int32(Forward(414, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(414, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(302, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(302, t)
+			r := int32(Forward(415, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(415, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(303, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(303, t)
+			r := int32(Forward(416, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(416, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(304, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(304, t)
+			r := int32(Forward(417, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(417, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(305, []wire.Value{}))
-			StatsEnd(305, t)
+			r := int32(Forward(418, []wire.Value{}))
+			StatsEnd(418, t)
 			return r
 		},
 		NvmlInit: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(306, []wire.Value{}))
-			StatsEnd(306, t)
+			r := int32(Forward(419, []wire.Value{}))
+			StatsEnd(419, t)
 			return r
 		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(307, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(307, t)
+			r := int32(Forward(420, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(420, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(308, []wire.Value{}))
-			StatsEnd(308, t)
+			r := int32(Forward(421, []wire.Value{}))
+			StatsEnd(421, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(310, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(310, t)
+			r := int32(Forward(423, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(423, t)
 			return r
 		},
 		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(311, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(311, t)
+			r := int32(Forward(424, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(424, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(312, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(312, t)
+			r := int32(Forward(425, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(425, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(313, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(313, t)
+			r := int32(Forward(426, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(426, t)
 			return r
 		},
 		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(314, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(314, t)
+			r := int32(Forward(427, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(427, t)
 			return r
 		},
 		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(315, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(315, t)
+			r := int32(Forward(428, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(428, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(316, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(316, t)
+			r := int32(Forward(429, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(429, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(317, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(317, t)
+			r := int32(Forward(430, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(430, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(318, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(318, t)
+			r := int32(Forward(431, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(431, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(319, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(319, t)
+			r := int32(Forward(432, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(432, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(320, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(320, t)
+			r := int32(Forward(433, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(433, t)
 			return r
 		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(321, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(321, t)
+			r := int32(Forward(434, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(434, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(322, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(322, t)
+			r := int32(Forward(435, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(435, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(323, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(323, t)
+			r := int32(Forward(436, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(436, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(324, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(324, t)
+			r := int32(Forward(437, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(437, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(325, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(325, t)
+			r := int32(Forward(438, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(438, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(326, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(326, t)
+			r := int32(Forward(439, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(439, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(327, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(327, t)
+			r := int32(Forward(440, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(440, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(328, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(328, t)
+			r := int32(Forward(441, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(441, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(329, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(329, t)
+			r := int32(Forward(442, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(442, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(330, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(330, t)
+			r := int32(Forward(443, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(443, t)
 			return r
 		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(331, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(331, t)
+			r := int32(Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(444, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(332, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(332, t)
+			r := int32(Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(445, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(333, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(333, t)
+			r := int32(Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(446, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(334, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(334, t)
+			r := int32(Forward(447, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(447, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(335, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(335, t)
+			r := int32(Forward(448, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+			StatsEnd(448, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(336, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(336, t)
+			r := int32(Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(449, t)
 			return r
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(337, t)
+			r := int32(Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(450, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(338, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(338, t)
+			r := int32(Forward(451, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(451, t)
 			return r
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(339, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(339, t)
+			r := int32(Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(452, t)
 			return r
 		},
 		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(340, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(340, t)
+			r := int32(Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(453, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(341, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(341, t)
+			r := int32(Forward(454, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(454, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(342, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(342, t)
+			r := int32(Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(455, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(343, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(343, t)
+			r := int32(Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(456, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(344, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(344, t)
+			r := int32(Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(457, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(345, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(345, t)
+			r := int32(Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(458, t)
 			return r
 		},
 		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(346, t)
+			r := int32(Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(459, t)
 			return r
 		},
 		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(347, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(347, t)
+			r := int32(Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(460, t)
 			return r
 		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(348, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(348, t)
+			r := int32(Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(461, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(349, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(349, t)
+			r := int32(Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(462, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(350, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(350, t)
+			r := int32(Forward(463, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(463, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(351, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(351, t)
+			r := int32(Forward(464, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(464, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(352, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(352, t)
+			r := int32(Forward(465, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(465, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(353, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(353, t)
+			r := int32(Forward(466, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(466, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(354, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(354, t)
+			r := int32(Forward(467, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(467, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(355, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(355, t)
+			r := int32(Forward(468, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(468, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(356, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(356, t)
+			r := int32(Forward(469, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(469, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(357, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(357, t)
+			r := int32(Forward(470, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(470, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(358, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(358, t)
+			r := int32(Forward(471, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(471, t)
 			return r
 		},
 		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(359, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(359, t)
+			r := int32(Forward(472, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(472, t)
 			return r
 		},
 		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(360, t)
+			r := int32(Forward(473, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(473, t)
 			return r
 		},
 		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(361, t)
+			r := int32(Forward(474, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(474, t)
 			return r
 		},
 		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(362, t)
+			r := int32(Forward(475, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(475, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(363, t)
+			r := int32(Forward(476, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(476, t)
 			return r
 		},
 		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(364, t)
+			r := int32(Forward(477, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(477, t)
 			return r
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(365, t)
+			r := int32(Forward(478, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(478, t)
 			return r
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(366, t)
+			r := int32(Forward(479, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(479, t)
 			return r
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(367, t)
+			r := int32(Forward(480, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(480, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(368, t)
+			r := int32(Forward(481, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(481, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(369, t)
+			r := int32(Forward(482, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(482, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(371, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(371, t)
+			r := int32(Forward(484, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(484, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(372, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(372, t)
+			r := int32(Forward(485, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(485, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(373, t)
+			r := int32(Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(486, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(374, t)
+			r := int32(Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(487, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(375, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(375, t)
+			r := int32(Forward(488, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(488, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(376, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(376, t)
+			r := int32(Forward(489, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(489, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(377, t)
+			r := int32(Forward(490, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(490, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(378, t)
+			r := int32(Forward(491, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(491, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(379, t)
+			r := int32(Forward(492, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(492, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(380, t)
+			r := int32(Forward(493, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(493, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(381, t)
+			r := int32(Forward(494, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(494, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(382, t)
+			r := int32(Forward(495, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(495, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(383, t)
+			r := int32(Forward(496, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(496, t)
 			return r
 		},
 		NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(384, t)
+			r := int32(Forward(497, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(497, t)
 			return r
 		},
 		NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(385, t)
+			r := int32(Forward(498, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(498, t)
 			return r
 		},
 		NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(386, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(386, t)
+			r := int32(Forward(499, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(499, t)
 			return r
 		},
 		NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(387, t)
+			r := int32(Forward(500, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(500, t)
 			return r
 		},
 		NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
-			StatsEnd(388, t)
+			r := int32(Forward(501, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(501, t)
 			return r
 		},
 		NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
-			StatsEnd(389, t)
+			r := int32(Forward(502, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(502, t)
 			return r
 		},
 		NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(390, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
-			StatsEnd(390, t)
+			r := int32(Forward(503, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
+			StatsEnd(503, t)
 			return r
 		},
 		NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
-			StatsEnd(391, t)
+			r := int32(Forward(504, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
+			StatsEnd(504, t)
 			return r
 		},
 		NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(392, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
-			StatsEnd(392, t)
+			r := int32(Forward(505, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(505, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(393, t)
+			r := int32(Forward(506, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(506, t)
 			return r
 		},
 		NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(394, t)
+			r := int32(Forward(507, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(507, t)
 			return r
 		},
 		NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(395, t)
+			r := int32(Forward(508, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(508, t)
 			return r
 		},
 		NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(396, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
-			StatsEnd(396, t)
+			r := int32(Forward(509, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
+			StatsEnd(509, t)
 			return r
 		},
 		NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(397, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(397, t)
+			r := int32(Forward(510, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(510, t)
 			return r
 		},
 		NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(398, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(398, t)
+			r := int32(Forward(511, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(511, t)
 			return r
 		},
 		NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(399, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
-			StatsEnd(399, t)
+			r := int32(Forward(512, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
+			StatsEnd(512, t)
 			return r
 		},
 		NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
-			StatsEnd(400, t)
+			r := int32(Forward(513, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(513, t)
 			return r
 		},
 		NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(401, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
-			StatsEnd(401, t)
+			r := int32(Forward(514, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(514, t)
 			return r
 		},
 		NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(402, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
-			StatsEnd(402, t)
+			r := int32(Forward(515, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(515, t)
 			return r
 		},
 		NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(403, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
-			StatsEnd(403, t)
+			r := int32(Forward(516, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(516, t)
 			return r
 		},
 		NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
-			StatsEnd(404, t)
+			r := int32(Forward(517, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(517, t)
 			return r
 		},
 		NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
-			StatsEnd(405, t)
+			r := int32(Forward(518, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(518, t)
 			return r
 		},
 		NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(406, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
-			StatsEnd(406, t)
+			r := int32(Forward(519, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
+			StatsEnd(519, t)
 			return r
 		},
 		NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(407, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(407, t)
+			r := int32(Forward(520, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(520, t)
 			return r
 		},
 		NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
-			StatsEnd(408, t)
+			r := int32(Forward(521, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
+			StatsEnd(521, t)
 			return r
 		},
 		NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(409, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(409, t)
+			r := int32(Forward(522, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(522, t)
 			return r
 		},
 		NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(410, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
-			StatsEnd(410, t)
+			r := int32(Forward(523, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
+			StatsEnd(523, t)
 			return r
 		},
 		NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(411, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(411, t)
+			r := int32(Forward(524, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(524, t)
 			return r
 		},
 		NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(412, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
-			StatsEnd(412, t)
+			r := int32(Forward(525, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
+			StatsEnd(525, t)
 			return r
 		},
 		NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
-			StatsEnd(413, t)
+			r := int32(Forward(526, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
+			StatsEnd(526, t)
 			return r
 		},
 		NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(414, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
-			StatsEnd(414, t)
+			r := int32(Forward(527, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
+			StatsEnd(527, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(415, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(415, t)
+			r := int32(Forward(528, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(528, t)
 			return r
 		},
 		NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(416, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(416, t)
+			r := int32(Forward(529, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(529, t)
 			return r
 		},
 		NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(417, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
-			StatsEnd(417, t)
+			r := int32(Forward(530, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
+			StatsEnd(530, t)
 			return r
 		},
 		NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(418, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
-			StatsEnd(418, t)
+			r := int32(Forward(531, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
+			StatsEnd(531, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(419, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(419, t)
+			r := int32(Forward(532, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(532, t)
 			return r
 		},
 		NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(420, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
-			StatsEnd(420, t)
+			r := int32(Forward(533, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
+			StatsEnd(533, t)
 			return r
 		},
 		NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(421, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
-			StatsEnd(421, t)
+			r := int32(Forward(534, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
+			StatsEnd(534, t)
 			return r
 		},
 		NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(422, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
-			StatsEnd(422, t)
+			r := int32(Forward(535, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
+			StatsEnd(535, t)
 			return r
 		},
 		NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(423, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
-			StatsEnd(423, t)
+			r := int32(Forward(536, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
+			StatsEnd(536, t)
 			return r
 		},
 		NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(424, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
-			StatsEnd(424, t)
+			r := int32(Forward(537, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
+			StatsEnd(537, t)
 			return r
 		},
 		NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(425, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
-			StatsEnd(425, t)
+			r := int32(Forward(538, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
+			StatsEnd(538, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(426, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(426, t)
+			r := int32(Forward(539, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(539, t)
 			return r
 		},
 		NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(427, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
-			StatsEnd(427, t)
+			r := int32(Forward(540, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
+			StatsEnd(540, t)
 			return r
 		},
 		NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(428, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
-			StatsEnd(428, t)
+			r := int32(Forward(541, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
+			StatsEnd(541, t)
 			return r
 		},
 		NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(429, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
-			StatsEnd(429, t)
+			r := int32(Forward(542, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
+			StatsEnd(542, t)
 			return r
 		},
 		NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(430, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(430, t)
+			r := int32(Forward(543, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(543, t)
 			return r
 		},
 		NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(431, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(431, t)
+			r := int32(Forward(544, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(544, t)
 			return r
 		},
 		NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(432, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(432, t)
+			r := int32(Forward(545, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(545, t)
 			return r
 		},
 		NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(433, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(433, t)
+			r := int32(Forward(546, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(546, t)
 			return r
 		},
 		NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(434, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
-			StatsEnd(434, t)
+			r := int32(Forward(547, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(547, t)
 			return r
 		},
 		NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(435, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
-			StatsEnd(435, t)
+			r := int32(Forward(548, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(548, t)
 			return r
 		},
 		NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(436, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
-			StatsEnd(436, t)
+			r := int32(Forward(549, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
+			StatsEnd(549, t)
 			return r
 		},
 		NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(437, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
-			StatsEnd(437, t)
+			r := int32(Forward(550, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(550, t)
 			return r
 		},
 		NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(438, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(438, t)
+			r := int32(Forward(551, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(551, t)
 			return r
 		},
 		NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(439, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(439, t)
+			r := int32(Forward(552, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(552, t)
 			return r
 		},
 		NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(440, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(440, t)
+			r := int32(Forward(553, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(553, t)
 			return r
 		},
 		NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(441, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
-			StatsEnd(441, t)
+			r := int32(Forward(554, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
+			StatsEnd(554, t)
 			return r
 		},
 		NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(442, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
-			StatsEnd(442, t)
+			r := int32(Forward(555, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
+			StatsEnd(555, t)
 			return r
 		},
 		NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(443, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
-			StatsEnd(443, t)
+			r := int32(Forward(556, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
+			StatsEnd(556, t)
 			return r
 		},
 		NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(444, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
-			StatsEnd(444, t)
+			r := int32(Forward(557, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(557, t)
 			return r
 		},
 		NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(445, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
-			StatsEnd(445, t)
+			r := int32(Forward(558, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
+			StatsEnd(558, t)
 			return r
 		},
 		NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(446, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(446, t)
+			r := int32(Forward(559, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(559, t)
 			return r
 		},
 		NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(447, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(447, t)
+			r := int32(Forward(560, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(560, t)
 			return r
 		},
 		NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(448, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
-			StatsEnd(448, t)
+			r := int32(Forward(561, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
+			StatsEnd(561, t)
 			return r
 		},
 		NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(449, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
-			StatsEnd(449, t)
+			r := int32(Forward(562, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
+			StatsEnd(562, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(450, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
-			StatsEnd(450, t)
+			r := int32(Forward(563, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
+			StatsEnd(563, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(451, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
-			StatsEnd(451, t)
+			r := int32(Forward(564, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
+			StatsEnd(564, t)
 			return r
 		},
 		NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(452, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
-			StatsEnd(452, t)
+			r := int32(Forward(565, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
+			StatsEnd(565, t)
 			return r
 		},
 		NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(453, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(453, t)
+			r := int32(Forward(566, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(566, t)
 			return r
 		},
 		NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(454, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
-			StatsEnd(454, t)
+			r := int32(Forward(567, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
+			StatsEnd(567, t)
 			return r
 		},
 		NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(455, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(455, t)
+			r := int32(Forward(568, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(568, t)
 			return r
 		},
 		NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(456, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
-			StatsEnd(456, t)
+			r := int32(Forward(569, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
+			StatsEnd(569, t)
 			return r
 		},
 		NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(457, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
-			StatsEnd(457, t)
+			r := int32(Forward(570, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
+			StatsEnd(570, t)
 			return r
 		},
 		NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(458, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
-			StatsEnd(458, t)
+			r := int32(Forward(571, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
+			StatsEnd(571, t)
 			return r
 		},
 		NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(459, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
-			StatsEnd(459, t)
+			r := int32(Forward(572, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
+			StatsEnd(572, t)
 			return r
 		},
 		NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(460, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
-			StatsEnd(460, t)
+			r := int32(Forward(573, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
+			StatsEnd(573, t)
 			return r
 		},
 		NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(461, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
-			StatsEnd(461, t)
+			r := int32(Forward(574, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(574, t)
 			return r
 		},
 		NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(462, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(462, t)
+			r := int32(Forward(575, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(575, t)
 			return r
 		},
 		NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(463, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(463, t)
+			r := int32(Forward(576, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(576, t)
 			return r
 		},
 		NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(464, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(464, t)
+			r := int32(Forward(577, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(577, t)
 			return r
 		},
 		NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(465, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
-			StatsEnd(465, t)
+			r := int32(Forward(578, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
+			StatsEnd(578, t)
 			return r
 		},
 		NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(466, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(466, t)
+			r := int32(Forward(579, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(579, t)
 			return r
 		},
 		NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(467, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
-			StatsEnd(467, t)
+			r := int32(Forward(580, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
+			StatsEnd(580, t)
 			return r
 		},
 		NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(468, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
-			StatsEnd(468, t)
+			r := int32(Forward(581, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
+			StatsEnd(581, t)
 			return r
 		},
 		NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(469, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(469, t)
+			r := int32(Forward(582, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(582, t)
 			return r
 		},
 		NvmlDeviceSetComputeMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(470, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(470, t)
+			r := int32(Forward(583, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(583, t)
 			return r
 		},
 		NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(471, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
-			StatsEnd(471, t)
+			r := int32(Forward(584, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(584, t)
 			return r
 		},
 		NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(472, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
-			StatsEnd(472, t)
+			r := int32(Forward(585, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(585, t)
 			return r
 		},
 		NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(473, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
-			StatsEnd(473, t)
+			r := int32(Forward(586, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
+			StatsEnd(586, t)
 			return r
 		},
 		NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(474, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
-			StatsEnd(474, t)
+			r := int32(Forward(587, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(587, t)
 			return r
 		},
 		NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(475, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
-			StatsEnd(475, t)
+			r := int32(Forward(588, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(588, t)
 			return r
 		},
 		NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(476, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
-			StatsEnd(476, t)
+			r := int32(Forward(589, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
+			StatsEnd(589, t)
 			return r
 		},
 		NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(477, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
-			StatsEnd(477, t)
+			r := int32(Forward(590, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
+			StatsEnd(590, t)
 			return r
 		},
 		NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(478, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
-			StatsEnd(478, t)
+			r := int32(Forward(591, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
+			StatsEnd(591, t)
 			return r
 		},
 		NvmlDeviceSetCpuAffinity:   table.Semantics.Nvml.NvmlDeviceSetCpuAffinity,
 		NvmlDeviceClearCpuAffinity: table.Semantics.Nvml.NvmlDeviceClearCpuAffinity,
 		NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(481, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
-			StatsEnd(481, t)
+			r := int32(Forward(594, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
+			StatsEnd(594, t)
 			return r
 		},
 		NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(482, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
-			StatsEnd(482, t)
+			r := int32(Forward(595, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
+			StatsEnd(595, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(483, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
-			StatsEnd(483, t)
+			r := int32(Forward(596, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
+			StatsEnd(596, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(484, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(484, t)
+			r := int32(Forward(597, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(597, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(485, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(485, t)
+			r := int32(Forward(598, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(598, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(486, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(486, t)
+			r := int32(Forward(599, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(599, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(487, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(487, t)
+			r := int32(Forward(600, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(600, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(488, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
-			StatsEnd(488, t)
+			r := int32(Forward(601, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
+			StatsEnd(601, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(489, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
-			StatsEnd(489, t)
+			r := int32(Forward(602, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
+			StatsEnd(602, t)
 			return r
 		},
 		NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(490, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
-			StatsEnd(490, t)
+			r := int32(Forward(603, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
+			StatsEnd(603, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(491, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
-			StatsEnd(491, t)
+			r := int32(Forward(604, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
+			StatsEnd(604, t)
 			return r
 		},
 		NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(492, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
-			StatsEnd(492, t)
+			r := int32(Forward(605, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
+			StatsEnd(605, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(493, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
-			StatsEnd(493, t)
+			r := int32(Forward(606, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
+			StatsEnd(606, t)
 			return r
 		},
 		NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(494, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
-			StatsEnd(494, t)
+			r := int32(Forward(607, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
+			StatsEnd(607, t)
 			return r
 		},
 		NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(495, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
-			StatsEnd(495, t)
+			r := int32(Forward(608, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
+			StatsEnd(608, t)
 			return r
 		},
 		NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(496, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(496, t)
+			r := int32(Forward(609, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(609, t)
 			return r
 		},
 		NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(497, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
-			StatsEnd(497, t)
+			r := int32(Forward(610, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
+			StatsEnd(610, t)
 			return r
 		},
 		NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(498, []wire.Value{{U: uint64(nvlinkBwMode)}}))
-			StatsEnd(498, t)
+			r := int32(Forward(611, []wire.Value{{U: uint64(nvlinkBwMode)}}))
+			StatsEnd(611, t)
 			return r
 		},
 		NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(499, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
-			StatsEnd(499, t)
+			r := int32(Forward(612, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(612, t)
 			return r
 		},
 		NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(500, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
-			StatsEnd(500, t)
+			r := int32(Forward(613, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
+			StatsEnd(613, t)
 			return r
 		},
 		NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(501, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(501, t)
+			r := int32(Forward(614, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(614, t)
 			return r
 		},
 		NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(502, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(502, t)
+			r := int32(Forward(615, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(615, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(503, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(503, t)
+			r := int32(Forward(616, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(616, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(504, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(504, t)
+			r := int32(Forward(617, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(617, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(505, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(505, t)
+			r := int32(Forward(618, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(618, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(506, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(506, t)
+			r := int32(Forward(619, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(619, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(507, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(507, t)
+			r := int32(Forward(620, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(620, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(508, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(508, t)
+			r := int32(Forward(621, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(621, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(509, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(509, t)
+			r := int32(Forward(622, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(622, t)
 			return r
 		},
 		NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(510, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
-			StatsEnd(510, t)
+			r := int32(Forward(623, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
+			StatsEnd(623, t)
 			return r
 		},
 		NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(511, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(511, t)
+			r := int32(Forward(624, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(624, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(512, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
-			StatsEnd(512, t)
+			r := int32(Forward(625, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(625, t)
 			return r
 		},
 		NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(513, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
-			StatsEnd(513, t)
+			r := int32(Forward(626, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(626, t)
 			return r
 		},
 		NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(514, []wire.Value{{U: uint64(gpuInstance)}}))
-			StatsEnd(514, t)
+			r := int32(Forward(627, []wire.Value{{U: uint64(gpuInstance)}}))
+			StatsEnd(627, t)
 			return r
 		},
 		NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(515, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(515, t)
+			r := int32(Forward(628, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(628, t)
 			return r
 		},
 		NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(516, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(516, t)
+			r := int32(Forward(629, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(629, t)
 			return r
 		},
 		NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(517, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(517, t)
+			r := int32(Forward(630, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(630, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(518, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(518, t)
+			r := int32(Forward(631, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(631, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(519, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(519, t)
+			r := int32(Forward(632, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(632, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(520, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(520, t)
+			r := int32(Forward(633, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(633, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(521, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(521, t)
+			r := int32(Forward(634, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(634, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(522, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(522, t)
+			r := int32(Forward(635, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(635, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(523, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(523, t)
+			r := int32(Forward(636, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(636, t)
 			return r
 		},
 		NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(524, []wire.Value{{U: uint64(computeInstance)}}))
-			StatsEnd(524, t)
+			r := int32(Forward(637, []wire.Value{{U: uint64(computeInstance)}}))
+			StatsEnd(637, t)
 			return r
 		},
 		NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(525, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(525, t)
+			r := int32(Forward(638, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(638, t)
 			return r
 		},
 		NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(526, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(526, t)
+			r := int32(Forward(639, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(639, t)
 			return r
 		},
 		NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(527, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
-			StatsEnd(527, t)
+			r := int32(Forward(640, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
+			StatsEnd(640, t)
 			return r
 		},
 		NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(528, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(528, t)
+			r := int32(Forward(641, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(641, t)
 			return r
 		},
 		NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(529, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
-			StatsEnd(529, t)
+			r := int32(Forward(642, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
+			StatsEnd(642, t)
 			return r
 		},
 		NvmlGpmSampleAlloc: func(gpmSample unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(530, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
-			StatsEnd(530, t)
+			r := int32(Forward(643, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
+			StatsEnd(643, t)
 			return r
 		},
 		NvmlGpmSampleFree: func(gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(531, []wire.Value{{U: uint64(gpmSample)}}))
-			StatsEnd(531, t)
+			r := int32(Forward(644, []wire.Value{{U: uint64(gpmSample)}}))
+			StatsEnd(644, t)
 			return r
 		},
 		NvmlGpmSampleGet: func(device uintptr, gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(532, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
-			StatsEnd(532, t)
+			r := int32(Forward(645, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
+			StatsEnd(645, t)
 			return r
 		},
 		NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(533, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
-			StatsEnd(533, t)
+			r := int32(Forward(646, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
+			StatsEnd(646, t)
 			return r
 		},
 		NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(534, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
-			StatsEnd(534, t)
+			r := int32(Forward(647, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
+			StatsEnd(647, t)
 			return r
 		},
 		NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(535, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(535, t)
+			r := int32(Forward(648, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(648, t)
 			return r
 		},
 		NvmlDeviceSetAccountingMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(536, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(536, t)
+			r := int32(Forward(649, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(649, t)
 			return r
 		},
 		NvmlDeviceClearAccountingPids: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(537, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(537, t)
+			r := int32(Forward(650, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(650, t)
 			return r
 		},
 		NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(538, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
-			StatsEnd(538, t)
+			r := int32(Forward(651, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(651, t)
 			return r
 		},
 		NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(539, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
-			StatsEnd(539, t)
+			r := int32(Forward(652, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(652, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(540, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(540, t)
+			r := int32(Forward(653, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(653, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(541, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(541, t)
+			r := int32(Forward(654, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(654, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(542, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(542, t)
+			r := int32(Forward(655, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(655, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(543, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(543, t)
+			r := int32(Forward(656, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(656, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(544, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(544, t)
+			r := int32(Forward(657, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(657, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(545, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(545, t)
+			r := int32(Forward(658, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(658, t)
 			return r
 		},
 		NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(546, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
-			StatsEnd(546, t)
+			r := int32(Forward(659, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
+			StatsEnd(659, t)
 			return r
 		},
 		NvmlSystemGetProcessName: table.Semantics.Nvml.NvmlSystemGetProcessName,
 		NvmlUnitGetCount: func(unitCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(548, []wire.Value{{U: uint64(uintptr(unitCount))}}))
-			StatsEnd(548, t)
+			r := int32(Forward(661, []wire.Value{{U: uint64(uintptr(unitCount))}}))
+			StatsEnd(661, t)
 			return r
 		},
 		NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(549, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
-			StatsEnd(549, t)
+			r := int32(Forward(662, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
+			StatsEnd(662, t)
 			return r
 		},
 		NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(550, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
-			StatsEnd(550, t)
+			r := int32(Forward(663, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
+			StatsEnd(663, t)
 			return r
 		},
 		NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(551, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
-			StatsEnd(551, t)
+			r := int32(Forward(664, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
+			StatsEnd(664, t)
 			return r
 		},
 		NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(552, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(552, t)
+			r := int32(Forward(665, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(665, t)
 			return r
 		},
 		NvmlUnitGetPsuInfo: func(unit uint64, psu unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(553, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
-			StatsEnd(553, t)
+			r := int32(Forward(666, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
+			StatsEnd(666, t)
 			return r
 		},
 		NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(554, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(554, t)
+			r := int32(Forward(667, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(667, t)
 			return r
 		},
 		NvmlUnitGetUnitInfo: func(unit uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(555, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(555, t)
+			r := int32(Forward(668, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(668, t)
 			return r
 		},
 		NvmlUnitSetLedState: func(unit uint64, color int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(556, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
-			StatsEnd(556, t)
+			r := int32(Forward(669, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
+			StatsEnd(669, t)
 			return r
 		},
 		NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(557, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
-			StatsEnd(557, t)
+			r := int32(Forward(670, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(670, t)
 			return r
 		},
 		NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(558, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(558, t)
+			r := int32(Forward(671, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(671, t)
 			return r
 		},
 		NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(559, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
-			StatsEnd(559, t)
+			r := int32(Forward(672, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(672, t)
 			return r
 		},
 		NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(560, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(560, t)
+			r := int32(Forward(673, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(673, t)
 			return r
 		},
 		NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(561, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
-			StatsEnd(561, t)
+			r := int32(Forward(674, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
+			StatsEnd(674, t)
 			return r
 		},
 		NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(562, []wire.Value{{U: uint64(uintptr(capabilities))}}))
-			StatsEnd(562, t)
+			r := int32(Forward(675, []wire.Value{{U: uint64(uintptr(capabilities))}}))
+			StatsEnd(675, t)
 			return r
 		},
 		NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(563, []wire.Value{{U: uint64(uintptr(state))}}))
-			StatsEnd(563, t)
+			r := int32(Forward(676, []wire.Value{{U: uint64(uintptr(state))}}))
+			StatsEnd(676, t)
 			return r
 		},
 		NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(564, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
-			StatsEnd(564, t)
+			r := int32(Forward(677, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
+			StatsEnd(677, t)
 			return r
 		},
 		NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(565, []wire.Value{{U: uint64(isAcceptingWork)}}))
-			StatsEnd(565, t)
+			r := int32(Forward(678, []wire.Value{{U: uint64(isAcceptingWork)}}))
+			StatsEnd(678, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(566, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
-			StatsEnd(566, t)
+			r := int32(Forward(679, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
+			StatsEnd(679, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(567, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(567, t)
+			r := int32(Forward(680, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(680, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(568, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
-			StatsEnd(568, t)
+			r := int32(Forward(681, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
+			StatsEnd(681, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(569, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
-			StatsEnd(569, t)
+			r := int32(Forward(682, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
+			StatsEnd(682, t)
 			return r
 		},
 		NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(570, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
-			StatsEnd(570, t)
+			r := int32(Forward(683, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
+			StatsEnd(683, t)
 			return r
 		},
 		NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(571, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
-			StatsEnd(571, t)
+			r := int32(Forward(684, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
+			StatsEnd(684, t)
 			return r
 		},
 		NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(572, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
-			StatsEnd(572, t)
+			r := int32(Forward(685, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
+			StatsEnd(685, t)
 			return r
 		},
 		NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(573, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
-			StatsEnd(573, t)
+			r := int32(Forward(686, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(686, t)
 			return r
 		},
 		NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(574, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
-			StatsEnd(574, t)
+			r := int32(Forward(687, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
+			StatsEnd(687, t)
 			return r
 		},
 		NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(575, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
-			StatsEnd(575, t)
+			r := int32(Forward(688, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(688, t)
 			return r
 		},
 		NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(576, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(576, t)
+			r := int32(Forward(689, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(689, t)
 			return r
 		},
 		NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(577, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(577, t)
+			r := int32(Forward(690, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(690, t)
 			return r
 		},
 		NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(578, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(578, t)
+			r := int32(Forward(691, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(691, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(579, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(579, t)
+			r := int32(Forward(692, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(692, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(580, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(580, t)
+			r := int32(Forward(693, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(693, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(581, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(581, t)
+			r := int32(Forward(694, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(694, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(582, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(582, t)
+			r := int32(Forward(695, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(695, t)
 			return r
 		},
 		NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(583, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(583, t)
+			r := int32(Forward(696, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(696, t)
 			return r
 		},
 		NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(584, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
-			StatsEnd(584, t)
+			r := int32(Forward(697, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
+			StatsEnd(697, t)
 			return r
 		},
 		NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(585, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
-			StatsEnd(585, t)
+			r := int32(Forward(698, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(698, t)
 			return r
 		},
 		NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(586, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
-			StatsEnd(586, t)
+			r := int32(Forward(699, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(699, t)
 			return r
 		},
 		NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(587, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
-			StatsEnd(587, t)
+			r := int32(Forward(700, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
+			StatsEnd(700, t)
 			return r
 		},
 		NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(588, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(588, t)
+			r := int32(Forward(701, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(701, t)
 			return r
 		},
 		NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(589, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
-			StatsEnd(589, t)
+			r := int32(Forward(702, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(702, t)
 			return r
 		},
 		NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(590, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
-			StatsEnd(590, t)
+			r := int32(Forward(703, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(703, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(591, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
-			StatsEnd(591, t)
+			r := int32(Forward(704, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
+			StatsEnd(704, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(592, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
-			StatsEnd(592, t)
+			r := int32(Forward(705, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(705, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(593, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
-			StatsEnd(593, t)
+			r := int32(Forward(706, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
+			StatsEnd(706, t)
 			return r
 		},
 		NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(594, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
-			StatsEnd(594, t)
+			r := int32(Forward(707, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(707, t)
 			return r
 		},
 		NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(595, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
-			StatsEnd(595, t)
+			r := int32(Forward(708, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
+			StatsEnd(708, t)
 			return r
 		},
 		NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(596, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(596, t)
+			r := int32(Forward(709, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(709, t)
 			return r
 		},
 		NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(597, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
-			StatsEnd(597, t)
+			r := int32(Forward(710, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
+			StatsEnd(710, t)
 			return r
 		},
 		NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(598, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(598, t)
+			r := int32(Forward(711, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(711, t)
 			return r
 		},
 		NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(599, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
-			StatsEnd(599, t)
+			r := int32(Forward(712, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
+			StatsEnd(712, t)
 			return r
 		},
 		NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(600, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
-			StatsEnd(600, t)
+			r := int32(Forward(713, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
+			StatsEnd(713, t)
 			return r
 		},
 		NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(601, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(601, t)
+			r := int32(Forward(714, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(714, t)
 			return r
 		},
 		NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(602, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
-			StatsEnd(602, t)
+			r := int32(Forward(715, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(715, t)
 			return r
 		},
 		NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(603, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
-			StatsEnd(603, t)
+			r := int32(Forward(716, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(716, t)
 			return r
 		},
 		NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(604, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
-			StatsEnd(604, t)
+			r := int32(Forward(717, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
+			StatsEnd(717, t)
 			return r
 		},
 		NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(605, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
-			StatsEnd(605, t)
+			r := int32(Forward(718, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
+			StatsEnd(718, t)
 			return r
 		},
 		NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(606, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
-			StatsEnd(606, t)
+			r := int32(Forward(719, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(719, t)
 			return r
 		},
 		NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(607, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
-			StatsEnd(607, t)
+			r := int32(Forward(720, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
+			StatsEnd(720, t)
 			return r
 		},
 		NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(608, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
-			StatsEnd(608, t)
+			r := int32(Forward(721, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
+			StatsEnd(721, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(609, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
-			StatsEnd(609, t)
+			r := int32(Forward(722, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
+			StatsEnd(722, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(610, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
-			StatsEnd(610, t)
+			r := int32(Forward(723, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
+			StatsEnd(723, t)
 			return r
 		},
 		NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(611, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
-			StatsEnd(611, t)
+			r := int32(Forward(724, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
+			StatsEnd(724, t)
 			return r
 		},
 		NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(612, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
-			StatsEnd(612, t)
+			r := int32(Forward(725, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
+			StatsEnd(725, t)
 			return r
 		},
 		NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(613, []wire.Value{{U: uint64(vgpuInstance)}}))
-			StatsEnd(613, t)
+			r := int32(Forward(726, []wire.Value{{U: uint64(vgpuInstance)}}))
+			StatsEnd(726, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(614, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(614, t)
+			r := int32(Forward(727, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(727, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(615, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
-			StatsEnd(615, t)
+			r := int32(Forward(728, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(728, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(616, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
-			StatsEnd(616, t)
+			r := int32(Forward(729, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(729, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(617, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
-			StatsEnd(617, t)
+			r := int32(Forward(730, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
+			StatsEnd(730, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(618, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
-			StatsEnd(618, t)
+			r := int32(Forward(731, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(731, t)
 			return r
 		},
 		NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(619, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
-			StatsEnd(619, t)
+			r := int32(Forward(732, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
+			StatsEnd(732, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(620, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(620, t)
+			r := int32(Forward(733, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(733, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(621, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
-			StatsEnd(621, t)
+			r := int32(Forward(734, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(734, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(622, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(622, t)
+			r := int32(Forward(735, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(735, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(623, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
-			StatsEnd(623, t)
+			r := int32(Forward(736, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(736, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(624, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
-			StatsEnd(624, t)
+			r := int32(Forward(737, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
+			StatsEnd(737, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(625, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
-			StatsEnd(625, t)
+			r := int32(Forward(738, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(738, t)
 			return r
 		},
 		NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(626, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
-			StatsEnd(626, t)
+			r := int32(Forward(739, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
+			StatsEnd(739, t)
 			return r
 		},
 		NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(627, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
-			StatsEnd(627, t)
+			r := int32(Forward(740, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
+			StatsEnd(740, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(628, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
-			StatsEnd(628, t)
+			r := int32(Forward(741, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(741, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(629, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
-			StatsEnd(629, t)
+			r := int32(Forward(742, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(742, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(630, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
-			StatsEnd(630, t)
+			r := int32(Forward(743, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
+			StatsEnd(743, t)
 			return r
 		},
 		NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(631, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
-			StatsEnd(631, t)
+			r := int32(Forward(744, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
+			StatsEnd(744, t)
 			return r
 		},
 		NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(632, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(632, t)
+			r := int32(Forward(745, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(745, t)
 			return r
 		},
 		NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(633, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
-			StatsEnd(633, t)
+			r := int32(Forward(746, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
+			StatsEnd(746, t)
 			return r
 		},
 		NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(634, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
-			StatsEnd(634, t)
+			r := int32(Forward(747, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
+			StatsEnd(747, t)
 			return r
 		},
 		NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(635, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(635, t)
+			r := int32(Forward(748, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(748, t)
 			return r
 		},
 		NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(636, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
-			StatsEnd(636, t)
+			r := int32(Forward(749, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
+			StatsEnd(749, t)
 			return r
 		},
 		NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(637, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
-			StatsEnd(637, t)
+			r := int32(Forward(750, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
+			StatsEnd(750, t)
 			return r
 		},
 		NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(638, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
-			StatsEnd(638, t)
+			r := int32(Forward(751, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
+			StatsEnd(751, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(639, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
-			StatsEnd(639, t)
+			r := int32(Forward(752, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
+			StatsEnd(752, t)
 			return r
 		},
 		NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(640, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
-			StatsEnd(640, t)
+			r := int32(Forward(753, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
+			StatsEnd(753, t)
 			return r
 		},
 		NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(641, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(641, t)
+			r := int32(Forward(754, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(754, t)
 			return r
 		},
 		NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(642, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(642, t)
+			r := int32(Forward(755, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(755, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(643, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
-			StatsEnd(643, t)
+			r := int32(Forward(756, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
+			StatsEnd(756, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(644, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
-			StatsEnd(644, t)
+			r := int32(Forward(757, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
+			StatsEnd(757, t)
 			return r
 		},
 		NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(645, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
-			StatsEnd(645, t)
+			r := int32(Forward(758, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
+			StatsEnd(758, t)
 			return r
 		},
 		NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(646, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
-			StatsEnd(646, t)
+			r := int32(Forward(759, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
+			StatsEnd(759, t)
 			return r
 		},
 		NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(647, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(647, t)
+			r := int32(Forward(760, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(760, t)
 			return r
 		},
 		NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(648, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
-			StatsEnd(648, t)
+			r := int32(Forward(761, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
+			StatsEnd(761, t)
 			return r
 		},
 		NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(649, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
-			StatsEnd(649, t)
+			r := int32(Forward(762, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
+			StatsEnd(762, t)
 			return r
 		},
 		NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(650, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
-			StatsEnd(650, t)
+			r := int32(Forward(763, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
+			StatsEnd(763, t)
 			return r
 		},
 		NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(651, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(651, t)
+			r := int32(Forward(764, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(764, t)
 			return r
 		},
 		NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(652, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
-			StatsEnd(652, t)
+			r := int32(Forward(765, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
+			StatsEnd(765, t)
 			return r
 		},
 		NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(653, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
-			StatsEnd(653, t)
+			r := int32(Forward(766, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
+			StatsEnd(766, t)
 			return r
 		},
 		NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(654, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
-			StatsEnd(654, t)
+			r := int32(Forward(767, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
+			StatsEnd(767, t)
 			return r
 		},
 		NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(655, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
-			StatsEnd(655, t)
+			r := int32(Forward(768, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
+			StatsEnd(768, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(656, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
-			StatsEnd(656, t)
+			r := int32(Forward(769, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
+			StatsEnd(769, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(657, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
-			StatsEnd(657, t)
+			r := int32(Forward(770, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
+			StatsEnd(770, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(658, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
-			StatsEnd(658, t)
+			r := int32(Forward(771, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(771, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(659, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
-			StatsEnd(659, t)
+			r := int32(Forward(772, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(772, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(660, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
-			StatsEnd(660, t)
+			r := int32(Forward(773, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(773, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(661, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
-			StatsEnd(661, t)
+			r := int32(Forward(774, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(774, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(662, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(662, t)
+			r := int32(Forward(775, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(775, t)
 			return r
 		},
 		NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(663, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
-			StatsEnd(663, t)
+			r := int32(Forward(776, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
+			StatsEnd(776, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(664, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(664, t)
+			r := int32(Forward(777, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(777, t)
 			return r
 		},
 		NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(665, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
-			StatsEnd(665, t)
+			r := int32(Forward(778, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(778, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(666, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(666, t)
+			r := int32(Forward(779, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(779, t)
 			return r
 		},
 		NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(667, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
-			StatsEnd(667, t)
+			r := int32(Forward(780, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
+			StatsEnd(780, t)
 			return r
 		},
 		NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(668, []wire.Value{{U: uint64(uintptr(settings))}}))
-			StatsEnd(668, t)
+			r := int32(Forward(781, []wire.Value{{U: uint64(uintptr(settings))}}))
+			StatsEnd(781, t)
 			return r
 		},
 		NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(669, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
-			StatsEnd(669, t)
+			r := int32(Forward(782, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(782, t)
 			return r
 		},
 		NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(670, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
-			StatsEnd(670, t)
+			r := int32(Forward(783, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(783, t)
 			return r
 		},
 		NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(671, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
-			StatsEnd(671, t)
+			r := int32(Forward(784, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(784, t)
 			return r
 		},
 		NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(672, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
-			StatsEnd(672, t)
+			r := int32(Forward(785, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(785, t)
 			return r
 		},
 		NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(673, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
-			StatsEnd(673, t)
+			r := int32(Forward(786, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
+			StatsEnd(786, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(674, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(674, t)
+			r := int32(Forward(787, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(787, t)
 			return r
 		},
 		NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(675, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(675, t)
+			r := int32(Forward(788, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(788, t)
 			return r
 		},
 		NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(676, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(676, t)
+			r := int32(Forward(789, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(789, t)
 			return r
 		},
 		NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(677, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
-			StatsEnd(677, t)
+			r := int32(Forward(790, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(790, t)
 			return r
 		},
 		NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(678, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
-			StatsEnd(678, t)
+			r := int32(Forward(791, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(791, t)
 			return r
 		},
 		NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(679, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
-			StatsEnd(679, t)
+			r := int32(Forward(792, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
+			StatsEnd(792, t)
 			return r
 		},
 		NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(680, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
-			StatsEnd(680, t)
+			r := int32(Forward(793, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
+			StatsEnd(793, t)
 			return r
 		},
 		NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(681, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
-			StatsEnd(681, t)
+			r := int32(Forward(794, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
+			StatsEnd(794, t)
 			return r
 		},
 		NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(682, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
-			StatsEnd(682, t)
+			r := int32(Forward(795, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
+			StatsEnd(795, t)
 			return r
 		},
 		NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(683, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
-			StatsEnd(683, t)
+			r := int32(Forward(796, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
+			StatsEnd(796, t)
 			return r
 		},
 		NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(684, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
-			StatsEnd(684, t)
+			r := int32(Forward(797, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
+			StatsEnd(797, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(685, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
-			StatsEnd(685, t)
+			r := int32(Forward(798, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
+			StatsEnd(798, t)
 			return r
 		},
 		NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(686, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
-			StatsEnd(686, t)
+			r := int32(Forward(799, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
+			StatsEnd(799, t)
 			return r
 		},
 		NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(687, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
-			StatsEnd(687, t)
+			r := int32(Forward(800, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(800, t)
 			return r
 		},
 		NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(688, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
-			StatsEnd(688, t)
+			r := int32(Forward(801, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
+			StatsEnd(801, t)
 			return r
 		},
 		NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(689, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
-			StatsEnd(689, t)
+			r := int32(Forward(802, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
+			StatsEnd(802, t)
 			return r
 		},
 		NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(690, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
-			StatsEnd(690, t)
+			r := int32(Forward(803, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
+			StatsEnd(803, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(691, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
-			StatsEnd(691, t)
+			r := int32(Forward(804, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
+			StatsEnd(804, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(692, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
-			StatsEnd(692, t)
+			r := int32(Forward(805, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
+			StatsEnd(805, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(693, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
-			StatsEnd(693, t)
+			r := int32(Forward(806, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
+			StatsEnd(806, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(694, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(694, t)
+			r := int32(Forward(807, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(807, t)
 			return r
 		},
 		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(695, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(695, t)
+			r := int32(Forward(808, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(808, t)
 			return r
 		},
 	},

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"vgpu/cuda"
 	"vgpu/cudart"
 	"vgpu/shim"
 )
@@ -30,13 +31,15 @@ func forgetGlobals(m *shippedModule) {
 }
 
 // global answers OpGlobal: u64 module, u64 size, u32 name length, name, size initial bytes.
+// Size 0 (a driver-API client whose image does not show the variable's size) asks for the
+// server's size: the reply then carries it after the address.
 func global(p []byte) []byte {
 	le := binary.LittleEndian
 	if len(p) < 20 {
 		return reply(shim.ErrInvalidValue)
 	}
 	size, nlen := le.Uint64(p[8:]), uint64(le.Uint32(p[16:]))
-	if nlen == 0 || nlen > 4096 || uint64(len(p)-20) < nlen || uint64(len(p)-20)-nlen != size || size == 0 {
+	if nlen == 0 || nlen > 4096 || uint64(len(p)-20) < nlen || uint64(len(p)-20)-nlen != size {
 		return reply(shim.ErrInvalidValue)
 	}
 	name, init := string(p[20:20+nlen]), p[20+nlen:]
@@ -49,6 +52,9 @@ func global(p []byte) []byte {
 		if st != shim.OK {
 			return reply(st)
 		}
+		if size == 0 {
+			return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(addr)), n)
+		}
 		if n != size {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -57,10 +63,20 @@ func global(p []byte) []byte {
 	simGlobalsMu.Lock()
 	defer simGlobalsMu.Unlock()
 	if a, ok := simGlobals[m][name]; ok {
-		if x := shim.S().Mem.Exact(a, shim.MemDevice); x != nil && uint64(x.Size) == size {
-			return le.AppendUint64(reply(shim.OK), uint64(a))
+		// Gone when its context was reset: allocated afresh below, as in-process.
+		if x := shim.S().Mem.Exact(a, shim.MemDevice); x != nil {
+			switch {
+			case size == 0:
+				return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(a)), uint64(x.Size))
+			case uint64(x.Size) == size:
+				return le.AppendUint64(reply(shim.OK), uint64(a))
+			}
+			return reply(shim.ErrInvalidValue)
 		}
-		return reply(shim.ErrInvalidValue)
+	}
+	asked := size
+	if size == 0 {
+		size = cuda.UnknownGlobalSize // the model's storage for a variable of unknown size
 	}
 	d := shim.S().Device(0)
 	if d == nil {
@@ -75,6 +91,9 @@ func global(p []byte) []byte {
 		simGlobals[m] = map[string]uintptr{}
 	}
 	simGlobals[m][name] = a.Base
+	if asked == 0 {
+		return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(a.Base)), size)
+	}
 	return le.AppendUint64(reply(shim.OK), uint64(a.Base))
 }
 

@@ -139,6 +139,148 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	85: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemGetAccess(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U))))
 	},
+	5040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamCreateWithPriority(ptr(v[0].B), uint32(v[1].U), int32(v[2].U))))
+	},
+	5041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetPriority(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	5042: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetFlags(uintptr(v[0].U), ptr(v[1].B)))) },
+	5043: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetCtx(uintptr(v[0].U), ptr(v[1].B)))) },
+	5044: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetDevice(uintptr(v[0].U), ptr(v[1].B)))) },
+	5045: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetId(uintptr(v[0].U), ptr(v[1].B)))) },
+	5046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitEvent(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	5047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCapture(uintptr(v[0].U), int32(v[1].U))))
+	},
+	5048: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamBeginCapture1(uintptr(v[0].U)))) },
+	5049: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamEndCapture(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	5050: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamIsCapturing(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	5051: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B))))
+	},
+	5052: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo3(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
+	},
+	5053: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo1(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	5057: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamDestroy(uintptr(v[0].U)))) },
+	5058: func(v []wire.Value) uint64 { return uint64(uint32(cuda.EventDestroy(uintptr(v[0].U)))) },
+	5059: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.EventRecordWithFlags(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	5060: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxSetFlags(uint32(v[0].U)))) },
+	5061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxGetStreamPriorityRange(ptr(v[0].B), ptr(v[1].B))))
+	},
+	5062: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetLimit(ptr(v[0].B), int32(v[1].U)))) },
+	5063: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxSetLimit(int32(v[0].U), uint64(v[1].U)))) },
+	5064: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetCacheConfig(ptr(v[0].B)))) },
+	5065: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxSetCacheConfig(int32(v[0].U)))) },
+	5066: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxEnablePeerAccess(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	5067: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxDisablePeerAccess(uintptr(v[0].U)))) },
+	5068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceCanAccessPeer(ptr(v[0].B), int32(v[1].U), int32(v[2].U))))
+	},
+	5069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetP2PAttribute(ptr(v[0].B), int32(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	5070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDAsync(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	5071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeer(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U))))
+	},
+	5072: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeerAsync(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	5073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U))))
+	},
+	5074: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16Async(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	5075: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32Async(uint64(v[0].U), uint32(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	5076: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	5077: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8Async(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	5078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	5079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16Async(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	5080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	5081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32Async(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	5082: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocPitch(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uint32(v[4].U))))
+	},
+	5083: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocManaged(ptr(v[0].B), uint64(v[1].U), uint32(v[2].U))))
+	},
+	5087: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphCreate(ptr(v[0].B), uint32(v[1].U)))) },
+	5088: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiateWithFlags(ptr(v[0].B), uintptr(v[1].U), uint64(v[2].U))))
+	},
+	5089: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiate(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	5090: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphLaunch(uintptr(v[0].U), uintptr(v[1].U)))) },
+	5091: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphUpload(uintptr(v[0].U), uintptr(v[1].U)))) },
+	5092: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphExecDestroy(uintptr(v[0].U)))) },
+	5093: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroy(uintptr(v[0].U)))) },
+	5094: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecUpdate(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	5095: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	5096: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddEmptyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U))))
+	},
+	5097: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemsetNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B), uintptr(v[5].U))))
+	},
+	5098: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	5099: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddDependencies2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	5100: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphClone(ptr(v[0].B), uintptr(v[1].U)))) },
+	5101: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	5102: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroyNode(uintptr(v[0].U)))) },
+	5115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
+	},
+	5116: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemFreeAsync(uint64(v[0].U), uintptr(v[1].U)))) },
+	5117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetDefaultMemPool(ptr(v[0].B), int32(v[1].U))))
+	},
+	5118: func(v []wire.Value) uint64 { return uint64(uint32(cuda.DeviceGetMemPool(ptr(v[0].B), int32(v[1].U)))) },
+	5121: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolTrimTo(uintptr(v[0].U), uint64(v[1].U))))
+	},
 	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
 	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
 	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },

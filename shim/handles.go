@@ -24,6 +24,7 @@ const (
 	KindNVMLDevice
 	KindMemHandle
 	KindEventSet
+	KindLibrary // a driver-API CUlibrary (cuda/library.go)
 	kindCount
 )
 

@@ -300,3 +300,41 @@ func KernelAttribute(k *Kernel, d *Device, attr int32) (int32, bool) {
 	}
 	return 0, false
 }
+
+// Kernel attributes a program may set (CUfunction_attribute / cudaFuncAttribute values).
+const (
+	KernelAttrMaxDynShared   = 8
+	KernelAttrPreferredCarve = 9
+	kernelAttrLast           = 15
+)
+
+// SetKernelAttribute is cuFuncSetAttribute / cudaFuncSetAttribute on k for device d: the
+// dynamic shared memory ceiling (up to the device's opt-in limit) and the carveout are kept;
+// the other settable attributes (cluster shape, scheduling) are accepted and change nothing
+// the model checks; the read-only ones are refused.
+func SetKernelAttribute(k *Kernel, d *Device, attr, value int32) Status {
+	switch attr {
+	case KernelAttrMaxDynShared:
+		if value < 0 || value > d.Attrs[AttrMaxSharedMemPerBlockOptin] {
+			return ErrInvalidValue
+		}
+		k.MaxDynShared = value
+	case KernelAttrPreferredCarve:
+		if value < -1 || value > 100 {
+			return ErrInvalidValue
+		}
+		k.PreferredCarve = value
+	default:
+		if attr < KernelAttrMaxDynShared || attr > kernelAttrLast {
+			return ErrInvalidValue
+		}
+	}
+	return OK
+}
+
+// KernelList is a copy of m's kernels, in the order they were resolved.
+func (m *Module) KernelList() []*Kernel {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*Kernel(nil), m.Kernels...)
+}

@@ -24,95 +24,208 @@ type Set struct {
 
 // Cuda has one field per cuda row of functions.txt, named after its C symbol.
 type Cuda struct {
-	CuInit                        func(flags uint32) int32
-	CuDriverGetVersion            func(version unsafe.Pointer) int32
-	CuDeviceGetCount              func(count unsafe.Pointer) int32
-	CuDeviceGet                   func(device unsafe.Pointer, ordinal int32) int32
-	CuDeviceGetName               func(name unsafe.Pointer, len_ int32, dev int32) int32
-	CuDeviceGetUuid               func(uuid unsafe.Pointer, dev int32) int32
-	CuDeviceGetUuid_v2            func(uuid unsafe.Pointer, dev int32) int32
-	CuDeviceTotalMem_v2           func(bytes unsafe.Pointer, dev int32) int32
-	CuDeviceTotalMem              func(bytes unsafe.Pointer, dev int32) int32
-	CuDeviceGetAttribute          func(pi unsafe.Pointer, attrib int32, dev int32) int32
-	CuDeviceGetPCIBusId           func(pciBusId unsafe.Pointer, len_ int32, dev int32) int32
-	CuDeviceGetByPCIBusId         func(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32
-	CuDeviceComputeCapability     func(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32
-	CuDevicePrimaryCtxRetain      func(pctx unsafe.Pointer, dev int32) int32
-	CuDevicePrimaryCtxRelease_v2  func(dev int32) int32
-	CuDevicePrimaryCtxRelease     func(dev int32) int32
-	CuDevicePrimaryCtxReset_v2    func(dev int32) int32
-	CuDevicePrimaryCtxReset       func(dev int32) int32
-	CuDevicePrimaryCtxGetState    func(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32
-	CuDevicePrimaryCtxSetFlags_v2 func(dev int32, flags uint32) int32
-	CuDevicePrimaryCtxSetFlags    func(dev int32, flags uint32) int32
-	CuCtxCreate_v2                func(pctx unsafe.Pointer, flags uint32, dev int32) int32
-	CuCtxCreate                   func(pctx unsafe.Pointer, flags uint32, dev int32) int32
-	CuCtxDestroy_v2               func(ctx uintptr) int32
-	CuCtxDestroy                  func(ctx uintptr) int32
-	CuCtxPushCurrent_v2           func(ctx uintptr) int32
-	CuCtxPushCurrent              func(ctx uintptr) int32
-	CuCtxPopCurrent_v2            func(pctx unsafe.Pointer) int32
-	CuCtxPopCurrent               func(pctx unsafe.Pointer) int32
-	CuCtxSetCurrent               func(ctx uintptr) int32
-	CuCtxGetCurrent               func(pctx unsafe.Pointer) int32
-	CuCtxGetDevice                func(device unsafe.Pointer) int32
-	CuCtxSynchronize              func() int32
-	CuCtxGetApiVersion            func(ctx uintptr, version unsafe.Pointer) int32
-	CuCtxGetFlags                 func(flags unsafe.Pointer) int32
-	CuMemGetInfo_v2               func(free unsafe.Pointer, total unsafe.Pointer) int32
-	CuMemGetInfo                  func(free unsafe.Pointer, total unsafe.Pointer) int32
-	CuMemAlloc_v2                 func(dptr unsafe.Pointer, bytesize uint64) int32
-	CuMemFree_v2                  func(dptr uint64) int32
-	CuMemAllocHost_v2             func(pp unsafe.Pointer, bytesize uint64) int32
-	CuMemFreeHost                 func(p uintptr) int32
-	CuMemHostAlloc                func(pp unsafe.Pointer, bytesize uint64, flags uint32) int32
-	CuMemcpyHtoD_v2               func(dst uint64, src uintptr, count uint64) int32
-	CuMemcpyDtoH_v2               func(dst uintptr, src uint64, count uint64) int32
-	CuMemcpyDtoD_v2               func(dst uint64, src uint64, count uint64) int32
-	CuMemcpy                      func(dst uint64, src uint64, count uint64) int32
-	CuMemcpyAsync                 func(dst uint64, src uint64, count uint64, stream uintptr) int32
-	CuMemcpyHtoDAsync_v2          func(dst uint64, src uintptr, count uint64, stream uintptr) int32
-	CuMemcpyDtoHAsync_v2          func(dst uintptr, src uint64, count uint64, stream uintptr) int32
-	CuMemsetD8_v2                 func(dst uint64, value uint8, count uint64) int32
-	CuMemsetD32_v2                func(dst uint64, value uint32, count uint64) int32
-	CuMemsetD8Async               func(dst uint64, value uint8, count uint64, stream uintptr) int32
-	CuMemGetAddressRange_v2       func(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32
-	CuMemGetAllocationGranularity func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32
-	CuMemCreate                   func(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32
-	CuMemRelease                  func(handle uint64) int32
-	CuMemAddressReserve           func(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32
-	CuMemAddressFree              func(ptr uint64, size uint64) int32
-	CuMemMap                      func(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32
-	CuMemUnmap                    func(ptr uint64, size uint64) int32
-	CuMemSetAccess                func(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32
-	CuGetErrorString              func(error int32, pStr unsafe.Pointer) int32
-	CuGetErrorName                func(error int32, pStr unsafe.Pointer) int32
-	CuGetProcAddress_v2           func(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64, symbolStatus unsafe.Pointer) int32
-	CuGetProcAddress              func(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64) int32
-	CuStreamCreate                func(stream unsafe.Pointer, flags uint32) int32
-	CuStreamDestroy_v2            func(stream uintptr) int32
-	CuStreamSynchronize           func(stream uintptr) int32
-	CuStreamQuery                 func(stream uintptr) int32
-	CuEventCreate                 func(event unsafe.Pointer, flags uint32) int32
-	CuEventRecord                 func(event uintptr, stream uintptr) int32
-	CuEventSynchronize            func(event uintptr) int32
-	CuEventQuery                  func(event uintptr) int32
-	CuEventDestroy_v2             func(event uintptr) int32
-	CuEventElapsedTime            func(ms unsafe.Pointer, start uintptr, end uintptr) int32
-	CuEventElapsedTime_v2         func(ms unsafe.Pointer, start uintptr, end uintptr) int32
-	CuModuleLoadData              func(module unsafe.Pointer, image uintptr) int32
-	CuModuleUnload                func(module uintptr) int32
-	CuModuleGetFunction           func(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32
-	CuLaunchKernel                func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32
-	CuGetExportTable              func(table unsafe.Pointer, id unsafe.Pointer) int32
-	CuPointerGetAttribute         func(data unsafe.Pointer, attribute int32, ptr uint64) int32
-	CuFuncGetAttribute            func(pi unsafe.Pointer, attrib int32, f uintptr) int32
-	CuDeviceGetCount_v2           func(count unsafe.Pointer) int32
-	CuCtxGetId                    func(ctx uintptr, id unsafe.Pointer) int32
-	CuMemGetAccess                func(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32
-	CuMemHostRegister_v2          func(p uintptr, bytesize uint64, flags uint32) int32
-	CuMemHostUnregister           func(p uintptr) int32
-	CuModuleGetGlobal_v2          func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuInit                                               func(flags uint32) int32
+	CuDriverGetVersion                                   func(version unsafe.Pointer) int32
+	CuDeviceGetCount                                     func(count unsafe.Pointer) int32
+	CuDeviceGet                                          func(device unsafe.Pointer, ordinal int32) int32
+	CuDeviceGetName                                      func(name unsafe.Pointer, len_ int32, dev int32) int32
+	CuDeviceGetUuid                                      func(uuid unsafe.Pointer, dev int32) int32
+	CuDeviceGetUuid_v2                                   func(uuid unsafe.Pointer, dev int32) int32
+	CuDeviceTotalMem_v2                                  func(bytes unsafe.Pointer, dev int32) int32
+	CuDeviceTotalMem                                     func(bytes unsafe.Pointer, dev int32) int32
+	CuDeviceGetAttribute                                 func(pi unsafe.Pointer, attrib int32, dev int32) int32
+	CuDeviceGetPCIBusId                                  func(pciBusId unsafe.Pointer, len_ int32, dev int32) int32
+	CuDeviceGetByPCIBusId                                func(dev unsafe.Pointer, pciBusId unsafe.Pointer) int32
+	CuDeviceComputeCapability                            func(major unsafe.Pointer, minor unsafe.Pointer, dev int32) int32
+	CuDevicePrimaryCtxRetain                             func(pctx unsafe.Pointer, dev int32) int32
+	CuDevicePrimaryCtxRelease_v2                         func(dev int32) int32
+	CuDevicePrimaryCtxRelease                            func(dev int32) int32
+	CuDevicePrimaryCtxReset_v2                           func(dev int32) int32
+	CuDevicePrimaryCtxReset                              func(dev int32) int32
+	CuDevicePrimaryCtxGetState                           func(dev int32, flags unsafe.Pointer, active unsafe.Pointer) int32
+	CuDevicePrimaryCtxSetFlags_v2                        func(dev int32, flags uint32) int32
+	CuDevicePrimaryCtxSetFlags                           func(dev int32, flags uint32) int32
+	CuCtxCreate_v2                                       func(pctx unsafe.Pointer, flags uint32, dev int32) int32
+	CuCtxCreate                                          func(pctx unsafe.Pointer, flags uint32, dev int32) int32
+	CuCtxDestroy_v2                                      func(ctx uintptr) int32
+	CuCtxDestroy                                         func(ctx uintptr) int32
+	CuCtxPushCurrent_v2                                  func(ctx uintptr) int32
+	CuCtxPushCurrent                                     func(ctx uintptr) int32
+	CuCtxPopCurrent_v2                                   func(pctx unsafe.Pointer) int32
+	CuCtxPopCurrent                                      func(pctx unsafe.Pointer) int32
+	CuCtxSetCurrent                                      func(ctx uintptr) int32
+	CuCtxGetCurrent                                      func(pctx unsafe.Pointer) int32
+	CuCtxGetDevice                                       func(device unsafe.Pointer) int32
+	CuCtxSynchronize                                     func() int32
+	CuCtxGetApiVersion                                   func(ctx uintptr, version unsafe.Pointer) int32
+	CuCtxGetFlags                                        func(flags unsafe.Pointer) int32
+	CuMemGetInfo_v2                                      func(free unsafe.Pointer, total unsafe.Pointer) int32
+	CuMemGetInfo                                         func(free unsafe.Pointer, total unsafe.Pointer) int32
+	CuMemAlloc_v2                                        func(dptr unsafe.Pointer, bytesize uint64) int32
+	CuMemFree_v2                                         func(dptr uint64) int32
+	CuMemAllocHost_v2                                    func(pp unsafe.Pointer, bytesize uint64) int32
+	CuMemFreeHost                                        func(p uintptr) int32
+	CuMemHostAlloc                                       func(pp unsafe.Pointer, bytesize uint64, flags uint32) int32
+	CuMemcpyHtoD_v2                                      func(dst uint64, src uintptr, count uint64) int32
+	CuMemcpyDtoH_v2                                      func(dst uintptr, src uint64, count uint64) int32
+	CuMemcpyDtoD_v2                                      func(dst uint64, src uint64, count uint64) int32
+	CuMemcpy                                             func(dst uint64, src uint64, count uint64) int32
+	CuMemcpyAsync                                        func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyHtoDAsync_v2                                 func(dst uint64, src uintptr, count uint64, stream uintptr) int32
+	CuMemcpyDtoHAsync_v2                                 func(dst uintptr, src uint64, count uint64, stream uintptr) int32
+	CuMemsetD8_v2                                        func(dst uint64, value uint8, count uint64) int32
+	CuMemsetD32_v2                                       func(dst uint64, value uint32, count uint64) int32
+	CuMemsetD8Async                                      func(dst uint64, value uint8, count uint64, stream uintptr) int32
+	CuMemGetAddressRange_v2                              func(base unsafe.Pointer, size unsafe.Pointer, dptr uint64) int32
+	CuMemGetAllocationGranularity                        func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32
+	CuMemCreate                                          func(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags uint64) int32
+	CuMemRelease                                         func(handle uint64) int32
+	CuMemAddressReserve                                  func(ptr unsafe.Pointer, size uint64, alignment uint64, addr uint64, flags uint64) int32
+	CuMemAddressFree                                     func(ptr uint64, size uint64) int32
+	CuMemMap                                             func(ptr uint64, size uint64, offset uint64, handle uint64, flags uint64) int32
+	CuMemUnmap                                           func(ptr uint64, size uint64) int32
+	CuMemSetAccess                                       func(ptr uint64, size uint64, desc unsafe.Pointer, count uint64) int32
+	CuGetErrorString                                     func(error int32, pStr unsafe.Pointer) int32
+	CuGetErrorName                                       func(error int32, pStr unsafe.Pointer) int32
+	CuGetProcAddress_v2                                  func(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64, symbolStatus unsafe.Pointer) int32
+	CuGetProcAddress                                     func(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32, flags uint64) int32
+	CuStreamCreate                                       func(stream unsafe.Pointer, flags uint32) int32
+	CuStreamDestroy_v2                                   func(stream uintptr) int32
+	CuStreamSynchronize                                  func(stream uintptr) int32
+	CuStreamQuery                                        func(stream uintptr) int32
+	CuEventCreate                                        func(event unsafe.Pointer, flags uint32) int32
+	CuEventRecord                                        func(event uintptr, stream uintptr) int32
+	CuEventSynchronize                                   func(event uintptr) int32
+	CuEventQuery                                         func(event uintptr) int32
+	CuEventDestroy_v2                                    func(event uintptr) int32
+	CuEventElapsedTime                                   func(ms unsafe.Pointer, start uintptr, end uintptr) int32
+	CuEventElapsedTime_v2                                func(ms unsafe.Pointer, start uintptr, end uintptr) int32
+	CuModuleLoadData                                     func(module unsafe.Pointer, image uintptr) int32
+	CuModuleUnload                                       func(module uintptr) int32
+	CuModuleGetFunction                                  func(fn unsafe.Pointer, module uintptr, name unsafe.Pointer) int32
+	CuLaunchKernel                                       func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32
+	CuGetExportTable                                     func(table unsafe.Pointer, id unsafe.Pointer) int32
+	CuPointerGetAttribute                                func(data unsafe.Pointer, attribute int32, ptr uint64) int32
+	CuFuncGetAttribute                                   func(pi unsafe.Pointer, attrib int32, f uintptr) int32
+	CuDeviceGetCount_v2                                  func(count unsafe.Pointer) int32
+	CuCtxGetId                                           func(ctx uintptr, id unsafe.Pointer) int32
+	CuMemGetAccess                                       func(flags unsafe.Pointer, location unsafe.Pointer, ptr uint64) int32
+	CuMemHostRegister_v2                                 func(p uintptr, bytesize uint64, flags uint32) int32
+	CuMemHostUnregister                                  func(p uintptr) int32
+	CuModuleGetGlobal_v2                                 func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuLibraryLoadData                                    func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CuLibraryLoadFromFile                                func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CuLibraryUnload                                      func(library uintptr) int32
+	CuLibraryGetKernel                                   func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetModule                                   func(pMod unsafe.Pointer, library uintptr) int32
+	CuLibraryGetKernelCount                              func(count unsafe.Pointer, lib uintptr) int32
+	CuLibraryEnumerateKernels                            func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32
+	CuLibraryGetGlobal                                   func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CuLibraryGetUnifiedFunction                          func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32
+	CuKernelGetFunction                                  func(pFunc unsafe.Pointer, kernel uintptr) int32
+	CuKernelGetLibrary                                   func(pLib unsafe.Pointer, kernel uintptr) int32
+	CuKernelGetAttribute                                 func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32
+	CuKernelSetAttribute                                 func(attrib int32, val int32, kernel uintptr, dev int32) int32
+	CuKernelSetCacheConfig                               func(kernel uintptr, config int32, dev int32) int32
+	CuKernelGetName                                      func(name unsafe.Pointer, hfunc uintptr) int32
+	CuKernelGetParamInfo                                 func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32
+	CuFuncGetName                                        func(name unsafe.Pointer, hfunc uintptr) int32
+	CuFuncGetParamInfo                                   func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32
+	CuFuncGetModule                                      func(hmod unsafe.Pointer, hfunc uintptr) int32
+	CuFuncSetAttribute                                   func(hfunc uintptr, attrib int32, value int32) int32
+	CuFuncSetCacheConfig                                 func(hfunc uintptr, config int32) int32
+	CuFuncSetSharedMemConfig                             func(hfunc uintptr, config int32) int32
+	CuFuncIsLoaded                                       func(state unsafe.Pointer, function uintptr) int32
+	CuFuncLoad                                           func(function uintptr) int32
+	CuModuleGetLoadingMode                               func(mode unsafe.Pointer) int32
+	CuModuleGetFunctionCount                             func(count unsafe.Pointer, mod uintptr) int32
+	CuModuleEnumerateFunctions                           func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32
+	CuModuleLoad                                         func(module unsafe.Pointer, fname unsafe.Pointer) int32
+	CuModuleLoadDataEx                                   func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuModuleLoadFatBinary                                func(module unsafe.Pointer, fatCubin uintptr) int32
+	CuStreamCreateWithPriority                           func(phStream unsafe.Pointer, flags uint32, priority int32) int32
+	CuStreamGetPriority                                  func(hStream uintptr, priority unsafe.Pointer) int32
+	CuStreamGetFlags                                     func(hStream uintptr, flags unsafe.Pointer) int32
+	CuStreamGetCtx                                       func(hStream uintptr, pctx unsafe.Pointer) int32
+	CuStreamGetDevice                                    func(hStream uintptr, device unsafe.Pointer) int32
+	CuStreamGetId                                        func(hStream uintptr, streamId unsafe.Pointer) int32
+	CuStreamWaitEvent                                    func(hStream uintptr, hEvent uintptr, flags uint32) int32
+	CuStreamBeginCapture_v2                              func(hStream uintptr, mode int32) int32
+	CuStreamBeginCapture                                 func(hStream uintptr) int32
+	CuStreamEndCapture                                   func(hStream uintptr, phGraph unsafe.Pointer) int32
+	CuStreamIsCapturing                                  func(hStream uintptr, captureStatus unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_v2                            func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_v3                            func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuStreamGetCaptureInfo                               func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32
+	CuThreadExchangeStreamCaptureMode                    func(mode unsafe.Pointer) int32
+	CuStreamAddCallback                                  func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32
+	CuLaunchHostFunc                                     func(hStream uintptr, fn uintptr, userData uintptr) int32
+	CuStreamDestroy                                      func(stream uintptr) int32
+	CuEventDestroy                                       func(event uintptr) int32
+	CuEventRecordWithFlags                               func(hEvent uintptr, hStream uintptr, flags uint32) int32
+	CuCtxSetFlags                                        func(flags uint32) int32
+	CuCtxGetStreamPriorityRange                          func(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32
+	CuCtxGetLimit                                        func(pvalue unsafe.Pointer, limit int32) int32
+	CuCtxSetLimit                                        func(limit int32, value uint64) int32
+	CuCtxGetCacheConfig                                  func(pconfig unsafe.Pointer) int32
+	CuCtxSetCacheConfig                                  func(config int32) int32
+	CuCtxEnablePeerAccess                                func(peerContext uintptr, flags uint32) int32
+	CuCtxDisablePeerAccess                               func(peerContext uintptr) int32
+	CuDeviceCanAccessPeer                                func(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32
+	CuDeviceGetP2PAttribute                              func(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32
+	CuMemcpyDtoDAsync_v2                                 func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyPeer                                         func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32
+	CuMemcpyPeerAsync                                    func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32
+	CuMemsetD16_v2                                       func(dst uint64, value uint16, count uint64) int32
+	CuMemsetD16Async                                     func(dst uint64, value uint16, count uint64, stream uintptr) int32
+	CuMemsetD32Async                                     func(dst uint64, value uint32, count uint64, stream uintptr) int32
+	CuMemsetD2D8_v2                                      func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32
+	CuMemsetD2D8Async                                    func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D16_v2                                     func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32
+	CuMemsetD2D16Async                                   func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D32_v2                                     func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32
+	CuMemsetD2D32Async                                   func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32
+	CuMemAllocPitch_v2                                   func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32
+	CuMemAllocManaged                                    func(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32
+	CuMemHostGetDevicePointer_v2                         func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32
+	CuMemHostGetFlags                                    func(pFlags unsafe.Pointer, p uintptr) int32
+	CuPointerGetAttributes                               func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32
+	CuGraphCreate                                        func(phGraph unsafe.Pointer, flags uint32) int32
+	CuGraphInstantiateWithFlags                          func(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32
+	CuGraphInstantiate_v2                                func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32
+	CuGraphLaunch                                        func(hGraphExec uintptr, hStream uintptr) int32
+	CuGraphUpload                                        func(hGraphExec uintptr, hStream uintptr) int32
+	CuGraphExecDestroy                                   func(hGraphExec uintptr) int32
+	CuGraphDestroy                                       func(hGraph uintptr) int32
+	CuGraphExecUpdate_v2                                 func(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32
+	CuGraphGetNodes                                      func(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32
+	CuGraphAddEmptyNode                                  func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32
+	CuGraphAddMemsetNode                                 func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32
+	CuGraphAddDependencies                               func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CuGraphAddDependencies_v2                            func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CuGraphClone                                         func(phGraphClone unsafe.Pointer, originalGraph uintptr) int32
+	CuGraphNodeGetType                                   func(hNode uintptr, type_ unsafe.Pointer) int32
+	CuGraphDestroyNode                                   func(hNode uintptr) int32
+	CuOccupancyMaxActiveBlocksPerMultiprocessor          func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32
+	CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32
+	CuOccupancyAvailableDynamicSMemPerBlock              func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32
+	CuOccupancyMaxPotentialBlockSize                     func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32
+	CuOccupancyMaxPotentialBlockSizeWithFlags            func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32
+	CuLaunchCooperativeKernel                            func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
+	CuMemcpy2D_v2                                        func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned_v2                               func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D_v2                                        func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync_v2                                   func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemAllocAsync                                      func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32
+	CuMemFreeAsync                                       func(dptr uint64, hStream uintptr) int32
+	CuDeviceGetDefaultMemPool                            func(pool_out unsafe.Pointer, dev int32) int32
+	CuDeviceGetMemPool                                   func(pool unsafe.Pointer, dev int32) int32
+	CuMemPoolGetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
+	CuMemPoolSetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
+	CuMemPoolTrimTo                                      func(pool uintptr, minBytesToKeep uint64) int32
+	CuLaunchKernelEx                                     func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -874,10 +987,10 @@ var Semantics = Set{
 			return int32(cuda.MemcpyDtoD(dst, src, count))
 		},
 		CuMemcpy: func(dst uint64, src uint64, count uint64) int32 {
-			return int32(cuda.Memcpy(dst, src, count))
+			return int32(cuda.MemcpyCU(dst, src, count))
 		},
 		CuMemcpyAsync: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
-			return int32(cuda.MemcpyAsync(dst, src, count, stream))
+			return int32(cuda.MemcpyAsyncCU(dst, src, count, stream))
 		},
 		CuMemcpyHtoDAsync_v2: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
 			return int32(cuda.MemcpyHtoDAsync(dst, src, count, stream))
@@ -1004,6 +1117,345 @@ var Semantics = Set{
 		},
 		CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			return int32(cuda.ModuleGetGlobal(dptr, bytes, hmod, name))
+		},
+		CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			return int32(cuda.LibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+		},
+		CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			return int32(cuda.LibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+		},
+		CuLibraryUnload: func(library uintptr) int32 {
+			return int32(cuda.LibraryUnload(library))
+		},
+		CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetKernel(pKernel, library, name))
+		},
+		CuLibraryGetModule: func(pMod unsafe.Pointer, library uintptr) int32 {
+			return int32(cuda.LibraryGetModule(pMod, library))
+		},
+		CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 {
+			return int32(cuda.LibraryGetKernelCount(count, lib))
+		},
+		CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+			return int32(cuda.LibraryEnumerateKernels(kernels, numKernels, lib))
+		},
+		CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetGlobal(dptr, bytes, library, name))
+		},
+		CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetManaged(dptr, bytes, library, name))
+		},
+		CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+			return int32(cuda.LibraryGetUnifiedFunction(fptr, library, symbol))
+		},
+		CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 {
+			return int32(cuda.KernelGetFunction(pFunc, kernel))
+		},
+		CuKernelGetLibrary: func(pLib unsafe.Pointer, kernel uintptr) int32 {
+			return int32(cuda.KernelGetLibrary(pLib, kernel))
+		},
+		CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+			return int32(cuda.KernelGetAttribute(pi, attrib, kernel, dev))
+		},
+		CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+			return int32(cuda.KernelSetAttribute(attrib, val, kernel, dev))
+		},
+		CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+			return int32(cuda.KernelSetCacheConfig(kernel, config, dev))
+		},
+		CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.KernelGetName(name, hfunc))
+		},
+		CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			return int32(cuda.KernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize))
+		},
+		CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.FuncGetName(name, hfunc))
+		},
+		CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			return int32(cuda.FuncGetParamInfo(func_, paramIndex, paramOffset, paramSize))
+		},
+		CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 {
+			return int32(cuda.FuncGetModule(hmod, hfunc))
+		},
+		CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+			return int32(cuda.FuncSetAttribute(hfunc, attrib, value))
+		},
+		CuFuncSetCacheConfig: func(hfunc uintptr, config int32) int32 {
+			return int32(cuda.FuncSetCacheConfig(hfunc, config))
+		},
+		CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 {
+			return int32(cuda.FuncSetSharedMemConfig(hfunc, config))
+		},
+		CuFuncIsLoaded: func(state unsafe.Pointer, function uintptr) int32 {
+			return int32(cuda.FuncIsLoaded(state, function))
+		},
+		CuFuncLoad: func(function uintptr) int32 {
+			return int32(cuda.FuncLoad(function))
+		},
+		CuModuleGetLoadingMode: func(mode unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetLoadingMode(mode))
+		},
+		CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 {
+			return int32(cuda.ModuleGetFunctionCount(count, mod))
+		},
+		CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+			return int32(cuda.ModuleEnumerateFunctions(functions, numFunctions, mod))
+		},
+		CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+			return int32(cuda.ModuleLoad(module, fname))
+		},
+		CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(cuda.ModuleLoadDataEx(module, image, numOptions, options, optionValues))
+		},
+		CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+			return int32(cuda.ModuleLoadFatBinary(module, fatCubin))
+		},
+		CuStreamCreateWithPriority: func(phStream unsafe.Pointer, flags uint32, priority int32) int32 {
+			return int32(cuda.StreamCreateWithPriority(phStream, flags, priority))
+		},
+		CuStreamGetPriority: func(hStream uintptr, priority unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetPriority(hStream, priority))
+		},
+		CuStreamGetFlags: func(hStream uintptr, flags unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetFlags(hStream, flags))
+		},
+		CuStreamGetCtx: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCtx(hStream, pctx))
+		},
+		CuStreamGetDevice: func(hStream uintptr, device unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetDevice(hStream, device))
+		},
+		CuStreamGetId: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetId(hStream, streamId))
+		},
+		CuStreamWaitEvent: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+			return int32(cuda.StreamWaitEvent(hStream, hEvent, flags))
+		},
+		CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 {
+			return int32(cuda.StreamBeginCapture(hStream, mode))
+		},
+		CuStreamBeginCapture: func(hStream uintptr) int32 {
+			return int32(cuda.StreamBeginCapture1(hStream))
+		},
+		CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+			return int32(cuda.StreamEndCapture(hStream, phGraph))
+		},
+		CuStreamIsCapturing: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+			return int32(cuda.StreamIsCapturing(hStream, captureStatus))
+		},
+		CuStreamGetCaptureInfo_v2: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo(hStream, captureStatus, id, graph, deps, numDeps))
+		},
+		CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo3(hStream, captureStatus, id, graph, deps, edgeData, numDeps))
+		},
+		CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo1(hStream, captureStatus, id))
+		},
+		CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 {
+			return int32(cuda.ThreadExchangeStreamCaptureMode(mode))
+		},
+		CuStreamAddCallback: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			return int32(cuda.StreamAddCallbackCU(hStream, callback, userData, flags))
+		},
+		CuLaunchHostFunc: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+			return int32(cuda.LaunchHostFuncCU(hStream, fn, userData))
+		},
+		CuStreamDestroy: func(stream uintptr) int32 {
+			return int32(cuda.StreamDestroy(stream))
+		},
+		CuEventDestroy: func(event uintptr) int32 {
+			return int32(cuda.EventDestroy(event))
+		},
+		CuEventRecordWithFlags: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+			return int32(cuda.EventRecordWithFlags(hEvent, hStream, flags))
+		},
+		CuCtxSetFlags: func(flags uint32) int32 {
+			return int32(cuda.CtxSetFlags(flags))
+		},
+		CuCtxGetStreamPriorityRange: func(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32 {
+			return int32(cuda.CtxGetStreamPriorityRange(leastPriority, greatestPriority))
+		},
+		CuCtxGetLimit: func(pvalue unsafe.Pointer, limit int32) int32 {
+			return int32(cuda.CtxGetLimit(pvalue, limit))
+		},
+		CuCtxSetLimit: func(limit int32, value uint64) int32 {
+			return int32(cuda.CtxSetLimit(limit, value))
+		},
+		CuCtxGetCacheConfig: func(pconfig unsafe.Pointer) int32 {
+			return int32(cuda.CtxGetCacheConfig(pconfig))
+		},
+		CuCtxSetCacheConfig: func(config int32) int32 {
+			return int32(cuda.CtxSetCacheConfig(config))
+		},
+		CuCtxEnablePeerAccess: func(peerContext uintptr, flags uint32) int32 {
+			return int32(cuda.CtxEnablePeerAccess(peerContext, flags))
+		},
+		CuCtxDisablePeerAccess: func(peerContext uintptr) int32 {
+			return int32(cuda.CtxDisablePeerAccess(peerContext))
+		},
+		CuDeviceCanAccessPeer: func(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32 {
+			return int32(cuda.DeviceCanAccessPeer(canAccessPeer, dev, peerDev))
+		},
+		CuDeviceGetP2PAttribute: func(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32 {
+			return int32(cuda.DeviceGetP2PAttribute(value, attrib, srcDevice, dstDevice))
+		},
+		CuMemcpyDtoDAsync_v2: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoDAsync(dst, src, count, stream))
+		},
+		CuMemcpyPeer: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+			return int32(cuda.MemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, count))
+		},
+		CuMemcpyPeerAsync: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyPeerAsync(dstDevice, dstContext, srcDevice, srcContext, count, stream))
+		},
+		CuMemsetD16_v2: func(dst uint64, value uint16, count uint64) int32 {
+			return int32(cuda.MemsetD16(dst, value, count))
+		},
+		CuMemsetD16Async: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD16Async(dst, value, count, stream))
+		},
+		CuMemsetD32Async: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD32Async(dst, value, count, stream))
+		},
+		CuMemsetD2D8_v2: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D8(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D8Async: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D8Async(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D16_v2: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D16(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D16Async: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D16Async(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D32_v2: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D32(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D32Async: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D32Async(dst, pitch, value, width, height, stream))
+		},
+		CuMemAllocPitch_v2: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32 {
+			return int32(cuda.MemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes))
+		},
+		CuMemAllocManaged: func(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32 {
+			return int32(cuda.MemAllocManaged(dptr, bytesize, flags))
+		},
+		CuMemHostGetDevicePointer_v2: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+			return int32(cuda.MemHostGetDevicePointer(pdptr, p, flags))
+		},
+		CuMemHostGetFlags: func(pFlags unsafe.Pointer, p uintptr) int32 {
+			return int32(cuda.MemHostGetFlags(pFlags, p))
+		},
+		CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
+			return int32(cuda.PointerGetAttributes(numAttributes, attributes, data, ptr))
+		},
+		CuGraphCreate: func(phGraph unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.GraphCreate(phGraph, flags))
+		},
+		CuGraphInstantiateWithFlags: func(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32 {
+			return int32(cuda.GraphInstantiateWithFlags(phGraphExec, hGraph, flags))
+		},
+		CuGraphInstantiate_v2: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+			return int32(cuda.GraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize))
+		},
+		CuGraphLaunch: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphLaunch(hGraphExec, hStream))
+		},
+		CuGraphUpload: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphUpload(hGraphExec, hStream))
+		},
+		CuGraphExecDestroy: func(hGraphExec uintptr) int32 {
+			return int32(cuda.GraphExecDestroy(hGraphExec))
+		},
+		CuGraphDestroy: func(hGraph uintptr) int32 {
+			return int32(cuda.GraphDestroy(hGraph))
+		},
+		CuGraphExecUpdate_v2: func(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecUpdate(hGraphExec, hGraph, resultInfo))
+		},
+		CuGraphGetNodes: func(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetNodes(hGraph, nodes, numNodes))
+		},
+		CuGraphAddEmptyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphAddEmptyNode(phGraphNode, hGraph, dependencies, numDependencies))
+		},
+		CuGraphAddMemsetNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.GraphAddMemsetNode(phGraphNode, hGraph, dependencies, numDependencies, memsetParams, ctx))
+		},
+		CuGraphAddDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphAddDependencies(hGraph, from, to, numDependencies))
+		},
+		CuGraphAddDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphAddDependencies2(hGraph, from, to, edgeData, numDependencies))
+		},
+		CuGraphClone: func(phGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+			return int32(cuda.GraphClone(phGraphClone, originalGraph))
+		},
+		CuGraphNodeGetType: func(hNode uintptr, type_ unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetType(hNode, type_))
+		},
+		CuGraphDestroyNode: func(hNode uintptr) int32 {
+			return int32(cuda.GraphDestroyNode(hNode))
+		},
+		CuOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+			return int32(cuda.OccupancyMaxActiveBlocksCU(numBlocks, func_, blockSize, dynamicSMemSize))
+		},
+		CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+			return int32(cuda.OccupancyMaxActiveBlocksWithFlagsCU(numBlocks, func_, blockSize, dynamicSMemSize, flags))
+		},
+		CuOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+			return int32(cuda.OccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize))
+		},
+		CuOccupancyMaxPotentialBlockSize: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32 {
+			return int32(cuda.OccupancyMaxPotentialBlockSize(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit))
+		},
+		CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
+			return int32(cuda.OccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags))
+		},
+		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+			return int32(cuda.LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
+		},
+		CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DCU(pCopy))
+		},
+		CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DCU(pCopy))
+		},
+		CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsyncCU(pCopy, hStream))
+		},
+		CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DCU(pCopy))
+		},
+		CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsyncCU(pCopy, hStream))
+		},
+		CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			return int32(cuda.MemAllocAsync(dptr, bytesize, hStream))
+		},
+		CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+			return int32(cuda.MemFreeAsync(dptr, hStream))
+		},
+		CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetDefaultMemPool(pool_out, dev))
+		},
+		CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetMemPool(pool, dev))
+		},
+		CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			return int32(cuda.MemPoolGetAttributeCU(pool, attr, value))
+		},
+		CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+			return int32(cuda.MemPoolSetAttributeCU(pool, attr, value))
+		},
+		CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+			return int32(cuda.MemPoolTrimTo(pool, minBytesToKeep))
+		},
+		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+			return int32(cuda.LaunchKernelEx(config, f, params, extra))
 		},
 	},
 	Cudart: Cudart{
@@ -4108,6 +4560,684 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
 				shim.TraceEnd(t, 3000, "cuModuleGetGlobal_v2", cuda.Result(r), dptr, bytes, hmod, name)
+				return r
+			},
+			CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 5000, "cuLibraryLoadData", cuda.Result(r), library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 5001, "cuLibraryLoadFromFile", cuda.Result(r), library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CuLibraryUnload: func(library uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryUnload(library)
+				shim.TraceEnd(t, 5002, "cuLibraryUnload", cuda.Result(r), library)
+				return r
+			},
+			CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetKernel(pKernel, library, name)
+				shim.TraceEnd(t, 5003, "cuLibraryGetKernel", cuda.Result(r), pKernel, library, name)
+				return r
+			},
+			CuLibraryGetModule: func(pMod unsafe.Pointer, library uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetModule(pMod, library)
+				shim.TraceEnd(t, 5004, "cuLibraryGetModule", cuda.Result(r), pMod, library)
+				return r
+			},
+			CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetKernelCount(count, lib)
+				shim.TraceEnd(t, 5005, "cuLibraryGetKernelCount", cuda.Result(r), count, lib)
+				return r
+			},
+			CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+				shim.TraceEnd(t, 5006, "cuLibraryEnumerateKernels", cuda.Result(r), kernels, numKernels, lib)
+				return r
+			},
+			CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+				shim.TraceEnd(t, 5007, "cuLibraryGetGlobal", cuda.Result(r), dptr, bytes, library, name)
+				return r
+			},
+			CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+				shim.TraceEnd(t, 5008, "cuLibraryGetManaged", cuda.Result(r), dptr, bytes, library, name)
+				return r
+			},
+			CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+				shim.TraceEnd(t, 5009, "cuLibraryGetUnifiedFunction", cuda.Result(r), fptr, library, symbol)
+				return r
+			},
+			CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetFunction(pFunc, kernel)
+				shim.TraceEnd(t, 5010, "cuKernelGetFunction", cuda.Result(r), pFunc, kernel)
+				return r
+			},
+			CuKernelGetLibrary: func(pLib unsafe.Pointer, kernel uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetLibrary(pLib, kernel)
+				shim.TraceEnd(t, 5011, "cuKernelGetLibrary", cuda.Result(r), pLib, kernel)
+				return r
+			},
+			CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+				shim.TraceEnd(t, 5012, "cuKernelGetAttribute", cuda.Result(r), pi, attrib, kernel, dev)
+				return r
+			},
+			CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+				shim.TraceEnd(t, 5013, "cuKernelSetAttribute", cuda.Result(r), attrib, val, kernel, dev)
+				return r
+			},
+			CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+				shim.TraceEnd(t, 5014, "cuKernelSetCacheConfig", cuda.Result(r), kernel, config, dev)
+				return r
+			},
+			CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetName(name, hfunc)
+				shim.TraceEnd(t, 5015, "cuKernelGetName", cuda.Result(r), name, hfunc)
+				return r
+			},
+			CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+				shim.TraceEnd(t, 5016, "cuKernelGetParamInfo", cuda.Result(r), kernel, paramIndex, paramOffset, paramSize)
+				return r
+			},
+			CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetName(name, hfunc)
+				shim.TraceEnd(t, 5017, "cuFuncGetName", cuda.Result(r), name, hfunc)
+				return r
+			},
+			CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+				shim.TraceEnd(t, 5018, "cuFuncGetParamInfo", cuda.Result(r), func_, paramIndex, paramOffset, paramSize)
+				return r
+			},
+			CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncGetModule(hmod, hfunc)
+				shim.TraceEnd(t, 5019, "cuFuncGetModule", cuda.Result(r), hmod, hfunc)
+				return r
+			},
+			CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+				shim.TraceEnd(t, 5020, "cuFuncSetAttribute", cuda.Result(r), hfunc, attrib, value)
+				return r
+			},
+			CuFuncSetCacheConfig: func(hfunc uintptr, config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetCacheConfig(hfunc, config)
+				shim.TraceEnd(t, 5021, "cuFuncSetCacheConfig", cuda.Result(r), hfunc, config)
+				return r
+			},
+			CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetSharedMemConfig(hfunc, config)
+				shim.TraceEnd(t, 5022, "cuFuncSetSharedMemConfig", cuda.Result(r), hfunc, config)
+				return r
+			},
+			CuFuncIsLoaded: func(state unsafe.Pointer, function uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncIsLoaded(state, function)
+				shim.TraceEnd(t, 5023, "cuFuncIsLoaded", cuda.Result(r), state, function)
+				return r
+			},
+			CuFuncLoad: func(function uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncLoad(function)
+				shim.TraceEnd(t, 5024, "cuFuncLoad", cuda.Result(r), function)
+				return r
+			},
+			CuModuleGetLoadingMode: func(mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetLoadingMode(mode)
+				shim.TraceEnd(t, 5025, "cuModuleGetLoadingMode", cuda.Result(r), mode)
+				return r
+			},
+			CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetFunctionCount(count, mod)
+				shim.TraceEnd(t, 5026, "cuModuleGetFunctionCount", cuda.Result(r), count, mod)
+				return r
+			},
+			CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+				shim.TraceEnd(t, 5027, "cuModuleEnumerateFunctions", cuda.Result(r), functions, numFunctions, mod)
+				return r
+			},
+			CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoad(module, fname)
+				shim.TraceEnd(t, 5028, "cuModuleLoad", cuda.Result(r), module, fname)
+				return r
+			},
+			CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+				shim.TraceEnd(t, 5029, "cuModuleLoadDataEx", cuda.Result(r), module, image, numOptions, options, optionValues)
+				return r
+			},
+			CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleLoadFatBinary(module, fatCubin)
+				shim.TraceEnd(t, 5030, "cuModuleLoadFatBinary", cuda.Result(r), module, fatCubin)
+				return r
+			},
+			CuStreamCreateWithPriority: func(phStream unsafe.Pointer, flags uint32, priority int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamCreateWithPriority(phStream, flags, priority)
+				shim.TraceEnd(t, 5040, "cuStreamCreateWithPriority", cuda.Result(r), phStream, flags, priority)
+				return r
+			},
+			CuStreamGetPriority: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetPriority(hStream, priority)
+				shim.TraceEnd(t, 5041, "cuStreamGetPriority", cuda.Result(r), hStream, priority)
+				return r
+			},
+			CuStreamGetFlags: func(hStream uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetFlags(hStream, flags)
+				shim.TraceEnd(t, 5042, "cuStreamGetFlags", cuda.Result(r), hStream, flags)
+				return r
+			},
+			CuStreamGetCtx: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCtx(hStream, pctx)
+				shim.TraceEnd(t, 5043, "cuStreamGetCtx", cuda.Result(r), hStream, pctx)
+				return r
+			},
+			CuStreamGetDevice: func(hStream uintptr, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetDevice(hStream, device)
+				shim.TraceEnd(t, 5044, "cuStreamGetDevice", cuda.Result(r), hStream, device)
+				return r
+			},
+			CuStreamGetId: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetId(hStream, streamId)
+				shim.TraceEnd(t, 5045, "cuStreamGetId", cuda.Result(r), hStream, streamId)
+				return r
+			},
+			CuStreamWaitEvent: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitEvent(hStream, hEvent, flags)
+				shim.TraceEnd(t, 5046, "cuStreamWaitEvent", cuda.Result(r), hStream, hEvent, flags)
+				return r
+			},
+			CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture_v2(hStream, mode)
+				shim.TraceEnd(t, 5047, "cuStreamBeginCapture_v2", cuda.Result(r), hStream, mode)
+				return r
+			},
+			CuStreamBeginCapture: func(hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture(hStream)
+				shim.TraceEnd(t, 5048, "cuStreamBeginCapture", cuda.Result(r), hStream)
+				return r
+			},
+			CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamEndCapture(hStream, phGraph)
+				shim.TraceEnd(t, 5049, "cuStreamEndCapture", cuda.Result(r), hStream, phGraph)
+				return r
+			},
+			CuStreamIsCapturing: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamIsCapturing(hStream, captureStatus)
+				shim.TraceEnd(t, 5050, "cuStreamIsCapturing", cuda.Result(r), hStream, captureStatus)
+				return r
+			},
+			CuStreamGetCaptureInfo_v2: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_v2(hStream, captureStatus, id, graph, deps, numDeps)
+				shim.TraceEnd(t, 5051, "cuStreamGetCaptureInfo_v2", cuda.Result(r), hStream, captureStatus, id, graph, deps, numDeps)
+				return r
+			},
+			CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_v3(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+				shim.TraceEnd(t, 5052, "cuStreamGetCaptureInfo_v3", cuda.Result(r), hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+				return r
+			},
+			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
+				shim.TraceEnd(t, 5053, "cuStreamGetCaptureInfo", cuda.Result(r), hStream, captureStatus, id)
+				return r
+			},
+			CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuThreadExchangeStreamCaptureMode(mode)
+				shim.TraceEnd(t, 5054, "cuThreadExchangeStreamCaptureMode", cuda.Result(r), mode)
+				return r
+			},
+			CuStreamAddCallback: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAddCallback(hStream, callback, userData, flags)
+				shim.TraceEnd(t, 5055, "cuStreamAddCallback", cuda.Result(r), hStream, callback, userData, flags)
+				return r
+			},
+			CuLaunchHostFunc: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchHostFunc(hStream, fn, userData)
+				shim.TraceEnd(t, 5056, "cuLaunchHostFunc", cuda.Result(r), hStream, fn, userData)
+				return r
+			},
+			CuStreamDestroy: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamDestroy(stream)
+				shim.TraceEnd(t, 5057, "cuStreamDestroy", cuda.Result(r), stream)
+				return r
+			},
+			CuEventDestroy: func(event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventDestroy(event)
+				shim.TraceEnd(t, 5058, "cuEventDestroy", cuda.Result(r), event)
+				return r
+			},
+			CuEventRecordWithFlags: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventRecordWithFlags(hEvent, hStream, flags)
+				shim.TraceEnd(t, 5059, "cuEventRecordWithFlags", cuda.Result(r), hEvent, hStream, flags)
+				return r
+			},
+			CuCtxSetFlags: func(flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSetFlags(flags)
+				shim.TraceEnd(t, 5060, "cuCtxSetFlags", cuda.Result(r), flags)
+				return r
+			},
+			CuCtxGetStreamPriorityRange: func(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetStreamPriorityRange(leastPriority, greatestPriority)
+				shim.TraceEnd(t, 5061, "cuCtxGetStreamPriorityRange", cuda.Result(r), leastPriority, greatestPriority)
+				return r
+			},
+			CuCtxGetLimit: func(pvalue unsafe.Pointer, limit int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetLimit(pvalue, limit)
+				shim.TraceEnd(t, 5062, "cuCtxGetLimit", cuda.Result(r), pvalue, limit)
+				return r
+			},
+			CuCtxSetLimit: func(limit int32, value uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSetLimit(limit, value)
+				shim.TraceEnd(t, 5063, "cuCtxSetLimit", cuda.Result(r), limit, value)
+				return r
+			},
+			CuCtxGetCacheConfig: func(pconfig unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetCacheConfig(pconfig)
+				shim.TraceEnd(t, 5064, "cuCtxGetCacheConfig", cuda.Result(r), pconfig)
+				return r
+			},
+			CuCtxSetCacheConfig: func(config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSetCacheConfig(config)
+				shim.TraceEnd(t, 5065, "cuCtxSetCacheConfig", cuda.Result(r), config)
+				return r
+			},
+			CuCtxEnablePeerAccess: func(peerContext uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxEnablePeerAccess(peerContext, flags)
+				shim.TraceEnd(t, 5066, "cuCtxEnablePeerAccess", cuda.Result(r), peerContext, flags)
+				return r
+			},
+			CuCtxDisablePeerAccess: func(peerContext uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxDisablePeerAccess(peerContext)
+				shim.TraceEnd(t, 5067, "cuCtxDisablePeerAccess", cuda.Result(r), peerContext)
+				return r
+			},
+			CuDeviceCanAccessPeer: func(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceCanAccessPeer(canAccessPeer, dev, peerDev)
+				shim.TraceEnd(t, 5068, "cuDeviceCanAccessPeer", cuda.Result(r), canAccessPeer, dev, peerDev)
+				return r
+			},
+			CuDeviceGetP2PAttribute: func(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetP2PAttribute(value, attrib, srcDevice, dstDevice)
+				shim.TraceEnd(t, 5069, "cuDeviceGetP2PAttribute", cuda.Result(r), value, attrib, srcDevice, dstDevice)
+				return r
+			},
+			CuMemcpyDtoDAsync_v2: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoDAsync_v2(dst, src, count, stream)
+				shim.TraceEnd(t, 5070, "cuMemcpyDtoDAsync_v2", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyPeer: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, count)
+				shim.TraceEnd(t, 5071, "cuMemcpyPeer", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count)
+				return r
+			},
+			CuMemcpyPeerAsync: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeerAsync(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				shim.TraceEnd(t, 5072, "cuMemcpyPeerAsync", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				return r
+			},
+			CuMemsetD16_v2: func(dst uint64, value uint16, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16_v2(dst, value, count)
+				shim.TraceEnd(t, 5073, "cuMemsetD16_v2", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD16Async: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16Async(dst, value, count, stream)
+				shim.TraceEnd(t, 5074, "cuMemsetD16Async", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD32Async: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32Async(dst, value, count, stream)
+				shim.TraceEnd(t, 5075, "cuMemsetD32Async", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD2D8_v2: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8_v2(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 5076, "cuMemsetD2D8_v2", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D8Async: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8Async(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 5077, "cuMemsetD2D8Async", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D16_v2: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16_v2(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 5078, "cuMemsetD2D16_v2", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D16Async: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16Async(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 5079, "cuMemsetD2D16Async", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D32_v2: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32_v2(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 5080, "cuMemsetD2D32_v2", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D32Async: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32Async(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 5081, "cuMemsetD2D32Async", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemAllocPitch_v2: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocPitch_v2(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				shim.TraceEnd(t, 5082, "cuMemAllocPitch_v2", cuda.Result(r), dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				return r
+			},
+			CuMemAllocManaged: func(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocManaged(dptr, bytesize, flags)
+				shim.TraceEnd(t, 5083, "cuMemAllocManaged", cuda.Result(r), dptr, bytesize, flags)
+				return r
+			},
+			CuMemHostGetDevicePointer_v2: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostGetDevicePointer_v2(pdptr, p, flags)
+				shim.TraceEnd(t, 5084, "cuMemHostGetDevicePointer_v2", cuda.Result(r), pdptr, p, flags)
+				return r
+			},
+			CuMemHostGetFlags: func(pFlags unsafe.Pointer, p uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostGetFlags(pFlags, p)
+				shim.TraceEnd(t, 5085, "cuMemHostGetFlags", cuda.Result(r), pFlags, p)
+				return r
+			},
+			CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuPointerGetAttributes(numAttributes, attributes, data, ptr)
+				shim.TraceEnd(t, 5086, "cuPointerGetAttributes", cuda.Result(r), numAttributes, attributes, data, ptr)
+				return r
+			},
+			CuGraphCreate: func(phGraph unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphCreate(phGraph, flags)
+				shim.TraceEnd(t, 5087, "cuGraphCreate", cuda.Result(r), phGraph, flags)
+				return r
+			},
+			CuGraphInstantiateWithFlags: func(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiateWithFlags(phGraphExec, hGraph, flags)
+				shim.TraceEnd(t, 5088, "cuGraphInstantiateWithFlags", cuda.Result(r), phGraphExec, hGraph, flags)
+				return r
+			},
+			CuGraphInstantiate_v2: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiate_v2(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+				shim.TraceEnd(t, 5089, "cuGraphInstantiate_v2", cuda.Result(r), phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+				return r
+			},
+			CuGraphLaunch: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphLaunch(hGraphExec, hStream)
+				shim.TraceEnd(t, 5090, "cuGraphLaunch", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuGraphUpload: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphUpload(hGraphExec, hStream)
+				shim.TraceEnd(t, 5091, "cuGraphUpload", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuGraphExecDestroy: func(hGraphExec uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecDestroy(hGraphExec)
+				shim.TraceEnd(t, 5092, "cuGraphExecDestroy", cuda.Result(r), hGraphExec)
+				return r
+			},
+			CuGraphDestroy: func(hGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphDestroy(hGraph)
+				shim.TraceEnd(t, 5093, "cuGraphDestroy", cuda.Result(r), hGraph)
+				return r
+			},
+			CuGraphExecUpdate_v2: func(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecUpdate_v2(hGraphExec, hGraph, resultInfo)
+				shim.TraceEnd(t, 5094, "cuGraphExecUpdate_v2", cuda.Result(r), hGraphExec, hGraph, resultInfo)
+				return r
+			},
+			CuGraphGetNodes: func(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetNodes(hGraph, nodes, numNodes)
+				shim.TraceEnd(t, 5095, "cuGraphGetNodes", cuda.Result(r), hGraph, nodes, numNodes)
+				return r
+			},
+			CuGraphAddEmptyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddEmptyNode(phGraphNode, hGraph, dependencies, numDependencies)
+				shim.TraceEnd(t, 5096, "cuGraphAddEmptyNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies)
+				return r
+			},
+			CuGraphAddMemsetNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddMemsetNode(phGraphNode, hGraph, dependencies, numDependencies, memsetParams, ctx)
+				shim.TraceEnd(t, 5097, "cuGraphAddMemsetNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, memsetParams, ctx)
+				return r
+			},
+			CuGraphAddDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddDependencies(hGraph, from, to, numDependencies)
+				shim.TraceEnd(t, 5098, "cuGraphAddDependencies", cuda.Result(r), hGraph, from, to, numDependencies)
+				return r
+			},
+			CuGraphAddDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 5099, "cuGraphAddDependencies_v2", cuda.Result(r), hGraph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CuGraphClone: func(phGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphClone(phGraphClone, originalGraph)
+				shim.TraceEnd(t, 5100, "cuGraphClone", cuda.Result(r), phGraphClone, originalGraph)
+				return r
+			},
+			CuGraphNodeGetType: func(hNode uintptr, type_ unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetType(hNode, type_)
+				shim.TraceEnd(t, 5101, "cuGraphNodeGetType", cuda.Result(r), hNode, type_)
+				return r
+			},
+			CuGraphDestroyNode: func(hNode uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphDestroyNode(hNode)
+				shim.TraceEnd(t, 5102, "cuGraphDestroyNode", cuda.Result(r), hNode)
+				return r
+			},
+			CuOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize)
+				shim.TraceEnd(t, 5103, "cuOccupancyMaxActiveBlocksPerMultiprocessor", cuda.Result(r), numBlocks, func_, blockSize, dynamicSMemSize)
+				return r
+			},
+			CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags)
+				shim.TraceEnd(t, 5104, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", cuda.Result(r), numBlocks, func_, blockSize, dynamicSMemSize, flags)
+				return r
+			},
+			CuOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+				shim.TraceEnd(t, 5105, "cuOccupancyAvailableDynamicSMemPerBlock", cuda.Result(r), dynamicSmemSize, func_, numBlocks, blockSize)
+				return r
+			},
+			CuOccupancyMaxPotentialBlockSize: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxPotentialBlockSize(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit)
+				shim.TraceEnd(t, 5106, "cuOccupancyMaxPotentialBlockSize", cuda.Result(r), minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit)
+				return r
+			},
+			CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+				shim.TraceEnd(t, 5107, "cuOccupancyMaxPotentialBlockSizeWithFlags", cuda.Result(r), minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+				return r
+			},
+			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				shim.TraceEnd(t, 5108, "cuLaunchCooperativeKernel", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				return r
+			},
+			CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D_v2(pCopy)
+				shim.TraceEnd(t, 5110, "cuMemcpy2D_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned_v2(pCopy)
+				shim.TraceEnd(t, 5111, "cuMemcpy2DUnaligned_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+				shim.TraceEnd(t, 5112, "cuMemcpy2DAsync_v2", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D_v2(pCopy)
+				shim.TraceEnd(t, 5113, "cuMemcpy3D_v2", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+				shim.TraceEnd(t, 5114, "cuMemcpy3DAsync_v2", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+				shim.TraceEnd(t, 5115, "cuMemAllocAsync", cuda.Result(r), dptr, bytesize, hStream)
+				return r
+			},
+			CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFreeAsync(dptr, hStream)
+				shim.TraceEnd(t, 5116, "cuMemFreeAsync", cuda.Result(r), dptr, hStream)
+				return r
+			},
+			CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+				shim.TraceEnd(t, 5117, "cuDeviceGetDefaultMemPool", cuda.Result(r), pool_out, dev)
+				return r
+			},
+			CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetMemPool(pool, dev)
+				shim.TraceEnd(t, 5118, "cuDeviceGetMemPool", cuda.Result(r), pool, dev)
+				return r
+			},
+			CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolGetAttribute(pool, attr, value)
+				shim.TraceEnd(t, 5119, "cuMemPoolGetAttribute", cuda.Result(r), pool, attr, value)
+				return r
+			},
+			CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolSetAttribute(pool, attr, value)
+				shim.TraceEnd(t, 5120, "cuMemPoolSetAttribute", cuda.Result(r), pool, attr, value)
+				return r
+			},
+			CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
+				shim.TraceEnd(t, 5121, "cuMemPoolTrimTo", cuda.Result(r), pool, minBytesToKeep)
+				return r
+			},
+			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchKernelEx(config, f, params, extra)
+				shim.TraceEnd(t, 5109, "cuLaunchKernelEx", cuda.Result(r), config, f, params, extra)
 				return r
 			},
 		},
@@ -7912,6 +9042,263 @@ func Lazy(get func() *Set) *Set {
 			CuMemHostUnregister: func(p uintptr) int32 { return get().Cuda.CuMemHostUnregister(p) },
 			CuModuleGetGlobal_v2: func(dptr unsafe.Pointer, bytes unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 				return get().Cuda.CuModuleGetGlobal_v2(dptr, bytes, hmod, name)
+			},
+			CuLibraryLoadData: func(library unsafe.Pointer, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cuda.CuLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CuLibraryLoadFromFile: func(library unsafe.Pointer, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cuda.CuLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CuLibraryUnload: func(library uintptr) int32 { return get().Cuda.CuLibraryUnload(library) },
+			CuLibraryGetKernel: func(pKernel unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetKernel(pKernel, library, name)
+			},
+			CuLibraryGetModule:      func(pMod unsafe.Pointer, library uintptr) int32 { return get().Cuda.CuLibraryGetModule(pMod, library) },
+			CuLibraryGetKernelCount: func(count unsafe.Pointer, lib uintptr) int32 { return get().Cuda.CuLibraryGetKernelCount(count, lib) },
+			CuLibraryEnumerateKernels: func(kernels unsafe.Pointer, numKernels uint32, lib uintptr) int32 {
+				return get().Cuda.CuLibraryEnumerateKernels(kernels, numKernels, lib)
+			},
+			CuLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetGlobal(dptr, bytes, library, name)
+			},
+			CuLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetManaged(dptr, bytes, library, name)
+			},
+			CuLibraryGetUnifiedFunction: func(fptr unsafe.Pointer, library uintptr, symbol unsafe.Pointer) int32 {
+				return get().Cuda.CuLibraryGetUnifiedFunction(fptr, library, symbol)
+			},
+			CuKernelGetFunction: func(pFunc unsafe.Pointer, kernel uintptr) int32 { return get().Cuda.CuKernelGetFunction(pFunc, kernel) },
+			CuKernelGetLibrary:  func(pLib unsafe.Pointer, kernel uintptr) int32 { return get().Cuda.CuKernelGetLibrary(pLib, kernel) },
+			CuKernelGetAttribute: func(pi unsafe.Pointer, attrib int32, kernel uintptr, dev int32) int32 {
+				return get().Cuda.CuKernelGetAttribute(pi, attrib, kernel, dev)
+			},
+			CuKernelSetAttribute: func(attrib int32, val int32, kernel uintptr, dev int32) int32 {
+				return get().Cuda.CuKernelSetAttribute(attrib, val, kernel, dev)
+			},
+			CuKernelSetCacheConfig: func(kernel uintptr, config int32, dev int32) int32 {
+				return get().Cuda.CuKernelSetCacheConfig(kernel, config, dev)
+			},
+			CuKernelGetName: func(name unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuKernelGetName(name, hfunc) },
+			CuKernelGetParamInfo: func(kernel uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				return get().Cuda.CuKernelGetParamInfo(kernel, paramIndex, paramOffset, paramSize)
+			},
+			CuFuncGetName: func(name unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuFuncGetName(name, hfunc) },
+			CuFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				return get().Cuda.CuFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+			},
+			CuFuncGetModule: func(hmod unsafe.Pointer, hfunc uintptr) int32 { return get().Cuda.CuFuncGetModule(hmod, hfunc) },
+			CuFuncSetAttribute: func(hfunc uintptr, attrib int32, value int32) int32 {
+				return get().Cuda.CuFuncSetAttribute(hfunc, attrib, value)
+			},
+			CuFuncSetCacheConfig:     func(hfunc uintptr, config int32) int32 { return get().Cuda.CuFuncSetCacheConfig(hfunc, config) },
+			CuFuncSetSharedMemConfig: func(hfunc uintptr, config int32) int32 { return get().Cuda.CuFuncSetSharedMemConfig(hfunc, config) },
+			CuFuncIsLoaded:           func(state unsafe.Pointer, function uintptr) int32 { return get().Cuda.CuFuncIsLoaded(state, function) },
+			CuFuncLoad:               func(function uintptr) int32 { return get().Cuda.CuFuncLoad(function) },
+			CuModuleGetLoadingMode:   func(mode unsafe.Pointer) int32 { return get().Cuda.CuModuleGetLoadingMode(mode) },
+			CuModuleGetFunctionCount: func(count unsafe.Pointer, mod uintptr) int32 { return get().Cuda.CuModuleGetFunctionCount(count, mod) },
+			CuModuleEnumerateFunctions: func(functions unsafe.Pointer, numFunctions uint32, mod uintptr) int32 {
+				return get().Cuda.CuModuleEnumerateFunctions(functions, numFunctions, mod)
+			},
+			CuModuleLoad: func(module unsafe.Pointer, fname unsafe.Pointer) int32 { return get().Cuda.CuModuleLoad(module, fname) },
+			CuModuleLoadDataEx: func(module unsafe.Pointer, image uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuModuleLoadDataEx(module, image, numOptions, options, optionValues)
+			},
+			CuModuleLoadFatBinary: func(module unsafe.Pointer, fatCubin uintptr) int32 {
+				return get().Cuda.CuModuleLoadFatBinary(module, fatCubin)
+			},
+			CuStreamCreateWithPriority: func(phStream unsafe.Pointer, flags uint32, priority int32) int32 {
+				return get().Cuda.CuStreamCreateWithPriority(phStream, flags, priority)
+			},
+			CuStreamGetPriority: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetPriority(hStream, priority)
+			},
+			CuStreamGetFlags: func(hStream uintptr, flags unsafe.Pointer) int32 { return get().Cuda.CuStreamGetFlags(hStream, flags) },
+			CuStreamGetCtx:   func(hStream uintptr, pctx unsafe.Pointer) int32 { return get().Cuda.CuStreamGetCtx(hStream, pctx) },
+			CuStreamGetDevice: func(hStream uintptr, device unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetDevice(hStream, device)
+			},
+			CuStreamGetId: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetId(hStream, streamId)
+			},
+			CuStreamWaitEvent: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitEvent(hStream, hEvent, flags)
+			},
+			CuStreamBeginCapture_v2: func(hStream uintptr, mode int32) int32 { return get().Cuda.CuStreamBeginCapture_v2(hStream, mode) },
+			CuStreamBeginCapture:    func(hStream uintptr) int32 { return get().Cuda.CuStreamBeginCapture(hStream) },
+			CuStreamEndCapture: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamEndCapture(hStream, phGraph)
+			},
+			CuStreamIsCapturing: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamIsCapturing(hStream, captureStatus)
+			},
+			CuStreamGetCaptureInfo_v2: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_v2(hStream, captureStatus, id, graph, deps, numDeps)
+			},
+			CuStreamGetCaptureInfo_v3: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_v3(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+			},
+			CuStreamGetCaptureInfo: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo(hStream, captureStatus, id)
+			},
+			CuThreadExchangeStreamCaptureMode: func(mode unsafe.Pointer) int32 { return get().Cuda.CuThreadExchangeStreamCaptureMode(mode) },
+			CuStreamAddCallback: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamAddCallback(hStream, callback, userData, flags)
+			},
+			CuLaunchHostFunc: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				return get().Cuda.CuLaunchHostFunc(hStream, fn, userData)
+			},
+			CuStreamDestroy: func(stream uintptr) int32 { return get().Cuda.CuStreamDestroy(stream) },
+			CuEventDestroy:  func(event uintptr) int32 { return get().Cuda.CuEventDestroy(event) },
+			CuEventRecordWithFlags: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				return get().Cuda.CuEventRecordWithFlags(hEvent, hStream, flags)
+			},
+			CuCtxSetFlags: func(flags uint32) int32 { return get().Cuda.CuCtxSetFlags(flags) },
+			CuCtxGetStreamPriorityRange: func(leastPriority unsafe.Pointer, greatestPriority unsafe.Pointer) int32 {
+				return get().Cuda.CuCtxGetStreamPriorityRange(leastPriority, greatestPriority)
+			},
+			CuCtxGetLimit:       func(pvalue unsafe.Pointer, limit int32) int32 { return get().Cuda.CuCtxGetLimit(pvalue, limit) },
+			CuCtxSetLimit:       func(limit int32, value uint64) int32 { return get().Cuda.CuCtxSetLimit(limit, value) },
+			CuCtxGetCacheConfig: func(pconfig unsafe.Pointer) int32 { return get().Cuda.CuCtxGetCacheConfig(pconfig) },
+			CuCtxSetCacheConfig: func(config int32) int32 { return get().Cuda.CuCtxSetCacheConfig(config) },
+			CuCtxEnablePeerAccess: func(peerContext uintptr, flags uint32) int32 {
+				return get().Cuda.CuCtxEnablePeerAccess(peerContext, flags)
+			},
+			CuCtxDisablePeerAccess: func(peerContext uintptr) int32 { return get().Cuda.CuCtxDisablePeerAccess(peerContext) },
+			CuDeviceCanAccessPeer: func(canAccessPeer unsafe.Pointer, dev int32, peerDev int32) int32 {
+				return get().Cuda.CuDeviceCanAccessPeer(canAccessPeer, dev, peerDev)
+			},
+			CuDeviceGetP2PAttribute: func(value unsafe.Pointer, attrib int32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cuda.CuDeviceGetP2PAttribute(value, attrib, srcDevice, dstDevice)
+			},
+			CuMemcpyDtoDAsync_v2: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoDAsync_v2(dst, src, count, stream)
+			},
+			CuMemcpyPeer: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				return get().Cuda.CuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, count)
+			},
+			CuMemcpyPeerAsync: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyPeerAsync(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+			},
+			CuMemsetD16_v2: func(dst uint64, value uint16, count uint64) int32 {
+				return get().Cuda.CuMemsetD16_v2(dst, value, count)
+			},
+			CuMemsetD16Async: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD16Async(dst, value, count, stream)
+			},
+			CuMemsetD32Async: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD32Async(dst, value, count, stream)
+			},
+			CuMemsetD2D8_v2: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D8_v2(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D8Async: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D8Async(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D16_v2: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D16_v2(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D16Async: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D16Async(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D32_v2: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D32_v2(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D32Async: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D32Async(dst, pitch, value, width, height, stream)
+			},
+			CuMemAllocPitch_v2: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint64, height uint64, elementSizeBytes uint32) int32 {
+				return get().Cuda.CuMemAllocPitch_v2(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+			},
+			CuMemAllocManaged: func(dptr unsafe.Pointer, bytesize uint64, flags uint32) int32 {
+				return get().Cuda.CuMemAllocManaged(dptr, bytesize, flags)
+			},
+			CuMemHostGetDevicePointer_v2: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				return get().Cuda.CuMemHostGetDevicePointer_v2(pdptr, p, flags)
+			},
+			CuMemHostGetFlags: func(pFlags unsafe.Pointer, p uintptr) int32 { return get().Cuda.CuMemHostGetFlags(pFlags, p) },
+			CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
+				return get().Cuda.CuPointerGetAttributes(numAttributes, attributes, data, ptr)
+			},
+			CuGraphCreate: func(phGraph unsafe.Pointer, flags uint32) int32 { return get().Cuda.CuGraphCreate(phGraph, flags) },
+			CuGraphInstantiateWithFlags: func(phGraphExec unsafe.Pointer, hGraph uintptr, flags uint64) int32 {
+				return get().Cuda.CuGraphInstantiateWithFlags(phGraphExec, hGraph, flags)
+			},
+			CuGraphInstantiate_v2: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				return get().Cuda.CuGraphInstantiate_v2(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+			},
+			CuGraphLaunch:      func(hGraphExec uintptr, hStream uintptr) int32 { return get().Cuda.CuGraphLaunch(hGraphExec, hStream) },
+			CuGraphUpload:      func(hGraphExec uintptr, hStream uintptr) int32 { return get().Cuda.CuGraphUpload(hGraphExec, hStream) },
+			CuGraphExecDestroy: func(hGraphExec uintptr) int32 { return get().Cuda.CuGraphExecDestroy(hGraphExec) },
+			CuGraphDestroy:     func(hGraph uintptr) int32 { return get().Cuda.CuGraphDestroy(hGraph) },
+			CuGraphExecUpdate_v2: func(hGraphExec uintptr, hGraph uintptr, resultInfo unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecUpdate_v2(hGraphExec, hGraph, resultInfo)
+			},
+			CuGraphGetNodes: func(hGraph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetNodes(hGraph, nodes, numNodes)
+			},
+			CuGraphAddEmptyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphAddEmptyNode(phGraphNode, hGraph, dependencies, numDependencies)
+			},
+			CuGraphAddMemsetNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				return get().Cuda.CuGraphAddMemsetNode(phGraphNode, hGraph, dependencies, numDependencies, memsetParams, ctx)
+			},
+			CuGraphAddDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphAddDependencies(hGraph, from, to, numDependencies)
+			},
+			CuGraphAddDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphAddDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+			},
+			CuGraphClone: func(phGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
+				return get().Cuda.CuGraphClone(phGraphClone, originalGraph)
+			},
+			CuGraphNodeGetType: func(hNode uintptr, type_ unsafe.Pointer) int32 { return get().Cuda.CuGraphNodeGetType(hNode, type_) },
+			CuGraphDestroyNode: func(hNode uintptr) int32 { return get().Cuda.CuGraphDestroyNode(hNode) },
+			CuOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
+				return get().Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize)
+			},
+			CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
+				return get().Cuda.CuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags)
+			},
+			CuOccupancyAvailableDynamicSMemPerBlock: func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32 {
+				return get().Cuda.CuOccupancyAvailableDynamicSMemPerBlock(dynamicSmemSize, func_, numBlocks, blockSize)
+			},
+			CuOccupancyMaxPotentialBlockSize: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32 {
+				return get().Cuda.CuOccupancyMaxPotentialBlockSize(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit)
+			},
+			CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
+				return get().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+			},
+			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				return get().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+			},
+			CuMemcpy2D_v2:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D_v2(pCopy) },
+			CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned_v2(pCopy) },
+			CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy2DAsync_v2(pCopy, hStream)
+			},
+			CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D_v2(pCopy) },
+			CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DAsync_v2(pCopy, hStream)
+			},
+			CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocAsync(dptr, bytesize, hStream)
+			},
+			CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 { return get().Cuda.CuMemFreeAsync(dptr, hStream) },
+			CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
+				return get().Cuda.CuDeviceGetDefaultMemPool(pool_out, dev)
+			},
+			CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 { return get().Cuda.CuDeviceGetMemPool(pool, dev) },
+			CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				return get().Cuda.CuMemPoolGetAttribute(pool, attr, value)
+			},
+			CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
+				return get().Cuda.CuMemPoolSetAttribute(pool, attr, value)
+			},
+			CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
+				return get().Cuda.CuMemPoolTrimTo(pool, minBytesToKeep)
+			},
+			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				return get().Cuda.CuLaunchKernelEx(config, f, params, extra)
 			},
 		},
 		Cudart: Cudart{

@@ -45,7 +45,7 @@ type fn struct {
 }
 
 var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
-	"int": {"int32", "int"}, "unsigned int": {"uint32", "unsigned int"}, "unsigned char": {"uint8", "unsigned char"},
+	"int": {"int32", "int"}, "unsigned int": {"uint32", "unsigned int"}, "unsigned char": {"uint8", "unsigned char"}, "unsigned short": {"uint16", "unsigned short"},
 	"char": {"int8", "char"}, "size_t": {"uint64", "size_t"}, "long long": {"int64", "long long"},
 	"unsigned long long": {"uint64", "unsigned long long"}, "float": {"float32", "float"},
 	"CUdevice": {"int32", "int"}, "CUdeviceptr": {"uint64", "unsigned long long"},
@@ -57,10 +57,12 @@ var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAt
 	cudaStreamCaptureMode cudaFuncAttribute CUmemAllocationGranularity_flags CUpointer_attribute
 	CUfunction_attribute cublasStatus_t cublasMath_t cublasOperation_t cublasPointerMode_t cudaDataType
 	cublasComputeType_t cublasGemmAlgo_t cublasSideMode_t cublasFillMode_t cublasDiagType_t nvmlReturn_t
-	nvmlTemperatureSensors_t nvmlClockType_t`)
+	nvmlTemperatureSensors_t nvmlClockType_t CUfunc_cache CUlimit CUstreamCaptureMode CUdevice_P2PAttribute
+	CUsharedconfig CUmemPool_attribute CUgraphInstantiate_flags`)
 
 var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
-	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t`)
+	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t CUlibrary CUkernel
+	CUgraph CUgraphExec CUgraphNode CUmemoryPool`)
 
 var libPrefix = map[string][]string{
 	"cuda":   {"cu"},
@@ -376,7 +378,7 @@ func traceResult(d fn, goRet string) string {
 	return "r"
 }
 
-var goCType = map[string]string{"int32": "GoInt32", "uint32": "GoUint32", "uint8": "GoUint8", "int8": "GoInt8",
+var goCType = map[string]string{"int32": "GoInt32", "uint32": "GoUint32", "uint8": "GoUint8", "uint16": "GoUint16", "int8": "GoInt8",
 	"uint64": "GoUint64", "int64": "GoInt64", "float32": "GoFloat32", "uintptr": "GoUintptr", "unsafe.Pointer": "void*"}
 
 // noInit lists the CUDA calls NVIDIA's libraries answer without initialisation: a forked

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 14 in CI: NVIDIA's own CUDA 11.8 runtime (Debian's non-free packages, fetched by
-# fetch.sh) over vgpu's libcuda.so.1 and nothing else of vgpu's, on the sim backend and
+# Issue 14 in CI: NVIDIA's own CUDA 11.8 runtime, and CUDA 12.4's shared one (Debian's
+# non-free packages, fetched by fetch.sh) over vgpu's libcuda.so.1 and nothing else of vgpu's, on the sim backend and
 # through a remote client of a sim server. runtime.c is linked two ways, as nvcc links
 # (libcudart_static.a, its default) and against libcudart.so.11.0; tables.c calls
 # cuGetExportTable directly; cublas.c creates a cuBLAS 11 handle. A failed download fails the suite. usage: run.sh LIBDIR
@@ -59,10 +59,20 @@ BG_SIGNAL=KILL
 VGPU_SIM_LAUNCH=noop spawn "$VGPU" serve --listen "unix://$SOCK" >"$C/server.log" 2>&1
 wait_socket "$SOCK"
 remote() { env LD_LIBRARY_PATH="$C/lib" VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK" "$@"; }
-# cuFuncGetAttribute and cuModuleGetGlobal are not carried by the remote backend yet: the
-# first answers 801 there, and the __device__ variable is left out.
-run static-remote remote "$C/static" 0 801 novar
-run shared-remote remote "$C/shared" 0 801 novar
+# cuFuncGetAttribute and cuModuleGetGlobal go to the server (remote/library.go): the
+# attributes and the __device__ variable as in-process.
+run static-remote remote "$C/static" 0
+run shared-remote remote "$C/shared" 0
+
+echo "== Debian's CUDA 12.4 runtime (libcudart.so.12, trixie), which loads modules through cuLibrary*"
+D124=$(bash "$T/fetch.sh" 12.4 | tail -1) || fail "could not fetch Debian's CUDA 12.4 runtime (the Debian registry must be reachable)"
+RT124=$D124/usr/lib/x86_64-linux-gnu
+$CC -O1 -Wall -o "$C/shared124" "$T/runtime.c" -L"$RT124" -l:libcudart.so.12 -Wl,-rpath,"$RT124"
+[[ $(ldd "$C/shared124") == *"libcudart.so.12 => $RT124/"* ]] || fail "the 12.4 build does not load Debian's libcudart.so.12"
+run shared124 sim env EXPECT_RUNTIME=12040 "$C/shared124"
+grep -q "cuLibraryLoadData" <(VGPU_TRACE=1 sim env EXPECT_RUNTIME=12040 "$C/shared124" 2>&1 >/dev/null) || fail "the 12.4 runtime did not load its module with cuLibraryLoadData"
+run shared124-noop sim env EXPECT_RUNTIME=12040 VGPU_SIM_LAUNCH=noop "$C/shared124" 0
+run shared124-remote remote env EXPECT_RUNTIME=12040 "$C/shared124" 0
 
 echo "== cuBLAS 11: a handle is created on a stream and destroyed; a GEMM fails cleanly (sim)"
 sim env VGPU_LOG_LEVEL=debug "$C/cublas" >"$C/cublas.out" 2>"$C/cublas.log" || { cat "$C/cublas.out"; grep -v DEBUG "$C/cublas.log"; fail cublas; }

@@ -1,0 +1,100 @@
+package cuda
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// Stream-ordered allocation and the devices' default pools (shim/mempool.go, the runtime's
+// too): the model allocates at once, in stream order trivially, and counts the allocation
+// in the pool's figures until it is freed.
+
+// MemAllocAsync is cuMemAllocAsync.
+func MemAllocAsync(dptr unsafe.Pointer, size uint64, h uintptr) Result {
+	s, r := stream(h)
+	if r != Success {
+		return r
+	}
+	if dptr == nil || size == 0 {
+		return ErrorInvalidValue
+	}
+	a, st := shim.AllocDevice(s.Dev, size, shim.MemDevice)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PoolOf(s.Dev).Added(a.Base, a.Charged)
+	shim.PutU64(dptr, uint64(a.Base))
+	return Success
+}
+
+// MemFreeAsync is cuMemFreeAsync.
+func MemFreeAsync(dptr uint64, h uintptr) Result {
+	if _, r := stream(h); r != Success {
+		return r
+	}
+	if dptr == 0 {
+		return ErrorInvalidValue
+	}
+	return MemFree(dptr)
+}
+
+// DeviceGetDefaultMemPool is cuDeviceGetDefaultMemPool.
+func DeviceGetDefaultMemPool(out unsafe.Pointer, dev int32) Result {
+	d, r := device(dev)
+	if r != Success {
+		return r
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.PoolOf(d).Handle)
+	return Success
+}
+
+// DeviceGetMemPool is cuDeviceGetMemPool: the default pool (vgpu sets no other current).
+func DeviceGetMemPool(out unsafe.Pointer, dev int32) Result { return DeviceGetDefaultMemPool(out, dev) }
+
+func pool(h uintptr) (*shim.MemPool, Result) {
+	if _, r := ready(); r != Success {
+		return nil, r
+	}
+	p, ok := shim.LookupPool(h)
+	if !ok {
+		return nil, ErrorInvalidValue
+	}
+	return p, Success
+}
+
+// MemPoolAttr reads or writes a pool attribute's value (shim.PoolAttrSize bytes at value).
+func MemPoolAttr(h uintptr, attr int32, value uintptr, set bool) Result {
+	p, r := pool(h)
+	if r != Success {
+		return r
+	}
+	n := shim.PoolAttrSize(attr)
+	if n == 0 || value == 0 {
+		return ErrorInvalidValue
+	}
+	return From(p.Attr(attr, shim.Bytes(value, uint64(n)), set))
+}
+
+// MemPoolGetAttributeCU is cuMemPoolGetAttribute.
+func MemPoolGetAttributeCU(h uintptr, attr int32, value uintptr) Result {
+	return MemPoolAttr(h, attr, value, false)
+}
+
+// MemPoolSetAttributeCU is cuMemPoolSetAttribute.
+func MemPoolSetAttributeCU(h uintptr, attr int32, value uintptr) Result {
+	return MemPoolAttr(h, attr, value, true)
+}
+
+// MemPoolTrimTo is cuMemPoolTrimTo.
+func MemPoolTrimTo(h uintptr, minBytes uint64) Result {
+	p, r := pool(h)
+	if r != Success {
+		return r
+	}
+	p.TrimTo(minBytes)
+	return Success
+}

@@ -1,0 +1,583 @@
+/* The driver API's breadth (issues 13 and 14): libraries and kernels as NVIDIA's CUDA 12 and
+ * 13 runtimes load programs through them, functions and modules, streams, events, contexts,
+ * peers, fills, pitched and managed memory, graphs, occupancy and launches. Run in-process
+ * (sim) and as a remote client of a sim server, with two devices and kernels as no-ops:
+ *   driver13 LIBDIR [label]
+ * Status values are NVIDIA's documented CUresult numbers: 0 success, 1 invalid value,
+ * 101 invalid device, 201 invalid context, 301 file not found, 400 invalid handle, 500 not
+ * found, 704 peer access already enabled, 705 peer access not enabled, 900 capture
+ * unsupported. The module is a cubin built here: two kernels (.text.NAME sections), a
+ * parameter table for one (.nv.info.NAME) and an initialised __device__ variable. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+typedef void *H; /* every opaque handle */
+static int failures, checks;
+#define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); CHECK(g_ == w_, "%s: got %lld, want %lld", what, g_, w_); } while (0)
+
+#define FNS(X) \
+	X(cuInit, (unsigned)) X(cuDevicePrimaryCtxRetain, (H *, int)) X(cuCtxSetCurrent, (H)) \
+	X(cuCtxGetCurrent, (H *)) X(cuCtxSynchronize, (void)) X(cuCtxCreate_v2, (H *, unsigned, int)) \
+	X(cuCtxDestroy_v2, (H)) X(cuCtxGetFlags, (unsigned *)) \
+	X(cuMemAlloc_v2, (CUdeviceptr *, size_t)) X(cuMemFree_v2, (CUdeviceptr)) \
+	X(cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t)) X(cuMemcpyDtoH_v2, (void *, CUdeviceptr, size_t)) \
+	X(cuModuleLoadData, (H *, const void *)) X(cuModuleGetFunction, (H *, H, const char *)) \
+	X(cuModuleGetGlobal_v2, (CUdeviceptr *, size_t *, H, const char *)) X(cuModuleUnload, (H)) \
+	X(cuLaunchKernel, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **, void **)) \
+	X(cuFuncGetAttribute, (int *, int, H)) \
+	X(cuLibraryLoadData, (H *, const void *, void *, void **, unsigned, void *, void **, unsigned)) \
+	X(cuLibraryLoadFromFile, (H *, const char *, void *, void **, unsigned, void *, void **, unsigned)) \
+	X(cuLibraryUnload, (H)) X(cuLibraryGetKernel, (H *, H, const char *)) X(cuLibraryGetModule, (H *, H)) \
+	X(cuLibraryGetKernelCount, (unsigned *, H)) X(cuLibraryEnumerateKernels, (H *, unsigned, H)) \
+	X(cuLibraryGetGlobal, (CUdeviceptr *, size_t *, H, const char *)) \
+	X(cuKernelGetFunction, (H *, H)) X(cuKernelGetLibrary, (H *, H)) \
+	X(cuKernelGetAttribute, (int *, int, H, int)) X(cuKernelSetAttribute, (int, int, H, int)) \
+	X(cuKernelSetCacheConfig, (H, int, int)) X(cuKernelGetName, (const char **, H)) \
+	X(cuKernelGetParamInfo, (H, size_t, size_t *, size_t *)) X(cuFuncGetName, (const char **, H)) \
+	X(cuFuncGetParamInfo, (H, size_t, size_t *, size_t *)) X(cuFuncGetModule, (H *, H)) \
+	X(cuFuncSetAttribute, (H, int, int)) X(cuFuncSetCacheConfig, (H, int)) X(cuFuncIsLoaded, (int *, H)) \
+	X(cuModuleGetFunctionCount, (unsigned *, H)) X(cuModuleEnumerateFunctions, (H *, unsigned, H)) \
+	X(cuModuleLoad, (H *, const char *)) X(cuModuleLoadDataEx, (H *, const void *, unsigned, void *, void **)) \
+	X(cuStreamCreateWithPriority, (H *, unsigned, int)) X(cuStreamGetPriority, (H, int *)) \
+	X(cuStreamGetFlags, (H, unsigned *)) X(cuStreamGetCtx, (H, H *)) X(cuStreamGetDevice, (H, int *)) \
+	X(cuStreamGetId, (H, unsigned long long *)) X(cuStreamDestroy, (H)) X(cuStreamSynchronize, (H)) \
+	X(cuStreamWaitEvent, (H, H, unsigned)) X(cuStreamBeginCapture_v2, (H, int)) X(cuStreamEndCapture, (H, H *)) \
+	X(cuStreamIsCapturing, (H, int *)) X(cuStreamGetCaptureInfo_v2, (H, int *, unsigned long long *, H *, const H **, size_t *)) \
+	X(cuStreamAddCallback, (H, void (*)(H, CUresult, void *), void *, unsigned)) \
+	X(cuLaunchHostFunc, (H, void (*)(void *), void *)) \
+	X(cuEventCreate, (H *, unsigned)) X(cuEventRecordWithFlags, (H, H, unsigned)) X(cuEventDestroy, (H)) \
+	X(cuEventSynchronize, (H)) \
+	X(cuCtxSetFlags, (unsigned)) X(cuCtxGetStreamPriorityRange, (int *, int *)) \
+	X(cuCtxGetLimit, (size_t *, int)) X(cuCtxSetLimit, (int, size_t)) \
+	X(cuCtxGetCacheConfig, (int *)) X(cuCtxSetCacheConfig, (int)) \
+	X(cuCtxEnablePeerAccess, (H, unsigned)) X(cuCtxDisablePeerAccess, (H)) \
+	X(cuDeviceCanAccessPeer, (int *, int, int)) X(cuDeviceGetP2PAttribute, (int *, int, int, int)) \
+	X(cuMemcpyDtoDAsync_v2, (CUdeviceptr, CUdeviceptr, size_t, H)) \
+	X(cuMemcpyPeer, (CUdeviceptr, H, CUdeviceptr, H, size_t)) \
+	X(cuMemsetD16_v2, (CUdeviceptr, unsigned short, size_t)) X(cuMemsetD32Async, (CUdeviceptr, unsigned, size_t, H)) \
+	X(cuMemsetD2D8_v2, (CUdeviceptr, size_t, unsigned char, size_t, size_t)) \
+	X(cuMemsetD2D32_v2, (CUdeviceptr, size_t, unsigned, size_t, size_t)) \
+	X(cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned)) \
+	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) \
+	X(cuGraphCreate, (H *, unsigned)) X(cuGraphAddEmptyNode, (H *, H, const H *, size_t)) \
+	X(cuGraphAddMemsetNode, (H *, H, const H *, size_t, const void *, H)) \
+	X(cuGraphAddDependencies, (H, const H *, const H *, size_t)) X(cuGraphGetNodes, (H, H *, size_t *)) \
+	X(cuGraphInstantiateWithFlags, (H *, H, unsigned long long)) X(cuGraphLaunch, (H, H)) \
+	X(cuGraphExecDestroy, (H)) X(cuGraphDestroy, (H)) X(cuGraphClone, (H *, H)) X(cuGraphNodeGetType, (H, int *)) \
+	X(cuOccupancyMaxActiveBlocksPerMultiprocessor, (int *, H, int, size_t)) \
+	X(cuOccupancyMaxPotentialBlockSize, (int *, int *, H, size_t (*)(int), size_t, int)) \
+	X(cuLaunchCooperativeKernel, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **)) \
+	X(cuLaunchKernelEx, (const void *, H, void **, void **)) \
+	X(cuMemcpy2D_v2, (const void *)) X(cuMemcpy2DAsync_v2, (const void *, H)) X(cuMemcpy3D_v2, (const void *)) \
+	X(cuMemcpy, (CUdeviceptr, CUdeviceptr, size_t)) \
+	X(cuMemAllocAsync, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync, (CUdeviceptr, H)) \
+	X(cuDeviceGetDefaultMemPool, (H *, int)) X(cuMemPoolGetAttribute, (H, int, void *)) \
+	X(cuMemPoolSetAttribute, (H, int, void *)) X(cuMemPoolTrimTo, (H, size_t)) \
+	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
+
+#define DECL(name, args) static CUresult (*name) args;
+FNS(DECL)
+
+/* ---- a cubin, built as nvcc lays one out (facts of the ELF format) ---- */
+static unsigned char cubin[4096];
+static size_t cubin_size;
+static const char *K_ADD = "_Z3addPiii", *K_NOOP = "_Z4noopv";
+
+static void put16(unsigned char *p, unsigned v) { p[0] = v; p[1] = v >> 8; }
+static void put32(unsigned char *p, unsigned v) { put16(p, v); put16(p + 2, v >> 16); }
+static void put64(unsigned char *p, unsigned long long v) { put32(p, (unsigned)v); put32(p + 4, (unsigned)(v >> 32)); }
+
+struct sec { const char *name; unsigned type, link; const unsigned char *data; size_t size; size_t off, name_off; };
+
+static void make_cubin(void) {
+	/* One KPARAM_INFO record per parameter of add(int *, int, int): format 4 (a sized
+	 * value), attribute 0x17, 12 bytes: index, ordinal, offset, size in bits 18-31. */
+	static unsigned char info[3 * 16];
+	unsigned offs[3] = {0, 8, 12}, sizes[3] = {8, 4, 4};
+	for (int i = 0; i < 3; i++) {
+		unsigned char *r = info + 16 * i;
+		r[0] = 4; r[1] = 0x17; put16(r + 2, 12);
+		put32(r + 4, 0); put16(r + 8, i); put16(r + 10, offs[i]); put32(r + 12, sizes[i] << 18);
+	}
+	static unsigned char init[8];
+	put64(init, 0x1122334455667788ULL);
+	static unsigned char code[16] = {0};
+	static char strtab[64];
+	memcpy(strtab, "\0gvar\0_Z3addPiii\0_Z4noopv\0", 27);
+	static unsigned char symtab[48]; /* the null symbol, then gvar: 8 bytes at 0 of section 7 */
+	put32(symtab + 24, 1); symtab[24 + 4] = 0x11; put16(symtab + 24 + 6, 7); put64(symtab + 24 + 8, 0); put64(symtab + 24 + 16, 8);
+	struct sec s[] = {
+		{"", 0, 0, NULL, 0}, {".shstrtab", 3, 0, NULL, 0}, {".strtab", 3, 0, (unsigned char *)strtab, 27},
+		{".symtab", 2, 2, symtab, 48}, {".text._Z3addPiii", 1, 0, code, 16}, {".nv.info._Z3addPiii", 1, 0, info, sizeof info},
+		{".text._Z4noopv", 1, 0, code, 16}, {".nv.global.init", 1, 0, init, 8},
+	};
+	int n = sizeof s / sizeof s[0];
+	static char shstr[256];
+	size_t sl = 1;
+	for (int i = 1; i < n; i++) { s[i].name_off = sl; strcpy(shstr + sl, s[i].name); sl += strlen(s[i].name) + 1; }
+	s[1].data = (unsigned char *)shstr; s[1].size = sl;
+	size_t off = 64;
+	for (int i = 1; i < n; i++) { s[i].off = off; memcpy(cubin + off, s[i].data, s[i].size); off = (off + s[i].size + 7) & ~7UL; }
+	size_t shoff = off;
+	for (int i = 0; i < n; i++) {
+		unsigned char *h = cubin + shoff + 64 * i;
+		put32(h, s[i].name_off); put32(h + 4, s[i].type); put64(h + 0x18, s[i].off); put64(h + 0x20, s[i].size);
+		put32(h + 0x28, s[i].link);
+	}
+	memcpy(cubin, "\x7f" "ELF", 4); cubin[4] = 2; cubin[5] = 1; cubin[6] = 1;
+	put16(cubin + 0x10, 2); put16(cubin + 0x12, 190); put32(cubin + 0x14, 1);
+	put64(cubin + 0x28, shoff); put16(cubin + 0x34, 64); put16(cubin + 0x3a, 64); put16(cubin + 0x3c, n); put16(cubin + 0x3e, 1);
+	cubin_size = shoff + 64 * n;
+}
+
+/* A remote client pipelines stream-ordered calls: their errors arrive with the next
+ * synchronising call, as a kernel's do. The error must arrive one way or the other. */
+static int remote_client;
+static CUresult deferred(CUresult r) { return r == 0 && remote_client ? cuCtxSynchronize() : r; }
+
+static int host_calls;
+static void host_fn(void *p) { __atomic_add_fetch((int *)p, 1, __ATOMIC_SEQ_CST); }
+static void stream_cb(H s, CUresult st, void *p) { (void)s; if (st == 0) __atomic_add_fetch((int *)p, 1, __ATOMIC_SEQ_CST); }
+static size_t smem_per_block(int block) { return (size_t)block * 4; }
+
+static void libraries(int remote) {
+	H lib = NULL, lib2 = NULL, k = NULL, k2 = NULL, f = NULL, mod = NULL, m2 = NULL, l2 = NULL;
+	EQ(cuLibraryLoadData(NULL, cubin, NULL, NULL, 0, NULL, NULL, 0), 1, "cuLibraryLoadData without an output");
+	EQ(cuLibraryLoadData(&lib, NULL, NULL, NULL, 0, NULL, NULL, 0), 1, "cuLibraryLoadData without code");
+	EQ(cuLibraryLoadData(&lib, cubin, NULL, NULL, 2, NULL, NULL, 0), 1, "JIT options counted but not given");
+	EQ(cuLibraryLoadData(&lib, cubin, NULL, NULL, 0, NULL, NULL, 0), 0, "cuLibraryLoadData");
+	unsigned count = 0;
+	EQ(cuLibraryGetKernelCount(&count, lib), 0, "cuLibraryGetKernelCount");
+	EQ(count, 2, "kernels in the library (its cubin's .text sections)");
+	H ks[3] = {0};
+	EQ(cuLibraryEnumerateKernels(ks, 3, lib), 1, "enumerating more kernels than the library has");
+	EQ(cuLibraryEnumerateKernels(ks, 2, lib), 0, "cuLibraryEnumerateKernels");
+	CHECK(ks[0] && ks[1] && ks[0] != ks[1], "two distinct kernels enumerated");
+	EQ(cuLibraryGetKernel(&k, lib, "nosuch"), 500, "a kernel the library lacks");
+	EQ(cuLibraryGetKernel(&k, (H)0x7ead0000dea0, K_ADD), 400, "a wild library handle");
+	EQ(cuLibraryGetKernel(&k, lib, K_ADD), 0, "cuLibraryGetKernel");
+	CHECK(k == ks[0] || k == ks[1], "the kernel by name is one of those enumerated");
+	EQ(cuLibraryGetKernel(&k2, lib, K_ADD), 0, "the same kernel again");
+	CHECK(k == k2, "one handle per kernel");
+	EQ(cuKernelGetFunction(&f, k), 0, "cuKernelGetFunction");
+	CHECK(f != NULL, "a function for the kernel");
+	const char *name = NULL;
+	EQ(cuKernelGetName(&name, k), 0, "cuKernelGetName");
+	CHECK(name && !strcmp(name, K_ADD), "the kernel's name: %s", name ? name : "(null)");
+	name = NULL;
+	EQ(cuFuncGetName(&name, f), 0, "cuFuncGetName");
+	CHECK(name && !strcmp(name, K_ADD), "the function's name");
+	EQ(cuKernelGetLibrary(&l2, k), 0, "cuKernelGetLibrary");
+	CHECK(l2 == lib, "the kernel's library");
+	EQ(cuLibraryGetModule(&mod, lib), 0, "cuLibraryGetModule");
+	EQ(cuFuncGetModule(&m2, f), 0, "cuFuncGetModule");
+	CHECK(mod && m2 == mod, "the function's module is the library's");
+
+	/* The parameter table: add(int *, int, int). */
+	size_t off = 99, size = 99;
+	EQ(cuKernelGetParamInfo(k, 0, &off, &size), 0, "parameter 0");
+	EQ(off, 0, "parameter 0's offset"); EQ(size, 8, "parameter 0's size");
+	EQ(cuFuncGetParamInfo(f, 2, &off, &size), 0, "parameter 2");
+	EQ(off, 12, "parameter 2's offset"); EQ(size, 4, "parameter 2's size");
+	EQ(cuKernelGetParamInfo(k, 3, &off, &size), 1, "a parameter past the last");
+	EQ(cuKernelGetParamInfo(k, 0, NULL, NULL), 1, "no output at all");
+
+	/* Attributes: per device for kernels, the current context's for functions. */
+	int v = 0;
+	EQ(cuKernelGetAttribute(&v, 0, k, 0), 0, "max threads per block");
+	CHECK(v >= 1024, "max threads per block: %d", v);
+	EQ(cuKernelGetAttribute(&v, 99, k, 0), 1, "an unknown attribute");
+	EQ(cuKernelGetAttribute(&v, 0, k, 7), 101, "an absent device");
+	EQ(cuKernelSetAttribute(8, 4096, k, 0), 0, "raising the dynamic shared memory ceiling");
+	EQ(cuKernelGetAttribute(&v, 8, k, 0), 0, "reading it back");
+	EQ(v, 4096, "the ceiling set");
+	EQ(cuKernelSetAttribute(8, -1, k, 0), 1, "a negative ceiling");
+	EQ(cuKernelSetAttribute(0, 64, k, 0), 1, "a read-only attribute");
+	EQ(cuFuncSetAttribute(f, 8, 8192), 0, "cuFuncSetAttribute");
+	EQ(cuFuncGetAttribute(&v, 8, f), 0, "cuFuncGetAttribute");
+	EQ(v, 8192, "the function's ceiling");
+	EQ(cuFuncSetCacheConfig(f, 1), 0, "a cache preference");
+	EQ(cuFuncSetCacheConfig(f, 9), 1, "no such preference");
+	EQ(cuKernelSetCacheConfig(k, 2, 0), 0, "a kernel's cache preference");
+	EQ(cuFuncIsLoaded(&v, f), 0, "cuFuncIsLoaded");
+	EQ(v, 1, "loaded");
+
+	/* The variable, with its initialiser, once per library. */
+	CUdeviceptr g = 0, g2 = 0;
+	size_t bytes = 0;
+	EQ(cuLibraryGetGlobal(&g, &bytes, lib, "gvar"), 0, "cuLibraryGetGlobal");
+	EQ(bytes, 8, "the variable's size from the symbol table");
+	unsigned long long val = 0;
+	EQ(cuMemcpyDtoH_v2(&val, g, 8), 0, "reading the variable");
+	CHECK(val == 0x1122334455667788ULL, "the variable's initial value: %llx", val);
+	EQ(cuModuleGetGlobal_v2(&g2, NULL, mod, "gvar"), 0, "the same variable through the module");
+	CHECK(g2 == g, "one variable, whichever handle names it");
+	EQ(cuLibraryGetGlobal(&g, &bytes, lib, "nosuch"), 500, "a variable the image lacks");
+
+	/* A CUkernel launches where a CUfunction does (kernels are no-ops here). */
+	CUdeviceptr out = 0;
+	EQ(cuMemAlloc_v2(&out, 64), 0, "cuMemAlloc");
+	int a = 1, b = 2;
+	void *args[] = {&out, &a, &b};
+	EQ(cuLaunchKernel(k, 1, 1, 1, 32, 1, 1, 0, NULL, args, NULL), 0, "launching by CUkernel");
+	EQ(cuLaunchCooperativeKernel(f, 2, 1, 1, 64, 1, 1, 0, NULL, args), 0, "a cooperative launch");
+	unsigned cfg[14] = {2, 1, 1, 32, 1, 1, 0};
+	EQ(cuLaunchKernelEx(cfg, f, args, NULL), 0, "cuLaunchKernelEx");
+	cfg[3] = 4096;
+	EQ(cuLaunchKernelEx(cfg, f, args, NULL), 1, "cuLaunchKernelEx with too large a block");
+	EQ(cuCtxSynchronize(), 0, "the launches completed");
+
+	int blocks = 0, minGrid = 0, block = 0;
+	EQ(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 256, 0), 0, "occupancy");
+	CHECK(blocks > 0, "blocks per SM at 256 threads: %d", blocks);
+	EQ(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 0, 0), 1, "occupancy of empty blocks");
+	EQ(cuOccupancyMaxPotentialBlockSize(&minGrid, &block, f, smem_per_block, 0, 512), 0, "the best block size");
+	CHECK(block > 0 && block <= 512 && block % 32 == 0 && minGrid > 0, "block %d, grid %d", block, minGrid);
+
+	/* From a file, as cuLibraryLoadFromFile and cuModuleLoad read one. */
+	char path[] = "/tmp/vgpu-driver13-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, cubin, cubin_size) == (ssize_t)cubin_size, "writing the cubin");
+	close(fd);
+	EQ(cuLibraryLoadFromFile(&lib2, "/nonexistent/vgpu.cubin", NULL, NULL, 0, NULL, NULL, 0), 301, "a missing file");
+	EQ(cuLibraryLoadFromFile(&lib2, path, NULL, NULL, 0, NULL, NULL, 0), 0, "cuLibraryLoadFromFile");
+	EQ(cuLibraryGetKernel(&k2, lib2, K_NOOP), 0, "a kernel of the file's library");
+	CHECK(k2 != k, "another library's kernel is another handle");
+	H fm = NULL, ff = NULL;
+	EQ(cuModuleLoad(&fm, path), 0, "cuModuleLoad");
+	EQ(cuModuleGetFunction(&ff, fm, K_NOOP), 0, "a function of the file's module");
+	EQ(cuModuleGetFunctionCount(&count, fm), 0, "cuModuleGetFunctionCount");
+	EQ(count, 2, "functions in the module");
+	H fs[2];
+	EQ(cuModuleEnumerateFunctions(fs, 2, fm), 0, "cuModuleEnumerateFunctions");
+	EQ(cuModuleUnload(fm), 0, "unloading the file's module");
+	unlink(path);
+	H dm = NULL;
+	EQ(cuModuleLoadDataEx(&dm, cubin, 1, NULL, NULL), 1, "options counted but not given");
+	EQ(cuModuleLoadDataEx(&dm, cubin, 0, NULL, NULL), 0, "cuModuleLoadDataEx");
+	EQ(cuModuleUnload(dm), 0, "cuModuleUnload");
+
+	EQ(cuLibraryUnload(lib2), 0, "unloading the file's library");
+	EQ(cuLibraryUnload(lib), 0, "cuLibraryUnload");
+	EQ(cuLibraryUnload(lib), 400, "unloading twice");
+	EQ(cuKernelGetName(&name, k), 400, "a kernel of an unloaded library");
+	cuMemFree_v2(out);
+	(void)remote;
+}
+
+static void streams_events(int remote) {
+	H s = NULL, ctx = NULL, cur = NULL, ev = NULL, g = NULL;
+	int v = 7;
+	unsigned u = 7;
+	EQ(cuStreamCreateWithPriority(&s, 2, 0), 1, "an unknown stream flag");
+	EQ(cuStreamCreateWithPriority(&s, 1, -100), 0, "cuStreamCreateWithPriority");
+	EQ(cuStreamGetPriority(s, &v), 0, "cuStreamGetPriority");
+	EQ(v, -5, "a priority beyond the greatest clamps to it");
+	EQ(cuStreamGetFlags(s, &u), 0, "cuStreamGetFlags");
+	EQ(u, 1, "the non-blocking flag");
+	EQ(cuStreamGetCtx(s, &ctx), 0, "cuStreamGetCtx");
+	cuCtxGetCurrent(&cur);
+	CHECK(ctx == cur, "the stream's context is the current one");
+	EQ(cuStreamGetDevice(s, &v), 0, "cuStreamGetDevice");
+	EQ(v, 0, "the stream's device");
+	unsigned long long id1 = 0, id2 = 0;
+	EQ(cuStreamGetId(s, &id1), 0, "cuStreamGetId");
+	EQ(cuStreamGetId(NULL, &id2), 0, "the NULL stream's id");
+	CHECK(id1 != id2 && id1 != 0, "distinct stream ids");
+	EQ(cuStreamGetId((H)0x7ead0000dea0, &id2), 400, "a wild stream");
+	int least = 9, greatest = 9;
+	EQ(cuCtxGetStreamPriorityRange(&least, &greatest), 0, "cuCtxGetStreamPriorityRange");
+	CHECK(least == 0 && greatest == -5, "priorities [%d, %d]", least, greatest);
+	EQ(cuCtxGetStreamPriorityRange(NULL, NULL), 0, "both outputs are optional");
+
+	EQ(cuEventCreate(&ev, 0), 0, "cuEventCreate");
+	EQ(deferred(cuEventRecordWithFlags(ev, s, 4)), 1, "an unknown record flag");
+	EQ(cuEventRecordWithFlags(ev, s, 0), 0, "cuEventRecordWithFlags");
+	EQ(cuStreamWaitEvent(NULL, ev, 0), 0, "cuStreamWaitEvent");
+	EQ(deferred(cuStreamWaitEvent(NULL, ev, 8)), 1, "an unknown wait flag");
+	EQ(cuEventSynchronize(ev), 0, "the event completed");
+
+	/* Host functions and callbacks run in stream order, before the call returns. */
+	host_calls = 0;
+	EQ(cuLaunchHostFunc(s, host_fn, &host_calls), 0, "cuLaunchHostFunc");
+	EQ(cuStreamAddCallback(s, stream_cb, &host_calls, 0), 0, "cuStreamAddCallback");
+	EQ(cuStreamAddCallback(s, stream_cb, &host_calls, 1), 1, "callback flags must be 0");
+	EQ(cuLaunchHostFunc(s, NULL, NULL), 1, "no host function");
+	EQ(cuStreamSynchronize(s), 0, "cuStreamSynchronize");
+	EQ(host_calls, 2, "the host function and the callback ran");
+
+	/* Capture: a fill captured into a graph, which the graph replays. */
+	CUdeviceptr p = 0;
+	EQ(cuMemAlloc_v2(&p, 256), 0, "cuMemAlloc");
+	EQ(cuStreamBeginCapture_v2(s, 0), 0, "cuStreamBeginCapture_v2");
+	int st = 9;
+	EQ(cuStreamIsCapturing(s, &st), 0, "cuStreamIsCapturing");
+	EQ(st, 1, "active");
+	unsigned long long cid = 0;
+	H cg = NULL;
+	const H *deps = (const H *)1;
+	size_t nd = 9;
+	EQ(cuStreamGetCaptureInfo_v2(s, &st, &cid, &cg, &deps, &nd), 0, "cuStreamGetCaptureInfo_v2");
+	CHECK(st == 1 && cid != 0, "capturing, with an id");
+	EQ(cuMemsetD32Async(p, 0xabcdef01, 64, s), 0, "a captured fill");
+	EQ(cuStreamAddCallback(s, stream_cb, &host_calls, 0), 900, "callbacks cannot be captured");
+	EQ(cuStreamEndCapture(s, &g), 0, "cuStreamEndCapture");
+	CHECK(g != NULL, "the captured graph");
+	EQ(cuStreamIsCapturing(s, &st), 0, "after the capture");
+	EQ(st, 0, "not capturing");
+	H exec = NULL;
+	EQ(cuGraphInstantiateWithFlags(&exec, g, 0), 0, "instantiating the captured graph");
+	EQ(cuGraphLaunch(exec, s), 0, "replaying it");
+	EQ(cuStreamSynchronize(s), 0, "the replay completed");
+	unsigned words[64];
+	EQ(cuMemcpyDtoH_v2(words, p, sizeof words), 0, "reading the fill");
+	CHECK(words[0] == 0xabcdef01 && words[63] == 0xabcdef01, "the replayed fill: %x", words[0]);
+	cuGraphExecDestroy(exec);
+	cuGraphDestroy(g);
+	cuMemFree_v2(p);
+	EQ(cuEventDestroy(ev), 0, "cuEventDestroy");
+	EQ(cuStreamDestroy(s), 0, "cuStreamDestroy");
+	EQ(cuStreamDestroy(s), 400, "destroying a stream twice");
+	(void)remote;
+}
+
+static void contexts_memory(int remote) {
+	H c0 = NULL, c1 = NULL;
+	size_t lim = 0;
+	EQ(cuCtxGetLimit(&lim, 2), 0, "the malloc heap limit");
+	EQ(lim, 8 << 20, "its default");
+	EQ(cuCtxSetLimit(2, 16 << 20), 0, "cuCtxSetLimit");
+	EQ(cuCtxGetLimit(&lim, 2), 0, "read back");
+	EQ(lim, 16 << 20, "the limit set");
+	EQ(cuCtxGetLimit(&lim, 77), 1, "an unknown limit");
+	int cc = 9;
+	EQ(cuCtxSetCacheConfig(2), 0, "cuCtxSetCacheConfig");
+	EQ(cuCtxGetCacheConfig(&cc), 0, "cuCtxGetCacheConfig");
+	EQ(cc, 2, "the preference set");
+	EQ(cuCtxSetCacheConfig(7), 1, "no such preference");
+	unsigned fl = 9;
+	EQ(cuCtxSetFlags(4), 0, "blocking sync");
+	EQ(cuCtxGetFlags(&fl), 0, "cuCtxGetFlags");
+	EQ(fl & 7, 4, "the scheduling flag set");
+	EQ(cuCtxSetFlags(3), 1, "no such scheduling policy");
+	cuCtxSetFlags(0);
+
+	/* Peers: two virtual devices. */
+	int can = 9, attr = 9;
+	EQ(cuDeviceCanAccessPeer(&can, 0, 1), 0, "cuDeviceCanAccessPeer");
+	EQ(can, 1, "distinct devices are peers");
+	EQ(cuDeviceCanAccessPeer(&can, 0, 0), 0, "a device and itself");
+	EQ(can, 0, "not its own peer");
+	EQ(cuDeviceCanAccessPeer(&can, 0, 9), 101, "an absent peer");
+	EQ(cuDeviceGetP2PAttribute(&attr, 2, 0, 1), 0, "access supported");
+	EQ(attr, 1, "supported");
+	EQ(cuDeviceGetP2PAttribute(&attr, 2, 1, 1), 101, "one device on both sides");
+	EQ(cuDevicePrimaryCtxRetain(&c0, 0), 0, "device 0's context");
+	EQ(cuDevicePrimaryCtxRetain(&c1, 1), 0, "device 1's context");
+	EQ(cuCtxSetCurrent(c0), 0, "device 0 current");
+	EQ(cuCtxDisablePeerAccess(c1), 705, "disabling access never enabled");
+	EQ(cuCtxEnablePeerAccess(c1, 0), 0, "cuCtxEnablePeerAccess");
+	EQ(cuCtxEnablePeerAccess(c1, 0), 704, "enabling twice");
+	EQ(cuCtxEnablePeerAccess(c0, 0), 101, "a context and itself");
+	EQ(cuCtxEnablePeerAccess(c1, 1), 1, "flags must be 0");
+	EQ(cuCtxDisablePeerAccess(c1), 0, "cuCtxDisablePeerAccess");
+
+	/* Copies and fills. */
+	CUdeviceptr a = 0, b = 0, m = 0, pp = 0;
+	size_t pitch = 0;
+	EQ(cuMemAlloc_v2(&a, 1024), 0, "cuMemAlloc a");
+	EQ(cuMemAlloc_v2(&b, 1024), 0, "cuMemAlloc b");
+	EQ(cuMemsetD16_v2(a, 0xbeef, 512), 0, "cuMemsetD16");
+	EQ(cuMemsetD16_v2(a + 1, 0xbeef, 4), 1, "a misaligned 16-bit fill");
+	EQ(cuMemcpyDtoDAsync_v2(b, a, 1024, NULL), 0, "cuMemcpyDtoDAsync");
+	EQ(cuMemcpyPeer(b + 1024 - 2, c0, a, c1, 2), 0, "cuMemcpyPeer");
+	EQ(cuMemcpyPeer(b, (H)0x7ead0000dea0, a, c1, 2), 201, "a wild context");
+	unsigned short hs[512];
+	EQ(cuMemcpyDtoH_v2(hs, b, sizeof hs), 0, "reading the copy");
+	CHECK(hs[0] == 0xbeef && hs[511] == 0xbeef, "the 16-bit pattern copied: %x %x", hs[0], hs[511]);
+	EQ(cuMemAllocPitch_v2(&pp, &pitch, 100, 8, 4), 0, "cuMemAllocPitch");
+	CHECK(pitch >= 100 && pitch % 256 == 0, "the pitch: %zu", pitch);
+	CUdeviceptr pp2 = 0;
+	size_t pitch2 = 0;
+	EQ(cuMemAllocPitch_v2(&pp2, &pitch2, 100, 8, 3), 1, "an element size of 3");
+	EQ(cuMemsetD2D8_v2(pp, pitch, 0x5a, 120, 8), 0, "cuMemsetD2D8");
+	EQ(cuMemsetD2D8_v2(pp, 64, 0x5a, 100, 8), 1, "rows wider than the pitch");
+	EQ(cuMemsetD2D32_v2(pp, pitch, 0x01020304, 25, 8), 0, "cuMemsetD2D32");
+	unsigned row[25];
+	EQ(cuMemcpyDtoH_v2(row, pp + 7 * pitch, sizeof row), 0, "reading the last row");
+	CHECK(row[0] == 0x01020304 && row[24] == 0x01020304, "the last row filled: %x", row[24]);
+	unsigned char past = 0;
+	EQ(cuMemcpyDtoH_v2(&past, pp + 100, 1), 0, "reading past the row");
+	EQ(past, 0x5a, "bytes past the 32-bit rows keep the byte fill");
+	EQ(cuMemAllocManaged(&m, 4096, 1), 0, "cuMemAllocManaged");
+	EQ(cuMemAllocManaged(&m, 4096, 4), 1, "an unknown attach flag");
+	cuMemFree_v2(m); cuMemFree_v2(pp); cuMemFree_v2(a); cuMemFree_v2(b);
+	(void)remote;
+}
+
+/* A CUDA_MEMCPY2D: per side x, y, memory type (1 host, 2 device, 3 array), host, device,
+ * array, pitch; then width and height. */
+static void copy2d(unsigned char d[128], size_t sx, size_t sy, int st, const void *sh, CUdeviceptr sd, size_t sp,
+		   size_t dx, size_t dy, int dt, void *dh, CUdeviceptr dd, size_t dp, size_t w, size_t h) {
+	memset(d, 0, 128);
+	put64(d, sx); put64(d + 8, sy); put32(d + 16, st); put64(d + 24, (uintptr_t)sh); put64(d + 32, sd); put64(d + 48, sp);
+	put64(d + 56, dx); put64(d + 64, dy); put32(d + 72, dt); put64(d + 80, (uintptr_t)dh); put64(d + 88, dd); put64(d + 104, dp);
+	put64(d + 112, w); put64(d + 120, h);
+}
+
+static void pitched_copies(void) {
+	CUdeviceptr dev = 0;
+	size_t pitch = 0;
+	EQ(cuMemAllocPitch_v2(&dev, &pitch, 64, 8, 4), 0, "a pitched buffer");
+	unsigned char host[4][16], back[4][16], d[128];
+	for (int r = 0; r < 4; r++) for (int c = 0; c < 16; c++) host[r][c] = (unsigned char)(r * 16 + c + 1);
+	/* Upload 4 rows of 16 bytes to (x 4, y 1), then read them back from there. */
+	copy2d(d, 0, 0, 1, host, 0, 16, 4, 1, 2, NULL, dev, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 0, "cuMemcpy2D host to device");
+	memset(back, 0, sizeof back);
+	copy2d(d, 4, 1, 2, NULL, dev, pitch, 0, 0, 1, back, 0, 16, 16, 4);
+	EQ(cuMemcpy2DAsync_v2(d, NULL), 0, "cuMemcpy2DAsync device to host");
+	EQ(cuCtxSynchronize(), 0, "the copies completed");
+	CHECK(!memcmp(host, back, sizeof host), "the rows came back");
+	unsigned char b = 0;
+	EQ(cuMemcpyDtoH_v2(&b, dev + pitch + 4, 1), 0, "reading one byte at (4, 1)");
+	EQ(b, 1, "the first byte landed at x 4 of row 1");
+	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 2, NULL, dev, 8, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 1, "rows wider than the pitch");
+	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 3, NULL, 0, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 801, "a CUDA array (the model has none)");
+	copy2d(d, 0, 0, 9, host, 0, 16, 0, 0, 2, NULL, dev, pitch, 16, 4);
+	EQ(cuMemcpy2D_v2(d), 1, "no such memory type");
+
+	/* 3D: two slices of 2 rows of 8 bytes, host to device and back. CUDA_MEMCPY3D: per side
+	 * x, y, z, lod, type, host, device, array, reserved, pitch, height; then w, h, depth. */
+	unsigned char d3[200], cube[2][2][8], cube2[2][2][8];
+	for (int i = 0; i < 32; i++) ((unsigned char *)cube)[i] = (unsigned char)(100 + i);
+	memset(d3, 0, sizeof d3);
+	put32(d3 + 32, 1); put64(d3 + 40, (uintptr_t)cube); put64(d3 + 72, 8); put64(d3 + 80, 2);
+	put32(d3 + 120, 2); put64(d3 + 136, dev); put64(d3 + 160, pitch); put64(d3 + 168, 4);
+	put64(d3 + 176, 8); put64(d3 + 184, 2); put64(d3 + 192, 2);
+	EQ(cuMemcpy3D_v2(d3), 0, "cuMemcpy3D host to device");
+	memset(d3, 0, sizeof d3);
+	put32(d3 + 32, 2); put64(d3 + 48, dev); put64(d3 + 72, pitch); put64(d3 + 80, 4);
+	put32(d3 + 120, 1); put64(d3 + 128, (uintptr_t)cube2); put64(d3 + 160, 8); put64(d3 + 168, 2);
+	put64(d3 + 176, 8); put64(d3 + 184, 2); put64(d3 + 192, 2);
+	memset(cube2, 0, sizeof cube2);
+	EQ(cuMemcpy3D_v2(d3), 0, "cuMemcpy3D device to host");
+	CHECK(!memcmp(cube, cube2, sizeof cube), "the slices came back");
+	EQ(cuMemcpyDtoH_v2(&b, dev + 4 * pitch, 1), 0, "reading slice 1's first byte");
+	EQ(b, 116, "slice 1 starts height rows on");
+
+	/* cuMemcpy takes unified addresses: host memory by its address. */
+	unsigned char in[32], out[32];
+	for (int i = 0; i < 32; i++) in[i] = (unsigned char)(200 + i);
+	EQ(cuMemcpy(dev, (CUdeviceptr)(uintptr_t)in, 32), 0, "cuMemcpy host to device");
+	EQ(cuMemcpy((CUdeviceptr)(uintptr_t)out, dev, 32), 0, "cuMemcpy device to host");
+	CHECK(!memcmp(in, out, 32), "cuMemcpy round trip");
+	cuMemFree_v2(dev);
+}
+
+/* Stream-ordered allocation counts in the device's default pool until it is freed. */
+static void pools(void) {
+	H pool = NULL;
+	unsigned long long used = 0, high = 0, zero = 0;
+	CUdeviceptr p = 0;
+	EQ(cuDeviceGetDefaultMemPool(&pool, 0), 0, "cuDeviceGetDefaultMemPool");
+	H nopool = NULL; /* a failed call's outputs are not to be relied on */
+	EQ(cuDeviceGetDefaultMemPool(&nopool, 9), 101, "an absent device's pool");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory");
+	unsigned long long before = used;
+	EQ(cuMemAllocAsync(&p, 1 << 20, NULL), 0, "cuMemAllocAsync");
+	CUdeviceptr none = 0;
+	EQ(cuMemAllocAsync(&none, 0, NULL), 1, "an empty stream-ordered allocation");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory after it");
+	CHECK(used >= before + (1 << 20), "the pool counts the allocation: %llu -> %llu", before, used);
+	EQ(cuMemFreeAsync(p, NULL), 0, "cuMemFreeAsync");
+	EQ(cuMemPoolGetAttribute(pool, 7, &used), 0, "used memory after the free");
+	EQ(used, before, "the pool no longer counts it");
+	EQ(cuMemPoolGetAttribute(pool, 8, &high), 0, "the high-water mark");
+	CHECK(high >= before + (1 << 20), "the high-water mark kept the peak");
+	EQ(cuMemPoolSetAttribute(pool, 8, &zero), 0, "resetting the high-water mark");
+	EQ(cuMemPoolSetAttribute(pool, 7, &zero), 1, "the current figure is read-only");
+	EQ(cuMemPoolGetAttribute(pool, 99, &used), 1, "no such attribute");
+	EQ(cuMemPoolTrimTo(pool, 0), 0, "cuMemPoolTrimTo");
+	EQ(cuMemPoolTrimTo((H)0x7ead0000dea0, 0), 1, "a wild pool");
+}
+
+static void graphs(void) {
+	H g = NULL, e1 = NULL, e2 = NULL, ms = NULL, clone = NULL, exec = NULL, ctx = NULL;
+	CUdeviceptr p = 0;
+	EQ(cuMemAlloc_v2(&p, 256), 0, "cuMemAlloc");
+	cuCtxGetCurrent(&ctx);
+	EQ(cuGraphCreate(&g, 1), 1, "graph flags must be 0");
+	EQ(cuGraphCreate(&g, 0), 0, "cuGraphCreate");
+	EQ(cuGraphAddEmptyNode(&e1, g, NULL, 0), 0, "an empty node");
+	unsigned char params[40] = {0}; /* dst, pitch, value, element size, width, height */
+	put64(params, p); put64(params + 8, 0); put32(params + 16, 0x77); put32(params + 20, 1); put64(params + 24, 256); put64(params + 32, 1);
+	EQ(cuGraphAddMemsetNode(&ms, g, &e1, 1, params, ctx), 0, "a memset node after it");
+	put32(params + 20, 3);
+	EQ(cuGraphAddMemsetNode(&e2, g, NULL, 0, params, ctx), 1, "an element size of 3");
+	EQ(cuGraphAddEmptyNode(&e2, g, NULL, 0), 0, "another empty node");
+	EQ(cuGraphAddDependencies(g, &ms, &e2, 1), 0, "an edge from the fill");
+	int type = 9;
+	EQ(cuGraphNodeGetType(ms, &type), 0, "cuGraphNodeGetType");
+	EQ(type, 2, "a memset node");
+	size_t n = 0;
+	EQ(cuGraphGetNodes(g, NULL, &n), 0, "counting nodes");
+	EQ(n, 3, "three nodes");
+	EQ(cuGraphClone(&clone, g), 0, "cuGraphClone");
+	EQ(cuGraphGetNodes(clone, NULL, &n), 0, "the clone's nodes");
+	EQ(n, 3, "three in the clone");
+	EQ(cuGraphInstantiateWithFlags(&exec, clone, 0), 0, "instantiating the clone");
+	EQ(cuGraphLaunch(exec, NULL), 0, "cuGraphLaunch");
+	EQ(cuCtxSynchronize(), 0, "the graph ran");
+	unsigned char buf[256];
+	EQ(cuMemcpyDtoH_v2(buf, p, sizeof buf), 0, "reading the fill");
+	CHECK(buf[0] == 0x77 && buf[255] == 0x77, "the graph's fill: %x", buf[0]);
+	EQ(cuGraphExecDestroy(exec), 0, "cuGraphExecDestroy");
+	EQ(cuGraphDestroy(clone), 0, "destroying the clone");
+	EQ(cuGraphDestroy(g), 0, "cuGraphDestroy");
+	EQ(cuGraphDestroy(g), 1, "destroying twice");
+	cuMemFree_v2(p);
+}
+
+int main(int argc, char **argv) {
+	if (argc < 2) { fprintf(stderr, "usage: driver13 LIBDIR [label]\n"); return 2; }
+	const char *label = argc > 2 ? argv[2] : "sim";
+	int remote = !strcmp(label, "remote");
+	remote_client = remote;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/libcuda.so.1", argv[1]);
+	void *lib = dlopen(path, RTLD_NOW);
+	if (!lib) { printf("driver13: FAIL: %s\n", dlerror()); return 1; }
+#define LOAD(name, args) if (!(name = (CUresult(*) args)dlsym(lib, #name))) { printf("driver13: FAIL: %s not exported\n", #name); return 1; }
+	FNS(LOAD)
+	make_cubin();
+	H ctx = NULL;
+	EQ(cuLibraryLoadData(&ctx, cubin, NULL, NULL, 0, NULL, NULL, 0), remote ? 0 : 3, "before cuInit (a remote client's libraries are its own records)");
+	EQ(cuInit(0), 0, "cuInit");
+	EQ(cuDevicePrimaryCtxRetain(&ctx, 0), 0, "cuDevicePrimaryCtxRetain");
+	EQ(cuCtxSetCurrent(ctx), 0, "cuCtxSetCurrent");
+	void *fn = NULL;
+	int st = 9;
+	EQ(cuGetProcAddress_v2("cuLibraryGetKernel", &fn, 12040, 0, &st), 0, "cuGetProcAddress finds cuLibraryGetKernel");
+	CHECK(fn == (void *)cuLibraryGetKernel, "the same entry point");
+	EQ(cuGetProcAddress_v2("cuStreamBeginCapture", &fn, 12000, 0, &st), 0, "cuStreamBeginCapture at CUDA 12");
+	CHECK(fn == (void *)cuStreamBeginCapture_v2, "resolves to the form with a mode");
+	libraries(remote);
+	streams_events(remote);
+	contexts_memory(remote);
+	graphs();
+	pitched_copies();
+	pools();
+	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
+	return failures != 0;
+}
