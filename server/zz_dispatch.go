@@ -430,12 +430,32 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2081: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
 	},
-	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
-	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
-	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },
-	403: func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetStream(uintptr(v[0].U), ptr(v[1].B)))) },
-	404: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetMathMode(uintptr(v[0].U), int32(v[1].U)))) },
-	405: func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetMathMode(uintptr(v[0].U), ptr(v[1].B)))) },
+	6000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocArray(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uint32(v[4].U))))
+	},
+	6001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Malloc3DArray(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uint32(v[3].U))))
+	},
+	6002: func(v []wire.Value) uint64 { return uint64(uint32(cudart.FreeArray(uintptr(v[0].U)))) },
+	6003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ArrayGetInfo(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	6004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetChannelDesc(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memcpy2DArrayToArray(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), uint64(v[7].U), int32(v[8].U))))
+	},
+	6015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemcpyArrayToArray(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), int32(v[7].U))))
+	},
+	6016: func(v []wire.Value) uint64 { return uint64(uint32(cudart.Malloc3D(ptr(v[0].B), ptr(v[1].B)))) },
+	400:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
+	401:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
+	402:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },
+	403:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetStream(uintptr(v[0].U), ptr(v[1].B)))) },
+	404:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetMathMode(uintptr(v[0].U), int32(v[1].U)))) },
+	405:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetMathMode(uintptr(v[0].U), ptr(v[1].B)))) },
 	406: func(v []wire.Value) uint64 {
 		return uint64(uint32(cublas.SetWorkspace(uintptr(v[0].U), uintptr(v[1].U), uint64(v[2].U))))
 	},

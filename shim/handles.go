@@ -24,6 +24,9 @@ const (
 	KindNVMLDevice
 	KindMemHandle
 	KindEventSet
+	KindArray   // a CUDA array (cudart/array.go)
+	KindTexture // a texture object (cudart/texture.go)
+	KindSurface // a surface object
 	kindCount
 )
 

@@ -19,6 +19,7 @@ const (
 	MemRegistered                    // cudaHostRegister'ed user memory
 	MemReserved                      // cuMemAddressReserve'd range (no access until mapped)
 	MemMapped                        // a cuMemMap'ped piece of a reserved range
+	MemArray                         // a CUDA array's storage: device memory only its array frees
 )
 
 // Alloc is one range the model knows about.
@@ -51,7 +52,7 @@ func (a *Alloc) End() uintptr { return a.Base + a.Size }
 
 // OnDevice reports whether the range is device memory (device, managed or mapped VMM).
 func (a *Alloc) OnDevice() bool {
-	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped
+	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped || a.Kind == MemArray
 }
 
 // MemTable holds every live range, sorted by base, for pointer validation. Each range

@@ -65,7 +65,7 @@ func FreeOwned(owner uint64) (n int, bytes uint64) {
 			continue
 		}
 		switch a.Kind {
-		case MemDevice, MemManaged:
+		case MemDevice, MemManaged, MemArray:
 			if freeAlloc(a) == OK {
 				n++
 				bytes += a.Charged
@@ -84,6 +84,14 @@ func FreeDevice(p uintptr) Status {
 	a := S().Mem.Exact(p, MemDevice, MemManaged)
 	if a == nil {
 		return ErrInvalidDevicePointer
+	}
+	return freeAlloc(a)
+}
+
+// FreeArrayStorage releases a CUDA array's storage (cudaFreeArray); cudaFree cannot.
+func FreeArrayStorage(a *Alloc) Status {
+	if a == nil || a.Kind != MemArray || owned(a, CallerOwner()) == nil {
+		return ErrInvalidHandle
 	}
 	return freeAlloc(a)
 }

@@ -314,6 +314,23 @@ type Cudart struct {
 	CudaGraphUpload                                        func(graphExec uintptr, stream uintptr) int32
 	CudaGraphUpload_ptsz                                   func(graphExec uintptr, stream uintptr) int32
 	CudaGraphAddChildGraphNode                             func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32
+	CudaMallocArray                                        func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32
+	CudaMalloc3DArray                                      func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32
+	CudaFreeArray                                          func(array uintptr) int32
+	CudaArrayGetInfo                                       func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32
+	CudaGetChannelDesc                                     func(desc unsafe.Pointer, array uintptr) int32
+	CudaCreateChannelDesc                                  func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32)
+	CudaMemcpy2DToArray                                    func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DToArrayAsync                               func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DFromArray                                  func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DFromArrayAsync                             func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpyToArray                                      func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32
+	CudaMemcpyToArrayAsync                                 func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpyFromArray                                    func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32
+	CudaMemcpyFromArrayAsync                               func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DArrayToArray                               func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpyArrayToArray                                 func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32
+	CudaMalloc3D                                           func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2017,6 +2034,121 @@ var Semantics = Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			r := int32(cudart.GraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+			r := int32(cudart.MallocArray(array, desc, width, height, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.Malloc3DArray(array, desc, extent, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeArray: func(array uintptr) int32 {
+			r := int32(cudart.FreeArray(array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+			r := int32(cudart.ArrayGetInfo(desc, extent, flags, array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 {
+			r := int32(cudart.GetChannelDesc(desc, array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+			cudart.CreateChannelDesc(ret_, x, y, z, w, kind)
+		},
+		CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyToArray(dst, wOffset, hOffset, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyFromArray(dst, src, wOffset, hOffset, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+			r := int32(cudart.Malloc3D(pitchedDevPtr, extent))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4041,6 +4173,107 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 2081, "cudaGraphAddChildGraphNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, childGraph)
 				return r
 			},
+			CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocArray(array, desc, width, height, flags)
+				shim.TraceEnd(t, 6000, "cudaMallocArray", cudart.Error(r), array, desc, width, height, flags)
+				return r
+			},
+			CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMalloc3DArray(array, desc, extent, flags)
+				shim.TraceEnd(t, 6001, "cudaMalloc3DArray", cudart.Error(r), array, desc, extent, flags)
+				return r
+			},
+			CudaFreeArray: func(array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFreeArray(array)
+				shim.TraceEnd(t, 6002, "cudaFreeArray", cudart.Error(r), array)
+				return r
+			},
+			CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaArrayGetInfo(desc, extent, flags, array)
+				shim.TraceEnd(t, 6003, "cudaArrayGetInfo", cudart.Error(r), desc, extent, flags, array)
+				return r
+			},
+			CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetChannelDesc(desc, array)
+				shim.TraceEnd(t, 6004, "cudaGetChannelDesc", cudart.Error(r), desc, array)
+				return r
+			},
+			CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+				t := shim.TraceBegin()
+				next.Cudart.CudaCreateChannelDesc(ret_, x, y, z, w, kind)
+				shim.TraceEnd(t, 6005, "cudaCreateChannelDesc", nil, ret_, x, y, z, w, kind)
+			},
+			CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind)
+				shim.TraceEnd(t, 6006, "cudaMemcpy2DToArray", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				shim.TraceEnd(t, 6007, "cudaMemcpy2DToArrayAsync", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				shim.TraceEnd(t, 6008, "cudaMemcpy2DFromArray", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				shim.TraceEnd(t, 6009, "cudaMemcpy2DFromArrayAsync", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArray(dst, wOffset, hOffset, src, count, kind)
+				shim.TraceEnd(t, 6010, "cudaMemcpyToArray", cudart.Error(r), dst, wOffset, hOffset, src, count, kind)
+				return r
+			},
+			CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream)
+				shim.TraceEnd(t, 6011, "cudaMemcpyToArrayAsync", cudart.Error(r), dst, wOffset, hOffset, src, count, kind, stream)
+				return r
+			},
+			CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArray(dst, src, wOffset, hOffset, count, kind)
+				shim.TraceEnd(t, 6012, "cudaMemcpyFromArray", cudart.Error(r), dst, src, wOffset, hOffset, count, kind)
+				return r
+			},
+			CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream)
+				shim.TraceEnd(t, 6013, "cudaMemcpyFromArrayAsync", cudart.Error(r), dst, src, wOffset, hOffset, count, kind, stream)
+				return r
+			},
+			CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				shim.TraceEnd(t, 6014, "cudaMemcpy2DArrayToArray", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				return r
+			},
+			CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				shim.TraceEnd(t, 6015, "cudaMemcpyArrayToArray", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				return r
+			},
+			CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMalloc3D(pitchedDevPtr, extent)
+				shim.TraceEnd(t, 6016, "cudaMalloc3D", cudart.Error(r), pitchedDevPtr, extent)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5259,6 +5492,53 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 				return get().Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
+			},
+			CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+				return get().Cudart.CudaMallocArray(array, desc, width, height, flags)
+			},
+			CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaMalloc3DArray(array, desc, extent, flags)
+			},
+			CudaFreeArray: func(array uintptr) int32 { return get().Cudart.CudaFreeArray(array) },
+			CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+				return get().Cudart.CudaArrayGetInfo(desc, extent, flags, array)
+			},
+			CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 { return get().Cudart.CudaGetChannelDesc(desc, array) },
+			CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+				get().Cudart.CudaCreateChannelDesc(ret_, x, y, z, w, kind)
+			},
+			CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind)
+			},
+			CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+			},
+			CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+			},
+			CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+			},
+			CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyToArray(dst, wOffset, hOffset, src, count, kind)
+			},
+			CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream)
+			},
+			CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyFromArray(dst, src, wOffset, hOffset, count, kind)
+			},
+			CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream)
+			},
+			CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+			},
+			CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+			},
+			CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+				return get().Cudart.CudaMalloc3D(pitchedDevPtr, extent)
 			},
 		},
 		Cublas: Cublas{
