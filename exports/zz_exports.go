@@ -1532,6 +1532,46 @@ func vgpu_cudaMalloc3D(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int3
 	return dispatch.T().Cudart.CudaMalloc3D(pitchedDevPtr, extent)
 }
 
+//export vgpu_cudaCreateTextureObject
+func vgpu_cudaCreateTextureObject(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+}
+
+//export vgpu_cudaDestroyTextureObject
+func vgpu_cudaDestroyTextureObject(texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaDestroyTextureObject(texObject)
+}
+
+//export vgpu_cudaGetTextureObjectResourceDesc
+func vgpu_cudaGetTextureObjectResourceDesc(pResDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+}
+
+//export vgpu_cudaGetTextureObjectTextureDesc
+func vgpu_cudaGetTextureObjectTextureDesc(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+}
+
+//export vgpu_cudaGetTextureObjectResourceViewDesc
+func vgpu_cudaGetTextureObjectResourceViewDesc(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+}
+
+//export vgpu_cudaCreateSurfaceObject
+func vgpu_cudaCreateSurfaceObject(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+}
+
+//export vgpu_cudaDestroySurfaceObject
+func vgpu_cudaDestroySurfaceObject(surfObject uint64) int32 {
+	return dispatch.T().Cudart.CudaDestroySurfaceObject(surfObject)
+}
+
+//export vgpu_cudaGetSurfaceObjectResourceDesc
+func vgpu_cudaGetSurfaceObjectResourceDesc(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

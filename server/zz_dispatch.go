@@ -450,12 +450,32 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cudart.MemcpyArrayToArray(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), int32(v[7].U))))
 	},
 	6016: func(v []wire.Value) uint64 { return uint64(uint32(cudart.Malloc3D(ptr(v[0].B), ptr(v[1].B)))) },
-	400:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
-	401:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
-	402:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },
-	403:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetStream(uintptr(v[0].U), ptr(v[1].B)))) },
-	404:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetMathMode(uintptr(v[0].U), int32(v[1].U)))) },
-	405:  func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetMathMode(uintptr(v[0].U), ptr(v[1].B)))) },
+	6020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.CreateTextureObject(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	6021: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DestroyTextureObject(uint64(v[0].U)))) },
+	6022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectTextureDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectResourceViewDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.CreateSurfaceObject(ptr(v[0].B), ptr(v[1].B))))
+	},
+	6026: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DestroySurfaceObject(uint64(v[0].U)))) },
+	6027: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetSurfaceObjectResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
+	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
+	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },
+	403: func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetStream(uintptr(v[0].U), ptr(v[1].B)))) },
+	404: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetMathMode(uintptr(v[0].U), int32(v[1].U)))) },
+	405: func(v []wire.Value) uint64 { return uint64(uint32(cublas.GetMathMode(uintptr(v[0].U), ptr(v[1].B)))) },
 	406: func(v []wire.Value) uint64 {
 		return uint64(uint32(cublas.SetWorkspace(uintptr(v[0].U), uintptr(v[1].U), uint64(v[2].U))))
 	},

@@ -331,6 +331,14 @@ type Cudart struct {
 	CudaMemcpy2DArrayToArray                               func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32
 	CudaMemcpyArrayToArray                                 func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32
 	CudaMalloc3D                                           func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32
+	CudaCreateTextureObject                                func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32
+	CudaDestroyTextureObject                               func(texObject uint64) int32
+	CudaGetTextureObjectResourceDesc                       func(pResDesc unsafe.Pointer, texObject uint64) int32
+	CudaGetTextureObjectTextureDesc                        func(pTexDesc unsafe.Pointer, texObject uint64) int32
+	CudaGetTextureObjectResourceViewDesc                   func(pResViewDesc unsafe.Pointer, texObject uint64) int32
+	CudaCreateSurfaceObject                                func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
+	CudaDestroySurfaceObject                               func(surfObject uint64) int32
+	CudaGetSurfaceObjectResourceDesc                       func(pResDesc unsafe.Pointer, surfObject uint64) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2149,6 +2157,62 @@ var Semantics = Set{
 		},
 		CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
 			r := int32(cudart.Malloc3D(pitchedDevPtr, extent))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			r := int32(cudart.CreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroyTextureObject: func(texObject uint64) int32 {
+			r := int32(cudart.DestroyTextureObject(texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectResourceDesc(pResDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectTextureDesc(pTexDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectResourceViewDesc(pResViewDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			r := int32(cudart.CreateSurfaceObject(pSurfObject, pResDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroySurfaceObject: func(surfObject uint64) int32 {
+			r := int32(cudart.DestroySurfaceObject(surfObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			r := int32(cudart.GetSurfaceObjectResourceDesc(pResDesc, surfObject))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4274,6 +4338,54 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6016, "cudaMalloc3D", cudart.Error(r), pitchedDevPtr, extent)
 				return r
 			},
+			CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				shim.TraceEnd(t, 6020, "cudaCreateTextureObject", cudart.Error(r), pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				return r
+			},
+			CudaDestroyTextureObject: func(texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDestroyTextureObject(texObject)
+				shim.TraceEnd(t, 6021, "cudaDestroyTextureObject", cudart.Error(r), texObject)
+				return r
+			},
+			CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+				shim.TraceEnd(t, 6022, "cudaGetTextureObjectResourceDesc", cudart.Error(r), pResDesc, texObject)
+				return r
+			},
+			CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+				shim.TraceEnd(t, 6023, "cudaGetTextureObjectTextureDesc", cudart.Error(r), pTexDesc, texObject)
+				return r
+			},
+			CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+				shim.TraceEnd(t, 6024, "cudaGetTextureObjectResourceViewDesc", cudart.Error(r), pResViewDesc, texObject)
+				return r
+			},
+			CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+				shim.TraceEnd(t, 6025, "cudaCreateSurfaceObject", cudart.Error(r), pSurfObject, pResDesc)
+				return r
+			},
+			CudaDestroySurfaceObject: func(surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDestroySurfaceObject(surfObject)
+				shim.TraceEnd(t, 6026, "cudaDestroySurfaceObject", cudart.Error(r), surfObject)
+				return r
+			},
+			CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+				shim.TraceEnd(t, 6027, "cudaGetSurfaceObjectResourceDesc", cudart.Error(r), pResDesc, surfObject)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5539,6 +5651,26 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
 				return get().Cudart.CudaMalloc3D(pitchedDevPtr, extent)
+			},
+			CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+			},
+			CudaDestroyTextureObject: func(texObject uint64) int32 { return get().Cudart.CudaDestroyTextureObject(texObject) },
+			CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+			},
+			CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+			},
+			CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+			},
+			CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+			},
+			CudaDestroySurfaceObject: func(surfObject uint64) int32 { return get().Cudart.CudaDestroySurfaceObject(surfObject) },
+			CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				return get().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
 			},
 		},
 		Cublas: Cublas{

@@ -1,0 +1,329 @@
+/* Issue 13's runtime, third slice: CUDA arrays and pitched volumes, texture and surface
+ * objects. Run in-process (sim) and as a remote client of a sim server: the same rules.
+ *   runtime13c LIBDIR [label]
+ * Status values are NVIDIA's documented cudaError_t numbers: 0 success, 1 invalid value,
+ * 12 invalid pitch value, 20 invalid channel descriptor, 21 invalid memcpy direction,
+ * 400 invalid resource handle. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int err_t;
+static int failures, checks;
+#define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); CHECK(g_ == w_, "%s: got %lld, want %lld", what, g_, w_); } while (0)
+
+/* NVIDIA's ABI, from the documented field lists. */
+struct chdesc { int x, y, z, w, f; };
+struct extent { size_t width, height, depth; };
+struct pos { size_t x, y, z; };
+struct pitched { void *ptr; size_t pitch, xsize, ysize; };
+struct copy3d {
+	void *srcArray; struct pos srcPos; struct pitched srcPtr;
+	void *dstArray; struct pos dstPos; struct pitched dstPtr;
+	struct extent extent; int kind;
+};
+struct resdesc {
+	int resType;
+	union {
+		struct { void *array; } array;
+		struct { void *devPtr; struct chdesc desc; size_t sizeInBytes; } linear;
+		struct { void *devPtr; struct chdesc desc; size_t width, height, pitchInBytes; } pitch2D;
+	} res;
+};
+struct texdesc {
+	int addressMode[3], filterMode, readMode, sRGB; float borderColor[4];
+	int normalizedCoords; unsigned maxAnisotropy; int mipmapFilterMode;
+	float mipmapLevelBias, minMipmapLevelClamp, maxMipmapLevelClamp;
+	int disableTrilinearOptimization, seamlessCubemap;
+};
+struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, lastMip, firstLayer, lastLayer; };
+
+#define FNS(X) \
+	X(err_t, cudaMalloc, (void **, size_t)) X(err_t, cudaFree, (void *)) \
+	X(err_t, cudaMemcpy, (void *, const void *, size_t, int)) X(err_t, cudaMemset, (void *, int, size_t)) \
+	X(err_t, cudaDeviceSynchronize, (void)) X(err_t, cudaGetLastError, (void)) \
+	X(err_t, cudaStreamCreateWithFlags, (void **, unsigned)) X(err_t, cudaStreamDestroy, (void *)) \
+	X(err_t, cudaStreamSynchronize, (void *)) \
+	X(err_t, cudaMallocArray, (void **, const struct chdesc *, size_t, size_t, unsigned)) \
+	X(err_t, cudaMalloc3DArray, (void **, const struct chdesc *, struct extent, unsigned)) \
+	X(err_t, cudaFreeArray, (void *)) \
+	X(err_t, cudaArrayGetInfo, (struct chdesc *, struct extent *, unsigned *, void *)) \
+	X(err_t, cudaGetChannelDesc, (struct chdesc *, const void *)) \
+	X(struct chdesc, cudaCreateChannelDesc, (int, int, int, int, int)) \
+	X(err_t, cudaMemcpy2DToArray, (void *, size_t, size_t, const void *, size_t, size_t, size_t, int)) \
+	X(err_t, cudaMemcpy2DToArrayAsync, (void *, size_t, size_t, const void *, size_t, size_t, size_t, int, void *)) \
+	X(err_t, cudaMemcpy2DFromArray, (void *, size_t, const void *, size_t, size_t, size_t, size_t, int)) \
+	X(err_t, cudaMemcpy2DFromArrayAsync, (void *, size_t, const void *, size_t, size_t, size_t, size_t, int, void *)) \
+	X(err_t, cudaMemcpyToArray, (void *, size_t, size_t, const void *, size_t, int)) \
+	X(err_t, cudaMemcpyFromArray, (void *, const void *, size_t, size_t, size_t, int)) \
+	X(err_t, cudaMemcpy2DArrayToArray, (void *, size_t, size_t, const void *, size_t, size_t, size_t, size_t, int)) \
+	X(err_t, cudaMemcpyArrayToArray, (void *, size_t, size_t, const void *, size_t, size_t, size_t, int)) \
+	X(err_t, cudaMalloc3D, (struct pitched *, struct extent)) \
+	X(err_t, cudaMemcpy3D, (const struct copy3d *)) \
+	X(err_t, cudaCreateTextureObject, (unsigned long long *, const struct resdesc *, const struct texdesc *, const struct viewdesc *)) \
+	X(err_t, cudaDestroyTextureObject, (unsigned long long)) \
+	X(err_t, cudaGetTextureObjectResourceDesc, (struct resdesc *, unsigned long long)) \
+	X(err_t, cudaGetTextureObjectTextureDesc, (struct texdesc *, unsigned long long)) \
+	X(err_t, cudaGetTextureObjectResourceViewDesc, (struct viewdesc *, unsigned long long)) \
+	X(err_t, cudaCreateSurfaceObject, (unsigned long long *, const struct resdesc *)) \
+	X(err_t, cudaDestroySurfaceObject, (unsigned long long)) \
+	X(err_t, cudaGetSurfaceObjectResourceDesc, (struct resdesc *, unsigned long long))
+#define DECL(r, n, a) static r(*p_##n) a;
+FNS(DECL)
+
+enum { H2H = 0, H2D = 1, D2H = 2, D2D = 3, DEFAULT = 4 };
+enum { SIGNED = 0, UNSIGNED = 1, FLOAT = 2 };
+
+static void test_channel_descs(void) {
+	struct chdesc d = p_cudaCreateChannelDesc(32, 32, 0, 0, FLOAT);
+	EQ(d.x, 32, "cudaCreateChannelDesc x"); EQ(d.y, 32, "y"); EQ(d.z, 0, "z"); EQ(d.w, 0, "w"); EQ(d.f, FLOAT, "kind");
+	void *a = NULL;
+	/* Three channels, mixed sizes, a gap, 64-bit channels and 8-bit floats are not formats. */
+	struct chdesc bad[] = {{8, 8, 8, 0, UNSIGNED}, {8, 16, 0, 0, UNSIGNED}, {8, 0, 8, 0, SIGNED},
+			       {64, 0, 0, 0, SIGNED}, {8, 0, 0, 0, FLOAT}, {0, 0, 0, 0, FLOAT}, {32, 0, 0, 0, 3}};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		EQ(p_cudaMallocArray(&a, &bad[i], 16, 16, 0), 20, "an impossible channel format is an invalid channel descriptor");
+	struct chdesc f1 = {32, 0, 0, 0, FLOAT};
+	EQ(p_cudaMallocArray(&a, &f1, 0, 16, 0), 1, "a zero width is an invalid value");
+	EQ(p_cudaMallocArray(NULL, &f1, 16, 16, 0), 1, "a NULL output is an invalid value");
+	EQ(p_cudaMallocArray(&a, NULL, 16, 16, 0), 1, "a NULL format is an invalid value");
+	EQ(p_cudaMallocArray(&a, &f1, 1 << 20, 1, 0), 1, "wider than the device's 2D texture limit is an invalid value");
+	EQ(p_cudaMallocArray(&a, &f1, 16, 16, 0x100), 1, "unknown flags are an invalid value");
+	p_cudaGetLastError();
+}
+
+static void test_arrays_2d(void) {
+	struct chdesc f2 = {32, 32, 0, 0, FLOAT}; /* float2: 8-byte elements */
+	void *a = NULL, *b = NULL;
+	EQ(p_cudaMallocArray(&a, &f2, 10, 4, 0), 0, "cudaMallocArray float2 10x4");
+	struct chdesc got; struct extent ext; unsigned flags = 99;
+	EQ(p_cudaArrayGetInfo(&got, &ext, &flags, a), 0, "cudaArrayGetInfo");
+	CHECK(!memcmp(&got, &f2, sizeof got), "cudaArrayGetInfo returns the format it was made with");
+	EQ(ext.width, 10, "extent width"); EQ(ext.height, 4, "extent height"); EQ(ext.depth, 0, "a 2D array has depth 0"); EQ(flags, 0, "flags");
+	memset(&got, 0, sizeof got);
+	EQ(p_cudaGetChannelDesc(&got, a), 0, "cudaGetChannelDesc");
+	CHECK(!memcmp(&got, &f2, sizeof got), "cudaGetChannelDesc returns the format");
+	EQ(p_cudaGetChannelDesc(NULL, a), 1, "cudaGetChannelDesc with a NULL output");
+
+	/* Rows in and out at an offset: 3 rows of 4 elements (32 bytes) from element 2 of row 1. */
+	unsigned char host[3 * 40], back[3 * 48];
+	for (int i = 0; i < (int)sizeof host; i++) host[i] = (unsigned char)(i * 7 + 1);
+	EQ(p_cudaMemcpy2DToArray(a, 16, 1, host, 40, 32, 3, H2D), 0, "cudaMemcpy2DToArray at byte 16, row 1");
+	memset(back, 0, sizeof back);
+	EQ(p_cudaMemcpy2DFromArray(back, 48, a, 16, 1, 32, 3, D2H), 0, "cudaMemcpy2DFromArray");
+	int same = 1;
+	for (int r = 0; r < 3; r++) same &= !memcmp(back + r * 48, host + r * 40, 32);
+	CHECK(same, "the rows read back are the rows written, each at its own pitch");
+	EQ(p_cudaMemcpy2DToArray(a, 16, 1, host, 40, 72, 3, H2D), 12, "a row wider than the source pitch: invalid pitch value");
+	EQ(p_cudaMemcpy2DToArray(a, 16, 1, host, 80, 72, 3, H2D), 1, "a block past the array's row: invalid value");
+	EQ(p_cudaMemcpy2DToArray(a, 0, 2, host, 80, 80, 3, H2D), 1, "a block past the array's last row: invalid value");
+	EQ(p_cudaMemcpy2DToArray(a, 0, 0, host, 80, 80, 1, D2H), 21, "a copy into an array from device to host: invalid direction");
+	EQ(p_cudaMemcpy2DFromArray(back, 80, a, 0, 0, 80, 1, H2D), 21, "a copy out of an array from host to device: invalid direction");
+	EQ(p_cudaMemcpy2DToArray((void *)0x7ead0000dea0, 0, 0, host, 80, 8, 1, H2D), 400, "a wild array: invalid resource handle");
+
+	/* Asynchronous forms on a stream, then the array-to-array copies. */
+	void *s = NULL;
+	EQ(p_cudaStreamCreateWithFlags(&s, 1), 0, "stream");
+	unsigned char row[80];
+	for (int i = 0; i < 80; i++) row[i] = (unsigned char)(200 - i);
+	EQ(p_cudaMemcpy2DToArrayAsync(a, 0, 0, row, 80, 80, 1, DEFAULT, s), 0, "cudaMemcpy2DToArrayAsync, kind inferred");
+	EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaMallocArray(&b, &f2, 10, 4, 0), 0, "a second array");
+	EQ(p_cudaMemcpy2DArrayToArray(b, 0, 2, a, 0, 0, 80, 2, D2D), 0, "cudaMemcpy2DArrayToArray rows 0-1 to rows 2-3");
+	unsigned char out[80];
+	EQ(p_cudaMemcpy2DFromArrayAsync(out, 80, b, 0, 2, 80, 1, D2H, s), 0, "cudaMemcpy2DFromArrayAsync");
+	EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	CHECK(!memcmp(out, row, 80), "the row copied array to array arrives");
+	EQ(p_cudaMemcpy2DArrayToArray(b, 8, 3, a, 0, 0, 80, 1, D2D), 1, "array to array past the destination's row: invalid value");
+	EQ(p_cudaMemcpy2DArrayToArray(b, 0, 0, a, 0, 0, 8, 1, H2D), 21, "array to array is device to device only");
+
+	/* The linear forms run row after row through the array. */
+	unsigned char lin[100];
+	for (int i = 0; i < 100; i++) lin[i] = (unsigned char)(i ^ 0x5a);
+	EQ(p_cudaMemcpyToArray(a, 40, 1, lin, 100, H2D), 0, "cudaMemcpyToArray across a row boundary");
+	unsigned char lb[100];
+	EQ(p_cudaMemcpyFromArray(lb, a, 40, 1, 100, D2H), 0, "cudaMemcpyFromArray");
+	CHECK(!memcmp(lb, lin, 100), "cudaMemcpyFromArray reads what cudaMemcpyToArray wrote");
+	EQ(p_cudaMemcpyToArray(a, 0, 3, lin, 100, H2D), 1, "a linear copy past the array's end: invalid value");
+	EQ(p_cudaMemcpyArrayToArray(b, 0, 0, a, 40, 1, 100, D2D), 0, "cudaMemcpyArrayToArray");
+	EQ(p_cudaMemcpyFromArray(lb, b, 0, 0, 100, D2H), 0, "read it back");
+	CHECK(!memcmp(lb, lin, 100), "cudaMemcpyArrayToArray moved the bytes");
+
+	/* An array's storage is not cudaFree's to release, and a freed array is gone. */
+	EQ(p_cudaFree(a), 1, "cudaFree of an array handle: invalid value");
+	EQ(p_cudaFreeArray(a), 0, "cudaFreeArray");
+	EQ(p_cudaFreeArray(a), 400, "freeing an array twice: invalid resource handle");
+	EQ(p_cudaArrayGetInfo(&got, &ext, &flags, a), 400, "a freed array has no info");
+	EQ(p_cudaFreeArray(NULL), 0, "cudaFreeArray(NULL) does nothing");
+	EQ(p_cudaFreeArray(b), 0, "cudaFreeArray");
+	EQ(p_cudaStreamDestroy(s), 0, "stream destroy");
+	p_cudaGetLastError();
+}
+
+static void test_volumes(void) {
+	/* cudaMalloc3D pads rows as cudaMallocPitch does. */
+	struct pitched pp; struct extent e = {100, 6, 3};
+	EQ(p_cudaMalloc3D(&pp, e), 0, "cudaMalloc3D 100x6x3");
+	CHECK(pp.ptr != NULL && pp.pitch >= 100 && pp.pitch % 512 == 0, "pitch %zu is padded", pp.pitch);
+	EQ(pp.xsize, 100, "xsize"); EQ(pp.ysize, 6, "ysize");
+	EQ(p_cudaMalloc3D(NULL, e), 1, "cudaMalloc3D with a NULL output");
+
+	/* A 3D array of uchar4, filled from a packed host volume with cudaMemcpy3D and read back
+	 * into the pitched volume, then to the host. */
+	struct chdesc u4 = {8, 8, 8, 8, UNSIGNED};
+	void *arr = NULL;
+	struct extent ae = {5, 6, 3};
+	EQ(p_cudaMalloc3DArray(&arr, &u4, ae, 0), 0, "cudaMalloc3DArray uchar4 5x6x3");
+	struct extent got; unsigned flags;
+	EQ(p_cudaArrayGetInfo(NULL, &got, &flags, arr), 0, "cudaArrayGetInfo with only some outputs");
+	EQ(got.depth, 3, "depth");
+	unsigned char vol[3 * 6 * 20], back[3 * 6 * 20];
+	for (int i = 0; i < (int)sizeof vol; i++) vol[i] = (unsigned char)(i * 13 + 5);
+	struct copy3d c; memset(&c, 0, sizeof c);
+	c.srcPtr = (struct pitched){vol, 20, 20, 6}; c.dstArray = arr; c.extent = (struct extent){5, 6, 3}; c.kind = H2D;
+	EQ(p_cudaMemcpy3D(&c), 0, "cudaMemcpy3D host volume -> 3D array (extent in elements)");
+	memset(&c, 0, sizeof c);
+	c.srcArray = arr; c.dstPtr = pp; c.extent = (struct extent){5, 6, 3}; c.kind = D2D;
+	EQ(p_cudaMemcpy3D(&c), 0, "cudaMemcpy3D 3D array -> pitched device volume");
+	memset(&c, 0, sizeof c);
+	c.srcPtr = pp; c.dstPtr = (struct pitched){back, 20, 20, 6}; c.extent = (struct extent){20, 6, 3}; c.kind = D2H;
+	memset(back, 0, sizeof back);
+	EQ(p_cudaMemcpy3D(&c), 0, "cudaMemcpy3D pitched device volume -> host (extent in bytes)");
+	CHECK(!memcmp(back, vol, sizeof vol), "the volume comes back through the array");
+	memset(&c, 0, sizeof c);
+	c.srcPtr = (struct pitched){vol, 20, 20, 6}; c.dstArray = arr; c.dstPos = (struct pos){1, 0, 0};
+	c.extent = (struct extent){5, 6, 3}; c.kind = H2D;
+	EQ(p_cudaMemcpy3D(&c), 1, "a 3D block past the array's width: invalid value");
+	c.dstPos = (struct pos){0, 0, 1}; c.extent = (struct extent){5, 6, 3};
+	EQ(p_cudaMemcpy3D(&c), 1, "a 3D block past the array's depth: invalid value");
+	c.dstPos = (struct pos){0, 0, 0}; c.dstPtr = pp;
+	EQ(p_cudaMemcpy3D(&c), 1, "an array and a pointer on one side: invalid value");
+	EQ(p_cudaFreeArray(arr), 0, "free the 3D array");
+	memset(&c, 0, sizeof c);
+	c.srcPtr = (struct pitched){vol, 20, 20, 6}; c.dstArray = arr; c.extent = (struct extent){5, 6, 3}; c.kind = H2D;
+	EQ(p_cudaMemcpy3D(&c), 400, "cudaMemcpy3D into a freed array: invalid resource handle");
+
+	/* Layered and cubemap arrays: shapes CUDA defines. */
+	struct chdesc f1 = {32, 0, 0, 0, FLOAT};
+	EQ(p_cudaMalloc3DArray(&arr, &f1, (struct extent){8, 8, 6}, 4), 0, "a cubemap is 6 square faces");
+	EQ(p_cudaFreeArray(arr), 0, "free");
+	EQ(p_cudaMalloc3DArray(&arr, &f1, (struct extent){8, 4, 6}, 4), 1, "a cubemap of oblong faces: invalid value");
+	EQ(p_cudaMalloc3DArray(&arr, &f1, (struct extent){8, 4, 0}, 1), 1, "a layered array needs layers");
+	EQ(p_cudaFree(pp.ptr), 0, "cudaFree of cudaMalloc3D's memory");
+	p_cudaGetLastError();
+}
+
+static void test_textures(void) {
+	struct chdesc f1 = {32, 0, 0, 0, FLOAT}, u1 = {8, 0, 0, 0, UNSIGNED}, i32 = {32, 0, 0, 0, SIGNED};
+	void *arr = NULL, *plain = NULL;
+	EQ(p_cudaMallocArray(&arr, &f1, 64, 32, 2), 0, "an array for surface load/store");
+	EQ(p_cudaMallocArray(&plain, &u1, 64, 32, 0), 0, "a plain array");
+	struct resdesc rd; memset(&rd, 0, sizeof rd);
+	rd.resType = 0; rd.res.array.array = arr;
+	struct texdesc td; memset(&td, 0, sizeof td);
+	td.addressMode[0] = td.addressMode[1] = 1; td.filterMode = 1; td.normalizedCoords = 1; td.borderColor[2] = 0.5f;
+	unsigned long long tex = 0;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, NULL), 0, "a linear-filtered float texture over an array");
+	CHECK(tex != 0, "the texture object is not 0");
+	struct resdesc rback; struct texdesc tback; struct viewdesc vback;
+	EQ(p_cudaGetTextureObjectResourceDesc(&rback, tex), 0, "cudaGetTextureObjectResourceDesc");
+	CHECK(!memcmp(&rback, &rd, sizeof rd), "the resource descriptor returned is the one given");
+	EQ(p_cudaGetTextureObjectTextureDesc(&tback, tex), 0, "cudaGetTextureObjectTextureDesc");
+	CHECK(!memcmp(&tback, &td, sizeof td), "the texture descriptor returned is the one given");
+	EQ(p_cudaGetTextureObjectResourceViewDesc(&vback, tex), 1, "a texture made without a view has none");
+	EQ(p_cudaDestroyTextureObject(tex), 0, "cudaDestroyTextureObject");
+	EQ(p_cudaDestroyTextureObject(tex), 1, "destroying a texture twice: invalid value");
+	EQ(p_cudaGetTextureObjectResourceDesc(&rback, tex), 1, "a destroyed texture has no descriptor");
+
+	/* With a view: within the array. */
+	struct viewdesc vd; memset(&vd, 0, sizeof vd);
+	vd.format = 0x13; vd.width = 64; vd.height = 32;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, &vd), 0, "a texture with a resource view");
+	EQ(p_cudaGetTextureObjectResourceViewDesc(&vback, tex), 0, "cudaGetTextureObjectResourceViewDesc");
+	CHECK(!memcmp(&vback, &vd, sizeof vd), "the view returned is the one given");
+	EQ(p_cudaDestroyTextureObject(tex), 0, "destroy");
+	vd.width = 65;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, &vd), 1, "a view wider than its array: invalid value");
+
+	/* Descriptor rules. */
+	struct texdesc bad = td; bad.addressMode[2] = 7;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &bad, NULL), 1, "an unknown address mode: invalid value");
+	bad = td; bad.filterMode = 2;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &bad, NULL), 1, "an unknown filter mode: invalid value");
+	rd.res.array.array = plain;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, NULL), 1, "linear filtering of 8-bit integers read as integers: invalid value");
+	struct texdesc norm = td; norm.readMode = 1;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &norm, NULL), 0, "... read as normalized floats it is allowed");
+	EQ(p_cudaDestroyTextureObject(tex), 0, "destroy");
+	EQ(p_cudaCreateTextureObject(&tex, &rd, NULL, NULL), 1, "no texture descriptor: invalid value");
+	EQ(p_cudaCreateTextureObject(&tex, NULL, &td, NULL), 1, "no resource descriptor: invalid value");
+	rd.res.array.array = (void *)0x7ead0000dea0;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, NULL), 1, "a wild array: invalid value");
+	rd.resType = 9;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &td, NULL), 1, "an unknown resource type: invalid value");
+
+	/* Linear and pitch2D resources over device memory. */
+	void *mem = NULL;
+	EQ(p_cudaMalloc(&mem, 1 << 16), 0, "cudaMalloc");
+	memset(&rd, 0, sizeof rd);
+	rd.resType = 2; rd.res.linear.devPtr = mem; rd.res.linear.desc = f1; rd.res.linear.sizeInBytes = 1 << 16;
+	struct texdesc pt; memset(&pt, 0, sizeof pt);
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 0, "a linear texture over cudaMalloc memory");
+	EQ(p_cudaDestroyTextureObject(tex), 0, "destroy");
+	rd.res.linear.sizeInBytes = (1 << 16) + 4;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 1, "a linear texture past its allocation: invalid value");
+	rd.res.linear.sizeInBytes = 256; rd.res.linear.devPtr = (char *)mem + 4;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 1, "a linear texture off the texture alignment: invalid value");
+	rd.res.linear.devPtr = mem; rd.res.linear.desc = (struct chdesc){8, 8, 8, 0, UNSIGNED};
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 20, "a three-channel format: invalid channel descriptor");
+	rd.res.linear.desc = i32;
+	struct texdesc nrm = pt; nrm.readMode = 1;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &nrm, NULL), 1, "32-bit integers read as normalized floats: invalid value");
+	memset(&rd, 0, sizeof rd);
+	rd.resType = 3; rd.res.pitch2D.devPtr = mem; rd.res.pitch2D.desc = f1;
+	rd.res.pitch2D.width = 64; rd.res.pitch2D.height = 64; rd.res.pitch2D.pitchInBytes = 256;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 0, "a pitch2D texture");
+	unsigned long long tex2 = tex;
+	rd.res.pitch2D.pitchInBytes = 250;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 1, "a pitch off the pitch alignment: invalid value");
+	rd.res.pitch2D.pitchInBytes = 128;
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 1, "a row wider than the pitch: invalid value");
+	rd.res.pitch2D.pitchInBytes = 2048; /* 63 rows of 2048 bytes and one of 256: past 64 KiB */
+	EQ(p_cudaCreateTextureObject(&tex, &rd, &pt, NULL), 1, "rows past the allocation: invalid value");
+	EQ(p_cudaDestroyTextureObject(tex2), 0, "destroy the pitch2D texture");
+
+	/* Surfaces: arrays made for load/store only. */
+	memset(&rd, 0, sizeof rd);
+	rd.resType = 0; rd.res.array.array = arr;
+	unsigned long long surf = 0;
+	EQ(p_cudaCreateSurfaceObject(&surf, &rd), 0, "a surface over a load/store array");
+	EQ(p_cudaGetSurfaceObjectResourceDesc(&rback, surf), 0, "cudaGetSurfaceObjectResourceDesc");
+	CHECK(!memcmp(&rback, &rd, sizeof rd), "the surface's resource descriptor is the one given");
+	EQ(p_cudaDestroyTextureObject(surf), 1, "a surface is not a texture");
+	EQ(p_cudaDestroySurfaceObject(surf), 0, "cudaDestroySurfaceObject");
+	EQ(p_cudaDestroySurfaceObject(surf), 1, "destroying a surface twice: invalid value");
+	rd.res.array.array = plain;
+	EQ(p_cudaCreateSurfaceObject(&surf, &rd), 1, "a surface over an array without load/store: invalid value");
+	rd.resType = 2;
+	EQ(p_cudaCreateSurfaceObject(&surf, &rd), 1, "a surface over linear memory: invalid value");
+	EQ(p_cudaFreeArray(arr), 0, "free"); EQ(p_cudaFreeArray(plain), 0, "free"); EQ(p_cudaFree(mem), 0, "free");
+	p_cudaGetLastError();
+}
+
+int main(int argc, char **argv) {
+	char path[4096];
+	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
+	void *h = dlopen(path, RTLD_NOW);
+	if (!h) { printf("FAIL %s\n", dlerror()); return 1; }
+#define BIND(r, n, a) if (!(p_##n = (r(*) a)dlsym(h, #n))) { printf("FAIL missing %s\n", #n); return 1; }
+	FNS(BIND)
+	test_channel_descs();
+	test_arrays_2d();
+	test_volumes();
+	test_textures();
+	printf("%s: runtime13c %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
+	return failures != 0;
+}
