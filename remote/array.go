@@ -88,4 +88,3 @@ func MemcpyFromArray(dst uintptr, src uintptr, wOff, hOff, count uint64, kind in
 func MemcpyFromArrayAsync(dst uintptr, src uintptr, wOff, hOff, count uint64, kind int32, stream uintptr) cudart.Error {
 	return cudart.FromArrayLinear(arrayLayout, copier(true, stream), dst, src, wOff, hOff, count, kind)
 }
-

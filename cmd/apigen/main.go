@@ -52,7 +52,7 @@ var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
 	"unsigned long long": {"uint64", "unsigned long long"}, "float": {"float32", "float"},
 	"CUdevice": {"int32", "int"}, "CUdeviceptr": {"uint64", "unsigned long long"},
 	"CUmemGenericAllocationHandle": {"uint64", "unsigned long long"},
-	"cudaTextureObject_t": {"uint64", "unsigned long long"}, "cudaSurfaceObject_t": {"uint64", "unsigned long long"},
+	"cudaTextureObject_t":          {"uint64", "unsigned long long"}, "cudaSurfaceObject_t": {"uint64", "unsigned long long"},
 }
 
 // Enumerations travel as int.
