@@ -194,9 +194,11 @@ func EventCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
 
 // EventDestroy is cudaEventDestroy.
 func EventDestroy(h uintptr) Error {
-	if _, e := event(h); e != Success {
+	ev, e := event(h)
+	if e != Success {
 		return e
 	}
+	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export; an opener's does not
 	shim.Release(shim.KindEvent, h)
 	return Success
 }

@@ -1572,6 +1572,31 @@ func vgpu_cudaGetSurfaceObjectResourceDesc(pResDesc unsafe.Pointer, surfObject u
 	return dispatch.T().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
 }
 
+//export vgpu_cudaIpcGetMemHandle
+func vgpu_cudaIpcGetMemHandle(handle unsafe.Pointer, devPtr uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcGetMemHandle(handle, devPtr)
+}
+
+//export vgpu_cudaIpcOpenMemHandle
+func vgpu_cudaIpcOpenMemHandle(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+}
+
+//export vgpu_cudaIpcCloseMemHandle
+func vgpu_cudaIpcCloseMemHandle(devPtr uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcCloseMemHandle(devPtr)
+}
+
+//export vgpu_cudaIpcGetEventHandle
+func vgpu_cudaIpcGetEventHandle(handle unsafe.Pointer, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcGetEventHandle(handle, event)
+}
+
+//export vgpu_cudaIpcOpenEventHandle
+func vgpu_cudaIpcOpenEventHandle(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaIpcOpenEventHandle(event, handle)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -470,6 +470,19 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	6027: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GetSurfaceObjectResourceDesc(ptr(v[0].B), uint64(v[1].U))))
 	},
+	6030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcGetMemHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	6032: func(v []wire.Value) uint64 { return uint64(uint32(cudart.IpcCloseMemHandle(uintptr(v[0].U)))) },
+	6033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcGetEventHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcOpenEventHandle(ptr(v[0].B), ptr(v[1].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

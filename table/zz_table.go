@@ -339,6 +339,11 @@ type Cudart struct {
 	CudaCreateSurfaceObject                                func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
 	CudaDestroySurfaceObject                               func(surfObject uint64) int32
 	CudaGetSurfaceObjectResourceDesc                       func(pResDesc unsafe.Pointer, surfObject uint64) int32
+	CudaIpcGetMemHandle                                    func(handle unsafe.Pointer, devPtr uintptr) int32
+	CudaIpcOpenMemHandle                                   func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32
+	CudaIpcCloseMemHandle                                  func(devPtr uintptr) int32
+	CudaIpcGetEventHandle                                  func(handle unsafe.Pointer, event uintptr) int32
+	CudaIpcOpenEventHandle                                 func(event unsafe.Pointer, handle unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2213,6 +2218,41 @@ var Semantics = Set{
 		},
 		CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 			r := int32(cudart.GetSurfaceObjectResourceDesc(pResDesc, surfObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+			r := int32(cudart.IpcGetMemHandle(handle, devPtr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.IpcOpenMemHandle(devPtr, handle, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcCloseMemHandle: func(devPtr uintptr) int32 {
+			r := int32(cudart.IpcCloseMemHandle(devPtr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+			r := int32(cudart.IpcGetEventHandle(handle, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+			r := int32(cudart.IpcOpenEventHandle(event, handle))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4386,6 +4426,36 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6027, "cudaGetSurfaceObjectResourceDesc", cudart.Error(r), pResDesc, surfObject)
 				return r
 			},
+			CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcGetMemHandle(handle, devPtr)
+				shim.TraceEnd(t, 6030, "cudaIpcGetMemHandle", cudart.Error(r), handle, devPtr)
+				return r
+			},
+			CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+				shim.TraceEnd(t, 6031, "cudaIpcOpenMemHandle", cudart.Error(r), devPtr, handle, flags)
+				return r
+			},
+			CudaIpcCloseMemHandle: func(devPtr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcCloseMemHandle(devPtr)
+				shim.TraceEnd(t, 6032, "cudaIpcCloseMemHandle", cudart.Error(r), devPtr)
+				return r
+			},
+			CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcGetEventHandle(handle, event)
+				shim.TraceEnd(t, 6033, "cudaIpcGetEventHandle", cudart.Error(r), handle, event)
+				return r
+			},
+			CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcOpenEventHandle(event, handle)
+				shim.TraceEnd(t, 6034, "cudaIpcOpenEventHandle", cudart.Error(r), event, handle)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5671,6 +5741,19 @@ func Lazy(get func() *Set) *Set {
 			CudaDestroySurfaceObject: func(surfObject uint64) int32 { return get().Cudart.CudaDestroySurfaceObject(surfObject) },
 			CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 				return get().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+			},
+			CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+				return get().Cudart.CudaIpcGetMemHandle(handle, devPtr)
+			},
+			CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+			},
+			CudaIpcCloseMemHandle: func(devPtr uintptr) int32 { return get().Cudart.CudaIpcCloseMemHandle(devPtr) },
+			CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+				return get().Cudart.CudaIpcGetEventHandle(handle, event)
+			},
+			CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+				return get().Cudart.CudaIpcOpenEventHandle(event, handle)
 			},
 		},
 		Cublas: Cublas{

@@ -3,12 +3,14 @@
  *   runtime13c LIBDIR [label]
  * Status values are NVIDIA's documented cudaError_t numbers: 0 success, 1 invalid value,
  * 12 invalid pitch value, 20 invalid channel descriptor, 21 invalid memcpy direction,
- * 400 invalid resource handle. */
+ * 201 device uninitialized ("invalid device context"), 400 invalid resource handle. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef int err_t;
 static int failures, checks;
@@ -39,6 +41,7 @@ struct texdesc {
 	float mipmapLevelBias, minMipmapLevelClamp, maxMipmapLevelClamp;
 	int disableTrilinearOptimization, seamlessCubemap;
 };
+struct ipch { char reserved[64]; }; /* cudaIpcMemHandle_t, cudaIpcEventHandle_t: passed by value */
 struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, lastMip, firstLayer, lastLayer; };
 
 #define FNS(X) \
@@ -70,7 +73,12 @@ struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, la
 	X(err_t, cudaGetTextureObjectResourceViewDesc, (struct viewdesc *, unsigned long long)) \
 	X(err_t, cudaCreateSurfaceObject, (unsigned long long *, const struct resdesc *)) \
 	X(err_t, cudaDestroySurfaceObject, (unsigned long long)) \
-	X(err_t, cudaGetSurfaceObjectResourceDesc, (struct resdesc *, unsigned long long))
+	X(err_t, cudaGetSurfaceObjectResourceDesc, (struct resdesc *, unsigned long long)) \
+	X(err_t, cudaIpcGetMemHandle, (struct ipch *, void *)) X(err_t, cudaIpcOpenMemHandle, (void **, struct ipch, unsigned)) \
+	X(err_t, cudaIpcCloseMemHandle, (void *)) X(err_t, cudaIpcGetEventHandle, (struct ipch *, void *)) \
+	X(err_t, cudaIpcOpenEventHandle, (void **, struct ipch)) \
+	X(err_t, cudaEventCreateWithFlags, (void **, unsigned)) X(err_t, cudaEventDestroy, (void *)) \
+	X(err_t, cudaEventRecord, (void *, void *)) X(err_t, cudaEventSynchronize, (void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -313,6 +321,94 @@ static void test_textures(void) {
 	p_cudaGetLastError();
 }
 
+/* IPC: another process opens what this one exported. In one process (sim) there is no other
+ * process: opening one's own handle is refused as NVIDIA's runtime refuses it (201). Over
+ * remote, a second client process of the same server opens it for real (ipc_child). */
+static const char *self_path, *libdir;
+
+static void hex(const struct ipch *h, char *out) { for (int i = 0; i < 64; i++) sprintf(out + 2 * i, "%02x", (unsigned char)h->reserved[i]); }
+static void unhex(const char *s, struct ipch *h) { for (int i = 0; i < 64; i++) { unsigned v; sscanf(s + 2 * i, "%2x", &v); h->reserved[i] = (char)v; } }
+
+static int run_child(const char *mode, const struct ipch *h, const struct ipch *ev) {
+	char hs[129], es[129];
+	hex(h, hs); hex(ev, es);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(self_path, self_path, libdir, mode, hs, es, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The second process: open the handles, use the memory, and try what it must not do. */
+static int ipc_child(const char *mode, const char *hs, const char *es) {
+	struct ipch h, ev;
+	unhex(hs, &h); unhex(es, &ev);
+	void *p = NULL;
+	if (!strcmp(mode, "ipc-revoked")) {
+		EQ(p_cudaIpcOpenMemHandle(&p, h, 1), 400, "a handle whose memory its owner freed opens nothing");
+		return failures;
+	}
+	EQ(p_cudaIpcOpenMemHandle(&p, h, 1), 0, "the other process opens the handle");
+	unsigned char b[64];
+	EQ(p_cudaMemcpy(b, (char *)p + 64, 64, D2H), 0, "and reads through it");
+	int all = 1;
+	for (int i = 0; i < 64; i++) all &= b[i] == 0x5a;
+	CHECK(all, "the exporter's bytes");
+	EQ(p_cudaMemset(p, 0x11, 64), 0, "and writes through it");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+	EQ(p_cudaFree(p), 1, "an opener cannot free the exporter's memory");
+	struct ipch guess = h;
+	guess.reserved[20] ^= 0x40;
+	void *q = NULL;
+	EQ(p_cudaIpcOpenMemHandle(&q, guess, 1), 400, "a handle one bit off opens nothing");
+	EQ(p_cudaIpcCloseMemHandle(p), 0, "cudaIpcCloseMemHandle");
+	EQ(p_cudaIpcCloseMemHandle(p), 1, "closing twice: invalid value");
+	EQ(p_cudaMemset(p, 0x22, 64), 1, "the closed mapping is gone");
+	void *e = NULL;
+	EQ(p_cudaIpcOpenEventHandle(&e, ev), 0, "the other process opens the event");
+	EQ(p_cudaEventRecord(e, NULL), 0, "and records it");
+	EQ(p_cudaEventSynchronize(e), 0, "sync");
+	EQ(p_cudaEventDestroy(e), 0, "and destroys its handle");
+	p_cudaGetLastError();
+	return failures;
+}
+
+static void test_ipc(int remote) {
+	void *mem = NULL, *ev = NULL, *timed = NULL;
+	EQ(p_cudaMalloc(&mem, 4096), 0, "cudaMalloc");
+	EQ(p_cudaMemset(mem, 0x5a, 4096), 0, "fill");
+	struct ipch h, eh, zero;
+	memset(&zero, 0, sizeof zero);
+	EQ(p_cudaIpcGetMemHandle(&h, mem), 0, "cudaIpcGetMemHandle");
+	EQ(p_cudaIpcGetMemHandle(NULL, mem), 1, "a NULL handle: invalid value");
+	EQ(p_cudaIpcGetMemHandle(&h, (void *)0x1000), 1, "host memory has no handle");
+	EQ(p_cudaIpcGetMemHandle(&h, mem), 0, "again: the same allocation");
+	void *self = NULL;
+	EQ(p_cudaIpcOpenMemHandle(&self, h, 1), 201, "a process cannot open its own handle");
+	EQ(p_cudaIpcOpenMemHandle(&self, zero, 1), 400, "a made-up handle opens nothing");
+	EQ(p_cudaIpcCloseMemHandle(mem), 1, "closing memory that was never opened: invalid value");
+	EQ(p_cudaEventCreateWithFlags(&ev, 0x6), 0, "an interprocess event without timing");
+	EQ(p_cudaEventCreateWithFlags(&timed, 0x4), 0, "an interprocess event that times");
+	EQ(p_cudaIpcGetEventHandle(&eh, timed), 400, "an event that times cannot be shared");
+	EQ(p_cudaIpcGetEventHandle(&eh, ev), 0, "cudaIpcGetEventHandle");
+	void *evself = NULL;
+	EQ(p_cudaIpcOpenEventHandle(&evself, eh), 201, "a process cannot open its own event handle");
+	if (remote) {
+		EQ(run_child("ipc-child", &h, &eh), 0, "the second client process passed its checks");
+		unsigned char b[128];
+		EQ(p_cudaMemcpy(b, mem, 128, D2H), 0, "read back");
+		CHECK(b[0] == 0x11 && b[63] == 0x11 && b[64] == 0x5a, "the other process's write arrived, and only where it wrote");
+	}
+	EQ(p_cudaFree(mem), 0, "the exporter frees its memory");
+	if (remote) EQ(run_child("ipc-revoked", &h, &eh), 0, "after the free, the handle opens nothing in another process");
+	EQ(p_cudaEventDestroy(ev), 0, "destroy"); EQ(p_cudaEventDestroy(timed), 0, "destroy");
+	p_cudaGetLastError();
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -320,10 +416,14 @@ int main(int argc, char **argv) {
 	if (!h) { printf("FAIL %s\n", dlerror()); return 1; }
 #define BIND(r, n, a) if (!(p_##n = (r(*) a)dlsym(h, #n))) { printf("FAIL missing %s\n", #n); return 1; }
 	FNS(BIND)
+	self_path = "/proc/self/exe"; libdir = argc > 1 ? argv[1] : ".";
+	if (argc > 4 && !strncmp(argv[2], "ipc-", 4)) return ipc_child(argv[2], argv[3], argv[4]);
+	int remote = getenv("VGPU_BACKEND") && !strcmp(getenv("VGPU_BACKEND"), "remote");
 	test_channel_descs();
 	test_arrays_2d();
 	test_volumes();
 	test_textures();
+	test_ipc(remote);
 	printf("%s: runtime13c %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
 }
