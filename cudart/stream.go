@@ -294,7 +294,9 @@ func GraphInstantiate(out unsafe.Pointer, h uintptr, flags uint64) Error {
 	if out == nil || flags&^0xf != 0 {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, shim.Instantiate(g).Handle)
+	x := shim.Instantiate(g)
+	x.Flags = flags
+	shim.PutPtr(out, x.Handle)
 	return Success
 }
 

@@ -1597,6 +1597,46 @@ func vgpu_cudaIpcOpenEventHandle(event unsafe.Pointer, handle unsafe.Pointer) in
 	return dispatch.T().Cudart.CudaIpcOpenEventHandle(event, handle)
 }
 
+//export vgpu_cudaGraphAddEventRecordNode
+func vgpu_cudaGraphAddEventRecordNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+}
+
+//export vgpu_cudaGraphAddEventWaitNode
+func vgpu_cudaGraphAddEventWaitNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+}
+
+//export vgpu_cudaGraphEventRecordNodeGetEvent
+func vgpu_cudaGraphEventRecordNodeGetEvent(node uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+}
+
+//export vgpu_cudaGraphEventWaitNodeGetEvent
+func vgpu_cudaGraphEventWaitNodeGetEvent(node uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+}
+
+//export vgpu_cudaGraphExecGetFlags
+func vgpu_cudaGraphExecGetFlags(graphExec uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecGetFlags(graphExec, flags)
+}
+
+//export vgpu_cudaGraphInstantiateWithParams
+func vgpu_cudaGraphInstantiateWithParams(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+}
+
+//export vgpu_cudaGraphAddHostNode
+func vgpu_cudaGraphAddHostNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+}
+
+//export vgpu_cudaGraphHostNodeGetParams
+func vgpu_cudaGraphHostNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -483,6 +483,24 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	6034: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.IpcOpenEventHandle(ptr(v[0].B), ptr(v[1].B))))
 	},
+	6040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEventRecordNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	6041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEventWaitNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	6042: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventRecordNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventWaitNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecGetFlags(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphInstantiateWithParams(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

@@ -344,6 +344,14 @@ type Cudart struct {
 	CudaIpcCloseMemHandle                                  func(devPtr uintptr) int32
 	CudaIpcGetEventHandle                                  func(handle unsafe.Pointer, event uintptr) int32
 	CudaIpcOpenEventHandle                                 func(event unsafe.Pointer, handle unsafe.Pointer) int32
+	CudaGraphAddEventRecordNode                            func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CudaGraphAddEventWaitNode                              func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CudaGraphEventRecordNodeGetEvent                       func(node uintptr, event_out unsafe.Pointer) int32
+	CudaGraphEventWaitNodeGetEvent                         func(node uintptr, event_out unsafe.Pointer) int32
+	CudaGraphExecGetFlags                                  func(graphExec uintptr, flags unsafe.Pointer) int32
+	CudaGraphInstantiateWithParams                         func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
+	CudaGraphAddHostNode                                   func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32
+	CudaGraphHostNodeGetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2253,6 +2261,62 @@ var Semantics = Set{
 		},
 		CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
 			r := int32(cudart.IpcOpenEventHandle(event, handle))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			r := int32(cudart.GraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			r := int32(cudart.GraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphEventRecordNodeGetEvent(node, event_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphEventWaitNodeGetEvent(node, event_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecGetFlags(graphExec, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphInstantiateWithParams(pGraphExec, graph, instantiateParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphHostNodeGetParams(node, pNodeParams))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4456,6 +4520,54 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6034, "cudaIpcOpenEventHandle", cudart.Error(r), event, handle)
 				return r
 			},
+			CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+				shim.TraceEnd(t, 6040, "cudaGraphAddEventRecordNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, event)
+				return r
+			},
+			CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+				shim.TraceEnd(t, 6041, "cudaGraphAddEventWaitNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, event)
+				return r
+			},
+			CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+				shim.TraceEnd(t, 6042, "cudaGraphEventRecordNodeGetEvent", cudart.Error(r), node, event_out)
+				return r
+			},
+			CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+				shim.TraceEnd(t, 6043, "cudaGraphEventWaitNodeGetEvent", cudart.Error(r), node, event_out)
+				return r
+			},
+			CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecGetFlags(graphExec, flags)
+				shim.TraceEnd(t, 6044, "cudaGraphExecGetFlags", cudart.Error(r), graphExec, flags)
+				return r
+			},
+			CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+				shim.TraceEnd(t, 6045, "cudaGraphInstantiateWithParams", cudart.Error(r), pGraphExec, graph, instantiateParams)
+				return r
+			},
+			CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				shim.TraceEnd(t, 6046, "cudaGraphAddHostNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				return r
+			},
+			CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+				shim.TraceEnd(t, 6047, "cudaGraphHostNodeGetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5754,6 +5866,30 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
 				return get().Cudart.CudaIpcOpenEventHandle(event, handle)
+			},
+			CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+			},
+			CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+			},
+			CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+			},
+			CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+			},
+			CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecGetFlags(graphExec, flags)
+			},
+			CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+			},
+			CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+			},
+			CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
 			},
 		},
 		Cublas: Cublas{

@@ -1,5 +1,5 @@
 /* Issue 13's runtime, third slice: CUDA arrays and pitched volumes, texture and surface
- * objects. Run in-process (sim) and as a remote client of a sim server: the same rules.
+ * objects, IPC handles, graph event and host nodes. Run in-process (sim) and as a remote client of a sim server: the same rules.
  *   runtime13c LIBDIR [label]
  * Status values are NVIDIA's documented cudaError_t numbers: 0 success, 1 invalid value,
  * 12 invalid pitch value, 20 invalid channel descriptor, 21 invalid memcpy direction,
@@ -78,7 +78,18 @@ struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, la
 	X(err_t, cudaIpcCloseMemHandle, (void *)) X(err_t, cudaIpcGetEventHandle, (struct ipch *, void *)) \
 	X(err_t, cudaIpcOpenEventHandle, (void **, struct ipch)) \
 	X(err_t, cudaEventCreateWithFlags, (void **, unsigned)) X(err_t, cudaEventDestroy, (void *)) \
-	X(err_t, cudaEventRecord, (void *, void *)) X(err_t, cudaEventSynchronize, (void *))
+	X(err_t, cudaEventRecord, (void *, void *)) X(err_t, cudaEventSynchronize, (void *)) \
+	X(err_t, cudaEventElapsedTime, (float *, void *, void *)) \
+	X(err_t, cudaGraphCreate, (void **, unsigned)) X(err_t, cudaGraphDestroy, (void *)) \
+	X(err_t, cudaGraphInstantiate, (void **, void *, unsigned long long)) X(err_t, cudaGraphExecDestroy, (void *)) \
+	X(err_t, cudaGraphLaunch, (void *, void *)) X(err_t, cudaGraphNodeGetType, (void *, int *)) \
+	X(err_t, cudaGraphAddEventRecordNode, (void **, void *, void **, size_t, void *)) \
+	X(err_t, cudaGraphAddEventWaitNode, (void **, void *, void **, size_t, void *)) \
+	X(err_t, cudaGraphEventRecordNodeGetEvent, (void *, void **)) X(err_t, cudaGraphEventWaitNodeGetEvent, (void *, void **)) \
+	X(err_t, cudaGraphExecGetFlags, (void *, unsigned long long *)) \
+	X(err_t, cudaGraphInstantiateWithParams, (void **, void *, void *)) \
+	X(err_t, cudaGraphAddHostNode, (void **, void *, void **, size_t, const void *)) \
+	X(err_t, cudaGraphHostNodeGetParams, (void *, void *))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -409,6 +420,76 @@ static void test_ipc(int remote) {
 	p_cudaGetLastError();
 }
 
+/* Graph event nodes: a launch records the event (ElapsedTime fails before, works after);
+ * instantiation with parameters and the flags an executable graph keeps; host nodes. */
+struct instparams { unsigned long long flags; void *uploadStream; void *errNode; int result; };
+struct hostparams { void (*fn)(void *); void *data; };
+static void count_run(void *p) { (*(int *)p)++; }
+
+static void test_graph_nodes(int remote) {
+	void *g = NULL, *start = NULL, *ev = NULL, *s = NULL, *rec = NULL, *wait = NULL, *x = NULL, *got = NULL;
+	EQ(p_cudaGraphCreate(&g, 0), 0, "cudaGraphCreate");
+	EQ(p_cudaEventCreateWithFlags(&start, 0), 0, "event");
+	EQ(p_cudaEventCreateWithFlags(&ev, 0), 0, "event");
+	EQ(p_cudaStreamCreateWithFlags(&s, 1), 0, "stream");
+	EQ(p_cudaGraphAddEventRecordNode(&rec, g, NULL, 0, ev), 0, "cudaGraphAddEventRecordNode");
+	EQ(p_cudaGraphAddEventWaitNode(&wait, g, &rec, 1, ev), 0, "cudaGraphAddEventWaitNode after it");
+	int type = -1;
+	EQ(p_cudaGraphNodeGetType(rec, &type), 0, "type"); EQ(type, 7, "an event record node");
+	EQ(p_cudaGraphNodeGetType(wait, &type), 0, "type"); EQ(type, 6, "an event wait node");
+	EQ(p_cudaGraphEventRecordNodeGetEvent(rec, &got), 0, "cudaGraphEventRecordNodeGetEvent");
+	CHECK(got == ev, "the record node's event is the one given");
+	EQ(p_cudaGraphEventWaitNodeGetEvent(rec, &got), 1, "a record node is not a wait node");
+	void *bad = NULL;
+	EQ(p_cudaGraphAddEventRecordNode(&bad, g, NULL, 0, (void *)0x7ead0000dea0), 1, "a wild event: invalid value");
+
+	struct instparams ip = {2, s, (void *)1, 7};
+	EQ(p_cudaGraphInstantiateWithParams(&x, g, &ip), 0, "cudaGraphInstantiateWithParams, uploading to a stream");
+	EQ(ip.result, 0, "result_out: cudaGraphInstantiateSuccess"); CHECK(ip.errNode == NULL, "no error node");
+	unsigned long long flags = 99;
+	EQ(p_cudaGraphExecGetFlags(x, &flags), 0, "cudaGraphExecGetFlags"); EQ(flags, 2, "the flags it was made with");
+	EQ(p_cudaGraphExecGetFlags(x, NULL), 1, "a NULL output: invalid value");
+	float ms = -1;
+	EQ(p_cudaEventRecord(start, s), 0, "record start");
+	EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	CHECK(p_cudaEventElapsedTime(&ms, start, ev) != 0, "before any launch the graph's event was never recorded");
+	p_cudaGetLastError();
+	EQ(p_cudaGraphLaunch(x, s), 0, "launch");
+	EQ(p_cudaStreamSynchronize(s), 0, "sync");
+	EQ(p_cudaEventElapsedTime(&ms, start, ev), 0, "the launch recorded the event");
+	CHECK(ms >= 0, "after start: %f ms", ms);
+	struct instparams badp = {0x100, NULL, NULL, 0};
+	void *x2 = NULL;
+	EQ(p_cudaGraphInstantiateWithParams(&x2, g, &badp), 1, "unknown instantiate flags: invalid value");
+	EQ(badp.result, 1, "result_out: cudaGraphInstantiateError");
+	EQ(p_cudaGraphInstantiate(&x2, g, 1), 0, "cudaGraphInstantiate with auto-free");
+	EQ(p_cudaGraphExecGetFlags(x2, &flags), 0, "flags"); EQ(flags, 1, "cudaGraphInstantiate keeps its flags too");
+	EQ(p_cudaGraphExecDestroy(x2), 0, "destroy");
+
+	/* Host nodes call the program's function at each launch; a server cannot call it. */
+	int runs = 0;
+	struct hostparams hp = {count_run, &runs}, hb;
+	void *hn = NULL, *g2 = NULL, *x3 = NULL;
+	EQ(p_cudaGraphCreate(&g2, 0), 0, "graph");
+	err_t r = p_cudaGraphAddHostNode(&hn, g2, NULL, 0, &hp);
+	if (remote) EQ(r, 801, "host nodes are not served to a remote client");
+	else {
+		EQ(r, 0, "cudaGraphAddHostNode");
+		EQ(p_cudaGraphHostNodeGetParams(hn, &hb), 0, "cudaGraphHostNodeGetParams");
+		CHECK(hb.fn == count_run && hb.data == &runs, "the host node's parameters are the ones given");
+		struct hostparams nofn = {NULL, &runs};
+		EQ(p_cudaGraphAddHostNode(&hn, g2, NULL, 0, &nofn), 1, "a host node without a function: invalid value");
+		EQ(p_cudaGraphInstantiate(&x3, g2, 0), 0, "instantiate");
+		EQ(p_cudaGraphLaunch(x3, s), 0, "launch"); EQ(p_cudaGraphLaunch(x3, s), 0, "launch");
+		EQ(p_cudaStreamSynchronize(s), 0, "sync");
+		EQ(runs, 2, "each launch called the host function once");
+		EQ(p_cudaGraphExecDestroy(x3), 0, "destroy");
+	}
+	EQ(p_cudaGraphExecDestroy(x), 0, "destroy"); EQ(p_cudaGraphDestroy(g), 0, "destroy"); EQ(p_cudaGraphDestroy(g2), 0, "destroy");
+	EQ(p_cudaEventDestroy(ev), 0, "destroy"); EQ(p_cudaEventDestroy(start), 0, "destroy"); EQ(p_cudaStreamDestroy(s), 0, "destroy");
+	p_cudaGetLastError();
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -424,6 +505,7 @@ int main(int argc, char **argv) {
 	test_volumes();
 	test_textures();
 	test_ipc(remote);
+	test_graph_nodes(remote);
 	printf("%s: runtime13c %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
 }
