@@ -1637,6 +1637,11 @@ func vgpu_cudaGraphHostNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) i
 	return dispatch.T().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
 }
 
+//export vgpu_cudaGraphDebugDotPrint
+func vgpu_cudaGraphDebugDotPrint(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -352,6 +352,7 @@ type Cudart struct {
 	CudaGraphInstantiateWithParams                         func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
 	CudaGraphAddHostNode                                   func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32
 	CudaGraphHostNodeGetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphDebugDotPrint                                 func(graph uintptr, path unsafe.Pointer, flags uint32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2317,6 +2318,13 @@ var Semantics = Set{
 		},
 		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			r := int32(cudart.GraphHostNodeGetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.GraphDebugDotPrint(graph, path, flags))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4568,6 +4576,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6047, "cudaGraphHostNodeGetParams", cudart.Error(r), node, pNodeParams)
 				return r
 			},
+			CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+				shim.TraceEnd(t, 6048, "cudaGraphDebugDotPrint", cudart.Error(r), graph, path, flags)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5890,6 +5904,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 				return get().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+			},
+			CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
 			},
 		},
 		Cublas: Cublas{

@@ -89,7 +89,8 @@ struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, la
 	X(err_t, cudaGraphExecGetFlags, (void *, unsigned long long *)) \
 	X(err_t, cudaGraphInstantiateWithParams, (void **, void *, void *)) \
 	X(err_t, cudaGraphAddHostNode, (void **, void *, void **, size_t, const void *)) \
-	X(err_t, cudaGraphHostNodeGetParams, (void *, void *))
+	X(err_t, cudaGraphHostNodeGetParams, (void *, void *)) \
+	X(err_t, cudaGraphDebugDotPrint, (void *, const char *, unsigned))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -442,6 +443,22 @@ static void test_graph_nodes(int remote) {
 	EQ(p_cudaGraphEventWaitNodeGetEvent(rec, &got), 1, "a record node is not a wait node");
 	void *bad = NULL;
 	EQ(p_cudaGraphAddEventRecordNode(&bad, g, NULL, 0, (void *)0x7ead0000dea0), 1, "a wild event: invalid value");
+
+	/* The DOT file is written by this process, under remote too (the server opens no path). */
+	char dot[] = "/tmp/vgpu-rt13c-dot-XXXXXX";
+	int fd = mkstemp(dot);
+	CHECK(fd >= 0, "mkstemp");
+	close(fd);
+	EQ(p_cudaGraphDebugDotPrint(g, dot, 0), 0, "cudaGraphDebugDotPrint");
+	FILE *df = fopen(dot, "r");
+	char text[4096] = {0};
+	if (df) { fread(text, 1, sizeof text - 1, df); fclose(df); }
+	unlink(dot);
+	CHECK(strstr(text, "digraph") && strstr(text, "EVENT_RECORD") && strstr(text, "WAIT_EVENT") && strstr(text, "->"),
+	      "the DOT file names both nodes and their edge: %s", text);
+	EQ(p_cudaGraphDebugDotPrint(g, NULL, 0), 1, "no path: invalid value");
+	EQ(p_cudaGraphDebugDotPrint((void *)0x7ead0000dea0, "/tmp/vgpu-never-written", 0), 1, "a wild graph: invalid value");
+	CHECK(access("/tmp/vgpu-never-written", F_OK) != 0, "a refused call writes no file");
 
 	struct instparams ip = {2, s, (void *)1, 7};
 	EQ(p_cudaGraphInstantiateWithParams(&x, g, &ip), 0, "cudaGraphInstantiateWithParams, uploading to a stream");
