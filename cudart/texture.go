@@ -131,7 +131,10 @@ func CreateTextureObject(out, res, tex, view unsafe.Pointer) Error {
 func checkTexDescFor(rb, tb []byte, kind int32, elem uint64) Error {
 	var bits int32
 	if shim.Le.Uint32(rb) == resArray {
-		a, _ := shim.Lookup[*Array](shim.KindArray, uintptr(shim.Le.Uint64(rb[8:])))
+		a, ok := shim.Lookup[*Array](shim.KindArray, uintptr(shim.Le.Uint64(rb[8:])))
+		if !ok { // freed by another of the caller's threads since checkResource
+			return ErrorInvalidValue
+		}
 		bits = a.Desc[0]
 	} else {
 		bits = int32(shim.Le.Uint32(rb[16:]))
@@ -161,7 +164,10 @@ func checkView(rb, vb []byte) Error {
 	if shim.Le.Uint32(rb) != resArray {
 		return ErrorInvalidValue
 	}
-	a, _ := shim.Lookup[*Array](shim.KindArray, uintptr(shim.Le.Uint64(rb[8:])))
+	a, ok := shim.Lookup[*Array](shim.KindArray, uintptr(shim.Le.Uint64(rb[8:])))
+	if !ok {
+		return ErrorInvalidValue
+	}
 	u64 := func(off int) uint64 { return shim.Le.Uint64(vb[off:]) }
 	u32 := func(off int) uint32 { return shim.Le.Uint32(vb[off:]) }
 	layers := max(a.Depth, 1)
