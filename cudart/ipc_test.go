@@ -176,3 +176,20 @@ func TestArraysAndTexturesAreTheirOwners(t *testing.T) {
 		assert.Equal(t, Success, FreeArray(arr))
 	})
 }
+
+// cudaDeviceReset takes an opener's mappings and arrays with the rest of its memory, and
+// leaves the exporter's memory alone.
+func TestDeviceResetDropsMappingsNotTheExportersMemory(t *testing.T) {
+	ptr, handle := ipcSetup(t, 4096)
+	shim.AsClient(2, func() {
+		var p, arr uintptr
+		require.Equal(t, Success, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&handle), 0))
+		desc := [5]int32{8, 0, 0, 0, chanUnsigned}
+		require.Equal(t, Success, MallocArray(unsafe.Pointer(&arr), unsafe.Pointer(&desc), 64, 0, 0))
+		require.Equal(t, Success, DeviceReset())
+		assert.Equal(t, ErrorInvalidValue, Memset(p, 0, 8), "the mapping went with the reset")
+		buf := make([]byte, 8)
+		assert.NotEqual(t, Success, MemcpyToArray(arr, 0, 0, uintptr(unsafe.Pointer(&buf[0])), 8, shim.HostToDevice), "the array's storage went too")
+	})
+	shim.AsClient(1, func() { assert.Equal(t, Success, Memset(ptr, 0, 4096), "the exporter's memory stays") })
+}
