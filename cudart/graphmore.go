@@ -138,3 +138,28 @@ func GraphHostNodeGetParams(h uintptr, out unsafe.Pointer) Error {
 	copy(shim.View(out, 16), n.Params)
 	return Success
 }
+
+// StreamGetCaptureInfo12 is CUDA 12's cudaStreamGetCaptureInfo: the capture status
+// (none, active, invalidated) and, while capturing, the capture's id (unique per capture).
+func StreamGetCaptureInfo12(h uintptr, status, id unsafe.Pointer) Error {
+	s, e := resolveStream(h)
+	if e != Success {
+		return e
+	}
+	if status == nil {
+		return ErrorInvalidValue
+	}
+	var v int32
+	var capID uint64
+	if c := s.Capturing(); c != nil {
+		v, capID = 1, c.ID
+		if c.Invalidated {
+			v = 2
+		}
+	}
+	shim.PutI32(status, v)
+	if id != nil && v != 0 {
+		shim.PutU64(id, capID)
+	}
+	return Success
+}

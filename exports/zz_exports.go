@@ -1642,6 +1642,11 @@ func vgpu_cudaGraphDebugDotPrint(graph uintptr, path unsafe.Pointer, flags uint3
 	return dispatch.T().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
 }
 
+//export vgpu_cudaStreamGetCaptureInfo_12
+func vgpu_cudaStreamGetCaptureInfo_12(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

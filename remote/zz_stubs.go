@@ -2370,576 +2370,585 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(325, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
+			StatsEnd(325, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(325, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(325, t)
+			r := int32(Forward(326, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(326, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(326, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(326, t)
+			r := int32(Forward(327, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(327, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(327, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(327, t)
+			r := int32(Forward(328, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(328, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(328, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(328, t)
+			r := int32(Forward(329, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(329, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(329, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(329, t)
+			r := int32(Forward(330, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(330, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(330, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(330, t)
+			r := int32(Forward(331, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(331, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(331, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(331, t)
+			r := int32(Forward(332, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(332, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(332, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(332, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(333, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(333, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(333, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(334, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(334, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(334, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(335, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(337, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(337, t)
+			r := int32(Forward(338, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(338, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(338, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(338, t)
+			r := int32(Forward(339, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(339, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(339, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(339, t)
+			r := int32(Forward(340, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(340, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(340, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(340, t)
+			r := int32(Forward(341, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(341, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(341, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(341, t)
+			r := int32(Forward(342, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(342, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(342, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(342, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(343, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(343, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(343, t)
+			r := int32(Forward(344, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(344, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(344, []wire.Value{}))
-			StatsEnd(344, t)
-			return r
-		},
-		NvmlInit: func() int32 {
-			t := StatsBegin()
 			r := int32(Forward(345, []wire.Value{}))
 			StatsEnd(345, t)
 			return r
 		},
+		NvmlInit: func() int32 {
+			t := StatsBegin()
+			r := int32(Forward(346, []wire.Value{}))
+			StatsEnd(346, t)
+			return r
+		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(346, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(346, t)
+			r := int32(Forward(347, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(347, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(347, []wire.Value{}))
-			StatsEnd(347, t)
+			r := int32(Forward(348, []wire.Value{}))
+			StatsEnd(348, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(349, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(349, t)
-			return r
-		},
-		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
-			t := StatsBegin()
 			r := int32(Forward(350, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 			StatsEnd(350, t)
 			return r
 		},
-		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
+		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(351, []wire.Value{{U: uint64(uintptr(version))}}))
+			r := int32(Forward(351, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
 			StatsEnd(351, t)
 			return r
 		},
-		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
+		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(352, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(352, t)
 			return r
 		},
-		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
+		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(353, []wire.Value{{U: uint64(uintptr(count))}}))
+			r := int32(Forward(353, []wire.Value{{U: uint64(uintptr(version))}}))
 			StatsEnd(353, t)
 			return r
 		},
-		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
+		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(354, []wire.Value{{U: uint64(uintptr(count))}}))
 			StatsEnd(354, t)
 			return r
 		},
-		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
+		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(355, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(355, []wire.Value{{U: uint64(uintptr(count))}}))
 			StatsEnd(355, t)
 			return r
 		},
-		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(356, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 			StatsEnd(356, t)
 			return r
 		},
-		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(357, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(357, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
 			StatsEnd(357, t)
 			return r
 		},
-		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(358, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			r := int32(Forward(358, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
 			StatsEnd(358, t)
 			return r
 		},
-		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(359, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
 			StatsEnd(359, t)
 			return r
 		},
+		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(360, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(360, t)
+			return r
+		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(360, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(360, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(361, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(361, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(361, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(362, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(362, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(362, t)
+			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(363, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(363, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(363, t)
+			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(364, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(364, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(364, t)
-			return r
-		},
-		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			r := int32(Forward(365, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
 			StatsEnd(365, t)
 			return r
 		},
-		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(366, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(366, t)
 			return r
 		},
-		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(367, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(367, t)
 			return r
 		},
-		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
+		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			r := int32(Forward(368, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
 			StatsEnd(368, t)
 			return r
 		},
-		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
+		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(369, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
 			StatsEnd(369, t)
 			return r
 		},
+		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(370, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(370, t)
+			return r
+		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(370, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(370, t)
+			r := int32(Forward(371, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(371, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(371, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(371, t)
+			r := int32(Forward(372, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(372, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(372, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(372, t)
+			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(373, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(373, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(373, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(374, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(374, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(374, t)
-			return r
-		},
-		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(375, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			r := int32(Forward(375, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
 			StatsEnd(375, t)
 			return r
 		},
-		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
+		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(376, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(376, t)
 			return r
 		},
-		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
+		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(377, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(377, t)
 			return r
 		},
-		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			r := int32(Forward(378, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
 			StatsEnd(378, t)
 			return r
 		},
-		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
+		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(379, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 			StatsEnd(379, t)
 			return r
 		},
-		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			r := int32(Forward(380, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
 			StatsEnd(380, t)
 			return r
 		},
-		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(381, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 			StatsEnd(381, t)
 			return r
 		},
-		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(382, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
 			StatsEnd(382, t)
 			return r
 		},
+		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(383, t)
+			return r
+		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(383, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(383, t)
+			r := int32(Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(384, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(384, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(384, t)
-			return r
-		},
-		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(385, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
 			StatsEnd(385, t)
 			return r
 		},
-		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(386, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(386, t)
 			return r
 		},
+		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(387, t)
+			return r
+		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(387, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(387, t)
+			r := int32(Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(388, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(388, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(388, t)
+			r := int32(Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(389, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(389, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(389, t)
+			r := int32(Forward(390, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(390, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(390, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(390, t)
+			r := int32(Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(391, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(391, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(391, t)
+			r := int32(Forward(392, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(392, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(392, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(392, t)
+			r := int32(Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(393, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(393, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(393, t)
+			r := int32(Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(394, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(394, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(394, t)
+			r := int32(Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(395, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(395, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(395, t)
+			r := int32(Forward(396, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(396, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(396, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(396, t)
+			r := int32(Forward(397, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(397, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(397, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(397, t)
-			return r
-		},
-		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(398, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			r := int32(Forward(398, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
 			StatsEnd(398, t)
 			return r
 		},
-		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(399, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(399, t)
 			return r
 		},
+		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(400, t)
+			return r
+		},
 		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(400, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(400, t)
+			r := int32(Forward(401, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(401, t)
 			return r
 		},
 		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(401, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(401, t)
+			r := int32(Forward(402, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(402, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(402, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(402, t)
+			r := int32(Forward(403, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(403, t)
 			return r
 		},
 		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(403, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(403, t)
+			r := int32(Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(404, t)
 			return r
 		},
 		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(404, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(404, t)
+			r := int32(Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(405, t)
 			return r
 		},
 		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(405, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(405, t)
+			r := int32(Forward(406, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(406, t)
 			return r
 		},
 		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(406, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(406, t)
+			r := int32(Forward(407, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(407, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(407, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
-			StatsEnd(407, t)
+			r := int32(Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(408, t)
 			return r
 		},
 		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(408, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(408, t)
+			r := int32(Forward(409, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(409, t)
 			return r
 		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(410, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(410, t)
+			r := int32(Forward(411, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(411, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(411, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(411, t)
+			r := int32(Forward(412, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(412, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(412, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(412, t)
+			r := int32(Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(413, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(413, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(413, t)
+			r := int32(Forward(414, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(414, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(414, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(414, t)
+			r := int32(Forward(415, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(415, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(415, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(415, t)
+			r := int32(Forward(416, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(416, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(416, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(416, t)
+			r := int32(Forward(417, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(417, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(417, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(417, t)
+			r := int32(Forward(418, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(418, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(418, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(418, t)
+			r := int32(Forward(419, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(419, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(419, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(419, t)
+			r := int32(Forward(420, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(420, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(420, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(420, t)
+			r := int32(Forward(421, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(421, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(421, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(421, t)
+			r := int32(Forward(422, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(422, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(422, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(422, t)
+			r := int32(Forward(423, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(423, t)
 			return r
 		},
 	},

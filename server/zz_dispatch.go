@@ -501,6 +501,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	6045: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphInstantiateWithParams(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
 	},
+	6049: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetCaptureInfo12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

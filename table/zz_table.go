@@ -353,6 +353,7 @@ type Cudart struct {
 	CudaGraphAddHostNode                                   func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32
 	CudaGraphHostNodeGetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
 	CudaGraphDebugDotPrint                                 func(graph uintptr, path unsafe.Pointer, flags uint32) int32
+	CudaStreamGetCaptureInfo_12                            func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2325,6 +2326,13 @@ var Semantics = Set{
 		},
 		CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			r := int32(cudart.GraphDebugDotPrint(graph, path, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetCaptureInfo12(stream, captureStatus_out, id_out))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4582,6 +4590,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6048, "cudaGraphDebugDotPrint", cudart.Error(r), graph, path, flags)
 				return r
 			},
+			CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
+				shim.TraceEnd(t, 6049, "cudaStreamGetCaptureInfo", cudart.Error(r), stream, captureStatus_out, id_out)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -5907,6 +5921,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
 				return get().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+			},
+			CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
 			},
 		},
 		Cublas: Cublas{

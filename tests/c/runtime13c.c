@@ -90,7 +90,9 @@ struct viewdesc { int format; size_t width, height, depth; unsigned firstMip, la
 	X(err_t, cudaGraphInstantiateWithParams, (void **, void *, void *)) \
 	X(err_t, cudaGraphAddHostNode, (void **, void *, void **, size_t, const void *)) \
 	X(err_t, cudaGraphHostNodeGetParams, (void *, void *)) \
-	X(err_t, cudaGraphDebugDotPrint, (void *, const char *, unsigned))
+	X(err_t, cudaGraphDebugDotPrint, (void *, const char *, unsigned)) \
+	X(err_t, cudaStreamGetCaptureInfo, (void *, int *, unsigned long long *)) \
+	X(err_t, cudaStreamBeginCapture, (void *, int)) X(err_t, cudaStreamEndCapture, (void *, void **))
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
 
@@ -482,6 +484,20 @@ static void test_graph_nodes(int remote) {
 	EQ(p_cudaGraphInstantiate(&x2, g, 1), 0, "cudaGraphInstantiate with auto-free");
 	EQ(p_cudaGraphExecGetFlags(x2, &flags), 0, "flags"); EQ(flags, 1, "cudaGraphInstantiate keeps its flags too");
 	EQ(p_cudaGraphExecDestroy(x2), 0, "destroy");
+
+	/* CUDA 12's cudaStreamGetCaptureInfo: status, and an id of each capture's own. */
+	int cst = -1;
+	unsigned long long id1 = 0, id2 = 0;
+	void *cg = NULL;
+	EQ(p_cudaStreamGetCaptureInfo(s, &cst, &id1), 0, "cudaStreamGetCaptureInfo, not capturing"); EQ(cst, 0, "cudaStreamCaptureStatusNone");
+	EQ(p_cudaStreamBeginCapture(s, 0), 0, "begin capture");
+	EQ(p_cudaStreamGetCaptureInfo(s, &cst, &id1), 0, "cudaStreamGetCaptureInfo"); EQ(cst, 1, "cudaStreamCaptureStatusActive");
+	EQ(p_cudaStreamEndCapture(s, &cg), 0, "end capture"); EQ(p_cudaGraphDestroy(cg), 0, "destroy");
+	EQ(p_cudaStreamBeginCapture(s, 0), 0, "begin another capture");
+	EQ(p_cudaStreamGetCaptureInfo(s, &cst, &id2), 0, "cudaStreamGetCaptureInfo");
+	CHECK(id1 != 0 && id2 != 0 && id1 != id2, "each capture has an id of its own (%llu, %llu)", id1, id2);
+	EQ(p_cudaStreamGetCaptureInfo(s, NULL, &id2), 1, "a NULL status: invalid value");
+	EQ(p_cudaStreamEndCapture(s, &cg), 0, "end capture"); EQ(p_cudaGraphDestroy(cg), 0, "destroy");
 
 	/* Host nodes call the program's function at each launch; a server cannot call it. */
 	int runs = 0;

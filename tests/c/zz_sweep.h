@@ -322,6 +322,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaGraphAddHostNode", "ohiui", 'r', 0},
 	{"cudaGraphHostNodeGetParams", "ho", 'r', 0},
 	{"cudaGraphDebugDotPrint", "hiu", 'r', 0},
+	{"cudaStreamGetCaptureInfo", "hoo", 'r', 0},
 	{"cublasCreate_v2", "o", 'b', 0},
 	{"cublasDestroy_v2", "h", 'b', 0},
 	{"cublasSetStream_v2", "hh", 'b', 0},
