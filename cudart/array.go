@@ -167,6 +167,9 @@ func extent(p unsafe.Pointer) (w, h, d uint64) {
 
 // Malloc3DArray is cudaMalloc3DArray: 1D, 2D, 3D, layered or cubemap arrays.
 func Malloc3DArray(out, desc, ext unsafe.Pointer, flags uint32) Error {
+	if ext == nil { // passed by value in C; a remote client's frame may still carry none
+		return ErrorInvalidValue
+	}
 	w, h, d := extent(ext)
 	return newArray(out, desc, w, h, d, flags)
 }
