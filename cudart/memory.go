@@ -247,14 +247,25 @@ func memcpy3D(p unsafe.Pointer, l copy3D, size int, stream uintptr) Error {
 	if e != Success {
 		return e
 	}
-	return Slices3D(p, l == layout3DPeer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error {
+	return Slices3D(p, l == layout3DPeer, localResolver, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error {
 		return From(shim.Memcpy2D(s, dst, dpitch, src, spitch, w, h, kind))
 	})
 }
 
+// end3D is one side of a 3D copy: a pitched pointer, or a CUDA array seen as one.
+type end3D struct {
+	ptr             uintptr
+	pitch, rows     uint64
+	x, y, z         uint64 // position in bytes, rows, slices
+	arr             bool
+	arrRows, arrDep uint64
+}
+
 // Slices3D checks a cudaMemcpy3DParms (or, with peer, a cudaMemcpy3DPeerParms) and makes
-// the copy one pitched 2D copy per z slice, through slice.
-func Slices3D(p unsafe.Pointer, peer bool, slice func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error) Error {
+// the copy one pitched 2D copy per z slice, through slice. Either end may be a CUDA array
+// (res finds its layout); then the extent and that end's x are in elements, and the block
+// must lie inside the array.
+func Slices3D(p unsafe.Pointer, peer bool, res Resolver, slice func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) Error) Error {
 	l, size := layout3D, 160
 	if peer {
 		l, size = layout3DPeer, 168
@@ -264,10 +275,6 @@ func Slices3D(p unsafe.Pointer, peer bool, slice func(dst uintptr, dpitch uint64
 	}
 	b := shim.View(p, size)
 	u := func(off int) uint64 { return shim.Le.Uint64(b[off:]) }
-	if u(l.srcArray) != 0 || u(l.dstArray) != 0 {
-		shim.WarnOnce("cudaArray", "CUDA arrays are not supported by vgpu")
-		return ErrorNotSupported
-	}
 	kind := int32(shim.CopyDefault)
 	if l.kind >= 0 {
 		kind = int32(shim.Le.Uint32(b[l.kind:]))
@@ -278,23 +285,61 @@ func Slices3D(p unsafe.Pointer, peer bool, slice func(dst uintptr, dpitch uint64
 			}
 		}
 	}
+	elem := uint64(1)
+	side := func(arrOff, posOff, ptrOff int) (end3D, Error) {
+		pos := end3D{x: u(posOff), y: u(posOff + 8), z: u(posOff + 16)}
+		h := uintptr(u(arrOff))
+		if h == 0 {
+			pos.ptr, pos.pitch, pos.rows = uintptr(u(ptrOff)), u(ptrOff+8), u(ptrOff+24)
+			return pos, Success
+		}
+		if u(ptrOff) != 0 { // an array and a pointer on one side
+			return pos, ErrorInvalidValue
+		}
+		al, e := res(h)
+		if e != Success {
+			return pos, e
+		}
+		if elem != 1 && elem != al.Elem {
+			return pos, ErrorInvalidValue
+		}
+		elem = al.Elem
+		pos.arr, pos.ptr, pos.pitch, pos.rows, pos.arrRows, pos.arrDep = true, uintptr(al.Base), al.Pitch, al.Rows, al.Rows, al.Depth
+		return pos, Success
+	}
+	src, e := side(l.srcArray, l.srcPos, l.srcPtr)
+	if e != Success {
+		return e
+	}
+	dst, e := side(l.dstArray, l.dstPos, l.dstPtr)
+	if e != Success {
+		return e
+	}
 	w, h, depth := u(l.extent), u(l.extent+8), u(l.extent+16)
-	sp, dp := uintptr(u(l.srcPtr)), uintptr(u(l.dstPtr))
-	spitch, sy := u(l.srcPtr+8), u(l.srcPtr+24)
-	dpitch, dy := u(l.dstPtr+8), u(l.dstPtr+24)
 	if w == 0 || h == 0 || depth == 0 {
 		return Success
 	}
-	if w > spitch || w > dpitch || h > 1<<32 || depth > 1<<32 {
+	w, wok := shim.MulAdd(w, elem, 0)
+	if !wok || w > src.pitch || w > dst.pitch || h > 1<<32 || depth > 1<<32 {
 		return ErrorInvalidValue
 	}
+	for _, end := range []*end3D{&src, &dst} {
+		if !end.arr {
+			continue
+		}
+		x, ok := shim.MulAdd(end.x, elem, 0)
+		if !ok || x > end.pitch || w > end.pitch-x || end.y > end.arrRows || h > end.arrRows-end.y || end.z > end.arrDep || depth > end.arrDep-end.z {
+			return ErrorInvalidValue
+		}
+		end.x = x
+	}
 	for z := uint64(0); z < depth; z++ {
-		so, sok := offset3D(u(l.srcPos), u(l.srcPos+8), u(l.srcPos+16), z, spitch, sy)
-		do, dok := offset3D(u(l.dstPos), u(l.dstPos+8), u(l.dstPos+16), z, dpitch, dy)
+		so, sok := offset3D(src.x, src.y, src.z, z, src.pitch, src.rows)
+		do, dok := offset3D(dst.x, dst.y, dst.z, z, dst.pitch, dst.rows)
 		if !sok || !dok {
 			return ErrorInvalidValue
 		}
-		if e := slice(dp+uintptr(do), dpitch, sp+uintptr(so), spitch, w, h, kind); e != Success {
+		if e := slice(dst.ptr+uintptr(do), dst.pitch, src.ptr+uintptr(so), src.pitch, w, h, kind); e != Success {
 			return e
 		}
 	}
@@ -311,7 +356,7 @@ func offset3D(x, y, z, dz, pitch, rows uint64) (uint64, bool) {
 	return off, ok0 && ok1 && ok2 && ok3
 }
 
-// Memcpy3D is cudaMemcpy3D (pitched pointers; arrays are not supported).
+// Memcpy3D is cudaMemcpy3D: pitched pointers or CUDA arrays.
 func Memcpy3D(p unsafe.Pointer) Error { return memcpy3D(p, layout3D, 160, 0) }
 
 // Memcpy3DAsync is cudaMemcpy3DAsync.

@@ -194,9 +194,11 @@ func EventCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
 
 // EventDestroy is cudaEventDestroy.
 func EventDestroy(h uintptr) Error {
-	if _, e := event(h); e != Success {
+	ev, e := event(h)
+	if e != Success {
 		return e
 	}
+	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export; an opener's does not
 	shim.Release(shim.KindEvent, h)
 	return Success
 }
@@ -292,7 +294,9 @@ func GraphInstantiate(out unsafe.Pointer, h uintptr, flags uint64) Error {
 	if out == nil || flags&^0xf != 0 {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, shim.Instantiate(g).Handle)
+	x := shim.Instantiate(g)
+	x.Flags = flags
+	shim.PutPtr(out, x.Handle)
 	return Success
 }
 

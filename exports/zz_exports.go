@@ -2012,6 +2012,206 @@ func vgpu_cudaGraphAddChildGraphNode(pGraphNode unsafe.Pointer, graph uintptr, p
 	return dispatch.T().Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
 }
 
+//export vgpu_cudaMallocArray
+func vgpu_cudaMallocArray(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMallocArray(array, desc, width, height, flags)
+}
+
+//export vgpu_cudaMalloc3DArray
+func vgpu_cudaMalloc3DArray(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMalloc3DArray(array, desc, extent, flags)
+}
+
+//export vgpu_cudaFreeArray
+func vgpu_cudaFreeArray(array uintptr) int32 {
+	return dispatch.T().Cudart.CudaFreeArray(array)
+}
+
+//export vgpu_cudaArrayGetInfo
+func vgpu_cudaArrayGetInfo(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+	return dispatch.T().Cudart.CudaArrayGetInfo(desc, extent, flags, array)
+}
+
+//export vgpu_cudaGetChannelDesc
+func vgpu_cudaGetChannelDesc(desc unsafe.Pointer, array uintptr) int32 {
+	return dispatch.T().Cudart.CudaGetChannelDesc(desc, array)
+}
+
+//export vgpu_cudaCreateChannelDesc
+func vgpu_cudaCreateChannelDesc(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+	dispatch.T().Cudart.CudaCreateChannelDesc(ret_, x, y, z, w, kind)
+}
+
+//export vgpu_cudaMemcpy2DToArray
+func vgpu_cudaMemcpy2DToArray(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind)
+}
+
+//export vgpu_cudaMemcpy2DToArrayAsync
+func vgpu_cudaMemcpy2DToArrayAsync(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+}
+
+//export vgpu_cudaMemcpy2DFromArray
+func vgpu_cudaMemcpy2DFromArray(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+}
+
+//export vgpu_cudaMemcpy2DFromArrayAsync
+func vgpu_cudaMemcpy2DFromArrayAsync(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+}
+
+//export vgpu_cudaMemcpyToArray
+func vgpu_cudaMemcpyToArray(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToArray(dst, wOffset, hOffset, src, count, kind)
+}
+
+//export vgpu_cudaMemcpyToArrayAsync
+func vgpu_cudaMemcpyToArrayAsync(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream)
+}
+
+//export vgpu_cudaMemcpyFromArray
+func vgpu_cudaMemcpyFromArray(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromArray(dst, src, wOffset, hOffset, count, kind)
+}
+
+//export vgpu_cudaMemcpyFromArrayAsync
+func vgpu_cudaMemcpyFromArrayAsync(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream)
+}
+
+//export vgpu_cudaMemcpy2DArrayToArray
+func vgpu_cudaMemcpy2DArrayToArray(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+}
+
+//export vgpu_cudaMemcpyArrayToArray
+func vgpu_cudaMemcpyArrayToArray(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+}
+
+//export vgpu_cudaMalloc3D
+func vgpu_cudaMalloc3D(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMalloc3D(pitchedDevPtr, extent)
+}
+
+//export vgpu_cudaCreateTextureObject
+func vgpu_cudaCreateTextureObject(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+}
+
+//export vgpu_cudaDestroyTextureObject
+func vgpu_cudaDestroyTextureObject(texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaDestroyTextureObject(texObject)
+}
+
+//export vgpu_cudaGetTextureObjectResourceDesc
+func vgpu_cudaGetTextureObjectResourceDesc(pResDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+}
+
+//export vgpu_cudaGetTextureObjectTextureDesc
+func vgpu_cudaGetTextureObjectTextureDesc(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+}
+
+//export vgpu_cudaGetTextureObjectResourceViewDesc
+func vgpu_cudaGetTextureObjectResourceViewDesc(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+}
+
+//export vgpu_cudaCreateSurfaceObject
+func vgpu_cudaCreateSurfaceObject(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+}
+
+//export vgpu_cudaDestroySurfaceObject
+func vgpu_cudaDestroySurfaceObject(surfObject uint64) int32 {
+	return dispatch.T().Cudart.CudaDestroySurfaceObject(surfObject)
+}
+
+//export vgpu_cudaGetSurfaceObjectResourceDesc
+func vgpu_cudaGetSurfaceObjectResourceDesc(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+	return dispatch.T().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+}
+
+//export vgpu_cudaIpcGetMemHandle
+func vgpu_cudaIpcGetMemHandle(handle unsafe.Pointer, devPtr uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcGetMemHandle(handle, devPtr)
+}
+
+//export vgpu_cudaIpcOpenMemHandle
+func vgpu_cudaIpcOpenMemHandle(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+}
+
+//export vgpu_cudaIpcCloseMemHandle
+func vgpu_cudaIpcCloseMemHandle(devPtr uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcCloseMemHandle(devPtr)
+}
+
+//export vgpu_cudaIpcGetEventHandle
+func vgpu_cudaIpcGetEventHandle(handle unsafe.Pointer, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaIpcGetEventHandle(handle, event)
+}
+
+//export vgpu_cudaIpcOpenEventHandle
+func vgpu_cudaIpcOpenEventHandle(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaIpcOpenEventHandle(event, handle)
+}
+
+//export vgpu_cudaGraphAddEventRecordNode
+func vgpu_cudaGraphAddEventRecordNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+}
+
+//export vgpu_cudaGraphAddEventWaitNode
+func vgpu_cudaGraphAddEventWaitNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+}
+
+//export vgpu_cudaGraphEventRecordNodeGetEvent
+func vgpu_cudaGraphEventRecordNodeGetEvent(node uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+}
+
+//export vgpu_cudaGraphEventWaitNodeGetEvent
+func vgpu_cudaGraphEventWaitNodeGetEvent(node uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+}
+
+//export vgpu_cudaGraphExecGetFlags
+func vgpu_cudaGraphExecGetFlags(graphExec uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecGetFlags(graphExec, flags)
+}
+
+//export vgpu_cudaGraphInstantiateWithParams
+func vgpu_cudaGraphInstantiateWithParams(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+}
+
+//export vgpu_cudaGraphAddHostNode
+func vgpu_cudaGraphAddHostNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+}
+
+//export vgpu_cudaGraphHostNodeGetParams
+func vgpu_cudaGraphHostNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphDebugDotPrint
+func vgpu_cudaGraphDebugDotPrint(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+}
+
+//export vgpu_cudaStreamGetCaptureInfo_12
+func vgpu_cudaStreamGetCaptureInfo_12(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -119,7 +119,7 @@ func checkStream(async bool, stream uintptr) cudart.Error {
 // memcpy3D carries a 3D copy as one pitched copy per slice.
 func memcpy3D(p unsafe.Pointer, peer, async bool, stream uintptr) cudart.Error {
 	moved := false
-	e := cudart.Slices3D(p, peer, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) cudart.Error {
+	e := cudart.Slices3D(p, peer, arrayLayout, func(dst uintptr, dpitch uint64, src uintptr, spitch, w, h uint64, kind int32) cudart.Error {
 		moved = true
 		return memcpy2D(dst, dpitch, src, spitch, w, h, kind, async, stream)
 	})
@@ -129,7 +129,7 @@ func memcpy3D(p unsafe.Pointer, peer, async bool, stream uintptr) cudart.Error {
 	return e
 }
 
-// Memcpy3D is cudaMemcpy3D over the connection (pitched pointers; no CUDA arrays).
+// Memcpy3D is cudaMemcpy3D over the connection (pitched pointers or CUDA arrays).
 func Memcpy3D(p unsafe.Pointer) cudart.Error { return memcpy3D(p, false, false, 0) }
 
 // Memcpy3DAsync is cudaMemcpy3DAsync.

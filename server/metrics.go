@@ -179,6 +179,7 @@ var protocolOps = map[uint32]string{
 	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach", remote.OpShmFileAttach: "vgpu_shm_file_attach",
 	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm", remote.OpHostShare: "vgpu_host_share",
 	remote.OpHostUnshare: "vgpu_host_unshare", remote.OpPutHost: "vgpu_put_host", remote.OpGetHost: "vgpu_get_host",
+	remote.OpArrayLayout: "vgpu_array_layout",
 }
 
 // callStats is what one client's calls cost this server, by function: logged when the

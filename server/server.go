@@ -524,6 +524,11 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 		return global(payload)
 	case remote.OpPoolAttr:
 		return poolAttr(payload)
+	case remote.OpArrayLayout: // the caller's own array only: LayoutOf resolves owner-aware
+		if len(payload) != 8 {
+			return remote.EncodeArrayLayout(cudart.ArrayLayout{}, cudart.ErrorInvalidValue)
+		}
+		return remote.EncodeArrayLayout(cudart.LayoutOf(uintptr(binary.LittleEndian.Uint64(payload))))
 	}
 	f, ok := byOp[op]
 	call, ok2 := dispatch[op]

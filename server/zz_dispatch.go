@@ -572,6 +572,80 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	2081: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
 	},
+	6000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocArray(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uint32(v[4].U))))
+	},
+	6001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Malloc3DArray(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uint32(v[3].U))))
+	},
+	6002: func(v []wire.Value) uint64 { return uint64(uint32(cudart.FreeArray(uintptr(v[0].U)))) },
+	6003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ArrayGetInfo(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	6004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetChannelDesc(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memcpy2DArrayToArray(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), uint64(v[7].U), int32(v[8].U))))
+	},
+	6015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemcpyArrayToArray(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), int32(v[7].U))))
+	},
+	6016: func(v []wire.Value) uint64 { return uint64(uint32(cudart.Malloc3D(ptr(v[0].B), ptr(v[1].B)))) },
+	6020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.CreateTextureObject(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	6021: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DestroyTextureObject(uint64(v[0].U)))) },
+	6022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectTextureDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetTextureObjectResourceViewDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.CreateSurfaceObject(ptr(v[0].B), ptr(v[1].B))))
+	},
+	6026: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DestroySurfaceObject(uint64(v[0].U)))) },
+	6027: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetSurfaceObjectResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	6030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcGetMemHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	6032: func(v []wire.Value) uint64 { return uint64(uint32(cudart.IpcCloseMemHandle(uintptr(v[0].U)))) },
+	6033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcGetEventHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	6034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.IpcOpenEventHandle(ptr(v[0].B), ptr(v[1].B))))
+	},
+	6040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEventRecordNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	6041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddEventWaitNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	6042: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventRecordNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventWaitNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecGetFlags(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	6045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphInstantiateWithParams(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	6049: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetCaptureInfo12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

@@ -166,8 +166,15 @@ func (c *Context) SetFlags(f uint32) {
 // clients of a server keep theirs (Mem.All lists the caller's ranges only).
 func ResetDevice(d *Device) {
 	for _, a := range S().Mem.All() {
-		if a.Dev == d && (a.Kind == MemDevice || a.Kind == MemManaged) {
+		if a.Dev != d {
+			continue
+		}
+		switch a.Kind {
+		case MemDevice, MemManaged, MemArray: // an array's handle then resolves to nothing usable
 			freeAlloc(a)
+		case MemIPC: // another client's memory: only the mapping goes
+			ipcRevokeAlloc(a)
+			S().Mem.Remove(a)
 		}
 	}
 	c := PrimaryContext(d)

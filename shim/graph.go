@@ -79,6 +79,7 @@ type GraphExec struct {
 	launches    int
 	unbuildable bool
 	layout      map[*GraphNode]int // where each node of the graph's node view starts in Nodes
+	Flags       uint64             // the cudaGraphInstantiateFlags it was made with
 }
 
 // Close destroys the backend's graph (cudaGraphExecDestroy, or the client went).
@@ -200,7 +201,7 @@ func execute(d *Device, n Node) Status {
 			return cb.LaunchPacked(n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
 		}
 		return b.Launch(n.Kernel, n.Launch, n.Args)
-	case NodeHost:
+	case NodeHost, NodeEventRecord: // an event record node marks its event (Event.MarkRecorded)
 		if n.Run != nil {
 			return n.Run()
 		}

@@ -25,6 +25,9 @@ const (
 	KindMemHandle
 	KindEventSet
 	KindLibrary // a driver-API CUlibrary (cuda/library.go)
+	KindArray   // a CUDA array (cudart/array.go)
+	KindTexture // a texture object (cudart/texture.go)
+	KindSurface // a surface object
 	kindCount
 )
 

@@ -19,6 +19,8 @@ const (
 	MemRegistered                    // cudaHostRegister'ed user memory
 	MemReserved                      // cuMemAddressReserve'd range (no access until mapped)
 	MemMapped                        // a cuMemMap'ped piece of a reserved range
+	MemArray                         // a CUDA array's storage: device memory only its array frees
+	MemIPC                           // another client's exported allocation, opened by IPC handle (shim/ipc.go)
 )
 
 // Alloc is one range the model knows about.
@@ -51,14 +53,15 @@ func (a *Alloc) End() uintptr { return a.Base + a.Size }
 
 // OnDevice reports whether the range is device memory (device, managed or mapped VMM).
 func (a *Alloc) OnDevice() bool {
-	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped
+	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped || a.Kind == MemArray || a.Kind == MemIPC
 }
 
 // MemTable holds every live range, sorted by base, for pointer validation. Each range
 // belongs to the server client whose call made it (0: a program's own process), and every
 // lookup answers from the caller's ranges only: another client's address is as unknown as
 // a wild one. Ranges of different owners never overlap (each is its own mmap or driver VA),
-// so a lookup searches all ranges alike and filters the hit, at the same cost either way.
+// except an IPC mapping, which is exactly the range it maps, so a lookup searches all ranges
+// alike and filters the hit, looking past same-based ranges of other owners.
 type MemTable struct {
 	mu     sync.RWMutex
 	sorted []*Alloc
@@ -105,7 +108,9 @@ func (t *MemTable) exact(base uintptr, owner uint64, kinds []MemKind) *Alloc {
 	for ; i < len(t.sorted) && t.sorted[i].Base == base; i++ {
 		for _, k := range kinds {
 			if t.sorted[i].Kind == k {
-				return owned(t.sorted[i], owner)
+				if a := owned(t.sorted[i], owner); a != nil {
+					return a
+				}
 			}
 		}
 	}
@@ -131,7 +136,15 @@ func (t *MemTable) find(addr uintptr, owner uint64) *Alloc {
 	for j := i - 1; j >= 0; j-- {
 		a := t.sorted[j]
 		if addr < a.End() {
-			return owned(a, owner) // pieces sit after their reservation's base, so the first hit is innermost
+			if a.Owner == owner {
+				return a // pieces sit after their reservation's base, so the first hit is innermost
+			}
+			// IPC mappings (MemIPC) share the base of the range they map, which another client
+			// owns: the caller's own may sit just before. Nothing else shares a base across owners.
+			if j > 0 && t.sorted[j-1].Base == a.Base {
+				continue
+			}
+			return nil
 		}
 		if a.Kind != MemMapped {
 			return nil // top-level ranges do not overlap: nothing earlier reaches addr

@@ -3,6 +3,7 @@ package shim
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Memory operations shared by the driver and runtime APIs. Each validates against the
@@ -65,11 +66,14 @@ func FreeOwned(owner uint64) (n int, bytes uint64) {
 			continue
 		}
 		switch a.Kind {
-		case MemDevice, MemManaged:
+		case MemDevice, MemManaged, MemArray:
 			if freeAlloc(a) == OK {
 				n++
 				bytes += a.Charged
 			}
+		case MemIPC: // a mapping of another client's memory: that client frees it
+			ipcRevokeAlloc(a)
+			S().Mem.Remove(a)
 		case MemReserved:
 			if S().Mem.Remove(a) {
 				Unmap(a.Base, uint64(a.Size))
@@ -88,8 +92,17 @@ func FreeDevice(p uintptr) Status {
 	return freeAlloc(a)
 }
 
+// FreeArrayStorage releases a CUDA array's storage (cudaFreeArray); cudaFree cannot.
+func FreeArrayStorage(a *Alloc) Status {
+	if a == nil || a.Kind != MemArray || owned(a, CallerOwner()) == nil {
+		return ErrInvalidHandle
+	}
+	return freeAlloc(a)
+}
+
 // freeAlloc releases a device allocation found through an owner-aware lookup.
 func freeAlloc(a *Alloc) Status {
+	mapped := ipcRevokeAlloc(a) // first: no other client reaches it from here on
 	if !S().Mem.Remove(a) {
 		return ErrInvalidDevicePointer
 	}
@@ -97,8 +110,15 @@ func freeAlloc(a *Alloc) Status {
 	if q := quotaFor(a.Owner); q != nil {
 		q.refund(a.Charged)
 	}
-	if err := S().Backend.DeviceFree(a); err != nil {
-		Log().Warnw("device free failed in the backend", "err", err)
+	free := func() {
+		if err := S().Backend.DeviceFree(a); err != nil {
+			Log().Warnw("device free failed in the backend", "err", err)
+		}
+	}
+	if mapped {
+		time.AfterFunc(ipcGrace, free)
+	} else {
+		free()
 	}
 	return OK
 }

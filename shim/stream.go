@@ -244,9 +244,20 @@ func (e *Event) Record(s *Stream) Status {
 	defer e.mu.Unlock()
 	if c := s.Capturing(); c != nil {
 		e.capture = c
-		c.Graph.add(Node{Kind: NodeEventRecord})
+		c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
 		return OK
 	}
+	e.capture = nil
+	e.Recorded = true
+	e.When = time.Now()
+	return OK
+}
+
+// MarkRecorded records e now: what replaying a graph's event record node does, in the
+// graph's order with its other work.
+func (e *Event) MarkRecorded() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()

@@ -427,6 +427,46 @@ type Cudart struct {
 	CudaGraphUpload                                        func(graphExec uintptr, stream uintptr) int32
 	CudaGraphUpload_ptsz                                   func(graphExec uintptr, stream uintptr) int32
 	CudaGraphAddChildGraphNode                             func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32
+	CudaMallocArray                                        func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32
+	CudaMalloc3DArray                                      func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32
+	CudaFreeArray                                          func(array uintptr) int32
+	CudaArrayGetInfo                                       func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32
+	CudaGetChannelDesc                                     func(desc unsafe.Pointer, array uintptr) int32
+	CudaCreateChannelDesc                                  func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32)
+	CudaMemcpy2DToArray                                    func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DToArrayAsync                               func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DFromArray                                  func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DFromArrayAsync                             func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpyToArray                                      func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32
+	CudaMemcpyToArrayAsync                                 func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpyFromArray                                    func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32
+	CudaMemcpyFromArrayAsync                               func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DArrayToArray                               func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpyArrayToArray                                 func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32
+	CudaMalloc3D                                           func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32
+	CudaCreateTextureObject                                func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32
+	CudaDestroyTextureObject                               func(texObject uint64) int32
+	CudaGetTextureObjectResourceDesc                       func(pResDesc unsafe.Pointer, texObject uint64) int32
+	CudaGetTextureObjectTextureDesc                        func(pTexDesc unsafe.Pointer, texObject uint64) int32
+	CudaGetTextureObjectResourceViewDesc                   func(pResViewDesc unsafe.Pointer, texObject uint64) int32
+	CudaCreateSurfaceObject                                func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
+	CudaDestroySurfaceObject                               func(surfObject uint64) int32
+	CudaGetSurfaceObjectResourceDesc                       func(pResDesc unsafe.Pointer, surfObject uint64) int32
+	CudaIpcGetMemHandle                                    func(handle unsafe.Pointer, devPtr uintptr) int32
+	CudaIpcOpenMemHandle                                   func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32
+	CudaIpcCloseMemHandle                                  func(devPtr uintptr) int32
+	CudaIpcGetEventHandle                                  func(handle unsafe.Pointer, event uintptr) int32
+	CudaIpcOpenEventHandle                                 func(event unsafe.Pointer, handle unsafe.Pointer) int32
+	CudaGraphAddEventRecordNode                            func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CudaGraphAddEventWaitNode                              func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CudaGraphEventRecordNodeGetEvent                       func(node uintptr, event_out unsafe.Pointer) int32
+	CudaGraphEventWaitNodeGetEvent                         func(node uintptr, event_out unsafe.Pointer) int32
+	CudaGraphExecGetFlags                                  func(graphExec uintptr, flags unsafe.Pointer) int32
+	CudaGraphInstantiateWithParams                         func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
+	CudaGraphAddHostNode                                   func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32
+	CudaGraphHostNodeGetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphDebugDotPrint                                 func(graph uintptr, path unsafe.Pointer, flags uint32) int32
+	CudaStreamGetCaptureInfo_12                            func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2781,6 +2821,282 @@ var Semantics = Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			r := int32(cudart.GraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+			r := int32(cudart.MallocArray(array, desc, width, height, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.Malloc3DArray(array, desc, extent, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeArray: func(array uintptr) int32 {
+			r := int32(cudart.FreeArray(array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+			r := int32(cudart.ArrayGetInfo(desc, extent, flags, array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 {
+			r := int32(cudart.GetChannelDesc(desc, array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+			cudart.CreateChannelDesc(ret_, x, y, z, w, kind)
+		},
+		CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyToArray(dst, wOffset, hOffset, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyFromArray(dst, src, wOffset, hOffset, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+			r := int32(cudart.Malloc3D(pitchedDevPtr, extent))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			r := int32(cudart.CreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroyTextureObject: func(texObject uint64) int32 {
+			r := int32(cudart.DestroyTextureObject(texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectResourceDesc(pResDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectTextureDesc(pTexDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			r := int32(cudart.GetTextureObjectResourceViewDesc(pResViewDesc, texObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			r := int32(cudart.CreateSurfaceObject(pSurfObject, pResDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroySurfaceObject: func(surfObject uint64) int32 {
+			r := int32(cudart.DestroySurfaceObject(surfObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			r := int32(cudart.GetSurfaceObjectResourceDesc(pResDesc, surfObject))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+			r := int32(cudart.IpcGetMemHandle(handle, devPtr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.IpcOpenMemHandle(devPtr, handle, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcCloseMemHandle: func(devPtr uintptr) int32 {
+			r := int32(cudart.IpcCloseMemHandle(devPtr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+			r := int32(cudart.IpcGetEventHandle(handle, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+			r := int32(cudart.IpcOpenEventHandle(event, handle))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			r := int32(cudart.GraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			r := int32(cudart.GraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphEventRecordNodeGetEvent(node, event_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphEventWaitNodeGetEvent(node, event_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecGetFlags(graphExec, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphInstantiateWithParams(pGraphExec, graph, instantiateParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphHostNodeGetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+			r := int32(cudart.GraphDebugDotPrint(graph, path, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetCaptureInfo12(stream, captureStatus_out, id_out))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6419,6 +6735,245 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 2081, "cudaGraphAddChildGraphNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, childGraph)
 				return r
 			},
+			CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocArray(array, desc, width, height, flags)
+				shim.TraceEnd(t, 6000, "cudaMallocArray", cudart.Error(r), array, desc, width, height, flags)
+				return r
+			},
+			CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMalloc3DArray(array, desc, extent, flags)
+				shim.TraceEnd(t, 6001, "cudaMalloc3DArray", cudart.Error(r), array, desc, extent, flags)
+				return r
+			},
+			CudaFreeArray: func(array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFreeArray(array)
+				shim.TraceEnd(t, 6002, "cudaFreeArray", cudart.Error(r), array)
+				return r
+			},
+			CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaArrayGetInfo(desc, extent, flags, array)
+				shim.TraceEnd(t, 6003, "cudaArrayGetInfo", cudart.Error(r), desc, extent, flags, array)
+				return r
+			},
+			CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetChannelDesc(desc, array)
+				shim.TraceEnd(t, 6004, "cudaGetChannelDesc", cudart.Error(r), desc, array)
+				return r
+			},
+			CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+				t := shim.TraceBegin()
+				next.Cudart.CudaCreateChannelDesc(ret_, x, y, z, w, kind)
+				shim.TraceEnd(t, 6005, "cudaCreateChannelDesc", nil, ret_, x, y, z, w, kind)
+			},
+			CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind)
+				shim.TraceEnd(t, 6006, "cudaMemcpy2DToArray", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				shim.TraceEnd(t, 6007, "cudaMemcpy2DToArrayAsync", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				shim.TraceEnd(t, 6008, "cudaMemcpy2DFromArray", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				shim.TraceEnd(t, 6009, "cudaMemcpy2DFromArrayAsync", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArray(dst, wOffset, hOffset, src, count, kind)
+				shim.TraceEnd(t, 6010, "cudaMemcpyToArray", cudart.Error(r), dst, wOffset, hOffset, src, count, kind)
+				return r
+			},
+			CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream)
+				shim.TraceEnd(t, 6011, "cudaMemcpyToArrayAsync", cudart.Error(r), dst, wOffset, hOffset, src, count, kind, stream)
+				return r
+			},
+			CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArray(dst, src, wOffset, hOffset, count, kind)
+				shim.TraceEnd(t, 6012, "cudaMemcpyFromArray", cudart.Error(r), dst, src, wOffset, hOffset, count, kind)
+				return r
+			},
+			CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream)
+				shim.TraceEnd(t, 6013, "cudaMemcpyFromArrayAsync", cudart.Error(r), dst, src, wOffset, hOffset, count, kind, stream)
+				return r
+			},
+			CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				shim.TraceEnd(t, 6014, "cudaMemcpy2DArrayToArray", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				return r
+			},
+			CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				shim.TraceEnd(t, 6015, "cudaMemcpyArrayToArray", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				return r
+			},
+			CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMalloc3D(pitchedDevPtr, extent)
+				shim.TraceEnd(t, 6016, "cudaMalloc3D", cudart.Error(r), pitchedDevPtr, extent)
+				return r
+			},
+			CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				shim.TraceEnd(t, 6020, "cudaCreateTextureObject", cudart.Error(r), pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				return r
+			},
+			CudaDestroyTextureObject: func(texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDestroyTextureObject(texObject)
+				shim.TraceEnd(t, 6021, "cudaDestroyTextureObject", cudart.Error(r), texObject)
+				return r
+			},
+			CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+				shim.TraceEnd(t, 6022, "cudaGetTextureObjectResourceDesc", cudart.Error(r), pResDesc, texObject)
+				return r
+			},
+			CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+				shim.TraceEnd(t, 6023, "cudaGetTextureObjectTextureDesc", cudart.Error(r), pTexDesc, texObject)
+				return r
+			},
+			CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+				shim.TraceEnd(t, 6024, "cudaGetTextureObjectResourceViewDesc", cudart.Error(r), pResViewDesc, texObject)
+				return r
+			},
+			CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+				shim.TraceEnd(t, 6025, "cudaCreateSurfaceObject", cudart.Error(r), pSurfObject, pResDesc)
+				return r
+			},
+			CudaDestroySurfaceObject: func(surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDestroySurfaceObject(surfObject)
+				shim.TraceEnd(t, 6026, "cudaDestroySurfaceObject", cudart.Error(r), surfObject)
+				return r
+			},
+			CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+				shim.TraceEnd(t, 6027, "cudaGetSurfaceObjectResourceDesc", cudart.Error(r), pResDesc, surfObject)
+				return r
+			},
+			CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcGetMemHandle(handle, devPtr)
+				shim.TraceEnd(t, 6030, "cudaIpcGetMemHandle", cudart.Error(r), handle, devPtr)
+				return r
+			},
+			CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+				shim.TraceEnd(t, 6031, "cudaIpcOpenMemHandle", cudart.Error(r), devPtr, handle, flags)
+				return r
+			},
+			CudaIpcCloseMemHandle: func(devPtr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcCloseMemHandle(devPtr)
+				shim.TraceEnd(t, 6032, "cudaIpcCloseMemHandle", cudart.Error(r), devPtr)
+				return r
+			},
+			CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcGetEventHandle(handle, event)
+				shim.TraceEnd(t, 6033, "cudaIpcGetEventHandle", cudart.Error(r), handle, event)
+				return r
+			},
+			CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaIpcOpenEventHandle(event, handle)
+				shim.TraceEnd(t, 6034, "cudaIpcOpenEventHandle", cudart.Error(r), event, handle)
+				return r
+			},
+			CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+				shim.TraceEnd(t, 6040, "cudaGraphAddEventRecordNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, event)
+				return r
+			},
+			CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+				shim.TraceEnd(t, 6041, "cudaGraphAddEventWaitNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, event)
+				return r
+			},
+			CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+				shim.TraceEnd(t, 6042, "cudaGraphEventRecordNodeGetEvent", cudart.Error(r), node, event_out)
+				return r
+			},
+			CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+				shim.TraceEnd(t, 6043, "cudaGraphEventWaitNodeGetEvent", cudart.Error(r), node, event_out)
+				return r
+			},
+			CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecGetFlags(graphExec, flags)
+				shim.TraceEnd(t, 6044, "cudaGraphExecGetFlags", cudart.Error(r), graphExec, flags)
+				return r
+			},
+			CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+				shim.TraceEnd(t, 6045, "cudaGraphInstantiateWithParams", cudart.Error(r), pGraphExec, graph, instantiateParams)
+				return r
+			},
+			CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				shim.TraceEnd(t, 6046, "cudaGraphAddHostNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+				return r
+			},
+			CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+				shim.TraceEnd(t, 6047, "cudaGraphHostNodeGetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+				shim.TraceEnd(t, 6048, "cudaGraphDebugDotPrint", cudart.Error(r), graph, path, flags)
+				return r
+			},
+			CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
+				shim.TraceEnd(t, 6049, "cudaStreamGetCaptureInfo", cudart.Error(r), stream, captureStatus_out, id_out)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -9766,6 +10321,116 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 				return get().Cudart.CudaGraphAddChildGraphNode(pGraphNode, graph, pDependencies, numDependencies, childGraph)
+			},
+			CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
+				return get().Cudart.CudaMallocArray(array, desc, width, height, flags)
+			},
+			CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaMalloc3DArray(array, desc, extent, flags)
+			},
+			CudaFreeArray: func(array uintptr) int32 { return get().Cudart.CudaFreeArray(array) },
+			CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
+				return get().Cudart.CudaArrayGetInfo(desc, extent, flags, array)
+			},
+			CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 { return get().Cudart.CudaGetChannelDesc(desc, array) },
+			CudaCreateChannelDesc: func(ret_ unsafe.Pointer, x int32, y int32, z int32, w int32, kind int32) {
+				get().Cudart.CudaCreateChannelDesc(ret_, x, y, z, w, kind)
+			},
+			CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind)
+			},
+			CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+			},
+			CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+			},
+			CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+			},
+			CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyToArray(dst, wOffset, hOffset, src, count, kind)
+			},
+			CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream)
+			},
+			CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyFromArray(dst, src, wOffset, hOffset, count, kind)
+			},
+			CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream)
+			},
+			CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+			},
+			CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyArrayToArray(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+			},
+			CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
+				return get().Cudart.CudaMalloc3D(pitchedDevPtr, extent)
+			},
+			CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaCreateTextureObject(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+			},
+			CudaDestroyTextureObject: func(texObject uint64) int32 { return get().Cudart.CudaDestroyTextureObject(texObject) },
+			CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectResourceDesc(pResDesc, texObject)
+			},
+			CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectTextureDesc(pTexDesc, texObject)
+			},
+			CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cudart.CudaGetTextureObjectResourceViewDesc(pResViewDesc, texObject)
+			},
+			CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaCreateSurfaceObject(pSurfObject, pResDesc)
+			},
+			CudaDestroySurfaceObject: func(surfObject uint64) int32 { return get().Cudart.CudaDestroySurfaceObject(surfObject) },
+			CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				return get().Cudart.CudaGetSurfaceObjectResourceDesc(pResDesc, surfObject)
+			},
+			CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
+				return get().Cudart.CudaIpcGetMemHandle(handle, devPtr)
+			},
+			CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaIpcOpenMemHandle(devPtr, handle, flags)
+			},
+			CudaIpcCloseMemHandle: func(devPtr uintptr) int32 { return get().Cudart.CudaIpcCloseMemHandle(devPtr) },
+			CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
+				return get().Cudart.CudaIpcGetEventHandle(handle, event)
+			},
+			CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
+				return get().Cudart.CudaIpcOpenEventHandle(event, handle)
+			},
+			CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cudart.CudaGraphAddEventRecordNode(pGraphNode, graph, pDependencies, numDependencies, event)
+			},
+			CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cudart.CudaGraphAddEventWaitNode(pGraphNode, graph, pDependencies, numDependencies, event)
+			},
+			CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphEventRecordNodeGetEvent(node, event_out)
+			},
+			CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphEventWaitNodeGetEvent(node, event_out)
+			},
+			CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecGetFlags(graphExec, flags)
+			},
+			CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphInstantiateWithParams(pGraphExec, graph, instantiateParams)
+			},
+			CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams)
+			},
+			CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphHostNodeGetParams(node, pNodeParams)
+			},
+			CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				return get().Cudart.CudaGraphDebugDotPrint(graph, path, flags)
+			},
+			CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
 			},
 		},
 		Cublas: Cublas{

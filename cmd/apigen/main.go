@@ -30,6 +30,7 @@ type arg struct {
 	Class string // scalar, handle, ptr, dev, dim3
 	GoT   string // Go type in the export signature (dim3 expands to three uint32)
 	CArg  string // C type in the wrapper signature
+	ByVal bool   // a struct passed by value: the wrapper hands Go its address ([in:N])
 }
 
 type fn struct {
@@ -42,6 +43,7 @@ type fn struct {
 	Args   []arg
 	Flags  map[string]bool
 	Line   int
+	SRet   string // a struct returned by value: the wrapper's C type; Go fills it through a first [out] argument
 }
 
 var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
@@ -50,6 +52,7 @@ var scalars = map[string][2]string{ // C type -> Go type, C type in wrapper
 	"unsigned long long": {"uint64", "unsigned long long"}, "float": {"float32", "float"},
 	"CUdevice": {"int32", "int"}, "CUdeviceptr": {"uint64", "unsigned long long"},
 	"CUmemGenericAllocationHandle": {"uint64", "unsigned long long"},
+	"cudaTextureObject_t":          {"uint64", "unsigned long long"}, "cudaSurfaceObject_t": {"uint64", "unsigned long long"},
 }
 
 // Enumerations travel as int.
@@ -58,11 +61,22 @@ var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAt
 	CUfunction_attribute cublasStatus_t cublasMath_t cublasOperation_t cublasPointerMode_t cudaDataType
 	cublasComputeType_t cublasGemmAlgo_t cublasSideMode_t cublasFillMode_t cublasDiagType_t nvmlReturn_t
 	nvmlTemperatureSensors_t nvmlClockType_t CUfunc_cache CUlimit CUstreamCaptureMode CUdevice_P2PAttribute
-	CUsharedconfig CUmemPool_attribute CUgraphInstantiate_flags`)
+	CUsharedconfig CUmemPool_attribute CUgraphInstantiate_flags cudaChannelFormatKind`)
 
 var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
 	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t CUlibrary CUkernel
-	CUgraph CUgraphExec CUgraphNode CUmemoryPool`)
+	CUgraph CUgraphExec CUgraphNode CUmemoryPool cudaArray_t cudaArray_const_t
+	cudaMipmappedArray_t`)
+
+// Structs passed by value, by their byte size. The C wrapper takes the struct and hands Go
+// its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).
+var byValue = map[string]int{"cudaExtent": 24, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64}
+
+// Structs returned by value: the C type the wrapper returns, and its size.
+var returnedStructs = map[string]struct {
+	C    string
+	Size int
+}{"struct cudaChannelFormatDesc": {"vgpu_chdesc", 20}}
 
 var libPrefix = map[string][]string{
 	"cuda":   {"cu"},
@@ -111,6 +125,12 @@ func parse(path string) ([]fn, error) {
 		}
 		seenOp[op] = n
 		d := fn{Op: op, Lib: m[2], Ret: norm(m[4]), Name: m[5], GoName: m[7], Flags: map[string]bool{}, Line: n}
+		if rs, ok := returnedStructs[d.Ret]; ok {
+			// Go fills the struct through an implicit first argument; the wrapper returns it.
+			d.SRet, d.Ret = rs.C, "void"
+			d.Args = append(d.Args, arg{Name: "ret_", CType: m[4] + " *", Ann: "out", Size: strconv.Itoa(rs.Size),
+				Class: "ptr", GoT: "unsafe.Pointer", CArg: "void*"})
+		}
 		if _, ok := libPrefix[d.Lib]; !ok {
 			return nil, fmt.Errorf("%s:%d: unknown library %q", path, n, d.Lib)
 		}
@@ -244,6 +264,13 @@ func parseArg(s string) (arg, error) {
 		}
 	case base == "dim3":
 		a.Class, a.GoT, a.CArg = "dim3", "uint32", "dim3"
+	case byValue[base] > 0:
+		if a.Ann != "" {
+			return a, fmt.Errorf("annotation on struct %s passed by value", a.Name)
+		}
+		n := byValue[base]
+		a.Class, a.GoT, a.CArg, a.Ann, a.Size, a.ByVal = "ptr", "unsafe.Pointer", fmt.Sprintf("vgpu_byval%d", n), "in", strconv.Itoa(n), true
+		return a, nil
 	case contains(handles, base):
 		a.Class, a.GoT, a.CArg = "handle", "uintptr", "void*"
 	case contains(enums, base):
@@ -442,7 +469,9 @@ func genC(fns []fn) ([]byte, []byte) {
 	b.WriteString("// runtime and cuBLAS symbols exist once per CUDA major under that major's version node.\n\n")
 	b.WriteString("// In a forked child each calls its own copy of the library instead, or answers in C (fork.h).\n\n")
 	b.WriteString("#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n#include \"fork.h\"\n\n")
-	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n\nstatic void *vgpu_forked_handle;\n\n")
+	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n")
+	b.WriteString("typedef struct { unsigned long long w[3]; } vgpu_byval24;\ntypedef struct { char b[64]; } vgpu_byval64;\n")
+	b.WriteString("typedef struct { int x, y, z, w, f; } vgpu_chdesc;\n\nstatic void *vgpu_forked_handle;\n\n")
 
 	// The newest node of a name is its default (@@) version.
 	newest := map[string]string{}
@@ -460,11 +489,20 @@ func genC(fns []fn) ([]byte, []byte) {
 	nsyms := 0
 	for _, d := range fns {
 		r, _ := retGo(d.Ret)
+		cargs := d.Args // the C signature's arguments
 		var params, call []string
-		for _, a := range d.Args {
+		if d.SRet != "" {
+			r[1], cargs = d.SRet, d.Args[1:]
+			call = append(call, "(void*)&r")
+		}
+		for _, a := range cargs {
 			params = append(params, a.CArg+" "+a.Name)
 			if a.Class == "dim3" {
 				call = append(call, a.Name+".x", a.Name+".y", a.Name+".z")
+				continue
+			}
+			if a.ByVal {
+				call = append(call, "(void*)&"+a.Name)
 				continue
 			}
 			call = append(call, "("+goCType[a.GoT]+")"+a.Name)
@@ -476,7 +514,7 @@ func genC(fns []fn) ([]byte, []byte) {
 		// answers in C (exports/fork.c).
 		forked := func(idx int) string {
 			var types, names []string
-			for _, a := range d.Args {
+			for _, a := range cargs {
 				types = append(types, a.CArg)
 				names = append(names, a.Name)
 			}
@@ -490,6 +528,9 @@ func genC(fns []fn) ([]byte, []byte) {
 			get := fmt.Sprintf("%s (*f)(%s) = (%s (*)(%s))vgpu_forked_sym(%d, %d);", r[1], strings.Join(types, ", "), r[1], strings.Join(types, ", "), idx, needsInit)
 			if _, ok := registrations[d.Name]; ok && d.Name != "__cudaRegisterFatBinary" {
 				names[0] = "vgpu_fork_handle_of(" + names[0] + ")" // the copy's own module handle
+			}
+			if d.SRet != "" {
+				return fmt.Sprintf("if (vgpu_forked()) { %s if (f) return f(%s); %s zero; memset(&zero, 0, sizeof zero); return zero; } ", get, strings.Join(names, ", "), d.SRet)
 			}
 			if r[0] == "" {
 				return fmt.Sprintf("if (vgpu_forked()) { %s if (f) f(%s); return; } ", get, strings.Join(names, ", "))
@@ -515,6 +556,8 @@ func genC(fns []fn) ([]byte, []byte) {
 			}
 		}
 		switch {
+		case d.SRet != "":
+			invoke = fmt.Sprintf("%s r; memset(&r, 0, sizeof r); %s; return r", d.SRet, invoke)
 		case registrations[d.Name] != "":
 		case marksInit(d):
 			// Its success means CUDA is initialised: a child forked after it gets 3.
@@ -673,8 +716,12 @@ func genSweep(fns []fn) []byte {
 		}
 		seen[d.Name] = true
 		var slots strings.Builder
-		for _, a := range d.Args {
+		for i, a := range d.Args {
 			switch {
+			case d.SRet != "" && i == 0:
+				slots.WriteByte('r') // the hidden pointer to the returned struct: always a real buffer
+			case a.ByVal:
+				// passed in memory, on the stack: no integer slot
 			case a.Class == "dim3":
 				slots.WriteString("33")
 			case a.Class == "handle":

@@ -88,6 +88,7 @@ int main(int argc, char **argv) {
 				switch (slots[k]) {
 				case 'o': has_out = 1; a[k] = pass ? (long)outbuf : 0; break;
 				case 'i': a[k] = pass ? (long)inbuf : 0; break;
+				case 'r': a[k] = (long)outbuf; break;          /* where a returned struct goes */
 				case 'h': has_handle = 1; a[k] = pass ? 0x7ead0000dea0L : 0; break;
 				case 's': a[k] = pass ? -1 : 0; break;
 				case 'u': a[k] = pass ? -1L : 0; break;  /* ~0: an absurd size or count */
