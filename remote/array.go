@@ -9,7 +9,6 @@ import (
 // CUDA arrays live on the server, owned by this client. Copies that move host memory need
 // the array's layout: the server gives it for the caller's own arrays only, and the copy then
 // goes through the pitched-copy ops, whose every address the server checks again.
-const OpArrayLayout = 0xF023 // u64 array -> u32 cudaError_t, then u64 base, pitch, rows, depth, elem
 
 func arrayLayout(h uintptr) (cudart.ArrayLayout, cudart.Error) {
 	resp, err := roundTrip(OpArrayLayout, binary.LittleEndian.AppendUint64(nil, uint64(h)))
@@ -24,15 +23,6 @@ func arrayLayout(h uintptr) (cudart.ArrayLayout, cudart.Error) {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(resp[4+8*i:]) }
 	return cudart.ArrayLayout{Base: u(0), Pitch: u(1), Rows: u(2), Depth: u(3), Elem: u(4)}, cudart.Success
-}
-
-// EncodeArrayLayout is the server's answer to OpArrayLayout.
-func EncodeArrayLayout(l cudart.ArrayLayout, e cudart.Error) []byte {
-	out := binary.LittleEndian.AppendUint32(nil, uint32(e))
-	if e != cudart.Success {
-		return out
-	}
-	return u64sTo(out, l.Base, l.Pitch, l.Rows, l.Depth, l.Elem)
 }
 
 func u64sTo(b []byte, vs ...uint64) []byte {

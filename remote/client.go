@@ -57,15 +57,6 @@ func On() bool {
 }
 
 // Hello is the client's first frame.
-type Hello struct {
-	Version int    `json:"version"`
-	Token   string `json:"token,omitempty"`
-	PID     int    `json:"pid"`
-	// Visible is the client's CUDA_VISIBLE_DEVICES, when set: the server shows it those of
-	// its devices, numbered from 0, as NVIDIA's driver would.
-	Visible *string `json:"visible,omitempty"`
-}
-
 // hello is this process's greeting.
 func hello(token string) []byte {
 	h := Hello{Version: wire.Version, Token: token, PID: os.Getpid()}
@@ -74,15 +65,6 @@ func hello(token string) []byte {
 	}
 	b, _ := json.Marshal(h)
 	return b
-}
-
-// Welcome is the server's answer: the devices this client sees.
-type Welcome struct {
-	OK            bool                `json:"ok"`
-	Error         string              `json:"error,omitempty"`
-	DriverVersion string              `json:"driver_version"`
-	CUDAVersion   int                 `json:"cuda_version"`
-	Devices       []shim.DeviceRecord `json:"devices"`
 }
 
 func init() { shim.RemoteDevices = connect }

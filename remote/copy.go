@@ -9,26 +9,6 @@ import (
 	"vgpu/shim"
 )
 
-// Protocol operations outside the function list: bulk moves of host memory, which no
-// table entry can describe because the direction depends on the copy kind.
-const (
-	OpPut      = 0xF001 // u64 device address, then bytes: host -> device
-	OpGet      = 0xF002 // u64 device address, u64 length: device -> host
-	OpIsDevice = 0xF003 // u64 address: 1 if it is device memory
-	OpCopyD2D  = 0xF004 // u64 dst, u64 src, u64 length: a copy that stays on the server
-	// Device code: images are shipped once, kernels launched by handle (see launch.go).
-	OpLoadModule = 0xF005 // image bytes -> status, u64 module
-	OpFunction   = 0xF006 // u64 module, name -> status, u64 function, u32 count, (u32 offset, u32 size)...
-	OpLaunch     = 0xF007 // u64 function, u32 grid[3], block[3], u64 shared, u64 stream, packed args -> status
-	// What the server's driver says of a kernel: its attributes, or its occupancy.
-	// A device-to-device copy in stream order, pipelined: it is captured like any async call.
-	OpCopyD2DAsync = 0xF009 // u64 dst, u64 src, u64 length, u64 stream
-	OpFuncQuery    = 0xF008 // u64 function, u32 what (0 attributes, 1 occupancy), i32 block, u64 shared, u32 flags, i32 max dynamic shared -> status, i32 values...
-	OpLast         = 0xF0FF // the protocol's own ops are OpPut..OpLast
-	// Chunk bounds one frame of a bulk copy.
-	Chunk = 16 << 20
-)
-
 func status(resp []byte) shim.Status {
 	if len(resp) < 1 {
 		return shim.ErrInvalidValue

@@ -8,14 +8,6 @@ import (
 	"vgpu/shim"
 )
 
-// Pitched copies: rows travel packed (width bytes each), so the bytes between rows never
-// cross the wire; the server writes or reads them at their pitch.
-const (
-	OpPut2D  = 0xF00A // u64 dst, u64 dpitch, u64 width, u64 rows, u64 stream, then rows*width bytes
-	OpGet2D  = 0xF00B // u64 src, u64 spitch, u64 width, u64 rows -> status, rows*width bytes
-	OpCopy2D = 0xF00C // u64 dst, u64 dpitch, u64 src, u64 spitch, u64 width, u64 rows, u64 stream: device to device
-)
-
 func u64s(vs ...uint64) []byte {
 	var b []byte
 	for _, v := range vs {

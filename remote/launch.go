@@ -9,17 +9,8 @@ import (
 	"vgpu/shim"
 )
 
-// LaunchHeader is the fixed part of an OpLaunch request.
-const LaunchHeader = 48
-
-// OpLaunchAttrs is OpLaunch with launch attributes (cudaLaunchKernelExC): the same header,
-// then u32 count (at most shim.MaxLaunchAttrs), count attributes as the program lays them
-// out (u32 id, 4 bytes padding, 64 bytes of value), then the packed arguments. A launch with
-// no attributes stays an OpLaunch.
-const OpLaunchAttrs = 0xF020
-
-// LaunchAttrsAt is where an OpLaunchAttrs request's arguments start, for n attributes.
-func LaunchAttrsAt(n int) int { return LaunchHeader + 4 + n*shim.LaunchAttrSize }
+// A launch with attributes (cudaLaunchKernelExC) is a wire.OpLaunchAttrs; one with none stays
+// a wire.OpLaunch.
 
 // remoteKernel is a kernel as the server knows it: its handle and parameter layout.
 type remoteKernel struct {

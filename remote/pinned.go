@@ -14,15 +14,8 @@ import (
 // with a local backend, registers with the driver. Copies between the device and that memory
 // then carry no bytes at all: the server's DMA reads and writes the client's pages, and an
 // asynchronous download is a post like a launch, complete at the next synchronisation, as in
-// CUDA. (ggml keeps its logits and its upload staging in such memory.)
-const (
-	OpHostShare   = 0xF010 // u64 client address, u64 size; the frame carries the memfd (SCM_RIGHTS, sharedMemfd)
-	OpHostUnshare = 0xF011 // u64 client address: after the work before it, the server drops the mapping
-	OpPutHost     = 0xF012 // u64 dst, u64 client address, u64 length: shared host memory -> device
-	OpGetHost     = 0xF013 // u64 src, u64 client address, u64 length: device -> shared host memory
-
-	MaxShared = 64 << 30 // one allocation's bound: the server keeps its own mapping of it
-)
+// CUDA. (ggml keeps its logits and its upload staging in such memory.) The operations are
+// wire.OpHostShare and its kin.
 
 var shared struct {
 	sync.RWMutex

@@ -20,12 +20,6 @@ import (
 // local backend the server registers the memory with the driver, so copies run at DMA speed.
 // Anything that fails at setup leaves the client on the socket path.
 const (
-	OpShmAttach = 0xF00D // u64 size; the frame carries the window's memfd (SCM_RIGHTS, sharedMemfd)
-	OpPutShm    = 0xF00E // u64 dst, u64 offset, u64 length, u64 consumed-after: ring -> device
-	OpGetShm    = 0xF00F // u64 src, u64 offset, u64 length: device -> download area
-	// A shared file in place of a memfd (shmfile.go): u64 size, the nonce, the file's name.
-	OpShmFileAttach = 0xF014
-
 	shmHeader  = 4096     // the first page: the server's consumed counter at offset 0
 	shmMinCopy = 64 << 10 // smaller copies go inline in the frame, which is cheaper
 )

@@ -18,12 +18,7 @@ import (
 // writes a fresh random nonce into the region's header and sends it with the request; the
 // server reads it through its own mapping, accepts only on a match and wipes it. A refusal
 // leaves the client on the socket path, as any failed window setup does.
-const (
-	ShmNonceOffset = 64 // in the header page, after the consumed counter
-	ShmNonceLen    = 32
-	MaxShmFileName = 64
-	maxShmFile     = 4 << 30 // a larger region is used up to this
-)
+const maxShmFile = 4 << 30 // a larger region is used up to this
 
 // attachShmFile maps path and asks the server to attach the file it knows as name; mu is held.
 func attachShmFile(path, name string) {

@@ -11,15 +11,9 @@ import (
 	"vgpu/wire"
 )
 
-// Protocol operations for device variables, host functions' ordering and memory pools.
-const (
-	// A module's __device__/__constant__ variable: the server resolves it in the shipped
-	// image (its driver's cuModuleGetGlobal, or device memory of the sim's model, filled
-	// from the initial bytes the client sends: its host shadow).
-	OpGlobal = 0xF021 // u64 module, u64 size, u32 name length, name, initial bytes -> status, u64 address
-	// cudaMemPoolGetAttribute / SetAttribute: the value's size depends on the attribute.
-	OpPoolAttr = 0xF022 // u64 pool, i32 attr, u32 set, u64 value -> u32 cudaError_t, u64 value
-)
+// A module's __device__/__constant__ variable (wire.OpGlobal): the server resolves it in the
+// shipped image (its driver's cuModuleGetGlobal, or device memory of the sim's model, filled
+// from the initial bytes the client sends: its host shadow).
 
 var (
 	globalsMu sync.Mutex

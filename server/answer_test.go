@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // The server's own protocol ops (bulk copies, code, shared memory) never panic on hostile
@@ -36,11 +36,11 @@ func FuzzProtocolOps(f *testing.F) {
 		f.Skip(s.Err)
 	}
 	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
-		op := uint32(remote.OpPut) + uint32(which)%15
+		op := uint32(wire.OpPut) + uint32(which)%15
 		switch op {
-		case remote.OpShmAttach: // needs a socket: covered by the CI's clients
+		case wire.OpShmAttach: // needs a socket: covered by the CI's clients
 			return
-		case remote.OpPutShm, remote.OpGetShm:
+		case wire.OpPutShm, wire.OpGetShm:
 			var none shmWindow
 			none.op(op, payload)
 			window.op(op, payload)

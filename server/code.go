@@ -3,8 +3,8 @@ package server
 import (
 	"encoding/binary"
 
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // shippedModule is a client's image on this server, under a handle the client owns (so no
@@ -32,7 +32,7 @@ func code(op uint32, p []byte) []byte {
 	}
 	le := binary.LittleEndian
 	switch op {
-	case remote.OpLoadModule:
+	case wire.OpLoadModule:
 		image, ok := sealedImage(p)
 		if !ok {
 			return reply(shim.ErrInvalidKernelImage)
@@ -44,7 +44,7 @@ func code(op uint32, p []byte) []byte {
 		stats.bytesIn.Add(uint64(len(p)))
 		stats.modules.Add(1)
 		return le.AppendUint64(reply(shim.OK), uint64(shim.NewHandle(shim.KindModule, &shippedModule{native, cb})))
-	case remote.OpFunction:
+	case wire.OpFunction:
 		if len(p) < 9 {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -66,7 +66,7 @@ func code(op uint32, p []byte) []byte {
 			out = le.AppendUint32(le.AppendUint32(out, q.Offset), q.Size)
 		}
 		return out
-	case remote.OpFuncQuery:
+	case wire.OpFuncQuery:
 		if len(p) != 32 {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -97,26 +97,26 @@ func code(op uint32, p []byte) []byte {
 			out = le.AppendUint32(out, uint32(v))
 		}
 		return out
-	case remote.OpLaunch, remote.OpLaunchAttrs:
-		if len(p) < remote.LaunchHeader {
+	case wire.OpLaunch, wire.OpLaunchAttrs:
+		if len(p) < wire.LaunchHeader {
 			return reply(shim.ErrInvalidValue)
 		}
 		// The attributes are checked before anything else: a count past the bound or past
 		// the frame is refused, never read.
-		args, attrs := p[remote.LaunchHeader:], []shim.LaunchAttr(nil)
-		if op == remote.OpLaunchAttrs {
-			if len(p) < remote.LaunchHeader+4 {
+		args, attrs := p[wire.LaunchHeader:], []shim.LaunchAttr(nil)
+		if op == wire.OpLaunchAttrs {
+			if len(p) < wire.LaunchHeader+4 {
 				return reply(shim.ErrInvalidValue)
 			}
-			n := le.Uint32(p[remote.LaunchHeader:])
-			if n == 0 || n > shim.MaxLaunchAttrs || len(p) < remote.LaunchAttrsAt(int(n)) {
+			n := le.Uint32(p[wire.LaunchHeader:])
+			if n == 0 || n > shim.MaxLaunchAttrs || len(p) < wire.LaunchAttrsAt(int(n)) {
 				return reply(shim.ErrInvalidValue)
 			}
 			var st shim.Status
-			if attrs, st = shim.ParseLaunchAttrs(p[remote.LaunchHeader+4:remote.LaunchAttrsAt(int(n))], int(n)); st != shim.OK {
+			if attrs, st = shim.ParseLaunchAttrs(p[wire.LaunchHeader+4:wire.LaunchAttrsAt(int(n))], int(n)); st != shim.OK {
 				return reply(st)
 			}
-			args = p[remote.LaunchAttrsAt(int(n)):]
+			args = p[wire.LaunchAttrsAt(int(n)):]
 		}
 		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
 		if !ok || k.Native == 0 {

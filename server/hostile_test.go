@@ -26,7 +26,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -87,7 +86,7 @@ type testClient struct {
 func (s *testServer) dial(t *testing.T) *testClient {
 	t.Helper()
 	c := s.raw(t)
-	w := hello(t, c, remote.Hello{Version: wire.Version, Token: testToken, PID: os.Getpid()})
+	w := hello(t, c, wire.Hello{Version: wire.Version, Token: testToken, PID: os.Getpid()})
 	require.True(t, w.OK, w.Error)
 	require.NotEmpty(t, w.Devices)
 	c.SetDeadline(time.Time{})
@@ -96,14 +95,14 @@ func (s *testServer) dial(t *testing.T) *testClient {
 	return tc
 }
 
-func hello(t *testing.T, c io.ReadWriter, h remote.Hello) remote.Welcome {
+func hello(t *testing.T, c io.ReadWriter, h wire.Hello) wire.Welcome {
 	t.Helper()
 	b, _ := json.Marshal(h)
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	hd, p, err := wire.ReadFrame(c)
 	require.NoError(t, err)
 	require.Equal(t, uint8(wire.KindWelcome), hd.Kind)
-	var w remote.Welcome
+	var w wire.Welcome
 	require.NoError(t, json.Unmarshal(p, &w))
 	return w
 }
@@ -175,12 +174,12 @@ func (c *testClient) malloc(n uint64) uint64 {
 }
 
 func (c *testClient) put(dst uint64, b []byte) shim.Status {
-	s, _ := c.op(remote.OpPut, append(u64s(dst), b...))
+	s, _ := c.op(wire.OpPut, append(u64s(dst), b...))
 	return s
 }
 
 func (c *testClient) get(src, n uint64) (shim.Status, []byte) {
-	return c.op(remote.OpGet, u64s(src, n))
+	return c.op(wire.OpGet, u64s(src, n))
 }
 
 // works is a legitimate client's session: memory allocated, written, read back and freed.
@@ -335,7 +334,7 @@ func TestForeignHandlesAreRefused(t *testing.T) {
 	for _, st := range []uint64{stream, stream + 1, 0x400000} {
 		r, _ := other.call("cudaStreamSynchronize", wire.Value{U: st})
 		require.NotZero(t, r, "stream %#x", st)
-		status, _ := other.op(remote.OpCopyD2DAsync, u64s(a, a+8, 8, st))
+		status, _ := other.op(wire.OpCopyD2DAsync, u64s(a, a+8, 8, st))
 		require.NotEqual(t, shim.OK, status, "stream %#x", st)
 	}
 	r, _ := owner.call("cudaStreamSynchronize", wire.Value{U: stream})
@@ -361,17 +360,17 @@ func TestPointersOutsideAllocationsAreRefused(t *testing.T) {
 		require.NotEqual(t, shim.OK, c.put(at, make([]byte, 16)), "put at %#x", at)
 		st, _ := c.get(at, 16)
 		require.NotEqual(t, shim.OK, st, "get at %#x", at)
-		st, _ = c.op(remote.OpCopyD2D, u64s(p, at, 16))
+		st, _ = c.op(wire.OpCopyD2D, u64s(p, at, 16))
 		require.NotEqual(t, shim.OK, st, "copy from %#x", at)
-		st, _ = c.op(remote.OpCopyD2D, u64s(at, p, 16))
+		st, _ = c.op(wire.OpCopyD2D, u64s(at, p, 16))
 		require.NotEqual(t, shim.OK, st, "copy to %#x", at)
-		st, _ = c.op(remote.OpCopyD2DAsync, u64s(at, p, 16, 0))
+		st, _ = c.op(wire.OpCopyD2DAsync, u64s(at, p, 16, 0))
 		require.NotEqual(t, shim.OK, st, "async copy to %#x", at)
-		st, _ = c.op(remote.OpPut2D, append(u64s(at, 16, 8, 2, 0), make([]byte, 16)...))
+		st, _ = c.op(wire.OpPut2D, append(u64s(at, 16, 8, 2, 0), make([]byte, 16)...))
 		require.NotEqual(t, shim.OK, st, "2D put to %#x", at)
-		st, _ = c.op(remote.OpGet2D, u64s(at, 16, 8, 2))
+		st, _ = c.op(wire.OpGet2D, u64s(at, 16, 8, 2))
 		require.NotEqual(t, shim.OK, st, "2D get from %#x", at)
-		st, _ = c.op(remote.OpCopy2D, u64s(at, 16, p, 16, 8, 2, 0))
+		st, _ = c.op(wire.OpCopy2D, u64s(at, 16, p, 16, 8, 2, 0))
 		require.NotEqual(t, shim.OK, st, "2D copy to %#x", at)
 		r, _ := c.call("cudaMemset", wire.Value{U: at}, wire.Value{U: 0}, wire.Value{U: 16})
 		require.NotZero(t, r, "memset at %#x", at)
@@ -383,7 +382,7 @@ func TestPointersOutsideAllocationsAreRefused(t *testing.T) {
 		}
 	}
 	// A 2D copy whose last row runs past the allocation.
-	st, _ := c.op(remote.OpPut2D, append(u64s(p, size, 8, 2, 0), make([]byte, 16)...))
+	st, _ := c.op(wire.OpPut2D, append(u64s(p, size, 8, 2, 0), make([]byte, 16)...))
 	require.NotEqual(t, shim.OK, st)
 	st, got := c.get(p, size)
 	require.Equal(t, shim.OK, st)
@@ -440,7 +439,7 @@ func TestMalformedFramesEndOnlyTheirConnection(t *testing.T) {
 		}
 	}
 	// Pre-authentication: what is not a hello, or not a good one, is refused.
-	for name, h := range map[string]remote.Hello{"wrong token": {Token: "wrong"}, "no token": {}, "a longer token": {Token: testToken + "x"}} {
+	for name, h := range map[string]wire.Hello{"wrong token": {Token: "wrong"}, "no token": {}, "a longer token": {Token: testToken + "x"}} {
 		c := s.raw(t)
 		w := hello(t, c, h)
 		require.False(t, w.OK, name)
@@ -582,7 +581,7 @@ func TestConnectionLimits(t *testing.T) {
 	}
 	// Six authenticated clients: the seventh connection is closed unanswered.
 	c := s.raw(t)
-	b2, _ := json.Marshal(remote.Hello{Token: testToken})
+	b2, _ := json.Marshal(wire.Hello{Token: testToken})
 	wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b2)
 	_, _, err = wire.ReadFrame(c)
 	require.Error(t, err)
@@ -600,12 +599,12 @@ func TestConnectionLimits(t *testing.T) {
 		}
 		defer nc.Close()
 		nc.SetDeadline(time.Now().Add(2 * time.Second))
-		b, _ := json.Marshal(remote.Hello{Token: testToken})
+		b, _ := json.Marshal(wire.Hello{Token: testToken})
 		if wire.WriteFrame(nc, wire.Header{Kind: wire.KindHello}, b) != nil {
 			return false
 		}
 		_, p, err := wire.ReadFrame(nc)
-		var w remote.Welcome
+		var w wire.Welcome
 		return err == nil && json.Unmarshal(p, &w) == nil && w.OK
 	}, 5*time.Second, 50*time.Millisecond)
 	s.recovered(t, base)
@@ -714,7 +713,7 @@ func TestGraphReplayAfterFreeIsRefused(t *testing.T) {
 	require.Zero(t, r)
 	r, _ = c.call("cudaMemsetAsync", wire.Value{U: p}, wire.Value{U: 7}, wire.Value{U: 1 << 20}, wire.Value{U: stream})
 	require.Zero(t, r)
-	st, _ := c.op(remote.OpCopyD2DAsync, u64s(p, p+4096, 4096, stream))
+	st, _ := c.op(wire.OpCopyD2DAsync, u64s(p, p+4096, 4096, stream))
 	require.Equal(t, shim.OK, st)
 	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
 	require.Zero(t, r)
@@ -744,7 +743,7 @@ func TestCapturedUploadKeepsItsBytes(t *testing.T) {
 	rows := []byte(strings.Repeat("captured", 1024))
 	r, _ := c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
 	require.Zero(t, r)
-	st, _ := c.op(remote.OpPut2D, append(u64s(p, 4096, 4096, 2, stream), rows...))
+	st, _ := c.op(wire.OpPut2D, append(u64s(p, 4096, 4096, 2, stream), rows...))
 	require.Equal(t, shim.OK, st)
 	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
 	require.Zero(t, r)

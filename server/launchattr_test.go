@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/wire"
 )
@@ -58,9 +57,9 @@ func attr(id uint32, words ...uint32) shim.LaunchAttr {
 // kernelOnServer ships an image naming one kernel (the sim backend finds it by name) and
 // returns the kernel's handle.
 func kernelOnServer(t *testing.T, c *testClient) uint64 {
-	st, out := c.op(remote.OpLoadModule, []byte("\x00attr_kernel\x00"))
+	st, out := c.op(wire.OpLoadModule, []byte("\x00attr_kernel\x00"))
 	require.Equal(t, shim.OK, st)
-	st, out = c.op(remote.OpFunction, append(out[:8:8], "attr_kernel"...))
+	st, out = c.op(wire.OpFunction, append(out[:8:8], "attr_kernel"...))
 	require.Equal(t, shim.OK, st)
 	return binary.LittleEndian.Uint64(out)
 }
@@ -89,15 +88,15 @@ func TestLaunchAttributesReachTheBackendAndSurviveGraphReplay(t *testing.T) {
 	pdl := attr(shim.LaunchAttrProgrammaticStreamSer, 1, attrMarker)
 	prio := attr(shim.LaunchAttrPriority, attrMarker)
 
-	plain, _ := c.op(remote.OpLaunch, launchFrame(fn, 0, 0, nil)[:remote.LaunchHeader])
-	st, _ := c.op(remote.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, prio})))
+	plain, _ := c.op(wire.OpLaunch, launchFrame(fn, 0, 0, nil)[:wire.LaunchHeader])
+	st, _ := c.op(wire.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, prio})))
 	require.Equal(t, plain, st, "attributes do not change what the launch answers")
 	require.Equal(t, [][]shim.LaunchAttr{{pdl, prio}}, got.take(), "the backend got both attributes, values intact")
 
 	stream := c.create("cudaStreamCreate")
 	r, _ := c.call("cudaStreamBeginCapture", wire.Value{U: stream}, wire.Value{U: 0})
 	require.Zero(t, r)
-	st, _ = c.op(remote.OpLaunchAttrs, launchFrame(fn, stream, 1, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl})))
+	st, _ = c.op(wire.OpLaunchAttrs, launchFrame(fn, stream, 1, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl})))
 	require.Equal(t, shim.OK, st, "captured")
 	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1})
 	require.Zero(t, r)
@@ -128,12 +127,12 @@ func TestLaunchAttributeEventsMustBeTheClientsOwn(t *testing.T) {
 		return attr(shim.LaunchAttrProgrammaticEvent, uint32(h), uint32(h>>32))
 	}
 
-	plain, _ := c.op(remote.OpLaunch, launchFrame(fn, 0, 0, nil)[:remote.LaunchHeader])
-	st, _ := c.op(remote.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, event(ev)})))
+	plain, _ := c.op(wire.OpLaunch, launchFrame(fn, 0, 0, nil)[:wire.LaunchHeader])
+	st, _ := c.op(wire.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, event(ev)})))
 	require.Equal(t, plain, st)
 	require.Equal(t, [][]shim.LaunchAttr{{pdl}}, got.take(), "the event is the server's to record, not the driver's")
 	for _, h := range []uint64{foreign, ev + 1, 0} {
-		st, _ = c.op(remote.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, event(h)})))
+		st, _ = c.op(wire.OpLaunchAttrs, launchFrame(fn, 0, 2, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl, event(h)})))
 		require.Equal(t, shim.ErrInvalidHandle, st, "event %#x", h)
 	}
 	require.Empty(t, got.take(), "a refused launch does not run")
@@ -154,7 +153,7 @@ func TestMalformedLaunchAttributesAreRefused(t *testing.T) {
 		frame []byte
 		want  shim.Status
 	}{
-		{"no count", launchFrame(fn, 0, 0, nil)[:remote.LaunchHeader+2], shim.ErrInvalidValue},
+		{"no count", launchFrame(fn, 0, 0, nil)[:wire.LaunchHeader+2], shim.ErrInvalidValue},
 		{"a count of none", launchFrame(fn, 0, 0, nil), shim.ErrInvalidValue},
 		{"more than the frame holds", launchFrame(fn, 0, 2, pdl), shim.ErrInvalidValue},
 		{"a truncated attribute", launchFrame(fn, 0, 1, pdl[:40]), shim.ErrInvalidValue},
@@ -164,7 +163,7 @@ func TestMalformedLaunchAttributesAreRefused(t *testing.T) {
 		{"a device-updatable node", launchFrame(fn, 0, 2, append(append([]byte(nil), pdl...), shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{attr(shim.LaunchAttrDeviceUpdatableNode)})...)), shim.ErrNotSupported},
 	}
 	for _, tc := range cases {
-		st, _ := c.op(remote.OpLaunchAttrs, tc.frame)
+		st, _ := c.op(wire.OpLaunchAttrs, tc.frame)
 		require.Equal(t, tc.want, st, tc.name)
 	}
 	require.Empty(t, got.take(), "no refused launch reached the backend")

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
+	"vgpu/wire"
 )
 
 // Metrics counts what the server does, for Prometheus (vgpu serve --metrics ADDR).
@@ -171,15 +171,15 @@ func opName(op uint32, f *api.Func) string {
 	return "unknown"
 }
 
-// protocolOps names the protocol's own ops (remote.OpPut..remote.OpLast).
+// protocolOps names the protocol's own ops (wire.OpPut..wire.OpLast).
 var protocolOps = map[uint32]string{
-	remote.OpPut: "vgpu_put", remote.OpGet: "vgpu_get", remote.OpIsDevice: "vgpu_is_device", remote.OpCopyD2D: "vgpu_copy_d2d",
-	remote.OpLoadModule: "vgpu_load_module", remote.OpFunction: "vgpu_function", remote.OpLaunch: "vgpu_launch", remote.OpLaunchAttrs: "vgpu_launch_attrs",
-	remote.OpFuncQuery: "vgpu_func_query", remote.OpCopyD2DAsync: "vgpu_copy_d2d_async", remote.OpPut2D: "vgpu_put_2d",
-	remote.OpGet2D: "vgpu_get_2d", remote.OpCopy2D: "vgpu_copy_2d", remote.OpShmAttach: "vgpu_shm_attach", remote.OpShmFileAttach: "vgpu_shm_file_attach",
-	remote.OpPutShm: "vgpu_put_shm", remote.OpGetShm: "vgpu_get_shm", remote.OpHostShare: "vgpu_host_share",
-	remote.OpHostUnshare: "vgpu_host_unshare", remote.OpPutHost: "vgpu_put_host", remote.OpGetHost: "vgpu_get_host",
-	remote.OpArrayLayout: "vgpu_array_layout",
+	wire.OpPut: "vgpu_put", wire.OpGet: "vgpu_get", wire.OpIsDevice: "vgpu_is_device", wire.OpCopyD2D: "vgpu_copy_d2d",
+	wire.OpLoadModule: "vgpu_load_module", wire.OpFunction: "vgpu_function", wire.OpLaunch: "vgpu_launch", wire.OpLaunchAttrs: "vgpu_launch_attrs",
+	wire.OpFuncQuery: "vgpu_func_query", wire.OpCopyD2DAsync: "vgpu_copy_d2d_async", wire.OpPut2D: "vgpu_put_2d",
+	wire.OpGet2D: "vgpu_get_2d", wire.OpCopy2D: "vgpu_copy_2d", wire.OpShmAttach: "vgpu_shm_attach", wire.OpShmFileAttach: "vgpu_shm_file_attach",
+	wire.OpPutShm: "vgpu_put_shm", wire.OpGetShm: "vgpu_get_shm", wire.OpHostShare: "vgpu_host_share",
+	wire.OpHostUnshare: "vgpu_host_unshare", wire.OpPutHost: "vgpu_put_host", wire.OpGetHost: "vgpu_get_host",
+	wire.OpArrayLayout: "vgpu_array_layout",
 }
 
 // callStats is what one client's calls cost this server, by function: logged when the

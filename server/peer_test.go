@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/wire"
 )
@@ -114,7 +113,7 @@ func TestWindowIsOnlyASealedMemfdOfTheStatedSize(t *testing.T) {
 	for name, fd := range refusedDescriptors(t, window) {
 		client, server, in := peerConns(t)
 		var w shmWindow
-		p := send(t, client, in, remote.OpShmAttach, fd, u64s(window))
+		p := send(t, client, in, wire.OpShmAttach, fd, u64s(window))
 		require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, w.attach(server, p), name)
 		require.Nil(t, w.b, name)
 	}
@@ -125,7 +124,7 @@ func TestWindowIsOnlyASealedMemfdOfTheStatedSize(t *testing.T) {
 	require.NoError(t, err)
 	defer unix.Munmap(mine)
 	var w shmWindow
-	p := send(t, client, in, remote.OpShmAttach, fd, u64s(window))
+	p := send(t, client, in, wire.OpShmAttach, fd, u64s(window))
 	require.Equal(t, []byte{byte(shim.OK)}, w.attach(server, p))
 	defer w.detach()
 	mine[window-1] = 0x5a
@@ -138,7 +137,7 @@ func TestHostShareIsOnlyASealedMemfdOfTheStatedSize(t *testing.T) {
 	for name, fd := range refusedDescriptors(t, size) {
 		client, server, in := peerConns(t)
 		s := hostShares{}
-		p := send(t, client, in, remote.OpHostShare, fd, u64s(addr, size))
+		p := send(t, client, in, wire.OpHostShare, fd, u64s(addr, size))
 		require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, s.share(server, p), name)
 		require.Empty(t, s, name)
 	}
@@ -146,7 +145,7 @@ func TestHostShareIsOnlyASealedMemfdOfTheStatedSize(t *testing.T) {
 	s := hostShares{}
 	defer s.dropAll()
 	fd := memfd(t, size, clientSeals)
-	p := send(t, client, in, remote.OpHostShare, fd, u64s(addr, size))
+	p := send(t, client, in, wire.OpHostShare, fd, u64s(addr, size))
 	require.Equal(t, []byte{byte(shim.OK)}, s.share(server, p))
 	require.Len(t, s[addr].b, size)
 }
@@ -162,7 +161,7 @@ func TestADescriptorNumberInTheRequestOpensNothing(t *testing.T) {
 	} {
 		client, server, in := peerConns(t)
 		var w shmWindow
-		p := send(t, client, in, remote.OpShmAttach, -1, payload)
+		p := send(t, client, in, wire.OpShmAttach, -1, payload)
 		require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, w.attach(server, p), name)
 		require.Nil(t, w.b)
 	}
@@ -172,7 +171,7 @@ func TestADescriptorNumberInTheRequestOpensNothing(t *testing.T) {
 	} {
 		client, server, in := peerConns(t)
 		s := hostShares{}
-		p := send(t, client, in, remote.OpHostShare, -1, payload)
+		p := send(t, client, in, wire.OpHostShare, -1, payload)
 		require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, s.share(server, p), name)
 		require.Empty(t, s)
 	}
@@ -188,9 +187,9 @@ func TestARefusedRequestConsumesItsDescriptor(t *testing.T) {
 	var w shmWindow
 	defer w.detach()
 	good := memfd(t, window, clientSeals)
-	p := send(t, client, in, remote.OpShmAttach, good, u64s(window, 0)) // a bad length
+	p := send(t, client, in, wire.OpShmAttach, good, u64s(window, 0)) // a bad length
 	require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, w.attach(server, p))
-	p = send(t, client, in, remote.OpShmAttach, good, u64s(window))
+	p = send(t, client, in, wire.OpShmAttach, good, u64s(window))
 	require.Equal(t, []byte{byte(shim.OK)}, w.attach(server, p))
 	_, left := server.TakeFD()
 	require.False(t, left)

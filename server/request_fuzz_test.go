@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -40,12 +39,12 @@ func newFuzzState(t testing.TB) *fuzzState {
 	for op := range dispatch {
 		s.ops = append(s.ops, op)
 	}
-	for op := uint32(remote.OpPut); op <= remote.OpGetHost; op++ {
-		if op != remote.OpShmAttach && op != remote.OpHostShare { // these need a peer on a socket
+	for op := uint32(wire.OpPut); op <= wire.OpGetHost; op++ {
+		if op != wire.OpShmAttach && op != wire.OpHostShare { // these need a peer on a socket
 			s.ops = append(s.ops, op)
 		}
 	}
-	s.ops = append(s.ops, remote.OpLaunchAttrs)
+	s.ops = append(s.ops, wire.OpLaunchAttrs)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -82,7 +81,7 @@ func (s *fuzzState) fresh() {
 	for _, p := range []uint64{s.dev[1], 0, s.dev[1] + 64, 0x400000, s.dev[1], s.dev[1] + 1<<20 - 8} {
 		arrays = binary.LittleEndian.AppendUint64(arrays, p)
 	}
-	answer(remote.OpPut, arrays, s.byOp)
+	answer(wire.OpPut, arrays, s.byOp)
 	for _, name := range []string{"cublasCreate_v2", "cudaStreamCreate"} {
 		r := callByName(s.byOp, name, wire.Value{U: 1})
 		if r.res != 0 {
@@ -264,21 +263,21 @@ func FuzzRequest(f *testing.F) {
 	idx := func(op uint32) uint16 {
 		return uint16(sort.Search(len(s.ops), func(i int) bool { return s.ops[i] >= op }))
 	}
-	f.Add(idx(remote.OpPut), append(u64s(d0), make([]byte, 64)...))
-	f.Add(idx(remote.OpGet), u64s(d1, 4096))
-	f.Add(idx(remote.OpIsDevice), u64s(d0))
-	f.Add(idx(remote.OpCopyD2D), u64s(d1, d0, 4096))
-	f.Add(idx(remote.OpCopyD2DAsync), u64s(d1, d0, 4096, stream))
-	f.Add(idx(remote.OpPut2D), append(u64s(d1, 64, 16, 2, stream), make([]byte, 32)...))
-	f.Add(idx(remote.OpGet2D), u64s(d1, 64, 16, 2))
-	f.Add(idx(remote.OpCopy2D), u64s(d1, 64, d0, 64, 16, 2, stream))
-	f.Add(idx(remote.OpPutShm), u64s(d1, 0, 64, 64))
-	f.Add(idx(remote.OpGetShm), u64s(d1, 4096, 64))
-	f.Add(idx(remote.OpPutHost), u64s(d1, s.client+4096, 4096))
-	f.Add(idx(remote.OpGetHost), u64s(d1, s.client, 4096))
-	f.Add(idx(remote.OpHostUnshare), u64s(s.client+1))
-	f.Add(idx(remote.OpLaunch), append(u64s(1), make([]byte, 80)...))
-	f.Add(idx(remote.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
+	f.Add(idx(wire.OpPut), append(u64s(d0), make([]byte, 64)...))
+	f.Add(idx(wire.OpGet), u64s(d1, 4096))
+	f.Add(idx(wire.OpIsDevice), u64s(d0))
+	f.Add(idx(wire.OpCopyD2D), u64s(d1, d0, 4096))
+	f.Add(idx(wire.OpCopyD2DAsync), u64s(d1, d0, 4096, stream))
+	f.Add(idx(wire.OpPut2D), append(u64s(d1, 64, 16, 2, stream), make([]byte, 32)...))
+	f.Add(idx(wire.OpGet2D), u64s(d1, 64, 16, 2))
+	f.Add(idx(wire.OpCopy2D), u64s(d1, 64, d0, 64, 16, 2, stream))
+	f.Add(idx(wire.OpPutShm), u64s(d1, 0, 64, 64))
+	f.Add(idx(wire.OpGetShm), u64s(d1, 4096, 64))
+	f.Add(idx(wire.OpPutHost), u64s(d1, s.client+4096, 4096))
+	f.Add(idx(wire.OpGetHost), u64s(d1, s.client, 4096))
+	f.Add(idx(wire.OpHostUnshare), u64s(s.client+1))
+	f.Add(idx(wire.OpLaunch), append(u64s(1), make([]byte, 80)...))
+	f.Add(idx(wire.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
 	var g guard
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {
@@ -292,13 +291,13 @@ func FuzzRequest(f *testing.F) {
 			defer func() { testArgs = nil }()
 			defer g.release()
 			switch op {
-			case remote.OpPutShm, remote.OpGetShm:
+			case wire.OpPutShm, wire.OpGetShm:
 				var none shmWindow
 				none.op(op, payload)
 				s.window.op(op, payload)
-			case remote.OpPutHost, remote.OpGetHost:
+			case wire.OpPutHost, wire.OpGetHost:
 				s.shares.copy(op, payload, which&0x8000 != 0)
-			case remote.OpHostUnshare:
+			case wire.OpHostUnshare:
 				// Unsharing the state's own mapping would leave nothing to copy to.
 				if len(payload) == 8 && binary.LittleEndian.Uint64(payload) == s.client {
 					return

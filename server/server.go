@@ -27,7 +27,6 @@ import (
 
 	"vgpu/cublas"
 	"vgpu/cudart"
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -258,12 +257,12 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 	if err != nil || h.Kind != wire.KindHello {
 		return refuse("no valid hello", "err", err, "kind", h.Kind)
 	}
-	var hello remote.Hello
-	welcome := remote.Welcome{OK: true}
+	var hello wire.Hello
+	welcome := wire.Welcome{OK: true}
 	if err := json.Unmarshal(payload, &hello); err != nil {
-		welcome = remote.Welcome{Error: "malformed hello"}
+		welcome = wire.Welcome{Error: "malformed hello"}
 	} else if (o.RequireToken || o.Token != "") && !sameToken(hello.Token, o.Token) {
-		welcome = remote.Welcome{Error: "wrong or missing token"}
+		welcome = wire.Welcome{Error: "wrong or missing token"}
 	}
 	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
 	// client's own thread (a secure session keeps reading through the poller).
@@ -424,17 +423,17 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		start := time.Now()
 		var resp []byte
 		switch h.Op {
-		case remote.OpShmAttach:
+		case wire.OpShmAttach:
 			resp = window.attach(c, payload)
-		case remote.OpShmFileAttach:
+		case wire.OpShmFileAttach:
 			resp = window.attachFile(o.ShmFiles, payload, log)
-		case remote.OpPutShm, remote.OpGetShm:
+		case wire.OpPutShm, wire.OpGetShm:
 			resp = window.op(h.Op, payload)
-		case remote.OpHostShare:
+		case wire.OpHostShare:
 			resp = shares.share(c, payload)
-		case remote.OpHostUnshare:
+		case wire.OpHostUnshare:
 			resp = shares.unshare(payload)
-		case remote.OpPutHost, remote.OpGetHost:
+		case wire.OpPutHost, wire.OpGetHost:
 			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
 			resp = answer(h.Op, payload, byOp)
@@ -459,7 +458,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			return
 		}
 		turn.responded()
-		if h.Op == remote.OpGet {
+		if h.Op == wire.OpGet {
 			downloads.Put(&resp)
 		}
 	}
@@ -468,13 +467,13 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 // drains reports whether a successful op has waited for everything the client posted before
 // it: a download does, on the sim's device and behind the local backend's legacy stream.
 func drains(op uint32) bool {
-	return op == remote.OpGet || op == remote.OpGetShm || op == remote.OpGetHost
+	return op == wire.OpGet || op == wire.OpGetShm || op == wire.OpGetHost
 }
 
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
 // cudaError's numbers, which the driver API shares for the errors a copy meets).
 func status(op uint32, resp []byte) uint64 {
-	if op >= remote.OpPut && op <= remote.OpLast {
+	if op >= wire.OpPut && op <= wire.OpLast {
 		if len(resp) == 0 || shim.Status(resp[0]) == shim.OK {
 			return 0
 		}
@@ -515,20 +514,21 @@ func withResult(resp []byte, op uint32, r uint64) []byte {
 // answer runs one request.
 func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 	switch op {
-	case remote.OpPut, remote.OpGet, remote.OpIsDevice, remote.OpCopyD2D, remote.OpCopyD2DAsync,
-		remote.OpPut2D, remote.OpGet2D, remote.OpCopy2D:
+	case wire.OpPut, wire.OpGet, wire.OpIsDevice, wire.OpCopyD2D, wire.OpCopyD2DAsync,
+		wire.OpPut2D, wire.OpGet2D, wire.OpCopy2D:
 		return bulk(op, payload)
-	case remote.OpLoadModule, remote.OpFunction, remote.OpLaunch, remote.OpLaunchAttrs, remote.OpFuncQuery:
+	case wire.OpLoadModule, wire.OpFunction, wire.OpLaunch, wire.OpLaunchAttrs, wire.OpFuncQuery:
 		return code(op, payload)
-	case remote.OpGlobal:
+	case wire.OpGlobal:
 		return global(payload)
-	case remote.OpPoolAttr:
+	case wire.OpPoolAttr:
 		return poolAttr(payload)
-	case remote.OpArrayLayout: // the caller's own array only: LayoutOf resolves owner-aware
+	case wire.OpArrayLayout: // the caller's own array only: LayoutOf resolves owner-aware
 		if len(payload) != 8 {
-			return remote.EncodeArrayLayout(cudart.ArrayLayout{}, cudart.ErrorInvalidValue)
+			return wire.EncodeArrayLayout(uint32(cudart.ErrorInvalidValue), 0, 0, 0, 0, 0)
 		}
-		return remote.EncodeArrayLayout(cudart.LayoutOf(uintptr(binary.LittleEndian.Uint64(payload))))
+		l, e := cudart.LayoutOf(uintptr(binary.LittleEndian.Uint64(payload)))
+		return wire.EncodeArrayLayout(uint32(e), l.Base, l.Pitch, l.Rows, l.Depth, l.Elem)
 	}
 	f, ok := byOp[op]
 	call, ok2 := dispatch[op]
@@ -614,7 +614,7 @@ func notSupported(f *api.Func) uint64 {
 func bulk(op uint32, p []byte) []byte {
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
 	switch op {
-	case remote.OpPut:
+	case wire.OpPut:
 		if len(p) < 8 {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -627,8 +627,8 @@ func bulk(op uint32, p []byte) []byte {
 			return reply(shim.OK)
 		}
 		return reply(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
-	case remote.OpGet:
-		if len(p) != 16 || u(1) > remote.Chunk {
+	case wire.OpGet:
+		if len(p) != 16 || u(1) > wire.Chunk {
 			return reply(shim.ErrInvalidValue)
 		}
 		src, n := uintptr(u(0)), u(1)
@@ -644,7 +644,7 @@ func bulk(op uint32, p []byte) []byte {
 			}
 		}
 		return out
-	case remote.OpIsDevice:
+	case wire.OpIsDevice:
 		if len(p) != 8 {
 			return []byte{0}
 		}
@@ -652,14 +652,14 @@ func bulk(op uint32, p []byte) []byte {
 			return []byte{1}
 		}
 		return []byte{0}
-	case remote.OpCopyD2D:
+	case wire.OpCopyD2D:
 		if len(p) != 24 {
 			return reply(shim.ErrInvalidValue)
 		}
 		dst, src, n := uintptr(u(0)), uintptr(u(1)), u(2)
 		s := shim.DefaultStream(shim.S().Device(0))
 		return reply(shim.Memcpy(s, dst, src, n, shim.DeviceToDevice))
-	case remote.OpPut2D: // packed rows, written at the destination's pitch in stream order
+	case wire.OpPut2D: // packed rows, written at the destination's pitch in stream order
 		// width * rows must be the payload's size, checked by division: a product can wrap.
 		if len(p) <= 40 || u(2) == 0 || uint64(len(p)-40)%u(2) != 0 || uint64(len(p)-40)/u(2) != u(3) {
 			return reply(shim.ErrInvalidValue)
@@ -678,8 +678,8 @@ func bulk(op uint32, p []byte) []byte {
 			}
 			return st
 		})
-	case remote.OpGet2D:
-		if len(p) != 32 || u(2) == 0 || u(3) == 0 || u(2) > remote.Chunk || u(3) > remote.Chunk || u(2)*u(3) > remote.Chunk {
+	case wire.OpGet2D:
+		if len(p) != 32 || u(2) == 0 || u(3) == 0 || u(2) > wire.Chunk || u(3) > wire.Chunk || u(2)*u(3) > wire.Chunk {
 			return reply(shim.ErrInvalidValue)
 		}
 		out := make([]byte, 1+u(2)*u(3))
@@ -689,14 +689,14 @@ func bulk(op uint32, p []byte) []byte {
 			return reply(st)
 		}
 		return out
-	case remote.OpCopy2D:
+	case wire.OpCopy2D:
 		if len(p) != 56 {
 			return reply(shim.ErrInvalidValue)
 		}
 		return onStream(u(6), func(s *shim.Stream) shim.Status {
 			return shim.Memcpy2D(s, uintptr(u(0)), u(1), uintptr(u(2)), u(3), u(4), u(5), shim.DeviceToDevice)
 		})
-	case remote.OpCopyD2DAsync:
+	case wire.OpCopyD2DAsync:
 		if len(p) != 32 {
 			return reply(shim.ErrInvalidValue)
 		}

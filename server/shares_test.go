@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/cudart"
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // A shared-host copy names host memory by the client's address: only a range inside one
@@ -36,7 +36,7 @@ func TestSharedHostCopyBounds(t *testing.T) {
 		{"nowhere", u64s(1, 0x1000, 16)},
 	}
 	for _, c := range bad {
-		for _, op := range []uint32{remote.OpPutHost, remote.OpGetHost} {
+		for _, op := range []uint32{wire.OpPutHost, wire.OpGetHost} {
 			require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, s.copy(op, c.payload, false), c.name)
 		}
 	}
@@ -48,8 +48,8 @@ func TestSharedHostCopyBounds(t *testing.T) {
 		b[i] = byte(i * 7)
 	}
 	ok := []byte{byte(shim.OK)}
-	require.Equal(t, ok, s.copy(remote.OpPutHost, u64s(uint64(dev), client, 4096), true))
-	require.Equal(t, ok, s.copy(remote.OpGetHost, u64s(uint64(dev), client+4096, 4096), false))
+	require.Equal(t, ok, s.copy(wire.OpPutHost, u64s(uint64(dev), client, 4096), true))
+	require.Equal(t, ok, s.copy(wire.OpGetHost, u64s(uint64(dev), client+4096, 4096), false))
 	require.Equal(t, b[:4096], b[4096:])
 	require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, s.unshare(u64s(client+1)), "an address that is no mapping's")
 	// Past the client's bound a share is refused before anything is mapped.
@@ -57,7 +57,7 @@ func TestSharedHostCopyBounds(t *testing.T) {
 	sharedPerClient = 12288
 	t.Cleanup(func() { sharedPerClient = old })
 	c, server, in := peerConns(t)
-	p := send(t, c, in, remote.OpHostShare, memfd(t, 8192, clientSeals), u64s(client+1<<20, 8192))
+	p := send(t, c, in, wire.OpHostShare, memfd(t, 8192, clientSeals), u64s(client+1<<20, 8192))
 	require.Equal(t, []byte{byte(shim.ErrOutOfMemory)}, s.share(server, p))
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/shim"
 	"vgpu/wire"
 )
@@ -140,7 +139,7 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
 	addr, off, n := uintptr(u(0)), u(1), u(2)
 	switch op {
-	case remote.OpPutShm:
+	case wire.OpPutShm:
 		if len(p) != 32 {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -154,7 +153,7 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 		}
 		stats.bytesIn.Add(n)
 		return reply(shim.S().Backend.Copy(addr, uintptr(unsafe.Pointer(&w.ring[off])), n, shim.HostToDevice))
-	case remote.OpGetShm:
+	case wire.OpGetShm:
 		if len(p) != 24 || n == 0 || off > uint64(len(w.download)) || n > uint64(len(w.download))-off {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -189,7 +188,7 @@ func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
 	addr, size := u(0), u(1)
-	if addr == 0 || size == 0 || size%4096 != 0 || size > remote.MaxShared || s[addr] != nil {
+	if addr == 0 || size == 0 || size%4096 != 0 || size > wire.MaxShared || s[addr] != nil {
 		return reply(shim.ErrInvalidValue)
 	}
 	held := size
@@ -256,7 +255,7 @@ func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
 		return reply(st)
 	}
 	dst, src, kind := dev, local, int32(shim.HostToDevice)
-	if op == remote.OpGetHost {
+	if op == wire.OpGetHost {
 		dst, src, kind = local, dev, shim.DeviceToHost
 		stats.bytesOut.Add(n)
 	} else {

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // A shared file: the window of a client that cannot pass a descriptor (a VM guest, whose
@@ -29,12 +29,12 @@ type shmFileRequest struct {
 
 // parseShmFileAttach decodes u64 size, the nonce, then the name.
 func parseShmFileAttach(p []byte) (shmFileRequest, bool) {
-	if len(p) < 8+remote.ShmNonceLen+1 || len(p) > 8+remote.ShmNonceLen+remote.MaxShmFileName {
+	if len(p) < 8+wire.ShmNonceLen+1 || len(p) > 8+wire.ShmNonceLen+wire.MaxShmFileName {
 		return shmFileRequest{}, false
 	}
-	r := shmFileRequest{size: binary.LittleEndian.Uint64(p), nonce: p[8 : 8+remote.ShmNonceLen],
-		name: string(p[8+remote.ShmNonceLen:])}
-	zero := make([]byte, remote.ShmNonceLen)
+	r := shmFileRequest{size: binary.LittleEndian.Uint64(p), nonce: p[8 : 8+wire.ShmNonceLen],
+		name: string(p[8+wire.ShmNonceLen:])}
+	zero := make([]byte, wire.ShmNonceLen)
 	if subtle.ConstantTimeCompare(r.nonce, zero) == 1 { // a wiped header's nonce proves nothing
 		return shmFileRequest{}, false
 	}
@@ -46,10 +46,10 @@ func parseShmFileAttach(p []byte) (shmFileRequest, bool) {
 
 // nonceMatches reports whether the region's header holds the client's nonce, in constant time.
 func nonceMatches(region, nonce []byte) bool {
-	if len(region) < remote.ShmNonceOffset+remote.ShmNonceLen || len(nonce) != remote.ShmNonceLen {
+	if len(region) < wire.ShmNonceOffset+wire.ShmNonceLen || len(nonce) != wire.ShmNonceLen {
 		return false
 	}
-	return subtle.ConstantTimeCompare(region[remote.ShmNonceOffset:remote.ShmNonceOffset+remote.ShmNonceLen], nonce) == 1
+	return subtle.ConstantTimeCompare(region[wire.ShmNonceOffset:wire.ShmNonceOffset+wire.ShmNonceLen], nonce) == 1
 }
 
 // checkShmFile says why the file open on fd cannot be a client's window of size bytes, or "".
@@ -116,7 +116,7 @@ func (w *shmWindow) attachFile(files map[string]string, p []byte, log *shim.Logg
 		refuse("the region does not hold the client's nonce", "name", r.name)
 		return reply(shim.ErrInvalidValue)
 	}
-	clear(b[remote.ShmNonceOffset : remote.ShmNonceOffset+remote.ShmNonceLen]) // single use
+	clear(b[wire.ShmNonceOffset : wire.ShmNonceOffset+wire.ShmNonceLen]) // single use
 	half := (len(b) - shmHeader) / 2
 	w.b, w.ring, w.download, w.fd, w.file = b, b[shmHeader:shmHeader+half], b[shmHeader+half:], fd, true
 	w.pinned = pin(b)
@@ -127,7 +127,7 @@ func (w *shmWindow) attachFile(files map[string]string, p []byte, log *shim.Logg
 // ParseShmFile reads `NAME=PATH` (--shm-file): NAME is what a client sends, PATH an absolute path.
 func ParseShmFile(s string) (name, path string, ok bool) {
 	name, path, ok = strings.Cut(s, "=")
-	if !ok || name == "" || len(name) > remote.MaxShmFileName || !strings.HasPrefix(path, "/") {
+	if !ok || name == "" || len(name) > wire.MaxShmFileName || !strings.HasPrefix(path, "/") {
 		return "", "", false
 	}
 	for _, c := range name {

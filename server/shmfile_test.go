@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 const fileWindow = 4 << 20
@@ -38,10 +38,10 @@ func shmFile(t *testing.T, size int64) (string, []byte) {
 
 // proof writes a fresh nonce into the client's mapping and returns the request that sends it.
 func proof(t *testing.T, mine []byte, size uint64, name string) []byte {
-	nonce := make([]byte, remote.ShmNonceLen)
+	nonce := make([]byte, wire.ShmNonceLen)
 	_, err := rand.Read(nonce)
 	require.NoError(t, err)
-	copy(mine[remote.ShmNonceOffset:], nonce)
+	copy(mine[wire.ShmNonceOffset:], nonce)
 	return append(append(binary.LittleEndian.AppendUint64(nil, size), nonce...), name...)
 }
 
@@ -61,7 +61,7 @@ func TestSharedFileNeedsTheNonceTheClientWroteIntoIt(t *testing.T) {
 	defer w.detach()
 	mine[fileWindow-1] = 0x5a // the same memory on both sides
 	require.Equal(t, byte(0x5a), w.b[fileWindow-1])
-	require.Equal(t, make([]byte, remote.ShmNonceLen), mine[remote.ShmNonceOffset:remote.ShmNonceOffset+remote.ShmNonceLen],
+	require.Equal(t, make([]byte, wire.ShmNonceLen), mine[wire.ShmNonceOffset:wire.ShmNonceOffset+wire.ShmNonceLen],
 		"the nonce is wiped once used, so no one can replay it from the file")
 }
 
@@ -139,10 +139,10 @@ func TestSharedFileWindowIsBoundsChecked(t *testing.T) {
 	for _, p := range [][]byte{
 		u(0x1000, ring, 1, 0), u(0x1000, ring-1, 2, 0), u(0x1000, 1, ^uint64(0), 0), u(0x1000, ^uint64(0), 2, 0),
 	} {
-		require.Equal(t, refused, w.op(remote.OpPutShm, p))
+		require.Equal(t, refused, w.op(wire.OpPutShm, p))
 	}
 	for _, p := range [][]byte{u(0x1000, area, 1), u(0x1000, area-1, 2), u(0x1000, 1, ^uint64(0))} {
-		require.Equal(t, refused, w.op(remote.OpGetShm, p))
+		require.Equal(t, refused, w.op(wire.OpGetShm, p))
 	}
 }
 

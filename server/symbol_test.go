@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vgpu/remote"
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 func globalsRecorded() int {
@@ -24,16 +24,16 @@ func TestModuleVariablesAreForgottenWithTheirClient(t *testing.T) {
 	s := startServer(t, Options{})
 	before := globalsRecorded()
 	c := s.dial(t)
-	st, out := c.op(remote.OpLoadModule, []byte("\x00sym_var\x00"))
+	st, out := c.op(wire.OpLoadModule, []byte("\x00sym_var\x00"))
 	require.Equal(t, shim.OK, st)
 	le := binary.LittleEndian
 	req := le.AppendUint64(nil, le.Uint64(out))
 	req = le.AppendUint64(req, 4)
 	req = le.AppendUint32(req, uint32(len("sym_var")))
 	req = append(append(req, "sym_var"...), 1, 2, 3, 4)
-	st, first := c.op(remote.OpGlobal, req)
+	st, first := c.op(wire.OpGlobal, req)
 	require.Equal(t, shim.OK, st)
-	st, again := c.op(remote.OpGlobal, req)
+	st, again := c.op(wire.OpGlobal, req)
 	require.Equal(t, shim.OK, st)
 	assert.Equal(t, first, again, "one allocation per module and name")
 	assert.Equal(t, before+1, globalsRecorded())
@@ -49,7 +49,7 @@ func TestModuleVariableOfUnknownSizeIsSizedByTheServer(t *testing.T) {
 	s := startServer(t, Options{})
 	c := s.dial(t)
 	defer c.close()
-	st, out := c.op(remote.OpLoadModule, []byte("\x00zvar\x00"))
+	st, out := c.op(wire.OpLoadModule, []byte("\x00zvar\x00"))
 	require.Equal(t, shim.OK, st)
 	le := binary.LittleEndian
 	ask := func(size uint64) (shim.Status, []byte) {
@@ -57,7 +57,7 @@ func TestModuleVariableOfUnknownSizeIsSizedByTheServer(t *testing.T) {
 		req = le.AppendUint64(req, size)
 		req = le.AppendUint32(req, uint32(len("zvar")))
 		req = append(req, "zvar"...)
-		return c.op(remote.OpGlobal, append(req, make([]byte, size)...))
+		return c.op(wire.OpGlobal, append(req, make([]byte, size)...))
 	}
 	st, first := ask(0)
 	require.Equal(t, shim.OK, st)

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"vgpu/remote"
 	"vgpu/wire"
 )
 
@@ -40,7 +39,7 @@ echo $n >"$0/count.$$.tmp" && mv "$0/count.$$.tmp" "$0/count.$$"; exec cat <&3 >
 	admit := func() {
 		c := s.raw(t)
 		t.Cleanup(func() { c.Close() })
-		b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+		b, _ := json.Marshal(wire.Hello{Version: wire.Version, Token: testToken})
 		require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	}
 	stranger := s.raw(t) // connected, not yet authenticated
@@ -70,7 +69,7 @@ func TestWarmWorkersWaitAheadOfClients(t *testing.T) {
 	require.Equal(t, 1, started(), "only WarmWorkers wait")
 	c := s.raw(t)
 	defer c.Close()
-	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+	b, _ := json.Marshal(wire.Hello{Version: wire.Version, Token: testToken})
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	require.Eventually(t, func() bool { return started() == 2 }, 10*time.Second, 10*time.Millisecond, "the taken worker is replaced")
 }
@@ -109,7 +108,7 @@ func TestAWorkerIsNotGivenTheToken(t *testing.T) {
 	script := `exec cat <&3 >"$0/hello.$$"`
 	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}})
 	c := s.raw(t)
-	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken, PID: 4242})
+	b, _ := json.Marshal(wire.Hello{Version: wire.Version, Token: testToken, PID: 4242})
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	var got []byte
 	require.Eventually(t, func() bool {
@@ -147,7 +146,7 @@ func TestAWaitingWorkerThatDiesIsReaped(t *testing.T) {
 		"the dead waiting worker %d is not reaped: %s", pid, procState(pid))
 	c := s.raw(t)
 	defer c.Close()
-	b, _ := json.Marshal(remote.Hello{Version: wire.Version, Token: testToken})
+	b, _ := json.Marshal(wire.Hello{Version: wire.Version, Token: testToken})
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))
 	require.Eventually(t, func() bool {
 		got, _ := filepath.Glob(filepath.Join(dir, "served.*"))
