@@ -3,7 +3,6 @@ package shim
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Memory operations shared by the driver and runtime APIs. Each validates against the
@@ -116,7 +115,7 @@ func freeAlloc(a *Alloc) Status {
 		}
 	}
 	if mapped {
-		time.AfterFunc(ipcGrace, free)
+		afterCallsInFlight(free) // the freeing call itself is one of them: never run inline
 	} else {
 		free()
 	}
