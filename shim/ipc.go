@@ -202,13 +202,27 @@ func IPCOpenEventHandle(h []byte) (uintptr, Status) {
 	return NewHandle(KindEvent, x.event), OK
 }
 
-// IPCRevokeEvent ends e's export: its creator destroyed it. Openers' handles stay valid, as
-// an opened event outlives its creator's handle in CUDA.
+// IPCRevokeEvent ends e's export when the caller is its creator: it destroyed it. An
+// opener's handle names the same event, and destroying that ends only the handle. Openers'
+// handles stay valid, as an opened event outlives its creator's handle in CUDA.
 func IPCRevokeEvent(e *Event) {
 	ipc.Lock()
 	defer ipc.Unlock()
-	if x := ipc.byEvent[e]; x != nil {
+	if x := ipc.byEvent[e]; x != nil && x.owner == CallerOwner() {
 		delete(ipc.byEvent, e)
 		delete(ipc.byToken, x.token)
+	}
+}
+
+// ipcRevokeOwned ends every event export of a departed client (its memory exports end as
+// its memory is freed).
+func ipcRevokeOwned(owner uint64) {
+	ipc.Lock()
+	defer ipc.Unlock()
+	for e, x := range ipc.byEvent {
+		if x.owner == owner {
+			delete(ipc.byEvent, e)
+			delete(ipc.byToken, x.token)
+		}
 	}
 }
