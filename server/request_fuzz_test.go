@@ -45,7 +45,7 @@ func newFuzzState(t testing.TB) *fuzzState {
 			s.ops = append(s.ops, op)
 		}
 	}
-	s.ops = append(s.ops, remote.OpLaunchAttrs)
+	s.ops = append(s.ops, remote.OpLaunchAttrs, remote.OpGlobal, remote.OpPoolAttr, remote.OpArrayLayout)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -279,6 +279,10 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(remote.OpHostUnshare), u64s(s.client+1))
 	f.Add(idx(remote.OpLaunch), append(u64s(1), make([]byte, 80)...))
 	f.Add(idx(remote.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
+	f.Add(idx(remote.OpGlobal), append(append(u64s(1, 64), 1, 0, 0, 0, 'x'), make([]byte, 64)...))
+	f.Add(idx(remote.OpPoolAttr), append(u64s(0), 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	f.Add(idx(remote.OpArrayLayout), u64s(d0))
+	f.Add(idx(remote.OpArrayLayout), u64s(stream))
 	var g guard
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {
