@@ -117,7 +117,7 @@ func fatbinEntries(image []byte, f func(kind uint16, flags uint64, payload []byt
 	for off+0x30 <= end {
 		e := image[off:]
 		hs, ps := uint64(le.Uint32(e[4:])), le.Uint64(e[8:])
-		if hs < 0x30 || off+hs+ps > end {
+		if hs < 0x30 || hs > end-off || ps > end-off-hs { // no sum of the client's sizes, which could wrap
 			return
 		}
 		if f(le.Uint16(e), le.Uint64(e[0x28:]), image[off+hs:off+hs+ps]) {
@@ -157,7 +157,7 @@ func elfSymbol(elf []byte, name string) (uint64, []byte) {
 		return 0, nil
 	}
 	shoff, shsize, shnum := le.Uint64(elf[0x28:]), uint64(le.Uint16(elf[0x3a:])), uint64(le.Uint16(elf[0x3c:]))
-	if shsize < 64 || shoff+shsize*shnum > uint64(len(elf)) {
+	if shsize < 64 || shoff > uint64(len(elf)) || shsize*shnum > uint64(len(elf))-shoff { // shoff+...: could wrap
 		return 0, nil
 	}
 	sec := func(i uint64) []byte { return elf[shoff+i*shsize : shoff+(i+1)*shsize] }

@@ -92,9 +92,11 @@ func EventQuery(h uintptr) Result { return EventSynchronize(h) }
 
 // EventDestroy is cuEventDestroy_v2.
 func EventDestroy(h uintptr) Result {
-	if _, r := event(h); r != Success {
+	ev, r := event(h)
+	if r != Success {
 		return r
 	}
+	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export, as cudaEventDestroy's
 	shim.Release(shim.KindEvent, h)
 	return Success
 }

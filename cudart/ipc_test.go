@@ -193,3 +193,44 @@ func TestDeviceResetDropsMappingsNotTheExportersMemory(t *testing.T) {
 	})
 	shim.AsClient(1, func() { assert.Equal(t, Success, Memset(ptr, 0, 4096), "the exporter's memory stays") })
 }
+
+// The event behind an opened handle is the exporter's own; the opener destroying its handle
+// must not end the export for anyone else.
+func TestIPCOpenerDestroyingItsEventLeavesTheExport(t *testing.T) {
+	shim.Reset()
+	t.Cleanup(shim.Reset)
+	var ev uintptr
+	var h [64]byte
+	shim.AsClient(1, func() {
+		require.Equal(t, Success, EventCreateWithFlags(unsafe.Pointer(&ev), eventInterprocess|shim.EventDisableTiming))
+		require.Equal(t, Success, IpcGetEventHandle(unsafe.Pointer(&h), ev))
+	})
+	shim.AsClient(2, func() {
+		var opened uintptr
+		require.Equal(t, Success, IpcOpenEventHandle(unsafe.Pointer(&opened), unsafe.Pointer(&h)))
+		require.Equal(t, Success, EventDestroy(opened))
+	})
+	shim.AsClient(3, func() {
+		var opened uintptr
+		assert.Equal(t, Success, IpcOpenEventHandle(unsafe.Pointer(&opened), unsafe.Pointer(&h)), "another opener revoked the exporter's handle")
+	})
+}
+
+// An event export goes with its client, as its memory exports do: nothing of a departed
+// client stays reachable, nor piles up in the server.
+func TestIPCEventExportsGoWithTheirClient(t *testing.T) {
+	shim.Reset()
+	t.Cleanup(shim.Reset)
+	var ev uintptr
+	var h [64]byte
+	shim.AsClient(1, func() {
+		require.Equal(t, Success, EventCreateWithFlags(unsafe.Pointer(&ev), eventInterprocess|shim.EventDisableTiming))
+		require.Equal(t, Success, IpcGetEventHandle(unsafe.Pointer(&h), ev))
+	})
+	shim.FreeOwned(1)
+	shim.ReleaseOwned(1)
+	shim.AsClient(2, func() {
+		var opened uintptr
+		assert.Equal(t, ErrorInvalidResourceHandle, IpcOpenEventHandle(unsafe.Pointer(&opened), unsafe.Pointer(&h)))
+	})
+}

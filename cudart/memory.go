@@ -325,6 +325,11 @@ func Slices3D(p unsafe.Pointer, peer bool, res Resolver, slice func(dst uintptr,
 	}
 	for _, end := range []*end3D{&src, &dst} {
 		if !end.arr {
+			// Slices lie rows apart: with fewer rows than the block, they overlap (with none,
+			// every slice is the first, and a depth of 2^32 copies one slice 2^32 times).
+			if depth > 1 && (end.y > end.rows || h > end.rows-end.y) {
+				return ErrorInvalidValue
+			}
 			continue
 		}
 		x, ok := shim.MulAdd(end.x, elem, 0)

@@ -44,7 +44,7 @@ func newFuzzState(t testing.TB) *fuzzState {
 			s.ops = append(s.ops, op)
 		}
 	}
-	s.ops = append(s.ops, wire.OpLaunchAttrs)
+	s.ops = append(s.ops, wire.OpLaunchAttrs, wire.OpGlobal, wire.OpPoolAttr, wire.OpArrayLayout)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -278,6 +278,10 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(wire.OpHostUnshare), u64s(s.client+1))
 	f.Add(idx(wire.OpLaunch), append(u64s(1), make([]byte, 80)...))
 	f.Add(idx(wire.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
+	f.Add(idx(wire.OpGlobal), append(append(u64s(1, 64), 1, 0, 0, 0, 'x'), make([]byte, 64)...))
+	f.Add(idx(wire.OpPoolAttr), append(u64s(0), 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	f.Add(idx(wire.OpArrayLayout), u64s(d0))
+	f.Add(idx(wire.OpArrayLayout), u64s(stream))
 	var g guard
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {

@@ -363,6 +363,10 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	shim.EnterClient(s.id)
 	defer shim.LeaveClient()
+	// Marks this session's calls in flight: memory it has mapped by IPC handle is released
+	// only once a call that may be touching it has returned (shim/quiesce.go).
+	slot := shim.NewCallSlot()
+	defer slot.Close()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Errorw("client's session ended by a fault; what it held is freed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -422,6 +426,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 		start := time.Now()
 		var resp []byte
+		slot.Enter()
 		switch h.Op {
 		case wire.OpShmAttach:
 			resp = window.attach(c, payload)
@@ -438,6 +443,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		default:
 			resp = answer(h.Op, payload, byOp)
 		}
+		slot.Leave()
 		took := time.Since(start)
 		stats.call(h.Op, byOp[h.Op], took)
 		calls.add(h.Op, h.Kind == wire.KindPost, took)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"sync"
-	"time"
 )
 
 // IPC handles (cudaIpcGetMemHandle / cudaIpcOpenMemHandle and the event forms). On a server,
@@ -147,7 +146,8 @@ func IPCCloseMemHandle(p uintptr) Status {
 
 // ipcRevokeAlloc ends a's export, if any, and every mapping of it: a is being freed. It
 // reports whether another client had it mapped: then a copy of that client's may be under
-// way, validated before the revocation, and the memory must stay a while (ipcGrace).
+// way, validated before the revocation, and the memory must stay until it returns
+// (afterCallsInFlight).
 func ipcRevokeAlloc(a *Alloc) (mapped bool) {
 	ipc.Lock()
 	defer ipc.Unlock()
@@ -171,10 +171,6 @@ func ipcRevokeAlloc(a *Alloc) (mapped bool) {
 	delete(ipc.byToken, x.token)
 	return mapped
 }
-
-// ipcGrace is how long freed memory another client had mapped stays mapped (unreachable by
-// any new call): far longer than any one copy takes, so none runs into unmapped memory.
-const ipcGrace = 2 * time.Second
 
 // IPCGetEventHandle writes a handle for the caller's event e.
 func IPCGetEventHandle(out []byte, e *Event) {
@@ -206,13 +202,27 @@ func IPCOpenEventHandle(h []byte) (uintptr, Status) {
 	return NewHandle(KindEvent, x.event), OK
 }
 
-// IPCRevokeEvent ends e's export: its creator destroyed it. Openers' handles stay valid, as
-// an opened event outlives its creator's handle in CUDA.
+// IPCRevokeEvent ends e's export when the caller is its creator: it destroyed it. An
+// opener's handle names the same event, and destroying that ends only the handle. Openers'
+// handles stay valid, as an opened event outlives its creator's handle in CUDA.
 func IPCRevokeEvent(e *Event) {
 	ipc.Lock()
 	defer ipc.Unlock()
-	if x := ipc.byEvent[e]; x != nil {
+	if x := ipc.byEvent[e]; x != nil && x.owner == CallerOwner() {
 		delete(ipc.byEvent, e)
 		delete(ipc.byToken, x.token)
+	}
+}
+
+// ipcRevokeOwned ends every event export of a departed client (its memory exports end as
+// its memory is freed).
+func ipcRevokeOwned(owner uint64) {
+	ipc.Lock()
+	defer ipc.Unlock()
+	for e, x := range ipc.byEvent {
+		if x.owner == owner {
+			delete(ipc.byEvent, e)
+			delete(ipc.byToken, x.token)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package shim
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Memory operations shared by the driver and runtime APIs. Each validates against the
@@ -55,6 +54,7 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 // FreeOwned releases everything a disconnected client left behind: device allocations,
 // VMM mappings and reservations. Only the server calls it, so it sees every owner's ranges.
 func FreeOwned(owner uint64) (n int, bytes uint64) {
+	ipcRevokeOwned(owner)
 	all := S().Mem.EveryOwner()
 	for _, a := range all { // mappings first: a reservation is freed once empty
 		if a.Owner == owner && a.Kind == MemMapped {
@@ -116,7 +116,7 @@ func freeAlloc(a *Alloc) Status {
 		}
 	}
 	if mapped {
-		time.AfterFunc(ipcGrace, free)
+		afterCallsInFlight(free) // the freeing call itself is one of them: never run inline
 	} else {
 		free()
 	}
