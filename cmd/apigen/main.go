@@ -686,6 +686,7 @@ func main() {
 	write("shim/api/zz_table.go", genTable(fns))
 	write("server/zz_dispatch.go", genDispatch(fns))
 	write("tests/c/zz_sweep.h", genSweep(fns))
+	write("tests/c/zz_api.h", genCAPI(fns))
 	fmt.Printf("apigen: %d entry points\n", len(fns))
 }
 
