@@ -219,7 +219,6 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaSetDeviceFlags, (unsigned int)) \
 	X(int, cudaGetDeviceFlags, (void*)) \
 	X(int, cudaGetDeviceProperties, (void*, int)) \
-	X(int, cudaGetDeviceProperties_v2, (void*, int)) \
 	X(int, cudaDeviceGetAttribute, (void*, int, int)) \
 	X(int, cudaDeviceGetPCIBusId, (void*, int, int)) \
 	X(int, cudaDeviceGetByPCIBusId, (void*, const void*)) \
@@ -381,9 +380,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphNodeGetType, (void*, void*)) \
 	X(int, cudaGraphClone, (void*, void*)) \
 	X(int, cudaGraphAddDependencies, (void*, const void*, const void*, const void*, size_t)) \
-	X(int, cudaGraphAddDependencies_v2, (void*, const void*, const void*, const void*, size_t)) \
 	X(int, cudaGraphGetEdges, (void*, void*, void*, void*, void*)) \
-	X(int, cudaGraphGetEdges_v2, (void*, void*, void*, void*, void*)) \
 	X(int, cudaDeviceGetP2PAttribute, (void*, int, int, int)) \
 	X(int, cudaStreamGetAttribute, (void*, int, void*)) \
 	X(int, cudaStreamSetAttribute, (void*, int, const void*)) \
@@ -399,9 +396,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphExecMemcpyNodeSetParams1D, (void*, void*, void*, const void*, size_t, int)) \
 	X(int, cudaGraphDestroyNode, (void*)) \
 	X(int, cudaGraphNodeGetDependencies, (void*, void*, void*, void*)) \
-	X(int, cudaGraphNodeGetDependencies_v2, (void*, void*, void*, void*)) \
 	X(int, cudaGraphNodeGetDependentNodes, (void*, void*, void*, void*)) \
-	X(int, cudaGraphNodeGetDependentNodes_v2, (void*, void*, void*, void*)) \
 	X(int, cudaGraphUpload, (void*, void*)) \
 	X(int, cudaGraphUpload_ptsz, (void*, void*)) \
 	X(int, cudaGraphAddChildGraphNode, (void*, void*, const void*, size_t, void*)) \
@@ -443,8 +438,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphInstantiateWithParams, (void*, void*, void*)) \
 	X(int, cudaGraphAddHostNode, (void*, void*, const void*, size_t, const void*)) \
 	X(int, cudaGraphHostNodeGetParams, (void*, void*)) \
-	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int)) \
-	X(int, cudaStreamGetCaptureInfo, (void*, void*, void*))
+	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
