@@ -133,3 +133,28 @@ func otherRow(f api.Func) bool {
 	}
 	return false
 }
+
+// Every runtime name vgpu exports under libcudart.so.13's version node is one NVIDIA's
+// libcudart.so.13 exports: a name CUDA 13 dropped (or never had) belongs on the .so.12 node
+// only, where a program built against CUDA 12 looks for it.
+func TestRuntime13ExportsAreNvidias(t *testing.T) {
+	lists, err := filepath.Glob("cudart-13.*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, lists)
+	nvidia := map[string]bool{}
+	for _, n := range readList(t, lists[len(lists)-1]) {
+		nvidia[n] = true
+	}
+	for _, f := range api.Functions {
+		if f.Lib != "cudart" {
+			continue
+		}
+		on13 := len(f.Nodes) == 0
+		for _, n := range f.Nodes {
+			on13 = on13 || strings.HasSuffix(n, ".13")
+		}
+		if on13 {
+			assert.True(t, nvidia[f.Name], "%s is exported under libcudart.so.13, which NVIDIA's %s does not have", f.Name, lists[len(lists)-1])
+		}
+	}
+}
