@@ -15,7 +15,9 @@ NAME=cuda118 SUITE=bookworm
 PKGS=(libcudart11.0 nvidia-cuda-dev libcublas11 libcublaslt11)
 LIBS=(libcudart_static.a libcudart.so.11.0 libcublas.so.11 libcublasLt.so.11)
 if [ "${1:-}" = 12.4 ]; then
-	NAME=cuda124 SUITE=trixie PKGS=(libcudart12 libcublas12 libcublaslt12)
+	# Its own directory: a cache of the runtime alone (cuda124, written by older copies of this
+	# script) is left to them rather than rewritten back and forth.
+	NAME=cuda124-cublas SUITE=trixie PKGS=(libcudart12 libcublas12 libcublaslt12)
 	LIBS=(libcudart.so.12 libcublas.so.12 libcublasLt.so.12)
 fi
 D=$C/$NAME
