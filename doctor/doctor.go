@@ -204,8 +204,15 @@ func servedRuntime(major int) bool { return major == 11 || major == 12 }
 // runtimeCheck, in driver-only mode, checks that the variant's bundled runtime is one vgpu's
 // libcuda.so.1 can serve.
 func (d *doc) runtimeCheck(tag string, v ollama.Variant) bool {
-	major, minor, known := cudaRuntime([]string{v.Dir})
-	if !known {
+	// The variant's own runtime file: cudaRuntime would also read a version from the
+	// directory's name, which is no runtime.
+	hasRuntime := false
+	ents, _ := os.ReadDir(v.Dir)
+	for _, e := range ents {
+		hasRuntime = hasRuntime || cudartName.MatchString(e.Name())
+	}
+	major, minor, _ := cudaRuntime([]string{v.Dir})
+	if !hasRuntime {
 		d.add(tag+"/runtime", "fail", "driver-only mode, but "+v.Dir+" holds no libcudart.so.*: the runner has no CUDA runtime of its own",
 			fmt.Sprintf("reinstall Ollama's lib/ollama, or use the full mode: `vgpu install --ollama-dir %s` (vgpu is the runtime too)", d.o.Dir))
 		return false

@@ -7,7 +7,7 @@
 # Nothing of it is ever committed; the test programs declare the few prototypes they use.
 # The mirror is the one this machine's own apt sources name. Prints the cache dir last.
 # With the argument 12.4: Debian trixie's CUDA 12.4 instead: libcudart12 (libcudart.so.12) and
-# libcublas12, libcublaslt12 (libcublas.so.12, libcublasLt.so.12: ~700 MB unpacked).
+# libcublas12, libcublaslt12 (libcublas.so.12, libcublasLt.so.12: ~530 MB unpacked).
 # env: VGPU_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vgpu)
 set -euo pipefail
 C=${VGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgpu}
