@@ -110,3 +110,19 @@ func TestDriverOnlySystemDropInPreloadsNothing(t *testing.T) {
 	_, err = os.Stat(filepath.Join(root, "etc/ld.so.conf.d/vgpu.conf"))
 	assert.True(t, os.IsNotExist(err))
 }
+
+func TestSwitchingModesInADryRunChangesNothing(t *testing.T) {
+	dir, lib := tree(t)
+	_, err := Install(Options{Dir: dir, Library: lib})
+	require.NoError(t, err)
+	installed := snapshot(t, dir)
+	var out bytes.Buffer
+	_, err = Install(Options{Dir: dir, Library: lib, DriverOnly: true, DryRun: true, Out: &out})
+	require.NoError(t, err)
+	assert.Contains(t, out.String(), "would restore")
+	assert.Contains(t, out.String(), "then would install in the driver-only mode")
+	assert.Equal(t, installed, snapshot(t, dir))
+	m, err := ReadManifest(dir)
+	require.NoError(t, err)
+	assert.Equal(t, ModeFull, m.Mode())
+}
