@@ -82,8 +82,12 @@ if grep -q '^cublasCreate 0$' "$C/cublas.out"; then
 else
 	# 14 is CUBLAS_STATUS_INTERNAL_ERROR: every driver call it makes succeeds and it asks
 	# for no table vgpu lacks, yet cuBLAS 12.4 gives up after loading its ~780 modules and
-	# sizing a kernel (cuFuncSetAttribute, cuOccupancy*): what it rejects is open (issue 14).
+	# allowing a kernel non-portable cluster sizes (cuFuncSetAttribute 14). The likely cause,
+	# unconfirmed: the runtime found no cuOccupancyMaxActiveClusters in vgpu's driver.
 	expected "cuBLAS 12's handle creation fails on the sim ($(grep '^cublasCreate' "$C/cublas.out")): vgpu's libcuda.so.1 does not yet serve it"
+	for f in cuOccupancyMaxActiveClusters cuOccupancyMaxPotentialClusterSize; do
+		grep -q "no entry point.*\"symbol\": \"$f\"" "$C/cublas.log" && expected "NVIDIA's runtime looked up $f, which vgpu's driver does not export"
+	done
 fi
 
 echo "== an Ollama tree in the driver-only mode: cuda_v12 bundles NVIDIA's CUDA 12.4 runtime and cuBLAS, cuda_v13 stand-ins"
