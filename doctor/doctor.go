@@ -83,11 +83,12 @@ func RunGGML(backend string) GGMLResult {
 }
 
 type doc struct {
-	o      Options
-	env    map[string]string
-	checks []Check
-	layout layout
-	server string // lib/ollama/llama-server in the 0.25+ layout
+	o          Options
+	driverOnly bool // vgpu serves as libcuda.so.1 and NVML only; the bundled runtime stays
+	env        map[string]string
+	checks     []Check
+	layout     layout
+	server     string // lib/ollama/llama-server in the 0.25+ layout
 
 	listTimeout time.Duration // for each llama-server run; 0 is listDevicesTimeout
 }
@@ -116,6 +117,10 @@ func Run(o Options) Report {
 		names = append(names, filepath.Base(v.Dir))
 	}
 	d.add("ollama-dir", "pass", fmt.Sprintf("%s with %s", o.Dir, strings.Join(names, ", ")), "")
+	d.mode(vs)
+	if d.driverOnly {
+		installFix = fmt.Sprintf("run `vgpu install --driver-only --ollama-dir %s`, or start Ollama as `vgpu run --driver-only -- ollama serve`", o.Dir)
+	}
 	if !d.checkLayout(vs) {
 		return d.report(false)
 	}
@@ -156,6 +161,70 @@ func Run(o Options) Report {
 }
 
 func (d *doc) report(ok bool) Report { return Report{OK: ok, Checks: d.checks} }
+
+// mode finds and reports how vgpu is installed: the installation's record, else the
+// environment (`vgpu run` preloads vgpu in the full mode; `vgpu run --driver-only` puts a
+// directory with vgpu's libcuda.so.1 alone on the library path).
+func (d *doc) mode(vs []ollama.Variant) {
+	if m, err := ollama.ReadManifest(d.o.Dir); err == nil {
+		d.driverOnly = m.Mode() == ollama.ModeDriverOnly
+		what := "vgpu is every NVIDIA library the runners load (bundled runtime and cuBLAS set aside)"
+		if d.driverOnly {
+			what = "vgpu is libcuda.so.1 and libnvidia-ml.so.1 only; Ollama's bundled CUDA runtime and cuBLAS run on it"
+		}
+		d.add("mode", "pass", fmt.Sprintf("installed in the %s mode (%s): %s", m.Mode(), ollama.ManifestName, what), "")
+		return
+	}
+	for _, p := range loader.SplitPreload(d.env["LD_PRELOAD"]) {
+		if in, err := loader.Read(p); err == nil && in.IsVGPU {
+			d.add("mode", "pass", "not installed; vgpu is preloaded ("+p+"): the full mode, as `vgpu run` gives it", "")
+			return
+		}
+	}
+	if len(vs) > 0 {
+		v := vs[0]
+		env := loader.Env{LibraryPath: loader.SplitPath(ollama.RunnerLibraryPath(d.o.Dir, v, d.env["LD_LIBRARY_PATH"]))}
+		drv := loader.Resolve("libcuda.so.1", nil, env)
+		rt := loader.Resolve(fmt.Sprintf("libcudart.so.%d", v.Major), nil, env)
+		if drv.Info != nil && drv.Info.IsVGPU && (rt.Info == nil || !rt.Info.IsVGPU) {
+			d.driverOnly = true
+			d.add("mode", "pass", "not installed; libcuda.so.1 on the library path is vgpu's ("+drv.Path+") and the runtime is not: the driver-only mode, as `vgpu run --driver-only` gives it", "")
+			return
+		}
+	}
+	d.add("mode", "warn", "vgpu is not installed in "+d.o.Dir+" and not in this environment",
+		fmt.Sprintf("run `vgpu install --ollama-dir %s` (full mode) or `vgpu install --driver-only --ollama-dir %s` (keeps Ollama's CUDA runtime and cuBLAS)", d.o.Dir, d.o.Dir))
+}
+
+// servedRuntimes says which NVIDIA runtimes vgpu's libcuda.so.1 can serve: those whose
+// private export tables it answers. CUDA 13's runtime asks for one more table it does not
+// know yet (f8cff951-2146-8b4e-b9e2-fb469e7c0dd9), so its first allocation fails.
+func servedRuntime(major int) bool { return major == 11 || major == 12 }
+
+// runtimeCheck, in driver-only mode, checks that the variant's bundled runtime is one vgpu's
+// libcuda.so.1 can serve.
+func (d *doc) runtimeCheck(tag string, v ollama.Variant) bool {
+	// The variant's own runtime file: cudaRuntime would also read a version from the
+	// directory's name, which is no runtime.
+	hasRuntime := false
+	ents, _ := os.ReadDir(v.Dir)
+	for _, e := range ents {
+		hasRuntime = hasRuntime || cudartName.MatchString(e.Name())
+	}
+	major, minor, _ := cudaRuntime([]string{v.Dir})
+	if !hasRuntime {
+		d.add(tag+"/runtime", "fail", "driver-only mode, but "+v.Dir+" holds no libcudart.so.*: the runner has no CUDA runtime of its own",
+			fmt.Sprintf("reinstall Ollama's lib/ollama, or use the full mode: `vgpu install --ollama-dir %s` (vgpu is the runtime too)", d.o.Dir))
+		return false
+	}
+	if !servedRuntime(major) {
+		d.add(tag+"/runtime", "fail", fmt.Sprintf("driver-only mode with the bundled CUDA %d.%d runtime: vgpu's libcuda.so.1 does not yet answer all of CUDA %d's private export tables (it lacks f8cff951-2146-8b4e-b9e2-fb469e7c0dd9), so the runtime's first call fails", major, minor, major),
+			fmt.Sprintf("use the full mode: `vgpu install --ollama-dir %s` (or `vgpu run -- ollama serve`), or pin a CUDA 12 variant with OLLAMA_LLM_LIBRARY", d.o.Dir))
+		return false
+	}
+	d.add(tag+"/runtime", "pass", fmt.Sprintf("bundled CUDA %d.%d runtime: vgpu's libcuda.so.1 answers its private export tables", major, minor), "")
+	return true
+}
 
 // remoteServer checks the server a remote client would use: reachable, accepting the token,
 // speaking this version, with devices, and how long a round trip takes.
@@ -217,7 +286,20 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	for _, name := range wanted {
 		r := loader.Resolve(name, bi, env)
 		lines = append(lines, r.Describe())
+		bundledName := name == wanted[1] || name == wanted[2]
 		switch {
+		case d.driverOnly && bundledName:
+			// Driver-only: the runtime and cuBLAS are Ollama's own, found in the variant.
+			if r.Info == nil {
+				libsOK = false
+				lines[len(lines)-1] += " (driver-only mode needs Ollama's bundled " + name + ")"
+			} else {
+				providers[name] = r.Info
+				if r.Info.IsVGPU || preloadVGPU != nil {
+					libsOK = false
+					lines[len(lines)-1] += " (driver-only mode expects Ollama's own " + name + ", not vgpu's)"
+				}
+			}
 		case r.Info != nil && r.Info.IsVGPU:
 			providers[name] = r.Info
 		case preloadVGPU != nil && name != "libnvidia-ml.so.1":
@@ -235,6 +317,8 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	if preloadVGPU != nil {
 		detail += "; vgpu is preloaded (" + preloadVGPU.Path + "), so its symbols bind first"
 	}
+	// Driver-only: the bundled runtime must be one vgpu's libcuda.so.1 can serve.
+	runtimeOK := !d.driverOnly || d.runtimeCheck(tag, v)
 	libsCheck := len(d.checks)
 	if libsOK {
 		d.add(tag+"/libraries", "pass", detail, "")
@@ -299,6 +383,9 @@ func (d *doc) variant(v ollama.Variant, installFix string, seen **ProbeResult) b
 	// 7. Ollama 0.25+'s own discovery, run: the files can look right and llama-server still
 	// find nothing (and the reverse), so its answer is required too.
 	if !d.discovery(tag, v, installFix) {
+		sees = false
+	}
+	if !runtimeOK {
 		sees = false
 	}
 	if sees && !libsOK {

@@ -164,8 +164,12 @@ func (d *doc) llamaServer(tag string, v ollama.Variant, installFix string) bool 
 				why = "listed " + describeListed(first.devices) + " but " + first.runErr
 			}
 		}
+		check := "vgpu run -- vgpu doctor"
+		if d.driverOnly {
+			check = "vgpu run --driver-only -- vgpu doctor"
+		}
 		d.add(tag+"/llama-server", "fail", fmt.Sprintf("`%s`: %s: Ollama would run on the CPU; %s", d.commandLine(v), why, quoteTail(first.tail)),
-			installFix+" (check the latter with `vgpu run -- vgpu doctor`)")
+			installFix+" (check the latter with `"+check+"`)")
 		return false
 	}
 	d.add(tag+"/llama-server", "pass", "llama-server --list-devices: "+describeListed(first.devices), "")

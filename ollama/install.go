@@ -32,12 +32,21 @@ type Moved struct {
 	Link   string `json:"link,omitempty"`   // symlinks: their target
 }
 
+// The two installation modes. Full puts vgpu under every NVIDIA name (it is the runtime and
+// cuBLAS too); driver-only under the driver's and NVML's only, so that Ollama's bundled NVIDIA
+// runtime and cuBLAS run on vgpu's libcuda.so.1.
+const (
+	ModeFull       = "full"
+	ModeDriverOnly = "driver-only"
+)
+
 // Manifest records everything install did.
 type Manifest struct {
-	Dir     string   `json:"dir"`
-	Created []string `json:"created"` // files and links vgpu made, removed on uninstall
-	Moved   []Moved  `json:"moved"`
-	System  []string `json:"system,omitempty"` // system files (loader config, systemd drop-in)
+	Dir      string   `json:"dir"`
+	ModeName string   `json:"mode,omitempty"` // ModeFull or ModeDriverOnly; absent (older records) is full
+	Created  []string `json:"created"`        // files and links vgpu made, removed on uninstall
+	Moved    []Moved  `json:"moved"`
+	System   []string `json:"system,omitempty"` // system files (loader config, systemd drop-in)
 }
 
 // Options shape an installation.
@@ -47,8 +56,11 @@ type Options struct {
 	System  bool   // also loader configuration and a systemd drop-in
 	Root    string // prefix for system files ("/" normally; tests use a scratch root)
 	Config  string // VGPU_CONFIG for the systemd drop-in
-	DryRun  bool
-	Out     io.Writer
+	// DriverOnly installs vgpu as libcuda.so.1 and libnvidia-ml.so.1 only, keeping the
+	// bundled libcudart/libcublas/libcublasLt in place.
+	DriverOnly bool
+	DryRun     bool
+	Out        io.Writer
 }
 
 type installer struct {
@@ -114,6 +126,24 @@ func Install(o Options) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	mode := ModeFull
+	if o.DriverOnly {
+		mode = ModeDriverOnly
+	}
+	// Another mode is a different set of files: the old installation is undone first, so that
+	// what the new one records is again exactly what uninstall must put back.
+	if m.Mode() != mode && (len(m.Created) > 0 || len(m.Moved) > 0 || len(m.System) > 0) {
+		fmt.Fprintf(o.Out, "switching %s from the %s mode to the %s mode: uninstalling first\n", dir, m.Mode(), mode)
+		if err := Uninstall(dir, o.Out, o.DryRun); err != nil {
+			return nil, err
+		}
+		if o.DryRun {
+			fmt.Fprintf(o.Out, "then would install in the %s mode (run without --dry-run to see each step)\n", mode)
+			return m, nil
+		}
+		m = &Manifest{Dir: dir}
+	}
+	m.SetMode(mode)
 	in := &installer{o: o, m: m}
 	err = in.steps(vs)
 	// Whatever was done is recorded, also when a later step failed, so uninstall can undo it.
@@ -142,6 +172,15 @@ func (in *installer) steps(vs []Variant) error {
 		if err := in.link(filepath.Join(dir, name), lib); err != nil {
 			return err
 		}
+	}
+	if o.DriverOnly {
+		// The runner's LD_LIBRARY_PATH starts with lib/ollama, so the links above are the
+		// libcuda.so.1 and libnvidia-ml.so.1 the bundled runtime and ggml open; the variant
+		// directories stay as Ollama shipped them.
+		if o.System {
+			return in.system(lib)
+		}
+		return nil
 	}
 	for _, v := range vs {
 		ents, _ := os.ReadDir(v.Dir)
@@ -297,8 +336,12 @@ func (in *installer) system(lib string) error {
 	files := map[string]string{
 		filepath.Join(root, "etc/ld.so.conf.d/vgpu.conf"): "# vgpu: the virtual GPU's libraries (vgpu uninstall removes this)\n" + filepath.Dir(lib) + "\n",
 	}
-	dropIn := "# vgpu: Ollama sees the virtual GPU (vgpu uninstall removes this)\n[Service]\n" +
-		fmt.Sprintf("Environment=\"LD_PRELOAD=%s\"\n", lib)
+	dropIn := "# vgpu: Ollama sees the virtual GPU (vgpu uninstall removes this)\n[Service]\n"
+	// A preloaded vgpu would bind the runtime's and cuBLAS's symbols before the bundled
+	// NVIDIA libraries: driver-only mode relies on the loader configuration alone.
+	if !in.o.DriverOnly {
+		dropIn += fmt.Sprintf("Environment=\"LD_PRELOAD=%s\"\n", lib)
+	}
 	if in.o.Config != "" {
 		cfg, _ := filepath.Abs(in.o.Config)
 		dropIn += fmt.Sprintf("Environment=\"VGPU_CONFIG=%s\"\n", cfg)
@@ -490,6 +533,17 @@ func (m *Manifest) system(p string) {
 
 // installedLib is where install puts vgpu's library in lib/ollama.
 func installedLib(dir string) string { return filepath.Join(dir, libSubdir, "libvgpu.so") }
+
+// Mode is the installation's mode (full for records written before modes existed).
+func (m *Manifest) Mode() string {
+	if m.ModeName == "" {
+		return ModeFull
+	}
+	return m.ModeName
+}
+
+// SetMode records the mode.
+func (m *Manifest) SetMode(mode string) { m.ModeName = mode }
 
 func (m *Manifest) created(p string) {
 	if !contains(m.Created, p) {

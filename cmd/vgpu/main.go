@@ -24,9 +24,13 @@ import (
 
 const usage = `usage: vgpu COMMAND [flags]
 
-  install   [--ollama-dir DIR] [--system] [--config FILE] [--dry-run]   put vgpu under Ollama's NVIDIA names
+  install   [--ollama-dir DIR] [--driver-only] [--system] [--config FILE] [--dry-run]
+                                                                        put vgpu under Ollama's NVIDIA names (--driver-only:
+                                                                        libcuda.so.1 and libnvidia-ml.so.1 only; Ollama's
+                                                                        bundled CUDA runtime and cuBLAS run on it)
   uninstall [--ollama-dir DIR] [--dry-run]                              restore Ollama's files exactly
-  run -- PROGRAM [ARGS...]                                              run a program under vgpu, no install
+  run [--driver-only] -- PROGRAM [ARGS...]                              run a program under vgpu, no install (--driver-only:
+                                                                        vgpu is libcuda.so.1 and NVML only, nothing preloaded)
   doctor    [--ollama-dir DIR] [--json]                                 would Ollama's runners see a GPU? why not?
   smi       [-L] [--query-gpu=F,...] [--format=csv[,noheader][,nounits]]  devices as NVML reports them
   serve     --listen unix:///PATH|tcp://HOST:PORT|vsock://CID:PORT [--backend sim|local] [--token-file FILE] [--metrics HOST:PORT]
@@ -114,6 +118,7 @@ func install(args []string) error {
 	system := fs.Bool("system", false, "also write loader configuration and a systemd drop-in for ollama.service")
 	root := fs.String("root", "/", "prefix for --system files (for staging images)")
 	cfg := fs.String("config", "", "VGPU_CONFIG for the systemd drop-in")
+	driverOnly := fs.Bool("driver-only", false, "replace only libcuda.so.1 and libnvidia-ml.so.1; keep Ollama's bundled libcudart, libcublas and libcublasLt")
 	dry := fs.Bool("dry-run", false, "print what would change")
 	fs.Parse(args)
 	d, err := ollamaDir(fs, *dir)
@@ -125,7 +130,7 @@ func install(args []string) error {
 		return err
 	}
 	_, err = ollama.Install(ollama.Options{Dir: d, Library: filepath.Join(lib, "libvgpu.so"), System: *system,
-		Root: *root, Config: *cfg, DryRun: *dry, Out: os.Stdout})
+		Root: *root, Config: *cfg, DriverOnly: *driverOnly, DryRun: *dry, Out: os.Stdout})
 	return err
 }
 
@@ -141,13 +146,26 @@ func uninstall(args []string) error {
 	return ollama.Uninstall(d, os.Stdout, *dry)
 }
 
-// run execs the program with vgpu preloaded and its directory first on the library path.
+// run execs the program with vgpu preloaded and its directory first on the library path;
+// with --driver-only, with a directory holding only vgpu's driver and NVML names first on
+// the library path and nothing preloaded, so the program's own CUDA runtime and libraries
+// load and run on vgpu's libcuda.so.1.
 func run(args []string) error {
+	driverOnly := false
+	for len(args) > 0 && args[0] != "--" && strings.HasPrefix(args[0], "-") {
+		switch strings.TrimLeft(args[0], "-") {
+		case "driver-only":
+			driverOnly = true
+		default:
+			return fmt.Errorf("unknown flag %s; usage: vgpu run [--driver-only] -- PROGRAM [ARGS...]", args[0])
+		}
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		return errors.New("usage: vgpu run -- PROGRAM [ARGS...]")
+		return errors.New("usage: vgpu run [--driver-only] -- PROGRAM [ARGS...]")
 	}
 	lib, err := libDir()
 	if err != nil {
@@ -157,9 +175,59 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	env := setEnv(os.Environ(), "LD_PRELOAD", filepath.Join(lib, "libvgpu.so"), " ")
-	env = setEnv(env, "LD_LIBRARY_PATH", lib, ":")
+	env := os.Environ()
+	if driverOnly {
+		d, err := driverOnlyDir(lib)
+		if err != nil {
+			return err
+		}
+		env = setEnv(env, "LD_LIBRARY_PATH", d, ":")
+	} else {
+		env = setEnv(env, "LD_PRELOAD", filepath.Join(lib, "libvgpu.so"), " ")
+		env = setEnv(env, "LD_LIBRARY_PATH", lib, ":")
+	}
 	return syscall.Exec(prog, args, env)
+}
+
+// driverNames are the names vgpu answers to in driver-only mode.
+var driverNames = []string{"libcuda.so.1", "libcuda.so", "libnvidia-ml.so.1", "libnvidia-ml.so"}
+
+// driverOnlyDir is a directory holding vgpu under the driver's and NVML's names only (the
+// library directory holds the runtime's and cuBLAS's names too): driver-only beside the
+// library, made on first use, or in the user's cache when that is not writable.
+func driverOnlyDir(lib string) (string, error) {
+	target := filepath.Join(lib, "libvgpu.so")
+	dirs := []string{filepath.Join(lib, "driver-only")}
+	if c, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(c, "vgpu", "driver-only"))
+	}
+	var errs []error
+	for _, d := range dirs {
+		if err := driverLinks(d, target); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return d, nil
+	}
+	return "", fmt.Errorf("no directory for vgpu's driver names: %w", errors.Join(errs...))
+}
+
+func driverLinks(d, target string) error {
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	for _, name := range driverNames {
+		p := filepath.Join(d, name)
+		if t, err := os.Readlink(p); err == nil && t == target {
+			continue
+		}
+		os.Remove(p)
+		// Another `vgpu run` may make the same link at the same moment.
+		if err := os.Symlink(target, p); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // setEnv prepends value to the variable key, separated by sep.

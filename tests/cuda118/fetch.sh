@@ -6,7 +6,8 @@
 #   libcublas11, libcublaslt11   cuBLAS 11 (libcublas.so.11, libcublasLt.so.11: ~650 MB unpacked)
 # Nothing of it is ever committed; the test programs declare the few prototypes they use.
 # The mirror is the one this machine's own apt sources name. Prints the cache dir last.
-# With the argument 12.4: Debian trixie's libcudart12 (CUDA 12.4's libcudart.so.12) instead.
+# With the argument 12.4: Debian trixie's CUDA 12.4 instead: libcudart12 (libcudart.so.12) and
+# libcublas12, libcublaslt12 (libcublas.so.12, libcublasLt.so.12: ~530 MB unpacked).
 # env: VGPU_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vgpu)
 set -euo pipefail
 C=${VGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgpu}
@@ -14,7 +15,10 @@ NAME=cuda118 SUITE=bookworm
 PKGS=(libcudart11.0 nvidia-cuda-dev libcublas11 libcublaslt11)
 LIBS=(libcudart_static.a libcudart.so.11.0 libcublas.so.11 libcublasLt.so.11)
 if [ "${1:-}" = 12.4 ]; then
-	NAME=cuda124 SUITE=trixie PKGS=(libcudart12) LIBS=(libcudart.so.12)
+	# Its own directory: a cache of the runtime alone (cuda124, written by older copies of this
+	# script) is left to them rather than rewritten back and forth.
+	NAME=cuda124-cublas SUITE=trixie PKGS=(libcudart12 libcublas12 libcublaslt12)
+	LIBS=(libcudart.so.12 libcublas.so.12 libcublasLt.so.12)
 fi
 D=$C/$NAME
 say() { echo "--- $NAME: $*" >&2; }
