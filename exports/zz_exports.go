@@ -2462,6 +2462,76 @@ func vgpu_cudaStreamCopyAttributes_ptsz(dst uintptr, src uintptr) int32 {
 	return dispatch.T().Cudart.CudaStreamCopyAttributes_ptsz(dst, src)
 }
 
+//export vgpu_cudaGraphGetRootNodes
+func vgpu_cudaGraphGetRootNodes(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_13
+func vgpu_cudaGraphRemoveDependencies_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_v2_12
+func vgpu_cudaGraphRemoveDependencies_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_12
+func vgpu_cudaGraphRemoveDependencies_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+}
+
+//export vgpu_cudaGraphNodeGetEnabled
+func vgpu_cudaGraphNodeGetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cudaGraphNodeSetEnabled
+func vgpu_cudaGraphNodeSetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cudaGraphChildGraphNodeGetGraph
+func vgpu_cudaGraphChildGraphNodeGetGraph(node uintptr, pGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+}
+
+//export vgpu_cudaGraphEventRecordNodeSetEvent
+func vgpu_cudaGraphEventRecordNodeSetEvent(node uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+}
+
+//export vgpu_cudaGraphEventWaitNodeSetEvent
+func vgpu_cudaGraphEventWaitNodeSetEvent(node uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+}
+
+//export vgpu_cudaGraphExecEventRecordNodeSetEvent
+func vgpu_cudaGraphExecEventRecordNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cudaGraphExecEventWaitNodeSetEvent
+func vgpu_cudaGraphExecEventWaitNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cudaGraphNodeFindInClone
+func vgpu_cudaGraphNodeFindInClone(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+}
+
+//export vgpu_cudaGraphInstantiateWithParams_ptsz
+func vgpu_cudaGraphInstantiateWithParams_ptsz(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+}
+
+//export vgpu_cudaGraphExecChildGraphNodeSetParams
+func vgpu_cudaGraphExecChildGraphNodeSetParams(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -732,6 +732,48 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	8062: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamCopyAttributesPtsz(uintptr(v[0].U), uintptr(v[1].U))))
 	},
+	8070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetRootNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	8071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	8072: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	8073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	8074: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetEnabled(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	8075: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeSetEnabled(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	8076: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphChildGraphNodeGetGraph(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	8077: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeFindInClone(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8082: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphInstantiateWithParamsPtsz(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	8083: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecChildGraphNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

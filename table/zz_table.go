@@ -517,6 +517,20 @@ type Cudart struct {
 	CudaStreamAttachMemAsync_ptsz                          func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32
 	CudaStreamCopyAttributes                               func(dst uintptr, src uintptr) int32
 	CudaStreamCopyAttributes_ptsz                          func(dst uintptr, src uintptr) int32
+	CudaGraphGetRootNodes                                  func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32
+	CudaGraphRemoveDependencies_13                         func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphRemoveDependencies_v2_12                      func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphRemoveDependencies_12                         func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphNodeGetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32
+	CudaGraphNodeSetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32
+	CudaGraphChildGraphNodeGetGraph                        func(node uintptr, pGraph unsafe.Pointer) int32
+	CudaGraphEventRecordNodeSetEvent                       func(node uintptr, event uintptr) int32
+	CudaGraphEventWaitNodeSetEvent                         func(node uintptr, event uintptr) int32
+	CudaGraphExecEventRecordNodeSetEvent                   func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CudaGraphExecEventWaitNodeSetEvent                     func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CudaGraphNodeFindInClone                               func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32
+	CudaGraphInstantiateWithParams_ptsz                    func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
+	CudaGraphExecChildGraphNodeSetParams                   func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3497,6 +3511,104 @@ var Semantics = Set{
 		},
 		CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
 			r := int32(cudart.StreamCopyAttributesPtsz(dst, src))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+			r := int32(cudart.GraphGetRootNodes(graph, pRootNodes, pNumRootNodes))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies12(graph, from, to, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetEnabled(hGraphExec, hNode, isEnabled))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+			r := int32(cudart.GraphNodeSetEnabled(hGraphExec, hNode, isEnabled))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+			r := int32(cudart.GraphChildGraphNodeGetGraph(node, pGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphEventRecordNodeSetEvent(node, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphEventWaitNodeSetEvent(node, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+			r := int32(cudart.GraphNodeFindInClone(pNode, originalNode, clonedGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphInstantiateWithParamsPtsz(pGraphExec, graph, instantiateParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+			r := int32(cudart.GraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7674,6 +7786,90 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 8062, "cudaStreamCopyAttributes_ptsz", cudart.Error(r), dst, src)
 				return r
 			},
+			CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+				shim.TraceEnd(t, 8070, "cudaGraphGetRootNodes", cudart.Error(r), graph, pRootNodes, pNumRootNodes)
+				return r
+			},
+			CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 8071, "cudaGraphRemoveDependencies", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 8072, "cudaGraphRemoveDependencies_v2", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+				shim.TraceEnd(t, 8073, "cudaGraphRemoveDependencies", cudart.Error(r), graph, from, to, numDependencies)
+				return r
+			},
+			CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 8074, "cudaGraphNodeGetEnabled", cudart.Error(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 8075, "cudaGraphNodeSetEnabled", cudart.Error(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+				shim.TraceEnd(t, 8076, "cudaGraphChildGraphNodeGetGraph", cudart.Error(r), node, pGraph)
+				return r
+			},
+			CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+				shim.TraceEnd(t, 8077, "cudaGraphEventRecordNodeSetEvent", cudart.Error(r), node, event)
+				return r
+			},
+			CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+				shim.TraceEnd(t, 8078, "cudaGraphEventWaitNodeSetEvent", cudart.Error(r), node, event)
+				return r
+			},
+			CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 8079, "cudaGraphExecEventRecordNodeSetEvent", cudart.Error(r), hGraphExec, hNode, event)
+				return r
+			},
+			CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 8080, "cudaGraphExecEventWaitNodeSetEvent", cudart.Error(r), hGraphExec, hNode, event)
+				return r
+			},
+			CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+				shim.TraceEnd(t, 8081, "cudaGraphNodeFindInClone", cudart.Error(r), pNode, originalNode, clonedGraph)
+				return r
+			},
+			CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+				shim.TraceEnd(t, 8082, "cudaGraphInstantiateWithParams_ptsz", cudart.Error(r), pGraphExec, graph, instantiateParams)
+				return r
+			},
+			CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+				shim.TraceEnd(t, 8083, "cudaGraphExecChildGraphNodeSetParams", cudart.Error(r), hGraphExec, node, childGraph)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -11258,6 +11454,48 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaStreamCopyAttributes:      func(dst uintptr, src uintptr) int32 { return get().Cudart.CudaStreamCopyAttributes(dst, src) },
 			CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 { return get().Cudart.CudaStreamCopyAttributes_ptsz(dst, src) },
+			CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+			},
+			CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+			},
+			CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				return get().Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+			},
+			CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+			},
+			CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+			},
+			CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+				return get().Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+			},
+			CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+			},
+			CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+				return get().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2:    func(handle unsafe.Pointer) int32 { return get().Cublas.CublasCreate_v2(handle) },

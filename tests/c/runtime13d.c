@@ -72,6 +72,29 @@ struct memloc { int type, id; };   /* cudaMemLocation: cudaMemLocationTypeDevice
 	X(err_t, cudaStreamAttachMemAsync_ptsz, (void *, void *, size_t, unsigned)) \
 	X(err_t, cudaStreamGetAttribute, (void *, int, void *)) X(err_t, cudaStreamSetAttribute, (void *, int, const void *)) \
 	X(err_t, cudaStreamCopyAttributes, (void *, void *)) X(err_t, cudaStreamCopyAttributes_ptsz, (void *, void *)) \
+	X(err_t, cudaGraphCreate, (void **, unsigned)) X(err_t, cudaGraphDestroy, (void *)) \
+	X(err_t, cudaGraphAddMemsetNode, (void **, void *, void **, size_t, const void *)) \
+	X(err_t, cudaGraphAddMemcpyNode1D, (void **, void *, void **, size_t, void *, const void *, size_t, int)) \
+	X(err_t, cudaGraphAddEmptyNode, (void **, void *, void **, size_t)) \
+	X(err_t, cudaGraphAddChildGraphNode, (void **, void *, void **, size_t, void *)) \
+	X(err_t, cudaGraphAddEventRecordNode, (void **, void *, void **, size_t, void *)) \
+	X(err_t, cudaGraphEventRecordNodeGetEvent, (void *, void **)) \
+	X(err_t, cudaGraphAddDependencies, (void *, void **, void **, const void *, size_t)) \
+	X(err_t, cudaGraphGetNodes, (void *, void **, size_t *)) X(err_t, cudaGraphNodeGetType, (void *, int *)) \
+	X(err_t, cudaGraphClone, (void **, void *)) \
+	X(err_t, cudaGraphInstantiate, (void **, void *, unsigned long long)) X(err_t, cudaGraphExecDestroy, (void *)) \
+	X(err_t, cudaGraphLaunch, (void *, void *)) \
+	X(err_t, cudaEventCreateWithFlags, (void **, unsigned)) X(err_t, cudaEventDestroy, (void *)) \
+	X(err_t, cudaGraphGetRootNodes, (void *, void **, size_t *)) \
+	X(err_t, cudaGraphRemoveDependencies, (void *, void **, void **, const void *, size_t)) \
+	X(err_t, cudaGraphNodeGetEnabled, (void *, void *, unsigned *)) X(err_t, cudaGraphNodeSetEnabled, (void *, void *, unsigned)) \
+	X(err_t, cudaGraphChildGraphNodeGetGraph, (void *, void **)) \
+	X(err_t, cudaGraphEventRecordNodeSetEvent, (void *, void *)) X(err_t, cudaGraphEventWaitNodeSetEvent, (void *, void *)) \
+	X(err_t, cudaGraphExecEventRecordNodeSetEvent, (void *, void *, void *)) \
+	X(err_t, cudaGraphExecEventWaitNodeSetEvent, (void *, void *, void *)) \
+	X(err_t, cudaGraphNodeFindInClone, (void **, void *, void *)) \
+	X(err_t, cudaGraphInstantiateWithParams_ptsz, (void **, void *, void *)) \
+	X(err_t, cudaGraphExecChildGraphNodeSetParams, (void *, void *, void *)) \
 	X(void **, __cudaRegisterFatBinary, (void *)) X(void, __cudaRegisterFatBinaryEnd, (void **)) \
 	X(void, __cudaUnregisterFatBinary, (void **)) \
 	X(void, __cudaRegisterFunction, (void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))
@@ -356,6 +379,136 @@ static void test_stream_copy_attributes(void) {
 	p_cudaStreamDestroy(b);
 }
 
+struct memsetp { void *dst; size_t pitch; unsigned value, elementSize; size_t width, height; };
+
+static int has(void **list, size_t n, void *x) {
+	for (size_t i = 0; i < n; i++) if (list[i] == x) return 1;
+	return 0;
+}
+
+/* Root nodes, removing edges, disabled nodes, event and child nodes changed, clones. */
+static void test_graph_rest(void) {
+	enum { N = 256 };
+	unsigned char *a = NULL, *b = NULL, h[N];
+	EQ(p_cudaMalloc((void **)&a, N), 0, "cudaMalloc a");
+	EQ(p_cudaMalloc((void **)&b, N), 0, "cudaMalloc b");
+	void *g = NULL, *A = NULL, *B = NULL, *C = NULL, *E = NULL;
+	EQ(p_cudaGraphCreate(&g, 0), 0, "cudaGraphCreate");
+	struct memsetp ms = {a, 0, 1, 1, N, 1};
+	EQ(p_cudaGraphAddMemsetNode(&A, g, NULL, 0, &ms), 0, "memset node A (a = 1)");
+	EQ(p_cudaGraphAddMemcpyNode1D(&B, g, &A, 1, b, a, N, 3), 0, "copy node B (b = a) after A");
+	EQ(p_cudaGraphAddEmptyNode(&C, g, NULL, 0), 0, "empty node C");
+
+	void *roots[4] = {0};
+	size_t n = 4;
+	EQ(p_cudaGraphGetRootNodes(g, roots, &n), 0, "cudaGraphGetRootNodes");
+	EQ(n, 2, "two roots");
+	CHECK(has(roots, n, A) && has(roots, n, C) && !has(roots, n, B), "the roots are A and C");
+	n = 0;
+	EQ(p_cudaGraphGetRootNodes(g, NULL, &n), 0, "count only");
+	EQ(n, 2, "two roots");
+
+	EQ(p_cudaGraphRemoveDependencies(g, &A, &B, NULL, 1), 0, "remove A -> B");
+	n = 4;
+	EQ(p_cudaGraphGetRootNodes(g, roots, &n), 0, "roots");
+	EQ(n, 3, "B is a root now");
+	EQ(p_cudaGraphRemoveDependencies(g, &A, &B, NULL, 1), 1, "an edge that is not there");
+	void *from[2] = {A, C}, *to[2] = {B, B};
+	EQ(p_cudaGraphAddDependencies(g, from, to, NULL, 2), 0, "A -> B, C -> B");
+	EQ(p_cudaGraphRemoveDependencies(g, from, to, NULL, 2), 0, "both removed at once");
+	EQ(p_cudaGraphAddDependencies(g, from, to, NULL, 2), 0, "and added again");
+	void *dup[2] = {A, A}, *dupTo[2] = {B, B};
+	EQ(p_cudaGraphRemoveDependencies(g, dup, dupTo, NULL, 2), 1, "the same edge twice");
+	n = 4;
+	EQ(p_cudaGraphGetRootNodes(g, roots, &n), 0, "roots");
+	EQ(n, 2, "a refused removal removed nothing");
+
+	/* A disabled memset leaves a as it was; the copy after it still runs. */
+	void *x = NULL;
+	unsigned on = 7;
+	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");
+	EQ(p_cudaGraphNodeGetEnabled(x, A, &on), 0, "cudaGraphNodeGetEnabled");
+	EQ(on, 1, "nodes start enabled");
+	EQ(p_cudaGraphNodeSetEnabled(x, A, 0), 0, "disable A");
+	EQ(p_cudaGraphNodeGetEnabled(x, A, &on), 0, "cudaGraphNodeGetEnabled");
+	EQ(on, 0, "A disabled");
+	EQ(p_cudaGraphNodeSetEnabled(x, C, 0), 1, "an empty node cannot be disabled");
+	EQ(p_cudaMemset(a, 9, N), 0, "a = 9");
+	EQ(p_cudaGraphLaunch(x, NULL), 0, "launch with A disabled");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+	EQ(p_cudaMemcpy(h, b, N, 2), 0, "read b");
+	EQ(h[0], 9, "b copied a, which A did not set");
+	EQ(p_cudaGraphNodeSetEnabled(x, A, 1), 0, "enable A");
+	EQ(p_cudaGraphLaunch(x, NULL), 0, "launch with A enabled");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+	EQ(p_cudaMemcpy(h, b, N, 2), 0, "read b");
+	EQ(h[N - 1], 1, "A ran before the copy");
+
+	/* Clones: each original node has one counterpart there, and only there. */
+	void *c = NULL, *found = NULL;
+	int type = -1;
+	EQ(p_cudaGraphClone(&c, g), 0, "cudaGraphClone");
+	EQ(p_cudaGraphNodeFindInClone(&found, A, c), 0, "cudaGraphNodeFindInClone");
+	CHECK(found && found != A, "a node of the clone");
+	EQ(p_cudaGraphNodeGetType(found, &type), 0, "its type");
+	EQ(type, 2, "a memset node");
+	EQ(p_cudaGraphNodeFindInClone(&found, A, g), 1, "a graph is not its own clone");
+
+	/* Event record nodes: the graph's node and the executable graph's copy change apart. */
+	void *e1 = NULL, *e2 = NULL, *got = NULL, *x2 = NULL;
+	EQ(p_cudaEventCreateWithFlags(&e1, 0), 0, "event 1");
+	EQ(p_cudaEventCreateWithFlags(&e2, 0), 0, "event 2");
+	EQ(p_cudaGraphAddEventRecordNode(&E, g, &B, 1, e1), 0, "record e1 after B");
+	EQ(p_cudaGraphInstantiate(&x2, g, 0), 0, "instantiate");
+	EQ(p_cudaGraphEventRecordNodeSetEvent(E, e2), 0, "cudaGraphEventRecordNodeSetEvent");
+	EQ(p_cudaGraphEventRecordNodeGetEvent(E, &got), 0, "its event");
+	CHECK(got == e2, "the node records e2 now");
+	EQ(p_cudaGraphEventWaitNodeSetEvent(E, e1), 1, "a record node is not a wait node");
+	EQ(p_cudaGraphExecEventRecordNodeSetEvent(x2, E, e1), 0, "cudaGraphExecEventRecordNodeSetEvent");
+	EQ(p_cudaGraphExecEventWaitNodeSetEvent(x2, E, e1), 1, "not a wait node");
+	EQ(p_cudaGraphExecEventRecordNodeSetEvent(x2, E, (void *)0x7ead0000dea0), 1, "not an event");
+	EQ(p_cudaGraphEventRecordNodeGetEvent(E, &got), 0, "its event");
+	CHECK(got == e2, "the graph's node keeps e2");
+	EQ(p_cudaGraphLaunch(x2, NULL), 0, "launch");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+
+	/* Child nodes: the node's graph, and an executable graph's child work replaced. */
+	void *child = NULL, *child2 = NULL, *K = NULL, *kg = NULL, *cn = NULL, *p = NULL, *x3 = NULL;
+	struct memsetp m1 = {a, 0, 4, 1, N, 1}, m2 = {a, 0, 5, 1, N, 1};
+	EQ(p_cudaGraphCreate(&child, 0), 0, "child");
+	EQ(p_cudaGraphAddMemsetNode(&cn, child, NULL, 0, &m1), 0, "child: a = 4");
+	EQ(p_cudaGraphCreate(&child2, 0), 0, "child 2");
+	EQ(p_cudaGraphAddMemsetNode(&cn, child2, NULL, 0, &m2), 0, "child 2: a = 5");
+	EQ(p_cudaGraphCreate(&p, 0), 0, "parent");
+	EQ(p_cudaGraphAddChildGraphNode(&K, p, NULL, 0, child), 0, "child node");
+	EQ(p_cudaGraphChildGraphNodeGetGraph(K, &kg), 0, "cudaGraphChildGraphNodeGetGraph");
+	n = 0;
+	EQ(p_cudaGraphGetNodes(kg, NULL, &n), 0, "its nodes");
+	EQ(n, 1, "one memset");
+	EQ(p_cudaGraphChildGraphNodeGetGraph(A, &kg), 1, "not a child node");
+	EQ(p_cudaGraphInstantiate(&x3, p, 0), 0, "instantiate parent");
+	EQ(p_cudaGraphExecChildGraphNodeSetParams(x3, K, child2), 0, "cudaGraphExecChildGraphNodeSetParams");
+	EQ(p_cudaGraphExecChildGraphNodeSetParams(x3, K, g), 1, "a child of another shape");
+	EQ(p_cudaGraphLaunch(x3, NULL), 0, "launch parent");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+	EQ(p_cudaMemcpy(h, a, 1, 2), 0, "read a");
+	EQ(h[0], 5, "child 2's work ran");
+
+	/* Instantiation with an upload to stream 0 means the per-thread stream under _ptsz. */
+	struct { unsigned long long flags; void *upload, *errNode; int result; } ip = {2, NULL, (void *)1, -1};
+	void *x4 = NULL;
+	EQ(p_cudaGraphInstantiateWithParams_ptsz(&x4, g, &ip), 0, "cudaGraphInstantiateWithParams_ptsz");
+	EQ(ip.result, 0, "cudaGraphInstantiateSuccess");
+	ip.flags = 1ull << 40;
+	EQ(p_cudaGraphInstantiateWithParams_ptsz(&x4, g, &ip), 1, "unknown flags");
+
+	p_cudaGraphExecDestroy(x); p_cudaGraphExecDestroy(x2); p_cudaGraphExecDestroy(x3); p_cudaGraphExecDestroy(x4);
+	p_cudaGraphDestroy(g); p_cudaGraphDestroy(c); p_cudaGraphDestroy(p);
+	p_cudaGraphDestroy(child); p_cudaGraphDestroy(child2);
+	p_cudaEventDestroy(e1); p_cudaEventDestroy(e2);
+	p_cudaFree(a); p_cudaFree(b);
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -373,6 +526,7 @@ int main(int argc, char **argv) {
 	test_array_queries();
 	test_managed_hints();
 	test_stream_copy_attributes();
+	test_graph_rest();
 	p___cudaUnregisterFatBinary(mod);
 	printf("%s: runtime13d %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
