@@ -2532,6 +2532,41 @@ func vgpu_cudaGraphExecChildGraphNodeSetParams(hGraphExec uintptr, node uintptr,
 	return dispatch.T().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
 }
 
+//export vgpu_cudaMemGetDefaultMemPool_13
+func vgpu_cudaMemGetDefaultMemPool_13(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+}
+
+//export vgpu_cudaMemGetMemPool_13
+func vgpu_cudaMemGetMemPool_13(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+}
+
+//export vgpu_cudaMemSetMemPool_13
+func vgpu_cudaMemSetMemPool_13(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+}
+
+//export vgpu_cudaMallocFromPoolAsync
+func vgpu_cudaMallocFromPoolAsync(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+}
+
+//export vgpu_cudaMallocFromPoolAsync_ptsz
+func vgpu_cudaMallocFromPoolAsync_ptsz(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+}
+
+//export vgpu_cudaKernelSetAttributeForDevice
+func vgpu_cudaKernelSetAttributeForDevice(kernel uintptr, attr int32, value int32, device int32) int32 {
+	return dispatch.T().Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+}
+
+//export vgpu_cudaSetValidDevices
+func vgpu_cudaSetValidDevices(device_arr unsafe.Pointer, len_ int32) int32 {
+	return dispatch.T().Cudart.CudaSetValidDevices(device_arr, len_)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

@@ -774,6 +774,21 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	8083: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphExecChildGraphNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
 	},
+	8090: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemGetDefaultMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	8091: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemGetMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	8092: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemSetMemPool(ptr(v[0].B), int32(v[1].U), uintptr(v[2].U))))
+	},
+	8093: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocFromPoolAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	8094: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocFromPoolAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

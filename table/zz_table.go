@@ -531,6 +531,13 @@ type Cudart struct {
 	CudaGraphNodeFindInClone                               func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32
 	CudaGraphInstantiateWithParams_ptsz                    func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
 	CudaGraphExecChildGraphNodeSetParams                   func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32
+	CudaMemGetDefaultMemPool_13                            func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CudaMemGetMemPool_13                                   func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CudaMemSetMemPool_13                                   func(location unsafe.Pointer, type_ int32, memPool uintptr) int32
+	CudaMallocFromPoolAsync                                func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32
+	CudaMallocFromPoolAsync_ptsz                           func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32
+	CudaKernelSetAttributeForDevice                        func(kernel uintptr, attr int32, value int32, device int32) int32
+	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3609,6 +3616,55 @@ var Semantics = Set{
 		},
 		CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
 			r := int32(cudart.GraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			r := int32(cudart.MemGetDefaultMemPool(memPool, location, type_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			r := int32(cudart.MemGetMemPool(memPool, location, type_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+			r := int32(cudart.MemSetMemPool(location, type_, memPool))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+			r := int32(cudart.MallocFromPoolAsync(ptr, size, memPool, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+			r := int32(cudart.MallocFromPoolAsyncPtsz(ptr, size, memPool, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+			r := int32(cudart.KernelSetAttributeForDevice(kernel, attr, value, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+			r := int32(cudart.SetValidDevices(device_arr, len_))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7870,6 +7926,48 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 8083, "cudaGraphExecChildGraphNodeSetParams", cudart.Error(r), hGraphExec, node, childGraph)
 				return r
 			},
+			CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+				shim.TraceEnd(t, 8090, "cudaMemGetDefaultMemPool", cudart.Error(r), memPool, location, type_)
+				return r
+			},
+			CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+				shim.TraceEnd(t, 8091, "cudaMemGetMemPool", cudart.Error(r), memPool, location, type_)
+				return r
+			},
+			CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+				shim.TraceEnd(t, 8092, "cudaMemSetMemPool", cudart.Error(r), location, type_, memPool)
+				return r
+			},
+			CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+				shim.TraceEnd(t, 8093, "cudaMallocFromPoolAsync", cudart.Error(r), ptr, size, memPool, stream)
+				return r
+			},
+			CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+				shim.TraceEnd(t, 8094, "cudaMallocFromPoolAsync_ptsz", cudart.Error(r), ptr, size, memPool, stream)
+				return r
+			},
+			CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+				shim.TraceEnd(t, 8095, "cudaKernelSetAttributeForDevice", cudart.Error(r), kernel, attr, value, device)
+				return r
+			},
+			CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaSetValidDevices(device_arr, len_)
+				shim.TraceEnd(t, 8096, "cudaSetValidDevices", cudart.Error(r), device_arr, len_)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -11495,6 +11593,27 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
 				return get().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+			},
+			CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+			},
+			CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+			},
+			CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+				return get().Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+			},
+			CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				return get().Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+			},
+			CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				return get().Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+			},
+			CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+				return get().Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+			},
+			CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+				return get().Cudart.CudaSetValidDevices(device_arr, len_)
 			},
 		},
 		Cublas: Cublas{

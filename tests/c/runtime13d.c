@@ -95,6 +95,13 @@ struct memloc { int type, id; };   /* cudaMemLocation: cudaMemLocationTypeDevice
 	X(err_t, cudaGraphNodeFindInClone, (void **, void *, void *)) \
 	X(err_t, cudaGraphInstantiateWithParams_ptsz, (void **, void *, void *)) \
 	X(err_t, cudaGraphExecChildGraphNodeSetParams, (void *, void *, void *)) \
+	X(err_t, cudaMemGetDefaultMemPool, (void **, struct memloc *, int)) X(err_t, cudaMemGetMemPool, (void **, struct memloc *, int)) \
+	X(err_t, cudaMemSetMemPool, (struct memloc *, int, void *)) \
+	X(err_t, cudaMallocFromPoolAsync, (void **, size_t, void *, void *)) X(err_t, cudaMallocFromPoolAsync_ptsz, (void **, size_t, void *, void *)) \
+	X(err_t, cudaFreeAsync, (void *, void *)) X(err_t, cudaMemPoolGetAttribute, (void *, int, void *)) \
+	X(err_t, cudaGetKernel, (void **, const void *)) X(err_t, cudaKernelSetAttributeForDevice, (void *, int, int, int)) \
+	X(err_t, cudaFuncGetAttributes, (void *, const void *)) \
+	X(err_t, cudaSetValidDevices, (int *, int)) \
 	X(void **, __cudaRegisterFatBinary, (void *)) X(void, __cudaRegisterFatBinaryEnd, (void **)) \
 	X(void, __cudaUnregisterFatBinary, (void **)) \
 	X(void, __cudaRegisterFunction, (void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))
@@ -509,6 +516,59 @@ static void test_graph_rest(void) {
 	p_cudaFree(a); p_cudaFree(b);
 }
 
+/* Pools by location are the devices' default pools; allocation from one is stream-ordered
+ * and counted in its figures. */
+static void test_pools_and_kernels(int remote) {
+	struct memloc d0 = {1, 0}, d9 = {1, 9}, host = {2, 0};
+	void *def = NULL, *cur = NULL, *pool = NULL;
+	EQ(p_cudaDeviceGetDefaultMemPool(&def, 0), 0, "device 0's default pool");
+	EQ(p_cudaMemGetDefaultMemPool(&pool, &d0, 1), 0, "cudaMemGetDefaultMemPool(device 0, pinned)");
+	CHECK(pool == def, "the same pool");
+	EQ(p_cudaMemGetMemPool(&cur, &d0, 1), 0, "cudaMemGetMemPool");
+	CHECK(cur == def, "the current pool is the default one");
+	EQ(p_cudaMemGetDefaultMemPool(&pool, &d9, 1), 101, "no device 9");
+	EQ(p_cudaMemGetDefaultMemPool(&pool, &d0, 0), 1, "cudaMemAllocationTypeInvalid");
+	EQ(p_cudaMemGetDefaultMemPool(&pool, NULL, 1), 1, "no location");
+	EQ(p_cudaMemGetDefaultMemPool(&pool, &host, 1), 801, "host pools are not modelled");
+	EQ(p_cudaMemSetMemPool(&d0, 1, def), 0, "cudaMemSetMemPool(default)");
+	EQ(p_cudaMemSetMemPool(&d0, 1, (void *)0x1234), 1, "not a pool");
+
+	unsigned long long before = 0, after = 0;
+	EQ(p_cudaMemPoolGetAttribute(def, 7, &before), 0, "used memory (cudaMemPoolAttrUsedMemCurrent)");
+	void *p1 = NULL, *p2 = NULL;
+	EQ(p_cudaMallocFromPoolAsync(&p1, 1 << 20, def, NULL), 0, "cudaMallocFromPoolAsync");
+	EQ(p_cudaMallocFromPoolAsync_ptsz(&p2, 4096, def, NULL), 0, "cudaMallocFromPoolAsync_ptsz");
+	CHECK(p1 && p2 && p1 != p2, "two allocations");
+	EQ(p_cudaMemset(p1, 3, 1 << 20), 0, "the memory is usable");
+	EQ(p_cudaMemPoolGetAttribute(def, 7, &after), 0, "used memory");
+	CHECK(after >= before + (1 << 20), "the pool counts them: %llu -> %llu", before, after);
+	EQ(p_cudaMallocFromPoolAsync(&p1, 16, (void *)0x1234, NULL), 1, "not a pool");
+	EQ(p_cudaMallocFromPoolAsync(&p1, 0, def, NULL), 1, "zero bytes");
+	EQ(p_cudaFreeAsync(p2, PER_THREAD), 0, "free p2");
+	EQ(p_cudaDeviceSynchronize(), 0, "sync");
+	EQ(p_cudaFree(p1), 0, "free p1");
+
+	/* A kernel handle's attribute on one device is what the function then reports. */
+	void *k = NULL;
+	unsigned char fa[144];
+	EQ(p_cudaGetKernel(&k, (const void *)host_stub), 0, "cudaGetKernel");
+	EQ(p_cudaKernelSetAttributeForDevice(k, 8, 1024, 0), 0, "max dynamic shared memory 1024 on device 0");
+	/* A remote server learns a kernel from its image, and this stub's image is empty. */
+	if (!remote) {
+		EQ(p_cudaFuncGetAttributes(fa, (const void *)host_stub), 0, "cudaFuncGetAttributes");
+		EQ(*(int *)(fa + 44), 1024, "maxDynamicSharedSizeBytes");
+	}
+	EQ(p_cudaKernelSetAttributeForDevice(k, 8, 1024, 9), 101, "no device 9");
+	EQ(p_cudaKernelSetAttributeForDevice((void *)0x7ead0000dea0, 8, 1024, 0), 98, "not a kernel");
+
+	int ok[1] = {0}, bad[1] = {9}, twice[2] = {0, 0};
+	EQ(p_cudaSetValidDevices(ok, 1), 0, "cudaSetValidDevices({0})");
+	EQ(p_cudaSetValidDevices(bad, 1), 101, "no device 9");
+	EQ(p_cudaSetValidDevices(twice, 2), 1, "a device twice");
+	EQ(p_cudaSetValidDevices(NULL, 1), 1, "no list");
+	EQ(p_cudaSetValidDevices(NULL, 0), 0, "an empty list");
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -527,6 +587,7 @@ int main(int argc, char **argv) {
 	test_managed_hints();
 	test_stream_copy_attributes();
 	test_graph_rest();
+	test_pools_and_kernels(getenv("VGPU_BACKEND") && !strcmp(getenv("VGPU_BACKEND"), "remote"));
 	p___cudaUnregisterFatBinary(mod);
 	printf("%s: runtime13d %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;
