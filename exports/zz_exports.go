@@ -2567,6 +2567,16 @@ func vgpu_cudaSetValidDevices(device_arr unsafe.Pointer, len_ int32) int32 {
 	return dispatch.T().Cudart.CudaSetValidDevices(device_arr, len_)
 }
 
+//export vgpu_cudaDeviceRegisterAsyncNotification
+func vgpu_cudaDeviceRegisterAsyncNotification(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+}
+
+//export vgpu_cudaDeviceUnregisterAsyncNotification
+func vgpu_cudaDeviceUnregisterAsyncNotification(device int32, callback uintptr) int32 {
+	return dispatch.T().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

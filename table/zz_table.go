@@ -538,6 +538,8 @@ type Cudart struct {
 	CudaMallocFromPoolAsync_ptsz                           func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32
 	CudaKernelSetAttributeForDevice                        func(kernel uintptr, attr int32, value int32, device int32) int32
 	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
+	CudaDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
+	CudaDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3665,6 +3667,20 @@ var Semantics = Set{
 		},
 		CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
 			r := int32(cudart.SetValidDevices(device_arr, len_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceRegisterAsyncNotification(device, callbackFunc, userData, callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+			r := int32(cudart.DeviceUnregisterAsyncNotification(device, callback))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7968,6 +7984,18 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 8096, "cudaSetValidDevices", cudart.Error(r), device_arr, len_)
 				return r
 			},
+			CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+				shim.TraceEnd(t, 8097, "cudaDeviceRegisterAsyncNotification", cudart.Error(r), device, callbackFunc, userData, callback)
+				return r
+			},
+			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+				shim.TraceEnd(t, 8098, "cudaDeviceUnregisterAsyncNotification", cudart.Error(r), device, callback)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -11614,6 +11642,12 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
 				return get().Cudart.CudaSetValidDevices(device_arr, len_)
+			},
+			CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				return get().Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+			},
+			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				return get().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
 			},
 		},
 		Cublas: Cublas{

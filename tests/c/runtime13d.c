@@ -102,6 +102,8 @@ struct memloc { int type, id; };   /* cudaMemLocation: cudaMemLocationTypeDevice
 	X(err_t, cudaGetKernel, (void **, const void *)) X(err_t, cudaKernelSetAttributeForDevice, (void *, int, int, int)) \
 	X(err_t, cudaFuncGetAttributes, (void *, const void *)) \
 	X(err_t, cudaSetValidDevices, (int *, int)) \
+	X(err_t, cudaDeviceRegisterAsyncNotification, (int, void (*)(void *, void *, void *), void *, void **)) \
+	X(err_t, cudaDeviceUnregisterAsyncNotification, (int, void *)) \
 	X(void **, __cudaRegisterFatBinary, (void *)) X(void, __cudaRegisterFatBinaryEnd, (void **)) \
 	X(void, __cudaUnregisterFatBinary, (void **)) \
 	X(void, __cudaRegisterFunction, (void **, const char *, char *, const char *, int, void *, void *, void *, void *, int *))
@@ -386,6 +388,9 @@ static void test_stream_copy_attributes(void) {
 	p_cudaStreamDestroy(b);
 }
 
+static int notified;
+static void notify_cb(void *info, void *data, void *handle) { notified++; }
+
 struct memsetp { void *dst; size_t pitch; unsigned value, elementSize; size_t width, height; };
 
 static int has(void **list, size_t n, void *x) {
@@ -567,6 +572,19 @@ static void test_pools_and_kernels(int remote) {
 	EQ(p_cudaSetValidDevices(twice, 2), 1, "a device twice");
 	EQ(p_cudaSetValidDevices(NULL, 1), 1, "no list");
 	EQ(p_cudaSetValidDevices(NULL, 0), 0, "an empty list");
+
+	/* Budget notifications: a registration lasts until it is unregistered, on its device. */
+	void *cb = NULL, *cb2 = NULL;
+	EQ(p_cudaDeviceRegisterAsyncNotification(0, notify_cb, NULL, &cb), 0, "register");
+	EQ(p_cudaDeviceRegisterAsyncNotification(0, notify_cb, NULL, &cb2), 0, "register again");
+	CHECK(cb && cb != cb2, "two handles");
+	EQ(p_cudaDeviceRegisterAsyncNotification(0, NULL, NULL, &cb2), 1, "no callback");
+	EQ(p_cudaDeviceRegisterAsyncNotification(9, notify_cb, NULL, &cb2), 101, "no device 9");
+	EQ(p_cudaDeviceUnregisterAsyncNotification(0, cb), 0, "unregister");
+	EQ(p_cudaDeviceUnregisterAsyncNotification(0, cb), 1, "unregister twice");
+	EQ(p_cudaDeviceUnregisterAsyncNotification(9, cb2), 101, "no device 9");
+	EQ(p_cudaDeviceUnregisterAsyncNotification(0, cb2), 0, "unregister the second");
+	EQ(notified, 0, "vgpu's devices report no budget changes");
 }
 
 int main(int argc, char **argv) {

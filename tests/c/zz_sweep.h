@@ -503,6 +503,8 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaMallocFromPoolAsync_ptsz", "oudh", 'r', 0},
 	{"cudaKernelSetAttributeForDevice", "hsss", 'r', 0},
 	{"cudaSetValidDevices", "is", 'r', 0},
+	{"cudaDeviceRegisterAsyncNotification", "sddo", 'r', 0},
+	{"cudaDeviceUnregisterAsyncNotification", "sd", 'r', 0},
 	{"cublasCreate_v2", "o", 'b', 0},
 	{"cublasDestroy_v2", "h", 'b', 0},
 	{"cublasSetStream_v2", "hh", 'b', 0},
