@@ -336,7 +336,9 @@ func GraphClone(out unsafe.Pointer, h uintptr) Error {
 	if out == nil {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, g.Clone().Handle)
+	c := g.Clone()
+	noteClone(g, c)
+	shim.PutPtr(out, c.Handle)
 	return Success
 }
 

@@ -2212,6 +2212,371 @@ func vgpu_cudaStreamGetCaptureInfo_12(stream uintptr, captureStatus_out unsafe.P
 	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
 }
 
+//export vgpu_cudaMemcpyToArray_ptds
+func vgpu_cudaMemcpyToArray_ptds(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToArray_ptds(dst, wOffset, hOffset, src, count, kind)
+}
+
+//export vgpu_cudaMemcpyFromArray_ptds
+func vgpu_cudaMemcpyFromArray_ptds(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromArray_ptds(dst, src, wOffset, hOffset, count, kind)
+}
+
+//export vgpu_cudaMemcpy2DToArray_ptds
+func vgpu_cudaMemcpy2DToArray_ptds(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DToArray_ptds(dst, wOffset, hOffset, src, spitch, width, height, kind)
+}
+
+//export vgpu_cudaMemcpy2DFromArray_ptds
+func vgpu_cudaMemcpy2DFromArray_ptds(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DFromArray_ptds(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+}
+
+//export vgpu_cudaMemcpyToArrayAsync_ptsz
+func vgpu_cudaMemcpyToArrayAsync_ptsz(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyToArrayAsync_ptsz(dst, wOffset, hOffset, src, count, kind, stream)
+}
+
+//export vgpu_cudaMemcpyFromArrayAsync_ptsz
+func vgpu_cudaMemcpyFromArrayAsync_ptsz(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyFromArrayAsync_ptsz(dst, src, wOffset, hOffset, count, kind, stream)
+}
+
+//export vgpu_cudaMemcpy2DToArrayAsync_ptsz
+func vgpu_cudaMemcpy2DToArrayAsync_ptsz(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DToArrayAsync_ptsz(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+}
+
+//export vgpu_cudaMemcpy2DFromArrayAsync_ptsz
+func vgpu_cudaMemcpy2DFromArrayAsync_ptsz(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DFromArrayAsync_ptsz(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+}
+
+//export vgpu_cudaMemcpyArrayToArray_ptds
+func vgpu_cudaMemcpyArrayToArray_ptds(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpyArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+}
+
+//export vgpu_cudaMemcpy2DArrayToArray_ptds
+func vgpu_cudaMemcpy2DArrayToArray_ptds(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaMemcpy2DArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+}
+
+//export vgpu_cudaMemset3D
+func vgpu_cudaMemset3D(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemset3D(pitchedDevPtr, value, extent)
+}
+
+//export vgpu_cudaMemset3DAsync
+func vgpu_cudaMemset3DAsync(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemset3DAsync(pitchedDevPtr, value, extent, stream)
+}
+
+//export vgpu_cudaMemset3D_ptds
+func vgpu_cudaMemset3D_ptds(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemset3D_ptds(pitchedDevPtr, value, extent)
+}
+
+//export vgpu_cudaMemset3DAsync_ptsz
+func vgpu_cudaMemset3DAsync_ptsz(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemset3DAsync_ptsz(pitchedDevPtr, value, extent, stream)
+}
+
+//export vgpu_cudaChooseDevice_13
+func vgpu_cudaChooseDevice_13(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaChooseDevice_13(device, prop)
+}
+
+//export vgpu_cudaChooseDevice_12
+func vgpu_cudaChooseDevice_12(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaChooseDevice_12(device, prop)
+}
+
+//export vgpu_cudaDeviceGetCacheConfig
+func vgpu_cudaDeviceGetCacheConfig(pCacheConfig unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetCacheConfig(pCacheConfig)
+}
+
+//export vgpu_cudaDeviceSetCacheConfig
+func vgpu_cudaDeviceSetCacheConfig(cacheConfig int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceSetCacheConfig(cacheConfig)
+}
+
+//export vgpu_cudaDeviceGetSharedMemConfig
+func vgpu_cudaDeviceGetSharedMemConfig(pConfig unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetSharedMemConfig(pConfig)
+}
+
+//export vgpu_cudaDeviceSetSharedMemConfig
+func vgpu_cudaDeviceSetSharedMemConfig(config int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceSetSharedMemConfig(config)
+}
+
+//export vgpu_cudaFuncSetCacheConfig
+func vgpu_cudaFuncSetCacheConfig(func_ uintptr, cacheConfig int32) int32 {
+	return dispatch.T().Cudart.CudaFuncSetCacheConfig(func_, cacheConfig)
+}
+
+//export vgpu_cudaFuncSetSharedMemConfig
+func vgpu_cudaFuncSetSharedMemConfig(func_ uintptr, config int32) int32 {
+	return dispatch.T().Cudart.CudaFuncSetSharedMemConfig(func_, config)
+}
+
+//export vgpu_cudaFuncGetParamInfo
+func vgpu_cudaFuncGetParamInfo(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+}
+
+//export vgpu_cudaDeviceSetMemPool
+func vgpu_cudaDeviceSetMemPool(device int32, memPool uintptr) int32 {
+	return dispatch.T().Cudart.CudaDeviceSetMemPool(device, memPool)
+}
+
+//export vgpu_cudaDeviceGetTexture1DLinearMaxWidth
+func vgpu_cudaDeviceGetTexture1DLinearMaxWidth(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, fmtDesc, device)
+}
+
+//export vgpu_cudaCtxResetPersistingL2Cache
+func vgpu_cudaCtxResetPersistingL2Cache() int32 {
+	return dispatch.T().Cudart.CudaCtxResetPersistingL2Cache()
+}
+
+//export vgpu_cudaDeviceFlushGPUDirectRDMAWrites
+func vgpu_cudaDeviceFlushGPUDirectRDMAWrites(target int32, scope int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceFlushGPUDirectRDMAWrites(target, scope)
+}
+
+//export vgpu_cudaDeviceGetGraphMemAttribute
+func vgpu_cudaDeviceGetGraphMemAttribute(device int32, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetGraphMemAttribute(device, attr, value)
+}
+
+//export vgpu_cudaDeviceSetGraphMemAttribute
+func vgpu_cudaDeviceSetGraphMemAttribute(device int32, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceSetGraphMemAttribute(device, attr, value)
+}
+
+//export vgpu_cudaDeviceGraphMemTrim
+func vgpu_cudaDeviceGraphMemTrim(device int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGraphMemTrim(device)
+}
+
+//export vgpu_cudaGetDriverEntryPoint_ptsz
+func vgpu_cudaGetDriverEntryPoint_ptsz(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGetDriverEntryPoint_ptsz(symbol, funcPtr, flags, status)
+}
+
+//export vgpu_cudaGetDriverEntryPointByVersion_ptsz
+func vgpu_cudaGetDriverEntryPointByVersion_ptsz(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGetDriverEntryPointByVersion_ptsz(symbol, funcPtr, cudaVersion, flags, status)
+}
+
+//export vgpu_cudaArrayGetPlane
+func vgpu_cudaArrayGetPlane(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+	return dispatch.T().Cudart.CudaArrayGetPlane(pPlaneArray, hArray, planeIdx)
+}
+
+//export vgpu_cudaArrayGetMemoryRequirements
+func vgpu_cudaArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+	return dispatch.T().Cudart.CudaArrayGetMemoryRequirements(memoryRequirements, array, device)
+}
+
+//export vgpu_cudaArrayGetSparseProperties
+func vgpu_cudaArrayGetSparseProperties(sparseProperties unsafe.Pointer, array uintptr) int32 {
+	return dispatch.T().Cudart.CudaArrayGetSparseProperties(sparseProperties, array)
+}
+
+//export vgpu_cudaProfilerStart
+func vgpu_cudaProfilerStart() int32 {
+	return dispatch.T().Cudart.CudaProfilerStart()
+}
+
+//export vgpu_cudaProfilerStop
+func vgpu_cudaProfilerStop() int32 {
+	return dispatch.T().Cudart.CudaProfilerStop()
+}
+
+//export vgpu_cudaMemAdvise_13
+func vgpu_cudaMemAdvise_13(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemAdvise_13(devPtr, count, advice, location)
+}
+
+//export vgpu_cudaMemAdvise_12
+func vgpu_cudaMemAdvise_12(devPtr uintptr, count uint64, advice int32, device int32) int32 {
+	return dispatch.T().Cudart.CudaMemAdvise_12(devPtr, count, advice, device)
+}
+
+//export vgpu_cudaMemAdvise_v2_12
+func vgpu_cudaMemAdvise_v2_12(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemAdvise_v2_12(devPtr, count, advice, location)
+}
+
+//export vgpu_cudaMemPrefetchAsync_13
+func vgpu_cudaMemPrefetchAsync_13(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchAsync_13(devPtr, count, location, flags, stream)
+}
+
+//export vgpu_cudaMemPrefetchAsync_ptsz_13
+func vgpu_cudaMemPrefetchAsync_ptsz_13(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchAsync_ptsz_13(devPtr, count, location, flags, stream)
+}
+
+//export vgpu_cudaMemPrefetchAsync_12
+func vgpu_cudaMemPrefetchAsync_12(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchAsync_12(devPtr, count, dstDevice, stream)
+}
+
+//export vgpu_cudaMemPrefetchAsync_v2_12
+func vgpu_cudaMemPrefetchAsync_v2_12(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchAsync_v2_12(devPtr, count, location, flags, stream)
+}
+
+//export vgpu_cudaMemRangeGetAttribute
+func vgpu_cudaMemRangeGetAttribute(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32 {
+	return dispatch.T().Cudart.CudaMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+}
+
+//export vgpu_cudaMemRangeGetAttributes
+func vgpu_cudaMemRangeGetAttributes(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32 {
+	return dispatch.T().Cudart.CudaMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+}
+
+//export vgpu_cudaStreamAttachMemAsync
+func vgpu_cudaStreamAttachMemAsync(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamAttachMemAsync(stream, devPtr, length, flags)
+}
+
+//export vgpu_cudaStreamAttachMemAsync_ptsz
+func vgpu_cudaStreamAttachMemAsync_ptsz(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamAttachMemAsync_ptsz(stream, devPtr, length, flags)
+}
+
+//export vgpu_cudaStreamCopyAttributes
+func vgpu_cudaStreamCopyAttributes(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cudart.CudaStreamCopyAttributes(dst, src)
+}
+
+//export vgpu_cudaStreamCopyAttributes_ptsz
+func vgpu_cudaStreamCopyAttributes_ptsz(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cudart.CudaStreamCopyAttributes_ptsz(dst, src)
+}
+
+//export vgpu_cudaGraphGetRootNodes
+func vgpu_cudaGraphGetRootNodes(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_13
+func vgpu_cudaGraphRemoveDependencies_13(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_v2_12
+func vgpu_cudaGraphRemoveDependencies_v2_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cudaGraphRemoveDependencies_12
+func vgpu_cudaGraphRemoveDependencies_12(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+}
+
+//export vgpu_cudaGraphNodeGetEnabled
+func vgpu_cudaGraphNodeGetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cudaGraphNodeSetEnabled
+func vgpu_cudaGraphNodeSetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cudaGraphChildGraphNodeGetGraph
+func vgpu_cudaGraphChildGraphNodeGetGraph(node uintptr, pGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+}
+
+//export vgpu_cudaGraphEventRecordNodeSetEvent
+func vgpu_cudaGraphEventRecordNodeSetEvent(node uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+}
+
+//export vgpu_cudaGraphEventWaitNodeSetEvent
+func vgpu_cudaGraphEventWaitNodeSetEvent(node uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+}
+
+//export vgpu_cudaGraphExecEventRecordNodeSetEvent
+func vgpu_cudaGraphExecEventRecordNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cudaGraphExecEventWaitNodeSetEvent
+func vgpu_cudaGraphExecEventWaitNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cudaGraphNodeFindInClone
+func vgpu_cudaGraphNodeFindInClone(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+}
+
+//export vgpu_cudaGraphInstantiateWithParams_ptsz
+func vgpu_cudaGraphInstantiateWithParams_ptsz(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+}
+
+//export vgpu_cudaGraphExecChildGraphNodeSetParams
+func vgpu_cudaGraphExecChildGraphNodeSetParams(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+}
+
+//export vgpu_cudaMemGetDefaultMemPool_13
+func vgpu_cudaMemGetDefaultMemPool_13(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+}
+
+//export vgpu_cudaMemGetMemPool_13
+func vgpu_cudaMemGetMemPool_13(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+}
+
+//export vgpu_cudaMemSetMemPool_13
+func vgpu_cudaMemSetMemPool_13(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+}
+
+//export vgpu_cudaMallocFromPoolAsync
+func vgpu_cudaMallocFromPoolAsync(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+}
+
+//export vgpu_cudaMallocFromPoolAsync_ptsz
+func vgpu_cudaMallocFromPoolAsync_ptsz(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+}
+
+//export vgpu_cudaKernelSetAttributeForDevice
+func vgpu_cudaKernelSetAttributeForDevice(kernel uintptr, attr int32, value int32, device int32) int32 {
+	return dispatch.T().Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+}
+
+//export vgpu_cudaSetValidDevices
+func vgpu_cudaSetValidDevices(device_arr unsafe.Pointer, len_ int32) int32 {
+	return dispatch.T().Cudart.CudaSetValidDevices(device_arr, len_)
+}
+
+//export vgpu_cudaDeviceRegisterAsyncNotification
+func vgpu_cudaDeviceRegisterAsyncNotification(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+}
+
+//export vgpu_cudaDeviceUnregisterAsyncNotification
+func vgpu_cudaDeviceUnregisterAsyncNotification(device int32, callback uintptr) int32 {
+	return dispatch.T().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+}
+
 //export vgpu_cublasCreate_v2
 func vgpu_cublasCreate_v2(handle unsafe.Pointer) int32 {
 	return dispatch.T().Cublas.CublasCreate_v2(handle)

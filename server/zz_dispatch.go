@@ -646,6 +646,149 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	6049: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamGetCaptureInfo12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
 	},
+	8008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemcpyArrayToArrayPtds(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), int32(v[7].U))))
+	},
+	8009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memcpy2DArrayToArrayPtds(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uint64(v[5].U), uint64(v[6].U), uint64(v[7].U), int32(v[8].U))))
+	},
+	8010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset3D(ptr(v[0].B), int32(v[1].U), ptr(v[2].B))))
+	},
+	8011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset3DAsync(ptr(v[0].B), int32(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	8012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset3DPtds(ptr(v[0].B), int32(v[1].U), ptr(v[2].B))))
+	},
+	8013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.Memset3DAsyncPtsz(ptr(v[0].B), int32(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	8020: func(v []wire.Value) uint64 { return uint64(uint32(cudart.ChooseDevice13(ptr(v[0].B), ptr(v[1].B)))) },
+	8021: func(v []wire.Value) uint64 { return uint64(uint32(cudart.ChooseDevice12(ptr(v[0].B), ptr(v[1].B)))) },
+	8022: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DeviceGetCacheConfig(ptr(v[0].B)))) },
+	8023: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DeviceSetCacheConfig(int32(v[0].U)))) },
+	8024: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DeviceGetSharedMemConfig(ptr(v[0].B)))) },
+	8025: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DeviceSetSharedMemConfig(int32(v[0].U)))) },
+	8029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceSetMemPool(int32(v[0].U), uintptr(v[1].U))))
+	},
+	8030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetTexture1DLinearMaxWidth(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	8031: func(v []wire.Value) uint64 { return uint64(uint32(cudart.CtxResetPersistingL2Cache())) },
+	8032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceFlushGPUDirectRDMAWrites(int32(v[0].U), int32(v[1].U))))
+	},
+	8033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	8034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceSetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	8035: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DeviceGraphMemTrim(int32(v[0].U)))) },
+	8038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ArrayGetPlane(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	8039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	8040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	8050: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemAdvise(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	8051: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemAdvise12(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	8052: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemAdvise(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	8053: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchAsync(uintptr(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	8054: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	8055: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchAsync12(uintptr(v[0].U), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U))))
+	},
+	8056: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchAsync(uintptr(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	8057: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemRangeGetAttribute(ptr(v[0].B), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U), uint64(v[4].U))))
+	},
+	8059: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamAttachMemAsync(uintptr(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	8060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamAttachMemAsyncPtsz(uintptr(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	8061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamCopyAttributesPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphGetRootNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	8071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	8072: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	8073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphRemoveDependencies12(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	8074: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeGetEnabled(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	8075: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeSetEnabled(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	8076: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphChildGraphNodeGetGraph(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	8077: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	8079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeFindInClone(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8082: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphInstantiateWithParamsPtsz(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	8083: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecChildGraphNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	8090: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemGetDefaultMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	8091: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemGetMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	8092: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemSetMemPool(ptr(v[0].B), int32(v[1].U), uintptr(v[2].U))))
+	},
+	8093: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocFromPoolAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	8094: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocFromPoolAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
 	400: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Create(ptr(v[0].B)))) },
 	401: func(v []wire.Value) uint64 { return uint64(uint32(cublas.Destroy(uintptr(v[0].U)))) },
 	402: func(v []wire.Value) uint64 { return uint64(uint32(cublas.SetStream(uintptr(v[0].U), uintptr(v[1].U)))) },

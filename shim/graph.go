@@ -87,6 +87,7 @@ func (x *GraphExec) Close() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dropNative()
+	x.ForgetDisabled()
 }
 
 // dropNative forgets the backend's graph; x.mu is held.

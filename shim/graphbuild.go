@@ -262,6 +262,9 @@ func (g *Graph) layoutLocked() map[*GraphNode]int {
 // x only (cudaGraphExec*NodeSetParams). The node keeps its shape: as many operations of the
 // same kinds, and a kernel node its function (CUDA allows no change of function here).
 func (x *GraphExec) SetNodeOps(n *GraphNode, ops []Node) Status {
+	if x.SetDisabledOps(n, ops) {
+		return OK // a disabled node takes the new parameters when enabled again
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	at, ok := x.layout[n]

@@ -467,6 +467,79 @@ type Cudart struct {
 	CudaGraphHostNodeGetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
 	CudaGraphDebugDotPrint                                 func(graph uintptr, path unsafe.Pointer, flags uint32) int32
 	CudaStreamGetCaptureInfo_12                            func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32
+	CudaMemcpyToArray_ptds                                 func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32
+	CudaMemcpyFromArray_ptds                               func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32
+	CudaMemcpy2DToArray_ptds                               func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpy2DFromArray_ptds                             func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32
+	CudaMemcpyToArrayAsync_ptsz                            func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpyFromArrayAsync_ptsz                          func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DToArrayAsync_ptsz                          func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpy2DFromArrayAsync_ptsz                        func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32
+	CudaMemcpyArrayToArray_ptds                            func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32
+	CudaMemcpy2DArrayToArray_ptds                          func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32
+	CudaMemset3D                                           func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32
+	CudaMemset3DAsync                                      func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32
+	CudaMemset3D_ptds                                      func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32
+	CudaMemset3DAsync_ptsz                                 func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32
+	CudaChooseDevice_13                                    func(device unsafe.Pointer, prop unsafe.Pointer) int32
+	CudaChooseDevice_12                                    func(device unsafe.Pointer, prop unsafe.Pointer) int32
+	CudaDeviceGetCacheConfig                               func(pCacheConfig unsafe.Pointer) int32
+	CudaDeviceSetCacheConfig                               func(cacheConfig int32) int32
+	CudaDeviceGetSharedMemConfig                           func(pConfig unsafe.Pointer) int32
+	CudaDeviceSetSharedMemConfig                           func(config int32) int32
+	CudaFuncSetCacheConfig                                 func(func_ uintptr, cacheConfig int32) int32
+	CudaFuncSetSharedMemConfig                             func(func_ uintptr, config int32) int32
+	CudaFuncGetParamInfo                                   func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32
+	CudaDeviceSetMemPool                                   func(device int32, memPool uintptr) int32
+	CudaDeviceGetTexture1DLinearMaxWidth                   func(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32
+	CudaCtxResetPersistingL2Cache                          func() int32
+	CudaDeviceFlushGPUDirectRDMAWrites                     func(target int32, scope int32) int32
+	CudaDeviceGetGraphMemAttribute                         func(device int32, attr int32, value unsafe.Pointer) int32
+	CudaDeviceSetGraphMemAttribute                         func(device int32, attr int32, value unsafe.Pointer) int32
+	CudaDeviceGraphMemTrim                                 func(device int32) int32
+	CudaGetDriverEntryPoint_ptsz                           func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32
+	CudaGetDriverEntryPointByVersion_ptsz                  func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32
+	CudaArrayGetPlane                                      func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32
+	CudaArrayGetMemoryRequirements                         func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32
+	CudaArrayGetSparseProperties                           func(sparseProperties unsafe.Pointer, array uintptr) int32
+	CudaProfilerStart                                      func() int32
+	CudaProfilerStop                                       func() int32
+	CudaMemAdvise_13                                       func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32
+	CudaMemAdvise_12                                       func(devPtr uintptr, count uint64, advice int32, device int32) int32
+	CudaMemAdvise_v2_12                                    func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32
+	CudaMemPrefetchAsync_13                                func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32
+	CudaMemPrefetchAsync_ptsz_13                           func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32
+	CudaMemPrefetchAsync_12                                func(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32
+	CudaMemPrefetchAsync_v2_12                             func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32
+	CudaMemRangeGetAttribute                               func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32
+	CudaMemRangeGetAttributes                              func(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32
+	CudaStreamAttachMemAsync                               func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32
+	CudaStreamAttachMemAsync_ptsz                          func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32
+	CudaStreamCopyAttributes                               func(dst uintptr, src uintptr) int32
+	CudaStreamCopyAttributes_ptsz                          func(dst uintptr, src uintptr) int32
+	CudaGraphGetRootNodes                                  func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32
+	CudaGraphRemoveDependencies_13                         func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphRemoveDependencies_v2_12                      func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphRemoveDependencies_12                         func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CudaGraphNodeGetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32
+	CudaGraphNodeSetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32
+	CudaGraphChildGraphNodeGetGraph                        func(node uintptr, pGraph unsafe.Pointer) int32
+	CudaGraphEventRecordNodeSetEvent                       func(node uintptr, event uintptr) int32
+	CudaGraphEventWaitNodeSetEvent                         func(node uintptr, event uintptr) int32
+	CudaGraphExecEventRecordNodeSetEvent                   func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CudaGraphExecEventWaitNodeSetEvent                     func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CudaGraphNodeFindInClone                               func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32
+	CudaGraphInstantiateWithParams_ptsz                    func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32
+	CudaGraphExecChildGraphNodeSetParams                   func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32
+	CudaMemGetDefaultMemPool_13                            func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CudaMemGetMemPool_13                                   func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CudaMemSetMemPool_13                                   func(location unsafe.Pointer, type_ int32, memPool uintptr) int32
+	CudaMallocFromPoolAsync                                func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32
+	CudaMallocFromPoolAsync_ptsz                           func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32
+	CudaKernelSetAttributeForDevice                        func(kernel uintptr, attr int32, value int32, device int32) int32
+	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
+	CudaDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
+	CudaDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3097,6 +3170,517 @@ var Semantics = Set{
 		},
 		CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
 			r := int32(cudart.StreamGetCaptureInfo12(stream, captureStatus_out, id_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyToArrayPtds(dst, wOffset, hOffset, src, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArray_ptds: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyFromArrayPtds(dst, src, wOffset, hOffset, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DToArrayPtds(dst, wOffset, hOffset, src, spitch, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArray_ptds: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DFromArrayPtds(dst, dpitch, src, wOffset, hOffset, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyToArrayAsyncPtsz(dst, wOffset, hOffset, src, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyFromArrayAsync_ptsz: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.MemcpyFromArrayAsyncPtsz(dst, src, wOffset, hOffset, count, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DToArrayAsyncPtsz(dst, wOffset, hOffset, src, spitch, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DFromArrayAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+			r := int32(cudart.Memcpy2DFromArrayAsyncPtsz(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+			r := int32(cudart.MemcpyArrayToArrayPtds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy2DArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+			r := int32(cudart.Memcpy2DArrayToArrayPtds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset3D: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+			r := int32(cudart.Memset3D(pitchedDevPtr, value, extent))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset3DAsync: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.Memset3DAsync(pitchedDevPtr, value, extent, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset3D_ptds: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+			r := int32(cudart.Memset3DPtds(pitchedDevPtr, value, extent))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemset3DAsync_ptsz: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.Memset3DAsyncPtsz(pitchedDevPtr, value, extent, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaChooseDevice_13: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+			r := int32(cudart.ChooseDevice13(device, prop))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaChooseDevice_12: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+			r := int32(cudart.ChooseDevice12(device, prop))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetCacheConfig: func(pCacheConfig unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceGetCacheConfig(pCacheConfig))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceSetCacheConfig: func(cacheConfig int32) int32 {
+			r := int32(cudart.DeviceSetCacheConfig(cacheConfig))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceGetSharedMemConfig(pConfig))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceSetSharedMemConfig: func(config int32) int32 {
+			r := int32(cudart.DeviceSetSharedMemConfig(config))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFuncSetCacheConfig: func(func_ uintptr, cacheConfig int32) int32 {
+			r := int32(cudart.FuncSetCacheConfig(func_, cacheConfig))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFuncSetSharedMemConfig: func(func_ uintptr, config int32) int32 {
+			r := int32(cudart.FuncSetSharedMemConfig(func_, config))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+			r := int32(cudart.FuncGetParamInfo(func_, paramIndex, paramOffset, paramSize))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceSetMemPool: func(device int32, memPool uintptr) int32 {
+			r := int32(cudart.DeviceSetMemPool(device, memPool))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32 {
+			r := int32(cudart.DeviceGetTexture1DLinearMaxWidth(maxWidthInElements, fmtDesc, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaCtxResetPersistingL2Cache: func() int32 {
+			r := int32(cudart.CtxResetPersistingL2Cache())
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+			r := int32(cudart.DeviceFlushGPUDirectRDMAWrites(target, scope))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceGetGraphMemAttribute(device, attr, value))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceSetGraphMemAttribute(device, attr, value))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGraphMemTrim: func(device int32) int32 {
+			r := int32(cudart.DeviceGraphMemTrim(device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetDriverEntryPoint_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32 {
+			r := int32(cudart.GetDriverEntryPointPtsz(symbol, funcPtr, flags, status))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetDriverEntryPointByVersion_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
+			r := int32(cudart.GetDriverEntryPointByVersionPtsz(symbol, funcPtr, cudaVersion, flags, status))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+			r := int32(cudart.ArrayGetPlane(pPlaneArray, hArray, planeIdx))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+			r := int32(cudart.ArrayGetMemoryRequirements(memoryRequirements, array, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+			r := int32(cudart.ArrayGetSparseProperties(sparseProperties, array))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaProfilerStart: func() int32 {
+			r := int32(cudart.ProfilerStart())
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaProfilerStop: func() int32 {
+			r := int32(cudart.ProfilerStop())
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemAdvise_13: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+			r := int32(cudart.MemAdvise(devPtr, count, advice, location))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemAdvise_12: func(devPtr uintptr, count uint64, advice int32, device int32) int32 {
+			r := int32(cudart.MemAdvise12(devPtr, count, advice, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemAdvise_v2_12: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+			r := int32(cudart.MemAdvise(devPtr, count, advice, location))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchAsync_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchAsync(devPtr, count, location, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchAsync_ptsz_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchAsyncPtsz(devPtr, count, location, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchAsync_12: func(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchAsync12(devPtr, count, dstDevice, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchAsync_v2_12: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchAsync(devPtr, count, location, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32 {
+			r := int32(cudart.MemRangeGetAttribute(data, dataSize, attribute, devPtr, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemRangeGetAttributes: func(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32 {
+			r := int32(cudart.MemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamAttachMemAsync: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+			r := int32(cudart.StreamAttachMemAsync(stream, devPtr, length, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamAttachMemAsync_ptsz: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+			r := int32(cudart.StreamAttachMemAsyncPtsz(stream, devPtr, length, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			r := int32(cudart.StreamCopyAttributes(dst, src))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+			r := int32(cudart.StreamCopyAttributesPtsz(dst, src))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+			r := int32(cudart.GraphGetRootNodes(graph, pRootNodes, pNumRootNodes))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies(graph, from, to, edgeData, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			r := int32(cudart.GraphRemoveDependencies12(graph, from, to, numDependencies))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeGetEnabled(hGraphExec, hNode, isEnabled))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+			r := int32(cudart.GraphNodeSetEnabled(hGraphExec, hNode, isEnabled))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+			r := int32(cudart.GraphChildGraphNodeGetGraph(node, pGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphEventRecordNodeSetEvent(node, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphEventWaitNodeSetEvent(node, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			r := int32(cudart.GraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+			r := int32(cudart.GraphNodeFindInClone(pNode, originalNode, clonedGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphInstantiateWithParamsPtsz(pGraphExec, graph, instantiateParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+			r := int32(cudart.GraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			r := int32(cudart.MemGetDefaultMemPool(memPool, location, type_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			r := int32(cudart.MemGetMemPool(memPool, location, type_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+			r := int32(cudart.MemSetMemPool(location, type_, memPool))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+			r := int32(cudart.MallocFromPoolAsync(ptr, size, memPool, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+			r := int32(cudart.MallocFromPoolAsyncPtsz(ptr, size, memPool, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+			r := int32(cudart.KernelSetAttributeForDevice(kernel, attr, value, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+			r := int32(cudart.SetValidDevices(device_arr, len_))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+			r := int32(cudart.DeviceRegisterAsyncNotification(device, callbackFunc, userData, callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+			r := int32(cudart.DeviceUnregisterAsyncNotification(device, callback))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6974,6 +7558,444 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 6049, "cudaStreamGetCaptureInfo", cudart.Error(r), stream, captureStatus_out, id_out)
 				return r
 			},
+			CudaMemcpyToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArray_ptds(dst, wOffset, hOffset, src, count, kind)
+				shim.TraceEnd(t, 8000, "cudaMemcpyToArray_ptds", cudart.Error(r), dst, wOffset, hOffset, src, count, kind)
+				return r
+			},
+			CudaMemcpyFromArray_ptds: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArray_ptds(dst, src, wOffset, hOffset, count, kind)
+				shim.TraceEnd(t, 8001, "cudaMemcpyFromArray_ptds", cudart.Error(r), dst, src, wOffset, hOffset, count, kind)
+				return r
+			},
+			CudaMemcpy2DToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArray_ptds(dst, wOffset, hOffset, src, spitch, width, height, kind)
+				shim.TraceEnd(t, 8002, "cudaMemcpy2DToArray_ptds", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind)
+				return r
+			},
+			CudaMemcpy2DFromArray_ptds: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArray_ptds(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				shim.TraceEnd(t, 8003, "cudaMemcpy2DFromArray_ptds", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind)
+				return r
+			},
+			CudaMemcpyToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyToArrayAsync_ptsz(dst, wOffset, hOffset, src, count, kind, stream)
+				shim.TraceEnd(t, 8004, "cudaMemcpyToArrayAsync_ptsz", cudart.Error(r), dst, wOffset, hOffset, src, count, kind, stream)
+				return r
+			},
+			CudaMemcpyFromArrayAsync_ptsz: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyFromArrayAsync_ptsz(dst, src, wOffset, hOffset, count, kind, stream)
+				shim.TraceEnd(t, 8005, "cudaMemcpyFromArrayAsync_ptsz", cudart.Error(r), dst, src, wOffset, hOffset, count, kind, stream)
+				return r
+			},
+			CudaMemcpy2DToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DToArrayAsync_ptsz(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				shim.TraceEnd(t, 8006, "cudaMemcpy2DToArrayAsync_ptsz", cudart.Error(r), dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpy2DFromArrayAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DFromArrayAsync_ptsz(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				shim.TraceEnd(t, 8007, "cudaMemcpy2DFromArrayAsync_ptsz", cudart.Error(r), dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+				return r
+			},
+			CudaMemcpyArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				shim.TraceEnd(t, 8008, "cudaMemcpyArrayToArray_ptds", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+				return r
+			},
+			CudaMemcpy2DArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy2DArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				shim.TraceEnd(t, 8009, "cudaMemcpy2DArrayToArray_ptds", cudart.Error(r), dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+				return r
+			},
+			CudaMemset3D: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset3D(pitchedDevPtr, value, extent)
+				shim.TraceEnd(t, 8010, "cudaMemset3D", cudart.Error(r), pitchedDevPtr, value, extent)
+				return r
+			},
+			CudaMemset3DAsync: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset3DAsync(pitchedDevPtr, value, extent, stream)
+				shim.TraceEnd(t, 8011, "cudaMemset3DAsync", cudart.Error(r), pitchedDevPtr, value, extent, stream)
+				return r
+			},
+			CudaMemset3D_ptds: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset3D_ptds(pitchedDevPtr, value, extent)
+				shim.TraceEnd(t, 8012, "cudaMemset3D_ptds", cudart.Error(r), pitchedDevPtr, value, extent)
+				return r
+			},
+			CudaMemset3DAsync_ptsz: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemset3DAsync_ptsz(pitchedDevPtr, value, extent, stream)
+				shim.TraceEnd(t, 8013, "cudaMemset3DAsync_ptsz", cudart.Error(r), pitchedDevPtr, value, extent, stream)
+				return r
+			},
+			CudaChooseDevice_13: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaChooseDevice_13(device, prop)
+				shim.TraceEnd(t, 8020, "cudaChooseDevice", cudart.Error(r), device, prop)
+				return r
+			},
+			CudaChooseDevice_12: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaChooseDevice_12(device, prop)
+				shim.TraceEnd(t, 8021, "cudaChooseDevice", cudart.Error(r), device, prop)
+				return r
+			},
+			CudaDeviceGetCacheConfig: func(pCacheConfig unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetCacheConfig(pCacheConfig)
+				shim.TraceEnd(t, 8022, "cudaDeviceGetCacheConfig", cudart.Error(r), pCacheConfig)
+				return r
+			},
+			CudaDeviceSetCacheConfig: func(cacheConfig int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceSetCacheConfig(cacheConfig)
+				shim.TraceEnd(t, 8023, "cudaDeviceSetCacheConfig", cudart.Error(r), cacheConfig)
+				return r
+			},
+			CudaDeviceGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetSharedMemConfig(pConfig)
+				shim.TraceEnd(t, 8024, "cudaDeviceGetSharedMemConfig", cudart.Error(r), pConfig)
+				return r
+			},
+			CudaDeviceSetSharedMemConfig: func(config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceSetSharedMemConfig(config)
+				shim.TraceEnd(t, 8025, "cudaDeviceSetSharedMemConfig", cudart.Error(r), config)
+				return r
+			},
+			CudaFuncSetCacheConfig: func(func_ uintptr, cacheConfig int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFuncSetCacheConfig(func_, cacheConfig)
+				shim.TraceEnd(t, 8026, "cudaFuncSetCacheConfig", cudart.Error(r), func_, cacheConfig)
+				return r
+			},
+			CudaFuncSetSharedMemConfig: func(func_ uintptr, config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFuncSetSharedMemConfig(func_, config)
+				shim.TraceEnd(t, 8027, "cudaFuncSetSharedMemConfig", cudart.Error(r), func_, config)
+				return r
+			},
+			CudaFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+				shim.TraceEnd(t, 8028, "cudaFuncGetParamInfo", cudart.Error(r), func_, paramIndex, paramOffset, paramSize)
+				return r
+			},
+			CudaDeviceSetMemPool: func(device int32, memPool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceSetMemPool(device, memPool)
+				shim.TraceEnd(t, 8029, "cudaDeviceSetMemPool", cudart.Error(r), device, memPool)
+				return r
+			},
+			CudaDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, fmtDesc, device)
+				shim.TraceEnd(t, 8030, "cudaDeviceGetTexture1DLinearMaxWidth", cudart.Error(r), maxWidthInElements, fmtDesc, device)
+				return r
+			},
+			CudaCtxResetPersistingL2Cache: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaCtxResetPersistingL2Cache()
+				shim.TraceEnd(t, 8031, "cudaCtxResetPersistingL2Cache", cudart.Error(r))
+				return r
+			},
+			CudaDeviceFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceFlushGPUDirectRDMAWrites(target, scope)
+				shim.TraceEnd(t, 8032, "cudaDeviceFlushGPUDirectRDMAWrites", cudart.Error(r), target, scope)
+				return r
+			},
+			CudaDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetGraphMemAttribute(device, attr, value)
+				shim.TraceEnd(t, 8033, "cudaDeviceGetGraphMemAttribute", cudart.Error(r), device, attr, value)
+				return r
+			},
+			CudaDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceSetGraphMemAttribute(device, attr, value)
+				shim.TraceEnd(t, 8034, "cudaDeviceSetGraphMemAttribute", cudart.Error(r), device, attr, value)
+				return r
+			},
+			CudaDeviceGraphMemTrim: func(device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGraphMemTrim(device)
+				shim.TraceEnd(t, 8035, "cudaDeviceGraphMemTrim", cudart.Error(r), device)
+				return r
+			},
+			CudaGetDriverEntryPoint_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetDriverEntryPoint_ptsz(symbol, funcPtr, flags, status)
+				shim.TraceEnd(t, 8036, "cudaGetDriverEntryPoint_ptsz", cudart.Error(r), symbol, funcPtr, flags, status)
+				return r
+			},
+			CudaGetDriverEntryPointByVersion_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetDriverEntryPointByVersion_ptsz(symbol, funcPtr, cudaVersion, flags, status)
+				shim.TraceEnd(t, 8037, "cudaGetDriverEntryPointByVersion_ptsz", cudart.Error(r), symbol, funcPtr, cudaVersion, flags, status)
+				return r
+			},
+			CudaArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaArrayGetPlane(pPlaneArray, hArray, planeIdx)
+				shim.TraceEnd(t, 8038, "cudaArrayGetPlane", cudart.Error(r), pPlaneArray, hArray, planeIdx)
+				return r
+			},
+			CudaArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaArrayGetMemoryRequirements(memoryRequirements, array, device)
+				shim.TraceEnd(t, 8039, "cudaArrayGetMemoryRequirements", cudart.Error(r), memoryRequirements, array, device)
+				return r
+			},
+			CudaArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaArrayGetSparseProperties(sparseProperties, array)
+				shim.TraceEnd(t, 8040, "cudaArrayGetSparseProperties", cudart.Error(r), sparseProperties, array)
+				return r
+			},
+			CudaProfilerStart: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaProfilerStart()
+				shim.TraceEnd(t, 8041, "cudaProfilerStart", cudart.Error(r))
+				return r
+			},
+			CudaProfilerStop: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaProfilerStop()
+				shim.TraceEnd(t, 8042, "cudaProfilerStop", cudart.Error(r))
+				return r
+			},
+			CudaMemAdvise_13: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemAdvise_13(devPtr, count, advice, location)
+				shim.TraceEnd(t, 8050, "cudaMemAdvise", cudart.Error(r), devPtr, count, advice, location)
+				return r
+			},
+			CudaMemAdvise_12: func(devPtr uintptr, count uint64, advice int32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemAdvise_12(devPtr, count, advice, device)
+				shim.TraceEnd(t, 8051, "cudaMemAdvise", cudart.Error(r), devPtr, count, advice, device)
+				return r
+			},
+			CudaMemAdvise_v2_12: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemAdvise_v2_12(devPtr, count, advice, location)
+				shim.TraceEnd(t, 8052, "cudaMemAdvise_v2", cudart.Error(r), devPtr, count, advice, location)
+				return r
+			},
+			CudaMemPrefetchAsync_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchAsync_13(devPtr, count, location, flags, stream)
+				shim.TraceEnd(t, 8053, "cudaMemPrefetchAsync", cudart.Error(r), devPtr, count, location, flags, stream)
+				return r
+			},
+			CudaMemPrefetchAsync_ptsz_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchAsync_ptsz_13(devPtr, count, location, flags, stream)
+				shim.TraceEnd(t, 8054, "cudaMemPrefetchAsync_ptsz", cudart.Error(r), devPtr, count, location, flags, stream)
+				return r
+			},
+			CudaMemPrefetchAsync_12: func(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchAsync_12(devPtr, count, dstDevice, stream)
+				shim.TraceEnd(t, 8055, "cudaMemPrefetchAsync", cudart.Error(r), devPtr, count, dstDevice, stream)
+				return r
+			},
+			CudaMemPrefetchAsync_v2_12: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchAsync_v2_12(devPtr, count, location, flags, stream)
+				shim.TraceEnd(t, 8056, "cudaMemPrefetchAsync_v2", cudart.Error(r), devPtr, count, location, flags, stream)
+				return r
+			},
+			CudaMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+				shim.TraceEnd(t, 8057, "cudaMemRangeGetAttribute", cudart.Error(r), data, dataSize, attribute, devPtr, count)
+				return r
+			},
+			CudaMemRangeGetAttributes: func(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+				shim.TraceEnd(t, 8058, "cudaMemRangeGetAttributes", cudart.Error(r), data, dataSizes, attributes, numAttributes, devPtr, count)
+				return r
+			},
+			CudaStreamAttachMemAsync: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamAttachMemAsync(stream, devPtr, length, flags)
+				shim.TraceEnd(t, 8059, "cudaStreamAttachMemAsync", cudart.Error(r), stream, devPtr, length, flags)
+				return r
+			},
+			CudaStreamAttachMemAsync_ptsz: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamAttachMemAsync_ptsz(stream, devPtr, length, flags)
+				shim.TraceEnd(t, 8060, "cudaStreamAttachMemAsync_ptsz", cudart.Error(r), stream, devPtr, length, flags)
+				return r
+			},
+			CudaStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamCopyAttributes(dst, src)
+				shim.TraceEnd(t, 8061, "cudaStreamCopyAttributes", cudart.Error(r), dst, src)
+				return r
+			},
+			CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamCopyAttributes_ptsz(dst, src)
+				shim.TraceEnd(t, 8062, "cudaStreamCopyAttributes_ptsz", cudart.Error(r), dst, src)
+				return r
+			},
+			CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+				shim.TraceEnd(t, 8070, "cudaGraphGetRootNodes", cudart.Error(r), graph, pRootNodes, pNumRootNodes)
+				return r
+			},
+			CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 8071, "cudaGraphRemoveDependencies", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 8072, "cudaGraphRemoveDependencies_v2", cudart.Error(r), graph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+				shim.TraceEnd(t, 8073, "cudaGraphRemoveDependencies", cudart.Error(r), graph, from, to, numDependencies)
+				return r
+			},
+			CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 8074, "cudaGraphNodeGetEnabled", cudart.Error(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 8075, "cudaGraphNodeSetEnabled", cudart.Error(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+				shim.TraceEnd(t, 8076, "cudaGraphChildGraphNodeGetGraph", cudart.Error(r), node, pGraph)
+				return r
+			},
+			CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+				shim.TraceEnd(t, 8077, "cudaGraphEventRecordNodeSetEvent", cudart.Error(r), node, event)
+				return r
+			},
+			CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+				shim.TraceEnd(t, 8078, "cudaGraphEventWaitNodeSetEvent", cudart.Error(r), node, event)
+				return r
+			},
+			CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 8079, "cudaGraphExecEventRecordNodeSetEvent", cudart.Error(r), hGraphExec, hNode, event)
+				return r
+			},
+			CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 8080, "cudaGraphExecEventWaitNodeSetEvent", cudart.Error(r), hGraphExec, hNode, event)
+				return r
+			},
+			CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+				shim.TraceEnd(t, 8081, "cudaGraphNodeFindInClone", cudart.Error(r), pNode, originalNode, clonedGraph)
+				return r
+			},
+			CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+				shim.TraceEnd(t, 8082, "cudaGraphInstantiateWithParams_ptsz", cudart.Error(r), pGraphExec, graph, instantiateParams)
+				return r
+			},
+			CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+				shim.TraceEnd(t, 8083, "cudaGraphExecChildGraphNodeSetParams", cudart.Error(r), hGraphExec, node, childGraph)
+				return r
+			},
+			CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+				shim.TraceEnd(t, 8090, "cudaMemGetDefaultMemPool", cudart.Error(r), memPool, location, type_)
+				return r
+			},
+			CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+				shim.TraceEnd(t, 8091, "cudaMemGetMemPool", cudart.Error(r), memPool, location, type_)
+				return r
+			},
+			CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+				shim.TraceEnd(t, 8092, "cudaMemSetMemPool", cudart.Error(r), location, type_, memPool)
+				return r
+			},
+			CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+				shim.TraceEnd(t, 8093, "cudaMallocFromPoolAsync", cudart.Error(r), ptr, size, memPool, stream)
+				return r
+			},
+			CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+				shim.TraceEnd(t, 8094, "cudaMallocFromPoolAsync_ptsz", cudart.Error(r), ptr, size, memPool, stream)
+				return r
+			},
+			CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+				shim.TraceEnd(t, 8095, "cudaKernelSetAttributeForDevice", cudart.Error(r), kernel, attr, value, device)
+				return r
+			},
+			CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaSetValidDevices(device_arr, len_)
+				shim.TraceEnd(t, 8096, "cudaSetValidDevices", cudart.Error(r), device_arr, len_)
+				return r
+			},
+			CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+				shim.TraceEnd(t, 8097, "cudaDeviceRegisterAsyncNotification", cudart.Error(r), device, callbackFunc, userData, callback)
+				return r
+			},
+			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+				shim.TraceEnd(t, 8098, "cudaDeviceUnregisterAsyncNotification", cudart.Error(r), device, callback)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -10431,6 +11453,201 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
 				return get().Cudart.CudaStreamGetCaptureInfo_12(stream, captureStatus_out, id_out)
+			},
+			CudaMemcpyToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyToArray_ptds(dst, wOffset, hOffset, src, count, kind)
+			},
+			CudaMemcpyFromArray_ptds: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyFromArray_ptds(dst, src, wOffset, hOffset, count, kind)
+			},
+			CudaMemcpy2DToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DToArray_ptds(dst, wOffset, hOffset, src, spitch, width, height, kind)
+			},
+			CudaMemcpy2DFromArray_ptds: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DFromArray_ptds(dst, dpitch, src, wOffset, hOffset, width, height, kind)
+			},
+			CudaMemcpyToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyToArrayAsync_ptsz(dst, wOffset, hOffset, src, count, kind, stream)
+			},
+			CudaMemcpyFromArrayAsync_ptsz: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyFromArrayAsync_ptsz(dst, src, wOffset, hOffset, count, kind, stream)
+			},
+			CudaMemcpy2DToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DToArrayAsync_ptsz(dst, wOffset, hOffset, src, spitch, width, height, kind, stream)
+			},
+			CudaMemcpy2DFromArrayAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy2DFromArrayAsync_ptsz(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream)
+			},
+			CudaMemcpyArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpyArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, count, kind)
+			},
+			CudaMemcpy2DArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
+				return get().Cudart.CudaMemcpy2DArrayToArray_ptds(dst, wOffsetDst, hOffsetDst, src, wOffsetSrc, hOffsetSrc, width, height, kind)
+			},
+			CudaMemset3D: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemset3D(pitchedDevPtr, value, extent)
+			},
+			CudaMemset3DAsync: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+				return get().Cudart.CudaMemset3DAsync(pitchedDevPtr, value, extent, stream)
+			},
+			CudaMemset3D_ptds: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemset3D_ptds(pitchedDevPtr, value, extent)
+			},
+			CudaMemset3DAsync_ptsz: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
+				return get().Cudart.CudaMemset3DAsync_ptsz(pitchedDevPtr, value, extent, stream)
+			},
+			CudaChooseDevice_13: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+				return get().Cudart.CudaChooseDevice_13(device, prop)
+			},
+			CudaChooseDevice_12: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
+				return get().Cudart.CudaChooseDevice_12(device, prop)
+			},
+			CudaDeviceGetCacheConfig:     func(pCacheConfig unsafe.Pointer) int32 { return get().Cudart.CudaDeviceGetCacheConfig(pCacheConfig) },
+			CudaDeviceSetCacheConfig:     func(cacheConfig int32) int32 { return get().Cudart.CudaDeviceSetCacheConfig(cacheConfig) },
+			CudaDeviceGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 { return get().Cudart.CudaDeviceGetSharedMemConfig(pConfig) },
+			CudaDeviceSetSharedMemConfig: func(config int32) int32 { return get().Cudart.CudaDeviceSetSharedMemConfig(config) },
+			CudaFuncSetCacheConfig: func(func_ uintptr, cacheConfig int32) int32 {
+				return get().Cudart.CudaFuncSetCacheConfig(func_, cacheConfig)
+			},
+			CudaFuncSetSharedMemConfig: func(func_ uintptr, config int32) int32 { return get().Cudart.CudaFuncSetSharedMemConfig(func_, config) },
+			CudaFuncGetParamInfo: func(func_ uintptr, paramIndex uint64, paramOffset unsafe.Pointer, paramSize unsafe.Pointer) int32 {
+				return get().Cudart.CudaFuncGetParamInfo(func_, paramIndex, paramOffset, paramSize)
+			},
+			CudaDeviceSetMemPool: func(device int32, memPool uintptr) int32 { return get().Cudart.CudaDeviceSetMemPool(device, memPool) },
+			CudaDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32 {
+				return get().Cudart.CudaDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, fmtDesc, device)
+			},
+			CudaCtxResetPersistingL2Cache: func() int32 { return get().Cudart.CudaCtxResetPersistingL2Cache() },
+			CudaDeviceFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+				return get().Cudart.CudaDeviceFlushGPUDirectRDMAWrites(target, scope)
+			},
+			CudaDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				return get().Cudart.CudaDeviceGetGraphMemAttribute(device, attr, value)
+			},
+			CudaDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				return get().Cudart.CudaDeviceSetGraphMemAttribute(device, attr, value)
+			},
+			CudaDeviceGraphMemTrim: func(device int32) int32 { return get().Cudart.CudaDeviceGraphMemTrim(device) },
+			CudaGetDriverEntryPoint_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, flags uint64, status unsafe.Pointer) int32 {
+				return get().Cudart.CudaGetDriverEntryPoint_ptsz(symbol, funcPtr, flags, status)
+			},
+			CudaGetDriverEntryPointByVersion_ptsz: func(symbol unsafe.Pointer, funcPtr unsafe.Pointer, cudaVersion uint32, flags uint64, status unsafe.Pointer) int32 {
+				return get().Cudart.CudaGetDriverEntryPointByVersion_ptsz(symbol, funcPtr, cudaVersion, flags, status)
+			},
+			CudaArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				return get().Cudart.CudaArrayGetPlane(pPlaneArray, hArray, planeIdx)
+			},
+			CudaArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				return get().Cudart.CudaArrayGetMemoryRequirements(memoryRequirements, array, device)
+			},
+			CudaArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				return get().Cudart.CudaArrayGetSparseProperties(sparseProperties, array)
+			},
+			CudaProfilerStart: func() int32 { return get().Cudart.CudaProfilerStart() },
+			CudaProfilerStop:  func() int32 { return get().Cudart.CudaProfilerStop() },
+			CudaMemAdvise_13: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemAdvise_13(devPtr, count, advice, location)
+			},
+			CudaMemAdvise_12: func(devPtr uintptr, count uint64, advice int32, device int32) int32 {
+				return get().Cudart.CudaMemAdvise_12(devPtr, count, advice, device)
+			},
+			CudaMemAdvise_v2_12: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemAdvise_v2_12(devPtr, count, advice, location)
+			},
+			CudaMemPrefetchAsync_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchAsync_13(devPtr, count, location, flags, stream)
+			},
+			CudaMemPrefetchAsync_ptsz_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchAsync_ptsz_13(devPtr, count, location, flags, stream)
+			},
+			CudaMemPrefetchAsync_12: func(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchAsync_12(devPtr, count, dstDevice, stream)
+			},
+			CudaMemPrefetchAsync_v2_12: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchAsync_v2_12(devPtr, count, location, flags, stream)
+			},
+			CudaMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32 {
+				return get().Cudart.CudaMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+			},
+			CudaMemRangeGetAttributes: func(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32 {
+				return get().Cudart.CudaMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+			},
+			CudaStreamAttachMemAsync: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+				return get().Cudart.CudaStreamAttachMemAsync(stream, devPtr, length, flags)
+			},
+			CudaStreamAttachMemAsync_ptsz: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
+				return get().Cudart.CudaStreamAttachMemAsync_ptsz(stream, devPtr, length, flags)
+			},
+			CudaStreamCopyAttributes:      func(dst uintptr, src uintptr) int32 { return get().Cudart.CudaStreamCopyAttributes(dst, src) },
+			CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 { return get().Cudart.CudaStreamCopyAttributes_ptsz(dst, src) },
+			CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphGetRootNodes(graph, pRootNodes, pNumRootNodes)
+			},
+			CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_13(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_v2_12(graph, from, to, edgeData, numDependencies)
+			},
+			CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cudart.CudaGraphRemoveDependencies_12(graph, from, to, numDependencies)
+			},
+			CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				return get().Cudart.CudaGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphChildGraphNodeGetGraph(node, pGraph)
+			},
+			CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphEventRecordNodeSetEvent(node, event)
+			},
+			CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphEventWaitNodeSetEvent(node, event)
+			},
+			CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cudart.CudaGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
+				return get().Cudart.CudaGraphNodeFindInClone(pNode, originalNode, clonedGraph)
+			},
+			CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphInstantiateWithParams_ptsz(pGraphExec, graph, instantiateParams)
+			},
+			CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
+				return get().Cudart.CudaGraphExecChildGraphNodeSetParams(hGraphExec, node, childGraph)
+			},
+			CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cudart.CudaMemGetDefaultMemPool_13(memPool, location, type_)
+			},
+			CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cudart.CudaMemGetMemPool_13(memPool, location, type_)
+			},
+			CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
+				return get().Cudart.CudaMemSetMemPool_13(location, type_, memPool)
+			},
+			CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				return get().Cudart.CudaMallocFromPoolAsync(ptr, size, memPool, stream)
+			},
+			CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
+				return get().Cudart.CudaMallocFromPoolAsync_ptsz(ptr, size, memPool, stream)
+			},
+			CudaKernelSetAttributeForDevice: func(kernel uintptr, attr int32, value int32, device int32) int32 {
+				return get().Cudart.CudaKernelSetAttributeForDevice(kernel, attr, value, device)
+			},
+			CudaSetValidDevices: func(device_arr unsafe.Pointer, len_ int32) int32 {
+				return get().Cudart.CudaSetValidDevices(device_arr, len_)
+			},
+			CudaDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				return get().Cudart.CudaDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+			},
+			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				return get().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
 			},
 		},
 		Cublas: Cublas{

@@ -70,7 +70,7 @@ var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cud
 
 // Structs passed by value, by their byte size. The C wrapper takes the struct and hands Go
 // its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).
-var byValue = map[string]int{"cudaExtent": 24, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64}
+var byValue = map[string]int{"cudaExtent": 24, "cudaPitchedPtr": 32, "cudaMemLocation": 8, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64}
 
 // Structs returned by value: the C type the wrapper returns, and its size.
 var returnedStructs = map[string]struct {
@@ -470,6 +470,7 @@ func genC(fns []fn) ([]byte, []byte) {
 	b.WriteString("// In a forked child each calls its own copy of the library instead, or answers in C (fork.h).\n\n")
 	b.WriteString("#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n#include \"fork.h\"\n\n")
 	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n")
+	b.WriteString("typedef struct { unsigned long long w; } vgpu_byval8;\ntypedef struct { unsigned long long w[4]; } vgpu_byval32;\n")
 	b.WriteString("typedef struct { unsigned long long w[3]; } vgpu_byval24;\ntypedef struct { char b[64]; } vgpu_byval64;\n")
 	b.WriteString("typedef struct { int x, y, z, w, f; } vgpu_chdesc;\n\nstatic void *vgpu_forked_handle;\n\n")
 
@@ -721,6 +722,8 @@ func genSweep(fns []fn) []byte {
 			switch {
 			case d.SRet != "" && i == 0:
 				slots.WriteByte('r') // the hidden pointer to the returned struct: always a real buffer
+			case a.ByVal && a.Size == "8":
+				slots.WriteByte('u') // an 8-byte struct travels in an integer register
 			case a.ByVal:
 				// passed in memory, on the stack: no integer slot
 			case a.Class == "dim3":

@@ -1,0 +1,867 @@
+package cudart
+
+import (
+	"sort"
+	"sync"
+	"unsafe"
+
+	"vgpu/cuda"
+	"vgpu/shim"
+)
+
+// More of CUDA 13's runtime: copies with arrays on the per-thread default stream, 3D fills,
+// device/function preferences, graph-memory figures, array queries that no vgpu array
+// answers (planes, sparse, deferred mapping), and managed-memory hints.
+
+// MemcpyToArrayPtds is cudaMemcpyToArray_ptds.
+func MemcpyToArrayPtds(dst uintptr, wOff, hOff uint64, src uintptr, count uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error { return MemcpyToArrayAsync(dst, wOff, hOff, src, count, kind, s) })
+}
+
+// MemcpyFromArrayPtds is cudaMemcpyFromArray_ptds.
+func MemcpyFromArrayPtds(dst uintptr, src uintptr, wOff, hOff, count uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error { return MemcpyFromArrayAsync(dst, src, wOff, hOff, count, kind, s) })
+}
+
+// Memcpy2DToArrayPtds is cudaMemcpy2DToArray_ptds.
+func Memcpy2DToArrayPtds(dst uintptr, wOff, hOff uint64, src uintptr, spitch, width, height uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error {
+		return Memcpy2DToArrayAsync(dst, wOff, hOff, src, spitch, width, height, kind, s)
+	})
+}
+
+// Memcpy2DFromArrayPtds is cudaMemcpy2DFromArray_ptds.
+func Memcpy2DFromArrayPtds(dst uintptr, dpitch uint64, src uintptr, wOff, hOff, width, height uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error {
+		return Memcpy2DFromArrayAsync(dst, dpitch, src, wOff, hOff, width, height, kind, s)
+	})
+}
+
+// MemcpyToArrayAsyncPtsz is cudaMemcpyToArrayAsync_ptsz.
+func MemcpyToArrayAsyncPtsz(dst uintptr, wOff, hOff uint64, src uintptr, count uint64, kind int32, stream uintptr) Error {
+	return MemcpyToArrayAsync(dst, wOff, hOff, src, count, kind, ptsz(stream))
+}
+
+// MemcpyFromArrayAsyncPtsz is cudaMemcpyFromArrayAsync_ptsz.
+func MemcpyFromArrayAsyncPtsz(dst uintptr, src uintptr, wOff, hOff, count uint64, kind int32, stream uintptr) Error {
+	return MemcpyFromArrayAsync(dst, src, wOff, hOff, count, kind, ptsz(stream))
+}
+
+// Memcpy2DToArrayAsyncPtsz is cudaMemcpy2DToArrayAsync_ptsz.
+func Memcpy2DToArrayAsyncPtsz(dst uintptr, wOff, hOff uint64, src uintptr, spitch, width, height uint64, kind int32, stream uintptr) Error {
+	return Memcpy2DToArrayAsync(dst, wOff, hOff, src, spitch, width, height, kind, ptsz(stream))
+}
+
+// Memcpy2DFromArrayAsyncPtsz is cudaMemcpy2DFromArrayAsync_ptsz.
+func Memcpy2DFromArrayAsyncPtsz(dst uintptr, dpitch uint64, src uintptr, wOff, hOff, width, height uint64, kind int32, stream uintptr) Error {
+	return Memcpy2DFromArrayAsync(dst, dpitch, src, wOff, hOff, width, height, kind, ptsz(stream))
+}
+
+// MemcpyArrayToArrayPtds is cudaMemcpyArrayToArray_ptds: device memory on both sides, so
+// the copy completes before the call returns, ordered after the per-thread stream's work.
+func MemcpyArrayToArrayPtds(dst uintptr, wOffDst, hOffDst uint64, src uintptr, wOffSrc, hOffSrc, count uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error {
+		if e := StreamSynchronize(s); e != Success {
+			return e
+		}
+		return MemcpyArrayToArray(dst, wOffDst, hOffDst, src, wOffSrc, hOffSrc, count, kind)
+	})
+}
+
+// Memcpy2DArrayToArrayPtds is cudaMemcpy2DArrayToArray_ptds.
+func Memcpy2DArrayToArrayPtds(dst uintptr, wOffDst, hOffDst uint64, src uintptr, wOffSrc, hOffSrc, width, height uint64, kind int32) Error {
+	return ptds(func(s uintptr) Error {
+		if e := StreamSynchronize(s); e != Success {
+			return e
+		}
+		return Memcpy2DArrayToArray(dst, wOffDst, hOffDst, src, wOffSrc, hOffSrc, width, height, kind)
+	})
+}
+
+// Memset3D is cudaMemset3D.
+func Memset3D(pp unsafe.Pointer, value int32, ext unsafe.Pointer) Error {
+	return Memset3DAsync(pp, value, ext, 0)
+}
+
+// Memset3DPtds is cudaMemset3D_ptds.
+func Memset3DPtds(pp unsafe.Pointer, value int32, ext unsafe.Pointer) Error {
+	return ptds(func(s uintptr) Error { return Memset3DAsync(pp, value, ext, s) })
+}
+
+// Memset3DAsyncPtsz is cudaMemset3DAsync_ptsz.
+func Memset3DAsyncPtsz(pp unsafe.Pointer, value int32, ext unsafe.Pointer, stream uintptr) Error {
+	return Memset3DAsync(pp, value, ext, ptsz(stream))
+}
+
+// Memset3DAsync is cudaMemset3DAsync: extent.depth slices of extent.height rows of
+// extent.width bytes, rows pitch bytes apart and slices pitch*ysize apart (a cudaPitchedPtr).
+// Every slice is checked to lie in one device allocation before any is written.
+func Memset3DAsync(pp unsafe.Pointer, value int32, ext unsafe.Pointer, stream uintptr) Error {
+	if pp == nil || ext == nil {
+		return ErrorInvalidValue
+	}
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	p := *(*uintptr)(pp)
+	pitch := *(*uint64)(unsafe.Add(pp, 8))
+	ysize := *(*uint64)(unsafe.Add(pp, 24))
+	w, h, d := extent(ext)
+	if w == 0 || h == 0 || d == 0 {
+		return Success
+	}
+	if w > pitch || (d > 1 && h > ysize) || pitch > 1<<40 || ysize > 1<<40 || d > 1<<20 {
+		return ErrorInvalidValue
+	}
+	slice := pitch * max(ysize, h)
+	span := (d-1)*slice + (h-1)*pitch + w
+	a := shim.S().Mem.Find(p)
+	if a == nil || !a.OnDevice() || !shim.InRange(a.Base, uint64(a.Size), p, span) {
+		return ErrorInvalidValue
+	}
+	for z := uint64(0); z < d; z++ {
+		if st := shim.Memset2D(s, p+uintptr(z*slice), pitch, uint32(byte(value)), 1, w, h); st != shim.OK {
+			return From(st)
+		}
+	}
+	return Success
+}
+
+// ChooseDevice13 is CUDA 13's cudaChooseDevice (a 1008-byte cudaDeviceProp).
+func ChooseDevice13(out, prop unsafe.Pointer) Error { return chooseDevice(out, prop) }
+
+// ChooseDevice12 is CUDA 12's (1032 bytes; major and minor lie at the same offsets).
+func ChooseDevice12(out, prop unsafe.Pointer) Error { return chooseDevice(out, prop) }
+
+// chooseDevice picks the device whose compute capability matches prop's major and minor,
+// else the newest one: the fields cudaChooseDevice is used for.
+func chooseDevice(out, prop unsafe.Pointer) Error {
+	s, e := begin()
+	if e != Success {
+		return e
+	}
+	if out == nil || prop == nil {
+		return ErrorInvalidValue
+	}
+	major, minor := *(*int32)(unsafe.Add(prop, 360)), *(*int32)(unsafe.Add(prop, 364))
+	best, bestCC := -1, int32(-1)
+	for i, d := range s.Devices() {
+		cc := d.Attrs[shim.AttrComputeCapabilityMajor]*10 + d.Attrs[shim.AttrComputeCapabilityMinor]
+		if d.Attrs[shim.AttrComputeCapabilityMajor] == major && d.Attrs[shim.AttrComputeCapabilityMinor] == minor {
+			best = i
+			break
+		}
+		if cc > bestCC {
+			best, bestCC = i, cc
+		}
+	}
+	if best < 0 {
+		return ErrorNoDevice
+	}
+	shim.PutI32(out, int32(best))
+	return Success
+}
+
+// Preferences the runtime keeps per caller and device: cudaFuncCache, graph-memory
+// high-water marks. Keyed by the server's client too, so no tenant sees another's.
+type prefKey struct {
+	owner uint64
+	dev   int
+}
+
+var (
+	prefMu      sync.Mutex
+	cacheConfig = map[prefKey]int32{}
+)
+
+const funcCacheLast = 3 // cudaFuncCachePreferEqual
+
+// DeviceGetCacheConfig is cudaDeviceGetCacheConfig.
+func DeviceGetCacheConfig(out unsafe.Pointer) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	prefMu.Lock()
+	v := cacheConfig[prefKey{shim.CallerOwner(), d.Index}]
+	prefMu.Unlock()
+	shim.PutI32(out, v)
+	return Success
+}
+
+// DeviceSetCacheConfig is cudaDeviceSetCacheConfig: a preference kept and reported back.
+func DeviceSetCacheConfig(config int32) Error {
+	d, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if config < 0 || config > funcCacheLast {
+		return ErrorInvalidValue
+	}
+	prefMu.Lock()
+	cacheConfig[prefKey{shim.CallerOwner(), d.Index}] = config
+	prefMu.Unlock()
+	return Success
+}
+
+// Shared memory bank sizes (cudaSharedMemConfig). Devices since Volta have four-byte banks
+// that cannot be changed: the setting is accepted and the bank size stays four bytes.
+const (
+	bankSizeDefault   = 0
+	bankSizeFourByte  = 1
+	bankSizeEightByte = 2
+)
+
+// DeviceGetSharedMemConfig is cudaDeviceGetSharedMemConfig.
+func DeviceGetSharedMemConfig(out unsafe.Pointer) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutI32(out, bankSizeFourByte)
+	return Success
+}
+
+// DeviceSetSharedMemConfig is cudaDeviceSetSharedMemConfig.
+func DeviceSetSharedMemConfig(config int32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if config < bankSizeDefault || config > bankSizeEightByte {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// FuncSetCacheConfig is cudaFuncSetCacheConfig: a hint for a registered kernel.
+func FuncSetCacheConfig(fn uintptr, config int32) Error {
+	if _, e := kernelAt(fn); e != Success {
+		return e
+	}
+	if config < 0 || config > funcCacheLast {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// FuncSetSharedMemConfig is cudaFuncSetSharedMemConfig.
+func FuncSetSharedMemConfig(fn uintptr, config int32) Error {
+	if _, e := kernelAt(fn); e != Success {
+		return e
+	}
+	if config < bankSizeDefault || config > bankSizeEightByte {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// FuncGetParamInfo is cudaFuncGetParamInfo: a kernel parameter's offset and size, read
+// from the kernel's parameter table.
+func FuncGetParamInfo(fn uintptr, i uint64, offset, size unsafe.Pointer) Error {
+	k, e := kernelAt(fn)
+	if e != Success {
+		return e
+	}
+	if offset == nil || size == nil {
+		return ErrorInvalidValue
+	}
+	switch cuda.KernelGetParamInfo(k.Handle, i, offset, size) {
+	case cuda.Success:
+		return Success
+	case cuda.ErrorInvalidHandle:
+		return ErrorInvalidDeviceFunction
+	}
+	return ErrorInvalidValue
+}
+
+// DeviceSetMemPool is cudaDeviceSetMemPool: the pool must be one of device's; vgpu's only
+// pools are the default ones, so the current pool stays what DeviceGetMemPool reports.
+func DeviceSetMemPool(device int32, pool uintptr) Error {
+	d, e := deviceAt(device)
+	if e != Success {
+		return e
+	}
+	p, e := poolAt(pool)
+	if e != Success {
+		return e
+	}
+	if p != shim.PoolOf(d) {
+		return ErrorInvalidDevice
+	}
+	return Success
+}
+
+// maxTexture1DLinear is the elements a 1D texture bound to linear memory may span
+// (cudaDeviceProp.maxTexture1DLinear on the modelled parts).
+const maxTexture1DLinear = 1 << 28
+
+// DeviceGetTexture1DLinearMaxWidth is cudaDeviceGetTexture1DLinearMaxWidth.
+func DeviceGetTexture1DLinearMaxWidth(out, desc unsafe.Pointer, device int32) Error {
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	if out == nil || desc == nil {
+		return ErrorInvalidValue
+	}
+	if _, e := ChannelElem(readDesc(desc)); e != Success {
+		return e
+	}
+	shim.PutU64(out, maxTexture1DLinear)
+	return Success
+}
+
+// CtxResetPersistingL2Cache is cudaCtxResetPersistingL2Cache: the model keeps no L2 lines
+// to demote, so resetting them is done once the device is initialised.
+func CtxResetPersistingL2Cache() Error {
+	_, e := currentDevice()
+	return e
+}
+
+// DeviceFlushGPUDirectRDMAWrites is cudaDeviceFlushGPUDirectRDMAWrites: the only target is
+// the current device (0); scopes are to the owner (100) or to all devices (200). Writes
+// from peers land when they are made in the model, so there is nothing to wait for.
+func DeviceFlushGPUDirectRDMAWrites(target, scope int32) Error {
+	if _, e := currentDevice(); e != Success {
+		return e
+	}
+	if target != 0 || (scope != 100 && scope != 200) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// Graph memory attributes (cudaGraphMemAttributeType): used and reserved bytes, current and
+// high-water. vgpu builds no allocation nodes, so no memory is held for graphs; the
+// high-water marks can be reset (to the current figure, 0) by setting them to 0.
+const (
+	graphMemUsedCurrent     = 0
+	graphMemUsedHigh        = 1
+	graphMemReservedCurrent = 2
+	graphMemReservedHigh    = 3
+)
+
+// DeviceGetGraphMemAttribute is cudaDeviceGetGraphMemAttribute.
+func DeviceGetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error {
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	if value == nil || attr < graphMemUsedCurrent || attr > graphMemReservedHigh {
+		return ErrorInvalidValue
+	}
+	shim.PutU64(value, 0)
+	return Success
+}
+
+// DeviceSetGraphMemAttribute is cudaDeviceSetGraphMemAttribute: only the high-water marks
+// may be set, and only to 0.
+func DeviceSetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error {
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	if value == nil || (attr != graphMemUsedHigh && attr != graphMemReservedHigh) || *(*uint64)(value) != 0 {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// DeviceGraphMemTrim is cudaDeviceGraphMemTrim: no graph memory is reserved to return.
+func DeviceGraphMemTrim(device int32) Error {
+	_, e := deviceAt(device)
+	return e
+}
+
+// getProcPerThread is CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (cudaEnablePerThreadDefaultStream).
+const getProcPerThread = 2
+
+// GetDriverEntryPointPtsz is cudaGetDriverEntryPoint_ptsz: built with per-thread default
+// streams, cudaEnableDefault means the per-thread forms.
+func GetDriverEntryPointPtsz(symbol, fn unsafe.Pointer, flags uint64, status unsafe.Pointer) Error {
+	if flags == 0 {
+		flags = getProcPerThread
+	}
+	return GetDriverEntryPoint(symbol, fn, flags, status)
+}
+
+// GetDriverEntryPointByVersionPtsz is cudaGetDriverEntryPointByVersion_ptsz.
+func GetDriverEntryPointByVersionPtsz(symbol, fn unsafe.Pointer, version uint32, flags uint64, status unsafe.Pointer) Error {
+	if flags == 0 {
+		flags = getProcPerThread
+	}
+	return GetDriverEntryPointByVersion(symbol, fn, version, flags, status)
+}
+
+func arrayAt(h uintptr) (*Array, Error) {
+	if _, e := begin(); e != Success {
+		return nil, e
+	}
+	a, ok := shim.Lookup[*Array](shim.KindArray, h)
+	if !ok {
+		return nil, ErrorInvalidResourceHandle
+	}
+	return a, Success
+}
+
+// ArrayGetPlane is cudaArrayGetPlane: only multi-planar formats (NV12) have planes, and
+// vgpu creates none, so any plane of a valid array is an invalid value.
+func ArrayGetPlane(out unsafe.Pointer, h uintptr, plane uint32) Error {
+	if _, e := arrayAt(h); e != Success {
+		return e
+	}
+	return ErrorInvalidValue
+}
+
+// ArrayGetMemoryRequirements is cudaArrayGetMemoryRequirements: only arrays created with
+// cudaArrayDeferredMapping have requirements to report; vgpu's arrays are backed at creation.
+func ArrayGetMemoryRequirements(out unsafe.Pointer, h uintptr, device int32) Error {
+	if _, e := arrayAt(h); e != Success {
+		return e
+	}
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	return ErrorInvalidValue
+}
+
+// ArrayGetSparseProperties is cudaArrayGetSparseProperties: an array not created with
+// cudaArraySparse (vgpu creates none) is an invalid value.
+func ArrayGetSparseProperties(out unsafe.Pointer, h uintptr) Error {
+	if _, e := arrayAt(h); e != Success {
+		return e
+	}
+	return ErrorInvalidValue
+}
+
+// ProfilerStart is cudaProfilerStart: with no profiler attached it succeeds and does nothing.
+func ProfilerStart() Error {
+	_, e := begin()
+	return e
+}
+
+// ProfilerStop is cudaProfilerStop.
+func ProfilerStop() Error {
+	_, e := begin()
+	return e
+}
+
+// StreamCopyAttributes is cudaStreamCopyAttributes: every stream attribute src has, set on dst.
+func StreamCopyAttributes(dst, src uintptr) Error {
+	if _, e := resolveStream(dst); e != Success {
+		return e
+	}
+	if _, e := resolveStream(src); e != Success {
+		return e
+	}
+	var v [shim.LaunchAttrValueSize]byte
+	for a := int32(0); a < 32; a++ {
+		if !streamAttr(a) {
+			continue
+		}
+		if e := StreamGetAttribute(src, a, unsafe.Pointer(&v[0])); e != Success {
+			return e
+		}
+		if e := StreamSetAttribute(dst, a, unsafe.Pointer(&v[0])); e != Success {
+			return e
+		}
+	}
+	return Success
+}
+
+// StreamCopyAttributesPtsz is cudaStreamCopyAttributes_ptsz.
+func StreamCopyAttributesPtsz(dst, src uintptr) Error {
+	return StreamCopyAttributes(ptsz(dst), ptsz(src))
+}
+
+// ---- managed memory hints ----
+
+// cudaMemoryAdvise values.
+const (
+	adviseSetReadMostly          = 1
+	adviseUnsetReadMostly        = 2
+	adviseSetPreferredLocation   = 3
+	adviseUnsetPreferredLocation = 4
+	adviseSetAccessedBy          = 5
+	adviseUnsetAccessedBy        = 6
+)
+
+// cudaMemLocationType values, and the device ids the CUDA 12 forms use for them.
+const (
+	locInvalid         = 0
+	locDevice          = 1
+	locHost            = 2
+	locHostNuma        = 3
+	locHostNumaCurrent = 4
+	cpuDeviceID        = -1
+	invalidDeviceID    = -2
+)
+
+// paint is one attribute over an allocation's bytes: ranges painted with values, unpainted
+// bytes at the attribute's default.
+type paint struct{ segs []seg }
+
+type seg struct {
+	lo, hi uint64
+	v      int64
+}
+
+func (p *paint) set(lo, hi uint64, v int64, clear bool) {
+	var out []seg
+	for _, s := range p.segs {
+		if s.hi <= lo || s.lo >= hi {
+			out = append(out, s)
+			continue
+		}
+		if s.lo < lo {
+			out = append(out, seg{s.lo, lo, s.v})
+		}
+		if s.hi > hi {
+			out = append(out, seg{hi, s.hi, s.v})
+		}
+	}
+	if !clear {
+		out = append(out, seg{lo, hi, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].lo < out[j].lo })
+	p.segs = out
+}
+
+// uniform returns the value every byte of [lo, hi) has, or ok false when they differ.
+func (p *paint) uniform(lo, hi uint64, def int64) (int64, bool) {
+	cur, have, v := lo, false, int64(0)
+	take := func(x int64) bool {
+		if have && x != v {
+			return false
+		}
+		have, v = true, x
+		return true
+	}
+	for _, s := range p.segs {
+		if s.hi <= cur || s.lo >= hi {
+			continue
+		}
+		if s.lo > cur && !take(def) {
+			return 0, false
+		}
+		if !take(s.v) {
+			return 0, false
+		}
+		cur = s.hi
+	}
+	if cur < hi && !take(def) {
+		return 0, false
+	}
+	return v, true
+}
+
+// hints is what a managed allocation has been advised and where it was last prefetched.
+type hints struct {
+	readMostly, preferred, prefetched paint
+	accessedBy                        map[int]*paint
+}
+
+var (
+	hintMu sync.Mutex
+	hintOf = map[*shim.Alloc]*hints{}
+)
+
+func loc(typ, id int32) int64 { return int64(typ)<<32 | int64(uint32(id)) }
+
+// managedRange resolves [p, p+n) within one of the caller's managed allocations; the
+// returned offsets are within it.
+func managedRange(p uintptr, n uint64) (*shim.Alloc, uint64, uint64, Error) {
+	if _, e := begin(); e != Success {
+		return nil, 0, 0, e
+	}
+	a := shim.S().Mem.Find(p)
+	if n == 0 || a == nil || a.Kind != shim.MemManaged || !shim.InRange(a.Base, uint64(a.Size), p, n) {
+		return nil, 0, 0, ErrorInvalidValue
+	}
+	lo := uint64(p - a.Base)
+	// Hints apply to whole pages, as the driver's do.
+	const page = 4096
+	return a, lo &^ (page - 1), min((lo+n+page-1)&^(page-1), uint64(a.Size)), Success
+}
+
+// checkLocation accepts a device ordinal or host memory.
+func checkLocation(typ, id int32) Error {
+	switch typ {
+	case locDevice:
+		if _, e := deviceAt(id); e != Success {
+			return ErrorInvalidDevice
+		}
+	case locHost, locHostNumaCurrent:
+	case locHostNuma:
+		if id != 0 {
+			return ErrorInvalidValue // one NUMA node in the model
+		}
+	default:
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// fromDeviceID turns a CUDA 12 device argument into a location.
+func fromDeviceID(id int32) (int32, int32) {
+	if id == cpuDeviceID {
+		return locHost, 0
+	}
+	return locDevice, id
+}
+
+// MemAdvise is cudaMemAdvise (CUDA 13; cudaMemAdvise_v2 in 12).
+func MemAdvise(p uintptr, n uint64, advice int32, location unsafe.Pointer) Error {
+	if location == nil {
+		return ErrorInvalidValue
+	}
+	return memAdvise(p, n, advice, *(*int32)(location), *(*int32)(unsafe.Add(location, 4)))
+}
+
+// MemAdvise12 is CUDA 12's cudaMemAdvise, which names a device (cudaCpuDeviceId: the host).
+func MemAdvise12(p uintptr, n uint64, advice int32, device int32) Error {
+	t, id := fromDeviceID(device)
+	return memAdvise(p, n, advice, t, id)
+}
+
+func memAdvise(p uintptr, n uint64, advice, typ, id int32) Error {
+	a, lo, hi, e := managedRange(p, n)
+	if e != Success {
+		return e
+	}
+	if advice < adviseSetReadMostly || advice > adviseUnsetAccessedBy {
+		return ErrorInvalidValue
+	}
+	needsLoc := advice == adviseSetPreferredLocation || advice == adviseSetAccessedBy || advice == adviseUnsetAccessedBy
+	if needsLoc {
+		if e := checkLocation(typ, id); e != Success {
+			return e
+		}
+	}
+	hintMu.Lock()
+	defer hintMu.Unlock()
+	h := hintOf[a]
+	if h == nil {
+		h = &hints{accessedBy: map[int]*paint{}}
+		hintOf[a] = h
+	}
+	switch advice {
+	case adviseSetReadMostly, adviseUnsetReadMostly:
+		h.readMostly.set(lo, hi, 1, advice == adviseUnsetReadMostly)
+	case adviseSetPreferredLocation, adviseUnsetPreferredLocation:
+		h.preferred.set(lo, hi, loc(typ, id), advice == adviseUnsetPreferredLocation)
+	case adviseSetAccessedBy, adviseUnsetAccessedBy:
+		if typ != locDevice {
+			return Success // the host always has access
+		}
+		pt := h.accessedBy[int(id)]
+		if pt == nil {
+			pt = &paint{}
+			h.accessedBy[int(id)] = pt
+		}
+		pt.set(lo, hi, 1, advice == adviseUnsetAccessedBy)
+	}
+	return Success
+}
+
+// MemPrefetchAsync is cudaMemPrefetchAsync (CUDA 13; _v2 in 12): the model's managed
+// memory is where every processor reads it, so a prefetch only records its destination,
+// which cudaMemRangeGetAttribute reports.
+func MemPrefetchAsync(p uintptr, n uint64, location unsafe.Pointer, flags uint32, stream uintptr) Error {
+	if location == nil {
+		return ErrorInvalidValue
+	}
+	return memPrefetch(p, n, *(*int32)(location), *(*int32)(unsafe.Add(location, 4)), flags, stream)
+}
+
+// MemPrefetchAsyncPtsz is cudaMemPrefetchAsync_ptsz.
+func MemPrefetchAsyncPtsz(p uintptr, n uint64, location unsafe.Pointer, flags uint32, stream uintptr) Error {
+	return MemPrefetchAsync(p, n, location, flags, ptsz(stream))
+}
+
+// MemPrefetchAsync12 is CUDA 12's form, which names a device.
+func MemPrefetchAsync12(p uintptr, n uint64, device int32, stream uintptr) Error {
+	t, id := fromDeviceID(device)
+	return memPrefetch(p, n, t, id, 0, stream)
+}
+
+func memPrefetch(p uintptr, n uint64, typ, id int32, flags uint32, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	a, lo, hi, e := managedRange(p, n)
+	if e != Success {
+		return e
+	}
+	if flags != 0 {
+		return ErrorInvalidValue
+	}
+	if e := checkLocation(typ, id); e != Success {
+		return e
+	}
+	hintMu.Lock()
+	defer hintMu.Unlock()
+	h := hintOf[a]
+	if h == nil {
+		h = &hints{accessedBy: map[int]*paint{}}
+		hintOf[a] = h
+	}
+	if typ == locHostNumaCurrent {
+		typ = locHostNuma
+	}
+	h.prefetched.set(lo, hi, loc(typ, id), false)
+	return Success
+}
+
+// cudaMemRangeAttribute values.
+const (
+	rangeReadMostly               = 1
+	rangePreferredLocation        = 2
+	rangeAccessedBy               = 3
+	rangeLastPrefetchLocation     = 4
+	rangePreferredLocationType    = 5
+	rangePreferredLocationID      = 6
+	rangeLastPrefetchLocationType = 7
+	rangeLastPrefetchLocationID   = 8
+)
+
+// MemRangeGetAttribute is cudaMemRangeGetAttribute: what the range was advised, where all of
+// it was last prefetched (cudaInvalidDeviceId where its pages disagree).
+func MemRangeGetAttribute(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error {
+	a, lo, hi, e := managedRange(p, n)
+	if e != Success {
+		return e
+	}
+	if data == nil || attr < rangeReadMostly || attr > rangeLastPrefetchLocationID {
+		return ErrorInvalidValue
+	}
+	if (attr == rangeAccessedBy && (size == 0 || size%4 != 0 || size > 1<<20)) || (attr != rangeAccessedBy && size != 4) {
+		return ErrorInvalidValue
+	}
+	hintMu.Lock()
+	defer hintMu.Unlock()
+	h := hintOf[a]
+	if h == nil {
+		h = &hints{accessedBy: map[int]*paint{}}
+	}
+	asDevice := func(v int64, ok bool) int32 {
+		switch t, id := int32(v>>32), int32(uint32(v)); {
+		case !ok:
+			return invalidDeviceID
+		case t == locDevice:
+			return id
+		case t == locHost || t == locHostNuma:
+			return cpuDeviceID
+		}
+		return invalidDeviceID
+	}
+	var out int32
+	switch attr {
+	case rangeReadMostly:
+		v, ok := h.readMostly.uniform(lo, hi, 0)
+		if ok && v == 1 {
+			out = 1
+		}
+	case rangePreferredLocation:
+		out = asDevice(h.preferred.uniform(lo, hi, loc(locInvalid, 0)))
+	case rangeLastPrefetchLocation:
+		out = asDevice(h.prefetched.uniform(lo, hi, loc(locInvalid, 0)))
+	case rangePreferredLocationType, rangeLastPrefetchLocationType:
+		pt := &h.preferred
+		if attr == rangeLastPrefetchLocationType {
+			pt = &h.prefetched
+		}
+		if v, ok := pt.uniform(lo, hi, loc(locInvalid, 0)); ok {
+			out = int32(v >> 32)
+		}
+	case rangePreferredLocationID, rangeLastPrefetchLocationID:
+		pt := &h.preferred
+		if attr == rangeLastPrefetchLocationID {
+			pt = &h.prefetched
+		}
+		out = invalidDeviceID
+		if v, ok := pt.uniform(lo, hi, loc(locInvalid, 0)); ok && int32(v>>32) != locInvalid {
+			out = int32(uint32(v))
+		}
+	case rangeAccessedBy:
+		// The devices every page of the range is advised to be accessed by, in ordinal
+		// order; the rest of the array cudaInvalidDeviceId.
+		slots := int(size / 4)
+		var devs []int
+		for d := range h.accessedBy {
+			devs = append(devs, d)
+		}
+		sort.Ints(devs)
+		k := 0
+		for _, d := range devs {
+			if v, ok := h.accessedBy[d].uniform(lo, hi, 0); ok && v == 1 && k < slots {
+				*(*int32)(unsafe.Add(data, 4*k)) = int32(d)
+				k++
+			}
+		}
+		for ; k < slots; k++ {
+			*(*int32)(unsafe.Add(data, 4*k)) = invalidDeviceID
+		}
+		return Success
+	}
+	shim.PutI32(data, out)
+	return Success
+}
+
+// MemRangeGetAttributes is cudaMemRangeGetAttributes: numAttributes single queries.
+func MemRangeGetAttributes(data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	return RangeAttributes(MemRangeGetAttribute, data, sizes, attrs, num, p, n)
+}
+
+// RangeAttributes answers cudaMemRangeGetAttributes through one cudaMemRangeGetAttribute
+// (a remote client's forwards each query).
+func RangeAttributes(one func(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error, data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	if data == nil || sizes == nil || attrs == nil || num == 0 || num > 1<<16 {
+		return ErrorInvalidValue
+	}
+	for i := uint64(0); i < num; i++ {
+		buf := *(*unsafe.Pointer)(unsafe.Add(data, 8*i))
+		if e := one(buf, *(*uint64)(unsafe.Add(sizes, 8*i)), *(*int32)(unsafe.Add(attrs, 4*i)), p, n); e != Success {
+			return e
+		}
+	}
+	return Success
+}
+
+// cudaMemAttach* flags.
+const (
+	attachGlobal = 1
+	attachHost   = 2
+	attachSingle = 4
+)
+
+// StreamAttachMemAsync is cudaStreamAttachMemAsync: checked; every stream of the model sees
+// managed memory, so the association changes nothing it could observe.
+func StreamAttachMemAsync(stream, p uintptr, length uint64, flags uint32) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	if flags != attachGlobal && flags != attachHost && flags != attachSingle {
+		return ErrorInvalidValue
+	}
+	if flags == attachSingle && s.Default {
+		return ErrorInvalidValue
+	}
+	if _, e := begin(); e != Success {
+		return e
+	}
+	a := shim.S().Mem.Find(p)
+	if a == nil || a.Kind != shim.MemManaged || a.Base != p || (length != 0 && length != uint64(a.Size)) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// StreamAttachMemAsyncPtsz is cudaStreamAttachMemAsync_ptsz.
+func StreamAttachMemAsyncPtsz(stream, p uintptr, length uint64, flags uint32) Error {
+	return StreamAttachMemAsync(ptsz(stream), p, length, flags)
+}

@@ -1,0 +1,132 @@
+package cudart
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// CUDA 13's pool calls by location (cudaMemGetDefaultMemPool, cudaMemGetMemPool,
+// cudaMemSetMemPool), allocation from a named pool, a kernel's attribute per device, and the
+// list of valid devices. The model's pools are the devices' default ones (shim/mempool.go).
+
+// cudaMemAllocationTypePinned: the only type of pool the runtime creates.
+const allocPinned = 1
+
+// poolForLocation is the default pool of the device a cudaMemLocation names. Host pools are
+// not modelled: a host location is not supported.
+func poolForLocation(loc unsafe.Pointer, typ int32) (*shim.Device, Error) {
+	if _, e := begin(); e != Success {
+		return nil, e
+	}
+	if loc == nil || typ != allocPinned {
+		return nil, ErrorInvalidValue
+	}
+	switch lt, id := *(*int32)(loc), *(*int32)(unsafe.Add(loc, 4)); lt {
+	case locDevice:
+		d, e := deviceAt(id)
+		if e != Success {
+			return nil, ErrorInvalidDevice
+		}
+		return d, Success
+	case locHost, locHostNuma, locHostNumaCurrent:
+		return nil, ErrorNotSupported
+	}
+	return nil, ErrorInvalidValue
+}
+
+// MemGetDefaultMemPool is cudaMemGetDefaultMemPool.
+func MemGetDefaultMemPool(out, loc unsafe.Pointer, typ int32) Error {
+	d, e := poolForLocation(loc, typ)
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.PoolOf(d).Handle)
+	return Success
+}
+
+// MemGetMemPool is cudaMemGetMemPool: the current pool, which is the default one.
+func MemGetMemPool(out, loc unsafe.Pointer, typ int32) Error {
+	return MemGetDefaultMemPool(out, loc, typ)
+}
+
+// MemSetMemPool is cudaMemSetMemPool: the pool must be the location's device's.
+func MemSetMemPool(loc unsafe.Pointer, typ int32, pool uintptr) Error {
+	d, e := poolForLocation(loc, typ)
+	if e != Success {
+		return e
+	}
+	p, e := poolAt(pool)
+	if e != Success {
+		return e
+	}
+	if p != shim.PoolOf(d) {
+		return ErrorInvalidValue
+	}
+	return Success
+}
+
+// MallocFromPoolAsync is cudaMallocFromPoolAsync: stream-ordered allocation from pool, which
+// must be the default pool of the stream's device (the model keeps no other).
+func MallocFromPoolAsync(out unsafe.Pointer, size uint64, pool, stream uintptr) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	p, e := poolAt(pool)
+	if e != Success {
+		return e
+	}
+	if p != shim.PoolOf(s.Dev) {
+		return ErrorInvalidValue
+	}
+	return MallocAsync(out, size, stream)
+}
+
+// MallocFromPoolAsyncPtsz is cudaMallocFromPoolAsync_ptsz.
+func MallocFromPoolAsyncPtsz(out unsafe.Pointer, size uint64, pool, stream uintptr) Error {
+	return MallocFromPoolAsync(out, size, pool, ptsz(stream))
+}
+
+// KernelSetAttributeForDevice is cudaKernelSetAttributeForDevice: a kernel handle's
+// attribute on one device.
+func KernelSetAttributeForDevice(h uintptr, attr, value, device int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, h)
+	if !ok {
+		return ErrorInvalidDeviceFunction
+	}
+	d, e := deviceAt(device)
+	if e != Success {
+		return e
+	}
+	return From(shim.SetKernelAttribute(k, d, attr, value))
+}
+
+// SetValidDevices is cudaSetValidDevices: every entry must name a device, once.
+func SetValidDevices(list unsafe.Pointer, n int32) Error {
+	s, e := begin()
+	if e != Success {
+		return e
+	}
+	if n < 0 || (n > 0 && list == nil) {
+		return ErrorInvalidValue
+	}
+	seen := map[int32]bool{}
+	for i := int32(0); i < n; i++ {
+		d := *(*int32)(unsafe.Add(list, 4*i))
+		if d < 0 || int(d) >= len(s.Devices()) {
+			return ErrorInvalidDevice
+		}
+		if seen[d] {
+			return ErrorInvalidValue
+		}
+		seen[d] = true
+	}
+	return Success
+}
