@@ -438,7 +438,73 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphInstantiateWithParams, (void*, void*, void*)) \
 	X(int, cudaGraphAddHostNode, (void*, void*, const void*, size_t, const void*)) \
 	X(int, cudaGraphHostNodeGetParams, (void*, void*)) \
-	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int))
+	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cudaMemcpyToArray_ptds, (void*, size_t, size_t, const void*, size_t, int)) \
+	X(int, cudaMemcpyFromArray_ptds, (void*, void*, size_t, size_t, size_t, int)) \
+	X(int, cudaMemcpy2DToArray_ptds, (void*, size_t, size_t, const void*, size_t, size_t, size_t, int)) \
+	X(int, cudaMemcpy2DFromArray_ptds, (void*, size_t, void*, size_t, size_t, size_t, size_t, int)) \
+	X(int, cudaMemcpyToArrayAsync_ptsz, (void*, size_t, size_t, const void*, size_t, int, void*)) \
+	X(int, cudaMemcpyFromArrayAsync_ptsz, (void*, void*, size_t, size_t, size_t, int, void*)) \
+	X(int, cudaMemcpy2DToArrayAsync_ptsz, (void*, size_t, size_t, const void*, size_t, size_t, size_t, int, void*)) \
+	X(int, cudaMemcpy2DFromArrayAsync_ptsz, (void*, size_t, void*, size_t, size_t, size_t, size_t, int, void*)) \
+	X(int, cudaMemcpyArrayToArray_ptds, (void*, size_t, size_t, void*, size_t, size_t, size_t, int)) \
+	X(int, cudaMemcpy2DArrayToArray_ptds, (void*, size_t, size_t, void*, size_t, size_t, size_t, size_t, int)) \
+	X(int, cudaMemset3D, (vgpu_byval32, int, vgpu_byval24)) \
+	X(int, cudaMemset3DAsync, (vgpu_byval32, int, vgpu_byval24, void*)) \
+	X(int, cudaMemset3D_ptds, (vgpu_byval32, int, vgpu_byval24)) \
+	X(int, cudaMemset3DAsync_ptsz, (vgpu_byval32, int, vgpu_byval24, void*)) \
+	X(int, cudaChooseDevice, (void*, const void*)) \
+	X(int, cudaDeviceGetCacheConfig, (void*)) \
+	X(int, cudaDeviceSetCacheConfig, (int)) \
+	X(int, cudaDeviceGetSharedMemConfig, (void*)) \
+	X(int, cudaDeviceSetSharedMemConfig, (int)) \
+	X(int, cudaFuncSetCacheConfig, (const void*, int)) \
+	X(int, cudaFuncSetSharedMemConfig, (const void*, int)) \
+	X(int, cudaFuncGetParamInfo, (const void*, size_t, void*, void*)) \
+	X(int, cudaDeviceSetMemPool, (int, void*)) \
+	X(int, cudaDeviceGetTexture1DLinearMaxWidth, (void*, const void*, int)) \
+	X(int, cudaCtxResetPersistingL2Cache, (void)) \
+	X(int, cudaDeviceFlushGPUDirectRDMAWrites, (int, int)) \
+	X(int, cudaDeviceGetGraphMemAttribute, (int, int, void*)) \
+	X(int, cudaDeviceSetGraphMemAttribute, (int, int, const void*)) \
+	X(int, cudaDeviceGraphMemTrim, (int)) \
+	X(int, cudaGetDriverEntryPoint_ptsz, (const void*, void*, unsigned long long, void*)) \
+	X(int, cudaGetDriverEntryPointByVersion_ptsz, (const void*, void*, unsigned int, unsigned long long, void*)) \
+	X(int, cudaArrayGetPlane, (void*, void*, unsigned int)) \
+	X(int, cudaArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cudaArrayGetSparseProperties, (void*, void*)) \
+	X(int, cudaProfilerStart, (void)) \
+	X(int, cudaProfilerStop, (void)) \
+	X(int, cudaMemAdvise, (const void*, size_t, int, vgpu_byval8)) \
+	X(int, cudaMemPrefetchAsync, (const void*, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cudaMemPrefetchAsync_ptsz, (const void*, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cudaMemRangeGetAttribute, (void*, size_t, int, const void*, size_t)) \
+	X(int, cudaMemRangeGetAttributes, (const void*, const void*, const void*, size_t, const void*, size_t)) \
+	X(int, cudaStreamAttachMemAsync, (void*, void*, size_t, unsigned int)) \
+	X(int, cudaStreamAttachMemAsync_ptsz, (void*, void*, size_t, unsigned int)) \
+	X(int, cudaStreamCopyAttributes, (void*, void*)) \
+	X(int, cudaStreamCopyAttributes_ptsz, (void*, void*)) \
+	X(int, cudaGraphGetRootNodes, (void*, void*, void*)) \
+	X(int, cudaGraphRemoveDependencies, (void*, const void*, const void*, const void*, size_t)) \
+	X(int, cudaGraphNodeGetEnabled, (void*, void*, void*)) \
+	X(int, cudaGraphNodeSetEnabled, (void*, void*, unsigned int)) \
+	X(int, cudaGraphChildGraphNodeGetGraph, (void*, void*)) \
+	X(int, cudaGraphEventRecordNodeSetEvent, (void*, void*)) \
+	X(int, cudaGraphEventWaitNodeSetEvent, (void*, void*)) \
+	X(int, cudaGraphExecEventRecordNodeSetEvent, (void*, void*, void*)) \
+	X(int, cudaGraphExecEventWaitNodeSetEvent, (void*, void*, void*)) \
+	X(int, cudaGraphNodeFindInClone, (void*, void*, void*)) \
+	X(int, cudaGraphInstantiateWithParams_ptsz, (void*, void*, void*)) \
+	X(int, cudaGraphExecChildGraphNodeSetParams, (void*, void*, void*)) \
+	X(int, cudaMemGetDefaultMemPool, (void*, const void*, int)) \
+	X(int, cudaMemGetMemPool, (void*, const void*, int)) \
+	X(int, cudaMemSetMemPool, (const void*, int, void*)) \
+	X(int, cudaMallocFromPoolAsync, (void*, size_t, void*, void*)) \
+	X(int, cudaMallocFromPoolAsync_ptsz, (void*, size_t, void*, void*)) \
+	X(int, cudaKernelSetAttributeForDevice, (void*, int, int, int)) \
+	X(int, cudaSetValidDevices, (const void*, int)) \
+	X(int, cudaDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
+	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
