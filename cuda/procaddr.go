@@ -100,7 +100,15 @@ func GetProcAddress(symbol unsafe.Pointer, pfn unsafe.Pointer, cudaVersion int32
 	sym, st := resolveProc(name, cudaVersion)
 	var fn uintptr
 	if sym != "" && ProcLookup != nil {
-		fn = ProcLookup(sym)
+		if flags&procPerThreadStream != 0 {
+			// The per-thread default stream form of a stream-ordered or synchronous call.
+			if fn = ProcLookup(sym + "_ptsz"); fn == 0 {
+				fn = ProcLookup(sym + "_ptds")
+			}
+		}
+		if fn == 0 {
+			fn = ProcLookup(sym)
+		}
 	}
 	if fn == 0 && st == procFound {
 		st = procNotFound

@@ -1027,6 +1027,261 @@ func vgpu_cuLaunchKernelEx(config uintptr, f uintptr, params uintptr, extra uint
 	return dispatch.T().Cuda.CuLaunchKernelEx(config, f, params, extra)
 }
 
+//export vgpu_cuMemcpyHtoD_v2_ptds
+func vgpu_cuMemcpyHtoD_v2_ptds(dst uint64, src uintptr, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoH_v2_ptds
+func vgpu_cuMemcpyDtoH_v2_ptds(dst uintptr, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoD_v2_ptds
+func vgpu_cuMemcpyDtoD_v2_ptds(dst uint64, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpy_ptds
+func vgpu_cuMemcpy_ptds(dst uint64, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpy_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyAsync_ptsz
+func vgpu_cuMemcpyAsync_ptsz(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyHtoDAsync_v2_ptsz
+func vgpu_cuMemcpyHtoDAsync_v2_ptsz(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoHAsync_v2_ptsz
+func vgpu_cuMemcpyDtoHAsync_v2_ptsz(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoDAsync_v2_ptsz
+func vgpu_cuMemcpyDtoDAsync_v2_ptsz(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyPeer_ptds
+func vgpu_cuMemcpyPeer_ptds(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+}
+
+//export vgpu_cuMemcpyPeerAsync_ptsz
+func vgpu_cuMemcpyPeerAsync_ptsz(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+}
+
+//export vgpu_cuMemcpy2D_v2_ptds
+func vgpu_cuMemcpy2D_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned_v2_ptds
+func vgpu_cuMemcpy2DUnaligned_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync_v2_ptsz
+func vgpu_cuMemcpy2DAsync_v2_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D_v2_ptds
+func vgpu_cuMemcpy3D_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync_v2_ptsz
+func vgpu_cuMemcpy3DAsync_v2_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+}
+
+//export vgpu_cuMemsetD8_v2_ptds
+func vgpu_cuMemsetD8_v2_ptds(dst uint64, value uint8, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD16_v2_ptds
+func vgpu_cuMemsetD16_v2_ptds(dst uint64, value uint16, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD32_v2_ptds
+func vgpu_cuMemsetD32_v2_ptds(dst uint64, value uint32, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD8Async_ptsz
+func vgpu_cuMemsetD8Async_ptsz(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD16Async_ptsz
+func vgpu_cuMemsetD16Async_ptsz(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD32Async_ptsz
+func vgpu_cuMemsetD32Async_ptsz(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD2D8_v2_ptds
+func vgpu_cuMemsetD2D8_v2_ptds(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D16_v2_ptds
+func vgpu_cuMemsetD2D16_v2_ptds(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D32_v2_ptds
+func vgpu_cuMemsetD2D32_v2_ptds(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D8Async_ptsz
+func vgpu_cuMemsetD2D8Async_ptsz(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D16Async_ptsz
+func vgpu_cuMemsetD2D16Async_ptsz(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D32Async_ptsz
+func vgpu_cuMemsetD2D32Async_ptsz(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuLaunchKernel_ptsz
+func vgpu_cuLaunchKernel_ptsz(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+}
+
+//export vgpu_cuLaunchCooperativeKernel_ptsz
+func vgpu_cuLaunchCooperativeKernel_ptsz(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+}
+
+//export vgpu_cuLaunchKernelEx_ptsz
+func vgpu_cuLaunchKernelEx_ptsz(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+}
+
+//export vgpu_cuLaunchHostFunc_ptsz
+func vgpu_cuLaunchHostFunc_ptsz(hStream uintptr, fn uintptr, userData uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+}
+
+//export vgpu_cuStreamAddCallback_ptsz
+func vgpu_cuStreamAddCallback_ptsz(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+}
+
+//export vgpu_cuEventRecord_ptsz
+func vgpu_cuEventRecord_ptsz(event uintptr, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuEventRecord_ptsz(event, stream)
+}
+
+//export vgpu_cuEventRecordWithFlags_ptsz
+func vgpu_cuEventRecordWithFlags_ptsz(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+}
+
+//export vgpu_cuStreamSynchronize_ptsz
+func vgpu_cuStreamSynchronize_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamSynchronize_ptsz(stream)
+}
+
+//export vgpu_cuStreamQuery_ptsz
+func vgpu_cuStreamQuery_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamQuery_ptsz(stream)
+}
+
+//export vgpu_cuStreamWaitEvent_ptsz
+func vgpu_cuStreamWaitEvent_ptsz(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+}
+
+//export vgpu_cuStreamGetPriority_ptsz
+func vgpu_cuStreamGetPriority_ptsz(hStream uintptr, priority unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+}
+
+//export vgpu_cuStreamGetFlags_ptsz
+func vgpu_cuStreamGetFlags_ptsz(hStream uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+}
+
+//export vgpu_cuStreamGetCtx_ptsz
+func vgpu_cuStreamGetCtx_ptsz(hStream uintptr, pctx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCtx_ptsz(hStream, pctx)
+}
+
+//export vgpu_cuStreamGetId_ptsz
+func vgpu_cuStreamGetId_ptsz(hStream uintptr, streamId unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetId_ptsz(hStream, streamId)
+}
+
+//export vgpu_cuStreamBeginCapture_v2_ptsz
+func vgpu_cuStreamBeginCapture_v2_ptsz(hStream uintptr, mode int32) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode)
+}
+
+//export vgpu_cuStreamBeginCapture_ptsz
+func vgpu_cuStreamBeginCapture_ptsz(hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture_ptsz(hStream)
+}
+
+//export vgpu_cuStreamEndCapture_ptsz
+func vgpu_cuStreamEndCapture_ptsz(hStream uintptr, phGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+}
+
+//export vgpu_cuStreamIsCapturing_ptsz
+func vgpu_cuStreamIsCapturing_ptsz(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_ptsz
+func vgpu_cuStreamGetCaptureInfo_ptsz(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_v2_ptsz
+func vgpu_cuStreamGetCaptureInfo_v2_ptsz(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+}
+
+//export vgpu_cuGraphLaunch_ptsz
+func vgpu_cuGraphLaunch_ptsz(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+}
+
+//export vgpu_cuGraphUpload_ptsz
+func vgpu_cuGraphUpload_ptsz(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+}
+
+//export vgpu_cuMemAllocAsync_ptsz
+func vgpu_cuMemAllocAsync_ptsz(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+}
+
+//export vgpu_cuMemFreeAsync_ptsz
+func vgpu_cuMemFreeAsync_ptsz(dptr uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

@@ -281,6 +281,103 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	5121: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemPoolTrimTo(uintptr(v[0].U), uint64(v[1].U))))
 	},
+	7002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDPtds(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U))))
+	},
+	7007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDAsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeerPtds(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U))))
+	},
+	7009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeerAsyncPtsz(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8Ptds(uint64(v[0].U), uint8(v[1].U), uint64(v[2].U))))
+	},
+	7016: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16Ptds(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U))))
+	},
+	7017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32Ptds(uint64(v[0].U), uint32(v[1].U), uint64(v[2].U))))
+	},
+	7018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8AsyncPtsz(uint64(v[0].U), uint8(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16AsyncPtsz(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32AsyncPtsz(uint64(v[0].U), uint32(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7021: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8Ptds(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16Ptds(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32Ptds(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.EventRecordPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.EventRecordWithFlagsPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	7034: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamSynchronizePtsz(uintptr(v[0].U)))) },
+	7035: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamQueryPtsz(uintptr(v[0].U)))) },
+	7036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitEventPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	7037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetPriorityPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetFlagsPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCtxPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7040: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetIdPtsz(uintptr(v[0].U), ptr(v[1].B)))) },
+	7041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCapturePtsz(uintptr(v[0].U), int32(v[1].U))))
+	},
+	7042: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamBeginCapture1Ptsz(uintptr(v[0].U)))) },
+	7043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamEndCapturePtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamIsCapturingPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo1Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfoPtsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B))))
+	},
+	7047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphLaunchPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7048: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphUploadPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7049: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
+	},
+	7050: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemFreeAsyncPtsz(uint64(v[0].U), uintptr(v[1].U))))
+	},
 	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
 	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
 	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },

@@ -226,6 +226,57 @@ type Cuda struct {
 	CuMemPoolSetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
 	CuMemPoolTrimTo                                      func(pool uintptr, minBytesToKeep uint64) int32
 	CuLaunchKernelEx                                     func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
+	CuMemcpyHtoD_v2_ptds                                 func(dst uint64, src uintptr, count uint64) int32
+	CuMemcpyDtoH_v2_ptds                                 func(dst uintptr, src uint64, count uint64) int32
+	CuMemcpyDtoD_v2_ptds                                 func(dst uint64, src uint64, count uint64) int32
+	CuMemcpy_ptds                                        func(dst uint64, src uint64, count uint64) int32
+	CuMemcpyAsync_ptsz                                   func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyHtoDAsync_v2_ptsz                            func(dst uint64, src uintptr, count uint64, stream uintptr) int32
+	CuMemcpyDtoHAsync_v2_ptsz                            func(dst uintptr, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyDtoDAsync_v2_ptsz                            func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyPeer_ptds                                    func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32
+	CuMemcpyPeerAsync_ptsz                               func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32
+	CuMemcpy2D_v2_ptds                                   func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned_v2_ptds                          func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync_v2_ptsz                              func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D_v2_ptds                                   func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync_v2_ptsz                              func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemsetD8_v2_ptds                                   func(dst uint64, value uint8, count uint64) int32
+	CuMemsetD16_v2_ptds                                  func(dst uint64, value uint16, count uint64) int32
+	CuMemsetD32_v2_ptds                                  func(dst uint64, value uint32, count uint64) int32
+	CuMemsetD8Async_ptsz                                 func(dst uint64, value uint8, count uint64, stream uintptr) int32
+	CuMemsetD16Async_ptsz                                func(dst uint64, value uint16, count uint64, stream uintptr) int32
+	CuMemsetD32Async_ptsz                                func(dst uint64, value uint32, count uint64, stream uintptr) int32
+	CuMemsetD2D8_v2_ptds                                 func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32
+	CuMemsetD2D16_v2_ptds                                func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32
+	CuMemsetD2D32_v2_ptds                                func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32
+	CuMemsetD2D8Async_ptsz                               func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D16Async_ptsz                              func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D32Async_ptsz                              func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32
+	CuLaunchKernel_ptsz                                  func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32
+	CuLaunchCooperativeKernel_ptsz                       func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
+	CuLaunchKernelEx_ptsz                                func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
+	CuLaunchHostFunc_ptsz                                func(hStream uintptr, fn uintptr, userData uintptr) int32
+	CuStreamAddCallback_ptsz                             func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32
+	CuEventRecord_ptsz                                   func(event uintptr, stream uintptr) int32
+	CuEventRecordWithFlags_ptsz                          func(hEvent uintptr, hStream uintptr, flags uint32) int32
+	CuStreamSynchronize_ptsz                             func(stream uintptr) int32
+	CuStreamQuery_ptsz                                   func(stream uintptr) int32
+	CuStreamWaitEvent_ptsz                               func(hStream uintptr, hEvent uintptr, flags uint32) int32
+	CuStreamGetPriority_ptsz                             func(hStream uintptr, priority unsafe.Pointer) int32
+	CuStreamGetFlags_ptsz                                func(hStream uintptr, flags unsafe.Pointer) int32
+	CuStreamGetCtx_ptsz                                  func(hStream uintptr, pctx unsafe.Pointer) int32
+	CuStreamGetId_ptsz                                   func(hStream uintptr, streamId unsafe.Pointer) int32
+	CuStreamBeginCapture_v2_ptsz                         func(hStream uintptr, mode int32) int32
+	CuStreamBeginCapture_ptsz                            func(hStream uintptr) int32
+	CuStreamEndCapture_ptsz                              func(hStream uintptr, phGraph unsafe.Pointer) int32
+	CuStreamIsCapturing_ptsz                             func(hStream uintptr, captureStatus unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_ptsz                          func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_v2_ptsz                       func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuGraphLaunch_ptsz                                   func(hGraphExec uintptr, hStream uintptr) int32
+	CuGraphUpload_ptsz                                   func(hGraphExec uintptr, hStream uintptr) int32
+	CuMemAllocAsync_ptsz                                 func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32
+	CuMemFreeAsync_ptsz                                  func(dptr uint64, hStream uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1496,6 +1547,159 @@ var Semantics = Set{
 		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			return int32(cuda.LaunchKernelEx(config, f, params, extra))
+		},
+		CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+			return int32(cuda.MemcpyHtoDPtds(dst, src, count))
+		},
+		CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyDtoHPtds(dst, src, count))
+		},
+		CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyDtoDPtds(dst, src, count))
+		},
+		CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyPtdsCU(dst, src, count))
+		},
+		CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyAsyncPtszCU(dst, src, count, stream))
+		},
+		CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyHtoDAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoHAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoDAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+			return int32(cuda.MemcpyPeerPtds(dstDevice, dstContext, srcDevice, srcContext, count))
+		},
+		CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyPeerAsyncPtsz(dstDevice, dstContext, srcDevice, srcContext, count, stream))
+		},
+		CuMemcpy2D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DPtdsCU(pCopy))
+		},
+		CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DPtdsCU(pCopy))
+		},
+		CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsyncPtszCU(pCopy, hStream))
+		},
+		CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPtdsCU(pCopy))
+		},
+		CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsyncPtszCU(pCopy, hStream))
+		},
+		CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+			return int32(cuda.MemsetD8Ptds(dst, value, count))
+		},
+		CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+			return int32(cuda.MemsetD16Ptds(dst, value, count))
+		},
+		CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+			return int32(cuda.MemsetD32Ptds(dst, value, count))
+		},
+		CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD8AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD16AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD32AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D8Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D16Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D32Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D8AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D16AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D32AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+			return int32(cuda.LaunchFunctionPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+		},
+		CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+			return int32(cuda.LaunchCooperativeKernelPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
+		},
+		CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+			return int32(cuda.LaunchKernelExPtsz(config, f, params, extra))
+		},
+		CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+			return int32(cuda.LaunchHostFuncPtszCU(hStream, fn, userData))
+		},
+		CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			return int32(cuda.StreamAddCallbackPtszCU(hStream, callback, userData, flags))
+		},
+		CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+			return int32(cuda.EventRecordPtsz(event, stream))
+		},
+		CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+			return int32(cuda.EventRecordWithFlagsPtsz(hEvent, hStream, flags))
+		},
+		CuStreamSynchronize_ptsz: func(stream uintptr) int32 {
+			return int32(cuda.StreamSynchronizePtsz(stream))
+		},
+		CuStreamQuery_ptsz: func(stream uintptr) int32 {
+			return int32(cuda.StreamQueryPtsz(stream))
+		},
+		CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+			return int32(cuda.StreamWaitEventPtsz(hStream, hEvent, flags))
+		},
+		CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetPriorityPtsz(hStream, priority))
+		},
+		CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetFlagsPtsz(hStream, flags))
+		},
+		CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCtxPtsz(hStream, pctx))
+		},
+		CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetIdPtsz(hStream, streamId))
+		},
+		CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 {
+			return int32(cuda.StreamBeginCapturePtsz(hStream, mode))
+		},
+		CuStreamBeginCapture_ptsz: func(hStream uintptr) int32 {
+			return int32(cuda.StreamBeginCapture1Ptsz(hStream))
+		},
+		CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+			return int32(cuda.StreamEndCapturePtsz(hStream, phGraph))
+		},
+		CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+			return int32(cuda.StreamIsCapturingPtsz(hStream, captureStatus))
+		},
+		CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo1Ptsz(hStream, captureStatus, id))
+		},
+		CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfoPtsz(hStream, captureStatus, id, graph, deps, numDeps))
+		},
+		CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphLaunchPtsz(hGraphExec, hStream))
+		},
+		CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphUploadPtsz(hGraphExec, hStream))
+		},
+		CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			return int32(cuda.MemAllocAsyncPtsz(dptr, bytesize, hStream))
+		},
+		CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
+			return int32(cuda.MemFreeAsyncPtsz(dptr, hStream))
 		},
 	},
 	Cudart: Cudart{
@@ -5554,6 +5758,312 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLaunchKernelEx(config, f, params, extra)
 				shim.TraceEnd(t, 5109, "cuLaunchKernelEx", cuda.Result(r), config, f, params, extra)
+				return r
+			},
+			CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7000, "cuMemcpyHtoD_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7001, "cuMemcpyDtoH_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7002, "cuMemcpyDtoD_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy_ptds(dst, src, count)
+				shim.TraceEnd(t, 7003, "cuMemcpy_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7004, "cuMemcpyAsync_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7005, "cuMemcpyHtoDAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7006, "cuMemcpyDtoHAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7007, "cuMemcpyDtoDAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+				shim.TraceEnd(t, 7008, "cuMemcpyPeer_ptds", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count)
+				return r
+			},
+			CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				shim.TraceEnd(t, 7009, "cuMemcpyPeerAsync_ptsz", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				return r
+			},
+			CuMemcpy2D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7010, "cuMemcpy2D_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7011, "cuMemcpy2DUnaligned_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 7012, "cuMemcpy2DAsync_v2_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7013, "cuMemcpy3D_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 7014, "cuMemcpy3DAsync_v2_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7015, "cuMemsetD8_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7016, "cuMemsetD16_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7017, "cuMemsetD32_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7018, "cuMemsetD8Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7019, "cuMemsetD16Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7020, "cuMemsetD32Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7021, "cuMemsetD2D8_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7022, "cuMemsetD2D16_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7023, "cuMemsetD2D32_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7024, "cuMemsetD2D8Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7025, "cuMemsetD2D16Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7026, "cuMemsetD2D32Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+				shim.TraceEnd(t, 7027, "cuLaunchKernel_ptsz", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+				return r
+			},
+			CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				shim.TraceEnd(t, 7028, "cuLaunchCooperativeKernel_ptsz", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				return r
+			},
+			CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+				shim.TraceEnd(t, 7029, "cuLaunchKernelEx_ptsz", cuda.Result(r), config, f, params, extra)
+				return r
+			},
+			CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+				shim.TraceEnd(t, 7030, "cuLaunchHostFunc_ptsz", cuda.Result(r), hStream, fn, userData)
+				return r
+			},
+			CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+				shim.TraceEnd(t, 7031, "cuStreamAddCallback_ptsz", cuda.Result(r), hStream, callback, userData, flags)
+				return r
+			},
+			CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventRecord_ptsz(event, stream)
+				shim.TraceEnd(t, 7032, "cuEventRecord_ptsz", cuda.Result(r), event, stream)
+				return r
+			},
+			CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+				shim.TraceEnd(t, 7033, "cuEventRecordWithFlags_ptsz", cuda.Result(r), hEvent, hStream, flags)
+				return r
+			},
+			CuStreamSynchronize_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSynchronize_ptsz(stream)
+				shim.TraceEnd(t, 7034, "cuStreamSynchronize_ptsz", cuda.Result(r), stream)
+				return r
+			},
+			CuStreamQuery_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamQuery_ptsz(stream)
+				shim.TraceEnd(t, 7035, "cuStreamQuery_ptsz", cuda.Result(r), stream)
+				return r
+			},
+			CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+				shim.TraceEnd(t, 7036, "cuStreamWaitEvent_ptsz", cuda.Result(r), hStream, hEvent, flags)
+				return r
+			},
+			CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+				shim.TraceEnd(t, 7037, "cuStreamGetPriority_ptsz", cuda.Result(r), hStream, priority)
+				return r
+			},
+			CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+				shim.TraceEnd(t, 7038, "cuStreamGetFlags_ptsz", cuda.Result(r), hStream, flags)
+				return r
+			},
+			CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCtx_ptsz(hStream, pctx)
+				shim.TraceEnd(t, 7039, "cuStreamGetCtx_ptsz", cuda.Result(r), hStream, pctx)
+				return r
+			},
+			CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetId_ptsz(hStream, streamId)
+				shim.TraceEnd(t, 7040, "cuStreamGetId_ptsz", cuda.Result(r), hStream, streamId)
+				return r
+			},
+			CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode)
+				shim.TraceEnd(t, 7041, "cuStreamBeginCapture_v2_ptsz", cuda.Result(r), hStream, mode)
+				return r
+			},
+			CuStreamBeginCapture_ptsz: func(hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture_ptsz(hStream)
+				shim.TraceEnd(t, 7042, "cuStreamBeginCapture_ptsz", cuda.Result(r), hStream)
+				return r
+			},
+			CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+				shim.TraceEnd(t, 7043, "cuStreamEndCapture_ptsz", cuda.Result(r), hStream, phGraph)
+				return r
+			},
+			CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+				shim.TraceEnd(t, 7044, "cuStreamIsCapturing_ptsz", cuda.Result(r), hStream, captureStatus)
+				return r
+			},
+			CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+				shim.TraceEnd(t, 7045, "cuStreamGetCaptureInfo_ptsz", cuda.Result(r), hStream, captureStatus, id)
+				return r
+			},
+			CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+				shim.TraceEnd(t, 7046, "cuStreamGetCaptureInfo_v2_ptsz", cuda.Result(r), hStream, captureStatus, id, graph, deps, numDeps)
+				return r
+			},
+			CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+				shim.TraceEnd(t, 7047, "cuGraphLaunch_ptsz", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+				shim.TraceEnd(t, 7048, "cuGraphUpload_ptsz", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+				shim.TraceEnd(t, 7049, "cuMemAllocAsync_ptsz", cuda.Result(r), dptr, bytesize, hStream)
+				return r
+			},
+			CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
+				shim.TraceEnd(t, 7050, "cuMemFreeAsync_ptsz", cuda.Result(r), dptr, hStream)
 				return r
 			},
 		},
@@ -9855,6 +10365,137 @@ func Lazy(get func() *Set) *Set {
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				return get().Cuda.CuLaunchKernelEx(config, f, params, extra)
 			},
+			CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+				return get().Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+			},
+			CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+				return get().Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+			},
+			CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				return get().Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+			},
+			CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 { return get().Cuda.CuMemcpy_ptds(dst, src, count) },
+			CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				return get().Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+			},
+			CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+			},
+			CuMemcpy2D_v2_ptds:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D_v2_ptds(pCopy) },
+			CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy) },
+			CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+			},
+			CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D_v2_ptds(pCopy) },
+			CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+			},
+			CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+				return get().Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+			},
+			CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+				return get().Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+			},
+			CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+				return get().Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+			},
+			CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+				return get().Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+			},
+			CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				return get().Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+			},
+			CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				return get().Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+			},
+			CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				return get().Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+			},
+			CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+			},
+			CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 { return get().Cuda.CuEventRecord_ptsz(event, stream) },
+			CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				return get().Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+			},
+			CuStreamSynchronize_ptsz: func(stream uintptr) int32 { return get().Cuda.CuStreamSynchronize_ptsz(stream) },
+			CuStreamQuery_ptsz:       func(stream uintptr) int32 { return get().Cuda.CuStreamQuery_ptsz(stream) },
+			CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+			},
+			CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+			},
+			CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+			},
+			CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 { return get().Cuda.CuStreamGetCtx_ptsz(hStream, pctx) },
+			CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetId_ptsz(hStream, streamId)
+			},
+			CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 { return get().Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode) },
+			CuStreamBeginCapture_ptsz:    func(hStream uintptr) int32 { return get().Cuda.CuStreamBeginCapture_ptsz(hStream) },
+			CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+			},
+			CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+			},
+			CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+			},
+			CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+			},
+			CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+			},
+			CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+			},
+			CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+			},
+			CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 { return get().Cuda.CuMemFreeAsync_ptsz(dptr, hStream) },
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },

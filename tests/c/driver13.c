@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
@@ -83,8 +84,48 @@ static int failures, checks;
 	X(cuMemPoolSetAttribute, (H, int, void *)) X(cuMemPoolTrimTo, (H, size_t)) \
 	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
 
+/* Per-thread default stream forms (cuda/ptsz.go). */
+#define FNS2(X) \
+	X(cuMemcpyHtoD_v2_ptds, (CUdeviceptr, const void *, size_t)) X(cuMemcpyDtoH_v2_ptds, (void *, CUdeviceptr, size_t)) \
+	X(cuMemcpyDtoD_v2_ptds, (CUdeviceptr, CUdeviceptr, size_t)) X(cuMemcpy_ptds, (CUdeviceptr, CUdeviceptr, size_t)) \
+	X(cuMemcpyAsync_ptsz, (CUdeviceptr, CUdeviceptr, size_t, H)) \
+	X(cuMemcpyHtoDAsync_v2_ptsz, (CUdeviceptr, const void *, size_t, H)) \
+	X(cuMemcpyDtoHAsync_v2_ptsz, (void *, CUdeviceptr, size_t, H)) \
+	X(cuMemcpyDtoDAsync_v2_ptsz, (CUdeviceptr, CUdeviceptr, size_t, H)) \
+	X(cuMemcpyPeer_ptds, (CUdeviceptr, H, CUdeviceptr, H, size_t)) \
+	X(cuMemcpyPeerAsync_ptsz, (CUdeviceptr, H, CUdeviceptr, H, size_t, H)) \
+	X(cuMemcpy2D_v2_ptds, (const void *)) X(cuMemcpy2DUnaligned_v2_ptds, (const void *)) \
+	X(cuMemcpy2DAsync_v2_ptsz, (const void *, H)) X(cuMemcpy3D_v2_ptds, (const void *)) \
+	X(cuMemcpy3DAsync_v2_ptsz, (const void *, H)) \
+	X(cuMemsetD8_v2_ptds, (CUdeviceptr, unsigned char, size_t)) X(cuMemsetD16_v2_ptds, (CUdeviceptr, unsigned short, size_t)) \
+	X(cuMemsetD32_v2_ptds, (CUdeviceptr, unsigned, size_t)) \
+	X(cuMemsetD8Async_ptsz, (CUdeviceptr, unsigned char, size_t, H)) X(cuMemsetD16Async_ptsz, (CUdeviceptr, unsigned short, size_t, H)) \
+	X(cuMemsetD32Async_ptsz, (CUdeviceptr, unsigned, size_t, H)) \
+	X(cuMemsetD2D8_v2_ptds, (CUdeviceptr, size_t, unsigned char, size_t, size_t)) \
+	X(cuMemsetD2D16_v2_ptds, (CUdeviceptr, size_t, unsigned short, size_t, size_t)) \
+	X(cuMemsetD2D32_v2_ptds, (CUdeviceptr, size_t, unsigned, size_t, size_t)) \
+	X(cuMemsetD2D8Async_ptsz, (CUdeviceptr, size_t, unsigned char, size_t, size_t, H)) \
+	X(cuMemsetD2D16Async_ptsz, (CUdeviceptr, size_t, unsigned short, size_t, size_t, H)) \
+	X(cuMemsetD2D32Async_ptsz, (CUdeviceptr, size_t, unsigned, size_t, size_t, H)) \
+	X(cuLaunchKernel_ptsz, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **, void **)) \
+	X(cuLaunchCooperativeKernel_ptsz, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **)) \
+	X(cuLaunchKernelEx_ptsz, (const void *, H, void **, void **)) \
+	X(cuLaunchHostFunc_ptsz, (H, void (*)(void *), void *)) \
+	X(cuStreamAddCallback_ptsz, (H, void (*)(H, CUresult, void *), void *, unsigned)) \
+	X(cuEventRecord_ptsz, (H, H)) X(cuEventRecordWithFlags_ptsz, (H, H, unsigned)) \
+	X(cuStreamSynchronize_ptsz, (H)) X(cuStreamQuery_ptsz, (H)) X(cuStreamWaitEvent_ptsz, (H, H, unsigned)) \
+	X(cuStreamGetPriority_ptsz, (H, int *)) X(cuStreamGetFlags_ptsz, (H, unsigned *)) \
+	X(cuStreamGetCtx_ptsz, (H, H *)) X(cuStreamGetId_ptsz, (H, unsigned long long *)) \
+	X(cuStreamBeginCapture_v2_ptsz, (H, int)) X(cuStreamBeginCapture_ptsz, (H)) \
+	X(cuStreamEndCapture_ptsz, (H, H *)) X(cuStreamIsCapturing_ptsz, (H, int *)) \
+	X(cuStreamGetCaptureInfo_ptsz, (H, int *, unsigned long long *)) \
+	X(cuStreamGetCaptureInfo_v2_ptsz, (H, int *, unsigned long long *, H *, const H **, size_t *)) \
+	X(cuGraphLaunch_ptsz, (H, H)) X(cuGraphUpload_ptsz, (H, H)) \
+	X(cuMemAllocAsync_ptsz, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync_ptsz, (CUdeviceptr, H))
+
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
+FNS2(DECL)
 
 /* ---- a cubin, built as nvcc lays one out (facts of the ELF format) ---- */
 static unsigned char cubin[4096];
@@ -549,6 +590,207 @@ static void graphs(void) {
 	cuMemFree_v2(p);
 }
 
+/* Per-thread default streams (the _ptsz/_ptds forms): the stream handle 0 names the calling
+ * thread's CU_STREAM_PER_THREAD (handle 2), not the legacy stream; explicit handles keep
+ * their meaning; a synchronous form cannot join a capture of the per-thread stream. */
+static int cb_calls;
+static H cb_stream = (H)1;
+static void ptsz_cb(H s, CUresult st, void *p) { (void)p; if (st == 0) { cb_stream = s; cb_calls++; } }
+static void *other_thread(void *p) {
+	cuCtxSetCurrent(*(H *)p);
+	unsigned long long *id = (unsigned long long *)p + 1;
+	EQ(cuStreamGetId_ptsz(NULL, id), 0, "cuStreamGetId_ptsz on another thread");
+	return NULL;
+}
+static void per_thread(void) {
+	unsigned long long legacy = 0, pt0 = 0, pt2 = 0, expl = 0, mine = 0;
+	H ctx = NULL, sctx = NULL, s = NULL;
+	cuCtxGetCurrent(&ctx);
+	EQ(cuStreamGetId(NULL, &legacy), 0, "cuStreamGetId(NULL)");
+	EQ(cuStreamGetId_ptsz(NULL, &pt0), 0, "cuStreamGetId_ptsz(NULL)");
+	EQ(cuStreamGetId((H)2, &pt2), 0, "cuStreamGetId(CU_STREAM_PER_THREAD)");
+	EQ(pt0, pt2, "0 in a _ptsz call is CU_STREAM_PER_THREAD");
+	CHECK(pt0 != legacy, "the per-thread stream is not the legacy stream");
+	EQ(cuStreamGetId_ptsz((H)1, &expl), 0, "cuStreamGetId_ptsz(CU_STREAM_LEGACY)");
+	EQ(expl, legacy, "an explicit CU_STREAM_LEGACY keeps its meaning");
+	EQ(cuStreamCreateWithPriority(&s, 1, 0), 0, "a stream");
+	EQ(cuStreamGetId(s, &expl), 0, "its id");
+	EQ(cuStreamGetId_ptsz(s, &mine), 0, "again through _ptsz");
+	EQ(mine, expl, "an explicit stream keeps its meaning");
+	EQ(cuStreamGetId_ptsz((H)0x7ead0000dea0, &mine), 400, "a wild stream");
+	struct { H ctx; unsigned long long id; } o = {ctx, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, other_thread, &o);
+	pthread_join(t, NULL);
+	CHECK(o.id != pt0 && o.id != legacy && o.id != 0, "another thread has its own per-thread stream (%llu vs %llu)", o.id, pt0);
+	unsigned flags = 9; int prio = 9;
+	EQ(cuStreamGetFlags_ptsz(NULL, &flags), 0, "cuStreamGetFlags_ptsz"); EQ(flags, 0, "a blocking stream");
+	EQ(cuStreamGetFlags_ptsz(s, &flags), 0, "cuStreamGetFlags_ptsz of an explicit stream"); EQ(flags, 1, "its own flags");
+	EQ(cuStreamGetPriority_ptsz(NULL, &prio), 0, "cuStreamGetPriority_ptsz"); EQ(prio, 0, "default priority");
+	EQ(cuStreamGetCtx_ptsz(NULL, &sctx), 0, "cuStreamGetCtx_ptsz");
+	CHECK(sctx == ctx, "the per-thread stream is the current context's");
+	EQ(cuStreamQuery_ptsz(NULL), 0, "an idle per-thread stream is complete");
+
+	/* Copies and fills, synchronous and stream-ordered, all landing where they should. */
+	CUdeviceptr a = 0, b = 0, p = 0;
+	EQ(cuMemAlloc_v2(&a, 256), 0, "a"); EQ(cuMemAlloc_v2(&b, 256), 0, "b");
+	unsigned char host[256], back[256];
+	for (int i = 0; i < 256; i++) host[i] = (unsigned char)(i * 7 + 3);
+	EQ(cuMemcpyHtoD_v2_ptds(a, host, 256), 0, "cuMemcpyHtoD_v2_ptds");
+	EQ(cuMemcpyDtoD_v2_ptds(b, a, 256), 0, "cuMemcpyDtoD_v2_ptds");
+	memset(back, 0, sizeof back);
+	EQ(cuMemcpyDtoH_v2_ptds(back, b, 256), 0, "cuMemcpyDtoH_v2_ptds");
+	CHECK(!memcmp(host, back, 256), "the bytes made the round trip");
+	EQ(cuMemsetD8_v2_ptds(a, 0x11, 16), 0, "cuMemsetD8_v2_ptds");
+	EQ(cuMemsetD16_v2_ptds(a + 16, 0x2233, 8), 0, "cuMemsetD16_v2_ptds");
+	EQ(cuMemsetD32_v2_ptds(a + 32, 0x44556677, 4), 0, "cuMemsetD32_v2_ptds");
+	EQ(cuMemsetD16_v2_ptds(a + 1, 0x2233, 8), 1, "a misaligned 16-bit fill");
+	EQ(cuMemsetD8Async_ptsz(a + 48, 0x88, 16, NULL), 0, "cuMemsetD8Async_ptsz");
+	EQ(cuMemsetD16Async_ptsz(a + 64, 0x99aa, 8, NULL), 0, "cuMemsetD16Async_ptsz");
+	EQ(cuMemsetD32Async_ptsz(a + 80, 0xbbccddee, 4, NULL), 0, "cuMemsetD32Async_ptsz");
+	EQ(cuMemcpyDtoHAsync_v2_ptsz(back, a, 96, NULL), 0, "cuMemcpyDtoHAsync_v2_ptsz");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "cuStreamSynchronize_ptsz");
+	CHECK(back[0] == 0x11 && back[15] == 0x11 && back[16] == 0x33 && back[17] == 0x22 && back[32] == 0x77 &&
+	      back[35] == 0x44 && back[48] == 0x88 && back[64] == 0xaa && back[80] == 0xee && back[95] == 0xbb,
+	      "the fills: %x %x %x %x %x %x", back[0], back[16], back[32], back[48], back[64], back[80]);
+	EQ(cuMemcpyHtoDAsync_v2_ptsz(b, host, 64, NULL), 0, "cuMemcpyHtoDAsync_v2_ptsz");
+	EQ(cuMemcpyDtoDAsync_v2_ptsz(a, b, 64, NULL), 0, "cuMemcpyDtoDAsync_v2_ptsz");
+	EQ(cuMemcpyAsync_ptsz(a + 64, a, 32, NULL), 0, "cuMemcpyAsync_ptsz");
+	EQ(cuMemcpyPeerAsync_ptsz(a + 96, ctx, a, ctx, 32, NULL), 0, "cuMemcpyPeerAsync_ptsz");
+	EQ(cuMemcpyPeer_ptds(a + 128, ctx, a, ctx, 32), 0, "cuMemcpyPeer_ptds");
+	EQ(cuMemcpyPeer_ptds(a, (H)0x7ead0000dea0, a, ctx, 32), 201, "a wild context");
+	EQ(cuMemcpy_ptds((CUdeviceptr)(uintptr_t)back, a, 160), 0, "cuMemcpy_ptds");
+	CHECK(!memcmp(back, host, 64) && !memcmp(back + 64, host, 32) && !memcmp(back + 96, host, 32) && !memcmp(back + 128, host, 32),
+	      "the stream-ordered copies chained in order");
+
+	/* Pitched fills and copies. */
+	EQ(cuMemsetD2D8_v2_ptds(a, 32, 0x01, 8, 4), 0, "cuMemsetD2D8_v2_ptds");
+	EQ(cuMemsetD2D16_v2_ptds(a + 8, 32, 0x0302, 4, 4), 0, "cuMemsetD2D16_v2_ptds");
+	EQ(cuMemsetD2D32_v2_ptds(a + 16, 32, 0x07060504, 2, 4), 0, "cuMemsetD2D32_v2_ptds");
+	EQ(cuMemsetD2D8Async_ptsz(a + 24, 32, 0x0a, 2, 4, NULL), 0, "cuMemsetD2D8Async_ptsz");
+	EQ(cuMemsetD2D16Async_ptsz(a + 26, 32, 0x0c0b, 1, 4, NULL), 0, "cuMemsetD2D16Async_ptsz");
+	EQ(cuMemsetD2D32Async_ptsz(a + 28, 32, 0x100f0e0d, 1, 4, NULL), 0, "cuMemsetD2D32Async_ptsz");
+	EQ(cuMemsetD2D8_v2_ptds(a, 4, 0x01, 8, 4), 1, "rows wider than the pitch");
+	unsigned char d[128], rows[4][32];
+	memset(rows, 0, sizeof rows);
+	copy2d(d, 0, 0, 2, NULL, a, 32, 0, 0, 1, rows, 0, 32, 32, 4);
+	EQ(cuMemcpy2D_v2_ptds(d), 0, "cuMemcpy2D_v2_ptds");
+	int ok = 1;
+	for (int r = 0; r < 4; r++) {
+		static const unsigned char want[32] = {1,1,1,1,1,1,1,1, 2,3,2,3,2,3,2,3, 4,5,6,7,4,5,6,7, 10,10,11,12, 13,14,15,16};
+		if (memcmp(rows[r], want, 32)) ok = 0;
+	}
+	CHECK(ok, "each row holds the six fills: %x %x %x %x", rows[3][0], rows[3][8], rows[3][16], rows[3][31]);
+	memset(rows, 0, sizeof rows);
+	EQ(cuMemcpy2DUnaligned_v2_ptds(d), 0, "cuMemcpy2DUnaligned_v2_ptds");
+	EQ(rows[2][31], 16, "the unaligned form copies the same");
+	memset(rows, 0, sizeof rows);
+	EQ(cuMemcpy2DAsync_v2_ptsz(d, NULL), 0, "cuMemcpy2DAsync_v2_ptsz");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(rows[1][8], 2, "the async form copies the same");
+	copy2d(d, 0, 0, 2, NULL, a, 8, 0, 0, 1, rows, 0, 32, 32, 4);
+	EQ(cuMemcpy2D_v2_ptds(d), 1, "rows wider than the source pitch");
+	/* 3D: one slice of the same rows (CUDA_MEMCPY3D, as pitched_copies lays it out). */
+	unsigned char d3[200];
+	memset(d3, 0, sizeof d3); memset(rows, 0, sizeof rows);
+	put32(d3 + 32, 2); put64(d3 + 48, a); put64(d3 + 72, 32); put64(d3 + 80, 4);
+	put32(d3 + 120, 1); put64(d3 + 128, (uintptr_t)rows); put64(d3 + 160, 32); put64(d3 + 168, 4);
+	put64(d3 + 176, 32); put64(d3 + 184, 4); put64(d3 + 192, 1);
+	EQ(cuMemcpy3D_v2_ptds(d3), 0, "cuMemcpy3D_v2_ptds");
+	EQ(rows[3][16], 4, "the 3D copy");
+	memset(rows, 0, sizeof rows);
+	EQ(cuMemcpy3DAsync_v2_ptsz(d3, NULL), 0, "cuMemcpy3DAsync_v2_ptsz");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(rows[0][24], 10, "the async 3D copy");
+
+	/* Events, host functions and callbacks in the per-thread stream's order. */
+	H ev = NULL;
+	EQ(cuEventCreate(&ev, 0), 0, "an event");
+	EQ(cuEventRecord_ptsz(ev, NULL), 0, "cuEventRecord_ptsz");
+	EQ(cuEventRecordWithFlags_ptsz(ev, NULL, 0), 0, "cuEventRecordWithFlags_ptsz");
+	EQ(deferred(cuEventRecordWithFlags_ptsz(ev, NULL, 4)), 1, "an unknown record flag");
+	EQ(cuStreamWaitEvent_ptsz(NULL, ev, 0), 0, "cuStreamWaitEvent_ptsz");
+	EQ(cuEventSynchronize(ev), 0, "the event completed");
+	host_calls = 0; cb_calls = 0;
+	EQ(cuLaunchHostFunc_ptsz(NULL, host_fn, &host_calls), 0, "cuLaunchHostFunc_ptsz");
+	EQ(cuStreamAddCallback_ptsz(NULL, ptsz_cb, NULL, 0), 0, "cuStreamAddCallback_ptsz");
+	EQ(cuStreamAddCallback_ptsz(NULL, ptsz_cb, NULL, 2), 1, "callback flags must be 0");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(host_calls, 1, "the host function ran");
+	EQ(cb_calls, 1, "the callback ran");
+	CHECK(cb_stream == NULL, "the callback is handed the stream as the caller named it (%p)", cb_stream);
+
+	/* Stream-ordered allocation on the per-thread stream. */
+	EQ(cuMemAllocAsync_ptsz(&p, 512, NULL), 0, "cuMemAllocAsync_ptsz");
+	EQ(cuMemsetD8Async_ptsz(p, 0x3c, 512, NULL), 0, "a fill of it");
+	EQ(cuMemcpyDtoHAsync_v2_ptsz(back, p + 255, 1, NULL), 0, "read it");
+	EQ(cuMemFreeAsync_ptsz(p, NULL), 0, "cuMemFreeAsync_ptsz");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(back[0], 0x3c, "the allocation was filled");
+	EQ(cuMemFreeAsync_ptsz(p, NULL), 1, "freeing it twice");
+
+	/* Launches on the per-thread stream (kernels are no-ops here). */
+	H mod = NULL, f = NULL;
+	EQ(cuModuleLoadData(&mod, cubin), 0, "the module");
+	EQ(cuModuleGetFunction(&f, mod, K_ADD), 0, "a function");
+	int x = 1, y = 2;
+	void *args[] = {&b, &x, &y};
+	EQ(cuLaunchKernel_ptsz(f, 1, 1, 1, 32, 1, 1, 0, NULL, args, NULL), 0, "cuLaunchKernel_ptsz");
+	EQ(cuLaunchKernel_ptsz(f, 1, 1, 1, 4096, 1, 1, 0, NULL, args, NULL), 1, "too large a block");
+	EQ(cuLaunchCooperativeKernel_ptsz(f, 2, 1, 1, 64, 1, 1, 0, NULL, args), 0, "cuLaunchCooperativeKernel_ptsz");
+	unsigned cfg[14] = {2, 1, 1, 32, 1, 1, 0};
+	EQ(cuLaunchKernelEx_ptsz(cfg, f, args, NULL), 0, "cuLaunchKernelEx_ptsz");
+	EQ(cuLaunchKernelEx_ptsz(NULL, f, args, NULL), 1, "no configuration");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "the launches completed");
+	cuModuleUnload(mod);
+
+	/* The legacy stream cannot be captured; this thread's per-thread stream can. */
+	EQ(cuStreamBeginCapture_v2(NULL, 2), 900, "capturing the legacy stream");
+	EQ(cuStreamBeginCapture_v2_ptsz(NULL, 2), 0, "cuStreamBeginCapture_v2_ptsz(NULL, relaxed)");
+	int st = 9; unsigned long long cid = 0;
+	EQ(cuStreamIsCapturing_ptsz(NULL, &st), 0, "cuStreamIsCapturing_ptsz"); EQ(st, 1, "active");
+	st = 9;
+	EQ(cuStreamIsCapturing((H)2, &st), 0, "cuStreamIsCapturing(CU_STREAM_PER_THREAD)"); EQ(st, 1, "the same capture");
+	st = 9;
+	EQ(cuStreamIsCapturing(s, &st), 0, "another stream"); EQ(st, 0, "is not capturing");
+	EQ(cuStreamGetCaptureInfo_ptsz(NULL, &st, &cid), 0, "cuStreamGetCaptureInfo_ptsz");
+	CHECK(st == 1 && cid != 0, "capturing, with an id");
+	H cg = NULL; const H *deps = NULL; size_t nd = 9;
+	EQ(cuStreamGetCaptureInfo_v2_ptsz(NULL, &st, &cid, &cg, &deps, &nd), 0, "cuStreamGetCaptureInfo_v2_ptsz");
+	EQ(nd, 0, "no nodes captured yet");
+	EQ(cuMemsetD32Async_ptsz(a, 0x5a5a5a5a, 8, NULL), 0, "a captured fill");
+	EQ(cuMemsetD8_v2_ptds(a, 0, 8), 900, "a synchronous fill cannot join the capture");
+	H g = NULL;
+	EQ(cuStreamEndCapture_ptsz(NULL, &g), 901, "the capture was invalidated");
+	EQ(cuStreamBeginCapture_ptsz(NULL), 0, "cuStreamBeginCapture_ptsz");
+	EQ(cuMemsetD32Async_ptsz(a, 0x5a5a5a5a, 8, NULL), 0, "a captured fill");
+	EQ(cuMemcpyDtoH_v2(back, a, 4), 0, "read on the legacy stream");
+	CHECK(back[0] != 0x5a, "a captured fill does not run");
+	EQ(cuStreamEndCapture_ptsz(NULL, &g), 0, "cuStreamEndCapture_ptsz");
+	size_t n = 0;
+	EQ(cuGraphGetNodes(g, NULL, &n), 0, "the graph's nodes"); EQ(n, 1, "the fill");
+	H exec = NULL;
+	EQ(cuGraphInstantiateWithFlags(&exec, g, 0), 0, "instantiate");
+	EQ(cuGraphUpload_ptsz(exec, NULL), 0, "cuGraphUpload_ptsz");
+	EQ(cuGraphLaunch_ptsz(exec, NULL), 0, "cuGraphLaunch_ptsz");
+	EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(cuMemcpyDtoH_v2_ptds(back, a, 4), 0, "read");
+	EQ(back[0], 0x5a, "the replayed fill ran");
+	cuGraphExecDestroy(exec); cuGraphDestroy(g);
+
+	/* cuGetProcAddress with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM hands out these forms. */
+	void *fn = NULL; int pst = 9;
+	EQ(cuGetProcAddress_v2("cuMemcpyHtoD", &fn, 12000, 2, &pst), 0, "cuMemcpyHtoD, per-thread");
+	CHECK(fn == (void *)cuMemcpyHtoD_v2_ptds, "resolves to cuMemcpyHtoD_v2_ptds");
+	EQ(cuGetProcAddress_v2("cuLaunchKernel", &fn, 12000, 2, &pst), 0, "cuLaunchKernel, per-thread");
+	CHECK(fn == (void *)cuLaunchKernel_ptsz, "resolves to cuLaunchKernel_ptsz");
+	EQ(cuGetProcAddress_v2("cuLaunchKernel", &fn, 12000, 1, &pst), 0, "cuLaunchKernel, legacy");
+	CHECK(fn == (void *)cuLaunchKernel, "resolves to cuLaunchKernel");
+	EQ(cuGetProcAddress_v2("cuCtxSynchronize", &fn, 12000, 2, &pst), 0, "a call without a stream, per-thread");
+	CHECK(fn == (void *)cuCtxSynchronize, "has one form");
+	cuEventDestroy(ev); cuStreamDestroy(s); cuMemFree_v2(a); cuMemFree_v2(b);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: driver13 LIBDIR [label]\n"); return 2; }
 	const char *label = argc > 2 ? argv[2] : "sim";
@@ -560,6 +802,7 @@ int main(int argc, char **argv) {
 	if (!lib) { printf("driver13: FAIL: %s\n", dlerror()); return 1; }
 #define LOAD(name, args) if (!(name = (CUresult(*) args)dlsym(lib, #name))) { printf("driver13: FAIL: %s not exported\n", #name); return 1; }
 	FNS(LOAD)
+	FNS2(LOAD)
 	make_cubin();
 	H ctx = NULL;
 	EQ(cuLibraryLoadData(&ctx, cubin, NULL, NULL, 0, NULL, NULL, 0), remote ? 0 : 3, "before cuInit (a remote client's libraries are its own records)");
@@ -578,6 +821,7 @@ int main(int argc, char **argv) {
 	graphs();
 	pitched_copies();
 	pools();
+	per_thread();
 	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
 	return failures != 0;
 }
