@@ -1282,6 +1282,176 @@ func vgpu_cuMemFreeAsync_ptsz(dptr uint64, hStream uintptr) int32 {
 	return dispatch.T().Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
 }
 
+//export vgpu_cuGraphGetEdges
+func vgpu_cuGraphGetEdges(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+}
+
+//export vgpu_cuGraphGetRootNodes
+func vgpu_cuGraphGetRootNodes(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+}
+
+//export vgpu_cuGraphNodeGetDependencies
+func vgpu_cuGraphNodeGetDependencies(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+}
+
+//export vgpu_cuGraphNodeGetDependentNodes
+func vgpu_cuGraphNodeGetDependentNodes(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+}
+
+//export vgpu_cuGraphRemoveDependencies
+func vgpu_cuGraphRemoveDependencies(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+}
+
+//export vgpu_cuGraphNodeFindInClone
+func vgpu_cuGraphNodeFindInClone(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+}
+
+//export vgpu_cuGraphAddEventRecordNode
+func vgpu_cuGraphAddEventRecordNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+}
+
+//export vgpu_cuGraphAddEventWaitNode
+func vgpu_cuGraphAddEventWaitNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+}
+
+//export vgpu_cuGraphEventRecordNodeGetEvent
+func vgpu_cuGraphEventRecordNodeGetEvent(hNode uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+}
+
+//export vgpu_cuGraphEventRecordNodeSetEvent
+func vgpu_cuGraphEventRecordNodeSetEvent(hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+}
+
+//export vgpu_cuGraphEventWaitNodeGetEvent
+func vgpu_cuGraphEventWaitNodeGetEvent(hNode uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+}
+
+//export vgpu_cuGraphEventWaitNodeSetEvent
+func vgpu_cuGraphEventWaitNodeSetEvent(hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphEventWaitNodeSetEvent(hNode, event)
+}
+
+//export vgpu_cuGraphExecEventRecordNodeSetEvent
+func vgpu_cuGraphExecEventRecordNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cuGraphExecEventWaitNodeSetEvent
+func vgpu_cuGraphExecEventWaitNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cuGraphAddHostNode
+func vgpu_cuGraphAddHostNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphHostNodeGetParams
+func vgpu_cuGraphHostNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphHostNodeSetParams
+func vgpu_cuGraphHostNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecHostNodeSetParams
+func vgpu_cuGraphExecHostNodeSetParams(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphAddChildGraphNode
+func vgpu_cuGraphAddChildGraphNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+}
+
+//export vgpu_cuGraphMemsetNodeGetParams
+func vgpu_cuGraphMemsetNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphMemsetNodeSetParams
+func vgpu_cuGraphMemsetNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecMemsetNodeSetParams
+func vgpu_cuGraphExecMemsetNodeSetParams(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+}
+
+//export vgpu_cuGraphAddKernelNode
+func vgpu_cuGraphAddKernelNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphAddKernelNode_v2
+func vgpu_cuGraphAddKernelNode_v2(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeGetParams
+func vgpu_cuGraphKernelNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeGetParams_v2
+func vgpu_cuGraphKernelNodeGetParams_v2(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeSetParams
+func vgpu_cuGraphKernelNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeSetParams_v2
+func vgpu_cuGraphKernelNodeSetParams_v2(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecKernelNodeSetParams
+func vgpu_cuGraphExecKernelNodeSetParams(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecKernelNodeSetParams_v2
+func vgpu_cuGraphExecKernelNodeSetParams_v2(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecGetFlags
+func vgpu_cuGraphExecGetFlags(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+}
+
+//export vgpu_cuGraphInstantiateWithParams
+func vgpu_cuGraphInstantiateWithParams(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+}
+
+//export vgpu_cuGraphExecUpdate
+func vgpu_cuGraphExecUpdate(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+}
+
+//export vgpu_cuGraphInstantiate
+func vgpu_cuGraphInstantiate(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

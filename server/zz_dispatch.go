@@ -378,6 +378,72 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	7050: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemFreeAsyncPtsz(uint64(v[0].U), uintptr(v[1].U))))
 	},
+	7060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	7061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetRootNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7064: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	7065: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeFindInClone(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7066: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddEventRecordNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddEventWaitNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventRecordNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventWaitNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7072: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemsetNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemsetNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecMemsetNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	7090: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecGetFlags(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7091: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiateWithParams(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	7092: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecUpdate1(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	7093: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiate(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
 	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
 	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
 	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },

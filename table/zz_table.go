@@ -277,6 +277,40 @@ type Cuda struct {
 	CuGraphUpload_ptsz                                   func(hGraphExec uintptr, hStream uintptr) int32
 	CuMemAllocAsync_ptsz                                 func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32
 	CuMemFreeAsync_ptsz                                  func(dptr uint64, hStream uintptr) int32
+	CuGraphGetEdges                                      func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CuGraphGetRootNodes                                  func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32
+	CuGraphNodeGetDependencies                           func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32
+	CuGraphNodeGetDependentNodes                         func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32
+	CuGraphRemoveDependencies                            func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CuGraphNodeFindInClone                               func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32
+	CuGraphAddEventRecordNode                            func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CuGraphAddEventWaitNode                              func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CuGraphEventRecordNodeGetEvent                       func(hNode uintptr, event_out unsafe.Pointer) int32
+	CuGraphEventRecordNodeSetEvent                       func(hNode uintptr, event uintptr) int32
+	CuGraphEventWaitNodeGetEvent                         func(hNode uintptr, event_out unsafe.Pointer) int32
+	CuGraphEventWaitNodeSetEvent                         func(hNode uintptr, event uintptr) int32
+	CuGraphExecEventRecordNodeSetEvent                   func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CuGraphExecEventWaitNodeSetEvent                     func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CuGraphAddHostNode                                   func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphHostNodeGetParams                             func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphHostNodeSetParams                             func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecHostNodeSetParams                         func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphAddChildGraphNode                             func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32
+	CuGraphMemsetNodeGetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphMemsetNodeSetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecMemsetNodeSetParams                       func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32
+	CuGraphAddKernelNode                                 func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphAddKernelNode_v2                              func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeGetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeGetParams_v2                        func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeSetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeSetParams_v2                        func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecKernelNodeSetParams                       func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecKernelNodeSetParams_v2                    func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecGetFlags                                  func(hGraphExec uintptr, flags unsafe.Pointer) int32
+	CuGraphInstantiateWithParams                         func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32
+	CuGraphExecUpdate                                    func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32
+	CuGraphInstantiate                                   func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1700,6 +1734,108 @@ var Semantics = Set{
 		},
 		CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
 			return int32(cuda.MemFreeAsyncPtsz(dptr, hStream))
+		},
+		CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetEdges(hGraph, from, to, numEdges))
+		},
+		CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetRootNodes(hGraph, rootNodes, numRootNodes))
+		},
+		CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependencies(hNode, dependencies, numDependencies))
+		},
+		CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes))
+		},
+		CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphRemoveDependencies(hGraph, from, to, numDependencies))
+		},
+		CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+			return int32(cuda.GraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph))
+		},
+		CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			return int32(cuda.GraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event))
+		},
+		CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			return int32(cuda.GraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event))
+		},
+		CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphEventRecordNodeGetEvent(hNode, event_out))
+		},
+		CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphEventRecordNodeSetEvent(hNode, event))
+		},
+		CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphEventWaitNodeGetEvent(hNode, event_out))
+		},
+		CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphEventWaitNodeSetEvent(hNode, event))
+		},
+		CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event))
+		},
+		CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event))
+		},
+		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphHostNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphHostNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+			return int32(cuda.GraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph))
+		},
+		CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemsetNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemsetNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.GraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx))
+		},
+		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddKernelNode2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeGetParams2(hNode, nodeParams))
+		},
+		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeSetParams2(hNode, nodeParams))
+		},
+		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecKernelNodeSetParams2(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecGetFlags(hGraphExec, flags))
+		},
+		CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams))
+		},
+		CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecUpdate1(hGraphExec, hGraph, hErrorNode_out, updateResult_out))
+		},
+		CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+			return int32(cuda.GraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize))
 		},
 	},
 	Cudart: Cudart{
@@ -6064,6 +6200,210 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
 				shim.TraceEnd(t, 7050, "cuMemFreeAsync_ptsz", cuda.Result(r), dptr, hStream)
+				return r
+			},
+			CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+				shim.TraceEnd(t, 7060, "cuGraphGetEdges", cuda.Result(r), hGraph, from, to, numEdges)
+				return r
+			},
+			CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+				shim.TraceEnd(t, 7061, "cuGraphGetRootNodes", cuda.Result(r), hGraph, rootNodes, numRootNodes)
+				return r
+			},
+			CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+				shim.TraceEnd(t, 7062, "cuGraphNodeGetDependencies", cuda.Result(r), hNode, dependencies, numDependencies)
+				return r
+			},
+			CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+				shim.TraceEnd(t, 7063, "cuGraphNodeGetDependentNodes", cuda.Result(r), hNode, dependentNodes, numDependentNodes)
+				return r
+			},
+			CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+				shim.TraceEnd(t, 7064, "cuGraphRemoveDependencies", cuda.Result(r), hGraph, from, to, numDependencies)
+				return r
+			},
+			CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+				shim.TraceEnd(t, 7065, "cuGraphNodeFindInClone", cuda.Result(r), phNode, hOriginalNode, hClonedGraph)
+				return r
+			},
+			CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+				shim.TraceEnd(t, 7066, "cuGraphAddEventRecordNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, event)
+				return r
+			},
+			CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+				shim.TraceEnd(t, 7067, "cuGraphAddEventWaitNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, event)
+				return r
+			},
+			CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+				shim.TraceEnd(t, 7068, "cuGraphEventRecordNodeGetEvent", cuda.Result(r), hNode, event_out)
+				return r
+			},
+			CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+				shim.TraceEnd(t, 7069, "cuGraphEventRecordNodeSetEvent", cuda.Result(r), hNode, event)
+				return r
+			},
+			CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+				shim.TraceEnd(t, 7070, "cuGraphEventWaitNodeGetEvent", cuda.Result(r), hNode, event_out)
+				return r
+			},
+			CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventWaitNodeSetEvent(hNode, event)
+				shim.TraceEnd(t, 7071, "cuGraphEventWaitNodeSetEvent", cuda.Result(r), hNode, event)
+				return r
+			},
+			CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 7072, "cuGraphExecEventRecordNodeSetEvent", cuda.Result(r), hGraphExec, hNode, event)
+				return r
+			},
+			CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 7073, "cuGraphExecEventWaitNodeSetEvent", cuda.Result(r), hGraphExec, hNode, event)
+				return r
+			},
+			CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7074, "cuGraphAddHostNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7075, "cuGraphHostNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7076, "cuGraphHostNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7077, "cuGraphExecHostNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+				shim.TraceEnd(t, 7078, "cuGraphAddChildGraphNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+				return r
+			},
+			CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7079, "cuGraphMemsetNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7080, "cuGraphMemsetNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+				shim.TraceEnd(t, 7081, "cuGraphExecMemsetNodeSetParams", cuda.Result(r), hGraphExec, hNode, memsetParams, ctx)
+				return r
+			},
+			CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7082, "cuGraphAddKernelNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7083, "cuGraphAddKernelNode_v2", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7084, "cuGraphKernelNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+				shim.TraceEnd(t, 7085, "cuGraphKernelNodeGetParams_v2", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7086, "cuGraphKernelNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+				shim.TraceEnd(t, 7087, "cuGraphKernelNodeSetParams_v2", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7088, "cuGraphExecKernelNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7089, "cuGraphExecKernelNodeSetParams_v2", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+				shim.TraceEnd(t, 7090, "cuGraphExecGetFlags", cuda.Result(r), hGraphExec, flags)
+				return r
+			},
+			CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+				shim.TraceEnd(t, 7091, "cuGraphInstantiateWithParams", cuda.Result(r), phGraphExec, hGraph, instantiateParams)
+				return r
+			},
+			CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+				shim.TraceEnd(t, 7092, "cuGraphExecUpdate", cuda.Result(r), hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+				return r
+			},
+			CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+				shim.TraceEnd(t, 7093, "cuGraphInstantiate", cuda.Result(r), phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
 				return r
 			},
 		},
@@ -10496,6 +10836,106 @@ func Lazy(get func() *Set) *Set {
 				return get().Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
 			},
 			CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 { return get().Cuda.CuMemFreeAsync_ptsz(dptr, hStream) },
+			CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+			},
+			CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+			},
+			CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+			},
+			CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+			},
+			CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+			},
+			CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+				return get().Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+			},
+			CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+			},
+			CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+			},
+			CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+			},
+			CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+			},
+			CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+			},
+			CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 { return get().Cuda.CuGraphEventWaitNodeSetEvent(hNode, event) },
+			CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				return get().Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+			},
+			CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				return get().Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+			},
+			CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+			},
+			CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+			},
+			CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+			},
+			CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+			},
+			CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+			},
+			CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				return get().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },

@@ -121,7 +121,26 @@ static int failures, checks;
 	X(cuStreamGetCaptureInfo_ptsz, (H, int *, unsigned long long *)) \
 	X(cuStreamGetCaptureInfo_v2_ptsz, (H, int *, unsigned long long *, H *, const H **, size_t *)) \
 	X(cuGraphLaunch_ptsz, (H, H)) X(cuGraphUpload_ptsz, (H, H)) \
-	X(cuMemAllocAsync_ptsz, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync_ptsz, (CUdeviceptr, H))
+	X(cuMemAllocAsync_ptsz, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync_ptsz, (CUdeviceptr, H)) \
+	X(cuGraphGetEdges, (H, H *, H *, size_t *)) X(cuGraphGetRootNodes, (H, H *, size_t *)) \
+	X(cuGraphNodeGetDependencies, (H, H *, size_t *)) X(cuGraphNodeGetDependentNodes, (H, H *, size_t *)) \
+	X(cuGraphRemoveDependencies, (H, const H *, const H *, size_t)) X(cuGraphNodeFindInClone, (H *, H, H)) \
+	X(cuGraphAddEventRecordNode, (H *, H, const H *, size_t, H)) X(cuGraphAddEventWaitNode, (H *, H, const H *, size_t, H)) \
+	X(cuGraphEventRecordNodeGetEvent, (H, H *)) X(cuGraphEventRecordNodeSetEvent, (H, H)) \
+	X(cuGraphEventWaitNodeGetEvent, (H, H *)) X(cuGraphEventWaitNodeSetEvent, (H, H)) \
+	X(cuGraphExecEventRecordNodeSetEvent, (H, H, H)) X(cuGraphExecEventWaitNodeSetEvent, (H, H, H)) \
+	X(cuGraphAddHostNode, (H *, H, const H *, size_t, const void *)) X(cuGraphHostNodeGetParams, (H, void *)) \
+	X(cuGraphHostNodeSetParams, (H, const void *)) X(cuGraphExecHostNodeSetParams, (H, H, const void *)) \
+	X(cuGraphAddChildGraphNode, (H *, H, const H *, size_t, H)) \
+	X(cuGraphMemsetNodeGetParams, (H, void *)) X(cuGraphMemsetNodeSetParams, (H, const void *)) \
+	X(cuGraphExecMemsetNodeSetParams, (H, H, const void *, H)) \
+	X(cuGraphAddKernelNode, (H *, H, const H *, size_t, const void *)) X(cuGraphAddKernelNode_v2, (H *, H, const H *, size_t, const void *)) \
+	X(cuGraphKernelNodeGetParams, (H, void *)) X(cuGraphKernelNodeGetParams_v2, (H, void *)) \
+	X(cuGraphKernelNodeSetParams, (H, const void *)) X(cuGraphKernelNodeSetParams_v2, (H, const void *)) \
+	X(cuGraphExecKernelNodeSetParams, (H, H, const void *)) X(cuGraphExecKernelNodeSetParams_v2, (H, H, const void *)) \
+	X(cuGraphExecGetFlags, (H, unsigned long long *)) X(cuGraphInstantiateWithParams, (H *, H, void *)) \
+	X(cuGraphExecUpdate, (H, H, H *, int *)) X(cuGraphInstantiate, (H *, H, H *, char *, size_t)) \
+	X(cuEventQuery, (H))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -791,6 +810,190 @@ static void per_thread(void) {
 	cuEventDestroy(ev); cuStreamDestroy(s); cuMemFree_v2(a); cuMemFree_v2(b);
 }
 
+/* Graphs built by hand through the driver: edges and their inspection, clones, event, host,
+ * child-graph, memset and kernel nodes, parameters in the graph and in an executable graph.
+ * Host and kernel nodes name this process's functions and argument arrays: a remote client
+ * is not served them (801, not supported). */
+static int host_node_calls, host_node_calls2;
+static void host_node_fn(void *p) { (*(int *)p)++; }
+static int has(const H *list, size_t n, H x) { for (size_t i = 0; i < n; i++) if (list[i] == x) return 1; return 0; }
+static void memset_params(unsigned char p[40], CUdeviceptr dst, unsigned v, size_t w) {
+	memset(p, 0, 40); put64(p, dst); put32(p + 16, v); put32(p + 20, 1); put64(p + 24, w); put64(p + 32, 1);
+}
+static void graphs2(int remote) {
+	H g = NULL, child = NULL, e1 = NULL, ms = NULL, hn = NULL, er = NULL, ew = NULL, cn = NULL, cms = NULL, ctx = NULL;
+	H ev = NULL, ev2 = NULL, got = NULL, exec = NULL;
+	CUdeviceptr p = 0;
+	EQ(cuMemAlloc_v2(&p, 256), 0, "cuMemAlloc");
+	EQ(cuMemsetD8_v2_ptds(p, 0, 256), 0, "zeroed");
+	cuCtxGetCurrent(&ctx);
+	EQ(cuEventCreate(&ev, 0), 0, "an event"); EQ(cuEventCreate(&ev2, 0), 0, "another");
+	EQ(cuGraphCreate(&g, 0), 0, "a graph"); EQ(cuGraphCreate(&child, 0), 0, "a child graph");
+	unsigned char mp[40], mp2[40];
+	memset_params(mp, p + 128, 0x21, 64);
+	EQ(cuGraphAddMemsetNode(&cms, child, NULL, 0, mp, ctx), 0, "the child's fill");
+	EQ(cuGraphAddEmptyNode(&e1, g, NULL, 0), 0, "an empty root");
+	memset_params(mp, p, 0x55, 64);
+	EQ(cuGraphAddMemsetNode(&ms, g, &e1, 1, mp, ctx), 0, "a fill after it");
+	unsigned long long hp[2] = {(uintptr_t)host_node_fn, (uintptr_t)&host_node_calls};
+	H last = ms;
+	if (remote) {
+		EQ(cuGraphAddHostNode(&hn, g, &ms, 1, hp), 801, "a remote client is not served host nodes");
+	} else {
+		EQ(cuGraphAddHostNode(&hn, g, &ms, 1, hp), 0, "a host node after the fill");
+		unsigned long long bad[2] = {0, 0};
+		EQ(cuGraphAddHostNode(&got, g, NULL, 0, bad), 1, "a host node without a function");
+		unsigned long long back[2] = {0, 0};
+		EQ(cuGraphHostNodeGetParams(hn, back), 0, "cuGraphHostNodeGetParams");
+		CHECK(back[0] == hp[0] && back[1] == hp[1], "the host node's parameters");
+		EQ(cuGraphHostNodeGetParams(ms, back), 1, "a memset node is no host node");
+		last = hn;
+	}
+	EQ(cuGraphAddEventRecordNode(&er, g, &last, 1, ev), 0, "an event record node");
+	EQ(cuGraphAddEventRecordNode(&got, g, NULL, 0, (H)0x7ead0000dea0), 1, "a wild event");
+	EQ(cuGraphAddEventWaitNode(&ew, g, NULL, 0, ev2), 0, "an event wait node, a root");
+	EQ(cuGraphAddChildGraphNode(&cn, g, &e1, 1, child), 0, "a child graph node");
+	EQ(cuGraphAddChildGraphNode(&got, g, NULL, 0, g), 1, "a graph is not its own child");
+
+	/* Roots, edges, dependencies. */
+	H list[8]; size_t n = 0;
+	EQ(cuGraphGetRootNodes(g, NULL, &n), 0, "counting roots"); EQ(n, 2, "the empty node and the wait");
+	n = 8;
+	EQ(cuGraphGetRootNodes(g, list, &n), 0, "the roots"); EQ(n, 2, "two written");
+	CHECK(has(list, 2, e1) && has(list, 2, ew) && list[2] == NULL, "the roots are e1 and the wait, NULL past them");
+	size_t edges = remote ? 3 : 4;
+	EQ(cuGraphGetEdges(g, NULL, NULL, &n), 0, "counting edges"); EQ(n, edges, "the edges");
+	H from[8], to[8];
+	n = 8;
+	EQ(cuGraphGetEdges(g, from, to, &n), 0, "the edges"); EQ(n, edges, "all written");
+	int found = 0;
+	for (size_t i = 0; i < n; i++) found += (from[i] == e1 && to[i] == ms) + (from[i] == e1 && to[i] == cn) + (from[i] == last && to[i] == er);
+	EQ(found, 3, "e1 -> fill, e1 -> child, last -> record");
+	EQ(cuGraphGetEdges(g, from, NULL, &n), 1, "one array without the other");
+	n = 8;
+	EQ(cuGraphNodeGetDependencies(er, list, &n), 0, "cuGraphNodeGetDependencies"); EQ(n, 1, "one");
+	CHECK(list[0] == last, "the record waits for the last node");
+	n = 0;
+	EQ(cuGraphNodeGetDependentNodes(e1, NULL, &n), 0, "cuGraphNodeGetDependentNodes"); EQ(n, 2, "the fill and the child");
+	EQ(cuGraphRemoveDependencies(g, &e1, &cn, 1), 0, "removing e1 -> child");
+	EQ(cuGraphGetRootNodes(g, NULL, &n), 0, "roots again"); EQ(n, 3, "the child is a root now");
+	EQ(cuGraphRemoveDependencies(g, &e1, &cn, 1), 1, "an edge that is not there");
+	EQ(cuGraphAddDependencies(g, &e1, &cn, 1), 0, "and back");
+
+	/* Clones know where their nodes came from. */
+	H clone = NULL, twin = NULL;
+	EQ(cuGraphClone(&clone, g), 0, "a clone");
+	EQ(cuGraphNodeFindInClone(&twin, ms, clone), 0, "cuGraphNodeFindInClone");
+	int type = 0;
+	CHECK(twin != NULL && twin != ms, "the clone's own node");
+	EQ(cuGraphNodeGetType(twin, &type), 0, "its type"); EQ(type, 2, "a memset node");
+	EQ(cuGraphNodeFindInClone(&twin, ms, g), 1, "a graph is not a clone of itself");
+	cuGraphDestroy(clone);
+
+	/* Event nodes name their events; setting one changes it. */
+	EQ(cuGraphEventRecordNodeGetEvent(er, &got), 0, "cuGraphEventRecordNodeGetEvent"); CHECK(got == ev, "the event");
+	EQ(cuGraphEventWaitNodeGetEvent(ew, &got), 0, "cuGraphEventWaitNodeGetEvent"); CHECK(got == ev2, "the waited event");
+	EQ(cuGraphEventWaitNodeGetEvent(er, &got), 1, "a record node is no wait node");
+	EQ(cuGraphEventWaitNodeSetEvent(ew, ev), 0, "cuGraphEventWaitNodeSetEvent");
+	EQ(cuGraphEventWaitNodeGetEvent(ew, &got), 0, "again"); CHECK(got == ev, "the new event");
+	EQ(cuGraphEventRecordNodeSetEvent(er, ev2), 0, "cuGraphEventRecordNodeSetEvent");
+	EQ(cuGraphEventRecordNodeGetEvent(er, &got), 0, "again"); CHECK(got == ev2, "the new event");
+
+	/* Memset parameters in the graph. */
+	EQ(cuGraphMemsetNodeGetParams(ms, mp2), 0, "cuGraphMemsetNodeGetParams");
+	CHECK(!memcmp(mp, mp2, 40), "what the node was given");
+	memset_params(mp, p, 0x66, 64);
+	EQ(cuGraphMemsetNodeSetParams(ms, mp), 0, "cuGraphMemsetNodeSetParams");
+	mp[20] = 3;
+	EQ(cuGraphMemsetNodeSetParams(ms, mp), 1, "an element size of 3");
+	EQ(cuGraphMemsetNodeGetParams(er, mp2), 1, "a record node is no memset node");
+
+	/* Instantiate with parameters, launch, and check every node did its part. */
+	unsigned long long ip[4] = {0x100, 0, 0, 7};
+	EQ(cuGraphInstantiateWithParams(&exec, g, ip), 1, "an unknown instantiate flag");
+	EQ((unsigned)ip[3], 1, "CUDA_GRAPH_INSTANTIATE_ERROR");
+	ip[0] = 0; ip[3] = 7;
+	EQ(cuGraphInstantiateWithParams(&exec, g, ip), 0, "cuGraphInstantiateWithParams");
+	EQ((unsigned)ip[3], 0, "CUDA_GRAPH_INSTANTIATE_SUCCESS");
+	unsigned long long xf = 9;
+	EQ(cuGraphExecGetFlags(exec, &xf), 0, "cuGraphExecGetFlags"); EQ(xf, 0, "no flags");
+	host_node_calls = 0;
+	EQ(cuGraphLaunch(exec, NULL), 0, "launch");
+	EQ(cuCtxSynchronize(), 0, "it ran");
+	unsigned char buf[256];
+	EQ(cuMemcpyDtoH_v2(buf, p, 256), 0, "read");
+	CHECK(buf[0] == 0x66 && buf[63] == 0x66 && buf[64] == 0, "the changed fill ran: %x", buf[0]);
+	CHECK(buf[128] == 0x21 && buf[191] == 0x21 && buf[192] == 0, "the child graph's fill ran: %x", buf[128]);
+	EQ(cuEventQuery(ev2), 0, "the record node recorded its event");
+	if (!remote) EQ(host_node_calls, 1, "the host node ran once");
+
+	/* An executable graph's own parameters. */
+	memset_params(mp, p, 0x44, 64);
+	EQ(cuGraphExecMemsetNodeSetParams(exec, ms, mp, ctx), 0, "cuGraphExecMemsetNodeSetParams");
+	EQ(cuGraphExecMemsetNodeSetParams(exec, ms, mp, (H)0x7ead0000dea0), 201, "a wild context");
+	EQ(cuGraphExecEventRecordNodeSetEvent(exec, er, ev), 0, "cuGraphExecEventRecordNodeSetEvent");
+	EQ(cuGraphExecEventWaitNodeSetEvent(exec, ew, ev2), 0, "cuGraphExecEventWaitNodeSetEvent");
+	EQ(cuGraphExecEventWaitNodeSetEvent(exec, er, ev2), 1, "a record node is no wait node");
+	if (!remote) {
+		unsigned long long hp2[2] = {(uintptr_t)host_node_fn, (uintptr_t)&host_node_calls2};
+		EQ(cuGraphExecHostNodeSetParams(exec, hn, hp2), 0, "cuGraphExecHostNodeSetParams");
+		EQ(cuGraphHostNodeSetParams(hn, hp2), 0, "cuGraphHostNodeSetParams");
+	}
+	EQ(cuGraphLaunch(exec, NULL), 0, "launch again");
+	EQ(cuCtxSynchronize(), 0, "it ran");
+	EQ(cuMemcpyDtoH_v2(buf, p, 1), 0, "read"); EQ(buf[0], 0x44, "the executable graph's fill");
+	EQ(cuGraphMemsetNodeGetParams(ms, mp2), 0, "the graph's node"); EQ(mp2[16], 0x66, "keeps its own value");
+	if (!remote) CHECK(host_node_calls == 1 && host_node_calls2 == 1, "the executable graph's host node called the new function's data");
+	H errNode = (H)1; int res = 9;
+	EQ(cuGraphExecUpdate(exec, g, &errNode, &res), 0, "cuGraphExecUpdate from the graph");
+	CHECK(res == 0 && errNode == NULL, "CU_GRAPH_EXEC_UPDATE_SUCCESS (%d)", res);
+	H exec2 = NULL, errn = NULL; char log[64] = "x";
+	EQ(cuGraphInstantiate(&exec2, g, &errn, log, sizeof log), 0, "cuGraphInstantiate (the first form)");
+	cuGraphExecDestroy(exec2);
+
+	/* Kernel nodes (kernels are no-ops here). */
+	H mod = NULL, f = NULL, kn = NULL, kg = NULL;
+	EQ(cuModuleLoadData(&mod, cubin), 0, "the module");
+	EQ(cuModuleGetFunction(&f, mod, K_ADD), 0, "a function");
+	EQ(cuGraphCreate(&kg, 0), 0, "a graph for kernels");
+	int a = 1, b = 2;
+	void *args[] = {&p, &a, &b};
+	unsigned char kp[72] = {0};
+	put64(kp, (uintptr_t)f); put32(kp + 8, 2); put32(kp + 12, 1); put32(kp + 16, 1); put32(kp + 20, 32); put32(kp + 24, 1); put32(kp + 28, 1);
+	put64(kp + 40, (uintptr_t)args);
+	if (remote) {
+		EQ(cuGraphAddKernelNode(&kn, kg, NULL, 0, kp), 801, "a remote client is not served kernel nodes");
+	} else {
+		EQ(cuGraphAddKernelNode(&kn, kg, NULL, 0, kp), 0, "cuGraphAddKernelNode");
+		unsigned char kb[72];
+		memset(kb, 0xee, sizeof kb);
+		EQ(cuGraphKernelNodeGetParams_v2(kn, kb), 0, "cuGraphKernelNodeGetParams_v2");
+		CHECK(!memcmp(kb, kp, 56) && kb[56] == 0 && kb[71] == 0, "what the node was given, no kernel or context");
+		put32(kp + 20, 4096);
+		EQ(cuGraphKernelNodeSetParams(kn, kp), 1, "too large a block");
+		put32(kp + 20, 64);
+		EQ(cuGraphKernelNodeSetParams_v2(kn, kp), 0, "cuGraphKernelNodeSetParams_v2");
+		EQ(cuGraphKernelNodeGetParams(kn, kb), 0, "cuGraphKernelNodeGetParams"); EQ(kb[20], 64, "the new block");
+		H k2 = NULL, kx = NULL;
+		EQ(cuGraphAddKernelNode_v2(&k2, kg, &kn, 1, kp), 0, "cuGraphAddKernelNode_v2 after it");
+		put64(kp, 0);
+		EQ(cuGraphAddKernelNode_v2(&k2, kg, NULL, 0, kp), 1, "no function and no kernel");
+		put64(kp, (uintptr_t)f);
+		EQ(cuGraphInstantiateWithFlags(&kx, kg, 0), 0, "instantiate");
+		put32(kp + 8, 4);
+		EQ(cuGraphExecKernelNodeSetParams(kx, kn, kp), 0, "cuGraphExecKernelNodeSetParams");
+		EQ(cuGraphExecKernelNodeSetParams_v2(kx, kn, kp), 0, "cuGraphExecKernelNodeSetParams_v2");
+		EQ(cuGraphKernelNodeGetParams(kn, kb), 0, "the graph's node"); EQ(kb[8], 2, "keeps its grid");
+		EQ(cuGraphLaunch(kx, NULL), 0, "the kernels launch");
+		EQ(cuCtxSynchronize(), 0, "and complete");
+		cuGraphExecDestroy(kx);
+	}
+	cuGraphDestroy(kg);
+	cuModuleUnload(mod);
+	cuGraphExecDestroy(exec); cuGraphDestroy(g); cuGraphDestroy(child);
+	cuEventDestroy(ev); cuEventDestroy(ev2); cuMemFree_v2(p);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: driver13 LIBDIR [label]\n"); return 2; }
 	const char *label = argc > 2 ? argv[2] : "sim";
@@ -822,6 +1025,7 @@ int main(int argc, char **argv) {
 	pitched_copies();
 	pools();
 	per_thread();
+	graphs2(remote);
 	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
 	return failures != 0;
 }
