@@ -479,7 +479,9 @@ func kernelNodeGet(h uintptr, out unsafe.Pointer, size int) Result {
 func GraphKernelNodeGetParams(h uintptr, out unsafe.Pointer) Result { return kernelNodeGet(h, out, 56) }
 
 // GraphKernelNodeGetParams2 is cuGraphKernelNodeGetParams_v2.
-func GraphKernelNodeGetParams2(h uintptr, out unsafe.Pointer) Result { return kernelNodeGet(h, out, 72) }
+func GraphKernelNodeGetParams2(h uintptr, out unsafe.Pointer) Result {
+	return kernelNodeGet(h, out, 72)
+}
 
 func kernelNodeSet(exec, h uintptr, params unsafe.Pointer, size int) Result {
 	n, r := nodeOf(h, shim.GraphNodeKernel)

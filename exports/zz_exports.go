@@ -1452,6 +1452,116 @@ func vgpu_cuGraphInstantiate(phGraphExec unsafe.Pointer, hGraph uintptr, phError
 	return dispatch.T().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
 }
 
+//export vgpu_cuDeviceGetProperties
+func vgpu_cuDeviceGetProperties(prop unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetProperties(prop, dev)
+}
+
+//export vgpu_cuDeviceGetLuid
+func vgpu_cuDeviceGetLuid(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+}
+
+//export vgpu_cuDeviceGetTexture1DLinearMaxWidth
+func vgpu_cuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+}
+
+//export vgpu_cuCtxGetSharedMemConfig
+func vgpu_cuCtxGetSharedMemConfig(pConfig unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCtxGetSharedMemConfig(pConfig)
+}
+
+//export vgpu_cuCtxSetSharedMemConfig
+func vgpu_cuCtxSetSharedMemConfig(config int32) int32 {
+	return dispatch.T().Cuda.CuCtxSetSharedMemConfig(config)
+}
+
+//export vgpu_cuDeviceGetExecAffinitySupport
+func vgpu_cuDeviceGetExecAffinitySupport(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+}
+
+//export vgpu_cuCtxGetExecAffinity
+func vgpu_cuCtxGetExecAffinity(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+}
+
+//export vgpu_cuCtxCreate_v3
+func vgpu_cuCtxCreate_v3(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+}
+
+//export vgpu_cuStreamGetAttribute
+func vgpu_cuStreamGetAttribute(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+}
+
+//export vgpu_cuStreamSetAttribute
+func vgpu_cuStreamSetAttribute(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamSetAttribute(hStream, attr, value)
+}
+
+//export vgpu_cuStreamCopyAttributes
+func vgpu_cuStreamCopyAttributes(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamCopyAttributes(dst, src)
+}
+
+//export vgpu_cuStreamGetAttribute_ptsz
+func vgpu_cuStreamGetAttribute_ptsz(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+}
+
+//export vgpu_cuStreamSetAttribute_ptsz
+func vgpu_cuStreamSetAttribute_ptsz(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+}
+
+//export vgpu_cuStreamCopyAttributes_ptsz
+func vgpu_cuStreamCopyAttributes_ptsz(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamCopyAttributes_ptsz(dst, src)
+}
+
+//export vgpu_cuStreamWriteValue32
+func vgpu_cuStreamWriteValue32(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_v2
+func vgpu_cuStreamWriteValue32_v2(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_ptsz
+func vgpu_cuStreamWriteValue32_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_v2_ptsz
+func vgpu_cuStreamWriteValue32_v2_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64
+func vgpu_cuStreamWriteValue64(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_v2
+func vgpu_cuStreamWriteValue64_v2(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_ptsz
+func vgpu_cuStreamWriteValue64_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_v2_ptsz
+func vgpu_cuStreamWriteValue64_v2_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

@@ -2,11 +2,14 @@ package remote
 
 import (
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"vgpu/cuda"
 	"vgpu/cudart"
 	"vgpu/shim"
+	"vgpu/shim/api"
+	"vgpu/wire"
 )
 
 // The driver's per-thread default stream forms of the calls this package carries by hand
@@ -131,4 +134,27 @@ func StreamAddCallbackPtszCU(stream, fn, data uintptr, flags uint32) int32 {
 	}
 	shim.RunStreamCallback(fn, stream, data)
 	return int32(cuda.Success)
+}
+
+// Stream-ordered writes of a value are pipelined; their alignment and flags are checked
+// here, so a bad one fails at once as it does in process instead of at the next sync.
+func init() {
+	for i := range api.Functions {
+		f := &api.Functions[i]
+		var align uint64
+		switch {
+		case strings.HasPrefix(f.Name, "cuStreamWriteValue32"):
+			align = 4
+		case strings.HasPrefix(f.Name, "cuStreamWriteValue64"):
+			align = 8
+		default:
+			continue
+		}
+		beforePost[f.Op] = func(_ *api.Func, v []wire.Value) uint64 {
+			if v[3].U&^1 != 0 || v[1].U%align != 0 || v[1].U == 0 {
+				return uint64(cuda.ErrorInvalidValue)
+			}
+			return 0
+		}
+	}
 }

@@ -444,6 +444,68 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	7093: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.GraphInstantiate(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
 	},
+	7100: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetProperties(ptr(v[0].B), int32(v[1].U))))
+	},
+	7101: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetLuid(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	7102: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetTexture1DLinearMaxWidth(ptr(v[0].B), int32(v[1].U), uint32(v[2].U), int32(v[3].U))))
+	},
+	7103: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetSharedMemConfig(ptr(v[0].B)))) },
+	7104: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxSetSharedMemConfig(int32(v[0].U)))) },
+	7105: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetExecAffinitySupport(ptr(v[0].B), int32(v[1].U), int32(v[2].U))))
+	},
+	7106: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxGetExecAffinity(ptr(v[0].B), int32(v[1].U))))
+	},
+	7107: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxCreate3(ptr(v[0].B), ptr(v[1].B), int32(v[2].U), uint32(v[3].U), int32(v[4].U))))
+	},
+	7108: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7109: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7110: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7111: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7112: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamSetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7113: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamCopyAttributesPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7114: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7116: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7118: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7119: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7120: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7121: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
 	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
 	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
 	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },

@@ -311,6 +311,28 @@ type Cuda struct {
 	CuGraphInstantiateWithParams                         func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32
 	CuGraphExecUpdate                                    func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32
 	CuGraphInstantiate                                   func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32
+	CuDeviceGetProperties                                func(prop unsafe.Pointer, dev int32) int32
+	CuDeviceGetLuid                                      func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32
+	CuDeviceGetTexture1DLinearMaxWidth                   func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32
+	CuCtxGetSharedMemConfig                              func(pConfig unsafe.Pointer) int32
+	CuCtxSetSharedMemConfig                              func(config int32) int32
+	CuDeviceGetExecAffinitySupport                       func(pi unsafe.Pointer, type_ int32, dev int32) int32
+	CuCtxGetExecAffinity                                 func(pExecAffinity unsafe.Pointer, type_ int32) int32
+	CuCtxCreate_v3                                       func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32
+	CuStreamGetAttribute                                 func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CuStreamSetAttribute                                 func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CuStreamCopyAttributes                               func(dst uintptr, src uintptr) int32
+	CuStreamGetAttribute_ptsz                            func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CuStreamSetAttribute_ptsz                            func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CuStreamCopyAttributes_ptsz                          func(dst uintptr, src uintptr) int32
+	CuStreamWriteValue32                                 func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_v2                              func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_ptsz                            func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_v2_ptsz                         func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue64                                 func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_v2                              func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_ptsz                            func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_v2_ptsz                         func(stream uintptr, addr uint64, value uint64, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1836,6 +1858,72 @@ var Semantics = Set{
 		},
 		CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
 			return int32(cuda.GraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize))
+		},
+		CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetProperties(prop, dev))
+		},
+		CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetLuid(luid, deviceNodeMask, dev))
+		},
+		CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+			return int32(cuda.DeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev))
+		},
+		CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+			return int32(cuda.CtxGetSharedMemConfig(pConfig))
+		},
+		CuCtxSetSharedMemConfig: func(config int32) int32 {
+			return int32(cuda.CtxSetSharedMemConfig(config))
+		},
+		CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+			return int32(cuda.DeviceGetExecAffinitySupport(pi, type_, dev))
+		},
+		CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.CtxGetExecAffinity(pExecAffinity, type_))
+		},
+		CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+			return int32(cuda.CtxCreate3(pctx, paramsArray, numParams, flags, dev))
+		},
+		CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetAttribute(hStream, attr, value_out))
+		},
+		CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.StreamSetAttribute(hStream, attr, value))
+		},
+		CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			return int32(cuda.StreamCopyAttributes(dst, src))
+		},
+		CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetAttributePtsz(hStream, attr, value_out))
+		},
+		CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.StreamSetAttributePtsz(hStream, attr, value))
+		},
+		CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+			return int32(cuda.StreamCopyAttributesPtsz(dst, src))
+		},
+		CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64Ptsz(stream, addr, value, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -6406,6 +6494,138 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 7093, "cuGraphInstantiate", cuda.Result(r), phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
 				return r
 			},
+			CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetProperties(prop, dev)
+				shim.TraceEnd(t, 7100, "cuDeviceGetProperties", cuda.Result(r), prop, dev)
+				return r
+			},
+			CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+				shim.TraceEnd(t, 7101, "cuDeviceGetLuid", cuda.Result(r), luid, deviceNodeMask, dev)
+				return r
+			},
+			CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+				shim.TraceEnd(t, 7102, "cuDeviceGetTexture1DLinearMaxWidth", cuda.Result(r), maxWidthInElements, format, numChannels, dev)
+				return r
+			},
+			CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetSharedMemConfig(pConfig)
+				shim.TraceEnd(t, 7103, "cuCtxGetSharedMemConfig", cuda.Result(r), pConfig)
+				return r
+			},
+			CuCtxSetSharedMemConfig: func(config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSetSharedMemConfig(config)
+				shim.TraceEnd(t, 7104, "cuCtxSetSharedMemConfig", cuda.Result(r), config)
+				return r
+			},
+			CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+				shim.TraceEnd(t, 7105, "cuDeviceGetExecAffinitySupport", cuda.Result(r), pi, type_, dev)
+				return r
+			},
+			CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+				shim.TraceEnd(t, 7106, "cuCtxGetExecAffinity", cuda.Result(r), pExecAffinity, type_)
+				return r
+			},
+			CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+				shim.TraceEnd(t, 7107, "cuCtxCreate_v3", cuda.Result(r), pctx, paramsArray, numParams, flags, dev)
+				return r
+			},
+			CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+				shim.TraceEnd(t, 7108, "cuStreamGetAttribute", cuda.Result(r), hStream, attr, value_out)
+				return r
+			},
+			CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSetAttribute(hStream, attr, value)
+				shim.TraceEnd(t, 7109, "cuStreamSetAttribute", cuda.Result(r), hStream, attr, value)
+				return r
+			},
+			CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamCopyAttributes(dst, src)
+				shim.TraceEnd(t, 7110, "cuStreamCopyAttributes", cuda.Result(r), dst, src)
+				return r
+			},
+			CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+				shim.TraceEnd(t, 7111, "cuStreamGetAttribute_ptsz", cuda.Result(r), hStream, attr, value_out)
+				return r
+			},
+			CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+				shim.TraceEnd(t, 7112, "cuStreamSetAttribute_ptsz", cuda.Result(r), hStream, attr, value)
+				return r
+			},
+			CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamCopyAttributes_ptsz(dst, src)
+				shim.TraceEnd(t, 7113, "cuStreamCopyAttributes_ptsz", cuda.Result(r), dst, src)
+				return r
+			},
+			CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+				shim.TraceEnd(t, 7114, "cuStreamWriteValue32", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 7115, "cuStreamWriteValue32_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7116, "cuStreamWriteValue32_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7117, "cuStreamWriteValue32_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+				shim.TraceEnd(t, 7118, "cuStreamWriteValue64", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 7119, "cuStreamWriteValue64_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7120, "cuStreamWriteValue64_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7121, "cuStreamWriteValue64_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -10935,6 +11155,62 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
 				return get().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+			},
+			CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 { return get().Cuda.CuDeviceGetProperties(prop, dev) },
+			CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+				return get().Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+			},
+			CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+			},
+			CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 { return get().Cuda.CuCtxGetSharedMemConfig(pConfig) },
+			CuCtxSetSharedMemConfig: func(config int32) int32 { return get().Cuda.CuCtxSetSharedMemConfig(config) },
+			CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+			},
+			CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+			},
+			CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+				return get().Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+			},
+			CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+			},
+			CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamSetAttribute(hStream, attr, value)
+			},
+			CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 { return get().Cuda.CuStreamCopyAttributes(dst, src) },
+			CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+			},
+			CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+			},
+			CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 { return get().Cuda.CuStreamCopyAttributes_ptsz(dst, src) },
+			CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
 			},
 		},
 		Cudart: Cudart{

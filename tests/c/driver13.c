@@ -140,7 +140,19 @@ static int failures, checks;
 	X(cuGraphExecKernelNodeSetParams, (H, H, const void *)) X(cuGraphExecKernelNodeSetParams_v2, (H, H, const void *)) \
 	X(cuGraphExecGetFlags, (H, unsigned long long *)) X(cuGraphInstantiateWithParams, (H *, H, void *)) \
 	X(cuGraphExecUpdate, (H, H, H *, int *)) X(cuGraphInstantiate, (H *, H, H *, char *, size_t)) \
-	X(cuEventQuery, (H))
+	X(cuEventQuery, (H)) \
+	X(cuDeviceGetProperties, (int *, int)) X(cuDeviceGetAttribute, (int *, int, int)) \
+	X(cuDeviceGetLuid, (char *, unsigned *, int)) X(cuDeviceGetTexture1DLinearMaxWidth, (size_t *, int, unsigned, int)) \
+	X(cuCtxGetSharedMemConfig, (int *)) X(cuCtxSetSharedMemConfig, (int)) \
+	X(cuDeviceGetExecAffinitySupport, (int *, int, int)) X(cuCtxGetExecAffinity, (int *, int)) \
+	X(cuCtxCreate_v3, (H *, int *, int, unsigned, int)) \
+	X(cuStreamGetAttribute, (H, int, void *)) X(cuStreamSetAttribute, (H, int, const void *)) \
+	X(cuStreamCopyAttributes, (H, H)) X(cuStreamGetAttribute_ptsz, (H, int, void *)) \
+	X(cuStreamSetAttribute_ptsz, (H, int, const void *)) X(cuStreamCopyAttributes_ptsz, (H, H)) \
+	X(cuStreamWriteValue32, (H, CUdeviceptr, unsigned, unsigned)) X(cuStreamWriteValue32_v2, (H, CUdeviceptr, unsigned, unsigned)) \
+	X(cuStreamWriteValue32_ptsz, (H, CUdeviceptr, unsigned, unsigned)) X(cuStreamWriteValue32_v2_ptsz, (H, CUdeviceptr, unsigned, unsigned)) \
+	X(cuStreamWriteValue64, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2, (H, CUdeviceptr, unsigned long long, unsigned)) \
+	X(cuStreamWriteValue64_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2_ptsz, (H, CUdeviceptr, unsigned long long, unsigned))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -994,6 +1006,107 @@ static void graphs2(int remote) {
 	cuEventDestroy(ev); cuEventDestroy(ev2); cuMemFree_v2(p);
 }
 
+/* Device, context and stream queries: legacy properties are attributes 1-14; no LUID on
+ * Linux (801); execution affinity needs MPS (support 0, 224 when asked for); fixed
+ * four-byte shared memory banks; stream attributes as the runtime keeps them; writes of a
+ * value in stream order. */
+static void queries(void) {
+	int prop[14], attr = 0;
+	memset(prop, 0xff, sizeof prop);
+	EQ(cuDeviceGetProperties(prop, 0), 0, "cuDeviceGetProperties");
+	for (int i = 0; i < 14; i++) {
+		EQ(cuDeviceGetAttribute(&attr, i + 1, 0), 0, "an attribute");
+		CHECK(prop[i] == attr && attr != 0, "CUdevprop field %d: %d, attribute %d", i, prop[i], attr);
+	}
+	EQ(cuDeviceGetProperties(prop, 9), 101, "no device 9");
+	EQ(cuDeviceGetProperties(NULL, 0), 1, "no output");
+	char luid[8]; unsigned mask = 0;
+	EQ(cuDeviceGetLuid(luid, &mask, 0), 801, "no LUID on Linux");
+	EQ(cuDeviceGetLuid(luid, &mask, 9), 101, "no device 9");
+	size_t w = 0;
+	EQ(cuDeviceGetTexture1DLinearMaxWidth(&w, 0x20, 4, 0), 0, "cuDeviceGetTexture1DLinearMaxWidth float4");
+	EQ(w, 1 << 28, "2^28 elements");
+	EQ(cuDeviceGetTexture1DLinearMaxWidth(&w, 0x20, 3, 0), 1, "three channels");
+	EQ(cuDeviceGetTexture1DLinearMaxWidth(&w, 0x77, 1, 0), 1, "no such format");
+	int cfg = 9;
+	EQ(cuCtxGetSharedMemConfig(&cfg), 0, "cuCtxGetSharedMemConfig"); EQ(cfg, 1, "four-byte banks");
+	EQ(cuCtxSetSharedMemConfig(2), 0, "asking for eight-byte banks");
+	EQ(cuCtxGetSharedMemConfig(&cfg), 0, "again"); EQ(cfg, 1, "the banks are fixed");
+	EQ(cuCtxSetSharedMemConfig(3), 1, "no such configuration");
+	int sup = 9;
+	EQ(cuDeviceGetExecAffinitySupport(&sup, 0, 0), 0, "cuDeviceGetExecAffinitySupport"); EQ(sup, 0, "no MPS, no SM affinity");
+	EQ(cuDeviceGetExecAffinitySupport(&sup, 5, 0), 1, "no such affinity type");
+	int aff[2] = {9, 0};
+	EQ(cuCtxGetExecAffinity(aff, 0), 0, "cuCtxGetExecAffinity");
+	EQ(cuDeviceGetAttribute(&attr, 16, 0), 0, "the SM count");
+	CHECK(aff[0] == 0 && aff[1] == attr, "the context may use all %d SMs (%d)", attr, aff[1]);
+	EQ(cuCtxGetExecAffinity(aff, 3), 224, "no such affinity");
+	H c3 = NULL, cur = NULL;
+	cuCtxGetCurrent(&cur);
+	int param[2] = {0, 4};
+	EQ(cuCtxCreate_v3(&c3, param, 1, 0, 0), 224, "a context limited to 4 SMs needs MPS");
+	EQ(cuCtxCreate_v3(&c3, NULL, 1, 0, 0), 1, "a count without parameters");
+	EQ(cuCtxCreate_v3(&c3, NULL, 0, 0, 0), 0, "cuCtxCreate_v3 without affinity");
+	H now = NULL;
+	cuCtxGetCurrent(&now);
+	CHECK(now == c3 && c3 != NULL, "the new context is current");
+	EQ(cuCtxDestroy_v2(c3), 0, "destroyed");
+	cuCtxSetCurrent(cur);
+
+	/* Stream attributes: 3 is the synchronisation policy, 8 the priority (launch attribute ids). */
+	H s = NULL, s2 = NULL;
+	unsigned char v[64], v2[64];
+	EQ(cuStreamCreateWithPriority(&s, 1, 0), 0, "a stream"); EQ(cuStreamCreateWithPriority(&s2, 1, 0), 0, "another");
+	memset(v, 0xee, sizeof v);
+	EQ(cuStreamGetAttribute(s, 3, v), 0, "cuStreamGetAttribute"); EQ(v[0], 1, "automatic synchronisation by default");
+	memset(v, 0, sizeof v); v[0] = 3;
+	EQ(cuStreamSetAttribute(s, 3, v), 0, "cuStreamSetAttribute: blocking sync");
+	v[0] = 7;
+	EQ(cuStreamSetAttribute(s, 3, v), 1, "no such policy");
+	memset(v, 0, sizeof v); v[0] = 0xfd; v[1] = v[2] = v[3] = 0xff; /* -3 */
+	EQ(cuStreamSetAttribute(s, 8, v), 0, "a priority");
+	EQ(cuStreamGetAttribute(s, 99, v), 1, "no such attribute");
+	EQ(cuStreamSetAttribute(NULL, 3, v), 400, "the legacy stream is not one caller's to change");
+	EQ(cuStreamCopyAttributes(s2, s), 0, "cuStreamCopyAttributes");
+	EQ(cuStreamGetAttribute(s2, 3, v2), 0, "the copy's policy"); EQ(v2[0], 3, "blocking sync");
+	EQ(cuStreamGetAttribute(s2, 8, v2), 0, "the copy's priority"); EQ((signed char)v2[0], -3, "-3");
+	int prio = 0;
+	EQ(cuStreamGetPriority(s2, &prio), 0, "cuStreamGetPriority"); EQ(prio, -3, "the stream's priority followed");
+	memset(v, 0, sizeof v); v[0] = 2;
+	EQ(cuStreamSetAttribute_ptsz(NULL, 3, v), 0, "cuStreamSetAttribute_ptsz: the per-thread stream's");
+	EQ(cuStreamGetAttribute_ptsz(NULL, 3, v2), 0, "cuStreamGetAttribute_ptsz"); EQ(v2[0], 2, "spin");
+	EQ(cuStreamGetAttribute((H)2, 3, v2), 0, "through CU_STREAM_PER_THREAD"); EQ(v2[0], 2, "the same stream");
+	EQ(cuStreamCopyAttributes_ptsz(s2, NULL), 0, "cuStreamCopyAttributes_ptsz");
+	EQ(cuStreamGetAttribute(s2, 3, v2), 0, "the copy"); EQ(v2[0], 2, "from the per-thread stream");
+	EQ(cuStreamCopyAttributes(s2, (H)0x7ead0000dea0), 400, "a wild source");
+
+	/* Writes of a value, in stream order after earlier work. */
+	CUdeviceptr p = 0;
+	unsigned long long back[4] = {0};
+	EQ(cuMemAlloc_v2(&p, 64), 0, "memory");
+	EQ(cuMemsetD8Async_ptsz(p, 0xaa, 64, s), 0, "a fill first");
+	EQ(cuStreamWriteValue32(s, p, 0x12345678, 0), 0, "cuStreamWriteValue32");
+	EQ(cuStreamWriteValue32_v2(s, p + 4, 0x9abcdef0, 1), 0, "cuStreamWriteValue32_v2 without a barrier");
+	EQ(cuStreamWriteValue64(s, p + 8, 0x1122334455667788ull, 0), 0, "cuStreamWriteValue64");
+	EQ(cuStreamWriteValue64_v2(s, p + 16, 0x0102030405060708ull, 0), 0, "cuStreamWriteValue64_v2");
+	EQ(cuStreamWriteValue64(s, p + 4, 1, 0), 1, "a misaligned 64-bit write");
+	EQ(cuStreamWriteValue32(s, p + 2, 1, 0), 1, "a misaligned 32-bit write");
+	EQ(cuStreamWriteValue32(s, p, 1, 4), 1, "an unknown flag");
+	EQ(cuStreamWriteValue32_ptsz(NULL, p + 24, 0xcafef00d, 0), 0, "cuStreamWriteValue32_ptsz");
+	EQ(cuStreamWriteValue32_v2_ptsz(NULL, p + 28, 0x0badf00d, 0), 0, "cuStreamWriteValue32_v2_ptsz");
+	EQ(cuStreamSynchronize(s), 0, "sync"); EQ(cuStreamSynchronize_ptsz(NULL), 0, "sync");
+	EQ(cuMemcpyDtoH_v2(back, p, 32), 0, "read");
+	EQ(back[0], 0x9abcdef012345678ull, "the two 32-bit writes after the fill");
+	EQ(back[1], 0x1122334455667788ull, "the 64-bit write");
+	EQ(back[2], 0x0102030405060708ull, "the _v2 64-bit write");
+	EQ(back[3], 0x0badf00dcafef00dull, "the per-thread stream's writes");
+	EQ(cuStreamWriteValue64_ptsz(NULL, p + 32, 5, 0), 0, "cuStreamWriteValue64_ptsz");
+	EQ(cuStreamWriteValue64_v2_ptsz(NULL, p + 40, 6, 0), 0, "cuStreamWriteValue64_v2_ptsz");
+	EQ(cuMemcpyDtoH_v2_ptds(back, p + 32, 16), 0, "read on the per-thread stream");
+	CHECK(back[0] == 5 && back[1] == 6, "the per-thread stream's 64-bit writes: %llu %llu", back[0], back[1]);
+	cuMemFree_v2(p); cuStreamDestroy(s); cuStreamDestroy(s2);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: driver13 LIBDIR [label]\n"); return 2; }
 	const char *label = argc > 2 ? argv[2] : "sim";
@@ -1026,6 +1139,7 @@ int main(int argc, char **argv) {
 	pools();
 	per_thread();
 	graphs2(remote);
+	queries();
 	printf("driver13 (%s): %d checks, %d failure(s)\n", label, checks, failures);
 	return failures != 0;
 }
