@@ -1562,6 +1562,36 @@ func vgpu_cuStreamWriteValue64_v2_ptsz(stream uintptr, addr uint64, value uint64
 	return dispatch.T().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
 }
 
+//export vgpu_cuIpcGetMemHandle
+func vgpu_cuIpcGetMemHandle(pHandle unsafe.Pointer, dptr uint64) int32 {
+	return dispatch.T().Cuda.CuIpcGetMemHandle(pHandle, dptr)
+}
+
+//export vgpu_cuIpcOpenMemHandle_v2
+func vgpu_cuIpcOpenMemHandle_v2(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+}
+
+//export vgpu_cuIpcOpenMemHandle
+func vgpu_cuIpcOpenMemHandle(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+}
+
+//export vgpu_cuIpcCloseMemHandle
+func vgpu_cuIpcCloseMemHandle(dptr uint64) int32 {
+	return dispatch.T().Cuda.CuIpcCloseMemHandle(dptr)
+}
+
+//export vgpu_cuIpcGetEventHandle
+func vgpu_cuIpcGetEventHandle(pHandle unsafe.Pointer, event uintptr) int32 {
+	return dispatch.T().Cuda.CuIpcGetEventHandle(pHandle, event)
+}
+
+//export vgpu_cuIpcOpenEventHandle
+func vgpu_cuIpcOpenEventHandle(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuIpcOpenEventHandle(phEvent, handle)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

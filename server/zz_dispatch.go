@@ -506,10 +506,22 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	7121: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.StreamWriteValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
 	},
-	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
-	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
-	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
-	204: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
+	7130: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcGetMemHandle(ptr(v[0].B), uint64(v[1].U)))) },
+	7131: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	7132: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	7133: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcCloseMemHandle(uint64(v[0].U)))) },
+	7134: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcGetEventHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	7135: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcOpenEventHandle(ptr(v[0].B), ptr(v[1].B)))) },
+	200:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
+	202:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
+	203:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
+	204:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
 	205: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GetDeviceProperties13(ptr(v[0].B), int32(v[1].U))))
 	},

@@ -333,6 +333,12 @@ type Cuda struct {
 	CuStreamWriteValue64_v2                              func(stream uintptr, addr uint64, value uint64, flags uint32) int32
 	CuStreamWriteValue64_ptsz                            func(stream uintptr, addr uint64, value uint64, flags uint32) int32
 	CuStreamWriteValue64_v2_ptsz                         func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuIpcGetMemHandle                                    func(pHandle unsafe.Pointer, dptr uint64) int32
+	CuIpcOpenMemHandle_v2                                func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32
+	CuIpcOpenMemHandle                                   func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32
+	CuIpcCloseMemHandle                                  func(dptr uint64) int32
+	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
+	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1924,6 +1930,24 @@ var Semantics = Set{
 		},
 		CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			return int32(cuda.StreamWriteValue64Ptsz(stream, addr, value, flags))
+		},
+		CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 {
+			return int32(cuda.IpcGetMemHandle(pHandle, dptr))
+		},
+		CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+			return int32(cuda.IpcOpenMemHandle(pdptr, handle, Flags))
+		},
+		CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+			return int32(cuda.IpcOpenMemHandle(pdptr, handle, Flags))
+		},
+		CuIpcCloseMemHandle: func(dptr uint64) int32 {
+			return int32(cuda.IpcCloseMemHandle(dptr))
+		},
+		CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+			return int32(cuda.IpcGetEventHandle(pHandle, event))
+		},
+		CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+			return int32(cuda.IpcOpenEventHandle(phEvent, handle))
 		},
 	},
 	Cudart: Cudart{
@@ -6626,6 +6650,42 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 7121, "cuStreamWriteValue64_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
 				return r
 			},
+			CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcGetMemHandle(pHandle, dptr)
+				shim.TraceEnd(t, 7130, "cuIpcGetMemHandle", cuda.Result(r), pHandle, dptr)
+				return r
+			},
+			CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+				shim.TraceEnd(t, 7131, "cuIpcOpenMemHandle_v2", cuda.Result(r), pdptr, handle, Flags)
+				return r
+			},
+			CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+				shim.TraceEnd(t, 7132, "cuIpcOpenMemHandle", cuda.Result(r), pdptr, handle, Flags)
+				return r
+			},
+			CuIpcCloseMemHandle: func(dptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcCloseMemHandle(dptr)
+				shim.TraceEnd(t, 7133, "cuIpcCloseMemHandle", cuda.Result(r), dptr)
+				return r
+			},
+			CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcGetEventHandle(pHandle, event)
+				shim.TraceEnd(t, 7134, "cuIpcGetEventHandle", cuda.Result(r), pHandle, event)
+				return r
+			},
+			CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenEventHandle(phEvent, handle)
+				shim.TraceEnd(t, 7135, "cuIpcOpenEventHandle", cuda.Result(r), phEvent, handle)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -11211,6 +11271,20 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 				return get().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+			},
+			CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 { return get().Cuda.CuIpcGetMemHandle(pHandle, dptr) },
+			CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				return get().Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+			},
+			CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				return get().Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+			},
+			CuIpcCloseMemHandle: func(dptr uint64) int32 { return get().Cuda.CuIpcCloseMemHandle(dptr) },
+			CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+				return get().Cuda.CuIpcGetEventHandle(pHandle, event)
+			},
+			CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+				return get().Cuda.CuIpcOpenEventHandle(phEvent, handle)
 			},
 		},
 		Cudart: Cudart{

@@ -152,7 +152,9 @@ static int failures, checks;
 	X(cuStreamWriteValue32, (H, CUdeviceptr, unsigned, unsigned)) X(cuStreamWriteValue32_v2, (H, CUdeviceptr, unsigned, unsigned)) \
 	X(cuStreamWriteValue32_ptsz, (H, CUdeviceptr, unsigned, unsigned)) X(cuStreamWriteValue32_v2_ptsz, (H, CUdeviceptr, unsigned, unsigned)) \
 	X(cuStreamWriteValue64, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2, (H, CUdeviceptr, unsigned long long, unsigned)) \
-	X(cuStreamWriteValue64_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2_ptsz, (H, CUdeviceptr, unsigned long long, unsigned))
+	X(cuStreamWriteValue64_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) \
+	X(cuIpcGetMemHandle, (void *, CUdeviceptr)) X(cuIpcCloseMemHandle, (CUdeviceptr)) \
+	X(cuIpcGetEventHandle, (void *, H))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -1010,6 +1012,9 @@ static void graphs2(int remote) {
  * Linux (801); execution affinity needs MPS (support 0, 224 when asked for); fixed
  * four-byte shared memory banks; stream attributes as the runtime keeps them; writes of a
  * value in stream order. */
+/* The IPC handles travel by value (64 bytes). */
+typedef struct { unsigned char b[64]; } ipc_t;
+static CUresult (*ipc_open_mem)(CUdeviceptr *, ipc_t, unsigned), (*ipc_open_mem2)(CUdeviceptr *, ipc_t, unsigned), (*ipc_open_ev)(H *, ipc_t);
 static void queries(void) {
 	int prop[14], attr = 0;
 	memset(prop, 0xff, sizeof prop);
@@ -1104,6 +1109,28 @@ static void queries(void) {
 	EQ(cuStreamWriteValue64_v2_ptsz(NULL, p + 40, 6, 0), 0, "cuStreamWriteValue64_v2_ptsz");
 	EQ(cuMemcpyDtoH_v2_ptds(back, p + 32, 16), 0, "read on the per-thread stream");
 	CHECK(back[0] == 5 && back[1] == 6, "the per-thread stream's 64-bit writes: %llu %llu", back[0], back[1]);
+
+	/* IPC: a handle for any address in an allocation; a process's own handle does not open
+	 * (cuda/ipc_test.go opens one from another client of a server). */
+	ipc_t mh, eh, junk;
+	memset(&mh, 0, sizeof mh);
+	EQ(cuIpcGetMemHandle(&mh, p + 8), 0, "cuIpcGetMemHandle of an interior address");
+	EQ(cuIpcGetMemHandle(&junk, 0x7ead0000dea0), 1, "a wild address");
+	{
+		CUdeviceptr q = 0;
+		EQ(ipc_open_mem(&q, mh, 0), 201, "a process's own handle does not open");
+		EQ(ipc_open_mem2(&q, mh, 0), 201, "nor through cuIpcOpenMemHandle_v2");
+		EQ(ipc_open_mem(&q, mh, 4), 1, "an unknown flag");
+	}
+	EQ(cuIpcCloseMemHandle(p), 1, "closing what was never opened");
+	H iev = NULL;
+	EQ(cuEventCreate(&iev, 0), 0, "an event");
+	EQ(cuIpcGetEventHandle(&eh, iev), 400, "not made for IPC");
+	cuEventDestroy(iev);
+	EQ(cuEventCreate(&iev, 6), 0, "an interprocess event without timing");
+	EQ(cuIpcGetEventHandle(&eh, iev), 0, "cuIpcGetEventHandle");
+	{ H o = NULL; EQ(ipc_open_ev(&o, eh), 201, "a process's own event handle does not open"); }
+	cuEventDestroy(iev);
 	cuMemFree_v2(p); cuStreamDestroy(s); cuStreamDestroy(s2);
 }
 
@@ -1119,6 +1146,10 @@ int main(int argc, char **argv) {
 #define LOAD(name, args) if (!(name = (CUresult(*) args)dlsym(lib, #name))) { printf("driver13: FAIL: %s not exported\n", #name); return 1; }
 	FNS(LOAD)
 	FNS2(LOAD)
+	ipc_open_mem = (CUresult (*)(CUdeviceptr *, ipc_t, unsigned))dlsym(lib, "cuIpcOpenMemHandle");
+	ipc_open_mem2 = (CUresult (*)(CUdeviceptr *, ipc_t, unsigned))dlsym(lib, "cuIpcOpenMemHandle_v2");
+	ipc_open_ev = (CUresult (*)(H *, ipc_t))dlsym(lib, "cuIpcOpenEventHandle");
+	if (!ipc_open_mem || !ipc_open_mem2 || !ipc_open_ev) { printf("driver13: FAIL: cuIpcOpen* not exported\n"); return 1; }
 	make_cubin();
 	H ctx = NULL;
 	EQ(cuLibraryLoadData(&ctx, cubin, NULL, NULL, 0, NULL, NULL, 0), remote ? 0 : 3, "before cuInit (a remote client's libraries are its own records)");
