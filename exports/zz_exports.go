@@ -1592,6 +1592,11 @@ func vgpu_cuIpcOpenEventHandle(phEvent unsafe.Pointer, handle unsafe.Pointer) in
 	return dispatch.T().Cuda.CuIpcOpenEventHandle(phEvent, handle)
 }
 
+//export vgpu_cuGraphDebugDotPrint
+func vgpu_cuGraphDebugDotPrint(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

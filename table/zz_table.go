@@ -339,6 +339,7 @@ type Cuda struct {
 	CuIpcCloseMemHandle                                  func(dptr uint64) int32
 	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
 	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
+	CuGraphDebugDotPrint                                 func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1948,6 +1949,9 @@ var Semantics = Set{
 		},
 		CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
 			return int32(cuda.IpcOpenEventHandle(phEvent, handle))
+		},
+		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.GraphDebugDotPrintCU(hGraph, path, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -6686,6 +6690,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 7135, "cuIpcOpenEventHandle", cuda.Result(r), phEvent, handle)
 				return r
 			},
+			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+				shim.TraceEnd(t, 7140, "cuGraphDebugDotPrint", cuda.Result(r), hGraph, path, flags)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -11285,6 +11295,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
 				return get().Cuda.CuIpcOpenEventHandle(phEvent, handle)
+			},
+			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				return get().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
 			},
 		},
 		Cudart: Cudart{

@@ -154,7 +154,7 @@ static int failures, checks;
 	X(cuStreamWriteValue64, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2, (H, CUdeviceptr, unsigned long long, unsigned)) \
 	X(cuStreamWriteValue64_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) X(cuStreamWriteValue64_v2_ptsz, (H, CUdeviceptr, unsigned long long, unsigned)) \
 	X(cuIpcGetMemHandle, (void *, CUdeviceptr)) X(cuIpcCloseMemHandle, (CUdeviceptr)) \
-	X(cuIpcGetEventHandle, (void *, H))
+	X(cuIpcGetEventHandle, (void *, H)) X(cuGraphDebugDotPrint, (H, const char *, unsigned))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -893,6 +893,22 @@ static void graphs2(int remote) {
 	EQ(cuGraphGetRootNodes(g, NULL, &n), 0, "roots again"); EQ(n, 3, "the child is a root now");
 	EQ(cuGraphRemoveDependencies(g, &e1, &cn, 1), 1, "an edge that is not there");
 	EQ(cuGraphAddDependencies(g, &e1, &cn, 1), 0, "and back");
+
+	/* The DOT description, written by this process (under remote too). */
+	char dot[] = "/tmp/vgpu-driver13-dot-XXXXXX";
+	int dfd = mkstemp(dot);
+	CHECK(dfd >= 0, "a temporary file");
+	close(dfd);
+	EQ(cuGraphDebugDotPrint(g, dot, 0), 0, "cuGraphDebugDotPrint");
+	EQ(cuGraphDebugDotPrint(g, NULL, 0), 1, "no path");
+	EQ(cuGraphDebugDotPrint((H)0x7ead0000dea0, dot + 1, 0), 1, "a wild graph");
+	char text[4096] = {0};
+	FILE *df = fopen(dot, "r");
+	size_t got_n = df ? fread(text, 1, sizeof text - 1, df) : 0;
+	if (df) fclose(df);
+	unlink(dot);
+	CHECK(got_n > 0 && strstr(text, "digraph") && strstr(text, "MEMSET") && strstr(text, "EVENT_RECORD") && strstr(text, "->"),
+	      "the description names the nodes and edges: %.80s", text);
 
 	/* Clones know where their nodes came from. */
 	H clone = NULL, twin = NULL;

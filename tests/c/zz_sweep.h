@@ -317,6 +317,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuIpcCloseMemHandle", "u", 'c', 0},
 	{"cuIpcGetEventHandle", "oh", 'c', 0},
 	{"cuIpcOpenEventHandle", "o", 'c', 0},
+	{"cuGraphDebugDotPrint", "hiu", 'c', 0},
 	{"cudaGetDeviceCount", "o", 'r', 0},
 	{"cudaGetDevice", "o", 'r', 0},
 	{"cudaSetDevice", "s", 'r', 0},
