@@ -1,10 +1,9 @@
 package cudart
 
 import (
-	"fmt"
-	"os"
-	"strings"
 	"unsafe"
+
+	"vgpu/shim"
 )
 
 // cudaGraphDebugDotPrint writes a DOT description of a graph to a file the program names.
@@ -20,8 +19,6 @@ type GraphQuery struct {
 }
 
 var localQuery = GraphQuery{GetNodes: GraphGetNodes, NodeType: GraphNodeGetType, GetEdges: GraphGetEdges}
-
-var nodeTypeNames = []string{"KERNEL", "MEMCPY", "MEMSET", "HOST", "GRAPH", "EMPTY", "WAIT_EVENT", "EVENT_RECORD"}
 
 // DotPrint is cudaGraphDebugDotPrint over q. Flags choose verbosity in CUDA; every level
 // gets the same description here (nodes by type, edges), which all levels contain.
@@ -46,30 +43,17 @@ func DotPrint(q GraphQuery, h uintptr, path unsafe.Pointer, flags uint32) Error 
 	if e := q.GetEdges(h, unsafe.Pointer(&from[0]), unsafe.Pointer(&to[0]), unsafe.Pointer(&data[0]), unsafe.Pointer(&ne)); e != Success {
 		return e
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "digraph dot {\n  subgraph cluster_1 {\n    label=\"graph_1\";\n")
-	index := map[uintptr]int{}
+	types := make([]int32, len(nodes))
 	for i, nd := range nodes {
-		var t int32
-		if e := q.NodeType(nd, unsafe.Pointer(&t)); e != Success {
+		if e := q.NodeType(nd, unsafe.Pointer(&types[i])); e != Success {
 			return e
 		}
-		name := "UNKNOWN"
-		if t >= 0 && int(t) < len(nodeTypeNames) {
-			name = nodeTypeNames[t]
-		}
-		index[nd] = i
-		fmt.Fprintf(&b, "    \"graph_1_node_%d\" [label=\"%s\\nnode %d\"];\n", i, name, i)
 	}
-	for i := uint64(0); i < ne; i++ {
-		fmt.Fprintf(&b, "    \"graph_1_node_%d\" -> \"graph_1_node_%d\";\n", index[from[i]], index[to[i]])
-	}
-	b.WriteString("  }\n}\n")
 	name := cString(path)
 	if name == "" {
 		return ErrorInvalidValue
 	}
-	if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+	if err := shim.WriteGraphDot(name, nodes, types, from[:ne], to[:ne]); err != nil {
 		return ErrorInvalidValue // CUDA: cudaErrorOperatingSystem would need a file it could open
 	}
 	return Success

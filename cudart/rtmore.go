@@ -459,7 +459,7 @@ func StreamCopyAttributes(dst, src uintptr) Error {
 	}
 	var v [shim.LaunchAttrValueSize]byte
 	for a := int32(0); a < 32; a++ {
-		if !streamAttr(a) {
+		if !shim.StreamAttrKnown(a) {
 			continue
 		}
 		if e := StreamGetAttribute(src, a, unsafe.Pointer(&v[0])); e != Success {

@@ -1027,6 +1027,576 @@ func vgpu_cuLaunchKernelEx(config uintptr, f uintptr, params uintptr, extra uint
 	return dispatch.T().Cuda.CuLaunchKernelEx(config, f, params, extra)
 }
 
+//export vgpu_cuMemcpyHtoD_v2_ptds
+func vgpu_cuMemcpyHtoD_v2_ptds(dst uint64, src uintptr, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoH_v2_ptds
+func vgpu_cuMemcpyDtoH_v2_ptds(dst uintptr, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoD_v2_ptds
+func vgpu_cuMemcpyDtoD_v2_ptds(dst uint64, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpy_ptds
+func vgpu_cuMemcpy_ptds(dst uint64, src uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpy_ptds(dst, src, count)
+}
+
+//export vgpu_cuMemcpyAsync_ptsz
+func vgpu_cuMemcpyAsync_ptsz(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyHtoDAsync_v2_ptsz
+func vgpu_cuMemcpyHtoDAsync_v2_ptsz(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoHAsync_v2_ptsz
+func vgpu_cuMemcpyDtoHAsync_v2_ptsz(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoDAsync_v2_ptsz
+func vgpu_cuMemcpyDtoDAsync_v2_ptsz(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyPeer_ptds
+func vgpu_cuMemcpyPeer_ptds(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+}
+
+//export vgpu_cuMemcpyPeerAsync_ptsz
+func vgpu_cuMemcpyPeerAsync_ptsz(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+}
+
+//export vgpu_cuMemcpy2D_v2_ptds
+func vgpu_cuMemcpy2D_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned_v2_ptds
+func vgpu_cuMemcpy2DUnaligned_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync_v2_ptsz
+func vgpu_cuMemcpy2DAsync_v2_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D_v2_ptds
+func vgpu_cuMemcpy3D_v2_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D_v2_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync_v2_ptsz
+func vgpu_cuMemcpy3DAsync_v2_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+}
+
+//export vgpu_cuMemsetD8_v2_ptds
+func vgpu_cuMemsetD8_v2_ptds(dst uint64, value uint8, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD16_v2_ptds
+func vgpu_cuMemsetD16_v2_ptds(dst uint64, value uint16, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD32_v2_ptds
+func vgpu_cuMemsetD32_v2_ptds(dst uint64, value uint32, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+}
+
+//export vgpu_cuMemsetD8Async_ptsz
+func vgpu_cuMemsetD8Async_ptsz(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD16Async_ptsz
+func vgpu_cuMemsetD16Async_ptsz(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD32Async_ptsz
+func vgpu_cuMemsetD32Async_ptsz(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+}
+
+//export vgpu_cuMemsetD2D8_v2_ptds
+func vgpu_cuMemsetD2D8_v2_ptds(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D16_v2_ptds
+func vgpu_cuMemsetD2D16_v2_ptds(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D32_v2_ptds
+func vgpu_cuMemsetD2D32_v2_ptds(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D8Async_ptsz
+func vgpu_cuMemsetD2D8Async_ptsz(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D16Async_ptsz
+func vgpu_cuMemsetD2D16Async_ptsz(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuMemsetD2D32Async_ptsz
+func vgpu_cuMemsetD2D32Async_ptsz(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+}
+
+//export vgpu_cuLaunchKernel_ptsz
+func vgpu_cuLaunchKernel_ptsz(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+}
+
+//export vgpu_cuLaunchCooperativeKernel_ptsz
+func vgpu_cuLaunchCooperativeKernel_ptsz(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+}
+
+//export vgpu_cuLaunchKernelEx_ptsz
+func vgpu_cuLaunchKernelEx_ptsz(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+}
+
+//export vgpu_cuLaunchHostFunc_ptsz
+func vgpu_cuLaunchHostFunc_ptsz(hStream uintptr, fn uintptr, userData uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+}
+
+//export vgpu_cuStreamAddCallback_ptsz
+func vgpu_cuStreamAddCallback_ptsz(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+}
+
+//export vgpu_cuEventRecord_ptsz
+func vgpu_cuEventRecord_ptsz(event uintptr, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuEventRecord_ptsz(event, stream)
+}
+
+//export vgpu_cuEventRecordWithFlags_ptsz
+func vgpu_cuEventRecordWithFlags_ptsz(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+}
+
+//export vgpu_cuStreamSynchronize_ptsz
+func vgpu_cuStreamSynchronize_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamSynchronize_ptsz(stream)
+}
+
+//export vgpu_cuStreamQuery_ptsz
+func vgpu_cuStreamQuery_ptsz(stream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamQuery_ptsz(stream)
+}
+
+//export vgpu_cuStreamWaitEvent_ptsz
+func vgpu_cuStreamWaitEvent_ptsz(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+}
+
+//export vgpu_cuStreamGetPriority_ptsz
+func vgpu_cuStreamGetPriority_ptsz(hStream uintptr, priority unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+}
+
+//export vgpu_cuStreamGetFlags_ptsz
+func vgpu_cuStreamGetFlags_ptsz(hStream uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+}
+
+//export vgpu_cuStreamGetCtx_ptsz
+func vgpu_cuStreamGetCtx_ptsz(hStream uintptr, pctx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCtx_ptsz(hStream, pctx)
+}
+
+//export vgpu_cuStreamGetId_ptsz
+func vgpu_cuStreamGetId_ptsz(hStream uintptr, streamId unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetId_ptsz(hStream, streamId)
+}
+
+//export vgpu_cuStreamBeginCapture_v2_ptsz
+func vgpu_cuStreamBeginCapture_v2_ptsz(hStream uintptr, mode int32) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode)
+}
+
+//export vgpu_cuStreamBeginCapture_ptsz
+func vgpu_cuStreamBeginCapture_ptsz(hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCapture_ptsz(hStream)
+}
+
+//export vgpu_cuStreamEndCapture_ptsz
+func vgpu_cuStreamEndCapture_ptsz(hStream uintptr, phGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+}
+
+//export vgpu_cuStreamIsCapturing_ptsz
+func vgpu_cuStreamIsCapturing_ptsz(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_ptsz
+func vgpu_cuStreamGetCaptureInfo_ptsz(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_v2_ptsz
+func vgpu_cuStreamGetCaptureInfo_v2_ptsz(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+}
+
+//export vgpu_cuGraphLaunch_ptsz
+func vgpu_cuGraphLaunch_ptsz(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+}
+
+//export vgpu_cuGraphUpload_ptsz
+func vgpu_cuGraphUpload_ptsz(hGraphExec uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+}
+
+//export vgpu_cuMemAllocAsync_ptsz
+func vgpu_cuMemAllocAsync_ptsz(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+}
+
+//export vgpu_cuMemFreeAsync_ptsz
+func vgpu_cuMemFreeAsync_ptsz(dptr uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
+}
+
+//export vgpu_cuGraphGetEdges
+func vgpu_cuGraphGetEdges(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+}
+
+//export vgpu_cuGraphGetRootNodes
+func vgpu_cuGraphGetRootNodes(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+}
+
+//export vgpu_cuGraphNodeGetDependencies
+func vgpu_cuGraphNodeGetDependencies(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+}
+
+//export vgpu_cuGraphNodeGetDependentNodes
+func vgpu_cuGraphNodeGetDependentNodes(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+}
+
+//export vgpu_cuGraphRemoveDependencies
+func vgpu_cuGraphRemoveDependencies(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+}
+
+//export vgpu_cuGraphNodeFindInClone
+func vgpu_cuGraphNodeFindInClone(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+}
+
+//export vgpu_cuGraphAddEventRecordNode
+func vgpu_cuGraphAddEventRecordNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+}
+
+//export vgpu_cuGraphAddEventWaitNode
+func vgpu_cuGraphAddEventWaitNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+}
+
+//export vgpu_cuGraphEventRecordNodeGetEvent
+func vgpu_cuGraphEventRecordNodeGetEvent(hNode uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+}
+
+//export vgpu_cuGraphEventRecordNodeSetEvent
+func vgpu_cuGraphEventRecordNodeSetEvent(hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+}
+
+//export vgpu_cuGraphEventWaitNodeGetEvent
+func vgpu_cuGraphEventWaitNodeGetEvent(hNode uintptr, event_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+}
+
+//export vgpu_cuGraphEventWaitNodeSetEvent
+func vgpu_cuGraphEventWaitNodeSetEvent(hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphEventWaitNodeSetEvent(hNode, event)
+}
+
+//export vgpu_cuGraphExecEventRecordNodeSetEvent
+func vgpu_cuGraphExecEventRecordNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cuGraphExecEventWaitNodeSetEvent
+func vgpu_cuGraphExecEventWaitNodeSetEvent(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+}
+
+//export vgpu_cuGraphAddHostNode
+func vgpu_cuGraphAddHostNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphHostNodeGetParams
+func vgpu_cuGraphHostNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphHostNodeSetParams
+func vgpu_cuGraphHostNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecHostNodeSetParams
+func vgpu_cuGraphExecHostNodeSetParams(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphAddChildGraphNode
+func vgpu_cuGraphAddChildGraphNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+}
+
+//export vgpu_cuGraphMemsetNodeGetParams
+func vgpu_cuGraphMemsetNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphMemsetNodeSetParams
+func vgpu_cuGraphMemsetNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecMemsetNodeSetParams
+func vgpu_cuGraphExecMemsetNodeSetParams(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+}
+
+//export vgpu_cuGraphAddKernelNode
+func vgpu_cuGraphAddKernelNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphAddKernelNode_v2
+func vgpu_cuGraphAddKernelNode_v2(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeGetParams
+func vgpu_cuGraphKernelNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeGetParams_v2
+func vgpu_cuGraphKernelNodeGetParams_v2(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeSetParams
+func vgpu_cuGraphKernelNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphKernelNodeSetParams_v2
+func vgpu_cuGraphKernelNodeSetParams_v2(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecKernelNodeSetParams
+func vgpu_cuGraphExecKernelNodeSetParams(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecKernelNodeSetParams_v2
+func vgpu_cuGraphExecKernelNodeSetParams_v2(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecGetFlags
+func vgpu_cuGraphExecGetFlags(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+}
+
+//export vgpu_cuGraphInstantiateWithParams
+func vgpu_cuGraphInstantiateWithParams(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+}
+
+//export vgpu_cuGraphExecUpdate
+func vgpu_cuGraphExecUpdate(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+}
+
+//export vgpu_cuGraphInstantiate
+func vgpu_cuGraphInstantiate(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+}
+
+//export vgpu_cuDeviceGetProperties
+func vgpu_cuDeviceGetProperties(prop unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetProperties(prop, dev)
+}
+
+//export vgpu_cuDeviceGetLuid
+func vgpu_cuDeviceGetLuid(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+}
+
+//export vgpu_cuDeviceGetTexture1DLinearMaxWidth
+func vgpu_cuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+}
+
+//export vgpu_cuCtxGetSharedMemConfig
+func vgpu_cuCtxGetSharedMemConfig(pConfig unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCtxGetSharedMemConfig(pConfig)
+}
+
+//export vgpu_cuCtxSetSharedMemConfig
+func vgpu_cuCtxSetSharedMemConfig(config int32) int32 {
+	return dispatch.T().Cuda.CuCtxSetSharedMemConfig(config)
+}
+
+//export vgpu_cuDeviceGetExecAffinitySupport
+func vgpu_cuDeviceGetExecAffinitySupport(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+}
+
+//export vgpu_cuCtxGetExecAffinity
+func vgpu_cuCtxGetExecAffinity(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+}
+
+//export vgpu_cuCtxCreate_v3
+func vgpu_cuCtxCreate_v3(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+}
+
+//export vgpu_cuStreamGetAttribute
+func vgpu_cuStreamGetAttribute(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+}
+
+//export vgpu_cuStreamSetAttribute
+func vgpu_cuStreamSetAttribute(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamSetAttribute(hStream, attr, value)
+}
+
+//export vgpu_cuStreamCopyAttributes
+func vgpu_cuStreamCopyAttributes(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamCopyAttributes(dst, src)
+}
+
+//export vgpu_cuStreamGetAttribute_ptsz
+func vgpu_cuStreamGetAttribute_ptsz(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+}
+
+//export vgpu_cuStreamSetAttribute_ptsz
+func vgpu_cuStreamSetAttribute_ptsz(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+}
+
+//export vgpu_cuStreamCopyAttributes_ptsz
+func vgpu_cuStreamCopyAttributes_ptsz(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cuda.CuStreamCopyAttributes_ptsz(dst, src)
+}
+
+//export vgpu_cuStreamWriteValue32
+func vgpu_cuStreamWriteValue32(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_v2
+func vgpu_cuStreamWriteValue32_v2(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_ptsz
+func vgpu_cuStreamWriteValue32_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue32_v2_ptsz
+func vgpu_cuStreamWriteValue32_v2_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64
+func vgpu_cuStreamWriteValue64(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_v2
+func vgpu_cuStreamWriteValue64_v2(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_ptsz
+func vgpu_cuStreamWriteValue64_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWriteValue64_v2_ptsz
+func vgpu_cuStreamWriteValue64_v2_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuIpcGetMemHandle
+func vgpu_cuIpcGetMemHandle(pHandle unsafe.Pointer, dptr uint64) int32 {
+	return dispatch.T().Cuda.CuIpcGetMemHandle(pHandle, dptr)
+}
+
+//export vgpu_cuIpcOpenMemHandle_v2
+func vgpu_cuIpcOpenMemHandle_v2(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+}
+
+//export vgpu_cuIpcOpenMemHandle
+func vgpu_cuIpcOpenMemHandle(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+}
+
+//export vgpu_cuIpcCloseMemHandle
+func vgpu_cuIpcCloseMemHandle(dptr uint64) int32 {
+	return dispatch.T().Cuda.CuIpcCloseMemHandle(dptr)
+}
+
+//export vgpu_cuIpcGetEventHandle
+func vgpu_cuIpcGetEventHandle(pHandle unsafe.Pointer, event uintptr) int32 {
+	return dispatch.T().Cuda.CuIpcGetEventHandle(pHandle, event)
+}
+
+//export vgpu_cuIpcOpenEventHandle
+func vgpu_cuIpcOpenEventHandle(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuIpcOpenEventHandle(phEvent, handle)
+}
+
+//export vgpu_cuGraphDebugDotPrint
+func vgpu_cuGraphDebugDotPrint(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+}
+
 //export vgpu_cudaGetDeviceCount
 func vgpu_cudaGetDeviceCount(count unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGetDeviceCount(count)

@@ -3,6 +3,7 @@ package remote
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/cudart"
 	"vgpu/shim/api"
 	"vgpu/wire"
@@ -49,4 +50,21 @@ func fwd(name string, args ...uint64) cudart.Error {
 		return cudart.Error(Forward(i, vals))
 	}
 	return cudart.ErrorNotSupported
+}
+
+// GraphDebugDotPrintCU is cuGraphDebugDotPrint for a remote client, as above.
+func GraphDebugDotPrintCU(h uintptr, path unsafe.Pointer, flags uint32) int32 {
+	return int32(cuda.DotPrint(remoteDotCU, h, path, flags))
+}
+
+var remoteDotCU = cuda.DotQuery{
+	GetNodes: func(g uintptr, nodes, count unsafe.Pointer) cuda.Result {
+		return cuda.Result(fwd("cuGraphGetNodes", uint64(g), uint64(uintptr(nodes)), uint64(uintptr(count))))
+	},
+	NodeType: func(n uintptr, typ unsafe.Pointer) cuda.Result {
+		return cuda.Result(fwd("cuGraphNodeGetType", uint64(n), uint64(uintptr(typ))))
+	},
+	GetEdges: func(g uintptr, from, to, count unsafe.Pointer) cuda.Result {
+		return cuda.Result(fwd("cuGraphGetEdges", uint64(g), uint64(uintptr(from)), uint64(uintptr(to)), uint64(uintptr(count))))
+	},
 }

@@ -281,10 +281,247 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	5121: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemPoolTrimTo(uintptr(v[0].U), uint64(v[1].U))))
 	},
-	200: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
-	202: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
-	203: func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
-	204: func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
+	7002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDPtds(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U))))
+	},
+	7007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDAsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeerPtds(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U))))
+	},
+	7009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyPeerAsyncPtsz(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uintptr(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8Ptds(uint64(v[0].U), uint8(v[1].U), uint64(v[2].U))))
+	},
+	7016: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16Ptds(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U))))
+	},
+	7017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32Ptds(uint64(v[0].U), uint32(v[1].U), uint64(v[2].U))))
+	},
+	7018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8AsyncPtsz(uint64(v[0].U), uint8(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16AsyncPtsz(uint64(v[0].U), uint16(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32AsyncPtsz(uint64(v[0].U), uint32(v[1].U), uint64(v[2].U), uintptr(v[3].U))))
+	},
+	7021: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8Ptds(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16Ptds(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32Ptds(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	7024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint8(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint16(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32AsyncPtsz(uint64(v[0].U), uint64(v[1].U), uint32(v[2].U), uint64(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	7032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.EventRecordPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.EventRecordWithFlagsPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	7034: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamSynchronizePtsz(uintptr(v[0].U)))) },
+	7035: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamQueryPtsz(uintptr(v[0].U)))) },
+	7036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitEventPtsz(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	7037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetPriorityPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetFlagsPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCtxPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7040: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamGetIdPtsz(uintptr(v[0].U), ptr(v[1].B)))) },
+	7041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCapturePtsz(uintptr(v[0].U), int32(v[1].U))))
+	},
+	7042: func(v []wire.Value) uint64 { return uint64(uint32(cuda.StreamBeginCapture1Ptsz(uintptr(v[0].U)))) },
+	7043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamEndCapturePtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamIsCapturingPtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo1Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfoPtsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B))))
+	},
+	7047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphLaunchPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7048: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphUploadPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7049: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
+	},
+	7050: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemFreeAsyncPtsz(uint64(v[0].U), uintptr(v[1].U))))
+	},
+	7060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetEdges(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	7061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetRootNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependentNodes(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	7064: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphRemoveDependencies(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U))))
+	},
+	7065: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeFindInClone(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7066: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddEventRecordNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddEventWaitNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventRecordNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7070: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventWaitNodeGetEvent(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7071: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7072: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecEventRecordNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7073: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecEventWaitNodeSetEvent(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	7078: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddChildGraphNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	7079: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemsetNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemsetNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7081: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecMemsetNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	7090: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecGetFlags(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	7091: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiateWithParams(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	7092: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecUpdate1(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B))))
+	},
+	7093: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiate(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	7100: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetProperties(ptr(v[0].B), int32(v[1].U))))
+	},
+	7101: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetLuid(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	7102: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetTexture1DLinearMaxWidth(ptr(v[0].B), int32(v[1].U), uint32(v[2].U), int32(v[3].U))))
+	},
+	7103: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetSharedMemConfig(ptr(v[0].B)))) },
+	7104: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxSetSharedMemConfig(int32(v[0].U)))) },
+	7105: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetExecAffinitySupport(ptr(v[0].B), int32(v[1].U), int32(v[2].U))))
+	},
+	7106: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxGetExecAffinity(ptr(v[0].B), int32(v[1].U))))
+	},
+	7107: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxCreate3(ptr(v[0].B), ptr(v[1].B), int32(v[2].U), uint32(v[3].U), int32(v[4].U))))
+	},
+	7108: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7109: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7110: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7111: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7112: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamSetAttributePtsz(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	7113: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamCopyAttributesPtsz(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	7114: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7116: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	7118: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7119: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7120: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7121: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWriteValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	7130: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcGetMemHandle(ptr(v[0].B), uint64(v[1].U)))) },
+	7131: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	7132: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcOpenMemHandle(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	7133: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcCloseMemHandle(uint64(v[0].U)))) },
+	7134: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.IpcGetEventHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	7135: func(v []wire.Value) uint64 { return uint64(uint32(cuda.IpcOpenEventHandle(ptr(v[0].B), ptr(v[1].B)))) },
+	200:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceCount(ptr(v[0].B)))) },
+	202:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDevice(int32(v[0].U)))) },
+	203:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.SetDeviceFlags(uint32(v[0].U)))) },
+	204:  func(v []wire.Value) uint64 { return uint64(uint32(cudart.GetDeviceFlags(ptr(v[0].B)))) },
 	205: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GetDeviceProperties13(ptr(v[0].B), int32(v[1].U))))
 	},

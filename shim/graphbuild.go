@@ -28,7 +28,8 @@ type GraphNode struct {
 	// Params keeps what the program gave a kernel node (cudaKernelNodeParams' bytes), for
 	// cudaGraphKernelNodeGetParams.
 	Params []byte
-	order  int // insertion order: ties in the topological sort keep it
+	Origin *GraphNode // the node this one is a clone of (cuGraphNodeFindInClone)
+	order  int        // insertion order: ties in the topological sort keep it
 }
 
 // structureLocked gives a captured graph its node view: one node per operation, each
@@ -203,7 +204,7 @@ func (g *Graph) Clone() *Graph {
 	c := NewGraph()
 	m := map[*GraphNode]*GraphNode{}
 	for _, n := range g.built {
-		cn := &GraphNode{Graph: c, Type: n.Type, Ops: append([]Node(nil), n.Ops...), Params: append([]byte(nil), n.Params...), order: n.order}
+		cn := &GraphNode{Graph: c, Type: n.Type, Ops: append([]Node(nil), n.Ops...), Params: append([]byte(nil), n.Params...), Origin: n, order: n.order}
 		for _, d := range n.Deps {
 			cn.Deps = append(cn.Deps, m[d])
 		}

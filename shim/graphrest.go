@@ -2,23 +2,8 @@ package shim
 
 import "sync"
 
-// More of the hand-built graph model: removing edges, root nodes, and nodes disabled in an
-// executable graph.
-
-// RemoveDependency removes the edge from -> to (cudaGraphRemoveDependencies); an edge that
-// is not there is an invalid value.
-func (g *Graph) RemoveDependency(from, to *GraphNode) Status {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i, d := range to.Deps {
-		if d == from {
-			to.Deps = append(to.Deps[:i:i], to.Deps[i+1:]...)
-			g.flattenLocked()
-			return OK
-		}
-	}
-	return ErrInvalidValue
-}
+// More of the hand-built graph model: edge queries and nodes disabled in an executable graph
+// (removing edges and root nodes are in graphedit.go).
 
 // HasDependency reports whether the edge from -> to exists.
 func (g *Graph) HasDependency(from, to *GraphNode) bool {
@@ -30,17 +15,6 @@ func (g *Graph) HasDependency(from, to *GraphNode) bool {
 		}
 	}
 	return false
-}
-
-// Roots returns g's nodes that depend on none, in the order they were added.
-func (g *Graph) Roots() []*GraphNode {
-	var out []*GraphNode
-	for _, n := range g.GraphNodes() {
-		if len(n.Dependencies()) == 0 {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // A disabled node of an executable graph keeps its place with operations that do nothing

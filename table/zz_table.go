@@ -226,6 +226,120 @@ type Cuda struct {
 	CuMemPoolSetAttribute                                func(pool uintptr, attr int32, value uintptr) int32
 	CuMemPoolTrimTo                                      func(pool uintptr, minBytesToKeep uint64) int32
 	CuLaunchKernelEx                                     func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
+	CuMemcpyHtoD_v2_ptds                                 func(dst uint64, src uintptr, count uint64) int32
+	CuMemcpyDtoH_v2_ptds                                 func(dst uintptr, src uint64, count uint64) int32
+	CuMemcpyDtoD_v2_ptds                                 func(dst uint64, src uint64, count uint64) int32
+	CuMemcpy_ptds                                        func(dst uint64, src uint64, count uint64) int32
+	CuMemcpyAsync_ptsz                                   func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyHtoDAsync_v2_ptsz                            func(dst uint64, src uintptr, count uint64, stream uintptr) int32
+	CuMemcpyDtoHAsync_v2_ptsz                            func(dst uintptr, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyDtoDAsync_v2_ptsz                            func(dst uint64, src uint64, count uint64, stream uintptr) int32
+	CuMemcpyPeer_ptds                                    func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32
+	CuMemcpyPeerAsync_ptsz                               func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32
+	CuMemcpy2D_v2_ptds                                   func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned_v2_ptds                          func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync_v2_ptsz                              func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D_v2_ptds                                   func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync_v2_ptsz                              func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemsetD8_v2_ptds                                   func(dst uint64, value uint8, count uint64) int32
+	CuMemsetD16_v2_ptds                                  func(dst uint64, value uint16, count uint64) int32
+	CuMemsetD32_v2_ptds                                  func(dst uint64, value uint32, count uint64) int32
+	CuMemsetD8Async_ptsz                                 func(dst uint64, value uint8, count uint64, stream uintptr) int32
+	CuMemsetD16Async_ptsz                                func(dst uint64, value uint16, count uint64, stream uintptr) int32
+	CuMemsetD32Async_ptsz                                func(dst uint64, value uint32, count uint64, stream uintptr) int32
+	CuMemsetD2D8_v2_ptds                                 func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32
+	CuMemsetD2D16_v2_ptds                                func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32
+	CuMemsetD2D32_v2_ptds                                func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32
+	CuMemsetD2D8Async_ptsz                               func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D16Async_ptsz                              func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32
+	CuMemsetD2D32Async_ptsz                              func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32
+	CuLaunchKernel_ptsz                                  func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32
+	CuLaunchCooperativeKernel_ptsz                       func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
+	CuLaunchKernelEx_ptsz                                func(config uintptr, f uintptr, params uintptr, extra uintptr) int32
+	CuLaunchHostFunc_ptsz                                func(hStream uintptr, fn uintptr, userData uintptr) int32
+	CuStreamAddCallback_ptsz                             func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32
+	CuEventRecord_ptsz                                   func(event uintptr, stream uintptr) int32
+	CuEventRecordWithFlags_ptsz                          func(hEvent uintptr, hStream uintptr, flags uint32) int32
+	CuStreamSynchronize_ptsz                             func(stream uintptr) int32
+	CuStreamQuery_ptsz                                   func(stream uintptr) int32
+	CuStreamWaitEvent_ptsz                               func(hStream uintptr, hEvent uintptr, flags uint32) int32
+	CuStreamGetPriority_ptsz                             func(hStream uintptr, priority unsafe.Pointer) int32
+	CuStreamGetFlags_ptsz                                func(hStream uintptr, flags unsafe.Pointer) int32
+	CuStreamGetCtx_ptsz                                  func(hStream uintptr, pctx unsafe.Pointer) int32
+	CuStreamGetId_ptsz                                   func(hStream uintptr, streamId unsafe.Pointer) int32
+	CuStreamBeginCapture_v2_ptsz                         func(hStream uintptr, mode int32) int32
+	CuStreamBeginCapture_ptsz                            func(hStream uintptr) int32
+	CuStreamEndCapture_ptsz                              func(hStream uintptr, phGraph unsafe.Pointer) int32
+	CuStreamIsCapturing_ptsz                             func(hStream uintptr, captureStatus unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_ptsz                          func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_v2_ptsz                       func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuGraphLaunch_ptsz                                   func(hGraphExec uintptr, hStream uintptr) int32
+	CuGraphUpload_ptsz                                   func(hGraphExec uintptr, hStream uintptr) int32
+	CuMemAllocAsync_ptsz                                 func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32
+	CuMemFreeAsync_ptsz                                  func(dptr uint64, hStream uintptr) int32
+	CuGraphGetEdges                                      func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CuGraphGetRootNodes                                  func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32
+	CuGraphNodeGetDependencies                           func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32
+	CuGraphNodeGetDependentNodes                         func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32
+	CuGraphRemoveDependencies                            func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32
+	CuGraphNodeFindInClone                               func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32
+	CuGraphAddEventRecordNode                            func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CuGraphAddEventWaitNode                              func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32
+	CuGraphEventRecordNodeGetEvent                       func(hNode uintptr, event_out unsafe.Pointer) int32
+	CuGraphEventRecordNodeSetEvent                       func(hNode uintptr, event uintptr) int32
+	CuGraphEventWaitNodeGetEvent                         func(hNode uintptr, event_out unsafe.Pointer) int32
+	CuGraphEventWaitNodeSetEvent                         func(hNode uintptr, event uintptr) int32
+	CuGraphExecEventRecordNodeSetEvent                   func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CuGraphExecEventWaitNodeSetEvent                     func(hGraphExec uintptr, hNode uintptr, event uintptr) int32
+	CuGraphAddHostNode                                   func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphHostNodeGetParams                             func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphHostNodeSetParams                             func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecHostNodeSetParams                         func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphAddChildGraphNode                             func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32
+	CuGraphMemsetNodeGetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphMemsetNodeSetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecMemsetNodeSetParams                       func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32
+	CuGraphAddKernelNode                                 func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphAddKernelNode_v2                              func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeGetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeGetParams_v2                        func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeSetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphKernelNodeSetParams_v2                        func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecKernelNodeSetParams                       func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecKernelNodeSetParams_v2                    func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecGetFlags                                  func(hGraphExec uintptr, flags unsafe.Pointer) int32
+	CuGraphInstantiateWithParams                         func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32
+	CuGraphExecUpdate                                    func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32
+	CuGraphInstantiate                                   func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32
+	CuDeviceGetProperties                                func(prop unsafe.Pointer, dev int32) int32
+	CuDeviceGetLuid                                      func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32
+	CuDeviceGetTexture1DLinearMaxWidth                   func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32
+	CuCtxGetSharedMemConfig                              func(pConfig unsafe.Pointer) int32
+	CuCtxSetSharedMemConfig                              func(config int32) int32
+	CuDeviceGetExecAffinitySupport                       func(pi unsafe.Pointer, type_ int32, dev int32) int32
+	CuCtxGetExecAffinity                                 func(pExecAffinity unsafe.Pointer, type_ int32) int32
+	CuCtxCreate_v3                                       func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32
+	CuStreamGetAttribute                                 func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CuStreamSetAttribute                                 func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CuStreamCopyAttributes                               func(dst uintptr, src uintptr) int32
+	CuStreamGetAttribute_ptsz                            func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32
+	CuStreamSetAttribute_ptsz                            func(hStream uintptr, attr int32, value unsafe.Pointer) int32
+	CuStreamCopyAttributes_ptsz                          func(dst uintptr, src uintptr) int32
+	CuStreamWriteValue32                                 func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_v2                              func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_ptsz                            func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue32_v2_ptsz                         func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWriteValue64                                 func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_v2                              func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_ptsz                            func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWriteValue64_v2_ptsz                         func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuIpcGetMemHandle                                    func(pHandle unsafe.Pointer, dptr uint64) int32
+	CuIpcOpenMemHandle_v2                                func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32
+	CuIpcOpenMemHandle                                   func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32
+	CuIpcCloseMemHandle                                  func(dptr uint64) int32
+	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
+	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
+	CuGraphDebugDotPrint                                 func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1569,6 +1683,348 @@ var Semantics = Set{
 		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			return int32(cuda.LaunchKernelEx(config, f, params, extra))
+		},
+		CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+			return int32(cuda.MemcpyHtoDPtds(dst, src, count))
+		},
+		CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyDtoHPtds(dst, src, count))
+		},
+		CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyDtoDPtds(dst, src, count))
+		},
+		CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 {
+			return int32(cuda.MemcpyPtdsCU(dst, src, count))
+		},
+		CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyAsyncPtszCU(dst, src, count, stream))
+		},
+		CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyHtoDAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoHAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoDAsyncPtsz(dst, src, count, stream))
+		},
+		CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+			return int32(cuda.MemcpyPeerPtds(dstDevice, dstContext, srcDevice, srcContext, count))
+		},
+		CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemcpyPeerAsyncPtsz(dstDevice, dstContext, srcDevice, srcContext, count, stream))
+		},
+		CuMemcpy2D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DPtdsCU(pCopy))
+		},
+		CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2DPtdsCU(pCopy))
+		},
+		CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsyncPtszCU(pCopy, hStream))
+		},
+		CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPtdsCU(pCopy))
+		},
+		CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsyncPtszCU(pCopy, hStream))
+		},
+		CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+			return int32(cuda.MemsetD8Ptds(dst, value, count))
+		},
+		CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+			return int32(cuda.MemsetD16Ptds(dst, value, count))
+		},
+		CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+			return int32(cuda.MemsetD32Ptds(dst, value, count))
+		},
+		CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD8AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD16AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD32AsyncPtsz(dst, value, count, stream))
+		},
+		CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D8Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D16Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+			return int32(cuda.MemsetD2D32Ptds(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D8AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D16AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+			return int32(cuda.MemsetD2D32AsyncPtsz(dst, pitch, value, width, height, stream))
+		},
+		CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+			return int32(cuda.LaunchFunctionPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
+		},
+		CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+			return int32(cuda.LaunchCooperativeKernelPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
+		},
+		CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+			return int32(cuda.LaunchKernelExPtsz(config, f, params, extra))
+		},
+		CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+			return int32(cuda.LaunchHostFuncPtszCU(hStream, fn, userData))
+		},
+		CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+			return int32(cuda.StreamAddCallbackPtszCU(hStream, callback, userData, flags))
+		},
+		CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+			return int32(cuda.EventRecordPtsz(event, stream))
+		},
+		CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+			return int32(cuda.EventRecordWithFlagsPtsz(hEvent, hStream, flags))
+		},
+		CuStreamSynchronize_ptsz: func(stream uintptr) int32 {
+			return int32(cuda.StreamSynchronizePtsz(stream))
+		},
+		CuStreamQuery_ptsz: func(stream uintptr) int32 {
+			return int32(cuda.StreamQueryPtsz(stream))
+		},
+		CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+			return int32(cuda.StreamWaitEventPtsz(hStream, hEvent, flags))
+		},
+		CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetPriorityPtsz(hStream, priority))
+		},
+		CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetFlagsPtsz(hStream, flags))
+		},
+		CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCtxPtsz(hStream, pctx))
+		},
+		CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetIdPtsz(hStream, streamId))
+		},
+		CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 {
+			return int32(cuda.StreamBeginCapturePtsz(hStream, mode))
+		},
+		CuStreamBeginCapture_ptsz: func(hStream uintptr) int32 {
+			return int32(cuda.StreamBeginCapture1Ptsz(hStream))
+		},
+		CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+			return int32(cuda.StreamEndCapturePtsz(hStream, phGraph))
+		},
+		CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+			return int32(cuda.StreamIsCapturingPtsz(hStream, captureStatus))
+		},
+		CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo1Ptsz(hStream, captureStatus, id))
+		},
+		CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfoPtsz(hStream, captureStatus, id, graph, deps, numDeps))
+		},
+		CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphLaunchPtsz(hGraphExec, hStream))
+		},
+		CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+			return int32(cuda.GraphUploadPtsz(hGraphExec, hStream))
+		},
+		CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+			return int32(cuda.MemAllocAsyncPtsz(dptr, bytesize, hStream))
+		},
+		CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
+			return int32(cuda.MemFreeAsyncPtsz(dptr, hStream))
+		},
+		CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetEdges(hGraph, from, to, numEdges))
+		},
+		CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetRootNodes(hGraph, rootNodes, numRootNodes))
+		},
+		CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependencies(hNode, dependencies, numDependencies))
+		},
+		CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes))
+		},
+		CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphRemoveDependencies(hGraph, from, to, numDependencies))
+		},
+		CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+			return int32(cuda.GraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph))
+		},
+		CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			return int32(cuda.GraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event))
+		},
+		CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+			return int32(cuda.GraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event))
+		},
+		CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphEventRecordNodeGetEvent(hNode, event_out))
+		},
+		CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphEventRecordNodeSetEvent(hNode, event))
+		},
+		CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphEventWaitNodeGetEvent(hNode, event_out))
+		},
+		CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphEventWaitNodeSetEvent(hNode, event))
+		},
+		CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event))
+		},
+		CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+			return int32(cuda.GraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event))
+		},
+		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphHostNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphHostNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+			return int32(cuda.GraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph))
+		},
+		CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemsetNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemsetNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.GraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx))
+		},
+		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddKernelNode2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeGetParams2(hNode, nodeParams))
+		},
+		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeSetParams2(hNode, nodeParams))
+		},
+		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecKernelNodeSetParams2(hGraphExec, hNode, nodeParams))
+		},
+		CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecGetFlags(hGraphExec, flags))
+		},
+		CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams))
+		},
+		CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecUpdate1(hGraphExec, hGraph, hErrorNode_out, updateResult_out))
+		},
+		CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+			return int32(cuda.GraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize))
+		},
+		CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetProperties(prop, dev))
+		},
+		CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+			return int32(cuda.DeviceGetLuid(luid, deviceNodeMask, dev))
+		},
+		CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+			return int32(cuda.DeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev))
+		},
+		CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+			return int32(cuda.CtxGetSharedMemConfig(pConfig))
+		},
+		CuCtxSetSharedMemConfig: func(config int32) int32 {
+			return int32(cuda.CtxSetSharedMemConfig(config))
+		},
+		CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+			return int32(cuda.DeviceGetExecAffinitySupport(pi, type_, dev))
+		},
+		CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.CtxGetExecAffinity(pExecAffinity, type_))
+		},
+		CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+			return int32(cuda.CtxCreate3(pctx, paramsArray, numParams, flags, dev))
+		},
+		CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetAttribute(hStream, attr, value_out))
+		},
+		CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.StreamSetAttribute(hStream, attr, value))
+		},
+		CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			return int32(cuda.StreamCopyAttributes(dst, src))
+		},
+		CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetAttributePtsz(hStream, attr, value_out))
+		},
+		CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.StreamSetAttributePtsz(hStream, attr, value))
+		},
+		CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+			return int32(cuda.StreamCopyAttributesPtsz(dst, src))
+		},
+		CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWriteValue64Ptsz(stream, addr, value, flags))
+		},
+		CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 {
+			return int32(cuda.IpcGetMemHandle(pHandle, dptr))
+		},
+		CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+			return int32(cuda.IpcOpenMemHandle(pdptr, handle, Flags))
+		},
+		CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+			return int32(cuda.IpcOpenMemHandle(pdptr, handle, Flags))
+		},
+		CuIpcCloseMemHandle: func(dptr uint64) int32 {
+			return int32(cuda.IpcCloseMemHandle(dptr))
+		},
+		CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+			return int32(cuda.IpcGetEventHandle(pHandle, event))
+		},
+		CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+			return int32(cuda.IpcOpenEventHandle(phEvent, handle))
+		},
+		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.GraphDebugDotPrintCU(hGraph, path, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -6138,6 +6594,690 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLaunchKernelEx(config, f, params, extra)
 				shim.TraceEnd(t, 5109, "cuLaunchKernelEx", cuda.Result(r), config, f, params, extra)
+				return r
+			},
+			CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7000, "cuMemcpyHtoD_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7001, "cuMemcpyDtoH_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+				shim.TraceEnd(t, 7002, "cuMemcpyDtoD_v2_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy_ptds(dst, src, count)
+				shim.TraceEnd(t, 7003, "cuMemcpy_ptds", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7004, "cuMemcpyAsync_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7005, "cuMemcpyHtoDAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7006, "cuMemcpyDtoHAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+				shim.TraceEnd(t, 7007, "cuMemcpyDtoDAsync_v2_ptsz", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+				shim.TraceEnd(t, 7008, "cuMemcpyPeer_ptds", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count)
+				return r
+			},
+			CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				shim.TraceEnd(t, 7009, "cuMemcpyPeerAsync_ptsz", cuda.Result(r), dstDevice, dstContext, srcDevice, srcContext, count, stream)
+				return r
+			},
+			CuMemcpy2D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7010, "cuMemcpy2D_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7011, "cuMemcpy2DUnaligned_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 7012, "cuMemcpy2DAsync_v2_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D_v2_ptds(pCopy)
+				shim.TraceEnd(t, 7013, "cuMemcpy3D_v2_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 7014, "cuMemcpy3DAsync_v2_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7015, "cuMemsetD8_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7016, "cuMemsetD16_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+				shim.TraceEnd(t, 7017, "cuMemsetD32_v2_ptds", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7018, "cuMemsetD8Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7019, "cuMemsetD16Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+				shim.TraceEnd(t, 7020, "cuMemsetD32Async_ptsz", cuda.Result(r), dst, value, count, stream)
+				return r
+			},
+			CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7021, "cuMemsetD2D8_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7022, "cuMemsetD2D16_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 7023, "cuMemsetD2D32_v2_ptds", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7024, "cuMemsetD2D8Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7025, "cuMemsetD2D16Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+				shim.TraceEnd(t, 7026, "cuMemsetD2D32Async_ptsz", cuda.Result(r), dst, pitch, value, width, height, stream)
+				return r
+			},
+			CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+				shim.TraceEnd(t, 7027, "cuLaunchKernel_ptsz", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+				return r
+			},
+			CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				shim.TraceEnd(t, 7028, "cuLaunchCooperativeKernel_ptsz", cuda.Result(r), f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+				return r
+			},
+			CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+				shim.TraceEnd(t, 7029, "cuLaunchKernelEx_ptsz", cuda.Result(r), config, f, params, extra)
+				return r
+			},
+			CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+				shim.TraceEnd(t, 7030, "cuLaunchHostFunc_ptsz", cuda.Result(r), hStream, fn, userData)
+				return r
+			},
+			CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+				shim.TraceEnd(t, 7031, "cuStreamAddCallback_ptsz", cuda.Result(r), hStream, callback, userData, flags)
+				return r
+			},
+			CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventRecord_ptsz(event, stream)
+				shim.TraceEnd(t, 7032, "cuEventRecord_ptsz", cuda.Result(r), event, stream)
+				return r
+			},
+			CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+				shim.TraceEnd(t, 7033, "cuEventRecordWithFlags_ptsz", cuda.Result(r), hEvent, hStream, flags)
+				return r
+			},
+			CuStreamSynchronize_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSynchronize_ptsz(stream)
+				shim.TraceEnd(t, 7034, "cuStreamSynchronize_ptsz", cuda.Result(r), stream)
+				return r
+			},
+			CuStreamQuery_ptsz: func(stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamQuery_ptsz(stream)
+				shim.TraceEnd(t, 7035, "cuStreamQuery_ptsz", cuda.Result(r), stream)
+				return r
+			},
+			CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+				shim.TraceEnd(t, 7036, "cuStreamWaitEvent_ptsz", cuda.Result(r), hStream, hEvent, flags)
+				return r
+			},
+			CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+				shim.TraceEnd(t, 7037, "cuStreamGetPriority_ptsz", cuda.Result(r), hStream, priority)
+				return r
+			},
+			CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+				shim.TraceEnd(t, 7038, "cuStreamGetFlags_ptsz", cuda.Result(r), hStream, flags)
+				return r
+			},
+			CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCtx_ptsz(hStream, pctx)
+				shim.TraceEnd(t, 7039, "cuStreamGetCtx_ptsz", cuda.Result(r), hStream, pctx)
+				return r
+			},
+			CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetId_ptsz(hStream, streamId)
+				shim.TraceEnd(t, 7040, "cuStreamGetId_ptsz", cuda.Result(r), hStream, streamId)
+				return r
+			},
+			CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode)
+				shim.TraceEnd(t, 7041, "cuStreamBeginCapture_v2_ptsz", cuda.Result(r), hStream, mode)
+				return r
+			},
+			CuStreamBeginCapture_ptsz: func(hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCapture_ptsz(hStream)
+				shim.TraceEnd(t, 7042, "cuStreamBeginCapture_ptsz", cuda.Result(r), hStream)
+				return r
+			},
+			CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+				shim.TraceEnd(t, 7043, "cuStreamEndCapture_ptsz", cuda.Result(r), hStream, phGraph)
+				return r
+			},
+			CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+				shim.TraceEnd(t, 7044, "cuStreamIsCapturing_ptsz", cuda.Result(r), hStream, captureStatus)
+				return r
+			},
+			CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+				shim.TraceEnd(t, 7045, "cuStreamGetCaptureInfo_ptsz", cuda.Result(r), hStream, captureStatus, id)
+				return r
+			},
+			CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+				shim.TraceEnd(t, 7046, "cuStreamGetCaptureInfo_v2_ptsz", cuda.Result(r), hStream, captureStatus, id, graph, deps, numDeps)
+				return r
+			},
+			CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+				shim.TraceEnd(t, 7047, "cuGraphLaunch_ptsz", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+				shim.TraceEnd(t, 7048, "cuGraphUpload_ptsz", cuda.Result(r), hGraphExec, hStream)
+				return r
+			},
+			CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+				shim.TraceEnd(t, 7049, "cuMemAllocAsync_ptsz", cuda.Result(r), dptr, bytesize, hStream)
+				return r
+			},
+			CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFreeAsync_ptsz(dptr, hStream)
+				shim.TraceEnd(t, 7050, "cuMemFreeAsync_ptsz", cuda.Result(r), dptr, hStream)
+				return r
+			},
+			CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+				shim.TraceEnd(t, 7060, "cuGraphGetEdges", cuda.Result(r), hGraph, from, to, numEdges)
+				return r
+			},
+			CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+				shim.TraceEnd(t, 7061, "cuGraphGetRootNodes", cuda.Result(r), hGraph, rootNodes, numRootNodes)
+				return r
+			},
+			CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+				shim.TraceEnd(t, 7062, "cuGraphNodeGetDependencies", cuda.Result(r), hNode, dependencies, numDependencies)
+				return r
+			},
+			CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+				shim.TraceEnd(t, 7063, "cuGraphNodeGetDependentNodes", cuda.Result(r), hNode, dependentNodes, numDependentNodes)
+				return r
+			},
+			CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+				shim.TraceEnd(t, 7064, "cuGraphRemoveDependencies", cuda.Result(r), hGraph, from, to, numDependencies)
+				return r
+			},
+			CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+				shim.TraceEnd(t, 7065, "cuGraphNodeFindInClone", cuda.Result(r), phNode, hOriginalNode, hClonedGraph)
+				return r
+			},
+			CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+				shim.TraceEnd(t, 7066, "cuGraphAddEventRecordNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, event)
+				return r
+			},
+			CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+				shim.TraceEnd(t, 7067, "cuGraphAddEventWaitNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, event)
+				return r
+			},
+			CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+				shim.TraceEnd(t, 7068, "cuGraphEventRecordNodeGetEvent", cuda.Result(r), hNode, event_out)
+				return r
+			},
+			CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+				shim.TraceEnd(t, 7069, "cuGraphEventRecordNodeSetEvent", cuda.Result(r), hNode, event)
+				return r
+			},
+			CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+				shim.TraceEnd(t, 7070, "cuGraphEventWaitNodeGetEvent", cuda.Result(r), hNode, event_out)
+				return r
+			},
+			CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphEventWaitNodeSetEvent(hNode, event)
+				shim.TraceEnd(t, 7071, "cuGraphEventWaitNodeSetEvent", cuda.Result(r), hNode, event)
+				return r
+			},
+			CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 7072, "cuGraphExecEventRecordNodeSetEvent", cuda.Result(r), hGraphExec, hNode, event)
+				return r
+			},
+			CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+				shim.TraceEnd(t, 7073, "cuGraphExecEventWaitNodeSetEvent", cuda.Result(r), hGraphExec, hNode, event)
+				return r
+			},
+			CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7074, "cuGraphAddHostNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7075, "cuGraphHostNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7076, "cuGraphHostNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7077, "cuGraphExecHostNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+				shim.TraceEnd(t, 7078, "cuGraphAddChildGraphNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+				return r
+			},
+			CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7079, "cuGraphMemsetNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7080, "cuGraphMemsetNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+				shim.TraceEnd(t, 7081, "cuGraphExecMemsetNodeSetParams", cuda.Result(r), hGraphExec, hNode, memsetParams, ctx)
+				return r
+			},
+			CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7082, "cuGraphAddKernelNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 7083, "cuGraphAddKernelNode_v2", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7084, "cuGraphKernelNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+				shim.TraceEnd(t, 7085, "cuGraphKernelNodeGetParams_v2", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 7086, "cuGraphKernelNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+				shim.TraceEnd(t, 7087, "cuGraphKernelNodeSetParams_v2", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7088, "cuGraphExecKernelNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 7089, "cuGraphExecKernelNodeSetParams_v2", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+				shim.TraceEnd(t, 7090, "cuGraphExecGetFlags", cuda.Result(r), hGraphExec, flags)
+				return r
+			},
+			CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+				shim.TraceEnd(t, 7091, "cuGraphInstantiateWithParams", cuda.Result(r), phGraphExec, hGraph, instantiateParams)
+				return r
+			},
+			CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+				shim.TraceEnd(t, 7092, "cuGraphExecUpdate", cuda.Result(r), hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+				return r
+			},
+			CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+				shim.TraceEnd(t, 7093, "cuGraphInstantiate", cuda.Result(r), phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+				return r
+			},
+			CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetProperties(prop, dev)
+				shim.TraceEnd(t, 7100, "cuDeviceGetProperties", cuda.Result(r), prop, dev)
+				return r
+			},
+			CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+				shim.TraceEnd(t, 7101, "cuDeviceGetLuid", cuda.Result(r), luid, deviceNodeMask, dev)
+				return r
+			},
+			CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+				shim.TraceEnd(t, 7102, "cuDeviceGetTexture1DLinearMaxWidth", cuda.Result(r), maxWidthInElements, format, numChannels, dev)
+				return r
+			},
+			CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetSharedMemConfig(pConfig)
+				shim.TraceEnd(t, 7103, "cuCtxGetSharedMemConfig", cuda.Result(r), pConfig)
+				return r
+			},
+			CuCtxSetSharedMemConfig: func(config int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSetSharedMemConfig(config)
+				shim.TraceEnd(t, 7104, "cuCtxSetSharedMemConfig", cuda.Result(r), config)
+				return r
+			},
+			CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+				shim.TraceEnd(t, 7105, "cuDeviceGetExecAffinitySupport", cuda.Result(r), pi, type_, dev)
+				return r
+			},
+			CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+				shim.TraceEnd(t, 7106, "cuCtxGetExecAffinity", cuda.Result(r), pExecAffinity, type_)
+				return r
+			},
+			CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+				shim.TraceEnd(t, 7107, "cuCtxCreate_v3", cuda.Result(r), pctx, paramsArray, numParams, flags, dev)
+				return r
+			},
+			CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+				shim.TraceEnd(t, 7108, "cuStreamGetAttribute", cuda.Result(r), hStream, attr, value_out)
+				return r
+			},
+			CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSetAttribute(hStream, attr, value)
+				shim.TraceEnd(t, 7109, "cuStreamSetAttribute", cuda.Result(r), hStream, attr, value)
+				return r
+			},
+			CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamCopyAttributes(dst, src)
+				shim.TraceEnd(t, 7110, "cuStreamCopyAttributes", cuda.Result(r), dst, src)
+				return r
+			},
+			CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+				shim.TraceEnd(t, 7111, "cuStreamGetAttribute_ptsz", cuda.Result(r), hStream, attr, value_out)
+				return r
+			},
+			CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+				shim.TraceEnd(t, 7112, "cuStreamSetAttribute_ptsz", cuda.Result(r), hStream, attr, value)
+				return r
+			},
+			CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamCopyAttributes_ptsz(dst, src)
+				shim.TraceEnd(t, 7113, "cuStreamCopyAttributes_ptsz", cuda.Result(r), dst, src)
+				return r
+			},
+			CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+				shim.TraceEnd(t, 7114, "cuStreamWriteValue32", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 7115, "cuStreamWriteValue32_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7116, "cuStreamWriteValue32_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7117, "cuStreamWriteValue32_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+				shim.TraceEnd(t, 7118, "cuStreamWriteValue64", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 7119, "cuStreamWriteValue64_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7120, "cuStreamWriteValue64_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 7121, "cuStreamWriteValue64_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcGetMemHandle(pHandle, dptr)
+				shim.TraceEnd(t, 7130, "cuIpcGetMemHandle", cuda.Result(r), pHandle, dptr)
+				return r
+			},
+			CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+				shim.TraceEnd(t, 7131, "cuIpcOpenMemHandle_v2", cuda.Result(r), pdptr, handle, Flags)
+				return r
+			},
+			CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+				shim.TraceEnd(t, 7132, "cuIpcOpenMemHandle", cuda.Result(r), pdptr, handle, Flags)
+				return r
+			},
+			CuIpcCloseMemHandle: func(dptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcCloseMemHandle(dptr)
+				shim.TraceEnd(t, 7133, "cuIpcCloseMemHandle", cuda.Result(r), dptr)
+				return r
+			},
+			CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcGetEventHandle(pHandle, event)
+				shim.TraceEnd(t, 7134, "cuIpcGetEventHandle", cuda.Result(r), pHandle, event)
+				return r
+			},
+			CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuIpcOpenEventHandle(phEvent, handle)
+				shim.TraceEnd(t, 7135, "cuIpcOpenEventHandle", cuda.Result(r), phEvent, handle)
+				return r
+			},
+			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+				shim.TraceEnd(t, 7140, "cuGraphDebugDotPrint", cuda.Result(r), hGraph, path, flags)
 				return r
 			},
 		},
@@ -10876,6 +12016,310 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 				return get().Cuda.CuLaunchKernelEx(config, f, params, extra)
+			},
+			CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
+				return get().Cuda.CuMemcpyHtoD_v2_ptds(dst, src, count)
+			},
+			CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
+				return get().Cuda.CuMemcpyDtoH_v2_ptds(dst, src, count)
+			},
+			CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
+				return get().Cuda.CuMemcpyDtoD_v2_ptds(dst, src, count)
+			},
+			CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 { return get().Cuda.CuMemcpy_ptds(dst, src, count) },
+			CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyAsync_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoDAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoHAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoDAsync_v2_ptsz(dst, src, count, stream)
+			},
+			CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
+				return get().Cuda.CuMemcpyPeer_ptds(dstDevice, dstContext, srcDevice, srcContext, count)
+			},
+			CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyPeerAsync_ptsz(dstDevice, dstContext, srcDevice, srcContext, count, stream)
+			},
+			CuMemcpy2D_v2_ptds:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D_v2_ptds(pCopy) },
+			CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned_v2_ptds(pCopy) },
+			CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy2DAsync_v2_ptsz(pCopy, hStream)
+			},
+			CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D_v2_ptds(pCopy) },
+			CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DAsync_v2_ptsz(pCopy, hStream)
+			},
+			CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
+				return get().Cuda.CuMemsetD8_v2_ptds(dst, value, count)
+			},
+			CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
+				return get().Cuda.CuMemsetD16_v2_ptds(dst, value, count)
+			},
+			CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
+				return get().Cuda.CuMemsetD32_v2_ptds(dst, value, count)
+			},
+			CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD8Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD16Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD32Async_ptsz(dst, value, count, stream)
+			},
+			CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D8_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D16_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
+				return get().Cuda.CuMemsetD2D32_v2_ptds(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D8Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D16Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
+				return get().Cuda.CuMemsetD2D32Async_ptsz(dst, pitch, value, width, height, stream)
+			},
+			CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
+				return get().Cuda.CuLaunchKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra)
+			},
+			CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
+				return get().Cuda.CuLaunchCooperativeKernel_ptsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
+			},
+			CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
+				return get().Cuda.CuLaunchKernelEx_ptsz(config, f, params, extra)
+			},
+			CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
+				return get().Cuda.CuLaunchHostFunc_ptsz(hStream, fn, userData)
+			},
+			CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamAddCallback_ptsz(hStream, callback, userData, flags)
+			},
+			CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 { return get().Cuda.CuEventRecord_ptsz(event, stream) },
+			CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
+				return get().Cuda.CuEventRecordWithFlags_ptsz(hEvent, hStream, flags)
+			},
+			CuStreamSynchronize_ptsz: func(stream uintptr) int32 { return get().Cuda.CuStreamSynchronize_ptsz(stream) },
+			CuStreamQuery_ptsz:       func(stream uintptr) int32 { return get().Cuda.CuStreamQuery_ptsz(stream) },
+			CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitEvent_ptsz(hStream, hEvent, flags)
+			},
+			CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetPriority_ptsz(hStream, priority)
+			},
+			CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetFlags_ptsz(hStream, flags)
+			},
+			CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 { return get().Cuda.CuStreamGetCtx_ptsz(hStream, pctx) },
+			CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetId_ptsz(hStream, streamId)
+			},
+			CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 { return get().Cuda.CuStreamBeginCapture_v2_ptsz(hStream, mode) },
+			CuStreamBeginCapture_ptsz:    func(hStream uintptr) int32 { return get().Cuda.CuStreamBeginCapture_ptsz(hStream) },
+			CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamEndCapture_ptsz(hStream, phGraph)
+			},
+			CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamIsCapturing_ptsz(hStream, captureStatus)
+			},
+			CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_ptsz(hStream, captureStatus, id)
+			},
+			CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_v2_ptsz(hStream, captureStatus, id, graph, deps, numDeps)
+			},
+			CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuGraphLaunch_ptsz(hGraphExec, hStream)
+			},
+			CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuGraphUpload_ptsz(hGraphExec, hStream)
+			},
+			CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocAsync_ptsz(dptr, bytesize, hStream)
+			},
+			CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 { return get().Cuda.CuMemFreeAsync_ptsz(dptr, hStream) },
+			CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetEdges(hGraph, from, to, numEdges)
+			},
+			CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetRootNodes(hGraph, rootNodes, numRootNodes)
+			},
+			CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependencies(hNode, dependencies, numDependencies)
+			},
+			CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependentNodes(hNode, dependentNodes, numDependentNodes)
+			},
+			CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphRemoveDependencies(hGraph, from, to, numDependencies)
+			},
+			CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
+				return get().Cuda.CuGraphNodeFindInClone(phNode, hOriginalNode, hClonedGraph)
+			},
+			CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cuda.CuGraphAddEventRecordNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+			},
+			CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
+				return get().Cuda.CuGraphAddEventWaitNode(phGraphNode, hGraph, dependencies, numDependencies, event)
+			},
+			CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphEventRecordNodeGetEvent(hNode, event_out)
+			},
+			CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphEventRecordNodeSetEvent(hNode, event)
+			},
+			CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphEventWaitNodeGetEvent(hNode, event_out)
+			},
+			CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 { return get().Cuda.CuGraphEventWaitNodeSetEvent(hNode, event) },
+			CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphExecEventRecordNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
+				return get().Cuda.CuGraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event)
+			},
+			CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphHostNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphHostNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
+				return get().Cuda.CuGraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph)
+			},
+			CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemsetNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemsetNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
+				return get().Cuda.CuGraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx)
+			},
+			CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeGetParams_v2(hNode, nodeParams)
+			},
+			CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeSetParams_v2(hNode, nodeParams)
+			},
+			CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, nodeParams)
+			},
+			CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecGetFlags(hGraphExec, flags)
+			},
+			CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphInstantiateWithParams(phGraphExec, hGraph, instantiateParams)
+			},
+			CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecUpdate(hGraphExec, hGraph, hErrorNode_out, updateResult_out)
+			},
+			CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
+				return get().Cuda.CuGraphInstantiate(phGraphExec, hGraph, phErrorNode, logBuffer, bufferSize)
+			},
+			CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 { return get().Cuda.CuDeviceGetProperties(prop, dev) },
+			CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
+				return get().Cuda.CuDeviceGetLuid(luid, deviceNodeMask, dev)
+			},
+			CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetTexture1DLinearMaxWidth(maxWidthInElements, format, numChannels, dev)
+			},
+			CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 { return get().Cuda.CuCtxGetSharedMemConfig(pConfig) },
+			CuCtxSetSharedMemConfig: func(config int32) int32 { return get().Cuda.CuCtxSetSharedMemConfig(config) },
+			CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetExecAffinitySupport(pi, type_, dev)
+			},
+			CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuCtxGetExecAffinity(pExecAffinity, type_)
+			},
+			CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
+				return get().Cuda.CuCtxCreate_v3(pctx, paramsArray, numParams, flags, dev)
+			},
+			CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetAttribute(hStream, attr, value_out)
+			},
+			CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamSetAttribute(hStream, attr, value)
+			},
+			CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 { return get().Cuda.CuStreamCopyAttributes(dst, src) },
+			CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetAttribute_ptsz(hStream, attr, value_out)
+			},
+			CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamSetAttribute_ptsz(hStream, attr, value)
+			},
+			CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 { return get().Cuda.CuStreamCopyAttributes_ptsz(dst, src) },
+			CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_v2(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue32_v2_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_v2(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWriteValue64_v2_ptsz(stream, addr, value, flags)
+			},
+			CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 { return get().Cuda.CuIpcGetMemHandle(pHandle, dptr) },
+			CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				return get().Cuda.CuIpcOpenMemHandle_v2(pdptr, handle, Flags)
+			},
+			CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
+				return get().Cuda.CuIpcOpenMemHandle(pdptr, handle, Flags)
+			},
+			CuIpcCloseMemHandle: func(dptr uint64) int32 { return get().Cuda.CuIpcCloseMemHandle(dptr) },
+			CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
+				return get().Cuda.CuIpcGetEventHandle(pHandle, event)
+			},
+			CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
+				return get().Cuda.CuIpcOpenEventHandle(phEvent, handle)
+			},
+			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
+				return get().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
 			},
 		},
 		Cudart: Cudart{

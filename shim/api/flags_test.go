@@ -25,9 +25,9 @@ func TestSyncAndQueryRowsNameWhatTheyWaitFor(t *testing.T) {
 		assert.True(t, len(f.Args) == 0 || waits[f.Args[0].CType], "%s waits for a %s", f.Name, f.Args)
 	}
 	// cu/cuda Ctx/Device, Stream and Event Synchronize; Stream and Event Query; the
-	// runtime's per-thread stream forms of Stream Synchronize and Query.
-	assert.Equal(t, 7, syncs)
-	assert.Equal(t, 5, queries)
+	// runtime's and the driver's per-thread stream forms of Stream Synchronize and Query.
+	assert.Equal(t, 8, syncs)
+	assert.Equal(t, 6, queries)
 }
 
 // A row that hands out a new stream or event through its first argument declares it

@@ -210,7 +210,121 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemPoolGetAttribute, (void*, int, void*)) \
 	X(int, cuMemPoolSetAttribute, (void*, int, void*)) \
 	X(int, cuMemPoolTrimTo, (void*, size_t)) \
-	X(int, cuLaunchKernelEx, (const void*, void*, void*, void*))
+	X(int, cuLaunchKernelEx, (const void*, void*, void*, void*)) \
+	X(int, cuMemcpyHtoD_v2_ptds, (unsigned long long, const void*, size_t)) \
+	X(int, cuMemcpyDtoH_v2_ptds, (void*, unsigned long long, size_t)) \
+	X(int, cuMemcpyDtoD_v2_ptds, (unsigned long long, unsigned long long, size_t)) \
+	X(int, cuMemcpy_ptds, (unsigned long long, unsigned long long, size_t)) \
+	X(int, cuMemcpyAsync_ptsz, (unsigned long long, unsigned long long, size_t, void*)) \
+	X(int, cuMemcpyHtoDAsync_v2_ptsz, (unsigned long long, const void*, size_t, void*)) \
+	X(int, cuMemcpyDtoHAsync_v2_ptsz, (void*, unsigned long long, size_t, void*)) \
+	X(int, cuMemcpyDtoDAsync_v2_ptsz, (unsigned long long, unsigned long long, size_t, void*)) \
+	X(int, cuMemcpyPeer_ptds, (unsigned long long, void*, unsigned long long, void*, size_t)) \
+	X(int, cuMemcpyPeerAsync_ptsz, (unsigned long long, void*, unsigned long long, void*, size_t, void*)) \
+	X(int, cuMemcpy2D_v2_ptds, (const void*)) \
+	X(int, cuMemcpy2DUnaligned_v2_ptds, (const void*)) \
+	X(int, cuMemcpy2DAsync_v2_ptsz, (const void*, void*)) \
+	X(int, cuMemcpy3D_v2_ptds, (const void*)) \
+	X(int, cuMemcpy3DAsync_v2_ptsz, (const void*, void*)) \
+	X(int, cuMemsetD8_v2_ptds, (unsigned long long, unsigned char, size_t)) \
+	X(int, cuMemsetD16_v2_ptds, (unsigned long long, unsigned short, size_t)) \
+	X(int, cuMemsetD32_v2_ptds, (unsigned long long, unsigned int, size_t)) \
+	X(int, cuMemsetD8Async_ptsz, (unsigned long long, unsigned char, size_t, void*)) \
+	X(int, cuMemsetD16Async_ptsz, (unsigned long long, unsigned short, size_t, void*)) \
+	X(int, cuMemsetD32Async_ptsz, (unsigned long long, unsigned int, size_t, void*)) \
+	X(int, cuMemsetD2D8_v2_ptds, (unsigned long long, size_t, unsigned char, size_t, size_t)) \
+	X(int, cuMemsetD2D16_v2_ptds, (unsigned long long, size_t, unsigned short, size_t, size_t)) \
+	X(int, cuMemsetD2D32_v2_ptds, (unsigned long long, size_t, unsigned int, size_t, size_t)) \
+	X(int, cuMemsetD2D8Async_ptsz, (unsigned long long, size_t, unsigned char, size_t, size_t, void*)) \
+	X(int, cuMemsetD2D16Async_ptsz, (unsigned long long, size_t, unsigned short, size_t, size_t, void*)) \
+	X(int, cuMemsetD2D32Async_ptsz, (unsigned long long, size_t, unsigned int, size_t, size_t, void*)) \
+	X(int, cuLaunchKernel_ptsz, (void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*, void*)) \
+	X(int, cuLaunchCooperativeKernel_ptsz, (void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*)) \
+	X(int, cuLaunchKernelEx_ptsz, (const void*, void*, void*, void*)) \
+	X(int, cuLaunchHostFunc_ptsz, (void*, void*, void*)) \
+	X(int, cuStreamAddCallback_ptsz, (void*, void*, void*, unsigned int)) \
+	X(int, cuEventRecord_ptsz, (void*, void*)) \
+	X(int, cuEventRecordWithFlags_ptsz, (void*, void*, unsigned int)) \
+	X(int, cuStreamSynchronize_ptsz, (void*)) \
+	X(int, cuStreamQuery_ptsz, (void*)) \
+	X(int, cuStreamWaitEvent_ptsz, (void*, void*, unsigned int)) \
+	X(int, cuStreamGetPriority_ptsz, (void*, void*)) \
+	X(int, cuStreamGetFlags_ptsz, (void*, void*)) \
+	X(int, cuStreamGetCtx_ptsz, (void*, void*)) \
+	X(int, cuStreamGetId_ptsz, (void*, void*)) \
+	X(int, cuStreamBeginCapture_v2_ptsz, (void*, int)) \
+	X(int, cuStreamBeginCapture_ptsz, (void*)) \
+	X(int, cuStreamEndCapture_ptsz, (void*, void*)) \
+	X(int, cuStreamIsCapturing_ptsz, (void*, void*)) \
+	X(int, cuStreamGetCaptureInfo_ptsz, (void*, void*, void*)) \
+	X(int, cuStreamGetCaptureInfo_v2_ptsz, (void*, void*, void*, void*, const void*, void*)) \
+	X(int, cuGraphLaunch_ptsz, (void*, void*)) \
+	X(int, cuGraphUpload_ptsz, (void*, void*)) \
+	X(int, cuMemAllocAsync_ptsz, (void*, size_t, void*)) \
+	X(int, cuMemFreeAsync_ptsz, (unsigned long long, void*)) \
+	X(int, cuGraphGetEdges, (void*, void*, void*, void*)) \
+	X(int, cuGraphGetRootNodes, (void*, void*, void*)) \
+	X(int, cuGraphNodeGetDependencies, (void*, void*, void*)) \
+	X(int, cuGraphNodeGetDependentNodes, (void*, void*, void*)) \
+	X(int, cuGraphRemoveDependencies, (void*, const void*, const void*, size_t)) \
+	X(int, cuGraphNodeFindInClone, (void*, void*, void*)) \
+	X(int, cuGraphAddEventRecordNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cuGraphAddEventWaitNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cuGraphEventRecordNodeGetEvent, (void*, void*)) \
+	X(int, cuGraphEventRecordNodeSetEvent, (void*, void*)) \
+	X(int, cuGraphEventWaitNodeGetEvent, (void*, void*)) \
+	X(int, cuGraphEventWaitNodeSetEvent, (void*, void*)) \
+	X(int, cuGraphExecEventRecordNodeSetEvent, (void*, void*, void*)) \
+	X(int, cuGraphExecEventWaitNodeSetEvent, (void*, void*, void*)) \
+	X(int, cuGraphAddHostNode, (void*, void*, const void*, size_t, const void*)) \
+	X(int, cuGraphHostNodeGetParams, (void*, void*)) \
+	X(int, cuGraphHostNodeSetParams, (void*, const void*)) \
+	X(int, cuGraphExecHostNodeSetParams, (void*, void*, const void*)) \
+	X(int, cuGraphAddChildGraphNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cuGraphMemsetNodeGetParams, (void*, void*)) \
+	X(int, cuGraphMemsetNodeSetParams, (void*, const void*)) \
+	X(int, cuGraphExecMemsetNodeSetParams, (void*, void*, const void*, void*)) \
+	X(int, cuGraphAddKernelNode, (void*, void*, const void*, size_t, const void*)) \
+	X(int, cuGraphAddKernelNode_v2, (void*, void*, const void*, size_t, const void*)) \
+	X(int, cuGraphKernelNodeGetParams, (void*, void*)) \
+	X(int, cuGraphKernelNodeGetParams_v2, (void*, void*)) \
+	X(int, cuGraphKernelNodeSetParams, (void*, const void*)) \
+	X(int, cuGraphKernelNodeSetParams_v2, (void*, const void*)) \
+	X(int, cuGraphExecKernelNodeSetParams, (void*, void*, const void*)) \
+	X(int, cuGraphExecKernelNodeSetParams_v2, (void*, void*, const void*)) \
+	X(int, cuGraphExecGetFlags, (void*, void*)) \
+	X(int, cuGraphInstantiateWithParams, (void*, void*, void*)) \
+	X(int, cuGraphExecUpdate, (void*, void*, void*, void*)) \
+	X(int, cuGraphInstantiate, (void*, void*, void*, void*, size_t)) \
+	X(int, cuDeviceGetProperties, (void*, int)) \
+	X(int, cuDeviceGetLuid, (void*, void*, int)) \
+	X(int, cuDeviceGetTexture1DLinearMaxWidth, (void*, int, unsigned int, int)) \
+	X(int, cuCtxGetSharedMemConfig, (void*)) \
+	X(int, cuCtxSetSharedMemConfig, (int)) \
+	X(int, cuDeviceGetExecAffinitySupport, (void*, int, int)) \
+	X(int, cuCtxGetExecAffinity, (void*, int)) \
+	X(int, cuCtxCreate_v3, (void*, const void*, int, unsigned int, int)) \
+	X(int, cuStreamGetAttribute, (void*, int, void*)) \
+	X(int, cuStreamSetAttribute, (void*, int, const void*)) \
+	X(int, cuStreamCopyAttributes, (void*, void*)) \
+	X(int, cuStreamGetAttribute_ptsz, (void*, int, void*)) \
+	X(int, cuStreamSetAttribute_ptsz, (void*, int, const void*)) \
+	X(int, cuStreamCopyAttributes_ptsz, (void*, void*)) \
+	X(int, cuStreamWriteValue32, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWriteValue32_v2, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWriteValue32_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWriteValue32_v2_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWriteValue64, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWriteValue64_v2, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWriteValue64_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWriteValue64_v2_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuIpcGetMemHandle, (void*, unsigned long long)) \
+	X(int, cuIpcOpenMemHandle_v2, (void*, vgpu_byval64, unsigned int)) \
+	X(int, cuIpcOpenMemHandle, (void*, vgpu_byval64, unsigned int)) \
+	X(int, cuIpcCloseMemHandle, (unsigned long long)) \
+	X(int, cuIpcGetEventHandle, (void*, void*)) \
+	X(int, cuIpcOpenEventHandle, (void*, vgpu_byval64)) \
+	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
