@@ -95,8 +95,10 @@ func bytesReader(b *[]byte) sliceReader { return sliceReader{b} }
 // its posts leave with the request that ends the burst (its download): one write, one wake-up of
 // the server, even when the burst lasts longer than flushDelay.
 func TestABurstOfPostsLeavesWithTheRequestThatEndsIt(t *testing.T) {
-	cc := withBatching(t, 4*time.Millisecond, time.Second, 2*time.Millisecond)
-	for i := 0; i < 40; i++ { // 40 posts 250 us apart: 10 ms in all, no pause of 4 ms
+	// flushDelay far above the posts' spacing, so a busy machine descheduling this loop for
+	// a while does not make a pause (it failed one run in a few with 4 ms on 2 loaded cores).
+	cc := withBatching(t, 250*time.Millisecond, 10*time.Second, 2*time.Millisecond)
+	for i := 0; i < 40; i++ { // 40 posts 250 us apart: 10 ms in all, no pause of 250 ms
 		require.NoError(t, post(OpLaunch, make([]byte, 48)))
 		spin(250 * time.Microsecond)
 	}
