@@ -8,6 +8,9 @@ import (
 	"vgpu/shim"
 )
 
+// cuGetProcAddress hands out the form of a name a caller of that CUDA version was built
+// for, as the table's proc:BASE@VERSION flags say; too old a caller, or a newer ABI than vgpu
+// implements, finds nothing.
 func TestResolveProc(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -22,6 +25,12 @@ func TestResolveProc(t *testing.T) {
 		{"cuGetProcAddress", 12000, "cuGetProcAddress_v2", procFound},
 		{"cuGetProcAddress", 11000, "", procVersionLow},
 		{"cuEventElapsedTime", 13000, "cuEventElapsedTime_v2", procFound},
+		{"cuMemAlloc", 2000, "", procVersionLow},
+		{"cuCtxCreate", 11040, "cuCtxCreate_v3", procFound},
+		{"cuCtxCreate", 2000, "cuCtxCreate", procFound},
+		{"cuGraphInstantiate", 11000, "cuGraphInstantiate_v2", procFound},
+		{"cuGraphInstantiate", 12000, "cuGraphInstantiateWithFlags", procFound},
+		{"cuGraphInstantiateWithFlags", 12000, "cuGraphInstantiateWithFlags", procFound},
 	} {
 		got, st := resolveProc(c.name, c.version)
 		assert.Equal(t, c.want, got, "%s@%d", c.name, c.version)

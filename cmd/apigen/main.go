@@ -90,7 +90,10 @@ var libNodes = map[string]string{"cudart": "libcudart.so.", "cublas": "libcublas
 // Each library's status for an entry point that is listed but not implemented.
 var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "15", "nvml": "3"}
 
-var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,:\s]+)\})?\s*$`)
+var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,:@\s]+)\})?\s*$`)
+// procFlagRe is a driver row's cuGetProcAddress version: proc:BASE@VERSION says the row
+// serves BASE for a caller of CUDA VERSION (1000*major + 10*minor) and later.
+var procFlagRe = regexp.MustCompile(`^proc:cu\w+@\d{4,5}$`)
 var annRe = regexp.MustCompile(`\s*\[(\w+)(?::([^\]]+))?\]\s*$`)
 var sizeRe = regexp.MustCompile(`^(|\d+|[A-Za-z_]\w*|\d+\*[A-Za-z_]\w*)$`)
 
@@ -146,7 +149,8 @@ func parse(path string) ([]fn, error) {
 			return nil, fmt.Errorf("%s:%d: %s symbols carry no version node", path, n, d.Lib)
 		}
 		for _, fl := range strings.FieldsFunc(m[8], func(r rune) bool { return r == ',' || r == ' ' }) {
-			if !contains(strings.Fields("stub noerr async fast local manual noremote sync query ctxswitch new:stream new:event free:stream free:event capture:begin capture:end"), fl) {
+			if !contains(strings.Fields("stub noerr async fast local manual noremote sync query ctxswitch new:stream new:event free:stream free:event capture:begin capture:end"), fl) &&
+				!procFlagRe.MatchString(fl) {
 				return nil, fmt.Errorf("%s:%d: unknown flag %q", path, n, fl)
 			}
 			d.Flags[fl] = true
@@ -200,7 +204,7 @@ func handleKind(ctype string) string {
 func checkHandleFlags(d fn) error {
 	for fl := range d.Flags {
 		kind, want, ok := strings.Cut(fl, ":")
-		if !ok {
+		if !ok || kind == "proc" {
 			continue
 		}
 		if kind == "capture" {

@@ -36,6 +36,8 @@ func TestBadLinesStopTheBuild(t *testing.T) {
 		"1 cuda CUresult cuX(CUstream *s [out]) {free:stream}",   // a destruction takes the handle itself
 		"1 cuda CUresult cuX(CUevent e) {capture:begin}",         // captures happen on streams
 		"1 cuda CUresult cuX(CUstream s) {new:graph}",            // unknown kind
+		"1 cuda CUresult cuX_v2(int v) {proc:cuX}",               // a cuGetProcAddress flag names its version
+		"1 cuda CUresult cuX_v2(int v) {proc:cuX@12.0}",          // in CUDA's 1000*major + 10*minor
 	} {
 		p := filepath.Join(t.TempDir(), "f.txt")
 		require.NoError(t, os.WriteFile(p, []byte(line+"\n"), 0o644))
