@@ -72,6 +72,11 @@ var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cud
 // its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).
 var byValue = map[string]int{"cudaExtent": 24, "cudaPitchedPtr": 32, "cudaMemLocation": 8, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64, "CUipcMemHandle": 64, "CUipcEventHandle": 64}
 
+// byvalTypedefs are the stand-ins, one per size in byValue, that C signatures pass such structs
+// as: same size and register class as the real ones.
+const byvalTypedefs = "typedef struct { unsigned long long w; } vgpu_byval8;\ntypedef struct { unsigned long long w[4]; } vgpu_byval32;\n" +
+	"typedef struct { unsigned long long w[3]; } vgpu_byval24;\ntypedef struct { char b[64]; } vgpu_byval64;\n"
+
 // Structs returned by value: the C type the wrapper returns, and its size.
 var returnedStructs = map[string]struct {
 	C    string
@@ -474,8 +479,7 @@ func genC(fns []fn) ([]byte, []byte) {
 	b.WriteString("// In a forked child each calls its own copy of the library instead, or answers in C (fork.h).\n\n")
 	b.WriteString("#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"_cgo_export.h\"\n#include \"fork.h\"\n\n")
 	b.WriteString("typedef struct { unsigned int x, y, z; } dim3;\n")
-	b.WriteString("typedef struct { unsigned long long w; } vgpu_byval8;\ntypedef struct { unsigned long long w[4]; } vgpu_byval32;\n")
-	b.WriteString("typedef struct { unsigned long long w[3]; } vgpu_byval24;\ntypedef struct { char b[64]; } vgpu_byval64;\n")
+	b.WriteString(byvalTypedefs)
 	b.WriteString("typedef struct { int x, y, z, w, f; } vgpu_chdesc;\n\nstatic void *vgpu_forked_handle;\n\n")
 
 	// The newest node of a name is its default (@@) version.

@@ -4,6 +4,8 @@
 #ifndef VGPU_ZZ_API_H
 #define VGPU_ZZ_API_H
 
+typedef struct { unsigned long long w; } vgpu_byval8;
+typedef struct { unsigned long long w[4]; } vgpu_byval32;
 typedef struct { unsigned long long w[3]; } vgpu_byval24;
 typedef struct { char b[64]; } vgpu_byval64;
 typedef struct { int x, y, z, w, f; } vgpu_chdesc;
