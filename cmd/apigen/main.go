@@ -96,6 +96,7 @@ var libNodes = map[string]string{"cudart": "libcudart.so.", "cublas": "libcublas
 var notSupported = map[string]string{"cuda": "801", "cudart": "801", "cublas": "15", "nvml": "3"}
 
 var lineRe = regexp.MustCompile(`^(\d+)\s+(\w+)(?:@([\d,]+))?\s+(.+?)\s*(\w+)\((.*)\)\s*(?:=\s*(\w+))?\s*(?:\{([\w,:@\s]+)\})?\s*$`)
+
 // procFlagRe is a driver row's cuGetProcAddress version: proc:BASE@VERSION says the row
 // serves BASE for a caller of CUDA VERSION (1000*major + 10*minor) and later.
 var procFlagRe = regexp.MustCompile(`^proc:cu\w+@\d{4,5}$`)
