@@ -156,3 +156,48 @@ func LaunchKernelEx(cfg uintptr, f uintptr, params, extra uintptr) Result {
 	lc.Attrs = attrs
 	return From(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: params}, events))
 }
+
+// clusterQuery resolves a cluster query's function, device and CUlaunchConfig.
+func clusterQuery(out unsafe.Pointer, f uintptr, cfg uintptr) (*shim.Kernel, *shim.Device, shim.LaunchConfig, Result) {
+	k, d, r := occupancyKernel(f)
+	if r != Success {
+		return nil, nil, shim.LaunchConfig{}, r
+	}
+	if out == nil || cfg == 0 {
+		return nil, nil, shim.LaunchConfig{}, ErrorInvalidValue
+	}
+	lc, r := LaunchConfigAt(unsafe.Pointer(cfg))
+	return k, d, lc, r
+}
+
+// OccupancyMaxPotentialClusterSize is cuOccupancyMaxPotentialClusterSize: the largest
+// cluster the function may be launched in with the configuration's block and dynamic
+// shared memory (shim.MaxPotentialClusterSize, the runtime's figure too).
+func OccupancyMaxPotentialClusterSize(out unsafe.Pointer, f uintptr, cfg uintptr) Result {
+	k, d, lc, r := clusterQuery(out, f, cfg)
+	if r != Success {
+		return r
+	}
+	n, st := shim.MaxPotentialClusterSize(k, d, lc)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutI32(out, n)
+	return Success
+}
+
+// OccupancyMaxActiveClusters is cuOccupancyMaxActiveClusters: how many clusters of the
+// configuration's cluster dimension attribute can be resident at once
+// (shim.MaxActiveClusters).
+func OccupancyMaxActiveClusters(out unsafe.Pointer, f uintptr, cfg uintptr) Result {
+	k, d, lc, r := clusterQuery(out, f, cfg)
+	if r != Success {
+		return r
+	}
+	n, st := shim.MaxActiveClusters(k, d, lc)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutI32(out, n)
+	return Success
+}

@@ -957,6 +957,16 @@ func vgpu_cuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize unsafe.Pointer, 
 	return dispatch.T().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
 }
 
+//export vgpu_cuOccupancyMaxPotentialClusterSize
+func vgpu_cuOccupancyMaxPotentialClusterSize(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+}
+
+//export vgpu_cuOccupancyMaxActiveClusters
+func vgpu_cuOccupancyMaxActiveClusters(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
+}
+
 //export vgpu_cuLaunchCooperativeKernel
 func vgpu_cuLaunchCooperativeKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 	return dispatch.T().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)

@@ -212,6 +212,8 @@ type Cuda struct {
 	CuOccupancyAvailableDynamicSMemPerBlock              func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32
 	CuOccupancyMaxPotentialBlockSize                     func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32
 	CuOccupancyMaxPotentialBlockSizeWithFlags            func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32
+	CuOccupancyMaxPotentialClusterSize                   func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32
+	CuOccupancyMaxActiveClusters                         func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32
 	CuLaunchCooperativeKernel                            func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
 	CuMemcpy2D_v2                                        func(pCopy unsafe.Pointer) int32
 	CuMemcpy2DUnaligned_v2                               func(pCopy unsafe.Pointer) int32
@@ -1641,6 +1643,12 @@ var Semantics = Set{
 		},
 		CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
 			return int32(cuda.OccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags))
+		},
+		CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+			return int32(cuda.OccupancyMaxPotentialClusterSize(clusterSize, func_, config))
+		},
+		CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+			return int32(cuda.OccupancyMaxActiveClusters(numClusters, func_, config))
 		},
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			return int32(cuda.LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
@@ -6510,6 +6518,18 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
 				shim.TraceEnd(t, 5107, "cuOccupancyMaxPotentialBlockSizeWithFlags", cuda.Result(r), minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+				return r
+			},
+			CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+				shim.TraceEnd(t, 9000, "cuOccupancyMaxPotentialClusterSize", cuda.Result(r), clusterSize, func_, config)
+				return r
+			},
+			CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
+				shim.TraceEnd(t, 9001, "cuOccupancyMaxActiveClusters", cuda.Result(r), numClusters, func_, config)
 				return r
 			},
 			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
@@ -11984,6 +12004,12 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
 				return get().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+			},
+			CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				return get().Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+			},
+			CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				return get().Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
 			},
 			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 				return get().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)

@@ -197,6 +197,8 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuOccupancyAvailableDynamicSMemPerBlock, (void*, void*, int, int)) \
 	X(int, cuOccupancyMaxPotentialBlockSize, (void*, void*, void*, void*, size_t, int)) \
 	X(int, cuOccupancyMaxPotentialBlockSizeWithFlags, (void*, void*, void*, void*, size_t, int, unsigned int)) \
+	X(int, cuOccupancyMaxPotentialClusterSize, (void*, void*, const void*)) \
+	X(int, cuOccupancyMaxActiveClusters, (void*, void*, const void*)) \
 	X(int, cuLaunchCooperativeKernel, (void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*)) \
 	X(int, cuMemcpy2D_v2, (const void*)) \
 	X(int, cuMemcpy2DUnaligned_v2, (const void*)) \

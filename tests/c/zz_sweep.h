@@ -190,6 +190,8 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuOccupancyAvailableDynamicSMemPerBlock", "ohss", 'c', 0},
 	{"cuOccupancyMaxPotentialBlockSize", "oohdus", 'c', 0},
 	{"cuOccupancyMaxPotentialBlockSizeWithFlags", "oohdusu", 'c', 0},
+	{"cuOccupancyMaxPotentialClusterSize", "ohd", 'c', 0},
+	{"cuOccupancyMaxActiveClusters", "ohd", 'c', 0},
 	{"cuLaunchCooperativeKernel", "huuuuuuuhd", 'c', 1},
 	{"cuMemcpy2D_v2", "i", 'c', 0},
 	{"cuMemcpy2DUnaligned_v2", "i", 'c', 0},
