@@ -946,7 +946,7 @@ var Stubs = table.Set{
 		CuOccupancyMaxActiveClusters:              table.Semantics.Cuda.CuOccupancyMaxActiveClusters,
 		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(190, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
+			r := int32(Unsupported("cuMemPrefetchAsync", 801))
 			StatsEnd(190, t)
 			return r
 		},

@@ -1658,7 +1658,7 @@ var Semantics = Set{
 			return int32(cuda.OccupancyMaxActiveClusters(numClusters, func_, config))
 		},
 		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
-			return int32(shim.Unimplemented("cuMemPrefetchAsync", 801))
+			return int32(cuda.MemPrefetchAsync(devPtr, count, dstDevice, hStream))
 		},
 		CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			return int32(shim.Unimplemented("cuStreamWaitValue32", 801))

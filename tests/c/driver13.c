@@ -67,7 +67,7 @@ static int failures, checks;
 	X(cuMemsetD2D8_v2, (CUdeviceptr, size_t, unsigned char, size_t, size_t)) \
 	X(cuMemsetD2D32_v2, (CUdeviceptr, size_t, unsigned, size_t, size_t)) \
 	X(cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned)) \
-	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) \
+	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) X(cuMemPrefetchAsync, (CUdeviceptr, size_t, int, H)) \
 	X(cuGraphCreate, (H *, unsigned)) X(cuGraphAddEmptyNode, (H *, H, const H *, size_t)) \
 	X(cuGraphAddMemsetNode, (H *, H, const H *, size_t, const void *, H)) \
 	X(cuGraphAddDependencies, (H, const H *, const H *, size_t)) X(cuGraphGetNodes, (H, H *, size_t *)) \
@@ -549,6 +549,20 @@ static void contexts_memory(int remote) {
 	EQ(past, 0x5a, "bytes past the 32-bit rows keep the byte fill");
 	EQ(cuMemAllocManaged(&m, 4096, 1), 0, "cuMemAllocManaged");
 	EQ(cuMemAllocManaged(&m, 4096, 4), 1, "an unknown attach flag");
+	/* Prefetching managed memory (cuBLASLt resolves cuMemPrefetchAsync by name): to a device
+	 * or the host (CU_DEVICE_CPU, -1); only managed ranges, only real devices. A remote
+	 * client does not carry it yet: 801, not supported. */
+	if (remote) {
+		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 801, "a remote client's prefetch is not supported yet");
+	} else {
+		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 0, "prefetching managed memory to device 0");
+		EQ(cuMemPrefetchAsync(m + 1024, 1024, -1, NULL), 0, "prefetching part of it to the host");
+		EQ(cuMemPrefetchAsync(m, 4097, 0, NULL), 1, "a range past the allocation");
+		EQ(cuMemPrefetchAsync(m, 0, 0, NULL), 1, "an empty range");
+		EQ(cuMemPrefetchAsync(a, 64, 0, NULL), 1, "device memory that is not managed");
+		EQ(cuMemPrefetchAsync(m, 4096, 7, NULL), 101, "a device that does not exist");
+		EQ(cuCtxSynchronize(), 0, "the prefetches completed");
+	}
 	cuMemFree_v2(m); cuMemFree_v2(pp); cuMemFree_v2(a); cuMemFree_v2(b);
 	(void)remote;
 }
