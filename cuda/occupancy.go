@@ -156,3 +156,71 @@ func LaunchKernelEx(cfg uintptr, f uintptr, params, extra uintptr) Result {
 	lc.Attrs = attrs
 	return From(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, Args: params}, events))
 }
+
+// clusterQuery resolves a cluster query's function, device and CUlaunchConfig.
+func clusterQuery(out unsafe.Pointer, f uintptr, cfg uintptr) (*shim.Kernel, *shim.Device, shim.LaunchConfig, Result) {
+	k, d, r := occupancyKernel(f)
+	if r != Success {
+		return nil, nil, shim.LaunchConfig{}, r
+	}
+	if out == nil || cfg == 0 {
+		return nil, nil, shim.LaunchConfig{}, ErrorInvalidValue
+	}
+	lc, r := LaunchConfigAt(unsafe.Pointer(cfg))
+	return k, d, lc, r
+}
+
+// OccupancyMaxPotentialClusterSize is cuOccupancyMaxPotentialClusterSize: the largest
+// cluster the function may be launched in with the configuration's block and dynamic
+// shared memory (shim.MaxPotentialClusterSize, the runtime's figure too).
+func OccupancyMaxPotentialClusterSize(out unsafe.Pointer, f uintptr, cfg uintptr) Result {
+	k, d, lc, r := clusterQuery(out, f, cfg)
+	if r != Success {
+		return r
+	}
+	n, st := shim.MaxPotentialClusterSize(k, d, lc)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutI32(out, n)
+	return Success
+}
+
+// OccupancyMaxActiveClusters is cuOccupancyMaxActiveClusters: how many clusters of the
+// configuration's cluster dimension attribute can be resident at once
+// (shim.MaxActiveClusters).
+func OccupancyMaxActiveClusters(out unsafe.Pointer, f uintptr, cfg uintptr) Result {
+	k, d, lc, r := clusterQuery(out, f, cfg)
+	if r != Success {
+		return r
+	}
+	n, st := shim.MaxActiveClusters(k, d, lc)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutI32(out, n)
+	return Success
+}
+
+// cuDeviceCPU is CU_DEVICE_CPU, the host as a prefetch destination.
+const cuDeviceCPU = -1
+
+// MemPrefetchAsync is cuMemPrefetchAsync: the range must lie in one managed allocation and
+// the destination be a device or the host (CU_DEVICE_CPU). The model's managed memory is
+// where every processor reads it, so once checked a prefetch changes nothing, as the
+// runtime's does (which also records the destination for its range queries).
+func MemPrefetchAsync(p uint64, n uint64, dev int32, h uintptr) Result {
+	if _, r := stream(h); r != Success {
+		return r
+	}
+	a := shim.S().Mem.Find(uintptr(p))
+	if n == 0 || a == nil || a.Kind != shim.MemManaged || !shim.InRange(a.Base, uint64(a.Size), uintptr(p), n) {
+		return ErrorInvalidValue
+	}
+	if dev != cuDeviceCPU {
+		if _, r := device(dev); r != Success {
+			return ErrorInvalidDevice
+		}
+	}
+	return Success
+}

@@ -42,6 +42,7 @@ const (
 	ErrorCaptureInvalidated Result = 901
 	ErrorCaptureUnmatched   Result = 903
 	ErrorGraphExecUpdate    Result = 910
+	ErrorInvalidClusterSize Result = 912
 	ErrorLaunchOutOfRes     Result = 701
 	ErrorLaunchFailed       Result = 719
 	ErrorUnknown            Result = 999
@@ -79,6 +80,7 @@ var fromStatus = [...]Result{
 	shim.ErrInvalidKernelImage:          ErrorInvalidImage,
 	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfRes,
 	shim.ErrLaunchFailure:               ErrorLaunchFailed,
+	shim.ErrInvalidClusterSize:          ErrorInvalidClusterSize,
 }
 
 // From maps a model status to CUresult.

@@ -83,6 +83,7 @@ var fromStatus = [...]Error{
 	shim.ErrInvalidKernelImage:          ErrorInvalidKernelImage,
 	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfResources,
 	shim.ErrLaunchFailure:               ErrorLaunchFailure,
+	shim.ErrInvalidClusterSize:          ErrorInvalidClusterSize,
 }
 
 // From maps a model status to cudaError_t.

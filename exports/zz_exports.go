@@ -957,6 +957,51 @@ func vgpu_cuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize unsafe.Pointer, 
 	return dispatch.T().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
 }
 
+//export vgpu_cuOccupancyMaxPotentialClusterSize
+func vgpu_cuOccupancyMaxPotentialClusterSize(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+}
+
+//export vgpu_cuOccupancyMaxActiveClusters
+func vgpu_cuOccupancyMaxActiveClusters(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+	return dispatch.T().Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
+}
+
+//export vgpu_cuMemPrefetchAsync
+func vgpu_cuMemPrefetchAsync(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync(devPtr, count, dstDevice, hStream)
+}
+
+//export vgpu_cuStreamWaitValue32
+func vgpu_cuStreamWaitValue32(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue32(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamBatchMemOp
+func vgpu_cuStreamBatchMemOp(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
+}
+
+//export vgpu_cuLinkCreate_v2
+func vgpu_cuLinkCreate_v2(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
+}
+
+//export vgpu_cuLinkAddData_v2
+func vgpu_cuLinkAddData_v2(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkAddData_v2(state, type_, data, size, name, numOptions, options, optionValues)
+}
+
+//export vgpu_cuLinkComplete
+func vgpu_cuLinkComplete(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuLinkComplete(state, cubinOut, sizeOut)
+}
+
+//export vgpu_cuLinkDestroy
+func vgpu_cuLinkDestroy(state uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkDestroy(state)
+}
+
 //export vgpu_cuLaunchCooperativeKernel
 func vgpu_cuLaunchCooperativeKernel(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 	return dispatch.T().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)

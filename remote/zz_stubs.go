@@ -942,780 +942,824 @@ var Stubs = table.Set{
 		CuOccupancyAvailableDynamicSMemPerBlock:   table.Semantics.Cuda.CuOccupancyAvailableDynamicSMemPerBlock,
 		CuOccupancyMaxPotentialBlockSize:          table.Semantics.Cuda.CuOccupancyMaxPotentialBlockSize,
 		CuOccupancyMaxPotentialBlockSizeWithFlags: table.Semantics.Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags,
+		CuOccupancyMaxPotentialClusterSize:        table.Semantics.Cuda.CuOccupancyMaxPotentialClusterSize,
+		CuOccupancyMaxActiveClusters:              table.Semantics.Cuda.CuOccupancyMaxActiveClusters,
+		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Unsupported("cuMemPrefetchAsync", 801))
+			StatsEnd(190, t)
+			return r
+		},
+		CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(191, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(191, t)
+			return r
+		},
+		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(paramArray)}, {U: uint64(flags)}}))
+			StatsEnd(192, t)
+			return r
+		},
+		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(193, []wire.Value{{U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}, {U: uint64(uintptr(stateOut))}}))
+			StatsEnd(193, t)
+			return r
+		},
+		CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(194, []wire.Value{{U: uint64(state)}, {U: uint64(type_)}, {U: uint64(data)}, {U: uint64(size)}, {U: uint64(name)}, {U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}}))
+			StatsEnd(194, t)
+			return r
+		},
+		CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(195, []wire.Value{{U: uint64(state)}, {U: uint64(uintptr(cubinOut))}, {U: uint64(uintptr(sizeOut))}}))
+			StatsEnd(195, t)
+			return r
+		},
+		CuLinkDestroy: func(state uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(196, []wire.Value{{U: uint64(state)}}))
+			StatsEnd(196, t)
+			return r
+		},
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
-			StatsEnd(188, t)
+			StatsEnd(197, t)
 			return r
 		},
 		CuMemcpy2D_v2: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DCU(pCopy))
-			StatsEnd(189, t)
+			StatsEnd(198, t)
 			return r
 		},
 		CuMemcpy2DUnaligned_v2: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DCU(pCopy))
-			StatsEnd(190, t)
+			StatsEnd(199, t)
 			return r
 		},
 		CuMemcpy2DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncCU(pCopy, hStream))
-			StatsEnd(191, t)
+			StatsEnd(200, t)
 			return r
 		},
 		CuMemcpy3D_v2: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DCU(pCopy))
-			StatsEnd(192, t)
+			StatsEnd(201, t)
 			return r
 		},
 		CuMemcpy3DAsync_v2: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncCU(pCopy, hStream))
-			StatsEnd(193, t)
+			StatsEnd(202, t)
 			return r
 		},
 		CuMemAllocAsync: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(194, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
-			StatsEnd(194, t)
+			r := int32(Forward(203, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
+			StatsEnd(203, t)
 			return r
 		},
 		CuMemFreeAsync: func(dptr uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(195, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
-			StatsEnd(195, t)
+			r := int32(Forward(204, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
+			StatsEnd(204, t)
 			return r
 		},
 		CuDeviceGetDefaultMemPool: func(pool_out unsafe.Pointer, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(196, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(dev)}}))
-			StatsEnd(196, t)
+			r := int32(Forward(205, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(dev)}}))
+			StatsEnd(205, t)
 			return r
 		},
 		CuDeviceGetMemPool: func(pool unsafe.Pointer, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(197, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(dev)}}))
-			StatsEnd(197, t)
+			r := int32(Forward(206, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(dev)}}))
+			StatsEnd(206, t)
 			return r
 		},
 		CuMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttributeCU(pool, attr, value))
-			StatsEnd(198, t)
+			StatsEnd(207, t)
 			return r
 		},
 		CuMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttributeCU(pool, attr, value))
-			StatsEnd(199, t)
+			StatsEnd(208, t)
 			return r
 		},
 		CuMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(200, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(200, t)
+			r := int32(Forward(209, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(209, t)
 			return r
 		},
 		CuLaunchKernelEx: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelEx(config, f, params, extra))
-			StatsEnd(201, t)
+			StatsEnd(210, t)
 			return r
 		},
 		CuMemcpyHtoD_v2_ptds: func(dst uint64, src uintptr, count uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoDPtds(dst, src, count))
-			StatsEnd(202, t)
+			StatsEnd(211, t)
 			return r
 		},
 		CuMemcpyDtoH_v2_ptds: func(dst uintptr, src uint64, count uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyDtoHPtds(dst, src, count))
-			StatsEnd(203, t)
+			StatsEnd(212, t)
 			return r
 		},
 		CuMemcpyDtoD_v2_ptds: func(dst uint64, src uint64, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(204, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
-			StatsEnd(204, t)
+			r := int32(Forward(213, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+			StatsEnd(213, t)
 			return r
 		},
 		CuMemcpy_ptds: func(dst uint64, src uint64, count uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyPtdsCU(dst, src, count))
-			StatsEnd(205, t)
+			StatsEnd(214, t)
 			return r
 		},
 		CuMemcpyAsync_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsyncPtszCU(dst, src, count, stream))
-			StatsEnd(206, t)
+			StatsEnd(215, t)
 			return r
 		},
 		CuMemcpyHtoDAsync_v2_ptsz: func(dst uint64, src uintptr, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoDAsyncPtsz(dst, src, count, stream))
-			StatsEnd(207, t)
+			StatsEnd(216, t)
 			return r
 		},
 		CuMemcpyDtoHAsync_v2_ptsz: func(dst uintptr, src uint64, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyDtoHAsyncPtsz(dst, src, count, stream))
-			StatsEnd(208, t)
+			StatsEnd(217, t)
 			return r
 		},
 		CuMemcpyDtoDAsync_v2_ptsz: func(dst uint64, src uint64, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(209, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(209, t)
+			r := int32(Forward(218, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(218, t)
 			return r
 		},
 		CuMemcpyPeer_ptds: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(210, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}}))
-			StatsEnd(210, t)
+			r := int32(Forward(219, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}}))
+			StatsEnd(219, t)
 			return r
 		},
 		CuMemcpyPeerAsync_ptsz: func(dstDevice uint64, dstContext uintptr, srcDevice uint64, srcContext uintptr, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(211, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(211, t)
+			r := int32(Forward(220, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(dstContext)}, {U: uint64(srcDevice)}, {U: uint64(srcContext)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(220, t)
 			return r
 		},
 		CuMemcpy2D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtdsCU(pCopy))
-			StatsEnd(212, t)
+			StatsEnd(221, t)
 			return r
 		},
 		CuMemcpy2DUnaligned_v2_ptds: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtdsCU(pCopy))
-			StatsEnd(213, t)
+			StatsEnd(222, t)
 			return r
 		},
 		CuMemcpy2DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncPtszCU(pCopy, hStream))
-			StatsEnd(214, t)
+			StatsEnd(223, t)
 			return r
 		},
 		CuMemcpy3D_v2_ptds: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPtdsCU(pCopy))
-			StatsEnd(215, t)
+			StatsEnd(224, t)
 			return r
 		},
 		CuMemcpy3DAsync_v2_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncPtszCU(pCopy, hStream))
-			StatsEnd(216, t)
+			StatsEnd(225, t)
 			return r
 		},
 		CuMemsetD8_v2_ptds: func(dst uint64, value uint8, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(217, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(217, t)
+			r := int32(Forward(226, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(226, t)
 			return r
 		},
 		CuMemsetD16_v2_ptds: func(dst uint64, value uint16, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(218, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(218, t)
+			r := int32(Forward(227, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(227, t)
 			return r
 		},
 		CuMemsetD32_v2_ptds: func(dst uint64, value uint32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(219, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(219, t)
+			r := int32(Forward(228, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(228, t)
 			return r
 		},
 		CuMemsetD8Async_ptsz: func(dst uint64, value uint8, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(220, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(220, t)
+			r := int32(Forward(229, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(229, t)
 			return r
 		},
 		CuMemsetD16Async_ptsz: func(dst uint64, value uint16, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(221, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(221, t)
+			r := int32(Forward(230, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(230, t)
 			return r
 		},
 		CuMemsetD32Async_ptsz: func(dst uint64, value uint32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(222, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(222, t)
+			r := int32(Forward(231, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(231, t)
 			return r
 		},
 		CuMemsetD2D8_v2_ptds: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(223, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(223, t)
+			r := int32(Forward(232, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(232, t)
 			return r
 		},
 		CuMemsetD2D16_v2_ptds: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(224, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(224, t)
+			r := int32(Forward(233, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(233, t)
 			return r
 		},
 		CuMemsetD2D32_v2_ptds: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(225, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(225, t)
+			r := int32(Forward(234, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(234, t)
 			return r
 		},
 		CuMemsetD2D8Async_ptsz: func(dst uint64, pitch uint64, value uint8, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(226, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(226, t)
+			r := int32(Forward(235, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(235, t)
 			return r
 		},
 		CuMemsetD2D16Async_ptsz: func(dst uint64, pitch uint64, value uint16, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(227, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(227, t)
+			r := int32(Forward(236, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(236, t)
 			return r
 		},
 		CuMemsetD2D32Async_ptsz: func(dst uint64, pitch uint64, value uint32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(228, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(228, t)
+			r := int32(Forward(237, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(237, t)
 			return r
 		},
 		CuLaunchKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr, extra uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchFunctionPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params, extra))
-			StatsEnd(229, t)
+			StatsEnd(238, t)
 			return r
 		},
 		CuLaunchCooperativeKernel_ptsz: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchCooperativeKernelPtsz(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
-			StatsEnd(230, t)
+			StatsEnd(239, t)
 			return r
 		},
 		CuLaunchKernelEx_ptsz: func(config uintptr, f uintptr, params uintptr, extra uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExPtsz(config, f, params, extra))
-			StatsEnd(231, t)
+			StatsEnd(240, t)
 			return r
 		},
 		CuLaunchHostFunc_ptsz: func(hStream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFuncPtszCU(hStream, fn, userData))
-			StatsEnd(232, t)
+			StatsEnd(241, t)
 			return r
 		},
 		CuStreamAddCallback_ptsz: func(hStream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallbackPtszCU(hStream, callback, userData, flags))
-			StatsEnd(233, t)
+			StatsEnd(242, t)
 			return r
 		},
 		CuEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(234, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(234, t)
+			r := int32(Forward(243, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(243, t)
 			return r
 		},
 		CuEventRecordWithFlags_ptsz: func(hEvent uintptr, hStream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(235, []wire.Value{{U: uint64(hEvent)}, {U: uint64(hStream)}, {U: uint64(flags)}}))
-			StatsEnd(235, t)
+			r := int32(Forward(244, []wire.Value{{U: uint64(hEvent)}, {U: uint64(hStream)}, {U: uint64(flags)}}))
+			StatsEnd(244, t)
 			return r
 		},
 		CuStreamSynchronize_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(236, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(236, t)
+			r := int32(Forward(245, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(245, t)
 			return r
 		},
 		CuStreamQuery_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(237, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(237, t)
+			r := int32(Forward(246, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(246, t)
 			return r
 		},
 		CuStreamWaitEvent_ptsz: func(hStream uintptr, hEvent uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(238, []wire.Value{{U: uint64(hStream)}, {U: uint64(hEvent)}, {U: uint64(flags)}}))
-			StatsEnd(238, t)
+			r := int32(Forward(247, []wire.Value{{U: uint64(hStream)}, {U: uint64(hEvent)}, {U: uint64(flags)}}))
+			StatsEnd(247, t)
 			return r
 		},
 		CuStreamGetPriority_ptsz: func(hStream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(239, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(239, t)
+			r := int32(Forward(248, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(248, t)
 			return r
 		},
 		CuStreamGetFlags_ptsz: func(hStream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(240, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(240, t)
+			r := int32(Forward(249, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(249, t)
 			return r
 		},
 		CuStreamGetCtx_ptsz: func(hStream uintptr, pctx unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(241, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(pctx))}}))
-			StatsEnd(241, t)
+			r := int32(Forward(250, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(pctx))}}))
+			StatsEnd(250, t)
 			return r
 		},
 		CuStreamGetId_ptsz: func(hStream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(242, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(242, t)
+			r := int32(Forward(251, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(251, t)
 			return r
 		},
 		CuStreamBeginCapture_v2_ptsz: func(hStream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(243, []wire.Value{{U: uint64(hStream)}, {U: uint64(mode)}}))
-			StatsEnd(243, t)
+			r := int32(Forward(252, []wire.Value{{U: uint64(hStream)}, {U: uint64(mode)}}))
+			StatsEnd(252, t)
 			return r
 		},
 		CuStreamBeginCapture_ptsz: func(hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(244, []wire.Value{{U: uint64(hStream)}}))
-			StatsEnd(244, t)
+			r := int32(Forward(253, []wire.Value{{U: uint64(hStream)}}))
+			StatsEnd(253, t)
 			return r
 		},
 		CuStreamEndCapture_ptsz: func(hStream uintptr, phGraph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(245, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(phGraph))}}))
-			StatsEnd(245, t)
+			r := int32(Forward(254, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(phGraph))}}))
+			StatsEnd(254, t)
 			return r
 		},
 		CuStreamIsCapturing_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(246, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}}))
-			StatsEnd(246, t)
+			r := int32(Forward(255, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}}))
+			StatsEnd(255, t)
 			return r
 		},
 		CuStreamGetCaptureInfo_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(247, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}}))
-			StatsEnd(247, t)
+			r := int32(Forward(256, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}}))
+			StatsEnd(256, t)
 			return r
 		},
 		CuStreamGetCaptureInfo_v2_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, numDeps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(248, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(numDeps))}}))
-			StatsEnd(248, t)
+			r := int32(Forward(257, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(numDeps))}}))
+			StatsEnd(257, t)
 			return r
 		},
 		CuGraphLaunch_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(249, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
-			StatsEnd(249, t)
+			r := int32(Forward(258, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
+			StatsEnd(258, t)
 			return r
 		},
 		CuGraphUpload_ptsz: func(hGraphExec uintptr, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(250, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
-			StatsEnd(250, t)
+			r := int32(Forward(259, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hStream)}}))
+			StatsEnd(259, t)
 			return r
 		},
 		CuMemAllocAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(251, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
-			StatsEnd(251, t)
+			r := int32(Forward(260, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(hStream)}}))
+			StatsEnd(260, t)
 			return r
 		},
 		CuMemFreeAsync_ptsz: func(dptr uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(252, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
-			StatsEnd(252, t)
+			r := int32(Forward(261, []wire.Value{{U: uint64(dptr)}, {U: uint64(hStream)}}))
+			StatsEnd(261, t)
 			return r
 		},
 		CuGraphGetEdges: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(253, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(253, t)
+			r := int32(Forward(262, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(262, t)
 			return r
 		},
 		CuGraphGetRootNodes: func(hGraph uintptr, rootNodes unsafe.Pointer, numRootNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(254, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(rootNodes))}, {U: uint64(uintptr(numRootNodes))}}))
-			StatsEnd(254, t)
+			r := int32(Forward(263, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(rootNodes))}, {U: uint64(uintptr(numRootNodes))}}))
+			StatsEnd(263, t)
 			return r
 		},
 		CuGraphNodeGetDependencies: func(hNode uintptr, dependencies unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(255, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(numDependencies))}}))
-			StatsEnd(255, t)
+			r := int32(Forward(264, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(numDependencies))}}))
+			StatsEnd(264, t)
 			return r
 		},
 		CuGraphNodeGetDependentNodes: func(hNode uintptr, dependentNodes unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(256, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependentNodes))}, {U: uint64(uintptr(numDependentNodes))}}))
-			StatsEnd(256, t)
+			r := int32(Forward(265, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependentNodes))}, {U: uint64(uintptr(numDependentNodes))}}))
+			StatsEnd(265, t)
 			return r
 		},
 		CuGraphRemoveDependencies: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(257, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(257, t)
+			r := int32(Forward(266, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(266, t)
 			return r
 		},
 		CuGraphNodeFindInClone: func(phNode unsafe.Pointer, hOriginalNode uintptr, hClonedGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(258, []wire.Value{{U: uint64(uintptr(phNode))}, {U: uint64(hOriginalNode)}, {U: uint64(hClonedGraph)}}))
-			StatsEnd(258, t)
+			r := int32(Forward(267, []wire.Value{{U: uint64(uintptr(phNode))}, {U: uint64(hOriginalNode)}, {U: uint64(hClonedGraph)}}))
+			StatsEnd(267, t)
 			return r
 		},
 		CuGraphAddEventRecordNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(259, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
-			StatsEnd(259, t)
+			r := int32(Forward(268, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
+			StatsEnd(268, t)
 			return r
 		},
 		CuGraphAddEventWaitNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(260, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
-			StatsEnd(260, t)
+			r := int32(Forward(269, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
+			StatsEnd(269, t)
 			return r
 		},
 		CuGraphEventRecordNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(261, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(event_out))}}))
-			StatsEnd(261, t)
+			r := int32(Forward(270, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(event_out))}}))
+			StatsEnd(270, t)
 			return r
 		},
 		CuGraphEventRecordNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(262, []wire.Value{{U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(262, t)
+			r := int32(Forward(271, []wire.Value{{U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(271, t)
 			return r
 		},
 		CuGraphEventWaitNodeGetEvent: func(hNode uintptr, event_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(263, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(event_out))}}))
-			StatsEnd(263, t)
+			r := int32(Forward(272, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(event_out))}}))
+			StatsEnd(272, t)
 			return r
 		},
 		CuGraphEventWaitNodeSetEvent: func(hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(264, []wire.Value{{U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(264, t)
+			r := int32(Forward(273, []wire.Value{{U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(273, t)
 			return r
 		},
 		CuGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(265, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(265, t)
+			r := int32(Forward(274, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(274, t)
 			return r
 		},
 		CuGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(266, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(266, t)
+			r := int32(Forward(275, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(275, t)
 			return r
 		},
 		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphAddHostNode", 801))
-			StatsEnd(267, t)
+			StatsEnd(276, t)
 			return r
 		},
 		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphHostNodeGetParams", 801))
-			StatsEnd(268, t)
+			StatsEnd(277, t)
 			return r
 		},
 		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphHostNodeSetParams", 801))
-			StatsEnd(269, t)
+			StatsEnd(278, t)
 			return r
 		},
 		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphExecHostNodeSetParams", 801))
-			StatsEnd(270, t)
+			StatsEnd(279, t)
 			return r
 		},
 		CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(271, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
-			StatsEnd(271, t)
+			r := int32(Forward(280, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(280, t)
 			return r
 		},
 		CuGraphMemsetNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(272, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(272, t)
+			r := int32(Forward(281, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(281, t)
 			return r
 		},
 		CuGraphMemsetNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(273, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(273, t)
+			r := int32(Forward(282, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(282, t)
 			return r
 		},
 		CuGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, hNode uintptr, memsetParams unsafe.Pointer, ctx uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(274, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(memsetParams))}, {U: uint64(ctx)}}))
-			StatsEnd(274, t)
+			r := int32(Forward(283, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(memsetParams))}, {U: uint64(ctx)}}))
+			StatsEnd(283, t)
 			return r
 		},
 		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphAddKernelNode", 801))
-			StatsEnd(275, t)
+			StatsEnd(284, t)
 			return r
 		},
 		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphAddKernelNode_v2", 801))
-			StatsEnd(276, t)
+			StatsEnd(285, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphKernelNodeGetParams", 801))
-			StatsEnd(277, t)
+			StatsEnd(286, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphKernelNodeGetParams_v2", 801))
-			StatsEnd(278, t)
+			StatsEnd(287, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphKernelNodeSetParams", 801))
-			StatsEnd(279, t)
+			StatsEnd(288, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphKernelNodeSetParams_v2", 801))
-			StatsEnd(280, t)
+			StatsEnd(289, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphExecKernelNodeSetParams", 801))
-			StatsEnd(281, t)
+			StatsEnd(290, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cuGraphExecKernelNodeSetParams_v2", 801))
-			StatsEnd(282, t)
+			StatsEnd(291, t)
 			return r
 		},
 		CuGraphExecGetFlags: func(hGraphExec uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(283, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(283, t)
+			r := int32(Forward(292, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(292, t)
 			return r
 		},
 		CuGraphInstantiateWithParams: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(284, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(instantiateParams))}}))
-			StatsEnd(284, t)
+			r := int32(Forward(293, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(instantiateParams))}}))
+			StatsEnd(293, t)
 			return r
 		},
 		CuGraphExecUpdate: func(hGraphExec uintptr, hGraph uintptr, hErrorNode_out unsafe.Pointer, updateResult_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(285, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hGraph)}, {U: uint64(uintptr(hErrorNode_out))}, {U: uint64(uintptr(updateResult_out))}}))
-			StatsEnd(285, t)
+			r := int32(Forward(294, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hGraph)}, {U: uint64(uintptr(hErrorNode_out))}, {U: uint64(uintptr(updateResult_out))}}))
+			StatsEnd(294, t)
 			return r
 		},
 		CuGraphInstantiate: func(phGraphExec unsafe.Pointer, hGraph uintptr, phErrorNode unsafe.Pointer, logBuffer unsafe.Pointer, bufferSize uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(286, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(phErrorNode))}, {U: uint64(uintptr(logBuffer))}, {U: uint64(bufferSize)}}))
-			StatsEnd(286, t)
+			r := int32(Forward(295, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(phErrorNode))}, {U: uint64(uintptr(logBuffer))}, {U: uint64(bufferSize)}}))
+			StatsEnd(295, t)
 			return r
 		},
 		CuDeviceGetProperties: func(prop unsafe.Pointer, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(287, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(dev)}}))
-			StatsEnd(287, t)
+			r := int32(Forward(296, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(dev)}}))
+			StatsEnd(296, t)
 			return r
 		},
 		CuDeviceGetLuid: func(luid unsafe.Pointer, deviceNodeMask unsafe.Pointer, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(288, []wire.Value{{U: uint64(uintptr(luid))}, {U: uint64(uintptr(deviceNodeMask))}, {U: uint64(dev)}}))
-			StatsEnd(288, t)
+			r := int32(Forward(297, []wire.Value{{U: uint64(uintptr(luid))}, {U: uint64(uintptr(deviceNodeMask))}, {U: uint64(dev)}}))
+			StatsEnd(297, t)
 			return r
 		},
 		CuDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, format int32, numChannels uint32, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(289, []wire.Value{{U: uint64(uintptr(maxWidthInElements))}, {U: uint64(format)}, {U: uint64(numChannels)}, {U: uint64(dev)}}))
-			StatsEnd(289, t)
+			r := int32(Forward(298, []wire.Value{{U: uint64(uintptr(maxWidthInElements))}, {U: uint64(format)}, {U: uint64(numChannels)}, {U: uint64(dev)}}))
+			StatsEnd(298, t)
 			return r
 		},
 		CuCtxGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(290, []wire.Value{{U: uint64(uintptr(pConfig))}}))
-			StatsEnd(290, t)
+			r := int32(Forward(299, []wire.Value{{U: uint64(uintptr(pConfig))}}))
+			StatsEnd(299, t)
 			return r
 		},
 		CuCtxSetSharedMemConfig: func(config int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(291, []wire.Value{{U: uint64(config)}}))
-			StatsEnd(291, t)
+			r := int32(Forward(300, []wire.Value{{U: uint64(config)}}))
+			StatsEnd(300, t)
 			return r
 		},
 		CuDeviceGetExecAffinitySupport: func(pi unsafe.Pointer, type_ int32, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(292, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(type_)}, {U: uint64(dev)}}))
-			StatsEnd(292, t)
+			r := int32(Forward(301, []wire.Value{{U: uint64(uintptr(pi))}, {U: uint64(type_)}, {U: uint64(dev)}}))
+			StatsEnd(301, t)
 			return r
 		},
 		CuCtxGetExecAffinity: func(pExecAffinity unsafe.Pointer, type_ int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(293, []wire.Value{{U: uint64(uintptr(pExecAffinity))}, {U: uint64(type_)}}))
-			StatsEnd(293, t)
+			r := int32(Forward(302, []wire.Value{{U: uint64(uintptr(pExecAffinity))}, {U: uint64(type_)}}))
+			StatsEnd(302, t)
 			return r
 		},
 		CuCtxCreate_v3: func(pctx unsafe.Pointer, paramsArray unsafe.Pointer, numParams int32, flags uint32, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(294, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(uintptr(paramsArray))}, {U: uint64(numParams)}, {U: uint64(flags)}, {U: uint64(dev)}}))
-			StatsEnd(294, t)
+			r := int32(Forward(303, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(uintptr(paramsArray))}, {U: uint64(numParams)}, {U: uint64(flags)}, {U: uint64(dev)}}))
+			StatsEnd(303, t)
 			return r
 		},
 		CuStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(295, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(295, t)
+			r := int32(Forward(304, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(304, t)
 			return r
 		},
 		CuStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(296, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(296, t)
+			r := int32(Forward(305, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(305, t)
 			return r
 		},
 		CuStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(297, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
-			StatsEnd(297, t)
+			r := int32(Forward(306, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(306, t)
 			return r
 		},
 		CuStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(298, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(298, t)
+			r := int32(Forward(307, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(307, t)
 			return r
 		},
 		CuStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(299, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(299, t)
+			r := int32(Forward(308, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(308, t)
 			return r
 		},
 		CuStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(300, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
-			StatsEnd(300, t)
+			r := int32(Forward(309, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(309, t)
 			return r
 		},
 		CuStreamWriteValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(301, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(301, t)
+			r := int32(Forward(310, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(310, t)
 			return r
 		},
 		CuStreamWriteValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(302, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(302, t)
+			r := int32(Forward(311, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(311, t)
 			return r
 		},
 		CuStreamWriteValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(303, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(303, t)
+			r := int32(Forward(312, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(312, t)
 			return r
 		},
 		CuStreamWriteValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(304, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(304, t)
+			r := int32(Forward(313, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(313, t)
 			return r
 		},
 		CuStreamWriteValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(305, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(305, t)
+			r := int32(Forward(314, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(314, t)
 			return r
 		},
 		CuStreamWriteValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(306, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(306, t)
+			r := int32(Forward(315, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(315, t)
 			return r
 		},
 		CuStreamWriteValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(307, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(307, t)
+			r := int32(Forward(316, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(316, t)
 			return r
 		},
 		CuStreamWriteValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(308, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(308, t)
+			r := int32(Forward(317, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(317, t)
 			return r
 		},
 		CuIpcGetMemHandle: func(pHandle unsafe.Pointer, dptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(309, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(dptr)}}))
-			StatsEnd(309, t)
+			r := int32(Forward(318, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(dptr)}}))
+			StatsEnd(318, t)
 			return r
 		},
 		CuIpcOpenMemHandle_v2: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(310, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(uintptr(handle))}, {U: uint64(Flags)}}))
-			StatsEnd(310, t)
+			r := int32(Forward(319, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(uintptr(handle))}, {U: uint64(Flags)}}))
+			StatsEnd(319, t)
 			return r
 		},
 		CuIpcOpenMemHandle: func(pdptr unsafe.Pointer, handle unsafe.Pointer, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(311, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(uintptr(handle))}, {U: uint64(Flags)}}))
-			StatsEnd(311, t)
+			r := int32(Forward(320, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(uintptr(handle))}, {U: uint64(Flags)}}))
+			StatsEnd(320, t)
 			return r
 		},
 		CuIpcCloseMemHandle: func(dptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(312, []wire.Value{{U: uint64(dptr)}}))
-			StatsEnd(312, t)
+			r := int32(Forward(321, []wire.Value{{U: uint64(dptr)}}))
+			StatsEnd(321, t)
 			return r
 		},
 		CuIpcGetEventHandle: func(pHandle unsafe.Pointer, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(313, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(event)}}))
-			StatsEnd(313, t)
+			r := int32(Forward(322, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(event)}}))
+			StatsEnd(322, t)
 			return r
 		},
 		CuIpcOpenEventHandle: func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(314, []wire.Value{{U: uint64(uintptr(phEvent))}, {U: uint64(uintptr(handle))}}))
-			StatsEnd(314, t)
+			r := int32(Forward(323, []wire.Value{{U: uint64(uintptr(phEvent))}, {U: uint64(uintptr(handle))}}))
+			StatsEnd(323, t)
 			return r
 		},
 		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(GraphDebugDotPrintCU(hGraph, path, flags))
-			StatsEnd(315, t)
+			StatsEnd(324, t)
 			return r
 		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(316, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(316, t)
+			r := int32(Forward(325, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(325, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1724,8 +1768,8 @@ var Stubs = table.Set{
 		CudaGetDevice: table.Semantics.Cudart.CudaGetDevice,
 		CudaSetDevice: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(318, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(318, t)
+			r := int32(Forward(327, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(327, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1733,8 +1777,8 @@ var Stubs = table.Set{
 		},
 		CudaSetDeviceFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(319, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(319, t)
+			r := int32(Forward(328, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(328, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1742,8 +1786,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceFlags: func(flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(320, []wire.Value{{U: uint64(uintptr(flags))}}))
-			StatsEnd(320, t)
+			r := int32(Forward(329, []wire.Value{{U: uint64(uintptr(flags))}}))
+			StatsEnd(329, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1751,8 +1795,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_13: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(321, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(321, t)
+			r := int32(Forward(330, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(330, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1760,8 +1804,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_v2_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(322, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(322, t)
+			r := int32(Forward(331, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(331, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1769,8 +1813,8 @@ var Stubs = table.Set{
 		},
 		CudaGetDeviceProperties_12: func(prop unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(323, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
-			StatsEnd(323, t)
+			r := int32(Forward(332, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(device)}}))
+			StatsEnd(332, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1778,8 +1822,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetAttribute: func(value unsafe.Pointer, attr int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(324, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
-			StatsEnd(324, t)
+			r := int32(Forward(333, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(device)}}))
+			StatsEnd(333, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1787,8 +1831,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetPCIBusId: func(pciBusId unsafe.Pointer, len_ int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(325, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
-			StatsEnd(325, t)
+			r := int32(Forward(334, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(len_)}, {U: uint64(device)}}))
+			StatsEnd(334, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1796,8 +1840,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetByPCIBusId: func(device unsafe.Pointer, pciBusId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(326, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
-			StatsEnd(326, t)
+			r := int32(Forward(335, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(pciBusId))}}))
+			StatsEnd(335, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1805,8 +1849,8 @@ var Stubs = table.Set{
 		},
 		CudaDriverGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(327, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(327, t)
+			r := int32(Forward(336, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(336, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1814,8 +1858,8 @@ var Stubs = table.Set{
 		},
 		CudaRuntimeGetVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(328, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(328, t)
+			r := int32(Forward(337, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(337, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1823,8 +1867,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceReset: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(329, []wire.Value{}))
-			StatsEnd(329, t)
+			r := int32(Forward(338, []wire.Value{}))
+			StatsEnd(338, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1832,8 +1876,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSynchronize: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(330, []wire.Value{}))
-			StatsEnd(330, t)
+			r := int32(Forward(339, []wire.Value{}))
+			StatsEnd(339, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1841,8 +1885,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceCanAccessPeer: func(canAccess unsafe.Pointer, device int32, peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(331, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
-			StatsEnd(331, t)
+			r := int32(Forward(340, []wire.Value{{U: uint64(uintptr(canAccess))}, {U: uint64(device)}, {U: uint64(peerDevice)}}))
+			StatsEnd(340, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1850,8 +1894,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceEnablePeerAccess: func(peerDevice int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(332, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
-			StatsEnd(332, t)
+			r := int32(Forward(341, []wire.Value{{U: uint64(peerDevice)}, {U: uint64(flags)}}))
+			StatsEnd(341, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1859,8 +1903,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceDisablePeerAccess: func(peerDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(333, []wire.Value{{U: uint64(peerDevice)}}))
-			StatsEnd(333, t)
+			r := int32(Forward(342, []wire.Value{{U: uint64(peerDevice)}}))
+			StatsEnd(342, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1868,8 +1912,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetLimit: func(value unsafe.Pointer, limit int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(334, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
-			StatsEnd(334, t)
+			r := int32(Forward(343, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(limit)}}))
+			StatsEnd(343, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1877,8 +1921,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetLimit: func(limit int32, value uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(335, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
-			StatsEnd(335, t)
+			r := int32(Forward(344, []wire.Value{{U: uint64(limit)}, {U: uint64(value)}}))
+			StatsEnd(344, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1886,8 +1930,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetStreamPriorityRange: func(least unsafe.Pointer, greatest unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(336, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
-			StatsEnd(336, t)
+			r := int32(Forward(345, []wire.Value{{U: uint64(uintptr(least))}, {U: uint64(uintptr(greatest))}}))
+			StatsEnd(345, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1895,8 +1939,8 @@ var Stubs = table.Set{
 		},
 		CudaInitDevice: func(device int32, deviceFlags uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(337, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
-			StatsEnd(337, t)
+			r := int32(Forward(346, []wire.Value{{U: uint64(device)}, {U: uint64(deviceFlags)}, {U: uint64(flags)}}))
+			StatsEnd(346, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1908,8 +1952,8 @@ var Stubs = table.Set{
 		CudaPeekAtLastError: table.Semantics.Cudart.CudaPeekAtLastError,
 		CudaMalloc: func(devPtr unsafe.Pointer, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(342, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
-			StatsEnd(342, t)
+			r := int32(Forward(351, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}}))
+			StatsEnd(351, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1917,8 +1961,8 @@ var Stubs = table.Set{
 		},
 		CudaFree: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(343, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(343, t)
+			r := int32(Forward(352, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(352, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1930,8 +1974,8 @@ var Stubs = table.Set{
 		CudaHostGetDevicePointer: table.Semantics.Cudart.CudaHostGetDevicePointer,
 		CudaMallocManaged: func(devPtr unsafe.Pointer, size uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(348, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(348, t)
+			r := int32(Forward(357, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(357, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1941,8 +1985,8 @@ var Stubs = table.Set{
 		CudaHostUnregister: table.Semantics.Cudart.CudaHostUnregister,
 		CudaMemGetInfo: func(free unsafe.Pointer, total unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(351, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
-			StatsEnd(351, t)
+			r := int32(Forward(360, []wire.Value{{U: uint64(uintptr(free))}, {U: uint64(uintptr(total))}}))
+			StatsEnd(360, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1950,8 +1994,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(352, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(352, t)
+			r := int32(Forward(361, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(361, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1959,8 +2003,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(353, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(353, t)
+			r := int32(Forward(362, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(362, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1969,7 +2013,7 @@ var Stubs = table.Set{
 		CudaMemcpy: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy(dst, src, count, kind))
-			StatsEnd(354, t)
+			StatsEnd(363, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1978,7 +2022,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsync(dst, src, count, kind, stream))
-			StatsEnd(355, t)
+			StatsEnd(364, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1987,7 +2031,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(356, t)
+			StatsEnd(365, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -1996,7 +2040,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(357, t)
+			StatsEnd(366, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2004,8 +2048,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeer: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(358, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
-			StatsEnd(358, t)
+			r := int32(Forward(367, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}}))
+			StatsEnd(367, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2013,8 +2057,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyPeerAsync: func(dst uintptr, dstDevice int32, src uintptr, srcDevice int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(359, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(359, t)
+			r := int32(Forward(368, []wire.Value{{U: uint64(dst)}, {U: uint64(dstDevice)}, {U: uint64(src)}, {U: uint64(srcDevice)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(368, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2023,7 +2067,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsync(p, stream))
-			StatsEnd(360, t)
+			StatsEnd(369, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2032,7 +2076,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeer(p))
-			StatsEnd(361, t)
+			StatsEnd(370, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2041,7 +2085,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D(p))
-			StatsEnd(362, t)
+			StatsEnd(371, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2050,7 +2094,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync(p, stream))
-			StatsEnd(363, t)
+			StatsEnd(372, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2059,7 +2103,7 @@ var Stubs = table.Set{
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaPointerGetAttributes", 801))
-			StatsEnd(364, t)
+			StatsEnd(373, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2067,8 +2111,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(365, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(365, t)
+			r := int32(Forward(374, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(374, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2076,8 +2120,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(366, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(366, t)
+			r := int32(Forward(375, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(375, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2085,8 +2129,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocPitch: func(devPtr unsafe.Pointer, pitch unsafe.Pointer, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(367, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(367, t)
+			r := int32(Forward(376, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(pitch))}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(376, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2095,7 +2139,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbol(symbol, src, count, offset, kind))
-			StatsEnd(368, t)
+			StatsEnd(377, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2104,7 +2148,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbol(dst, symbol, count, offset, kind))
-			StatsEnd(369, t)
+			StatsEnd(378, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2113,7 +2157,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsync(symbol, src, count, offset, kind, stream))
-			StatsEnd(370, t)
+			StatsEnd(379, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2122,7 +2166,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream))
-			StatsEnd(371, t)
+			StatsEnd(380, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2131,7 +2175,7 @@ var Stubs = table.Set{
 		CudaGetSymbolAddress: func(devPtr unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolAddress(devPtr, symbol))
-			StatsEnd(372, t)
+			StatsEnd(381, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2140,7 +2184,7 @@ var Stubs = table.Set{
 		CudaGetSymbolSize: func(size unsafe.Pointer, symbol uintptr) int32 {
 			t := StatsBegin()
 			r := int32(GetSymbolSize(size, symbol))
-			StatsEnd(373, t)
+			StatsEnd(382, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2148,8 +2192,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(374, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(374, t)
+			r := int32(Forward(383, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(383, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2157,8 +2201,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(375, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(375, t)
+			r := int32(Forward(384, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(384, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2166,8 +2210,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetDefaultMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(376, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(376, t)
+			r := int32(Forward(385, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(385, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2175,8 +2219,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetMemPool: func(pool unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(377, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
-			StatsEnd(377, t)
+			r := int32(Forward(386, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(device)}}))
+			StatsEnd(386, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2185,7 +2229,7 @@ var Stubs = table.Set{
 		CudaMemPoolGetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolGetAttribute(pool, attr, value))
-			StatsEnd(378, t)
+			StatsEnd(387, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2194,7 +2238,7 @@ var Stubs = table.Set{
 		CudaMemPoolSetAttribute: func(pool uintptr, attr int32, value uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemPoolSetAttribute(pool, attr, value))
-			StatsEnd(379, t)
+			StatsEnd(388, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2202,8 +2246,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolTrimTo: func(pool uintptr, minBytesToKeep uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(380, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
-			StatsEnd(380, t)
+			r := int32(Forward(389, []wire.Value{{U: uint64(pool)}, {U: uint64(minBytesToKeep)}}))
+			StatsEnd(389, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2211,8 +2255,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreate: func(stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(381, []wire.Value{{U: uint64(uintptr(stream))}}))
-			StatsEnd(381, t)
+			r := int32(Forward(390, []wire.Value{{U: uint64(uintptr(stream))}}))
+			StatsEnd(390, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2220,8 +2264,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithFlags: func(stream unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(382, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
-			StatsEnd(382, t)
+			r := int32(Forward(391, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}}))
+			StatsEnd(391, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2229,8 +2273,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCreateWithPriority: func(stream unsafe.Pointer, flags uint32, priority int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(383, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
-			StatsEnd(383, t)
+			r := int32(Forward(392, []wire.Value{{U: uint64(uintptr(stream))}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(392, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2238,8 +2282,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamDestroy: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(384, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(384, t)
+			r := int32(Forward(393, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(393, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2247,8 +2291,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(385, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(385, t)
+			r := int32(Forward(394, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(394, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2256,8 +2300,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(386, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(386, t)
+			r := int32(Forward(395, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(395, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2265,8 +2309,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(387, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(387, t)
+			r := int32(Forward(396, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(396, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2274,8 +2318,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(388, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(388, t)
+			r := int32(Forward(397, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(397, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2283,8 +2327,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(389, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(389, t)
+			r := int32(Forward(398, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(398, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2292,8 +2336,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(390, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(390, t)
+			r := int32(Forward(399, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(399, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2301,8 +2345,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(391, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(391, t)
+			r := int32(Forward(400, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(400, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2310,8 +2354,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(392, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(392, t)
+			r := int32(Forward(401, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(401, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2320,7 +2364,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFunc(stream, fn, userData))
-			StatsEnd(393, t)
+			StatsEnd(402, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2329,7 +2373,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallback(stream, callback, userData, flags))
-			StatsEnd(394, t)
+			StatsEnd(403, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2338,8 +2382,8 @@ var Stubs = table.Set{
 		CudaThreadExchangeStreamCaptureMode: table.Semantics.Cudart.CudaThreadExchangeStreamCaptureMode,
 		CudaEventCreate: func(event unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(396, []wire.Value{{U: uint64(uintptr(event))}}))
-			StatsEnd(396, t)
+			r := int32(Forward(405, []wire.Value{{U: uint64(uintptr(event))}}))
+			StatsEnd(405, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2347,8 +2391,8 @@ var Stubs = table.Set{
 		},
 		CudaEventCreateWithFlags: func(event unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(397, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
-			StatsEnd(397, t)
+			r := int32(Forward(406, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(flags)}}))
+			StatsEnd(406, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2356,8 +2400,8 @@ var Stubs = table.Set{
 		},
 		CudaEventDestroy: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(398, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(398, t)
+			r := int32(Forward(407, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(407, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2365,8 +2409,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(399, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(399, t)
+			r := int32(Forward(408, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(408, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2374,8 +2418,8 @@ var Stubs = table.Set{
 		},
 		CudaEventSynchronize: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(400, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(400, t)
+			r := int32(Forward(409, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(409, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2383,8 +2427,8 @@ var Stubs = table.Set{
 		},
 		CudaEventQuery: func(event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(401, []wire.Value{{U: uint64(event)}}))
-			StatsEnd(401, t)
+			r := int32(Forward(410, []wire.Value{{U: uint64(event)}}))
+			StatsEnd(410, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2392,8 +2436,8 @@ var Stubs = table.Set{
 		},
 		CudaEventElapsedTime: func(ms unsafe.Pointer, start uintptr, end uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(402, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
-			StatsEnd(402, t)
+			r := int32(Forward(411, []wire.Value{{U: uint64(uintptr(ms))}, {U: uint64(start)}, {U: uint64(end)}}))
+			StatsEnd(411, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2401,8 +2445,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphCreate: func(graph unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(403, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
-			StatsEnd(403, t)
+			r := int32(Forward(412, []wire.Value{{U: uint64(uintptr(graph))}, {U: uint64(flags)}}))
+			StatsEnd(412, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2410,8 +2454,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiate: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(404, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(404, t)
+			r := int32(Forward(413, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(413, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2419,8 +2463,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithFlags: func(exec unsafe.Pointer, graph uintptr, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(405, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
-			StatsEnd(405, t)
+			r := int32(Forward(414, []wire.Value{{U: uint64(uintptr(exec))}, {U: uint64(graph)}, {U: uint64(flags)}}))
+			StatsEnd(414, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2428,8 +2472,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecUpdate: func(exec uintptr, graph uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(406, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(406, t)
+			r := int32(Forward(415, []wire.Value{{U: uint64(exec)}, {U: uint64(graph)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(415, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2437,8 +2481,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(407, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(407, t)
+			r := int32(Forward(416, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(416, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2446,8 +2490,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecDestroy: func(exec uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(408, []wire.Value{{U: uint64(exec)}}))
-			StatsEnd(408, t)
+			r := int32(Forward(417, []wire.Value{{U: uint64(exec)}}))
+			StatsEnd(417, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2455,8 +2499,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroy: func(graph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(409, []wire.Value{{U: uint64(graph)}}))
-			StatsEnd(409, t)
+			r := int32(Forward(418, []wire.Value{{U: uint64(graph)}}))
+			StatsEnd(418, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2464,8 +2508,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetNodes: func(graph uintptr, nodes unsafe.Pointer, numNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(410, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
-			StatsEnd(410, t)
+			r := int32(Forward(419, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(nodes))}, {U: uint64(uintptr(numNodes))}}))
+			StatsEnd(419, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2475,7 +2519,7 @@ var Stubs = table.Set{
 		CudaFuncGetAttributes: func(attr unsafe.Pointer, func_ uintptr) int32 {
 			t := StatsBegin()
 			r := int32(FuncGetAttributes(attr, func_))
-			StatsEnd(412, t)
+			StatsEnd(421, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2484,7 +2528,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessor: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessor(numBlocks, func_, blockSize, dynamicSMemSize))
-			StatsEnd(413, t)
+			StatsEnd(422, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2493,7 +2537,7 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags: func(numBlocks unsafe.Pointer, func_ uintptr, blockSize int32, dynamicSMemSize uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(OccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func_, blockSize, dynamicSMemSize, flags))
-			StatsEnd(414, t)
+			StatsEnd(423, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2502,7 +2546,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(415, t)
+			StatsEnd(424, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2511,7 +2555,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExC(config, func_, args))
-			StatsEnd(416, t)
+			StatsEnd(425, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2520,7 +2564,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(417, t)
+			StatsEnd(426, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2530,7 +2574,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandle(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(419, t)
+			StatsEnd(428, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2550,7 +2594,7 @@ var Stubs = table.Set{
 		CudaMemcpy_ptds: func(dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyPtds(dst, src, count, kind))
-			StatsEnd(431, t)
+			StatsEnd(440, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2559,7 +2603,7 @@ var Stubs = table.Set{
 		CudaMemcpyAsync_ptsz: func(dst uintptr, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAsyncPtsz(dst, src, count, kind, stream))
-			StatsEnd(432, t)
+			StatsEnd(441, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2568,7 +2612,7 @@ var Stubs = table.Set{
 		CudaMemcpy2D_ptds: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DPtds(dst, dpitch, src, spitch, width, height, kind))
-			StatsEnd(433, t)
+			StatsEnd(442, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2577,7 +2621,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsyncPtsz(dst, dpitch, src, spitch, width, height, kind, stream))
-			StatsEnd(434, t)
+			StatsEnd(443, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2586,7 +2630,7 @@ var Stubs = table.Set{
 		CudaMemcpy3D_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPtds(p))
-			StatsEnd(435, t)
+			StatsEnd(444, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2595,7 +2639,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsyncPtsz(p, stream))
-			StatsEnd(436, t)
+			StatsEnd(445, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2604,7 +2648,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeer_ptds: func(p unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerPtds(p))
-			StatsEnd(437, t)
+			StatsEnd(446, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2613,7 +2657,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DPeerAsync_ptsz: func(p unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncPtsz(p, stream))
-			StatsEnd(438, t)
+			StatsEnd(447, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2621,8 +2665,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset_ptds: func(devPtr uintptr, value int32, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(439, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
-			StatsEnd(439, t)
+			r := int32(Forward(448, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(448, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2630,8 +2674,8 @@ var Stubs = table.Set{
 		},
 		CudaMemsetAsync_ptsz: func(devPtr uintptr, value int32, count uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(440, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(440, t)
+			r := int32(Forward(449, []wire.Value{{U: uint64(devPtr)}, {U: uint64(value)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(449, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2639,8 +2683,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2D_ptds: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(441, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
-			StatsEnd(441, t)
+			r := int32(Forward(450, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(450, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2648,8 +2692,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset2DAsync_ptsz: func(devPtr uintptr, pitch uint64, value int32, width uint64, height uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(442, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
-			StatsEnd(442, t)
+			r := int32(Forward(451, []wire.Value{{U: uint64(devPtr)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(stream)}}))
+			StatsEnd(451, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2658,7 +2702,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbol_ptds: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolPtds(symbol, src, count, offset, kind))
-			StatsEnd(443, t)
+			StatsEnd(452, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2667,7 +2711,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbol_ptds: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolPtds(dst, symbol, count, offset, kind))
-			StatsEnd(444, t)
+			StatsEnd(453, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2676,7 +2720,7 @@ var Stubs = table.Set{
 		CudaMemcpyToSymbolAsync_ptsz: func(symbol uintptr, src uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToSymbolAsyncPtsz(symbol, src, count, offset, kind, stream))
-			StatsEnd(445, t)
+			StatsEnd(454, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2685,7 +2729,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromSymbolAsync_ptsz: func(dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromSymbolAsyncPtsz(dst, symbol, count, offset, kind, stream))
-			StatsEnd(446, t)
+			StatsEnd(455, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2693,8 +2737,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSynchronize_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(447, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(447, t)
+			r := int32(Forward(456, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(456, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2702,8 +2746,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamQuery_ptsz: func(stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(448, []wire.Value{{U: uint64(stream)}}))
-			StatsEnd(448, t)
+			r := int32(Forward(457, []wire.Value{{U: uint64(stream)}}))
+			StatsEnd(457, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2711,8 +2755,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetFlags_ptsz: func(stream uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(449, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(449, t)
+			r := int32(Forward(458, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(458, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2720,8 +2764,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetPriority_ptsz: func(stream uintptr, priority unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(450, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
-			StatsEnd(450, t)
+			r := int32(Forward(459, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(priority))}}))
+			StatsEnd(459, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2729,8 +2773,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamWaitEvent_ptsz: func(stream uintptr, event uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(451, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
-			StatsEnd(451, t)
+			r := int32(Forward(460, []wire.Value{{U: uint64(stream)}, {U: uint64(event)}, {U: uint64(flags)}}))
+			StatsEnd(460, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2738,8 +2782,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamIsCapturing_ptsz: func(stream uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(452, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(452, t)
+			r := int32(Forward(461, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(461, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2747,8 +2791,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCapture_ptsz: func(stream uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(453, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
-			StatsEnd(453, t)
+			r := int32(Forward(462, []wire.Value{{U: uint64(stream)}, {U: uint64(mode)}}))
+			StatsEnd(462, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2756,8 +2800,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamEndCapture_ptsz: func(stream uintptr, graph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(454, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
-			StatsEnd(454, t)
+			r := int32(Forward(463, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(graph))}}))
+			StatsEnd(463, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2766,7 +2810,7 @@ var Stubs = table.Set{
 		CudaLaunchHostFunc_ptsz: func(stream uintptr, fn uintptr, userData uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchHostFuncPtsz(stream, fn, userData))
-			StatsEnd(455, t)
+			StatsEnd(464, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2775,7 +2819,7 @@ var Stubs = table.Set{
 		CudaStreamAddCallback_ptsz: func(stream uintptr, callback uintptr, userData uintptr, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(StreamAddCallbackPtsz(stream, callback, userData, flags))
-			StatsEnd(456, t)
+			StatsEnd(465, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2783,8 +2827,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecord_ptsz: func(event uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(457, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
-			StatsEnd(457, t)
+			r := int32(Forward(466, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}}))
+			StatsEnd(466, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2793,7 +2837,7 @@ var Stubs = table.Set{
 		CudaLaunchKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(458, t)
+			StatsEnd(467, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2802,7 +2846,7 @@ var Stubs = table.Set{
 		CudaLaunchKernelExC_ptsz: func(config unsafe.Pointer, func_ uintptr, args uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelExCPtsz(config, func_, args))
-			StatsEnd(459, t)
+			StatsEnd(468, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2811,7 +2855,7 @@ var Stubs = table.Set{
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
-			StatsEnd(460, t)
+			StatsEnd(469, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2820,7 +2864,7 @@ var Stubs = table.Set{
 		X__cudaLaunchKernel_ptsz_13: func(kernel uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchKernelHandlePtsz(kernel, grid, block, args, sharedMem, stream))
-			StatsEnd(461, t)
+			StatsEnd(470, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2828,8 +2872,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocAsync_ptsz: func(devPtr unsafe.Pointer, size uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(462, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
-			StatsEnd(462, t)
+			r := int32(Forward(471, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(size)}, {U: uint64(stream)}}))
+			StatsEnd(471, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2837,8 +2881,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeAsync_ptsz: func(devPtr uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(463, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
-			StatsEnd(463, t)
+			r := int32(Forward(472, []wire.Value{{U: uint64(devPtr)}, {U: uint64(stream)}}))
+			StatsEnd(472, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2846,8 +2890,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphLaunch_ptsz: func(exec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(464, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
-			StatsEnd(464, t)
+			r := int32(Forward(473, []wire.Value{{U: uint64(exec)}, {U: uint64(stream)}}))
+			StatsEnd(473, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2855,8 +2899,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(465, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(465, t)
+			r := int32(Forward(474, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(474, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2864,8 +2908,8 @@ var Stubs = table.Set{
 		},
 		CudaEventRecordWithFlags_ptsz: func(event uintptr, stream uintptr, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(466, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
-			StatsEnd(466, t)
+			r := int32(Forward(475, []wire.Value{{U: uint64(event)}, {U: uint64(stream)}, {U: uint64(flags)}}))
+			StatsEnd(475, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2873,8 +2917,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(467, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(467, t)
+			r := int32(Forward(476, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(476, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2882,8 +2926,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetId_ptsz: func(stream uintptr, streamId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(468, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
-			StatsEnd(468, t)
+			r := int32(Forward(477, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(streamId))}}))
+			StatsEnd(477, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2891,8 +2935,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(469, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(469, t)
+			r := int32(Forward(478, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(478, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2900,8 +2944,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetDevice_ptsz: func(stream uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(470, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(470, t)
+			r := int32(Forward(479, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(479, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2913,8 +2957,8 @@ var Stubs = table.Set{
 		CudaOccupancyMaxActiveClusters:            table.Semantics.Cudart.CudaOccupancyMaxActiveClusters,
 		CudaGraphAddEmptyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(475, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
-			StatsEnd(475, t)
+			r := int32(Forward(484, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}}))
+			StatsEnd(484, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2922,8 +2966,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemcpyNode1D: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(476, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(476, t)
+			r := int32(Forward(485, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(485, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2931,8 +2975,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddMemsetNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pMemsetParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(477, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
-			StatsEnd(477, t)
+			r := int32(Forward(486, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pMemsetParams))}}))
+			StatsEnd(486, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2941,7 +2985,7 @@ var Stubs = table.Set{
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
-			StatsEnd(478, t)
+			StatsEnd(487, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2950,7 +2994,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
-			StatsEnd(479, t)
+			StatsEnd(488, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2959,7 +3003,7 @@ var Stubs = table.Set{
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
-			StatsEnd(480, t)
+			StatsEnd(489, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2968,7 +3012,7 @@ var Stubs = table.Set{
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
-			StatsEnd(481, t)
+			StatsEnd(490, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2976,8 +3020,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetType: func(node uintptr, pType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(482, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
-			StatsEnd(482, t)
+			r := int32(Forward(491, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pType))}}))
+			StatsEnd(491, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2985,8 +3029,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphClone: func(pGraphClone unsafe.Pointer, originalGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(483, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
-			StatsEnd(483, t)
+			r := int32(Forward(492, []wire.Value{{U: uint64(uintptr(pGraphClone))}, {U: uint64(originalGraph)}}))
+			StatsEnd(492, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -2994,8 +3038,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(484, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(484, t)
+			r := int32(Forward(493, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(493, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3003,8 +3047,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(485, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(485, t)
+			r := int32(Forward(494, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(494, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3012,8 +3056,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(486, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(486, t)
+			r := int32(Forward(495, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(495, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3021,8 +3065,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(487, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(487, t)
+			r := int32(Forward(496, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(496, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3030,8 +3074,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(488, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(488, t)
+			r := int32(Forward(497, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(497, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3039,8 +3083,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetEdges_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numEdges unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(489, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
-			StatsEnd(489, t)
+			r := int32(Forward(498, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(498, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3048,8 +3092,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetP2PAttribute: func(value unsafe.Pointer, attr int32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(490, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(490, t)
+			r := int32(Forward(499, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attr)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(499, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3057,8 +3101,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(491, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(491, t)
+			r := int32(Forward(500, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(500, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3066,8 +3110,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(492, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(492, t)
+			r := int32(Forward(501, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(501, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3075,8 +3119,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetAttribute_ptsz: func(hStream uintptr, attr int32, value_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(493, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
-			StatsEnd(493, t)
+			r := int32(Forward(502, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(502, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3084,8 +3128,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamSetAttribute_ptsz: func(hStream uintptr, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(494, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(494, t)
+			r := int32(Forward(503, []wire.Value{{U: uint64(hStream)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(503, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3096,8 +3140,8 @@ var Stubs = table.Set{
 		CudaGetKernel:       table.Semantics.Cudart.CudaGetKernel,
 		CudaGraphMemsetNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(498, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(498, t)
+			r := int32(Forward(507, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(507, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3105,8 +3149,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemsetNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(499, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(499, t)
+			r := int32(Forward(508, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(508, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3114,8 +3158,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemsetNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(500, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
-			StatsEnd(500, t)
+			r := int32(Forward(509, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(509, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3123,8 +3167,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphMemcpyNodeSetParams1D: func(node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(501, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(501, t)
+			r := int32(Forward(510, []wire.Value{{U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(510, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3132,8 +3176,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecMemcpyNodeSetParams1D: func(hGraphExec uintptr, node uintptr, dst uintptr, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(502, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(502, t)
+			r := int32(Forward(511, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(511, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3141,8 +3185,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphDestroyNode: func(node uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(503, []wire.Value{{U: uint64(node)}}))
-			StatsEnd(503, t)
+			r := int32(Forward(512, []wire.Value{{U: uint64(node)}}))
+			StatsEnd(512, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3150,8 +3194,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_13: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(504, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(504, t)
+			r := int32(Forward(513, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(513, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3159,8 +3203,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_v2_12: func(node uintptr, pDependencies unsafe.Pointer, edgeData unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(505, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(505, t)
+			r := int32(Forward(514, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(514, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3168,8 +3212,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependencies_12: func(node uintptr, pDependencies unsafe.Pointer, pNumDependencies unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(506, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
-			StatsEnd(506, t)
+			r := int32(Forward(515, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(pNumDependencies))}}))
+			StatsEnd(515, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3177,8 +3221,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_13: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(507, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(507, t)
+			r := int32(Forward(516, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(516, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3186,8 +3230,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_v2_12: func(node uintptr, pDependentNodes unsafe.Pointer, edgeData unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(508, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(508, t)
+			r := int32(Forward(517, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(517, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3195,8 +3239,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetDependentNodes_12: func(node uintptr, pDependentNodes unsafe.Pointer, pNumDependentNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(509, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
-			StatsEnd(509, t)
+			r := int32(Forward(518, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pDependentNodes))}, {U: uint64(uintptr(pNumDependentNodes))}}))
+			StatsEnd(518, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3204,8 +3248,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(510, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(510, t)
+			r := int32(Forward(519, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(519, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3213,8 +3257,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphUpload_ptsz: func(graphExec uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(511, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
-			StatsEnd(511, t)
+			r := int32(Forward(520, []wire.Value{{U: uint64(graphExec)}, {U: uint64(stream)}}))
+			StatsEnd(520, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3222,8 +3266,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddChildGraphNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(512, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
-			StatsEnd(512, t)
+			r := int32(Forward(521, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(childGraph)}}))
+			StatsEnd(521, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3231,8 +3275,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocArray: func(array unsafe.Pointer, desc unsafe.Pointer, width uint64, height uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(513, []wire.Value{{U: uint64(uintptr(array))}, {U: uint64(uintptr(desc))}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(flags)}}))
-			StatsEnd(513, t)
+			r := int32(Forward(522, []wire.Value{{U: uint64(uintptr(array))}, {U: uint64(uintptr(desc))}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(flags)}}))
+			StatsEnd(522, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3240,8 +3284,8 @@ var Stubs = table.Set{
 		},
 		CudaMalloc3DArray: func(array unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(514, []wire.Value{{U: uint64(uintptr(array))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(flags)}}))
-			StatsEnd(514, t)
+			r := int32(Forward(523, []wire.Value{{U: uint64(uintptr(array))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(flags)}}))
+			StatsEnd(523, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3249,8 +3293,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeArray: func(array uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(515, []wire.Value{{U: uint64(array)}}))
-			StatsEnd(515, t)
+			r := int32(Forward(524, []wire.Value{{U: uint64(array)}}))
+			StatsEnd(524, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3258,8 +3302,8 @@ var Stubs = table.Set{
 		},
 		CudaArrayGetInfo: func(desc unsafe.Pointer, extent unsafe.Pointer, flags unsafe.Pointer, array uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(516, []wire.Value{{U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(uintptr(flags))}, {U: uint64(array)}}))
-			StatsEnd(516, t)
+			r := int32(Forward(525, []wire.Value{{U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(uintptr(flags))}, {U: uint64(array)}}))
+			StatsEnd(525, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3267,8 +3311,8 @@ var Stubs = table.Set{
 		},
 		CudaGetChannelDesc: func(desc unsafe.Pointer, array uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(517, []wire.Value{{U: uint64(uintptr(desc))}, {U: uint64(array)}}))
-			StatsEnd(517, t)
+			r := int32(Forward(526, []wire.Value{{U: uint64(uintptr(desc))}, {U: uint64(array)}}))
+			StatsEnd(526, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3278,7 +3322,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DToArray(dst, wOffset, hOffset, src, spitch, width, height, kind))
-			StatsEnd(519, t)
+			StatsEnd(528, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3287,7 +3331,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DToArrayAsync(dst, wOffset, hOffset, src, spitch, width, height, kind, stream))
-			StatsEnd(520, t)
+			StatsEnd(529, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3296,7 +3340,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DFromArray: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DFromArray(dst, dpitch, src, wOffset, hOffset, width, height, kind))
-			StatsEnd(521, t)
+			StatsEnd(530, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3305,7 +3349,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DFromArrayAsync: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DFromArrayAsync(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream))
-			StatsEnd(522, t)
+			StatsEnd(531, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3314,7 +3358,7 @@ var Stubs = table.Set{
 		CudaMemcpyToArray: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToArray(dst, wOffset, hOffset, src, count, kind))
-			StatsEnd(523, t)
+			StatsEnd(532, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3323,7 +3367,7 @@ var Stubs = table.Set{
 		CudaMemcpyToArrayAsync: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToArrayAsync(dst, wOffset, hOffset, src, count, kind, stream))
-			StatsEnd(524, t)
+			StatsEnd(533, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3332,7 +3376,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromArray: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromArray(dst, src, wOffset, hOffset, count, kind))
-			StatsEnd(525, t)
+			StatsEnd(534, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3341,7 +3385,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromArrayAsync: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromArrayAsync(dst, src, wOffset, hOffset, count, kind, stream))
-			StatsEnd(526, t)
+			StatsEnd(535, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3349,8 +3393,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpy2DArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(527, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(kind)}}))
-			StatsEnd(527, t)
+			r := int32(Forward(536, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(kind)}}))
+			StatsEnd(536, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3358,8 +3402,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyArrayToArray: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(528, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(528, t)
+			r := int32(Forward(537, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(537, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3367,8 +3411,8 @@ var Stubs = table.Set{
 		},
 		CudaMalloc3D: func(pitchedDevPtr unsafe.Pointer, extent unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(529, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(uintptr(extent))}}))
-			StatsEnd(529, t)
+			r := int32(Forward(538, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(uintptr(extent))}}))
+			StatsEnd(538, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3376,8 +3420,8 @@ var Stubs = table.Set{
 		},
 		CudaCreateTextureObject: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(530, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
-			StatsEnd(530, t)
+			r := int32(Forward(539, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
+			StatsEnd(539, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3385,8 +3429,8 @@ var Stubs = table.Set{
 		},
 		CudaDestroyTextureObject: func(texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(531, []wire.Value{{U: uint64(texObject)}}))
-			StatsEnd(531, t)
+			r := int32(Forward(540, []wire.Value{{U: uint64(texObject)}}))
+			StatsEnd(540, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3394,8 +3438,8 @@ var Stubs = table.Set{
 		},
 		CudaGetTextureObjectResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(532, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(532, t)
+			r := int32(Forward(541, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(541, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3403,8 +3447,8 @@ var Stubs = table.Set{
 		},
 		CudaGetTextureObjectTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(533, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(533, t)
+			r := int32(Forward(542, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(542, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3412,8 +3456,8 @@ var Stubs = table.Set{
 		},
 		CudaGetTextureObjectResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(534, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(534, t)
+			r := int32(Forward(543, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(543, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3421,8 +3465,8 @@ var Stubs = table.Set{
 		},
 		CudaCreateSurfaceObject: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(535, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
-			StatsEnd(535, t)
+			r := int32(Forward(544, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
+			StatsEnd(544, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3430,8 +3474,8 @@ var Stubs = table.Set{
 		},
 		CudaDestroySurfaceObject: func(surfObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(536, []wire.Value{{U: uint64(surfObject)}}))
-			StatsEnd(536, t)
+			r := int32(Forward(545, []wire.Value{{U: uint64(surfObject)}}))
+			StatsEnd(545, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3439,8 +3483,8 @@ var Stubs = table.Set{
 		},
 		CudaGetSurfaceObjectResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(537, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
-			StatsEnd(537, t)
+			r := int32(Forward(546, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
+			StatsEnd(546, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3448,8 +3492,8 @@ var Stubs = table.Set{
 		},
 		CudaIpcGetMemHandle: func(handle unsafe.Pointer, devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(538, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(devPtr)}}))
-			StatsEnd(538, t)
+			r := int32(Forward(547, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(devPtr)}}))
+			StatsEnd(547, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3457,8 +3501,8 @@ var Stubs = table.Set{
 		},
 		CudaIpcOpenMemHandle: func(devPtr unsafe.Pointer, handle unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(539, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(handle))}, {U: uint64(flags)}}))
-			StatsEnd(539, t)
+			r := int32(Forward(548, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(uintptr(handle))}, {U: uint64(flags)}}))
+			StatsEnd(548, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3466,8 +3510,8 @@ var Stubs = table.Set{
 		},
 		CudaIpcCloseMemHandle: func(devPtr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(540, []wire.Value{{U: uint64(devPtr)}}))
-			StatsEnd(540, t)
+			r := int32(Forward(549, []wire.Value{{U: uint64(devPtr)}}))
+			StatsEnd(549, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3475,8 +3519,8 @@ var Stubs = table.Set{
 		},
 		CudaIpcGetEventHandle: func(handle unsafe.Pointer, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(541, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(event)}}))
-			StatsEnd(541, t)
+			r := int32(Forward(550, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(event)}}))
+			StatsEnd(550, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3484,8 +3528,8 @@ var Stubs = table.Set{
 		},
 		CudaIpcOpenEventHandle: func(event unsafe.Pointer, handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(542, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(uintptr(handle))}}))
-			StatsEnd(542, t)
+			r := int32(Forward(551, []wire.Value{{U: uint64(uintptr(event))}, {U: uint64(uintptr(handle))}}))
+			StatsEnd(551, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3493,8 +3537,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddEventRecordNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(543, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
-			StatsEnd(543, t)
+			r := int32(Forward(552, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
+			StatsEnd(552, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3502,8 +3546,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddEventWaitNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(544, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
-			StatsEnd(544, t)
+			r := int32(Forward(553, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(event)}}))
+			StatsEnd(553, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3511,8 +3555,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphEventRecordNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(545, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(event_out))}}))
-			StatsEnd(545, t)
+			r := int32(Forward(554, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(event_out))}}))
+			StatsEnd(554, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3520,8 +3564,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphEventWaitNodeGetEvent: func(node uintptr, event_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(546, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(event_out))}}))
-			StatsEnd(546, t)
+			r := int32(Forward(555, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(event_out))}}))
+			StatsEnd(555, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3529,8 +3573,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecGetFlags: func(graphExec uintptr, flags unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(547, []wire.Value{{U: uint64(graphExec)}, {U: uint64(uintptr(flags))}}))
-			StatsEnd(547, t)
+			r := int32(Forward(556, []wire.Value{{U: uint64(graphExec)}, {U: uint64(uintptr(flags))}}))
+			StatsEnd(556, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3538,8 +3582,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithParams: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(548, []wire.Value{{U: uint64(uintptr(pGraphExec))}, {U: uint64(graph)}, {U: uint64(uintptr(instantiateParams))}}))
-			StatsEnd(548, t)
+			r := int32(Forward(557, []wire.Value{{U: uint64(uintptr(pGraphExec))}, {U: uint64(graph)}, {U: uint64(uintptr(instantiateParams))}}))
+			StatsEnd(557, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3548,7 +3592,7 @@ var Stubs = table.Set{
 		CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphAddHostNode", 801))
-			StatsEnd(549, t)
+			StatsEnd(558, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3557,7 +3601,7 @@ var Stubs = table.Set{
 		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Unsupported("cudaGraphHostNodeGetParams", 801))
-			StatsEnd(550, t)
+			StatsEnd(559, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3566,7 +3610,7 @@ var Stubs = table.Set{
 		CudaGraphDebugDotPrint: func(graph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(GraphDebugDotPrint(graph, path, flags))
-			StatsEnd(551, t)
+			StatsEnd(560, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3574,8 +3618,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetCaptureInfo_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(552, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
-			StatsEnd(552, t)
+			r := int32(Forward(561, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
+			StatsEnd(561, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3584,7 +3628,7 @@ var Stubs = table.Set{
 		CudaMemcpyToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToArrayPtds(dst, wOffset, hOffset, src, count, kind))
-			StatsEnd(553, t)
+			StatsEnd(562, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3593,7 +3637,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromArray_ptds: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromArrayPtds(dst, src, wOffset, hOffset, count, kind))
-			StatsEnd(554, t)
+			StatsEnd(563, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3602,7 +3646,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DToArray_ptds: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DToArrayPtds(dst, wOffset, hOffset, src, spitch, width, height, kind))
-			StatsEnd(555, t)
+			StatsEnd(564, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3611,7 +3655,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DFromArray_ptds: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DFromArrayPtds(dst, dpitch, src, wOffset, hOffset, width, height, kind))
-			StatsEnd(556, t)
+			StatsEnd(565, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3620,7 +3664,7 @@ var Stubs = table.Set{
 		CudaMemcpyToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyToArrayAsyncPtsz(dst, wOffset, hOffset, src, count, kind, stream))
-			StatsEnd(557, t)
+			StatsEnd(566, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3629,7 +3673,7 @@ var Stubs = table.Set{
 		CudaMemcpyFromArrayAsync_ptsz: func(dst uintptr, src uintptr, wOffset uint64, hOffset uint64, count uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyFromArrayAsyncPtsz(dst, src, wOffset, hOffset, count, kind, stream))
-			StatsEnd(558, t)
+			StatsEnd(567, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3638,7 +3682,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DToArrayAsync_ptsz: func(dst uintptr, wOffset uint64, hOffset uint64, src uintptr, spitch uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DToArrayAsyncPtsz(dst, wOffset, hOffset, src, spitch, width, height, kind, stream))
-			StatsEnd(559, t)
+			StatsEnd(568, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3647,7 +3691,7 @@ var Stubs = table.Set{
 		CudaMemcpy2DFromArrayAsync_ptsz: func(dst uintptr, dpitch uint64, src uintptr, wOffset uint64, hOffset uint64, width uint64, height uint64, kind int32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DFromArrayAsyncPtsz(dst, dpitch, src, wOffset, hOffset, width, height, kind, stream))
-			StatsEnd(560, t)
+			StatsEnd(569, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3655,8 +3699,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpyArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, count uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(561, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(count)}, {U: uint64(kind)}}))
-			StatsEnd(561, t)
+			r := int32(Forward(570, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(count)}, {U: uint64(kind)}}))
+			StatsEnd(570, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3664,8 +3708,8 @@ var Stubs = table.Set{
 		},
 		CudaMemcpy2DArrayToArray_ptds: func(dst uintptr, wOffsetDst uint64, hOffsetDst uint64, src uintptr, wOffsetSrc uint64, hOffsetSrc uint64, width uint64, height uint64, kind int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(562, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(kind)}}))
-			StatsEnd(562, t)
+			r := int32(Forward(571, []wire.Value{{U: uint64(dst)}, {U: uint64(wOffsetDst)}, {U: uint64(hOffsetDst)}, {U: uint64(src)}, {U: uint64(wOffsetSrc)}, {U: uint64(hOffsetSrc)}, {U: uint64(width)}, {U: uint64(height)}, {U: uint64(kind)}}))
+			StatsEnd(571, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3673,8 +3717,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset3D: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(563, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}}))
-			StatsEnd(563, t)
+			r := int32(Forward(572, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}}))
+			StatsEnd(572, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3682,8 +3726,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset3DAsync: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(564, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}, {U: uint64(stream)}}))
-			StatsEnd(564, t)
+			r := int32(Forward(573, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}, {U: uint64(stream)}}))
+			StatsEnd(573, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3691,8 +3735,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset3D_ptds: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(565, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}}))
-			StatsEnd(565, t)
+			r := int32(Forward(574, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}}))
+			StatsEnd(574, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3700,8 +3744,8 @@ var Stubs = table.Set{
 		},
 		CudaMemset3DAsync_ptsz: func(pitchedDevPtr unsafe.Pointer, value int32, extent unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(566, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}, {U: uint64(stream)}}))
-			StatsEnd(566, t)
+			r := int32(Forward(575, []wire.Value{{U: uint64(uintptr(pitchedDevPtr))}, {U: uint64(value)}, {U: uint64(uintptr(extent))}, {U: uint64(stream)}}))
+			StatsEnd(575, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3709,8 +3753,8 @@ var Stubs = table.Set{
 		},
 		CudaChooseDevice_13: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(567, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(prop))}}))
-			StatsEnd(567, t)
+			r := int32(Forward(576, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(prop))}}))
+			StatsEnd(576, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3718,8 +3762,8 @@ var Stubs = table.Set{
 		},
 		CudaChooseDevice_12: func(device unsafe.Pointer, prop unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(568, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(prop))}}))
-			StatsEnd(568, t)
+			r := int32(Forward(577, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(uintptr(prop))}}))
+			StatsEnd(577, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3727,8 +3771,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetCacheConfig: func(pCacheConfig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(569, []wire.Value{{U: uint64(uintptr(pCacheConfig))}}))
-			StatsEnd(569, t)
+			r := int32(Forward(578, []wire.Value{{U: uint64(uintptr(pCacheConfig))}}))
+			StatsEnd(578, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3736,8 +3780,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetCacheConfig: func(cacheConfig int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(570, []wire.Value{{U: uint64(cacheConfig)}}))
-			StatsEnd(570, t)
+			r := int32(Forward(579, []wire.Value{{U: uint64(cacheConfig)}}))
+			StatsEnd(579, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3745,8 +3789,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetSharedMemConfig: func(pConfig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(571, []wire.Value{{U: uint64(uintptr(pConfig))}}))
-			StatsEnd(571, t)
+			r := int32(Forward(580, []wire.Value{{U: uint64(uintptr(pConfig))}}))
+			StatsEnd(580, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3754,8 +3798,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetSharedMemConfig: func(config int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(572, []wire.Value{{U: uint64(config)}}))
-			StatsEnd(572, t)
+			r := int32(Forward(581, []wire.Value{{U: uint64(config)}}))
+			StatsEnd(581, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3766,8 +3810,8 @@ var Stubs = table.Set{
 		CudaFuncGetParamInfo:       table.Semantics.Cudart.CudaFuncGetParamInfo,
 		CudaDeviceSetMemPool: func(device int32, memPool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(576, []wire.Value{{U: uint64(device)}, {U: uint64(memPool)}}))
-			StatsEnd(576, t)
+			r := int32(Forward(585, []wire.Value{{U: uint64(device)}, {U: uint64(memPool)}}))
+			StatsEnd(585, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3775,8 +3819,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetTexture1DLinearMaxWidth: func(maxWidthInElements unsafe.Pointer, fmtDesc unsafe.Pointer, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(577, []wire.Value{{U: uint64(uintptr(maxWidthInElements))}, {U: uint64(uintptr(fmtDesc))}, {U: uint64(device)}}))
-			StatsEnd(577, t)
+			r := int32(Forward(586, []wire.Value{{U: uint64(uintptr(maxWidthInElements))}, {U: uint64(uintptr(fmtDesc))}, {U: uint64(device)}}))
+			StatsEnd(586, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3784,8 +3828,8 @@ var Stubs = table.Set{
 		},
 		CudaCtxResetPersistingL2Cache: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(578, []wire.Value{}))
-			StatsEnd(578, t)
+			r := int32(Forward(587, []wire.Value{}))
+			StatsEnd(587, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3793,8 +3837,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(579, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
-			StatsEnd(579, t)
+			r := int32(Forward(588, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
+			StatsEnd(588, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3802,8 +3846,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(580, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(580, t)
+			r := int32(Forward(589, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(589, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3811,8 +3855,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(581, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(581, t)
+			r := int32(Forward(590, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(590, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3820,8 +3864,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGraphMemTrim: func(device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(582, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(582, t)
+			r := int32(Forward(591, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(591, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3831,8 +3875,8 @@ var Stubs = table.Set{
 		CudaGetDriverEntryPointByVersion_ptsz: table.Semantics.Cudart.CudaGetDriverEntryPointByVersion_ptsz,
 		CudaArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(585, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
-			StatsEnd(585, t)
+			r := int32(Forward(594, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
+			StatsEnd(594, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3840,8 +3884,8 @@ var Stubs = table.Set{
 		},
 		CudaArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(586, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
-			StatsEnd(586, t)
+			r := int32(Forward(595, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
+			StatsEnd(595, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3849,8 +3893,8 @@ var Stubs = table.Set{
 		},
 		CudaArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(587, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
-			StatsEnd(587, t)
+			r := int32(Forward(596, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
+			StatsEnd(596, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3860,8 +3904,8 @@ var Stubs = table.Set{
 		CudaProfilerStop:  table.Semantics.Cudart.CudaProfilerStop,
 		CudaMemAdvise_13: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(590, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
-			StatsEnd(590, t)
+			r := int32(Forward(599, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(599, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3869,8 +3913,8 @@ var Stubs = table.Set{
 		},
 		CudaMemAdvise_12: func(devPtr uintptr, count uint64, advice int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(591, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
-			StatsEnd(591, t)
+			r := int32(Forward(600, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
+			StatsEnd(600, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3878,8 +3922,8 @@ var Stubs = table.Set{
 		},
 		CudaMemAdvise_v2_12: func(devPtr uintptr, count uint64, advice int32, location unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(592, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
-			StatsEnd(592, t)
+			r := int32(Forward(601, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(601, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3887,8 +3931,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPrefetchAsync_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(593, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
-			StatsEnd(593, t)
+			r := int32(Forward(602, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(602, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3896,8 +3940,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPrefetchAsync_ptsz_13: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(594, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
-			StatsEnd(594, t)
+			r := int32(Forward(603, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(603, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3905,8 +3949,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPrefetchAsync_12: func(devPtr uintptr, count uint64, dstDevice int32, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(595, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(stream)}}))
-			StatsEnd(595, t)
+			r := int32(Forward(604, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(stream)}}))
+			StatsEnd(604, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3914,8 +3958,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPrefetchAsync_v2_12: func(devPtr uintptr, count uint64, location unsafe.Pointer, flags uint32, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(596, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
-			StatsEnd(596, t)
+			r := int32(Forward(605, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(605, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3923,8 +3967,8 @@ var Stubs = table.Set{
 		},
 		CudaMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uintptr, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(597, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
-			StatsEnd(597, t)
+			r := int32(Forward(606, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
+			StatsEnd(606, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3933,7 +3977,7 @@ var Stubs = table.Set{
 		CudaMemRangeGetAttributes: func(data unsafe.Pointer, dataSizes unsafe.Pointer, attributes unsafe.Pointer, numAttributes uint64, devPtr uintptr, count uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count))
-			StatsEnd(598, t)
+			StatsEnd(607, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3941,8 +3985,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamAttachMemAsync: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(599, []wire.Value{{U: uint64(stream)}, {U: uint64(devPtr)}, {U: uint64(length)}, {U: uint64(flags)}}))
-			StatsEnd(599, t)
+			r := int32(Forward(608, []wire.Value{{U: uint64(stream)}, {U: uint64(devPtr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(608, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3950,8 +3994,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamAttachMemAsync_ptsz: func(stream uintptr, devPtr uintptr, length uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(600, []wire.Value{{U: uint64(stream)}, {U: uint64(devPtr)}, {U: uint64(length)}, {U: uint64(flags)}}))
-			StatsEnd(600, t)
+			r := int32(Forward(609, []wire.Value{{U: uint64(stream)}, {U: uint64(devPtr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(609, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3959,8 +4003,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCopyAttributes: func(dst uintptr, src uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(601, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
-			StatsEnd(601, t)
+			r := int32(Forward(610, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(610, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3968,8 +4012,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamCopyAttributes_ptsz: func(dst uintptr, src uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(602, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
-			StatsEnd(602, t)
+			r := int32(Forward(611, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(611, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3977,8 +4021,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphGetRootNodes: func(graph uintptr, pRootNodes unsafe.Pointer, pNumRootNodes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(603, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(pRootNodes))}, {U: uint64(uintptr(pNumRootNodes))}}))
-			StatsEnd(603, t)
+			r := int32(Forward(612, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(pRootNodes))}, {U: uint64(uintptr(pNumRootNodes))}}))
+			StatsEnd(612, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3986,8 +4030,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphRemoveDependencies_13: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(604, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(604, t)
+			r := int32(Forward(613, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(613, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -3995,8 +4039,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphRemoveDependencies_v2_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(605, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
-			StatsEnd(605, t)
+			r := int32(Forward(614, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(614, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4004,8 +4048,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphRemoveDependencies_12: func(graph uintptr, from unsafe.Pointer, to unsafe.Pointer, numDependencies uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(606, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
-			StatsEnd(606, t)
+			r := int32(Forward(615, []wire.Value{{U: uint64(graph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(numDependencies)}}))
+			StatsEnd(615, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4013,8 +4057,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(607, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(isEnabled))}}))
-			StatsEnd(607, t)
+			r := int32(Forward(616, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(isEnabled))}}))
+			StatsEnd(616, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4022,8 +4066,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(608, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(isEnabled)}}))
-			StatsEnd(608, t)
+			r := int32(Forward(617, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(isEnabled)}}))
+			StatsEnd(617, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4031,8 +4075,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphChildGraphNodeGetGraph: func(node uintptr, pGraph unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(609, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pGraph))}}))
-			StatsEnd(609, t)
+			r := int32(Forward(618, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pGraph))}}))
+			StatsEnd(618, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4040,8 +4084,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphEventRecordNodeSetEvent: func(node uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(610, []wire.Value{{U: uint64(node)}, {U: uint64(event)}}))
-			StatsEnd(610, t)
+			r := int32(Forward(619, []wire.Value{{U: uint64(node)}, {U: uint64(event)}}))
+			StatsEnd(619, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4049,8 +4093,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphEventWaitNodeSetEvent: func(node uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(611, []wire.Value{{U: uint64(node)}, {U: uint64(event)}}))
-			StatsEnd(611, t)
+			r := int32(Forward(620, []wire.Value{{U: uint64(node)}, {U: uint64(event)}}))
+			StatsEnd(620, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4058,8 +4102,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecEventRecordNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(612, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(612, t)
+			r := int32(Forward(621, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(621, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4067,8 +4111,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecEventWaitNodeSetEvent: func(hGraphExec uintptr, hNode uintptr, event uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(613, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
-			StatsEnd(613, t)
+			r := int32(Forward(622, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(event)}}))
+			StatsEnd(622, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4076,8 +4120,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeFindInClone: func(pNode unsafe.Pointer, originalNode uintptr, clonedGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(614, []wire.Value{{U: uint64(uintptr(pNode))}, {U: uint64(originalNode)}, {U: uint64(clonedGraph)}}))
-			StatsEnd(614, t)
+			r := int32(Forward(623, []wire.Value{{U: uint64(uintptr(pNode))}, {U: uint64(originalNode)}, {U: uint64(clonedGraph)}}))
+			StatsEnd(623, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4085,8 +4129,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphInstantiateWithParams_ptsz: func(pGraphExec unsafe.Pointer, graph uintptr, instantiateParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(615, []wire.Value{{U: uint64(uintptr(pGraphExec))}, {U: uint64(graph)}, {U: uint64(uintptr(instantiateParams))}}))
-			StatsEnd(615, t)
+			r := int32(Forward(624, []wire.Value{{U: uint64(uintptr(pGraphExec))}, {U: uint64(graph)}, {U: uint64(uintptr(instantiateParams))}}))
+			StatsEnd(624, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4094,8 +4138,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, node uintptr, childGraph uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(616, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(childGraph)}}))
-			StatsEnd(616, t)
+			r := int32(Forward(625, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(childGraph)}}))
+			StatsEnd(625, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4103,8 +4147,8 @@ var Stubs = table.Set{
 		},
 		CudaMemGetDefaultMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(617, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
-			StatsEnd(617, t)
+			r := int32(Forward(626, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(626, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4112,8 +4156,8 @@ var Stubs = table.Set{
 		},
 		CudaMemGetMemPool_13: func(memPool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(618, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
-			StatsEnd(618, t)
+			r := int32(Forward(627, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(627, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4121,8 +4165,8 @@ var Stubs = table.Set{
 		},
 		CudaMemSetMemPool_13: func(location unsafe.Pointer, type_ int32, memPool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(619, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(memPool)}}))
-			StatsEnd(619, t)
+			r := int32(Forward(628, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(memPool)}}))
+			StatsEnd(628, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4130,8 +4174,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocFromPoolAsync: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(620, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(memPool)}, {U: uint64(stream)}}))
-			StatsEnd(620, t)
+			r := int32(Forward(629, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(memPool)}, {U: uint64(stream)}}))
+			StatsEnd(629, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4139,8 +4183,8 @@ var Stubs = table.Set{
 		},
 		CudaMallocFromPoolAsync_ptsz: func(ptr unsafe.Pointer, size uint64, memPool uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(621, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(memPool)}, {U: uint64(stream)}}))
-			StatsEnd(621, t)
+			r := int32(Forward(630, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(size)}, {U: uint64(memPool)}, {U: uint64(stream)}}))
+			StatsEnd(630, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4154,2429 +4198,2429 @@ var Stubs = table.Set{
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(626, []wire.Value{{U: uint64(uintptr(handle))}}))
-			StatsEnd(626, t)
+			r := int32(Forward(635, []wire.Value{{U: uint64(uintptr(handle))}}))
+			StatsEnd(635, t)
 			return r
 		},
 		CublasDestroy_v2: func(handle uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(627, []wire.Value{{U: uint64(handle)}}))
-			StatsEnd(627, t)
+			r := int32(Forward(636, []wire.Value{{U: uint64(handle)}}))
+			StatsEnd(636, t)
 			return r
 		},
 		CublasSetStream_v2: func(handle uintptr, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(628, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
-			StatsEnd(628, t)
+			r := int32(Forward(637, []wire.Value{{U: uint64(handle)}, {U: uint64(stream)}}))
+			StatsEnd(637, t)
 			return r
 		},
 		CublasGetStream_v2: func(handle uintptr, stream unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(629, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
-			StatsEnd(629, t)
+			r := int32(Forward(638, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(stream))}}))
+			StatsEnd(638, t)
 			return r
 		},
 		CublasSetMathMode: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(630, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(630, t)
+			r := int32(Forward(639, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(639, t)
 			return r
 		},
 		CublasGetMathMode: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(631, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(631, t)
+			r := int32(Forward(640, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(640, t)
 			return r
 		},
 		CublasSetWorkspace_v2: func(handle uintptr, workspace uintptr, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(632, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
-			StatsEnd(632, t)
+			r := int32(Forward(641, []wire.Value{{U: uint64(handle)}, {U: uint64(workspace)}, {U: uint64(size)}}))
+			StatsEnd(641, t)
 			return r
 		},
 		CublasSetPointerMode_v2: func(handle uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(633, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
-			StatsEnd(633, t)
+			r := int32(Forward(642, []wire.Value{{U: uint64(handle)}, {U: uint64(mode)}}))
+			StatsEnd(642, t)
 			return r
 		},
 		CublasGetPointerMode_v2: func(handle uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(634, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(634, t)
+			r := int32(Forward(643, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(643, t)
 			return r
 		},
 		CublasGetVersion_v2: func(handle uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(635, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(635, t)
+			r := int32(Forward(644, []wire.Value{{U: uint64(handle)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(644, t)
 			return r
 		},
 		CublasGetStatusString: table.Semantics.Cublas.CublasGetStatusString,
 		CublasGetStatusName:   table.Semantics.Cublas.CublasGetStatusName,
 		CublasSgemm_v2: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, beta uintptr, C uintptr, ldc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(638, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
-			StatsEnd(638, t)
+			r := int32(Forward(647, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}}))
+			StatsEnd(647, t)
 			return r
 		},
 		CublasGemmEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, B uintptr, Btype int32, ldb int32, beta uintptr, C uintptr, Ctype int32, ldc int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(639, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(639, t)
+			r := int32(Forward(648, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(648, t)
 			return r
 		},
 		CublasGemmStridedBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, Atype int32, lda int32, strideA int64, B uintptr, Btype int32, ldb int32, strideB int64, beta uintptr, C uintptr, Ctype int32, ldc int32, strideC int64, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(640, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(640, t)
+			r := int32(Forward(649, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(649, t)
 			return r
 		},
 		CublasGemmBatchedEx: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, Atype int32, lda int32, Barray uintptr, Btype int32, ldb int32, beta uintptr, Carray uintptr, Ctype int32, ldc int32, batchCount int32, computeType int32, algo int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(641, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
-			StatsEnd(641, t)
+			r := int32(Forward(650, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(Atype)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(Btype)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(Ctype)}, {U: uint64(ldc)}, {U: uint64(batchCount)}, {U: uint64(computeType)}, {U: uint64(algo)}}))
+			StatsEnd(650, t)
 			return r
 		},
 		CublasSgemmStridedBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, A uintptr, lda int32, strideA int64, B uintptr, ldb int32, strideB int64, beta uintptr, C uintptr, ldc int32, strideC int64, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(642, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
-			StatsEnd(642, t)
+			r := int32(Forward(651, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(strideA)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(strideB)}, {U: uint64(beta)}, {U: uint64(C)}, {U: uint64(ldc)}, {U: uint64(strideC)}, {U: uint64(batchCount)}}))
+			StatsEnd(651, t)
 			return r
 		},
 		CublasSgemmBatched: func(handle uintptr, transa int32, transb int32, m int32, n int32, k int32, alpha uintptr, Aarray uintptr, lda int32, Barray uintptr, ldb int32, beta uintptr, Carray uintptr, ldc int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(643, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
-			StatsEnd(643, t)
+			r := int32(Forward(652, []wire.Value{{U: uint64(handle)}, {U: uint64(transa)}, {U: uint64(transb)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(k)}, {U: uint64(alpha)}, {U: uint64(Aarray)}, {U: uint64(lda)}, {U: uint64(Barray)}, {U: uint64(ldb)}, {U: uint64(beta)}, {U: uint64(Carray)}, {U: uint64(ldc)}, {U: uint64(batchCount)}}))
+			StatsEnd(652, t)
 			return r
 		},
 		CublasStrsmBatched: func(handle uintptr, side int32, uplo int32, trans int32, diag int32, m int32, n int32, alpha uintptr, A uintptr, lda int32, B uintptr, ldb int32, batchCount int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(644, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
-			StatsEnd(644, t)
+			r := int32(Forward(653, []wire.Value{{U: uint64(handle)}, {U: uint64(side)}, {U: uint64(uplo)}, {U: uint64(trans)}, {U: uint64(diag)}, {U: uint64(m)}, {U: uint64(n)}, {U: uint64(alpha)}, {U: uint64(A)}, {U: uint64(lda)}, {U: uint64(B)}, {U: uint64(ldb)}, {U: uint64(batchCount)}}))
+			StatsEnd(653, t)
 			return r
 		},
 	},
 	Nvml: table.Nvml{
 		NvmlInit_v2: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(645, []wire.Value{}))
-			StatsEnd(645, t)
+			r := int32(Forward(654, []wire.Value{}))
+			StatsEnd(654, t)
 			return r
 		},
 		NvmlInit: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(646, []wire.Value{}))
-			StatsEnd(646, t)
+			r := int32(Forward(655, []wire.Value{}))
+			StatsEnd(655, t)
 			return r
 		},
 		NvmlInitWithFlags: func(flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(647, []wire.Value{{U: uint64(flags)}}))
-			StatsEnd(647, t)
+			r := int32(Forward(656, []wire.Value{{U: uint64(flags)}}))
+			StatsEnd(656, t)
 			return r
 		},
 		NvmlShutdown: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(648, []wire.Value{}))
-			StatsEnd(648, t)
+			r := int32(Forward(657, []wire.Value{}))
+			StatsEnd(657, t)
 			return r
 		},
 		NvmlErrorString: table.Semantics.Nvml.NvmlErrorString,
 		NvmlSystemGetDriverVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(650, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(650, t)
+			r := int32(Forward(659, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(659, t)
 			return r
 		},
 		NvmlSystemGetNVMLVersion: func(version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(651, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(651, t)
+			r := int32(Forward(660, []wire.Value{{U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(660, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(652, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(652, t)
+			r := int32(Forward(661, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(661, t)
 			return r
 		},
 		NvmlSystemGetCudaDriverVersion_v2: func(version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(653, []wire.Value{{U: uint64(uintptr(version))}}))
-			StatsEnd(653, t)
+			r := int32(Forward(662, []wire.Value{{U: uint64(uintptr(version))}}))
+			StatsEnd(662, t)
 			return r
 		},
 		NvmlDeviceGetCount_v2: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(654, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(654, t)
+			r := int32(Forward(663, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(663, t)
 			return r
 		},
 		NvmlDeviceGetCount: func(count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(655, []wire.Value{{U: uint64(uintptr(count))}}))
-			StatsEnd(655, t)
+			r := int32(Forward(664, []wire.Value{{U: uint64(uintptr(count))}}))
+			StatsEnd(664, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex_v2: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(656, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(656, t)
+			r := int32(Forward(665, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(665, t)
 			return r
 		},
 		NvmlDeviceGetHandleByIndex: func(index uint32, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(657, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(657, t)
+			r := int32(Forward(666, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(666, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUID: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(658, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(658, t)
+			r := int32(Forward(667, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(667, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId_v2: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(659, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(659, t)
+			r := int32(Forward(668, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(668, t)
 			return r
 		},
 		NvmlDeviceGetHandleByPciBusId: func(pciBusId unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(660, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(660, t)
+			r := int32(Forward(669, []wire.Value{{U: uint64(uintptr(pciBusId))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(669, t)
 			return r
 		},
 		NvmlDeviceGetName: func(device uintptr, name unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(661, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
-			StatsEnd(661, t)
+			r := int32(Forward(670, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(name))}, {U: uint64(length)}}))
+			StatsEnd(670, t)
 			return r
 		},
 		NvmlDeviceGetUUID: func(device uintptr, uuid unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(662, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
-			StatsEnd(662, t)
+			r := int32(Forward(671, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(uuid))}, {U: uint64(length)}}))
+			StatsEnd(671, t)
 			return r
 		},
 		NvmlDeviceGetSerial: func(device uintptr, serial unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(663, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
-			StatsEnd(663, t)
+			r := int32(Forward(672, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(serial))}, {U: uint64(length)}}))
+			StatsEnd(672, t)
 			return r
 		},
 		NvmlDeviceGetIndex: func(device uintptr, index unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(664, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
-			StatsEnd(664, t)
+			r := int32(Forward(673, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(index))}}))
+			StatsEnd(673, t)
 			return r
 		},
 		NvmlDeviceGetMinorNumber: func(device uintptr, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(665, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(665, t)
+			r := int32(Forward(674, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(674, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v3: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(666, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(666, t)
+			r := int32(Forward(675, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(675, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo_v2: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(667, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(667, t)
+			r := int32(Forward(676, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(676, t)
 			return r
 		},
 		NvmlDeviceGetPciInfo: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(668, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(668, t)
+			r := int32(Forward(677, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(677, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(669, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(669, t)
+			r := int32(Forward(678, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(678, t)
 			return r
 		},
 		NvmlDeviceGetMemoryInfo_v2: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(670, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(670, t)
+			r := int32(Forward(679, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(679, t)
 			return r
 		},
 		NvmlDeviceGetBAR1MemoryInfo: func(device uintptr, bar1 unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(671, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
-			StatsEnd(671, t)
+			r := int32(Forward(680, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bar1))}}))
+			StatsEnd(680, t)
 			return r
 		},
 		NvmlDeviceGetCudaComputeCapability: func(device uintptr, major unsafe.Pointer, minor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(672, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
-			StatsEnd(672, t)
+			r := int32(Forward(681, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(major))}, {U: uint64(uintptr(minor))}}))
+			StatsEnd(681, t)
 			return r
 		},
 		NvmlDeviceGetUtilizationRates: func(device uintptr, util unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(673, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
-			StatsEnd(673, t)
+			r := int32(Forward(682, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(util))}}))
+			StatsEnd(682, t)
 			return r
 		},
 		NvmlDeviceGetTemperature: func(device uintptr, sensor int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(674, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(674, t)
+			r := int32(Forward(683, []wire.Value{{U: uint64(device)}, {U: uint64(sensor)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(683, t)
 			return r
 		},
 		NvmlDeviceGetPowerUsage: func(device uintptr, power unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(675, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
-			StatsEnd(675, t)
+			r := int32(Forward(684, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(power))}}))
+			StatsEnd(684, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(676, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(676, t)
+			r := int32(Forward(685, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(685, t)
 			return r
 		},
 		NvmlDeviceGetEnforcedPowerLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(677, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(677, t)
+			r := int32(Forward(686, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(686, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementDefaultLimit: func(device uintptr, limit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(678, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
-			StatsEnd(678, t)
+			r := int32(Forward(687, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(limit))}}))
+			StatsEnd(687, t)
 			return r
 		},
 		NvmlDeviceGetClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(679, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(679, t)
+			r := int32(Forward(688, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(688, t)
 			return r
 		},
 		NvmlDeviceGetMaxClockInfo: func(device uintptr, type_ int32, clock unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(680, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
-			StatsEnd(680, t)
+			r := int32(Forward(689, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(uintptr(clock))}}))
+			StatsEnd(689, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(681, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(681, t)
+			r := int32(Forward(690, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(690, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(682, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(682, t)
+			r := int32(Forward(691, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(691, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(683, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(683, t)
+			r := int32(Forward(692, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(692, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(684, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(684, t)
+			r := int32(Forward(693, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(693, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(685, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(685, t)
+			r := int32(Forward(694, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(694, t)
 			return r
 		},
 		NvmlDeviceGetPersistenceMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(686, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(686, t)
+			r := int32(Forward(695, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(695, t)
 			return r
 		},
 		NvmlDeviceGetComputeMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(687, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(687, t)
+			r := int32(Forward(696, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(696, t)
 			return r
 		},
 		NvmlDeviceGetEccMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(688, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(688, t)
+			r := int32(Forward(697, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(697, t)
 			return r
 		},
 		NvmlDeviceGetBrand: func(device uintptr, brand unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(689, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
-			StatsEnd(689, t)
+			r := int32(Forward(698, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(brand))}}))
+			StatsEnd(698, t)
 			return r
 		},
 		NvmlDeviceGetArchitecture: func(device uintptr, arch unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(690, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
-			StatsEnd(690, t)
+			r := int32(Forward(699, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(arch))}}))
+			StatsEnd(699, t)
 			return r
 		},
 		NvmlDeviceGetMemoryBusWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(691, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(691, t)
+			r := int32(Forward(700, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(700, t)
 			return r
 		},
 		NvmlDeviceGetNumGpuCores: func(device uintptr, cores unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(692, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
-			StatsEnd(692, t)
+			r := int32(Forward(701, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(cores))}}))
+			StatsEnd(701, t)
 			return r
 		},
 		NvmlDeviceGetVbiosVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(693, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(693, t)
+			r := int32(Forward(702, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(702, t)
 			return r
 		},
 		NvmlDeviceGetPcieLinkMaxSpeed: func(device uintptr, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(694, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(694, t)
+			r := int32(Forward(703, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(703, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(695, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(695, t)
+			r := int32(Forward(704, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(704, t)
 			return r
 		},
 		NvmlDeviceGetMaxPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(696, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(696, t)
+			r := int32(Forward(705, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(705, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkGeneration: func(device uintptr, gen unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(697, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
-			StatsEnd(697, t)
+			r := int32(Forward(706, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gen))}}))
+			StatsEnd(706, t)
 			return r
 		},
 		NvmlDeviceGetCurrPcieLinkWidth: func(device uintptr, width unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(698, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
-			StatsEnd(698, t)
+			r := int32(Forward(707, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(width))}}))
+			StatsEnd(707, t)
 			return r
 		},
 		NvmlDeviceGetDisplayMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(699, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(699, t)
-			return r
-		},
-		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(700, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(700, t)
-			return r
-		},
-		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(701, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(701, t)
-			return r
-		},
-		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(702, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
-			StatsEnd(702, t)
-			return r
-		},
-		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(703, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(703, t)
-			return r
-		},
-		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(704, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
-			StatsEnd(704, t)
-			return r
-		},
-		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(705, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
-			StatsEnd(705, t)
-			return r
-		},
-		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(706, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(706, t)
-			return r
-		},
-		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(707, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(707, t)
-			return r
-		},
-		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(708, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			r := int32(Forward(708, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(708, t)
 			return r
 		},
-		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
+		NvmlDeviceGetDisplayActive: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(709, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
 			StatsEnd(709, t)
 			return r
 		},
+		NvmlDeviceGetMigMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(710, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(710, t)
+			return r
+		},
+		NvmlDeviceGetTotalEnergyConsumption: func(device uintptr, energy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(711, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(energy))}}))
+			StatsEnd(711, t)
+			return r
+		},
+		NvmlDeviceGetCurrentClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(712, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(712, t)
+			return r
+		},
+		NvmlDeviceGetMultiGpuBoard: func(device uintptr, multi unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(713, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(multi))}}))
+			StatsEnd(713, t)
+			return r
+		},
+		NvmlDeviceGetBoardPartNumber: func(device uintptr, part unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(714, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(part))}, {U: uint64(length)}}))
+			StatsEnd(714, t)
+			return r
+		},
+		NvmlDeviceGetInforomVersion: func(device uintptr, object int32, version unsafe.Pointer, length uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(715, []wire.Value{{U: uint64(device)}, {U: uint64(object)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(715, t)
+			return r
+		},
+		NvmlDeviceGetAccountingMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(716, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(716, t)
+			return r
+		},
+		NvmlDeviceGetRetiredPages: func(device uintptr, cause int32, count unsafe.Pointer, addresses unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(717, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(addresses))}}))
+			StatsEnd(717, t)
+			return r
+		},
+		NvmlDeviceGetVirtualizationMode: func(device uintptr, mode unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(718, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(718, t)
+			return r
+		},
 		NvmlInternalGetExportTable: table.Semantics.Nvml.NvmlInternalGetExportTable,
 		NvmlEventSetCreate: func(set unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(711, []wire.Value{{U: uint64(uintptr(set))}}))
-			StatsEnd(711, t)
+			r := int32(Forward(720, []wire.Value{{U: uint64(uintptr(set))}}))
+			StatsEnd(720, t)
 			return r
 		},
 		NvmlEventSetFree: func(set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(712, []wire.Value{{U: uint64(set)}}))
-			StatsEnd(712, t)
+			r := int32(Forward(721, []wire.Value{{U: uint64(set)}}))
+			StatsEnd(721, t)
 			return r
 		},
 		NvmlDeviceRegisterEvents: func(device uintptr, eventTypes uint64, set uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(713, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
-			StatsEnd(713, t)
+			r := int32(Forward(722, []wire.Value{{U: uint64(device)}, {U: uint64(eventTypes)}, {U: uint64(set)}}))
+			StatsEnd(722, t)
 			return r
 		},
 		NvmlDeviceGetSupportedEventTypes: func(device uintptr, eventTypes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(714, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
-			StatsEnd(714, t)
+			r := int32(Forward(723, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(eventTypes))}}))
+			StatsEnd(723, t)
 			return r
 		},
 		NvmlEventSetWait_v2: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(715, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(715, t)
+			r := int32(Forward(724, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(724, t)
 			return r
 		},
 		NvmlDeviceValidateInforom: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(716, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(716, t)
+			r := int32(Forward(725, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(725, t)
 			return r
 		},
 		NvmlDeviceIsMigDeviceHandle: func(device uintptr, isMig unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(717, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
-			StatsEnd(717, t)
+			r := int32(Forward(726, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isMig))}}))
+			StatsEnd(726, t)
 			return r
 		},
 		NvmlDeviceGetTotalEccErrors: func(device uintptr, errorType int32, counterType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(718, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(718, t)
+			r := int32(Forward(727, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(727, t)
 			return r
 		},
 		NvmlDeviceGetMaxMigDeviceCount: func(device uintptr, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(719, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(719, t)
+			r := int32(Forward(728, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(728, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementLimitConstraints: func(device uintptr, minLimit unsafe.Pointer, maxLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(720, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
-			StatsEnd(720, t)
+			r := int32(Forward(729, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minLimit))}, {U: uint64(uintptr(maxLimit))}}))
+			StatsEnd(729, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureV: func(device uintptr, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(721, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(721, t)
+			r := int32(Forward(730, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(730, t)
 			return r
 		},
 		NvmlDeviceGetGpuOperationMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(722, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(722, t)
+			r := int32(Forward(731, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(731, t)
 			return r
 		},
 		NvmlDeviceGetPciInfoExt: func(device uintptr, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(723, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(723, t)
+			r := int32(Forward(732, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(732, t)
 			return r
 		},
 		NvmlDeviceGetApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(724, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(724, t)
+			r := int32(Forward(733, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(733, t)
 			return r
 		},
 		NvmlDeviceGetDefaultApplicationsClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(725, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(725, t)
+			r := int32(Forward(734, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(734, t)
 			return r
 		},
 		NvmlDeviceGetMaxCustomerBoostClock: func(device uintptr, clockType int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(726, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(726, t)
+			r := int32(Forward(735, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(735, t)
 			return r
 		},
 		NvmlDeviceGetClock: func(device uintptr, clockType int32, clockId int32, clockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(727, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
-			StatsEnd(727, t)
+			r := int32(Forward(736, []wire.Value{{U: uint64(device)}, {U: uint64(clockType)}, {U: uint64(clockId)}, {U: uint64(uintptr(clockMHz))}}))
+			StatsEnd(736, t)
 			return r
 		},
 		NvmlDeviceGetSupportedMemoryClocks: func(device uintptr, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(728, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
-			StatsEnd(728, t)
+			r := int32(Forward(737, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(737, t)
 			return r
 		},
 		NvmlDeviceGetSupportedGraphicsClocks: func(device uintptr, memoryClockMHz uint32, count unsafe.Pointer, clocksMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(729, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
-			StatsEnd(729, t)
+			r := int32(Forward(738, []wire.Value{{U: uint64(device)}, {U: uint64(memoryClockMHz)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(clocksMHz))}}))
+			StatsEnd(738, t)
 			return r
 		},
 		NvmlDeviceGetMinMaxClockOfPState: func(device uintptr, type_ int32, pstate int32, minClockMHz unsafe.Pointer, maxClockMHz unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(730, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
-			StatsEnd(730, t)
+			r := int32(Forward(739, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(pstate)}, {U: uint64(uintptr(minClockMHz))}, {U: uint64(uintptr(maxClockMHz))}}))
+			StatsEnd(739, t)
 			return r
 		},
 		NvmlDeviceGetSupportedPerformanceStates: func(device uintptr, pstates unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(731, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
-			StatsEnd(731, t)
+			r := int32(Forward(740, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pstates))}, {U: uint64(size)}}))
+			StatsEnd(740, t)
 			return r
 		},
 		NvmlDeviceGetPowerState: func(device uintptr, pState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(732, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
-			StatsEnd(732, t)
+			r := int32(Forward(741, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(741, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(733, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(733, t)
+			r := int32(Forward(742, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(742, t)
 			return r
 		},
 		NvmlDeviceGetSupportedClocksEventReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(734, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(734, t)
+			r := int32(Forward(743, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(743, t)
 			return r
 		},
 		NvmlDeviceGetSupportedClocksThrottleReasons: func(device uintptr, reasons unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(735, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
-			StatsEnd(735, t)
+			r := int32(Forward(744, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(reasons))}}))
+			StatsEnd(744, t)
 			return r
 		},
 		NvmlDeviceGetViolationStatus: func(device uintptr, perfPolicyType int32, violTime unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(736, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
-			StatsEnd(736, t)
+			r := int32(Forward(745, []wire.Value{{U: uint64(device)}, {U: uint64(perfPolicyType)}, {U: uint64(uintptr(violTime))}}))
+			StatsEnd(745, t)
 			return r
 		},
 		NvmlDeviceGetDynamicPstatesInfo: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(737, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(737, t)
+			r := int32(Forward(746, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(746, t)
 			return r
 		},
 		NvmlDeviceGetClkMonStatus: func(device uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(738, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(738, t)
+			r := int32(Forward(747, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(747, t)
 			return r
 		},
 		NvmlDeviceGetAdaptiveClockInfoStatus: func(device uintptr, adaptiveClockStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(739, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
-			StatsEnd(739, t)
+			r := int32(Forward(748, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(adaptiveClockStatus))}}))
+			StatsEnd(748, t)
 			return r
 		},
 		NvmlDeviceGetGpcClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(740, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
-			StatsEnd(740, t)
+			r := int32(Forward(749, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(749, t)
 			return r
 		},
 		NvmlDeviceGetMemClkVfOffset: func(device uintptr, offset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(741, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
-			StatsEnd(741, t)
+			r := int32(Forward(750, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(offset))}}))
+			StatsEnd(750, t)
 			return r
 		},
 		NvmlDeviceGetGpcClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(742, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
-			StatsEnd(742, t)
+			r := int32(Forward(751, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(751, t)
 			return r
 		},
 		NvmlDeviceGetMemClkMinMaxVfOffset: func(device uintptr, minOffset unsafe.Pointer, maxOffset unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(743, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
-			StatsEnd(743, t)
+			r := int32(Forward(752, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minOffset))}, {U: uint64(uintptr(maxOffset))}}))
+			StatsEnd(752, t)
 			return r
 		},
 		NvmlDeviceSetGpcClkVfOffset: func(device uintptr, offset int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(744, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
-			StatsEnd(744, t)
+			r := int32(Forward(753, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(753, t)
 			return r
 		},
 		NvmlDeviceSetMemClkVfOffset: func(device uintptr, offset int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(745, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
-			StatsEnd(745, t)
+			r := int32(Forward(754, []wire.Value{{U: uint64(device)}, {U: uint64(offset)}}))
+			StatsEnd(754, t)
 			return r
 		},
 		NvmlDeviceSetApplicationsClocks: func(device uintptr, memClockMHz uint32, graphicsClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(746, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
-			StatsEnd(746, t)
+			r := int32(Forward(755, []wire.Value{{U: uint64(device)}, {U: uint64(memClockMHz)}, {U: uint64(graphicsClockMHz)}}))
+			StatsEnd(755, t)
 			return r
 		},
 		NvmlDeviceResetApplicationsClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(747, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(747, t)
+			r := int32(Forward(756, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(756, t)
 			return r
 		},
 		NvmlDeviceSetGpuLockedClocks: func(device uintptr, minGpuClockMHz uint32, maxGpuClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(748, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
-			StatsEnd(748, t)
+			r := int32(Forward(757, []wire.Value{{U: uint64(device)}, {U: uint64(minGpuClockMHz)}, {U: uint64(maxGpuClockMHz)}}))
+			StatsEnd(757, t)
 			return r
 		},
 		NvmlDeviceResetGpuLockedClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(749, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(749, t)
+			r := int32(Forward(758, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(758, t)
 			return r
 		},
 		NvmlDeviceSetMemoryLockedClocks: func(device uintptr, minMemClockMHz uint32, maxMemClockMHz uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(750, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
-			StatsEnd(750, t)
+			r := int32(Forward(759, []wire.Value{{U: uint64(device)}, {U: uint64(minMemClockMHz)}, {U: uint64(maxMemClockMHz)}}))
+			StatsEnd(759, t)
 			return r
 		},
 		NvmlDeviceResetMemoryLockedClocks: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(751, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(751, t)
+			r := int32(Forward(760, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(760, t)
 			return r
 		},
 		NvmlDeviceGetAutoBoostedClocksEnabled: func(device uintptr, isEnabled unsafe.Pointer, defaultIsEnabled unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(752, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
-			StatsEnd(752, t)
+			r := int32(Forward(761, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultIsEnabled))}}))
+			StatsEnd(761, t)
 			return r
 		},
 		NvmlDeviceSetAutoBoostedClocksEnabled: func(device uintptr, enabled int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(753, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
-			StatsEnd(753, t)
+			r := int32(Forward(762, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}}))
+			StatsEnd(762, t)
 			return r
 		},
 		NvmlDeviceSetDefaultAutoBoostedClocksEnabled: func(device uintptr, enabled int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(754, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
-			StatsEnd(754, t)
+			r := int32(Forward(763, []wire.Value{{U: uint64(device)}, {U: uint64(enabled)}, {U: uint64(flags)}}))
+			StatsEnd(763, t)
 			return r
 		},
 		NvmlDeviceGetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(755, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(755, t)
+			r := int32(Forward(764, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(764, t)
 			return r
 		},
 		NvmlDeviceSetTemperatureThreshold: func(device uintptr, thresholdType int32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(756, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(756, t)
+			r := int32(Forward(765, []wire.Value{{U: uint64(device)}, {U: uint64(thresholdType)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(765, t)
 			return r
 		},
 		NvmlDeviceGetThermalSettings: func(device uintptr, sensorIndex uint32, settings unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(757, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
-			StatsEnd(757, t)
+			r := int32(Forward(766, []wire.Value{{U: uint64(device)}, {U: uint64(sensorIndex)}, {U: uint64(uintptr(settings))}}))
+			StatsEnd(766, t)
 			return r
 		},
 		NvmlDeviceGetNumFans: func(device uintptr, numFans unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(758, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
-			StatsEnd(758, t)
+			r := int32(Forward(767, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(numFans))}}))
+			StatsEnd(767, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeed_v2: func(device uintptr, fan uint32, speed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(759, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
-			StatsEnd(759, t)
+			r := int32(Forward(768, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(speed))}}))
+			StatsEnd(768, t)
 			return r
 		},
 		NvmlDeviceGetTargetFanSpeed: func(device uintptr, fan uint32, targetSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(760, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
-			StatsEnd(760, t)
+			r := int32(Forward(769, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(targetSpeed))}}))
+			StatsEnd(769, t)
 			return r
 		},
 		NvmlDeviceGetMinMaxFanSpeed: func(device uintptr, minSpeed unsafe.Pointer, maxSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(761, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
-			StatsEnd(761, t)
+			r := int32(Forward(770, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(minSpeed))}, {U: uint64(uintptr(maxSpeed))}}))
+			StatsEnd(770, t)
 			return r
 		},
 		NvmlDeviceGetFanControlPolicy_v2: func(device uintptr, fan uint32, policy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(762, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
-			StatsEnd(762, t)
+			r := int32(Forward(771, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(uintptr(policy))}}))
+			StatsEnd(771, t)
 			return r
 		},
 		NvmlDeviceSetFanControlPolicy: func(device uintptr, fan uint32, policy uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(763, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
-			StatsEnd(763, t)
+			r := int32(Forward(772, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(policy)}}))
+			StatsEnd(772, t)
 			return r
 		},
 		NvmlDeviceSetFanSpeed_v2: func(device uintptr, fan uint32, speed uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(764, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
-			StatsEnd(764, t)
+			r := int32(Forward(773, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}, {U: uint64(speed)}}))
+			StatsEnd(773, t)
 			return r
 		},
 		NvmlDeviceSetDefaultFanSpeed_v2: func(device uintptr, fan uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(765, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
-			StatsEnd(765, t)
+			r := int32(Forward(774, []wire.Value{{U: uint64(device)}, {U: uint64(fan)}}))
+			StatsEnd(774, t)
 			return r
 		},
 		NvmlDeviceGetPowerManagementMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(766, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(766, t)
+			r := int32(Forward(775, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(775, t)
 			return r
 		},
 		NvmlDeviceGetPowerSource: func(device uintptr, powerSource unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(767, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
-			StatsEnd(767, t)
+			r := int32(Forward(776, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerSource))}}))
+			StatsEnd(776, t)
 			return r
 		},
 		NvmlDeviceSetPowerManagementLimit: func(device uintptr, limit uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(768, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
-			StatsEnd(768, t)
+			r := int32(Forward(777, []wire.Value{{U: uint64(device)}, {U: uint64(limit)}}))
+			StatsEnd(777, t)
 			return r
 		},
 		NvmlDeviceSetPowerManagementLimit_v2: func(device uintptr, powerValue unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(769, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
-			StatsEnd(769, t)
+			r := int32(Forward(778, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerValue))}}))
+			StatsEnd(778, t)
 			return r
 		},
 		NvmlDeviceGetEncoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(770, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(770, t)
+			r := int32(Forward(779, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(779, t)
 			return r
 		},
 		NvmlDeviceGetDecoderUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(771, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(771, t)
+			r := int32(Forward(780, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(780, t)
 			return r
 		},
 		NvmlDeviceGetJpgUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(772, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(772, t)
+			r := int32(Forward(781, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(781, t)
 			return r
 		},
 		NvmlDeviceGetOfaUtilization: func(device uintptr, utilization unsafe.Pointer, samplingPeriodUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(773, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
-			StatsEnd(773, t)
+			r := int32(Forward(782, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(samplingPeriodUs))}}))
+			StatsEnd(782, t)
 			return r
 		},
 		NvmlDeviceGetEncoderCapacity: func(device uintptr, encoderQueryType int32, encoderCapacity unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(774, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
-			StatsEnd(774, t)
+			r := int32(Forward(783, []wire.Value{{U: uint64(device)}, {U: uint64(encoderQueryType)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(783, t)
 			return r
 		},
 		NvmlDeviceGetEncoderStats: func(device uintptr, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(775, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
-			StatsEnd(775, t)
+			r := int32(Forward(784, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(784, t)
 			return r
 		},
 		NvmlDeviceGetEncoderSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(776, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
-			StatsEnd(776, t)
+			r := int32(Forward(785, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfos))}}))
+			StatsEnd(785, t)
 			return r
 		},
 		NvmlDeviceGetFBCStats: func(device uintptr, fbcStats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(777, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
-			StatsEnd(777, t)
+			r := int32(Forward(786, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(786, t)
 			return r
 		},
 		NvmlDeviceGetFBCSessions: func(device uintptr, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(778, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(778, t)
+			r := int32(Forward(787, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(787, t)
 			return r
 		},
 		NvmlDeviceGetPcieThroughput: func(device uintptr, counter int32, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(779, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(779, t)
+			r := int32(Forward(788, []wire.Value{{U: uint64(device)}, {U: uint64(counter)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(788, t)
 			return r
 		},
 		NvmlDeviceGetPcieReplayCounter: func(device uintptr, value unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(780, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
-			StatsEnd(780, t)
+			r := int32(Forward(789, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(789, t)
 			return r
 		},
 		NvmlDeviceGetPcieSpeed: func(device uintptr, pcieSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(781, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
-			StatsEnd(781, t)
+			r := int32(Forward(790, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pcieSpeed))}}))
+			StatsEnd(790, t)
 			return r
 		},
 		NvmlDeviceGetGpuMaxPcieLinkGeneration: func(device uintptr, maxLinkGenDevice unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(782, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
-			StatsEnd(782, t)
+			r := int32(Forward(791, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(maxLinkGenDevice))}}))
+			StatsEnd(791, t)
 			return r
 		},
 		NvmlDeviceGetSamples: func(device uintptr, type_ int32, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, sampleCount unsafe.Pointer, samples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(783, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
-			StatsEnd(783, t)
+			r := int32(Forward(792, []wire.Value{{U: uint64(device)}, {U: uint64(type_)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(sampleCount))}, {U: uint64(uintptr(samples))}}))
+			StatsEnd(792, t)
 			return r
 		},
 		NvmlDeviceGetDefaultEccMode: func(device uintptr, defaultMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(784, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
-			StatsEnd(784, t)
+			r := int32(Forward(793, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(793, t)
 			return r
 		},
 		NvmlDeviceGetDetailedEccErrors: func(device uintptr, errorType int32, counterType int32, eccCounts unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(785, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
-			StatsEnd(785, t)
+			r := int32(Forward(794, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(uintptr(eccCounts))}}))
+			StatsEnd(794, t)
 			return r
 		},
 		NvmlDeviceGetMemoryErrorCounter: func(device uintptr, errorType int32, counterType int32, locationType int32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(786, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(786, t)
+			r := int32(Forward(795, []wire.Value{{U: uint64(device)}, {U: uint64(errorType)}, {U: uint64(counterType)}, {U: uint64(locationType)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(795, t)
 			return r
 		},
 		NvmlDeviceGetSramEccErrorStatus: func(device uintptr, status unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(787, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
-			StatsEnd(787, t)
+			r := int32(Forward(796, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(status))}}))
+			StatsEnd(796, t)
 			return r
 		},
 		NvmlDeviceClearEccErrorCounts: func(device uintptr, counterType int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(788, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
-			StatsEnd(788, t)
+			r := int32(Forward(797, []wire.Value{{U: uint64(device)}, {U: uint64(counterType)}}))
+			StatsEnd(797, t)
 			return r
 		},
 		NvmlDeviceSetEccMode: func(device uintptr, ecc int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(789, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
-			StatsEnd(789, t)
+			r := int32(Forward(798, []wire.Value{{U: uint64(device)}, {U: uint64(ecc)}}))
+			StatsEnd(798, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPages_v2: func(device uintptr, cause int32, pageCount unsafe.Pointer, addresses unsafe.Pointer, timestamps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(790, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
-			StatsEnd(790, t)
+			r := int32(Forward(799, []wire.Value{{U: uint64(device)}, {U: uint64(cause)}, {U: uint64(uintptr(pageCount))}, {U: uint64(uintptr(addresses))}, {U: uint64(uintptr(timestamps))}}))
+			StatsEnd(799, t)
 			return r
 		},
 		NvmlDeviceGetRetiredPagesPendingStatus: func(device uintptr, isPending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(791, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
-			StatsEnd(791, t)
+			r := int32(Forward(800, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isPending))}}))
+			StatsEnd(800, t)
 			return r
 		},
 		NvmlDeviceGetRemappedRows: func(device uintptr, corrRows unsafe.Pointer, uncRows unsafe.Pointer, isPending unsafe.Pointer, failureOccurred unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(792, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
-			StatsEnd(792, t)
+			r := int32(Forward(801, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(corrRows))}, {U: uint64(uintptr(uncRows))}, {U: uint64(uintptr(isPending))}, {U: uint64(uintptr(failureOccurred))}}))
+			StatsEnd(801, t)
 			return r
 		},
 		NvmlDeviceGetRowRemapperHistogram: func(device uintptr, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(793, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(793, t)
+			r := int32(Forward(802, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(802, t)
 			return r
 		},
 		NvmlDeviceGetBoardId: func(device uintptr, boardId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(794, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
-			StatsEnd(794, t)
+			r := int32(Forward(803, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(boardId))}}))
+			StatsEnd(803, t)
 			return r
 		},
 		NvmlDeviceGetInforomImageVersion: func(device uintptr, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(795, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(795, t)
+			r := int32(Forward(804, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(804, t)
 			return r
 		},
 		NvmlDeviceGetInforomConfigurationChecksum: func(device uintptr, checksum unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(796, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
-			StatsEnd(796, t)
+			r := int32(Forward(805, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(checksum))}}))
+			StatsEnd(805, t)
 			return r
 		},
 		NvmlDeviceGetBridgeChipInfo: func(device uintptr, bridgeHierarchy unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(797, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
-			StatsEnd(797, t)
+			r := int32(Forward(806, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bridgeHierarchy))}}))
+			StatsEnd(806, t)
 			return r
 		},
 		NvmlDeviceGetBusType: func(device uintptr, type_ unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(798, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
-			StatsEnd(798, t)
+			r := int32(Forward(807, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(type_))}}))
+			StatsEnd(807, t)
 			return r
 		},
 		NvmlDeviceGetIrqNum: func(device uintptr, irqNum unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(799, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
-			StatsEnd(799, t)
+			r := int32(Forward(808, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(irqNum))}}))
+			StatsEnd(808, t)
 			return r
 		},
 		NvmlDeviceGetModuleId: func(device uintptr, moduleId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(800, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
-			StatsEnd(800, t)
+			r := int32(Forward(809, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(moduleId))}}))
+			StatsEnd(809, t)
 			return r
 		},
 		NvmlDeviceGetGspFirmwareMode: func(device uintptr, isEnabled unsafe.Pointer, defaultMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(801, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
-			StatsEnd(801, t)
+			r := int32(Forward(810, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(isEnabled))}, {U: uint64(uintptr(defaultMode))}}))
+			StatsEnd(810, t)
 			return r
 		},
 		NvmlDeviceGetGspFirmwareVersion: func(device uintptr, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(802, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(802, t)
+			r := int32(Forward(811, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(811, t)
 			return r
 		},
 		NvmlDeviceGetHandleBySerial: func(serial unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(803, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(803, t)
+			r := int32(Forward(812, []wire.Value{{U: uint64(uintptr(serial))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(812, t)
 			return r
 		},
 		NvmlDeviceGetDriverModel: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(804, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(804, t)
+			r := int32(Forward(813, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(813, t)
 			return r
 		},
 		NvmlDeviceSetDriverModel: func(device uintptr, driverModel int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(805, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
-			StatsEnd(805, t)
+			r := int32(Forward(814, []wire.Value{{U: uint64(device)}, {U: uint64(driverModel)}, {U: uint64(flags)}}))
+			StatsEnd(814, t)
 			return r
 		},
 		NvmlDeviceSetGpuOperationMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(806, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(806, t)
+			r := int32(Forward(815, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(815, t)
 			return r
 		},
 		NvmlDeviceGetAPIRestriction: func(device uintptr, apiType int32, isRestricted unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(807, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
-			StatsEnd(807, t)
+			r := int32(Forward(816, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(uintptr(isRestricted))}}))
+			StatsEnd(816, t)
 			return r
 		},
 		NvmlDeviceSetAPIRestriction: func(device uintptr, apiType int32, isRestricted int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(808, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
-			StatsEnd(808, t)
+			r := int32(Forward(817, []wire.Value{{U: uint64(device)}, {U: uint64(apiType)}, {U: uint64(isRestricted)}}))
+			StatsEnd(817, t)
 			return r
 		},
 		NvmlDeviceSetPersistenceMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(809, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(809, t)
+			r := int32(Forward(818, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(818, t)
 			return r
 		},
 		NvmlDeviceSetComputeMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(810, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(810, t)
+			r := int32(Forward(819, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(819, t)
 			return r
 		},
 		NvmlDeviceGetAttributes: func(device uintptr, attributes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(811, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
-			StatsEnd(811, t)
+			r := int32(Forward(820, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(820, t)
 			return r
 		},
 		NvmlDeviceGetAttributes_v2: func(device uintptr, attributes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(812, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
-			StatsEnd(812, t)
+			r := int32(Forward(821, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(attributes))}}))
+			StatsEnd(821, t)
 			return r
 		},
 		NvmlDeviceGetTopologyCommonAncestor: func(device1 uintptr, device2 uintptr, pathInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(813, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
-			StatsEnd(813, t)
+			r := int32(Forward(822, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(pathInfo))}}))
+			StatsEnd(822, t)
 			return r
 		},
 		NvmlDeviceGetTopologyNearestGpus: func(device uintptr, level uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(814, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
-			StatsEnd(814, t)
+			r := int32(Forward(823, []wire.Value{{U: uint64(device)}, {U: uint64(level)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(823, t)
 			return r
 		},
 		NvmlSystemGetTopologyGpuSet: func(cpuNumber uint32, count unsafe.Pointer, deviceArray unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(815, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
-			StatsEnd(815, t)
+			r := int32(Forward(824, []wire.Value{{U: uint64(cpuNumber)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(deviceArray))}}))
+			StatsEnd(824, t)
 			return r
 		},
 		NvmlDeviceGetCpuAffinity: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(816, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
-			StatsEnd(816, t)
+			r := int32(Forward(825, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}}))
+			StatsEnd(825, t)
 			return r
 		},
 		NvmlDeviceGetCpuAffinityWithinScope: func(device uintptr, cpuSetSize uint32, cpuSet unsafe.Pointer, scope uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(817, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
-			StatsEnd(817, t)
+			r := int32(Forward(826, []wire.Value{{U: uint64(device)}, {U: uint64(cpuSetSize)}, {U: uint64(uintptr(cpuSet))}, {U: uint64(scope)}}))
+			StatsEnd(826, t)
 			return r
 		},
 		NvmlDeviceGetMemoryAffinity: func(device uintptr, nodeSetSize uint32, nodeSet unsafe.Pointer, scope uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(818, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
-			StatsEnd(818, t)
+			r := int32(Forward(827, []wire.Value{{U: uint64(device)}, {U: uint64(nodeSetSize)}, {U: uint64(uintptr(nodeSet))}, {U: uint64(scope)}}))
+			StatsEnd(827, t)
 			return r
 		},
 		NvmlDeviceSetCpuAffinity:   table.Semantics.Nvml.NvmlDeviceSetCpuAffinity,
 		NvmlDeviceClearCpuAffinity: table.Semantics.Nvml.NvmlDeviceClearCpuAffinity,
 		NvmlDeviceGetP2PStatus: func(device1 uintptr, device2 uintptr, p2pIndex int32, p2pStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(821, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
-			StatsEnd(821, t)
+			r := int32(Forward(830, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(p2pIndex)}, {U: uint64(uintptr(p2pStatus))}}))
+			StatsEnd(830, t)
 			return r
 		},
 		NvmlDeviceOnSameBoard: func(device1 uintptr, device2 uintptr, onSameBoard unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(822, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
-			StatsEnd(822, t)
+			r := int32(Forward(831, []wire.Value{{U: uint64(device1)}, {U: uint64(device2)}, {U: uint64(uintptr(onSameBoard))}}))
+			StatsEnd(831, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkState: func(device uintptr, link uint32, isActive unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(823, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
-			StatsEnd(823, t)
+			r := int32(Forward(832, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(isActive))}}))
+			StatsEnd(832, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkVersion: func(device uintptr, link uint32, version unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(824, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
-			StatsEnd(824, t)
+			r := int32(Forward(833, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(version))}}))
+			StatsEnd(833, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkCapability: func(device uintptr, link uint32, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(825, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(825, t)
+			r := int32(Forward(834, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(834, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemotePciInfo_v2: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(826, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(826, t)
+			r := int32(Forward(835, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(835, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemotePciInfo: func(device uintptr, link uint32, pci unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(827, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
-			StatsEnd(827, t)
+			r := int32(Forward(836, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pci))}}))
+			StatsEnd(836, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkRemoteDeviceType: func(device uintptr, link uint32, pNvLinkDeviceType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(828, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
-			StatsEnd(828, t)
+			r := int32(Forward(837, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(uintptr(pNvLinkDeviceType))}}))
+			StatsEnd(837, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkErrorCounter: func(device uintptr, link uint32, counter int32, counterValue unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(829, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
-			StatsEnd(829, t)
+			r := int32(Forward(838, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(counterValue))}}))
+			StatsEnd(838, t)
 			return r
 		},
 		NvmlDeviceResetNvLinkErrorCounters: func(device uintptr, link uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(830, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
-			StatsEnd(830, t)
+			r := int32(Forward(839, []wire.Value{{U: uint64(device)}, {U: uint64(link)}}))
+			StatsEnd(839, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(831, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
-			StatsEnd(831, t)
+			r := int32(Forward(840, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}}))
+			StatsEnd(840, t)
 			return r
 		},
 		NvmlDeviceSetNvLinkUtilizationControl: func(device uintptr, link uint32, counter uint32, control unsafe.Pointer, reset uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(832, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
-			StatsEnd(832, t)
+			r := int32(Forward(841, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(control))}, {U: uint64(reset)}}))
+			StatsEnd(841, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, rxcounter unsafe.Pointer, txcounter unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(833, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
-			StatsEnd(833, t)
+			r := int32(Forward(842, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(uintptr(rxcounter))}, {U: uint64(uintptr(txcounter))}}))
+			StatsEnd(842, t)
 			return r
 		},
 		NvmlDeviceFreezeNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32, freeze int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(834, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
-			StatsEnd(834, t)
+			r := int32(Forward(843, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}, {U: uint64(freeze)}}))
+			StatsEnd(843, t)
 			return r
 		},
 		NvmlDeviceResetNvLinkUtilizationCounter: func(device uintptr, link uint32, counter uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(835, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
-			StatsEnd(835, t)
+			r := int32(Forward(844, []wire.Value{{U: uint64(device)}, {U: uint64(link)}, {U: uint64(counter)}}))
+			StatsEnd(844, t)
 			return r
 		},
 		NvmlDeviceSetNvLinkDeviceLowPowerThreshold: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(836, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(836, t)
+			r := int32(Forward(845, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(845, t)
 			return r
 		},
 		NvmlSystemGetNvlinkBwMode: func(nvlinkBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(837, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
-			StatsEnd(837, t)
+			r := int32(Forward(846, []wire.Value{{U: uint64(uintptr(nvlinkBwMode))}}))
+			StatsEnd(846, t)
 			return r
 		},
 		NvmlSystemSetNvlinkBwMode: func(nvlinkBwMode uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(838, []wire.Value{{U: uint64(nvlinkBwMode)}}))
-			StatsEnd(838, t)
+			r := int32(Forward(847, []wire.Value{{U: uint64(nvlinkBwMode)}}))
+			StatsEnd(847, t)
 			return r
 		},
 		NvmlDeviceGetGpuFabricInfo: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(839, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
-			StatsEnd(839, t)
+			r := int32(Forward(848, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(848, t)
 			return r
 		},
 		NvmlDeviceSetMigMode: func(device uintptr, mode uint32, activationStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(840, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
-			StatsEnd(840, t)
+			r := int32(Forward(849, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}, {U: uint64(uintptr(activationStatus))}}))
+			StatsEnd(849, t)
 			return r
 		},
 		NvmlDeviceCreateGpuInstance: func(device uintptr, profileId uint32, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(841, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(841, t)
+			r := int32(Forward(850, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(850, t)
 			return r
 		},
 		NvmlDeviceCreateGpuInstanceWithPlacement: func(device uintptr, profileId uint32, placement unsafe.Pointer, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(842, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(842, t)
+			r := int32(Forward(851, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(851, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceById: func(device uintptr, id uint32, gpuInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(843, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
-			StatsEnd(843, t)
+			r := int32(Forward(852, []wire.Value{{U: uint64(device)}, {U: uint64(id)}, {U: uint64(uintptr(gpuInstance))}}))
+			StatsEnd(852, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfo: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(844, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(844, t)
+			r := int32(Forward(853, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(853, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfoV: func(device uintptr, profile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(845, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(845, t)
+			r := int32(Forward(854, []wire.Value{{U: uint64(device)}, {U: uint64(profile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(854, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceRemainingCapacity: func(device uintptr, profileId uint32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(846, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(846, t)
+			r := int32(Forward(855, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(855, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstancePossiblePlacements: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(847, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(847, t)
+			r := int32(Forward(856, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(856, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstancePossiblePlacements_v2: func(device uintptr, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(848, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(848, t)
+			r := int32(Forward(857, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(857, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstances: func(device uintptr, profileId uint32, gpuInstances unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(849, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(849, t)
+			r := int32(Forward(858, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(gpuInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(858, t)
 			return r
 		},
 		NvmlDeviceGetMigDeviceHandleByIndex: func(device uintptr, index uint32, migDevice unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(850, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
-			StatsEnd(850, t)
+			r := int32(Forward(859, []wire.Value{{U: uint64(device)}, {U: uint64(index)}, {U: uint64(uintptr(migDevice))}}))
+			StatsEnd(859, t)
 			return r
 		},
 		NvmlDeviceGetDeviceHandleFromMigDeviceHandle: func(migDevice uintptr, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(851, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
-			StatsEnd(851, t)
+			r := int32(Forward(860, []wire.Value{{U: uint64(migDevice)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(860, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(852, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
-			StatsEnd(852, t)
+			r := int32(Forward(861, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(861, t)
 			return r
 		},
 		NvmlDeviceGetComputeInstanceId: func(device uintptr, id unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(853, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
-			StatsEnd(853, t)
+			r := int32(Forward(862, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(id))}}))
+			StatsEnd(862, t)
 			return r
 		},
 		NvmlGpuInstanceDestroy: func(gpuInstance uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(854, []wire.Value{{U: uint64(gpuInstance)}}))
-			StatsEnd(854, t)
+			r := int32(Forward(863, []wire.Value{{U: uint64(gpuInstance)}}))
+			StatsEnd(863, t)
 			return r
 		},
 		NvmlGpuInstanceGetInfo: func(gpuInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(855, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(855, t)
+			r := int32(Forward(864, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(864, t)
 			return r
 		},
 		NvmlGpuInstanceCreateComputeInstance: func(gpuInstance uint64, profileId uint32, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(856, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(856, t)
+			r := int32(Forward(865, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(865, t)
 			return r
 		},
 		NvmlGpuInstanceCreateComputeInstanceWithPlacement: func(gpuInstance uint64, profileId uint32, placement unsafe.Pointer, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(857, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(857, t)
+			r := int32(Forward(866, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placement))}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(866, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceById: func(gpuInstance uint64, id uint32, computeInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(858, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
-			StatsEnd(858, t)
+			r := int32(Forward(867, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(id)}, {U: uint64(uintptr(computeInstance))}}))
+			StatsEnd(867, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstancePossiblePlacements: func(gpuInstance uint64, profileId uint32, placements unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(859, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(859, t)
+			r := int32(Forward(868, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(placements))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(868, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceProfileInfo: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(860, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(860, t)
+			r := int32(Forward(869, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(869, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceProfileInfoV: func(gpuInstance uint64, profile uint32, engProfile uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(861, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(861, t)
+			r := int32(Forward(870, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profile)}, {U: uint64(engProfile)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(870, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstanceRemainingCapacity: func(gpuInstance uint64, profileId uint32, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(862, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
-			StatsEnd(862, t)
+			r := int32(Forward(871, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(count))}}))
+			StatsEnd(871, t)
 			return r
 		},
 		NvmlGpuInstanceGetComputeInstances: func(gpuInstance uint64, profileId uint32, computeInstances unsafe.Pointer, count unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(863, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
-			StatsEnd(863, t)
+			r := int32(Forward(872, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(profileId)}, {U: uint64(uintptr(computeInstances))}, {U: uint64(uintptr(count))}}))
+			StatsEnd(872, t)
 			return r
 		},
 		NvmlComputeInstanceDestroy: func(computeInstance uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(864, []wire.Value{{U: uint64(computeInstance)}}))
-			StatsEnd(864, t)
+			r := int32(Forward(873, []wire.Value{{U: uint64(computeInstance)}}))
+			StatsEnd(873, t)
 			return r
 		},
 		NvmlComputeInstanceGetInfo: func(computeInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(865, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(865, t)
+			r := int32(Forward(874, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(874, t)
 			return r
 		},
 		NvmlComputeInstanceGetInfo_v2: func(computeInstance uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(866, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(866, t)
+			r := int32(Forward(875, []wire.Value{{U: uint64(computeInstance)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(875, t)
 			return r
 		},
 		NvmlGpmQueryDeviceSupport: func(device uintptr, gpmSupport unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(867, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
-			StatsEnd(867, t)
+			r := int32(Forward(876, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpmSupport))}}))
+			StatsEnd(876, t)
 			return r
 		},
 		NvmlGpmQueryIfStreamingEnabled: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(868, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(868, t)
+			r := int32(Forward(877, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(877, t)
 			return r
 		},
 		NvmlGpmSetStreamingEnabled: func(device uintptr, state uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(869, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
-			StatsEnd(869, t)
+			r := int32(Forward(878, []wire.Value{{U: uint64(device)}, {U: uint64(state)}}))
+			StatsEnd(878, t)
 			return r
 		},
 		NvmlGpmSampleAlloc: func(gpmSample unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(870, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
-			StatsEnd(870, t)
+			r := int32(Forward(879, []wire.Value{{U: uint64(uintptr(gpmSample))}}))
+			StatsEnd(879, t)
 			return r
 		},
 		NvmlGpmSampleFree: func(gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(871, []wire.Value{{U: uint64(gpmSample)}}))
-			StatsEnd(871, t)
+			r := int32(Forward(880, []wire.Value{{U: uint64(gpmSample)}}))
+			StatsEnd(880, t)
 			return r
 		},
 		NvmlGpmSampleGet: func(device uintptr, gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(872, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
-			StatsEnd(872, t)
+			r := int32(Forward(881, []wire.Value{{U: uint64(device)}, {U: uint64(gpmSample)}}))
+			StatsEnd(881, t)
 			return r
 		},
 		NvmlGpmMigSampleGet: func(device uintptr, gpuInstanceId uint32, gpmSample uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(873, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
-			StatsEnd(873, t)
+			r := int32(Forward(882, []wire.Value{{U: uint64(device)}, {U: uint64(gpuInstanceId)}, {U: uint64(gpmSample)}}))
+			StatsEnd(882, t)
 			return r
 		},
 		NvmlGpmMetricsGet: func(metricsGet unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(874, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
-			StatsEnd(874, t)
+			r := int32(Forward(883, []wire.Value{{U: uint64(uintptr(metricsGet))}}))
+			StatsEnd(883, t)
 			return r
 		},
 		NvmlDeviceGetAccountingBufferSize: func(device uintptr, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(875, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(875, t)
+			r := int32(Forward(884, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(884, t)
 			return r
 		},
 		NvmlDeviceSetAccountingMode: func(device uintptr, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(876, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
-			StatsEnd(876, t)
+			r := int32(Forward(885, []wire.Value{{U: uint64(device)}, {U: uint64(mode)}}))
+			StatsEnd(885, t)
 			return r
 		},
 		NvmlDeviceClearAccountingPids: func(device uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(877, []wire.Value{{U: uint64(device)}}))
-			StatsEnd(877, t)
+			r := int32(Forward(886, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(886, t)
 			return r
 		},
 		NvmlDeviceGetAccountingPids: func(device uintptr, count unsafe.Pointer, pids unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(878, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
-			StatsEnd(878, t)
+			r := int32(Forward(887, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(887, t)
 			return r
 		},
 		NvmlDeviceGetAccountingStats: func(device uintptr, pid uint32, stats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(879, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
-			StatsEnd(879, t)
+			r := int32(Forward(888, []wire.Value{{U: uint64(device)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(888, t)
 			return r
 		},
 		NvmlDeviceGetComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(880, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(880, t)
+			r := int32(Forward(889, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(889, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(881, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(881, t)
+			r := int32(Forward(890, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(890, t)
 			return r
 		},
 		NvmlDeviceGetGraphicsRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(882, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(882, t)
+			r := int32(Forward(891, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(891, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(883, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(883, t)
+			r := int32(Forward(892, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(892, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses_v2: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(884, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(884, t)
+			r := int32(Forward(893, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(893, t)
 			return r
 		},
 		NvmlDeviceGetMPSComputeRunningProcesses_v3: func(device uintptr, count unsafe.Pointer, infos unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(885, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
-			StatsEnd(885, t)
+			r := int32(Forward(894, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(infos))}}))
+			StatsEnd(894, t)
 			return r
 		},
 		NvmlDeviceGetProcessUtilization: func(device uintptr, utilization unsafe.Pointer, processSamplesCount unsafe.Pointer, lastSeenTimeStamp uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(886, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
-			StatsEnd(886, t)
+			r := int32(Forward(895, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(utilization))}, {U: uint64(uintptr(processSamplesCount))}, {U: uint64(lastSeenTimeStamp)}}))
+			StatsEnd(895, t)
 			return r
 		},
 		NvmlSystemGetProcessName: table.Semantics.Nvml.NvmlSystemGetProcessName,
 		NvmlUnitGetCount: func(unitCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(888, []wire.Value{{U: uint64(uintptr(unitCount))}}))
-			StatsEnd(888, t)
+			r := int32(Forward(897, []wire.Value{{U: uint64(uintptr(unitCount))}}))
+			StatsEnd(897, t)
 			return r
 		},
 		NvmlUnitGetHandleByIndex: func(index uint32, unit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(889, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
-			StatsEnd(889, t)
+			r := int32(Forward(898, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(unit))}}))
+			StatsEnd(898, t)
 			return r
 		},
 		NvmlUnitGetDevices: func(unit uint64, deviceCount unsafe.Pointer, devices unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(890, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
-			StatsEnd(890, t)
+			r := int32(Forward(899, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(deviceCount))}, {U: uint64(uintptr(devices))}}))
+			StatsEnd(899, t)
 			return r
 		},
 		NvmlUnitGetFanSpeedInfo: func(unit uint64, fanSpeeds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(891, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
-			StatsEnd(891, t)
+			r := int32(Forward(900, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(fanSpeeds))}}))
+			StatsEnd(900, t)
 			return r
 		},
 		NvmlUnitGetLedState: func(unit uint64, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(892, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(892, t)
+			r := int32(Forward(901, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(901, t)
 			return r
 		},
 		NvmlUnitGetPsuInfo: func(unit uint64, psu unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(893, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
-			StatsEnd(893, t)
+			r := int32(Forward(902, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(psu))}}))
+			StatsEnd(902, t)
 			return r
 		},
 		NvmlUnitGetTemperature: func(unit uint64, type_ uint32, temp unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(894, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
-			StatsEnd(894, t)
+			r := int32(Forward(903, []wire.Value{{U: uint64(unit)}, {U: uint64(type_)}, {U: uint64(uintptr(temp))}}))
+			StatsEnd(903, t)
 			return r
 		},
 		NvmlUnitGetUnitInfo: func(unit uint64, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(895, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(895, t)
+			r := int32(Forward(904, []wire.Value{{U: uint64(unit)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(904, t)
 			return r
 		},
 		NvmlUnitSetLedState: func(unit uint64, color int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(896, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
-			StatsEnd(896, t)
+			r := int32(Forward(905, []wire.Value{{U: uint64(unit)}, {U: uint64(color)}}))
+			StatsEnd(905, t)
 			return r
 		},
 		NvmlGetExcludedDeviceCount: func(deviceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(897, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
-			StatsEnd(897, t)
+			r := int32(Forward(906, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(906, t)
 			return r
 		},
 		NvmlGetExcludedDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(898, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(898, t)
+			r := int32(Forward(907, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(907, t)
 			return r
 		},
 		NvmlGetBlacklistDeviceCount: func(deviceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(899, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
-			StatsEnd(899, t)
+			r := int32(Forward(908, []wire.Value{{U: uint64(uintptr(deviceCount))}}))
+			StatsEnd(908, t)
 			return r
 		},
 		NvmlGetBlacklistDeviceInfoByIndex: func(index uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(900, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(900, t)
+			r := int32(Forward(909, []wire.Value{{U: uint64(index)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(909, t)
 			return r
 		},
 		NvmlSystemGetHicVersion: func(hwbcCount unsafe.Pointer, hwbcEntries unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(901, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
-			StatsEnd(901, t)
+			r := int32(Forward(910, []wire.Value{{U: uint64(uintptr(hwbcCount))}, {U: uint64(uintptr(hwbcEntries))}}))
+			StatsEnd(910, t)
 			return r
 		},
 		NvmlSystemGetConfComputeCapabilities: func(capabilities unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(902, []wire.Value{{U: uint64(uintptr(capabilities))}}))
-			StatsEnd(902, t)
+			r := int32(Forward(911, []wire.Value{{U: uint64(uintptr(capabilities))}}))
+			StatsEnd(911, t)
 			return r
 		},
 		NvmlSystemGetConfComputeState: func(state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(903, []wire.Value{{U: uint64(uintptr(state))}}))
-			StatsEnd(903, t)
+			r := int32(Forward(912, []wire.Value{{U: uint64(uintptr(state))}}))
+			StatsEnd(912, t)
 			return r
 		},
 		NvmlSystemGetConfComputeGpusReadyState: func(isAcceptingWork unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(904, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
-			StatsEnd(904, t)
+			r := int32(Forward(913, []wire.Value{{U: uint64(uintptr(isAcceptingWork))}}))
+			StatsEnd(913, t)
 			return r
 		},
 		NvmlSystemSetConfComputeGpusReadyState: func(isAcceptingWork uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(905, []wire.Value{{U: uint64(isAcceptingWork)}}))
-			StatsEnd(905, t)
+			r := int32(Forward(914, []wire.Value{{U: uint64(isAcceptingWork)}}))
+			StatsEnd(914, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeMemSizeInfo: func(device uintptr, memInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(906, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
-			StatsEnd(906, t)
+			r := int32(Forward(915, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memInfo))}}))
+			StatsEnd(915, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeProtectedMemoryUsage: func(device uintptr, memory unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(907, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
-			StatsEnd(907, t)
+			r := int32(Forward(916, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(memory))}}))
+			StatsEnd(916, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeGpuCertificate: func(device uintptr, gpuCert unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(908, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
-			StatsEnd(908, t)
+			r := int32(Forward(917, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuCert))}}))
+			StatsEnd(917, t)
 			return r
 		},
 		NvmlDeviceGetConfComputeGpuAttestationReport: func(device uintptr, gpuAtstReport unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(909, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
-			StatsEnd(909, t)
+			r := int32(Forward(918, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuAtstReport))}}))
+			StatsEnd(918, t)
 			return r
 		},
 		NvmlDeviceSetConfComputeUnprotectedMemSize: func(device uintptr, sizeKiB uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(910, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
-			StatsEnd(910, t)
+			r := int32(Forward(919, []wire.Value{{U: uint64(device)}, {U: uint64(sizeKiB)}}))
+			StatsEnd(919, t)
 			return r
 		},
 		NvmlDeviceQueryDrainState: func(pciInfo unsafe.Pointer, currentState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(911, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
-			StatsEnd(911, t)
+			r := int32(Forward(920, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(uintptr(currentState))}}))
+			StatsEnd(920, t)
 			return r
 		},
 		NvmlDeviceModifyDrainState: func(pciInfo unsafe.Pointer, newState int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(912, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
-			StatsEnd(912, t)
+			r := int32(Forward(921, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(newState)}}))
+			StatsEnd(921, t)
 			return r
 		},
 		NvmlDeviceRemoveGpu: func(pciInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(913, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
-			StatsEnd(913, t)
+			r := int32(Forward(922, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(922, t)
 			return r
 		},
 		NvmlDeviceRemoveGpu_v2: func(pciInfo unsafe.Pointer, gpuState int32, linkState int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(914, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
-			StatsEnd(914, t)
+			r := int32(Forward(923, []wire.Value{{U: uint64(uintptr(pciInfo))}, {U: uint64(gpuState)}, {U: uint64(linkState)}}))
+			StatsEnd(923, t)
 			return r
 		},
 		NvmlDeviceDiscoverGpus: func(pciInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(915, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
-			StatsEnd(915, t)
+			r := int32(Forward(924, []wire.Value{{U: uint64(uintptr(pciInfo))}}))
+			StatsEnd(924, t)
 			return r
 		},
 		NvmlEventSetWait: func(set uintptr, data unsafe.Pointer, timeoutms uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(916, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
-			StatsEnd(916, t)
+			r := int32(Forward(925, []wire.Value{{U: uint64(set)}, {U: uint64(uintptr(data))}, {U: uint64(timeoutms)}}))
+			StatsEnd(925, t)
 			return r
 		},
 		NvmlDeviceGetFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(917, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(917, t)
+			r := int32(Forward(926, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(926, t)
 			return r
 		},
 		NvmlDeviceClearFieldValues: func(device uintptr, valuesCount int32, values unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(918, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
-			StatsEnd(918, t)
+			r := int32(Forward(927, []wire.Value{{U: uint64(device)}, {U: uint64(valuesCount)}, {U: uint64(uintptr(values))}}))
+			StatsEnd(927, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(919, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(919, t)
+			r := int32(Forward(928, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(928, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v2: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(920, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(920, t)
+			r := int32(Forward(929, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(929, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v3: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(921, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(921, t)
+			r := int32(Forward(930, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(930, t)
 			return r
 		},
 		NvmlDeviceGetGridLicensableFeatures_v4: func(device uintptr, features unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(922, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
-			StatsEnd(922, t)
+			r := int32(Forward(931, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(features))}}))
+			StatsEnd(931, t)
 			return r
 		},
 		NvmlDeviceGetVgpuCapabilities: func(device uintptr, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(923, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(923, t)
+			r := int32(Forward(932, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(932, t)
 			return r
 		},
 		NvmlDeviceGetActiveVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuInstances unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(924, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
-			StatsEnd(924, t)
+			r := int32(Forward(933, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuInstances))}}))
+			StatsEnd(933, t)
 			return r
 		},
 		NvmlDeviceGetCreatableVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(925, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
-			StatsEnd(925, t)
+			r := int32(Forward(934, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(934, t)
 			return r
 		},
 		NvmlDeviceGetSupportedVgpus: func(device uintptr, vgpuCount unsafe.Pointer, vgpuTypeIds unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(926, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
-			StatsEnd(926, t)
+			r := int32(Forward(935, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuCount))}, {U: uint64(uintptr(vgpuTypeIds))}}))
+			StatsEnd(935, t)
 			return r
 		},
 		NvmlDeviceGetHostVgpuMode: func(device uintptr, pHostVgpuMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(927, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
-			StatsEnd(927, t)
+			r := int32(Forward(936, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHostVgpuMode))}}))
+			StatsEnd(936, t)
 			return r
 		},
 		NvmlDeviceGetPgpuMetadataString: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(928, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(928, t)
+			r := int32(Forward(937, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(937, t)
 			return r
 		},
 		NvmlDeviceGetVgpuUtilization: func(device uintptr, lastSeenTimeStamp uint64, sampleValType unsafe.Pointer, vgpuInstanceSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(929, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
-			StatsEnd(929, t)
+			r := int32(Forward(938, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(sampleValType))}, {U: uint64(uintptr(vgpuInstanceSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(938, t)
 			return r
 		},
 		NvmlDeviceGetVgpuProcessUtilization: func(device uintptr, lastSeenTimeStamp uint64, vgpuProcessSamplesCount unsafe.Pointer, utilizationSamples unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(930, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
-			StatsEnd(930, t)
+			r := int32(Forward(939, []wire.Value{{U: uint64(device)}, {U: uint64(lastSeenTimeStamp)}, {U: uint64(uintptr(vgpuProcessSamplesCount))}, {U: uint64(uintptr(utilizationSamples))}}))
+			StatsEnd(939, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerLog: func(device uintptr, pSchedulerLog unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(931, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
-			StatsEnd(931, t)
+			r := int32(Forward(940, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerLog))}}))
+			StatsEnd(940, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(932, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
-			StatsEnd(932, t)
+			r := int32(Forward(941, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(941, t)
 			return r
 		},
 		NvmlDeviceGetVgpuSchedulerCapabilities: func(device uintptr, pCapabilities unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(933, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
-			StatsEnd(933, t)
+			r := int32(Forward(942, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pCapabilities))}}))
+			StatsEnd(942, t)
 			return r
 		},
 		NvmlDeviceSetVgpuSchedulerState: func(device uintptr, pSchedulerState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(934, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
-			StatsEnd(934, t)
+			r := int32(Forward(943, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pSchedulerState))}}))
+			StatsEnd(943, t)
 			return r
 		},
 		NvmlDeviceSetVirtualizationMode: func(device uintptr, virtualMode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(935, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
-			StatsEnd(935, t)
+			r := int32(Forward(944, []wire.Value{{U: uint64(device)}, {U: uint64(virtualMode)}}))
+			StatsEnd(944, t)
 			return r
 		},
 		NvmlDeviceGetVgpuMetadata: func(device uintptr, pgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(936, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(936, t)
+			r := int32(Forward(945, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(945, t)
 			return r
 		},
 		NvmlGetVgpuCompatibility: func(vgpuMetadata unsafe.Pointer, pgpuMetadata unsafe.Pointer, compatibilityInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(937, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
-			StatsEnd(937, t)
+			r := int32(Forward(946, []wire.Value{{U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(pgpuMetadata))}, {U: uint64(uintptr(compatibilityInfo))}}))
+			StatsEnd(946, t)
 			return r
 		},
 		NvmlGetVgpuDriverCapabilities: func(capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(938, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(938, t)
+			r := int32(Forward(947, []wire.Value{{U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(947, t)
 			return r
 		},
 		NvmlGetVgpuVersion: func(supported unsafe.Pointer, current unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(939, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
-			StatsEnd(939, t)
+			r := int32(Forward(948, []wire.Value{{U: uint64(uintptr(supported))}, {U: uint64(uintptr(current))}}))
+			StatsEnd(948, t)
 			return r
 		},
 		NvmlSetVgpuVersion: func(vgpuVersion unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(940, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
-			StatsEnd(940, t)
+			r := int32(Forward(949, []wire.Value{{U: uint64(uintptr(vgpuVersion))}}))
+			StatsEnd(949, t)
 			return r
 		},
 		NvmlVgpuTypeGetCapabilities: func(vgpuTypeId uint32, capability int32, capResult unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(941, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
-			StatsEnd(941, t)
+			r := int32(Forward(950, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(capability)}, {U: uint64(uintptr(capResult))}}))
+			StatsEnd(950, t)
 			return r
 		},
 		NvmlVgpuTypeGetClass: func(vgpuTypeId uint32, vgpuTypeClass unsafe.Pointer, size unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(942, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
-			StatsEnd(942, t)
+			r := int32(Forward(951, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeClass))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(951, t)
 			return r
 		},
 		NvmlVgpuTypeGetName: func(vgpuTypeId uint32, vgpuTypeName unsafe.Pointer, size unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(943, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
-			StatsEnd(943, t)
+			r := int32(Forward(952, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeName))}, {U: uint64(uintptr(size))}}))
+			StatsEnd(952, t)
 			return r
 		},
 		NvmlVgpuTypeGetDeviceID: func(vgpuTypeId uint32, deviceID unsafe.Pointer, subsystemID unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(944, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
-			StatsEnd(944, t)
+			r := int32(Forward(953, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(deviceID))}, {U: uint64(uintptr(subsystemID))}}))
+			StatsEnd(953, t)
 			return r
 		},
 		NvmlVgpuTypeGetFramebufferSize: func(vgpuTypeId uint32, fbSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(945, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
-			StatsEnd(945, t)
+			r := int32(Forward(954, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbSize))}}))
+			StatsEnd(954, t)
 			return r
 		},
 		NvmlVgpuTypeGetFrameRateLimit: func(vgpuTypeId uint32, frameRateLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(946, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
-			StatsEnd(946, t)
+			r := int32(Forward(955, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(955, t)
 			return r
 		},
 		NvmlVgpuTypeGetGpuInstanceProfileId: func(vgpuTypeId uint32, gpuInstanceProfileId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(947, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
-			StatsEnd(947, t)
+			r := int32(Forward(956, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gpuInstanceProfileId))}}))
+			StatsEnd(956, t)
 			return r
 		},
 		NvmlVgpuTypeGetLicense: func(vgpuTypeId uint32, vgpuTypeLicenseString unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(948, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
-			StatsEnd(948, t)
+			r := int32(Forward(957, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuTypeLicenseString))}, {U: uint64(size)}}))
+			StatsEnd(957, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstances: func(device uintptr, vgpuTypeId uint32, vgpuInstanceCount unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(949, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
-			StatsEnd(949, t)
+			r := int32(Forward(958, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCount))}}))
+			StatsEnd(958, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstancesPerVm: func(vgpuTypeId uint32, vgpuInstanceCountPerVm unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(950, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
-			StatsEnd(950, t)
+			r := int32(Forward(959, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(vgpuInstanceCountPerVm))}}))
+			StatsEnd(959, t)
 			return r
 		},
 		NvmlVgpuTypeGetNumDisplayHeads: func(vgpuTypeId uint32, numDisplayHeads unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(951, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
-			StatsEnd(951, t)
+			r := int32(Forward(960, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(numDisplayHeads))}}))
+			StatsEnd(960, t)
 			return r
 		},
 		NvmlVgpuTypeGetResolution: func(vgpuTypeId uint32, displayIndex uint32, xdim unsafe.Pointer, ydim unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(952, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
-			StatsEnd(952, t)
+			r := int32(Forward(961, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(displayIndex)}, {U: uint64(uintptr(xdim))}, {U: uint64(uintptr(ydim))}}))
+			StatsEnd(961, t)
 			return r
 		},
 		NvmlVgpuInstanceClearAccountingPids: func(vgpuInstance uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(953, []wire.Value{{U: uint64(vgpuInstance)}}))
-			StatsEnd(953, t)
+			r := int32(Forward(962, []wire.Value{{U: uint64(vgpuInstance)}}))
+			StatsEnd(962, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingMode: func(vgpuInstance uint32, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(954, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(954, t)
+			r := int32(Forward(963, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(963, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingPids: func(vgpuInstance uint32, count unsafe.Pointer, pids unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(955, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
-			StatsEnd(955, t)
+			r := int32(Forward(964, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(count))}, {U: uint64(uintptr(pids))}}))
+			StatsEnd(964, t)
 			return r
 		},
 		NvmlVgpuInstanceGetAccountingStats: func(vgpuInstance uint32, pid uint32, stats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(956, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
-			StatsEnd(956, t)
+			r := int32(Forward(965, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(pid)}, {U: uint64(uintptr(stats))}}))
+			StatsEnd(965, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEccMode: func(vgpuInstance uint32, eccMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(957, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
-			StatsEnd(957, t)
+			r := int32(Forward(966, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(eccMode))}}))
+			StatsEnd(966, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(958, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
-			StatsEnd(958, t)
+			r := int32(Forward(967, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(encoderCapacity))}}))
+			StatsEnd(967, t)
 			return r
 		},
 		NvmlVgpuInstanceSetEncoderCapacity: func(vgpuInstance uint32, encoderCapacity uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(959, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
-			StatsEnd(959, t)
+			r := int32(Forward(968, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(encoderCapacity)}}))
+			StatsEnd(968, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(960, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(960, t)
+			r := int32(Forward(969, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(969, t)
 			return r
 		},
 		NvmlVgpuInstanceGetEncoderStats: func(vgpuInstance uint32, sessionCount unsafe.Pointer, averageFps unsafe.Pointer, averageLatency unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(961, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
-			StatsEnd(961, t)
+			r := int32(Forward(970, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(averageFps))}, {U: uint64(uintptr(averageLatency))}}))
+			StatsEnd(970, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFBCSessions: func(vgpuInstance uint32, sessionCount unsafe.Pointer, sessionInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(962, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
-			StatsEnd(962, t)
+			r := int32(Forward(971, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(sessionCount))}, {U: uint64(uintptr(sessionInfo))}}))
+			StatsEnd(971, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFBCStats: func(vgpuInstance uint32, fbcStats unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(963, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
-			StatsEnd(963, t)
+			r := int32(Forward(972, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbcStats))}}))
+			StatsEnd(972, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFbUsage: func(vgpuInstance uint32, fbUsage unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(964, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
-			StatsEnd(964, t)
+			r := int32(Forward(973, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(fbUsage))}}))
+			StatsEnd(973, t)
 			return r
 		},
 		NvmlVgpuInstanceGetFrameRateLimit: func(vgpuInstance uint32, frameRateLimit unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(965, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
-			StatsEnd(965, t)
+			r := int32(Forward(974, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(frameRateLimit))}}))
+			StatsEnd(974, t)
 			return r
 		},
 		NvmlVgpuInstanceGetGpuInstanceId: func(vgpuInstance uint32, gpuInstanceId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(966, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
-			StatsEnd(966, t)
+			r := int32(Forward(975, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(gpuInstanceId))}}))
+			StatsEnd(975, t)
 			return r
 		},
 		NvmlVgpuInstanceGetGpuPciId: func(vgpuInstance uint32, vgpuPciId unsafe.Pointer, length unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(967, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
-			StatsEnd(967, t)
+			r := int32(Forward(976, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuPciId))}, {U: uint64(uintptr(length))}}))
+			StatsEnd(976, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseInfo: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(968, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
-			StatsEnd(968, t)
+			r := int32(Forward(977, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(977, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseInfo_v2: func(vgpuInstance uint32, licenseInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(969, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
-			StatsEnd(969, t)
+			r := int32(Forward(978, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licenseInfo))}}))
+			StatsEnd(978, t)
 			return r
 		},
 		NvmlVgpuInstanceGetLicenseStatus: func(vgpuInstance uint32, licensed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(970, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
-			StatsEnd(970, t)
+			r := int32(Forward(979, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(licensed))}}))
+			StatsEnd(979, t)
 			return r
 		},
 		NvmlVgpuInstanceGetMdevUUID: func(vgpuInstance uint32, mdevUuid unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(971, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
-			StatsEnd(971, t)
+			r := int32(Forward(980, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(mdevUuid))}, {U: uint64(size)}}))
+			StatsEnd(980, t)
 			return r
 		},
 		NvmlVgpuInstanceGetMetadata: func(vgpuInstance uint32, vgpuMetadata unsafe.Pointer, bufferSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(972, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
-			StatsEnd(972, t)
+			r := int32(Forward(981, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuMetadata))}, {U: uint64(uintptr(bufferSize))}}))
+			StatsEnd(981, t)
 			return r
 		},
 		NvmlVgpuInstanceGetType: func(vgpuInstance uint32, vgpuTypeId unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(973, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
-			StatsEnd(973, t)
+			r := int32(Forward(982, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vgpuTypeId))}}))
+			StatsEnd(982, t)
 			return r
 		},
 		NvmlVgpuInstanceGetUUID: func(vgpuInstance uint32, uuid unsafe.Pointer, size uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(974, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
-			StatsEnd(974, t)
+			r := int32(Forward(983, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(uuid))}, {U: uint64(size)}}))
+			StatsEnd(983, t)
 			return r
 		},
 		NvmlVgpuInstanceGetVmDriverVersion: func(vgpuInstance uint32, version unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(975, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
-			StatsEnd(975, t)
+			r := int32(Forward(984, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(version))}, {U: uint64(length)}}))
+			StatsEnd(984, t)
 			return r
 		},
 		NvmlVgpuInstanceGetVmID: func(vgpuInstance uint32, vmId unsafe.Pointer, size uint32, vmIdType unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(976, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
-			StatsEnd(976, t)
+			r := int32(Forward(985, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(vmId))}, {U: uint64(size)}, {U: uint64(uintptr(vmIdType))}}))
+			StatsEnd(985, t)
 			return r
 		},
 		NvmlDeviceGetLastBBXFlushTime: func(device uintptr, timestamp unsafe.Pointer, durationUs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(977, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
-			StatsEnd(977, t)
+			r := int32(Forward(986, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(timestamp))}, {U: uint64(uintptr(durationUs))}}))
+			StatsEnd(986, t)
 			return r
 		},
 		NvmlDeviceGetMarginTemperature: func(device uintptr, marginTempInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(978, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
-			StatsEnd(978, t)
+			r := int32(Forward(987, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(marginTempInfo))}}))
+			StatsEnd(987, t)
 			return r
 		},
 		NvmlDeviceGetFanSpeedRPM: func(device uintptr, fanSpeed unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(979, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
-			StatsEnd(979, t)
+			r := int32(Forward(988, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(fanSpeed))}}))
+			StatsEnd(988, t)
 			return r
 		},
 		NvmlDeviceGetCoolerInfo: func(device uintptr, coolerInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(980, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
-			StatsEnd(980, t)
+			r := int32(Forward(989, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(coolerInfo))}}))
+			StatsEnd(989, t)
 			return r
 		},
 		NvmlDeviceGetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(981, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(981, t)
+			r := int32(Forward(990, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(990, t)
 			return r
 		},
 		NvmlDeviceSetClockOffsets: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(982, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(982, t)
+			r := int32(Forward(991, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(991, t)
 			return r
 		},
 		NvmlDeviceGetPerformanceModes: func(device uintptr, perfModes unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(983, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
-			StatsEnd(983, t)
+			r := int32(Forward(992, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(perfModes))}}))
+			StatsEnd(992, t)
 			return r
 		},
 		NvmlDeviceGetCurrentClockFreqs: func(device uintptr, currentClockFreqs unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(984, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
-			StatsEnd(984, t)
+			r := int32(Forward(993, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentClockFreqs))}}))
+			StatsEnd(993, t)
 			return r
 		},
 		NvmlDeviceGetCapabilities: func(device uintptr, caps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(985, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
-			StatsEnd(985, t)
+			r := int32(Forward(994, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(caps))}}))
+			StatsEnd(994, t)
 			return r
 		},
 		NvmlDeviceGetRepairStatus: func(device uintptr, repairStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(986, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
-			StatsEnd(986, t)
+			r := int32(Forward(995, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(repairStatus))}}))
+			StatsEnd(995, t)
 			return r
 		},
 		NvmlDeviceGetAddressingMode: func(device uintptr, mode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(987, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
-			StatsEnd(987, t)
+			r := int32(Forward(996, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(mode))}}))
+			StatsEnd(996, t)
 			return r
 		},
 		NvmlDeviceGetUnrepairableMemoryFlag_v1: func(device uintptr, unrepairableMemoryStatus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(988, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
-			StatsEnd(988, t)
+			r := int32(Forward(997, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(unrepairableMemoryStatus))}}))
+			StatsEnd(997, t)
 			return r
 		},
 		NvmlDeviceGetC2cModeInfoV: func(device uintptr, c2cModeInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(989, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
-			StatsEnd(989, t)
+			r := int32(Forward(998, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(c2cModeInfo))}}))
+			StatsEnd(998, t)
 			return r
 		},
 		NvmlDeviceGetNumaNodeId: func(device uintptr, node unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(990, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
-			StatsEnd(990, t)
+			r := int32(Forward(999, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(node))}}))
+			StatsEnd(999, t)
 			return r
 		},
 		NvmlDeviceGetDramEncryptionMode: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(991, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
-			StatsEnd(991, t)
+			r := int32(Forward(1000, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(1000, t)
 			return r
 		},
 		NvmlDeviceSetDramEncryptionMode: func(device uintptr, dramEncryption unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(992, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
-			StatsEnd(992, t)
+			r := int32(Forward(1001, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(dramEncryption))}}))
+			StatsEnd(1001, t)
 			return r
 		},
 		NvmlDeviceGetNvlinkSupportedBwModes: func(device uintptr, supportedBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(993, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
-			StatsEnd(993, t)
+			r := int32(Forward(1002, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(supportedBwMode))}}))
+			StatsEnd(1002, t)
 			return r
 		},
 		NvmlDeviceGetNvlinkBwMode: func(device uintptr, getBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(994, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
-			StatsEnd(994, t)
+			r := int32(Forward(1003, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(getBwMode))}}))
+			StatsEnd(1003, t)
 			return r
 		},
 		NvmlDeviceSetNvlinkBwMode: func(device uintptr, setBwMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(995, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
-			StatsEnd(995, t)
+			r := int32(Forward(1004, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(setBwMode))}}))
+			StatsEnd(1004, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileGetProfilesInfo: func(device uintptr, profilesInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(996, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
-			StatsEnd(996, t)
+			r := int32(Forward(1005, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profilesInfo))}}))
+			StatsEnd(1005, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileGetCurrentProfiles: func(device uintptr, currentProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(997, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
-			StatsEnd(997, t)
+			r := int32(Forward(1006, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(currentProfiles))}}))
+			StatsEnd(1006, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileSetRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(998, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
-			StatsEnd(998, t)
+			r := int32(Forward(1007, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(1007, t)
 			return r
 		},
 		NvmlDeviceWorkloadPowerProfileClearRequestedProfiles: func(device uintptr, requestedProfiles unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(999, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
-			StatsEnd(999, t)
+			r := int32(Forward(1008, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(requestedProfiles))}}))
+			StatsEnd(1008, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingActivatePresetProfile: func(device uintptr, profile unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1000, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
-			StatsEnd(1000, t)
+			r := int32(Forward(1009, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(1009, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingUpdatePresetProfileParam: func(device uintptr, profile unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1001, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
-			StatsEnd(1001, t)
+			r := int32(Forward(1010, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(profile))}}))
+			StatsEnd(1010, t)
 			return r
 		},
 		NvmlDevicePowerSmoothingSetState: func(device uintptr, state unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1002, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
-			StatsEnd(1002, t)
+			r := int32(Forward(1011, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(1011, t)
 			return r
 		},
 		NvmlDeviceGetPlatformInfo: func(device uintptr, platformInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1003, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
-			StatsEnd(1003, t)
+			r := int32(Forward(1012, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(platformInfo))}}))
+			StatsEnd(1012, t)
 			return r
 		},
 		NvmlDeviceGetNvLinkInfo: func(device uintptr, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1004, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(1004, t)
+			r := int32(Forward(1013, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(1013, t)
 			return r
 		},
 		NvmlDeviceGetGpuFabricInfoV: func(device uintptr, gpuFabricInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1005, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
-			StatsEnd(1005, t)
+			r := int32(Forward(1014, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(gpuFabricInfo))}}))
+			StatsEnd(1014, t)
 			return r
 		},
 		NvmlDeviceGetHandleByUUIDV: func(uuid unsafe.Pointer, device unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1006, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
-			StatsEnd(1006, t)
+			r := int32(Forward(1015, []wire.Value{{U: uint64(uintptr(uuid))}, {U: uint64(uintptr(device))}}))
+			StatsEnd(1015, t)
 			return r
 		},
 		NvmlSystemGetDriverBranch: func(branchInfo unsafe.Pointer, length uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1007, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
-			StatsEnd(1007, t)
+			r := int32(Forward(1016, []wire.Value{{U: uint64(uintptr(branchInfo))}, {U: uint64(length)}}))
+			StatsEnd(1016, t)
 			return r
 		},
 		NvmlSystemGetConfComputeSettings: func(settings unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1008, []wire.Value{{U: uint64(uintptr(settings))}}))
-			StatsEnd(1008, t)
+			r := int32(Forward(1017, []wire.Value{{U: uint64(uintptr(settings))}}))
+			StatsEnd(1017, t)
 			return r
 		},
 		NvmlSystemGetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1009, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
-			StatsEnd(1009, t)
+			r := int32(Forward(1018, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(1018, t)
 			return r
 		},
 		NvmlSystemSetConfComputeKeyRotationThresholdInfo: func(pKeyRotationThrInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1010, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
-			StatsEnd(1010, t)
+			r := int32(Forward(1019, []wire.Value{{U: uint64(uintptr(pKeyRotationThrInfo))}}))
+			StatsEnd(1019, t)
 			return r
 		},
 		NvmlDeviceGetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1011, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
-			StatsEnd(1011, t)
+			r := int32(Forward(1020, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(1020, t)
 			return r
 		},
 		NvmlDeviceSetPowerMizerMode_v1: func(device uintptr, powerMizerMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1012, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
-			StatsEnd(1012, t)
+			r := int32(Forward(1021, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(powerMizerMode))}}))
+			StatsEnd(1021, t)
 			return r
 		},
 		NvmlDeviceGetPdi: func(device uintptr, pdi unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1013, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
-			StatsEnd(1013, t)
+			r := int32(Forward(1022, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pdi))}}))
+			StatsEnd(1022, t)
 			return r
 		},
 		NvmlDeviceGetGpuInstanceProfileInfoByIdV: func(device uintptr, profileId uint32, info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1014, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
-			StatsEnd(1014, t)
+			r := int32(Forward(1023, []wire.Value{{U: uint64(device)}, {U: uint64(profileId)}, {U: uint64(uintptr(info))}}))
+			StatsEnd(1023, t)
 			return r
 		},
 		NvmlDeviceGetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1015, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(1015, t)
+			r := int32(Forward(1024, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(1024, t)
 			return r
 		},
 		NvmlDeviceSetVgpuHeterogeneousMode: func(device uintptr, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1016, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(1016, t)
+			r := int32(Forward(1025, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(1025, t)
 			return r
 		},
 		NvmlDeviceGetVgpuTypeSupportedPlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1017, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
-			StatsEnd(1017, t)
+			r := int32(Forward(1026, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(1026, t)
 			return r
 		},
 		NvmlDeviceGetVgpuTypeCreatablePlacements: func(device uintptr, vgpuTypeId uint32, pPlacementList unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1018, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
-			StatsEnd(1018, t)
+			r := int32(Forward(1027, []wire.Value{{U: uint64(device)}, {U: uint64(vgpuTypeId)}, {U: uint64(uintptr(pPlacementList))}}))
+			StatsEnd(1027, t)
 			return r
 		},
 		NvmlDeviceGetVgpuInstancesUtilizationInfo: func(device uintptr, vgpuUtilInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1019, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
-			StatsEnd(1019, t)
+			r := int32(Forward(1028, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuUtilInfo))}}))
+			StatsEnd(1028, t)
 			return r
 		},
 		NvmlDeviceGetVgpuProcessesUtilizationInfo: func(device uintptr, vgpuProcUtilInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1020, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
-			StatsEnd(1020, t)
+			r := int32(Forward(1029, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(vgpuProcUtilInfo))}}))
+			StatsEnd(1029, t)
 			return r
 		},
 		NvmlDeviceSetVgpuCapabilities: func(device uintptr, capability int32, state int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1021, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
-			StatsEnd(1021, t)
+			r := int32(Forward(1030, []wire.Value{{U: uint64(device)}, {U: uint64(capability)}, {U: uint64(state)}}))
+			StatsEnd(1030, t)
 			return r
 		},
 		NvmlVgpuTypeGetBAR1Info: func(vgpuTypeId uint32, bar1Info unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1022, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
-			StatsEnd(1022, t)
+			r := int32(Forward(1031, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(bar1Info))}}))
+			StatsEnd(1031, t)
 			return r
 		},
 		NvmlVgpuTypeGetFbReservation: func(vgpuTypeId uint32, fbReservation unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1023, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
-			StatsEnd(1023, t)
+			r := int32(Forward(1032, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(fbReservation))}}))
+			StatsEnd(1032, t)
 			return r
 		},
 		NvmlVgpuTypeGetGspHeapSize: func(vgpuTypeId uint32, gspHeapSize unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1024, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
-			StatsEnd(1024, t)
+			r := int32(Forward(1033, []wire.Value{{U: uint64(vgpuTypeId)}, {U: uint64(uintptr(gspHeapSize))}}))
+			StatsEnd(1033, t)
 			return r
 		},
 		NvmlVgpuTypeGetMaxInstancesPerGpuInstance: func(pMaxInstance unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1025, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
-			StatsEnd(1025, t)
+			r := int32(Forward(1034, []wire.Value{{U: uint64(uintptr(pMaxInstance))}}))
+			StatsEnd(1034, t)
 			return r
 		},
 		NvmlVgpuInstanceGetPlacementId: func(vgpuInstance uint32, pPlacement unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1026, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
-			StatsEnd(1026, t)
+			r := int32(Forward(1035, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pPlacement))}}))
+			StatsEnd(1035, t)
 			return r
 		},
 		NvmlVgpuInstanceGetRuntimeStateSize: func(vgpuInstance uint32, pState unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1027, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
-			StatsEnd(1027, t)
+			r := int32(Forward(1036, []wire.Value{{U: uint64(vgpuInstance)}, {U: uint64(uintptr(pState))}}))
+			StatsEnd(1036, t)
 			return r
 		},
 		NvmlGpuInstanceGetCreatableVgpus: func(gpuInstance uint64, pVgpus unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1028, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
-			StatsEnd(1028, t)
+			r := int32(Forward(1037, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpus))}}))
+			StatsEnd(1037, t)
 			return r
 		},
 		NvmlGpuInstanceGetActiveVgpus: func(gpuInstance uint64, pVgpuInstanceInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1029, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
-			StatsEnd(1029, t)
+			r := int32(Forward(1038, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pVgpuInstanceInfo))}}))
+			StatsEnd(1038, t)
 			return r
 		},
 		NvmlGpuInstanceSetVgpuSchedulerState: func(gpuInstance uint64, pScheduler unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1030, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
-			StatsEnd(1030, t)
+			r := int32(Forward(1039, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pScheduler))}}))
+			StatsEnd(1039, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuSchedulerState: func(gpuInstance uint64, pSchedulerStateInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1031, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
-			StatsEnd(1031, t)
+			r := int32(Forward(1040, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerStateInfo))}}))
+			StatsEnd(1040, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuSchedulerLog: func(gpuInstance uint64, pSchedulerLogInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1032, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
-			StatsEnd(1032, t)
+			r := int32(Forward(1041, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pSchedulerLogInfo))}}))
+			StatsEnd(1041, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuTypeCreatablePlacements: func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1033, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
-			StatsEnd(1033, t)
+			r := int32(Forward(1042, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pCreatablePlacementInfo))}}))
+			StatsEnd(1042, t)
 			return r
 		},
 		NvmlGpuInstanceGetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1034, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(1034, t)
+			r := int32(Forward(1043, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(1043, t)
 			return r
 		},
 		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1035, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
-			StatsEnd(1035, t)
+			r := int32(Forward(1044, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
+			StatsEnd(1044, t)
 			return r
 		},
 	},

@@ -40,6 +40,9 @@ type Kernel struct {
 	Module         *Module
 	MaxDynShared   int32 // cudaFuncAttributeMaxDynamicSharedMemorySize
 	PreferredCarve int32
+	// NonPortableCluster is CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED: the kernel
+	// may be launched in clusters past the portable 8 blocks (cuBLAS 12 sets it).
+	NonPortableCluster bool
 	// A kernel a remote client shipped: the backend's function and its parameter layout.
 	// Its launches carry their parameters packed (Node.ArgBlock).
 	Native uintptr
@@ -295,7 +298,12 @@ func KernelAttribute(k *Kernel, d *Device, attr int32) (int32, bool) {
 		return d.Attrs[AttrMaxSharedMemoryPerBlock], true
 	case 9: // PREFERRED_SHARED_MEMORY_CARVEOUT
 		return k.PreferredCarve, true
-	case 10, 11, 12, 13, 14, 15:
+	case KernelAttrNonPortableCluster:
+		if k.NonPortableCluster {
+			return 1, true
+		}
+		return 0, true
+	case 10, 11, 12, 13, 15:
 		return 0, true
 	}
 	return 0, false
@@ -305,11 +313,14 @@ func KernelAttribute(k *Kernel, d *Device, attr int32) (int32, bool) {
 const (
 	KernelAttrMaxDynShared   = 8
 	KernelAttrPreferredCarve = 9
-	kernelAttrLast           = 15
+	// KernelAttrNonPortableCluster is the opt-in to clusters past the portable size.
+	KernelAttrNonPortableCluster = 14
+	kernelAttrLast               = 15
 )
 
 // SetKernelAttribute is cuFuncSetAttribute / cudaFuncSetAttribute on k for device d: the
-// dynamic shared memory ceiling (up to the device's opt-in limit) and the carveout are kept;
+// dynamic shared memory ceiling (up to the device's opt-in limit), the carveout and the
+// non-portable cluster opt-in (non-zero: it raises the cluster queries' limit) are kept;
 // the other settable attributes (cluster shape, scheduling) are accepted and change nothing
 // the model checks; the read-only ones are refused.
 func SetKernelAttribute(k *Kernel, d *Device, attr, value int32) Status {
@@ -324,6 +335,8 @@ func SetKernelAttribute(k *Kernel, d *Device, attr, value int32) Status {
 			return ErrInvalidValue
 		}
 		k.PreferredCarve = value
+	case KernelAttrNonPortableCluster:
+		k.NonPortableCluster = value != 0
 	default:
 		if attr < KernelAttrMaxDynShared || attr > kernelAttrLast {
 			return ErrInvalidValue

@@ -161,3 +161,81 @@ func AvailableDynamicSMem(k *Kernel, d *Device, numBlocks, blockSize int32) uint
 	}
 	return uint64(max(avail, 0))
 }
+
+// Cluster limits: the CUDA programming guide's portable cluster size, and the larger one a
+// kernel gets on compute capability 9.0 after opting in to non-portable sizes.
+const (
+	PortableClusterMax    = 8
+	NonPortableClusterMax = 16
+)
+
+// clusterLimit is the largest cluster k may be launched in on d: 0 where d has no clusters
+// (before compute capability 9.0).
+func clusterLimit(k *Kernel, d *Device) int32 {
+	if d.Attrs[AttrComputeCapabilityMajor] < 9 {
+		return 0
+	}
+	if k.NonPortableCluster {
+		return NonPortableClusterMax
+	}
+	return PortableClusterMax
+}
+
+// clusterShape reads a launch configuration's threads per block and cluster size (the
+// cluster dimension attribute's product; 0 when it names none). A block of no threads, or
+// a cluster dimension with a zero, is refused.
+func clusterShape(lc LaunchConfig) (block int32, cluster uint64, st Status) {
+	b := uint64(lc.Block.X) * uint64(lc.Block.Y) * uint64(lc.Block.Z)
+	if b == 0 || b > 1<<31-1 {
+		return 0, 0, ErrInvalidValue
+	}
+	for _, at := range lc.Attrs {
+		if at.ID == LaunchAttrClusterDimension {
+			cluster = uint64(Le.Uint32(at.Value[0:])) * uint64(Le.Uint32(at.Value[4:])) * uint64(Le.Uint32(at.Value[8:]))
+			if cluster == 0 {
+				return 0, 0, ErrInvalidClusterSize
+			}
+		}
+	}
+	return int32(b), cluster, OK
+}
+
+// MaxPotentialClusterSize is cuOccupancyMaxPotentialClusterSize and the runtime's form: the
+// largest cluster k may use on d (8, or 16 after the non-portable opt-in) when at least one
+// block of the configuration fits on an SM, else 0. Devices without clusters answer not
+// supported, as their driver does.
+func MaxPotentialClusterSize(k *Kernel, d *Device, lc LaunchConfig) (int32, Status) {
+	limit := clusterLimit(k, d)
+	if limit == 0 {
+		return 0, ErrNotSupported
+	}
+	block, _, st := clusterShape(lc)
+	if st != OK {
+		return 0, st
+	}
+	if BlocksPerSM(k, d, block, lc.Shared) == 0 {
+		return 0, OK
+	}
+	return limit, OK
+}
+
+// MaxActiveClusters is cuOccupancyMaxActiveClusters and the runtime's form: how many
+// clusters of the configuration's cluster dimension (a launch attribute; required, and no
+// larger than MaxPotentialClusterSize's limit) can be resident at once. The model spreads
+// blocks over all SMs; a real GPU places a cluster within one GPC, which can make its
+// figure smaller.
+func MaxActiveClusters(k *Kernel, d *Device, lc LaunchConfig) (int32, Status) {
+	limit := clusterLimit(k, d)
+	if limit == 0 {
+		return 0, ErrNotSupported
+	}
+	block, cluster, st := clusterShape(lc)
+	if st != OK {
+		return 0, st
+	}
+	if cluster == 0 || cluster > uint64(limit) {
+		return 0, ErrInvalidClusterSize
+	}
+	fit := BlocksPerSM(k, d, block, lc.Shared)
+	return int32(uint64(fit) * uint64(d.Attrs[AttrMultiprocessorCount]) / cluster), OK
+}

@@ -37,7 +37,8 @@ const (
 	ErrInvalidKernelImage   // the driver rejected a shipped image
 	ErrLaunchOutOfResources // too many registers or too much shared memory for the block
 	ErrLaunchFailure        // a kernel faulted
+	ErrInvalidClusterSize   // a cluster shape the kernel or device cannot launch
 
 	// StatusLast is the last status, for tables that must cover them all.
-	StatusLast = ErrLaunchFailure
+	StatusLast = ErrInvalidClusterSize
 )

@@ -212,6 +212,15 @@ type Cuda struct {
 	CuOccupancyAvailableDynamicSMemPerBlock              func(dynamicSmemSize unsafe.Pointer, func_ uintptr, numBlocks int32, blockSize int32) int32
 	CuOccupancyMaxPotentialBlockSize                     func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32) int32
 	CuOccupancyMaxPotentialBlockSizeWithFlags            func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32
+	CuOccupancyMaxPotentialClusterSize                   func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32
+	CuOccupancyMaxActiveClusters                         func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32
+	CuMemPrefetchAsync                                   func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32
+	CuStreamWaitValue32                                  func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamBatchMemOp                                   func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32
+	CuLinkCreate_v2                                      func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32
+	CuLinkAddData_v2                                     func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuLinkComplete                                       func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32
+	CuLinkDestroy                                        func(state uintptr) int32
 	CuLaunchCooperativeKernel                            func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
 	CuMemcpy2D_v2                                        func(pCopy unsafe.Pointer) int32
 	CuMemcpy2DUnaligned_v2                               func(pCopy unsafe.Pointer) int32
@@ -1641,6 +1650,33 @@ var Semantics = Set{
 		},
 		CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
 			return int32(cuda.OccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags))
+		},
+		CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+			return int32(cuda.OccupancyMaxPotentialClusterSize(clusterSize, func_, config))
+		},
+		CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+			return int32(cuda.OccupancyMaxActiveClusters(numClusters, func_, config))
+		},
+		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsync(devPtr, count, dstDevice, hStream))
+		},
+		CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(shim.Unimplemented("cuStreamWaitValue32", 801))
+		},
+		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+			return int32(shim.Unimplemented("cuStreamBatchMemOp", 801))
+		},
+		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+			return int32(shim.Unimplemented("cuLinkCreate_v2", 801))
+		},
+		CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(shim.Unimplemented("cuLinkAddData_v2", 801))
+		},
+		CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+			return int32(shim.Unimplemented("cuLinkComplete", 801))
+		},
+		CuLinkDestroy: func(state uintptr) int32 {
+			return int32(shim.Unimplemented("cuLinkDestroy", 801))
 		},
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			return int32(cuda.LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
@@ -6510,6 +6546,60 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
 				shim.TraceEnd(t, 5107, "cuOccupancyMaxPotentialBlockSizeWithFlags", cuda.Result(r), minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
+				return r
+			},
+			CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+				shim.TraceEnd(t, 9000, "cuOccupancyMaxPotentialClusterSize", cuda.Result(r), clusterSize, func_, config)
+				return r
+			},
+			CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
+				shim.TraceEnd(t, 9001, "cuOccupancyMaxActiveClusters", cuda.Result(r), numClusters, func_, config)
+				return r
+			},
+			CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync(devPtr, count, dstDevice, hStream)
+				shim.TraceEnd(t, 9002, "cuMemPrefetchAsync", cuda.Result(r), devPtr, count, dstDevice, hStream)
+				return r
+			},
+			CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue32(stream, addr, value, flags)
+				shim.TraceEnd(t, 9003, "cuStreamWaitValue32", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
+				shim.TraceEnd(t, 9004, "cuStreamBatchMemOp", cuda.Result(r), stream, count, paramArray, flags)
+				return r
+			},
+			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
+				shim.TraceEnd(t, 9005, "cuLinkCreate_v2", cuda.Result(r), numOptions, options, optionValues, stateOut)
+				return r
+			},
+			CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkAddData_v2(state, type_, data, size, name, numOptions, options, optionValues)
+				shim.TraceEnd(t, 9006, "cuLinkAddData_v2", cuda.Result(r), state, type_, data, size, name, numOptions, options, optionValues)
+				return r
+			},
+			CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkComplete(state, cubinOut, sizeOut)
+				shim.TraceEnd(t, 9007, "cuLinkComplete", cuda.Result(r), state, cubinOut, sizeOut)
+				return r
+			},
+			CuLinkDestroy: func(state uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkDestroy(state)
+				shim.TraceEnd(t, 9008, "cuLinkDestroy", cuda.Result(r), state)
 				return r
 			},
 			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
@@ -11985,6 +12075,31 @@ func Lazy(get func() *Set) *Set {
 			CuOccupancyMaxPotentialBlockSizeWithFlags: func(minGridSize unsafe.Pointer, blockSize unsafe.Pointer, func_ uintptr, blockSizeToDynamicSMemSize uintptr, dynamicSMemSize uint64, blockSizeLimit int32, flags uint32) int32 {
 				return get().Cuda.CuOccupancyMaxPotentialBlockSizeWithFlags(minGridSize, blockSize, func_, blockSizeToDynamicSMemSize, dynamicSMemSize, blockSizeLimit, flags)
 			},
+			CuOccupancyMaxPotentialClusterSize: func(clusterSize unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				return get().Cuda.CuOccupancyMaxPotentialClusterSize(clusterSize, func_, config)
+			},
+			CuOccupancyMaxActiveClusters: func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32 {
+				return get().Cuda.CuOccupancyMaxActiveClusters(numClusters, func_, config)
+			},
+			CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync(devPtr, count, dstDevice, hStream)
+			},
+			CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue32(stream, addr, value, flags)
+			},
+			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+				return get().Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
+			},
+			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+				return get().Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
+			},
+			CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuLinkAddData_v2(state, type_, data, size, name, numOptions, options, optionValues)
+			},
+			CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+				return get().Cuda.CuLinkComplete(state, cubinOut, sizeOut)
+			},
+			CuLinkDestroy: func(state uintptr) int32 { return get().Cuda.CuLinkDestroy(state) },
 			CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 				return get().Cuda.CuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params)
 			},

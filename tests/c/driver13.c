@@ -67,7 +67,7 @@ static int failures, checks;
 	X(cuMemsetD2D8_v2, (CUdeviceptr, size_t, unsigned char, size_t, size_t)) \
 	X(cuMemsetD2D32_v2, (CUdeviceptr, size_t, unsigned, size_t, size_t)) \
 	X(cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned)) \
-	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) \
+	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) X(cuMemPrefetchAsync, (CUdeviceptr, size_t, int, H)) \
 	X(cuGraphCreate, (H *, unsigned)) X(cuGraphAddEmptyNode, (H *, H, const H *, size_t)) \
 	X(cuGraphAddMemsetNode, (H *, H, const H *, size_t, const void *, H)) \
 	X(cuGraphAddDependencies, (H, const H *, const H *, size_t)) X(cuGraphGetNodes, (H, H *, size_t *)) \
@@ -75,6 +75,7 @@ static int failures, checks;
 	X(cuGraphExecDestroy, (H)) X(cuGraphDestroy, (H)) X(cuGraphClone, (H *, H)) X(cuGraphNodeGetType, (H, int *)) \
 	X(cuOccupancyMaxActiveBlocksPerMultiprocessor, (int *, H, int, size_t)) \
 	X(cuOccupancyMaxPotentialBlockSize, (int *, int *, H, size_t (*)(int), size_t, int)) \
+	X(cuOccupancyMaxPotentialClusterSize, (int *, H, const void *)) X(cuOccupancyMaxActiveClusters, (int *, H, const void *)) \
 	X(cuLaunchCooperativeKernel, (H, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, H, void **)) \
 	X(cuLaunchKernelEx, (const void *, H, void **, void **)) \
 	X(cuMemcpy2D_v2, (const void *)) X(cuMemcpy2DAsync_v2, (const void *, H)) X(cuMemcpy3D_v2, (const void *)) \
@@ -222,6 +223,60 @@ static void host_fn(void *p) { __atomic_add_fetch((int *)p, 1, __ATOMIC_SEQ_CST)
 static void stream_cb(H s, CUresult st, void *p) { (void)s; if (st == 0) __atomic_add_fetch((int *)p, 1, __ATOMIC_SEQ_CST); }
 static size_t smem_per_block(int block) { return (size_t)block * 4; }
 
+/* CUlaunchConfig as the Driver API documents it: grid and block dimensions, dynamic shared
+ * memory, stream, then the attribute array and its count; each CUlaunchAttribute is an id
+ * and a 64-byte value union (a cluster dimension is three unsigned ints). */
+typedef struct { int id; int pad; union { unsigned dim[3]; int i; char bytes[64]; } value; } launch_attr;
+typedef struct {
+	unsigned grid[3], block[3], shared;
+	H stream;
+	launch_attr *attrs;
+	unsigned num_attrs;
+} launch_config;
+
+/* Cluster occupancy (cuOccupancyMaxPotentialClusterSize / MaxActiveClusters) on the
+ * default H100 (compute capability 9.0): 8 blocks is the portable limit, 16 after the
+ * kernel's non-portable opt-in (CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 14);
+ * a cluster size past the limit, or a zero dimension, is 912 (invalid cluster size). */
+static void clusters(H f) {
+	launch_attr at = {4, 0, {{2, 1, 1}}}; /* CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION */
+	launch_config c = {{16, 1, 1}, {128, 1, 1}, 0, NULL, NULL, 0};
+	int size = -1, n = -1, n2 = -1, n4 = -1;
+	EQ(cuOccupancyMaxPotentialClusterSize(&size, f, &c), 0, "cuOccupancyMaxPotentialClusterSize");
+	EQ(size, 8, "the portable cluster limit");
+	EQ(cuOccupancyMaxPotentialClusterSize(NULL, f, &c), 1, "no output = invalid value");
+	EQ(cuOccupancyMaxPotentialClusterSize(&size, f, NULL), 1, "no configuration = invalid value");
+	EQ(cuOccupancyMaxPotentialClusterSize(&size, (H)0x5a5a5a, &c), 400, "an unknown function = invalid handle");
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 912, "no cluster dimension = invalid cluster size");
+	c.attrs = &at; c.num_attrs = 1;
+	EQ(cuOccupancyMaxActiveClusters(&n2, f, &c), 0, "clusters of 2");
+	at.value.dim[0] = 4;
+	EQ(cuOccupancyMaxActiveClusters(&n4, f, &c), 0, "clusters of 4");
+	CHECK(n4 > 0 && n2 >= 2 * n4, "clusters twice as large fit half as often: %d of 2, %d of 4", n2, n4);
+	at.value.dim[0] = 0;
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 912, "a zero cluster dimension");
+	at.value.dim[0] = 16;
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 912, "16 blocks without the non-portable opt-in");
+	EQ(cuFuncSetAttribute(f, 14, 1), 0, "opting in to non-portable cluster sizes");
+	EQ(cuOccupancyMaxPotentialClusterSize(&size, f, &c), 0, "the potential size after the opt-in");
+	EQ(size, 16, "the non-portable cluster limit");
+	n = -1;
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 0, "clusters of 16 after the opt-in");
+	CHECK(n > 0 && n <= n4 / 4, "clusters of 16: %d (of 4: %d)", n, n4);
+	at.value.dim[0] = 8; at.value.dim[2] = 4;
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 912, "32 blocks, past even the non-portable limit");
+	EQ(cuFuncSetAttribute(f, 14, 0), 0, "opting out again");
+	at.value.dim[0] = 16; at.value.dim[2] = 1;
+	EQ(cuOccupancyMaxActiveClusters(&n, f, &c), 912, "16 blocks after opting out");
+	c.attrs = NULL; c.num_attrs = 0; c.block[0] = 2048;
+	EQ(cuOccupancyMaxPotentialClusterSize(&size, f, &c), 0, "a block no SM holds");
+	EQ(size, 0, "no cluster for a block that does not fit");
+	void *fn = NULL; int st = -1;
+	EQ(cuGetProcAddress_v2("cuOccupancyMaxActiveClusters", &fn, 12000, 0, &st), 0, "cuGetProcAddress finds cuOccupancyMaxActiveClusters");
+	CHECK(fn == (void *)cuOccupancyMaxActiveClusters, "cuGetProcAddress answers the exported function");
+	EQ(cuGetProcAddress_v2("cuOccupancyMaxPotentialClusterSize", &fn, 12000, 0, &st), 0, "cuGetProcAddress finds cuOccupancyMaxPotentialClusterSize");
+}
+
 static void libraries(int remote) {
 	H lib = NULL, lib2 = NULL, k = NULL, k2 = NULL, f = NULL, mod = NULL, m2 = NULL, l2 = NULL;
 	EQ(cuLibraryLoadData(NULL, cubin, NULL, NULL, 0, NULL, NULL, 0), 1, "cuLibraryLoadData without an output");
@@ -315,6 +370,7 @@ static void libraries(int remote) {
 	EQ(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 0, 0), 1, "occupancy of empty blocks");
 	EQ(cuOccupancyMaxPotentialBlockSize(&minGrid, &block, f, smem_per_block, 0, 512), 0, "the best block size");
 	CHECK(block > 0 && block <= 512 && block % 32 == 0 && minGrid > 0, "block %d, grid %d", block, minGrid);
+	clusters(f);
 
 	/* From a file, as cuLibraryLoadFromFile and cuModuleLoad read one. */
 	char path[] = "/tmp/vgpu-driver13-XXXXXX";
@@ -493,6 +549,20 @@ static void contexts_memory(int remote) {
 	EQ(past, 0x5a, "bytes past the 32-bit rows keep the byte fill");
 	EQ(cuMemAllocManaged(&m, 4096, 1), 0, "cuMemAllocManaged");
 	EQ(cuMemAllocManaged(&m, 4096, 4), 1, "an unknown attach flag");
+	/* Prefetching managed memory (cuBLASLt resolves cuMemPrefetchAsync by name): to a device
+	 * or the host (CU_DEVICE_CPU, -1); only managed ranges, only real devices. A remote
+	 * client does not carry it yet: 801, not supported. */
+	if (remote) {
+		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 801, "a remote client's prefetch is not supported yet");
+	} else {
+		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 0, "prefetching managed memory to device 0");
+		EQ(cuMemPrefetchAsync(m + 1024, 1024, -1, NULL), 0, "prefetching part of it to the host");
+		EQ(cuMemPrefetchAsync(m, 4097, 0, NULL), 1, "a range past the allocation");
+		EQ(cuMemPrefetchAsync(m, 0, 0, NULL), 1, "an empty range");
+		EQ(cuMemPrefetchAsync(a, 64, 0, NULL), 1, "device memory that is not managed");
+		EQ(cuMemPrefetchAsync(m, 4096, 7, NULL), 101, "a device that does not exist");
+		EQ(cuCtxSynchronize(), 0, "the prefetches completed");
+	}
 	cuMemFree_v2(m); cuMemFree_v2(pp); cuMemFree_v2(a); cuMemFree_v2(b);
 	(void)remote;
 }

@@ -199,6 +199,15 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuOccupancyAvailableDynamicSMemPerBlock, (void*, void*, int, int)) \
 	X(int, cuOccupancyMaxPotentialBlockSize, (void*, void*, void*, void*, size_t, int)) \
 	X(int, cuOccupancyMaxPotentialBlockSizeWithFlags, (void*, void*, void*, void*, size_t, int, unsigned int)) \
+	X(int, cuOccupancyMaxPotentialClusterSize, (void*, void*, const void*)) \
+	X(int, cuOccupancyMaxActiveClusters, (void*, void*, const void*)) \
+	X(int, cuMemPrefetchAsync, (unsigned long long, size_t, int, void*)) \
+	X(int, cuStreamWaitValue32, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamBatchMemOp, (void*, unsigned int, void*, unsigned int)) \
+	X(int, cuLinkCreate_v2, (unsigned int, void*, void*, void*)) \
+	X(int, cuLinkAddData_v2, (void*, int, void*, size_t, const void*, unsigned int, void*, void*)) \
+	X(int, cuLinkComplete, (void*, void*, void*)) \
+	X(int, cuLinkDestroy, (void*)) \
 	X(int, cuLaunchCooperativeKernel, (void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*)) \
 	X(int, cuMemcpy2D_v2, (const void*)) \
 	X(int, cuMemcpy2DUnaligned_v2, (const void*)) \

@@ -68,7 +68,7 @@ wait_socket "$SOCK"
 probe remote VGPU_BACKEND=remote VGPU_SERVER="unix://$SOCK"
 
 echo "== cuBLAS 12 on NVIDIA's runtime over vgpu's libcuda.so.1 (sim)"
-VGPU_BACKEND=sim VGPU_LOG_LEVEL=debug "$VGPU" run --driver-only -- "$C/bin/cublas" >"$C/cublas.out" 2>"$C/cublas.log" || { cat "$C/cublas.out"; grep -v DEBUG "$C/cublas.log" | tail; fail "the cuBLAS program crashed or failed to allocate"; }
+VGPU_BACKEND=sim VGPU_SIM_LAUNCH=noop VGPU_LOG_LEVEL=debug VGPU_TRACE=1 "$VGPU" run --driver-only -- "$C/bin/cublas" >"$C/cublas.out" 2>"$C/cublas.log" || { cat "$C/cublas.out"; grep -v DEBUG "$C/cublas.log" | tail; fail "the cuBLAS program crashed or failed to allocate"; }
 cat "$C/cublas.out"
 grep -q '^cudaMalloc 0$' "$C/cublas.out" || fail "cudaMalloc"
 grep -q '^cudaMemset 0$' "$C/cublas.out" || fail "cudaMemset"
@@ -76,19 +76,18 @@ grep -q '^cudaMemcpy 0 bytes-match$' "$C/cublas.out" || fail "cudaMemcpy did not
 grep -q '^cudaFree 0$' "$C/cublas.out" || fail "cudaFree"
 unknown=$(grep "a table vgpu does not know" "$C/cublas.log" | grep -o '"uuid": "[^"]*"' | sort -u | tr '\n' ' ' || true)
 [ -z "$unknown" ] || expected "cuBLAS 12 asked for tables vgpu does not know: $unknown"
-if grep -q '^cublasCreate 0$' "$C/cublas.out"; then
-	echo "ok cuBLAS 12 handle created (version $(sed -n 's/^cublasVersion //p' "$C/cublas.out"))"
-	grep -q '^cublasDestroy 0$' "$C/cublas.out" || fail "cublasDestroy"
-else
-	# 14 is CUBLAS_STATUS_INTERNAL_ERROR: every driver call it makes succeeds and it asks
-	# for no table vgpu lacks, yet cuBLAS 12.4 gives up after loading its ~780 modules and
-	# allowing a kernel non-portable cluster sizes (cuFuncSetAttribute 14). The likely cause,
-	# unconfirmed: the runtime found no cuOccupancyMaxActiveClusters in vgpu's driver.
-	expected "cuBLAS 12's handle creation fails on the sim ($(grep '^cublasCreate' "$C/cublas.out")): vgpu's libcuda.so.1 does not yet serve it"
-	for f in cuOccupancyMaxActiveClusters cuOccupancyMaxPotentialClusterSize; do
-		grep -q "no entry point.*\"symbol\": \"$f\"" "$C/cublas.log" && expected "NVIDIA's runtime looked up $f, which vgpu's driver does not export"
-	done
-fi
+# cuBLASLt resolves 74 driver functions from libcuda.so.1 by name (dlsym) and fails the
+# handle (14, "Driver API initialization failed") when any is missing; with them all, and
+# the cluster occupancy queries it sizes its kernels by, the handle must be created.
+grep -q '^cublasCreate 0$' "$C/cublas.out" || { grep -v DEBUG "$C/cublas.log" | tail; fail "cuBLAS 12's handle creation failed on the sim ($(grep '^cublasCreate' "$C/cublas.out"))"; }
+echo "ok cuBLAS 12 handle created (version $(sed -n 's/^cublasVersion //p' "$C/cublas.out"))"
+grep -q '^cublasDestroy 0$' "$C/cublas.out" || fail "cublasDestroy"
+grep -q '"call": "cuOccupancyMaxActiveClusters' "$C/cublas.log" || fail "cuBLAS 12 never asked vgpu's driver for cluster occupancy"
+# An SGEMM with kernels as no-ops: cuBLASLt's heuristics still fail today (cublasSgemm 15,
+# not supported: cuLibraryLoadData refuses the cutlass sm_80 images it builds per kernel,
+# and it asks for an export table vgpu does not know). The statuses are recorded.
+gemm=$(grep -E '^(cublasSgemm|cudaDeviceSynchronize|cudaGetLastError) ' "$C/cublas.out" | tr '\n' ' ')
+grep -q '^cublasSgemm 0$' "$C/cublas.out" && echo "ok cuBLAS 12 SGEMM launched: $gemm" || expected "cuBLAS 12's SGEMM on the sim: $gemm"
 
 echo "== an Ollama tree in the driver-only mode: cuda_v12 bundles NVIDIA's CUDA 12.4 runtime and cuBLAS, cuda_v13 stand-ins"
 T=$C/tree
