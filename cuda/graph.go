@@ -181,21 +181,8 @@ func GraphGetNodes(h uintptr, nodes, count unsafe.Pointer) Result {
 
 // depsAt reads numDeps node handles of graph g.
 func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNode, Result) {
-	if numDeps == 0 {
-		return nil, Success
-	}
-	if deps == nil || numDeps > 1<<20 {
-		return nil, ErrorInvalidValue
-	}
-	out := make([]*shim.GraphNode, numDeps)
-	for i := range out {
-		n, r := graphNode(*(*uintptr)(unsafe.Add(deps, 8*i)))
-		if r != Success || n.Graph != g {
-			return nil, ErrorInvalidValue
-		}
-		out[i] = n
-	}
-	return out, Success
+	ds, st := g.NodesAt(deps, numDeps)
+	return ds, From(st)
 }
 
 func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Result {

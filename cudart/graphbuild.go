@@ -23,21 +23,8 @@ func graphNode(h uintptr) (*shim.GraphNode, Error) {
 
 // depsAt reads numDeps node handles of graph g.
 func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNode, Error) {
-	if numDeps == 0 {
-		return nil, Success
-	}
-	if deps == nil || numDeps > 1<<20 {
-		return nil, ErrorInvalidValue
-	}
-	out := make([]*shim.GraphNode, numDeps)
-	for i := range out {
-		n, e := graphNode(*(*uintptr)(unsafe.Add(deps, 8*i)))
-		if e != Success || n.Graph != g {
-			return nil, ErrorInvalidValue
-		}
-		out[i] = n
-	}
-	return out, Success
+	ds, st := g.NodesAt(deps, numDeps)
+	return ds, From(st)
 }
 
 // addNode is the common part of cudaGraphAdd*Node.

@@ -1,5 +1,7 @@
 package shim
 
+import "unsafe"
+
 // Graphs built by hand (cudaGraphAdd*Node, cudaGraphAddDependencies) and the node view of
 // captured ones. A graph node is one or more of the model's operations (a 2D memset is a
 // row each) with the nodes it depends on. The graph keeps its operations flattened in a
@@ -340,4 +342,24 @@ func Record(d *Device, op func(s *Stream) Status) ([]Node, Status) {
 		return nil, st
 	}
 	return s.capture.Graph.Snapshot(), OK
+}
+
+// NodesAt reads n node handles at p, each the caller's and of g: the dependency lists of
+// cuGraphAdd*Node and cudaGraphAdd*Node. Anything else is an invalid value.
+func (g *Graph) NodesAt(p unsafe.Pointer, n uint64) ([]*GraphNode, Status) {
+	if n == 0 {
+		return nil, OK
+	}
+	if p == nil || n > 1<<20 {
+		return nil, ErrInvalidValue
+	}
+	out := make([]*GraphNode, n)
+	for i := range out {
+		node, ok := Lookup[*GraphNode](KindGraphNode, *(*uintptr)(unsafe.Add(p, 8*i)))
+		if !ok || node.Graph != g {
+			return nil, ErrInvalidValue
+		}
+		out[i] = node
+	}
+	return out, OK
 }
