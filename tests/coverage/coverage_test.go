@@ -25,7 +25,7 @@ var targets = map[string]float64{"cudart": 0.95, "cuda": 0.90, "nvml": 0.80}
 
 // floors are the coverage reached so far per list file: a ratchet. Raise one when coverage
 // grows; a change that lowers coverage below it fails. Lists without a floor are reported.
-var floors = map[string]float64{"nvml-535.txt": 0.996, "cudart-13.0.txt": 0.727, "cuda-535.txt": 0.508}
+var floors = map[string]float64{"nvml-580.txt": 0.967, "cudart-13.0.txt": 0.727, "cuda-580.txt": 0.469}
 
 // interop names are graphics interoperability, outside issue 13's targets.
 var interop = regexp.MustCompile(`Gl|GL|EGL|VDPAU|NvSci|D3D|Vk|Egl`)
