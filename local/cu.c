@@ -24,6 +24,7 @@ static int (*p_memset)(unsigned long long, unsigned char, size_t);
 static int (*p_sync)(void);
 static int (*p_modload)(void **, const void *);
 static int (*p_getfn)(void **, void *, const char *);
+static int (*p_getglobal)(unsigned long long *, size_t *, void *, const char *);
 static int (*p_modunload)(void *);
 static int (*p_setattr)(void *, int, int);
 static int (*p_paraminfo)(void *, size_t, size_t *, size_t *);
@@ -56,7 +57,7 @@ int cu_open(const char *name, char *err, int n) {
 	S(p_retain, "cuDevicePrimaryCtxRetain") S(p_setcur, "cuCtxSetCurrent") S(p_alloc, "cuMemAlloc_v2")
 	S(p_free, "cuMemFree_v2") S(p_htod, "cuMemcpyHtoD_v2") S(p_dtoh, "cuMemcpyDtoH_v2") S(p_dtod, "cuMemcpyDtoD_v2")
 	S(p_memset, "cuMemsetD8_v2") S(p_sync, "cuCtxSynchronize")
-	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute") S(p_modunload, "cuModuleUnload")
+	S(p_modload, "cuModuleLoadData") S(p_getfn, "cuModuleGetFunction") S(p_getglobal, "cuModuleGetGlobal_v2") S(p_launch, "cuLaunchKernel") S(p_setattr, "cuFuncSetAttribute") S(p_modunload, "cuModuleUnload")
 	S(p_ctxpop, "cuCtxPopCurrent_v2") S(p_ctxdestroy, "cuCtxDestroy_v2")
 	// cuCtxCreate_v2, or where a driver has dropped it, cuCtxCreate_v4 (CUDA 12.5 on) without
 	// creation parameters, which is the same call.
@@ -128,6 +129,7 @@ int cu_memset(unsigned long long d, unsigned char v, size_t n) { return p_memset
 int cu_sync(void) { return p_sync(); }
 int cu_modload(void **m, const void *img) { return p_modload(m, img); }
 int cu_getfn(void **f, void *m, const char *name) { return p_getfn(f, m, name); }
+int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name) { return p_getglobal(p, n, m, name); }
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size) { return p_paraminfo ? p_paraminfo(f, i, off, size) : 801; }
 
 // raise_shared reports whether f's dynamic shared memory limit must be raised to n: a small

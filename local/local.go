@@ -30,6 +30,7 @@ int cu_sync(void);
 int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
+int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
 int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
 	const unsigned char *attrs, int nattr);
@@ -331,6 +332,29 @@ func (b *Backend) UnloadModule(mod uintptr) {
 	if cc, ok := c.dropModule(mod); ok && bind(cc) == shim.OK {
 		C.cu_modunload(unsafe.Pointer(mod))
 	}
+}
+
+// Global finds a __device__ or __constant__ variable of one of the caller's modules: its
+// address and size, from the driver that loaded the module with its initial values.
+func (b *Backend) Global(mod uintptr, name string) (uintptr, uint64, shim.Status) {
+	c := b.caller()
+	cc, ok := c.module(mod)
+	if !ok {
+		return 0, 0, shim.ErrInvalidHandle
+	}
+	if st := bind(cc); st != shim.OK {
+		return 0, 0, st
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var p C.ulonglong
+	var n C.size_t
+	if r := C.cu_getglobal(&p, &n, unsafe.Pointer(mod), cname); r == 500 { // CUDA_ERROR_NOT_FOUND
+		return 0, 0, shim.ErrNotFound
+	} else if r != 0 {
+		return 0, 0, status(r)
+	}
+	return uintptr(p), uint64(n), shim.OK
 }
 
 // Function finds a kernel of one of the caller's modules and asks the driver for its

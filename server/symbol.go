@@ -17,17 +17,25 @@ type GlobalBackend interface {
 
 // simGlobals are the variables of modules on a backend that cannot resolve them: device
 // memory of the model, one allocation per module and name, owned by the client.
+// driverGlobals are the records of variables a GlobalBackend's driver resolved, which make
+// them reachable by their client's copies until the module goes.
 var (
-	simGlobalsMu sync.Mutex
-	simGlobals   = map[*shippedModule]map[string]uintptr{}
+	simGlobalsMu  sync.Mutex
+	simGlobals    = map[*shippedModule]map[string]uintptr{}
+	driverGlobals = map[*shippedModule]map[string]*shim.Alloc{}
 )
 
-// forgetGlobals drops m's variables from the record when m goes; their memory belongs to
-// the client and goes with it, or with an explicit free.
+// forgetGlobals drops m's variables from the record when m goes; the sim's memory belongs to
+// the client and goes with it, or with an explicit free; a driver's goes with the module.
 func forgetGlobals(m *shippedModule) {
 	simGlobalsMu.Lock()
 	delete(simGlobals, m)
+	recs := driverGlobals[m]
+	delete(driverGlobals, m)
 	simGlobalsMu.Unlock()
+	for _, a := range recs {
+		shim.ForgetGlobal(a)
+	}
 }
 
 // global answers OpGlobal: u64 module, u64 size, u32 name length, name, size initial bytes.
@@ -52,13 +60,29 @@ func global(p []byte) []byte {
 		if st != shim.OK {
 			return reply(st)
 		}
+		if size != 0 && n != size {
+			return reply(shim.ErrInvalidValue)
+		}
+		d := shim.S().Device(0)
+		if c := shim.CurrentContext(); c != nil {
+			d = c.Dev
+		}
+		rec := shim.RecordGlobal(d, addr, n)
+		simGlobalsMu.Lock()
+		if driverGlobals[m] == nil {
+			driverGlobals[m] = map[string]*shim.Alloc{}
+		}
+		driverGlobals[m][name] = rec
+		simGlobalsMu.Unlock()
 		if size == 0 {
 			return le.AppendUint64(le.AppendUint64(reply(shim.OK), uint64(addr)), n)
 		}
-		if n != size {
-			return reply(shim.ErrInvalidValue)
-		}
 		return le.AppendUint64(reply(shim.OK), uint64(addr))
+	}
+	// The model's own variables live in host memory this server writes; a backend whose
+	// device memory is not that (a real GPU) must resolve them itself.
+	if _, sim := shim.S().Backend.(*shim.SimBackend); !sim {
+		return reply(shim.ErrNotSupported)
 	}
 	simGlobalsMu.Lock()
 	defer simGlobalsMu.Unlock()

@@ -175,6 +175,8 @@ func ResetDevice(d *Device) {
 		case MemIPC: // another client's memory: only the mapping goes
 			ipcRevokeAlloc(a)
 			S().Mem.Remove(a)
+		case MemGlobal: // the reset context took the module's variables with it
+			S().Mem.Remove(a)
 		}
 	}
 	c := PrimaryContext(d)

@@ -21,6 +21,7 @@ const (
 	MemMapped                        // a cuMemMap'ped piece of a reserved range
 	MemArray                         // a CUDA array's storage: device memory only its array frees
 	MemIPC                           // another client's exported allocation, opened by IPC handle (shim/ipc.go)
+	MemGlobal                        // a loaded module's variable in a real driver's memory: only its module's unload ends it
 )
 
 // Alloc is one range the model knows about.
@@ -53,7 +54,7 @@ func (a *Alloc) End() uintptr { return a.Base + a.Size }
 
 // OnDevice reports whether the range is device memory (device, managed or mapped VMM).
 func (a *Alloc) OnDevice() bool {
-	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped || a.Kind == MemArray || a.Kind == MemIPC
+	return a.Kind == MemDevice || a.Kind == MemManaged || a.Kind == MemMapped || a.Kind == MemArray || a.Kind == MemIPC || a.Kind == MemGlobal
 }
 
 // MemTable holds every live range, sorted by base, for pointer validation. Each range

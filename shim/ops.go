@@ -74,6 +74,8 @@ func FreeOwned(owner uint64) (n int, bytes uint64) {
 		case MemIPC: // a mapping of another client's memory: that client frees it
 			ipcRevokeAlloc(a)
 			S().Mem.Remove(a)
+		case MemGlobal: // the driver frees it with the module
+			S().Mem.Remove(a)
 		case MemReserved:
 			if S().Mem.Remove(a) {
 				Unmap(a.Base, uint64(a.Size))
@@ -82,6 +84,22 @@ func FreeOwned(owner uint64) (n int, bytes uint64) {
 	}
 	return n, bytes
 }
+
+// RecordGlobal makes a module variable the backend's driver resolved (addr, size bytes on d)
+// reachable by its owner's copies and launches, as device memory no free releases; an
+// existing record of the caller's at addr is returned as it is. The record goes with the
+// client (FreeOwned), a reset of d, or ForgetGlobal when the module is unloaded.
+func RecordGlobal(d *Device, addr uintptr, size uint64) *Alloc {
+	if a := S().Mem.Exact(addr, MemGlobal); a != nil {
+		return a
+	}
+	a := &Alloc{Base: addr, Size: uintptr(size), Kind: MemGlobal, Dev: d}
+	S().Mem.Add(a)
+	return a
+}
+
+// ForgetGlobal drops a record RecordGlobal made (its module is gone).
+func ForgetGlobal(a *Alloc) { S().Mem.Remove(a) }
 
 // FreeDevice releases the caller's device memory that starts exactly at p.
 func FreeDevice(p uintptr) Status {
