@@ -42,3 +42,16 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// Every vgpu mode has a driver-only form (-driver): vgpu as libcuda.so.1 and NVML only.
+func TestDriverOnlyModesAreAcceptedForVgpuModesOnly(t *testing.T) {
+	c, err := parseFlags([]string{"--ollama=o", "--model=m", "--modes", "native,local-driver,remote-driver,remote-tcp-driver"}, io.Discard)
+	if err != nil || !slices.Equal(c.modes, []string{"native", "local-driver", "remote-driver", "remote-tcp-driver"}) {
+		t.Fatalf("got %v, %v", c, err)
+	}
+	for _, bad := range []string{"gpu-driver", "native-driver", "local-driver-driver"} {
+		if _, err := parseFlags([]string{"--ollama=o", "--model=m", "--modes", bad}, io.Discard); err == nil {
+			t.Fatalf("mode %s was accepted", bad)
+		}
+	}
+}

@@ -176,7 +176,13 @@ func (e *runEnv) runMode(ctx context.Context, mode string) *modeResult {
 
 func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) error {
 	ollama := []string{e.cfg.ollamaBin(), "serve"}
-	underVGPU := append([]string{e.cfg.vgpuBin(), "run", "--"}, ollama...)
+	// A -driver mode keeps Ollama's bundled runtime and cuBLAS: vgpu is the driver only.
+	base, driverOnly := strings.CutSuffix(r.Mode, "-driver")
+	underVGPU := []string{e.cfg.vgpuBin(), "run", "--"}
+	if driverOnly {
+		underVGPU = []string{e.cfg.vgpuBin(), "run", "--driver-only", "--"}
+	}
+	underVGPU = append(underVGPU, ollama...)
 	var (
 		p    *proc
 		c    *client
@@ -184,7 +190,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 		hide bool
 		mp   int
 	)
-	switch r.Mode {
+	switch base {
 	case "native", "native-again":
 		p, c, err = e.startOllama(ctx, r, r.Mode, ollama, nil, false)
 	case "local":
@@ -193,7 +199,7 @@ func (e *runEnv) mode(ctx context.Context, r *modeResult, started *[]*proc) erro
 	case "remote", "remote-tcp", "remote-tls", "remote-shm-file":
 		var srv *proc
 		var client []string
-		srv, client, mp, err = e.startServer(ctx, r, strings.TrimPrefix(r.Mode, "remote-"))
+		srv, client, mp, err = e.startServer(ctx, r, strings.TrimPrefix(base, "remote-"))
 		if srv != nil {
 			*started = append(*started, srv)
 		}
