@@ -111,7 +111,7 @@ int main()
 	printf("k surface wrote: %.1f %.1f\n", back[0], back[W * H - 1]);
 	KCHECK(sok, "surface writes every texel");
 	cudaSurfaceObject_t sbad = 0;
-	STATUS("surface over an array without the load-store flag", cudaCreateSurfaceObject(&sbad, &rd));
+	if (STATUS("surface over an array without the load-store flag", cudaCreateSurfaceObject(&sbad, &rd)) == cudaSuccess) cudaDestroySurfaceObject(sbad);
 
 	// Texture over linear memory (1D, int) and over pitched memory (2D).
 	int hl[32], *dl, *dlo;

@@ -116,7 +116,9 @@ for name in $PROGRAMS; do
 	for mode in native-static full-local full-remote drv-local drv-remote; do
 		ref=$OUT/run/$name.native.out
 		case $mode in drv-*) ref=$OUT/run/$name.native-static.out ;; esac
-		if cmp -s "$ref" "$OUT/run/$name.$mode.out"; then
+		if [ "$(cat "$OUT/run/$name.$mode.out")" = "[not built]" ]; then
+			echo "$name $mode: not built" >>"$S"
+		elif cmp -s "$ref" "$OUT/run/$name.$mode.out"; then
 			echo "$name $mode: identical" >>"$S"
 		else
 			echo "$name $mode: differs" >>"$S"
@@ -125,5 +127,5 @@ for name in $PROGRAMS; do
 		fi
 	done
 done
-echo "--- $(grep -c ': identical$' "$S") identical, $(grep -c ': differs$' "$S") differ, $(grep -c ': FAILED$' "$S") builds failed, in $(($(date +%s) - START)) s" >>"$S"
+echo "--- $(grep -c ': identical$' "$S") identical, $(grep -c ': differs$' "$S") differ, $(grep -c ': FAILED$' "$S") builds failed, $(grep -c ': not built$' "$S") not run, in $(($(date +%s) - START)) s" >>"$S"
 cat "$S"

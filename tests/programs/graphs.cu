@@ -85,7 +85,11 @@ int main()
 	for (auto nd : mine) { cudaGraphNodeType t; if (OK(cudaGraphNodeGetType(nd, &t))) printf(" %s", type_name(t)); }
 	printf("\n");
 	size_t ndeps = 0;
+#if CUDART_VERSION >= 13000 // CUDA 13 added the edge data argument
+	OK(cudaGraphNodeGetDependentNodes(k1, nullptr, nullptr, &ndeps));
+#else
 	OK(cudaGraphNodeGetDependentNodes(k1, nullptr, &ndeps));
+#endif
 	printf("kernel node's dependents: %zu\n", ndeps);
 	cudaKernelNodeParams got;
 	memset(&got, 0, sizeof got);

@@ -121,9 +121,6 @@ int main(int argc, char **argv)
 	DOK(cuKernelGetAttribute(&maxthr, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, ck, dev));
 	DOK(cuKernelGetAttribute(&nregs, CU_FUNC_ATTRIBUTE_NUM_REGS, ck, dev));
 	CHECK(maxthr > 0 && maxthr <= 1024 && nregs > 0, "kernel attributes in range");
-	CUlibrary back;
-	DOK(cuKernelGetLibrary(&back, ck));
-	CHECK(back == cl, "cuKernelGetLibrary names the library");
 	CUfunction fn, fn2;
 	DOK(cuKernelGetFunction(&fn, ck));
 	CUmodule mod;

@@ -1,18 +1,19 @@
 // nvcc-flags: --default-stream per-thread
 // Per-thread default streams (built with --default-stream per-thread, so every call on
 // stream 0 goes to the _ptsz/_ptds entry points): threads work on their own default streams
-// at once, a slow host function on one thread's default stream does not hold up another's,
+// at once, a long kernel on one thread's default stream does not hold up another's,
 // cudaStreamPerThread and cudaStreamLegacy used explicitly, and synchronous copies.
 #include "common.h"
-#include <atomic>
 #include <thread>
-#include <unistd.h>
 
 __global__ void fillk(int *p, int n, int v) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) p[i] = v * 1000 + i; }
 
-static std::atomic<int> g_slow_done{0};
-static void CUDART_CB slow(void *) { usleep(300 * 1000); g_slow_done.store(1); }
-static void CUDART_CB fast(void *p) { *(int *)p = 1; }
+__global__ void spin(long long cycles, int *out)
+{
+	long long start = clock64();
+	while (clock64() - start < cycles) { }
+	*out = 1;
+}
 
 const int N = 1 << 14;
 struct Result { int memset_val; int first, last; int ok; };
@@ -55,22 +56,36 @@ int main()
 		printf("k thread %d kernel: %d %d\n", t, res[t].first, res[t].last);
 	}
 
-	// A slow host function on this thread's default stream; another thread's default stream
-	// finishes its own work meanwhile.
-	int fast_done = 0;
-	OK(cudaLaunchHostFunc(0, slow, nullptr));
-	int other_saw_slow = -1;
+	// A long kernel on this thread's default stream; another thread's default stream does its
+	// own copies meanwhile, and finds this thread's event still pending. (Not host functions:
+	// the driver runs those of every stream on one thread, one at a time.)
+	cudaEvent_t ev;
+	OK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+	int *flag, *d2;
+	OK(cudaMalloc(&flag, sizeof(int)));
+	OK(cudaMalloc(&d2, sizeof(int)));
+	spin<<<1, 1>>>(200LL * 1000 * 1000, flag);
+	LAUNCHED("spin");
+	OK(cudaEventRecord(ev, 0));
+	cudaError_t seen = cudaSuccess;
+	int other_ok = 0;
 	std::thread other([&] {
-		OK(cudaLaunchHostFunc(0, fast, &fast_done));
-		OK(cudaStreamSynchronize(0));
-		other_saw_slow = g_slow_done.load();
+		int h2 = 0;
+		other_ok = OK(cudaMemsetAsync(d2, 0x44, sizeof(int), 0)) &&
+			OK(cudaMemcpyAsync(&h2, d2, sizeof(int), cudaMemcpyDeviceToHost, 0)) && OK(cudaStreamSynchronize(0)) && h2 == 0x44444444;
+		seen = cudaEventQuery(ev);
 	});
 	other.join();
-	printf("other thread's default stream finished first: %s\n", fast_done == 1 && other_saw_slow == 0 ? "yes" : "no");
-	STATUS("query this thread's busy default stream", cudaStreamQuery(0));
+	CHECK(other_ok, "the other thread's default stream did its work");
+	printf("k this thread's kernel still running when the other finished: %s\n", seen == cudaErrorNotReady ? "yes" : "no");
+	printf("k query this thread's busy default stream: %s\n", cudaGetErrorName(cudaStreamQuery(0)));
+	cudaGetLastError();
 	OK(cudaStreamSynchronize(cudaStreamPerThread));
-	printf("slow host function done after this thread's sync: %s\n", g_slow_done.load() ? "yes" : "no");
-	STATUS("query after", cudaStreamQuery(cudaStreamPerThread));
+	STATUS("query after its sync", cudaStreamQuery(cudaStreamPerThread));
+	STATUS("the event after it", cudaEventQuery(ev));
+	cudaEventDestroy(ev);
+	cudaFree(flag);
+	cudaFree(d2);
 
 	// The legacy stream is still reachable by name and synchronises with blocking streams.
 	int *d, h[4] = {0};
