@@ -23,10 +23,7 @@ t0=$SECONDS
 
 # Runs known to fail, "NAME MODE" -> why. A run listed here that passes fails the suite, so
 # that the list shrinks as vgpu grows.
-HOSTALLOC="cuMemHostAlloc under remote: a row answered in the client ({local}) whose gate asks the client's own driver state, which never saw cuInit or a context (they live on the server): CUDA_ERROR_NOT_INITIALIZED, so NVIDIA's cudaMallocHost fails"
 declare -A XFAIL=(
-	["smoke driver-static-remote"]=$HOSTALLOC
-	["smoke driver-shared-remote"]=$HOSTALLOC
 )
 
 echo "== NVIDIA's nvcc 12.4 (Debian trixie, cached per machine)"
