@@ -23,7 +23,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly demo bench bench-remote bench-decodestep ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs demo bench bench-remote bench-decodestep ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -58,8 +58,8 @@ check-generate:
 	$(GO) run ./cmd/apigen
 	git diff --exit-code -- ':(glob)**/zz_*'
 
-test: all check-generate unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly
-	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, newest, nvidia-smi, remote, testmodel, cuda118, driveronly)"
+test: all check-generate unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs
+	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, newest, nvidia-smi, remote, testmodel, cuda118, driveronly, programs)"
 
 # The server's whole request path (decode and dispatch of every op) under the fuzzer, for a
 # bounded time; a crash it finds is saved under server/testdata/fuzz and replayed by unit.
@@ -124,6 +124,13 @@ testmodel: all ggml
 # sim, and a remote client of a sim server.
 cuda118: all
 	bash tests/cuda118/run.sh $(CURDIR)/$(BUILD)/lib
+
+# CUDA programs (tests/programs/*.cu) built by NVIDIA's nvcc 12.4 (trixie non-free, fetched once
+# per machine: tests/programs/fetch.sh) with its shared and its default static runtime, run on
+# vgpu as runtime and driver and on vgpu's libcuda.so.1 alone: sim and a remote client of a sim
+# server, outputs compared with the native records in tests/programs/expected.
+programs: all
+	bash tests/programs/run.sh $(CURDIR)/$(BUILD)/lib
 
 # The driver-only mode: ggml's npm CUDA 12 backend on NVIDIA's CUDA 12.4 runtime and cuBLAS 12
 # (trixie non-free, fetched once per machine) over vgpu's libcuda.so.1 alone, sim and remote;

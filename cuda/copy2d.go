@@ -77,8 +77,13 @@ func Copy2DAt(p unsafe.Pointer) (Copy2D, Result) {
 		return Copy2D{}, r
 	}
 	c := Copy2D{SPitch: shim.Le.Uint64(b[48:]), DPitch: shim.Le.Uint64(b[104:]), W: shim.Le.Uint64(b[112:]), H: shim.Le.Uint64(b[120:]), Kind: copyKind(dt, st)}
-	if c.H <= 1 { // one row needs no pitch
-		c.SPitch, c.DPitch = max(c.SPitch, c.W), max(c.DPitch, c.W)
+	// One row needs no pitch: a zero pitch stands for the row's width. A pitch narrower than the
+	// row is refused even then, as NVIDIA's driver does (INVALID_VALUE, seen on an H200).
+	if c.H <= 1 && c.SPitch == 0 {
+		c.SPitch = c.W
+	}
+	if c.H <= 1 && c.DPitch == 0 {
+		c.DPitch = c.W
 	}
 	so, ok1 := offset(shim.Le.Uint64(b[0:]), shim.Le.Uint64(b[8:]), 0, c.SPitch, 0)
 	do, ok2 := offset(shim.Le.Uint64(b[56:]), shim.Le.Uint64(b[64:]), 0, c.DPitch, 0)

@@ -58,12 +58,25 @@ func MemFree(dptr uint64) Result {
 	return From(shim.FreeDevice(uintptr(dptr)))
 }
 
+// HostGate is the first check of the host-memory rows, which run in the calling process
+// whatever the backend ({local} in the table): with needCtx, that a context is current, else
+// that the driver was initialised. In-process that is this process's own state; the remote
+// client replaces it to ask its server, where cuInit and the contexts live.
+var HostGate = func(needCtx bool) Result {
+	if needCtx {
+		_, r := ctxDevice()
+		return r
+	}
+	_, r := ready()
+	return r
+}
+
 // MemAllocHost is cuMemAllocHost_v2.
 func MemAllocHost(pp unsafe.Pointer, size uint64) Result { return MemHostAlloc(pp, size, 0) }
 
 // MemHostAlloc is cuMemHostAlloc.
 func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := HostGate(true); r != Success {
 		return r
 	}
 	if pp == nil || size == 0 || flags&^0xf != 0 {
@@ -79,7 +92,7 @@ func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
 
 // MemFreeHost is cuMemFreeHost.
 func MemFreeHost(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := HostGate(false); r != Success {
 		return r
 	}
 	return From(shim.FreeHost(p))
@@ -87,7 +100,7 @@ func MemFreeHost(p uintptr) Result {
 
 // MemHostRegister is cuMemHostRegister_v2.
 func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := HostGate(true); r != Success {
 		return r
 	}
 	return From(shim.RegisterHost(p, size, flags))
@@ -95,7 +108,7 @@ func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
 
 // MemHostUnregister is cuMemHostUnregister.
 func MemHostUnregister(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := HostGate(false); r != Success {
 		return r
 	}
 	return From(shim.UnregisterHost(p))

@@ -203,14 +203,37 @@ func Memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uin
 	return Memcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0)
 }
 
+// Pitches2D checks the pitches of a cudaMemcpy2D (in-process and remote alike). Over rows,
+// both must cover the width (cudaErrorInvalidPitchValue). One row: NVIDIA's runtime leaves
+// them to the driver, which takes a zero pitch as the row's width and refuses a narrower one
+// with INVALID_VALUE (as seen on an H200), so the runtime answers cudaErrorInvalidValue.
+func Pitches2D(dpitch, spitch, width, height uint64) (uint64, uint64, Error) {
+	if height <= 1 {
+		if dpitch == 0 {
+			dpitch = width
+		}
+		if spitch == 0 {
+			spitch = width
+		}
+		if width > dpitch || width > spitch {
+			return 0, 0, ErrorInvalidValue
+		}
+	}
+	if width > dpitch || width > spitch {
+		return 0, 0, ErrorInvalidPitchValue
+	}
+	return dpitch, spitch, Success
+}
+
 // Memcpy2DAsync is cudaMemcpy2DAsync.
 func Memcpy2DAsync(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, stream uintptr) Error {
 	s, e := resolveStream(stream)
 	if e != Success {
 		return e
 	}
-	if width > dpitch || width > spitch {
-		return ErrorInvalidPitchValue
+	dpitch, spitch, e = Pitches2D(dpitch, spitch, width, height)
+	if e != Success {
+		return e
 	}
 	return From(shim.Memcpy2D(s, dst, dpitch, src, spitch, width, height, kind))
 }

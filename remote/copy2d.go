@@ -33,8 +33,9 @@ func send(op uint32, req []byte, async bool) shim.Status {
 
 func memcpy2D(dst uintptr, dpitch uint64, src uintptr, spitch, width, height uint64, kind int32, async bool, stream uintptr) cudart.Error {
 	stream = perThread(stream)
-	if width > dpitch || width > spitch {
-		return cudart.ErrorInvalidPitchValue
+	dpitch, spitch, e := cudart.Pitches2D(dpitch, spitch, width, height)
+	if e != cudart.Success {
+		return e
 	}
 	if width == 0 || height == 0 {
 		return checkStream(async, stream)
