@@ -1,5 +1,6 @@
 // nvcc-flags: -lcuda
 // nvcc-fatbin: fatbin/library_kernels.cu
+// cuda-min: 12050 (cudaLibrary* came with CUDA 12.5)
 // Context-independent loading: a fat binary the build makes with `nvcc -fatbin` (placed next
 // to this program as library_kernels.fatbin; argv[1] overrides) loaded with the runtime's
 // cudaLibraryLoadFromFile/LoadData and the driver's cuLibraryLoadData; kernels found by name
