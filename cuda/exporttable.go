@@ -33,7 +33,7 @@ func bindExportTables() {
 	}
 	// The order of exporttable.c's vgpu_et_bind.
 	names := []string{"cuModuleLoadData", "cuDevicePrimaryCtxRetain", "cuCtxGetCurrent", "cuCtxCreate_v2",
-		"cuDriverGetVersion", "cuDeviceGetCount", "cuDeviceGetUuid", "cuDeviceGetAttribute", "cuCtxGetId"}
+		"cuDriverGetVersion", "cuDeviceGetCount", "cuDeviceGetUuid", "cuDeviceGetAttribute", "cuCtxGetId", "cuStreamGetId"}
 	f := make([]C.uintptr_t, len(names))
 	for i, n := range names {
 		f[i] = C.uintptr_t(ProcLookup(n))
@@ -68,10 +68,10 @@ func GetExportTable(table unsafe.Pointer, id unsafe.Pointer) Result {
 }
 
 //export vgpuETUnknownSlot
-func vgpuETUnknownSlot(table, slot C.int, a, b, c, d C.uintptr_t) C.int {
+func vgpuETUnknownSlot(table, slot C.int, a, b, c, caller C.uintptr_t) C.int {
 	u := exportTableNames[table]
 	shim.WarnOnce(fmt.Sprintf("export-slot:%d:%d", table, slot), "an export table's slot vgpu does not implement was called",
-		"table", u, "slot", int(slot), "args", fmt.Sprintf("%#x %#x %#x %#x", a, b, c, d))
+		"table", u, "slot", int(slot), "args", fmt.Sprintf("%#x %#x %#x", a, b, c), "caller", fmt.Sprintf("%#x", caller))
 	return C.int(ErrorNotSupported)
 }
 
