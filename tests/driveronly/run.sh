@@ -148,6 +148,8 @@ want "\[PASS\] cuda_v12/libraries: libcuda.so.1 -> $DIR/libcuda.so.1 = $DIR/vgpu
 want "\[PASS\] cuda_v12/devices: driver 1 device(s), runtime 1, NVML 1 .*: 0: $NAME cc 9.0"
 # CUDA 13.0's runtime runs on vgpu's driver (on the GPU machine): doctor passes the variant.
 want '\[PASS\] cuda_v13/runtime: bundled CUDA 13.0 runtime: vgpu.s libcuda.so.1 answers its private export tables'
+# cuda_v13's libcudart.so.13 here is a stand-in (no NVIDIA runtime): it lists no device.
+want '\[FAIL\] cuda_v13/devices: the APIs disagree: driver 1 device(s), runtime 0'
 grep -E '\] (mode|cuda_v1./(runtime|libraries|devices)):' "$C/doctor.out" | cut -c1-200
 expected "cuda_v12's npm backend has ggml API version 1 and Ollama's llama-server takes 2: doctor fails its api-version and llama-server checks, as tests/ollama shows"
 
