@@ -24,6 +24,8 @@ static CUresult (*driverGetVersion)(int *);
 static CUresult (*deviceGetCount)(int *);
 static CUresult (*deviceGetUuid)(unsigned char *, int);
 static CUresult (*deviceGetAttribute)(int *, int, int);
+static CUresult (*ctxGetId)(void *, unsigned long long *);
+static CUresult (*streamGetId)(void *, unsigned long long *);
 
 void vgpu_et_bind(const uintptr_t *f) {
 	moduleLoadData = (CUresult(*)(void **, const void *))f[0];
@@ -34,6 +36,8 @@ void vgpu_et_bind(const uintptr_t *f) {
 	deviceGetCount = (CUresult(*)(int *))f[5];
 	deviceGetUuid = (CUresult(*)(unsigned char *, int))f[6];
 	deviceGetAttribute = (CUresult(*)(int *, int, int))f[7];
+	ctxGetId = (CUresult(*)(void *, unsigned long long *))f[8];
+	streamGetId = (CUresult(*)(void *, unsigned long long *))f[9];
 }
 
 // nvcc's fat binary wrapper (the object __cudaRegisterFatBinary receives) and the fat binary
@@ -80,6 +84,44 @@ static CUresult rt_primary_ctx(void **pctx, int dev) {
 static void rt_notify(size_t arg) { (void)arg; }
 // 12: loads the JIT compilers; vgpu compiles nothing.
 static CUresult rt_load_compilers(void) { return OK; }
+
+// --- tools TLS {42d85a81-23f6-cb47-8298-f6e78a3aecdc} ---
+// 2: the calling thread's current context (cuBLAS 12 and 13 ask it before every GEMM, then
+// ask the tools context table for that context's identifier).
+static CUresult tls_current(void **pctx) {
+	if (pctx == NULL) return INVALID_VALUE;
+	if (ctxGetCurrent == NULL) return NOT_SUPPORTED;
+	return ctxGetCurrent(pctx);
+}
+
+// --- tools context {21318c60-9714-3248-8ca6-41ff7324c8f2} ---
+// 4: a context's unique identifier, as cuCtxGetId answers it (cuBLAS keys its per-context
+// state by it; a null context is the current one).
+static CUresult tcx_id(void *ctx, unsigned long long *id) {
+	if (id == NULL) return INVALID_VALUE;
+	if (ctxGetId == NULL) return NOT_SUPPORTED;
+	return ctxGetId(ctx, id);
+}
+// 51 (context, stream, &stream object, per-thread flag) and 39 (context, stream object, &id):
+// cuBLAS 12's own GEMM kernels (cublasHgemm) find the per-stream workspace they launch with
+// by the stream's identifier. Its stream argument is a handle or one of the special streams
+// (0, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD, the flag then set); vgpu's stream object is the
+// handle itself, and its identifier the one cuStreamGetId answers.
+static CUresult tcx_stream(void *ctx, void *stream, void **out, int per_thread) {
+	(void)ctx; (void)per_thread;
+	if (out == NULL) return INVALID_VALUE;
+	if (streamGetId == NULL) return NOT_SUPPORTED;
+	unsigned long long id;
+	CUresult r = streamGetId(stream, &id);
+	if (r == OK) *out = stream;
+	return r;
+}
+static CUresult tcx_stream_id(void *ctx, void *stream, unsigned long long *id) {
+	(void)ctx;
+	if (id == NULL) return INVALID_VALUE;
+	if (streamGetId == NULL) return NOT_SUPPORTED;
+	return streamGetId(stream, id);
+}
 
 // --- tools callback hooks {a094798c-2e74-2e74-93f2-0800200c0a66} ---
 // 2 and 6 hand the runtime a buffer of the driver's (zeroed: no tool is attached).
@@ -185,14 +227,16 @@ static CUresult integrity(uint32_t version, uint64_t seconds, uint64_t out[2]) {
 	return OK;
 }
 
-// Unknown slots: one function per (table, slot), so the log can say which was called.
+// Unknown slots: one function per (table, slot), so the log can say which was called, with
+// what in the first three argument registers (read whether or not the caller set them:
+// harmless in the x86-64 convention) and from where: what implementing the slot starts from.
 #define UNK(t, i) \
-	static CUresult unk_##t##_##i(void) { return vgpuETUnknownSlot(t, i); }
+	static CUresult unk_##t##_##i(uintptr_t a, uintptr_t b, uintptr_t c) { return vgpuETUnknownSlot(t, i, a, b, c, (uintptr_t)__builtin_return_address(0)); }
 #define SIZE(n) ((void *)(uintptr_t)((n) * sizeof(void *)))
 
-enum { T_RT, T_TLS, T_HOOKS, T_CLS, T_BYPASS, T_HEAP, T_DEVEXT, T_INTEGRITY, T_CHECKS, T_COUNT };
+enum { T_RT, T_TLS, T_HOOKS, T_CLS, T_BYPASS, T_HEAP, T_DEVEXT, T_INTEGRITY, T_CHECKS, T_TOOLSCTX, T_COUNT };
 UNK(0, 3) UNK(0, 4) UNK(0, 5) UNK(0, 9) UNK(0, 10) UNK(0, 11)
-UNK(1, 1) UNK(1, 2) UNK(1, 3)
+UNK(1, 1) UNK(1, 3)
 UNK(2, 1) UNK(2, 3) UNK(2, 4) UNK(2, 5)
 UNK(3, 3)
 UNK(5, 1) UNK(5, 2)
@@ -201,10 +245,20 @@ UNK(6, 11) UNK(6, 12) UNK(6, 13) UNK(6, 14) UNK(6, 15) UNK(6, 16) UNK(6, 17) UNK
 UNK(6, 20) UNK(6, 21) UNK(6, 22) UNK(6, 23) UNK(6, 24) UNK(6, 25)
 UNK(7, 2)
 UNK(8, 1)
+UNK(9, 1) UNK(9, 2) UNK(9, 3) UNK(9, 5) UNK(9, 6) UNK(9, 7) UNK(9, 8) UNK(9, 9) UNK(9, 10) 
+UNK(9, 11) UNK(9, 12) UNK(9, 13) UNK(9, 14) UNK(9, 15) UNK(9, 16) UNK(9, 17) UNK(9, 18) UNK(9, 19) UNK(9, 20) 
+UNK(9, 21) UNK(9, 22) UNK(9, 23) UNK(9, 24) UNK(9, 25) UNK(9, 26) UNK(9, 27) UNK(9, 28) UNK(9, 29) UNK(9, 30) 
+UNK(9, 31) UNK(9, 32) UNK(9, 33) UNK(9, 34) UNK(9, 35) UNK(9, 36) UNK(9, 37) UNK(9, 38) UNK(9, 40) 
+UNK(9, 41) UNK(9, 42) UNK(9, 43) UNK(9, 44) UNK(9, 45) UNK(9, 46) UNK(9, 47) UNK(9, 48) UNK(9, 49) UNK(9, 50) 
+UNK(9, 52) UNK(9, 53) UNK(9, 54) UNK(9, 55) UNK(9, 56) UNK(9, 57) UNK(9, 58) UNK(9, 59) UNK(9, 60) 
+UNK(9, 61) UNK(9, 62) UNK(9, 63) UNK(9, 64) UNK(9, 65) UNK(9, 66) UNK(9, 67) UNK(9, 68) UNK(9, 69) UNK(9, 70) 
+UNK(9, 71) UNK(9, 72) UNK(9, 73) UNK(9, 74) UNK(9, 75) UNK(9, 76) UNK(9, 77) UNK(9, 78) UNK(9, 79) UNK(9, 80) 
+UNK(9, 81) UNK(9, 82) UNK(9, 83) UNK(9, 84) UNK(9, 85) UNK(9, 86) UNK(9, 87) UNK(9, 88) UNK(9, 89) UNK(9, 90) 
+UNK(9, 91) UNK(9, 92) 
 
 static void *const t_rt[13] = {SIZE(13), rt_load, rt_primary_ctx, unk_0_3, unk_0_4, unk_0_5,
 	rt_load_ext, rt_notify, rt_load_header, unk_0_9, unk_0_10, unk_0_11, rt_load_compilers};
-static void *const t_tls[4] = {SIZE(4), unk_1_1, unk_1_2, unk_1_3};
+static void *const t_tls[4] = {SIZE(4), unk_1_1, tls_current, unk_1_3};
 static void *const t_hooks[7] = {SIZE(7), unk_2_1, hooks_buffer1, unk_2_3, unk_2_4, unk_2_5, hooks_buffer2};
 static void *const t_cls[4] = {cls_put, cls_delete, cls_get, unk_3_3};
 static void *const t_bypass[2] = {SIZE(2), ctx_create_bypass};
@@ -216,6 +270,7 @@ static void *const t_devext[26] = {SIZE(26), unk_6_1, unk_6_2, unk_6_3, unk_6_4,
 	unk_6_17, unk_6_18, unk_6_19, unk_6_20, unk_6_21, unk_6_22, unk_6_23, unk_6_24, unk_6_25};
 static void *const t_integrity[3] = {SIZE(3), integrity, unk_7_2};
 static void *const t_checks[4] = {SIZE(4), unk_8_1, check_ctx, check_zero};
+static void *const t_toolsctx[93] = {SIZE(93), unk_9_1, unk_9_2, unk_9_3, tcx_id, unk_9_5, unk_9_6, unk_9_7, unk_9_8, unk_9_9, unk_9_10, unk_9_11, unk_9_12, unk_9_13, unk_9_14, unk_9_15, unk_9_16, unk_9_17, unk_9_18, unk_9_19, unk_9_20, unk_9_21, unk_9_22, unk_9_23, unk_9_24, unk_9_25, unk_9_26, unk_9_27, unk_9_28, unk_9_29, unk_9_30, unk_9_31, unk_9_32, unk_9_33, unk_9_34, unk_9_35, unk_9_36, unk_9_37, unk_9_38, tcx_stream_id, unk_9_40, unk_9_41, unk_9_42, unk_9_43, unk_9_44, unk_9_45, unk_9_46, unk_9_47, unk_9_48, unk_9_49, unk_9_50, tcx_stream, unk_9_52, unk_9_53, unk_9_54, unk_9_55, unk_9_56, unk_9_57, unk_9_58, unk_9_59, unk_9_60, unk_9_61, unk_9_62, unk_9_63, unk_9_64, unk_9_65, unk_9_66, unk_9_67, unk_9_68, unk_9_69, unk_9_70, unk_9_71, unk_9_72, unk_9_73, unk_9_74, unk_9_75, unk_9_76, unk_9_77, unk_9_78, unk_9_79, unk_9_80, unk_9_81, unk_9_82, unk_9_83, unk_9_84, unk_9_85, unk_9_86, unk_9_87, unk_9_88, unk_9_89, unk_9_90, unk_9_91, unk_9_92};
 
 static const struct {
 	unsigned char id[16];
@@ -230,6 +285,7 @@ static const struct {
 	{{0xb1, 0x05, 0x41, 0xe1, 0xf7, 0xc7, 0xc7, 0x4a, 0x9f, 0x64, 0xf2, 0x23, 0xbe, 0x99, 0xf1, 0xe2}, t_devext},
 	{{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2}, t_integrity},
 	{{0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43, 0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e}, t_checks},
+	{{0x21, 0x31, 0x8c, 0x60, 0x97, 0x14, 0x32, 0x48, 0x8c, 0xa6, 0x41, 0xff, 0x73, 0x24, 0xc8, 0xf2}, t_toolsctx},
 };
 
 // vgpu_export_table finds the table named by a 16-byte identifier: its address and its

@@ -2,7 +2,10 @@ package cuda
 
 import (
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 // MD2 matches RFC 1319's test suite: the integrity check's digest is built on it.
@@ -62,6 +65,70 @@ func TestPrimaryCtxFirstABIResolvesForCUDA11(t *testing.T) {
 		}
 		if got, _ := resolveProc(name, 11000); got != want+"_v2" {
 			t.Errorf("%s@11000 = %q, want the _v2", name, got)
+		}
+	}
+}
+
+func parseUUID(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 {
+		t.Fatalf("bad uuid %q", s)
+	}
+	return b
+}
+
+// exportTable asks GetExportTable for a table by its text, and notes what it logged as refused.
+func exportTable(t *testing.T, id string) (table uintptr, r Result, refused []string) {
+	saved := logRefusal
+	t.Cleanup(func() { logRefusal = saved })
+	logRefusal = func(u, why string, declined bool) {
+		refused = append(refused, fmt.Sprintf("%s declined=%v why=%q", u, declined, why))
+	}
+	b := parseUUID(t, id)
+	table = 0xdead
+	r = GetExportTable(unsafe.Pointer(&table), unsafe.Pointer(&b[0]))
+	return table, r, refused
+}
+
+// CUDA 13's runtime asks for f8cff951 and runs without it: the refusal is a known one,
+// logged at debug with its reason, not a warning that vgpu lacks something.
+func TestCUDA13sTableF8cff951IsDeclinedQuietly(t *testing.T) {
+	table, r, refused := exportTable(t, "f8cff951-2146-8b4e-b9e2-fb469e7c0dd9")
+	if r != ErrorNotFound || table != 0 {
+		t.Fatalf("got %v with table %#x, want CUDA_ERROR_NOT_FOUND and a null table", r, table)
+	}
+	want := `f8cff951-2146-8b4e-b9e2-fb469e7c0dd9 declined=true why="CUDA 13's runtime carries on without it"`
+	if len(refused) != 1 || refused[0] != want {
+		t.Errorf("logged %q, want %q", refused, want)
+	}
+}
+
+// An identifier nobody has described is refused as the driver refuses one, and logged as
+// unknown (a warning).
+func TestUnknownTableIsRefusedAndWarned(t *testing.T) {
+	table, r, refused := exportTable(t, "deadbeef-0102-0304-0506-0708090a0b0c")
+	if r != ErrorNotFound || table != 0 {
+		t.Fatalf("got %v with table %#x, want CUDA_ERROR_NOT_FOUND and a null table", r, table)
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0], "declined=false") {
+		t.Errorf("logged %q, want one undeclined refusal", refused)
+	}
+}
+
+// cuBLAS 12's GEMMs need the tools context table (21318c60): it is served, sized as the
+// real driver's (744 bytes: its size word and 92 slots), every slot callable.
+func TestToolsContextTableIsServedWithTheDriversSize(t *testing.T) {
+	table, r, refused := exportTable(t, "21318c60-9714-3248-8ca6-41ff7324c8f2")
+	if r != Success || table == 0 || len(refused) != 0 {
+		t.Fatalf("got %v, table %#x, refused %q", r, table, refused)
+	}
+	words := unsafe.Slice((*uintptr)(unsafe.Pointer(table)), 93)
+	if words[0] != 744 {
+		t.Errorf("size word %d, want 744", words[0])
+	}
+	for i, w := range words[1:] {
+		if w == 0 {
+			t.Errorf("slot %d is null", i+1)
 		}
 	}
 }

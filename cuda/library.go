@@ -89,12 +89,43 @@ func options(opts, vals uintptr, n uint32) bool {
 	return n == 0 || (opts != 0 && vals != 0 && n <= 64)
 }
 
+// The CUlibraryOption values: the first takes a value (a table's address), the second is a
+// flag without one.
+const (
+	libraryHostUniversalTable = 0
+	libraryBinaryIsPreserved  = 1
+)
+
+// libraryOptions checks cuLibraryLoad*'s library options: each a known option; the values
+// array may be null only when no option takes a value (cuBLAS 12 passes
+// CU_LIBRARY_BINARY_IS_PRESERVED alone that way, for every image it loads).
+func libraryOptions(opts, vals uintptr, n uint32) bool {
+	if n == 0 {
+		return true
+	}
+	if opts == 0 || n > 64 {
+		return false
+	}
+	for i := uintptr(0); i < uintptr(n); i++ {
+		switch binary.LittleEndian.Uint32(shim.Bytes(opts+4*i, 4)) {
+		case libraryBinaryIsPreserved:
+		case libraryHostUniversalTable:
+			if vals == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // LibraryLoadData is cuLibraryLoadData.
 func LibraryLoadData(out unsafe.Pointer, code uintptr, jitOpts, jitVals uintptr, nJit uint32, libOpts, libVals uintptr, nLib uint32) Result {
 	if r := codeReady(); r != Success {
 		return r
 	}
-	if out == nil || code == 0 || !options(jitOpts, jitVals, nJit) || !options(libOpts, libVals, nLib) {
+	if out == nil || code == 0 || !options(jitOpts, jitVals, nJit) || !libraryOptions(libOpts, libVals, nLib) {
 		return ErrorInvalidValue
 	}
 	if binary.LittleEndian.Uint32(shim.Bytes(code, 4)) == fatbinWrapperMagic {
@@ -111,7 +142,7 @@ func LibraryLoadFromFile(out unsafe.Pointer, name unsafe.Pointer, jitOpts, jitVa
 	if r := codeReady(); r != Success {
 		return r
 	}
-	if out == nil || !options(jitOpts, jitVals, nJit) || !options(libOpts, libVals, nLib) {
+	if out == nil || !options(jitOpts, jitVals, nJit) || !libraryOptions(libOpts, libVals, nLib) {
 		return ErrorInvalidValue
 	}
 	m, data, r := fileModule(name)

@@ -32,13 +32,25 @@ func TestDriverOnlyServesTheCUDA12RuntimeItAnswers(t *testing.T) {
 	assert.Contains(t, d.checks[0].Detail, "CUDA 12.4")
 }
 
-func TestDriverOnlyFailsCUDA13WithTheFullModeAsFix(t *testing.T) {
+// CUDA 13.0's runtime passes tests/cuda118/runtime.c on vgpu's libcuda.so.1 (on the GPU
+// machine): the driver-only mode serves it.
+func TestDriverOnlyServesTheCUDA13Runtime(t *testing.T) {
 	dir, v := variantDir(t, 13, "libcudart.so.13.0.88")
 	d := &doc{o: Options{Dir: dir}, driverOnly: true}
-	assert.False(t, d.runtimeCheck("cuda_v13", v))
+	assert.True(t, d.runtimeCheck("cuda_v13", v))
+	require.Len(t, d.checks, 1)
+	assert.Equal(t, "pass", d.checks[0].Status)
+	assert.Contains(t, d.checks[0].Detail, "CUDA 13.0")
+}
+
+// A runtime newer than any vgpu has served fails the check, with the full mode as the fix.
+func TestDriverOnlyFailsAnUnservedRuntimeWithTheFullModeAsFix(t *testing.T) {
+	dir, v := variantDir(t, 14, "libcudart.so.14.0.1")
+	d := &doc{o: Options{Dir: dir}, driverOnly: true}
+	assert.False(t, d.runtimeCheck("cuda_v14", v))
 	require.Len(t, d.checks, 1)
 	assert.Equal(t, "fail", d.checks[0].Status)
-	assert.Contains(t, d.checks[0].Detail, "f8cff951-2146-8b4e-b9e2-fb469e7c0dd9", "names the table vgpu lacks")
+	assert.Contains(t, d.checks[0].Detail, "CUDA 14.0 runtime")
 	assert.Contains(t, d.checks[0].Fix, "use the full mode: `vgpu install --ollama-dir "+dir+"`")
 }
 

@@ -1,7 +1,10 @@
 /* NVIDIA's cuBLAS 11 (Debian's libcublas11) on NVIDIA's CUDA 11.8 runtime over vgpu's
  * libcuda.so.1: a handle is created (cuBLAS loads its fat binaries and allocates its
- * workspace), set on a stream, and destroyed. The sim runs no kernels, so a GEMM must fail
- * cleanly with a cuBLAS error, not crash. Prototypes declared here (no NVIDIA header). */
+ * workspace), set on a stream, and destroyed. The sim cannot run NVIDIA's kernels, so a GEMM
+ * must fail cleanly with an error, not crash; with the argument "noop" (the caller sets
+ * VGPU_SIM_LAUNCH=noop: launches accepted, not run) it must succeed, its stream too.
+ * Prototypes declared here (no NVIDIA header). */
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,7 +26,8 @@ static int failures;
 #define EQ(got, want, what) do { int g_ = (got), w_ = (want); \
 	printf("%s %s: %d, want %d\n", g_ == w_ ? "ok  " : "FAIL", what, g_, w_); failures += g_ != w_; } while (0)
 
-int main(void) {
+int main(int argc, char **argv) {
+	int noop = argc > 1 && strcmp(argv[1], "noop") == 0;
 	cublasHandle_t h = NULL;
 	void *s = NULL, *a = NULL;
 	int v = 0;
@@ -35,10 +39,16 @@ int main(void) {
 	EQ(cudaMalloc(&a, 64 * 64 * 3 * sizeof(float)), 0, "cudaMalloc");
 	float one = 1, zero = 0, *A = a, *B = A + 64 * 64, *C = B + 64 * 64;
 	int r = cublasSgemm_v2(h, 0, 0, 64, 64, 64, &one, A, 64, B, 64, &zero, C, 64);
-	if (r == 0) r = cudaStreamSynchronize(s) ? 13 : 0;
-	printf("%s cublasSgemm fails cleanly on the sim: status %d\n", r != 0 ? "ok  " : "FAIL", r);
-	failures += r == 0;
-	cudaGetLastError();
+	if (noop) {
+		EQ(r, 0, "cublasSgemm with no-op kernels");
+		EQ(cudaStreamSynchronize(s), 0, "cudaStreamSynchronize after it");
+		EQ(cudaGetLastError(), 0, "cudaGetLastError");
+	} else {
+		if (r == 0) r = cudaStreamSynchronize(s) ? 13 : 0;
+		printf("%s cublasSgemm fails cleanly on the sim: status %d\n", r != 0 ? "ok  " : "FAIL", r);
+		failures += r == 0;
+		cudaGetLastError();
+	}
 	EQ(cudaFree(a), 0, "cudaFree");
 	EQ(cudaStreamDestroy(s), 0, "cudaStreamDestroy");
 	EQ(cublasDestroy_v2(h), 0, "cublasDestroy");
