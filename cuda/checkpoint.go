@@ -31,6 +31,7 @@ const (
 
 type savedRange struct {
 	base uintptr
+	dev  *shim.Device
 	data []byte
 }
 
@@ -165,6 +166,15 @@ func checkpointed() []*shim.Alloc {
 	return out
 }
 
+// onLegacy is the legacy default stream of the device an allocation lives on, where the
+// checkpoint's copies run in order with the rest of the device's work.
+func onLegacy(d *shim.Device) (*shim.Stream, shim.Status) {
+	if d == nil {
+		return nil, shim.ErrInvalidValue
+	}
+	return shim.ResolveStream(0, d)
+}
+
 // CheckpointProcessCheckpoint is cuCheckpointProcessCheckpoint: device memory to host.
 func CheckpointProcessCheckpoint(pid int32, args unsafe.Pointer) Result {
 	return transition(pid, args, 0, procLocked, func(c *checkpointState) Result {
@@ -181,16 +191,21 @@ func CheckpointProcessCheckpoint(pid int32, args unsafe.Pointer) Result {
 		}
 		saved := make([]savedRange, 0, len(allocs))
 		for _, a := range allocs {
+			s, st := onLegacy(a.Dev)
+			if st != shim.OK {
+				return From(st)
+			}
 			buf := make([]byte, a.Size)
 			if a.Size > 0 {
-				if st := shim.Memcpy(nil, uintptr(unsafe.Pointer(&buf[0])), a.Base, uint64(a.Size), shim.DeviceToHost); st != shim.OK {
+				if st := shim.Memcpy(s, uintptr(unsafe.Pointer(&buf[0])), a.Base, uint64(a.Size), shim.DeviceToHost); st != shim.OK {
 					return From(st)
 				}
 			}
-			saved = append(saved, savedRange{a.Base, buf})
+			saved = append(saved, savedRange{a.Base, a.Dev, buf})
 		}
-		for _, s := range saved { // released: what was there is gone until restored
-			if st := shim.Memset(nil, s.base, 0, uint64(len(s.data))); st != shim.OK {
+		for _, r := range saved { // released: what was there is gone until restored
+			s, _ := onLegacy(r.dev)
+			if st := shim.Memset(s, r.base, 0, uint64(len(r.data))); st != shim.OK {
 				c.state = procFailed
 				return From(st)
 			}
@@ -221,7 +236,12 @@ func CheckpointProcessRestore(pid int32, args unsafe.Pointer) Result {
 				c.state, c.saved = procFailed, nil // freed behind the checkpoint's back
 				return ErrorIllegalState
 			}
-			if st := shim.Memcpy(nil, s.base, uintptr(unsafe.Pointer(&s.data[0])), uint64(len(s.data)), shim.HostToDevice); st != shim.OK {
+			ls, st := onLegacy(a.Dev)
+			if st != shim.OK {
+				c.state, c.saved = procFailed, nil
+				return From(st)
+			}
+			if st := shim.Memcpy(ls, s.base, uintptr(unsafe.Pointer(&s.data[0])), uint64(len(s.data)), shim.HostToDevice); st != shim.OK {
 				c.state, c.saved = procFailed, nil
 				return From(st)
 			}

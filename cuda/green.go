@@ -162,11 +162,11 @@ func getResource(p unsafe.Pointer) (devResource, Result) {
 
 // greenCtx is a CUgreenCtx: a context limited to a set of SMs.
 type greenCtx struct {
-	Handle uintptr
-	dev    *shim.Device
-	mask   smMask
-	ctx    *shim.Context // what cuCtxFromGreenCtx returns
-	mu     sync.Mutex
+	Handle  uintptr
+	dev     *shim.Device
+	mask    smMask
+	ctx     *shim.Context // what cuCtxFromGreenCtx returns
+	mu      sync.Mutex
 	streams []*shim.Stream
 }
 
