@@ -5426,3 +5426,8 @@ func vgpu_cuMemBatchDecompressAsync(paramsArray uintptr, count uint64, flags uin
 func vgpu_cuMemBatchDecompressAsync_ptsz(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
 	return dispatch.T().Cuda.CuMemBatchDecompressAsync_ptsz(paramsArray, count, flags, errorIndex, stream)
 }
+
+//export vgpu_nvmlDeviceGetDriverModel_v2
+func vgpu_nvmlDeviceGetDriverModel_v2(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
+}

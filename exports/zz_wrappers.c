@@ -2028,6 +2028,7 @@ int cuCheckpointProcessRestore(int pid, void* args) { if (vgpu_forked()) { int (
 int cuCheckpointProcessUnlock(int pid, void* args) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1374, 1); return f ? f(pid, args) : 3; } int r = (int)vgpu_cuCheckpointProcessUnlock((GoInt32)pid, (void*)args); vgpu_fork_note_init(r); return r; }
 int cuMemBatchDecompressAsync(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1375, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 int cuMemBatchDecompressAsync_ptsz(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1376, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync_ptsz((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int nvmlDeviceGetDriverModel_v2(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1377, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDriverModel_v2((GoUintptr)device, (void*)current, (void*)pending); }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3408,9 +3409,10 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuCheckpointProcessUnlock", NULL},
 	{"cuMemBatchDecompressAsync", NULL},
 	{"cuMemBatchDecompressAsync_ptsz", NULL},
+	{"nvmlDeviceGetDriverModel_v2", NULL},
 };
-const int vgpu_fork_nsyms = 1377;
-void *vgpu_fork_cache[1377];
+const int vgpu_fork_nsyms = 1378;
+void *vgpu_fork_cache[1378];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

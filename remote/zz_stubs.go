@@ -6845,5 +6845,11 @@ var Stubs = table.Set{
 			StatsEnd(1044, t)
 			return r
 		},
+		NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1082, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(1082, t)
+			return r
+		},
 	},
 }

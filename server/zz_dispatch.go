@@ -2137,4 +2137,7 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	14036: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemBatchDecompressAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), ptr(v[3].B), uintptr(v[4].U))))
 	},
+	14100: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NotSupportedPair(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
 }

@@ -1118,6 +1118,7 @@ type Nvml struct {
 	NvmlGpuInstanceGetVgpuTypeCreatablePlacements        func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32
 	NvmlGpuInstanceGetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
 	NvmlGpuInstanceSetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
+	NvmlDeviceGetDriverModel_v2                          func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
 }
 
 // Semantics is what runs in this process: the simulator, or the real driver behind
@@ -5559,6 +5560,9 @@ var Semantics = Set{
 		},
 		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
+		},
+		NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			return int32(nvml.NotSupportedPair(device, current, pending))
 		},
 	},
 }
@@ -12060,6 +12064,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 4311, "nvmlGpuInstanceSetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
 				return r
 			},
+			NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
+				shim.TraceEnd(t, 14100, "nvmlDeviceGetDriverModel_v2", nvml.Return(r), device, current, pending)
+				return r
+			},
 		},
 	}
 }
@@ -14772,6 +14782,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 				return get().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+			},
+			NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
 			},
 		},
 	}

@@ -1080,6 +1080,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, nvmlGpuInstanceGetVgpuSchedulerLog, (unsigned long long, void*)) \
 	X(int, nvmlGpuInstanceGetVgpuTypeCreatablePlacements, (unsigned long long, void*)) \
 	X(int, nvmlGpuInstanceGetVgpuHeterogeneousMode, (unsigned long long, void*)) \
-	X(int, nvmlGpuInstanceSetVgpuHeterogeneousMode, (unsigned long long, const void*))
+	X(int, nvmlGpuInstanceSetVgpuHeterogeneousMode, (unsigned long long, const void*)) \
+	X(int, nvmlDeviceGetDriverModel_v2, (void*, void*, void*))
 
 #endif

@@ -1075,4 +1075,5 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuCheckpointProcessUnlock", "si", 'c', 0},
 	{"cuMemBatchDecompressAsync", "duuoh", 'c', 0},
 	{"cuMemBatchDecompressAsync_ptsz", "duuoh", 'c', 0},
+	{"nvmlDeviceGetDriverModel_v2", "hoo", 'n', 0},
 };
