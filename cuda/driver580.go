@@ -274,34 +274,43 @@ func GraphAddNode2(out unsafe.Pointer, h uintptr, deps, depData unsafe.Pointer, 
 }
 
 // asyncNotification is a CUasyncCallbackHandle. No resource event happens in the model, so
-// its callback is kept, never called.
+// its callback is kept, never called. It lives in the program's process, where a callback
+// would run: a remote client registers here once the server has checked the device.
 type asyncNotification struct {
-	dev      *shim.Device
+	dev      int32
 	fn, user uintptr
 }
 
 // DeviceRegisterAsyncNotification is cuDeviceRegisterAsyncNotification.
 func DeviceRegisterAsyncNotification(dev int32, fn, user uintptr, out unsafe.Pointer) Result {
-	d, r := device(dev)
-	if r != Success {
+	if _, r := device(dev); r != Success {
 		return r
 	}
+	return RegisterNotification(dev, fn, user, out)
+}
+
+// RegisterNotification registers fn for device dev, already checked.
+func RegisterNotification(dev int32, fn, user uintptr, out unsafe.Pointer) Result {
 	if fn == 0 || out == nil {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, shim.NewHandle(shim.KindAsyncNotification, &asyncNotification{dev: d, fn: fn, user: user}))
+	shim.PutPtr(out, shim.NewHandle(shim.KindAsyncNotification, &asyncNotification{dev: dev, fn: fn, user: user}))
 	return Success
 }
 
 // DeviceUnregisterAsyncNotification is cuDeviceUnregisterAsyncNotification: the handle must
 // be one registered on dev.
 func DeviceUnregisterAsyncNotification(dev int32, h uintptr) Result {
-	d, r := device(dev)
-	if r != Success {
+	if _, r := device(dev); r != Success {
 		return r
 	}
+	return UnregisterNotification(dev, h)
+}
+
+// UnregisterNotification forgets registration h of device dev, already checked.
+func UnregisterNotification(dev int32, h uintptr) Result {
 	n, ok := shim.Lookup[*asyncNotification](shim.KindAsyncNotification, h)
-	if !ok || n.dev != d || !shim.Release(shim.KindAsyncNotification, h) {
+	if !ok || n.dev != dev || !shim.Release(shim.KindAsyncNotification, h) {
 		return ErrorInvalidValue
 	}
 	return Success

@@ -33,9 +33,11 @@ func CtxCreate4(pctx unsafe.Pointer, params uintptr, flags uint32, dev int32) in
 	return int32(cuda.CtxCreate4With(ops, pctx, params, flags, dev))
 }
 
-// CtxSynchronize2 is cuCtxSynchronize_v2 for a remote client: a client with nothing in
-// flight answers a synchronisation itself, so a named context is first checked by the
-// server (cuCtxGetId), lest a wrong handle pass unseen.
+// CtxSynchronize2 is cuCtxSynchronize_v2 for a remote client. A named context is first
+// checked by the server (cuCtxGetId); the wait itself is cuCtxSynchronize's (the model's
+// contexts of a device share their work), which reports the deferred errors of pipelined
+// calls and which a client with nothing in flight answers itself. Only with no context
+// current does the named one's own row go.
 func CtxSynchronize2(ctx uintptr) int32 {
 	if ctx != 0 {
 		var id uint64
@@ -43,5 +45,32 @@ func CtxSynchronize2(ctx uintptr) int32 {
 			return int32(r)
 		}
 	}
-	return int32(fwd("cuCtxSynchronize_v2", uint64(ctx)))
+	r := fwd("cuCtxSynchronize")
+	if r == 201 && ctx != 0 { // CUDA_ERROR_INVALID_CONTEXT: none current, but one was named
+		r = fwd("cuCtxSynchronize_v2", uint64(ctx))
+	}
+	return int32(r)
+}
+
+// deviceChecked asks the server whether dev is a device this client may use.
+func deviceChecked(dev int32) cuda.Result {
+	var v int32
+	return cuda.Result(fwd("cuDeviceGetAttribute", uint64(uintptr(unsafe.Pointer(&v))), 1, uint64(uint32(dev))))
+}
+
+// DeviceRegisterAsyncNotification is cuDeviceRegisterAsyncNotification for a remote client:
+// the callback stays in the client's process, which keeps the registration.
+func DeviceRegisterAsyncNotification(dev int32, fn, user uintptr, out unsafe.Pointer) int32 {
+	if r := deviceChecked(dev); r != cuda.Success {
+		return int32(r)
+	}
+	return int32(cuda.RegisterNotification(dev, fn, user, out))
+}
+
+// DeviceUnregisterAsyncNotification is cuDeviceUnregisterAsyncNotification, likewise.
+func DeviceUnregisterAsyncNotification(dev int32, h uintptr) int32 {
+	if r := deviceChecked(dev); r != cuda.Success {
+		return int32(r)
+	}
+	return int32(cuda.UnregisterNotification(dev, h))
 }

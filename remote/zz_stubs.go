@@ -1918,13 +1918,13 @@ var Stubs = table.Set{
 		},
 		CuDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1072, []wire.Value{{U: uint64(device)}, {U: uint64(callbackFunc)}, {U: uint64(userData)}, {U: uint64(uintptr(callback))}}))
+			r := int32(DeviceRegisterAsyncNotification(device, callbackFunc, userData, callback))
 			StatsEnd(1072, t)
 			return r
 		},
 		CuDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1073, []wire.Value{{U: uint64(device)}, {U: uint64(callback)}}))
+			r := int32(DeviceUnregisterAsyncNotification(device, callback))
 			StatsEnd(1073, t)
 			return r
 		},

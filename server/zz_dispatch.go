@@ -2107,12 +2107,6 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	14026: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.GraphRemoveDependencies2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
 	},
-	14027: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.DeviceRegisterAsyncNotification(int32(v[0].U), uintptr(v[1].U), uintptr(v[2].U), ptr(v[3].B))))
-	},
-	14028: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.DeviceUnregisterAsyncNotification(int32(v[0].U), uintptr(v[1].U))))
-	},
 	14029: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.CheckpointProcessGetState(int32(v[0].U), ptr(v[1].B))))
 	},
