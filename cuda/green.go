@@ -419,7 +419,11 @@ func GreenCtxDestroy(h uintptr) Result {
 	streams := append([]*shim.Stream(nil), g.streams...)
 	g.mu.Unlock()
 	for _, s := range streams {
-		shim.Release(shim.KindStream, s.Handle)
+		// Only a stream still live as itself: one destroyed already may have given its
+		// handle value to another.
+		if live, ok := shim.Lookup[*shim.Stream](shim.KindStream, s.Handle); ok && live == s {
+			shim.Release(shim.KindStream, s.Handle)
+		}
 	}
 	g.forget()
 	shim.Release(shim.KindContext, g.ctx.Handle)
