@@ -53,8 +53,8 @@ var procVersions = func() map[string][]procVersion {
 
 // procNewerABI is where a base name's ABI changes again to a form vgpu does not implement:
 // callers of that CUDA version or later are told it is not found rather than handed the
-// older form. cuCtxCreate_v4 (with CUctxCreateParams) arrived in CUDA 12.5.
-var procNewerABI = map[string]int32{"cuCtxCreate": 12050}
+// older form. None today: cuCtxCreate_v4 (CUDA 12.5) is served since driver 580's additions.
+var procNewerABI = map[string]int32{}
 
 // cuGetProcAddress flags and results.
 const (

@@ -5241,3 +5241,193 @@ func vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogen
 func vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 	return dispatch.T().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
 }
+
+//export vgpu_cuDeviceGetDevResource
+func vgpu_cuDeviceGetDevResource(device int32, resource unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetDevResource(device, resource, type_)
+}
+
+//export vgpu_cuCtxGetDevResource
+func vgpu_cuCtxGetDevResource(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuCtxGetDevResource(hCtx, resource, type_)
+}
+
+//export vgpu_cuGreenCtxGetDevResource
+func vgpu_cuGreenCtxGetDevResource(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuGreenCtxGetDevResource(hCtx, resource, type_)
+}
+
+//export vgpu_cuDevSmResourceSplitByCount
+func vgpu_cuDevSmResourceSplitByCount(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32 {
+	return dispatch.T().Cuda.CuDevSmResourceSplitByCount(result, nbGroups, input, remaining, useFlags, minCount)
+}
+
+//export vgpu_cuDevResourceGenerateDesc
+func vgpu_cuDevResourceGenerateDesc(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32 {
+	return dispatch.T().Cuda.CuDevResourceGenerateDesc(phDesc, resources, nbResources)
+}
+
+//export vgpu_cuGreenCtxCreate
+func vgpu_cuGreenCtxCreate(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGreenCtxCreate(phCtx, desc, dev, flags)
+}
+
+//export vgpu_cuGreenCtxDestroy
+func vgpu_cuGreenCtxDestroy(hCtx uintptr) int32 {
+	return dispatch.T().Cuda.CuGreenCtxDestroy(hCtx)
+}
+
+//export vgpu_cuCtxFromGreenCtx
+func vgpu_cuCtxFromGreenCtx(pContext unsafe.Pointer, hCtx uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxFromGreenCtx(pContext, hCtx)
+}
+
+//export vgpu_cuGreenCtxGetId
+func vgpu_cuGreenCtxGetId(greenCtx uintptr, greenCtxId unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGreenCtxGetId(greenCtx, greenCtxId)
+}
+
+//export vgpu_cuGreenCtxRecordEvent
+func vgpu_cuGreenCtxRecordEvent(hCtx uintptr, hEvent uintptr) int32 {
+	return dispatch.T().Cuda.CuGreenCtxRecordEvent(hCtx, hEvent)
+}
+
+//export vgpu_cuGreenCtxWaitEvent
+func vgpu_cuGreenCtxWaitEvent(hCtx uintptr, hEvent uintptr) int32 {
+	return dispatch.T().Cuda.CuGreenCtxWaitEvent(hCtx, hEvent)
+}
+
+//export vgpu_cuGreenCtxStreamCreate
+func vgpu_cuGreenCtxStreamCreate(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32 {
+	return dispatch.T().Cuda.CuGreenCtxStreamCreate(phStream, greenCtx, flags, priority)
+}
+
+//export vgpu_cuStreamGetGreenCtx
+func vgpu_cuStreamGetGreenCtx(hStream uintptr, phCtx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetGreenCtx(hStream, phCtx)
+}
+
+//export vgpu_cuCtxCreate_v4
+func vgpu_cuCtxCreate_v4(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuCtxCreate_v4(pctx, ctxCreateParams, flags, dev)
+}
+
+//export vgpu_cuCtxGetDevice_v2
+func vgpu_cuCtxGetDevice_v2(device unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxGetDevice_v2(device, ctx)
+}
+
+//export vgpu_cuCtxSynchronize_v2
+func vgpu_cuCtxSynchronize_v2(ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxSynchronize_v2(ctx)
+}
+
+//export vgpu_cuCtxRecordEvent
+func vgpu_cuCtxRecordEvent(hCtx uintptr, hEvent uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxRecordEvent(hCtx, hEvent)
+}
+
+//export vgpu_cuCtxWaitEvent
+func vgpu_cuCtxWaitEvent(hCtx uintptr, hEvent uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxWaitEvent(hCtx, hEvent)
+}
+
+//export vgpu_cuStreamGetCtx_v2
+func vgpu_cuStreamGetCtx_v2(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCtx_v2(hStream, pCtx, pGreenCtx)
+}
+
+//export vgpu_cuStreamGetCtx_v2_ptsz
+func vgpu_cuStreamGetCtx_v2_ptsz(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCtx_v2_ptsz(hStream, pCtx, pGreenCtx)
+}
+
+//export vgpu_cuStreamGetDevice_ptsz
+func vgpu_cuStreamGetDevice_ptsz(hStream uintptr, device unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetDevice_ptsz(hStream, device)
+}
+
+//export vgpu_cuStreamGetCaptureInfo_v3_ptsz
+func vgpu_cuStreamGetCaptureInfo_v3_ptsz(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuStreamGetCaptureInfo_v3_ptsz(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+}
+
+//export vgpu_cuGraphAddNode_v2
+func vgpu_cuGraphAddNode_v2(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddNode_v2(phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphGetEdges_v2
+func vgpu_cuGraphGetEdges_v2(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphGetEdges_v2(hGraph, from, to, edgeData, numEdges)
+}
+
+//export vgpu_cuGraphNodeGetDependencies_v2
+func vgpu_cuGraphNodeGetDependencies_v2(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependencies_v2(hNode, dependencies, edgeData, numDependencies)
+}
+
+//export vgpu_cuGraphNodeGetDependentNodes_v2
+func vgpu_cuGraphNodeGetDependentNodes_v2(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetDependentNodes_v2(hNode, dependentNodes, edgeData, numDependentNodes)
+}
+
+//export vgpu_cuGraphRemoveDependencies_v2
+func vgpu_cuGraphRemoveDependencies_v2(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+	return dispatch.T().Cuda.CuGraphRemoveDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+}
+
+//export vgpu_cuDeviceRegisterAsyncNotification
+func vgpu_cuDeviceRegisterAsyncNotification(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+}
+
+//export vgpu_cuDeviceUnregisterAsyncNotification
+func vgpu_cuDeviceUnregisterAsyncNotification(device int32, callback uintptr) int32 {
+	return dispatch.T().Cuda.CuDeviceUnregisterAsyncNotification(device, callback)
+}
+
+//export vgpu_cuCheckpointProcessGetState
+func vgpu_cuCheckpointProcessGetState(pid int32, state unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessGetState(pid, state)
+}
+
+//export vgpu_cuCheckpointProcessGetRestoreThreadId
+func vgpu_cuCheckpointProcessGetRestoreThreadId(pid int32, tid unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessGetRestoreThreadId(pid, tid)
+}
+
+//export vgpu_cuCheckpointProcessLock
+func vgpu_cuCheckpointProcessLock(pid int32, args unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessLock(pid, args)
+}
+
+//export vgpu_cuCheckpointProcessCheckpoint
+func vgpu_cuCheckpointProcessCheckpoint(pid int32, args unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessCheckpoint(pid, args)
+}
+
+//export vgpu_cuCheckpointProcessRestore
+func vgpu_cuCheckpointProcessRestore(pid int32, args unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessRestore(pid, args)
+}
+
+//export vgpu_cuCheckpointProcessUnlock
+func vgpu_cuCheckpointProcessUnlock(pid int32, args unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuCheckpointProcessUnlock(pid, args)
+}
+
+//export vgpu_cuMemBatchDecompressAsync
+func vgpu_cuMemBatchDecompressAsync(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemBatchDecompressAsync(paramsArray, count, flags, errorIndex, stream)
+}
+
+//export vgpu_cuMemBatchDecompressAsync_ptsz
+func vgpu_cuMemBatchDecompressAsync_ptsz(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemBatchDecompressAsync_ptsz(paramsArray, count, flags, errorIndex, stream)
+}
+
+//export vgpu_nvmlDeviceGetDriverModel_v2
+func vgpu_nvmlDeviceGetDriverModel_v2(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+	return dispatch.T().Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
+}

@@ -1991,6 +1991,44 @@ int nvmlGpuInstanceGetVgpuSchedulerLog(unsigned long long gpuInstance, void* pSc
 int nvmlGpuInstanceGetVgpuTypeCreatablePlacements(unsigned long long gpuInstance, void* pCreatablePlacementInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1337, 0); return f ? f(gpuInstance, pCreatablePlacementInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements((GoUint64)gpuInstance, (void*)pCreatablePlacementInfo); }
 int nvmlGpuInstanceGetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1338, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
 int nvmlGpuInstanceSetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1339, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
+int cuDeviceGetDevResource(int device, void* resource, int type_) { if (vgpu_forked()) { int (*f)(int, void*, int) = (int (*)(int, void*, int))vgpu_forked_sym(1340, 1); return f ? f(device, resource, type_) : 3; } int r = (int)vgpu_cuDeviceGetDevResource((GoInt32)device, (void*)resource, (GoInt32)type_); vgpu_fork_note_init(r); return r; }
+int cuCtxGetDevResource(void* hCtx, void* resource, int type_) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1341, 1); return f ? f(hCtx, resource, type_) : 3; } int r = (int)vgpu_cuCtxGetDevResource((GoUintptr)hCtx, (void*)resource, (GoInt32)type_); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxGetDevResource(void* hCtx, void* resource, int type_) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1342, 1); return f ? f(hCtx, resource, type_) : 3; } int r = (int)vgpu_cuGreenCtxGetDevResource((GoUintptr)hCtx, (void*)resource, (GoInt32)type_); vgpu_fork_note_init(r); return r; }
+int cuDevSmResourceSplitByCount(void* result, void* nbGroups, void* input, void* remaining, unsigned int useFlags, unsigned int minCount) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1343, 1); return f ? f(result, nbGroups, input, remaining, useFlags, minCount) : 3; } int r = (int)vgpu_cuDevSmResourceSplitByCount((void*)result, (void*)nbGroups, (void*)input, (void*)remaining, (GoUint32)useFlags, (GoUint32)minCount); vgpu_fork_note_init(r); return r; }
+int cuDevResourceGenerateDesc(void* phDesc, void* resources, unsigned int nbResources) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1344, 1); return f ? f(phDesc, resources, nbResources) : 3; } int r = (int)vgpu_cuDevResourceGenerateDesc((void*)phDesc, (void*)resources, (GoUint32)nbResources); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxCreate(void* phCtx, void* desc, int dev, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned int) = (int (*)(void*, void*, int, unsigned int))vgpu_forked_sym(1345, 1); return f ? f(phCtx, desc, dev, flags) : 3; } int r = (int)vgpu_cuGreenCtxCreate((void*)phCtx, (GoUintptr)desc, (GoInt32)dev, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxDestroy(void* hCtx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1346, 1); return f ? f(hCtx) : 3; } int r = (int)vgpu_cuGreenCtxDestroy((GoUintptr)hCtx); vgpu_fork_note_init(r); return r; }
+int cuCtxFromGreenCtx(void* pContext, void* hCtx) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1347, 1); return f ? f(pContext, hCtx) : 3; } int r = (int)vgpu_cuCtxFromGreenCtx((void*)pContext, (GoUintptr)hCtx); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxGetId(void* greenCtx, void* greenCtxId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1348, 1); return f ? f(greenCtx, greenCtxId) : 3; } int r = (int)vgpu_cuGreenCtxGetId((GoUintptr)greenCtx, (void*)greenCtxId); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxRecordEvent(void* hCtx, void* hEvent) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1349, 1); return f ? f(hCtx, hEvent) : 3; } int r = (int)vgpu_cuGreenCtxRecordEvent((GoUintptr)hCtx, (GoUintptr)hEvent); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxWaitEvent(void* hCtx, void* hEvent) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1350, 1); return f ? f(hCtx, hEvent) : 3; } int r = (int)vgpu_cuGreenCtxWaitEvent((GoUintptr)hCtx, (GoUintptr)hEvent); vgpu_fork_note_init(r); return r; }
+int cuGreenCtxStreamCreate(void* phStream, void* greenCtx, unsigned int flags, int priority) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1351, 1); return f ? f(phStream, greenCtx, flags, priority) : 3; } int r = (int)vgpu_cuGreenCtxStreamCreate((void*)phStream, (GoUintptr)greenCtx, (GoUint32)flags, (GoInt32)priority); vgpu_fork_note_init(r); return r; }
+int cuStreamGetGreenCtx(void* hStream, void* phCtx) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1352, 1); return f ? f(hStream, phCtx) : 3; } int r = (int)vgpu_cuStreamGetGreenCtx((GoUintptr)hStream, (void*)phCtx); vgpu_fork_note_init(r); return r; }
+int cuCtxCreate_v4(void* pctx, void* ctxCreateParams, unsigned int flags, int dev) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1353, 1); return f ? f(pctx, ctxCreateParams, flags, dev) : 3; } int r = (int)vgpu_cuCtxCreate_v4((void*)pctx, (GoUintptr)ctxCreateParams, (GoUint32)flags, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuCtxGetDevice_v2(void* device, void* ctx) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1354, 1); return f ? f(device, ctx) : 3; } int r = (int)vgpu_cuCtxGetDevice_v2((void*)device, (GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxSynchronize_v2(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1355, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxSynchronize_v2((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxRecordEvent(void* hCtx, void* hEvent) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1356, 1); return f ? f(hCtx, hEvent) : 3; } int r = (int)vgpu_cuCtxRecordEvent((GoUintptr)hCtx, (GoUintptr)hEvent); vgpu_fork_note_init(r); return r; }
+int cuCtxWaitEvent(void* hCtx, void* hEvent) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1357, 1); return f ? f(hCtx, hEvent) : 3; } int r = (int)vgpu_cuCtxWaitEvent((GoUintptr)hCtx, (GoUintptr)hEvent); vgpu_fork_note_init(r); return r; }
+int cuStreamGetCtx_v2(void* hStream, void* pCtx, void* pGreenCtx) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1358, 1); return f ? f(hStream, pCtx, pGreenCtx) : 3; } int r = (int)vgpu_cuStreamGetCtx_v2((GoUintptr)hStream, (void*)pCtx, (void*)pGreenCtx); vgpu_fork_note_init(r); return r; }
+int cuStreamGetCtx_v2_ptsz(void* hStream, void* pCtx, void* pGreenCtx) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1359, 1); return f ? f(hStream, pCtx, pGreenCtx) : 3; } int r = (int)vgpu_cuStreamGetCtx_v2_ptsz((GoUintptr)hStream, (void*)pCtx, (void*)pGreenCtx); vgpu_fork_note_init(r); return r; }
+int cuStreamGetDevice_ptsz(void* hStream, void* device) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1360, 1); return f ? f(hStream, device) : 3; } int r = (int)vgpu_cuStreamGetDevice_ptsz((GoUintptr)hStream, (void*)device); vgpu_fork_note_init(r); return r; }
+int cuStreamGetCaptureInfo_v3_ptsz(void* hStream, void* captureStatus, void* id, void* graph, void* deps, void* edgeData, void* numDeps) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*, void*, void*, void*))vgpu_forked_sym(1361, 1); return f ? f(hStream, captureStatus, id, graph, deps, edgeData, numDeps) : 3; } int r = (int)vgpu_cuStreamGetCaptureInfo_v3_ptsz((GoUintptr)hStream, (void*)captureStatus, (void*)id, (void*)graph, (void*)deps, (void*)edgeData, (void*)numDeps); vgpu_fork_note_init(r); return r; }
+int cuGraphAddNode_v2(void* phGraphNode, void* hGraph, void* dependencies, void* dependencyData, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, void*, size_t, void*))vgpu_forked_sym(1362, 1); return f ? f(phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cuGraphAddNode_v2((void*)phGraphNode, (GoUintptr)hGraph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphGetEdges_v2(void* hGraph, void* from, void* to, void* edgeData, void* numEdges) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*, void*))vgpu_forked_sym(1363, 1); return f ? f(hGraph, from, to, edgeData, numEdges) : 3; } int r = (int)vgpu_cuGraphGetEdges_v2((GoUintptr)hGraph, (void*)from, (void*)to, (void*)edgeData, (void*)numEdges); vgpu_fork_note_init(r); return r; }
+int cuGraphNodeGetDependencies_v2(void* hNode, void* dependencies, void* edgeData, void* numDependencies) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1364, 1); return f ? f(hNode, dependencies, edgeData, numDependencies) : 3; } int r = (int)vgpu_cuGraphNodeGetDependencies_v2((GoUintptr)hNode, (void*)dependencies, (void*)edgeData, (void*)numDependencies); vgpu_fork_note_init(r); return r; }
+int cuGraphNodeGetDependentNodes_v2(void* hNode, void* dependentNodes, void* edgeData, void* numDependentNodes) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1365, 1); return f ? f(hNode, dependentNodes, edgeData, numDependentNodes) : 3; } int r = (int)vgpu_cuGraphNodeGetDependentNodes_v2((GoUintptr)hNode, (void*)dependentNodes, (void*)edgeData, (void*)numDependentNodes); vgpu_fork_note_init(r); return r; }
+int cuGraphRemoveDependencies_v2(void* hGraph, void* from, void* to, void* edgeData, size_t numDependencies) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t) = (int (*)(void*, void*, void*, void*, size_t))vgpu_forked_sym(1366, 1); return f ? f(hGraph, from, to, edgeData, numDependencies) : 3; } int r = (int)vgpu_cuGraphRemoveDependencies_v2((GoUintptr)hGraph, (void*)from, (void*)to, (void*)edgeData, (GoUint64)numDependencies); vgpu_fork_note_init(r); return r; }
+int cuDeviceRegisterAsyncNotification(int device, void* callbackFunc, void* userData, void* callback) { if (vgpu_forked()) { int (*f)(int, void*, void*, void*) = (int (*)(int, void*, void*, void*))vgpu_forked_sym(1367, 1); return f ? f(device, callbackFunc, userData, callback) : 3; } int r = (int)vgpu_cuDeviceRegisterAsyncNotification((GoInt32)device, (GoUintptr)callbackFunc, (GoUintptr)userData, (void*)callback); vgpu_fork_note_init(r); return r; }
+int cuDeviceUnregisterAsyncNotification(int device, void* callback) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1368, 1); return f ? f(device, callback) : 3; } int r = (int)vgpu_cuDeviceUnregisterAsyncNotification((GoInt32)device, (GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessGetState(int pid, void* state) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1369, 1); return f ? f(pid, state) : 3; } int r = (int)vgpu_cuCheckpointProcessGetState((GoInt32)pid, (void*)state); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessGetRestoreThreadId(int pid, void* tid) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1370, 1); return f ? f(pid, tid) : 3; } int r = (int)vgpu_cuCheckpointProcessGetRestoreThreadId((GoInt32)pid, (void*)tid); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessLock(int pid, void* args) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1371, 1); return f ? f(pid, args) : 3; } int r = (int)vgpu_cuCheckpointProcessLock((GoInt32)pid, (void*)args); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessCheckpoint(int pid, void* args) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1372, 1); return f ? f(pid, args) : 3; } int r = (int)vgpu_cuCheckpointProcessCheckpoint((GoInt32)pid, (void*)args); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessRestore(int pid, void* args) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1373, 1); return f ? f(pid, args) : 3; } int r = (int)vgpu_cuCheckpointProcessRestore((GoInt32)pid, (void*)args); vgpu_fork_note_init(r); return r; }
+int cuCheckpointProcessUnlock(int pid, void* args) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1374, 1); return f ? f(pid, args) : 3; } int r = (int)vgpu_cuCheckpointProcessUnlock((GoInt32)pid, (void*)args); vgpu_fork_note_init(r); return r; }
+int cuMemBatchDecompressAsync(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1375, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemBatchDecompressAsync_ptsz(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1376, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync_ptsz((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int nvmlDeviceGetDriverModel_v2(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1377, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDriverModel_v2((GoUintptr)device, (void*)current, (void*)pending); }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3334,24 +3372,72 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", NULL},
 	{"nvmlGpuInstanceGetVgpuHeterogeneousMode", NULL},
 	{"nvmlGpuInstanceSetVgpuHeterogeneousMode", NULL},
+	{"cuDeviceGetDevResource", NULL},
+	{"cuCtxGetDevResource", NULL},
+	{"cuGreenCtxGetDevResource", NULL},
+	{"cuDevSmResourceSplitByCount", NULL},
+	{"cuDevResourceGenerateDesc", NULL},
+	{"cuGreenCtxCreate", NULL},
+	{"cuGreenCtxDestroy", NULL},
+	{"cuCtxFromGreenCtx", NULL},
+	{"cuGreenCtxGetId", NULL},
+	{"cuGreenCtxRecordEvent", NULL},
+	{"cuGreenCtxWaitEvent", NULL},
+	{"cuGreenCtxStreamCreate", NULL},
+	{"cuStreamGetGreenCtx", NULL},
+	{"cuCtxCreate_v4", NULL},
+	{"cuCtxGetDevice_v2", NULL},
+	{"cuCtxSynchronize_v2", NULL},
+	{"cuCtxRecordEvent", NULL},
+	{"cuCtxWaitEvent", NULL},
+	{"cuStreamGetCtx_v2", NULL},
+	{"cuStreamGetCtx_v2_ptsz", NULL},
+	{"cuStreamGetDevice_ptsz", NULL},
+	{"cuStreamGetCaptureInfo_v3_ptsz", NULL},
+	{"cuGraphAddNode_v2", NULL},
+	{"cuGraphGetEdges_v2", NULL},
+	{"cuGraphNodeGetDependencies_v2", NULL},
+	{"cuGraphNodeGetDependentNodes_v2", NULL},
+	{"cuGraphRemoveDependencies_v2", NULL},
+	{"cuDeviceRegisterAsyncNotification", NULL},
+	{"cuDeviceUnregisterAsyncNotification", NULL},
+	{"cuCheckpointProcessGetState", NULL},
+	{"cuCheckpointProcessGetRestoreThreadId", NULL},
+	{"cuCheckpointProcessLock", NULL},
+	{"cuCheckpointProcessCheckpoint", NULL},
+	{"cuCheckpointProcessRestore", NULL},
+	{"cuCheckpointProcessUnlock", NULL},
+	{"cuMemBatchDecompressAsync", NULL},
+	{"cuMemBatchDecompressAsync_ptsz", NULL},
+	{"nvmlDeviceGetDriverModel_v2", NULL},
 };
-const int vgpu_fork_nsyms = 1340;
-void *vgpu_fork_cache[1340];
+const int vgpu_fork_nsyms = 1378;
+void *vgpu_fork_cache[1378];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
 static const vgpu_proc vgpu_procs[] = {
+	{"cuCheckpointProcessCheckpoint", (void*)cuCheckpointProcessCheckpoint},
+	{"cuCheckpointProcessGetRestoreThreadId", (void*)cuCheckpointProcessGetRestoreThreadId},
+	{"cuCheckpointProcessGetState", (void*)cuCheckpointProcessGetState},
+	{"cuCheckpointProcessLock", (void*)cuCheckpointProcessLock},
+	{"cuCheckpointProcessRestore", (void*)cuCheckpointProcessRestore},
+	{"cuCheckpointProcessUnlock", (void*)cuCheckpointProcessUnlock},
 	{"cuCtxCreate", (void*)cuCtxCreate},
 	{"cuCtxCreate_v2", (void*)cuCtxCreate_v2},
 	{"cuCtxCreate_v3", (void*)cuCtxCreate_v3},
+	{"cuCtxCreate_v4", (void*)cuCtxCreate_v4},
 	{"cuCtxDestroy", (void*)cuCtxDestroy},
 	{"cuCtxDestroy_v2", (void*)cuCtxDestroy_v2},
 	{"cuCtxDisablePeerAccess", (void*)cuCtxDisablePeerAccess},
 	{"cuCtxEnablePeerAccess", (void*)cuCtxEnablePeerAccess},
+	{"cuCtxFromGreenCtx", (void*)cuCtxFromGreenCtx},
 	{"cuCtxGetApiVersion", (void*)cuCtxGetApiVersion},
 	{"cuCtxGetCacheConfig", (void*)cuCtxGetCacheConfig},
 	{"cuCtxGetCurrent", (void*)cuCtxGetCurrent},
+	{"cuCtxGetDevResource", (void*)cuCtxGetDevResource},
 	{"cuCtxGetDevice", (void*)cuCtxGetDevice},
+	{"cuCtxGetDevice_v2", (void*)cuCtxGetDevice_v2},
 	{"cuCtxGetExecAffinity", (void*)cuCtxGetExecAffinity},
 	{"cuCtxGetFlags", (void*)cuCtxGetFlags},
 	{"cuCtxGetId", (void*)cuCtxGetId},
@@ -3362,12 +3448,17 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuCtxPopCurrent_v2", (void*)cuCtxPopCurrent_v2},
 	{"cuCtxPushCurrent", (void*)cuCtxPushCurrent},
 	{"cuCtxPushCurrent_v2", (void*)cuCtxPushCurrent_v2},
+	{"cuCtxRecordEvent", (void*)cuCtxRecordEvent},
 	{"cuCtxSetCacheConfig", (void*)cuCtxSetCacheConfig},
 	{"cuCtxSetCurrent", (void*)cuCtxSetCurrent},
 	{"cuCtxSetFlags", (void*)cuCtxSetFlags},
 	{"cuCtxSetLimit", (void*)cuCtxSetLimit},
 	{"cuCtxSetSharedMemConfig", (void*)cuCtxSetSharedMemConfig},
 	{"cuCtxSynchronize", (void*)cuCtxSynchronize},
+	{"cuCtxSynchronize_v2", (void*)cuCtxSynchronize_v2},
+	{"cuCtxWaitEvent", (void*)cuCtxWaitEvent},
+	{"cuDevResourceGenerateDesc", (void*)cuDevResourceGenerateDesc},
+	{"cuDevSmResourceSplitByCount", (void*)cuDevSmResourceSplitByCount},
 	{"cuDeviceCanAccessPeer", (void*)cuDeviceCanAccessPeer},
 	{"cuDeviceComputeCapability", (void*)cuDeviceComputeCapability},
 	{"cuDeviceGet", (void*)cuDeviceGet},
@@ -3376,6 +3467,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDeviceGetCount", (void*)cuDeviceGetCount},
 	{"cuDeviceGetCount_v2", (void*)cuDeviceGetCount_v2},
 	{"cuDeviceGetDefaultMemPool", (void*)cuDeviceGetDefaultMemPool},
+	{"cuDeviceGetDevResource", (void*)cuDeviceGetDevResource},
 	{"cuDeviceGetExecAffinitySupport", (void*)cuDeviceGetExecAffinitySupport},
 	{"cuDeviceGetLuid", (void*)cuDeviceGetLuid},
 	{"cuDeviceGetMemPool", (void*)cuDeviceGetMemPool},
@@ -3394,8 +3486,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDevicePrimaryCtxRetain", (void*)cuDevicePrimaryCtxRetain},
 	{"cuDevicePrimaryCtxSetFlags", (void*)cuDevicePrimaryCtxSetFlags},
 	{"cuDevicePrimaryCtxSetFlags_v2", (void*)cuDevicePrimaryCtxSetFlags_v2},
+	{"cuDeviceRegisterAsyncNotification", (void*)cuDeviceRegisterAsyncNotification},
 	{"cuDeviceTotalMem", (void*)cuDeviceTotalMem},
 	{"cuDeviceTotalMem_v2", (void*)cuDeviceTotalMem_v2},
+	{"cuDeviceUnregisterAsyncNotification", (void*)cuDeviceUnregisterAsyncNotification},
 	{"cuDriverGetVersion", (void*)cuDriverGetVersion},
 	{"cuEventCreate", (void*)cuEventCreate},
 	{"cuEventDestroy", (void*)cuEventDestroy},
@@ -3432,6 +3526,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphAddKernelNode", (void*)cuGraphAddKernelNode},
 	{"cuGraphAddKernelNode_v2", (void*)cuGraphAddKernelNode_v2},
 	{"cuGraphAddMemsetNode", (void*)cuGraphAddMemsetNode},
+	{"cuGraphAddNode_v2", (void*)cuGraphAddNode_v2},
 	{"cuGraphClone", (void*)cuGraphClone},
 	{"cuGraphCreate", (void*)cuGraphCreate},
 	{"cuGraphDebugDotPrint", (void*)cuGraphDebugDotPrint},
@@ -3452,6 +3547,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphExecUpdate", (void*)cuGraphExecUpdate},
 	{"cuGraphExecUpdate_v2", (void*)cuGraphExecUpdate_v2},
 	{"cuGraphGetEdges", (void*)cuGraphGetEdges},
+	{"cuGraphGetEdges_v2", (void*)cuGraphGetEdges_v2},
 	{"cuGraphGetNodes", (void*)cuGraphGetNodes},
 	{"cuGraphGetRootNodes", (void*)cuGraphGetRootNodes},
 	{"cuGraphHostNodeGetParams", (void*)cuGraphHostNodeGetParams},
@@ -3470,11 +3566,21 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphMemsetNodeSetParams", (void*)cuGraphMemsetNodeSetParams},
 	{"cuGraphNodeFindInClone", (void*)cuGraphNodeFindInClone},
 	{"cuGraphNodeGetDependencies", (void*)cuGraphNodeGetDependencies},
+	{"cuGraphNodeGetDependencies_v2", (void*)cuGraphNodeGetDependencies_v2},
 	{"cuGraphNodeGetDependentNodes", (void*)cuGraphNodeGetDependentNodes},
+	{"cuGraphNodeGetDependentNodes_v2", (void*)cuGraphNodeGetDependentNodes_v2},
 	{"cuGraphNodeGetType", (void*)cuGraphNodeGetType},
 	{"cuGraphRemoveDependencies", (void*)cuGraphRemoveDependencies},
+	{"cuGraphRemoveDependencies_v2", (void*)cuGraphRemoveDependencies_v2},
 	{"cuGraphUpload", (void*)cuGraphUpload},
 	{"cuGraphUpload_ptsz", (void*)cuGraphUpload_ptsz},
+	{"cuGreenCtxCreate", (void*)cuGreenCtxCreate},
+	{"cuGreenCtxDestroy", (void*)cuGreenCtxDestroy},
+	{"cuGreenCtxGetDevResource", (void*)cuGreenCtxGetDevResource},
+	{"cuGreenCtxGetId", (void*)cuGreenCtxGetId},
+	{"cuGreenCtxRecordEvent", (void*)cuGreenCtxRecordEvent},
+	{"cuGreenCtxStreamCreate", (void*)cuGreenCtxStreamCreate},
+	{"cuGreenCtxWaitEvent", (void*)cuGreenCtxWaitEvent},
 	{"cuInit", (void*)cuInit},
 	{"cuIpcCloseMemHandle", (void*)cuIpcCloseMemHandle},
 	{"cuIpcGetEventHandle", (void*)cuIpcGetEventHandle},
@@ -3519,6 +3625,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemAllocManaged", (void*)cuMemAllocManaged},
 	{"cuMemAllocPitch_v2", (void*)cuMemAllocPitch_v2},
 	{"cuMemAlloc_v2", (void*)cuMemAlloc_v2},
+	{"cuMemBatchDecompressAsync", (void*)cuMemBatchDecompressAsync},
+	{"cuMemBatchDecompressAsync_ptsz", (void*)cuMemBatchDecompressAsync_ptsz},
 	{"cuMemCreate", (void*)cuMemCreate},
 	{"cuMemFreeAsync", (void*)cuMemFreeAsync},
 	{"cuMemFreeAsync_ptsz", (void*)cuMemFreeAsync_ptsz},
@@ -3637,11 +3745,16 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamGetCaptureInfo_v2", (void*)cuStreamGetCaptureInfo_v2},
 	{"cuStreamGetCaptureInfo_v2_ptsz", (void*)cuStreamGetCaptureInfo_v2_ptsz},
 	{"cuStreamGetCaptureInfo_v3", (void*)cuStreamGetCaptureInfo_v3},
+	{"cuStreamGetCaptureInfo_v3_ptsz", (void*)cuStreamGetCaptureInfo_v3_ptsz},
 	{"cuStreamGetCtx", (void*)cuStreamGetCtx},
 	{"cuStreamGetCtx_ptsz", (void*)cuStreamGetCtx_ptsz},
+	{"cuStreamGetCtx_v2", (void*)cuStreamGetCtx_v2},
+	{"cuStreamGetCtx_v2_ptsz", (void*)cuStreamGetCtx_v2_ptsz},
 	{"cuStreamGetDevice", (void*)cuStreamGetDevice},
+	{"cuStreamGetDevice_ptsz", (void*)cuStreamGetDevice_ptsz},
 	{"cuStreamGetFlags", (void*)cuStreamGetFlags},
 	{"cuStreamGetFlags_ptsz", (void*)cuStreamGetFlags_ptsz},
+	{"cuStreamGetGreenCtx", (void*)cuStreamGetGreenCtx},
 	{"cuStreamGetId", (void*)cuStreamGetId},
 	{"cuStreamGetId_ptsz", (void*)cuStreamGetId_ptsz},
 	{"cuStreamGetPriority", (void*)cuStreamGetPriority},

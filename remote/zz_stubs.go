@@ -1754,6 +1754,228 @@ var Stubs = table.Set{
 			StatsEnd(324, t)
 			return r
 		},
+		CuDeviceGetDevResource: func(device int32, resource unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1045, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(resource))}, {U: uint64(type_)}}))
+			StatsEnd(1045, t)
+			return r
+		},
+		CuCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1046, []wire.Value{{U: uint64(hCtx)}, {U: uint64(uintptr(resource))}, {U: uint64(type_)}}))
+			StatsEnd(1046, t)
+			return r
+		},
+		CuGreenCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1047, []wire.Value{{U: uint64(hCtx)}, {U: uint64(uintptr(resource))}, {U: uint64(type_)}}))
+			StatsEnd(1047, t)
+			return r
+		},
+		CuDevSmResourceSplitByCount: func(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1048, []wire.Value{{U: uint64(uintptr(result))}, {U: uint64(uintptr(nbGroups))}, {U: uint64(uintptr(input))}, {U: uint64(uintptr(remaining))}, {U: uint64(useFlags)}, {U: uint64(minCount)}}))
+			StatsEnd(1048, t)
+			return r
+		},
+		CuDevResourceGenerateDesc: func(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1049, []wire.Value{{U: uint64(uintptr(phDesc))}, {U: uint64(uintptr(resources))}, {U: uint64(nbResources)}}))
+			StatsEnd(1049, t)
+			return r
+		},
+		CuGreenCtxCreate: func(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1050, []wire.Value{{U: uint64(uintptr(phCtx))}, {U: uint64(desc)}, {U: uint64(dev)}, {U: uint64(flags)}}))
+			StatsEnd(1050, t)
+			return r
+		},
+		CuGreenCtxDestroy: func(hCtx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1051, []wire.Value{{U: uint64(hCtx)}}))
+			StatsEnd(1051, t)
+			return r
+		},
+		CuCtxFromGreenCtx: func(pContext unsafe.Pointer, hCtx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1052, []wire.Value{{U: uint64(uintptr(pContext))}, {U: uint64(hCtx)}}))
+			StatsEnd(1052, t)
+			return r
+		},
+		CuGreenCtxGetId: func(greenCtx uintptr, greenCtxId unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1053, []wire.Value{{U: uint64(greenCtx)}, {U: uint64(uintptr(greenCtxId))}}))
+			StatsEnd(1053, t)
+			return r
+		},
+		CuGreenCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1054, []wire.Value{{U: uint64(hCtx)}, {U: uint64(hEvent)}}))
+			StatsEnd(1054, t)
+			return r
+		},
+		CuGreenCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1055, []wire.Value{{U: uint64(hCtx)}, {U: uint64(hEvent)}}))
+			StatsEnd(1055, t)
+			return r
+		},
+		CuGreenCtxStreamCreate: func(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1056, []wire.Value{{U: uint64(uintptr(phStream))}, {U: uint64(greenCtx)}, {U: uint64(flags)}, {U: uint64(priority)}}))
+			StatsEnd(1056, t)
+			return r
+		},
+		CuStreamGetGreenCtx: func(hStream uintptr, phCtx unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1057, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(phCtx))}}))
+			StatsEnd(1057, t)
+			return r
+		},
+		CuCtxCreate_v4: func(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(CtxCreate4(pctx, ctxCreateParams, flags, dev))
+			StatsEnd(1058, t)
+			return r
+		},
+		CuCtxGetDevice_v2: func(device unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1059, []wire.Value{{U: uint64(uintptr(device))}, {U: uint64(ctx)}}))
+			StatsEnd(1059, t)
+			return r
+		},
+		CuCtxSynchronize_v2: func(ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(CtxSynchronize2(ctx))
+			StatsEnd(1060, t)
+			return r
+		},
+		CuCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1061, []wire.Value{{U: uint64(hCtx)}, {U: uint64(hEvent)}}))
+			StatsEnd(1061, t)
+			return r
+		},
+		CuCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1062, []wire.Value{{U: uint64(hCtx)}, {U: uint64(hEvent)}}))
+			StatsEnd(1062, t)
+			return r
+		},
+		CuStreamGetCtx_v2: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1063, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(pCtx))}, {U: uint64(uintptr(pGreenCtx))}}))
+			StatsEnd(1063, t)
+			return r
+		},
+		CuStreamGetCtx_v2_ptsz: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1064, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(pCtx))}, {U: uint64(uintptr(pGreenCtx))}}))
+			StatsEnd(1064, t)
+			return r
+		},
+		CuStreamGetDevice_ptsz: func(hStream uintptr, device unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1065, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(device))}}))
+			StatsEnd(1065, t)
+			return r
+		},
+		CuStreamGetCaptureInfo_v3_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1066, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(captureStatus))}, {U: uint64(uintptr(id))}, {U: uint64(uintptr(graph))}, {U: uint64(uintptr(deps))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numDeps))}}))
+			StatsEnd(1066, t)
+			return r
+		},
+		CuGraphAddNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1067, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1067, t)
+			return r
+		},
+		CuGraphGetEdges_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1068, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numEdges))}}))
+			StatsEnd(1068, t)
+			return r
+		},
+		CuGraphNodeGetDependencies_v2: func(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1069, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numDependencies))}}))
+			StatsEnd(1069, t)
+			return r
+		},
+		CuGraphNodeGetDependentNodes_v2: func(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1070, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dependentNodes))}, {U: uint64(uintptr(edgeData))}, {U: uint64(uintptr(numDependentNodes))}}))
+			StatsEnd(1070, t)
+			return r
+		},
+		CuGraphRemoveDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1071, []wire.Value{{U: uint64(hGraph)}, {U: uint64(uintptr(from))}, {U: uint64(uintptr(to))}, {U: uint64(uintptr(edgeData))}, {U: uint64(numDependencies)}}))
+			StatsEnd(1071, t)
+			return r
+		},
+		CuDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(DeviceRegisterAsyncNotification(device, callbackFunc, userData, callback))
+			StatsEnd(1072, t)
+			return r
+		},
+		CuDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+			t := StatsBegin()
+			r := int32(DeviceUnregisterAsyncNotification(device, callback))
+			StatsEnd(1073, t)
+			return r
+		},
+		CuCheckpointProcessGetState: func(pid int32, state unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1074, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(state))}}))
+			StatsEnd(1074, t)
+			return r
+		},
+		CuCheckpointProcessGetRestoreThreadId: func(pid int32, tid unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1075, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(tid))}}))
+			StatsEnd(1075, t)
+			return r
+		},
+		CuCheckpointProcessLock: func(pid int32, args unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1076, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(args))}}))
+			StatsEnd(1076, t)
+			return r
+		},
+		CuCheckpointProcessCheckpoint: func(pid int32, args unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1077, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(args))}}))
+			StatsEnd(1077, t)
+			return r
+		},
+		CuCheckpointProcessRestore: func(pid int32, args unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1078, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(args))}}))
+			StatsEnd(1078, t)
+			return r
+		},
+		CuCheckpointProcessUnlock: func(pid int32, args unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1079, []wire.Value{{U: uint64(pid)}, {U: uint64(uintptr(args))}}))
+			StatsEnd(1079, t)
+			return r
+		},
+		CuMemBatchDecompressAsync: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1080, []wire.Value{{U: uint64(paramsArray)}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(uintptr(errorIndex))}, {U: uint64(stream)}}))
+			StatsEnd(1080, t)
+			return r
+		},
+		CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1081, []wire.Value{{U: uint64(paramsArray)}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(uintptr(errorIndex))}, {U: uint64(stream)}}))
+			StatsEnd(1081, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -6621,6 +6843,12 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1044, []wire.Value{{U: uint64(gpuInstance)}, {U: uint64(uintptr(pHeterogeneousMode))}}))
 			StatsEnd(1044, t)
+			return r
+		},
+		NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1082, []wire.Value{{U: uint64(device)}, {U: uint64(uintptr(current))}, {U: uint64(uintptr(pending))}}))
+			StatsEnd(1082, t)
 			return r
 		},
 	},

@@ -2040,4 +2040,98 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	4311: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
 	},
+	14000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetDevResource(int32(v[0].U), ptr(v[1].B), int32(v[2].U))))
+	},
+	14001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxGetDevResource(uintptr(v[0].U), ptr(v[1].B), int32(v[2].U))))
+	},
+	14002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GreenCtxGetDevResource(uintptr(v[0].U), ptr(v[1].B), int32(v[2].U))))
+	},
+	14003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DevSmResourceSplitByCount(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint32(v[4].U), uint32(v[5].U))))
+	},
+	14004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DevResourceGenerateDesc(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	14005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GreenCtxCreate(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U), uint32(v[3].U))))
+	},
+	14006: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GreenCtxDestroy(uintptr(v[0].U)))) },
+	14007: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxFromGreenCtx(ptr(v[0].B), uintptr(v[1].U)))) },
+	14008: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GreenCtxGetId(uintptr(v[0].U), ptr(v[1].B)))) },
+	14009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GreenCtxRecordEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	14010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GreenCtxWaitEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	14011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GreenCtxStreamCreate(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), int32(v[3].U))))
+	},
+	14012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetGreenCtx(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	14014: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetDevice2(ptr(v[0].B), uintptr(v[1].U)))) },
+	14016: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxRecordEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	14017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CtxWaitEvent(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	14018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCtx2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	14019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCtx2Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	14020: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetDevicePtsz(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	14021: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamGetCaptureInfo3Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
+	},
+	14022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddNode2(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), ptr(v[5].B))))
+	},
+	14023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphGetEdges2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B))))
+	},
+	14024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependencies2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	14025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetDependentNodes2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	14026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphRemoveDependencies2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U))))
+	},
+	14029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessGetState(int32(v[0].U), ptr(v[1].B))))
+	},
+	14030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessGetRestoreThreadId(int32(v[0].U), ptr(v[1].B))))
+	},
+	14031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessLock(int32(v[0].U), ptr(v[1].B))))
+	},
+	14032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessCheckpoint(int32(v[0].U), ptr(v[1].B))))
+	},
+	14033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessRestore(int32(v[0].U), ptr(v[1].B))))
+	},
+	14034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.CheckpointProcessUnlock(int32(v[0].U), ptr(v[1].B))))
+	},
+	14035: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemBatchDecompressAsync(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), ptr(v[3].B), uintptr(v[4].U))))
+	},
+	14036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemBatchDecompressAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), ptr(v[3].B), uintptr(v[4].U))))
+	},
+	14100: func(v []wire.Value) uint64 {
+		return uint64(uint32(nvml.NotSupportedPair(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
 }

@@ -349,6 +349,43 @@ type Cuda struct {
 	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
 	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
 	CuGraphDebugDotPrint                                 func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32
+	CuDeviceGetDevResource                               func(device int32, resource unsafe.Pointer, type_ int32) int32
+	CuCtxGetDevResource                                  func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32
+	CuGreenCtxGetDevResource                             func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32
+	CuDevSmResourceSplitByCount                          func(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32
+	CuDevResourceGenerateDesc                            func(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32
+	CuGreenCtxCreate                                     func(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32
+	CuGreenCtxDestroy                                    func(hCtx uintptr) int32
+	CuCtxFromGreenCtx                                    func(pContext unsafe.Pointer, hCtx uintptr) int32
+	CuGreenCtxGetId                                      func(greenCtx uintptr, greenCtxId unsafe.Pointer) int32
+	CuGreenCtxRecordEvent                                func(hCtx uintptr, hEvent uintptr) int32
+	CuGreenCtxWaitEvent                                  func(hCtx uintptr, hEvent uintptr) int32
+	CuGreenCtxStreamCreate                               func(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32
+	CuStreamGetGreenCtx                                  func(hStream uintptr, phCtx unsafe.Pointer) int32
+	CuCtxCreate_v4                                       func(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32
+	CuCtxGetDevice_v2                                    func(device unsafe.Pointer, ctx uintptr) int32
+	CuCtxSynchronize_v2                                  func(ctx uintptr) int32
+	CuCtxRecordEvent                                     func(hCtx uintptr, hEvent uintptr) int32
+	CuCtxWaitEvent                                       func(hCtx uintptr, hEvent uintptr) int32
+	CuStreamGetCtx_v2                                    func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32
+	CuStreamGetCtx_v2_ptsz                               func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32
+	CuStreamGetDevice_ptsz                               func(hStream uintptr, device unsafe.Pointer) int32
+	CuStreamGetCaptureInfo_v3_ptsz                       func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32
+	CuGraphAddNode_v2                                    func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphGetEdges_v2                                   func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32
+	CuGraphNodeGetDependencies_v2                        func(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32
+	CuGraphNodeGetDependentNodes_v2                      func(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32
+	CuGraphRemoveDependencies_v2                         func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32
+	CuDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
+	CuDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
+	CuCheckpointProcessGetState                          func(pid int32, state unsafe.Pointer) int32
+	CuCheckpointProcessGetRestoreThreadId                func(pid int32, tid unsafe.Pointer) int32
+	CuCheckpointProcessLock                              func(pid int32, args unsafe.Pointer) int32
+	CuCheckpointProcessCheckpoint                        func(pid int32, args unsafe.Pointer) int32
+	CuCheckpointProcessRestore                           func(pid int32, args unsafe.Pointer) int32
+	CuCheckpointProcessUnlock                            func(pid int32, args unsafe.Pointer) int32
+	CuMemBatchDecompressAsync                            func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32
+	CuMemBatchDecompressAsync_ptsz                       func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1081,6 +1118,7 @@ type Nvml struct {
 	NvmlGpuInstanceGetVgpuTypeCreatablePlacements        func(gpuInstance uint64, pCreatablePlacementInfo unsafe.Pointer) int32
 	NvmlGpuInstanceGetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
 	NvmlGpuInstanceSetVgpuHeterogeneousMode              func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32
+	NvmlDeviceGetDriverModel_v2                          func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32
 }
 
 // Semantics is what runs in this process: the simulator, or the real driver behind
@@ -2061,6 +2099,117 @@ var Semantics = Set{
 		},
 		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			return int32(cuda.GraphDebugDotPrintCU(hGraph, path, flags))
+		},
+		CuDeviceGetDevResource: func(device int32, resource unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.DeviceGetDevResource(device, resource, type_))
+		},
+		CuCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.CtxGetDevResource(hCtx, resource, type_))
+		},
+		CuGreenCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.GreenCtxGetDevResource(hCtx, resource, type_))
+		},
+		CuDevSmResourceSplitByCount: func(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32 {
+			return int32(cuda.DevSmResourceSplitByCount(result, nbGroups, input, remaining, useFlags, minCount))
+		},
+		CuDevResourceGenerateDesc: func(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32 {
+			return int32(cuda.DevResourceGenerateDesc(phDesc, resources, nbResources))
+		},
+		CuGreenCtxCreate: func(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32 {
+			return int32(cuda.GreenCtxCreate(phCtx, desc, dev, flags))
+		},
+		CuGreenCtxDestroy: func(hCtx uintptr) int32 {
+			return int32(cuda.GreenCtxDestroy(hCtx))
+		},
+		CuCtxFromGreenCtx: func(pContext unsafe.Pointer, hCtx uintptr) int32 {
+			return int32(cuda.CtxFromGreenCtx(pContext, hCtx))
+		},
+		CuGreenCtxGetId: func(greenCtx uintptr, greenCtxId unsafe.Pointer) int32 {
+			return int32(cuda.GreenCtxGetId(greenCtx, greenCtxId))
+		},
+		CuGreenCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			return int32(cuda.GreenCtxRecordEvent(hCtx, hEvent))
+		},
+		CuGreenCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			return int32(cuda.GreenCtxWaitEvent(hCtx, hEvent))
+		},
+		CuGreenCtxStreamCreate: func(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32 {
+			return int32(cuda.GreenCtxStreamCreate(phStream, greenCtx, flags, priority))
+		},
+		CuStreamGetGreenCtx: func(hStream uintptr, phCtx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetGreenCtx(hStream, phCtx))
+		},
+		CuCtxCreate_v4: func(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32 {
+			return int32(cuda.CtxCreate4(pctx, ctxCreateParams, flags, dev))
+		},
+		CuCtxGetDevice_v2: func(device unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.CtxGetDevice2(device, ctx))
+		},
+		CuCtxSynchronize_v2: func(ctx uintptr) int32 {
+			return int32(cuda.CtxSynchronize2(ctx))
+		},
+		CuCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			return int32(cuda.CtxRecordEvent(hCtx, hEvent))
+		},
+		CuCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+			return int32(cuda.CtxWaitEvent(hCtx, hEvent))
+		},
+		CuStreamGetCtx_v2: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCtx2(hStream, pCtx, pGreenCtx))
+		},
+		CuStreamGetCtx_v2_ptsz: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCtx2Ptsz(hStream, pCtx, pGreenCtx))
+		},
+		CuStreamGetDevice_ptsz: func(hStream uintptr, device unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetDevicePtsz(hStream, device))
+		},
+		CuStreamGetCaptureInfo_v3_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+			return int32(cuda.StreamGetCaptureInfo3Ptsz(hStream, captureStatus, id, graph, deps, edgeData, numDeps))
+		},
+		CuGraphAddNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddNode2(phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams))
+		},
+		CuGraphGetEdges_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+			return int32(cuda.GraphGetEdges2(hGraph, from, to, edgeData, numEdges))
+		},
+		CuGraphNodeGetDependencies_v2: func(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependencies2(hNode, dependencies, edgeData, numDependencies))
+		},
+		CuGraphNodeGetDependentNodes_v2: func(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetDependentNodes2(hNode, dependentNodes, edgeData, numDependentNodes))
+		},
+		CuGraphRemoveDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+			return int32(cuda.GraphRemoveDependencies2(hGraph, from, to, edgeData, numDependencies))
+		},
+		CuDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+			return int32(cuda.DeviceRegisterAsyncNotification(device, callbackFunc, userData, callback))
+		},
+		CuDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+			return int32(cuda.DeviceUnregisterAsyncNotification(device, callback))
+		},
+		CuCheckpointProcessGetState: func(pid int32, state unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessGetState(pid, state))
+		},
+		CuCheckpointProcessGetRestoreThreadId: func(pid int32, tid unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessGetRestoreThreadId(pid, tid))
+		},
+		CuCheckpointProcessLock: func(pid int32, args unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessLock(pid, args))
+		},
+		CuCheckpointProcessCheckpoint: func(pid int32, args unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessCheckpoint(pid, args))
+		},
+		CuCheckpointProcessRestore: func(pid int32, args unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessRestore(pid, args))
+		},
+		CuCheckpointProcessUnlock: func(pid int32, args unsafe.Pointer) int32 {
+			return int32(cuda.CheckpointProcessUnlock(pid, args))
+		},
+		CuMemBatchDecompressAsync: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+			return int32(cuda.MemBatchDecompressAsync(paramsArray, count, flags, errorIndex, stream))
+		},
+		CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+			return int32(cuda.MemBatchDecompressAsyncPtsz(paramsArray, count, flags, errorIndex, stream))
 		},
 	},
 	Cudart: Cudart{
@@ -5412,6 +5561,9 @@ var Semantics = Set{
 		NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 			return int32(nvml.NoGpuInstanceStruct(gpuInstance, pHeterogeneousMode))
 		},
+		NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+			return int32(nvml.NotSupportedPair(device, current, pending))
+		},
 	},
 }
 
@@ -7368,6 +7520,228 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
 				shim.TraceEnd(t, 7140, "cuGraphDebugDotPrint", cuda.Result(r), hGraph, path, flags)
+				return r
+			},
+			CuDeviceGetDevResource: func(device int32, resource unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetDevResource(device, resource, type_)
+				shim.TraceEnd(t, 14000, "cuDeviceGetDevResource", cuda.Result(r), device, resource, type_)
+				return r
+			},
+			CuCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetDevResource(hCtx, resource, type_)
+				shim.TraceEnd(t, 14001, "cuCtxGetDevResource", cuda.Result(r), hCtx, resource, type_)
+				return r
+			},
+			CuGreenCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxGetDevResource(hCtx, resource, type_)
+				shim.TraceEnd(t, 14002, "cuGreenCtxGetDevResource", cuda.Result(r), hCtx, resource, type_)
+				return r
+			},
+			CuDevSmResourceSplitByCount: func(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDevSmResourceSplitByCount(result, nbGroups, input, remaining, useFlags, minCount)
+				shim.TraceEnd(t, 14003, "cuDevSmResourceSplitByCount", cuda.Result(r), result, nbGroups, input, remaining, useFlags, minCount)
+				return r
+			},
+			CuDevResourceGenerateDesc: func(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDevResourceGenerateDesc(phDesc, resources, nbResources)
+				shim.TraceEnd(t, 14004, "cuDevResourceGenerateDesc", cuda.Result(r), phDesc, resources, nbResources)
+				return r
+			},
+			CuGreenCtxCreate: func(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxCreate(phCtx, desc, dev, flags)
+				shim.TraceEnd(t, 14005, "cuGreenCtxCreate", cuda.Result(r), phCtx, desc, dev, flags)
+				return r
+			},
+			CuGreenCtxDestroy: func(hCtx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxDestroy(hCtx)
+				shim.TraceEnd(t, 14006, "cuGreenCtxDestroy", cuda.Result(r), hCtx)
+				return r
+			},
+			CuCtxFromGreenCtx: func(pContext unsafe.Pointer, hCtx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxFromGreenCtx(pContext, hCtx)
+				shim.TraceEnd(t, 14007, "cuCtxFromGreenCtx", cuda.Result(r), pContext, hCtx)
+				return r
+			},
+			CuGreenCtxGetId: func(greenCtx uintptr, greenCtxId unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxGetId(greenCtx, greenCtxId)
+				shim.TraceEnd(t, 14008, "cuGreenCtxGetId", cuda.Result(r), greenCtx, greenCtxId)
+				return r
+			},
+			CuGreenCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxRecordEvent(hCtx, hEvent)
+				shim.TraceEnd(t, 14009, "cuGreenCtxRecordEvent", cuda.Result(r), hCtx, hEvent)
+				return r
+			},
+			CuGreenCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxWaitEvent(hCtx, hEvent)
+				shim.TraceEnd(t, 14010, "cuGreenCtxWaitEvent", cuda.Result(r), hCtx, hEvent)
+				return r
+			},
+			CuGreenCtxStreamCreate: func(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGreenCtxStreamCreate(phStream, greenCtx, flags, priority)
+				shim.TraceEnd(t, 14011, "cuGreenCtxStreamCreate", cuda.Result(r), phStream, greenCtx, flags, priority)
+				return r
+			},
+			CuStreamGetGreenCtx: func(hStream uintptr, phCtx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetGreenCtx(hStream, phCtx)
+				shim.TraceEnd(t, 14012, "cuStreamGetGreenCtx", cuda.Result(r), hStream, phCtx)
+				return r
+			},
+			CuCtxCreate_v4: func(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxCreate_v4(pctx, ctxCreateParams, flags, dev)
+				shim.TraceEnd(t, 14013, "cuCtxCreate_v4", cuda.Result(r), pctx, ctxCreateParams, flags, dev)
+				return r
+			},
+			CuCtxGetDevice_v2: func(device unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxGetDevice_v2(device, ctx)
+				shim.TraceEnd(t, 14014, "cuCtxGetDevice_v2", cuda.Result(r), device, ctx)
+				return r
+			},
+			CuCtxSynchronize_v2: func(ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxSynchronize_v2(ctx)
+				shim.TraceEnd(t, 14015, "cuCtxSynchronize_v2", cuda.Result(r), ctx)
+				return r
+			},
+			CuCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxRecordEvent(hCtx, hEvent)
+				shim.TraceEnd(t, 14016, "cuCtxRecordEvent", cuda.Result(r), hCtx, hEvent)
+				return r
+			},
+			CuCtxWaitEvent: func(hCtx uintptr, hEvent uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxWaitEvent(hCtx, hEvent)
+				shim.TraceEnd(t, 14017, "cuCtxWaitEvent", cuda.Result(r), hCtx, hEvent)
+				return r
+			},
+			CuStreamGetCtx_v2: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCtx_v2(hStream, pCtx, pGreenCtx)
+				shim.TraceEnd(t, 14018, "cuStreamGetCtx_v2", cuda.Result(r), hStream, pCtx, pGreenCtx)
+				return r
+			},
+			CuStreamGetCtx_v2_ptsz: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCtx_v2_ptsz(hStream, pCtx, pGreenCtx)
+				shim.TraceEnd(t, 14019, "cuStreamGetCtx_v2_ptsz", cuda.Result(r), hStream, pCtx, pGreenCtx)
+				return r
+			},
+			CuStreamGetDevice_ptsz: func(hStream uintptr, device unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetDevice_ptsz(hStream, device)
+				shim.TraceEnd(t, 14020, "cuStreamGetDevice_ptsz", cuda.Result(r), hStream, device)
+				return r
+			},
+			CuStreamGetCaptureInfo_v3_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamGetCaptureInfo_v3_ptsz(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+				shim.TraceEnd(t, 14021, "cuStreamGetCaptureInfo_v3_ptsz", cuda.Result(r), hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+				return r
+			},
+			CuGraphAddNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddNode_v2(phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams)
+				shim.TraceEnd(t, 14022, "cuGraphAddNode_v2", cuda.Result(r), phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphGetEdges_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphGetEdges_v2(hGraph, from, to, edgeData, numEdges)
+				shim.TraceEnd(t, 14023, "cuGraphGetEdges_v2", cuda.Result(r), hGraph, from, to, edgeData, numEdges)
+				return r
+			},
+			CuGraphNodeGetDependencies_v2: func(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependencies_v2(hNode, dependencies, edgeData, numDependencies)
+				shim.TraceEnd(t, 14024, "cuGraphNodeGetDependencies_v2", cuda.Result(r), hNode, dependencies, edgeData, numDependencies)
+				return r
+			},
+			CuGraphNodeGetDependentNodes_v2: func(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetDependentNodes_v2(hNode, dependentNodes, edgeData, numDependentNodes)
+				shim.TraceEnd(t, 14025, "cuGraphNodeGetDependentNodes_v2", cuda.Result(r), hNode, dependentNodes, edgeData, numDependentNodes)
+				return r
+			},
+			CuGraphRemoveDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphRemoveDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+				shim.TraceEnd(t, 14026, "cuGraphRemoveDependencies_v2", cuda.Result(r), hGraph, from, to, edgeData, numDependencies)
+				return r
+			},
+			CuDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+				shim.TraceEnd(t, 14027, "cuDeviceRegisterAsyncNotification", cuda.Result(r), device, callbackFunc, userData, callback)
+				return r
+			},
+			CuDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceUnregisterAsyncNotification(device, callback)
+				shim.TraceEnd(t, 14028, "cuDeviceUnregisterAsyncNotification", cuda.Result(r), device, callback)
+				return r
+			},
+			CuCheckpointProcessGetState: func(pid int32, state unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessGetState(pid, state)
+				shim.TraceEnd(t, 14029, "cuCheckpointProcessGetState", cuda.Result(r), pid, state)
+				return r
+			},
+			CuCheckpointProcessGetRestoreThreadId: func(pid int32, tid unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessGetRestoreThreadId(pid, tid)
+				shim.TraceEnd(t, 14030, "cuCheckpointProcessGetRestoreThreadId", cuda.Result(r), pid, tid)
+				return r
+			},
+			CuCheckpointProcessLock: func(pid int32, args unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessLock(pid, args)
+				shim.TraceEnd(t, 14031, "cuCheckpointProcessLock", cuda.Result(r), pid, args)
+				return r
+			},
+			CuCheckpointProcessCheckpoint: func(pid int32, args unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessCheckpoint(pid, args)
+				shim.TraceEnd(t, 14032, "cuCheckpointProcessCheckpoint", cuda.Result(r), pid, args)
+				return r
+			},
+			CuCheckpointProcessRestore: func(pid int32, args unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessRestore(pid, args)
+				shim.TraceEnd(t, 14033, "cuCheckpointProcessRestore", cuda.Result(r), pid, args)
+				return r
+			},
+			CuCheckpointProcessUnlock: func(pid int32, args unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCheckpointProcessUnlock(pid, args)
+				shim.TraceEnd(t, 14034, "cuCheckpointProcessUnlock", cuda.Result(r), pid, args)
+				return r
+			},
+			CuMemBatchDecompressAsync: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemBatchDecompressAsync(paramsArray, count, flags, errorIndex, stream)
+				shim.TraceEnd(t, 14035, "cuMemBatchDecompressAsync", cuda.Result(r), paramsArray, count, flags, errorIndex, stream)
+				return r
+			},
+			CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemBatchDecompressAsync_ptsz(paramsArray, count, flags, errorIndex, stream)
+				shim.TraceEnd(t, 14036, "cuMemBatchDecompressAsync_ptsz", cuda.Result(r), paramsArray, count, flags, errorIndex, stream)
 				return r
 			},
 		},
@@ -11690,6 +12064,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 4311, "nvmlGpuInstanceSetVgpuHeterogeneousMode", nvml.Return(r), gpuInstance, pHeterogeneousMode)
 				return r
 			},
+			NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
+				shim.TraceEnd(t, 14100, "nvmlDeviceGetDriverModel_v2", nvml.Return(r), device, current, pending)
+				return r
+			},
 		},
 	}
 }
@@ -12435,6 +12815,91 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 				return get().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+			},
+			CuDeviceGetDevResource: func(device int32, resource unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuDeviceGetDevResource(device, resource, type_)
+			},
+			CuCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuCtxGetDevResource(hCtx, resource, type_)
+			},
+			CuGreenCtxGetDevResource: func(hCtx uintptr, resource unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuGreenCtxGetDevResource(hCtx, resource, type_)
+			},
+			CuDevSmResourceSplitByCount: func(result unsafe.Pointer, nbGroups unsafe.Pointer, input unsafe.Pointer, remaining unsafe.Pointer, useFlags uint32, minCount uint32) int32 {
+				return get().Cuda.CuDevSmResourceSplitByCount(result, nbGroups, input, remaining, useFlags, minCount)
+			},
+			CuDevResourceGenerateDesc: func(phDesc unsafe.Pointer, resources unsafe.Pointer, nbResources uint32) int32 {
+				return get().Cuda.CuDevResourceGenerateDesc(phDesc, resources, nbResources)
+			},
+			CuGreenCtxCreate: func(phCtx unsafe.Pointer, desc uintptr, dev int32, flags uint32) int32 {
+				return get().Cuda.CuGreenCtxCreate(phCtx, desc, dev, flags)
+			},
+			CuGreenCtxDestroy: func(hCtx uintptr) int32 { return get().Cuda.CuGreenCtxDestroy(hCtx) },
+			CuCtxFromGreenCtx: func(pContext unsafe.Pointer, hCtx uintptr) int32 { return get().Cuda.CuCtxFromGreenCtx(pContext, hCtx) },
+			CuGreenCtxGetId: func(greenCtx uintptr, greenCtxId unsafe.Pointer) int32 {
+				return get().Cuda.CuGreenCtxGetId(greenCtx, greenCtxId)
+			},
+			CuGreenCtxRecordEvent: func(hCtx uintptr, hEvent uintptr) int32 { return get().Cuda.CuGreenCtxRecordEvent(hCtx, hEvent) },
+			CuGreenCtxWaitEvent:   func(hCtx uintptr, hEvent uintptr) int32 { return get().Cuda.CuGreenCtxWaitEvent(hCtx, hEvent) },
+			CuGreenCtxStreamCreate: func(phStream unsafe.Pointer, greenCtx uintptr, flags uint32, priority int32) int32 {
+				return get().Cuda.CuGreenCtxStreamCreate(phStream, greenCtx, flags, priority)
+			},
+			CuStreamGetGreenCtx: func(hStream uintptr, phCtx unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetGreenCtx(hStream, phCtx)
+			},
+			CuCtxCreate_v4: func(pctx unsafe.Pointer, ctxCreateParams uintptr, flags uint32, dev int32) int32 {
+				return get().Cuda.CuCtxCreate_v4(pctx, ctxCreateParams, flags, dev)
+			},
+			CuCtxGetDevice_v2:   func(device unsafe.Pointer, ctx uintptr) int32 { return get().Cuda.CuCtxGetDevice_v2(device, ctx) },
+			CuCtxSynchronize_v2: func(ctx uintptr) int32 { return get().Cuda.CuCtxSynchronize_v2(ctx) },
+			CuCtxRecordEvent:    func(hCtx uintptr, hEvent uintptr) int32 { return get().Cuda.CuCtxRecordEvent(hCtx, hEvent) },
+			CuCtxWaitEvent:      func(hCtx uintptr, hEvent uintptr) int32 { return get().Cuda.CuCtxWaitEvent(hCtx, hEvent) },
+			CuStreamGetCtx_v2: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCtx_v2(hStream, pCtx, pGreenCtx)
+			},
+			CuStreamGetCtx_v2_ptsz: func(hStream uintptr, pCtx unsafe.Pointer, pGreenCtx unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCtx_v2_ptsz(hStream, pCtx, pGreenCtx)
+			},
+			CuStreamGetDevice_ptsz: func(hStream uintptr, device unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetDevice_ptsz(hStream, device)
+			},
+			CuStreamGetCaptureInfo_v3_ptsz: func(hStream uintptr, captureStatus unsafe.Pointer, id unsafe.Pointer, graph unsafe.Pointer, deps unsafe.Pointer, edgeData unsafe.Pointer, numDeps unsafe.Pointer) int32 {
+				return get().Cuda.CuStreamGetCaptureInfo_v3_ptsz(hStream, captureStatus, id, graph, deps, edgeData, numDeps)
+			},
+			CuGraphAddNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddNode_v2(phGraphNode, hGraph, dependencies, dependencyData, numDependencies, nodeParams)
+			},
+			CuGraphGetEdges_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numEdges unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphGetEdges_v2(hGraph, from, to, edgeData, numEdges)
+			},
+			CuGraphNodeGetDependencies_v2: func(hNode uintptr, dependencies unsafe.Pointer, edgeData unsafe.Pointer, numDependencies unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependencies_v2(hNode, dependencies, edgeData, numDependencies)
+			},
+			CuGraphNodeGetDependentNodes_v2: func(hNode uintptr, dependentNodes unsafe.Pointer, edgeData unsafe.Pointer, numDependentNodes unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetDependentNodes_v2(hNode, dependentNodes, edgeData, numDependentNodes)
+			},
+			CuGraphRemoveDependencies_v2: func(hGraph uintptr, from unsafe.Pointer, to unsafe.Pointer, edgeData unsafe.Pointer, numDependencies uint64) int32 {
+				return get().Cuda.CuGraphRemoveDependencies_v2(hGraph, from, to, edgeData, numDependencies)
+			},
+			CuDeviceRegisterAsyncNotification: func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32 {
+				return get().Cuda.CuDeviceRegisterAsyncNotification(device, callbackFunc, userData, callback)
+			},
+			CuDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
+				return get().Cuda.CuDeviceUnregisterAsyncNotification(device, callback)
+			},
+			CuCheckpointProcessGetState: func(pid int32, state unsafe.Pointer) int32 { return get().Cuda.CuCheckpointProcessGetState(pid, state) },
+			CuCheckpointProcessGetRestoreThreadId: func(pid int32, tid unsafe.Pointer) int32 {
+				return get().Cuda.CuCheckpointProcessGetRestoreThreadId(pid, tid)
+			},
+			CuCheckpointProcessLock:       func(pid int32, args unsafe.Pointer) int32 { return get().Cuda.CuCheckpointProcessLock(pid, args) },
+			CuCheckpointProcessCheckpoint: func(pid int32, args unsafe.Pointer) int32 { return get().Cuda.CuCheckpointProcessCheckpoint(pid, args) },
+			CuCheckpointProcessRestore:    func(pid int32, args unsafe.Pointer) int32 { return get().Cuda.CuCheckpointProcessRestore(pid, args) },
+			CuCheckpointProcessUnlock:     func(pid int32, args unsafe.Pointer) int32 { return get().Cuda.CuCheckpointProcessUnlock(pid, args) },
+			CuMemBatchDecompressAsync: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+				return get().Cuda.CuMemBatchDecompressAsync(paramsArray, count, flags, errorIndex, stream)
+			},
+			CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
+				return get().Cuda.CuMemBatchDecompressAsync_ptsz(paramsArray, count, flags, errorIndex, stream)
 			},
 		},
 		Cudart: Cudart{
@@ -14317,6 +14782,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			NvmlGpuInstanceSetVgpuHeterogeneousMode: func(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 				return get().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
+			},
+			NvmlDeviceGetDriverModel_v2: func(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
+				return get().Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
 			},
 		},
 	}

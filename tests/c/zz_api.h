@@ -335,7 +335,44 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuIpcCloseMemHandle, (unsigned long long)) \
 	X(int, cuIpcGetEventHandle, (void*, void*)) \
 	X(int, cuIpcOpenEventHandle, (void*, vgpu_byval64)) \
-	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int))
+	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cuDeviceGetDevResource, (int, void*, int)) \
+	X(int, cuCtxGetDevResource, (void*, void*, int)) \
+	X(int, cuGreenCtxGetDevResource, (void*, void*, int)) \
+	X(int, cuDevSmResourceSplitByCount, (void*, void*, const void*, void*, unsigned int, unsigned int)) \
+	X(int, cuDevResourceGenerateDesc, (void*, const void*, unsigned int)) \
+	X(int, cuGreenCtxCreate, (void*, void*, int, unsigned int)) \
+	X(int, cuGreenCtxDestroy, (void*)) \
+	X(int, cuCtxFromGreenCtx, (void*, void*)) \
+	X(int, cuGreenCtxGetId, (void*, void*)) \
+	X(int, cuGreenCtxRecordEvent, (void*, void*)) \
+	X(int, cuGreenCtxWaitEvent, (void*, void*)) \
+	X(int, cuGreenCtxStreamCreate, (void*, void*, unsigned int, int)) \
+	X(int, cuStreamGetGreenCtx, (void*, void*)) \
+	X(int, cuCtxCreate_v4, (void*, void*, unsigned int, int)) \
+	X(int, cuCtxGetDevice_v2, (void*, void*)) \
+	X(int, cuCtxSynchronize_v2, (void*)) \
+	X(int, cuCtxRecordEvent, (void*, void*)) \
+	X(int, cuCtxWaitEvent, (void*, void*)) \
+	X(int, cuStreamGetCtx_v2, (void*, void*, void*)) \
+	X(int, cuStreamGetCtx_v2_ptsz, (void*, void*, void*)) \
+	X(int, cuStreamGetDevice_ptsz, (void*, void*)) \
+	X(int, cuStreamGetCaptureInfo_v3_ptsz, (void*, void*, void*, void*, const void*, const void*, void*)) \
+	X(int, cuGraphAddNode_v2, (void*, void*, const void*, const void*, size_t, const void*)) \
+	X(int, cuGraphGetEdges_v2, (void*, void*, void*, void*, void*)) \
+	X(int, cuGraphNodeGetDependencies_v2, (void*, void*, void*, void*)) \
+	X(int, cuGraphNodeGetDependentNodes_v2, (void*, void*, void*, void*)) \
+	X(int, cuGraphRemoveDependencies_v2, (void*, const void*, const void*, const void*, size_t)) \
+	X(int, cuDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
+	X(int, cuDeviceUnregisterAsyncNotification, (int, void*)) \
+	X(int, cuCheckpointProcessGetState, (int, void*)) \
+	X(int, cuCheckpointProcessGetRestoreThreadId, (int, void*)) \
+	X(int, cuCheckpointProcessLock, (int, const void*)) \
+	X(int, cuCheckpointProcessCheckpoint, (int, const void*)) \
+	X(int, cuCheckpointProcessRestore, (int, const void*)) \
+	X(int, cuCheckpointProcessUnlock, (int, const void*)) \
+	X(int, cuMemBatchDecompressAsync, (void*, size_t, unsigned int, void*, void*)) \
+	X(int, cuMemBatchDecompressAsync_ptsz, (void*, size_t, unsigned int, void*, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -1043,6 +1080,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, nvmlGpuInstanceGetVgpuSchedulerLog, (unsigned long long, void*)) \
 	X(int, nvmlGpuInstanceGetVgpuTypeCreatablePlacements, (unsigned long long, void*)) \
 	X(int, nvmlGpuInstanceGetVgpuHeterogeneousMode, (unsigned long long, void*)) \
-	X(int, nvmlGpuInstanceSetVgpuHeterogeneousMode, (unsigned long long, const void*))
+	X(int, nvmlGpuInstanceSetVgpuHeterogeneousMode, (unsigned long long, const void*)) \
+	X(int, nvmlDeviceGetDriverModel_v2, (void*, void*, void*))
 
 #endif
