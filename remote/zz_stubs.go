@@ -1462,25 +1462,25 @@ var Stubs = table.Set{
 		},
 		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddHostNode", 801))
+			r := int32(GraphAddHostNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(276, t)
 			return r
 		},
 		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphHostNodeGetParams", 801))
+			r := int32(GraphHostNodeGetParamsCU(hNode, nodeParams))
 			StatsEnd(277, t)
 			return r
 		},
 		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphHostNodeSetParams", 801))
+			r := int32(GraphHostNodeSetParamsCU(hNode, nodeParams))
 			StatsEnd(278, t)
 			return r
 		},
 		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecHostNodeSetParams", 801))
+			r := int32(GraphExecHostNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 			StatsEnd(279, t)
 			return r
 		},
@@ -1510,49 +1510,49 @@ var Stubs = table.Set{
 		},
 		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddKernelNode", 801))
+			r := int32(GraphAddKernelNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(284, t)
 			return r
 		},
 		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddKernelNode_v2", 801))
+			r := int32(GraphAddKernelNode2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(285, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeGetParams", 801))
+			r := int32(GraphKernelNodeGetParamsCU(hNode, nodeParams))
 			StatsEnd(286, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeGetParams_v2", 801))
+			r := int32(GraphKernelNodeGetParams2(hNode, nodeParams))
 			StatsEnd(287, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeSetParams", 801))
+			r := int32(GraphKernelNodeSetParamsCU(hNode, nodeParams))
 			StatsEnd(288, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeSetParams_v2", 801))
+			r := int32(GraphKernelNodeSetParams2(hNode, nodeParams))
 			StatsEnd(289, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecKernelNodeSetParams", 801))
+			r := int32(GraphExecKernelNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 			StatsEnd(290, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecKernelNodeSetParams_v2", 801))
+			r := int32(GraphExecKernelNodeSetParams2(hGraphExec, hNode, nodeParams))
 			StatsEnd(291, t)
 			return r
 		},
@@ -1752,6 +1752,153 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(GraphDebugDotPrintCU(hGraph, path, flags))
 			StatsEnd(324, t)
+			return r
+		},
+		CuGraphAddMemcpyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1045, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(copyParams))}, {U: uint64(ctx)}}))
+			StatsEnd(1045, t)
+			return r
+		},
+		CuGraphMemcpyNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1046, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1046, t)
+			return r
+		},
+		CuGraphMemcpyNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1047, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1047, t)
+			return r
+		},
+		CuGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1048, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(copyParams))}, {U: uint64(ctx)}}))
+			StatsEnd(1048, t)
+			return r
+		},
+		CuGraphAddMemAllocNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1049, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1049, t)
+			return r
+		},
+		CuGraphMemAllocNodeGetParams: func(hNode uintptr, params_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1050, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(params_out))}}))
+			StatsEnd(1050, t)
+			return r
+		},
+		CuGraphAddMemFreeNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1051, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(dptr)}}))
+			StatsEnd(1051, t)
+			return r
+		},
+		CuGraphMemFreeNodeGetParams: func(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1052, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dptr_out))}}))
+			StatsEnd(1052, t)
+			return r
+		},
+		CuDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1053, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1053, t)
+			return r
+		},
+		CuDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1054, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1054, t)
+			return r
+		},
+		CuDeviceGraphMemTrim: func(device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1055, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(1055, t)
+			return r
+		},
+		CuGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1056, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(isEnabled))}}))
+			StatsEnd(1056, t)
+			return r
+		},
+		CuGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1057, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(isEnabled)}}))
+			StatsEnd(1057, t)
+			return r
+		},
+		CuGraphChildGraphNodeGetGraph: func(hNode uintptr, phGraph unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1058, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(phGraph))}}))
+			StatsEnd(1058, t)
+			return r
+		},
+		CuGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1059, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(childGraph)}}))
+			StatsEnd(1059, t)
+			return r
+		},
+		CuGraphInstantiateWithParams_ptsz: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1060, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(instantiateParams))}}))
+			StatsEnd(1060, t)
+			return r
+		},
+		CuGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1061, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(1061, t)
+			return r
+		},
+		CuGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1062, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1062, t)
+			return r
+		},
+		CuGraphKernelNodeCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1063, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(1063, t)
+			return r
+		},
+		CuUserObjectCreate:  table.Semantics.Cuda.CuUserObjectCreate,
+		CuUserObjectRetain:  table.Semantics.Cuda.CuUserObjectRetain,
+		CuUserObjectRelease: table.Semantics.Cuda.CuUserObjectRelease,
+		CuGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphRetainUserObjectCU(graph, object, count, flags))
+			StatsEnd(1067, t)
+			return r
+		},
+		CuGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphReleaseUserObjectCU(graph, object, count))
+			StatsEnd(1068, t)
+			return r
+		},
+		CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+			StatsEnd(1069, t)
+			return r
+		},
+		CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphNodeSetParamsCU(hNode, nodeParams))
+			StatsEnd(1070, t)
+			return r
+		},
+		CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecNodeSetParamsCU(hGraphExec, hNode, nodeParams))
+			StatsEnd(1071, t)
 			return r
 		},
 	},
@@ -2984,7 +3131,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
+			r := int32(GraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
 			StatsEnd(487, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -2993,7 +3140,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
+			r := int32(GraphKernelNodeGetParams(node, pNodeParams))
 			StatsEnd(488, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3002,7 +3149,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
+			r := int32(GraphKernelNodeSetParams(node, pNodeParams))
 			StatsEnd(489, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3011,7 +3158,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
+			r := int32(GraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams))
 			StatsEnd(490, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3591,7 +3738,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphAddHostNode", 801))
+			r := int32(GraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
 			StatsEnd(558, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3600,7 +3747,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphHostNodeGetParams", 801))
+			r := int32(GraphHostNodeGetParams(node, pNodeParams))
 			StatsEnd(559, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4194,6 +4341,252 @@ var Stubs = table.Set{
 		CudaSetValidDevices:                   table.Semantics.Cudart.CudaSetValidDevices,
 		CudaDeviceRegisterAsyncNotification:   table.Semantics.Cudart.CudaDeviceRegisterAsyncNotification,
 		CudaDeviceUnregisterAsyncNotification: table.Semantics.Cudart.CudaDeviceUnregisterAsyncNotification,
+		CudaGraphHostNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphHostNodeSetParams(node, pNodeParams))
+			StatsEnd(1072, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecHostNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecHostNodeSetParams(hGraphExec, node, pNodeParams))
+			StatsEnd(1073, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1074, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pCopyParams))}}))
+			StatsEnd(1074, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1075, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1075, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1076, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1076, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1077, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1077, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeToSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind))
+			StatsEnd(1078, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeFromSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind))
+			StatsEnd(1079, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsToSymbol: func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind))
+			StatsEnd(1080, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsFromSymbol: func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind))
+			StatsEnd(1081, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsToSymbol: func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind))
+			StatsEnd(1082, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsFromSymbol: func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind))
+			StatsEnd(1083, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemAllocNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1084, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1084, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemAllocNodeGetParams: func(node uintptr, params_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1085, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(params_out))}}))
+			StatsEnd(1085, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemFreeNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1086, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dptr)}}))
+			StatsEnd(1086, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemFreeNodeGetParams: func(node uintptr, dptr_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1087, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(dptr_out))}}))
+			StatsEnd(1087, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1088, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(1088, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1089, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1089, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1090, []wire.Value{{U: uint64(hSrc)}, {U: uint64(hDst)}}))
+			StatsEnd(1090, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaUserObjectCreate:  table.Semantics.Cudart.CudaUserObjectCreate,
+		CudaUserObjectRetain:  table.Semantics.Cudart.CudaUserObjectRetain,
+		CudaUserObjectRelease: table.Semantics.Cudart.CudaUserObjectRelease,
+		CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphRetainUserObject(graph, object, count, flags))
+			StatsEnd(1094, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphReleaseUserObject(graph, object, count))
+			StatsEnd(1095, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1096, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(graph)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1096, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			StatsEnd(1097, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddNode12(pGraphNode, graph, pDependencies, numDependencies, nodeParams))
+			StatsEnd(1098, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			StatsEnd(1099, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphNodeSetParams(node, nodeParams))
+			StatsEnd(1100, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecNodeSetParams(graphExec, node, nodeParams))
+			StatsEnd(1101, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

@@ -2040,4 +2040,95 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	4311: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
 	},
+	11000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemcpyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B), uintptr(v[5].U))))
+	},
+	11001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemcpyNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemcpyNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecMemcpyNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	11004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemAllocNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemAllocNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemFreeNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uint64(v[4].U))))
+	},
+	11007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemFreeNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceSetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11010: func(v []wire.Value) uint64 { return uint64(uint32(cuda.DeviceGraphMemTrim(int32(v[0].U)))) },
+	11011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetEnabled(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeSetEnabled(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	11013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphChildGraphNodeGetGraph(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecChildGraphNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	11015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiateWithParamsPtsz(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11016: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	11102: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemcpyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11103: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11104: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11105: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemcpyNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11112: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemAllocNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11113: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemAllocNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11114: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemFreeNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	11115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemFreeNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11116: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11118: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	11124: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphConditionalHandleCreate(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
 }
