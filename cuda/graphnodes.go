@@ -485,10 +485,8 @@ const (
 	graphUserObjectMove        = 1 // CU_GRAPH_USER_OBJECT_MOVE
 )
 
+// User objects are the program's own (a remote client keeps them): no device is needed.
 func userObject(h uintptr) (*shim.UserObject, Result) {
-	if _, r := ready(); r != Success {
-		return nil, r
-	}
 	o, ok := shim.Lookup[*shim.UserObject](shim.KindUserObject, h)
 	if !ok {
 		return nil, ErrorInvalidValue
@@ -499,9 +497,6 @@ func userObject(h uintptr) (*shim.UserObject, Result) {
 // UserObjectCreate is cuUserObjectCreate: destroy(ptr) runs in this process when the last
 // reference goes. The flag that says the destructor need not be waited for is required.
 func UserObjectCreate(out unsafe.Pointer, ptr, destroy uintptr, refs, flags uint32) Result {
-	if _, r := ready(); r != Success {
-		return r
-	}
 	if out == nil || destroy == 0 || refs == 0 || refs > shim.MaxUserObjectRefs || flags != userObjectNoDestructorSync {
 		return ErrorInvalidValue
 	}
@@ -614,6 +609,9 @@ func GraphAddNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, n uint64, 
 	}
 	typ, u := NodeParamsType(p)
 	le := shim.Le
+	if (typ == shim.GraphNodeKernel || typ == shim.GraphNodeHost) && shim.CallerOwner() != 0 {
+		return ErrorNotSupported // they point into the client's memory: its client carries them
+	}
 	switch typ {
 	case shim.GraphNodeKernel:
 		return GraphAddKernelNode2(out, h, deps, n, u)
@@ -671,6 +669,9 @@ func setNodeParams(exec, h uintptr, p unsafe.Pointer) Result {
 	typ, u := NodeParamsType(p)
 	if typ != node.Type {
 		return ErrorInvalidValue
+	}
+	if (typ == shim.GraphNodeKernel || typ == shim.GraphNodeHost) && shim.CallerOwner() != 0 {
+		return ErrorNotSupported
 	}
 	le := shim.Le
 	switch typ {

@@ -294,6 +294,9 @@ func GraphAddNode12(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, n uint64
 		return ErrorInvalidValue
 	}
 	typ, u := cuda.NodeParamsType(p)
+	if (typ == shim.GraphNodeKernel || typ == shim.GraphNodeHost) && shim.CallerOwner() != 0 {
+		return ErrorNotSupported // they point into the client's memory: its client carries them
+	}
 	switch typ {
 	case shim.GraphNodeKernel:
 		return GraphAddKernelNode(out, h, deps, n, u)
@@ -337,6 +340,9 @@ func setNodeParams(exec, h uintptr, p unsafe.Pointer) Error {
 	typ, u := cuda.NodeParamsType(p)
 	if typ != n.Type {
 		return ErrorInvalidValue
+	}
+	if (typ == shim.GraphNodeKernel || typ == shim.GraphNodeHost) && shim.CallerOwner() != 0 {
+		return ErrorNotSupported
 	}
 	switch typ {
 	case shim.GraphNodeKernel:

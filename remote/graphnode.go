@@ -41,7 +41,7 @@ func nodeCall(r *wire.GraphNodeReq) (uint64, shim.Status) {
 	if st := status(resp); st != shim.OK {
 		return 0, st
 	}
-	if r.What == wire.GraphAddKernel || r.What == wire.GraphAddHost {
+	if r.What == wire.GraphAddKernel || r.What == wire.GraphAddHost || r.What == wire.GraphAddCopy {
 		if len(resp) != 9 {
 			return 0, shim.ErrInvalidValue
 		}
@@ -381,7 +381,17 @@ func launchParts(exec, stream uint64) shim.Status {
 			mu.Unlock()
 			return shim.OK
 		}
-		if _, ok := hostFns.Load(uintptr(fn)); !ok || next <= from {
+		if next <= from {
+			return shim.ErrInvalidValue
+		}
+		if cs, ok := copies.Load(fn); ok { // a copy this process makes
+			if st := runCopies(cs.([]cuda.Copy2D)); st != shim.OK {
+				return st
+			}
+			from = next
+			continue
+		}
+		if _, ok := hostFns.Load(uintptr(fn)); !ok {
 			return shim.ErrInvalidValue // never a function this program did not give
 		}
 		shim.RunHostFunc(uintptr(fn), uintptr(data))

@@ -130,63 +130,26 @@ func GraphExecMemcpyNodeSetParamsFromSymbol(x, node, dst, sym uintptr, count, of
 	return cudart.Error(forwardOp(opExecSet1D, uint64(x), uint64(node), uint64(dst), uint64(s), count, uint64(kind)))
 }
 
-// ---- the generic forms ----
+// ---- the generic forms: kernel and host kinds carried here, the rest forwarded ----
 
-var (
-	opAddNodeCU     = opOf("cuGraphAddNode")
-	opSetNodeCU     = opOf("cuGraphNodeSetParams")
-	opExecSetNodeCU = opOf("cuGraphExecNodeSetParams")
-	opAddNode13     = 11125
-	opAddNode12     = 11126
-	opSetNodeRT     = opOf("cudaGraphNodeSetParams")
-	opExecSetNodeRT = opOf("cudaGraphExecNodeSetParams")
-	kernelSizeCU    = 72 // CUDA_KERNEL_NODE_PARAMS_v3 in CUgraphNodeParams
-	kernelSizeRT    = 56
-)
-
-// genericKind reads the type of a CUgraphNodeParams / cudaGraphNodeParams: kernel and host
-// nodes are carried here, the rest forwarded as they are.
-func genericKind(params unsafe.Pointer) (kernel, host bool, u unsafe.Pointer) {
-	if params == nil {
+// genericKind reads the type of a CUgraphNodeParams / cudaGraphNodeParams.
+func genericKind(params uint64) (kernel, host bool, u unsafe.Pointer) {
+	if params == 0 {
 		return false, false, nil
 	}
-	t, u := cuda.NodeParamsType(params)
+	t, u := cuda.NodeParamsType(unsafe.Pointer(uintptr(params)))
 	return t == shim.GraphNodeKernel, t == shim.GraphNodeHost, u
 }
 
-// GraphAddNodeCU is cuGraphAddNode over the connection.
-func GraphAddNodeCU(out unsafe.Pointer, g uintptr, deps unsafe.Pointer, n uint64, params unsafe.Pointer) int32 {
-	if k, h, u := genericKind(params); k || h {
-		return cu(node(h, out, g, 0, 0, deps, n, u, kernelSizeCU, false))
-	}
-	return int32(forwardOp(opAddNodeCU, p(out), uint64(g), p(deps), n, p(params)))
-}
-
-// GraphNodeSetParamsCU is cuGraphNodeSetParams over the connection.
-func GraphNodeSetParamsCU(h uintptr, params unsafe.Pointer) int32 {
-	if k, host, u := genericKind(params); (k || host) && h != 0 {
-		return cu(node(host, nil, 0, 0, h, nil, 0, u, kernelSizeCU, false))
-	}
-	return int32(forwardOp(opSetNodeCU, uint64(h), p(params)))
-}
-
-// GraphExecNodeSetParamsCU is cuGraphExecNodeSetParams over the connection.
-func GraphExecNodeSetParamsCU(x, h uintptr, params unsafe.Pointer) int32 {
-	if k, host, u := genericKind(params); (k || host) && x != 0 && h != 0 {
-		return cu(node(host, nil, 0, x, h, nil, 0, u, kernelSizeCU, false))
-	}
-	return int32(forwardOp(opExecSetNodeCU, uint64(x), uint64(h), p(params)))
-}
-
 // edgesDefault: edge data, where given, must be the default edges.
-func edgesDefault(e unsafe.Pointer, n uint64) bool {
-	if e == nil {
+func edgesDefault(e uint64, n uint64) bool {
+	if e == 0 {
 		return true
 	}
 	if n > wire.MaxGraphNodeDeps {
 		return false
 	}
-	for _, c := range shim.View(e, int(8*n)) {
+	for _, c := range shim.View(unsafe.Pointer(uintptr(e)), int(8*n)) {
 		if c != 0 {
 			return false
 		}
@@ -194,40 +157,76 @@ func edgesDefault(e unsafe.Pointer, n uint64) bool {
 	return true
 }
 
-// GraphAddNode is CUDA 13's cudaGraphAddNode (12's _v2) over the connection.
-func GraphAddNode(out unsafe.Pointer, g uintptr, deps, edges unsafe.Pointer, n uint64, params unsafe.Pointer) cudart.Error {
-	if k, h, u := genericKind(params); k || h {
-		if !edgesDefault(edges, n) {
-			return cudart.ErrorInvalidValue
+// genericHooks: the rows' argument positions (out, graph, deps, edge data, count, params; -1
+// where the form has none) and which library numbers the result.
+func genericHooks() {
+	type add struct {
+		name                               string
+		out, g, deps, edges, n, params, sz int
+		rt                                 bool
+	}
+	for _, a := range []add{
+		{"cuGraphAddNode", 0, 1, 2, -1, 3, 4, 72, false},
+		{"cudaGraphAddNode", 0, 1, 2, 3, 4, 5, 56, true}, // CUDA 13's; 12's rows below by opcode
+		{"cudaGraphAddNode_v2", 0, 1, 2, 3, 4, 5, 56, true},
+	} {
+		a := a
+		for i := range api.Functions {
+			f := &api.Functions[i]
+			if f.Name != a.name {
+				continue
+			}
+			a := a
+			if len(f.Args) == 5 { // CUDA 12's cudaGraphAddNode, without edge data
+				a.edges, a.n, a.params = -1, 3, 4
+			}
+			beforeCall[f.Op] = func(_ *api.Func, v []wire.Value) (uint64, bool) {
+				k, h, u := genericKind(v[a.params].U)
+				if !k && !h {
+					return 0, false
+				}
+				if a.edges >= 0 && !edgesDefault(v[a.edges].U, v[a.n].U) {
+					return 1, true
+				}
+				st := node(h, unsafe.Pointer(uintptr(v[a.out].U)), uintptr(v[a.g].U), 0, 0, unsafe.Pointer(uintptr(v[a.deps].U)), v[a.n].U, u, a.sz, a.rt)
+				return result(st, a.rt), true
+			}
 		}
-		return rt(node(h, out, g, 0, 0, deps, n, u, kernelSizeRT, true))
 	}
-	// CUDA 13's row and 12's _v2 are one function: either number reaches it on the server.
-	return cudart.Error(forwardOp(opAddNode13, p(out), uint64(g), p(deps), p(edges), n, p(params)))
+	for _, s := range []struct {
+		name              string
+		exec, node, param int
+		sz                int
+		rt                bool
+	}{
+		{"cuGraphNodeSetParams", -1, 0, 1, 72, false}, {"cuGraphExecNodeSetParams", 0, 1, 2, 72, false},
+		{"cudaGraphNodeSetParams", -1, 0, 1, 56, true}, {"cudaGraphExecNodeSetParams", 0, 1, 2, 56, true},
+	} {
+		s := s
+		op := opOf(s.name)
+		if op < 0 {
+			continue
+		}
+		beforeCall[op] = func(_ *api.Func, v []wire.Value) (uint64, bool) {
+			k, h, u := genericKind(v[s.param].U)
+			if (!k && !h) || v[s.node].U == 0 || (s.exec >= 0 && v[s.exec].U == 0) {
+				return 0, false
+			}
+			var x uintptr
+			if s.exec >= 0 {
+				x = uintptr(v[s.exec].U)
+			}
+			return result(node(h, nil, 0, x, uintptr(v[s.node].U), nil, 0, u, s.sz, s.rt), s.rt), true
+		}
+	}
 }
 
-// GraphAddNode12 is CUDA 12's cudaGraphAddNode over the connection.
-func GraphAddNode12(out unsafe.Pointer, g uintptr, deps unsafe.Pointer, n uint64, params unsafe.Pointer) cudart.Error {
-	if k, h, u := genericKind(params); k || h {
-		return rt(node(h, out, g, 0, 0, deps, n, u, kernelSizeRT, true))
+// result numbers a status as the row's library does.
+func result(st shim.Status, rt bool) uint64 {
+	if rt {
+		return uint64(cudart.From(st))
 	}
-	return cudart.Error(forwardOp(opAddNode12, p(out), uint64(g), p(deps), n, p(params)))
-}
-
-// GraphNodeSetParams is cudaGraphNodeSetParams over the connection.
-func GraphNodeSetParams(h uintptr, params unsafe.Pointer) cudart.Error {
-	if k, host, u := genericKind(params); (k || host) && h != 0 {
-		return rt(node(host, nil, 0, 0, h, nil, 0, u, kernelSizeRT, true))
-	}
-	return cudart.Error(forwardOp(opSetNodeRT, uint64(h), p(params)))
-}
-
-// GraphExecNodeSetParams is cudaGraphExecNodeSetParams over the connection.
-func GraphExecNodeSetParams(x, h uintptr, params unsafe.Pointer) cudart.Error {
-	if k, host, u := genericKind(params); (k || host) && x != 0 && h != 0 {
-		return rt(node(host, nil, 0, x, h, nil, 0, u, kernelSizeRT, true))
-	}
-	return cudart.Error(forwardOp(opExecSetNodeRT, uint64(x), uint64(h), p(params)))
+	return uint64(cuda.From(st))
 }
 
 // ---- user objects owned by graphs ----
@@ -273,6 +272,8 @@ func GraphReleaseUserObject(g, h uintptr, n uint32) cudart.Error {
 // An executable graph keeps its graph's user objects alive; destroying either releases what
 // it owns. The server's handles name them; the objects are this process's.
 func init() {
+	genericHooks()
+	copyHooks()
 	for i := range api.Functions {
 		f := &api.Functions[i]
 		var mine func(v []wire.Value)

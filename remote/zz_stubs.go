@@ -1885,19 +1885,19 @@ var Stubs = table.Set{
 		},
 		CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphAddNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+			r := int32(Forward(1069, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1069, t)
 			return r
 		},
 		CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphNodeSetParamsCU(hNode, nodeParams))
+			r := int32(Forward(1070, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1070, t)
 			return r
 		},
 		CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphExecNodeSetParamsCU(hGraphExec, hNode, nodeParams))
+			r := int32(Forward(1071, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1071, t)
 			return r
 		},
@@ -4544,7 +4544,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			r := int32(Forward(1097, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1097, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4553,7 +4553,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphAddNode12(pGraphNode, graph, pDependencies, numDependencies, nodeParams))
+			r := int32(Forward(1098, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1098, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4562,7 +4562,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			r := int32(Forward(1099, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1099, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4571,7 +4571,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphNodeSetParams(node, nodeParams))
+			r := int32(Forward(1100, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1100, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4580,7 +4580,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(GraphExecNodeSetParams(graphExec, node, nodeParams))
+			r := int32(Forward(1101, []wire.Value{{U: uint64(graphExec)}, {U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1101, t)
 			if r != 0 {
 				cudart.RecordError(r)

@@ -36,11 +36,14 @@ func graphNode(p []byte) []byte {
 		ops = []shim.Node{shim.ClientHostNode(uintptr(r.Fn), uintptr(r.Data))}
 	}
 	typ := int32(shim.GraphNodeHost)
-	if r.Kernel() {
+	switch {
+	case r.Kernel():
 		typ = shim.GraphNodeKernel
+	case r.What >= wire.GraphAddCopy:
+		typ = shim.GraphNodeMemcpy
 	}
 	switch r.What {
-	case wire.GraphAddKernel, wire.GraphAddHost:
+	case wire.GraphAddKernel, wire.GraphAddHost, wire.GraphAddCopy:
 		g, ok := shim.Lookup[*shim.Graph](shim.KindGraph, uintptr(r.Graph))
 		if !ok {
 			return reply(shim.ErrInvalidValue)
@@ -63,7 +66,7 @@ func graphNode(p []byte) []byte {
 	if !ok || n.Type != typ {
 		return reply(shim.ErrInvalidValue)
 	}
-	if r.What == wire.GraphSetKernel || r.What == wire.GraphSetHost {
+	if r.What == wire.GraphSetKernel || r.What == wire.GraphSetHost || r.What == wire.GraphSetCopy {
 		n.SetOps(ops, nil)
 		return reply(shim.OK)
 	}

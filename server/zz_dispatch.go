@@ -2095,6 +2095,15 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	11018: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
 	},
+	11024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddNodeCU(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeSetParamsCU(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecNodeSetParamsCU(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
 	11102: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphAddMemcpyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
 	},
@@ -2130,5 +2139,20 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	11124: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphConditionalHandleCreate(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	11125: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), ptr(v[5].B))))
+	},
+	11126: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode12(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11127: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), ptr(v[5].B))))
+	},
+	11128: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11129: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
 	},
 }

@@ -33,7 +33,12 @@ const (
 	GraphAddHost        = 4
 	GraphSetHost        = 5
 	GraphExecSetHost    = 6
-	graphNodeWhatLatest = GraphExecSetHost
+	// A copy that involves the client's host memory: a memcpy node whose work the client
+	// does itself when a launch in parts reaches it (Fn: the client's token for it).
+	GraphAddCopy        = 7
+	GraphSetCopy        = 8
+	GraphExecSetCopy    = 9
+	graphNodeWhatLatest = GraphExecSetCopy
 )
 
 // GraphNodeReq is an OpGraphNode request. Layout: u32 what, u64 graph (or exec), u64 node,
