@@ -279,7 +279,10 @@ func GraphConditionalHandleCreate(out unsafe.Pointer, h uintptr, def, flags uint
 // GraphAddNode is CUDA 13's cudaGraphAddNode (12's _v2): edge data, where given, must be the
 // default edges.
 func GraphAddNode(out unsafe.Pointer, h uintptr, deps, edgeData unsafe.Pointer, n uint64, p unsafe.Pointer) Error {
-	if !edgeDataZero(edgeData, n) {
+	if _, e := graph(h); e != Success {
+		return e
+	}
+	if n > 1<<20 || !edgeDataZero(edgeData, n) { // the bound NodesAt reads dependencies to
 		return ErrorInvalidValue
 	}
 	return GraphAddNode12(out, h, deps, n, p)
