@@ -27,12 +27,12 @@ const (
 
 // What an OpGraphNode does.
 const (
-	GraphAddKernel      = 1 // a kernel node in Graph after Deps
-	GraphSetKernel      = 2 // Node's parameters in its graph
-	GraphExecSetKernel  = 3 // Node's parameters in the executable graph Graph
-	GraphAddHost        = 4
-	GraphSetHost        = 5
-	GraphExecSetHost    = 6
+	GraphAddKernel     = 1 // a kernel node in Graph after Deps
+	GraphSetKernel     = 2 // Node's parameters in its graph
+	GraphExecSetKernel = 3 // Node's parameters in the executable graph Graph
+	GraphAddHost       = 4
+	GraphSetHost       = 5
+	GraphExecSetHost   = 6
 	// A copy that involves the client's host memory: a memcpy node whose work the client
 	// does itself when a launch in parts reaches it (Fn: the client's token for it).
 	GraphAddCopy        = 7
