@@ -221,56 +221,16 @@ const (
 	nodeConditional = 13
 )
 
-// GraphAddNode2 is cuGraphAddNode_v2: a node of CUgraphNodeParams' type (at 0; reserved
-// ints at 4..16 zero; the kind's parameters at 16) with dependencies and their edge data.
-// Kernel and host nodes run code of the program's own process, so a server's client cannot
-// add them; kinds the driver API does not build yet answer not supported.
+// GraphAddNode2 is cuGraphAddNode_v2: cuGraphAddNode with edge data per dependency, which the
+// model keeps as default edges only (anything else is refused).
 func GraphAddNode2(out unsafe.Pointer, h uintptr, deps, depData unsafe.Pointer, num uint64, params unsafe.Pointer) Result {
 	if _, r := graph(h); r != Success {
 		return r
 	}
-	if out == nil || params == nil {
-		return ErrorInvalidValue
-	}
 	if !defaultEdges(depData, num) {
 		return ErrorInvalidValue
 	}
-	b := shim.View(params, 256)
-	for _, c := range b[4:16] {
-		if c != 0 {
-			return ErrorInvalidValue
-		}
-	}
-	u := unsafe.Add(params, 16)
-	word := func(off int) uintptr { return *(*uintptr)(unsafe.Add(u, off)) }
-	serving := shim.CallerOwner() != 0
-	switch typ := *(*int32)(params); typ {
-	case nodeEmpty:
-		return GraphAddEmptyNode(out, h, deps, num)
-	case nodeMemset:
-		return GraphAddMemsetNode(out, h, deps, num, u, word(40))
-	case nodeEventRecord:
-		return GraphAddEventRecordNode(out, h, deps, num, word(0))
-	case nodeWaitEvent:
-		return GraphAddEventWaitNode(out, h, deps, num, word(0))
-	case nodeGraph:
-		return GraphAddChildGraphNode(out, h, deps, num, word(0))
-	case nodeHost:
-		if serving {
-			return ErrorNotSupported
-		}
-		return GraphAddHostNode(out, h, deps, num, u)
-	case nodeKernel:
-		if serving {
-			return ErrorNotSupported
-		}
-		return GraphAddKernelNode2(out, h, deps, num, u)
-	default:
-		if typ < 0 || typ > nodeConditional {
-			return ErrorInvalidValue
-		}
-		return ErrorNotSupported
-	}
+	return GraphAddNode(out, h, deps, num, params)
 }
 
 // asyncNotification is a CUasyncCallbackHandle. No resource event happens in the model, so

@@ -267,7 +267,8 @@ func hostOps(params unsafe.Pointer) ([]shim.Node, []byte, Result) {
 }
 
 // GraphAddHostNode is cuGraphAddHostNode: each launch calls fn(userData) in the graph's
-// order. A server cannot call a client's host function (noremote).
+// order. A server never calls a client's host function: its client runs it
+// (remote/graphnode.go).
 func GraphAddHostNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, params unsafe.Pointer) Result {
 	if _, r := graph(h); r != Success {
 		return r

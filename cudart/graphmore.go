@@ -111,8 +111,8 @@ func GraphInstantiateWithParams(out unsafe.Pointer, h uintptr, params unsafe.Poi
 }
 
 // GraphAddHostNode is cudaGraphAddHostNode: each launch calls fn(userData) in the graph's
-// order (cudaHostNodeParams: fn at 0, userData at 8). A server cannot call a client's host
-// function, so remote clients are not served it (noremote).
+// order (cudaHostNodeParams: fn at 0, userData at 8). A server never calls a client's host
+// function: its client runs it (remote/graphnode.go).
 func GraphAddHostNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, params unsafe.Pointer) Error {
 	if params == nil {
 		return ErrorInvalidValue

@@ -111,13 +111,6 @@ func GraphNodeSetEnabled(exec, node uintptr, on uint32) Error {
 	return From(x.SetNodeEnabled(n, on != 0))
 }
 
-// A child node's graph, made when first asked for: the child's operations as the node took
-// them. The node owns it (a program does not destroy it).
-var (
-	childMu    sync.Mutex
-	childGraph = map[*shim.GraphNode]*shim.Graph{}
-)
-
 // GraphChildGraphNodeGetGraph is cudaGraphChildGraphNodeGetGraph.
 func GraphChildGraphNodeGetGraph(node uintptr, out unsafe.Pointer) Error {
 	n, _, e := nodeOf(node, shim.GraphNodeGraph)
@@ -127,15 +120,7 @@ func GraphChildGraphNodeGetGraph(node uintptr, out unsafe.Pointer) Error {
 	if out == nil {
 		return ErrorInvalidValue
 	}
-	childMu.Lock()
-	defer childMu.Unlock()
-	g := childGraph[n]
-	if g == nil {
-		g = shim.NewGraph()
-		g.Nodes = append([]shim.Node(nil), n.Ops...)
-		g.Handle = shim.NewHandle(shim.KindGraph, g)
-		childGraph[n] = g
-	}
+	g := shim.ChildGraphOf(n) // the driver's form answers the same graph
 	shim.PutPtr(out, g.Handle)
 	return Success
 }

@@ -336,26 +336,13 @@ func DeviceFlushGPUDirectRDMAWrites(target, scope int32) Error {
 	return Success
 }
 
-// Graph memory attributes (cudaGraphMemAttributeType): used and reserved bytes, current and
-// high-water. vgpu builds no allocation nodes, so no memory is held for graphs; the
-// high-water marks can be reset (to the current figure, 0) by setting them to 0.
-const (
-	graphMemUsedCurrent     = 0
-	graphMemUsedHigh        = 1
-	graphMemReservedCurrent = 2
-	graphMemReservedHigh    = 3
-)
-
-// DeviceGetGraphMemAttribute is cudaDeviceGetGraphMemAttribute.
+// DeviceGetGraphMemAttribute is cudaDeviceGetGraphMemAttribute: the driver's figures
+// (cuda/graphnodes.go: what allocation nodes hold).
 func DeviceGetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error {
 	if _, e := deviceAt(device); e != Success {
 		return e
 	}
-	if value == nil || attr < graphMemUsedCurrent || attr > graphMemReservedHigh {
-		return ErrorInvalidValue
-	}
-	shim.PutU64(value, 0)
-	return Success
+	return fromCU(cuda.DeviceGetGraphMemAttribute(device, attr, value))
 }
 
 // DeviceSetGraphMemAttribute is cudaDeviceSetGraphMemAttribute: only the high-water marks
@@ -364,13 +351,11 @@ func DeviceSetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error 
 	if _, e := deviceAt(device); e != Success {
 		return e
 	}
-	if value == nil || (attr != graphMemUsedHigh && attr != graphMemReservedHigh) || *(*uint64)(value) != 0 {
-		return ErrorInvalidValue
-	}
-	return Success
+	return fromCU(cuda.DeviceSetGraphMemAttribute(device, attr, value))
 }
 
-// DeviceGraphMemTrim is cudaDeviceGraphMemTrim: no graph memory is reserved to return.
+// DeviceGraphMemTrim is cudaDeviceGraphMemTrim: no graph memory is reserved beyond what
+// graphs hold.
 func DeviceGraphMemTrim(device int32) Error {
 	_, e := deviceAt(device)
 	return e

@@ -5431,3 +5431,288 @@ func vgpu_cuMemBatchDecompressAsync_ptsz(paramsArray uintptr, count uint64, flag
 func vgpu_nvmlDeviceGetDriverModel_v2(device uintptr, current unsafe.Pointer, pending unsafe.Pointer) int32 {
 	return dispatch.T().Nvml.NvmlDeviceGetDriverModel_v2(device, current, pending)
 }
+
+//export vgpu_cuGraphAddMemcpyNode
+func vgpu_cuGraphAddMemcpyNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphAddMemcpyNode(phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx)
+}
+
+//export vgpu_cuGraphMemcpyNodeGetParams
+func vgpu_cuGraphMemcpyNodeGetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemcpyNodeGetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphMemcpyNodeSetParams
+func vgpu_cuGraphMemcpyNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemcpyNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecMemcpyNodeSetParams
+func vgpu_cuGraphExecMemcpyNodeSetParams(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecMemcpyNodeSetParams(hGraphExec, hNode, copyParams, ctx)
+}
+
+//export vgpu_cuGraphAddMemAllocNode
+func vgpu_cuGraphAddMemAllocNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddMemAllocNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphMemAllocNodeGetParams
+func vgpu_cuGraphMemAllocNodeGetParams(hNode uintptr, params_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemAllocNodeGetParams(hNode, params_out)
+}
+
+//export vgpu_cuGraphAddMemFreeNode
+func vgpu_cuGraphAddMemFreeNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+	return dispatch.T().Cuda.CuGraphAddMemFreeNode(phGraphNode, hGraph, dependencies, numDependencies, dptr)
+}
+
+//export vgpu_cuGraphMemFreeNodeGetParams
+func vgpu_cuGraphMemFreeNodeGetParams(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphMemFreeNodeGetParams(hNode, dptr_out)
+}
+
+//export vgpu_cuDeviceGetGraphMemAttribute
+func vgpu_cuDeviceGetGraphMemAttribute(device int32, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuDeviceGetGraphMemAttribute(device, attr, value)
+}
+
+//export vgpu_cuDeviceSetGraphMemAttribute
+func vgpu_cuDeviceSetGraphMemAttribute(device int32, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuDeviceSetGraphMemAttribute(device, attr, value)
+}
+
+//export vgpu_cuDeviceGraphMemTrim
+func vgpu_cuDeviceGraphMemTrim(device int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGraphMemTrim(device)
+}
+
+//export vgpu_cuGraphNodeGetEnabled
+func vgpu_cuGraphNodeGetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cuGraphNodeSetEnabled
+func vgpu_cuGraphNodeSetEnabled(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+	return dispatch.T().Cuda.CuGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+}
+
+//export vgpu_cuGraphChildGraphNodeGetGraph
+func vgpu_cuGraphChildGraphNodeGetGraph(hNode uintptr, phGraph unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphChildGraphNodeGetGraph(hNode, phGraph)
+}
+
+//export vgpu_cuGraphExecChildGraphNodeSetParams
+func vgpu_cuGraphExecChildGraphNodeSetParams(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphExecChildGraphNodeSetParams(hGraphExec, hNode, childGraph)
+}
+
+//export vgpu_cuGraphInstantiateWithParams_ptsz
+func vgpu_cuGraphInstantiateWithParams_ptsz(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphInstantiateWithParams_ptsz(phGraphExec, hGraph, instantiateParams)
+}
+
+//export vgpu_cuGraphKernelNodeGetAttribute
+func vgpu_cuGraphKernelNodeGetAttribute(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeGetAttribute(hNode, attr, value_out)
+}
+
+//export vgpu_cuGraphKernelNodeSetAttribute
+func vgpu_cuGraphKernelNodeSetAttribute(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeSetAttribute(hNode, attr, value)
+}
+
+//export vgpu_cuGraphKernelNodeCopyAttributes
+func vgpu_cuGraphKernelNodeCopyAttributes(dst uintptr, src uintptr) int32 {
+	return dispatch.T().Cuda.CuGraphKernelNodeCopyAttributes(dst, src)
+}
+
+//export vgpu_cuUserObjectCreate
+func vgpu_cuUserObjectCreate(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+}
+
+//export vgpu_cuUserObjectRetain
+func vgpu_cuUserObjectRetain(object uintptr, count uint32) int32 {
+	return dispatch.T().Cuda.CuUserObjectRetain(object, count)
+}
+
+//export vgpu_cuUserObjectRelease
+func vgpu_cuUserObjectRelease(object uintptr, count uint32) int32 {
+	return dispatch.T().Cuda.CuUserObjectRelease(object, count)
+}
+
+//export vgpu_cuGraphRetainUserObject
+func vgpu_cuGraphRetainUserObject(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGraphRetainUserObject(graph, object, count, flags)
+}
+
+//export vgpu_cuGraphReleaseUserObject
+func vgpu_cuGraphReleaseUserObject(graph uintptr, object uintptr, count uint32) int32 {
+	return dispatch.T().Cuda.CuGraphReleaseUserObject(graph, object, count)
+}
+
+//export vgpu_cuGraphAddNode
+func vgpu_cuGraphAddNode(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphAddNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cuGraphNodeSetParams
+func vgpu_cuGraphNodeSetParams(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphNodeSetParams(hNode, nodeParams)
+}
+
+//export vgpu_cuGraphExecNodeSetParams
+func vgpu_cuGraphExecNodeSetParams(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuGraphExecNodeSetParams(hGraphExec, hNode, nodeParams)
+}
+
+//export vgpu_cudaGraphHostNodeSetParams
+func vgpu_cudaGraphHostNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphHostNodeSetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphExecHostNodeSetParams
+func vgpu_cudaGraphExecHostNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecHostNodeSetParams(hGraphExec, node, pNodeParams)
+}
+
+//export vgpu_cudaGraphAddMemcpyNode
+func vgpu_cudaGraphAddMemcpyNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemcpyNode(pGraphNode, graph, pDependencies, numDependencies, pCopyParams)
+}
+
+//export vgpu_cudaGraphMemcpyNodeGetParams
+func vgpu_cudaGraphMemcpyNodeGetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemcpyNodeGetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphMemcpyNodeSetParams
+func vgpu_cudaGraphMemcpyNodeSetParams(node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemcpyNodeSetParams(node, pNodeParams)
+}
+
+//export vgpu_cudaGraphExecMemcpyNodeSetParams
+func vgpu_cudaGraphExecMemcpyNodeSetParams(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecMemcpyNodeSetParams(hGraphExec, node, pNodeParams)
+}
+
+//export vgpu_cudaGraphAddMemcpyNodeToSymbol
+func vgpu_cudaGraphAddMemcpyNodeToSymbol(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind)
+}
+
+//export vgpu_cudaGraphAddMemcpyNodeFromSymbol
+func vgpu_cudaGraphAddMemcpyNodeFromSymbol(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind)
+}
+
+//export vgpu_cudaGraphMemcpyNodeSetParamsToSymbol
+func vgpu_cudaGraphMemcpyNodeSetParamsToSymbol(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind)
+}
+
+//export vgpu_cudaGraphMemcpyNodeSetParamsFromSymbol
+func vgpu_cudaGraphMemcpyNodeSetParamsFromSymbol(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind)
+}
+
+//export vgpu_cudaGraphExecMemcpyNodeSetParamsToSymbol
+func vgpu_cudaGraphExecMemcpyNodeSetParamsToSymbol(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind)
+}
+
+//export vgpu_cudaGraphExecMemcpyNodeSetParamsFromSymbol
+func vgpu_cudaGraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+	return dispatch.T().Cudart.CudaGraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind)
+}
+
+//export vgpu_cudaGraphAddMemAllocNode
+func vgpu_cudaGraphAddMemAllocNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemAllocNode(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cudaGraphMemAllocNodeGetParams
+func vgpu_cudaGraphMemAllocNodeGetParams(node uintptr, params_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemAllocNodeGetParams(node, params_out)
+}
+
+//export vgpu_cudaGraphAddMemFreeNode
+func vgpu_cudaGraphAddMemFreeNode(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphAddMemFreeNode(pGraphNode, graph, pDependencies, numDependencies, dptr)
+}
+
+//export vgpu_cudaGraphMemFreeNodeGetParams
+func vgpu_cudaGraphMemFreeNodeGetParams(node uintptr, dptr_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphMemFreeNodeGetParams(node, dptr_out)
+}
+
+//export vgpu_cudaGraphKernelNodeGetAttribute
+func vgpu_cudaGraphKernelNodeGetAttribute(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeGetAttribute(hNode, attr, value_out)
+}
+
+//export vgpu_cudaGraphKernelNodeSetAttribute
+func vgpu_cudaGraphKernelNodeSetAttribute(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeSetAttribute(hNode, attr, value)
+}
+
+//export vgpu_cudaGraphKernelNodeCopyAttributes
+func vgpu_cudaGraphKernelNodeCopyAttributes(hSrc uintptr, hDst uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+}
+
+//export vgpu_cudaUserObjectCreate
+func vgpu_cudaUserObjectCreate(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+}
+
+//export vgpu_cudaUserObjectRetain
+func vgpu_cudaUserObjectRetain(object uintptr, count uint32) int32 {
+	return dispatch.T().Cudart.CudaUserObjectRetain(object, count)
+}
+
+//export vgpu_cudaUserObjectRelease
+func vgpu_cudaUserObjectRelease(object uintptr, count uint32) int32 {
+	return dispatch.T().Cudart.CudaUserObjectRelease(object, count)
+}
+
+//export vgpu_cudaGraphRetainUserObject
+func vgpu_cudaGraphRetainUserObject(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphRetainUserObject(graph, object, count, flags)
+}
+
+//export vgpu_cudaGraphReleaseUserObject
+func vgpu_cudaGraphReleaseUserObject(graph uintptr, object uintptr, count uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphReleaseUserObject(graph, object, count)
+}
+
+//export vgpu_cudaGraphConditionalHandleCreate
+func vgpu_cudaGraphConditionalHandleCreate(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaGraphConditionalHandleCreate(pHandle_out, graph, defaultLaunchValue, flags)
+}
+
+//export vgpu_cudaGraphAddNode_13
+func vgpu_cudaGraphAddNode_13(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddNode_13(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+}
+
+//export vgpu_cudaGraphAddNode_12
+func vgpu_cudaGraphAddNode_12(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddNode_12(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+}
+
+//export vgpu_cudaGraphAddNode_v2_12
+func vgpu_cudaGraphAddNode_v2_12(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphAddNode_v2_12(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+}
+
+//export vgpu_cudaGraphNodeSetParams
+func vgpu_cudaGraphNodeSetParams(node uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphNodeSetParams(node, nodeParams)
+}
+
+//export vgpu_cudaGraphExecNodeSetParams
+func vgpu_cudaGraphExecNodeSetParams(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
+}

@@ -2029,6 +2029,147 @@ int cuCheckpointProcessUnlock(int pid, void* args) { if (vgpu_forked()) { int (*
 int cuMemBatchDecompressAsync(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1375, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 int cuMemBatchDecompressAsync_ptsz(void* paramsArray, size_t count, unsigned int flags, void* errorIndex, void* stream) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int, void*, void*) = (int (*)(void*, size_t, unsigned int, void*, void*))vgpu_forked_sym(1376, 1); return f ? f(paramsArray, count, flags, errorIndex, stream) : 3; } int r = (int)vgpu_cuMemBatchDecompressAsync_ptsz((GoUintptr)paramsArray, (GoUint64)count, (GoUint32)flags, (void*)errorIndex, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 int nvmlDeviceGetDriverModel_v2(void* device, void* current, void* pending) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1377, 0); return f ? f(device, current, pending) : 1; } return (int)vgpu_nvmlDeviceGetDriverModel_v2((GoUintptr)device, (void*)current, (void*)pending); }
+int cuGraphAddMemcpyNode(void* phGraphNode, void* hGraph, void* dependencies, size_t numDependencies, void* copyParams, void* ctx) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*))vgpu_forked_sym(1378, 1); return f ? f(phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx) : 3; } int r = (int)vgpu_cuGraphAddMemcpyNode((void*)phGraphNode, (GoUintptr)hGraph, (void*)dependencies, (GoUint64)numDependencies, (void*)copyParams, (GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuGraphMemcpyNodeGetParams(void* hNode, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1379, 1); return f ? f(hNode, nodeParams) : 3; } int r = (int)vgpu_cuGraphMemcpyNodeGetParams((GoUintptr)hNode, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphMemcpyNodeSetParams(void* hNode, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1380, 1); return f ? f(hNode, nodeParams) : 3; } int r = (int)vgpu_cuGraphMemcpyNodeSetParams((GoUintptr)hNode, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphExecMemcpyNodeSetParams(void* hGraphExec, void* hNode, void* copyParams, void* ctx) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1381, 1); return f ? f(hGraphExec, hNode, copyParams, ctx) : 3; } int r = (int)vgpu_cuGraphExecMemcpyNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)hNode, (void*)copyParams, (GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuGraphAddMemAllocNode(void* phGraphNode, void* hGraph, void* dependencies, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1382, 1); return f ? f(phGraphNode, hGraph, dependencies, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cuGraphAddMemAllocNode((void*)phGraphNode, (GoUintptr)hGraph, (void*)dependencies, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphMemAllocNodeGetParams(void* hNode, void* params_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1383, 1); return f ? f(hNode, params_out) : 3; } int r = (int)vgpu_cuGraphMemAllocNodeGetParams((GoUintptr)hNode, (void*)params_out); vgpu_fork_note_init(r); return r; }
+int cuGraphAddMemFreeNode(void* phGraphNode, void* hGraph, void* dependencies, size_t numDependencies, unsigned long long dptr) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned long long) = (int (*)(void*, void*, void*, size_t, unsigned long long))vgpu_forked_sym(1384, 1); return f ? f(phGraphNode, hGraph, dependencies, numDependencies, dptr) : 3; } int r = (int)vgpu_cuGraphAddMemFreeNode((void*)phGraphNode, (GoUintptr)hGraph, (void*)dependencies, (GoUint64)numDependencies, (GoUint64)dptr); vgpu_fork_note_init(r); return r; }
+int cuGraphMemFreeNodeGetParams(void* hNode, void* dptr_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1385, 1); return f ? f(hNode, dptr_out) : 3; } int r = (int)vgpu_cuGraphMemFreeNodeGetParams((GoUintptr)hNode, (void*)dptr_out); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetGraphMemAttribute(int device, int attr, void* value) { if (vgpu_forked()) { int (*f)(int, int, void*) = (int (*)(int, int, void*))vgpu_forked_sym(1386, 1); return f ? f(device, attr, value) : 3; } int r = (int)vgpu_cuDeviceGetGraphMemAttribute((GoInt32)device, (GoInt32)attr, (void*)value); vgpu_fork_note_init(r); return r; }
+int cuDeviceSetGraphMemAttribute(int device, int attr, void* value) { if (vgpu_forked()) { int (*f)(int, int, void*) = (int (*)(int, int, void*))vgpu_forked_sym(1387, 1); return f ? f(device, attr, value) : 3; } int r = (int)vgpu_cuDeviceSetGraphMemAttribute((GoInt32)device, (GoInt32)attr, (void*)value); vgpu_fork_note_init(r); return r; }
+int cuDeviceGraphMemTrim(int device) { if (vgpu_forked()) { int (*f)(int) = (int (*)(int))vgpu_forked_sym(1388, 1); return f ? f(device) : 3; } int r = (int)vgpu_cuDeviceGraphMemTrim((GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuGraphNodeGetEnabled(void* hGraphExec, void* hNode, void* isEnabled) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1389, 1); return f ? f(hGraphExec, hNode, isEnabled) : 3; } int r = (int)vgpu_cuGraphNodeGetEnabled((GoUintptr)hGraphExec, (GoUintptr)hNode, (void*)isEnabled); vgpu_fork_note_init(r); return r; }
+int cuGraphNodeSetEnabled(void* hGraphExec, void* hNode, unsigned int isEnabled) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1390, 1); return f ? f(hGraphExec, hNode, isEnabled) : 3; } int r = (int)vgpu_cuGraphNodeSetEnabled((GoUintptr)hGraphExec, (GoUintptr)hNode, (GoUint32)isEnabled); vgpu_fork_note_init(r); return r; }
+int cuGraphChildGraphNodeGetGraph(void* hNode, void* phGraph) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1391, 1); return f ? f(hNode, phGraph) : 3; } int r = (int)vgpu_cuGraphChildGraphNodeGetGraph((GoUintptr)hNode, (void*)phGraph); vgpu_fork_note_init(r); return r; }
+int cuGraphExecChildGraphNodeSetParams(void* hGraphExec, void* hNode, void* childGraph) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1392, 1); return f ? f(hGraphExec, hNode, childGraph) : 3; } int r = (int)vgpu_cuGraphExecChildGraphNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)hNode, (GoUintptr)childGraph); vgpu_fork_note_init(r); return r; }
+int cuGraphInstantiateWithParams_ptsz(void* phGraphExec, void* hGraph, void* instantiateParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1393, 1); return f ? f(phGraphExec, hGraph, instantiateParams) : 3; } int r = (int)vgpu_cuGraphInstantiateWithParams_ptsz((void*)phGraphExec, (GoUintptr)hGraph, (void*)instantiateParams); vgpu_fork_note_init(r); return r; }
+int cuGraphKernelNodeGetAttribute(void* hNode, int attr, void* value_out) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1394, 1); return f ? f(hNode, attr, value_out) : 3; } int r = (int)vgpu_cuGraphKernelNodeGetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value_out); vgpu_fork_note_init(r); return r; }
+int cuGraphKernelNodeSetAttribute(void* hNode, int attr, void* value) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1395, 1); return f ? f(hNode, attr, value) : 3; } int r = (int)vgpu_cuGraphKernelNodeSetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value); vgpu_fork_note_init(r); return r; }
+int cuGraphKernelNodeCopyAttributes(void* dst, void* src) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1396, 1); return f ? f(dst, src) : 3; } int r = (int)vgpu_cuGraphKernelNodeCopyAttributes((GoUintptr)dst, (GoUintptr)src); vgpu_fork_note_init(r); return r; }
+int cuUserObjectCreate(void* object_out, void* ptr, void* destroy, unsigned int initialRefcount, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1397, 1); return f ? f(object_out, ptr, destroy, initialRefcount, flags) : 3; } int r = (int)vgpu_cuUserObjectCreate((void*)object_out, (GoUintptr)ptr, (GoUintptr)destroy, (GoUint32)initialRefcount, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuUserObjectRetain(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1398, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cuUserObjectRetain((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuUserObjectRelease(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1399, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cuUserObjectRelease((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuGraphRetainUserObject(void* graph, void* object, unsigned int count, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1400, 1); return f ? f(graph, object, count, flags) : 3; } int r = (int)vgpu_cuGraphRetainUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuGraphReleaseUserObject(void* graph, void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1401, 1); return f ? f(graph, object, count) : 3; } int r = (int)vgpu_cuGraphReleaseUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuGraphAddNode(void* phGraphNode, void* hGraph, void* dependencies, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1402, 1); return f ? f(phGraphNode, hGraph, dependencies, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cuGraphAddNode((void*)phGraphNode, (GoUintptr)hGraph, (void*)dependencies, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphNodeSetParams(void* hNode, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1403, 1); return f ? f(hNode, nodeParams) : 3; } int r = (int)vgpu_cuGraphNodeSetParams((GoUintptr)hNode, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int cuGraphExecNodeSetParams(void* hGraphExec, void* hNode, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1404, 1); return f ? f(hGraphExec, hNode, nodeParams) : 3; } int r = (int)vgpu_cuGraphExecNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)hNode, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaGraphHostNodeSetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1405, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphHostNodeSetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphHostNodeSetParams, cudaGraphHostNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphHostNodeSetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1406, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphHostNodeSetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphHostNodeSetParams, cudaGraphHostNodeSetParams@@libcudart.so.13");
+int vgpu12_cudaGraphExecHostNodeSetParams(void* hGraphExec, void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1407, 1); return f ? f(hGraphExec, node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphExecHostNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphExecHostNodeSetParams, cudaGraphExecHostNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphExecHostNodeSetParams(void* hGraphExec, void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1408, 1); return f ? f(hGraphExec, node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphExecHostNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphExecHostNodeSetParams, cudaGraphExecHostNodeSetParams@@libcudart.so.13");
+int vgpu12_cudaGraphAddMemcpyNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* pCopyParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1409, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, pCopyParams) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (void*)pCopyParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddMemcpyNode, cudaGraphAddMemcpyNode@libcudart.so.12");
+int vgpu13_cudaGraphAddMemcpyNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* pCopyParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1410, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, pCopyParams) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (void*)pCopyParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddMemcpyNode, cudaGraphAddMemcpyNode@@libcudart.so.13");
+int vgpu12_cudaGraphMemcpyNodeGetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1411, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeGetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemcpyNodeGetParams, cudaGraphMemcpyNodeGetParams@libcudart.so.12");
+int vgpu13_cudaGraphMemcpyNodeGetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1412, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeGetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemcpyNodeGetParams, cudaGraphMemcpyNodeGetParams@@libcudart.so.13");
+int vgpu12_cudaGraphMemcpyNodeSetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1413, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemcpyNodeSetParams, cudaGraphMemcpyNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphMemcpyNodeSetParams(void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1414, 1); return f ? f(node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParams((GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemcpyNodeSetParams, cudaGraphMemcpyNodeSetParams@@libcudart.so.13");
+int vgpu12_cudaGraphExecMemcpyNodeSetParams(void* hGraphExec, void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1415, 1); return f ? f(hGraphExec, node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphExecMemcpyNodeSetParams, cudaGraphExecMemcpyNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphExecMemcpyNodeSetParams(void* hGraphExec, void* node, void* pNodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1416, 1); return f ? f(hGraphExec, node, pNodeParams) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParams((GoUintptr)hGraphExec, (GoUintptr)node, (void*)pNodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphExecMemcpyNodeSetParams, cudaGraphExecMemcpyNodeSetParams@@libcudart.so.13");
+int vgpu12_cudaGraphAddMemcpyNodeToSymbol(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int))vgpu_forked_sym(1417, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNodeToSymbol((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddMemcpyNodeToSymbol, cudaGraphAddMemcpyNodeToSymbol@libcudart.so.12");
+int vgpu13_cudaGraphAddMemcpyNodeToSymbol(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int))vgpu_forked_sym(1418, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNodeToSymbol((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddMemcpyNodeToSymbol, cudaGraphAddMemcpyNodeToSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphAddMemcpyNodeFromSymbol(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int))vgpu_forked_sym(1419, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNodeFromSymbol((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddMemcpyNodeFromSymbol, cudaGraphAddMemcpyNodeFromSymbol@libcudart.so.12");
+int vgpu13_cudaGraphAddMemcpyNodeFromSymbol(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, size_t, int))vgpu_forked_sym(1420, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphAddMemcpyNodeFromSymbol((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddMemcpyNodeFromSymbol, cudaGraphAddMemcpyNodeFromSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphMemcpyNodeSetParamsToSymbol(void* node, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1421, 1); return f ? f(node, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParamsToSymbol((GoUintptr)node, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemcpyNodeSetParamsToSymbol, cudaGraphMemcpyNodeSetParamsToSymbol@libcudart.so.12");
+int vgpu13_cudaGraphMemcpyNodeSetParamsToSymbol(void* node, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1422, 1); return f ? f(node, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParamsToSymbol((GoUintptr)node, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemcpyNodeSetParamsToSymbol, cudaGraphMemcpyNodeSetParamsToSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphMemcpyNodeSetParamsFromSymbol(void* node, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1423, 1); return f ? f(node, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParamsFromSymbol((GoUintptr)node, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemcpyNodeSetParamsFromSymbol, cudaGraphMemcpyNodeSetParamsFromSymbol@libcudart.so.12");
+int vgpu13_cudaGraphMemcpyNodeSetParamsFromSymbol(void* node, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1424, 1); return f ? f(node, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphMemcpyNodeSetParamsFromSymbol((GoUintptr)node, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemcpyNodeSetParamsFromSymbol, cudaGraphMemcpyNodeSetParamsFromSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphExecMemcpyNodeSetParamsToSymbol(void* hGraphExec, void* node, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1425, 1); return f ? f(hGraphExec, node, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParamsToSymbol((GoUintptr)hGraphExec, (GoUintptr)node, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphExecMemcpyNodeSetParamsToSymbol, cudaGraphExecMemcpyNodeSetParamsToSymbol@libcudart.so.12");
+int vgpu13_cudaGraphExecMemcpyNodeSetParamsToSymbol(void* hGraphExec, void* node, void* symbol, void* src, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1426, 1); return f ? f(hGraphExec, node, symbol, src, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParamsToSymbol((GoUintptr)hGraphExec, (GoUintptr)node, (GoUintptr)symbol, (GoUintptr)src, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphExecMemcpyNodeSetParamsToSymbol, cudaGraphExecMemcpyNodeSetParamsToSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphExecMemcpyNodeSetParamsFromSymbol(void* hGraphExec, void* node, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1427, 1); return f ? f(hGraphExec, node, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParamsFromSymbol((GoUintptr)hGraphExec, (GoUintptr)node, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphExecMemcpyNodeSetParamsFromSymbol, cudaGraphExecMemcpyNodeSetParamsFromSymbol@libcudart.so.12");
+int vgpu13_cudaGraphExecMemcpyNodeSetParamsFromSymbol(void* hGraphExec, void* node, void* dst, void* symbol, size_t count, size_t offset, int kind) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, size_t, int))vgpu_forked_sym(1428, 1); return f ? f(hGraphExec, node, dst, symbol, count, offset, kind) : 3; } int r = (int)vgpu_cudaGraphExecMemcpyNodeSetParamsFromSymbol((GoUintptr)hGraphExec, (GoUintptr)node, (GoUintptr)dst, (GoUintptr)symbol, (GoUint64)count, (GoUint64)offset, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphExecMemcpyNodeSetParamsFromSymbol, cudaGraphExecMemcpyNodeSetParamsFromSymbol@@libcudart.so.13");
+int vgpu12_cudaGraphAddMemAllocNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1429, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cudaGraphAddMemAllocNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddMemAllocNode, cudaGraphAddMemAllocNode@libcudart.so.12");
+int vgpu13_cudaGraphAddMemAllocNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1430, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cudaGraphAddMemAllocNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddMemAllocNode, cudaGraphAddMemAllocNode@@libcudart.so.13");
+int vgpu12_cudaGraphMemAllocNodeGetParams(void* node, void* params_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1431, 1); return f ? f(node, params_out) : 3; } int r = (int)vgpu_cudaGraphMemAllocNodeGetParams((GoUintptr)node, (void*)params_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemAllocNodeGetParams, cudaGraphMemAllocNodeGetParams@libcudart.so.12");
+int vgpu13_cudaGraphMemAllocNodeGetParams(void* node, void* params_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1432, 1); return f ? f(node, params_out) : 3; } int r = (int)vgpu_cudaGraphMemAllocNodeGetParams((GoUintptr)node, (void*)params_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemAllocNodeGetParams, cudaGraphMemAllocNodeGetParams@@libcudart.so.13");
+int vgpu12_cudaGraphAddMemFreeNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* dptr) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1433, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, dptr) : 3; } int r = (int)vgpu_cudaGraphAddMemFreeNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)dptr); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddMemFreeNode, cudaGraphAddMemFreeNode@libcudart.so.12");
+int vgpu13_cudaGraphAddMemFreeNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* dptr) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1434, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, dptr) : 3; } int r = (int)vgpu_cudaGraphAddMemFreeNode((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (GoUintptr)dptr); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddMemFreeNode, cudaGraphAddMemFreeNode@@libcudart.so.13");
+int vgpu12_cudaGraphMemFreeNodeGetParams(void* node, void* dptr_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1435, 1); return f ? f(node, dptr_out) : 3; } int r = (int)vgpu_cudaGraphMemFreeNodeGetParams((GoUintptr)node, (void*)dptr_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphMemFreeNodeGetParams, cudaGraphMemFreeNodeGetParams@libcudart.so.12");
+int vgpu13_cudaGraphMemFreeNodeGetParams(void* node, void* dptr_out) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1436, 1); return f ? f(node, dptr_out) : 3; } int r = (int)vgpu_cudaGraphMemFreeNodeGetParams((GoUintptr)node, (void*)dptr_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphMemFreeNodeGetParams, cudaGraphMemFreeNodeGetParams@@libcudart.so.13");
+int vgpu12_cudaGraphKernelNodeGetAttribute(void* hNode, int attr, void* value_out) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1437, 1); return f ? f(hNode, attr, value_out) : 3; } int r = (int)vgpu_cudaGraphKernelNodeGetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphKernelNodeGetAttribute, cudaGraphKernelNodeGetAttribute@libcudart.so.12");
+int vgpu13_cudaGraphKernelNodeGetAttribute(void* hNode, int attr, void* value_out) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1438, 1); return f ? f(hNode, attr, value_out) : 3; } int r = (int)vgpu_cudaGraphKernelNodeGetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphKernelNodeGetAttribute, cudaGraphKernelNodeGetAttribute@@libcudart.so.13");
+int vgpu12_cudaGraphKernelNodeSetAttribute(void* hNode, int attr, void* value) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1439, 1); return f ? f(hNode, attr, value) : 3; } int r = (int)vgpu_cudaGraphKernelNodeSetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphKernelNodeSetAttribute, cudaGraphKernelNodeSetAttribute@libcudart.so.12");
+int vgpu13_cudaGraphKernelNodeSetAttribute(void* hNode, int attr, void* value) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1440, 1); return f ? f(hNode, attr, value) : 3; } int r = (int)vgpu_cudaGraphKernelNodeSetAttribute((GoUintptr)hNode, (GoInt32)attr, (void*)value); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphKernelNodeSetAttribute, cudaGraphKernelNodeSetAttribute@@libcudart.so.13");
+int vgpu12_cudaGraphKernelNodeCopyAttributes(void* hSrc, void* hDst) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1441, 1); return f ? f(hSrc, hDst) : 3; } int r = (int)vgpu_cudaGraphKernelNodeCopyAttributes((GoUintptr)hSrc, (GoUintptr)hDst); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphKernelNodeCopyAttributes, cudaGraphKernelNodeCopyAttributes@libcudart.so.12");
+int vgpu13_cudaGraphKernelNodeCopyAttributes(void* hSrc, void* hDst) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1442, 1); return f ? f(hSrc, hDst) : 3; } int r = (int)vgpu_cudaGraphKernelNodeCopyAttributes((GoUintptr)hSrc, (GoUintptr)hDst); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphKernelNodeCopyAttributes, cudaGraphKernelNodeCopyAttributes@@libcudart.so.13");
+int vgpu12_cudaUserObjectCreate(void* object_out, void* ptr, void* destroy, unsigned int initialRefcount, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1443, 1); return f ? f(object_out, ptr, destroy, initialRefcount, flags) : 3; } int r = (int)vgpu_cudaUserObjectCreate((void*)object_out, (GoUintptr)ptr, (GoUintptr)destroy, (GoUint32)initialRefcount, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaUserObjectCreate, cudaUserObjectCreate@libcudart.so.12");
+int vgpu13_cudaUserObjectCreate(void* object_out, void* ptr, void* destroy, unsigned int initialRefcount, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1444, 1); return f ? f(object_out, ptr, destroy, initialRefcount, flags) : 3; } int r = (int)vgpu_cudaUserObjectCreate((void*)object_out, (GoUintptr)ptr, (GoUintptr)destroy, (GoUint32)initialRefcount, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaUserObjectCreate, cudaUserObjectCreate@@libcudart.so.13");
+int vgpu12_cudaUserObjectRetain(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1445, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cudaUserObjectRetain((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaUserObjectRetain, cudaUserObjectRetain@libcudart.so.12");
+int vgpu13_cudaUserObjectRetain(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1446, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cudaUserObjectRetain((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaUserObjectRetain, cudaUserObjectRetain@@libcudart.so.13");
+int vgpu12_cudaUserObjectRelease(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1447, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cudaUserObjectRelease((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaUserObjectRelease, cudaUserObjectRelease@libcudart.so.12");
+int vgpu13_cudaUserObjectRelease(void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1448, 1); return f ? f(object, count) : 3; } int r = (int)vgpu_cudaUserObjectRelease((GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaUserObjectRelease, cudaUserObjectRelease@@libcudart.so.13");
+int vgpu12_cudaGraphRetainUserObject(void* graph, void* object, unsigned int count, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1449, 1); return f ? f(graph, object, count, flags) : 3; } int r = (int)vgpu_cudaGraphRetainUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphRetainUserObject, cudaGraphRetainUserObject@libcudart.so.12");
+int vgpu13_cudaGraphRetainUserObject(void* graph, void* object, unsigned int count, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1450, 1); return f ? f(graph, object, count, flags) : 3; } int r = (int)vgpu_cudaGraphRetainUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphRetainUserObject, cudaGraphRetainUserObject@@libcudart.so.13");
+int vgpu12_cudaGraphReleaseUserObject(void* graph, void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1451, 1); return f ? f(graph, object, count) : 3; } int r = (int)vgpu_cudaGraphReleaseUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphReleaseUserObject, cudaGraphReleaseUserObject@libcudart.so.12");
+int vgpu13_cudaGraphReleaseUserObject(void* graph, void* object, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1452, 1); return f ? f(graph, object, count) : 3; } int r = (int)vgpu_cudaGraphReleaseUserObject((GoUintptr)graph, (GoUintptr)object, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphReleaseUserObject, cudaGraphReleaseUserObject@@libcudart.so.13");
+int vgpu12_cudaGraphConditionalHandleCreate(void* pHandle_out, void* graph, unsigned int defaultLaunchValue, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1453, 1); return f ? f(pHandle_out, graph, defaultLaunchValue, flags) : 3; } int r = (int)vgpu_cudaGraphConditionalHandleCreate((void*)pHandle_out, (GoUintptr)graph, (GoUint32)defaultLaunchValue, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphConditionalHandleCreate, cudaGraphConditionalHandleCreate@libcudart.so.12");
+int vgpu13_cudaGraphConditionalHandleCreate(void* pHandle_out, void* graph, unsigned int defaultLaunchValue, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1454, 1); return f ? f(pHandle_out, graph, defaultLaunchValue, flags) : 3; } int r = (int)vgpu_cudaGraphConditionalHandleCreate((void*)pHandle_out, (GoUintptr)graph, (GoUint32)defaultLaunchValue, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphConditionalHandleCreate, cudaGraphConditionalHandleCreate@@libcudart.so.13");
+int vgpu13_cudaGraphAddNode(void* pGraphNode, void* graph, void* pDependencies, void* dependencyData, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, void*, size_t, void*))vgpu_forked_sym(1455, 1); return f ? f(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cudaGraphAddNode_13((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (void*)dependencyData, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphAddNode, cudaGraphAddNode@@libcudart.so.13");
+int vgpu12_cudaGraphAddNode(void* pGraphNode, void* graph, void* pDependencies, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*))vgpu_forked_sym(1456, 1); return f ? f(pGraphNode, graph, pDependencies, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cudaGraphAddNode_12((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddNode, cudaGraphAddNode@libcudart.so.12");
+int vgpu12_cudaGraphAddNode_v2(void* pGraphNode, void* graph, void* pDependencies, void* dependencyData, size_t numDependencies, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, void*, size_t, void*))vgpu_forked_sym(1457, 1); return f ? f(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams) : 3; } int r = (int)vgpu_cudaGraphAddNode_v2_12((void*)pGraphNode, (GoUintptr)graph, (void*)pDependencies, (void*)dependencyData, (GoUint64)numDependencies, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphAddNode_v2, cudaGraphAddNode_v2@@libcudart.so.12");
+int vgpu12_cudaGraphNodeSetParams(void* node, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1458, 1); return f ? f(node, nodeParams) : 3; } int r = (int)vgpu_cudaGraphNodeSetParams((GoUintptr)node, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphNodeSetParams, cudaGraphNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphNodeSetParams(void* node, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1459, 1); return f ? f(node, nodeParams) : 3; } int r = (int)vgpu_cudaGraphNodeSetParams((GoUintptr)node, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphNodeSetParams, cudaGraphNodeSetParams@@libcudart.so.13");
+int vgpu12_cudaGraphExecNodeSetParams(void* graphExec, void* node, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1460, 1); return f ? f(graphExec, node, nodeParams) : 3; } int r = (int)vgpu_cudaGraphExecNodeSetParams((GoUintptr)graphExec, (GoUintptr)node, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGraphExecNodeSetParams, cudaGraphExecNodeSetParams@libcudart.so.12");
+int vgpu13_cudaGraphExecNodeSetParams(void* graphExec, void* node, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1461, 1); return f ? f(graphExec, node, nodeParams) : 3; } int r = (int)vgpu_cudaGraphExecNodeSetParams((GoUintptr)graphExec, (GoUintptr)node, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGraphExecNodeSetParams, cudaGraphExecNodeSetParams@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3410,9 +3551,93 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuMemBatchDecompressAsync", NULL},
 	{"cuMemBatchDecompressAsync_ptsz", NULL},
 	{"nvmlDeviceGetDriverModel_v2", NULL},
+	{"cuGraphAddMemcpyNode", NULL},
+	{"cuGraphMemcpyNodeGetParams", NULL},
+	{"cuGraphMemcpyNodeSetParams", NULL},
+	{"cuGraphExecMemcpyNodeSetParams", NULL},
+	{"cuGraphAddMemAllocNode", NULL},
+	{"cuGraphMemAllocNodeGetParams", NULL},
+	{"cuGraphAddMemFreeNode", NULL},
+	{"cuGraphMemFreeNodeGetParams", NULL},
+	{"cuDeviceGetGraphMemAttribute", NULL},
+	{"cuDeviceSetGraphMemAttribute", NULL},
+	{"cuDeviceGraphMemTrim", NULL},
+	{"cuGraphNodeGetEnabled", NULL},
+	{"cuGraphNodeSetEnabled", NULL},
+	{"cuGraphChildGraphNodeGetGraph", NULL},
+	{"cuGraphExecChildGraphNodeSetParams", NULL},
+	{"cuGraphInstantiateWithParams_ptsz", NULL},
+	{"cuGraphKernelNodeGetAttribute", NULL},
+	{"cuGraphKernelNodeSetAttribute", NULL},
+	{"cuGraphKernelNodeCopyAttributes", NULL},
+	{"cuUserObjectCreate", NULL},
+	{"cuUserObjectRetain", NULL},
+	{"cuUserObjectRelease", NULL},
+	{"cuGraphRetainUserObject", NULL},
+	{"cuGraphReleaseUserObject", NULL},
+	{"cuGraphAddNode", NULL},
+	{"cuGraphNodeSetParams", NULL},
+	{"cuGraphExecNodeSetParams", NULL},
+	{"cudaGraphHostNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphHostNodeSetParams", "libcudart.so.13"},
+	{"cudaGraphExecHostNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphExecHostNodeSetParams", "libcudart.so.13"},
+	{"cudaGraphAddMemcpyNode", "libcudart.so.12"},
+	{"cudaGraphAddMemcpyNode", "libcudart.so.13"},
+	{"cudaGraphMemcpyNodeGetParams", "libcudart.so.12"},
+	{"cudaGraphMemcpyNodeGetParams", "libcudart.so.13"},
+	{"cudaGraphMemcpyNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphMemcpyNodeSetParams", "libcudart.so.13"},
+	{"cudaGraphExecMemcpyNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphExecMemcpyNodeSetParams", "libcudart.so.13"},
+	{"cudaGraphAddMemcpyNodeToSymbol", "libcudart.so.12"},
+	{"cudaGraphAddMemcpyNodeToSymbol", "libcudart.so.13"},
+	{"cudaGraphAddMemcpyNodeFromSymbol", "libcudart.so.12"},
+	{"cudaGraphAddMemcpyNodeFromSymbol", "libcudart.so.13"},
+	{"cudaGraphMemcpyNodeSetParamsToSymbol", "libcudart.so.12"},
+	{"cudaGraphMemcpyNodeSetParamsToSymbol", "libcudart.so.13"},
+	{"cudaGraphMemcpyNodeSetParamsFromSymbol", "libcudart.so.12"},
+	{"cudaGraphMemcpyNodeSetParamsFromSymbol", "libcudart.so.13"},
+	{"cudaGraphExecMemcpyNodeSetParamsToSymbol", "libcudart.so.12"},
+	{"cudaGraphExecMemcpyNodeSetParamsToSymbol", "libcudart.so.13"},
+	{"cudaGraphExecMemcpyNodeSetParamsFromSymbol", "libcudart.so.12"},
+	{"cudaGraphExecMemcpyNodeSetParamsFromSymbol", "libcudart.so.13"},
+	{"cudaGraphAddMemAllocNode", "libcudart.so.12"},
+	{"cudaGraphAddMemAllocNode", "libcudart.so.13"},
+	{"cudaGraphMemAllocNodeGetParams", "libcudart.so.12"},
+	{"cudaGraphMemAllocNodeGetParams", "libcudart.so.13"},
+	{"cudaGraphAddMemFreeNode", "libcudart.so.12"},
+	{"cudaGraphAddMemFreeNode", "libcudart.so.13"},
+	{"cudaGraphMemFreeNodeGetParams", "libcudart.so.12"},
+	{"cudaGraphMemFreeNodeGetParams", "libcudart.so.13"},
+	{"cudaGraphKernelNodeGetAttribute", "libcudart.so.12"},
+	{"cudaGraphKernelNodeGetAttribute", "libcudart.so.13"},
+	{"cudaGraphKernelNodeSetAttribute", "libcudart.so.12"},
+	{"cudaGraphKernelNodeSetAttribute", "libcudart.so.13"},
+	{"cudaGraphKernelNodeCopyAttributes", "libcudart.so.12"},
+	{"cudaGraphKernelNodeCopyAttributes", "libcudart.so.13"},
+	{"cudaUserObjectCreate", "libcudart.so.12"},
+	{"cudaUserObjectCreate", "libcudart.so.13"},
+	{"cudaUserObjectRetain", "libcudart.so.12"},
+	{"cudaUserObjectRetain", "libcudart.so.13"},
+	{"cudaUserObjectRelease", "libcudart.so.12"},
+	{"cudaUserObjectRelease", "libcudart.so.13"},
+	{"cudaGraphRetainUserObject", "libcudart.so.12"},
+	{"cudaGraphRetainUserObject", "libcudart.so.13"},
+	{"cudaGraphReleaseUserObject", "libcudart.so.12"},
+	{"cudaGraphReleaseUserObject", "libcudart.so.13"},
+	{"cudaGraphConditionalHandleCreate", "libcudart.so.12"},
+	{"cudaGraphConditionalHandleCreate", "libcudart.so.13"},
+	{"cudaGraphAddNode", "libcudart.so.13"},
+	{"cudaGraphAddNode", "libcudart.so.12"},
+	{"cudaGraphAddNode_v2", "libcudart.so.12"},
+	{"cudaGraphNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphNodeSetParams", "libcudart.so.13"},
+	{"cudaGraphExecNodeSetParams", "libcudart.so.12"},
+	{"cudaGraphExecNodeSetParams", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1378;
-void *vgpu_fork_cache[1378];
+const int vgpu_fork_nsyms = 1462;
+void *vgpu_fork_cache[1462];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3469,6 +3694,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDeviceGetDefaultMemPool", (void*)cuDeviceGetDefaultMemPool},
 	{"cuDeviceGetDevResource", (void*)cuDeviceGetDevResource},
 	{"cuDeviceGetExecAffinitySupport", (void*)cuDeviceGetExecAffinitySupport},
+	{"cuDeviceGetGraphMemAttribute", (void*)cuDeviceGetGraphMemAttribute},
 	{"cuDeviceGetLuid", (void*)cuDeviceGetLuid},
 	{"cuDeviceGetMemPool", (void*)cuDeviceGetMemPool},
 	{"cuDeviceGetName", (void*)cuDeviceGetName},
@@ -3478,6 +3704,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDeviceGetTexture1DLinearMaxWidth", (void*)cuDeviceGetTexture1DLinearMaxWidth},
 	{"cuDeviceGetUuid", (void*)cuDeviceGetUuid},
 	{"cuDeviceGetUuid_v2", (void*)cuDeviceGetUuid_v2},
+	{"cuDeviceGraphMemTrim", (void*)cuDeviceGraphMemTrim},
 	{"cuDevicePrimaryCtxGetState", (void*)cuDevicePrimaryCtxGetState},
 	{"cuDevicePrimaryCtxRelease", (void*)cuDevicePrimaryCtxRelease},
 	{"cuDevicePrimaryCtxRelease_v2", (void*)cuDevicePrimaryCtxRelease_v2},
@@ -3487,6 +3714,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDevicePrimaryCtxSetFlags", (void*)cuDevicePrimaryCtxSetFlags},
 	{"cuDevicePrimaryCtxSetFlags_v2", (void*)cuDevicePrimaryCtxSetFlags_v2},
 	{"cuDeviceRegisterAsyncNotification", (void*)cuDeviceRegisterAsyncNotification},
+	{"cuDeviceSetGraphMemAttribute", (void*)cuDeviceSetGraphMemAttribute},
 	{"cuDeviceTotalMem", (void*)cuDeviceTotalMem},
 	{"cuDeviceTotalMem_v2", (void*)cuDeviceTotalMem_v2},
 	{"cuDeviceUnregisterAsyncNotification", (void*)cuDeviceUnregisterAsyncNotification},
@@ -3525,8 +3753,13 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphAddHostNode", (void*)cuGraphAddHostNode},
 	{"cuGraphAddKernelNode", (void*)cuGraphAddKernelNode},
 	{"cuGraphAddKernelNode_v2", (void*)cuGraphAddKernelNode_v2},
+	{"cuGraphAddMemAllocNode", (void*)cuGraphAddMemAllocNode},
+	{"cuGraphAddMemFreeNode", (void*)cuGraphAddMemFreeNode},
+	{"cuGraphAddMemcpyNode", (void*)cuGraphAddMemcpyNode},
 	{"cuGraphAddMemsetNode", (void*)cuGraphAddMemsetNode},
+	{"cuGraphAddNode", (void*)cuGraphAddNode},
 	{"cuGraphAddNode_v2", (void*)cuGraphAddNode_v2},
+	{"cuGraphChildGraphNodeGetGraph", (void*)cuGraphChildGraphNodeGetGraph},
 	{"cuGraphClone", (void*)cuGraphClone},
 	{"cuGraphCreate", (void*)cuGraphCreate},
 	{"cuGraphDebugDotPrint", (void*)cuGraphDebugDotPrint},
@@ -3536,6 +3769,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphEventRecordNodeSetEvent", (void*)cuGraphEventRecordNodeSetEvent},
 	{"cuGraphEventWaitNodeGetEvent", (void*)cuGraphEventWaitNodeGetEvent},
 	{"cuGraphEventWaitNodeSetEvent", (void*)cuGraphEventWaitNodeSetEvent},
+	{"cuGraphExecChildGraphNodeSetParams", (void*)cuGraphExecChildGraphNodeSetParams},
 	{"cuGraphExecDestroy", (void*)cuGraphExecDestroy},
 	{"cuGraphExecEventRecordNodeSetEvent", (void*)cuGraphExecEventRecordNodeSetEvent},
 	{"cuGraphExecEventWaitNodeSetEvent", (void*)cuGraphExecEventWaitNodeSetEvent},
@@ -3543,7 +3777,9 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphExecHostNodeSetParams", (void*)cuGraphExecHostNodeSetParams},
 	{"cuGraphExecKernelNodeSetParams", (void*)cuGraphExecKernelNodeSetParams},
 	{"cuGraphExecKernelNodeSetParams_v2", (void*)cuGraphExecKernelNodeSetParams_v2},
+	{"cuGraphExecMemcpyNodeSetParams", (void*)cuGraphExecMemcpyNodeSetParams},
 	{"cuGraphExecMemsetNodeSetParams", (void*)cuGraphExecMemsetNodeSetParams},
+	{"cuGraphExecNodeSetParams", (void*)cuGraphExecNodeSetParams},
 	{"cuGraphExecUpdate", (void*)cuGraphExecUpdate},
 	{"cuGraphExecUpdate_v2", (void*)cuGraphExecUpdate_v2},
 	{"cuGraphGetEdges", (void*)cuGraphGetEdges},
@@ -3555,13 +3791,21 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphInstantiate", (void*)cuGraphInstantiate},
 	{"cuGraphInstantiateWithFlags", (void*)cuGraphInstantiateWithFlags},
 	{"cuGraphInstantiateWithParams", (void*)cuGraphInstantiateWithParams},
+	{"cuGraphInstantiateWithParams_ptsz", (void*)cuGraphInstantiateWithParams_ptsz},
 	{"cuGraphInstantiate_v2", (void*)cuGraphInstantiate_v2},
+	{"cuGraphKernelNodeCopyAttributes", (void*)cuGraphKernelNodeCopyAttributes},
+	{"cuGraphKernelNodeGetAttribute", (void*)cuGraphKernelNodeGetAttribute},
 	{"cuGraphKernelNodeGetParams", (void*)cuGraphKernelNodeGetParams},
 	{"cuGraphKernelNodeGetParams_v2", (void*)cuGraphKernelNodeGetParams_v2},
+	{"cuGraphKernelNodeSetAttribute", (void*)cuGraphKernelNodeSetAttribute},
 	{"cuGraphKernelNodeSetParams", (void*)cuGraphKernelNodeSetParams},
 	{"cuGraphKernelNodeSetParams_v2", (void*)cuGraphKernelNodeSetParams_v2},
 	{"cuGraphLaunch", (void*)cuGraphLaunch},
 	{"cuGraphLaunch_ptsz", (void*)cuGraphLaunch_ptsz},
+	{"cuGraphMemAllocNodeGetParams", (void*)cuGraphMemAllocNodeGetParams},
+	{"cuGraphMemFreeNodeGetParams", (void*)cuGraphMemFreeNodeGetParams},
+	{"cuGraphMemcpyNodeGetParams", (void*)cuGraphMemcpyNodeGetParams},
+	{"cuGraphMemcpyNodeSetParams", (void*)cuGraphMemcpyNodeSetParams},
 	{"cuGraphMemsetNodeGetParams", (void*)cuGraphMemsetNodeGetParams},
 	{"cuGraphMemsetNodeSetParams", (void*)cuGraphMemsetNodeSetParams},
 	{"cuGraphNodeFindInClone", (void*)cuGraphNodeFindInClone},
@@ -3569,9 +3813,14 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphNodeGetDependencies_v2", (void*)cuGraphNodeGetDependencies_v2},
 	{"cuGraphNodeGetDependentNodes", (void*)cuGraphNodeGetDependentNodes},
 	{"cuGraphNodeGetDependentNodes_v2", (void*)cuGraphNodeGetDependentNodes_v2},
+	{"cuGraphNodeGetEnabled", (void*)cuGraphNodeGetEnabled},
 	{"cuGraphNodeGetType", (void*)cuGraphNodeGetType},
+	{"cuGraphNodeSetEnabled", (void*)cuGraphNodeSetEnabled},
+	{"cuGraphNodeSetParams", (void*)cuGraphNodeSetParams},
+	{"cuGraphReleaseUserObject", (void*)cuGraphReleaseUserObject},
 	{"cuGraphRemoveDependencies", (void*)cuGraphRemoveDependencies},
 	{"cuGraphRemoveDependencies_v2", (void*)cuGraphRemoveDependencies_v2},
+	{"cuGraphRetainUserObject", (void*)cuGraphRetainUserObject},
 	{"cuGraphUpload", (void*)cuGraphUpload},
 	{"cuGraphUpload_ptsz", (void*)cuGraphUpload_ptsz},
 	{"cuGreenCtxCreate", (void*)cuGreenCtxCreate},
@@ -3779,6 +4028,9 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamWriteValue64_v2", (void*)cuStreamWriteValue64_v2},
 	{"cuStreamWriteValue64_v2_ptsz", (void*)cuStreamWriteValue64_v2_ptsz},
 	{"cuThreadExchangeStreamCaptureMode", (void*)cuThreadExchangeStreamCaptureMode},
+	{"cuUserObjectCreate", (void*)cuUserObjectCreate},
+	{"cuUserObjectRelease", (void*)cuUserObjectRelease},
+	{"cuUserObjectRetain", (void*)cuUserObjectRetain},
 };
 
 static int vgpu_proc_cmp(const void *key, const void *elem) {

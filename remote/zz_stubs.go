@@ -1462,25 +1462,25 @@ var Stubs = table.Set{
 		},
 		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddHostNode", 801))
+			r := int32(GraphAddHostNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(276, t)
 			return r
 		},
 		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphHostNodeGetParams", 801))
+			r := int32(GraphHostNodeGetParamsCU(hNode, nodeParams))
 			StatsEnd(277, t)
 			return r
 		},
 		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphHostNodeSetParams", 801))
+			r := int32(GraphHostNodeSetParamsCU(hNode, nodeParams))
 			StatsEnd(278, t)
 			return r
 		},
 		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecHostNodeSetParams", 801))
+			r := int32(GraphExecHostNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 			StatsEnd(279, t)
 			return r
 		},
@@ -1510,49 +1510,49 @@ var Stubs = table.Set{
 		},
 		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddKernelNode", 801))
+			r := int32(GraphAddKernelNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(284, t)
 			return r
 		},
 		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphAddKernelNode_v2", 801))
+			r := int32(GraphAddKernelNode2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 			StatsEnd(285, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeGetParams", 801))
+			r := int32(GraphKernelNodeGetParamsCU(hNode, nodeParams))
 			StatsEnd(286, t)
 			return r
 		},
 		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeGetParams_v2", 801))
+			r := int32(GraphKernelNodeGetParams2(hNode, nodeParams))
 			StatsEnd(287, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeSetParams", 801))
+			r := int32(GraphKernelNodeSetParamsCU(hNode, nodeParams))
 			StatsEnd(288, t)
 			return r
 		},
 		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphKernelNodeSetParams_v2", 801))
+			r := int32(GraphKernelNodeSetParams2(hNode, nodeParams))
 			StatsEnd(289, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecKernelNodeSetParams", 801))
+			r := int32(GraphExecKernelNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 			StatsEnd(290, t)
 			return r
 		},
 		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuGraphExecKernelNodeSetParams_v2", 801))
+			r := int32(GraphExecKernelNodeSetParams2(hGraphExec, hNode, nodeParams))
 			StatsEnd(291, t)
 			return r
 		},
@@ -1974,6 +1974,153 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1081, []wire.Value{{U: uint64(paramsArray)}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(uintptr(errorIndex))}, {U: uint64(stream)}}))
 			StatsEnd(1081, t)
+			return r
+		},
+		CuGraphAddMemcpyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1083, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(copyParams))}, {U: uint64(ctx)}}))
+			StatsEnd(1083, t)
+			return r
+		},
+		CuGraphMemcpyNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1084, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1084, t)
+			return r
+		},
+		CuGraphMemcpyNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1085, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1085, t)
+			return r
+		},
+		CuGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1086, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(copyParams))}, {U: uint64(ctx)}}))
+			StatsEnd(1086, t)
+			return r
+		},
+		CuGraphAddMemAllocNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1087, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1087, t)
+			return r
+		},
+		CuGraphMemAllocNodeGetParams: func(hNode uintptr, params_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1088, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(params_out))}}))
+			StatsEnd(1088, t)
+			return r
+		},
+		CuGraphAddMemFreeNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1089, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(dptr)}}))
+			StatsEnd(1089, t)
+			return r
+		},
+		CuGraphMemFreeNodeGetParams: func(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1090, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(dptr_out))}}))
+			StatsEnd(1090, t)
+			return r
+		},
+		CuDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1091, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1091, t)
+			return r
+		},
+		CuDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1092, []wire.Value{{U: uint64(device)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1092, t)
+			return r
+		},
+		CuDeviceGraphMemTrim: func(device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1093, []wire.Value{{U: uint64(device)}}))
+			StatsEnd(1093, t)
+			return r
+		},
+		CuGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1094, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(isEnabled))}}))
+			StatsEnd(1094, t)
+			return r
+		},
+		CuGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1095, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(isEnabled)}}))
+			StatsEnd(1095, t)
+			return r
+		},
+		CuGraphChildGraphNodeGetGraph: func(hNode uintptr, phGraph unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1096, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(phGraph))}}))
+			StatsEnd(1096, t)
+			return r
+		},
+		CuGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1097, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(childGraph)}}))
+			StatsEnd(1097, t)
+			return r
+		},
+		CuGraphInstantiateWithParams_ptsz: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1098, []wire.Value{{U: uint64(uintptr(phGraphExec))}, {U: uint64(hGraph)}, {U: uint64(uintptr(instantiateParams))}}))
+			StatsEnd(1098, t)
+			return r
+		},
+		CuGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1099, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(1099, t)
+			return r
+		},
+		CuGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1100, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1100, t)
+			return r
+		},
+		CuGraphKernelNodeCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1101, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}}))
+			StatsEnd(1101, t)
+			return r
+		},
+		CuUserObjectCreate:  table.Semantics.Cuda.CuUserObjectCreate,
+		CuUserObjectRetain:  table.Semantics.Cuda.CuUserObjectRetain,
+		CuUserObjectRelease: table.Semantics.Cuda.CuUserObjectRelease,
+		CuGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphRetainUserObjectCU(graph, object, count, flags))
+			StatsEnd(1105, t)
+			return r
+		},
+		CuGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphReleaseUserObjectCU(graph, object, count))
+			StatsEnd(1106, t)
+			return r
+		},
+		CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1107, []wire.Value{{U: uint64(uintptr(phGraphNode))}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1107, t)
+			return r
+		},
+		CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1108, []wire.Value{{U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1108, t)
+			return r
+		},
+		CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1109, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1109, t)
 			return r
 		},
 	},
@@ -3206,7 +3353,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddKernelNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphAddKernelNode", 801))
+			r := int32(GraphAddKernelNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
 			StatsEnd(487, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3215,7 +3362,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphKernelNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphKernelNodeGetParams", 801))
+			r := int32(GraphKernelNodeGetParams(node, pNodeParams))
 			StatsEnd(488, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3224,7 +3371,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphKernelNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphKernelNodeSetParams", 801))
+			r := int32(GraphKernelNodeSetParams(node, pNodeParams))
 			StatsEnd(489, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3233,7 +3380,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecKernelNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphExecKernelNodeSetParams", 801))
+			r := int32(GraphExecKernelNodeSetParams(hGraphExec, node, pNodeParams))
 			StatsEnd(490, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3813,7 +3960,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddHostNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphAddHostNode", 801))
+			r := int32(GraphAddHostNode(pGraphNode, graph, pDependencies, numDependencies, pNodeParams))
 			StatsEnd(558, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -3822,7 +3969,7 @@ var Stubs = table.Set{
 		},
 		CudaGraphHostNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaGraphHostNodeGetParams", 801))
+			r := int32(GraphHostNodeGetParams(node, pNodeParams))
 			StatsEnd(559, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4416,6 +4563,252 @@ var Stubs = table.Set{
 		CudaSetValidDevices:                   table.Semantics.Cudart.CudaSetValidDevices,
 		CudaDeviceRegisterAsyncNotification:   table.Semantics.Cudart.CudaDeviceRegisterAsyncNotification,
 		CudaDeviceUnregisterAsyncNotification: table.Semantics.Cudart.CudaDeviceUnregisterAsyncNotification,
+		CudaGraphHostNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphHostNodeSetParams(node, pNodeParams))
+			StatsEnd(1110, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecHostNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecHostNodeSetParams(hGraphExec, node, pNodeParams))
+			StatsEnd(1111, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1112, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(pCopyParams))}}))
+			StatsEnd(1112, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1113, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1113, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1114, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1114, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1115, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(node)}, {U: uint64(uintptr(pNodeParams))}}))
+			StatsEnd(1115, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeToSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind))
+			StatsEnd(1116, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeFromSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind))
+			StatsEnd(1117, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsToSymbol: func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind))
+			StatsEnd(1118, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsFromSymbol: func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind))
+			StatsEnd(1119, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsToSymbol: func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind))
+			StatsEnd(1120, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsFromSymbol: func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			t := StatsBegin()
+			r := int32(GraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind))
+			StatsEnd(1121, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemAllocNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1122, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1122, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemAllocNodeGetParams: func(node uintptr, params_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1123, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(params_out))}}))
+			StatsEnd(1123, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemFreeNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1124, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(dptr)}}))
+			StatsEnd(1124, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemFreeNodeGetParams: func(node uintptr, dptr_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1125, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(dptr_out))}}))
+			StatsEnd(1125, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1126, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value_out))}}))
+			StatsEnd(1126, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1127, []wire.Value{{U: uint64(hNode)}, {U: uint64(attr)}, {U: uint64(uintptr(value))}}))
+			StatsEnd(1127, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1128, []wire.Value{{U: uint64(hSrc)}, {U: uint64(hDst)}}))
+			StatsEnd(1128, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaUserObjectCreate:  table.Semantics.Cudart.CudaUserObjectCreate,
+		CudaUserObjectRetain:  table.Semantics.Cudart.CudaUserObjectRetain,
+		CudaUserObjectRelease: table.Semantics.Cudart.CudaUserObjectRelease,
+		CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphRetainUserObject(graph, object, count, flags))
+			StatsEnd(1132, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(GraphReleaseUserObject(graph, object, count))
+			StatsEnd(1133, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1134, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(graph)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1134, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1135, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1135, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1136, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1136, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1137, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1137, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1138, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1138, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1139, []wire.Value{{U: uint64(graphExec)}, {U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1139, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

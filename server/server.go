@@ -527,6 +527,10 @@ func answer(op uint32, payload []byte, byOp map[uint32]*api.Func) []byte {
 		return code(op, payload)
 	case wire.OpGlobal:
 		return global(payload)
+	case wire.OpGraphNode:
+		return graphNode(payload)
+	case wire.OpGraphLaunchPart:
+		return graphLaunchPart(payload)
 	case wire.OpPoolAttr:
 		return poolAttr(payload)
 	case wire.OpArrayLayout: // the caller's own array only: LayoutOf resolves owner-aware

@@ -2134,4 +2134,119 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	14100: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NotSupportedPair(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
 	},
+	11000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemcpyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B), uintptr(v[5].U))))
+	},
+	11001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemcpyNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemcpyNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecMemcpyNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), uintptr(v[3].U))))
+	},
+	11004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemAllocNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemAllocNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddMemFreeNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uint64(v[4].U))))
+	},
+	11007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphMemFreeNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceSetGraphMemAttribute(int32(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11010: func(v []wire.Value) uint64 { return uint64(uint32(cuda.DeviceGraphMemTrim(int32(v[0].U)))) },
+	11011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeGetEnabled(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeSetEnabled(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	11013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphChildGraphNodeGetGraph(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecChildGraphNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), uintptr(v[2].U))))
+	},
+	11015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphInstantiateWithParamsPtsz(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11016: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11018: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	11024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphAddNodeCU(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphNodeSetParamsCU(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphExecNodeSetParamsCU(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11102: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemcpyNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11103: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11104: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemcpyNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11105: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecMemcpyNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	11112: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemAllocNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11113: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemAllocNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11114: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddMemFreeNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	11115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphMemFreeNodeGetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11116: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeGetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeSetAttribute(uintptr(v[0].U), int32(v[1].U), ptr(v[2].B))))
+	},
+	11118: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
+	},
+	11124: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphConditionalHandleCreate(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	11125: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), ptr(v[5].B))))
+	},
+	11126: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode12(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), uint64(v[3].U), ptr(v[4].B))))
+	},
+	11127: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphAddNode(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), ptr(v[5].B))))
+	},
+	11128: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphNodeSetParams(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	11129: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphExecNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
 }

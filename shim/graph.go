@@ -31,6 +31,9 @@ type Node struct {
 	// Capturable: Run only enqueues device work on the backend's current stream (a cuBLAS
 	// call), so a backend may record it into a graph of its own.
 	Capturable bool
+	// ClientFn, ClientData: a remote client's host node (NodeHost), kept as numbers to hand
+	// back at the graph's launch (shim/graphnodes.go); never called here.
+	ClientFn, ClientData uintptr
 }
 
 // GraphBackend is a backend that runs an instantiated graph as one unit of device work, as
@@ -84,6 +87,7 @@ type GraphExec struct {
 
 // Close destroys the backend's graph (cudaGraphExecDestroy, or the client went).
 func (x *GraphExec) Close() {
+	defer OwnerGone(x.Handle) // its user objects' references (shim/graphnodes.go)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dropNative()
@@ -107,6 +111,7 @@ func Instantiate(g *Graph) *GraphExec {
 	x := &GraphExec{Nodes: append([]Node(nil), g.Nodes...), layout: g.layoutLocked()}
 	g.mu.Unlock()
 	x.Handle = NewHandle(KindGraphExec, x)
+	OwnerCopy(g.Handle, x.Handle) // the graph's user objects live as long as x too
 	return x
 }
 

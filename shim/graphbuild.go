@@ -221,6 +221,7 @@ func (g *Graph) Clone() *Graph {
 
 // ReleaseNodes releases the handles of g's nodes (cudaGraphDestroy).
 func (g *Graph) ReleaseNodes() {
+	defer OwnerGone(g.Handle) // its user objects' references (shim/graphnodes.go)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, n := range g.built {

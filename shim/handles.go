@@ -28,6 +28,9 @@ const (
 	KindArray   // a CUDA array (cudart/array.go)
 	KindTexture // a texture object (cudart/texture.go)
 	KindSurface // a surface object
+	// User objects and conditional handles of graphs (shim/graphnodes.go).
+	KindUserObject
+	KindConditional
 	kindCount
 )
 

@@ -386,6 +386,33 @@ type Cuda struct {
 	CuCheckpointProcessUnlock                            func(pid int32, args unsafe.Pointer) int32
 	CuMemBatchDecompressAsync                            func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32
 	CuMemBatchDecompressAsync_ptsz                       func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32
+	CuGraphAddMemcpyNode                                 func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32
+	CuGraphMemcpyNodeGetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphMemcpyNodeSetParams                           func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecMemcpyNodeSetParams                       func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32
+	CuGraphAddMemAllocNode                               func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphMemAllocNodeGetParams                         func(hNode uintptr, params_out unsafe.Pointer) int32
+	CuGraphAddMemFreeNode                                func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32
+	CuGraphMemFreeNodeGetParams                          func(hNode uintptr, dptr_out unsafe.Pointer) int32
+	CuDeviceGetGraphMemAttribute                         func(device int32, attr int32, value unsafe.Pointer) int32
+	CuDeviceSetGraphMemAttribute                         func(device int32, attr int32, value unsafe.Pointer) int32
+	CuDeviceGraphMemTrim                                 func(device int32) int32
+	CuGraphNodeGetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32
+	CuGraphNodeSetEnabled                                func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32
+	CuGraphChildGraphNodeGetGraph                        func(hNode uintptr, phGraph unsafe.Pointer) int32
+	CuGraphExecChildGraphNodeSetParams                   func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32
+	CuGraphInstantiateWithParams_ptsz                    func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32
+	CuGraphKernelNodeGetAttribute                        func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32
+	CuGraphKernelNodeSetAttribute                        func(hNode uintptr, attr int32, value unsafe.Pointer) int32
+	CuGraphKernelNodeCopyAttributes                      func(dst uintptr, src uintptr) int32
+	CuUserObjectCreate                                   func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32
+	CuUserObjectRetain                                   func(object uintptr, count uint32) int32
+	CuUserObjectRelease                                  func(object uintptr, count uint32) int32
+	CuGraphRetainUserObject                              func(graph uintptr, object uintptr, count uint32, flags uint32) int32
+	CuGraphReleaseUserObject                             func(graph uintptr, object uintptr, count uint32) int32
+	CuGraphAddNode                                       func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CuGraphNodeSetParams                                 func(hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuGraphExecNodeSetParams                             func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -700,6 +727,36 @@ type Cudart struct {
 	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
 	CudaDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
 	CudaDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
+	CudaGraphHostNodeSetParams                             func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphExecHostNodeSetParams                         func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphAddMemcpyNode                                 func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32
+	CudaGraphMemcpyNodeGetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphMemcpyNodeSetParams                           func(node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphExecMemcpyNodeSetParams                       func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32
+	CudaGraphAddMemcpyNodeToSymbol                         func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphAddMemcpyNodeFromSymbol                       func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphMemcpyNodeSetParamsToSymbol                   func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphMemcpyNodeSetParamsFromSymbol                 func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphExecMemcpyNodeSetParamsToSymbol               func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphExecMemcpyNodeSetParamsFromSymbol             func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32
+	CudaGraphAddMemAllocNode                               func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CudaGraphMemAllocNodeGetParams                         func(node uintptr, params_out unsafe.Pointer) int32
+	CudaGraphAddMemFreeNode                                func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32
+	CudaGraphMemFreeNodeGetParams                          func(node uintptr, dptr_out unsafe.Pointer) int32
+	CudaGraphKernelNodeGetAttribute                        func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32
+	CudaGraphKernelNodeSetAttribute                        func(hNode uintptr, attr int32, value unsafe.Pointer) int32
+	CudaGraphKernelNodeCopyAttributes                      func(hSrc uintptr, hDst uintptr) int32
+	CudaUserObjectCreate                                   func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32
+	CudaUserObjectRetain                                   func(object uintptr, count uint32) int32
+	CudaUserObjectRelease                                  func(object uintptr, count uint32) int32
+	CudaGraphRetainUserObject                              func(graph uintptr, object uintptr, count uint32, flags uint32) int32
+	CudaGraphReleaseUserObject                             func(graph uintptr, object uintptr, count uint32) int32
+	CudaGraphConditionalHandleCreate                       func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32
+	CudaGraphAddNode_13                                    func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CudaGraphAddNode_12                                    func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CudaGraphAddNode_v2_12                                 func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
+	CudaGraphNodeSetParams                                 func(node uintptr, nodeParams unsafe.Pointer) int32
+	CudaGraphExecNodeSetParams                             func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -1954,16 +2011,16 @@ var Semantics = Set{
 			return int32(cuda.GraphExecEventWaitNodeSetEvent(hGraphExec, hNode, event))
 		},
 		CuGraphAddHostNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphAddHostNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+			return int32(cuda.GraphAddHostNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 		},
 		CuGraphHostNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphHostNodeGetParams(hNode, nodeParams))
+			return int32(cuda.GraphHostNodeGetParamsCU(hNode, nodeParams))
 		},
 		CuGraphHostNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphHostNodeSetParams(hNode, nodeParams))
+			return int32(cuda.GraphHostNodeSetParamsCU(hNode, nodeParams))
 		},
 		CuGraphExecHostNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphExecHostNodeSetParams(hGraphExec, hNode, nodeParams))
+			return int32(cuda.GraphExecHostNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 		},
 		CuGraphAddChildGraphNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, childGraph uintptr) int32 {
 			return int32(cuda.GraphAddChildGraphNode(phGraphNode, hGraph, dependencies, numDependencies, childGraph))
@@ -1978,25 +2035,25 @@ var Semantics = Set{
 			return int32(cuda.GraphExecMemsetNodeSetParams(hGraphExec, hNode, memsetParams, ctx))
 		},
 		CuGraphAddKernelNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphAddKernelNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+			return int32(cuda.GraphAddKernelNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 		},
 		CuGraphAddKernelNode_v2: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			return int32(cuda.GraphAddKernelNode2(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
 		},
 		CuGraphKernelNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphKernelNodeGetParams(hNode, nodeParams))
+			return int32(cuda.GraphKernelNodeGetParamsCU(hNode, nodeParams))
 		},
 		CuGraphKernelNodeGetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			return int32(cuda.GraphKernelNodeGetParams2(hNode, nodeParams))
 		},
 		CuGraphKernelNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphKernelNodeSetParams(hNode, nodeParams))
+			return int32(cuda.GraphKernelNodeSetParamsCU(hNode, nodeParams))
 		},
 		CuGraphKernelNodeSetParams_v2: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			return int32(cuda.GraphKernelNodeSetParams2(hNode, nodeParams))
 		},
 		CuGraphExecKernelNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
-			return int32(cuda.GraphExecKernelNodeSetParams(hGraphExec, hNode, nodeParams))
+			return int32(cuda.GraphExecKernelNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 		},
 		CuGraphExecKernelNodeSetParams_v2: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			return int32(cuda.GraphExecKernelNodeSetParams2(hGraphExec, hNode, nodeParams))
@@ -2210,6 +2267,87 @@ var Semantics = Set{
 		},
 		CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
 			return int32(cuda.MemBatchDecompressAsyncPtsz(paramsArray, count, flags, errorIndex, stream))
+		},
+		CuGraphAddMemcpyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.GraphAddMemcpyNode(phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx))
+		},
+		CuGraphMemcpyNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemcpyNodeGetParams(hNode, nodeParams))
+		},
+		CuGraphMemcpyNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemcpyNodeSetParams(hNode, nodeParams))
+		},
+		CuGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+			return int32(cuda.GraphExecMemcpyNodeSetParams(hGraphExec, hNode, copyParams, ctx))
+		},
+		CuGraphAddMemAllocNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddMemAllocNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphMemAllocNodeGetParams: func(hNode uintptr, params_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemAllocNodeGetParams(hNode, params_out))
+		},
+		CuGraphAddMemFreeNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+			return int32(cuda.GraphAddMemFreeNode(phGraphNode, hGraph, dependencies, numDependencies, dptr))
+		},
+		CuGraphMemFreeNodeGetParams: func(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphMemFreeNodeGetParams(hNode, dptr_out))
+		},
+		CuDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.DeviceGetGraphMemAttribute(device, attr, value))
+		},
+		CuDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.DeviceSetGraphMemAttribute(device, attr, value))
+		},
+		CuDeviceGraphMemTrim: func(device int32) int32 {
+			return int32(cuda.DeviceGraphMemTrim(device))
+		},
+		CuGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeGetEnabled(hGraphExec, hNode, isEnabled))
+		},
+		CuGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+			return int32(cuda.GraphNodeSetEnabled(hGraphExec, hNode, isEnabled))
+		},
+		CuGraphChildGraphNodeGetGraph: func(hNode uintptr, phGraph unsafe.Pointer) int32 {
+			return int32(cuda.GraphChildGraphNodeGetGraph(hNode, phGraph))
+		},
+		CuGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+			return int32(cuda.GraphExecChildGraphNodeSetParams(hGraphExec, hNode, childGraph))
+		},
+		CuGraphInstantiateWithParams_ptsz: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphInstantiateWithParamsPtsz(phGraphExec, hGraph, instantiateParams))
+		},
+		CuGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeGetAttribute(hNode, attr, value_out))
+		},
+		CuGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			return int32(cuda.GraphKernelNodeSetAttribute(hNode, attr, value))
+		},
+		CuGraphKernelNodeCopyAttributes: func(dst uintptr, src uintptr) int32 {
+			return int32(cuda.GraphKernelNodeCopyAttributes(dst, src))
+		},
+		CuUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+			return int32(cuda.UserObjectCreate(object_out, ptr, destroy, initialRefcount, flags))
+		},
+		CuUserObjectRetain: func(object uintptr, count uint32) int32 {
+			return int32(cuda.UserObjectRetain(object, count))
+		},
+		CuUserObjectRelease: func(object uintptr, count uint32) int32 {
+			return int32(cuda.UserObjectRelease(object, count))
+		},
+		CuGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			return int32(cuda.GraphRetainUserObjectCU(graph, object, count, flags))
+		},
+		CuGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			return int32(cuda.GraphReleaseUserObjectCU(graph, object, count))
+		},
+		CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphAddNodeCU(phGraphNode, hGraph, dependencies, numDependencies, nodeParams))
+		},
+		CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphNodeSetParamsCU(hNode, nodeParams))
+		},
+		CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+			return int32(cuda.GraphExecNodeSetParamsCU(hGraphExec, hNode, nodeParams))
 		},
 	},
 	Cudart: Cudart{
@@ -4322,6 +4460,216 @@ var Semantics = Set{
 		},
 		CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 			r := int32(cudart.DeviceUnregisterAsyncNotification(device, callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphHostNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphHostNodeSetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecHostNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecHostNodeSetParams(hGraphExec, node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddMemcpyNode(pGraphNode, graph, pDependencies, numDependencies, pCopyParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemcpyNodeGetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemcpyNodeSetParams(node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecMemcpyNodeSetParams(hGraphExec, node, pNodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeToSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemcpyNodeFromSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsToSymbol: func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemcpyNodeSetParamsFromSymbol: func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsToSymbol: func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecMemcpyNodeSetParamsFromSymbol: func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+			r := int32(cudart.GraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemAllocNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddMemAllocNode(pGraphNode, graph, pDependencies, numDependencies, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemAllocNodeGetParams: func(node uintptr, params_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemAllocNodeGetParams(node, params_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddMemFreeNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+			r := int32(cudart.GraphAddMemFreeNode(pGraphNode, graph, pDependencies, numDependencies, dptr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphMemFreeNodeGetParams: func(node uintptr, dptr_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphMemFreeNodeGetParams(node, dptr_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+			r := int32(cudart.GraphKernelNodeGetAttribute(hNode, attr, value_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+			r := int32(cudart.GraphKernelNodeSetAttribute(hNode, attr, value))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+			r := int32(cudart.GraphKernelNodeCopyAttributes(hSrc, hDst))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+			r := int32(cudart.UserObjectCreate(object_out, ptr, destroy, initialRefcount, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaUserObjectRetain: func(object uintptr, count uint32) int32 {
+			r := int32(cudart.UserObjectRetain(object, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaUserObjectRelease: func(object uintptr, count uint32) int32 {
+			r := int32(cudart.UserObjectRelease(object, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+			r := int32(cudart.GraphRetainUserObject(graph, object, count, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+			r := int32(cudart.GraphReleaseUserObject(graph, object, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			r := int32(cudart.GraphConditionalHandleCreate(pHandle_out, graph, defaultLaunchValue, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddNode12(pGraphNode, graph, pDependencies, numDependencies, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphAddNode(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphNodeSetParams(node, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+			r := int32(cudart.GraphExecNodeSetParams(graphExec, node, nodeParams))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7744,6 +8092,168 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 14036, "cuMemBatchDecompressAsync_ptsz", cuda.Result(r), paramsArray, count, flags, errorIndex, stream)
 				return r
 			},
+			CuGraphAddMemcpyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddMemcpyNode(phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx)
+				shim.TraceEnd(t, 11000, "cuGraphAddMemcpyNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx)
+				return r
+			},
+			CuGraphMemcpyNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemcpyNodeGetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 11001, "cuGraphMemcpyNodeGetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphMemcpyNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemcpyNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 11002, "cuGraphMemcpyNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecMemcpyNodeSetParams(hGraphExec, hNode, copyParams, ctx)
+				shim.TraceEnd(t, 11003, "cuGraphExecMemcpyNodeSetParams", cuda.Result(r), hGraphExec, hNode, copyParams, ctx)
+				return r
+			},
+			CuGraphAddMemAllocNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddMemAllocNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11004, "cuGraphAddMemAllocNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphMemAllocNodeGetParams: func(hNode uintptr, params_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemAllocNodeGetParams(hNode, params_out)
+				shim.TraceEnd(t, 11005, "cuGraphMemAllocNodeGetParams", cuda.Result(r), hNode, params_out)
+				return r
+			},
+			CuGraphAddMemFreeNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddMemFreeNode(phGraphNode, hGraph, dependencies, numDependencies, dptr)
+				shim.TraceEnd(t, 11006, "cuGraphAddMemFreeNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, dptr)
+				return r
+			},
+			CuGraphMemFreeNodeGetParams: func(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphMemFreeNodeGetParams(hNode, dptr_out)
+				shim.TraceEnd(t, 11007, "cuGraphMemFreeNodeGetParams", cuda.Result(r), hNode, dptr_out)
+				return r
+			},
+			CuDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetGraphMemAttribute(device, attr, value)
+				shim.TraceEnd(t, 11008, "cuDeviceGetGraphMemAttribute", cuda.Result(r), device, attr, value)
+				return r
+			},
+			CuDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceSetGraphMemAttribute(device, attr, value)
+				shim.TraceEnd(t, 11009, "cuDeviceSetGraphMemAttribute", cuda.Result(r), device, attr, value)
+				return r
+			},
+			CuDeviceGraphMemTrim: func(device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGraphMemTrim(device)
+				shim.TraceEnd(t, 11010, "cuDeviceGraphMemTrim", cuda.Result(r), device)
+				return r
+			},
+			CuGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 11011, "cuGraphNodeGetEnabled", cuda.Result(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CuGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+				shim.TraceEnd(t, 11012, "cuGraphNodeSetEnabled", cuda.Result(r), hGraphExec, hNode, isEnabled)
+				return r
+			},
+			CuGraphChildGraphNodeGetGraph: func(hNode uintptr, phGraph unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphChildGraphNodeGetGraph(hNode, phGraph)
+				shim.TraceEnd(t, 11013, "cuGraphChildGraphNodeGetGraph", cuda.Result(r), hNode, phGraph)
+				return r
+			},
+			CuGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecChildGraphNodeSetParams(hGraphExec, hNode, childGraph)
+				shim.TraceEnd(t, 11014, "cuGraphExecChildGraphNodeSetParams", cuda.Result(r), hGraphExec, hNode, childGraph)
+				return r
+			},
+			CuGraphInstantiateWithParams_ptsz: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphInstantiateWithParams_ptsz(phGraphExec, hGraph, instantiateParams)
+				shim.TraceEnd(t, 11015, "cuGraphInstantiateWithParams_ptsz", cuda.Result(r), phGraphExec, hGraph, instantiateParams)
+				return r
+			},
+			CuGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeGetAttribute(hNode, attr, value_out)
+				shim.TraceEnd(t, 11016, "cuGraphKernelNodeGetAttribute", cuda.Result(r), hNode, attr, value_out)
+				return r
+			},
+			CuGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeSetAttribute(hNode, attr, value)
+				shim.TraceEnd(t, 11017, "cuGraphKernelNodeSetAttribute", cuda.Result(r), hNode, attr, value)
+				return r
+			},
+			CuGraphKernelNodeCopyAttributes: func(dst uintptr, src uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphKernelNodeCopyAttributes(dst, src)
+				shim.TraceEnd(t, 11018, "cuGraphKernelNodeCopyAttributes", cuda.Result(r), dst, src)
+				return r
+			},
+			CuUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+				shim.TraceEnd(t, 11019, "cuUserObjectCreate", cuda.Result(r), object_out, ptr, destroy, initialRefcount, flags)
+				return r
+			},
+			CuUserObjectRetain: func(object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuUserObjectRetain(object, count)
+				shim.TraceEnd(t, 11020, "cuUserObjectRetain", cuda.Result(r), object, count)
+				return r
+			},
+			CuUserObjectRelease: func(object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuUserObjectRelease(object, count)
+				shim.TraceEnd(t, 11021, "cuUserObjectRelease", cuda.Result(r), object, count)
+				return r
+			},
+			CuGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphRetainUserObject(graph, object, count, flags)
+				shim.TraceEnd(t, 11022, "cuGraphRetainUserObject", cuda.Result(r), graph, object, count, flags)
+				return r
+			},
+			CuGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphReleaseUserObject(graph, object, count)
+				shim.TraceEnd(t, 11023, "cuGraphReleaseUserObject", cuda.Result(r), graph, object, count)
+				return r
+			},
+			CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphAddNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11024, "cuGraphAddNode", cuda.Result(r), phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+				return r
+			},
+			CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphNodeSetParams(hNode, nodeParams)
+				shim.TraceEnd(t, 11025, "cuGraphNodeSetParams", cuda.Result(r), hNode, nodeParams)
+				return r
+			},
+			CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphExecNodeSetParams(hGraphExec, hNode, nodeParams)
+				shim.TraceEnd(t, 11026, "cuGraphExecNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -9598,6 +10108,186 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
 				shim.TraceEnd(t, 8098, "cudaDeviceUnregisterAsyncNotification", cudart.Error(r), device, callback)
+				return r
+			},
+			CudaGraphHostNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphHostNodeSetParams(node, pNodeParams)
+				shim.TraceEnd(t, 11100, "cudaGraphHostNodeSetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphExecHostNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecHostNodeSetParams(hGraphExec, node, pNodeParams)
+				shim.TraceEnd(t, 11101, "cudaGraphExecHostNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+				return r
+			},
+			CudaGraphAddMemcpyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemcpyNode(pGraphNode, graph, pDependencies, numDependencies, pCopyParams)
+				shim.TraceEnd(t, 11102, "cudaGraphAddMemcpyNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, pCopyParams)
+				return r
+			},
+			CudaGraphMemcpyNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemcpyNodeGetParams(node, pNodeParams)
+				shim.TraceEnd(t, 11103, "cudaGraphMemcpyNodeGetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphMemcpyNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemcpyNodeSetParams(node, pNodeParams)
+				shim.TraceEnd(t, 11104, "cudaGraphMemcpyNodeSetParams", cudart.Error(r), node, pNodeParams)
+				return r
+			},
+			CudaGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecMemcpyNodeSetParams(hGraphExec, node, pNodeParams)
+				shim.TraceEnd(t, 11105, "cudaGraphExecMemcpyNodeSetParams", cudart.Error(r), hGraphExec, node, pNodeParams)
+				return r
+			},
+			CudaGraphAddMemcpyNodeToSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind)
+				shim.TraceEnd(t, 11106, "cudaGraphAddMemcpyNodeToSymbol", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind)
+				return r
+			},
+			CudaGraphAddMemcpyNodeFromSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind)
+				shim.TraceEnd(t, 11107, "cudaGraphAddMemcpyNodeFromSymbol", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind)
+				return r
+			},
+			CudaGraphMemcpyNodeSetParamsToSymbol: func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind)
+				shim.TraceEnd(t, 11108, "cudaGraphMemcpyNodeSetParamsToSymbol", cudart.Error(r), node, symbol, src, count, offset, kind)
+				return r
+			},
+			CudaGraphMemcpyNodeSetParamsFromSymbol: func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind)
+				shim.TraceEnd(t, 11109, "cudaGraphMemcpyNodeSetParamsFromSymbol", cudart.Error(r), node, dst, symbol, count, offset, kind)
+				return r
+			},
+			CudaGraphExecMemcpyNodeSetParamsToSymbol: func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind)
+				shim.TraceEnd(t, 11110, "cudaGraphExecMemcpyNodeSetParamsToSymbol", cudart.Error(r), hGraphExec, node, symbol, src, count, offset, kind)
+				return r
+			},
+			CudaGraphExecMemcpyNodeSetParamsFromSymbol: func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind)
+				shim.TraceEnd(t, 11111, "cudaGraphExecMemcpyNodeSetParamsFromSymbol", cudart.Error(r), hGraphExec, node, dst, symbol, count, offset, kind)
+				return r
+			},
+			CudaGraphAddMemAllocNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemAllocNode(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11112, "cudaGraphAddMemAllocNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+				return r
+			},
+			CudaGraphMemAllocNodeGetParams: func(node uintptr, params_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemAllocNodeGetParams(node, params_out)
+				shim.TraceEnd(t, 11113, "cudaGraphMemAllocNodeGetParams", cudart.Error(r), node, params_out)
+				return r
+			},
+			CudaGraphAddMemFreeNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddMemFreeNode(pGraphNode, graph, pDependencies, numDependencies, dptr)
+				shim.TraceEnd(t, 11114, "cudaGraphAddMemFreeNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, dptr)
+				return r
+			},
+			CudaGraphMemFreeNodeGetParams: func(node uintptr, dptr_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphMemFreeNodeGetParams(node, dptr_out)
+				shim.TraceEnd(t, 11115, "cudaGraphMemFreeNodeGetParams", cudart.Error(r), node, dptr_out)
+				return r
+			},
+			CudaGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeGetAttribute(hNode, attr, value_out)
+				shim.TraceEnd(t, 11116, "cudaGraphKernelNodeGetAttribute", cudart.Error(r), hNode, attr, value_out)
+				return r
+			},
+			CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeSetAttribute(hNode, attr, value)
+				shim.TraceEnd(t, 11117, "cudaGraphKernelNodeSetAttribute", cudart.Error(r), hNode, attr, value)
+				return r
+			},
+			CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+				shim.TraceEnd(t, 11118, "cudaGraphKernelNodeCopyAttributes", cudart.Error(r), hSrc, hDst)
+				return r
+			},
+			CudaUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+				shim.TraceEnd(t, 11119, "cudaUserObjectCreate", cudart.Error(r), object_out, ptr, destroy, initialRefcount, flags)
+				return r
+			},
+			CudaUserObjectRetain: func(object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaUserObjectRetain(object, count)
+				shim.TraceEnd(t, 11120, "cudaUserObjectRetain", cudart.Error(r), object, count)
+				return r
+			},
+			CudaUserObjectRelease: func(object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaUserObjectRelease(object, count)
+				shim.TraceEnd(t, 11121, "cudaUserObjectRelease", cudart.Error(r), object, count)
+				return r
+			},
+			CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphRetainUserObject(graph, object, count, flags)
+				shim.TraceEnd(t, 11122, "cudaGraphRetainUserObject", cudart.Error(r), graph, object, count, flags)
+				return r
+			},
+			CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphReleaseUserObject(graph, object, count)
+				shim.TraceEnd(t, 11123, "cudaGraphReleaseUserObject", cudart.Error(r), graph, object, count)
+				return r
+			},
+			CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphConditionalHandleCreate(pHandle_out, graph, defaultLaunchValue, flags)
+				shim.TraceEnd(t, 11124, "cudaGraphConditionalHandleCreate", cudart.Error(r), pHandle_out, graph, defaultLaunchValue, flags)
+				return r
+			},
+			CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddNode_13(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11125, "cudaGraphAddNode", cudart.Error(r), pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+				return r
+			},
+			CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddNode_12(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11126, "cudaGraphAddNode", cudart.Error(r), pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+				return r
+			},
+			CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphAddNode_v2_12(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+				shim.TraceEnd(t, 11127, "cudaGraphAddNode_v2", cudart.Error(r), pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+				return r
+			},
+			CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphNodeSetParams(node, nodeParams)
+				shim.TraceEnd(t, 11128, "cudaGraphNodeSetParams", cudart.Error(r), node, nodeParams)
+				return r
+			},
+			CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
+				shim.TraceEnd(t, 11129, "cudaGraphExecNodeSetParams", cudart.Error(r), graphExec, node, nodeParams)
 				return r
 			},
 		},
@@ -12901,6 +13591,79 @@ func Lazy(get func() *Set) *Set {
 			CuMemBatchDecompressAsync_ptsz: func(paramsArray uintptr, count uint64, flags uint32, errorIndex unsafe.Pointer, stream uintptr) int32 {
 				return get().Cuda.CuMemBatchDecompressAsync_ptsz(paramsArray, count, flags, errorIndex, stream)
 			},
+			CuGraphAddMemcpyNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, copyParams unsafe.Pointer, ctx uintptr) int32 {
+				return get().Cuda.CuGraphAddMemcpyNode(phGraphNode, hGraph, dependencies, numDependencies, copyParams, ctx)
+			},
+			CuGraphMemcpyNodeGetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemcpyNodeGetParams(hNode, nodeParams)
+			},
+			CuGraphMemcpyNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemcpyNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, hNode uintptr, copyParams unsafe.Pointer, ctx uintptr) int32 {
+				return get().Cuda.CuGraphExecMemcpyNodeSetParams(hGraphExec, hNode, copyParams, ctx)
+			},
+			CuGraphAddMemAllocNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddMemAllocNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphMemAllocNodeGetParams: func(hNode uintptr, params_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemAllocNodeGetParams(hNode, params_out)
+			},
+			CuGraphAddMemFreeNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, dptr uint64) int32 {
+				return get().Cuda.CuGraphAddMemFreeNode(phGraphNode, hGraph, dependencies, numDependencies, dptr)
+			},
+			CuGraphMemFreeNodeGetParams: func(hNode uintptr, dptr_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphMemFreeNodeGetParams(hNode, dptr_out)
+			},
+			CuDeviceGetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuDeviceGetGraphMemAttribute(device, attr, value)
+			},
+			CuDeviceSetGraphMemAttribute: func(device int32, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuDeviceSetGraphMemAttribute(device, attr, value)
+			},
+			CuDeviceGraphMemTrim: func(device int32) int32 { return get().Cuda.CuDeviceGraphMemTrim(device) },
+			CuGraphNodeGetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeGetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CuGraphNodeSetEnabled: func(hGraphExec uintptr, hNode uintptr, isEnabled uint32) int32 {
+				return get().Cuda.CuGraphNodeSetEnabled(hGraphExec, hNode, isEnabled)
+			},
+			CuGraphChildGraphNodeGetGraph: func(hNode uintptr, phGraph unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphChildGraphNodeGetGraph(hNode, phGraph)
+			},
+			CuGraphExecChildGraphNodeSetParams: func(hGraphExec uintptr, hNode uintptr, childGraph uintptr) int32 {
+				return get().Cuda.CuGraphExecChildGraphNodeSetParams(hGraphExec, hNode, childGraph)
+			},
+			CuGraphInstantiateWithParams_ptsz: func(phGraphExec unsafe.Pointer, hGraph uintptr, instantiateParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphInstantiateWithParams_ptsz(phGraphExec, hGraph, instantiateParams)
+			},
+			CuGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeGetAttribute(hNode, attr, value_out)
+			},
+			CuGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphKernelNodeSetAttribute(hNode, attr, value)
+			},
+			CuGraphKernelNodeCopyAttributes: func(dst uintptr, src uintptr) int32 { return get().Cuda.CuGraphKernelNodeCopyAttributes(dst, src) },
+			CuUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+				return get().Cuda.CuUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+			},
+			CuUserObjectRetain:  func(object uintptr, count uint32) int32 { return get().Cuda.CuUserObjectRetain(object, count) },
+			CuUserObjectRelease: func(object uintptr, count uint32) int32 { return get().Cuda.CuUserObjectRelease(object, count) },
+			CuGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+				return get().Cuda.CuGraphRetainUserObject(graph, object, count, flags)
+			},
+			CuGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+				return get().Cuda.CuGraphReleaseUserObject(graph, object, count)
+			},
+			CuGraphAddNode: func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphAddNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams)
+			},
+			CuGraphNodeSetParams: func(hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphNodeSetParams(hNode, nodeParams)
+			},
+			CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cuda.CuGraphExecNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -13672,6 +14435,92 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 				return get().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+			},
+			CudaGraphHostNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphHostNodeSetParams(node, pNodeParams)
+			},
+			CudaGraphExecHostNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecHostNodeSetParams(hGraphExec, node, pNodeParams)
+			},
+			CudaGraphAddMemcpyNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, pCopyParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddMemcpyNode(pGraphNode, graph, pDependencies, numDependencies, pCopyParams)
+			},
+			CudaGraphMemcpyNodeGetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemcpyNodeGetParams(node, pNodeParams)
+			},
+			CudaGraphMemcpyNodeSetParams: func(node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemcpyNodeSetParams(node, pNodeParams)
+			},
+			CudaGraphExecMemcpyNodeSetParams: func(hGraphExec uintptr, node uintptr, pNodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecMemcpyNodeSetParams(hGraphExec, node, pNodeParams)
+			},
+			CudaGraphAddMemcpyNodeToSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphAddMemcpyNodeToSymbol(pGraphNode, graph, pDependencies, numDependencies, symbol, src, count, offset, kind)
+			},
+			CudaGraphAddMemcpyNodeFromSymbol: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphAddMemcpyNodeFromSymbol(pGraphNode, graph, pDependencies, numDependencies, dst, symbol, count, offset, kind)
+			},
+			CudaGraphMemcpyNodeSetParamsToSymbol: func(node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphMemcpyNodeSetParamsToSymbol(node, symbol, src, count, offset, kind)
+			},
+			CudaGraphMemcpyNodeSetParamsFromSymbol: func(node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphMemcpyNodeSetParamsFromSymbol(node, dst, symbol, count, offset, kind)
+			},
+			CudaGraphExecMemcpyNodeSetParamsToSymbol: func(hGraphExec uintptr, node uintptr, symbol uintptr, src uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphExecMemcpyNodeSetParamsToSymbol(hGraphExec, node, symbol, src, count, offset, kind)
+			},
+			CudaGraphExecMemcpyNodeSetParamsFromSymbol: func(hGraphExec uintptr, node uintptr, dst uintptr, symbol uintptr, count uint64, offset uint64, kind int32) int32 {
+				return get().Cudart.CudaGraphExecMemcpyNodeSetParamsFromSymbol(hGraphExec, node, dst, symbol, count, offset, kind)
+			},
+			CudaGraphAddMemAllocNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddMemAllocNode(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+			},
+			CudaGraphMemAllocNodeGetParams: func(node uintptr, params_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemAllocNodeGetParams(node, params_out)
+			},
+			CudaGraphAddMemFreeNode: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, dptr uintptr) int32 {
+				return get().Cudart.CudaGraphAddMemFreeNode(pGraphNode, graph, pDependencies, numDependencies, dptr)
+			},
+			CudaGraphMemFreeNodeGetParams: func(node uintptr, dptr_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphMemFreeNodeGetParams(node, dptr_out)
+			},
+			CudaGraphKernelNodeGetAttribute: func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphKernelNodeGetAttribute(hNode, attr, value_out)
+			},
+			CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphKernelNodeSetAttribute(hNode, attr, value)
+			},
+			CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+				return get().Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+			},
+			CudaUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
+				return get().Cudart.CudaUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)
+			},
+			CudaUserObjectRetain:  func(object uintptr, count uint32) int32 { return get().Cudart.CudaUserObjectRetain(object, count) },
+			CudaUserObjectRelease: func(object uintptr, count uint32) int32 { return get().Cudart.CudaUserObjectRelease(object, count) },
+			CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
+				return get().Cudart.CudaGraphRetainUserObject(graph, object, count, flags)
+			},
+			CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
+				return get().Cudart.CudaGraphReleaseUserObject(graph, object, count)
+			},
+			CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+				return get().Cudart.CudaGraphConditionalHandleCreate(pHandle_out, graph, defaultLaunchValue, flags)
+			},
+			CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddNode_13(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+			},
+			CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddNode_12(pGraphNode, graph, pDependencies, numDependencies, nodeParams)
+			},
+			CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphAddNode_v2_12(pGraphNode, graph, pDependencies, dependencyData, numDependencies, nodeParams)
+			},
+			CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphNodeSetParams(node, nodeParams)
+			},
+			CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
+				return get().Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
 			},
 		},
 		Cublas: Cublas{

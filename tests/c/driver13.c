@@ -897,7 +897,7 @@ static void per_thread(void) {
 /* Graphs built by hand through the driver: edges and their inspection, clones, event, host,
  * child-graph, memset and kernel nodes, parameters in the graph and in an executable graph.
  * Host and kernel nodes name this process's functions and argument arrays: a remote client
- * is not served them (801, not supported). */
+ * carries them itself (the same rules). */
 static int host_node_calls, host_node_calls2;
 static void host_node_fn(void *p) { (*(int *)p)++; }
 static int has(const H *list, size_t n, H x) { for (size_t i = 0; i < n; i++) if (list[i] == x) return 1; return 0; }
@@ -921,9 +921,7 @@ static void graphs2(int remote) {
 	EQ(cuGraphAddMemsetNode(&ms, g, &e1, 1, mp, ctx), 0, "a fill after it");
 	unsigned long long hp[2] = {(uintptr_t)host_node_fn, (uintptr_t)&host_node_calls};
 	H last = ms;
-	if (remote) {
-		EQ(cuGraphAddHostNode(&hn, g, &ms, 1, hp), 801, "a remote client is not served host nodes");
-	} else {
+	{ /* a remote client runs the host function itself, in the graph's order */
 		EQ(cuGraphAddHostNode(&hn, g, &ms, 1, hp), 0, "a host node after the fill");
 		unsigned long long bad[2] = {0, 0};
 		EQ(cuGraphAddHostNode(&got, g, NULL, 0, bad), 1, "a host node without a function");
@@ -945,7 +943,7 @@ static void graphs2(int remote) {
 	n = 8;
 	EQ(cuGraphGetRootNodes(g, list, &n), 0, "the roots"); EQ(n, 2, "two written");
 	CHECK(has(list, 2, e1) && has(list, 2, ew) && list[2] == NULL, "the roots are e1 and the wait, NULL past them");
-	size_t edges = remote ? 3 : 4;
+	size_t edges = 4; /* with the host node, in both */
 	EQ(cuGraphGetEdges(g, NULL, NULL, &n), 0, "counting edges"); EQ(n, edges, "the edges");
 	H from[8], to[8];
 	n = 8;
@@ -1025,7 +1023,7 @@ static void graphs2(int remote) {
 	CHECK(buf[0] == 0x66 && buf[63] == 0x66 && buf[64] == 0, "the changed fill ran: %x", buf[0]);
 	CHECK(buf[128] == 0x21 && buf[191] == 0x21 && buf[192] == 0, "the child graph's fill ran: %x", buf[128]);
 	EQ(cuEventQuery(ev2), 0, "the record node recorded its event");
-	if (!remote) EQ(host_node_calls, 1, "the host node ran once");
+	EQ(host_node_calls, 1, "the host node ran once");
 
 	/* An executable graph's own parameters. */
 	memset_params(mp, p, 0x44, 64);
@@ -1034,7 +1032,7 @@ static void graphs2(int remote) {
 	EQ(cuGraphExecEventRecordNodeSetEvent(exec, er, ev), 0, "cuGraphExecEventRecordNodeSetEvent");
 	EQ(cuGraphExecEventWaitNodeSetEvent(exec, ew, ev2), 0, "cuGraphExecEventWaitNodeSetEvent");
 	EQ(cuGraphExecEventWaitNodeSetEvent(exec, er, ev2), 1, "a record node is no wait node");
-	if (!remote) {
+	{
 		unsigned long long hp2[2] = {(uintptr_t)host_node_fn, (uintptr_t)&host_node_calls2};
 		EQ(cuGraphExecHostNodeSetParams(exec, hn, hp2), 0, "cuGraphExecHostNodeSetParams");
 		EQ(cuGraphHostNodeSetParams(hn, hp2), 0, "cuGraphHostNodeSetParams");
@@ -1043,7 +1041,7 @@ static void graphs2(int remote) {
 	EQ(cuCtxSynchronize(), 0, "it ran");
 	EQ(cuMemcpyDtoH_v2(buf, p, 1), 0, "read"); EQ(buf[0], 0x44, "the executable graph's fill");
 	EQ(cuGraphMemsetNodeGetParams(ms, mp2), 0, "the graph's node"); EQ(mp2[16], 0x66, "keeps its own value");
-	if (!remote) CHECK(host_node_calls == 1 && host_node_calls2 == 1, "the executable graph's host node called the new function's data");
+	CHECK(host_node_calls == 1 && host_node_calls2 == 1, "the executable graph's host node called the new function's data");
 	H errNode = (H)1; int res = 9;
 	EQ(cuGraphExecUpdate(exec, g, &errNode, &res), 0, "cuGraphExecUpdate from the graph");
 	CHECK(res == 0 && errNode == NULL, "CU_GRAPH_EXEC_UPDATE_SUCCESS (%d)", res);
@@ -1061,9 +1059,7 @@ static void graphs2(int remote) {
 	unsigned char kp[72] = {0};
 	put64(kp, (uintptr_t)f); put32(kp + 8, 2); put32(kp + 12, 1); put32(kp + 16, 1); put32(kp + 20, 32); put32(kp + 24, 1); put32(kp + 28, 1);
 	put64(kp + 40, (uintptr_t)args);
-	if (remote) {
-		EQ(cuGraphAddKernelNode(&kn, kg, NULL, 0, kp), 801, "a remote client is not served kernel nodes");
-	} else {
+	{ /* a remote client packs the arguments by the kernel's layout */
 		EQ(cuGraphAddKernelNode(&kn, kg, NULL, 0, kp), 0, "cuGraphAddKernelNode");
 		unsigned char kb[72];
 		memset(kb, 0xee, sizeof kb);

@@ -372,7 +372,34 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuCheckpointProcessRestore, (int, const void*)) \
 	X(int, cuCheckpointProcessUnlock, (int, const void*)) \
 	X(int, cuMemBatchDecompressAsync, (void*, size_t, unsigned int, void*, void*)) \
-	X(int, cuMemBatchDecompressAsync_ptsz, (void*, size_t, unsigned int, void*, void*))
+	X(int, cuMemBatchDecompressAsync_ptsz, (void*, size_t, unsigned int, void*, void*)) \
+	X(int, cuGraphAddMemcpyNode, (void*, void*, const void*, size_t, const void*, void*)) \
+	X(int, cuGraphMemcpyNodeGetParams, (void*, void*)) \
+	X(int, cuGraphMemcpyNodeSetParams, (void*, const void*)) \
+	X(int, cuGraphExecMemcpyNodeSetParams, (void*, void*, const void*, void*)) \
+	X(int, cuGraphAddMemAllocNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cuGraphMemAllocNodeGetParams, (void*, void*)) \
+	X(int, cuGraphAddMemFreeNode, (void*, void*, const void*, size_t, unsigned long long)) \
+	X(int, cuGraphMemFreeNodeGetParams, (void*, void*)) \
+	X(int, cuDeviceGetGraphMemAttribute, (int, int, void*)) \
+	X(int, cuDeviceSetGraphMemAttribute, (int, int, const void*)) \
+	X(int, cuDeviceGraphMemTrim, (int)) \
+	X(int, cuGraphNodeGetEnabled, (void*, void*, void*)) \
+	X(int, cuGraphNodeSetEnabled, (void*, void*, unsigned int)) \
+	X(int, cuGraphChildGraphNodeGetGraph, (void*, void*)) \
+	X(int, cuGraphExecChildGraphNodeSetParams, (void*, void*, void*)) \
+	X(int, cuGraphInstantiateWithParams_ptsz, (void*, void*, void*)) \
+	X(int, cuGraphKernelNodeGetAttribute, (void*, int, void*)) \
+	X(int, cuGraphKernelNodeSetAttribute, (void*, int, const void*)) \
+	X(int, cuGraphKernelNodeCopyAttributes, (void*, void*)) \
+	X(int, cuUserObjectCreate, (void*, void*, void*, unsigned int, unsigned int)) \
+	X(int, cuUserObjectRetain, (void*, unsigned int)) \
+	X(int, cuUserObjectRelease, (void*, unsigned int)) \
+	X(int, cuGraphRetainUserObject, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cuGraphReleaseUserObject, (void*, void*, unsigned int)) \
+	X(int, cuGraphAddNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cuGraphNodeSetParams, (void*, const void*)) \
+	X(int, cuGraphExecNodeSetParams, (void*, void*, const void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -666,7 +693,35 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaKernelSetAttributeForDevice, (void*, int, int, int)) \
 	X(int, cudaSetValidDevices, (const void*, int)) \
 	X(int, cudaDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
-	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*))
+	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*)) \
+	X(int, cudaGraphHostNodeSetParams, (void*, const void*)) \
+	X(int, cudaGraphExecHostNodeSetParams, (void*, void*, const void*)) \
+	X(int, cudaGraphAddMemcpyNode, (void*, void*, const void*, size_t, const void*)) \
+	X(int, cudaGraphMemcpyNodeGetParams, (void*, void*)) \
+	X(int, cudaGraphMemcpyNodeSetParams, (void*, const void*)) \
+	X(int, cudaGraphExecMemcpyNodeSetParams, (void*, void*, const void*)) \
+	X(int, cudaGraphAddMemcpyNodeToSymbol, (void*, void*, const void*, size_t, const void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphAddMemcpyNodeFromSymbol, (void*, void*, const void*, size_t, void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphMemcpyNodeSetParamsToSymbol, (void*, const void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphMemcpyNodeSetParamsFromSymbol, (void*, void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphExecMemcpyNodeSetParamsToSymbol, (void*, void*, const void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphExecMemcpyNodeSetParamsFromSymbol, (void*, void*, void*, const void*, size_t, size_t, int)) \
+	X(int, cudaGraphAddMemAllocNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cudaGraphMemAllocNodeGetParams, (void*, void*)) \
+	X(int, cudaGraphAddMemFreeNode, (void*, void*, const void*, size_t, void*)) \
+	X(int, cudaGraphMemFreeNodeGetParams, (void*, void*)) \
+	X(int, cudaGraphKernelNodeGetAttribute, (void*, int, void*)) \
+	X(int, cudaGraphKernelNodeSetAttribute, (void*, int, const void*)) \
+	X(int, cudaGraphKernelNodeCopyAttributes, (void*, void*)) \
+	X(int, cudaUserObjectCreate, (void*, void*, void*, unsigned int, unsigned int)) \
+	X(int, cudaUserObjectRetain, (void*, unsigned int)) \
+	X(int, cudaUserObjectRelease, (void*, unsigned int)) \
+	X(int, cudaGraphRetainUserObject, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cudaGraphReleaseUserObject, (void*, void*, unsigned int)) \
+	X(int, cudaGraphConditionalHandleCreate, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cudaGraphAddNode, (void*, void*, const void*, const void*, size_t, void*)) \
+	X(int, cudaGraphNodeSetParams, (void*, const void*)) \
+	X(int, cudaGraphExecNodeSetParams, (void*, void*, const void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
