@@ -956,36 +956,16 @@ var Stubs = table.Set{
 			StatsEnd(191, t)
 			return r
 		},
-		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(paramArray)}, {U: uint64(flags)}}))
+			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
 			StatsEnd(192, t)
 			return r
 		},
-		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(193, []wire.Value{{U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}, {U: uint64(uintptr(stateOut))}}))
-			StatsEnd(193, t)
-			return r
-		},
-		CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(194, []wire.Value{{U: uint64(state)}, {U: uint64(type_)}, {U: uint64(data)}, {U: uint64(size)}, {U: uint64(name)}, {U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}}))
-			StatsEnd(194, t)
-			return r
-		},
-		CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(195, []wire.Value{{U: uint64(state)}, {U: uint64(uintptr(cubinOut))}, {U: uint64(uintptr(sizeOut))}}))
-			StatsEnd(195, t)
-			return r
-		},
-		CuLinkDestroy: func(state uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(196, []wire.Value{{U: uint64(state)}}))
-			StatsEnd(196, t)
-			return r
-		},
+		CuLinkCreate_v2:  table.Semantics.Cuda.CuLinkCreate_v2,
+		CuLinkAddData_v2: table.Semantics.Cuda.CuLinkAddData_v2,
+		CuLinkComplete:   table.Semantics.Cuda.CuLinkComplete,
+		CuLinkDestroy:    table.Semantics.Cuda.CuLinkDestroy,
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
@@ -1752,6 +1732,152 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(GraphDebugDotPrintCU(hGraph, path, flags))
 			StatsEnd(324, t)
+			return r
+		},
+		CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1045, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1045, t)
+			return r
+		},
+		CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1046, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1046, t)
+			return r
+		},
+		CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1047, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1047, t)
+			return r
+		},
+		CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1048, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1048, t)
+			return r
+		},
+		CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1049, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1049, t)
+			return r
+		},
+		CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1050, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1050, t)
+			return r
+		},
+		CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1051, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1051, t)
+			return r
+		},
+		CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1052, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1052, t)
+			return r
+		},
+		CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1053, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1053, t)
+			return r
+		},
+		CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1054, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1054, t)
+			return r
+		},
+		CuLinkCreate:     table.Semantics.Cuda.CuLinkCreate,
+		CuLinkAddData:    table.Semantics.Cuda.CuLinkAddData,
+		CuLinkAddFile_v2: table.Semantics.Cuda.CuLinkAddFile_v2,
+		CuLinkAddFile:    table.Semantics.Cuda.CuLinkAddFile,
+		CuCtxAttach: func(pctx unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1059, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}}))
+			StatsEnd(1059, t)
+			return r
+		},
+		CuCtxDetach: func(ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1060, []wire.Value{{U: uint64(ctx)}}))
+			StatsEnd(1060, t)
+			return r
+		},
+		CuCtxResetPersistingL2Cache: func() int32 {
+			t := StatsBegin()
+			r := int32(Forward(1061, []wire.Value{}))
+			StatsEnd(1061, t)
+			return r
+		},
+		CuFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1062, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
+			StatsEnd(1062, t)
+			return r
+		},
+		CuCoredumpGetAttribute:       table.Semantics.Cuda.CuCoredumpGetAttribute,
+		CuCoredumpGetAttributeGlobal: table.Semantics.Cuda.CuCoredumpGetAttributeGlobal,
+		CuCoredumpSetAttribute:       table.Semantics.Cuda.CuCoredumpSetAttribute,
+		CuCoredumpSetAttributeGlobal: table.Semantics.Cuda.CuCoredumpSetAttributeGlobal,
+		CuProfilerInitialize:         table.Semantics.Cuda.CuProfilerInitialize,
+		CuProfilerStart:              table.Semantics.Cuda.CuProfilerStart,
+		CuProfilerStop:               table.Semantics.Cuda.CuProfilerStop,
+		CuTensorMapEncodeTiled:       table.Semantics.Cuda.CuTensorMapEncodeTiled,
+		CuTensorMapEncodeIm2col:      table.Semantics.Cuda.CuTensorMapEncodeIm2col,
+		CuTensorMapReplaceAddress:    table.Semantics.Cuda.CuTensorMapReplaceAddress,
+		CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1073, []wire.Value{{U: uint64(uintptr(mcHandle))}, {U: uint64(uintptr(prop))}}))
+			StatsEnd(1073, t)
+			return r
+		},
+		CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1074, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}}))
+			StatsEnd(1074, t)
+			return r
+		},
+		CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1075, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memHandle)}, {U: uint64(memOffset)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1075, t)
+			return r
+		},
+		CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1076, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memptr)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1076, t)
+			return r
+		},
+		CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1077, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}, {U: uint64(mcOffset)}, {U: uint64(size)}}))
+			StatsEnd(1077, t)
+			return r
+		},
+		CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1078, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
+			StatsEnd(1078, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1079, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1079, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1080, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1080, t)
 			return r
 		},
 	},
@@ -4194,6 +4320,59 @@ var Stubs = table.Set{
 		CudaSetValidDevices:                   table.Semantics.Cudart.CudaSetValidDevices,
 		CudaDeviceRegisterAsyncNotification:   table.Semantics.Cudart.CudaDeviceRegisterAsyncNotification,
 		CudaDeviceUnregisterAsyncNotification: table.Semantics.Cudart.CudaDeviceUnregisterAsyncNotification,
+		CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1081, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1081, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1082, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1082, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1083, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
+			StatsEnd(1083, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1084, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1084, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1085, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1085, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryLoadData:           table.Semantics.Cudart.CudaLibraryLoadData,
+		CudaLibraryLoadFromFile:       table.Semantics.Cudart.CudaLibraryLoadFromFile,
+		CudaLibraryUnload:             table.Semantics.Cudart.CudaLibraryUnload,
+		CudaLibraryGetKernel:          table.Semantics.Cudart.CudaLibraryGetKernel,
+		CudaLibraryGetKernelCount:     table.Semantics.Cudart.CudaLibraryGetKernelCount,
+		CudaLibraryEnumerateKernels:   table.Semantics.Cudart.CudaLibraryEnumerateKernels,
+		CudaLibraryGetUnifiedFunction: table.Semantics.Cudart.CudaLibraryGetUnifiedFunction,
+		CudaGetExportTable:            table.Semantics.Cudart.CudaGetExportTable,
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

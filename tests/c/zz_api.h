@@ -203,7 +203,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuOccupancyMaxActiveClusters, (void*, void*, const void*)) \
 	X(int, cuMemPrefetchAsync, (unsigned long long, size_t, int, void*)) \
 	X(int, cuStreamWaitValue32, (void*, unsigned long long, unsigned int, unsigned int)) \
-	X(int, cuStreamBatchMemOp, (void*, unsigned int, void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp, (void*, unsigned int, const void*, unsigned int)) \
 	X(int, cuLinkCreate_v2, (unsigned int, void*, void*, void*)) \
 	X(int, cuLinkAddData_v2, (void*, int, void*, size_t, const void*, unsigned int, void*, void*)) \
 	X(int, cuLinkComplete, (void*, void*, void*)) \
@@ -335,7 +335,43 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuIpcCloseMemHandle, (unsigned long long)) \
 	X(int, cuIpcGetEventHandle, (void*, void*)) \
 	X(int, cuIpcOpenEventHandle, (void*, vgpu_byval64)) \
-	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int))
+	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cuStreamWaitValue32_v2, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue32_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue32_v2_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue64, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_v2, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_v2_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamBatchMemOp_v2, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp_ptsz, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp_v2_ptsz, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuLinkCreate, (unsigned int, void*, void*, void*)) \
+	X(int, cuLinkAddData, (void*, int, void*, size_t, const void*, unsigned int, void*, void*)) \
+	X(int, cuLinkAddFile_v2, (void*, int, const void*, unsigned int, void*, void*)) \
+	X(int, cuLinkAddFile, (void*, int, const void*, unsigned int, void*, void*)) \
+	X(int, cuCtxAttach, (void*, unsigned int)) \
+	X(int, cuCtxDetach, (void*)) \
+	X(int, cuCtxResetPersistingL2Cache, (void)) \
+	X(int, cuFlushGPUDirectRDMAWrites, (int, int)) \
+	X(int, cuCoredumpGetAttribute, (int, void*, void*)) \
+	X(int, cuCoredumpGetAttributeGlobal, (int, void*, void*)) \
+	X(int, cuCoredumpSetAttribute, (int, void*, void*)) \
+	X(int, cuCoredumpSetAttributeGlobal, (int, void*, void*)) \
+	X(int, cuProfilerInitialize, (const void*, const void*, int)) \
+	X(int, cuProfilerStart, (void)) \
+	X(int, cuProfilerStop, (void)) \
+	X(int, cuTensorMapEncodeTiled, (void*, int, unsigned int, void*, const void*, const void*, const void*, const void*, int, int, int, int)) \
+	X(int, cuTensorMapEncodeIm2col, (void*, int, unsigned int, void*, const void*, const void*, const void*, const void*, unsigned int, unsigned int, const void*, int, int, int, int)) \
+	X(int, cuTensorMapReplaceAddress, (void*, void*)) \
+	X(int, cuMulticastCreate, (void*, const void*)) \
+	X(int, cuMulticastAddDevice, (unsigned long long, int)) \
+	X(int, cuMulticastBindMem, (unsigned long long, size_t, unsigned long long, size_t, size_t, unsigned long long)) \
+	X(int, cuMulticastBindAddr, (unsigned long long, size_t, unsigned long long, size_t, unsigned long long)) \
+	X(int, cuMulticastUnbind, (unsigned long long, int, size_t, size_t)) \
+	X(int, cuMulticastGetGranularity, (void*, const void*, int)) \
+	X(int, cuStreamUpdateCaptureDependencies, (void*, const void*, size_t, unsigned int)) \
+	X(int, cuStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -564,6 +600,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphAddHostNode, (void*, void*, const void*, size_t, const void*)) \
 	X(int, cudaGraphHostNodeGetParams, (void*, void*)) \
 	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cudaStreamGetCaptureInfo, (void*, void*, void*)) \
 	X(int, cudaMemcpyToArray_ptds, (void*, size_t, size_t, const void*, size_t, int)) \
 	X(int, cudaMemcpyFromArray_ptds, (void*, void*, size_t, size_t, size_t, int)) \
 	X(int, cudaMemcpy2DToArray_ptds, (void*, size_t, size_t, const void*, size_t, size_t, size_t, int)) \
@@ -629,7 +666,18 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaKernelSetAttributeForDevice, (void*, int, int, int)) \
 	X(int, cudaSetValidDevices, (const void*, int)) \
 	X(int, cudaDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
-	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*))
+	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*)) \
+	X(int, cudaStreamUpdateCaptureDependencies, (void*, const void*, size_t, unsigned int)) \
+	X(int, cudaStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int)) \
+	X(int, cudaStreamGetCaptureInfo_ptsz, (void*, void*, void*)) \
+	X(int, cudaLibraryLoadData, (void*, const void*, void*, void*, unsigned int, void*, void*, unsigned int)) \
+	X(int, cudaLibraryLoadFromFile, (void*, const void*, void*, void*, unsigned int, void*, void*, unsigned int)) \
+	X(int, cudaLibraryUnload, (void*)) \
+	X(int, cudaLibraryGetKernel, (void*, void*, const void*)) \
+	X(int, cudaLibraryGetKernelCount, (void*, void*)) \
+	X(int, cudaLibraryEnumerateKernels, (void*, unsigned int, void*)) \
+	X(int, cudaLibraryGetUnifiedFunction, (void*, void*, const void*)) \
+	X(int, cudaGetExportTable, (const void*, const void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
