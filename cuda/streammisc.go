@@ -181,9 +181,9 @@ func StreamBatchMemOp(h uintptr, count uint32, params unsafe.Pointer, flags uint
 	}
 	raw := unsafe.Slice((*byte)(params), int(count)*memOpParamsSize)
 	type op struct {
-		kind         uint32
-		addr, value  uint64
-		flags        uint32
+		kind        uint32
+		addr, value uint64
+		flags       uint32
 	}
 	ops := make([]op, count)
 	le := func(b []byte) uint64 {
