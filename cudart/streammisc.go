@@ -134,3 +134,26 @@ func GetExportTable(table, id uintptr) Error {
 	}
 	return fromDriver(cuda.GetExportTable(unsafe.Pointer(table), unsafe.Pointer(id)))
 }
+
+// The runtime's error log is the driver's (cuda/logs.go); the codes are the same numbers.
+
+// LogsRegisterCallback is cudaLogsRegisterCallback.
+func LogsRegisterCallback(fn, data, out uintptr) Error {
+	return fromDriver(cuda.LogsRegisterCallback(fn, data, out))
+}
+
+// LogsUnregisterCallback is cudaLogsUnregisterCallback.
+func LogsUnregisterCallback(h uintptr) Error { return fromDriver(cuda.LogsUnregisterCallback(h)) }
+
+// LogsCurrent is cudaLogsCurrent.
+func LogsCurrent(it uintptr, flags uint32) Error { return fromDriver(cuda.LogsCurrent(it, flags)) }
+
+// LogsDumpToFile is cudaLogsDumpToFile: written by this process.
+func LogsDumpToFile(it, path uintptr, flags uint32) Error {
+	return fromDriver(cuda.LogsDumpToFile(it, path, flags))
+}
+
+// LogsDumpToMemory is cudaLogsDumpToMemory.
+func LogsDumpToMemory(it, buf, size uintptr, flags uint32) Error {
+	return fromDriver(cuda.LogsDumpToMemory(it, buf, size, flags))
+}

@@ -5486,3 +5486,53 @@ func vgpu_cudaLibraryGetUnifiedFunction(fptr uintptr, library uintptr, symbol un
 func vgpu_cudaGetExportTable(ppExportTable uintptr, pExportTableId uintptr) int32 {
 	return dispatch.T().Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
 }
+
+//export vgpu_cuLogsRegisterCallback
+func vgpu_cuLogsRegisterCallback(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+	return dispatch.T().Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+}
+
+//export vgpu_cuLogsUnregisterCallback
+func vgpu_cuLogsUnregisterCallback(callback uintptr) int32 {
+	return dispatch.T().Cuda.CuLogsUnregisterCallback(callback)
+}
+
+//export vgpu_cuLogsCurrent
+func vgpu_cuLogsCurrent(iterator_out uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsCurrent(iterator_out, flags)
+}
+
+//export vgpu_cuLogsDumpToFile
+func vgpu_cuLogsDumpToFile(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+}
+
+//export vgpu_cuLogsDumpToMemory
+func vgpu_cuLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+}
+
+//export vgpu_cudaLogsRegisterCallback
+func vgpu_cudaLogsRegisterCallback(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+	return dispatch.T().Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+}
+
+//export vgpu_cudaLogsUnregisterCallback
+func vgpu_cudaLogsUnregisterCallback(callback uintptr) int32 {
+	return dispatch.T().Cudart.CudaLogsUnregisterCallback(callback)
+}
+
+//export vgpu_cudaLogsCurrent
+func vgpu_cudaLogsCurrent(iterator_out uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsCurrent(iterator_out, flags)
+}
+
+//export vgpu_cudaLogsDumpToFile
+func vgpu_cudaLogsDumpToFile(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+}
+
+//export vgpu_cudaLogsDumpToMemory
+func vgpu_cudaLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+}

@@ -2073,6 +2073,31 @@ int vgpu12_cudaGetExportTable(void* ppExportTable, void* pExportTableId) { if (v
 __asm__(".symver vgpu12_cudaGetExportTable, cudaGetExportTable@libcudart.so.12");
 int vgpu13_cudaGetExportTable(void* ppExportTable, void* pExportTableId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1398, 1); return f ? f(ppExportTable, pExportTableId) : 3; } int r = (int)vgpu_cudaGetExportTable((GoUintptr)ppExportTable, (GoUintptr)pExportTableId); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGetExportTable, cudaGetExportTable@@libcudart.so.13");
+int cuLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1399, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cuLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+int cuLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1400, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cuLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+int cuLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1401, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cuLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1402, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cuLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1403, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cuLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1404, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cudaLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsRegisterCallback, cudaLogsRegisterCallback@libcudart.so.12");
+int vgpu13_cudaLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1405, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cudaLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsRegisterCallback, cudaLogsRegisterCallback@@libcudart.so.13");
+int vgpu12_cudaLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1406, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cudaLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsUnregisterCallback, cudaLogsUnregisterCallback@libcudart.so.12");
+int vgpu13_cudaLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1407, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cudaLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsUnregisterCallback, cudaLogsUnregisterCallback@@libcudart.so.13");
+int vgpu12_cudaLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1408, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cudaLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsCurrent, cudaLogsCurrent@libcudart.so.12");
+int vgpu13_cudaLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1409, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cudaLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsCurrent, cudaLogsCurrent@@libcudart.so.13");
+int vgpu12_cudaLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1410, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsDumpToFile, cudaLogsDumpToFile@libcudart.so.12");
+int vgpu13_cudaLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1411, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsDumpToFile, cudaLogsDumpToFile@@libcudart.so.13");
+int vgpu12_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1412, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsDumpToMemory, cudaLogsDumpToMemory@libcudart.so.12");
+int vgpu13_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1413, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsDumpToMemory, cudaLogsDumpToMemory@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3475,9 +3500,24 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaLibraryGetUnifiedFunction", "libcudart.so.13"},
 	{"cudaGetExportTable", "libcudart.so.12"},
 	{"cudaGetExportTable", "libcudart.so.13"},
+	{"cuLogsRegisterCallback", NULL},
+	{"cuLogsUnregisterCallback", NULL},
+	{"cuLogsCurrent", NULL},
+	{"cuLogsDumpToFile", NULL},
+	{"cuLogsDumpToMemory", NULL},
+	{"cudaLogsRegisterCallback", "libcudart.so.12"},
+	{"cudaLogsRegisterCallback", "libcudart.so.13"},
+	{"cudaLogsUnregisterCallback", "libcudart.so.12"},
+	{"cudaLogsUnregisterCallback", "libcudart.so.13"},
+	{"cudaLogsCurrent", "libcudart.so.12"},
+	{"cudaLogsCurrent", "libcudart.so.13"},
+	{"cudaLogsDumpToFile", "libcudart.so.12"},
+	{"cudaLogsDumpToFile", "libcudart.so.13"},
+	{"cudaLogsDumpToMemory", "libcudart.so.12"},
+	{"cudaLogsDumpToMemory", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1399;
-void *vgpu_fork_cache[1399];
+const int vgpu_fork_nsyms = 1414;
+void *vgpu_fork_cache[1414];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3664,6 +3704,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuLinkCreate", (void*)cuLinkCreate},
 	{"cuLinkCreate_v2", (void*)cuLinkCreate_v2},
 	{"cuLinkDestroy", (void*)cuLinkDestroy},
+	{"cuLogsCurrent", (void*)cuLogsCurrent},
+	{"cuLogsDumpToFile", (void*)cuLogsDumpToFile},
+	{"cuLogsDumpToMemory", (void*)cuLogsDumpToMemory},
+	{"cuLogsRegisterCallback", (void*)cuLogsRegisterCallback},
+	{"cuLogsUnregisterCallback", (void*)cuLogsUnregisterCallback},
 	{"cuMemAddressFree", (void*)cuMemAddressFree},
 	{"cuMemAddressReserve", (void*)cuMemAddressReserve},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},

@@ -1880,6 +1880,11 @@ var Stubs = table.Set{
 			StatsEnd(1080, t)
 			return r
 		},
+		CuLogsRegisterCallback:   table.Semantics.Cuda.CuLogsRegisterCallback,
+		CuLogsUnregisterCallback: table.Semantics.Cuda.CuLogsUnregisterCallback,
+		CuLogsCurrent:            table.Semantics.Cuda.CuLogsCurrent,
+		CuLogsDumpToFile:         table.Semantics.Cuda.CuLogsDumpToFile,
+		CuLogsDumpToMemory:       table.Semantics.Cuda.CuLogsDumpToMemory,
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -4373,6 +4378,11 @@ var Stubs = table.Set{
 		CudaLibraryEnumerateKernels:   table.Semantics.Cudart.CudaLibraryEnumerateKernels,
 		CudaLibraryGetUnifiedFunction: table.Semantics.Cudart.CudaLibraryGetUnifiedFunction,
 		CudaGetExportTable:            table.Semantics.Cudart.CudaGetExportTable,
+		CudaLogsRegisterCallback:      table.Semantics.Cudart.CudaLogsRegisterCallback,
+		CudaLogsUnregisterCallback:    table.Semantics.Cudart.CudaLogsUnregisterCallback,
+		CudaLogsCurrent:               table.Semantics.Cudart.CudaLogsCurrent,
+		CudaLogsDumpToFile:            table.Semantics.Cudart.CudaLogsDumpToFile,
+		CudaLogsDumpToMemory:          table.Semantics.Cudart.CudaLogsDumpToMemory,
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

@@ -385,6 +385,11 @@ type Cuda struct {
 	CuMulticastGetGranularity                            func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32
 	CuStreamUpdateCaptureDependencies                    func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
 	CuStreamUpdateCaptureDependencies_ptsz               func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CuLogsRegisterCallback                               func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32
+	CuLogsUnregisterCallback                             func(callback uintptr) int32
+	CuLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
+	CuLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
+	CuLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -712,6 +717,11 @@ type Cudart struct {
 	CudaLibraryEnumerateKernels                            func(kernels uintptr, numKernels uint32, lib uintptr) int32
 	CudaLibraryGetUnifiedFunction                          func(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32
 	CudaGetExportTable                                     func(ppExportTable uintptr, pExportTableId uintptr) int32
+	CudaLogsRegisterCallback                               func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32
+	CudaLogsUnregisterCallback                             func(callback uintptr) int32
+	CudaLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
+	CudaLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
+	CudaLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2218,6 +2228,21 @@ var Semantics = Set{
 		},
 		CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 			return int32(cuda.StreamUpdateCaptureDependenciesPtsz(hStream, dependencies, numDependencies, flags))
+		},
+		CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+			return int32(cuda.LogsRegisterCallback(callbackFunc, userData, callback_out))
+		},
+		CuLogsUnregisterCallback: func(callback uintptr) int32 {
+			return int32(cuda.LogsUnregisterCallback(callback))
+		},
+		CuLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+			return int32(cuda.LogsCurrent(iterator_out, flags))
+		},
+		CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+			return int32(cuda.LogsDumpToFile(iterator, pathToFile, flags))
+		},
+		CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+			return int32(cuda.LogsDumpToMemory(iterator, buffer, size, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -4421,6 +4446,41 @@ var Semantics = Set{
 		},
 		CudaGetExportTable: func(ppExportTable uintptr, pExportTableId uintptr) int32 {
 			r := int32(cudart.GetExportTable(ppExportTable, pExportTableId))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+			r := int32(cudart.LogsRegisterCallback(callbackFunc, userData, callback_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsUnregisterCallback: func(callback uintptr) int32 {
+			r := int32(cudart.LogsUnregisterCallback(callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsCurrent(iterator_out, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsDumpToFile(iterator, pathToFile, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsDumpToMemory(iterator, buffer, size, flags))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7834,6 +7894,36 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13035, "cuStreamUpdateCaptureDependencies_ptsz", cuda.Result(r), hStream, dependencies, numDependencies, flags)
 				return r
 			},
+			CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+				shim.TraceEnd(t, 13049, "cuLogsRegisterCallback", cuda.Result(r), callbackFunc, userData, callback_out)
+				return r
+			},
+			CuLogsUnregisterCallback: func(callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsUnregisterCallback(callback)
+				shim.TraceEnd(t, 13050, "cuLogsUnregisterCallback", cuda.Result(r), callback)
+				return r
+			},
+			CuLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsCurrent(iterator_out, flags)
+				shim.TraceEnd(t, 13051, "cuLogsCurrent", cuda.Result(r), iterator_out, flags)
+				return r
+			},
+			CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+				shim.TraceEnd(t, 13052, "cuLogsDumpToFile", cuda.Result(r), iterator, pathToFile, flags)
+				return r
+			},
+			CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+				shim.TraceEnd(t, 13053, "cuLogsDumpToMemory", cuda.Result(r), iterator, buffer, size, flags)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -9766,6 +9856,36 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
 				shim.TraceEnd(t, 13046, "cudaGetExportTable", cudart.Error(r), ppExportTable, pExportTableId)
+				return r
+			},
+			CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+				shim.TraceEnd(t, 13054, "cudaLogsRegisterCallback", cudart.Error(r), callbackFunc, userData, callback_out)
+				return r
+			},
+			CudaLogsUnregisterCallback: func(callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsUnregisterCallback(callback)
+				shim.TraceEnd(t, 13055, "cudaLogsUnregisterCallback", cudart.Error(r), callback)
+				return r
+			},
+			CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsCurrent(iterator_out, flags)
+				shim.TraceEnd(t, 13056, "cudaLogsCurrent", cudart.Error(r), iterator_out, flags)
+				return r
+			},
+			CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+				shim.TraceEnd(t, 13057, "cudaLogsDumpToFile", cudart.Error(r), iterator, pathToFile, flags)
+				return r
+			},
+			CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+				shim.TraceEnd(t, 13058, "cudaLogsDumpToMemory", cudart.Error(r), iterator, buffer, size, flags)
 				return r
 			},
 		},
@@ -13072,6 +13192,17 @@ func Lazy(get func() *Set) *Set {
 			CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 				return get().Cuda.CuStreamUpdateCaptureDependencies_ptsz(hStream, dependencies, numDependencies, flags)
 			},
+			CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				return get().Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+			},
+			CuLogsUnregisterCallback: func(callback uintptr) int32 { return get().Cuda.CuLogsUnregisterCallback(callback) },
+			CuLogsCurrent:            func(iterator_out uintptr, flags uint32) int32 { return get().Cuda.CuLogsCurrent(iterator_out, flags) },
+			CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				return get().Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+			},
+			CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				return get().Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -13878,6 +14009,19 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGetExportTable: func(ppExportTable uintptr, pExportTableId uintptr) int32 {
 				return get().Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
+			},
+			CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				return get().Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+			},
+			CudaLogsUnregisterCallback: func(callback uintptr) int32 { return get().Cudart.CudaLogsUnregisterCallback(callback) },
+			CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsCurrent(iterator_out, flags)
+			},
+			CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+			},
+			CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
 			},
 		},
 		Cublas: Cublas{

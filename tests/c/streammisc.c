@@ -72,7 +72,12 @@ static int failures, checks, remote;
 	X(res_t, cudaLibraryLoadData, (void **, const void *, void *, void **, unsigned, void *, void **, unsigned)) \
 	X(res_t, cudaLibraryLoadFromFile, (void **, const char *, void *, void **, unsigned, void *, void **, unsigned)) \
 	X(res_t, cudaLibraryUnload, (void *)) X(res_t, cudaLibraryGetKernel, (void **, void *, const char *)) \
-	X(res_t, cudaLibraryGetKernelCount, (unsigned *, void *)) X(res_t, cudaLibraryEnumerateKernels, (void **, unsigned, void *))
+	X(res_t, cudaLibraryGetKernelCount, (unsigned *, void *)) X(res_t, cudaLibraryEnumerateKernels, (void **, unsigned, void *)) \
+	X(res_t, cudaLogsRegisterCallback, (void (*)(void *, int, char *, size_t), void *, void **)) \
+	X(res_t, cudaLogsUnregisterCallback, (void *)) X(res_t, cudaLogsCurrent, (unsigned *, unsigned)) \
+	X(res_t, cudaLogsDumpToFile, (unsigned *, const char *, unsigned)) \
+	X(res_t, cudaLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned)) \
+	X(res_t, cuLogsCurrent, (unsigned *, unsigned)) X(res_t, cuLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned))
 
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
@@ -400,6 +405,55 @@ static void test_runtime(void) {
 	EQ(p_cudaLibraryUnload(lib), 400, "unloaded twice");
 }
 
+/* The error log keeps vgpu's warnings (here: the link it could not do), dumps them from an
+ * iterator on, to memory or to a file this process writes, and calls registered callbacks. */
+static volatile int cb_calls, cb_level = -1, cb_saw_linker;
+static void log_cb(void *data, int level, char *msg, size_t n) {
+	if (data != (void *)0x5eed) return;
+	cb_calls++;
+	cb_level = level;
+	if (strstr(msg, "device linker") && strlen(msg) == n) cb_saw_linker = 1;
+}
+
+static void test_logs(unsigned it0, void *cbh) {
+	char buf[8192];
+	size_t n = sizeof buf;
+	unsigned it = it0, end = 0;
+	EQ(p_cudaLogsDumpToMemory(&it, buf, &n, 0), 0, "cudaLogsDumpToMemory");
+	CHECK(strstr(buf, "device linker") != NULL, "the log holds the linker's warning: %s", buf);
+	EQ(n, strlen(buf), "size is the bytes written");
+	EQ(p_cudaLogsCurrent(&end, 0), 0, "cudaLogsCurrent");
+	EQ(it, end, "the iterator moved to the log's end");
+	n = sizeof buf;
+	EQ(p_cuLogsDumpToMemory(&it, buf, &n, 0), 0, "nothing new");
+	EQ(n, 0, "nothing written");
+	unsigned it1 = it0;
+	n = 8;
+	EQ(p_cudaLogsDumpToMemory(&it1, buf, &n, 0), 0, "a buffer too small for a line");
+	EQ(n, 0, "no partial line");
+	EQ(it1, it0, "the iterator stays");
+	EQ(p_cudaLogsDumpToMemory(&it, buf, &n, 1), 1, "flags must be 0");
+	EQ(p_cudaLogsDumpToMemory(&it, NULL, &n, 0), 1, "no buffer");
+	EQ(p_cudaLogsCurrent(NULL, 0), 1, "no iterator");
+	char path[] = "/tmp/vgpu-logs-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0, "temp file");
+	it1 = it0;
+	EQ(p_cudaLogsDumpToFile(&it1, path, 0), 0, "cudaLogsDumpToFile (written by this process)");
+	char fbuf[8192] = {0};
+	ssize_t got = read(fd, fbuf, sizeof fbuf - 1);
+	CHECK(got > 0 && strstr(fbuf, "device linker"), "the file holds the warning");
+	close(fd);
+	unlink(path);
+	EQ(p_cudaLogsDumpToFile(&it1, NULL, 0), 1, "no path");
+	for (int i = 0; i < 100 && !cb_saw_linker; i++) usleep(10000);
+	CHECK(cb_saw_linker, "the callback saw the warning (%d calls)", cb_calls);
+	EQ(cb_level, 1, "at warning level");
+	EQ(p_cudaLogsUnregisterCallback(cbh), 0, "unregister");
+	EQ(p_cudaLogsUnregisterCallback(cbh), 1, "unregistered twice");
+	EQ(p_cudaLogsRegisterCallback(NULL, NULL, &cbh), 1, "no function");
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcuda.so.1", argc > 1 ? argv[1] : "build/lib");
@@ -415,6 +469,10 @@ int main(int argc, char **argv) {
 	EQ(p_cuInit(0), 0, "cuInit");
 	EQ(p_cuDeviceGet(&dev, 0), 0, "cuDeviceGet");
 	EQ(p_cuCtxCreate_v2(&ctx, 0, dev), 0, "cuCtxCreate");
+	unsigned it0 = 0;
+	void *cbh = NULL;
+	EQ(p_cudaLogsCurrent(&it0, 0), 0, "cudaLogsCurrent");
+	EQ(p_cudaLogsRegisterCallback(log_cb, (void *)0x5eed, &cbh), 0, "cudaLogsRegisterCallback");
 	test_waits();
 	test_batch();
 	test_link();
@@ -422,6 +480,7 @@ int main(int argc, char **argv) {
 	test_misc();
 	test_tensormap();
 	test_runtime();
+	test_logs(it0, cbh);
 	printf("streammisc (%s): %d checks, %d failures\n", label, checks, failures);
 	return failures != 0;
 }

@@ -371,7 +371,12 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMulticastUnbind, (unsigned long long, int, size_t, size_t)) \
 	X(int, cuMulticastGetGranularity, (void*, const void*, int)) \
 	X(int, cuStreamUpdateCaptureDependencies, (void*, const void*, size_t, unsigned int)) \
-	X(int, cuStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int))
+	X(int, cuStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int)) \
+	X(int, cuLogsRegisterCallback, (void*, void*, void*)) \
+	X(int, cuLogsUnregisterCallback, (void*)) \
+	X(int, cuLogsCurrent, (void*, unsigned int)) \
+	X(int, cuLogsDumpToFile, (void*, const void*, unsigned int)) \
+	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -677,7 +682,12 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaLibraryGetKernelCount, (void*, void*)) \
 	X(int, cudaLibraryEnumerateKernels, (void*, unsigned int, void*)) \
 	X(int, cudaLibraryGetUnifiedFunction, (void*, void*, const void*)) \
-	X(int, cudaGetExportTable, (const void*, const void*))
+	X(int, cudaGetExportTable, (const void*, const void*)) \
+	X(int, cudaLogsRegisterCallback, (void*, void*, void*)) \
+	X(int, cudaLogsUnregisterCallback, (void*)) \
+	X(int, cudaLogsCurrent, (void*, unsigned int)) \
+	X(int, cudaLogsDumpToFile, (void*, const void*, unsigned int)) \
+	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
