@@ -157,3 +157,8 @@ func LogsDumpToFile(it, path uintptr, flags uint32) Error {
 func LogsDumpToMemory(it, buf, size uintptr, flags uint32) Error {
 	return fromDriver(cuda.LogsDumpToMemory(it, buf, size, flags))
 }
+
+// RtLibraryGetManaged is cudaLibraryGetManaged: a managed variable's address and size.
+func RtLibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) Error {
+	return libraryCall(func() cuda.Result { return cuda.LibraryGetManaged(dptr, size, h, name) })
+}

@@ -5536,3 +5536,8 @@ func vgpu_cudaLogsDumpToFile(iterator uintptr, pathToFile uintptr, flags uint32)
 func vgpu_cudaLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
 	return dispatch.T().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
 }
+
+//export vgpu_cudaLibraryGetManaged
+func vgpu_cudaLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+}

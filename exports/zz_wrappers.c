@@ -2098,6 +2098,10 @@ int vgpu12_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsign
 __asm__(".symver vgpu12_cudaLogsDumpToMemory, cudaLogsDumpToMemory@libcudart.so.12");
 int vgpu13_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1413, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaLogsDumpToMemory, cudaLogsDumpToMemory@@libcudart.so.13");
+int vgpu12_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1414, 1); return f ? f(dptr, bytes, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetManaged((void*)dptr, (void*)bytes, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryGetManaged, cudaLibraryGetManaged@libcudart.so.12");
+int vgpu13_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1415, 1); return f ? f(dptr, bytes, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetManaged((void*)dptr, (void*)bytes, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryGetManaged, cudaLibraryGetManaged@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3515,9 +3519,11 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaLogsDumpToFile", "libcudart.so.13"},
 	{"cudaLogsDumpToMemory", "libcudart.so.12"},
 	{"cudaLogsDumpToMemory", "libcudart.so.13"},
+	{"cudaLibraryGetManaged", "libcudart.so.12"},
+	{"cudaLibraryGetManaged", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1414;
-void *vgpu_fork_cache[1414];
+const int vgpu_fork_nsyms = 1416;
+void *vgpu_fork_cache[1416];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

@@ -4383,6 +4383,15 @@ var Stubs = table.Set{
 		CudaLogsCurrent:               table.Semantics.Cudart.CudaLogsCurrent,
 		CudaLogsDumpToFile:            table.Semantics.Cudart.CudaLogsDumpToFile,
 		CudaLogsDumpToMemory:          table.Semantics.Cudart.CudaLogsDumpToMemory,
+		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(RtLibraryGetManaged(dptr, bytes, library, name))
+			StatsEnd(1104, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

@@ -722,6 +722,7 @@ type Cudart struct {
 	CudaLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
 	CudaLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
 	CudaLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
+	CudaLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -4481,6 +4482,13 @@ var Semantics = Set{
 		},
 		CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
 			r := int32(cudart.LogsDumpToMemory(iterator, buffer, size, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			r := int32(cudart.RtLibraryGetManaged(dptr, bytes, library, name))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -9888,6 +9896,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13058, "cudaLogsDumpToMemory", cudart.Error(r), iterator, buffer, size, flags)
 				return r
 			},
+			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+				shim.TraceEnd(t, 13059, "cudaLibraryGetManaged", cudart.Error(r), dptr, bytes, library, name)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -14022,6 +14036,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
 				return get().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+			},
+			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
 			},
 		},
 		Cublas: Cublas{

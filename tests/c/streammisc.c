@@ -77,6 +77,7 @@ static int failures, checks, remote;
 	X(res_t, cudaLogsUnregisterCallback, (void *)) X(res_t, cudaLogsCurrent, (unsigned *, unsigned)) \
 	X(res_t, cudaLogsDumpToFile, (unsigned *, const char *, unsigned)) \
 	X(res_t, cudaLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned)) \
+	X(res_t, cudaLibraryGetManaged, (void **, size_t *, void *, const char *)) \
 	X(res_t, cuLogsCurrent, (unsigned *, unsigned)) X(res_t, cuLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned))
 
 #define DECL(r, n, a) static r(*p_##n) a;
@@ -401,6 +402,10 @@ static void test_runtime(void) {
 	EQ(p_cudaLibraryEnumerateKernels(ks, count < 4 ? count : 4, lib), 0, "cudaLibraryEnumerateKernels");
 	EQ(p_cudaLibraryLoadData(NULL, ptx, NULL, NULL, 0, NULL, NULL, 0), 1, "no output");
 	EQ(p_cudaLibraryLoadFromFile(&k, "/nonexistent/vgpu.cubin", NULL, NULL, 0, NULL, NULL, 0), 301, "missing file");
+	void *mp = NULL;
+	size_t msz = 0;
+	EQ(p_cudaLibraryGetManaged(&mp, &msz, lib, "absent"), 500, "no such managed variable");
+	EQ(p_cudaLibraryGetManaged(&mp, &msz, (void *)0x1234, "absent"), 400, "no such library");
 	EQ(p_cudaLibraryUnload(lib), 0, "cudaLibraryUnload");
 	EQ(p_cudaLibraryUnload(lib), 400, "unloaded twice");
 }

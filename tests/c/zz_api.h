@@ -687,7 +687,8 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaLogsUnregisterCallback, (void*)) \
 	X(int, cudaLogsCurrent, (void*, unsigned int)) \
 	X(int, cudaLogsDumpToFile, (void*, const void*, unsigned int)) \
-	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int))
+	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
+	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \

@@ -1095,4 +1095,5 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaLogsCurrent", "du", 'r', 0},
 	{"cudaLogsDumpToFile", "ddu", 'r', 0},
 	{"cudaLogsDumpToMemory", "dddu", 'r', 0},
+	{"cudaLibraryGetManaged", "oohi", 'r', 0},
 };
