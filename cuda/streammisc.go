@@ -492,3 +492,91 @@ func UpdateCaptureDependencies(s *shim.Stream, deps unsafe.Pointer, n uint64, fl
 func StreamUpdateCaptureDependenciesPtsz(h uintptr, deps unsafe.Pointer, n uint64, flags uint32) Result {
 	return StreamUpdateCaptureDependencies(ptsz(h), deps, n, flags)
 }
+
+// Native atomic capabilities of a link (cuDeviceGetHostAtomicCapabilities,
+// cuDeviceGetP2PAtomicCapabilities, and the runtime's forms): for each CUatomicOperation, the
+// CUatomicOperationCapability bits the link does natively. They follow the model's device
+// attributes: a link without native atomics (HOST_NATIVE_ATOMIC_SUPPORTED 0, as on every
+// PCIe-attached profile; or the P2P attribute NATIVE_ATOMIC_SUPPORTED 0) does none, so every
+// answer is 0; a link with them does what compute capability 9.0 does in memory.
+
+// Capability bits.
+const (
+	atomicSigned    = 1
+	atomicUnsigned  = 2
+	atomicReduction = 4
+	atomicScalar32  = 8
+	atomicScalar64  = 16
+	atomicScalar128 = 32
+)
+
+// atomicOps is the number of CUatomicOperation values: integer add, min, max, increment,
+// decrement; and, or, xor; exchange, compare-and-swap; float add, min, max.
+const atomicOps = 13
+
+// nativeAtomics is what a link with native atomics does for operation op.
+func nativeAtomics(op uint32) uint32 {
+	switch {
+	case op <= 7: // integer arithmetic and bitwise
+		return atomicSigned | atomicUnsigned | atomicReduction | atomicScalar32 | atomicScalar64
+	case op <= 9: // exchange and compare-and-swap, up to 128 bits
+		return atomicSigned | atomicUnsigned | atomicScalar32 | atomicScalar64 | atomicScalar128
+	case op == 10: // float add
+		return atomicReduction | atomicScalar32 | atomicScalar64
+	default: // float min, max
+		return atomicScalar32 | atomicScalar64
+	}
+}
+
+// atomicCaps fills caps for ops over a link that has native atomics or not.
+func atomicCaps(caps, ops unsafe.Pointer, count uint32, native bool) Result {
+	if caps == nil || ops == nil || count == 0 {
+		return ErrorInvalidValue
+	}
+	in := unsafe.Slice((*uint32)(ops), count)
+	out := unsafe.Slice((*uint32)(caps), count)
+	for _, op := range in {
+		if op >= atomicOps {
+			return ErrorInvalidValue
+		}
+	}
+	for i, op := range in {
+		out[i] = 0
+		if native {
+			out[i] = nativeAtomics(op)
+		}
+	}
+	return Success
+}
+
+// DeviceGetHostAtomicCapabilities is cuDeviceGetHostAtomicCapabilities.
+func DeviceGetHostAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, dev int32) Result {
+	d, r := device(dev)
+	if r != Success {
+		return r
+	}
+	return atomicCaps(caps, ops, count, d.Attrs[shim.AttrHostNativeAtomic] != 0)
+}
+
+// p2pNativeAtomic is CU_DEVICE_P2P_ATTRIBUTE_NATIVE_ATOMIC_SUPPORTED.
+const p2pNativeAtomic = 3
+
+// DeviceGetP2PAtomicCapabilities is cuDeviceGetP2PAtomicCapabilities: two distinct devices.
+func DeviceGetP2PAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, src, dst int32) Result {
+	a, r := device(src)
+	if r != Success {
+		return r
+	}
+	b, r := device(dst)
+	if r != Success {
+		return r
+	}
+	if a == b {
+		return ErrorInvalidDevice
+	}
+	v, st := shim.P2PAttribute(a, b, p2pNativeAtomic)
+	if st != shim.OK {
+		return From(st)
+	}
+	return atomicCaps(caps, ops, count, v != 0)
+}

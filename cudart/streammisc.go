@@ -162,3 +162,19 @@ func LogsDumpToMemory(it, buf, size uintptr, flags uint32) Error {
 func RtLibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) Error {
 	return libraryCall(func() cuda.Result { return cuda.LibraryGetManaged(dptr, size, h, name) })
 }
+
+// DeviceGetHostAtomicCapabilities is cudaDeviceGetHostAtomicCapabilities (cuda/streammisc.go).
+func DeviceGetHostAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, dev int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return fromDriver(cuda.DeviceGetHostAtomicCapabilities(caps, ops, count, dev))
+}
+
+// DeviceGetP2PAtomicCapabilities is cudaDeviceGetP2PAtomicCapabilities.
+func DeviceGetP2PAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, src, dst int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return fromDriver(cuda.DeviceGetP2PAtomicCapabilities(caps, ops, count, src, dst))
+}

@@ -5541,3 +5541,23 @@ func vgpu_cudaLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, f
 func vgpu_cudaLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
 }
+
+//export vgpu_cuDeviceGetHostAtomicCapabilities
+func vgpu_cuDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+}
+
+//export vgpu_cuDeviceGetP2PAtomicCapabilities
+func vgpu_cuDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+}
+
+//export vgpu_cudaDeviceGetHostAtomicCapabilities
+func vgpu_cudaDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+}
+
+//export vgpu_cudaDeviceGetP2PAtomicCapabilities
+func vgpu_cudaDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+}

@@ -2102,6 +2102,16 @@ int vgpu12_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* n
 __asm__(".symver vgpu12_cudaLibraryGetManaged, cudaLibraryGetManaged@libcudart.so.12");
 int vgpu13_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1415, 1); return f ? f(dptr, bytes, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetManaged((void*)dptr, (void*)bytes, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaLibraryGetManaged, cudaLibraryGetManaged@@libcudart.so.13");
+int cuDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int dev) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1416, 1); return f ? f(capabilities, operations, count, dev) : 3; } int r = (int)vgpu_cuDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1417, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cuDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int device) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1418, 1); return f ? f(capabilities, operations, count, device) : 3; } int r = (int)vgpu_cudaDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaDeviceGetHostAtomicCapabilities, cudaDeviceGetHostAtomicCapabilities@libcudart.so.12");
+int vgpu13_cudaDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int device) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1419, 1); return f ? f(capabilities, operations, count, device) : 3; } int r = (int)vgpu_cudaDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaDeviceGetHostAtomicCapabilities, cudaDeviceGetHostAtomicCapabilities@@libcudart.so.13");
+int vgpu12_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1420, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@libcudart.so.12");
+int vgpu13_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1421, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3521,9 +3531,15 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaLogsDumpToMemory", "libcudart.so.13"},
 	{"cudaLibraryGetManaged", "libcudart.so.12"},
 	{"cudaLibraryGetManaged", "libcudart.so.13"},
+	{"cuDeviceGetHostAtomicCapabilities", NULL},
+	{"cuDeviceGetP2PAtomicCapabilities", NULL},
+	{"cudaDeviceGetHostAtomicCapabilities", "libcudart.so.12"},
+	{"cudaDeviceGetHostAtomicCapabilities", "libcudart.so.13"},
+	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.12"},
+	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1416;
-void *vgpu_fork_cache[1416];
+const int vgpu_fork_nsyms = 1422;
+void *vgpu_fork_cache[1422];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3571,9 +3587,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDeviceGetCount_v2", (void*)cuDeviceGetCount_v2},
 	{"cuDeviceGetDefaultMemPool", (void*)cuDeviceGetDefaultMemPool},
 	{"cuDeviceGetExecAffinitySupport", (void*)cuDeviceGetExecAffinitySupport},
+	{"cuDeviceGetHostAtomicCapabilities", (void*)cuDeviceGetHostAtomicCapabilities},
 	{"cuDeviceGetLuid", (void*)cuDeviceGetLuid},
 	{"cuDeviceGetMemPool", (void*)cuDeviceGetMemPool},
 	{"cuDeviceGetName", (void*)cuDeviceGetName},
+	{"cuDeviceGetP2PAtomicCapabilities", (void*)cuDeviceGetP2PAtomicCapabilities},
 	{"cuDeviceGetP2PAttribute", (void*)cuDeviceGetP2PAttribute},
 	{"cuDeviceGetPCIBusId", (void*)cuDeviceGetPCIBusId},
 	{"cuDeviceGetProperties", (void*)cuDeviceGetProperties},

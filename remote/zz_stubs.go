@@ -1885,6 +1885,18 @@ var Stubs = table.Set{
 		CuLogsCurrent:            table.Semantics.Cuda.CuLogsCurrent,
 		CuLogsDumpToFile:         table.Semantics.Cuda.CuLogsDumpToFile,
 		CuLogsDumpToMemory:       table.Semantics.Cuda.CuLogsDumpToMemory,
+		CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1105, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(dev)}}))
+			StatsEnd(1105, t)
+			return r
+		},
+		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1106, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1106, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -4387,6 +4399,24 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(RtLibraryGetManaged(dptr, bytes, library, name))
 			StatsEnd(1104, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1107, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(device)}}))
+			StatsEnd(1107, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1108, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1108, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

@@ -2119,4 +2119,16 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	13048: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamGetCaptureInfo13Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
 	},
+	13060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetHostAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U))))
+	},
+	13061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetP2PAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U), int32(v[4].U))))
+	},
+	13062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetHostAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U))))
+	},
+	13063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetP2PAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U), int32(v[4].U))))
+	},
 }

@@ -390,6 +390,8 @@ type Cuda struct {
 	CuLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
 	CuLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
 	CuLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
+	CuDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32
+	CuDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -723,6 +725,8 @@ type Cudart struct {
 	CudaLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
 	CudaLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
 	CudaLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CudaDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32
+	CudaDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2244,6 +2248,12 @@ var Semantics = Set{
 		},
 		CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
 			return int32(cuda.LogsDumpToMemory(iterator, buffer, size, flags))
+		},
+		CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+			return int32(cuda.DeviceGetHostAtomicCapabilities(capabilities, operations, count, dev))
+		},
+		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			return int32(cuda.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
 		},
 	},
 	Cudart: Cudart{
@@ -4489,6 +4499,20 @@ var Semantics = Set{
 		},
 		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 			r := int32(cudart.RtLibraryGetManaged(dptr, bytes, library, name))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+			r := int32(cudart.DeviceGetHostAtomicCapabilities(capabilities, operations, count, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			r := int32(cudart.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7932,6 +7956,18 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13053, "cuLogsDumpToMemory", cuda.Result(r), iterator, buffer, size, flags)
 				return r
 			},
+			CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+				shim.TraceEnd(t, 13060, "cuDeviceGetHostAtomicCapabilities", cuda.Result(r), capabilities, operations, count, dev)
+				return r
+			},
+			CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+				shim.TraceEnd(t, 13061, "cuDeviceGetP2PAtomicCapabilities", cuda.Result(r), capabilities, operations, count, srcDevice, dstDevice)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -9900,6 +9936,18 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
 				shim.TraceEnd(t, 13059, "cudaLibraryGetManaged", cudart.Error(r), dptr, bytes, library, name)
+				return r
+			},
+			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+				shim.TraceEnd(t, 13062, "cudaDeviceGetHostAtomicCapabilities", cudart.Error(r), capabilities, operations, count, device)
+				return r
+			},
+			CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+				shim.TraceEnd(t, 13063, "cudaDeviceGetP2PAtomicCapabilities", cudart.Error(r), capabilities, operations, count, srcDevice, dstDevice)
 				return r
 			},
 		},
@@ -13217,6 +13265,12 @@ func Lazy(get func() *Set) *Set {
 			CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
 				return get().Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
 			},
+			CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+			},
+			CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -14039,6 +14093,12 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 				return get().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+			},
+			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+				return get().Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+			},
+			CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
 			},
 		},
 		Cublas: Cublas{

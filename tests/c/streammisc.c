@@ -78,6 +78,8 @@ static int failures, checks, remote;
 	X(res_t, cudaLogsDumpToFile, (unsigned *, const char *, unsigned)) \
 	X(res_t, cudaLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned)) \
 	X(res_t, cudaLibraryGetManaged, (void **, size_t *, void *, const char *)) \
+	X(res_t, cudaDeviceGetHostAtomicCapabilities, (unsigned *, const int *, unsigned, int)) \
+	X(res_t, cudaDeviceGetP2PAtomicCapabilities, (unsigned *, const int *, unsigned, int, int)) \
 	X(res_t, cuLogsCurrent, (unsigned *, unsigned)) X(res_t, cuLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned))
 
 #define DECL(r, n, a) static r(*p_##n) a;
@@ -319,6 +321,19 @@ static void test_misc(void) {
 	EQ(p_cuMulticastGetGranularity(&gran, &prop, 0), 801, "cuMulticastGetGranularity");
 	EQ(p_cuMulticastCreate(&h, NULL), 1, "no properties");
 	EQ(p_cuMulticastAddDevice(0x1234, 0), 1, "no multicast object exists");
+
+	/* Native atomics over the host link follow HOST_NATIVE_ATOMIC_SUPPORTED. */
+	int native = -1;
+	EQ(p_cuDeviceGetAttribute(&native, 86, 0), 0, "HOST_NATIVE_ATOMIC_SUPPORTED");
+	int aops[3] = {0, 9, 10};
+	unsigned caps[3] = {77, 77, 77};
+	EQ(p_cudaDeviceGetHostAtomicCapabilities(caps, aops, 3, 0), 0, "cudaDeviceGetHostAtomicCapabilities");
+	for (int i = 0; i < 3; i++) CHECK((caps[i] != 0) == (native != 0), "op %d: capabilities %#x with native atomics %d", aops[i], caps[i], native);
+	int badop[1] = {13};
+	EQ(p_cudaDeviceGetHostAtomicCapabilities(caps, badop, 1, 0), 1, "unknown operation");
+	EQ(p_cudaDeviceGetHostAtomicCapabilities(caps, aops, 0, 0), 1, "count 0");
+	EQ(p_cudaDeviceGetHostAtomicCapabilities(caps, aops, 3, 64), 101, "no such device");
+	EQ(p_cudaDeviceGetP2PAtomicCapabilities(caps, aops, 3, 0, 0), 101, "a device and itself are no peer link");
 
 	/* cudaGetExportTable forwards the driver's tables. */
 	static const unsigned char id[16] = {0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9, 0x39, 0x12, 0xfd, 0x9d, 0xf9};

@@ -376,7 +376,9 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuLogsUnregisterCallback, (void*)) \
 	X(int, cuLogsCurrent, (void*, unsigned int)) \
 	X(int, cuLogsDumpToFile, (void*, const void*, unsigned int)) \
-	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int))
+	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
+	X(int, cuDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
+	X(int, cuDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -688,7 +690,9 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaLogsCurrent, (void*, unsigned int)) \
 	X(int, cudaLogsDumpToFile, (void*, const void*, unsigned int)) \
 	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
-	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*))
+	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*)) \
+	X(int, cudaDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
+	X(int, cudaDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
