@@ -580,3 +580,70 @@ func DeviceGetP2PAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, src,
 	}
 	return atomicCaps(caps, ops, count, v != 0)
 }
+
+// CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_PRE_LAUNCH_SYNC | _NO_POST_LAUNCH_SYNC.
+const multiDeviceFlags = 3
+
+// launchParamsSize is sizeof(CUDA_LAUNCH_PARAMS): function, grid and block (6 x 4 bytes),
+// shared bytes, stream, kernel parameters.
+const launchParamsSize = 56
+
+// LaunchMultiDevice is cuLaunchCooperativeKernelMultiDevice (deprecated since CUDA 11.3, still
+// in the driver): the same kernel, shape and shared memory on n devices, each launch on an
+// explicitly created stream of its own device, issued as cooperative launches in list order
+// with launch (the model orders work, so neither sync flag changes anything). A remote
+// client cannot see a stream's device; its server checks each launch.
+func LaunchMultiDevice(list uintptr, n, flags uint32, launch func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, h, params uintptr) Result) Result {
+	s, r := ready()
+	if r != Success {
+		return r
+	}
+	if list == 0 || n == 0 || int(n) > len(s.Devices()) || flags&^multiDeviceFlags != 0 {
+		return ErrorInvalidValue
+	}
+	type entry struct {
+		f                              uintptr
+		gx, gy, gz, bx, by, bz, shared uint32
+		h, params                      uintptr
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(list)), int(n)*launchParamsSize)
+	u32 := func(b []byte) uint32 { return *(*uint32)(unsafe.Pointer(&b[0])) }
+	u64 := func(b []byte) uintptr { return uintptr(*(*uint64)(unsafe.Pointer(&b[0]))) }
+	es := make([]entry, n)
+	seen := map[*shim.Device]bool{}
+	for i := range es {
+		p := raw[i*launchParamsSize:]
+		e := entry{u64(p[0:]), u32(p[8:]), u32(p[12:]), u32(p[16:]), u32(p[20:]), u32(p[24:]), u32(p[28:]), u32(p[32:]), u64(p[40:]), u64(p[48:])}
+		if e.h == 0 || e.h == shim.StreamLegacy || e.h == shim.StreamPerThread {
+			return ErrorInvalidHandle // each launch needs a stream of its own
+		}
+		if i > 0 {
+			a := es[0]
+			if e.f != a.f || e.gx != a.gx || e.gy != a.gy || e.gz != a.gz || e.bx != a.bx || e.by != a.by || e.bz != a.bz || e.shared != a.shared {
+				return ErrorInvalidValue
+			}
+		}
+		if !ClientCode.Load() {
+			st, ok := shim.Lookup[*shim.Stream](shim.KindStream, e.h)
+			if !ok {
+				return ErrorInvalidHandle
+			}
+			if seen[st.Dev] {
+				return ErrorInvalidValue // two launches on one device
+			}
+			seen[st.Dev] = true
+		}
+		es[i] = e
+	}
+	for _, e := range es {
+		if r := launch(e.f, e.gx, e.gy, e.gz, e.bx, e.by, e.bz, e.shared, e.h, e.params); r != Success {
+			return r
+		}
+	}
+	return Success
+}
+
+// LaunchCooperativeKernelMultiDevice is cuLaunchCooperativeKernelMultiDevice in this process.
+func LaunchCooperativeKernelMultiDevice(list uintptr, n, flags uint32) Result {
+	return LaunchMultiDevice(list, n, flags, LaunchCooperativeKernel)
+}

@@ -5561,3 +5561,8 @@ func vgpu_cudaDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, opera
 func vgpu_cudaDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 	return dispatch.T().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
 }
+
+//export vgpu_cuLaunchCooperativeKernelMultiDevice
+func vgpu_cuLaunchCooperativeKernelMultiDevice(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
+}

@@ -2112,6 +2112,7 @@ int vgpu12_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operatio
 __asm__(".symver vgpu12_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@libcudart.so.12");
 int vgpu13_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1421, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@@libcudart.so.13");
+int cuLaunchCooperativeKernelMultiDevice(void* launchParamsList, unsigned int numDevices, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(1422, 1); return f ? f(launchParamsList, numDevices, flags) : 3; } int r = (int)vgpu_cuLaunchCooperativeKernelMultiDevice((GoUintptr)launchParamsList, (GoUint32)numDevices, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3537,9 +3538,10 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaDeviceGetHostAtomicCapabilities", "libcudart.so.13"},
 	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.12"},
 	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.13"},
+	{"cuLaunchCooperativeKernelMultiDevice", NULL},
 };
-const int vgpu_fork_nsyms = 1422;
-void *vgpu_fork_cache[1422];
+const int vgpu_fork_nsyms = 1423;
+void *vgpu_fork_cache[1423];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3703,6 +3705,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuKernelSetAttribute", (void*)cuKernelSetAttribute},
 	{"cuKernelSetCacheConfig", (void*)cuKernelSetCacheConfig},
 	{"cuLaunchCooperativeKernel", (void*)cuLaunchCooperativeKernel},
+	{"cuLaunchCooperativeKernelMultiDevice", (void*)cuLaunchCooperativeKernelMultiDevice},
 	{"cuLaunchCooperativeKernel_ptsz", (void*)cuLaunchCooperativeKernel_ptsz},
 	{"cuLaunchHostFunc", (void*)cuLaunchHostFunc},
 	{"cuLaunchHostFunc_ptsz", (void*)cuLaunchHostFunc_ptsz},

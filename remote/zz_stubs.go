@@ -1897,6 +1897,12 @@ var Stubs = table.Set{
 			StatsEnd(1106, t)
 			return r
 		},
+		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
+			StatsEnd(1109, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

@@ -392,6 +392,7 @@ type Cuda struct {
 	CuLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
 	CuDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32
 	CuDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
+	CuLaunchCooperativeKernelMultiDevice                 func(launchParamsList uintptr, numDevices uint32, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2254,6 +2255,9 @@ var Semantics = Set{
 		},
 		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 			return int32(cuda.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
+		},
+		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+			return int32(cuda.LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -7968,6 +7972,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13061, "cuDeviceGetP2PAtomicCapabilities", cuda.Result(r), capabilities, operations, count, srcDevice, dstDevice)
 				return r
 			},
+			CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
+				shim.TraceEnd(t, 13064, "cuLaunchCooperativeKernelMultiDevice", cuda.Result(r), launchParamsList, numDevices, flags)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -13270,6 +13280,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 				return get().Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+			},
+			CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+				return get().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
 			},
 		},
 		Cudart: Cudart{

@@ -80,6 +80,8 @@ static int failures, checks, remote;
 	X(res_t, cudaLibraryGetManaged, (void **, size_t *, void *, const char *)) \
 	X(res_t, cudaDeviceGetHostAtomicCapabilities, (unsigned *, const int *, unsigned, int)) \
 	X(res_t, cudaDeviceGetP2PAtomicCapabilities, (unsigned *, const int *, unsigned, int, int)) \
+	X(res_t, cuLaunchCooperativeKernel, (void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **)) \
+	X(res_t, cuLaunchCooperativeKernelMultiDevice, (void *, unsigned, unsigned)) \
 	X(res_t, cuLogsCurrent, (unsigned *, unsigned)) X(res_t, cuLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned))
 
 #define DECL(r, n, a) static r(*p_##n) a;
@@ -255,6 +257,29 @@ static void test_link(void) {
 	EQ(p_cuLinkAddData_v2(ls, 1, (void *)ptx, sizeof ptx, NULL, 0, NULL, NULL), 0, "second input");
 	EQ(p_cuLinkComplete(ls, &img, &sz), 801, "two inputs need a device linker the model lacks");
 	EQ(p_cuLinkDestroy(ls), 0, "destroy");
+}
+
+/* A multi-device cooperative launch is one cooperative launch per device, checked whole first. */
+static void test_multidevice(void) {
+	void *m = NULL, *f = NULL, *s = NULL;
+	EQ(p_cuModuleLoadData(&m, ptx), 0, "load PTX");
+	EQ(p_cuModuleGetFunction(&f, m, "axpy"), 0, "its kernel");
+	EQ(p_cuStreamCreate(&s, 0), 0, "a stream");
+	dptr_t arg = word;
+	void *args[1] = {&arg};
+	struct { void *f; unsigned gx, gy, gz, bx, by, bz, shared; void *stream; void **params; } lp = {f, 1, 1, 1, 32, 1, 1, 0, s, args};
+	EQ(sizeof lp, 56, "CUDA_LAUNCH_PARAMS is 56 bytes");
+	int single = p_cuLaunchCooperativeKernel(f, 1, 1, 1, 32, 1, 1, 0, s, args);
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 1, 0), single, "one device: what the cooperative launch answers");
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 1, 3), single, "both sync flags");
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 0, 0), 1, "no devices");
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 65, 0), 1, "more devices than there are");
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 1, 4), 1, "unknown flag");
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(NULL, 1, 0), 1, "no list");
+	lp.stream = NULL;
+	EQ(p_cuLaunchCooperativeKernelMultiDevice(&lp, 1, 0), 400, "the NULL stream");
+	p_cuStreamDestroy_v2(s);
+	p_cuModuleUnload(m);
 }
 
 /* Attach raises the current context's usage count; each detach lowers it, the last destroys. */
@@ -496,6 +521,7 @@ int main(int argc, char **argv) {
 	test_waits();
 	test_batch();
 	test_link();
+	test_multidevice();
 	test_attach();
 	test_misc();
 	test_tensormap();

@@ -378,7 +378,8 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuLogsDumpToFile, (void*, const void*, unsigned int)) \
 	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
 	X(int, cuDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
-	X(int, cuDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int))
+	X(int, cuDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int)) \
+	X(int, cuLaunchCooperativeKernelMultiDevice, (void*, unsigned int, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \

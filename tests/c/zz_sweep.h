@@ -1100,4 +1100,5 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuDeviceGetP2PAtomicCapabilities", "oiuss", 'c', 0},
 	{"cudaDeviceGetHostAtomicCapabilities", "oius", 'r', 0},
 	{"cudaDeviceGetP2PAtomicCapabilities", "oiuss", 'r', 0},
+	{"cuLaunchCooperativeKernelMultiDevice", "duu", 'c', 1},
 };
