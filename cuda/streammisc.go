@@ -594,11 +594,10 @@ const launchParamsSize = 56
 // with launch (the model orders work, so neither sync flag changes anything). A remote
 // client cannot see a stream's device; its server checks each launch.
 func LaunchMultiDevice(list uintptr, n, flags uint32, launch func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, h, params uintptr) Result) Result {
-	s, r := ready()
-	if r != Success {
+	if r := codeReady(); r != Success {
 		return r
 	}
-	if list == 0 || n == 0 || int(n) > len(s.Devices()) || flags&^multiDeviceFlags != 0 {
+	if list == 0 || n == 0 || int(n) > len(shim.S().Devices()) || flags&^multiDeviceFlags != 0 {
 		return ErrorInvalidValue
 	}
 	type entry struct {
