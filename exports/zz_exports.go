@@ -978,12 +978,12 @@ func vgpu_cuStreamWaitValue32(stream uintptr, addr uint64, value uint32, flags u
 }
 
 //export vgpu_cuStreamBatchMemOp
-func vgpu_cuStreamBatchMemOp(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+func vgpu_cuStreamBatchMemOp(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 	return dispatch.T().Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
 }
 
 //export vgpu_cuLinkCreate_v2
-func vgpu_cuLinkCreate_v2(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+func vgpu_cuLinkCreate_v2(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
 	return dispatch.T().Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
 }
 
@@ -993,7 +993,7 @@ func vgpu_cuLinkAddData_v2(state uintptr, type_ int32, data uintptr, size uint64
 }
 
 //export vgpu_cuLinkComplete
-func vgpu_cuLinkComplete(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+func vgpu_cuLinkComplete(state uintptr, cubinOut uintptr, sizeOut uintptr) int32 {
 	return dispatch.T().Cuda.CuLinkComplete(state, cubinOut, sizeOut)
 }
 
@@ -5715,4 +5715,329 @@ func vgpu_cudaGraphNodeSetParams(node uintptr, nodeParams unsafe.Pointer) int32 
 //export vgpu_cudaGraphExecNodeSetParams
 func vgpu_cudaGraphExecNodeSetParams(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
+}
+
+//export vgpu_cuStreamWaitValue32_v2
+func vgpu_cuStreamWaitValue32_v2(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue32_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue32_ptsz
+func vgpu_cuStreamWaitValue32_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue32_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue32_v2_ptsz
+func vgpu_cuStreamWaitValue32_v2_ptsz(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue32_v2_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue64
+func vgpu_cuStreamWaitValue64(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue64(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue64_v2
+func vgpu_cuStreamWaitValue64_v2(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue64_v2(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue64_ptsz
+func vgpu_cuStreamWaitValue64_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue64_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamWaitValue64_v2_ptsz
+func vgpu_cuStreamWaitValue64_v2_ptsz(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamWaitValue64_v2_ptsz(stream, addr, value, flags)
+}
+
+//export vgpu_cuStreamBatchMemOp_v2
+func vgpu_cuStreamBatchMemOp_v2(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamBatchMemOp_v2(stream, count, paramArray, flags)
+}
+
+//export vgpu_cuStreamBatchMemOp_ptsz
+func vgpu_cuStreamBatchMemOp_ptsz(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamBatchMemOp_ptsz(stream, count, paramArray, flags)
+}
+
+//export vgpu_cuStreamBatchMemOp_v2_ptsz
+func vgpu_cuStreamBatchMemOp_v2_ptsz(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamBatchMemOp_v2_ptsz(stream, count, paramArray, flags)
+}
+
+//export vgpu_cuLinkCreate
+func vgpu_cuLinkCreate(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkCreate(numOptions, options, optionValues, stateOut)
+}
+
+//export vgpu_cuLinkAddData
+func vgpu_cuLinkAddData(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkAddData(state, type_, data, size, name, numOptions, options, optionValues)
+}
+
+//export vgpu_cuLinkAddFile_v2
+func vgpu_cuLinkAddFile_v2(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkAddFile_v2(state, type_, path, numOptions, options, optionValues)
+}
+
+//export vgpu_cuLinkAddFile
+func vgpu_cuLinkAddFile(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+	return dispatch.T().Cuda.CuLinkAddFile(state, type_, path, numOptions, options, optionValues)
+}
+
+//export vgpu_cuCtxAttach
+func vgpu_cuCtxAttach(pctx unsafe.Pointer, flags uint32) int32 {
+	return dispatch.T().Cuda.CuCtxAttach(pctx, flags)
+}
+
+//export vgpu_cuCtxDetach
+func vgpu_cuCtxDetach(ctx uintptr) int32 {
+	return dispatch.T().Cuda.CuCtxDetach(ctx)
+}
+
+//export vgpu_cuCtxResetPersistingL2Cache
+func vgpu_cuCtxResetPersistingL2Cache() int32 {
+	return dispatch.T().Cuda.CuCtxResetPersistingL2Cache()
+}
+
+//export vgpu_cuFlushGPUDirectRDMAWrites
+func vgpu_cuFlushGPUDirectRDMAWrites(target int32, scope int32) int32 {
+	return dispatch.T().Cuda.CuFlushGPUDirectRDMAWrites(target, scope)
+}
+
+//export vgpu_cuCoredumpGetAttribute
+func vgpu_cuCoredumpGetAttribute(attrib int32, value uintptr, size uintptr) int32 {
+	return dispatch.T().Cuda.CuCoredumpGetAttribute(attrib, value, size)
+}
+
+//export vgpu_cuCoredumpGetAttributeGlobal
+func vgpu_cuCoredumpGetAttributeGlobal(attrib int32, value uintptr, size uintptr) int32 {
+	return dispatch.T().Cuda.CuCoredumpGetAttributeGlobal(attrib, value, size)
+}
+
+//export vgpu_cuCoredumpSetAttribute
+func vgpu_cuCoredumpSetAttribute(attrib int32, value uintptr, size uintptr) int32 {
+	return dispatch.T().Cuda.CuCoredumpSetAttribute(attrib, value, size)
+}
+
+//export vgpu_cuCoredumpSetAttributeGlobal
+func vgpu_cuCoredumpSetAttributeGlobal(attrib int32, value uintptr, size uintptr) int32 {
+	return dispatch.T().Cuda.CuCoredumpSetAttributeGlobal(attrib, value, size)
+}
+
+//export vgpu_cuProfilerInitialize
+func vgpu_cuProfilerInitialize(configFile uintptr, outputFile uintptr, outputMode int32) int32 {
+	return dispatch.T().Cuda.CuProfilerInitialize(configFile, outputFile, outputMode)
+}
+
+//export vgpu_cuProfilerStart
+func vgpu_cuProfilerStart() int32 {
+	return dispatch.T().Cuda.CuProfilerStart()
+}
+
+//export vgpu_cuProfilerStop
+func vgpu_cuProfilerStop() int32 {
+	return dispatch.T().Cuda.CuProfilerStop()
+}
+
+//export vgpu_cuTensorMapEncodeTiled
+func vgpu_cuTensorMapEncodeTiled(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, boxDim uintptr, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+	return dispatch.T().Cuda.CuTensorMapEncodeTiled(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+}
+
+//export vgpu_cuTensorMapEncodeIm2col
+func vgpu_cuTensorMapEncodeIm2col(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCorner uintptr, pixelBoxUpperCorner uintptr, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+	return dispatch.T().Cuda.CuTensorMapEncodeIm2col(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+}
+
+//export vgpu_cuTensorMapReplaceAddress
+func vgpu_cuTensorMapReplaceAddress(tensorMap uintptr, globalAddress uintptr) int32 {
+	return dispatch.T().Cuda.CuTensorMapReplaceAddress(tensorMap, globalAddress)
+}
+
+//export vgpu_cuMulticastCreate
+func vgpu_cuMulticastCreate(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMulticastCreate(mcHandle, prop)
+}
+
+//export vgpu_cuMulticastAddDevice
+func vgpu_cuMulticastAddDevice(mcHandle uint64, dev int32) int32 {
+	return dispatch.T().Cuda.CuMulticastAddDevice(mcHandle, dev)
+}
+
+//export vgpu_cuMulticastBindMem
+func vgpu_cuMulticastBindMem(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMulticastBindMem(mcHandle, mcOffset, memHandle, memOffset, size, flags)
+}
+
+//export vgpu_cuMulticastBindAddr
+func vgpu_cuMulticastBindAddr(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMulticastBindAddr(mcHandle, mcOffset, memptr, size, flags)
+}
+
+//export vgpu_cuMulticastUnbind
+func vgpu_cuMulticastUnbind(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+	return dispatch.T().Cuda.CuMulticastUnbind(mcHandle, dev, mcOffset, size)
+}
+
+//export vgpu_cuMulticastGetGranularity
+func vgpu_cuMulticastGetGranularity(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+	return dispatch.T().Cuda.CuMulticastGetGranularity(granularity, prop, option)
+}
+
+//export vgpu_cuStreamUpdateCaptureDependencies
+func vgpu_cuStreamUpdateCaptureDependencies(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamUpdateCaptureDependencies(hStream, dependencies, numDependencies, flags)
+}
+
+//export vgpu_cuStreamUpdateCaptureDependencies_ptsz
+func vgpu_cuStreamUpdateCaptureDependencies_ptsz(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamUpdateCaptureDependencies_ptsz(hStream, dependencies, numDependencies, flags)
+}
+
+//export vgpu_cudaStreamUpdateCaptureDependencies
+func vgpu_cudaStreamUpdateCaptureDependencies(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamUpdateCaptureDependencies(stream, dependencies, numDependencies, flags)
+}
+
+//export vgpu_cudaStreamUpdateCaptureDependencies_ptsz
+func vgpu_cudaStreamUpdateCaptureDependencies_ptsz(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaStreamUpdateCaptureDependencies_ptsz(stream, dependencies, numDependencies, flags)
+}
+
+//export vgpu_cudaStreamGetCaptureInfo_ptsz_12
+func vgpu_cudaStreamGetCaptureInfo_ptsz_12(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_ptsz_12(stream, captureStatus_out, id_out)
+}
+
+//export vgpu_cudaStreamGetCaptureInfo_13
+func vgpu_cudaStreamGetCaptureInfo_13(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+}
+
+//export vgpu_cudaStreamGetCaptureInfo_ptsz_13
+func vgpu_cudaStreamGetCaptureInfo_ptsz_13(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaStreamGetCaptureInfo_ptsz_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+}
+
+//export vgpu_cudaLibraryLoadData
+func vgpu_cudaLibraryLoadData(library uintptr, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cudart.CudaLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cudaLibraryLoadFromFile
+func vgpu_cudaLibraryLoadFromFile(library uintptr, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+	return dispatch.T().Cudart.CudaLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+}
+
+//export vgpu_cudaLibraryUnload
+func vgpu_cudaLibraryUnload(library uintptr) int32 {
+	return dispatch.T().Cudart.CudaLibraryUnload(library)
+}
+
+//export vgpu_cudaLibraryGetKernel
+func vgpu_cudaLibraryGetKernel(pKernel uintptr, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetKernel(pKernel, library, name)
+}
+
+//export vgpu_cudaLibraryGetKernelCount
+func vgpu_cudaLibraryGetKernelCount(count uintptr, lib uintptr) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetKernelCount(count, lib)
+}
+
+//export vgpu_cudaLibraryEnumerateKernels
+func vgpu_cudaLibraryEnumerateKernels(kernels uintptr, numKernels uint32, lib uintptr) int32 {
+	return dispatch.T().Cudart.CudaLibraryEnumerateKernels(kernels, numKernels, lib)
+}
+
+//export vgpu_cudaLibraryGetUnifiedFunction
+func vgpu_cudaLibraryGetUnifiedFunction(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetUnifiedFunction(fptr, library, symbol)
+}
+
+//export vgpu_cudaGetExportTable
+func vgpu_cudaGetExportTable(ppExportTable uintptr, pExportTableId uintptr) int32 {
+	return dispatch.T().Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
+}
+
+//export vgpu_cuLogsRegisterCallback
+func vgpu_cuLogsRegisterCallback(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+	return dispatch.T().Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+}
+
+//export vgpu_cuLogsUnregisterCallback
+func vgpu_cuLogsUnregisterCallback(callback uintptr) int32 {
+	return dispatch.T().Cuda.CuLogsUnregisterCallback(callback)
+}
+
+//export vgpu_cuLogsCurrent
+func vgpu_cuLogsCurrent(iterator_out uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsCurrent(iterator_out, flags)
+}
+
+//export vgpu_cuLogsDumpToFile
+func vgpu_cuLogsDumpToFile(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+}
+
+//export vgpu_cuLogsDumpToMemory
+func vgpu_cuLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+}
+
+//export vgpu_cudaLogsRegisterCallback
+func vgpu_cudaLogsRegisterCallback(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+	return dispatch.T().Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+}
+
+//export vgpu_cudaLogsUnregisterCallback
+func vgpu_cudaLogsUnregisterCallback(callback uintptr) int32 {
+	return dispatch.T().Cudart.CudaLogsUnregisterCallback(callback)
+}
+
+//export vgpu_cudaLogsCurrent
+func vgpu_cudaLogsCurrent(iterator_out uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsCurrent(iterator_out, flags)
+}
+
+//export vgpu_cudaLogsDumpToFile
+func vgpu_cudaLogsDumpToFile(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+}
+
+//export vgpu_cudaLogsDumpToMemory
+func vgpu_cudaLogsDumpToMemory(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+}
+
+//export vgpu_cudaLibraryGetManaged
+func vgpu_cudaLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+}
+
+//export vgpu_cuDeviceGetHostAtomicCapabilities
+func vgpu_cuDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+}
+
+//export vgpu_cuDeviceGetP2PAtomicCapabilities
+func vgpu_cuDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+}
+
+//export vgpu_cudaDeviceGetHostAtomicCapabilities
+func vgpu_cudaDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+}
+
+//export vgpu_cudaDeviceGetP2PAtomicCapabilities
+func vgpu_cudaDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+	return dispatch.T().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+}
+
+//export vgpu_cuLaunchCooperativeKernelMultiDevice
+func vgpu_cuLaunchCooperativeKernelMultiDevice(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
 }

@@ -219,10 +219,10 @@ int cuOccupancyMaxPotentialClusterSize(void* clusterSize, void* func_, void* con
 int cuOccupancyMaxActiveClusters(void* numClusters, void* func_, void* config) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(189, 1); return f ? f(numClusters, func_, config) : 3; } int r = (int)vgpu_cuOccupancyMaxActiveClusters((void*)numClusters, (GoUintptr)func_, (GoUintptr)config); vgpu_fork_note_init(r); return r; }
 int cuMemPrefetchAsync(unsigned long long devPtr, size_t count, int dstDevice, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, void*) = (int (*)(unsigned long long, size_t, int, void*))vgpu_forked_sym(190, 1); return f ? f(devPtr, count, dstDevice, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync((GoUint64)devPtr, (GoUint64)count, (GoInt32)dstDevice, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 int cuStreamWaitValue32(void* stream, unsigned long long addr, unsigned int value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned int, unsigned int) = (int (*)(void*, unsigned long long, unsigned int, unsigned int))vgpu_forked_sym(191, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue32((GoUintptr)stream, (GoUint64)addr, (GoUint32)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
-int cuStreamBatchMemOp(void* stream, unsigned int count, void* paramArray, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(192, 1); return f ? f(stream, count, paramArray, flags) : 3; } int r = (int)vgpu_cuStreamBatchMemOp((GoUintptr)stream, (GoUint32)count, (GoUintptr)paramArray, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
-int cuLinkCreate_v2(unsigned int numOptions, void* options, void* optionValues, void* stateOut) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*, void*) = (int (*)(unsigned int, void*, void*, void*))vgpu_forked_sym(193, 1); return f ? f(numOptions, options, optionValues, stateOut) : 3; } int r = (int)vgpu_cuLinkCreate_v2((GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues, (void*)stateOut); vgpu_fork_note_init(r); return r; }
+int cuStreamBatchMemOp(void* stream, unsigned int count, void* paramArray, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(192, 1); return f ? f(stream, count, paramArray, flags) : 3; } int r = (int)vgpu_cuStreamBatchMemOp((GoUintptr)stream, (GoUint32)count, (void*)paramArray, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLinkCreate_v2(unsigned int numOptions, void* options, void* optionValues, void* stateOut) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*, void*) = (int (*)(unsigned int, void*, void*, void*))vgpu_forked_sym(193, 1); return f ? f(numOptions, options, optionValues, stateOut) : 3; } int r = (int)vgpu_cuLinkCreate_v2((GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues, (GoUintptr)stateOut); vgpu_fork_note_init(r); return r; }
 int cuLinkAddData_v2(void* state, int type_, void* data, size_t size, void* name, unsigned int numOptions, void* options, void* optionValues) { if (vgpu_forked()) { int (*f)(void*, int, void*, size_t, void*, unsigned int, void*, void*) = (int (*)(void*, int, void*, size_t, void*, unsigned int, void*, void*))vgpu_forked_sym(194, 1); return f ? f(state, type_, data, size, name, numOptions, options, optionValues) : 3; } int r = (int)vgpu_cuLinkAddData_v2((GoUintptr)state, (GoInt32)type_, (GoUintptr)data, (GoUint64)size, (GoUintptr)name, (GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues); vgpu_fork_note_init(r); return r; }
-int cuLinkComplete(void* state, void* cubinOut, void* sizeOut) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(195, 1); return f ? f(state, cubinOut, sizeOut) : 3; } int r = (int)vgpu_cuLinkComplete((GoUintptr)state, (void*)cubinOut, (void*)sizeOut); vgpu_fork_note_init(r); return r; }
+int cuLinkComplete(void* state, void* cubinOut, void* sizeOut) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(195, 1); return f ? f(state, cubinOut, sizeOut) : 3; } int r = (int)vgpu_cuLinkComplete((GoUintptr)state, (GoUintptr)cubinOut, (GoUintptr)sizeOut); vgpu_fork_note_init(r); return r; }
 int cuLinkDestroy(void* state) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(196, 1); return f ? f(state) : 3; } int r = (int)vgpu_cuLinkDestroy((GoUintptr)state); vgpu_fork_note_init(r); return r; }
 int cuLaunchCooperativeKernel(void* f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int sharedMemBytes, void* stream, void* params) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*) = (int (*)(void*, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, void*, void*))vgpu_forked_sym(197, 1); return f ? f(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params) : 3; } int r = (int)vgpu_cuLaunchCooperativeKernel((GoUintptr)f, (GoUint32)gx, (GoUint32)gy, (GoUint32)gz, (GoUint32)bx, (GoUint32)by, (GoUint32)bz, (GoUint32)sharedMemBytes, (GoUintptr)stream, (GoUintptr)params); vgpu_fork_note_init(r); return r; }
 int cuMemcpy2D_v2(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(198, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy2D_v2((void*)pCopy); vgpu_fork_note_init(r); return r; }
@@ -1261,7 +1261,7 @@ __asm__(".symver vgpu12_cudaGraphDebugDotPrint, cudaGraphDebugDotPrint@libcudart
 int vgpu13_cudaGraphDebugDotPrint(void* graph, void* path, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(778, 1); return f ? f(graph, path, flags) : 3; } int r = (int)vgpu_cudaGraphDebugDotPrint((GoUintptr)graph, (void*)path, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphDebugDotPrint, cudaGraphDebugDotPrint@@libcudart.so.13");
 int vgpu12_cudaStreamGetCaptureInfo(void* stream, void* captureStatus_out, void* id_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(779, 1); return f ? f(stream, captureStatus_out, id_out) : 3; } int r = (int)vgpu_cudaStreamGetCaptureInfo_12((GoUintptr)stream, (void*)captureStatus_out, (void*)id_out); vgpu_fork_note_init(r); return r; }
-__asm__(".symver vgpu12_cudaStreamGetCaptureInfo, cudaStreamGetCaptureInfo@@libcudart.so.12");
+__asm__(".symver vgpu12_cudaStreamGetCaptureInfo, cudaStreamGetCaptureInfo@libcudart.so.12");
 int vgpu12_cudaMemcpyToArray_ptds(void* dst, size_t wOffset, size_t hOffset, void* src, size_t count, int kind) { if (vgpu_forked()) { int (*f)(void*, size_t, size_t, void*, size_t, int) = (int (*)(void*, size_t, size_t, void*, size_t, int))vgpu_forked_sym(780, 1); return f ? f(dst, wOffset, hOffset, src, count, kind) : 3; } int r = (int)vgpu_cudaMemcpyToArray_ptds((GoUintptr)dst, (GoUint64)wOffset, (GoUint64)hOffset, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu12_cudaMemcpyToArray_ptds, cudaMemcpyToArray_ptds@libcudart.so.12");
 int vgpu13_cudaMemcpyToArray_ptds(void* dst, size_t wOffset, size_t hOffset, void* src, size_t count, int kind) { if (vgpu_forked()) { int (*f)(void*, size_t, size_t, void*, size_t, int) = (int (*)(void*, size_t, size_t, void*, size_t, int))vgpu_forked_sym(781, 1); return f ? f(dst, wOffset, hOffset, src, count, kind) : 3; } int r = (int)vgpu_cudaMemcpyToArray_ptds((GoUintptr)dst, (GoUint64)wOffset, (GoUint64)hOffset, (GoUintptr)src, (GoUint64)count, (GoInt32)kind); vgpu_fork_note_init(r); return r; }
@@ -2170,6 +2170,128 @@ int vgpu12_cudaGraphExecNodeSetParams(void* graphExec, void* node, void* nodePar
 __asm__(".symver vgpu12_cudaGraphExecNodeSetParams, cudaGraphExecNodeSetParams@libcudart.so.12");
 int vgpu13_cudaGraphExecNodeSetParams(void* graphExec, void* node, void* nodeParams) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1461, 1); return f ? f(graphExec, node, nodeParams) : 3; } int r = (int)vgpu_cudaGraphExecNodeSetParams((GoUintptr)graphExec, (GoUintptr)node, (void*)nodeParams); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaGraphExecNodeSetParams, cudaGraphExecNodeSetParams@@libcudart.so.13");
+int cuStreamWaitValue32_v2(void* stream, unsigned long long addr, unsigned int value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned int, unsigned int) = (int (*)(void*, unsigned long long, unsigned int, unsigned int))vgpu_forked_sym(1462, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue32_v2((GoUintptr)stream, (GoUint64)addr, (GoUint32)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue32_ptsz(void* stream, unsigned long long addr, unsigned int value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned int, unsigned int) = (int (*)(void*, unsigned long long, unsigned int, unsigned int))vgpu_forked_sym(1463, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue32_ptsz((GoUintptr)stream, (GoUint64)addr, (GoUint32)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue32_v2_ptsz(void* stream, unsigned long long addr, unsigned int value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned int, unsigned int) = (int (*)(void*, unsigned long long, unsigned int, unsigned int))vgpu_forked_sym(1464, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue32_v2_ptsz((GoUintptr)stream, (GoUint64)addr, (GoUint32)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue64(void* stream, unsigned long long addr, unsigned long long value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned long long, unsigned int) = (int (*)(void*, unsigned long long, unsigned long long, unsigned int))vgpu_forked_sym(1465, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue64((GoUintptr)stream, (GoUint64)addr, (GoUint64)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue64_v2(void* stream, unsigned long long addr, unsigned long long value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned long long, unsigned int) = (int (*)(void*, unsigned long long, unsigned long long, unsigned int))vgpu_forked_sym(1466, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue64_v2((GoUintptr)stream, (GoUint64)addr, (GoUint64)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue64_ptsz(void* stream, unsigned long long addr, unsigned long long value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned long long, unsigned int) = (int (*)(void*, unsigned long long, unsigned long long, unsigned int))vgpu_forked_sym(1467, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue64_ptsz((GoUintptr)stream, (GoUint64)addr, (GoUint64)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamWaitValue64_v2_ptsz(void* stream, unsigned long long addr, unsigned long long value, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, unsigned long long, unsigned int) = (int (*)(void*, unsigned long long, unsigned long long, unsigned int))vgpu_forked_sym(1468, 1); return f ? f(stream, addr, value, flags) : 3; } int r = (int)vgpu_cuStreamWaitValue64_v2_ptsz((GoUintptr)stream, (GoUint64)addr, (GoUint64)value, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamBatchMemOp_v2(void* stream, unsigned int count, void* paramArray, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(1469, 1); return f ? f(stream, count, paramArray, flags) : 3; } int r = (int)vgpu_cuStreamBatchMemOp_v2((GoUintptr)stream, (GoUint32)count, (void*)paramArray, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamBatchMemOp_ptsz(void* stream, unsigned int count, void* paramArray, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(1470, 1); return f ? f(stream, count, paramArray, flags) : 3; } int r = (int)vgpu_cuStreamBatchMemOp_ptsz((GoUintptr)stream, (GoUint32)count, (void*)paramArray, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamBatchMemOp_v2_ptsz(void* stream, unsigned int count, void* paramArray, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(1471, 1); return f ? f(stream, count, paramArray, flags) : 3; } int r = (int)vgpu_cuStreamBatchMemOp_v2_ptsz((GoUintptr)stream, (GoUint32)count, (void*)paramArray, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLinkCreate(unsigned int numOptions, void* options, void* optionValues, void* stateOut) { if (vgpu_forked()) { int (*f)(unsigned int, void*, void*, void*) = (int (*)(unsigned int, void*, void*, void*))vgpu_forked_sym(1472, 1); return f ? f(numOptions, options, optionValues, stateOut) : 3; } int r = (int)vgpu_cuLinkCreate((GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues, (GoUintptr)stateOut); vgpu_fork_note_init(r); return r; }
+int cuLinkAddData(void* state, int type_, void* data, size_t size, void* name, unsigned int numOptions, void* options, void* optionValues) { if (vgpu_forked()) { int (*f)(void*, int, void*, size_t, void*, unsigned int, void*, void*) = (int (*)(void*, int, void*, size_t, void*, unsigned int, void*, void*))vgpu_forked_sym(1473, 1); return f ? f(state, type_, data, size, name, numOptions, options, optionValues) : 3; } int r = (int)vgpu_cuLinkAddData((GoUintptr)state, (GoInt32)type_, (GoUintptr)data, (GoUint64)size, (GoUintptr)name, (GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues); vgpu_fork_note_init(r); return r; }
+int cuLinkAddFile_v2(void* state, int type_, void* path, unsigned int numOptions, void* options, void* optionValues) { if (vgpu_forked()) { int (*f)(void*, int, void*, unsigned int, void*, void*) = (int (*)(void*, int, void*, unsigned int, void*, void*))vgpu_forked_sym(1474, 1); return f ? f(state, type_, path, numOptions, options, optionValues) : 3; } int r = (int)vgpu_cuLinkAddFile_v2((GoUintptr)state, (GoInt32)type_, (GoUintptr)path, (GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues); vgpu_fork_note_init(r); return r; }
+int cuLinkAddFile(void* state, int type_, void* path, unsigned int numOptions, void* options, void* optionValues) { if (vgpu_forked()) { int (*f)(void*, int, void*, unsigned int, void*, void*) = (int (*)(void*, int, void*, unsigned int, void*, void*))vgpu_forked_sym(1475, 1); return f ? f(state, type_, path, numOptions, options, optionValues) : 3; } int r = (int)vgpu_cuLinkAddFile((GoUintptr)state, (GoInt32)type_, (GoUintptr)path, (GoUint32)numOptions, (GoUintptr)options, (GoUintptr)optionValues); vgpu_fork_note_init(r); return r; }
+int cuCtxAttach(void* pctx, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1476, 1); return f ? f(pctx, flags) : 3; } int r = (int)vgpu_cuCtxAttach((void*)pctx, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuCtxDetach(void* ctx) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1477, 1); return f ? f(ctx) : 3; } int r = (int)vgpu_cuCtxDetach((GoUintptr)ctx); vgpu_fork_note_init(r); return r; }
+int cuCtxResetPersistingL2Cache(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(1478, 1); return f ? f() : 3; } int r = (int)vgpu_cuCtxResetPersistingL2Cache(); vgpu_fork_note_init(r); return r; }
+int cuFlushGPUDirectRDMAWrites(int target, int scope) { if (vgpu_forked()) { int (*f)(int, int) = (int (*)(int, int))vgpu_forked_sym(1479, 1); return f ? f(target, scope) : 3; } int r = (int)vgpu_cuFlushGPUDirectRDMAWrites((GoInt32)target, (GoInt32)scope); vgpu_fork_note_init(r); return r; }
+int cuCoredumpGetAttribute(int attrib, void* value, void* size) { if (vgpu_forked()) { int (*f)(int, void*, void*) = (int (*)(int, void*, void*))vgpu_forked_sym(1480, 1); return f ? f(attrib, value, size) : 3; } int r = (int)vgpu_cuCoredumpGetAttribute((GoInt32)attrib, (GoUintptr)value, (GoUintptr)size); vgpu_fork_note_init(r); return r; }
+int cuCoredumpGetAttributeGlobal(int attrib, void* value, void* size) { if (vgpu_forked()) { int (*f)(int, void*, void*) = (int (*)(int, void*, void*))vgpu_forked_sym(1481, 1); return f ? f(attrib, value, size) : 3; } int r = (int)vgpu_cuCoredumpGetAttributeGlobal((GoInt32)attrib, (GoUintptr)value, (GoUintptr)size); vgpu_fork_note_init(r); return r; }
+int cuCoredumpSetAttribute(int attrib, void* value, void* size) { if (vgpu_forked()) { int (*f)(int, void*, void*) = (int (*)(int, void*, void*))vgpu_forked_sym(1482, 1); return f ? f(attrib, value, size) : 3; } int r = (int)vgpu_cuCoredumpSetAttribute((GoInt32)attrib, (GoUintptr)value, (GoUintptr)size); vgpu_fork_note_init(r); return r; }
+int cuCoredumpSetAttributeGlobal(int attrib, void* value, void* size) { if (vgpu_forked()) { int (*f)(int, void*, void*) = (int (*)(int, void*, void*))vgpu_forked_sym(1483, 1); return f ? f(attrib, value, size) : 3; } int r = (int)vgpu_cuCoredumpSetAttributeGlobal((GoInt32)attrib, (GoUintptr)value, (GoUintptr)size); vgpu_fork_note_init(r); return r; }
+int cuProfilerInitialize(void* configFile, void* outputFile, int outputMode) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1484, 1); return f ? f(configFile, outputFile, outputMode) : 3; } int r = (int)vgpu_cuProfilerInitialize((GoUintptr)configFile, (GoUintptr)outputFile, (GoInt32)outputMode); vgpu_fork_note_init(r); return r; }
+int cuProfilerStart(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(1485, 1); return f ? f() : 3; } int r = (int)vgpu_cuProfilerStart(); vgpu_fork_note_init(r); return r; }
+int cuProfilerStop(void) { if (vgpu_forked()) { int (*f)(void) = (int (*)(void))vgpu_forked_sym(1486, 1); return f ? f() : 3; } int r = (int)vgpu_cuProfilerStop(); vgpu_fork_note_init(r); return r; }
+int cuTensorMapEncodeTiled(void* tensorMap, int tensorDataType, unsigned int tensorRank, void* globalAddress, void* globalDim, void* globalStrides, void* boxDim, void* elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int, void*, void*, void*, void*, void*, int, int, int, int) = (int (*)(void*, int, unsigned int, void*, void*, void*, void*, void*, int, int, int, int))vgpu_forked_sym(1487, 1); return f ? f(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill) : 3; } int r = (int)vgpu_cuTensorMapEncodeTiled((GoUintptr)tensorMap, (GoInt32)tensorDataType, (GoUint32)tensorRank, (GoUintptr)globalAddress, (GoUintptr)globalDim, (GoUintptr)globalStrides, (GoUintptr)boxDim, (GoUintptr)elementStrides, (GoInt32)interleave, (GoInt32)swizzle, (GoInt32)l2Promotion, (GoInt32)oobFill); vgpu_fork_note_init(r); return r; }
+int cuTensorMapEncodeIm2col(void* tensorMap, int tensorDataType, unsigned int tensorRank, void* globalAddress, void* globalDim, void* globalStrides, void* pixelBoxLowerCorner, void* pixelBoxUpperCorner, unsigned int channelsPerPixel, unsigned int pixelsPerColumn, void* elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int, void*, void*, void*, void*, void*, unsigned int, unsigned int, void*, int, int, int, int) = (int (*)(void*, int, unsigned int, void*, void*, void*, void*, void*, unsigned int, unsigned int, void*, int, int, int, int))vgpu_forked_sym(1488, 1); return f ? f(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill) : 3; } int r = (int)vgpu_cuTensorMapEncodeIm2col((GoUintptr)tensorMap, (GoInt32)tensorDataType, (GoUint32)tensorRank, (GoUintptr)globalAddress, (GoUintptr)globalDim, (GoUintptr)globalStrides, (GoUintptr)pixelBoxLowerCorner, (GoUintptr)pixelBoxUpperCorner, (GoUint32)channelsPerPixel, (GoUint32)pixelsPerColumn, (GoUintptr)elementStrides, (GoInt32)interleave, (GoInt32)swizzle, (GoInt32)l2Promotion, (GoInt32)oobFill); vgpu_fork_note_init(r); return r; }
+int cuTensorMapReplaceAddress(void* tensorMap, void* globalAddress) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1489, 1); return f ? f(tensorMap, globalAddress) : 3; } int r = (int)vgpu_cuTensorMapReplaceAddress((GoUintptr)tensorMap, (GoUintptr)globalAddress); vgpu_fork_note_init(r); return r; }
+int cuMulticastCreate(void* mcHandle, void* prop) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1490, 1); return f ? f(mcHandle, prop) : 3; } int r = (int)vgpu_cuMulticastCreate((void*)mcHandle, (void*)prop); vgpu_fork_note_init(r); return r; }
+int cuMulticastAddDevice(unsigned long long mcHandle, int dev) { if (vgpu_forked()) { int (*f)(unsigned long long, int) = (int (*)(unsigned long long, int))vgpu_forked_sym(1491, 1); return f ? f(mcHandle, dev) : 3; } int r = (int)vgpu_cuMulticastAddDevice((GoUint64)mcHandle, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuMulticastBindMem(unsigned long long mcHandle, size_t mcOffset, unsigned long long memHandle, size_t memOffset, size_t size, unsigned long long flags) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, unsigned long long, size_t, size_t, unsigned long long) = (int (*)(unsigned long long, size_t, unsigned long long, size_t, size_t, unsigned long long))vgpu_forked_sym(1492, 1); return f ? f(mcHandle, mcOffset, memHandle, memOffset, size, flags) : 3; } int r = (int)vgpu_cuMulticastBindMem((GoUint64)mcHandle, (GoUint64)mcOffset, (GoUint64)memHandle, (GoUint64)memOffset, (GoUint64)size, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMulticastBindAddr(unsigned long long mcHandle, size_t mcOffset, unsigned long long memptr, size_t size, unsigned long long flags) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, unsigned long long, size_t, unsigned long long) = (int (*)(unsigned long long, size_t, unsigned long long, size_t, unsigned long long))vgpu_forked_sym(1493, 1); return f ? f(mcHandle, mcOffset, memptr, size, flags) : 3; } int r = (int)vgpu_cuMulticastBindAddr((GoUint64)mcHandle, (GoUint64)mcOffset, (GoUint64)memptr, (GoUint64)size, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMulticastUnbind(unsigned long long mcHandle, int dev, size_t mcOffset, size_t size) { if (vgpu_forked()) { int (*f)(unsigned long long, int, size_t, size_t) = (int (*)(unsigned long long, int, size_t, size_t))vgpu_forked_sym(1494, 1); return f ? f(mcHandle, dev, mcOffset, size) : 3; } int r = (int)vgpu_cuMulticastUnbind((GoUint64)mcHandle, (GoInt32)dev, (GoUint64)mcOffset, (GoUint64)size); vgpu_fork_note_init(r); return r; }
+int cuMulticastGetGranularity(void* granularity, void* prop, int option) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1495, 1); return f ? f(granularity, prop, option) : 3; } int r = (int)vgpu_cuMulticastGetGranularity((void*)granularity, (void*)prop, (GoInt32)option); vgpu_fork_note_init(r); return r; }
+int cuStreamUpdateCaptureDependencies(void* hStream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1496, 1); return f ? f(hStream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cuStreamUpdateCaptureDependencies((GoUintptr)hStream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamUpdateCaptureDependencies_ptsz(void* hStream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1497, 1); return f ? f(hStream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cuStreamUpdateCaptureDependencies_ptsz((GoUintptr)hStream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaStreamUpdateCaptureDependencies(void* stream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1498, 1); return f ? f(stream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cudaStreamUpdateCaptureDependencies((GoUintptr)stream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamUpdateCaptureDependencies, cudaStreamUpdateCaptureDependencies@libcudart.so.12");
+int vgpu13_cudaStreamUpdateCaptureDependencies(void* stream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1499, 1); return f ? f(stream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cudaStreamUpdateCaptureDependencies((GoUintptr)stream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamUpdateCaptureDependencies, cudaStreamUpdateCaptureDependencies@@libcudart.so.13");
+int vgpu12_cudaStreamUpdateCaptureDependencies_ptsz(void* stream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1500, 1); return f ? f(stream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cudaStreamUpdateCaptureDependencies_ptsz((GoUintptr)stream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamUpdateCaptureDependencies_ptsz, cudaStreamUpdateCaptureDependencies_ptsz@libcudart.so.12");
+int vgpu13_cudaStreamUpdateCaptureDependencies_ptsz(void* stream, void* dependencies, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned int) = (int (*)(void*, void*, size_t, unsigned int))vgpu_forked_sym(1501, 1); return f ? f(stream, dependencies, numDependencies, flags) : 3; } int r = (int)vgpu_cudaStreamUpdateCaptureDependencies_ptsz((GoUintptr)stream, (void*)dependencies, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamUpdateCaptureDependencies_ptsz, cudaStreamUpdateCaptureDependencies_ptsz@@libcudart.so.13");
+int vgpu12_cudaStreamGetCaptureInfo_ptsz(void* stream, void* captureStatus_out, void* id_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1502, 1); return f ? f(stream, captureStatus_out, id_out) : 3; } int r = (int)vgpu_cudaStreamGetCaptureInfo_ptsz_12((GoUintptr)stream, (void*)captureStatus_out, (void*)id_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamGetCaptureInfo_ptsz, cudaStreamGetCaptureInfo_ptsz@libcudart.so.12");
+int vgpu13_cudaStreamGetCaptureInfo(void* stream, void* captureStatus_out, void* id_out, void* graph_out, void* dependencies_out, void* edgeData_out, void* numDependencies_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*, void*, void*, void*))vgpu_forked_sym(1503, 1); return f ? f(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out) : 3; } int r = (int)vgpu_cudaStreamGetCaptureInfo_13((GoUintptr)stream, (void*)captureStatus_out, (void*)id_out, (void*)graph_out, (void*)dependencies_out, (void*)edgeData_out, (void*)numDependencies_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamGetCaptureInfo, cudaStreamGetCaptureInfo@@libcudart.so.13");
+int vgpu13_cudaStreamGetCaptureInfo_ptsz(void* stream, void* captureStatus_out, void* id_out, void* graph_out, void* dependencies_out, void* edgeData_out, void* numDependencies_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*, void*, void*, void*))vgpu_forked_sym(1504, 1); return f ? f(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out) : 3; } int r = (int)vgpu_cudaStreamGetCaptureInfo_ptsz_13((GoUintptr)stream, (void*)captureStatus_out, (void*)id_out, (void*)graph_out, (void*)dependencies_out, (void*)edgeData_out, (void*)numDependencies_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamGetCaptureInfo_ptsz, cudaStreamGetCaptureInfo_ptsz@@libcudart.so.13");
+int vgpu12_cudaLibraryLoadData(void* library, void* code, void* jitOptions, void* jitOptionsValues, unsigned int numJitOptions, void* libraryOptions, void* libraryOptionValues, unsigned int numLibraryOptions) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int) = (int (*)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int))vgpu_forked_sym(1505, 1); return f ? f(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions) : 3; } int r = (int)vgpu_cudaLibraryLoadData((GoUintptr)library, (GoUintptr)code, (GoUintptr)jitOptions, (GoUintptr)jitOptionsValues, (GoUint32)numJitOptions, (GoUintptr)libraryOptions, (GoUintptr)libraryOptionValues, (GoUint32)numLibraryOptions); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryLoadData, cudaLibraryLoadData@libcudart.so.12");
+int vgpu13_cudaLibraryLoadData(void* library, void* code, void* jitOptions, void* jitOptionsValues, unsigned int numJitOptions, void* libraryOptions, void* libraryOptionValues, unsigned int numLibraryOptions) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int) = (int (*)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int))vgpu_forked_sym(1506, 1); return f ? f(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions) : 3; } int r = (int)vgpu_cudaLibraryLoadData((GoUintptr)library, (GoUintptr)code, (GoUintptr)jitOptions, (GoUintptr)jitOptionsValues, (GoUint32)numJitOptions, (GoUintptr)libraryOptions, (GoUintptr)libraryOptionValues, (GoUint32)numLibraryOptions); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryLoadData, cudaLibraryLoadData@@libcudart.so.13");
+int vgpu12_cudaLibraryLoadFromFile(void* library, void* fileName, void* jitOptions, void* jitOptionsValues, unsigned int numJitOptions, void* libraryOptions, void* libraryOptionValues, unsigned int numLibraryOptions) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int) = (int (*)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int))vgpu_forked_sym(1507, 1); return f ? f(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions) : 3; } int r = (int)vgpu_cudaLibraryLoadFromFile((GoUintptr)library, (void*)fileName, (GoUintptr)jitOptions, (GoUintptr)jitOptionsValues, (GoUint32)numJitOptions, (GoUintptr)libraryOptions, (GoUintptr)libraryOptionValues, (GoUint32)numLibraryOptions); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryLoadFromFile, cudaLibraryLoadFromFile@libcudart.so.12");
+int vgpu13_cudaLibraryLoadFromFile(void* library, void* fileName, void* jitOptions, void* jitOptionsValues, unsigned int numJitOptions, void* libraryOptions, void* libraryOptionValues, unsigned int numLibraryOptions) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int) = (int (*)(void*, void*, void*, void*, unsigned int, void*, void*, unsigned int))vgpu_forked_sym(1508, 1); return f ? f(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions) : 3; } int r = (int)vgpu_cudaLibraryLoadFromFile((GoUintptr)library, (void*)fileName, (GoUintptr)jitOptions, (GoUintptr)jitOptionsValues, (GoUint32)numJitOptions, (GoUintptr)libraryOptions, (GoUintptr)libraryOptionValues, (GoUint32)numLibraryOptions); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryLoadFromFile, cudaLibraryLoadFromFile@@libcudart.so.13");
+int vgpu12_cudaLibraryUnload(void* library) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1509, 1); return f ? f(library) : 3; } int r = (int)vgpu_cudaLibraryUnload((GoUintptr)library); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryUnload, cudaLibraryUnload@libcudart.so.12");
+int vgpu13_cudaLibraryUnload(void* library) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1510, 1); return f ? f(library) : 3; } int r = (int)vgpu_cudaLibraryUnload((GoUintptr)library); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryUnload, cudaLibraryUnload@@libcudart.so.13");
+int vgpu12_cudaLibraryGetKernel(void* pKernel, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1511, 1); return f ? f(pKernel, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetKernel((GoUintptr)pKernel, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryGetKernel, cudaLibraryGetKernel@libcudart.so.12");
+int vgpu13_cudaLibraryGetKernel(void* pKernel, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1512, 1); return f ? f(pKernel, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetKernel((GoUintptr)pKernel, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryGetKernel, cudaLibraryGetKernel@@libcudart.so.13");
+int vgpu12_cudaLibraryGetKernelCount(void* count, void* lib) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1513, 1); return f ? f(count, lib) : 3; } int r = (int)vgpu_cudaLibraryGetKernelCount((GoUintptr)count, (GoUintptr)lib); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryGetKernelCount, cudaLibraryGetKernelCount@libcudart.so.12");
+int vgpu13_cudaLibraryGetKernelCount(void* count, void* lib) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1514, 1); return f ? f(count, lib) : 3; } int r = (int)vgpu_cudaLibraryGetKernelCount((GoUintptr)count, (GoUintptr)lib); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryGetKernelCount, cudaLibraryGetKernelCount@@libcudart.so.13");
+int vgpu12_cudaLibraryEnumerateKernels(void* kernels, unsigned int numKernels, void* lib) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1515, 1); return f ? f(kernels, numKernels, lib) : 3; } int r = (int)vgpu_cudaLibraryEnumerateKernels((GoUintptr)kernels, (GoUint32)numKernels, (GoUintptr)lib); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryEnumerateKernels, cudaLibraryEnumerateKernels@libcudart.so.12");
+int vgpu13_cudaLibraryEnumerateKernels(void* kernels, unsigned int numKernels, void* lib) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1516, 1); return f ? f(kernels, numKernels, lib) : 3; } int r = (int)vgpu_cudaLibraryEnumerateKernels((GoUintptr)kernels, (GoUint32)numKernels, (GoUintptr)lib); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryEnumerateKernels, cudaLibraryEnumerateKernels@@libcudart.so.13");
+int vgpu12_cudaLibraryGetUnifiedFunction(void* fptr, void* library, void* symbol) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1517, 1); return f ? f(fptr, library, symbol) : 3; } int r = (int)vgpu_cudaLibraryGetUnifiedFunction((GoUintptr)fptr, (GoUintptr)library, (void*)symbol); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryGetUnifiedFunction, cudaLibraryGetUnifiedFunction@libcudart.so.12");
+int vgpu13_cudaLibraryGetUnifiedFunction(void* fptr, void* library, void* symbol) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1518, 1); return f ? f(fptr, library, symbol) : 3; } int r = (int)vgpu_cudaLibraryGetUnifiedFunction((GoUintptr)fptr, (GoUintptr)library, (void*)symbol); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryGetUnifiedFunction, cudaLibraryGetUnifiedFunction@@libcudart.so.13");
+int vgpu12_cudaGetExportTable(void* ppExportTable, void* pExportTableId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1519, 1); return f ? f(ppExportTable, pExportTableId) : 3; } int r = (int)vgpu_cudaGetExportTable((GoUintptr)ppExportTable, (GoUintptr)pExportTableId); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGetExportTable, cudaGetExportTable@libcudart.so.12");
+int vgpu13_cudaGetExportTable(void* ppExportTable, void* pExportTableId) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1520, 1); return f ? f(ppExportTable, pExportTableId) : 3; } int r = (int)vgpu_cudaGetExportTable((GoUintptr)ppExportTable, (GoUintptr)pExportTableId); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGetExportTable, cudaGetExportTable@@libcudart.so.13");
+int cuLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1521, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cuLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+int cuLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1522, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cuLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+int cuLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1523, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cuLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1524, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cuLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1525, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cuLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1526, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cudaLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsRegisterCallback, cudaLogsRegisterCallback@libcudart.so.12");
+int vgpu13_cudaLogsRegisterCallback(void* callbackFunc, void* userData, void* callback_out) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1527, 1); return f ? f(callbackFunc, userData, callback_out) : 3; } int r = (int)vgpu_cudaLogsRegisterCallback((GoUintptr)callbackFunc, (GoUintptr)userData, (GoUintptr)callback_out); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsRegisterCallback, cudaLogsRegisterCallback@@libcudart.so.13");
+int vgpu12_cudaLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1528, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cudaLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsUnregisterCallback, cudaLogsUnregisterCallback@libcudart.so.12");
+int vgpu13_cudaLogsUnregisterCallback(void* callback) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1529, 1); return f ? f(callback) : 3; } int r = (int)vgpu_cudaLogsUnregisterCallback((GoUintptr)callback); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsUnregisterCallback, cudaLogsUnregisterCallback@@libcudart.so.13");
+int vgpu12_cudaLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1530, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cudaLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsCurrent, cudaLogsCurrent@libcudart.so.12");
+int vgpu13_cudaLogsCurrent(void* iterator_out, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1531, 1); return f ? f(iterator_out, flags) : 3; } int r = (int)vgpu_cudaLogsCurrent((GoUintptr)iterator_out, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsCurrent, cudaLogsCurrent@@libcudart.so.13");
+int vgpu12_cudaLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1532, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsDumpToFile, cudaLogsDumpToFile@libcudart.so.12");
+int vgpu13_cudaLogsDumpToFile(void* iterator, void* pathToFile, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1533, 1); return f ? f(iterator, pathToFile, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToFile((GoUintptr)iterator, (GoUintptr)pathToFile, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsDumpToFile, cudaLogsDumpToFile@@libcudart.so.13");
+int vgpu12_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1534, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLogsDumpToMemory, cudaLogsDumpToMemory@libcudart.so.12");
+int vgpu13_cudaLogsDumpToMemory(void* iterator, void* buffer, void* size, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int) = (int (*)(void*, void*, void*, unsigned int))vgpu_forked_sym(1535, 1); return f ? f(iterator, buffer, size, flags) : 3; } int r = (int)vgpu_cudaLogsDumpToMemory((GoUintptr)iterator, (GoUintptr)buffer, (GoUintptr)size, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLogsDumpToMemory, cudaLogsDumpToMemory@@libcudart.so.13");
+int vgpu12_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1536, 1); return f ? f(dptr, bytes, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetManaged((void*)dptr, (void*)bytes, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaLibraryGetManaged, cudaLibraryGetManaged@libcudart.so.12");
+int vgpu13_cudaLibraryGetManaged(void* dptr, void* bytes, void* library, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1537, 1); return f ? f(dptr, bytes, library, name) : 3; } int r = (int)vgpu_cudaLibraryGetManaged((void*)dptr, (void*)bytes, (GoUintptr)library, (void*)name); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaLibraryGetManaged, cudaLibraryGetManaged@@libcudart.so.13");
+int cuDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int dev) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1538, 1); return f ? f(capabilities, operations, count, dev) : 3; } int r = (int)vgpu_cuDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)dev); vgpu_fork_note_init(r); return r; }
+int cuDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1539, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cuDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int device) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1540, 1); return f ? f(capabilities, operations, count, device) : 3; } int r = (int)vgpu_cudaDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaDeviceGetHostAtomicCapabilities, cudaDeviceGetHostAtomicCapabilities@libcudart.so.12");
+int vgpu13_cudaDeviceGetHostAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int device) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int) = (int (*)(void*, void*, unsigned int, int))vgpu_forked_sym(1541, 1); return f ? f(capabilities, operations, count, device) : 3; } int r = (int)vgpu_cudaDeviceGetHostAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaDeviceGetHostAtomicCapabilities, cudaDeviceGetHostAtomicCapabilities@@libcudart.so.13");
+int vgpu12_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1542, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@libcudart.so.12");
+int vgpu13_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1543, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@@libcudart.so.13");
+int cuLaunchCooperativeKernelMultiDevice(void* launchParamsList, unsigned int numDevices, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(1544, 1); return f ? f(launchParamsList, numDevices, flags) : 3; } int r = (int)vgpu_cuLaunchCooperativeKernelMultiDevice((GoUintptr)launchParamsList, (GoUint32)numDevices, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3635,9 +3757,92 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaGraphNodeSetParams", "libcudart.so.13"},
 	{"cudaGraphExecNodeSetParams", "libcudart.so.12"},
 	{"cudaGraphExecNodeSetParams", "libcudart.so.13"},
+	{"cuStreamWaitValue32_v2", NULL},
+	{"cuStreamWaitValue32_ptsz", NULL},
+	{"cuStreamWaitValue32_v2_ptsz", NULL},
+	{"cuStreamWaitValue64", NULL},
+	{"cuStreamWaitValue64_v2", NULL},
+	{"cuStreamWaitValue64_ptsz", NULL},
+	{"cuStreamWaitValue64_v2_ptsz", NULL},
+	{"cuStreamBatchMemOp_v2", NULL},
+	{"cuStreamBatchMemOp_ptsz", NULL},
+	{"cuStreamBatchMemOp_v2_ptsz", NULL},
+	{"cuLinkCreate", NULL},
+	{"cuLinkAddData", NULL},
+	{"cuLinkAddFile_v2", NULL},
+	{"cuLinkAddFile", NULL},
+	{"cuCtxAttach", NULL},
+	{"cuCtxDetach", NULL},
+	{"cuCtxResetPersistingL2Cache", NULL},
+	{"cuFlushGPUDirectRDMAWrites", NULL},
+	{"cuCoredumpGetAttribute", NULL},
+	{"cuCoredumpGetAttributeGlobal", NULL},
+	{"cuCoredumpSetAttribute", NULL},
+	{"cuCoredumpSetAttributeGlobal", NULL},
+	{"cuProfilerInitialize", NULL},
+	{"cuProfilerStart", NULL},
+	{"cuProfilerStop", NULL},
+	{"cuTensorMapEncodeTiled", NULL},
+	{"cuTensorMapEncodeIm2col", NULL},
+	{"cuTensorMapReplaceAddress", NULL},
+	{"cuMulticastCreate", NULL},
+	{"cuMulticastAddDevice", NULL},
+	{"cuMulticastBindMem", NULL},
+	{"cuMulticastBindAddr", NULL},
+	{"cuMulticastUnbind", NULL},
+	{"cuMulticastGetGranularity", NULL},
+	{"cuStreamUpdateCaptureDependencies", NULL},
+	{"cuStreamUpdateCaptureDependencies_ptsz", NULL},
+	{"cudaStreamUpdateCaptureDependencies", "libcudart.so.12"},
+	{"cudaStreamUpdateCaptureDependencies", "libcudart.so.13"},
+	{"cudaStreamUpdateCaptureDependencies_ptsz", "libcudart.so.12"},
+	{"cudaStreamUpdateCaptureDependencies_ptsz", "libcudart.so.13"},
+	{"cudaStreamGetCaptureInfo_ptsz", "libcudart.so.12"},
+	{"cudaStreamGetCaptureInfo", "libcudart.so.13"},
+	{"cudaStreamGetCaptureInfo_ptsz", "libcudart.so.13"},
+	{"cudaLibraryLoadData", "libcudart.so.12"},
+	{"cudaLibraryLoadData", "libcudart.so.13"},
+	{"cudaLibraryLoadFromFile", "libcudart.so.12"},
+	{"cudaLibraryLoadFromFile", "libcudart.so.13"},
+	{"cudaLibraryUnload", "libcudart.so.12"},
+	{"cudaLibraryUnload", "libcudart.so.13"},
+	{"cudaLibraryGetKernel", "libcudart.so.12"},
+	{"cudaLibraryGetKernel", "libcudart.so.13"},
+	{"cudaLibraryGetKernelCount", "libcudart.so.12"},
+	{"cudaLibraryGetKernelCount", "libcudart.so.13"},
+	{"cudaLibraryEnumerateKernels", "libcudart.so.12"},
+	{"cudaLibraryEnumerateKernels", "libcudart.so.13"},
+	{"cudaLibraryGetUnifiedFunction", "libcudart.so.12"},
+	{"cudaLibraryGetUnifiedFunction", "libcudart.so.13"},
+	{"cudaGetExportTable", "libcudart.so.12"},
+	{"cudaGetExportTable", "libcudart.so.13"},
+	{"cuLogsRegisterCallback", NULL},
+	{"cuLogsUnregisterCallback", NULL},
+	{"cuLogsCurrent", NULL},
+	{"cuLogsDumpToFile", NULL},
+	{"cuLogsDumpToMemory", NULL},
+	{"cudaLogsRegisterCallback", "libcudart.so.12"},
+	{"cudaLogsRegisterCallback", "libcudart.so.13"},
+	{"cudaLogsUnregisterCallback", "libcudart.so.12"},
+	{"cudaLogsUnregisterCallback", "libcudart.so.13"},
+	{"cudaLogsCurrent", "libcudart.so.12"},
+	{"cudaLogsCurrent", "libcudart.so.13"},
+	{"cudaLogsDumpToFile", "libcudart.so.12"},
+	{"cudaLogsDumpToFile", "libcudart.so.13"},
+	{"cudaLogsDumpToMemory", "libcudart.so.12"},
+	{"cudaLogsDumpToMemory", "libcudart.so.13"},
+	{"cudaLibraryGetManaged", "libcudart.so.12"},
+	{"cudaLibraryGetManaged", "libcudart.so.13"},
+	{"cuDeviceGetHostAtomicCapabilities", NULL},
+	{"cuDeviceGetP2PAtomicCapabilities", NULL},
+	{"cudaDeviceGetHostAtomicCapabilities", "libcudart.so.12"},
+	{"cudaDeviceGetHostAtomicCapabilities", "libcudart.so.13"},
+	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.12"},
+	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.13"},
+	{"cuLaunchCooperativeKernelMultiDevice", NULL},
 };
-const int vgpu_fork_nsyms = 1462;
-void *vgpu_fork_cache[1462];
+const int vgpu_fork_nsyms = 1545;
+void *vgpu_fork_cache[1545];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3648,12 +3853,18 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuCheckpointProcessLock", (void*)cuCheckpointProcessLock},
 	{"cuCheckpointProcessRestore", (void*)cuCheckpointProcessRestore},
 	{"cuCheckpointProcessUnlock", (void*)cuCheckpointProcessUnlock},
+	{"cuCoredumpGetAttribute", (void*)cuCoredumpGetAttribute},
+	{"cuCoredumpGetAttributeGlobal", (void*)cuCoredumpGetAttributeGlobal},
+	{"cuCoredumpSetAttribute", (void*)cuCoredumpSetAttribute},
+	{"cuCoredumpSetAttributeGlobal", (void*)cuCoredumpSetAttributeGlobal},
+	{"cuCtxAttach", (void*)cuCtxAttach},
 	{"cuCtxCreate", (void*)cuCtxCreate},
 	{"cuCtxCreate_v2", (void*)cuCtxCreate_v2},
 	{"cuCtxCreate_v3", (void*)cuCtxCreate_v3},
 	{"cuCtxCreate_v4", (void*)cuCtxCreate_v4},
 	{"cuCtxDestroy", (void*)cuCtxDestroy},
 	{"cuCtxDestroy_v2", (void*)cuCtxDestroy_v2},
+	{"cuCtxDetach", (void*)cuCtxDetach},
 	{"cuCtxDisablePeerAccess", (void*)cuCtxDisablePeerAccess},
 	{"cuCtxEnablePeerAccess", (void*)cuCtxEnablePeerAccess},
 	{"cuCtxFromGreenCtx", (void*)cuCtxFromGreenCtx},
@@ -3674,6 +3885,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuCtxPushCurrent", (void*)cuCtxPushCurrent},
 	{"cuCtxPushCurrent_v2", (void*)cuCtxPushCurrent_v2},
 	{"cuCtxRecordEvent", (void*)cuCtxRecordEvent},
+	{"cuCtxResetPersistingL2Cache", (void*)cuCtxResetPersistingL2Cache},
 	{"cuCtxSetCacheConfig", (void*)cuCtxSetCacheConfig},
 	{"cuCtxSetCurrent", (void*)cuCtxSetCurrent},
 	{"cuCtxSetFlags", (void*)cuCtxSetFlags},
@@ -3695,9 +3907,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDeviceGetDevResource", (void*)cuDeviceGetDevResource},
 	{"cuDeviceGetExecAffinitySupport", (void*)cuDeviceGetExecAffinitySupport},
 	{"cuDeviceGetGraphMemAttribute", (void*)cuDeviceGetGraphMemAttribute},
+	{"cuDeviceGetHostAtomicCapabilities", (void*)cuDeviceGetHostAtomicCapabilities},
 	{"cuDeviceGetLuid", (void*)cuDeviceGetLuid},
 	{"cuDeviceGetMemPool", (void*)cuDeviceGetMemPool},
 	{"cuDeviceGetName", (void*)cuDeviceGetName},
+	{"cuDeviceGetP2PAtomicCapabilities", (void*)cuDeviceGetP2PAtomicCapabilities},
 	{"cuDeviceGetP2PAttribute", (void*)cuDeviceGetP2PAttribute},
 	{"cuDeviceGetPCIBusId", (void*)cuDeviceGetPCIBusId},
 	{"cuDeviceGetProperties", (void*)cuDeviceGetProperties},
@@ -3730,6 +3944,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuEventRecordWithFlags_ptsz", (void*)cuEventRecordWithFlags_ptsz},
 	{"cuEventRecord_ptsz", (void*)cuEventRecord_ptsz},
 	{"cuEventSynchronize", (void*)cuEventSynchronize},
+	{"cuFlushGPUDirectRDMAWrites", (void*)cuFlushGPUDirectRDMAWrites},
 	{"cuFuncGetAttribute", (void*)cuFuncGetAttribute},
 	{"cuFuncGetModule", (void*)cuFuncGetModule},
 	{"cuFuncGetName", (void*)cuFuncGetName},
@@ -3845,6 +4060,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuKernelSetAttribute", (void*)cuKernelSetAttribute},
 	{"cuKernelSetCacheConfig", (void*)cuKernelSetCacheConfig},
 	{"cuLaunchCooperativeKernel", (void*)cuLaunchCooperativeKernel},
+	{"cuLaunchCooperativeKernelMultiDevice", (void*)cuLaunchCooperativeKernelMultiDevice},
 	{"cuLaunchCooperativeKernel_ptsz", (void*)cuLaunchCooperativeKernel_ptsz},
 	{"cuLaunchHostFunc", (void*)cuLaunchHostFunc},
 	{"cuLaunchHostFunc_ptsz", (void*)cuLaunchHostFunc_ptsz},
@@ -3862,10 +4078,19 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuLibraryLoadData", (void*)cuLibraryLoadData},
 	{"cuLibraryLoadFromFile", (void*)cuLibraryLoadFromFile},
 	{"cuLibraryUnload", (void*)cuLibraryUnload},
+	{"cuLinkAddData", (void*)cuLinkAddData},
 	{"cuLinkAddData_v2", (void*)cuLinkAddData_v2},
+	{"cuLinkAddFile", (void*)cuLinkAddFile},
+	{"cuLinkAddFile_v2", (void*)cuLinkAddFile_v2},
 	{"cuLinkComplete", (void*)cuLinkComplete},
+	{"cuLinkCreate", (void*)cuLinkCreate},
 	{"cuLinkCreate_v2", (void*)cuLinkCreate_v2},
 	{"cuLinkDestroy", (void*)cuLinkDestroy},
+	{"cuLogsCurrent", (void*)cuLogsCurrent},
+	{"cuLogsDumpToFile", (void*)cuLogsDumpToFile},
+	{"cuLogsDumpToMemory", (void*)cuLogsDumpToMemory},
+	{"cuLogsRegisterCallback", (void*)cuLogsRegisterCallback},
+	{"cuLogsUnregisterCallback", (void*)cuLogsUnregisterCallback},
 	{"cuMemAddressFree", (void*)cuMemAddressFree},
 	{"cuMemAddressReserve", (void*)cuMemAddressReserve},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},
@@ -3963,6 +4188,12 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuModuleLoadDataEx", (void*)cuModuleLoadDataEx},
 	{"cuModuleLoadFatBinary", (void*)cuModuleLoadFatBinary},
 	{"cuModuleUnload", (void*)cuModuleUnload},
+	{"cuMulticastAddDevice", (void*)cuMulticastAddDevice},
+	{"cuMulticastBindAddr", (void*)cuMulticastBindAddr},
+	{"cuMulticastBindMem", (void*)cuMulticastBindMem},
+	{"cuMulticastCreate", (void*)cuMulticastCreate},
+	{"cuMulticastGetGranularity", (void*)cuMulticastGetGranularity},
+	{"cuMulticastUnbind", (void*)cuMulticastUnbind},
 	{"cuOccupancyAvailableDynamicSMemPerBlock", (void*)cuOccupancyAvailableDynamicSMemPerBlock},
 	{"cuOccupancyMaxActiveBlocksPerMultiprocessor", (void*)cuOccupancyMaxActiveBlocksPerMultiprocessor},
 	{"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", (void*)cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
@@ -3972,9 +4203,15 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
+	{"cuProfilerInitialize", (void*)cuProfilerInitialize},
+	{"cuProfilerStart", (void*)cuProfilerStart},
+	{"cuProfilerStop", (void*)cuProfilerStop},
 	{"cuStreamAddCallback", (void*)cuStreamAddCallback},
 	{"cuStreamAddCallback_ptsz", (void*)cuStreamAddCallback_ptsz},
 	{"cuStreamBatchMemOp", (void*)cuStreamBatchMemOp},
+	{"cuStreamBatchMemOp_ptsz", (void*)cuStreamBatchMemOp_ptsz},
+	{"cuStreamBatchMemOp_v2", (void*)cuStreamBatchMemOp_v2},
+	{"cuStreamBatchMemOp_v2_ptsz", (void*)cuStreamBatchMemOp_v2_ptsz},
 	{"cuStreamBeginCapture", (void*)cuStreamBeginCapture},
 	{"cuStreamBeginCapture_ptsz", (void*)cuStreamBeginCapture_ptsz},
 	{"cuStreamBeginCapture_v2", (void*)cuStreamBeginCapture_v2},
@@ -4016,9 +4253,18 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamSetAttribute_ptsz", (void*)cuStreamSetAttribute_ptsz},
 	{"cuStreamSynchronize", (void*)cuStreamSynchronize},
 	{"cuStreamSynchronize_ptsz", (void*)cuStreamSynchronize_ptsz},
+	{"cuStreamUpdateCaptureDependencies", (void*)cuStreamUpdateCaptureDependencies},
+	{"cuStreamUpdateCaptureDependencies_ptsz", (void*)cuStreamUpdateCaptureDependencies_ptsz},
 	{"cuStreamWaitEvent", (void*)cuStreamWaitEvent},
 	{"cuStreamWaitEvent_ptsz", (void*)cuStreamWaitEvent_ptsz},
 	{"cuStreamWaitValue32", (void*)cuStreamWaitValue32},
+	{"cuStreamWaitValue32_ptsz", (void*)cuStreamWaitValue32_ptsz},
+	{"cuStreamWaitValue32_v2", (void*)cuStreamWaitValue32_v2},
+	{"cuStreamWaitValue32_v2_ptsz", (void*)cuStreamWaitValue32_v2_ptsz},
+	{"cuStreamWaitValue64", (void*)cuStreamWaitValue64},
+	{"cuStreamWaitValue64_ptsz", (void*)cuStreamWaitValue64_ptsz},
+	{"cuStreamWaitValue64_v2", (void*)cuStreamWaitValue64_v2},
+	{"cuStreamWaitValue64_v2_ptsz", (void*)cuStreamWaitValue64_v2_ptsz},
 	{"cuStreamWriteValue32", (void*)cuStreamWriteValue32},
 	{"cuStreamWriteValue32_ptsz", (void*)cuStreamWriteValue32_ptsz},
 	{"cuStreamWriteValue32_v2", (void*)cuStreamWriteValue32_v2},
@@ -4027,6 +4273,9 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamWriteValue64_ptsz", (void*)cuStreamWriteValue64_ptsz},
 	{"cuStreamWriteValue64_v2", (void*)cuStreamWriteValue64_v2},
 	{"cuStreamWriteValue64_v2_ptsz", (void*)cuStreamWriteValue64_v2_ptsz},
+	{"cuTensorMapEncodeIm2col", (void*)cuTensorMapEncodeIm2col},
+	{"cuTensorMapEncodeTiled", (void*)cuTensorMapEncodeTiled},
+	{"cuTensorMapReplaceAddress", (void*)cuTensorMapReplaceAddress},
 	{"cuThreadExchangeStreamCaptureMode", (void*)cuThreadExchangeStreamCaptureMode},
 	{"cuUserObjectCreate", (void*)cuUserObjectCreate},
 	{"cuUserObjectRelease", (void*)cuUserObjectRelease},

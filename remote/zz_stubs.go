@@ -956,36 +956,16 @@ var Stubs = table.Set{
 			StatsEnd(191, t)
 			return r
 		},
-		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(paramArray)}, {U: uint64(flags)}}))
+			r := int32(Forward(192, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
 			StatsEnd(192, t)
 			return r
 		},
-		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(193, []wire.Value{{U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}, {U: uint64(uintptr(stateOut))}}))
-			StatsEnd(193, t)
-			return r
-		},
-		CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(194, []wire.Value{{U: uint64(state)}, {U: uint64(type_)}, {U: uint64(data)}, {U: uint64(size)}, {U: uint64(name)}, {U: uint64(numOptions)}, {U: uint64(options)}, {U: uint64(optionValues)}}))
-			StatsEnd(194, t)
-			return r
-		},
-		CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(195, []wire.Value{{U: uint64(state)}, {U: uint64(uintptr(cubinOut))}, {U: uint64(uintptr(sizeOut))}}))
-			StatsEnd(195, t)
-			return r
-		},
-		CuLinkDestroy: func(state uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(196, []wire.Value{{U: uint64(state)}}))
-			StatsEnd(196, t)
-			return r
-		},
+		CuLinkCreate_v2:  table.Semantics.Cuda.CuLinkCreate_v2,
+		CuLinkAddData_v2: table.Semantics.Cuda.CuLinkAddData_v2,
+		CuLinkComplete:   table.Semantics.Cuda.CuLinkComplete,
+		CuLinkDestroy:    table.Semantics.Cuda.CuLinkDestroy,
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
@@ -2121,6 +2101,175 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1109, []wire.Value{{U: uint64(hGraphExec)}, {U: uint64(hNode)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1109, t)
+			return r
+		},
+		CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1140, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1140, t)
+			return r
+		},
+		CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1141, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1141, t)
+			return r
+		},
+		CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1142, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1142, t)
+			return r
+		},
+		CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1143, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1143, t)
+			return r
+		},
+		CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1144, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1144, t)
+			return r
+		},
+		CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1145, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1145, t)
+			return r
+		},
+		CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1146, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
+			StatsEnd(1146, t)
+			return r
+		},
+		CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1147, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1147, t)
+			return r
+		},
+		CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1148, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1148, t)
+			return r
+		},
+		CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1149, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1149, t)
+			return r
+		},
+		CuLinkCreate:     table.Semantics.Cuda.CuLinkCreate,
+		CuLinkAddData:    table.Semantics.Cuda.CuLinkAddData,
+		CuLinkAddFile_v2: table.Semantics.Cuda.CuLinkAddFile_v2,
+		CuLinkAddFile:    table.Semantics.Cuda.CuLinkAddFile,
+		CuCtxAttach: func(pctx unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1154, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}}))
+			StatsEnd(1154, t)
+			return r
+		},
+		CuCtxDetach: func(ctx uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1155, []wire.Value{{U: uint64(ctx)}}))
+			StatsEnd(1155, t)
+			return r
+		},
+		CuCtxResetPersistingL2Cache: func() int32 {
+			t := StatsBegin()
+			r := int32(Forward(1156, []wire.Value{}))
+			StatsEnd(1156, t)
+			return r
+		},
+		CuFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1157, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
+			StatsEnd(1157, t)
+			return r
+		},
+		CuCoredumpGetAttribute:       table.Semantics.Cuda.CuCoredumpGetAttribute,
+		CuCoredumpGetAttributeGlobal: table.Semantics.Cuda.CuCoredumpGetAttributeGlobal,
+		CuCoredumpSetAttribute:       table.Semantics.Cuda.CuCoredumpSetAttribute,
+		CuCoredumpSetAttributeGlobal: table.Semantics.Cuda.CuCoredumpSetAttributeGlobal,
+		CuProfilerInitialize:         table.Semantics.Cuda.CuProfilerInitialize,
+		CuProfilerStart:              table.Semantics.Cuda.CuProfilerStart,
+		CuProfilerStop:               table.Semantics.Cuda.CuProfilerStop,
+		CuTensorMapEncodeTiled:       table.Semantics.Cuda.CuTensorMapEncodeTiled,
+		CuTensorMapEncodeIm2col:      table.Semantics.Cuda.CuTensorMapEncodeIm2col,
+		CuTensorMapReplaceAddress:    table.Semantics.Cuda.CuTensorMapReplaceAddress,
+		CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1168, []wire.Value{{U: uint64(uintptr(mcHandle))}, {U: uint64(uintptr(prop))}}))
+			StatsEnd(1168, t)
+			return r
+		},
+		CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1169, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}}))
+			StatsEnd(1169, t)
+			return r
+		},
+		CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1170, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memHandle)}, {U: uint64(memOffset)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1170, t)
+			return r
+		},
+		CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1171, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memptr)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1171, t)
+			return r
+		},
+		CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1172, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}, {U: uint64(mcOffset)}, {U: uint64(size)}}))
+			StatsEnd(1172, t)
+			return r
+		},
+		CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1173, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
+			StatsEnd(1173, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1174, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1174, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1175, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1175, t)
+			return r
+		},
+		CuLogsRegisterCallback:   table.Semantics.Cuda.CuLogsRegisterCallback,
+		CuLogsUnregisterCallback: table.Semantics.Cuda.CuLogsUnregisterCallback,
+		CuLogsCurrent:            table.Semantics.Cuda.CuLogsCurrent,
+		CuLogsDumpToFile:         table.Semantics.Cuda.CuLogsDumpToFile,
+		CuLogsDumpToMemory:       table.Semantics.Cuda.CuLogsDumpToMemory,
+		CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1200, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(dev)}}))
+			StatsEnd(1200, t)
+			return r
+		},
+		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1201, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1201, t)
+			return r
+		},
+		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
+			StatsEnd(1204, t)
 			return r
 		},
 	},
@@ -4804,6 +4953,91 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1139, []wire.Value{{U: uint64(graphExec)}, {U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
 			StatsEnd(1139, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1176, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1176, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1177, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1177, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1178, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
+			StatsEnd(1178, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1179, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1179, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1180, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1180, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryLoadData:           table.Semantics.Cudart.CudaLibraryLoadData,
+		CudaLibraryLoadFromFile:       table.Semantics.Cudart.CudaLibraryLoadFromFile,
+		CudaLibraryUnload:             table.Semantics.Cudart.CudaLibraryUnload,
+		CudaLibraryGetKernel:          table.Semantics.Cudart.CudaLibraryGetKernel,
+		CudaLibraryGetKernelCount:     table.Semantics.Cudart.CudaLibraryGetKernelCount,
+		CudaLibraryEnumerateKernels:   table.Semantics.Cudart.CudaLibraryEnumerateKernels,
+		CudaLibraryGetUnifiedFunction: table.Semantics.Cudart.CudaLibraryGetUnifiedFunction,
+		CudaGetExportTable:            table.Semantics.Cudart.CudaGetExportTable,
+		CudaLogsRegisterCallback:      table.Semantics.Cudart.CudaLogsRegisterCallback,
+		CudaLogsUnregisterCallback:    table.Semantics.Cudart.CudaLogsUnregisterCallback,
+		CudaLogsCurrent:               table.Semantics.Cudart.CudaLogsCurrent,
+		CudaLogsDumpToFile:            table.Semantics.Cudart.CudaLogsDumpToFile,
+		CudaLogsDumpToMemory:          table.Semantics.Cudart.CudaLogsDumpToMemory,
+		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(RtLibraryGetManaged(dptr, bytes, library, name))
+			StatsEnd(1199, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1202, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(device)}}))
+			StatsEnd(1202, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1203, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1203, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

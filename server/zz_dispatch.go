@@ -270,6 +270,12 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	5102: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroyNode(uintptr(v[0].U)))) },
+	9003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	9004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBatchMemOp(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
 	5115: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemAllocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
 	},
@@ -2248,5 +2254,90 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	11129: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphExecNodeSetParams(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	13000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	13001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	13002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue32Ptsz(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	13003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue64(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamWaitValue64Ptsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBatchMemOp(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
+	13008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBatchMemOpPtsz(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
+	13009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBatchMemOpPtsz(uintptr(v[0].U), uint32(v[1].U), ptr(v[2].B), uint32(v[3].U))))
+	},
+	13014: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxAttach(ptr(v[0].B), uint32(v[1].U)))) },
+	13015: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxDetach(uintptr(v[0].U)))) },
+	13016: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxResetPersistingL2Cache())) },
+	13017: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.FlushGPUDirectRDMAWrites(int32(v[0].U), int32(v[1].U))))
+	},
+	13028: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MulticastCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	13029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MulticastAddDevice(uint64(v[0].U), int32(v[1].U))))
+	},
+	13030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MulticastBindMem(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U), uint64(v[4].U), uint64(v[5].U))))
+	},
+	13031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MulticastBindAddr(uint64(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	13032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MulticastUnbind(uint64(v[0].U), int32(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	13033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MulticastGetGranularity(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	13034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamUpdateCaptureDependencies(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13035: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamUpdateCaptureDependenciesPtsz(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamUpdateCaptureDependencies(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamUpdateCaptureDependenciesPtsz(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint32(v[3].U))))
+	},
+	13038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetCaptureInfo12Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B))))
+	},
+	13047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetCaptureInfo13(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
+	},
+	13048: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamGetCaptureInfo13Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B), ptr(v[4].B), ptr(v[5].B), ptr(v[6].B))))
+	},
+	13060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetHostAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U))))
+	},
+	13061: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceGetP2PAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U), int32(v[4].U))))
+	},
+	13062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetHostAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U))))
+	},
+	13063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.DeviceGetP2PAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U), int32(v[4].U))))
 	},
 }

@@ -27,6 +27,11 @@ func (l *Logger) Errorw(msg string, kv ...any) { l.log(zapcore.ErrorLevel, msg, 
 func (l *Logger) With(kv ...any) *Logger { return &Logger{core: l.core.With(fields(kv))} }
 
 func (l *Logger) log(level zapcore.Level, msg string, kv []any) {
+	if level >= zapcore.WarnLevel {
+		if h := logHook.Load(); h != nil {
+			(*h)(level == zapcore.WarnLevel, msg)
+		}
+	}
 	ent := zapcore.Entry{Level: level, Time: time.Now(), LoggerName: "vgpu", Message: msg}
 	if ce := l.core.Check(ent, nil); ce != nil {
 		ce.Write(fields(kv)...)
@@ -71,6 +76,13 @@ func fields(kv []any) []zapcore.Field {
 }
 
 var logger atomic.Pointer[Logger]
+
+// logHook sees every warning and error vgpu logs, whatever the level printed: the driver's
+// error log (cuLogs*, cudaLogs*: cuda/logs.go) keeps them.
+var logHook atomic.Pointer[func(warning bool, msg string)]
+
+// SetLogHook installs the one hook.
+func SetLogHook(h func(warning bool, msg string)) { logHook.Store(&h) }
 
 func init() { logger.Store(&Logger{core: zapcore.NewNopCore()}) }
 

@@ -216,10 +216,10 @@ type Cuda struct {
 	CuOccupancyMaxActiveClusters                         func(numClusters unsafe.Pointer, func_ uintptr, config uintptr) int32
 	CuMemPrefetchAsync                                   func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32
 	CuStreamWaitValue32                                  func(stream uintptr, addr uint64, value uint32, flags uint32) int32
-	CuStreamBatchMemOp                                   func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32
-	CuLinkCreate_v2                                      func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32
+	CuStreamBatchMemOp                                   func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32
+	CuLinkCreate_v2                                      func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32
 	CuLinkAddData_v2                                     func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
-	CuLinkComplete                                       func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32
+	CuLinkComplete                                       func(state uintptr, cubinOut uintptr, sizeOut uintptr) int32
 	CuLinkDestroy                                        func(state uintptr) int32
 	CuLaunchCooperativeKernel                            func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32
 	CuMemcpy2D_v2                                        func(pCopy unsafe.Pointer) int32
@@ -413,6 +413,50 @@ type Cuda struct {
 	CuGraphAddNode                                       func(phGraphNode unsafe.Pointer, hGraph uintptr, dependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
 	CuGraphNodeSetParams                                 func(hNode uintptr, nodeParams unsafe.Pointer) int32
 	CuGraphExecNodeSetParams                             func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32
+	CuStreamWaitValue32_v2                               func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWaitValue32_ptsz                             func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWaitValue32_v2_ptsz                          func(stream uintptr, addr uint64, value uint32, flags uint32) int32
+	CuStreamWaitValue64                                  func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWaitValue64_v2                               func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWaitValue64_ptsz                             func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamWaitValue64_v2_ptsz                          func(stream uintptr, addr uint64, value uint64, flags uint32) int32
+	CuStreamBatchMemOp_v2                                func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32
+	CuStreamBatchMemOp_ptsz                              func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32
+	CuStreamBatchMemOp_v2_ptsz                           func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32
+	CuLinkCreate                                         func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32
+	CuLinkAddData                                        func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuLinkAddFile_v2                                     func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuLinkAddFile                                        func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32
+	CuCtxAttach                                          func(pctx unsafe.Pointer, flags uint32) int32
+	CuCtxDetach                                          func(ctx uintptr) int32
+	CuCtxResetPersistingL2Cache                          func() int32
+	CuFlushGPUDirectRDMAWrites                           func(target int32, scope int32) int32
+	CuCoredumpGetAttribute                               func(attrib int32, value uintptr, size uintptr) int32
+	CuCoredumpGetAttributeGlobal                         func(attrib int32, value uintptr, size uintptr) int32
+	CuCoredumpSetAttribute                               func(attrib int32, value uintptr, size uintptr) int32
+	CuCoredumpSetAttributeGlobal                         func(attrib int32, value uintptr, size uintptr) int32
+	CuProfilerInitialize                                 func(configFile uintptr, outputFile uintptr, outputMode int32) int32
+	CuProfilerStart                                      func() int32
+	CuProfilerStop                                       func() int32
+	CuTensorMapEncodeTiled                               func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, boxDim uintptr, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32
+	CuTensorMapEncodeIm2col                              func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCorner uintptr, pixelBoxUpperCorner uintptr, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32
+	CuTensorMapReplaceAddress                            func(tensorMap uintptr, globalAddress uintptr) int32
+	CuMulticastCreate                                    func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32
+	CuMulticastAddDevice                                 func(mcHandle uint64, dev int32) int32
+	CuMulticastBindMem                                   func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32
+	CuMulticastBindAddr                                  func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32
+	CuMulticastUnbind                                    func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32
+	CuMulticastGetGranularity                            func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32
+	CuStreamUpdateCaptureDependencies                    func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CuStreamUpdateCaptureDependencies_ptsz               func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CuLogsRegisterCallback                               func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32
+	CuLogsUnregisterCallback                             func(callback uintptr) int32
+	CuLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
+	CuLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
+	CuLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
+	CuDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32
+	CuDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
+	CuLaunchCooperativeKernelMultiDevice                 func(launchParamsList uintptr, numDevices uint32, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -757,6 +801,27 @@ type Cudart struct {
 	CudaGraphAddNode_v2_12                                 func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32
 	CudaGraphNodeSetParams                                 func(node uintptr, nodeParams unsafe.Pointer) int32
 	CudaGraphExecNodeSetParams                             func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32
+	CudaStreamUpdateCaptureDependencies                    func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CudaStreamUpdateCaptureDependencies_ptsz               func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CudaStreamGetCaptureInfo_ptsz_12                       func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32
+	CudaStreamGetCaptureInfo_13                            func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32
+	CudaStreamGetCaptureInfo_ptsz_13                       func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32
+	CudaLibraryLoadData                                    func(library uintptr, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CudaLibraryLoadFromFile                                func(library uintptr, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32
+	CudaLibraryUnload                                      func(library uintptr) int32
+	CudaLibraryGetKernel                                   func(pKernel uintptr, library uintptr, name unsafe.Pointer) int32
+	CudaLibraryGetKernelCount                              func(count uintptr, lib uintptr) int32
+	CudaLibraryEnumerateKernels                            func(kernels uintptr, numKernels uint32, lib uintptr) int32
+	CudaLibraryGetUnifiedFunction                          func(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32
+	CudaGetExportTable                                     func(ppExportTable uintptr, pExportTableId uintptr) int32
+	CudaLogsRegisterCallback                               func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32
+	CudaLogsUnregisterCallback                             func(callback uintptr) int32
+	CudaLogsCurrent                                        func(iterator_out uintptr, flags uint32) int32
+	CudaLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
+	CudaLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
+	CudaLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CudaDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32
+	CudaDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -1756,22 +1821,22 @@ var Semantics = Set{
 			return int32(cuda.MemPrefetchAsync(devPtr, count, dstDevice, hStream))
 		},
 		CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
-			return int32(shim.Unimplemented("cuStreamWaitValue32", 801))
+			return int32(cuda.StreamWaitValue32(stream, addr, value, flags))
 		},
-		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
-			return int32(shim.Unimplemented("cuStreamBatchMemOp", 801))
+		CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.StreamBatchMemOp(stream, count, paramArray, flags))
 		},
-		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
-			return int32(shim.Unimplemented("cuLinkCreate_v2", 801))
+		CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
+			return int32(cuda.LinkCreate(numOptions, options, optionValues, stateOut))
 		},
 		CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
-			return int32(shim.Unimplemented("cuLinkAddData_v2", 801))
+			return int32(cuda.LinkAddData(state, type_, data, size, name, numOptions, options, optionValues))
 		},
-		CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
-			return int32(shim.Unimplemented("cuLinkComplete", 801))
+		CuLinkComplete: func(state uintptr, cubinOut uintptr, sizeOut uintptr) int32 {
+			return int32(cuda.LinkComplete(state, cubinOut, sizeOut))
 		},
 		CuLinkDestroy: func(state uintptr) int32 {
-			return int32(shim.Unimplemented("cuLinkDestroy", 801))
+			return int32(cuda.LinkDestroy(state))
 		},
 		CuLaunchCooperativeKernel: func(f uintptr, gx uint32, gy uint32, gz uint32, bx uint32, by uint32, bz uint32, sharedMemBytes uint32, stream uintptr, params uintptr) int32 {
 			return int32(cuda.LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, params))
@@ -2348,6 +2413,138 @@ var Semantics = Set{
 		},
 		CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 			return int32(cuda.GraphExecNodeSetParamsCU(hGraphExec, hNode, nodeParams))
+		},
+		CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue32(stream, addr, value, flags))
+		},
+		CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue32Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue64(stream, addr, value, flags))
+		},
+		CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue64(stream, addr, value, flags))
+		},
+		CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue64Ptsz(stream, addr, value, flags))
+		},
+		CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+			return int32(cuda.StreamWaitValue64Ptsz(stream, addr, value, flags))
+		},
+		CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.StreamBatchMemOp(stream, count, paramArray, flags))
+		},
+		CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.StreamBatchMemOpPtsz(stream, count, paramArray, flags))
+		},
+		CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.StreamBatchMemOpPtsz(stream, count, paramArray, flags))
+		},
+		CuLinkCreate: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
+			return int32(cuda.LinkCreate(numOptions, options, optionValues, stateOut))
+		},
+		CuLinkAddData: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(cuda.LinkAddData(state, type_, data, size, name, numOptions, options, optionValues))
+		},
+		CuLinkAddFile_v2: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(cuda.LinkAddFile(state, type_, path, numOptions, options, optionValues))
+		},
+		CuLinkAddFile: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+			return int32(cuda.LinkAddFile(state, type_, path, numOptions, options, optionValues))
+		},
+		CuCtxAttach: func(pctx unsafe.Pointer, flags uint32) int32 {
+			return int32(cuda.CtxAttach(pctx, flags))
+		},
+		CuCtxDetach: func(ctx uintptr) int32 {
+			return int32(cuda.CtxDetach(ctx))
+		},
+		CuCtxResetPersistingL2Cache: func() int32 {
+			return int32(cuda.CtxResetPersistingL2Cache())
+		},
+		CuFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+			return int32(cuda.FlushGPUDirectRDMAWrites(target, scope))
+		},
+		CuCoredumpGetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+			return int32(cuda.CoredumpGetAttribute(attrib, value, size))
+		},
+		CuCoredumpGetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+			return int32(cuda.CoredumpGetAttributeGlobal(attrib, value, size))
+		},
+		CuCoredumpSetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+			return int32(cuda.CoredumpSetAttribute(attrib, value, size))
+		},
+		CuCoredumpSetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+			return int32(cuda.CoredumpSetAttributeGlobal(attrib, value, size))
+		},
+		CuProfilerInitialize: func(configFile uintptr, outputFile uintptr, outputMode int32) int32 {
+			return int32(cuda.ProfilerInitialize(configFile, outputFile, outputMode))
+		},
+		CuProfilerStart: func() int32 {
+			return int32(cuda.ProfilerStart())
+		},
+		CuProfilerStop: func() int32 {
+			return int32(cuda.ProfilerStop())
+		},
+		CuTensorMapEncodeTiled: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, boxDim uintptr, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+			return int32(cuda.TensorMapEncodeTiled(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill))
+		},
+		CuTensorMapEncodeIm2col: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCorner uintptr, pixelBoxUpperCorner uintptr, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+			return int32(cuda.TensorMapEncodeIm2col(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill))
+		},
+		CuTensorMapReplaceAddress: func(tensorMap uintptr, globalAddress uintptr) int32 {
+			return int32(cuda.TensorMapReplaceAddress(tensorMap, globalAddress))
+		},
+		CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+			return int32(cuda.MulticastCreate(mcHandle, prop))
+		},
+		CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 {
+			return int32(cuda.MulticastAddDevice(mcHandle, dev))
+		},
+		CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+			return int32(cuda.MulticastBindMem(mcHandle, mcOffset, memHandle, memOffset, size, flags))
+		},
+		CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+			return int32(cuda.MulticastBindAddr(mcHandle, mcOffset, memptr, size, flags))
+		},
+		CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+			return int32(cuda.MulticastUnbind(mcHandle, dev, mcOffset, size))
+		},
+		CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+			return int32(cuda.MulticastGetGranularity(granularity, prop, option))
+		},
+		CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			return int32(cuda.StreamUpdateCaptureDependencies(hStream, dependencies, numDependencies, flags))
+		},
+		CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			return int32(cuda.StreamUpdateCaptureDependenciesPtsz(hStream, dependencies, numDependencies, flags))
+		},
+		CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+			return int32(cuda.LogsRegisterCallback(callbackFunc, userData, callback_out))
+		},
+		CuLogsUnregisterCallback: func(callback uintptr) int32 {
+			return int32(cuda.LogsUnregisterCallback(callback))
+		},
+		CuLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+			return int32(cuda.LogsCurrent(iterator_out, flags))
+		},
+		CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+			return int32(cuda.LogsDumpToFile(iterator, pathToFile, flags))
+		},
+		CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+			return int32(cuda.LogsDumpToMemory(iterator, buffer, size, flags))
+		},
+		CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+			return int32(cuda.DeviceGetHostAtomicCapabilities(capabilities, operations, count, dev))
+		},
+		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			return int32(cuda.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
+		},
+		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+			return int32(cuda.LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -4670,6 +4867,153 @@ var Semantics = Set{
 		},
 		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
 			r := int32(cudart.GraphExecNodeSetParams(graphExec, node, nodeParams))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			r := int32(cudart.StreamUpdateCaptureDependencies(stream, dependencies, numDependencies, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			r := int32(cudart.StreamUpdateCaptureDependenciesPtsz(stream, dependencies, numDependencies, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetCaptureInfo12Ptsz(stream, captureStatus_out, id_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetCaptureInfo13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+			r := int32(cudart.StreamGetCaptureInfo13Ptsz(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryLoadData: func(library uintptr, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			r := int32(cudart.LibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryLoadFromFile: func(library uintptr, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+			r := int32(cudart.LibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryUnload: func(library uintptr) int32 {
+			r := int32(cudart.LibraryUnload(library))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetKernel: func(pKernel uintptr, library uintptr, name unsafe.Pointer) int32 {
+			r := int32(cudart.LibraryGetKernel(pKernel, library, name))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetKernelCount: func(count uintptr, lib uintptr) int32 {
+			r := int32(cudart.LibraryGetKernelCount(count, lib))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryEnumerateKernels: func(kernels uintptr, numKernels uint32, lib uintptr) int32 {
+			r := int32(cudart.LibraryEnumerateKernels(kernels, numKernels, lib))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetUnifiedFunction: func(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32 {
+			r := int32(cudart.LibraryGetUnifiedFunction(fptr, library, symbol))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetExportTable: func(ppExportTable uintptr, pExportTableId uintptr) int32 {
+			r := int32(cudart.GetExportTable(ppExportTable, pExportTableId))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+			r := int32(cudart.LogsRegisterCallback(callbackFunc, userData, callback_out))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsUnregisterCallback: func(callback uintptr) int32 {
+			r := int32(cudart.LogsUnregisterCallback(callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsCurrent(iterator_out, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsDumpToFile(iterator, pathToFile, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+			r := int32(cudart.LogsDumpToMemory(iterator, buffer, size, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			r := int32(cudart.RtLibraryGetManaged(dptr, bytes, library, name))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+			r := int32(cudart.DeviceGetHostAtomicCapabilities(capabilities, operations, count, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+			r := int32(cudart.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7072,13 +7416,13 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 9003, "cuStreamWaitValue32", cuda.Result(r), stream, addr, value, flags)
 				return r
 			},
-			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
 				shim.TraceEnd(t, 9004, "cuStreamBatchMemOp", cuda.Result(r), stream, count, paramArray, flags)
 				return r
 			},
-			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
 				shim.TraceEnd(t, 9005, "cuLinkCreate_v2", cuda.Result(r), numOptions, options, optionValues, stateOut)
@@ -7090,7 +7434,7 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 9006, "cuLinkAddData_v2", cuda.Result(r), state, type_, data, size, name, numOptions, options, optionValues)
 				return r
 			},
-			CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+			CuLinkComplete: func(state uintptr, cubinOut uintptr, sizeOut uintptr) int32 {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuLinkComplete(state, cubinOut, sizeOut)
 				shim.TraceEnd(t, 9007, "cuLinkComplete", cuda.Result(r), state, cubinOut, sizeOut)
@@ -8252,6 +8596,270 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cuda.CuGraphExecNodeSetParams(hGraphExec, hNode, nodeParams)
 				shim.TraceEnd(t, 11026, "cuGraphExecNodeSetParams", cuda.Result(r), hGraphExec, hNode, nodeParams)
+				return r
+			},
+			CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue32_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 13000, "cuStreamWaitValue32_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue32_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 13001, "cuStreamWaitValue32_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue32_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 13002, "cuStreamWaitValue32_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue64(stream, addr, value, flags)
+				shim.TraceEnd(t, 13003, "cuStreamWaitValue64", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue64_v2(stream, addr, value, flags)
+				shim.TraceEnd(t, 13004, "cuStreamWaitValue64_v2", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue64_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 13005, "cuStreamWaitValue64_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamWaitValue64_v2_ptsz(stream, addr, value, flags)
+				shim.TraceEnd(t, 13006, "cuStreamWaitValue64_v2_ptsz", cuda.Result(r), stream, addr, value, flags)
+				return r
+			},
+			CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBatchMemOp_v2(stream, count, paramArray, flags)
+				shim.TraceEnd(t, 13007, "cuStreamBatchMemOp_v2", cuda.Result(r), stream, count, paramArray, flags)
+				return r
+			},
+			CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBatchMemOp_ptsz(stream, count, paramArray, flags)
+				shim.TraceEnd(t, 13008, "cuStreamBatchMemOp_ptsz", cuda.Result(r), stream, count, paramArray, flags)
+				return r
+			},
+			CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBatchMemOp_v2_ptsz(stream, count, paramArray, flags)
+				shim.TraceEnd(t, 13009, "cuStreamBatchMemOp_v2_ptsz", cuda.Result(r), stream, count, paramArray, flags)
+				return r
+			},
+			CuLinkCreate: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkCreate(numOptions, options, optionValues, stateOut)
+				shim.TraceEnd(t, 13010, "cuLinkCreate", cuda.Result(r), numOptions, options, optionValues, stateOut)
+				return r
+			},
+			CuLinkAddData: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkAddData(state, type_, data, size, name, numOptions, options, optionValues)
+				shim.TraceEnd(t, 13011, "cuLinkAddData", cuda.Result(r), state, type_, data, size, name, numOptions, options, optionValues)
+				return r
+			},
+			CuLinkAddFile_v2: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkAddFile_v2(state, type_, path, numOptions, options, optionValues)
+				shim.TraceEnd(t, 13012, "cuLinkAddFile_v2", cuda.Result(r), state, type_, path, numOptions, options, optionValues)
+				return r
+			},
+			CuLinkAddFile: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLinkAddFile(state, type_, path, numOptions, options, optionValues)
+				shim.TraceEnd(t, 13013, "cuLinkAddFile", cuda.Result(r), state, type_, path, numOptions, options, optionValues)
+				return r
+			},
+			CuCtxAttach: func(pctx unsafe.Pointer, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxAttach(pctx, flags)
+				shim.TraceEnd(t, 13014, "cuCtxAttach", cuda.Result(r), pctx, flags)
+				return r
+			},
+			CuCtxDetach: func(ctx uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxDetach(ctx)
+				shim.TraceEnd(t, 13015, "cuCtxDetach", cuda.Result(r), ctx)
+				return r
+			},
+			CuCtxResetPersistingL2Cache: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCtxResetPersistingL2Cache()
+				shim.TraceEnd(t, 13016, "cuCtxResetPersistingL2Cache", cuda.Result(r))
+				return r
+			},
+			CuFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFlushGPUDirectRDMAWrites(target, scope)
+				shim.TraceEnd(t, 13017, "cuFlushGPUDirectRDMAWrites", cuda.Result(r), target, scope)
+				return r
+			},
+			CuCoredumpGetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCoredumpGetAttribute(attrib, value, size)
+				shim.TraceEnd(t, 13018, "cuCoredumpGetAttribute", cuda.Result(r), attrib, value, size)
+				return r
+			},
+			CuCoredumpGetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCoredumpGetAttributeGlobal(attrib, value, size)
+				shim.TraceEnd(t, 13019, "cuCoredumpGetAttributeGlobal", cuda.Result(r), attrib, value, size)
+				return r
+			},
+			CuCoredumpSetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCoredumpSetAttribute(attrib, value, size)
+				shim.TraceEnd(t, 13020, "cuCoredumpSetAttribute", cuda.Result(r), attrib, value, size)
+				return r
+			},
+			CuCoredumpSetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuCoredumpSetAttributeGlobal(attrib, value, size)
+				shim.TraceEnd(t, 13021, "cuCoredumpSetAttributeGlobal", cuda.Result(r), attrib, value, size)
+				return r
+			},
+			CuProfilerInitialize: func(configFile uintptr, outputFile uintptr, outputMode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuProfilerInitialize(configFile, outputFile, outputMode)
+				shim.TraceEnd(t, 13022, "cuProfilerInitialize", cuda.Result(r), configFile, outputFile, outputMode)
+				return r
+			},
+			CuProfilerStart: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuProfilerStart()
+				shim.TraceEnd(t, 13023, "cuProfilerStart", cuda.Result(r))
+				return r
+			},
+			CuProfilerStop: func() int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuProfilerStop()
+				shim.TraceEnd(t, 13024, "cuProfilerStop", cuda.Result(r))
+				return r
+			},
+			CuTensorMapEncodeTiled: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, boxDim uintptr, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTensorMapEncodeTiled(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+				shim.TraceEnd(t, 13025, "cuTensorMapEncodeTiled", cuda.Result(r), tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+				return r
+			},
+			CuTensorMapEncodeIm2col: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCorner uintptr, pixelBoxUpperCorner uintptr, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTensorMapEncodeIm2col(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+				shim.TraceEnd(t, 13026, "cuTensorMapEncodeIm2col", cuda.Result(r), tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+				return r
+			},
+			CuTensorMapReplaceAddress: func(tensorMap uintptr, globalAddress uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTensorMapReplaceAddress(tensorMap, globalAddress)
+				shim.TraceEnd(t, 13027, "cuTensorMapReplaceAddress", cuda.Result(r), tensorMap, globalAddress)
+				return r
+			},
+			CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastCreate(mcHandle, prop)
+				shim.TraceEnd(t, 13028, "cuMulticastCreate", cuda.Result(r), mcHandle, prop)
+				return r
+			},
+			CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastAddDevice(mcHandle, dev)
+				shim.TraceEnd(t, 13029, "cuMulticastAddDevice", cuda.Result(r), mcHandle, dev)
+				return r
+			},
+			CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastBindMem(mcHandle, mcOffset, memHandle, memOffset, size, flags)
+				shim.TraceEnd(t, 13030, "cuMulticastBindMem", cuda.Result(r), mcHandle, mcOffset, memHandle, memOffset, size, flags)
+				return r
+			},
+			CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastBindAddr(mcHandle, mcOffset, memptr, size, flags)
+				shim.TraceEnd(t, 13031, "cuMulticastBindAddr", cuda.Result(r), mcHandle, mcOffset, memptr, size, flags)
+				return r
+			},
+			CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastUnbind(mcHandle, dev, mcOffset, size)
+				shim.TraceEnd(t, 13032, "cuMulticastUnbind", cuda.Result(r), mcHandle, dev, mcOffset, size)
+				return r
+			},
+			CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMulticastGetGranularity(granularity, prop, option)
+				shim.TraceEnd(t, 13033, "cuMulticastGetGranularity", cuda.Result(r), granularity, prop, option)
+				return r
+			},
+			CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamUpdateCaptureDependencies(hStream, dependencies, numDependencies, flags)
+				shim.TraceEnd(t, 13034, "cuStreamUpdateCaptureDependencies", cuda.Result(r), hStream, dependencies, numDependencies, flags)
+				return r
+			},
+			CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamUpdateCaptureDependencies_ptsz(hStream, dependencies, numDependencies, flags)
+				shim.TraceEnd(t, 13035, "cuStreamUpdateCaptureDependencies_ptsz", cuda.Result(r), hStream, dependencies, numDependencies, flags)
+				return r
+			},
+			CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+				shim.TraceEnd(t, 13049, "cuLogsRegisterCallback", cuda.Result(r), callbackFunc, userData, callback_out)
+				return r
+			},
+			CuLogsUnregisterCallback: func(callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsUnregisterCallback(callback)
+				shim.TraceEnd(t, 13050, "cuLogsUnregisterCallback", cuda.Result(r), callback)
+				return r
+			},
+			CuLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsCurrent(iterator_out, flags)
+				shim.TraceEnd(t, 13051, "cuLogsCurrent", cuda.Result(r), iterator_out, flags)
+				return r
+			},
+			CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+				shim.TraceEnd(t, 13052, "cuLogsDumpToFile", cuda.Result(r), iterator, pathToFile, flags)
+				return r
+			},
+			CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+				shim.TraceEnd(t, 13053, "cuLogsDumpToMemory", cuda.Result(r), iterator, buffer, size, flags)
+				return r
+			},
+			CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+				shim.TraceEnd(t, 13060, "cuDeviceGetHostAtomicCapabilities", cuda.Result(r), capabilities, operations, count, dev)
+				return r
+			},
+			CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+				shim.TraceEnd(t, 13061, "cuDeviceGetP2PAtomicCapabilities", cuda.Result(r), capabilities, operations, count, srcDevice, dstDevice)
+				return r
+			},
+			CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
+				shim.TraceEnd(t, 13064, "cuLaunchCooperativeKernelMultiDevice", cuda.Result(r), launchParamsList, numDevices, flags)
 				return r
 			},
 		},
@@ -10288,6 +10896,132 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
 				shim.TraceEnd(t, 11129, "cudaGraphExecNodeSetParams", cudart.Error(r), graphExec, node, nodeParams)
+				return r
+			},
+			CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamUpdateCaptureDependencies(stream, dependencies, numDependencies, flags)
+				shim.TraceEnd(t, 13036, "cudaStreamUpdateCaptureDependencies", cudart.Error(r), stream, dependencies, numDependencies, flags)
+				return r
+			},
+			CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamUpdateCaptureDependencies_ptsz(stream, dependencies, numDependencies, flags)
+				shim.TraceEnd(t, 13037, "cudaStreamUpdateCaptureDependencies_ptsz", cudart.Error(r), stream, dependencies, numDependencies, flags)
+				return r
+			},
+			CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetCaptureInfo_ptsz_12(stream, captureStatus_out, id_out)
+				shim.TraceEnd(t, 13038, "cudaStreamGetCaptureInfo_ptsz", cudart.Error(r), stream, captureStatus_out, id_out)
+				return r
+			},
+			CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetCaptureInfo_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+				shim.TraceEnd(t, 13047, "cudaStreamGetCaptureInfo", cudart.Error(r), stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+				return r
+			},
+			CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamGetCaptureInfo_ptsz_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+				shim.TraceEnd(t, 13048, "cudaStreamGetCaptureInfo_ptsz", cudart.Error(r), stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+				return r
+			},
+			CudaLibraryLoadData: func(library uintptr, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 13039, "cudaLibraryLoadData", cudart.Error(r), library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CudaLibraryLoadFromFile: func(library uintptr, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				shim.TraceEnd(t, 13040, "cudaLibraryLoadFromFile", cudart.Error(r), library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+				return r
+			},
+			CudaLibraryUnload: func(library uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryUnload(library)
+				shim.TraceEnd(t, 13041, "cudaLibraryUnload", cudart.Error(r), library)
+				return r
+			},
+			CudaLibraryGetKernel: func(pKernel uintptr, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetKernel(pKernel, library, name)
+				shim.TraceEnd(t, 13042, "cudaLibraryGetKernel", cudart.Error(r), pKernel, library, name)
+				return r
+			},
+			CudaLibraryGetKernelCount: func(count uintptr, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetKernelCount(count, lib)
+				shim.TraceEnd(t, 13043, "cudaLibraryGetKernelCount", cudart.Error(r), count, lib)
+				return r
+			},
+			CudaLibraryEnumerateKernels: func(kernels uintptr, numKernels uint32, lib uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryEnumerateKernels(kernels, numKernels, lib)
+				shim.TraceEnd(t, 13044, "cudaLibraryEnumerateKernels", cudart.Error(r), kernels, numKernels, lib)
+				return r
+			},
+			CudaLibraryGetUnifiedFunction: func(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetUnifiedFunction(fptr, library, symbol)
+				shim.TraceEnd(t, 13045, "cudaLibraryGetUnifiedFunction", cudart.Error(r), fptr, library, symbol)
+				return r
+			},
+			CudaGetExportTable: func(ppExportTable uintptr, pExportTableId uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
+				shim.TraceEnd(t, 13046, "cudaGetExportTable", cudart.Error(r), ppExportTable, pExportTableId)
+				return r
+			},
+			CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+				shim.TraceEnd(t, 13054, "cudaLogsRegisterCallback", cudart.Error(r), callbackFunc, userData, callback_out)
+				return r
+			},
+			CudaLogsUnregisterCallback: func(callback uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsUnregisterCallback(callback)
+				shim.TraceEnd(t, 13055, "cudaLogsUnregisterCallback", cudart.Error(r), callback)
+				return r
+			},
+			CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsCurrent(iterator_out, flags)
+				shim.TraceEnd(t, 13056, "cudaLogsCurrent", cudart.Error(r), iterator_out, flags)
+				return r
+			},
+			CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+				shim.TraceEnd(t, 13057, "cudaLogsDumpToFile", cudart.Error(r), iterator, pathToFile, flags)
+				return r
+			},
+			CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+				shim.TraceEnd(t, 13058, "cudaLogsDumpToMemory", cudart.Error(r), iterator, buffer, size, flags)
+				return r
+			},
+			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+				shim.TraceEnd(t, 13059, "cudaLibraryGetManaged", cudart.Error(r), dptr, bytes, library, name)
+				return r
+			},
+			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+				shim.TraceEnd(t, 13062, "cudaDeviceGetHostAtomicCapabilities", cudart.Error(r), capabilities, operations, count, device)
+				return r
+			},
+			CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+				shim.TraceEnd(t, 13063, "cudaDeviceGetP2PAtomicCapabilities", cudart.Error(r), capabilities, operations, count, srcDevice, dstDevice)
 				return r
 			},
 		},
@@ -13157,16 +13891,16 @@ func Lazy(get func() *Set) *Set {
 			CuStreamWaitValue32: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 				return get().Cuda.CuStreamWaitValue32(stream, addr, value, flags)
 			},
-			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray uintptr, flags uint32) int32 {
+			CuStreamBatchMemOp: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 				return get().Cuda.CuStreamBatchMemOp(stream, count, paramArray, flags)
 			},
-			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut unsafe.Pointer) int32 {
+			CuLinkCreate_v2: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
 				return get().Cuda.CuLinkCreate_v2(numOptions, options, optionValues, stateOut)
 			},
 			CuLinkAddData_v2: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
 				return get().Cuda.CuLinkAddData_v2(state, type_, data, size, name, numOptions, options, optionValues)
 			},
-			CuLinkComplete: func(state uintptr, cubinOut unsafe.Pointer, sizeOut unsafe.Pointer) int32 {
+			CuLinkComplete: func(state uintptr, cubinOut uintptr, sizeOut uintptr) int32 {
 				return get().Cuda.CuLinkComplete(state, cubinOut, sizeOut)
 			},
 			CuLinkDestroy: func(state uintptr) int32 { return get().Cuda.CuLinkDestroy(state) },
@@ -13663,6 +14397,120 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuGraphExecNodeSetParams: func(hGraphExec uintptr, hNode uintptr, nodeParams unsafe.Pointer) int32 {
 				return get().Cuda.CuGraphExecNodeSetParams(hGraphExec, hNode, nodeParams)
+			},
+			CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue32_v2(stream, addr, value, flags)
+			},
+			CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue32_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue32_v2_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue64(stream, addr, value, flags)
+			},
+			CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue64_v2(stream, addr, value, flags)
+			},
+			CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue64_ptsz(stream, addr, value, flags)
+			},
+			CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamWaitValue64_v2_ptsz(stream, addr, value, flags)
+			},
+			CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				return get().Cuda.CuStreamBatchMemOp_v2(stream, count, paramArray, flags)
+			},
+			CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				return get().Cuda.CuStreamBatchMemOp_ptsz(stream, count, paramArray, flags)
+			},
+			CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+				return get().Cuda.CuStreamBatchMemOp_v2_ptsz(stream, count, paramArray, flags)
+			},
+			CuLinkCreate: func(numOptions uint32, options uintptr, optionValues uintptr, stateOut uintptr) int32 {
+				return get().Cuda.CuLinkCreate(numOptions, options, optionValues, stateOut)
+			},
+			CuLinkAddData: func(state uintptr, type_ int32, data uintptr, size uint64, name uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuLinkAddData(state, type_, data, size, name, numOptions, options, optionValues)
+			},
+			CuLinkAddFile_v2: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuLinkAddFile_v2(state, type_, path, numOptions, options, optionValues)
+			},
+			CuLinkAddFile: func(state uintptr, type_ int32, path uintptr, numOptions uint32, options uintptr, optionValues uintptr) int32 {
+				return get().Cuda.CuLinkAddFile(state, type_, path, numOptions, options, optionValues)
+			},
+			CuCtxAttach:                 func(pctx unsafe.Pointer, flags uint32) int32 { return get().Cuda.CuCtxAttach(pctx, flags) },
+			CuCtxDetach:                 func(ctx uintptr) int32 { return get().Cuda.CuCtxDetach(ctx) },
+			CuCtxResetPersistingL2Cache: func() int32 { return get().Cuda.CuCtxResetPersistingL2Cache() },
+			CuFlushGPUDirectRDMAWrites:  func(target int32, scope int32) int32 { return get().Cuda.CuFlushGPUDirectRDMAWrites(target, scope) },
+			CuCoredumpGetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+				return get().Cuda.CuCoredumpGetAttribute(attrib, value, size)
+			},
+			CuCoredumpGetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+				return get().Cuda.CuCoredumpGetAttributeGlobal(attrib, value, size)
+			},
+			CuCoredumpSetAttribute: func(attrib int32, value uintptr, size uintptr) int32 {
+				return get().Cuda.CuCoredumpSetAttribute(attrib, value, size)
+			},
+			CuCoredumpSetAttributeGlobal: func(attrib int32, value uintptr, size uintptr) int32 {
+				return get().Cuda.CuCoredumpSetAttributeGlobal(attrib, value, size)
+			},
+			CuProfilerInitialize: func(configFile uintptr, outputFile uintptr, outputMode int32) int32 {
+				return get().Cuda.CuProfilerInitialize(configFile, outputFile, outputMode)
+			},
+			CuProfilerStart: func() int32 { return get().Cuda.CuProfilerStart() },
+			CuProfilerStop:  func() int32 { return get().Cuda.CuProfilerStop() },
+			CuTensorMapEncodeTiled: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, boxDim uintptr, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				return get().Cuda.CuTensorMapEncodeTiled(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+			},
+			CuTensorMapEncodeIm2col: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCorner uintptr, pixelBoxUpperCorner uintptr, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				return get().Cuda.CuTensorMapEncodeIm2col(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCorner, pixelBoxUpperCorner, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, swizzle, l2Promotion, oobFill)
+			},
+			CuTensorMapReplaceAddress: func(tensorMap uintptr, globalAddress uintptr) int32 {
+				return get().Cuda.CuTensorMapReplaceAddress(tensorMap, globalAddress)
+			},
+			CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
+				return get().Cuda.CuMulticastCreate(mcHandle, prop)
+			},
+			CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 { return get().Cuda.CuMulticastAddDevice(mcHandle, dev) },
+			CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
+				return get().Cuda.CuMulticastBindMem(mcHandle, mcOffset, memHandle, memOffset, size, flags)
+			},
+			CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
+				return get().Cuda.CuMulticastBindAddr(mcHandle, mcOffset, memptr, size, flags)
+			},
+			CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
+				return get().Cuda.CuMulticastUnbind(mcHandle, dev, mcOffset, size)
+			},
+			CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
+				return get().Cuda.CuMulticastGetGranularity(granularity, prop, option)
+			},
+			CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamUpdateCaptureDependencies(hStream, dependencies, numDependencies, flags)
+			},
+			CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamUpdateCaptureDependencies_ptsz(hStream, dependencies, numDependencies, flags)
+			},
+			CuLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				return get().Cuda.CuLogsRegisterCallback(callbackFunc, userData, callback_out)
+			},
+			CuLogsUnregisterCallback: func(callback uintptr) int32 { return get().Cuda.CuLogsUnregisterCallback(callback) },
+			CuLogsCurrent:            func(iterator_out uintptr, flags uint32) int32 { return get().Cuda.CuLogsCurrent(iterator_out, flags) },
+			CuLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				return get().Cuda.CuLogsDumpToFile(iterator, pathToFile, flags)
+			},
+			CuLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				return get().Cuda.CuLogsDumpToMemory(iterator, buffer, size, flags)
+			},
+			CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
+				return get().Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)
+			},
+			CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cuda.CuDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+			},
+			CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
+				return get().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
 			},
 		},
 		Cudart: Cudart{
@@ -14521,6 +15369,63 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
 				return get().Cudart.CudaGraphExecNodeSetParams(graphExec, node, nodeParams)
+			},
+			CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cudart.CudaStreamUpdateCaptureDependencies(stream, dependencies, numDependencies, flags)
+			},
+			CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cudart.CudaStreamUpdateCaptureDependencies_ptsz(stream, dependencies, numDependencies, flags)
+			},
+			CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetCaptureInfo_ptsz_12(stream, captureStatus_out, id_out)
+			},
+			CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetCaptureInfo_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+			},
+			CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
+				return get().Cudart.CudaStreamGetCaptureInfo_ptsz_13(stream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out)
+			},
+			CudaLibraryLoadData: func(library uintptr, code uintptr, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cudart.CudaLibraryLoadData(library, code, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CudaLibraryLoadFromFile: func(library uintptr, fileName unsafe.Pointer, jitOptions uintptr, jitOptionsValues uintptr, numJitOptions uint32, libraryOptions uintptr, libraryOptionValues uintptr, numLibraryOptions uint32) int32 {
+				return get().Cudart.CudaLibraryLoadFromFile(library, fileName, jitOptions, jitOptionsValues, numJitOptions, libraryOptions, libraryOptionValues, numLibraryOptions)
+			},
+			CudaLibraryUnload: func(library uintptr) int32 { return get().Cudart.CudaLibraryUnload(library) },
+			CudaLibraryGetKernel: func(pKernel uintptr, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cudart.CudaLibraryGetKernel(pKernel, library, name)
+			},
+			CudaLibraryGetKernelCount: func(count uintptr, lib uintptr) int32 { return get().Cudart.CudaLibraryGetKernelCount(count, lib) },
+			CudaLibraryEnumerateKernels: func(kernels uintptr, numKernels uint32, lib uintptr) int32 {
+				return get().Cudart.CudaLibraryEnumerateKernels(kernels, numKernels, lib)
+			},
+			CudaLibraryGetUnifiedFunction: func(fptr uintptr, library uintptr, symbol unsafe.Pointer) int32 {
+				return get().Cudart.CudaLibraryGetUnifiedFunction(fptr, library, symbol)
+			},
+			CudaGetExportTable: func(ppExportTable uintptr, pExportTableId uintptr) int32 {
+				return get().Cudart.CudaGetExportTable(ppExportTable, pExportTableId)
+			},
+			CudaLogsRegisterCallback: func(callbackFunc uintptr, userData uintptr, callback_out uintptr) int32 {
+				return get().Cudart.CudaLogsRegisterCallback(callbackFunc, userData, callback_out)
+			},
+			CudaLogsUnregisterCallback: func(callback uintptr) int32 { return get().Cudart.CudaLogsUnregisterCallback(callback) },
+			CudaLogsCurrent: func(iterator_out uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsCurrent(iterator_out, flags)
+			},
+			CudaLogsDumpToFile: func(iterator uintptr, pathToFile uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsDumpToFile(iterator, pathToFile, flags)
+			},
+			CudaLogsDumpToMemory: func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32 {
+				return get().Cudart.CudaLogsDumpToMemory(iterator, buffer, size, flags)
+			},
+			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+			},
+			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
+				return get().Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
+			},
+			CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
+				return get().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
 			},
 		},
 		Cublas: Cublas{

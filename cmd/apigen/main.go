@@ -66,7 +66,7 @@ var enums = strings.Fields(`CUresult cudaError_t CUdevice_attribute cudaDeviceAt
 var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cudaStream_t cudaEvent_t cudaGraph_t
 	cudaGraphExec_t cudaGraphNode_t cudaKernel_t cublasHandle_t nvmlDevice_t nvmlEventSet_t CUlibrary CUkernel
 	CUgraph CUgraphExec CUgraphNode CUmemoryPool cudaArray_t cudaArray_const_t
-	cudaMipmappedArray_t CUlinkState`)
+	cudaMipmappedArray_t CUlinkState cudaLibrary_t`)
 
 // Structs passed by value, by their byte size. The C wrapper takes the struct and hands Go
 // its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).

@@ -529,6 +529,8 @@ int main(int argc, char **argv) {
 	if (!h) { printf("FAIL %s\n", dlerror()); return 1; }
 #define BIND(r, n, a) if (!(p_##n = (r(*) a)dlsym(h, #n))) { printf("FAIL missing %s\n", #n); return 1; }
 	FNS(BIND)
+	/* The 3-argument form is CUDA 12's; libcudart.so.13's default is CUDA 13's 7-argument one. */
+	p_cudaStreamGetCaptureInfo = (err_t(*)(void *, int *, unsigned long long *))dlvsym(h, "cudaStreamGetCaptureInfo", "libcudart.so.12");
 	self_path = "/proc/self/exe"; libdir = argc > 1 ? argv[1] : ".";
 	if (argc > 4 && !strncmp(argv[2], "ipc-", 4)) return ipc_child(argv[2], argv[3], argv[4]);
 	int remote = getenv("VGPU_BACKEND") && !strcmp(getenv("VGPU_BACKEND"), "remote");

@@ -203,7 +203,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuOccupancyMaxActiveClusters, (void*, void*, const void*)) \
 	X(int, cuMemPrefetchAsync, (unsigned long long, size_t, int, void*)) \
 	X(int, cuStreamWaitValue32, (void*, unsigned long long, unsigned int, unsigned int)) \
-	X(int, cuStreamBatchMemOp, (void*, unsigned int, void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp, (void*, unsigned int, const void*, unsigned int)) \
 	X(int, cuLinkCreate_v2, (unsigned int, void*, void*, void*)) \
 	X(int, cuLinkAddData_v2, (void*, int, void*, size_t, const void*, unsigned int, void*, void*)) \
 	X(int, cuLinkComplete, (void*, void*, void*)) \
@@ -399,7 +399,51 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuGraphReleaseUserObject, (void*, void*, unsigned int)) \
 	X(int, cuGraphAddNode, (void*, void*, const void*, size_t, void*)) \
 	X(int, cuGraphNodeSetParams, (void*, const void*)) \
-	X(int, cuGraphExecNodeSetParams, (void*, void*, const void*))
+	X(int, cuGraphExecNodeSetParams, (void*, void*, const void*)) \
+	X(int, cuStreamWaitValue32_v2, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue32_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue32_v2_ptsz, (void*, unsigned long long, unsigned int, unsigned int)) \
+	X(int, cuStreamWaitValue64, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_v2, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamWaitValue64_v2_ptsz, (void*, unsigned long long, unsigned long long, unsigned int)) \
+	X(int, cuStreamBatchMemOp_v2, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp_ptsz, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuStreamBatchMemOp_v2_ptsz, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuLinkCreate, (unsigned int, void*, void*, void*)) \
+	X(int, cuLinkAddData, (void*, int, void*, size_t, const void*, unsigned int, void*, void*)) \
+	X(int, cuLinkAddFile_v2, (void*, int, const void*, unsigned int, void*, void*)) \
+	X(int, cuLinkAddFile, (void*, int, const void*, unsigned int, void*, void*)) \
+	X(int, cuCtxAttach, (void*, unsigned int)) \
+	X(int, cuCtxDetach, (void*)) \
+	X(int, cuCtxResetPersistingL2Cache, (void)) \
+	X(int, cuFlushGPUDirectRDMAWrites, (int, int)) \
+	X(int, cuCoredumpGetAttribute, (int, void*, void*)) \
+	X(int, cuCoredumpGetAttributeGlobal, (int, void*, void*)) \
+	X(int, cuCoredumpSetAttribute, (int, void*, void*)) \
+	X(int, cuCoredumpSetAttributeGlobal, (int, void*, void*)) \
+	X(int, cuProfilerInitialize, (const void*, const void*, int)) \
+	X(int, cuProfilerStart, (void)) \
+	X(int, cuProfilerStop, (void)) \
+	X(int, cuTensorMapEncodeTiled, (void*, int, unsigned int, void*, const void*, const void*, const void*, const void*, int, int, int, int)) \
+	X(int, cuTensorMapEncodeIm2col, (void*, int, unsigned int, void*, const void*, const void*, const void*, const void*, unsigned int, unsigned int, const void*, int, int, int, int)) \
+	X(int, cuTensorMapReplaceAddress, (void*, void*)) \
+	X(int, cuMulticastCreate, (void*, const void*)) \
+	X(int, cuMulticastAddDevice, (unsigned long long, int)) \
+	X(int, cuMulticastBindMem, (unsigned long long, size_t, unsigned long long, size_t, size_t, unsigned long long)) \
+	X(int, cuMulticastBindAddr, (unsigned long long, size_t, unsigned long long, size_t, unsigned long long)) \
+	X(int, cuMulticastUnbind, (unsigned long long, int, size_t, size_t)) \
+	X(int, cuMulticastGetGranularity, (void*, const void*, int)) \
+	X(int, cuStreamUpdateCaptureDependencies, (void*, const void*, size_t, unsigned int)) \
+	X(int, cuStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int)) \
+	X(int, cuLogsRegisterCallback, (void*, void*, void*)) \
+	X(int, cuLogsUnregisterCallback, (void*)) \
+	X(int, cuLogsCurrent, (void*, unsigned int)) \
+	X(int, cuLogsDumpToFile, (void*, const void*, unsigned int)) \
+	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
+	X(int, cuDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
+	X(int, cuDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int)) \
+	X(int, cuLaunchCooperativeKernelMultiDevice, (void*, unsigned int, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -628,6 +672,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphAddHostNode, (void*, void*, const void*, size_t, const void*)) \
 	X(int, cudaGraphHostNodeGetParams, (void*, void*)) \
 	X(int, cudaGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cudaStreamGetCaptureInfo, (void*, void*, void*)) \
 	X(int, cudaMemcpyToArray_ptds, (void*, size_t, size_t, const void*, size_t, int)) \
 	X(int, cudaMemcpyFromArray_ptds, (void*, void*, size_t, size_t, size_t, int)) \
 	X(int, cudaMemcpy2DToArray_ptds, (void*, size_t, size_t, const void*, size_t, size_t, size_t, int)) \
@@ -721,7 +766,26 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaGraphConditionalHandleCreate, (void*, void*, unsigned int, unsigned int)) \
 	X(int, cudaGraphAddNode, (void*, void*, const void*, const void*, size_t, void*)) \
 	X(int, cudaGraphNodeSetParams, (void*, const void*)) \
-	X(int, cudaGraphExecNodeSetParams, (void*, void*, const void*))
+	X(int, cudaGraphExecNodeSetParams, (void*, void*, const void*)) \
+	X(int, cudaStreamUpdateCaptureDependencies, (void*, const void*, size_t, unsigned int)) \
+	X(int, cudaStreamUpdateCaptureDependencies_ptsz, (void*, const void*, size_t, unsigned int)) \
+	X(int, cudaStreamGetCaptureInfo_ptsz, (void*, void*, void*)) \
+	X(int, cudaLibraryLoadData, (void*, const void*, void*, void*, unsigned int, void*, void*, unsigned int)) \
+	X(int, cudaLibraryLoadFromFile, (void*, const void*, void*, void*, unsigned int, void*, void*, unsigned int)) \
+	X(int, cudaLibraryUnload, (void*)) \
+	X(int, cudaLibraryGetKernel, (void*, void*, const void*)) \
+	X(int, cudaLibraryGetKernelCount, (void*, void*)) \
+	X(int, cudaLibraryEnumerateKernels, (void*, unsigned int, void*)) \
+	X(int, cudaLibraryGetUnifiedFunction, (void*, void*, const void*)) \
+	X(int, cudaGetExportTable, (const void*, const void*)) \
+	X(int, cudaLogsRegisterCallback, (void*, void*, void*)) \
+	X(int, cudaLogsUnregisterCallback, (void*)) \
+	X(int, cudaLogsCurrent, (void*, unsigned int)) \
+	X(int, cudaLogsDumpToFile, (void*, const void*, unsigned int)) \
+	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
+	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*)) \
+	X(int, cudaDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
+	X(int, cudaDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
