@@ -199,6 +199,7 @@ const (
 	ptrAttrMemoryType = 2
 	ptrAttrDevicePtr  = 3
 	ptrAttrHostPtr    = 4
+	ptrAttrSyncMemops = 6
 	ptrAttrIsManaged  = 8
 	ptrAttrOrdinal    = 9
 	ptrAttrRangeStart = 11
@@ -235,6 +236,8 @@ func PointerGetAttribute(data unsafe.Pointer, attr int32, p uint64) Result {
 		shim.PutU32(data, t)
 	case ptrAttrDevicePtr, ptrAttrHostPtr:
 		shim.PutU64(data, p)
+	case ptrAttrSyncMemops:
+		shim.PutU32(data, uint32(b2i(a.SyncMemops)))
 	case ptrAttrIsManaged:
 		shim.PutU32(data, uint32(b2i(a.Kind == shim.MemManaged)))
 	case ptrAttrOrdinal:

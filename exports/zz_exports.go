@@ -5241,3 +5241,103 @@ func vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogen
 func vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 	return dispatch.T().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
 }
+
+//export vgpu_cuMemAlloc
+func vgpu_cuMemAlloc(dptr unsafe.Pointer, bytesize uint32) int32 {
+	return dispatch.T().Cuda.CuMemAlloc(dptr, bytesize)
+}
+
+//export vgpu_cuMemFree
+func vgpu_cuMemFree(dptr uint32) int32 {
+	return dispatch.T().Cuda.CuMemFree(dptr)
+}
+
+//export vgpu_cuMemcpyHtoD
+func vgpu_cuMemcpyHtoD(dst uint32, src uintptr, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoD(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoH
+func vgpu_cuMemcpyDtoH(dst uintptr, src uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoH(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoD
+func vgpu_cuMemcpyDtoD(dst uint32, src uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoD(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoDAsync
+func vgpu_cuMemcpyDtoDAsync(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyHtoDAsync
+func vgpu_cuMemcpyHtoDAsync(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoHAsync
+func vgpu_cuMemcpyDtoHAsync(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemsetD8
+func vgpu_cuMemsetD8(dst uint32, value uint8, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD8(dst, value, count)
+}
+
+//export vgpu_cuMemsetD16
+func vgpu_cuMemsetD16(dst uint32, value uint16, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD16(dst, value, count)
+}
+
+//export vgpu_cuMemsetD32
+func vgpu_cuMemsetD32(dst uint32, value uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD32(dst, value, count)
+}
+
+//export vgpu_cuMemsetD2D8
+func vgpu_cuMemsetD2D8(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D16
+func vgpu_cuMemsetD2D16(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D32
+func vgpu_cuMemsetD2D32(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemGetAddressRange
+func vgpu_cuMemGetAddressRange(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+	return dispatch.T().Cuda.CuMemGetAddressRange(base, size, dptr)
+}
+
+//export vgpu_cuMemAllocPitch
+func vgpu_cuMemAllocPitch(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+}
+
+//export vgpu_cuMemHostGetDevicePointer
+func vgpu_cuMemHostGetDevicePointer(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+}
+
+//export vgpu_cuMemAllocHost
+func vgpu_cuMemAllocHost(pp unsafe.Pointer, bytesize uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocHost(pp, bytesize)
+}
+
+//export vgpu_cuMemHostRegister
+func vgpu_cuMemHostRegister(p uintptr, bytesize uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemHostRegister(p, bytesize, flags)
+}
+
+//export vgpu_cuPointerSetAttribute
+func vgpu_cuPointerSetAttribute(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+	return dispatch.T().Cuda.CuPointerSetAttribute(value, attribute, ptr)
+}

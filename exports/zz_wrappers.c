@@ -1991,6 +1991,26 @@ int nvmlGpuInstanceGetVgpuSchedulerLog(unsigned long long gpuInstance, void* pSc
 int nvmlGpuInstanceGetVgpuTypeCreatablePlacements(unsigned long long gpuInstance, void* pCreatablePlacementInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1337, 0); return f ? f(gpuInstance, pCreatablePlacementInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements((GoUint64)gpuInstance, (void*)pCreatablePlacementInfo); }
 int nvmlGpuInstanceGetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1338, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
 int nvmlGpuInstanceSetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1339, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
+int cuMemAlloc(void* dptr, unsigned int bytesize) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1340, 1); return f ? f(dptr, bytesize) : 3; } int r = (int)vgpu_cuMemAlloc((void*)dptr, (GoUint32)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemFree(unsigned int dptr) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(1341, 1); return f ? f(dptr) : 3; } int r = (int)vgpu_cuMemFree((GoUint32)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoD(unsigned int dst, void* src, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(1342, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyHtoD((GoUint32)dst, (GoUintptr)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoH(void* dst, unsigned int src, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(1343, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoH((GoUintptr)dst, (GoUint32)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoD(unsigned int dst, unsigned int src, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1344, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoD((GoUint32)dst, (GoUint32)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoDAsync(unsigned int dst, unsigned int src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int, void*) = (int (*)(unsigned int, unsigned int, unsigned int, void*))vgpu_forked_sym(1345, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyDtoDAsync((GoUint32)dst, (GoUint32)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoDAsync(unsigned int dst, void* src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, void*) = (int (*)(unsigned int, void*, unsigned int, void*))vgpu_forked_sym(1346, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyHtoDAsync((GoUint32)dst, (GoUintptr)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoHAsync(void* dst, unsigned int src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, void*) = (int (*)(void*, unsigned int, unsigned int, void*))vgpu_forked_sym(1347, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyDtoHAsync((GoUintptr)dst, (GoUint32)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemsetD8(unsigned int dst, unsigned char value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned char, unsigned int) = (int (*)(unsigned int, unsigned char, unsigned int))vgpu_forked_sym(1348, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD8((GoUint32)dst, (GoUint8)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD16(unsigned int dst, unsigned short value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned short, unsigned int) = (int (*)(unsigned int, unsigned short, unsigned int))vgpu_forked_sym(1349, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD16((GoUint32)dst, (GoUint16)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD32(unsigned int dst, unsigned int value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1350, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD32((GoUint32)dst, (GoUint32)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D8(unsigned int dst, unsigned int pitch, unsigned char value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned char, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned char, unsigned int, unsigned int))vgpu_forked_sym(1351, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D8((GoUint32)dst, (GoUint32)pitch, (GoUint8)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D16(unsigned int dst, unsigned int pitch, unsigned short value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned short, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned short, unsigned int, unsigned int))vgpu_forked_sym(1352, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D16((GoUint32)dst, (GoUint32)pitch, (GoUint16)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D32(unsigned int dst, unsigned int pitch, unsigned int value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1353, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D32((GoUint32)dst, (GoUint32)pitch, (GoUint32)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemGetAddressRange(void* base, void* size, unsigned int dptr) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1354, 1); return f ? f(base, size, dptr) : 3; } int r = (int)vgpu_cuMemGetAddressRange((void*)base, (void*)size, (GoUint32)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemAllocPitch(void* dptr, void* pPitch, unsigned int widthInBytes, unsigned int height, unsigned int elementSizeBytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1355, 1); return f ? f(dptr, pPitch, widthInBytes, height, elementSizeBytes) : 3; } int r = (int)vgpu_cuMemAllocPitch((void*)dptr, (void*)pPitch, (GoUint32)widthInBytes, (GoUint32)height, (GoUint32)elementSizeBytes); vgpu_fork_note_init(r); return r; }
+int cuMemHostGetDevicePointer(void* pdptr, void* p, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1356, 1); return f ? f(pdptr, p, flags) : 3; } int r = (int)vgpu_cuMemHostGetDevicePointer((void*)pdptr, (GoUintptr)p, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuMemAllocHost(void* pp, unsigned int bytesize) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1357, 1); return f ? f(pp, bytesize) : 3; } int r = (int)vgpu_cuMemAllocHost((void*)pp, (GoUint32)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemHostRegister(void* p, size_t bytesize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(1358, 1); return f ? f(p, bytesize, flags) : 3; } int r = (int)vgpu_cuMemHostRegister((GoUintptr)p, (GoUint64)bytesize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuPointerSetAttribute(void* value, int attribute, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, int, unsigned long long) = (int (*)(void*, int, unsigned long long))vgpu_forked_sym(1359, 1); return f ? f(value, attribute, ptr) : 3; } int r = (int)vgpu_cuPointerSetAttribute((void*)value, (GoInt32)attribute, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3334,9 +3354,29 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", NULL},
 	{"nvmlGpuInstanceGetVgpuHeterogeneousMode", NULL},
 	{"nvmlGpuInstanceSetVgpuHeterogeneousMode", NULL},
+	{"cuMemAlloc", NULL},
+	{"cuMemFree", NULL},
+	{"cuMemcpyHtoD", NULL},
+	{"cuMemcpyDtoH", NULL},
+	{"cuMemcpyDtoD", NULL},
+	{"cuMemcpyDtoDAsync", NULL},
+	{"cuMemcpyHtoDAsync", NULL},
+	{"cuMemcpyDtoHAsync", NULL},
+	{"cuMemsetD8", NULL},
+	{"cuMemsetD16", NULL},
+	{"cuMemsetD32", NULL},
+	{"cuMemsetD2D8", NULL},
+	{"cuMemsetD2D16", NULL},
+	{"cuMemsetD2D32", NULL},
+	{"cuMemGetAddressRange", NULL},
+	{"cuMemAllocPitch", NULL},
+	{"cuMemHostGetDevicePointer", NULL},
+	{"cuMemAllocHost", NULL},
+	{"cuMemHostRegister", NULL},
+	{"cuPointerSetAttribute", NULL},
 };
-const int vgpu_fork_nsyms = 1340;
-void *vgpu_fork_cache[1340];
+const int vgpu_fork_nsyms = 1360;
+void *vgpu_fork_cache[1360];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3513,25 +3553,32 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuLinkDestroy", (void*)cuLinkDestroy},
 	{"cuMemAddressFree", (void*)cuMemAddressFree},
 	{"cuMemAddressReserve", (void*)cuMemAddressReserve},
+	{"cuMemAlloc", (void*)cuMemAlloc},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},
 	{"cuMemAllocAsync_ptsz", (void*)cuMemAllocAsync_ptsz},
+	{"cuMemAllocHost", (void*)cuMemAllocHost},
 	{"cuMemAllocHost_v2", (void*)cuMemAllocHost_v2},
 	{"cuMemAllocManaged", (void*)cuMemAllocManaged},
+	{"cuMemAllocPitch", (void*)cuMemAllocPitch},
 	{"cuMemAllocPitch_v2", (void*)cuMemAllocPitch_v2},
 	{"cuMemAlloc_v2", (void*)cuMemAlloc_v2},
 	{"cuMemCreate", (void*)cuMemCreate},
+	{"cuMemFree", (void*)cuMemFree},
 	{"cuMemFreeAsync", (void*)cuMemFreeAsync},
 	{"cuMemFreeAsync_ptsz", (void*)cuMemFreeAsync_ptsz},
 	{"cuMemFreeHost", (void*)cuMemFreeHost},
 	{"cuMemFree_v2", (void*)cuMemFree_v2},
 	{"cuMemGetAccess", (void*)cuMemGetAccess},
+	{"cuMemGetAddressRange", (void*)cuMemGetAddressRange},
 	{"cuMemGetAddressRange_v2", (void*)cuMemGetAddressRange_v2},
 	{"cuMemGetAllocationGranularity", (void*)cuMemGetAllocationGranularity},
 	{"cuMemGetInfo", (void*)cuMemGetInfo},
 	{"cuMemGetInfo_v2", (void*)cuMemGetInfo_v2},
 	{"cuMemHostAlloc", (void*)cuMemHostAlloc},
+	{"cuMemHostGetDevicePointer", (void*)cuMemHostGetDevicePointer},
 	{"cuMemHostGetDevicePointer_v2", (void*)cuMemHostGetDevicePointer_v2},
 	{"cuMemHostGetFlags", (void*)cuMemHostGetFlags},
+	{"cuMemHostRegister", (void*)cuMemHostRegister},
 	{"cuMemHostRegister_v2", (void*)cuMemHostRegister_v2},
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
 	{"cuMemMap", (void*)cuMemMap},
@@ -3555,14 +3602,20 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpy3D_v2_ptds", (void*)cuMemcpy3D_v2_ptds},
 	{"cuMemcpyAsync", (void*)cuMemcpyAsync},
 	{"cuMemcpyAsync_ptsz", (void*)cuMemcpyAsync_ptsz},
+	{"cuMemcpyDtoD", (void*)cuMemcpyDtoD},
+	{"cuMemcpyDtoDAsync", (void*)cuMemcpyDtoDAsync},
 	{"cuMemcpyDtoDAsync_v2", (void*)cuMemcpyDtoDAsync_v2},
 	{"cuMemcpyDtoDAsync_v2_ptsz", (void*)cuMemcpyDtoDAsync_v2_ptsz},
 	{"cuMemcpyDtoD_v2", (void*)cuMemcpyDtoD_v2},
 	{"cuMemcpyDtoD_v2_ptds", (void*)cuMemcpyDtoD_v2_ptds},
+	{"cuMemcpyDtoH", (void*)cuMemcpyDtoH},
+	{"cuMemcpyDtoHAsync", (void*)cuMemcpyDtoHAsync},
 	{"cuMemcpyDtoHAsync_v2", (void*)cuMemcpyDtoHAsync_v2},
 	{"cuMemcpyDtoHAsync_v2_ptsz", (void*)cuMemcpyDtoHAsync_v2_ptsz},
 	{"cuMemcpyDtoH_v2", (void*)cuMemcpyDtoH_v2},
 	{"cuMemcpyDtoH_v2_ptds", (void*)cuMemcpyDtoH_v2_ptds},
+	{"cuMemcpyHtoD", (void*)cuMemcpyHtoD},
+	{"cuMemcpyHtoDAsync", (void*)cuMemcpyHtoDAsync},
 	{"cuMemcpyHtoDAsync_v2", (void*)cuMemcpyHtoDAsync_v2},
 	{"cuMemcpyHtoDAsync_v2_ptsz", (void*)cuMemcpyHtoDAsync_v2_ptsz},
 	{"cuMemcpyHtoD_v2", (void*)cuMemcpyHtoD_v2},
@@ -3572,26 +3625,32 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyPeerAsync_ptsz", (void*)cuMemcpyPeerAsync_ptsz},
 	{"cuMemcpyPeer_ptds", (void*)cuMemcpyPeer_ptds},
 	{"cuMemcpy_ptds", (void*)cuMemcpy_ptds},
+	{"cuMemsetD16", (void*)cuMemsetD16},
 	{"cuMemsetD16Async", (void*)cuMemsetD16Async},
 	{"cuMemsetD16Async_ptsz", (void*)cuMemsetD16Async_ptsz},
 	{"cuMemsetD16_v2", (void*)cuMemsetD16_v2},
 	{"cuMemsetD16_v2_ptds", (void*)cuMemsetD16_v2_ptds},
+	{"cuMemsetD2D16", (void*)cuMemsetD2D16},
 	{"cuMemsetD2D16Async", (void*)cuMemsetD2D16Async},
 	{"cuMemsetD2D16Async_ptsz", (void*)cuMemsetD2D16Async_ptsz},
 	{"cuMemsetD2D16_v2", (void*)cuMemsetD2D16_v2},
 	{"cuMemsetD2D16_v2_ptds", (void*)cuMemsetD2D16_v2_ptds},
+	{"cuMemsetD2D32", (void*)cuMemsetD2D32},
 	{"cuMemsetD2D32Async", (void*)cuMemsetD2D32Async},
 	{"cuMemsetD2D32Async_ptsz", (void*)cuMemsetD2D32Async_ptsz},
 	{"cuMemsetD2D32_v2", (void*)cuMemsetD2D32_v2},
 	{"cuMemsetD2D32_v2_ptds", (void*)cuMemsetD2D32_v2_ptds},
+	{"cuMemsetD2D8", (void*)cuMemsetD2D8},
 	{"cuMemsetD2D8Async", (void*)cuMemsetD2D8Async},
 	{"cuMemsetD2D8Async_ptsz", (void*)cuMemsetD2D8Async_ptsz},
 	{"cuMemsetD2D8_v2", (void*)cuMemsetD2D8_v2},
 	{"cuMemsetD2D8_v2_ptds", (void*)cuMemsetD2D8_v2_ptds},
+	{"cuMemsetD32", (void*)cuMemsetD32},
 	{"cuMemsetD32Async", (void*)cuMemsetD32Async},
 	{"cuMemsetD32Async_ptsz", (void*)cuMemsetD32Async_ptsz},
 	{"cuMemsetD32_v2", (void*)cuMemsetD32_v2},
 	{"cuMemsetD32_v2_ptds", (void*)cuMemsetD32_v2_ptds},
+	{"cuMemsetD8", (void*)cuMemsetD8},
 	{"cuMemsetD8Async", (void*)cuMemsetD8Async},
 	{"cuMemsetD8Async_ptsz", (void*)cuMemsetD8Async_ptsz},
 	{"cuMemsetD8_v2", (void*)cuMemsetD8_v2},
@@ -3615,6 +3674,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
+	{"cuPointerSetAttribute", (void*)cuPointerSetAttribute},
 	{"cuStreamAddCallback", (void*)cuStreamAddCallback},
 	{"cuStreamAddCallback_ptsz", (void*)cuStreamAddCallback_ptsz},
 	{"cuStreamBatchMemOp", (void*)cuStreamBatchMemOp},

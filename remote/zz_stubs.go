@@ -472,7 +472,7 @@ var Stubs = table.Set{
 		CuGetExportTable: table.Semantics.Cuda.CuGetExportTable,
 		CuPointerGetAttribute: func(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuPointerGetAttribute", 801))
+			r := int32(Forward(81, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
 			StatsEnd(81, t)
 			return r
 		},
@@ -827,7 +827,7 @@ var Stubs = table.Set{
 		CuMemHostGetFlags:            table.Semantics.Cuda.CuMemHostGetFlags,
 		CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuPointerGetAttributes", 801))
+			r := int32(PointerGetAttributes(numAttributes, attributes, data, ptr))
 			StatsEnd(166, t)
 			return r
 		},
@@ -1754,6 +1754,111 @@ var Stubs = table.Set{
 			StatsEnd(324, t)
 			return r
 		},
+		CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1045, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
+			StatsEnd(1045, t)
+			return r
+		},
+		CuMemFree: func(dptr uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1046, []wire.Value{{U: uint64(dptr)}}))
+			StatsEnd(1046, t)
+			return r
+		},
+		CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoD32(dst, src, count))
+			StatsEnd(1047, t)
+			return r
+		},
+		CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyDtoH32(dst, src, count))
+			StatsEnd(1048, t)
+			return r
+		},
+		CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1049, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+			StatsEnd(1049, t)
+			return r
+		},
+		CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1050, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(1050, t)
+			return r
+		},
+		CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoDAsync32(dst, src, count, stream))
+			StatsEnd(1051, t)
+			return r
+		},
+		CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyDtoHAsync32(dst, src, count, stream))
+			StatsEnd(1052, t)
+			return r
+		},
+		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1053, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1053, t)
+			return r
+		},
+		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1054, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1054, t)
+			return r
+		},
+		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1055, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1055, t)
+			return r
+		},
+		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1056, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1056, t)
+			return r
+		},
+		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1057, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1057, t)
+			return r
+		},
+		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1058, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1058, t)
+			return r
+		},
+		CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1059, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
+			StatsEnd(1059, t)
+			return r
+		},
+		CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1060, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(uintptr(pPitch))}, {U: uint64(widthInBytes)}, {U: uint64(height)}, {U: uint64(elementSizeBytes)}}))
+			StatsEnd(1060, t)
+			return r
+		},
+		CuMemHostGetDevicePointer: table.Semantics.Cuda.CuMemHostGetDevicePointer,
+		CuMemAllocHost:            table.Semantics.Cuda.CuMemAllocHost,
+		CuMemHostRegister:         table.Semantics.Cuda.CuMemHostRegister,
+		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1064, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
+			StatsEnd(1064, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -2102,7 +2207,7 @@ var Stubs = table.Set{
 		},
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaPointerGetAttributes", 801))
+			r := int32(Forward(373, []wire.Value{{U: uint64(uintptr(attributes))}, {U: uint64(ptr)}}))
 			StatsEnd(373, t)
 			if r != 0 {
 				cudart.RecordError(r)

@@ -135,6 +135,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	88: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.EventElapsedTime(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
 	},
+	81: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.PointerGetAttribute(ptr(v[0].B), int32(v[1].U), uint64(v[2].U))))
+	},
 	84: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetId(uintptr(v[0].U), ptr(v[1].B)))) },
 	85: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemGetAccess(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U))))
@@ -578,6 +581,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	257: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MemcpyPeerAsync(uintptr(v[0].U), int32(v[1].U), uintptr(v[2].U), int32(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	262: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.PointerGetAttributes(ptr(v[0].B), uintptr(v[1].U))))
 	},
 	263: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MallocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
@@ -2039,5 +2045,40 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	4311: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
+	},
+	12000: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemAlloc32(ptr(v[0].B), uint32(v[1].U)))) },
+	12001: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemFree32(uint32(v[0].U)))) },
+	12004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoD32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	12005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDAsync32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U), uintptr(v[3].U))))
+	},
+	12008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8_32(uint32(v[0].U), uint8(v[1].U), uint32(v[2].U))))
+	},
+	12009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16_32(uint32(v[0].U), uint16(v[1].U), uint32(v[2].U))))
+	},
+	12010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32_32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	12011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8_32(uint32(v[0].U), uint32(v[1].U), uint8(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16_32(uint32(v[0].U), uint32(v[1].U), uint16(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32_32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetAddressRange32(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	12015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocPitch32(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.PointerSetAttribute(ptr(v[0].B), int32(v[1].U), uint64(v[2].U))))
 	},
 }

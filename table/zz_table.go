@@ -349,6 +349,26 @@ type Cuda struct {
 	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
 	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
 	CuGraphDebugDotPrint                                 func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32
+	CuMemAlloc                                           func(dptr unsafe.Pointer, bytesize uint32) int32
+	CuMemFree                                            func(dptr uint32) int32
+	CuMemcpyHtoD                                         func(dst uint32, src uintptr, count uint32) int32
+	CuMemcpyDtoH                                         func(dst uintptr, src uint32, count uint32) int32
+	CuMemcpyDtoD                                         func(dst uint32, src uint32, count uint32) int32
+	CuMemcpyDtoDAsync                                    func(dst uint32, src uint32, count uint32, stream uintptr) int32
+	CuMemcpyHtoDAsync                                    func(dst uint32, src uintptr, count uint32, stream uintptr) int32
+	CuMemcpyDtoHAsync                                    func(dst uintptr, src uint32, count uint32, stream uintptr) int32
+	CuMemsetD8                                           func(dst uint32, value uint8, count uint32) int32
+	CuMemsetD16                                          func(dst uint32, value uint16, count uint32) int32
+	CuMemsetD32                                          func(dst uint32, value uint32, count uint32) int32
+	CuMemsetD2D8                                         func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32
+	CuMemsetD2D16                                        func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32
+	CuMemsetD2D32                                        func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32
+	CuMemGetAddressRange                                 func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32
+	CuMemAllocPitch                                      func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32
+	CuMemHostGetDevicePointer                            func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32
+	CuMemAllocHost                                       func(pp unsafe.Pointer, bytesize uint32) int32
+	CuMemHostRegister                                    func(p uintptr, bytesize uint64, flags uint32) int32
+	CuPointerSetAttribute                                func(value unsafe.Pointer, attribute int32, ptr uint64) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2061,6 +2081,66 @@ var Semantics = Set{
 		},
 		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			return int32(cuda.GraphDebugDotPrintCU(hGraph, path, flags))
+		},
+		CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+			return int32(cuda.MemAlloc32(dptr, bytesize))
+		},
+		CuMemFree: func(dptr uint32) int32 {
+			return int32(cuda.MemFree32(dptr))
+		},
+		CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+			return int32(cuda.MemcpyHtoD32(dst, src, count))
+		},
+		CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+			return int32(cuda.MemcpyDtoH32(dst, src, count))
+		},
+		CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+			return int32(cuda.MemcpyDtoD32(dst, src, count))
+		},
+		CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoDAsync32(dst, src, count, stream))
+		},
+		CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyHtoDAsync32(dst, src, count, stream))
+		},
+		CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoHAsync32(dst, src, count, stream))
+		},
+		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+			return int32(cuda.MemsetD8_32(dst, value, count))
+		},
+		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+			return int32(cuda.MemsetD16_32(dst, value, count))
+		},
+		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+			return int32(cuda.MemsetD32_32(dst, value, count))
+		},
+		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D8_32(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D16_32(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D32_32(dst, pitch, value, width, height))
+		},
+		CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+			return int32(cuda.MemGetAddressRange32(base, size, dptr))
+		},
+		CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+			return int32(cuda.MemAllocPitch32(dptr, pPitch, widthInBytes, height, elementSizeBytes))
+		},
+		CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+			return int32(cuda.MemHostGetDevicePointer32(pdptr, p, flags))
+		},
+		CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 {
+			return int32(cuda.MemAllocHost32(pp, bytesize))
+		},
+		CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+			return int32(cuda.MemHostRegister(p, bytesize, flags))
+		},
+		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+			return int32(cuda.PointerSetAttribute(value, attribute, ptr))
 		},
 	},
 	Cudart: Cudart{
@@ -7370,6 +7450,126 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 7140, "cuGraphDebugDotPrint", cuda.Result(r), hGraph, path, flags)
 				return r
 			},
+			CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAlloc(dptr, bytesize)
+				shim.TraceEnd(t, 12000, "cuMemAlloc", cuda.Result(r), dptr, bytesize)
+				return r
+			},
+			CuMemFree: func(dptr uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFree(dptr)
+				shim.TraceEnd(t, 12001, "cuMemFree", cuda.Result(r), dptr)
+				return r
+			},
+			CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoD(dst, src, count)
+				shim.TraceEnd(t, 12002, "cuMemcpyHtoD", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoH(dst, src, count)
+				shim.TraceEnd(t, 12003, "cuMemcpyDtoH", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoD(dst, src, count)
+				shim.TraceEnd(t, 12004, "cuMemcpyDtoD", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12005, "cuMemcpyDtoDAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12006, "cuMemcpyHtoDAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12007, "cuMemcpyDtoHAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8(dst, value, count)
+				shim.TraceEnd(t, 12008, "cuMemsetD8", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16(dst, value, count)
+				shim.TraceEnd(t, 12009, "cuMemsetD16", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32(dst, value, count)
+				shim.TraceEnd(t, 12010, "cuMemsetD32", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12011, "cuMemsetD2D8", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12012, "cuMemsetD2D16", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12013, "cuMemsetD2D32", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetAddressRange(base, size, dptr)
+				shim.TraceEnd(t, 12014, "cuMemGetAddressRange", cuda.Result(r), base, size, dptr)
+				return r
+			},
+			CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				shim.TraceEnd(t, 12015, "cuMemAllocPitch", cuda.Result(r), dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				return r
+			},
+			CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+				shim.TraceEnd(t, 12016, "cuMemHostGetDevicePointer", cuda.Result(r), pdptr, p, flags)
+				return r
+			},
+			CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocHost(pp, bytesize)
+				shim.TraceEnd(t, 12017, "cuMemAllocHost", cuda.Result(r), pp, bytesize)
+				return r
+			},
+			CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostRegister(p, bytesize, flags)
+				shim.TraceEnd(t, 12018, "cuMemHostRegister", cuda.Result(r), p, bytesize, flags)
+				return r
+			},
+			CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuPointerSetAttribute(value, attribute, ptr)
+				shim.TraceEnd(t, 12019, "cuPointerSetAttribute", cuda.Result(r), value, attribute, ptr)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -12435,6 +12635,48 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 				return get().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+			},
+			CuMemAlloc:   func(dptr unsafe.Pointer, bytesize uint32) int32 { return get().Cuda.CuMemAlloc(dptr, bytesize) },
+			CuMemFree:    func(dptr uint32) int32 { return get().Cuda.CuMemFree(dptr) },
+			CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 { return get().Cuda.CuMemcpyHtoD(dst, src, count) },
+			CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 { return get().Cuda.CuMemcpyDtoH(dst, src, count) },
+			CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 { return get().Cuda.CuMemcpyDtoD(dst, src, count) },
+			CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+			},
+			CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+			},
+			CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+			},
+			CuMemsetD8:  func(dst uint32, value uint8, count uint32) int32 { return get().Cuda.CuMemsetD8(dst, value, count) },
+			CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 { return get().Cuda.CuMemsetD16(dst, value, count) },
+			CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 { return get().Cuda.CuMemsetD32(dst, value, count) },
+			CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+			},
+			CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+				return get().Cuda.CuMemGetAddressRange(base, size, dptr)
+			},
+			CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+				return get().Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+			},
+			CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				return get().Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+			},
+			CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 { return get().Cuda.CuMemAllocHost(pp, bytesize) },
+			CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+				return get().Cuda.CuMemHostRegister(p, bytesize, flags)
+			},
+			CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+				return get().Cuda.CuPointerSetAttribute(value, attribute, ptr)
 			},
 		},
 		Cudart: Cudart{

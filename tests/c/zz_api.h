@@ -335,7 +335,27 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuIpcCloseMemHandle, (unsigned long long)) \
 	X(int, cuIpcGetEventHandle, (void*, void*)) \
 	X(int, cuIpcOpenEventHandle, (void*, vgpu_byval64)) \
-	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int))
+	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cuMemAlloc, (void*, unsigned int)) \
+	X(int, cuMemFree, (unsigned int)) \
+	X(int, cuMemcpyHtoD, (unsigned int, const void*, unsigned int)) \
+	X(int, cuMemcpyDtoH, (void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyDtoD, (unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemcpyDtoDAsync, (unsigned int, unsigned int, unsigned int, void*)) \
+	X(int, cuMemcpyHtoDAsync, (unsigned int, const void*, unsigned int, void*)) \
+	X(int, cuMemcpyDtoHAsync, (void*, unsigned int, unsigned int, void*)) \
+	X(int, cuMemsetD8, (unsigned int, unsigned char, unsigned int)) \
+	X(int, cuMemsetD16, (unsigned int, unsigned short, unsigned int)) \
+	X(int, cuMemsetD32, (unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D8, (unsigned int, unsigned int, unsigned char, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D16, (unsigned int, unsigned int, unsigned short, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D32, (unsigned int, unsigned int, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemGetAddressRange, (void*, void*, unsigned int)) \
+	X(int, cuMemAllocPitch, (void*, void*, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemHostGetDevicePointer, (void*, void*, unsigned int)) \
+	X(int, cuMemAllocHost, (void*, unsigned int)) \
+	X(int, cuMemHostRegister, (void*, size_t, unsigned int)) \
+	X(int, cuPointerSetAttribute, (const void*, int, unsigned long long))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
