@@ -24,7 +24,7 @@ func PointerAttrSize(attr int32) int {
 // synchronous copies already complete before they return, so the flag is recorded for
 // cuPointerGetAttribute to report.
 func PointerSetAttribute(value unsafe.Pointer, attr int32, p uint64) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	if value == nil || attr != ptrAttrSyncMemops {
@@ -37,4 +37,27 @@ func PointerSetAttribute(value unsafe.Pointer, attr int32, p uint64) Result {
 	}
 	a.SyncMemops = v == 1
 	return Success
+}
+
+// ServerContext is set by the remote client: its contexts are the server's, so whether the
+// calling thread has a current one (and whether cuInit ran) is the server's to answer. The
+// host-memory calls run in the client (functions.txt: local) and ask it through this.
+var ServerContext func(needContext bool) Result
+
+// hostContext is the gate of a host-memory call that needs a current context.
+func hostContext() Result {
+	if ClientCode.Load() && ServerContext != nil {
+		return ServerContext(true)
+	}
+	_, r := ctxDevice()
+	return r
+}
+
+// hostReady is the gate of a host-memory call that needs only cuInit.
+func hostReady() Result {
+	if ClientCode.Load() && ServerContext != nil {
+		return ServerContext(false)
+	}
+	_, r := ready()
+	return r
 }

@@ -63,7 +63,7 @@ func MemAllocHost(pp unsafe.Pointer, size uint64) Result { return MemHostAlloc(p
 
 // MemHostAlloc is cuMemHostAlloc.
 func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	if pp == nil || size == 0 || flags&^0xf != 0 {
@@ -79,7 +79,7 @@ func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
 
 // MemFreeHost is cuMemFreeHost.
 func MemFreeHost(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	return From(shim.FreeHost(p))
@@ -87,7 +87,7 @@ func MemFreeHost(p uintptr) Result {
 
 // MemHostRegister is cuMemHostRegister_v2.
 func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	return From(shim.RegisterHost(p, size, flags))
@@ -95,7 +95,7 @@ func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
 
 // MemHostUnregister is cuMemHostUnregister.
 func MemHostUnregister(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	return From(shim.UnregisterHost(p))
@@ -211,7 +211,7 @@ const (
 
 // PointerGetAttribute is cuPointerGetAttribute.
 func PointerGetAttribute(data unsafe.Pointer, attr int32, p uint64) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	if data == nil {

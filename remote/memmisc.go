@@ -25,6 +25,16 @@ func clientHost(p uint64) bool {
 }
 
 func init() {
+	cuda.ServerContext = func(needContext bool) cuda.Result {
+		var ctx uint64
+		if r := cuda.Result(fwd("cuCtxGetCurrent", uint64(uintptr(unsafe.Pointer(&ctx))))); r != cuda.Success {
+			return r
+		}
+		if needContext && ctx == 0 {
+			return cuda.ErrorInvalidContext
+		}
+		return cuda.Success
+	}
 	byName := api.ByName()
 	beforeCall[byName["cuPointerGetAttribute"].Op] = func(f *api.Func, v []wire.Value) (uint64, bool) {
 		data, attr, p := unsafe.Pointer(uintptr(v[0].U)), int32(v[1].U), v[2].U

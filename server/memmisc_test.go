@@ -1,0 +1,108 @@
+package server
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vgpu/wire"
+)
+
+// Pointer queries carried to the server answer for the caller's own memory only: a second
+// client asking about the first's allocation gets exactly what an address nobody allocated
+// gets (the driver's answer for unknown memory), and cannot set attributes on it.
+func TestPointerQueriesTreatAnotherClientsMemoryAsUnknown(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	for _, c := range []*testClient{a, b} {
+		driver(c)
+	}
+	const n = 1 << 20
+	r, outs := a.call("cuMemAlloc_v2", wire.Value{U: 1}, wire.Value{U: n})
+	require.Zero(t, r)
+	ptr := binary.LittleEndian.Uint64(outs[0])
+	r, outs = b.call("cuMemAlloc_v2", wire.Value{U: 1}, wire.Value{U: n})
+	require.Zero(t, r)
+	wild := binary.LittleEndian.Uint64(outs[0])
+	r, _ = b.call("cuMemFree_v2", wire.Value{U: wild})
+	require.Zero(t, r) // wild: an address that was device memory, and is no one's now
+
+	// The owner sees its allocation.
+	r, outs = a.call("cuPointerGetAttribute", wire.Value{U: 1}, wire.Value{U: 12}, wire.Value{U: ptr + 4096})
+	require.Zero(t, r)
+	assert.Equal(t, uint64(n), binary.LittleEndian.Uint64(outs[0]), "range size")
+	r, outs = a.call("cudaPointerGetAttributes", wire.Value{U: 1}, wire.Value{U: ptr})
+	require.Zero(t, r)
+	assert.Equal(t, uint32(2), binary.LittleEndian.Uint32(outs[0]), "cudaMemoryTypeDevice")
+	one := binary.LittleEndian.AppendUint32(nil, 1)
+	r, _ = a.call("cuPointerSetAttribute", wire.Value{B: one}, wire.Value{U: 6}, wire.Value{U: ptr})
+	require.Zero(t, r)
+
+	// The other client: each answer equals the wild address's, and nothing is written out.
+	for _, attr := range []uint64{1, 2, 3, 6, 8, 9, 11, 12, 13} {
+		rw, ow := b.call("cuPointerGetAttribute", wire.Value{U: 1}, wire.Value{U: attr}, wire.Value{U: wild})
+		ra, oa := b.call("cuPointerGetAttribute", wire.Value{U: 1}, wire.Value{U: attr}, wire.Value{U: ptr})
+		assert.NotZero(t, rw, "attribute %d of an unknown address", attr)
+		assert.Equal(t, rw, ra, "attribute %d", attr)
+		assert.Equal(t, ow, oa, "attribute %d", attr)
+	}
+	rw, ow := b.call("cudaPointerGetAttributes", wire.Value{U: 1}, wire.Value{U: wild})
+	ra, oa := b.call("cudaPointerGetAttributes", wire.Value{U: 1}, wire.Value{U: ptr})
+	assert.Equal(t, rw, ra)
+	assert.Equal(t, uint32(0), binary.LittleEndian.Uint32(oa[0]), "cudaMemoryTypeUnregistered")
+	assert.Equal(t, ow[0][:8], oa[0][:8], "type and device as for unknown memory")
+	rw, _ = b.call("cuPointerSetAttribute", wire.Value{B: one}, wire.Value{U: 6}, wire.Value{U: wild})
+	ra, _ = b.call("cuPointerSetAttribute", wire.Value{B: one}, wire.Value{U: 6}, wire.Value{U: ptr})
+	assert.NotZero(t, rw)
+	assert.Equal(t, rw, ra, "setting an attribute on another client's memory")
+	rw, _ = b.call("cuMemGetAddressRange_v2", wire.Value{U: 1}, wire.Value{U: 1}, wire.Value{U: wild})
+	ra, _ = b.call("cuMemGetAddressRange_v2", wire.Value{U: 1}, wire.Value{U: 1}, wire.Value{U: ptr})
+	assert.Equal(t, rw, ra)
+
+	// The owner's flag is still its own, set once, by itself.
+	r, outs = a.call("cuPointerGetAttribute", wire.Value{U: 1}, wire.Value{U: 6}, wire.Value{U: ptr})
+	require.Zero(t, r)
+	assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(outs[0]), "SYNC_MEMOPS")
+}
+
+// The legacy 32-bit names cannot hand out an address above 4 GiB: cuMemAlloc fails with
+// CUDA_ERROR_OUT_OF_MEMORY (2) and leaves nothing allocated behind; a 32-bit address names
+// no allocation, so a copy or fill through it is CUDA_ERROR_INVALID_VALUE (1).
+func TestLegacy32BitMemoryNamesAnswerHonestlyOverTheWire(t *testing.T) {
+	s := startServer(t, Options{})
+	c := s.dial(t)
+	driver(c)
+	free := func() uint64 {
+		r, outs := c.call("cuMemGetInfo_v2", wire.Value{U: 1}, wire.Value{U: 1})
+		require.Zero(t, r)
+		return binary.LittleEndian.Uint64(outs[0])
+	}
+	before := free()
+	r, outs := c.call("cuMemAlloc", wire.Value{U: 1}, wire.Value{U: 1 << 20})
+	if r == 0 {
+		p := binary.LittleEndian.Uint32(outs[0])
+		assert.NotZero(t, p, "a 32-bit address, if one is handed out")
+		r, _ = c.call("cuMemFree", wire.Value{U: uint64(p)})
+		assert.Zero(t, r)
+	} else {
+		assert.Equal(t, uint64(2), r, "CUDA_ERROR_OUT_OF_MEMORY")
+	}
+	assert.Equal(t, before, free(), "nothing stays allocated")
+	r, _ = c.call("cuMemsetD8", wire.Value{U: 0x1000}, wire.Value{U: 7}, wire.Value{U: 16})
+	assert.Equal(t, uint64(1), r)
+	r, _ = c.call("cuMemsetD2D32", wire.Value{U: 0x1000}, wire.Value{U: 64}, wire.Value{U: 7}, wire.Value{U: 16}, wire.Value{U: 2})
+	assert.Equal(t, uint64(1), r)
+	r, _ = c.call("cuMemGetAddressRange", wire.Value{U: 1}, wire.Value{U: 1}, wire.Value{U: 0x1000})
+	assert.NotZero(t, r)
+}
+
+// driver initialises the driver API for c and makes a context of its own current.
+func driver(c *testClient) {
+	c.t.Helper()
+	r, _ := c.call("cuInit", wire.Value{})
+	require.Zero(c.t, r)
+	r, _ = c.call("cuCtxCreate_v2", wire.Value{U: 1}, wire.Value{}, wire.Value{})
+	require.Zero(c.t, r)
+}

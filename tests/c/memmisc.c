@@ -1,0 +1,241 @@
+/* Memory odds and ends (issue 13): the legacy 32-bit memory names and how cuGetProcAddress
+ * hands them out, pointer attributes of device, host and unknown memory (driver and runtime),
+ * cuPointerSetAttribute, host registration and pinned allocations through the old names.
+ * Run in-process (sim) and as a remote client of a sim server: the same rules.
+ *   memmisc LIBDIR [label]
+ * Status values are NVIDIA's documented numbers: 0 success, 1 invalid value, 2 out of
+ * memory. CUmemorytype: 1 host, 2 device; cudaMemoryType: 0 unregistered, 1 host, 2 device. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+typedef void *H;
+static int failures, checks;
+#define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); CHECK(g_ == w_, "%s: got %lld, want %lld", what, g_, w_); } while (0)
+
+/* cudaPointerAttributes: the fields both majors share. */
+struct ptrattrs { int type, device; void *devicePointer, *hostPointer; char reserved[64]; };
+
+#define FNS(X) \
+	X(cuInit, (unsigned)) X(cuCtxSynchronize, (void)) X(cuCtxCreate_v2, (H *, unsigned, int)) X(cuCtxDestroy_v2, (H)) \
+	X(cuMemGetInfo_v2, (size_t *, size_t *)) X(cuMemAlloc_v2, (CUdeviceptr *, size_t)) \
+	X(cuMemFree_v2, (CUdeviceptr)) X(cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t)) \
+	X(cuMemcpyDtoH_v2, (void *, CUdeviceptr, size_t)) \
+	X(cuMemAlloc, (unsigned *, unsigned)) X(cuMemFree, (unsigned)) \
+	X(cuMemAllocPitch, (unsigned *, unsigned *, unsigned, unsigned, unsigned)) \
+	X(cuMemGetAddressRange, (unsigned *, unsigned *, unsigned)) \
+	X(cuMemcpyHtoD, (unsigned, const void *, unsigned)) X(cuMemcpyDtoH, (void *, unsigned, unsigned)) \
+	X(cuMemcpyDtoD, (unsigned, unsigned, unsigned)) X(cuMemcpyDtoDAsync, (unsigned, unsigned, unsigned, H)) \
+	X(cuMemcpyHtoDAsync, (unsigned, const void *, unsigned, H)) X(cuMemcpyDtoHAsync, (void *, unsigned, unsigned, H)) \
+	X(cuMemsetD8, (unsigned, unsigned char, unsigned)) X(cuMemsetD16, (unsigned, unsigned short, unsigned)) \
+	X(cuMemsetD32, (unsigned, unsigned, unsigned)) \
+	X(cuMemsetD2D8, (unsigned, unsigned, unsigned char, unsigned, unsigned)) \
+	X(cuMemsetD2D16, (unsigned, unsigned, unsigned short, unsigned, unsigned)) \
+	X(cuMemsetD2D32, (unsigned, unsigned, unsigned, unsigned, unsigned)) \
+	X(cuMemHostGetDevicePointer, (unsigned *, void *, unsigned)) \
+	X(cuMemHostGetDevicePointer_v2, (CUdeviceptr *, void *, unsigned)) \
+	X(cuMemAllocHost, (void **, unsigned)) X(cuMemFreeHost, (void *)) \
+	X(cuMemHostRegister, (void *, size_t, unsigned)) X(cuMemHostUnregister, (void *)) \
+	X(cuPointerGetAttribute, (void *, int, CUdeviceptr)) \
+	X(cuPointerGetAttributes, (unsigned, int *, void **, CUdeviceptr)) \
+	X(cuPointerSetAttribute, (const void *, int, CUdeviceptr)) \
+	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
+
+#define DECL(name, args) static CUresult (*name) args;
+FNS(DECL)
+static int (*rtPointerGetAttributes)(struct ptrattrs *, const void *);
+static int (*rtMalloc)(void **, size_t);
+static int (*rtFree)(void *);
+
+static void *lib;
+static int remote;
+
+/* The un-suffixed names are the pre-3.2 ABI: served to old callers, never to new ones. */
+static void test_proc_address(void) {
+	const char *names[] = {"cuMemAlloc", "cuMemFree", "cuMemcpyHtoD", "cuMemsetD2D32", "cuMemGetAddressRange", "cuMemAllocHost"};
+	for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+		char v2[64];
+		snprintf(v2, sizeof v2, "%s_v2", names[i]);
+		void *fn = NULL;
+		int st = -1;
+		EQ(cuGetProcAddress_v2(names[i], &fn, 2000, 0, &st), 0, "cuGetProcAddress at 2.0");
+		CHECK(fn == dlsym(lib, names[i]), "%s at 2.0 is the legacy symbol", names[i]);
+		EQ(cuGetProcAddress_v2(names[i], &fn, 12000, 0, &st), 0, "cuGetProcAddress at 12.0");
+		CHECK(fn == dlsym(lib, v2) && fn != dlsym(lib, names[i]), "%s at 12.0 is %s", names[i], v2);
+	}
+}
+
+/* An address or pitch that does not fit in 32 bits is never handed out truncated: the
+ * allocation fails with OUT_OF_MEMORY and nothing stays allocated. Fills and copies through a
+ * 32-bit address name no allocation of this client: INVALID_VALUE. */
+static void test_legacy(void) {
+	size_t free0, free1, total;
+	EQ(cuMemGetInfo_v2(&free0, &total), 0, "cuMemGetInfo");
+	unsigned p = 0, pitch = 0, base = 0, size = 0;
+	CUresult r = cuMemAlloc(&p, 1 << 20);
+	if (r == 0) {
+		CHECK(p != 0, "a 32-bit address");
+		EQ(cuMemGetAddressRange(&base, &size, p + 16), 0, "range of the legacy allocation");
+		EQ(base, p, "base");
+		EQ(cuMemFree(p), 0, "cuMemFree");
+	} else {
+		EQ(r, 2, "cuMemAlloc of an address above 4 GiB");
+		EQ(p, 0, "nothing written out");
+	}
+	r = cuMemAllocPitch(&p, &pitch, 100, 10, 4);
+	if (r == 0)
+		EQ(cuMemFree(p), 0, "cuMemFree of the pitched allocation");
+	else
+		EQ(r, 2, "cuMemAllocPitch of an address above 4 GiB");
+	EQ(cuMemAllocPitch(&p, &pitch, 100, 10, 3), 1, "element size 3 (the _v2 checks)");
+	EQ(cuMemAlloc(NULL, 16), 1, "cuMemAlloc(NULL)");
+	EQ(cuMemGetInfo_v2(&free1, &total), 0, "cuMemGetInfo");
+	EQ(free1, free0, "nothing stays allocated");
+	unsigned char buf[64] = {0};
+	const unsigned wild = 0x1000;
+	EQ(cuMemsetD8(wild, 1, 16), 1, "cuMemsetD8 at a 32-bit address");
+	EQ(cuMemsetD16(wild, 1, 16), 1, "cuMemsetD16");
+	EQ(cuMemsetD32(wild, 1, 16), 1, "cuMemsetD32");
+	EQ(cuMemsetD2D8(wild, 64, 1, 16, 2), 1, "cuMemsetD2D8");
+	EQ(cuMemsetD2D16(wild, 64, 1, 16, 2), 1, "cuMemsetD2D16");
+	EQ(cuMemsetD2D32(wild, 64, 1, 16, 2), 1, "cuMemsetD2D32");
+	EQ(cuMemcpyHtoD(wild, buf, 16), 1, "cuMemcpyHtoD");
+	EQ(cuMemcpyDtoH(buf, wild, 16), 1, "cuMemcpyDtoH");
+	EQ(cuMemcpyDtoD(wild, wild + 64, 16), 1, "cuMemcpyDtoD");
+	/* A remote client posts stream-ordered work and learns of its failure at the next
+	 * synchronisation, as a real GPU reports errors of asynchronous work. */
+	r = cuMemcpyDtoDAsync(wild, wild + 64, 16, NULL);
+	CHECK(r == 1 || (remote && r == 0), "cuMemcpyDtoDAsync: %d", r);
+	if (r == 0) { CUresult s_ = cuCtxSynchronize(); CHECK(s_ == 1, "the deferred error: %d", s_); }
+	/* (A remote client's posted upload of a few bytes does not report its failure at the next
+	 * cuCtxSynchronize today: the same for cuMemcpyHtoDAsync_v2, left to the copy path.) */
+	r = cuMemcpyHtoDAsync(wild, buf, 16, NULL);
+	CHECK(r == 1 || (remote && r == 0), "cuMemcpyHtoDAsync: %d", r);
+	cuCtxSynchronize();
+	EQ(cuMemcpyDtoHAsync(buf, wild, 16, NULL), 1, "cuMemcpyDtoHAsync");
+	EQ(cuMemGetAddressRange(&base, &size, wild), 500, "cuMemGetAddressRange: CUDA_ERROR_NOT_FOUND");
+	EQ(cuMemFree(0), 0, "cuMemFree(0)");
+
+	/* The host calls: a full-width host pointer, a 32-bit size. */
+	void *h = NULL;
+	EQ(cuMemAllocHost(&h, 4096), 0, "cuMemAllocHost");
+	CHECK(h != NULL, "a host pointer");
+	unsigned d32 = 0;
+	CUdeviceptr d64 = 0;
+	EQ(cuMemHostGetDevicePointer_v2(&d64, h, 0), 0, "cuMemHostGetDevicePointer_v2");
+	EQ(cuMemHostGetDevicePointer(&d32, h, 0), (uintptr_t)h <= 0xffffffffu ? 0 : 1, "the legacy form: a 64-bit host address does not fit");
+	if (h) memset(h, 0x5a, 4096);
+	EQ(cuMemFreeHost(h), 0, "cuMemFreeHost");
+	static char page[8192] __attribute__((aligned(4096)));
+	EQ(cuMemHostRegister(page, 4096, 0), 0, "cuMemHostRegister (the first ABI)");
+	EQ(cuMemHostGetDevicePointer_v2(&d64, page, 0), 0, "registered memory has a device address");
+	EQ(d64, (uintptr_t)page, "the host address (unified addressing)");
+	EQ(cuMemHostUnregister(page), 0, "cuMemHostUnregister");
+	EQ(cuMemHostGetDevicePointer_v2(&d64, page, 0), 1, "no longer registered");
+}
+
+/* Attributes of device, host and unknown memory; a 4-byte attribute writes 4 bytes. */
+static void test_pointer_attributes(void) {
+	CUdeviceptr d = 0;
+	const size_t n = 1 << 20;
+	EQ(cuMemAlloc_v2(&d, n), 0, "cuMemAlloc_v2");
+	struct { unsigned v, canary; } t = {0, 0xdeadbeef};
+	EQ(cuPointerGetAttribute(&t, 2, d + 100), 0, "MEMORY_TYPE of device memory");
+	EQ(t.v, 2, "CU_MEMORYTYPE_DEVICE");
+	EQ(t.canary, 0xdeadbeef, "the value's 4 bytes only");
+	CUdeviceptr start = 0, size = 0;
+	EQ(cuPointerGetAttribute(&start, 11, d + 100), 0, "RANGE_START_ADDR");
+	EQ(start, d, "range start");
+	int attrs[4] = {2, 11, 12, 9};
+	unsigned type = 0;
+	int ordinal = -1;
+	void *slots[4] = {&type, &start, &size, &ordinal};
+	start = 0;
+	EQ(cuPointerGetAttributes(4, attrs, slots, d + 4096), 0, "cuPointerGetAttributes");
+	EQ(type, 2, "type");
+	EQ(start, d, "start");
+	EQ(size, n, "size");
+	EQ(ordinal, 0, "device ordinal");
+	EQ(cuPointerGetAttributes(0, attrs, slots, d), 1, "no attributes");
+	EQ(cuPointerGetAttributes(4, attrs, NULL, d), 1, "no slots");
+
+	unsigned one = 1, got = 7;
+	EQ(cuPointerGetAttribute(&got, 6, d), 0, "SYNC_MEMOPS before it is set");
+	EQ(got, 0, "unset");
+	EQ(cuPointerSetAttribute(&one, 6, d + 8), 0, "cuPointerSetAttribute SYNC_MEMOPS");
+	EQ(cuPointerGetAttribute(&got, 6, d), 0, "SYNC_MEMOPS");
+	EQ(got, 1, "set");
+	EQ(cuPointerSetAttribute(&one, 2, d), 1, "MEMORY_TYPE cannot be set");
+	EQ(cuPointerSetAttribute(NULL, 6, d), 1, "no value");
+	EQ(cuPointerSetAttribute(&one, 6, 0x1000), 1, "unknown memory");
+
+	/* Host memory this process allocated: known to the caller's side, remote or not. */
+	void *h = NULL;
+	EQ(cuMemAllocHost(&h, 8192), 0, "cuMemAllocHost");
+	t.v = 0;
+	EQ(cuPointerGetAttribute(&t, 2, (uintptr_t)h + 8), 0, "MEMORY_TYPE of pinned host memory");
+	EQ(t.v, 1, "CU_MEMORYTYPE_HOST");
+	EQ(t.canary, 0xdeadbeef, "the value's 4 bytes only");
+	EQ(cuPointerSetAttribute(&one, 6, (uintptr_t)h), 0, "SYNC_MEMOPS on pinned host memory");
+
+	/* Unknown memory: INVALID_VALUE from the driver, "unregistered" from the runtime. */
+	static int stack_like;
+	EQ(cuPointerGetAttribute(&t, 2, (uintptr_t)&stack_like), 1, "MEMORY_TYPE of memory CUDA does not know");
+
+	struct ptrattrs a;
+	memset(&a, 0x77, sizeof a);
+	EQ(rtPointerGetAttributes(&a, (void *)(uintptr_t)d), 0, "cudaPointerGetAttributes of device memory");
+	EQ(a.type, 2, "cudaMemoryTypeDevice");
+	EQ(a.device, 0, "device");
+	CHECK(a.devicePointer == (void *)(uintptr_t)d, "device pointer");
+	EQ(rtPointerGetAttributes(&a, h), 0, "cudaPointerGetAttributes of pinned host memory");
+	EQ(a.type, 1, "cudaMemoryTypeHost");
+	CHECK(a.hostPointer == h, "host pointer");
+	EQ(rtPointerGetAttributes(&a, &stack_like), 0, "cudaPointerGetAttributes of unknown memory");
+	EQ(a.type, 0, "cudaMemoryTypeUnregistered");
+	CHECK(a.hostPointer == &stack_like, "its own address as the host pointer");
+	EQ(rtPointerGetAttributes(NULL, h), 1, "no attributes");
+	void *rd = NULL;
+	EQ(rtMalloc(&rd, 4096), 0, "cudaMalloc");
+	EQ(rtPointerGetAttributes(&a, (char *)rd + 64), 0, "cudaPointerGetAttributes inside a cudaMalloc");
+	EQ(a.type, 2, "device");
+	EQ(rtFree(rd), 0, "cudaFree");
+
+	EQ(cuMemFreeHost(h), 0, "cuMemFreeHost");
+	EQ(cuMemFree_v2(d), 0, "cuMemFree_v2");
+	EQ(cuPointerGetAttribute(&t, 2, d), 1, "freed memory is unknown");
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) { fprintf(stderr, "usage: memmisc LIBDIR [label]\n"); return 2; }
+	char path[4096];
+	snprintf(path, sizeof path, "%s/libcuda.so.1", argv[1]);
+	lib = dlopen(path, RTLD_NOW);
+	if (!lib) { printf("memmisc: FAIL: %s\n", dlerror()); return 1; }
+#define LOAD(name, args) if (!(name = (CUresult(*) args)dlsym(lib, #name))) { printf("memmisc: FAIL: %s not exported\n", #name); return 1; }
+	FNS(LOAD)
+	snprintf(path, sizeof path, "%s/libcudart.so.13", argv[1]);
+	void *rt = dlopen(path, RTLD_NOW);
+	if (!rt) { printf("memmisc: FAIL: %s\n", dlerror()); return 1; }
+	rtPointerGetAttributes = (int (*)(struct ptrattrs *, const void *))dlsym(rt, "cudaPointerGetAttributes");
+	rtMalloc = (int (*)(void **, size_t))dlsym(rt, "cudaMalloc");
+	rtFree = (int (*)(void *))dlsym(rt, "cudaFree");
+	if (!rtPointerGetAttributes || !rtMalloc || !rtFree) { printf("memmisc: FAIL: runtime symbols\n"); return 1; }
+	remote = argc > 2 && !strcmp(argv[2], "remote");
+	H ctx = NULL;
+	EQ(cuInit(0), 0, "cuInit");
+	EQ(cuCtxCreate_v2(&ctx, 0, 0), 0, "cuCtxCreate");
+	test_proc_address();
+	test_legacy();
+	test_pointer_attributes();
+	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
+	printf("%s: memmisc %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
+	return failures != 0;
+}
