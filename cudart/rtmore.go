@@ -291,10 +291,7 @@ func DeviceSetMemPool(device int32, pool uintptr) Error {
 	if e != Success {
 		return e
 	}
-	if p != shim.PoolOf(d) {
-		return ErrorInvalidDevice
-	}
-	return Success
+	return From(shim.SetCurrentPool(d, p))
 }
 
 // maxTexture1DLinear is the elements a 1D texture bound to linear memory may span

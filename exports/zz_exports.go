@@ -5341,3 +5341,58 @@ func vgpu_cuMemHostRegister(p uintptr, bytesize uint64, flags uint32) int32 {
 func vgpu_cuPointerSetAttribute(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
 	return dispatch.T().Cuda.CuPointerSetAttribute(value, attribute, ptr)
 }
+
+//export vgpu_cuMemPoolCreate
+func vgpu_cuMemPoolCreate(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemPoolCreate(pool, poolProps)
+}
+
+//export vgpu_cuMemPoolDestroy
+func vgpu_cuMemPoolDestroy(pool uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolDestroy(pool)
+}
+
+//export vgpu_cuMemPoolSetAccess
+func vgpu_cuMemPoolSetAccess(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolSetAccess(pool, map_, count)
+}
+
+//export vgpu_cuMemPoolGetAccess
+func vgpu_cuMemPoolGetAccess(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemPoolGetAccess(flags, memPool, location)
+}
+
+//export vgpu_cuMemAllocFromPoolAsync
+func vgpu_cuMemAllocFromPoolAsync(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+}
+
+//export vgpu_cuMemAllocFromPoolAsync_ptsz
+func vgpu_cuMemAllocFromPoolAsync_ptsz(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+}
+
+//export vgpu_cuDeviceSetMemPool
+func vgpu_cuDeviceSetMemPool(dev int32, pool uintptr) int32 {
+	return dispatch.T().Cuda.CuDeviceSetMemPool(dev, pool)
+}
+
+//export vgpu_cudaMemPoolCreate
+func vgpu_cudaMemPoolCreate(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemPoolCreate(memPool, poolProps)
+}
+
+//export vgpu_cudaMemPoolDestroy
+func vgpu_cudaMemPoolDestroy(memPool uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPoolDestroy(memPool)
+}
+
+//export vgpu_cudaMemPoolSetAccess
+func vgpu_cudaMemPoolSetAccess(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+	return dispatch.T().Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+}
+
+//export vgpu_cudaMemPoolGetAccess
+func vgpu_cudaMemPoolGetAccess(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+}

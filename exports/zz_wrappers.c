@@ -2011,6 +2011,29 @@ int cuMemHostGetDevicePointer(void* pdptr, void* p, unsigned int flags) { if (vg
 int cuMemAllocHost(void* pp, unsigned int bytesize) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1357, 1); return f ? f(pp, bytesize) : 3; } int r = (int)vgpu_cuMemAllocHost((void*)pp, (GoUint32)bytesize); vgpu_fork_note_init(r); return r; }
 int cuMemHostRegister(void* p, size_t bytesize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(1358, 1); return f ? f(p, bytesize, flags) : 3; } int r = (int)vgpu_cuMemHostRegister((GoUintptr)p, (GoUint64)bytesize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 int cuPointerSetAttribute(void* value, int attribute, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, int, unsigned long long) = (int (*)(void*, int, unsigned long long))vgpu_forked_sym(1359, 1); return f ? f(value, attribute, ptr) : 3; } int r = (int)vgpu_cuPointerSetAttribute((void*)value, (GoInt32)attribute, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
+int cuMemPoolCreate(void* pool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1360, 1); return f ? f(pool, poolProps) : 3; } int r = (int)vgpu_cuMemPoolCreate((void*)pool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+int cuMemPoolDestroy(void* pool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1361, 1); return f ? f(pool) : 3; } int r = (int)vgpu_cuMemPoolDestroy((GoUintptr)pool); vgpu_fork_note_init(r); return r; }
+int cuMemPoolSetAccess(void* pool, void* map_, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1362, 1); return f ? f(pool, map_, count) : 3; } int r = (int)vgpu_cuMemPoolSetAccess((GoUintptr)pool, (void*)map_, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1363, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cuMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+int cuMemAllocFromPoolAsync(void* dptr, size_t bytesize, void* pool, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, void*) = (int (*)(void*, size_t, void*, void*))vgpu_forked_sym(1364, 1); return f ? f(dptr, bytesize, pool, hStream) : 3; } int r = (int)vgpu_cuMemAllocFromPoolAsync((void*)dptr, (GoUint64)bytesize, (GoUintptr)pool, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemAllocFromPoolAsync_ptsz(void* dptr, size_t bytesize, void* pool, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, void*) = (int (*)(void*, size_t, void*, void*))vgpu_forked_sym(1365, 1); return f ? f(dptr, bytesize, pool, hStream) : 3; } int r = (int)vgpu_cuMemAllocFromPoolAsync_ptsz((void*)dptr, (GoUint64)bytesize, (GoUintptr)pool, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuDeviceSetMemPool(int dev, void* pool) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1366, 1); return f ? f(dev, pool) : 3; } int r = (int)vgpu_cuDeviceSetMemPool((GoInt32)dev, (GoUintptr)pool); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMemPoolCreate(void* memPool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1367, 1); return f ? f(memPool, poolProps) : 3; } int r = (int)vgpu_cudaMemPoolCreate((void*)memPool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolCreate, cudaMemPoolCreate@libcudart.so.12");
+int vgpu13_cudaMemPoolCreate(void* memPool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1368, 1); return f ? f(memPool, poolProps) : 3; } int r = (int)vgpu_cudaMemPoolCreate((void*)memPool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolCreate, cudaMemPoolCreate@@libcudart.so.13");
+int vgpu12_cudaMemPoolDestroy(void* memPool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1369, 1); return f ? f(memPool) : 3; } int r = (int)vgpu_cudaMemPoolDestroy((GoUintptr)memPool); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolDestroy, cudaMemPoolDestroy@libcudart.so.12");
+int vgpu13_cudaMemPoolDestroy(void* memPool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1370, 1); return f ? f(memPool) : 3; } int r = (int)vgpu_cudaMemPoolDestroy((GoUintptr)memPool); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolDestroy, cudaMemPoolDestroy@@libcudart.so.13");
+int vgpu12_cudaMemPoolSetAccess(void* memPool, void* descList, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1371, 1); return f ? f(memPool, descList, count) : 3; } int r = (int)vgpu_cudaMemPoolSetAccess((GoUintptr)memPool, (void*)descList, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolSetAccess, cudaMemPoolSetAccess@libcudart.so.12");
+int vgpu13_cudaMemPoolSetAccess(void* memPool, void* descList, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1372, 1); return f ? f(memPool, descList, count) : 3; } int r = (int)vgpu_cudaMemPoolSetAccess((GoUintptr)memPool, (void*)descList, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolSetAccess, cudaMemPoolSetAccess@@libcudart.so.13");
+int vgpu12_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1373, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cudaMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolGetAccess, cudaMemPoolGetAccess@libcudart.so.12");
+int vgpu13_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1374, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cudaMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolGetAccess, cudaMemPoolGetAccess@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3374,9 +3397,24 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuMemAllocHost", NULL},
 	{"cuMemHostRegister", NULL},
 	{"cuPointerSetAttribute", NULL},
+	{"cuMemPoolCreate", NULL},
+	{"cuMemPoolDestroy", NULL},
+	{"cuMemPoolSetAccess", NULL},
+	{"cuMemPoolGetAccess", NULL},
+	{"cuMemAllocFromPoolAsync", NULL},
+	{"cuMemAllocFromPoolAsync_ptsz", NULL},
+	{"cuDeviceSetMemPool", NULL},
+	{"cudaMemPoolCreate", "libcudart.so.12"},
+	{"cudaMemPoolCreate", "libcudart.so.13"},
+	{"cudaMemPoolDestroy", "libcudart.so.12"},
+	{"cudaMemPoolDestroy", "libcudart.so.13"},
+	{"cudaMemPoolSetAccess", "libcudart.so.12"},
+	{"cudaMemPoolSetAccess", "libcudart.so.13"},
+	{"cudaMemPoolGetAccess", "libcudart.so.12"},
+	{"cudaMemPoolGetAccess", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1360;
-void *vgpu_fork_cache[1360];
+const int vgpu_fork_nsyms = 1375;
+void *vgpu_fork_cache[1375];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3434,6 +3472,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDevicePrimaryCtxRetain", (void*)cuDevicePrimaryCtxRetain},
 	{"cuDevicePrimaryCtxSetFlags", (void*)cuDevicePrimaryCtxSetFlags},
 	{"cuDevicePrimaryCtxSetFlags_v2", (void*)cuDevicePrimaryCtxSetFlags_v2},
+	{"cuDeviceSetMemPool", (void*)cuDeviceSetMemPool},
 	{"cuDeviceTotalMem", (void*)cuDeviceTotalMem},
 	{"cuDeviceTotalMem_v2", (void*)cuDeviceTotalMem_v2},
 	{"cuDriverGetVersion", (void*)cuDriverGetVersion},
@@ -3556,6 +3595,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemAlloc", (void*)cuMemAlloc},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},
 	{"cuMemAllocAsync_ptsz", (void*)cuMemAllocAsync_ptsz},
+	{"cuMemAllocFromPoolAsync", (void*)cuMemAllocFromPoolAsync},
+	{"cuMemAllocFromPoolAsync_ptsz", (void*)cuMemAllocFromPoolAsync_ptsz},
 	{"cuMemAllocHost", (void*)cuMemAllocHost},
 	{"cuMemAllocHost_v2", (void*)cuMemAllocHost_v2},
 	{"cuMemAllocManaged", (void*)cuMemAllocManaged},
@@ -3582,7 +3623,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemHostRegister_v2", (void*)cuMemHostRegister_v2},
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
 	{"cuMemMap", (void*)cuMemMap},
+	{"cuMemPoolCreate", (void*)cuMemPoolCreate},
+	{"cuMemPoolDestroy", (void*)cuMemPoolDestroy},
+	{"cuMemPoolGetAccess", (void*)cuMemPoolGetAccess},
 	{"cuMemPoolGetAttribute", (void*)cuMemPoolGetAttribute},
+	{"cuMemPoolSetAccess", (void*)cuMemPoolSetAccess},
 	{"cuMemPoolSetAttribute", (void*)cuMemPoolSetAttribute},
 	{"cuMemPoolTrimTo", (void*)cuMemPoolTrimTo},
 	{"cuMemPrefetchAsync", (void*)cuMemPrefetchAsync},

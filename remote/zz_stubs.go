@@ -1859,6 +1859,48 @@ var Stubs = table.Set{
 			StatsEnd(1064, t)
 			return r
 		},
+		CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1065, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1065, t)
+			return r
+		},
+		CuMemPoolDestroy: func(pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1066, []wire.Value{{U: uint64(pool)}}))
+			StatsEnd(1066, t)
+			return r
+		},
+		CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1067, []wire.Value{{U: uint64(pool)}, {U: uint64(uintptr(map_))}, {U: uint64(count)}}))
+			StatsEnd(1067, t)
+			return r
+		},
+		CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1068, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1068, t)
+			return r
+		},
+		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1069, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			StatsEnd(1069, t)
+			return r
+		},
+		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1070, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			StatsEnd(1070, t)
+			return r
+		},
+		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1071, []wire.Value{{U: uint64(dev)}, {U: uint64(pool)}}))
+			StatsEnd(1071, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -4299,6 +4341,42 @@ var Stubs = table.Set{
 		CudaSetValidDevices:                   table.Semantics.Cudart.CudaSetValidDevices,
 		CudaDeviceRegisterAsyncNotification:   table.Semantics.Cudart.CudaDeviceRegisterAsyncNotification,
 		CudaDeviceUnregisterAsyncNotification: table.Semantics.Cudart.CudaDeviceUnregisterAsyncNotification,
+		CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1072, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1072, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolDestroy: func(memPool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1073, []wire.Value{{U: uint64(memPool)}}))
+			StatsEnd(1073, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1074, []wire.Value{{U: uint64(memPool)}, {U: uint64(uintptr(descList))}, {U: uint64(count)}}))
+			StatsEnd(1074, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1075, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1075, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

@@ -106,3 +106,51 @@ func driver(c *testClient) {
 	r, _ = c.call("cuCtxCreate_v2", wire.Value{U: 1}, wire.Value{}, wire.Value{})
 	require.Zero(c.t, r)
 }
+
+// A pool belongs to the client that created it: another client naming its handle is told
+// what a handle nobody issued gets, and cannot allocate from it, change its access, make it
+// current or destroy it.
+func TestPoolsAreTheirCreatorsOnly(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	driver(a)
+	driver(b)
+	props := make([]byte, 88)
+	binary.LittleEndian.PutUint32(props[0:], 1) // pinned
+	binary.LittleEndian.PutUint32(props[8:], 1) // a device location, device 0
+	r, outs := a.call("cuMemPoolCreate", wire.Value{U: 1}, wire.Value{B: props})
+	require.Zero(t, r)
+	pool := binary.LittleEndian.Uint64(outs[0])
+	r, outs = b.call("cuMemPoolCreate", wire.Value{U: 1}, wire.Value{B: props})
+	require.Zero(t, r)
+	wild := binary.LittleEndian.Uint64(outs[0])
+	r, _ = b.call("cuMemPoolDestroy", wire.Value{U: wild})
+	require.Zero(t, r)
+
+	desc := make([]byte, 12)
+	binary.LittleEndian.PutUint32(desc[0:], 1)
+	binary.LittleEndian.PutUint32(desc[8:], 3)
+	loc := desc[:8]
+	for _, h := range []uint64{wild, pool} {
+		r, _ := b.call("cuMemAllocFromPoolAsync", wire.Value{U: 1}, wire.Value{U: 4096}, wire.Value{U: h}, wire.Value{})
+		assert.Equal(t, uint64(1), r, "allocation from pool %#x", h)
+		r, _ = b.call("cuMemPoolSetAccess", wire.Value{U: h}, wire.Value{B: desc}, wire.Value{U: 1})
+		assert.Equal(t, uint64(1), r, "access to pool %#x", h)
+		r, _ = b.call("cuMemPoolGetAccess", wire.Value{U: 1}, wire.Value{U: h}, wire.Value{B: loc})
+		assert.Equal(t, uint64(1), r, "access of pool %#x", h)
+		r, _ = b.call("cuDeviceSetMemPool", wire.Value{}, wire.Value{U: h})
+		assert.Equal(t, uint64(1), r, "pool %#x made current", h)
+		r, _ = b.call("cudaMemPoolDestroy", wire.Value{U: h})
+		assert.Equal(t, uint64(1), r, "runtime destruction of pool %#x", h)
+		r, _ = b.call("cuMemPoolDestroy", wire.Value{U: h})
+		assert.Equal(t, uint64(1), r, "destruction of pool %#x", h)
+	}
+	// B's current pool is still its default; A's pool still serves A.
+	r, outs = b.call("cuDeviceGetMemPool", wire.Value{U: 1}, wire.Value{})
+	require.Zero(t, r)
+	assert.NotEqual(t, pool, binary.LittleEndian.Uint64(outs[0]))
+	r, _ = a.call("cuMemAllocFromPoolAsync", wire.Value{U: 1}, wire.Value{U: 4096}, wire.Value{U: pool}, wire.Value{})
+	assert.Zero(t, r)
+	r, _ = a.call("cuMemPoolDestroy", wire.Value{U: pool})
+	assert.Zero(t, r)
+}

@@ -2081,4 +2081,29 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	12019: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.PointerSetAttribute(ptr(v[0].B), int32(v[1].U), uint64(v[2].U))))
 	},
+	12020: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemPoolCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	12021: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemPoolDestroy(uintptr(v[0].U)))) },
+	12022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolSetAccess(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U))))
+	},
+	12023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolGetAccess(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	12024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocFromPoolAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	12025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocFromPoolAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	12026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceSetMemPool(int32(v[0].U), uintptr(v[1].U))))
+	},
+	12027: func(v []wire.Value) uint64 { return uint64(uint32(cudart.MemPoolCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	12028: func(v []wire.Value) uint64 { return uint64(uint32(cudart.MemPoolDestroy(uintptr(v[0].U)))) },
+	12029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolSetAccess(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U))))
+	},
+	12030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolGetAccess(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
 }

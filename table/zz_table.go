@@ -369,6 +369,13 @@ type Cuda struct {
 	CuMemAllocHost                                       func(pp unsafe.Pointer, bytesize uint32) int32
 	CuMemHostRegister                                    func(p uintptr, bytesize uint64, flags uint32) int32
 	CuPointerSetAttribute                                func(value unsafe.Pointer, attribute int32, ptr uint64) int32
+	CuMemPoolCreate                                      func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32
+	CuMemPoolDestroy                                     func(pool uintptr) int32
+	CuMemPoolSetAccess                                   func(pool uintptr, map_ unsafe.Pointer, count uint64) int32
+	CuMemPoolGetAccess                                   func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32
+	CuMemAllocFromPoolAsync                              func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
+	CuMemAllocFromPoolAsync_ptsz                         func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
+	CuDeviceSetMemPool                                   func(dev int32, pool uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -683,6 +690,10 @@ type Cudart struct {
 	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
 	CudaDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
 	CudaDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
+	CudaMemPoolCreate                                      func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32
+	CudaMemPoolDestroy                                     func(memPool uintptr) int32
+	CudaMemPoolSetAccess                                   func(memPool uintptr, descList unsafe.Pointer, count uint64) int32
+	CudaMemPoolGetAccess                                   func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2141,6 +2152,27 @@ var Semantics = Set{
 		},
 		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
 			return int32(cuda.PointerSetAttribute(value, attribute, ptr))
+		},
+		CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			return int32(cuda.MemPoolCreate(pool, poolProps))
+		},
+		CuMemPoolDestroy: func(pool uintptr) int32 {
+			return int32(cuda.MemPoolDestroy(pool))
+		},
+		CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+			return int32(cuda.MemPoolSetAccess(pool, map_, count))
+		},
+		CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			return int32(cuda.MemPoolGetAccess(flags, memPool, location))
+		},
+		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			return int32(cuda.MemAllocFromPoolAsync(dptr, bytesize, pool, hStream))
+		},
+		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			return int32(cuda.MemAllocFromPoolAsyncPtsz(dptr, bytesize, pool, hStream))
+		},
+		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+			return int32(cuda.DeviceSetMemPool(dev, pool))
 		},
 	},
 	Cudart: Cudart{
@@ -4253,6 +4285,34 @@ var Semantics = Set{
 		},
 		CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 			r := int32(cudart.DeviceUnregisterAsyncNotification(device, callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			r := int32(cudart.MemPoolCreate(memPool, poolProps))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolDestroy: func(memPool uintptr) int32 {
+			r := int32(cudart.MemPoolDestroy(memPool))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+			r := int32(cudart.MemPoolSetAccess(memPool, descList, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			r := int32(cudart.MemPoolGetAccess(flags, memPool, location))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7570,6 +7630,48 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 12019, "cuPointerSetAttribute", cuda.Result(r), value, attribute, ptr)
 				return r
 			},
+			CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolCreate(pool, poolProps)
+				shim.TraceEnd(t, 12020, "cuMemPoolCreate", cuda.Result(r), pool, poolProps)
+				return r
+			},
+			CuMemPoolDestroy: func(pool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolDestroy(pool)
+				shim.TraceEnd(t, 12021, "cuMemPoolDestroy", cuda.Result(r), pool)
+				return r
+			},
+			CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolSetAccess(pool, map_, count)
+				shim.TraceEnd(t, 12022, "cuMemPoolSetAccess", cuda.Result(r), pool, map_, count)
+				return r
+			},
+			CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolGetAccess(flags, memPool, location)
+				shim.TraceEnd(t, 12023, "cuMemPoolGetAccess", cuda.Result(r), flags, memPool, location)
+				return r
+			},
+			CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+				shim.TraceEnd(t, 12024, "cuMemAllocFromPoolAsync", cuda.Result(r), dptr, bytesize, pool, hStream)
+				return r
+			},
+			CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+				shim.TraceEnd(t, 12025, "cuMemAllocFromPoolAsync_ptsz", cuda.Result(r), dptr, bytesize, pool, hStream)
+				return r
+			},
+			CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceSetMemPool(dev, pool)
+				shim.TraceEnd(t, 12026, "cuDeviceSetMemPool", cuda.Result(r), dev, pool)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -9424,6 +9526,30 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
 				shim.TraceEnd(t, 8098, "cudaDeviceUnregisterAsyncNotification", cudart.Error(r), device, callback)
+				return r
+			},
+			CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolCreate(memPool, poolProps)
+				shim.TraceEnd(t, 12027, "cudaMemPoolCreate", cudart.Error(r), memPool, poolProps)
+				return r
+			},
+			CudaMemPoolDestroy: func(memPool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolDestroy(memPool)
+				shim.TraceEnd(t, 12028, "cudaMemPoolDestroy", cudart.Error(r), memPool)
+				return r
+			},
+			CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+				shim.TraceEnd(t, 12029, "cudaMemPoolSetAccess", cudart.Error(r), memPool, descList, count)
+				return r
+			},
+			CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+				shim.TraceEnd(t, 12030, "cudaMemPoolGetAccess", cudart.Error(r), flags, memPool, location)
 				return r
 			},
 		},
@@ -12678,6 +12804,23 @@ func Lazy(get func() *Set) *Set {
 			CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
 				return get().Cuda.CuPointerSetAttribute(value, attribute, ptr)
 			},
+			CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				return get().Cuda.CuMemPoolCreate(pool, poolProps)
+			},
+			CuMemPoolDestroy: func(pool uintptr) int32 { return get().Cuda.CuMemPoolDestroy(pool) },
+			CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+				return get().Cuda.CuMemPoolSetAccess(pool, map_, count)
+			},
+			CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				return get().Cuda.CuMemPoolGetAccess(flags, memPool, location)
+			},
+			CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+			},
+			CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+			},
+			CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 { return get().Cuda.CuDeviceSetMemPool(dev, pool) },
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -13449,6 +13592,16 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 				return get().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+			},
+			CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemPoolCreate(memPool, poolProps)
+			},
+			CudaMemPoolDestroy: func(memPool uintptr) int32 { return get().Cudart.CudaMemPoolDestroy(memPool) },
+			CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+				return get().Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+			},
+			CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
 			},
 		},
 		Cublas: Cublas{

@@ -19,6 +19,11 @@ static int failures, checks;
 #define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 #define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); CHECK(g_ == w_, "%s: got %lld, want %lld", what, g_, w_); } while (0)
 
+/* CUmemPoolProps / cudaMemPoolProps, CUmemAccessDesc, CUmemLocation (NVIDIA's documented fields). */
+struct memloc { int type, id; };
+struct poolprops { int allocType, handleTypes; struct memloc location; void *win32; size_t maxSize; unsigned short usage; unsigned char reserved[54]; };
+struct accessdesc { struct memloc location; int flags; };
+
 /* cudaPointerAttributes: the fields both majors share. */
 struct ptrattrs { int type, device; void *devicePointer, *hostPointer; char reserved[64]; };
 
@@ -45,13 +50,29 @@ struct ptrattrs { int type, device; void *devicePointer, *hostPointer; char rese
 	X(cuPointerGetAttribute, (void *, int, CUdeviceptr)) \
 	X(cuPointerGetAttributes, (unsigned, int *, void **, CUdeviceptr)) \
 	X(cuPointerSetAttribute, (const void *, int, CUdeviceptr)) \
-	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
+	X(cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *)) \
+	X(cuMemPoolCreate, (H *, const struct poolprops *)) X(cuMemPoolDestroy, (H)) \
+	X(cuMemPoolSetAccess, (H, const struct accessdesc *, size_t)) \
+	X(cuMemPoolGetAccess, (int *, H, const struct memloc *)) \
+	X(cuMemAllocFromPoolAsync, (CUdeviceptr *, size_t, H, H)) \
+	X(cuMemAllocFromPoolAsync_ptsz, (CUdeviceptr *, size_t, H, H)) \
+	X(cuMemAllocAsync, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync, (CUdeviceptr, H)) \
+	X(cuDeviceSetMemPool, (int, H)) X(cuDeviceGetMemPool, (H *, int)) X(cuDeviceGetDefaultMemPool, (H *, int)) \
+	X(cuMemPoolGetAttribute, (H, int, void *))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
 static int (*rtPointerGetAttributes)(struct ptrattrs *, const void *);
 static int (*rtMalloc)(void **, size_t);
 static int (*rtFree)(void *);
+static int (*rtMemPoolCreate)(H *, const struct poolprops *);
+static int (*rtMemPoolDestroy)(H);
+static int (*rtMemPoolSetAccess)(H, const struct accessdesc *, size_t);
+static int (*rtMemPoolGetAccess)(int *, H, const struct memloc *);
+static int (*rtMallocFromPoolAsync)(void **, size_t, H, H);
+static int (*rtFreeAsync)(void *, H);
+static int (*rtDeviceSetMemPool)(int, H);
+static int (*rtDeviceGetMemPool)(H *, int);
 
 static void *lib;
 static int remote;
@@ -212,6 +233,103 @@ static void test_pointer_attributes(void) {
 	EQ(cuPointerGetAttribute(&t, 2, d), 1, "freed memory is unknown");
 }
 
+static unsigned long long used_of(H pool) {
+	unsigned long long v = ~0ull;
+	EQ(cuMemPoolGetAttribute(pool, 7, &v), 0, "USED_MEM_CURRENT");
+	return v;
+}
+
+/* Pools a program creates: allocation from them within their maximum size, the current pool
+ * cuMemAllocAsync draws from, access descriptors, destruction; the runtime's forms alike. */
+static void test_pools(void) {
+	struct poolprops pr;
+	memset(&pr, 0, sizeof pr);
+	pr.allocType = 1; pr.location.type = 1; pr.location.id = 0;
+	H pool = NULL, small = NULL, dflt = NULL, cur = NULL;
+	EQ(cuMemPoolCreate(&pool, &pr), 0, "cuMemPoolCreate");
+	CHECK(pool != NULL, "a pool handle");
+	EQ(cuDeviceGetDefaultMemPool(&dflt, 0), 0, "cuDeviceGetDefaultMemPool");
+	CHECK(pool != dflt, "a pool of its own");
+	struct poolprops bad = pr;
+	bad.allocType = 0;
+	EQ(cuMemPoolCreate(&small, &bad), 1, "allocation type invalid");
+	bad = pr; bad.handleTypes = 8;
+	EQ(cuMemPoolCreate(&small, &bad), 801, "fabric handles: not supported");
+	bad = pr; bad.location.type = 2;
+	EQ(cuMemPoolCreate(&small, &bad), 801, "a host pool: not supported");
+	bad = pr; bad.location.id = 99;
+	EQ(cuMemPoolCreate(&small, &bad), 101, "no such device");
+	EQ(cuMemPoolCreate(&small, NULL), 1, "no properties");
+
+	CUdeviceptr d = 0;
+	EQ(cuMemAllocFromPoolAsync(&d, 1 << 20, pool, NULL), 0, "cuMemAllocFromPoolAsync");
+	EQ(used_of(pool), 1 << 20, "the pool's figures count it");
+	EQ(used_of(dflt), 0, "the default pool's do not");
+	EQ(cuMemFreeAsync(d, NULL), 0, "cuMemFreeAsync");
+	EQ(cuCtxSynchronize(), 0, "sync");
+	EQ(used_of(pool), 0, "returned to its pool");
+	EQ(cuMemAllocFromPoolAsync_ptsz(&d, 4096, pool, NULL), 0, "cuMemAllocFromPoolAsync_ptsz");
+	EQ(cuMemFreeAsync(d, NULL), 0, "cuMemFreeAsync");
+	EQ(cuMemAllocFromPoolAsync(&d, 0, pool, NULL), 1, "zero bytes");
+	EQ(cuMemAllocFromPoolAsync(&d, 16, (H)0x1234, NULL), 1, "a wild pool");
+
+	pr.maxSize = 2 << 20;
+	EQ(cuMemPoolCreate(&small, &pr), 0, "a pool of at most 2 MiB");
+	EQ(cuMemAllocFromPoolAsync(&d, 3 << 20, small, NULL), 2, "beyond its maximum size: out of memory");
+	EQ(cuMemAllocFromPoolAsync(&d, 1 << 20, small, NULL), 0, "within it");
+	CUdeviceptr d2 = 0;
+	EQ(cuMemAllocFromPoolAsync(&d2, 3 << 19, small, NULL), 2, "the sum beyond it");
+	EQ(cuMemFreeAsync(d, NULL), 0, "cuMemFreeAsync");
+
+	EQ(cuDeviceSetMemPool(0, pool), 0, "cuDeviceSetMemPool");
+	EQ(cuDeviceGetMemPool(&cur, 0), 0, "cuDeviceGetMemPool");
+	CHECK(cur == pool, "the current pool is the one set");
+	EQ(cuMemAllocAsync(&d, 1 << 16, NULL), 0, "cuMemAllocAsync");
+	EQ(used_of(pool), 1 << 16, "drawn from the current pool");
+	EQ(cuMemFreeAsync(d, NULL), 0, "cuMemFreeAsync");
+	EQ(cuDeviceSetMemPool(5, pool), 101, "no such device");
+
+	struct accessdesc ad = {{1, 0}, 3};
+	EQ(cuMemPoolSetAccess(pool, &ad, 1), 0, "read-write for its own device");
+	ad.flags = 0;
+	EQ(cuMemPoolSetAccess(pool, &ad, 1), 1, "its own device cannot lose access");
+	ad.flags = 3; ad.location.id = 42;
+	EQ(cuMemPoolSetAccess(pool, &ad, 1), 1, "no such device");
+	EQ(cuMemPoolSetAccess(pool, &ad, 0), 1, "no descriptors");
+	int flags = -1;
+	struct memloc here = {1, 0};
+	EQ(cuMemPoolGetAccess(&flags, pool, &here), 0, "cuMemPoolGetAccess");
+	EQ(flags, 3, "CU_MEM_ACCESS_FLAGS_PROT_READWRITE");
+
+	EQ(cuMemPoolDestroy(dflt), 1, "a default pool cannot be destroyed");
+	EQ(cuMemPoolDestroy(pool), 0, "cuMemPoolDestroy");
+	EQ(cuDeviceGetMemPool(&cur, 0), 0, "cuDeviceGetMemPool");
+	CHECK(cur == dflt, "the default pool is current again");
+	EQ(cuMemPoolDestroy(pool), 1, "destroyed already");
+	EQ(cuMemAllocFromPoolAsync(&d, 16, pool, NULL), 1, "from a destroyed pool");
+	EQ(cuMemPoolDestroy(small), 0, "cuMemPoolDestroy");
+
+	/* The runtime's forms. */
+	H rp = NULL, rc = NULL;
+	pr.maxSize = 0;
+	EQ(rtMemPoolCreate(&rp, &pr), 0, "cudaMemPoolCreate");
+	void *p = NULL;
+	EQ(rtMallocFromPoolAsync(&p, 1 << 20, rp, NULL), 0, "cudaMallocFromPoolAsync from a created pool");
+	EQ(used_of(rp), 1 << 20, "counted in it");
+	EQ(rtFreeAsync(p, NULL), 0, "cudaFreeAsync");
+	EQ(rtDeviceSetMemPool(0, rp), 0, "cudaDeviceSetMemPool");
+	EQ(rtDeviceGetMemPool(&rc, 0), 0, "cudaDeviceGetMemPool");
+	CHECK(rc == rp, "the runtime sees the current pool");
+	ad.location.id = 0; ad.flags = 3;
+	EQ(rtMemPoolSetAccess(rp, &ad, 1), 0, "cudaMemPoolSetAccess");
+	EQ(rtMemPoolGetAccess(&flags, rp, &here), 0, "cudaMemPoolGetAccess");
+	EQ(flags, 3, "read-write");
+	EQ(rtMemPoolDestroy(rp), 0, "cudaMemPoolDestroy");
+	EQ(rtMemPoolDestroy(rp), 1, "destroyed already");
+	EQ(rtDeviceGetMemPool(&rc, 0), 0, "cudaDeviceGetMemPool");
+	CHECK(rc == dflt, "the default pool again");
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) { fprintf(stderr, "usage: memmisc LIBDIR [label]\n"); return 2; }
@@ -227,6 +345,11 @@ int main(int argc, char **argv) {
 	rtPointerGetAttributes = (int (*)(struct ptrattrs *, const void *))dlsym(rt, "cudaPointerGetAttributes");
 	rtMalloc = (int (*)(void **, size_t))dlsym(rt, "cudaMalloc");
 	rtFree = (int (*)(void *))dlsym(rt, "cudaFree");
+#define RT(v, name) v = (__typeof__(v))dlsym(rt, name); if (!v) { printf("memmisc: FAIL: %s not exported\n", name); return 1; }
+	RT(rtMemPoolCreate, "cudaMemPoolCreate") RT(rtMemPoolDestroy, "cudaMemPoolDestroy")
+	RT(rtMemPoolSetAccess, "cudaMemPoolSetAccess") RT(rtMemPoolGetAccess, "cudaMemPoolGetAccess")
+	RT(rtMallocFromPoolAsync, "cudaMallocFromPoolAsync") RT(rtFreeAsync, "cudaFreeAsync")
+	RT(rtDeviceSetMemPool, "cudaDeviceSetMemPool") RT(rtDeviceGetMemPool, "cudaDeviceGetMemPool")
 	if (!rtPointerGetAttributes || !rtMalloc || !rtFree) { printf("memmisc: FAIL: runtime symbols\n"); return 1; }
 	remote = argc > 2 && !strcmp(argv[2], "remote");
 	H ctx = NULL;
@@ -235,6 +358,7 @@ int main(int argc, char **argv) {
 	test_proc_address();
 	test_legacy();
 	test_pointer_attributes();
+	test_pools();
 	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
 	printf("%s: memmisc %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;

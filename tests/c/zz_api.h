@@ -355,7 +355,14 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemHostGetDevicePointer, (void*, void*, unsigned int)) \
 	X(int, cuMemAllocHost, (void*, unsigned int)) \
 	X(int, cuMemHostRegister, (void*, size_t, unsigned int)) \
-	X(int, cuPointerSetAttribute, (const void*, int, unsigned long long))
+	X(int, cuPointerSetAttribute, (const void*, int, unsigned long long)) \
+	X(int, cuMemPoolCreate, (void*, const void*)) \
+	X(int, cuMemPoolDestroy, (void*)) \
+	X(int, cuMemPoolSetAccess, (void*, const void*, size_t)) \
+	X(int, cuMemPoolGetAccess, (void*, void*, const void*)) \
+	X(int, cuMemAllocFromPoolAsync, (void*, size_t, void*, void*)) \
+	X(int, cuMemAllocFromPoolAsync_ptsz, (void*, size_t, void*, void*)) \
+	X(int, cuDeviceSetMemPool, (int, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -649,7 +656,11 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaKernelSetAttributeForDevice, (void*, int, int, int)) \
 	X(int, cudaSetValidDevices, (const void*, int)) \
 	X(int, cudaDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
-	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*))
+	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*)) \
+	X(int, cudaMemPoolCreate, (void*, const void*)) \
+	X(int, cudaMemPoolDestroy, (void*)) \
+	X(int, cudaMemPoolSetAccess, (void*, const void*, size_t)) \
+	X(int, cudaMemPoolGetAccess, (void*, void*, const void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
