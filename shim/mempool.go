@@ -15,10 +15,10 @@ type MemPool struct {
 	resHigh  uint64
 	thresh   uint64 // the release threshold
 	reuse    [3]int32
-	Dev      *Device          // the device whose memory the pool hands out
-	Created  bool             // made by cuMemPoolCreate / cudaMemPoolCreate (else a device's default)
-	MaxSize  uint64           // the most the pool may hold at once (0: the device's memory)
-	Handles  uint32           // CUmemAllocationHandleType bits it may be exported as (shim/pools.go)
+	Dev      *Device           // the device whose memory the pool hands out
+	Created  bool              // made by cuMemPoolCreate / cudaMemPoolCreate (else a device's default)
+	MaxSize  uint64            // the most the pool may hold at once (0: the device's memory)
+	Handles  uint32            // CUmemAllocationHandleType bits it may be exported as (shim/pools.go)
 	access   map[*Device]int32 // other devices' CUmemAccess_flags
 	owner    uint64
 }
