@@ -5396,3 +5396,48 @@ func vgpu_cudaMemPoolSetAccess(memPool uintptr, descList unsafe.Pointer, count u
 func vgpu_cudaMemPoolGetAccess(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
 }
+
+//export vgpu_cuMemAdvise
+func vgpu_cuMemAdvise(devPtr uint64, count uint64, advice int32, device int32) int32 {
+	return dispatch.T().Cuda.CuMemAdvise(devPtr, count, advice, device)
+}
+
+//export vgpu_cuMemAdvise_v2
+func vgpu_cuMemAdvise_v2(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+}
+
+//export vgpu_cuMemPrefetchAsync_ptsz
+func vgpu_cuMemPrefetchAsync_ptsz(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+}
+
+//export vgpu_cuMemPrefetchAsync_v2
+func vgpu_cuMemPrefetchAsync_v2(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+}
+
+//export vgpu_cuMemPrefetchAsync_v2_ptsz
+func vgpu_cuMemPrefetchAsync_v2_ptsz(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+}
+
+//export vgpu_cuMemRangeGetAttribute
+func vgpu_cuMemRangeGetAttribute(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+}
+
+//export vgpu_cuMemRangeGetAttributes
+func vgpu_cuMemRangeGetAttributes(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+}
+
+//export vgpu_cuStreamAttachMemAsync
+func vgpu_cuStreamAttachMemAsync(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+}
+
+//export vgpu_cuStreamAttachMemAsync_ptsz
+func vgpu_cuStreamAttachMemAsync_ptsz(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+}

@@ -2034,6 +2034,15 @@ int vgpu12_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if
 __asm__(".symver vgpu12_cudaMemPoolGetAccess, cudaMemPoolGetAccess@libcudart.so.12");
 int vgpu13_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1374, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cudaMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemPoolGetAccess, cudaMemPoolGetAccess@@libcudart.so.13");
+int cuMemAdvise(unsigned long long devPtr, size_t count, int advice, int device) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, int) = (int (*)(unsigned long long, size_t, int, int))vgpu_forked_sym(1375, 1); return f ? f(devPtr, count, advice, device) : 3; } int r = (int)vgpu_cuMemAdvise((GoUint64)devPtr, (GoUint64)count, (GoInt32)advice, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuMemAdvise_v2(unsigned long long devPtr, size_t count, int advice, vgpu_byval8 location) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, vgpu_byval8) = (int (*)(unsigned long long, size_t, int, vgpu_byval8))vgpu_forked_sym(1376, 1); return f ? f(devPtr, count, advice, location) : 3; } int r = (int)vgpu_cuMemAdvise_v2((GoUint64)devPtr, (GoUint64)count, (GoInt32)advice, (void*)&location); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_ptsz(unsigned long long devPtr, size_t count, int dstDevice, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, void*) = (int (*)(unsigned long long, size_t, int, void*))vgpu_forked_sym(1377, 1); return f ? f(devPtr, count, dstDevice, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_ptsz((GoUint64)devPtr, (GoUint64)count, (GoInt32)dstDevice, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_v2(unsigned long long devPtr, size_t count, vgpu_byval8 location, unsigned int flags, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*) = (int (*)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*))vgpu_forked_sym(1378, 1); return f ? f(devPtr, count, location, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_v2((GoUint64)devPtr, (GoUint64)count, (void*)&location, (GoUint32)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_v2_ptsz(unsigned long long devPtr, size_t count, vgpu_byval8 location, unsigned int flags, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*) = (int (*)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*))vgpu_forked_sym(1379, 1); return f ? f(devPtr, count, location, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_v2_ptsz((GoUint64)devPtr, (GoUint64)count, (void*)&location, (GoUint32)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemRangeGetAttribute(void* data, size_t dataSize, int attribute, unsigned long long devPtr, size_t count) { if (vgpu_forked()) { int (*f)(void*, size_t, int, unsigned long long, size_t) = (int (*)(void*, size_t, int, unsigned long long, size_t))vgpu_forked_sym(1380, 1); return f ? f(data, dataSize, attribute, devPtr, count) : 3; } int r = (int)vgpu_cuMemRangeGetAttribute((void*)data, (GoUint64)dataSize, (GoInt32)attribute, (GoUint64)devPtr, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemRangeGetAttributes(void* data, void* dataSizes, void* attributes, size_t numAttributes, unsigned long long devPtr, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned long long, size_t) = (int (*)(void*, void*, void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1381, 1); return f ? f(data, dataSizes, attributes, numAttributes, devPtr, count) : 3; } int r = (int)vgpu_cuMemRangeGetAttributes((GoUintptr)data, (GoUintptr)dataSizes, (GoUintptr)attributes, (GoUint64)numAttributes, (GoUint64)devPtr, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuStreamAttachMemAsync(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1382, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamAttachMemAsync_ptsz(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1383, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync_ptsz((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3412,9 +3421,18 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaMemPoolSetAccess", "libcudart.so.13"},
 	{"cudaMemPoolGetAccess", "libcudart.so.12"},
 	{"cudaMemPoolGetAccess", "libcudart.so.13"},
+	{"cuMemAdvise", NULL},
+	{"cuMemAdvise_v2", NULL},
+	{"cuMemPrefetchAsync_ptsz", NULL},
+	{"cuMemPrefetchAsync_v2", NULL},
+	{"cuMemPrefetchAsync_v2_ptsz", NULL},
+	{"cuMemRangeGetAttribute", NULL},
+	{"cuMemRangeGetAttributes", NULL},
+	{"cuStreamAttachMemAsync", NULL},
+	{"cuStreamAttachMemAsync_ptsz", NULL},
 };
-const int vgpu_fork_nsyms = 1375;
-void *vgpu_fork_cache[1375];
+const int vgpu_fork_nsyms = 1384;
+void *vgpu_fork_cache[1384];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3592,6 +3610,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuLinkDestroy", (void*)cuLinkDestroy},
 	{"cuMemAddressFree", (void*)cuMemAddressFree},
 	{"cuMemAddressReserve", (void*)cuMemAddressReserve},
+	{"cuMemAdvise", (void*)cuMemAdvise},
+	{"cuMemAdvise_v2", (void*)cuMemAdvise_v2},
 	{"cuMemAlloc", (void*)cuMemAlloc},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},
 	{"cuMemAllocAsync_ptsz", (void*)cuMemAllocAsync_ptsz},
@@ -3631,6 +3651,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemPoolSetAttribute", (void*)cuMemPoolSetAttribute},
 	{"cuMemPoolTrimTo", (void*)cuMemPoolTrimTo},
 	{"cuMemPrefetchAsync", (void*)cuMemPrefetchAsync},
+	{"cuMemPrefetchAsync_ptsz", (void*)cuMemPrefetchAsync_ptsz},
+	{"cuMemPrefetchAsync_v2", (void*)cuMemPrefetchAsync_v2},
+	{"cuMemPrefetchAsync_v2_ptsz", (void*)cuMemPrefetchAsync_v2_ptsz},
+	{"cuMemRangeGetAttribute", (void*)cuMemRangeGetAttribute},
+	{"cuMemRangeGetAttributes", (void*)cuMemRangeGetAttributes},
 	{"cuMemRelease", (void*)cuMemRelease},
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
 	{"cuMemUnmap", (void*)cuMemUnmap},
@@ -3722,6 +3747,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuPointerSetAttribute", (void*)cuPointerSetAttribute},
 	{"cuStreamAddCallback", (void*)cuStreamAddCallback},
 	{"cuStreamAddCallback_ptsz", (void*)cuStreamAddCallback_ptsz},
+	{"cuStreamAttachMemAsync", (void*)cuStreamAttachMemAsync},
+	{"cuStreamAttachMemAsync_ptsz", (void*)cuStreamAttachMemAsync_ptsz},
 	{"cuStreamBatchMemOp", (void*)cuStreamBatchMemOp},
 	{"cuStreamBeginCapture", (void*)cuStreamBeginCapture},
 	{"cuStreamBeginCapture_ptsz", (void*)cuStreamBeginCapture_ptsz},

@@ -664,7 +664,9 @@ func forwardCall(f *api.Func, vals []wire.Value) uint64 {
 		return unavailable(f.Lib)
 	}
 	for i, a := range f.Args {
-		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 {
+		// A failing call leaves its outputs as they were, as in process; an [inout] argument
+		// still comes back (a count that says how much room was needed).
+		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 && (res == 0 || a.Dir == "inout") {
 			copy(shim.View(unsafe.Pointer(uintptr(vals[i].U)), len(outs[i])), outs[i])
 		}
 	}

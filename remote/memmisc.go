@@ -100,3 +100,12 @@ func MemcpyHtoDAsync32(dst uint32, src uintptr, n uint32, h uintptr) cuda.Result
 func MemcpyDtoHAsync32(dst uintptr, src uint32, n uint32, h uintptr) cuda.Result {
 	return MemcpyDtoHAsync(dst, uint64(src), uint64(n), h)
 }
+
+// MemRangeGetAttributesCU is cuMemRangeGetAttributes for a remote client: its arrays are the
+// client's, so each attribute is one forwarded cuMemRangeGetAttribute.
+func MemRangeGetAttributesCU(data, sizes, attrs uintptr, num uint64, p, n uint64) int32 {
+	one := func(buf unsafe.Pointer, size uint64, attr int32, p, n uint64) cuda.Result {
+		return cuda.Result(fwd("cuMemRangeGetAttribute", uint64(uintptr(buf)), size, uint64(uint32(attr)), p, n))
+	}
+	return int32(cuda.RangeAttributesWith(one, unsafe.Pointer(data), unsafe.Pointer(sizes), unsafe.Pointer(attrs), num, p, n))
+}

@@ -946,7 +946,7 @@ var Stubs = table.Set{
 		CuOccupancyMaxActiveClusters:              table.Semantics.Cuda.CuOccupancyMaxActiveClusters,
 		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuMemPrefetchAsync", 801))
+			r := int32(Forward(190, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
 			StatsEnd(190, t)
 			return r
 		},
@@ -1899,6 +1899,60 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1071, []wire.Value{{U: uint64(dev)}, {U: uint64(pool)}}))
 			StatsEnd(1071, t)
+			return r
+		},
+		CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1076, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
+			StatsEnd(1076, t)
+			return r
+		},
+		CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1077, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1077, t)
+			return r
+		},
+		CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1078, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
+			StatsEnd(1078, t)
+			return r
+		},
+		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1079, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1079, t)
+			return r
+		},
+		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1080, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1080, t)
+			return r
+		},
+		CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1081, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
+			StatsEnd(1081, t)
+			return r
+		},
+		CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemRangeGetAttributesCU(data, dataSizes, attributes, numAttributes, devPtr, count))
+			StatsEnd(1082, t)
+			return r
+		},
+		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1083, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(1083, t)
+			return r
+		},
+		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1084, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(1084, t)
 			return r
 		},
 	},

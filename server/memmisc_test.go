@@ -154,3 +154,40 @@ func TestPoolsAreTheirCreatorsOnly(t *testing.T) {
 	r, _ = a.call("cuMemPoolDestroy", wire.Value{U: pool})
 	assert.Zero(t, r)
 }
+
+// Managed-memory calls carried to the server reach the caller's own ranges only: advice,
+// prefetches, attachment and range queries on another client's managed memory are refused
+// as for an address nobody allocated, and the owner's records are unchanged by them.
+func TestManagedHintsAreTheOwnersOnly(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	driver(a)
+	driver(b)
+	const n = 1 << 16
+	r, outs := a.call("cuMemAllocManaged", wire.Value{U: 1}, wire.Value{U: n}, wire.Value{U: 1})
+	require.Zero(t, r)
+	m := binary.LittleEndian.Uint64(outs[0])
+	r, outs = b.call("cuMemAllocManaged", wire.Value{U: 1}, wire.Value{U: n}, wire.Value{U: 1})
+	require.Zero(t, r)
+	wild := binary.LittleEndian.Uint64(outs[0])
+	r, _ = b.call("cuMemFree_v2", wire.Value{U: wild})
+	require.Zero(t, r)
+	host := make([]byte, 8)
+	binary.LittleEndian.PutUint32(host, 2)
+	for _, p := range []uint64{wild, m} {
+		r, _ := b.call("cuMemAdvise", wire.Value{U: p}, wire.Value{U: n}, wire.Value{U: 1}, wire.Value{})
+		assert.Equal(t, uint64(1), r, "advice on %#x", p)
+		r, _ = b.call("cuMemPrefetchAsync_v2", wire.Value{U: p}, wire.Value{U: n}, wire.Value{B: host}, wire.Value{}, wire.Value{})
+		assert.Equal(t, uint64(1), r, "prefetch of %#x", p)
+		r, _ = b.call("cuStreamAttachMemAsync", wire.Value{}, wire.Value{U: p}, wire.Value{}, wire.Value{U: 1})
+		assert.Equal(t, uint64(1), r, "attachment of %#x", p)
+		r, _ = b.call("cuMemRangeGetAttribute", wire.Value{U: 1}, wire.Value{U: 4}, wire.Value{U: 1}, wire.Value{U: p}, wire.Value{U: n})
+		assert.Equal(t, uint64(1), r, "range attribute of %#x", p)
+	}
+	r, outs = a.call("cuMemRangeGetAttribute", wire.Value{U: 1}, wire.Value{U: 4}, wire.Value{U: 1}, wire.Value{U: m}, wire.Value{U: n})
+	require.Zero(t, r)
+	assert.Equal(t, uint32(0), binary.LittleEndian.Uint32(outs[0]), "not read-mostly: B's advice did not land")
+	r, outs = a.call("cuMemRangeGetAttribute", wire.Value{U: 1}, wire.Value{U: 4}, wire.Value{U: 4}, wire.Value{U: m}, wire.Value{U: n})
+	require.Zero(t, r)
+	assert.Equal(t, uint32(0xfffffffe), binary.LittleEndian.Uint32(outs[0]), "never prefetched")
+}

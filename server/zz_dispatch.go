@@ -273,6 +273,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	5102: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroyNode(uintptr(v[0].U)))) },
+	9002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U))))
+	},
 	5115: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemAllocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
 	},
@@ -2105,5 +2108,29 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	12030: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MemPoolGetAccess(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	12031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAdvise(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	12032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAdvise2(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	12033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsyncPtsz(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U))))
+	},
+	12034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync2(uint64(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	12035: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync2Ptsz(uint64(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	12036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemRangeGetAttribute(ptr(v[0].B), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	12038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamAttachMemAsync(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	12039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamAttachMemAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
 	},
 }

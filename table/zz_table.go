@@ -376,6 +376,15 @@ type Cuda struct {
 	CuMemAllocFromPoolAsync                              func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
 	CuMemAllocFromPoolAsync_ptsz                         func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
 	CuDeviceSetMemPool                                   func(dev int32, pool uintptr) int32
+	CuMemAdvise                                          func(devPtr uint64, count uint64, advice int32, device int32) int32
+	CuMemAdvise_v2                                       func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32
+	CuMemPrefetchAsync_ptsz                              func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32
+	CuMemPrefetchAsync_v2                                func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32
+	CuMemPrefetchAsync_v2_ptsz                           func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32
+	CuMemRangeGetAttribute                               func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32
+	CuMemRangeGetAttributes                              func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32
+	CuStreamAttachMemAsync                               func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
+	CuStreamAttachMemAsync_ptsz                          func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2173,6 +2182,33 @@ var Semantics = Set{
 		},
 		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
 			return int32(cuda.DeviceSetMemPool(dev, pool))
+		},
+		CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+			return int32(cuda.MemAdvise(devPtr, count, advice, device))
+		},
+		CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+			return int32(cuda.MemAdvise2(devPtr, count, advice, location))
+		},
+		CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsyncPtsz(devPtr, count, dstDevice, hStream))
+		},
+		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsync2(devPtr, count, location, flags, hStream))
+		},
+		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsync2Ptsz(devPtr, count, location, flags, hStream))
+		},
+		CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+			return int32(cuda.MemRangeGetAttribute(data, dataSize, attribute, devPtr, count))
+		},
+		CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+			return int32(cuda.MemRangeGetAttributesCU(data, dataSizes, attributes, numAttributes, devPtr, count))
+		},
+		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			return int32(cuda.StreamAttachMemAsync(hStream, dptr, length, flags))
+		},
+		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			return int32(cuda.StreamAttachMemAsyncPtsz(hStream, dptr, length, flags))
 		},
 	},
 	Cudart: Cudart{
@@ -7672,6 +7708,60 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 12026, "cuDeviceSetMemPool", cuda.Result(r), dev, pool)
 				return r
 			},
+			CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAdvise(devPtr, count, advice, device)
+				shim.TraceEnd(t, 12031, "cuMemAdvise", cuda.Result(r), devPtr, count, advice, device)
+				return r
+			},
+			CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+				shim.TraceEnd(t, 12032, "cuMemAdvise_v2", cuda.Result(r), devPtr, count, advice, location)
+				return r
+			},
+			CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+				shim.TraceEnd(t, 12033, "cuMemPrefetchAsync_ptsz", cuda.Result(r), devPtr, count, dstDevice, hStream)
+				return r
+			},
+			CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+				shim.TraceEnd(t, 12034, "cuMemPrefetchAsync_v2", cuda.Result(r), devPtr, count, location, flags, hStream)
+				return r
+			},
+			CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+				shim.TraceEnd(t, 12035, "cuMemPrefetchAsync_v2_ptsz", cuda.Result(r), devPtr, count, location, flags, hStream)
+				return r
+			},
+			CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+				shim.TraceEnd(t, 12036, "cuMemRangeGetAttribute", cuda.Result(r), data, dataSize, attribute, devPtr, count)
+				return r
+			},
+			CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+				shim.TraceEnd(t, 12037, "cuMemRangeGetAttributes", cuda.Result(r), data, dataSizes, attributes, numAttributes, devPtr, count)
+				return r
+			},
+			CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+				shim.TraceEnd(t, 12038, "cuStreamAttachMemAsync", cuda.Result(r), hStream, dptr, length, flags)
+				return r
+			},
+			CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+				shim.TraceEnd(t, 12039, "cuStreamAttachMemAsync_ptsz", cuda.Result(r), hStream, dptr, length, flags)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -12821,6 +12911,33 @@ func Lazy(get func() *Set) *Set {
 				return get().Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
 			},
 			CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 { return get().Cuda.CuDeviceSetMemPool(dev, pool) },
+			CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+				return get().Cuda.CuMemAdvise(devPtr, count, advice, device)
+			},
+			CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+				return get().Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+			},
+			CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+			},
+			CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+			},
+			CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+			},
+			CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+				return get().Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+			},
+			CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+				return get().Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+			},
+			CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+			},
+			CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },

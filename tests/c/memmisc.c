@@ -58,7 +58,17 @@ struct ptrattrs { int type, device; void *devicePointer, *hostPointer; char rese
 	X(cuMemAllocFromPoolAsync_ptsz, (CUdeviceptr *, size_t, H, H)) \
 	X(cuMemAllocAsync, (CUdeviceptr *, size_t, H)) X(cuMemFreeAsync, (CUdeviceptr, H)) \
 	X(cuDeviceSetMemPool, (int, H)) X(cuDeviceGetMemPool, (H *, int)) X(cuDeviceGetDefaultMemPool, (H *, int)) \
-	X(cuMemPoolGetAttribute, (H, int, void *))
+	X(cuMemPoolGetAttribute, (H, int, void *)) \
+	X(cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned)) \
+	X(cuMemAdvise, (CUdeviceptr, size_t, int, int)) X(cuMemAdvise_v2, (CUdeviceptr, size_t, int, struct memloc)) \
+	X(cuMemPrefetchAsync, (CUdeviceptr, size_t, int, H)) X(cuMemPrefetchAsync_ptsz, (CUdeviceptr, size_t, int, H)) \
+	X(cuMemPrefetchAsync_v2, (CUdeviceptr, size_t, struct memloc, unsigned, H)) \
+	X(cuMemPrefetchAsync_v2_ptsz, (CUdeviceptr, size_t, struct memloc, unsigned, H)) \
+	X(cuMemRangeGetAttribute, (void *, size_t, int, CUdeviceptr, size_t)) \
+	X(cuMemRangeGetAttributes, (void **, size_t *, int *, size_t, CUdeviceptr, size_t)) \
+	X(cuStreamAttachMemAsync, (H, CUdeviceptr, size_t, unsigned)) \
+	X(cuStreamAttachMemAsync_ptsz, (H, CUdeviceptr, size_t, unsigned)) \
+	X(cuStreamCreate, (H *, unsigned)) X(cuStreamDestroy_v2, (H))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -330,6 +340,76 @@ static void test_pools(void) {
 	CHECK(rc == dflt, "the default pool again");
 }
 
+static int range_attr(CUdeviceptr p, size_t n, int attr) {
+	int v = -99;
+	EQ(cuMemRangeGetAttribute(&v, 4, attr, p, n), 0, "cuMemRangeGetAttribute");
+	return v;
+}
+
+/* Managed memory through the driver: advice and prefetches are what the range attributes
+ * report (READ_MOSTLY 1, PREFERRED_LOCATION 2, LAST_PREFETCH_LOCATION 4; CU_DEVICE_CPU -1,
+ * CU_DEVICE_INVALID -2), the same records the runtime keeps; stream attachment is checked. */
+static void test_managed(void) {
+	CUdeviceptr m = 0, d = 0;
+	const size_t n = 1 << 16;
+	EQ(cuMemAllocManaged(&m, n, 1), 0, "cuMemAllocManaged");
+	EQ(cuMemAlloc_v2(&d, 4096), 0, "cuMemAlloc_v2");
+	EQ(range_attr(m, n, 1), 0, "not read-mostly yet");
+	EQ(cuMemAdvise(m, n, 1, 0), 0, "cuMemAdvise SET_READ_MOSTLY");
+	EQ(range_attr(m, n, 1), 1, "read-mostly");
+	EQ(cuMemAdvise(m, 4096, 2, 0), 0, "UNSET_READ_MOSTLY on the first page");
+	EQ(range_attr(m, n, 1), 0, "not all of it read-mostly");
+	EQ(range_attr(m + 8192, 4096, 1), 1, "the rest still is");
+	struct memloc dev0 = {1, 0}, host = {2, 0}, nodev = {1, 9};
+	EQ(cuMemAdvise_v2(m, n, 3, dev0), 0, "cuMemAdvise_v2 SET_PREFERRED_LOCATION device 0");
+	EQ(range_attr(m, n, 2), 0, "preferred: device 0");
+	EQ(cuMemAdvise(m, n, 3, -1), 0, "SET_PREFERRED_LOCATION the host");
+	EQ(range_attr(m, n, 2), -1, "preferred: CU_DEVICE_CPU");
+	EQ(cuMemAdvise_v2(m, n, 3, nodev), 101, "no such device");
+	EQ(cuMemAdvise(m, n, 42, 0), 1, "no such advice");
+	EQ(cuMemAdvise(d, 64, 1, 0), 1, "device memory is not managed");
+	EQ(cuMemAdvise(m, n + 1, 1, 0), 1, "past the allocation");
+
+	EQ(range_attr(m, n, 4), -2, "never prefetched: CU_DEVICE_INVALID");
+	EQ(cuMemPrefetchAsync_v2(m, n, host, 0, NULL), 0, "cuMemPrefetchAsync_v2 to the host");
+	EQ(range_attr(m, n, 4), -1, "last prefetched to the host");
+	EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 0, "cuMemPrefetchAsync of a page to device 0");
+	EQ(range_attr(m, 4096, 4), 0, "that page: device 0");
+	EQ(range_attr(m, n, 4), -2, "the whole range disagrees");
+	EQ(cuMemPrefetchAsync_ptsz(m, n, 0, NULL), 0, "cuMemPrefetchAsync_ptsz");
+	EQ(cuMemPrefetchAsync_v2_ptsz(m, n, dev0, 0, NULL), 0, "cuMemPrefetchAsync_v2_ptsz");
+	EQ(range_attr(m, n, 4), 0, "all of it on device 0");
+	EQ(cuMemPrefetchAsync_v2(m, n, dev0, 1, NULL), 1, "no flags are defined");
+	EQ(cuMemPrefetchAsync_v2(d, 64, dev0, 0, NULL), 1, "device memory is not managed");
+
+	int rm = -1, pl = -1;
+	void *data[2] = {&rm, &pl};
+	size_t sizes[2] = {4, 4};
+	int attrs[2] = {1, 4};
+	EQ(cuMemRangeGetAttributes(data, sizes, attrs, 2, m + 8192, 4096), 0, "cuMemRangeGetAttributes");
+	EQ(rm, 1, "read-mostly");
+	EQ(pl, 0, "last prefetched to device 0");
+	long long wide = 0;
+	data[1] = &wide; sizes[1] = sizeof wide;
+	EQ(cuMemRangeGetAttributes(data, sizes, attrs, 2, m, 4096), 1, "a size that is not the attribute's");
+	EQ(cuMemRangeGetAttributes(data, sizes, attrs, 0, m, 4096), 1, "no attributes");
+	EQ(cuMemRangeGetAttribute(&rm, 4, 1, d, 64), 1, "device memory is not managed");
+
+	H s = NULL;
+	EQ(cuStreamCreate(&s, 0), 0, "cuStreamCreate");
+	EQ(cuStreamAttachMemAsync(s, m, 0, 4), 0, "cuStreamAttachMemAsync single");
+	EQ(cuStreamAttachMemAsync(NULL, m, 0, 4), 1, "single on the default stream");
+	EQ(cuStreamAttachMemAsync(NULL, m, 0, 1), 0, "global");
+	EQ(cuStreamAttachMemAsync_ptsz(NULL, m, n, 2), 0, "cuStreamAttachMemAsync_ptsz host, whole length");
+	EQ(cuStreamAttachMemAsync(s, m, 100, 1), 1, "a length that is not the allocation's");
+	EQ(cuStreamAttachMemAsync(s, m + 64, 0, 1), 1, "not the allocation's start");
+	EQ(cuStreamAttachMemAsync(s, d, 0, 1), 1, "device memory is not managed");
+	EQ(cuStreamAttachMemAsync(s, m, 0, 3), 1, "no such flag");
+	EQ(cuStreamDestroy_v2(s), 0, "cuStreamDestroy");
+	EQ(cuMemFree_v2(m), 0, "cuMemFree_v2");
+	EQ(cuMemFree_v2(d), 0, "cuMemFree_v2");
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) { fprintf(stderr, "usage: memmisc LIBDIR [label]\n"); return 2; }
@@ -359,6 +439,7 @@ int main(int argc, char **argv) {
 	test_legacy();
 	test_pointer_attributes();
 	test_pools();
+	test_managed();
 	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
 	printf("%s: memmisc %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;

@@ -362,7 +362,16 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemPoolGetAccess, (void*, void*, const void*)) \
 	X(int, cuMemAllocFromPoolAsync, (void*, size_t, void*, void*)) \
 	X(int, cuMemAllocFromPoolAsync_ptsz, (void*, size_t, void*, void*)) \
-	X(int, cuDeviceSetMemPool, (int, void*))
+	X(int, cuDeviceSetMemPool, (int, void*)) \
+	X(int, cuMemAdvise, (unsigned long long, size_t, int, int)) \
+	X(int, cuMemAdvise_v2, (unsigned long long, size_t, int, vgpu_byval8)) \
+	X(int, cuMemPrefetchAsync_ptsz, (unsigned long long, size_t, int, void*)) \
+	X(int, cuMemPrefetchAsync_v2, (unsigned long long, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cuMemPrefetchAsync_v2_ptsz, (unsigned long long, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cuMemRangeGetAttribute, (void*, size_t, int, unsigned long long, size_t)) \
+	X(int, cuMemRangeGetAttributes, (void*, void*, void*, size_t, unsigned long long, size_t)) \
+	X(int, cuStreamAttachMemAsync, (void*, unsigned long long, size_t, unsigned int)) \
+	X(int, cuStreamAttachMemAsync_ptsz, (void*, unsigned long long, size_t, unsigned int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \

@@ -1069,4 +1069,13 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaMemPoolDestroy", "d", 'r', 0},
 	{"cudaMemPoolSetAccess", "diu", 'r', 0},
 	{"cudaMemPoolGetAccess", "odi", 'r', 0},
+	{"cuMemAdvise", "uuss", 'c', 0},
+	{"cuMemAdvise_v2", "uusu", 'c', 0},
+	{"cuMemPrefetchAsync_ptsz", "uush", 'c', 0},
+	{"cuMemPrefetchAsync_v2", "uuuuh", 'c', 0},
+	{"cuMemPrefetchAsync_v2_ptsz", "uuuuh", 'c', 0},
+	{"cuMemRangeGetAttribute", "ousuu", 'c', 0},
+	{"cuMemRangeGetAttributes", "ddduuu", 'c', 0},
+	{"cuStreamAttachMemAsync", "huuu", 'c', 0},
+	{"cuStreamAttachMemAsync_ptsz", "huuu", 'c', 0},
 };

@@ -1,0 +1,115 @@
+package cudart
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// Managed-memory hints, the runtime's forms (the semantics, shared with the driver's
+// cuMemAdvise and kin, are shim/managed.go).
+
+// Location types of cudaMemLocation.
+const (
+	locDevice          = shim.LocDevice
+	locHost            = shim.LocHost
+	locHostNuma        = shim.LocHostNuma
+	locHostNumaCurrent = shim.LocHostNumaCurrent
+)
+
+func location(l unsafe.Pointer) (int32, int32) {
+	return *(*int32)(l), *(*int32)(unsafe.Add(l, 4))
+}
+
+// MemAdvise is cudaMemAdvise (CUDA 13; cudaMemAdvise_v2 in 12).
+func MemAdvise(p uintptr, n uint64, advice int32, l unsafe.Pointer) Error {
+	if l == nil {
+		return ErrorInvalidValue
+	}
+	typ, id := location(l)
+	return memAdvise(p, n, advice, typ, id)
+}
+
+// MemAdvise12 is CUDA 12's cudaMemAdvise, which names a device (cudaCpuDeviceId: the host).
+func MemAdvise12(p uintptr, n uint64, advice int32, device int32) Error {
+	typ, id := shim.FromDeviceID(device)
+	return memAdvise(p, n, advice, typ, id)
+}
+
+func memAdvise(p uintptr, n uint64, advice, typ, id int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return From(shim.Advise(p, n, advice, typ, id))
+}
+
+// MemPrefetchAsync is cudaMemPrefetchAsync (CUDA 13; _v2 in 12): the model's managed
+// memory is where every processor reads it, so a prefetch only records its destination,
+// which cudaMemRangeGetAttribute reports.
+func MemPrefetchAsync(p uintptr, n uint64, l unsafe.Pointer, flags uint32, stream uintptr) Error {
+	if l == nil {
+		return ErrorInvalidValue
+	}
+	typ, id := location(l)
+	return memPrefetch(p, n, typ, id, flags, stream)
+}
+
+// MemPrefetchAsyncPtsz is cudaMemPrefetchAsync_ptsz.
+func MemPrefetchAsyncPtsz(p uintptr, n uint64, l unsafe.Pointer, flags uint32, stream uintptr) Error {
+	return MemPrefetchAsync(p, n, l, flags, ptsz(stream))
+}
+
+// MemPrefetchAsync12 is CUDA 12's form, which names a device.
+func MemPrefetchAsync12(p uintptr, n uint64, device int32, stream uintptr) Error {
+	typ, id := shim.FromDeviceID(device)
+	return memPrefetch(p, n, typ, id, 0, stream)
+}
+
+func memPrefetch(p uintptr, n uint64, typ, id int32, flags uint32, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	return From(shim.Prefetch(p, n, typ, id, flags))
+}
+
+// MemRangeGetAttribute is cudaMemRangeGetAttribute.
+func MemRangeGetAttribute(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return From(shim.RangeAttribute(data, size, attr, p, n))
+}
+
+// MemRangeGetAttributes is cudaMemRangeGetAttributes: numAttributes single queries.
+func MemRangeGetAttributes(data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	return RangeAttributes(MemRangeGetAttribute, data, sizes, attrs, num, p, n)
+}
+
+// RangeAttributes answers cudaMemRangeGetAttributes through one cudaMemRangeGetAttribute
+// (a remote client's forwards each query).
+func RangeAttributes(one func(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error, data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	if data == nil || sizes == nil || attrs == nil || num == 0 || num > 1<<16 {
+		return ErrorInvalidValue
+	}
+	for i := uint64(0); i < num; i++ {
+		buf := *(*unsafe.Pointer)(unsafe.Add(data, 8*i))
+		if e := one(buf, *(*uint64)(unsafe.Add(sizes, 8*i)), *(*int32)(unsafe.Add(attrs, 4*i)), p, n); e != Success {
+			return e
+		}
+	}
+	return Success
+}
+
+// StreamAttachMemAsync is cudaStreamAttachMemAsync: checked (shim.Attach).
+func StreamAttachMemAsync(stream, p uintptr, length uint64, flags uint32) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	return From(shim.Attach(s, p, length, flags))
+}
+
+// StreamAttachMemAsyncPtsz is cudaStreamAttachMemAsync_ptsz.
+func StreamAttachMemAsyncPtsz(stream, p uintptr, length uint64, flags uint32) Error {
+	return StreamAttachMemAsync(ptsz(stream), p, length, flags)
+}
