@@ -5441,3 +5441,33 @@ func vgpu_cuStreamAttachMemAsync(hStream uintptr, dptr uint64, length uint64, fl
 func vgpu_cuStreamAttachMemAsync_ptsz(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
 	return dispatch.T().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
 }
+
+//export vgpu_cudaMemPrefetchBatchAsync_13
+func vgpu_cudaMemPrefetchBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemPrefetchBatchAsync_ptsz_13
+func vgpu_cudaMemPrefetchBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardBatchAsync_13
+func vgpu_cudaMemDiscardBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardBatchAsync_ptsz_13
+func vgpu_cudaMemDiscardBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardAndPrefetchBatchAsync_13
+func vgpu_cudaMemDiscardAndPrefetchBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13
+func vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}

@@ -2043,6 +2043,18 @@ int cuMemRangeGetAttribute(void* data, size_t dataSize, int attribute, unsigned 
 int cuMemRangeGetAttributes(void* data, void* dataSizes, void* attributes, size_t numAttributes, unsigned long long devPtr, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned long long, size_t) = (int (*)(void*, void*, void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1381, 1); return f ? f(data, dataSizes, attributes, numAttributes, devPtr, count) : 3; } int r = (int)vgpu_cuMemRangeGetAttributes((GoUintptr)data, (GoUintptr)dataSizes, (GoUintptr)attributes, (GoUint64)numAttributes, (GoUint64)devPtr, (GoUint64)count); vgpu_fork_note_init(r); return r; }
 int cuStreamAttachMemAsync(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1382, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
 int cuStreamAttachMemAsync_ptsz(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1383, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync_ptsz((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int vgpu13_cudaMemPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1384, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemPrefetchBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPrefetchBatchAsync, cudaMemPrefetchBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1385, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemPrefetchBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPrefetchBatchAsync_ptsz, cudaMemPrefetchBatchAsync_ptsz@@libcudart.so.13");
+int vgpu13_cudaMemDiscardBatchAsync(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1386, 1); return f ? f(dptrs, sizes, count, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardBatchAsync, cudaMemDiscardBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemDiscardBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1387, 1); return f ? f(dptrs, sizes, count, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardBatchAsync_ptsz, cudaMemDiscardBatchAsync_ptsz@@libcudart.so.13");
+int vgpu13_cudaMemDiscardAndPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1388, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardAndPrefetchBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync, cudaMemDiscardAndPrefetchBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1389, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz, cudaMemDiscardAndPrefetchBatchAsync_ptsz@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3430,9 +3442,15 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuMemRangeGetAttributes", NULL},
 	{"cuStreamAttachMemAsync", NULL},
 	{"cuStreamAttachMemAsync_ptsz", NULL},
+	{"cudaMemPrefetchBatchAsync", "libcudart.so.13"},
+	{"cudaMemPrefetchBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemDiscardBatchAsync", "libcudart.so.13"},
+	{"cudaMemDiscardBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemDiscardAndPrefetchBatchAsync", "libcudart.so.13"},
+	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1384;
-void *vgpu_fork_cache[1384];
+const int vgpu_fork_nsyms = 1390;
+void *vgpu_fork_cache[1390];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;

@@ -2133,4 +2133,22 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	12039: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.StreamAttachMemAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
 	},
+	12040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12042: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	12043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	12044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardAndPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
 }

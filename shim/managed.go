@@ -321,3 +321,22 @@ func Attach(s *Stream, p uintptr, length uint64, flags uint32) Status {
 	}
 	return OK
 }
+
+// CheckManaged reports whether [p, p+n) lies in one of the caller's managed allocations.
+func CheckManaged(p uintptr, n uint64) Status {
+	_, _, _, st := managedRange(p, n)
+	return st
+}
+
+// Discard forgets where [p, p+n) (the caller's managed memory) was prefetched: its contents
+// are undefined from now on, which the model's unchanged bytes satisfy.
+func Discard(p uintptr, n uint64) Status {
+	a, lo, hi, st := managedRange(p, n)
+	if st != OK {
+		return st
+	}
+	hintMu.Lock()
+	defer hintMu.Unlock()
+	hintsOf(a).prefetched.set(lo, hi, 0, true)
+	return OK
+}

@@ -703,6 +703,12 @@ type Cudart struct {
 	CudaMemPoolDestroy                                     func(memPool uintptr) int32
 	CudaMemPoolSetAccess                                   func(memPool uintptr, descList unsafe.Pointer, count uint64) int32
 	CudaMemPoolGetAccess                                   func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32
+	CudaMemPrefetchBatchAsync_13                           func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemPrefetchBatchAsync_ptsz_13                      func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardBatchAsync_13                            func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardBatchAsync_ptsz_13                       func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardAndPrefetchBatchAsync_13                 func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardAndPrefetchBatchAsync_ptsz_13            func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -4349,6 +4355,48 @@ var Semantics = Set{
 		},
 		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
 			r := int32(cudart.MemPoolGetAccess(flags, memPool, location))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardBatchAsync(dptrs, sizes, count, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardBatchAsyncPtsz(dptrs, sizes, count, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -9642,6 +9690,42 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 12030, "cudaMemPoolGetAccess", cudart.Error(r), flags, memPool, location)
 				return r
 			},
+			CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12040, "cudaMemPrefetchBatchAsync", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12041, "cudaMemPrefetchBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+				shim.TraceEnd(t, 12042, "cudaMemDiscardBatchAsync", cudart.Error(r), dptrs, sizes, count, flags, stream)
+				return r
+			},
+			CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+				shim.TraceEnd(t, 12043, "cudaMemDiscardBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, flags, stream)
+				return r
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12044, "cudaMemDiscardAndPrefetchBatchAsync", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12045, "cudaMemDiscardAndPrefetchBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
 		},
 		Cublas: Cublas{
 			CublasCreate_v2: func(handle unsafe.Pointer) int32 {
@@ -13719,6 +13803,24 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
 				return get().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+			},
+			CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+			},
+			CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
 			},
 		},
 		Cublas: Cublas{

@@ -83,6 +83,14 @@ static int (*rtMallocFromPoolAsync)(void **, size_t, H, H);
 static int (*rtFreeAsync)(void *, H);
 static int (*rtDeviceSetMemPool)(int, H);
 static int (*rtDeviceGetMemPool)(H *, int);
+static int (*rtMallocManaged)(void **, size_t, unsigned);
+static int (*rtMemRangeGetAttribute)(void *, size_t, int, const void *, size_t);
+static int (*rtPrefetchBatch)(void **, size_t *, size_t, struct memloc *, size_t *, size_t, unsigned long long, H);
+static int (*rtPrefetchBatchPtsz)(void **, size_t *, size_t, struct memloc *, size_t *, size_t, unsigned long long, H);
+static int (*rtDiscardBatch)(void **, size_t *, size_t, unsigned long long, H);
+static int (*rtDiscardBatchPtsz)(void **, size_t *, size_t, unsigned long long, H);
+static int (*rtDiscardPrefetchBatch)(void **, size_t *, size_t, struct memloc *, size_t *, size_t, unsigned long long, H);
+static int (*rtDiscardPrefetchBatchPtsz)(void **, size_t *, size_t, struct memloc *, size_t *, size_t, unsigned long long, H);
 
 static void *lib;
 static int remote;
@@ -410,6 +418,61 @@ static void test_managed(void) {
 	EQ(cuMemFree_v2(d), 0, "cuMemFree_v2");
 }
 
+static int rt_last_prefetch(void *p, size_t n) {
+	int v = -99;
+	EQ(rtMemRangeGetAttribute(&v, 4, 4, p, n), 0, "cudaMemRangeGetAttribute LAST_PREFETCH_LOCATION");
+	return v;
+}
+
+/* The runtime's batched prefetches and discards: location k serves the ranges from index
+ * idxs[k] on. The locations array travels whole to a remote server, host entries first
+ * included (cudaMemLocationTypeHost 2, cudaCpuDeviceId -1 as the answer). */
+static void test_batches(void) {
+	void *a = NULL, *b = NULL, *c = NULL;
+	EQ(rtMallocManaged(&a, 8192, 1), 0, "cudaMallocManaged");
+	EQ(rtMallocManaged(&b, 8192, 1), 0, "cudaMallocManaged");
+	EQ(rtMallocManaged(&c, 8192, 1), 0, "cudaMallocManaged");
+	void *ptrs[3] = {a, b, c};
+	size_t sizes[3] = {8192, 4096, 8192};
+	struct memloc locs[2] = {{2, 0}, {1, 0}};
+	size_t idxs[2] = {0, 1};
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, locs, idxs, 2, 0, NULL), 0, "cudaMemPrefetchBatchAsync");
+	EQ(rt_last_prefetch(a, 8192), -1, "the first range to the host");
+	EQ(rt_last_prefetch(b, 4096), 0, "the second to device 0");
+	EQ(rt_last_prefetch(c, 8192), 0, "the third too");
+	struct memloc one[1] = {{2, 0}};
+	EQ(rtPrefetchBatchPtsz(ptrs, sizes, 3, one, idxs, 1, 0, NULL), 0, "cudaMemPrefetchBatchAsync_ptsz");
+	EQ(rt_last_prefetch(c, 8192), -1, "all to the host");
+	size_t bad_idxs[2] = {1, 2};
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, locs, bad_idxs, 2, 0, NULL), 1, "the first location must start at range 0");
+	size_t dup_idxs[2] = {0, 0};
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, locs, dup_idxs, 2, 0, NULL), 1, "indices must increase");
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, locs, idxs, 2, 1, NULL), 1, "no flags are defined");
+	EQ(rtPrefetchBatch(ptrs, sizes, 0, locs, idxs, 2, 0, NULL), 1, "no ranges");
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, locs, idxs, 4, 0, NULL), 1, "more locations than ranges");
+	struct memloc nodev[1] = {{1, 9}};
+	EQ(rtPrefetchBatch(ptrs, sizes, 3, nodev, idxs, 1, 0, NULL), 101, "no such device");
+	size_t too_big[3] = {8192, 4096, 8193};
+	EQ(rtPrefetchBatch(ptrs, too_big, 3, locs, idxs, 2, 0, NULL), 1, "a range past its allocation");
+	EQ(rt_last_prefetch(a, 8192), -1, "a failed batch records nothing");
+
+	EQ(rtDiscardBatch(ptrs, sizes, 2, 0, NULL), 0, "cudaMemDiscardBatchAsync");
+	EQ(rt_last_prefetch(a, 8192), -2, "a discarded range was prefetched nowhere");
+	EQ(rt_last_prefetch(c, 8192), -1, "the third was not in the batch");
+	EQ(rtDiscardBatchPtsz(ptrs, sizes, 3, 0, NULL), 0, "cudaMemDiscardBatchAsync_ptsz");
+	EQ(rtDiscardBatch(ptrs, sizes, 3, 2, NULL), 1, "no flags are defined");
+	EQ(rtDiscardPrefetchBatch(ptrs, sizes, 3, locs, idxs, 2, 0, NULL), 0, "cudaMemDiscardAndPrefetchBatchAsync");
+	EQ(rt_last_prefetch(a, 8192), -1, "discarded, then to the host");
+	EQ(rt_last_prefetch(c, 8192), 0, "discarded, then to device 0");
+	EQ(rtDiscardPrefetchBatchPtsz(ptrs, sizes, 3, one, idxs, 1, 0, NULL), 0, "cudaMemDiscardAndPrefetchBatchAsync_ptsz");
+	EQ(rt_last_prefetch(c, 8192), -1, "to the host");
+	void *dev = NULL;
+	EQ(rtMalloc(&dev, 4096), 0, "cudaMalloc");
+	void *mixed[1] = {dev};
+	EQ(rtDiscardBatch(mixed, sizes + 1, 1, 0, NULL), 1, "device memory is not managed");
+	rtFree(dev); rtFree(a); rtFree(b); rtFree(c);
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) { fprintf(stderr, "usage: memmisc LIBDIR [label]\n"); return 2; }
@@ -430,6 +493,11 @@ int main(int argc, char **argv) {
 	RT(rtMemPoolSetAccess, "cudaMemPoolSetAccess") RT(rtMemPoolGetAccess, "cudaMemPoolGetAccess")
 	RT(rtMallocFromPoolAsync, "cudaMallocFromPoolAsync") RT(rtFreeAsync, "cudaFreeAsync")
 	RT(rtDeviceSetMemPool, "cudaDeviceSetMemPool") RT(rtDeviceGetMemPool, "cudaDeviceGetMemPool")
+	RT(rtMallocManaged, "cudaMallocManaged") RT(rtMemRangeGetAttribute, "cudaMemRangeGetAttribute")
+	RT(rtPrefetchBatch, "cudaMemPrefetchBatchAsync") RT(rtPrefetchBatchPtsz, "cudaMemPrefetchBatchAsync_ptsz")
+	RT(rtDiscardBatch, "cudaMemDiscardBatchAsync") RT(rtDiscardBatchPtsz, "cudaMemDiscardBatchAsync_ptsz")
+	RT(rtDiscardPrefetchBatch, "cudaMemDiscardAndPrefetchBatchAsync")
+	RT(rtDiscardPrefetchBatchPtsz, "cudaMemDiscardAndPrefetchBatchAsync_ptsz")
 	if (!rtPointerGetAttributes || !rtMalloc || !rtFree) { printf("memmisc: FAIL: runtime symbols\n"); return 1; }
 	remote = argc > 2 && !strcmp(argv[2], "remote");
 	H ctx = NULL;
@@ -440,6 +508,7 @@ int main(int argc, char **argv) {
 	test_pointer_attributes();
 	test_pools();
 	test_managed();
+	test_batches();
 	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
 	printf("%s: memmisc %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;

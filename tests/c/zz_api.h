@@ -669,7 +669,13 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaMemPoolCreate, (void*, const void*)) \
 	X(int, cudaMemPoolDestroy, (void*)) \
 	X(int, cudaMemPoolSetAccess, (void*, const void*, size_t)) \
-	X(int, cudaMemPoolGetAccess, (void*, void*, const void*))
+	X(int, cudaMemPoolGetAccess, (void*, void*, const void*)) \
+	X(int, cudaMemPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardBatchAsync, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardBatchAsync_ptsz, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardAndPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardAndPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \

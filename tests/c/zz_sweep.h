@@ -1078,4 +1078,10 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuMemRangeGetAttributes", "ddduuu", 'c', 0},
 	{"cuStreamAttachMemAsync", "huuu", 'c', 0},
 	{"cuStreamAttachMemAsync_ptsz", "huuu", 'c', 0},
+	{"cudaMemPrefetchBatchAsync", "iiuiiuuh", 'r', 0},
+	{"cudaMemPrefetchBatchAsync_ptsz", "iiuiiuuh", 'r', 0},
+	{"cudaMemDiscardBatchAsync", "iiuuh", 'r', 0},
+	{"cudaMemDiscardBatchAsync_ptsz", "iiuuh", 'r', 0},
+	{"cudaMemDiscardAndPrefetchBatchAsync", "iiuiiuuh", 'r', 0},
+	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "iiuiiuuh", 'r', 0},
 };
