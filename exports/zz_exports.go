@@ -5471,3 +5471,13 @@ func vgpu_cudaMemDiscardAndPrefetchBatchAsync_13(dptrs unsafe.Pointer, sizes uns
 func vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 	return dispatch.T().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
 }
+
+//export vgpu_cuMemGetAllocationPropertiesFromHandle
+func vgpu_cuMemGetAllocationPropertiesFromHandle(prop unsafe.Pointer, handle uint64) int32 {
+	return dispatch.T().Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+}
+
+//export vgpu_cuMemRetainAllocationHandle
+func vgpu_cuMemRetainAllocationHandle(handle unsafe.Pointer, addr uintptr) int32 {
+	return dispatch.T().Cuda.CuMemRetainAllocationHandle(handle, addr)
+}

@@ -2055,6 +2055,8 @@ int vgpu13_cudaMemDiscardAndPrefetchBatchAsync(void* dptrs, void* sizes, size_t 
 __asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync, cudaMemDiscardAndPrefetchBatchAsync@@libcudart.so.13");
 int vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1389, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz, cudaMemDiscardAndPrefetchBatchAsync_ptsz@@libcudart.so.13");
+int cuMemGetAllocationPropertiesFromHandle(void* prop, unsigned long long handle) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1390, 1); return f ? f(prop, handle) : 3; } int r = (int)vgpu_cuMemGetAllocationPropertiesFromHandle((void*)prop, (GoUint64)handle); vgpu_fork_note_init(r); return r; }
+int cuMemRetainAllocationHandle(void* handle, void* addr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1391, 1); return f ? f(handle, addr) : 3; } int r = (int)vgpu_cuMemRetainAllocationHandle((void*)handle, (GoUintptr)addr); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3448,9 +3450,11 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaMemDiscardBatchAsync_ptsz", "libcudart.so.13"},
 	{"cudaMemDiscardAndPrefetchBatchAsync", "libcudart.so.13"},
 	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "libcudart.so.13"},
+	{"cuMemGetAllocationPropertiesFromHandle", NULL},
+	{"cuMemRetainAllocationHandle", NULL},
 };
-const int vgpu_fork_nsyms = 1390;
-void *vgpu_fork_cache[1390];
+const int vgpu_fork_nsyms = 1392;
+void *vgpu_fork_cache[1392];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3651,6 +3655,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemGetAddressRange", (void*)cuMemGetAddressRange},
 	{"cuMemGetAddressRange_v2", (void*)cuMemGetAddressRange_v2},
 	{"cuMemGetAllocationGranularity", (void*)cuMemGetAllocationGranularity},
+	{"cuMemGetAllocationPropertiesFromHandle", (void*)cuMemGetAllocationPropertiesFromHandle},
 	{"cuMemGetInfo", (void*)cuMemGetInfo},
 	{"cuMemGetInfo_v2", (void*)cuMemGetInfo_v2},
 	{"cuMemHostAlloc", (void*)cuMemHostAlloc},
@@ -3675,6 +3680,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemRangeGetAttribute", (void*)cuMemRangeGetAttribute},
 	{"cuMemRangeGetAttributes", (void*)cuMemRangeGetAttributes},
 	{"cuMemRelease", (void*)cuMemRelease},
+	{"cuMemRetainAllocationHandle", (void*)cuMemRetainAllocationHandle},
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
 	{"cuMemUnmap", (void*)cuMemUnmap},
 	{"cuMemcpy", (void*)cuMemcpy},

@@ -1955,6 +1955,18 @@ var Stubs = table.Set{
 			StatsEnd(1084, t)
 			return r
 		},
+		CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1091, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(handle)}}))
+			StatsEnd(1091, t)
+			return r
+		},
+		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1092, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(addr)}}))
+			StatsEnd(1092, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

@@ -191,3 +191,41 @@ func TestManagedHintsAreTheOwnersOnly(t *testing.T) {
 	require.Zero(t, r)
 	assert.Equal(t, uint32(0xfffffffe), binary.LittleEndian.Uint32(outs[0]), "never prefetched")
 }
+
+// Another client cannot retain (and so keep alive or release) the physical memory mapped at
+// one client's address, nor read the properties of its handle.
+func TestVMMHandlesAreTheOwnersOnly(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	driver(a)
+	driver(b)
+	prop := make([]byte, 32)
+	binary.LittleEndian.PutUint32(prop[0:], 1)
+	binary.LittleEndian.PutUint32(prop[8:], 1)
+	const sz = 2 << 20
+	r, outs := a.call("cuMemCreate", wire.Value{U: 1}, wire.Value{U: sz}, wire.Value{B: prop}, wire.Value{})
+	require.Zero(t, r)
+	h := binary.LittleEndian.Uint64(outs[0])
+	r, outs = a.call("cuMemAddressReserve", wire.Value{U: 1}, wire.Value{U: sz}, wire.Value{}, wire.Value{}, wire.Value{})
+	require.Zero(t, r)
+	va := binary.LittleEndian.Uint64(outs[0])
+	r, _ = a.call("cuMemMap", wire.Value{U: va}, wire.Value{U: sz}, wire.Value{}, wire.Value{U: h}, wire.Value{})
+	require.Zero(t, r)
+
+	r, _ = b.call("cuMemRetainAllocationHandle", wire.Value{U: 1}, wire.Value{U: va})
+	assert.Equal(t, uint64(1), r, "retaining another client's mapping")
+	r, _ = b.call("cuMemGetAllocationPropertiesFromHandle", wire.Value{U: 1}, wire.Value{U: h})
+	assert.Equal(t, uint64(1), r, "the properties of another client's handle")
+	r, _ = b.call("cuMemRelease", wire.Value{U: h})
+	assert.Equal(t, uint64(1), r, "releasing another client's handle")
+
+	r, outs = a.call("cuMemRetainAllocationHandle", wire.Value{U: 1}, wire.Value{U: va + 4096})
+	require.Zero(t, r)
+	assert.Equal(t, h, binary.LittleEndian.Uint64(outs[0]))
+	for i := 0; i < 2; i++ {
+		r, _ = a.call("cuMemRelease", wire.Value{U: h})
+		assert.Zero(t, r, "reference %d", i)
+	}
+	r, _ = a.call("cuMemUnmap", wire.Value{U: va}, wire.Value{U: sz})
+	assert.Zero(t, r)
+}

@@ -2151,4 +2151,10 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	12045: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
 	},
+	12046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetAllocationPropertiesFromHandle(ptr(v[0].B), uint64(v[1].U))))
+	},
+	12047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemRetainAllocationHandle(ptr(v[0].B), uintptr(v[1].U))))
+	},
 }

@@ -385,6 +385,8 @@ type Cuda struct {
 	CuMemRangeGetAttributes                              func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32
 	CuStreamAttachMemAsync                               func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
 	CuStreamAttachMemAsync_ptsz                          func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
+	CuMemGetAllocationPropertiesFromHandle               func(prop unsafe.Pointer, handle uint64) int32
+	CuMemRetainAllocationHandle                          func(handle unsafe.Pointer, addr uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2215,6 +2217,12 @@ var Semantics = Set{
 		},
 		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
 			return int32(cuda.StreamAttachMemAsyncPtsz(hStream, dptr, length, flags))
+		},
+		CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+			return int32(cuda.MemGetAllocationPropertiesFromHandle(prop, handle))
+		},
+		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+			return int32(cuda.MemRetainAllocationHandle(handle, addr))
 		},
 	},
 	Cudart: Cudart{
@@ -7810,6 +7818,18 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 12039, "cuStreamAttachMemAsync_ptsz", cuda.Result(r), hStream, dptr, length, flags)
 				return r
 			},
+			CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+				shim.TraceEnd(t, 12046, "cuMemGetAllocationPropertiesFromHandle", cuda.Result(r), prop, handle)
+				return r
+			},
+			CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRetainAllocationHandle(handle, addr)
+				shim.TraceEnd(t, 12047, "cuMemRetainAllocationHandle", cuda.Result(r), handle, addr)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -13021,6 +13041,12 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
 				return get().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+			},
+			CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+				return get().Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+			},
+			CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+				return get().Cuda.CuMemRetainAllocationHandle(handle, addr)
 			},
 		},
 		Cudart: Cudart{

@@ -68,7 +68,15 @@ struct ptrattrs { int type, device; void *devicePointer, *hostPointer; char rese
 	X(cuMemRangeGetAttributes, (void **, size_t *, int *, size_t, CUdeviceptr, size_t)) \
 	X(cuStreamAttachMemAsync, (H, CUdeviceptr, size_t, unsigned)) \
 	X(cuStreamAttachMemAsync_ptsz, (H, CUdeviceptr, size_t, unsigned)) \
-	X(cuStreamCreate, (H *, unsigned)) X(cuStreamDestroy_v2, (H))
+	X(cuStreamCreate, (H *, unsigned)) X(cuStreamDestroy_v2, (H)) \
+	X(cuMemCreate, (unsigned long long *, size_t, const void *, unsigned long long)) \
+	X(cuMemRelease, (unsigned long long)) \
+	X(cuMemAddressReserve, (CUdeviceptr *, size_t, size_t, CUdeviceptr, unsigned long long)) \
+	X(cuMemAddressFree, (CUdeviceptr, size_t)) \
+	X(cuMemMap, (CUdeviceptr, size_t, size_t, unsigned long long, unsigned long long)) \
+	X(cuMemUnmap, (CUdeviceptr, size_t)) \
+	X(cuMemGetAllocationPropertiesFromHandle, (void *, unsigned long long)) \
+	X(cuMemRetainAllocationHandle, (unsigned long long *, void *))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -473,6 +481,39 @@ static void test_batches(void) {
 	rtFree(dev); rtFree(a); rtFree(b); rtFree(c);
 }
 
+/* The VMM family's handle queries: the handle behind a mapped address is the one created,
+ * with a reference of its own; the properties are those it was created with. */
+static void test_vmm_handles(void) {
+	struct { int type, handleTypes; struct memloc loc; void *win32; unsigned char flags[8]; } prop, got;
+	memset(&prop, 0, sizeof prop);
+	prop.type = 1; prop.loc.type = 1; prop.loc.id = 0;
+	const size_t sz = 2 << 20;
+	unsigned long long h = 0, h2 = 0, h3 = 0;
+	CUdeviceptr va = 0;
+	EQ(cuMemCreate(&h, sz, &prop, 0), 0, "cuMemCreate");
+	memset(&got, 0x55, sizeof got);
+	EQ(cuMemGetAllocationPropertiesFromHandle(&got, h), 0, "cuMemGetAllocationPropertiesFromHandle");
+	EQ(got.type, 1, "pinned");
+	EQ(got.loc.type, 1, "a device location");
+	EQ(got.loc.id, 0, "device 0");
+	EQ(cuMemGetAllocationPropertiesFromHandle(&got, 0x1234), 1, "a wild handle");
+	EQ(cuMemGetAllocationPropertiesFromHandle(NULL, h), 1, "no properties");
+	EQ(cuMemAddressReserve(&va, 2 * sz, 0, 0, 0), 0, "cuMemAddressReserve");
+	EQ(cuMemRetainAllocationHandle(&h2, (void *)(uintptr_t)va), 1, "nothing mapped there yet");
+	EQ(cuMemMap(va, sz, 0, h, 0), 0, "cuMemMap");
+	EQ(cuMemRetainAllocationHandle(&h2, (void *)(uintptr_t)(va + 100)), 0, "cuMemRetainAllocationHandle");
+	EQ(h2, h, "the handle created");
+	EQ(cuMemRetainAllocationHandle(&h2, (void *)(uintptr_t)(va + sz)), 1, "reserved but unmapped");
+	EQ(cuMemRelease(h2), 0, "the retained reference");
+	EQ(cuMemRelease(h), 0, "the creation's reference");
+	EQ(cuMemRelease(h), 1, "no reference left");
+	EQ(cuMemRetainAllocationHandle(&h3, (void *)(uintptr_t)va), 0, "still mapped: retained again");
+	EQ(cuMemGetAllocationPropertiesFromHandle(&got, h3), 0, "the retained handle is good");
+	EQ(cuMemRelease(h3), 0, "cuMemRelease");
+	EQ(cuMemUnmap(va, sz), 0, "cuMemUnmap");
+	EQ(cuMemAddressFree(va, 2 * sz), 0, "cuMemAddressFree");
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) { fprintf(stderr, "usage: memmisc LIBDIR [label]\n"); return 2; }
@@ -509,6 +550,7 @@ int main(int argc, char **argv) {
 	test_pools();
 	test_managed();
 	test_batches();
+	test_vmm_handles();
 	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
 	printf("%s: memmisc %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;

@@ -371,7 +371,9 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemRangeGetAttribute, (void*, size_t, int, unsigned long long, size_t)) \
 	X(int, cuMemRangeGetAttributes, (void*, void*, void*, size_t, unsigned long long, size_t)) \
 	X(int, cuStreamAttachMemAsync, (void*, unsigned long long, size_t, unsigned int)) \
-	X(int, cuStreamAttachMemAsync_ptsz, (void*, unsigned long long, size_t, unsigned int))
+	X(int, cuStreamAttachMemAsync_ptsz, (void*, unsigned long long, size_t, unsigned int)) \
+	X(int, cuMemGetAllocationPropertiesFromHandle, (void*, unsigned long long)) \
+	X(int, cuMemRetainAllocationHandle, (void*, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \

@@ -1084,4 +1084,6 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaMemDiscardBatchAsync_ptsz", "iiuuh", 'r', 0},
 	{"cudaMemDiscardAndPrefetchBatchAsync", "iiuiiuuh", 'r', 0},
 	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "iiuiiuuh", 'r', 0},
+	{"cuMemGetAllocationPropertiesFromHandle", "ou", 'c', 0},
+	{"cuMemRetainAllocationHandle", "od", 'c', 0},
 };
