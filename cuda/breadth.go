@@ -545,10 +545,16 @@ func MemHostGetFlags(out unsafe.Pointer, host uintptr) Result {
 // attribute the pointer does not have leaves its slot as cuPointerGetAttribute's failure
 // would, and the call fails only on bad arguments.
 func PointerGetAttributes(n uint32, attrsAt, dataAt uintptr, p uint64) Result {
-	attrs, data := unsafe.Pointer(attrsAt), unsafe.Pointer(dataAt)
 	if _, r := ready(); r != Success {
 		return r
 	}
+	return PointerAttributesWith(PointerGetAttribute, n, attrsAt, dataAt, p)
+}
+
+// PointerAttributesWith is cuPointerGetAttributes over one cuPointerGetAttribute: the
+// semantics', or a remote client's (remote/memmisc.go), whose caller's buffers are its own.
+func PointerAttributesWith(one func(data unsafe.Pointer, attr int32, p uint64) Result, n uint32, attrsAt, dataAt uintptr, p uint64) Result {
+	attrs, data := unsafe.Pointer(attrsAt), unsafe.Pointer(dataAt)
 	if n == 0 || n > 64 || attrs == nil || data == nil {
 		return ErrorInvalidValue
 	}
@@ -561,7 +567,7 @@ func PointerGetAttributes(n uint32, attrsAt, dataAt uintptr, p uint64) Result {
 	for i := uintptr(0); i < uintptr(n); i++ {
 		attr := *(*int32)(unsafe.Add(attrs, 4*i))
 		slot := *(*unsafe.Pointer)(unsafe.Add(data, 8*i))
-		if r := PointerGetAttribute(slot, attr, p); r != Success && r != ErrorInvalidValue {
+		if r := one(slot, attr, p); r != Success && r != ErrorInvalidValue {
 			return r
 		}
 	}

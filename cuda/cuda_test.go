@@ -30,7 +30,9 @@ func TestResolveProc(t *testing.T) {
 		{"cuGetProcAddress", 12000, "cuGetProcAddress_v2", procFound},
 		{"cuGetProcAddress", 11000, "", procVersionLow},
 		{"cuEventElapsedTime", 13000, "cuEventElapsedTime_v2", procFound},
-		{"cuMemAlloc", 2000, "", procVersionLow},
+		{"cuMemAlloc", 2000, "cuMemAlloc", procFound}, // the legacy 32-bit ABI (cuda/legacy.go)
+		{"cuMemAlloc", 3010, "cuMemAlloc", procFound},
+		{"cuMemAlloc", 1000, "", procVersionLow},
 		{"cuCtxCreate", 11040, "cuCtxCreate_v3", procFound},
 		{"cuCtxCreate", 2000, "cuCtxCreate", procFound},
 		{"cuGraphInstantiate", 11000, "cuGraphInstantiate_v2", procFound},

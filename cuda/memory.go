@@ -212,6 +212,7 @@ const (
 	ptrAttrMemoryType = 2
 	ptrAttrDevicePtr  = 3
 	ptrAttrHostPtr    = 4
+	ptrAttrSyncMemops = 6
 	ptrAttrIsManaged  = 8
 	ptrAttrOrdinal    = 9
 	ptrAttrRangeStart = 11
@@ -223,7 +224,7 @@ const (
 
 // PointerGetAttribute is cuPointerGetAttribute.
 func PointerGetAttribute(data unsafe.Pointer, attr int32, p uint64) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	if data == nil {
@@ -248,6 +249,8 @@ func PointerGetAttribute(data unsafe.Pointer, attr int32, p uint64) Result {
 		shim.PutU32(data, t)
 	case ptrAttrDevicePtr, ptrAttrHostPtr:
 		shim.PutU64(data, p)
+	case ptrAttrSyncMemops:
+		shim.PutU32(data, uint32(b2i(a.SyncMemops)))
 	case ptrAttrIsManaged:
 		shim.PutU32(data, uint32(b2i(a.Kind == shim.MemManaged)))
 	case ptrAttrOrdinal:

@@ -19,11 +19,10 @@ func MemAllocAsync(dptr unsafe.Pointer, size uint64, h uintptr) Result {
 	if dptr == nil || size == 0 {
 		return ErrorInvalidValue
 	}
-	a, st := shim.AllocDevice(s.Dev, size, shim.MemDevice)
+	a, st := shim.AllocFromPool(shim.CurrentPool(s.Dev), size)
 	if st != shim.OK {
 		return From(st)
 	}
-	shim.PoolOf(s.Dev).Added(a.Base, a.Charged)
 	shim.PutU64(dptr, uint64(a.Base))
 	return Success
 }
@@ -52,8 +51,19 @@ func DeviceGetDefaultMemPool(out unsafe.Pointer, dev int32) Result {
 	return Success
 }
 
-// DeviceGetMemPool is cuDeviceGetMemPool: the default pool (vgpu sets no other current).
-func DeviceGetMemPool(out unsafe.Pointer, dev int32) Result { return DeviceGetDefaultMemPool(out, dev) }
+// DeviceGetMemPool is cuDeviceGetMemPool: the pool cuDeviceSetMemPool made current, else
+// the default one.
+func DeviceGetMemPool(out unsafe.Pointer, dev int32) Result {
+	d, r := device(dev)
+	if r != Success {
+		return r
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.CurrentPool(d).Handle)
+	return Success
+}
 
 func pool(h uintptr) (*shim.MemPool, Result) {
 	if _, r := ready(); r != Success {

@@ -201,26 +201,3 @@ func OccupancyMaxActiveClusters(out unsafe.Pointer, f uintptr, cfg uintptr) Resu
 	shim.PutI32(out, n)
 	return Success
 }
-
-// cuDeviceCPU is CU_DEVICE_CPU, the host as a prefetch destination.
-const cuDeviceCPU = -1
-
-// MemPrefetchAsync is cuMemPrefetchAsync: the range must lie in one managed allocation and
-// the destination be a device or the host (CU_DEVICE_CPU). The model's managed memory is
-// where every processor reads it, so once checked a prefetch changes nothing, as the
-// runtime's does (which also records the destination for its range queries).
-func MemPrefetchAsync(p uint64, n uint64, dev int32, h uintptr) Result {
-	if _, r := stream(h); r != Success {
-		return r
-	}
-	a := shim.S().Mem.Find(uintptr(p))
-	if n == 0 || a == nil || a.Kind != shim.MemManaged || !shim.InRange(a.Base, uint64(a.Size), uintptr(p), n) {
-		return ErrorInvalidValue
-	}
-	if dev != cuDeviceCPU {
-		if _, r := device(dev); r != Success {
-			return ErrorInvalidDevice
-		}
-	}
-	return Success
-}

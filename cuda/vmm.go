@@ -156,3 +156,39 @@ func MemGetAccess(flags unsafe.Pointer, loc unsafe.Pointer, ptr uint64) Result {
 	shim.PutU64(flags, uint64(a.Flags))
 	return Success
 }
+
+// MemGetAllocationPropertiesFromHandle is cuMemGetAllocationPropertiesFromHandle: the
+// CUmemAllocationProp (32 bytes) the memory was created with, as the model keeps it: pinned
+// device memory of its device, no shareable handle types, no flags.
+func MemGetAllocationPropertiesFromHandle(prop unsafe.Pointer, h uint64) Result {
+	if _, r := ready(); r != Success {
+		return r
+	}
+	p, ok := shim.LookupPhysical(h)
+	if !ok || prop == nil {
+		return ErrorInvalidValue
+	}
+	b := shim.View(prop, 32)
+	clear(b)
+	shim.Le.PutUint32(b[0:], memAllocTypePinned)
+	shim.Le.PutUint32(b[8:], memLocationDevice)
+	shim.Le.PutUint32(b[12:], uint32(shim.S().Ordinal(p.Dev)))
+	return Success
+}
+
+// MemRetainAllocationHandle is cuMemRetainAllocationHandle: the handle of the memory mapped
+// at addr, one more reference to release with cuMemRelease.
+func MemRetainAllocationHandle(out unsafe.Pointer, addr uintptr) Result {
+	if _, r := ready(); r != Success {
+		return r
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	p, st := shim.RetainPhysical(addr)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutU64(out, uint64(p.Handle))
+	return Success
+}

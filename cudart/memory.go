@@ -57,16 +57,23 @@ func MallocAsync(out unsafe.Pointer, size uint64, stream uintptr) Error {
 	if _, e := resolveStream(stream); e != Success {
 		return e
 	}
-	if size == 0 {
-		return ErrorInvalidValue
-	}
-	if e := alloc(out, size, shim.MemDevice); e != Success {
+	d, e := currentDevice()
+	if e != Success {
 		return e
 	}
-	d, _ := currentDevice()
-	if a := shim.S().Mem.Exact(*(*uintptr)(out), shim.MemDevice); a != nil && d != nil {
-		shim.PoolOf(d).Added(a.Base, a.Charged)
+	return mallocFrom(out, size, shim.CurrentPool(d))
+}
+
+// mallocFrom is a stream-ordered allocation from pool p (shim.AllocFromPool).
+func mallocFrom(out unsafe.Pointer, size uint64, p *shim.MemPool) Error {
+	if out == nil || size == 0 {
+		return ErrorInvalidValue
 	}
+	a, st := shim.AllocFromPool(p, size)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, a.Base)
 	return Success
 }
 

@@ -22,9 +22,18 @@ func DeviceGetDefaultMemPool(out unsafe.Pointer, device int32) Error {
 	return Success
 }
 
-// DeviceGetMemPool is cudaDeviceGetMemPool: the default pool (vgpu sets no other current).
+// DeviceGetMemPool is cudaDeviceGetMemPool: the pool cudaDeviceSetMemPool made current,
+// else the default one.
 func DeviceGetMemPool(out unsafe.Pointer, device int32) Error {
-	return DeviceGetDefaultMemPool(out, device)
+	d, e := deviceAt(device)
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.CurrentPool(d).Handle)
+	return Success
 }
 
 // PoolAttrSize is the size of an attribute's value (shim.PoolAttrSize).

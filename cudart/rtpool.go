@@ -48,9 +48,17 @@ func MemGetDefaultMemPool(out, loc unsafe.Pointer, typ int32) Error {
 	return Success
 }
 
-// MemGetMemPool is cudaMemGetMemPool: the current pool, which is the default one.
+// MemGetMemPool is cudaMemGetMemPool: the location's current pool.
 func MemGetMemPool(out, loc unsafe.Pointer, typ int32) Error {
-	return MemGetDefaultMemPool(out, loc, typ)
+	d, e := poolForLocation(loc, typ)
+	if e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, shim.CurrentPool(d).Handle)
+	return Success
 }
 
 // MemSetMemPool is cudaMemSetMemPool: the pool must be the location's device's.
@@ -63,27 +71,23 @@ func MemSetMemPool(loc unsafe.Pointer, typ int32, pool uintptr) Error {
 	if e != Success {
 		return e
 	}
-	if p != shim.PoolOf(d) {
+	if p.Dev != d {
 		return ErrorInvalidValue
 	}
-	return Success
+	return From(shim.SetCurrentPool(d, p))
 }
 
-// MallocFromPoolAsync is cudaMallocFromPoolAsync: stream-ordered allocation from pool, which
-// must be the default pool of the stream's device (the model keeps no other).
+// MallocFromPoolAsync is cudaMallocFromPoolAsync: stream-ordered allocation from pool (a
+// default pool or a created one: its device's memory, whatever the stream's device).
 func MallocFromPoolAsync(out unsafe.Pointer, size uint64, pool, stream uintptr) Error {
-	s, e := resolveStream(stream)
-	if e != Success {
+	if _, e := resolveStream(stream); e != Success {
 		return e
 	}
 	p, e := poolAt(pool)
 	if e != Success {
 		return e
 	}
-	if p != shim.PoolOf(s.Dev) {
-		return ErrorInvalidValue
-	}
-	return MallocAsync(out, size, stream)
+	return mallocFrom(out, size, p)
 }
 
 // MallocFromPoolAsyncPtsz is cudaMallocFromPoolAsync_ptsz.

@@ -6041,3 +6041,243 @@ func vgpu_cudaDeviceGetP2PAtomicCapabilities(capabilities unsafe.Pointer, operat
 func vgpu_cuLaunchCooperativeKernelMultiDevice(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
 	return dispatch.T().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
 }
+
+//export vgpu_cuMemAlloc
+func vgpu_cuMemAlloc(dptr unsafe.Pointer, bytesize uint32) int32 {
+	return dispatch.T().Cuda.CuMemAlloc(dptr, bytesize)
+}
+
+//export vgpu_cuMemFree
+func vgpu_cuMemFree(dptr uint32) int32 {
+	return dispatch.T().Cuda.CuMemFree(dptr)
+}
+
+//export vgpu_cuMemcpyHtoD
+func vgpu_cuMemcpyHtoD(dst uint32, src uintptr, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoD(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoH
+func vgpu_cuMemcpyDtoH(dst uintptr, src uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoH(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoD
+func vgpu_cuMemcpyDtoD(dst uint32, src uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoD(dst, src, count)
+}
+
+//export vgpu_cuMemcpyDtoDAsync
+func vgpu_cuMemcpyDtoDAsync(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyHtoDAsync
+func vgpu_cuMemcpyHtoDAsync(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemcpyDtoHAsync
+func vgpu_cuMemcpyDtoHAsync(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+}
+
+//export vgpu_cuMemsetD8
+func vgpu_cuMemsetD8(dst uint32, value uint8, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD8(dst, value, count)
+}
+
+//export vgpu_cuMemsetD16
+func vgpu_cuMemsetD16(dst uint32, value uint16, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD16(dst, value, count)
+}
+
+//export vgpu_cuMemsetD32
+func vgpu_cuMemsetD32(dst uint32, value uint32, count uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD32(dst, value, count)
+}
+
+//export vgpu_cuMemsetD2D8
+func vgpu_cuMemsetD2D8(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D16
+func vgpu_cuMemsetD2D16(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemsetD2D32
+func vgpu_cuMemsetD2D32(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+	return dispatch.T().Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+}
+
+//export vgpu_cuMemGetAddressRange
+func vgpu_cuMemGetAddressRange(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+	return dispatch.T().Cuda.CuMemGetAddressRange(base, size, dptr)
+}
+
+//export vgpu_cuMemAllocPitch
+func vgpu_cuMemAllocPitch(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+}
+
+//export vgpu_cuMemHostGetDevicePointer
+func vgpu_cuMemHostGetDevicePointer(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+}
+
+//export vgpu_cuMemAllocHost
+func vgpu_cuMemAllocHost(pp unsafe.Pointer, bytesize uint32) int32 {
+	return dispatch.T().Cuda.CuMemAllocHost(pp, bytesize)
+}
+
+//export vgpu_cuMemHostRegister
+func vgpu_cuMemHostRegister(p uintptr, bytesize uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuMemHostRegister(p, bytesize, flags)
+}
+
+//export vgpu_cuPointerSetAttribute
+func vgpu_cuPointerSetAttribute(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+	return dispatch.T().Cuda.CuPointerSetAttribute(value, attribute, ptr)
+}
+
+//export vgpu_cuMemPoolCreate
+func vgpu_cuMemPoolCreate(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemPoolCreate(pool, poolProps)
+}
+
+//export vgpu_cuMemPoolDestroy
+func vgpu_cuMemPoolDestroy(pool uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPoolDestroy(pool)
+}
+
+//export vgpu_cuMemPoolSetAccess
+func vgpu_cuMemPoolSetAccess(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolSetAccess(pool, map_, count)
+}
+
+//export vgpu_cuMemPoolGetAccess
+func vgpu_cuMemPoolGetAccess(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemPoolGetAccess(flags, memPool, location)
+}
+
+//export vgpu_cuMemAllocFromPoolAsync
+func vgpu_cuMemAllocFromPoolAsync(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+}
+
+//export vgpu_cuMemAllocFromPoolAsync_ptsz
+func vgpu_cuMemAllocFromPoolAsync_ptsz(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+}
+
+//export vgpu_cuDeviceSetMemPool
+func vgpu_cuDeviceSetMemPool(dev int32, pool uintptr) int32 {
+	return dispatch.T().Cuda.CuDeviceSetMemPool(dev, pool)
+}
+
+//export vgpu_cudaMemPoolCreate
+func vgpu_cudaMemPoolCreate(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemPoolCreate(memPool, poolProps)
+}
+
+//export vgpu_cudaMemPoolDestroy
+func vgpu_cudaMemPoolDestroy(memPool uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPoolDestroy(memPool)
+}
+
+//export vgpu_cudaMemPoolSetAccess
+func vgpu_cudaMemPoolSetAccess(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+	return dispatch.T().Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+}
+
+//export vgpu_cudaMemPoolGetAccess
+func vgpu_cudaMemPoolGetAccess(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+}
+
+//export vgpu_cuMemAdvise
+func vgpu_cuMemAdvise(devPtr uint64, count uint64, advice int32, device int32) int32 {
+	return dispatch.T().Cuda.CuMemAdvise(devPtr, count, advice, device)
+}
+
+//export vgpu_cuMemAdvise_v2
+func vgpu_cuMemAdvise_v2(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+}
+
+//export vgpu_cuMemPrefetchAsync_ptsz
+func vgpu_cuMemPrefetchAsync_ptsz(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+}
+
+//export vgpu_cuMemPrefetchAsync_v2
+func vgpu_cuMemPrefetchAsync_v2(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+}
+
+//export vgpu_cuMemPrefetchAsync_v2_ptsz
+func vgpu_cuMemPrefetchAsync_v2_ptsz(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+}
+
+//export vgpu_cuMemRangeGetAttribute
+func vgpu_cuMemRangeGetAttribute(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+}
+
+//export vgpu_cuMemRangeGetAttributes
+func vgpu_cuMemRangeGetAttributes(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+	return dispatch.T().Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+}
+
+//export vgpu_cuStreamAttachMemAsync
+func vgpu_cuStreamAttachMemAsync(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+}
+
+//export vgpu_cuStreamAttachMemAsync_ptsz
+func vgpu_cuStreamAttachMemAsync_ptsz(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+}
+
+//export vgpu_cudaMemPrefetchBatchAsync_13
+func vgpu_cudaMemPrefetchBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemPrefetchBatchAsync_ptsz_13
+func vgpu_cudaMemPrefetchBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardBatchAsync_13
+func vgpu_cudaMemDiscardBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardBatchAsync_ptsz_13
+func vgpu_cudaMemDiscardBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardAndPrefetchBatchAsync_13
+func vgpu_cudaMemDiscardAndPrefetchBatchAsync_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13
+func vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+}
+
+//export vgpu_cuMemGetAllocationPropertiesFromHandle
+func vgpu_cuMemGetAllocationPropertiesFromHandle(prop unsafe.Pointer, handle uint64) int32 {
+	return dispatch.T().Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+}
+
+//export vgpu_cuMemRetainAllocationHandle
+func vgpu_cuMemRetainAllocationHandle(handle unsafe.Pointer, addr uintptr) int32 {
+	return dispatch.T().Cuda.CuMemRetainAllocationHandle(handle, addr)
+}

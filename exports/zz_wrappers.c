@@ -2292,6 +2292,72 @@ __asm__(".symver vgpu12_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtom
 int vgpu13_cudaDeviceGetP2PAtomicCapabilities(void* capabilities, void* operations, unsigned int count, int srcDevice, int dstDevice) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, int, int) = (int (*)(void*, void*, unsigned int, int, int))vgpu_forked_sym(1543, 1); return f ? f(capabilities, operations, count, srcDevice, dstDevice) : 3; } int r = (int)vgpu_cudaDeviceGetP2PAtomicCapabilities((void*)capabilities, (void*)operations, (GoUint32)count, (GoInt32)srcDevice, (GoInt32)dstDevice); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaDeviceGetP2PAtomicCapabilities, cudaDeviceGetP2PAtomicCapabilities@@libcudart.so.13");
 int cuLaunchCooperativeKernelMultiDevice(void* launchParamsList, unsigned int numDevices, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(1544, 1); return f ? f(launchParamsList, numDevices, flags) : 3; } int r = (int)vgpu_cuLaunchCooperativeKernelMultiDevice((GoUintptr)launchParamsList, (GoUint32)numDevices, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuMemAlloc(void* dptr, unsigned int bytesize) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1545, 1); return f ? f(dptr, bytesize) : 3; } int r = (int)vgpu_cuMemAlloc((void*)dptr, (GoUint32)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemFree(unsigned int dptr) { if (vgpu_forked()) { int (*f)(unsigned int) = (int (*)(unsigned int))vgpu_forked_sym(1546, 1); return f ? f(dptr) : 3; } int r = (int)vgpu_cuMemFree((GoUint32)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoD(unsigned int dst, void* src, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int) = (int (*)(unsigned int, void*, unsigned int))vgpu_forked_sym(1547, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyHtoD((GoUint32)dst, (GoUintptr)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoH(void* dst, unsigned int src, unsigned int count) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int))vgpu_forked_sym(1548, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoH((GoUintptr)dst, (GoUint32)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoD(unsigned int dst, unsigned int src, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1549, 1); return f ? f(dst, src, count) : 3; } int r = (int)vgpu_cuMemcpyDtoD((GoUint32)dst, (GoUint32)src, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoDAsync(unsigned int dst, unsigned int src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int, void*) = (int (*)(unsigned int, unsigned int, unsigned int, void*))vgpu_forked_sym(1550, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyDtoDAsync((GoUint32)dst, (GoUint32)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoDAsync(unsigned int dst, void* src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, void*) = (int (*)(unsigned int, void*, unsigned int, void*))vgpu_forked_sym(1551, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyHtoDAsync((GoUint32)dst, (GoUintptr)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoHAsync(void* dst, unsigned int src, unsigned int count, void* stream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, void*) = (int (*)(void*, unsigned int, unsigned int, void*))vgpu_forked_sym(1552, 1); return f ? f(dst, src, count, stream) : 3; } int r = (int)vgpu_cuMemcpyDtoHAsync((GoUintptr)dst, (GoUint32)src, (GoUint32)count, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+int cuMemsetD8(unsigned int dst, unsigned char value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned char, unsigned int) = (int (*)(unsigned int, unsigned char, unsigned int))vgpu_forked_sym(1553, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD8((GoUint32)dst, (GoUint8)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD16(unsigned int dst, unsigned short value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned short, unsigned int) = (int (*)(unsigned int, unsigned short, unsigned int))vgpu_forked_sym(1554, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD16((GoUint32)dst, (GoUint16)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD32(unsigned int dst, unsigned int value, unsigned int count) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1555, 1); return f ? f(dst, value, count) : 3; } int r = (int)vgpu_cuMemsetD32((GoUint32)dst, (GoUint32)value, (GoUint32)count); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D8(unsigned int dst, unsigned int pitch, unsigned char value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned char, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned char, unsigned int, unsigned int))vgpu_forked_sym(1556, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D8((GoUint32)dst, (GoUint32)pitch, (GoUint8)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D16(unsigned int dst, unsigned int pitch, unsigned short value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned short, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned short, unsigned int, unsigned int))vgpu_forked_sym(1557, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D16((GoUint32)dst, (GoUint32)pitch, (GoUint16)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemsetD2D32(unsigned int dst, unsigned int pitch, unsigned int value, unsigned int width, unsigned int height) { if (vgpu_forked()) { int (*f)(unsigned int, unsigned int, unsigned int, unsigned int, unsigned int) = (int (*)(unsigned int, unsigned int, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1558, 1); return f ? f(dst, pitch, value, width, height) : 3; } int r = (int)vgpu_cuMemsetD2D32((GoUint32)dst, (GoUint32)pitch, (GoUint32)value, (GoUint32)width, (GoUint32)height); vgpu_fork_note_init(r); return r; }
+int cuMemGetAddressRange(void* base, void* size, unsigned int dptr) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1559, 1); return f ? f(base, size, dptr) : 3; } int r = (int)vgpu_cuMemGetAddressRange((void*)base, (void*)size, (GoUint32)dptr); vgpu_fork_note_init(r); return r; }
+int cuMemAllocPitch(void* dptr, void* pPitch, unsigned int widthInBytes, unsigned int height, unsigned int elementSizeBytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1560, 1); return f ? f(dptr, pPitch, widthInBytes, height, elementSizeBytes) : 3; } int r = (int)vgpu_cuMemAllocPitch((void*)dptr, (void*)pPitch, (GoUint32)widthInBytes, (GoUint32)height, (GoUint32)elementSizeBytes); vgpu_fork_note_init(r); return r; }
+int cuMemHostGetDevicePointer(void* pdptr, void* p, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1561, 1); return f ? f(pdptr, p, flags) : 3; } int r = (int)vgpu_cuMemHostGetDevicePointer((void*)pdptr, (GoUintptr)p, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuMemAllocHost(void* pp, unsigned int bytesize) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1562, 1); return f ? f(pp, bytesize) : 3; } int r = (int)vgpu_cuMemAllocHost((void*)pp, (GoUint32)bytesize); vgpu_fork_note_init(r); return r; }
+int cuMemHostRegister(void* p, size_t bytesize, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned int) = (int (*)(void*, size_t, unsigned int))vgpu_forked_sym(1563, 1); return f ? f(p, bytesize, flags) : 3; } int r = (int)vgpu_cuMemHostRegister((GoUintptr)p, (GoUint64)bytesize, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuPointerSetAttribute(void* value, int attribute, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, int, unsigned long long) = (int (*)(void*, int, unsigned long long))vgpu_forked_sym(1564, 1); return f ? f(value, attribute, ptr) : 3; } int r = (int)vgpu_cuPointerSetAttribute((void*)value, (GoInt32)attribute, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
+int cuMemPoolCreate(void* pool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1565, 1); return f ? f(pool, poolProps) : 3; } int r = (int)vgpu_cuMemPoolCreate((void*)pool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+int cuMemPoolDestroy(void* pool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1566, 1); return f ? f(pool) : 3; } int r = (int)vgpu_cuMemPoolDestroy((GoUintptr)pool); vgpu_fork_note_init(r); return r; }
+int cuMemPoolSetAccess(void* pool, void* map_, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1567, 1); return f ? f(pool, map_, count) : 3; } int r = (int)vgpu_cuMemPoolSetAccess((GoUintptr)pool, (void*)map_, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1568, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cuMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+int cuMemAllocFromPoolAsync(void* dptr, size_t bytesize, void* pool, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, void*) = (int (*)(void*, size_t, void*, void*))vgpu_forked_sym(1569, 1); return f ? f(dptr, bytesize, pool, hStream) : 3; } int r = (int)vgpu_cuMemAllocFromPoolAsync((void*)dptr, (GoUint64)bytesize, (GoUintptr)pool, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemAllocFromPoolAsync_ptsz(void* dptr, size_t bytesize, void* pool, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, void*) = (int (*)(void*, size_t, void*, void*))vgpu_forked_sym(1570, 1); return f ? f(dptr, bytesize, pool, hStream) : 3; } int r = (int)vgpu_cuMemAllocFromPoolAsync_ptsz((void*)dptr, (GoUint64)bytesize, (GoUintptr)pool, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuDeviceSetMemPool(int dev, void* pool) { if (vgpu_forked()) { int (*f)(int, void*) = (int (*)(int, void*))vgpu_forked_sym(1571, 1); return f ? f(dev, pool) : 3; } int r = (int)vgpu_cuDeviceSetMemPool((GoInt32)dev, (GoUintptr)pool); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMemPoolCreate(void* memPool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1572, 1); return f ? f(memPool, poolProps) : 3; } int r = (int)vgpu_cudaMemPoolCreate((void*)memPool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolCreate, cudaMemPoolCreate@libcudart.so.12");
+int vgpu13_cudaMemPoolCreate(void* memPool, void* poolProps) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1573, 1); return f ? f(memPool, poolProps) : 3; } int r = (int)vgpu_cudaMemPoolCreate((void*)memPool, (void*)poolProps); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolCreate, cudaMemPoolCreate@@libcudart.so.13");
+int vgpu12_cudaMemPoolDestroy(void* memPool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1574, 1); return f ? f(memPool) : 3; } int r = (int)vgpu_cudaMemPoolDestroy((GoUintptr)memPool); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolDestroy, cudaMemPoolDestroy@libcudart.so.12");
+int vgpu13_cudaMemPoolDestroy(void* memPool) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1575, 1); return f ? f(memPool) : 3; } int r = (int)vgpu_cudaMemPoolDestroy((GoUintptr)memPool); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolDestroy, cudaMemPoolDestroy@@libcudart.so.13");
+int vgpu12_cudaMemPoolSetAccess(void* memPool, void* descList, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1576, 1); return f ? f(memPool, descList, count) : 3; } int r = (int)vgpu_cudaMemPoolSetAccess((GoUintptr)memPool, (void*)descList, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolSetAccess, cudaMemPoolSetAccess@libcudart.so.12");
+int vgpu13_cudaMemPoolSetAccess(void* memPool, void* descList, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, size_t) = (int (*)(void*, void*, size_t))vgpu_forked_sym(1577, 1); return f ? f(memPool, descList, count) : 3; } int r = (int)vgpu_cudaMemPoolSetAccess((GoUintptr)memPool, (void*)descList, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolSetAccess, cudaMemPoolSetAccess@@libcudart.so.13");
+int vgpu12_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1578, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cudaMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolGetAccess, cudaMemPoolGetAccess@libcudart.so.12");
+int vgpu13_cudaMemPoolGetAccess(void* flags, void* memPool, void* location) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1579, 1); return f ? f(flags, memPool, location) : 3; } int r = (int)vgpu_cudaMemPoolGetAccess((void*)flags, (GoUintptr)memPool, (void*)location); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolGetAccess, cudaMemPoolGetAccess@@libcudart.so.13");
+int cuMemAdvise(unsigned long long devPtr, size_t count, int advice, int device) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, int) = (int (*)(unsigned long long, size_t, int, int))vgpu_forked_sym(1580, 1); return f ? f(devPtr, count, advice, device) : 3; } int r = (int)vgpu_cuMemAdvise((GoUint64)devPtr, (GoUint64)count, (GoInt32)advice, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuMemAdvise_v2(unsigned long long devPtr, size_t count, int advice, vgpu_byval8 location) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, vgpu_byval8) = (int (*)(unsigned long long, size_t, int, vgpu_byval8))vgpu_forked_sym(1581, 1); return f ? f(devPtr, count, advice, location) : 3; } int r = (int)vgpu_cuMemAdvise_v2((GoUint64)devPtr, (GoUint64)count, (GoInt32)advice, (void*)&location); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_ptsz(unsigned long long devPtr, size_t count, int dstDevice, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, int, void*) = (int (*)(unsigned long long, size_t, int, void*))vgpu_forked_sym(1582, 1); return f ? f(devPtr, count, dstDevice, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_ptsz((GoUint64)devPtr, (GoUint64)count, (GoInt32)dstDevice, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_v2(unsigned long long devPtr, size_t count, vgpu_byval8 location, unsigned int flags, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*) = (int (*)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*))vgpu_forked_sym(1583, 1); return f ? f(devPtr, count, location, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_v2((GoUint64)devPtr, (GoUint64)count, (void*)&location, (GoUint32)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchAsync_v2_ptsz(unsigned long long devPtr, size_t count, vgpu_byval8 location, unsigned int flags, void* hStream) { if (vgpu_forked()) { int (*f)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*) = (int (*)(unsigned long long, size_t, vgpu_byval8, unsigned int, void*))vgpu_forked_sym(1584, 1); return f ? f(devPtr, count, location, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchAsync_v2_ptsz((GoUint64)devPtr, (GoUint64)count, (void*)&location, (GoUint32)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemRangeGetAttribute(void* data, size_t dataSize, int attribute, unsigned long long devPtr, size_t count) { if (vgpu_forked()) { int (*f)(void*, size_t, int, unsigned long long, size_t) = (int (*)(void*, size_t, int, unsigned long long, size_t))vgpu_forked_sym(1585, 1); return f ? f(data, dataSize, attribute, devPtr, count) : 3; } int r = (int)vgpu_cuMemRangeGetAttribute((void*)data, (GoUint64)dataSize, (GoInt32)attribute, (GoUint64)devPtr, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuMemRangeGetAttributes(void* data, void* dataSizes, void* attributes, size_t numAttributes, unsigned long long devPtr, size_t count) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned long long, size_t) = (int (*)(void*, void*, void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1586, 1); return f ? f(data, dataSizes, attributes, numAttributes, devPtr, count) : 3; } int r = (int)vgpu_cuMemRangeGetAttributes((GoUintptr)data, (GoUintptr)dataSizes, (GoUintptr)attributes, (GoUint64)numAttributes, (GoUint64)devPtr, (GoUint64)count); vgpu_fork_note_init(r); return r; }
+int cuStreamAttachMemAsync(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1587, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamAttachMemAsync_ptsz(void* hStream, unsigned long long dptr, size_t length, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, unsigned int) = (int (*)(void*, unsigned long long, size_t, unsigned int))vgpu_forked_sym(1588, 1); return f ? f(hStream, dptr, length, flags) : 3; } int r = (int)vgpu_cuStreamAttachMemAsync_ptsz((GoUintptr)hStream, (GoUint64)dptr, (GoUint64)length, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int vgpu13_cudaMemPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1589, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemPrefetchBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPrefetchBatchAsync, cudaMemPrefetchBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1590, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemPrefetchBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPrefetchBatchAsync_ptsz, cudaMemPrefetchBatchAsync_ptsz@@libcudart.so.13");
+int vgpu13_cudaMemDiscardBatchAsync(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1591, 1); return f ? f(dptrs, sizes, count, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardBatchAsync, cudaMemDiscardBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemDiscardBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1592, 1); return f ? f(dptrs, sizes, count, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardBatchAsync_ptsz, cudaMemDiscardBatchAsync_ptsz@@libcudart.so.13");
+int vgpu13_cudaMemDiscardAndPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1593, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardAndPrefetchBatchAsync_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync, cudaMemDiscardAndPrefetchBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1594, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream) : 3; } int r = (int)vgpu_cudaMemDiscardAndPrefetchBatchAsync_ptsz_13((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz, cudaMemDiscardAndPrefetchBatchAsync_ptsz@@libcudart.so.13");
+int cuMemGetAllocationPropertiesFromHandle(void* prop, unsigned long long handle) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1595, 1); return f ? f(prop, handle) : 3; } int r = (int)vgpu_cuMemGetAllocationPropertiesFromHandle((void*)prop, (GoUint64)handle); vgpu_fork_note_init(r); return r; }
+int cuMemRetainAllocationHandle(void* handle, void* addr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1596, 1); return f ? f(handle, addr) : 3; } int r = (int)vgpu_cuMemRetainAllocationHandle((void*)handle, (GoUintptr)addr); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3840,9 +3906,61 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.12"},
 	{"cudaDeviceGetP2PAtomicCapabilities", "libcudart.so.13"},
 	{"cuLaunchCooperativeKernelMultiDevice", NULL},
+	{"cuMemAlloc", NULL},
+	{"cuMemFree", NULL},
+	{"cuMemcpyHtoD", NULL},
+	{"cuMemcpyDtoH", NULL},
+	{"cuMemcpyDtoD", NULL},
+	{"cuMemcpyDtoDAsync", NULL},
+	{"cuMemcpyHtoDAsync", NULL},
+	{"cuMemcpyDtoHAsync", NULL},
+	{"cuMemsetD8", NULL},
+	{"cuMemsetD16", NULL},
+	{"cuMemsetD32", NULL},
+	{"cuMemsetD2D8", NULL},
+	{"cuMemsetD2D16", NULL},
+	{"cuMemsetD2D32", NULL},
+	{"cuMemGetAddressRange", NULL},
+	{"cuMemAllocPitch", NULL},
+	{"cuMemHostGetDevicePointer", NULL},
+	{"cuMemAllocHost", NULL},
+	{"cuMemHostRegister", NULL},
+	{"cuPointerSetAttribute", NULL},
+	{"cuMemPoolCreate", NULL},
+	{"cuMemPoolDestroy", NULL},
+	{"cuMemPoolSetAccess", NULL},
+	{"cuMemPoolGetAccess", NULL},
+	{"cuMemAllocFromPoolAsync", NULL},
+	{"cuMemAllocFromPoolAsync_ptsz", NULL},
+	{"cuDeviceSetMemPool", NULL},
+	{"cudaMemPoolCreate", "libcudart.so.12"},
+	{"cudaMemPoolCreate", "libcudart.so.13"},
+	{"cudaMemPoolDestroy", "libcudart.so.12"},
+	{"cudaMemPoolDestroy", "libcudart.so.13"},
+	{"cudaMemPoolSetAccess", "libcudart.so.12"},
+	{"cudaMemPoolSetAccess", "libcudart.so.13"},
+	{"cudaMemPoolGetAccess", "libcudart.so.12"},
+	{"cudaMemPoolGetAccess", "libcudart.so.13"},
+	{"cuMemAdvise", NULL},
+	{"cuMemAdvise_v2", NULL},
+	{"cuMemPrefetchAsync_ptsz", NULL},
+	{"cuMemPrefetchAsync_v2", NULL},
+	{"cuMemPrefetchAsync_v2_ptsz", NULL},
+	{"cuMemRangeGetAttribute", NULL},
+	{"cuMemRangeGetAttributes", NULL},
+	{"cuStreamAttachMemAsync", NULL},
+	{"cuStreamAttachMemAsync_ptsz", NULL},
+	{"cudaMemPrefetchBatchAsync", "libcudart.so.13"},
+	{"cudaMemPrefetchBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemDiscardBatchAsync", "libcudart.so.13"},
+	{"cudaMemDiscardBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemDiscardAndPrefetchBatchAsync", "libcudart.so.13"},
+	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "libcudart.so.13"},
+	{"cuMemGetAllocationPropertiesFromHandle", NULL},
+	{"cuMemRetainAllocationHandle", NULL},
 };
-const int vgpu_fork_nsyms = 1545;
-void *vgpu_fork_cache[1545];
+const int vgpu_fork_nsyms = 1597;
+void *vgpu_fork_cache[1597];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3929,6 +4047,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuDevicePrimaryCtxSetFlags_v2", (void*)cuDevicePrimaryCtxSetFlags_v2},
 	{"cuDeviceRegisterAsyncNotification", (void*)cuDeviceRegisterAsyncNotification},
 	{"cuDeviceSetGraphMemAttribute", (void*)cuDeviceSetGraphMemAttribute},
+	{"cuDeviceSetMemPool", (void*)cuDeviceSetMemPool},
 	{"cuDeviceTotalMem", (void*)cuDeviceTotalMem},
 	{"cuDeviceTotalMem_v2", (void*)cuDeviceTotalMem_v2},
 	{"cuDeviceUnregisterAsyncNotification", (void*)cuDeviceUnregisterAsyncNotification},
@@ -4093,35 +4212,57 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuLogsUnregisterCallback", (void*)cuLogsUnregisterCallback},
 	{"cuMemAddressFree", (void*)cuMemAddressFree},
 	{"cuMemAddressReserve", (void*)cuMemAddressReserve},
+	{"cuMemAdvise", (void*)cuMemAdvise},
+	{"cuMemAdvise_v2", (void*)cuMemAdvise_v2},
+	{"cuMemAlloc", (void*)cuMemAlloc},
 	{"cuMemAllocAsync", (void*)cuMemAllocAsync},
 	{"cuMemAllocAsync_ptsz", (void*)cuMemAllocAsync_ptsz},
+	{"cuMemAllocFromPoolAsync", (void*)cuMemAllocFromPoolAsync},
+	{"cuMemAllocFromPoolAsync_ptsz", (void*)cuMemAllocFromPoolAsync_ptsz},
+	{"cuMemAllocHost", (void*)cuMemAllocHost},
 	{"cuMemAllocHost_v2", (void*)cuMemAllocHost_v2},
 	{"cuMemAllocManaged", (void*)cuMemAllocManaged},
+	{"cuMemAllocPitch", (void*)cuMemAllocPitch},
 	{"cuMemAllocPitch_v2", (void*)cuMemAllocPitch_v2},
 	{"cuMemAlloc_v2", (void*)cuMemAlloc_v2},
 	{"cuMemBatchDecompressAsync", (void*)cuMemBatchDecompressAsync},
 	{"cuMemBatchDecompressAsync_ptsz", (void*)cuMemBatchDecompressAsync_ptsz},
 	{"cuMemCreate", (void*)cuMemCreate},
+	{"cuMemFree", (void*)cuMemFree},
 	{"cuMemFreeAsync", (void*)cuMemFreeAsync},
 	{"cuMemFreeAsync_ptsz", (void*)cuMemFreeAsync_ptsz},
 	{"cuMemFreeHost", (void*)cuMemFreeHost},
 	{"cuMemFree_v2", (void*)cuMemFree_v2},
 	{"cuMemGetAccess", (void*)cuMemGetAccess},
+	{"cuMemGetAddressRange", (void*)cuMemGetAddressRange},
 	{"cuMemGetAddressRange_v2", (void*)cuMemGetAddressRange_v2},
 	{"cuMemGetAllocationGranularity", (void*)cuMemGetAllocationGranularity},
+	{"cuMemGetAllocationPropertiesFromHandle", (void*)cuMemGetAllocationPropertiesFromHandle},
 	{"cuMemGetInfo", (void*)cuMemGetInfo},
 	{"cuMemGetInfo_v2", (void*)cuMemGetInfo_v2},
 	{"cuMemHostAlloc", (void*)cuMemHostAlloc},
+	{"cuMemHostGetDevicePointer", (void*)cuMemHostGetDevicePointer},
 	{"cuMemHostGetDevicePointer_v2", (void*)cuMemHostGetDevicePointer_v2},
 	{"cuMemHostGetFlags", (void*)cuMemHostGetFlags},
+	{"cuMemHostRegister", (void*)cuMemHostRegister},
 	{"cuMemHostRegister_v2", (void*)cuMemHostRegister_v2},
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
 	{"cuMemMap", (void*)cuMemMap},
+	{"cuMemPoolCreate", (void*)cuMemPoolCreate},
+	{"cuMemPoolDestroy", (void*)cuMemPoolDestroy},
+	{"cuMemPoolGetAccess", (void*)cuMemPoolGetAccess},
 	{"cuMemPoolGetAttribute", (void*)cuMemPoolGetAttribute},
+	{"cuMemPoolSetAccess", (void*)cuMemPoolSetAccess},
 	{"cuMemPoolSetAttribute", (void*)cuMemPoolSetAttribute},
 	{"cuMemPoolTrimTo", (void*)cuMemPoolTrimTo},
 	{"cuMemPrefetchAsync", (void*)cuMemPrefetchAsync},
+	{"cuMemPrefetchAsync_ptsz", (void*)cuMemPrefetchAsync_ptsz},
+	{"cuMemPrefetchAsync_v2", (void*)cuMemPrefetchAsync_v2},
+	{"cuMemPrefetchAsync_v2_ptsz", (void*)cuMemPrefetchAsync_v2_ptsz},
+	{"cuMemRangeGetAttribute", (void*)cuMemRangeGetAttribute},
+	{"cuMemRangeGetAttributes", (void*)cuMemRangeGetAttributes},
 	{"cuMemRelease", (void*)cuMemRelease},
+	{"cuMemRetainAllocationHandle", (void*)cuMemRetainAllocationHandle},
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
 	{"cuMemUnmap", (void*)cuMemUnmap},
 	{"cuMemcpy", (void*)cuMemcpy},
@@ -4137,14 +4278,20 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpy3D_v2_ptds", (void*)cuMemcpy3D_v2_ptds},
 	{"cuMemcpyAsync", (void*)cuMemcpyAsync},
 	{"cuMemcpyAsync_ptsz", (void*)cuMemcpyAsync_ptsz},
+	{"cuMemcpyDtoD", (void*)cuMemcpyDtoD},
+	{"cuMemcpyDtoDAsync", (void*)cuMemcpyDtoDAsync},
 	{"cuMemcpyDtoDAsync_v2", (void*)cuMemcpyDtoDAsync_v2},
 	{"cuMemcpyDtoDAsync_v2_ptsz", (void*)cuMemcpyDtoDAsync_v2_ptsz},
 	{"cuMemcpyDtoD_v2", (void*)cuMemcpyDtoD_v2},
 	{"cuMemcpyDtoD_v2_ptds", (void*)cuMemcpyDtoD_v2_ptds},
+	{"cuMemcpyDtoH", (void*)cuMemcpyDtoH},
+	{"cuMemcpyDtoHAsync", (void*)cuMemcpyDtoHAsync},
 	{"cuMemcpyDtoHAsync_v2", (void*)cuMemcpyDtoHAsync_v2},
 	{"cuMemcpyDtoHAsync_v2_ptsz", (void*)cuMemcpyDtoHAsync_v2_ptsz},
 	{"cuMemcpyDtoH_v2", (void*)cuMemcpyDtoH_v2},
 	{"cuMemcpyDtoH_v2_ptds", (void*)cuMemcpyDtoH_v2_ptds},
+	{"cuMemcpyHtoD", (void*)cuMemcpyHtoD},
+	{"cuMemcpyHtoDAsync", (void*)cuMemcpyHtoDAsync},
 	{"cuMemcpyHtoDAsync_v2", (void*)cuMemcpyHtoDAsync_v2},
 	{"cuMemcpyHtoDAsync_v2_ptsz", (void*)cuMemcpyHtoDAsync_v2_ptsz},
 	{"cuMemcpyHtoD_v2", (void*)cuMemcpyHtoD_v2},
@@ -4154,26 +4301,32 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyPeerAsync_ptsz", (void*)cuMemcpyPeerAsync_ptsz},
 	{"cuMemcpyPeer_ptds", (void*)cuMemcpyPeer_ptds},
 	{"cuMemcpy_ptds", (void*)cuMemcpy_ptds},
+	{"cuMemsetD16", (void*)cuMemsetD16},
 	{"cuMemsetD16Async", (void*)cuMemsetD16Async},
 	{"cuMemsetD16Async_ptsz", (void*)cuMemsetD16Async_ptsz},
 	{"cuMemsetD16_v2", (void*)cuMemsetD16_v2},
 	{"cuMemsetD16_v2_ptds", (void*)cuMemsetD16_v2_ptds},
+	{"cuMemsetD2D16", (void*)cuMemsetD2D16},
 	{"cuMemsetD2D16Async", (void*)cuMemsetD2D16Async},
 	{"cuMemsetD2D16Async_ptsz", (void*)cuMemsetD2D16Async_ptsz},
 	{"cuMemsetD2D16_v2", (void*)cuMemsetD2D16_v2},
 	{"cuMemsetD2D16_v2_ptds", (void*)cuMemsetD2D16_v2_ptds},
+	{"cuMemsetD2D32", (void*)cuMemsetD2D32},
 	{"cuMemsetD2D32Async", (void*)cuMemsetD2D32Async},
 	{"cuMemsetD2D32Async_ptsz", (void*)cuMemsetD2D32Async_ptsz},
 	{"cuMemsetD2D32_v2", (void*)cuMemsetD2D32_v2},
 	{"cuMemsetD2D32_v2_ptds", (void*)cuMemsetD2D32_v2_ptds},
+	{"cuMemsetD2D8", (void*)cuMemsetD2D8},
 	{"cuMemsetD2D8Async", (void*)cuMemsetD2D8Async},
 	{"cuMemsetD2D8Async_ptsz", (void*)cuMemsetD2D8Async_ptsz},
 	{"cuMemsetD2D8_v2", (void*)cuMemsetD2D8_v2},
 	{"cuMemsetD2D8_v2_ptds", (void*)cuMemsetD2D8_v2_ptds},
+	{"cuMemsetD32", (void*)cuMemsetD32},
 	{"cuMemsetD32Async", (void*)cuMemsetD32Async},
 	{"cuMemsetD32Async_ptsz", (void*)cuMemsetD32Async_ptsz},
 	{"cuMemsetD32_v2", (void*)cuMemsetD32_v2},
 	{"cuMemsetD32_v2_ptds", (void*)cuMemsetD32_v2_ptds},
+	{"cuMemsetD8", (void*)cuMemsetD8},
 	{"cuMemsetD8Async", (void*)cuMemsetD8Async},
 	{"cuMemsetD8Async_ptsz", (void*)cuMemsetD8Async_ptsz},
 	{"cuMemsetD8_v2", (void*)cuMemsetD8_v2},
@@ -4203,11 +4356,14 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
+	{"cuPointerSetAttribute", (void*)cuPointerSetAttribute},
 	{"cuProfilerInitialize", (void*)cuProfilerInitialize},
 	{"cuProfilerStart", (void*)cuProfilerStart},
 	{"cuProfilerStop", (void*)cuProfilerStop},
 	{"cuStreamAddCallback", (void*)cuStreamAddCallback},
 	{"cuStreamAddCallback_ptsz", (void*)cuStreamAddCallback_ptsz},
+	{"cuStreamAttachMemAsync", (void*)cuStreamAttachMemAsync},
+	{"cuStreamAttachMemAsync_ptsz", (void*)cuStreamAttachMemAsync_ptsz},
 	{"cuStreamBatchMemOp", (void*)cuStreamBatchMemOp},
 	{"cuStreamBatchMemOp_ptsz", (void*)cuStreamBatchMemOp_ptsz},
 	{"cuStreamBatchMemOp_v2", (void*)cuStreamBatchMemOp_v2},

@@ -606,6 +606,12 @@ func Forward(idx int, vals []wire.Value) uint64 {
 			return r
 		}
 	}
+	return forwardCall(f, vals)
+}
+
+// forwardCall is Forward past the client-side hooks: a hook that answers part of a call
+// itself (remote/memmisc.go) sends the rest with it.
+func forwardCall(f *api.Func, vals []wire.Value) uint64 {
 	// Inputs with a fixed size first, so sizes that name a count can be computed.
 	for pass := 0; pass < 2; pass++ {
 		for i, a := range f.Args {
@@ -658,7 +664,9 @@ func Forward(idx int, vals []wire.Value) uint64 {
 		return unavailable(f.Lib)
 	}
 	for i, a := range f.Args {
-		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 {
+		// A failing call leaves its outputs as they were, as in process; an [inout] argument
+		// still comes back (a count that says how much room was needed).
+		if wire.Returns(a) && vals[i].U != 0 && len(outs[i]) > 0 && (res == 0 || a.Dir == "inout") {
 			copy(shim.View(unsafe.Pointer(uintptr(vals[i].U)), len(outs[i])), outs[i])
 		}
 	}

@@ -472,7 +472,7 @@ var Stubs = table.Set{
 		CuGetExportTable: table.Semantics.Cuda.CuGetExportTable,
 		CuPointerGetAttribute: func(data unsafe.Pointer, attribute int32, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuPointerGetAttribute", 801))
+			r := int32(Forward(81, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
 			StatsEnd(81, t)
 			return r
 		},
@@ -827,7 +827,7 @@ var Stubs = table.Set{
 		CuMemHostGetFlags:            table.Semantics.Cuda.CuMemHostGetFlags,
 		CuPointerGetAttributes: func(numAttributes uint32, attributes uintptr, data uintptr, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuPointerGetAttributes", 801))
+			r := int32(PointerGetAttributes(numAttributes, attributes, data, ptr))
 			StatsEnd(166, t)
 			return r
 		},
@@ -946,7 +946,7 @@ var Stubs = table.Set{
 		CuOccupancyMaxActiveClusters:              table.Semantics.Cuda.CuOccupancyMaxActiveClusters,
 		CuMemPrefetchAsync: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cuMemPrefetchAsync", 801))
+			r := int32(Forward(190, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
 			StatsEnd(190, t)
 			return r
 		},
@@ -2272,6 +2272,219 @@ var Stubs = table.Set{
 			StatsEnd(1204, t)
 			return r
 		},
+		CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1205, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
+			StatsEnd(1205, t)
+			return r
+		},
+		CuMemFree: func(dptr uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1206, []wire.Value{{U: uint64(dptr)}}))
+			StatsEnd(1206, t)
+			return r
+		},
+		CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoD32(dst, src, count))
+			StatsEnd(1207, t)
+			return r
+		},
+		CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyDtoH32(dst, src, count))
+			StatsEnd(1208, t)
+			return r
+		},
+		CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1209, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+			StatsEnd(1209, t)
+			return r
+		},
+		CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1210, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(1210, t)
+			return r
+		},
+		CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoDAsync32(dst, src, count, stream))
+			StatsEnd(1211, t)
+			return r
+		},
+		CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyDtoHAsync32(dst, src, count, stream))
+			StatsEnd(1212, t)
+			return r
+		},
+		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1213, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1213, t)
+			return r
+		},
+		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1214, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1214, t)
+			return r
+		},
+		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1215, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
+			StatsEnd(1215, t)
+			return r
+		},
+		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1216, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1216, t)
+			return r
+		},
+		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1217, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1217, t)
+			return r
+		},
+		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1218, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1218, t)
+			return r
+		},
+		CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1219, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
+			StatsEnd(1219, t)
+			return r
+		},
+		CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1220, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(uintptr(pPitch))}, {U: uint64(widthInBytes)}, {U: uint64(height)}, {U: uint64(elementSizeBytes)}}))
+			StatsEnd(1220, t)
+			return r
+		},
+		CuMemHostGetDevicePointer: table.Semantics.Cuda.CuMemHostGetDevicePointer,
+		CuMemAllocHost:            table.Semantics.Cuda.CuMemAllocHost,
+		CuMemHostRegister:         table.Semantics.Cuda.CuMemHostRegister,
+		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1224, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
+			StatsEnd(1224, t)
+			return r
+		},
+		CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1225, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1225, t)
+			return r
+		},
+		CuMemPoolDestroy: func(pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1226, []wire.Value{{U: uint64(pool)}}))
+			StatsEnd(1226, t)
+			return r
+		},
+		CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1227, []wire.Value{{U: uint64(pool)}, {U: uint64(uintptr(map_))}, {U: uint64(count)}}))
+			StatsEnd(1227, t)
+			return r
+		},
+		CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1228, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1228, t)
+			return r
+		},
+		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1229, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			StatsEnd(1229, t)
+			return r
+		},
+		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1230, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			StatsEnd(1230, t)
+			return r
+		},
+		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1231, []wire.Value{{U: uint64(dev)}, {U: uint64(pool)}}))
+			StatsEnd(1231, t)
+			return r
+		},
+		CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1236, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
+			StatsEnd(1236, t)
+			return r
+		},
+		CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1237, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1237, t)
+			return r
+		},
+		CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1238, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
+			StatsEnd(1238, t)
+			return r
+		},
+		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1239, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1239, t)
+			return r
+		},
+		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1240, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1240, t)
+			return r
+		},
+		CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1241, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
+			StatsEnd(1241, t)
+			return r
+		},
+		CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemRangeGetAttributesCU(data, dataSizes, attributes, numAttributes, devPtr, count))
+			StatsEnd(1242, t)
+			return r
+		},
+		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1243, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(1243, t)
+			return r
+		},
+		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1244, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(1244, t)
+			return r
+		},
+		CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1251, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(handle)}}))
+			StatsEnd(1251, t)
+			return r
+		},
+		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1252, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(addr)}}))
+			StatsEnd(1252, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -2620,7 +2833,7 @@ var Stubs = table.Set{
 		},
 		CudaPointerGetAttributes: func(attributes unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Unsupported("cudaPointerGetAttributes", 801))
+			r := int32(Forward(373, []wire.Value{{U: uint64(uintptr(attributes))}, {U: uint64(ptr)}}))
 			StatsEnd(373, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -5038,6 +5251,96 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1203, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
 			StatsEnd(1203, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1232, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1232, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolDestroy: func(memPool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1233, []wire.Value{{U: uint64(memPool)}}))
+			StatsEnd(1233, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1234, []wire.Value{{U: uint64(memPool)}, {U: uint64(uintptr(descList))}, {U: uint64(count)}}))
+			StatsEnd(1234, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1235, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1235, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1245, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1245, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1246, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1246, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1247, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1247, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1248, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1248, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1249, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1249, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1250, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1250, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

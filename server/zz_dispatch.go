@@ -135,6 +135,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	88: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.EventElapsedTime(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U))))
 	},
+	81: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.PointerGetAttribute(ptr(v[0].B), int32(v[1].U), uint64(v[2].U))))
+	},
 	84: func(v []wire.Value) uint64 { return uint64(uint32(cuda.CtxGetId(uintptr(v[0].U), ptr(v[1].B)))) },
 	85: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemGetAccess(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U))))
@@ -270,6 +273,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.GraphNodeGetType(uintptr(v[0].U), ptr(v[1].B))))
 	},
 	5102: func(v []wire.Value) uint64 { return uint64(uint32(cuda.GraphDestroyNode(uintptr(v[0].U)))) },
+	9002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U))))
+	},
 	9003: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.StreamWaitValue32(uintptr(v[0].U), uint64(v[1].U), uint32(v[2].U), uint32(v[3].U))))
 	},
@@ -584,6 +590,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	257: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MemcpyPeerAsync(uintptr(v[0].U), int32(v[1].U), uintptr(v[2].U), int32(v[3].U), uint64(v[4].U), uintptr(v[5].U))))
+	},
+	262: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.PointerGetAttributes(ptr(v[0].B), uintptr(v[1].U))))
 	},
 	263: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MallocAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U))))
@@ -2339,5 +2348,113 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	},
 	13063: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.DeviceGetP2PAtomicCapabilities(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), int32(v[3].U), int32(v[4].U))))
+	},
+	12000: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemAlloc32(ptr(v[0].B), uint32(v[1].U)))) },
+	12001: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemFree32(uint32(v[0].U)))) },
+	12004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoD32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	12005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoDAsync32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U), uintptr(v[3].U))))
+	},
+	12008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD8_32(uint32(v[0].U), uint8(v[1].U), uint32(v[2].U))))
+	},
+	12009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD16_32(uint32(v[0].U), uint16(v[1].U), uint32(v[2].U))))
+	},
+	12010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD32_32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U))))
+	},
+	12011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D8_32(uint32(v[0].U), uint32(v[1].U), uint8(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D16_32(uint32(v[0].U), uint32(v[1].U), uint16(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemsetD2D32_32(uint32(v[0].U), uint32(v[1].U), uint32(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12014: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetAddressRange32(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	12015: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocPitch32(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	12019: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.PointerSetAttribute(ptr(v[0].B), int32(v[1].U), uint64(v[2].U))))
+	},
+	12020: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemPoolCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	12021: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MemPoolDestroy(uintptr(v[0].U)))) },
+	12022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolSetAccess(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U))))
+	},
+	12023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolGetAccess(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	12024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocFromPoolAsync(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	12025: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAllocFromPoolAsyncPtsz(ptr(v[0].B), uint64(v[1].U), uintptr(v[2].U), uintptr(v[3].U))))
+	},
+	12026: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.DeviceSetMemPool(int32(v[0].U), uintptr(v[1].U))))
+	},
+	12027: func(v []wire.Value) uint64 { return uint64(uint32(cudart.MemPoolCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	12028: func(v []wire.Value) uint64 { return uint64(uint32(cudart.MemPoolDestroy(uintptr(v[0].U)))) },
+	12029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolSetAccess(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U))))
+	},
+	12030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolGetAccess(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	12031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAdvise(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), int32(v[3].U))))
+	},
+	12032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemAdvise2(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), ptr(v[3].B))))
+	},
+	12033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsyncPtsz(uint64(v[0].U), uint64(v[1].U), int32(v[2].U), uintptr(v[3].U))))
+	},
+	12034: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync2(uint64(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	12035: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchAsync2Ptsz(uint64(v[0].U), uint64(v[1].U), ptr(v[2].B), uint32(v[3].U), uintptr(v[4].U))))
+	},
+	12036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemRangeGetAttribute(ptr(v[0].B), uint64(v[1].U), int32(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	12038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamAttachMemAsync(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	12039: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamAttachMemAsyncPtsz(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint32(v[3].U))))
+	},
+	12040: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12041: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12042: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	12043: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	12044: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardAndPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12045: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	12046: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetAllocationPropertiesFromHandle(ptr(v[0].B), uint64(v[1].U))))
+	},
+	12047: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemRetainAllocationHandle(ptr(v[0].B), uintptr(v[1].U))))
 	},
 }

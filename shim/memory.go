@@ -34,6 +34,7 @@ type Alloc struct {
 	Phys       *Physical // the VMM physical memory behind a MemMapped piece
 	Owner      uint64    // the server's client whose call added it (0 in a program's own process); set by MemTable.Add
 	Shared     bool      // pinned host memory a remote server maps too (SetSharedHost)
+	SyncMemops bool      // CU_POINTER_ATTRIBUTE_SYNC_MEMOPS, set by cuPointerSetAttribute
 }
 
 // InRange reports whether [p, p+n) lies within [base, base+size), with no sum that can wrap.

@@ -15,6 +15,12 @@ type MemPool struct {
 	resHigh  uint64
 	thresh   uint64 // the release threshold
 	reuse    [3]int32
+	Dev      *Device           // the device whose memory the pool hands out
+	Created  bool              // made by cuMemPoolCreate / cudaMemPoolCreate (else a device's default)
+	MaxSize  uint64            // the most the pool may hold at once (0: the device's memory)
+	Handles  uint32            // CUmemAllocationHandleType bits it may be exported as (shim/pools.go)
+	access   map[*Device]int32 // other devices' CUmemAccess_flags
+	owner    uint64
 }
 
 type poolKey struct {
@@ -36,7 +42,7 @@ func PoolOf(d *Device) *MemPool {
 	defer poolsMu.Unlock()
 	p := pools[k]
 	if p == nil {
-		p = &MemPool{live: map[uintptr]uint64{}, reuse: [3]int32{1, 1, 1}}
+		p = &MemPool{live: map[uintptr]uint64{}, reuse: [3]int32{1, 1, 1}, Dev: d, owner: k.owner}
 		// KindMemHandle's other objects are of another type: a pool handle passed where
 		// one of them belongs (or the reverse) does not resolve.
 		p.Handle = NewHandle(KindMemHandle, p)
@@ -61,6 +67,7 @@ func (p *MemPool) Added(a uintptr, bytes uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.live[a] = bytes
+	allocPools.Store(a, p)
 	p.used += bytes
 	p.usedHigh = max(p.usedHigh, p.used)
 	p.reserved = max(p.reserved, p.pages())
@@ -87,11 +94,8 @@ func PoolForget(a uintptr) {
 	if x == nil {
 		return
 	}
-	poolsMu.Lock()
-	pool := pools[poolKey{x.Dev, CallerOwner()}]
-	poolsMu.Unlock()
-	if pool != nil {
-		pool.removed(a)
+	if pool, ok := allocPools.LoadAndDelete(a); ok {
+		pool.(*MemPool).removed(a)
 	}
 }
 

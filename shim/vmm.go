@@ -19,6 +19,7 @@ type Physical struct {
 	mu       sync.Mutex
 	maps     int
 	released bool
+	refs     int // references beyond the first: cuMemRetainAllocationHandle's
 }
 
 // CreatePhysical charges size bytes to d and backs them.
@@ -49,6 +50,10 @@ func (p *Physical) ReleasePhysical() Status {
 	defer p.mu.Unlock()
 	if p.released {
 		return ErrInvalidValue
+	}
+	if p.refs > 0 {
+		p.refs--
+		return OK
 	}
 	p.released = true
 	Release(KindMemHandle, p.Handle)
@@ -234,4 +239,27 @@ func piecesCovering(addr uintptr, size uint64) []*Alloc {
 		at = a.End()
 	}
 	return out
+}
+
+// RetainPhysical is the physical memory mapped at addr (the caller's), with one more
+// reference for the caller to release: its handle again, or a new one if every earlier
+// reference was released while the mapping kept the memory.
+func RetainPhysical(addr uintptr) (*Physical, Status) {
+	a := S().Mem.Find(addr)
+	if a == nil || a.Kind != MemMapped || a.Phys == nil {
+		return nil, ErrInvalidValue
+	}
+	p := a.Phys
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fd < 0 {
+		return nil, ErrInvalidValue
+	}
+	if p.released {
+		p.released = false
+		p.Handle = NewHandle(KindMemHandle, p)
+	} else {
+		p.refs++
+	}
+	return p, OK
 }

@@ -457,6 +457,44 @@ type Cuda struct {
 	CuDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32
 	CuDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
 	CuLaunchCooperativeKernelMultiDevice                 func(launchParamsList uintptr, numDevices uint32, flags uint32) int32
+	CuMemAlloc                                           func(dptr unsafe.Pointer, bytesize uint32) int32
+	CuMemFree                                            func(dptr uint32) int32
+	CuMemcpyHtoD                                         func(dst uint32, src uintptr, count uint32) int32
+	CuMemcpyDtoH                                         func(dst uintptr, src uint32, count uint32) int32
+	CuMemcpyDtoD                                         func(dst uint32, src uint32, count uint32) int32
+	CuMemcpyDtoDAsync                                    func(dst uint32, src uint32, count uint32, stream uintptr) int32
+	CuMemcpyHtoDAsync                                    func(dst uint32, src uintptr, count uint32, stream uintptr) int32
+	CuMemcpyDtoHAsync                                    func(dst uintptr, src uint32, count uint32, stream uintptr) int32
+	CuMemsetD8                                           func(dst uint32, value uint8, count uint32) int32
+	CuMemsetD16                                          func(dst uint32, value uint16, count uint32) int32
+	CuMemsetD32                                          func(dst uint32, value uint32, count uint32) int32
+	CuMemsetD2D8                                         func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32
+	CuMemsetD2D16                                        func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32
+	CuMemsetD2D32                                        func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32
+	CuMemGetAddressRange                                 func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32
+	CuMemAllocPitch                                      func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32
+	CuMemHostGetDevicePointer                            func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32
+	CuMemAllocHost                                       func(pp unsafe.Pointer, bytesize uint32) int32
+	CuMemHostRegister                                    func(p uintptr, bytesize uint64, flags uint32) int32
+	CuPointerSetAttribute                                func(value unsafe.Pointer, attribute int32, ptr uint64) int32
+	CuMemPoolCreate                                      func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32
+	CuMemPoolDestroy                                     func(pool uintptr) int32
+	CuMemPoolSetAccess                                   func(pool uintptr, map_ unsafe.Pointer, count uint64) int32
+	CuMemPoolGetAccess                                   func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32
+	CuMemAllocFromPoolAsync                              func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
+	CuMemAllocFromPoolAsync_ptsz                         func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32
+	CuDeviceSetMemPool                                   func(dev int32, pool uintptr) int32
+	CuMemAdvise                                          func(devPtr uint64, count uint64, advice int32, device int32) int32
+	CuMemAdvise_v2                                       func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32
+	CuMemPrefetchAsync_ptsz                              func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32
+	CuMemPrefetchAsync_v2                                func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32
+	CuMemPrefetchAsync_v2_ptsz                           func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32
+	CuMemRangeGetAttribute                               func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32
+	CuMemRangeGetAttributes                              func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32
+	CuStreamAttachMemAsync                               func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
+	CuStreamAttachMemAsync_ptsz                          func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
+	CuMemGetAllocationPropertiesFromHandle               func(prop unsafe.Pointer, handle uint64) int32
+	CuMemRetainAllocationHandle                          func(handle unsafe.Pointer, addr uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -822,6 +860,16 @@ type Cudart struct {
 	CudaLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
 	CudaDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32
 	CudaDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
+	CudaMemPoolCreate                                      func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32
+	CudaMemPoolDestroy                                     func(memPool uintptr) int32
+	CudaMemPoolSetAccess                                   func(memPool uintptr, descList unsafe.Pointer, count uint64) int32
+	CudaMemPoolGetAccess                                   func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32
+	CudaMemPrefetchBatchAsync_13                           func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemPrefetchBatchAsync_ptsz_13                      func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardBatchAsync_13                            func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardBatchAsync_ptsz_13                       func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardAndPrefetchBatchAsync_13                 func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMemDiscardAndPrefetchBatchAsync_ptsz_13            func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2545,6 +2593,120 @@ var Semantics = Set{
 		},
 		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
 			return int32(cuda.LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
+		},
+		CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+			return int32(cuda.MemAlloc32(dptr, bytesize))
+		},
+		CuMemFree: func(dptr uint32) int32 {
+			return int32(cuda.MemFree32(dptr))
+		},
+		CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+			return int32(cuda.MemcpyHtoD32(dst, src, count))
+		},
+		CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+			return int32(cuda.MemcpyDtoH32(dst, src, count))
+		},
+		CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+			return int32(cuda.MemcpyDtoD32(dst, src, count))
+		},
+		CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoDAsync32(dst, src, count, stream))
+		},
+		CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyHtoDAsync32(dst, src, count, stream))
+		},
+		CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+			return int32(cuda.MemcpyDtoHAsync32(dst, src, count, stream))
+		},
+		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+			return int32(cuda.MemsetD8_32(dst, value, count))
+		},
+		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+			return int32(cuda.MemsetD16_32(dst, value, count))
+		},
+		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+			return int32(cuda.MemsetD32_32(dst, value, count))
+		},
+		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D8_32(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D16_32(dst, pitch, value, width, height))
+		},
+		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+			return int32(cuda.MemsetD2D32_32(dst, pitch, value, width, height))
+		},
+		CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+			return int32(cuda.MemGetAddressRange32(base, size, dptr))
+		},
+		CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+			return int32(cuda.MemAllocPitch32(dptr, pPitch, widthInBytes, height, elementSizeBytes))
+		},
+		CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+			return int32(cuda.MemHostGetDevicePointer32(pdptr, p, flags))
+		},
+		CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 {
+			return int32(cuda.MemAllocHost32(pp, bytesize))
+		},
+		CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+			return int32(cuda.MemHostRegister(p, bytesize, flags))
+		},
+		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+			return int32(cuda.PointerSetAttribute(value, attribute, ptr))
+		},
+		CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			return int32(cuda.MemPoolCreate(pool, poolProps))
+		},
+		CuMemPoolDestroy: func(pool uintptr) int32 {
+			return int32(cuda.MemPoolDestroy(pool))
+		},
+		CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+			return int32(cuda.MemPoolSetAccess(pool, map_, count))
+		},
+		CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			return int32(cuda.MemPoolGetAccess(flags, memPool, location))
+		},
+		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			return int32(cuda.MemAllocFromPoolAsync(dptr, bytesize, pool, hStream))
+		},
+		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			return int32(cuda.MemAllocFromPoolAsyncPtsz(dptr, bytesize, pool, hStream))
+		},
+		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+			return int32(cuda.DeviceSetMemPool(dev, pool))
+		},
+		CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+			return int32(cuda.MemAdvise(devPtr, count, advice, device))
+		},
+		CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+			return int32(cuda.MemAdvise2(devPtr, count, advice, location))
+		},
+		CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsyncPtsz(devPtr, count, dstDevice, hStream))
+		},
+		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsync2(devPtr, count, location, flags, hStream))
+		},
+		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchAsync2Ptsz(devPtr, count, location, flags, hStream))
+		},
+		CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+			return int32(cuda.MemRangeGetAttribute(data, dataSize, attribute, devPtr, count))
+		},
+		CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+			return int32(cuda.MemRangeGetAttributesCU(data, dataSizes, attributes, numAttributes, devPtr, count))
+		},
+		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			return int32(cuda.StreamAttachMemAsync(hStream, dptr, length, flags))
+		},
+		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			return int32(cuda.StreamAttachMemAsyncPtsz(hStream, dptr, length, flags))
+		},
+		CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+			return int32(cuda.MemGetAllocationPropertiesFromHandle(prop, handle))
+		},
+		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+			return int32(cuda.MemRetainAllocationHandle(handle, addr))
 		},
 	},
 	Cudart: Cudart{
@@ -5014,6 +5176,76 @@ var Semantics = Set{
 		},
 		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 			r := int32(cudart.DeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+			r := int32(cudart.MemPoolCreate(memPool, poolProps))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolDestroy: func(memPool uintptr) int32 {
+			r := int32(cudart.MemPoolDestroy(memPool))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+			r := int32(cudart.MemPoolSetAccess(memPool, descList, count))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+			r := int32(cudart.MemPoolGetAccess(flags, memPool, location))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardBatchAsync(dptrs, sizes, count, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardBatchAsyncPtsz(dptrs, sizes, count, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -8862,6 +9094,234 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13064, "cuLaunchCooperativeKernelMultiDevice", cuda.Result(r), launchParamsList, numDevices, flags)
 				return r
 			},
+			CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAlloc(dptr, bytesize)
+				shim.TraceEnd(t, 12000, "cuMemAlloc", cuda.Result(r), dptr, bytesize)
+				return r
+			},
+			CuMemFree: func(dptr uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemFree(dptr)
+				shim.TraceEnd(t, 12001, "cuMemFree", cuda.Result(r), dptr)
+				return r
+			},
+			CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoD(dst, src, count)
+				shim.TraceEnd(t, 12002, "cuMemcpyHtoD", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoH(dst, src, count)
+				shim.TraceEnd(t, 12003, "cuMemcpyDtoH", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoD(dst, src, count)
+				shim.TraceEnd(t, 12004, "cuMemcpyDtoD", cuda.Result(r), dst, src, count)
+				return r
+			},
+			CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12005, "cuMemcpyDtoDAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12006, "cuMemcpyHtoDAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+				shim.TraceEnd(t, 12007, "cuMemcpyDtoHAsync", cuda.Result(r), dst, src, count, stream)
+				return r
+			},
+			CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD8(dst, value, count)
+				shim.TraceEnd(t, 12008, "cuMemsetD8", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD16(dst, value, count)
+				shim.TraceEnd(t, 12009, "cuMemsetD16", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD32(dst, value, count)
+				shim.TraceEnd(t, 12010, "cuMemsetD32", cuda.Result(r), dst, value, count)
+				return r
+			},
+			CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12011, "cuMemsetD2D8", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12012, "cuMemsetD2D16", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+				shim.TraceEnd(t, 12013, "cuMemsetD2D32", cuda.Result(r), dst, pitch, value, width, height)
+				return r
+			},
+			CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetAddressRange(base, size, dptr)
+				shim.TraceEnd(t, 12014, "cuMemGetAddressRange", cuda.Result(r), base, size, dptr)
+				return r
+			},
+			CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				shim.TraceEnd(t, 12015, "cuMemAllocPitch", cuda.Result(r), dptr, pPitch, widthInBytes, height, elementSizeBytes)
+				return r
+			},
+			CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+				shim.TraceEnd(t, 12016, "cuMemHostGetDevicePointer", cuda.Result(r), pdptr, p, flags)
+				return r
+			},
+			CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocHost(pp, bytesize)
+				shim.TraceEnd(t, 12017, "cuMemAllocHost", cuda.Result(r), pp, bytesize)
+				return r
+			},
+			CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemHostRegister(p, bytesize, flags)
+				shim.TraceEnd(t, 12018, "cuMemHostRegister", cuda.Result(r), p, bytesize, flags)
+				return r
+			},
+			CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuPointerSetAttribute(value, attribute, ptr)
+				shim.TraceEnd(t, 12019, "cuPointerSetAttribute", cuda.Result(r), value, attribute, ptr)
+				return r
+			},
+			CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolCreate(pool, poolProps)
+				shim.TraceEnd(t, 12020, "cuMemPoolCreate", cuda.Result(r), pool, poolProps)
+				return r
+			},
+			CuMemPoolDestroy: func(pool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolDestroy(pool)
+				shim.TraceEnd(t, 12021, "cuMemPoolDestroy", cuda.Result(r), pool)
+				return r
+			},
+			CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolSetAccess(pool, map_, count)
+				shim.TraceEnd(t, 12022, "cuMemPoolSetAccess", cuda.Result(r), pool, map_, count)
+				return r
+			},
+			CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolGetAccess(flags, memPool, location)
+				shim.TraceEnd(t, 12023, "cuMemPoolGetAccess", cuda.Result(r), flags, memPool, location)
+				return r
+			},
+			CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+				shim.TraceEnd(t, 12024, "cuMemAllocFromPoolAsync", cuda.Result(r), dptr, bytesize, pool, hStream)
+				return r
+			},
+			CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+				shim.TraceEnd(t, 12025, "cuMemAllocFromPoolAsync_ptsz", cuda.Result(r), dptr, bytesize, pool, hStream)
+				return r
+			},
+			CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDeviceSetMemPool(dev, pool)
+				shim.TraceEnd(t, 12026, "cuDeviceSetMemPool", cuda.Result(r), dev, pool)
+				return r
+			},
+			CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAdvise(devPtr, count, advice, device)
+				shim.TraceEnd(t, 12031, "cuMemAdvise", cuda.Result(r), devPtr, count, advice, device)
+				return r
+			},
+			CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+				shim.TraceEnd(t, 12032, "cuMemAdvise_v2", cuda.Result(r), devPtr, count, advice, location)
+				return r
+			},
+			CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+				shim.TraceEnd(t, 12033, "cuMemPrefetchAsync_ptsz", cuda.Result(r), devPtr, count, dstDevice, hStream)
+				return r
+			},
+			CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+				shim.TraceEnd(t, 12034, "cuMemPrefetchAsync_v2", cuda.Result(r), devPtr, count, location, flags, hStream)
+				return r
+			},
+			CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+				shim.TraceEnd(t, 12035, "cuMemPrefetchAsync_v2_ptsz", cuda.Result(r), devPtr, count, location, flags, hStream)
+				return r
+			},
+			CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+				shim.TraceEnd(t, 12036, "cuMemRangeGetAttribute", cuda.Result(r), data, dataSize, attribute, devPtr, count)
+				return r
+			},
+			CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+				shim.TraceEnd(t, 12037, "cuMemRangeGetAttributes", cuda.Result(r), data, dataSizes, attributes, numAttributes, devPtr, count)
+				return r
+			},
+			CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+				shim.TraceEnd(t, 12038, "cuStreamAttachMemAsync", cuda.Result(r), hStream, dptr, length, flags)
+				return r
+			},
+			CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+				shim.TraceEnd(t, 12039, "cuStreamAttachMemAsync_ptsz", cuda.Result(r), hStream, dptr, length, flags)
+				return r
+			},
+			CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+				shim.TraceEnd(t, 12046, "cuMemGetAllocationPropertiesFromHandle", cuda.Result(r), prop, handle)
+				return r
+			},
+			CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemRetainAllocationHandle(handle, addr)
+				shim.TraceEnd(t, 12047, "cuMemRetainAllocationHandle", cuda.Result(r), handle, addr)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -11022,6 +11482,66 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
 				shim.TraceEnd(t, 13063, "cudaDeviceGetP2PAtomicCapabilities", cudart.Error(r), capabilities, operations, count, srcDevice, dstDevice)
+				return r
+			},
+			CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolCreate(memPool, poolProps)
+				shim.TraceEnd(t, 12027, "cudaMemPoolCreate", cudart.Error(r), memPool, poolProps)
+				return r
+			},
+			CudaMemPoolDestroy: func(memPool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolDestroy(memPool)
+				shim.TraceEnd(t, 12028, "cudaMemPoolDestroy", cudart.Error(r), memPool)
+				return r
+			},
+			CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+				shim.TraceEnd(t, 12029, "cudaMemPoolSetAccess", cudart.Error(r), memPool, descList, count)
+				return r
+			},
+			CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+				shim.TraceEnd(t, 12030, "cudaMemPoolGetAccess", cudart.Error(r), flags, memPool, location)
+				return r
+			},
+			CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12040, "cudaMemPrefetchBatchAsync", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12041, "cudaMemPrefetchBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+				shim.TraceEnd(t, 12042, "cudaMemDiscardBatchAsync", cudart.Error(r), dptrs, sizes, count, flags, stream)
+				return r
+			},
+			CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+				shim.TraceEnd(t, 12043, "cudaMemDiscardBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, flags, stream)
+				return r
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12044, "cudaMemDiscardAndPrefetchBatchAsync", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				shim.TraceEnd(t, 12045, "cudaMemDiscardAndPrefetchBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
 				return r
 			},
 		},
@@ -14512,6 +15032,98 @@ func Lazy(get func() *Set) *Set {
 			CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
 				return get().Cuda.CuLaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags)
 			},
+			CuMemAlloc:   func(dptr unsafe.Pointer, bytesize uint32) int32 { return get().Cuda.CuMemAlloc(dptr, bytesize) },
+			CuMemFree:    func(dptr uint32) int32 { return get().Cuda.CuMemFree(dptr) },
+			CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 { return get().Cuda.CuMemcpyHtoD(dst, src, count) },
+			CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 { return get().Cuda.CuMemcpyDtoH(dst, src, count) },
+			CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 { return get().Cuda.CuMemcpyDtoD(dst, src, count) },
+			CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoDAsync(dst, src, count, stream)
+			},
+			CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoDAsync(dst, src, count, stream)
+			},
+			CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
+				return get().Cuda.CuMemcpyDtoHAsync(dst, src, count, stream)
+			},
+			CuMemsetD8:  func(dst uint32, value uint8, count uint32) int32 { return get().Cuda.CuMemsetD8(dst, value, count) },
+			CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 { return get().Cuda.CuMemsetD16(dst, value, count) },
+			CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 { return get().Cuda.CuMemsetD32(dst, value, count) },
+			CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D8(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D16(dst, pitch, value, width, height)
+			},
+			CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+				return get().Cuda.CuMemsetD2D32(dst, pitch, value, width, height)
+			},
+			CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
+				return get().Cuda.CuMemGetAddressRange(base, size, dptr)
+			},
+			CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
+				return get().Cuda.CuMemAllocPitch(dptr, pPitch, widthInBytes, height, elementSizeBytes)
+			},
+			CuMemHostGetDevicePointer: func(pdptr unsafe.Pointer, p uintptr, flags uint32) int32 {
+				return get().Cuda.CuMemHostGetDevicePointer(pdptr, p, flags)
+			},
+			CuMemAllocHost: func(pp unsafe.Pointer, bytesize uint32) int32 { return get().Cuda.CuMemAllocHost(pp, bytesize) },
+			CuMemHostRegister: func(p uintptr, bytesize uint64, flags uint32) int32 {
+				return get().Cuda.CuMemHostRegister(p, bytesize, flags)
+			},
+			CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
+				return get().Cuda.CuPointerSetAttribute(value, attribute, ptr)
+			},
+			CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				return get().Cuda.CuMemPoolCreate(pool, poolProps)
+			},
+			CuMemPoolDestroy: func(pool uintptr) int32 { return get().Cuda.CuMemPoolDestroy(pool) },
+			CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
+				return get().Cuda.CuMemPoolSetAccess(pool, map_, count)
+			},
+			CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				return get().Cuda.CuMemPoolGetAccess(flags, memPool, location)
+			},
+			CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocFromPoolAsync(dptr, bytesize, pool, hStream)
+			},
+			CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+				return get().Cuda.CuMemAllocFromPoolAsync_ptsz(dptr, bytesize, pool, hStream)
+			},
+			CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 { return get().Cuda.CuDeviceSetMemPool(dev, pool) },
+			CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
+				return get().Cuda.CuMemAdvise(devPtr, count, advice, device)
+			},
+			CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
+				return get().Cuda.CuMemAdvise_v2(devPtr, count, advice, location)
+			},
+			CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_ptsz(devPtr, count, dstDevice, hStream)
+			},
+			CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_v2(devPtr, count, location, flags, hStream)
+			},
+			CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchAsync_v2_ptsz(devPtr, count, location, flags, hStream)
+			},
+			CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
+				return get().Cuda.CuMemRangeGetAttribute(data, dataSize, attribute, devPtr, count)
+			},
+			CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
+				return get().Cuda.CuMemRangeGetAttributes(data, dataSizes, attributes, numAttributes, devPtr, count)
+			},
+			CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamAttachMemAsync(hStream, dptr, length, flags)
+			},
+			CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamAttachMemAsync_ptsz(hStream, dptr, length, flags)
+			},
+			CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
+				return get().Cuda.CuMemGetAllocationPropertiesFromHandle(prop, handle)
+			},
+			CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
+				return get().Cuda.CuMemRetainAllocationHandle(handle, addr)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -15426,6 +16038,34 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 				return get().Cudart.CudaDeviceGetP2PAtomicCapabilities(capabilities, operations, count, srcDevice, dstDevice)
+			},
+			CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemPoolCreate(memPool, poolProps)
+			},
+			CudaMemPoolDestroy: func(memPool uintptr) int32 { return get().Cudart.CudaMemPoolDestroy(memPool) },
+			CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
+				return get().Cudart.CudaMemPoolSetAccess(memPool, descList, count)
+			},
+			CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemPoolGetAccess(flags, memPool, location)
+			},
+			CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardBatchAsync_13(dptrs, sizes, count, flags, stream)
+			},
+			CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardBatchAsync_ptsz_13(dptrs, sizes, count, flags, stream)
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardAndPrefetchBatchAsync_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
 			},
 		},
 		Cublas: Cublas{

@@ -70,7 +70,7 @@ var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cud
 
 // Structs passed by value, by their byte size. The C wrapper takes the struct and hands Go
 // its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).
-var byValue = map[string]int{"cudaExtent": 24, "cudaPitchedPtr": 32, "cudaMemLocation": 8, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64, "CUipcMemHandle": 64, "CUipcEventHandle": 64}
+var byValue = map[string]int{"cudaExtent": 24, "cudaPitchedPtr": 32, "cudaMemLocation": 8, "CUmemLocation": 8, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64, "CUipcMemHandle": 64, "CUipcEventHandle": 64}
 
 // byvalTypedefs are the stand-ins, one per size in byValue, that C signatures pass such structs
 // as: same size and register class as the real ones.

@@ -550,19 +550,15 @@ static void contexts_memory(int remote) {
 	EQ(cuMemAllocManaged(&m, 4096, 1), 0, "cuMemAllocManaged");
 	EQ(cuMemAllocManaged(&m, 4096, 4), 1, "an unknown attach flag");
 	/* Prefetching managed memory (cuBLASLt resolves cuMemPrefetchAsync by name): to a device
-	 * or the host (CU_DEVICE_CPU, -1); only managed ranges, only real devices. A remote
-	 * client does not carry it yet: 801, not supported. */
-	if (remote) {
-		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 801, "a remote client's prefetch is not supported yet");
-	} else {
-		EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 0, "prefetching managed memory to device 0");
-		EQ(cuMemPrefetchAsync(m + 1024, 1024, -1, NULL), 0, "prefetching part of it to the host");
-		EQ(cuMemPrefetchAsync(m, 4097, 0, NULL), 1, "a range past the allocation");
-		EQ(cuMemPrefetchAsync(m, 0, 0, NULL), 1, "an empty range");
-		EQ(cuMemPrefetchAsync(a, 64, 0, NULL), 1, "device memory that is not managed");
-		EQ(cuMemPrefetchAsync(m, 4096, 7, NULL), 101, "a device that does not exist");
-		EQ(cuCtxSynchronize(), 0, "the prefetches completed");
-	}
+	 * or the host (CU_DEVICE_CPU, -1); only managed ranges, only real devices. In-process and
+	 * remote alike. */
+	EQ(cuMemPrefetchAsync(m, 4096, 0, NULL), 0, "prefetching managed memory to device 0");
+	EQ(cuMemPrefetchAsync(m + 1024, 1024, -1, NULL), 0, "prefetching part of it to the host");
+	EQ(cuMemPrefetchAsync(m, 4097, 0, NULL), 1, "a range past the allocation");
+	EQ(cuMemPrefetchAsync(m, 0, 0, NULL), 1, "an empty range");
+	EQ(cuMemPrefetchAsync(a, 64, 0, NULL), 1, "device memory that is not managed");
+	EQ(cuMemPrefetchAsync(m, 4096, 7, NULL), 101, "a device that does not exist");
+	EQ(cuCtxSynchronize(), 0, "the prefetches completed");
 	cuMemFree_v2(m); cuMemFree_v2(pp); cuMemFree_v2(a); cuMemFree_v2(b);
 	(void)remote;
 }

@@ -443,7 +443,45 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
 	X(int, cuDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
 	X(int, cuDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int)) \
-	X(int, cuLaunchCooperativeKernelMultiDevice, (void*, unsigned int, unsigned int))
+	X(int, cuLaunchCooperativeKernelMultiDevice, (void*, unsigned int, unsigned int)) \
+	X(int, cuMemAlloc, (void*, unsigned int)) \
+	X(int, cuMemFree, (unsigned int)) \
+	X(int, cuMemcpyHtoD, (unsigned int, const void*, unsigned int)) \
+	X(int, cuMemcpyDtoH, (void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyDtoD, (unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemcpyDtoDAsync, (unsigned int, unsigned int, unsigned int, void*)) \
+	X(int, cuMemcpyHtoDAsync, (unsigned int, const void*, unsigned int, void*)) \
+	X(int, cuMemcpyDtoHAsync, (void*, unsigned int, unsigned int, void*)) \
+	X(int, cuMemsetD8, (unsigned int, unsigned char, unsigned int)) \
+	X(int, cuMemsetD16, (unsigned int, unsigned short, unsigned int)) \
+	X(int, cuMemsetD32, (unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D8, (unsigned int, unsigned int, unsigned char, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D16, (unsigned int, unsigned int, unsigned short, unsigned int, unsigned int)) \
+	X(int, cuMemsetD2D32, (unsigned int, unsigned int, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemGetAddressRange, (void*, void*, unsigned int)) \
+	X(int, cuMemAllocPitch, (void*, void*, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemHostGetDevicePointer, (void*, void*, unsigned int)) \
+	X(int, cuMemAllocHost, (void*, unsigned int)) \
+	X(int, cuMemHostRegister, (void*, size_t, unsigned int)) \
+	X(int, cuPointerSetAttribute, (const void*, int, unsigned long long)) \
+	X(int, cuMemPoolCreate, (void*, const void*)) \
+	X(int, cuMemPoolDestroy, (void*)) \
+	X(int, cuMemPoolSetAccess, (void*, const void*, size_t)) \
+	X(int, cuMemPoolGetAccess, (void*, void*, const void*)) \
+	X(int, cuMemAllocFromPoolAsync, (void*, size_t, void*, void*)) \
+	X(int, cuMemAllocFromPoolAsync_ptsz, (void*, size_t, void*, void*)) \
+	X(int, cuDeviceSetMemPool, (int, void*)) \
+	X(int, cuMemAdvise, (unsigned long long, size_t, int, int)) \
+	X(int, cuMemAdvise_v2, (unsigned long long, size_t, int, vgpu_byval8)) \
+	X(int, cuMemPrefetchAsync_ptsz, (unsigned long long, size_t, int, void*)) \
+	X(int, cuMemPrefetchAsync_v2, (unsigned long long, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cuMemPrefetchAsync_v2_ptsz, (unsigned long long, size_t, vgpu_byval8, unsigned int, void*)) \
+	X(int, cuMemRangeGetAttribute, (void*, size_t, int, unsigned long long, size_t)) \
+	X(int, cuMemRangeGetAttributes, (void*, void*, void*, size_t, unsigned long long, size_t)) \
+	X(int, cuStreamAttachMemAsync, (void*, unsigned long long, size_t, unsigned int)) \
+	X(int, cuStreamAttachMemAsync_ptsz, (void*, unsigned long long, size_t, unsigned int)) \
+	X(int, cuMemGetAllocationPropertiesFromHandle, (void*, unsigned long long)) \
+	X(int, cuMemRetainAllocationHandle, (void*, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -785,7 +823,17 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
 	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*)) \
 	X(int, cudaDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
-	X(int, cudaDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int))
+	X(int, cudaDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int)) \
+	X(int, cudaMemPoolCreate, (void*, const void*)) \
+	X(int, cudaMemPoolDestroy, (void*)) \
+	X(int, cudaMemPoolSetAccess, (void*, const void*, size_t)) \
+	X(int, cudaMemPoolGetAccess, (void*, void*, const void*)) \
+	X(int, cudaMemPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardBatchAsync, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardBatchAsync_ptsz, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardAndPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMemDiscardAndPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \

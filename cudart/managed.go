@@ -1,0 +1,240 @@
+package cudart
+
+import (
+	"unsafe"
+
+	"vgpu/shim"
+)
+
+// Managed-memory hints, the runtime's forms (the semantics, shared with the driver's
+// cuMemAdvise and kin, are shim/managed.go).
+
+// Location types of cudaMemLocation.
+const (
+	locDevice          = shim.LocDevice
+	locHost            = shim.LocHost
+	locHostNuma        = shim.LocHostNuma
+	locHostNumaCurrent = shim.LocHostNumaCurrent
+)
+
+func location(l unsafe.Pointer) (int32, int32) {
+	return *(*int32)(l), *(*int32)(unsafe.Add(l, 4))
+}
+
+// MemAdvise is cudaMemAdvise (CUDA 13; cudaMemAdvise_v2 in 12).
+func MemAdvise(p uintptr, n uint64, advice int32, l unsafe.Pointer) Error {
+	if l == nil {
+		return ErrorInvalidValue
+	}
+	typ, id := location(l)
+	return memAdvise(p, n, advice, typ, id)
+}
+
+// MemAdvise12 is CUDA 12's cudaMemAdvise, which names a device (cudaCpuDeviceId: the host).
+func MemAdvise12(p uintptr, n uint64, advice int32, device int32) Error {
+	typ, id := shim.FromDeviceID(device)
+	return memAdvise(p, n, advice, typ, id)
+}
+
+func memAdvise(p uintptr, n uint64, advice, typ, id int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return From(shim.Advise(p, n, advice, typ, id))
+}
+
+// MemPrefetchAsync is cudaMemPrefetchAsync (CUDA 13; _v2 in 12): the model's managed
+// memory is where every processor reads it, so a prefetch only records its destination,
+// which cudaMemRangeGetAttribute reports.
+func MemPrefetchAsync(p uintptr, n uint64, l unsafe.Pointer, flags uint32, stream uintptr) Error {
+	if l == nil {
+		return ErrorInvalidValue
+	}
+	typ, id := location(l)
+	return memPrefetch(p, n, typ, id, flags, stream)
+}
+
+// MemPrefetchAsyncPtsz is cudaMemPrefetchAsync_ptsz.
+func MemPrefetchAsyncPtsz(p uintptr, n uint64, l unsafe.Pointer, flags uint32, stream uintptr) Error {
+	return MemPrefetchAsync(p, n, l, flags, ptsz(stream))
+}
+
+// MemPrefetchAsync12 is CUDA 12's form, which names a device.
+func MemPrefetchAsync12(p uintptr, n uint64, device int32, stream uintptr) Error {
+	typ, id := shim.FromDeviceID(device)
+	return memPrefetch(p, n, typ, id, 0, stream)
+}
+
+func memPrefetch(p uintptr, n uint64, typ, id int32, flags uint32, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	return From(shim.Prefetch(p, n, typ, id, flags))
+}
+
+// MemRangeGetAttribute is cudaMemRangeGetAttribute.
+func MemRangeGetAttribute(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return From(shim.RangeAttribute(data, size, attr, p, n))
+}
+
+// MemRangeGetAttributes is cudaMemRangeGetAttributes: numAttributes single queries.
+func MemRangeGetAttributes(data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	return RangeAttributes(MemRangeGetAttribute, data, sizes, attrs, num, p, n)
+}
+
+// RangeAttributes answers cudaMemRangeGetAttributes through one cudaMemRangeGetAttribute
+// (a remote client's forwards each query).
+func RangeAttributes(one func(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error, data unsafe.Pointer, sizes, attrs unsafe.Pointer, num uint64, p uintptr, n uint64) Error {
+	if data == nil || sizes == nil || attrs == nil || num == 0 || num > 1<<16 {
+		return ErrorInvalidValue
+	}
+	for i := uint64(0); i < num; i++ {
+		buf := *(*unsafe.Pointer)(unsafe.Add(data, 8*i))
+		if e := one(buf, *(*uint64)(unsafe.Add(sizes, 8*i)), *(*int32)(unsafe.Add(attrs, 4*i)), p, n); e != Success {
+			return e
+		}
+	}
+	return Success
+}
+
+// StreamAttachMemAsync is cudaStreamAttachMemAsync: checked (shim.Attach).
+func StreamAttachMemAsync(stream, p uintptr, length uint64, flags uint32) Error {
+	s, e := resolveStream(stream)
+	if e != Success {
+		return e
+	}
+	return From(shim.Attach(s, p, length, flags))
+}
+
+// StreamAttachMemAsyncPtsz is cudaStreamAttachMemAsync_ptsz.
+func StreamAttachMemAsyncPtsz(stream, p uintptr, length uint64, flags uint32) Error {
+	return StreamAttachMemAsync(ptsz(stream), p, length, flags)
+}
+
+// maxBatch bounds a batch's ranges and locations: the arrays are read from the caller's
+// memory, and no program names more ranges than a device has pages to move.
+const maxBatch = 1 << 16
+
+// batch is a checked batch of managed ranges and where to prefetch them: location k serves
+// ranges idxs[k] .. idxs[k+1]-1 (the last one to the end), the first starting at range 0.
+type batch struct {
+	ps   []uintptr
+	ns   []uint64
+	locs [][2]int32
+	idxs []uint64
+}
+
+func readBatch(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs uint64, flags uint64, prefetch bool) (batch, Error) {
+	var b batch
+	if _, e := begin(); e != Success {
+		return b, e
+	}
+	if dptrs == nil || sizes == nil || count == 0 || count > maxBatch || flags != 0 {
+		return b, ErrorInvalidValue
+	}
+	b.ps = unsafe.Slice((*uintptr)(dptrs), count)
+	b.ns = unsafe.Slice((*uint64)(sizes), count)
+	for i := range b.ps {
+		if st := shim.CheckManaged(b.ps[i], b.ns[i]); st != shim.OK {
+			return b, From(st)
+		}
+	}
+	if !prefetch {
+		return b, Success
+	}
+	if locs == nil || idxs == nil || numLocs == 0 || numLocs > count {
+		return b, ErrorInvalidValue
+	}
+	b.idxs = unsafe.Slice((*uint64)(idxs), numLocs)
+	for k := range b.idxs {
+		l := unsafe.Add(locs, 8*k)
+		typ, id := location(l)
+		if st := shim.CheckLocation(typ, id); st != shim.OK {
+			return b, From(st)
+		}
+		b.locs = append(b.locs, [2]int32{typ, id})
+		if (k == 0 && b.idxs[0] != 0) || (k > 0 && b.idxs[k] <= b.idxs[k-1]) || b.idxs[k] >= count {
+			return b, ErrorInvalidValue
+		}
+	}
+	return b, Success
+}
+
+// prefetch records each range's destination.
+func (b batch) prefetch() Error {
+	for k, l := range b.locs {
+		end := uint64(len(b.ps))
+		if k+1 < len(b.idxs) {
+			end = b.idxs[k+1]
+		}
+		for i := b.idxs[k]; i < end; i++ {
+			if st := shim.Prefetch(b.ps[i], b.ns[i], l[0], l[1], 0); st != shim.OK {
+				return From(st)
+			}
+		}
+	}
+	return Success
+}
+
+// MemPrefetchBatchAsync is cudaMemPrefetchBatchAsync: count managed ranges, each prefetched
+// to the location whose index range holds it; all checked before any is recorded.
+func MemPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	b, e := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
+	if e != Success {
+		return e
+	}
+	return b.prefetch()
+}
+
+// MemPrefetchBatchAsyncPtsz is cudaMemPrefetchBatchAsync_ptsz.
+func MemPrefetchBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
+	return MemPrefetchBatchAsync(dptrs, sizes, count, locs, idxs, numLocs, flags, ptsz(stream))
+}
+
+// MemDiscardBatchAsync is cudaMemDiscardBatchAsync: the ranges' contents become undefined
+// and they have been prefetched nowhere (the model keeps the bytes: undefined allows that).
+func MemDiscardBatchAsync(dptrs, sizes unsafe.Pointer, count, flags uint64, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	b, e := readBatch(dptrs, sizes, count, nil, nil, 0, flags, false)
+	if e != Success {
+		return e
+	}
+	for i := range b.ps {
+		shim.Discard(b.ps[i], b.ns[i])
+	}
+	return Success
+}
+
+// MemDiscardBatchAsyncPtsz is cudaMemDiscardBatchAsync_ptsz.
+func MemDiscardBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count, flags uint64, stream uintptr) Error {
+	return MemDiscardBatchAsync(dptrs, sizes, count, flags, ptsz(stream))
+}
+
+// MemDiscardAndPrefetchBatchAsync is cudaMemDiscardAndPrefetchBatchAsync: a discard, then
+// the prefetch of each range to its location.
+func MemDiscardAndPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
+	if _, e := resolveStream(stream); e != Success {
+		return e
+	}
+	b, e := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
+	if e != Success {
+		return e
+	}
+	for i := range b.ps {
+		shim.Discard(b.ps[i], b.ns[i])
+	}
+	return b.prefetch()
+}
+
+// MemDiscardAndPrefetchBatchAsyncPtsz is cudaMemDiscardAndPrefetchBatchAsync_ptsz.
+func MemDiscardAndPrefetchBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
+	return MemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, locs, idxs, numLocs, flags, ptsz(stream))
+}
