@@ -26,26 +26,11 @@ const (
 	chanNone     = 3
 )
 
-// Array is one CUDA array.
-type Array struct {
-	Storage              *shim.Alloc
-	Desc                 [5]int32 // cudaChannelFormatDesc: x, y, z, w (bits), f (kind)
-	Width, Height, Depth uint64   // as created, in elements (0: the dimension is absent)
-	Flags                uint32
-	Elem                 uint64 // bytes per element
-}
-
-// ArrayLayout is where an array's elements lie: the storage's address, its row pitch in bytes
-// (rows are packed), rows per slice and slices, and the element size. A remote client gets it
-// from the server (OpArrayLayout) to move host memory itself.
-type ArrayLayout struct {
-	Base, Pitch, Rows, Depth, Elem uint64
-}
-
-// Layout is a's layout.
-func (a *Array) Layout() ArrayLayout {
-	return ArrayLayout{Base: uint64(a.Storage.Base), Pitch: a.Width * a.Elem, Rows: max(a.Height, 1), Depth: max(a.Depth, 1), Elem: a.Elem}
-}
+// Array and ArrayLayout are the model's (shim/array.go), shared with the driver API.
+type (
+	Array       = shim.Array
+	ArrayLayout = shim.ArrayLayout
+)
 
 // LayoutOf resolves the caller's array h (cudaErrorInvalidResourceHandle for anything else).
 func LayoutOf(h uintptr) (ArrayLayout, Error) {
@@ -109,9 +94,8 @@ func putDesc(p unsafe.Pointer, d [5]int32) {
 
 // Array flags (cudaArray*): layered, surface load/store, cubemap, texture gather.
 const (
-	arrayLayered = 1
-	arrayCubemap = 4
-	arrayKnown   = 0xf
+	arrayLayered = shim.ArrayLayered
+	arrayCubemap = shim.ArrayCubemap
 )
 
 // newArray makes an array of w x h x depth elements (0 for an absent dimension).
@@ -128,26 +112,16 @@ func newArray(out, desc unsafe.Pointer, w, h, depth uint64, flags uint32) Error 
 	if e != Success {
 		return e
 	}
-	// The H100's texture limits: 1D 131072; 2D 131072 x 65536; 3D 16384 per side; 2048 layers.
-	switch {
-	case w == 0 || flags&^arrayKnown != 0 || (h == 0 && depth != 0 && flags&arrayLayered == 0):
-		return ErrorInvalidValue
-	case flags&arrayCubemap != 0 && (w != h || depth == 0 || depth%6 != 0 || (flags&arrayLayered == 0 && depth != 6)):
-		return ErrorInvalidValue
-	case flags&arrayLayered != 0 && (depth == 0 || depth > 2048 || w > 32768 || h > 32768):
-		return ErrorInvalidValue
-	case flags&(arrayLayered|arrayCubemap) == 0 && depth != 0 && (w > 16384 || h > 16384 || depth > 16384):
-		return ErrorInvalidValue
-	case w > 131072 || h > 65536:
+	if !shim.ArrayDimsOK(w, h, depth, flags) {
 		return ErrorInvalidValue
 	}
-	size := w * elem * max(h, 1) * max(depth, 1) // at most 2^17 * 8 * 2^16 * 2^14: no overflow
-	a, st := shim.AllocDevice(dev, size, shim.MemArray)
+	f, n := shim.FormatOfDesc(d)
+	arr := &Array{Desc: d, Format: f, Channels: n, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}
+	hd, st := shim.NewArray(dev, arr)
 	if st != shim.OK {
 		return From(st)
 	}
-	arr := &Array{Storage: a, Desc: d, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}
-	shim.PutPtr(out, shim.NewHandle(shim.KindArray, arr))
+	shim.PutPtr(out, hd)
 	return Success
 }
 
@@ -182,11 +156,10 @@ func FreeArray(h uintptr) Error {
 	if h == 0 {
 		return Success
 	}
-	a, ok := shim.Lookup[*Array](shim.KindArray, h)
-	if !ok || !shim.Release(shim.KindArray, h) {
+	if st := shim.DestroyArray(h); st != shim.OK {
 		return ErrorInvalidResourceHandle
 	}
-	return From(shim.FreeArrayStorage(a.Storage))
+	return Success
 }
 
 // ArrayGetInfo is cudaArrayGetInfo: any output may be NULL.

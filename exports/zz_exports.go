@@ -5241,3 +5241,213 @@ func vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogen
 func vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance uint64, pHeterogeneousMode unsafe.Pointer) int32 {
 	return dispatch.T().Nvml.NvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, pHeterogeneousMode)
 }
+
+//export vgpu_cuArrayCreate_v2
+func vgpu_cuArrayCreate_v2(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArrayCreate
+func vgpu_cuArrayCreate(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArrayCreate(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArray3DCreate_v2
+func vgpu_cuArray3DCreate_v2(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArray3DCreate
+func vgpu_cuArray3DCreate(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArrayGetDescriptor_v2
+func vgpu_cuArrayGetDescriptor_v2(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArrayGetDescriptor
+func vgpu_cuArrayGetDescriptor(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArray3DGetDescriptor_v2
+func vgpu_cuArray3DGetDescriptor_v2(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArray3DGetDescriptor
+func vgpu_cuArray3DGetDescriptor(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArrayDestroy
+func vgpu_cuArrayDestroy(hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayDestroy(hArray)
+}
+
+//export vgpu_cuArrayGetPlane
+func vgpu_cuArrayGetPlane(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+	return dispatch.T().Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+}
+
+//export vgpu_cuArrayGetMemoryRequirements
+func vgpu_cuArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+	return dispatch.T().Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+}
+
+//export vgpu_cuArrayGetSparseProperties
+func vgpu_cuArrayGetSparseProperties(sparseProperties unsafe.Pointer, array uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+}
+
+//export vgpu_cuMemcpyHtoA_v2
+func vgpu_cuMemcpyHtoA_v2(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoA
+func vgpu_cuMemcpyHtoA(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoAAsync_v2
+func vgpu_cuMemcpyHtoAAsync_v2(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyHtoAAsync
+func vgpu_cuMemcpyHtoAAsync(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoH_v2
+func vgpu_cuMemcpyAtoH_v2(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoH
+func vgpu_cuMemcpyAtoH(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoHAsync_v2
+func vgpu_cuMemcpyAtoHAsync_v2(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoHAsync
+func vgpu_cuMemcpyAtoHAsync(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyDtoA_v2
+func vgpu_cuMemcpyDtoA_v2(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyDtoA
+func vgpu_cuMemcpyDtoA(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD_v2
+func vgpu_cuMemcpyAtoD_v2(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD
+func vgpu_cuMemcpyAtoD(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA_v2
+func vgpu_cuMemcpyAtoA_v2(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA
+func vgpu_cuMemcpyAtoA(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoA_v2_ptds
+func vgpu_cuMemcpyHtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoH_v2_ptds
+func vgpu_cuMemcpyAtoH_v2_ptds(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyDtoA_v2_ptds
+func vgpu_cuMemcpyDtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD_v2_ptds
+func vgpu_cuMemcpyAtoD_v2_ptds(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA_v2_ptds
+func vgpu_cuMemcpyAtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoAAsync_v2_ptsz
+func vgpu_cuMemcpyHtoAAsync_v2_ptsz(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoHAsync_v2_ptsz
+func vgpu_cuMemcpyAtoHAsync_v2_ptsz(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpy2D
+func vgpu_cuMemcpy2D(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned
+func vgpu_cuMemcpy2DUnaligned(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync
+func vgpu_cuMemcpy2DAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D
+func vgpu_cuMemcpy3D(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync
+func vgpu_cuMemcpy3DAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3DPeer
+func vgpu_cuMemcpy3DPeer(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeer(pCopy)
+}
+
+//export vgpu_cuMemcpy3DPeerAsync
+func vgpu_cuMemcpy3DPeerAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3DPeer_ptds
+func vgpu_cuMemcpy3DPeer_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeer_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy3DPeerAsync_ptsz
+func vgpu_cuMemcpy3DPeerAsync_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
+}

@@ -1991,6 +1991,48 @@ int nvmlGpuInstanceGetVgpuSchedulerLog(unsigned long long gpuInstance, void* pSc
 int nvmlGpuInstanceGetVgpuTypeCreatablePlacements(unsigned long long gpuInstance, void* pCreatablePlacementInfo) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1337, 0); return f ? f(gpuInstance, pCreatablePlacementInfo) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuTypeCreatablePlacements((GoUint64)gpuInstance, (void*)pCreatablePlacementInfo); }
 int nvmlGpuInstanceGetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1338, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceGetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
 int nvmlGpuInstanceSetVgpuHeterogeneousMode(unsigned long long gpuInstance, void* pHeterogeneousMode) { if (vgpu_forked()) { int (*f)(unsigned long long, void*) = (int (*)(unsigned long long, void*))vgpu_forked_sym(1339, 0); return f ? f(gpuInstance, pHeterogeneousMode) : 1; } return (int)vgpu_nvmlGpuInstanceSetVgpuHeterogeneousMode((GoUint64)gpuInstance, (void*)pHeterogeneousMode); }
+int cuArrayCreate_v2(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1340, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArrayCreate_v2((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArrayCreate(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1341, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArrayCreate((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DCreate_v2(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1342, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArray3DCreate_v2((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DCreate(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1343, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArray3DCreate((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetDescriptor_v2(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1344, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArrayGetDescriptor_v2((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetDescriptor(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1345, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArrayGetDescriptor((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DGetDescriptor_v2(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1346, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArray3DGetDescriptor_v2((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DGetDescriptor(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1347, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArray3DGetDescriptor((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayDestroy(void* hArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1348, 1); return f ? f(hArray) : 3; } int r = (int)vgpu_cuArrayDestroy((GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetPlane(void* pPlaneArray, void* hArray, unsigned int planeIdx) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1349, 1); return f ? f(pPlaneArray, hArray, planeIdx) : 3; } int r = (int)vgpu_cuArrayGetPlane((void*)pPlaneArray, (GoUintptr)hArray, (GoUint32)planeIdx); vgpu_fork_note_init(r); return r; }
+int cuArrayGetMemoryRequirements(void* memoryRequirements, void* array, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1350, 1); return f ? f(memoryRequirements, array, device) : 3; } int r = (int)vgpu_cuArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)array, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuArrayGetSparseProperties(void* sparseProperties, void* array) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1351, 1); return f ? f(sparseProperties, array) : 3; } int r = (int)vgpu_cuArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)array); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA_v2(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t) = (int (*)(void*, size_t, void*, size_t))vgpu_forked_sym(1352, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA(void* dstArray, unsigned int dstOffset, void* srcHost, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(1353, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcHost, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync_v2(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, void*) = (int (*)(void*, size_t, void*, size_t, void*))vgpu_forked_sym(1354, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync(void* dstArray, unsigned int dstOffset, void* srcHost, unsigned int ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*, unsigned int, void*))vgpu_forked_sym(1355, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcHost, (GoUint32)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH_v2(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(1356, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH_v2((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH(void* dstHost, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1357, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync_v2(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, void*) = (int (*)(void*, void*, size_t, size_t, void*))vgpu_forked_sym(1358, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync_v2((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync(void* dstHost, void* srcArray, unsigned int srcOffset, unsigned int ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int, void*) = (int (*)(void*, void*, unsigned int, unsigned int, void*))vgpu_forked_sym(1359, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA_v2(void* dstArray, size_t dstOffset, unsigned long long srcDevice, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned long long, size_t) = (int (*)(void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1360, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUint64)srcDevice, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA(void* dstArray, unsigned int dstOffset, unsigned int srcDevice, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1361, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUint32)srcDevice, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD_v2(unsigned long long dstDevice, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t, size_t) = (int (*)(unsigned long long, void*, size_t, size_t))vgpu_forked_sym(1362, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD_v2((GoUint64)dstDevice, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD(unsigned int dstDevice, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, unsigned int) = (int (*)(unsigned int, void*, unsigned int, unsigned int))vgpu_forked_sym(1363, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD((GoUint32)dstDevice, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA_v2(void* dstArray, size_t dstOffset, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t) = (int (*)(void*, size_t, void*, size_t, size_t))vgpu_forked_sym(1364, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA(void* dstArray, unsigned int dstOffset, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int, unsigned int))vgpu_forked_sym(1365, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA_v2_ptds(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t) = (int (*)(void*, size_t, void*, size_t))vgpu_forked_sym(1366, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH_v2_ptds(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(1367, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH_v2_ptds((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA_v2_ptds(void* dstArray, size_t dstOffset, unsigned long long srcDevice, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned long long, size_t) = (int (*)(void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1368, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUint64)srcDevice, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD_v2_ptds(unsigned long long dstDevice, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t, size_t) = (int (*)(unsigned long long, void*, size_t, size_t))vgpu_forked_sym(1369, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD_v2_ptds((GoUint64)dstDevice, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA_v2_ptds(void* dstArray, size_t dstOffset, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t) = (int (*)(void*, size_t, void*, size_t, size_t))vgpu_forked_sym(1370, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync_v2_ptsz(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, void*) = (int (*)(void*, size_t, void*, size_t, void*))vgpu_forked_sym(1371, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync_v2_ptsz((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync_v2_ptsz(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, void*) = (int (*)(void*, void*, size_t, size_t, void*))vgpu_forked_sym(1372, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync_v2_ptsz((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2D(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1373, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy2D((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2DUnaligned(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1374, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy2DUnaligned((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2DAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1375, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy2DAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3D(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1376, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3D((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1377, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeer(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1378, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3DPeer((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeerAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1379, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeer_ptds(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1380, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3DPeer_ptds((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeerAsync_ptsz(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1381, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync_ptsz((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3334,13 +3376,67 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", NULL},
 	{"nvmlGpuInstanceGetVgpuHeterogeneousMode", NULL},
 	{"nvmlGpuInstanceSetVgpuHeterogeneousMode", NULL},
+	{"cuArrayCreate_v2", NULL},
+	{"cuArrayCreate", NULL},
+	{"cuArray3DCreate_v2", NULL},
+	{"cuArray3DCreate", NULL},
+	{"cuArrayGetDescriptor_v2", NULL},
+	{"cuArrayGetDescriptor", NULL},
+	{"cuArray3DGetDescriptor_v2", NULL},
+	{"cuArray3DGetDescriptor", NULL},
+	{"cuArrayDestroy", NULL},
+	{"cuArrayGetPlane", NULL},
+	{"cuArrayGetMemoryRequirements", NULL},
+	{"cuArrayGetSparseProperties", NULL},
+	{"cuMemcpyHtoA_v2", NULL},
+	{"cuMemcpyHtoA", NULL},
+	{"cuMemcpyHtoAAsync_v2", NULL},
+	{"cuMemcpyHtoAAsync", NULL},
+	{"cuMemcpyAtoH_v2", NULL},
+	{"cuMemcpyAtoH", NULL},
+	{"cuMemcpyAtoHAsync_v2", NULL},
+	{"cuMemcpyAtoHAsync", NULL},
+	{"cuMemcpyDtoA_v2", NULL},
+	{"cuMemcpyDtoA", NULL},
+	{"cuMemcpyAtoD_v2", NULL},
+	{"cuMemcpyAtoD", NULL},
+	{"cuMemcpyAtoA_v2", NULL},
+	{"cuMemcpyAtoA", NULL},
+	{"cuMemcpyHtoA_v2_ptds", NULL},
+	{"cuMemcpyAtoH_v2_ptds", NULL},
+	{"cuMemcpyDtoA_v2_ptds", NULL},
+	{"cuMemcpyAtoD_v2_ptds", NULL},
+	{"cuMemcpyAtoA_v2_ptds", NULL},
+	{"cuMemcpyHtoAAsync_v2_ptsz", NULL},
+	{"cuMemcpyAtoHAsync_v2_ptsz", NULL},
+	{"cuMemcpy2D", NULL},
+	{"cuMemcpy2DUnaligned", NULL},
+	{"cuMemcpy2DAsync", NULL},
+	{"cuMemcpy3D", NULL},
+	{"cuMemcpy3DAsync", NULL},
+	{"cuMemcpy3DPeer", NULL},
+	{"cuMemcpy3DPeerAsync", NULL},
+	{"cuMemcpy3DPeer_ptds", NULL},
+	{"cuMemcpy3DPeerAsync_ptsz", NULL},
 };
-const int vgpu_fork_nsyms = 1340;
-void *vgpu_fork_cache[1340];
+const int vgpu_fork_nsyms = 1382;
+void *vgpu_fork_cache[1382];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
 static const vgpu_proc vgpu_procs[] = {
+	{"cuArray3DCreate", (void*)cuArray3DCreate},
+	{"cuArray3DCreate_v2", (void*)cuArray3DCreate_v2},
+	{"cuArray3DGetDescriptor", (void*)cuArray3DGetDescriptor},
+	{"cuArray3DGetDescriptor_v2", (void*)cuArray3DGetDescriptor_v2},
+	{"cuArrayCreate", (void*)cuArrayCreate},
+	{"cuArrayCreate_v2", (void*)cuArrayCreate_v2},
+	{"cuArrayDestroy", (void*)cuArrayDestroy},
+	{"cuArrayGetDescriptor", (void*)cuArrayGetDescriptor},
+	{"cuArrayGetDescriptor_v2", (void*)cuArrayGetDescriptor_v2},
+	{"cuArrayGetMemoryRequirements", (void*)cuArrayGetMemoryRequirements},
+	{"cuArrayGetPlane", (void*)cuArrayGetPlane},
+	{"cuArrayGetSparseProperties", (void*)cuArrayGetSparseProperties},
 	{"cuCtxCreate", (void*)cuCtxCreate},
 	{"cuCtxCreate_v2", (void*)cuCtxCreate_v2},
 	{"cuCtxCreate_v3", (void*)cuCtxCreate_v3},
@@ -3543,18 +3639,42 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
 	{"cuMemUnmap", (void*)cuMemUnmap},
 	{"cuMemcpy", (void*)cuMemcpy},
+	{"cuMemcpy2D", (void*)cuMemcpy2D},
+	{"cuMemcpy2DAsync", (void*)cuMemcpy2DAsync},
 	{"cuMemcpy2DAsync_v2", (void*)cuMemcpy2DAsync_v2},
 	{"cuMemcpy2DAsync_v2_ptsz", (void*)cuMemcpy2DAsync_v2_ptsz},
+	{"cuMemcpy2DUnaligned", (void*)cuMemcpy2DUnaligned},
 	{"cuMemcpy2DUnaligned_v2", (void*)cuMemcpy2DUnaligned_v2},
 	{"cuMemcpy2DUnaligned_v2_ptds", (void*)cuMemcpy2DUnaligned_v2_ptds},
 	{"cuMemcpy2D_v2", (void*)cuMemcpy2D_v2},
 	{"cuMemcpy2D_v2_ptds", (void*)cuMemcpy2D_v2_ptds},
+	{"cuMemcpy3D", (void*)cuMemcpy3D},
+	{"cuMemcpy3DAsync", (void*)cuMemcpy3DAsync},
 	{"cuMemcpy3DAsync_v2", (void*)cuMemcpy3DAsync_v2},
 	{"cuMemcpy3DAsync_v2_ptsz", (void*)cuMemcpy3DAsync_v2_ptsz},
+	{"cuMemcpy3DPeer", (void*)cuMemcpy3DPeer},
+	{"cuMemcpy3DPeerAsync", (void*)cuMemcpy3DPeerAsync},
+	{"cuMemcpy3DPeerAsync_ptsz", (void*)cuMemcpy3DPeerAsync_ptsz},
+	{"cuMemcpy3DPeer_ptds", (void*)cuMemcpy3DPeer_ptds},
 	{"cuMemcpy3D_v2", (void*)cuMemcpy3D_v2},
 	{"cuMemcpy3D_v2_ptds", (void*)cuMemcpy3D_v2_ptds},
 	{"cuMemcpyAsync", (void*)cuMemcpyAsync},
 	{"cuMemcpyAsync_ptsz", (void*)cuMemcpyAsync_ptsz},
+	{"cuMemcpyAtoA", (void*)cuMemcpyAtoA},
+	{"cuMemcpyAtoA_v2", (void*)cuMemcpyAtoA_v2},
+	{"cuMemcpyAtoA_v2_ptds", (void*)cuMemcpyAtoA_v2_ptds},
+	{"cuMemcpyAtoD", (void*)cuMemcpyAtoD},
+	{"cuMemcpyAtoD_v2", (void*)cuMemcpyAtoD_v2},
+	{"cuMemcpyAtoD_v2_ptds", (void*)cuMemcpyAtoD_v2_ptds},
+	{"cuMemcpyAtoH", (void*)cuMemcpyAtoH},
+	{"cuMemcpyAtoHAsync", (void*)cuMemcpyAtoHAsync},
+	{"cuMemcpyAtoHAsync_v2", (void*)cuMemcpyAtoHAsync_v2},
+	{"cuMemcpyAtoHAsync_v2_ptsz", (void*)cuMemcpyAtoHAsync_v2_ptsz},
+	{"cuMemcpyAtoH_v2", (void*)cuMemcpyAtoH_v2},
+	{"cuMemcpyAtoH_v2_ptds", (void*)cuMemcpyAtoH_v2_ptds},
+	{"cuMemcpyDtoA", (void*)cuMemcpyDtoA},
+	{"cuMemcpyDtoA_v2", (void*)cuMemcpyDtoA_v2},
+	{"cuMemcpyDtoA_v2_ptds", (void*)cuMemcpyDtoA_v2_ptds},
 	{"cuMemcpyDtoDAsync_v2", (void*)cuMemcpyDtoDAsync_v2},
 	{"cuMemcpyDtoDAsync_v2_ptsz", (void*)cuMemcpyDtoDAsync_v2_ptsz},
 	{"cuMemcpyDtoD_v2", (void*)cuMemcpyDtoD_v2},
@@ -3563,6 +3683,12 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyDtoHAsync_v2_ptsz", (void*)cuMemcpyDtoHAsync_v2_ptsz},
 	{"cuMemcpyDtoH_v2", (void*)cuMemcpyDtoH_v2},
 	{"cuMemcpyDtoH_v2_ptds", (void*)cuMemcpyDtoH_v2_ptds},
+	{"cuMemcpyHtoA", (void*)cuMemcpyHtoA},
+	{"cuMemcpyHtoAAsync", (void*)cuMemcpyHtoAAsync},
+	{"cuMemcpyHtoAAsync_v2", (void*)cuMemcpyHtoAAsync_v2},
+	{"cuMemcpyHtoAAsync_v2_ptsz", (void*)cuMemcpyHtoAAsync_v2_ptsz},
+	{"cuMemcpyHtoA_v2", (void*)cuMemcpyHtoA_v2},
+	{"cuMemcpyHtoA_v2_ptds", (void*)cuMemcpyHtoA_v2_ptds},
 	{"cuMemcpyHtoDAsync_v2", (void*)cuMemcpyHtoDAsync_v2},
 	{"cuMemcpyHtoDAsync_v2_ptsz", (void*)cuMemcpyHtoDAsync_v2_ptsz},
 	{"cuMemcpyHtoD_v2", (void*)cuMemcpyHtoD_v2},

@@ -1754,6 +1754,258 @@ var Stubs = table.Set{
 			StatsEnd(324, t)
 			return r
 		},
+		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1045, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1045, t)
+			return r
+		},
+		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1046, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1046, t)
+			return r
+		},
+		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1047, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1047, t)
+			return r
+		},
+		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1048, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1048, t)
+			return r
+		},
+		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1049, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1049, t)
+			return r
+		},
+		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1050, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1050, t)
+			return r
+		},
+		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1051, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1051, t)
+			return r
+		},
+		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1052, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1052, t)
+			return r
+		},
+		CuArrayDestroy: func(hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1053, []wire.Value{{U: uint64(hArray)}}))
+			StatsEnd(1053, t)
+			return r
+		},
+		CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1054, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
+			StatsEnd(1054, t)
+			return r
+		},
+		CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1055, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
+			StatsEnd(1055, t)
+			return r
+		},
+		CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1056, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
+			StatsEnd(1056, t)
+			return r
+		},
+		CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1057, t)
+			return r
+		},
+		CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoA32(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1058, t)
+			return r
+		},
+		CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1059, t)
+			return r
+		},
+		CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsync32(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1060, t)
+			return r
+		},
+		CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1061, t)
+			return r
+		},
+		CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoH32(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1062, t)
+			return r
+		},
+		CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1063, t)
+			return r
+		},
+		CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsync32(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1064, t)
+			return r
+		},
+		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1065, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1065, t)
+			return r
+		},
+		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1066, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1066, t)
+			return r
+		},
+		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1067, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1067, t)
+			return r
+		},
+		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1068, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1068, t)
+			return r
+		},
+		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1069, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1069, t)
+			return r
+		},
+		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1070, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1070, t)
+			return r
+		},
+		CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAPtds(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1071, t)
+			return r
+		},
+		CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHPtds(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1072, t)
+			return r
+		},
+		CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1073, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1073, t)
+			return r
+		},
+		CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1074, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1074, t)
+			return r
+		},
+		CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1075, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1075, t)
+			return r
+		},
+		CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsyncPtsz(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1076, t)
+			return r
+		},
+		CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsyncPtsz(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1077, t)
+			return r
+		},
+		CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2D32(pCopy))
+			StatsEnd(1078, t)
+			return r
+		},
+		CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2D32(pCopy))
+			StatsEnd(1079, t)
+			return r
+		},
+		CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DAsync32(pCopy, hStream))
+			StatsEnd(1080, t)
+			return r
+		},
+		CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3D32(pCopy))
+			StatsEnd(1081, t)
+			return r
+		},
+		CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DAsync32(pCopy, hStream))
+			StatsEnd(1082, t)
+			return r
+		},
+		CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerCU(pCopy))
+			StatsEnd(1083, t)
+			return r
+		},
+		CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerAsyncCU(pCopy, hStream))
+			StatsEnd(1084, t)
+			return r
+		},
+		CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerPtdsCU(pCopy))
+			StatsEnd(1085, t)
+			return r
+		},
+		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
+			StatsEnd(1086, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

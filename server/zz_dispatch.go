@@ -2040,4 +2040,57 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	4311: func(v []wire.Value) uint64 {
 		return uint64(uint32(nvml.NoGpuInstanceStruct(uint64(v[0].U), ptr(v[1].B))))
 	},
+	10000: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10001: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayCreate32(ptr(v[0].B), ptr(v[1].B)))) },
+	10002: func(v []wire.Value) uint64 { return uint64(uint32(cuda.Array3DCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10003: func(v []wire.Value) uint64 { return uint64(uint32(cuda.Array3DCreate32(ptr(v[0].B), ptr(v[1].B)))) },
+	10004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetDescriptor(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetDescriptor32(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.Array3DGetDescriptor(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.Array3DGetDescriptor32(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10008: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayDestroy(uintptr(v[0].U)))) },
+	10009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetPlane(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10028: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoA(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoA32(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoD(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoD32(uint32(v[0].U), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoA(uintptr(v[0].U), uint64(v[1].U), uintptr(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	10033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoA32(uintptr(v[0].U), uint32(v[1].U), uintptr(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	10036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoAPtds(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoDPtds(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoAPtds(uintptr(v[0].U), uint64(v[1].U), uintptr(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
 }

@@ -349,6 +349,48 @@ type Cuda struct {
 	CuIpcGetEventHandle                                  func(pHandle unsafe.Pointer, event uintptr) int32
 	CuIpcOpenEventHandle                                 func(phEvent unsafe.Pointer, handle unsafe.Pointer) int32
 	CuGraphDebugDotPrint                                 func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32
+	CuArrayCreate_v2                                     func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArrayCreate                                        func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArray3DCreate_v2                                   func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArray3DCreate                                      func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArrayGetDescriptor_v2                              func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArrayGetDescriptor                                 func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArray3DGetDescriptor_v2                            func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArray3DGetDescriptor                               func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArrayDestroy                                       func(hArray uintptr) int32
+	CuArrayGetPlane                                      func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32
+	CuArrayGetMemoryRequirements                         func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32
+	CuArrayGetSparseProperties                           func(sparseProperties unsafe.Pointer, array uintptr) int32
+	CuMemcpyHtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32
+	CuMemcpyHtoA                                         func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32
+	CuMemcpyHtoAAsync_v2                                 func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyHtoAAsync                                    func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32
+	CuMemcpyAtoH_v2                                      func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoH                                         func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyAtoHAsync_v2                                 func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyAtoHAsync                                    func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32
+	CuMemcpyDtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32
+	CuMemcpyDtoA                                         func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32
+	CuMemcpyAtoD_v2                                      func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoD                                         func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyAtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoA                                         func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyHtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32
+	CuMemcpyAtoH_v2_ptds                                 func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyDtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32
+	CuMemcpyAtoD_v2_ptds                                 func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyHtoAAsync_v2_ptsz                            func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyAtoHAsync_v2_ptsz                            func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32
+	CuMemcpy2D                                           func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned                                  func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync                                      func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D                                           func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync                                      func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3DPeer                                       func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DPeerAsync                                  func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3DPeer_ptds                                  func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DPeerAsync_ptsz                             func(pCopy unsafe.Pointer, hStream uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2061,6 +2103,132 @@ var Semantics = Set{
 		},
 		CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 			return int32(cuda.GraphDebugDotPrintCU(hGraph, path, flags))
+		},
+		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.ArrayCreate(pHandle, pAllocateArray))
+		},
+		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.ArrayCreate32(pHandle, pAllocateArray))
+		},
+		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.Array3DCreate(pHandle, pAllocateArray))
+		},
+		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.Array3DCreate32(pHandle, pAllocateArray))
+		},
+		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.ArrayGetDescriptor(pArrayDescriptor, hArray))
+		},
+		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.ArrayGetDescriptor32(pArrayDescriptor, hArray))
+		},
+		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.Array3DGetDescriptor(pArrayDescriptor, hArray))
+		},
+		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.Array3DGetDescriptor32(pArrayDescriptor, hArray))
+		},
+		CuArrayDestroy: func(hArray uintptr) int32 {
+			return int32(cuda.ArrayDestroy(hArray))
+		},
+		CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+			return int32(cuda.ArrayGetPlane(pPlaneArray, hArray, planeIdx))
+		},
+		CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+			return int32(cuda.ArrayGetMemoryRequirements(memoryRequirements, array, device))
+		},
+		CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+			return int32(cuda.ArrayGetSparseProperties(sparseProperties, array))
+		},
+		CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyHtoA32(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsync32(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoH32(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsync32(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyDtoA32(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoD32(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoA32(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyHtoAPtds(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoHPtds(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyDtoAPtds(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoDPtds(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoAPtds(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsyncPtsz(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsyncPtsz(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2D32(pCopy))
+		},
+		CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2D32(pCopy))
+		},
+		CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsync32(pCopy, hStream))
+		},
+		CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3D32(pCopy))
+		},
+		CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsync32(pCopy, hStream))
+		},
+		CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPeerCU(pCopy))
+		},
+		CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DPeerAsyncCU(pCopy, hStream))
+		},
+		CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPeerPtdsCU(pCopy))
+		},
+		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
 		},
 	},
 	Cudart: Cudart{
@@ -7370,6 +7538,258 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 7140, "cuGraphDebugDotPrint", cuda.Result(r), hGraph, path, flags)
 				return r
 			},
+			CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10000, "cuArrayCreate_v2", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayCreate(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10001, "cuArrayCreate", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10002, "cuArray3DCreate_v2", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10003, "cuArray3DCreate", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10004, "cuArrayGetDescriptor_v2", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10005, "cuArrayGetDescriptor", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10006, "cuArray3DGetDescriptor_v2", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10007, "cuArray3DGetDescriptor", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArrayDestroy: func(hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayDestroy(hArray)
+				shim.TraceEnd(t, 10008, "cuArrayDestroy", cuda.Result(r), hArray)
+				return r
+			},
+			CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+				shim.TraceEnd(t, 10009, "cuArrayGetPlane", cuda.Result(r), pPlaneArray, hArray, planeIdx)
+				return r
+			},
+			CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+				shim.TraceEnd(t, 10010, "cuArrayGetMemoryRequirements", cuda.Result(r), memoryRequirements, array, device)
+				return r
+			},
+			CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+				shim.TraceEnd(t, 10011, "cuArrayGetSparseProperties", cuda.Result(r), sparseProperties, array)
+				return r
+			},
+			CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10020, "cuMemcpyHtoA_v2", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10021, "cuMemcpyHtoA", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10022, "cuMemcpyHtoAAsync_v2", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10023, "cuMemcpyHtoAAsync", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10024, "cuMemcpyAtoH_v2", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10025, "cuMemcpyAtoH", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10026, "cuMemcpyAtoHAsync_v2", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10027, "cuMemcpyAtoHAsync", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10028, "cuMemcpyDtoA_v2", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10029, "cuMemcpyDtoA", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10030, "cuMemcpyAtoD_v2", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10031, "cuMemcpyAtoD", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10032, "cuMemcpyAtoA_v2", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10033, "cuMemcpyAtoA", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10034, "cuMemcpyHtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10035, "cuMemcpyAtoH_v2_ptds", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10036, "cuMemcpyDtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10037, "cuMemcpyAtoD_v2_ptds", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10038, "cuMemcpyAtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10039, "cuMemcpyHtoAAsync_v2_ptsz", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10040, "cuMemcpyAtoHAsync_v2_ptsz", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D(pCopy)
+				shim.TraceEnd(t, 10041, "cuMemcpy2D", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned(pCopy)
+				shim.TraceEnd(t, 10042, "cuMemcpy2DUnaligned", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10043, "cuMemcpy2DAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D(pCopy)
+				shim.TraceEnd(t, 10044, "cuMemcpy3D", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10045, "cuMemcpy3DAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeer(pCopy)
+				shim.TraceEnd(t, 10046, "cuMemcpy3DPeer", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10047, "cuMemcpy3DPeerAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeer_ptds(pCopy)
+				shim.TraceEnd(t, 10048, "cuMemcpy3DPeer_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 10049, "cuMemcpy3DPeerAsync_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -12435,6 +12855,116 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuGraphDebugDotPrint: func(hGraph uintptr, path unsafe.Pointer, flags uint32) int32 {
 				return get().Cuda.CuGraphDebugDotPrint(hGraph, path, flags)
+			},
+			CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+			},
+			CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArrayCreate(pHandle, pAllocateArray)
+			},
+			CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+			},
+			CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+			},
+			CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+			},
+			CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+			},
+			CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+			},
+			CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+			},
+			CuArrayDestroy: func(hArray uintptr) int32 { return get().Cuda.CuArrayDestroy(hArray) },
+			CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				return get().Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+			},
+			CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				return get().Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+			},
+			CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				return get().Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+			},
+			CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpy2D:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D(pCopy) },
+			CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned(pCopy) },
+			CuMemcpy2DAsync:     func(pCopy unsafe.Pointer, hStream uintptr) int32 { return get().Cuda.CuMemcpy2DAsync(pCopy, hStream) },
+			CuMemcpy3D:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D(pCopy) },
+			CuMemcpy3DAsync:     func(pCopy unsafe.Pointer, hStream uintptr) int32 { return get().Cuda.CuMemcpy3DAsync(pCopy, hStream) },
+			CuMemcpy3DPeer:      func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3DPeer(pCopy) },
+			CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+			},
+			CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3DPeer_ptds(pCopy) },
+			CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
 			},
 		},
 		Cudart: Cudart{

@@ -335,7 +335,49 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuIpcCloseMemHandle, (unsigned long long)) \
 	X(int, cuIpcGetEventHandle, (void*, void*)) \
 	X(int, cuIpcOpenEventHandle, (void*, vgpu_byval64)) \
-	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int))
+	X(int, cuGraphDebugDotPrint, (void*, const void*, unsigned int)) \
+	X(int, cuArrayCreate_v2, (void*, const void*)) \
+	X(int, cuArrayCreate, (void*, const void*)) \
+	X(int, cuArray3DCreate_v2, (void*, const void*)) \
+	X(int, cuArray3DCreate, (void*, const void*)) \
+	X(int, cuArrayGetDescriptor_v2, (void*, void*)) \
+	X(int, cuArrayGetDescriptor, (void*, void*)) \
+	X(int, cuArray3DGetDescriptor_v2, (void*, void*)) \
+	X(int, cuArray3DGetDescriptor, (void*, void*)) \
+	X(int, cuArrayDestroy, (void*)) \
+	X(int, cuArrayGetPlane, (void*, void*, unsigned int)) \
+	X(int, cuArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cuArrayGetSparseProperties, (void*, void*)) \
+	X(int, cuMemcpyHtoA_v2, (void*, size_t, const void*, size_t)) \
+	X(int, cuMemcpyHtoA, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuMemcpyHtoAAsync_v2, (void*, size_t, const void*, size_t, void*)) \
+	X(int, cuMemcpyHtoAAsync, (void*, unsigned int, const void*, unsigned int, void*)) \
+	X(int, cuMemcpyAtoH_v2, (void*, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoH, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoHAsync_v2, (void*, void*, size_t, size_t, void*)) \
+	X(int, cuMemcpyAtoHAsync, (void*, void*, unsigned int, unsigned int, void*)) \
+	X(int, cuMemcpyDtoA_v2, (void*, size_t, unsigned long long, size_t)) \
+	X(int, cuMemcpyDtoA, (void*, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoD_v2, (unsigned long long, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoD, (unsigned int, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoA_v2, (void*, size_t, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoA, (void*, unsigned int, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyHtoA_v2_ptds, (void*, size_t, const void*, size_t)) \
+	X(int, cuMemcpyAtoH_v2_ptds, (void*, void*, size_t, size_t)) \
+	X(int, cuMemcpyDtoA_v2_ptds, (void*, size_t, unsigned long long, size_t)) \
+	X(int, cuMemcpyAtoD_v2_ptds, (unsigned long long, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoA_v2_ptds, (void*, size_t, void*, size_t, size_t)) \
+	X(int, cuMemcpyHtoAAsync_v2_ptsz, (void*, size_t, const void*, size_t, void*)) \
+	X(int, cuMemcpyAtoHAsync_v2_ptsz, (void*, void*, size_t, size_t, void*)) \
+	X(int, cuMemcpy2D, (const void*)) \
+	X(int, cuMemcpy2DUnaligned, (const void*)) \
+	X(int, cuMemcpy2DAsync, (const void*, void*)) \
+	X(int, cuMemcpy3D, (const void*)) \
+	X(int, cuMemcpy3DAsync, (const void*, void*)) \
+	X(int, cuMemcpy3DPeer, (const void*)) \
+	X(int, cuMemcpy3DPeerAsync, (const void*, void*)) \
+	X(int, cuMemcpy3DPeer_ptds, (const void*)) \
+	X(int, cuMemcpy3DPeerAsync_ptsz, (const void*, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
