@@ -395,3 +395,81 @@ func MemcpyHtoAAsyncPtsz(dst uintptr, off uint64, src uintptr, n uint64, h uintp
 func MemcpyAtoHAsyncPtsz(dst uintptr, src uintptr, off, n uint64, h uintptr) Result {
 	return MemcpyAtoHAsync(dst, src, off, n, ptsz(h))
 }
+
+// Mipmapped arrays (shim/array.go): each level an array of the model, half the size of the
+// one before; cuMipmappedArrayGetLevel hands out a level's array, which the mipmapped array
+// owns (cuArrayDestroy refuses it; cuMipmappedArrayDestroy frees it).
+
+// MipmappedArrayCreate is cuMipmappedArrayCreate: a CUDA_ARRAY3D_DESCRIPTOR for level 0 and
+// a level count from 1 to 1 + log2 of the largest dimension.
+func MipmappedArrayCreate(out, desc unsafe.Pointer, levels uint32) Result {
+	dev, r := ctxDevice()
+	if r != Success {
+		return r
+	}
+	if out == nil || desc == nil {
+		return ErrorInvalidValue
+	}
+	d := readArrayDesc(desc, true, false)
+	cd, elem, ok := shim.DescOfFormat(d.format, d.channels)
+	if !ok || !shim.ArrayDimsOK(d.w, d.h, d.d, d.flags) {
+		return ErrorInvalidValue
+	}
+	h, st := shim.NewMipmap(dev, &shim.Array{Desc: cd, Format: d.format, Channels: d.channels,
+		Width: d.w, Height: d.h, Depth: d.d, Flags: d.flags, Elem: elem}, levels)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, h)
+	return Success
+}
+
+// MipmappedArrayDestroy is cuMipmappedArrayDestroy.
+func MipmappedArrayDestroy(h uintptr) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	return From(shim.DestroyMipmap(h))
+}
+
+// MipmappedArrayGetLevel is cuMipmappedArrayGetLevel.
+func MipmappedArrayGetLevel(out unsafe.Pointer, h uintptr, level uint32) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	a, st := shim.MipmapLevel(h, level)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, a)
+	return Success
+}
+
+// MipmappedArrayGetMemoryRequirements is cuMipmappedArrayGetMemoryRequirements: as for
+// arrays, only deferred-mapping ones have requirements, and vgpu makes none.
+func MipmappedArrayGetMemoryRequirements(out unsafe.Pointer, h uintptr, dev int32) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidHandle
+	}
+	if _, r := device(dev); r != Success {
+		return r
+	}
+	return ErrorInvalidValue
+}
+
+// MipmappedArrayGetSparseProperties is cuMipmappedArrayGetSparseProperties: none is sparse.
+func MipmappedArrayGetSparseProperties(out unsafe.Pointer, h uintptr) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidHandle
+	}
+	return ErrorInvalidValue
+}

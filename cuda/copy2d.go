@@ -306,4 +306,6 @@ func Memcpy3DPeerPtdsCU(p unsafe.Pointer) Result {
 }
 
 // Memcpy3DPeerAsyncPtszCU is cuMemcpy3DPeerAsync_ptsz.
-func Memcpy3DPeerAsyncPtszCU(p unsafe.Pointer, h uintptr) Result { return Memcpy3DPeerAsyncCU(p, ptsz(h)) }
+func Memcpy3DPeerAsyncPtszCU(p unsafe.Pointer, h uintptr) Result {
+	return Memcpy3DPeerAsyncCU(p, ptsz(h))
+}

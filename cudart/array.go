@@ -463,3 +463,90 @@ func Malloc3D(out, ext unsafe.Pointer) Error {
 	shim.Le.PutUint64(b[24:], h)
 	return Success
 }
+
+// MallocMipmappedArray is cudaMallocMipmappedArray (shim/array.go's model, which the driver's
+// cuMipmappedArrayCreate shares).
+func MallocMipmappedArray(out, desc, ext unsafe.Pointer, levels, flags uint32) Error {
+	dev, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if out == nil || desc == nil || ext == nil {
+		return ErrorInvalidValue
+	}
+	d := readDesc(desc)
+	elem, e := ChannelElem(d)
+	if e != Success {
+		return e
+	}
+	w, h, depth := extent(ext)
+	if !shim.ArrayDimsOK(w, h, depth, flags) {
+		return ErrorInvalidValue
+	}
+	f, n := shim.FormatOfDesc(d)
+	hd, st := shim.NewMipmap(dev, &Array{Desc: d, Format: f, Channels: n, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}, levels)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, hd)
+	return Success
+}
+
+// FreeMipmappedArray is cudaFreeMipmappedArray: NULL is a no-op, as cudaFreeArray's.
+func FreeMipmappedArray(h uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if h == 0 {
+		return Success
+	}
+	if shim.DestroyMipmap(h) != shim.OK {
+		return ErrorInvalidResourceHandle
+	}
+	return Success
+}
+
+// GetMipmappedArrayLevel is cudaGetMipmappedArrayLevel.
+func GetMipmappedArrayLevel(out unsafe.Pointer, h uintptr, level uint32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	a, st := shim.MipmapLevel(h, level)
+	if st == shim.ErrInvalidHandle {
+		return ErrorInvalidResourceHandle
+	}
+	if st != shim.OK {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, a)
+	return Success
+}
+
+// MipmappedArrayGetMemoryRequirements is cudaMipmappedArrayGetMemoryRequirements: only
+// deferred-mapping mipmapped arrays have requirements; vgpu makes none.
+func MipmappedArrayGetMemoryRequirements(out unsafe.Pointer, h uintptr, device int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidResourceHandle
+	}
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	return ErrorInvalidValue
+}
+
+// MipmappedArrayGetSparseProperties is cudaMipmappedArrayGetSparseProperties: none is sparse.
+func MipmappedArrayGetSparseProperties(out unsafe.Pointer, h uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidResourceHandle
+	}
+	return ErrorInvalidValue
+}

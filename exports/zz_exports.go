@@ -5451,3 +5451,53 @@ func vgpu_cuMemcpy3DPeer_ptds(pCopy unsafe.Pointer) int32 {
 func vgpu_cuMemcpy3DPeerAsync_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
 	return dispatch.T().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
 }
+
+//export vgpu_cuMipmappedArrayCreate
+func vgpu_cuMipmappedArrayCreate(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+}
+
+//export vgpu_cuMipmappedArrayDestroy
+func vgpu_cuMipmappedArrayDestroy(hMipmappedArray uintptr) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayDestroy(hMipmappedArray)
+}
+
+//export vgpu_cuMipmappedArrayGetLevel
+func vgpu_cuMipmappedArrayGetLevel(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+}
+
+//export vgpu_cuMipmappedArrayGetMemoryRequirements
+func vgpu_cuMipmappedArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+}
+
+//export vgpu_cuMipmappedArrayGetSparseProperties
+func vgpu_cuMipmappedArrayGetSparseProperties(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+}
+
+//export vgpu_cudaMallocMipmappedArray
+func vgpu_cudaMallocMipmappedArray(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+}
+
+//export vgpu_cudaFreeMipmappedArray
+func vgpu_cudaFreeMipmappedArray(mipmappedArray uintptr) int32 {
+	return dispatch.T().Cudart.CudaFreeMipmappedArray(mipmappedArray)
+}
+
+//export vgpu_cudaGetMipmappedArrayLevel
+func vgpu_cudaGetMipmappedArrayLevel(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+	return dispatch.T().Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+}
+
+//export vgpu_cudaMipmappedArrayGetMemoryRequirements
+func vgpu_cudaMipmappedArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+	return dispatch.T().Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+}
+
+//export vgpu_cudaMipmappedArrayGetSparseProperties
+func vgpu_cudaMipmappedArrayGetSparseProperties(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+	return dispatch.T().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+}

@@ -2033,6 +2033,31 @@ int cuMemcpy3DPeer(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*
 int cuMemcpy3DPeerAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1379, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 int cuMemcpy3DPeer_ptds(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1380, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3DPeer_ptds((void*)pCopy); vgpu_fork_note_init(r); return r; }
 int cuMemcpy3DPeerAsync_ptsz(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1381, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync_ptsz((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayCreate(void* pHandle, void* pMipmappedArrayDesc, unsigned int numMipmapLevels) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1382, 1); return f ? f(pHandle, pMipmappedArrayDesc, numMipmapLevels) : 3; } int r = (int)vgpu_cuMipmappedArrayCreate((void*)pHandle, (void*)pMipmappedArrayDesc, (GoUint32)numMipmapLevels); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayDestroy(void* hMipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1383, 1); return f ? f(hMipmappedArray) : 3; } int r = (int)vgpu_cuMipmappedArrayDestroy((GoUintptr)hMipmappedArray); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetLevel(void* pLevelArray, void* hMipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1384, 1); return f ? f(pLevelArray, hMipmappedArray, level) : 3; } int r = (int)vgpu_cuMipmappedArrayGetLevel((void*)pLevelArray, (GoUintptr)hMipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1385, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cuMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1386, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cuMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMallocMipmappedArray(void* mipmappedArray, void* desc, vgpu_byval24 extent, unsigned int numLevels, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, vgpu_byval24, unsigned int, unsigned int) = (int (*)(void*, void*, vgpu_byval24, unsigned int, unsigned int))vgpu_forked_sym(1387, 1); return f ? f(mipmappedArray, desc, extent, numLevels, flags) : 3; } int r = (int)vgpu_cudaMallocMipmappedArray((void*)mipmappedArray, (void*)desc, (void*)&extent, (GoUint32)numLevels, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMallocMipmappedArray, cudaMallocMipmappedArray@libcudart.so.12");
+int vgpu13_cudaMallocMipmappedArray(void* mipmappedArray, void* desc, vgpu_byval24 extent, unsigned int numLevels, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, vgpu_byval24, unsigned int, unsigned int) = (int (*)(void*, void*, vgpu_byval24, unsigned int, unsigned int))vgpu_forked_sym(1388, 1); return f ? f(mipmappedArray, desc, extent, numLevels, flags) : 3; } int r = (int)vgpu_cudaMallocMipmappedArray((void*)mipmappedArray, (void*)desc, (void*)&extent, (GoUint32)numLevels, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMallocMipmappedArray, cudaMallocMipmappedArray@@libcudart.so.13");
+int vgpu12_cudaFreeMipmappedArray(void* mipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1389, 1); return f ? f(mipmappedArray) : 3; } int r = (int)vgpu_cudaFreeMipmappedArray((GoUintptr)mipmappedArray); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaFreeMipmappedArray, cudaFreeMipmappedArray@libcudart.so.12");
+int vgpu13_cudaFreeMipmappedArray(void* mipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1390, 1); return f ? f(mipmappedArray) : 3; } int r = (int)vgpu_cudaFreeMipmappedArray((GoUintptr)mipmappedArray); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaFreeMipmappedArray, cudaFreeMipmappedArray@@libcudart.so.13");
+int vgpu12_cudaGetMipmappedArrayLevel(void* levelArray, void* mipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1391, 1); return f ? f(levelArray, mipmappedArray, level) : 3; } int r = (int)vgpu_cudaGetMipmappedArrayLevel((void*)levelArray, (GoUintptr)mipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGetMipmappedArrayLevel, cudaGetMipmappedArrayLevel@libcudart.so.12");
+int vgpu13_cudaGetMipmappedArrayLevel(void* levelArray, void* mipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1392, 1); return f ? f(levelArray, mipmappedArray, level) : 3; } int r = (int)vgpu_cudaGetMipmappedArrayLevel((void*)levelArray, (GoUintptr)mipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGetMipmappedArrayLevel, cudaGetMipmappedArrayLevel@@libcudart.so.13");
+int vgpu12_cudaMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1393, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMipmappedArrayGetMemoryRequirements, cudaMipmappedArrayGetMemoryRequirements@libcudart.so.12");
+int vgpu13_cudaMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1394, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMipmappedArrayGetMemoryRequirements, cudaMipmappedArrayGetMemoryRequirements@@libcudart.so.13");
+int vgpu12_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1395, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@libcudart.so.12");
+int vgpu13_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1396, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3418,9 +3443,24 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuMemcpy3DPeerAsync", NULL},
 	{"cuMemcpy3DPeer_ptds", NULL},
 	{"cuMemcpy3DPeerAsync_ptsz", NULL},
+	{"cuMipmappedArrayCreate", NULL},
+	{"cuMipmappedArrayDestroy", NULL},
+	{"cuMipmappedArrayGetLevel", NULL},
+	{"cuMipmappedArrayGetMemoryRequirements", NULL},
+	{"cuMipmappedArrayGetSparseProperties", NULL},
+	{"cudaMallocMipmappedArray", "libcudart.so.12"},
+	{"cudaMallocMipmappedArray", "libcudart.so.13"},
+	{"cudaFreeMipmappedArray", "libcudart.so.12"},
+	{"cudaFreeMipmappedArray", "libcudart.so.13"},
+	{"cudaGetMipmappedArrayLevel", "libcudart.so.12"},
+	{"cudaGetMipmappedArrayLevel", "libcudart.so.13"},
+	{"cudaMipmappedArrayGetMemoryRequirements", "libcudart.so.12"},
+	{"cudaMipmappedArrayGetMemoryRequirements", "libcudart.so.13"},
+	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.12"},
+	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1382;
-void *vgpu_fork_cache[1382];
+const int vgpu_fork_nsyms = 1397;
+void *vgpu_fork_cache[1397];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3722,6 +3762,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemsetD8Async_ptsz", (void*)cuMemsetD8Async_ptsz},
 	{"cuMemsetD8_v2", (void*)cuMemsetD8_v2},
 	{"cuMemsetD8_v2_ptds", (void*)cuMemsetD8_v2_ptds},
+	{"cuMipmappedArrayCreate", (void*)cuMipmappedArrayCreate},
+	{"cuMipmappedArrayDestroy", (void*)cuMipmappedArrayDestroy},
+	{"cuMipmappedArrayGetLevel", (void*)cuMipmappedArrayGetLevel},
+	{"cuMipmappedArrayGetMemoryRequirements", (void*)cuMipmappedArrayGetMemoryRequirements},
+	{"cuMipmappedArrayGetSparseProperties", (void*)cuMipmappedArrayGetSparseProperties},
 	{"cuModuleEnumerateFunctions", (void*)cuModuleEnumerateFunctions},
 	{"cuModuleGetFunction", (void*)cuModuleGetFunction},
 	{"cuModuleGetFunctionCount", (void*)cuModuleGetFunctionCount},

@@ -2006,6 +2006,36 @@ var Stubs = table.Set{
 			StatsEnd(1086, t)
 			return r
 		},
+		CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1087, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pMipmappedArrayDesc))}, {U: uint64(numMipmapLevels)}}))
+			StatsEnd(1087, t)
+			return r
+		},
+		CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1088, []wire.Value{{U: uint64(hMipmappedArray)}}))
+			StatsEnd(1088, t)
+			return r
+		},
+		CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1089, []wire.Value{{U: uint64(uintptr(pLevelArray))}, {U: uint64(hMipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1089, t)
+			return r
+		},
+		CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1090, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1090, t)
+			return r
+		},
+		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1091, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1091, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -4446,6 +4476,51 @@ var Stubs = table.Set{
 		CudaSetValidDevices:                   table.Semantics.Cudart.CudaSetValidDevices,
 		CudaDeviceRegisterAsyncNotification:   table.Semantics.Cudart.CudaDeviceRegisterAsyncNotification,
 		CudaDeviceUnregisterAsyncNotification: table.Semantics.Cudart.CudaDeviceUnregisterAsyncNotification,
+		CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1092, []wire.Value{{U: uint64(uintptr(mipmappedArray))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(numLevels)}, {U: uint64(flags)}}))
+			StatsEnd(1092, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1093, []wire.Value{{U: uint64(mipmappedArray)}}))
+			StatsEnd(1093, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1094, []wire.Value{{U: uint64(uintptr(levelArray))}, {U: uint64(mipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1094, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1095, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1095, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1096, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1096, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 	},
 	Cublas: table.Cublas{
 		CublasCreate_v2: func(handle unsafe.Pointer) int32 {

@@ -2093,4 +2093,30 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	10038: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemcpyAtoAPtds(uintptr(v[0].U), uint64(v[1].U), uintptr(v[2].U), uint64(v[3].U), uint64(v[4].U))))
 	},
+	10060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayCreate(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	10061: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MipmappedArrayDestroy(uintptr(v[0].U)))) },
+	10062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetLevel(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10064: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10065: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocMipmappedArray(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uint32(v[3].U), uint32(v[4].U))))
+	},
+	10066: func(v []wire.Value) uint64 { return uint64(uint32(cudart.FreeMipmappedArray(uintptr(v[0].U)))) },
+	10067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetMipmappedArrayLevel(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MipmappedArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MipmappedArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
 }

@@ -14,6 +14,7 @@ type Array struct {
 	Width, Height, Depth uint64   // as created, in elements (0: the dimension is absent)
 	Flags                uint32
 	Elem                 uint64 // bytes per element
+	Level                bool   // one level of a mipmapped array: freed with it, not alone
 }
 
 // ArrayLayout is where an array's elements lie: the storage's address, its row pitch in bytes
@@ -74,10 +75,91 @@ func NewArray(d *Device, a *Array) (uintptr, Status) {
 // DestroyArray frees the caller's array h: its handle first, so no other call reaches it.
 func DestroyArray(h uintptr) Status {
 	a, ok := LookupArray(h)
-	if !ok || !Release(KindArray, h) {
+	if !ok || a.Level || !Release(KindArray, h) {
 		return ErrInvalidHandle
 	}
 	return FreeArrayStorage(a.Storage)
+}
+
+// Mipmap is a mipmapped array: its levels are arrays, each half the size of the one before
+// in every dimension that is not a layer count, down to 1.
+type Mipmap struct {
+	Levels []uintptr
+}
+
+// MipmapLevels is how many levels an array of w x h x depth elements (flags: layered arrays
+// and cubemaps keep their depth) can have: down to 1 x 1 x 1.
+func MipmapLevels(w, h, depth uint64, flags uint32) uint32 {
+	m := max(w, h)
+	if flags&(ArrayLayered|ArrayCubemap) == 0 {
+		m = max(m, depth)
+	}
+	n := uint32(1)
+	for m > 1 {
+		m >>= 1
+		n++
+	}
+	return n
+}
+
+// NewMipmap makes a mipmapped array of levels levels whose level 0 is base (checked with
+// ArrayDimsOK); false when levels is 0 or more than MipmapLevels allows.
+func NewMipmap(d *Device, base *Array, levels uint32) (uintptr, Status) {
+	if levels == 0 || levels > MipmapLevels(base.Width, base.Height, base.Depth, base.Flags) {
+		return 0, ErrInvalidValue
+	}
+	m := &Mipmap{}
+	for i := range levels {
+		a := *base
+		a.Level, a.Storage = true, nil
+		a.Width = max(base.Width>>i, 1)
+		if base.Height != 0 {
+			a.Height = max(base.Height>>i, 1)
+		}
+		if base.Depth != 0 && base.Flags&(ArrayLayered|ArrayCubemap) == 0 {
+			a.Depth = max(base.Depth>>i, 1)
+		}
+		h, st := NewArray(d, &a)
+		if st != OK {
+			freeLevels(m)
+			return 0, st
+		}
+		m.Levels = append(m.Levels, h)
+	}
+	return NewHandle(KindMipmap, m), OK
+}
+
+func freeLevels(m *Mipmap) {
+	for _, h := range m.Levels {
+		if a, ok := LookupArray(h); ok && Release(KindArray, h) {
+			FreeArrayStorage(a.Storage)
+		}
+	}
+}
+
+// LookupMipmap resolves the caller's mipmapped array h.
+func LookupMipmap(h uintptr) (*Mipmap, bool) { return Lookup[*Mipmap](KindMipmap, h) }
+
+// DestroyMipmap frees the caller's mipmapped array h and its levels.
+func DestroyMipmap(h uintptr) Status {
+	m, ok := LookupMipmap(h)
+	if !ok || !Release(KindMipmap, h) {
+		return ErrInvalidHandle
+	}
+	freeLevels(m)
+	return OK
+}
+
+// MipmapLevel is the array of level i of the caller's mipmapped array h.
+func MipmapLevel(h uintptr, i uint32) (uintptr, Status) {
+	m, ok := LookupMipmap(h)
+	if !ok {
+		return 0, ErrInvalidHandle
+	}
+	if uint64(i) >= uint64(len(m.Levels)) {
+		return 0, ErrInvalidValue
+	}
+	return m.Levels[i], OK
 }
 
 // Channel format kinds (cudaChannelFormatKind).

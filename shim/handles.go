@@ -28,6 +28,7 @@ const (
 	KindArray   // a CUDA array (cudart/array.go)
 	KindTexture // a texture object (cudart/texture.go)
 	KindSurface // a surface object
+	KindMipmap  // a mipmapped array (shim/array.go)
 	kindCount
 )
 

@@ -391,6 +391,11 @@ type Cuda struct {
 	CuMemcpy3DPeerAsync                                  func(pCopy unsafe.Pointer, hStream uintptr) int32
 	CuMemcpy3DPeer_ptds                                  func(pCopy unsafe.Pointer) int32
 	CuMemcpy3DPeerAsync_ptsz                             func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMipmappedArrayCreate                               func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32
+	CuMipmappedArrayDestroy                              func(hMipmappedArray uintptr) int32
+	CuMipmappedArrayGetLevel                             func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32
+	CuMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
+	CuMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -705,6 +710,11 @@ type Cudart struct {
 	CudaSetValidDevices                                    func(device_arr unsafe.Pointer, len_ int32) int32
 	CudaDeviceRegisterAsyncNotification                    func(device int32, callbackFunc uintptr, userData uintptr, callback unsafe.Pointer) int32
 	CudaDeviceUnregisterAsyncNotification                  func(device int32, callback uintptr) int32
+	CudaMallocMipmappedArray                               func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32
+	CudaFreeMipmappedArray                                 func(mipmappedArray uintptr) int32
+	CudaGetMipmappedArrayLevel                             func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32
+	CudaMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
+	CudaMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2229,6 +2239,21 @@ var Semantics = Set{
 		},
 		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			return int32(cuda.Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
+		},
+		CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+			return int32(cuda.MipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels))
+		},
+		CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+			return int32(cuda.MipmappedArrayDestroy(hMipmappedArray))
+		},
+		CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+			return int32(cuda.MipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level))
+		},
+		CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			return int32(cuda.MipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device))
+		},
+		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			return int32(cuda.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
 		},
 	},
 	Cudart: Cudart{
@@ -4341,6 +4366,41 @@ var Semantics = Set{
 		},
 		CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 			r := int32(cudart.DeviceUnregisterAsyncNotification(device, callback))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+			r := int32(cudart.MallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+			r := int32(cudart.FreeMipmappedArray(mipmappedArray))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+			r := int32(cudart.GetMipmappedArrayLevel(levelArray, mipmappedArray, level))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			r := int32(cudart.MipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			r := int32(cudart.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -7790,6 +7850,36 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 10049, "cuMemcpy3DPeerAsync_ptsz", cuda.Result(r), pCopy, hStream)
 				return r
 			},
+			CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+				shim.TraceEnd(t, 10060, "cuMipmappedArrayCreate", cuda.Result(r), pHandle, pMipmappedArrayDesc, numMipmapLevels)
+				return r
+			},
+			CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayDestroy(hMipmappedArray)
+				shim.TraceEnd(t, 10061, "cuMipmappedArrayDestroy", cuda.Result(r), hMipmappedArray)
+				return r
+			},
+			CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+				shim.TraceEnd(t, 10062, "cuMipmappedArrayGetLevel", cuda.Result(r), pLevelArray, hMipmappedArray, level)
+				return r
+			},
+			CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+				shim.TraceEnd(t, 10063, "cuMipmappedArrayGetMemoryRequirements", cuda.Result(r), memoryRequirements, mipmap, device)
+				return r
+			},
+			CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+				shim.TraceEnd(t, 10064, "cuMipmappedArrayGetSparseProperties", cuda.Result(r), sparseProperties, mipmap)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -9644,6 +9734,36 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
 				shim.TraceEnd(t, 8098, "cudaDeviceUnregisterAsyncNotification", cudart.Error(r), device, callback)
+				return r
+			},
+			CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+				shim.TraceEnd(t, 10065, "cudaMallocMipmappedArray", cudart.Error(r), mipmappedArray, desc, extent, numLevels, flags)
+				return r
+			},
+			CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFreeMipmappedArray(mipmappedArray)
+				shim.TraceEnd(t, 10066, "cudaFreeMipmappedArray", cudart.Error(r), mipmappedArray)
+				return r
+			},
+			CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+				shim.TraceEnd(t, 10067, "cudaGetMipmappedArrayLevel", cudart.Error(r), levelArray, mipmappedArray, level)
+				return r
+			},
+			CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+				shim.TraceEnd(t, 10068, "cudaMipmappedArrayGetMemoryRequirements", cudart.Error(r), memoryRequirements, mipmap, device)
+				return r
+			},
+			CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+				shim.TraceEnd(t, 10069, "cudaMipmappedArrayGetSparseProperties", cudart.Error(r), sparseProperties, mipmap)
 				return r
 			},
 		},
@@ -12966,6 +13086,19 @@ func Lazy(get func() *Set) *Set {
 			CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 				return get().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
 			},
+			CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+				return get().Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+			},
+			CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 { return get().Cuda.CuMipmappedArrayDestroy(hMipmappedArray) },
+			CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+				return get().Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+			},
+			CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				return get().Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+			},
+			CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				return get().Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -13737,6 +13870,19 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaDeviceUnregisterAsyncNotification: func(device int32, callback uintptr) int32 {
 				return get().Cudart.CudaDeviceUnregisterAsyncNotification(device, callback)
+			},
+			CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+				return get().Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+			},
+			CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 { return get().Cudart.CudaFreeMipmappedArray(mipmappedArray) },
+			CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+				return get().Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+			},
+			CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				return get().Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+			},
+			CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				return get().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
 			},
 		},
 		Cublas: Cublas{

@@ -69,7 +69,7 @@ var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cud
 	cudaMipmappedArray_t CUlinkState`)
 
 // The driver's array, mipmapped array and texture/surface reference handles (cuda/array.go).
-var driverArrayHandles = strings.Fields(`CUarray CUmipmappedArray CUtexref CUsurfref`)
+var driverArrayHandles = strings.Fields(`CUarray CUmipmappedArray CUtexref CUsurfref cudaMipmappedArray_const_t`)
 
 func init() {
 	handles = append(handles, driverArrayHandles...)

@@ -377,7 +377,12 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemcpy3DPeer, (const void*)) \
 	X(int, cuMemcpy3DPeerAsync, (const void*, void*)) \
 	X(int, cuMemcpy3DPeer_ptds, (const void*)) \
-	X(int, cuMemcpy3DPeerAsync_ptsz, (const void*, void*))
+	X(int, cuMemcpy3DPeerAsync_ptsz, (const void*, void*)) \
+	X(int, cuMipmappedArrayCreate, (void*, const void*, unsigned int)) \
+	X(int, cuMipmappedArrayDestroy, (void*)) \
+	X(int, cuMipmappedArrayGetLevel, (void*, void*, unsigned int)) \
+	X(int, cuMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cuMipmappedArrayGetSparseProperties, (void*, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -671,7 +676,12 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaKernelSetAttributeForDevice, (void*, int, int, int)) \
 	X(int, cudaSetValidDevices, (const void*, int)) \
 	X(int, cudaDeviceRegisterAsyncNotification, (int, void*, void*, void*)) \
-	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*))
+	X(int, cudaDeviceUnregisterAsyncNotification, (int, void*)) \
+	X(int, cudaMallocMipmappedArray, (void*, const void*, vgpu_byval24, unsigned int, unsigned int)) \
+	X(int, cudaFreeMipmappedArray, (void*)) \
+	X(int, cudaGetMipmappedArrayLevel, (void*, void*, unsigned int)) \
+	X(int, cudaMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
