@@ -18,13 +18,6 @@ const (
 	ErrorInvalidChannelDescriptor Error = 20
 )
 
-// Channel format kinds (cudaChannelFormatKind) vgpu models.
-const (
-	chanSigned   = 0
-	chanUnsigned = 1
-	chanFloat    = 2
-	chanNone     = 3
-)
 
 // Array and ArrayLayout are the model's (shim/array.go), shared with the driver API.
 type (
@@ -44,36 +37,14 @@ func LayoutOf(h uintptr) (ArrayLayout, Error) {
 	return a.Layout(), Success
 }
 
-// ChannelElem checks a cudaChannelFormatDesc as cudaMallocArray does and returns the bytes of
-// one element: channels of 8, 16 or 32 bits (float: 16 or 32), all the same size, 1, 2 or 4
-// of them from x on; or one of the normalized 8/16-bit kinds, whose size the kind names.
+// ChannelElem checks a cudaChannelFormatDesc as cudaMallocArray does (shim.ChannelElem) and
+// returns the bytes of one element.
 func ChannelElem(d [5]int32) (uint64, Error) {
-	switch k := d[4]; {
-	case k == chanSigned || k == chanUnsigned || k == chanFloat:
-		n, bits := 0, d[0]
-		for i, c := range d[:4] {
-			switch {
-			case c == 0:
-				continue
-			case c != bits || i != n: // a channel after a missing one, or of another size
-				return 0, ErrorInvalidChannelDescriptor
-			}
-			n++
-		}
-		okBits := bits == 8 || bits == 16 || bits == 32
-		if k == chanFloat {
-			okBits = bits == 16 || bits == 32
-		}
-		if !okBits || n == 3 {
-			return 0, ErrorInvalidChannelDescriptor
-		}
-		return uint64(n) * uint64(bits/8), Success
-	case k >= 5 && k <= 16:
-		// cudaChannelFormatKind{Uns,S}ignedNormalized{8,16}X{1,2,4}: 5..10 unsigned, 11..16 signed.
-		i := (k - 5) % 6
-		return []uint64{1, 2, 4, 2, 4, 8}[i], Success
+	n, ok := shim.ChannelElem(d)
+	if !ok {
+		return 0, ErrorInvalidChannelDescriptor
 	}
-	return 0, ErrorInvalidChannelDescriptor
+	return n, Success
 }
 
 func readDesc(p unsafe.Pointer) [5]int32 {

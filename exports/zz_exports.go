@@ -5501,3 +5501,43 @@ func vgpu_cudaMipmappedArrayGetMemoryRequirements(memoryRequirements unsafe.Poin
 func vgpu_cudaMipmappedArrayGetSparseProperties(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 	return dispatch.T().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
 }
+
+//export vgpu_cuTexObjectCreate
+func vgpu_cuTexObjectCreate(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+}
+
+//export vgpu_cuTexObjectDestroy
+func vgpu_cuTexObjectDestroy(texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectDestroy(texObject)
+}
+
+//export vgpu_cuTexObjectGetResourceDesc
+func vgpu_cuTexObjectGetResourceDesc(pResDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+}
+
+//export vgpu_cuTexObjectGetTextureDesc
+func vgpu_cuTexObjectGetTextureDesc(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+}
+
+//export vgpu_cuTexObjectGetResourceViewDesc
+func vgpu_cuTexObjectGetResourceViewDesc(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+}
+
+//export vgpu_cuSurfObjectCreate
+func vgpu_cuSurfObjectCreate(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+}
+
+//export vgpu_cuSurfObjectDestroy
+func vgpu_cuSurfObjectDestroy(surfObject uint64) int32 {
+	return dispatch.T().Cuda.CuSurfObjectDestroy(surfObject)
+}
+
+//export vgpu_cuSurfObjectGetResourceDesc
+func vgpu_cuSurfObjectGetResourceDesc(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+	return dispatch.T().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+}

@@ -2058,6 +2058,14 @@ int vgpu12_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* m
 __asm__(".symver vgpu12_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@libcudart.so.12");
 int vgpu13_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1396, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@@libcudart.so.13");
+int cuTexObjectCreate(void* pTexObject, void* pResDesc, void* pTexDesc, void* pResViewDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1397, 1); return f ? f(pTexObject, pResDesc, pTexDesc, pResViewDesc) : 3; } int r = (int)vgpu_cuTexObjectCreate((void*)pTexObject, (void*)pResDesc, (void*)pTexDesc, (void*)pResViewDesc); vgpu_fork_note_init(r); return r; }
+int cuTexObjectDestroy(unsigned long long texObject) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(1398, 1); return f ? f(texObject) : 3; } int r = (int)vgpu_cuTexObjectDestroy((GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetResourceDesc(void* pResDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1399, 1); return f ? f(pResDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetResourceDesc((void*)pResDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetTextureDesc(void* pTexDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1400, 1); return f ? f(pTexDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetTextureDesc((void*)pTexDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetResourceViewDesc(void* pResViewDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1401, 1); return f ? f(pResViewDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetResourceViewDesc((void*)pResViewDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectCreate(void* pSurfObject, void* pResDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1402, 1); return f ? f(pSurfObject, pResDesc) : 3; } int r = (int)vgpu_cuSurfObjectCreate((void*)pSurfObject, (void*)pResDesc); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectDestroy(unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(1403, 1); return f ? f(surfObject) : 3; } int r = (int)vgpu_cuSurfObjectDestroy((GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectGetResourceDesc(void* pResDesc, unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1404, 1); return f ? f(pResDesc, surfObject) : 3; } int r = (int)vgpu_cuSurfObjectGetResourceDesc((void*)pResDesc, (GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3458,9 +3466,17 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaMipmappedArrayGetMemoryRequirements", "libcudart.so.13"},
 	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.12"},
 	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.13"},
+	{"cuTexObjectCreate", NULL},
+	{"cuTexObjectDestroy", NULL},
+	{"cuTexObjectGetResourceDesc", NULL},
+	{"cuTexObjectGetTextureDesc", NULL},
+	{"cuTexObjectGetResourceViewDesc", NULL},
+	{"cuSurfObjectCreate", NULL},
+	{"cuSurfObjectDestroy", NULL},
+	{"cuSurfObjectGetResourceDesc", NULL},
 };
-const int vgpu_fork_nsyms = 1397;
-void *vgpu_fork_cache[1397];
+const int vgpu_fork_nsyms = 1405;
+void *vgpu_fork_cache[1405];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3836,6 +3852,14 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamWriteValue64_ptsz", (void*)cuStreamWriteValue64_ptsz},
 	{"cuStreamWriteValue64_v2", (void*)cuStreamWriteValue64_v2},
 	{"cuStreamWriteValue64_v2_ptsz", (void*)cuStreamWriteValue64_v2_ptsz},
+	{"cuSurfObjectCreate", (void*)cuSurfObjectCreate},
+	{"cuSurfObjectDestroy", (void*)cuSurfObjectDestroy},
+	{"cuSurfObjectGetResourceDesc", (void*)cuSurfObjectGetResourceDesc},
+	{"cuTexObjectCreate", (void*)cuTexObjectCreate},
+	{"cuTexObjectDestroy", (void*)cuTexObjectDestroy},
+	{"cuTexObjectGetResourceDesc", (void*)cuTexObjectGetResourceDesc},
+	{"cuTexObjectGetResourceViewDesc", (void*)cuTexObjectGetResourceViewDesc},
+	{"cuTexObjectGetTextureDesc", (void*)cuTexObjectGetTextureDesc},
 	{"cuThreadExchangeStreamCaptureMode", (void*)cuThreadExchangeStreamCaptureMode},
 };
 

@@ -2036,6 +2036,54 @@ var Stubs = table.Set{
 			StatsEnd(1091, t)
 			return r
 		},
+		CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1097, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
+			StatsEnd(1097, t)
+			return r
+		},
+		CuTexObjectDestroy: func(texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1098, []wire.Value{{U: uint64(texObject)}}))
+			StatsEnd(1098, t)
+			return r
+		},
+		CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1099, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1099, t)
+			return r
+		},
+		CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1100, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1100, t)
+			return r
+		},
+		CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1101, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1101, t)
+			return r
+		},
+		CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1102, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
+			StatsEnd(1102, t)
+			return r
+		},
+		CuSurfObjectDestroy: func(surfObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1103, []wire.Value{{U: uint64(surfObject)}}))
+			StatsEnd(1103, t)
+			return r
+		},
+		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1104, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
+			StatsEnd(1104, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

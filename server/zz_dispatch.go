@@ -2119,4 +2119,22 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	10069: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MipmappedArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
 	},
+	10080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectCreate(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	10081: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexObjectDestroy(uint64(v[0].U)))) },
+	10082: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10083: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetTextureDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10084: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetResourceViewDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10085: func(v []wire.Value) uint64 { return uint64(uint32(cuda.SurfObjectCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10086: func(v []wire.Value) uint64 { return uint64(uint32(cuda.SurfObjectDestroy(uint64(v[0].U)))) },
+	10087: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.SurfObjectGetResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
 }

@@ -396,6 +396,14 @@ type Cuda struct {
 	CuMipmappedArrayGetLevel                             func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32
 	CuMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
 	CuMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
+	CuTexObjectCreate                                    func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32
+	CuTexObjectDestroy                                   func(texObject uint64) int32
+	CuTexObjectGetResourceDesc                           func(pResDesc unsafe.Pointer, texObject uint64) int32
+	CuTexObjectGetTextureDesc                            func(pTexDesc unsafe.Pointer, texObject uint64) int32
+	CuTexObjectGetResourceViewDesc                       func(pResViewDesc unsafe.Pointer, texObject uint64) int32
+	CuSurfObjectCreate                                   func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
+	CuSurfObjectDestroy                                  func(surfObject uint64) int32
+	CuSurfObjectGetResourceDesc                          func(pResDesc unsafe.Pointer, surfObject uint64) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2254,6 +2262,30 @@ var Semantics = Set{
 		},
 		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 			return int32(cuda.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
+		},
+		CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			return int32(cuda.TexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc))
+		},
+		CuTexObjectDestroy: func(texObject uint64) int32 {
+			return int32(cuda.TexObjectDestroy(texObject))
+		},
+		CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetResourceDesc(pResDesc, texObject))
+		},
+		CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetTextureDesc(pTexDesc, texObject))
+		},
+		CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetResourceViewDesc(pResViewDesc, texObject))
+		},
+		CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			return int32(cuda.SurfObjectCreate(pSurfObject, pResDesc))
+		},
+		CuSurfObjectDestroy: func(surfObject uint64) int32 {
+			return int32(cuda.SurfObjectDestroy(surfObject))
+		},
+		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			return int32(cuda.SurfObjectGetResourceDesc(pResDesc, surfObject))
 		},
 	},
 	Cudart: Cudart{
@@ -7880,6 +7912,54 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 10064, "cuMipmappedArrayGetSparseProperties", cuda.Result(r), sparseProperties, mipmap)
 				return r
 			},
+			CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				shim.TraceEnd(t, 10080, "cuTexObjectCreate", cuda.Result(r), pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				return r
+			},
+			CuTexObjectDestroy: func(texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectDestroy(texObject)
+				shim.TraceEnd(t, 10081, "cuTexObjectDestroy", cuda.Result(r), texObject)
+				return r
+			},
+			CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+				shim.TraceEnd(t, 10082, "cuTexObjectGetResourceDesc", cuda.Result(r), pResDesc, texObject)
+				return r
+			},
+			CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+				shim.TraceEnd(t, 10083, "cuTexObjectGetTextureDesc", cuda.Result(r), pTexDesc, texObject)
+				return r
+			},
+			CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+				shim.TraceEnd(t, 10084, "cuTexObjectGetResourceViewDesc", cuda.Result(r), pResViewDesc, texObject)
+				return r
+			},
+			CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+				shim.TraceEnd(t, 10085, "cuSurfObjectCreate", cuda.Result(r), pSurfObject, pResDesc)
+				return r
+			},
+			CuSurfObjectDestroy: func(surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectDestroy(surfObject)
+				shim.TraceEnd(t, 10086, "cuSurfObjectDestroy", cuda.Result(r), surfObject)
+				return r
+			},
+			CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+				shim.TraceEnd(t, 10087, "cuSurfObjectGetResourceDesc", cuda.Result(r), pResDesc, surfObject)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -13098,6 +13178,26 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 				return get().Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+			},
+			CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+			},
+			CuTexObjectDestroy: func(texObject uint64) int32 { return get().Cuda.CuTexObjectDestroy(texObject) },
+			CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+			},
+			CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+			},
+			CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+			},
+			CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+			},
+			CuSurfObjectDestroy: func(surfObject uint64) int32 { return get().Cuda.CuSurfObjectDestroy(surfObject) },
+			CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				return get().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
 			},
 		},
 		Cudart: Cudart{

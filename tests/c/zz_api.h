@@ -382,7 +382,15 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMipmappedArrayDestroy, (void*)) \
 	X(int, cuMipmappedArrayGetLevel, (void*, void*, unsigned int)) \
 	X(int, cuMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
-	X(int, cuMipmappedArrayGetSparseProperties, (void*, void*))
+	X(int, cuMipmappedArrayGetSparseProperties, (void*, void*)) \
+	X(int, cuTexObjectCreate, (void*, const void*, const void*, const void*)) \
+	X(int, cuTexObjectDestroy, (unsigned long long)) \
+	X(int, cuTexObjectGetResourceDesc, (void*, unsigned long long)) \
+	X(int, cuTexObjectGetTextureDesc, (void*, unsigned long long)) \
+	X(int, cuTexObjectGetResourceViewDesc, (void*, unsigned long long)) \
+	X(int, cuSurfObjectCreate, (void*, const void*)) \
+	X(int, cuSurfObjectDestroy, (unsigned long long)) \
+	X(int, cuSurfObjectGetResourceDesc, (void*, unsigned long long))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \

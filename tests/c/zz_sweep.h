@@ -1090,4 +1090,12 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaGetMipmappedArrayLevel", "ohu", 'r', 0},
 	{"cudaMipmappedArrayGetMemoryRequirements", "ohs", 'r', 0},
 	{"cudaMipmappedArrayGetSparseProperties", "oh", 'r', 0},
+	{"cuTexObjectCreate", "oiii", 'c', 0},
+	{"cuTexObjectDestroy", "u", 'c', 0},
+	{"cuTexObjectGetResourceDesc", "ou", 'c', 0},
+	{"cuTexObjectGetTextureDesc", "ou", 'c', 0},
+	{"cuTexObjectGetResourceViewDesc", "ou", 'c', 0},
+	{"cuSurfObjectCreate", "oi", 'c', 0},
+	{"cuSurfObjectDestroy", "u", 'c', 0},
+	{"cuSurfObjectGetResourceDesc", "ou", 'c', 0},
 };
