@@ -18,7 +18,6 @@ const (
 	ErrorInvalidChannelDescriptor Error = 20
 )
 
-
 // Array and ArrayLayout are the model's (shim/array.go), shared with the driver API.
 type (
 	Array       = shim.Array
