@@ -28,8 +28,22 @@ func MemcpyHtoA(dst uintptr, off uint64, src uintptr, n uint64) int32 {
 	return int32(cuda.ToArray(driverArrays, copierCU(false, 0), dst, off, src, n, shim.HostToDevice))
 }
 
+// streamCheckCU answers an invalid handle for a stream the server does not know, before an
+// async copy's bytes go out (whose errors would otherwise wait for the next sync). A stream
+// this client made is known without asking.
+func streamCheckCU(stream uintptr) int32 {
+	if known(uint64(stream), true) {
+		return 0
+	}
+	var flags uint32
+	return int32(Forward(fnIndex("cuStreamGetFlags"), []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(unsafe.Pointer(&flags)))}}))
+}
+
 // MemcpyHtoAAsync is cuMemcpyHtoAAsync_v2 over the connection.
 func MemcpyHtoAAsync(dst uintptr, off uint64, src uintptr, n uint64, stream uintptr) int32 {
+	if r := streamCheckCU(stream); r != 0 {
+		return r
+	}
 	return int32(cuda.ToArray(driverArrays, copierCU(true, stream), dst, off, src, n, shim.HostToDevice))
 }
 
@@ -40,6 +54,9 @@ func MemcpyAtoH(dst, src uintptr, off, n uint64) int32 {
 
 // MemcpyAtoHAsync is cuMemcpyAtoHAsync_v2 over the connection.
 func MemcpyAtoHAsync(dst, src uintptr, off, n uint64, stream uintptr) int32 {
+	if r := streamCheckCU(stream); r != 0 {
+		return r
+	}
 	return int32(cuda.FromArray(driverArrays, copierCU(true, stream), dst, src, off, n, shim.DeviceToHost))
 }
 
@@ -105,14 +122,16 @@ func Memcpy3DAsync32(p unsafe.Pointer, stream uintptr) int32 {
 	return Memcpy3DAsyncCU(cuda.Widen3D(p), stream)
 }
 
-var ctxApiVersion = sync.OnceValue(func() int {
+var fnIndexes = sync.OnceValue(func() map[string]int {
+	m := map[string]int{}
 	for i := range api.Functions {
-		if api.Functions[i].Name == "cuCtxGetApiVersion" {
-			return i
-		}
+		m[api.Functions[i].Name] = i
 	}
-	return -1
+	return m
 })
+
+// fnIndex is the table index of the function name (a row of functions.txt).
+func fnIndex(name string) int { return fnIndexes()[name] }
 
 // peerContexts checks a CUDA_MEMCPY3D_PEER's contexts on the server: each must be one of this
 // client's (cuCtxGetApiVersion answers an invalid context for anything else).
@@ -127,7 +146,7 @@ func peerContexts(p unsafe.Pointer) int32 {
 		if ctx == 0 {
 			return int32(cuda.ErrorInvalidContext)
 		}
-		if r := Forward(ctxApiVersion(), []wire.Value{{U: ctx}, {U: uint64(uintptr(unsafe.Pointer(&v)))}}); r != 0 {
+		if r := Forward(fnIndex("cuCtxGetApiVersion"), []wire.Value{{U: ctx}, {U: uint64(uintptr(unsafe.Pointer(&v)))}}); r != 0 {
 			return int32(r)
 		}
 	}

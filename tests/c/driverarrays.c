@@ -66,7 +66,15 @@ enum { U8 = 0x01, U32 = 0x03, S16 = 0x09, F32 = 0x20 };
 	X(cuMemcpyAtoA_v2_ptds, (H, size_t, H, size_t, size_t)) \
 	X(cuMemcpyHtoAAsync_v2_ptsz, (H, size_t, const void *, size_t, H)) X(cuMemcpyAtoHAsync_v2_ptsz, (void *, H, size_t, size_t, H)) \
 	X(cuMemcpy2D_v2, (const m2d *)) X(cuMemcpy2D, (const m2dv1 *)) X(cuMemcpy3D_v2, (const m3d *)) \
-	X(cuMemcpy3DPeer, (const m3d *)) X(cuMemcpy3DPeerAsync, (const m3d *, H))
+	X(cuMemcpy3DPeer, (const m3d *)) X(cuMemcpy3DPeerAsync, (const m3d *, H)) \
+	X(cuMipmappedArrayCreate, (H *, const desc3 *, unsigned)) X(cuMipmappedArrayDestroy, (H)) \
+	X(cuMipmappedArrayGetLevel, (H *, H, unsigned)) X(cuMipmappedArrayGetMemoryRequirements, (void *, H, int)) \
+	X(cuMipmappedArrayGetSparseProperties, (void *, H)) \
+	X(cuTexObjectCreate, (unsigned long long *, const void *, const void *, const void *)) \
+	X(cuTexObjectDestroy, (unsigned long long)) X(cuTexObjectGetResourceDesc, (void *, unsigned long long)) \
+	X(cuTexObjectGetTextureDesc, (void *, unsigned long long)) X(cuTexObjectGetResourceViewDesc, (void *, unsigned long long)) \
+	X(cuSurfObjectCreate, (unsigned long long *, const void *)) X(cuSurfObjectDestroy, (unsigned long long)) \
+	X(cuSurfObjectGetResourceDesc, (void *, unsigned long long))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -269,6 +277,133 @@ static void pitched_copies(H ctx) {
 	EQ(cuArrayDestroy(a), 0, "destroy the array");
 }
 
+/* CUDA_RESOURCE_DESC (144 bytes), CUDA_TEXTURE_DESC (104), CUDA_RESOURCE_VIEW_DESC (112). */
+typedef struct {
+	int type; int pad;
+	union {
+		H array;
+		struct { CUdeviceptr dev; int format; unsigned channels; size_t size; } linear;
+		struct { CUdeviceptr dev; int format; unsigned channels; size_t w, h, pitch; } pitch2d;
+		int reserved[32];
+	} u;
+	unsigned flags; int pad2;
+} resdesc;
+typedef struct {
+	int address[3]; int filter; unsigned flags; unsigned aniso; int mipfilter;
+	float bias, minclamp, maxclamp; float border[4]; int reserved[12];
+} texdesc;
+typedef struct {
+	int format; int pad; size_t w, h, d; unsigned firstmip, lastmip, firstlayer, lastlayer; unsigned reserved[16];
+} viewdesc;
+
+static void mipmaps(void) {
+	H m = NULL, lvl = NULL, lvl2 = NULL;
+	desc3 d = {16, 8, 0, F32, 1, 0};
+	EQ(cuMipmappedArrayCreate(&m, &d, 5), 0, "cuMipmappedArrayCreate 16x8, 5 levels");
+	EQ(cuMipmappedArrayGetLevel(&lvl, m, 3), 0, "level 3");
+	desc3 g;
+	EQ(cuArray3DGetDescriptor_v2(&g, lvl), 0, "a level is an array");
+	CHECK(g.w == 2 && g.h == 1 && g.format == F32, "level 3 of 16x8 is 2x1: %zu x %zu", g.w, g.h);
+	float v[2] = {1.5f, 2.5f}, back[2] = {0};
+	EQ(cuMemcpyHtoA_v2(lvl, 0, v, sizeof v), 0, "write level 3");
+	EQ(cuMemcpyAtoH_v2(back, lvl, 0, sizeof back), 0, "read level 3");
+	CHECK(back[0] == 1.5f && back[1] == 2.5f, "a level holds its own bytes");
+	EQ(cuMipmappedArrayGetLevel(&lvl2, m, 5), 1, "past the last level");
+	EQ(cuArrayDestroy(lvl), 400, "a level is the mipmapped array's to free");
+	char buf[64];
+	EQ(cuMipmappedArrayGetMemoryRequirements(buf, m, 0), 1, "no deferred mapping");
+	EQ(cuMipmappedArrayGetSparseProperties(buf, m), 1, "not sparse");
+	EQ(cuMipmappedArrayCreate(&lvl2, &d, 6), 1, "more levels than 16 halves into");
+	EQ(cuMipmappedArrayCreate(&lvl2, &d, 0), 1, "no levels");
+
+	/* A texture over the mipmapped array, then over one array with a view. */
+	resdesc r;
+	memset(&r, 0, sizeof r);
+	r.type = 1; r.u.array = m;
+	texdesc t;
+	memset(&t, 0, sizeof t);
+	t.filter = 1; t.flags = 2; t.maxclamp = 4.0f; t.border[2] = 0.25f;
+	unsigned long long tex = 0;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 0, "cuTexObjectCreate over a mipmapped array");
+	texdesc tg;
+	memset(&tg, 0x55, sizeof tg);
+	EQ(cuTexObjectGetTextureDesc(&tg, tex), 0, "cuTexObjectGetTextureDesc");
+	CHECK(tg.filter == 1 && tg.flags == 2 && tg.maxclamp == 4.0f && tg.border[2] == 0.25f, "the texture description as passed");
+	resdesc rg;
+	EQ(cuTexObjectGetResourceDesc(&rg, tex), 0, "cuTexObjectGetResourceDesc");
+	CHECK(rg.type == 1 && rg.u.array == m, "the resource as passed");
+	viewdesc vg;
+	EQ(cuTexObjectGetResourceViewDesc(&vg, tex), 1, "no view was given");
+	EQ(cuTexObjectDestroy(tex), 0, "cuTexObjectDestroy");
+	EQ(cuTexObjectDestroy(tex), 1, "destroying it twice");
+	EQ(cuTexObjectGetTextureDesc(&tg, tex), 1, "a destroyed texture object");
+	EQ(cuMipmappedArrayDestroy(m), 0, "cuMipmappedArrayDestroy");
+	EQ(cuMipmappedArrayDestroy(m), 400, "twice");
+	EQ(cuMipmappedArrayGetLevel(&lvl2, m, 0), 400, "levels of a destroyed mipmapped array");
+
+	H a = NULL;
+	desc3 ad = {8, 8, 0, U8, 4, 2 /* surface load/store */};
+	EQ(cuArray3DCreate_v2(&a, &ad), 0, "an 8x8 uchar4 array for surfaces");
+	r.type = 0; r.u.array = a;
+	memset(&t, 0, sizeof t);
+	t.flags = 1; /* read as integer */
+	viewdesc vw;
+	memset(&vw, 0, sizeof vw);
+	vw.format = 0x0a; vw.w = 8; vw.h = 8;
+	EQ(cuTexObjectCreate(&tex, &r, &t, &vw), 0, "a texture with a view");
+	memset(&vg, 0, sizeof vg);
+	EQ(cuTexObjectGetResourceViewDesc(&vg, tex), 0, "its view");
+	CHECK(vg.format == 0x0a && vg.w == 8 && vg.h == 8, "the view as passed");
+	EQ(cuTexObjectDestroy(tex), 0, "destroy");
+	t.filter = 1;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "linear filtering of integers read as integers");
+	t.filter = 0; t.address[1] = 9;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "an unknown address mode");
+	t.address[1] = 0; r.flags = 1;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "resource flags must be 0");
+	r.flags = 0; vw.w = 9;
+	EQ(cuTexObjectCreate(&tex, &r, &t, &vw), 1, "a view wider than the array");
+	r.u.array = (H)0x7e5a0f000001ull;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "a wild array");
+
+	/* Linear memory: a format the driver names, converted for the shared rules. */
+	CUdeviceptr dp = 0;
+	EQ(cuMemAlloc_v2(&dp, 4096), 0, "device memory");
+	memset(&r, 0, sizeof r);
+	r.type = 2; r.u.linear.dev = dp; r.u.linear.format = F32; r.u.linear.channels = 1; r.u.linear.size = 4096;
+	memset(&t, 0, sizeof t);
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 0, "a texture over linear memory");
+	memset(&rg, 0, sizeof rg);
+	EQ(cuTexObjectGetResourceDesc(&rg, tex), 0, "its resource");
+	CHECK(rg.type == 2 && rg.u.linear.dev == dp && rg.u.linear.format == F32 && rg.u.linear.size == 4096, "linear fields as passed");
+	EQ(cuTexObjectDestroy(tex), 0, "destroy");
+	r.u.linear.size = 8192;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "linear memory past the allocation");
+	r.u.linear.size = 4096; r.u.linear.channels = 3;
+	EQ(cuTexObjectCreate(&tex, &r, &t, NULL), 1, "three channels");
+
+	/* Surfaces: over arrays made for surface load/store only. */
+	memset(&r, 0, sizeof r);
+	r.type = 0; r.u.array = a;
+	unsigned long long surf = 0;
+	EQ(cuSurfObjectCreate(&surf, &r), 0, "cuSurfObjectCreate");
+	memset(&rg, 0, sizeof rg);
+	EQ(cuSurfObjectGetResourceDesc(&rg, surf), 0, "cuSurfObjectGetResourceDesc");
+	CHECK(rg.type == 0 && rg.u.array == a, "the surface's array");
+	EQ(cuSurfObjectDestroy(surf), 0, "cuSurfObjectDestroy");
+	EQ(cuSurfObjectDestroy(surf), 1, "twice");
+	H plain = NULL;
+	desc2 pd = {8, 8, U8, 4};
+	EQ(cuArrayCreate_v2(&plain, &pd), 0, "an array without surface load/store");
+	r.u.array = plain;
+	EQ(cuSurfObjectCreate(&surf, &r), 1, "no surface over it");
+	r.type = 2;
+	EQ(cuSurfObjectCreate(&surf, &r), 1, "no surface over linear memory");
+	EQ(cuArrayDestroy(plain), 0, "destroy");
+	EQ(cuArrayDestroy(a), 0, "destroy");
+	EQ(cuMemFree_v2(dp), 0, "free");
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: driverarrays LIBDIR [label]\n"); return 2; }
 	const char *label = argc > 2 ? argv[2] : "sim";
@@ -285,6 +420,7 @@ int main(int argc, char **argv) {
 	creation();
 	linear_copies();
 	pitched_copies(ctx);
+	mipmaps();
 	printf("driverarrays (%s): %d checks, %d failures\n", label, checks, failures);
 	return failures != 0;
 }
