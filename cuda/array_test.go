@@ -149,3 +149,47 @@ func TestPre32DescriptorsWidenFieldByField(t *testing.T) {
 	}
 	assert.Nil(t, Widen3D(nil))
 }
+
+// A texture object is one object to both APIs: the driver's description, converted, is what
+// the runtime's getter returns; another client cannot read or destroy it.
+func TestDriverTextureObjectsAreTheRuntimesAndTheirOwners(t *testing.T) {
+	shim.Reset()
+	t.Cleanup(shim.Reset)
+	require.Equal(t, Success, Init(0))
+	var tex uint64
+	shim.AsClient(1, func() {
+		withContext(t)
+		var arr uintptr
+		d := desc2D(8, 8, shim.FmtU8, 4)
+		require.Equal(t, Success, ArrayCreate(unsafe.Pointer(&arr), unsafe.Pointer(&d[0])))
+		res := make([]byte, shim.DResDescSize)
+		binary.LittleEndian.PutUint64(res[8:], uint64(arr))
+		td := make([]byte, shim.DTexDescSize)
+		binary.LittleEndian.PutUint32(td[0:], 2)     // clamp
+		binary.LittleEndian.PutUint32(td[12:], 1)    // linear filtering: integers become normalized floats
+		binary.LittleEndian.PutUint32(td[16:], 0x12) // normalized coordinates, sRGB
+		binary.LittleEndian.PutUint32(td[20:], 4)    // anisotropy
+		require.Equal(t, Success, TexObjectCreate(unsafe.Pointer(&tex), unsafe.Pointer(&res[0]), unsafe.Pointer(&td[0]), nil))
+		o, ok := shim.LookupTexture(tex)
+		require.True(t, ok)
+		rt := o.Tex
+		u := func(off int) uint32 { return binary.LittleEndian.Uint32(rt[off:]) }
+		assert.Equal(t, []uint32{2, 1, 1, 1, 1, 4}, []uint32{u(0), u(12), u(16), u(20), u(40), u(44)},
+			"runtime form: clamp, linear, normalized-float read, sRGB, normalized coordinates, anisotropy 4")
+		assert.Equal(t, td, shim.DriverTex(rt, shim.ChanUnsigned), "and back, exactly")
+		binary.LittleEndian.PutUint32(td[16:], 0x13) // read as integer: then linear filtering is refused
+		var bad uint64
+		assert.Equal(t, ErrorInvalidValue, TexObjectCreate(unsafe.Pointer(&bad), unsafe.Pointer(&res[0]), unsafe.Pointer(&td[0]), nil))
+	})
+	shim.AsClient(2, func() {
+		withContext(t)
+		out := make([]byte, shim.DTexDescSize)
+		assert.Equal(t, ErrorInvalidValue, TexObjectGetTextureDesc(unsafe.Pointer(&out[0]), tex))
+		assert.Equal(t, make([]byte, shim.DTexDescSize), out, "nothing written")
+		assert.Equal(t, ErrorInvalidValue, TexObjectDestroy(tex))
+	})
+	shim.AsClient(1, func() {
+		withContext(t)
+		assert.Equal(t, Success, TexObjectDestroy(tex), "still the owner's")
+	})
+}

@@ -5541,3 +5541,183 @@ func vgpu_cuSurfObjectDestroy(surfObject uint64) int32 {
 func vgpu_cuSurfObjectGetResourceDesc(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 	return dispatch.T().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
 }
+
+//export vgpu_cuTexRefCreate
+func vgpu_cuTexRefCreate(pTexRef unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexRefCreate(pTexRef)
+}
+
+//export vgpu_cuTexRefDestroy
+func vgpu_cuTexRefDestroy(hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefDestroy(hTexRef)
+}
+
+//export vgpu_cuTexRefSetArray
+func vgpu_cuTexRefSetArray(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+}
+
+//export vgpu_cuTexRefSetMipmappedArray
+func vgpu_cuTexRefSetMipmappedArray(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+}
+
+//export vgpu_cuTexRefSetAddress_v2
+func vgpu_cuTexRefSetAddress_v2(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+}
+
+//export vgpu_cuTexRefSetAddress
+func vgpu_cuTexRefSetAddress(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+}
+
+//export vgpu_cuTexRefSetAddress2D_v3
+func vgpu_cuTexRefSetAddress2D_v3(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetAddress2D_v2
+func vgpu_cuTexRefSetAddress2D_v2(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetAddress2D
+func vgpu_cuTexRefSetAddress2D(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetFormat
+func vgpu_cuTexRefSetFormat(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+}
+
+//export vgpu_cuTexRefSetAddressMode
+func vgpu_cuTexRefSetAddressMode(hTexRef uintptr, dim int32, am int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+}
+
+//export vgpu_cuTexRefSetFilterMode
+func vgpu_cuTexRefSetFilterMode(hTexRef uintptr, fm int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFilterMode(hTexRef, fm)
+}
+
+//export vgpu_cuTexRefSetMipmapFilterMode
+func vgpu_cuTexRefSetMipmapFilterMode(hTexRef uintptr, fm int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm)
+}
+
+//export vgpu_cuTexRefSetFlags
+func vgpu_cuTexRefSetFlags(hTexRef uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFlags(hTexRef, Flags)
+}
+
+//export vgpu_cuTexRefSetMaxAnisotropy
+func vgpu_cuTexRefSetMaxAnisotropy(hTexRef uintptr, maxAniso uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+}
+
+//export vgpu_cuTexRefSetMipmapLevelBias
+func vgpu_cuTexRefSetMipmapLevelBias(hTexRef uintptr, bias float32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias)
+}
+
+//export vgpu_cuTexRefSetMipmapLevelClamp
+func vgpu_cuTexRefSetMipmapLevelClamp(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+}
+
+//export vgpu_cuTexRefSetBorderColor
+func vgpu_cuTexRefSetBorderColor(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+}
+
+//export vgpu_cuTexRefGetAddress_v2
+func vgpu_cuTexRefGetAddress_v2(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+}
+
+//export vgpu_cuTexRefGetAddress
+func vgpu_cuTexRefGetAddress(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+}
+
+//export vgpu_cuTexRefGetArray
+func vgpu_cuTexRefGetArray(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetArray(phArray, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmappedArray
+func vgpu_cuTexRefGetMipmappedArray(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+}
+
+//export vgpu_cuTexRefGetAddressMode
+func vgpu_cuTexRefGetAddressMode(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+}
+
+//export vgpu_cuTexRefGetFilterMode
+func vgpu_cuTexRefGetFilterMode(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFilterMode(pfm, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapFilterMode
+func vgpu_cuTexRefGetMipmapFilterMode(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+}
+
+//export vgpu_cuTexRefGetFlags
+func vgpu_cuTexRefGetFlags(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMaxAnisotropy
+func vgpu_cuTexRefGetMaxAnisotropy(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapLevelBias
+func vgpu_cuTexRefGetMipmapLevelBias(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapLevelClamp
+func vgpu_cuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+}
+
+//export vgpu_cuTexRefGetBorderColor
+func vgpu_cuTexRefGetBorderColor(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+}
+
+//export vgpu_cuTexRefGetFormat
+func vgpu_cuTexRefGetFormat(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+}
+
+//export vgpu_cuModuleGetTexRef
+func vgpu_cuModuleGetTexRef(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+}
+
+//export vgpu_cuModuleGetSurfRef
+func vgpu_cuModuleGetSurfRef(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+}
+
+//export vgpu_cuSurfRefSetArray
+func vgpu_cuSurfRefSetArray(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+}
+
+//export vgpu_cuSurfRefGetArray
+func vgpu_cuSurfRefGetArray(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+	return dispatch.T().Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+}
+
+//export vgpu_cuParamSetTexRef
+func vgpu_cuParamSetTexRef(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
+}

@@ -2066,6 +2066,42 @@ int cuTexObjectGetResourceViewDesc(void* pResViewDesc, unsigned long long texObj
 int cuSurfObjectCreate(void* pSurfObject, void* pResDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1402, 1); return f ? f(pSurfObject, pResDesc) : 3; } int r = (int)vgpu_cuSurfObjectCreate((void*)pSurfObject, (void*)pResDesc); vgpu_fork_note_init(r); return r; }
 int cuSurfObjectDestroy(unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(1403, 1); return f ? f(surfObject) : 3; } int r = (int)vgpu_cuSurfObjectDestroy((GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
 int cuSurfObjectGetResourceDesc(void* pResDesc, unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1404, 1); return f ? f(pResDesc, surfObject) : 3; } int r = (int)vgpu_cuSurfObjectGetResourceDesc((void*)pResDesc, (GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
+int cuTexRefCreate(void* pTexRef) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1405, 1); return f ? f(pTexRef) : 3; } int r = (int)vgpu_cuTexRefCreate((void*)pTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefDestroy(void* hTexRef) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1406, 1); return f ? f(hTexRef) : 3; } int r = (int)vgpu_cuTexRefDestroy((GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetArray(void* hTexRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1407, 1); return f ? f(hTexRef, hArray, Flags) : 3; } int r = (int)vgpu_cuTexRefSetArray((GoUintptr)hTexRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmappedArray(void* hTexRef, void* hMipmappedArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1408, 1); return f ? f(hTexRef, hMipmappedArray, Flags) : 3; } int r = (int)vgpu_cuTexRefSetMipmappedArray((GoUintptr)hTexRef, (GoUintptr)hMipmappedArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress_v2(void* ByteOffset, void* hTexRef, unsigned long long dptr, size_t bytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1409, 1); return f ? f(ByteOffset, hTexRef, dptr, bytes) : 3; } int r = (int)vgpu_cuTexRefSetAddress_v2((void*)ByteOffset, (GoUintptr)hTexRef, (GoUint64)dptr, (GoUint64)bytes); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress(void* ByteOffset, void* hTexRef, unsigned int dptr, unsigned int bytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1410, 1); return f ? f(ByteOffset, hTexRef, dptr, bytes) : 3; } int r = (int)vgpu_cuTexRefSetAddress((void*)ByteOffset, (GoUintptr)hTexRef, (GoUint32)dptr, (GoUint32)bytes); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D_v3(void* hTexRef, void* desc, unsigned long long dptr, size_t Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1411, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D_v3((GoUintptr)hTexRef, (void*)desc, (GoUint64)dptr, (GoUint64)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D_v2(void* hTexRef, void* desc, unsigned long long dptr, size_t Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1412, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D_v2((GoUintptr)hTexRef, (void*)desc, (GoUint64)dptr, (GoUint64)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D(void* hTexRef, void* desc, unsigned int dptr, unsigned int Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1413, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D((GoUintptr)hTexRef, (void*)desc, (GoUint32)dptr, (GoUint32)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFormat(void* hTexRef, int fmt, int NumPackedComponents) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1414, 1); return f ? f(hTexRef, fmt, NumPackedComponents) : 3; } int r = (int)vgpu_cuTexRefSetFormat((GoUintptr)hTexRef, (GoInt32)fmt, (GoInt32)NumPackedComponents); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddressMode(void* hTexRef, int dim, int am) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1415, 1); return f ? f(hTexRef, dim, am) : 3; } int r = (int)vgpu_cuTexRefSetAddressMode((GoUintptr)hTexRef, (GoInt32)dim, (GoInt32)am); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFilterMode(void* hTexRef, int fm) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(1416, 1); return f ? f(hTexRef, fm) : 3; } int r = (int)vgpu_cuTexRefSetFilterMode((GoUintptr)hTexRef, (GoInt32)fm); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapFilterMode(void* hTexRef, int fm) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(1417, 1); return f ? f(hTexRef, fm) : 3; } int r = (int)vgpu_cuTexRefSetMipmapFilterMode((GoUintptr)hTexRef, (GoInt32)fm); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFlags(void* hTexRef, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1418, 1); return f ? f(hTexRef, Flags) : 3; } int r = (int)vgpu_cuTexRefSetFlags((GoUintptr)hTexRef, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMaxAnisotropy(void* hTexRef, unsigned int maxAniso) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1419, 1); return f ? f(hTexRef, maxAniso) : 3; } int r = (int)vgpu_cuTexRefSetMaxAnisotropy((GoUintptr)hTexRef, (GoUint32)maxAniso); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapLevelBias(void* hTexRef, float bias) { if (vgpu_forked()) { int (*f)(void*, float) = (int (*)(void*, float))vgpu_forked_sym(1420, 1); return f ? f(hTexRef, bias) : 3; } int r = (int)vgpu_cuTexRefSetMipmapLevelBias((GoUintptr)hTexRef, (GoFloat32)bias); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapLevelClamp(void* hTexRef, float minMipmapLevelClamp, float maxMipmapLevelClamp) { if (vgpu_forked()) { int (*f)(void*, float, float) = (int (*)(void*, float, float))vgpu_forked_sym(1421, 1); return f ? f(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp) : 3; } int r = (int)vgpu_cuTexRefSetMipmapLevelClamp((GoUintptr)hTexRef, (GoFloat32)minMipmapLevelClamp, (GoFloat32)maxMipmapLevelClamp); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetBorderColor(void* hTexRef, void* pBorderColor) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1422, 1); return f ? f(hTexRef, pBorderColor) : 3; } int r = (int)vgpu_cuTexRefSetBorderColor((GoUintptr)hTexRef, (void*)pBorderColor); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddress_v2(void* pdptr, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1423, 1); return f ? f(pdptr, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetAddress_v2((void*)pdptr, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddress(void* pdptr, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1424, 1); return f ? f(pdptr, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetAddress((void*)pdptr, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetArray(void* phArray, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1425, 1); return f ? f(phArray, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetArray((void*)phArray, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmappedArray(void* phMipmappedArray, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1426, 1); return f ? f(phMipmappedArray, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmappedArray((void*)phMipmappedArray, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddressMode(void* pam, void* hTexRef, int dim) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1427, 1); return f ? f(pam, hTexRef, dim) : 3; } int r = (int)vgpu_cuTexRefGetAddressMode((void*)pam, (GoUintptr)hTexRef, (GoInt32)dim); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFilterMode(void* pfm, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1428, 1); return f ? f(pfm, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFilterMode((void*)pfm, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapFilterMode(void* pfm, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1429, 1); return f ? f(pfm, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapFilterMode((void*)pfm, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFlags(void* pFlags, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1430, 1); return f ? f(pFlags, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFlags((void*)pFlags, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMaxAnisotropy(void* pmaxAniso, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1431, 1); return f ? f(pmaxAniso, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMaxAnisotropy((void*)pmaxAniso, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapLevelBias(void* pbias, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1432, 1); return f ? f(pbias, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapLevelBias((void*)pbias, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapLevelClamp(void* pminMipmapLevelClamp, void* pmaxMipmapLevelClamp, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1433, 1); return f ? f(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapLevelClamp((void*)pminMipmapLevelClamp, (void*)pmaxMipmapLevelClamp, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetBorderColor(void* pBorderColor, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1434, 1); return f ? f(pBorderColor, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetBorderColor((void*)pBorderColor, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFormat(void* pFormat, void* pNumChannels, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1435, 1); return f ? f(pFormat, pNumChannels, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFormat((void*)pFormat, (void*)pNumChannels, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuModuleGetTexRef(void* pTexRef, void* hmod, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1436, 1); return f ? f(pTexRef, hmod, name) : 3; } int r = (int)vgpu_cuModuleGetTexRef((void*)pTexRef, (GoUintptr)hmod, (void*)name); vgpu_fork_note_init(r); return r; }
+int cuModuleGetSurfRef(void* pSurfRef, void* hmod, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1437, 1); return f ? f(pSurfRef, hmod, name) : 3; } int r = (int)vgpu_cuModuleGetSurfRef((void*)pSurfRef, (GoUintptr)hmod, (void*)name); vgpu_fork_note_init(r); return r; }
+int cuSurfRefSetArray(void* hSurfRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1438, 1); return f ? f(hSurfRef, hArray, Flags) : 3; } int r = (int)vgpu_cuSurfRefSetArray((GoUintptr)hSurfRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuSurfRefGetArray(void* phArray, void* hSurfRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1439, 1); return f ? f(phArray, hSurfRef) : 3; } int r = (int)vgpu_cuSurfRefGetArray((void*)phArray, (GoUintptr)hSurfRef); vgpu_fork_note_init(r); return r; }
+int cuParamSetTexRef(void* hfunc, int texunit, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1440, 1); return f ? f(hfunc, texunit, hTexRef) : 3; } int r = (int)vgpu_cuParamSetTexRef((GoUintptr)hfunc, (GoInt32)texunit, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3474,9 +3510,45 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuSurfObjectCreate", NULL},
 	{"cuSurfObjectDestroy", NULL},
 	{"cuSurfObjectGetResourceDesc", NULL},
+	{"cuTexRefCreate", NULL},
+	{"cuTexRefDestroy", NULL},
+	{"cuTexRefSetArray", NULL},
+	{"cuTexRefSetMipmappedArray", NULL},
+	{"cuTexRefSetAddress_v2", NULL},
+	{"cuTexRefSetAddress", NULL},
+	{"cuTexRefSetAddress2D_v3", NULL},
+	{"cuTexRefSetAddress2D_v2", NULL},
+	{"cuTexRefSetAddress2D", NULL},
+	{"cuTexRefSetFormat", NULL},
+	{"cuTexRefSetAddressMode", NULL},
+	{"cuTexRefSetFilterMode", NULL},
+	{"cuTexRefSetMipmapFilterMode", NULL},
+	{"cuTexRefSetFlags", NULL},
+	{"cuTexRefSetMaxAnisotropy", NULL},
+	{"cuTexRefSetMipmapLevelBias", NULL},
+	{"cuTexRefSetMipmapLevelClamp", NULL},
+	{"cuTexRefSetBorderColor", NULL},
+	{"cuTexRefGetAddress_v2", NULL},
+	{"cuTexRefGetAddress", NULL},
+	{"cuTexRefGetArray", NULL},
+	{"cuTexRefGetMipmappedArray", NULL},
+	{"cuTexRefGetAddressMode", NULL},
+	{"cuTexRefGetFilterMode", NULL},
+	{"cuTexRefGetMipmapFilterMode", NULL},
+	{"cuTexRefGetFlags", NULL},
+	{"cuTexRefGetMaxAnisotropy", NULL},
+	{"cuTexRefGetMipmapLevelBias", NULL},
+	{"cuTexRefGetMipmapLevelClamp", NULL},
+	{"cuTexRefGetBorderColor", NULL},
+	{"cuTexRefGetFormat", NULL},
+	{"cuModuleGetTexRef", NULL},
+	{"cuModuleGetSurfRef", NULL},
+	{"cuSurfRefSetArray", NULL},
+	{"cuSurfRefGetArray", NULL},
+	{"cuParamSetTexRef", NULL},
 };
-const int vgpu_fork_nsyms = 1405;
-void *vgpu_fork_cache[1405];
+const int vgpu_fork_nsyms = 1441;
+void *vgpu_fork_cache[1441];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -3788,6 +3860,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuModuleGetFunctionCount", (void*)cuModuleGetFunctionCount},
 	{"cuModuleGetGlobal_v2", (void*)cuModuleGetGlobal_v2},
 	{"cuModuleGetLoadingMode", (void*)cuModuleGetLoadingMode},
+	{"cuModuleGetSurfRef", (void*)cuModuleGetSurfRef},
+	{"cuModuleGetTexRef", (void*)cuModuleGetTexRef},
 	{"cuModuleLoad", (void*)cuModuleLoad},
 	{"cuModuleLoadData", (void*)cuModuleLoadData},
 	{"cuModuleLoadDataEx", (void*)cuModuleLoadDataEx},
@@ -3800,6 +3874,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialBlockSize", (void*)cuOccupancyMaxPotentialBlockSize},
 	{"cuOccupancyMaxPotentialBlockSizeWithFlags", (void*)cuOccupancyMaxPotentialBlockSizeWithFlags},
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
+	{"cuParamSetTexRef", (void*)cuParamSetTexRef},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
 	{"cuStreamAddCallback", (void*)cuStreamAddCallback},
@@ -3855,11 +3930,44 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuSurfObjectCreate", (void*)cuSurfObjectCreate},
 	{"cuSurfObjectDestroy", (void*)cuSurfObjectDestroy},
 	{"cuSurfObjectGetResourceDesc", (void*)cuSurfObjectGetResourceDesc},
+	{"cuSurfRefGetArray", (void*)cuSurfRefGetArray},
+	{"cuSurfRefSetArray", (void*)cuSurfRefSetArray},
 	{"cuTexObjectCreate", (void*)cuTexObjectCreate},
 	{"cuTexObjectDestroy", (void*)cuTexObjectDestroy},
 	{"cuTexObjectGetResourceDesc", (void*)cuTexObjectGetResourceDesc},
 	{"cuTexObjectGetResourceViewDesc", (void*)cuTexObjectGetResourceViewDesc},
 	{"cuTexObjectGetTextureDesc", (void*)cuTexObjectGetTextureDesc},
+	{"cuTexRefCreate", (void*)cuTexRefCreate},
+	{"cuTexRefDestroy", (void*)cuTexRefDestroy},
+	{"cuTexRefGetAddress", (void*)cuTexRefGetAddress},
+	{"cuTexRefGetAddressMode", (void*)cuTexRefGetAddressMode},
+	{"cuTexRefGetAddress_v2", (void*)cuTexRefGetAddress_v2},
+	{"cuTexRefGetArray", (void*)cuTexRefGetArray},
+	{"cuTexRefGetBorderColor", (void*)cuTexRefGetBorderColor},
+	{"cuTexRefGetFilterMode", (void*)cuTexRefGetFilterMode},
+	{"cuTexRefGetFlags", (void*)cuTexRefGetFlags},
+	{"cuTexRefGetFormat", (void*)cuTexRefGetFormat},
+	{"cuTexRefGetMaxAnisotropy", (void*)cuTexRefGetMaxAnisotropy},
+	{"cuTexRefGetMipmapFilterMode", (void*)cuTexRefGetMipmapFilterMode},
+	{"cuTexRefGetMipmapLevelBias", (void*)cuTexRefGetMipmapLevelBias},
+	{"cuTexRefGetMipmapLevelClamp", (void*)cuTexRefGetMipmapLevelClamp},
+	{"cuTexRefGetMipmappedArray", (void*)cuTexRefGetMipmappedArray},
+	{"cuTexRefSetAddress", (void*)cuTexRefSetAddress},
+	{"cuTexRefSetAddress2D", (void*)cuTexRefSetAddress2D},
+	{"cuTexRefSetAddress2D_v2", (void*)cuTexRefSetAddress2D_v2},
+	{"cuTexRefSetAddress2D_v3", (void*)cuTexRefSetAddress2D_v3},
+	{"cuTexRefSetAddressMode", (void*)cuTexRefSetAddressMode},
+	{"cuTexRefSetAddress_v2", (void*)cuTexRefSetAddress_v2},
+	{"cuTexRefSetArray", (void*)cuTexRefSetArray},
+	{"cuTexRefSetBorderColor", (void*)cuTexRefSetBorderColor},
+	{"cuTexRefSetFilterMode", (void*)cuTexRefSetFilterMode},
+	{"cuTexRefSetFlags", (void*)cuTexRefSetFlags},
+	{"cuTexRefSetFormat", (void*)cuTexRefSetFormat},
+	{"cuTexRefSetMaxAnisotropy", (void*)cuTexRefSetMaxAnisotropy},
+	{"cuTexRefSetMipmapFilterMode", (void*)cuTexRefSetMipmapFilterMode},
+	{"cuTexRefSetMipmapLevelBias", (void*)cuTexRefSetMipmapLevelBias},
+	{"cuTexRefSetMipmapLevelClamp", (void*)cuTexRefSetMipmapLevelClamp},
+	{"cuTexRefSetMipmappedArray", (void*)cuTexRefSetMipmappedArray},
 	{"cuThreadExchangeStreamCaptureMode", (void*)cuThreadExchangeStreamCaptureMode},
 };
 

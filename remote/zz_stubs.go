@@ -2084,6 +2084,222 @@ var Stubs = table.Set{
 			StatsEnd(1104, t)
 			return r
 		},
+		CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1105, []wire.Value{{U: uint64(uintptr(pTexRef))}}))
+			StatsEnd(1105, t)
+			return r
+		},
+		CuTexRefDestroy: func(hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1106, []wire.Value{{U: uint64(hTexRef)}}))
+			StatsEnd(1106, t)
+			return r
+		},
+		CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1107, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1107, t)
+			return r
+		},
+		CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1108, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hMipmappedArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1108, t)
+			return r
+		},
+		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1109, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
+			StatsEnd(1109, t)
+			return r
+		},
+		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1110, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
+			StatsEnd(1110, t)
+			return r
+		},
+		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1111, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1111, t)
+			return r
+		},
+		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1112, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1112, t)
+			return r
+		},
+		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1113, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1113, t)
+			return r
+		},
+		CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1114, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fmt)}, {U: uint64(NumPackedComponents)}}))
+			StatsEnd(1114, t)
+			return r
+		},
+		CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1115, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(dim)}, {U: uint64(am)}}))
+			StatsEnd(1115, t)
+			return r
+		},
+		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1116, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			StatsEnd(1116, t)
+			return r
+		},
+		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1117, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			StatsEnd(1117, t)
+			return r
+		},
+		CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1118, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(Flags)}}))
+			StatsEnd(1118, t)
+			return r
+		},
+		CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1119, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(maxAniso)}}))
+			StatsEnd(1119, t)
+			return r
+		},
+		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1120, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(bias)}}))
+			StatsEnd(1120, t)
+			return r
+		},
+		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1121, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(minMipmapLevelClamp)}, {U: uint64(maxMipmapLevelClamp)}}))
+			StatsEnd(1121, t)
+			return r
+		},
+		CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1122, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(pBorderColor))}}))
+			StatsEnd(1122, t)
+			return r
+		},
+		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1123, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1123, t)
+			return r
+		},
+		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1124, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1124, t)
+			return r
+		},
+		CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1125, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1125, t)
+			return r
+		},
+		CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1126, []wire.Value{{U: uint64(uintptr(phMipmappedArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1126, t)
+			return r
+		},
+		CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1127, []wire.Value{{U: uint64(uintptr(pam))}, {U: uint64(hTexRef)}, {U: uint64(dim)}}))
+			StatsEnd(1127, t)
+			return r
+		},
+		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1128, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1128, t)
+			return r
+		},
+		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1129, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1129, t)
+			return r
+		},
+		CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1130, []wire.Value{{U: uint64(uintptr(pFlags))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1130, t)
+			return r
+		},
+		CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1131, []wire.Value{{U: uint64(uintptr(pmaxAniso))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1131, t)
+			return r
+		},
+		CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1132, []wire.Value{{U: uint64(uintptr(pbias))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1132, t)
+			return r
+		},
+		CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1133, []wire.Value{{U: uint64(uintptr(pminMipmapLevelClamp))}, {U: uint64(uintptr(pmaxMipmapLevelClamp))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1133, t)
+			return r
+		},
+		CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1134, []wire.Value{{U: uint64(uintptr(pBorderColor))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1134, t)
+			return r
+		},
+		CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1135, []wire.Value{{U: uint64(uintptr(pFormat))}, {U: uint64(uintptr(pNumChannels))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1135, t)
+			return r
+		},
+		CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1136, []wire.Value{{U: uint64(uintptr(pTexRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1136, t)
+			return r
+		},
+		CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1137, []wire.Value{{U: uint64(uintptr(pSurfRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1137, t)
+			return r
+		},
+		CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1138, []wire.Value{{U: uint64(hSurfRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1138, t)
+			return r
+		},
+		CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1139, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hSurfRef)}}))
+			StatsEnd(1139, t)
+			return r
+		},
+		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1140, []wire.Value{{U: uint64(hfunc)}, {U: uint64(texunit)}, {U: uint64(hTexRef)}}))
+			StatsEnd(1140, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

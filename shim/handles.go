@@ -29,6 +29,7 @@ const (
 	KindTexture // a texture object (cudart/texture.go)
 	KindSurface // a surface object
 	KindMipmap  // a mipmapped array (shim/array.go)
+	KindTexRef  // a driver texture reference (cuda/texref.go)
 	kindCount
 )
 

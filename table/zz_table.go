@@ -404,6 +404,42 @@ type Cuda struct {
 	CuSurfObjectCreate                                   func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
 	CuSurfObjectDestroy                                  func(surfObject uint64) int32
 	CuSurfObjectGetResourceDesc                          func(pResDesc unsafe.Pointer, surfObject uint64) int32
+	CuTexRefCreate                                       func(pTexRef unsafe.Pointer) int32
+	CuTexRefDestroy                                      func(hTexRef uintptr) int32
+	CuTexRefSetArray                                     func(hTexRef uintptr, hArray uintptr, Flags uint32) int32
+	CuTexRefSetMipmappedArray                            func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32
+	CuTexRefSetAddress_v2                                func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32
+	CuTexRefSetAddress                                   func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32
+	CuTexRefSetAddress2D_v3                              func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32
+	CuTexRefSetAddress2D_v2                              func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32
+	CuTexRefSetAddress2D                                 func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32
+	CuTexRefSetFormat                                    func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32
+	CuTexRefSetAddressMode                               func(hTexRef uintptr, dim int32, am int32) int32
+	CuTexRefSetFilterMode                                func(hTexRef uintptr, fm int32) int32
+	CuTexRefSetMipmapFilterMode                          func(hTexRef uintptr, fm int32) int32
+	CuTexRefSetFlags                                     func(hTexRef uintptr, Flags uint32) int32
+	CuTexRefSetMaxAnisotropy                             func(hTexRef uintptr, maxAniso uint32) int32
+	CuTexRefSetMipmapLevelBias                           func(hTexRef uintptr, bias float32) int32
+	CuTexRefSetMipmapLevelClamp                          func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32
+	CuTexRefSetBorderColor                               func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32
+	CuTexRefGetAddress_v2                                func(pdptr unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetAddress                                   func(pdptr unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetArray                                     func(phArray unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmappedArray                            func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetAddressMode                               func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32
+	CuTexRefGetFilterMode                                func(pfm unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapFilterMode                          func(pfm unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetFlags                                     func(pFlags unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMaxAnisotropy                             func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapLevelBias                           func(pbias unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapLevelClamp                          func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetBorderColor                               func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetFormat                                    func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32
+	CuModuleGetTexRef                                    func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuModuleGetSurfRef                                   func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuSurfRefSetArray                                    func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32
+	CuSurfRefGetArray                                    func(phArray unsafe.Pointer, hSurfRef uintptr) int32
+	CuParamSetTexRef                                     func(hfunc uintptr, texunit int32, hTexRef uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -2286,6 +2322,114 @@ var Semantics = Set{
 		},
 		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 			return int32(cuda.SurfObjectGetResourceDesc(pResDesc, surfObject))
+		},
+		CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+			return int32(cuda.TexRefCreate(pTexRef))
+		},
+		CuTexRefDestroy: func(hTexRef uintptr) int32 {
+			return int32(cuda.TexRefDestroy(hTexRef))
+		},
+		CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetArray(hTexRef, hArray, Flags))
+		},
+		CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags))
+		},
+		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+			return int32(cuda.TexRefSetAddress(ByteOffset, hTexRef, dptr, bytes))
+		},
+		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+			return int32(cuda.TexRefSetAddress32(ByteOffset, hTexRef, dptr, bytes))
+		},
+		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			return int32(cuda.TexRefSetAddress2D(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			return int32(cuda.TexRefSetAddress2D(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+			return int32(cuda.TexRefSetAddress2D32(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+			return int32(cuda.TexRefSetFormat(hTexRef, fmt, NumPackedComponents))
+		},
+		CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+			return int32(cuda.TexRefSetAddressMode(hTexRef, dim, am))
+		},
+		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			return int32(cuda.TexRefSetFilterMode(hTexRef, fm))
+		},
+		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			return int32(cuda.TexRefSetMipmapFilterMode(hTexRef, fm))
+		},
+		CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetFlags(hTexRef, Flags))
+		},
+		CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+			return int32(cuda.TexRefSetMaxAnisotropy(hTexRef, maxAniso))
+		},
+		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+			return int32(cuda.TexRefSetMipmapLevelBias(hTexRef, bias))
+		},
+		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+			return int32(cuda.TexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp))
+		},
+		CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+			return int32(cuda.TexRefSetBorderColor(hTexRef, pBorderColor))
+		},
+		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetAddress(pdptr, hTexRef))
+		},
+		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetAddress32(pdptr, hTexRef))
+		},
+		CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetArray(phArray, hTexRef))
+		},
+		CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmappedArray(phMipmappedArray, hTexRef))
+		},
+		CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+			return int32(cuda.TexRefGetAddressMode(pam, hTexRef, dim))
+		},
+		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFilterMode(pfm, hTexRef))
+		},
+		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapFilterMode(pfm, hTexRef))
+		},
+		CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFlags(pFlags, hTexRef))
+		},
+		CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMaxAnisotropy(pmaxAniso, hTexRef))
+		},
+		CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapLevelBias(pbias, hTexRef))
+		},
+		CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef))
+		},
+		CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetBorderColor(pBorderColor, hTexRef))
+		},
+		CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFormat(pFormat, pNumChannels, hTexRef))
+		},
+		CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetTexRef(pTexRef, hmod, name))
+		},
+		CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetSurfRef(pSurfRef, hmod, name))
+		},
+		CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+			return int32(cuda.SurfRefSetArray(hSurfRef, hArray, Flags))
+		},
+		CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+			return int32(cuda.SurfRefGetArray(phArray, hSurfRef))
+		},
+		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+			return int32(cuda.ParamSetTexRef(hfunc, texunit, hTexRef))
 		},
 	},
 	Cudart: Cudart{
@@ -7960,6 +8104,222 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 10087, "cuSurfObjectGetResourceDesc", cuda.Result(r), pResDesc, surfObject)
 				return r
 			},
+			CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefCreate(pTexRef)
+				shim.TraceEnd(t, 10100, "cuTexRefCreate", cuda.Result(r), pTexRef)
+				return r
+			},
+			CuTexRefDestroy: func(hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefDestroy(hTexRef)
+				shim.TraceEnd(t, 10101, "cuTexRefDestroy", cuda.Result(r), hTexRef)
+				return r
+			},
+			CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+				shim.TraceEnd(t, 10102, "cuTexRefSetArray", cuda.Result(r), hTexRef, hArray, Flags)
+				return r
+			},
+			CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+				shim.TraceEnd(t, 10103, "cuTexRefSetMipmappedArray", cuda.Result(r), hTexRef, hMipmappedArray, Flags)
+				return r
+			},
+			CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+				shim.TraceEnd(t, 10104, "cuTexRefSetAddress_v2", cuda.Result(r), ByteOffset, hTexRef, dptr, bytes)
+				return r
+			},
+			CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+				shim.TraceEnd(t, 10105, "cuTexRefSetAddress", cuda.Result(r), ByteOffset, hTexRef, dptr, bytes)
+				return r
+			},
+			CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10106, "cuTexRefSetAddress2D_v3", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10107, "cuTexRefSetAddress2D_v2", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10108, "cuTexRefSetAddress2D", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+				shim.TraceEnd(t, 10109, "cuTexRefSetFormat", cuda.Result(r), hTexRef, fmt, NumPackedComponents)
+				return r
+			},
+			CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+				shim.TraceEnd(t, 10110, "cuTexRefSetAddressMode", cuda.Result(r), hTexRef, dim, am)
+				return r
+			},
+			CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFilterMode(hTexRef, fm)
+				shim.TraceEnd(t, 10111, "cuTexRefSetFilterMode", cuda.Result(r), hTexRef, fm)
+				return r
+			},
+			CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm)
+				shim.TraceEnd(t, 10112, "cuTexRefSetMipmapFilterMode", cuda.Result(r), hTexRef, fm)
+				return r
+			},
+			CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFlags(hTexRef, Flags)
+				shim.TraceEnd(t, 10113, "cuTexRefSetFlags", cuda.Result(r), hTexRef, Flags)
+				return r
+			},
+			CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+				shim.TraceEnd(t, 10114, "cuTexRefSetMaxAnisotropy", cuda.Result(r), hTexRef, maxAniso)
+				return r
+			},
+			CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias)
+				shim.TraceEnd(t, 10115, "cuTexRefSetMipmapLevelBias", cuda.Result(r), hTexRef, bias)
+				return r
+			},
+			CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+				shim.TraceEnd(t, 10116, "cuTexRefSetMipmapLevelClamp", cuda.Result(r), hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+				return r
+			},
+			CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+				shim.TraceEnd(t, 10117, "cuTexRefSetBorderColor", cuda.Result(r), hTexRef, pBorderColor)
+				return r
+			},
+			CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+				shim.TraceEnd(t, 10118, "cuTexRefGetAddress_v2", cuda.Result(r), pdptr, hTexRef)
+				return r
+			},
+			CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+				shim.TraceEnd(t, 10119, "cuTexRefGetAddress", cuda.Result(r), pdptr, hTexRef)
+				return r
+			},
+			CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetArray(phArray, hTexRef)
+				shim.TraceEnd(t, 10120, "cuTexRefGetArray", cuda.Result(r), phArray, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+				shim.TraceEnd(t, 10121, "cuTexRefGetMipmappedArray", cuda.Result(r), phMipmappedArray, hTexRef)
+				return r
+			},
+			CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+				shim.TraceEnd(t, 10122, "cuTexRefGetAddressMode", cuda.Result(r), pam, hTexRef, dim)
+				return r
+			},
+			CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFilterMode(pfm, hTexRef)
+				shim.TraceEnd(t, 10123, "cuTexRefGetFilterMode", cuda.Result(r), pfm, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+				shim.TraceEnd(t, 10124, "cuTexRefGetMipmapFilterMode", cuda.Result(r), pfm, hTexRef)
+				return r
+			},
+			CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+				shim.TraceEnd(t, 10125, "cuTexRefGetFlags", cuda.Result(r), pFlags, hTexRef)
+				return r
+			},
+			CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+				shim.TraceEnd(t, 10126, "cuTexRefGetMaxAnisotropy", cuda.Result(r), pmaxAniso, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+				shim.TraceEnd(t, 10127, "cuTexRefGetMipmapLevelBias", cuda.Result(r), pbias, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+				shim.TraceEnd(t, 10128, "cuTexRefGetMipmapLevelClamp", cuda.Result(r), pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+				return r
+			},
+			CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+				shim.TraceEnd(t, 10129, "cuTexRefGetBorderColor", cuda.Result(r), pBorderColor, hTexRef)
+				return r
+			},
+			CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+				shim.TraceEnd(t, 10130, "cuTexRefGetFormat", cuda.Result(r), pFormat, pNumChannels, hTexRef)
+				return r
+			},
+			CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+				shim.TraceEnd(t, 10131, "cuModuleGetTexRef", cuda.Result(r), pTexRef, hmod, name)
+				return r
+			},
+			CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+				shim.TraceEnd(t, 10132, "cuModuleGetSurfRef", cuda.Result(r), pSurfRef, hmod, name)
+				return r
+			},
+			CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+				shim.TraceEnd(t, 10133, "cuSurfRefSetArray", cuda.Result(r), hSurfRef, hArray, Flags)
+				return r
+			},
+			CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+				shim.TraceEnd(t, 10134, "cuSurfRefGetArray", cuda.Result(r), phArray, hSurfRef)
+				return r
+			},
+			CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
+				shim.TraceEnd(t, 10135, "cuParamSetTexRef", cuda.Result(r), hfunc, texunit, hTexRef)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -13198,6 +13558,100 @@ func Lazy(get func() *Set) *Set {
 			CuSurfObjectDestroy: func(surfObject uint64) int32 { return get().Cuda.CuSurfObjectDestroy(surfObject) },
 			CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 				return get().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+			},
+			CuTexRefCreate:  func(pTexRef unsafe.Pointer) int32 { return get().Cuda.CuTexRefCreate(pTexRef) },
+			CuTexRefDestroy: func(hTexRef uintptr) int32 { return get().Cuda.CuTexRefDestroy(hTexRef) },
+			CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+			},
+			CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+			},
+			CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+			},
+			CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+				return get().Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+			},
+			CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+				return get().Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+				return get().Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+			},
+			CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+				return get().Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+			},
+			CuTexRefSetFilterMode:       func(hTexRef uintptr, fm int32) int32 { return get().Cuda.CuTexRefSetFilterMode(hTexRef, fm) },
+			CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 { return get().Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm) },
+			CuTexRefSetFlags:            func(hTexRef uintptr, Flags uint32) int32 { return get().Cuda.CuTexRefSetFlags(hTexRef, Flags) },
+			CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+				return get().Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+			},
+			CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 { return get().Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias) },
+			CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+				return get().Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+			},
+			CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+				return get().Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+			},
+			CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+			},
+			CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+			},
+			CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetArray(phArray, hTexRef)
+			},
+			CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+			},
+			CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+				return get().Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+			},
+			CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 { return get().Cuda.CuTexRefGetFilterMode(pfm, hTexRef) },
+			CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+			},
+			CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+			},
+			CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+			},
+			CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+			},
+			CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+			},
+			CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+			},
+			CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+			},
+			CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+			},
+			CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+			},
+			CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+			},
+			CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+				return get().Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+			},
+			CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+				return get().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
 			},
 		},
 		Cudart: Cudart{

@@ -74,7 +74,15 @@ enum { U8 = 0x01, U32 = 0x03, S16 = 0x09, F32 = 0x20 };
 	X(cuTexObjectDestroy, (unsigned long long)) X(cuTexObjectGetResourceDesc, (void *, unsigned long long)) \
 	X(cuTexObjectGetTextureDesc, (void *, unsigned long long)) X(cuTexObjectGetResourceViewDesc, (void *, unsigned long long)) \
 	X(cuSurfObjectCreate, (unsigned long long *, const void *)) X(cuSurfObjectDestroy, (unsigned long long)) \
-	X(cuSurfObjectGetResourceDesc, (void *, unsigned long long))
+	X(cuSurfObjectGetResourceDesc, (void *, unsigned long long)) \
+	X(cuTexRefCreate, (H *)) X(cuTexRefDestroy, (H)) X(cuTexRefSetArray, (H, H, unsigned)) X(cuTexRefGetArray, (H *, H)) \
+	X(cuTexRefSetAddress_v2, (size_t *, H, CUdeviceptr, size_t)) X(cuTexRefGetAddress_v2, (CUdeviceptr *, H)) \
+	X(cuTexRefSetAddress2D_v3, (H, const desc2 *, CUdeviceptr, size_t)) \
+	X(cuTexRefSetFormat, (H, int, int)) X(cuTexRefGetFormat, (int *, int *, H)) \
+	X(cuTexRefSetMipmapLevelClamp, (H, float, float)) X(cuTexRefGetMipmapLevelClamp, (float *, float *, H)) \
+	X(cuTexRefSetBorderColor, (H, float *)) X(cuTexRefGetBorderColor, (float *, H)) \
+	X(cuTexRefSetAddressMode, (H, int, int)) X(cuTexRefGetAddressMode, (int *, H, int)) \
+	X(cuModuleGetTexRef, (H *, H, const char *)) X(cuSurfRefGetArray, (H *, H))
 
 #define DECL(name, args) static CUresult (*name) args;
 FNS(DECL)
@@ -404,6 +412,55 @@ static void mipmaps(void) {
 	EQ(cuMemFree_v2(dp), 0, "free");
 }
 
+static void texrefs(void) {
+	H ref = NULL, a = NULL, got = NULL;
+	EQ(cuTexRefCreate(&ref), 0, "cuTexRefCreate");
+	desc2 d = {8, 8, S16, 2};
+	EQ(cuArrayCreate_v2(&a, &d), 0, "an array");
+	EQ(cuTexRefSetArray(ref, a, 0), 1, "flags must be CU_TRSA_OVERRIDE_FORMAT");
+	EQ(cuTexRefSetArray(ref, a, 1), 0, "cuTexRefSetArray");
+	EQ(cuTexRefGetArray(&got, ref), 0, "cuTexRefGetArray");
+	CHECK(got == a, "the bound array");
+	int fmt = 0, n = 0;
+	EQ(cuTexRefGetFormat(&fmt, &n, ref), 0, "cuTexRefGetFormat");
+	CHECK(fmt == S16 && n == 2, "the array's format: %#x x%d", fmt, n);
+	EQ(cuTexRefSetFormat(ref, F32, 3), 1, "three components");
+	EQ(cuTexRefSetMipmapLevelClamp(ref, 0.5f, 7.25f), 0, "float arguments");
+	float lo = 0, hi = 0;
+	EQ(cuTexRefGetMipmapLevelClamp(&lo, &hi, ref), 0, "cuTexRefGetMipmapLevelClamp");
+	CHECK(lo == 0.5f && hi == 7.25f, "clamps as set: %g %g", lo, hi);
+	EQ(cuTexRefSetMipmapLevelClamp(ref, 2.0f, 1.0f), 1, "min above max");
+	float border[4] = {1, 0.5f, 0.25f, 0.125f}, bg[4] = {0};
+	EQ(cuTexRefSetBorderColor(ref, border), 0, "cuTexRefSetBorderColor");
+	EQ(cuTexRefGetBorderColor(bg, ref), 0, "cuTexRefGetBorderColor");
+	CHECK(!memcmp(border, bg, sizeof bg), "the border color");
+	int am = 0;
+	EQ(cuTexRefSetAddressMode(ref, 1, 2), 0, "mirror in y");
+	EQ(cuTexRefGetAddressMode(&am, ref, 1), 0, "get it");
+	EQ(am, 2, "address mode as set");
+	EQ(cuTexRefSetAddressMode(ref, 3, 0), 1, "no fourth dimension");
+	CUdeviceptr dp = 0, ga = 0;
+	size_t off = 99;
+	EQ(cuMemAlloc_v2(&dp, 65536), 0, "device memory");
+	EQ(cuTexRefSetAddress_v2(&off, ref, dp + 8, 256), 0, "cuTexRefSetAddress_v2");
+	EQ(off, 8, "the offset from the aligned base");
+	EQ(cuTexRefGetAddress_v2(&ga, ref), 0, "cuTexRefGetAddress_v2");
+	CHECK(ga == dp + 8, "the bound address");
+	EQ(cuTexRefGetArray(&got, ref), 1, "no longer bound to the array");
+	EQ(cuTexRefSetAddress_v2(&off, ref, dp, 1 << 20), 1, "more than the allocation");
+	desc2 pd = {64, 16, U8, 4};
+	EQ(cuTexRefSetAddress2D_v3(ref, &pd, dp, 256), 0, "pitched memory");
+	EQ(cuTexRefSetAddress2D_v3(ref, &pd, dp, 255), 1, "a pitch off the 32-byte alignment");
+	EQ(cuTexRefGetFormat(&fmt, &n, ref), 0, "its format");
+	CHECK(fmt == U8 && n == 4, "the descriptor's format");
+	EQ(cuModuleGetTexRef(&got, (H)0x4242, "t"), 400, "a wild module");
+	EQ(cuSurfRefGetArray(&got, (H)0x4242), 400, "no surface reference exists");
+	EQ(cuTexRefDestroy(ref), 0, "cuTexRefDestroy");
+	EQ(cuTexRefDestroy(ref), 400, "twice");
+	EQ(cuMemFree_v2(dp), 0, "free");
+	EQ(cuArrayDestroy(a), 0, "destroy");
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: driverarrays LIBDIR [label]\n"); return 2; }
 	const char *label = argc > 2 ? argv[2] : "sim";
@@ -421,6 +478,7 @@ int main(int argc, char **argv) {
 	linear_copies();
 	pitched_copies(ctx);
 	mipmaps();
+	texrefs();
 	printf("driverarrays (%s): %d checks, %d failures\n", label, checks, failures);
 	return failures != 0;
 }

@@ -390,7 +390,43 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuTexObjectGetResourceViewDesc, (void*, unsigned long long)) \
 	X(int, cuSurfObjectCreate, (void*, const void*)) \
 	X(int, cuSurfObjectDestroy, (unsigned long long)) \
-	X(int, cuSurfObjectGetResourceDesc, (void*, unsigned long long))
+	X(int, cuSurfObjectGetResourceDesc, (void*, unsigned long long)) \
+	X(int, cuTexRefCreate, (void*)) \
+	X(int, cuTexRefDestroy, (void*)) \
+	X(int, cuTexRefSetArray, (void*, void*, unsigned int)) \
+	X(int, cuTexRefSetMipmappedArray, (void*, void*, unsigned int)) \
+	X(int, cuTexRefSetAddress_v2, (void*, void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cuTexRefSetAddress2D_v3, (void*, const void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress2D_v2, (void*, const void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress2D, (void*, const void*, unsigned int, unsigned int)) \
+	X(int, cuTexRefSetFormat, (void*, int, int)) \
+	X(int, cuTexRefSetAddressMode, (void*, int, int)) \
+	X(int, cuTexRefSetFilterMode, (void*, int)) \
+	X(int, cuTexRefSetMipmapFilterMode, (void*, int)) \
+	X(int, cuTexRefSetFlags, (void*, unsigned int)) \
+	X(int, cuTexRefSetMaxAnisotropy, (void*, unsigned int)) \
+	X(int, cuTexRefSetMipmapLevelBias, (void*, float)) \
+	X(int, cuTexRefSetMipmapLevelClamp, (void*, float, float)) \
+	X(int, cuTexRefSetBorderColor, (void*, const void*)) \
+	X(int, cuTexRefGetAddress_v2, (void*, void*)) \
+	X(int, cuTexRefGetAddress, (void*, void*)) \
+	X(int, cuTexRefGetArray, (void*, void*)) \
+	X(int, cuTexRefGetMipmappedArray, (void*, void*)) \
+	X(int, cuTexRefGetAddressMode, (void*, void*, int)) \
+	X(int, cuTexRefGetFilterMode, (void*, void*)) \
+	X(int, cuTexRefGetMipmapFilterMode, (void*, void*)) \
+	X(int, cuTexRefGetFlags, (void*, void*)) \
+	X(int, cuTexRefGetMaxAnisotropy, (void*, void*)) \
+	X(int, cuTexRefGetMipmapLevelBias, (void*, void*)) \
+	X(int, cuTexRefGetMipmapLevelClamp, (void*, void*, void*)) \
+	X(int, cuTexRefGetBorderColor, (void*, void*)) \
+	X(int, cuTexRefGetFormat, (void*, void*, void*)) \
+	X(int, cuModuleGetTexRef, (void*, void*, const void*)) \
+	X(int, cuModuleGetSurfRef, (void*, void*, const void*)) \
+	X(int, cuSurfRefSetArray, (void*, void*, unsigned int)) \
+	X(int, cuSurfRefGetArray, (void*, void*)) \
+	X(int, cuParamSetTexRef, (void*, int, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
