@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"math"
 	"sync"
 	"unsafe"
 
@@ -179,3 +180,7 @@ func Memcpy3DPeerPtdsCU(p unsafe.Pointer) int32 {
 func Memcpy3DPeerAsyncPtszCU(p unsafe.Pointer, stream uintptr) int32 {
 	return Memcpy3DPeerAsyncCU(p, ptsz(stream))
 }
+
+// f32bits carries a float argument through the table's codec as its bits (the server's f32
+// reads it back); a conversion to an integer would truncate it.
+func f32bits(f float32) uint64 { return uint64(math.Float32bits(f)) }

@@ -2176,13 +2176,13 @@ var Stubs = table.Set{
 		},
 		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1120, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(bias)}}))
+			r := int32(Forward(1120, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(bias)}}))
 			StatsEnd(1120, t)
 			return r
 		},
 		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1121, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(minMipmapLevelClamp)}, {U: uint64(maxMipmapLevelClamp)}}))
+			r := int32(Forward(1121, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(minMipmapLevelClamp)}, {U: f32bits(maxMipmapLevelClamp)}}))
 			StatsEnd(1121, t)
 			return r
 		},

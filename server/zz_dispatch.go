@@ -2179,10 +2179,10 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 		return uint64(uint32(cuda.TexRefSetMaxAnisotropy(uintptr(v[0].U), uint32(v[1].U))))
 	},
 	10115: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.TexRefSetMipmapLevelBias(uintptr(v[0].U), float32(v[1].U))))
+		return uint64(uint32(cuda.TexRefSetMipmapLevelBias(uintptr(v[0].U), f32(v[1].U))))
 	},
 	10116: func(v []wire.Value) uint64 {
-		return uint64(uint32(cuda.TexRefSetMipmapLevelClamp(uintptr(v[0].U), float32(v[1].U), float32(v[2].U))))
+		return uint64(uint32(cuda.TexRefSetMipmapLevelClamp(uintptr(v[0].U), f32(v[1].U), f32(v[2].U))))
 	},
 	10117: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.TexRefSetBorderColor(uintptr(v[0].U), ptr(v[1].B))))

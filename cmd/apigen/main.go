@@ -394,6 +394,10 @@ func genDispatch(fns []fn) []byte {
 					args = append(args, fmt.Sprintf("ptr(v[%d].B)", i))
 				}
 			default:
+				if a.GoT == "float32" { // carried as its bits (server/float.go)
+					args = append(args, fmt.Sprintf("f32(v[%d].U)", i))
+					continue
+				}
 				args = append(args, fmt.Sprintf("%s(v[%d].U)", a.GoT, i))
 			}
 		}
