@@ -27,13 +27,13 @@ func descriptor2D(spitch, dpitch, width, height uint64) []byte {
 // NVIDIA's runtime: cudaErrorInvalidValue, tests/programs/symbols.cu).
 func TestCopy2DOneRowWiderThanItsPitchIsInvalidValue(t *testing.T) {
 	b := descriptor2D(512, 4096, 513, 1)
-	_, r := Copy2DAt(unsafe.Pointer(&b[0]))
+	_, r := Copy2DAt(unsafe.Pointer(&b[0]), LocalArrays)
 	assert.Equal(t, ErrorInvalidValue, r)
 }
 
 func TestCopy2DOneRowTakesAZeroPitchAsItsWidth(t *testing.T) {
 	b := descriptor2D(0, 0, 100, 1)
-	c, r := Copy2DAt(unsafe.Pointer(&b[0]))
+	c, r := Copy2DAt(unsafe.Pointer(&b[0]), LocalArrays)
 	assert.Equal(t, Success, r)
 	assert.Equal(t, [2]uint64{100, 100}, [2]uint64{c.SPitch, c.DPitch})
 }

@@ -93,7 +93,7 @@ func memcpyNodeOps(p unsafe.Pointer) ([]shim.Node, []byte, Result) {
 	if r != Success {
 		return nil, nil, r
 	}
-	cs, r := Copy3DAt(p)
+	cs, r := Copy3DAt(p, LocalArrays)
 	if r != Success {
 		return nil, nil, r
 	}

@@ -18,34 +18,11 @@ const (
 	ErrorInvalidChannelDescriptor Error = 20
 )
 
-// Channel format kinds (cudaChannelFormatKind) vgpu models.
-const (
-	chanSigned   = 0
-	chanUnsigned = 1
-	chanFloat    = 2
-	chanNone     = 3
+// Array and ArrayLayout are the model's (shim/array.go), shared with the driver API.
+type (
+	Array       = shim.Array
+	ArrayLayout = shim.ArrayLayout
 )
-
-// Array is one CUDA array.
-type Array struct {
-	Storage              *shim.Alloc
-	Desc                 [5]int32 // cudaChannelFormatDesc: x, y, z, w (bits), f (kind)
-	Width, Height, Depth uint64   // as created, in elements (0: the dimension is absent)
-	Flags                uint32
-	Elem                 uint64 // bytes per element
-}
-
-// ArrayLayout is where an array's elements lie: the storage's address, its row pitch in bytes
-// (rows are packed), rows per slice and slices, and the element size. A remote client gets it
-// from the server (OpArrayLayout) to move host memory itself.
-type ArrayLayout struct {
-	Base, Pitch, Rows, Depth, Elem uint64
-}
-
-// Layout is a's layout.
-func (a *Array) Layout() ArrayLayout {
-	return ArrayLayout{Base: uint64(a.Storage.Base), Pitch: a.Width * a.Elem, Rows: max(a.Height, 1), Depth: max(a.Depth, 1), Elem: a.Elem}
-}
 
 // LayoutOf resolves the caller's array h (cudaErrorInvalidResourceHandle for anything else).
 func LayoutOf(h uintptr) (ArrayLayout, Error) {
@@ -59,36 +36,14 @@ func LayoutOf(h uintptr) (ArrayLayout, Error) {
 	return a.Layout(), Success
 }
 
-// ChannelElem checks a cudaChannelFormatDesc as cudaMallocArray does and returns the bytes of
-// one element: channels of 8, 16 or 32 bits (float: 16 or 32), all the same size, 1, 2 or 4
-// of them from x on; or one of the normalized 8/16-bit kinds, whose size the kind names.
+// ChannelElem checks a cudaChannelFormatDesc as cudaMallocArray does (shim.ChannelElem) and
+// returns the bytes of one element.
 func ChannelElem(d [5]int32) (uint64, Error) {
-	switch k := d[4]; {
-	case k == chanSigned || k == chanUnsigned || k == chanFloat:
-		n, bits := 0, d[0]
-		for i, c := range d[:4] {
-			switch {
-			case c == 0:
-				continue
-			case c != bits || i != n: // a channel after a missing one, or of another size
-				return 0, ErrorInvalidChannelDescriptor
-			}
-			n++
-		}
-		okBits := bits == 8 || bits == 16 || bits == 32
-		if k == chanFloat {
-			okBits = bits == 16 || bits == 32
-		}
-		if !okBits || n == 3 {
-			return 0, ErrorInvalidChannelDescriptor
-		}
-		return uint64(n) * uint64(bits/8), Success
-	case k >= 5 && k <= 16:
-		// cudaChannelFormatKind{Uns,S}ignedNormalized{8,16}X{1,2,4}: 5..10 unsigned, 11..16 signed.
-		i := (k - 5) % 6
-		return []uint64{1, 2, 4, 2, 4, 8}[i], Success
+	n, ok := shim.ChannelElem(d)
+	if !ok {
+		return 0, ErrorInvalidChannelDescriptor
 	}
-	return 0, ErrorInvalidChannelDescriptor
+	return n, Success
 }
 
 func readDesc(p unsafe.Pointer) [5]int32 {
@@ -109,9 +64,8 @@ func putDesc(p unsafe.Pointer, d [5]int32) {
 
 // Array flags (cudaArray*): layered, surface load/store, cubemap, texture gather.
 const (
-	arrayLayered = 1
-	arrayCubemap = 4
-	arrayKnown   = 0xf
+	arrayLayered = shim.ArrayLayered
+	arrayCubemap = shim.ArrayCubemap
 )
 
 // newArray makes an array of w x h x depth elements (0 for an absent dimension).
@@ -128,26 +82,16 @@ func newArray(out, desc unsafe.Pointer, w, h, depth uint64, flags uint32) Error 
 	if e != Success {
 		return e
 	}
-	// The H100's texture limits: 1D 131072; 2D 131072 x 65536; 3D 16384 per side; 2048 layers.
-	switch {
-	case w == 0 || flags&^arrayKnown != 0 || (h == 0 && depth != 0 && flags&arrayLayered == 0):
-		return ErrorInvalidValue
-	case flags&arrayCubemap != 0 && (w != h || depth == 0 || depth%6 != 0 || (flags&arrayLayered == 0 && depth != 6)):
-		return ErrorInvalidValue
-	case flags&arrayLayered != 0 && (depth == 0 || depth > 2048 || w > 32768 || h > 32768):
-		return ErrorInvalidValue
-	case flags&(arrayLayered|arrayCubemap) == 0 && depth != 0 && (w > 16384 || h > 16384 || depth > 16384):
-		return ErrorInvalidValue
-	case w > 131072 || h > 65536:
+	if !shim.ArrayDimsOK(w, h, depth, flags) {
 		return ErrorInvalidValue
 	}
-	size := w * elem * max(h, 1) * max(depth, 1) // at most 2^17 * 8 * 2^16 * 2^14: no overflow
-	a, st := shim.AllocDevice(dev, size, shim.MemArray)
+	f, n := shim.FormatOfDesc(d)
+	arr := &Array{Desc: d, Format: f, Channels: n, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}
+	hd, st := shim.NewArray(dev, arr)
 	if st != shim.OK {
 		return From(st)
 	}
-	arr := &Array{Storage: a, Desc: d, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}
-	shim.PutPtr(out, shim.NewHandle(shim.KindArray, arr))
+	shim.PutPtr(out, hd)
 	return Success
 }
 
@@ -182,11 +126,10 @@ func FreeArray(h uintptr) Error {
 	if h == 0 {
 		return Success
 	}
-	a, ok := shim.Lookup[*Array](shim.KindArray, h)
-	if !ok || !shim.Release(shim.KindArray, h) {
+	if st := shim.DestroyArray(h); st != shim.OK {
 		return ErrorInvalidResourceHandle
 	}
-	return From(shim.FreeArrayStorage(a.Storage))
+	return Success
 }
 
 // ArrayGetInfo is cudaArrayGetInfo: any output may be NULL.
@@ -489,4 +432,91 @@ func Malloc3D(out, ext unsafe.Pointer) Error {
 	shim.Le.PutUint64(b[16:], w)
 	shim.Le.PutUint64(b[24:], h)
 	return Success
+}
+
+// MallocMipmappedArray is cudaMallocMipmappedArray (shim/array.go's model, which the driver's
+// cuMipmappedArrayCreate shares).
+func MallocMipmappedArray(out, desc, ext unsafe.Pointer, levels, flags uint32) Error {
+	dev, e := currentDevice()
+	if e != Success {
+		return e
+	}
+	if out == nil || desc == nil || ext == nil {
+		return ErrorInvalidValue
+	}
+	d := readDesc(desc)
+	elem, e := ChannelElem(d)
+	if e != Success {
+		return e
+	}
+	w, h, depth := extent(ext)
+	if !shim.ArrayDimsOK(w, h, depth, flags) {
+		return ErrorInvalidValue
+	}
+	f, n := shim.FormatOfDesc(d)
+	hd, st := shim.NewMipmap(dev, &Array{Desc: d, Format: f, Channels: n, Width: w, Height: h, Depth: depth, Flags: flags, Elem: elem}, levels)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, hd)
+	return Success
+}
+
+// FreeMipmappedArray is cudaFreeMipmappedArray: NULL is a no-op, as cudaFreeArray's.
+func FreeMipmappedArray(h uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if h == 0 {
+		return Success
+	}
+	if shim.DestroyMipmap(h) != shim.OK {
+		return ErrorInvalidResourceHandle
+	}
+	return Success
+}
+
+// GetMipmappedArrayLevel is cudaGetMipmappedArrayLevel.
+func GetMipmappedArrayLevel(out unsafe.Pointer, h uintptr, level uint32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if out == nil {
+		return ErrorInvalidValue
+	}
+	a, st := shim.MipmapLevel(h, level)
+	if st == shim.ErrInvalidHandle {
+		return ErrorInvalidResourceHandle
+	}
+	if st != shim.OK {
+		return ErrorInvalidValue
+	}
+	shim.PutPtr(out, a)
+	return Success
+}
+
+// MipmappedArrayGetMemoryRequirements is cudaMipmappedArrayGetMemoryRequirements: only
+// deferred-mapping mipmapped arrays have requirements; vgpu makes none.
+func MipmappedArrayGetMemoryRequirements(out unsafe.Pointer, h uintptr, device int32) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidResourceHandle
+	}
+	if _, e := deviceAt(device); e != Success {
+		return e
+	}
+	return ErrorInvalidValue
+}
+
+// MipmappedArrayGetSparseProperties is cudaMipmappedArrayGetSparseProperties: none is sparse.
+func MipmappedArrayGetSparseProperties(out unsafe.Pointer, h uintptr) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	if _, ok := shim.LookupMipmap(h); !ok {
+		return ErrorInvalidResourceHandle
+	}
+	return ErrorInvalidValue
 }

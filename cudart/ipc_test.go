@@ -145,13 +145,13 @@ func TestIPCEventHandles(t *testing.T) {
 func TestArraysAndTexturesAreTheirOwners(t *testing.T) {
 	shim.Reset()
 	t.Cleanup(shim.Reset)
-	desc := [5]int32{32, 0, 0, 0, chanFloat}
+	desc := [5]int32{32, 0, 0, 0, shim.ChanFloat}
 	var arr uintptr
 	var tex, surf uint64
 	res := make([]byte, 64)
 	texd := make([]byte, 72)
 	shim.AsClient(1, func() {
-		require.Equal(t, Success, MallocArray(unsafe.Pointer(&arr), unsafe.Pointer(&desc), 16, 16, arraySurfLS))
+		require.Equal(t, Success, MallocArray(unsafe.Pointer(&arr), unsafe.Pointer(&desc), 16, 16, shim.ArraySurfaceLS))
 		shim.Le.PutUint64(res[8:], uint64(arr))
 		require.Equal(t, Success, CreateTextureObject(unsafe.Pointer(&tex), unsafe.Pointer(&res[0]), unsafe.Pointer(&texd[0]), nil))
 		require.Equal(t, Success, CreateSurfaceObject(unsafe.Pointer(&surf), unsafe.Pointer(&res[0])))
@@ -184,7 +184,7 @@ func TestDeviceResetDropsMappingsNotTheExportersMemory(t *testing.T) {
 	shim.AsClient(2, func() {
 		var p, arr uintptr
 		require.Equal(t, Success, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&handle), 0))
-		desc := [5]int32{8, 0, 0, 0, chanUnsigned}
+		desc := [5]int32{8, 0, 0, 0, shim.ChanUnsigned}
 		require.Equal(t, Success, MallocArray(unsafe.Pointer(&arr), unsafe.Pointer(&desc), 64, 0, 0))
 		require.Equal(t, Success, DeviceReset())
 		assert.Equal(t, ErrorInvalidValue, Memset(p, 0, 8), "the mapping went with the reset")

@@ -6281,3 +6281,483 @@ func vgpu_cuMemGetAllocationPropertiesFromHandle(prop unsafe.Pointer, handle uin
 func vgpu_cuMemRetainAllocationHandle(handle unsafe.Pointer, addr uintptr) int32 {
 	return dispatch.T().Cuda.CuMemRetainAllocationHandle(handle, addr)
 }
+
+//export vgpu_cuArrayCreate_v2
+func vgpu_cuArrayCreate_v2(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArrayCreate
+func vgpu_cuArrayCreate(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArrayCreate(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArray3DCreate_v2
+func vgpu_cuArray3DCreate_v2(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArray3DCreate
+func vgpu_cuArray3DCreate(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+}
+
+//export vgpu_cuArrayGetDescriptor_v2
+func vgpu_cuArrayGetDescriptor_v2(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArrayGetDescriptor
+func vgpu_cuArrayGetDescriptor(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArray3DGetDescriptor_v2
+func vgpu_cuArray3DGetDescriptor_v2(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArray3DGetDescriptor
+func vgpu_cuArray3DGetDescriptor(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+}
+
+//export vgpu_cuArrayDestroy
+func vgpu_cuArrayDestroy(hArray uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayDestroy(hArray)
+}
+
+//export vgpu_cuArrayGetPlane
+func vgpu_cuArrayGetPlane(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+	return dispatch.T().Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+}
+
+//export vgpu_cuArrayGetMemoryRequirements
+func vgpu_cuArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+	return dispatch.T().Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+}
+
+//export vgpu_cuArrayGetSparseProperties
+func vgpu_cuArrayGetSparseProperties(sparseProperties unsafe.Pointer, array uintptr) int32 {
+	return dispatch.T().Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+}
+
+//export vgpu_cuMemcpyHtoA_v2
+func vgpu_cuMemcpyHtoA_v2(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoA
+func vgpu_cuMemcpyHtoA(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoAAsync_v2
+func vgpu_cuMemcpyHtoAAsync_v2(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyHtoAAsync
+func vgpu_cuMemcpyHtoAAsync(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoH_v2
+func vgpu_cuMemcpyAtoH_v2(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoH
+func vgpu_cuMemcpyAtoH(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoHAsync_v2
+func vgpu_cuMemcpyAtoHAsync_v2(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoHAsync
+func vgpu_cuMemcpyAtoHAsync(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyDtoA_v2
+func vgpu_cuMemcpyDtoA_v2(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyDtoA
+func vgpu_cuMemcpyDtoA(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD_v2
+func vgpu_cuMemcpyAtoD_v2(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD
+func vgpu_cuMemcpyAtoD(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA_v2
+func vgpu_cuMemcpyAtoA_v2(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA
+func vgpu_cuMemcpyAtoA(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoA_v2_ptds
+func vgpu_cuMemcpyHtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoH_v2_ptds
+func vgpu_cuMemcpyAtoH_v2_ptds(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyDtoA_v2_ptds
+func vgpu_cuMemcpyDtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoD_v2_ptds
+func vgpu_cuMemcpyAtoD_v2_ptds(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyAtoA_v2_ptds
+func vgpu_cuMemcpyAtoA_v2_ptds(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+}
+
+//export vgpu_cuMemcpyHtoAAsync_v2_ptsz
+func vgpu_cuMemcpyHtoAAsync_v2_ptsz(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpyAtoHAsync_v2_ptsz
+func vgpu_cuMemcpyAtoHAsync_v2_ptsz(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+}
+
+//export vgpu_cuMemcpy2D
+func vgpu_cuMemcpy2D(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2D(pCopy)
+}
+
+//export vgpu_cuMemcpy2DUnaligned
+func vgpu_cuMemcpy2DUnaligned(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DUnaligned(pCopy)
+}
+
+//export vgpu_cuMemcpy2DAsync
+func vgpu_cuMemcpy2DAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy2DAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3D
+func vgpu_cuMemcpy3D(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3D(pCopy)
+}
+
+//export vgpu_cuMemcpy3DAsync
+func vgpu_cuMemcpy3DAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3DPeer
+func vgpu_cuMemcpy3DPeer(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeer(pCopy)
+}
+
+//export vgpu_cuMemcpy3DPeerAsync
+func vgpu_cuMemcpy3DPeerAsync(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+}
+
+//export vgpu_cuMemcpy3DPeer_ptds
+func vgpu_cuMemcpy3DPeer_ptds(pCopy unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeer_ptds(pCopy)
+}
+
+//export vgpu_cuMemcpy3DPeerAsync_ptsz
+func vgpu_cuMemcpy3DPeerAsync_ptsz(pCopy unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
+}
+
+//export vgpu_cuMipmappedArrayCreate
+func vgpu_cuMipmappedArrayCreate(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+}
+
+//export vgpu_cuMipmappedArrayDestroy
+func vgpu_cuMipmappedArrayDestroy(hMipmappedArray uintptr) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayDestroy(hMipmappedArray)
+}
+
+//export vgpu_cuMipmappedArrayGetLevel
+func vgpu_cuMipmappedArrayGetLevel(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+}
+
+//export vgpu_cuMipmappedArrayGetMemoryRequirements
+func vgpu_cuMipmappedArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+}
+
+//export vgpu_cuMipmappedArrayGetSparseProperties
+func vgpu_cuMipmappedArrayGetSparseProperties(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+	return dispatch.T().Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+}
+
+//export vgpu_cudaMallocMipmappedArray
+func vgpu_cudaMallocMipmappedArray(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+}
+
+//export vgpu_cudaFreeMipmappedArray
+func vgpu_cudaFreeMipmappedArray(mipmappedArray uintptr) int32 {
+	return dispatch.T().Cudart.CudaFreeMipmappedArray(mipmappedArray)
+}
+
+//export vgpu_cudaGetMipmappedArrayLevel
+func vgpu_cudaGetMipmappedArrayLevel(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+	return dispatch.T().Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+}
+
+//export vgpu_cudaMipmappedArrayGetMemoryRequirements
+func vgpu_cudaMipmappedArrayGetMemoryRequirements(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+	return dispatch.T().Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+}
+
+//export vgpu_cudaMipmappedArrayGetSparseProperties
+func vgpu_cudaMipmappedArrayGetSparseProperties(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+	return dispatch.T().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+}
+
+//export vgpu_cuTexObjectCreate
+func vgpu_cuTexObjectCreate(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+}
+
+//export vgpu_cuTexObjectDestroy
+func vgpu_cuTexObjectDestroy(texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectDestroy(texObject)
+}
+
+//export vgpu_cuTexObjectGetResourceDesc
+func vgpu_cuTexObjectGetResourceDesc(pResDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+}
+
+//export vgpu_cuTexObjectGetTextureDesc
+func vgpu_cuTexObjectGetTextureDesc(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+}
+
+//export vgpu_cuTexObjectGetResourceViewDesc
+func vgpu_cuTexObjectGetResourceViewDesc(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+	return dispatch.T().Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+}
+
+//export vgpu_cuSurfObjectCreate
+func vgpu_cuSurfObjectCreate(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+}
+
+//export vgpu_cuSurfObjectDestroy
+func vgpu_cuSurfObjectDestroy(surfObject uint64) int32 {
+	return dispatch.T().Cuda.CuSurfObjectDestroy(surfObject)
+}
+
+//export vgpu_cuSurfObjectGetResourceDesc
+func vgpu_cuSurfObjectGetResourceDesc(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+	return dispatch.T().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+}
+
+//export vgpu_cuTexRefCreate
+func vgpu_cuTexRefCreate(pTexRef unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexRefCreate(pTexRef)
+}
+
+//export vgpu_cuTexRefDestroy
+func vgpu_cuTexRefDestroy(hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefDestroy(hTexRef)
+}
+
+//export vgpu_cuTexRefSetArray
+func vgpu_cuTexRefSetArray(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+}
+
+//export vgpu_cuTexRefSetMipmappedArray
+func vgpu_cuTexRefSetMipmappedArray(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+}
+
+//export vgpu_cuTexRefSetAddress_v2
+func vgpu_cuTexRefSetAddress_v2(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+}
+
+//export vgpu_cuTexRefSetAddress
+func vgpu_cuTexRefSetAddress(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+}
+
+//export vgpu_cuTexRefSetAddress2D_v3
+func vgpu_cuTexRefSetAddress2D_v3(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetAddress2D_v2
+func vgpu_cuTexRefSetAddress2D_v2(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetAddress2D
+func vgpu_cuTexRefSetAddress2D(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+}
+
+//export vgpu_cuTexRefSetFormat
+func vgpu_cuTexRefSetFormat(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+}
+
+//export vgpu_cuTexRefSetAddressMode
+func vgpu_cuTexRefSetAddressMode(hTexRef uintptr, dim int32, am int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+}
+
+//export vgpu_cuTexRefSetFilterMode
+func vgpu_cuTexRefSetFilterMode(hTexRef uintptr, fm int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFilterMode(hTexRef, fm)
+}
+
+//export vgpu_cuTexRefSetMipmapFilterMode
+func vgpu_cuTexRefSetMipmapFilterMode(hTexRef uintptr, fm int32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm)
+}
+
+//export vgpu_cuTexRefSetFlags
+func vgpu_cuTexRefSetFlags(hTexRef uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetFlags(hTexRef, Flags)
+}
+
+//export vgpu_cuTexRefSetMaxAnisotropy
+func vgpu_cuTexRefSetMaxAnisotropy(hTexRef uintptr, maxAniso uint32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+}
+
+//export vgpu_cuTexRefSetMipmapLevelBias
+func vgpu_cuTexRefSetMipmapLevelBias(hTexRef uintptr, bias float32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias)
+}
+
+//export vgpu_cuTexRefSetMipmapLevelClamp
+func vgpu_cuTexRefSetMipmapLevelClamp(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+	return dispatch.T().Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+}
+
+//export vgpu_cuTexRefSetBorderColor
+func vgpu_cuTexRefSetBorderColor(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+}
+
+//export vgpu_cuTexRefGetAddress_v2
+func vgpu_cuTexRefGetAddress_v2(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+}
+
+//export vgpu_cuTexRefGetAddress
+func vgpu_cuTexRefGetAddress(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+}
+
+//export vgpu_cuTexRefGetArray
+func vgpu_cuTexRefGetArray(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetArray(phArray, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmappedArray
+func vgpu_cuTexRefGetMipmappedArray(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+}
+
+//export vgpu_cuTexRefGetAddressMode
+func vgpu_cuTexRefGetAddressMode(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+	return dispatch.T().Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+}
+
+//export vgpu_cuTexRefGetFilterMode
+func vgpu_cuTexRefGetFilterMode(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFilterMode(pfm, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapFilterMode
+func vgpu_cuTexRefGetMipmapFilterMode(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+}
+
+//export vgpu_cuTexRefGetFlags
+func vgpu_cuTexRefGetFlags(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMaxAnisotropy
+func vgpu_cuTexRefGetMaxAnisotropy(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapLevelBias
+func vgpu_cuTexRefGetMipmapLevelBias(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+}
+
+//export vgpu_cuTexRefGetMipmapLevelClamp
+func vgpu_cuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+}
+
+//export vgpu_cuTexRefGetBorderColor
+func vgpu_cuTexRefGetBorderColor(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+}
+
+//export vgpu_cuTexRefGetFormat
+func vgpu_cuTexRefGetFormat(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+}
+
+//export vgpu_cuModuleGetTexRef
+func vgpu_cuModuleGetTexRef(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+}
+
+//export vgpu_cuModuleGetSurfRef
+func vgpu_cuModuleGetSurfRef(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+}
+
+//export vgpu_cuSurfRefSetArray
+func vgpu_cuSurfRefSetArray(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+	return dispatch.T().Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+}
+
+//export vgpu_cuSurfRefGetArray
+func vgpu_cuSurfRefGetArray(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+	return dispatch.T().Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+}
+
+//export vgpu_cuParamSetTexRef
+func vgpu_cuParamSetTexRef(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+	return dispatch.T().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
+}

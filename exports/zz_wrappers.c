@@ -2358,6 +2358,117 @@ int vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, si
 __asm__(".symver vgpu13_cudaMemDiscardAndPrefetchBatchAsync_ptsz, cudaMemDiscardAndPrefetchBatchAsync_ptsz@@libcudart.so.13");
 int cuMemGetAllocationPropertiesFromHandle(void* prop, unsigned long long handle) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1595, 1); return f ? f(prop, handle) : 3; } int r = (int)vgpu_cuMemGetAllocationPropertiesFromHandle((void*)prop, (GoUint64)handle); vgpu_fork_note_init(r); return r; }
 int cuMemRetainAllocationHandle(void* handle, void* addr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1596, 1); return f ? f(handle, addr) : 3; } int r = (int)vgpu_cuMemRetainAllocationHandle((void*)handle, (GoUintptr)addr); vgpu_fork_note_init(r); return r; }
+int cuArrayCreate_v2(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1597, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArrayCreate_v2((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArrayCreate(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1598, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArrayCreate((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DCreate_v2(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1599, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArray3DCreate_v2((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DCreate(void* pHandle, void* pAllocateArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1600, 1); return f ? f(pHandle, pAllocateArray) : 3; } int r = (int)vgpu_cuArray3DCreate((void*)pHandle, (void*)pAllocateArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetDescriptor_v2(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1601, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArrayGetDescriptor_v2((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetDescriptor(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1602, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArrayGetDescriptor((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DGetDescriptor_v2(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1603, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArray3DGetDescriptor_v2((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArray3DGetDescriptor(void* pArrayDescriptor, void* hArray) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1604, 1); return f ? f(pArrayDescriptor, hArray) : 3; } int r = (int)vgpu_cuArray3DGetDescriptor((void*)pArrayDescriptor, (GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayDestroy(void* hArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1605, 1); return f ? f(hArray) : 3; } int r = (int)vgpu_cuArrayDestroy((GoUintptr)hArray); vgpu_fork_note_init(r); return r; }
+int cuArrayGetPlane(void* pPlaneArray, void* hArray, unsigned int planeIdx) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1606, 1); return f ? f(pPlaneArray, hArray, planeIdx) : 3; } int r = (int)vgpu_cuArrayGetPlane((void*)pPlaneArray, (GoUintptr)hArray, (GoUint32)planeIdx); vgpu_fork_note_init(r); return r; }
+int cuArrayGetMemoryRequirements(void* memoryRequirements, void* array, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1607, 1); return f ? f(memoryRequirements, array, device) : 3; } int r = (int)vgpu_cuArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)array, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuArrayGetSparseProperties(void* sparseProperties, void* array) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1608, 1); return f ? f(sparseProperties, array) : 3; } int r = (int)vgpu_cuArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)array); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA_v2(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t) = (int (*)(void*, size_t, void*, size_t))vgpu_forked_sym(1609, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA(void* dstArray, unsigned int dstOffset, void* srcHost, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int))vgpu_forked_sym(1610, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcHost, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync_v2(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, void*) = (int (*)(void*, size_t, void*, size_t, void*))vgpu_forked_sym(1611, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync(void* dstArray, unsigned int dstOffset, void* srcHost, unsigned int ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*, unsigned int, void*))vgpu_forked_sym(1612, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcHost, (GoUint32)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH_v2(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(1613, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH_v2((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH(void* dstHost, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1614, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync_v2(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, void*) = (int (*)(void*, void*, size_t, size_t, void*))vgpu_forked_sym(1615, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync_v2((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync(void* dstHost, void* srcArray, unsigned int srcOffset, unsigned int ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int, void*) = (int (*)(void*, void*, unsigned int, unsigned int, void*))vgpu_forked_sym(1616, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA_v2(void* dstArray, size_t dstOffset, unsigned long long srcDevice, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned long long, size_t) = (int (*)(void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1617, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUint64)srcDevice, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA(void* dstArray, unsigned int dstOffset, unsigned int srcDevice, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, unsigned int, unsigned int) = (int (*)(void*, unsigned int, unsigned int, unsigned int))vgpu_forked_sym(1618, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUint32)srcDevice, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD_v2(unsigned long long dstDevice, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t, size_t) = (int (*)(unsigned long long, void*, size_t, size_t))vgpu_forked_sym(1619, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD_v2((GoUint64)dstDevice, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD(unsigned int dstDevice, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(unsigned int, void*, unsigned int, unsigned int) = (int (*)(unsigned int, void*, unsigned int, unsigned int))vgpu_forked_sym(1620, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD((GoUint32)dstDevice, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA_v2(void* dstArray, size_t dstOffset, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t) = (int (*)(void*, size_t, void*, size_t, size_t))vgpu_forked_sym(1621, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA_v2((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA(void* dstArray, unsigned int dstOffset, void* srcArray, unsigned int srcOffset, unsigned int ByteCount) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*, unsigned int, unsigned int) = (int (*)(void*, unsigned int, void*, unsigned int, unsigned int))vgpu_forked_sym(1622, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA((GoUintptr)dstArray, (GoUint32)dstOffset, (GoUintptr)srcArray, (GoUint32)srcOffset, (GoUint32)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoA_v2_ptds(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t) = (int (*)(void*, size_t, void*, size_t))vgpu_forked_sym(1623, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyHtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoH_v2_ptds(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t) = (int (*)(void*, void*, size_t, size_t))vgpu_forked_sym(1624, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoH_v2_ptds((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyDtoA_v2_ptds(void* dstArray, size_t dstOffset, unsigned long long srcDevice, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, unsigned long long, size_t) = (int (*)(void*, size_t, unsigned long long, size_t))vgpu_forked_sym(1625, 1); return f ? f(dstArray, dstOffset, srcDevice, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyDtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUint64)srcDevice, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoD_v2_ptds(unsigned long long dstDevice, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(unsigned long long, void*, size_t, size_t) = (int (*)(unsigned long long, void*, size_t, size_t))vgpu_forked_sym(1626, 1); return f ? f(dstDevice, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoD_v2_ptds((GoUint64)dstDevice, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoA_v2_ptds(void* dstArray, size_t dstOffset, void* srcArray, size_t srcOffset, size_t ByteCount) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, size_t) = (int (*)(void*, size_t, void*, size_t, size_t))vgpu_forked_sym(1627, 1); return f ? f(dstArray, dstOffset, srcArray, srcOffset, ByteCount) : 3; } int r = (int)vgpu_cuMemcpyAtoA_v2_ptds((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount); vgpu_fork_note_init(r); return r; }
+int cuMemcpyHtoAAsync_v2_ptsz(void* dstArray, size_t dstOffset, void* srcHost, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, size_t, void*, size_t, void*) = (int (*)(void*, size_t, void*, size_t, void*))vgpu_forked_sym(1628, 1); return f ? f(dstArray, dstOffset, srcHost, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyHtoAAsync_v2_ptsz((GoUintptr)dstArray, (GoUint64)dstOffset, (GoUintptr)srcHost, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyAtoHAsync_v2_ptsz(void* dstHost, void* srcArray, size_t srcOffset, size_t ByteCount, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, size_t, void*) = (int (*)(void*, void*, size_t, size_t, void*))vgpu_forked_sym(1629, 1); return f ? f(dstHost, srcArray, srcOffset, ByteCount, hStream) : 3; } int r = (int)vgpu_cuMemcpyAtoHAsync_v2_ptsz((GoUintptr)dstHost, (GoUintptr)srcArray, (GoUint64)srcOffset, (GoUint64)ByteCount, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2D(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1630, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy2D((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2DUnaligned(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1631, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy2DUnaligned((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy2DAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1632, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy2DAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3D(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1633, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3D((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1634, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeer(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1635, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3DPeer((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeerAsync(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1636, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeer_ptds(void* pCopy) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1637, 1); return f ? f(pCopy) : 3; } int r = (int)vgpu_cuMemcpy3DPeer_ptds((void*)pCopy); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DPeerAsync_ptsz(void* pCopy, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1638, 1); return f ? f(pCopy, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DPeerAsync_ptsz((void*)pCopy, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayCreate(void* pHandle, void* pMipmappedArrayDesc, unsigned int numMipmapLevels) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1639, 1); return f ? f(pHandle, pMipmappedArrayDesc, numMipmapLevels) : 3; } int r = (int)vgpu_cuMipmappedArrayCreate((void*)pHandle, (void*)pMipmappedArrayDesc, (GoUint32)numMipmapLevels); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayDestroy(void* hMipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1640, 1); return f ? f(hMipmappedArray) : 3; } int r = (int)vgpu_cuMipmappedArrayDestroy((GoUintptr)hMipmappedArray); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetLevel(void* pLevelArray, void* hMipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1641, 1); return f ? f(pLevelArray, hMipmappedArray, level) : 3; } int r = (int)vgpu_cuMipmappedArrayGetLevel((void*)pLevelArray, (GoUintptr)hMipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1642, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cuMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+int cuMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1643, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cuMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMallocMipmappedArray(void* mipmappedArray, void* desc, vgpu_byval24 extent, unsigned int numLevels, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, vgpu_byval24, unsigned int, unsigned int) = (int (*)(void*, void*, vgpu_byval24, unsigned int, unsigned int))vgpu_forked_sym(1644, 1); return f ? f(mipmappedArray, desc, extent, numLevels, flags) : 3; } int r = (int)vgpu_cudaMallocMipmappedArray((void*)mipmappedArray, (void*)desc, (void*)&extent, (GoUint32)numLevels, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMallocMipmappedArray, cudaMallocMipmappedArray@libcudart.so.12");
+int vgpu13_cudaMallocMipmappedArray(void* mipmappedArray, void* desc, vgpu_byval24 extent, unsigned int numLevels, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, vgpu_byval24, unsigned int, unsigned int) = (int (*)(void*, void*, vgpu_byval24, unsigned int, unsigned int))vgpu_forked_sym(1645, 1); return f ? f(mipmappedArray, desc, extent, numLevels, flags) : 3; } int r = (int)vgpu_cudaMallocMipmappedArray((void*)mipmappedArray, (void*)desc, (void*)&extent, (GoUint32)numLevels, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMallocMipmappedArray, cudaMallocMipmappedArray@@libcudart.so.13");
+int vgpu12_cudaFreeMipmappedArray(void* mipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1646, 1); return f ? f(mipmappedArray) : 3; } int r = (int)vgpu_cudaFreeMipmappedArray((GoUintptr)mipmappedArray); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaFreeMipmappedArray, cudaFreeMipmappedArray@libcudart.so.12");
+int vgpu13_cudaFreeMipmappedArray(void* mipmappedArray) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1647, 1); return f ? f(mipmappedArray) : 3; } int r = (int)vgpu_cudaFreeMipmappedArray((GoUintptr)mipmappedArray); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaFreeMipmappedArray, cudaFreeMipmappedArray@@libcudart.so.13");
+int vgpu12_cudaGetMipmappedArrayLevel(void* levelArray, void* mipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1648, 1); return f ? f(levelArray, mipmappedArray, level) : 3; } int r = (int)vgpu_cudaGetMipmappedArrayLevel((void*)levelArray, (GoUintptr)mipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaGetMipmappedArrayLevel, cudaGetMipmappedArrayLevel@libcudart.so.12");
+int vgpu13_cudaGetMipmappedArrayLevel(void* levelArray, void* mipmappedArray, unsigned int level) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1649, 1); return f ? f(levelArray, mipmappedArray, level) : 3; } int r = (int)vgpu_cudaGetMipmappedArrayLevel((void*)levelArray, (GoUintptr)mipmappedArray, (GoUint32)level); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaGetMipmappedArrayLevel, cudaGetMipmappedArrayLevel@@libcudart.so.13");
+int vgpu12_cudaMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1650, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMipmappedArrayGetMemoryRequirements, cudaMipmappedArrayGetMemoryRequirements@libcudart.so.12");
+int vgpu13_cudaMipmappedArrayGetMemoryRequirements(void* memoryRequirements, void* mipmap, int device) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1651, 1); return f ? f(memoryRequirements, mipmap, device) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetMemoryRequirements((void*)memoryRequirements, (GoUintptr)mipmap, (GoInt32)device); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMipmappedArrayGetMemoryRequirements, cudaMipmappedArrayGetMemoryRequirements@@libcudart.so.13");
+int vgpu12_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1652, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@libcudart.so.12");
+int vgpu13_cudaMipmappedArrayGetSparseProperties(void* sparseProperties, void* mipmap) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1653, 1); return f ? f(sparseProperties, mipmap) : 3; } int r = (int)vgpu_cudaMipmappedArrayGetSparseProperties((void*)sparseProperties, (GoUintptr)mipmap); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMipmappedArrayGetSparseProperties, cudaMipmappedArrayGetSparseProperties@@libcudart.so.13");
+int cuTexObjectCreate(void* pTexObject, void* pResDesc, void* pTexDesc, void* pResViewDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*) = (int (*)(void*, void*, void*, void*))vgpu_forked_sym(1654, 1); return f ? f(pTexObject, pResDesc, pTexDesc, pResViewDesc) : 3; } int r = (int)vgpu_cuTexObjectCreate((void*)pTexObject, (void*)pResDesc, (void*)pTexDesc, (void*)pResViewDesc); vgpu_fork_note_init(r); return r; }
+int cuTexObjectDestroy(unsigned long long texObject) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(1655, 1); return f ? f(texObject) : 3; } int r = (int)vgpu_cuTexObjectDestroy((GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetResourceDesc(void* pResDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1656, 1); return f ? f(pResDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetResourceDesc((void*)pResDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetTextureDesc(void* pTexDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1657, 1); return f ? f(pTexDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetTextureDesc((void*)pTexDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuTexObjectGetResourceViewDesc(void* pResViewDesc, unsigned long long texObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1658, 1); return f ? f(pResViewDesc, texObject) : 3; } int r = (int)vgpu_cuTexObjectGetResourceViewDesc((void*)pResViewDesc, (GoUint64)texObject); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectCreate(void* pSurfObject, void* pResDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1659, 1); return f ? f(pSurfObject, pResDesc) : 3; } int r = (int)vgpu_cuSurfObjectCreate((void*)pSurfObject, (void*)pResDesc); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectDestroy(unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(unsigned long long) = (int (*)(unsigned long long))vgpu_forked_sym(1660, 1); return f ? f(surfObject) : 3; } int r = (int)vgpu_cuSurfObjectDestroy((GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
+int cuSurfObjectGetResourceDesc(void* pResDesc, unsigned long long surfObject) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1661, 1); return f ? f(pResDesc, surfObject) : 3; } int r = (int)vgpu_cuSurfObjectGetResourceDesc((void*)pResDesc, (GoUint64)surfObject); vgpu_fork_note_init(r); return r; }
+int cuTexRefCreate(void* pTexRef) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1662, 1); return f ? f(pTexRef) : 3; } int r = (int)vgpu_cuTexRefCreate((void*)pTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefDestroy(void* hTexRef) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1663, 1); return f ? f(hTexRef) : 3; } int r = (int)vgpu_cuTexRefDestroy((GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetArray(void* hTexRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1664, 1); return f ? f(hTexRef, hArray, Flags) : 3; } int r = (int)vgpu_cuTexRefSetArray((GoUintptr)hTexRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmappedArray(void* hTexRef, void* hMipmappedArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1665, 1); return f ? f(hTexRef, hMipmappedArray, Flags) : 3; } int r = (int)vgpu_cuTexRefSetMipmappedArray((GoUintptr)hTexRef, (GoUintptr)hMipmappedArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress_v2(void* ByteOffset, void* hTexRef, unsigned long long dptr, size_t bytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1666, 1); return f ? f(ByteOffset, hTexRef, dptr, bytes) : 3; } int r = (int)vgpu_cuTexRefSetAddress_v2((void*)ByteOffset, (GoUintptr)hTexRef, (GoUint64)dptr, (GoUint64)bytes); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress(void* ByteOffset, void* hTexRef, unsigned int dptr, unsigned int bytes) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1667, 1); return f ? f(ByteOffset, hTexRef, dptr, bytes) : 3; } int r = (int)vgpu_cuTexRefSetAddress((void*)ByteOffset, (GoUintptr)hTexRef, (GoUint32)dptr, (GoUint32)bytes); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D_v3(void* hTexRef, void* desc, unsigned long long dptr, size_t Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1668, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D_v3((GoUintptr)hTexRef, (void*)desc, (GoUint64)dptr, (GoUint64)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D_v2(void* hTexRef, void* desc, unsigned long long dptr, size_t Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned long long, size_t) = (int (*)(void*, void*, unsigned long long, size_t))vgpu_forked_sym(1669, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D_v2((GoUintptr)hTexRef, (void*)desc, (GoUint64)dptr, (GoUint64)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddress2D(void* hTexRef, void* desc, unsigned int dptr, unsigned int Pitch) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1670, 1); return f ? f(hTexRef, desc, dptr, Pitch) : 3; } int r = (int)vgpu_cuTexRefSetAddress2D((GoUintptr)hTexRef, (void*)desc, (GoUint32)dptr, (GoUint32)Pitch); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFormat(void* hTexRef, int fmt, int NumPackedComponents) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1671, 1); return f ? f(hTexRef, fmt, NumPackedComponents) : 3; } int r = (int)vgpu_cuTexRefSetFormat((GoUintptr)hTexRef, (GoInt32)fmt, (GoInt32)NumPackedComponents); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetAddressMode(void* hTexRef, int dim, int am) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1672, 1); return f ? f(hTexRef, dim, am) : 3; } int r = (int)vgpu_cuTexRefSetAddressMode((GoUintptr)hTexRef, (GoInt32)dim, (GoInt32)am); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFilterMode(void* hTexRef, int fm) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(1673, 1); return f ? f(hTexRef, fm) : 3; } int r = (int)vgpu_cuTexRefSetFilterMode((GoUintptr)hTexRef, (GoInt32)fm); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapFilterMode(void* hTexRef, int fm) { if (vgpu_forked()) { int (*f)(void*, int) = (int (*)(void*, int))vgpu_forked_sym(1674, 1); return f ? f(hTexRef, fm) : 3; } int r = (int)vgpu_cuTexRefSetMipmapFilterMode((GoUintptr)hTexRef, (GoInt32)fm); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetFlags(void* hTexRef, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1675, 1); return f ? f(hTexRef, Flags) : 3; } int r = (int)vgpu_cuTexRefSetFlags((GoUintptr)hTexRef, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMaxAnisotropy(void* hTexRef, unsigned int maxAniso) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1676, 1); return f ? f(hTexRef, maxAniso) : 3; } int r = (int)vgpu_cuTexRefSetMaxAnisotropy((GoUintptr)hTexRef, (GoUint32)maxAniso); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapLevelBias(void* hTexRef, float bias) { if (vgpu_forked()) { int (*f)(void*, float) = (int (*)(void*, float))vgpu_forked_sym(1677, 1); return f ? f(hTexRef, bias) : 3; } int r = (int)vgpu_cuTexRefSetMipmapLevelBias((GoUintptr)hTexRef, (GoFloat32)bias); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetMipmapLevelClamp(void* hTexRef, float minMipmapLevelClamp, float maxMipmapLevelClamp) { if (vgpu_forked()) { int (*f)(void*, float, float) = (int (*)(void*, float, float))vgpu_forked_sym(1678, 1); return f ? f(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp) : 3; } int r = (int)vgpu_cuTexRefSetMipmapLevelClamp((GoUintptr)hTexRef, (GoFloat32)minMipmapLevelClamp, (GoFloat32)maxMipmapLevelClamp); vgpu_fork_note_init(r); return r; }
+int cuTexRefSetBorderColor(void* hTexRef, void* pBorderColor) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1679, 1); return f ? f(hTexRef, pBorderColor) : 3; } int r = (int)vgpu_cuTexRefSetBorderColor((GoUintptr)hTexRef, (void*)pBorderColor); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddress_v2(void* pdptr, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1680, 1); return f ? f(pdptr, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetAddress_v2((void*)pdptr, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddress(void* pdptr, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1681, 1); return f ? f(pdptr, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetAddress((void*)pdptr, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetArray(void* phArray, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1682, 1); return f ? f(phArray, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetArray((void*)phArray, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmappedArray(void* phMipmappedArray, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1683, 1); return f ? f(phMipmappedArray, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmappedArray((void*)phMipmappedArray, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetAddressMode(void* pam, void* hTexRef, int dim) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1684, 1); return f ? f(pam, hTexRef, dim) : 3; } int r = (int)vgpu_cuTexRefGetAddressMode((void*)pam, (GoUintptr)hTexRef, (GoInt32)dim); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFilterMode(void* pfm, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1685, 1); return f ? f(pfm, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFilterMode((void*)pfm, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapFilterMode(void* pfm, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1686, 1); return f ? f(pfm, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapFilterMode((void*)pfm, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFlags(void* pFlags, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1687, 1); return f ? f(pFlags, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFlags((void*)pFlags, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMaxAnisotropy(void* pmaxAniso, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1688, 1); return f ? f(pmaxAniso, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMaxAnisotropy((void*)pmaxAniso, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapLevelBias(void* pbias, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1689, 1); return f ? f(pbias, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapLevelBias((void*)pbias, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetMipmapLevelClamp(void* pminMipmapLevelClamp, void* pmaxMipmapLevelClamp, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1690, 1); return f ? f(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetMipmapLevelClamp((void*)pminMipmapLevelClamp, (void*)pmaxMipmapLevelClamp, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetBorderColor(void* pBorderColor, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1691, 1); return f ? f(pBorderColor, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetBorderColor((void*)pBorderColor, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuTexRefGetFormat(void* pFormat, void* pNumChannels, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1692, 1); return f ? f(pFormat, pNumChannels, hTexRef) : 3; } int r = (int)vgpu_cuTexRefGetFormat((void*)pFormat, (void*)pNumChannels, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuModuleGetTexRef(void* pTexRef, void* hmod, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1693, 1); return f ? f(pTexRef, hmod, name) : 3; } int r = (int)vgpu_cuModuleGetTexRef((void*)pTexRef, (GoUintptr)hmod, (void*)name); vgpu_fork_note_init(r); return r; }
+int cuModuleGetSurfRef(void* pSurfRef, void* hmod, void* name) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1694, 1); return f ? f(pSurfRef, hmod, name) : 3; } int r = (int)vgpu_cuModuleGetSurfRef((void*)pSurfRef, (GoUintptr)hmod, (void*)name); vgpu_fork_note_init(r); return r; }
+int cuSurfRefSetArray(void* hSurfRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1695, 1); return f ? f(hSurfRef, hArray, Flags) : 3; } int r = (int)vgpu_cuSurfRefSetArray((GoUintptr)hSurfRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
+int cuSurfRefGetArray(void* phArray, void* hSurfRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1696, 1); return f ? f(phArray, hSurfRef) : 3; } int r = (int)vgpu_cuSurfRefGetArray((void*)phArray, (GoUintptr)hSurfRef); vgpu_fork_note_init(r); return r; }
+int cuParamSetTexRef(void* hfunc, int texunit, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1697, 1); return f ? f(hfunc, texunit, hTexRef) : 3; } int r = (int)vgpu_cuParamSetTexRef((GoUintptr)hfunc, (GoInt32)texunit, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -3958,13 +4069,126 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaMemDiscardAndPrefetchBatchAsync_ptsz", "libcudart.so.13"},
 	{"cuMemGetAllocationPropertiesFromHandle", NULL},
 	{"cuMemRetainAllocationHandle", NULL},
+	{"cuArrayCreate_v2", NULL},
+	{"cuArrayCreate", NULL},
+	{"cuArray3DCreate_v2", NULL},
+	{"cuArray3DCreate", NULL},
+	{"cuArrayGetDescriptor_v2", NULL},
+	{"cuArrayGetDescriptor", NULL},
+	{"cuArray3DGetDescriptor_v2", NULL},
+	{"cuArray3DGetDescriptor", NULL},
+	{"cuArrayDestroy", NULL},
+	{"cuArrayGetPlane", NULL},
+	{"cuArrayGetMemoryRequirements", NULL},
+	{"cuArrayGetSparseProperties", NULL},
+	{"cuMemcpyHtoA_v2", NULL},
+	{"cuMemcpyHtoA", NULL},
+	{"cuMemcpyHtoAAsync_v2", NULL},
+	{"cuMemcpyHtoAAsync", NULL},
+	{"cuMemcpyAtoH_v2", NULL},
+	{"cuMemcpyAtoH", NULL},
+	{"cuMemcpyAtoHAsync_v2", NULL},
+	{"cuMemcpyAtoHAsync", NULL},
+	{"cuMemcpyDtoA_v2", NULL},
+	{"cuMemcpyDtoA", NULL},
+	{"cuMemcpyAtoD_v2", NULL},
+	{"cuMemcpyAtoD", NULL},
+	{"cuMemcpyAtoA_v2", NULL},
+	{"cuMemcpyAtoA", NULL},
+	{"cuMemcpyHtoA_v2_ptds", NULL},
+	{"cuMemcpyAtoH_v2_ptds", NULL},
+	{"cuMemcpyDtoA_v2_ptds", NULL},
+	{"cuMemcpyAtoD_v2_ptds", NULL},
+	{"cuMemcpyAtoA_v2_ptds", NULL},
+	{"cuMemcpyHtoAAsync_v2_ptsz", NULL},
+	{"cuMemcpyAtoHAsync_v2_ptsz", NULL},
+	{"cuMemcpy2D", NULL},
+	{"cuMemcpy2DUnaligned", NULL},
+	{"cuMemcpy2DAsync", NULL},
+	{"cuMemcpy3D", NULL},
+	{"cuMemcpy3DAsync", NULL},
+	{"cuMemcpy3DPeer", NULL},
+	{"cuMemcpy3DPeerAsync", NULL},
+	{"cuMemcpy3DPeer_ptds", NULL},
+	{"cuMemcpy3DPeerAsync_ptsz", NULL},
+	{"cuMipmappedArrayCreate", NULL},
+	{"cuMipmappedArrayDestroy", NULL},
+	{"cuMipmappedArrayGetLevel", NULL},
+	{"cuMipmappedArrayGetMemoryRequirements", NULL},
+	{"cuMipmappedArrayGetSparseProperties", NULL},
+	{"cudaMallocMipmappedArray", "libcudart.so.12"},
+	{"cudaMallocMipmappedArray", "libcudart.so.13"},
+	{"cudaFreeMipmappedArray", "libcudart.so.12"},
+	{"cudaFreeMipmappedArray", "libcudart.so.13"},
+	{"cudaGetMipmappedArrayLevel", "libcudart.so.12"},
+	{"cudaGetMipmappedArrayLevel", "libcudart.so.13"},
+	{"cudaMipmappedArrayGetMemoryRequirements", "libcudart.so.12"},
+	{"cudaMipmappedArrayGetMemoryRequirements", "libcudart.so.13"},
+	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.12"},
+	{"cudaMipmappedArrayGetSparseProperties", "libcudart.so.13"},
+	{"cuTexObjectCreate", NULL},
+	{"cuTexObjectDestroy", NULL},
+	{"cuTexObjectGetResourceDesc", NULL},
+	{"cuTexObjectGetTextureDesc", NULL},
+	{"cuTexObjectGetResourceViewDesc", NULL},
+	{"cuSurfObjectCreate", NULL},
+	{"cuSurfObjectDestroy", NULL},
+	{"cuSurfObjectGetResourceDesc", NULL},
+	{"cuTexRefCreate", NULL},
+	{"cuTexRefDestroy", NULL},
+	{"cuTexRefSetArray", NULL},
+	{"cuTexRefSetMipmappedArray", NULL},
+	{"cuTexRefSetAddress_v2", NULL},
+	{"cuTexRefSetAddress", NULL},
+	{"cuTexRefSetAddress2D_v3", NULL},
+	{"cuTexRefSetAddress2D_v2", NULL},
+	{"cuTexRefSetAddress2D", NULL},
+	{"cuTexRefSetFormat", NULL},
+	{"cuTexRefSetAddressMode", NULL},
+	{"cuTexRefSetFilterMode", NULL},
+	{"cuTexRefSetMipmapFilterMode", NULL},
+	{"cuTexRefSetFlags", NULL},
+	{"cuTexRefSetMaxAnisotropy", NULL},
+	{"cuTexRefSetMipmapLevelBias", NULL},
+	{"cuTexRefSetMipmapLevelClamp", NULL},
+	{"cuTexRefSetBorderColor", NULL},
+	{"cuTexRefGetAddress_v2", NULL},
+	{"cuTexRefGetAddress", NULL},
+	{"cuTexRefGetArray", NULL},
+	{"cuTexRefGetMipmappedArray", NULL},
+	{"cuTexRefGetAddressMode", NULL},
+	{"cuTexRefGetFilterMode", NULL},
+	{"cuTexRefGetMipmapFilterMode", NULL},
+	{"cuTexRefGetFlags", NULL},
+	{"cuTexRefGetMaxAnisotropy", NULL},
+	{"cuTexRefGetMipmapLevelBias", NULL},
+	{"cuTexRefGetMipmapLevelClamp", NULL},
+	{"cuTexRefGetBorderColor", NULL},
+	{"cuTexRefGetFormat", NULL},
+	{"cuModuleGetTexRef", NULL},
+	{"cuModuleGetSurfRef", NULL},
+	{"cuSurfRefSetArray", NULL},
+	{"cuSurfRefGetArray", NULL},
+	{"cuParamSetTexRef", NULL},
 };
-const int vgpu_fork_nsyms = 1597;
-void *vgpu_fork_cache[1597];
+const int vgpu_fork_nsyms = 1698;
+void *vgpu_fork_cache[1698];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
 static const vgpu_proc vgpu_procs[] = {
+	{"cuArray3DCreate", (void*)cuArray3DCreate},
+	{"cuArray3DCreate_v2", (void*)cuArray3DCreate_v2},
+	{"cuArray3DGetDescriptor", (void*)cuArray3DGetDescriptor},
+	{"cuArray3DGetDescriptor_v2", (void*)cuArray3DGetDescriptor_v2},
+	{"cuArrayCreate", (void*)cuArrayCreate},
+	{"cuArrayCreate_v2", (void*)cuArrayCreate_v2},
+	{"cuArrayDestroy", (void*)cuArrayDestroy},
+	{"cuArrayGetDescriptor", (void*)cuArrayGetDescriptor},
+	{"cuArrayGetDescriptor_v2", (void*)cuArrayGetDescriptor_v2},
+	{"cuArrayGetMemoryRequirements", (void*)cuArrayGetMemoryRequirements},
+	{"cuArrayGetPlane", (void*)cuArrayGetPlane},
+	{"cuArrayGetSparseProperties", (void*)cuArrayGetSparseProperties},
 	{"cuCheckpointProcessCheckpoint", (void*)cuCheckpointProcessCheckpoint},
 	{"cuCheckpointProcessGetRestoreThreadId", (void*)cuCheckpointProcessGetRestoreThreadId},
 	{"cuCheckpointProcessGetState", (void*)cuCheckpointProcessGetState},
@@ -4266,18 +4490,42 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
 	{"cuMemUnmap", (void*)cuMemUnmap},
 	{"cuMemcpy", (void*)cuMemcpy},
+	{"cuMemcpy2D", (void*)cuMemcpy2D},
+	{"cuMemcpy2DAsync", (void*)cuMemcpy2DAsync},
 	{"cuMemcpy2DAsync_v2", (void*)cuMemcpy2DAsync_v2},
 	{"cuMemcpy2DAsync_v2_ptsz", (void*)cuMemcpy2DAsync_v2_ptsz},
+	{"cuMemcpy2DUnaligned", (void*)cuMemcpy2DUnaligned},
 	{"cuMemcpy2DUnaligned_v2", (void*)cuMemcpy2DUnaligned_v2},
 	{"cuMemcpy2DUnaligned_v2_ptds", (void*)cuMemcpy2DUnaligned_v2_ptds},
 	{"cuMemcpy2D_v2", (void*)cuMemcpy2D_v2},
 	{"cuMemcpy2D_v2_ptds", (void*)cuMemcpy2D_v2_ptds},
+	{"cuMemcpy3D", (void*)cuMemcpy3D},
+	{"cuMemcpy3DAsync", (void*)cuMemcpy3DAsync},
 	{"cuMemcpy3DAsync_v2", (void*)cuMemcpy3DAsync_v2},
 	{"cuMemcpy3DAsync_v2_ptsz", (void*)cuMemcpy3DAsync_v2_ptsz},
+	{"cuMemcpy3DPeer", (void*)cuMemcpy3DPeer},
+	{"cuMemcpy3DPeerAsync", (void*)cuMemcpy3DPeerAsync},
+	{"cuMemcpy3DPeerAsync_ptsz", (void*)cuMemcpy3DPeerAsync_ptsz},
+	{"cuMemcpy3DPeer_ptds", (void*)cuMemcpy3DPeer_ptds},
 	{"cuMemcpy3D_v2", (void*)cuMemcpy3D_v2},
 	{"cuMemcpy3D_v2_ptds", (void*)cuMemcpy3D_v2_ptds},
 	{"cuMemcpyAsync", (void*)cuMemcpyAsync},
 	{"cuMemcpyAsync_ptsz", (void*)cuMemcpyAsync_ptsz},
+	{"cuMemcpyAtoA", (void*)cuMemcpyAtoA},
+	{"cuMemcpyAtoA_v2", (void*)cuMemcpyAtoA_v2},
+	{"cuMemcpyAtoA_v2_ptds", (void*)cuMemcpyAtoA_v2_ptds},
+	{"cuMemcpyAtoD", (void*)cuMemcpyAtoD},
+	{"cuMemcpyAtoD_v2", (void*)cuMemcpyAtoD_v2},
+	{"cuMemcpyAtoD_v2_ptds", (void*)cuMemcpyAtoD_v2_ptds},
+	{"cuMemcpyAtoH", (void*)cuMemcpyAtoH},
+	{"cuMemcpyAtoHAsync", (void*)cuMemcpyAtoHAsync},
+	{"cuMemcpyAtoHAsync_v2", (void*)cuMemcpyAtoHAsync_v2},
+	{"cuMemcpyAtoHAsync_v2_ptsz", (void*)cuMemcpyAtoHAsync_v2_ptsz},
+	{"cuMemcpyAtoH_v2", (void*)cuMemcpyAtoH_v2},
+	{"cuMemcpyAtoH_v2_ptds", (void*)cuMemcpyAtoH_v2_ptds},
+	{"cuMemcpyDtoA", (void*)cuMemcpyDtoA},
+	{"cuMemcpyDtoA_v2", (void*)cuMemcpyDtoA_v2},
+	{"cuMemcpyDtoA_v2_ptds", (void*)cuMemcpyDtoA_v2_ptds},
 	{"cuMemcpyDtoD", (void*)cuMemcpyDtoD},
 	{"cuMemcpyDtoDAsync", (void*)cuMemcpyDtoDAsync},
 	{"cuMemcpyDtoDAsync_v2", (void*)cuMemcpyDtoDAsync_v2},
@@ -4290,6 +4538,12 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyDtoHAsync_v2_ptsz", (void*)cuMemcpyDtoHAsync_v2_ptsz},
 	{"cuMemcpyDtoH_v2", (void*)cuMemcpyDtoH_v2},
 	{"cuMemcpyDtoH_v2_ptds", (void*)cuMemcpyDtoH_v2_ptds},
+	{"cuMemcpyHtoA", (void*)cuMemcpyHtoA},
+	{"cuMemcpyHtoAAsync", (void*)cuMemcpyHtoAAsync},
+	{"cuMemcpyHtoAAsync_v2", (void*)cuMemcpyHtoAAsync_v2},
+	{"cuMemcpyHtoAAsync_v2_ptsz", (void*)cuMemcpyHtoAAsync_v2_ptsz},
+	{"cuMemcpyHtoA_v2", (void*)cuMemcpyHtoA_v2},
+	{"cuMemcpyHtoA_v2_ptds", (void*)cuMemcpyHtoA_v2_ptds},
 	{"cuMemcpyHtoD", (void*)cuMemcpyHtoD},
 	{"cuMemcpyHtoDAsync", (void*)cuMemcpyHtoDAsync},
 	{"cuMemcpyHtoDAsync_v2", (void*)cuMemcpyHtoDAsync_v2},
@@ -4331,11 +4585,18 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemsetD8Async_ptsz", (void*)cuMemsetD8Async_ptsz},
 	{"cuMemsetD8_v2", (void*)cuMemsetD8_v2},
 	{"cuMemsetD8_v2_ptds", (void*)cuMemsetD8_v2_ptds},
+	{"cuMipmappedArrayCreate", (void*)cuMipmappedArrayCreate},
+	{"cuMipmappedArrayDestroy", (void*)cuMipmappedArrayDestroy},
+	{"cuMipmappedArrayGetLevel", (void*)cuMipmappedArrayGetLevel},
+	{"cuMipmappedArrayGetMemoryRequirements", (void*)cuMipmappedArrayGetMemoryRequirements},
+	{"cuMipmappedArrayGetSparseProperties", (void*)cuMipmappedArrayGetSparseProperties},
 	{"cuModuleEnumerateFunctions", (void*)cuModuleEnumerateFunctions},
 	{"cuModuleGetFunction", (void*)cuModuleGetFunction},
 	{"cuModuleGetFunctionCount", (void*)cuModuleGetFunctionCount},
 	{"cuModuleGetGlobal_v2", (void*)cuModuleGetGlobal_v2},
 	{"cuModuleGetLoadingMode", (void*)cuModuleGetLoadingMode},
+	{"cuModuleGetSurfRef", (void*)cuModuleGetSurfRef},
+	{"cuModuleGetTexRef", (void*)cuModuleGetTexRef},
 	{"cuModuleLoad", (void*)cuModuleLoad},
 	{"cuModuleLoadData", (void*)cuModuleLoadData},
 	{"cuModuleLoadDataEx", (void*)cuModuleLoadDataEx},
@@ -4354,6 +4615,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialBlockSize", (void*)cuOccupancyMaxPotentialBlockSize},
 	{"cuOccupancyMaxPotentialBlockSizeWithFlags", (void*)cuOccupancyMaxPotentialBlockSizeWithFlags},
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
+	{"cuParamSetTexRef", (void*)cuParamSetTexRef},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
 	{"cuPointerSetAttribute", (void*)cuPointerSetAttribute},
@@ -4429,9 +4691,50 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamWriteValue64_ptsz", (void*)cuStreamWriteValue64_ptsz},
 	{"cuStreamWriteValue64_v2", (void*)cuStreamWriteValue64_v2},
 	{"cuStreamWriteValue64_v2_ptsz", (void*)cuStreamWriteValue64_v2_ptsz},
+	{"cuSurfObjectCreate", (void*)cuSurfObjectCreate},
+	{"cuSurfObjectDestroy", (void*)cuSurfObjectDestroy},
+	{"cuSurfObjectGetResourceDesc", (void*)cuSurfObjectGetResourceDesc},
+	{"cuSurfRefGetArray", (void*)cuSurfRefGetArray},
+	{"cuSurfRefSetArray", (void*)cuSurfRefSetArray},
 	{"cuTensorMapEncodeIm2col", (void*)cuTensorMapEncodeIm2col},
 	{"cuTensorMapEncodeTiled", (void*)cuTensorMapEncodeTiled},
 	{"cuTensorMapReplaceAddress", (void*)cuTensorMapReplaceAddress},
+	{"cuTexObjectCreate", (void*)cuTexObjectCreate},
+	{"cuTexObjectDestroy", (void*)cuTexObjectDestroy},
+	{"cuTexObjectGetResourceDesc", (void*)cuTexObjectGetResourceDesc},
+	{"cuTexObjectGetResourceViewDesc", (void*)cuTexObjectGetResourceViewDesc},
+	{"cuTexObjectGetTextureDesc", (void*)cuTexObjectGetTextureDesc},
+	{"cuTexRefCreate", (void*)cuTexRefCreate},
+	{"cuTexRefDestroy", (void*)cuTexRefDestroy},
+	{"cuTexRefGetAddress", (void*)cuTexRefGetAddress},
+	{"cuTexRefGetAddressMode", (void*)cuTexRefGetAddressMode},
+	{"cuTexRefGetAddress_v2", (void*)cuTexRefGetAddress_v2},
+	{"cuTexRefGetArray", (void*)cuTexRefGetArray},
+	{"cuTexRefGetBorderColor", (void*)cuTexRefGetBorderColor},
+	{"cuTexRefGetFilterMode", (void*)cuTexRefGetFilterMode},
+	{"cuTexRefGetFlags", (void*)cuTexRefGetFlags},
+	{"cuTexRefGetFormat", (void*)cuTexRefGetFormat},
+	{"cuTexRefGetMaxAnisotropy", (void*)cuTexRefGetMaxAnisotropy},
+	{"cuTexRefGetMipmapFilterMode", (void*)cuTexRefGetMipmapFilterMode},
+	{"cuTexRefGetMipmapLevelBias", (void*)cuTexRefGetMipmapLevelBias},
+	{"cuTexRefGetMipmapLevelClamp", (void*)cuTexRefGetMipmapLevelClamp},
+	{"cuTexRefGetMipmappedArray", (void*)cuTexRefGetMipmappedArray},
+	{"cuTexRefSetAddress", (void*)cuTexRefSetAddress},
+	{"cuTexRefSetAddress2D", (void*)cuTexRefSetAddress2D},
+	{"cuTexRefSetAddress2D_v2", (void*)cuTexRefSetAddress2D_v2},
+	{"cuTexRefSetAddress2D_v3", (void*)cuTexRefSetAddress2D_v3},
+	{"cuTexRefSetAddressMode", (void*)cuTexRefSetAddressMode},
+	{"cuTexRefSetAddress_v2", (void*)cuTexRefSetAddress_v2},
+	{"cuTexRefSetArray", (void*)cuTexRefSetArray},
+	{"cuTexRefSetBorderColor", (void*)cuTexRefSetBorderColor},
+	{"cuTexRefSetFilterMode", (void*)cuTexRefSetFilterMode},
+	{"cuTexRefSetFlags", (void*)cuTexRefSetFlags},
+	{"cuTexRefSetFormat", (void*)cuTexRefSetFormat},
+	{"cuTexRefSetMaxAnisotropy", (void*)cuTexRefSetMaxAnisotropy},
+	{"cuTexRefSetMipmapFilterMode", (void*)cuTexRefSetMipmapFilterMode},
+	{"cuTexRefSetMipmapLevelBias", (void*)cuTexRefSetMipmapLevelBias},
+	{"cuTexRefSetMipmapLevelClamp", (void*)cuTexRefSetMipmapLevelClamp},
+	{"cuTexRefSetMipmappedArray", (void*)cuTexRefSetMipmappedArray},
 	{"cuThreadExchangeStreamCaptureMode", (void*)cuThreadExchangeStreamCaptureMode},
 	{"cuUserObjectCreate", (void*)cuUserObjectCreate},
 	{"cuUserObjectRelease", (void*)cuUserObjectRelease},

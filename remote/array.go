@@ -3,6 +3,9 @@ package remote
 import (
 	"encoding/binary"
 
+	"vgpu/cuda"
+	"vgpu/shim"
+
 	"vgpu/cudart"
 )
 
@@ -23,6 +26,12 @@ func arrayLayout(h uintptr) (cudart.ArrayLayout, cudart.Error) {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(resp[4+8*i:]) }
 	return cudart.ArrayLayout{Base: u(0), Pitch: u(1), Rows: u(2), Depth: u(3), Elem: u(4)}, cudart.Success
+}
+
+// driverArrays is arrayLayout for the driver API's copies, with the driver's codes.
+func driverArrays(h uintptr) (shim.ArrayLayout, cuda.Result) {
+	l, e := arrayLayout(h)
+	return l, cuda.Result(driverResult(e))
 }
 
 func u64sTo(b []byte, vs ...uint64) []byte {

@@ -115,7 +115,7 @@ func copyHooks() {
 	desc3D := func(at int) func(v []wire.Value) ([]cuda.Copy2D, []byte, shim.Status) {
 		return func(v []wire.Value) ([]cuda.Copy2D, []byte, shim.Status) {
 			p := unsafe.Pointer(uintptr(v[at].U))
-			cs, r := cuda.Copy3DAt(p)
+			cs, r := cuda.Copy3DAt(p, driverArrays)
 			if r != cuda.Success {
 				return nil, nil, shim.ErrInvalidValue
 			}

@@ -269,7 +269,7 @@ func Memcpy2DCU(p unsafe.Pointer) int32 { return memcpy2DCU(p, false, 0) }
 func Memcpy2DAsyncCU(p unsafe.Pointer, stream uintptr) int32 { return memcpy2DCU(p, true, stream) }
 
 func memcpy2DCU(p unsafe.Pointer, async bool, stream uintptr) int32 {
-	c, r := cuda.Copy2DAt(p)
+	c, r := cuda.Copy2DAt(p, driverArrays)
 	if r != cuda.Success {
 		return int32(r)
 	}
@@ -283,7 +283,7 @@ func Memcpy3DCU(p unsafe.Pointer) int32 { return memcpy3DCU(p, false, 0) }
 func Memcpy3DAsyncCU(p unsafe.Pointer, stream uintptr) int32 { return memcpy3DCU(p, true, stream) }
 
 func memcpy3DCU(p unsafe.Pointer, async bool, stream uintptr) int32 {
-	cs, r := cuda.Copy3DAt(p)
+	cs, r := cuda.Copy3DAt(p, driverArrays)
 	if r != cuda.Success {
 		return int32(r)
 	}

@@ -2485,6 +2485,552 @@ var Stubs = table.Set{
 			StatsEnd(1252, t)
 			return r
 		},
+		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1253, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1253, t)
+			return r
+		},
+		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1254, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1254, t)
+			return r
+		},
+		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1255, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1255, t)
+			return r
+		},
+		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1256, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			StatsEnd(1256, t)
+			return r
+		},
+		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1257, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1257, t)
+			return r
+		},
+		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1258, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1258, t)
+			return r
+		},
+		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1259, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1259, t)
+			return r
+		},
+		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1260, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1260, t)
+			return r
+		},
+		CuArrayDestroy: func(hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1261, []wire.Value{{U: uint64(hArray)}}))
+			StatsEnd(1261, t)
+			return r
+		},
+		CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1262, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
+			StatsEnd(1262, t)
+			return r
+		},
+		CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1263, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
+			StatsEnd(1263, t)
+			return r
+		},
+		CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1264, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
+			StatsEnd(1264, t)
+			return r
+		},
+		CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1265, t)
+			return r
+		},
+		CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoA32(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1266, t)
+			return r
+		},
+		CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1267, t)
+			return r
+		},
+		CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsync32(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1268, t)
+			return r
+		},
+		CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1269, t)
+			return r
+		},
+		CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoH32(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1270, t)
+			return r
+		},
+		CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1271, t)
+			return r
+		},
+		CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsync32(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1272, t)
+			return r
+		},
+		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1273, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1273, t)
+			return r
+		},
+		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1274, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1274, t)
+			return r
+		},
+		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1275, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1275, t)
+			return r
+		},
+		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1276, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1276, t)
+			return r
+		},
+		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1277, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1277, t)
+			return r
+		},
+		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1278, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1278, t)
+			return r
+		},
+		CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAPtds(dstArray, dstOffset, srcHost, ByteCount))
+			StatsEnd(1279, t)
+			return r
+		},
+		CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHPtds(dstHost, srcArray, srcOffset, ByteCount))
+			StatsEnd(1280, t)
+			return r
+		},
+		CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1281, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1281, t)
+			return r
+		},
+		CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1282, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1282, t)
+			return r
+		},
+		CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1283, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1283, t)
+			return r
+		},
+		CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyHtoAAsyncPtsz(dstArray, dstOffset, srcHost, ByteCount, hStream))
+			StatsEnd(1284, t)
+			return r
+		},
+		CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyAtoHAsyncPtsz(dstHost, srcArray, srcOffset, ByteCount, hStream))
+			StatsEnd(1285, t)
+			return r
+		},
+		CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2D32(pCopy))
+			StatsEnd(1286, t)
+			return r
+		},
+		CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2D32(pCopy))
+			StatsEnd(1287, t)
+			return r
+		},
+		CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy2DAsync32(pCopy, hStream))
+			StatsEnd(1288, t)
+			return r
+		},
+		CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3D32(pCopy))
+			StatsEnd(1289, t)
+			return r
+		},
+		CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DAsync32(pCopy, hStream))
+			StatsEnd(1290, t)
+			return r
+		},
+		CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerCU(pCopy))
+			StatsEnd(1291, t)
+			return r
+		},
+		CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerAsyncCU(pCopy, hStream))
+			StatsEnd(1292, t)
+			return r
+		},
+		CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerPtdsCU(pCopy))
+			StatsEnd(1293, t)
+			return r
+		},
+		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
+			StatsEnd(1294, t)
+			return r
+		},
+		CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1295, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pMipmappedArrayDesc))}, {U: uint64(numMipmapLevels)}}))
+			StatsEnd(1295, t)
+			return r
+		},
+		CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1296, []wire.Value{{U: uint64(hMipmappedArray)}}))
+			StatsEnd(1296, t)
+			return r
+		},
+		CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1297, []wire.Value{{U: uint64(uintptr(pLevelArray))}, {U: uint64(hMipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1297, t)
+			return r
+		},
+		CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1298, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1298, t)
+			return r
+		},
+		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1299, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1299, t)
+			return r
+		},
+		CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1305, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
+			StatsEnd(1305, t)
+			return r
+		},
+		CuTexObjectDestroy: func(texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1306, []wire.Value{{U: uint64(texObject)}}))
+			StatsEnd(1306, t)
+			return r
+		},
+		CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1307, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1307, t)
+			return r
+		},
+		CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1308, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1308, t)
+			return r
+		},
+		CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1309, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1309, t)
+			return r
+		},
+		CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1310, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
+			StatsEnd(1310, t)
+			return r
+		},
+		CuSurfObjectDestroy: func(surfObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1311, []wire.Value{{U: uint64(surfObject)}}))
+			StatsEnd(1311, t)
+			return r
+		},
+		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1312, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
+			StatsEnd(1312, t)
+			return r
+		},
+		CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1313, []wire.Value{{U: uint64(uintptr(pTexRef))}}))
+			StatsEnd(1313, t)
+			return r
+		},
+		CuTexRefDestroy: func(hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1314, []wire.Value{{U: uint64(hTexRef)}}))
+			StatsEnd(1314, t)
+			return r
+		},
+		CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1315, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1315, t)
+			return r
+		},
+		CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1316, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hMipmappedArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1316, t)
+			return r
+		},
+		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1317, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
+			StatsEnd(1317, t)
+			return r
+		},
+		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1318, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
+			StatsEnd(1318, t)
+			return r
+		},
+		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1319, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1319, t)
+			return r
+		},
+		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1320, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1320, t)
+			return r
+		},
+		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1321, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1321, t)
+			return r
+		},
+		CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1322, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fmt)}, {U: uint64(NumPackedComponents)}}))
+			StatsEnd(1322, t)
+			return r
+		},
+		CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1323, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(dim)}, {U: uint64(am)}}))
+			StatsEnd(1323, t)
+			return r
+		},
+		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1324, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			StatsEnd(1324, t)
+			return r
+		},
+		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1325, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			StatsEnd(1325, t)
+			return r
+		},
+		CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1326, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(Flags)}}))
+			StatsEnd(1326, t)
+			return r
+		},
+		CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1327, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(maxAniso)}}))
+			StatsEnd(1327, t)
+			return r
+		},
+		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1328, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(bias)}}))
+			StatsEnd(1328, t)
+			return r
+		},
+		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1329, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(minMipmapLevelClamp)}, {U: f32bits(maxMipmapLevelClamp)}}))
+			StatsEnd(1329, t)
+			return r
+		},
+		CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1330, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(pBorderColor))}}))
+			StatsEnd(1330, t)
+			return r
+		},
+		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1331, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1331, t)
+			return r
+		},
+		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1332, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1332, t)
+			return r
+		},
+		CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1333, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1333, t)
+			return r
+		},
+		CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1334, []wire.Value{{U: uint64(uintptr(phMipmappedArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1334, t)
+			return r
+		},
+		CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1335, []wire.Value{{U: uint64(uintptr(pam))}, {U: uint64(hTexRef)}, {U: uint64(dim)}}))
+			StatsEnd(1335, t)
+			return r
+		},
+		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1336, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1336, t)
+			return r
+		},
+		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1337, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1337, t)
+			return r
+		},
+		CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1338, []wire.Value{{U: uint64(uintptr(pFlags))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1338, t)
+			return r
+		},
+		CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1339, []wire.Value{{U: uint64(uintptr(pmaxAniso))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1339, t)
+			return r
+		},
+		CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1340, []wire.Value{{U: uint64(uintptr(pbias))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1340, t)
+			return r
+		},
+		CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1341, []wire.Value{{U: uint64(uintptr(pminMipmapLevelClamp))}, {U: uint64(uintptr(pmaxMipmapLevelClamp))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1341, t)
+			return r
+		},
+		CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1342, []wire.Value{{U: uint64(uintptr(pBorderColor))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1342, t)
+			return r
+		},
+		CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1343, []wire.Value{{U: uint64(uintptr(pFormat))}, {U: uint64(uintptr(pNumChannels))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1343, t)
+			return r
+		},
+		CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1344, []wire.Value{{U: uint64(uintptr(pTexRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1344, t)
+			return r
+		},
+		CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1345, []wire.Value{{U: uint64(uintptr(pSurfRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1345, t)
+			return r
+		},
+		CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1346, []wire.Value{{U: uint64(hSurfRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1346, t)
+			return r
+		},
+		CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1347, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hSurfRef)}}))
+			StatsEnd(1347, t)
+			return r
+		},
+		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1348, []wire.Value{{U: uint64(hfunc)}, {U: uint64(texunit)}, {U: uint64(hTexRef)}}))
+			StatsEnd(1348, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -5341,6 +5887,51 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1250, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1250, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1300, []wire.Value{{U: uint64(uintptr(mipmappedArray))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(numLevels)}, {U: uint64(flags)}}))
+			StatsEnd(1300, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1301, []wire.Value{{U: uint64(mipmappedArray)}}))
+			StatsEnd(1301, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1302, []wire.Value{{U: uint64(uintptr(levelArray))}, {U: uint64(mipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1302, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1303, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1303, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1304, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1304, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

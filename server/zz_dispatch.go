@@ -2457,4 +2457,199 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	12047: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemRetainAllocationHandle(ptr(v[0].B), uintptr(v[1].U))))
 	},
+	10000: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10001: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayCreate32(ptr(v[0].B), ptr(v[1].B)))) },
+	10002: func(v []wire.Value) uint64 { return uint64(uint32(cuda.Array3DCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10003: func(v []wire.Value) uint64 { return uint64(uint32(cuda.Array3DCreate32(ptr(v[0].B), ptr(v[1].B)))) },
+	10004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetDescriptor(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetDescriptor32(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.Array3DGetDescriptor(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.Array3DGetDescriptor32(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10008: func(v []wire.Value) uint64 { return uint64(uint32(cuda.ArrayDestroy(uintptr(v[0].U)))) },
+	10009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetPlane(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10028: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoA(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoA32(uintptr(v[0].U), uint32(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10030: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoD(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10031: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoD32(uint32(v[0].U), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10032: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoA(uintptr(v[0].U), uint64(v[1].U), uintptr(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	10033: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoA32(uintptr(v[0].U), uint32(v[1].U), uintptr(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	10036: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyDtoAPtds(uintptr(v[0].U), uint64(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10037: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoDPtds(uint64(v[0].U), uintptr(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10038: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemcpyAtoAPtds(uintptr(v[0].U), uint64(v[1].U), uintptr(v[2].U), uint64(v[3].U), uint64(v[4].U))))
+	},
+	10060: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayCreate(ptr(v[0].B), ptr(v[1].B), uint32(v[2].U))))
+	},
+	10061: func(v []wire.Value) uint64 { return uint64(uint32(cuda.MipmappedArrayDestroy(uintptr(v[0].U)))) },
+	10062: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetLevel(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10063: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10064: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MipmappedArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10065: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MallocMipmappedArray(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), uint32(v[3].U), uint32(v[4].U))))
+	},
+	10066: func(v []wire.Value) uint64 { return uint64(uint32(cudart.FreeMipmappedArray(uintptr(v[0].U)))) },
+	10067: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GetMipmappedArrayLevel(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10068: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MipmappedArrayGetMemoryRequirements(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10069: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MipmappedArrayGetSparseProperties(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10080: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectCreate(ptr(v[0].B), ptr(v[1].B), ptr(v[2].B), ptr(v[3].B))))
+	},
+	10081: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexObjectDestroy(uint64(v[0].U)))) },
+	10082: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10083: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetTextureDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10084: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexObjectGetResourceViewDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10085: func(v []wire.Value) uint64 { return uint64(uint32(cuda.SurfObjectCreate(ptr(v[0].B), ptr(v[1].B)))) },
+	10086: func(v []wire.Value) uint64 { return uint64(uint32(cuda.SurfObjectDestroy(uint64(v[0].U)))) },
+	10087: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.SurfObjectGetResourceDesc(ptr(v[0].B), uint64(v[1].U))))
+	},
+	10100: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexRefCreate(ptr(v[0].B)))) },
+	10101: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexRefDestroy(uintptr(v[0].U)))) },
+	10102: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetArray(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10103: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetMipmappedArray(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10104: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddress(ptr(v[0].B), uintptr(v[1].U), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10105: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddress32(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10106: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddress2D(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10107: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddress2D(uintptr(v[0].U), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U))))
+	},
+	10108: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddress2D32(uintptr(v[0].U), ptr(v[1].B), uint32(v[2].U), uint32(v[3].U))))
+	},
+	10109: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetFormat(uintptr(v[0].U), int32(v[1].U), int32(v[2].U))))
+	},
+	10110: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetAddressMode(uintptr(v[0].U), int32(v[1].U), int32(v[2].U))))
+	},
+	10111: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetFilterMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	10112: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetMipmapFilterMode(uintptr(v[0].U), int32(v[1].U))))
+	},
+	10113: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetFlags(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	10114: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetMaxAnisotropy(uintptr(v[0].U), uint32(v[1].U))))
+	},
+	10115: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetMipmapLevelBias(uintptr(v[0].U), f32(v[1].U))))
+	},
+	10116: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetMipmapLevelClamp(uintptr(v[0].U), f32(v[1].U), f32(v[2].U))))
+	},
+	10117: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefSetBorderColor(uintptr(v[0].U), ptr(v[1].B))))
+	},
+	10118: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetAddress(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10119: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetAddress32(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10120: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexRefGetArray(ptr(v[0].B), uintptr(v[1].U)))) },
+	10121: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetMipmappedArray(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10122: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetAddressMode(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U))))
+	},
+	10123: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetFilterMode(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10124: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetMipmapFilterMode(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10125: func(v []wire.Value) uint64 { return uint64(uint32(cuda.TexRefGetFlags(ptr(v[0].B), uintptr(v[1].U)))) },
+	10126: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetMaxAnisotropy(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10127: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetMipmapLevelBias(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10128: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetMipmapLevelClamp(ptr(v[0].B), ptr(v[1].B), uintptr(v[2].U))))
+	},
+	10129: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetBorderColor(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	10130: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.TexRefGetFormat(ptr(v[0].B), ptr(v[1].B), uintptr(v[2].U))))
+	},
+	10131: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ModuleGetTexRef(ptr(v[0].B), uintptr(v[1].U), cstr(v[2].B))))
+	},
+	10132: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ModuleGetSurfRef(ptr(v[0].B), uintptr(v[1].U), cstr(v[2].B))))
+	},
+	10133: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.SurfRefSetArray(uintptr(v[0].U), uintptr(v[1].U), uint32(v[2].U))))
+	},
+	10134: func(v []wire.Value) uint64 { return uint64(uint32(cuda.SurfRefGetArray(ptr(v[0].B), uintptr(v[1].U)))) },
+	10135: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ParamSetTexRef(uintptr(v[0].U), int32(v[1].U), uintptr(v[2].U))))
+	},
 }

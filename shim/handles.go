@@ -31,6 +31,8 @@ const (
 	// User objects and conditional handles of graphs (shim/graphnodes.go).
 	KindUserObject
 	KindConditional
+	KindMipmap // a mipmapped array (shim/array.go)
+	KindTexRef // a driver texture reference (cuda/texref.go)
 	kindCount
 )
 

@@ -495,6 +495,97 @@ type Cuda struct {
 	CuStreamAttachMemAsync_ptsz                          func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32
 	CuMemGetAllocationPropertiesFromHandle               func(prop unsafe.Pointer, handle uint64) int32
 	CuMemRetainAllocationHandle                          func(handle unsafe.Pointer, addr uintptr) int32
+	CuArrayCreate_v2                                     func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArrayCreate                                        func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArray3DCreate_v2                                   func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArray3DCreate                                      func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32
+	CuArrayGetDescriptor_v2                              func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArrayGetDescriptor                                 func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArray3DGetDescriptor_v2                            func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArray3DGetDescriptor                               func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32
+	CuArrayDestroy                                       func(hArray uintptr) int32
+	CuArrayGetPlane                                      func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32
+	CuArrayGetMemoryRequirements                         func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32
+	CuArrayGetSparseProperties                           func(sparseProperties unsafe.Pointer, array uintptr) int32
+	CuMemcpyHtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32
+	CuMemcpyHtoA                                         func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32
+	CuMemcpyHtoAAsync_v2                                 func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyHtoAAsync                                    func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32
+	CuMemcpyAtoH_v2                                      func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoH                                         func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyAtoHAsync_v2                                 func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyAtoHAsync                                    func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32
+	CuMemcpyDtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32
+	CuMemcpyDtoA                                         func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32
+	CuMemcpyAtoD_v2                                      func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoD                                         func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyAtoA_v2                                      func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoA                                         func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32
+	CuMemcpyHtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32
+	CuMemcpyAtoH_v2_ptds                                 func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyDtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32
+	CuMemcpyAtoD_v2_ptds                                 func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyAtoA_v2_ptds                                 func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32
+	CuMemcpyHtoAAsync_v2_ptsz                            func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32
+	CuMemcpyAtoHAsync_v2_ptsz                            func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32
+	CuMemcpy2D                                           func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DUnaligned                                  func(pCopy unsafe.Pointer) int32
+	CuMemcpy2DAsync                                      func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3D                                           func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DAsync                                      func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3DPeer                                       func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DPeerAsync                                  func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMemcpy3DPeer_ptds                                  func(pCopy unsafe.Pointer) int32
+	CuMemcpy3DPeerAsync_ptsz                             func(pCopy unsafe.Pointer, hStream uintptr) int32
+	CuMipmappedArrayCreate                               func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32
+	CuMipmappedArrayDestroy                              func(hMipmappedArray uintptr) int32
+	CuMipmappedArrayGetLevel                             func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32
+	CuMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
+	CuMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
+	CuTexObjectCreate                                    func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32
+	CuTexObjectDestroy                                   func(texObject uint64) int32
+	CuTexObjectGetResourceDesc                           func(pResDesc unsafe.Pointer, texObject uint64) int32
+	CuTexObjectGetTextureDesc                            func(pTexDesc unsafe.Pointer, texObject uint64) int32
+	CuTexObjectGetResourceViewDesc                       func(pResViewDesc unsafe.Pointer, texObject uint64) int32
+	CuSurfObjectCreate                                   func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32
+	CuSurfObjectDestroy                                  func(surfObject uint64) int32
+	CuSurfObjectGetResourceDesc                          func(pResDesc unsafe.Pointer, surfObject uint64) int32
+	CuTexRefCreate                                       func(pTexRef unsafe.Pointer) int32
+	CuTexRefDestroy                                      func(hTexRef uintptr) int32
+	CuTexRefSetArray                                     func(hTexRef uintptr, hArray uintptr, Flags uint32) int32
+	CuTexRefSetMipmappedArray                            func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32
+	CuTexRefSetAddress_v2                                func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32
+	CuTexRefSetAddress                                   func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32
+	CuTexRefSetAddress2D_v3                              func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32
+	CuTexRefSetAddress2D_v2                              func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32
+	CuTexRefSetAddress2D                                 func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32
+	CuTexRefSetFormat                                    func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32
+	CuTexRefSetAddressMode                               func(hTexRef uintptr, dim int32, am int32) int32
+	CuTexRefSetFilterMode                                func(hTexRef uintptr, fm int32) int32
+	CuTexRefSetMipmapFilterMode                          func(hTexRef uintptr, fm int32) int32
+	CuTexRefSetFlags                                     func(hTexRef uintptr, Flags uint32) int32
+	CuTexRefSetMaxAnisotropy                             func(hTexRef uintptr, maxAniso uint32) int32
+	CuTexRefSetMipmapLevelBias                           func(hTexRef uintptr, bias float32) int32
+	CuTexRefSetMipmapLevelClamp                          func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32
+	CuTexRefSetBorderColor                               func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32
+	CuTexRefGetAddress_v2                                func(pdptr unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetAddress                                   func(pdptr unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetArray                                     func(phArray unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmappedArray                            func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetAddressMode                               func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32
+	CuTexRefGetFilterMode                                func(pfm unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapFilterMode                          func(pfm unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetFlags                                     func(pFlags unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMaxAnisotropy                             func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapLevelBias                           func(pbias unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetMipmapLevelClamp                          func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetBorderColor                               func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32
+	CuTexRefGetFormat                                    func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32
+	CuModuleGetTexRef                                    func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuModuleGetSurfRef                                   func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32
+	CuSurfRefSetArray                                    func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32
+	CuSurfRefGetArray                                    func(phArray unsafe.Pointer, hSurfRef uintptr) int32
+	CuParamSetTexRef                                     func(hfunc uintptr, texunit int32, hTexRef uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -870,6 +961,11 @@ type Cudart struct {
 	CudaMemDiscardBatchAsync_ptsz_13                       func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32
 	CudaMemDiscardAndPrefetchBatchAsync_13                 func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
 	CudaMemDiscardAndPrefetchBatchAsync_ptsz_13            func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32
+	CudaMallocMipmappedArray                               func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32
+	CudaFreeMipmappedArray                                 func(mipmappedArray uintptr) int32
+	CudaGetMipmappedArrayLevel                             func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32
+	CudaMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
+	CudaMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -2707,6 +2803,279 @@ var Semantics = Set{
 		},
 		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
 			return int32(cuda.MemRetainAllocationHandle(handle, addr))
+		},
+		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.ArrayCreate(pHandle, pAllocateArray))
+		},
+		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.ArrayCreate32(pHandle, pAllocateArray))
+		},
+		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.Array3DCreate(pHandle, pAllocateArray))
+		},
+		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+			return int32(cuda.Array3DCreate32(pHandle, pAllocateArray))
+		},
+		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.ArrayGetDescriptor(pArrayDescriptor, hArray))
+		},
+		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.ArrayGetDescriptor32(pArrayDescriptor, hArray))
+		},
+		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.Array3DGetDescriptor(pArrayDescriptor, hArray))
+		},
+		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			return int32(cuda.Array3DGetDescriptor32(pArrayDescriptor, hArray))
+		},
+		CuArrayDestroy: func(hArray uintptr) int32 {
+			return int32(cuda.ArrayDestroy(hArray))
+		},
+		CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+			return int32(cuda.ArrayGetPlane(pPlaneArray, hArray, planeIdx))
+		},
+		CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+			return int32(cuda.ArrayGetMemoryRequirements(memoryRequirements, array, device))
+		},
+		CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+			return int32(cuda.ArrayGetSparseProperties(sparseProperties, array))
+		},
+		CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyHtoA32(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsync32(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoH32(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsync32(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyDtoA32(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoD32(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			return int32(cuda.MemcpyAtoA32(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyHtoAPtds(dstArray, dstOffset, srcHost, ByteCount))
+		},
+		CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoHPtds(dstHost, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyDtoAPtds(dstArray, dstOffset, srcDevice, ByteCount))
+		},
+		CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoDPtds(dstDevice, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+			return int32(cuda.MemcpyAtoAPtds(dstArray, dstOffset, srcArray, srcOffset, ByteCount))
+		},
+		CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyHtoAAsyncPtsz(dstArray, dstOffset, srcHost, ByteCount, hStream))
+		},
+		CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyAtoHAsyncPtsz(dstHost, srcArray, srcOffset, ByteCount, hStream))
+		},
+		CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2D32(pCopy))
+		},
+		CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy2D32(pCopy))
+		},
+		CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy2DAsync32(pCopy, hStream))
+		},
+		CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3D32(pCopy))
+		},
+		CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DAsync32(pCopy, hStream))
+		},
+		CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPeerCU(pCopy))
+		},
+		CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DPeerAsyncCU(pCopy, hStream))
+		},
+		CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+			return int32(cuda.Memcpy3DPeerPtdsCU(pCopy))
+		},
+		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
+		},
+		CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+			return int32(cuda.MipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels))
+		},
+		CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+			return int32(cuda.MipmappedArrayDestroy(hMipmappedArray))
+		},
+		CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+			return int32(cuda.MipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level))
+		},
+		CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			return int32(cuda.MipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device))
+		},
+		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			return int32(cuda.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
+		},
+		CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+			return int32(cuda.TexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc))
+		},
+		CuTexObjectDestroy: func(texObject uint64) int32 {
+			return int32(cuda.TexObjectDestroy(texObject))
+		},
+		CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetResourceDesc(pResDesc, texObject))
+		},
+		CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetTextureDesc(pTexDesc, texObject))
+		},
+		CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+			return int32(cuda.TexObjectGetResourceViewDesc(pResViewDesc, texObject))
+		},
+		CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+			return int32(cuda.SurfObjectCreate(pSurfObject, pResDesc))
+		},
+		CuSurfObjectDestroy: func(surfObject uint64) int32 {
+			return int32(cuda.SurfObjectDestroy(surfObject))
+		},
+		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+			return int32(cuda.SurfObjectGetResourceDesc(pResDesc, surfObject))
+		},
+		CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+			return int32(cuda.TexRefCreate(pTexRef))
+		},
+		CuTexRefDestroy: func(hTexRef uintptr) int32 {
+			return int32(cuda.TexRefDestroy(hTexRef))
+		},
+		CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetArray(hTexRef, hArray, Flags))
+		},
+		CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags))
+		},
+		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+			return int32(cuda.TexRefSetAddress(ByteOffset, hTexRef, dptr, bytes))
+		},
+		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+			return int32(cuda.TexRefSetAddress32(ByteOffset, hTexRef, dptr, bytes))
+		},
+		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			return int32(cuda.TexRefSetAddress2D(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+			return int32(cuda.TexRefSetAddress2D(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+			return int32(cuda.TexRefSetAddress2D32(hTexRef, desc, dptr, Pitch))
+		},
+		CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+			return int32(cuda.TexRefSetFormat(hTexRef, fmt, NumPackedComponents))
+		},
+		CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+			return int32(cuda.TexRefSetAddressMode(hTexRef, dim, am))
+		},
+		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			return int32(cuda.TexRefSetFilterMode(hTexRef, fm))
+		},
+		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			return int32(cuda.TexRefSetMipmapFilterMode(hTexRef, fm))
+		},
+		CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+			return int32(cuda.TexRefSetFlags(hTexRef, Flags))
+		},
+		CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+			return int32(cuda.TexRefSetMaxAnisotropy(hTexRef, maxAniso))
+		},
+		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+			return int32(cuda.TexRefSetMipmapLevelBias(hTexRef, bias))
+		},
+		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+			return int32(cuda.TexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp))
+		},
+		CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+			return int32(cuda.TexRefSetBorderColor(hTexRef, pBorderColor))
+		},
+		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetAddress(pdptr, hTexRef))
+		},
+		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetAddress32(pdptr, hTexRef))
+		},
+		CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetArray(phArray, hTexRef))
+		},
+		CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmappedArray(phMipmappedArray, hTexRef))
+		},
+		CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+			return int32(cuda.TexRefGetAddressMode(pam, hTexRef, dim))
+		},
+		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFilterMode(pfm, hTexRef))
+		},
+		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapFilterMode(pfm, hTexRef))
+		},
+		CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFlags(pFlags, hTexRef))
+		},
+		CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMaxAnisotropy(pmaxAniso, hTexRef))
+		},
+		CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapLevelBias(pbias, hTexRef))
+		},
+		CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef))
+		},
+		CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetBorderColor(pBorderColor, hTexRef))
+		},
+		CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+			return int32(cuda.TexRefGetFormat(pFormat, pNumChannels, hTexRef))
+		},
+		CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetTexRef(pTexRef, hmod, name))
+		},
+		CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+			return int32(cuda.ModuleGetSurfRef(pSurfRef, hmod, name))
+		},
+		CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+			return int32(cuda.SurfRefSetArray(hSurfRef, hArray, Flags))
+		},
+		CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+			return int32(cuda.SurfRefGetArray(phArray, hSurfRef))
+		},
+		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+			return int32(cuda.ParamSetTexRef(hfunc, texunit, hTexRef))
 		},
 	},
 	Cudart: Cudart{
@@ -5246,6 +5615,41 @@ var Semantics = Set{
 		},
 		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 			r := int32(cudart.MemDiscardAndPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+			r := int32(cudart.MallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+			r := int32(cudart.FreeMipmappedArray(mipmappedArray))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+			r := int32(cudart.GetMipmappedArrayLevel(levelArray, mipmappedArray, level))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+			r := int32(cudart.MipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+			r := int32(cudart.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -9322,6 +9726,552 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 12047, "cuMemRetainAllocationHandle", cuda.Result(r), handle, addr)
 				return r
 			},
+			CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10000, "cuArrayCreate_v2", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayCreate(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10001, "cuArrayCreate", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10002, "cuArray3DCreate_v2", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+				shim.TraceEnd(t, 10003, "cuArray3DCreate", cuda.Result(r), pHandle, pAllocateArray)
+				return r
+			},
+			CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10004, "cuArrayGetDescriptor_v2", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10005, "cuArrayGetDescriptor", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10006, "cuArray3DGetDescriptor_v2", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+				shim.TraceEnd(t, 10007, "cuArray3DGetDescriptor", cuda.Result(r), pArrayDescriptor, hArray)
+				return r
+			},
+			CuArrayDestroy: func(hArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayDestroy(hArray)
+				shim.TraceEnd(t, 10008, "cuArrayDestroy", cuda.Result(r), hArray)
+				return r
+			},
+			CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+				shim.TraceEnd(t, 10009, "cuArrayGetPlane", cuda.Result(r), pPlaneArray, hArray, planeIdx)
+				return r
+			},
+			CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+				shim.TraceEnd(t, 10010, "cuArrayGetMemoryRequirements", cuda.Result(r), memoryRequirements, array, device)
+				return r
+			},
+			CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+				shim.TraceEnd(t, 10011, "cuArrayGetSparseProperties", cuda.Result(r), sparseProperties, array)
+				return r
+			},
+			CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10020, "cuMemcpyHtoA_v2", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10021, "cuMemcpyHtoA", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10022, "cuMemcpyHtoAAsync_v2", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10023, "cuMemcpyHtoAAsync", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10024, "cuMemcpyAtoH_v2", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10025, "cuMemcpyAtoH", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10026, "cuMemcpyAtoHAsync_v2", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10027, "cuMemcpyAtoHAsync", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10028, "cuMemcpyDtoA_v2", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10029, "cuMemcpyDtoA", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10030, "cuMemcpyAtoD_v2", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10031, "cuMemcpyAtoD", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10032, "cuMemcpyAtoA_v2", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10033, "cuMemcpyAtoA", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+				shim.TraceEnd(t, 10034, "cuMemcpyHtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount)
+				return r
+			},
+			CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10035, "cuMemcpyAtoH_v2_ptds", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+				shim.TraceEnd(t, 10036, "cuMemcpyDtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcDevice, ByteCount)
+				return r
+			},
+			CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10037, "cuMemcpyAtoD_v2_ptds", cuda.Result(r), dstDevice, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				shim.TraceEnd(t, 10038, "cuMemcpyAtoA_v2_ptds", cuda.Result(r), dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+				return r
+			},
+			CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+				shim.TraceEnd(t, 10039, "cuMemcpyHtoAAsync_v2_ptsz", cuda.Result(r), dstArray, dstOffset, srcHost, ByteCount, hStream)
+				return r
+			},
+			CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+				shim.TraceEnd(t, 10040, "cuMemcpyAtoHAsync_v2_ptsz", cuda.Result(r), dstHost, srcArray, srcOffset, ByteCount, hStream)
+				return r
+			},
+			CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2D(pCopy)
+				shim.TraceEnd(t, 10041, "cuMemcpy2D", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DUnaligned(pCopy)
+				shim.TraceEnd(t, 10042, "cuMemcpy2DUnaligned", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy2DAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10043, "cuMemcpy2DAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3D(pCopy)
+				shim.TraceEnd(t, 10044, "cuMemcpy3D", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10045, "cuMemcpy3DAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeer(pCopy)
+				shim.TraceEnd(t, 10046, "cuMemcpy3DPeer", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+				shim.TraceEnd(t, 10047, "cuMemcpy3DPeerAsync", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeer_ptds(pCopy)
+				shim.TraceEnd(t, 10048, "cuMemcpy3DPeer_ptds", cuda.Result(r), pCopy)
+				return r
+			},
+			CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
+				shim.TraceEnd(t, 10049, "cuMemcpy3DPeerAsync_ptsz", cuda.Result(r), pCopy, hStream)
+				return r
+			},
+			CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+				shim.TraceEnd(t, 10060, "cuMipmappedArrayCreate", cuda.Result(r), pHandle, pMipmappedArrayDesc, numMipmapLevels)
+				return r
+			},
+			CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayDestroy(hMipmappedArray)
+				shim.TraceEnd(t, 10061, "cuMipmappedArrayDestroy", cuda.Result(r), hMipmappedArray)
+				return r
+			},
+			CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+				shim.TraceEnd(t, 10062, "cuMipmappedArrayGetLevel", cuda.Result(r), pLevelArray, hMipmappedArray, level)
+				return r
+			},
+			CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+				shim.TraceEnd(t, 10063, "cuMipmappedArrayGetMemoryRequirements", cuda.Result(r), memoryRequirements, mipmap, device)
+				return r
+			},
+			CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+				shim.TraceEnd(t, 10064, "cuMipmappedArrayGetSparseProperties", cuda.Result(r), sparseProperties, mipmap)
+				return r
+			},
+			CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				shim.TraceEnd(t, 10080, "cuTexObjectCreate", cuda.Result(r), pTexObject, pResDesc, pTexDesc, pResViewDesc)
+				return r
+			},
+			CuTexObjectDestroy: func(texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectDestroy(texObject)
+				shim.TraceEnd(t, 10081, "cuTexObjectDestroy", cuda.Result(r), texObject)
+				return r
+			},
+			CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+				shim.TraceEnd(t, 10082, "cuTexObjectGetResourceDesc", cuda.Result(r), pResDesc, texObject)
+				return r
+			},
+			CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+				shim.TraceEnd(t, 10083, "cuTexObjectGetTextureDesc", cuda.Result(r), pTexDesc, texObject)
+				return r
+			},
+			CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+				shim.TraceEnd(t, 10084, "cuTexObjectGetResourceViewDesc", cuda.Result(r), pResViewDesc, texObject)
+				return r
+			},
+			CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+				shim.TraceEnd(t, 10085, "cuSurfObjectCreate", cuda.Result(r), pSurfObject, pResDesc)
+				return r
+			},
+			CuSurfObjectDestroy: func(surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectDestroy(surfObject)
+				shim.TraceEnd(t, 10086, "cuSurfObjectDestroy", cuda.Result(r), surfObject)
+				return r
+			},
+			CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+				shim.TraceEnd(t, 10087, "cuSurfObjectGetResourceDesc", cuda.Result(r), pResDesc, surfObject)
+				return r
+			},
+			CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefCreate(pTexRef)
+				shim.TraceEnd(t, 10100, "cuTexRefCreate", cuda.Result(r), pTexRef)
+				return r
+			},
+			CuTexRefDestroy: func(hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefDestroy(hTexRef)
+				shim.TraceEnd(t, 10101, "cuTexRefDestroy", cuda.Result(r), hTexRef)
+				return r
+			},
+			CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+				shim.TraceEnd(t, 10102, "cuTexRefSetArray", cuda.Result(r), hTexRef, hArray, Flags)
+				return r
+			},
+			CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+				shim.TraceEnd(t, 10103, "cuTexRefSetMipmappedArray", cuda.Result(r), hTexRef, hMipmappedArray, Flags)
+				return r
+			},
+			CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+				shim.TraceEnd(t, 10104, "cuTexRefSetAddress_v2", cuda.Result(r), ByteOffset, hTexRef, dptr, bytes)
+				return r
+			},
+			CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+				shim.TraceEnd(t, 10105, "cuTexRefSetAddress", cuda.Result(r), ByteOffset, hTexRef, dptr, bytes)
+				return r
+			},
+			CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10106, "cuTexRefSetAddress2D_v3", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10107, "cuTexRefSetAddress2D_v2", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+				shim.TraceEnd(t, 10108, "cuTexRefSetAddress2D", cuda.Result(r), hTexRef, desc, dptr, Pitch)
+				return r
+			},
+			CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+				shim.TraceEnd(t, 10109, "cuTexRefSetFormat", cuda.Result(r), hTexRef, fmt, NumPackedComponents)
+				return r
+			},
+			CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+				shim.TraceEnd(t, 10110, "cuTexRefSetAddressMode", cuda.Result(r), hTexRef, dim, am)
+				return r
+			},
+			CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFilterMode(hTexRef, fm)
+				shim.TraceEnd(t, 10111, "cuTexRefSetFilterMode", cuda.Result(r), hTexRef, fm)
+				return r
+			},
+			CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm)
+				shim.TraceEnd(t, 10112, "cuTexRefSetMipmapFilterMode", cuda.Result(r), hTexRef, fm)
+				return r
+			},
+			CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetFlags(hTexRef, Flags)
+				shim.TraceEnd(t, 10113, "cuTexRefSetFlags", cuda.Result(r), hTexRef, Flags)
+				return r
+			},
+			CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+				shim.TraceEnd(t, 10114, "cuTexRefSetMaxAnisotropy", cuda.Result(r), hTexRef, maxAniso)
+				return r
+			},
+			CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias)
+				shim.TraceEnd(t, 10115, "cuTexRefSetMipmapLevelBias", cuda.Result(r), hTexRef, bias)
+				return r
+			},
+			CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+				shim.TraceEnd(t, 10116, "cuTexRefSetMipmapLevelClamp", cuda.Result(r), hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+				return r
+			},
+			CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+				shim.TraceEnd(t, 10117, "cuTexRefSetBorderColor", cuda.Result(r), hTexRef, pBorderColor)
+				return r
+			},
+			CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+				shim.TraceEnd(t, 10118, "cuTexRefGetAddress_v2", cuda.Result(r), pdptr, hTexRef)
+				return r
+			},
+			CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+				shim.TraceEnd(t, 10119, "cuTexRefGetAddress", cuda.Result(r), pdptr, hTexRef)
+				return r
+			},
+			CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetArray(phArray, hTexRef)
+				shim.TraceEnd(t, 10120, "cuTexRefGetArray", cuda.Result(r), phArray, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+				shim.TraceEnd(t, 10121, "cuTexRefGetMipmappedArray", cuda.Result(r), phMipmappedArray, hTexRef)
+				return r
+			},
+			CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+				shim.TraceEnd(t, 10122, "cuTexRefGetAddressMode", cuda.Result(r), pam, hTexRef, dim)
+				return r
+			},
+			CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFilterMode(pfm, hTexRef)
+				shim.TraceEnd(t, 10123, "cuTexRefGetFilterMode", cuda.Result(r), pfm, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+				shim.TraceEnd(t, 10124, "cuTexRefGetMipmapFilterMode", cuda.Result(r), pfm, hTexRef)
+				return r
+			},
+			CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+				shim.TraceEnd(t, 10125, "cuTexRefGetFlags", cuda.Result(r), pFlags, hTexRef)
+				return r
+			},
+			CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+				shim.TraceEnd(t, 10126, "cuTexRefGetMaxAnisotropy", cuda.Result(r), pmaxAniso, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+				shim.TraceEnd(t, 10127, "cuTexRefGetMipmapLevelBias", cuda.Result(r), pbias, hTexRef)
+				return r
+			},
+			CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+				shim.TraceEnd(t, 10128, "cuTexRefGetMipmapLevelClamp", cuda.Result(r), pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+				return r
+			},
+			CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+				shim.TraceEnd(t, 10129, "cuTexRefGetBorderColor", cuda.Result(r), pBorderColor, hTexRef)
+				return r
+			},
+			CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+				shim.TraceEnd(t, 10130, "cuTexRefGetFormat", cuda.Result(r), pFormat, pNumChannels, hTexRef)
+				return r
+			},
+			CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+				shim.TraceEnd(t, 10131, "cuModuleGetTexRef", cuda.Result(r), pTexRef, hmod, name)
+				return r
+			},
+			CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+				shim.TraceEnd(t, 10132, "cuModuleGetSurfRef", cuda.Result(r), pSurfRef, hmod, name)
+				return r
+			},
+			CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+				shim.TraceEnd(t, 10133, "cuSurfRefSetArray", cuda.Result(r), hSurfRef, hArray, Flags)
+				return r
+			},
+			CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+				shim.TraceEnd(t, 10134, "cuSurfRefGetArray", cuda.Result(r), phArray, hSurfRef)
+				return r
+			},
+			CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
+				shim.TraceEnd(t, 10135, "cuParamSetTexRef", cuda.Result(r), hfunc, texunit, hTexRef)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -11542,6 +12492,36 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
 				shim.TraceEnd(t, 12045, "cudaMemDiscardAndPrefetchBatchAsync_ptsz", cudart.Error(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+				return r
+			},
+			CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+				shim.TraceEnd(t, 10065, "cudaMallocMipmappedArray", cudart.Error(r), mipmappedArray, desc, extent, numLevels, flags)
+				return r
+			},
+			CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaFreeMipmappedArray(mipmappedArray)
+				shim.TraceEnd(t, 10066, "cudaFreeMipmappedArray", cudart.Error(r), mipmappedArray)
+				return r
+			},
+			CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+				shim.TraceEnd(t, 10067, "cudaGetMipmappedArrayLevel", cudart.Error(r), levelArray, mipmappedArray, level)
+				return r
+			},
+			CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+				shim.TraceEnd(t, 10068, "cudaMipmappedArrayGetMemoryRequirements", cudart.Error(r), memoryRequirements, mipmap, device)
+				return r
+			},
+			CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+				shim.TraceEnd(t, 10069, "cudaMipmappedArrayGetSparseProperties", cudart.Error(r), sparseProperties, mipmap)
 				return r
 			},
 		},
@@ -15124,6 +16104,243 @@ func Lazy(get func() *Set) *Set {
 			CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
 				return get().Cuda.CuMemRetainAllocationHandle(handle, addr)
 			},
+			CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArrayCreate_v2(pHandle, pAllocateArray)
+			},
+			CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArrayCreate(pHandle, pAllocateArray)
+			},
+			CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArray3DCreate_v2(pHandle, pAllocateArray)
+			},
+			CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+				return get().Cuda.CuArray3DCreate(pHandle, pAllocateArray)
+			},
+			CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArrayGetDescriptor_v2(pArrayDescriptor, hArray)
+			},
+			CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArrayGetDescriptor(pArrayDescriptor, hArray)
+			},
+			CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArray3DGetDescriptor_v2(pArrayDescriptor, hArray)
+			},
+			CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+				return get().Cuda.CuArray3DGetDescriptor(pArrayDescriptor, hArray)
+			},
+			CuArrayDestroy: func(hArray uintptr) int32 { return get().Cuda.CuArrayDestroy(hArray) },
+			CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
+				return get().Cuda.CuArrayGetPlane(pPlaneArray, hArray, planeIdx)
+			},
+			CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
+				return get().Cuda.CuArrayGetMemoryRequirements(memoryRequirements, array, device)
+			},
+			CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
+				return get().Cuda.CuArrayGetSparseProperties(sparseProperties, array)
+			},
+			CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyHtoA_v2(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync_v2(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoH_v2(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync_v2(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyDtoA_v2(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyDtoA(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoD_v2(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoD(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoA_v2(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+				return get().Cuda.CuMemcpyAtoA(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyHtoA_v2_ptds(dstArray, dstOffset, srcHost, ByteCount)
+			},
+			CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoH_v2_ptds(dstHost, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyDtoA_v2_ptds(dstArray, dstOffset, srcDevice, ByteCount)
+			},
+			CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoD_v2_ptds(dstDevice, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+				return get().Cuda.CuMemcpyAtoA_v2_ptds(dstArray, dstOffset, srcArray, srcOffset, ByteCount)
+			},
+			CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyHtoAAsync_v2_ptsz(dstArray, dstOffset, srcHost, ByteCount, hStream)
+			},
+			CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyAtoHAsync_v2_ptsz(dstHost, srcArray, srcOffset, ByteCount, hStream)
+			},
+			CuMemcpy2D:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2D(pCopy) },
+			CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy2DUnaligned(pCopy) },
+			CuMemcpy2DAsync:     func(pCopy unsafe.Pointer, hStream uintptr) int32 { return get().Cuda.CuMemcpy2DAsync(pCopy, hStream) },
+			CuMemcpy3D:          func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3D(pCopy) },
+			CuMemcpy3DAsync:     func(pCopy unsafe.Pointer, hStream uintptr) int32 { return get().Cuda.CuMemcpy3DAsync(pCopy, hStream) },
+			CuMemcpy3DPeer:      func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3DPeer(pCopy) },
+			CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DPeerAsync(pCopy, hStream)
+			},
+			CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 { return get().Cuda.CuMemcpy3DPeer_ptds(pCopy) },
+			CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DPeerAsync_ptsz(pCopy, hStream)
+			},
+			CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
+				return get().Cuda.CuMipmappedArrayCreate(pHandle, pMipmappedArrayDesc, numMipmapLevels)
+			},
+			CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 { return get().Cuda.CuMipmappedArrayDestroy(hMipmappedArray) },
+			CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
+				return get().Cuda.CuMipmappedArrayGetLevel(pLevelArray, hMipmappedArray, level)
+			},
+			CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				return get().Cuda.CuMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+			},
+			CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				return get().Cuda.CuMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+			},
+			CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuTexObjectCreate(pTexObject, pResDesc, pTexDesc, pResViewDesc)
+			},
+			CuTexObjectDestroy: func(texObject uint64) int32 { return get().Cuda.CuTexObjectDestroy(texObject) },
+			CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetResourceDesc(pResDesc, texObject)
+			},
+			CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetTextureDesc(pTexDesc, texObject)
+			},
+			CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
+				return get().Cuda.CuTexObjectGetResourceViewDesc(pResViewDesc, texObject)
+			},
+			CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuSurfObjectCreate(pSurfObject, pResDesc)
+			},
+			CuSurfObjectDestroy: func(surfObject uint64) int32 { return get().Cuda.CuSurfObjectDestroy(surfObject) },
+			CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
+				return get().Cuda.CuSurfObjectGetResourceDesc(pResDesc, surfObject)
+			},
+			CuTexRefCreate:  func(pTexRef unsafe.Pointer) int32 { return get().Cuda.CuTexRefCreate(pTexRef) },
+			CuTexRefDestroy: func(hTexRef uintptr) int32 { return get().Cuda.CuTexRefDestroy(hTexRef) },
+			CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuTexRefSetArray(hTexRef, hArray, Flags)
+			},
+			CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuTexRefSetMipmappedArray(hTexRef, hMipmappedArray, Flags)
+			},
+			CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress_v2(ByteOffset, hTexRef, dptr, bytes)
+			},
+			CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+				return get().Cuda.CuTexRefSetAddress(ByteOffset, hTexRef, dptr, bytes)
+			},
+			CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress2D_v3(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+				return get().Cuda.CuTexRefSetAddress2D_v2(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+				return get().Cuda.CuTexRefSetAddress2D(hTexRef, desc, dptr, Pitch)
+			},
+			CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
+				return get().Cuda.CuTexRefSetFormat(hTexRef, fmt, NumPackedComponents)
+			},
+			CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
+				return get().Cuda.CuTexRefSetAddressMode(hTexRef, dim, am)
+			},
+			CuTexRefSetFilterMode:       func(hTexRef uintptr, fm int32) int32 { return get().Cuda.CuTexRefSetFilterMode(hTexRef, fm) },
+			CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 { return get().Cuda.CuTexRefSetMipmapFilterMode(hTexRef, fm) },
+			CuTexRefSetFlags:            func(hTexRef uintptr, Flags uint32) int32 { return get().Cuda.CuTexRefSetFlags(hTexRef, Flags) },
+			CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
+				return get().Cuda.CuTexRefSetMaxAnisotropy(hTexRef, maxAniso)
+			},
+			CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 { return get().Cuda.CuTexRefSetMipmapLevelBias(hTexRef, bias) },
+			CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
+				return get().Cuda.CuTexRefSetMipmapLevelClamp(hTexRef, minMipmapLevelClamp, maxMipmapLevelClamp)
+			},
+			CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
+				return get().Cuda.CuTexRefSetBorderColor(hTexRef, pBorderColor)
+			},
+			CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetAddress_v2(pdptr, hTexRef)
+			},
+			CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetAddress(pdptr, hTexRef)
+			},
+			CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetArray(phArray, hTexRef)
+			},
+			CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmappedArray(phMipmappedArray, hTexRef)
+			},
+			CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
+				return get().Cuda.CuTexRefGetAddressMode(pam, hTexRef, dim)
+			},
+			CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 { return get().Cuda.CuTexRefGetFilterMode(pfm, hTexRef) },
+			CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapFilterMode(pfm, hTexRef)
+			},
+			CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetFlags(pFlags, hTexRef)
+			},
+			CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMaxAnisotropy(pmaxAniso, hTexRef)
+			},
+			CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapLevelBias(pbias, hTexRef)
+			},
+			CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetMipmapLevelClamp(pminMipmapLevelClamp, pmaxMipmapLevelClamp, hTexRef)
+			},
+			CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetBorderColor(pBorderColor, hTexRef)
+			},
+			CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
+				return get().Cuda.CuTexRefGetFormat(pFormat, pNumChannels, hTexRef)
+			},
+			CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuModuleGetTexRef(pTexRef, hmod, name)
+			},
+			CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
+				return get().Cuda.CuModuleGetSurfRef(pSurfRef, hmod, name)
+			},
+			CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
+				return get().Cuda.CuSurfRefSetArray(hSurfRef, hArray, Flags)
+			},
+			CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
+				return get().Cuda.CuSurfRefGetArray(phArray, hSurfRef)
+			},
+			CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
+				return get().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -16066,6 +17283,19 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 				return get().Cudart.CudaMemDiscardAndPrefetchBatchAsync_ptsz_13(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, stream)
+			},
+			CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
+				return get().Cudart.CudaMallocMipmappedArray(mipmappedArray, desc, extent, numLevels, flags)
+			},
+			CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 { return get().Cudart.CudaFreeMipmappedArray(mipmappedArray) },
+			CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
+				return get().Cudart.CudaGetMipmappedArrayLevel(levelArray, mipmappedArray, level)
+			},
+			CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
+				return get().Cudart.CudaMipmappedArrayGetMemoryRequirements(memoryRequirements, mipmap, device)
+			},
+			CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
+				return get().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
 			},
 		},
 		Cublas: Cublas{

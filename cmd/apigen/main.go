@@ -68,6 +68,16 @@ var handles = strings.Fields(`CUcontext CUstream CUevent CUmodule CUfunction cud
 	CUgraph CUgraphExec CUgraphNode CUmemoryPool cudaArray_t cudaArray_const_t
 	cudaMipmappedArray_t CUlinkState cudaLibrary_t`)
 
+// The driver's array, mipmapped array and texture/surface reference handles (cuda/array.go).
+var driverArrayHandles = strings.Fields(`CUarray CUmipmappedArray CUtexref CUsurfref cudaMipmappedArray_const_t`)
+
+func init() {
+	handles = append(handles, driverArrayHandles...)
+	scalars["CUtexObject"] = [2]string{"uint64", "unsigned long long"}
+	scalars["CUsurfObject"] = [2]string{"uint64", "unsigned long long"}
+	enums = append(enums, strings.Fields(`CUarray_format CUaddress_mode CUfilter_mode`)...)
+}
+
 // Structs passed by value, by their byte size. The C wrapper takes the struct and hands Go
 // its address, so the row reads as an [in:N] buffer everywhere else (codec, trace, sweep).
 var byValue = map[string]int{"cudaExtent": 24, "cudaPitchedPtr": 32, "cudaMemLocation": 8, "CUmemLocation": 8, "cudaIpcMemHandle_t": 64, "cudaIpcEventHandle_t": 64, "CUipcMemHandle": 64, "CUipcEventHandle": 64}
@@ -384,6 +394,10 @@ func genDispatch(fns []fn) []byte {
 					args = append(args, fmt.Sprintf("ptr(v[%d].B)", i))
 				}
 			default:
+				if a.GoT == "float32" { // carried as its bits (server/float.go)
+					args = append(args, fmt.Sprintf("f32(v[%d].U)", i))
+					continue
+				}
 				args = append(args, fmt.Sprintf("%s(v[%d].U)", a.GoT, i))
 			}
 		}

@@ -218,6 +218,10 @@ func genStubs(fns []fn) []byte {
 					case "ptr":
 						vals = append(vals, fmt.Sprintf("{U: uint64(uintptr(%s))}", a.Name))
 					default:
+						if a.GoT == "float32" { // its bits, not its value truncated (remote/drvarray.go)
+							vals = append(vals, fmt.Sprintf("{U: f32bits(%s)}", a.Name))
+							continue
+						}
 						vals = append(vals, fmt.Sprintf("{U: uint64(%s)}", a.Name))
 					}
 				}

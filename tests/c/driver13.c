@@ -593,7 +593,7 @@ static void pitched_copies(void) {
 	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 2, NULL, dev, 8, 16, 4);
 	EQ(cuMemcpy2D_v2(d), 1, "rows wider than the pitch");
 	copy2d(d, 0, 0, 1, host, 0, 16, 0, 0, 3, NULL, 0, pitch, 16, 4);
-	EQ(cuMemcpy2D_v2(d), 801, "a CUDA array (the model has none)");
+	EQ(cuMemcpy2D_v2(d), 400, "a NULL CUDA array is an invalid handle (arrays: tests/c/driverarrays.c)");
 	copy2d(d, 0, 0, 9, host, 0, 16, 0, 0, 2, NULL, dev, pitch, 16, 4);
 	EQ(cuMemcpy2D_v2(d), 1, "no such memory type");
 

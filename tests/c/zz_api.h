@@ -481,7 +481,98 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuStreamAttachMemAsync, (void*, unsigned long long, size_t, unsigned int)) \
 	X(int, cuStreamAttachMemAsync_ptsz, (void*, unsigned long long, size_t, unsigned int)) \
 	X(int, cuMemGetAllocationPropertiesFromHandle, (void*, unsigned long long)) \
-	X(int, cuMemRetainAllocationHandle, (void*, void*))
+	X(int, cuMemRetainAllocationHandle, (void*, void*)) \
+	X(int, cuArrayCreate_v2, (void*, const void*)) \
+	X(int, cuArrayCreate, (void*, const void*)) \
+	X(int, cuArray3DCreate_v2, (void*, const void*)) \
+	X(int, cuArray3DCreate, (void*, const void*)) \
+	X(int, cuArrayGetDescriptor_v2, (void*, void*)) \
+	X(int, cuArrayGetDescriptor, (void*, void*)) \
+	X(int, cuArray3DGetDescriptor_v2, (void*, void*)) \
+	X(int, cuArray3DGetDescriptor, (void*, void*)) \
+	X(int, cuArrayDestroy, (void*)) \
+	X(int, cuArrayGetPlane, (void*, void*, unsigned int)) \
+	X(int, cuArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cuArrayGetSparseProperties, (void*, void*)) \
+	X(int, cuMemcpyHtoA_v2, (void*, size_t, const void*, size_t)) \
+	X(int, cuMemcpyHtoA, (void*, unsigned int, const void*, unsigned int)) \
+	X(int, cuMemcpyHtoAAsync_v2, (void*, size_t, const void*, size_t, void*)) \
+	X(int, cuMemcpyHtoAAsync, (void*, unsigned int, const void*, unsigned int, void*)) \
+	X(int, cuMemcpyAtoH_v2, (void*, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoH, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoHAsync_v2, (void*, void*, size_t, size_t, void*)) \
+	X(int, cuMemcpyAtoHAsync, (void*, void*, unsigned int, unsigned int, void*)) \
+	X(int, cuMemcpyDtoA_v2, (void*, size_t, unsigned long long, size_t)) \
+	X(int, cuMemcpyDtoA, (void*, unsigned int, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoD_v2, (unsigned long long, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoD, (unsigned int, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyAtoA_v2, (void*, size_t, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoA, (void*, unsigned int, void*, unsigned int, unsigned int)) \
+	X(int, cuMemcpyHtoA_v2_ptds, (void*, size_t, const void*, size_t)) \
+	X(int, cuMemcpyAtoH_v2_ptds, (void*, void*, size_t, size_t)) \
+	X(int, cuMemcpyDtoA_v2_ptds, (void*, size_t, unsigned long long, size_t)) \
+	X(int, cuMemcpyAtoD_v2_ptds, (unsigned long long, void*, size_t, size_t)) \
+	X(int, cuMemcpyAtoA_v2_ptds, (void*, size_t, void*, size_t, size_t)) \
+	X(int, cuMemcpyHtoAAsync_v2_ptsz, (void*, size_t, const void*, size_t, void*)) \
+	X(int, cuMemcpyAtoHAsync_v2_ptsz, (void*, void*, size_t, size_t, void*)) \
+	X(int, cuMemcpy2D, (const void*)) \
+	X(int, cuMemcpy2DUnaligned, (const void*)) \
+	X(int, cuMemcpy2DAsync, (const void*, void*)) \
+	X(int, cuMemcpy3D, (const void*)) \
+	X(int, cuMemcpy3DAsync, (const void*, void*)) \
+	X(int, cuMemcpy3DPeer, (const void*)) \
+	X(int, cuMemcpy3DPeerAsync, (const void*, void*)) \
+	X(int, cuMemcpy3DPeer_ptds, (const void*)) \
+	X(int, cuMemcpy3DPeerAsync_ptsz, (const void*, void*)) \
+	X(int, cuMipmappedArrayCreate, (void*, const void*, unsigned int)) \
+	X(int, cuMipmappedArrayDestroy, (void*)) \
+	X(int, cuMipmappedArrayGetLevel, (void*, void*, unsigned int)) \
+	X(int, cuMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cuMipmappedArrayGetSparseProperties, (void*, void*)) \
+	X(int, cuTexObjectCreate, (void*, const void*, const void*, const void*)) \
+	X(int, cuTexObjectDestroy, (unsigned long long)) \
+	X(int, cuTexObjectGetResourceDesc, (void*, unsigned long long)) \
+	X(int, cuTexObjectGetTextureDesc, (void*, unsigned long long)) \
+	X(int, cuTexObjectGetResourceViewDesc, (void*, unsigned long long)) \
+	X(int, cuSurfObjectCreate, (void*, const void*)) \
+	X(int, cuSurfObjectDestroy, (unsigned long long)) \
+	X(int, cuSurfObjectGetResourceDesc, (void*, unsigned long long)) \
+	X(int, cuTexRefCreate, (void*)) \
+	X(int, cuTexRefDestroy, (void*)) \
+	X(int, cuTexRefSetArray, (void*, void*, unsigned int)) \
+	X(int, cuTexRefSetMipmappedArray, (void*, void*, unsigned int)) \
+	X(int, cuTexRefSetAddress_v2, (void*, void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress, (void*, void*, unsigned int, unsigned int)) \
+	X(int, cuTexRefSetAddress2D_v3, (void*, const void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress2D_v2, (void*, const void*, unsigned long long, size_t)) \
+	X(int, cuTexRefSetAddress2D, (void*, const void*, unsigned int, unsigned int)) \
+	X(int, cuTexRefSetFormat, (void*, int, int)) \
+	X(int, cuTexRefSetAddressMode, (void*, int, int)) \
+	X(int, cuTexRefSetFilterMode, (void*, int)) \
+	X(int, cuTexRefSetMipmapFilterMode, (void*, int)) \
+	X(int, cuTexRefSetFlags, (void*, unsigned int)) \
+	X(int, cuTexRefSetMaxAnisotropy, (void*, unsigned int)) \
+	X(int, cuTexRefSetMipmapLevelBias, (void*, float)) \
+	X(int, cuTexRefSetMipmapLevelClamp, (void*, float, float)) \
+	X(int, cuTexRefSetBorderColor, (void*, const void*)) \
+	X(int, cuTexRefGetAddress_v2, (void*, void*)) \
+	X(int, cuTexRefGetAddress, (void*, void*)) \
+	X(int, cuTexRefGetArray, (void*, void*)) \
+	X(int, cuTexRefGetMipmappedArray, (void*, void*)) \
+	X(int, cuTexRefGetAddressMode, (void*, void*, int)) \
+	X(int, cuTexRefGetFilterMode, (void*, void*)) \
+	X(int, cuTexRefGetMipmapFilterMode, (void*, void*)) \
+	X(int, cuTexRefGetFlags, (void*, void*)) \
+	X(int, cuTexRefGetMaxAnisotropy, (void*, void*)) \
+	X(int, cuTexRefGetMipmapLevelBias, (void*, void*)) \
+	X(int, cuTexRefGetMipmapLevelClamp, (void*, void*, void*)) \
+	X(int, cuTexRefGetBorderColor, (void*, void*)) \
+	X(int, cuTexRefGetFormat, (void*, void*, void*)) \
+	X(int, cuModuleGetTexRef, (void*, void*, const void*)) \
+	X(int, cuModuleGetSurfRef, (void*, void*, const void*)) \
+	X(int, cuSurfRefSetArray, (void*, void*, unsigned int)) \
+	X(int, cuSurfRefGetArray, (void*, void*)) \
+	X(int, cuParamSetTexRef, (void*, int, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -833,7 +924,12 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaMemDiscardBatchAsync, (const void*, const void*, size_t, unsigned long long, void*)) \
 	X(int, cudaMemDiscardBatchAsync_ptsz, (const void*, const void*, size_t, unsigned long long, void*)) \
 	X(int, cudaMemDiscardAndPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
-	X(int, cudaMemDiscardAndPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*))
+	X(int, cudaMemDiscardAndPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cudaMallocMipmappedArray, (void*, const void*, vgpu_byval24, unsigned int, unsigned int)) \
+	X(int, cudaFreeMipmappedArray, (void*)) \
+	X(int, cudaGetMipmappedArrayLevel, (void*, void*, unsigned int)) \
+	X(int, cudaMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
+	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
