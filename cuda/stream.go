@@ -47,7 +47,8 @@ func EventCreate(out unsafe.Pointer, flags uint32) Result {
 	if _, r := ctxDevice(); r != Success {
 		return r
 	}
-	if out == nil || flags&^0xf != 0 {
+	// An interprocess event must also disable timing (NVIDIA's documented rule).
+	if out == nil || flags&^0xf != 0 || flags&(eventInterprocess|shim.EventDisableTiming) == eventInterprocess {
 		return ErrorInvalidValue
 	}
 	shim.PutPtr(out, shim.NewEvent(flags).Handle)

@@ -185,7 +185,8 @@ func EventCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
 	if _, e := currentDevice(); e != Success {
 		return e
 	}
-	if out == nil || flags&^0xf != 0 {
+	// An interprocess event must also disable timing (NVIDIA's documented rule).
+	if out == nil || flags&^0xf != 0 || flags&(eventInterprocess|shim.EventDisableTiming) == eventInterprocess {
 		return ErrorInvalidValue
 	}
 	shim.PutPtr(out, shim.NewEvent(flags).Handle)

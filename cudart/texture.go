@@ -59,7 +59,9 @@ func checkResource(b []byte, surf bool) (elem uint64, kind int32, e Error) {
 	switch t := shim.Le.Uint32(b); {
 	case t == resArray:
 		a, ok := shim.Lookup[*Array](shim.KindArray, uintptr(u64(8)))
-		if !ok || (surf && a.Flags&arraySurfLS == 0) {
+		// A surface over an array made without cudaArraySurfaceLoadStore is still created:
+		// NVIDIA's runtime 13 on driver 580 answers cudaSuccess (tests/programs/arrays.cu).
+		if !ok {
 			return 0, 0, ErrorInvalidValue
 		}
 		return a.Elem, a.Desc[4], Success
@@ -240,8 +242,8 @@ func GetTextureObjectResourceViewDesc(out unsafe.Pointer, obj uint64) Error {
 	return Success
 }
 
-// CreateSurfaceObject is cudaCreateSurfaceObject: over an array made with
-// cudaArraySurfaceLoadStore only.
+// CreateSurfaceObject is cudaCreateSurfaceObject: over an array (any array, as NVIDIA's
+// runtime creates it; a kernel's surface writes need cudaArraySurfaceLoadStore).
 func CreateSurfaceObject(out, res unsafe.Pointer) Error {
 	if _, e := currentDevice(); e != Success {
 		return e

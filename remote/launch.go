@@ -152,7 +152,18 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 	return shim.OK
 }
 
-// LaunchKernel is cudaLaunchKernel and cudaLaunchCooperativeKernel over the connection.
+// LaunchCooperative is cudaLaunchCooperativeKernel over the connection: the launch carries
+// the cooperative attribute, so the server's backend launches it cooperatively.
+func LaunchCooperative(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
+	k := shim.KernelByHost(fn)
+	if k == nil {
+		return int32(cudart.ErrorInvalidDeviceFunction)
+	}
+	lc := shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}
+	return int32(cudart.From(launch(k, lc.WithCooperative(), args)))
+}
+
+// LaunchKernel is cudaLaunchKernel over the connection.
 func LaunchKernel(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
 	k := shim.KernelByHost(fn)
 	if k == nil {

@@ -60,6 +60,56 @@ type Capture struct {
 	Graph       *Graph
 	Invalidated bool
 	joined      []*Stream
+	// Fork and join bookkeeping: how many operations each forked stream has issued into the
+	// capture, and how many of them the rest of the capture has waited for (an event
+	// recorded after them and waited on elsewhere in the capture). A forked stream with work
+	// nobody waited for is an unjoined fork, which ends the capture with an error.
+	forkMu sync.Mutex
+	issued map[*Stream]uint64
+	waited map[*Stream]uint64
+}
+
+// noteIssued counts one operation of s into c (the origin's need no join).
+func (c *Capture) noteIssued(s *Stream) uint64 {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	if s == c.Origin {
+		return 0
+	}
+	if c.issued == nil {
+		c.issued = map[*Stream]uint64{}
+	}
+	c.issued[s]++
+	return c.issued[s]
+}
+
+// issuedBy is how many operations s has issued into c so far.
+func (c *Capture) issuedBy(s *Stream) uint64 {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	return c.issued[s]
+}
+
+// noteWaited records that the capture waited for s's first n operations.
+func (c *Capture) noteWaited(s *Stream, n uint64) {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	if c.waited == nil {
+		c.waited = map[*Stream]uint64{}
+	}
+	c.waited[s] = max(c.waited[s], n)
+}
+
+// unjoined reports whether a forked stream of c has work the capture never waited for.
+func (c *Capture) unjoined() bool {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	for s, n := range c.issued {
+		if n > c.waited[s] {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -173,6 +223,9 @@ func (s *Stream) EndCapture() (*Graph, Status) {
 	if c.Invalidated {
 		return nil, ErrCaptureInvalidated
 	}
+	if c.unjoined() {
+		return nil, ErrCaptureUnjoined // NVIDIA's runtime ends the capture and returns no graph
+	}
 	c.Graph.Handle = NewHandle(KindGraph, c.Graph)
 	return c.Graph, OK
 }
@@ -213,6 +266,7 @@ func (s *Stream) Enqueue(n Node) Status {
 			return ErrCaptureInvalidated
 		}
 		c.Graph.add(n)
+		c.noteIssued(s)
 		return OK
 	}
 	return execute(s.Dev, n)
@@ -225,7 +279,11 @@ type Event struct {
 	Recorded bool
 	When     time.Time
 	capture  *Capture
-	mu       sync.Mutex
+	// Within a capture: the stream it was recorded on and how many operations that stream
+	// had issued into the capture then (waiting on it joins those back).
+	captureFrom *Stream
+	captureAt   uint64
+	mu          sync.Mutex
 }
 
 // Event flags (cudaEventDisableTiming).
@@ -245,6 +303,7 @@ func (e *Event) Record(s *Stream) Status {
 	if c := s.Capturing(); c != nil {
 		e.capture = c
 		c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
+		e.captureFrom, e.captureAt = s, c.issuedBy(s)
 		return OK
 	}
 	e.capture = nil
@@ -267,7 +326,7 @@ func (e *Event) MarkRecorded() Status {
 // WaitOn makes s wait for e; waiting on an event recorded inside a capture joins s to it.
 func (s *Stream) WaitOn(e *Event) Status {
 	e.mu.Lock()
-	c := e.capture
+	c, from, at := e.capture, e.captureFrom, e.captureAt
 	e.mu.Unlock()
 	if c != nil {
 		if s.Default {
@@ -275,6 +334,13 @@ func (s *Stream) WaitOn(e *Event) Status {
 			// it joins no capture (joined, others' work on it would be recorded, not run).
 			c.Origin.invalidate()
 			return ErrCaptureUnsupported
+		}
+		if s.Capturing() == c && from != nil && from != s {
+			// A join: s now depends on from's work up to the record; s's own dependencies
+			// changed, which a later join of s must cover in turn.
+			c.noteWaited(from, at)
+			c.noteIssued(s)
+			return OK
 		}
 		s.join(c)
 		return OK
