@@ -517,7 +517,7 @@ func MemAllocManaged(dptr unsafe.Pointer, size uint64, flags uint32) Result {
 // MemHostGetDevicePointer is cuMemHostGetDevicePointer_v2: pinned and registered host
 // memory is addressed by the device at the same address (unified addressing).
 func MemHostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	a := shim.S().Mem.Find(host)
@@ -530,7 +530,7 @@ func MemHostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Res
 
 // MemHostGetFlags is cuMemHostGetFlags: the flags cuMemHostAlloc was given.
 func MemHostGetFlags(out unsafe.Pointer, host uintptr) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	a := shim.S().Mem.Find(host)

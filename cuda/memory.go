@@ -15,6 +15,30 @@ func ctxDevice() (*shim.Device, Result) {
 	return c.Dev, Success
 }
 
+// hostContext gates the pinned host memory calls that need a current context. A remote
+// client answers them itself (the memory is its own) while cuInit and the contexts are the
+// server's: there a device must exist, as cudaMallocHost asks in the client, and no more
+// (NVIDIA's runtime on vgpu's libcuda.so.1 got "not initialized" from cuMemHostAlloc).
+func hostContext() Result {
+	if ClientCode.Load() {
+		return hostReady()
+	}
+	_, r := ctxDevice()
+	return r
+}
+
+// hostReady gates the pinned host memory calls that need only an initialised driver.
+func hostReady() Result {
+	if ClientCode.Load() {
+		if len(shim.S().Devices()) == 0 {
+			return ErrorNoDevice
+		}
+		return Success
+	}
+	_, r := ready()
+	return r
+}
+
 // MemGetInfo is cuMemGetInfo(_v2): the same free and total the runtime and NVML report.
 func MemGetInfo(free, total unsafe.Pointer) Result {
 	d, r := ctxDevice()
@@ -63,7 +87,7 @@ func MemAllocHost(pp unsafe.Pointer, size uint64) Result { return MemHostAlloc(p
 
 // MemHostAlloc is cuMemHostAlloc.
 func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	if pp == nil || size == 0 || flags&^0xf != 0 {
@@ -79,7 +103,7 @@ func MemHostAlloc(pp unsafe.Pointer, size uint64, flags uint32) Result {
 
 // MemFreeHost is cuMemFreeHost.
 func MemFreeHost(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	return From(shim.FreeHost(p))
@@ -87,7 +111,7 @@ func MemFreeHost(p uintptr) Result {
 
 // MemHostRegister is cuMemHostRegister_v2.
 func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	if r := hostContext(); r != Success {
 		return r
 	}
 	return From(shim.RegisterHost(p, size, flags))
@@ -95,7 +119,7 @@ func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
 
 // MemHostUnregister is cuMemHostUnregister.
 func MemHostUnregister(p uintptr) Result {
-	if _, r := ready(); r != Success {
+	if r := hostReady(); r != Success {
 		return r
 	}
 	return From(shim.UnregisterHost(p))
