@@ -409,3 +409,30 @@ int cu_ctx_end(struct cctx *c, int destroy) {
 	cur_ctx = 0;
 	return r;
 }
+
+// A stand-in for the three driver entry points a launch calls, for tests on machines without
+// NVIDIA's driver: it records whether cuLaunchKernel or cuLaunchKernelEx was called and, for
+// the latter, the attributes and the config as the driver would read them.
+static struct { int kind, nattr; unsigned grid, ids[16]; int vals[16]; void *stream; } fake_last;
+static int fake_setcur(void *ctx) { (void)ctx; return 0; }
+static int fake_launch(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sh, void *st, void **p, void **e) {
+	(void)f, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)sh, (void)p, (void)e;
+	fake_last.kind = 1, fake_last.nattr = 0, fake_last.grid = gx, fake_last.stream = st;
+	return 0;
+}
+static int fake_launchex(const struct vg_launch_config *cfg, void *f, void **p, void **e) {
+	(void)f, (void)p, (void)e;
+	fake_last.kind = 2, fake_last.nattr = (int)cfg->nattrs, fake_last.grid = cfg->grid[0], fake_last.stream = cfg->stream;
+	for (unsigned i = 0; i < cfg->nattrs && i < 16; i++) {
+		fake_last.ids[i] = cfg->attrs[i].id;
+		memcpy(&fake_last.vals[i], cfg->attrs[i].value, sizeof(int));
+	}
+	return 0;
+}
+void cu_fake_driver(void) { p_setcur = fake_setcur, p_launch = fake_launch, p_launchex = fake_launchex; cur_ctx = 0; }
+// cu_fake_last: 1 cuLaunchKernel, 2 cuLaunchKernelEx (0 none); the attributes' ids and first ints.
+int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals) {
+	*grid = fake_last.grid, *nattr = fake_last.nattr;
+	memcpy(ids, fake_last.ids, sizeof fake_last.ids), memcpy(vals, fake_last.vals, sizeof fake_last.vals);
+	return fake_last.kind;
+}
