@@ -164,6 +164,9 @@ var sticky atomic.Int32
 // sticky one poisons the process.
 func RecordError(code int32) {
 	e := Error(code)
+	if e == ErrorNotReady {
+		return // a query's "not ready" is no error: NVIDIA's runtime leaves the last error alone
+	}
 	if stickyCodes[e] && sticky.CompareAndSwap(0, code) {
 		shim.DisableFast()
 	}

@@ -4,6 +4,8 @@ package local
 #include "cctx.h"
 void cu_fake_driver(void);
 int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals);
+void cu_fake_pending(int r);
+void cu_fake_events(int *made, int *freed);
 */
 import "C"
 
@@ -39,4 +41,14 @@ func lastFakeLaunch() fakeLaunch {
 		l.Attrs[uint32(ids[i])] = int32(vals[i])
 	}
 	return l
+}
+
+// setFakePending makes every fake event and stream query answer r (0 done, 600 not ready).
+func setFakePending(r int) { C.cu_fake_pending(C.int(r)) }
+
+// fakeEvents is how many fake driver events were made and destroyed.
+func fakeEvents() (made, freed int) {
+	var m, f C.int
+	C.cu_fake_events(&m, &f)
+	return int(m), int(f)
 }

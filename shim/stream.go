@@ -283,7 +283,46 @@ type Event struct {
 	// had issued into the capture then (waiting on it joins those back).
 	captureFrom *Stream
 	captureAt   uint64
+	mark        uintptr // the backend's mark of the last record (Marker), or 0
 	mu          sync.Mutex
+}
+
+// remark replaces e's backend mark (e.mu held): one after the caller's work so far on d, or
+// none when d is nil.
+func (e *Event) remark(d *Device) {
+	m, ok := S().Backend.(Marker)
+	if !ok {
+		return
+	}
+	if e.mark != 0 {
+		m.Unmark(e.mark)
+		e.mark = 0
+	}
+	if d != nil {
+		if mk, st := m.Mark(d.Index); st == OK {
+			e.mark = mk
+		}
+	}
+}
+
+// Close releases what e holds in the backend (its mark): at its destroy, or when its client
+// has gone.
+func (e *Event) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.remark(nil)
+}
+
+// reached is OK once the backend got to e's mark (or e has none), else ErrNotReady or what
+// the work ran into.
+func (e *Event) reached() Status {
+	e.mu.Lock()
+	mark := e.mark
+	e.mu.Unlock()
+	if m, ok := S().Backend.(Marker); ok && mark != 0 {
+		return m.Reached(mark)
+	}
+	return OK
 }
 
 // Event flags (cudaEventDisableTiming).
@@ -309,6 +348,7 @@ func (e *Event) Record(s *Stream) Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	e.remark(s.Dev)
 	return OK
 }
 
@@ -320,6 +360,7 @@ func (e *Event) MarkRecorded() Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	e.remark(nil) // a graph's record: a query waits for the backend as before
 	return OK
 }
 
@@ -365,6 +406,39 @@ func (e *Event) Query() Status {
 	return WaitBackend()
 }
 
+// Poll is cudaEventQuery: Query without waiting, where the backend can tell (Marker) whether
+// its work got to the record: ErrNotReady until then.
+func (e *Event) Poll() Status {
+	e.mu.Lock()
+	capturing, recorded, mark := e.capture != nil, e.Recorded, e.mark
+	e.mu.Unlock()
+	if capturing {
+		return ErrCaptureUnsupported
+	}
+	if !recorded {
+		return OK
+	}
+	if mark != 0 {
+		return e.reached()
+	}
+	return WaitBackend()
+}
+
+// Poll is cudaStreamQuery: ErrNotReady while the backend (Marker) still runs the caller's
+// work, else what Synchronize reports. The local backend runs a client's work in order on one
+// driver stream per context, so any of the client's work still running makes every one of
+// its streams busy.
+func (s *Stream) Poll() Status {
+	if s.Capturing() == nil {
+		if m, ok := S().Backend.(Marker); ok {
+			if st := m.Busy(); st != OK {
+				return st
+			}
+		}
+	}
+	return s.Synchronize()
+}
+
 // Elapsed returns milliseconds from start to end.
 func Elapsed(start, end *Event) (float32, Status) {
 	start.mu.Lock()
@@ -378,6 +452,11 @@ func Elapsed(start, end *Event) (float32, Status) {
 	}
 	if !srec || !erec {
 		return 0, ErrInvalidHandle
+	}
+	for _, ev := range []*Event{start, end} {
+		if st := ev.reached(); st != OK {
+			return 0, st // cudaErrorNotReady while the backend has not got to it
+		}
 	}
 	return float32(e.Sub(s).Nanoseconds()) / 1e6, OK
 }
