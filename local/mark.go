@@ -102,4 +102,5 @@ func queryStatus(r C.int) shim.Status {
 	}
 	return launchStatus(r)
 }
+
 var _ shim.Marker = (*Backend)(nil)
