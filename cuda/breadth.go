@@ -330,7 +330,7 @@ func CtxEnablePeerAccess(peer uintptr, flags uint32) Result {
 		return ErrorInvalidValue
 	}
 	if p.Dev == c.Dev {
-		return ErrorInvalidDevice
+		return ErrorPeerUnsupported // cuDeviceCanAccessPeer(d, d) is 0, as NVIDIA's driver answers
 	}
 	if !c.SetPeerAccess(p.Dev, true) {
 		return ErrorPeerAlreadyEnabled
@@ -575,9 +575,10 @@ func PointerAttributesWith(one func(data unsafe.Pointer, attr int32, p uint64) R
 }
 
 // LaunchCooperativeKernel is cuLaunchCooperativeKernel: a launch whose blocks must all be
-// resident at once, which a grid within the device's limits is in the model.
+// resident at once. It carries the cooperative launch attribute to the backend, and the model
+// refuses a grid larger than can be co-resident.
 func LaunchCooperativeKernel(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, h uintptr, params uintptr) Result {
-	return LaunchFunction(f, gx, gy, gz, bx, by, bz, shared, h, params, 0)
+	return launchFunction(f, gx, gy, gz, bx, by, bz, shared, h, params, true)
 }
 
 // LaunchHostFuncCU is cuLaunchHostFunc: fn(data) runs once, in stream order (shim).

@@ -76,6 +76,11 @@ func FunctionName(out unsafe.Pointer, h uintptr, name unsafe.Pointer) (*shim.Mod
 
 // LaunchFunction is cuLaunchKernel: validated, then captured or handed to the backend.
 func LaunchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr, params, extra uintptr) Result {
+	return launchFunction(f, gx, gy, gz, bx, by, bz, shared, sh, params, false)
+}
+
+// launchFunction is cuLaunchKernel, and cuLaunchCooperativeKernel when cooperative.
+func launchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr, params uintptr, cooperative bool) Result {
 	d, r := ctxDevice()
 	if r != Success {
 		return r
@@ -89,6 +94,9 @@ func LaunchFunction(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, sh uintptr
 		return r
 	}
 	lc := shim.LaunchConfig{Grid: shim.Dim3{X: gx, Y: gy, Z: gz}, Block: shim.Dim3{X: bx, Y: by, Z: bz}, Shared: uint64(shared), Stream: sh}
+	if cooperative {
+		lc = lc.WithCooperative()
+	}
 	if st := shim.CheckLaunch(d, k, lc); st != shim.OK {
 		return From(st)
 	}

@@ -169,7 +169,7 @@ func LaunchFunctionPtsz(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, h uint
 
 // LaunchCooperativeKernelPtsz is cuLaunchCooperativeKernel_ptsz.
 func LaunchCooperativeKernelPtsz(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, h uintptr, params uintptr) Result {
-	return LaunchFunction(f, gx, gy, gz, bx, by, bz, shared, ptsz(h), params, 0)
+	return LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, shared, ptsz(h), params)
 }
 
 // PtszLaunchConfig copies a CUlaunchConfig with its stream 0 made CU_STREAM_PER_THREAD (the

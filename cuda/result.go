@@ -14,38 +14,40 @@ type Result int32
 
 // The CUresult codes vgpu returns (values are the driver API's).
 const (
-	Success                 Result = 0
-	ErrorInvalidValue       Result = 1
-	ErrorOutOfMemory        Result = 2
-	ErrorNotInitialized     Result = 3
-	ErrorDeinitialized      Result = 4
-	ErrorNoDevice           Result = 100
-	ErrorInvalidDevice      Result = 101
-	ErrorInvalidImage       Result = 200
-	ErrorInvalidContext     Result = 201
-	ErrorFileNotFound       Result = 301
-	ErrorAlreadyMapped      Result = 208
-	ErrorNotMapped          Result = 211
-	ErrorPeerUnsupported    Result = 217
-	ErrorInvalidHandle      Result = 400
-	ErrorIllegalState       Result = 401
-	ErrorNotFound           Result = 500
-	ErrorNotReady           Result = 600
-	ErrorPeerAlreadyEnabled Result = 704
-	ErrorPeerNotEnabled     Result = 705
-	ErrorPrimaryCtxActive   Result = 708
-	ErrorHostAlreadyReg     Result = 712
-	ErrorHostNotReg         Result = 713
-	ErrorNotPermitted       Result = 800
-	ErrorNotSupported       Result = 801
-	ErrorCaptureUnsupported Result = 900
-	ErrorCaptureInvalidated Result = 901
-	ErrorCaptureUnmatched   Result = 903
-	ErrorGraphExecUpdate    Result = 910
-	ErrorInvalidClusterSize Result = 912
-	ErrorLaunchOutOfRes     Result = 701
-	ErrorLaunchFailed       Result = 719
-	ErrorUnknown            Result = 999
+	Success                  Result = 0
+	ErrorInvalidValue        Result = 1
+	ErrorOutOfMemory         Result = 2
+	ErrorNotInitialized      Result = 3
+	ErrorDeinitialized       Result = 4
+	ErrorNoDevice            Result = 100
+	ErrorInvalidDevice       Result = 101
+	ErrorInvalidImage        Result = 200
+	ErrorInvalidContext      Result = 201
+	ErrorFileNotFound        Result = 301
+	ErrorAlreadyMapped       Result = 208
+	ErrorNotMapped           Result = 211
+	ErrorPeerUnsupported     Result = 217
+	ErrorInvalidHandle       Result = 400
+	ErrorIllegalState        Result = 401
+	ErrorNotFound            Result = 500
+	ErrorNotReady            Result = 600
+	ErrorPeerAlreadyEnabled  Result = 704
+	ErrorPeerNotEnabled      Result = 705
+	ErrorPrimaryCtxActive    Result = 708
+	ErrorHostAlreadyReg      Result = 712
+	ErrorHostNotReg          Result = 713
+	ErrorNotPermitted        Result = 800
+	ErrorNotSupported        Result = 801
+	ErrorCaptureUnsupported  Result = 900
+	ErrorCaptureInvalidated  Result = 901
+	ErrorCaptureUnmatched    Result = 903
+	ErrorCaptureUnjoined     Result = 904
+	ErrorCooperativeTooLarge Result = 720
+	ErrorGraphExecUpdate     Result = 910
+	ErrorInvalidClusterSize  Result = 912
+	ErrorLaunchOutOfRes      Result = 701
+	ErrorLaunchFailed        Result = 719
+	ErrorUnknown             Result = 999
 )
 
 var fromStatus = [...]Result{
@@ -81,6 +83,8 @@ var fromStatus = [...]Result{
 	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfRes,
 	shim.ErrLaunchFailure:               ErrorLaunchFailed,
 	shim.ErrInvalidClusterSize:          ErrorInvalidClusterSize,
+	shim.ErrCooperativeTooLarge:         ErrorCooperativeTooLarge,
+	shim.ErrCaptureUnjoined:             ErrorCaptureUnjoined,
 }
 
 // From maps a model status to CUresult.

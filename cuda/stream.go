@@ -39,15 +39,23 @@ func StreamSynchronize(h uintptr) Result {
 	return From(s.Synchronize())
 }
 
-// StreamQuery is cuStreamQuery: sim work is always complete.
-func StreamQuery(h uintptr) Result { return StreamSynchronize(h) }
+// StreamQuery is cuStreamQuery: not ready while a GPU backend still runs the work (the sim's
+// is complete at issue).
+func StreamQuery(h uintptr) Result {
+	s, r := stream(h)
+	if r != Success {
+		return r
+	}
+	return From(s.Poll())
+}
 
 // EventCreate is cuEventCreate.
 func EventCreate(out unsafe.Pointer, flags uint32) Result {
 	if _, r := ctxDevice(); r != Success {
 		return r
 	}
-	if out == nil || flags&^0xf != 0 {
+	// An interprocess event must also disable timing (NVIDIA's documented rule).
+	if out == nil || flags&^0xf != 0 || flags&(eventInterprocess|shim.EventDisableTiming) == eventInterprocess {
 		return ErrorInvalidValue
 	}
 	shim.PutPtr(out, shim.NewEvent(flags).Handle)
@@ -87,8 +95,14 @@ func EventSynchronize(h uintptr) Result {
 	return From(e.Query())
 }
 
-// EventQuery is cuEventQuery.
-func EventQuery(h uintptr) Result { return EventSynchronize(h) }
+// EventQuery is cuEventQuery: not ready until a GPU backend's work got to the record.
+func EventQuery(h uintptr) Result {
+	e, r := event(h)
+	if r != Success {
+		return r
+	}
+	return From(e.Poll())
+}
 
 // EventDestroy is cuEventDestroy_v2.
 func EventDestroy(h uintptr) Result {
@@ -97,6 +111,7 @@ func EventDestroy(h uintptr) Result {
 		return r
 	}
 	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export, as cudaEventDestroy's
+	ev.Close()
 	shim.Release(shim.KindEvent, h)
 	return Success
 }

@@ -249,7 +249,7 @@ func DeviceEnablePeerAccess(peer int32, flags uint32) Error {
 		return ErrorInvalidValue
 	}
 	if p == d {
-		return ErrorInvalidDevice
+		return ErrorPeerAccessUnsupported // cudaDeviceCanAccessPeer(d, d) is 0, as NVIDIA's runtime answers
 	}
 	if !shim.PrimaryContext(d).SetPeerAccess(p, true) {
 		return ErrorPeerAlreadyEnabled

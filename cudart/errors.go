@@ -47,6 +47,8 @@ const (
 	ErrorCaptureUnsupported     Error = 900
 	ErrorCaptureInvalidated     Error = 901
 	ErrorCaptureUnmatched       Error = 903
+	ErrorCaptureUnjoined        Error = 904
+	ErrorCooperativeTooLarge    Error = 720
 	ErrorGraphExecUpdateFailure Error = 910
 	ErrorUnknown                Error = 999
 )
@@ -84,6 +86,8 @@ var fromStatus = [...]Error{
 	shim.ErrLaunchOutOfResources:        ErrorLaunchOutOfResources,
 	shim.ErrLaunchFailure:               ErrorLaunchFailure,
 	shim.ErrInvalidClusterSize:          ErrorInvalidClusterSize,
+	shim.ErrCooperativeTooLarge:         ErrorCooperativeTooLarge,
+	shim.ErrCaptureUnjoined:             ErrorCaptureUnjoined,
 }
 
 // From maps a model status to cudaError_t.
@@ -160,6 +164,9 @@ var sticky atomic.Int32
 // sticky one poisons the process.
 func RecordError(code int32) {
 	e := Error(code)
+	if e == ErrorNotReady {
+		return // a query's "not ready" is no error: NVIDIA's runtime leaves the last error alone
+	}
 	if stickyCodes[e] && sticky.CompareAndSwap(0, code) {
 		shim.DisableFast()
 	}

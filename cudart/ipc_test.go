@@ -64,8 +64,10 @@ func TestIPCGuessedOrAlteredHandlesOpenNothing(t *testing.T) {
 			bad[i] ^= 1
 			assert.Equal(t, ErrorInvalidResourceHandle, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&bad), 0), "byte %d altered", i)
 		}
-		var zero [64]byte
-		assert.Equal(t, ErrorInvalidResourceHandle, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&zero), 0))
+		var zero, madeUp [64]byte
+		assert.Equal(t, ErrorInvalidValue, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&zero), 0), "a zero handle is an invalid value")
+		madeUp[0] = 1
+		assert.Equal(t, ErrorInvalidResourceHandle, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&madeUp), 0), "a made-up handle names nothing")
 		assert.Equal(t, ErrorInvalidValue, IpcOpenMemHandle(unsafe.Pointer(&p), unsafe.Pointer(&handle), 2), "unknown flags")
 		var ev uintptr
 		assert.Equal(t, ErrorInvalidResourceHandle, IpcOpenEventHandle(unsafe.Pointer(&ev), unsafe.Pointer(&handle)), "a memory handle is not an event handle")
@@ -118,8 +120,9 @@ func TestIPCEventHandles(t *testing.T) {
 	var h, bad [64]byte
 	shim.AsClient(1, func() {
 		require.Equal(t, Success, EventCreateWithFlags(unsafe.Pointer(&ev), eventInterprocess|shim.EventDisableTiming))
-		require.Equal(t, Success, EventCreateWithFlags(unsafe.Pointer(&timed), eventInterprocess))
-		assert.Equal(t, ErrorInvalidResourceHandle, IpcGetEventHandle(unsafe.Pointer(&bad), timed), "an event that times cannot be shared")
+		assert.Equal(t, ErrorInvalidValue, EventCreateWithFlags(unsafe.Pointer(&timed), eventInterprocess), "an interprocess event must disable timing")
+		require.Equal(t, Success, EventCreateWithFlags(unsafe.Pointer(&timed), 0))
+		assert.Equal(t, ErrorInvalidResourceHandle, IpcGetEventHandle(unsafe.Pointer(&bad), timed), "an event that is not interprocess cannot be shared")
 		require.Equal(t, Success, IpcGetEventHandle(unsafe.Pointer(&h), ev))
 		var self uintptr
 		assert.Equal(t, ErrorDeviceUninitialized, IpcOpenEventHandle(unsafe.Pointer(&self), unsafe.Pointer(&h)))

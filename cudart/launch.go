@@ -112,6 +112,17 @@ func LaunchKernel(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64
 	return launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}, args)
 }
 
+// LaunchCooperative is cudaLaunchCooperativeKernel: a launch whose blocks must all be
+// resident at once. It carries the cooperative launch attribute, so a GPU backend launches
+// it cooperatively (a grid-wide sync needs that) and the model refuses a grid too large.
+func LaunchCooperative(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) Error {
+	k, e := kernelAt(fn)
+	if e != Success {
+		return e
+	}
+	return launch(k, shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}.WithCooperative(), args)
+}
+
 // GetKernel is __cudaGetKernel (CUDA 13 stubs): the kernel handle for a host stub.
 func GetKernel(out unsafe.Pointer, fn uintptr) Error {
 	k, e := kernelAt(fn)

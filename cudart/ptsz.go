@@ -175,7 +175,12 @@ func EventRecordWithFlagsPtsz(ev, stream uintptr, flags uint32) Error {
 	return EventRecordWithFlags(ev, ptsz(stream), flags)
 }
 
-// LaunchKernelPtsz is cudaLaunchKernel_ptsz and cudaLaunchCooperativeKernel_ptsz.
+// LaunchCooperativePtsz is cudaLaunchCooperativeKernel_ptsz.
+func LaunchCooperativePtsz(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) Error {
+	return LaunchCooperative(fn, grid, block, args, shared, ptsz(stream))
+}
+
+// LaunchKernelPtsz is cudaLaunchKernel_ptsz.
 func LaunchKernelPtsz(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) Error {
 	return LaunchKernel(fn, grid, block, args, shared, ptsz(stream))
 }

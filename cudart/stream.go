@@ -62,8 +62,15 @@ func StreamSynchronize(h uintptr) Error {
 	return From(s.Synchronize())
 }
 
-// StreamQuery is cudaStreamQuery: sim work is complete at issue.
-func StreamQuery(h uintptr) Error { return StreamSynchronize(h) }
+// StreamQuery is cudaStreamQuery: not ready while a GPU backend still runs the work (the
+// sim's is complete at issue).
+func StreamQuery(h uintptr) Error {
+	s, e := resolveStream(h)
+	if e != Success {
+		return e
+	}
+	return From(s.Poll())
+}
 
 // StreamGetFlags is cudaStreamGetFlags.
 func StreamGetFlags(h uintptr, flags unsafe.Pointer) Error {
@@ -185,7 +192,8 @@ func EventCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
 	if _, e := currentDevice(); e != Success {
 		return e
 	}
-	if out == nil || flags&^0xf != 0 {
+	// An interprocess event must also disable timing (NVIDIA's documented rule).
+	if out == nil || flags&^0xf != 0 || flags&(eventInterprocess|shim.EventDisableTiming) == eventInterprocess {
 		return ErrorInvalidValue
 	}
 	shim.PutPtr(out, shim.NewEvent(flags).Handle)
@@ -199,6 +207,7 @@ func EventDestroy(h uintptr) Error {
 		return e
 	}
 	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export; an opener's does not
+	ev.Close()
 	shim.Release(shim.KindEvent, h)
 	return Success
 }
@@ -225,8 +234,14 @@ func EventSynchronize(h uintptr) Error {
 	return From(ev.Query())
 }
 
-// EventQuery is cudaEventQuery.
-func EventQuery(h uintptr) Error { return EventSynchronize(h) }
+// EventQuery is cudaEventQuery: not ready until a GPU backend's work got to the record.
+func EventQuery(h uintptr) Error {
+	ev, e := event(h)
+	if e != Success {
+		return e
+	}
+	return From(ev.Poll())
+}
 
 // EventElapsedTime is cudaEventElapsedTime.
 func EventElapsedTime(ms unsafe.Pointer, start, end uintptr) Error {

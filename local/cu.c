@@ -409,3 +409,76 @@ int cu_ctx_end(struct cctx *c, int destroy) {
 	cur_ctx = 0;
 	return r;
 }
+
+// Marks: a driver event recorded after a client's work so far (cudaEventRecord), which an
+// event query asks about, and the query of the stream all of a context's work runs on. The
+// entry points are looked up at first use; 1 when the driver lacks one (CUDA_ERROR_INVALID_VALUE).
+static int (*m_create)(void **, unsigned), (*m_record)(void *, void *), (*m_query)(void *), (*m_destroy)(void *), (*m_squery)(void *);
+static int mark_syms(void) {
+	if (m_squery) return 0;
+	if (!(*(void **)&m_create = dlsym(lib, "cuEventCreate")) || !(*(void **)&m_record = dlsym(lib, "cuEventRecord")) ||
+		!(*(void **)&m_query = dlsym(lib, "cuEventQuery")) || !(*(void **)&m_destroy = dlsym(lib, "cuEventDestroy_v2")))
+		return 1;
+	*(void **)&m_squery = dlsym(lib, "cuStreamQuery");
+	return m_squery ? 0 : 1;
+}
+int cu_mark(struct cctx *c, void **ev) {
+	int r = mark_syms();
+	if (r || (r = cu_setcur(c->ctx))) return r;
+	if ((r = m_create(ev, 2))) return r; // CU_EVENT_DISABLE_TIMING: a mark is only a position
+	if ((r = m_record(*ev, c->stream))) m_destroy(*ev);
+	return r;
+}
+int cu_mark_query(struct cctx *c, void *ev) {
+	int r = cu_setcur(c->ctx);
+	return r ? r : m_query(ev); // 0 reached, 600 CUDA_ERROR_NOT_READY, or what the work ran into
+}
+int cu_mark_free(struct cctx *c, void *ev) {
+	int r = cu_setcur(c->ctx);
+	return r ? r : m_destroy(ev);
+}
+int cu_busy(struct cctx *c) {
+	int r = mark_syms();
+	if (r || (r = cu_setcur(c->ctx))) return r;
+	return m_squery(c->stream);
+}
+
+// A stand-in for the three driver entry points a launch calls, for tests on machines without
+// NVIDIA's driver: it records whether cuLaunchKernel or cuLaunchKernelEx was called and, for
+// the latter, the attributes and the config as the driver would read them.
+static struct { int kind, nattr; unsigned grid, ids[16]; int vals[16]; void *stream; } fake_last;
+static int fake_setcur(void *ctx) { (void)ctx; return 0; }
+static int fake_launch(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sh, void *st, void **p, void **e) {
+	(void)f, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)sh, (void)p, (void)e;
+	fake_last.kind = 1, fake_last.nattr = 0, fake_last.grid = gx, fake_last.stream = st;
+	return 0;
+}
+static int fake_launchex(const struct vg_launch_config *cfg, void *f, void **p, void **e) {
+	(void)f, (void)p, (void)e;
+	fake_last.kind = 2, fake_last.nattr = (int)cfg->nattrs, fake_last.grid = cfg->grid[0], fake_last.stream = cfg->stream;
+	for (unsigned i = 0; i < cfg->nattrs && i < 16; i++) {
+		fake_last.ids[i] = cfg->attrs[i].id;
+		memcpy(&fake_last.vals[i], cfg->attrs[i].value, sizeof(int));
+	}
+	return 0;
+}
+// Marks: fake_pending is what every fake event and stream query answers (0 or 600); the
+// counts say how many fake events were made and destroyed.
+static int fake_pending, fake_made, fake_freed;
+static int fake_evcreate(void **ev, unsigned f) { (void)f; *ev = (void *)(uintptr_t)(0x1000 + ++fake_made); return 0; }
+static int fake_evrecord(void *ev, void *st) { (void)ev, (void)st; return 0; }
+static int fake_evquery(void *ev) { (void)ev; return fake_pending; }
+static int fake_evdestroy(void *ev) { (void)ev; fake_freed++; return 0; }
+static int fake_squery(void *st) { (void)st; return fake_pending; }
+void cu_fake_driver(void) {
+	p_setcur = fake_setcur, p_launch = fake_launch, p_launchex = fake_launchex, cur_ctx = 0;
+	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
+}
+void cu_fake_pending(int r) { fake_pending = r; }
+void cu_fake_events(int *made, int *freed) { *made = fake_made, *freed = fake_freed; }
+// cu_fake_last: 1 cuLaunchKernel, 2 cuLaunchKernelEx (0 none); the attributes' ids and first ints.
+int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals) {
+	*grid = fake_last.grid, *nattr = fake_last.nattr;
+	memcpy(ids, fake_last.ids, sizeof fake_last.ids), memcpy(vals, fake_last.vals, sizeof fake_last.vals);
+	return fake_last.kind;
+}

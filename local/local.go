@@ -438,8 +438,10 @@ func launchStatus(r C.int) shim.Status {
 	switch r {
 	case 1:
 		return shim.ErrInvalidValue
-	case 701, 720: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, ..._COOPERATIVE_LAUNCH_TOO_LARGE
+	case 701: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
 		return shim.ErrLaunchOutOfResources
+	case 720: // CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE: the GPU's occupancy is below the model's
+		return shim.ErrCooperativeTooLarge
 	case 801: // CUDA_ERROR_NOT_SUPPORTED: attributes with no cuLaunchKernelEx, or one the GPU lacks
 		return shim.ErrNotSupported
 	case 912: // CUDA_ERROR_INVALID_CLUSTER_SIZE: a cluster attribute the grid does not divide into

@@ -111,6 +111,9 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 	if st != shim.OK {
 		return st
 	}
+	if st := coResident(k, d, lc); st != shim.OK {
+		return st
+	}
 	if len(rk.params) > 0 && args == 0 && packed == nil {
 		return shim.ErrInvalidValue
 	}
@@ -152,7 +155,18 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 	return shim.OK
 }
 
-// LaunchKernel is cudaLaunchKernel and cudaLaunchCooperativeKernel over the connection.
+// LaunchCooperative is cudaLaunchCooperativeKernel over the connection: the launch carries
+// the cooperative attribute, so the server's backend launches it cooperatively.
+func LaunchCooperative(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
+	k := shim.KernelByHost(fn)
+	if k == nil {
+		return int32(cudart.ErrorInvalidDeviceFunction)
+	}
+	lc := shim.LaunchConfig{Grid: grid, Block: block, Shared: shared, Stream: stream}
+	return int32(cudart.From(launch(k, lc.WithCooperative(), args)))
+}
+
+// LaunchKernel is cudaLaunchKernel over the connection.
 func LaunchKernel(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
 	k := shim.KernelByHost(fn)
 	if k == nil {
@@ -184,4 +198,24 @@ func LaunchKernelExC(cfg unsafe.Pointer, fn uintptr, args uintptr) int32 {
 		return int32(e)
 	}
 	return int32(cudart.From(launch(k, lc, args)))
+}
+
+// coResident refuses a cooperative grid larger than the server's GPU holds at once, at the
+// call as NVIDIA's driver does (the model's occupancy, checked already, is an upper bound: a
+// kernel with more registers fits fewer blocks). The server's occupancy for the kernel's
+// block is asked once and kept; a backend that has none leaves the model's answer.
+func coResident(k *shim.Kernel, d *shim.Device, lc shim.LaunchConfig) shim.Status {
+	if !lc.Cooperative() {
+		return shim.OK
+	}
+	threads := uint64(lc.Block.X) * uint64(lc.Block.Y) * uint64(lc.Block.Z)
+	v, e := query(k, 1, int32(threads), lc.Shared, 0)
+	if e != cudart.Success || len(v) != 1 {
+		return shim.OK
+	}
+	blocks := uint64(lc.Grid.X) * uint64(lc.Grid.Y) * uint64(lc.Grid.Z)
+	if blocks > uint64(max(v[0], 0))*uint64(max(d.Attrs[shim.AttrMultiprocessorCount], 0)) {
+		return shim.ErrCooperativeTooLarge
+	}
+	return shim.OK
 }

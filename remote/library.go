@@ -190,7 +190,12 @@ func StreamAddCallbackCU(stream, fn, data uintptr, flags uint32) int32 {
 
 // LaunchCooperativeKernel is cuLaunchCooperativeKernel over the connection.
 func LaunchCooperativeKernel(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params uintptr) int32 {
-	return LaunchFunction(f, gx, gy, gz, bx, by, bz, shared, stream, params, 0)
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return int32(cuda.ErrorInvalidHandle)
+	}
+	lc := shim.LaunchConfig{Grid: shim.Dim3{X: gx, Y: gy, Z: gz}, Block: shim.Dim3{X: bx, Y: by, Z: bz}, Shared: uint64(shared), Stream: stream}
+	return int32(cuda.From(launch(k, lc.WithCooperative(), params)))
 }
 
 // LaunchKernelEx is cuLaunchKernelEx over the connection, its attributes with it.

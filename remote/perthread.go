@@ -33,7 +33,8 @@ var afterResult = map[int]func(res uint64){}
 func init() {
 	// Pipelined calls whose flags are checked here, so a bad one fails at once as it does
 	// in process, instead of at the next synchronisation.
-	for _, name := range []string{"cudaEventRecordWithFlags", "cudaEventRecordWithFlags_ptsz", "cudaStreamWaitEvent", "cudaStreamWaitEvent_ptsz"} {
+	for _, name := range []string{"cudaEventRecordWithFlags", "cudaEventRecordWithFlags_ptsz", "cudaStreamWaitEvent", "cudaStreamWaitEvent_ptsz",
+		"cuEventRecordWithFlags", "cuEventRecordWithFlags_ptsz", "cuStreamWaitEvent", "cuStreamWaitEvent_ptsz"} {
 		for i := range api.Functions {
 			if f := &api.Functions[i]; f.Name == name {
 				beforePost[f.Op] = func(_ *api.Func, v []wire.Value) uint64 {

@@ -119,8 +119,12 @@ func StreamAddCallbackPtsz(stream, fn, data uintptr, flags uint32) cudart.Error 
 	return cudart.Success
 }
 
-// LaunchKernelPtsz is cudaLaunchKernel_ptsz and cudaLaunchCooperativeKernel_ptsz over the
-// connection.
+// LaunchCooperativePtsz is cudaLaunchCooperativeKernel_ptsz over the connection.
+func LaunchCooperativePtsz(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
+	return LaunchCooperative(fn, grid, block, args, shared, ptsz(stream))
+}
+
+// LaunchKernelPtsz is cudaLaunchKernel_ptsz over the connection.
 func LaunchKernelPtsz(fn uintptr, grid, block shim.Dim3, args uintptr, shared uint64, stream uintptr) int32 {
 	return LaunchKernel(fn, grid, block, args, shared, ptsz(stream))
 }

@@ -101,7 +101,7 @@ func LaunchFunctionPtsz(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream
 
 // LaunchCooperativeKernelPtsz is cuLaunchCooperativeKernel_ptsz over the connection.
 func LaunchCooperativeKernelPtsz(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params uintptr) int32 {
-	return LaunchFunction(f, gx, gy, gz, bx, by, bz, shared, ptsz(stream), params, 0)
+	return LaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, shared, ptsz(stream), params)
 }
 
 // LaunchKernelExPtsz is cuLaunchKernelEx_ptsz over the connection.

@@ -68,9 +68,9 @@ func init() {
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
 		case f.Has("capture:end"):
 			// An invalidated capture ends too (901, cudaErrorStreamCaptureInvalidated and
-			// CUDA_ERROR_STREAM_CAPTURE_INVALIDATED alike).
+			// CUDA_ERROR_STREAM_CAPTURE_INVALIDATED alike), and so does an unjoined one (904).
 			afterResult[f.Op] = func(res uint64) {
-				if res == 0 || res == 901 {
+				if res == 0 || res == 901 || res == 904 {
 					captures.Add(-1)
 				}
 			}

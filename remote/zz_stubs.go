@@ -3840,7 +3840,7 @@ var Stubs = table.Set{
 		},
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(LaunchKernel(func_, grid, block, args, sharedMem, stream))
+			r := int32(LaunchCooperative(func_, grid, block, args, sharedMem, stream))
 			StatsEnd(426, t)
 			if r != 0 {
 				cudart.RecordError(r)
@@ -4131,7 +4131,7 @@ var Stubs = table.Set{
 		},
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			r := int32(LaunchCooperativePtsz(func_, grid, block, args, sharedMem, stream))
 			StatsEnd(469, t)
 			if r != 0 {
 				cudart.RecordError(r)

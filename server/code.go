@@ -125,7 +125,7 @@ func code(op uint32, p []byte) []byte {
 		u := func(i int) uint32 { return le.Uint32(p[8+4*i:]) }
 		lc := shim.LaunchConfig{
 			Grid: shim.Dim3{X: u(0), Y: u(1), Z: u(2)}, Block: shim.Dim3{X: u(3), Y: u(4), Z: u(5)},
-			Shared: le.Uint64(p[32:]), Stream: uintptr(le.Uint64(p[40:])),
+			Shared: le.Uint64(p[32:]), Stream: uintptr(le.Uint64(p[40:])), Attrs: attrs, // a cooperative grid is checked too
 		}
 		d := shim.S().Device(0)
 		if s := shim.CheckLaunch(d, k, lc); s != shim.OK {

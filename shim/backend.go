@@ -197,6 +197,21 @@ type Waiter interface {
 	Wait() Status
 }
 
+// Marker is a backend whose work completes after the call that issued it (the local
+// backend's GPU) and that can say how far it got: an event's record places a mark after the
+// caller's work so far, so that cudaEventQuery answers "not ready" while the GPU has not got
+// there, and cudaStreamQuery while the caller's work still runs, as on a real GPU.
+type Marker interface {
+	// Mark places a mark after the work the caller issued so far on device dev.
+	Mark(dev int) (uintptr, Status)
+	// Reached is OK once the work before mark is done, ErrNotReady before, or what it ran into.
+	Reached(mark uintptr) Status
+	// Unmark releases mark.
+	Unmark(mark uintptr)
+	// Busy is ErrNotReady while any of the caller's work is still running, else OK.
+	Busy() Status
+}
+
 // WaitBackend waits for the backend's outstanding work where it runs asynchronously; the
 // sim's work is complete at issue.
 func WaitBackend() Status {

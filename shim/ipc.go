@@ -94,6 +94,9 @@ func IPCGetMemHandle(out []byte, p uintptr) Status {
 // ErrInvalidHandle for bytes no live export has, ErrInvalidContext for the caller's own
 // export. Opening one handle again returns the same address and counts one more close.
 func IPCOpenMemHandle(h []byte) (uintptr, Status) {
+	if allZero(h) {
+		return 0, ErrInvalidValue // NVIDIA's driver: an all-zero handle is an invalid value, not an unknown handle
+	}
 	t, ok := decodeHandle(h, ipcMemMagic)
 	if !ok {
 		return 0, ErrInvalidHandle
@@ -225,4 +228,14 @@ func ipcRevokeOwned(owner uint64) {
 			delete(ipc.byToken, x.token)
 		}
 	}
+}
+
+// allZero reports whether every byte of b is zero.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

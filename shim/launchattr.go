@@ -42,6 +42,31 @@ const (
 	LaunchAttrPreferredSharedCarveout = 14
 )
 
+// CooperativeAttr is the attribute that makes a launch cooperative: what
+// cudaLaunchCooperativeKernel and cuLaunchCooperativeKernel mean, carried to the backend as
+// cuLaunchKernelEx's CU_LAUNCH_ATTRIBUTE_COOPERATIVE (an int 1 at the start of the value).
+func CooperativeAttr() LaunchAttr {
+	a := LaunchAttr{ID: LaunchAttrCooperative}
+	a.Value[0] = 1
+	return a
+}
+
+// Cooperative reports whether lc carries a cooperative attribute with a non-zero value.
+func (lc LaunchConfig) Cooperative() bool {
+	for _, a := range lc.Attrs {
+		if a.ID == LaunchAttrCooperative && binary.LittleEndian.Uint32(a.Value[:]) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// WithCooperative is lc with the cooperative attribute added.
+func (lc LaunchConfig) WithCooperative() LaunchConfig {
+	lc.Attrs = append(append([]LaunchAttr(nil), lc.Attrs...), CooperativeAttr())
+	return lc
+}
+
 // ParseLaunchAttrs reads n attribute structs from b, which must hold exactly them.
 func ParseLaunchAttrs(b []byte, n int) ([]LaunchAttr, Status) {
 	if n < 0 || n > MaxLaunchAttrs || len(b) != n*LaunchAttrSize {

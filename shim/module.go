@@ -270,6 +270,17 @@ func CheckLaunch(d *Device, k *Kernel, lc LaunchConfig) Status {
 	if lc.Shared > limit {
 		return ErrInvalidValue
 	}
+	if lc.Cooperative() {
+		// Every block of a cooperative grid must be resident at once: no more than the
+		// occupancy the model answers, on every SM (NVIDIA's cudaErrorCooperativeLaunchTooLarge).
+		if a[AttrCooperativeLaunch] == 0 {
+			return ErrNotSupported
+		}
+		per := BlocksPerSM(k, d, int32(uint64(b.X)*uint64(b.Y)*uint64(b.Z)), lc.Shared)
+		if uint64(g.X)*uint64(g.Y)*uint64(g.Z) > uint64(per)*uint64(max(a[AttrMultiprocessorCount], 0)) {
+			return ErrCooperativeTooLarge
+		}
+	}
 	return OK
 }
 

@@ -57,7 +57,7 @@ func Memset2D(s *Stream, p uintptr, pitch uint64, value uint32, size, width, hei
 	if width == 0 || height == 0 {
 		return OK
 	}
-	if width > maxSize/4 || width*size > pitch {
+	if width > maxSize/4 || (height > 1 && width*size > pitch) { // one row needs no pitch (NVIDIA's driver accepts it)
 		return ErrInvalidValue
 	}
 	last, ok := MulAdd(pitch, height-1, width*size)

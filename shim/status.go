@@ -38,7 +38,9 @@ const (
 	ErrLaunchOutOfResources // too many registers or too much shared memory for the block
 	ErrLaunchFailure        // a kernel faulted
 	ErrInvalidClusterSize   // a cluster shape the kernel or device cannot launch
+	ErrCooperativeTooLarge  // a cooperative grid with more blocks than can be co-resident
+	ErrCaptureUnjoined      // a capture ended with a forked stream never joined back
 
 	// StatusLast is the last status, for tables that must cover them all.
-	StatusLast = ErrInvalidClusterSize
+	StatusLast = ErrCaptureUnjoined
 )

@@ -60,6 +60,56 @@ type Capture struct {
 	Graph       *Graph
 	Invalidated bool
 	joined      []*Stream
+	// Fork and join bookkeeping: how many operations each forked stream has issued into the
+	// capture, and how many of them the rest of the capture has waited for (an event
+	// recorded after them and waited on elsewhere in the capture). A forked stream with work
+	// nobody waited for is an unjoined fork, which ends the capture with an error.
+	forkMu sync.Mutex
+	issued map[*Stream]uint64
+	waited map[*Stream]uint64
+}
+
+// noteIssued counts one operation of s into c (the origin's need no join).
+func (c *Capture) noteIssued(s *Stream) uint64 {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	if s == c.Origin {
+		return 0
+	}
+	if c.issued == nil {
+		c.issued = map[*Stream]uint64{}
+	}
+	c.issued[s]++
+	return c.issued[s]
+}
+
+// issuedBy is how many operations s has issued into c so far.
+func (c *Capture) issuedBy(s *Stream) uint64 {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	return c.issued[s]
+}
+
+// noteWaited records that the capture waited for s's first n operations.
+func (c *Capture) noteWaited(s *Stream, n uint64) {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	if c.waited == nil {
+		c.waited = map[*Stream]uint64{}
+	}
+	c.waited[s] = max(c.waited[s], n)
+}
+
+// unjoined reports whether a forked stream of c has work the capture never waited for.
+func (c *Capture) unjoined() bool {
+	c.forkMu.Lock()
+	defer c.forkMu.Unlock()
+	for s, n := range c.issued {
+		if n > c.waited[s] {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -173,6 +223,9 @@ func (s *Stream) EndCapture() (*Graph, Status) {
 	if c.Invalidated {
 		return nil, ErrCaptureInvalidated
 	}
+	if c.unjoined() {
+		return nil, ErrCaptureUnjoined // NVIDIA's runtime ends the capture and returns no graph
+	}
 	c.Graph.Handle = NewHandle(KindGraph, c.Graph)
 	return c.Graph, OK
 }
@@ -213,6 +266,7 @@ func (s *Stream) Enqueue(n Node) Status {
 			return ErrCaptureInvalidated
 		}
 		c.Graph.add(n)
+		c.noteIssued(s)
 		return OK
 	}
 	return execute(s.Dev, n)
@@ -225,7 +279,50 @@ type Event struct {
 	Recorded bool
 	When     time.Time
 	capture  *Capture
-	mu       sync.Mutex
+	// Within a capture: the stream it was recorded on and how many operations that stream
+	// had issued into the capture then (waiting on it joins those back).
+	captureFrom *Stream
+	captureAt   uint64
+	mark        uintptr // the backend's mark of the last record (Marker), or 0
+	mu          sync.Mutex
+}
+
+// remark replaces e's backend mark (e.mu held): one after the caller's work so far on d, or
+// none when d is nil.
+func (e *Event) remark(d *Device) {
+	m, ok := S().Backend.(Marker)
+	if !ok {
+		return
+	}
+	if e.mark != 0 {
+		m.Unmark(e.mark)
+		e.mark = 0
+	}
+	if d != nil {
+		if mk, st := m.Mark(d.Index); st == OK {
+			e.mark = mk
+		}
+	}
+}
+
+// Close releases what e holds in the backend (its mark): at its destroy, or when its client
+// has gone.
+func (e *Event) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.remark(nil)
+}
+
+// reached is OK once the backend got to e's mark (or e has none), else ErrNotReady or what
+// the work ran into.
+func (e *Event) reached() Status {
+	e.mu.Lock()
+	mark := e.mark
+	e.mu.Unlock()
+	if m, ok := S().Backend.(Marker); ok && mark != 0 {
+		return m.Reached(mark)
+	}
+	return OK
 }
 
 // Event flags (cudaEventDisableTiming).
@@ -245,11 +342,13 @@ func (e *Event) Record(s *Stream) Status {
 	if c := s.Capturing(); c != nil {
 		e.capture = c
 		c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
+		e.captureFrom, e.captureAt = s, c.issuedBy(s)
 		return OK
 	}
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	e.remark(s.Dev)
 	return OK
 }
 
@@ -261,13 +360,14 @@ func (e *Event) MarkRecorded() Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	e.remark(nil) // a graph's record: a query waits for the backend as before
 	return OK
 }
 
 // WaitOn makes s wait for e; waiting on an event recorded inside a capture joins s to it.
 func (s *Stream) WaitOn(e *Event) Status {
 	e.mu.Lock()
-	c := e.capture
+	c, from, at := e.capture, e.captureFrom, e.captureAt
 	e.mu.Unlock()
 	if c != nil {
 		if s.Default {
@@ -275,6 +375,13 @@ func (s *Stream) WaitOn(e *Event) Status {
 			// it joins no capture (joined, others' work on it would be recorded, not run).
 			c.Origin.invalidate()
 			return ErrCaptureUnsupported
+		}
+		if s.Capturing() == c && from != nil && from != s {
+			// A join: s now depends on from's work up to the record; s's own dependencies
+			// changed, which a later join of s must cover in turn.
+			c.noteWaited(from, at)
+			c.noteIssued(s)
+			return OK
 		}
 		s.join(c)
 		return OK
@@ -299,6 +406,39 @@ func (e *Event) Query() Status {
 	return WaitBackend()
 }
 
+// Poll is cudaEventQuery: Query without waiting, where the backend can tell (Marker) whether
+// its work got to the record: ErrNotReady until then.
+func (e *Event) Poll() Status {
+	e.mu.Lock()
+	capturing, recorded, mark := e.capture != nil, e.Recorded, e.mark
+	e.mu.Unlock()
+	if capturing {
+		return ErrCaptureUnsupported
+	}
+	if !recorded {
+		return OK
+	}
+	if mark != 0 {
+		return e.reached()
+	}
+	return WaitBackend()
+}
+
+// Poll is cudaStreamQuery: ErrNotReady while the backend (Marker) still runs the caller's
+// work, else what Synchronize reports. The local backend runs a client's work in order on one
+// driver stream per context, so any of the client's work still running makes every one of
+// its streams busy.
+func (s *Stream) Poll() Status {
+	if s.Capturing() == nil {
+		if m, ok := S().Backend.(Marker); ok {
+			if st := m.Busy(); st != OK {
+				return st
+			}
+		}
+	}
+	return s.Synchronize()
+}
+
 // Elapsed returns milliseconds from start to end.
 func Elapsed(start, end *Event) (float32, Status) {
 	start.mu.Lock()
@@ -312,6 +452,11 @@ func Elapsed(start, end *Event) (float32, Status) {
 	}
 	if !srec || !erec {
 		return 0, ErrInvalidHandle
+	}
+	for _, ev := range []*Event{start, end} {
+		if st := ev.reached(); st != OK {
+			return 0, st // cudaErrorNotReady while the backend has not got to it
+		}
 	}
 	return float32(e.Sub(s).Nanoseconds()) / 1e6, OK
 }

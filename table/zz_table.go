@@ -3771,7 +3771,7 @@ var Semantics = Set{
 			return r
 		},
 		CudaLaunchCooperativeKernel: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
-			r := int32(cudart.LaunchKernel(func_, grid, block, args, sharedMem, stream))
+			r := int32(cudart.LaunchCooperative(func_, grid, block, args, sharedMem, stream))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -4036,7 +4036,7 @@ var Semantics = Set{
 			return r
 		},
 		CudaLaunchCooperativeKernel_ptsz: func(func_ uintptr, grid shim.Dim3, block shim.Dim3, args uintptr, sharedMem uint64, stream uintptr) int32 {
-			r := int32(cudart.LaunchKernelPtsz(func_, grid, block, args, sharedMem, stream))
+			r := int32(cudart.LaunchCooperativePtsz(func_, grid, block, args, sharedMem, stream))
 			if r != 0 {
 				cudart.RecordError(r)
 			}

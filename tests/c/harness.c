@@ -319,6 +319,9 @@ static void test_streams_graphs(void) {
 	EQ(p_cudaStreamWaitEvent(s2, e, 0), 0, "second stream joins");
 	EQ(p_cudaStreamIsCapturing(s2, &status), 0, "joined stream"); EQ(status, 1, "joined stream captures");
 	EQ(p_cudaMemcpyAsync(d, h, sizeof h, 1, s2), 0, "captured on the joined stream");
+	/* The fork must join back, or the capture ends with cudaErrorStreamCaptureUnjoined. */
+	EQ(p_cudaEventRecord(e, s2), 0, "record on the joined stream");
+	EQ(p_cudaStreamWaitEvent(s, e, 0), 0, "the origin waits for it: joined");
 	EQ(p_cudaStreamEndCapture(s, &g), 0, "end capture");
 	EQ(p_cudaMemcpy(back, d, sizeof h, 2), 0, "read before launch"); CHECK(back[0] == 0, "captured copy ran early");
 	EQ(p_cudaGraphInstantiate(&x, g, 0), 0, "instantiate");

@@ -74,6 +74,11 @@ grep -q "cuLibraryLoadData" <(VGPU_TRACE=1 sim env EXPECT_RUNTIME=12040 "$C/shar
 run shared124-noop sim env EXPECT_RUNTIME=12040 VGPU_SIM_LAUNCH=noop "$C/shared124" 0
 run shared124-remote remote env EXPECT_RUNTIME=12040 "$C/shared124" 0
 
+echo "== pinned host memory and host functions through NVIDIA's runtime (11.8 static, 12.4 shared; sim and remote)"
+$CC -O1 -Wall -o "$C/hostfn" "$T/hostfn.c" "$RT/libcudart_static.a" -ldl -lpthread -lrt
+$CC -O1 -Wall -o "$C/hostfn124" "$T/hostfn.c" -L"$RT124" -l:libcudart.so.12 -Wl,-rpath,"$RT124"
+for b in hostfn hostfn124; do run $b sim "$C/$b"; run $b-remote remote "$C/$b"; done
+
 echo "== cuBLAS 11: a handle is created on a stream and destroyed; a GEMM fails cleanly (sim)"
 sim env VGPU_LOG_LEVEL=debug "$C/cublas" >"$C/cublas.out" 2>"$C/cublas.log" || { cat "$C/cublas.out"; grep -v DEBUG "$C/cublas.log"; fail cublas; }
 if grep -E "a table vgpu does not know|slot vgpu does not implement" "$C/cublas.log"; then fail "cuBLAS 11 needs more of the export tables"; fi
