@@ -234,7 +234,7 @@ static CUresult integrity(uint32_t version, uint64_t seconds, uint64_t out[2]) {
 	static CUresult unk_##t##_##i(uintptr_t a, uintptr_t b, uintptr_t c) { return vgpuETUnknownSlot(t, i, a, b, c, (uintptr_t)__builtin_return_address(0)); }
 #define SIZE(n) ((void *)(uintptr_t)((n) * sizeof(void *)))
 
-enum { T_RT, T_TLS, T_HOOKS, T_CLS, T_BYPASS, T_HEAP, T_DEVEXT, T_INTEGRITY, T_CHECKS, T_TOOLSCTX, T_COUNT };
+enum { T_RT, T_TLS, T_HOOKS, T_CLS, T_BYPASS, T_HEAP, T_DEVEXT, T_INTEGRITY, T_CHECKS, T_TOOLSCTX, T_BLAS13, T_COUNT, T_PROBE = T_COUNT };
 UNK(0, 3) UNK(0, 4) UNK(0, 5) UNK(0, 9) UNK(0, 10) UNK(0, 11)
 UNK(1, 1) UNK(1, 3)
 UNK(2, 1) UNK(2, 3) UNK(2, 4) UNK(2, 5)
@@ -272,6 +272,15 @@ static void *const t_integrity[3] = {SIZE(3), integrity, unk_7_2};
 static void *const t_checks[4] = {SIZE(4), unk_8_1, check_ctx, check_zero};
 static void *const t_toolsctx[93] = {SIZE(93), unk_9_1, unk_9_2, unk_9_3, tcx_id, unk_9_5, unk_9_6, unk_9_7, unk_9_8, unk_9_9, unk_9_10, unk_9_11, unk_9_12, unk_9_13, unk_9_14, unk_9_15, unk_9_16, unk_9_17, unk_9_18, unk_9_19, unk_9_20, unk_9_21, unk_9_22, unk_9_23, unk_9_24, unk_9_25, unk_9_26, unk_9_27, unk_9_28, unk_9_29, unk_9_30, unk_9_31, unk_9_32, unk_9_33, unk_9_34, unk_9_35, unk_9_36, unk_9_37, unk_9_38, tcx_stream_id, unk_9_40, unk_9_41, unk_9_42, unk_9_43, unk_9_44, unk_9_45, unk_9_46, unk_9_47, unk_9_48, unk_9_49, unk_9_50, tcx_stream, unk_9_52, unk_9_53, unk_9_54, unk_9_55, unk_9_56, unk_9_57, unk_9_58, unk_9_59, unk_9_60, unk_9_61, unk_9_62, unk_9_63, unk_9_64, unk_9_65, unk_9_66, unk_9_67, unk_9_68, unk_9_69, unk_9_70, unk_9_71, unk_9_72, unk_9_73, unk_9_74, unk_9_75, unk_9_76, unk_9_77, unk_9_78, unk_9_79, unk_9_80, unk_9_81, unk_9_82, unk_9_83, unk_9_84, unk_9_85, unk_9_86, unk_9_87, unk_9_88, unk_9_89, unk_9_90, unk_9_91, unk_9_92};
 
+// 1734dc26-800d-4745-8726-c0f1e7dd8bca: asked for by cuBLAS 13.1 on its half-precision paths.
+// The driver 580 serves it at 136 bytes (a size word and 16 slots). A null table crashes
+// cuBLAS; with this one, its slot 4 (called with two stack addresses and a pointer) answering
+// "not supported" makes cuBLAS take another path, and its GEMMs match native ones bit for bit
+// (tests/cublas/gemm.c on the H200): slot 4 is that answer, not logged as unknown.
+static CUresult blas13_slot4(void) { return NOT_SUPPORTED; }
+UNK(11, 1) UNK(11, 2) UNK(11, 3) UNK(11, 5) UNK(11, 6) UNK(11, 7) UNK(11, 8) UNK(11, 9) UNK(11, 10) UNK(11, 11) UNK(11, 12) UNK(11, 13) UNK(11, 14) UNK(11, 15) UNK(11, 16)
+static void *const t_blas13[17] = {SIZE(17), unk_11_1, unk_11_2, unk_11_3, blas13_slot4, unk_11_5, unk_11_6, unk_11_7, unk_11_8, unk_11_9, unk_11_10, unk_11_11, unk_11_12, unk_11_13, unk_11_14, unk_11_15, unk_11_16};
+
 static const struct {
 	unsigned char id[16];
 	const void *table;
@@ -286,7 +295,15 @@ static const struct {
 	{{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2}, t_integrity},
 	{{0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43, 0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e}, t_checks},
 	{{0x21, 0x31, 0x8c, 0x60, 0x97, 0x14, 0x32, 0x48, 0x8c, 0xa6, 0x41, 0xff, 0x73, 0x24, 0xc8, 0xf2}, t_toolsctx},
+	{{0x17, 0x34, 0xdc, 0x26, 0x80, 0x0d, 0x47, 0x45, 0x87, 0x26, 0xc0, 0xf1, 0xe7, 0xdd, 0x8b, 0xca}, t_blas13},
 };
+
+// A diagnostic for a table vgpu does not know (VGPU_EXPORT_PROBE=UUID, exporttable.go):
+// 63 slots that log what calls them and answer "not supported", to learn what a library
+// asks of it. Never served otherwise.
+UNK(10, 1) UNK(10, 2) UNK(10, 3) UNK(10, 4) UNK(10, 5) UNK(10, 6) UNK(10, 7) UNK(10, 8) UNK(10, 9) UNK(10, 10) UNK(10, 11) UNK(10, 12) UNK(10, 13) UNK(10, 14) UNK(10, 15) UNK(10, 16) UNK(10, 17) UNK(10, 18) UNK(10, 19) UNK(10, 20) UNK(10, 21) UNK(10, 22) UNK(10, 23) UNK(10, 24) UNK(10, 25) UNK(10, 26) UNK(10, 27) UNK(10, 28) UNK(10, 29) UNK(10, 30) UNK(10, 31) UNK(10, 32) UNK(10, 33) UNK(10, 34) UNK(10, 35) UNK(10, 36) UNK(10, 37) UNK(10, 38) UNK(10, 39) UNK(10, 40) UNK(10, 41) UNK(10, 42) UNK(10, 43) UNK(10, 44) UNK(10, 45) UNK(10, 46) UNK(10, 47) UNK(10, 48) UNK(10, 49) UNK(10, 50) UNK(10, 51) UNK(10, 52) UNK(10, 53) UNK(10, 54) UNK(10, 55) UNK(10, 56) UNK(10, 57) UNK(10, 58) UNK(10, 59) UNK(10, 60) UNK(10, 61) UNK(10, 62) UNK(10, 63)
+static void *const t_probe[64] = {SIZE(64), unk_10_1, unk_10_2, unk_10_3, unk_10_4, unk_10_5, unk_10_6, unk_10_7, unk_10_8, unk_10_9, unk_10_10, unk_10_11, unk_10_12, unk_10_13, unk_10_14, unk_10_15, unk_10_16, unk_10_17, unk_10_18, unk_10_19, unk_10_20, unk_10_21, unk_10_22, unk_10_23, unk_10_24, unk_10_25, unk_10_26, unk_10_27, unk_10_28, unk_10_29, unk_10_30, unk_10_31, unk_10_32, unk_10_33, unk_10_34, unk_10_35, unk_10_36, unk_10_37, unk_10_38, unk_10_39, unk_10_40, unk_10_41, unk_10_42, unk_10_43, unk_10_44, unk_10_45, unk_10_46, unk_10_47, unk_10_48, unk_10_49, unk_10_50, unk_10_51, unk_10_52, unk_10_53, unk_10_54, unk_10_55, unk_10_56, unk_10_57, unk_10_58, unk_10_59, unk_10_60, unk_10_61, unk_10_62, unk_10_63};
+const void *vgpu_probe_table(void) { return t_probe; }
 
 // vgpu_export_table finds the table named by a 16-byte identifier: its address and its
 // index (names[] in exporttable.go), or NULL and -1.

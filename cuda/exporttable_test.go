@@ -132,3 +132,38 @@ func TestToolsContextTableIsServedWithTheDriversSize(t *testing.T) {
 		}
 	}
 }
+
+// cuBLAS 13.1 crashes on a null 1734dc26 table (its half-precision paths): it is served at the
+// real driver's size (136 bytes: a size word and 16 slots), every slot callable.
+func TestCuBLAS13TableIsServedWithTheDriversSize(t *testing.T) {
+	table, r, refused := exportTable(t, "1734dc26-800d-4745-8726-c0f1e7dd8bca")
+	if r != Success || table == 0 || len(refused) != 0 {
+		t.Fatalf("got %v, table %#x, refused %q", r, table, refused)
+	}
+	words := unsafe.Slice((*uintptr)(unsafe.Pointer(table)), 17)
+	if words[0] != 136 {
+		t.Errorf("size word %d, want 136", words[0])
+	}
+	for i, w := range words[1:] {
+		if w == 0 {
+			t.Errorf("slot %d is null", i+1)
+		}
+	}
+}
+
+// VGPU_EXPORT_PROBE names a table vgpu does not know that it then serves with logging slots
+// (a diagnostic, to learn what a library asks of it); without it the table is refused.
+func TestProbeTableIsServedOnlyForTheNamedIdentifier(t *testing.T) {
+	const id = "deadbeef-0102-0304-0506-0708090a0b0c"
+	t.Setenv("VGPU_EXPORT_PROBE", id)
+	table, r, _ := exportTable(t, id)
+	if r != Success || table == 0 {
+		t.Fatalf("named: got %v, table %#x", r, table)
+	}
+	if w := *(*uintptr)(unsafe.Pointer(table)); w != 64*8 {
+		t.Errorf("size word %d, want 512", w)
+	}
+	if table, r, _ = exportTable(t, "deadbeef-0102-0304-0506-0708090a0b0d"); r != ErrorNotFound || table != 0 {
+		t.Errorf("another identifier: got %v, table %#x", r, table)
+	}
+}
