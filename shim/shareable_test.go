@@ -277,3 +277,14 @@ func TestAShareableFDCarriesExactlyItsBytes(t *testing.T) {
 	_, st = ReadShareableFD(pipe[0])
 	assert.Equal(t, ErrInvalidValue, st, "a pipe is not a handle")
 }
+
+// A client that goes takes its exports with it: its pool's bytes name nothing afterwards.
+func TestAnExportersDepartureEndsItsPoolExport(t *testing.T) {
+	d := freshState(t)
+	poolH, _, _, _ := exportedPool(t, d, 4096)
+	ReleaseOwned(clientA)
+	AsClient(clientB, func() {
+		_, st := ImportPool(poolH, HandlePosixFD, 0)
+		assert.Equal(t, ErrInvalidValue, st)
+	})
+}
