@@ -19,7 +19,7 @@ type Physical struct {
 	mu       sync.Mutex
 	maps     int
 	released bool
-	refs     int // references beyond the first: cuMemRetainAllocationHandle's
+	refs     int       // references beyond the first: cuMemRetainAllocationHandle's
 	Handles  uint32    // CUmemAllocationHandleType bits it may be exported as (shim/shareable.go)
 	imports  int       // other clients' handles to this memory (ImportPhysical)
 	source   *Physical // the exporter's memory this handle imports, or nil
