@@ -57,10 +57,19 @@ func MemCreate(handle unsafe.Pointer, size uint64, prop unsafe.Pointer, flags ui
 	if handle == nil || flags != 0 {
 		return ErrorInvalidValue
 	}
+	// requestedHandleTypes: what the memory may be exported as (shim/shareable.go).
+	types := shim.Le.Uint32(shim.View(prop, 32)[4:])
+	switch {
+	case types&^0xf != 0:
+		return ErrorInvalidValue
+	case types&^shim.HandlePosixFD != 0: // Win32 on Linux, fabric on a GPU without a fabric
+		return ErrorNotSupported
+	}
 	p, st := shim.CreatePhysical(d, size)
 	if st != shim.OK {
 		return From(st)
 	}
+	p.Handles = types
 	shim.PutU64(handle, uint64(p.Handle))
 	return Success
 }

@@ -6761,3 +6761,53 @@ func vgpu_cuSurfRefGetArray(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
 func vgpu_cuParamSetTexRef(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
 	return dispatch.T().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
 }
+
+//export vgpu_cuMemPoolExportToShareableHandle
+func vgpu_cuMemPoolExportToShareableHandle(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolExportToShareableHandle(handle_out, pool, handleType, flags)
+}
+
+//export vgpu_cuMemPoolImportFromShareableHandle
+func vgpu_cuMemPoolImportFromShareableHandle(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolImportFromShareableHandle(pool_out, handle, handleType, flags)
+}
+
+//export vgpu_cuMemPoolExportPointer
+func vgpu_cuMemPoolExportPointer(shareData_out unsafe.Pointer, ptr uint64) int32 {
+	return dispatch.T().Cuda.CuMemPoolExportPointer(shareData_out, ptr)
+}
+
+//export vgpu_cuMemPoolImportPointer
+func vgpu_cuMemPoolImportPointer(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuMemPoolImportPointer(ptr_out, pool, shareData)
+}
+
+//export vgpu_cuMemExportToShareableHandle
+func vgpu_cuMemExportToShareableHandle(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMemExportToShareableHandle(shareableHandle, handle, handleType, flags)
+}
+
+//export vgpu_cuMemImportFromShareableHandle
+func vgpu_cuMemImportFromShareableHandle(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
+	return dispatch.T().Cuda.CuMemImportFromShareableHandle(handle, osHandle, shHandleType)
+}
+
+//export vgpu_cudaMemPoolExportToShareableHandle
+func vgpu_cudaMemPoolExportToShareableHandle(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMemPoolExportToShareableHandle(shareableHandle, memPool, handleType, flags)
+}
+
+//export vgpu_cudaMemPoolImportFromShareableHandle
+func vgpu_cudaMemPoolImportFromShareableHandle(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
+	return dispatch.T().Cudart.CudaMemPoolImportFromShareableHandle(memPool, shareableHandle, handleType, flags)
+}
+
+//export vgpu_cudaMemPoolExportPointer
+func vgpu_cudaMemPoolExportPointer(exportData unsafe.Pointer, ptr uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemPoolExportPointer(exportData, ptr)
+}
+
+//export vgpu_cudaMemPoolImportPointer
+func vgpu_cudaMemPoolImportPointer(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
+}

@@ -2469,6 +2469,28 @@ int cuModuleGetSurfRef(void* pSurfRef, void* hmod, void* name) { if (vgpu_forked
 int cuSurfRefSetArray(void* hSurfRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1695, 1); return f ? f(hSurfRef, hArray, Flags) : 3; } int r = (int)vgpu_cuSurfRefSetArray((GoUintptr)hSurfRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
 int cuSurfRefGetArray(void* phArray, void* hSurfRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1696, 1); return f ? f(phArray, hSurfRef) : 3; } int r = (int)vgpu_cuSurfRefGetArray((void*)phArray, (GoUintptr)hSurfRef); vgpu_fork_note_init(r); return r; }
 int cuParamSetTexRef(void* hfunc, int texunit, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1697, 1); return f ? f(hfunc, texunit, hTexRef) : 3; } int r = (int)vgpu_cuParamSetTexRef((GoUintptr)hfunc, (GoInt32)texunit, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuMemPoolExportToShareableHandle(void* handle_out, void* pool, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned long long) = (int (*)(void*, void*, int, unsigned long long))vgpu_forked_sym(1698, 1); return f ? f(handle_out, pool, handleType, flags) : 3; } int r = (int)vgpu_cuMemPoolExportToShareableHandle((void*)handle_out, (GoUintptr)pool, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemPoolImportFromShareableHandle(void* pool_out, void* handle, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned long long) = (int (*)(void*, void*, int, unsigned long long))vgpu_forked_sym(1699, 1); return f ? f(pool_out, handle, handleType, flags) : 3; } int r = (int)vgpu_cuMemPoolImportFromShareableHandle((void*)pool_out, (void*)handle, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemPoolExportPointer(void* shareData_out, unsigned long long ptr) { if (vgpu_forked()) { int (*f)(void*, unsigned long long) = (int (*)(void*, unsigned long long))vgpu_forked_sym(1700, 1); return f ? f(shareData_out, ptr) : 3; } int r = (int)vgpu_cuMemPoolExportPointer((void*)shareData_out, (GoUint64)ptr); vgpu_fork_note_init(r); return r; }
+int cuMemPoolImportPointer(void* ptr_out, void* pool, void* shareData) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1701, 1); return f ? f(ptr_out, pool, shareData) : 3; } int r = (int)vgpu_cuMemPoolImportPointer((void*)ptr_out, (GoUintptr)pool, (void*)shareData); vgpu_fork_note_init(r); return r; }
+int cuMemExportToShareableHandle(void* shareableHandle, unsigned long long handle, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, int, unsigned long long) = (int (*)(void*, unsigned long long, int, unsigned long long))vgpu_forked_sym(1702, 1); return f ? f(shareableHandle, handle, handleType, flags) : 3; } int r = (int)vgpu_cuMemExportToShareableHandle((void*)shareableHandle, (GoUint64)handle, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemImportFromShareableHandle(void* handle, void* osHandle, int shHandleType) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1703, 1); return f ? f(handle, osHandle, shHandleType) : 3; } int r = (int)vgpu_cuMemImportFromShareableHandle((void*)handle, (void*)osHandle, (GoInt32)shHandleType); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMemPoolExportToShareableHandle(void* shareableHandle, void* memPool, int handleType, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned int) = (int (*)(void*, void*, int, unsigned int))vgpu_forked_sym(1704, 1); return f ? f(shareableHandle, memPool, handleType, flags) : 3; } int r = (int)vgpu_cudaMemPoolExportToShareableHandle((void*)shareableHandle, (GoUintptr)memPool, (GoInt32)handleType, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolExportToShareableHandle, cudaMemPoolExportToShareableHandle@libcudart.so.12");
+int vgpu13_cudaMemPoolExportToShareableHandle(void* shareableHandle, void* memPool, int handleType, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned int) = (int (*)(void*, void*, int, unsigned int))vgpu_forked_sym(1705, 1); return f ? f(shareableHandle, memPool, handleType, flags) : 3; } int r = (int)vgpu_cudaMemPoolExportToShareableHandle((void*)shareableHandle, (GoUintptr)memPool, (GoInt32)handleType, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolExportToShareableHandle, cudaMemPoolExportToShareableHandle@@libcudart.so.13");
+int vgpu12_cudaMemPoolImportFromShareableHandle(void* memPool, void* shareableHandle, int handleType, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned int) = (int (*)(void*, void*, int, unsigned int))vgpu_forked_sym(1706, 1); return f ? f(memPool, shareableHandle, handleType, flags) : 3; } int r = (int)vgpu_cudaMemPoolImportFromShareableHandle((void*)memPool, (void*)shareableHandle, (GoInt32)handleType, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolImportFromShareableHandle, cudaMemPoolImportFromShareableHandle@libcudart.so.12");
+int vgpu13_cudaMemPoolImportFromShareableHandle(void* memPool, void* shareableHandle, int handleType, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, int, unsigned int) = (int (*)(void*, void*, int, unsigned int))vgpu_forked_sym(1707, 1); return f ? f(memPool, shareableHandle, handleType, flags) : 3; } int r = (int)vgpu_cudaMemPoolImportFromShareableHandle((void*)memPool, (void*)shareableHandle, (GoInt32)handleType, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolImportFromShareableHandle, cudaMemPoolImportFromShareableHandle@@libcudart.so.13");
+int vgpu12_cudaMemPoolExportPointer(void* exportData, void* ptr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1708, 1); return f ? f(exportData, ptr) : 3; } int r = (int)vgpu_cudaMemPoolExportPointer((void*)exportData, (GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolExportPointer, cudaMemPoolExportPointer@libcudart.so.12");
+int vgpu13_cudaMemPoolExportPointer(void* exportData, void* ptr) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1709, 1); return f ? f(exportData, ptr) : 3; } int r = (int)vgpu_cudaMemPoolExportPointer((void*)exportData, (GoUintptr)ptr); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolExportPointer, cudaMemPoolExportPointer@@libcudart.so.13");
+int vgpu12_cudaMemPoolImportPointer(void* ptr, void* memPool, void* exportData) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1710, 1); return f ? f(ptr, memPool, exportData) : 3; } int r = (int)vgpu_cudaMemPoolImportPointer((void*)ptr, (GoUintptr)memPool, (void*)exportData); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemPoolImportPointer, cudaMemPoolImportPointer@libcudart.so.12");
+int vgpu13_cudaMemPoolImportPointer(void* ptr, void* memPool, void* exportData) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1711, 1); return f ? f(ptr, memPool, exportData) : 3; } int r = (int)vgpu_cudaMemPoolImportPointer((void*)ptr, (GoUintptr)memPool, (void*)exportData); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemPoolImportPointer, cudaMemPoolImportPointer@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4170,9 +4192,23 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuSurfRefSetArray", NULL},
 	{"cuSurfRefGetArray", NULL},
 	{"cuParamSetTexRef", NULL},
+	{"cuMemPoolExportToShareableHandle", NULL},
+	{"cuMemPoolImportFromShareableHandle", NULL},
+	{"cuMemPoolExportPointer", NULL},
+	{"cuMemPoolImportPointer", NULL},
+	{"cuMemExportToShareableHandle", NULL},
+	{"cuMemImportFromShareableHandle", NULL},
+	{"cudaMemPoolExportToShareableHandle", "libcudart.so.12"},
+	{"cudaMemPoolExportToShareableHandle", "libcudart.so.13"},
+	{"cudaMemPoolImportFromShareableHandle", "libcudart.so.12"},
+	{"cudaMemPoolImportFromShareableHandle", "libcudart.so.13"},
+	{"cudaMemPoolExportPointer", "libcudart.so.12"},
+	{"cudaMemPoolExportPointer", "libcudart.so.13"},
+	{"cudaMemPoolImportPointer", "libcudart.so.12"},
+	{"cudaMemPoolImportPointer", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1698;
-void *vgpu_fork_cache[1698];
+const int vgpu_fork_nsyms = 1712;
+void *vgpu_fork_cache[1712];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4452,6 +4488,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemBatchDecompressAsync", (void*)cuMemBatchDecompressAsync},
 	{"cuMemBatchDecompressAsync_ptsz", (void*)cuMemBatchDecompressAsync_ptsz},
 	{"cuMemCreate", (void*)cuMemCreate},
+	{"cuMemExportToShareableHandle", (void*)cuMemExportToShareableHandle},
 	{"cuMemFree", (void*)cuMemFree},
 	{"cuMemFreeAsync", (void*)cuMemFreeAsync},
 	{"cuMemFreeAsync_ptsz", (void*)cuMemFreeAsync_ptsz},
@@ -4471,11 +4508,16 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemHostRegister", (void*)cuMemHostRegister},
 	{"cuMemHostRegister_v2", (void*)cuMemHostRegister_v2},
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
+	{"cuMemImportFromShareableHandle", (void*)cuMemImportFromShareableHandle},
 	{"cuMemMap", (void*)cuMemMap},
 	{"cuMemPoolCreate", (void*)cuMemPoolCreate},
 	{"cuMemPoolDestroy", (void*)cuMemPoolDestroy},
+	{"cuMemPoolExportPointer", (void*)cuMemPoolExportPointer},
+	{"cuMemPoolExportToShareableHandle", (void*)cuMemPoolExportToShareableHandle},
 	{"cuMemPoolGetAccess", (void*)cuMemPoolGetAccess},
 	{"cuMemPoolGetAttribute", (void*)cuMemPoolGetAttribute},
+	{"cuMemPoolImportFromShareableHandle", (void*)cuMemPoolImportFromShareableHandle},
+	{"cuMemPoolImportPointer", (void*)cuMemPoolImportPointer},
 	{"cuMemPoolSetAccess", (void*)cuMemPoolSetAccess},
 	{"cuMemPoolSetAttribute", (void*)cuMemPoolSetAttribute},
 	{"cuMemPoolTrimTo", (void*)cuMemPoolTrimTo},

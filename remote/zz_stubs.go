@@ -3031,6 +3031,42 @@ var Stubs = table.Set{
 			StatsEnd(1348, t)
 			return r
 		},
+		CuMemPoolExportToShareableHandle: func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1349, []wire.Value{{U: uint64(uintptr(handle_out))}, {U: uint64(pool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1349, t)
+			return r
+		},
+		CuMemPoolImportFromShareableHandle: func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1350, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(handle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1350, t)
+			return r
+		},
+		CuMemPoolExportPointer: func(shareData_out unsafe.Pointer, ptr uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1351, []wire.Value{{U: uint64(uintptr(shareData_out))}, {U: uint64(ptr)}}))
+			StatsEnd(1351, t)
+			return r
+		},
+		CuMemPoolImportPointer: func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1352, []wire.Value{{U: uint64(uintptr(ptr_out))}, {U: uint64(pool)}, {U: uint64(uintptr(shareData))}}))
+			StatsEnd(1352, t)
+			return r
+		},
+		CuMemExportToShareableHandle: func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1353, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(handle)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1353, t)
+			return r
+		},
+		CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1354, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(uintptr(osHandle))}, {U: uint64(shHandleType)}}))
+			StatsEnd(1354, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -5932,6 +5968,42 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1304, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
 			StatsEnd(1304, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolExportToShareableHandle: func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1355, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(memPool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1355, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolImportFromShareableHandle: func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1356, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(shareableHandle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1356, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolExportPointer: func(exportData unsafe.Pointer, ptr uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1357, []wire.Value{{U: uint64(uintptr(exportData))}, {U: uint64(ptr)}}))
+			StatsEnd(1357, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1358, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(memPool)}, {U: uint64(uintptr(exportData))}}))
+			StatsEnd(1358, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

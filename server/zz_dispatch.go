@@ -2652,4 +2652,34 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	10135: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.ParamSetTexRef(uintptr(v[0].U), int32(v[1].U), uintptr(v[2].U))))
 	},
+	19000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolExportToShareableHandle(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U), uint64(v[3].U))))
+	},
+	19001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolImportFromShareableHandle(ptr(v[0].B), ptr(v[1].B), int32(v[2].U), uint64(v[3].U))))
+	},
+	19002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolExportPointer(ptr(v[0].B), uint64(v[1].U))))
+	},
+	19003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPoolImportPointer(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	19004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemExportToShareableHandle(ptr(v[0].B), uint64(v[1].U), int32(v[2].U), uint64(v[3].U))))
+	},
+	19005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemImportFromShareableHandle(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	19010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolExportToShareableHandle(ptr(v[0].B), uintptr(v[1].U), int32(v[2].U), uint32(v[3].U))))
+	},
+	19011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolImportFromShareableHandle(ptr(v[0].B), ptr(v[1].B), int32(v[2].U), uint32(v[3].U))))
+	},
+	19012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolExportPointer(ptr(v[0].B), uintptr(v[1].U))))
+	},
+	19013: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.MemPoolImportPointer(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
 }

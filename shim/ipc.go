@@ -37,8 +37,9 @@ type ipcExport struct {
 
 // ipcMap is one opener's mapping of an export, opened refs times.
 type ipcMap struct {
-	alias *Alloc
-	refs  int
+	alias   *Alloc
+	refs    int
+	viaPool bool // made (also) by cuMemPoolImportPointer: the importer's free closes it (shim/shareable.go)
 }
 
 var ipc = struct {

@@ -20,6 +20,7 @@ type MemPool struct {
 	MaxSize  uint64            // the most the pool may hold at once (0: the device's memory)
 	Handles  uint32            // CUmemAllocationHandleType bits it may be exported as (shim/pools.go)
 	access   map[*Device]int32 // other devices' CUmemAccess_flags
+	Imported *MemPool          // the exporter's pool this one imports (shim/shareable.go); it hands out no memory
 	owner    uint64
 }
 

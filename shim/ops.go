@@ -105,6 +105,9 @@ func ForgetGlobal(a *Alloc) { S().Mem.Remove(a) }
 func FreeDevice(p uintptr) Status {
 	a := S().Mem.Exact(p, MemDevice, MemManaged)
 	if a == nil {
+		if freeImported(p) { // a pool pointer it imported: only its mapping goes (shim/shareable.go)
+			return OK
+		}
 		return ErrInvalidDevicePointer
 	}
 	return freeAlloc(a)

@@ -93,6 +93,7 @@ func (p *MemPool) Destroy() Status {
 
 // Close forgets p as its device's current pool (a destroyed pool, or its client leaving).
 func (p *MemPool) Close() {
+	revokePoolExport(p)
 	currentMu.Lock()
 	k := poolKey{p.Dev, p.owner}
 	if current[k] == p {
@@ -122,6 +123,9 @@ func CurrentPool(d *Device) *MemPool {
 
 // SetCurrentPool makes p (a pool of d's) d's current pool for the caller.
 func SetCurrentPool(d *Device, p *MemPool) Status {
+	if p.Imported != nil { // an imported pool hands out no memory (CUDA's rule)
+		return ErrInvalidValue
+	}
 	if p.Dev != d {
 		return ErrInvalidDevice
 	}
@@ -194,7 +198,7 @@ func (p *MemPool) Access(d *Device) int32 {
 // AllocFromPool is a stream-ordered allocation of size bytes drawn from p: on p's device,
 // within its maximum size, counted in its figures until freed.
 func AllocFromPool(p *MemPool, size uint64) (*Alloc, Status) {
-	if size == 0 {
+	if size == 0 || p.Imported != nil { // an imported pool hands out no memory (CUDA's rule)
 		return nil, ErrInvalidValue
 	}
 	if !p.Fits(size) {

@@ -19,7 +19,10 @@ type Physical struct {
 	mu       sync.Mutex
 	maps     int
 	released bool
-	refs     int // references beyond the first: cuMemRetainAllocationHandle's
+	refs     int       // references beyond the first: cuMemRetainAllocationHandle's
+	Handles  uint32    // CUmemAllocationHandleType bits it may be exported as (shim/shareable.go)
+	imports  int       // other clients' handles to this memory (ImportPhysical)
+	source   *Physical // the exporter's memory this handle imports, or nil
 }
 
 // CreatePhysical charges size bytes to d and backs them.
@@ -57,6 +60,7 @@ func (p *Physical) ReleasePhysical() Status {
 	}
 	p.released = true
 	Release(KindMemHandle, p.Handle)
+	revokePhysExport(p)
 	p.maybeFreeLocked()
 	return OK
 }
@@ -65,15 +69,23 @@ func (p *Physical) ReleasePhysical() Status {
 func (p *Physical) Close() {
 	p.mu.Lock()
 	p.released = true
+	revokePhysExport(p)
 	p.maybeFreeLocked()
 	p.mu.Unlock()
 }
 
 func (p *Physical) maybeFreeLocked() {
-	if p.released && p.maps == 0 && p.fd >= 0 {
+	if p.released && p.maps == 0 && p.imports == 0 && p.fd >= 0 {
 		unix.Close(p.fd)
 		p.fd = -1
-		p.Dev.Refund(p.Size)
+		if s := p.source; s != nil { // an import: the exporter's memory loses one holder
+			s.mu.Lock()
+			s.imports--
+			s.maybeFreeLocked()
+			s.mu.Unlock()
+		} else {
+			p.Dev.Refund(p.Size)
+		}
 	}
 }
 

@@ -586,6 +586,12 @@ type Cuda struct {
 	CuSurfRefSetArray                                    func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32
 	CuSurfRefGetArray                                    func(phArray unsafe.Pointer, hSurfRef uintptr) int32
 	CuParamSetTexRef                                     func(hfunc uintptr, texunit int32, hTexRef uintptr) int32
+	CuMemPoolExportToShareableHandle                     func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32
+	CuMemPoolImportFromShareableHandle                   func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32
+	CuMemPoolExportPointer                               func(shareData_out unsafe.Pointer, ptr uint64) int32
+	CuMemPoolImportPointer                               func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32
+	CuMemExportToShareableHandle                         func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32
+	CuMemImportFromShareableHandle                       func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -966,6 +972,10 @@ type Cudart struct {
 	CudaGetMipmappedArrayLevel                             func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32
 	CudaMipmappedArrayGetMemoryRequirements                func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32
 	CudaMipmappedArrayGetSparseProperties                  func(sparseProperties unsafe.Pointer, mipmap uintptr) int32
+	CudaMemPoolExportToShareableHandle                     func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32
+	CudaMemPoolImportFromShareableHandle                   func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32
+	CudaMemPoolExportPointer                               func(exportData unsafe.Pointer, ptr uintptr) int32
+	CudaMemPoolImportPointer                               func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3076,6 +3086,24 @@ var Semantics = Set{
 		},
 		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
 			return int32(cuda.ParamSetTexRef(hfunc, texunit, hTexRef))
+		},
+		CuMemPoolExportToShareableHandle: func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
+			return int32(cuda.MemPoolExportToShareableHandle(handle_out, pool, handleType, flags))
+		},
+		CuMemPoolImportFromShareableHandle: func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
+			return int32(cuda.MemPoolImportFromShareableHandle(pool_out, handle, handleType, flags))
+		},
+		CuMemPoolExportPointer: func(shareData_out unsafe.Pointer, ptr uint64) int32 {
+			return int32(cuda.MemPoolExportPointer(shareData_out, ptr))
+		},
+		CuMemPoolImportPointer: func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
+			return int32(cuda.MemPoolImportPointer(ptr_out, pool, shareData))
+		},
+		CuMemExportToShareableHandle: func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
+			return int32(cuda.MemExportToShareableHandle(shareableHandle, handle, handleType, flags))
+		},
+		CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
+			return int32(cuda.MemImportFromShareableHandle(handle, osHandle, shHandleType))
 		},
 	},
 	Cudart: Cudart{
@@ -5650,6 +5678,34 @@ var Semantics = Set{
 		},
 		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 			r := int32(cudart.MipmappedArrayGetSparseProperties(sparseProperties, mipmap))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolExportToShareableHandle: func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
+			r := int32(cudart.MemPoolExportToShareableHandle(shareableHandle, memPool, handleType, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolImportFromShareableHandle: func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
+			r := int32(cudart.MemPoolImportFromShareableHandle(memPool, shareableHandle, handleType, flags))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolExportPointer: func(exportData unsafe.Pointer, ptr uintptr) int32 {
+			r := int32(cudart.MemPoolExportPointer(exportData, ptr))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
+			r := int32(cudart.MemPoolImportPointer(ptr, memPool, exportData))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -10272,6 +10328,42 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 10135, "cuParamSetTexRef", cuda.Result(r), hfunc, texunit, hTexRef)
 				return r
 			},
+			CuMemPoolExportToShareableHandle: func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolExportToShareableHandle(handle_out, pool, handleType, flags)
+				shim.TraceEnd(t, 19000, "cuMemPoolExportToShareableHandle", cuda.Result(r), handle_out, pool, handleType, flags)
+				return r
+			},
+			CuMemPoolImportFromShareableHandle: func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolImportFromShareableHandle(pool_out, handle, handleType, flags)
+				shim.TraceEnd(t, 19001, "cuMemPoolImportFromShareableHandle", cuda.Result(r), pool_out, handle, handleType, flags)
+				return r
+			},
+			CuMemPoolExportPointer: func(shareData_out unsafe.Pointer, ptr uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolExportPointer(shareData_out, ptr)
+				shim.TraceEnd(t, 19002, "cuMemPoolExportPointer", cuda.Result(r), shareData_out, ptr)
+				return r
+			},
+			CuMemPoolImportPointer: func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPoolImportPointer(ptr_out, pool, shareData)
+				shim.TraceEnd(t, 19003, "cuMemPoolImportPointer", cuda.Result(r), ptr_out, pool, shareData)
+				return r
+			},
+			CuMemExportToShareableHandle: func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemExportToShareableHandle(shareableHandle, handle, handleType, flags)
+				shim.TraceEnd(t, 19004, "cuMemExportToShareableHandle", cuda.Result(r), shareableHandle, handle, handleType, flags)
+				return r
+			},
+			CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemImportFromShareableHandle(handle, osHandle, shHandleType)
+				shim.TraceEnd(t, 19005, "cuMemImportFromShareableHandle", cuda.Result(r), handle, osHandle, shHandleType)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -12522,6 +12614,30 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
 				shim.TraceEnd(t, 10069, "cudaMipmappedArrayGetSparseProperties", cudart.Error(r), sparseProperties, mipmap)
+				return r
+			},
+			CudaMemPoolExportToShareableHandle: func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolExportToShareableHandle(shareableHandle, memPool, handleType, flags)
+				shim.TraceEnd(t, 19010, "cudaMemPoolExportToShareableHandle", cudart.Error(r), shareableHandle, memPool, handleType, flags)
+				return r
+			},
+			CudaMemPoolImportFromShareableHandle: func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolImportFromShareableHandle(memPool, shareableHandle, handleType, flags)
+				shim.TraceEnd(t, 19011, "cudaMemPoolImportFromShareableHandle", cudart.Error(r), memPool, shareableHandle, handleType, flags)
+				return r
+			},
+			CudaMemPoolExportPointer: func(exportData unsafe.Pointer, ptr uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolExportPointer(exportData, ptr)
+				shim.TraceEnd(t, 19012, "cudaMemPoolExportPointer", cudart.Error(r), exportData, ptr)
+				return r
+			},
+			CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
+				shim.TraceEnd(t, 19013, "cudaMemPoolImportPointer", cudart.Error(r), ptr, memPool, exportData)
 				return r
 			},
 		},
@@ -16341,6 +16457,24 @@ func Lazy(get func() *Set) *Set {
 			CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
 				return get().Cuda.CuParamSetTexRef(hfunc, texunit, hTexRef)
 			},
+			CuMemPoolExportToShareableHandle: func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
+				return get().Cuda.CuMemPoolExportToShareableHandle(handle_out, pool, handleType, flags)
+			},
+			CuMemPoolImportFromShareableHandle: func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
+				return get().Cuda.CuMemPoolImportFromShareableHandle(pool_out, handle, handleType, flags)
+			},
+			CuMemPoolExportPointer: func(shareData_out unsafe.Pointer, ptr uint64) int32 {
+				return get().Cuda.CuMemPoolExportPointer(shareData_out, ptr)
+			},
+			CuMemPoolImportPointer: func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
+				return get().Cuda.CuMemPoolImportPointer(ptr_out, pool, shareData)
+			},
+			CuMemExportToShareableHandle: func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
+				return get().Cuda.CuMemExportToShareableHandle(shareableHandle, handle, handleType, flags)
+			},
+			CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
+				return get().Cuda.CuMemImportFromShareableHandle(handle, osHandle, shHandleType)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -17296,6 +17430,18 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 				return get().Cudart.CudaMipmappedArrayGetSparseProperties(sparseProperties, mipmap)
+			},
+			CudaMemPoolExportToShareableHandle: func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
+				return get().Cudart.CudaMemPoolExportToShareableHandle(shareableHandle, memPool, handleType, flags)
+			},
+			CudaMemPoolImportFromShareableHandle: func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
+				return get().Cudart.CudaMemPoolImportFromShareableHandle(memPool, shareableHandle, handleType, flags)
+			},
+			CudaMemPoolExportPointer: func(exportData unsafe.Pointer, ptr uintptr) int32 {
+				return get().Cudart.CudaMemPoolExportPointer(exportData, ptr)
+			},
+			CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
+				return get().Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
 			},
 		},
 		Cublas: Cublas{

@@ -572,7 +572,13 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuModuleGetSurfRef, (void*, void*, const void*)) \
 	X(int, cuSurfRefSetArray, (void*, void*, unsigned int)) \
 	X(int, cuSurfRefGetArray, (void*, void*)) \
-	X(int, cuParamSetTexRef, (void*, int, void*))
+	X(int, cuParamSetTexRef, (void*, int, void*)) \
+	X(int, cuMemPoolExportToShareableHandle, (void*, void*, int, unsigned long long)) \
+	X(int, cuMemPoolImportFromShareableHandle, (void*, const void*, int, unsigned long long)) \
+	X(int, cuMemPoolExportPointer, (void*, unsigned long long)) \
+	X(int, cuMemPoolImportPointer, (void*, void*, const void*)) \
+	X(int, cuMemExportToShareableHandle, (void*, unsigned long long, int, unsigned long long)) \
+	X(int, cuMemImportFromShareableHandle, (void*, const void*, int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -929,7 +935,11 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaFreeMipmappedArray, (void*)) \
 	X(int, cudaGetMipmappedArrayLevel, (void*, void*, unsigned int)) \
 	X(int, cudaMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
-	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*))
+	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*)) \
+	X(int, cudaMemPoolExportToShareableHandle, (void*, void*, int, unsigned int)) \
+	X(int, cudaMemPoolImportFromShareableHandle, (void*, const void*, int, unsigned int)) \
+	X(int, cudaMemPoolExportPointer, (void*, void*)) \
+	X(int, cudaMemPoolImportPointer, (void*, void*, const void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
