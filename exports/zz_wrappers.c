@@ -2469,6 +2469,40 @@ int cuModuleGetSurfRef(void* pSurfRef, void* hmod, void* name) { if (vgpu_forked
 int cuSurfRefSetArray(void* hSurfRef, void* hArray, unsigned int Flags) { if (vgpu_forked()) { int (*f)(void*, void*, unsigned int) = (int (*)(void*, void*, unsigned int))vgpu_forked_sym(1695, 1); return f ? f(hSurfRef, hArray, Flags) : 3; } int r = (int)vgpu_cuSurfRefSetArray((GoUintptr)hSurfRef, (GoUintptr)hArray, (GoUint32)Flags); vgpu_fork_note_init(r); return r; }
 int cuSurfRefGetArray(void* phArray, void* hSurfRef) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1696, 1); return f ? f(phArray, hSurfRef) : 3; } int r = (int)vgpu_cuSurfRefGetArray((void*)phArray, (GoUintptr)hSurfRef); vgpu_fork_note_init(r); return r; }
 int cuParamSetTexRef(void* hfunc, int texunit, void* hTexRef) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1697, 1); return f ? f(hfunc, texunit, hTexRef) : 3; } int r = (int)vgpu_cuParamSetTexRef((GoUintptr)hfunc, (GoInt32)texunit, (GoUintptr)hTexRef); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1698, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1699, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_ptsz((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_v2(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1700, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_v2((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_v2_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1701, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_v2_ptsz((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1702, 1); return f ? f(numOps, opList, failIdx, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1703, 1); return f ? f(numOps, opList, failIdx, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_ptsz((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_v2(size_t numOps, void* opList, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1704, 1); return f ? f(numOps, opList, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_v2((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_v2_ptsz(size_t numOps, void* opList, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1705, 1); return f ? f(numOps, opList, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_v2_ptsz((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuStreamBeginCaptureToGraph(void* hStream, void* hGraph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1706, 1); return f ? f(hStream, hGraph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cuStreamBeginCaptureToGraph((GoUintptr)hStream, (GoUintptr)hGraph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+int cuStreamBeginCaptureToGraph_ptsz(void* hStream, void* hGraph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1707, 1); return f ? f(hStream, hGraph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cuStreamBeginCaptureToGraph_ptsz((GoUintptr)hStream, (GoUintptr)hGraph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1708, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_12((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpyBatchAsync, cudaMemcpyBatchAsync@libcudart.so.12");
+int vgpu12_cudaMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1709, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_ptsz_12((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpyBatchAsync_ptsz, cudaMemcpyBatchAsync_ptsz@libcudart.so.12");
+int vgpu13_cudaMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1710, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_13((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpyBatchAsync, cudaMemcpyBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1711, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_ptsz_13((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpyBatchAsync_ptsz, cudaMemcpyBatchAsync_ptsz@@libcudart.so.13");
+int vgpu12_cudaMemcpy3DBatchAsync(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1712, 1); return f ? f(numOps, opList, failIdx, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_12((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpy3DBatchAsync, cudaMemcpy3DBatchAsync@libcudart.so.12");
+int vgpu12_cudaMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1713, 1); return f ? f(numOps, opList, failIdx, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_ptsz_12((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpy3DBatchAsync_ptsz, cudaMemcpy3DBatchAsync_ptsz@libcudart.so.12");
+int vgpu13_cudaMemcpy3DBatchAsync(size_t numOps, void* opList, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1714, 1); return f ? f(numOps, opList, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_13((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpy3DBatchAsync, cudaMemcpy3DBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1715, 1); return f ? f(numOps, opList, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_ptsz_13((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpy3DBatchAsync_ptsz, cudaMemcpy3DBatchAsync_ptsz@@libcudart.so.13");
+int vgpu12_cudaStreamBeginCaptureToGraph(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1716, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamBeginCaptureToGraph, cudaStreamBeginCaptureToGraph@libcudart.so.12");
+int vgpu13_cudaStreamBeginCaptureToGraph(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1717, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamBeginCaptureToGraph, cudaStreamBeginCaptureToGraph@@libcudart.so.13");
+int vgpu12_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1718, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph_ptsz((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@libcudart.so.12");
+int vgpu13_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1719, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph_ptsz((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4170,9 +4204,31 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuSurfRefSetArray", NULL},
 	{"cuSurfRefGetArray", NULL},
 	{"cuParamSetTexRef", NULL},
+	{"cuMemcpyBatchAsync", NULL},
+	{"cuMemcpyBatchAsync_ptsz", NULL},
+	{"cuMemcpyBatchAsync_v2", NULL},
+	{"cuMemcpyBatchAsync_v2_ptsz", NULL},
+	{"cuMemcpy3DBatchAsync", NULL},
+	{"cuMemcpy3DBatchAsync_ptsz", NULL},
+	{"cuMemcpy3DBatchAsync_v2", NULL},
+	{"cuMemcpy3DBatchAsync_v2_ptsz", NULL},
+	{"cuStreamBeginCaptureToGraph", NULL},
+	{"cuStreamBeginCaptureToGraph_ptsz", NULL},
+	{"cudaMemcpyBatchAsync", "libcudart.so.12"},
+	{"cudaMemcpyBatchAsync_ptsz", "libcudart.so.12"},
+	{"cudaMemcpyBatchAsync", "libcudart.so.13"},
+	{"cudaMemcpyBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemcpy3DBatchAsync", "libcudart.so.12"},
+	{"cudaMemcpy3DBatchAsync_ptsz", "libcudart.so.12"},
+	{"cudaMemcpy3DBatchAsync", "libcudart.so.13"},
+	{"cudaMemcpy3DBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaStreamBeginCaptureToGraph", "libcudart.so.12"},
+	{"cudaStreamBeginCaptureToGraph", "libcudart.so.13"},
+	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.12"},
+	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1698;
-void *vgpu_fork_cache[1698];
+const int vgpu_fork_nsyms = 1720;
+void *vgpu_fork_cache[1720];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4503,6 +4559,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpy3DAsync", (void*)cuMemcpy3DAsync},
 	{"cuMemcpy3DAsync_v2", (void*)cuMemcpy3DAsync_v2},
 	{"cuMemcpy3DAsync_v2_ptsz", (void*)cuMemcpy3DAsync_v2_ptsz},
+	{"cuMemcpy3DBatchAsync", (void*)cuMemcpy3DBatchAsync},
+	{"cuMemcpy3DBatchAsync_ptsz", (void*)cuMemcpy3DBatchAsync_ptsz},
+	{"cuMemcpy3DBatchAsync_v2", (void*)cuMemcpy3DBatchAsync_v2},
+	{"cuMemcpy3DBatchAsync_v2_ptsz", (void*)cuMemcpy3DBatchAsync_v2_ptsz},
 	{"cuMemcpy3DPeer", (void*)cuMemcpy3DPeer},
 	{"cuMemcpy3DPeerAsync", (void*)cuMemcpy3DPeerAsync},
 	{"cuMemcpy3DPeerAsync_ptsz", (void*)cuMemcpy3DPeerAsync_ptsz},
@@ -4523,6 +4583,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyAtoHAsync_v2_ptsz", (void*)cuMemcpyAtoHAsync_v2_ptsz},
 	{"cuMemcpyAtoH_v2", (void*)cuMemcpyAtoH_v2},
 	{"cuMemcpyAtoH_v2_ptds", (void*)cuMemcpyAtoH_v2_ptds},
+	{"cuMemcpyBatchAsync", (void*)cuMemcpyBatchAsync},
+	{"cuMemcpyBatchAsync_ptsz", (void*)cuMemcpyBatchAsync_ptsz},
+	{"cuMemcpyBatchAsync_v2", (void*)cuMemcpyBatchAsync_v2},
+	{"cuMemcpyBatchAsync_v2_ptsz", (void*)cuMemcpyBatchAsync_v2_ptsz},
 	{"cuMemcpyDtoA", (void*)cuMemcpyDtoA},
 	{"cuMemcpyDtoA_v2", (void*)cuMemcpyDtoA_v2},
 	{"cuMemcpyDtoA_v2_ptds", (void*)cuMemcpyDtoA_v2_ptds},
@@ -4631,6 +4695,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamBatchMemOp_v2", (void*)cuStreamBatchMemOp_v2},
 	{"cuStreamBatchMemOp_v2_ptsz", (void*)cuStreamBatchMemOp_v2_ptsz},
 	{"cuStreamBeginCapture", (void*)cuStreamBeginCapture},
+	{"cuStreamBeginCaptureToGraph", (void*)cuStreamBeginCaptureToGraph},
+	{"cuStreamBeginCaptureToGraph_ptsz", (void*)cuStreamBeginCaptureToGraph_ptsz},
 	{"cuStreamBeginCapture_ptsz", (void*)cuStreamBeginCapture_ptsz},
 	{"cuStreamBeginCapture_v2", (void*)cuStreamBeginCapture_v2},
 	{"cuStreamBeginCapture_v2_ptsz", (void*)cuStreamBeginCapture_v2_ptsz},

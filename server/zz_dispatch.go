@@ -2652,4 +2652,16 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	10135: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.ParamSetTexRef(uintptr(v[0].U), int32(v[1].U), uintptr(v[2].U))))
 	},
+	18008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCaptureToGraph(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCaptureToGraphPtsz(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18028: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamBeginCaptureToGraph(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamBeginCaptureToGraphPtsz(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
 }

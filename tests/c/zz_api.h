@@ -572,7 +572,17 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuModuleGetSurfRef, (void*, void*, const void*)) \
 	X(int, cuSurfRefSetArray, (void*, void*, unsigned int)) \
 	X(int, cuSurfRefGetArray, (void*, void*)) \
-	X(int, cuParamSetTexRef, (void*, int, void*))
+	X(int, cuParamSetTexRef, (void*, int, void*)) \
+	X(int, cuMemcpyBatchAsync, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cuMemcpyBatchAsync_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cuMemcpyBatchAsync_v2, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*)) \
+	X(int, cuMemcpyBatchAsync_v2_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*)) \
+	X(int, cuMemcpy3DBatchAsync, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_ptsz, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_v2, (size_t, const void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_v2_ptsz, (size_t, const void*, unsigned long long, void*)) \
+	X(int, cuStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cuStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -929,7 +939,13 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaFreeMipmappedArray, (void*)) \
 	X(int, cudaGetMipmappedArrayLevel, (void*, void*, unsigned int)) \
 	X(int, cudaMipmappedArrayGetMemoryRequirements, (void*, void*, int)) \
-	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*))
+	X(int, cudaMipmappedArrayGetSparseProperties, (void*, void*)) \
+	X(int, cudaMemcpyBatchAsync, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cudaMemcpyBatchAsync_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cudaMemcpy3DBatchAsync, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cudaMemcpy3DBatchAsync_ptsz, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cudaStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cudaStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \

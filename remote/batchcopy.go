@@ -1,0 +1,140 @@
+package remote
+
+import (
+	"unsafe"
+
+	"vgpu/cuda"
+	"vgpu/cudart"
+	"vgpu/shim"
+)
+
+// Batched copies over the connection. The batch is read and checked here as in process
+// (cuda.Batch1DAt, cuda.Batch3DAt; CUDA arrays resolved by the server, for this client
+// only), then each entry goes through the client's pitched copy path, which moves host bytes
+// as cuMemcpy2DAsync does. What only the server can check (that a device range is the
+// caller's and inside one allocation) fails there, at that entry: *failIdx names it, and the
+// entries before it have been issued.
+
+// batchCU runs a checked plan on stream h; it returns the failing entry's index and a CUresult.
+func batchCU(h uintptr, read func() (cuda.BatchPlan, uint64, cuda.Result)) (uint64, int32) {
+	if cuda.LegacyStream(h) {
+		return cuda.NoIndex, int32(cuda.ErrorInvalidValue)
+	}
+	plan, i, r := read()
+	if r != cuda.Success {
+		return i, int32(r)
+	}
+	for i, cs := range plan {
+		if len(cs) == 0 {
+			continue
+		}
+		if r := copies2D(cs, true, h); r != int32(cuda.Success) {
+			return uint64(i), r
+		}
+	}
+	return 0, int32(cuda.Success)
+}
+
+func batch1D(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, h uintptr) int32 {
+	i, r := batchCU(h, func() (cuda.BatchPlan, uint64, cuda.Result) {
+		return cuda.Batch1DAt(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs)
+	})
+	if r != int32(cuda.Success) {
+		shim.PutU64(failIdx, i)
+	}
+	return r
+}
+
+func batch3D(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, h uintptr) int32 {
+	i, r := batchCU(h, func() (cuda.BatchPlan, uint64, cuda.Result) {
+		return cuda.Batch3DAt(ops, numOps, flags, driverArrays)
+	})
+	if r != int32(cuda.Success) {
+		shim.PutU64(failIdx, i)
+	}
+	return r
+}
+
+// runtimeBatch maps a batch's CUresult to the runtime's code (the same number for the codes
+// a batch answers).
+func runtimeBatch(r int32) cudart.Error { return cudart.Error(r) }
+
+// MemcpyBatchAsyncCU is cuMemcpyBatchAsync over the connection.
+func MemcpyBatchAsyncCU(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, h uintptr) int32 {
+	return batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, h)
+}
+
+// MemcpyBatchAsyncPtszCU is cuMemcpyBatchAsync_ptsz over the connection.
+func MemcpyBatchAsyncPtszCU(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, h uintptr) int32 {
+	return batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, ptsz(h))
+}
+
+// MemcpyBatchAsync2CU is cuMemcpyBatchAsync_v2 over the connection.
+func MemcpyBatchAsync2CU(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, h uintptr) int32 {
+	return batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, nil, h)
+}
+
+// MemcpyBatchAsync2PtszCU is cuMemcpyBatchAsync_v2_ptsz over the connection.
+func MemcpyBatchAsync2PtszCU(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, h uintptr) int32 {
+	return batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, nil, ptsz(h))
+}
+
+// Memcpy3DBatchAsyncCU is cuMemcpy3DBatchAsync over the connection.
+func Memcpy3DBatchAsyncCU(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, h uintptr) int32 {
+	return batch3D(numOps, ops, failIdx, flags, h)
+}
+
+// Memcpy3DBatchAsyncPtszCU is cuMemcpy3DBatchAsync_ptsz over the connection.
+func Memcpy3DBatchAsyncPtszCU(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, h uintptr) int32 {
+	return batch3D(numOps, ops, failIdx, flags, ptsz(h))
+}
+
+// Memcpy3DBatchAsync2CU is cuMemcpy3DBatchAsync_v2 over the connection.
+func Memcpy3DBatchAsync2CU(numOps uint64, ops unsafe.Pointer, flags uint64, h uintptr) int32 {
+	return batch3D(numOps, ops, nil, flags, h)
+}
+
+// Memcpy3DBatchAsync2PtszCU is cuMemcpy3DBatchAsync_v2_ptsz over the connection.
+func Memcpy3DBatchAsync2PtszCU(numOps uint64, ops unsafe.Pointer, flags uint64, h uintptr) int32 {
+	return batch3D(numOps, ops, nil, flags, ptsz(h))
+}
+
+// MemcpyBatchAsync12 is CUDA 12.8's cudaMemcpyBatchAsync over the connection.
+func MemcpyBatchAsync12(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) cudart.Error {
+	return runtimeBatch(batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
+}
+
+// MemcpyBatchAsync12Ptsz is CUDA 12.8's cudaMemcpyBatchAsync_ptsz over the connection.
+func MemcpyBatchAsync12Ptsz(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) cudart.Error {
+	return runtimeBatch(batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, ptsz(stream)))
+}
+
+// MemcpyBatchAsync is CUDA 13's cudaMemcpyBatchAsync over the connection.
+func MemcpyBatchAsync(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, nil, stream))
+}
+
+// MemcpyBatchAsyncPtsz is CUDA 13's cudaMemcpyBatchAsync_ptsz over the connection.
+func MemcpyBatchAsyncPtsz(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch1D(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, nil, ptsz(stream)))
+}
+
+// Memcpy3DBatchAsync12 is CUDA 12.8's cudaMemcpy3DBatchAsync over the connection.
+func Memcpy3DBatchAsync12(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch3D(numOps, ops, failIdx, flags, stream))
+}
+
+// Memcpy3DBatchAsync12Ptsz is CUDA 12.8's cudaMemcpy3DBatchAsync_ptsz over the connection.
+func Memcpy3DBatchAsync12Ptsz(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch3D(numOps, ops, failIdx, flags, ptsz(stream)))
+}
+
+// Memcpy3DBatchAsync is CUDA 13's cudaMemcpy3DBatchAsync over the connection.
+func Memcpy3DBatchAsync(numOps uint64, ops unsafe.Pointer, flags uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch3D(numOps, ops, nil, flags, stream))
+}
+
+// Memcpy3DBatchAsyncPtsz is CUDA 13's cudaMemcpy3DBatchAsync_ptsz over the connection.
+func Memcpy3DBatchAsyncPtsz(numOps uint64, ops unsafe.Pointer, flags uint64, stream uintptr) cudart.Error {
+	return runtimeBatch(batch3D(numOps, ops, nil, flags, ptsz(stream)))
+}

@@ -1,0 +1,21 @@
+package shim
+
+// record adds one captured operation to c's graph. A capture into an existing graph
+// (cudaStreamBeginCaptureToGraph) makes it a node of that graph after the previous one (or,
+// first, after the dependencies the capture began with): capture is linear per stream.
+func (c *Capture) record(n Node) {
+	if !c.into {
+		c.Graph.add(n)
+		return
+	}
+	c.tailMu.Lock()
+	defer c.tailMu.Unlock()
+	gn, st := c.Graph.AddNode(nodeType(n.Kind), []Node{n}, c.tail, nil)
+	if st != OK {
+		// A dependency was removed from the graph while the capture ran: NVIDIA's runtime
+		// invalidates such a capture.
+		c.Invalidated = true
+		return
+	}
+	c.tail = []*GraphNode{gn}
+}
