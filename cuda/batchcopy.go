@@ -191,30 +191,56 @@ func Batch3DAt(ops unsafe.Pointer, numOps uint64, flags uint64, res ArrayResolve
 	return plan, 0, Success
 }
 
-// span is the bytes a pitched copy covers on a side of the given pitch.
-func span(pitch, w, h uint64) (uint64, bool) { return shim.MulAdd(pitch, h-1, w) }
+// Extent is the memory one end of a batch entry covers: from its first slice's first byte to
+// its last slice's last.
+type Extent struct {
+	At uintptr
+	N  uint64
+}
 
-// checkLocal checks every copy's ends in this process (device memory the caller's, within one
-// allocation; host memory not NULL) before any is issued, so a bad entry leaves the batch
-// unrun: it returns the first bad entry's index.
+// Extents returns an entry's destination and source extents; false when one overflows. An
+// entry of several slices is checked as one range, so that a slice past its buffer is not
+// mistaken for host memory.
+func Extents(cs []Copy2D) (dst, src Extent, ok bool) {
+	var live []Copy2D
+	for _, c := range cs {
+		if c.W != 0 && c.H != 0 {
+			live = append(live, c)
+		}
+	}
+	if len(live) == 0 {
+		return Extent{}, Extent{}, true
+	}
+	first, last := live[0], live[len(live)-1]
+	dn, ok1 := shim.MulAdd(last.DPitch, last.H-1, last.W)
+	sn, ok2 := shim.MulAdd(last.SPitch, last.H-1, last.W)
+	if !ok1 || !ok2 || last.Dst < first.Dst || last.Src < first.Src {
+		return Extent{}, Extent{}, false
+	}
+	dst = Extent{first.Dst, uint64(last.Dst-first.Dst) + dn}
+	src = Extent{first.Src, uint64(last.Src-first.Src) + sn}
+	return dst, src, dst.N >= dn && src.N >= sn
+}
+
+// checkLocal checks every entry's ends in this process (device memory the caller's, the whole
+// extent inside one allocation; host memory not NULL) before any is issued, so a bad entry
+// leaves the batch unrun: it returns the first bad entry's index.
 func (p BatchPlan) checkLocal() (uint64, Result) {
 	for i, cs := range p {
-		for _, c := range cs {
-			if c.W == 0 || c.H == 0 {
+		d, s, ok := Extents(cs)
+		if !ok {
+			return uint64(i), ErrorInvalidValue
+		}
+		for _, e := range [2]Extent{d, s} {
+			if e.N == 0 {
 				continue
 			}
-			for _, e := range [2]struct {
-				at    uintptr
-				pitch uint64
-			}{{c.Dst, c.DPitch}, {c.Src, c.SPitch}} {
-				n, ok := span(e.pitch, c.W, c.H)
-				if !ok || e.at == 0 {
-					return uint64(i), ErrorInvalidValue
-				}
-				if shim.IsDevice(e.at) {
-					if _, st := shim.DeviceRange(e.at, n); st != shim.OK {
-						return uint64(i), From(st)
-					}
+			if e.At == 0 {
+				return uint64(i), ErrorInvalidValue
+			}
+			if shim.IsDevice(e.At) {
+				if _, st := shim.DeviceRange(e.At, e.N); st != shim.OK {
+					return uint64(i), From(st)
 				}
 			}
 		}

@@ -1,19 +1,22 @@
 package remote
 
 import (
+	"sync"
 	"unsafe"
 
 	"vgpu/cuda"
 	"vgpu/cudart"
 	"vgpu/shim"
+	"vgpu/shim/api"
+	"vgpu/wire"
 )
 
 // Batched copies over the connection. The batch is read and checked here as in process
 // (cuda.Batch1DAt, cuda.Batch3DAt; CUDA arrays resolved by the server, for this client
 // only), then each entry goes through the client's pitched copy path, which moves host bytes
-// as cuMemcpy2DAsync does. What only the server can check (that a device range is the
-// caller's and inside one allocation) fails there, at that entry: *failIdx names it, and the
-// entries before it have been issued.
+// as cuMemcpy2DAsync does. Before any is issued, every device end is asked of the server
+// (cuMemGetAddressRange: the caller's allocation, the whole range inside it), so a bad entry
+// leaves the batch unrun, as in process.
 
 // batchCU runs a checked plan on stream h; it returns the failing entry's index and a CUresult.
 func batchCU(h uintptr, read func() (cuda.BatchPlan, uint64, cuda.Result)) (uint64, int32) {
@@ -23,6 +26,9 @@ func batchCU(h uintptr, read func() (cuda.BatchPlan, uint64, cuda.Result)) (uint
 	plan, i, r := read()
 	if r != cuda.Success {
 		return i, int32(r)
+	}
+	if i, r := checkRemote(plan); r != int32(cuda.Success) {
+		return i, r
 	}
 	for i, cs := range plan {
 		if len(cs) == 0 {
@@ -137,4 +143,45 @@ func Memcpy3DBatchAsync(numOps uint64, ops unsafe.Pointer, flags uint64, stream 
 // Memcpy3DBatchAsyncPtsz is CUDA 13's cudaMemcpy3DBatchAsync_ptsz over the connection.
 func Memcpy3DBatchAsyncPtsz(numOps uint64, ops unsafe.Pointer, flags uint64, stream uintptr) cudart.Error {
 	return runtimeBatch(batch3D(numOps, ops, nil, flags, ptsz(stream)))
+}
+
+var addrRange = sync.OnceValue(func() int {
+	for i := range api.Functions {
+		if api.Functions[i].Name == "cuMemGetAddressRange_v2" {
+			return i
+		}
+	}
+	return -1
+})
+
+// deviceEnd checks n bytes at device address p against the server's record of the caller's
+// allocations.
+func deviceEnd(p uintptr, n uint64) bool {
+	idx := addrRange()
+	if idx < 0 {
+		return false
+	}
+	var base, size uint64
+	if Forward(idx, []wire.Value{{U: uint64(uintptr(unsafe.Pointer(&base)))}, {U: uint64(uintptr(unsafe.Pointer(&size)))}, {U: uint64(p)}}) != 0 {
+		return false
+	}
+	off := uint64(p) - base
+	return uint64(p) >= base && off <= size && n <= size-off
+}
+
+// checkRemote checks every entry's ends before any is issued: a device end's whole extent
+// must lie inside one of the caller's allocations, a host end must not be NULL.
+func checkRemote(plan cuda.BatchPlan) (uint64, int32) {
+	for i, cs := range plan {
+		d, s, ok := cuda.Extents(cs)
+		if !ok {
+			return uint64(i), int32(cuda.ErrorInvalidValue)
+		}
+		for _, e := range [2]cuda.Extent{d, s} {
+			if e.N != 0 && (e.At == 0 || (isDevice(e.At) && !deviceEnd(e.At, e.N))) {
+				return uint64(i), int32(cuda.ErrorInvalidValue)
+			}
+		}
+	}
+	return 0, int32(cuda.Success)
 }
