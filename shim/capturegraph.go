@@ -10,6 +10,12 @@ func (c *Capture) record(n Node) {
 	}
 	c.tailMu.Lock()
 	defer c.tailMu.Unlock()
+	for _, d := range c.tail {
+		if !c.Graph.holds(d) {
+			c.Invalidated = true
+			return
+		}
+	}
 	gn, st := c.Graph.AddNode(nodeType(n.Kind), []Node{n}, c.tail, nil)
 	if st != OK {
 		// A dependency was removed from the graph while the capture ran: NVIDIA's runtime
@@ -18,4 +24,16 @@ func (c *Capture) record(n Node) {
 		return
 	}
 	c.tail = []*GraphNode{gn}
+}
+
+// holds reports whether n is still one of g's nodes (cuGraphDestroyNode takes it out).
+func (g *Graph) holds(n *GraphNode) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, b := range g.built {
+		if b == n {
+			return true
+		}
+	}
+	return false
 }
