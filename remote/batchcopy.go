@@ -30,6 +30,11 @@ func batchCU(h uintptr, read func() (cuda.BatchPlan, uint64, cuda.Result)) (uint
 	if i, r := checkRemote(plan); r != int32(cuda.Success) {
 		return i, r
 	}
+	// Downloads wait for their bytes on no stream: an empty copy posted on h has the server
+	// check the stream, so a bad one reports at the next sync, as in process.
+	if e := checkStream(true, perThread(h)); e != cudart.Success {
+		return cuda.NoIndex, driverResult(e)
+	}
 	for i, cs := range plan {
 		if len(cs) == 0 {
 			continue

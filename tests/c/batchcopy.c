@@ -37,7 +37,7 @@ struct arr3d { size_t w, h, d; int format; unsigned channels, flags; };
 	X(cuInit, (unsigned)) X(cuCtxCreate_v2, (H *, unsigned, int)) X(cuCtxDestroy_v2, (H)) \
 	X(cuMemAlloc_v2, (CUdeviceptr *, size_t)) X(cuMemFree_v2, (CUdeviceptr)) \
 	X(cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t)) X(cuMemcpyDtoH_v2, (void *, CUdeviceptr, size_t)) \
-	X(cuStreamCreate, (H *, unsigned)) X(cuStreamDestroy_v2, (H)) X(cuStreamSynchronize, (H)) \
+	X(cuCtxSynchronize, (void)) X(cuStreamCreate, (H *, unsigned)) X(cuStreamDestroy_v2, (H)) X(cuStreamSynchronize, (H)) \
 	X(cuMemcpyBatchAsync, (CUdeviceptr *, CUdeviceptr *, size_t *, size_t, struct cpattr *, size_t *, size_t, size_t *, H)) \
 	X(cuMemcpyBatchAsync_ptsz, (CUdeviceptr *, CUdeviceptr *, size_t *, size_t, struct cpattr *, size_t *, size_t, size_t *, H)) \
 	X(cuMemcpyBatchAsync_v2, (CUdeviceptr *, CUdeviceptr *, size_t *, size_t, struct cpattr *, size_t *, size_t, H)) \
@@ -154,6 +154,16 @@ static void test_batch_copies(H s) {
 	bd[2] = b; bs[1] = 0;
 	EQ(cuMemcpyBatchAsync_ptsz(bd, bs, bz, 3, at, idxs, 1, &fail, s), 1, "a NULL source (_ptsz)");
 	EQ(fail, 1, "failIdx of the NULL source");
+	/* A destroyed stream: refused at once in process; a remote client's pipelined batch
+	 * reports it at the next synchronisation instead. */
+	H gone = NULL;
+	EQ(cuStreamCreate(&gone, 0), 0, "cuStreamCreate");
+	EQ(cuStreamDestroy_v2(gone), 0, "cuStreamDestroy");
+	CUdeviceptr gd[1] = {(CUdeviceptr)(uintptr_t)got}, gs[1] = {a};
+	int r = cuMemcpyBatchAsync(gd, gs, bz, 1, at, idxs, 1, &fail, gone);
+	if (r == 0) r = cuCtxSynchronize();
+	CHECK(r != 0, "a batch on a destroyed stream fails, at once or at the next sync");
+	EQ(cuCtxSynchronize(), 0, "the error was reported once");
 	EQ(cuMemFree_v2(a), 0, "cuMemFree a");
 	EQ(cuMemFree_v2(b), 0, "cuMemFree b");
 }
