@@ -6811,3 +6811,103 @@ func vgpu_cudaMemPoolExportPointer(exportData unsafe.Pointer, ptr uintptr) int32
 func vgpu_cudaMemPoolImportPointer(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
 	return dispatch.T().Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
 }
+
+//export vgpu_cuMemcpyBatchAsync
+func vgpu_cuMemcpyBatchAsync(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+}
+
+//export vgpu_cuMemcpyBatchAsync_ptsz
+func vgpu_cuMemcpyBatchAsync_ptsz(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyBatchAsync_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+}
+
+//export vgpu_cuMemcpyBatchAsync_v2
+func vgpu_cuMemcpyBatchAsync_v2(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyBatchAsync_v2(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+}
+
+//export vgpu_cuMemcpyBatchAsync_v2_ptsz
+func vgpu_cuMemcpyBatchAsync_v2_ptsz(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpyBatchAsync_v2_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+}
+
+//export vgpu_cuMemcpy3DBatchAsync
+func vgpu_cuMemcpy3DBatchAsync(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DBatchAsync(numOps, opList, failIdx, flags, hStream)
+}
+
+//export vgpu_cuMemcpy3DBatchAsync_ptsz
+func vgpu_cuMemcpy3DBatchAsync_ptsz(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DBatchAsync_ptsz(numOps, opList, failIdx, flags, hStream)
+}
+
+//export vgpu_cuMemcpy3DBatchAsync_v2
+func vgpu_cuMemcpy3DBatchAsync_v2(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DBatchAsync_v2(numOps, opList, flags, hStream)
+}
+
+//export vgpu_cuMemcpy3DBatchAsync_v2_ptsz
+func vgpu_cuMemcpy3DBatchAsync_v2_ptsz(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemcpy3DBatchAsync_v2_ptsz(numOps, opList, flags, hStream)
+}
+
+//export vgpu_cuStreamBeginCaptureToGraph
+func vgpu_cuStreamBeginCaptureToGraph(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCaptureToGraph(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+}
+
+//export vgpu_cuStreamBeginCaptureToGraph_ptsz
+func vgpu_cuStreamBeginCaptureToGraph_ptsz(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+	return dispatch.T().Cuda.CuStreamBeginCaptureToGraph_ptsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+}
+
+//export vgpu_cudaMemcpyBatchAsync_12
+func vgpu_cudaMemcpyBatchAsync_12(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyBatchAsync_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+}
+
+//export vgpu_cudaMemcpyBatchAsync_ptsz_12
+func vgpu_cudaMemcpyBatchAsync_ptsz_12(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyBatchAsync_ptsz_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+}
+
+//export vgpu_cudaMemcpyBatchAsync_13
+func vgpu_cudaMemcpyBatchAsync_13(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyBatchAsync_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+}
+
+//export vgpu_cudaMemcpyBatchAsync_ptsz_13
+func vgpu_cudaMemcpyBatchAsync_ptsz_13(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpyBatchAsync_ptsz_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+}
+
+//export vgpu_cudaMemcpy3DBatchAsync_12
+func vgpu_cudaMemcpy3DBatchAsync_12(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DBatchAsync_12(numOps, opList, failIdx, flags, stream)
+}
+
+//export vgpu_cudaMemcpy3DBatchAsync_ptsz_12
+func vgpu_cudaMemcpy3DBatchAsync_ptsz_12(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DBatchAsync_ptsz_12(numOps, opList, failIdx, flags, stream)
+}
+
+//export vgpu_cudaMemcpy3DBatchAsync_13
+func vgpu_cudaMemcpy3DBatchAsync_13(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DBatchAsync_13(numOps, opList, flags, stream)
+}
+
+//export vgpu_cudaMemcpy3DBatchAsync_ptsz_13
+func vgpu_cudaMemcpy3DBatchAsync_ptsz_13(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+	return dispatch.T().Cudart.CudaMemcpy3DBatchAsync_ptsz_13(numOps, opList, flags, stream)
+}
+
+//export vgpu_cudaStreamBeginCaptureToGraph
+func vgpu_cudaStreamBeginCaptureToGraph(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+	return dispatch.T().Cudart.CudaStreamBeginCaptureToGraph(stream, graph, dependencies, dependencyData, numDependencies, mode)
+}
+
+//export vgpu_cudaStreamBeginCaptureToGraph_ptsz
+func vgpu_cudaStreamBeginCaptureToGraph_ptsz(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+	return dispatch.T().Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
+}

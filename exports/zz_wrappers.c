@@ -2491,6 +2491,40 @@ int vgpu12_cudaMemPoolImportPointer(void* ptr, void* memPool, void* exportData) 
 __asm__(".symver vgpu12_cudaMemPoolImportPointer, cudaMemPoolImportPointer@libcudart.so.12");
 int vgpu13_cudaMemPoolImportPointer(void* ptr, void* memPool, void* exportData) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1711, 1); return f ? f(ptr, memPool, exportData) : 3; } int r = (int)vgpu_cudaMemPoolImportPointer((void*)ptr, (GoUintptr)memPool, (void*)exportData); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaMemPoolImportPointer, cudaMemPoolImportPointer@@libcudart.so.13");
+int cuMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1712, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1713, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_ptsz((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_v2(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1714, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_v2((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpyBatchAsync_v2_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1715, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream) : 3; } int r = (int)vgpu_cuMemcpyBatchAsync_v2_ptsz((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1716, 1); return f ? f(numOps, opList, failIdx, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1717, 1); return f ? f(numOps, opList, failIdx, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_ptsz((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_v2(size_t numOps, void* opList, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1718, 1); return f ? f(numOps, opList, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_v2((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemcpy3DBatchAsync_v2_ptsz(size_t numOps, void* opList, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1719, 1); return f ? f(numOps, opList, flags, hStream) : 3; } int r = (int)vgpu_cuMemcpy3DBatchAsync_v2_ptsz((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuStreamBeginCaptureToGraph(void* hStream, void* hGraph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1720, 1); return f ? f(hStream, hGraph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cuStreamBeginCaptureToGraph((GoUintptr)hStream, (GoUintptr)hGraph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+int cuStreamBeginCaptureToGraph_ptsz(void* hStream, void* hGraph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1721, 1); return f ? f(hStream, hGraph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cuStreamBeginCaptureToGraph_ptsz((GoUintptr)hStream, (GoUintptr)hGraph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1722, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_12((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpyBatchAsync, cudaMemcpyBatchAsync@libcudart.so.12");
+int vgpu12_cudaMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* failIdx, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*, void*))vgpu_forked_sym(1723, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_ptsz_12((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (void*)failIdx, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpyBatchAsync_ptsz, cudaMemcpyBatchAsync_ptsz@libcudart.so.12");
+int vgpu13_cudaMemcpyBatchAsync(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1724, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_13((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpyBatchAsync, cudaMemcpyBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemcpyBatchAsync_ptsz(void* dsts, void* srcs, void* sizes, size_t count, void* attrs, void* attrsIdxs, size_t numAttrs, void* stream) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, void*, void*, size_t, void*) = (int (*)(void*, void*, void*, size_t, void*, void*, size_t, void*))vgpu_forked_sym(1725, 1); return f ? f(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream) : 3; } int r = (int)vgpu_cudaMemcpyBatchAsync_ptsz_13((void*)dsts, (void*)srcs, (void*)sizes, (GoUint64)count, (void*)attrs, (void*)attrsIdxs, (GoUint64)numAttrs, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpyBatchAsync_ptsz, cudaMemcpyBatchAsync_ptsz@@libcudart.so.13");
+int vgpu12_cudaMemcpy3DBatchAsync(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1726, 1); return f ? f(numOps, opList, failIdx, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_12((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpy3DBatchAsync, cudaMemcpy3DBatchAsync@libcudart.so.12");
+int vgpu12_cudaMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, void* failIdx, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, void*, unsigned long long, void*) = (int (*)(size_t, void*, void*, unsigned long long, void*))vgpu_forked_sym(1727, 1); return f ? f(numOps, opList, failIdx, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_ptsz_12((GoUint64)numOps, (void*)opList, (void*)failIdx, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaMemcpy3DBatchAsync_ptsz, cudaMemcpy3DBatchAsync_ptsz@libcudart.so.12");
+int vgpu13_cudaMemcpy3DBatchAsync(size_t numOps, void* opList, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1728, 1); return f ? f(numOps, opList, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_13((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpy3DBatchAsync, cudaMemcpy3DBatchAsync@@libcudart.so.13");
+int vgpu13_cudaMemcpy3DBatchAsync_ptsz(size_t numOps, void* opList, unsigned long long flags, void* stream) { if (vgpu_forked()) { int (*f)(size_t, void*, unsigned long long, void*) = (int (*)(size_t, void*, unsigned long long, void*))vgpu_forked_sym(1729, 1); return f ? f(numOps, opList, flags, stream) : 3; } int r = (int)vgpu_cudaMemcpy3DBatchAsync_ptsz_13((GoUint64)numOps, (void*)opList, (GoUint64)flags, (GoUintptr)stream); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaMemcpy3DBatchAsync_ptsz, cudaMemcpy3DBatchAsync_ptsz@@libcudart.so.13");
+int vgpu12_cudaStreamBeginCaptureToGraph(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1730, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamBeginCaptureToGraph, cudaStreamBeginCaptureToGraph@libcudart.so.12");
+int vgpu13_cudaStreamBeginCaptureToGraph(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1731, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamBeginCaptureToGraph, cudaStreamBeginCaptureToGraph@@libcudart.so.13");
+int vgpu12_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1732, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph_ptsz((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@libcudart.so.12");
+int vgpu13_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1733, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph_ptsz((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4206,9 +4240,31 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaMemPoolExportPointer", "libcudart.so.13"},
 	{"cudaMemPoolImportPointer", "libcudart.so.12"},
 	{"cudaMemPoolImportPointer", "libcudart.so.13"},
+	{"cuMemcpyBatchAsync", NULL},
+	{"cuMemcpyBatchAsync_ptsz", NULL},
+	{"cuMemcpyBatchAsync_v2", NULL},
+	{"cuMemcpyBatchAsync_v2_ptsz", NULL},
+	{"cuMemcpy3DBatchAsync", NULL},
+	{"cuMemcpy3DBatchAsync_ptsz", NULL},
+	{"cuMemcpy3DBatchAsync_v2", NULL},
+	{"cuMemcpy3DBatchAsync_v2_ptsz", NULL},
+	{"cuStreamBeginCaptureToGraph", NULL},
+	{"cuStreamBeginCaptureToGraph_ptsz", NULL},
+	{"cudaMemcpyBatchAsync", "libcudart.so.12"},
+	{"cudaMemcpyBatchAsync_ptsz", "libcudart.so.12"},
+	{"cudaMemcpyBatchAsync", "libcudart.so.13"},
+	{"cudaMemcpyBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaMemcpy3DBatchAsync", "libcudart.so.12"},
+	{"cudaMemcpy3DBatchAsync_ptsz", "libcudart.so.12"},
+	{"cudaMemcpy3DBatchAsync", "libcudart.so.13"},
+	{"cudaMemcpy3DBatchAsync_ptsz", "libcudart.so.13"},
+	{"cudaStreamBeginCaptureToGraph", "libcudart.so.12"},
+	{"cudaStreamBeginCaptureToGraph", "libcudart.so.13"},
+	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.12"},
+	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1712;
-void *vgpu_fork_cache[1712];
+const int vgpu_fork_nsyms = 1734;
+void *vgpu_fork_cache[1734];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4545,6 +4601,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpy3DAsync", (void*)cuMemcpy3DAsync},
 	{"cuMemcpy3DAsync_v2", (void*)cuMemcpy3DAsync_v2},
 	{"cuMemcpy3DAsync_v2_ptsz", (void*)cuMemcpy3DAsync_v2_ptsz},
+	{"cuMemcpy3DBatchAsync", (void*)cuMemcpy3DBatchAsync},
+	{"cuMemcpy3DBatchAsync_ptsz", (void*)cuMemcpy3DBatchAsync_ptsz},
+	{"cuMemcpy3DBatchAsync_v2", (void*)cuMemcpy3DBatchAsync_v2},
+	{"cuMemcpy3DBatchAsync_v2_ptsz", (void*)cuMemcpy3DBatchAsync_v2_ptsz},
 	{"cuMemcpy3DPeer", (void*)cuMemcpy3DPeer},
 	{"cuMemcpy3DPeerAsync", (void*)cuMemcpy3DPeerAsync},
 	{"cuMemcpy3DPeerAsync_ptsz", (void*)cuMemcpy3DPeerAsync_ptsz},
@@ -4565,6 +4625,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemcpyAtoHAsync_v2_ptsz", (void*)cuMemcpyAtoHAsync_v2_ptsz},
 	{"cuMemcpyAtoH_v2", (void*)cuMemcpyAtoH_v2},
 	{"cuMemcpyAtoH_v2_ptds", (void*)cuMemcpyAtoH_v2_ptds},
+	{"cuMemcpyBatchAsync", (void*)cuMemcpyBatchAsync},
+	{"cuMemcpyBatchAsync_ptsz", (void*)cuMemcpyBatchAsync_ptsz},
+	{"cuMemcpyBatchAsync_v2", (void*)cuMemcpyBatchAsync_v2},
+	{"cuMemcpyBatchAsync_v2_ptsz", (void*)cuMemcpyBatchAsync_v2_ptsz},
 	{"cuMemcpyDtoA", (void*)cuMemcpyDtoA},
 	{"cuMemcpyDtoA_v2", (void*)cuMemcpyDtoA_v2},
 	{"cuMemcpyDtoA_v2_ptds", (void*)cuMemcpyDtoA_v2_ptds},
@@ -4673,6 +4737,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamBatchMemOp_v2", (void*)cuStreamBatchMemOp_v2},
 	{"cuStreamBatchMemOp_v2_ptsz", (void*)cuStreamBatchMemOp_v2_ptsz},
 	{"cuStreamBeginCapture", (void*)cuStreamBeginCapture},
+	{"cuStreamBeginCaptureToGraph", (void*)cuStreamBeginCaptureToGraph},
+	{"cuStreamBeginCaptureToGraph_ptsz", (void*)cuStreamBeginCaptureToGraph_ptsz},
 	{"cuStreamBeginCapture_ptsz", (void*)cuStreamBeginCapture_ptsz},
 	{"cuStreamBeginCapture_v2", (void*)cuStreamBeginCapture_v2},
 	{"cuStreamBeginCapture_v2_ptsz", (void*)cuStreamBeginCapture_v2_ptsz},

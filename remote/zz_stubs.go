@@ -3067,6 +3067,66 @@ var Stubs = table.Set{
 			StatsEnd(1354, t)
 			return r
 		},
+		CuMemcpyBatchAsync: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsyncCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
+			StatsEnd(1359, t)
+			return r
+		},
+		CuMemcpyBatchAsync_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsyncPtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
+			StatsEnd(1360, t)
+			return r
+		},
+		CuMemcpyBatchAsync_v2: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsync2CU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
+			StatsEnd(1361, t)
+			return r
+		},
+		CuMemcpyBatchAsync_v2_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsync2PtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
+			StatsEnd(1362, t)
+			return r
+		},
+		CuMemcpy3DBatchAsync: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsyncCU(numOps, opList, failIdx, flags, hStream))
+			StatsEnd(1363, t)
+			return r
+		},
+		CuMemcpy3DBatchAsync_ptsz: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsyncPtszCU(numOps, opList, failIdx, flags, hStream))
+			StatsEnd(1364, t)
+			return r
+		},
+		CuMemcpy3DBatchAsync_v2: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsync2CU(numOps, opList, flags, hStream))
+			StatsEnd(1365, t)
+			return r
+		},
+		CuMemcpy3DBatchAsync_v2_ptsz: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsync2PtszCU(numOps, opList, flags, hStream))
+			StatsEnd(1366, t)
+			return r
+		},
+		CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1367, []wire.Value{{U: uint64(hStream)}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1367, t)
+			return r
+		},
+		CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1368, []wire.Value{{U: uint64(hStream)}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1368, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -6004,6 +6064,96 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1358, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(memPool)}, {U: uint64(uintptr(exportData))}}))
 			StatsEnd(1358, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsync12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
+			StatsEnd(1369, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_ptsz_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsync12Ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
+			StatsEnd(1370, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
+			StatsEnd(1371, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_ptsz_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(MemcpyBatchAsyncPtsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
+			StatsEnd(1372, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsync12(numOps, opList, failIdx, flags, stream))
+			StatsEnd(1373, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_ptsz_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsync12Ptsz(numOps, opList, failIdx, flags, stream))
+			StatsEnd(1374, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsync(numOps, opList, flags, stream))
+			StatsEnd(1375, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_ptsz_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Memcpy3DBatchAsyncPtsz(numOps, opList, flags, stream))
+			StatsEnd(1376, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCaptureToGraph: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1377, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1377, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1378, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1378, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

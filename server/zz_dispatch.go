@@ -2682,4 +2682,16 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	19013: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.MemPoolImportPointer(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
 	},
+	18008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCaptureToGraph(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamBeginCaptureToGraphPtsz(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18028: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamBeginCaptureToGraph(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
+	18029: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.StreamBeginCaptureToGraphPtsz(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
+	},
 }

@@ -67,6 +67,11 @@ type Capture struct {
 	forkMu sync.Mutex
 	issued map[*Stream]uint64
 	waited map[*Stream]uint64
+	// A capture into an existing graph (shim/capturegraph.go): each operation becomes a node
+	// of it after tail, the nodes the capture's next operation depends on.
+	into   bool
+	tailMu sync.Mutex
+	tail   []*GraphNode
 }
 
 // noteIssued counts one operation of s into c (the origin's need no join).
@@ -199,6 +204,17 @@ func (s *Stream) BeginCapture(mode int32) Status {
 	return OK
 }
 
+// BeginCaptureToGraph starts recording s into g, its first operation after deps (nodes of g).
+func (s *Stream) BeginCaptureToGraph(mode int32, g *Graph, deps []*GraphNode) Status {
+	if st := s.BeginCapture(mode); st != OK {
+		return st
+	}
+	s.mu.Lock()
+	s.capture.Graph, s.capture.into, s.capture.tail = g, true, deps
+	s.mu.Unlock()
+	return OK
+}
+
 // EndCapture stops the capture s started and returns its graph.
 func (s *Stream) EndCapture() (*Graph, Status) {
 	s.mu.Lock()
@@ -226,7 +242,9 @@ func (s *Stream) EndCapture() (*Graph, Status) {
 	if c.unjoined() {
 		return nil, ErrCaptureUnjoined // NVIDIA's runtime ends the capture and returns no graph
 	}
-	c.Graph.Handle = NewHandle(KindGraph, c.Graph)
+	if !c.into {
+		c.Graph.Handle = NewHandle(KindGraph, c.Graph)
+	}
 	return c.Graph, OK
 }
 
@@ -265,7 +283,7 @@ func (s *Stream) Enqueue(n Node) Status {
 		if c.Invalidated {
 			return ErrCaptureInvalidated
 		}
-		c.Graph.add(n)
+		c.record(n)
 		c.noteIssued(s)
 		return OK
 	}
@@ -341,7 +359,7 @@ func (e *Event) Record(s *Stream) Status {
 	defer e.mu.Unlock()
 	if c := s.Capturing(); c != nil {
 		e.capture = c
-		c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
+		c.record(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
 		e.captureFrom, e.captureAt = s, c.issuedBy(s)
 		return OK
 	}
@@ -387,7 +405,7 @@ func (s *Stream) WaitOn(e *Event) Status {
 		return OK
 	}
 	if sc := s.Capturing(); sc != nil {
-		sc.Graph.add(Node{Kind: NodeEventWait})
+		sc.record(Node{Kind: NodeEventWait})
 	}
 	return OK
 }

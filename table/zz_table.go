@@ -592,6 +592,16 @@ type Cuda struct {
 	CuMemPoolImportPointer                               func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32
 	CuMemExportToShareableHandle                         func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32
 	CuMemImportFromShareableHandle                       func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32
+	CuMemcpyBatchAsync                                   func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32
+	CuMemcpyBatchAsync_ptsz                              func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32
+	CuMemcpyBatchAsync_v2                                func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32
+	CuMemcpyBatchAsync_v2_ptsz                           func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32
+	CuMemcpy3DBatchAsync                                 func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32
+	CuMemcpy3DBatchAsync_ptsz                            func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32
+	CuMemcpy3DBatchAsync_v2                              func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32
+	CuMemcpy3DBatchAsync_v2_ptsz                         func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32
+	CuStreamBeginCaptureToGraph                          func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
+	CuStreamBeginCaptureToGraph_ptsz                     func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -976,6 +986,16 @@ type Cudart struct {
 	CudaMemPoolImportFromShareableHandle                   func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32
 	CudaMemPoolExportPointer                               func(exportData unsafe.Pointer, ptr uintptr) int32
 	CudaMemPoolImportPointer                               func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32
+	CudaMemcpyBatchAsync_12                                func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32
+	CudaMemcpyBatchAsync_ptsz_12                           func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32
+	CudaMemcpyBatchAsync_13                                func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32
+	CudaMemcpyBatchAsync_ptsz_13                           func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32
+	CudaMemcpy3DBatchAsync_12                              func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32
+	CudaMemcpy3DBatchAsync_ptsz_12                         func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32
+	CudaMemcpy3DBatchAsync_13                              func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32
+	CudaMemcpy3DBatchAsync_ptsz_13                         func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32
+	CudaStreamBeginCaptureToGraph                          func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
+	CudaStreamBeginCaptureToGraph_ptsz                     func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3104,6 +3124,36 @@ var Semantics = Set{
 		},
 		CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
 			return int32(cuda.MemImportFromShareableHandle(handle, osHandle, shHandleType))
+		},
+		CuMemcpyBatchAsync: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.MemcpyBatchAsyncCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
+		},
+		CuMemcpyBatchAsync_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+			return int32(cuda.MemcpyBatchAsyncPtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
+		},
+		CuMemcpyBatchAsync_v2: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyBatchAsync2CU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
+		},
+		CuMemcpyBatchAsync_v2_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+			return int32(cuda.MemcpyBatchAsync2PtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
+		},
+		CuMemcpy3DBatchAsync: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DBatchAsyncCU(numOps, opList, failIdx, flags, hStream))
+		},
+		CuMemcpy3DBatchAsync_ptsz: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DBatchAsyncPtszCU(numOps, opList, failIdx, flags, hStream))
+		},
+		CuMemcpy3DBatchAsync_v2: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DBatchAsync2CU(numOps, opList, flags, hStream))
+		},
+		CuMemcpy3DBatchAsync_v2_ptsz: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.Memcpy3DBatchAsync2PtszCU(numOps, opList, flags, hStream))
+		},
+		CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			return int32(cuda.StreamBeginCaptureToGraph(hStream, hGraph, dependencies, dependencyData, numDependencies, mode))
+		},
+		CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			return int32(cuda.StreamBeginCaptureToGraphPtsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode))
 		},
 	},
 	Cudart: Cudart{
@@ -5706,6 +5756,76 @@ var Semantics = Set{
 		},
 		CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
 			r := int32(cudart.MemPoolImportPointer(ptr, memPool, exportData))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.MemcpyBatchAsync12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_ptsz_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+			r := int32(cudart.MemcpyBatchAsync12Ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+			r := int32(cudart.MemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpyBatchAsync_ptsz_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+			r := int32(cudart.MemcpyBatchAsyncPtsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DBatchAsync12(numOps, opList, failIdx, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_ptsz_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DBatchAsync12Ptsz(numOps, opList, failIdx, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DBatchAsync(numOps, opList, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaMemcpy3DBatchAsync_ptsz_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+			r := int32(cudart.Memcpy3DBatchAsyncPtsz(numOps, opList, flags, stream))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCaptureToGraph: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			r := int32(cudart.StreamBeginCaptureToGraph(stream, graph, dependencies, dependencyData, numDependencies, mode))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			r := int32(cudart.StreamBeginCaptureToGraphPtsz(stream, graph, dependencies, dependencyData, numDependencies, mode))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -10364,6 +10484,66 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 19005, "cuMemImportFromShareableHandle", cuda.Result(r), handle, osHandle, shHandleType)
 				return r
 			},
+			CuMemcpyBatchAsync: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+				shim.TraceEnd(t, 18000, "cuMemcpyBatchAsync", cuda.Result(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+				return r
+			},
+			CuMemcpyBatchAsync_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyBatchAsync_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+				shim.TraceEnd(t, 18001, "cuMemcpyBatchAsync_ptsz", cuda.Result(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+				return r
+			},
+			CuMemcpyBatchAsync_v2: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyBatchAsync_v2(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+				shim.TraceEnd(t, 18002, "cuMemcpyBatchAsync_v2", cuda.Result(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+				return r
+			},
+			CuMemcpyBatchAsync_v2_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpyBatchAsync_v2_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+				shim.TraceEnd(t, 18003, "cuMemcpyBatchAsync_v2_ptsz", cuda.Result(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+				return r
+			},
+			CuMemcpy3DBatchAsync: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DBatchAsync(numOps, opList, failIdx, flags, hStream)
+				shim.TraceEnd(t, 18004, "cuMemcpy3DBatchAsync", cuda.Result(r), numOps, opList, failIdx, flags, hStream)
+				return r
+			},
+			CuMemcpy3DBatchAsync_ptsz: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DBatchAsync_ptsz(numOps, opList, failIdx, flags, hStream)
+				shim.TraceEnd(t, 18005, "cuMemcpy3DBatchAsync_ptsz", cuda.Result(r), numOps, opList, failIdx, flags, hStream)
+				return r
+			},
+			CuMemcpy3DBatchAsync_v2: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DBatchAsync_v2(numOps, opList, flags, hStream)
+				shim.TraceEnd(t, 18006, "cuMemcpy3DBatchAsync_v2", cuda.Result(r), numOps, opList, flags, hStream)
+				return r
+			},
+			CuMemcpy3DBatchAsync_v2_ptsz: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemcpy3DBatchAsync_v2_ptsz(numOps, opList, flags, hStream)
+				shim.TraceEnd(t, 18007, "cuMemcpy3DBatchAsync_v2_ptsz", cuda.Result(r), numOps, opList, flags, hStream)
+				return r
+			},
+			CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCaptureToGraph(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+				shim.TraceEnd(t, 18008, "cuStreamBeginCaptureToGraph", cuda.Result(r), hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+				return r
+			},
+			CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamBeginCaptureToGraph_ptsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+				shim.TraceEnd(t, 18009, "cuStreamBeginCaptureToGraph_ptsz", cuda.Result(r), hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -12638,6 +12818,66 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
 				shim.TraceEnd(t, 19013, "cudaMemPoolImportPointer", cudart.Error(r), ptr, memPool, exportData)
+				return r
+			},
+			CudaMemcpyBatchAsync_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyBatchAsync_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+				shim.TraceEnd(t, 18020, "cudaMemcpyBatchAsync", cudart.Error(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+				return r
+			},
+			CudaMemcpyBatchAsync_ptsz_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyBatchAsync_ptsz_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+				shim.TraceEnd(t, 18021, "cudaMemcpyBatchAsync_ptsz", cudart.Error(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+				return r
+			},
+			CudaMemcpyBatchAsync_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyBatchAsync_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+				shim.TraceEnd(t, 18022, "cudaMemcpyBatchAsync", cudart.Error(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+				return r
+			},
+			CudaMemcpyBatchAsync_ptsz_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpyBatchAsync_ptsz_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+				shim.TraceEnd(t, 18023, "cudaMemcpyBatchAsync_ptsz", cudart.Error(r), dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+				return r
+			},
+			CudaMemcpy3DBatchAsync_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DBatchAsync_12(numOps, opList, failIdx, flags, stream)
+				shim.TraceEnd(t, 18024, "cudaMemcpy3DBatchAsync", cudart.Error(r), numOps, opList, failIdx, flags, stream)
+				return r
+			},
+			CudaMemcpy3DBatchAsync_ptsz_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DBatchAsync_ptsz_12(numOps, opList, failIdx, flags, stream)
+				shim.TraceEnd(t, 18025, "cudaMemcpy3DBatchAsync_ptsz", cudart.Error(r), numOps, opList, failIdx, flags, stream)
+				return r
+			},
+			CudaMemcpy3DBatchAsync_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DBatchAsync_13(numOps, opList, flags, stream)
+				shim.TraceEnd(t, 18026, "cudaMemcpy3DBatchAsync", cudart.Error(r), numOps, opList, flags, stream)
+				return r
+			},
+			CudaMemcpy3DBatchAsync_ptsz_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaMemcpy3DBatchAsync_ptsz_13(numOps, opList, flags, stream)
+				shim.TraceEnd(t, 18027, "cudaMemcpy3DBatchAsync_ptsz", cudart.Error(r), numOps, opList, flags, stream)
+				return r
+			},
+			CudaStreamBeginCaptureToGraph: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamBeginCaptureToGraph(stream, graph, dependencies, dependencyData, numDependencies, mode)
+				shim.TraceEnd(t, 18028, "cudaStreamBeginCaptureToGraph", cudart.Error(r), stream, graph, dependencies, dependencyData, numDependencies, mode)
+				return r
+			},
+			CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
+				shim.TraceEnd(t, 18029, "cudaStreamBeginCaptureToGraph_ptsz", cudart.Error(r), stream, graph, dependencies, dependencyData, numDependencies, mode)
 				return r
 			},
 		},
@@ -16475,6 +16715,36 @@ func Lazy(get func() *Set) *Set {
 			CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
 				return get().Cuda.CuMemImportFromShareableHandle(handle, osHandle, shHandleType)
 			},
+			CuMemcpyBatchAsync: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+			},
+			CuMemcpyBatchAsync_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyBatchAsync_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream)
+			},
+			CuMemcpyBatchAsync_v2: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyBatchAsync_v2(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+			},
+			CuMemcpyBatchAsync_v2_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpyBatchAsync_v2_ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream)
+			},
+			CuMemcpy3DBatchAsync: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DBatchAsync(numOps, opList, failIdx, flags, hStream)
+			},
+			CuMemcpy3DBatchAsync_ptsz: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DBatchAsync_ptsz(numOps, opList, failIdx, flags, hStream)
+			},
+			CuMemcpy3DBatchAsync_v2: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DBatchAsync_v2(numOps, opList, flags, hStream)
+			},
+			CuMemcpy3DBatchAsync_v2_ptsz: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemcpy3DBatchAsync_v2_ptsz(numOps, opList, flags, hStream)
+			},
+			CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				return get().Cuda.CuStreamBeginCaptureToGraph(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+			},
+			CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				return get().Cuda.CuStreamBeginCaptureToGraph_ptsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -17442,6 +17712,36 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
 				return get().Cudart.CudaMemPoolImportPointer(ptr, memPool, exportData)
+			},
+			CudaMemcpyBatchAsync_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyBatchAsync_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+			},
+			CudaMemcpyBatchAsync_ptsz_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyBatchAsync_ptsz_12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+			},
+			CudaMemcpyBatchAsync_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyBatchAsync_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+			},
+			CudaMemcpyBatchAsync_ptsz_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpyBatchAsync_ptsz_13(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream)
+			},
+			CudaMemcpy3DBatchAsync_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy3DBatchAsync_12(numOps, opList, failIdx, flags, stream)
+			},
+			CudaMemcpy3DBatchAsync_ptsz_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy3DBatchAsync_ptsz_12(numOps, opList, failIdx, flags, stream)
+			},
+			CudaMemcpy3DBatchAsync_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy3DBatchAsync_13(numOps, opList, flags, stream)
+			},
+			CudaMemcpy3DBatchAsync_ptsz_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
+				return get().Cudart.CudaMemcpy3DBatchAsync_ptsz_13(numOps, opList, flags, stream)
+			},
+			CudaStreamBeginCaptureToGraph: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				return get().Cudart.CudaStreamBeginCaptureToGraph(stream, graph, dependencies, dependencyData, numDependencies, mode)
+			},
+			CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+				return get().Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
 			},
 		},
 		Cublas: Cublas{

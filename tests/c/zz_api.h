@@ -578,7 +578,17 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemPoolExportPointer, (void*, unsigned long long)) \
 	X(int, cuMemPoolImportPointer, (void*, void*, const void*)) \
 	X(int, cuMemExportToShareableHandle, (void*, unsigned long long, int, unsigned long long)) \
-	X(int, cuMemImportFromShareableHandle, (void*, const void*, int))
+	X(int, cuMemImportFromShareableHandle, (void*, const void*, int)) \
+	X(int, cuMemcpyBatchAsync, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cuMemcpyBatchAsync_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cuMemcpyBatchAsync_v2, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*)) \
+	X(int, cuMemcpyBatchAsync_v2_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*)) \
+	X(int, cuMemcpy3DBatchAsync, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_ptsz, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_v2, (size_t, const void*, unsigned long long, void*)) \
+	X(int, cuMemcpy3DBatchAsync_v2_ptsz, (size_t, const void*, unsigned long long, void*)) \
+	X(int, cuStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cuStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -939,7 +949,13 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaMemPoolExportToShareableHandle, (void*, void*, int, unsigned int)) \
 	X(int, cudaMemPoolImportFromShareableHandle, (void*, const void*, int, unsigned int)) \
 	X(int, cudaMemPoolExportPointer, (void*, void*)) \
-	X(int, cudaMemPoolImportPointer, (void*, void*, const void*))
+	X(int, cudaMemPoolImportPointer, (void*, void*, const void*)) \
+	X(int, cudaMemcpyBatchAsync, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cudaMemcpyBatchAsync_ptsz, (const void*, const void*, const void*, size_t, const void*, const void*, size_t, void*, void*)) \
+	X(int, cudaMemcpy3DBatchAsync, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cudaMemcpy3DBatchAsync_ptsz, (size_t, const void*, void*, unsigned long long, void*)) \
+	X(int, cudaStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cudaStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \
