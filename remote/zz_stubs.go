@@ -3031,6 +3031,103 @@ var Stubs = table.Set{
 			StatsEnd(1348, t)
 			return r
 		},
+		CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1349, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1349, t)
+			return r
+		},
+		CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1350, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1350, t)
+			return r
+		},
+		CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1351, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(pool)}}))
+			StatsEnd(1351, t)
+			return r
+		},
+		CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1352, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1352, t)
+			return r
+		},
+		CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1353, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1353, t)
+			return r
+		},
+		CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1354, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1354, t)
+			return r
+		},
+		CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1355, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1355, t)
+			return r
+		},
+		CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1356, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1356, t)
+			return r
+		},
+		CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1357, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1357, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1358, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1358, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1359, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1359, t)
+			return r
+		},
+		CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1360, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(hGraph)}, {U: uint64(ctx)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1360, t)
+			return r
+		},
+		CuFuncSetBlockShape: table.Semantics.Cuda.CuFuncSetBlockShape,
+		CuFuncSetSharedSize: table.Semantics.Cuda.CuFuncSetSharedSize,
+		CuParamSetSize:      table.Semantics.Cuda.CuParamSetSize,
+		CuParamSeti:         table.Semantics.Cuda.CuParamSeti,
+		CuParamSetf:         table.Semantics.Cuda.CuParamSetf,
+		CuParamSetv:         table.Semantics.Cuda.CuParamSetv,
+		CuLaunch: func(f uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Launch(f))
+			StatsEnd(1367, t)
+			return r
+		},
+		CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
+			t := StatsBegin()
+			r := int32(LaunchGrid(f, grid_width, grid_height))
+			StatsEnd(1368, t)
+			return r
+		},
+		CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchGridAsync(f, grid_width, grid_height, hStream))
+			StatsEnd(1369, t)
+			return r
+		},
+		CuTensorMapEncodeIm2colWide: table.Semantics.Cuda.CuTensorMapEncodeIm2colWide,
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
