@@ -131,14 +131,20 @@ func ParamSetv(f uintptr, offset int32, ptr unsafe.Pointer, n uint32) Result {
 // client's.
 type Launcher func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params, extra uintptr) Result
 
-// LegacyLaunch launches f on a gx x gy grid with its legacy state, through launch.
+// LegacyLaunch launches f on a gx x gy grid with its legacy state, through launch. Where
+// the function's image says its parameter layout, the buffer goes as kernelParams (one
+// pointer per parameter, at its offset), which every backend packs by the layout it knows;
+// a buffer longer than the parameters is too many arguments, a shorter one is zero-filled,
+// as cuLaunchKernel's packed form does. Otherwise the buffer goes packed, as `extra`.
 func LegacyLaunch(f uintptr, gx, gy int32, h uintptr, launch Launcher) Result {
 	legacyMu.Lock()
 	st, r := legacyFunc(f)
 	var cp legacyState
+	var layout []shim.ParamInfo
 	if r == Success {
 		cp = *st
 		cp.params = append([]byte(nil), st.params...)
+		layout = paramLayout(f)
 	}
 	legacyMu.Unlock()
 	if r != Success {
@@ -147,18 +153,51 @@ func LegacyLaunch(f uintptr, gx, gy int32, h uintptr, launch Launcher) Result {
 	if gx <= 0 || gy <= 0 || cp.block[0] == 0 {
 		return ErrorInvalidValue
 	}
-	var extra uintptr
+	var params, extra uintptr
 	size := uint64(len(cp.params))
 	var kv [5]uintptr
-	if size > 0 {
+	var slots []uintptr
+	switch {
+	case layout != nil:
+		end := 0
+		for _, q := range layout {
+			end = max(end, int(q.Offset+q.Size))
+		}
+		if len(cp.params) > end {
+			return ErrorLaunchOutOfRes
+		}
+		cp.params = append(cp.params, make([]byte, end-len(cp.params)+1)...) // +1: a pointer for an empty block
+		slots = make([]uintptr, len(layout)+1)
+		for i, q := range layout {
+			slots[i] = uintptr(unsafe.Pointer(&cp.params[q.Offset]))
+		}
+		params = uintptr(unsafe.Pointer(&slots[0]))
+	case size > 0:
 		kv = [5]uintptr{launchParamBufferPointer, uintptr(unsafe.Pointer(&cp.params[0])), launchParamBufferSize, uintptr(unsafe.Pointer(&size)), launchParamEnd}
 		extra = uintptr(unsafe.Pointer(&kv[0]))
 	}
-	r = launch(f, uint32(gx), uint32(gy), 1, cp.block[0], cp.block[1], cp.block[2], cp.shared, h, 0, extra)
+	r = launch(f, uint32(gx), uint32(gy), 1, cp.block[0], cp.block[1], cp.block[2], cp.shared, h, params, extra)
 	runtime.KeepAlive(cp.params)
+	runtime.KeepAlive(slots)
 	runtime.KeepAlive(&size)
 	runtime.KeepAlive(&kv)
 	return r
+}
+
+// paramLayout is the function's parameter table, from its image (nil where the image does
+// not say: PTX, a compressed entry).
+func paramLayout(f uintptr) []shim.ParamInfo {
+	k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, f)
+	if !ok {
+		return nil
+	}
+	if k.Params != nil {
+		return k.Params
+	}
+	if k.Module != nil && k.Module.Image != 0 && k.Module.Size != 0 {
+		return paramTable(shim.Bytes(k.Module.Image, k.Module.Size), k.Name)
+	}
+	return nil
 }
 
 // The keys of cuLaunchKernel's extra array (CU_LAUNCH_PARAM_*).
