@@ -170,3 +170,73 @@ func TensorMapEncodeIm2colWide(tmapp uintptr, dtype int32, rank uint32, addr uin
 	copy(unsafe.Slice((*byte)(tmap), tensorMapSize), d)
 	return Success
 }
+
+// ---- memory a device cannot hand out here ----
+
+// CUmemRangeHandleType and its flags.
+const (
+	rangeHandleDmaBufFD     = 1
+	rangeFlagDmaBufMapPCIe  = 1
+	hostPageSize            = 4096
+	maxArrayMapInfos        = 1 << 16
+	arrayMapInfoSize        = 96 // sizeof(CUarrayMapInfo)
+	resourceTypeArray       = 0  // CU_RESOURCE_TYPE_ARRAY
+	resourceTypeMipmapArray = 1  // CU_RESOURCE_TYPE_MIPMAPPED_ARRAY
+)
+
+// MemGetHandleForAddressRange is cuMemGetHandleForAddressRange. The request is checked as
+// the driver documents it (a dma-buf fd, flags 0 or the PCIe mapping, a page-aligned range
+// inside one of the caller's device allocations); a valid one answers NOT_SUPPORTED, which
+// NVIDIA's driver gives where the kernel cannot export dma-bufs: vgpu's device memory is a
+// model or lives on a server's GPU, and no dma-buf of this machine's kernel describes it.
+func MemGetHandleForAddressRange(handle unsafe.Pointer, p, size uint64, typ int32, flags uint64) Result {
+	if _, r := ctxDevice(); r != Success {
+		return r
+	}
+	if handle == nil || typ != rangeHandleDmaBufFD || flags&^rangeFlagDmaBufMapPCIe != 0 {
+		return ErrorInvalidValue
+	}
+	if size == 0 || p%hostPageSize != 0 || size%hostPageSize != 0 {
+		return ErrorInvalidValue
+	}
+	a := shim.S().Mem.Find(uintptr(p))
+	if a == nil || !a.OnDevice() || !shim.InRange(a.Base, uint64(a.Size), uintptr(p), size) {
+		return ErrorInvalidValue
+	}
+	return ErrorNotSupported
+}
+
+// MemMapArrayAsync is cuMemMapArrayAsync: it maps and unmaps memory into sparse CUDA arrays.
+// vgpu makes no sparse array (cuArrayGetSparseProperties says so of every array), so each
+// entry must name one of the caller's arrays or mipmapped arrays (else an invalid handle),
+// and then it is not sparse: an invalid value. Nothing is mapped.
+func MemMapArrayAsync(list unsafe.Pointer, count uint32, h uintptr) Result {
+	if _, r := stream(h); r != Success {
+		return r
+	}
+	if list == nil || count == 0 || count > maxArrayMapInfos {
+		return ErrorInvalidValue
+	}
+	for i := uintptr(0); i < uintptr(count); i++ {
+		e := unsafe.Add(list, arrayMapInfoSize*i)
+		res := *(*uintptr)(unsafe.Add(e, 8))
+		switch *(*int32)(e) {
+		case resourceTypeArray:
+			if _, r := arrayOf(res); r != Success {
+				return r
+			}
+		case resourceTypeMipmapArray:
+			if _, ok := shim.LookupMipmap(res); !ok {
+				return ErrorInvalidHandle
+			}
+		default:
+			return ErrorInvalidValue
+		}
+	}
+	return ErrorInvalidValue
+}
+
+// MemMapArrayAsyncPtsz is cuMemMapArrayAsync_ptsz.
+func MemMapArrayAsyncPtsz(list unsafe.Pointer, count uint32, h uintptr) Result {
+	return MemMapArrayAsync(list, count, ptsz(h))
+}

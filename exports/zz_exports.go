@@ -6871,3 +6871,18 @@ func vgpu_cuLaunchGridAsync(f uintptr, grid_width int32, grid_height int32, hStr
 func vgpu_cuTensorMapEncodeIm2colWide(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
 	return dispatch.T().Cuda.CuTensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
 }
+
+//export vgpu_cuMemGetHandleForAddressRange
+func vgpu_cuMemGetHandleForAddressRange(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+}
+
+//export vgpu_cuMemMapArrayAsync
+func vgpu_cuMemMapArrayAsync(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+}
+
+//export vgpu_cuMemMapArrayAsync_ptsz
+func vgpu_cuMemMapArrayAsync_ptsz(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
+}

@@ -2491,6 +2491,9 @@ int cuLaunch(void* f) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))v
 int cuLaunchGrid(void* f, int grid_width, int grid_height) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1717, 1); return f ? f(f, grid_width, grid_height) : 3; } int r = (int)vgpu_cuLaunchGrid((GoUintptr)f, (GoInt32)grid_width, (GoInt32)grid_height); vgpu_fork_note_init(r); return r; }
 int cuLaunchGridAsync(void* f, int grid_width, int grid_height, void* hStream) { if (vgpu_forked()) { int (*f)(void*, int, int, void*) = (int (*)(void*, int, int, void*))vgpu_forked_sym(1718, 1); return f ? f(f, grid_width, grid_height, hStream) : 3; } int r = (int)vgpu_cuLaunchGridAsync((GoUintptr)f, (GoInt32)grid_width, (GoInt32)grid_height, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 int cuTensorMapEncodeIm2colWide(void* tensorMap, int tensorDataType, unsigned int tensorRank, void* globalAddress, void* globalDim, void* globalStrides, int pixelBoxLowerCornerWidth, int pixelBoxUpperCornerWidth, unsigned int channelsPerPixel, unsigned int pixelsPerColumn, void* elementStrides, int interleave, int mode, int swizzle, int l2Promotion, int oobFill) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int, void*, void*, void*, int, int, unsigned int, unsigned int, void*, int, int, int, int, int) = (int (*)(void*, int, unsigned int, void*, void*, void*, int, int, unsigned int, unsigned int, void*, int, int, int, int, int))vgpu_forked_sym(1719, 1); return f ? f(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill) : 3; } int r = (int)vgpu_cuTensorMapEncodeIm2colWide((GoUintptr)tensorMap, (GoInt32)tensorDataType, (GoUint32)tensorRank, (GoUintptr)globalAddress, (GoUintptr)globalDim, (GoUintptr)globalStrides, (GoInt32)pixelBoxLowerCornerWidth, (GoInt32)pixelBoxUpperCornerWidth, (GoUint32)channelsPerPixel, (GoUint32)pixelsPerColumn, (GoUintptr)elementStrides, (GoInt32)interleave, (GoInt32)mode, (GoInt32)swizzle, (GoInt32)l2Promotion, (GoInt32)oobFill); vgpu_fork_note_init(r); return r; }
+int cuMemGetHandleForAddressRange(void* handle, unsigned long long dptr, size_t size, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, int, unsigned long long) = (int (*)(void*, unsigned long long, size_t, int, unsigned long long))vgpu_forked_sym(1720, 1); return f ? f(handle, dptr, size, handleType, flags) : 3; } int r = (int)vgpu_cuMemGetHandleForAddressRange((void*)handle, (GoUint64)dptr, (GoUint64)size, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemMapArrayAsync(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1721, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemMapArrayAsync_ptsz(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1722, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync_ptsz((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4214,9 +4217,12 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuLaunchGrid", NULL},
 	{"cuLaunchGridAsync", NULL},
 	{"cuTensorMapEncodeIm2colWide", NULL},
+	{"cuMemGetHandleForAddressRange", NULL},
+	{"cuMemMapArrayAsync", NULL},
+	{"cuMemMapArrayAsync_ptsz", NULL},
 };
-const int vgpu_fork_nsyms = 1720;
-void *vgpu_fork_cache[1720];
+const int vgpu_fork_nsyms = 1723;
+void *vgpu_fork_cache[1723];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4517,6 +4523,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemGetAllocationGranularity", (void*)cuMemGetAllocationGranularity},
 	{"cuMemGetAllocationPropertiesFromHandle", (void*)cuMemGetAllocationPropertiesFromHandle},
 	{"cuMemGetDefaultMemPool", (void*)cuMemGetDefaultMemPool},
+	{"cuMemGetHandleForAddressRange", (void*)cuMemGetHandleForAddressRange},
 	{"cuMemGetInfo", (void*)cuMemGetInfo},
 	{"cuMemGetInfo_v2", (void*)cuMemGetInfo_v2},
 	{"cuMemGetMemPool", (void*)cuMemGetMemPool},
@@ -4528,6 +4535,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemHostRegister_v2", (void*)cuMemHostRegister_v2},
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
 	{"cuMemMap", (void*)cuMemMap},
+	{"cuMemMapArrayAsync", (void*)cuMemMapArrayAsync},
+	{"cuMemMapArrayAsync_ptsz", (void*)cuMemMapArrayAsync_ptsz},
 	{"cuMemPoolCreate", (void*)cuMemPoolCreate},
 	{"cuMemPoolDestroy", (void*)cuMemPoolDestroy},
 	{"cuMemPoolGetAccess", (void*)cuMemPoolGetAccess},

@@ -3128,6 +3128,24 @@ var Stubs = table.Set{
 			return r
 		},
 		CuTensorMapEncodeIm2colWide: table.Semantics.Cuda.CuTensorMapEncodeIm2colWide,
+		CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1371, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(dptr)}, {U: uint64(size)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1371, t)
+			return r
+		},
+		CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1372, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1372, t)
+			return r
+		},
+		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1373, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1373, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

@@ -178,3 +178,48 @@ func apiFn(t *testing.T, name string) *api.Func {
 	require.NotNil(t, f, name)
 	return f
 }
+
+// Sparse-array mapping names arrays: another client's array is a handle nobody issued, and an
+// entry count larger than what was sent never makes the server read past it. A dma-buf export
+// of another client's memory is refused as for an unknown range.
+func TestMapArrayAndDmaBufReachOnlyTheCallersObjects(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := s.dial(t), s.dial(t)
+	driver(a)
+	driver(b)
+	desc := make([]byte, 24)
+	binary.LittleEndian.PutUint64(desc[0:], 64)
+	binary.LittleEndian.PutUint64(desc[8:], 64)
+	binary.LittleEndian.PutUint32(desc[16:], 1)
+	binary.LittleEndian.PutUint32(desc[20:], 1)
+	r, outs := a.call("cuArrayCreate_v2", wire.Value{U: 1}, wire.Value{B: desc})
+	require.Zero(t, r)
+	arr := binary.LittleEndian.Uint64(outs[0])
+	info := make([]byte, 96)
+	binary.LittleEndian.PutUint64(info[8:], arr)
+	r, _ = a.call("cuMemMapArrayAsync", wire.Value{B: info}, wire.Value{U: 1}, wire.Value{})
+	assert.Equal(t, uint64(1), r, "the owner's array is not sparse")
+	r, _ = b.call("cuMemMapArrayAsync", wire.Value{B: info}, wire.Value{U: 1}, wire.Value{})
+	assert.Equal(t, uint64(400), r, "another client's array")
+	f := apiFn(t, "cuMemMapArrayAsync")
+	for _, count := range []uint64{2, 1 << 31} {
+		req, err := wire.EncodeRequest(f, []wire.Value{{B: info}, {U: count}, {}})
+		if err != nil {
+			continue
+		}
+		if p, err := a.request(uint32(f.Op), req); err == nil {
+			if res, _, err := wire.DecodeResponse(f, p); err == nil {
+				assert.NotZero(t, res, "count %d", count)
+			}
+		}
+	}
+
+	r, outs = a.call("cuMemAlloc_v2", wire.Value{U: 1}, wire.Value{U: 1 << 20})
+	require.Zero(t, r)
+	p := binary.LittleEndian.Uint64(outs[0])
+	r, _ = a.call("cuMemGetHandleForAddressRange", wire.Value{U: 1}, wire.Value{U: p}, wire.Value{U: 1 << 16}, wire.Value{U: 1}, wire.Value{})
+	assert.Equal(t, uint64(801), r, "the owner's range: checked, then not supported")
+	r, _ = b.call("cuMemGetHandleForAddressRange", wire.Value{U: 1}, wire.Value{U: p}, wire.Value{U: 1 << 16}, wire.Value{U: 1}, wire.Value{})
+	assert.Equal(t, uint64(1), r, "another client's range")
+	s.works(t)
+}

@@ -2688,4 +2688,13 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	17011: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.GraphConditionalHandleCreateCU(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U), uint32(v[3].U), uint32(v[4].U))))
 	},
+	17022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetHandleForAddressRange(ptr(v[0].B), uint64(v[1].U), uint64(v[2].U), int32(v[3].U), uint64(v[4].U))))
+	},
+	17023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemMapArrayAsync(ptr(v[0].B), uint32(v[1].U), uintptr(v[2].U))))
+	},
+	17024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemMapArrayAsyncPtsz(ptr(v[0].B), uint32(v[1].U), uintptr(v[2].U))))
+	},
 }

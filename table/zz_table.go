@@ -608,6 +608,9 @@ type Cuda struct {
 	CuLaunchGrid                                         func(f uintptr, grid_width int32, grid_height int32) int32
 	CuLaunchGridAsync                                    func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32
 	CuTensorMapEncodeIm2colWide                          func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32
+	CuMemGetHandleForAddressRange                        func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32
+	CuMemMapArrayAsync                                   func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
+	CuMemMapArrayAsync_ptsz                              func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -3164,6 +3167,15 @@ var Semantics = Set{
 		},
 		CuTensorMapEncodeIm2colWide: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
 			return int32(cuda.TensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill))
+		},
+		CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+			return int32(cuda.MemGetHandleForAddressRange(handle, dptr, size, handleType, flags))
+		},
+		CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			return int32(cuda.MemMapArrayAsync(mapInfoList, count, hStream))
+		},
+		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			return int32(cuda.MemMapArrayAsyncPtsz(mapInfoList, count, hStream))
 		},
 	},
 	Cudart: Cudart{
@@ -10492,6 +10504,24 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 17021, "cuTensorMapEncodeIm2colWide", cuda.Result(r), tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
 				return r
 			},
+			CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+				shim.TraceEnd(t, 17022, "cuMemGetHandleForAddressRange", cuda.Result(r), handle, dptr, size, handleType, flags)
+				return r
+			},
+			CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+				shim.TraceEnd(t, 17023, "cuMemMapArrayAsync", cuda.Result(r), mapInfoList, count, hStream)
+				return r
+			},
+			CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
+				shim.TraceEnd(t, 17024, "cuMemMapArrayAsync_ptsz", cuda.Result(r), mapInfoList, count, hStream)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -16620,6 +16650,15 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuTensorMapEncodeIm2colWide: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
 				return get().Cuda.CuTensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
+			},
+			CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+				return get().Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+			},
+			CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+			},
+			CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
 			},
 		},
 		Cudart: Cudart{

@@ -24,6 +24,7 @@ static int failures, checks;
 
 /* CUmemLocation, CUmemPoolProps (NVIDIA's documented fields). */
 struct memloc { int type, id; };
+struct arraydesc { size_t width, height; int format; unsigned channels; };
 struct poolprops { int allocType, handleTypes; struct memloc location; void *win32; size_t maxSize; unsigned short usage; unsigned char reserved[54]; };
 
 #define FNS(X) \
@@ -54,6 +55,9 @@ struct poolprops { int allocType, handleTypes; struct memloc location; void *win
 	X(cuParamSetSize, (H, unsigned)) X(cuParamSeti, (H, int, unsigned)) X(cuParamSetf, (H, int, float)) \
 	X(cuParamSetv, (H, int, void *, unsigned)) X(cuLaunch, (H)) X(cuLaunchGrid, (H, int, int)) \
 	X(cuLaunchGridAsync, (H, int, int, H)) \
+	X(cuMemGetHandleForAddressRange, (void *, CUdeviceptr, size_t, int, unsigned long long)) \
+	X(cuMemMapArrayAsync, (void *, unsigned, H)) X(cuMemMapArrayAsync_ptsz, (void *, unsigned, H)) \
+	X(cuArrayCreate_v2, (H *, const struct arraydesc *)) X(cuArrayDestroy, (H)) \
 	X(cuTensorMapEncodeIm2col, (void *, int, unsigned, void *, const unsigned long long *, const unsigned long long *, const int *, const int *, unsigned, unsigned, const unsigned *, int, int, int, int)) \
 	X(cuTensorMapEncodeIm2colWide, (void *, int, unsigned, void *, const unsigned long long *, const unsigned long long *, int, int, unsigned, unsigned, const unsigned *, int, int, int, int, int))
 
@@ -333,6 +337,54 @@ static void test_im2col_wide(void) {
 #undef WIDE
 }
 
+/* A dma-buf export is checked as documented, then refused: no dma-buf of this machine's
+ * kernel describes vgpu's device memory (801, as a driver whose kernel cannot export). */
+static void test_dmabuf(void) {
+	CUdeviceptr p = 0;
+	int fd = -7;
+	EQ(cuMemAlloc_v2(&p, 1 << 20), 0, "cuMemAlloc");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 1 << 16, 1, 0), 801, "a valid dma-buf request");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 1 << 16, 1, 1), 801, "with the PCIe mapping");
+	EQ(fd, -7, "no descriptor is written");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 1 << 16, 2, 0), 1, "no such handle type");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 1 << 16, 1, 4), 1, "no such flag");
+	EQ(cuMemGetHandleForAddressRange(NULL, p, 1 << 16, 1, 0), 1, "no output");
+	EQ(cuMemGetHandleForAddressRange(&fd, p + 16, 1 << 16, 1, 0), 1, "an address not page-aligned");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 100, 1, 0), 1, "a size not page-aligned");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 2 << 20, 1, 0), 1, "past the allocation");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 0, 1, 0), 1, "an empty range");
+	EQ(cuMemFree_v2(p), 0, "cuMemFree");
+	EQ(cuMemGetHandleForAddressRange(&fd, p, 1 << 16, 1, 0), 1, "freed memory");
+}
+
+/* Sparse-array mapping: vgpu makes no sparse array, so an entry naming a real array is an
+ * invalid value, one naming no array an invalid handle. */
+static void test_map_array(void) {
+	struct arraydesc d = {64, 64, 1, 1};
+	H a = NULL, s = NULL;
+	EQ(cuArrayCreate_v2(&a, &d), 0, "cuArrayCreate");
+	unsigned char info[2][96];
+	memset(info, 0, sizeof info);
+	memcpy(info[0] + 8, &a, sizeof a); /* CU_RESOURCE_TYPE_ARRAY */
+	memcpy(info[1] + 8, &a, sizeof a);
+	EQ(cuMemMapArrayAsync(info, 1, NULL), 1, "the array is not sparse");
+	EQ(cuMemMapArrayAsync_ptsz(info, 2, NULL), 1, "_ptsz: neither entry is");
+	H wild = (H)0x7171;
+	memcpy(info[1] + 8, &wild, sizeof wild);
+	EQ(cuMemMapArrayAsync(info, 2, NULL), 400, "no such array");
+	info[1][0] = 1; /* a mipmapped array */
+	EQ(cuMemMapArrayAsync(info, 2, NULL), 400, "no such mipmapped array");
+	info[1][0] = 2;
+	EQ(cuMemMapArrayAsync(info, 2, NULL), 1, "linear memory is no array");
+	EQ(cuMemMapArrayAsync(NULL, 1, NULL), 1, "no list");
+	EQ(cuMemMapArrayAsync(info, 0, NULL), 1, "no entries");
+	EQ(cuStreamCreate(&s, 1), 0, "cuStreamCreate");
+	EQ(cuMemMapArrayAsync(info, 1, s), 1, "on a stream");
+	EQ(cuStreamDestroy_v2(s), 0, "cuStreamDestroy");
+	EQ(cuArrayDestroy(a), 0, "cuArrayDestroy");
+	EQ(cuMemMapArrayAsync(info, 1, NULL), 400, "a destroyed array");
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) { fprintf(stderr, "usage: covdrv LIBDIR [label]\n"); return 2; }
@@ -351,6 +403,8 @@ int main(int argc, char **argv) {
 	test_conditional();
 	test_legacy_launch();
 	test_im2col_wide();
+	test_dmabuf();
+	test_map_array();
 	EQ(cuCtxDestroy_v2(ctx), 0, "cuCtxDestroy");
 	printf("%s: covdrv %s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", argc > 2 ? argv[2] : "", checks, failures);
 	return failures != 0;

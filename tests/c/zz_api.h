@@ -594,7 +594,10 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuLaunch, (void*)) \
 	X(int, cuLaunchGrid, (void*, int, int)) \
 	X(int, cuLaunchGridAsync, (void*, int, int, void*)) \
-	X(int, cuTensorMapEncodeIm2colWide, (void*, int, unsigned int, void*, const void*, const void*, int, int, unsigned int, unsigned int, const void*, int, int, int, int, int))
+	X(int, cuTensorMapEncodeIm2colWide, (void*, int, unsigned int, void*, const void*, const void*, int, int, unsigned int, unsigned int, const void*, int, int, int, int, int)) \
+	X(int, cuMemGetHandleForAddressRange, (void*, unsigned long long, size_t, int, unsigned long long)) \
+	X(int, cuMemMapArrayAsync, (const void*, unsigned int, void*)) \
+	X(int, cuMemMapArrayAsync_ptsz, (const void*, unsigned int, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \

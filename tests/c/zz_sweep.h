@@ -1361,4 +1361,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuLaunchGrid", "hss", 'c', 0},
 	{"cuLaunchGridAsync", "hssh", 'c', 0},
 	{"cuTensorMapEncodeIm2colWide", "dsudddssuudsssss", 'c', 0},
+	{"cuMemGetHandleForAddressRange", "ouusu", 'c', 0},
+	{"cuMemMapArrayAsync", "iuh", 'c', 0},
+	{"cuMemMapArrayAsync_ptsz", "iuh", 'c', 0},
 };
