@@ -115,16 +115,22 @@ func ParamSetf(f uintptr, offset int32, v float32) Result {
 	return paramSet(f, offset, shim.Le.AppendUint32(nil, math.Float32bits(v)))
 }
 
-// ParamSetv is cuParamSetv: n bytes from ptr at offset.
+// ParamSetv is cuParamSetv: n bytes from ptr at offset (read only once the function and
+// the span are known good).
 func ParamSetv(f uintptr, offset int32, ptr unsafe.Pointer, n uint32) Result {
-	if n > maxParamBytes || (ptr == nil && n > 0) {
+	legacyMu.Lock()
+	defer legacyMu.Unlock()
+	st, r := legacyFunc(f)
+	if r != Success {
+		return r
+	}
+	if (ptr == nil && n > 0) || offset < 0 || int64(offset)+int64(n) > int64(len(st.params)) {
 		return ErrorInvalidValue
 	}
-	var b []byte
 	if n > 0 {
-		b = append(b, shim.View(ptr, int(n))...)
+		copy(st.params[offset:], shim.View(ptr, int(n)))
 	}
-	return paramSet(f, offset, b)
+	return Success
 }
 
 // Launcher is cuLaunchKernel's signature: the semantics' LaunchFunction, or a remote
