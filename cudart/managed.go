@@ -114,82 +114,12 @@ func StreamAttachMemAsyncPtsz(stream, p uintptr, length uint64, flags uint32) Er
 	return StreamAttachMemAsync(ptsz(stream), p, length, flags)
 }
 
-// maxBatch bounds a batch's ranges and locations: the arrays are read from the caller's
-// memory, and no program names more ranges than a device has pages to move.
-const maxBatch = 1 << 16
-
-// batch is a checked batch of managed ranges and where to prefetch them: location k serves
-// ranges idxs[k] .. idxs[k+1]-1 (the last one to the end), the first starting at range 0.
-type batch struct {
-	ps   []uintptr
-	ns   []uint64
-	locs [][2]int32
-	idxs []uint64
-}
-
-func readBatch(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs uint64, flags uint64, prefetch bool) (batch, Error) {
-	var b batch
-	if _, e := begin(); e != Success {
-		return b, e
-	}
-	if dptrs == nil || sizes == nil || count == 0 || count > maxBatch || flags != 0 {
-		return b, ErrorInvalidValue
-	}
-	b.ps = unsafe.Slice((*uintptr)(dptrs), count)
-	b.ns = unsafe.Slice((*uint64)(sizes), count)
-	for i := range b.ps {
-		if st := shim.CheckManaged(b.ps[i], b.ns[i]); st != shim.OK {
-			return b, From(st)
-		}
-	}
-	if !prefetch {
-		return b, Success
-	}
-	if locs == nil || idxs == nil || numLocs == 0 || numLocs > count {
-		return b, ErrorInvalidValue
-	}
-	b.idxs = unsafe.Slice((*uint64)(idxs), numLocs)
-	for k := range b.idxs {
-		l := unsafe.Add(locs, 8*k)
-		typ, id := location(l)
-		if st := shim.CheckLocation(typ, id); st != shim.OK {
-			return b, From(st)
-		}
-		b.locs = append(b.locs, [2]int32{typ, id})
-		if (k == 0 && b.idxs[0] != 0) || (k > 0 && b.idxs[k] <= b.idxs[k-1]) || b.idxs[k] >= count {
-			return b, ErrorInvalidValue
-		}
-	}
-	return b, Success
-}
-
-// prefetch records each range's destination.
-func (b batch) prefetch() Error {
-	for k, l := range b.locs {
-		end := uint64(len(b.ps))
-		if k+1 < len(b.idxs) {
-			end = b.idxs[k+1]
-		}
-		for i := b.idxs[k]; i < end; i++ {
-			if st := shim.Prefetch(b.ps[i], b.ns[i], l[0], l[1], 0); st != shim.OK {
-				return From(st)
-			}
-		}
-	}
-	return Success
-}
-
-// MemPrefetchBatchAsync is cudaMemPrefetchBatchAsync: count managed ranges, each prefetched
-// to the location whose index range holds it; all checked before any is recorded.
+// MemPrefetchBatchAsync is cudaMemPrefetchBatchAsync (shim.PrefetchBatch).
 func MemPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
 	if _, e := resolveStream(stream); e != Success {
 		return e
 	}
-	b, e := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
-	if e != Success {
-		return e
-	}
-	return b.prefetch()
+	return From(shim.PrefetchBatch(dptrs, sizes, count, locs, idxs, numLocs, flags))
 }
 
 // MemPrefetchBatchAsyncPtsz is cudaMemPrefetchBatchAsync_ptsz.
@@ -197,20 +127,12 @@ func MemPrefetchBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count uint64, locs, 
 	return MemPrefetchBatchAsync(dptrs, sizes, count, locs, idxs, numLocs, flags, ptsz(stream))
 }
 
-// MemDiscardBatchAsync is cudaMemDiscardBatchAsync: the ranges' contents become undefined
-// and they have been prefetched nowhere (the model keeps the bytes: undefined allows that).
+// MemDiscardBatchAsync is cudaMemDiscardBatchAsync (shim.DiscardBatch).
 func MemDiscardBatchAsync(dptrs, sizes unsafe.Pointer, count, flags uint64, stream uintptr) Error {
 	if _, e := resolveStream(stream); e != Success {
 		return e
 	}
-	b, e := readBatch(dptrs, sizes, count, nil, nil, 0, flags, false)
-	if e != Success {
-		return e
-	}
-	for i := range b.ps {
-		shim.Discard(b.ps[i], b.ns[i])
-	}
-	return Success
+	return From(shim.DiscardBatch(dptrs, sizes, count, flags))
 }
 
 // MemDiscardBatchAsyncPtsz is cudaMemDiscardBatchAsync_ptsz.
@@ -218,20 +140,13 @@ func MemDiscardBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count, flags uint64, 
 	return MemDiscardBatchAsync(dptrs, sizes, count, flags, ptsz(stream))
 }
 
-// MemDiscardAndPrefetchBatchAsync is cudaMemDiscardAndPrefetchBatchAsync: a discard, then
-// the prefetch of each range to its location.
+// MemDiscardAndPrefetchBatchAsync is cudaMemDiscardAndPrefetchBatchAsync
+// (shim.DiscardAndPrefetchBatch).
 func MemDiscardAndPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
 	if _, e := resolveStream(stream); e != Success {
 		return e
 	}
-	b, e := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
-	if e != Success {
-		return e
-	}
-	for i := range b.ps {
-		shim.Discard(b.ps[i], b.ns[i])
-	}
-	return b.prefetch()
+	return From(shim.DiscardAndPrefetchBatch(dptrs, sizes, count, locs, idxs, numLocs, flags))
 }
 
 // MemDiscardAndPrefetchBatchAsyncPtsz is cudaMemDiscardAndPrefetchBatchAsync_ptsz.

@@ -10,71 +10,28 @@ import (
 // cudaMemSetMemPool), allocation from a named pool, a kernel's attribute per device, and the
 // list of valid devices. The model's pools are the devices' default ones (shim/mempool.go).
 
-// cudaMemAllocationTypePinned: the only type of pool the runtime creates.
-const allocPinned = 1
-
-// poolForLocation is the default pool of the device a cudaMemLocation names. Host pools are
-// not modelled: a host location is not supported.
-func poolForLocation(loc unsafe.Pointer, typ int32) (*shim.Device, Error) {
-	if _, e := begin(); e != Success {
-		return nil, e
-	}
-	if loc == nil || typ != allocPinned {
-		return nil, ErrorInvalidValue
-	}
-	switch lt, id := *(*int32)(loc), *(*int32)(unsafe.Add(loc, 4)); lt {
-	case locDevice:
-		d, e := deviceAt(id)
-		if e != Success {
-			return nil, ErrorInvalidDevice
-		}
-		return d, Success
-	case locHost, locHostNuma, locHostNumaCurrent:
-		return nil, ErrorNotSupported
-	}
-	return nil, ErrorInvalidValue
-}
-
-// MemGetDefaultMemPool is cudaMemGetDefaultMemPool.
+// MemGetDefaultMemPool is cudaMemGetDefaultMemPool (shim.LocationPool).
 func MemGetDefaultMemPool(out, loc unsafe.Pointer, typ int32) Error {
-	d, e := poolForLocation(loc, typ)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	shim.PutPtr(out, shim.PoolOf(d).Handle)
-	return Success
+	return From(shim.LocationPool(out, loc, typ, false))
 }
 
 // MemGetMemPool is cudaMemGetMemPool: the location's current pool.
 func MemGetMemPool(out, loc unsafe.Pointer, typ int32) Error {
-	d, e := poolForLocation(loc, typ)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	shim.PutPtr(out, shim.CurrentPool(d).Handle)
-	return Success
+	return From(shim.LocationPool(out, loc, typ, true))
 }
 
 // MemSetMemPool is cudaMemSetMemPool: the pool must be the location's device's.
 func MemSetMemPool(loc unsafe.Pointer, typ int32, pool uintptr) Error {
-	d, e := poolForLocation(loc, typ)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	p, e := poolAt(pool)
-	if e != Success {
-		return e
-	}
-	if p.Dev != d {
-		return ErrorInvalidValue
-	}
-	return From(shim.SetCurrentPool(d, p))
+	return From(shim.SetLocationPool(loc, typ, pool))
 }
 
 // MallocFromPoolAsync is cudaMallocFromPoolAsync: stream-ordered allocation from pool (a

@@ -6911,3 +6911,128 @@ func vgpu_cudaStreamBeginCaptureToGraph(stream uintptr, graph uintptr, dependenc
 func vgpu_cudaStreamBeginCaptureToGraph_ptsz(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 	return dispatch.T().Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
 }
+
+//export vgpu_cuMemGetDefaultMemPool
+func vgpu_cuMemGetDefaultMemPool(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuMemGetDefaultMemPool(pool_out, location, type_)
+}
+
+//export vgpu_cuMemGetMemPool
+func vgpu_cuMemGetMemPool(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+	return dispatch.T().Cuda.CuMemGetMemPool(pool, location, type_)
+}
+
+//export vgpu_cuMemSetMemPool
+func vgpu_cuMemSetMemPool(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+	return dispatch.T().Cuda.CuMemSetMemPool(location, type_, pool)
+}
+
+//export vgpu_cuMemPrefetchBatchAsync
+func vgpu_cuMemPrefetchBatchAsync(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+}
+
+//export vgpu_cuMemPrefetchBatchAsync_ptsz
+func vgpu_cuMemPrefetchBatchAsync_ptsz(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+}
+
+//export vgpu_cuMemDiscardBatchAsync
+func vgpu_cuMemDiscardBatchAsync(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemDiscardBatchAsync(dptrs, sizes, count, flags, hStream)
+}
+
+//export vgpu_cuMemDiscardBatchAsync_ptsz
+func vgpu_cuMemDiscardBatchAsync_ptsz(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemDiscardBatchAsync_ptsz(dptrs, sizes, count, flags, hStream)
+}
+
+//export vgpu_cuMemDiscardAndPrefetchBatchAsync
+func vgpu_cuMemDiscardAndPrefetchBatchAsync(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+}
+
+//export vgpu_cuMemDiscardAndPrefetchBatchAsync_ptsz
+func vgpu_cuMemDiscardAndPrefetchBatchAsync_ptsz(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemDiscardAndPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+}
+
+//export vgpu_cuStreamUpdateCaptureDependencies_v2
+func vgpu_cuStreamUpdateCaptureDependencies_v2(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamUpdateCaptureDependencies_v2(hStream, dependencies, dependencyData, numDependencies, flags)
+}
+
+//export vgpu_cuStreamUpdateCaptureDependencies_v2_ptsz
+func vgpu_cuStreamUpdateCaptureDependencies_v2_ptsz(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+	return dispatch.T().Cuda.CuStreamUpdateCaptureDependencies_v2_ptsz(hStream, dependencies, dependencyData, numDependencies, flags)
+}
+
+//export vgpu_cuGraphConditionalHandleCreate
+func vgpu_cuGraphConditionalHandleCreate(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+	return dispatch.T().Cuda.CuGraphConditionalHandleCreate(pHandle_out, hGraph, ctx, defaultLaunchValue, flags)
+}
+
+//export vgpu_cuFuncSetBlockShape
+func vgpu_cuFuncSetBlockShape(hfunc uintptr, x int32, y int32, z int32) int32 {
+	return dispatch.T().Cuda.CuFuncSetBlockShape(hfunc, x, y, z)
+}
+
+//export vgpu_cuFuncSetSharedSize
+func vgpu_cuFuncSetSharedSize(hfunc uintptr, bytes uint32) int32 {
+	return dispatch.T().Cuda.CuFuncSetSharedSize(hfunc, bytes)
+}
+
+//export vgpu_cuParamSetSize
+func vgpu_cuParamSetSize(hfunc uintptr, numbytes uint32) int32 {
+	return dispatch.T().Cuda.CuParamSetSize(hfunc, numbytes)
+}
+
+//export vgpu_cuParamSeti
+func vgpu_cuParamSeti(hfunc uintptr, offset int32, value uint32) int32 {
+	return dispatch.T().Cuda.CuParamSeti(hfunc, offset, value)
+}
+
+//export vgpu_cuParamSetf
+func vgpu_cuParamSetf(hfunc uintptr, offset int32, value float32) int32 {
+	return dispatch.T().Cuda.CuParamSetf(hfunc, offset, value)
+}
+
+//export vgpu_cuParamSetv
+func vgpu_cuParamSetv(hfunc uintptr, offset int32, ptr unsafe.Pointer, numbytes uint32) int32 {
+	return dispatch.T().Cuda.CuParamSetv(hfunc, offset, ptr, numbytes)
+}
+
+//export vgpu_cuLaunch
+func vgpu_cuLaunch(f uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunch(f)
+}
+
+//export vgpu_cuLaunchGrid
+func vgpu_cuLaunchGrid(f uintptr, grid_width int32, grid_height int32) int32 {
+	return dispatch.T().Cuda.CuLaunchGrid(f, grid_width, grid_height)
+}
+
+//export vgpu_cuLaunchGridAsync
+func vgpu_cuLaunchGridAsync(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuLaunchGridAsync(f, grid_width, grid_height, hStream)
+}
+
+//export vgpu_cuTensorMapEncodeIm2colWide
+func vgpu_cuTensorMapEncodeIm2colWide(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+	return dispatch.T().Cuda.CuTensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
+}
+
+//export vgpu_cuMemGetHandleForAddressRange
+func vgpu_cuMemGetHandleForAddressRange(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+	return dispatch.T().Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+}
+
+//export vgpu_cuMemMapArrayAsync
+func vgpu_cuMemMapArrayAsync(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+}
+
+//export vgpu_cuMemMapArrayAsync_ptsz
+func vgpu_cuMemMapArrayAsync_ptsz(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+	return dispatch.T().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
+}

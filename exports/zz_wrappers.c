@@ -2525,6 +2525,31 @@ int vgpu12_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* d
 __asm__(".symver vgpu12_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@libcudart.so.12");
 int vgpu13_cudaStreamBeginCaptureToGraph_ptsz(void* stream, void* graph, void* dependencies, void* dependencyData, size_t numDependencies, int mode) { if (vgpu_forked()) { int (*f)(void*, void*, void*, void*, size_t, int) = (int (*)(void*, void*, void*, void*, size_t, int))vgpu_forked_sym(1733, 1); return f ? f(stream, graph, dependencies, dependencyData, numDependencies, mode) : 3; } int r = (int)vgpu_cudaStreamBeginCaptureToGraph_ptsz((GoUintptr)stream, (GoUintptr)graph, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoInt32)mode); vgpu_fork_note_init(r); return r; }
 __asm__(".symver vgpu13_cudaStreamBeginCaptureToGraph_ptsz, cudaStreamBeginCaptureToGraph_ptsz@@libcudart.so.13");
+int cuMemGetDefaultMemPool(void* pool_out, void* location, int type_) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1734, 1); return f ? f(pool_out, location, type_) : 3; } int r = (int)vgpu_cuMemGetDefaultMemPool((void*)pool_out, (void*)location, (GoInt32)type_); vgpu_fork_note_init(r); return r; }
+int cuMemGetMemPool(void* pool, void* location, int type_) { if (vgpu_forked()) { int (*f)(void*, void*, int) = (int (*)(void*, void*, int))vgpu_forked_sym(1735, 1); return f ? f(pool, location, type_) : 3; } int r = (int)vgpu_cuMemGetMemPool((void*)pool, (void*)location, (GoInt32)type_); vgpu_fork_note_init(r); return r; }
+int cuMemSetMemPool(void* location, int type_, void* pool) { if (vgpu_forked()) { int (*f)(void*, int, void*) = (int (*)(void*, int, void*))vgpu_forked_sym(1736, 1); return f ? f(location, type_, pool) : 3; } int r = (int)vgpu_cuMemSetMemPool((void*)location, (GoInt32)type_, (GoUintptr)pool); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1737, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchBatchAsync((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1738, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream) : 3; } int r = (int)vgpu_cuMemPrefetchBatchAsync_ptsz((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemDiscardBatchAsync(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1739, 1); return f ? f(dptrs, sizes, count, flags, hStream) : 3; } int r = (int)vgpu_cuMemDiscardBatchAsync((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemDiscardBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1740, 1); return f ? f(dptrs, sizes, count, flags, hStream) : 3; } int r = (int)vgpu_cuMemDiscardBatchAsync_ptsz((void*)dptrs, (void*)sizes, (GoUint64)count, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemDiscardAndPrefetchBatchAsync(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1741, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream) : 3; } int r = (int)vgpu_cuMemDiscardAndPrefetchBatchAsync((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemDiscardAndPrefetchBatchAsync_ptsz(void* dptrs, void* sizes, size_t count, void* prefetchLocs, void* prefetchLocIdxs, size_t numPrefetchLocs, unsigned long long flags, void* hStream) { if (vgpu_forked()) { int (*f)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*) = (int (*)(void*, void*, size_t, void*, void*, size_t, unsigned long long, void*))vgpu_forked_sym(1742, 1); return f ? f(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream) : 3; } int r = (int)vgpu_cuMemDiscardAndPrefetchBatchAsync_ptsz((void*)dptrs, (void*)sizes, (GoUint64)count, (void*)prefetchLocs, (void*)prefetchLocIdxs, (GoUint64)numPrefetchLocs, (GoUint64)flags, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuStreamUpdateCaptureDependencies_v2(void* hStream, void* dependencies, void* dependencyData, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned int) = (int (*)(void*, void*, void*, size_t, unsigned int))vgpu_forked_sym(1743, 1); return f ? f(hStream, dependencies, dependencyData, numDependencies, flags) : 3; } int r = (int)vgpu_cuStreamUpdateCaptureDependencies_v2((GoUintptr)hStream, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuStreamUpdateCaptureDependencies_v2_ptsz(void* hStream, void* dependencies, void* dependencyData, size_t numDependencies, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, size_t, unsigned int) = (int (*)(void*, void*, void*, size_t, unsigned int))vgpu_forked_sym(1744, 1); return f ? f(hStream, dependencies, dependencyData, numDependencies, flags) : 3; } int r = (int)vgpu_cuStreamUpdateCaptureDependencies_v2_ptsz((GoUintptr)hStream, (void*)dependencies, (void*)dependencyData, (GoUint64)numDependencies, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuGraphConditionalHandleCreate(void* pHandle_out, void* hGraph, void* ctx, unsigned int defaultLaunchValue, unsigned int flags) { if (vgpu_forked()) { int (*f)(void*, void*, void*, unsigned int, unsigned int) = (int (*)(void*, void*, void*, unsigned int, unsigned int))vgpu_forked_sym(1745, 1); return f ? f(pHandle_out, hGraph, ctx, defaultLaunchValue, flags) : 3; } int r = (int)vgpu_cuGraphConditionalHandleCreate((void*)pHandle_out, (GoUintptr)hGraph, (GoUintptr)ctx, (GoUint32)defaultLaunchValue, (GoUint32)flags); vgpu_fork_note_init(r); return r; }
+int cuFuncSetBlockShape(void* hfunc, int x, int y, int z) { if (vgpu_forked()) { int (*f)(void*, int, int, int) = (int (*)(void*, int, int, int))vgpu_forked_sym(1746, 1); return f ? f(hfunc, x, y, z) : 3; } int r = (int)vgpu_cuFuncSetBlockShape((GoUintptr)hfunc, (GoInt32)x, (GoInt32)y, (GoInt32)z); vgpu_fork_note_init(r); return r; }
+int cuFuncSetSharedSize(void* hfunc, unsigned int bytes) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1747, 1); return f ? f(hfunc, bytes) : 3; } int r = (int)vgpu_cuFuncSetSharedSize((GoUintptr)hfunc, (GoUint32)bytes); vgpu_fork_note_init(r); return r; }
+int cuParamSetSize(void* hfunc, unsigned int numbytes) { if (vgpu_forked()) { int (*f)(void*, unsigned int) = (int (*)(void*, unsigned int))vgpu_forked_sym(1748, 1); return f ? f(hfunc, numbytes) : 3; } int r = (int)vgpu_cuParamSetSize((GoUintptr)hfunc, (GoUint32)numbytes); vgpu_fork_note_init(r); return r; }
+int cuParamSeti(void* hfunc, int offset, unsigned int value) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int) = (int (*)(void*, int, unsigned int))vgpu_forked_sym(1749, 1); return f ? f(hfunc, offset, value) : 3; } int r = (int)vgpu_cuParamSeti((GoUintptr)hfunc, (GoInt32)offset, (GoUint32)value); vgpu_fork_note_init(r); return r; }
+int cuParamSetf(void* hfunc, int offset, float value) { if (vgpu_forked()) { int (*f)(void*, int, float) = (int (*)(void*, int, float))vgpu_forked_sym(1750, 1); return f ? f(hfunc, offset, value) : 3; } int r = (int)vgpu_cuParamSetf((GoUintptr)hfunc, (GoInt32)offset, (GoFloat32)value); vgpu_fork_note_init(r); return r; }
+int cuParamSetv(void* hfunc, int offset, void* ptr, unsigned int numbytes) { if (vgpu_forked()) { int (*f)(void*, int, void*, unsigned int) = (int (*)(void*, int, void*, unsigned int))vgpu_forked_sym(1751, 1); return f ? f(hfunc, offset, ptr, numbytes) : 3; } int r = (int)vgpu_cuParamSetv((GoUintptr)hfunc, (GoInt32)offset, (void*)ptr, (GoUint32)numbytes); vgpu_fork_note_init(r); return r; }
+int cuLaunch(void* f) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1752, 1); return f ? f(f) : 3; } int r = (int)vgpu_cuLaunch((GoUintptr)f); vgpu_fork_note_init(r); return r; }
+int cuLaunchGrid(void* f, int grid_width, int grid_height) { if (vgpu_forked()) { int (*f)(void*, int, int) = (int (*)(void*, int, int))vgpu_forked_sym(1753, 1); return f ? f(f, grid_width, grid_height) : 3; } int r = (int)vgpu_cuLaunchGrid((GoUintptr)f, (GoInt32)grid_width, (GoInt32)grid_height); vgpu_fork_note_init(r); return r; }
+int cuLaunchGridAsync(void* f, int grid_width, int grid_height, void* hStream) { if (vgpu_forked()) { int (*f)(void*, int, int, void*) = (int (*)(void*, int, int, void*))vgpu_forked_sym(1754, 1); return f ? f(f, grid_width, grid_height, hStream) : 3; } int r = (int)vgpu_cuLaunchGridAsync((GoUintptr)f, (GoInt32)grid_width, (GoInt32)grid_height, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuTensorMapEncodeIm2colWide(void* tensorMap, int tensorDataType, unsigned int tensorRank, void* globalAddress, void* globalDim, void* globalStrides, int pixelBoxLowerCornerWidth, int pixelBoxUpperCornerWidth, unsigned int channelsPerPixel, unsigned int pixelsPerColumn, void* elementStrides, int interleave, int mode, int swizzle, int l2Promotion, int oobFill) { if (vgpu_forked()) { int (*f)(void*, int, unsigned int, void*, void*, void*, int, int, unsigned int, unsigned int, void*, int, int, int, int, int) = (int (*)(void*, int, unsigned int, void*, void*, void*, int, int, unsigned int, unsigned int, void*, int, int, int, int, int))vgpu_forked_sym(1755, 1); return f ? f(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill) : 3; } int r = (int)vgpu_cuTensorMapEncodeIm2colWide((GoUintptr)tensorMap, (GoInt32)tensorDataType, (GoUint32)tensorRank, (GoUintptr)globalAddress, (GoUintptr)globalDim, (GoUintptr)globalStrides, (GoInt32)pixelBoxLowerCornerWidth, (GoInt32)pixelBoxUpperCornerWidth, (GoUint32)channelsPerPixel, (GoUint32)pixelsPerColumn, (GoUintptr)elementStrides, (GoInt32)interleave, (GoInt32)mode, (GoInt32)swizzle, (GoInt32)l2Promotion, (GoInt32)oobFill); vgpu_fork_note_init(r); return r; }
+int cuMemGetHandleForAddressRange(void* handle, unsigned long long dptr, size_t size, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, int, unsigned long long) = (int (*)(void*, unsigned long long, size_t, int, unsigned long long))vgpu_forked_sym(1756, 1); return f ? f(handle, dptr, size, handleType, flags) : 3; } int r = (int)vgpu_cuMemGetHandleForAddressRange((void*)handle, (GoUint64)dptr, (GoUint64)size, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
+int cuMemMapArrayAsync(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1757, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuMemMapArrayAsync_ptsz(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1758, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync_ptsz((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4262,9 +4287,34 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cudaStreamBeginCaptureToGraph", "libcudart.so.13"},
 	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.12"},
 	{"cudaStreamBeginCaptureToGraph_ptsz", "libcudart.so.13"},
+	{"cuMemGetDefaultMemPool", NULL},
+	{"cuMemGetMemPool", NULL},
+	{"cuMemSetMemPool", NULL},
+	{"cuMemPrefetchBatchAsync", NULL},
+	{"cuMemPrefetchBatchAsync_ptsz", NULL},
+	{"cuMemDiscardBatchAsync", NULL},
+	{"cuMemDiscardBatchAsync_ptsz", NULL},
+	{"cuMemDiscardAndPrefetchBatchAsync", NULL},
+	{"cuMemDiscardAndPrefetchBatchAsync_ptsz", NULL},
+	{"cuStreamUpdateCaptureDependencies_v2", NULL},
+	{"cuStreamUpdateCaptureDependencies_v2_ptsz", NULL},
+	{"cuGraphConditionalHandleCreate", NULL},
+	{"cuFuncSetBlockShape", NULL},
+	{"cuFuncSetSharedSize", NULL},
+	{"cuParamSetSize", NULL},
+	{"cuParamSeti", NULL},
+	{"cuParamSetf", NULL},
+	{"cuParamSetv", NULL},
+	{"cuLaunch", NULL},
+	{"cuLaunchGrid", NULL},
+	{"cuLaunchGridAsync", NULL},
+	{"cuTensorMapEncodeIm2colWide", NULL},
+	{"cuMemGetHandleForAddressRange", NULL},
+	{"cuMemMapArrayAsync", NULL},
+	{"cuMemMapArrayAsync_ptsz", NULL},
 };
-const int vgpu_fork_nsyms = 1734;
-void *vgpu_fork_cache[1734];
+const int vgpu_fork_nsyms = 1759;
+void *vgpu_fork_cache[1759];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4387,8 +4437,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuFuncIsLoaded", (void*)cuFuncIsLoaded},
 	{"cuFuncLoad", (void*)cuFuncLoad},
 	{"cuFuncSetAttribute", (void*)cuFuncSetAttribute},
+	{"cuFuncSetBlockShape", (void*)cuFuncSetBlockShape},
 	{"cuFuncSetCacheConfig", (void*)cuFuncSetCacheConfig},
 	{"cuFuncSetSharedMemConfig", (void*)cuFuncSetSharedMemConfig},
+	{"cuFuncSetSharedSize", (void*)cuFuncSetSharedSize},
 	{"cuGetErrorName", (void*)cuGetErrorName},
 	{"cuGetErrorString", (void*)cuGetErrorString},
 	{"cuGetExportTable", (void*)cuGetExportTable},
@@ -4411,6 +4463,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGraphAddNode_v2", (void*)cuGraphAddNode_v2},
 	{"cuGraphChildGraphNodeGetGraph", (void*)cuGraphChildGraphNodeGetGraph},
 	{"cuGraphClone", (void*)cuGraphClone},
+	{"cuGraphConditionalHandleCreate", (void*)cuGraphConditionalHandleCreate},
 	{"cuGraphCreate", (void*)cuGraphCreate},
 	{"cuGraphDebugDotPrint", (void*)cuGraphDebugDotPrint},
 	{"cuGraphDestroy", (void*)cuGraphDestroy},
@@ -4494,9 +4547,12 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuKernelGetParamInfo", (void*)cuKernelGetParamInfo},
 	{"cuKernelSetAttribute", (void*)cuKernelSetAttribute},
 	{"cuKernelSetCacheConfig", (void*)cuKernelSetCacheConfig},
+	{"cuLaunch", (void*)cuLaunch},
 	{"cuLaunchCooperativeKernel", (void*)cuLaunchCooperativeKernel},
 	{"cuLaunchCooperativeKernelMultiDevice", (void*)cuLaunchCooperativeKernelMultiDevice},
 	{"cuLaunchCooperativeKernel_ptsz", (void*)cuLaunchCooperativeKernel_ptsz},
+	{"cuLaunchGrid", (void*)cuLaunchGrid},
+	{"cuLaunchGridAsync", (void*)cuLaunchGridAsync},
 	{"cuLaunchHostFunc", (void*)cuLaunchHostFunc},
 	{"cuLaunchHostFunc_ptsz", (void*)cuLaunchHostFunc_ptsz},
 	{"cuLaunchKernel", (void*)cuLaunchKernel},
@@ -4544,6 +4600,10 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemBatchDecompressAsync", (void*)cuMemBatchDecompressAsync},
 	{"cuMemBatchDecompressAsync_ptsz", (void*)cuMemBatchDecompressAsync_ptsz},
 	{"cuMemCreate", (void*)cuMemCreate},
+	{"cuMemDiscardAndPrefetchBatchAsync", (void*)cuMemDiscardAndPrefetchBatchAsync},
+	{"cuMemDiscardAndPrefetchBatchAsync_ptsz", (void*)cuMemDiscardAndPrefetchBatchAsync_ptsz},
+	{"cuMemDiscardBatchAsync", (void*)cuMemDiscardBatchAsync},
+	{"cuMemDiscardBatchAsync_ptsz", (void*)cuMemDiscardBatchAsync_ptsz},
 	{"cuMemExportToShareableHandle", (void*)cuMemExportToShareableHandle},
 	{"cuMemFree", (void*)cuMemFree},
 	{"cuMemFreeAsync", (void*)cuMemFreeAsync},
@@ -4555,8 +4615,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemGetAddressRange_v2", (void*)cuMemGetAddressRange_v2},
 	{"cuMemGetAllocationGranularity", (void*)cuMemGetAllocationGranularity},
 	{"cuMemGetAllocationPropertiesFromHandle", (void*)cuMemGetAllocationPropertiesFromHandle},
+	{"cuMemGetDefaultMemPool", (void*)cuMemGetDefaultMemPool},
+	{"cuMemGetHandleForAddressRange", (void*)cuMemGetHandleForAddressRange},
 	{"cuMemGetInfo", (void*)cuMemGetInfo},
 	{"cuMemGetInfo_v2", (void*)cuMemGetInfo_v2},
+	{"cuMemGetMemPool", (void*)cuMemGetMemPool},
 	{"cuMemHostAlloc", (void*)cuMemHostAlloc},
 	{"cuMemHostGetDevicePointer", (void*)cuMemHostGetDevicePointer},
 	{"cuMemHostGetDevicePointer_v2", (void*)cuMemHostGetDevicePointer_v2},
@@ -4566,6 +4629,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemHostUnregister", (void*)cuMemHostUnregister},
 	{"cuMemImportFromShareableHandle", (void*)cuMemImportFromShareableHandle},
 	{"cuMemMap", (void*)cuMemMap},
+	{"cuMemMapArrayAsync", (void*)cuMemMapArrayAsync},
+	{"cuMemMapArrayAsync_ptsz", (void*)cuMemMapArrayAsync_ptsz},
 	{"cuMemPoolCreate", (void*)cuMemPoolCreate},
 	{"cuMemPoolDestroy", (void*)cuMemPoolDestroy},
 	{"cuMemPoolExportPointer", (void*)cuMemPoolExportPointer},
@@ -4581,11 +4646,14 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuMemPrefetchAsync_ptsz", (void*)cuMemPrefetchAsync_ptsz},
 	{"cuMemPrefetchAsync_v2", (void*)cuMemPrefetchAsync_v2},
 	{"cuMemPrefetchAsync_v2_ptsz", (void*)cuMemPrefetchAsync_v2_ptsz},
+	{"cuMemPrefetchBatchAsync", (void*)cuMemPrefetchBatchAsync},
+	{"cuMemPrefetchBatchAsync_ptsz", (void*)cuMemPrefetchBatchAsync_ptsz},
 	{"cuMemRangeGetAttribute", (void*)cuMemRangeGetAttribute},
 	{"cuMemRangeGetAttributes", (void*)cuMemRangeGetAttributes},
 	{"cuMemRelease", (void*)cuMemRelease},
 	{"cuMemRetainAllocationHandle", (void*)cuMemRetainAllocationHandle},
 	{"cuMemSetAccess", (void*)cuMemSetAccess},
+	{"cuMemSetMemPool", (void*)cuMemSetMemPool},
 	{"cuMemUnmap", (void*)cuMemUnmap},
 	{"cuMemcpy", (void*)cuMemcpy},
 	{"cuMemcpy2D", (void*)cuMemcpy2D},
@@ -4721,7 +4789,11 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuOccupancyMaxPotentialBlockSize", (void*)cuOccupancyMaxPotentialBlockSize},
 	{"cuOccupancyMaxPotentialBlockSizeWithFlags", (void*)cuOccupancyMaxPotentialBlockSizeWithFlags},
 	{"cuOccupancyMaxPotentialClusterSize", (void*)cuOccupancyMaxPotentialClusterSize},
+	{"cuParamSetSize", (void*)cuParamSetSize},
 	{"cuParamSetTexRef", (void*)cuParamSetTexRef},
+	{"cuParamSetf", (void*)cuParamSetf},
+	{"cuParamSeti", (void*)cuParamSeti},
+	{"cuParamSetv", (void*)cuParamSetv},
 	{"cuPointerGetAttribute", (void*)cuPointerGetAttribute},
 	{"cuPointerGetAttributes", (void*)cuPointerGetAttributes},
 	{"cuPointerSetAttribute", (void*)cuPointerSetAttribute},
@@ -4781,6 +4853,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuStreamSynchronize_ptsz", (void*)cuStreamSynchronize_ptsz},
 	{"cuStreamUpdateCaptureDependencies", (void*)cuStreamUpdateCaptureDependencies},
 	{"cuStreamUpdateCaptureDependencies_ptsz", (void*)cuStreamUpdateCaptureDependencies_ptsz},
+	{"cuStreamUpdateCaptureDependencies_v2", (void*)cuStreamUpdateCaptureDependencies_v2},
+	{"cuStreamUpdateCaptureDependencies_v2_ptsz", (void*)cuStreamUpdateCaptureDependencies_v2_ptsz},
 	{"cuStreamWaitEvent", (void*)cuStreamWaitEvent},
 	{"cuStreamWaitEvent_ptsz", (void*)cuStreamWaitEvent_ptsz},
 	{"cuStreamWaitValue32", (void*)cuStreamWaitValue32},
@@ -4805,6 +4879,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuSurfRefGetArray", (void*)cuSurfRefGetArray},
 	{"cuSurfRefSetArray", (void*)cuSurfRefSetArray},
 	{"cuTensorMapEncodeIm2col", (void*)cuTensorMapEncodeIm2col},
+	{"cuTensorMapEncodeIm2colWide", (void*)cuTensorMapEncodeIm2colWide},
 	{"cuTensorMapEncodeTiled", (void*)cuTensorMapEncodeTiled},
 	{"cuTensorMapReplaceAddress", (void*)cuTensorMapReplaceAddress},
 	{"cuTexObjectCreate", (void*)cuTexObjectCreate},

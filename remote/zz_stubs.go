@@ -3127,6 +3127,121 @@ var Stubs = table.Set{
 			StatsEnd(1368, t)
 			return r
 		},
+		CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1379, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1379, t)
+			return r
+		},
+		CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1380, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1380, t)
+			return r
+		},
+		CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1381, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(pool)}}))
+			StatsEnd(1381, t)
+			return r
+		},
+		CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1382, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1382, t)
+			return r
+		},
+		CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1383, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1383, t)
+			return r
+		},
+		CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1384, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1384, t)
+			return r
+		},
+		CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1385, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1385, t)
+			return r
+		},
+		CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1386, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1386, t)
+			return r
+		},
+		CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1387, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1387, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1388, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1388, t)
+			return r
+		},
+		CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1389, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1389, t)
+			return r
+		},
+		CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1390, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(hGraph)}, {U: uint64(ctx)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1390, t)
+			return r
+		},
+		CuFuncSetBlockShape: table.Semantics.Cuda.CuFuncSetBlockShape,
+		CuFuncSetSharedSize: table.Semantics.Cuda.CuFuncSetSharedSize,
+		CuParamSetSize:      table.Semantics.Cuda.CuParamSetSize,
+		CuParamSeti:         table.Semantics.Cuda.CuParamSeti,
+		CuParamSetf:         table.Semantics.Cuda.CuParamSetf,
+		CuParamSetv:         table.Semantics.Cuda.CuParamSetv,
+		CuLaunch: func(f uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Launch(f))
+			StatsEnd(1397, t)
+			return r
+		},
+		CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
+			t := StatsBegin()
+			r := int32(LaunchGrid(f, grid_width, grid_height))
+			StatsEnd(1398, t)
+			return r
+		},
+		CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(LaunchGridAsync(f, grid_width, grid_height, hStream))
+			StatsEnd(1399, t)
+			return r
+		},
+		CuTensorMapEncodeIm2colWide: table.Semantics.Cuda.CuTensorMapEncodeIm2colWide,
+		CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1401, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(dptr)}, {U: uint64(size)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1401, t)
+			return r
+		},
+		CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1402, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1402, t)
+			return r
+		},
+		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1403, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1403, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {

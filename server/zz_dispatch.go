@@ -2694,4 +2694,49 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	18029: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.StreamBeginCaptureToGraphPtsz(uintptr(v[0].U), uintptr(v[1].U), ptr(v[2].B), ptr(v[3].B), uint64(v[4].U), int32(v[5].U))))
 	},
+	17000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetDefaultMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	17001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetMemPool(ptr(v[0].B), ptr(v[1].B), int32(v[2].U))))
+	},
+	17002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemSetMemPool(ptr(v[0].B), int32(v[1].U), uintptr(v[2].U))))
+	},
+	17003: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	17004: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	17005: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemDiscardBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	17006: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemDiscardBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), uint64(v[3].U), uintptr(v[4].U))))
+	},
+	17007: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemDiscardAndPrefetchBatchAsync(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	17008: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemDiscardAndPrefetchBatchAsyncPtsz(ptr(v[0].B), ptr(v[1].B), uint64(v[2].U), ptr(v[3].B), ptr(v[4].B), uint64(v[5].U), uint64(v[6].U), uintptr(v[7].U))))
+	},
+	17009: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamUpdateCaptureDependencies2(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U), uint32(v[4].U))))
+	},
+	17010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.StreamUpdateCaptureDependencies2Ptsz(uintptr(v[0].U), ptr(v[1].B), ptr(v[2].B), uint64(v[3].U), uint32(v[4].U))))
+	},
+	17011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.GraphConditionalHandleCreateCU(ptr(v[0].B), uintptr(v[1].U), uintptr(v[2].U), uint32(v[3].U), uint32(v[4].U))))
+	},
+	17022: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemGetHandleForAddressRange(ptr(v[0].B), uint64(v[1].U), uint64(v[2].U), int32(v[3].U), uint64(v[4].U))))
+	},
+	17023: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemMapArrayAsync(ptr(v[0].B), uint32(v[1].U), uintptr(v[2].U))))
+	},
+	17024: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.MemMapArrayAsyncPtsz(ptr(v[0].B), uint32(v[1].U), uintptr(v[2].U))))
+	},
 }

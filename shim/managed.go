@@ -340,3 +340,107 @@ func Discard(p uintptr, n uint64) Status {
 	hintsOf(a).prefetched.set(lo, hi, 0, true)
 	return OK
 }
+
+// ---- batches (cuMemPrefetchBatchAsync, cuMemDiscardBatchAsync,
+// cuMemDiscardAndPrefetchBatchAsync and the runtime's forms) ----
+
+// maxBatch bounds a batch's ranges and locations: the arrays are read from the caller's
+// memory, and no program names more ranges than a device has pages to move.
+const maxBatch = 1 << 16
+
+// batch is a checked batch of managed ranges and where to prefetch them: location k serves
+// ranges idxs[k] .. idxs[k+1]-1 (the last one to the end), the first starting at range 0.
+type batch struct {
+	ps   []uintptr
+	ns   []uint64
+	locs [][2]int32
+	idxs []uint64
+}
+
+// readBatch checks every range (the caller's managed memory) and, for a prefetch, every
+// location and index before anything is recorded; flags must be 0.
+func readBatch(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs uint64, flags uint64, prefetch bool) (batch, Status) {
+	var b batch
+	if dptrs == nil || sizes == nil || count == 0 || count > maxBatch || flags != 0 {
+		return b, ErrInvalidValue
+	}
+	b.ps = unsafe.Slice((*uintptr)(dptrs), count)
+	b.ns = unsafe.Slice((*uint64)(sizes), count)
+	for i := range b.ps {
+		if st := CheckManaged(b.ps[i], b.ns[i]); st != OK {
+			return b, st
+		}
+	}
+	if !prefetch {
+		return b, OK
+	}
+	if locs == nil || idxs == nil || numLocs == 0 || numLocs > count {
+		return b, ErrInvalidValue
+	}
+	b.idxs = unsafe.Slice((*uint64)(idxs), numLocs)
+	for k := range b.idxs {
+		l := unsafe.Add(locs, 8*k)
+		typ, id := *(*int32)(l), *(*int32)(unsafe.Add(l, 4))
+		if st := CheckLocation(typ, id); st != OK {
+			return b, st
+		}
+		b.locs = append(b.locs, [2]int32{typ, id})
+		if (k == 0 && b.idxs[0] != 0) || (k > 0 && b.idxs[k] <= b.idxs[k-1]) || b.idxs[k] >= count {
+			return b, ErrInvalidValue
+		}
+	}
+	return b, OK
+}
+
+// prefetch records each range's destination.
+func (b batch) prefetch() Status {
+	for k, l := range b.locs {
+		end := uint64(len(b.ps))
+		if k+1 < len(b.idxs) {
+			end = b.idxs[k+1]
+		}
+		for i := b.idxs[k]; i < end; i++ {
+			if st := Prefetch(b.ps[i], b.ns[i], l[0], l[1], 0); st != OK {
+				return st
+			}
+		}
+	}
+	return OK
+}
+
+func (b batch) discard() {
+	for i := range b.ps {
+		Discard(b.ps[i], b.ns[i])
+	}
+}
+
+// PrefetchBatch prefetches count managed ranges, each to the location whose index range
+// holds it; all are checked before any is recorded.
+func PrefetchBatch(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64) Status {
+	b, st := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
+	if st != OK {
+		return st
+	}
+	return b.prefetch()
+}
+
+// DiscardBatch discards count managed ranges: their contents become undefined and they
+// have been prefetched nowhere (the model keeps the bytes: undefined allows that).
+func DiscardBatch(dptrs, sizes unsafe.Pointer, count, flags uint64) Status {
+	b, st := readBatch(dptrs, sizes, count, nil, nil, 0, flags, false)
+	if st != OK {
+		return st
+	}
+	b.discard()
+	return OK
+}
+
+// DiscardAndPrefetchBatch is a discard, then the prefetch of each range to its location.
+func DiscardAndPrefetchBatch(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64) Status {
+	b, st := readBatch(dptrs, sizes, count, locs, idxs, numLocs, flags, true)
+	if st != OK {
+		return st
+	}
+	b.discard()
+	return b.prefetch()
+}

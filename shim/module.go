@@ -47,6 +47,9 @@ type Kernel struct {
 	// Its launches carry their parameters packed (Node.ArgBlock).
 	Native uintptr
 	Params []ParamInfo
+	// Legacy is the launch state cuFuncSetBlockShape and cuParamSet* keep for the
+	// function in the calling process (cuda/legacylaunch.go).
+	Legacy any
 }
 
 // Var is a registered __device__ variable.

@@ -1,6 +1,9 @@
 package shim
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // Pools a program creates (cuMemPoolCreate, cudaMemPoolCreate), each device's current pool
 // (cuDeviceSetMemPool), and which pool each stream-ordered allocation came from. Like the
@@ -210,4 +213,58 @@ func AllocFromPool(p *MemPool, size uint64) (*Alloc, Status) {
 	}
 	p.Added(a.Base, a.Charged)
 	return a, OK
+}
+
+// ---- CUDA 13's pools by location (cuMemGetDefaultMemPool, cuMemGetMemPool, cuMemSetMemPool
+// and the runtime's cudaMem*MemPool) ----
+
+// PoolLocationDevice is the device whose pools a CUmemLocation (cudaMemLocation) and an
+// allocation type name: the type must be pinned, the only one pools hold; host locations
+// are not modelled (no host pools): not supported.
+func PoolLocationDevice(loc unsafe.Pointer, typ int32) (*Device, Status) {
+	if loc == nil || typ != allocPinned {
+		return nil, ErrInvalidValue
+	}
+	switch lt, id := *(*int32)(loc), *(*int32)(unsafe.Add(loc, 4)); lt {
+	case LocDevice:
+		d := S().Device(int(id))
+		if d == nil {
+			return nil, ErrInvalidDevice
+		}
+		return d, OK
+	case LocHost, LocHostNuma, LocHostNumaCurrent:
+		return nil, ErrNotSupported
+	}
+	return nil, ErrInvalidValue
+}
+
+// LocationPool writes the default (current false) or current pool of the location's device.
+func LocationPool(out, loc unsafe.Pointer, typ int32, cur bool) Status {
+	d, st := PoolLocationDevice(loc, typ)
+	if st != OK {
+		return st
+	}
+	if out == nil {
+		return ErrInvalidValue
+	}
+	p := PoolOf(d)
+	if cur {
+		p = CurrentPool(d)
+	}
+	PutPtr(out, p.Handle)
+	return OK
+}
+
+// SetLocationPool makes pool h (the caller's, of the location's device) the location's
+// current pool.
+func SetLocationPool(loc unsafe.Pointer, typ int32, h uintptr) Status {
+	d, st := PoolLocationDevice(loc, typ)
+	if st != OK {
+		return st
+	}
+	p, ok := LookupPool(h)
+	if !ok || p.Dev != d {
+		return ErrInvalidValue
+	}
+	return SetCurrentPool(d, p)
 }

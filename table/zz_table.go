@@ -602,6 +602,31 @@ type Cuda struct {
 	CuMemcpy3DBatchAsync_v2_ptsz                         func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32
 	CuStreamBeginCaptureToGraph                          func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
 	CuStreamBeginCaptureToGraph_ptsz                     func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
+	CuMemGetDefaultMemPool                               func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CuMemGetMemPool                                      func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32
+	CuMemSetMemPool                                      func(location unsafe.Pointer, type_ int32, pool uintptr) int32
+	CuMemPrefetchBatchAsync                              func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32
+	CuMemPrefetchBatchAsync_ptsz                         func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32
+	CuMemDiscardBatchAsync                               func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32
+	CuMemDiscardBatchAsync_ptsz                          func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32
+	CuMemDiscardAndPrefetchBatchAsync                    func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32
+	CuMemDiscardAndPrefetchBatchAsync_ptsz               func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32
+	CuStreamUpdateCaptureDependencies_v2                 func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CuStreamUpdateCaptureDependencies_v2_ptsz            func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32
+	CuGraphConditionalHandleCreate                       func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32
+	CuFuncSetBlockShape                                  func(hfunc uintptr, x int32, y int32, z int32) int32
+	CuFuncSetSharedSize                                  func(hfunc uintptr, bytes uint32) int32
+	CuParamSetSize                                       func(hfunc uintptr, numbytes uint32) int32
+	CuParamSeti                                          func(hfunc uintptr, offset int32, value uint32) int32
+	CuParamSetf                                          func(hfunc uintptr, offset int32, value float32) int32
+	CuParamSetv                                          func(hfunc uintptr, offset int32, ptr unsafe.Pointer, numbytes uint32) int32
+	CuLaunch                                             func(f uintptr) int32
+	CuLaunchGrid                                         func(f uintptr, grid_width int32, grid_height int32) int32
+	CuLaunchGridAsync                                    func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32
+	CuTensorMapEncodeIm2colWide                          func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32
+	CuMemGetHandleForAddressRange                        func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32
+	CuMemMapArrayAsync                                   func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
+	CuMemMapArrayAsync_ptsz                              func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -3154,6 +3179,81 @@ var Semantics = Set{
 		},
 		CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 			return int32(cuda.StreamBeginCaptureToGraphPtsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode))
+		},
+		CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.MemGetDefaultMemPool(pool_out, location, type_))
+		},
+		CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+			return int32(cuda.MemGetMemPool(pool, location, type_))
+		},
+		CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+			return int32(cuda.MemSetMemPool(location, type_, pool))
+		},
+		CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream))
+		},
+		CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream))
+		},
+		CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemDiscardBatchAsync(dptrs, sizes, count, flags, hStream))
+		},
+		CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemDiscardBatchAsyncPtsz(dptrs, sizes, count, flags, hStream))
+		},
+		CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream))
+		},
+		CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+			return int32(cuda.MemDiscardAndPrefetchBatchAsyncPtsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream))
+		},
+		CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			return int32(cuda.StreamUpdateCaptureDependencies2(hStream, dependencies, dependencyData, numDependencies, flags))
+		},
+		CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			return int32(cuda.StreamUpdateCaptureDependencies2Ptsz(hStream, dependencies, dependencyData, numDependencies, flags))
+		},
+		CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+			return int32(cuda.GraphConditionalHandleCreateCU(pHandle_out, hGraph, ctx, defaultLaunchValue, flags))
+		},
+		CuFuncSetBlockShape: func(hfunc uintptr, x int32, y int32, z int32) int32 {
+			return int32(cuda.FuncSetBlockShape(hfunc, x, y, z))
+		},
+		CuFuncSetSharedSize: func(hfunc uintptr, bytes uint32) int32 {
+			return int32(cuda.FuncSetSharedSize(hfunc, bytes))
+		},
+		CuParamSetSize: func(hfunc uintptr, numbytes uint32) int32 {
+			return int32(cuda.ParamSetSize(hfunc, numbytes))
+		},
+		CuParamSeti: func(hfunc uintptr, offset int32, value uint32) int32 {
+			return int32(cuda.ParamSeti(hfunc, offset, value))
+		},
+		CuParamSetf: func(hfunc uintptr, offset int32, value float32) int32 {
+			return int32(cuda.ParamSetf(hfunc, offset, value))
+		},
+		CuParamSetv: func(hfunc uintptr, offset int32, ptr unsafe.Pointer, numbytes uint32) int32 {
+			return int32(cuda.ParamSetv(hfunc, offset, ptr, numbytes))
+		},
+		CuLaunch: func(f uintptr) int32 {
+			return int32(cuda.Launch(f))
+		},
+		CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
+			return int32(cuda.LaunchGrid(f, grid_width, grid_height))
+		},
+		CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+			return int32(cuda.LaunchGridAsync(f, grid_width, grid_height, hStream))
+		},
+		CuTensorMapEncodeIm2colWide: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+			return int32(cuda.TensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill))
+		},
+		CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+			return int32(cuda.MemGetHandleForAddressRange(handle, dptr, size, handleType, flags))
+		},
+		CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			return int32(cuda.MemMapArrayAsync(mapInfoList, count, hStream))
+		},
+		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+			return int32(cuda.MemMapArrayAsyncPtsz(mapInfoList, count, hStream))
 		},
 	},
 	Cudart: Cudart{
@@ -10544,6 +10644,156 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 18009, "cuStreamBeginCaptureToGraph_ptsz", cuda.Result(r), hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
 				return r
 			},
+			CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetDefaultMemPool(pool_out, location, type_)
+				shim.TraceEnd(t, 17000, "cuMemGetDefaultMemPool", cuda.Result(r), pool_out, location, type_)
+				return r
+			},
+			CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetMemPool(pool, location, type_)
+				shim.TraceEnd(t, 17001, "cuMemGetMemPool", cuda.Result(r), pool, location, type_)
+				return r
+			},
+			CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemSetMemPool(location, type_, pool)
+				shim.TraceEnd(t, 17002, "cuMemSetMemPool", cuda.Result(r), location, type_, pool)
+				return r
+			},
+			CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				shim.TraceEnd(t, 17003, "cuMemPrefetchBatchAsync", cuda.Result(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				return r
+			},
+			CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				shim.TraceEnd(t, 17004, "cuMemPrefetchBatchAsync_ptsz", cuda.Result(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				return r
+			},
+			CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemDiscardBatchAsync(dptrs, sizes, count, flags, hStream)
+				shim.TraceEnd(t, 17005, "cuMemDiscardBatchAsync", cuda.Result(r), dptrs, sizes, count, flags, hStream)
+				return r
+			},
+			CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemDiscardBatchAsync_ptsz(dptrs, sizes, count, flags, hStream)
+				shim.TraceEnd(t, 17006, "cuMemDiscardBatchAsync_ptsz", cuda.Result(r), dptrs, sizes, count, flags, hStream)
+				return r
+			},
+			CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				shim.TraceEnd(t, 17007, "cuMemDiscardAndPrefetchBatchAsync", cuda.Result(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				return r
+			},
+			CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemDiscardAndPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				shim.TraceEnd(t, 17008, "cuMemDiscardAndPrefetchBatchAsync_ptsz", cuda.Result(r), dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+				return r
+			},
+			CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamUpdateCaptureDependencies_v2(hStream, dependencies, dependencyData, numDependencies, flags)
+				shim.TraceEnd(t, 17009, "cuStreamUpdateCaptureDependencies_v2", cuda.Result(r), hStream, dependencies, dependencyData, numDependencies, flags)
+				return r
+			},
+			CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuStreamUpdateCaptureDependencies_v2_ptsz(hStream, dependencies, dependencyData, numDependencies, flags)
+				shim.TraceEnd(t, 17010, "cuStreamUpdateCaptureDependencies_v2_ptsz", cuda.Result(r), hStream, dependencies, dependencyData, numDependencies, flags)
+				return r
+			},
+			CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuGraphConditionalHandleCreate(pHandle_out, hGraph, ctx, defaultLaunchValue, flags)
+				shim.TraceEnd(t, 17011, "cuGraphConditionalHandleCreate", cuda.Result(r), pHandle_out, hGraph, ctx, defaultLaunchValue, flags)
+				return r
+			},
+			CuFuncSetBlockShape: func(hfunc uintptr, x int32, y int32, z int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetBlockShape(hfunc, x, y, z)
+				shim.TraceEnd(t, 17012, "cuFuncSetBlockShape", cuda.Result(r), hfunc, x, y, z)
+				return r
+			},
+			CuFuncSetSharedSize: func(hfunc uintptr, bytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuFuncSetSharedSize(hfunc, bytes)
+				shim.TraceEnd(t, 17013, "cuFuncSetSharedSize", cuda.Result(r), hfunc, bytes)
+				return r
+			},
+			CuParamSetSize: func(hfunc uintptr, numbytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSetSize(hfunc, numbytes)
+				shim.TraceEnd(t, 17014, "cuParamSetSize", cuda.Result(r), hfunc, numbytes)
+				return r
+			},
+			CuParamSeti: func(hfunc uintptr, offset int32, value uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSeti(hfunc, offset, value)
+				shim.TraceEnd(t, 17015, "cuParamSeti", cuda.Result(r), hfunc, offset, value)
+				return r
+			},
+			CuParamSetf: func(hfunc uintptr, offset int32, value float32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSetf(hfunc, offset, value)
+				shim.TraceEnd(t, 17016, "cuParamSetf", cuda.Result(r), hfunc, offset, value)
+				return r
+			},
+			CuParamSetv: func(hfunc uintptr, offset int32, ptr unsafe.Pointer, numbytes uint32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuParamSetv(hfunc, offset, ptr, numbytes)
+				shim.TraceEnd(t, 17017, "cuParamSetv", cuda.Result(r), hfunc, offset, ptr, numbytes)
+				return r
+			},
+			CuLaunch: func(f uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunch(f)
+				shim.TraceEnd(t, 17018, "cuLaunch", cuda.Result(r), f)
+				return r
+			},
+			CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchGrid(f, grid_width, grid_height)
+				shim.TraceEnd(t, 17019, "cuLaunchGrid", cuda.Result(r), f, grid_width, grid_height)
+				return r
+			},
+			CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuLaunchGridAsync(f, grid_width, grid_height, hStream)
+				shim.TraceEnd(t, 17020, "cuLaunchGridAsync", cuda.Result(r), f, grid_width, grid_height, hStream)
+				return r
+			},
+			CuTensorMapEncodeIm2colWide: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuTensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
+				shim.TraceEnd(t, 17021, "cuTensorMapEncodeIm2colWide", cuda.Result(r), tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
+				return r
+			},
+			CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+				shim.TraceEnd(t, 17022, "cuMemGetHandleForAddressRange", cuda.Result(r), handle, dptr, size, handleType, flags)
+				return r
+			},
+			CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+				shim.TraceEnd(t, 17023, "cuMemMapArrayAsync", cuda.Result(r), mapInfoList, count, hStream)
+				return r
+			},
+			CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
+				shim.TraceEnd(t, 17024, "cuMemMapArrayAsync_ptsz", cuda.Result(r), mapInfoList, count, hStream)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -16744,6 +16994,75 @@ func Lazy(get func() *Set) *Set {
 			},
 			CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 				return get().Cuda.CuStreamBeginCaptureToGraph_ptsz(hStream, hGraph, dependencies, dependencyData, numDependencies, mode)
+			},
+			CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuMemGetDefaultMemPool(pool_out, location, type_)
+			},
+			CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
+				return get().Cuda.CuMemGetMemPool(pool, location, type_)
+			},
+			CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
+				return get().Cuda.CuMemSetMemPool(location, type_, pool)
+			},
+			CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+			},
+			CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+			},
+			CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemDiscardBatchAsync(dptrs, sizes, count, flags, hStream)
+			},
+			CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemDiscardBatchAsync_ptsz(dptrs, sizes, count, flags, hStream)
+			},
+			CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+			},
+			CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+				return get().Cuda.CuMemDiscardAndPrefetchBatchAsync_ptsz(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags, hStream)
+			},
+			CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamUpdateCaptureDependencies_v2(hStream, dependencies, dependencyData, numDependencies, flags)
+			},
+			CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+				return get().Cuda.CuStreamUpdateCaptureDependencies_v2_ptsz(hStream, dependencies, dependencyData, numDependencies, flags)
+			},
+			CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
+				return get().Cuda.CuGraphConditionalHandleCreate(pHandle_out, hGraph, ctx, defaultLaunchValue, flags)
+			},
+			CuFuncSetBlockShape: func(hfunc uintptr, x int32, y int32, z int32) int32 {
+				return get().Cuda.CuFuncSetBlockShape(hfunc, x, y, z)
+			},
+			CuFuncSetSharedSize: func(hfunc uintptr, bytes uint32) int32 { return get().Cuda.CuFuncSetSharedSize(hfunc, bytes) },
+			CuParamSetSize:      func(hfunc uintptr, numbytes uint32) int32 { return get().Cuda.CuParamSetSize(hfunc, numbytes) },
+			CuParamSeti: func(hfunc uintptr, offset int32, value uint32) int32 {
+				return get().Cuda.CuParamSeti(hfunc, offset, value)
+			},
+			CuParamSetf: func(hfunc uintptr, offset int32, value float32) int32 {
+				return get().Cuda.CuParamSetf(hfunc, offset, value)
+			},
+			CuParamSetv: func(hfunc uintptr, offset int32, ptr unsafe.Pointer, numbytes uint32) int32 {
+				return get().Cuda.CuParamSetv(hfunc, offset, ptr, numbytes)
+			},
+			CuLaunch: func(f uintptr) int32 { return get().Cuda.CuLaunch(f) },
+			CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
+				return get().Cuda.CuLaunchGrid(f, grid_width, grid_height)
+			},
+			CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
+				return get().Cuda.CuLaunchGridAsync(f, grid_width, grid_height, hStream)
+			},
+			CuTensorMapEncodeIm2colWide: func(tensorMap uintptr, tensorDataType int32, tensorRank uint32, globalAddress uintptr, globalDim uintptr, globalStrides uintptr, pixelBoxLowerCornerWidth int32, pixelBoxUpperCornerWidth int32, channelsPerPixel uint32, pixelsPerColumn uint32, elementStrides uintptr, interleave int32, mode int32, swizzle int32, l2Promotion int32, oobFill int32) int32 {
+				return get().Cuda.CuTensorMapEncodeIm2colWide(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, pixelBoxLowerCornerWidth, pixelBoxUpperCornerWidth, channelsPerPixel, pixelsPerColumn, elementStrides, interleave, mode, swizzle, l2Promotion, oobFill)
+			},
+			CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
+				return get().Cuda.CuMemGetHandleForAddressRange(handle, dptr, size, handleType, flags)
+			},
+			CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemMapArrayAsync(mapInfoList, count, hStream)
+			},
+			CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
+				return get().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
 			},
 		},
 		Cudart: Cudart{

@@ -588,7 +588,32 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuMemcpy3DBatchAsync_v2, (size_t, const void*, unsigned long long, void*)) \
 	X(int, cuMemcpy3DBatchAsync_v2_ptsz, (size_t, const void*, unsigned long long, void*)) \
 	X(int, cuStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
-	X(int, cuStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
+	X(int, cuStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cuMemGetDefaultMemPool, (void*, const void*, int)) \
+	X(int, cuMemGetMemPool, (void*, const void*, int)) \
+	X(int, cuMemSetMemPool, (const void*, int, void*)) \
+	X(int, cuMemPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuMemPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuMemDiscardBatchAsync, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuMemDiscardBatchAsync_ptsz, (const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuMemDiscardAndPrefetchBatchAsync, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuMemDiscardAndPrefetchBatchAsync_ptsz, (const void*, const void*, size_t, const void*, const void*, size_t, unsigned long long, void*)) \
+	X(int, cuStreamUpdateCaptureDependencies_v2, (void*, const void*, const void*, size_t, unsigned int)) \
+	X(int, cuStreamUpdateCaptureDependencies_v2_ptsz, (void*, const void*, const void*, size_t, unsigned int)) \
+	X(int, cuGraphConditionalHandleCreate, (void*, void*, void*, unsigned int, unsigned int)) \
+	X(int, cuFuncSetBlockShape, (void*, int, int, int)) \
+	X(int, cuFuncSetSharedSize, (void*, unsigned int)) \
+	X(int, cuParamSetSize, (void*, unsigned int)) \
+	X(int, cuParamSeti, (void*, int, unsigned int)) \
+	X(int, cuParamSetf, (void*, int, float)) \
+	X(int, cuParamSetv, (void*, int, const void*, unsigned int)) \
+	X(int, cuLaunch, (void*)) \
+	X(int, cuLaunchGrid, (void*, int, int)) \
+	X(int, cuLaunchGridAsync, (void*, int, int, void*)) \
+	X(int, cuTensorMapEncodeIm2colWide, (void*, int, unsigned int, void*, const void*, const void*, int, int, unsigned int, unsigned int, const void*, int, int, int, int, int)) \
+	X(int, cuMemGetHandleForAddressRange, (void*, unsigned long long, size_t, int, unsigned long long)) \
+	X(int, cuMemMapArrayAsync, (const void*, unsigned int, void*)) \
+	X(int, cuMemMapArrayAsync_ptsz, (const void*, unsigned int, void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
