@@ -28,6 +28,7 @@ func withContext(t *testing.T) {
 // A server's second client cannot read, write, describe, copy through or destroy the first's
 // array or mipmapped array: each answers as for a wild handle.
 func TestDriverArraysAreTheirOwnersOnly(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))
@@ -86,6 +87,7 @@ func TestDriverArraysAreTheirOwnersOnly(t *testing.T) {
 // Hostile extents in copy descriptors are refused before any byte moves: offsets past the
 // array, blocks that wrap, slices past its depth.
 func TestDriverArrayCopiesRefuseBlocksOutsideTheArray(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))
@@ -131,6 +133,7 @@ func TestDriverArrayCopiesRefuseBlocksOutsideTheArray(t *testing.T) {
 // The pre-3.2 descriptors are read at their own offsets: widening puts every field where the
 // current form has it.
 func TestPre32DescriptorsWidenFieldByField(t *testing.T) {
+	lockThread(t)
 	old := make([]byte, 96)
 	for _, f := range old2D {
 		if f.size == 4 {
@@ -153,6 +156,7 @@ func TestPre32DescriptorsWidenFieldByField(t *testing.T) {
 // A texture object is one object to both APIs: the driver's description, converted, is what
 // the runtime's getter returns; another client cannot read or destroy it.
 func TestDriverTextureObjectsAreTheRuntimesAndTheirOwners(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))

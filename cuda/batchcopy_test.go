@@ -24,6 +24,7 @@ func ptr[T any](s []T) unsafe.Pointer { return unsafe.Pointer(&s[0]) }
 // A bad entry refuses the whole batch before any entry runs: the good entries before it
 // leave their destinations as they were, and failIdx names the bad one.
 func TestBatchWithABadEntryRunsNothing(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))
@@ -54,6 +55,7 @@ func TestBatchWithABadEntryRunsNothing(t *testing.T) {
 // A capture cannot be aimed at another client's graph, nor placed after its nodes; a refused
 // start leaves the stream free to capture.
 func TestCaptureToGraphRefusesAnotherClientsGraphAndNodes(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))
@@ -91,6 +93,7 @@ func TestCaptureToGraphRefusesAnotherClientsGraphAndNodes(t *testing.T) {
 // Counts, sizes, extents and offsets from a hostile caller are bounded before anything is
 // read past what they describe or any arithmetic can wrap.
 func TestHostileBatchDescriptionsAreRefused(t *testing.T) {
+	lockThread(t)
 	attrs, idxs := oneAttr()
 	one := []uint64{0x1000}
 	p := ptr(one)
@@ -153,6 +156,7 @@ func TestHostileBatchDescriptionsAreRefused(t *testing.T) {
 // Entries of several slices are checked as one extent: a volume one slice deeper than its
 // allocation is refused, not taken for host memory past the allocation's end.
 func TestBatchVolumePastItsAllocationIsRefused(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))

@@ -26,12 +26,14 @@ func descriptor2D(spitch, dpitch, width, height uint64) []byte {
 // NVIDIA's driver refuses one row wider than a given pitch (seen on an H200 through
 // NVIDIA's runtime: cudaErrorInvalidValue, tests/programs/symbols.cu).
 func TestCopy2DOneRowWiderThanItsPitchIsInvalidValue(t *testing.T) {
+	lockThread(t)
 	b := descriptor2D(512, 4096, 513, 1)
 	_, r := Copy2DAt(unsafe.Pointer(&b[0]), LocalArrays)
 	assert.Equal(t, ErrorInvalidValue, r)
 }
 
 func TestCopy2DOneRowTakesAZeroPitchAsItsWidth(t *testing.T) {
+	lockThread(t)
 	b := descriptor2D(0, 0, 100, 1)
 	c, r := Copy2DAt(unsafe.Pointer(&b[0]), LocalArrays)
 	assert.Equal(t, Success, r)

@@ -16,6 +16,7 @@ import (
 // v2 of cuStreamUpdateCaptureDependencies takes a node of the capture with the default edge
 // (all zero bytes, or no edge data), and refuses any other edge, as cuGraphAddDependencies_v2.
 func TestCaptureDependenciesV2TakeOnlyDefaultEdges(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	var s uintptr
 	var p uint64
@@ -43,6 +44,7 @@ func TestCaptureDependenciesV2TakeOnlyDefaultEdges(t *testing.T) {
 // parameter buffer holding exactly the values set at their offsets, through the
 // CU_LAUNCH_PARAM_BUFFER_POINTER/SIZE form a remote client forwards.
 func TestLegacyLaunchHandsItsParametersAsOnePackedBuffer(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	k := (&shim.Module{}).AddKernel(0, "k")
 	f := k.Handle
@@ -100,6 +102,7 @@ func TestLegacyLaunchHandsItsParametersAsOnePackedBuffer(t *testing.T) {
 // The wide im2col map writes a deterministic descriptor that records its mode and swizzle,
 // and a descriptor any later call can recognise (cuTensorMapReplaceAddress).
 func TestIm2colWideDescriptorIsReplaceable(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	buf := make([]byte, 256)
 	tm := (uintptr(unsafe.Pointer(&buf[0])) + 63) &^ 63
@@ -124,6 +127,7 @@ func TestIm2colWideDescriptorIsReplaceable(t *testing.T) {
 // parameter into its buffer (zero-filled past the size set), which any backend packs by the
 // layout it knows; a buffer longer than the parameters is too many arguments.
 func TestLegacyLaunchFollowsTheImagesParameterTable(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	ps := []shim.ParamInfo{{Offset: 0, Size: 8}, {Offset: 8, Size: 4}, {Offset: 12, Size: 4}}
 	elf := kernelCubin(map[string][]shim.ParamInfo{"_Z3addPiii": ps}, []string{"_Z3addPiii"})

@@ -70,6 +70,7 @@ func kernelCubin(kernels map[string][]shim.ParamInfo, order []string) []byte {
 }
 
 func TestCubinKernelsAreItsTextSections(t *testing.T) {
+	lockThread(t)
 	elf := kernelCubin(nil, []string{"_Z1av", "_Z1bi"})
 	assert.Equal(t, []string{"_Z1av", "_Z1bi"}, kernelNames(elf))
 	assert.Equal(t, []string{"_Z1av", "_Z1bi"}, kernelNames(testFatbin(elf, 0)), "inside a fat binary")
@@ -78,6 +79,7 @@ func TestCubinKernelsAreItsTextSections(t *testing.T) {
 }
 
 func TestCubinParameterTableIsByOrdinal(t *testing.T) {
+	lockThread(t)
 	ps := []shim.ParamInfo{{Offset: 0, Size: 8}, {Offset: 8, Size: 4}, {Offset: 16, Size: 512}}
 	elf := kernelCubin(map[string][]shim.ParamInfo{"_Z1kPvi": ps, "_Z1nv": {}}, []string{"_Z1kPvi", "_Z1nv", "_Z1x"})
 	assert.Equal(t, ps, paramTable(elf, "_Z1kPvi"))
@@ -87,6 +89,7 @@ func TestCubinParameterTableIsByOrdinal(t *testing.T) {
 }
 
 func TestCubinWithHostileSectionTableIsIgnored(t *testing.T) {
+	lockThread(t)
 	elf := kernelCubin(nil, []string{"_Z1av"})
 	binary.LittleEndian.PutUint64(elf[0x28:], 1<<62) // section headers past the end
 	assert.Empty(t, kernelNames(elf))

@@ -12,6 +12,7 @@ import (
 // for, as the table's proc:BASE@VERSION flags say; too old a caller, or a newer ABI than vgpu
 // implements, finds nothing.
 func TestResolveProc(t *testing.T) {
+	lockThread(t)
 	for _, c := range []struct {
 		name    string
 		version int32
@@ -46,6 +47,7 @@ func TestResolveProc(t *testing.T) {
 }
 
 func TestResultText(t *testing.T) {
+	lockThread(t)
 	n, ok := ErrorOutOfMemory.Name()
 	assert.True(t, ok)
 	assert.Equal(t, "CUDA_ERROR_OUT_OF_MEMORY", n)

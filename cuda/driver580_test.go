@@ -39,6 +39,7 @@ func dryRun(res *[devResourceSize]byte, flags, minCount uint32) (uint32, Result)
 // A group's size follows the documented rule of the device's architecture: 7.x two SMs and
 // a multiple of 2, 8.x four and a multiple of 2, 9.0 eight and a multiple of 8.
 func TestSMGroupsFollowTheArchitecturesGranularity(t *testing.T) {
+	lockThread(t)
 	for _, c := range []struct {
 		profile       string
 		sms           uint32
@@ -67,6 +68,7 @@ func TestSMGroupsFollowTheArchitecturesGranularity(t *testing.T) {
 
 // Groups are disjoint and the remainder holds exactly the SMs no group took.
 func TestSplitGroupsAreDisjointAndTheRemainderIsTheRest(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	res := deviceResource(t)
 	var groups [5][devResourceSize]byte
@@ -93,6 +95,7 @@ func TestSplitGroupsAreDisjointAndTheRemainderIsTheRest(t *testing.T) {
 // A CUdevResource is the caller's bytes: whatever it changes is refused, and nothing it
 // names can reach past its device's SMs.
 func TestForgedResourcesAreRefused(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	for name, forge := range map[string]func(b []byte){
 		"another type":            func(b []byte) { b[0] = 2 },
@@ -115,6 +118,7 @@ func TestForgedResourcesAreRefused(t *testing.T) {
 
 // A server's clients: one's green context and descriptor are unknown to another.
 func TestAnotherClientsGreenContextIsUnknown(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	var green, desc uintptr
 	shim.AsClient(1, func() {
@@ -140,6 +144,7 @@ func TestAnotherClientsGreenContextIsUnknown(t *testing.T) {
 // Descriptors cannot be destroyed through the API, so one client's are bounded, and they
 // go with the client.
 func TestDescriptorsOfOneClientAreBounded(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	shim.AsClient(7, func() {
 		res := deviceResource(t)
@@ -159,6 +164,7 @@ func TestDescriptorsOfOneClientAreBounded(t *testing.T) {
 
 // A hostile count asks for no more than the bound: more groups than SMs is only a smaller split.
 func TestSplitWithAHugeGroupCountWritesOnlyTheGroupsMade(t *testing.T) {
+	lockThread(t)
 	up580(t, "t4")
 	res := deviceResource(t)
 	out := make([]byte, devResourceSize*21)
@@ -174,6 +180,7 @@ func TestSplitWithAHugeGroupCountWritesOnlyTheGroupsMade(t *testing.T) {
 // Checkpoints belong to the calling process: a server's client names itself by the pid it
 // gave, never the server's or another's, and its state is its own.
 func TestCheckpointNamesOnlyTheCallersProcess(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	shim.SetClientPID(1, 4242)
 	shim.SetClientPID(2, 4343)
@@ -198,6 +205,7 @@ func TestCheckpointNamesOnlyTheCallersProcess(t *testing.T) {
 // Between checkpoint and restore the device bytes are gone (released); restore brings them
 // back bit for bit.
 func TestCheckpointClearsDeviceMemoryAndRestoreBringsItBack(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	pid := int32(os.Getpid())
 	const n = 4096
@@ -224,6 +232,7 @@ func TestCheckpointClearsDeviceMemoryAndRestoreBringsItBack(t *testing.T) {
 
 // Memory freed behind a checkpoint's back fails the restore instead of writing elsewhere.
 func TestRestoreOfFreedMemoryFailsTheProcess(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	pid := int32(os.Getpid())
 	var p uint64
@@ -239,6 +248,7 @@ func TestRestoreOfFreedMemoryFailsTheProcess(t *testing.T) {
 
 // Edge data other than the default edge is refused where the model holds only default edges.
 func TestGraphEdgeDataMustBeTheDefaultEdge(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	var g, a, b uintptr
 	require.Equal(t, Success, GraphCreate(unsafe.Pointer(&g), 0))
@@ -262,6 +272,7 @@ func TestGraphEdgeDataMustBeTheDefaultEdge(t *testing.T) {
 // A server's client cannot put its host function or kernel parameters into a graph through
 // cuGraphAddNode_v2: they are addresses in its own process.
 func TestServedClientsCannotAddHostOrKernelNodes(t *testing.T) {
+	lockThread(t)
 	up580(t, "h100")
 	shim.AsClient(3, func() {
 		var g, n, ctx uintptr

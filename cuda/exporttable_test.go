@@ -10,6 +10,7 @@ import (
 
 // MD2 matches RFC 1319's test suite: the integrity check's digest is built on it.
 func TestMD2MatchesRFC1319(t *testing.T) {
+	lockThread(t)
 	for in, want := range map[string]string{
 		"":                           "8350e5a3e24c153df2275c9f80692773",
 		"a":                          "32ec01ec4a6dac72c0ab96fb34c0b5d1",
@@ -27,6 +28,7 @@ func TestMD2MatchesRFC1319(t *testing.T) {
 // The integrity digest is HMAC: the key pads the inner and outer hashes, so a changed
 // message byte changes it, and versions ending in 0 or 1 get their fixed answers.
 func TestIntegrityDigestIsKeyedAndVersioned(t *testing.T) {
+	lockThread(t)
 	msg := []byte("0123456789abcdef0123456789abcdef0123456789abcdef")
 	a := integrityDigest(11082, msg)
 	var k [16]byte
@@ -57,6 +59,7 @@ func TestIntegrityDigestIsKeyedAndVersioned(t *testing.T) {
 // CUDA 11's runtime resolves the primary-context calls at 7000, before their _v2 renames:
 // without the first ABI cudaDeviceReset finds no cuDevicePrimaryCtxReset.
 func TestPrimaryCtxFirstABIResolvesForCUDA11(t *testing.T) {
+	lockThread(t)
 	for name, want := range map[string]string{"cuDevicePrimaryCtxRelease": "cuDevicePrimaryCtxRelease",
 		"cuDevicePrimaryCtxReset": "cuDevicePrimaryCtxReset", "cuDevicePrimaryCtxSetFlags": "cuDevicePrimaryCtxSetFlags"} {
 		got, st := resolveProc(name, 7000)
@@ -93,6 +96,7 @@ func exportTable(t *testing.T, id string) (table uintptr, r Result, refused []st
 // CUDA 13's runtime asks for f8cff951 and runs without it: the refusal is a known one,
 // logged at debug with its reason, not a warning that vgpu lacks something.
 func TestCUDA13sTableF8cff951IsDeclinedQuietly(t *testing.T) {
+	lockThread(t)
 	table, r, refused := exportTable(t, "f8cff951-2146-8b4e-b9e2-fb469e7c0dd9")
 	if r != ErrorNotFound || table != 0 {
 		t.Fatalf("got %v with table %#x, want CUDA_ERROR_NOT_FOUND and a null table", r, table)
@@ -106,6 +110,7 @@ func TestCUDA13sTableF8cff951IsDeclinedQuietly(t *testing.T) {
 // An identifier nobody has described is refused as the driver refuses one, and logged as
 // unknown (a warning).
 func TestUnknownTableIsRefusedAndWarned(t *testing.T) {
+	lockThread(t)
 	table, r, refused := exportTable(t, "deadbeef-0102-0304-0506-0708090a0b0c")
 	if r != ErrorNotFound || table != 0 {
 		t.Fatalf("got %v with table %#x, want CUDA_ERROR_NOT_FOUND and a null table", r, table)
@@ -118,6 +123,7 @@ func TestUnknownTableIsRefusedAndWarned(t *testing.T) {
 // cuBLAS 12's GEMMs need the tools context table (21318c60): it is served, sized as the
 // real driver's (744 bytes: its size word and 92 slots), every slot callable.
 func TestToolsContextTableIsServedWithTheDriversSize(t *testing.T) {
+	lockThread(t)
 	table, r, refused := exportTable(t, "21318c60-9714-3248-8ca6-41ff7324c8f2")
 	if r != Success || table == 0 || len(refused) != 0 {
 		t.Fatalf("got %v, table %#x, refused %q", r, table, refused)
@@ -136,6 +142,7 @@ func TestToolsContextTableIsServedWithTheDriversSize(t *testing.T) {
 // cuBLAS 13.1 crashes on a null 1734dc26 table (its half-precision paths): it is served at the
 // real driver's size (136 bytes: a size word and 16 slots), every slot callable.
 func TestCuBLAS13TableIsServedWithTheDriversSize(t *testing.T) {
+	lockThread(t)
 	table, r, refused := exportTable(t, "1734dc26-800d-4745-8726-c0f1e7dd8bca")
 	if r != Success || table == 0 || len(refused) != 0 {
 		t.Fatalf("got %v, table %#x, refused %q", r, table, refused)
@@ -154,6 +161,7 @@ func TestCuBLAS13TableIsServedWithTheDriversSize(t *testing.T) {
 // VGPU_EXPORT_PROBE names a table vgpu does not know that it then serves with logging slots
 // (a diagnostic, to learn what a library asks of it); without it the table is refused.
 func TestProbeTableIsServedOnlyForTheNamedIdentifier(t *testing.T) {
+	lockThread(t)
 	const id = "deadbeef-0102-0304-0506-0708090a0b0c"
 	t.Setenv("VGPU_EXPORT_PROBE", id)
 	table, r, _ := exportTable(t, id)

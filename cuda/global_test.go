@@ -64,6 +64,7 @@ func testFatbin(cubin []byte, flags uint64) []byte {
 // A module global's size and initialiser come from the cubin's symbol table, directly or
 // inside a fat binary; a compressed entry hides them, and other names are absent.
 func TestGlobalSizeAndInitialiserComeFromTheSymbolTable(t *testing.T) {
+	lockThread(t)
 	init := []byte("abcdefghijkl")
 	cubin := testCubin("gvar", init)
 	for what, image := range map[string][]byte{"cubin": cubin, "fat binary": testFatbin(cubin, 0)} {

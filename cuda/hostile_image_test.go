@@ -11,6 +11,7 @@ import (
 // choice: a sum that wraps past 2^64 must be refused, not sliced (a panic ends the session).
 
 func TestFatbinEntryWhoseSizeWrapsIsRefused(t *testing.T) {
+	lockThread(t)
 	le := binary.LittleEndian
 	img := make([]byte, 16+0x30+16)
 	le.PutUint32(img, fatbinMagic)
@@ -25,6 +26,7 @@ func TestFatbinEntryWhoseSizeWrapsIsRefused(t *testing.T) {
 }
 
 func TestELFSectionTableWhoseOffsetWrapsIsRefused(t *testing.T) {
+	lockThread(t)
 	le := binary.LittleEndian
 	elf := make([]byte, 256)
 	copy(elf, "\x7fELF")

@@ -14,6 +14,7 @@ import (
 // through the handle; a client's own handle does not open (invalid context), and the
 // exporter's free revokes the opener's mapping.
 func TestDriverIPCSharesMemoryAndEventsBetweenClients(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))

@@ -9,6 +9,7 @@ import (
 // passes it with a null values array (for each of its images); an option that takes a value
 // still needs the array, and an unknown option or a missing options array is invalid.
 func TestLibraryOptionsTakeValuesOnlyWhereTheOptionHasOne(t *testing.T) {
+	lockThread(t)
 	vals := [2]uintptr{0x1000, 0}
 	addr := func(o []uint32) uintptr { return uintptr(unsafe.Pointer(&o[0])) }
 	valsAt := uintptr(unsafe.Pointer(&vals[0]))

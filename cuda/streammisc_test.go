@@ -10,6 +10,7 @@ import (
 // A wait's comparisons, as the driver documents them: GEQ is cyclic in the word's width
 // ((int)(*addr - value) >= 0), AND needs a common bit, NOR a bit set in neither.
 func TestWaitComparisonsFollowTheDocumentedRules(t *testing.T) {
+	lockThread(t)
 	cases := []struct {
 		word, value uint64
 		cmp         uint32
@@ -40,6 +41,7 @@ func TestWaitComparisonsFollowTheDocumentedRules(t *testing.T) {
 // A link with native atomics reports each operation's widths; one without reports none, and an
 // unknown operation fails the whole query.
 func TestAtomicCapabilitiesFollowTheLink(t *testing.T) {
+	lockThread(t)
 	ops := []uint32{0, 9, 10, 12}
 	caps := make([]uint32, len(ops))
 	assert.Equal(t, Success, atomicCaps(ptrOf(caps), ptrOf(ops), uint32(len(ops)), true))

@@ -14,6 +14,7 @@ import (
 // answers wild values: cuMemGetAddressRange finds nothing, cuPointerGetAttribute knows nothing,
 // and A's contexts and streams cannot be made current, used or destroyed.
 func TestDriverAPIRefusesAnotherClientsValues(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))

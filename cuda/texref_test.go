@@ -14,6 +14,7 @@ import (
 // A texture reference returns what was set, refuses what the driver refuses, and is its
 // creator's only.
 func TestTexRefStoresWhatWasSetForItsOwnerOnly(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	require.Equal(t, Success, Init(0))

@@ -15,6 +15,7 @@ import (
 // a depth of 2^32 was 2^32 valid copies from one call: a server session spinning for hours.
 // A multi-slice copy's block must fit in the rows of a slice, as it must in an array's.
 func TestMemcpy3DSlicesOfNoRowsAreRefused(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	var src, dst uintptr

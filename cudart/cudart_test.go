@@ -13,6 +13,7 @@ import (
 
 // The offsets of both layouts, as measured (CUDA 13) and documented (CUDA 12).
 func TestDevicePropLayouts(t *testing.T) {
+	lockThread(t)
 	cases := []struct {
 		field string
 		o12   int
@@ -50,6 +51,7 @@ func TestDevicePropLayouts(t *testing.T) {
 }
 
 func TestPropsRender(t *testing.T) {
+	lockThread(t)
 	c := shim.DefaultConfig()
 	d, err := shim.NewDevice(0, c.DeviceList()[0], &c)
 	require.NoError(t, err)
@@ -69,6 +71,7 @@ func TestPropsRender(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
+	lockThread(t)
 	n, ok := ErrorMemoryAllocation.Name()
 	assert.True(t, ok)
 	assert.Equal(t, "cudaErrorMemoryAllocation", n)
@@ -83,6 +86,7 @@ func TestErrorText(t *testing.T) {
 
 // The runtime's last-error rules, exercised on this (C) thread's storage.
 func TestLastErrorRules(t *testing.T) {
+	lockThread(t)
 	runtime.LockOSThread() // the last error lives in C thread-local storage
 	defer runtime.UnlockOSThread()
 	defer sticky.Store(0)

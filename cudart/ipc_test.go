@@ -25,6 +25,7 @@ func ipcSetup(t *testing.T, n uint64) (ptr uintptr, handle [64]byte) {
 }
 
 func TestIPCAnotherClientSharesOnlyThroughTheHandle(t *testing.T) {
+	lockThread(t)
 	const n = 4096
 	ptr, handle := ipcSetup(t, n)
 	shim.AsClient(2, func() {
@@ -56,6 +57,7 @@ func TestIPCAnotherClientSharesOnlyThroughTheHandle(t *testing.T) {
 }
 
 func TestIPCGuessedOrAlteredHandlesOpenNothing(t *testing.T) {
+	lockThread(t)
 	_, handle := ipcSetup(t, 4096)
 	shim.AsClient(2, func() {
 		var p uintptr
@@ -75,6 +77,7 @@ func TestIPCGuessedOrAlteredHandlesOpenNothing(t *testing.T) {
 }
 
 func TestIPCExporterFreeingRevokesEveryMapping(t *testing.T) {
+	lockThread(t)
 	ptr, handle := ipcSetup(t, 4096)
 	var p uintptr
 	shim.AsClient(2, func() {
@@ -99,6 +102,7 @@ func TestIPCExporterFreeingRevokesEveryMapping(t *testing.T) {
 }
 
 func TestIPCLeavingClientsTakeTheirMappingsAndExports(t *testing.T) {
+	lockThread(t)
 	ptr, handle := ipcSetup(t, 4096)
 	var p uintptr
 	shim.AsClient(2, func() {
@@ -114,6 +118,7 @@ func TestIPCLeavingClientsTakeTheirMappingsAndExports(t *testing.T) {
 }
 
 func TestIPCEventHandles(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	var ev, timed uintptr
@@ -146,6 +151,7 @@ func TestIPCEventHandles(t *testing.T) {
 
 // Arrays, textures and surfaces are their creator's: another client's are wild values.
 func TestArraysAndTexturesAreTheirOwners(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	desc := [5]int32{32, 0, 0, 0, shim.ChanFloat}
@@ -183,6 +189,7 @@ func TestArraysAndTexturesAreTheirOwners(t *testing.T) {
 // cudaDeviceReset takes an opener's mappings and arrays with the rest of its memory, and
 // leaves the exporter's memory alone.
 func TestDeviceResetDropsMappingsNotTheExportersMemory(t *testing.T) {
+	lockThread(t)
 	ptr, handle := ipcSetup(t, 4096)
 	shim.AsClient(2, func() {
 		var p, arr uintptr
@@ -200,6 +207,7 @@ func TestDeviceResetDropsMappingsNotTheExportersMemory(t *testing.T) {
 // The event behind an opened handle is the exporter's own; the opener destroying its handle
 // must not end the export for anyone else.
 func TestIPCOpenerDestroyingItsEventLeavesTheExport(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	var ev uintptr
@@ -222,6 +230,7 @@ func TestIPCOpenerDestroyingItsEventLeavesTheExport(t *testing.T) {
 // An event export goes with its client, as its memory exports do: nothing of a departed
 // client stays reachable, nor piles up in the server.
 func TestIPCEventExportsGoWithTheirClient(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	var ev uintptr

@@ -163,6 +163,11 @@ func RtLibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Point
 	return libraryCall(func() cuda.Result { return cuda.LibraryGetManaged(dptr, size, h, name) })
 }
 
+// RtLibraryGetGlobal is cudaLibraryGetGlobal: cuLibraryGetGlobal with runtime codes.
+func RtLibraryGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) Error {
+	return libraryCall(func() cuda.Result { return cuda.LibraryGetGlobal(dptr, size, h, name) })
+}
+
 // DeviceGetHostAtomicCapabilities is cudaDeviceGetHostAtomicCapabilities (cuda/streammisc.go).
 func DeviceGetHostAtomicCapabilities(caps, ops unsafe.Pointer, count uint32, dev int32) Error {
 	if _, e := begin(); e != Success {

@@ -13,6 +13,7 @@ import (
 // The runtime answers a second client's calls on the first's pointer, stream and event as it
 // answers wild values, and the first's keep working.
 func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
+	lockThread(t)
 	shim.Reset()
 	t.Cleanup(shim.Reset)
 	const n = 4096
@@ -59,6 +60,7 @@ func TestRuntimeRefusesAnotherClientsValues(t *testing.T) {
 // Peer access belongs to the client's own context: another client's enable is not its, and
 // its disable undoes nothing of another's.
 func TestPeerAccessIsPerClient(t *testing.T) {
+	lockThread(t)
 	t.Setenv("VGPU_DEVICES", "2")
 	shim.Reset()
 	t.Cleanup(shim.Reset)

@@ -6017,6 +6017,11 @@ func vgpu_cudaLibraryGetManaged(dptr unsafe.Pointer, bytes unsafe.Pointer, libra
 	return dispatch.T().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
 }
 
+//export vgpu_cudaLibraryGetGlobal
+func vgpu_cudaLibraryGetGlobal(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaLibraryGetGlobal(dptr, bytes, library, name)
+}
+
 //export vgpu_cuDeviceGetHostAtomicCapabilities
 func vgpu_cuDeviceGetHostAtomicCapabilities(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
 	return dispatch.T().Cuda.CuDeviceGetHostAtomicCapabilities(capabilities, operations, count, dev)

@@ -13,6 +13,12 @@ func RtLibraryGetManaged(dptr, size unsafe.Pointer, h uintptr, name unsafe.Point
 	return LibraryGetManaged(dptr, size, h, name)
 }
 
+// RtLibraryGetGlobal is cudaLibraryGetGlobal over the connection: cuLibraryGetGlobal's
+// request, whose codes are the runtime's too.
+func RtLibraryGetGlobal(dptr, size unsafe.Pointer, h uintptr, name unsafe.Pointer) int32 {
+	return LibraryGetGlobal(dptr, size, h, name)
+}
+
 // LaunchCooperativeKernelMultiDevice is cuLaunchCooperativeKernelMultiDevice over the
 // connection: checked here, then one cooperative launch per entry, each as
 // cuLaunchCooperativeKernel sends it.

@@ -990,6 +990,7 @@ type Cudart struct {
 	CudaLogsDumpToFile                                     func(iterator uintptr, pathToFile uintptr, flags uint32) int32
 	CudaLogsDumpToMemory                                   func(iterator uintptr, buffer uintptr, size uintptr, flags uint32) int32
 	CudaLibraryGetManaged                                  func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
+	CudaLibraryGetGlobal                                   func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32
 	CudaDeviceGetHostAtomicCapabilities                    func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32
 	CudaDeviceGetP2PAtomicCapabilities                     func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32
 	CudaMemPoolCreate                                      func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32
@@ -5709,6 +5710,13 @@ var Semantics = Set{
 		},
 		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 			r := int32(cudart.RtLibraryGetManaged(dptr, bytes, library, name))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+			r := int32(cudart.RtLibraryGetGlobal(dptr, bytes, library, name))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -12944,6 +12952,12 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 13059, "cudaLibraryGetManaged", cudart.Error(r), dptr, bytes, library, name)
 				return r
 			},
+			CudaLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaLibraryGetGlobal(dptr, bytes, library, name)
+				shim.TraceEnd(t, 21000, "cudaLibraryGetGlobal", cudart.Error(r), dptr, bytes, library, name)
+				return r
+			},
 			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)
@@ -17972,6 +17986,9 @@ func Lazy(get func() *Set) *Set {
 			},
 			CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 				return get().Cudart.CudaLibraryGetManaged(dptr, bytes, library, name)
+			},
+			CudaLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
+				return get().Cudart.CudaLibraryGetGlobal(dptr, bytes, library, name)
 			},
 			CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
 				return get().Cudart.CudaDeviceGetHostAtomicCapabilities(capabilities, operations, count, device)

@@ -78,6 +78,7 @@ static int failures, checks, remote;
 	X(res_t, cudaLogsDumpToFile, (unsigned *, const char *, unsigned)) \
 	X(res_t, cudaLogsDumpToMemory, (unsigned *, char *, size_t *, unsigned)) \
 	X(res_t, cudaLibraryGetManaged, (void **, size_t *, void *, const char *)) \
+	X(res_t, cudaLibraryGetGlobal, (void **, size_t *, void *, const char *)) \
 	X(res_t, cudaDeviceGetHostAtomicCapabilities, (unsigned *, const int *, unsigned, int)) \
 	X(res_t, cudaDeviceGetP2PAtomicCapabilities, (unsigned *, const int *, unsigned, int, int)) \
 	X(res_t, cuLaunchCooperativeKernel, (void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **)) \
@@ -446,6 +447,8 @@ static void test_runtime(void) {
 	size_t msz = 0;
 	EQ(p_cudaLibraryGetManaged(&mp, &msz, lib, "absent"), 500, "no such managed variable");
 	EQ(p_cudaLibraryGetManaged(&mp, &msz, (void *)0x1234, "absent"), 400, "no such library");
+	EQ(p_cudaLibraryGetGlobal(&mp, &msz, lib, "absent"), 500, "no such global");
+	EQ(p_cudaLibraryGetGlobal(&mp, &msz, (void *)0x1234, "absent"), 400, "cudaLibraryGetGlobal: no such library");
 	EQ(p_cudaLibraryUnload(lib), 0, "cudaLibraryUnload");
 	EQ(p_cudaLibraryUnload(lib), 400, "unloaded twice");
 }

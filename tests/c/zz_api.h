@@ -954,6 +954,7 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaLogsDumpToFile, (void*, const void*, unsigned int)) \
 	X(int, cudaLogsDumpToMemory, (void*, void*, void*, unsigned int)) \
 	X(int, cudaLibraryGetManaged, (void*, void*, void*, const void*)) \
+	X(int, cudaLibraryGetGlobal, (void*, void*, void*, const void*)) \
 	X(int, cudaDeviceGetHostAtomicCapabilities, (void*, const void*, unsigned int, int)) \
 	X(int, cudaDeviceGetP2PAtomicCapabilities, (void*, const void*, unsigned int, int, int)) \
 	X(int, cudaMemPoolCreate, (void*, const void*)) \

@@ -1190,6 +1190,7 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cudaLogsDumpToFile", "ddu", 'r', 0},
 	{"cudaLogsDumpToMemory", "dddu", 'r', 0},
 	{"cudaLibraryGetManaged", "oohi", 'r', 0},
+	{"cudaLibraryGetGlobal", "oohi", 'r', 0},
 	{"cuDeviceGetHostAtomicCapabilities", "oius", 'c', 0},
 	{"cuDeviceGetP2PAtomicCapabilities", "oiuss", 'c', 0},
 	{"cudaDeviceGetHostAtomicCapabilities", "oius", 'r', 0},

@@ -25,13 +25,13 @@ var targets = map[string]float64{"cudart": 0.95, "cuda": 0.90, "nvml": 0.80}
 
 // floors are the coverage reached so far per list file: a ratchet. Raise one when coverage
 // grows; a change that lowers coverage below it fails. Lists without a floor are reported.
-var floors = map[string]float64{"nvml-580.txt": 0.970, "cudart-13.0.txt": 0.945, "cuda-580.txt": 0.949}
+var floors = map[string]float64{"nvml-580.txt": 0.970, "cudart-13.0.txt": 0.945, "cuda-580.txt": 0.948}
 
 // interop names are graphics interoperability, outside issue 13's targets: the API-specific
 // registrations (GL, EGL, VDPAU, NvSci, D3D, Vulkan) and NVIDIA's generic half of the same
 // "Graphics Interoperability" section, cu/cudaGraphics* (map, unmap, mapped pointer and array,
 // map flags, unregister), which act only on resources those registrations make.
-var interop = regexp.MustCompile(`Gl|GL|EGL|VDPAU|NvSci|D3D|Vk|Egl|^cuGraphics|^cudaGraphics`)
+var interop = regexp.MustCompile(`GL|EGL|VDPAU|NvSci|D3D|Vk|Egl|^cuGraphics|^cudaGraphics`)
 
 // implemented is, per library, the names functions.txt exports with semantics (read through
 // the generated table, the one parser of that file). A stub (answers "not supported") or a
