@@ -3,62 +3,42 @@ package cudart
 import (
 	"unsafe"
 
-	"vgpu/shim"
+	"vgpu/cuda"
 )
 
-// The runtime's forms of created pools (shim/pools.go; the driver's are cuda/pools.go):
-// cudaMemPoolProps, cudaMemAccessDesc and cudaMemLocation share the driver's layouts.
+// The runtime's forms of created pools are the driver's (cuda/pools.go, on shim/pools.go):
+// cudaMemPoolProps, cudaMemAccessDesc and cudaMemLocation share the driver's layouts, and the
+// codes these calls answer (invalid value, out of memory, not supported) have the same
+// numbers in both APIs. The runtime initialises itself first, as every runtime call does.
 
 // MemPoolCreate is cudaMemPoolCreate.
 func MemPoolCreate(out, props unsafe.Pointer) Error {
 	if _, e := begin(); e != Success {
 		return e
 	}
-	if out == nil || props == nil {
-		return ErrorInvalidValue
-	}
-	p, st := shim.CreatePool(shim.View(props, shim.PoolPropsSize))
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutPtr(out, p.Handle)
-	return Success
+	return fromDriver(cuda.MemPoolCreate(out, props))
 }
 
 // MemPoolDestroy is cudaMemPoolDestroy.
 func MemPoolDestroy(h uintptr) Error {
-	p, e := poolAt(h)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	return From(p.Destroy())
+	return fromDriver(cuda.MemPoolDestroy(h))
 }
 
 // MemPoolSetAccess is cudaMemPoolSetAccess.
 func MemPoolSetAccess(h uintptr, descs unsafe.Pointer, count uint64) Error {
-	p, e := poolAt(h)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	if descs == nil || count == 0 || count > uint64(len(shim.S().Devices())) {
-		return ErrorInvalidValue
-	}
-	return From(p.SetAccess(shim.View(descs, int(count)*shim.AccessDescSize), count))
+	return fromDriver(cuda.MemPoolSetAccess(h, descs, count))
 }
 
 // MemPoolGetAccess is cudaMemPoolGetAccess.
 func MemPoolGetAccess(flags unsafe.Pointer, h uintptr, loc unsafe.Pointer) Error {
-	p, e := poolAt(h)
-	if e != Success {
+	if _, e := begin(); e != Success {
 		return e
 	}
-	if flags == nil || loc == nil {
-		return ErrorInvalidValue
-	}
-	d, st := shim.LocationDevice(shim.View(loc, 8))
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutU32(flags, uint32(p.Access(d)))
-	return Success
+	return fromDriver(cuda.MemPoolGetAccess(flags, h, loc))
 }
