@@ -217,6 +217,7 @@ func ThreadExchangeStreamCaptureMode(mode unsafe.Pointer) Result {
 }
 
 // EventRecordWithFlags is cuEventRecordWithFlags (CU_EVENT_RECORD_EXTERNAL is 1).
+// Within a capture, an external record is an event record node, a default one only an edge.
 func EventRecordWithFlags(ev, h uintptr, flags uint32) Result {
 	if flags&^1 != 0 {
 		if _, r := event(ev); r != Success {
@@ -224,7 +225,15 @@ func EventRecordWithFlags(ev, h uintptr, flags uint32) Result {
 		}
 		return ErrorInvalidValue
 	}
-	return EventRecord(ev, h)
+	e, r := event(ev)
+	if r != Success {
+		return r
+	}
+	s, r := stream(h)
+	if r != Success {
+		return r
+	}
+	return From(e.RecordWith(s, flags&1 != 0))
 }
 
 // CtxSetFlags is cuCtxSetFlags: the scheduling policy (auto, spin, yield, blocking sync)
@@ -528,16 +537,18 @@ func MemHostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Res
 	return Success
 }
 
-// MemHostGetFlags is cuMemHostGetFlags: the flags cuMemHostAlloc was given.
+// MemHostGetFlags is cuMemHostGetFlags: the flags cuMemHostAlloc (or cuMemHostRegister) was
+// given, with CU_MEMHOSTALLOC_DEVICEMAP, as unified addressing maps all pinned memory
+// (shim.HostFlags).
 func MemHostGetFlags(out unsafe.Pointer, host uintptr) Result {
 	if r := HostGate(true); r != Success {
 		return r
 	}
 	a := shim.S().Mem.Find(host)
-	if out == nil || a == nil || a.Kind != shim.MemHost {
+	if out == nil || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutU32(out, a.Flags)
+	shim.PutU32(out, shim.HostFlags(a))
 	return Success
 }
 

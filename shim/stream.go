@@ -336,12 +336,19 @@ func NewEvent(flags uint32) *Event {
 }
 
 // Record marks e at the current end of s.
-func (e *Event) Record(s *Stream) Status {
+func (e *Event) Record(s *Stream) Status { return e.RecordWith(s, false) }
+
+// RecordWith is Record; external is cudaEventRecordExternal. Within a capture, a record
+// only marks a point other captured streams may join (an edge of the graph, as NVIDIA's
+// capture makes it), unless external: then it is an event record node each replay runs.
+func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c := s.Capturing(); c != nil {
 		e.capture = c
-		c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
+		if external {
+			c.Graph.add(Node{Kind: NodeEventRecord, Run: e.MarkRecorded})
+		}
 		e.captureFrom, e.captureAt = s, c.issuedBy(s)
 		return OK
 	}
