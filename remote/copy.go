@@ -113,6 +113,12 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 		if isShared(dst, n) && captures.Load() == 0 {
 			return hostCopy(OpGetHost, src, dst, n, async)
 		}
+		if async {
+			cs := []cuda.Copy2D{{Dst: dst, DPitch: n, Src: src, SPitch: n, W: n, H: 1, Kind: kind}}
+			if st, captured := captureCopy(stream, cs); captured {
+				return st
+			}
+		}
 		return get(dst, src, n)
 	case shim.HostToHost:
 		if dst == 0 || src == 0 {

@@ -15,7 +15,7 @@ func graphNode(p []byte) []byte {
 	if err != nil {
 		return reply(shim.ErrInvalidValue)
 	}
-	if r.What == wire.GraphCaptureHost {
+	if r.What == wire.GraphCaptureHost || r.What == wire.GraphCaptureCopy {
 		return captureHost(r)
 	}
 	var ops []shim.Node
@@ -105,8 +105,9 @@ func graphLaunchPart(p []byte) []byte {
 	return wire.EncodeLaunchPartReply(byte(shim.OK), uint32(next), uint64(fn), uint64(data))
 }
 
-// captureHost answers wire.GraphCaptureHost: the client's host function as a host node of
-// the capture its stream belongs to (kept as a number, run by the client at launch).
+// captureHost answers wire.GraphCaptureHost and GraphCaptureCopy: the client's host function
+// (or copy) as a host (memcpy) node of the capture its stream belongs to, kept as a number,
+// run by the client when a launch in parts reaches it.
 func captureHost(r *wire.GraphNodeReq) []byte {
 	if r.Fn == 0 {
 		return reply(shim.ErrInvalidValue)
@@ -118,5 +119,9 @@ func captureHost(r *wire.GraphNodeReq) []byte {
 	if s.Capturing() == nil {
 		return reply(shim.ErrIllegalState)
 	}
-	return reply(s.Enqueue(shim.ClientHostNode(uintptr(r.Fn), uintptr(r.Data))))
+	n := shim.ClientHostNode(uintptr(r.Fn), uintptr(r.Data))
+	if r.What == wire.GraphCaptureCopy {
+		n.ViewType = shim.GraphNodeMemcpy
+	}
+	return reply(s.Enqueue(n))
 }

@@ -46,6 +46,7 @@ struct updinfo { int result; void *errorNode, *errorFromNode; };
 	X(err_t, cudaEventRecord, (void *, void *)) X(err_t, cudaStreamWaitEvent, (void *, void *, unsigned)) \
 	X(err_t, cudaMallocAsync, (void **, size_t, void *)) X(err_t, cudaFreeAsync, (void *, void *)) \
 	X(err_t, cudaMemsetAsync, (void *, int, size_t, void *)) \
+	X(err_t, cudaMemcpyAsync, (void *, const void *, size_t, int, void *)) \
 	X(err_t, cudaLaunchHostFunc, (void *, void (*)(void *), void *))
 
 #define DECL(r, n, a) static r(*p_##n) a;
@@ -149,7 +150,9 @@ static void test_exec_graph_changes(void) {
  * (the address is the node's, fixed at capture); the fork/join event records are edges, not
  * nodes; the graph replays, its host function each time. */
 static void test_capture_stream_ordered_allocation(void) {
-	void *s = NULL, *s2 = NULL, *fork = NULL, *join = NULL, *g = NULL, *exec = NULL;
+	void *s = NULL, *s2 = NULL, *fork = NULL, *join = NULL, *g = NULL, *exec = NULL, *d = NULL, *h = NULL;
+	EQ(p_cudaMalloc(&d, 4096), 0, "cudaMalloc");
+	EQ(p_cudaMallocHost(&h, 4096), 0, "cudaMallocHost");
 	EQ(p_cudaStreamCreateWithFlags(&s, 1), 0, "stream");
 	EQ(p_cudaStreamCreateWithFlags(&s2, 1), 0, "stream 2");
 	EQ(p_cudaEventCreateWithFlags(&fork, 2), 0, "event");
@@ -162,9 +165,12 @@ static void test_capture_stream_ordered_allocation(void) {
 	EQ(p_cudaMallocAsync(&tmp, 4096, s2), 0, "cudaMallocAsync while capturing");
 	CHECK(tmp != NULL, "an address at capture");
 	EQ(p_cudaMemsetAsync(tmp, 7, 4096, s2), 0, "memset of it");
+	EQ(p_cudaMemcpyAsync(d, tmp, 4096, 3, s2), 0, "copy from it to device memory");
+	EQ(p_cudaMemcpyAsync(tmp, d, 4096, 3, s2), 0, "and back");
 	EQ(p_cudaFreeAsync(tmp, s2), 0, "cudaFreeAsync while capturing");
 	EQ(p_cudaEventRecord(join, s2), 0, "join record");
 	EQ(p_cudaStreamWaitEvent(s, join, 0), 0, "join wait");
+	EQ(p_cudaMemcpyAsync(h, d, 4096, 2, s), 0, "device to pinned host memory");
 	EQ(p_cudaLaunchHostFunc(s, count, NULL), 0, "host function");
 	EQ(p_cudaStreamEndCapture(s, &g), 0, "end capture");
 	EQ(g_calls, 0, "the host function did not run during capture");
@@ -172,7 +178,7 @@ static void test_capture_stream_ordered_allocation(void) {
 	void *nodes[16];
 	size_t n = 16;
 	EQ(p_cudaGraphGetNodes(g, nodes, &n), 0, "cudaGraphGetNodes");
-	EQ(n, 4, "alloc, memset, free, host: the event records are no nodes");
+	EQ(n, 7, "alloc, memset, 3 copies, free, host: the event records are no nodes");
 	int by[16] = {0};
 	unsigned char params[120];
 	for (size_t i = 0; i < n && i < 16; i++) {
@@ -196,6 +202,7 @@ static void test_capture_stream_ordered_allocation(void) {
 	EQ(by[10], 1, "one memory allocation node");
 	EQ(by[11], 1, "one memory free node");
 	EQ(by[2], 1, "one memset node");
+	EQ(by[1], 3, "three copy nodes");
 	EQ(by[3], 1, "one host node");
 	EQ(by[7], 0, "no event record node");
 	EQ(p_cudaGraphInstantiate(&exec, g, 0), 0, "instantiate");
@@ -207,6 +214,7 @@ static void test_capture_stream_ordered_allocation(void) {
 	p_cudaGraphDestroy(g);
 	p_cudaEventDestroy(fork); p_cudaEventDestroy(join);
 	p_cudaStreamDestroy(s); p_cudaStreamDestroy(s2);
+	p_cudaFree(d); p_cudaFreeHost(h);
 }
 
 int main(int argc, char **argv) {
