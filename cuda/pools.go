@@ -96,9 +96,13 @@ func MemAllocFromPoolAsyncPtsz(dptr unsafe.Pointer, size uint64, h, s uintptr) R
 }
 
 // DeviceSetMemPool is cuDeviceSetMemPool: pool (of dev's memory) becomes dev's current pool,
-// which cuMemAllocAsync draws from.
+// which cuMemAllocAsync draws from. A device that does not exist is an invalid value (the
+// pool is not one of its), as NVIDIA's driver answers.
 func DeviceSetMemPool(dev int32, h uintptr) Result {
 	d, r := device(dev)
+	if r == ErrorInvalidDevice {
+		return ErrorInvalidValue
+	}
 	if r != Success {
 		return r
 	}

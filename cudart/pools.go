@@ -18,9 +18,6 @@ func MemPoolCreate(out, props unsafe.Pointer) Error {
 		return ErrorInvalidValue
 	}
 	p, st := shim.CreatePool(shim.View(props, shim.PoolPropsSize))
-	if st == shim.ErrInvalidDevice {
-		return ErrorInvalidValue // NVIDIA's runtime: a location of no device is an invalid value
-	}
 	if st != shim.OK {
 		return From(st)
 	}

@@ -47,7 +47,11 @@ struct updinfo { int result; void *errorNode, *errorFromNode; };
 	X(err_t, cudaMallocAsync, (void **, size_t, void *)) X(err_t, cudaFreeAsync, (void *, void *)) \
 	X(err_t, cudaMemsetAsync, (void *, int, size_t, void *)) \
 	X(err_t, cudaMemcpyAsync, (void *, const void *, size_t, int, void *)) \
-	X(err_t, cudaLaunchHostFunc, (void *, void (*)(void *), void *))
+	X(err_t, cudaLaunchHostFunc, (void *, void (*)(void *), void *)) \
+	X(err_t, cuInit, (unsigned)) X(err_t, cuMemHostRegister_v2, (void *, size_t, unsigned)) \
+	X(err_t, cuMemHostUnregister, (void *)) X(err_t, cuMemPoolCreate, (void **, const void *)) \
+	X(err_t, cuDeviceSetMemPool, (int, void *)) \
+	X(err_t, cuDevicePrimaryCtxRetain, (void **, int)) X(err_t, cuCtxSetCurrent, (void *))
 
 #define DECL(r, n, a) static r(*p_##n) a;
 FNS(DECL)
@@ -103,6 +107,21 @@ static void test_pool_no_device(void) {
 	EQ(p_cudaDeviceSetMemPool(4096, def), 1, "cudaDeviceSetMemPool of device 4096");
 	EQ(p_cudaDeviceSetMemPool(99, def), 1, "cudaDeviceSetMemPool of device 99");
 	p_cudaGetLastError();
+	/* The driver answers so too (NVIDIA's static runtime hands its answers on). */
+	EQ(p_cuMemPoolCreate(&pool, props), 1, "cuMemPoolCreate on device 4096");
+	EQ(p_cuDeviceSetMemPool(4096, def), 1, "cuDeviceSetMemPool of device 4096");
+}
+
+/* cuMemHostRegister knows portable, device-map, I/O memory and read-only (0xf); any other
+ * flag is an invalid value (NVIDIA's static runtime passes cudaHostRegister's flags on). */
+static void test_driver_register_flags(void) {
+	char *buf = NULL;
+	if (posix_memalign((void **)&buf, 4096, 8192) != 0) { CHECK(0, "posix_memalign"); return; }
+	EQ(p_cuMemHostRegister_v2(buf, 8192, 0x80), 1, "cuMemHostRegister with flag 0x80");
+	EQ(p_cuMemHostRegister_v2(buf, 8192, 0x10), 1, "cuMemHostRegister with flag 0x10");
+	EQ(p_cuMemHostRegister_v2(buf, 8192, 3), 0, "cuMemHostRegister portable|device-map");
+	EQ(p_cuMemHostUnregister(buf), 0, "cuMemHostUnregister");
+	free(buf);
 }
 
 static int g_calls;
@@ -224,7 +243,12 @@ int main(int argc, char **argv) {
 	if (!h) { printf("FAIL %s\n", dlerror()); return 1; }
 #define BIND(r, n, a) if (!(p_##n = (r(*) a)dlsym(h, #n))) { printf("FAIL missing %s\n", #n); return 1; }
 	FNS(BIND)
+	void *ctx = NULL;
+	EQ(p_cuInit(0), 0, "cuInit");
+	EQ(p_cuDevicePrimaryCtxRetain(&ctx, 0), 0, "cuDevicePrimaryCtxRetain");
+	EQ(p_cuCtxSetCurrent(ctx), 0, "cuCtxSetCurrent");
 	test_host_flags();
+	test_driver_register_flags();
 	test_pool_no_device();
 	test_exec_graph_changes();
 	test_capture_stream_ordered_allocation();
