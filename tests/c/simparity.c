@@ -52,6 +52,7 @@ struct updinfo { int result; void *errorNode, *errorFromNode; };
 	X(err_t, cuMemHostUnregister, (void *)) X(err_t, cuMemPoolCreate, (void **, const void *)) \
 	X(err_t, cuDeviceSetMemPool, (int, void *)) \
 	X(err_t, cuMemcpyDtoHAsync_v2, (void *, unsigned long long, size_t, void *)) \
+	X(err_t, cuPointerGetAttributes, (unsigned, int *, void **, unsigned long long)) \
 	X(err_t, cuDevicePrimaryCtxRetain, (void **, int)) X(err_t, cuCtxSetCurrent, (void *))
 
 #define DECL(r, n, a) static r(*p_##n) a;
@@ -238,6 +239,22 @@ static void test_capture_stream_ordered_allocation(void) {
 	p_cudaFree(d); p_cudaFreeHost(h);
 }
 
+/* cuPointerGetAttributes of memory CUDA does not know succeeds with default values: NULL,
+ * zero, and the invalid device (-2) as the ordinal, from which NVIDIA's runtime answers
+ * cudaPointerGetAttributes with cudaMemoryTypeUnregistered. */
+static void test_pointer_attributes_unknown(void) {
+	static char plain[4096];
+	int attrs[3] = {1, 2, 9}; /* context, memory type, device ordinal */
+	void *ctx = (void *)0x1234;
+	unsigned type = 77;
+	int ord = 77;
+	void *slots[3] = {&ctx, &type, &ord};
+	EQ(p_cuPointerGetAttributes(3, attrs, slots, (unsigned long long)(size_t)plain), 0, "cuPointerGetAttributes of plain memory");
+	CHECK(ctx == NULL, "no context");
+	EQ(type, 0, "no memory type");
+	EQ(ord, -2, "CU_DEVICE_INVALID");
+}
+
 int main(int argc, char **argv) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
@@ -251,6 +268,7 @@ int main(int argc, char **argv) {
 	EQ(p_cuCtxSetCurrent(ctx), 0, "cuCtxSetCurrent");
 	test_host_flags();
 	test_driver_register_flags();
+	test_pointer_attributes_unknown();
 	test_pool_no_device();
 	test_exec_graph_changes();
 	test_capture_stream_ordered_allocation();
