@@ -359,6 +359,17 @@ func (e *Event) RecordWith(s *Stream, external bool) Status {
 	return OK
 }
 
+// liveCapture is the capture e was last recorded in while it is still under way (e.mu held):
+// a capture's records are edges of its graph, not replayed, so once the capture has ended
+// the event is as it was before.
+func (e *Event) liveCapture() *Capture {
+	c := e.capture
+	if c == nil || c.Origin.Capturing() != c {
+		return nil
+	}
+	return c
+}
+
 // MarkRecorded records e now: what replaying a graph's event record node does, in the
 // graph's order with its other work.
 func (e *Event) MarkRecorded() Status {
@@ -374,7 +385,7 @@ func (e *Event) MarkRecorded() Status {
 // WaitOn makes s wait for e; waiting on an event recorded inside a capture joins s to it.
 func (s *Stream) WaitOn(e *Event) Status {
 	e.mu.Lock()
-	c, from, at := e.capture, e.captureFrom, e.captureAt
+	c, from, at := e.liveCapture(), e.captureFrom, e.captureAt
 	e.mu.Unlock()
 	if c != nil {
 		if s.Default {
@@ -402,7 +413,7 @@ func (s *Stream) WaitOn(e *Event) Status {
 // Query reports whether e has completed: it has once the backend's work up to now has.
 func (e *Event) Query() Status {
 	e.mu.Lock()
-	capturing, recorded := e.capture != nil, e.Recorded
+	capturing, recorded := e.liveCapture() != nil, e.Recorded
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
@@ -417,7 +428,7 @@ func (e *Event) Query() Status {
 // its work got to the record: ErrNotReady until then.
 func (e *Event) Poll() Status {
 	e.mu.Lock()
-	capturing, recorded, mark := e.capture != nil, e.Recorded, e.mark
+	capturing, recorded, mark := e.liveCapture() != nil, e.Recorded, e.mark
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
