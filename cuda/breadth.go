@@ -217,6 +217,7 @@ func ThreadExchangeStreamCaptureMode(mode unsafe.Pointer) Result {
 }
 
 // EventRecordWithFlags is cuEventRecordWithFlags (CU_EVENT_RECORD_EXTERNAL is 1).
+// Within a capture, an external record is an event record node, a default one only an edge.
 func EventRecordWithFlags(ev, h uintptr, flags uint32) Result {
 	if flags&^1 != 0 {
 		if _, r := event(ev); r != Success {
@@ -224,7 +225,15 @@ func EventRecordWithFlags(ev, h uintptr, flags uint32) Result {
 		}
 		return ErrorInvalidValue
 	}
-	return EventRecord(ev, h)
+	e, r := event(ev)
+	if r != Success {
+		return r
+	}
+	s, r := stream(h)
+	if r != Success {
+		return r
+	}
+	return From(e.RecordWith(s, flags&1 != 0))
 }
 
 // CtxSetFlags is cuCtxSetFlags: the scheduling policy (auto, spin, yield, blocking sync)
@@ -528,16 +537,18 @@ func MemHostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Res
 	return Success
 }
 
-// MemHostGetFlags is cuMemHostGetFlags: the flags cuMemHostAlloc was given.
+// MemHostGetFlags is cuMemHostGetFlags: the flags cuMemHostAlloc (or cuMemHostRegister) was
+// given, with CU_MEMHOSTALLOC_DEVICEMAP, as unified addressing maps all pinned memory
+// (shim.HostFlags).
 func MemHostGetFlags(out unsafe.Pointer, host uintptr) Result {
 	if r := HostGate(true); r != Success {
 		return r
 	}
 	a := shim.S().Mem.Find(host)
-	if out == nil || a == nil || a.Kind != shim.MemHost {
+	if out == nil || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutU32(out, a.Flags)
+	shim.PutU32(out, shim.HostFlags(a))
 	return Success
 }
 
@@ -567,11 +578,32 @@ func PointerAttributesWith(one func(data unsafe.Pointer, attr int32, p uint64) R
 	for i := uintptr(0); i < uintptr(n); i++ {
 		attr := *(*int32)(unsafe.Add(attrs, 4*i))
 		slot := *(*unsafe.Pointer)(unsafe.Add(data, 8*i))
-		if r := one(slot, attr, p); r != Success && r != ErrorInvalidValue {
+		r := one(slot, attr, p)
+		if r == ErrorInvalidValue {
+			pointerAttrDefault(slot, attr)
+			continue
+		}
+		if r != Success {
 			return r
 		}
 	}
 	return Success
+}
+
+// pointerAttrDefault writes the value cuPointerGetAttributes gives an attribute the pointer
+// lacks (memory CUDA does not know: "default NULL values", as NVIDIA documents it): zero, and
+// CU_DEVICE_INVALID (-2) for the device ordinal, which NVIDIA's runtime reads as
+// cudaMemoryTypeUnregistered. An attribute of unknown size is left as it was.
+func pointerAttrDefault(slot unsafe.Pointer, attr int32) {
+	size := map[int32]int{1: 8, 2: 4, 3: 8, 4: 8, 5: 16, 6: 4, 7: 8, 8: 4, 9: 4, 10: 4, 11: 8, 12: 8,
+		13: 4, 14: 8, 15: 1, 16: 8, 17: 8, 18: 8, 19: 8}[attr]
+	if size == 0 {
+		return
+	}
+	clear(shim.View(slot, size))
+	if attr == ptrAttrOrdinal {
+		shim.PutI32(slot, -2)
+	}
 }
 
 // LaunchCooperativeKernel is cuLaunchCooperativeKernel: a launch whose blocks must all be

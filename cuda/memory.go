@@ -98,10 +98,14 @@ func MemFreeHost(p uintptr) Result {
 	return From(shim.FreeHost(p))
 }
 
-// MemHostRegister is cuMemHostRegister_v2.
+// MemHostRegister is cuMemHostRegister_v2: portable, device-map, I/O memory and read-only
+// (0xf) are the flags it knows; any other is an invalid value.
 func MemHostRegister(p uintptr, size uint64, flags uint32) Result {
 	if r := HostGate(true); r != Success {
 		return r
+	}
+	if flags&^0xf != 0 {
+		return ErrorInvalidValue
 	}
 	return From(shim.RegisterHost(p, size, flags))
 }

@@ -19,6 +19,9 @@ func MemAllocAsync(dptr unsafe.Pointer, size uint64, h uintptr) Result {
 	if dptr == nil || size == 0 {
 		return ErrorInvalidValue
 	}
+	if s.Capturing() != nil {
+		return captureAlloc(dptr, size, s)
+	}
 	a, st := shim.AllocFromPool(shim.CurrentPool(s.Dev), size)
 	if st != shim.OK {
 		return From(st)
@@ -29,13 +32,28 @@ func MemAllocAsync(dptr unsafe.Pointer, size uint64, h uintptr) Result {
 
 // MemFreeAsync is cuMemFreeAsync.
 func MemFreeAsync(dptr uint64, h uintptr) Result {
-	if _, r := stream(h); r != Success {
+	s, r := stream(h)
+	if r != Success {
 		return r
 	}
 	if dptr == 0 {
 		return ErrorInvalidValue
 	}
+	if s.Capturing() != nil { // a memory free node of the capture's graph
+		return From(s.CaptureFree(uintptr(dptr)))
+	}
 	return MemFree(dptr)
+}
+
+// captureAlloc is a stream-ordered allocation on capturing stream s: a memory allocation
+// node whose address is fixed now (shim.Stream.CaptureAlloc).
+func captureAlloc(dptr unsafe.Pointer, size uint64, s *shim.Stream) Result {
+	p, st := s.CaptureAlloc(size)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutU64(dptr, uint64(p))
+	return Success
 }
 
 // DeviceGetDefaultMemPool is cuDeviceGetDefaultMemPool.

@@ -65,7 +65,8 @@ func MemPoolGetAccess(flags unsafe.Pointer, h uintptr, loc unsafe.Pointer) Resul
 
 // MemAllocFromPoolAsync is cuMemAllocFromPoolAsync.
 func MemAllocFromPoolAsync(dptr unsafe.Pointer, size uint64, h, s uintptr) Result {
-	if _, r := stream(s); r != Success {
+	cs, r := stream(s)
+	if r != Success {
 		return r
 	}
 	p, r := pool(h)
@@ -74,6 +75,12 @@ func MemAllocFromPoolAsync(dptr unsafe.Pointer, size uint64, h, s uintptr) Resul
 	}
 	if dptr == nil {
 		return ErrorInvalidValue
+	}
+	if cs.Capturing() != nil {
+		if size == 0 {
+			return ErrorInvalidValue
+		}
+		return captureAlloc(dptr, size, cs)
 	}
 	a, st := shim.AllocFromPool(p, size)
 	if st != shim.OK {
@@ -89,9 +96,13 @@ func MemAllocFromPoolAsyncPtsz(dptr unsafe.Pointer, size uint64, h, s uintptr) R
 }
 
 // DeviceSetMemPool is cuDeviceSetMemPool: pool (of dev's memory) becomes dev's current pool,
-// which cuMemAllocAsync draws from.
+// which cuMemAllocAsync draws from. A device that does not exist is an invalid value (the
+// pool is not one of its), as NVIDIA's driver answers.
 func DeviceSetMemPool(dev int32, h uintptr) Result {
 	d, r := device(dev)
+	if r == ErrorInvalidDevice {
+		return ErrorInvalidValue
+	}
 	if r != Success {
 		return r
 	}

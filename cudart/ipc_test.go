@@ -13,6 +13,9 @@ import (
 // Hostile use of IPC handles between two clients of one server (owners 1 and 2) and a third
 // that was never given the handle.
 
+// heapBufs keeps host buffers handed to copies as numbers on the heap.
+var heapBufs [][]byte
+
 func ipcSetup(t *testing.T, n uint64) (ptr uintptr, handle [64]byte) {
 	shim.Reset()
 	t.Cleanup(shim.Reset)
@@ -48,7 +51,10 @@ func TestIPCAnotherClientSharesOnlyThroughTheHandle(t *testing.T) {
 		assert.Equal(t, ErrorInvalidValue, Memset(p, 0x11, 64), "closed: unknown again")
 	})
 	shim.AsClient(1, func() {
+		// On the heap: a stack buffer known only by its uintptr may move when the stack grows
+		// during the call, and the copy would land in the old frame.
 		b := make([]byte, 1)
+		heapBufs = append(heapBufs, b)
 		require.Equal(t, Success, Memcpy(uintptr(unsafe.Pointer(&b[0])), ptr, 1, shim.DeviceToHost))
 		assert.Equal(t, byte(0x11), b[0], "the exporter sees the opener's write")
 		var self uintptr

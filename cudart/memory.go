@@ -52,10 +52,15 @@ func MallocManaged(out unsafe.Pointer, size uint64, flags uint32) Error {
 	return alloc(out, size, shim.MemManaged)
 }
 
-// MallocAsync is cudaMallocAsync; sim allocation is immediate.
+// MallocAsync is cudaMallocAsync; sim allocation is immediate, and on a capturing stream
+// it is a memory allocation node of the capture's graph (captureAlloc).
 func MallocAsync(out unsafe.Pointer, size uint64, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
+	s, e := resolveStream(stream)
+	if e != Success {
 		return e
+	}
+	if s.Capturing() != nil {
+		return captureAlloc(out, size, s)
 	}
 	d, e := currentDevice()
 	if e != Success {
@@ -74,6 +79,20 @@ func mallocFrom(out unsafe.Pointer, size uint64, p *shim.MemPool) Error {
 		return From(st)
 	}
 	shim.PutPtr(out, a.Base)
+	return Success
+}
+
+// captureAlloc is a stream-ordered allocation on capturing stream s: a memory allocation
+// node whose address is fixed now (shim.Stream.CaptureAlloc).
+func captureAlloc(out unsafe.Pointer, size uint64, s *shim.Stream) Error {
+	if out == nil || size == 0 {
+		return ErrorInvalidValue
+	}
+	p, st := s.CaptureAlloc(size)
+	if st != shim.OK {
+		return From(st)
+	}
+	shim.PutPtr(out, p)
 	return Success
 }
 
@@ -108,8 +127,12 @@ func Free(p uintptr) Error {
 
 // FreeAsync is cudaFreeAsync.
 func FreeAsync(p uintptr, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
+	s, e := resolveStream(stream)
+	if e != Success {
 		return e
+	}
+	if s.Capturing() != nil { // a memory free node of the capture's graph
+		return From(s.CaptureFree(p))
 	}
 	return Free(p)
 }

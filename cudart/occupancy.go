@@ -80,18 +80,18 @@ func OccupancyMaxActiveClusters(out unsafe.Pointer, fn uintptr, cfg unsafe.Point
 	return Success
 }
 
-// HostGetFlags is cudaHostGetFlags: the flags pinned memory from cudaHostAlloc (or
-// cudaMallocHost: 0) was allocated with, for any address inside it. Memory registered with
-// cudaHostRegister, or not pinned at all, is an invalid value, as the documentation says
-// the pointer must come from cudaHostAlloc.
+// HostGetFlags is cudaHostGetFlags: the flags pinned memory from cudaHostAlloc or
+// cudaHostRegister was made with, for any address inside it, as NVIDIA's runtime reports them
+// (shim.HostFlags: mapped too, as unified addressing maps all pinned memory). Memory that is
+// not pinned is an invalid value.
 func HostGetFlags(out unsafe.Pointer, host uintptr) Error {
 	if _, e := currentDevice(); e != Success {
 		return e
 	}
 	a := shim.S().Mem.Find(host)
-	if out == nil || a == nil || a.Kind != shim.MemHost {
+	if out == nil || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutU32(out, a.Flags)
+	shim.PutU32(out, shim.HostFlags(a))
 	return Success
 }

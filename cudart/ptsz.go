@@ -158,8 +158,8 @@ func StreamAddCallbackPtsz(stream, fn, data uintptr, flags uint32) Error {
 func EventRecordPtsz(ev, stream uintptr) Error { return EventRecord(ev, ptsz(stream)) }
 
 // EventRecordWithFlags is cudaEventRecordWithFlags: cudaEventRecordDefault (0) or
-// cudaEventRecordExternal (1), which only changes what a capture records (an event node
-// other graphs may wait on); the sim's graphs replay both alike.
+// cudaEventRecordExternal (1), which only changes what a capture records (an event record
+// node, where a default record is only an edge).
 func EventRecordWithFlags(ev, stream uintptr, flags uint32) Error {
 	if flags&^1 != 0 {
 		if _, e := event(ev); e != Success {
@@ -167,7 +167,15 @@ func EventRecordWithFlags(ev, stream uintptr, flags uint32) Error {
 		}
 		return ErrorInvalidValue
 	}
-	return EventRecord(ev, stream)
+	e, err := event(ev)
+	if err != Success {
+		return err
+	}
+	s, err := resolveStream(stream)
+	if err != Success {
+		return err
+	}
+	return From(e.RecordWith(s, flags&1 != 0))
 }
 
 // EventRecordWithFlagsPtsz is cudaEventRecordWithFlags_ptsz.

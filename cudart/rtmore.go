@@ -279,10 +279,13 @@ func FuncGetParamInfo(fn uintptr, i uint64, offset, size unsafe.Pointer) Error {
 	return ErrorInvalidValue
 }
 
-// DeviceSetMemPool is cudaDeviceSetMemPool: the pool must be one of device's; vgpu's only
-// pools are the default ones, so the current pool stays what DeviceGetMemPool reports.
+// DeviceSetMemPool is cudaDeviceSetMemPool: the pool must be one of device's; a device that
+// does not exist is an invalid value (the pool is not one of its), as NVIDIA's runtime answers.
 func DeviceSetMemPool(device int32, pool uintptr) Error {
 	d, e := deviceAt(device)
+	if e == ErrorInvalidDevice {
+		return ErrorInvalidValue
+	}
 	if e != Success {
 		return e
 	}

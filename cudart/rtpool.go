@@ -37,12 +37,16 @@ func MemSetMemPool(loc unsafe.Pointer, typ int32, pool uintptr) Error {
 // MallocFromPoolAsync is cudaMallocFromPoolAsync: stream-ordered allocation from pool (a
 // default pool or a created one: its device's memory, whatever the stream's device).
 func MallocFromPoolAsync(out unsafe.Pointer, size uint64, pool, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
+	s, e := resolveStream(stream)
+	if e != Success {
 		return e
 	}
 	p, e := poolAt(pool)
 	if e != Success {
 		return e
+	}
+	if s.Capturing() != nil {
+		return captureAlloc(out, size, s)
 	}
 	return mallocFrom(out, size, p)
 }

@@ -113,6 +113,12 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 		if isShared(dst, n) && captures.Load() == 0 {
 			return hostCopy(OpGetHost, src, dst, n, async)
 		}
+		if async {
+			cs := []cuda.Copy2D{{Dst: dst, DPitch: n, Src: src, SPitch: n, W: n, H: 1, Kind: kind}}
+			if st, captured := captureCopy(stream, cs); captured {
+				return st
+			}
+		}
 		return get(dst, src, n)
 	case shim.HostToHost:
 		if dst == 0 || src == 0 {
@@ -154,7 +160,14 @@ func MemcpyHtoDAsync(dst uint64, src uintptr, n uint64, stream uintptr) cuda.Res
 	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, true, stream))
 }
 
-// MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2.
+// MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2: on a capturing stream, a memcpy node of the
+// capture this process makes at each launch (captureCopy); else as cuMemcpyDtoH.
 func MemcpyDtoHAsync(dst uintptr, src uint64, n uint64, stream uintptr) cuda.Result {
+	if dst != 0 && n > 0 && n <= 1<<48 {
+		cs := []cuda.Copy2D{{Dst: dst, DPitch: n, Src: uintptr(src), SPitch: n, W: n, H: 1, Kind: shim.DeviceToHost}}
+		if st, captured := captureCopy(perThread(stream), cs); captured {
+			return cuda.From(st)
+		}
+	}
 	return MemcpyDtoH(dst, src, n)
 }

@@ -163,8 +163,8 @@ func LaunchHostFuncCU(stream, fn, data uintptr) int32 {
 	if fn == 0 {
 		return int32(cuda.ErrorInvalidValue)
 	}
-	if captures.Load() > 0 {
-		return int32(cuda.ErrorCaptureUnsupported) // not carried into a remote graph yet
+	if st, captured := captureHostFunc(stream, fn, data); captured {
+		return int32(cuda.From(st))
 	}
 	if r := cuStreamSync(stream); r != cuda.Success {
 		return int32(r)

@@ -144,8 +144,8 @@ func LaunchHostFunc(stream, fn, data uintptr) cudart.Error {
 	if fn == 0 {
 		return cudart.ErrorInvalidValue
 	}
-	if captures.Load() > 0 {
-		return cudart.ErrorCaptureUnsupported // not carried into a remote graph yet
+	if st, captured := captureHostFunc(stream, fn, data); captured {
+		return cudart.From(st)
 	}
 	if e := streamSync(stream); e != cudart.Success {
 		return e

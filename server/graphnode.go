@@ -15,6 +15,9 @@ func graphNode(p []byte) []byte {
 	if err != nil {
 		return reply(shim.ErrInvalidValue)
 	}
+	if r.What == wire.GraphCaptureHost || r.What == wire.GraphCaptureCopy {
+		return captureHost(r)
+	}
 	var ops []shim.Node
 	if r.Kernel() {
 		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(r.Func))
@@ -100,4 +103,25 @@ func graphLaunchPart(p []byte) []byte {
 		return wire.EncodeLaunchPartReply(byte(shim.OK), wire.GraphLaunchDone, 0, 0)
 	}
 	return wire.EncodeLaunchPartReply(byte(shim.OK), uint32(next), uint64(fn), uint64(data))
+}
+
+// captureHost answers wire.GraphCaptureHost and GraphCaptureCopy: the client's host function
+// (or copy) as a host (memcpy) node of the capture its stream belongs to, kept as a number,
+// run by the client when a launch in parts reaches it.
+func captureHost(r *wire.GraphNodeReq) []byte {
+	if r.Fn == 0 {
+		return reply(shim.ErrInvalidValue)
+	}
+	s, st := shim.ResolveStream(uintptr(r.Graph), shim.S().Device(0))
+	if st != shim.OK {
+		return reply(st)
+	}
+	if s.Capturing() == nil {
+		return reply(shim.ErrIllegalState)
+	}
+	n := shim.ClientHostNode(uintptr(r.Fn), uintptr(r.Data))
+	if r.What == wire.GraphCaptureCopy {
+		n.ViewType = shim.GraphNodeMemcpy
+	}
+	return reply(s.Enqueue(n))
 }

@@ -715,7 +715,7 @@ func TestGraphReplayAfterFreeIsRefused(t *testing.T) {
 	require.Zero(t, r)
 	st, _ := c.op(wire.OpCopyD2DAsync, u64s(p, p+4096, 4096, stream))
 	require.Equal(t, shim.OK, st)
-	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)})
+	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)}) // [inout]: the graph, NULL on failure
 	require.Zero(t, r)
 	graph := binary.LittleEndian.Uint64(outs[1])
 	r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: graph}, wire.Value{U: 0})
@@ -745,7 +745,7 @@ func TestCapturedUploadKeepsItsBytes(t *testing.T) {
 	require.Zero(t, r)
 	st, _ := c.op(wire.OpPut2D, append(u64s(p, 4096, 4096, 2, stream), rows...))
 	require.Equal(t, shim.OK, st)
-	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)})
+	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)}) // [inout]: the graph, NULL on failure
 	require.Zero(t, r)
 	r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})
 	require.Zero(t, r)
@@ -871,7 +871,7 @@ func TestCapturedBatchedOperandArraysAreCheckedAtReplay(t *testing.T) {
 			wire.Value{U: 1, B: f32s(1)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: array}, wire.Value{U: 2},
 			wire.Value{U: 1, B: f32s(0)}, wire.Value{U: array}, wire.Value{U: 2}, wire.Value{U: 1})
 		require.Zero(t, r, "recorded")
-		r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)})
+		r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)}) // [inout]: the graph, NULL on failure
 		require.Zero(t, r)
 		r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})
 		require.Zero(t, r)

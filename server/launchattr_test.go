@@ -98,7 +98,7 @@ func TestLaunchAttributesReachTheBackendAndSurviveGraphReplay(t *testing.T) {
 	require.Zero(t, r)
 	st, _ = c.op(wire.OpLaunchAttrs, launchFrame(fn, stream, 1, shim.AppendLaunchAttrs(nil, []shim.LaunchAttr{pdl})))
 	require.Equal(t, shim.OK, st, "captured")
-	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)})
+	r, outs := c.call("cudaStreamEndCapture", wire.Value{U: stream}, wire.Value{U: 1, B: make([]byte, 8)}) // [inout]: the graph, NULL on failure
 	require.Zero(t, r)
 	require.Empty(t, got.take(), "a captured launch does not run")
 	r, outs = c.call("cudaGraphInstantiate", wire.Value{U: 1}, wire.Value{U: binary.LittleEndian.Uint64(outs[1])}, wire.Value{U: 0})

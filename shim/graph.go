@@ -1,6 +1,9 @@
 package shim
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // NodeKind is the kind of one graph node.
 type NodeKind uint8
@@ -34,6 +37,11 @@ type Node struct {
 	// ClientFn, ClientData: a remote client's host node (NodeHost), kept as numbers to hand
 	// back at the graph's launch (shim/graphnodes.go); never called here.
 	ClientFn, ClientData uintptr
+	// ViewType, ViewParams: the node view's type and parameters where they are not the
+	// kind's (a captured stream-ordered allocation or free: an allocation or free node, a
+	// no-op at replay; shim/capturemem.go).
+	ViewType   int32
+	ViewParams []byte
 }
 
 // GraphBackend is a backend that runs an instantiated graph as one unit of device work, as
@@ -82,7 +90,11 @@ type GraphExec struct {
 	launches    int
 	unbuildable bool
 	layout      map[*GraphNode]int // where each node of the graph's node view starts in Nodes
-	Flags       uint64             // the cudaGraphInstantiateFlags it was made with
+	// The instantiated graph's nodes and their shape (types, functions, edges), which
+	// cudaGraphExecUpdate compares a graph with.
+	tmpl  []*GraphNode
+	shape []nodeShape
+	Flags uint64 // the cudaGraphInstantiateFlags it was made with
 }
 
 // Close destroys the backend's graph (cudaGraphExecDestroy, or the client went).
@@ -108,30 +120,78 @@ func (x *GraphExec) dropNative() {
 // Instantiate freezes g.
 func Instantiate(g *Graph) *GraphExec {
 	g.mu.Lock()
-	x := &GraphExec{Nodes: append([]Node(nil), g.Nodes...), layout: g.layoutLocked()}
+	g.structureLocked()
+	x := &GraphExec{Nodes: append([]Node(nil), g.Nodes...), layout: g.layoutLocked(),
+		tmpl: append([]*GraphNode(nil), g.built...), shape: shapeOf(g.built)}
 	g.mu.Unlock()
 	x.Handle = NewHandle(KindGraphExec, x)
 	OwnerCopy(g.Handle, x.Handle) // the graph's user objects live as long as x too
 	return x
 }
 
-// Update takes g's parameters if its topology matches; otherwise it reports which node differs.
+// nodeShape is what cudaGraphExecUpdate requires of a graph node to stay the same: its type,
+// a kernel node's function, and its dependencies (as indices in the graph's node order).
+type nodeShape struct {
+	typ    int32
+	kernel *Kernel
+	deps   []int
+}
+
+// shapeOf is the shape of nodes (a graph's node view; its mutex held).
+func shapeOf(nodes []*GraphNode) []nodeShape {
+	at := make(map[*GraphNode]int, len(nodes))
+	for i, n := range nodes {
+		at[n] = i
+	}
+	out := make([]nodeShape, len(nodes))
+	for i, n := range nodes {
+		out[i].typ = n.Type
+		if len(n.Ops) > 0 && n.Ops[0].Kind == NodeKernel {
+			out[i].kernel = n.Ops[0].Kernel
+		}
+		for _, d := range n.Deps {
+			out[i].deps = append(out[i].deps, at[d])
+		}
+	}
+	return out
+}
+
+// Update takes g's parameters if its topology matches the instantiated graph's (as many
+// nodes, the same edges, types and kernel functions); otherwise it reports why, as
+// cudaGraphExecUpdateResult: 2 topology changed, 3 a node's type, 4 a kernel's function.
 func (x *GraphExec) Update(g *Graph) (ok bool, why int32) {
-	nodes := g.Snapshot()
+	g.mu.Lock()
+	g.structureLocked()
+	nodes := append([]Node(nil), g.Nodes...)
+	built := append([]*GraphNode(nil), g.built...)
+	shape, layout := shapeOf(built), g.layoutLocked()
+	g.mu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(nodes) != len(x.Nodes) {
+	if len(shape) != len(x.shape) {
 		return false, 2 // cudaGraphExecUpdateErrorTopologyChanged
 	}
-	for i := range nodes {
-		if nodes[i].Kind != x.Nodes[i].Kind {
+	for i := range shape {
+		if !slices.Equal(shape[i].deps, x.shape[i].deps) {
+			return false, 2
+		}
+	}
+	for i := range shape {
+		if shape[i].typ != x.shape[i].typ {
 			return false, 3 // ...NodeTypeChanged
 		}
-		if nodes[i].Kind == NodeKernel && nodes[i].Kernel != x.Nodes[i].Kernel {
+		if shape[i].kernel != x.shape[i].kernel {
 			return false, 4 // ...FunctionChanged
 		}
 	}
 	x.Nodes = nodes
+	// The instantiated graph's nodes now stand for g's, where g's operations now sit.
+	x.layout = layout
+	for i, n := range x.tmpl {
+		if at, ok := layout[built[i]]; ok && x.layout != nil {
+			x.layout[n] = at
+		}
+	}
 	x.dropNative()
 	return true, 0
 }

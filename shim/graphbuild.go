@@ -43,6 +43,9 @@ func (g *Graph) structureLocked() {
 	var prev *GraphNode
 	for i, n := range g.Nodes {
 		gn := &GraphNode{Graph: g, Type: nodeType(n.Kind), Ops: []Node{n}, order: i}
+		if n.ViewType != 0 {
+			gn.Type, gn.Params = n.ViewType, append([]byte(nil), n.ViewParams...)
+		}
 		if prev != nil {
 			gn.Deps = []*GraphNode{prev}
 		}
@@ -277,6 +280,9 @@ func (x *GraphExec) SetNodeOps(n *GraphNode, ops []Node) Status {
 	}
 	for i := range ops {
 		old := x.Nodes[at+i]
+		if n.Type == GraphNodeMemset {
+			continue // a fill's operation kind follows its value (a byte fill or a pattern)
+		}
 		if ops[i].Kind != old.Kind || (old.Kind == NodeKernel && ops[i].Kernel != old.Kernel) {
 			return ErrInvalidValue
 		}

@@ -94,6 +94,9 @@ func (x *GraphExec) SetDisabledOps(n *GraphNode, ops []Node) bool {
 		return false
 	}
 	for i := range ops {
+		if n.Type == GraphNodeMemset {
+			continue // a fill's operation kind follows its value (a byte fill or a pattern)
+		}
 		if ops[i].Kind != saved[i].Kind || (ops[i].Kind == NodeKernel && ops[i].Kernel != saved[i].Kernel) {
 			return false
 		}

@@ -205,6 +205,14 @@ func RegisterHost(p uintptr, size uint64, flags uint32) Status {
 	return OK
 }
 
+// HostMapped is cudaHostAllocMapped (CU_MEMHOSTALLOC_DEVICEMAP, cudaHostRegisterMapped).
+const HostMapped = 0x2
+
+// HostFlags is what cudaHostGetFlags reports for pinned memory a: the flags it was allocated
+// or registered with, and mapped, as on a device with unified addressing all pinned memory is
+// (NVIDIA's runtime reads write-combined memory back as write-combined|mapped).
+func HostFlags(a *Alloc) uint32 { return a.Flags | HostMapped }
+
 // UnregisterHost unpins memory registered at p.
 func UnregisterHost(p uintptr) Status {
 	a := S().Mem.Exact(p, MemRegistered)

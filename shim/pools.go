@@ -68,7 +68,7 @@ func CreatePool(props []byte) (*MemPool, Status) {
 	}
 	d, st := LocationDevice(props[8:16])
 	if st != OK {
-		return nil, ErrInvalidDevice
+		return nil, ErrInvalidValue // as NVIDIA's driver answers a location of no device
 	}
 	maxSize := Le.Uint64(props[24:])
 	if maxSize > d.Total() {

@@ -354,12 +354,19 @@ func NewEvent(flags uint32) *Event {
 }
 
 // Record marks e at the current end of s.
-func (e *Event) Record(s *Stream) Status {
+func (e *Event) Record(s *Stream) Status { return e.RecordWith(s, false) }
+
+// RecordWith is Record; external is cudaEventRecordExternal. Within a capture, a record
+// only marks a point other captured streams may join (an edge of the graph, as NVIDIA's
+// capture makes it), unless external: then it is an event record node each replay runs.
+func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c := s.Capturing(); c != nil {
 		e.capture = c
-		c.record(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}) // each replay records it
+		if external { // each replay records it; a plain record in a capture is a dependency only
+			c.record(Node{Kind: NodeEventRecord, Run: e.MarkRecorded})
+		}
 		e.captureFrom, e.captureAt = s, c.issuedBy(s)
 		return OK
 	}
@@ -368,6 +375,17 @@ func (e *Event) Record(s *Stream) Status {
 	e.When = time.Now()
 	e.remark(s.Dev)
 	return OK
+}
+
+// liveCapture is the capture e was last recorded in while it is still under way (e.mu held):
+// a capture's records are edges of its graph, not replayed, so once the capture has ended
+// the event is as it was before.
+func (e *Event) liveCapture() *Capture {
+	c := e.capture
+	if c == nil || c.Origin.Capturing() != c {
+		return nil
+	}
+	return c
 }
 
 // MarkRecorded records e now: what replaying a graph's event record node does, in the
@@ -385,7 +403,7 @@ func (e *Event) MarkRecorded() Status {
 // WaitOn makes s wait for e; waiting on an event recorded inside a capture joins s to it.
 func (s *Stream) WaitOn(e *Event) Status {
 	e.mu.Lock()
-	c, from, at := e.capture, e.captureFrom, e.captureAt
+	c, from, at := e.liveCapture(), e.captureFrom, e.captureAt
 	e.mu.Unlock()
 	if c != nil {
 		if s.Default {
@@ -413,7 +431,7 @@ func (s *Stream) WaitOn(e *Event) Status {
 // Query reports whether e has completed: it has once the backend's work up to now has.
 func (e *Event) Query() Status {
 	e.mu.Lock()
-	capturing, recorded := e.capture != nil, e.Recorded
+	capturing, recorded := e.liveCapture() != nil, e.Recorded
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
@@ -428,7 +446,7 @@ func (e *Event) Query() Status {
 // its work got to the record: ErrNotReady until then.
 func (e *Event) Poll() Status {
 	e.mu.Lock()
-	capturing, recorded, mark := e.capture != nil, e.Recorded, e.mark
+	capturing, recorded, mark := e.liveCapture() != nil, e.Recorded, e.mark
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported

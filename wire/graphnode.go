@@ -35,10 +35,17 @@ const (
 	GraphExecSetHost   = 6
 	// A copy that involves the client's host memory: a memcpy node whose work the client
 	// does itself when a launch in parts reaches it (Fn: the client's token for it).
-	GraphAddCopy        = 7
-	GraphSetCopy        = 8
-	GraphExecSetCopy    = 9
-	graphNodeWhatLatest = GraphExecSetCopy
+	GraphAddCopy     = 7
+	GraphSetCopy     = 8
+	GraphExecSetCopy = 9
+	// A host function launched on the capturing stream Graph (cudaLaunchHostFunc during a
+	// capture): a host node of the capture the client runs when a launch in parts reaches
+	// it. A stream that is not capturing answers an illegal state.
+	GraphCaptureHost = 10
+	// A copy into the client's host memory on the capturing stream Graph: a memcpy node of
+	// the capture the client makes itself when a launch in parts reaches it (Fn: its token).
+	GraphCaptureCopy    = 11
+	graphNodeWhatLatest = GraphCaptureCopy
 )
 
 // GraphNodeReq is an OpGraphNode request. Layout: u32 what, u64 graph (or exec), u64 node,

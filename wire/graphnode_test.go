@@ -28,7 +28,7 @@ func TestGraphNodeRequestsPastTheirBoundsAreRefused(t *testing.T) {
 	many[20], many[21], many[22] = 0xff, 0xff, 0x01 // 131071 dependencies, none in the frame
 	for name, p := range map[string][]byte{
 		"short":           {1, 0, 0, 0},
-		"unknown request": (&GraphNodeReq{What: 10, Fn: 1}).Encode(),
+		"unknown request": (&GraphNodeReq{What: graphNodeWhatLatest + 1, Fn: 1}).Encode(),
 		"dependencies":    many,
 		"too many args":   (&GraphNodeReq{What: GraphAddKernel, Args: make([]byte, MaxGraphNodeArgs+1)}).Encode(),
 		"host, truncated": (&GraphNodeReq{What: GraphAddHost, Fn: 1}).Encode()[:30],

@@ -284,7 +284,7 @@ static void test_pools(void) {
 	bad = pr; bad.location.type = 2;
 	EQ(cuMemPoolCreate(&small, &bad), 801, "a host pool: not supported");
 	bad = pr; bad.location.id = 99;
-	EQ(cuMemPoolCreate(&small, &bad), 101, "no such device");
+	EQ(cuMemPoolCreate(&small, &bad), 1, "no such device: invalid value, as NVIDIA answers");
 	EQ(cuMemPoolCreate(&small, NULL), 1, "no properties");
 
 	CUdeviceptr d = 0;
@@ -313,7 +313,7 @@ static void test_pools(void) {
 	EQ(cuMemAllocAsync(&d, 1 << 16, NULL), 0, "cuMemAllocAsync");
 	EQ(used_of(pool), 1 << 16, "drawn from the current pool");
 	EQ(cuMemFreeAsync(d, NULL), 0, "cuMemFreeAsync");
-	EQ(cuDeviceSetMemPool(5, pool), 101, "no such device");
+	EQ(cuDeviceSetMemPool(5, pool), 1, "no such device: invalid value, as NVIDIA answers");
 
 	struct accessdesc ad = {{1, 0}, 3};
 	EQ(cuMemPoolSetAccess(pool, &ad, 1), 0, "read-write for its own device");
