@@ -27,10 +27,6 @@ t0=$SECONDS
 # A run listed here that passes fails the suite, so that the list shrinks as vgpu grows.
 declare -A XFAIL=(
 	["ipc sim"]="each process is its own sim model, so a handle from another process is unknown there; IPC between processes needs one server (the remote runs)"
-	["hostreg"]="cudaHostGetFlags on registered memory and a launch given a registered pointer are refused; write-combined flags read back without the mapped bit"
-	["mempool"]="a pool of a device that does not exist answers invalid device, NVIDIA's runtime invalid value"
-	["capture"]="stream-ordered allocation inside a capture is recorded as event nodes, not allocation and free nodes, so the graph does not replay"
-	["graphs"]="cudaGraphExecMemsetNodeSetParams is refused, and an exec update with another topology succeeds"
 )
 
 # xfail NAME TAG: why NAME's run TAG (MODE-BACKEND) is expected to fail, or nothing. A key is
