@@ -248,6 +248,10 @@ func GraphKernelNodeCopyAttributes(src, dst uintptr) Error {
 	return fromCU(cuda.GraphKernelNodeCopyAttributes(dst, src))
 }
 
+// GraphKernelNodeCopyAttributes13 is CUDA 13's cudaGraphKernelNodeCopyAttributes: the same
+// copy, its destination named first.
+func GraphKernelNodeCopyAttributes13(dst, src uintptr) Error { return GraphKernelNodeCopyAttributes(src, dst) }
+
 // UserObjectCreate is cudaUserObjectCreate.
 func UserObjectCreate(out unsafe.Pointer, ptr, destroy uintptr, refs, flags uint32) Error {
 	return fromCU(cuda.UserObjectCreate(out, ptr, destroy, refs, flags))

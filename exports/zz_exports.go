@@ -5657,9 +5657,14 @@ func vgpu_cudaGraphKernelNodeSetAttribute(hNode uintptr, attr int32, value unsaf
 	return dispatch.T().Cudart.CudaGraphKernelNodeSetAttribute(hNode, attr, value)
 }
 
-//export vgpu_cudaGraphKernelNodeCopyAttributes
-func vgpu_cudaGraphKernelNodeCopyAttributes(hSrc uintptr, hDst uintptr) int32 {
-	return dispatch.T().Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+//export vgpu_cudaGraphKernelNodeCopyAttributes_12
+func vgpu_cudaGraphKernelNodeCopyAttributes_12(hSrc uintptr, hDst uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeCopyAttributes_12(hSrc, hDst)
+}
+
+//export vgpu_cudaGraphKernelNodeCopyAttributes_13
+func vgpu_cudaGraphKernelNodeCopyAttributes_13(hDst uintptr, hSrc uintptr) int32 {
+	return dispatch.T().Cudart.CudaGraphKernelNodeCopyAttributes_13(hDst, hSrc)
 }
 
 //export vgpu_cudaUserObjectCreate

@@ -2105,62 +2105,62 @@ var Stubs = table.Set{
 		},
 		CuStreamWaitValue32_v2: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1140, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
-			StatsEnd(1140, t)
-			return r
-		},
-		CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
-			t := StatsBegin()
 			r := int32(Forward(1141, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1141, t)
 			return r
 		},
-		CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
+		CuStreamWaitValue32_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1142, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1142, t)
 			return r
 		},
-		CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+		CuStreamWaitValue32_v2_ptsz: func(stream uintptr, addr uint64, value uint32, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1143, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1143, t)
 			return r
 		},
-		CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+		CuStreamWaitValue64: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1144, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1144, t)
 			return r
 		},
-		CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+		CuStreamWaitValue64_v2: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1145, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1145, t)
 			return r
 		},
-		CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
+		CuStreamWaitValue64_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1146, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1146, t)
 			return r
 		},
-		CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+		CuStreamWaitValue64_v2_ptsz: func(stream uintptr, addr uint64, value uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1147, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			r := int32(Forward(1147, []wire.Value{{U: uint64(stream)}, {U: uint64(addr)}, {U: uint64(value)}, {U: uint64(flags)}}))
 			StatsEnd(1147, t)
 			return r
 		},
-		CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+		CuStreamBatchMemOp_v2: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1148, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
 			StatsEnd(1148, t)
 			return r
 		},
-		CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+		CuStreamBatchMemOp_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1149, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
 			StatsEnd(1149, t)
+			return r
+		},
+		CuStreamBatchMemOp_v2_ptsz: func(stream uintptr, count uint32, paramArray unsafe.Pointer, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1150, []wire.Value{{U: uint64(stream)}, {U: uint64(count)}, {U: uint64(uintptr(paramArray))}, {U: uint64(flags)}}))
+			StatsEnd(1150, t)
 			return r
 		},
 		CuLinkCreate:     table.Semantics.Cuda.CuLinkCreate,
@@ -2169,26 +2169,26 @@ var Stubs = table.Set{
 		CuLinkAddFile:    table.Semantics.Cuda.CuLinkAddFile,
 		CuCtxAttach: func(pctx unsafe.Pointer, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1154, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}}))
-			StatsEnd(1154, t)
+			r := int32(Forward(1155, []wire.Value{{U: uint64(uintptr(pctx))}, {U: uint64(flags)}}))
+			StatsEnd(1155, t)
 			return r
 		},
 		CuCtxDetach: func(ctx uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1155, []wire.Value{{U: uint64(ctx)}}))
-			StatsEnd(1155, t)
+			r := int32(Forward(1156, []wire.Value{{U: uint64(ctx)}}))
+			StatsEnd(1156, t)
 			return r
 		},
 		CuCtxResetPersistingL2Cache: func() int32 {
 			t := StatsBegin()
-			r := int32(Forward(1156, []wire.Value{}))
-			StatsEnd(1156, t)
+			r := int32(Forward(1157, []wire.Value{}))
+			StatsEnd(1157, t)
 			return r
 		},
 		CuFlushGPUDirectRDMAWrites: func(target int32, scope int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1157, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
-			StatsEnd(1157, t)
+			r := int32(Forward(1158, []wire.Value{{U: uint64(target)}, {U: uint64(scope)}}))
+			StatsEnd(1158, t)
 			return r
 		},
 		CuCoredumpGetAttribute:       table.Semantics.Cuda.CuCoredumpGetAttribute,
@@ -2203,50 +2203,50 @@ var Stubs = table.Set{
 		CuTensorMapReplaceAddress:    table.Semantics.Cuda.CuTensorMapReplaceAddress,
 		CuMulticastCreate: func(mcHandle unsafe.Pointer, prop unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1168, []wire.Value{{U: uint64(uintptr(mcHandle))}, {U: uint64(uintptr(prop))}}))
-			StatsEnd(1168, t)
+			r := int32(Forward(1169, []wire.Value{{U: uint64(uintptr(mcHandle))}, {U: uint64(uintptr(prop))}}))
+			StatsEnd(1169, t)
 			return r
 		},
 		CuMulticastAddDevice: func(mcHandle uint64, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1169, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}}))
-			StatsEnd(1169, t)
+			r := int32(Forward(1170, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}}))
+			StatsEnd(1170, t)
 			return r
 		},
 		CuMulticastBindMem: func(mcHandle uint64, mcOffset uint64, memHandle uint64, memOffset uint64, size uint64, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1170, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memHandle)}, {U: uint64(memOffset)}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(1170, t)
+			r := int32(Forward(1171, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memHandle)}, {U: uint64(memOffset)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1171, t)
 			return r
 		},
 		CuMulticastBindAddr: func(mcHandle uint64, mcOffset uint64, memptr uint64, size uint64, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1171, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memptr)}, {U: uint64(size)}, {U: uint64(flags)}}))
-			StatsEnd(1171, t)
+			r := int32(Forward(1172, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(mcOffset)}, {U: uint64(memptr)}, {U: uint64(size)}, {U: uint64(flags)}}))
+			StatsEnd(1172, t)
 			return r
 		},
 		CuMulticastUnbind: func(mcHandle uint64, dev int32, mcOffset uint64, size uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1172, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}, {U: uint64(mcOffset)}, {U: uint64(size)}}))
-			StatsEnd(1172, t)
+			r := int32(Forward(1173, []wire.Value{{U: uint64(mcHandle)}, {U: uint64(dev)}, {U: uint64(mcOffset)}, {U: uint64(size)}}))
+			StatsEnd(1173, t)
 			return r
 		},
 		CuMulticastGetGranularity: func(granularity unsafe.Pointer, prop unsafe.Pointer, option int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1173, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
-			StatsEnd(1173, t)
+			r := int32(Forward(1174, []wire.Value{{U: uint64(uintptr(granularity))}, {U: uint64(uintptr(prop))}, {U: uint64(option)}}))
+			StatsEnd(1174, t)
 			return r
 		},
 		CuStreamUpdateCaptureDependencies: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1174, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
-			StatsEnd(1174, t)
+			r := int32(Forward(1175, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1175, t)
 			return r
 		},
 		CuStreamUpdateCaptureDependencies_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1175, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
-			StatsEnd(1175, t)
+			r := int32(Forward(1176, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1176, t)
 			return r
 		},
 		CuLogsRegisterCallback:   table.Semantics.Cuda.CuLogsRegisterCallback,
@@ -2256,116 +2256,116 @@ var Stubs = table.Set{
 		CuLogsDumpToMemory:       table.Semantics.Cuda.CuLogsDumpToMemory,
 		CuDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, dev int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1201, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(dev)}}))
-			StatsEnd(1201, t)
+			r := int32(Forward(1202, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(dev)}}))
+			StatsEnd(1202, t)
 			return r
 		},
 		CuDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1202, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(1202, t)
+			r := int32(Forward(1203, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1203, t)
 			return r
 		},
 		CuLaunchCooperativeKernelMultiDevice: func(launchParamsList uintptr, numDevices uint32, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(LaunchCooperativeKernelMultiDevice(launchParamsList, numDevices, flags))
-			StatsEnd(1205, t)
+			StatsEnd(1206, t)
 			return r
 		},
 		CuMemAlloc: func(dptr unsafe.Pointer, bytesize uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1206, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
-			StatsEnd(1206, t)
+			r := int32(Forward(1207, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}}))
+			StatsEnd(1207, t)
 			return r
 		},
 		CuMemFree: func(dptr uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1207, []wire.Value{{U: uint64(dptr)}}))
-			StatsEnd(1207, t)
+			r := int32(Forward(1208, []wire.Value{{U: uint64(dptr)}}))
+			StatsEnd(1208, t)
 			return r
 		},
 		CuMemcpyHtoD: func(dst uint32, src uintptr, count uint32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoD32(dst, src, count))
-			StatsEnd(1208, t)
+			StatsEnd(1209, t)
 			return r
 		},
 		CuMemcpyDtoH: func(dst uintptr, src uint32, count uint32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyDtoH32(dst, src, count))
-			StatsEnd(1209, t)
+			StatsEnd(1210, t)
 			return r
 		},
 		CuMemcpyDtoD: func(dst uint32, src uint32, count uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1210, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
-			StatsEnd(1210, t)
+			r := int32(Forward(1211, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}}))
+			StatsEnd(1211, t)
 			return r
 		},
 		CuMemcpyDtoDAsync: func(dst uint32, src uint32, count uint32, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1211, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
-			StatsEnd(1211, t)
+			r := int32(Forward(1212, []wire.Value{{U: uint64(dst)}, {U: uint64(src)}, {U: uint64(count)}, {U: uint64(stream)}}))
+			StatsEnd(1212, t)
 			return r
 		},
 		CuMemcpyHtoDAsync: func(dst uint32, src uintptr, count uint32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoDAsync32(dst, src, count, stream))
-			StatsEnd(1212, t)
+			StatsEnd(1213, t)
 			return r
 		},
 		CuMemcpyDtoHAsync: func(dst uintptr, src uint32, count uint32, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyDtoHAsync32(dst, src, count, stream))
-			StatsEnd(1213, t)
-			return r
-		},
-		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1214, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 			StatsEnd(1214, t)
 			return r
 		},
-		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
+		CuMemsetD8: func(dst uint32, value uint8, count uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1215, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 			StatsEnd(1215, t)
 			return r
 		},
-		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
+		CuMemsetD16: func(dst uint32, value uint16, count uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1216, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 			StatsEnd(1216, t)
 			return r
 		},
-		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
+		CuMemsetD32: func(dst uint32, value uint32, count uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1217, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			r := int32(Forward(1217, []wire.Value{{U: uint64(dst)}, {U: uint64(value)}, {U: uint64(count)}}))
 			StatsEnd(1217, t)
 			return r
 		},
-		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
+		CuMemsetD2D8: func(dst uint32, pitch uint32, value uint8, width uint32, height uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1218, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
 			StatsEnd(1218, t)
 			return r
 		},
-		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+		CuMemsetD2D16: func(dst uint32, pitch uint32, value uint16, width uint32, height uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1219, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
 			StatsEnd(1219, t)
 			return r
 		},
+		CuMemsetD2D32: func(dst uint32, pitch uint32, value uint32, width uint32, height uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1220, []wire.Value{{U: uint64(dst)}, {U: uint64(pitch)}, {U: uint64(value)}, {U: uint64(width)}, {U: uint64(height)}}))
+			StatsEnd(1220, t)
+			return r
+		},
 		CuMemGetAddressRange: func(base unsafe.Pointer, size unsafe.Pointer, dptr uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1220, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
-			StatsEnd(1220, t)
+			r := int32(Forward(1221, []wire.Value{{U: uint64(uintptr(base))}, {U: uint64(uintptr(size))}, {U: uint64(dptr)}}))
+			StatsEnd(1221, t)
 			return r
 		},
 		CuMemAllocPitch: func(dptr unsafe.Pointer, pPitch unsafe.Pointer, widthInBytes uint32, height uint32, elementSizeBytes uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1221, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(uintptr(pPitch))}, {U: uint64(widthInBytes)}, {U: uint64(height)}, {U: uint64(elementSizeBytes)}}))
-			StatsEnd(1221, t)
+			r := int32(Forward(1222, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(uintptr(pPitch))}, {U: uint64(widthInBytes)}, {U: uint64(height)}, {U: uint64(elementSizeBytes)}}))
+			StatsEnd(1222, t)
 			return r
 		},
 		CuMemHostGetDevicePointer: table.Semantics.Cuda.CuMemHostGetDevicePointer,
@@ -2373,830 +2373,830 @@ var Stubs = table.Set{
 		CuMemHostRegister:         table.Semantics.Cuda.CuMemHostRegister,
 		CuPointerSetAttribute: func(value unsafe.Pointer, attribute int32, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1225, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
-			StatsEnd(1225, t)
+			r := int32(Forward(1226, []wire.Value{{U: uint64(uintptr(value))}, {U: uint64(attribute)}, {U: uint64(ptr)}}))
+			StatsEnd(1226, t)
 			return r
 		},
 		CuMemPoolCreate: func(pool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1226, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(poolProps))}}))
-			StatsEnd(1226, t)
+			r := int32(Forward(1227, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1227, t)
 			return r
 		},
 		CuMemPoolDestroy: func(pool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1227, []wire.Value{{U: uint64(pool)}}))
-			StatsEnd(1227, t)
+			r := int32(Forward(1228, []wire.Value{{U: uint64(pool)}}))
+			StatsEnd(1228, t)
 			return r
 		},
 		CuMemPoolSetAccess: func(pool uintptr, map_ unsafe.Pointer, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1228, []wire.Value{{U: uint64(pool)}, {U: uint64(uintptr(map_))}, {U: uint64(count)}}))
-			StatsEnd(1228, t)
+			r := int32(Forward(1229, []wire.Value{{U: uint64(pool)}, {U: uint64(uintptr(map_))}, {U: uint64(count)}}))
+			StatsEnd(1229, t)
 			return r
 		},
 		CuMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1229, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
-			StatsEnd(1229, t)
-			return r
-		},
-		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1230, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			r := int32(Forward(1230, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
 			StatsEnd(1230, t)
 			return r
 		},
-		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+		CuMemAllocFromPoolAsync: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1231, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
 			StatsEnd(1231, t)
 			return r
 		},
+		CuMemAllocFromPoolAsync_ptsz: func(dptr unsafe.Pointer, bytesize uint64, pool uintptr, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1232, []wire.Value{{U: uint64(uintptr(dptr))}, {U: uint64(bytesize)}, {U: uint64(pool)}, {U: uint64(hStream)}}))
+			StatsEnd(1232, t)
+			return r
+		},
 		CuDeviceSetMemPool: func(dev int32, pool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1232, []wire.Value{{U: uint64(dev)}, {U: uint64(pool)}}))
-			StatsEnd(1232, t)
+			r := int32(Forward(1233, []wire.Value{{U: uint64(dev)}, {U: uint64(pool)}}))
+			StatsEnd(1233, t)
 			return r
 		},
 		CuMemAdvise: func(devPtr uint64, count uint64, advice int32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1237, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
-			StatsEnd(1237, t)
+			r := int32(Forward(1238, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(device)}}))
+			StatsEnd(1238, t)
 			return r
 		},
 		CuMemAdvise_v2: func(devPtr uint64, count uint64, advice int32, location unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1238, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
-			StatsEnd(1238, t)
+			r := int32(Forward(1239, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(advice)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1239, t)
 			return r
 		},
 		CuMemPrefetchAsync_ptsz: func(devPtr uint64, count uint64, dstDevice int32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1239, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
-			StatsEnd(1239, t)
-			return r
-		},
-		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1240, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			r := int32(Forward(1240, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(dstDevice)}, {U: uint64(hStream)}}))
 			StatsEnd(1240, t)
 			return r
 		},
-		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+		CuMemPrefetchAsync_v2: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1241, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1241, t)
 			return r
 		},
+		CuMemPrefetchAsync_v2_ptsz: func(devPtr uint64, count uint64, location unsafe.Pointer, flags uint32, hStream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1242, []wire.Value{{U: uint64(devPtr)}, {U: uint64(count)}, {U: uint64(uintptr(location))}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			StatsEnd(1242, t)
+			return r
+		},
 		CuMemRangeGetAttribute: func(data unsafe.Pointer, dataSize uint64, attribute int32, devPtr uint64, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1242, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
-			StatsEnd(1242, t)
+			r := int32(Forward(1243, []wire.Value{{U: uint64(uintptr(data))}, {U: uint64(dataSize)}, {U: uint64(attribute)}, {U: uint64(devPtr)}, {U: uint64(count)}}))
+			StatsEnd(1243, t)
 			return r
 		},
 		CuMemRangeGetAttributes: func(data uintptr, dataSizes uintptr, attributes uintptr, numAttributes uint64, devPtr uint64, count uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemRangeGetAttributesCU(data, dataSizes, attributes, numAttributes, devPtr, count))
-			StatsEnd(1243, t)
-			return r
-		},
-		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1244, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
 			StatsEnd(1244, t)
 			return r
 		},
-		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+		CuStreamAttachMemAsync: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1245, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
 			StatsEnd(1245, t)
 			return r
 		},
+		CuStreamAttachMemAsync_ptsz: func(hStream uintptr, dptr uint64, length uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1246, []wire.Value{{U: uint64(hStream)}, {U: uint64(dptr)}, {U: uint64(length)}, {U: uint64(flags)}}))
+			StatsEnd(1246, t)
+			return r
+		},
 		CuMemGetAllocationPropertiesFromHandle: func(prop unsafe.Pointer, handle uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1252, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(handle)}}))
-			StatsEnd(1252, t)
+			r := int32(Forward(1253, []wire.Value{{U: uint64(uintptr(prop))}, {U: uint64(handle)}}))
+			StatsEnd(1253, t)
 			return r
 		},
 		CuMemRetainAllocationHandle: func(handle unsafe.Pointer, addr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1253, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(addr)}}))
-			StatsEnd(1253, t)
-			return r
-		},
-		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1254, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
+			r := int32(Forward(1254, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(addr)}}))
 			StatsEnd(1254, t)
 			return r
 		},
-		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+		CuArrayCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1255, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
 			StatsEnd(1255, t)
 			return r
 		},
-		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+		CuArrayCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1256, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
 			StatsEnd(1256, t)
 			return r
 		},
-		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
+		CuArray3DCreate_v2: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1257, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
 			StatsEnd(1257, t)
 			return r
 		},
-		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+		CuArray3DCreate: func(pHandle unsafe.Pointer, pAllocateArray unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1258, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			r := int32(Forward(1258, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pAllocateArray))}}))
 			StatsEnd(1258, t)
 			return r
 		},
-		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+		CuArrayGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1259, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
 			StatsEnd(1259, t)
 			return r
 		},
-		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+		CuArrayGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1260, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
 			StatsEnd(1260, t)
 			return r
 		},
-		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+		CuArray3DGetDescriptor_v2: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1261, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
 			StatsEnd(1261, t)
 			return r
 		},
+		CuArray3DGetDescriptor: func(pArrayDescriptor unsafe.Pointer, hArray uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1262, []wire.Value{{U: uint64(uintptr(pArrayDescriptor))}, {U: uint64(hArray)}}))
+			StatsEnd(1262, t)
+			return r
+		},
 		CuArrayDestroy: func(hArray uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1262, []wire.Value{{U: uint64(hArray)}}))
-			StatsEnd(1262, t)
+			r := int32(Forward(1263, []wire.Value{{U: uint64(hArray)}}))
+			StatsEnd(1263, t)
 			return r
 		},
 		CuArrayGetPlane: func(pPlaneArray unsafe.Pointer, hArray uintptr, planeIdx uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1263, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
-			StatsEnd(1263, t)
+			r := int32(Forward(1264, []wire.Value{{U: uint64(uintptr(pPlaneArray))}, {U: uint64(hArray)}, {U: uint64(planeIdx)}}))
+			StatsEnd(1264, t)
 			return r
 		},
 		CuArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, array uintptr, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1264, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
-			StatsEnd(1264, t)
+			r := int32(Forward(1265, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(array)}, {U: uint64(device)}}))
+			StatsEnd(1265, t)
 			return r
 		},
 		CuArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, array uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1265, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
-			StatsEnd(1265, t)
+			r := int32(Forward(1266, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(array)}}))
+			StatsEnd(1266, t)
 			return r
 		},
 		CuMemcpyHtoA_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoA(dstArray, dstOffset, srcHost, ByteCount))
-			StatsEnd(1266, t)
+			StatsEnd(1267, t)
 			return r
 		},
 		CuMemcpyHtoA: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoA32(dstArray, dstOffset, srcHost, ByteCount))
-			StatsEnd(1267, t)
+			StatsEnd(1268, t)
 			return r
 		},
 		CuMemcpyHtoAAsync_v2: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoAAsync(dstArray, dstOffset, srcHost, ByteCount, hStream))
-			StatsEnd(1268, t)
+			StatsEnd(1269, t)
 			return r
 		},
 		CuMemcpyHtoAAsync: func(dstArray uintptr, dstOffset uint32, srcHost uintptr, ByteCount uint32, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoAAsync32(dstArray, dstOffset, srcHost, ByteCount, hStream))
-			StatsEnd(1269, t)
+			StatsEnd(1270, t)
 			return r
 		},
 		CuMemcpyAtoH_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoH(dstHost, srcArray, srcOffset, ByteCount))
-			StatsEnd(1270, t)
+			StatsEnd(1271, t)
 			return r
 		},
 		CuMemcpyAtoH: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoH32(dstHost, srcArray, srcOffset, ByteCount))
-			StatsEnd(1271, t)
+			StatsEnd(1272, t)
 			return r
 		},
 		CuMemcpyAtoHAsync_v2: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoHAsync(dstHost, srcArray, srcOffset, ByteCount, hStream))
-			StatsEnd(1272, t)
+			StatsEnd(1273, t)
 			return r
 		},
 		CuMemcpyAtoHAsync: func(dstHost uintptr, srcArray uintptr, srcOffset uint32, ByteCount uint32, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoHAsync32(dstHost, srcArray, srcOffset, ByteCount, hStream))
-			StatsEnd(1273, t)
-			return r
-		},
-		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1274, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1274, t)
 			return r
 		},
-		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
+		CuMemcpyDtoA_v2: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1275, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1275, t)
 			return r
 		},
-		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+		CuMemcpyDtoA: func(dstArray uintptr, dstOffset uint32, srcDevice uint32, ByteCount uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1276, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			r := int32(Forward(1276, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1276, t)
 			return r
 		},
-		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+		CuMemcpyAtoD_v2: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1277, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1277, t)
 			return r
 		},
-		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
+		CuMemcpyAtoD: func(dstDevice uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1278, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			r := int32(Forward(1278, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1278, t)
 			return r
 		},
-		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+		CuMemcpyAtoA_v2: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1279, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
 			StatsEnd(1279, t)
 			return r
 		},
+		CuMemcpyAtoA: func(dstArray uintptr, dstOffset uint32, srcArray uintptr, srcOffset uint32, ByteCount uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1280, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1280, t)
+			return r
+		},
 		CuMemcpyHtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoAPtds(dstArray, dstOffset, srcHost, ByteCount))
-			StatsEnd(1280, t)
+			StatsEnd(1281, t)
 			return r
 		},
 		CuMemcpyAtoH_v2_ptds: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoHPtds(dstHost, srcArray, srcOffset, ByteCount))
-			StatsEnd(1281, t)
+			StatsEnd(1282, t)
 			return r
 		},
 		CuMemcpyDtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcDevice uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1282, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
-			StatsEnd(1282, t)
+			r := int32(Forward(1283, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcDevice)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1283, t)
 			return r
 		},
 		CuMemcpyAtoD_v2_ptds: func(dstDevice uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1283, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
-			StatsEnd(1283, t)
+			r := int32(Forward(1284, []wire.Value{{U: uint64(dstDevice)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1284, t)
 			return r
 		},
 		CuMemcpyAtoA_v2_ptds: func(dstArray uintptr, dstOffset uint64, srcArray uintptr, srcOffset uint64, ByteCount uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1284, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
-			StatsEnd(1284, t)
+			r := int32(Forward(1285, []wire.Value{{U: uint64(dstArray)}, {U: uint64(dstOffset)}, {U: uint64(srcArray)}, {U: uint64(srcOffset)}, {U: uint64(ByteCount)}}))
+			StatsEnd(1285, t)
 			return r
 		},
 		CuMemcpyHtoAAsync_v2_ptsz: func(dstArray uintptr, dstOffset uint64, srcHost uintptr, ByteCount uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyHtoAAsyncPtsz(dstArray, dstOffset, srcHost, ByteCount, hStream))
-			StatsEnd(1285, t)
+			StatsEnd(1286, t)
 			return r
 		},
 		CuMemcpyAtoHAsync_v2_ptsz: func(dstHost uintptr, srcArray uintptr, srcOffset uint64, ByteCount uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyAtoHAsyncPtsz(dstHost, srcArray, srcOffset, ByteCount, hStream))
-			StatsEnd(1286, t)
+			StatsEnd(1287, t)
 			return r
 		},
 		CuMemcpy2D: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D32(pCopy))
-			StatsEnd(1287, t)
+			StatsEnd(1288, t)
 			return r
 		},
 		CuMemcpy2DUnaligned: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2D32(pCopy))
-			StatsEnd(1288, t)
+			StatsEnd(1289, t)
 			return r
 		},
 		CuMemcpy2DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy2DAsync32(pCopy, hStream))
-			StatsEnd(1289, t)
+			StatsEnd(1290, t)
 			return r
 		},
 		CuMemcpy3D: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3D32(pCopy))
-			StatsEnd(1290, t)
+			StatsEnd(1291, t)
 			return r
 		},
 		CuMemcpy3DAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DAsync32(pCopy, hStream))
-			StatsEnd(1291, t)
+			StatsEnd(1292, t)
 			return r
 		},
 		CuMemcpy3DPeer: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerCU(pCopy))
-			StatsEnd(1292, t)
+			StatsEnd(1293, t)
 			return r
 		},
 		CuMemcpy3DPeerAsync: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncCU(pCopy, hStream))
-			StatsEnd(1293, t)
+			StatsEnd(1294, t)
 			return r
 		},
 		CuMemcpy3DPeer_ptds: func(pCopy unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerPtdsCU(pCopy))
-			StatsEnd(1294, t)
+			StatsEnd(1295, t)
 			return r
 		},
 		CuMemcpy3DPeerAsync_ptsz: func(pCopy unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DPeerAsyncPtszCU(pCopy, hStream))
-			StatsEnd(1295, t)
+			StatsEnd(1296, t)
 			return r
 		},
 		CuMipmappedArrayCreate: func(pHandle unsafe.Pointer, pMipmappedArrayDesc unsafe.Pointer, numMipmapLevels uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1296, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pMipmappedArrayDesc))}, {U: uint64(numMipmapLevels)}}))
-			StatsEnd(1296, t)
+			r := int32(Forward(1297, []wire.Value{{U: uint64(uintptr(pHandle))}, {U: uint64(uintptr(pMipmappedArrayDesc))}, {U: uint64(numMipmapLevels)}}))
+			StatsEnd(1297, t)
 			return r
 		},
 		CuMipmappedArrayDestroy: func(hMipmappedArray uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1297, []wire.Value{{U: uint64(hMipmappedArray)}}))
-			StatsEnd(1297, t)
+			r := int32(Forward(1298, []wire.Value{{U: uint64(hMipmappedArray)}}))
+			StatsEnd(1298, t)
 			return r
 		},
 		CuMipmappedArrayGetLevel: func(pLevelArray unsafe.Pointer, hMipmappedArray uintptr, level uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1298, []wire.Value{{U: uint64(uintptr(pLevelArray))}, {U: uint64(hMipmappedArray)}, {U: uint64(level)}}))
-			StatsEnd(1298, t)
+			r := int32(Forward(1299, []wire.Value{{U: uint64(uintptr(pLevelArray))}, {U: uint64(hMipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1299, t)
 			return r
 		},
 		CuMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1299, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
-			StatsEnd(1299, t)
+			r := int32(Forward(1300, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1300, t)
 			return r
 		},
 		CuMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1300, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
-			StatsEnd(1300, t)
+			r := int32(Forward(1301, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1301, t)
 			return r
 		},
 		CuTexObjectCreate: func(pTexObject unsafe.Pointer, pResDesc unsafe.Pointer, pTexDesc unsafe.Pointer, pResViewDesc unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1306, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
-			StatsEnd(1306, t)
+			r := int32(Forward(1307, []wire.Value{{U: uint64(uintptr(pTexObject))}, {U: uint64(uintptr(pResDesc))}, {U: uint64(uintptr(pTexDesc))}, {U: uint64(uintptr(pResViewDesc))}}))
+			StatsEnd(1307, t)
 			return r
 		},
 		CuTexObjectDestroy: func(texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1307, []wire.Value{{U: uint64(texObject)}}))
-			StatsEnd(1307, t)
+			r := int32(Forward(1308, []wire.Value{{U: uint64(texObject)}}))
+			StatsEnd(1308, t)
 			return r
 		},
 		CuTexObjectGetResourceDesc: func(pResDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1308, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(1308, t)
+			r := int32(Forward(1309, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1309, t)
 			return r
 		},
 		CuTexObjectGetTextureDesc: func(pTexDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1309, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(1309, t)
+			r := int32(Forward(1310, []wire.Value{{U: uint64(uintptr(pTexDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1310, t)
 			return r
 		},
 		CuTexObjectGetResourceViewDesc: func(pResViewDesc unsafe.Pointer, texObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1310, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
-			StatsEnd(1310, t)
+			r := int32(Forward(1311, []wire.Value{{U: uint64(uintptr(pResViewDesc))}, {U: uint64(texObject)}}))
+			StatsEnd(1311, t)
 			return r
 		},
 		CuSurfObjectCreate: func(pSurfObject unsafe.Pointer, pResDesc unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1311, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
-			StatsEnd(1311, t)
+			r := int32(Forward(1312, []wire.Value{{U: uint64(uintptr(pSurfObject))}, {U: uint64(uintptr(pResDesc))}}))
+			StatsEnd(1312, t)
 			return r
 		},
 		CuSurfObjectDestroy: func(surfObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1312, []wire.Value{{U: uint64(surfObject)}}))
-			StatsEnd(1312, t)
+			r := int32(Forward(1313, []wire.Value{{U: uint64(surfObject)}}))
+			StatsEnd(1313, t)
 			return r
 		},
 		CuSurfObjectGetResourceDesc: func(pResDesc unsafe.Pointer, surfObject uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1313, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
-			StatsEnd(1313, t)
+			r := int32(Forward(1314, []wire.Value{{U: uint64(uintptr(pResDesc))}, {U: uint64(surfObject)}}))
+			StatsEnd(1314, t)
 			return r
 		},
 		CuTexRefCreate: func(pTexRef unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1314, []wire.Value{{U: uint64(uintptr(pTexRef))}}))
-			StatsEnd(1314, t)
+			r := int32(Forward(1315, []wire.Value{{U: uint64(uintptr(pTexRef))}}))
+			StatsEnd(1315, t)
 			return r
 		},
 		CuTexRefDestroy: func(hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1315, []wire.Value{{U: uint64(hTexRef)}}))
-			StatsEnd(1315, t)
+			r := int32(Forward(1316, []wire.Value{{U: uint64(hTexRef)}}))
+			StatsEnd(1316, t)
 			return r
 		},
 		CuTexRefSetArray: func(hTexRef uintptr, hArray uintptr, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1316, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
-			StatsEnd(1316, t)
+			r := int32(Forward(1317, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1317, t)
 			return r
 		},
 		CuTexRefSetMipmappedArray: func(hTexRef uintptr, hMipmappedArray uintptr, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1317, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hMipmappedArray)}, {U: uint64(Flags)}}))
-			StatsEnd(1317, t)
-			return r
-		},
-		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1318, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
+			r := int32(Forward(1318, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(hMipmappedArray)}, {U: uint64(Flags)}}))
 			StatsEnd(1318, t)
 			return r
 		},
-		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
+		CuTexRefSetAddress_v2: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint64, bytes uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1319, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
 			StatsEnd(1319, t)
 			return r
 		},
-		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+		CuTexRefSetAddress: func(ByteOffset unsafe.Pointer, hTexRef uintptr, dptr uint32, bytes uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1320, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			r := int32(Forward(1320, []wire.Value{{U: uint64(uintptr(ByteOffset))}, {U: uint64(hTexRef)}, {U: uint64(dptr)}, {U: uint64(bytes)}}))
 			StatsEnd(1320, t)
 			return r
 		},
-		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
+		CuTexRefSetAddress2D_v3: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1321, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
 			StatsEnd(1321, t)
 			return r
 		},
-		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+		CuTexRefSetAddress2D_v2: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint64, Pitch uint64) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1322, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
 			StatsEnd(1322, t)
 			return r
 		},
+		CuTexRefSetAddress2D: func(hTexRef uintptr, desc unsafe.Pointer, dptr uint32, Pitch uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1323, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(desc))}, {U: uint64(dptr)}, {U: uint64(Pitch)}}))
+			StatsEnd(1323, t)
+			return r
+		},
 		CuTexRefSetFormat: func(hTexRef uintptr, fmt int32, NumPackedComponents int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1323, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fmt)}, {U: uint64(NumPackedComponents)}}))
-			StatsEnd(1323, t)
+			r := int32(Forward(1324, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fmt)}, {U: uint64(NumPackedComponents)}}))
+			StatsEnd(1324, t)
 			return r
 		},
 		CuTexRefSetAddressMode: func(hTexRef uintptr, dim int32, am int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1324, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(dim)}, {U: uint64(am)}}))
-			StatsEnd(1324, t)
-			return r
-		},
-		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1325, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			r := int32(Forward(1325, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(dim)}, {U: uint64(am)}}))
 			StatsEnd(1325, t)
 			return r
 		},
-		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+		CuTexRefSetFilterMode: func(hTexRef uintptr, fm int32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1326, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
 			StatsEnd(1326, t)
 			return r
 		},
+		CuTexRefSetMipmapFilterMode: func(hTexRef uintptr, fm int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1327, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(fm)}}))
+			StatsEnd(1327, t)
+			return r
+		},
 		CuTexRefSetFlags: func(hTexRef uintptr, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1327, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(Flags)}}))
-			StatsEnd(1327, t)
+			r := int32(Forward(1328, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(Flags)}}))
+			StatsEnd(1328, t)
 			return r
 		},
 		CuTexRefSetMaxAnisotropy: func(hTexRef uintptr, maxAniso uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1328, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(maxAniso)}}))
-			StatsEnd(1328, t)
+			r := int32(Forward(1329, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(maxAniso)}}))
+			StatsEnd(1329, t)
 			return r
 		},
 		CuTexRefSetMipmapLevelBias: func(hTexRef uintptr, bias float32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1329, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(bias)}}))
-			StatsEnd(1329, t)
+			r := int32(Forward(1330, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(bias)}}))
+			StatsEnd(1330, t)
 			return r
 		},
 		CuTexRefSetMipmapLevelClamp: func(hTexRef uintptr, minMipmapLevelClamp float32, maxMipmapLevelClamp float32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1330, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(minMipmapLevelClamp)}, {U: f32bits(maxMipmapLevelClamp)}}))
-			StatsEnd(1330, t)
+			r := int32(Forward(1331, []wire.Value{{U: uint64(hTexRef)}, {U: f32bits(minMipmapLevelClamp)}, {U: f32bits(maxMipmapLevelClamp)}}))
+			StatsEnd(1331, t)
 			return r
 		},
 		CuTexRefSetBorderColor: func(hTexRef uintptr, pBorderColor unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1331, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(pBorderColor))}}))
-			StatsEnd(1331, t)
-			return r
-		},
-		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1332, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			r := int32(Forward(1332, []wire.Value{{U: uint64(hTexRef)}, {U: uint64(uintptr(pBorderColor))}}))
 			StatsEnd(1332, t)
 			return r
 		},
-		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+		CuTexRefGetAddress_v2: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1333, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
 			StatsEnd(1333, t)
 			return r
 		},
+		CuTexRefGetAddress: func(pdptr unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1334, []wire.Value{{U: uint64(uintptr(pdptr))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1334, t)
+			return r
+		},
 		CuTexRefGetArray: func(phArray unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1334, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1334, t)
+			r := int32(Forward(1335, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1335, t)
 			return r
 		},
 		CuTexRefGetMipmappedArray: func(phMipmappedArray unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1335, []wire.Value{{U: uint64(uintptr(phMipmappedArray))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1335, t)
+			r := int32(Forward(1336, []wire.Value{{U: uint64(uintptr(phMipmappedArray))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1336, t)
 			return r
 		},
 		CuTexRefGetAddressMode: func(pam unsafe.Pointer, hTexRef uintptr, dim int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1336, []wire.Value{{U: uint64(uintptr(pam))}, {U: uint64(hTexRef)}, {U: uint64(dim)}}))
-			StatsEnd(1336, t)
-			return r
-		},
-		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1337, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			r := int32(Forward(1337, []wire.Value{{U: uint64(uintptr(pam))}, {U: uint64(hTexRef)}, {U: uint64(dim)}}))
 			StatsEnd(1337, t)
 			return r
 		},
-		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+		CuTexRefGetFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1338, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
 			StatsEnd(1338, t)
 			return r
 		},
+		CuTexRefGetMipmapFilterMode: func(pfm unsafe.Pointer, hTexRef uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1339, []wire.Value{{U: uint64(uintptr(pfm))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1339, t)
+			return r
+		},
 		CuTexRefGetFlags: func(pFlags unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1339, []wire.Value{{U: uint64(uintptr(pFlags))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1339, t)
+			r := int32(Forward(1340, []wire.Value{{U: uint64(uintptr(pFlags))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1340, t)
 			return r
 		},
 		CuTexRefGetMaxAnisotropy: func(pmaxAniso unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1340, []wire.Value{{U: uint64(uintptr(pmaxAniso))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1340, t)
+			r := int32(Forward(1341, []wire.Value{{U: uint64(uintptr(pmaxAniso))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1341, t)
 			return r
 		},
 		CuTexRefGetMipmapLevelBias: func(pbias unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1341, []wire.Value{{U: uint64(uintptr(pbias))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1341, t)
+			r := int32(Forward(1342, []wire.Value{{U: uint64(uintptr(pbias))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1342, t)
 			return r
 		},
 		CuTexRefGetMipmapLevelClamp: func(pminMipmapLevelClamp unsafe.Pointer, pmaxMipmapLevelClamp unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1342, []wire.Value{{U: uint64(uintptr(pminMipmapLevelClamp))}, {U: uint64(uintptr(pmaxMipmapLevelClamp))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1342, t)
+			r := int32(Forward(1343, []wire.Value{{U: uint64(uintptr(pminMipmapLevelClamp))}, {U: uint64(uintptr(pmaxMipmapLevelClamp))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1343, t)
 			return r
 		},
 		CuTexRefGetBorderColor: func(pBorderColor unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1343, []wire.Value{{U: uint64(uintptr(pBorderColor))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1343, t)
+			r := int32(Forward(1344, []wire.Value{{U: uint64(uintptr(pBorderColor))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1344, t)
 			return r
 		},
 		CuTexRefGetFormat: func(pFormat unsafe.Pointer, pNumChannels unsafe.Pointer, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1344, []wire.Value{{U: uint64(uintptr(pFormat))}, {U: uint64(uintptr(pNumChannels))}, {U: uint64(hTexRef)}}))
-			StatsEnd(1344, t)
+			r := int32(Forward(1345, []wire.Value{{U: uint64(uintptr(pFormat))}, {U: uint64(uintptr(pNumChannels))}, {U: uint64(hTexRef)}}))
+			StatsEnd(1345, t)
 			return r
 		},
 		CuModuleGetTexRef: func(pTexRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1345, []wire.Value{{U: uint64(uintptr(pTexRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
-			StatsEnd(1345, t)
+			r := int32(Forward(1346, []wire.Value{{U: uint64(uintptr(pTexRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1346, t)
 			return r
 		},
 		CuModuleGetSurfRef: func(pSurfRef unsafe.Pointer, hmod uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1346, []wire.Value{{U: uint64(uintptr(pSurfRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
-			StatsEnd(1346, t)
+			r := int32(Forward(1347, []wire.Value{{U: uint64(uintptr(pSurfRef))}, {U: uint64(hmod)}, {U: uint64(uintptr(name))}}))
+			StatsEnd(1347, t)
 			return r
 		},
 		CuSurfRefSetArray: func(hSurfRef uintptr, hArray uintptr, Flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1347, []wire.Value{{U: uint64(hSurfRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
-			StatsEnd(1347, t)
+			r := int32(Forward(1348, []wire.Value{{U: uint64(hSurfRef)}, {U: uint64(hArray)}, {U: uint64(Flags)}}))
+			StatsEnd(1348, t)
 			return r
 		},
 		CuSurfRefGetArray: func(phArray unsafe.Pointer, hSurfRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1348, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hSurfRef)}}))
-			StatsEnd(1348, t)
+			r := int32(Forward(1349, []wire.Value{{U: uint64(uintptr(phArray))}, {U: uint64(hSurfRef)}}))
+			StatsEnd(1349, t)
 			return r
 		},
 		CuParamSetTexRef: func(hfunc uintptr, texunit int32, hTexRef uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1349, []wire.Value{{U: uint64(hfunc)}, {U: uint64(texunit)}, {U: uint64(hTexRef)}}))
-			StatsEnd(1349, t)
+			r := int32(Forward(1350, []wire.Value{{U: uint64(hfunc)}, {U: uint64(texunit)}, {U: uint64(hTexRef)}}))
+			StatsEnd(1350, t)
 			return r
 		},
 		CuMemPoolExportToShareableHandle: func(handle_out unsafe.Pointer, pool uintptr, handleType int32, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1350, []wire.Value{{U: uint64(uintptr(handle_out))}, {U: uint64(pool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1350, t)
+			r := int32(Forward(1351, []wire.Value{{U: uint64(uintptr(handle_out))}, {U: uint64(pool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1351, t)
 			return r
 		},
 		CuMemPoolImportFromShareableHandle: func(pool_out unsafe.Pointer, handle unsafe.Pointer, handleType int32, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1351, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(handle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1351, t)
+			r := int32(Forward(1352, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(handle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1352, t)
 			return r
 		},
 		CuMemPoolExportPointer: func(shareData_out unsafe.Pointer, ptr uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1352, []wire.Value{{U: uint64(uintptr(shareData_out))}, {U: uint64(ptr)}}))
-			StatsEnd(1352, t)
+			r := int32(Forward(1353, []wire.Value{{U: uint64(uintptr(shareData_out))}, {U: uint64(ptr)}}))
+			StatsEnd(1353, t)
 			return r
 		},
 		CuMemPoolImportPointer: func(ptr_out unsafe.Pointer, pool uintptr, shareData unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1353, []wire.Value{{U: uint64(uintptr(ptr_out))}, {U: uint64(pool)}, {U: uint64(uintptr(shareData))}}))
-			StatsEnd(1353, t)
+			r := int32(Forward(1354, []wire.Value{{U: uint64(uintptr(ptr_out))}, {U: uint64(pool)}, {U: uint64(uintptr(shareData))}}))
+			StatsEnd(1354, t)
 			return r
 		},
 		CuMemExportToShareableHandle: func(shareableHandle unsafe.Pointer, handle uint64, handleType int32, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1354, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(handle)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1354, t)
+			r := int32(Forward(1355, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(handle)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1355, t)
 			return r
 		},
 		CuMemImportFromShareableHandle: func(handle unsafe.Pointer, osHandle unsafe.Pointer, shHandleType int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1355, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(uintptr(osHandle))}, {U: uint64(shHandleType)}}))
-			StatsEnd(1355, t)
+			r := int32(Forward(1356, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(uintptr(osHandle))}, {U: uint64(shHandleType)}}))
+			StatsEnd(1356, t)
 			return r
 		},
 		CuMemcpyBatchAsync: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsyncCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
-			StatsEnd(1360, t)
+			StatsEnd(1361, t)
 			return r
 		},
 		CuMemcpyBatchAsync_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsyncPtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream))
-			StatsEnd(1361, t)
+			StatsEnd(1362, t)
 			return r
 		},
 		CuMemcpyBatchAsync_v2: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsync2CU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
-			StatsEnd(1362, t)
+			StatsEnd(1363, t)
 			return r
 		},
 		CuMemcpyBatchAsync_v2_ptsz: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsync2PtszCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, hStream))
-			StatsEnd(1363, t)
+			StatsEnd(1364, t)
 			return r
 		},
 		CuMemcpy3DBatchAsync: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsyncCU(numOps, opList, failIdx, flags, hStream))
-			StatsEnd(1364, t)
+			StatsEnd(1365, t)
 			return r
 		},
 		CuMemcpy3DBatchAsync_ptsz: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsyncPtszCU(numOps, opList, failIdx, flags, hStream))
-			StatsEnd(1365, t)
+			StatsEnd(1366, t)
 			return r
 		},
 		CuMemcpy3DBatchAsync_v2: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsync2CU(numOps, opList, flags, hStream))
-			StatsEnd(1366, t)
+			StatsEnd(1367, t)
 			return r
 		},
 		CuMemcpy3DBatchAsync_v2_ptsz: func(numOps uint64, opList unsafe.Pointer, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsync2PtszCU(numOps, opList, flags, hStream))
-			StatsEnd(1367, t)
-			return r
-		},
-		CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1368, []wire.Value{{U: uint64(hStream)}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
 			StatsEnd(1368, t)
 			return r
 		},
-		CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+		CuStreamBeginCaptureToGraph: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1369, []wire.Value{{U: uint64(hStream)}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
 			StatsEnd(1369, t)
 			return r
 		},
+		CuStreamBeginCaptureToGraph_ptsz: func(hStream uintptr, hGraph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1370, []wire.Value{{U: uint64(hStream)}, {U: uint64(hGraph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1370, t)
+			return r
+		},
 		CuMemGetDefaultMemPool: func(pool_out unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1380, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
-			StatsEnd(1380, t)
+			r := int32(Forward(1381, []wire.Value{{U: uint64(uintptr(pool_out))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1381, t)
 			return r
 		},
 		CuMemGetMemPool: func(pool unsafe.Pointer, location unsafe.Pointer, type_ int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1381, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
-			StatsEnd(1381, t)
+			r := int32(Forward(1382, []wire.Value{{U: uint64(uintptr(pool))}, {U: uint64(uintptr(location))}, {U: uint64(type_)}}))
+			StatsEnd(1382, t)
 			return r
 		},
 		CuMemSetMemPool: func(location unsafe.Pointer, type_ int32, pool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1382, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(pool)}}))
-			StatsEnd(1382, t)
-			return r
-		},
-		CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1383, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			r := int32(Forward(1383, []wire.Value{{U: uint64(uintptr(location))}, {U: uint64(type_)}, {U: uint64(pool)}}))
 			StatsEnd(1383, t)
 			return r
 		},
-		CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+		CuMemPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1384, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1384, t)
 			return r
 		},
-		CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+		CuMemPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1385, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			r := int32(Forward(1385, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1385, t)
 			return r
 		},
-		CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
+		CuMemDiscardBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1386, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1386, t)
 			return r
 		},
-		CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+		CuMemDiscardBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1387, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
+			r := int32(Forward(1387, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1387, t)
 			return r
 		},
-		CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
+		CuMemDiscardAndPrefetchBatchAsync: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1388, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1388, t)
 			return r
 		},
-		CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+		CuMemDiscardAndPrefetchBatchAsync_ptsz: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1389, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			r := int32(Forward(1389, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(hStream)}}))
 			StatsEnd(1389, t)
 			return r
 		},
-		CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+		CuStreamUpdateCaptureDependencies_v2: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1390, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
 			StatsEnd(1390, t)
 			return r
 		},
+		CuStreamUpdateCaptureDependencies_v2_ptsz: func(hStream uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1391, []wire.Value{{U: uint64(hStream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1391, t)
+			return r
+		},
 		CuGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, hGraph uintptr, ctx uintptr, defaultLaunchValue uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1391, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(hGraph)}, {U: uint64(ctx)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
-			StatsEnd(1391, t)
+			r := int32(Forward(1392, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(hGraph)}, {U: uint64(ctx)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1392, t)
 			return r
 		},
 		CuFuncSetBlockShape: table.Semantics.Cuda.CuFuncSetBlockShape,
@@ -3208,38 +3208,38 @@ var Stubs = table.Set{
 		CuLaunch: func(f uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Launch(f))
-			StatsEnd(1398, t)
+			StatsEnd(1399, t)
 			return r
 		},
 		CuLaunchGrid: func(f uintptr, grid_width int32, grid_height int32) int32 {
 			t := StatsBegin()
 			r := int32(LaunchGrid(f, grid_width, grid_height))
-			StatsEnd(1399, t)
+			StatsEnd(1400, t)
 			return r
 		},
 		CuLaunchGridAsync: func(f uintptr, grid_width int32, grid_height int32, hStream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(LaunchGridAsync(f, grid_width, grid_height, hStream))
-			StatsEnd(1400, t)
+			StatsEnd(1401, t)
 			return r
 		},
 		CuTensorMapEncodeIm2colWide: table.Semantics.Cuda.CuTensorMapEncodeIm2colWide,
 		CuMemGetHandleForAddressRange: func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1402, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(dptr)}, {U: uint64(size)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1402, t)
+			r := int32(Forward(1403, []wire.Value{{U: uint64(uintptr(handle))}, {U: uint64(dptr)}, {U: uint64(size)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1403, t)
 			return r
 		},
 		CuMemMapArrayAsync: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1403, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
-			StatsEnd(1403, t)
+			r := int32(Forward(1404, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1404, t)
 			return r
 		},
 		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1404, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
-			StatsEnd(1404, t)
+			r := int32(Forward(1405, []wire.Value{{U: uint64(uintptr(mapInfoList))}, {U: uint64(count)}, {U: uint64(hStream)}}))
+			StatsEnd(1405, t)
 			return r
 		},
 	},
@@ -5844,10 +5844,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+		CudaGraphKernelNodeCopyAttributes_12: func(hSrc uintptr, hDst uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1128, []wire.Value{{U: uint64(hSrc)}, {U: uint64(hDst)}}))
 			StatsEnd(1128, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeCopyAttributes_13: func(hDst uintptr, hSrc uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1129, []wire.Value{{U: uint64(hDst)}, {U: uint64(hSrc)}}))
+			StatsEnd(1129, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5859,7 +5868,7 @@ var Stubs = table.Set{
 		CudaGraphRetainUserObject: func(graph uintptr, object uintptr, count uint32, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(GraphRetainUserObject(graph, object, count, flags))
-			StatsEnd(1132, t)
+			StatsEnd(1133, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5868,7 +5877,7 @@ var Stubs = table.Set{
 		CudaGraphReleaseUserObject: func(graph uintptr, object uintptr, count uint32) int32 {
 			t := StatsBegin()
 			r := int32(GraphReleaseUserObject(graph, object, count))
-			StatsEnd(1133, t)
+			StatsEnd(1134, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5876,8 +5885,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphConditionalHandleCreate: func(pHandle_out unsafe.Pointer, graph uintptr, defaultLaunchValue uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1134, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(graph)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
-			StatsEnd(1134, t)
+			r := int32(Forward(1135, []wire.Value{{U: uint64(uintptr(pHandle_out))}, {U: uint64(graph)}, {U: uint64(defaultLaunchValue)}, {U: uint64(flags)}}))
+			StatsEnd(1135, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5885,8 +5894,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_13: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1135, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(1135, t)
+			r := int32(Forward(1136, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1136, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5894,8 +5903,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1136, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(1136, t)
+			r := int32(Forward(1137, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1137, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5903,8 +5912,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphAddNode_v2_12: func(pGraphNode unsafe.Pointer, graph uintptr, pDependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1137, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(1137, t)
+			r := int32(Forward(1138, []wire.Value{{U: uint64(uintptr(pGraphNode))}, {U: uint64(graph)}, {U: uint64(uintptr(pDependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1138, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5912,8 +5921,8 @@ var Stubs = table.Set{
 		},
 		CudaGraphNodeSetParams: func(node uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1138, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(1138, t)
+			r := int32(Forward(1139, []wire.Value{{U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1139, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5921,23 +5930,14 @@ var Stubs = table.Set{
 		},
 		CudaGraphExecNodeSetParams: func(graphExec uintptr, node uintptr, nodeParams unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1139, []wire.Value{{U: uint64(graphExec)}, {U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
-			StatsEnd(1139, t)
+			r := int32(Forward(1140, []wire.Value{{U: uint64(graphExec)}, {U: uint64(node)}, {U: uint64(uintptr(nodeParams))}}))
+			StatsEnd(1140, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
 		CudaStreamUpdateCaptureDependencies: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1176, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
-			StatsEnd(1176, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1177, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
 			StatsEnd(1177, t)
@@ -5946,10 +5946,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaStreamUpdateCaptureDependencies_ptsz: func(stream uintptr, dependencies unsafe.Pointer, numDependencies uint64, flags uint32) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1178, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(dependencies))}, {U: uint64(numDependencies)}, {U: uint64(flags)}}))
+			StatsEnd(1178, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaStreamGetCaptureInfo_ptsz_12: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1178, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
-			StatsEnd(1178, t)
+			r := int32(Forward(1179, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}}))
+			StatsEnd(1179, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5957,8 +5966,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetCaptureInfo_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1179, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
-			StatsEnd(1179, t)
+			r := int32(Forward(1180, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1180, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5966,8 +5975,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamGetCaptureInfo_ptsz_13: func(stream uintptr, captureStatus_out unsafe.Pointer, id_out unsafe.Pointer, graph_out unsafe.Pointer, dependencies_out unsafe.Pointer, edgeData_out unsafe.Pointer, numDependencies_out unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1180, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
-			StatsEnd(1180, t)
+			r := int32(Forward(1181, []wire.Value{{U: uint64(stream)}, {U: uint64(uintptr(captureStatus_out))}, {U: uint64(uintptr(id_out))}, {U: uint64(uintptr(graph_out))}, {U: uint64(uintptr(dependencies_out))}, {U: uint64(uintptr(edgeData_out))}, {U: uint64(uintptr(numDependencies_out))}}))
+			StatsEnd(1181, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5989,7 +5998,7 @@ var Stubs = table.Set{
 		CudaLibraryGetManaged: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(RtLibraryGetManaged(dptr, bytes, library, name))
-			StatsEnd(1199, t)
+			StatsEnd(1200, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -5998,7 +6007,7 @@ var Stubs = table.Set{
 		CudaLibraryGetGlobal: func(dptr unsafe.Pointer, bytes unsafe.Pointer, library uintptr, name unsafe.Pointer) int32 {
 			t := StatsBegin()
 			r := int32(RtLibraryGetGlobal(dptr, bytes, library, name))
-			StatsEnd(1200, t)
+			StatsEnd(1201, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6006,8 +6015,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetHostAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1203, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(device)}}))
-			StatsEnd(1203, t)
+			r := int32(Forward(1204, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(device)}}))
+			StatsEnd(1204, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6015,8 +6024,8 @@ var Stubs = table.Set{
 		},
 		CudaDeviceGetP2PAtomicCapabilities: func(capabilities unsafe.Pointer, operations unsafe.Pointer, count uint32, srcDevice int32, dstDevice int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1204, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
-			StatsEnd(1204, t)
+			r := int32(Forward(1205, []wire.Value{{U: uint64(uintptr(capabilities))}, {U: uint64(uintptr(operations))}, {U: uint64(count)}, {U: uint64(srcDevice)}, {U: uint64(dstDevice)}}))
+			StatsEnd(1205, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6024,8 +6033,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolCreate: func(memPool unsafe.Pointer, poolProps unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1233, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(poolProps))}}))
-			StatsEnd(1233, t)
+			r := int32(Forward(1234, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(poolProps))}}))
+			StatsEnd(1234, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6033,8 +6042,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolDestroy: func(memPool uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1234, []wire.Value{{U: uint64(memPool)}}))
-			StatsEnd(1234, t)
+			r := int32(Forward(1235, []wire.Value{{U: uint64(memPool)}}))
+			StatsEnd(1235, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6042,8 +6051,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolSetAccess: func(memPool uintptr, descList unsafe.Pointer, count uint64) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1235, []wire.Value{{U: uint64(memPool)}, {U: uint64(uintptr(descList))}, {U: uint64(count)}}))
-			StatsEnd(1235, t)
+			r := int32(Forward(1236, []wire.Value{{U: uint64(memPool)}, {U: uint64(uintptr(descList))}, {U: uint64(count)}}))
+			StatsEnd(1236, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6051,23 +6060,14 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolGetAccess: func(flags unsafe.Pointer, memPool uintptr, location unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1236, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
-			StatsEnd(1236, t)
+			r := int32(Forward(1237, []wire.Value{{U: uint64(uintptr(flags))}, {U: uint64(memPool)}, {U: uint64(uintptr(location))}}))
+			StatsEnd(1237, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
 		CudaMemPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
-			t := StatsBegin()
-			r := int32(Forward(1246, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
-			StatsEnd(1246, t)
-			if r != 0 {
-				cudart.RecordError(r)
-			}
-			return r
-		},
-		CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1247, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1247, t)
@@ -6076,16 +6076,16 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+		CudaMemPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1248, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			r := int32(Forward(1248, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1248, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
+		CudaMemDiscardBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1249, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1249, t)
@@ -6094,16 +6094,16 @@ var Stubs = table.Set{
 			}
 			return r
 		},
-		CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+		CudaMemDiscardBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1250, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			r := int32(Forward(1250, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1250, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
 			return r
 		},
-		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+		CudaMemDiscardAndPrefetchBatchAsync_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Forward(1251, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
 			StatsEnd(1251, t)
@@ -6112,10 +6112,19 @@ var Stubs = table.Set{
 			}
 			return r
 		},
+		CudaMemDiscardAndPrefetchBatchAsync_ptsz_13: func(dptrs unsafe.Pointer, sizes unsafe.Pointer, count uint64, prefetchLocs unsafe.Pointer, prefetchLocIdxs unsafe.Pointer, numPrefetchLocs uint64, flags uint64, stream uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1252, []wire.Value{{U: uint64(uintptr(dptrs))}, {U: uint64(uintptr(sizes))}, {U: uint64(count)}, {U: uint64(uintptr(prefetchLocs))}, {U: uint64(uintptr(prefetchLocIdxs))}, {U: uint64(numPrefetchLocs)}, {U: uint64(flags)}, {U: uint64(stream)}}))
+			StatsEnd(1252, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
 		CudaMallocMipmappedArray: func(mipmappedArray unsafe.Pointer, desc unsafe.Pointer, extent unsafe.Pointer, numLevels uint32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1301, []wire.Value{{U: uint64(uintptr(mipmappedArray))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(numLevels)}, {U: uint64(flags)}}))
-			StatsEnd(1301, t)
+			r := int32(Forward(1302, []wire.Value{{U: uint64(uintptr(mipmappedArray))}, {U: uint64(uintptr(desc))}, {U: uint64(uintptr(extent))}, {U: uint64(numLevels)}, {U: uint64(flags)}}))
+			StatsEnd(1302, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6123,8 +6132,8 @@ var Stubs = table.Set{
 		},
 		CudaFreeMipmappedArray: func(mipmappedArray uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1302, []wire.Value{{U: uint64(mipmappedArray)}}))
-			StatsEnd(1302, t)
+			r := int32(Forward(1303, []wire.Value{{U: uint64(mipmappedArray)}}))
+			StatsEnd(1303, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6132,8 +6141,8 @@ var Stubs = table.Set{
 		},
 		CudaGetMipmappedArrayLevel: func(levelArray unsafe.Pointer, mipmappedArray uintptr, level uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1303, []wire.Value{{U: uint64(uintptr(levelArray))}, {U: uint64(mipmappedArray)}, {U: uint64(level)}}))
-			StatsEnd(1303, t)
+			r := int32(Forward(1304, []wire.Value{{U: uint64(uintptr(levelArray))}, {U: uint64(mipmappedArray)}, {U: uint64(level)}}))
+			StatsEnd(1304, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6141,8 +6150,8 @@ var Stubs = table.Set{
 		},
 		CudaMipmappedArrayGetMemoryRequirements: func(memoryRequirements unsafe.Pointer, mipmap uintptr, device int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1304, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
-			StatsEnd(1304, t)
+			r := int32(Forward(1305, []wire.Value{{U: uint64(uintptr(memoryRequirements))}, {U: uint64(mipmap)}, {U: uint64(device)}}))
+			StatsEnd(1305, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6150,8 +6159,8 @@ var Stubs = table.Set{
 		},
 		CudaMipmappedArrayGetSparseProperties: func(sparseProperties unsafe.Pointer, mipmap uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1305, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
-			StatsEnd(1305, t)
+			r := int32(Forward(1306, []wire.Value{{U: uint64(uintptr(sparseProperties))}, {U: uint64(mipmap)}}))
+			StatsEnd(1306, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6159,8 +6168,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolExportToShareableHandle: func(shareableHandle unsafe.Pointer, memPool uintptr, handleType int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1356, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(memPool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1356, t)
+			r := int32(Forward(1357, []wire.Value{{U: uint64(uintptr(shareableHandle))}, {U: uint64(memPool)}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1357, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6168,8 +6177,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolImportFromShareableHandle: func(memPool unsafe.Pointer, shareableHandle unsafe.Pointer, handleType int32, flags uint32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1357, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(shareableHandle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
-			StatsEnd(1357, t)
+			r := int32(Forward(1358, []wire.Value{{U: uint64(uintptr(memPool))}, {U: uint64(uintptr(shareableHandle))}, {U: uint64(handleType)}, {U: uint64(flags)}}))
+			StatsEnd(1358, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6177,8 +6186,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolExportPointer: func(exportData unsafe.Pointer, ptr uintptr) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1358, []wire.Value{{U: uint64(uintptr(exportData))}, {U: uint64(ptr)}}))
-			StatsEnd(1358, t)
+			r := int32(Forward(1359, []wire.Value{{U: uint64(uintptr(exportData))}, {U: uint64(ptr)}}))
+			StatsEnd(1359, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6186,8 +6195,8 @@ var Stubs = table.Set{
 		},
 		CudaMemPoolImportPointer: func(ptr unsafe.Pointer, memPool uintptr, exportData unsafe.Pointer) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1359, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(memPool)}, {U: uint64(uintptr(exportData))}}))
-			StatsEnd(1359, t)
+			r := int32(Forward(1360, []wire.Value{{U: uint64(uintptr(ptr))}, {U: uint64(memPool)}, {U: uint64(uintptr(exportData))}}))
+			StatsEnd(1360, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6196,7 +6205,7 @@ var Stubs = table.Set{
 		CudaMemcpyBatchAsync_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsync12(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
-			StatsEnd(1370, t)
+			StatsEnd(1371, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6205,7 +6214,7 @@ var Stubs = table.Set{
 		CudaMemcpyBatchAsync_ptsz_12: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsync12Ptsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream))
-			StatsEnd(1371, t)
+			StatsEnd(1372, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6214,7 +6223,7 @@ var Stubs = table.Set{
 		CudaMemcpyBatchAsync_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsync(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
-			StatsEnd(1372, t)
+			StatsEnd(1373, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6223,7 +6232,7 @@ var Stubs = table.Set{
 		CudaMemcpyBatchAsync_ptsz_13: func(dsts unsafe.Pointer, srcs unsafe.Pointer, sizes unsafe.Pointer, count uint64, attrs unsafe.Pointer, attrsIdxs unsafe.Pointer, numAttrs uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(MemcpyBatchAsyncPtsz(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, stream))
-			StatsEnd(1373, t)
+			StatsEnd(1374, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6232,7 +6241,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DBatchAsync_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsync12(numOps, opList, failIdx, flags, stream))
-			StatsEnd(1374, t)
+			StatsEnd(1375, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6241,7 +6250,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DBatchAsync_ptsz_12: func(numOps uint64, opList unsafe.Pointer, failIdx unsafe.Pointer, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsync12Ptsz(numOps, opList, failIdx, flags, stream))
-			StatsEnd(1375, t)
+			StatsEnd(1376, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6250,7 +6259,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DBatchAsync_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsync(numOps, opList, flags, stream))
-			StatsEnd(1376, t)
+			StatsEnd(1377, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6259,7 +6268,7 @@ var Stubs = table.Set{
 		CudaMemcpy3DBatchAsync_ptsz_13: func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32 {
 			t := StatsBegin()
 			r := int32(Memcpy3DBatchAsyncPtsz(numOps, opList, flags, stream))
-			StatsEnd(1377, t)
+			StatsEnd(1378, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6267,8 +6276,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCaptureToGraph: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1378, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
-			StatsEnd(1378, t)
+			r := int32(Forward(1379, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1379, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -6276,8 +6285,8 @@ var Stubs = table.Set{
 		},
 		CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 			t := StatsBegin()
-			r := int32(Forward(1379, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
-			StatsEnd(1379, t)
+			r := int32(Forward(1380, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
+			StatsEnd(1380, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

@@ -2246,6 +2246,9 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	11118: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphKernelNodeCopyAttributes(uintptr(v[0].U), uintptr(v[1].U))))
 	},
+	21001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.GraphKernelNodeCopyAttributes13(uintptr(v[0].U), uintptr(v[1].U))))
+	},
 	11124: func(v []wire.Value) uint64 {
 		return uint64(uint32(cudart.GraphConditionalHandleCreate(ptr(v[0].B), uintptr(v[1].U), uint32(v[2].U), uint32(v[3].U))))
 	},

@@ -959,7 +959,8 @@ type Cudart struct {
 	CudaGraphMemFreeNodeGetParams                          func(node uintptr, dptr_out unsafe.Pointer) int32
 	CudaGraphKernelNodeGetAttribute                        func(hNode uintptr, attr int32, value_out unsafe.Pointer) int32
 	CudaGraphKernelNodeSetAttribute                        func(hNode uintptr, attr int32, value unsafe.Pointer) int32
-	CudaGraphKernelNodeCopyAttributes                      func(hSrc uintptr, hDst uintptr) int32
+	CudaGraphKernelNodeCopyAttributes_12                   func(hSrc uintptr, hDst uintptr) int32
+	CudaGraphKernelNodeCopyAttributes_13                   func(hDst uintptr, hSrc uintptr) int32
 	CudaUserObjectCreate                                   func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32
 	CudaUserObjectRetain                                   func(object uintptr, count uint32) int32
 	CudaUserObjectRelease                                  func(object uintptr, count uint32) int32
@@ -5498,8 +5499,15 @@ var Semantics = Set{
 			}
 			return r
 		},
-		CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+		CudaGraphKernelNodeCopyAttributes_12: func(hSrc uintptr, hDst uintptr) int32 {
 			r := int32(cudart.GraphKernelNodeCopyAttributes(hSrc, hDst))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaGraphKernelNodeCopyAttributes_13: func(hDst uintptr, hSrc uintptr) int32 {
+			r := int32(cudart.GraphKernelNodeCopyAttributes13(hDst, hSrc))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -12766,10 +12774,16 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 11117, "cudaGraphKernelNodeSetAttribute", cudart.Error(r), hNode, attr, value)
 				return r
 			},
-			CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
+			CudaGraphKernelNodeCopyAttributes_12: func(hSrc uintptr, hDst uintptr) int32 {
 				t := shim.TraceBegin()
-				r := next.Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+				r := next.Cudart.CudaGraphKernelNodeCopyAttributes_12(hSrc, hDst)
 				shim.TraceEnd(t, 11118, "cudaGraphKernelNodeCopyAttributes", cudart.Error(r), hSrc, hDst)
+				return r
+			},
+			CudaGraphKernelNodeCopyAttributes_13: func(hDst uintptr, hSrc uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaGraphKernelNodeCopyAttributes_13(hDst, hSrc)
+				shim.TraceEnd(t, 21001, "cudaGraphKernelNodeCopyAttributes", cudart.Error(r), hDst, hSrc)
 				return r
 			},
 			CudaUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
@@ -17904,8 +17918,11 @@ func Lazy(get func() *Set) *Set {
 			CudaGraphKernelNodeSetAttribute: func(hNode uintptr, attr int32, value unsafe.Pointer) int32 {
 				return get().Cudart.CudaGraphKernelNodeSetAttribute(hNode, attr, value)
 			},
-			CudaGraphKernelNodeCopyAttributes: func(hSrc uintptr, hDst uintptr) int32 {
-				return get().Cudart.CudaGraphKernelNodeCopyAttributes(hSrc, hDst)
+			CudaGraphKernelNodeCopyAttributes_12: func(hSrc uintptr, hDst uintptr) int32 {
+				return get().Cudart.CudaGraphKernelNodeCopyAttributes_12(hSrc, hDst)
+			},
+			CudaGraphKernelNodeCopyAttributes_13: func(hDst uintptr, hSrc uintptr) int32 {
+				return get().Cudart.CudaGraphKernelNodeCopyAttributes_13(hDst, hSrc)
 			},
 			CudaUserObjectCreate: func(object_out unsafe.Pointer, ptr uintptr, destroy uintptr, initialRefcount uint32, flags uint32) int32 {
 				return get().Cudart.CudaUserObjectCreate(object_out, ptr, destroy, initialRefcount, flags)

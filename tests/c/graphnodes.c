@@ -16,6 +16,7 @@
 typedef int err_t;
 typedef void *H;
 static int failures, checks;
+static void *lib; /* the library under test, for its versioned symbols */
 #define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 #define ORDER(want, what) CHECK(!strcmp(order, want), "%s: ran %s, want %s", what, order, want)
 #define EQ(got, want, what) do { long long g_ = (long long)(got), w_ = (long long)(want); CHECK(g_ == w_, "%s: got %lld, want %lld", what, g_, w_); } while (0)
@@ -264,6 +265,20 @@ static void test_driver(void) {
 	memset(ag, 0, 64);
 	EQ(cuGraphKernelNodeGetAttribute(kn2, 8, ag), 0, "copied"); EQ(ag[0], 0xfb, "the same priority");
 	EQ(cuGraphKernelNodeGetAttribute(ms, 8, ag), 1, "a fill has no kernel attributes");
+	/* The runtime's form: CUDA 13 names the destination first, CUDA 12 the source. */
+	void *rt = lib;
+	int (*copy13)(H, H) = (int (*)(H, H))dlvsym(rt, "cudaGraphKernelNodeCopyAttributes", "libcudart.so.13");
+	int (*copy12)(H, H) = (int (*)(H, H))dlvsym(rt, "cudaGraphKernelNodeCopyAttributes", "libcudart.so.12");
+	CHECK(copy13 && copy12, "both versions of cudaGraphKernelNodeCopyAttributes");
+	if (copy13 && copy12) {
+		H kn3 = NULL, kn4 = NULL;
+		EQ(cuGraphAddKernelNode(&kn3, g, NULL, 0, kp), 0, "a third kernel node");
+		EQ(cuGraphAddKernelNode(&kn4, g, NULL, 0, kp), 0, "a fourth kernel node");
+		EQ(copy13(kn3, kn), 0, "CUDA 13's form, destination first");
+		EQ(cuGraphKernelNodeGetAttribute(kn3, 8, ag), 0, "read"); EQ(ag[0], 0xfb, "copied into the first argument");
+		EQ(copy12(kn, kn4), 0, "CUDA 12's form, source first");
+		EQ(cuGraphKernelNodeGetAttribute(kn4, 8, ag), 0, "read"); EQ(ag[0], 0xfb, "copied into the second argument");
+	}
 
 	/* User objects: the graph's reference moves to each executable graph made from it; the
 	 * destructor runs when the last goes. */
@@ -384,6 +399,7 @@ int main(int argc, char **argv) {
 	snprintf(path, sizeof path, "%s/libcudart.so.13", argc > 1 ? argv[1] : ".");
 	void *h = dlopen(path, RTLD_NOW);
 	if (!h) { printf("FAIL %s\n", dlerror()); return 1; }
+	lib = h;
 #define BIND(r, n, a) if (!(n = (r(*) a)dlsym(h, #n))) { printf("FAIL missing %s\n", #n); return 1; }
 	FNS(BIND)
 	remote = getenv("VGPU_BACKEND") && !strcmp(getenv("VGPU_BACKEND"), "remote");
