@@ -250,7 +250,9 @@ func GraphKernelNodeCopyAttributes(src, dst uintptr) Error {
 
 // GraphKernelNodeCopyAttributes13 is CUDA 13's cudaGraphKernelNodeCopyAttributes: the same
 // copy, its destination named first.
-func GraphKernelNodeCopyAttributes13(dst, src uintptr) Error { return GraphKernelNodeCopyAttributes(src, dst) }
+func GraphKernelNodeCopyAttributes13(dst, src uintptr) Error {
+	return GraphKernelNodeCopyAttributes(src, dst)
+}
 
 // UserObjectCreate is cudaUserObjectCreate.
 func UserObjectCreate(out unsafe.Pointer, ptr, destroy uintptr, refs, flags uint32) Error {
