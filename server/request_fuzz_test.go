@@ -44,7 +44,7 @@ func newFuzzState(t testing.TB) *fuzzState {
 			s.ops = append(s.ops, op)
 		}
 	}
-	s.ops = append(s.ops, wire.OpLaunchAttrs, wire.OpGlobal, wire.OpPoolAttr, wire.OpArrayLayout)
+	s.ops = append(s.ops, wire.OpLaunchAttrs, wire.OpGlobal, wire.OpPoolAttr, wire.OpArrayLayout, wire.OpGraphNode, wire.OpGraphLaunchPart)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -282,6 +282,14 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(wire.OpPoolAttr), append(u64s(0), 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 	f.Add(idx(wire.OpArrayLayout), u64s(d0))
 	f.Add(idx(wire.OpArrayLayout), u64s(stream))
+	// Hand-built graph nodes the client carries (kernel, host, copy, captured host and copy)
+	// and a graph launched in parts.
+	for what := uint32(wire.GraphAddKernel); what <= wire.GraphCaptureCopy; what++ {
+		r := wire.GraphNodeReq{What: what, Graph: stream, Node: stream, Deps: []uint64{stream}, Func: 1,
+			Dims: [6]uint32{1, 1, 1, 32, 1, 1}, Args: make([]byte, 16), Fn: 1, Data: 2}
+		f.Add(idx(wire.OpGraphNode), r.Encode())
+	}
+	f.Add(idx(wire.OpGraphLaunchPart), wire.EncodeLaunchPart(stream, stream, 0))
 	var g guard
 
 	f.Fuzz(func(t *testing.T, which uint16, payload []byte) {
