@@ -7046,3 +7046,43 @@ func vgpu_cuMemMapArrayAsync(mapInfoList unsafe.Pointer, count uint32, hStream u
 func vgpu_cuMemMapArrayAsync_ptsz(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
 	return dispatch.T().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
 }
+
+//export vgpu_cuImportExternalMemory
+func vgpu_cuImportExternalMemory(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuImportExternalMemory(extMem_out, memHandleDesc)
+}
+
+//export vgpu_cuExternalMemoryGetMappedBuffer
+func vgpu_cuExternalMemoryGetMappedBuffer(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+}
+
+//export vgpu_cuExternalMemoryGetMappedMipmappedArray
+func vgpu_cuExternalMemoryGetMappedMipmappedArray(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cuda.CuExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+}
+
+//export vgpu_cuDestroyExternalMemory
+func vgpu_cuDestroyExternalMemory(extMem uintptr) int32 {
+	return dispatch.T().Cuda.CuDestroyExternalMemory(extMem)
+}
+
+//export vgpu_cudaImportExternalMemory
+func vgpu_cudaImportExternalMemory(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaImportExternalMemory(extMem_out, memHandleDesc)
+}
+
+//export vgpu_cudaExternalMemoryGetMappedBuffer
+func vgpu_cudaExternalMemoryGetMappedBuffer(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+}
+
+//export vgpu_cudaExternalMemoryGetMappedMipmappedArray
+func vgpu_cudaExternalMemoryGetMappedMipmappedArray(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+	return dispatch.T().Cudart.CudaExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+}
+
+//export vgpu_cudaDestroyExternalMemory
+func vgpu_cudaDestroyExternalMemory(extMem uintptr) int32 {
+	return dispatch.T().Cudart.CudaDestroyExternalMemory(extMem)
+}

@@ -2554,6 +2554,26 @@ int cuTensorMapEncodeIm2colWide(void* tensorMap, int tensorDataType, unsigned in
 int cuMemGetHandleForAddressRange(void* handle, unsigned long long dptr, size_t size, int handleType, unsigned long long flags) { if (vgpu_forked()) { int (*f)(void*, unsigned long long, size_t, int, unsigned long long) = (int (*)(void*, unsigned long long, size_t, int, unsigned long long))vgpu_forked_sym(1758, 1); return f ? f(handle, dptr, size, handleType, flags) : 3; } int r = (int)vgpu_cuMemGetHandleForAddressRange((void*)handle, (GoUint64)dptr, (GoUint64)size, (GoInt32)handleType, (GoUint64)flags); vgpu_fork_note_init(r); return r; }
 int cuMemMapArrayAsync(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1759, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
 int cuMemMapArrayAsync_ptsz(void* mapInfoList, unsigned int count, void* hStream) { if (vgpu_forked()) { int (*f)(void*, unsigned int, void*) = (int (*)(void*, unsigned int, void*))vgpu_forked_sym(1760, 1); return f ? f(mapInfoList, count, hStream) : 3; } int r = (int)vgpu_cuMemMapArrayAsync_ptsz((void*)mapInfoList, (GoUint32)count, (GoUintptr)hStream); vgpu_fork_note_init(r); return r; }
+int cuImportExternalMemory(void* extMem_out, void* memHandleDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1761, 1); return f ? f(extMem_out, memHandleDesc) : 3; } int r = (int)vgpu_cuImportExternalMemory((void*)extMem_out, (void*)memHandleDesc); vgpu_fork_note_init(r); return r; }
+int cuExternalMemoryGetMappedBuffer(void* devPtr, void* extMem, void* bufferDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1762, 1); return f ? f(devPtr, extMem, bufferDesc) : 3; } int r = (int)vgpu_cuExternalMemoryGetMappedBuffer((void*)devPtr, (GoUintptr)extMem, (void*)bufferDesc); vgpu_fork_note_init(r); return r; }
+int cuExternalMemoryGetMappedMipmappedArray(void* mipmap, void* extMem, void* mipmapDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1763, 1); return f ? f(mipmap, extMem, mipmapDesc) : 3; } int r = (int)vgpu_cuExternalMemoryGetMappedMipmappedArray((void*)mipmap, (GoUintptr)extMem, (void*)mipmapDesc); vgpu_fork_note_init(r); return r; }
+int cuDestroyExternalMemory(void* extMem) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1764, 1); return f ? f(extMem) : 3; } int r = (int)vgpu_cuDestroyExternalMemory((GoUintptr)extMem); vgpu_fork_note_init(r); return r; }
+int vgpu12_cudaImportExternalMemory(void* extMem_out, void* memHandleDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1765, 1); return f ? f(extMem_out, memHandleDesc) : 3; } int r = (int)vgpu_cudaImportExternalMemory((void*)extMem_out, (void*)memHandleDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaImportExternalMemory, cudaImportExternalMemory@libcudart.so.12");
+int vgpu13_cudaImportExternalMemory(void* extMem_out, void* memHandleDesc) { if (vgpu_forked()) { int (*f)(void*, void*) = (int (*)(void*, void*))vgpu_forked_sym(1766, 1); return f ? f(extMem_out, memHandleDesc) : 3; } int r = (int)vgpu_cudaImportExternalMemory((void*)extMem_out, (void*)memHandleDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaImportExternalMemory, cudaImportExternalMemory@@libcudart.so.13");
+int vgpu12_cudaExternalMemoryGetMappedBuffer(void* devPtr, void* extMem, void* bufferDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1767, 1); return f ? f(devPtr, extMem, bufferDesc) : 3; } int r = (int)vgpu_cudaExternalMemoryGetMappedBuffer((void*)devPtr, (GoUintptr)extMem, (void*)bufferDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaExternalMemoryGetMappedBuffer, cudaExternalMemoryGetMappedBuffer@libcudart.so.12");
+int vgpu13_cudaExternalMemoryGetMappedBuffer(void* devPtr, void* extMem, void* bufferDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1768, 1); return f ? f(devPtr, extMem, bufferDesc) : 3; } int r = (int)vgpu_cudaExternalMemoryGetMappedBuffer((void*)devPtr, (GoUintptr)extMem, (void*)bufferDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaExternalMemoryGetMappedBuffer, cudaExternalMemoryGetMappedBuffer@@libcudart.so.13");
+int vgpu12_cudaExternalMemoryGetMappedMipmappedArray(void* mipmap, void* extMem, void* mipmapDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1769, 1); return f ? f(mipmap, extMem, mipmapDesc) : 3; } int r = (int)vgpu_cudaExternalMemoryGetMappedMipmappedArray((void*)mipmap, (GoUintptr)extMem, (void*)mipmapDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaExternalMemoryGetMappedMipmappedArray, cudaExternalMemoryGetMappedMipmappedArray@libcudart.so.12");
+int vgpu13_cudaExternalMemoryGetMappedMipmappedArray(void* mipmap, void* extMem, void* mipmapDesc) { if (vgpu_forked()) { int (*f)(void*, void*, void*) = (int (*)(void*, void*, void*))vgpu_forked_sym(1770, 1); return f ? f(mipmap, extMem, mipmapDesc) : 3; } int r = (int)vgpu_cudaExternalMemoryGetMappedMipmappedArray((void*)mipmap, (GoUintptr)extMem, (void*)mipmapDesc); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaExternalMemoryGetMappedMipmappedArray, cudaExternalMemoryGetMappedMipmappedArray@@libcudart.so.13");
+int vgpu12_cudaDestroyExternalMemory(void* extMem) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1771, 1); return f ? f(extMem) : 3; } int r = (int)vgpu_cudaDestroyExternalMemory((GoUintptr)extMem); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu12_cudaDestroyExternalMemory, cudaDestroyExternalMemory@libcudart.so.12");
+int vgpu13_cudaDestroyExternalMemory(void* extMem) { if (vgpu_forked()) { int (*f)(void*) = (int (*)(void*))vgpu_forked_sym(1772, 1); return f ? f(extMem) : 3; } int r = (int)vgpu_cudaDestroyExternalMemory((GoUintptr)extMem); vgpu_fork_note_init(r); return r; }
+__asm__(".symver vgpu13_cudaDestroyExternalMemory, cudaDestroyExternalMemory@@libcudart.so.13");
 
 // What a forked child looks up in its own copy of the library (fork.h).
 const struct vgpu_fork_sym vgpu_fork_syms[] = {
@@ -4318,9 +4338,21 @@ const struct vgpu_fork_sym vgpu_fork_syms[] = {
 	{"cuMemGetHandleForAddressRange", NULL},
 	{"cuMemMapArrayAsync", NULL},
 	{"cuMemMapArrayAsync_ptsz", NULL},
+	{"cuImportExternalMemory", NULL},
+	{"cuExternalMemoryGetMappedBuffer", NULL},
+	{"cuExternalMemoryGetMappedMipmappedArray", NULL},
+	{"cuDestroyExternalMemory", NULL},
+	{"cudaImportExternalMemory", "libcudart.so.12"},
+	{"cudaImportExternalMemory", "libcudart.so.13"},
+	{"cudaExternalMemoryGetMappedBuffer", "libcudart.so.12"},
+	{"cudaExternalMemoryGetMappedBuffer", "libcudart.so.13"},
+	{"cudaExternalMemoryGetMappedMipmappedArray", "libcudart.so.12"},
+	{"cudaExternalMemoryGetMappedMipmappedArray", "libcudart.so.13"},
+	{"cudaDestroyExternalMemory", "libcudart.so.12"},
+	{"cudaDestroyExternalMemory", "libcudart.so.13"},
 };
-const int vgpu_fork_nsyms = 1761;
-void *vgpu_fork_cache[1761];
+const int vgpu_fork_nsyms = 1773;
+void *vgpu_fork_cache[1773];
 
 // Driver entry points by name, for cuGetProcAddress. Sorted for bsearch.
 typedef struct { const char *name; void *fn; } vgpu_proc;
@@ -4384,6 +4416,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuCtxSynchronize", (void*)cuCtxSynchronize},
 	{"cuCtxSynchronize_v2", (void*)cuCtxSynchronize_v2},
 	{"cuCtxWaitEvent", (void*)cuCtxWaitEvent},
+	{"cuDestroyExternalMemory", (void*)cuDestroyExternalMemory},
 	{"cuDevResourceGenerateDesc", (void*)cuDevResourceGenerateDesc},
 	{"cuDevSmResourceSplitByCount", (void*)cuDevSmResourceSplitByCount},
 	{"cuDeviceCanAccessPeer", (void*)cuDeviceCanAccessPeer},
@@ -4435,6 +4468,8 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuEventRecordWithFlags_ptsz", (void*)cuEventRecordWithFlags_ptsz},
 	{"cuEventRecord_ptsz", (void*)cuEventRecord_ptsz},
 	{"cuEventSynchronize", (void*)cuEventSynchronize},
+	{"cuExternalMemoryGetMappedBuffer", (void*)cuExternalMemoryGetMappedBuffer},
+	{"cuExternalMemoryGetMappedMipmappedArray", (void*)cuExternalMemoryGetMappedMipmappedArray},
 	{"cuFlushGPUDirectRDMAWrites", (void*)cuFlushGPUDirectRDMAWrites},
 	{"cuFuncGetAttribute", (void*)cuFuncGetAttribute},
 	{"cuFuncGetModule", (void*)cuFuncGetModule},
@@ -4539,6 +4574,7 @@ static const vgpu_proc vgpu_procs[] = {
 	{"cuGreenCtxRecordEvent", (void*)cuGreenCtxRecordEvent},
 	{"cuGreenCtxStreamCreate", (void*)cuGreenCtxStreamCreate},
 	{"cuGreenCtxWaitEvent", (void*)cuGreenCtxWaitEvent},
+	{"cuImportExternalMemory", (void*)cuImportExternalMemory},
 	{"cuInit", (void*)cuInit},
 	{"cuIpcCloseMemHandle", (void*)cuIpcCloseMemHandle},
 	{"cuIpcGetEventHandle", (void*)cuIpcGetEventHandle},

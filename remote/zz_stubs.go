@@ -3242,6 +3242,30 @@ var Stubs = table.Set{
 			StatsEnd(1405, t)
 			return r
 		},
+		CuImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1406, []wire.Value{{U: uint64(uintptr(extMem_out))}, {U: uint64(uintptr(memHandleDesc))}}))
+			StatsEnd(1406, t)
+			return r
+		},
+		CuExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1407, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(extMem)}, {U: uint64(uintptr(bufferDesc))}}))
+			StatsEnd(1407, t)
+			return r
+		},
+		CuExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1408, []wire.Value{{U: uint64(uintptr(mipmap))}, {U: uint64(extMem)}, {U: uint64(uintptr(mipmapDesc))}}))
+			StatsEnd(1408, t)
+			return r
+		},
+		CuDestroyExternalMemory: func(extMem uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1409, []wire.Value{{U: uint64(extMem)}}))
+			StatsEnd(1409, t)
+			return r
+		},
 	},
 	Cudart: table.Cudart{
 		CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -6287,6 +6311,42 @@ var Stubs = table.Set{
 			t := StatsBegin()
 			r := int32(Forward(1380, []wire.Value{{U: uint64(stream)}, {U: uint64(graph)}, {U: uint64(uintptr(dependencies))}, {U: uint64(uintptr(dependencyData))}, {U: uint64(numDependencies)}, {U: uint64(mode)}}))
 			StatsEnd(1380, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1410, []wire.Value{{U: uint64(uintptr(extMem_out))}, {U: uint64(uintptr(memHandleDesc))}}))
+			StatsEnd(1410, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1411, []wire.Value{{U: uint64(uintptr(devPtr))}, {U: uint64(extMem)}, {U: uint64(uintptr(bufferDesc))}}))
+			StatsEnd(1411, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1412, []wire.Value{{U: uint64(uintptr(mipmap))}, {U: uint64(extMem)}, {U: uint64(uintptr(mipmapDesc))}}))
+			StatsEnd(1412, t)
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroyExternalMemory: func(extMem uintptr) int32 {
+			t := StatsBegin()
+			r := int32(Forward(1413, []wire.Value{{U: uint64(extMem)}}))
+			StatsEnd(1413, t)
 			if r != 0 {
 				cudart.RecordError(r)
 			}

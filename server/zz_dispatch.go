@@ -2742,4 +2742,24 @@ var dispatch = map[uint32]func(v []wire.Value) uint64{
 	17024: func(v []wire.Value) uint64 {
 		return uint64(uint32(cuda.MemMapArrayAsyncPtsz(ptr(v[0].B), uint32(v[1].U), uintptr(v[2].U))))
 	},
+	22000: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ImportExternalMemory(ptr(v[0].B), ptr(v[1].B))))
+	},
+	22001: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ExternalMemoryGetMappedBuffer(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	22002: func(v []wire.Value) uint64 {
+		return uint64(uint32(cuda.ExternalMemoryGetMappedMipmappedArray(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	22003: func(v []wire.Value) uint64 { return uint64(uint32(cuda.DestroyExternalMemory(uintptr(v[0].U)))) },
+	22010: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ImportExternalMemory(ptr(v[0].B), ptr(v[1].B))))
+	},
+	22011: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ExternalMemoryGetMappedBuffer(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	22012: func(v []wire.Value) uint64 {
+		return uint64(uint32(cudart.ExternalMemoryGetMappedMipmappedArray(ptr(v[0].B), uintptr(v[1].U), ptr(v[2].B))))
+	},
+	22013: func(v []wire.Value) uint64 { return uint64(uint32(cudart.DestroyExternalMemory(uintptr(v[0].U)))) },
 }

@@ -33,6 +33,7 @@ const (
 	KindConditional
 	KindMipmap // a mipmapped array (shim/array.go)
 	KindTexRef // a driver texture reference (cuda/texref.go)
+	KindExtMem // an imported external memory object (shim/extmem.go)
 	kindCount
 )
 

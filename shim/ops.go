@@ -108,6 +108,9 @@ func FreeDevice(p uintptr) Status {
 		if freeImported(p) { // a pool pointer it imported: only its mapping goes (shim/shareable.go)
 			return OK
 		}
+		if freeExternal(p) { // a buffer mapped from external memory (shim/extmem.go)
+			return OK
+		}
 		return ErrInvalidDevicePointer
 	}
 	return freeAlloc(a)

@@ -627,6 +627,10 @@ type Cuda struct {
 	CuMemGetHandleForAddressRange                        func(handle unsafe.Pointer, dptr uint64, size uint64, handleType int32, flags uint64) int32
 	CuMemMapArrayAsync                                   func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
 	CuMemMapArrayAsync_ptsz                              func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32
+	CuImportExternalMemory                               func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32
+	CuExternalMemoryGetMappedBuffer                      func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32
+	CuExternalMemoryGetMappedMipmappedArray              func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32
+	CuDestroyExternalMemory                              func(extMem uintptr) int32
 }
 
 // Cudart has one field per cudart row of functions.txt, named after its C symbol.
@@ -1023,6 +1027,10 @@ type Cudart struct {
 	CudaMemcpy3DBatchAsync_ptsz_13                         func(numOps uint64, opList unsafe.Pointer, flags uint64, stream uintptr) int32
 	CudaStreamBeginCaptureToGraph                          func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
 	CudaStreamBeginCaptureToGraph_ptsz                     func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32
+	CudaImportExternalMemory                               func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32
+	CudaExternalMemoryGetMappedBuffer                      func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32
+	CudaExternalMemoryGetMappedMipmappedArray              func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32
+	CudaDestroyExternalMemory                              func(extMem uintptr) int32
 }
 
 // Cublas has one field per cublas row of functions.txt, named after its C symbol.
@@ -3256,6 +3264,18 @@ var Semantics = Set{
 		},
 		CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
 			return int32(cuda.MemMapArrayAsyncPtsz(mapInfoList, count, hStream))
+		},
+		CuImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+			return int32(cuda.ImportExternalMemory(extMem_out, memHandleDesc))
+		},
+		CuExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+			return int32(cuda.ExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc))
+		},
+		CuExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+			return int32(cuda.ExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc))
+		},
+		CuDestroyExternalMemory: func(extMem uintptr) int32 {
+			return int32(cuda.DestroyExternalMemory(extMem))
 		},
 	},
 	Cudart: Cudart{
@@ -5942,6 +5962,34 @@ var Semantics = Set{
 		},
 		CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 			r := int32(cudart.StreamBeginCaptureToGraphPtsz(stream, graph, dependencies, dependencyData, numDependencies, mode))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+			r := int32(cudart.ImportExternalMemory(extMem_out, memHandleDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+			r := int32(cudart.ExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+			r := int32(cudart.ExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc))
+			if r != 0 {
+				cudart.RecordError(r)
+			}
+			return r
+		},
+		CudaDestroyExternalMemory: func(extMem uintptr) int32 {
+			r := int32(cudart.DestroyExternalMemory(extMem))
 			if r != 0 {
 				cudart.RecordError(r)
 			}
@@ -10810,6 +10858,30 @@ func Trace(next *Set) *Set {
 				shim.TraceEnd(t, 17024, "cuMemMapArrayAsync_ptsz", cuda.Result(r), mapInfoList, count, hStream)
 				return r
 			},
+			CuImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuImportExternalMemory(extMem_out, memHandleDesc)
+				shim.TraceEnd(t, 22000, "cuImportExternalMemory", cuda.Result(r), extMem_out, memHandleDesc)
+				return r
+			},
+			CuExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+				shim.TraceEnd(t, 22001, "cuExternalMemoryGetMappedBuffer", cuda.Result(r), devPtr, extMem, bufferDesc)
+				return r
+			},
+			CuExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+				shim.TraceEnd(t, 22002, "cuExternalMemoryGetMappedMipmappedArray", cuda.Result(r), mipmap, extMem, mipmapDesc)
+				return r
+			},
+			CuDestroyExternalMemory: func(extMem uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cuda.CuDestroyExternalMemory(extMem)
+				shim.TraceEnd(t, 22003, "cuDestroyExternalMemory", cuda.Result(r), extMem)
+				return r
+			},
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 {
@@ -13156,6 +13228,30 @@ func Trace(next *Set) *Set {
 				t := shim.TraceBegin()
 				r := next.Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
 				shim.TraceEnd(t, 18029, "cudaStreamBeginCaptureToGraph_ptsz", cudart.Error(r), stream, graph, dependencies, dependencyData, numDependencies, mode)
+				return r
+			},
+			CudaImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaImportExternalMemory(extMem_out, memHandleDesc)
+				shim.TraceEnd(t, 22010, "cudaImportExternalMemory", cudart.Error(r), extMem_out, memHandleDesc)
+				return r
+			},
+			CudaExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+				shim.TraceEnd(t, 22011, "cudaExternalMemoryGetMappedBuffer", cudart.Error(r), devPtr, extMem, bufferDesc)
+				return r
+			},
+			CudaExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+				shim.TraceEnd(t, 22012, "cudaExternalMemoryGetMappedMipmappedArray", cudart.Error(r), mipmap, extMem, mipmapDesc)
+				return r
+			},
+			CudaDestroyExternalMemory: func(extMem uintptr) int32 {
+				t := shim.TraceBegin()
+				r := next.Cudart.CudaDestroyExternalMemory(extMem)
+				shim.TraceEnd(t, 22013, "cudaDestroyExternalMemory", cudart.Error(r), extMem)
 				return r
 			},
 		},
@@ -17092,6 +17188,16 @@ func Lazy(get func() *Set) *Set {
 			CuMemMapArrayAsync_ptsz: func(mapInfoList unsafe.Pointer, count uint32, hStream uintptr) int32 {
 				return get().Cuda.CuMemMapArrayAsync_ptsz(mapInfoList, count, hStream)
 			},
+			CuImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuImportExternalMemory(extMem_out, memHandleDesc)
+			},
+			CuExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+			},
+			CuExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+				return get().Cuda.CuExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+			},
+			CuDestroyExternalMemory: func(extMem uintptr) int32 { return get().Cuda.CuDestroyExternalMemory(extMem) },
 		},
 		Cudart: Cudart{
 			CudaGetDeviceCount: func(count unsafe.Pointer) int32 { return get().Cudart.CudaGetDeviceCount(count) },
@@ -18096,6 +18202,16 @@ func Lazy(get func() *Set) *Set {
 			CudaStreamBeginCaptureToGraph_ptsz: func(stream uintptr, graph uintptr, dependencies unsafe.Pointer, dependencyData unsafe.Pointer, numDependencies uint64, mode int32) int32 {
 				return get().Cudart.CudaStreamBeginCaptureToGraph_ptsz(stream, graph, dependencies, dependencyData, numDependencies, mode)
 			},
+			CudaImportExternalMemory: func(extMem_out unsafe.Pointer, memHandleDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaImportExternalMemory(extMem_out, memHandleDesc)
+			},
+			CudaExternalMemoryGetMappedBuffer: func(devPtr unsafe.Pointer, extMem uintptr, bufferDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaExternalMemoryGetMappedBuffer(devPtr, extMem, bufferDesc)
+			},
+			CudaExternalMemoryGetMappedMipmappedArray: func(mipmap unsafe.Pointer, extMem uintptr, mipmapDesc unsafe.Pointer) int32 {
+				return get().Cudart.CudaExternalMemoryGetMappedMipmappedArray(mipmap, extMem, mipmapDesc)
+			},
+			CudaDestroyExternalMemory: func(extMem uintptr) int32 { return get().Cudart.CudaDestroyExternalMemory(extMem) },
 		},
 		Cublas: Cublas{
 			CublasCreate_v2:    func(handle unsafe.Pointer) int32 { return get().Cublas.CublasCreate_v2(handle) },

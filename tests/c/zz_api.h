@@ -613,7 +613,11 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cuTensorMapEncodeIm2colWide, (void*, int, unsigned int, void*, const void*, const void*, int, int, unsigned int, unsigned int, const void*, int, int, int, int, int)) \
 	X(int, cuMemGetHandleForAddressRange, (void*, unsigned long long, size_t, int, unsigned long long)) \
 	X(int, cuMemMapArrayAsync, (const void*, unsigned int, void*)) \
-	X(int, cuMemMapArrayAsync_ptsz, (const void*, unsigned int, void*))
+	X(int, cuMemMapArrayAsync_ptsz, (const void*, unsigned int, void*)) \
+	X(int, cuImportExternalMemory, (void*, const void*)) \
+	X(int, cuExternalMemoryGetMappedBuffer, (void*, void*, const void*)) \
+	X(int, cuExternalMemoryGetMappedMipmappedArray, (void*, void*, const void*)) \
+	X(int, cuDestroyExternalMemory, (void*))
 
 #define X_RUNTIME(X) \
 	X(int, cudaGetDeviceCount, (void*)) \
@@ -981,7 +985,11 @@ typedef struct { int x, y, z, w, f; } vgpu_chdesc;
 	X(int, cudaMemcpy3DBatchAsync, (size_t, const void*, void*, unsigned long long, void*)) \
 	X(int, cudaMemcpy3DBatchAsync_ptsz, (size_t, const void*, void*, unsigned long long, void*)) \
 	X(int, cudaStreamBeginCaptureToGraph, (void*, void*, const void*, const void*, size_t, int)) \
-	X(int, cudaStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int))
+	X(int, cudaStreamBeginCaptureToGraph_ptsz, (void*, void*, const void*, const void*, size_t, int)) \
+	X(int, cudaImportExternalMemory, (void*, const void*)) \
+	X(int, cudaExternalMemoryGetMappedBuffer, (void*, void*, const void*)) \
+	X(int, cudaExternalMemoryGetMappedMipmappedArray, (void*, void*, const void*)) \
+	X(int, cudaDestroyExternalMemory, (void*))
 
 #define X_BLAS(X) \
 	X(int, cublasCreate_v2, (void*)) \

@@ -1391,4 +1391,12 @@ static const struct { const char *name, *slots; char status; int async; } sweep_
 	{"cuMemGetHandleForAddressRange", "ouusu", 'c', 0},
 	{"cuMemMapArrayAsync", "iuh", 'c', 0},
 	{"cuMemMapArrayAsync_ptsz", "iuh", 'c', 0},
+	{"cuImportExternalMemory", "oi", 'c', 0},
+	{"cuExternalMemoryGetMappedBuffer", "odi", 'c', 0},
+	{"cuExternalMemoryGetMappedMipmappedArray", "odi", 'c', 0},
+	{"cuDestroyExternalMemory", "d", 'c', 0},
+	{"cudaImportExternalMemory", "oi", 'r', 0},
+	{"cudaExternalMemoryGetMappedBuffer", "odi", 'r', 0},
+	{"cudaExternalMemoryGetMappedMipmappedArray", "odi", 'r', 0},
+	{"cudaDestroyExternalMemory", "d", 'r', 0},
 };
