@@ -25,7 +25,7 @@ var targets = map[string]float64{"cudart": 0.95, "cuda": 0.90, "nvml": 0.80}
 
 // floors are the coverage reached so far per list file: a ratchet. Raise one when coverage
 // grows; a change that lowers coverage below it fails. Lists without a floor are reported.
-var floors = map[string]float64{"nvml-580.txt": 0.970, "cudart-13.0.txt": 0.945, "cuda-580.txt": 0.948}
+var floors = map[string]float64{"nvml-580.txt": 0.970, "cudart-13.0.txt": 0.956, "cuda-580.txt": 0.954}
 
 // interop names are graphics interoperability, outside issue 13's targets: the API-specific
 // registrations (GL, EGL, VDPAU, NvSci, D3D, Vulkan) and NVIDIA's generic half of the same
