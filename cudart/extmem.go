@@ -3,26 +3,20 @@ package cudart
 import (
 	"unsafe"
 
-	"vgpu/shim"
+	"vgpu/cuda"
 )
 
-// External memory (shim/extmem.go holds the rules; the driver's forms are cuda/extmem.go).
+// External memory: the runtime's forms are the driver's (cuda/extmem.go, on shim/extmem.go)
+// after the runtime's own initialisation; the codes they answer (invalid value, invalid
+// handle 400, out of memory, not supported) have the same numbers in both APIs.
 
-// ImportExternalMemory is cudaImportExternalMemory: an opaque fd vgpu exported becomes a
-// CUexternalMemory of the caller's; the fd is the import's (closed) on success.
+// ImportExternalMemory is cudaImportExternalMemory: an opaque fd vgpu exported becomes an
+// external memory of the caller's; the fd is the import's (closed) on success.
 func ImportExternalMemory(out, desc unsafe.Pointer) Error {
 	if _, r := begin(); r != Success {
 		return r
 	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	m, st := shim.ImportExternalDesc(desc)
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutPtr(out, m.Handle)
-	return Success
+	return fromDriver(cuda.ImportExternalMemory(out, desc))
 }
 
 // ExternalMemoryGetMappedBuffer is cudaExternalMemoryGetMappedBuffer: a device address of the
@@ -31,34 +25,16 @@ func ExternalMemoryGetMappedBuffer(out unsafe.Pointer, h uintptr, desc unsafe.Po
 	if _, r := begin(); r != Success {
 		return r
 	}
-	m, ok := shim.LookupExternal(h)
-	if !ok {
-		return ErrorInvalidResourceHandle
-	}
-	if out == nil || desc == nil {
-		return ErrorInvalidValue
-	}
-	p, st := m.MappedBufferDesc(desc)
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutU64(out, uint64(p))
-	return Success
+	return fromDriver(cuda.ExternalMemoryGetMappedBuffer(out, h, desc))
 }
 
-// ExternalMemoryGetMappedMipmappedArray is cudaExternalMemoryGetMappedMipmappedArray: the
-// model's VMM memory backs no array layout (not supported).
+// ExternalMemoryGetMappedMipmappedArray is cudaExternalMemoryGetMappedMipmappedArray (not
+// supported: the model's VMM memory backs no array layout).
 func ExternalMemoryGetMappedMipmappedArray(out unsafe.Pointer, h uintptr, desc unsafe.Pointer) Error {
 	if _, r := begin(); r != Success {
 		return r
 	}
-	if _, ok := shim.LookupExternal(h); !ok {
-		return ErrorInvalidResourceHandle
-	}
-	if out == nil || desc == nil {
-		return ErrorInvalidValue
-	}
-	return From(shim.ErrNotSupported)
+	return fromDriver(cuda.ExternalMemoryGetMappedMipmappedArray(out, h, desc))
 }
 
 // DestroyExternalMemory is cudaDestroyExternalMemory.
@@ -66,9 +42,5 @@ func DestroyExternalMemory(h uintptr) Error {
 	if _, r := begin(); r != Success {
 		return r
 	}
-	m, ok := shim.LookupExternal(h)
-	if !ok {
-		return ErrorInvalidResourceHandle
-	}
-	return From(m.Destroy())
+	return fromDriver(cuda.DestroyExternalMemory(h))
 }
