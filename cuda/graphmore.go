@@ -369,11 +369,17 @@ func GraphMemsetNodeGetParams(h uintptr, out unsafe.Pointer) Result {
 
 // GraphMemsetNodeSetParams is cuGraphMemsetNodeSetParams.
 func GraphMemsetNodeSetParams(h uintptr, params unsafe.Pointer) Result {
-	n, r := nodeOf(h, shim.GraphNodeMemset)
+	return setNodeOps(h, shim.GraphNodeMemset, params, memsetOps)
+}
+
+// setNodeOps is a SetParams call of a node whose parameters the model keeps as operations
+// (memset, memcpy): node h, of kind typ, gets what build makes of params.
+func setNodeOps(h uintptr, typ int32, params unsafe.Pointer, build func(unsafe.Pointer) ([]shim.Node, []byte, Result)) Result {
+	n, r := nodeOf(h, typ)
 	if r != Success {
 		return r
 	}
-	ops, p, r := memsetOps(params)
+	ops, p, r := build(params)
 	if r != Success {
 		return r
 	}
@@ -381,9 +387,9 @@ func GraphMemsetNodeSetParams(h uintptr, params unsafe.Pointer) Result {
 	return Success
 }
 
-// GraphExecMemsetNodeSetParams is cuGraphExecMemsetNodeSetParams (the context must be the
-// node's device's; the model checks the fill against the current context's device).
-func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer, ctx uintptr) Result {
+// execSetNodeOps is the executable graph's form of setNodeOps: exec's copy of node h changes,
+// the graph's does not; ctx must be a context.
+func execSetNodeOps(exec, h uintptr, typ int32, params unsafe.Pointer, ctx uintptr, build func(unsafe.Pointer) ([]shim.Node, []byte, Result)) Result {
 	x, r := graphExec(exec)
 	if r != Success {
 		return r
@@ -391,15 +397,21 @@ func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer, ctx ui
 	if _, r := context(ctx); r != Success {
 		return r
 	}
-	n, r := nodeOf(h, shim.GraphNodeMemset)
+	n, r := nodeOf(h, typ)
 	if r != Success {
 		return r
 	}
-	ops, _, r := memsetOps(params)
+	ops, _, r := build(params)
 	if r != Success {
 		return r
 	}
 	return From(x.SetNodeOps(n, ops))
+}
+
+// GraphExecMemsetNodeSetParams is cuGraphExecMemsetNodeSetParams (the context must be the
+// node's device's; the model checks the fill against the current context's device).
+func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer, ctx uintptr) Result {
+	return execSetNodeOps(exec, h, shim.GraphNodeMemset, params, ctx, memsetOps)
 }
 
 // kernelOps reads a CUDA_KERNEL_NODE_PARAMS: func (0), grid x y z (8), block x y z (20),

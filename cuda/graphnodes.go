@@ -135,37 +135,13 @@ func GraphMemcpyNodeGetParams(h uintptr, out unsafe.Pointer) Result {
 
 // GraphMemcpyNodeSetParams is cuGraphMemcpyNodeSetParams.
 func GraphMemcpyNodeSetParams(h uintptr, p unsafe.Pointer) Result {
-	n, r := nodeOf(h, shim.GraphNodeMemcpy)
-	if r != Success {
-		return r
-	}
-	ops, b, r := memcpyNodeOps(p)
-	if r != Success {
-		return r
-	}
-	n.SetOps(ops, b)
-	return Success
+	return setNodeOps(h, shim.GraphNodeMemcpy, p, memcpyNodeOps)
 }
 
 // GraphExecMemcpyNodeSetParams is cuGraphExecMemcpyNodeSetParams: the executable graph's
 // copy changes (as many slices as before); the graph's does not.
 func GraphExecMemcpyNodeSetParams(exec, h uintptr, p unsafe.Pointer, ctx uintptr) Result {
-	x, r := graphExec(exec)
-	if r != Success {
-		return r
-	}
-	if _, r := context(ctx); r != Success {
-		return r
-	}
-	n, r := nodeOf(h, shim.GraphNodeMemcpy)
-	if r != Success {
-		return r
-	}
-	ops, _, r := memcpyNodeOps(p)
-	if r != Success {
-		return r
-	}
-	return From(x.SetNodeOps(n, ops))
+	return execSetNodeOps(exec, h, shim.GraphNodeMemcpy, p, ctx, memcpyNodeOps)
 }
 
 // ---- graph memory ----
