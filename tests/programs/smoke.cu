@@ -32,9 +32,10 @@ int main() {
 	int zero = 0;
 	CK(cudaMemcpyToSymbol(counter, &zero, sizeof zero));
 
-	float *hx, *hy, *dx, *dy;
+	float *hx, *hy, *hr, *dx, *dy;
 	CK(cudaMallocHost(&hx, n * sizeof(float)));
 	CK(cudaMallocHost(&hy, n * sizeof(float)));
+	CK(cudaMallocHost(&hr, n * sizeof(float)));
 	for (int i = 0; i < n; i++) { hx[i] = i; hy[i] = 1; }
 	CK(cudaMalloc(&dx, n * sizeof(float)));
 	CK(cudaMalloc(&dy, n * sizeof(float)));
@@ -50,8 +51,10 @@ int main() {
 	axpy<<<(n + 255) / 256, 256, 0, s>>>(dx, dy, n);
 	CK(cudaGetLastError());
 	CK(cudaEventRecord(stop, s));
-	for (int i = 0; i < n; i++) hy[i] = -1;
-	CK(cudaMemcpyAsync(hy, dy, n * sizeof(float), cudaMemcpyDeviceToHost, s));
+	// The result lands in its own pinned buffer: hy may still be read by the upload's DMA
+	// until the stream has run it, so writing to hy here would race with it.
+	for (int i = 0; i < n; i++) hr[i] = -1;
+	CK(cudaMemcpyAsync(hr, dy, n * sizeof(float), cudaMemcpyDeviceToHost, s));
 	CK(cudaStreamSynchronize(s));
 	printf("stream query after sync: %s\n", cudaGetErrorName(cudaStreamQuery(s)));
 	printf("event query after sync: %s\n", cudaGetErrorName(cudaEventQuery(stop)));
@@ -67,8 +70,8 @@ int main() {
 
 	double sum = 0;
 	int untouched = 0;
-	for (int i = 0; i < n; i++) { sum += hy[i]; untouched += hy[i] == 1; }
-	printf("copied back %s\n", hy[0] == -1 ? "nothing" : "the buffer");
+	for (int i = 0; i < n; i++) { sum += hr[i]; untouched += hr[i] == 1; }
+	printf("copied back %s\n", hr[0] == -1 ? "nothing" : "the buffer");
 	int count = -1;
 	CK(cudaMemcpyFromSymbol(&count, counter, sizeof count));
 	printf("k sum %.1f, %d elements untouched, counter %d\n", sum, untouched, count);
@@ -81,6 +84,7 @@ int main() {
 	CK(cudaFree(dy));
 	CK(cudaFreeHost(hx));
 	CK(cudaFreeHost(hy));
+	CK(cudaFreeHost(hr));
 	printf("done\n");
 	return 0;
 }
