@@ -310,6 +310,27 @@ int cu_capture_end(struct cctx *c, int ok, void **exec) {
 }
 
 int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n) { return p_memsetasync(d, v, n, c->stream); }
+// Fills of 2- and 4-byte elements (cuMemsetD16/D32), looked up at first use; 801
+// (CUDA_ERROR_NOT_SUPPORTED) where the driver lacks them. size is 2 or 4; count elements.
+static int (*p_memset16)(unsigned long long, unsigned short, size_t), (*p_memset32)(unsigned long long, unsigned, size_t);
+static int (*p_memset16async)(unsigned long long, unsigned short, size_t, void *), (*p_memset32async)(unsigned long long, unsigned, size_t, void *);
+static int words_syms(void) {
+	if (p_memset32async) return 0;
+	if (!(*(void **)&p_memset16 = dlsym(lib, "cuMemsetD16_v2")) || !(*(void **)&p_memset32 = dlsym(lib, "cuMemsetD32_v2")) ||
+		!(*(void **)&p_memset16async = dlsym(lib, "cuMemsetD16Async")) || !(*(void **)&p_memset32async = dlsym(lib, "cuMemsetD32Async")))
+		return 801;
+	return 0;
+}
+int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t count) {
+	int r = words_syms();
+	if (r) return r;
+	return size == 2 ? p_memset16(d, (unsigned short)v, count) : p_memset32(d, v, count);
+}
+int cu_memset_words_cur(struct cctx *c, unsigned long long d, unsigned v, unsigned size, size_t count) {
+	int r = words_syms();
+	if (r) return r;
+	return size == 2 ? p_memset16async(d, (unsigned short)v, count, c->stream) : p_memset32async(d, v, count, c->stream);
+}
 int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n) { return p_dtodasync(d, s, n, c->stream); }
 int cu_graph_launch(void *exec) { return p_graphlaunch(exec, 0); }
 
@@ -470,8 +491,73 @@ static int fake_evrecord(void *ev, void *st) { (void)ev, (void)st; return 0; }
 static int fake_evquery(void *ev) { (void)ev; return fake_pending; }
 static int fake_evdestroy(void *ev) { (void)ev; fake_freed++; return 0; }
 static int fake_squery(void *st) { (void)st; return fake_pending; }
+// Fills, device copies and graphs: the fake's device memory is the test's own memory (the sim
+// model's), so a fill or copy is done for real, at once on a stream, or recorded while the
+// capture stream captures; an instantiated fake graph is that list, run again at each launch.
+// fake_graphs counts instantiations and launches of graphs.
+enum { FAKE_OPS = 64 };
+struct fake_op { int kind; unsigned long long d, s; unsigned v, size; size_t n; }; // kind 1 fill, 2 copy
+struct fake_graph { int n; struct fake_op ops[FAKE_OPS]; };
+static struct fake_graph fake_cap;
+static int fake_capturing, fake_built, fake_launched;
+static char fake_capstream;
+static void fake_run(const struct fake_op *o) {
+	if (o->kind == 2) { memmove((void *)(uintptr_t)o->d, (const void *)(uintptr_t)o->s, o->n); return; }
+	unsigned char *p = (unsigned char *)(uintptr_t)o->d;
+	for (size_t i = 0; i < o->n; i++)
+		for (unsigned j = 0; j < o->size; j++) p[i * o->size + j] = (unsigned char)(o->v >> (8 * j));
+}
+static int fake_op(void *st, struct fake_op o) {
+	if (st == &fake_capstream && fake_capturing) {
+		if (fake_cap.n == FAKE_OPS) return 1;
+		fake_cap.ops[fake_cap.n++] = o;
+		return 0;
+	}
+	fake_run(&o);
+	return 0;
+}
+static int fake_retain(void **ctx, int d) { *ctx = (void *)(uintptr_t)(0x2000 + d); return 0; }
+static int fake_memset8(unsigned long long d, unsigned char v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset8async(unsigned long long d, unsigned char v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset16(unsigned long long d, unsigned short v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32(unsigned long long d, unsigned v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_memset16async(unsigned long long d, unsigned short v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32async(unsigned long long d, unsigned v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_dtodasync(unsigned long long d, unsigned long long s, size_t n, void *st) { return fake_op(st, (struct fake_op){2, d, s, 0, 0, n}); }
+static int fake_streamcreate(void **st, unsigned f) { (void)f; *st = &fake_capstream; return 0; }
+static int fake_begincap(void *st, int mode) { (void)st, (void)mode; fake_capturing = 1, fake_cap.n = 0; return 0; }
+static int fake_endcap(void *st, void **g) {
+	(void)st;
+	fake_capturing = 0;
+	struct fake_graph *c = malloc(sizeof *c);
+	if (!c) return 2;
+	*c = fake_cap, *g = c;
+	return 0;
+}
+static int fake_instantiate(void **exec, void *g, unsigned long long f) {
+	(void)f;
+	struct fake_graph *c = malloc(sizeof *c);
+	if (!c) return 2;
+	*c = *(struct fake_graph *)g, *exec = c;
+	fake_built++;
+	return 0;
+}
+static int fake_graphfree(void *g) { free(g); return 0; }
+static int fake_graphlaunch(void *exec, void *st) {
+	(void)st;
+	struct fake_graph *x = exec;
+	for (int i = 0; i < x->n; i++) fake_run(&x->ops[i]);
+	fake_launched++;
+	return 0;
+}
+void cu_fake_graphs(int *built, int *launched) { *built = fake_built, *launched = fake_launched; }
+
 void cu_fake_driver(void) {
 	p_setcur = fake_setcur, p_launch = fake_launch, p_launchex = fake_launchex, cur_ctx = 0;
+	p_retain = fake_retain, p_memset = fake_memset8, p_memsetasync = fake_memset8async, p_dtodasync = fake_dtodasync;
+	p_memset16 = fake_memset16, p_memset32 = fake_memset32, p_memset16async = fake_memset16async, p_memset32async = fake_memset32async;
+	p_streamcreate = fake_streamcreate, p_begincap = fake_begincap, p_endcap = fake_endcap, p_instantiate = fake_instantiate;
+	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch;
 	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
 }
 void cu_fake_pending(int r) { fake_pending = r; }

@@ -6,6 +6,7 @@ void cu_fake_driver(void);
 int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals);
 void cu_fake_pending(int r);
 void cu_fake_events(int *made, int *freed);
+void cu_fake_graphs(int *built, int *launched);
 */
 import "C"
 
@@ -51,4 +52,11 @@ func fakeEvents() (made, freed int) {
 	var m, f C.int
 	C.cu_fake_events(&m, &f)
 	return int(m), int(f)
+}
+
+// fakeGraphs is how many fake driver graphs were instantiated and launched.
+func fakeGraphs() (built, launched int) {
+	var b, l C.int
+	C.cu_fake_graphs(&b, &l)
+	return int(b), int(l)
 }

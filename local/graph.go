@@ -6,6 +6,7 @@ package local
 int cu_capture_begin(struct cctx *c);
 int cu_capture_end(struct cctx *c, int ok, void **exec);
 int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n);
+int cu_memset_words_cur(struct cctx *c, unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n);
 int cu_graph_launch(void *exec);
 int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap);
@@ -70,6 +71,9 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 		}
 		return launchIn(cc, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
 	case shim.NodeMemset:
+		if n.Elem == 2 || n.Elem == 4 {
+			return status(C.cu_memset_words_cur(cc, C.ulonglong(n.Dst), C.uint(n.Pattern), C.uint(n.Elem), C.size_t(n.N/uint64(n.Elem))))
+		}
 		return status(C.cu_memset_cur(cc, C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
 	case shim.NodeMemcpy:
 		if n.Copy != shim.DeviceToDevice {

@@ -26,6 +26,7 @@ int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
+int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_sync(void);
 int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
@@ -291,6 +292,18 @@ func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
 		return st
 	}
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
+}
+
+// SetWords fills count elements of size bytes (2 or 4) with value's low bytes: the device's
+// cuMemsetD16/D32, since device memory is not the server's to write from the host.
+func (b *Backend) SetWords(dst uintptr, value uint32, size, count uint64) shim.Status {
+	if size != 2 && size != 4 {
+		return shim.ErrInvalidValue
+	}
+	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+		return st
+	}
+	return status(C.cu_memset_words(C.ulonglong(dst), C.uint(value), C.uint(size), C.size_t(count)))
 }
 
 // Launch is for kernels registered in this process; a server's kernels come through

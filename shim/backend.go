@@ -54,6 +54,13 @@ func (b *SimBackend) Set(dst uintptr, value byte, n uint64) Status {
 	return OK
 }
 
+// WordSetter is a backend that fills device memory with a 2- or 4-byte pattern itself
+// (cuMemsetD16/D32 on a GPU); without it only the sim, which can address device memory from
+// the host, writes such patterns.
+type WordSetter interface {
+	SetWords(dst uintptr, value uint32, size, count uint64) Status
+}
+
 // Launch cannot run device code: it answers per VGPU_SIM_LAUNCH and says why, once.
 func (b *SimBackend) Launch(k *Kernel, lc LaunchConfig, args uintptr) Status {
 	if h := simLaunchHook.Load(); h != nil {

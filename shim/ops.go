@@ -385,6 +385,9 @@ func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Statu
 	if size == 1 || (value&0xff)*0x01010101 == value {
 		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, Value: byte(value), N: n})
 	}
+	if _, ok := S().Backend.(WordSetter); ok { // the device fills it (cuMemsetD16/D32)
+		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, N: n, Elem: uint8(size), Pattern: value})
+	}
 	if S().Backend.Name() != "sim" {
 		return ErrNotSupported // multi-byte patterns are written from the host, which only the sim backend can address
 	}
