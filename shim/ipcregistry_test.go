@@ -1,0 +1,198 @@
+package shim
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeIPCDriver is the sim backend with a driver's IPC: a handle is "drv" and the address,
+// and another process maps it at the same address (the sim's memory is this process's).
+type fakeIPCDriver struct {
+	Backend
+	exports, imports, unimports int
+	lastImport                  [IPCHandleSize]byte
+}
+
+func (f *fakeIPCDriver) IPCExport(a *Alloc) ([IPCHandleSize]byte, Status) {
+	var h [IPCHandleSize]byte
+	copy(h[:], "drv")
+	binary.LittleEndian.PutUint64(h[8:], uint64(a.Base))
+	f.exports++
+	return h, OK
+}
+
+func (f *fakeIPCDriver) IPCImport(h [IPCHandleSize]byte, d *Device) (uintptr, Status) {
+	f.imports++
+	f.lastImport = h
+	if string(h[:3]) != "drv" {
+		return 0, ErrInvalidHandle
+	}
+	return uintptr(binary.LittleEndian.Uint64(h[8:])), OK
+}
+
+func (f *fakeIPCDriver) IPCUnimport(owner uint64, p uintptr, d *Device) { f.unimports++ }
+
+// withRegistry gives the test a registry directory of its own and the fake driver.
+func withRegistry(t *testing.T) (*Device, *fakeIPCDriver, string) {
+	d := freshState(t)
+	dir := t.TempDir()
+	old := ipcDir
+	ipcDir = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { ipcDir = old })
+	f := &fakeIPCDriver{Backend: S().Backend}
+	S().Backend = f
+	return d, f, dir
+}
+
+// asIfAnotherProcess makes this process forget that it issued handle h, as the opener's
+// process (another worker, another program's private server) never knew it.
+func asIfAnotherProcess(t *testing.T, h []byte) {
+	tok, ok := decodeHandle(h, ipcMemMagic)
+	if !ok {
+		tok, ok = decodeHandle(h, ipcEventMagic)
+	}
+	require.True(t, ok)
+	ipc.Lock()
+	delete(ipc.byToken, tok)
+	ipc.Unlock()
+}
+
+func exportOne(t *testing.T, d *Device) (uintptr, []byte) {
+	h := make([]byte, IPCHandleSize)
+	var base uintptr
+	AsClient(clientA, func() {
+		a, st := AllocDevice(d, 1<<16, MemDevice)
+		require.Equal(t, OK, st)
+		base = a.Base
+		require.Equal(t, OK, IPCGetMemHandle(h, base))
+	})
+	return base, h
+}
+
+// A handle another process issued opens through the driver's own handle, which the
+// exporter's process recorded under vgpu's token: the mapping is the opener's, of the
+// exported size; opening again counts, and the last close closes the driver's mapping.
+func TestIPCHandleOfAnotherProcessOpensThroughTheDriversHandle(t *testing.T) {
+	d, f, dir := withRegistry(t)
+	base, h := exportOne(t, d)
+	require.Equal(t, 1, f.exports)
+	files, _ := os.ReadDir(dir)
+	require.Len(t, files, 1, "one record per export")
+	asIfAnotherProcess(t, h)
+
+	AsClient(clientB, func() {
+		p, st := IPCOpenMemHandle(h, d)
+		require.Equal(t, OK, st)
+		require.Equal(t, base, p)
+		require.Equal(t, "drv", string(f.lastImport[:3]), "the driver got its own handle, not vgpu's")
+		a := S().Mem.Exact(p, MemIPC)
+		require.NotNil(t, a, "the opener's mapping")
+		assert.Equal(t, uintptr(1<<16), a.Size)
+		p2, st := IPCOpenMemHandle(h, d)
+		require.Equal(t, OK, st)
+		require.Equal(t, p, p2)
+		require.Equal(t, 1, f.imports, "a second open maps nothing new")
+		require.Equal(t, OK, IPCCloseMemHandle(p))
+		require.Equal(t, 0, f.unimports)
+		require.Equal(t, OK, IPCCloseMemHandle(p))
+		require.Equal(t, 1, f.unimports, "the last close ends the driver's mapping")
+		require.Equal(t, ErrInvalidValue, IPCCloseMemHandle(p))
+	})
+}
+
+// Bytes no export was issued under name no record: the driver is never asked, so a tenant
+// cannot reach another's memory by forging or guessing a handle.
+func TestForgedIPCHandleNeverReachesTheDriver(t *testing.T) {
+	d, f, _ := withRegistry(t)
+	exportOne(t, d)
+	forged := make([]byte, IPCHandleSize)
+	encodeHandle(forged, ipcMemMagic, newToken())
+	AsClient(clientB, func() {
+		_, st := IPCOpenMemHandle(forged, d)
+		assert.Equal(t, ErrInvalidHandle, st)
+		ev := make([]byte, IPCHandleSize)
+		encodeHandle(ev, ipcEventMagic, newToken())
+		_, st = IPCOpenEventHandle(ev)
+		assert.Equal(t, ErrInvalidHandle, st)
+	})
+	assert.Equal(t, 0, f.imports)
+}
+
+// The exporter freeing its memory removes the record: the handle no longer opens anywhere.
+func TestFreeingExportedMemoryRemovesItsRecord(t *testing.T) {
+	d, f, dir := withRegistry(t)
+	base, h := exportOne(t, d)
+	asIfAnotherProcess(t, h)
+	AsClient(clientA, func() { require.Equal(t, OK, FreeDevice(base)) })
+	files, _ := os.ReadDir(dir)
+	assert.Empty(t, files)
+	AsClient(clientB, func() {
+		_, st := IPCOpenMemHandle(h, d)
+		assert.Equal(t, ErrInvalidHandle, st)
+	})
+	assert.Equal(t, 0, f.imports)
+}
+
+// An opener that goes without closing has its driver mappings closed.
+func TestADepartingOpenerClosesItsDriverMappings(t *testing.T) {
+	d, f, _ := withRegistry(t)
+	_, h := exportOne(t, d)
+	asIfAnotherProcess(t, h)
+	AsClient(clientB, func() {
+		_, st := IPCOpenMemHandle(h, d)
+		require.Equal(t, OK, st)
+	})
+	FreeOwned(clientB)
+	assert.Equal(t, 1, f.unimports)
+}
+
+// A driver's refusal is the opener's answer (its own process's handle: invalid context).
+func TestTheDriversRefusalIsTheOpenersAnswer(t *testing.T) {
+	d, f, dir := withRegistry(t)
+	_, h := exportOne(t, d)
+	asIfAnotherProcess(t, h)
+	files, _ := os.ReadDir(dir)
+	require.Len(t, files, 1)
+	rec, err := os.ReadFile(filepath.Join(dir, files[0].Name()))
+	require.NoError(t, err)
+	rec[1] = 'X' // a driver handle the fake driver refuses
+	require.NoError(t, os.WriteFile(filepath.Join(dir, files[0].Name()), rec, 0o600))
+	AsClient(clientB, func() {
+		_, st := IPCOpenMemHandle(h, d)
+		assert.Equal(t, ErrInvalidHandle, st)
+	})
+	assert.Equal(t, 1, f.imports)
+}
+
+// An interprocess event's handle opens in another process as an event with its flags.
+func TestIPCEventHandleOfAnotherProcessOpens(t *testing.T) {
+	withRegistry(t)
+	h := make([]byte, IPCHandleSize)
+	AsClient(clientA, func() { IPCGetEventHandle(h, NewEvent(0x4|EventDisableTiming)) })
+	asIfAnotherProcess(t, h)
+	AsClient(clientB, func() {
+		eh, st := IPCOpenEventHandle(h)
+		require.Equal(t, OK, st)
+		e, ok := Lookup[*Event](KindEvent, eh)
+		require.True(t, ok)
+		assert.Equal(t, uint32(0x4|EventDisableTiming), e.Flags)
+	})
+}
+
+// The registry must be a directory only this user can enter: another user could otherwise
+// read driver handles or plant records.
+func TestTheRegistryRefusesADirectoryOpenToOthers(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	assert.Error(t, checkPrivateDir(dir))
+	require.NoError(t, os.Chmod(dir, 0o700))
+	assert.NoError(t, checkPrivateDir(dir))
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(dir, link))
+	assert.Error(t, checkPrivateDir(link), "a link could point anywhere")
+}
