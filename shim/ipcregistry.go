@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -37,21 +40,29 @@ type IPCDriver interface {
 
 // ipcRecord is one registry file: kind 'm' (memory: the driver's handle and the allocation's
 // size) or 'e' (an event: its flags).
+// The exporting process (pid and start time) is recorded too: a record whose process has
+// gone (a crash leaves its records) is stale, and its driver handle might by then name memory
+// a later process allocated, so it is removed instead of opened.
 type ipcRecord struct {
 	kind   byte
 	driver [IPCHandleSize]byte
 	size   uint64
 	flags  uint32
+	pid    uint32
+	start  uint64
 }
 
-const ipcRecordSize = 1 + IPCHandleSize + 8 + 4
+const ipcRecordSize = 1 + IPCHandleSize + 8 + 4 + 4 + 8
 
 func (r *ipcRecord) encode() []byte {
 	b := make([]byte, ipcRecordSize)
 	b[0] = r.kind
 	copy(b[1:], r.driver[:])
-	binary.LittleEndian.PutUint64(b[1+IPCHandleSize:], r.size)
-	binary.LittleEndian.PutUint32(b[1+IPCHandleSize+8:], r.flags)
+	o := 1 + IPCHandleSize
+	binary.LittleEndian.PutUint64(b[o:], r.size)
+	binary.LittleEndian.PutUint32(b[o+8:], r.flags)
+	binary.LittleEndian.PutUint32(b[o+12:], r.pid)
+	binary.LittleEndian.PutUint64(b[o+16:], r.start)
 	return b
 }
 
@@ -59,9 +70,38 @@ func decodeRecord(b []byte) (*ipcRecord, bool) {
 	if len(b) != ipcRecordSize || (b[0] != 'm' && b[0] != 'e') {
 		return nil, false
 	}
-	r := &ipcRecord{kind: b[0], size: binary.LittleEndian.Uint64(b[1+IPCHandleSize:]), flags: binary.LittleEndian.Uint32(b[1+IPCHandleSize+8:])}
+	o := 1 + IPCHandleSize
+	r := &ipcRecord{kind: b[0], size: binary.LittleEndian.Uint64(b[o:]), flags: binary.LittleEndian.Uint32(b[o+8:]),
+		pid: binary.LittleEndian.Uint32(b[o+12:]), start: binary.LittleEndian.Uint64(b[o+16:])}
 	copy(r.driver[:], b[1:])
 	return r, true
+}
+
+// processStart is pid's start time (clock ticks since boot, /proc/PID/stat's 22nd field),
+// which with the pid names one process for good; 0 when it has gone.
+func processStart(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces and parentheses
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // from the 3rd field on
+	if len(f) < 20 {
+		return 0
+	}
+	v, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// alive reports whether the process that wrote r is still running.
+func (r *ipcRecord) alive() bool {
+	return r.start != 0 && processStart(int(r.pid)) == r.start
 }
 
 // ipcDir is the registry: VGPU_IPC_DIR, or vgpu-ipc-UID under XDG_RUNTIME_DIR or the
@@ -93,6 +133,8 @@ func ipcRegister(t ipcToken, r *ipcRecord) string {
 		WarnOnce("ipc-dir", "no IPC registry: handles open only within this process", "err", err)
 		return ""
 	}
+	r.pid = uint32(os.Getpid())
+	r.start = processStart(os.Getpid())
 	name := filepath.Join(dir, hex.EncodeToString(t[:]))
 	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, r.encode(), 0o600); err != nil {
@@ -119,11 +161,17 @@ func ipcLookup(t ipcToken) (*ipcRecord, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := os.ReadFile(filepath.Join(dir, hex.EncodeToString(t[:])))
+	name := filepath.Join(dir, hex.EncodeToString(t[:]))
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, false
 	}
-	return decodeRecord(b)
+	r, ok := decodeRecord(b)
+	if !ok || !r.alive() {
+		os.Remove(name) // stale or not a record: it names nothing
+		return nil, false
+	}
+	return r, true
 }
 
 // ipcImportMem opens another process's export t for client me on d, through the driver; a

@@ -196,3 +196,28 @@ func TestTheRegistryRefusesADirectoryOpenToOthers(t *testing.T) {
 	require.NoError(t, os.Symlink(dir, link))
 	assert.Error(t, checkPrivateDir(link), "a link could point anywhere")
 }
+
+// A record whose exporting process has gone (a crash leaves records behind) opens nothing and
+// is removed: by then its driver handle might name memory some later process allocated.
+func TestARecordOfAProcessThatHasGoneIsStale(t *testing.T) {
+	d, f, dir := withRegistry(t)
+	_, h := exportOne(t, d)
+	asIfAnotherProcess(t, h)
+	files, _ := os.ReadDir(dir)
+	require.Len(t, files, 1)
+	name := filepath.Join(dir, files[0].Name())
+	b, err := os.ReadFile(name)
+	require.NoError(t, err)
+	r, ok := decodeRecord(b)
+	require.True(t, ok)
+	require.True(t, r.alive(), "this process wrote it")
+	r.start++ // the same pid, another process
+	require.NoError(t, os.WriteFile(name, r.encode(), 0o600))
+	AsClient(clientB, func() {
+		_, st := IPCOpenMemHandle(h, d)
+		assert.Equal(t, ErrInvalidHandle, st)
+	})
+	assert.Equal(t, 0, f.imports)
+	_, err = os.Stat(name)
+	assert.True(t, os.IsNotExist(err), "the stale record is removed")
+}
