@@ -50,3 +50,38 @@ func TestIPCGoesThroughTheDriversOwnHandles(t *testing.T) {
 	_, closes = fakeIPCCounts()
 	assert.Equal(t, closes0+1, closes)
 }
+
+// An interprocess event is a driver event made interprocess in the exporter's process and
+// opened by its driver handle in the opener's: a record in the opener is the driver's record
+// on the opener's stream, a wait the driver's wait, and a query the driver's answer.
+func TestIPCEventsAreTheDriversInterprocessEvents(t *testing.T) {
+	cc := useFakeDriver()
+	useFakeIPCEvents(600)
+	exporter, opener := backendWithContext(1, cc), backendWithContext(2, cc)
+	var ev uintptr
+	var h [shim.IPCHandleSize]byte
+	shim.AsClient(1, func() {
+		var st shim.Status
+		ev, h, st = exporter.IPCEventExport(0)
+		require.Equal(t, shim.OK, st)
+	})
+	shim.AsClient(2, func() {
+		opened, st := opener.IPCEventImport(h, 0)
+		require.Equal(t, shim.OK, st)
+		require.Equal(t, shim.OK, opener.IPCEventRecord(opened, 0))
+		var forged [shim.IPCHandleSize]byte
+		_, st = opener.IPCEventImport(forged, 0)
+		assert.Equal(t, shim.ErrInvalidHandle, st)
+	})
+	_, records, _ := fakeIPCEvent(ev)
+	assert.Equal(t, 1, records, "the opener's record is the exporter's driver event's")
+	shim.AsClient(1, func() {
+		assert.Equal(t, shim.ErrNotReady, exporter.IPCEventQuery(ev, 0, false), "the driver's answer")
+		require.Equal(t, shim.OK, exporter.IPCEventWait(ev, 0))
+	})
+	_, _, waits := fakeIPCEvent(ev)
+	assert.Equal(t, 1, waits)
+	exporter.IPCEventFree(1, ev, 0)
+	used, _, _ := fakeIPCEvent(ev)
+	assert.False(t, used, "destroyed in the driver")
+}

@@ -216,7 +216,11 @@ func IPCGetEventHandle(out []byte, e *Event) {
 	if x == nil {
 		x = &ipcExport{token: newToken(), owner: CallerOwner(), event: e}
 		if _, ok := S().Backend.(IPCDriver); ok {
-			x.file = ipcRegister(x.token, &ipcRecord{kind: 'e', flags: e.Flags})
+			r := &ipcRecord{kind: 'e', flags: e.Flags}
+			if h, ok := ipcEventExport(e); ok { // size 1: the record carries a driver event
+				r.driver, r.size = h, 1
+			}
+			x.file = ipcRegister(x.token, r)
 		}
 		ipc.byToken[x.token], ipc.byEvent[e] = x, x
 	}
@@ -248,6 +252,7 @@ func IPCOpenEventHandle(h []byte) (uintptr, Status) {
 // opener's handle names the same event, and destroying that ends only the handle. Openers'
 // handles stay valid, as an opened event outlives its creator's handle in CUDA.
 func IPCRevokeEvent(e *Event) {
+	ipcEventDestroyed(e) // the caller's driver event behind it, if any
 	ipc.Lock()
 	defer ipc.Unlock()
 	if x := ipc.byEvent[e]; x != nil && x.owner == CallerOwner() {
@@ -262,6 +267,15 @@ func IPCRevokeEvent(e *Event) {
 func ipcRevokeOwned(owner uint64) {
 	ipc.Lock()
 	defer ipc.Unlock()
+	drvEvents.Range(func(k, v any) bool {
+		if d := v.(*drvEvent); d.owner == owner {
+			drvEvents.Delete(k)
+			if drv, ok := S().Backend.(IPCEventDriver); ok {
+				drv.IPCEventFree(owner, d.ev, d.dev)
+			}
+		}
+		return true
+	})
 	for e, x := range ipc.byEvent {
 		if x.owner == owner {
 			delete(ipc.byEvent, e)

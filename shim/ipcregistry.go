@@ -39,7 +39,7 @@ type IPCDriver interface {
 }
 
 // ipcRecord is one registry file: kind 'm' (memory: the driver's handle and the allocation's
-// size) or 'e' (an event: its flags).
+// size) or 'e' (an event: its flags, and with size 1 the driver handle of its driver event).
 // The exporting process (pid and start time) is recorded too: a record whose process has
 // gone (a crash leaves its records) is stale, and its driver handle might by then name memory
 // a later process allocated, so it is removed instead of opened.
@@ -205,8 +205,8 @@ func ipcImportMem(t ipcToken, me uint64, d *Device) (uintptr, Status) {
 }
 
 // ipcImportEvent opens another process's event export: an event of this process's with the
-// exported one's flags. Ordering does not cross processes through it (a record here is not
-// seen by the exporter's waits): the events are not driver events.
+// exported one's flags, behind which the exporter's driver event opened here (ipcevents.go),
+// where the exporter's backend made one; without, ordering does not cross processes.
 func ipcImportEvent(t ipcToken) (uintptr, Status) {
 	if _, ok := S().Backend.(IPCDriver); !ok {
 		return 0, ErrInvalidHandle
@@ -214,6 +214,13 @@ func ipcImportEvent(t ipcToken) (uintptr, Status) {
 	r, ok := ipcLookup(t)
 	if !ok || r.kind != 'e' {
 		return 0, ErrInvalidHandle
+	}
+	if r.size == 1 { // the exporter's driver event: the driver opens it or says why not
+		e, ok := ipcEventImport(r.driver, r.flags)
+		if !ok {
+			return 0, ErrInvalidHandle
+		}
+		return e.Handle, OK
 	}
 	return NewEvent(r.flags).Handle, OK
 }

@@ -221,3 +221,73 @@ func TestARecordOfAProcessThatHasGoneIsStale(t *testing.T) {
 	_, err = os.Stat(name)
 	assert.True(t, os.IsNotExist(err), "the stale record is removed")
 }
+
+// fakeEventDriver adds the driver's interprocess events to fakeIPCDriver: one table of
+// events both "processes" see, recording who recorded and waited on what.
+type fakeEventDriver struct {
+	*fakeIPCDriver
+	next           uintptr
+	records, waits map[uintptr]int
+	freed          map[uintptr]bool
+	pending        Status
+	imported       uintptr
+}
+
+func (f *fakeEventDriver) IPCEventExport(dev int) (uintptr, [IPCHandleSize]byte, Status) {
+	f.next++
+	var h [IPCHandleSize]byte
+	copy(h[:], "drvev")
+	binary.LittleEndian.PutUint64(h[8:], uint64(f.next))
+	return f.next, h, OK
+}
+
+func (f *fakeEventDriver) IPCEventImport(h [IPCHandleSize]byte, dev int) (uintptr, Status) {
+	if string(h[:5]) != "drvev" {
+		return 0, ErrInvalidHandle
+	}
+	f.imported = uintptr(binary.LittleEndian.Uint64(h[8:]))
+	return f.imported, OK
+}
+func (f *fakeEventDriver) IPCEventRecord(ev uintptr, dev int) Status { f.records[ev]++; return OK }
+func (f *fakeEventDriver) IPCEventWait(ev uintptr, dev int) Status   { f.waits[ev]++; return OK }
+func (f *fakeEventDriver) IPCEventQuery(ev uintptr, dev int, wait bool) Status {
+	if f.records[ev] == 0 {
+		return OK
+	}
+	return f.pending
+}
+func (f *fakeEventDriver) IPCEventFree(owner uint64, ev uintptr, dev int) { f.freed[ev] = true }
+
+// Where the backend has the driver's interprocess events, an exported event is one: another
+// process's record of it is what the exporter's query answers and its streams wait for.
+func TestAnInterprocessEventOrdersAcrossProcessesThroughTheDriver(t *testing.T) {
+	d, base, _ := withRegistry(t)
+	f := &fakeEventDriver{fakeIPCDriver: base, records: map[uintptr]int{}, waits: map[uintptr]int{}, freed: map[uintptr]bool{}, pending: ErrNotReady}
+	S().Backend = f
+	h := make([]byte, IPCHandleSize)
+	var e *Event
+	AsClient(clientA, func() {
+		e = NewEvent(0x4 | EventDisableTiming)
+		IPCGetEventHandle(h, e)
+	})
+	asIfAnotherProcess(t, h)
+	AsClient(clientB, func() {
+		eh, st := IPCOpenEventHandle(h)
+		require.Equal(t, OK, st)
+		opened, ok := Lookup[*Event](KindEvent, eh)
+		require.True(t, ok)
+		require.NotSame(t, e, opened, "another process's event object")
+		require.Equal(t, OK, opened.Record(NewStream(d, 0, 0)))
+		IPCRevokeEvent(opened) // the opener destroys its handle
+	})
+	require.NotZero(t, f.imported)
+	assert.Equal(t, 1, f.records[f.imported], "the opener's record is the driver event's")
+	assert.True(t, f.freed[f.imported], "the opener's destroy frees its opened driver event")
+	AsClient(clientA, func() {
+		assert.Equal(t, ErrNotReady, e.Poll(), "the exporter never recorded it; the other process did")
+		require.Equal(t, OK, NewStream(d, 0, 0).WaitOn(e))
+		f.pending = OK
+		assert.Equal(t, OK, e.Poll())
+	})
+	assert.Equal(t, 1, f.waits[f.imported], "the exporter's wait is the driver's")
+}
