@@ -1,9 +1,15 @@
 package shim
 
 import (
+	"bufio"
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -290,4 +296,55 @@ func TestAnInterprocessEventOrdersAcrossProcessesThroughTheDriver(t *testing.T) 
 		assert.Equal(t, OK, e.Poll())
 	})
 	assert.Equal(t, 1, f.waits[f.imported], "the exporter's wait is the driver's")
+}
+
+// The registry across real processes: a record another process wrote opens here while that
+// process runs, and is stale once it has exited.
+func TestARecordOfAnotherLiveProcessIsFoundAndOfAnExitedOneIsNot(t *testing.T) {
+	dir := t.TempDir()
+	old := ipcDir
+	ipcDir = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { ipcDir = old })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIPCRegistryWriterProcess$")
+	cmd.Env = append(os.Environ(), "VGPU_IPC_WRITER="+dir)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	raw, err := hex.DecodeString(strings.TrimSpace(line))
+	require.NoError(t, err)
+	var tok ipcToken
+	require.Len(t, raw, len(tok))
+	copy(tok[:], raw)
+
+	r, ok := ipcLookup(tok)
+	require.True(t, ok, "the writer is running")
+	assert.Equal(t, uint32(cmd.Process.Pid), r.pid)
+	assert.Equal(t, "drv-of-writer", string(r.driver[:13]))
+
+	stdin.Close() // the writer exits, leaving its record behind as a crash would
+	require.NoError(t, cmd.Wait())
+	_, err = os.Stat(filepath.Join(dir, hex.EncodeToString(tok[:])))
+	require.NoError(t, err, "the record outlived its writer")
+	_, ok = ipcLookup(tok)
+	assert.False(t, ok, "its writer has gone")
+}
+
+// TestIPCRegistryWriterProcess is the writer the test above starts: it registers one record,
+// prints its token and waits for its stdin to close.
+func TestIPCRegistryWriterProcess(t *testing.T) {
+	dir := os.Getenv("VGPU_IPC_WRITER")
+	if dir == "" {
+		t.Skip("run by TestARecordOfAnotherLiveProcessIsFoundAndOfAnExitedOneIsNot")
+	}
+	ipcDir = func() (string, error) { return dir, nil }
+	tok := newToken()
+	r := &ipcRecord{kind: 'm', size: 4096}
+	copy(r.driver[:], "drv-of-writer")
+	require.NotEmpty(t, ipcRegister(tok, r))
+	fmt.Println(hex.EncodeToString(tok[:]))
+	io.Copy(io.Discard, os.Stdin)
 }
