@@ -71,6 +71,7 @@ int cu_open(const char *name, char *err, int n) {
 }
 
 int cu_init(void) { return p_init(0); }
+void *cu_lib(void) { return lib; } // the loaded driver, for entry points looked up elsewhere (ipc.c)
 int cu_count(int *n) { return p_count(n); }
 int cu_name(char *b, int n, int d) { return p_name(b, n, d); }
 int cu_total(size_t *t, int d) { return p_total(t, d); }

@@ -374,7 +374,7 @@ func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.Recorded = true
 	e.When = time.Now()
 	e.remark(s.Dev)
-	return OK
+	return ipcEventRecorded(e, s.Dev) // an interprocess event's driver event too (ipcevents.go)
 }
 
 // liveCapture is the capture e was last recorded in while it is still under way (e.mu held):
@@ -424,8 +424,9 @@ func (s *Stream) WaitOn(e *Event) Status {
 	}
 	if sc := s.Capturing(); sc != nil {
 		sc.record(Node{Kind: NodeEventWait})
+		return OK
 	}
-	return OK
+	return ipcEventWaited(e, s.Dev) // another process's record of it orders this stream too
 }
 
 // Query reports whether e has completed: it has once the backend's work up to now has.
@@ -435,6 +436,9 @@ func (e *Event) Query() Status {
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
+	}
+	if st, ok := ipcEventQuery(e, true); ok { // recorded here or in another process
+		return st
 	}
 	if !recorded {
 		return OK // never-recorded events count as complete, as in CUDA
@@ -450,6 +454,9 @@ func (e *Event) Poll() Status {
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
+	}
+	if st, ok := ipcEventQuery(e, false); ok { // recorded here or in another process
+		return st
 	}
 	if !recorded {
 		return OK
