@@ -181,7 +181,7 @@ func HostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Error 
 	if out == nil || flags != 0 || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, host)
+	shim.PutPtr(out, shim.HostDevicePointer(a, host))
 	return Success
 }
 
