@@ -455,7 +455,7 @@ func PointerGetAttributes(attr unsafe.Pointer, p uintptr) Error {
 		typ, devPtr = 2, uint64(p)
 		device = int32(shim.S().Ordinal(a.Dev))
 	case a.Kind == shim.MemHost || a.Kind == shim.MemRegistered:
-		typ, devPtr, hostPtr = 1, uint64(p), uint64(p)
+		typ, devPtr, hostPtr = 1, uint64(shim.HostDevicePointer(a, p)), uint64(p)
 		device = 0
 	default:
 		return ErrorInvalidValue

@@ -131,3 +131,17 @@ func TestAClientCannotNameAnotherClientsMappedRangeOrPastItsRegion(t *testing.T)
 	require.Equal(t, bad, a.unshare(u64s(uint64(addr)+4096)), "inside, not its start")
 	require.True(t, mapped(addr), "still mapped for its owner")
 }
+
+// The server's main stack grows down into free address space: a client's address just below
+// it is never taken, though free; the share lands elsewhere.
+func TestAClientsAddressJustBelowTheServersStackIsNotTaken(t *testing.T) {
+	withMappingDriver(t)
+	require.NotZero(t, stackLow())
+	addr := stackLow() - 64*4096
+	s := hostShares{}
+	t.Cleanup(s.dropAll)
+	resp, _ := shareAt(t, s, uint64(addr), 4096)
+	require.Equal(t, byte(shim.OK), resp[0])
+	require.NotEqual(t, addr, uintptr(unsafe.Pointer(&s[uint64(addr)].b[0])))
+	require.False(t, mapped(addr))
+}

@@ -2,6 +2,10 @@ package server
 
 import (
 	"encoding/binary"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -103,7 +107,7 @@ func mapMemfdAt(fd int, size uint64, at uintptr) ([]byte, shim.Status) {
 		return nil, shim.ErrInvalidValue
 	}
 	const prot = unix.PROT_READ | unix.PROT_WRITE
-	if at != 0 && at%4096 == 0 {
+	if at != 0 && at%4096 == 0 && belowStack(at, size) {
 		p, err := unix.MmapPtr(fd, 0, unsafe.Pointer(at), uintptr(size), prot, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE)
 		if err == nil && uintptr(p) == at {
 			return unsafe.Slice((*byte)(p), size), shim.OK
@@ -118,6 +122,30 @@ func mapMemfdAt(fd int, size uint64, at uintptr) ([]byte, shim.Status) {
 		return nil, shim.ErrNotSupported
 	}
 	return b, shim.OK
+}
+
+// stackLow is where this process's main stack mapping starts (0: unknown), read once.
+var stackLow = sync.OnceValue(func() uintptr {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasSuffix(l, "[stack]") {
+			lo, _, _ := strings.Cut(l, "-")
+			v, _ := strconv.ParseUint(lo, 16, 64)
+			return uintptr(v)
+		}
+	}
+	return 0
+})
+
+// belowStack reports whether [at, at+size) lies well below the main stack, which grows down
+// into free address space: a client's address is taken only where it cannot block that.
+func belowStack(at uintptr, size uint64) bool {
+	const room = 256 << 20
+	low := stackLow()
+	return low > room && uint64(at) < uint64(low-room) && size <= uint64(low-room)-uint64(at)
 }
 
 // pin registers b with the backend's driver where it can, so copies run at DMA speed.
