@@ -78,3 +78,28 @@ func TestAClientsMappedMemoryIsUnregisteredAtItsEnd(t *testing.T) {
 	require.Equal(t, -1, flags)
 	require.Equal(t, before+1, after)
 }
+
+// A client unregisters only what it registered: another client naming the same address
+// reaches nothing in the driver.
+func TestAClientCannotUnregisterAnotherClientsMappedMemory(t *testing.T) {
+	b := fakeBackend(t)
+	ts := shim.Thread()
+	old := ts.Owner
+	t.Cleanup(func() { ts.Owner = old })
+	const p = uintptr(0x7f1600000000)
+	ts.Owner = 101
+	_, st := b.MapHost(p, 4096)
+	require.Equal(t, shim.OK, st)
+	_, before := fakeHostReg(p)
+	ts.Owner = 102
+	b.caller() // the other client exists
+	b.UnregisterHost(p)
+	flags, after := fakeHostReg(p)
+	require.Equal(t, hostRegPortable|hostRegDeviceMap, flags, "still registered for its owner")
+	require.Equal(t, before, after)
+	b.EndClient(102)
+	ts.Owner = 101
+	b.UnregisterHost(p)
+	flags, _ = fakeHostReg(p)
+	require.Equal(t, -1, flags)
+}
