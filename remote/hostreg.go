@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +28,9 @@ import (
 // page with one already shared. Bytes another thread writes into the range while it is
 // being replaced are lost: registering memory is no time for that, in CUDA either.
 
+// registering serialises Register and Unregister: two ranges on one page are never both replaced.
+var registering sync.Mutex
+
 // Register replaces [p, p+size)'s pages with ones the server shares (see above); dev is the
 // device address of p, 0 where the server's driver did not say.
 func (sharedHost) Register(p uintptr, size uint64, flags uint32) (uintptr, bool) {
@@ -35,6 +39,8 @@ func (sharedHost) Register(p uintptr, size uint64, flags uint32) (uintptr, bool)
 	if !ok || flags&ioMemory != 0 || !useShm() || !onUnixSocket() {
 		return 0, false
 	}
+	registering.Lock() // the overlap check holds until the range is in shared.regions
+	defer registering.Unlock()
 	shared.RLock()
 	for base, sz := range shared.regions {
 		if start < base+uintptr(sz) && base < start+uintptr(n) {
@@ -80,6 +86,8 @@ func (sharedHost) Unregister(p uintptr, size uint64) {
 	if !ok {
 		return
 	}
+	registering.Lock()
+	defer registering.Unlock()
 	shared.Lock()
 	held := shared.regions[start] == n
 	if held {
