@@ -371,16 +371,20 @@ int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap) {
 }
 int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
 
-// Pinning a client's shared-memory window: copies through it then run at DMA speed.
-int cu_hostreg(uintptr_t p, size_t n) {
-	static int (*reg)(void *, size_t, unsigned);
-	if (!reg && !(*(void **)&reg = dlsym(lib, "cuMemHostRegister_v2"))) return 801;
-	return reg((void *)p, n, 1 /* CU_MEMHOSTREGISTER_PORTABLE */);
+// Pinning a client's shared memory: copies through it then run at DMA speed; with
+// CU_MEMHOSTREGISTER_DEVICEMAP a kernel reaches it at the address cu_hostdevptr gives.
+static int (*h_reg)(void *, size_t, unsigned), (*h_unreg)(void *), (*h_devptr)(unsigned long long *, void *, unsigned);
+int cu_hostreg(uintptr_t p, size_t n, unsigned flags) {
+	if (!h_reg && !(*(void **)&h_reg = dlsym(lib, "cuMemHostRegister_v2"))) return 801;
+	return h_reg((void *)p, n, flags);
 }
 int cu_hostunreg(uintptr_t p) {
-	static int (*unreg)(void *);
-	if (!unreg && !(*(void **)&unreg = dlsym(lib, "cuMemHostUnregister"))) return 801;
-	return unreg((void *)p);
+	if (!h_unreg && !(*(void **)&h_unreg = dlsym(lib, "cuMemHostUnregister"))) return 801;
+	return h_unreg((void *)p);
+}
+int cu_hostdevptr(unsigned long long *d, uintptr_t p) {
+	if (!h_devptr && !(*(void **)&h_devptr = dlsym(lib, "cuMemHostGetDevicePointer_v2"))) return 801;
+	return h_devptr(d, (void *)p, 0);
 }
 
 // cu_htod_staged uploads from pageable memory without waiting for the GPU: the driver copies
@@ -492,6 +496,42 @@ static int fake_evrecord(void *ev, void *st) { (void)ev, (void)st; return 0; }
 static int fake_evquery(void *ev) { (void)ev; return fake_pending; }
 static int fake_evdestroy(void *ev) { (void)ev; fake_freed++; return 0; }
 static int fake_squery(void *st) { (void)st; return fake_pending; }
+// Host registration: the fake keeps the registered ranges (up to 16) and maps each for the
+// device at its host address plus FAKE_DEVMAP, so that a test tells the driver's device
+// address from the host one; cuMemHostGetDevicePointer fails on an unregistered address (or
+// one registered without DEVICEMAP), as the driver's does, and unregistering counts.
+#define FAKE_DEVMAP 0x100000000000ull
+static struct { uintptr_t p; size_t n; unsigned flags; } fake_regs[16];
+static int fake_unregs;
+static int fake_hostreg(void *p, size_t n, unsigned flags) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && (uintptr_t)p < fake_regs[i].p + fake_regs[i].n && fake_regs[i].p < (uintptr_t)p + n) return 712; // already registered
+	for (int i = 0; i < 16; i++)
+		if (!fake_regs[i].n) { fake_regs[i].p = (uintptr_t)p, fake_regs[i].n = n, fake_regs[i].flags = flags; return 0; }
+	return 2;
+}
+static int fake_hostunreg(void *p) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && fake_regs[i].p == (uintptr_t)p) { fake_regs[i].n = 0, fake_unregs++; return 0; }
+	return 713; // not registered
+}
+static int fake_hostdevptr(unsigned long long *d, void *p, unsigned flags) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && (uintptr_t)p >= fake_regs[i].p && (uintptr_t)p - fake_regs[i].p < fake_regs[i].n) {
+			if (flags || !(fake_regs[i].flags & 2)) return 1;
+			*d = (unsigned long long)(uintptr_t)p + FAKE_DEVMAP;
+			return 0;
+		}
+	return 1;
+}
+// cu_fake_hostreg: the flags [p, ...) was registered with (-1: not registered) and how many
+// unregistrations the fake has seen.
+int cu_fake_hostreg(uintptr_t p, int *unregs) {
+	*unregs = fake_unregs;
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && fake_regs[i].p == p) return (int)fake_regs[i].flags;
+	return -1;
+}
 // Fills, device copies and graphs: the fake's device memory is the test's own memory (the sim
 // model's), so a fill or copy is done for real, at once on a stream, or recorded while the
 // capture stream captures; an instantiated fake graph is that list, run again at each launch.
@@ -559,6 +599,7 @@ void cu_fake_driver(void) {
 	p_memset16 = fake_memset16, p_memset32 = fake_memset32, p_memset16async = fake_memset16async, p_memset32async = fake_memset32async;
 	p_streamcreate = fake_streamcreate, p_begincap = fake_begincap, p_endcap = fake_endcap, p_instantiate = fake_instantiate;
 	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch;
+	h_reg = fake_hostreg, h_unreg = fake_hostunreg, h_devptr = fake_hostdevptr;
 	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
 }
 void cu_fake_pending(int r) { fake_pending = r; }

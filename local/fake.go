@@ -1,12 +1,15 @@
 package local
 
 /*
+#include <stdint.h>
 #include "cctx.h"
 void cu_fake_driver(void);
 int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals);
 void cu_fake_pending(int r);
 void cu_fake_events(int *made, int *freed);
 void cu_fake_graphs(int *built, int *launched);
+
+int cu_fake_hostreg(uintptr_t p, int *unregs);
 */
 import "C"
 
@@ -59,4 +62,15 @@ func fakeGraphs() (built, launched int) {
 	var b, l C.int
 	C.cu_fake_graphs(&b, &l)
 	return int(b), int(l)
+}
+
+// fakeDevMap is what the fake driver adds to a host address to map it for the device.
+const fakeDevMap = 0x100000000000
+
+// fakeHostReg is the flags the fake driver has [p, ...) registered with (-1: none), and how
+// many ranges it has seen unregistered.
+func fakeHostReg(p uintptr) (flags, unregs int) {
+	var u C.int
+	f := C.cu_fake_hostreg(C.uintptr_t(p), &u)
+	return int(f), int(u)
 }

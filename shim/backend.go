@@ -198,6 +198,13 @@ type HostRegistrar interface {
 	UnregisterHost(p uintptr)
 }
 
+// HostMapper is a HostRegistrar whose driver maps registered host memory for kernels
+// (CU_MEMHOSTREGISTER_DEVICEMAP): MapHost registers [p, p+n) so and returns the device
+// address the driver gives for p; UnregisterHost undoes it.
+type HostMapper interface {
+	MapHost(p uintptr, n uint64) (dev uintptr, st Status)
+}
+
 // Waiter is a backend whose work runs after the call that issued it (the real GPU behind
 // the local backend): synchronising calls wait for it and report what it ran into.
 type Waiter interface {
