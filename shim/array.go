@@ -15,6 +15,7 @@ type Array struct {
 	Flags                uint32
 	Elem                 uint64 // bytes per element
 	Level                bool   // one level of a mipmapped array: freed with it, not alone
+	Real                 uintptr // the driver's CUarray on a GPU backend (ArrayBackend), else 0
 }
 
 // ArrayLayout is where an array's elements lie: the storage's address, its row pitch in bytes
@@ -64,7 +65,7 @@ func ArrayDimsOK(w, h, depth uint64, flags uint32) bool {
 // storage on d and returns its handle.
 func NewArray(d *Device, a *Array) (uintptr, Status) {
 	size := a.Width * a.Elem * max(a.Height, 1) * max(a.Depth, 1) // at most 2^17 * 8 * 2^16 * 2^14: no overflow
-	s, st := AllocDevice(d, size, MemArray)
+	s, st := allocArray(d, a, size)
 	if st != OK {
 		return 0, st
 	}

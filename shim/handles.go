@@ -47,6 +47,7 @@ const handleBase = uintptr(0x7e5a) << 40
 type entry struct {
 	obj   any
 	owner uint64 // the server's client whose call created it (0 in a program's own process)
+	at    Kind   // NewHandleAt's kind: a value the driver chose, which has no handle's shape
 }
 
 type handleTable struct {
@@ -96,9 +97,24 @@ func NewHandle(k Kind, obj any) uintptr {
 			break
 		}
 	}
-	t.items[h] = entry{obj, owner}
+	t.items[h] = entry{obj: obj, owner: owner}
 	t.mu.Unlock()
 	return h
+}
+
+// NewHandleAt registers obj under the value h a GPU backend's driver chose (a texture
+// object's, which a kernel reads from its parameters), owned like NewHandle's; false when h
+// is 0 or already live.
+func NewHandleAt(k Kind, h uintptr, obj any) bool {
+	owner := CallerOwner()
+	t := tables
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, taken := t.items[h]; taken || h == 0 {
+		return false
+	}
+	t.items[h] = entry{obj: obj, owner: owner, at: k}
+	return true
 }
 
 // Closer is an object that holds something outside the handle table (a module loaded
@@ -143,7 +159,7 @@ func wellFormed(k Kind, h uintptr) bool {
 // The caller holds t.mu.
 func (t *handleTable) resolve(k Kind, h uintptr, owner uint64) (any, bool) {
 	e, ok := t.items[h]
-	if !ok || e.owner != owner || !wellFormed(k, h) {
+	if !ok || e.owner != owner || (e.at == 0 && !wellFormed(k, h)) || (e.at != 0 && e.at != k) {
 		return nil, false
 	}
 	return e.obj, true
