@@ -13,8 +13,8 @@ type Array struct {
 	Format, Channels     uint32   // the driver's CUarray_format and NumChannels for the same element
 	Width, Height, Depth uint64   // as created, in elements (0: the dimension is absent)
 	Flags                uint32
-	Elem                 uint64 // bytes per element
-	Level                bool   // one level of a mipmapped array: freed with it, not alone
+	Elem                 uint64  // bytes per element
+	Level                bool    // one level of a mipmapped array: freed with it, not alone
 	Real                 uintptr // the driver's CUarray on a GPU backend (ArrayBackend), else 0
 }
 
