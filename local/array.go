@@ -177,7 +177,7 @@ func (b *Backend) arrayCopy(dst, src uintptr, n uint64, kind int32) (shim.Status
 			case s.dev:
 				s.side.mtype, s.side.dev = memDevice, C.ulonglong(s.addr)
 			default:
-				s.side.mtype, s.side.host = memHost, unsafe.Pointer(s.addr)
+				s.side.mtype, s.side.host = memHost, C.uintptr_t(s.addr)
 			}
 		}
 		p.width, p.height, p.depth = C.size_t(chunk), 1, 1

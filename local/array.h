@@ -1,6 +1,7 @@
 // CUDA arrays' descriptors for the local backend (cu.c, array.go).
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 // Declared from the field layout NVIDIA's driver API documentation gives:
 //   CUDA_ARRAY3D_DESCRIPTOR: Width, Height, Depth (size_t), Format (CUarray_format),
 //   NumChannels, Flags (unsigned): 40 bytes.
@@ -11,7 +12,7 @@
 // The resource, texture and view descriptions are passed as the model keeps them (144, 104
 // and 112 bytes, shim/texture.go).
 struct vg_array3d { size_t w, h, d; unsigned format, channels, flags; };
-struct vg_side { size_t x, y, z, lod; unsigned mtype; const void *host; unsigned long long dev; void *array; void *reserved; size_t pitch, height; };
+struct vg_side { size_t x, y, z, lod; unsigned mtype; uintptr_t host; unsigned long long dev; void *array; void *reserved; size_t pitch, height; };
 struct vg_memcpy3d { struct vg_side src, dst; size_t width, height, depth; };
 _Static_assert(sizeof(struct vg_array3d) == 40, "CUDA_ARRAY3D_DESCRIPTOR is 40 bytes");
 _Static_assert(sizeof(struct vg_memcpy3d) == 200, "CUDA_MEMCPY3D is 200 bytes");

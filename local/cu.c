@@ -525,10 +525,11 @@ static int fake_tdestroy(unsigned long long o) { fake_tlast_freed = o; fake_tfre
 static int fake_screate(unsigned long long *o, const void *res) { memcpy(fake_tres, res, sizeof fake_tres); *o = 0x400 + (unsigned long long)++fake_smade; return 0; }
 static int fake_sdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
 static int fake_retain(void **ctx, int d) { *ctx = (void *)(uintptr_t)(0xc000 + d); return 0; }
+static int fake_sync(void) { return 0; }
 void cu_fake_arrays_on(void) {
 	a_create = fake_acreate, a_destroy = fake_adestroy, a_copy = fake_acopy;
 	t_create = fake_tcreate, t_destroy = fake_tdestroy, s_create = fake_screate, s_destroy = fake_sdestroy;
-	p_retain = fake_retain;
+	p_retain = fake_retain, p_sync = fake_sync;
 }
 // cu_fake_arrays reads the recorder: counts (copies, arrays made and freed, textures made and
 // freed, surfaces made and freed), the last array descriptor, copy, resource and texture
