@@ -10,6 +10,9 @@ int cu_tex_create(unsigned long long *o, const void *res, const void *tex, const
 int cu_tex_destroy(unsigned long long o);
 int cu_surf_create(unsigned long long *o, const void *res);
 int cu_surf_destroy(unsigned long long o);
+int cu_mipmap_create(void **m, const struct vg_array3d *d, unsigned levels);
+int cu_mipmap_level(void **a, void *m, unsigned level);
+int cu_mipmap_destroy(void *m);
 */
 import "C"
 
@@ -35,14 +38,16 @@ type devArray struct {
 	size        uint64
 	arr         unsafe.Pointer // the CUarray
 	pitch, rows uint64         // bytes per row, rows per slice
+	level       bool           // a mipmapped array's level: destroyed with it (MipmapFree)
 }
 
 // arrayTable finds the array behind a storage address.
 type arrayTable struct {
-	n    atomic.Int32 // live arrays: copies look no further while there are none
-	mu   sync.RWMutex
-	list map[uintptr]*devArray // by base
-	objs map[object]*C.struct_cctx
+	n       atomic.Int32 // live arrays: copies look no further while there are none
+	mu      sync.RWMutex
+	list    map[uintptr]*devArray // by base
+	objs    map[object]*C.struct_cctx
+	mipmaps map[uintptr]mipmap // mipmapped arrays, with the context they were made in
 }
 
 // object is a texture (surf false) or surface object's value.
@@ -109,6 +114,74 @@ func (b *Backend) ArrayAlloc(d *shim.Device, a *shim.Array, size uint64) (uintpt
 	return base, uintptr(arr), shim.OK
 }
 
+// MipmapAlloc makes the driver's mipmapped array in the caller's context on d, and reserves
+// a range for each level.
+func (b *Backend) MipmapAlloc(d *shim.Device, levels []*shim.Array, sizes []uint64) (uintptr, []uintptr, []uintptr, shim.Status) {
+	cc, st := b.ctxFor(b.caller(), d.Index)
+	if st != shim.OK {
+		return 0, nil, nil, st
+	}
+	a := levels[0]
+	desc := C.struct_vg_array3d{w: C.size_t(a.Width), h: C.size_t(a.Height), d: C.size_t(a.Depth),
+		format: C.uint(a.Format), channels: C.uint(a.Channels), flags: C.uint(a.Flags)}
+	var m unsafe.Pointer
+	if r := C.cu_mipmap_create(&m, &desc, C.uint(len(levels))); r != 0 {
+		shim.Log().Warnw("cuMipmappedArrayCreate failed", "result", int(r))
+		return 0, nil, nil, status(r)
+	}
+	fail := func(st shim.Status, made []*devArray) (uintptr, []uintptr, []uintptr, shim.Status) {
+		for _, da := range made {
+			b.arrays.take(da.base)
+			shim.Unmap(da.base, (da.size+4095)&^4095)
+		}
+		C.cu_mipmap_destroy(m)
+		return 0, nil, nil, st
+	}
+	var arrays, bases []uintptr
+	var made []*devArray
+	for i, l := range levels {
+		var arr unsafe.Pointer
+		if r := C.cu_mipmap_level(&arr, m, C.uint(i)); r != 0 {
+			return fail(status(r), made)
+		}
+		base, err := shim.MapAnon((sizes[i]+4095)&^4095, 0)
+		if err != nil {
+			return fail(shim.ErrOutOfMemory, made)
+		}
+		da := &devArray{base: base, size: sizes[i], arr: arr, pitch: l.Width * l.Elem, rows: max(l.Height, 1), level: true}
+		b.arrays.add(da)
+		made = append(made, da)
+		arrays, bases = append(arrays, uintptr(arr)), append(bases, base)
+	}
+	b.arrays.mu.Lock()
+	if b.arrays.mipmaps == nil {
+		b.arrays.mipmaps = map[uintptr]mipmap{}
+	}
+	b.arrays.mipmaps[uintptr(m)] = mipmap{m, cc}
+	b.arrays.mu.Unlock()
+	return uintptr(m), arrays, bases, shim.OK
+}
+
+// MipmapFree destroys a mipmapped array this backend made, with its levels, in its context.
+func (b *Backend) MipmapFree(m uintptr) shim.Status {
+	b.arrays.mu.Lock()
+	mm, ok := b.arrays.mipmaps[m]
+	delete(b.arrays.mipmaps, m)
+	b.arrays.mu.Unlock()
+	if !ok {
+		return shim.ErrInvalidValue
+	}
+	if st := bind(mm.cc); st != shim.OK {
+		return st
+	}
+	return status(C.cu_mipmap_destroy(mm.p))
+}
+
+type mipmap struct {
+	p  unsafe.Pointer // the CUmipmappedArray
+	cc *C.struct_cctx
+}
+
 // freeArray destroys the array behind a's range, if it is one (DeviceFree, in a's context).
 func (b *Backend) freeArray(a *shim.Alloc) bool {
 	if a.Kind != shim.MemArray {
@@ -117,6 +190,10 @@ func (b *Backend) freeArray(a *shim.Alloc) bool {
 	da := b.arrays.take(a.Base)
 	if da == nil {
 		return false
+	}
+	if da.level {
+		shim.Unmap(da.base, (da.size+4095)&^4095)
+		return true
 	}
 	if r := C.cu_array_destroy(da.arr); r != 0 {
 		shim.Log().Warnw("cuArrayDestroy failed", "result", int(r))
@@ -267,4 +344,5 @@ func (b *Backend) SurfObjectDestroy(v uint64) shim.Status {
 	}
 	return status(C.cu_surf_destroy(C.ulonglong(v)))
 }
+
 var _ shim.ArrayBackend = (*Backend)(nil)

@@ -174,3 +174,49 @@ func TestAnotherClientCannotUseOrDestroyTheDriversObjects(t *testing.T) {
 	h := readFakeArrays()
 	assert.Equal(t, [3]int{g.TexFreed + 1, g.SurfFreed + 1, g.ArraysFreed + 1}, [3]int{h.TexFreed, h.SurfFreed, h.ArraysFreed}, "the client went: its objects and array with it")
 }
+
+// A mipmapped array is the driver's: its levels are the driver's level arrays, copies reach
+// them, a texture over it names the driver's, and freeing it destroys it once, its levels
+// with it (never one by one).
+func TestMipmappedArraysAreTheDriversWithTheirLevels(t *testing.T) {
+	withFakeGPU(t)
+	shim.AsClient(1, func() {
+		made0, freed0, _ := fakeMipmaps()
+		var mm uintptr
+		d := floatDesc()
+		ext := [3]uint64{64, 16, 0}
+		require.Equal(t, cudart.Success, cudart.MallocMipmappedArray(unsafe.Pointer(&mm), unsafe.Pointer(&d), unsafe.Pointer(&ext), 3, 0))
+		made, _, levels := fakeMipmaps()
+		require.Equal(t, made0+1, made)
+		assert.Equal(t, uint32(3), levels)
+		assert.Equal(t, arrayDesc{W: 64, H: 16, Format: shim.FmtF32, Channels: 1}, readFakeArrays().Desc)
+		m, _ := shim.LookupMipmap(mm)
+		require.NotZero(t, m.Real)
+
+		var l1 uintptr
+		require.Equal(t, cudart.Success, cudart.GetMipmappedArrayLevel(unsafe.Pointer(&l1), mm, 1))
+		host := make([]float32, 32)
+		require.Equal(t, cudart.Success, cudart.Memcpy2DToArray(l1, 0, 7, uintptr(unsafe.Pointer(&host[0])), 128, 128, 1, shim.HostToDevice))
+		f := readFakeArrays()
+		assert.Equal(t, copySide{Y: 7, Type: memArray, Array: m.Real + 2}, f.Copy.Dst, "level 1 (32 x 8), its last row")
+		assert.Equal(t, cudart.ErrorInvalidValue, cudart.Memcpy2DToArray(l1, 0, 8, uintptr(unsafe.Pointer(&host[0])), 128, 128, 1, shim.HostToDevice), "past level 1's rows")
+
+		res := make([]byte, shim.ResDescSize)
+		binary.LittleEndian.PutUint32(res, shim.ResMipmap)
+		binary.LittleEndian.PutUint64(res[8:], uint64(mm))
+		var obj uint64
+		require.Equal(t, cudart.Success, cudart.CreateTextureObject(unsafe.Pointer(&obj), unsafe.Pointer(&res[0]), unsafe.Pointer(&make([]byte, shim.TexDescSize)[0]), nil))
+		f = readFakeArrays()
+		assert.Equal(t, uint64(m.Real), binary.LittleEndian.Uint64(f.Res[8:]))
+		require.Equal(t, cudart.Success, cudart.DestroyTextureObject(obj))
+
+		arraysFreed := readFakeArrays().ArraysFreed
+		require.Equal(t, cudart.Success, cudart.FreeMipmappedArray(mm))
+		_, freed, _ := fakeMipmaps()
+		assert.Equal(t, freed0+1, freed)
+		assert.Equal(t, arraysFreed, readFakeArrays().ArraysFreed, "levels go with their mipmapped array")
+		assert.NotEqual(t, cudart.Success, cudart.FreeMipmappedArray(mm))
+		_, freed, _ = fakeMipmaps()
+		assert.Equal(t, freed0+1, freed, "once")
+	})
+}

@@ -503,6 +503,15 @@ int cu_tex_create(unsigned long long *o, const void *res, const void *tex, const
 int cu_tex_destroy(unsigned long long o) { int r = array_syms(); return r ? r : t_destroy(o); }
 int cu_surf_create(unsigned long long *o, const void *res) { int r = array_syms(); return r ? r : s_create(o, res); }
 int cu_surf_destroy(unsigned long long o) { int r = array_syms(); return r ? r : s_destroy(o); }
+static int (*m_mcreate)(void **, const struct vg_array3d *, unsigned), (*m_mlevel)(void **, void *, unsigned), (*m_mdestroy)(void *);
+static int mipmap_syms(void) {
+	if (m_mdestroy) return 0;
+	A(m_mcreate, "cuMipmappedArrayCreate") A(m_mlevel, "cuMipmappedArrayGetLevel") A(m_mdestroy, "cuMipmappedArrayDestroy")
+	return 0;
+}
+int cu_mipmap_create(void **m, const struct vg_array3d *d, unsigned levels) { int r = mipmap_syms(); return r ? r : m_mcreate(m, d, levels); }
+int cu_mipmap_level(void **a, void *m, unsigned level) { int r = mipmap_syms(); return r ? r : m_mlevel(a, m, level); }
+int cu_mipmap_destroy(void *m) { int r = mipmap_syms(); return r ? r : m_mdestroy(m); }
 
 // The fake driver's arrays and objects: what it was last given, and how many it made and
 // destroyed (cu_fake_arrays). Object values are the fake driver's own small numbers, as the
@@ -526,9 +535,17 @@ static int fake_screate(unsigned long long *o, const void *res) { memcpy(fake_tr
 static int fake_sdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
 static int fake_retain(void **ctx, int d) { *ctx = (void *)(uintptr_t)(0xc000 + d); return 0; }
 static int fake_sync(void) { return 0; }
+static int fake_mmade, fake_mfreed;
+static unsigned fake_mlevels;
+static int fake_mcreate(void **m, const struct vg_array3d *d, unsigned levels) { fake_adesc = *d, fake_mlevels = levels; *m = (void *)(uintptr_t)(0xb0000 + 0x100 * ++fake_mmade); return 0; }
+static int fake_mlevel(void **a, void *m, unsigned level) { *a = (void *)((uintptr_t)m + 1 + level); return 0; }
+static int fake_mdestroy(void *m) { (void)m; fake_mfreed++; return 0; }
+// cu_fake_mipmaps: mipmapped arrays made and destroyed, and the last one's level count.
+void cu_fake_mipmaps(int *made, int *freed, unsigned *levels) { *made = fake_mmade, *freed = fake_mfreed, *levels = fake_mlevels; }
 void cu_fake_arrays_on(void) {
 	a_create = fake_acreate, a_destroy = fake_adestroy, a_copy = fake_acopy;
 	t_create = fake_tcreate, t_destroy = fake_tdestroy, s_create = fake_screate, s_destroy = fake_sdestroy;
+	m_mcreate = fake_mcreate, m_mlevel = fake_mlevel, m_mdestroy = fake_mdestroy;
 	p_retain = fake_retain, p_sync = fake_sync;
 }
 // cu_fake_arrays reads the recorder: counts (copies, arrays made and freed, textures made and

@@ -8,6 +8,7 @@ void cu_fake_pending(int r);
 void cu_fake_events(int *made, int *freed);
 #include "array.h"
 void cu_fake_arrays_on(void);
+void cu_fake_mipmaps(int *made, int *freed, unsigned *levels);
 void cu_fake_arrays(int *counts, struct vg_array3d *ad, struct vg_memcpy3d *cp, unsigned char *res, unsigned char *tex, unsigned long long *freed);
 */
 import "C"
@@ -111,4 +112,13 @@ type copySide struct {
 	Dev     uint64
 	Array   uintptr
 	Pitch   uint64
+}
+
+// fakeMipmaps is how many mipmapped arrays the fake driver made and destroyed, and the last
+// one's level count.
+func fakeMipmaps() (made, freed int, levels uint32) {
+	var m, f C.int
+	var l C.uint
+	C.cu_fake_mipmaps(&m, &f, &l)
+	return int(m), int(f), uint32(l)
 }

@@ -86,6 +86,7 @@ func DestroyArray(h uintptr) Status {
 // in every dimension that is not a layer count, down to 1.
 type Mipmap struct {
 	Levels []uintptr
+	Real   uintptr // the driver's CUmipmappedArray on a GPU backend (ArrayBackend), else 0
 }
 
 // MipmapLevels is how many levels an array of w x h x depth elements (flags: layered arrays
@@ -110,6 +111,7 @@ func NewMipmap(d *Device, base *Array, levels uint32) (uintptr, Status) {
 		return 0, ErrInvalidValue
 	}
 	m := &Mipmap{}
+	var all []*Array
 	for i := range levels {
 		a := *base
 		a.Level, a.Storage = true, nil
@@ -120,12 +122,19 @@ func NewMipmap(d *Device, base *Array, levels uint32) (uintptr, Status) {
 		if base.Depth != 0 && base.Flags&(ArrayLayered|ArrayCubemap) == 0 {
 			a.Depth = max(base.Depth>>i, 1)
 		}
+		if ab := arrayBackend(); ab != nil {
+			all = append(all, &a)
+			continue
+		}
 		h, st := NewArray(d, &a)
 		if st != OK {
 			freeLevels(m)
 			return 0, st
 		}
 		m.Levels = append(m.Levels, h)
+	}
+	if ab := arrayBackend(); ab != nil {
+		return newRealMipmap(ab, d, m, all)
 	}
 	return NewHandle(KindMipmap, m), OK
 }
@@ -148,6 +157,7 @@ func DestroyMipmap(h uintptr) Status {
 		return ErrInvalidHandle
 	}
 	freeLevels(m)
+	m.Close()
 	return OK
 }
 

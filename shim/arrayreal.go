@@ -23,6 +23,12 @@ type ArrayBackend interface {
 	TexObjectDestroy(obj uint64) Status
 	SurfObjectCreate(res []byte) (uint64, Status)
 	SurfObjectDestroy(obj uint64) Status
+	// MipmapAlloc makes the driver's mipmapped array whose level 0 is levels[0] (each
+	// level's dimensions as the model made them, sizes[i] bytes packed) and returns it and,
+	// per level, the driver's array and the range standing for it. A level's range is freed
+	// with DeviceFree, which leaves the level to MipmapFree.
+	MipmapAlloc(d *Device, levels []*Array, sizes []uint64) (real uintptr, arrays, bases []uintptr, st Status)
+	MipmapFree(real uintptr) Status
 }
 
 // arrayBackend is the backend as an ArrayBackend, or nil.
@@ -45,6 +51,44 @@ func allocArray(d *Device, a *Array, size uint64) (*Alloc, Status) {
 	})
 }
 
+// newRealMipmap is NewMipmap on an ArrayBackend: the levels are the driver's mipmapped
+// array's, each a MemArray range charged as the model's levels are.
+func newRealMipmap(ab ArrayBackend, d *Device, m *Mipmap, levels []*Array) (uintptr, Status) {
+	sizes := make([]uint64, len(levels))
+	for i, a := range levels {
+		sizes[i] = a.Width * a.Elem * max(a.Height, 1) * max(a.Depth, 1)
+	}
+	real, arrays, bases, st := ab.MipmapAlloc(d, levels, sizes)
+	if st != OK {
+		return 0, st
+	}
+	m.Real = real
+	for i, a := range levels {
+		s, st := allocWith(d, sizes[i], MemArray, func() (uintptr, Status) { return bases[i], OK })
+		if st != OK {
+			for _, b := range bases[i:] { // ranges no Alloc holds yet: freed as a level's are
+				S().Backend.DeviceFree(&Alloc{Base: b, Kind: MemArray, Dev: d, Owner: CallerOwner()})
+			}
+			freeLevels(m)
+			m.Close()
+			return 0, st
+		}
+		a.Storage, a.Real = s, arrays[i]
+		m.Levels = append(m.Levels, NewHandle(KindArray, a))
+	}
+	return NewHandle(KindMipmap, m), OK
+}
+
+// Close destroys the driver's mipmapped array, once (destroy, or its client gone).
+func (m *Mipmap) Close() {
+	if v := m.Real; v != 0 {
+		m.Real = 0
+		if ab := arrayBackend(); ab != nil {
+			ab.MipmapFree(v)
+		}
+	}
+}
+
 // driverRes is a driver-form resource description with the model's array (or mipmapped
 // array) handle at offset 8 replaced by the driver's; false when there is none.
 func driverRes(dres []byte) ([]byte, bool) {
@@ -58,7 +102,11 @@ func driverRes(dres []byte) ([]byte, bool) {
 		}
 		Le.PutUint64(r[8:], uint64(a.Real))
 	case ResMipmap:
-		return nil, false // the model's levels are separate arrays: no mipmapped array of the driver's
+		m, ok := LookupMipmap(h)
+		if !ok || m.Real == 0 {
+			return nil, false
+		}
+		Le.PutUint64(r[8:], uint64(m.Real))
 	}
 	return r, true
 }
