@@ -67,9 +67,9 @@ func (d *arrayDriver) destroy(v uint64) shim.Status {
 }
 
 func (d *arrayDriver) TexObjectCreate(res, tex, view []byte) (uint64, shim.Status) { return d.object() }
-func (d *arrayDriver) TexObjectDestroy(v uint64) shim.Status                      { return d.destroy(v) }
-func (d *arrayDriver) SurfObjectCreate(res []byte) (uint64, shim.Status)          { return d.object() }
-func (d *arrayDriver) SurfObjectDestroy(v uint64) shim.Status                     { return d.destroy(v) }
+func (d *arrayDriver) TexObjectDestroy(v uint64) shim.Status                       { return d.destroy(v) }
+func (d *arrayDriver) SurfObjectCreate(res []byte) (uint64, shim.Status)           { return d.object() }
+func (d *arrayDriver) SurfObjectDestroy(v uint64) shim.Status                      { return d.destroy(v) }
 func (d *arrayDriver) MipmapAlloc(*shim.Device, []*shim.Array, []uint64) (uintptr, []uintptr, []uintptr, shim.Status) {
 	return 0, nil, nil, shim.ErrNotSupported
 }
