@@ -39,6 +39,7 @@ type devArray struct {
 	arr         unsafe.Pointer // the CUarray
 	pitch, rows uint64         // bytes per row, rows per slice
 	level       bool           // a mipmapped array's level: destroyed with it (MipmapFree)
+	cc          *C.struct_cctx // the context it was made in, where its copies run
 }
 
 // arrayTable finds the array behind a storage address.
@@ -95,7 +96,8 @@ func (t *arrayTable) at(p uintptr, n uint64) *devArray {
 // ArrayAlloc makes the driver's array for a in the caller's context on d, and reserves the
 // range that stands for it.
 func (b *Backend) ArrayAlloc(d *shim.Device, a *shim.Array, size uint64) (uintptr, uintptr, shim.Status) {
-	if _, st := b.ctxFor(b.caller(), d.Index); st != shim.OK {
+	cc, st := b.ctxFor(b.caller(), d.Index)
+	if st != shim.OK {
 		return 0, 0, st
 	}
 	desc := C.struct_vg_array3d{w: C.size_t(a.Width), h: C.size_t(a.Height), d: C.size_t(a.Depth),
@@ -110,7 +112,7 @@ func (b *Backend) ArrayAlloc(d *shim.Device, a *shim.Array, size uint64) (uintpt
 		C.cu_array_destroy(arr)
 		return 0, 0, shim.ErrOutOfMemory
 	}
-	b.arrays.add(&devArray{base: base, size: size, arr: arr, pitch: a.Width * a.Elem, rows: max(a.Height, 1)})
+	b.arrays.add(&devArray{base: base, size: size, arr: arr, pitch: a.Width * a.Elem, rows: max(a.Height, 1), cc: cc})
 	return base, uintptr(arr), shim.OK
 }
 
@@ -148,7 +150,7 @@ func (b *Backend) MipmapAlloc(d *shim.Device, levels []*shim.Array, sizes []uint
 		if err != nil {
 			return fail(shim.ErrOutOfMemory, made)
 		}
-		da := &devArray{base: base, size: sizes[i], arr: arr, pitch: l.Width * l.Elem, rows: max(l.Height, 1), level: true}
+		da := &devArray{base: base, size: sizes[i], arr: arr, pitch: l.Width * l.Elem, rows: max(l.Height, 1), level: true, cc: cc}
 		b.arrays.add(da)
 		made = append(made, da)
 		arrays, bases = append(arrays, uintptr(arr)), append(bases, base)
@@ -230,7 +232,12 @@ func (b *Backend) arrayCopy(dst, src uintptr, n uint64, kind int32) (shim.Status
 	if kind == shim.HostToHost {
 		return shim.ErrInvalidValue, true
 	}
-	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+	// In the array's own context (its device's): the destination's, else the source's.
+	home := da
+	if home == nil {
+		home = sa
+	}
+	if st := bind(home.cc); st != shim.OK {
 		return st, true
 	}
 	dstDev := kind == shim.HostToDevice || kind == shim.DeviceToDevice
