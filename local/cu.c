@@ -610,3 +610,77 @@ int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals) {
 	memcpy(ids, fake_last.ids, sizeof fake_last.ids), memcpy(vals, fake_last.vals, sizeof fake_last.vals);
 	return fake_last.kind;
 }
+
+// CUDA arrays, texture and surface objects (local/array.go); the descriptors are in array.h.
+#include "array.h"
+
+static int (*a_create)(void **, const struct vg_array3d *), (*a_destroy)(void *), (*a_copy)(const struct vg_memcpy3d *);
+static int (*t_create)(unsigned long long *, const void *, const void *, const void *), (*t_destroy)(unsigned long long);
+static int (*s_create)(unsigned long long *, const void *), (*s_destroy)(unsigned long long);
+static int array_syms(void) {
+	if (s_destroy) return 0;
+#define A(v, name) if (!(*(void **)&v = dlsym(lib, name))) return 801;
+	A(a_create, "cuArray3DCreate_v2") A(a_destroy, "cuArrayDestroy") A(a_copy, "cuMemcpy3D_v2")
+	A(t_create, "cuTexObjectCreate") A(t_destroy, "cuTexObjectDestroy") A(s_create, "cuSurfObjectCreate") A(s_destroy, "cuSurfObjectDestroy")
+	return 0;
+}
+int cu_array_create(void **a, const struct vg_array3d *d) { int r = array_syms(); return r ? r : a_create(a, d); }
+int cu_array_destroy(void *a) { int r = array_syms(); return r ? r : a_destroy(a); }
+int cu_memcpy3d(const struct vg_memcpy3d *p) { int r = array_syms(); return r ? r : a_copy(p); }
+int cu_tex_create(unsigned long long *o, const void *res, const void *tex, const void *view) { int r = array_syms(); return r ? r : t_create(o, res, tex, view); }
+int cu_tex_destroy(unsigned long long o) { int r = array_syms(); return r ? r : t_destroy(o); }
+int cu_surf_create(unsigned long long *o, const void *res) { int r = array_syms(); return r ? r : s_create(o, res); }
+int cu_surf_destroy(unsigned long long o) { int r = array_syms(); return r ? r : s_destroy(o); }
+static int (*m_mcreate)(void **, const struct vg_array3d *, unsigned), (*m_mlevel)(void **, void *, unsigned), (*m_mdestroy)(void *);
+static int mipmap_syms(void) {
+	if (m_mdestroy) return 0;
+	A(m_mcreate, "cuMipmappedArrayCreate") A(m_mlevel, "cuMipmappedArrayGetLevel") A(m_mdestroy, "cuMipmappedArrayDestroy")
+	return 0;
+}
+int cu_mipmap_create(void **m, const struct vg_array3d *d, unsigned levels) { int r = mipmap_syms(); return r ? r : m_mcreate(m, d, levels); }
+int cu_mipmap_level(void **a, void *m, unsigned level) { int r = mipmap_syms(); return r ? r : m_mlevel(a, m, level); }
+int cu_mipmap_destroy(void *m) { int r = mipmap_syms(); return r ? r : m_mdestroy(m); }
+
+// The fake driver's arrays and objects: what it was last given, and how many it made and
+// destroyed (cu_fake_arrays). Object values are the fake driver's own small numbers, as the
+// real driver's are.
+static struct vg_array3d fake_adesc;
+static struct vg_memcpy3d fake_copy;
+static unsigned char fake_tres[144], fake_ttex[104];
+static int fake_copies, fake_amade, fake_afreed, fake_tmade, fake_tfreed, fake_smade, fake_sfreed;
+static unsigned long long fake_tlast_freed;
+static int fake_acreate(void **a, const struct vg_array3d *d) { fake_adesc = *d; *a = (void *)(uintptr_t)(0xa000 + ++fake_amade); return 0; }
+static int fake_adestroy(void *a) { (void)a; fake_afreed++; return 0; }
+static int fake_acopy(const struct vg_memcpy3d *p) { fake_copy = *p; fake_copies++; return 0; }
+static int fake_tcreate(unsigned long long *o, const void *res, const void *tex, const void *view) {
+	(void)view;
+	memcpy(fake_tres, res, sizeof fake_tres), memcpy(fake_ttex, tex, sizeof fake_ttex);
+	*o = 0x40 + (unsigned long long)++fake_tmade;
+	return 0;
+}
+static int fake_tdestroy(unsigned long long o) { fake_tlast_freed = o; fake_tfreed++; return 0; }
+static int fake_screate(unsigned long long *o, const void *res) { memcpy(fake_tres, res, sizeof fake_tres); *o = 0x400 + (unsigned long long)++fake_smade; return 0; }
+static int fake_sdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
+static int fake_sync(void) { return 0; }
+static int fake_mmade, fake_mfreed;
+static unsigned fake_mlevels;
+static int fake_mcreate(void **m, const struct vg_array3d *d, unsigned levels) { fake_adesc = *d, fake_mlevels = levels; *m = (void *)(uintptr_t)(0xb0000 + 0x100 * ++fake_mmade); return 0; }
+static int fake_mlevel(void **a, void *m, unsigned level) { *a = (void *)((uintptr_t)m + 1 + level); return 0; }
+static int fake_mdestroy(void *m) { (void)m; fake_mfreed++; return 0; }
+// cu_fake_mipmaps: mipmapped arrays made and destroyed, and the last one's level count.
+void cu_fake_mipmaps(int *made, int *freed, unsigned *levels) { *made = fake_mmade, *freed = fake_mfreed, *levels = fake_mlevels; }
+void cu_fake_arrays_on(void) {
+	a_create = fake_acreate, a_destroy = fake_adestroy, a_copy = fake_acopy;
+	t_create = fake_tcreate, t_destroy = fake_tdestroy, s_create = fake_screate, s_destroy = fake_sdestroy;
+	m_mcreate = fake_mcreate, m_mlevel = fake_mlevel, m_mdestroy = fake_mdestroy;
+	p_retain = fake_retain, p_sync = fake_sync;
+}
+// cu_fake_arrays reads the recorder: counts (copies, arrays made and freed, textures made and
+// freed, surfaces made and freed), the last array descriptor, copy, resource and texture
+// descriptions, and the last object destroyed.
+void cu_fake_arrays(int *counts, struct vg_array3d *ad, struct vg_memcpy3d *cp, unsigned char *res, unsigned char *tex, unsigned long long *freed) {
+	counts[0] = fake_copies, counts[1] = fake_amade, counts[2] = fake_afreed, counts[3] = fake_tmade, counts[4] = fake_tfreed;
+	counts[5] = fake_smade, counts[6] = fake_sfreed;
+	*ad = fake_adesc, *cp = fake_copy, *freed = fake_tlast_freed;
+	memcpy(res, fake_tres, sizeof fake_tres), memcpy(tex, fake_ttex, sizeof fake_ttex);
+}

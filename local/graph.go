@@ -70,6 +70,14 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 			return shim.ErrInvalidDeviceFunction
 		}
 		return launchIn(cc, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+	case shim.NodeMemset, shim.NodeMemcpy:
+		// A copy to or from a CUDA array is cuMemcpy3D (array.go): such a graph is replayed
+		// node by node, each copy through Copy.
+		if b.arrays.at(n.Dst, n.N) != nil || (n.Kind == shim.NodeMemcpy && b.arrays.at(n.Src, n.N) != nil) {
+			return shim.ErrNotSupported
+		}
+	}
+	switch n.Kind {
 	case shim.NodeMemset:
 		if n.Elem == 2 || n.Elem == 4 {
 			return status(C.cu_memset_words_cur(cc, C.ulonglong(n.Dst), C.uint(n.Pattern), C.uint(n.Elem), C.size_t(n.N/uint64(n.Elem))))

@@ -54,6 +54,7 @@ type Backend struct {
 	clients   sync.Map // owner -> *client
 	primaryMu sync.Mutex
 	primaries []unsafe.Pointer // primary context per device, retained at its first use
+	arrays    arrayTable       // CUDA arrays and texture/surface objects (array.go)
 }
 
 func init() { shim.LocalDevices, shim.HasLocal = open, true }
@@ -223,6 +224,10 @@ func (b *Backend) DeviceFree(a *shim.Alloc) error {
 			return fmt.Errorf("primary context: %v", st)
 		}
 	default:
+		b.dropArray(a)
+		return nil
+	}
+	if b.freeArray(a) {
 		return nil
 	}
 	if r := C.cu_free(C.ulonglong(a.Base)); r != 0 {
@@ -239,6 +244,9 @@ func (b *Backend) HostFree(a *shim.Alloc) error {
 
 // Copy moves bytes through the driver, in the caller's context.
 func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
+	if st, ok := b.arrayCopy(dst, src, n, kind); ok {
+		return st
+	}
 	if kind == shim.HostToHost {
 		copy(shim.Bytes(dst, n), shim.Bytes(src, n))
 		return shim.OK
@@ -269,6 +277,9 @@ func (b *Backend) copyIn(c *client, cc *C.struct_cctx, dst, src uintptr, n uint6
 // CopyAsync leaves a copy between the device and registered host memory (a client's shared
 // pinned allocation) to the stream; anything else is copied as Copy does.
 func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status {
+	if st, ok := b.arrayCopy(dst, src, n, kind); ok {
+		return st
+	}
 	if kind == shim.HostToHost {
 		return b.Copy(dst, src, n, kind)
 	}
@@ -288,6 +299,9 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 
 // Set fills device memory.
 func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
+	if b.arrays.at(dst, n) != nil { // an array's elements are set by copies only
+		return shim.ErrInvalidValue
+	}
 	if _, st := b.homeCtx(b.caller()); st != shim.OK {
 		return st
 	}

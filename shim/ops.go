@@ -22,6 +22,19 @@ const maxSize = uint64(1) << 48
 
 // AllocDevice charges and maps size bytes of device memory on d.
 func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
+	return allocWith(d, size, kind, func() (uintptr, Status) {
+		p, err := S().Backend.DeviceAlloc(d, size)
+		if err != nil {
+			Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
+			return 0, ErrOutOfMemory
+		}
+		return p, OK
+	})
+}
+
+// allocWith charges size bytes on d and the caller's quota, then has alloc place them; what
+// alloc refuses is refunded.
+func allocWith(d *Device, size uint64, kind MemKind, alloc func() (uintptr, Status)) (*Alloc, Status) {
 	if size == 0 {
 		return nil, ErrInvalidValue
 	}
@@ -37,14 +50,13 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 		d.Refund(charge)
 		return nil, ErrOutOfMemory
 	}
-	p, err := S().Backend.DeviceAlloc(d, size)
-	if err != nil {
+	p, st := alloc()
+	if st != OK {
 		d.Refund(charge)
 		if q != nil {
 			q.refund(charge)
 		}
-		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
-		return nil, ErrOutOfMemory
+		return nil, st
 	}
 	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge}
 	S().Mem.Add(a)
