@@ -323,6 +323,7 @@ func requestLocked(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
+	countWireLocked(op, false)
 	if err := wireRequestLocked(op, parts...); err != nil {
 		return lostLocked(err)
 	}
@@ -446,6 +447,7 @@ func post(op uint32, parts ...[]byte) error {
 func postLocked(op uint32, parts ...[]byte) error {
 	awaiting.Store(0)
 	seq++
+	countWireLocked(op, true)
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
 	}
