@@ -149,9 +149,28 @@ func init() {
 		}
 		return r, true
 	}
-	// The client's device model answers the static queries (shim/fast.c) once the driver is
-	// initialised: a cuInit the server accepted initialises it here too, as the runtime does.
+	// A cuInit the server accepted initialises the client's driver state too, as a runtime
+	// call does: the calls the client answers itself check it.
 	afterCall[byName["cuInit"].Op] = func([]wire.Value) { shim.MarkInitialized() }
+	// A device's attributes never change: each (attribute, device) the server answered is
+	// answered here from then on (cuBLAS asks for the multiprocessor count before each GEMM).
+	// Failures are not kept: a bad attribute or device gets the server's error every time.
+	var attrs sync.Map // [2]int32{attrib, dev} -> int32
+	beforeCall[byName["cuDeviceGetAttribute"].Op] = func(f *api.Func, v []wire.Value) (uint64, bool) {
+		if v[0].U == 0 {
+			return 0, false
+		}
+		key := [2]int32{int32(v[1].U), int32(v[2].U)}
+		if a, ok := attrs.Load(key); ok {
+			shim.PutI32(unsafe.Pointer(uintptr(v[0].U)), a.(int32))
+			return 0, true
+		}
+		r := forwardCall(f, v)
+		if r == 0 {
+			attrs.Store(key, *(*int32)(unsafe.Pointer(uintptr(v[0].U))))
+		}
+		return r, true
+	}
 	beforeCall[setCurrent.Op] = setter(true)
 	for _, name := range []string{"cuCtxPushCurrent", "cuCtxPushCurrent_v2"} {
 		beforeCall[byName[name].Op] = setter(false)
