@@ -561,6 +561,7 @@ func flusher() {
 // lostLocked marks the connection dead after err: every later call fails at once. mu is held.
 func lostLocked(err error) error {
 	dead = fmt.Errorf("vgpu server connection lost: %w", err)
+	connLost.Store(true) // the client's own answers (remote/ctxcache.go) stop too
 	shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
 	conn.Close()
 	return dead

@@ -3,6 +3,7 @@ package remote
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"vgpu/shim"
@@ -29,6 +30,10 @@ var ctxKnown struct {
 	dev      int32             // cur's device
 	ids      map[uint64]uint64 // context -> cuCtxGetId's answer
 }
+
+// connLost is set once the connection failed: every call then fails as the server's would
+// have, none answered from what the client knew.
+var connLost atomic.Bool
 
 // changesCtx[op] is set for the calls that may change the server's current context.
 var changesCtx = make([]bool, 1<<16)
@@ -59,7 +64,7 @@ func init() {
 		ctxKnown.Lock()
 		valid, cur, g0 := ctxKnown.valid, ctxKnown.cur, ctxKnown.gen
 		ctxKnown.Unlock()
-		if valid {
+		if valid && !connLost.Load() {
 			shim.PutPtr(unsafe.Pointer(uintptr(v[0].U)), uintptr(cur))
 			return 0, true
 		}
@@ -76,7 +81,7 @@ func init() {
 		ctxKnown.Lock()
 		valid, cur, devKnown, dev, g0 := ctxKnown.valid, ctxKnown.cur, ctxKnown.devKnown, ctxKnown.dev, ctxKnown.gen
 		ctxKnown.Unlock()
-		if valid && cur != 0 && devKnown {
+		if valid && cur != 0 && devKnown && !connLost.Load() {
 			shim.PutI32(unsafe.Pointer(uintptr(v[0].U)), dev)
 			return 0, true
 		}
@@ -101,7 +106,7 @@ func init() {
 			same := ctxKnown.valid && h != 0 && ctxKnown.cur == h
 			g0 := ctxKnown.gen
 			ctxKnown.Unlock()
-			if same && skipSame {
+			if same && skipSame && !connLost.Load() {
 				return 0, true
 			}
 			r := forwardCall(f, v)
@@ -132,7 +137,7 @@ func init() {
 		id, ok := ctxKnown.ids[h]
 		g0 := ctxKnown.gen
 		ctxKnown.Unlock()
-		if h != 0 && ok {
+		if h != 0 && ok && !connLost.Load() {
 			*(*uint64)(unsafe.Pointer(uintptr(v[1].U))) = id
 			return 0, true
 		}
@@ -161,7 +166,7 @@ func init() {
 			return 0, false
 		}
 		key := [2]int32{int32(v[1].U), int32(v[2].U)}
-		if a, ok := attrs.Load(key); ok {
+		if a, ok := attrs.Load(key); ok && !connLost.Load() {
 			shim.PutI32(unsafe.Pointer(uintptr(v[0].U)), a.(int32))
 			return 0, true
 		}
