@@ -323,6 +323,7 @@ func requestLocked(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
+	countWireLocked(op, false)
 	if err := wireRequestLocked(op, parts...); err != nil {
 		return lostLocked(err)
 	}
@@ -446,6 +447,7 @@ func post(op uint32, parts ...[]byte) error {
 func postLocked(op uint32, parts ...[]byte) error {
 	awaiting.Store(0)
 	seq++
+	countWireLocked(op, true)
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
 	}
@@ -559,6 +561,7 @@ func flusher() {
 // lostLocked marks the connection dead after err: every later call fails at once. mu is held.
 func lostLocked(err error) error {
 	dead = fmt.Errorf("vgpu server connection lost: %w", err)
+	connLost.Store(true) // the client's own answers (remote/ctxcache.go) stop too
 	shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
 	conn.Close()
 	return dead
