@@ -39,8 +39,9 @@ func ImageKernels(image []byte) (names []string, known bool) {
 	return nil, false
 }
 
-// cubinKernels reads a cubin's symbol table: its global STT_FUNC symbols marked as entries.
-// A cubin without a symbol table (none that nvcc makes) falls back to its .text.NAME sections.
+// cubinKernels reads a cubin's symbol table: its STT_FUNC symbols marked as entries. A cubin
+// whose symbol table has no functions (none that nvcc makes) is read by its .text.NAME
+// sections.
 func cubinKernels(image []byte) ([]string, bool) {
 	if len(image) < 64 {
 		return nil, false
@@ -50,13 +51,18 @@ func cubinKernels(image []byte) ([]string, bool) {
 		return nil, false
 	}
 	var out []string
-	syms, err := f.Symbols()
-	if err == nil {
-		for _, s := range syms {
-			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Other&stoCudaEntry != 0 && s.Name != "" && !slices.Contains(out, s.Name) {
-				out = append(out, s.Name)
-			}
+	syms, _ := f.Symbols()
+	funcs := false
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC {
+			continue
 		}
+		funcs = true
+		if s.Other&stoCudaEntry != 0 && s.Name != "" && !slices.Contains(out, s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	if funcs {
 		return out, true
 	}
 	for _, s := range f.Sections {
