@@ -51,14 +51,25 @@ func (m *Module) DefinedKernels() ([]string, bool) {
 	return m.names, m.namesKnown
 }
 
-// Defines reports whether m's image defines kernel name; an image that cannot be read
-// answers by its strings (imageNames), the best the model can do without a driver.
+// AskKernel is set in a remote client: it asks the server's backend (whose driver, on a GPU
+// host, loads the image) whether m defines kernel name. Defines asks it only about an image
+// vgpu cannot read itself, where the backend's driver is the one that can answer.
+var AskKernel func(m *Module, name string) (defined, answered bool)
+
+// Defines reports whether m's image defines kernel name; an image that cannot be read is
+// asked of the backend (AskKernel), else answers by its strings (imageNames), the best the
+// model can do without a driver.
 func (m *Module) Defines(name string) bool {
 	if name == "" {
 		return false
 	}
 	if names, known := m.DefinedKernels(); known {
 		return slices.Contains(names, name)
+	}
+	if ask := AskKernel; ask != nil {
+		if defined, answered := ask(m, name); answered {
+			return defined
+		}
 	}
 	switch {
 	case m.image != nil:
@@ -280,6 +291,20 @@ func (m *Module) Unregister(kind Kind) {
 	}
 	kernelsMu.Unlock()
 	Release(kind, m.Handle)
+}
+
+// Forget drops a kernel of m that its backend did not resolve (a name the client took that
+// the server's driver does not define), with its handle.
+func (m *Module) Forget(k *Kernel) {
+	m.mu.Lock()
+	m.Kernels = slices.DeleteFunc(m.Kernels, func(x *Kernel) bool { return x == k })
+	m.mu.Unlock()
+	kernelsMu.Lock()
+	if k.HostFun != 0 && kernelsByHost[k.HostFun] == k {
+		delete(kernelsByHost, k.HostFun)
+	}
+	kernelsMu.Unlock()
+	Release(KindFunction, k.Handle)
 }
 
 // KernelByHost finds the kernel whose host stub is at hostFun, or, as CUDA 12's runtime
