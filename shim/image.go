@@ -125,7 +125,7 @@ func ptxKernels(text []byte) []string {
 // no cubin (PTX only, for the driver to compile), its PTX's entries.
 func fatbinKernels(image []byte) ([]string, bool) {
 	var cubin, ptx []string
-	haveCubin, known := false, true
+	haveCubin, havePTX, known := false, false, true
 	FatbinPayloads(image, func(kind uint16, p []byte, ok bool) {
 		if !ok {
 			known = false
@@ -146,6 +146,7 @@ func fatbinKernels(image []byte) ([]string, bool) {
 				}
 			}
 		case fatbinKindPTX:
+			havePTX = true
 			for _, n := range ptxKernels(p) {
 				if !slices.Contains(ptx, n) {
 					ptx = append(ptx, n)
@@ -153,8 +154,8 @@ func fatbinKernels(image []byte) ([]string, bool) {
 			}
 		}
 	})
-	if !known {
-		return nil, false
+	if !known || !haveCubin && !havePTX {
+		return nil, false // a fat binary with nothing vgpu can read says nothing about a name
 	}
 	if haveCubin {
 		return cubin, true
@@ -164,7 +165,8 @@ func fatbinKernels(image []byte) ([]string, bool) {
 
 // FatbinPayloads calls f with each entry of a fat binary (its containers one after another):
 // its kind and its payload, decompressed; ok is false for an entry whose payload cannot be
-// read. The walk is bounded by each header's own sizes, so a hostile image ends it.
+// read, or once for a malformed entry header, which ends the walk. The walk is bounded by
+// each header's own sizes, so a hostile image ends it.
 func FatbinPayloads(image []byte, f func(kind uint16, payload []byte, ok bool)) {
 	le := binary.LittleEndian
 	for len(image) >= 16 && le.Uint32(image) == fatbinMagic {
@@ -177,6 +179,7 @@ func FatbinPayloads(image []byte, f func(kind uint16, payload []byte, ok bool)) 
 			e := entries[off:]
 			ehs, ps := uint64(le.Uint32(e[4:])), le.Uint64(e[8:])
 			if ehs < 0x40 || ehs > uint64(len(e)) || ps > uint64(len(e))-ehs {
+				f(0, nil, false) // a malformed entry: the rest cannot be read
 				return
 			}
 			p, ok := entryPayload(e[:ehs], e[ehs:ehs+ps])

@@ -233,3 +233,18 @@ func TestFatbinPayloads_HostileSizesEndTheWalk(t *testing.T) {
 	}
 	require.NotPanics(t, func() { ImageKernels(img[:40]) })
 }
+
+func TestImageKernels_AFatBinaryWithNoReadableEntryIsUnknown(t *testing.T) {
+	// A container header around a bare name table, as tests register for the runtime.
+	img := binary.LittleEndian.AppendUint32(nil, fatbinMagic)
+	img = binary.LittleEndian.AppendUint16(img, 1)
+	img = binary.LittleEndian.AppendUint16(img, 16)
+	img = binary.LittleEndian.AppendUint64(img, 48)
+	img = append(img, "_Z5kstubv\x00dev_var\x00"...)
+	img = append(img, make([]byte, 30)...)
+	_, known := ImageKernels(img)
+	assert.False(t, known)
+	assert.True(t, (&Module{image: img}).Defines("_Z5kstubv"), "answered by its strings")
+	_, known = ImageKernels(testFatbin())
+	assert.False(t, known, "no entries at all")
+}
