@@ -49,6 +49,7 @@ func On() bool {
 	on := shim.S().Config.Backend == "remote"
 	if on {
 		cuda.ClientCode.Store(true) // this client's modules, libraries and kernels are its own records
+		shim.AskKernel = askKernel
 		mode.Store(2)
 	} else {
 		mode.Store(1)

@@ -121,7 +121,7 @@ var simModules sync.Map
 func (b *SimBackend) Function(mod uintptr, name string) (uintptr, []ParamInfo, Status) {
 	v, ok := simModules.Load(mod)
 	m, _ := v.(*Module)
-	if !ok || !imageNames(m.image, name) {
+	if !ok || !m.Defines(name) {
 		return 0, nil, ErrInvalidDeviceFunction
 	}
 	return 1, nil, OK
