@@ -6,6 +6,7 @@ void cu_fake_driver(void);
 int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals);
 void cu_fake_pending(int r);
 void cu_fake_events(int *made, int *freed);
+void cu_fake_cost(long iters);
 */
 import "C"
 
@@ -52,3 +53,6 @@ func fakeEvents() (made, freed int) {
 	C.cu_fake_events(&m, &f)
 	return int(m), int(f)
 }
+
+// setFakeCost makes each fake launch spin iters iterations (the driver's CPU work; 0: none).
+func setFakeCost(iters int) { C.cu_fake_cost(C.long(iters)) }

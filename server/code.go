@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"vgpu/shim"
@@ -23,6 +24,18 @@ func (m *shippedModule) Close() {
 
 // reply is the response of a protocol op outside the function list: its status byte.
 func reply(s shim.Status) []byte { return []byte{byte(s)} }
+
+// statusBytes backs staticReply: one byte per status.
+var statusBytes = func() (b [256]byte) {
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return
+}()
+
+// staticReply is reply without an allocation, for the launch path: a shared, read-only slice
+// whose capacity is its length, so that appending to it copies.
+func staticReply(s shim.Status) []byte { return statusBytes[s : s+1 : s+1] }
 
 // code loads shipped images, resolves kernels and launches them.
 func code(op uint32, p []byte) []byte {
@@ -135,6 +148,9 @@ func code(op uint32, p []byte) []byte {
 		if res != shim.OK {
 			return reply(res)
 		}
+		if s.Capturing() != nil { // the graph keeps the arguments; the frame's bytes are borrowed
+			args = bytes.Clone(args)
+		}
 		// Unknown ids are refused; events named by an attribute must be this client's, and
 		// are recorded here rather than handed to the driver as the client's numbers.
 		var events []*shim.Event
@@ -145,7 +161,7 @@ func code(op uint32, p []byte) []byte {
 		// Through the stream: a capturing stream records the launch for its graph, whose
 		// replay on this server then launches it again (the payload is this frame's own), its
 		// attributes with it.
-		return reply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
+		return staticReply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
 	}
 	return reply(shim.ErrNotSupported)
 }

@@ -409,7 +409,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		if in.Buffered() == 0 {
 			w.idle()
 		}
-		h, payload, err := wire.ReadFrame(in)
+		h, payload, err := readFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				log.Infow("connection ended", "err", err)
@@ -464,10 +464,48 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			return
 		}
 		turn.responded()
-		if h.Op == wire.OpGet {
-			downloads.Put(&resp)
+		if h.Op == wire.OpGet && cap(resp) > 1 { // a download's buffer, not an error's status
+			buf := resp // resp itself stays off the heap: it is every request's answer
+			downloads.Put(&buf)
 		}
 	}
+}
+
+// readFrame reads the next frame. A launch's payload is borrowed from in's buffer, valid
+// until the next read (code copies what it keeps: a captured launch's arguments), so that a
+// posted launch costs no allocation; any other request's payload is its own.
+func readFrame(in *bufio.Reader) (wire.Header, []byte, error) {
+	hb, err := in.Peek(wire.HeaderLen)
+	if err != nil {
+		if len(hb) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return wire.Header{}, nil, err
+	}
+	h, err := wire.ParseHeader(hb)
+	if err != nil {
+		return h, nil, err
+	}
+	in.Discard(wire.HeaderLen)
+	if (h.Op == wire.OpLaunch || h.Op == wire.OpLaunchAttrs) && int(h.Len) <= in.Size() {
+		p, err := in.Peek(int(h.Len))
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return h, nil, err
+		}
+		in.Discard(len(p))
+		return h, p, nil
+	}
+	payload := make([]byte, h.Len)
+	if _, err := io.ReadFull(in, payload); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return h, nil, err
+	}
+	return h, payload, nil
 }
 
 // drains reports whether a successful op has waited for everything the client posted before
