@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vgpu/shim"
+	"vgpu/shim/api"
 	"vgpu/wire"
 )
 
@@ -77,12 +78,18 @@ func postedLaunches(fn uint64, n int) []byte {
 	return b
 }
 
+// syncFunc is cudaDeviceSynchronize (looked up once: the list's map is built per call).
+var syncFunc = api.ByName()["cudaDeviceSynchronize"]
+
 // launchRun sends the batch and waits for a synchronising call's answer, which comes once the
 // server has run every launch before it.
 func launchRun(tb testing.TB, c *testClient, batch []byte) {
 	_, err := c.c.Write(batch)
 	require.NoError(tb, err)
-	r, _ := c.call("cudaDeviceSynchronize")
+	p, err := c.request(uint32(syncFunc.Op), nil)
+	require.NoError(tb, err)
+	r, _, err := wire.DecodeResponse(syncFunc, p)
+	require.NoError(tb, err)
 	require.Zero(tb, r, "the launches and the sync succeed")
 }
 

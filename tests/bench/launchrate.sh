@@ -24,9 +24,11 @@ for i in $(seq $REPEATS); do
 	env LD_LIBRARY_PATH=$T/fake $T/bench 20000 3 | awk '$1 == "launch_throughput" {print $2}' >>$T/direct.txt
 	env LD_LIBRARY_PATH="$LIBDIR" VGPU_BACKEND=remote VGPU_SERVER=unix://$SOCK $T/bench 20000 3 >$T/r.txt 2>&1
 	awk '$1 == "launch_throughput" {print $2}' $T/r.txt >>$T/remote.txt
+	awk '$1 == "client_cpu_per_launch" {print -$2}' $T/r.txt >>$T/client.txt
 	grep error $T/r.txt && { tail -20 $T/server.log; exit 1; }
 done
-d=$(best <$T/direct.txt); r=$(best <$T/remote.txt)
+d=$(best <$T/direct.txt); r=$(best <$T/remote.txt); cpu=$(best <$T/client.txt)
 echo "| figure (stand-in driver, cuLaunchKernel $VGPU_FAKE_LAUNCH_NS ns) | driver alone | vgpu remote | remote / driver |"
 echo "|---|---:|---:|---:|"
 awk -v d="$d" -v r="$r" 'BEGIN { printf "| launch_throughput (launches/s, best of runs) | %.0f | %.0f | %.2f× |\n", d, r, r / d }'
+echo "| client's CPU per launch (us, least of runs) | | ${cpu#-} | |"
