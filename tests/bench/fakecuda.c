@@ -10,6 +10,11 @@
 #include <time.h>
 
 static long launch_ns = 2500;
+static long launches;
+#include <stdio.h>
+/* With VGPU_FAKE_REPORT set, each cuCtxSynchronize prints how many launches reached this
+ * driver so far (to check that a benchmark's launches all did). */
+static int report;
 static unsigned long long next_addr = 0x700000000000ull;
 
 static inline long long ns_now(void) {
@@ -44,6 +49,11 @@ int cuInit(unsigned f) {
 	(void)f;
 	const char *e = getenv("VGPU_FAKE_LAUNCH_NS");
 	if (e) launch_ns = atol(e);
+	report = getenv("VGPU_FAKE_REPORT") != 0;
+	/* Processes compared should do the same work per launch: the calibration (noisy on a
+	 * shared machine) is done once and handed to the others as VGPU_FAKE_LAUNCH_ITERS. */
+	const char *it = getenv("VGPU_FAKE_LAUNCH_ITERS");
+	if (it && atol(it) > 0 && launch_ns > 0) iters_per_ns = (double)atol(it) / (double)launch_ns;
 	if (launch_ns > 0 && iters_per_ns == 0) calibrate();
 	return 0;
 }
@@ -94,7 +104,10 @@ int cuCtxSetCurrent(void *c) { (void)c; return 0; }
 int cuCtxCreate_v2(void **c, unsigned f, int d) { (void)f; static int n; *c = (void *)(uintptr_t)(0x2000 + 16 * ++n + d); return 0; }
 int cuCtxPopCurrent_v2(void **c) { *c = 0; return 0; }
 int cuCtxDestroy_v2(void *c) { (void)c; return 0; }
-int cuCtxSynchronize(void) { return 0; }
+int cuCtxSynchronize(void) {
+	if (report) fprintf(stderr, "fake driver: %ld launches\n", launches);
+	return 0;
+}
 int cuMemAlloc_v2(unsigned long long *p, size_t n) {
 	*p = __atomic_fetch_add(&next_addr, (n + 511) & ~511ull, __ATOMIC_RELAXED);
 	return 0;
@@ -115,6 +128,7 @@ int cuFuncSetAttribute(void *f, int a, int v) { (void)f, (void)a, (void)v; retur
 int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sh, void *st, void **p, void **e) {
 	(void)f, (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)sh, (void)st, (void)p, (void)e;
 	busy(launch_ns);
+	__atomic_fetch_add(&launches, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 int cuEventCreate(void **ev, unsigned f) { (void)f; static int n; *ev = (void *)(uintptr_t)(0x30000 + ++n); return 0; }
@@ -122,3 +136,5 @@ int cuEventRecord(void *ev, void *st) { (void)ev, (void)st; return 0; }
 int cuEventQuery(void *ev) { (void)ev; return 0; }
 int cuEventDestroy_v2(void *ev) { (void)ev; return 0; }
 int cuStreamQuery(void *st) { (void)st; return 0; }
+/* The loop's length per launch (benchmarks report and reuse it). */
+long vgpu_fake_launch_iters(void) { return (long)(launch_ns * iters_per_ns); }
