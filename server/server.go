@@ -392,6 +392,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
 	calls := callStats{}
+	var tally opTally // the last op's counters
 	var window shmWindow
 	defer window.detach()
 	shares := hostShares{}
@@ -445,8 +446,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 		slot.Leave()
 		took := time.Since(monoEpoch) - start
-		stats.call(h.Op, byOp[h.Op], took)
-		calls.add(h.Op, h.Kind == wire.KindPost, took)
+		tally.tally(h.Op, byOp, calls, h.Kind == wire.KindPost, took)
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
 				deferred = asCUDAError(byOp[h.Op], r)
