@@ -111,6 +111,16 @@ func code(op uint32, p []byte) []byte {
 		}
 		return out
 	case wire.OpLaunch, wire.OpLaunchAttrs:
+		return launchOp(cb, op, p, nil)
+	}
+	return reply(shim.ErrNotSupported)
+}
+
+// launchOp checks a launch against the model and runs it; with pipe, a launch that would
+// reach the backend is queued on the session's launch thread instead (pipeline.go).
+func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte {
+	le := binary.LittleEndian
+	{
 		if len(p) < wire.LaunchHeader {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -158,12 +168,14 @@ func code(op uint32, p []byte) []byte {
 			return reply(res)
 		}
 		stats.launches.Add(1)
+		if pipe != nil && len(events) == 0 && s.Capturing() == nil && pipe.submit(k.Native, k.Params, lc, args) {
+			return staticReply(shim.OK)
+		}
 		// Through the stream: a capturing stream records the launch for its graph, whose
 		// replay on this server then launches it again (the payload is this frame's own), its
 		// attributes with it.
 		return staticReply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
 	}
-	return reply(shim.ErrNotSupported)
 }
 
 // sealedImage is a client's module image as the driver may read it. cuModuleLoadData takes

@@ -145,3 +145,61 @@ func TestAPostedLaunchAllocatesNothingOnTheServer(t *testing.T) {
 	// below 0.05 a launch, while one allocation per launch would read 1.
 	require.Less(t, perLaunch, 0.05, "allocations per posted launch")
 }
+
+// withPipeline turns the launch thread (pipeline.go) on or off for sessions started after.
+func withPipeline(t *testing.T, on bool) {
+	old := pipelineLaunches
+	pipelineLaunches = on
+	t.Cleanup(func() { pipelineLaunches = old })
+}
+
+// badLaunch is a posted launch the model refuses (a block of zero threads).
+func badLaunch(fn uint64) []byte {
+	le := binary.LittleEndian
+	p := le.AppendUint64(nil, fn)
+	for _, v := range []uint32{1, 1, 1, 0, 1, 1} {
+		p = le.AppendUint32(p, v)
+	}
+	p = le.AppendUint64(le.AppendUint64(p, 0), 0)
+	b, _ := wire.AppendFrame(nil, wire.Header{Kind: wire.KindPost, Op: wire.OpLaunch}, p)
+	return b
+}
+
+// syncResult sends batch and returns what the next cudaDeviceSynchronize answers.
+func syncResult(t *testing.T, c *testClient, batch []byte) uint64 {
+	_, err := c.c.Write(batch)
+	require.NoError(t, err)
+	p, err := c.request(uint32(syncFunc.Op), nil)
+	require.NoError(t, err)
+	r, _, err := wire.DecodeResponse(syncFunc, p)
+	require.NoError(t, err)
+	return r
+}
+
+// With launches on a thread of their own, a synchronising call reports what it reports when
+// the session runs them itself: the first failure in the order the launches were posted (the
+// backend's refusal of launch 1 before the model's refusal of launch 3), then success once
+// reported.
+func TestPipelinedLaunchesReportTheSameFirstFailureInTheSameOrder(t *testing.T) {
+	results := map[bool][]uint64{}
+	for _, on := range []bool{false, true} {
+		withPipeline(t, on)
+		srv := startServer(t, Options{})
+		c := srv.dial(t)
+		fn := kernelOnServer(t, c)
+		// The sim backend refuses to run a kernel unless VGPU_SIM_LAUNCH=noop.
+		st := shim.S()
+		old := st.Config.SimLaunch
+		st.Config.SimLaunch = ""
+		failing := append(postedLaunches(fn, 2), badLaunch(fn)...)
+		results[on] = append(results[on], syncResult(t, c, failing))
+		st.Config.SimLaunch = "noop"
+		results[on] = append(results[on], syncResult(t, c, badLaunch(fn)))
+		results[on] = append(results[on], syncResult(t, c, postedLaunches(fn, 300)))
+		st.Config.SimLaunch = old
+	}
+	require.NotZero(t, results[false][0], "the backend's refusal is reported")
+	require.NotEqual(t, results[false][0], results[false][1], "the backend's and the model's refusals differ")
+	require.Zero(t, results[false][2])
+	require.Equal(t, results[false], results[true])
+}

@@ -406,6 +406,12 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	in := bufio.NewReaderSize(c, 256<<10)
 	w := newBusyWriter(c)
 	defer w.stop()
+	var pipe *launchPipe
+	cb, _ := shim.S().Backend.(shim.CodeBackend)
+	if pipelineLaunches && cb != nil {
+		pipe = newLaunchPipe(cb, id, s.view)
+		defer pipe.stop() // before what the client held is freed (deferred calls run last first)
+	}
 	for {
 		if in.Buffered() == 0 {
 			w.idle()
@@ -427,19 +433,37 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 		start := time.Since(monoEpoch) // one clock read (time.Now reads two clocks)
 		var resp []byte
+		piped := pipe != nil && h.Kind == wire.KindPost && h.Op == wire.OpLaunch && len(payload) <= wire.LaunchHeader+pipeArgs
+		if pipe != nil && !piped {
+			// Everything else comes after the launches before it, and their failure first.
+			st, fault := pipe.drain()
+			if fault != nil {
+				panic(fault)
+			}
+			if st != shim.OK && deferred == 0 {
+				deferred = status(wire.OpLaunch, reply(st))
+			}
+		}
 		slot.Enter()
-		switch h.Op {
-		case wire.OpShmAttach:
+		switch {
+		case piped:
+			if resp = launchOp(cb, h.Op, payload, pipe); status(h.Op, resp) != 0 {
+				// A failure found here comes after any of the launches queued before it.
+				if st, _ := pipe.drain(); st != shim.OK && deferred == 0 {
+					deferred = status(wire.OpLaunch, reply(st))
+				}
+			}
+		case h.Op == wire.OpShmAttach:
 			resp = window.attach(c, payload)
-		case wire.OpShmFileAttach:
+		case h.Op == wire.OpShmFileAttach:
 			resp = window.attachFile(o.ShmFiles, payload, log)
-		case wire.OpPutShm, wire.OpGetShm:
+		case h.Op == wire.OpPutShm, h.Op == wire.OpGetShm:
 			resp = window.op(h.Op, payload)
-		case wire.OpHostShare:
+		case h.Op == wire.OpHostShare:
 			resp = shares.share(c, payload)
-		case wire.OpHostUnshare:
+		case h.Op == wire.OpHostUnshare:
 			resp = shares.unshare(payload)
-		case wire.OpPutHost, wire.OpGetHost:
+		case h.Op == wire.OpPutHost, h.Op == wire.OpGetHost:
 			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
 			resp = answer(h.Op, payload, byOp)
