@@ -53,7 +53,8 @@ func newLaunchPipe(cb shim.CodeBackend, owner uint64, view []*shim.Device) *laun
 	return p
 }
 
-// submit queues a launch; false when it is not for the pipe (its arguments are too large).
+// submit queues a launch; false when it is not for the pipe (its arguments are too large, or
+// the launch thread has faulted).
 func (p *launchPipe) submit(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) bool {
 	if len(args) > pipeArgs {
 		return false
@@ -63,6 +64,10 @@ func (p *launchPipe) submit(fn uintptr, params []shim.ParamInfo, lc shim.LaunchC
 		// Full: wait until half has run, so that the two threads do not wake each other per launch.
 		p.waiting = true
 		p.cond.Wait()
+	}
+	if p.faulted != nil { // the launch thread is gone; the session ends at its next drain
+		p.mu.Unlock()
+		return false
 	}
 	j := &p.jobs[(p.head+p.n)%pipeSlots]
 	j.fn, j.params, j.lc = fn, params, lc
