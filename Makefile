@@ -4,6 +4,7 @@
 #   make demo     show the virtual GPU through the driver, runtime and NVML
 #   make bench    figures into BENCHMARKS.md
 #   make bench-remote  the remote path's round trip, launch rate, bandwidth and GEMM: native, local, remote
+#   make bench-launchrate  launches/s through vgpu serve --backend local on a stand-in driver (2.5 us a launch) vs that driver alone
 #   make bench-decodestep  a decode-shaped step through a sim server over TCP and a unix socket, beside the wire's floor
 #   make ollama-compare  build/bin/ollama-compare: Ollama native vs through vgpu, on a GPU machine
 #   make generate regenerate the //export layer from shim/api/functions.txt
@@ -23,7 +24,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs demo bench bench-remote bench-decodestep bench-drvlaunch ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs demo bench bench-remote bench-decodestep bench-drvlaunch bench-launchrate ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -82,6 +83,9 @@ ggml: lib
 
 demo: all
 	$(MAKE) -C tests/c demo LIBDIR=$(CURDIR)/$(BUILD)/lib
+
+bench-launchrate: all
+	bash tests/bench/launchrate.sh $(CURDIR)/$(BUILD)/lib
 
 bench: all
 	bash tests/bench/run.sh $(CURDIR)/$(BUILD)/lib

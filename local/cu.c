@@ -151,8 +151,11 @@ static int raise_shared(struct cctx *c, void *f, unsigned n) { return note_share
 // cu_launch points one parameter slot at each packed value (layout: offset, size pairs).
 // With launch attributes (nattr records of 72 bytes, as the program laid them out) it goes
 // through cuLaunchKernelEx, and without them through cuLaunchKernel as before.
-int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
-	const unsigned char *attrs, int nattr) {
+// The dimensions come by value: a Go array passed by address would be moved to the heap, one
+// allocation per launch.
+int cu_launch(struct cctx *c, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr) {
+	const unsigned dims[6] = {gx, gy, gz, bx, by, bz};
 	int r = cu_setcur(c->ctx); // the function's own context (one call instead of two per launch)
 	if (r) return r;
 	void *slots[n > 0 ? n : 1];
@@ -474,11 +477,17 @@ int cu_busy(struct cctx *c) {
 // the latter, the attributes and the config as the driver would read them.
 static struct { int kind, nattr; unsigned grid, ids[16]; int vals[16]; void *stream; } fake_last;
 static int fake_setcur(void *ctx) { (void)ctx; return 0; }
+// fake_cost: each fake launch spins this many iterations, standing in for the driver's CPU
+// work (benchmarks of the launch path; 0 in tests).
+static volatile long fake_cost;
 static int fake_launch(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sh, void *st, void **p, void **e) {
 	(void)f, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)sh, (void)p, (void)e;
+	for (volatile long i = 0; i < fake_cost; i++) {
+	}
 	fake_last.kind = 1, fake_last.nattr = 0, fake_last.grid = gx, fake_last.stream = st;
 	return 0;
 }
+void cu_fake_cost(long iters) { fake_cost = iters; }
 static int fake_launchex(const struct vg_launch_config *cfg, void *f, void **p, void **e) {
 	(void)f, (void)p, (void)e;
 	fake_last.kind = 2, fake_last.nattr = (int)cfg->nattrs, fake_last.grid = cfg->grid[0], fake_last.stream = cfg->stream;

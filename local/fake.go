@@ -14,6 +14,7 @@ int cu_fake_hostreg(uintptr_t p, int *unregs);
 void cu_fake_arrays_on(void);
 void cu_fake_mipmaps(int *made, int *freed, unsigned *levels);
 void cu_fake_arrays(int *counts, struct vg_array3d *ad, struct vg_memcpy3d *cp, unsigned char *res, unsigned char *tex, unsigned long long *freed);
+void cu_fake_cost(long iters);
 */
 import "C"
 
@@ -144,3 +145,6 @@ func fakeMipmaps() (made, freed int, levels uint32) {
 	C.cu_fake_mipmaps(&m, &f, &l)
 	return int(m), int(f), uint32(l)
 }
+
+// setFakeCost makes each fake launch spin iters iterations (the driver's CPU work; 0: none).
+func setFakeCost(iters int) { C.cu_fake_cost(C.long(iters)) }

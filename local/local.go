@@ -33,8 +33,8 @@ int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
-	const unsigned char *attrs, int nattr);
+int cu_launch(struct cctx *c, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr);
 */
 import "C"
 
@@ -429,7 +429,6 @@ func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.Laun
 
 // launchIn launches fn in cc (cu_launch makes its context current).
 func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
-	dims := [6]C.uint{C.uint(lc.Grid.X), C.uint(lc.Grid.Y), C.uint(lc.Grid.Z), C.uint(lc.Block.X), C.uint(lc.Block.Y), C.uint(lc.Block.Z)}
 	for _, p := range params {
 		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
 			return shim.ErrInvalidValue
@@ -452,7 +451,9 @@ func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.La
 		packed := shim.AppendLaunchAttrs(make([]byte, 0, len(lc.Attrs)*shim.LaunchAttrSize), lc.Attrs)
 		attrp = (*C.uchar)(unsafe.Pointer(&packed[0]))
 	}
-	r := C.cu_launch(cc, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
+	g, bl := lc.Grid, lc.Block
+	r := C.cu_launch(cc, unsafe.Pointer(fn), C.uint(g.X), C.uint(g.Y), C.uint(g.Z), C.uint(bl.X), C.uint(bl.Y), C.uint(bl.Z), C.uint(lc.Shared),
+		argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r), "attributes", len(lc.Attrs))
 		return launchStatus(r)

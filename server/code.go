@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"vgpu/shim"
@@ -23,6 +24,18 @@ func (m *shippedModule) Close() {
 
 // reply is the response of a protocol op outside the function list: its status byte.
 func reply(s shim.Status) []byte { return []byte{byte(s)} }
+
+// statusBytes backs staticReply: one byte per status.
+var statusBytes = func() (b [256]byte) {
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return
+}()
+
+// staticReply is reply without an allocation, for the launch path: a shared, read-only slice
+// whose capacity is its length, so that appending to it copies.
+func staticReply(s shim.Status) []byte { return statusBytes[s : s+1 : s+1] }
 
 // code loads shipped images, resolves kernels and launches them.
 func code(op uint32, p []byte) []byte {
@@ -98,6 +111,16 @@ func code(op uint32, p []byte) []byte {
 		}
 		return out
 	case wire.OpLaunch, wire.OpLaunchAttrs:
+		return launchOp(cb, op, p, nil)
+	}
+	return reply(shim.ErrNotSupported)
+}
+
+// launchOp checks a launch against the model and runs it; with pipe, a launch that would
+// reach the backend is queued on the session's launch thread instead (pipeline.go).
+func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte {
+	le := binary.LittleEndian
+	{
 		if len(p) < wire.LaunchHeader {
 			return reply(shim.ErrInvalidValue)
 		}
@@ -135,6 +158,9 @@ func code(op uint32, p []byte) []byte {
 		if res != shim.OK {
 			return reply(res)
 		}
+		if s.Capturing() != nil { // the graph keeps the arguments; the frame's bytes are borrowed
+			args = bytes.Clone(args)
+		}
 		// Unknown ids are refused; events named by an attribute must be this client's, and
 		// are recorded here rather than handed to the driver as the client's numbers.
 		var events []*shim.Event
@@ -142,12 +168,14 @@ func code(op uint32, p []byte) []byte {
 			return reply(res)
 		}
 		stats.launches.Add(1)
+		if pipe != nil && len(events) == 0 && s.Capturing() == nil && pipe.submit(k.Native, k.Params, lc, args) {
+			return staticReply(shim.OK)
+		}
 		// Through the stream: a capturing stream records the launch for its graph, whose
 		// replay on this server then launches it again (the payload is this frame's own), its
 		// attributes with it.
-		return reply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
+		return staticReply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
 	}
-	return reply(shim.ErrNotSupported)
 }
 
 // sealedImage is a client's module image as the driver may read it. cuModuleLoadData takes

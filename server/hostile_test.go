@@ -40,7 +40,7 @@ type testServer struct {
 }
 
 // startServer serves o on a fresh unix socket until the test ends.
-func startServer(t *testing.T, o Options) *testServer {
+func startServer(t testing.TB, o Options) *testServer {
 	t.Helper()
 	if s := shim.S(); s.Err != nil {
 		t.Skip(s.Err)
@@ -68,7 +68,7 @@ func shortHandshake(t *testing.T, d time.Duration) {
 }
 
 // raw is a connection that has not said anything yet; no read waits more than 10 s.
-func (s *testServer) raw(t *testing.T) *net.UnixConn {
+func (s *testServer) raw(t testing.TB) *net.UnixConn {
 	t.Helper()
 	nc, err := net.Dial("unix", s.path)
 	require.NoError(t, err)
@@ -77,13 +77,13 @@ func (s *testServer) raw(t *testing.T) *net.UnixConn {
 }
 
 type testClient struct {
-	t   *testing.T
+	t   testing.TB
 	c   *net.UnixConn
 	seq uint32
 }
 
 // dial connects and authenticates as a legitimate client does.
-func (s *testServer) dial(t *testing.T) *testClient {
+func (s *testServer) dial(t testing.TB) *testClient {
 	t.Helper()
 	c := s.raw(t)
 	w := hello(t, c, wire.Hello{Version: wire.Version, Token: testToken, PID: os.Getpid()})
@@ -95,7 +95,7 @@ func (s *testServer) dial(t *testing.T) *testClient {
 	return tc
 }
 
-func hello(t *testing.T, c io.ReadWriter, h wire.Hello) wire.Welcome {
+func hello(t testing.TB, c io.ReadWriter, h wire.Hello) wire.Welcome {
 	t.Helper()
 	b, _ := json.Marshal(h)
 	require.NoError(t, wire.WriteFrame(c, wire.Header{Kind: wire.KindHello}, b))

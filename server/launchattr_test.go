@@ -56,7 +56,7 @@ func attr(id uint32, words ...uint32) shim.LaunchAttr {
 
 // kernelOnServer ships an image naming one kernel (the sim backend finds it by name) and
 // returns the kernel's handle.
-func kernelOnServer(t *testing.T, c *testClient) uint64 {
+func kernelOnServer(t testing.TB, c *testClient) uint64 {
 	st, out := c.op(wire.OpLoadModule, []byte("\x00attr_kernel\x00"))
 	require.Equal(t, shim.OK, st)
 	st, out = c.op(wire.OpFunction, append(out[:8:8], "attr_kernel"...))

@@ -38,14 +38,38 @@ type opCounter struct {
 
 var stats = &metrics{pids: map[uint64]int{}}
 
-func (m *metrics) call(op uint32, f *api.Func, d time.Duration) {
+// counter is op's counter, made at its first call.
+func (m *metrics) counter(op uint32, f *api.Func) *opCounter {
 	v, ok := m.byOp.Load(op)
 	if !ok {
 		v, _ = m.byOp.LoadOrStore(op, &opCounter{name: opName(op, f)})
 	}
-	c := v.(*opCounter)
+	return v.(*opCounter)
+}
+
+func (c *opCounter) add(d time.Duration) {
 	c.calls.Add(1)
 	c.nanos.Add(int64(d))
+}
+
+// opTally is where one session counts its calls of one op: the server's counter and the
+// session's own. A session keeps the last op's (a launch loop is one op, many times over), so
+// that a call of the same op as the last costs no map lookup.
+type opTally struct {
+	op     uint32
+	f      *api.Func
+	server *opCounter
+	own    *callStat
+}
+
+// tally counts a call of op that took d, through t when op is t's.
+func (t *opTally) tally(op uint32, byOp map[uint32]*api.Func, calls callStats, post bool, d time.Duration) {
+	if t.server == nil || t.op != op {
+		f := byOp[op]
+		*t = opTally{op: op, f: f, server: stats.counter(op, f), own: calls.entry(op)}
+	}
+	t.server.add(d)
+	t.own.add(post, d)
 }
 
 func (m *metrics) client(id uint64, pid int, on bool) {
@@ -184,20 +208,24 @@ var protocolOps = map[uint32]string{
 
 // callStats is what one client's calls cost this server, by function: logged when the
 // client goes, it says where a slow remote program spends its round trips.
-type callStats map[uint32]*struct {
+type callStats map[uint32]*callStat
+
+type callStat struct {
 	requests, posts uint64
 	ns              int64
 }
 
-func (c callStats) add(op uint32, post bool, d time.Duration) {
+// entry is op's record, made at its first call.
+func (c callStats) entry(op uint32) *callStat {
 	s := c[op]
 	if s == nil {
-		s = &struct {
-			requests, posts uint64
-			ns              int64
-		}{}
+		s = &callStat{}
 		c[op] = s
 	}
+	return s
+}
+
+func (s *callStat) add(post bool, d time.Duration) {
 	if post {
 		s.posts++
 	} else {

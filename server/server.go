@@ -392,6 +392,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	// The first error a pipelined call met, returned by the next synchronising call.
 	var deferred uint64
 	calls := callStats{}
+	var tally opTally // the last op's counters
 	var window shmWindow
 	defer window.detach()
 	shares := hostShares{}
@@ -405,11 +406,17 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	in := bufio.NewReaderSize(c, 256<<10)
 	w := newBusyWriter(c)
 	defer w.stop()
+	var pipe *launchPipe
+	cb, _ := shim.S().Backend.(shim.CodeBackend)
+	if pipelineLaunches && cb != nil {
+		pipe = newLaunchPipe(cb, id, s.view)
+		defer pipe.stop() // before what the client held is freed (deferred calls run last first)
+	}
 	for {
 		if in.Buffered() == 0 {
 			w.idle()
 		}
-		h, payload, err := wire.ReadFrame(in)
+		h, payload, err := readFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				log.Infow("connection ended", "err", err)
@@ -424,29 +431,46 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		if testFault != nil {
 			testFault(h.Op)
 		}
-		start := time.Now()
+		start := time.Since(monoEpoch) // one clock read (time.Now reads two clocks)
 		var resp []byte
+		piped := pipe != nil && h.Kind == wire.KindPost && h.Op == wire.OpLaunch && len(payload) <= wire.LaunchHeader+pipeArgs
+		if pipe != nil && !piped {
+			// Everything else comes after the launches before it, and their failure first.
+			st, fault := pipe.drain()
+			if fault != nil {
+				panic(fault)
+			}
+			if st != shim.OK && deferred == 0 {
+				deferred = status(wire.OpLaunch, reply(st))
+			}
+		}
 		slot.Enter()
-		switch h.Op {
-		case wire.OpShmAttach:
+		switch {
+		case piped:
+			if resp = launchOp(cb, h.Op, payload, pipe); status(h.Op, resp) != 0 {
+				// A failure found here comes after any of the launches queued before it.
+				if st, _ := pipe.drain(); st != shim.OK && deferred == 0 {
+					deferred = status(wire.OpLaunch, reply(st))
+				}
+			}
+		case h.Op == wire.OpShmAttach:
 			resp = window.attach(c, payload)
-		case wire.OpShmFileAttach:
+		case h.Op == wire.OpShmFileAttach:
 			resp = window.attachFile(o.ShmFiles, payload, log)
-		case wire.OpPutShm, wire.OpGetShm:
+		case h.Op == wire.OpPutShm, h.Op == wire.OpGetShm:
 			resp = window.op(h.Op, payload)
-		case wire.OpHostShare:
+		case h.Op == wire.OpHostShare:
 			resp = shares.share(c, payload)
-		case wire.OpHostUnshare:
+		case h.Op == wire.OpHostUnshare:
 			resp = shares.unshare(payload)
-		case wire.OpPutHost, wire.OpGetHost:
+		case h.Op == wire.OpPutHost, h.Op == wire.OpGetHost:
 			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
 			resp = answer(h.Op, payload, byOp)
 		}
 		slot.Leave()
-		took := time.Since(start)
-		stats.call(h.Op, byOp[h.Op], took)
-		calls.add(h.Op, h.Kind == wire.KindPost, took)
+		took := time.Since(monoEpoch) - start
+		tally.tally(h.Op, byOp, calls, h.Kind == wire.KindPost, took)
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
 				deferred = asCUDAError(byOp[h.Op], r)
@@ -464,10 +488,52 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			return
 		}
 		turn.responded()
-		if h.Op == wire.OpGet {
-			downloads.Put(&resp)
+		if h.Op == wire.OpGet && cap(resp) > 1 { // a download's buffer, not an error's status
+			buf := resp // resp itself stays off the heap: it is every request's answer
+			downloads.Put(&buf)
 		}
 	}
+}
+
+// monoEpoch is what the serving loop's timings are read against: time.Since of it reads only
+// the monotonic clock, once.
+var monoEpoch = time.Now()
+
+// readFrame reads the next frame. A launch's payload is borrowed from in's buffer, valid
+// until the next read (code copies what it keeps: a captured launch's arguments), so that a
+// posted launch costs no allocation; any other request's payload is its own.
+func readFrame(in *bufio.Reader) (wire.Header, []byte, error) {
+	hb, err := in.Peek(wire.HeaderLen)
+	if err != nil {
+		if len(hb) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return wire.Header{}, nil, err
+	}
+	h, err := wire.ParseHeader(hb)
+	if err != nil {
+		return h, nil, err
+	}
+	in.Discard(wire.HeaderLen)
+	if (h.Op == wire.OpLaunch || h.Op == wire.OpLaunchAttrs) && int(h.Len) <= in.Size() {
+		p, err := in.Peek(int(h.Len))
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return h, nil, err
+		}
+		in.Discard(len(p))
+		return h, p, nil
+	}
+	payload := make([]byte, h.Len)
+	if _, err := io.ReadFull(in, payload); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return h, nil, err
+	}
+	return h, payload, nil
 }
 
 // drains reports whether a successful op has waited for everything the client posted before

@@ -114,6 +114,15 @@ func ReadHeader(r io.Reader) (Header, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return Header{}, err
 	}
+	return ParseHeader(b[:])
+}
+
+// HeaderLen is the size of a frame's header.
+const HeaderLen = headerLen
+
+// ParseHeader checks and decodes a frame's header from its HeaderLen bytes (a reader that
+// has them buffered parses them in place, with no copy).
+func ParseHeader(b []byte) (Header, error) {
 	if binary.LittleEndian.Uint16(b[0:]) != magic {
 		return Header{}, ErrMagic
 	}
