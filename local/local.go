@@ -21,9 +21,13 @@ int cu_setcur(void *ctx);
 int cu_alloc(unsigned long long *p, size_t n);
 int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
-int cu_htod_staged(struct cctx *c, unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_staged(void *st, unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_on(void *st, unsigned long long d, uintptr_t s, size_t n);
+int cu_dtoh_on(void *st, uintptr_t d, unsigned long long s, size_t n);
+int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n);
+int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
-int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n);
+int cu_dtoh_async(void *st, uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
 int cu_sync(void);
@@ -32,7 +36,7 @@ int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(struct cctx *c, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
+int cu_launch(struct cctx *c, void *st, void *f, const unsigned *dims, unsigned shared, unsigned char *args, const unsigned *layout, int n,
 	const unsigned char *attrs, int nattr);
 */
 import "C"
@@ -251,12 +255,30 @@ func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
 }
 
 func (b *Backend) copyIn(c *client, cc *C.struct_cctx, dst, src uintptr, n uint64, kind int32) shim.Status {
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil { // on the issuing stream's own driver stream, in its order
+		switch kind {
+		case shim.HostToDevice:
+			if c.isPinned(src, n) {
+				return status(C.cu_htod_on(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+			}
+			return status(C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		case shim.DeviceToHost:
+			return status(C.cu_dtoh_on(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+		case shim.DeviceToDevice:
+			return status(C.cu_dtod_on(rs, C.ulonglong(dst), C.ulonglong(src), C.size_t(n)))
+		}
+		return shim.ErrInvalidMemcpyDirection
+	}
 	switch kind {
 	case shim.HostToDevice:
 		if c.isPinned(src, n) { // the DMA reads it later: return only when it has
 			return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 		}
-		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		return status(C.cu_htod_staged(nil, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case shim.DeviceToHost:
 		return status(C.cu_dtoh(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	case shim.DeviceToDevice:
@@ -276,19 +298,32 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 	if st != shim.OK {
 		return st
 	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
 	switch {
 	case kind == shim.HostToDevice && c.isPinned(src, n):
-		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		return status(C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case kind == shim.DeviceToHost && c.isPinned(dst, n):
-		return status(C.cu_dtoh_async(cc, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+		return status(C.cu_dtoh_async(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	}
 	return b.copyIn(c, cc, dst, src, n, kind)
 }
 
 // Set fills device memory.
 func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
-	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
 		return st
+	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil {
+		return status(C.cu_memset_on(rs, C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 	}
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 }
@@ -393,15 +428,20 @@ func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo,
 // LaunchPacked launches fn with the packed parameters. The driver copies them during the
 // call, so the bytes and the layout are handed over where they are, with no copy per launch.
 func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
-	cc, ok := b.caller().function(fn)
+	c := b.caller()
+	cc, ok := c.function(fn)
 	if !ok {
 		return shim.ErrInvalidDeviceFunction
 	}
-	return launchIn(cc, fn, params, lc, args)
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	return launchIn(cc, rs, fn, params, lc, args)
 }
 
-// launchIn launches fn in cc (cu_launch makes its context current).
-func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
+// launchIn launches fn in cc on driver stream rs (cu_launch makes its context current).
+func launchIn(cc *C.struct_cctx, rs unsafe.Pointer, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
 	dims := [6]C.uint{C.uint(lc.Grid.X), C.uint(lc.Grid.Y), C.uint(lc.Grid.Z), C.uint(lc.Block.X), C.uint(lc.Block.Y), C.uint(lc.Block.Z)}
 	for _, p := range params {
 		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
@@ -425,7 +465,7 @@ func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.La
 		packed := shim.AppendLaunchAttrs(make([]byte, 0, len(lc.Attrs)*shim.LaunchAttrSize), lc.Attrs)
 		attrp = (*C.uchar)(unsafe.Pointer(&packed[0]))
 	}
-	r := C.cu_launch(cc, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
+	r := C.cu_launch(cc, rs, unsafe.Pointer(fn), &dims[0], C.uint(lc.Shared), argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r), "attributes", len(lc.Attrs))
 		return launchStatus(r)

@@ -170,12 +170,15 @@ func Release(k Kind, h uintptr) bool {
 	owner := CallerOwner()
 	t := tables
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.resolve(k, h, owner); !ok {
-		return false
+	obj, ok := t.resolve(k, h, owner)
+	if ok {
+		delete(t.items, h)
 	}
-	delete(t.items, h)
-	return true
+	t.mu.Unlock()
+	if s, isStream := obj.(*Stream); ok && isStream { // what the backend holds for it goes with it
+		s.Close()
+	}
+	return ok
 }
 
 // Each calls fn for every live handle of kind k that the caller owns.

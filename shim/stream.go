@@ -274,7 +274,18 @@ func (s *Stream) Synchronize() Status {
 		s.invalidate()
 		return ErrCaptureUnsupported
 	}
+	if sb, ok := streamBackend(); ok {
+		return sb.SyncStream(s)
+	}
 	return WaitBackend()
+}
+
+// Close releases what the backend holds for s (StreamBackend): at its destroy, or when its
+// client has gone.
+func (s *Stream) Close() {
+	if sb, ok := streamBackend(); ok && !s.Default {
+		sb.EndStream(s)
+	}
 }
 
 // Enqueue issues node on s: recorded when s is capturing, executed otherwise.
@@ -286,6 +297,14 @@ func (s *Stream) Enqueue(n Node) Status {
 		c.record(n)
 		c.noteIssued(s)
 		return OK
+	}
+	if _, ok := streamBackend(); ok { // as issuing does, without a closure per operation
+		ts := Thread()
+		prev := ts.Issuing
+		ts.Issuing = s
+		st := execute(s.Dev, n)
+		ts.Issuing = prev
+		return st
 	}
 	return execute(s.Dev, n)
 }
@@ -373,7 +392,7 @@ func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
-	e.remark(s.Dev)
+	issuing(s, func() Status { e.remark(s.Dev); return OK }) // the mark goes after s's work
 	return OK
 }
 
@@ -424,6 +443,16 @@ func (s *Stream) WaitOn(e *Event) Status {
 	}
 	if sc := s.Capturing(); sc != nil {
 		sc.record(Node{Kind: NodeEventWait})
+		return OK
+	}
+	if sb, ok := streamBackend(); ok {
+		// s's later work waits for the work before e's record, wherever that runs. The
+		// event's lock keeps its mark from being released meanwhile.
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.mark != 0 {
+			return sb.WaitMark(s, e.mark)
+		}
 	}
 	return OK
 }
@@ -461,12 +490,16 @@ func (e *Event) Poll() Status {
 }
 
 // Poll is cudaStreamQuery: ErrNotReady while the backend (Marker) still runs the caller's
-// work, else what Synchronize reports. The local backend runs a client's work in order on one
-// driver stream per context, so any of the client's work still running makes every one of
-// its streams busy.
+// work, else what Synchronize reports. A backend that runs streams apart (StreamBackend)
+// answers for s's own work; otherwise any of the caller's work still running makes every
+// one of its streams busy.
 func (s *Stream) Poll() Status {
 	if s.Capturing() == nil {
-		if m, ok := S().Backend.(Marker); ok {
+		if sb, ok := streamBackend(); ok {
+			if st := sb.StreamBusy(s); st != OK {
+				return st
+			}
+		} else if m, ok := S().Backend.(Marker); ok {
 			if st := m.Busy(); st != OK {
 				return st
 			}
