@@ -91,4 +91,4 @@ func fakeStreams() (made, freed int) {
 
 // hostAddr is the address of a test's host buffer; ptr makes a fake driver handle.
 func hostAddr(b *[16]byte) uintptr { return uintptr(unsafe.Pointer(b)) }
-func ptr(v uintptr) unsafe.Pointer  { return unsafe.Pointer(v) }
+func ptr(v uintptr) unsafe.Pointer { return unsafe.Pointer(v) }
