@@ -54,6 +54,10 @@ type client struct {
 	pinned  map[uintptr]uint64         // host ranges registered for this client
 	blasMu  sync.Mutex                 // a GEMM's modes go with the GEMM (owner 0 may call from many threads)
 	streams sync.Map                   // streamKey -> the driver stream (unsafe.Pointer) of one of its streams (stream.go)
+	// nullDownload: a download into host memory left running on a NULL stream (CopyAsync
+	// naming no stream) since the last synchronisation of one; a stream's synchronisation
+	// waits for it too, since the client reads the memory after any of them.
+	nullDownload atomic.Bool
 }
 
 // privateServer reports whether this process is VGPU_BACKEND=local's private server, which

@@ -306,6 +306,9 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 	case kind == shim.HostToDevice && c.isPinned(src, n):
 		return status(C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case kind == shim.DeviceToHost && c.isPinned(dst, n):
+		if rs == nil {
+			c.nullDownload.Store(true)
+		}
 		return status(C.cu_dtoh_async(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	}
 	return b.copyIn(c, cc, dst, src, n, kind)

@@ -82,14 +82,36 @@ func (b *Backend) SyncStream(s *shim.Stream) shim.Status {
 	if s.Default {
 		return b.Wait()
 	}
+	c := b.caller()
+	if c.nullDownload.Swap(false) {
+		if st := b.syncNull(c); st != shim.OK {
+			return st
+		}
+	}
 	st := shim.OK
-	b.caller().each(s, func(cc *C.struct_cctx, rs unsafe.Pointer) bool {
+	c.each(s, func(cc *C.struct_cctx, rs unsafe.Pointer) bool {
 		if r := C.cu_stream_sync(cc, rs); r != 0 {
 			st = launchStatus(r)
 		}
 		return st == shim.OK
 	})
 	return st
+}
+
+// syncNull waits for the work on c's contexts' NULL streams.
+func (b *Backend) syncNull(c *client) shim.Status {
+	c.mu.Lock()
+	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
+	for _, cc := range c.ctxs {
+		ccs = append(ccs, cc)
+	}
+	c.mu.Unlock()
+	for _, cc := range ccs {
+		if r := C.cu_stream_sync(cc, nil); r != 0 {
+			return launchStatus(r)
+		}
+	}
+	return shim.OK
 }
 
 // StreamBusy is ErrNotReady while s's work runs. The legacy stream is busy while any of the

@@ -248,6 +248,10 @@ func issuing(s *Stream, fn func() Status) Status {
 	return st
 }
 
+// IssueOn runs fn, which hands the backend work of stream s's (a copy the server makes for a
+// request naming s), with s named as its stream.
+func IssueOn(s *Stream, fn func() Status) Status { return issuing(s, fn) }
+
 // WaitBackend waits for the backend's outstanding work where it runs asynchronously; the
 // sim's work is complete at issue.
 func WaitBackend() Status {
