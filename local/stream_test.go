@@ -12,6 +12,9 @@ import (
 
 const testFn = uintptr(0x7f0000002000)
 
+// pinnedHost is host memory at an address that stays put (a goroutine's stack moves).
+var pinnedHost [16]byte
+
 var oneBlock = shim.LaunchConfig{Grid: shim.Dim3{X: 1, Y: 1, Z: 1}, Block: shim.Dim3{X: 1, Y: 1, Z: 1}}
 
 // fakeClient is the calling client with a context on its home device and one kernel in it.
@@ -54,11 +57,11 @@ func TestEachStreamsWorkGoesToADriverStreamOfItsOwn(t *testing.T) {
 		b := &Backend{}
 		_, _ = fakeClient(t, b)
 		a, c2, legacy := &shim.Stream{}, &shim.Stream{}, &shim.Stream{Default: true}
-		var host [16]byte
+		host := &pinnedHost
 		on(a, func() {
 			require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil))
 			require.Equal(t, shim.OK, b.Set(0x9000, 1, 16))
-			require.Equal(t, shim.OK, b.Copy(hostAddr(&host), 0x9000, 16, shim.DeviceToHost))
+			require.Equal(t, shim.OK, b.Copy(hostAddr(host), 0x9000, 16, shim.DeviceToHost))
 			require.Equal(t, shim.OK, b.Copy(0x9000, 0xa000, 16, shim.DeviceToDevice))
 		})
 		on(c2, func() { require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil)) })
@@ -212,4 +215,31 @@ func ops(log []fakeCall) []string {
 		out = append(out, c.Op)
 	}
 	return out
+}
+
+// A download into pinned memory left running on the NULL stream (a copy naming no stream) is
+// waited for by the next stream synchronisation too: the client reads the memory after any.
+func TestAStreamsSyncWaitsForADownloadLeftOnTheNullStream(t *testing.T) {
+	shim.AsClient(46, func() {
+		b := &Backend{}
+		c, _ := fakeClient(t, b)
+		host := &pinnedHost
+		c.mu.Lock()
+		c.pinned[hostAddr(host)] = 16
+		c.mu.Unlock()
+		a := &shim.Stream{}
+		on(a, func() { require.Equal(t, shim.OK, b.Set(0x9000, 0, 4)) })
+		sa := streamsOf(fakeLog(), "create")[0]
+		require.Equal(t, shim.OK, b.CopyAsync(hostAddr(host), 0x9000, 16, shim.DeviceToHost))
+		resetFakeLog()
+		require.Equal(t, shim.OK, b.SyncStream(a))
+		require.Equal(t, []fakeCall{{"sync", 0, 0}, {"sync", sa, 0}}, fakeLog())
+		resetFakeLog()
+		require.Equal(t, shim.OK, b.SyncStream(a))
+		require.Equal(t, []fakeCall{{"sync", sa, 0}}, fakeLog(), "once")
+		c.mu.Lock()
+		c.pinned = map[uintptr]uint64{}
+		c.mu.Unlock()
+		b.EndClient(46)
+	})
 }
