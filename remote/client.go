@@ -308,7 +308,7 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, lostLocked(err)
 	}
-	if syncOps[op] { // the server reported what the posts before it ran into
+	if fullSyncOps[op] { // the server reported what the posts before it ran into, and waited for them
 		postsSinceSync = 0
 	}
 	return resp, nil
@@ -448,6 +448,7 @@ func postLocked(op uint32, parts ...[]byte) error {
 	seq++
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
+		postSeq++
 	}
 	if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...); err != nil {
 		return err
