@@ -31,7 +31,7 @@ var (
 	postSeq   uint64
 	syncedAt  = map[uint64]uint64{}
 	syncStart = map[uint64]uint64{}
-	captures       atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
+	captures  atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
 	// The streams and events this client created: a sync on any other handle goes to the
 	// server, which answers it with the error it deserves.
 	ownHandles sync.Map

@@ -14,7 +14,9 @@ type fakeStreams struct {
 	on  []*Stream
 }
 
-func (f *fakeStreams) note(what string, s *Stream) { f.log, f.on = append(f.log, what), append(f.on, s) }
+func (f *fakeStreams) note(what string, s *Stream) {
+	f.log, f.on = append(f.log, what), append(f.on, s)
+}
 func (f *fakeStreams) Set(dst uintptr, v byte, n uint64) Status {
 	f.note("set", Thread().Issuing)
 	return OK
