@@ -172,8 +172,8 @@ _Static_assert(sizeof(struct vg_launch_attr) == 72, "a launch attribute is 72 by
 _Static_assert(sizeof(struct vg_launch_config) == 56, "a launch config is 56 bytes");
 int cu_modunload(void *m) { return p_modunload(m); }
 
-// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the stream
-// of the client's context like everything else this backend does, with a handle made in that
+// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the driver
+// stream of the stream they were issued on (set per call), with a handle made in the client's
 // context (a cuBLAS handle belongs to the context current at its creation).
 #include "gemm.h"
 static void *blas;

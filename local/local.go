@@ -167,8 +167,8 @@ func status(r C.int) shim.Status {
 	return shim.ErrNotSupported
 }
 
-// Wait is what synchronising calls do: everything a client issues runs in order on its
-// contexts' legacy streams, so waiting for its contexts waits for all of it.
+// Wait is what synchronising calls for all work do: waiting for the client's contexts waits
+// for the work of every stream of theirs.
 func (b *Backend) Wait() shim.Status {
 	c := b.caller()
 	c.mu.Lock()

@@ -23,10 +23,11 @@ import (
 // GPU. The legacy stream is the context's NULL stream.
 //
 // Every driver stream is made blocking (flags 0), non-blocking model streams included: the
-// remote client's bulk copies (server/shm.go, OpPut, OpGet) name no stream and run on the
-// legacy stream, and its implicit synchronisation with blocking streams is what keeps them
-// in order with the work of the stream the program meant. A non-blocking stream therefore
-// still waits for legacy-stream work here.
+// remote client's uploads (OpPut, OpPutShm, OpPutHost) name no stream and run on the legacy
+// stream, and its implicit synchronisation with blocking streams is what keeps them in order
+// with the work of the stream the program meant (downloads on a program's stream carry it:
+// server.inStreamOrder). A non-blocking stream therefore still waits for legacy-stream work
+// here, and legacy-stream work for it.
 
 // streamKey names one model stream's driver stream in one of its client's contexts.
 type streamKey struct {

@@ -267,8 +267,8 @@ func (s *Stream) invalidate() {
 	s.mu.Unlock()
 }
 
-// Synchronize waits for s: for the backend's work, where it runs asynchronously. A
-// capturing stream cannot be waited on.
+// Synchronize waits for s: for the backend's work, where it runs asynchronously (s's own,
+// where the backend runs streams apart). A capturing stream cannot be waited on.
 func (s *Stream) Synchronize() Status {
 	if s.Capturing() != nil {
 		s.invalidate()
