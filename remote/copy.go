@@ -55,7 +55,7 @@ func get(dst, src uintptr, n uint64, stream uintptr) shim.Status {
 		req := binary.LittleEndian.AppendUint64(nil, uint64(src)+off)
 		req = binary.LittleEndian.AppendUint64(req, m)
 		req = withStream(req, stream)
-		st, err := roundTripInto(OpGet, shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), req)
+		st, err := roundTripInto(drainOf(stream), OpGet, shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), req)
 		if err != nil {
 			return shim.ErrNotSupported
 		}

@@ -210,7 +210,7 @@ func getShm(dst, src uintptr, n uint64, stream uintptr) shim.Status {
 	area := uint64(len(shm.download))
 	for off := uint64(0); off < n; off += area {
 		m := min(area, n-off)
-		st, err := roundTripShm(OpGetShm, withStream(u64s(uint64(src)+off, 0, m), stream), func() {
+		st, err := roundTripShm(drainOf(stream), OpGetShm, withStream(u64s(uint64(src)+off, 0, m), stream), func() {
 			copy(shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), shm.download[:m])
 		})
 		if err != nil {

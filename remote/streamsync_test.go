@@ -53,4 +53,17 @@ func TestAStreamSyncIsAnsweredLocallyOnlyAfterItsOwnSync(t *testing.T) {
 	require.False(t, sync(a), "a post since")
 	require.False(t, sync(0), "the legacy stream's sync")
 	require.True(t, sync(b), "waited for everything: every stream is idle")
+
+	// A drained download on a stream waited for that stream's work, as its synchronisation
+	// would; one on the legacy stream, for everything.
+	post()
+	mu.Lock()
+	drainedLocked(drainOf(uintptr(a)))
+	mu.Unlock()
+	require.True(t, sync(a), "a download on a since")
+	require.False(t, sync(b))
+	mu.Lock()
+	drainedLocked(drainOf(0))
+	mu.Unlock()
+	require.True(t, sync(b))
 }

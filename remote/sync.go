@@ -37,6 +37,26 @@ var (
 	ownHandles sync.Map
 )
 
+// drainOf is what a download's KindDrained answer vouches for: on the legacy stream (0), all
+// of the client's work; on a stream of the program's own, that stream's work, as its
+// synchronisation would (drainedLocked).
+func drainOf(stream uintptr) uint64 {
+	if stream == shim.StreamLegacy {
+		return 0
+	}
+	return uint64(stream)
+}
+
+// drainedLocked takes a KindDrained answer to a request about scope (drainOf): every post
+// before it was sent is done, and none came since (mu was held). mu is held.
+func drainedLocked(scope uint64) {
+	if scope == 0 {
+		postsSinceSync = 0
+		return
+	}
+	syncedAt[scope] = postSeq
+}
+
 // known reports whether a stream or event handle is one the server will accept.
 func known(h uint64, stream bool) bool {
 	if stream && h <= 2 { // the legacy stream, cudaStreamLegacy and cudaStreamPerThread

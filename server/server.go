@@ -470,17 +470,13 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	}
 }
 
-// drains reports whether a successful op has waited for everything the client posted before
-// it: a download does, on the sim's device and behind the local backend's legacy stream,
-// unless it names a stream of the program's own (then it waited for that stream's work only).
+// drains reports whether a successful op has waited for what the client posted before it: a
+// download does, on the sim's device and behind the local backend's legacy stream; one that
+// names a stream of the program's own waited for that stream's work (the client knows which
+// it asked for: remote.drainOf). OpGetHost's answer is taken as all work's: it is drained
+// only when it names no stream.
 func drains(op uint32, payload []byte) bool {
-	switch op {
-	case wire.OpGet:
-		return len(payload) == 16
-	case wire.OpGetShm, wire.OpGetHost:
-		return len(payload) == 24
-	}
-	return false
+	return op == wire.OpGet || op == wire.OpGetShm || op == wire.OpGetHost && len(payload) == 24
 }
 
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to

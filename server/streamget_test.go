@@ -25,11 +25,10 @@ func (c *testClient) requestKind(op uint32, payload []byte) (uint8, []byte) {
 	}
 }
 
-// A download naming one of the client's streams is copied in that stream's order: it is
-// answered, but not as having waited for all of the client's work (the client must still
-// ask the server at its next synchronisation). One naming no stream is drained as before,
-// and one naming a stream that is not the client's is refused.
-func TestADownloadOnAProgramsStreamIsNotReportedAsDrainingEverything(t *testing.T) {
+// A download naming one of the client's streams is copied in that stream's order and answered
+// as drained (the client takes that for the stream's work alone); one naming no stream is
+// drained as before, and one naming a stream that is not the client's is refused.
+func TestADownloadOnAProgramsStreamIsCopiedInItsOrder(t *testing.T) {
 	s := startServer(t, Options{})
 	c := s.dial(t)
 	p := c.malloc(4096)
@@ -38,7 +37,7 @@ func TestADownloadOnAProgramsStreamIsNotReportedAsDrainingEverything(t *testing.
 	stream := c.create("cudaStreamCreate")
 
 	kind, got := c.requestKind(wire.OpGet, u64s(p, uint64(len(data)), stream))
-	require.Equal(t, uint8(wire.KindResponse), kind, "a download on one stream waited for that stream only")
+	require.Equal(t, uint8(wire.KindDrained), kind, "it waited for the stream's work")
 	require.Equal(t, byte(shim.OK), got[0])
 	require.Equal(t, data, got[1:])
 
