@@ -415,6 +415,10 @@ func (e *Event) MarkRecorded() Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	if _, ok := streamBackend(); ok && Thread().Issuing != nil {
+		e.remark(Thread().Issuing.Dev) // replayed on a stream: the mark follows its work there
+		return OK
+	}
 	e.remark(nil) // a graph's record: a query waits for the backend as before
 	return OK
 }
@@ -452,6 +456,9 @@ func (s *Stream) WaitOn(e *Event) Status {
 		defer e.mu.Unlock()
 		if e.mark != 0 {
 			return sb.WaitMark(s, e.mark)
+		}
+		if e.Recorded { // recorded where the backend placed no mark: order by waiting for all
+			return WaitBackend()
 		}
 	}
 	return OK

@@ -55,4 +55,10 @@ func TestTheShimNamesTheStreamOfEachOperationToAStreamBackend(t *testing.T) {
 	require.Equal(t, []string{"set", "mark", "wait", "set", "sync", "busy", "end"}, f.log)
 	require.Equal(t, []*Stream{a, a, b, b, a, b, a}, f.on)
 	require.Nil(t, Thread().Issuing, "named only while the backend has the operation")
+
+	// A graph's event record node replayed on b marks the event after b's work there.
+	f.log, f.on = nil, nil
+	require.Equal(t, OK, b.Enqueue(Node{Kind: NodeEventRecord, Run: e.MarkRecorded}))
+	require.Equal(t, []string{"mark"}, f.log)
+	require.Equal(t, []*Stream{b}, f.on)
 }
