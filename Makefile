@@ -23,7 +23,7 @@ GOSRC   := $(shell find . \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name
 # The soname is libcuda.so.1: LD_PRELOAD of the file alone then satisfies dlopen("libcuda.so.1").
 LDFLAGS := -s -w -extldflags '-Wl,--version-script=$(CURDIR)/$(MAP) -Wl,-soname,libcuda.so.1'
 
-.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs demo bench bench-remote bench-decodestep ollama-compare clean
+.PHONY: all lib cli generate check-generate test unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs demo bench bench-remote bench-decodestep bench-drvlaunch ollama-compare clean
 
 all: lib cli ollama-compare
 
@@ -90,6 +90,11 @@ bench: all
 # without Go: bash tests/bench/remote.sh build/lib).
 bench-remote: all
 	bash tests/bench/remote.sh $(CURDIR)/$(BUILD)/lib
+
+# Issues 14 and 12: round trips per launch, GEMM and ggml-shaped step, NVIDIA's runtime on
+# vgpu's driver (driver-only) against vgpu's runtime (full), remote; fails if one costs a trip.
+bench-drvlaunch: lib cli
+	bash tests/bench/drvlaunch.sh $(CURDIR)/$(BUILD)/lib --check
 
 # Issue 12's CPU figure: the decode-shaped step over TCP against a plain C client and server
 # moving the same bytes (a benchmark: it prints figures and fails only when a step goes wrong).

@@ -533,7 +533,7 @@ func MemHostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Res
 	if out == nil || flags != 0 || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutU64(out, uint64(host))
+	shim.PutU64(out, uint64(shim.HostDevicePointer(a, host)))
 	return Success
 }
 

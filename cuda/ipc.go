@@ -27,13 +27,14 @@ func IpcGetMemHandle(out unsafe.Pointer, p uint64) Result {
 // IpcOpenMemHandle is cuIpcOpenMemHandle(_v2); flags: 0 or
 // CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS.
 func IpcOpenMemHandle(out, handle unsafe.Pointer, flags uint32) Result {
-	if _, r := ctxDevice(); r != Success {
+	d, r := ctxDevice()
+	if r != Success {
 		return r
 	}
 	if out == nil || handle == nil || flags&^1 != 0 {
 		return ErrorInvalidValue
 	}
-	p, st := shim.IPCOpenMemHandle(shim.View(handle, shim.IPCHandleSize))
+	p, st := shim.IPCOpenMemHandle(shim.View(handle, shim.IPCHandleSize), d)
 	if st != shim.OK {
 		return From(st)
 	}

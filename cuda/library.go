@@ -221,8 +221,8 @@ func LibraryGetModule(out unsafe.Pointer, h uintptr) Result {
 	return Success
 }
 
-// LibraryGetKernelCount is cuLibraryGetKernelCount: the kernels the library has resolved
-// (by name, or with its image's symbol table where the image is an uncompressed cubin).
+// LibraryGetKernelCount is cuLibraryGetKernelCount: the kernels the library's image defines
+// (and any a program found by name in an image vgpu cannot read).
 func LibraryGetKernelCount(count unsafe.Pointer, h uintptr) Result {
 	l, r := library(h)
 	if r != Success {
@@ -251,13 +251,12 @@ func LibraryEnumerateKernels(out unsafe.Pointer, n uint32, h uintptr) Result {
 	return Success
 }
 
-// moduleKernels registers every kernel an uncompressed cubin of m names (its .text.NAME
-// sections, facts of the ELF layout nvcc emits), then lists m's kernels.
+// moduleKernels registers every kernel m's image defines (shim.ImageKernels: its cubins'
+// entry symbols, or its PTX's .entry directives), then lists m's kernels.
 func moduleKernels(m *shim.Module) []*shim.Kernel {
-	if m.Image != 0 && m.Size != 0 {
-		for _, n := range kernelNames(shim.Bytes(m.Image, m.Size)) {
-			m.FindKernel(n)
-		}
+	names, _ := m.DefinedKernels()
+	for _, n := range names {
+		m.FindKernel(n)
 	}
 	return m.KernelList()
 }

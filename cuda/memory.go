@@ -251,7 +251,13 @@ func PointerGetAttribute(data unsafe.Pointer, attr int32, p uint64) Result {
 			t = memTypeDevice
 		}
 		shim.PutU32(data, t)
-	case ptrAttrDevicePtr, ptrAttrHostPtr:
+	case ptrAttrDevicePtr:
+		d := uintptr(p)
+		if a.Kind == shim.MemHost || a.Kind == shim.MemRegistered {
+			d = shim.HostDevicePointer(a, d) // where the server's driver maps it
+		}
+		shim.PutU64(data, uint64(d))
+	case ptrAttrHostPtr:
 		shim.PutU64(data, p)
 	case ptrAttrSyncMemops:
 		shim.PutU32(data, uint32(b2i(a.SyncMemops)))

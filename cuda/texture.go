@@ -35,7 +35,7 @@ func TexObjectCreate(out, res, tex, view unsafe.Pointer) Result {
 	h, f := shim.NewTexture(rres, shim.RuntimeTex(dtex, kind, bits), rview,
 		append([]byte(nil), dres...), append([]byte(nil), dtex...), dview)
 	if f != shim.TexOK {
-		return ErrorInvalidValue
+		return texResult(f)
 	}
 	shim.PutU64(out, uint64(h))
 	return Success
@@ -46,7 +46,7 @@ func TexObjectDestroy(obj uint64) Result {
 	if _, r := ctxDevice(); r != Success {
 		return r
 	}
-	if !shim.Release(shim.KindTexture, uintptr(obj)) {
+	if !shim.DestroyTexture(obj) {
 		return ErrorInvalidValue
 	}
 	return Success
@@ -95,7 +95,7 @@ func SurfObjectCreate(out, res unsafe.Pointer) Result {
 	}
 	h, f := shim.NewSurface(shim.RuntimeRes(dres), append([]byte(nil), dres...))
 	if f != shim.TexOK {
-		return ErrorInvalidValue
+		return texResult(f)
 	}
 	shim.PutU64(out, uint64(h))
 	return Success
@@ -106,7 +106,7 @@ func SurfObjectDestroy(obj uint64) Result {
 	if _, r := ctxDevice(); r != Success {
 		return r
 	}
-	if !shim.Release(shim.KindSurface, uintptr(obj)) {
+	if !shim.DestroySurface(obj) {
 		return ErrorInvalidValue
 	}
 	return Success
@@ -123,4 +123,12 @@ func SurfObjectGetResourceDesc(out unsafe.Pointer, obj uint64) Result {
 	}
 	copy(shim.View(out, shim.DResDescSize), s.DRes)
 	return Success
+}
+
+// texResult is a refusal in the driver's codes.
+func texResult(f shim.TexFault) Result {
+	if f == shim.TexUnsupported {
+		return ErrorNotSupported
+	}
+	return ErrorInvalidValue
 }

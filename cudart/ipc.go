@@ -36,13 +36,14 @@ func IpcGetMemHandle(out unsafe.Pointer, p uintptr) Error {
 
 // IpcOpenMemHandle is cudaIpcOpenMemHandle; flags: 0 or cudaIpcMemLazyEnablePeerAccess.
 func IpcOpenMemHandle(out, handle unsafe.Pointer, flags uint32) Error {
-	if _, e := currentDevice(); e != Success {
+	d, e := currentDevice()
+	if e != Success {
 		return e
 	}
 	if out == nil || handle == nil || flags&^1 != 0 {
 		return ErrorInvalidValue
 	}
-	p, st := shim.IPCOpenMemHandle(shim.View(handle, shim.IPCHandleSize))
+	p, st := shim.IPCOpenMemHandle(shim.View(handle, shim.IPCHandleSize), d)
 	if st != shim.OK {
 		return ipcError(st)
 	}

@@ -181,7 +181,7 @@ func HostGetDevicePointer(out unsafe.Pointer, host uintptr, flags uint32) Error 
 	if out == nil || flags != 0 || a == nil || (a.Kind != shim.MemHost && a.Kind != shim.MemRegistered) {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, host)
+	shim.PutPtr(out, shim.HostDevicePointer(a, host))
 	return Success
 }
 
@@ -455,7 +455,7 @@ func PointerGetAttributes(attr unsafe.Pointer, p uintptr) Error {
 		typ, devPtr = 2, uint64(p)
 		device = int32(shim.S().Ordinal(a.Dev))
 	case a.Kind == shim.MemHost || a.Kind == shim.MemRegistered:
-		typ, devPtr, hostPtr = 1, uint64(p), uint64(p)
+		typ, devPtr, hostPtr = 1, uint64(shim.HostDevicePointer(a, p)), uint64(p)
 		device = 0
 	default:
 		return ErrorInvalidValue

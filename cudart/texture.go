@@ -27,6 +27,8 @@ func texError(f shim.TexFault) Error {
 		return Success
 	case shim.TexBadChannels:
 		return ErrorInvalidChannelDescriptor
+	case shim.TexUnsupported:
+		return ErrorNotSupported
 	}
 	return ErrorInvalidValue
 }
@@ -56,7 +58,7 @@ func DestroyTextureObject(obj uint64) Error {
 	if _, e := begin(); e != Success {
 		return e
 	}
-	if !shim.Release(shim.KindTexture, uintptr(obj)) {
+	if !shim.DestroyTexture(obj) {
 		return ErrorInvalidValue
 	}
 	return Success
@@ -135,7 +137,7 @@ func DestroySurfaceObject(obj uint64) Error {
 	if _, e := begin(); e != Success {
 		return e
 	}
-	if !shim.Release(shim.KindSurface, uintptr(obj)) {
+	if !shim.DestroySurface(obj) {
 		return ErrorInvalidValue
 	}
 	return Success

@@ -71,6 +71,7 @@ int cu_open(const char *name, char *err, int n) {
 }
 
 int cu_init(void) { return p_init(0); }
+void *cu_lib(void) { return lib; } // the loaded driver, for entry points looked up elsewhere (ipc.c)
 int cu_count(int *n) { return p_count(n); }
 int cu_name(char *b, int n, int d) { return p_name(b, n, d); }
 int cu_total(size_t *t, int d) { return p_total(t, d); }
@@ -319,6 +320,28 @@ int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n) {
 	return r ? r : p_dtodasync(d, s, n, st);
 }
 int cu_graph_launch(void *exec, void *st) { return p_graphlaunch(exec, st); }
+// Fills of 2- and 4-byte elements (cuMemsetD16/D32), looked up at first use; 801
+// (CUDA_ERROR_NOT_SUPPORTED) where the driver lacks them. size is 2 or 4; count elements.
+static int (*p_memset16)(unsigned long long, unsigned short, size_t), (*p_memset32)(unsigned long long, unsigned, size_t);
+static int (*p_memset16async)(unsigned long long, unsigned short, size_t, void *), (*p_memset32async)(unsigned long long, unsigned, size_t, void *);
+static int words_syms(void) {
+	if (p_memset32async) return 0;
+	if (!(*(void **)&p_memset16 = dlsym(lib, "cuMemsetD16_v2")) || !(*(void **)&p_memset32 = dlsym(lib, "cuMemsetD32_v2")) ||
+		!(*(void **)&p_memset16async = dlsym(lib, "cuMemsetD16Async")) || !(*(void **)&p_memset32async = dlsym(lib, "cuMemsetD32Async")))
+		return 801;
+	return 0;
+}
+int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t count) {
+	int r = words_syms();
+	if (r) return r;
+	return size == 2 ? p_memset16(d, (unsigned short)v, count) : p_memset32(d, v, count);
+}
+// On stream st, as cu_memset_on.
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count) {
+	int r = words_syms();
+	if (r) return r;
+	return size == 2 ? p_memset16async(d, (unsigned short)v, count, st) : p_memset32async(d, v, count, st);
+}
 
 // A graph launch timed on the GPU (the server's VGPU_STATS=1): events around each launch in
 // a ring of three, so that when launch k is made, launch k-2 has its run time (start to
@@ -356,16 +379,20 @@ int cu_graph_launch_timed(struct cctx *c, void *exec, void *st, float *run, floa
 }
 int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
 
-// Pinning a client's shared-memory window: copies through it then run at DMA speed.
-int cu_hostreg(uintptr_t p, size_t n) {
-	static int (*reg)(void *, size_t, unsigned);
-	if (!reg && !(*(void **)&reg = dlsym(lib, "cuMemHostRegister_v2"))) return 801;
-	return reg((void *)p, n, 1 /* CU_MEMHOSTREGISTER_PORTABLE */);
+// Pinning a client's shared memory: copies through it then run at DMA speed; with
+// CU_MEMHOSTREGISTER_DEVICEMAP a kernel reaches it at the address cu_hostdevptr gives.
+static int (*h_reg)(void *, size_t, unsigned), (*h_unreg)(void *), (*h_devptr)(unsigned long long *, void *, unsigned);
+int cu_hostreg(uintptr_t p, size_t n, unsigned flags) {
+	if (!h_reg && !(*(void **)&h_reg = dlsym(lib, "cuMemHostRegister_v2"))) return 801;
+	return h_reg((void *)p, n, flags);
 }
 int cu_hostunreg(uintptr_t p) {
-	static int (*unreg)(void *);
-	if (!unreg && !(*(void **)&unreg = dlsym(lib, "cuMemHostUnregister"))) return 801;
-	return unreg((void *)p);
+	if (!h_unreg && !(*(void **)&h_unreg = dlsym(lib, "cuMemHostUnregister"))) return 801;
+	return h_unreg((void *)p);
+}
+int cu_hostdevptr(unsigned long long *d, uintptr_t p) {
+	if (!h_devptr && !(*(void **)&h_devptr = dlsym(lib, "cuMemHostGetDevicePointer_v2"))) return 801;
+	return h_devptr(d, (void *)p, 0);
 }
 
 // cu_htod_staged uploads from pageable memory without waiting for the GPU: the driver copies
@@ -539,15 +566,10 @@ static int fake_sdestroy(void *st) { fake_streams_freed++; fake_note("destroy", 
 static int fake_ssync(void *st) { fake_note("sync", st, 0); return 0; }
 static int fake_swait(void *st, void *ev, unsigned f) { (void)f; fake_note("wait", st, ev); return 0; }
 static int fake_ctxsync(void) { fake_note("ctxsync", 0, 0); return 0; }
-static int fake_memsetasync(unsigned long long d, unsigned char v, size_t n, void *st) { (void)d, (void)v, (void)n; fake_note("memset", st, 0); return 0; }
-static int fake_memset(unsigned long long d, unsigned char v, size_t n) { (void)d, (void)v, (void)n; fake_note("memset", 0, 0); return 0; }
-static int fake_dtodasync(unsigned long long d, unsigned long long s, size_t n, void *st) { (void)d, (void)s, (void)n; fake_note("dtod", st, 0); return 0; }
-static int fake_dtod(unsigned long long d, unsigned long long s, size_t n) { (void)d, (void)s, (void)n; fake_note("dtod", 0, 0); return 0; }
 static int fake_htodasync(unsigned long long d, const void *s, size_t n, void *st) { (void)d, (void)s, (void)n; fake_note("htod", st, 0); return 0; }
 static int fake_htod(unsigned long long d, const void *s, size_t n) { (void)d, (void)s, (void)n; fake_note("htod", 0, 0); return 0; }
 static int fake_dtohasync(void *d, unsigned long long s, size_t n, void *st) { (void)d, (void)s, (void)n; fake_note("dtoh", st, 0); return 0; }
 static int fake_dtoh(void *d, unsigned long long s, size_t n) { (void)d, (void)s, (void)n; fake_note("dtoh", 0, 0); return 0; }
-static int fake_graphlaunch(void *exec, void *st) { (void)exec; fake_note("graph", st, 0); return 0; }
 static int fake_blas_create(void **h) { *h = (void *)0x7000; return 0; }
 static void *fake_blas_stream;
 static int fake_blas_setstream(void *h, void *st) { (void)h; fake_blas_stream = st; return 0; }
@@ -557,15 +579,119 @@ static int fake_sgemm(void *h, int ta, int tb, int m, int n, int k, const void *
 	fake_note("gemm", fake_blas_stream, 0);
 	return 0;
 }
+// Host registration: the fake keeps the registered ranges (up to 16) and maps each for the
+// device at its host address plus FAKE_DEVMAP, so that a test tells the driver's device
+// address from the host one; cuMemHostGetDevicePointer fails on an unregistered address (or
+// one registered without DEVICEMAP), as the driver's does, and unregistering counts.
+#define FAKE_DEVMAP 0x100000000000ull
+static struct { uintptr_t p; size_t n; unsigned flags; } fake_regs[16];
+static int fake_unregs;
+static int fake_hostreg(void *p, size_t n, unsigned flags) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && (uintptr_t)p < fake_regs[i].p + fake_regs[i].n && fake_regs[i].p < (uintptr_t)p + n) return 712; // already registered
+	for (int i = 0; i < 16; i++)
+		if (!fake_regs[i].n) { fake_regs[i].p = (uintptr_t)p, fake_regs[i].n = n, fake_regs[i].flags = flags; return 0; }
+	return 2;
+}
+static int fake_hostunreg(void *p) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && fake_regs[i].p == (uintptr_t)p) { fake_regs[i].n = 0, fake_unregs++; return 0; }
+	return 713; // not registered
+}
+static int fake_hostdevptr(unsigned long long *d, void *p, unsigned flags) {
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && (uintptr_t)p >= fake_regs[i].p && (uintptr_t)p - fake_regs[i].p < fake_regs[i].n) {
+			if (flags || !(fake_regs[i].flags & 2)) return 1;
+			*d = (unsigned long long)(uintptr_t)p + FAKE_DEVMAP;
+			return 0;
+		}
+	return 1;
+}
+// cu_fake_hostreg: the flags [p, ...) was registered with (-1: not registered) and how many
+// unregistrations the fake has seen.
+int cu_fake_hostreg(uintptr_t p, int *unregs) {
+	*unregs = fake_unregs;
+	for (int i = 0; i < 16; i++)
+		if (fake_regs[i].n && fake_regs[i].p == p) return (int)fake_regs[i].flags;
+	return -1;
+}
+// Fills, device copies and graphs: the fake's device memory is the test's own memory (the sim
+// model's), so a fill or copy is done for real, at once on a stream, or recorded while the
+// capture stream captures; an instantiated fake graph is that list, run again at each launch.
+// fake_graphs counts instantiations and launches of graphs.
+enum { FAKE_OPS = 64 };
+struct fake_op { int kind; unsigned long long d, s; unsigned v, size; size_t n; }; // kind 1 fill, 2 copy
+struct fake_graph { int n; struct fake_op ops[FAKE_OPS]; };
+static struct fake_graph fake_cap;
+static int fake_capturing, fake_built, fake_launched;
+static char fake_capstream;
+static void fake_run(const struct fake_op *o) {
+	if (o->kind == 2) { memmove((void *)(uintptr_t)o->d, (const void *)(uintptr_t)o->s, o->n); return; }
+	unsigned char *p = (unsigned char *)(uintptr_t)o->d;
+	for (size_t i = 0; i < o->n; i++)
+		for (unsigned j = 0; j < o->size; j++) p[i * o->size + j] = (unsigned char)(o->v >> (8 * j));
+}
+static int fake_op(void *st, struct fake_op o) {
+	if (st == &fake_capstream && fake_capturing) {
+		if (fake_cap.n == FAKE_OPS) return 1;
+		fake_cap.ops[fake_cap.n++] = o;
+		return 0;
+	}
+	fake_run(&o);
+	return 0;
+}
+static int fake_retain(void **ctx, int d) { *ctx = (void *)(uintptr_t)(0x2000 + d); return 0; }
+static int fake_memset8(unsigned long long d, unsigned char v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset8async(unsigned long long d, unsigned char v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset16(unsigned long long d, unsigned short v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32(unsigned long long d, unsigned v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_memset16async(unsigned long long d, unsigned short v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32async(unsigned long long d, unsigned v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_dtodasync(unsigned long long d, unsigned long long s, size_t n, void *st) { fake_note("dtod", st, 0); return fake_op(st, (struct fake_op){2, d, s, 0, 0, n}); }
+static int fake_dtod(unsigned long long d, unsigned long long s, size_t n) { fake_note("dtod", 0, 0); return fake_op(0, (struct fake_op){2, d, s, 0, 0, n}); }
+static int fake_streamcreate(void **st, unsigned f) { (void)f; *st = &fake_capstream; return 0; }
+static int fake_begincap(void *st, int mode) { (void)st, (void)mode; fake_capturing = 1, fake_cap.n = 0; return 0; }
+static int fake_endcap(void *st, void **g) {
+	(void)st;
+	fake_capturing = 0;
+	struct fake_graph *c = malloc(sizeof *c);
+	if (!c) return 2;
+	*c = fake_cap, *g = c;
+	return 0;
+}
+static int fake_instantiate(void **exec, void *g, unsigned long long f) {
+	(void)f;
+	struct fake_graph *c = malloc(sizeof *c);
+	if (!c) return 2;
+	*c = *(struct fake_graph *)g, *exec = c;
+	fake_built++;
+	return 0;
+}
+static int fake_graphfree(void *g) { free(g); return 0; }
+static int fake_graphlaunch(void *exec, void *st) {
+	fake_note("graph", st, 0);
+	struct fake_graph *x = exec;
+	for (int i = 0; i < x->n; i++) fake_run(&x->ops[i]);
+	fake_launched++;
+	return 0;
+}
+void cu_fake_graphs(int *built, int *launched) { *built = fake_built, *launched = fake_launched; }
+
+void cu_fake_arrays_on(void);
+// cu_fake_driver installs the whole stand-in: launches, events, driver streams (logged),
+// fills, copies and graphs (done for real on the test's memory), host registration, arrays.
 void cu_fake_driver(void) {
 	p_setcur = fake_setcur, p_launch = fake_launch, p_launchex = fake_launchex, cur_ctx = 0;
+	p_retain = fake_retain, p_memset = fake_memset8, p_memsetasync = fake_memset8async, p_dtodasync = fake_dtodasync;
+	p_memset16 = fake_memset16, p_memset32 = fake_memset32, p_memset16async = fake_memset16async, p_memset32async = fake_memset32async;
+	p_streamcreate = fake_streamcreate, p_begincap = fake_begincap, p_endcap = fake_endcap, p_instantiate = fake_instantiate;
+	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch;
+	h_reg = fake_hostreg, h_unreg = fake_hostunreg, h_devptr = fake_hostdevptr;
 	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
 	s_create = fake_screate, s_destroy = fake_sdestroy, s_sync = fake_ssync, s_wait = fake_swait, p_sync = fake_ctxsync;
-	p_memsetasync = fake_memsetasync, p_memset = fake_memset, p_dtodasync = fake_dtodasync, p_dtod = fake_dtod;
-	p_htodasync = fake_htodasync, p_htod = fake_htod, p_dtohasync = fake_dtohasync, p_dtoh = fake_dtoh;
-	p_graphlaunch = fake_graphlaunch;
-	// graph_syms looks the others up only while cuGraphLaunch is unset; they stay unused.
+	p_dtod = fake_dtod, p_htodasync = fake_htodasync, p_htod = fake_htod, p_dtohasync = fake_dtohasync, p_dtoh = fake_dtoh;
 	b_create = fake_blas_create, b_setstream = fake_blas_setstream, b_setmath = fake_blas_mode, b_setptr = fake_blas_mode, b_sgemm = fake_sgemm;
+	cu_fake_arrays_on();
 	fake_n = 0;
 }
 // cu_fake_log copies the log out (up to max entries) and returns its length.
@@ -582,4 +708,76 @@ int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals) {
 	*grid = fake_last.grid, *nattr = fake_last.nattr;
 	memcpy(ids, fake_last.ids, sizeof fake_last.ids), memcpy(vals, fake_last.vals, sizeof fake_last.vals);
 	return fake_last.kind;
+}
+
+// CUDA arrays, texture and surface objects (local/array.go); the descriptors are in array.h.
+#include "array.h"
+
+static int (*a_create)(void **, const struct vg_array3d *), (*a_destroy)(void *), (*a_copy)(const struct vg_memcpy3d *);
+static int (*t_create)(unsigned long long *, const void *, const void *, const void *), (*t_destroy)(unsigned long long);
+static int (*sf_create)(unsigned long long *, const void *), (*sf_destroy)(unsigned long long);
+static int array_syms(void) {
+	if (sf_destroy) return 0;
+#define A(v, name) if (!(*(void **)&v = dlsym(lib, name))) return 801;
+	A(a_create, "cuArray3DCreate_v2") A(a_destroy, "cuArrayDestroy") A(a_copy, "cuMemcpy3D_v2")
+	A(t_create, "cuTexObjectCreate") A(t_destroy, "cuTexObjectDestroy") A(sf_create, "cuSurfObjectCreate") A(sf_destroy, "cuSurfObjectDestroy")
+	return 0;
+}
+int cu_array_create(void **a, const struct vg_array3d *d) { int r = array_syms(); return r ? r : a_create(a, d); }
+int cu_array_destroy(void *a) { int r = array_syms(); return r ? r : a_destroy(a); }
+int cu_memcpy3d(const struct vg_memcpy3d *p) { int r = array_syms(); return r ? r : a_copy(p); }
+int cu_tex_create(unsigned long long *o, const void *res, const void *tex, const void *view) { int r = array_syms(); return r ? r : t_create(o, res, tex, view); }
+int cu_tex_destroy(unsigned long long o) { int r = array_syms(); return r ? r : t_destroy(o); }
+int cu_surf_create(unsigned long long *o, const void *res) { int r = array_syms(); return r ? r : sf_create(o, res); }
+int cu_surf_destroy(unsigned long long o) { int r = array_syms(); return r ? r : sf_destroy(o); }
+static int (*m_mcreate)(void **, const struct vg_array3d *, unsigned), (*m_mlevel)(void **, void *, unsigned), (*m_mdestroy)(void *);
+static int mipmap_syms(void) {
+	if (m_mdestroy) return 0;
+	A(m_mcreate, "cuMipmappedArrayCreate") A(m_mlevel, "cuMipmappedArrayGetLevel") A(m_mdestroy, "cuMipmappedArrayDestroy")
+	return 0;
+}
+int cu_mipmap_create(void **m, const struct vg_array3d *d, unsigned levels) { int r = mipmap_syms(); return r ? r : m_mcreate(m, d, levels); }
+int cu_mipmap_level(void **a, void *m, unsigned level) { int r = mipmap_syms(); return r ? r : m_mlevel(a, m, level); }
+int cu_mipmap_destroy(void *m) { int r = mipmap_syms(); return r ? r : m_mdestroy(m); }
+
+// The fake driver's arrays and objects: what it was last given, and how many it made and
+// destroyed (cu_fake_arrays). Object values are the fake driver's own small numbers, as the
+// real driver's are.
+static struct vg_array3d fake_adesc;
+static struct vg_memcpy3d fake_copy;
+static unsigned char fake_tres[144], fake_ttex[104];
+static int fake_copies, fake_amade, fake_afreed, fake_tmade, fake_tfreed, fake_smade, fake_sfreed;
+static unsigned long long fake_tlast_freed;
+static int fake_acreate(void **a, const struct vg_array3d *d) { fake_adesc = *d; *a = (void *)(uintptr_t)(0xa000 + ++fake_amade); return 0; }
+static int fake_adestroy(void *a) { (void)a; fake_afreed++; return 0; }
+static int fake_acopy(const struct vg_memcpy3d *p) { fake_copy = *p; fake_copies++; return 0; }
+static int fake_tcreate(unsigned long long *o, const void *res, const void *tex, const void *view) {
+	(void)view;
+	memcpy(fake_tres, res, sizeof fake_tres), memcpy(fake_ttex, tex, sizeof fake_ttex);
+	*o = 0x40 + (unsigned long long)++fake_tmade;
+	return 0;
+}
+static int fake_tdestroy(unsigned long long o) { fake_tlast_freed = o; fake_tfreed++; return 0; }
+static int fake_sfcreate(unsigned long long *o, const void *res) { memcpy(fake_tres, res, sizeof fake_tres); *o = 0x400 + (unsigned long long)++fake_smade; return 0; }
+static int fake_sfdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
+static int fake_mmade, fake_mfreed;
+static unsigned fake_mlevels;
+static int fake_mcreate(void **m, const struct vg_array3d *d, unsigned levels) { fake_adesc = *d, fake_mlevels = levels; *m = (void *)(uintptr_t)(0xb0000 + 0x100 * ++fake_mmade); return 0; }
+static int fake_mlevel(void **a, void *m, unsigned level) { *a = (void *)((uintptr_t)m + 1 + level); return 0; }
+static int fake_mdestroy(void *m) { (void)m; fake_mfreed++; return 0; }
+// cu_fake_mipmaps: mipmapped arrays made and destroyed, and the last one's level count.
+void cu_fake_mipmaps(int *made, int *freed, unsigned *levels) { *made = fake_mmade, *freed = fake_mfreed, *levels = fake_mlevels; }
+void cu_fake_arrays_on(void) {
+	a_create = fake_acreate, a_destroy = fake_adestroy, a_copy = fake_acopy;
+	t_create = fake_tcreate, t_destroy = fake_tdestroy, sf_create = fake_sfcreate, sf_destroy = fake_sfdestroy;
+	m_mcreate = fake_mcreate, m_mlevel = fake_mlevel, m_mdestroy = fake_mdestroy;
+}
+// cu_fake_arrays reads the recorder: counts (copies, arrays made and freed, textures made and
+// freed, surfaces made and freed), the last array descriptor, copy, resource and texture
+// descriptions, and the last object destroyed.
+void cu_fake_arrays(int *counts, struct vg_array3d *ad, struct vg_memcpy3d *cp, unsigned char *res, unsigned char *tex, unsigned long long *freed) {
+	counts[0] = fake_copies, counts[1] = fake_amade, counts[2] = fake_afreed, counts[3] = fake_tmade, counts[4] = fake_tfreed;
+	counts[5] = fake_smade, counts[6] = fake_sfreed;
+	*ad = fake_adesc, *cp = fake_copy, *freed = fake_tlast_freed;
+	memcpy(res, fake_tres, sizeof fake_tres), memcpy(tex, fake_ttex, sizeof fake_ttex);
 }

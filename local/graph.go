@@ -6,6 +6,7 @@ package local
 int cu_capture_begin(struct cctx *c);
 int cu_capture_end(struct cctx *c, int ok, void **exec);
 int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n);
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n);
 int cu_graph_launch(void *exec, void *st);
 int cu_graph_launch_timed(struct cctx *c, void *exec, void *st, float *run, float *gap);
@@ -69,7 +70,18 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 			return shim.ErrInvalidDeviceFunction
 		}
 		return launchIn(cc, cc.stream, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+	case shim.NodeMemset, shim.NodeMemcpy:
+		// A copy to or from a CUDA array is cuMemcpy3D (array.go): such a graph is replayed
+		// node by node, each copy through Copy.
+		if b.arrays.at(n.Dst, n.N) != nil || (n.Kind == shim.NodeMemcpy && b.arrays.at(n.Src, n.N) != nil) {
+			return shim.ErrNotSupported
+		}
+	}
+	switch n.Kind {
 	case shim.NodeMemset:
+		if n.Elem == 2 || n.Elem == 4 {
+			return status(C.cu_memset_words_on(cc.stream, C.ulonglong(n.Dst), C.uint(n.Pattern), C.uint(n.Elem), C.size_t(n.N/uint64(n.Elem))))
+		}
 		return status(C.cu_memset_on(cc.stream, C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
 	case shim.NodeMemcpy:
 		if n.Copy != shim.DeviceToDevice {

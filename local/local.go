@@ -30,6 +30,8 @@ int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
 int cu_dtoh_async(void *st, uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
+int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t count);
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_sync(void);
 int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
@@ -57,6 +59,7 @@ type Backend struct {
 	clients   sync.Map // owner -> *client
 	primaryMu sync.Mutex
 	primaries []unsafe.Pointer // primary context per device, retained at its first use
+	arrays    arrayTable       // CUDA arrays and texture/surface objects (array.go)
 }
 
 func init() { shim.LocalDevices, shim.HasLocal = open, true }
@@ -226,6 +229,10 @@ func (b *Backend) DeviceFree(a *shim.Alloc) error {
 			return fmt.Errorf("primary context: %v", st)
 		}
 	default:
+		b.dropArray(a)
+		return nil
+	}
+	if b.freeArray(a) {
 		return nil
 	}
 	if r := C.cu_free(C.ulonglong(a.Base)); r != 0 {
@@ -242,6 +249,9 @@ func (b *Backend) HostFree(a *shim.Alloc) error {
 
 // Copy moves bytes through the driver, in the caller's context.
 func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
+	if st, ok := b.arrayCopy(dst, src, n, kind); ok {
+		return st
+	}
 	if kind == shim.HostToHost {
 		copy(shim.Bytes(dst, n), shim.Bytes(src, n))
 		return shim.OK
@@ -290,6 +300,9 @@ func (b *Backend) copyIn(c *client, cc *C.struct_cctx, dst, src uintptr, n uint6
 // CopyAsync leaves a copy between the device and registered host memory (a client's shared
 // pinned allocation) to the stream; anything else is copied as Copy does.
 func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status {
+	if st, ok := b.arrayCopy(dst, src, n, kind); ok {
+		return st
+	}
 	if kind == shim.HostToHost {
 		return b.Copy(dst, src, n, kind)
 	}
@@ -316,6 +329,9 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 
 // Set fills device memory.
 func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
+	if b.arrays.at(dst, n) != nil { // an array's elements are set by copies only
+		return shim.ErrInvalidValue
+	}
 	c := b.caller()
 	cc, st := b.homeCtx(c)
 	if st != shim.OK {
@@ -329,6 +345,27 @@ func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
 		return status(C.cu_memset_on(rs, C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 	}
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
+}
+
+// SetWords fills count elements of size bytes (2 or 4) with value's low bytes: the device's
+// cuMemsetD16/D32, since device memory is not the server's to write from the host.
+func (b *Backend) SetWords(dst uintptr, value uint32, size, count uint64) shim.Status {
+	if size != 2 && size != 4 {
+		return shim.ErrInvalidValue
+	}
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
+		return st
+	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil { // on the issuing stream's own driver stream, as Set
+		return status(C.cu_memset_words_on(rs, C.ulonglong(dst), C.uint(value), C.uint(size), C.size_t(count)))
+	}
+	return status(C.cu_memset_words(C.ulonglong(dst), C.uint(value), C.uint(size), C.size_t(count)))
 }
 
 // Launch is for kernels registered in this process; a server's kernels come through

@@ -2,6 +2,7 @@ package local
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,6 +15,12 @@ const testFn = uintptr(0x7f0000002000)
 
 // pinnedHost is host memory at an address that stays put (a goroutine's stack moves).
 var pinnedHost [16]byte
+
+// devA and devB stand for device memory: the stand-in driver fills and copies it for real.
+var devA, devB [16]byte
+
+// capturing stands for a driver stream under capture.
+var capturing byte
 
 var oneBlock = shim.LaunchConfig{Grid: shim.Dim3{X: 1, Y: 1, Z: 1}, Block: shim.Dim3{X: 1, Y: 1, Z: 1}}
 
@@ -60,9 +67,9 @@ func TestEachStreamsWorkGoesToADriverStreamOfItsOwn(t *testing.T) {
 		host := &pinnedHost
 		on(a, func() {
 			require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil))
-			require.Equal(t, shim.OK, b.Set(0x9000, 1, 16))
-			require.Equal(t, shim.OK, b.Copy(hostAddr(host), 0x9000, 16, shim.DeviceToHost))
-			require.Equal(t, shim.OK, b.Copy(0x9000, 0xa000, 16, shim.DeviceToDevice))
+			require.Equal(t, shim.OK, b.Set(hostAddr(&devA), 1, 16))
+			require.Equal(t, shim.OK, b.Copy(hostAddr(host), hostAddr(&devA), 16, shim.DeviceToHost))
+			require.Equal(t, shim.OK, b.Copy(hostAddr(&devA), hostAddr(&devB), 16, shim.DeviceToDevice))
 		})
 		on(c2, func() { require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil)) })
 		on(legacy, func() { require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil)) })
@@ -165,13 +172,13 @@ func TestDriverStreamsGoWithTheirStreamAndTheirClient(t *testing.T) {
 		b := &Backend{}
 		fakeClient(t, b)
 		a, s2 := &shim.Stream{}, &shim.Stream{}
-		on(a, func() { require.Equal(t, shim.OK, b.Set(0x9000, 0, 4)) })
-		on(s2, func() { require.Equal(t, shim.OK, b.Set(0x9000, 0, 4)) })
+		on(a, func() { require.Equal(t, shim.OK, b.Set(hostAddr(&devA), 0, 4)) })
+		on(s2, func() { require.Equal(t, shim.OK, b.Set(hostAddr(&devA), 0, 4)) })
 		made0, freed0 := fakeStreams()
 		b.EndStream(a)
 		_, freed := fakeStreams()
 		require.Equal(t, freed0+1, freed)
-		on(a, func() { require.Equal(t, shim.OK, b.Set(0x9000, 0, 4)) }) // (a model stream is not reused; this shows the mapping went)
+		on(a, func() { require.Equal(t, shim.OK, b.Set(hostAddr(&devA), 0, 4)) }) // (a model stream is not reused; this shows the mapping went)
 		made, _ := fakeStreams()
 		require.Equal(t, made0+1, made)
 		b.EndClient(44)
@@ -189,13 +196,14 @@ func TestCublasGraphsAndRecordingFollowTheStream(t *testing.T) {
 		blas.once.Do(func() {})
 		blas.loaded = true
 		t.Cleanup(func() { blas.loaded = false })
-		const graph = uintptr(0x7f0000003000)
-		c.addGraph(graph, cc)
+		graph, st := b.BuildGraph(&shim.Device{Index: c.home}, nil)
+		require.Equal(t, shim.OK, st)
+		resetFakeLog()
 		s := &shim.Stream{}
 		on(s, func() {
 			require.Equal(t, shim.OK, b.Gemm(&shim.GemmCall{Fn: shim.GemmSgemm, M: 1, N: 1, K: 1}))
 			require.Equal(t, shim.OK, b.LaunchGraph(nil, graph))
-			cc.stream = ptr(0x6666) // BuildGraph's capturing stream
+			cc.stream = unsafe.Pointer(&capturing) // BuildGraph's capturing stream
 			require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil))
 			cc.stream = nil
 		})
@@ -203,8 +211,8 @@ func TestCublasGraphsAndRecordingFollowTheStream(t *testing.T) {
 		ss := streamsOf(log, "create")[0]
 		require.Equal(t, []uintptr{ss}, streamsOf(log, "gemm"), "cublasSetStream to the stream's driver stream")
 		require.Equal(t, []uintptr{ss}, streamsOf(log, "graph"))
-		require.Equal(t, []uintptr{0x6666}, streamsOf(log, "launch"))
-		c.graph(graph, true) // (the stand-in driver destroys no graphs)
+		require.Equal(t, []uintptr{uintptr(unsafe.Pointer(&capturing))}, streamsOf(log, "launch"))
+		b.DestroyGraph(graph)
 		b.EndClient(45)
 	})
 }
@@ -228,9 +236,9 @@ func TestAStreamsSyncWaitsForADownloadLeftOnTheNullStream(t *testing.T) {
 		c.pinned[hostAddr(host)] = 16
 		c.mu.Unlock()
 		a := &shim.Stream{}
-		on(a, func() { require.Equal(t, shim.OK, b.Set(0x9000, 0, 4)) })
+		on(a, func() { require.Equal(t, shim.OK, b.Set(hostAddr(&devA), 0, 4)) })
 		sa := streamsOf(fakeLog(), "create")[0]
-		require.Equal(t, shim.OK, b.CopyAsync(hostAddr(host), 0x9000, 16, shim.DeviceToHost))
+		require.Equal(t, shim.OK, b.CopyAsync(hostAddr(host), hostAddr(&devA), 16, shim.DeviceToHost))
 		resetFakeLog()
 		require.Equal(t, shim.OK, b.SyncStream(a))
 		require.Equal(t, []fakeCall{{"sync", 0, 0}, {"sync", sa, 0}}, fakeLog())
@@ -241,5 +249,46 @@ func TestAStreamsSyncWaitsForADownloadLeftOnTheNullStream(t *testing.T) {
 		c.pinned = map[uintptr]uint64{}
 		c.mu.Unlock()
 		b.EndClient(46)
+	})
+}
+
+// 2- and 4-byte fills (cuMemsetD16/D32Async) go to the issuing stream's driver stream too,
+// and fill as asked; the legacy stream's to the NULL stream.
+func TestWordFillsGoToTheIssuingStream(t *testing.T) {
+	shim.AsClient(47, func() {
+		b := &Backend{}
+		fakeClient(t, b)
+		a, legacy := &shim.Stream{}, &shim.Stream{Default: true}
+		devA = [16]byte{}
+		on(a, func() { require.Equal(t, shim.OK, b.SetWords(hostAddr(&devA), 0x11223344, 4, 2)) })
+		on(legacy, func() { require.Equal(t, shim.OK, b.SetWords(hostAddr(&devA)+8, 0xaabb, 2, 2)) })
+		log := fakeLog()
+		sa := streamsOf(log, "create")[0]
+		require.Equal(t, []uintptr{sa, 0}, streamsOf(log, "memset"))
+		require.Equal(t, [16]byte{0x44, 0x33, 0x22, 0x11, 0x44, 0x33, 0x22, 0x11, 0xbb, 0xaa, 0xbb, 0xaa}, devA)
+		b.EndClient(47)
+	})
+}
+
+// An interprocess event recorded or waited for on a stream is the driver's record or wait on
+// that stream's driver stream, after or before that stream's work alone.
+func TestInterprocessEventsFollowTheIssuingStream(t *testing.T) {
+	shim.AsClient(48, func() {
+		b := &Backend{}
+		fakeClient(t, b)
+		useFakeIPCEvents(0)
+		ev, _, st := b.IPCEventExport(0)
+		require.Equal(t, shim.OK, st)
+		a, w := &shim.Stream{}, &shim.Stream{}
+		on(a, func() { require.Equal(t, shim.OK, b.IPCEventRecord(ev, 0)) })
+		sa := streamsOf(fakeLog(), "create")[0]
+		require.Equal(t, sa, fakeIPCStream(), "recorded after stream a's work")
+		on(w, func() { require.Equal(t, shim.OK, b.IPCEventWait(ev, 0)) })
+		sw := streamsOf(fakeLog(), "create")[1]
+		require.Equal(t, sw, fakeIPCStream(), "waited for by stream w's later work")
+		require.Equal(t, shim.OK, b.IPCEventWait(ev, 0))
+		require.Equal(t, uintptr(0), fakeIPCStream(), "no stream named: the NULL stream")
+		b.IPCEventFree(48, ev, 0)
+		b.EndClient(48)
 	})
 }

@@ -49,6 +49,7 @@ func On() bool {
 	on := shim.S().Config.Backend == "remote"
 	if on {
 		cuda.ClientCode.Store(true) // this client's modules, libraries and kernels are its own records
+		shim.AskKernel = askKernel
 		mode.Store(2)
 	} else {
 		mode.Store(1)
@@ -323,6 +324,7 @@ func requestLocked(op uint32, parts ...[]byte) error {
 		return fmt.Errorf("not connected")
 	}
 	seq++
+	countWireLocked(op, false)
 	if err := wireRequestLocked(op, parts...); err != nil {
 		return lostLocked(err)
 	}
@@ -452,6 +454,7 @@ func post(op uint32, parts ...[]byte) error {
 func postLocked(op uint32, parts ...[]byte) error {
 	awaiting.Store(0)
 	seq++
+	countWireLocked(op, true)
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
 		postSeq++
@@ -566,6 +569,7 @@ func flusher() {
 // lostLocked marks the connection dead after err: every later call fails at once. mu is held.
 func lostLocked(err error) error {
 	dead = fmt.Errorf("vgpu server connection lost: %w", err)
+	connLost.Store(true) // the client's own answers (remote/ctxcache.go) stop too
 	shim.WarnOnce("remote-lost", "vgpu server connection lost; every call now fails", "err", err)
 	conn.Close()
 	return dead

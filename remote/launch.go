@@ -61,6 +61,28 @@ func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
 	return rk, shim.OK
 }
 
+// askKernel asks the server's backend whether m defines kernel name (shim.AskKernel), shipping
+// m's image as its first launch would: its driver's lookup is the answer.
+func askKernel(m *shim.Module, name string) (defined, answered bool) {
+	codeMu.Lock()
+	mh, st := shipModuleLocked(m)
+	codeMu.Unlock()
+	if st != shim.OK {
+		return false, false
+	}
+	resp, err := roundTrip(OpFunction, append(binary.LittleEndian.AppendUint64(nil, mh), name...))
+	if err != nil {
+		return false, false
+	}
+	switch status(resp) {
+	case shim.OK:
+		return true, true
+	case shim.ErrNotFound, shim.ErrInvalidDeviceFunction:
+		return false, true
+	}
+	return false, false
+}
+
 // shipModuleLocked returns m's handle on the server, shipping its image on first use.
 func shipModuleLocked(m *shim.Module) (uint64, shim.Status) {
 	if m == nil || m.Image == 0 || m.Size == 0 {

@@ -25,14 +25,16 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32
 	if r != cuda.Success {
 		return int32(r)
 	}
-	// The server resolves the name now, as the driver does: the image may be PTX, whose
-	// names the client cannot look up.
+	// The client reads the image's kernels (an image it cannot read is asked of the server:
+	// shim.AskKernel); the server resolves the name now, as the driver does. A name that is
+	// no kernel leaves none behind, so the module's count and enumeration stay its kernels.
 	k := m.FindKernel(n)
 	if k == nil {
-		k = m.AddKernel(0, n)
+		return int32(cuda.ErrorNotFound)
 	}
 	if _, st := shipped(k); st != shim.OK {
-		if st == shim.ErrInvalidDeviceFunction {
+		m.Forget(k)
+		if st == shim.ErrInvalidDeviceFunction || st == shim.ErrNotFound {
 			return int32(cuda.ErrorNotFound)
 		}
 		return int32(cuda.From(st))

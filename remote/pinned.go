@@ -26,21 +26,38 @@ var shared struct {
 type sharedHost struct{}
 
 // Alloc maps size bytes the server shares; false leaves the allocation to private memory.
-func (sharedHost) Alloc(size uint64) (uintptr, bool) {
+// dev is where the server's driver maps it for kernels.
+func (sharedHost) Alloc(size uint64) (p, dev uintptr, ok bool) {
 	if size == 0 || size > MaxShared || !useShm() {
-		return 0, false
+		return 0, 0, false
 	}
 	n := (size + 4095) &^ 4095
 	fd, b, err := sharedMemfd("vgpu-pinned", int(n))
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	defer unix.Close(fd) // the server holds its own reference once it answers, or gave up
 	base := uintptr(unsafe.Pointer(&b[0]))
+	dev, ok = shareWithServer(fd, base, n)
+	if !ok {
+		unix.Munmap(b)
+		return 0, 0, false
+	}
+	return base, dev, true
+}
+
+// shareWithServer passes the memfd mapped here at [base, base+n) to the server, which maps
+// it (at base where that address is free in it, so that the device address is the host
+// one, as in CUDA) and, with a GPU, registers it device-mapped: the answer carries the
+// device address its driver gave (0: none).
+func shareWithServer(fd int, base uintptr, n uint64) (uintptr, bool) {
 	resp, err := roundTripFD(OpHostShare, fd, u64s(uint64(base), n))
 	if err != nil || status(resp) != shim.OK {
-		unix.Munmap(b)
 		return 0, false
+	}
+	var dev uintptr
+	if len(resp) == 9 {
+		dev = uintptr(binary.LittleEndian.Uint64(resp[1:]))
 	}
 	shared.Lock()
 	if shared.regions == nil {
@@ -48,7 +65,7 @@ func (sharedHost) Alloc(size uint64) (uintptr, bool) {
 	}
 	shared.regions[base] = n
 	shared.Unlock()
-	return base, true
+	return dev, true
 }
 
 // roundTripFD is roundTrip for a request that passes fd with its frame.

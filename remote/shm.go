@@ -121,6 +121,7 @@ func requestFDLocked(op uint32, fd int, payload []byte) error {
 		return lostLocked(err)
 	}
 	seq++
+	countWireLocked(op, false)
 	frame, err := wire.AppendFrame(nil, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload)
 	if err == nil {
 		err = fc.SendFD(frame, fd)

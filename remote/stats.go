@@ -29,6 +29,7 @@ func StatsBegin() int64 {
 	statsOnce.Do(func() {
 		statsOn = os.Getenv("VGPU_STATS") == "1"
 		if statsOn {
+			armExitStats()
 			go logStats()
 		}
 	})

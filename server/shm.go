@@ -2,6 +2,10 @@ package server
 
 import (
 	"encoding/binary"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -78,7 +82,12 @@ const (
 //   - tmpfs files other than memfds are born sealed with F_SEAL_SEAL and can never be sealed
 //     against shrinking: required seals make it a memfd.
 //   - opened read-write by the client, of exactly the size the request says.
-func mapMemfd(fd int, size uint64) ([]byte, shim.Status) {
+func mapMemfd(fd int, size uint64) ([]byte, shim.Status) { return mapMemfdAt(fd, size, 0) }
+
+// mapMemfdAt is mapMemfd, at address at where that is free here (a client's pinned memory
+// at the client's own address, so that a kernel finds it at the address the program has),
+// else anywhere. An address in use is never taken (MAP_FIXED_NOREPLACE).
+func mapMemfdAt(fd int, size uint64, at uintptr) ([]byte, shim.Status) {
 	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 	if err != nil || seals&sealsRequired != sealsRequired || seals&sealsRefused != 0 {
 		return nil, shim.ErrInvalidValue
@@ -97,12 +106,46 @@ func mapMemfd(fd int, size uint64) ([]byte, shim.Status) {
 	if size > uint64(^uint(0)>>1) {
 		return nil, shim.ErrInvalidValue
 	}
-	b, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	const prot = unix.PROT_READ | unix.PROT_WRITE
+	if at != 0 && at%4096 == 0 && belowStack(at, size) {
+		p, err := unix.MmapPtr(fd, 0, unsafe.Pointer(at), uintptr(size), prot, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE)
+		if err == nil && uintptr(p) == at {
+			return unsafe.Slice((*byte)(p), size), shim.OK
+		}
+		if err == nil { // a kernel before 4.17 takes the flag as a hint only
+			unix.MunmapPtr(p, uintptr(size))
+		}
+	}
+	b, err := unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED)
 	if err != nil {
 		shim.Log().Infow("a client's shared memory cannot be mapped; it uses the socket", "err", err)
 		return nil, shim.ErrNotSupported
 	}
 	return b, shim.OK
+}
+
+// stackLow is where this process's main stack mapping starts (0: unknown), read once.
+var stackLow = sync.OnceValue(func() uintptr {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasSuffix(l, "[stack]") {
+			lo, _, _ := strings.Cut(l, "-")
+			v, _ := strconv.ParseUint(lo, 16, 64)
+			return uintptr(v)
+		}
+	}
+	return 0
+})
+
+// belowStack reports whether [at, at+size) lies well below the main stack, which grows down
+// into free address space: a client's address is taken only where it cannot block that.
+func belowStack(at uintptr, size uint64) bool {
+	const room = 256 << 20
+	low := stackLow()
+	return low > room && uint64(at) < uint64(low-room) && size <= uint64(low-room)-uint64(at)
 }
 
 // pin registers b with the backend's driver where it can, so copies run at DMA speed.
@@ -111,12 +154,25 @@ func pin(b []byte) bool {
 	return ok && r.RegisterHost(uintptr(unsafe.Pointer(&b[0])), uint64(len(b))) == shim.OK
 }
 
+// mapForKernels registers b device-mapped where the backend's driver can (the device address
+// it gives, 0 for none), else pins it as pin does.
+func mapForKernels(b []byte) (dev uintptr, pinned bool) {
+	if m, ok := shim.S().Backend.(shim.HostMapper); ok {
+		if d, st := m.MapHost(uintptr(unsafe.Pointer(&b[0])), uint64(len(b))); st == shim.OK {
+			return d, true
+		}
+	}
+	return 0, pin(b)
+}
+
 // unmap undoes mapMemfd and pin.
 func unmap(b []byte, pinned bool) {
 	if r, ok := shim.S().Backend.(shim.HostRegistrar); ok && pinned {
 		r.UnregisterHost(uintptr(unsafe.Pointer(&b[0])))
 	}
-	unix.Munmap(b)
+	if unix.Munmap(b) != nil { // mapped at the client's address (mapMemfdAt): not Mmap's
+		unix.MunmapPtr(unsafe.Pointer(&b[0]), uintptr(len(b)))
+	}
 }
 
 func (w *shmWindow) detach() {
@@ -178,7 +234,9 @@ type hostShares map[uint64]*struct {
 	pinned bool
 }
 
-// share maps a pinned allocation the client passed with the request.
+// share maps a pinned allocation the client passed with the request (at the client's own
+// address where that is free here) and registers it device-mapped where the backend can: the
+// answer is the status, then on success the u64 device address a kernel uses (0 for none).
 func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	fd, st := receivedFD(c) // taken whatever the request says, so the next request's stays next
 	if st != shim.OK {
@@ -200,15 +258,16 @@ func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	if held > sharedPerClient { // the client keeps this allocation in its own memory instead
 		return reply(shim.ErrOutOfMemory)
 	}
-	b, st := mapMemfd(fd, size)
+	b, st := mapMemfdAt(fd, size, uintptr(addr))
 	if st != shim.OK {
 		return reply(st)
 	}
+	dev, pinned := mapForKernels(b)
 	s[addr] = &struct {
 		b      []byte
 		pinned bool
-	}{b, pin(b)}
-	return reply(shim.OK)
+	}{b, pinned}
+	return binary.LittleEndian.AppendUint64(reply(shim.OK), uint64(dev))
 }
 
 // unshare drops one mapping once the GPU is done with it (cudaFreeHost synchronises too).

@@ -13,8 +13,9 @@ type Array struct {
 	Format, Channels     uint32   // the driver's CUarray_format and NumChannels for the same element
 	Width, Height, Depth uint64   // as created, in elements (0: the dimension is absent)
 	Flags                uint32
-	Elem                 uint64 // bytes per element
-	Level                bool   // one level of a mipmapped array: freed with it, not alone
+	Elem                 uint64  // bytes per element
+	Level                bool    // one level of a mipmapped array: freed with it, not alone
+	Real                 uintptr // the driver's CUarray on a GPU backend (ArrayBackend), else 0
 }
 
 // ArrayLayout is where an array's elements lie: the storage's address, its row pitch in bytes
@@ -64,7 +65,7 @@ func ArrayDimsOK(w, h, depth uint64, flags uint32) bool {
 // storage on d and returns its handle.
 func NewArray(d *Device, a *Array) (uintptr, Status) {
 	size := a.Width * a.Elem * max(a.Height, 1) * max(a.Depth, 1) // at most 2^17 * 8 * 2^16 * 2^14: no overflow
-	s, st := AllocDevice(d, size, MemArray)
+	s, st := allocArray(d, a, size)
 	if st != OK {
 		return 0, st
 	}
@@ -85,6 +86,7 @@ func DestroyArray(h uintptr) Status {
 // in every dimension that is not a layer count, down to 1.
 type Mipmap struct {
 	Levels []uintptr
+	Real   uintptr // the driver's CUmipmappedArray on a GPU backend (ArrayBackend), else 0
 }
 
 // MipmapLevels is how many levels an array of w x h x depth elements (flags: layered arrays
@@ -109,6 +111,7 @@ func NewMipmap(d *Device, base *Array, levels uint32) (uintptr, Status) {
 		return 0, ErrInvalidValue
 	}
 	m := &Mipmap{}
+	var all []*Array
 	for i := range levels {
 		a := *base
 		a.Level, a.Storage = true, nil
@@ -119,12 +122,19 @@ func NewMipmap(d *Device, base *Array, levels uint32) (uintptr, Status) {
 		if base.Depth != 0 && base.Flags&(ArrayLayered|ArrayCubemap) == 0 {
 			a.Depth = max(base.Depth>>i, 1)
 		}
+		if ab := arrayBackend(); ab != nil {
+			all = append(all, &a)
+			continue
+		}
 		h, st := NewArray(d, &a)
 		if st != OK {
 			freeLevels(m)
 			return 0, st
 		}
 		m.Levels = append(m.Levels, h)
+	}
+	if ab := arrayBackend(); ab != nil {
+		return newRealMipmap(ab, d, m, all)
 	}
 	return NewHandle(KindMipmap, m), OK
 }
@@ -147,6 +157,7 @@ func DestroyMipmap(h uintptr) Status {
 		return ErrInvalidHandle
 	}
 	freeLevels(m)
+	m.Close()
 	return OK
 }
 

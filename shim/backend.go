@@ -54,6 +54,13 @@ func (b *SimBackend) Set(dst uintptr, value byte, n uint64) Status {
 	return OK
 }
 
+// WordSetter is a backend that fills device memory with a 2- or 4-byte pattern itself
+// (cuMemsetD16/D32 on a GPU); without it only the sim, which can address device memory from
+// the host, writes such patterns.
+type WordSetter interface {
+	SetWords(dst uintptr, value uint32, size, count uint64) Status
+}
+
 // Launch cannot run device code: it answers per VGPU_SIM_LAUNCH and says why, once.
 func (b *SimBackend) Launch(k *Kernel, lc LaunchConfig, args uintptr) Status {
 	if h := simLaunchHook.Load(); h != nil {
@@ -114,7 +121,7 @@ var simModules sync.Map
 func (b *SimBackend) Function(mod uintptr, name string) (uintptr, []ParamInfo, Status) {
 	v, ok := simModules.Load(mod)
 	m, _ := v.(*Module)
-	if !ok || !imageNames(m.image, name) {
+	if !ok || !m.Defines(name) {
 		return 0, nil, ErrInvalidDeviceFunction
 	}
 	return 1, nil, OK
@@ -189,6 +196,13 @@ type KernelQuerier interface {
 type HostRegistrar interface {
 	RegisterHost(p uintptr, n uint64) Status
 	UnregisterHost(p uintptr)
+}
+
+// HostMapper is a HostRegistrar whose driver maps registered host memory for kernels
+// (CU_MEMHOSTREGISTER_DEVICEMAP): MapHost registers [p, p+n) so and returns the device
+// address the driver gives for p; UnregisterHost undoes it.
+type HostMapper interface {
+	MapHost(p uintptr, n uint64) (dev uintptr, st Status)
 }
 
 // Waiter is a backend whose work runs after the call that issued it (the real GPU behind

@@ -42,6 +42,11 @@ type Node struct {
 	// no-op at replay; shim/capturemem.go).
 	ViewType   int32
 	ViewParams []byte
+	// Elem, Pattern: a NodeMemset of 2- or 4-byte elements (cuMemsetD16/D32) fills its N
+	// bytes with Pattern's low Elem bytes, on a backend that fills so itself (WordSetter);
+	// Elem 0 is a byte fill of Value.
+	Elem    uint8
+	Pattern uint32
 }
 
 // GraphBackend is a backend that runs an instantiated graph as one unit of device work, as
@@ -261,6 +266,13 @@ func execute(d *Device, n Node) Status {
 	case NodeMemcpy:
 		return b.Copy(n.Dst, n.Src, n.N, n.Copy)
 	case NodeMemset:
+		if n.Elem > 1 {
+			ws, ok := b.(WordSetter)
+			if !ok {
+				return ErrNotSupported
+			}
+			return ws.SetWords(n.Dst, n.Pattern, uint64(n.Elem), n.N/uint64(n.Elem))
+		}
 		return b.Set(n.Dst, n.Value, n.N)
 	case NodeKernel:
 		if cb, ok := b.(CodeBackend); ok && n.Kernel.Native != 0 {

@@ -53,6 +53,14 @@ type handleTable struct {
 	mu    sync.RWMutex
 	rng   *rand.ChaCha8 // seeded from crypto/rand once per table
 	items map[uintptr]entry
+	// Handles whose values a GPU backend's driver chose (NewHandleAt), by kind: they have no
+	// handle's shape, and two kinds' values may coincide.
+	at map[kindValue]entry
+}
+
+type kindValue struct {
+	k Kind
+	h uintptr
 }
 
 var tables = newHandleTable()
@@ -62,12 +70,12 @@ func newHandleTable() *handleTable {
 	if _, err := crand.Read(seed[:]); err != nil {
 		panic("vgpu: no entropy for handle values: " + err.Error())
 	}
-	return &handleTable{rng: rand.NewChaCha8(seed), items: map[uintptr]entry{}}
+	return &handleTable{rng: rand.NewChaCha8(seed), items: map[uintptr]entry{}, at: map[kindValue]entry{}}
 }
 
 func (t *handleTable) reset() {
 	t.mu.Lock()
-	t.items = map[uintptr]entry{}
+	t.items, t.at = map[uintptr]entry{}, map[kindValue]entry{}
 	t.mu.Unlock()
 }
 
@@ -101,6 +109,22 @@ func NewHandle(k Kind, obj any) uintptr {
 	return h
 }
 
+// NewHandleAt registers obj under the value h a GPU backend's driver chose for an object of
+// kind k (a texture object's, which a kernel reads from its parameters), owned as NewHandle's
+// are; false when h is 0, has a handle's shape, or is live.
+func NewHandleAt(k Kind, h uintptr, obj any) bool {
+	owner := CallerOwner()
+	t := tables
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := kindValue{k, h}
+	if _, taken := t.at[key]; taken || h == 0 || wellFormed(k, h) {
+		return false
+	}
+	t.at[key] = entry{obj, owner}
+	return true
+}
+
 // Closer is an object that holds something outside the handle table (a module loaded
 // into the driver): ReleaseOwned closes it.
 type Closer interface{ Close() }
@@ -119,6 +143,15 @@ func ReleaseOwned(owner uint64) int {
 				closers = append(closers, c)
 			}
 			delete(t.items, h)
+			n++
+		}
+	}
+	for key, e := range t.at {
+		if e.owner == owner {
+			if c, ok := e.obj.(Closer); ok {
+				closers = append(closers, c)
+			}
+			delete(t.at, key)
 			n++
 		}
 	}
@@ -143,7 +176,10 @@ func wellFormed(k Kind, h uintptr) bool {
 // The caller holds t.mu.
 func (t *handleTable) resolve(k Kind, h uintptr, owner uint64) (any, bool) {
 	e, ok := t.items[h]
-	if !ok || e.owner != owner || !wellFormed(k, h) {
+	if !wellFormed(k, h) {
+		e, ok = t.at[kindValue{k, h}]
+	}
+	if !ok || e.owner != owner {
 		return nil, false
 	}
 	return e.obj, true
@@ -172,7 +208,11 @@ func Release(k Kind, h uintptr) bool {
 	t.mu.Lock()
 	obj, ok := t.resolve(k, h, owner)
 	if ok {
-		delete(t.items, h)
+		if wellFormed(k, h) {
+			delete(t.items, h)
+		} else {
+			delete(t.at, kindValue{k, h})
+		}
 	}
 	t.mu.Unlock()
 	if s, isStream := obj.(*Stream); ok && isStream { // what the backend holds for it goes with it
@@ -193,6 +233,11 @@ func Each[T any](k Kind, fn func(h uintptr, v T)) {
 			if v, ok := obj.(T); ok {
 				hs, vs = append(hs, h), append(vs, v)
 			}
+		}
+	}
+	for key, e := range t.at {
+		if v, ok := e.obj.(T); ok && key.k == k && e.owner == owner {
+			hs, vs = append(hs, key.h), append(vs, v)
 		}
 	}
 	t.mu.RUnlock()

@@ -26,13 +26,16 @@ var (
 
 type ipcToken [48]byte
 
-// ipcExport is one exported allocation or event.
+// ipcExport is one exported allocation or event, or (imported set) another process's export
+// this process opened through the registry.
 type ipcExport struct {
 	token ipcToken
 	owner uint64
 	alloc *Alloc // memory handles
 	event *Event // event handles
 	maps  map[uint64]*ipcMap
+	file  string     // its registry record (ipcregistry.go), removed when the export ends
+	imp   *ipcRecord // imported: what the exporter's registry record says
 }
 
 // ipcMap is one opener's mapping of an export, opened refs times.
@@ -48,7 +51,9 @@ var ipc = struct {
 	byAlloc map[*Alloc]*ipcExport
 	byEvent map[*Event]*ipcExport
 	byAlias map[*Alloc]*ipcExport
-}{byToken: map[ipcToken]*ipcExport{}, byAlloc: map[*Alloc]*ipcExport{}, byEvent: map[*Event]*ipcExport{}, byAlias: map[*Alloc]*ipcExport{}}
+	imports map[ipcToken]*ipcExport // other processes' exports opened here
+}{byToken: map[ipcToken]*ipcExport{}, byAlloc: map[*Alloc]*ipcExport{}, byEvent: map[*Event]*ipcExport{},
+	byAlias: map[*Alloc]*ipcExport{}, imports: map[ipcToken]*ipcExport{}}
 
 func newToken() ipcToken {
 	var t ipcToken
@@ -85,16 +90,25 @@ func IPCGetMemHandle(out []byte, p uintptr) Status {
 	x := ipc.byAlloc[a]
 	if x == nil {
 		x = &ipcExport{token: newToken(), owner: a.Owner, alloc: a, maps: map[uint64]*ipcMap{}}
+		if drv, ok := S().Backend.(IPCDriver); ok { // other processes open it through the driver
+			dh, st := drv.IPCExport(a)
+			if st != OK {
+				return st
+			}
+			x.file = ipcRegister(x.token, &ipcRecord{kind: 'm', driver: dh, size: uint64(a.Size)})
+		}
 		ipc.byToken[x.token], ipc.byAlloc[a] = x, x
 	}
 	encodeHandle(out, ipcMemMagic, x.token)
 	return OK
 }
 
-// IPCOpenMemHandle maps the allocation a handle names for the caller and returns its address:
-// ErrInvalidHandle for bytes no live export has, ErrInvalidContext for the caller's own
-// export. Opening one handle again returns the same address and counts one more close.
-func IPCOpenMemHandle(h []byte) (uintptr, Status) {
+// IPCOpenMemHandle maps the allocation a handle names for the caller, on d (the caller's
+// current device), and returns its address: ErrInvalidHandle for bytes no live export has,
+// ErrInvalidContext for the caller's own export. Opening one handle again returns the same
+// address and counts one more close. A handle this process did not issue is looked up in the
+// registry of exports by other processes on this machine (ipcregistry.go).
+func IPCOpenMemHandle(h []byte, d *Device) (uintptr, Status) {
 	if allZero(h) {
 		return 0, ErrInvalidValue // NVIDIA's driver: an all-zero handle is an invalid value, not an unknown handle
 	}
@@ -106,7 +120,10 @@ func IPCOpenMemHandle(h []byte) (uintptr, Status) {
 	ipc.Lock()
 	defer ipc.Unlock()
 	x := ipc.byToken[t]
-	if x == nil || x.alloc == nil {
+	if x == nil {
+		return ipcImportMem(t, me, d)
+	}
+	if x.alloc == nil {
 		return 0, ErrInvalidHandle
 	}
 	if x.owner == me {
@@ -142,10 +159,25 @@ func IPCCloseMemHandle(p uintptr) Status {
 	}
 	if m.refs--; m.refs == 0 {
 		S().Mem.Remove(alias)
-		delete(x.maps, alias.Owner)
-		delete(ipc.byAlias, alias)
+		dropMap(x, alias)
 	}
 	return OK
+}
+
+// dropMap forgets alias, one client's mapping of x, and closes it in the driver when it was
+// another process's memory. The caller holds ipc's lock.
+func dropMap(x *ipcExport, alias *Alloc) {
+	delete(x.maps, alias.Owner)
+	delete(ipc.byAlias, alias)
+	if x.imp == nil {
+		return
+	}
+	if drv, ok := S().Backend.(IPCDriver); ok {
+		drv.IPCUnimport(alias.Owner, alias.Base, alias.Dev)
+	}
+	if len(x.maps) == 0 {
+		delete(ipc.imports, x.token)
+	}
 }
 
 // ipcRevokeAlloc ends a's export, if any, and every mapping of it: a is being freed. It
@@ -157,8 +189,7 @@ func ipcRevokeAlloc(a *Alloc) (mapped bool) {
 	defer ipc.Unlock()
 	if a.Kind == MemIPC { // an opener's mapping going with its client
 		if x := ipc.byAlias[a]; x != nil {
-			delete(x.maps, a.Owner)
-			delete(ipc.byAlias, a)
+			dropMap(x, a)
 		}
 		return false
 	}
@@ -173,6 +204,7 @@ func ipcRevokeAlloc(a *Alloc) (mapped bool) {
 	}
 	delete(ipc.byAlloc, a)
 	delete(ipc.byToken, x.token)
+	ipcUnregister(x.file) // other processes' mappings stay: the driver keeps the memory for them
 	return mapped
 }
 
@@ -183,6 +215,13 @@ func IPCGetEventHandle(out []byte, e *Event) {
 	x := ipc.byEvent[e]
 	if x == nil {
 		x = &ipcExport{token: newToken(), owner: CallerOwner(), event: e}
+		if _, ok := S().Backend.(IPCDriver); ok {
+			r := &ipcRecord{kind: 'e', flags: e.Flags}
+			if h, ok := ipcEventExport(e); ok { // size 1: the record carries a driver event
+				r.driver, r.size = h, 1
+			}
+			x.file = ipcRegister(x.token, r)
+		}
 		ipc.byToken[x.token], ipc.byEvent[e] = x, x
 	}
 	encodeHandle(out, ipcEventMagic, x.token)
@@ -197,7 +236,10 @@ func IPCOpenEventHandle(h []byte) (uintptr, Status) {
 	ipc.Lock()
 	x := ipc.byToken[t]
 	ipc.Unlock()
-	if x == nil || x.event == nil {
+	if x == nil {
+		return ipcImportEvent(t)
+	}
+	if x.event == nil {
 		return 0, ErrInvalidHandle
 	}
 	if x.owner == CallerOwner() {
@@ -210,11 +252,13 @@ func IPCOpenEventHandle(h []byte) (uintptr, Status) {
 // opener's handle names the same event, and destroying that ends only the handle. Openers'
 // handles stay valid, as an opened event outlives its creator's handle in CUDA.
 func IPCRevokeEvent(e *Event) {
+	ipcEventDestroyed(e) // the caller's driver event behind it, if any
 	ipc.Lock()
 	defer ipc.Unlock()
 	if x := ipc.byEvent[e]; x != nil && x.owner == CallerOwner() {
 		delete(ipc.byEvent, e)
 		delete(ipc.byToken, x.token)
+		ipcUnregister(x.file)
 	}
 }
 
@@ -223,10 +267,20 @@ func IPCRevokeEvent(e *Event) {
 func ipcRevokeOwned(owner uint64) {
 	ipc.Lock()
 	defer ipc.Unlock()
+	drvEvents.Range(func(k, v any) bool {
+		if d := v.(*drvEvent); d.owner == owner {
+			drvEvents.Delete(k)
+			if drv, ok := S().Backend.(IPCEventDriver); ok {
+				drv.IPCEventFree(owner, d.ev, d.dev)
+			}
+		}
+		return true
+	})
 	for e, x := range ipc.byEvent {
 		if x.owner == owner {
 			delete(ipc.byEvent, e)
 			delete(ipc.byToken, x.token)
+			ipcUnregister(x.file)
 		}
 	}
 }

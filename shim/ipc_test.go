@@ -40,7 +40,7 @@ func TestIPCFreedMemoryOutlivesEveryCallInFlight(t *testing.T) {
 	w := &freeWatch{Backend: S().Backend, base: base}
 	S().Backend = w
 	AsClient(clientB, func() {
-		p, st := IPCOpenMemHandle(handle)
+		p, st := IPCOpenMemHandle(handle, d)
 		require.Equal(t, OK, st)
 		require.Equal(t, base, p)
 	})

@@ -34,6 +34,7 @@ type Alloc struct {
 	Phys       *Physical // the VMM physical memory behind a MemMapped piece
 	Owner      uint64    // the server's client whose call added it (0 in a program's own process); set by MemTable.Add
 	Shared     bool      // pinned host memory a remote server maps too (SetSharedHost)
+	DevAddr    uintptr   // where the server's driver maps Shared host memory for kernels (0: the host address)
 	SyncMemops bool      // CU_POINTER_ATTRIBUTE_SYNC_MEMOPS, set by cuPointerSetAttribute
 }
 

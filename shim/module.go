@@ -3,6 +3,7 @@ package shim
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -30,6 +31,53 @@ type Module struct {
 	Vars    []Var
 	image   []byte // a copy, where the image came over the wire
 	mu      sync.Mutex
+	// The kernels the image defines, read once (ImageKernels): a library's lookups by
+	// name would otherwise decompress the image each time.
+	namesOnce  sync.Once
+	names      []string
+	namesKnown bool
+}
+
+// DefinedKernels is ImageKernels of m's image, read at the first call.
+func (m *Module) DefinedKernels() ([]string, bool) {
+	m.namesOnce.Do(func() {
+		switch {
+		case m.image != nil:
+			m.names, m.namesKnown = ImageKernels(m.image)
+		case m.Image != 0 && m.Size != 0:
+			m.names, m.namesKnown = ImageKernels(Bytes(m.Image, m.Size))
+		}
+	})
+	return m.names, m.namesKnown
+}
+
+// AskKernel is set in a remote client: it asks the server's backend (whose driver, on a GPU
+// host, loads the image) whether m defines kernel name. Defines asks it only about an image
+// vgpu cannot read itself, where the backend's driver is the one that can answer.
+var AskKernel func(m *Module, name string) (defined, answered bool)
+
+// Defines reports whether m's image defines kernel name; an image that cannot be read is
+// asked of the backend (AskKernel), else answers by its strings (imageNames), the best the
+// model can do without a driver.
+func (m *Module) Defines(name string) bool {
+	if name == "" {
+		return false
+	}
+	if names, known := m.DefinedKernels(); known {
+		return slices.Contains(names, name)
+	}
+	if ask := AskKernel; ask != nil {
+		if defined, answered := ask(m, name); answered {
+			return defined
+		}
+	}
+	switch {
+	case m.image != nil:
+		return imageNames(m.image, name)
+	case m.Image != 0 && m.Size != 0:
+		return imageNames(Bytes(m.Image, m.Size), name)
+	}
+	return false
 }
 
 // Kernel is one __global__ function.
@@ -155,7 +203,7 @@ func (m *Module) AddKernel(hostFun uintptr, name string) *Kernel {
 }
 
 // FindKernel finds a kernel of m by name, registering it on first use when the image
-// holds the name (vgpu does not parse the image's symbol table).
+// defines it (Defines).
 func (m *Module) FindKernel(name string) *Kernel {
 	m.mu.Lock()
 	for _, k := range m.Kernels {
@@ -165,7 +213,7 @@ func (m *Module) FindKernel(name string) *Kernel {
 		}
 	}
 	m.mu.Unlock()
-	if m.Size == 0 || !imageNames(Bytes(m.Image, m.Size), name) {
+	if !m.Defines(name) {
 		return nil
 	}
 	return m.AddKernel(0, name)
@@ -245,11 +293,31 @@ func (m *Module) Unregister(kind Kind) {
 	Release(kind, m.Handle)
 }
 
-// KernelByHost finds the kernel whose host stub is at hostFun.
+// Forget drops a kernel of m that its backend did not resolve (a name the client took that
+// the server's driver does not define), with its handle.
+func (m *Module) Forget(k *Kernel) {
+	m.mu.Lock()
+	m.Kernels = slices.DeleteFunc(m.Kernels, func(x *Kernel) bool { return x == k })
+	m.mu.Unlock()
+	kernelsMu.Lock()
+	if k.HostFun != 0 && kernelsByHost[k.HostFun] == k {
+		delete(kernelsByHost, k.HostFun)
+	}
+	kernelsMu.Unlock()
+	Release(KindFunction, k.Handle)
+}
+
+// KernelByHost finds the kernel whose host stub is at hostFun, or, as CUDA 12's runtime
+// takes wherever it takes a kernel's host function (cudaLaunchKernel, cudaFuncGetAttributes,
+// ...), the kernel whose cudaKernel_t (a CUkernel: a function handle here) hostFun is.
 func KernelByHost(hostFun uintptr) *Kernel {
 	kernelsMu.RLock()
-	defer kernelsMu.RUnlock()
-	return kernelsByHost[hostFun]
+	k := kernelsByHost[hostFun]
+	kernelsMu.RUnlock()
+	if k == nil {
+		k, _ = Lookup[*Kernel](KindFunction, hostFun)
+	}
+	return k
 }
 
 // CheckLaunch validates a configuration against device d's limits.

@@ -22,6 +22,19 @@ const maxSize = uint64(1) << 48
 
 // AllocDevice charges and maps size bytes of device memory on d.
 func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
+	return allocWith(d, size, kind, func() (uintptr, Status) {
+		p, err := S().Backend.DeviceAlloc(d, size)
+		if err != nil {
+			Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
+			return 0, ErrOutOfMemory
+		}
+		return p, OK
+	})
+}
+
+// allocWith charges size bytes on d and the caller's quota, then has alloc place them; what
+// alloc refuses is refunded.
+func allocWith(d *Device, size uint64, kind MemKind, alloc func() (uintptr, Status)) (*Alloc, Status) {
 	if size == 0 {
 		return nil, ErrInvalidValue
 	}
@@ -37,14 +50,13 @@ func AllocDevice(d *Device, size uint64, kind MemKind) (*Alloc, Status) {
 		d.Refund(charge)
 		return nil, ErrOutOfMemory
 	}
-	p, err := S().Backend.DeviceAlloc(d, size)
-	if err != nil {
+	p, st := alloc()
+	if st != OK {
 		d.Refund(charge)
 		if q != nil {
 			q.refund(charge)
 		}
-		Log().Warnw("device allocation failed in the backend", "bytes", size, "err", err)
-		return nil, ErrOutOfMemory
+		return nil, st
 	}
 	a := &Alloc{Base: p, Size: uintptr(size), Kind: kind, Dev: d, Charged: charge}
 	S().Mem.Add(a)
@@ -152,10 +164,10 @@ func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
 	if size > maxSize {
 		return nil, ErrOutOfMemory
 	}
-	var p uintptr
+	var p, dev uintptr
 	shared := false
 	if h := sharedHost.Load(); h != nil {
-		p, shared = (*h).Alloc(size)
+		p, dev, shared = (*h).Alloc(size)
 	}
 	if !shared {
 		var err error
@@ -163,15 +175,21 @@ func AllocHost(size uint64, flags uint32) (*Alloc, Status) {
 			return nil, ErrOutOfMemory
 		}
 	}
-	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags, Shared: shared}
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemHost, Flags: flags, Shared: shared, DevAddr: dev}
 	S().Mem.Add(a)
 	return a, OK
 }
 
 // HostSharer allocates pinned host memory that a remote server maps too (remote/pinned.go).
+// dev is where the server's driver maps it for kernels (0 where it does not say).
 type HostSharer interface {
-	Alloc(size uint64) (uintptr, bool)
+	Alloc(size uint64) (p, dev uintptr, ok bool)
 	Free(p uintptr) bool
+	// Register shares memory the program already has (cudaHostRegister) with the server;
+	// false leaves it the client's alone.
+	Register(p uintptr, size uint64, flags uint32) (dev uintptr, ok bool)
+	// Unregister undoes Register, after the server's work before it.
+	Unregister(p uintptr, size uint64)
 }
 
 var sharedHost atomic.Pointer[HostSharer]
@@ -204,8 +222,21 @@ func RegisterHost(p uintptr, size uint64, flags uint32) Status {
 	if a := S().Mem.Find(p); a != nil {
 		return ErrHostMemoryAlreadyRegistered
 	}
-	S().Mem.Add(&Alloc{Base: p, Size: uintptr(size), Kind: MemRegistered, Flags: flags})
+	a := &Alloc{Base: p, Size: uintptr(size), Kind: MemRegistered, Flags: flags}
+	if h := sharedHost.Load(); h != nil {
+		a.DevAddr, a.Shared = (*h).Register(p, size, flags)
+	}
+	S().Mem.Add(a)
 	return OK
+}
+
+// HostDevicePointer is the device address of host address p in pinned allocation a: where
+// the server's driver mapped a shared allocation, else p itself (unified addressing).
+func HostDevicePointer(a *Alloc, p uintptr) uintptr {
+	if a.DevAddr == 0 {
+		return p
+	}
+	return a.DevAddr + (p - a.Base)
 }
 
 // HostMapped is cudaHostAllocMapped (CU_MEMHOSTALLOC_DEVICEMAP, cudaHostRegisterMapped).
@@ -221,6 +252,9 @@ func UnregisterHost(p uintptr) Status {
 	a := S().Mem.Exact(p, MemRegistered)
 	if a == nil || !S().Mem.Remove(a) {
 		return ErrHostMemoryNotRegistered
+	}
+	if h := sharedHost.Load(); h != nil && a.Shared {
+		(*h).Unregister(a.Base, uint64(a.Size))
 	}
 	return OK
 }
@@ -384,6 +418,9 @@ func MemsetWords(s *Stream, dst uintptr, value uint32, size, count uint64) Statu
 	}
 	if size == 1 || (value&0xff)*0x01010101 == value {
 		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, Value: byte(value), N: n})
+	}
+	if _, ok := S().Backend.(WordSetter); ok { // the device fills it (cuMemsetD16/D32)
+		return s.Enqueue(Node{Kind: NodeMemset, Dst: dst, N: n, Elem: uint8(size), Pattern: value})
 	}
 	if S().Backend.Name() != "sim" {
 		return ErrNotSupported // multi-byte patterns are written from the host, which only the sim backend can address

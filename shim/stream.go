@@ -392,8 +392,10 @@ func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
-	issuing(s, func() Status { e.remark(s.Dev); return OK }) // the mark goes after s's work
-	return OK
+	return issuing(s, func() Status { // after s's work:
+		e.remark(s.Dev)
+		return ipcEventRecorded(e, s.Dev) // an interprocess event's driver event too (ipcevents.go)
+	})
 }
 
 // liveCapture is the capture e was last recorded in while it is still under way (e.mu held):
@@ -449,17 +451,28 @@ func (s *Stream) WaitOn(e *Event) Status {
 		sc.record(Node{Kind: NodeEventWait})
 		return OK
 	}
-	if sb, ok := streamBackend(); ok {
-		// s's later work waits for the work before e's record, wherever that runs. The
-		// event's lock keeps its mark from being released meanwhile.
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if e.mark != 0 {
-			return sb.WaitMark(s, e.mark)
-		}
-		if e.Recorded { // recorded where the backend placed no mark: order by waiting for all
-			return WaitBackend()
-		}
+	if st := s.waitOnMark(e); st != OK {
+		return st
+	}
+	// Another process's record of it orders this stream too (its driver stream's work).
+	return issuing(s, func() Status { return ipcEventWaited(e, s.Dev) })
+}
+
+// waitOnMark makes s's later work wait for the work before e's record, wherever that runs
+// (a StreamBackend's streams run apart). The event's lock keeps its mark from being released
+// meanwhile.
+func (s *Stream) waitOnMark(e *Event) Status {
+	sb, ok := streamBackend()
+	if !ok {
+		return OK
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mark != 0 {
+		return sb.WaitMark(s, e.mark)
+	}
+	if e.Recorded { // recorded where the backend placed no mark: order by waiting for all
+		return WaitBackend()
 	}
 	return OK
 }
@@ -471,6 +484,9 @@ func (e *Event) Query() Status {
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
+	}
+	if st, ok := ipcEventQuery(e, true); ok { // recorded here or in another process
+		return st
 	}
 	if !recorded {
 		return OK // never-recorded events count as complete, as in CUDA
@@ -486,6 +502,9 @@ func (e *Event) Poll() Status {
 	e.mu.Unlock()
 	if capturing {
 		return ErrCaptureUnsupported
+	}
+	if st, ok := ipcEventQuery(e, false); ok { // recorded here or in another process
+		return st
 	}
 	if !recorded {
 		return OK

@@ -57,16 +57,21 @@ const (
 	TexOK          TexFault = iota
 	TexBadValue             // an invalid value
 	TexBadChannels          // an invalid channel descriptor (the runtime's own code)
+	TexUnsupported          // valid, but the GPU backend's driver could not make it
 )
 
 // Texture is a texture object: its descriptors in both APIs' forms (views nil when none).
 type Texture struct {
 	Res, Tex, View    []byte
 	DRes, DTex, DView []byte
+	real              uint64 // the driver's object on a GPU backend: its handle's value
 }
 
 // Surface is a surface object.
-type Surface struct{ Res, DRes []byte }
+type Surface struct {
+	Res, DRes []byte
+	real      uint64
+}
 
 // ChannelElem checks a cudaChannelFormatDesc as cudaMallocArray does and returns the bytes of
 // one element: channels of 8, 16 or 32 bits (float: 16 or 32), all the same size, 1, 2 or 4
@@ -231,6 +236,14 @@ func NewTexture(res, tex, view, dres, dtex, dview []byte) (uintptr, TexFault) {
 			t.DView = append(clone(view), make([]byte, DViewDescSize-ViewDescSize)...)
 		}
 	}
+	if ab := arrayBackend(); ab != nil {
+		h, _, st := realTexture(ab, t)
+		if st != OK {
+			Log().Warnw("the GPU backend could not make a texture object", "status", st)
+			return 0, TexUnsupported
+		}
+		return h, TexOK
+	}
 	return NewHandle(KindTexture, t), TexOK
 }
 
@@ -242,7 +255,16 @@ func NewSurface(res, dres []byte) (uintptr, TexFault) {
 	if dres == nil {
 		dres = DriverRes(res)
 	}
-	return NewHandle(KindSurface, &Surface{Res: clone(res), DRes: dres}), TexOK
+	s := &Surface{Res: clone(res), DRes: dres}
+	if ab := arrayBackend(); ab != nil {
+		h, st := realSurface(ab, s)
+		if st != OK {
+			Log().Warnw("the GPU backend could not make a surface object", "status", st)
+			return 0, TexUnsupported
+		}
+		return h, TexOK
+	}
+	return NewHandle(KindSurface, s), TexOK
 }
 
 func clone(b []byte) []byte {

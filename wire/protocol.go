@@ -32,7 +32,7 @@ const (
 	OpPutShm    = 0xF00E // u64 dst, u64 offset, u64 length, u64 consumed-after: ring -> device
 	OpGetShm    = 0xF00F // u64 src, u64 offset, u64 length: device -> download area
 	// Pinned host memory shared with the server.
-	OpHostShare   = 0xF010 // u64 client address, u64 size; the frame carries the memfd (SCM_RIGHTS)
+	OpHostShare   = 0xF010 // u64 client address, u64 size; the frame carries the memfd (SCM_RIGHTS); answer: status, u64 device address
 	OpHostUnshare = 0xF011 // u64 client address: after the work before it, the server drops the mapping
 	OpPutHost     = 0xF012 // u64 dst, u64 client address, u64 length: shared host memory -> device
 	OpGetHost     = 0xF013 // u64 src, u64 client address, u64 length: device -> shared host memory
