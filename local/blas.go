@@ -5,8 +5,8 @@ package local
 #include "gemm.h"
 #include "cctx.h"
 int blas_open(const char *name, char *err, int n);
-int blas_gemm(struct cctx *c, const struct gemm_args *g);
-int blas_trsm(struct cctx *c, const struct trsm_args *t);
+int blas_gemm(struct cctx *c, void *st, const struct gemm_args *g);
+int blas_trsm(struct cctx *c, void *st, const struct trsm_args *t);
 */
 import "C"
 
@@ -73,7 +73,7 @@ func loaded() bool {
 
 // withHandle runs one cuBLAS call with the handle of the caller's context on device dev,
 // under the lock that keeps the handle's modes with the call.
-func (b *Backend) withHandle(dev int, what string, call func(cc *C.struct_cctx) C.int) shim.Status {
+func (b *Backend) withHandle(dev int, what string, call func(cc *C.struct_cctx, rs unsafe.Pointer) C.int) shim.Status {
 	if !loaded() {
 		return shim.ErrNotSupported
 	}
@@ -84,7 +84,11 @@ func (b *Backend) withHandle(dev int, what string, call func(cc *C.struct_cctx) 
 	if st != shim.OK {
 		return st
 	}
-	if r := call(cc); r != 0 {
+	rs, st := c.streamIn(cc) // cublasSetStream per call: the issuing stream's driver stream
+	if st != shim.OK {
+		return st
+	}
+	if r := call(cc, rs); r != 0 {
 		shim.Log().Warnw(what+" failed", "status", int(r))
 		return shim.ErrLaunchFailure
 	}
@@ -99,10 +103,10 @@ func (b *Backend) Trsm(t *shim.TrsmCall) shim.Status {
 	for i := range t.Alpha {
 		a.alpha[i] = C.uchar(t.Alpha[i])
 	}
-	return b.withHandle(t.Dev, "cublasStrsmBatched", func(cc *C.struct_cctx) C.int { return C.blas_trsm(cc, &a) })
+	return b.withHandle(t.Dev, "cublasStrsmBatched", func(cc *C.struct_cctx, rs unsafe.Pointer) C.int { return C.blas_trsm(cc, rs, &a) })
 }
 
-// Gemm runs one GEMM with NVIDIA's cuBLAS, on the legacy stream of g's device.
+// Gemm runs one GEMM with NVIDIA's cuBLAS, on the issuing stream's driver stream.
 func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
 	a := C.struct_gemm_args{fn: C.int(g.Fn), ta: C.int(g.TA), tb: C.int(g.TB), m: C.int(g.M), n: C.int(g.N), k: C.int(g.K),
 		at: C.int(g.AType), bt: C.int(g.BType), ct: C.int(g.CType), lda: C.int(g.LDA), ldb: C.int(g.LDB), ldc: C.int(g.LDC),
@@ -112,5 +116,5 @@ func (b *Backend) Gemm(g *shim.GemmCall) shim.Status {
 	for i := range g.Alpha {
 		a.alpha[i], a.beta[i] = C.uchar(g.Alpha[i]), C.uchar(g.Beta[i])
 	}
-	return b.withHandle(g.Dev, "cuBLAS GEMM", func(cc *C.struct_cctx) C.int { return C.blas_gemm(cc, &a) })
+	return b.withHandle(g.Dev, "cuBLAS GEMM", func(cc *C.struct_cctx, rs unsafe.Pointer) C.int { return C.blas_gemm(cc, rs, &a) })
 }

@@ -5,7 +5,7 @@
 #define CCTX_SHARED_SLOTS 1024
 struct cctx {
 	void *ctx;        // the client's own context (cuCtxCreate), or a primary context
-	void *stream;     // where work goes: 0 (the context's legacy stream) or, while recording, cap
+	void *stream;     // while a graph is recorded, cap: all work goes there; else 0 (stream.go picks the stream)
 	void *cap;        // the capturing stream, made at the first graph recording
 	void *blas;       // the cuBLAS handle made in this context, at the first GEMM
 	void *ring[3][2]; // events timing graph launches (VGPU_STATS=1), made at the first one

@@ -53,6 +53,11 @@ type client struct {
 	graphs  map[uintptr]*C.struct_cctx // recorded graphs
 	pinned  map[uintptr]uint64         // host ranges registered for this client
 	blasMu  sync.Mutex                 // a GEMM's modes go with the GEMM (owner 0 may call from many threads)
+	streams sync.Map                   // streamKey -> the driver stream (unsafe.Pointer) of one of its streams (stream.go)
+	// nullDownload: a download into host memory left running on a NULL stream (CopyAsync
+	// naming no stream) since the last synchronisation of one; a stream's synchronisation
+	// waits for it too, since the client reads the memory after any of them.
+	nullDownload atomic.Bool
 }
 
 // privateServer reports whether this process is VGPU_BACKEND=local's private server, which
@@ -268,6 +273,7 @@ func (b *Backend) EndClient(owner uint64) {
 	c.graphs, c.modules, c.fns, c.modFns, c.pinned = nil, nil, nil, nil, nil
 	c.homeCC.Store(nil)
 	for dev, cc := range c.ctxs {
+		c.endStreams(cc)
 		if r := C.cu_ctx_end(cc, boolInt(!c.primary)); r != 0 {
 			shim.Log().Warnw("cuCtxDestroy for a client failed", "client", owner, "device", dev, "result", int(r))
 		} else if !c.primary {

@@ -15,14 +15,14 @@ import (
 func TestACooperativeLaunchReachesTheDriverWithTheCooperativeAttribute(t *testing.T) {
 	cc := useFakeDriver()
 	lc := shim.LaunchConfig{Grid: shim.Dim3{X: 264, Y: 1, Z: 1}, Block: shim.Dim3{X: 256, Y: 1, Z: 1}}
-	require.Equal(t, shim.OK, launchIn(cc, 0x1000, nil, lc.WithCooperative(), nil))
+	require.Equal(t, shim.OK, launchIn(cc, nil, 0x1000, nil, lc.WithCooperative(), nil))
 	got := lastFakeLaunch()
 	require.Equal(t, "cuLaunchKernelEx", got.Entry)
 	require.Equal(t, uint32(264), got.Grid)
 	require.Equal(t, map[uint32]int32{shim.LaunchAttrCooperative: 1}, got.Attrs)
 
 	lc.Grid.X = 7
-	require.Equal(t, shim.OK, launchIn(cc, 0x1000, nil, lc, nil))
+	require.Equal(t, shim.OK, launchIn(cc, nil, 0x1000, nil, lc, nil))
 	got = lastFakeLaunch()
 	require.Equal(t, "cuLaunchKernel", got.Entry, "a plain launch")
 	require.Equal(t, uint32(7), got.Grid)

@@ -153,7 +153,7 @@ static int raise_shared(struct cctx *c, void *f, unsigned n) { return note_share
 // through cuLaunchKernelEx, and without them through cuLaunchKernel as before.
 // The dimensions come by value: a Go array passed by address would be moved to the heap, one
 // allocation per launch.
-int cu_launch(struct cctx *c, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+int cu_launch(struct cctx *c, void *st, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
 	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr) {
 	const unsigned dims[6] = {gx, gy, gz, bx, by, bz};
 	int r = cu_setcur(c->ctx); // the function's own context (one call instead of two per launch)
@@ -167,17 +167,17 @@ int cu_launch(struct cctx *c, void *f, unsigned gx, unsigned gy, unsigned gz, un
 		if (!p_launchex || nattr > 16) return 801; // CUDA_ERROR_NOT_SUPPORTED
 		struct vg_launch_attr a[16];
 		memcpy(a, attrs, (size_t)nattr * sizeof a[0]); // aligned as the driver reads it
-		struct vg_launch_config cfg = {{dims[0], dims[1], dims[2]}, {dims[3], dims[4], dims[5]}, shared, c->stream, a, (unsigned)nattr};
+		struct vg_launch_config cfg = {{dims[0], dims[1], dims[2]}, {dims[3], dims[4], dims[5]}, shared, st, a, (unsigned)nattr};
 		return p_launchex(&cfg, f, slots, 0);
 	}
-	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, c->stream, slots, 0);
+	return p_launch(f, dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], shared, st, slots, 0);
 }
 _Static_assert(sizeof(struct vg_launch_attr) == 72, "a launch attribute is 72 bytes");
 _Static_assert(sizeof(struct vg_launch_config) == 56, "a launch config is 56 bytes");
 int cu_modunload(void *m) { return p_modunload(m); }
 
-// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the stream
-// of the client's context like everything else this backend does, with a handle made in that
+// NVIDIA's cuBLAS, loaded on first use: GEMMs a client makes run through it, on the driver
+// stream of the stream they were issued on (set per call), with a handle made in the client's
 // context (a cuBLAS handle belongs to the context current at its creation).
 #include "gemm.h"
 static void *blas;
@@ -217,18 +217,18 @@ static int blas_handle(struct cctx *c, void **h) {
 }
 
 // blas_modes puts a call's stream, math mode and pointer mode on c's handle before it.
-static int blas_modes(struct cctx *c, void **h, int math, int device_scalars) {
+static int blas_modes(struct cctx *c, void *st, void **h, int math, int device_scalars) {
 	int r = blas_handle(c, h);
 	if (r) return r;
-	r = b_setstream(*h, c->stream);
+	r = b_setstream(*h, st);
 	if (r == 0) r = b_setmath(*h, math);
 	if (r == 0) r = b_setptr(*h, device_scalars ? 1 : 0);
 	return r;
 }
 
-int blas_gemm(struct cctx *c, const struct gemm_args *g) {
+int blas_gemm(struct cctx *c, void *st, const struct gemm_args *g) {
 	void *h;
-	int r = blas_modes(c, &h, g->math, g->alpha_dev != 0);
+	int r = blas_modes(c, st, &h, g->math, g->alpha_dev != 0);
 	if (r) return r;
 	const void *al = g->alpha_dev ? (const void *)g->alpha_dev : g->alpha, *be = g->beta_dev ? (const void *)g->beta_dev : g->beta;
 	const void *A = (const void *)g->a, *Bm = (const void *)g->b;
@@ -313,7 +313,16 @@ int cu_capture_end(struct cctx *c, int ok, void **exec) {
 	return ok ? r : 0;
 }
 
-int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n) { return p_memsetasync(d, v, n, c->stream); }
+// On stream st (the capturing stream while a graph is recorded).
+int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n) {
+	int r = graph_syms();
+	return r ? r : p_memsetasync(d, v, n, st);
+}
+int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n) {
+	int r = graph_syms();
+	return r ? r : p_dtodasync(d, s, n, st);
+}
+int cu_graph_launch(void *exec, void *st) { return p_graphlaunch(exec, st); }
 // Fills of 2- and 4-byte elements (cuMemsetD16/D32), looked up at first use; 801
 // (CUDA_ERROR_NOT_SUPPORTED) where the driver lacks them. size is 2 or 4; count elements.
 static int (*p_memset16)(unsigned long long, unsigned short, size_t), (*p_memset32)(unsigned long long, unsigned, size_t);
@@ -330,32 +339,31 @@ int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t coun
 	if (r) return r;
 	return size == 2 ? p_memset16(d, (unsigned short)v, count) : p_memset32(d, v, count);
 }
-int cu_memset_words_cur(struct cctx *c, unsigned long long d, unsigned v, unsigned size, size_t count) {
+// On stream st, as cu_memset_on.
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count) {
 	int r = words_syms();
 	if (r) return r;
-	return size == 2 ? p_memset16async(d, (unsigned short)v, count, c->stream) : p_memset32async(d, v, count, c->stream);
+	return size == 2 ? p_memset16async(d, (unsigned short)v, count, st) : p_memset32async(d, v, count, st);
 }
-int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n) { return p_dtodasync(d, s, n, c->stream); }
-int cu_graph_launch(void *exec) { return p_graphlaunch(exec, 0); }
 
 // A graph launch timed on the GPU (the server's VGPU_STATS=1): events around each launch in
 // a ring of three, so that when launch k is made, launch k-2 has its run time (start to
 // end) and the GPU's idle gap after it (its end to launch k-1's start).
 static int (*p_evcreate)(void **, unsigned), (*p_evrecord)(void *, void *), (*p_evquery)(void *);
 static int (*p_evelapsed)(float *, void *, void *), (*p_evdestroy)(void *);
-int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap) {
+int cu_graph_launch_timed(struct cctx *c, void *exec, void *st, float *run, float *gap) {
 	*run = *gap = -1;
 	if (!p_evelapsed) {
 		if (!(*(void **)&p_evcreate = dlsym(lib, "cuEventCreate")) || !(*(void **)&p_evrecord = dlsym(lib, "cuEventRecord")) ||
 			!(*(void **)&p_evquery = dlsym(lib, "cuEventQuery")) || !(*(void **)&p_evdestroy = dlsym(lib, "cuEventDestroy_v2")) ||
 			!(*(void **)&p_evelapsed = dlsym(lib, "cuEventElapsedTime")))
-			return cu_graph_launch(exec);
+			return cu_graph_launch(exec, st);
 	}
 	void *(*ring)[2] = c->ring; // the events are the context's: one ring per client context
 	if (!c->ring_made) {
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 2; j++)
-				if (p_evcreate(&ring[i][j], 0)) return cu_graph_launch(exec);
+				if (p_evcreate(&ring[i][j], 0)) return cu_graph_launch(exec, st);
 		c->ring_made = 1;
 	}
 	unsigned long long k = c->launched++;
@@ -367,9 +375,9 @@ int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap) {
 		}
 	}
 	void **now = ring[k % 3];
-	p_evrecord(now[0], 0);
-	int r = p_graphlaunch(exec, 0);
-	p_evrecord(now[1], 0);
+	p_evrecord(now[0], st);
+	int r = p_graphlaunch(exec, st);
+	p_evrecord(now[1], st);
 	return r;
 }
 int cu_graph_destroy(void *exec) { return p_execdestroy(exec); }
@@ -394,22 +402,67 @@ int cu_hostdevptr(unsigned long long *d, uintptr_t p) {
 // the bytes into its staging memory before returning, and the DMA follows in stream order.
 // (cuMemcpyHtoD would first wait for every kernel before it on the stream: a client's next
 // inputs would stall the server until the GPU drained.)
-int cu_htod_staged(struct cctx *c, unsigned long long d, uintptr_t s, size_t n) {
-	static int (*p)(unsigned long long, const void *, size_t, void *);
-	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyHtoDAsync_v2"))) return p_htod(d, (const void *)s, n);
-	return p(d, (const void *)s, n, c->stream);
+static int (*p_htodasync)(unsigned long long, const void *, size_t, void *);
+static int (*p_dtohasync)(void *, unsigned long long, size_t, void *);
+int cu_htod_staged(void *st, unsigned long long d, uintptr_t s, size_t n) {
+	if (!p_htodasync && !(*(void **)&p_htodasync = dlsym(lib, "cuMemcpyHtoDAsync_v2"))) return p_htod(d, (const void *)s, n);
+	return p_htodasync(d, (const void *)s, n, st);
 }
 
 // cu_dtoh_async downloads into registered memory in stream order, without waiting.
-int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n) {
-	static int (*p)(void *, unsigned long long, size_t, void *);
-	if (!p && !(*(void **)&p = dlsym(lib, "cuMemcpyDtoHAsync_v2"))) return p_dtoh((void *)d, s, n);
-	return p((void *)d, s, n, c->stream);
+int cu_dtoh_async(void *st, uintptr_t d, unsigned long long s, size_t n) {
+	if (!p_dtohasync && !(*(void **)&p_dtohasync = dlsym(lib, "cuMemcpyDtoHAsync_v2"))) return p_dtoh((void *)d, s, n);
+	return p_dtohasync((void *)d, s, n, st);
 }
 
-int blas_trsm(struct cctx *c, const struct trsm_args *t) {
+// Streams of the client's own: each of the model's streams (other than the legacy stream,
+// which is the context's NULL stream) runs on one, made at its first work. Flags 0: the
+// legacy stream's implicit synchronisation orders it with the legacy stream's work both
+// ways, as a blocking stream is.
+static int (*s_create)(void **, unsigned, int), (*s_destroy)(void *), (*s_sync)(void *), (*s_wait)(void *, void *, unsigned);
+static int stream_syms(void) {
+	if (s_wait) return 0;
+	if (!(*(void **)&s_create = dlsym(lib, "cuStreamCreateWithPriority")) || !(*(void **)&s_destroy = dlsym(lib, "cuStreamDestroy_v2")) ||
+		!(*(void **)&s_sync = dlsym(lib, "cuStreamSynchronize")) || !(*(void **)&s_wait = dlsym(lib, "cuStreamWaitEvent")))
+		return 801;
+	return 0;
+}
+int cu_stream_new(struct cctx *c, void **st, unsigned flags, int prio) {
+	int r = stream_syms();
+	if (r || (r = cu_setcur(c->ctx))) return r;
+	return s_create(st, flags, prio);
+}
+int cu_stream_free(struct cctx *c, void *st) {
+	int r = cu_setcur(c->ctx);
+	return r ? r : s_destroy(st);
+}
+// cu_stream_sync waits for st's work; a real stream's, not the context's.
+int cu_stream_sync(struct cctx *c, void *st) {
+	int r = stream_syms();
+	if (r || (r = cu_setcur(c->ctx))) return r;
+	return s_sync(st);
+}
+// cu_stream_wait makes st's later work wait for the work before ev (a mark).
+int cu_stream_wait(struct cctx *c, void *st, void *ev) {
+	int r = stream_syms();
+	if (r || (r = cu_setcur(c->ctx))) return r;
+	return s_wait(st, ev, 0);
+}
+// Host-synchronous copies on stream st: in st's order, returning when done.
+int cu_htod_on(void *st, unsigned long long d, uintptr_t s, size_t n) {
+	int r = stream_syms();
+	if (r || (r = cu_htod_staged(st, d, s, n))) return r;
+	return s_sync(st);
+}
+int cu_dtoh_on(void *st, uintptr_t d, unsigned long long s, size_t n) {
+	int r = stream_syms();
+	if (r || (r = cu_dtoh_async(st, d, s, n))) return r;
+	return s_sync(st);
+}
+
+int blas_trsm(struct cctx *c, void *st, const struct trsm_args *t) {
 	void *h;
-	int r = blas_modes(c, &h, t->math, t->alpha_dev != 0);
+	int r = blas_modes(c, st, &h, t->math, t->alpha_dev != 0);
 	if (r) return r;
 	const void *al = t->alpha_dev ? (const void *)t->alpha_dev : t->alpha;
 	return b_strsm(h, t->side, t->uplo, t->trans, t->diag, t->m, t->n, al, (const void *)t->a, t->lda, (const void *)t->b, t->ldb, t->count);
@@ -451,11 +504,11 @@ static int mark_syms(void) {
 	*(void **)&m_squery = dlsym(lib, "cuStreamQuery");
 	return m_squery ? 0 : 1;
 }
-int cu_mark(struct cctx *c, void **ev) {
+int cu_mark(struct cctx *c, void *st, void **ev) {
 	int r = mark_syms();
 	if (r || (r = cu_setcur(c->ctx))) return r;
 	if ((r = m_create(ev, 2))) return r; // CU_EVENT_DISABLE_TIMING: a mark is only a position
-	if ((r = m_record(*ev, c->stream))) m_destroy(*ev);
+	if ((r = m_record(*ev, st))) m_destroy(*ev);
 	return r;
 }
 int cu_mark_query(struct cctx *c, void *ev) {
@@ -466,16 +519,17 @@ int cu_mark_free(struct cctx *c, void *ev) {
 	int r = cu_setcur(c->ctx);
 	return r ? r : m_destroy(ev);
 }
-int cu_busy(struct cctx *c) {
+int cu_busy(struct cctx *c, void *st) {
 	int r = mark_syms();
 	if (r || (r = cu_setcur(c->ctx))) return r;
-	return m_squery(c->stream);
+	return m_squery(st);
 }
 
 // A stand-in for the three driver entry points a launch calls, for tests on machines without
 // NVIDIA's driver: it records whether cuLaunchKernel or cuLaunchKernelEx was called and, for
 // the latter, the attributes and the config as the driver would read them.
 static struct { int kind, nattr; unsigned grid, ids[16]; int vals[16]; void *stream; } fake_last;
+static void fake_note(const char *op, void *st, void *ev);
 static int fake_setcur(void *ctx) { (void)ctx; return 0; }
 // fake_cost: each fake launch spins this many iterations, standing in for the driver's CPU
 // work (benchmarks of the launch path; 0 in tests).
@@ -485,12 +539,14 @@ static int fake_launch(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned 
 	for (volatile long i = 0; i < fake_cost; i++) {
 	}
 	fake_last.kind = 1, fake_last.nattr = 0, fake_last.grid = gx, fake_last.stream = st;
+	fake_note("launch", st, 0);
 	return 0;
 }
 void cu_fake_cost(long iters) { fake_cost = iters; }
 static int fake_launchex(const struct vg_launch_config *cfg, void *f, void **p, void **e) {
 	(void)f, (void)p, (void)e;
 	fake_last.kind = 2, fake_last.nattr = (int)cfg->nattrs, fake_last.grid = cfg->grid[0], fake_last.stream = cfg->stream;
+	fake_note("launch", cfg->stream, 0);
 	for (unsigned i = 0; i < cfg->nattrs && i < 16; i++) {
 		fake_last.ids[i] = cfg->attrs[i].id;
 		memcpy(&fake_last.vals[i], cfg->attrs[i].value, sizeof(int));
@@ -501,10 +557,37 @@ static int fake_launchex(const struct vg_launch_config *cfg, void *f, void **p, 
 // counts say how many fake events were made and destroyed.
 static int fake_pending, fake_made, fake_freed;
 static int fake_evcreate(void **ev, unsigned f) { (void)f; *ev = (void *)(uintptr_t)(0x1000 + ++fake_made); return 0; }
-static int fake_evrecord(void *ev, void *st) { (void)ev, (void)st; return 0; }
+static int fake_evrecord(void *ev, void *st) { fake_note("record", st, ev); return 0; }
 static int fake_evquery(void *ev) { (void)ev; return fake_pending; }
 static int fake_evdestroy(void *ev) { (void)ev; fake_freed++; return 0; }
-static int fake_squery(void *st) { (void)st; return fake_pending; }
+static int fake_squery(void *st) { fake_note("query", st, 0); return fake_pending; }
+// The fake's log: each driver call that issues or waits for work, with the stream it named
+// (what the tests read to see that work went to the right stream).
+#define FAKE_LOG 512
+static struct { const char *op; void *st; void *ev; } fake_log[FAKE_LOG];
+static int fake_n;
+static void fake_note(const char *op, void *st, void *ev) {
+	if (fake_n < FAKE_LOG) fake_log[fake_n].op = op, fake_log[fake_n].st = st, fake_log[fake_n].ev = ev, fake_n++;
+}
+static int fake_streams_made, fake_streams_freed;
+static int fake_screate(void **st, unsigned f, int prio) { (void)f, (void)prio; *st = (void *)(uintptr_t)(0x5000 + ++fake_streams_made); fake_note("create", *st, 0); return 0; }
+static int fake_sdestroy(void *st) { fake_streams_freed++; fake_note("destroy", st, 0); return 0; }
+static int fake_ssync(void *st) { fake_note("sync", st, 0); return 0; }
+static int fake_swait(void *st, void *ev, unsigned f) { (void)f; fake_note("wait", st, ev); return 0; }
+static int fake_ctxsync(void) { fake_note("ctxsync", 0, 0); return 0; }
+static int fake_htodasync(unsigned long long d, const void *s, size_t n, void *st) { (void)d, (void)s, (void)n; fake_note("htod", st, 0); return 0; }
+static int fake_htod(unsigned long long d, const void *s, size_t n) { (void)d, (void)s, (void)n; fake_note("htod", 0, 0); return 0; }
+static int fake_dtohasync(void *d, unsigned long long s, size_t n, void *st) { (void)d, (void)s, (void)n; fake_note("dtoh", st, 0); return 0; }
+static int fake_dtoh(void *d, unsigned long long s, size_t n) { (void)d, (void)s, (void)n; fake_note("dtoh", 0, 0); return 0; }
+static int fake_blas_create(void **h) { *h = (void *)0x7000; return 0; }
+static void *fake_blas_stream;
+static int fake_blas_setstream(void *h, void *st) { (void)h; fake_blas_stream = st; return 0; }
+static int fake_blas_mode(void *h, int m) { (void)h, (void)m; return 0; }
+static int fake_sgemm(void *h, int ta, int tb, int m, int n, int k, const void *al, const void *a, int lda, const void *b, int ldb, const void *be, void *c, int ldc) {
+	(void)h, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)al, (void)a, (void)lda, (void)b, (void)ldb, (void)be, (void)c, (void)ldc;
+	fake_note("gemm", fake_blas_stream, 0);
+	return 0;
+}
 // Host registration: the fake keeps the registered ranges (up to 16) and maps each for the
 // device at its host address plus FAKE_DEVMAP, so that a test tells the driver's device
 // address from the host one; cuMemHostGetDevicePointer fails on an unregistered address (or
@@ -567,13 +650,14 @@ static int fake_op(void *st, struct fake_op o) {
 	return 0;
 }
 static int fake_retain(void **ctx, int d) { *ctx = (void *)(uintptr_t)(0x2000 + d); return 0; }
-static int fake_memset8(unsigned long long d, unsigned char v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 1, n}); }
-static int fake_memset8async(unsigned long long d, unsigned char v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 1, n}); }
-static int fake_memset16(unsigned long long d, unsigned short v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 2, n}); }
-static int fake_memset32(unsigned long long d, unsigned v, size_t n) { return fake_op(0, (struct fake_op){1, d, 0, v, 4, n}); }
-static int fake_memset16async(unsigned long long d, unsigned short v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 2, n}); }
-static int fake_memset32async(unsigned long long d, unsigned v, size_t n, void *st) { return fake_op(st, (struct fake_op){1, d, 0, v, 4, n}); }
-static int fake_dtodasync(unsigned long long d, unsigned long long s, size_t n, void *st) { return fake_op(st, (struct fake_op){2, d, s, 0, 0, n}); }
+static int fake_memset8(unsigned long long d, unsigned char v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset8async(unsigned long long d, unsigned char v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 1, n}); }
+static int fake_memset16(unsigned long long d, unsigned short v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32(unsigned long long d, unsigned v, size_t n) { fake_note("memset", 0, 0); return fake_op(0, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_memset16async(unsigned long long d, unsigned short v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 2, n}); }
+static int fake_memset32async(unsigned long long d, unsigned v, size_t n, void *st) { fake_note("memset", st, 0); return fake_op(st, (struct fake_op){1, d, 0, v, 4, n}); }
+static int fake_dtodasync(unsigned long long d, unsigned long long s, size_t n, void *st) { fake_note("dtod", st, 0); return fake_op(st, (struct fake_op){2, d, s, 0, 0, n}); }
+static int fake_dtod(unsigned long long d, unsigned long long s, size_t n) { fake_note("dtod", 0, 0); return fake_op(0, (struct fake_op){2, d, s, 0, 0, n}); }
 static int fake_streamcreate(void **st, unsigned f) { (void)f; *st = &fake_capstream; return 0; }
 static int fake_begincap(void *st, int mode) { (void)st, (void)mode; fake_capturing = 1, fake_cap.n = 0; return 0; }
 static int fake_endcap(void *st, void **g) {
@@ -594,7 +678,7 @@ static int fake_instantiate(void **exec, void *g, unsigned long long f) {
 }
 static int fake_graphfree(void *g) { free(g); return 0; }
 static int fake_graphlaunch(void *exec, void *st) {
-	(void)st;
+	fake_note("graph", st, 0);
 	struct fake_graph *x = exec;
 	for (int i = 0; i < x->n; i++) fake_run(&x->ops[i]);
 	fake_launched++;
@@ -602,6 +686,9 @@ static int fake_graphlaunch(void *exec, void *st) {
 }
 void cu_fake_graphs(int *built, int *launched) { *built = fake_built, *launched = fake_launched; }
 
+void cu_fake_arrays_on(void);
+// cu_fake_driver installs the whole stand-in: launches, events, driver streams (logged),
+// fills, copies and graphs (done for real on the test's memory), host registration, arrays.
 void cu_fake_driver(void) {
 	p_setcur = fake_setcur, p_launch = fake_launch, p_launchex = fake_launchex, cur_ctx = 0;
 	p_retain = fake_retain, p_memset = fake_memset8, p_memsetasync = fake_memset8async, p_dtodasync = fake_dtodasync;
@@ -610,7 +697,19 @@ void cu_fake_driver(void) {
 	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch;
 	h_reg = fake_hostreg, h_unreg = fake_hostunreg, h_devptr = fake_hostdevptr;
 	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
+	s_create = fake_screate, s_destroy = fake_sdestroy, s_sync = fake_ssync, s_wait = fake_swait, p_sync = fake_ctxsync;
+	p_dtod = fake_dtod, p_htodasync = fake_htodasync, p_htod = fake_htod, p_dtohasync = fake_dtohasync, p_dtoh = fake_dtoh;
+	b_create = fake_blas_create, b_setstream = fake_blas_setstream, b_setmath = fake_blas_mode, b_setptr = fake_blas_mode, b_sgemm = fake_sgemm;
+	cu_fake_arrays_on();
+	fake_n = 0;
 }
+// cu_fake_log copies the log out (up to max entries) and returns its length.
+int cu_fake_log(const char **ops, void **sts, void **evs, int max) {
+	for (int i = 0; i < fake_n && i < max; i++) ops[i] = fake_log[i].op, sts[i] = fake_log[i].st, evs[i] = fake_log[i].ev;
+	return fake_n;
+}
+void cu_fake_log_reset(void) { fake_n = 0; }
+void cu_fake_streams(int *made, int *freed) { *made = fake_streams_made, *freed = fake_streams_freed; }
 void cu_fake_pending(int r) { fake_pending = r; }
 void cu_fake_events(int *made, int *freed) { *made = fake_made, *freed = fake_freed; }
 // cu_fake_last: 1 cuLaunchKernel, 2 cuLaunchKernelEx (0 none); the attributes' ids and first ints.
@@ -625,12 +724,12 @@ int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals) {
 
 static int (*a_create)(void **, const struct vg_array3d *), (*a_destroy)(void *), (*a_copy)(const struct vg_memcpy3d *);
 static int (*t_create)(unsigned long long *, const void *, const void *, const void *), (*t_destroy)(unsigned long long);
-static int (*s_create)(unsigned long long *, const void *), (*s_destroy)(unsigned long long);
+static int (*sf_create)(unsigned long long *, const void *), (*sf_destroy)(unsigned long long);
 static int array_syms(void) {
-	if (s_destroy) return 0;
+	if (sf_destroy) return 0;
 #define A(v, name) if (!(*(void **)&v = dlsym(lib, name))) return 801;
 	A(a_create, "cuArray3DCreate_v2") A(a_destroy, "cuArrayDestroy") A(a_copy, "cuMemcpy3D_v2")
-	A(t_create, "cuTexObjectCreate") A(t_destroy, "cuTexObjectDestroy") A(s_create, "cuSurfObjectCreate") A(s_destroy, "cuSurfObjectDestroy")
+	A(t_create, "cuTexObjectCreate") A(t_destroy, "cuTexObjectDestroy") A(sf_create, "cuSurfObjectCreate") A(sf_destroy, "cuSurfObjectDestroy")
 	return 0;
 }
 int cu_array_create(void **a, const struct vg_array3d *d) { int r = array_syms(); return r ? r : a_create(a, d); }
@@ -638,8 +737,8 @@ int cu_array_destroy(void *a) { int r = array_syms(); return r ? r : a_destroy(a
 int cu_memcpy3d(const struct vg_memcpy3d *p) { int r = array_syms(); return r ? r : a_copy(p); }
 int cu_tex_create(unsigned long long *o, const void *res, const void *tex, const void *view) { int r = array_syms(); return r ? r : t_create(o, res, tex, view); }
 int cu_tex_destroy(unsigned long long o) { int r = array_syms(); return r ? r : t_destroy(o); }
-int cu_surf_create(unsigned long long *o, const void *res) { int r = array_syms(); return r ? r : s_create(o, res); }
-int cu_surf_destroy(unsigned long long o) { int r = array_syms(); return r ? r : s_destroy(o); }
+int cu_surf_create(unsigned long long *o, const void *res) { int r = array_syms(); return r ? r : sf_create(o, res); }
+int cu_surf_destroy(unsigned long long o) { int r = array_syms(); return r ? r : sf_destroy(o); }
 static int (*m_mcreate)(void **, const struct vg_array3d *, unsigned), (*m_mlevel)(void **, void *, unsigned), (*m_mdestroy)(void *);
 static int mipmap_syms(void) {
 	if (m_mdestroy) return 0;
@@ -668,9 +767,8 @@ static int fake_tcreate(unsigned long long *o, const void *res, const void *tex,
 	return 0;
 }
 static int fake_tdestroy(unsigned long long o) { fake_tlast_freed = o; fake_tfreed++; return 0; }
-static int fake_screate(unsigned long long *o, const void *res) { memcpy(fake_tres, res, sizeof fake_tres); *o = 0x400 + (unsigned long long)++fake_smade; return 0; }
-static int fake_sdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
-static int fake_sync(void) { return 0; }
+static int fake_sfcreate(unsigned long long *o, const void *res) { memcpy(fake_tres, res, sizeof fake_tres); *o = 0x400 + (unsigned long long)++fake_smade; return 0; }
+static int fake_sfdestroy(unsigned long long o) { fake_tlast_freed = o; fake_sfreed++; return 0; }
 static int fake_mmade, fake_mfreed;
 static unsigned fake_mlevels;
 static int fake_mcreate(void **m, const struct vg_array3d *d, unsigned levels) { fake_adesc = *d, fake_mlevels = levels; *m = (void *)(uintptr_t)(0xb0000 + 0x100 * ++fake_mmade); return 0; }
@@ -680,9 +778,8 @@ static int fake_mdestroy(void *m) { (void)m; fake_mfreed++; return 0; }
 void cu_fake_mipmaps(int *made, int *freed, unsigned *levels) { *made = fake_mmade, *freed = fake_mfreed, *levels = fake_mlevels; }
 void cu_fake_arrays_on(void) {
 	a_create = fake_acreate, a_destroy = fake_adestroy, a_copy = fake_acopy;
-	t_create = fake_tcreate, t_destroy = fake_tdestroy, s_create = fake_screate, s_destroy = fake_sdestroy;
+	t_create = fake_tcreate, t_destroy = fake_tdestroy, sf_create = fake_sfcreate, sf_destroy = fake_sfdestroy;
 	m_mcreate = fake_mcreate, m_mlevel = fake_mlevel, m_mdestroy = fake_mdestroy;
-	p_retain = fake_retain, p_sync = fake_sync;
 }
 // cu_fake_arrays reads the recorder: counts (copies, arrays made and freed, textures made and
 // freed, surfaces made and freed), the last array descriptor, copy, resource and texture

@@ -7,6 +7,9 @@ void cu_fake_driver(void);
 int cu_fake_last(unsigned *grid, int *nattr, unsigned *ids, int *vals);
 void cu_fake_pending(int r);
 void cu_fake_events(int *made, int *freed);
+int cu_fake_log(const char **ops, void **sts, void **evs, int max);
+void cu_fake_log_reset(void);
+void cu_fake_streams(int *made, int *freed);
 void cu_fake_graphs(int *built, int *launched);
 
 int cu_fake_hostreg(uintptr_t p, int *unregs);
@@ -17,6 +20,8 @@ void cu_fake_arrays(int *counts, struct vg_array3d *ad, struct vg_memcpy3d *cp, 
 void cu_fake_cost(long iters);
 */
 import "C"
+
+import "unsafe"
 
 // fakeLaunch is what the stand-in driver (cu_fake_driver in cu.c) was last asked to launch.
 type fakeLaunch struct {
@@ -61,6 +66,40 @@ func fakeEvents() (made, freed int) {
 	C.cu_fake_events(&m, &f)
 	return int(m), int(f)
 }
+
+// fakeCall is one driver call the stand-in driver logged: what it did ("launch", "memset",
+// "htod", "dtoh", "dtod", "gemm", "graph", "record", "wait", "sync", "ctxsync", "query",
+// "create", "destroy"), the stream it named (0: the NULL stream) and the event, if any.
+type fakeCall struct {
+	Op     string
+	Stream uintptr
+	Event  uintptr
+}
+
+// fakeLog is what the stand-in driver was asked since useFakeDriver or resetFakeLog.
+func fakeLog() []fakeCall {
+	const max = 512
+	var ops [max]*C.char
+	var sts, evs [max]unsafe.Pointer
+	n := int(C.cu_fake_log(&ops[0], &sts[0], &evs[0], max))
+	out := make([]fakeCall, 0, n)
+	for i := 0; i < n && i < max; i++ {
+		out = append(out, fakeCall{C.GoString(ops[i]), uintptr(sts[i]), uintptr(evs[i])})
+	}
+	return out
+}
+
+func resetFakeLog() { C.cu_fake_log_reset() }
+
+// fakeStreams is how many fake driver streams were made and destroyed.
+func fakeStreams() (made, freed int) {
+	var m, f C.int
+	C.cu_fake_streams(&m, &f)
+	return int(m), int(f)
+}
+
+// hostAddr is the address of a test's host buffer.
+func hostAddr(b *[16]byte) uintptr { return uintptr(unsafe.Pointer(b)) }
 
 // fakeGraphs is how many fake driver graphs were instantiated and launched.
 func fakeGraphs() (built, launched int) {

@@ -5,11 +5,11 @@ package local
 #include "cctx.h"
 int cu_capture_begin(struct cctx *c);
 int cu_capture_end(struct cctx *c, int ok, void **exec);
-int cu_memset_cur(struct cctx *c, unsigned long long d, unsigned char v, size_t n);
-int cu_memset_words_cur(struct cctx *c, unsigned long long d, unsigned v, unsigned size, size_t count);
-int cu_dtod_cur(struct cctx *c, unsigned long long d, unsigned long long s, size_t n);
-int cu_graph_launch(void *exec);
-int cu_graph_launch_timed(struct cctx *c, void *exec, float *run, float *gap);
+int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n);
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count);
+int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n);
+int cu_graph_launch(void *exec, void *st);
+int cu_graph_launch_timed(struct cctx *c, void *exec, void *st, float *run, float *gap);
 int cu_graph_destroy(void *exec);
 */
 import "C"
@@ -69,7 +69,7 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 		if in, ok := c.function(n.Kernel.Native); !ok || in != cc {
 			return shim.ErrInvalidDeviceFunction
 		}
-		return launchIn(cc, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+		return launchIn(cc, cc.stream, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
 	case shim.NodeMemset, shim.NodeMemcpy:
 		// A copy to or from a CUDA array is cuMemcpy3D (array.go): such a graph is replayed
 		// node by node, each copy through Copy.
@@ -80,14 +80,14 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 	switch n.Kind {
 	case shim.NodeMemset:
 		if n.Elem == 2 || n.Elem == 4 {
-			return status(C.cu_memset_words_cur(cc, C.ulonglong(n.Dst), C.uint(n.Pattern), C.uint(n.Elem), C.size_t(n.N/uint64(n.Elem))))
+			return status(C.cu_memset_words_on(cc.stream, C.ulonglong(n.Dst), C.uint(n.Pattern), C.uint(n.Elem), C.size_t(n.N/uint64(n.Elem))))
 		}
-		return status(C.cu_memset_cur(cc, C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
+		return status(C.cu_memset_on(cc.stream, C.ulonglong(n.Dst), C.uchar(n.Value), C.size_t(n.N)))
 	case shim.NodeMemcpy:
 		if n.Copy != shim.DeviceToDevice {
 			return shim.ErrNotSupported
 		}
-		return status(C.cu_dtod_cur(cc, C.ulonglong(n.Dst), C.ulonglong(n.Src), C.size_t(n.N)))
+		return status(C.cu_dtod_on(cc.stream, C.ulonglong(n.Dst), C.ulonglong(n.Src), C.size_t(n.N)))
 	case shim.NodeEventRecord, shim.NodeEventWait: // a linear graph is ordered already
 		return shim.OK
 	case shim.NodeHost:
@@ -99,21 +99,26 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 	return shim.ErrNotSupported
 }
 
-// LaunchGraph launches one of the caller's recorded graphs on its context's legacy stream,
-// after the work before it.
+// LaunchGraph launches one of the caller's recorded graphs on the issuing stream's driver
+// stream, after the work before it there.
 func (b *Backend) LaunchGraph(d *shim.Device, g uintptr) shim.Status {
-	cc, ok := b.caller().graph(g, false)
+	c := b.caller()
+	cc, ok := c.graph(g, false)
 	if !ok {
 		return shim.ErrInvalidHandle
 	}
 	if st := bind(cc); st != shim.OK {
 		return st
 	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
 	var r C.int
 	if graphTiming {
-		r = timedGraphLaunch(cc, g)
+		r = timedGraphLaunch(cc, g, rs)
 	} else {
-		r = C.cu_graph_launch(unsafe.Pointer(g))
+		r = C.cu_graph_launch(unsafe.Pointer(g), rs)
 	}
 	if r != 0 {
 		shim.Log().Warnw("cuGraphLaunch failed", "result", int(r))
@@ -145,7 +150,7 @@ var (
 	timingLog   sync.Once
 )
 
-func timedGraphLaunch(cc *C.struct_cctx, g uintptr) C.int {
+func timedGraphLaunch(cc *C.struct_cctx, g uintptr, rs unsafe.Pointer) C.int {
 	timingMu.Lock()
 	defer timingMu.Unlock()
 	timingLog.Do(func() { go logGraphTimes() })
@@ -156,7 +161,7 @@ func timedGraphLaunch(cc *C.struct_cctx, g uintptr) C.int {
 	} else {
 		lastLaunch = now
 	}
-	r := C.cu_graph_launch_timed(cc, unsafe.Pointer(g), &run, &gap)
+	r := C.cu_graph_launch_timed(cc, unsafe.Pointer(g), rs, &run, &gap)
 	if run >= 0 && len(runs) < 1<<20 {
 		runs, gaps = append(runs, float32(run)), append(gaps, float32(gap))
 	}

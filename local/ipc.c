@@ -107,8 +107,9 @@ int cu_ipc_ev_import(struct cctx *c, void **ev, const unsigned char *in) {
 	memcpy(h.b, in, sizeof h.b);
 	return e_open(ev, h);
 }
-int cu_ipc_ev_record(struct cctx *c, void *ev) { EV_BEGIN return e_record(ev, c->stream); }
-int cu_ipc_ev_wait(struct cctx *c, void *ev) { EV_BEGIN return e_wait(c->stream, ev, 0); }
+// On driver stream st: the issuing stream's (the capturing stream while a graph is recorded).
+int cu_ipc_ev_record(struct cctx *c, void *ev, void *st) { EV_BEGIN return e_record(ev, st); }
+int cu_ipc_ev_wait(struct cctx *c, void *ev, void *st) { EV_BEGIN return e_wait(st, ev, 0); }
 int cu_ipc_ev_query(struct cctx *c, void *ev, int wait) { EV_BEGIN return wait ? e_sync(ev) : e_query(ev); }
 int cu_ipc_ev_destroy(struct cctx *c, void *ev) { EV_BEGIN return e_destroy(ev); }
 
@@ -117,6 +118,7 @@ int cu_ipc_ev_destroy(struct cctx *c, void *ev) { EV_BEGIN return e_destroy(ev);
 // pending (fake_ev_pending), waits are counted, a query answers its state.
 static struct { int used, records, waits, state; } fake_ev[64];
 static int fake_ev_pending;
+static void *fake_ev_stream; // the driver stream the last record or wait named
 static int fake_e_create(void **ev, unsigned f) {
 	(void)f;
 	for (int i = 1; i < 64; i++) if (!fake_ev[i].used) { fake_ev[i].used = 1; *ev = (void *)(uintptr_t)i; return 0; }
@@ -129,15 +131,16 @@ static int fake_e_open(void **ev, vg_ipc_ev_handle h) {
 	uintptr_t i = (uintptr_t)*ev;
 	return i > 0 && i < 64 && fake_ev[i].used ? 0 : 400;
 }
-static int fake_e_record(void *ev, void *st) { (void)st; fake_ev[(uintptr_t)ev].records++; fake_ev[(uintptr_t)ev].state = fake_ev_pending; return 0; }
+static int fake_e_record(void *ev, void *st) { fake_ev_stream = st; fake_ev[(uintptr_t)ev].records++; fake_ev[(uintptr_t)ev].state = fake_ev_pending; return 0; }
 static int fake_e_query(void *ev) { return fake_ev[(uintptr_t)ev].state; }
 static int fake_e_destroy(void *ev) { fake_ev[(uintptr_t)ev].used = 0; return 0; }
-static int fake_e_wait(void *st, void *ev, unsigned f) { (void)st, (void)f; fake_ev[(uintptr_t)ev].waits++; return 0; }
+static int fake_e_wait(void *st, void *ev, unsigned f) { (void)f; fake_ev_stream = st; fake_ev[(uintptr_t)ev].waits++; return 0; }
 void cu_fake_ipc_events(int pending) {
 	fake_ev_pending = pending;
 	e_get = fake_e_get, e_open = fake_e_open, e_create = fake_e_create, e_record = fake_e_record;
 	e_query = fake_e_query, e_sync = fake_e_query, e_destroy = fake_e_destroy, e_wait = fake_e_wait;
 }
+void *cu_fake_ipc_stream(void) { return fake_ev_stream; }
 void cu_fake_ipc_event(void *ev, int *used, int *records, int *waits) {
 	uintptr_t i = (uintptr_t)ev;
 	if (i >= 64) { *used = *records = *waits = 0; return; }

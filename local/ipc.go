@@ -9,12 +9,13 @@ void cu_fake_ipc(void);
 void cu_fake_ipc_counts(int *opens, int *closes);
 int cu_ipc_ev_export(struct cctx *c, void **ev, unsigned char *out);
 int cu_ipc_ev_import(struct cctx *c, void **ev, const unsigned char *in);
-int cu_ipc_ev_record(struct cctx *c, void *ev);
-int cu_ipc_ev_wait(struct cctx *c, void *ev);
+int cu_ipc_ev_record(struct cctx *c, void *ev, void *st);
+int cu_ipc_ev_wait(struct cctx *c, void *ev, void *st);
 int cu_ipc_ev_query(struct cctx *c, void *ev, int wait);
 int cu_ipc_ev_destroy(struct cctx *c, void *ev);
 void cu_fake_ipc_events(int pending);
 void cu_fake_ipc_event(void *ev, int *used, int *records, int *waits);
+void *cu_fake_ipc_stream(void);
 */
 import "C"
 
@@ -129,11 +130,24 @@ func (b *Backend) IPCEventImport(h [shim.IPCHandleSize]byte, dev int) (uintptr, 
 
 // evCall runs one of the event calls in the caller's context on dev.
 func (b *Backend) evCall(dev int, call func(cc *C.struct_cctx) C.int) shim.Status {
-	cc, st := b.ctxFor(b.caller(), dev)
+	return b.evCallOn(dev, false, func(cc *C.struct_cctx, _ unsafe.Pointer) C.int { return call(cc) })
+}
+
+// evCallOn is evCall; with onStream, call also gets the issuing stream's driver stream (nil:
+// the context's NULL stream), where a record or wait goes.
+func (b *Backend) evCallOn(dev int, onStream bool, call func(cc *C.struct_cctx, rs unsafe.Pointer) C.int) shim.Status {
+	c := b.caller()
+	cc, st := b.ctxFor(c, dev)
 	if st != shim.OK {
 		return st
 	}
-	switch r := call(cc); r {
+	var rs unsafe.Pointer
+	if onStream {
+		if rs, st = c.streamIn(cc); st != shim.OK {
+			return st
+		}
+	}
+	switch r := call(cc, rs); r {
 	case 0:
 		return shim.OK
 	case 600: // CUDA_ERROR_NOT_READY
@@ -145,14 +159,18 @@ func (b *Backend) evCall(dev int, call func(cc *C.struct_cctx) C.int) shim.Statu
 	}
 }
 
-// IPCEventRecord records ev after the caller's work so far (its context's stream).
+// IPCEventRecord records ev after the issuing stream's work so far (its driver stream's).
 func (b *Backend) IPCEventRecord(ev uintptr, dev int) shim.Status {
-	return b.evCall(dev, func(cc *C.struct_cctx) C.int { return C.cu_ipc_ev_record(cc, unsafe.Pointer(ev)) })
+	return b.evCallOn(dev, true, func(cc *C.struct_cctx, rs unsafe.Pointer) C.int {
+		return C.cu_ipc_ev_record(cc, unsafe.Pointer(ev), rs)
+	})
 }
 
-// IPCEventWait makes the caller's later work wait for ev.
+// IPCEventWait makes the issuing stream's later work wait for ev.
 func (b *Backend) IPCEventWait(ev uintptr, dev int) shim.Status {
-	return b.evCall(dev, func(cc *C.struct_cctx) C.int { return C.cu_ipc_ev_wait(cc, unsafe.Pointer(ev)) })
+	return b.evCallOn(dev, true, func(cc *C.struct_cctx, rs unsafe.Pointer) C.int {
+		return C.cu_ipc_ev_wait(cc, unsafe.Pointer(ev), rs)
+	})
 }
 
 // IPCEventQuery is cuEventQuery of ev, or cuEventSynchronize when wait.
@@ -181,6 +199,9 @@ func (b *Backend) IPCEventFree(owner uint64, ev uintptr, dev int) {
 // useFakeIPCEvents makes the driver's event entry points the stand-in's; a record leaves the
 // event answering pending (0 done, 600 not ready).
 func useFakeIPCEvents(pending int) { C.cu_fake_ipc_events(C.int(pending)) }
+
+// fakeIPCStream is the driver stream the stand-in's last event record or wait named.
+func fakeIPCStream() uintptr { return uintptr(C.cu_fake_ipc_stream()) }
 
 // fakeIPCEvent is the stand-in's state of event ev.
 func fakeIPCEvent(ev uintptr) (used bool, records, waits int) {

@@ -21,19 +21,24 @@ int cu_setcur(void *ctx);
 int cu_alloc(unsigned long long *p, size_t n);
 int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
-int cu_htod_staged(struct cctx *c, unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_staged(void *st, unsigned long long d, uintptr_t s, size_t n);
+int cu_htod_on(void *st, unsigned long long d, uintptr_t s, size_t n);
+int cu_dtoh_on(void *st, uintptr_t d, unsigned long long s, size_t n);
+int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n);
+int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n);
 int cu_dtoh(uintptr_t d, unsigned long long s, size_t n);
-int cu_dtoh_async(struct cctx *c, uintptr_t d, unsigned long long s, size_t n);
+int cu_dtoh_async(void *st, uintptr_t d, unsigned long long s, size_t n);
 int cu_dtod(unsigned long long d, unsigned long long s, size_t n);
 int cu_memset(unsigned long long d, unsigned char v, size_t n);
 int cu_memset_words(unsigned long long d, unsigned v, unsigned size, size_t count);
+int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_sync(void);
 int cu_modload(void **m, const void *img);
 int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(struct cctx *c, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+int cu_launch(struct cctx *c, void *st, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
 	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr);
 */
 import "C"
@@ -165,8 +170,8 @@ func status(r C.int) shim.Status {
 	return shim.ErrNotSupported
 }
 
-// Wait is what synchronising calls do: everything a client issues runs in order on its
-// contexts' legacy streams, so waiting for its contexts waits for all of it.
+// Wait is what synchronising calls for all work do: waiting for the client's contexts waits
+// for the work of every stream of theirs.
 func (b *Backend) Wait() shim.Status {
 	c := b.caller()
 	c.mu.Lock()
@@ -260,12 +265,30 @@ func (b *Backend) Copy(dst, src uintptr, n uint64, kind int32) shim.Status {
 }
 
 func (b *Backend) copyIn(c *client, cc *C.struct_cctx, dst, src uintptr, n uint64, kind int32) shim.Status {
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil { // on the issuing stream's own driver stream, in its order
+		switch kind {
+		case shim.HostToDevice:
+			if c.isPinned(src, n) {
+				return status(C.cu_htod_on(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+			}
+			return status(C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		case shim.DeviceToHost:
+			return status(C.cu_dtoh_on(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+		case shim.DeviceToDevice:
+			return status(C.cu_dtod_on(rs, C.ulonglong(dst), C.ulonglong(src), C.size_t(n)))
+		}
+		return shim.ErrInvalidMemcpyDirection
+	}
 	switch kind {
 	case shim.HostToDevice:
 		if c.isPinned(src, n) { // the DMA reads it later: return only when it has
 			return status(C.cu_htod(C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 		}
-		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		return status(C.cu_htod_staged(nil, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case shim.DeviceToHost:
 		return status(C.cu_dtoh(C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	case shim.DeviceToDevice:
@@ -288,11 +311,18 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 	if st != shim.OK {
 		return st
 	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
 	switch {
 	case kind == shim.HostToDevice && c.isPinned(src, n):
-		return status(C.cu_htod_staged(cc, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
+		return status(C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)))
 	case kind == shim.DeviceToHost && c.isPinned(dst, n):
-		return status(C.cu_dtoh_async(cc, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
+		if rs == nil {
+			c.nullDownload.Store(true)
+		}
+		return status(C.cu_dtoh_async(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	}
 	return b.copyIn(c, cc, dst, src, n, kind)
 }
@@ -302,8 +332,17 @@ func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
 	if b.arrays.at(dst, n) != nil { // an array's elements are set by copies only
 		return shim.ErrInvalidValue
 	}
-	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
 		return st
+	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil {
+		return status(C.cu_memset_on(rs, C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 	}
 	return status(C.cu_memset(C.ulonglong(dst), C.uchar(v), C.size_t(n)))
 }
@@ -314,8 +353,17 @@ func (b *Backend) SetWords(dst uintptr, value uint32, size, count uint64) shim.S
 	if size != 2 && size != 4 {
 		return shim.ErrInvalidValue
 	}
-	if _, st := b.homeCtx(b.caller()); st != shim.OK {
+	c := b.caller()
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
 		return st
+	}
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	if rs != nil { // on the issuing stream's own driver stream, as Set
+		return status(C.cu_memset_words_on(rs, C.ulonglong(dst), C.uint(value), C.uint(size), C.size_t(count)))
 	}
 	return status(C.cu_memset_words(C.ulonglong(dst), C.uint(value), C.uint(size), C.size_t(count)))
 }
@@ -420,15 +468,20 @@ func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo,
 // LaunchPacked launches fn with the packed parameters. The driver copies them during the
 // call, so the bytes and the layout are handed over where they are, with no copy per launch.
 func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
-	cc, ok := b.caller().function(fn)
+	c := b.caller()
+	cc, ok := c.function(fn)
 	if !ok {
 		return shim.ErrInvalidDeviceFunction
 	}
-	return launchIn(cc, fn, params, lc, args)
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return st
+	}
+	return launchIn(cc, rs, fn, params, lc, args)
 }
 
-// launchIn launches fn in cc (cu_launch makes its context current).
-func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
+// launchIn launches fn in cc on driver stream rs (cu_launch makes its context current).
+func launchIn(cc *C.struct_cctx, rs unsafe.Pointer, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
 	for _, p := range params {
 		if uint64(p.Offset)+uint64(p.Size) > uint64(len(args)) {
 			return shim.ErrInvalidValue
@@ -452,7 +505,7 @@ func launchIn(cc *C.struct_cctx, fn uintptr, params []shim.ParamInfo, lc shim.La
 		attrp = (*C.uchar)(unsafe.Pointer(&packed[0]))
 	}
 	g, bl := lc.Grid, lc.Block
-	r := C.cu_launch(cc, unsafe.Pointer(fn), C.uint(g.X), C.uint(g.Y), C.uint(g.Z), C.uint(bl.X), C.uint(bl.Y), C.uint(bl.Z), C.uint(lc.Shared),
+	r := C.cu_launch(cc, rs, unsafe.Pointer(fn), C.uint(g.X), C.uint(g.Y), C.uint(g.Z), C.uint(bl.X), C.uint(bl.Y), C.uint(bl.Z), C.uint(lc.Shared),
 		argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r), "attributes", len(lc.Attrs))

@@ -2,10 +2,10 @@ package local
 
 /*
 #include "cctx.h"
-int cu_mark(struct cctx *c, void **ev);
+int cu_mark(struct cctx *c, void *st, void **ev);
 int cu_mark_query(struct cctx *c, void *ev);
 int cu_mark_free(struct cctx *c, void *ev);
-int cu_busy(struct cctx *c);
+int cu_busy(struct cctx *c, void *st);
 */
 import "C"
 
@@ -17,11 +17,11 @@ import (
 	"vgpu/shim"
 )
 
-// Event and stream queries on the GPU (shim.Marker). Everything a client issues runs in order
-// on one driver stream per context, so a driver event recorded there when the program
-// records an event completes exactly when the work before it does: cudaEventQuery asks the
-// driver about that event. cudaStreamQuery asks about the context's stream, which holds the
-// client's work of every stream: busy while any of it runs.
+// Event and stream queries on the GPU (shim.Marker). A driver event recorded on the driver
+// stream of the stream the program records an event on (stream.go) completes exactly when
+// the work before it there does: cudaEventQuery asks the driver about that event.
+// cudaStreamQuery asks about the stream's own driver stream (StreamBusy); Busy, about the
+// contexts' NULL streams.
 
 var (
 	marks    sync.Map // id -> mark
@@ -35,16 +35,21 @@ type mark struct {
 
 // Mark records a driver event after the caller's work so far on device dev.
 func (b *Backend) Mark(dev int) (uintptr, shim.Status) {
-	cc, st := b.ctxFor(b.caller(), dev)
+	c := b.caller()
+	cc, st := b.ctxFor(c, dev)
 	if st != shim.OK {
 		return 0, st
 	}
-	return markIn(cc)
+	rs, st := c.streamIn(cc)
+	if st != shim.OK {
+		return 0, st
+	}
+	return markIn(cc, rs)
 }
 
-func markIn(cc *C.struct_cctx) (uintptr, shim.Status) {
+func markIn(cc *C.struct_cctx, rs unsafe.Pointer) (uintptr, shim.Status) {
 	var ev unsafe.Pointer
-	if r := C.cu_mark(cc, &ev); r != 0 {
+	if r := C.cu_mark(cc, rs, &ev); r != 0 {
 		return 0, status(r)
 	}
 	id := markSeed.Add(1)
@@ -84,7 +89,7 @@ func (b *Backend) Busy() shim.Status {
 
 func busyIn(ccs []*C.struct_cctx) shim.Status {
 	for _, cc := range ccs {
-		if st := queryStatus(C.cu_busy(cc)); st != shim.OK {
+		if st := queryStatus(C.cu_busy(cc, nil)); st != shim.OK {
 			return st
 		}
 	}

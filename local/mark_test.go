@@ -15,7 +15,7 @@ func TestMarksAreDriverEventsOnTheClientsStream(t *testing.T) {
 	cc := useFakeDriver()
 	b := &Backend{}
 	made0, freed0 := fakeEvents()
-	id, st := markIn(cc)
+	id, st := markIn(cc, nil)
 	require.Equal(t, shim.OK, st)
 	made, _ := fakeEvents()
 	require.Equal(t, made0+1, made, "one driver event per mark")

@@ -309,7 +309,7 @@ func roundTrip(op uint32, parts ...[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, lostLocked(err)
 	}
-	if syncOps[op] { // the server reported what the posts before it ran into
+	if fullSyncOps[op] { // the server reported what the posts before it ran into, and waited for them
 		postsSinceSync = 0
 	}
 	return resp, nil
@@ -349,20 +349,20 @@ func readResponseLocked() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := answersLocked(h); err != nil {
+	if err := answersLocked(h, 0); err != nil {
 		return nil, err
 	}
 	return resp, nil
 }
 
 // answersLocked checks that h answers the request just sent; a drained response clears what
-// the next synchronisation would wait for. mu is held.
-func answersLocked(h wire.Header) error {
+// the next synchronisation of scope (drainOf) would wait for. mu is held.
+func answersLocked(h wire.Header, scope uint64) error {
 	if h.Seq != seq || h.Kind != wire.KindResponse && h.Kind != wire.KindDrained {
 		return fmt.Errorf("out-of-order response")
 	}
 	if h.Kind == wire.KindDrained {
-		postsSinceSync = 0
+		drainedLocked(scope)
 	}
 	return nil
 }
@@ -371,13 +371,19 @@ var errStalled = fmt.Errorf("the server stopped taking shared-memory uploads")
 
 // roundTripShm is a round trip whose answer lies in shared memory: onOK reads it while mu
 // still keeps every other request out of the download area.
-func roundTripShm(op uint32, req []byte, onOK func()) (shim.Status, error) {
+func roundTripShm(scope uint64, op uint32, req []byte, onOK func()) (shim.Status, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if err := requestLocked(op, req); err != nil {
 		return 0, err
 	}
-	resp, err := readResponseLocked()
+	h, resp, err := wire.ReadFrame(conn)
+	for err == nil && h.Kind == wire.KindBusy {
+		h, resp, err = wire.ReadFrame(conn)
+	}
+	if err == nil {
+		err = answersLocked(h, scope)
+	}
 	if err != nil {
 		return 0, lostLocked(err)
 	}
@@ -390,7 +396,7 @@ func roundTripShm(op uint32, req []byte, onOK func()) (shim.Status, error) {
 
 // roundTripInto is roundTrip for a response of one status byte and then bytes that go
 // straight into dst (a download: no buffer between the socket and the caller's memory).
-func roundTripInto(op uint32, dst []byte, parts ...[]byte) (shim.Status, error) {
+func roundTripInto(scope uint64, op uint32, dst []byte, parts ...[]byte) (shim.Status, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if err := requestLocked(op, parts...); err != nil {
@@ -403,7 +409,7 @@ func roundTripInto(op uint32, dst []byte, parts ...[]byte) (shim.Status, error) 
 	if err != nil {
 		return 0, lostLocked(err)
 	}
-	if err := answersLocked(h); err != nil || h.Len < 1 {
+	if err := answersLocked(h, scope); err != nil || h.Len < 1 {
 		return 0, lostLocked(fmt.Errorf("out-of-order response"))
 	}
 	var st [1]byte
@@ -451,6 +457,7 @@ func postLocked(op uint32, parts ...[]byte) error {
 	countWireLocked(op, true)
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postsSinceSync++
+		postSeq++
 	}
 	if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...); err != nil {
 		return err

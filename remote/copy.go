@@ -44,16 +44,18 @@ func put(dst, src uintptr, n uint64, async bool) shim.Status {
 	return shim.OK
 }
 
-// get copies n bytes at device address src to host memory at dst.
-func get(dst, src uintptr, n uint64) shim.Status {
+// get copies n bytes at device address src to host memory at dst, in the order of stream
+// (a server stream handle; 0 or cudaStreamLegacy: the legacy stream).
+func get(dst, src uintptr, n uint64, stream uintptr) shim.Status {
 	if n >= shmMinCopy && useShm() {
-		return getShm(dst, src, n)
+		return getShm(dst, src, n, stream)
 	}
 	for off := uint64(0); off < n; off += Chunk {
 		m := min(Chunk, n-off)
 		req := binary.LittleEndian.AppendUint64(nil, uint64(src)+off)
 		req = binary.LittleEndian.AppendUint64(req, m)
-		st, err := roundTripInto(OpGet, shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), req)
+		req = withStream(req, stream)
+		st, err := roundTripInto(drainOf(stream), OpGet, shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), req)
 		if err != nil {
 			return shim.ErrNotSupported
 		}
@@ -111,7 +113,7 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 			return shim.ErrInvalidValue
 		}
 		if isShared(dst, n) && captures.Load() == 0 {
-			return hostCopy(OpGetHost, src, dst, n, async)
+			return hostCopyOn(OpGetHost, src, dst, n, async, stream)
 		}
 		if async {
 			cs := []cuda.Copy2D{{Dst: dst, DPitch: n, Src: src, SPitch: n, W: n, H: 1, Kind: kind}}
@@ -119,7 +121,7 @@ func memcpy(dst, src uintptr, n uint64, kind int32, async bool, stream uintptr) 
 				return st
 			}
 		}
-		return get(dst, src, n)
+		return get(dst, src, n, stream)
 	case shim.HostToHost:
 		if dst == 0 || src == 0 {
 			return shim.ErrInvalidValue

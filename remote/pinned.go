@@ -113,3 +113,19 @@ func isShared(p uintptr, n uint64) bool {
 func hostCopy(op uint32, devAddr, host uintptr, n uint64, async bool) shim.Status {
 	return send(op, u64s(uint64(devAddr), uint64(host), n), async)
 }
+
+// hostCopyOn is hostCopy in the order of a stream of the program's (withStream).
+func hostCopyOn(op uint32, devAddr, host uintptr, n uint64, async bool, stream uintptr) shim.Status {
+	return send(op, withStream(u64s(uint64(devAddr), uint64(host), n), stream), async)
+}
+
+// withStream appends a download's stream to its request when it is one of the program's own
+// (a created or per-thread stream's server handle): the server then copies in that stream's
+// order, after its work and not after every stream's. The legacy stream's requests stay as
+// they were, and a download on it still waits for all of the client's work (KindDrained).
+func withStream(req []byte, stream uintptr) []byte {
+	if stream == 0 || stream == shim.StreamLegacy {
+		return req
+	}
+	return binary.LittleEndian.AppendUint64(req, uint64(stream))
+}

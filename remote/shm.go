@@ -207,11 +207,11 @@ func putShmChunk(dst, src uintptr, m uint64, async bool) shim.Status {
 }
 
 // getShm downloads through the download area (one request at a time holds it: mu).
-func getShm(dst, src uintptr, n uint64) shim.Status {
+func getShm(dst, src uintptr, n uint64, stream uintptr) shim.Status {
 	area := uint64(len(shm.download))
 	for off := uint64(0); off < n; off += area {
 		m := min(area, n-off)
-		st, err := roundTripShm(OpGetShm, u64s(uint64(src)+off, 0, m), func() {
+		st, err := roundTripShm(drainOf(stream), OpGetShm, withStream(u64s(uint64(src)+off, 0, m), stream), func() {
 			copy(shim.View(unsafe.Pointer(dst+uintptr(off)), int(m)), shm.download[:m])
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"vgpu/shim"
 	"vgpu/shim/api"
 	"vgpu/wire"
 )
@@ -20,12 +21,41 @@ import (
 // reported by the next synchronisation that reaches the server.
 var (
 	syncOps        = map[uint32]bool{}
-	postsSinceSync uint64       // guarded by mu
-	captures       atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
+	fullSyncOps    = map[uint32]bool{} // the sync ops that wait for all of the client's work
+	postsSinceSync uint64              // guarded by mu: posts since the last wait for all work
+	// A stream's or event's synchronisation waits for its own work only (the local backend
+	// runs each stream on a driver stream of its own), so it answers for that handle alone:
+	// postSeq counts posts, syncedAt is postSeq when a handle's last synchronisation was
+	// sent (its work was all done once it answered), syncStart the same for one under way.
+	// A handle synchronised again with no post since is idle. All guarded by mu.
+	postSeq   uint64
+	syncedAt  = map[uint64]uint64{}
+	syncStart = map[uint64]uint64{}
+	captures  atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
 	// The streams and events this client created: a sync on any other handle goes to the
 	// server, which answers it with the error it deserves.
 	ownHandles sync.Map
 )
+
+// drainOf is what a download's KindDrained answer vouches for: on the legacy stream (0), all
+// of the client's work; on a stream of the program's own, that stream's work, as its
+// synchronisation would (drainedLocked).
+func drainOf(stream uintptr) uint64 {
+	if stream == shim.StreamLegacy {
+		return 0
+	}
+	return uint64(stream)
+}
+
+// drainedLocked takes a KindDrained answer to a request about scope (drainOf): every post
+// before it was sent is done, and none came since (mu was held). mu is held.
+func drainedLocked(scope uint64) {
+	if scope == 0 {
+		postsSinceSync = 0
+		return
+	}
+	syncedAt[scope] = postSeq
+}
 
 // known reports whether a stream or event handle is one the server will accept.
 func known(h uint64, stream bool) bool {
@@ -48,14 +78,38 @@ func init() {
 				stream = f.Args[0].CType == "cudaStream_t" || f.Args[0].CType == "CUstream"
 				event = f.Args[0].CType == "cudaEvent_t" || f.Args[0].CType == "CUevent"
 			}
+			if !stream && !event {
+				fullSyncOps[uint32(f.Op)] = true
+			}
 			beforeCall[f.Op] = func(_ *api.Func, v []wire.Value) (uint64, bool) {
 				if (stream || event) && !known(v[0].U, stream) {
 					return 0, false
 				}
 				mu.Lock()
-				idle := postsSinceSync == 0 && dead == nil
-				mu.Unlock()
-				return 0, idle && captures.Load() == 0
+				defer mu.Unlock()
+				idle := postsSinceSync == 0
+				if own := stream && v[0].U > uint64(shim.StreamLegacy) || event; own {
+					if at, ok := syncedAt[v[0].U]; ok && at == postSeq {
+						idle = true
+					}
+					if at, ok := syncStart[v[0].U]; !ok || postSeq < at {
+						syncStart[v[0].U] = postSeq
+					}
+				}
+				return 0, idle && dead == nil && captures.Load() == 0
+			}
+			afterCall[f.Op] = func(v []wire.Value) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case stream && v[0].U <= uint64(shim.StreamLegacy): // the legacy stream's waits for everything
+					postsSinceSync = 0
+				case stream || event:
+					if at, ok := syncStart[v[0].U]; ok {
+						syncedAt[v[0].U] = at
+						delete(syncStart, v[0].U)
+					}
+				}
 			}
 		}
 		// functions.txt declares which calls create, destroy or capture on a stream or event.
@@ -63,7 +117,13 @@ func init() {
 		case f.Has("new:stream"), f.Has("new:event"):
 			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Store(*(*uint64)(unsafe.Pointer(uintptr(v[0].U))), struct{}{}) }
 		case f.Has("free:stream"), f.Has("free:event"):
-			afterCall[f.Op] = func(v []wire.Value) { ownHandles.Delete(v[0].U) }
+			afterCall[f.Op] = func(v []wire.Value) {
+				ownHandles.Delete(v[0].U)
+				mu.Lock()
+				delete(syncedAt, v[0].U)
+				delete(syncStart, v[0].U)
+				mu.Unlock()
+			}
 		case f.Has("capture:begin"):
 			afterCall[f.Op] = func([]wire.Value) { captures.Add(1) }
 		case f.Has("capture:end"):

@@ -481,7 +481,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			resp, deferred = withResult(resp, h.Op, deferred), 0
 		}
 		kind := uint8(wire.KindResponse)
-		if deferred == 0 && drains(h.Op) && status(h.Op, resp) == 0 {
+		if deferred == 0 && drains(h.Op, payload) && status(h.Op, resp) == 0 {
 			kind = wire.KindDrained
 		}
 		if err := w.respond(wire.Header{Kind: kind, Op: h.Op, Seq: h.Seq}, resp); err != nil {
@@ -536,10 +536,13 @@ func readFrame(in *bufio.Reader) (wire.Header, []byte, error) {
 	return h, payload, nil
 }
 
-// drains reports whether a successful op has waited for everything the client posted before
-// it: a download does, on the sim's device and behind the local backend's legacy stream.
-func drains(op uint32) bool {
-	return op == wire.OpGet || op == wire.OpGetShm || op == wire.OpGetHost
+// drains reports whether a successful op has waited for what the client posted before it: a
+// download does, on the sim's device and behind the local backend's legacy stream; one that
+// names a stream of the program's own waited for that stream's work (the client knows which
+// it asked for: remote.drainOf). OpGetHost's answer is taken as all work's: it is drained
+// only when it names no stream.
+func drains(op uint32, payload []byte) bool {
+	return op == wire.OpGet || op == wire.OpGetShm || op == wire.OpGetHost && len(payload) == 24
 }
 
 // status reads the result out of a response (bulk ops carry a shim status byte, mapped to
@@ -703,8 +706,8 @@ func bulk(op uint32, p []byte) []byte {
 			return reply(shim.OK)
 		}
 		return reply(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
-	case wire.OpGet:
-		if len(p) != 16 || u(1) > wire.Chunk {
+	case wire.OpGet: // address, size and, for a program's own stream, its handle
+		if (len(p) != 16 && len(p) != 24) || u(1) > wire.Chunk {
 			return reply(shim.ErrInvalidValue)
 		}
 		src, n := uintptr(u(0)), u(1)
@@ -715,7 +718,9 @@ func bulk(op uint32, p []byte) []byte {
 		out := downloadBuffer(1 + n)
 		out[0] = byte(shim.OK)
 		if n > 0 {
-			if s := shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost); s != shim.OK {
+			if s := inStreamOrder(p, 16, func() shim.Status {
+				return shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost)
+			}); s != shim.OK {
 				return reply(s)
 			}
 		}
@@ -795,6 +800,20 @@ func downloadBuffer(n uint64) []byte {
 }
 
 // onStream runs a copy on the client's stream h, so that a capture records it.
+// inStreamOrder runs a bulk copy request's backend work in the order of the stream whose
+// handle the request carries after its first at bytes (a download on a program's own
+// stream), or as it is when it carries none.
+func inStreamOrder(p []byte, at int, run func() shim.Status) shim.Status {
+	if len(p) < at+8 {
+		return run()
+	}
+	s, st := shim.ResolveStream(uintptr(binary.LittleEndian.Uint64(p[at:])), shim.S().Device(0))
+	if st != shim.OK {
+		return st
+	}
+	return shim.IssueOn(s, run)
+}
+
 func onStream(h uint64, run func(*shim.Stream) shim.Status) []byte {
 	s, st := shim.ResolveStream(uintptr(h), shim.S().Device(0))
 	if st != shim.OK {

@@ -209,15 +209,17 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 		}
 		stats.bytesIn.Add(n)
 		return reply(shim.S().Backend.Copy(addr, uintptr(unsafe.Pointer(&w.ring[off])), n, shim.HostToDevice))
-	case wire.OpGetShm:
-		if len(p) != 24 || n == 0 || off > uint64(len(w.download)) || n > uint64(len(w.download))-off {
+	case wire.OpGetShm: // as OpPutShm's first three, and for a program's own stream its handle
+		if (len(p) != 24 && len(p) != 32) || n == 0 || off > uint64(len(w.download)) || n > uint64(len(w.download))-off {
 			return reply(shim.ErrInvalidValue)
 		}
 		if _, s := shim.DeviceRange(addr, n); s != shim.OK {
 			return reply(s)
 		}
 		stats.bytesOut.Add(n)
-		return reply(shim.S().Backend.Copy(uintptr(unsafe.Pointer(&w.download[off])), addr, n, shim.DeviceToHost))
+		return reply(inStreamOrder(p, 24, func() shim.Status {
+			return shim.S().Backend.Copy(uintptr(unsafe.Pointer(&w.download[off])), addr, n, shim.DeviceToHost)
+		}))
 	}
 	return reply(shim.ErrNotSupported)
 }
@@ -296,7 +298,7 @@ func (s hostShares) dropAll() {
 // copy runs OpPutHost or OpGetHost: a posted one is left to run in stream order where the
 // backend can, since the client reads or reuses the memory only after a synchronisation.
 func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
-	if len(p) != 24 {
+	if len(p) != 24 && len(p) != 32 { // a download may name a program's own stream last (inStreamOrder)
 		return reply(shim.ErrInvalidValue)
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
@@ -321,8 +323,10 @@ func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
 		stats.bytesIn.Add(n)
 	}
 	b := shim.S().Backend
-	if ac, ok := b.(shim.AsyncCopier); ok && posted {
-		return reply(ac.CopyAsync(dst, src, n, kind))
-	}
-	return reply(b.Copy(dst, src, n, kind))
+	return reply(inStreamOrder(p, 24, func() shim.Status {
+		if ac, ok := b.(shim.AsyncCopier); ok && posted {
+			return ac.CopyAsync(dst, src, n, kind)
+		}
+		return b.Copy(dst, src, n, kind)
+	}))
 }

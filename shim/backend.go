@@ -226,6 +226,46 @@ type Marker interface {
 	Busy() Status
 }
 
+// StreamBackend is a backend that runs each of the model's streams on a stream of its own
+// (the local backend's driver streams), so that work on different streams overlaps as on a
+// real GPU. The shim names the stream an operation is issued on in the calling thread's
+// ThreadState.Issuing while it hands the backend the operation (Copy, Set, LaunchPacked, a
+// cuBLAS call, LaunchGraph, Mark); the calls here name it themselves.
+type StreamBackend interface {
+	// SyncStream waits for the work issued on s (cudaStreamSynchronize).
+	SyncStream(s *Stream) Status
+	// StreamBusy is ErrNotReady while work issued on s still runs (cudaStreamQuery).
+	StreamBusy(s *Stream) Status
+	// WaitMark makes s's later work wait for the work before mark (cudaStreamWaitEvent).
+	WaitMark(s *Stream, mark uintptr) Status
+	// EndStream releases what the backend holds for s (cudaStreamDestroy).
+	EndStream(s *Stream)
+}
+
+// streamBackend is the backend as a StreamBackend, if it is one.
+func streamBackend() (StreamBackend, bool) {
+	sb, ok := S().Backend.(StreamBackend)
+	return sb, ok
+}
+
+// issuing runs fn with s named as the stream its backend work is issued on, where the
+// backend runs streams apart (StreamBackend); otherwise fn runs as it is.
+func issuing(s *Stream, fn func() Status) Status {
+	if _, ok := streamBackend(); !ok || s == nil {
+		return fn()
+	}
+	ts := Thread()
+	prev := ts.Issuing
+	ts.Issuing = s
+	st := fn()
+	ts.Issuing = prev
+	return st
+}
+
+// IssueOn runs fn, which hands the backend work of stream s's (a copy the server makes for a
+// request naming s), with s named as its stream.
+func IssueOn(s *Stream, fn func() Status) Status { return issuing(s, fn) }
+
 // WaitBackend waits for the backend's outstanding work where it runs asynchronously; the
 // sim's work is complete at issue.
 func WaitBackend() Status {

@@ -219,7 +219,7 @@ func (x *GraphExec) Launch(s *Stream) Status {
 		}
 		if x.native != 0 {
 			defer x.mu.Unlock()
-			return gb.LaunchGraph(s.Dev, x.native)
+			return issuing(s, func() Status { return gb.LaunchGraph(s.Dev, x.native) })
 		}
 	}
 	nodes := append([]Node(nil), x.Nodes...)

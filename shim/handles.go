@@ -206,16 +206,19 @@ func Release(k Kind, h uintptr) bool {
 	owner := CallerOwner()
 	t := tables
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.resolve(k, h, owner); !ok {
-		return false
+	obj, ok := t.resolve(k, h, owner)
+	if ok {
+		if wellFormed(k, h) {
+			delete(t.items, h)
+		} else {
+			delete(t.at, kindValue{k, h})
+		}
 	}
-	if wellFormed(k, h) {
-		delete(t.items, h)
-	} else {
-		delete(t.at, kindValue{k, h})
+	t.mu.Unlock()
+	if s, isStream := obj.(*Stream); ok && isStream { // what the backend holds for it goes with it
+		s.Close()
 	}
-	return true
+	return ok
 }
 
 // Each calls fn for every live handle of kind k that the caller owns.

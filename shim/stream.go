@@ -267,14 +267,25 @@ func (s *Stream) invalidate() {
 	s.mu.Unlock()
 }
 
-// Synchronize waits for s: for the backend's work, where it runs asynchronously. A
-// capturing stream cannot be waited on.
+// Synchronize waits for s: for the backend's work, where it runs asynchronously (s's own,
+// where the backend runs streams apart). A capturing stream cannot be waited on.
 func (s *Stream) Synchronize() Status {
 	if s.Capturing() != nil {
 		s.invalidate()
 		return ErrCaptureUnsupported
 	}
+	if sb, ok := streamBackend(); ok {
+		return sb.SyncStream(s)
+	}
 	return WaitBackend()
+}
+
+// Close releases what the backend holds for s (StreamBackend): at its destroy, or when its
+// client has gone.
+func (s *Stream) Close() {
+	if sb, ok := streamBackend(); ok && !s.Default {
+		sb.EndStream(s)
+	}
 }
 
 // Enqueue issues node on s: recorded when s is capturing, executed otherwise.
@@ -286,6 +297,14 @@ func (s *Stream) Enqueue(n Node) Status {
 		c.record(n)
 		c.noteIssued(s)
 		return OK
+	}
+	if _, ok := streamBackend(); ok { // as issuing does, without a closure per operation
+		ts := Thread()
+		prev := ts.Issuing
+		ts.Issuing = s
+		st := execute(s.Dev, n)
+		ts.Issuing = prev
+		return st
 	}
 	return execute(s.Dev, n)
 }
@@ -373,8 +392,10 @@ func (e *Event) RecordWith(s *Stream, external bool) Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
-	e.remark(s.Dev)
-	return ipcEventRecorded(e, s.Dev) // an interprocess event's driver event too (ipcevents.go)
+	return issuing(s, func() Status { // after s's work:
+		e.remark(s.Dev)
+		return ipcEventRecorded(e, s.Dev) // an interprocess event's driver event too (ipcevents.go)
+	})
 }
 
 // liveCapture is the capture e was last recorded in while it is still under way (e.mu held):
@@ -396,6 +417,10 @@ func (e *Event) MarkRecorded() Status {
 	e.capture = nil
 	e.Recorded = true
 	e.When = time.Now()
+	if _, ok := streamBackend(); ok && Thread().Issuing != nil {
+		e.remark(Thread().Issuing.Dev) // replayed on a stream: the mark follows its work there
+		return OK
+	}
 	e.remark(nil) // a graph's record: a query waits for the backend as before
 	return OK
 }
@@ -426,7 +451,30 @@ func (s *Stream) WaitOn(e *Event) Status {
 		sc.record(Node{Kind: NodeEventWait})
 		return OK
 	}
-	return ipcEventWaited(e, s.Dev) // another process's record of it orders this stream too
+	if st := s.waitOnMark(e); st != OK {
+		return st
+	}
+	// Another process's record of it orders this stream too (its driver stream's work).
+	return issuing(s, func() Status { return ipcEventWaited(e, s.Dev) })
+}
+
+// waitOnMark makes s's later work wait for the work before e's record, wherever that runs
+// (a StreamBackend's streams run apart). The event's lock keeps its mark from being released
+// meanwhile.
+func (s *Stream) waitOnMark(e *Event) Status {
+	sb, ok := streamBackend()
+	if !ok {
+		return OK
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mark != 0 {
+		return sb.WaitMark(s, e.mark)
+	}
+	if e.Recorded { // recorded where the backend placed no mark: order by waiting for all
+		return WaitBackend()
+	}
+	return OK
 }
 
 // Query reports whether e has completed: it has once the backend's work up to now has.
@@ -468,12 +516,16 @@ func (e *Event) Poll() Status {
 }
 
 // Poll is cudaStreamQuery: ErrNotReady while the backend (Marker) still runs the caller's
-// work, else what Synchronize reports. The local backend runs a client's work in order on one
-// driver stream per context, so any of the client's work still running makes every one of
-// its streams busy.
+// work, else what Synchronize reports. A backend that runs streams apart (StreamBackend)
+// answers for s's own work; otherwise any of the caller's work still running makes every
+// one of its streams busy.
 func (s *Stream) Poll() Status {
 	if s.Capturing() == nil {
-		if m, ok := S().Backend.(Marker); ok {
+		if sb, ok := streamBackend(); ok {
+			if st := sb.StreamBusy(s); st != OK {
+				return st
+			}
+		} else if m, ok := S().Backend.(Marker); ok {
 			if st := m.Busy(); st != OK {
 				return st
 			}

@@ -27,6 +27,9 @@ type ThreadState struct {
 	// A remote client's server stream standing for this thread's cudaStreamPerThread, per
 	// device ordinal (remote/perthread.go).
 	RemoteStreams map[int]uintptr
+	// Issuing is the stream whose work this thread is handing the backend (StreamBackend), set
+	// around each operation; nil: none named, the legacy stream.
+	Issuing *Stream
 }
 
 var threads sync.Map // thread key -> *ThreadState
