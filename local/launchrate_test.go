@@ -17,7 +17,7 @@ func TestALaunchAllocatesNothingInTheBackend(t *testing.T) {
 	args := make([]byte, 12)
 	lc := shim.LaunchConfig{Grid: shim.Dim3{X: 1, Y: 1, Z: 1}, Block: shim.Dim3{X: 32, Y: 1, Z: 1}}
 	allocs := testing.AllocsPerRun(1000, func() {
-		if launchIn(cc, 0x1000, params, lc, args) != shim.OK {
+		if launchIn(cc, nil, 0x1000, params, lc, args) != shim.OK {
 			t.Fatal("launch failed")
 		}
 	})
@@ -37,7 +37,7 @@ func BenchmarkLaunchInOnTheFakeDriver(b *testing.B) {
 	b.ReportAllocs()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		launchIn(cc, 0x1000, params, lc, args)
+		launchIn(cc, nil, 0x1000, params, lc, args)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "launches/s")
 }
