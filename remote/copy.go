@@ -162,14 +162,9 @@ func MemcpyHtoDAsync(dst uint64, src uintptr, n uint64, stream uintptr) cuda.Res
 	return cuda.From(memcpy(uintptr(dst), src, n, shim.HostToDevice, true, stream))
 }
 
-// MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2: on a capturing stream, a memcpy node of the
-// capture this process makes at each launch (captureCopy); else as cuMemcpyDtoH.
+// MemcpyDtoHAsync is cuMemcpyDtoHAsync_v2: in its stream's order, as cudaMemcpyAsync (on a
+// capturing stream, a memcpy node of the capture: captureCopy). Not cuMemcpyDtoH: that waits
+// for every stream's work, and NVIDIA's runtime makes every cudaMemcpyAsync download this call.
 func MemcpyDtoHAsync(dst uintptr, src uint64, n uint64, stream uintptr) cuda.Result {
-	if dst != 0 && n > 0 && n <= 1<<48 {
-		cs := []cuda.Copy2D{{Dst: dst, DPitch: n, Src: uintptr(src), SPitch: n, W: n, H: 1, Kind: shim.DeviceToHost}}
-		if st, captured := captureCopy(perThread(stream), cs); captured {
-			return cuda.From(st)
-		}
-	}
-	return MemcpyDtoH(dst, src, n)
+	return cuda.From(memcpy(dst, uintptr(src), n, shim.DeviceToHost, true, stream))
 }
