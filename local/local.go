@@ -174,12 +174,7 @@ func status(r C.int) shim.Status {
 // for the work of every stream of theirs.
 func (b *Backend) Wait() shim.Status {
 	c := b.caller()
-	c.mu.Lock()
-	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
-	for _, cc := range c.ctxs {
-		ccs = append(ccs, cc)
-	}
-	c.mu.Unlock()
+	ccs := c.contexts()
 	for _, cc := range ccs {
 		if st := bind(cc); st != shim.OK {
 			return st
@@ -307,11 +302,7 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 		return b.Copy(dst, src, n, kind)
 	}
 	c := b.caller()
-	cc, st := b.homeCtx(c)
-	if st != shim.OK {
-		return st
-	}
-	rs, st := c.streamIn(cc)
+	cc, rs, st := b.homeStream(c)
 	if st != shim.OK {
 		return st
 	}
@@ -333,11 +324,7 @@ func (b *Backend) Set(dst uintptr, v byte, n uint64) shim.Status {
 		return shim.ErrInvalidValue
 	}
 	c := b.caller()
-	cc, st := b.homeCtx(c)
-	if st != shim.OK {
-		return st
-	}
-	rs, st := c.streamIn(cc)
+	_, rs, st := b.homeStream(c)
 	if st != shim.OK {
 		return st
 	}
@@ -354,11 +341,7 @@ func (b *Backend) SetWords(dst uintptr, value uint32, size, count uint64) shim.S
 		return shim.ErrInvalidValue
 	}
 	c := b.caller()
-	cc, st := b.homeCtx(c)
-	if st != shim.OK {
-		return st
-	}
-	rs, st := c.streamIn(cc)
+	_, rs, st := b.homeStream(c)
 	if st != shim.OK {
 		return st
 	}
@@ -529,4 +512,26 @@ func launchStatus(r C.int) shim.Status {
 		return shim.ErrInvalidValue
 	}
 	return shim.ErrLaunchFailure
+}
+
+// homeStream is c's home context and, in it, the driver stream of the stream the work is
+// issued on (nil: the context's NULL stream).
+func (b *Backend) homeStream(c *client) (*C.struct_cctx, unsafe.Pointer, shim.Status) {
+	cc, st := b.homeCtx(c)
+	if st != shim.OK {
+		return nil, nil, st
+	}
+	rs, st := c.streamIn(cc)
+	return cc, rs, st
+}
+
+// contexts is a snapshot of c's contexts, to wait on without holding c.mu.
+func (c *client) contexts() []*C.struct_cctx {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
+	for _, cc := range c.ctxs {
+		ccs = append(ccs, cc)
+	}
+	return ccs
 }

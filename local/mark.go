@@ -78,12 +78,7 @@ func (b *Backend) Unmark(id uintptr) {
 // Busy is ErrNotReady while any of the caller's work, in any of its contexts, still runs.
 func (b *Backend) Busy() shim.Status {
 	c := b.caller()
-	c.mu.Lock()
-	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
-	for _, cc := range c.ctxs {
-		ccs = append(ccs, cc)
-	}
-	c.mu.Unlock()
+	ccs := c.contexts()
 	return busyIn(ccs)
 }
 

@@ -101,12 +101,7 @@ func (b *Backend) SyncStream(s *shim.Stream) shim.Status {
 
 // syncNull waits for the work on c's contexts' NULL streams.
 func (b *Backend) syncNull(c *client) shim.Status {
-	c.mu.Lock()
-	ccs := make([]*C.struct_cctx, 0, len(c.ctxs))
-	for _, cc := range c.ctxs {
-		ccs = append(ccs, cc)
-	}
-	c.mu.Unlock()
+	ccs := c.contexts()
 	for _, cc := range ccs {
 		if r := C.cu_stream_sync(cc, nil); r != 0 {
 			return launchStatus(r)
