@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cubin.h"
 #include <unistd.h>
 #include <pthread.h>
 
@@ -166,11 +167,7 @@ static unsigned char cubin[4096];
 static size_t cubin_size;
 static const char *K_ADD = "_Z3addPiii", *K_NOOP = "_Z4noopv";
 
-static void put16(unsigned char *p, unsigned v) { p[0] = v; p[1] = v >> 8; }
-static void put32(unsigned char *p, unsigned v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(unsigned char *p, unsigned long long v) { put32(p, (unsigned)v); put32(p + 4, (unsigned)(v >> 32)); }
 
-struct sec { const char *name; unsigned type, link; const unsigned char *data; size_t size; size_t off, name_off; };
 
 static void make_cubin(void) {
 	/* One KPARAM_INFO record per parameter of add(int *, int, int): format 4 (a sized
@@ -194,23 +191,7 @@ static void make_cubin(void) {
 		{".symtab", 2, 2, symtab, 48}, {".text._Z3addPiii", 1, 0, code, 16}, {".nv.info._Z3addPiii", 1, 0, info, sizeof info},
 		{".text._Z4noopv", 1, 0, code, 16}, {".nv.global.init", 1, 0, init, 8},
 	};
-	int n = sizeof s / sizeof s[0];
-	static char shstr[256];
-	size_t sl = 1;
-	for (int i = 1; i < n; i++) { s[i].name_off = sl; strcpy(shstr + sl, s[i].name); sl += strlen(s[i].name) + 1; }
-	s[1].data = (unsigned char *)shstr; s[1].size = sl;
-	size_t off = 64;
-	for (int i = 1; i < n; i++) { s[i].off = off; memcpy(cubin + off, s[i].data, s[i].size); off = (off + s[i].size + 7) & ~7UL; }
-	size_t shoff = off;
-	for (int i = 0; i < n; i++) {
-		unsigned char *h = cubin + shoff + 64 * i;
-		put32(h, s[i].name_off); put32(h + 4, s[i].type); put64(h + 0x18, s[i].off); put64(h + 0x20, s[i].size);
-		put32(h + 0x28, s[i].link);
-	}
-	memcpy(cubin, "\x7f" "ELF", 4); cubin[4] = 2; cubin[5] = 1; cubin[6] = 1;
-	put16(cubin + 0x10, 2); put16(cubin + 0x12, 190); put32(cubin + 0x14, 1);
-	put64(cubin + 0x28, shoff); put16(cubin + 0x34, 64); put16(cubin + 0x3a, 64); put16(cubin + 0x3c, n); put16(cubin + 0x3e, 1);
-	cubin_size = shoff + 64 * n;
+	cubin_size = cubin_write(cubin, s, sizeof s / sizeof s[0], 1, 0, 0);
 }
 
 /* A remote client pipelines stream-ordered calls: their errors arrive with the next

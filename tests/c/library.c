@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cubin.h"
 
 static int failures, checks;
 #define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
@@ -43,14 +44,10 @@ struct launch_cfg { struct dim3 grid, block; size_t shared; H stream; void *attr
 FNS(DECL)
 
 /* ---- images, laid out as nvcc writes them (facts of the ELF, fat binary and PTX formats) ---- */
-static void put16(unsigned char *p, unsigned v) { p[0] = v; p[1] = v >> 8; }
-static void put32(unsigned char *p, unsigned v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(unsigned char *p, unsigned long long v) { put32(p, (unsigned)v); put32(p + 4, (unsigned)(v >> 32)); }
 
 static unsigned char cubin[4096];
 static size_t cubin_size;
 
-struct sec { const char *name; unsigned type, link; const unsigned char *data; size_t size; size_t off, name_off; };
 
 /* Two kernels (scale, count: STT_FUNC symbols marked STO_CUDA_ENTRY 0x10), a device function
  * _Z6helperf with a .text section of its own (an STT_FUNC without the entry mark), and the
@@ -72,25 +69,8 @@ static void make_cubin(void) {
 		{".symtab", 2, 2, symtab, sizeof symtab}, {".text.scale", 1, 0, code, 16}, {".text.count", 1, 0, code, 16},
 		{".text._Z6helperf", 1, 0, code, 16}, {".nv.global.init", 1, 0, init, 16},
 	};
-	int n = sizeof s / sizeof s[0];
-	static char shstr[256];
-	size_t sl = 1;
-	for (int i = 1; i < n; i++) { s[i].name_off = sl; strcpy(shstr + sl, s[i].name); sl += strlen(s[i].name) + 1; }
-	s[1].data = (unsigned char *)shstr; s[1].size = sl;
-	size_t off = 64;
-	for (int i = 1; i < n; i++) { s[i].off = off; memcpy(cubin + off, s[i].data, s[i].size); off = (off + s[i].size + 7) & ~7UL; }
-	size_t shoff = off;
-	for (int i = 0; i < n; i++) {
-		unsigned char *h = cubin + shoff + 64 * i;
-		put32(h, s[i].name_off); put32(h + 4, s[i].type); put64(h + 0x18, s[i].off); put64(h + 0x20, s[i].size);
-		put32(h + 0x28, s[i].link);
-		if (s[i].type == 2) { put32(h + 0x2c, 1); put64(h + 0x38, 24); } /* sh_info: the first global; sh_entsize */
-	}
 	/* e_version holds the CUDA version in nvcc's cubins, as here (not EV_CURRENT). */
-	memcpy(cubin, "\x7f" "ELF", 4); cubin[4] = 2; cubin[5] = 1; cubin[6] = 1; cubin[7] = 0x33;
-	put16(cubin + 0x10, 2); put16(cubin + 0x12, 190); put32(cubin + 0x14, 0x7c);
-	put64(cubin + 0x28, shoff); put16(cubin + 0x34, 64); put16(cubin + 0x3a, 64); put16(cubin + 0x3c, n); put16(cubin + 0x3e, 1);
-	cubin_size = shoff + 64 * n;
+	cubin_size = cubin_write(cubin, s, sizeof s / sizeof s[0], 0x7c, 0x33, 1);
 }
 
 /* A fat binary of one entry: kind 2 (cubin) or 1 (PTX), the payload as given (compressed or
