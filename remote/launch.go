@@ -83,6 +83,14 @@ func askKernel(m *shim.Module, name string) (defined, answered bool) {
 	return false, false
 }
 
+// shipModule ships m's image to the server unless it is there already.
+func shipModule(m *shim.Module) shim.Status {
+	codeMu.Lock()
+	defer codeMu.Unlock()
+	_, st := shipModuleLocked(m)
+	return st
+}
+
 // shipModuleLocked returns m's handle on the server, shipping its image on first use.
 func shipModuleLocked(m *shim.Module) (uint64, shim.Status) {
 	if m == nil || m.Image == 0 || m.Size == 0 {

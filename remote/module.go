@@ -26,13 +26,21 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32
 		return int32(r)
 	}
 	// The client reads the image's kernels (an image it cannot read is asked of the server:
-	// shim.AskKernel); the server resolves the name now, as the driver does. A name that is
-	// no kernel leaves none behind, so the module's count and enumeration stay its kernels.
+	// shim.AskKernel). A name that is no kernel leaves none behind, so the module's count and
+	// enumeration stay its kernels.
 	k := m.FindKernel(n)
 	if k == nil {
 		return int32(cuda.ErrorNotFound)
 	}
-	if _, st := shipped(k); st != shim.OK {
+	resolve := func() shim.Status { _, st := shipped(k); return st }
+	if _, known := m.DefinedKernels(); known {
+		// The image names the kernel: the server resolves it at its first use (launch,
+		// attribute, graph node; shipped). Only the image is shipped now, once, so that one
+		// the server's driver refuses fails here as its load would. NVIDIA's runtime looks up
+		// every kernel of cuBLAS this way at start-up: a round trip each was 25,000 of them.
+		resolve = func() shim.Status { return shipModule(m) }
+	}
+	if st := resolve(); st != shim.OK {
 		m.Forget(k)
 		if st == shim.ErrInvalidDeviceFunction || st == shim.ErrNotFound {
 			return int32(cuda.ErrorNotFound)

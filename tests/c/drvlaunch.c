@@ -7,6 +7,7 @@
  * context changes or goes, and that a launch done NVIDIA's way costs no round trip.
  *   drvlaunch LIBDIR [sim|remote]       the rules, and for remote the round-trip count
  *   drvlaunch LIBDIR step N             N launches as NVIDIA's runtime makes them (a child)
+ *   drvlaunch LIBDIR lookups N          a module of N kernels, each looked up, one launched (a child)
  * Status values are NVIDIA's: 0 success, 1 invalid value, 101 invalid device, 201 invalid
  * context. */
 #define _GNU_SOURCE
@@ -82,10 +83,41 @@ static int step(int n) {
 	return failures != 0;
 }
 
-/* wire runs the child with n launches and reads the round trips and posts it logged. */
-static int wire(const char *self, const char *libdir, int n, long *trips, long *posts) {
+/* The child: a module of n kernels k0..k(n-1), each looked up as NVIDIA's runtime looks up
+ * every kernel of a library at its start-up; then k0 launched. Over remote a lookup of a
+ * kernel the image names costs no round trip: the server resolves it at its first use. */
+static int lookups(int n) {
+	size_t cap = 128 + (size_t)n * 64;
+	char *text = malloc(cap);
+	size_t len = snprintf(text, cap, ".version 8.0\n.target sm_90\n.address_size 64\n");
+	for (int i = 0; i < n; i++)
+		len += snprintf(text + len, cap - len, ".visible .entry k%d(.param .u64 x)\n{\n\tret;\n}\n", i);
+	void *prim = NULL, *m = NULL, *f = NULL, *f0 = NULL;
+	unsigned long long d = 0;
+	if (p_cuInit(0) || p_cuDevicePrimaryCtxRetain(&prim, 0) || p_cuCtxSetCurrent(prim) || p_cuModuleLoadData(&m, text) ||
+		p_cuMemAlloc_v2(&d, 4096)) {
+		printf("FAIL setup\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "k%d", i);
+		EQ(p_cuModuleGetFunction(&f, m, name), 0, "a kernel the image names");
+		if (i == 0) f0 = f;
+	}
+	EQ(p_cuModuleGetFunction(&f, m, "nope"), 500, "a name the image does not define");
+	void *params[] = {&d};
+	EQ(p_cuLaunchKernel(f0, 1, 1, 1, 32, 1, 1, 0, NULL, params, NULL), 0, "launching a kernel looked up without the server");
+	EQ(p_cuCtxSynchronize(), 0, "synchronise");
+	free(text);
+	return failures != 0;
+}
+
+/* wire runs the child (what: step or lookups) with n and reads the round trips and posts it
+ * logged. */
+static int wire(const char *self, const char *libdir, const char *what, int n, long *trips, long *posts) {
 	char cmd[8192];
-	snprintf(cmd, sizeof cmd, "VGPU_STATS=1 '%s' '%s' step %d 2>&1 >/dev/null", self, libdir, n);
+	snprintf(cmd, sizeof cmd, "VGPU_STATS=1 '%s' '%s' %s %d 2>&1 >/dev/null", self, libdir, what, n);
 	FILE *p = popen(cmd, "r");
 	if (!p) return -1;
 	char line[8192];
@@ -175,17 +207,30 @@ int main(int argc, char **argv) {
 		load(libdir);
 		return step(argc > 3 ? atoi(argv[3]) : 0);
 	}
+	if (!strcmp(label, "lookups")) {
+		load(libdir);
+		return lookups(argc > 3 ? atoi(argv[3]) : 1);
+	}
 	if (!strcmp(label, "remote")) {
 		/* Counted in children, before this process connects: a launch made NVIDIA's way costs
 		 * no round trip (its queries are answered by the client, the launch is posted). */
 		enum { N = 200 };
 		long t0 = -1, p0 = -1, t1 = -1, p1 = -1;
-		CHECK(wire(argv[0], libdir, 0, &t0, &p0) == 0, "the child with no launch logged no wire counts");
-		CHECK(wire(argv[0], libdir, N, &t1, &p1) == 0, "the child with %d launches logged no wire counts", N);
+		CHECK(wire(argv[0], libdir, "step", 0, &t0, &p0) == 0, "the child with no launch logged no wire counts");
+		CHECK(wire(argv[0], libdir, "step", N, &t1, &p1) == 0, "the child with %d launches logged no wire counts", N);
 		if (t0 >= 0 && t1 >= 0) {
 			printf("round trips per launch: %.3f, posts per launch: %.3f\n", (double)(t1 - t0) / N, (double)(p1 - p0) / N);
 			CHECK(t1 - t0 < N / 10, "a launch made as NVIDIA's runtime makes it costs round trips: %ld for %d launches", t1 - t0, N);
 			CHECK(p1 - p0 >= N, "the launches were not carried (%ld posts for %d)", p1 - p0, N);
+		}
+		/* A module of K kernels, each looked up, costs what a module of one does. */
+		enum { K = 64 };
+		long l1 = -1, l2 = -1, q = 0;
+		CHECK(wire(argv[0], libdir, "lookups", 1, &l1, &q) == 0, "the child looking up one kernel failed or logged no counts");
+		CHECK(wire(argv[0], libdir, "lookups", K, &l2, &q) == 0, "the child looking up %d kernels failed or logged no counts", K);
+		if (l1 >= 0 && l2 >= 0) {
+			printf("round trips for %d kernel lookups over one: %ld\n", K, l2 - l1);
+			CHECK(l2 - l1 < K / 10, "each kernel lookup costs a round trip: %ld more for %d kernels", l2 - l1, K);
 		}
 	}
 	load(libdir);
