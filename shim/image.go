@@ -5,8 +5,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"io"
-	"slices"
-	"strings"
 )
 
 // Reading a module image the way the driver does, to answer which __global__ functions it
@@ -20,8 +18,16 @@ const (
 	stoCudaEntry    = 0x10
 	fatbinKindPTX   = 1
 	fatbinKindCubin = 2
-	// maxInflated bounds what one compressed entry may claim to inflate to.
-	maxInflated = 1 << 28
+	// What a compressed entry may claim to inflate to: at most maxInflateRatio times its
+	// compressed length and at most maxInflated bytes, or it is unreadable. The output is
+	// allocated before it is decoded, so without the ratio a few bytes claiming 256 MiB
+	// would cost 256 MiB each; with it, an image buys at most 256 bytes of work and memory
+	// per byte it holds. LZ4 cannot exceed about 255:1 (a length byte adds at most 255
+	// bytes), and nvcc's compressed cubins and PTX inflate a few times over (cuBLAS's
+	// entries to tens of MB). A zstd entry past the ratio (one mostly of zeros) only reads
+	// as unknown, and its names are then taken on the program's word (Module.Defines).
+	maxInflateRatio = 256
+	maxInflated     = 1 << 28
 )
 
 // ImageKernels lists the kernels an image defines, each once, in image order. known is
@@ -41,68 +47,188 @@ func ImageKernels(image []byte) (names []string, known bool) {
 
 // cubinKernels reads a cubin's symbol table: its STT_FUNC symbols marked as entries. A cubin
 // whose symbol table has no functions (none that nvcc makes) is read by its .text.NAME
-// sections.
+// sections. The ELF is read here rather than by debug/elf, whose name lookups copy each name
+// and scan for its end anew: symbols or sections naming offsets into one long string would
+// cost the square of the image. Here every name byte read is charged to a budget of the
+// image's own size, so a table whose names overlap past that is unreadable (known false).
 func cubinKernels(image []byte) ([]string, bool) {
-	if len(image) < 64 {
+	f, ok := readELF(image)
+	if !ok {
 		return nil, false
 	}
-	f, err := elf.NewFile(cubinReader{image})
-	if err != nil {
-		return nil, false
-	}
-	var out []string
-	syms, _ := f.Symbols()
+	budget := len(image)
+	var out names
 	funcs := false
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) != elf.STT_FUNC {
-			continue
-		}
-		funcs = true
-		if s.Other&stoCudaEntry != 0 && s.Name != "" && !slices.Contains(out, s.Name) {
-			out = append(out, s.Name)
+	if symtab, strtab, ok := f.symbols(); ok {
+		for off := f.symSize; off+f.symSize <= len(symtab); off += f.symSize { // symbol 0 is null
+			name, info, other := f.sym(symtab[off:])
+			if elf.ST_TYPE(info) != elf.STT_FUNC {
+				continue
+			}
+			funcs = true
+			if other&stoCudaEntry == 0 {
+				continue
+			}
+			n, ok := cstring(strtab, name, &budget)
+			if !ok {
+				return nil, false
+			}
+			out.add(n)
 		}
 	}
 	if funcs {
-		return out, true
+		return out.list, true
 	}
-	for _, s := range f.Sections {
-		if n, ok := strings.CutPrefix(s.Name, ".text."); ok && n != "" && !slices.Contains(out, n) {
-			out = append(out, n)
+	shstr := f.data(f.shstrndx)
+	for i := range f.shnum {
+		at := f.section(i).name
+		if at >= uint64(len(shstr)) || !bytes.HasPrefix(shstr[at:], []byte(".text.")) {
+			continue
 		}
+		n, ok := cstring(shstr, at+uint64(len(".text.")), &budget)
+		if !ok {
+			return nil, false
+		}
+		out.add(n)
 	}
-	return out, true
+	return out.list, true
 }
 
-// cubinReader reads a cubin as debug/elf expects an ELF file: nvcc stores the CUDA version
-// in the header's e_version (EV_CURRENT in any other ELF), which debug/elf refuses.
-type cubinReader struct{ b []byte }
-
-func (r cubinReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(r.b)) {
-		return 0, io.EOF
+// cstring reads the NUL-terminated string at off in tab, charging the bytes it scans to
+// budget; false once the budget is spent. An offset outside tab, or a string with no NUL,
+// names nothing ("").
+func cstring(tab []byte, off uint64, budget *int) (string, bool) {
+	if off >= uint64(len(tab)) {
+		return "", true
 	}
-	n := copy(p, r.b[off:])
-	for i := range n { // the 4 bytes of e_version read as 1
-		if at := off + int64(i); at >= 0x14 && at < 0x18 {
-			p[i] = 0
-			if at == 0x14 {
-				p[i] = 1
-			}
+	scan := tab[off:]
+	if len(scan) > *budget {
+		scan = scan[:*budget+1] // one byte past what the budget pays for
+	}
+	end := bytes.IndexByte(scan, 0)
+	if end < 0 {
+		*budget -= len(scan)
+		return "", *budget >= 0
+	}
+	*budget -= end + 1
+	return string(scan[:end]), *budget >= 0
+}
+
+// elfFile is the layout of an ELF image, 32- or 64-bit, either byte order (nvcc's cubins
+// are 64-bit little-endian; nvcc stores the CUDA version in e_version, which is not read).
+type elfFile struct {
+	b                []byte
+	bo               binary.ByteOrder
+	is64             bool
+	shoff, shentsize uint64
+	shnum, shstrndx  uint64
+	symSize          int
+}
+
+type elfSection struct {
+	name, typ, off, size, link uint64
+}
+
+// readELF reads an ELF header and checks that its section header table lies in the image.
+func readELF(b []byte) (*elfFile, bool) {
+	if len(b) < 52 || string(b[:4]) != "\x7fELF" {
+		return nil, false
+	}
+	f := &elfFile{b: b}
+	switch b[5] {
+	case 1:
+		f.bo = binary.LittleEndian
+	case 2:
+		f.bo = binary.BigEndian
+	default:
+		return nil, false
+	}
+	bo := f.bo
+	var want uint64
+	switch b[4] {
+	case 1:
+		f.shoff = uint64(bo.Uint32(b[0x20:]))
+		f.shentsize, f.shnum, f.shstrndx = uint64(bo.Uint16(b[0x2e:])), uint64(bo.Uint16(b[0x30:])), uint64(bo.Uint16(b[0x32:]))
+		want, f.symSize = 40, 16
+	case 2:
+		if len(b) < 64 {
+			return nil, false
+		}
+		f.is64 = true
+		f.shoff = bo.Uint64(b[0x28:])
+		f.shentsize, f.shnum, f.shstrndx = uint64(bo.Uint16(b[0x3a:])), uint64(bo.Uint16(b[0x3c:])), uint64(bo.Uint16(b[0x3e:]))
+		want, f.symSize = 64, 24
+	default:
+		return nil, false
+	}
+	if f.shoff == 0 {
+		f.shnum = 0
+		return f, true // no sections
+	}
+	if f.shentsize < want || f.shoff > uint64(len(b)) || (uint64(len(b))-f.shoff)/f.shentsize < 1 {
+		return nil, false
+	}
+	if s0 := f.section(0); f.shnum == 0 || f.shstrndx == 0xffff { // extended numbering
+		if f.shnum == 0 {
+			f.shnum = s0.size
+		}
+		if f.shstrndx == 0xffff {
+			f.shstrndx = s0.link
 		}
 	}
-	if n < len(p) {
-		return n, io.EOF
+	if f.shnum > (uint64(len(b))-f.shoff)/f.shentsize {
+		return nil, false
 	}
-	return n, nil
+	return f, true
+}
+
+// section reads section header i (i < shnum, or 0).
+func (f *elfFile) section(i uint64) elfSection {
+	h, bo := f.b[f.shoff+i*f.shentsize:], f.bo
+	if f.is64 {
+		return elfSection{uint64(bo.Uint32(h)), uint64(bo.Uint32(h[4:])), bo.Uint64(h[0x18:]), bo.Uint64(h[0x20:]), uint64(bo.Uint32(h[0x28:]))}
+	}
+	return elfSection{uint64(bo.Uint32(h)), uint64(bo.Uint32(h[4:])), uint64(bo.Uint32(h[0x10:])), uint64(bo.Uint32(h[0x14:])), uint64(bo.Uint32(h[0x18:]))}
+}
+
+// data is section i's bytes, or nil where i is no section or its bytes lie outside the image.
+func (f *elfFile) data(i uint64) []byte {
+	if i >= f.shnum {
+		return nil
+	}
+	s := f.section(i)
+	if s.typ == uint64(elf.SHT_NOBITS) || s.off > uint64(len(f.b)) || s.size > uint64(len(f.b))-s.off {
+		return nil
+	}
+	return f.b[s.off : s.off+s.size]
+}
+
+// symbols finds the symbol table (the first SHT_SYMTAB section) and its string table.
+func (f *elfFile) symbols() (symtab, strtab []byte, ok bool) {
+	for i := range f.shnum {
+		if s := f.section(i); s.typ == uint64(elf.SHT_SYMTAB) {
+			symtab, strtab = f.data(i), f.data(s.link)
+			return symtab, strtab, symtab != nil && strtab != nil
+		}
+	}
+	return nil, nil, false
+}
+
+// sym reads a symbol's name offset, st_info and st_other.
+func (f *elfFile) sym(e []byte) (name uint64, info, other byte) {
+	if f.is64 {
+		return uint64(f.bo.Uint32(e)), e[4], e[5]
+	}
+	return uint64(f.bo.Uint32(e)), e[12], e[13]
 }
 
 // ptxKernels reads PTX text's .entry directives.
 func ptxKernels(text []byte) []string {
-	var out []string
+	var out names
 	for rest := text; ; {
 		i := bytes.Index(rest, []byte(".entry"))
 		if i < 0 {
-			return out
+			return out.list
 		}
 		rest = rest[i+len(".entry"):]
 		if len(rest) == 0 || (rest[0] != ' ' && rest[0] != '\t' && rest[0] != '\n' && rest[0] != '\r') {
@@ -115,23 +241,20 @@ func ptxKernels(text []byte) []string {
 		if end < 0 {
 			end = len(rest)
 		}
-		if n := string(rest[:end]); n != "" && !slices.Contains(out, n) {
-			out = append(out, n)
-		}
+		out.add(string(rest[:end]))
 	}
 }
 
 // fatbinKernels reads a fat binary's entries: the kernels of its cubins, or where it holds
 // no cubin (PTX only, for the driver to compile), its PTX's entries.
 func fatbinKernels(image []byte) ([]string, bool) {
-	var cubin, ptx []string
+	var cubin, ptx names
 	haveCubin, havePTX, known := false, false, true
 	FatbinPayloads(image, func(kind uint16, p []byte, ok bool) {
 		if !ok {
 			known = false
 			return
 		}
-		var names []string
 		switch kind {
 		case fatbinKindCubin:
 			n, k := cubinKernels(p)
@@ -139,18 +262,14 @@ func fatbinKernels(image []byte) ([]string, bool) {
 				known = false
 				return
 			}
-			haveCubin, names = true, n
-			for _, n := range names {
-				if !slices.Contains(cubin, n) {
-					cubin = append(cubin, n)
-				}
+			haveCubin = true
+			for _, n := range n {
+				cubin.add(n)
 			}
 		case fatbinKindPTX:
 			havePTX = true
 			for _, n := range ptxKernels(p) {
-				if !slices.Contains(ptx, n) {
-					ptx = append(ptx, n)
-				}
+				ptx.add(n)
 			}
 		}
 	})
@@ -158,9 +277,27 @@ func fatbinKernels(image []byte) ([]string, bool) {
 		return nil, false // a fat binary with nothing vgpu can read says nothing about a name
 	}
 	if haveCubin {
-		return cubin, true
+		return cubin.list, true
 	}
-	return ptx, true
+	return ptx.list, true
+}
+
+// names is a list of distinct names in the order first added, "" never among them. A set
+// beside the list keeps adding linear: an image may name hundreds of thousands of kernels.
+type names struct {
+	list []string
+	seen map[string]bool
+}
+
+func (s *names) add(n string) {
+	if n == "" || s.seen[n] {
+		return
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[n] = true
+	s.list = append(s.list, n)
 }
 
 // FatbinPayloads calls f with each entry of a fat binary (its containers one after another):
@@ -202,7 +339,7 @@ func entryPayload(h, p []byte) ([]byte, bool) {
 		return p, true
 	}
 	csize, usize := uint64(le.Uint32(h[0x10:])), le.Uint64(h[0x38:])
-	if csize == 0 || csize > uint64(len(p)) || usize == 0 || usize > maxInflated {
+	if csize == 0 || csize > uint64(len(p)) || usize == 0 || usize > maxInflated || usize > maxInflateRatio*csize {
 		return nil, false
 	}
 	p = p[:csize]
@@ -312,9 +449,12 @@ func unzstd(frame []byte, n uint64) ([]byte, bool) {
 		return nil, false
 	}
 	r := s.Open()
-	out, err := io.ReadAll(io.LimitReader(r, int64(n)+1))
-	if err != nil || uint64(len(out)) != n {
+	out := make([]byte, n) // n is bounded by the caller (maxInflated, maxInflateRatio)
+	if _, err := io.ReadFull(r, out); err != nil {
 		return nil, false
+	}
+	if k, _ := r.Read(make([]byte, 1)); k != 0 {
+		return nil, false // more than the entry says
 	}
 	return out, true
 }
