@@ -113,7 +113,7 @@ func TestCubinKernels_NamesOverlappingPastTheImagesSizeMakeItUnreadable(t *testi
 	start := time.Now()
 	_, known := ImageKernels(img)
 	assert.False(t, known)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 4*time.Second) // the quadratic reader took 6.7-12.6 s
 	// Names that share their tails (a linker's tail merging) but fit in the image are read.
 	names, known := ImageKernels(overlappingCubin(3, 10))
 	assert.True(t, known)
@@ -137,7 +137,7 @@ func TestCubinKernels_SectionNamesOverlappingPastTheImagesSizeMakeItUnreadable(t
 	start := time.Now()
 	_, known := ImageKernels(img)
 	assert.False(t, known)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 4*time.Second) // the quadratic reader took 6.7-12.6 s
 }
 
 func TestImageKernels_ManyKernelsAreReadInLinearTime(t *testing.T) {
@@ -160,7 +160,7 @@ func TestImageKernels_ManyKernelsAreReadInLinearTime(t *testing.T) {
 	names, known = ImageKernels(testFatbin(testEntry{2, 0, c, len(c)}, testEntry{2, 0, c, len(c)}))
 	assert.True(t, known)
 	assert.Len(t, names, len(syms))
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 4*time.Second) // the quadratic reader took 6.7-12.6 s
 }
 
 func TestCubinKernels_AHostileSectionTableIsUnreadableNotAPanic(t *testing.T) {
