@@ -145,3 +145,32 @@ func TestAClientsAddressJustBelowTheServersStackIsNotTaken(t *testing.T) {
 	require.NotEqual(t, addr, uintptr(unsafe.Pointer(&s[uint64(addr)].b[0])))
 	require.False(t, mapped(addr))
 }
+
+// Each shared allocation is a mapping of the server's, and a process has a bounded number of
+// them (vm.max_map_count, 65530 by default): a client's shares are bounded in number as in
+// bytes, so that many small ones cannot leave the server (every session of a server that
+// serves clients from one process) unable to map memory. A share past the bound is out of
+// memory, as one past the bytes is, and the client keeps that allocation in its own memory.
+func TestAClientsSharesAreBoundedInNumber(t *testing.T) {
+	require.LessOrEqual(t, maxHostShares*16, 65530, "the bound leaves the server most of its mappings")
+	withMappingDriver(t)
+	old := maxHostShares
+	maxHostShares = 8
+	t.Cleanup(func() { maxHostShares = old })
+	s := hostShares{}
+	t.Cleanup(s.dropAll)
+	var addrs []uint64
+	for i := 0; i < maxHostShares; i++ {
+		addr := uint64(freeAddress(t, 4096))
+		resp, _ := shareAt(t, s, addr, 4096)
+		require.Equal(t, byte(shim.OK), resp[0])
+		addrs = append(addrs, addr)
+	}
+	addr := uint64(freeAddress(t, 4096))
+	resp, _ := shareAt(t, s, addr, 4096)
+	require.Equal(t, []byte{byte(shim.ErrOutOfMemory)}, resp, "one share more than the bound")
+	require.Len(t, s, maxHostShares, "nothing mapped for it")
+	require.Equal(t, []byte{byte(shim.OK)}, s.unshare(u64s(addrs[0])))
+	resp, _ = shareAt(t, s, addr, 4096)
+	require.Equal(t, byte(shim.OK), resp[0], "room again once one is unshared")
+}

@@ -227,6 +227,12 @@ func (w *shmWindow) op(op uint32, p []byte) []byte {
 // sharedPerClient bounds the host memory one client may have this server map and pin.
 var sharedPerClient uint64 = 32 << 30
 
+// maxHostShares bounds how many allocations one client may share: each is a mapping of this
+// process's, of which it may have vm.max_map_count (65530 by default), and a server that
+// serves every client from one process would otherwise have them all taken by one client's
+// small allocations (its heap, its threads' stacks, every other session's memory unmappable).
+var maxHostShares = 1024
+
 // hostShares are a client's pinned allocations it shares with this server (remote/pinned.go),
 // by the client's address for them.
 type hostShares map[uint64]*struct {
@@ -255,7 +261,7 @@ func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	for _, m := range s {
 		held += uint64(len(m.b))
 	}
-	if held > sharedPerClient { // the client keeps this allocation in its own memory instead
+	if held > sharedPerClient || len(s) >= maxHostShares { // the client keeps this allocation in its own memory instead
 		return reply(shim.ErrOutOfMemory)
 	}
 	b, st := mapMemfdAt(fd, size, uintptr(addr))
