@@ -13,18 +13,14 @@ import (
 // objects, conditional handles. Memcpy nodes read the runtime's cudaMemcpy3DParms, and
 // symbol copies the runtime's registered variables.
 
-// fromCU is a driver result as the runtime numbers it: the codes these calls meet (invalid
-// value, out of memory, not supported, invalid handle, ...) are the same numbers in both.
-func fromCU(r cuda.Result) Error { return Error(r) }
-
 // GraphHostNodeSetParams is cudaGraphHostNodeSetParams.
 func GraphHostNodeSetParams(h uintptr, p unsafe.Pointer) Error {
-	return fromCU(cuda.GraphHostNodeSetParams(h, p))
+	return fromDriver(cuda.GraphHostNodeSetParams(h, p))
 }
 
 // GraphExecHostNodeSetParams is cudaGraphExecHostNodeSetParams.
 func GraphExecHostNodeSetParams(x, h uintptr, p unsafe.Pointer) Error {
-	return fromCU(cuda.GraphExecHostNodeSetParams(x, h, p))
+	return fromDriver(cuda.GraphExecHostNodeSetParams(x, h, p))
 }
 
 // ---- memcpy nodes (cudaMemcpy3DParms, 160 bytes) ----
@@ -49,7 +45,7 @@ func memcpy3DNodeOps(p unsafe.Pointer) ([]shim.Node, []byte, Error) {
 	}
 	ops, r := cuda.Memcpy3DOps(d, cs)
 	if r != cuda.Success {
-		return nil, nil, fromCU(r)
+		return nil, nil, fromDriver(r)
 	}
 	return ops, append([]byte(nil), shim.View(p, 160)...), Success
 }
@@ -210,27 +206,27 @@ func GraphAddMemAllocNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, n 
 	if e != Success {
 		return e
 	}
-	return fromCU(cuda.GraphAddMemAllocNodeOn(d, out, h, deps, n, p))
+	return fromDriver(cuda.GraphAddMemAllocNodeOn(d, out, h, deps, n, p))
 }
 
 // GraphMemAllocNodeGetParams is cudaGraphMemAllocNodeGetParams.
 func GraphMemAllocNodeGetParams(h uintptr, out unsafe.Pointer) Error {
-	return fromCU(cuda.GraphMemAllocNodeGetParams(h, out))
+	return fromDriver(cuda.GraphMemAllocNodeGetParams(h, out))
 }
 
 // GraphAddMemFreeNode is cudaGraphAddMemFreeNode.
 func GraphAddMemFreeNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, n uint64, dptr uintptr) Error {
-	return fromCU(cuda.GraphAddMemFreeNode(out, h, deps, n, uint64(dptr)))
+	return fromDriver(cuda.GraphAddMemFreeNode(out, h, deps, n, uint64(dptr)))
 }
 
 // GraphMemFreeNodeGetParams is cudaGraphMemFreeNodeGetParams.
 func GraphMemFreeNodeGetParams(h uintptr, out unsafe.Pointer) Error {
-	return fromCU(cuda.GraphMemFreeNodeGetParams(h, out))
+	return fromDriver(cuda.GraphMemFreeNodeGetParams(h, out))
 }
 
 // GraphKernelNodeGetAttribute is cudaGraphKernelNodeGetAttribute.
 func GraphKernelNodeGetAttribute(h uintptr, attr int32, out unsafe.Pointer) Error {
-	return fromCU(cuda.GraphKernelNodeGetAttribute(h, attr, out))
+	return fromDriver(cuda.GraphKernelNodeGetAttribute(h, attr, out))
 }
 
 // GraphKernelNodeSetAttribute is cudaGraphKernelNodeSetAttribute.
@@ -239,13 +235,13 @@ func GraphKernelNodeSetAttribute(h uintptr, attr int32, p unsafe.Pointer) Error 
 	if e != Success {
 		return e
 	}
-	return fromCU(cuda.GraphKernelNodeSetAttributeOn(d, h, attr, p))
+	return fromDriver(cuda.GraphKernelNodeSetAttributeOn(d, h, attr, p))
 }
 
 // GraphKernelNodeCopyAttributes is cudaGraphKernelNodeCopyAttributes(hSrc, hDst): the
 // runtime names the source first, the driver the destination.
 func GraphKernelNodeCopyAttributes(src, dst uintptr) Error {
-	return fromCU(cuda.GraphKernelNodeCopyAttributes(dst, src))
+	return fromDriver(cuda.GraphKernelNodeCopyAttributes(dst, src))
 }
 
 // GraphKernelNodeCopyAttributes13 is CUDA 13's cudaGraphKernelNodeCopyAttributes: the same
@@ -256,28 +252,28 @@ func GraphKernelNodeCopyAttributes13(dst, src uintptr) Error {
 
 // UserObjectCreate is cudaUserObjectCreate.
 func UserObjectCreate(out unsafe.Pointer, ptr, destroy uintptr, refs, flags uint32) Error {
-	return fromCU(cuda.UserObjectCreate(out, ptr, destroy, refs, flags))
+	return fromDriver(cuda.UserObjectCreate(out, ptr, destroy, refs, flags))
 }
 
 // UserObjectRetain is cudaUserObjectRetain.
-func UserObjectRetain(h uintptr, n uint32) Error { return fromCU(cuda.UserObjectRetain(h, n)) }
+func UserObjectRetain(h uintptr, n uint32) Error { return fromDriver(cuda.UserObjectRetain(h, n)) }
 
 // UserObjectRelease is cudaUserObjectRelease.
-func UserObjectRelease(h uintptr, n uint32) Error { return fromCU(cuda.UserObjectRelease(h, n)) }
+func UserObjectRelease(h uintptr, n uint32) Error { return fromDriver(cuda.UserObjectRelease(h, n)) }
 
 // GraphRetainUserObject is cudaGraphRetainUserObject.
 func GraphRetainUserObject(g, h uintptr, n, flags uint32) Error {
-	return fromCU(cuda.GraphRetainUserObject(g, h, n, flags))
+	return fromDriver(cuda.GraphRetainUserObject(g, h, n, flags))
 }
 
 // GraphReleaseUserObject is cudaGraphReleaseUserObject.
 func GraphReleaseUserObject(g, h uintptr, n uint32) Error {
-	return fromCU(cuda.GraphReleaseUserObject(g, h, n))
+	return fromDriver(cuda.GraphReleaseUserObject(g, h, n))
 }
 
 // GraphConditionalHandleCreate is cudaGraphConditionalHandleCreate.
 func GraphConditionalHandleCreate(out unsafe.Pointer, h uintptr, def, flags uint32) Error {
-	return fromCU(cuda.GraphConditionalHandleCreate(out, h, def, flags))
+	return fromDriver(cuda.GraphConditionalHandleCreate(out, h, def, flags))
 }
 
 // ---- the generic forms (cudaGraphNodeParams: the driver's layout, the runtime's members) ----
@@ -324,7 +320,7 @@ func GraphAddNode12(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, n uint64
 		return GraphAddMemFreeNode(out, h, deps, n, uintptr(shim.Le.Uint64(shim.View(u, 8))))
 	}
 	// Child graphs, empty and event nodes: the driver's members are the runtime's.
-	return fromCU(cuda.GraphAddNode(out, h, deps, n, p))
+	return fromDriver(cuda.GraphAddNode(out, h, deps, n, p))
 }
 
 // GraphNodeSetParams is cudaGraphNodeSetParams.
@@ -379,7 +375,7 @@ func setNodeParams(exec, h uintptr, p unsafe.Pointer) Error {
 		return GraphHostNodeSetParams(h, u)
 	}
 	if exec != 0 {
-		return fromCU(cuda.GraphExecNodeSetParams(exec, h, p))
+		return fromDriver(cuda.GraphExecNodeSetParams(exec, h, p))
 	}
-	return fromCU(cuda.GraphNodeSetParams(h, p))
+	return fromDriver(cuda.GraphNodeSetParams(h, p))
 }

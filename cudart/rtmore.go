@@ -341,7 +341,7 @@ func DeviceGetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error 
 	if _, e := deviceAt(device); e != Success {
 		return e
 	}
-	return fromCU(cuda.DeviceGetGraphMemAttribute(device, attr, value))
+	return fromDriver(cuda.DeviceGetGraphMemAttribute(device, attr, value))
 }
 
 // DeviceSetGraphMemAttribute is cudaDeviceSetGraphMemAttribute: only the high-water marks
@@ -350,7 +350,7 @@ func DeviceSetGraphMemAttribute(device, attr int32, value unsafe.Pointer) Error 
 	if _, e := deviceAt(device); e != Success {
 		return e
 	}
-	return fromCU(cuda.DeviceSetGraphMemAttribute(device, attr, value))
+	return fromDriver(cuda.DeviceSetGraphMemAttribute(device, attr, value))
 }
 
 // DeviceGraphMemTrim is cudaDeviceGraphMemTrim: no graph memory is reserved beyond what

@@ -11,12 +11,6 @@ import (
 // cuLibrary*, cuda/library.go, with the runtime's initialisation and codes) and
 // cudaGetExportTable (the driver's tables, as NVIDIA's runtime forwards them).
 
-// fromDriver maps a driver result to the runtime's code. The codes these calls can answer
-// have the same numbers in both APIs (invalid value 1, image 200, file not found 301,
-// handle 400, not found 500, not supported 801), except cuInit's 3, which the runtime
-// calls an initialisation error, also 3.
-func fromDriver(r cuda.Result) Error { return Error(r) }
-
 // StreamUpdateCaptureDependencies is cudaStreamUpdateCaptureDependencies: flags
 // cudaStreamAddCaptureDependencies (0) or cudaStreamSetCaptureDependencies (1); the nodes
 // must be the capture graph's.
