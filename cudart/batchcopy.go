@@ -11,36 +11,21 @@ import (
 // (cuda/batchcopy.go), whose structures the runtime's share byte for byte. CUDA 12.8's
 // libcudart takes a failIdx; CUDA 13's dropped it.
 
-// batchStream resolves a batched copy's stream; the legacy stream is an invalid value.
-func batchStream(h uintptr) (*shim.Stream, Error) {
-	if cuda.LegacyStream(h) {
-		if _, e := begin(); e != Success {
-			return nil, e
-		}
-		return nil, ErrorInvalidValue
+// batchOnDriver makes a batched copy's driver call as onDriver does; where the runtime
+// itself refuses first, *failIdx (where given) says no copy was at fault, as the driver's does.
+func batchOnDriver(failIdx unsafe.Pointer, call func() cuda.Result) Error {
+	if _, e := currentDevice(); e != Success {
+		shim.PutU64(failIdx, cuda.NoIndex)
+		return e
 	}
-	return resolveStream(h)
-}
-
-func finishBatch(failIdx unsafe.Pointer, i uint64, r cuda.Result) Error {
-	if r != cuda.Success {
-		shim.PutU64(failIdx, i)
-	}
-	return fromDriver(r)
+	return fromDriver(call())
 }
 
 // MemcpyBatchAsync12 is CUDA 12.8's cudaMemcpyBatchAsync.
 func MemcpyBatchAsync12(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs, attrsIdxs unsafe.Pointer, numAttrs uint64, failIdx unsafe.Pointer, stream uintptr) Error {
-	s, e := batchStream(stream)
-	if e != Success {
-		shim.PutU64(failIdx, cuda.NoIndex)
-		return e
-	}
-	plan, i, r := cuda.Batch1DAt(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs)
-	if r == cuda.Success {
-		i, r = plan.RunLocal(s)
-	}
-	return finishBatch(failIdx, i, r)
+	return batchOnDriver(failIdx, func() cuda.Result {
+		return cuda.MemcpyBatchAsyncCU(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, stream)
+	})
 }
 
 // MemcpyBatchAsync12Ptsz is CUDA 12.8's cudaMemcpyBatchAsync_ptsz.
@@ -60,16 +45,7 @@ func MemcpyBatchAsyncPtsz(dsts, srcs, sizes unsafe.Pointer, count uint64, attrs,
 
 // Memcpy3DBatchAsync12 is CUDA 12.8's cudaMemcpy3DBatchAsync.
 func Memcpy3DBatchAsync12(numOps uint64, ops, failIdx unsafe.Pointer, flags uint64, stream uintptr) Error {
-	s, e := batchStream(stream)
-	if e != Success {
-		shim.PutU64(failIdx, cuda.NoIndex)
-		return e
-	}
-	plan, i, r := cuda.Batch3DAt(ops, numOps, flags, cuda.LocalArrays)
-	if r == cuda.Success {
-		i, r = plan.RunLocal(s)
-	}
-	return finishBatch(failIdx, i, r)
+	return batchOnDriver(failIdx, func() cuda.Result { return cuda.Memcpy3DBatchAsyncCU(numOps, ops, failIdx, flags, stream) })
 }
 
 // Memcpy3DBatchAsync12Ptsz is CUDA 12.8's cudaMemcpy3DBatchAsync_ptsz.

@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -137,45 +138,17 @@ func GetDeviceFlags(flags unsafe.Pointer) Error {
 
 // DeviceGetAttribute is cudaDeviceGetAttribute; cudaDeviceAttr numbers are CUdevice_attribute's.
 func DeviceGetAttribute(value unsafe.Pointer, attr int32, dev int32) Error {
-	d, e := deviceAt(dev)
-	if e != Success {
-		return e
-	}
-	if value == nil || attr <= 0 || attr >= shim.AttrMax {
-		return ErrorInvalidValue
-	}
-	*(*int32)(value) = d.Attrs[attr]
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetAttribute(value, attr, dev) })
 }
 
 // DeviceGetPCIBusId is cudaDeviceGetPCIBusId: the same string as cuDeviceGetPCIBusId.
 func DeviceGetPCIBusId(buf unsafe.Pointer, n int32, dev int32) Error {
-	d, e := deviceAt(dev)
-	if e != Success {
-		return e
-	}
-	if !shim.PutStringTrunc(buf, int(n), d.PCIBusID()) {
-		return ErrorInvalidValue
-	}
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetPCIBusId(buf, n, dev) })
 }
 
 // DeviceGetByPCIBusId is cudaDeviceGetByPCIBusId.
 func DeviceGetByPCIBusId(out unsafe.Pointer, id unsafe.Pointer) Error {
-	s, e := begin()
-	if e != Success {
-		return e
-	}
-	str, ok := shim.GoString(id, 64)
-	if !ok || out == nil {
-		return ErrorInvalidValue
-	}
-	i, found := s.OrdinalByBusID(str)
-	if !found {
-		return ErrorInvalidDevice
-	}
-	shim.PutI32(out, int32(i))
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetByPCIBusId(out, id) })
 }
 
 // DriverGetVersion is cudaDriverGetVersion; it needs no device.
@@ -220,19 +193,7 @@ func DeviceSynchronize() Error {
 
 // DeviceCanAccessPeer is cudaDeviceCanAccessPeer: distinct virtual devices can.
 func DeviceCanAccessPeer(can unsafe.Pointer, dev, peer int32) Error {
-	a, e := deviceAt(dev)
-	if e != Success {
-		return e
-	}
-	b, e := deviceAt(peer)
-	if e != Success {
-		return e
-	}
-	if can == nil {
-		return ErrorInvalidValue
-	}
-	shim.PutI32(can, b2i(a != b))
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceCanAccessPeer(can, dev, peer) })
 }
 
 // DeviceEnablePeerAccess is cudaDeviceEnablePeerAccess.
@@ -304,16 +265,7 @@ func DeviceSetLimit(limit int32, value uint64) Error {
 
 // DeviceGetStreamPriorityRange is cudaDeviceGetStreamPriorityRange: [0, -5] as on Hopper.
 func DeviceGetStreamPriorityRange(least, greatest unsafe.Pointer) Error {
-	if _, e := currentDevice(); e != Success {
-		return e
-	}
-	if least != nil {
-		shim.PutI32(least, 0)
-	}
-	if greatest != nil {
-		shim.PutI32(greatest, -5)
-	}
-	return Success
+	return onDriver(func() cuda.Result { return cuda.CtxGetStreamPriorityRange(least, greatest) })
 }
 
 // InitDevice is cudaInitDevice.

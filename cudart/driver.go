@@ -21,3 +21,13 @@ func onDriver(call func() cuda.Result) Error {
 	}
 	return fromDriver(call())
 }
+
+// afterInit makes a driver call that needs no context as the runtime makes it: after the
+// runtime's initialisation only (no context is made current), with the driver's result as
+// the runtime's code.
+func afterInit(call func() cuda.Result) Error {
+	if _, e := begin(); e != Success {
+		return e
+	}
+	return fromDriver(call())
+}

@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -17,30 +18,17 @@ const (
 	locHostNumaCurrent = shim.LocHostNumaCurrent
 )
 
-func location(l unsafe.Pointer) (int32, int32) {
-	return *(*int32)(l), *(*int32)(unsafe.Add(l, 4))
-}
-
 // MemAdvise is cudaMemAdvise (CUDA 13; cudaMemAdvise_v2 in 12).
 func MemAdvise(p uintptr, n uint64, advice int32, l unsafe.Pointer) Error {
 	if l == nil {
 		return ErrorInvalidValue
 	}
-	typ, id := location(l)
-	return memAdvise(p, n, advice, typ, id)
+	return afterInit(func() cuda.Result { return cuda.MemAdvise2(uint64(p), n, advice, l) })
 }
 
 // MemAdvise12 is CUDA 12's cudaMemAdvise, which names a device (cudaCpuDeviceId: the host).
 func MemAdvise12(p uintptr, n uint64, advice int32, device int32) Error {
-	typ, id := shim.FromDeviceID(device)
-	return memAdvise(p, n, advice, typ, id)
-}
-
-func memAdvise(p uintptr, n uint64, advice, typ, id int32) Error {
-	if _, e := begin(); e != Success {
-		return e
-	}
-	return From(shim.Advise(p, n, advice, typ, id))
+	return afterInit(func() cuda.Result { return cuda.MemAdvise(uint64(p), n, advice, device) })
 }
 
 // MemPrefetchAsync is cudaMemPrefetchAsync (CUDA 13; _v2 in 12): the model's managed
@@ -50,8 +38,7 @@ func MemPrefetchAsync(p uintptr, n uint64, l unsafe.Pointer, flags uint32, strea
 	if l == nil {
 		return ErrorInvalidValue
 	}
-	typ, id := location(l)
-	return memPrefetch(p, n, typ, id, flags, stream)
+	return onDriver(func() cuda.Result { return cuda.MemPrefetchAsync2(uint64(p), n, l, flags, stream) })
 }
 
 // MemPrefetchAsyncPtsz is cudaMemPrefetchAsync_ptsz.
@@ -61,23 +48,12 @@ func MemPrefetchAsyncPtsz(p uintptr, n uint64, l unsafe.Pointer, flags uint32, s
 
 // MemPrefetchAsync12 is CUDA 12's form, which names a device.
 func MemPrefetchAsync12(p uintptr, n uint64, device int32, stream uintptr) Error {
-	typ, id := shim.FromDeviceID(device)
-	return memPrefetch(p, n, typ, id, 0, stream)
-}
-
-func memPrefetch(p uintptr, n uint64, typ, id int32, flags uint32, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
-		return e
-	}
-	return From(shim.Prefetch(p, n, typ, id, flags))
+	return onDriver(func() cuda.Result { return cuda.MemPrefetchAsync(uint64(p), n, device, stream) })
 }
 
 // MemRangeGetAttribute is cudaMemRangeGetAttribute.
 func MemRangeGetAttribute(data unsafe.Pointer, size uint64, attr int32, p uintptr, n uint64) Error {
-	if _, e := begin(); e != Success {
-		return e
-	}
-	return From(shim.RangeAttribute(data, size, attr, p, n))
+	return afterInit(func() cuda.Result { return cuda.MemRangeGetAttribute(data, size, attr, uint64(p), n) })
 }
 
 // MemRangeGetAttributes is cudaMemRangeGetAttributes: numAttributes single queries.
@@ -102,11 +78,7 @@ func RangeAttributes(one func(data unsafe.Pointer, size uint64, attr int32, p ui
 
 // StreamAttachMemAsync is cudaStreamAttachMemAsync: checked (shim.Attach).
 func StreamAttachMemAsync(stream, p uintptr, length uint64, flags uint32) Error {
-	s, e := resolveStream(stream)
-	if e != Success {
-		return e
-	}
-	return From(shim.Attach(s, p, length, flags))
+	return onDriver(func() cuda.Result { return cuda.StreamAttachMemAsync(stream, uint64(p), length, flags) })
 }
 
 // StreamAttachMemAsyncPtsz is cudaStreamAttachMemAsync_ptsz.
@@ -116,10 +88,9 @@ func StreamAttachMemAsyncPtsz(stream, p uintptr, length uint64, flags uint32) Er
 
 // MemPrefetchBatchAsync is cudaMemPrefetchBatchAsync (shim.PrefetchBatch).
 func MemPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
-		return e
-	}
-	return From(shim.PrefetchBatch(dptrs, sizes, count, locs, idxs, numLocs, flags))
+	return onDriver(func() cuda.Result {
+		return cuda.MemPrefetchBatchAsync(dptrs, sizes, count, locs, idxs, numLocs, flags, stream)
+	})
 }
 
 // MemPrefetchBatchAsyncPtsz is cudaMemPrefetchBatchAsync_ptsz.
@@ -129,10 +100,7 @@ func MemPrefetchBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count uint64, locs, 
 
 // MemDiscardBatchAsync is cudaMemDiscardBatchAsync (shim.DiscardBatch).
 func MemDiscardBatchAsync(dptrs, sizes unsafe.Pointer, count, flags uint64, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
-		return e
-	}
-	return From(shim.DiscardBatch(dptrs, sizes, count, flags))
+	return onDriver(func() cuda.Result { return cuda.MemDiscardBatchAsync(dptrs, sizes, count, flags, stream) })
 }
 
 // MemDiscardBatchAsyncPtsz is cudaMemDiscardBatchAsync_ptsz.
@@ -143,10 +111,9 @@ func MemDiscardBatchAsyncPtsz(dptrs, sizes unsafe.Pointer, count, flags uint64, 
 // MemDiscardAndPrefetchBatchAsync is cudaMemDiscardAndPrefetchBatchAsync
 // (shim.DiscardAndPrefetchBatch).
 func MemDiscardAndPrefetchBatchAsync(dptrs, sizes unsafe.Pointer, count uint64, locs, idxs unsafe.Pointer, numLocs, flags uint64, stream uintptr) Error {
-	if _, e := resolveStream(stream); e != Success {
-		return e
-	}
-	return From(shim.DiscardAndPrefetchBatch(dptrs, sizes, count, locs, idxs, numLocs, flags))
+	return onDriver(func() cuda.Result {
+		return cuda.MemDiscardAndPrefetchBatchAsync(dptrs, sizes, count, locs, idxs, numLocs, flags, stream)
+	})
 }
 
 // MemDiscardAndPrefetchBatchAsyncPtsz is cudaMemDiscardAndPrefetchBatchAsync_ptsz.

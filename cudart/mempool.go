@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -11,29 +12,13 @@ import (
 
 // DeviceGetDefaultMemPool is cudaDeviceGetDefaultMemPool.
 func DeviceGetDefaultMemPool(out unsafe.Pointer, device int32) Error {
-	d, e := deviceAt(device)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	shim.PutPtr(out, shim.PoolOf(d).Handle)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetDefaultMemPool(out, device) })
 }
 
 // DeviceGetMemPool is cudaDeviceGetMemPool: the pool cudaDeviceSetMemPool made current,
 // else the default one.
 func DeviceGetMemPool(out unsafe.Pointer, device int32) Error {
-	d, e := deviceAt(device)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	shim.PutPtr(out, shim.CurrentPool(d).Handle)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetMemPool(out, device) })
 }
 
 // PoolAttrSize is the size of an attribute's value (shim.PoolAttrSize).
@@ -80,10 +65,5 @@ func MemPoolAttr(h uintptr, attr int32, b []byte, set bool) Error {
 
 // MemPoolTrimTo is cudaMemPoolTrimTo: the pool keeps at most minBytes it does not use.
 func MemPoolTrimTo(h uintptr, minBytes uint64) Error {
-	p, e := poolAt(h)
-	if e != Success {
-		return e
-	}
-	p.TrimTo(minBytes)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.MemPoolTrimTo(h, minBytes) })
 }

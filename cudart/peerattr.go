@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -11,41 +12,13 @@ import (
 // any two distinct ones, at the best performance rank (0). The same device on both sides
 // is an invalid device, as NVIDIA documents.
 func DeviceGetP2PAttribute(value unsafe.Pointer, attr int32, src, dst int32) Error {
-	a, e := deviceAt(src)
-	if e != Success {
-		return e
-	}
-	b, e := deviceAt(dst)
-	if e != Success {
-		return e
-	}
-	if value == nil {
-		return ErrorInvalidValue
-	}
-	v, st := shim.P2PAttribute(a, b, attr)
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutI32(value, v)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.DeviceGetP2PAttribute(value, attr, src, dst) })
 }
 
 // StreamGetAttribute is cudaStreamGetAttribute: what was set, else the defaults
 // (shim.StreamAttribute). The value is the 64-byte launch attribute union.
 func StreamGetAttribute(h uintptr, attr int32, out unsafe.Pointer) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	v, st := shim.StreamAttribute(s, attr)
-	if st != shim.OK {
-		return From(st)
-	}
-	copy(shim.View(out, shim.LaunchAttrValueSize), v[:])
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamGetAttribute(h, attr, out) })
 }
 
 // StreamSetAttribute is cudaStreamSetAttribute, checked as shim.SetStreamAttribute says.

@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -161,21 +162,7 @@ func EventRecordPtsz(ev, stream uintptr) Error { return EventRecord(ev, ptsz(str
 // cudaEventRecordExternal (1), which only changes what a capture records (an event record
 // node, where a default record is only an edge).
 func EventRecordWithFlags(ev, stream uintptr, flags uint32) Error {
-	if flags&^1 != 0 {
-		if _, e := event(ev); e != Success {
-			return e
-		}
-		return ErrorInvalidValue
-	}
-	e, err := event(ev)
-	if err != Success {
-		return err
-	}
-	s, err := resolveStream(stream)
-	if err != Success {
-		return err
-	}
-	return From(e.RecordWith(s, flags&1 != 0))
+	return onDriver(func() cuda.Result { return cuda.EventRecordWithFlags(ev, stream, flags) })
 }
 
 // EventRecordWithFlagsPtsz is cudaEventRecordWithFlags_ptsz.

@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -27,19 +28,11 @@ func StreamCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
 
 // StreamCreateWithPriority is cudaStreamCreateWithPriority; priorities clamp to [-5, 0].
 func StreamCreateWithPriority(out unsafe.Pointer, flags uint32, priority int32) Error {
-	d, e := currentDevice()
-	if e != Success {
-		return e
-	}
-	if out == nil || flags&^1 != 0 {
-		return ErrorInvalidValue
-	}
-	priority = min(max(priority, -5), 0)
-	shim.PutPtr(out, shim.NewStream(d, flags, priority).Handle)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamCreateWithPriority(out, flags, priority) })
 }
 
-// StreamDestroy is cudaStreamDestroy.
+// StreamDestroy is cudaStreamDestroy: the special handles are the runtime's resource
+// handle error, as another handle the driver does not know.
 func StreamDestroy(h uintptr) Error {
 	if _, e := begin(); e != Success {
 		return e
@@ -47,116 +40,46 @@ func StreamDestroy(h uintptr) Error {
 	if h == 0 || h == shim.StreamLegacy || h == shim.StreamPerThread {
 		return ErrorInvalidResourceHandle
 	}
-	if !shim.Release(shim.KindStream, h) {
-		return ErrorInvalidResourceHandle
-	}
-	return Success
+	return fromDriver(cuda.StreamDestroy(h))
 }
 
 // StreamSynchronize is cudaStreamSynchronize.
 func StreamSynchronize(h uintptr) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	return From(s.Synchronize())
+	return onDriver(func() cuda.Result { return cuda.StreamSynchronize(h) })
 }
 
 // StreamQuery is cudaStreamQuery: not ready while a GPU backend still runs the work (the
 // sim's is complete at issue).
-func StreamQuery(h uintptr) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	return From(s.Poll())
-}
+func StreamQuery(h uintptr) Error { return onDriver(func() cuda.Result { return cuda.StreamQuery(h) }) }
 
 // StreamGetFlags is cudaStreamGetFlags.
 func StreamGetFlags(h uintptr, flags unsafe.Pointer) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	if !shim.PutU32(flags, s.Flags) {
-		return ErrorInvalidValue
-	}
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamGetFlags(h, flags) })
 }
 
 // StreamGetPriority is cudaStreamGetPriority.
 func StreamGetPriority(h uintptr, p unsafe.Pointer) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	if !shim.PutI32(p, s.Priority) {
-		return ErrorInvalidValue
-	}
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamGetPriority(h, p) })
 }
 
 // StreamWaitEvent is cudaStreamWaitEvent.
 func StreamWaitEvent(h, ev uintptr, flags uint32) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	evt, e := event(ev)
-	if e != Success {
-		return e
-	}
-	if flags&^1 != 0 {
-		return ErrorInvalidValue
-	}
-	return From(s.WaitOn(evt))
+	return onDriver(func() cuda.Result { return cuda.StreamWaitEvent(h, ev, flags) })
 }
 
 // StreamIsCapturing is cudaStreamIsCapturing: None, Active or Invalidated.
 func StreamIsCapturing(h uintptr, status unsafe.Pointer) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	if status == nil {
-		return ErrorInvalidValue
-	}
-	var v int32
-	if c := s.Capturing(); c != nil {
-		v = 1
-		if c.Invalidated {
-			v = 2
-		}
-	}
-	shim.PutI32(status, v)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamIsCapturing(h, status) })
 }
 
 // StreamBeginCapture is cudaStreamBeginCapture.
 func StreamBeginCapture(h uintptr, mode int32) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	return From(s.BeginCapture(mode))
+	return onDriver(func() cuda.Result { return cuda.StreamBeginCapture(h, mode) })
 }
 
 // StreamEndCapture is cudaStreamEndCapture.
 func StreamEndCapture(h uintptr, graph unsafe.Pointer) Error {
-	s, e := resolveStream(h)
-	if e != Success {
-		return e
-	}
-	if graph == nil {
-		return ErrorInvalidValue
-	}
-	g, st := s.EndCapture()
-	if st != shim.OK {
-		shim.PutPtr(graph, 0)
-		return From(st)
-	}
-	shim.PutPtr(graph, g.Handle)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.StreamEndCapture(h, graph) })
 }
 
 // ThreadExchangeStreamCaptureMode is cudaThreadExchangeStreamCaptureMode.
@@ -189,79 +112,31 @@ func EventCreate(out unsafe.Pointer) Error { return EventCreateWithFlags(out, 0)
 
 // EventCreateWithFlags is cudaEventCreateWithFlags.
 func EventCreateWithFlags(out unsafe.Pointer, flags uint32) Error {
-	if _, e := currentDevice(); e != Success {
-		return e
-	}
-	// An interprocess event must also disable timing (NVIDIA's documented rule).
-	if out == nil || flags&^0xf != 0 || flags&(eventInterprocess|shim.EventDisableTiming) == eventInterprocess {
-		return ErrorInvalidValue
-	}
-	shim.PutPtr(out, shim.NewEvent(flags).Handle)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.EventCreate(out, flags) })
 }
 
-// EventDestroy is cudaEventDestroy.
+// EventDestroy is cudaEventDestroy: its creator's destroy ends its export; an opener's
+// does not.
 func EventDestroy(h uintptr) Error {
-	ev, e := event(h)
-	if e != Success {
-		return e
-	}
-	shim.IPCRevokeEvent(ev) // its creator's destroy ends its export; an opener's does not
-	ev.Close()
-	shim.Release(shim.KindEvent, h)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.EventDestroy(h) })
 }
 
 // EventRecord is cudaEventRecord.
 func EventRecord(h, stream uintptr) Error {
-	ev, e := event(h)
-	if e != Success {
-		return e
-	}
-	s, e := resolveStream(stream)
-	if e != Success {
-		return e
-	}
-	return From(ev.Record(s))
+	return onDriver(func() cuda.Result { return cuda.EventRecord(h, stream) })
 }
 
 // EventSynchronize is cudaEventSynchronize.
 func EventSynchronize(h uintptr) Error {
-	ev, e := event(h)
-	if e != Success {
-		return e
-	}
-	return From(ev.Query())
+	return afterInit(func() cuda.Result { return cuda.EventSynchronize(h) })
 }
 
 // EventQuery is cudaEventQuery: not ready until a GPU backend's work got to the record.
-func EventQuery(h uintptr) Error {
-	ev, e := event(h)
-	if e != Success {
-		return e
-	}
-	return From(ev.Poll())
-}
+func EventQuery(h uintptr) Error { return afterInit(func() cuda.Result { return cuda.EventQuery(h) }) }
 
 // EventElapsedTime is cudaEventElapsedTime.
 func EventElapsedTime(ms unsafe.Pointer, start, end uintptr) Error {
-	s, e := event(start)
-	if e != Success {
-		return e
-	}
-	en, e := event(end)
-	if e != Success {
-		return e
-	}
-	if ms == nil {
-		return ErrorInvalidValue
-	}
-	v, st := shim.Elapsed(s, en)
-	if st != shim.OK {
-		return From(st)
-	}
-	*(*float32)(ms) = v
-	return Success
+	return afterInit(func() cuda.Result { return cuda.EventElapsedTime(ms, start, end) })
 }
 
 func graph(h uintptr) (*shim.Graph, Error) {
