@@ -65,7 +65,9 @@ func GraphInstantiateWithFlags(out unsafe.Pointer, h uintptr, flags uint64) Resu
 	if out == nil || flags&^0xf != 0 {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, shim.Instantiate(g).Handle)
+	x := shim.Instantiate(g)
+	x.Flags = flags
+	shim.PutPtr(out, x.Handle)
 	return Success
 }
 
