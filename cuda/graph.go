@@ -187,6 +187,13 @@ func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNo
 	return ds, From(st)
 }
 
+// AddGraphNode adds a node of type typ running ops to graph h after numDeps dependencies:
+// the common part of adding a node, for the runtime's node kinds whose parameters are its
+// own (cudart/graphbuild.go).
+func AddGraphNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Result {
+	return addNode(out, h, deps, numDeps, typ, ops, params)
+}
+
 func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Result {
 	g, r := graph(h)
 	if r != Success {

@@ -28,25 +28,9 @@ func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNo
 	return ds, From(st)
 }
 
-// addNode is the common part of cudaGraphAdd*Node.
+// addNode is the common part of cudaGraphAdd*Node, the driver's (each caller has begun).
 func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	ds, e := depsAt(g, deps, numDeps)
-	if e != Success {
-		return e
-	}
-	n, st := g.AddNode(typ, ops, ds, params)
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutPtr(out, n.Handle)
-	return Success
+	return fromDriver(cuda.AddGraphNode(out, h, deps, numDeps, typ, ops, params))
 }
 
 // GraphAddEmptyNode is cudaGraphAddEmptyNode: a node that only joins dependencies.
