@@ -65,7 +65,9 @@ func GraphInstantiateWithFlags(out unsafe.Pointer, h uintptr, flags uint64) Resu
 	if out == nil || flags&^0xf != 0 {
 		return ErrorInvalidValue
 	}
-	shim.PutPtr(out, shim.Instantiate(g).Handle)
+	x := shim.Instantiate(g)
+	x.Flags = flags
+	shim.PutPtr(out, x.Handle)
 	return Success
 }
 
@@ -183,6 +185,13 @@ func GraphGetNodes(h uintptr, nodes, count unsafe.Pointer) Result {
 func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNode, Result) {
 	ds, st := g.NodesAt(deps, numDeps)
 	return ds, From(st)
+}
+
+// AddGraphNode adds a node of type typ running ops to graph h after numDeps dependencies:
+// the common part of adding a node, for the runtime's node kinds whose parameters are its
+// own (cudart/graphbuild.go).
+func AddGraphNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Result {
+	return addNode(out, h, deps, numDeps, typ, ops, params)
 }
 
 func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Result {

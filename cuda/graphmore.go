@@ -47,12 +47,15 @@ func GraphGetEdges(h uintptr, from, to, num unsafe.Pointer) Result {
 		return ErrorInvalidValue
 	}
 	fs, ts := g.Edges()
+	var want uint64 // read before putNodes writes back how many it wrote
+	if to != nil {
+		want = *(*uint64)(num)
+	}
 	if r := putNodes(fs, from, num); r != Success {
 		return r
 	}
 	if to != nil {
 		n := uint64(len(ts))
-		want := *(*uint64)(num)
 		for i := uint64(0); i < n && i < want; i++ {
 			*(*uintptr)(unsafe.Add(to, 8*i)) = ts[i].Handle
 		}

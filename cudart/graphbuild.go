@@ -3,6 +3,7 @@ package cudart
 import (
 	"unsafe"
 
+	"vgpu/cuda"
 	"vgpu/shim"
 )
 
@@ -27,30 +28,14 @@ func depsAt(g *shim.Graph, deps unsafe.Pointer, numDeps uint64) ([]*shim.GraphNo
 	return ds, From(st)
 }
 
-// addNode is the common part of cudaGraphAdd*Node.
+// addNode is the common part of cudaGraphAdd*Node, the driver's (each caller has begun).
 func addNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, typ int32, ops []shim.Node, params []byte) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	ds, e := depsAt(g, deps, numDeps)
-	if e != Success {
-		return e
-	}
-	n, st := g.AddNode(typ, ops, ds, params)
-	if st != shim.OK {
-		return From(st)
-	}
-	shim.PutPtr(out, n.Handle)
-	return Success
+	return fromDriver(cuda.AddGraphNode(out, h, deps, numDeps, typ, ops, params))
 }
 
 // GraphAddEmptyNode is cudaGraphAddEmptyNode: a node that only joins dependencies.
 func GraphAddEmptyNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64) Error {
-	return addNode(out, h, deps, numDeps, shim.GraphNodeEmpty, nil, nil)
+	return afterInit(func() cuda.Result { return cuda.GraphAddEmptyNode(out, h, deps, numDeps) })
 }
 
 // GraphAddMemcpyNode1D is cudaGraphAddMemcpyNode1D. Served to a remote client, only device
@@ -83,30 +68,11 @@ func memcpyOps(d *shim.Device, dst, src uintptr, count uint64, kind int32) ([]sh
 	return ops, From(st)
 }
 
-// memsetOps reads a cudaMemsetParams (shim.MemsetNodeOps).
-func memsetOps(d *shim.Device, p unsafe.Pointer) ([]shim.Node, Error) {
-	if p == nil {
-		return nil, ErrorInvalidValue
-	}
-	ops, st := shim.MemsetNodeOps(d, shim.View(p, 40))
-	return ops, From(st)
-}
-
 // GraphAddMemsetNode is cudaGraphAddMemsetNode: a 1, 2 or 4 byte value over width elements
-// of height rows pitch bytes apart.
+// of height rows pitch bytes apart (cudaMemsetParams: the driver's layout), on the current
+// device.
 func GraphAddMemsetNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, params unsafe.Pointer) Error {
-	if _, e := graph(h); e != Success {
-		return e
-	}
-	d, e := currentDevice()
-	if e != Success {
-		return e
-	}
-	ops, e := memsetOps(d, params)
-	if e != Success {
-		return e
-	}
-	return addNode(out, h, deps, numDeps, shim.GraphNodeMemset, ops, append([]byte(nil), shim.View(params, 40)...))
+	return onDriver(func() cuda.Result { return cuda.GraphAddMemsetNode(out, h, deps, numDeps, params, currentCtx()) })
 }
 
 // kernelOps reads a cudaKernelNodeParams: func (0), gridDim (8), blockDim (20),
@@ -214,14 +180,7 @@ func GraphExecKernelNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error 
 
 // GraphNodeGetType is cudaGraphNodeGetType.
 func GraphNodeGetType(h uintptr, out unsafe.Pointer) Error {
-	n, e := graphNode(h)
-	if e != Success {
-		return e
-	}
-	if !shim.PutI32(out, n.Type) {
-		return ErrorInvalidValue
-	}
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphNodeGetType(h, out) })
 }
 
 // edgeDataZero reports whether numDeps cudaGraphEdgeData (8 bytes each) at p are all the
@@ -241,30 +200,7 @@ func edgeDataZero(p unsafe.Pointer, n uint64) bool {
 // GraphAddDependencies is cudaGraphAddDependencies (CUDA 13; _v2 in 12): from[i] -> to[i].
 // Edge data other than the default is an invalid value here.
 func GraphAddDependencies(h uintptr, from, to, edgeData unsafe.Pointer, num uint64) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if num == 0 {
-		return Success
-	}
-	if num > 1<<20 || !edgeDataZero(edgeData, num) {
-		return ErrorInvalidValue
-	}
-	fs, e := depsAt(g, from, num)
-	if e != Success {
-		return e
-	}
-	ts, e := depsAt(g, to, num)
-	if e != Success {
-		return e
-	}
-	for i := range fs {
-		if st := g.AddDependency(fs[i], ts[i]); st != shim.OK {
-			return From(st)
-		}
-	}
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphAddDependencies2(h, from, to, edgeData, num) })
 }
 
 // GraphAddDependencies12 is CUDA 12's cudaGraphAddDependencies, without edge data.
@@ -273,40 +209,14 @@ func GraphAddDependencies12(h uintptr, from, to unsafe.Pointer, num uint64) Erro
 }
 
 // GraphGetEdges is cudaGraphGetEdges (CUDA 13; _v2 in 12): with from and to NULL it
-// reports the count; otherwise it fills up to *num edges and reports how many it wrote.
-// Edge data, where asked for, is the default edge for each.
+// reports the count (edge data, given or not, is not read then); otherwise it fills up to
+// *num edges and reports how many it wrote. Edge data, where asked for, is the default edge
+// for each.
 func GraphGetEdges(h uintptr, from, to, edgeData, num unsafe.Pointer) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if num == nil || (from == nil) != (to == nil) {
-		return ErrorInvalidValue
-	}
-	fs, ts := g.Edges()
-	n := uint64(len(fs))
 	if from == nil {
-		shim.PutU64(num, n)
-		return Success
+		edgeData = nil
 	}
-	want := *(*uint64)(num)
-	if want > 1<<20 {
-		return ErrorInvalidValue
-	}
-	// Entries past the graph's edges are NULL; the count becomes how many were written.
-	for i := uint64(0); i < want; i++ {
-		var f, t uintptr
-		if i < n {
-			f, t = fs[i].Handle, ts[i].Handle
-		}
-		*(*uintptr)(unsafe.Add(from, 8*i)) = f
-		*(*uintptr)(unsafe.Add(to, 8*i)) = t
-		if edgeData != nil {
-			*(*uint64)(unsafe.Add(edgeData, 8*i)) = 0
-		}
-	}
-	shim.PutU64(num, min(want, n))
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphGetEdges2(h, from, to, edgeData, num) })
 }
 
 // GraphGetEdges12 is CUDA 12's cudaGraphGetEdges, without edge data.
@@ -316,17 +226,7 @@ func GraphGetEdges12(h uintptr, from, to, num unsafe.Pointer) Error {
 
 // GraphClone is cudaGraphClone: a graph with the same nodes and edges, and handles of its own.
 func GraphClone(out unsafe.Pointer, h uintptr) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if out == nil {
-		return ErrorInvalidValue
-	}
-	c := g.Clone()
-	noteClone(g, c)
-	shim.PutPtr(out, c.Handle)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphClone(out, h) })
 }
 
 // nodeOf finds a node of the given type; another type is an invalid value.
@@ -347,47 +247,18 @@ func nodeOf(h uintptr, typ int32) (*shim.GraphNode, *shim.Device, Error) {
 
 // GraphMemsetNodeGetParams is cudaGraphMemsetNodeGetParams.
 func GraphMemsetNodeGetParams(h uintptr, params unsafe.Pointer) Error {
-	n, _, e := nodeOf(h, shim.GraphNodeMemset)
-	if e != Success {
-		return e
-	}
-	if params == nil || len(n.Params) != 40 { // a captured memset keeps no parameters
-		return ErrorInvalidValue
-	}
-	copy(shim.View(params, 40), n.Params)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.GraphMemsetNodeGetParams(h, params) })
 }
 
 // GraphMemsetNodeSetParams is cudaGraphMemsetNodeSetParams.
 func GraphMemsetNodeSetParams(h uintptr, params unsafe.Pointer) Error {
-	n, d, e := nodeOf(h, shim.GraphNodeMemset)
-	if e != Success {
-		return e
-	}
-	ops, e := memsetOps(d, params)
-	if e != Success {
-		return e
-	}
-	n.SetOps(ops, append([]byte(nil), shim.View(params, 40)...))
-	return Success
+	return onDriver(func() cuda.Result { return cuda.GraphMemsetNodeSetParams(h, params) })
 }
 
 // GraphExecMemsetNodeSetParams is cudaGraphExecMemsetNodeSetParams: the executable graph's
 // copy changes; it keeps its shape (as many rows).
 func GraphExecMemsetNodeSetParams(exec, h uintptr, params unsafe.Pointer) Error {
-	x, e := graphExec(exec)
-	if e != Success {
-		return e
-	}
-	n, d, e := nodeOf(h, shim.GraphNodeMemset)
-	if e != Success {
-		return e
-	}
-	ops, e := memsetOps(d, params)
-	if e != Success {
-		return e
-	}
-	return From(x.SetNodeOps(n, ops))
+	return onDriver(func() cuda.Result { return cuda.GraphExecMemsetNodeSetParams(exec, h, params, currentCtx()) })
 }
 
 // GraphMemcpyNodeSetParams1D is cudaGraphMemcpyNodeSetParams1D.
@@ -423,51 +294,16 @@ func GraphExecMemcpyNodeSetParams1D(exec, h uintptr, dst, src uintptr, count uin
 
 // GraphDestroyNode is cudaGraphDestroyNode: the node and its edges leave the graph.
 func GraphDestroyNode(h uintptr) Error {
-	n, e := graphNode(h)
-	if e != Success {
-		return e
-	}
-	n.Remove()
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphDestroyNode(h) })
 }
 
-// putNodes fills a node array as cudaGraphGetNodes does: with out NULL only the count;
-// entries past the list NULL; the count becomes how many were written. Edge data, where
-// asked for, is the default edge for each.
-func putNodes(list []*shim.GraphNode, out, edgeData, num unsafe.Pointer) Error {
-	if num == nil {
-		return ErrorInvalidValue
-	}
-	n := uint64(len(list))
-	if out == nil {
-		shim.PutU64(num, n)
-		return Success
-	}
-	want := *(*uint64)(num)
-	if want > 1<<20 {
-		return ErrorInvalidValue
-	}
-	for i := uint64(0); i < want; i++ {
-		var v uintptr
-		if i < n {
-			v = list[i].Handle
-		}
-		*(*uintptr)(unsafe.Add(out, 8*i)) = v
-		if edgeData != nil {
-			*(*uint64)(unsafe.Add(edgeData, 8*i)) = 0
-		}
-	}
-	shim.PutU64(num, min(want, n))
-	return Success
-}
-
-// GraphNodeGetDependencies is cudaGraphNodeGetDependencies (CUDA 13; _v2 in 12).
+// GraphNodeGetDependencies is cudaGraphNodeGetDependencies (CUDA 13; _v2 in 12); edge data
+// is not read when only the count is asked for.
 func GraphNodeGetDependencies(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
-	n, e := graphNode(h)
-	if e != Success {
-		return e
+	if deps == nil {
+		edgeData = nil
 	}
-	return putNodes(n.Dependencies(), deps, edgeData, num)
+	return afterInit(func() cuda.Result { return cuda.GraphNodeGetDependencies2(h, deps, edgeData, num) })
 }
 
 // GraphNodeGetDependencies12 is CUDA 12's form, without edge data.
@@ -477,11 +313,10 @@ func GraphNodeGetDependencies12(h uintptr, deps, num unsafe.Pointer) Error {
 
 // GraphNodeGetDependentNodes is cudaGraphNodeGetDependentNodes (CUDA 13; _v2 in 12).
 func GraphNodeGetDependentNodes(h uintptr, deps, edgeData, num unsafe.Pointer) Error {
-	n, e := graphNode(h)
-	if e != Success {
-		return e
+	if deps == nil {
+		edgeData = nil
 	}
-	return putNodes(n.Dependents(), deps, edgeData, num)
+	return afterInit(func() cuda.Result { return cuda.GraphNodeGetDependentNodes2(h, deps, edgeData, num) })
 }
 
 // GraphNodeGetDependentNodes12 is CUDA 12's form, without edge data.
@@ -492,11 +327,7 @@ func GraphNodeGetDependentNodes12(h uintptr, deps, num unsafe.Pointer) Error {
 // GraphUpload is cudaGraphUpload: the sim keeps nothing on a device to upload to, so it
 // checks its arguments; the first launch does what an upload would have.
 func GraphUpload(exec, stream uintptr) Error {
-	if _, e := graphExec(exec); e != Success {
-		return e
-	}
-	_, e := resolveStream(stream)
-	return e
+	return onDriver(func() cuda.Result { return cuda.GraphUpload(exec, stream) })
 }
 
 // GraphUploadPtsz is cudaGraphUpload_ptsz.
@@ -505,12 +336,5 @@ func GraphUploadPtsz(exec, stream uintptr) Error { return GraphUpload(exec, ptsz
 // GraphAddChildGraphNode is cudaGraphAddChildGraphNode: the node runs a copy of child's
 // work, taken now (later changes to child do not reach it), in child's order.
 func GraphAddChildGraphNode(out unsafe.Pointer, h uintptr, deps unsafe.Pointer, numDeps uint64, child uintptr) Error {
-	c, e := graph(child)
-	if e != Success {
-		return e
-	}
-	if child == h {
-		return ErrorInvalidValue
-	}
-	return addNode(out, h, deps, numDeps, shim.GraphNodeGraph, c.Snapshot(), nil)
+	return afterInit(func() cuda.Result { return cuda.GraphAddChildGraphNode(out, h, deps, numDeps, child) })
 }

@@ -163,118 +163,36 @@ func graphExec(h uintptr) (*shim.GraphExec, Error) {
 
 // GraphCreate is cudaGraphCreate.
 func GraphCreate(out unsafe.Pointer, flags uint32) Error {
-	if _, e := begin(); e != Success {
-		return e
-	}
-	if out == nil || flags != 0 {
-		return ErrorInvalidValue
-	}
-	g := shim.NewGraph()
-	g.Handle = shim.NewHandle(shim.KindGraph, g)
-	shim.PutPtr(out, g.Handle)
-	return Success
+	return onDriver(func() cuda.Result { return cuda.GraphCreate(out, flags) })
 }
 
 // GraphInstantiate is cudaGraphInstantiate (CUDA 12+ signature) and ...WithFlags.
 func GraphInstantiate(out unsafe.Pointer, h uintptr, flags uint64) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if out == nil || flags&^0xf != 0 {
-		return ErrorInvalidValue
-	}
-	x := shim.Instantiate(g)
-	x.Flags = flags
-	shim.PutPtr(out, x.Handle)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphInstantiateWithFlags(out, h, flags) })
 }
 
 // GraphExecUpdate is cudaGraphExecUpdate: fails with the reason when the topology changed,
 // which callers answer by re-instantiating.
 func GraphExecUpdate(exec, h uintptr, info unsafe.Pointer) Error {
-	x, e := graphExec(exec)
-	if e != Success {
-		return e
-	}
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	ok, why := x.Update(g)
-	if info != nil {
-		b := shim.View(info, 24)
-		for i := range b {
-			b[i] = 0
-		}
-		shim.Le.PutUint32(b, uint32(why))
-	}
-	if !ok {
-		return ErrorGraphExecUpdateFailure
-	}
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphExecUpdate(exec, h, info) })
 }
 
 // GraphLaunch is cudaGraphLaunch.
 func GraphLaunch(exec, stream uintptr) Error {
-	x, e := graphExec(exec)
-	if e != Success {
-		return e
-	}
-	s, e := resolveStream(stream)
-	if e != Success {
-		return e
-	}
-	return From(x.Launch(s))
+	return onDriver(func() cuda.Result { return cuda.GraphLaunch(exec, stream) })
 }
 
 // GraphExecDestroy is cudaGraphExecDestroy.
 func GraphExecDestroy(exec uintptr) Error {
-	x, e := graphExec(exec)
-	if e != Success {
-		return e
-	}
-	x.Close()
-	shim.Release(shim.KindGraphExec, exec)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphExecDestroy(exec) })
 }
 
 // GraphDestroy is cudaGraphDestroy.
 func GraphDestroy(h uintptr) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	g.ReleaseNodes()
-	shim.Release(shim.KindGraph, h)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphDestroy(h) })
 }
 
 // GraphGetNodes is cudaGraphGetNodes: with nodes NULL it reports the count.
 func GraphGetNodes(h uintptr, nodes, count unsafe.Pointer) Error {
-	g, e := graph(h)
-	if e != Success {
-		return e
-	}
-	if count == nil {
-		return ErrorInvalidValue
-	}
-	all := g.GraphNodes()
-	n := uint64(len(all))
-	if nodes != nil {
-		want := *(*uint64)(count)
-		if want > 1<<20 {
-			return ErrorInvalidValue
-		}
-		for i := uint64(0); i < want; i++ { // entries past the graph's nodes are NULL
-			var v uintptr
-			if i < n {
-				v = all[i].Handle
-			}
-			*(*uintptr)(unsafe.Add(nodes, 8*i)) = v
-		}
-		n = min(want, n)
-	}
-	shim.PutU64(count, n)
-	return Success
+	return afterInit(func() cuda.Result { return cuda.GraphGetNodes(h, nodes, count) })
 }
