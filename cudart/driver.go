@@ -15,9 +15,9 @@ import (
 // codes 900-910), and cuInit's 3 is the runtime's initialisation error, also 3.
 func fromDriver(r cuda.Result) Error { return Error(r) }
 
-// afterInit makes a driver call that needs no current context (one on graphs, nodes and
-// executable graphs by handle) after the runtime's initialisation alone, as the runtime's
-// own form did: no primary context is made current for it.
+// afterInit makes a driver call that needs no current context (graphs, nodes and events by
+// handle, device queries by ordinal) after the runtime's initialisation alone, as the
+// runtime's own form did: no primary context is made current for it.
 func afterInit(call func() cuda.Result) Error {
 	if _, e := begin(); e != Success {
 		return e
@@ -39,16 +39,6 @@ func currentCtx() uintptr {
 // the driver call finds the context the runtime would use.
 func onDriver(call func() cuda.Result) Error {
 	if _, e := currentDevice(); e != Success {
-		return e
-	}
-	return fromDriver(call())
-}
-
-// afterInit makes a driver call that needs no context as the runtime makes it: after the
-// runtime's initialisation only (no context is made current), with the driver's result as
-// the runtime's code.
-func afterInit(call func() cuda.Result) Error {
-	if _, e := begin(); e != Success {
 		return e
 	}
 	return fromDriver(call())
