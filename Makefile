@@ -71,7 +71,7 @@ fuzz:
 unit:
 	$(GO) test ./shim/... ./table/... ./dispatch/... ./exports/... ./cuda/... ./cudart/... ./cublas/... ./local/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/... ./tests/coverage/...
 
-ctest: lib
+ctest: lib cli
 	$(MAKE) -C tests/c run LIBDIR=$(CURDIR)/$(BUILD)/lib
 
 gohost: lib
