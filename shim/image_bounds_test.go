@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// allocatedBy is how many bytes fn allocated on the heap.
-func allocatedBy(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // sharedNameCubin is a cubin whose n kernel entries (and, with sections, n section headers)
 // all name the same long string: each name costs the image 24 (or 64) bytes, and a reader
@@ -82,7 +71,7 @@ func TestImageKernels_NamesSharedByManySymbolsOrSectionsCostNoMoreThanTheImage(t
 	for _, sections := range []bool{false, true} {
 		img := sharedNameCubin(3000, 64<<10, sections)
 		var names []string
-		used := allocatedBy(func() { names, _ = ImageKernels(img) })
+		used := allocated(func() { names, _ = ImageKernels(img) })
 		assert.Less(t, used, uint64(16*len(img)), "sections=%v: bytes allocated for a %d-byte image", sections, len(img))
 		for _, n := range names {
 			assert.LessOrEqual(t, len(n), 64<<10)
@@ -122,7 +111,7 @@ func TestImageKernels_CompressedEntriesInflateInProportionToTheImage(t *testing.
 		lies = append(lies, testEntry{2, fatbinEntryLZ4, []byte{0x10, 'a', 1, 0}, maxInflated})
 	}
 	img := testFatbin(lies...)
-	used := allocatedBy(func() { ImageKernels(img) })
+	used := allocated(func() { ImageKernels(img) })
 	assert.Less(t, used, uint64(64<<20), "bytes allocated for %d bytes of lying LZ4 entries", len(img))
 
 	// zstd: RLE blocks inflate 4 bytes to 128 KiB each; entries of 32 MiB of zeros each.
@@ -141,7 +130,7 @@ func TestImageKernels_CompressedEntriesInflateInProportionToTheImage(t *testing.
 	}
 	img = testFatbin(bombs...)
 	start := time.Now()
-	used = allocatedBy(func() { ImageKernels(img) })
+	used = allocated(func() { ImageKernels(img) })
 	assert.Less(t, used, uint64(64<<20), "bytes allocated for %d bytes of zstd", len(img))
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
