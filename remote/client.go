@@ -323,6 +323,9 @@ func requestLocked(op uint32, parts ...[]byte) error {
 	if conn == nil {
 		return fmt.Errorf("not connected")
 	}
+	if err := sendKeptPushesLocked(op); err != nil {
+		return err
+	}
 	seq++
 	countWireLocked(op, false)
 	if err := wireRequestLocked(op, parts...); err != nil {
@@ -452,6 +455,9 @@ func post(op uint32, parts ...[]byte) error {
 // postLocked queues post seq and sees it on its way: the batch leaves now when it is full or
 // due, and otherwise the flusher sends it when it falls due. mu is held.
 func postLocked(op uint32, parts ...[]byte) error {
+	if err := sendKeptPushesLocked(op); err != nil {
+		return err
+	}
 	awaiting.Store(0)
 	seq++
 	countWireLocked(op, true)

@@ -29,6 +29,10 @@ var ctxKnown struct {
 	devKnown bool
 	dev      int32             // cur's device
 	ids      map[uint64]uint64 // context -> cuCtxGetId's answer
+	// Pushes of the context already current that the server has not been sent (keptPushes):
+	// kept is how many, of context keptCtx.
+	kept    int
+	keptCtx uint64
 }
 
 // connLost is set once the connection failed: every call then fails as the server's would
@@ -109,6 +113,9 @@ func init() {
 			if same && skipSame && !connLost.Load() {
 				return 0, true
 			}
+			if same && !skipSame && !connLost.Load() && keepPush(h) {
+				return 0, true
+			}
 			r := forwardCall(f, v)
 			if r == 0 && h != 0 {
 				ctxKnown.Lock()
@@ -180,6 +187,72 @@ func init() {
 	for _, name := range []string{"cuCtxPushCurrent", "cuCtxPushCurrent_v2"} {
 		beforeCall[byName[name].Op] = setter(false)
 	}
+	// Popping a push kept here pops it here: the popped context is the one pushed, and the
+	// one current after it too (it was current before the push).
+	for _, name := range []string{"cuCtxPopCurrent", "cuCtxPopCurrent_v2"} {
+		beforeCall[byName[name].Op] = func(f *api.Func, v []wire.Value) (uint64, bool) {
+			ctxKnown.Lock()
+			kept, h := ctxKnown.kept > 0 && !connLost.Load(), ctxKnown.keptCtx
+			if kept {
+				ctxKnown.kept--
+			}
+			ctxKnown.Unlock()
+			if !kept {
+				return 0, false
+			}
+			if v[0].U != 0 {
+				*(*uint64)(unsafe.Pointer(uintptr(v[0].U))) = h
+			}
+			return 0, true
+		}
+	}
+	pushV2 = byName["cuCtxPushCurrent_v2"]
+}
+
+// Pushing the context already current and popping it again changes nothing the server's
+// other calls see: NVIDIA's runtime brackets each module load so, 782 pairs at cuBLAS's
+// start-up, two round trips each. Such a push is kept here and the pop after it answered
+// here. Before any call that may change or read the server's context stack (changesCtx) the
+// pushes kept are sent (sendKeptPushesLocked), so its stack is the program's wherever that
+// matters.
+var pushV2 *api.Func
+
+// keepPush keeps a push of h, the context known to be current; false when pushes of another
+// context are kept already (the push then goes to the server, after them).
+func keepPush(h uint64) bool {
+	ctxKnown.Lock()
+	defer ctxKnown.Unlock()
+	if ctxKnown.kept > 0 && ctxKnown.keptCtx != h {
+		return false
+	}
+	ctxKnown.kept++
+	ctxKnown.keptCtx = h
+	return true
+}
+
+// sendKeptPushesLocked sends the pushes kept here before a frame of op that may change or
+// read the server's context stack; mu is held, and op's own frame is not yet numbered.
+func sendKeptPushesLocked(op uint32) error {
+	if int(op) < len(changesCtx) && !changesCtx[op] {
+		return nil
+	}
+	ctxKnown.Lock()
+	n, h := ctxKnown.kept, ctxKnown.keptCtx
+	ctxKnown.kept = 0
+	ctxKnown.Unlock()
+	for ; n > 0; n-- {
+		req, err := wire.EncodeRequest(pushV2, []wire.Value{{U: h}})
+		if err != nil {
+			return err
+		}
+		if err := requestLocked(uint32(pushV2.Op), req); err != nil {
+			return err
+		}
+		if _, err := readResponseLocked(); err != nil {
+			return lostLocked(err)
+		}
+	}
+	return nil
 }
 
 // ctxQuery reports whether a context call only reads (or waits): it leaves the current

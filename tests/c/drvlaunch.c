@@ -198,6 +198,54 @@ static void rules(void) {
 	EQ(p_cuCtxSetCurrent(prim), 0, "the primary again");
 	EQ(p_cuCtxGetDevice(&dev), 0, "cuCtxGetDevice");
 	EQ(dev, 0, "its device");
+
+	/* Pushing the current context and popping it (NVIDIA's runtime brackets its module loads
+	 * so): each pop gives the pushed context back, and it stays current. */
+	EQ(p_cuCtxPushCurrent_v2(prim), 0, "push the current context");
+	EQ(p_cuCtxPushCurrent_v2(prim), 0, "and again");
+	c = NULL;
+	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop");
+	CHECK(c == prim, "popped the pushed context");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == prim, "it is still current");
+	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the other");
+	CHECK(c == prim, "popped the pushed context again");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == prim, "the primary context stays current");
+	/* A context made between the push and the pops lands on the pushed one: popping it makes
+	 * the pushed context current, and popping that leaves the primary current. */
+	void *c3 = NULL;
+	EQ(p_cuCtxPushCurrent_v2(prim), 0, "push the current context");
+	EQ(p_cuCtxCreate_v2(&c3, 0, 0), 0, "cuCtxCreate on top of it");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == c3, "the new context is current");
+	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the new context");
+	CHECK(c == c3, "popped the new context");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == prim, "the pushed context is current");
+	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the pushed context");
+	CHECK(c == prim, "popped the pushed context");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == prim, "the primary context is current at the bottom");
+	EQ(p_cuCtxDestroy_v2(c3), 0, "destroy the made context");
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == prim, "destroying a context that is not current changes nothing");
+}
+
+/* The child: n pushes and pops of the current context. Over remote they cost no round trip. */
+static int pushpop(int n) {
+	void *prim = NULL, *c = NULL;
+	if (p_cuInit(0) || p_cuDevicePrimaryCtxRetain(&prim, 0) || p_cuCtxSetCurrent(prim)) {
+		printf("FAIL setup\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (p_cuCtxPushCurrent_v2(prim) || p_cuCtxPopCurrent_v2(&c) || c != prim) {
+			printf("FAIL push/pop %d\n", i);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int main(int argc, char **argv) {
@@ -210,6 +258,10 @@ int main(int argc, char **argv) {
 	if (!strcmp(label, "lookups")) {
 		load(libdir);
 		return lookups(argc > 3 ? atoi(argv[3]) : 1);
+	}
+	if (!strcmp(label, "pushpop")) {
+		load(libdir);
+		return pushpop(argc > 3 ? atoi(argv[3]) : 1);
 	}
 	if (!strcmp(label, "remote")) {
 		/* Counted in children, before this process connects: a launch made NVIDIA's way costs
@@ -231,6 +283,14 @@ int main(int argc, char **argv) {
 		if (l1 >= 0 && l2 >= 0) {
 			printf("round trips for %d kernel lookups over one: %ld\n", K, l2 - l1);
 			CHECK(l2 - l1 < K / 10, "each kernel lookup costs a round trip: %ld more for %d kernels", l2 - l1, K);
+		}
+		/* Pushing and popping the current context, as NVIDIA's runtime brackets a module load. */
+		long pp0 = -1, pp1 = -1;
+		CHECK(wire(argv[0], libdir, "pushpop", 0, &pp0, &q) == 0, "the push/pop child failed or logged no counts");
+		CHECK(wire(argv[0], libdir, "pushpop", K, &pp1, &q) == 0, "the push/pop child (%d pairs) failed or logged no counts", K);
+		if (pp0 >= 0 && pp1 >= 0) {
+			printf("round trips for %d pushes and pops of the current context: %ld\n", K, pp1 - pp0);
+			CHECK(pp1 - pp0 < K / 10, "pushing and popping the current context costs round trips: %ld for %d pairs", pp1 - pp0, K);
 		}
 	}
 	load(libdir);
