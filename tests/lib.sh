@@ -9,7 +9,7 @@
 #     spawn CMD...        CMD in the background; its pid in $SPAWNED, killed on exit
 #     stop PID            kills (BG_SIGNAL) and reaps one spawned process
 #     at_exit CMD...      one more thing to do on exit (after the spawned processes are gone)
-#     rand_port           a port in 20000..39999
+#     rand_port           a free port from 20000 up to the kernel's ephemeral range
 #     wait_socket PATH    until PATH is a socket (fails after 5 s)
 #     wait_tcp HOST:PORT  until HOST:PORT accepts (fails after 5 s)
 #     http_get HOST:PORT PATH, http_post HOST:PORT PATH JSON: the reply's body, through
@@ -55,7 +55,19 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-rand_port() { echo $((20000 + RANDOM % 20000)); }
+rand_port() {
+	# Below the kernel's ephemeral range, which the tests' own outgoing connections take (a
+	# port there can be in use by a connection, and a listener then fails to bind), and not
+	# one something listens on.
+	local lo p i
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${lo:-0}" -gt 21000 ] 2>/dev/null || lo=32768
+	for i in $(seq 50); do
+		p=$((20000 + RANDOM % (lo - 20000)))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
+}
 wait_socket() {
 	local i
 	for i in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
