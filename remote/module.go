@@ -32,15 +32,17 @@ func ModuleGetFunction(out unsafe.Pointer, h uintptr, name unsafe.Pointer) int32
 	if k == nil {
 		return int32(cuda.ErrorNotFound)
 	}
-	resolve := func() shim.Status { _, st := shipped(k); return st }
+	var st shim.Status
 	if _, known := m.DefinedKernels(); known {
 		// The image names the kernel: the server resolves it at its first use (launch,
 		// attribute, graph node; shipped). Only the image is shipped now, once, so that one
 		// the server's driver refuses fails here as its load would. NVIDIA's runtime looks up
 		// every kernel of cuBLAS this way at start-up: a round trip each was 25,000 of them.
-		resolve = func() shim.Status { return shipModule(m) }
+		st = shipModule(m)
+	} else {
+		_, st = shipped(k) // the server's driver says whether the image defines it
 	}
-	if st := resolve(); st != shim.OK {
+	if st != shim.OK {
 		m.Forget(k)
 		if st == shim.ErrInvalidDeviceFunction || st == shim.ErrNotFound {
 			return int32(cuda.ErrorNotFound)
