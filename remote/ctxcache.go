@@ -29,10 +29,10 @@ var ctxKnown struct {
 	devKnown bool
 	dev      int32             // cur's device
 	ids      map[uint64]uint64 // context -> cuCtxGetId's answer
-	// Pushes of the context already current that the server has not been sent (keptPushes):
-	// kept is how many, of context keptCtx.
-	kept    int
-	keptCtx uint64
+	// Pushes of cur, the context already current, that the server has not been sent
+	// (keepPush). cur cannot change while there are any: a call that may change it sends
+	// them first (sendKeptPushesLocked).
+	kept int
 }
 
 // connLost is set once the connection failed: every call then fails as the server's would
@@ -192,7 +192,7 @@ func init() {
 	for _, name := range []string{"cuCtxPopCurrent", "cuCtxPopCurrent_v2"} {
 		beforeCall[byName[name].Op] = func(f *api.Func, v []wire.Value) (uint64, bool) {
 			ctxKnown.Lock()
-			kept, h := ctxKnown.kept > 0 && !connLost.Load(), ctxKnown.keptCtx
+			kept, h := ctxKnown.kept > 0 && !connLost.Load(), ctxKnown.cur
 			if kept {
 				ctxKnown.kept--
 			}
@@ -217,16 +217,15 @@ func init() {
 // matters.
 var pushV2 *api.Func
 
-// keepPush keeps a push of h, the context known to be current; false when pushes of another
-// context are kept already (the push then goes to the server, after them).
+// keepPush keeps a push of h if h is still known to be current (another thread may have
+// changed it since the caller looked); false sends the push to the server.
 func keepPush(h uint64) bool {
 	ctxKnown.Lock()
 	defer ctxKnown.Unlock()
-	if ctxKnown.kept > 0 && ctxKnown.keptCtx != h {
+	if !ctxKnown.valid || ctxKnown.cur != h {
 		return false
 	}
 	ctxKnown.kept++
-	ctxKnown.keptCtx = h
 	return true
 }
 
@@ -237,7 +236,7 @@ func sendKeptPushesLocked(op uint32) error {
 		return nil
 	}
 	ctxKnown.Lock()
-	n, h := ctxKnown.kept, ctxKnown.keptCtx
+	n, h := ctxKnown.kept, ctxKnown.cur
 	ctxKnown.kept = 0
 	ctxKnown.Unlock()
 	for ; n > 0; n-- {
