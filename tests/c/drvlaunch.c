@@ -130,6 +130,17 @@ static int wire(const char *self, const char *libdir, const char *what, int n, l
 	return found && rc == 0 ? 0 : -1;
 }
 
+/* few_more_trips checks that the child `what` run with n1 costs fewer than (n1 - n0) / 10 more
+ * round trips than with n0: the calls it repeats are answered without the server. */
+static void few_more_trips(const char *self, const char *libdir, const char *what, int n0, int n1, const char *calls) {
+	long t0 = -1, t1 = -1, q = 0;
+	CHECK(wire(self, libdir, what, n0, &t0, &q) == 0, "the %s child (%d) failed or logged no wire counts", what, n0);
+	CHECK(wire(self, libdir, what, n1, &t1, &q) == 0, "the %s child (%d) failed or logged no wire counts", what, n1);
+	if (t0 < 0 || t1 < 0) return;
+	printf("round trips for %d more %s: %ld\n", n1 - n0, calls, t1 - t0);
+	CHECK(t1 - t0 < (n1 - n0) / 10, "%s cost round trips: %ld for %d", calls, t1 - t0, n1 - n0);
+}
+
 static void rules(void) {
 	void *prim = NULL, *c = NULL, *c2 = NULL;
 	unsigned long long id1 = 0, id2 = 0, id3 = 0;
@@ -275,23 +286,12 @@ int main(int argc, char **argv) {
 			CHECK(t1 - t0 < N / 10, "a launch made as NVIDIA's runtime makes it costs round trips: %ld for %d launches", t1 - t0, N);
 			CHECK(p1 - p0 >= N, "the launches were not carried (%ld posts for %d)", p1 - p0, N);
 		}
-		/* A module of K kernels, each looked up, costs what a module of one does. */
+		/* A module of K kernels, each looked up, costs what a module of one does; pushing and
+		 * popping the current context K times (NVIDIA's runtime brackets a module load so)
+		 * costs what none does. */
 		enum { K = 64 };
-		long l1 = -1, l2 = -1, q = 0;
-		CHECK(wire(argv[0], libdir, "lookups", 1, &l1, &q) == 0, "the child looking up one kernel failed or logged no counts");
-		CHECK(wire(argv[0], libdir, "lookups", K, &l2, &q) == 0, "the child looking up %d kernels failed or logged no counts", K);
-		if (l1 >= 0 && l2 >= 0) {
-			printf("round trips for %d kernel lookups over one: %ld\n", K, l2 - l1);
-			CHECK(l2 - l1 < K / 10, "each kernel lookup costs a round trip: %ld more for %d kernels", l2 - l1, K);
-		}
-		/* Pushing and popping the current context, as NVIDIA's runtime brackets a module load. */
-		long pp0 = -1, pp1 = -1;
-		CHECK(wire(argv[0], libdir, "pushpop", 0, &pp0, &q) == 0, "the push/pop child failed or logged no counts");
-		CHECK(wire(argv[0], libdir, "pushpop", K, &pp1, &q) == 0, "the push/pop child (%d pairs) failed or logged no counts", K);
-		if (pp0 >= 0 && pp1 >= 0) {
-			printf("round trips for %d pushes and pops of the current context: %ld\n", K, pp1 - pp0);
-			CHECK(pp1 - pp0 < K / 10, "pushing and popping the current context costs round trips: %ld for %d pairs", pp1 - pp0, K);
-		}
+		few_more_trips(argv[0], libdir, "lookups", 1, K, "kernel lookups");
+		few_more_trips(argv[0], libdir, "pushpop", 0, K, "pushes and pops of the current context");
 	}
 	load(libdir);
 	rules();
