@@ -139,15 +139,16 @@ func FreeArrayStorage(a *Alloc) Status {
 // freeAlloc releases a device allocation found through an owner-aware lookup.
 func freeAlloc(a *Alloc) Status {
 	mapped := ipcRevokeAlloc(a) // first: no other client reaches it from here on
-	if !S().Mem.Remove(a) {
+	st := S()
+	if !st.Mem.Remove(a) {
 		return ErrInvalidDevicePointer
 	}
 	a.Dev.Refund(a.Charged)
 	if q := quotaFor(a.Owner); q != nil {
 		q.refund(a.Charged)
 	}
-	free := func() {
-		if err := S().Backend.DeviceFree(a); err != nil {
+	free := func() { // on the backend a came from, also when it runs later (afterCallsInFlight)
+		if err := st.Backend.DeviceFree(a); err != nil {
 			Log().Warnw("device free failed in the backend", "err", err)
 		}
 	}
