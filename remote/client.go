@@ -437,7 +437,12 @@ func roundTripInto(scope uint64, op uint32, dst []byte, parts ...[]byte) (shim.S
 
 // post sends a request that gets no response: asynchronous calls are pipelined, and an
 // error they meet surfaces at the next synchronising call, as CUDA's asynchronous errors do.
-func post(op uint32, parts ...[]byte) error {
+// Its work may be on any stream: every stream's next synchronisation asks the server.
+func post(op uint32, parts ...[]byte) error { return postOn(anyStream, op, parts...) }
+
+// postOn is post of work on one stream (the server's handle): only that stream's next
+// synchronisation, and a wait for all work, ask the server about it.
+func postOn(stream uint64, op uint32, parts ...[]byte) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if dead != nil {
@@ -446,15 +451,15 @@ func post(op uint32, parts ...[]byte) error {
 	if conn == nil {
 		return fmt.Errorf("not connected")
 	}
-	if err := postLocked(op, parts...); err != nil {
+	if err := postLocked(stream, op, parts...); err != nil {
 		return lostLocked(err)
 	}
 	return nil
 }
 
-// postLocked queues post seq and sees it on its way: the batch leaves now when it is full or
-// due, and otherwise the flusher sends it when it falls due. mu is held.
-func postLocked(op uint32, parts ...[]byte) error {
+// postLocked queues post seq, of work on stream, and sees it on its way: the batch leaves now
+// when it is full or due, and otherwise the flusher sends it when it falls due. mu is held.
+func postLocked(stream uint64, op uint32, parts ...[]byte) error {
 	if err := sendKeptPushesLocked(op); err != nil {
 		return err
 	}
@@ -462,8 +467,7 @@ func postLocked(op uint32, parts ...[]byte) error {
 	seq++
 	countWireLocked(op, true)
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
-		postsSinceSync++
-		postSeq++
+		postedLocked(stream)
 	}
 	if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...); err != nil {
 		return err
@@ -667,7 +671,7 @@ func forwardCall(f *api.Func, vals []wire.Value) uint64 {
 				return r
 			}
 		}
-		if post(uint32(f.Op), req) != nil {
+		if postOn(streamOf(f, vals), uint32(f.Op), req) != nil {
 			return unavailable(f.Lib)
 		}
 		return 0

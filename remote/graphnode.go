@@ -377,8 +377,7 @@ func launchParts(exec, stream uint64) shim.Status {
 		}
 		if next == wire.GraphLaunchDone {
 			mu.Lock()
-			postsSinceSync++ // the launch's work is the server's now: the next sync asks
-			postSeq++
+			postedLocked(stream) // the launch's work is the server's now: the stream's next sync asks
 			mu.Unlock()
 			return shim.OK
 		}

@@ -179,7 +179,7 @@ func launchWith(k *shim.Kernel, lc shim.LaunchConfig, args uintptr, packed []byt
 			copy(req[at+int(q.Offset):], shim.Bytes(slots[i], uint64(q.Size)))
 		}
 	}
-	if post(op, req) != nil {
+	if postOn(le.Uint64(req[40:]), op, req) != nil {
 		return shim.ErrNotSupported
 	}
 	return shim.OK

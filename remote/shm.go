@@ -189,7 +189,7 @@ func putShmChunk(dst, src uintptr, m uint64, async bool) shim.Status {
 	copy(shm.ring[at:at+m], shim.View(unsafe.Pointer(src), int(m)))
 	req := u64s(uint64(dst), at, m, end)
 	if async {
-		if err := postLocked(OpPutShm, req); err != nil {
+		if err := postLocked(anyStream, OpPutShm, req); err != nil {
 			lostLocked(err)
 			return shim.ErrNotSupported
 		}

@@ -22,17 +22,19 @@ func TestAStreamSyncIsAnsweredLocallyOnlyAfterItsOwnSync(t *testing.T) {
 	ownHandles.Store(a, struct{}{})
 	ownHandles.Store(b, struct{}{})
 	mu.Lock()
-	postsSinceSync, postSeq = 1, 5
+	postsSinceSync, postSeq, lastAnyPost = 1, 5, 5
 	clear(syncedAt)
 	clear(syncStart)
+	clear(lastPostOn)
 	mu.Unlock()
 	t.Cleanup(func() {
 		ownHandles.Delete(a)
 		ownHandles.Delete(b)
 		mu.Lock()
-		postsSinceSync, postSeq = 0, 0
+		postsSinceSync, postSeq, lastAnyPost = 0, 0, 0
 		clear(syncedAt)
 		clear(syncStart)
+		clear(lastPostOn)
 		mu.Unlock()
 	})
 	sync := func(h uint64) bool { // reports whether it was answered here
@@ -43,7 +45,8 @@ func TestAStreamSyncIsAnsweredLocallyOnlyAfterItsOwnSync(t *testing.T) {
 		}
 		return local
 	}
-	post := func() { mu.Lock(); postsSinceSync++; postSeq++; mu.Unlock() }
+	post := func() { mu.Lock(); postedLocked(anyStream); mu.Unlock() }
+	postOnStream := func(h uint64) { mu.Lock(); postedLocked(h); mu.Unlock() }
 
 	require.False(t, sync(a), "work was posted: the server waits for it")
 	require.True(t, sync(a), "nothing posted since a's own sync")
@@ -66,4 +69,23 @@ func TestAStreamSyncIsAnsweredLocallyOnlyAfterItsOwnSync(t *testing.T) {
 	drainedLocked(drainOf(0))
 	mu.Unlock()
 	require.True(t, sync(b))
+
+	// Work posted on one stream is not another's to wait for: ggml's token launches its graph
+	// on a stream of its own, then uploads inputs on the per-thread stream and syncs that.
+	postOnStream(a)
+	require.True(t, sync(b), "only a has work")
+	require.False(t, sync(a))
+	require.True(t, sync(a))
+	// Work on the legacy stream, or on a stream the client cannot tell, is every stream's.
+	postOnStream(0)
+	require.False(t, sync(b), "the legacy stream's work")
+	post()
+	require.False(t, sync(a), "a post of unknown stream")
+
+	// A sync answered here leaves nothing behind: the next one that reaches the server
+	// vouches for the posts before it, not before an earlier local answer.
+	require.True(t, sync(a))
+	postOnStream(a)
+	require.False(t, sync(a))
+	require.True(t, sync(a), "the server's answer covered every post before it")
 }

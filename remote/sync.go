@@ -31,11 +31,52 @@ var (
 	postSeq   uint64
 	syncedAt  = map[uint64]uint64{}
 	syncStart = map[uint64]uint64{}
+	// Which posts a stream's synchronisation waits for: those on the stream itself
+	// (lastPostOn, postSeq after its last one) and those whose stream is unknown or the legacy
+	// stream, which every blocking stream waits for (lastAnyPost). ggml uploads its inputs on
+	// the per-thread stream and syncs that after each, while the token's graph launch is on a
+	// stream of its own: those syncs need no round trip. All guarded by mu.
+	lastPostOn  = map[uint64]uint64{}
+	lastAnyPost uint64
 	captures  atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
 	// The streams and events this client created: a sync on any other handle goes to the
 	// server, which answers it with the error it deserves.
 	ownHandles sync.Map
 )
+
+// anyStream stands for a post whose stream the client does not know.
+const anyStream = ^uint64(0)
+
+// postedLocked counts a post of work on stream (a server handle, or anyStream). mu is held.
+func postedLocked(stream uint64) {
+	postsSinceSync++
+	postSeq++
+	if stream <= uint64(shim.StreamPerThread) || stream == anyStream {
+		lastAnyPost = postSeq // the legacy stream's work, or work on a stream not known here
+		return
+	}
+	lastPostOn[stream] = postSeq
+}
+
+// streamArgs is, for each pipelined call, the argument naming the stream its work is on (-1
+// when it names none or more than one: its work counts as any stream's).
+var streamArgs = map[int]int{}
+
+// streamOf is the stream (a server handle) call f's work is on, or anyStream.
+func streamOf(f *api.Func, vals []wire.Value) uint64 {
+	if i, ok := streamArgs[f.Op]; ok && i >= 0 {
+		return vals[i].U
+	}
+	return anyStream
+}
+
+// idleLocked reports whether a synchronisation of the program's own stream h has nothing to
+// wait for: no post since its last one on it, on the legacy stream or on a stream unknown.
+// mu is held.
+func idleLocked(h uint64) bool {
+	at, ok := syncedAt[h]
+	return ok && at >= lastAnyPost && at >= lastPostOn[h]
+}
 
 // drainOf is what a download's KindDrained answer vouches for: on the legacy stream (0), all
 // of the client's work; on a stream of the program's own, that stream's work, as its
@@ -69,6 +110,17 @@ func known(h uint64, stream bool) bool {
 func init() {
 	for i := range api.Functions {
 		f := &api.Functions[i]
+		streamArgs[f.Op] = -1
+		for j, a := range f.Args {
+			if a.CType != "cudaStream_t" && a.CType != "CUstream" {
+				continue
+			}
+			if streamArgs[f.Op] >= 0 {
+				streamArgs[f.Op] = -1 // two streams: its work counts as any stream's
+				break
+			}
+			streamArgs[f.Op] = j
+		}
 		if f.Has("sync") {
 			syncOps[uint32(f.Op)] = true
 			// What it waits for is its first argument's kind: a stream, an event, or (none)
@@ -88,15 +140,21 @@ func init() {
 				mu.Lock()
 				defer mu.Unlock()
 				idle := postsSinceSync == 0
-				if own := stream && v[0].U > uint64(shim.StreamLegacy) || event; own {
-					if at, ok := syncedAt[v[0].U]; ok && at == postSeq {
+				own := stream && v[0].U > uint64(shim.StreamLegacy) || event
+				if own {
+					if at, ok := syncedAt[v[0].U]; ok && at == postSeq || stream && idleLocked(v[0].U) {
 						idle = true
 					}
+				}
+				local := idle && dead == nil && captures.Load() == 0
+				if own && !local {
+					// Where postSeq stood when this sync left: its answer vouches for the posts
+					// before it (the earliest, when two threads sync one handle at once).
 					if at, ok := syncStart[v[0].U]; !ok || postSeq < at {
 						syncStart[v[0].U] = postSeq
 					}
 				}
-				return 0, idle && dead == nil && captures.Load() == 0
+				return 0, local
 			}
 			afterCall[f.Op] = func(v []wire.Value) {
 				mu.Lock()
@@ -122,6 +180,7 @@ func init() {
 				mu.Lock()
 				delete(syncedAt, v[0].U)
 				delete(syncStart, v[0].U)
+				delete(lastPostOn, v[0].U)
 				mu.Unlock()
 			}
 		case f.Has("capture:begin"):

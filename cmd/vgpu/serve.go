@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -57,6 +59,9 @@ func serve(args []string) error {
 		return nil
 	})
 	fs.Parse(args)
+	if stop := cpuProfile(); stop != nil {
+		defer stop()
+	}
 	var capBytes uint64
 	if *clientMem != "" {
 		var err error
@@ -208,4 +213,25 @@ func serve(args []string) error {
 	fmt.Fprintf(os.Stderr, "vgpu serve: listening on %s%s, each client in a %s of this server's\n", *listen, secured,
 		map[string]string{"process": "worker process", "thread": "thread"}[*isolation])
 	return server.Serve(ln, opts)
+}
+
+// cpuProfile starts a CPU profile of this process when VGPU_CPUPROFILE names a directory
+// (a measurement aid: where a server's time goes on a GPU host, which has no profiler of
+// its own); each process, a worker too, writes DIR/serve-PID.prof when it returns.
+func cpuProfile() (stop func()) {
+	dir := os.Getenv("VGPU_CPUPROFILE")
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("serve-%d.prof", os.Getpid())))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vgpu serve: VGPU_CPUPROFILE: %v\n", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(os.Stderr, "vgpu serve: VGPU_CPUPROFILE: %v\n", err)
+		return nil
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
