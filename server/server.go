@@ -395,6 +395,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	var tally opTally // the last op's counters
 	var window shmWindow
 	defer window.detach()
+	var stage downloadStage
+	defer stage.release()
 	shares := hostShares{}
 	defer shares.dropAll()
 	turn := turnaround{on: os.Getenv("VGPU_STATS") == "1"}
@@ -463,6 +465,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			resp = shares.share(c, payload)
 		case h.Op == wire.OpHostUnshare:
 			resp = shares.unshare(payload)
+		case h.Op == wire.OpGet:
+			resp = download(payload, stage.buffer)
 		case h.Op == wire.OpPutHost, h.Op == wire.OpGetHost:
 			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
@@ -488,10 +492,6 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			return
 		}
 		turn.responded()
-		if h.Op == wire.OpGet && cap(resp) > 1 { // a download's buffer, not an error's status
-			buf := resp // resp itself stays off the heap: it is every request's answer
-			downloads.Put(&buf)
-		}
 	}
 }
 
@@ -706,25 +706,8 @@ func bulk(op uint32, p []byte) []byte {
 			return reply(shim.OK)
 		}
 		return reply(shim.S().Backend.Copy(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)), shim.HostToDevice))
-	case wire.OpGet: // address, size and, for a program's own stream, its handle
-		if (len(p) != 16 && len(p) != 24) || u(1) > wire.Chunk {
-			return reply(shim.ErrInvalidValue)
-		}
-		src, n := uintptr(u(0)), u(1)
-		stats.bytesOut.Add(n)
-		if _, s := shim.DeviceRange(src, n); s != shim.OK {
-			return reply(s)
-		}
-		out := downloadBuffer(1 + n)
-		out[0] = byte(shim.OK)
-		if n > 0 {
-			if s := inStreamOrder(p, 16, func() shim.Status {
-				return shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost)
-			}); s != shim.OK {
-				return reply(s)
-			}
-		}
-		return out
+	case wire.OpGet:
+		return download(p, func(n uint64) []byte { return make([]byte, n) })
 	case wire.OpIsDevice:
 		if len(p) != 8 {
 			return []byte{0}
@@ -788,15 +771,28 @@ func bulk(op uint32, p []byte) []byte {
 	return reply(shim.ErrNotSupported)
 }
 
-// downloads recycles the buffers of device-to-host copies: a program reading its logits
-// every token would otherwise allocate them anew each time.
-var downloads sync.Pool
-
-func downloadBuffer(n uint64) []byte {
-	if b, ok := downloads.Get().(*[]byte); ok && uint64(cap(*b)) >= n {
-		return (*b)[:n]
+// download answers wire.OpGet (an address, a size and, for a program's own stream, its
+// handle): a status byte and the bytes, in a buffer of 1+size from buffer.
+func download(p []byte, buffer func(uint64) []byte) []byte {
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
+	if (len(p) != 16 && len(p) != 24) || u(1) > wire.Chunk {
+		return reply(shim.ErrInvalidValue)
 	}
-	return make([]byte, n)
+	src, n := uintptr(u(0)), u(1)
+	stats.bytesOut.Add(n)
+	if _, s := shim.DeviceRange(src, n); s != shim.OK {
+		return reply(s)
+	}
+	out := buffer(1 + n)
+	out[0] = byte(shim.OK)
+	if n > 0 {
+		if s := inStreamOrder(p, 16, func() shim.Status {
+			return shim.S().Backend.Copy(uintptr(unsafe.Pointer(&out[1])), src, n, shim.DeviceToHost)
+		}); s != shim.OK {
+			return reply(s)
+		}
+	}
+	return out
 }
 
 // onStream runs a copy on the client's stream h, so that a capture records it.

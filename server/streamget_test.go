@@ -51,3 +51,29 @@ func TestADownloadOnAProgramsStreamIsCopiedInItsOrder(t *testing.T) {
 	require.Equal(t, uint8(wire.KindResponse), kind)
 	require.Equal(t, byte(shim.ErrInvalidHandle), got[0], "another client's stream")
 }
+
+// A session answers its downloads from one buffer of its own, grown to the largest asked for
+// (pinned where the backend can pin): each answer still carries exactly its own bytes, a
+// small one after a large one and a refused one after both.
+func TestDownloadsShareTheSessionsBufferAndCarryOnlyTheirOwnBytes(t *testing.T) {
+	s := startServer(t, Options{})
+	c := s.dial(t)
+	const large = 3 << 20 // past the buffer's first size
+	p := c.malloc(large)
+	want := make([]byte, large)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	for off := 0; off < large; off += 1 << 20 {
+		require.Equal(t, shim.OK, c.put(p+uint64(off), want[off:off+1<<20]))
+	}
+	for _, n := range []int{16, large, 5, 1 << 20, large - 1} {
+		kind, got := c.requestKind(wire.OpGet, u64s(p, uint64(n)))
+		require.Equal(t, uint8(wire.KindDrained), kind)
+		require.Len(t, got, 1+n)
+		require.Equal(t, byte(shim.OK), got[0])
+		require.Equal(t, want[:n], got[1:], "download of %d bytes", n)
+	}
+	_, got := c.requestKind(wire.OpGet, u64s(p, large+1))
+	require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, got, "past the allocation: the status alone")
+}
