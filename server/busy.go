@@ -38,10 +38,11 @@ func (w *busyWriter) working() {
 func (w *busyWriter) idle() { w.since.Store(0) }
 
 // respond writes one response frame.
-func (w *busyWriter) respond(h wire.Header, payload []byte) error {
+func (w *busyWriter) respond(h wire.Header, payload, more []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.c.Writev(wire.AppendHeader(nil, h, len(payload)), payload) // no copy of a large download
+	// Written from where they lie: no copy of a large download.
+	return w.c.Writev(wire.AppendHeader(nil, h, len(payload)+len(more)), payload, more)
 }
 
 func (w *busyWriter) stop() {

@@ -45,7 +45,7 @@ func TestBusyKeepsAWaitingClient(t *testing.T) {
 		require.Equal(t, uint8(wire.KindBusy), h.Kind)
 		busy++
 	}
-	require.NoError(t, w.respond(wire.Header{Kind: wire.KindResponse, Seq: 7}, []byte("done")))
+	require.NoError(t, w.respond(wire.Header{Kind: wire.KindResponse, Seq: 7}, []byte("done"), nil))
 	for {
 		h, p, err := wire.ReadFrame(cli)
 		require.NoError(t, err)
