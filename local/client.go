@@ -84,15 +84,18 @@ func usesPrimary(owner uint64) bool { return owner == 0 || isPrivateServer || !c
 
 // caller is the client whose call this thread runs, made at its first call; it holds no
 // context until it needs one.
-func (b *Backend) caller() *client {
-	owner := shim.Thread().Owner
+func (b *Backend) caller() *client { return b.callerOf(shim.Thread()) }
+
+// callerOf is caller for the calling thread's state, when the caller has it already.
+func (b *Backend) callerOf(ts *shim.ThreadState) *client {
+	owner := ts.Owner
 	if v, ok := b.clients.Load(owner); ok {
 		return v.(*client)
 	}
 	c := &client{owner: owner, primary: usesPrimary(owner), ctxs: map[int]*C.struct_cctx{},
 		modules: map[uintptr]*C.struct_cctx{}, fns: map[uintptr]*C.struct_cctx{}, modFns: map[uintptr][]uintptr{},
 		graphs: map[uintptr]*C.struct_cctx{}, pinned: map[uintptr]uint64{}}
-	if v := shim.Thread().View; len(v) > 0 { // the client's first device (its CUDA_VISIBLE_DEVICES)
+	if v := ts.View; len(v) > 0 { // the client's first device (its CUDA_VISIBLE_DEVICES)
 		c.home = v[0].Index
 	}
 	v, _ := b.clients.LoadOrStore(owner, c)

@@ -153,8 +153,13 @@ static int raise_shared(struct cctx *c, void *f, unsigned n) { return note_share
 // through cuLaunchKernelEx, and without them through cuLaunchKernel as before.
 // The dimensions come by value: a Go array passed by address would be moved to the heap, one
 // allocation per launch.
-int cu_launch(struct cctx *c, void *st, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
-	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr) {
+int cu_launch(uintptr_t cp, uintptr_t stp, uintptr_t fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+	uintptr_t argp, uintptr_t layoutp, int n, uintptr_t attrp, int nattr) {
+	struct cctx *c = (struct cctx *)cp;
+	void *st = (void *)stp, *f = (void *)fp;
+	unsigned char *args = (unsigned char *)argp;
+	const unsigned *layout = (const unsigned *)layoutp;
+	const unsigned char *attrs = (const unsigned char *)attrp;
 	const unsigned dims[6] = {gx, gy, gz, bx, by, bz};
 	int r = cu_setcur(c->ctx); // the function's own context (one call instead of two per launch)
 	if (r) return r;

@@ -38,13 +38,14 @@ int cu_modunload(void *m);
 int cu_getfn(void **f, void *m, const char *name);
 int cu_getglobal(unsigned long long *p, size_t *n, void *m, const char *name);
 int cu_paraminfo(void *f, size_t i, size_t *off, size_t *size);
-int cu_launch(struct cctx *c, void *st, void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
-	unsigned char *args, const unsigned *layout, int n, const unsigned char *attrs, int nattr);
+int cu_launch(uintptr_t cp, uintptr_t stp, uintptr_t fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+	uintptr_t args, uintptr_t layout, int n, uintptr_t attrs, int nattr);
 */
 import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -451,12 +452,19 @@ func (b *Backend) Function(mod uintptr, name string) (uintptr, []shim.ParamInfo,
 // LaunchPacked launches fn with the packed parameters. The driver copies them during the
 // call, so the bytes and the layout are handed over where they are, with no copy per launch.
 func (b *Backend) LaunchPacked(fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
-	c := b.caller()
+	ts := shim.Thread() // once: each look-up of the thread's state is a call into C
+	return b.LaunchPackedOn(ts, ts.Issuing, fn, params, lc, args)
+}
+
+// LaunchPackedOn is LaunchPacked for a caller that has the thread's state (ts) and the stream
+// the launch is issued on (s) at hand (shim.IssuingLauncher).
+func (b *Backend) LaunchPackedOn(ts *shim.ThreadState, s *shim.Stream, fn uintptr, params []shim.ParamInfo, lc shim.LaunchConfig, args []byte) shim.Status {
+	c := b.callerOf(ts)
 	cc, ok := c.function(fn)
 	if !ok {
 		return shim.ErrInvalidDeviceFunction
 	}
-	rs, st := c.streamIn(cc)
+	rs, st := c.streamOf(cc, s)
 	if st != shim.OK {
 		return st
 	}
@@ -470,26 +478,31 @@ func launchIn(cc *C.struct_cctx, rs unsafe.Pointer, fn uintptr, params []shim.Pa
 			return shim.ErrInvalidValue
 		}
 	}
-	var argp *C.uchar
-	var layout *C.uint // shim.ParamInfo is two uint32s: the (offset, size) pairs cu_launch reads
+	// Every pointer goes to C as an address: cgo checks each pointer argument with a heap
+	// lookup, six per launch. The argument block, its layout and the attributes hold no Go
+	// pointers and stay where they are until the call returns; the rest is C's memory.
+	var argp, layout, attrp uintptr // layout: shim.ParamInfo is two uint32s, the (offset, size) pairs cu_launch reads
 	if len(args) > 0 {
-		argp = (*C.uchar)(unsafe.Pointer(&args[0]))
+		argp = uintptr(unsafe.Pointer(&args[0]))
 	}
 	if len(params) > 0 {
-		layout = (*C.uint)(unsafe.Pointer(&params[0]))
+		layout = uintptr(unsafe.Pointer(&params[0]))
 	}
 	// Launch attributes go to cuLaunchKernelEx in the program's own layout.
-	var attrp *C.uchar
 	if len(lc.Attrs) > shim.MaxLaunchAttrs {
 		return shim.ErrInvalidValue
 	}
+	var packed []byte
 	if len(lc.Attrs) > 0 {
-		packed := shim.AppendLaunchAttrs(make([]byte, 0, len(lc.Attrs)*shim.LaunchAttrSize), lc.Attrs)
-		attrp = (*C.uchar)(unsafe.Pointer(&packed[0]))
+		packed = shim.AppendLaunchAttrs(make([]byte, 0, len(lc.Attrs)*shim.LaunchAttrSize), lc.Attrs)
+		attrp = uintptr(unsafe.Pointer(&packed[0]))
 	}
 	g, bl := lc.Grid, lc.Block
-	r := C.cu_launch(cc, rs, unsafe.Pointer(fn), C.uint(g.X), C.uint(g.Y), C.uint(g.Z), C.uint(bl.X), C.uint(bl.Y), C.uint(bl.Z), C.uint(lc.Shared),
-		argp, layout, C.int(len(params)), attrp, C.int(len(lc.Attrs)))
+	r := C.cu_launch(C.uintptr_t(uintptr(unsafe.Pointer(cc))), C.uintptr_t(uintptr(rs)), C.uintptr_t(fn), C.uint(g.X), C.uint(g.Y), C.uint(g.Z), C.uint(bl.X), C.uint(bl.Y), C.uint(bl.Z), C.uint(lc.Shared),
+		C.uintptr_t(argp), C.uintptr_t(layout), C.int(len(params)), C.uintptr_t(attrp), C.int(len(lc.Attrs)))
+	runtime.KeepAlive(args)
+	runtime.KeepAlive(params)
+	runtime.KeepAlive(packed)
 	if r != 0 {
 		shim.Log().Warnw("cuLaunchKernel failed", "result", int(r), "attributes", len(lc.Attrs))
 		return launchStatus(r)

@@ -42,7 +42,14 @@ func (c *client) streamIn(cc *C.struct_cctx) (unsafe.Pointer, shim.Status) {
 	if cc.stream != nil {
 		return cc.stream, shim.OK
 	}
-	s := shim.Thread().Issuing
+	return c.streamOf(cc, shim.Thread().Issuing)
+}
+
+// streamOf is streamIn for work issued on s (the thread's Issuing stream).
+func (c *client) streamOf(cc *C.struct_cctx, s *shim.Stream) (unsafe.Pointer, shim.Status) {
+	if cc.stream != nil {
+		return cc.stream, shim.OK
+	}
 	if s == nil || s.Default {
 		return nil, shim.OK
 	}
@@ -184,3 +191,4 @@ func (c *client) endStreams(cc *C.struct_cctx) {
 }
 
 var _ shim.StreamBackend = (*Backend)(nil)
+var _ shim.IssuingLauncher = (*Backend)(nil)

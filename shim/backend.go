@@ -243,6 +243,13 @@ type StreamBackend interface {
 }
 
 // streamBackend is the backend as a StreamBackend, if it is one.
+// IssuingLauncher is a StreamBackend that takes the issuing thread's state and stream with a
+// launch (LaunchPacked reads both from the thread): each look-up of the thread's state is a
+// call into C, and a launch loop otherwise made two per launch for the one stream.
+type IssuingLauncher interface {
+	LaunchPackedOn(ts *ThreadState, s *Stream, fn uintptr, params []ParamInfo, lc LaunchConfig, args []byte) Status
+}
+
 func streamBackend() (StreamBackend, bool) {
 	sb, ok := S().Backend.(StreamBackend)
 	return sb, ok

@@ -344,11 +344,11 @@ func (n *GraphNode) Remove() {
 // capturing stream would be.
 func Record(d *Device, op func(s *Stream) Status) ([]Node, Status) {
 	s := &Stream{Dev: d}
-	s.capture = &Capture{Mode: CaptureRelaxed, Origin: s, Graph: NewGraph()}
+	s.capture.Store(&Capture{Mode: CaptureRelaxed, Origin: s, Graph: NewGraph()})
 	if st := op(s); st != OK {
 		return nil, st
 	}
-	return s.capture.Graph.Snapshot(), OK
+	return s.capture.Load().Graph.Snapshot(), OK
 }
 
 // NodesAt reads n node handles at p, each the caller's and of g: the dependency lists of

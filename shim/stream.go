@@ -29,8 +29,10 @@ type Stream struct {
 	Default  bool
 	ID       uint64 // cudaStreamGetId: unique in the process, never reused
 
-	mu      sync.Mutex
-	capture *Capture
+	mu sync.Mutex
+	// The capture s belongs to, or nil; changed under mu, read without it (every launch asks,
+	// and almost always of a stream that is not capturing).
+	capture atomic.Pointer[Capture]
 	attrs   map[uint32][LaunchAttrValueSize]byte // cudaStreamSetAttribute's values
 }
 
@@ -177,11 +179,7 @@ func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
 }
 
 // Capturing returns the capture s belongs to, or nil.
-func (s *Stream) Capturing() *Capture {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.capture
-}
+func (s *Stream) Capturing() *Capture { return s.capture.Load() }
 
 // BeginCapture starts recording s into a new graph.
 func (s *Stream) BeginCapture(mode int32) Status {
@@ -193,14 +191,14 @@ func (s *Stream) BeginCapture(mode int32) Status {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.capture != nil {
+	if s.capture.Load() != nil {
 		return ErrIllegalState
 	}
 	captureMu.Lock()
 	captureSeq++
 	id := captureSeq
 	captureMu.Unlock()
-	s.capture = &Capture{ID: id, Mode: mode, Origin: s, Graph: NewGraph()}
+	s.capture.Store(&Capture{ID: id, Mode: mode, Origin: s, Graph: NewGraph()})
 	return OK
 }
 
@@ -210,7 +208,8 @@ func (s *Stream) BeginCaptureToGraph(mode int32, g *Graph, deps []*GraphNode) St
 		return st
 	}
 	s.mu.Lock()
-	s.capture.Graph, s.capture.into, s.capture.tail = g, true, deps
+	c := s.capture.Load()
+	c.Graph, c.into, c.tail = g, true, deps
 	s.mu.Unlock()
 	return OK
 }
@@ -218,7 +217,7 @@ func (s *Stream) BeginCaptureToGraph(mode int32, g *Graph, deps []*GraphNode) St
 // EndCapture stops the capture s started and returns its graph.
 func (s *Stream) EndCapture() (*Graph, Status) {
 	s.mu.Lock()
-	c := s.capture
+	c := s.capture.Load()
 	if c == nil {
 		s.mu.Unlock()
 		return nil, ErrIllegalState
@@ -227,12 +226,12 @@ func (s *Stream) EndCapture() (*Graph, Status) {
 		s.mu.Unlock()
 		return nil, ErrCaptureUnmatched
 	}
-	s.capture = nil
+	s.capture.Store(nil)
 	s.mu.Unlock()
 	for _, j := range c.joined {
 		j.mu.Lock()
-		if j.capture == c {
-			j.capture = nil
+		if j.capture.Load() == c {
+			j.capture.Store(nil)
 		}
 		j.mu.Unlock()
 	}
@@ -251,8 +250,8 @@ func (s *Stream) EndCapture() (*Graph, Status) {
 // join makes s part of capture c (a stream waiting on an event recorded in c).
 func (s *Stream) join(c *Capture) {
 	s.mu.Lock()
-	if s.capture == nil {
-		s.capture = c
+	if s.capture.Load() == nil {
+		s.capture.Store(c)
 		c.joined = append(c.joined, s)
 	}
 	s.mu.Unlock()
@@ -261,8 +260,8 @@ func (s *Stream) join(c *Capture) {
 // invalidate breaks the capture s belongs to: the operation was illegal during capture.
 func (s *Stream) invalidate() {
 	s.mu.Lock()
-	if s.capture != nil {
-		s.capture.Invalidated = true
+	if c := s.capture.Load(); c != nil {
+		c.Invalidated = true
 	}
 	s.mu.Unlock()
 }
@@ -298,8 +297,11 @@ func (s *Stream) Enqueue(n Node) Status {
 		c.noteIssued(s)
 		return OK
 	}
-	if _, ok := streamBackend(); ok { // as issuing does, without a closure per operation
+	if sb, ok := streamBackend(); ok { // as issuing does, without a closure per operation
 		ts := Thread()
+		if il, ok := sb.(IssuingLauncher); ok && n.Kind == NodeKernel && n.Kernel.Native != 0 {
+			return il.LaunchPackedOn(ts, s, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
+		}
 		prev := ts.Issuing
 		ts.Issuing = s
 		st := execute(s.Dev, n)
