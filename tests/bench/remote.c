@@ -71,15 +71,21 @@ int main(int argc, char **argv) {
 	if (!r) r = cuModuleGetFunction(&fn, mod, "vgpu_empty");
 	if (r) printf("launch_throughput error %d\n", r);
 	else {
-		const int N = 20000;
+		/* The best of 5 rounds of 50,000: one short round moved ±20% between runs on the
+		 * GPU machine, more than the changes it was to judge. */
+		const int N = 50000, ROUNDS = 5;
 		cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL);
-		cuCtxSynchronize();
-		double t = now();
-		for (int i = 0; i < N; i++) cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL);
 		int s = cuCtxSynchronize();
-		double dt = now() - t;
+		double best = 0;
+		for (int round = 0; round < ROUNDS && !s; round++) {
+			double t = now();
+			for (int i = 0; i < N; i++) cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL);
+			s = cuCtxSynchronize();
+			double rate = N / (now() - t);
+			if (rate > best) best = rate;
+		}
 		if (s) printf("launch_throughput error %d\n", s);
-		else printf("launch_throughput %.0f kernels/s\n", N / dt);
+		else printf("launch_throughput %.0f kernels/s\n", best);
 	}
 
 	const size_t n = 256 << 20;
