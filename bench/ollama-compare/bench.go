@@ -49,6 +49,12 @@ type modeResult struct {
 	Median       figures   `json:"median"`          // filled in by the report
 	Ratio        figures   `json:"ratio_to_native"` // the same, over native's
 
+	// With --rounds: each round's load and medians, and (filled in by the report) its
+	// ratios to native's of the same round.
+	RoundLoads   []float64 `json:"round_load_s,omitempty"`
+	RoundMedians []figures `json:"round_medians,omitempty"`
+	RoundRatios  []figures `json:"round_ratios,omitempty"`
+
 	Residency *residency        `json:"residency,omitempty"`
 	Hidden    *hidden           `json:"hidden_gpu,omitempty"`
 	Samples   map[string]sample `json:"samples,omitempty"`
@@ -222,4 +228,25 @@ func filler(n int) string {
 		b.WriteString(words[x%uint32(len(words))])
 	}
 	return b.String()[:n]
+}
+
+// medians are r's figures as measured so far (one round's, before absorb).
+func (r *modeResult) medians() figures {
+	return figures{LoadS: r.LoadS, PromptTPS: median(r.PromptTPS), DecodeTPS: median(r.DecodeTPS), ShortMs: median(r.ShortMs)}
+}
+
+// absorb adds a later round o of the same mode to r: its runs join r's, its load and medians
+// are kept as its round's, and its failure, if r had none, becomes r's. The identity samples
+// stay the first round's.
+func (r *modeResult) absorb(o *modeResult, round int) {
+	r.ShortMs = append(r.ShortMs, o.ShortMs...)
+	r.PromptTPS = append(r.PromptTPS, o.PromptTPS...)
+	r.PromptTokens = append(r.PromptTokens, o.PromptTokens...)
+	r.DecodeTPS = append(r.DecodeTPS, o.DecodeTPS...)
+	r.DecodeTokens = append(r.DecodeTokens, o.DecodeTokens...)
+	r.RoundLoads = append(r.RoundLoads, o.LoadS)
+	r.RoundMedians = append(r.RoundMedians, o.medians())
+	if r.Error == "" && o.Error != "" {
+		r.Error = fmt.Sprintf("round %d: %s", round+1, o.Error)
+	}
 }

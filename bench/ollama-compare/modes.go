@@ -64,16 +64,27 @@ func (e *runEnv) benchmark(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	rep := newReport(e)
-	for _, mode := range e.cfg.modes {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		fmt.Fprintf(e.stderr, "ollama-compare: mode %s\n", mode)
-		r := e.runMode(ctx, mode)
-		rep.Modes = append(rep.Modes, r)
-		if mode == "native" && r.Error == "" {
-			fmt.Fprintln(e.stderr, "ollama-compare: native again, for the identity baseline")
-			rep.NativeAgain = e.runMode(ctx, "native-again")
+	for round := 0; round < e.cfg.rounds; round++ {
+		for i, mode := range e.cfg.modes {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if e.cfg.rounds > 1 {
+				fmt.Fprintf(e.stderr, "ollama-compare: round %d of %d, mode %s\n", round+1, e.cfg.rounds, mode)
+			} else {
+				fmt.Fprintf(e.stderr, "ollama-compare: mode %s\n", mode)
+			}
+			r := e.runMode(ctx, mode)
+			if round > 0 {
+				rep.Modes[i].absorb(r, round)
+				continue
+			}
+			r.RoundLoads, r.RoundMedians = []float64{r.LoadS}, []figures{r.medians()}
+			rep.Modes = append(rep.Modes, r)
+			if mode == "native" && r.Error == "" {
+				fmt.Fprintln(e.stderr, "ollama-compare: native again, for the identity baseline")
+				rep.NativeAgain = e.runMode(ctx, "native-again")
+			}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -58,6 +58,7 @@ type modelInfo struct {
 
 type settings struct {
 	Runs         int  `json:"runs"`
+	Rounds       int  `json:"rounds"`
 	NumPredict   int  `json:"num_predict"`
 	Parallel     int  `json:"parallel"`
 	NumCtx       int  `json:"num_ctx"`
@@ -73,7 +74,7 @@ func newReport(e *runEnv) *report {
 		Ollama:  ollamaInfo{Dir: e.cfg.ollamaDir, Version: e.version},
 		VGPU:    vgpuInfo{Dir: e.cfg.vgpuDir, ServerBackend: e.cfg.serverBackend},
 		Model:   modelInfo{Name: modelName, Path: e.modelPath, TestModel: e.cfg.testModel, Digest: e.digest},
-		Settings: settings{Runs: e.cfg.runs, NumPredict: e.cfg.numPredict, Parallel: e.cfg.parallel,
+		Settings: settings{Runs: e.cfg.runs, Rounds: e.cfg.rounds, NumPredict: e.cfg.numPredict, Parallel: e.cfg.parallel,
 			NumCtx: e.ctxLen, PromptBytes: len(e.plan.longText), PromptTokens: e.promptTokens, HideGPU: e.cfg.hideGPU},
 	}
 	if st, err := os.Stat(e.modelPath); err == nil {
@@ -107,7 +108,10 @@ func (rep *report) evaluate() {
 	}
 	for i := len(rep.Modes) - 1; i >= 0; i-- { // the first mode's count wins over setup's
 		r := rep.Modes[i]
-		r.Median = figures{LoadS: r.LoadS, PromptTPS: median(r.PromptTPS), DecodeTPS: median(r.DecodeTPS), ShortMs: median(r.ShortMs)}
+		r.Median = r.medians()
+		if len(r.RoundLoads) > 1 {
+			r.Median.LoadS = median(r.RoundLoads)
+		}
 		if len(r.PromptTokens) > 0 {
 			rep.Settings.PromptTokens = r.PromptTokens[0]
 		}
@@ -119,9 +123,18 @@ func (rep *report) evaluate() {
 		if native == nil {
 			continue
 		}
-		n := native.Median
-		r.Ratio = figures{LoadS: ratio(r.Median.LoadS, n.LoadS), PromptTPS: ratio(r.Median.PromptTPS, n.PromptTPS),
-			DecodeTPS: ratio(r.Median.DecodeTPS, n.DecodeTPS), ShortMs: ratio(r.Median.ShortMs, n.ShortMs)}
+		r.Ratio = ratios(r.Median, native.Median)
+		r.RoundRatios = nil
+		if len(r.RoundMedians) > 1 {
+			for k, m := range r.RoundMedians {
+				if k < len(native.RoundMedians) {
+					r.RoundRatios = append(r.RoundRatios, ratios(m, native.RoundMedians[k]))
+				}
+			}
+			if r != native {
+				rep.Notes = append(rep.Notes, roundNote(r))
+			}
+		}
 		if r == native {
 			r.Identity = compare(names, native.Samples, again, again)
 			continue
@@ -184,6 +197,9 @@ func (rep *report) table(w io.Writer) {
 	runs := fmt.Sprintf("the median of %d runs", s.Runs)
 	if s.Runs == 1 {
 		runs = "one run"
+	}
+	if s.Rounds > 1 {
+		runs = fmt.Sprintf("the median of %d runs in each of %d rounds of every mode (native first in each)", s.Runs, s.Rounds)
 	}
 	fmt.Fprintf(w, "- each figure %s; long prompt %d tokens; decode %d tokens; identity over a short, "+
 		"a long and %d concurrent requests; (×) = mode / native\n\n", runs, s.PromptTokens, s.NumPredict, s.Parallel)
@@ -335,4 +351,21 @@ func machineInfo() machine {
 		}
 	}
 	return m
+}
+
+// ratios is m over native's n, figure by figure.
+func ratios(m, n figures) figures {
+	return figures{LoadS: ratio(m.LoadS, n.LoadS), PromptTPS: ratio(m.PromptTPS, n.PromptTPS),
+		DecodeTPS: ratio(m.DecodeTPS, n.DecodeTPS), ShortMs: ratio(m.ShortMs, n.ShortMs)}
+}
+
+// roundNote lists a mode's decode and prompt ratios round by round: their spread is how far
+// one round's figure can be trusted on this machine.
+func roundNote(r *modeResult) string {
+	var dec, pro []string
+	for _, f := range r.RoundRatios {
+		dec = append(dec, fmt.Sprintf("%.2f×", f.DecodeTPS))
+		pro = append(pro, fmt.Sprintf("%.2f×", f.PromptTPS))
+	}
+	return fmt.Sprintf("%s, round by round: decode %s; prompt %s", r.Mode, strings.Join(dec, " "), strings.Join(pro, " "))
 }

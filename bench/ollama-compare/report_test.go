@@ -161,3 +161,40 @@ func TestCell(t *testing.T) {
 		}
 	}
 }
+
+// With --rounds, a mode's later rounds join its first: each figure is the median of every
+// round's runs, the load the median of the rounds' loads, and each round's ratios are
+// against native's of the same round, listed in the notes. A later round's failure fails
+// the mode.
+func TestRoundsPoolTheRunsAndKeepEachRoundsRatios(t *testing.T) {
+	round := func(mode string, load, decode float64) *modeResult {
+		return &modeResult{Mode: mode, LoadS: load, ShortMs: []float64{10}, PromptTPS: []float64{decode * 10},
+			DecodeTPS: []float64{decode}, DecodeTokens: []int{128}}
+	}
+	first := func(r *modeResult) *modeResult {
+		r.RoundLoads, r.RoundMedians = []float64{r.LoadS}, []figures{r.medians()}
+		return r
+	}
+	// The machine slows in round 2: native and remote alike.
+	native, remote := first(round("native", 1, 100)), first(round("remote", 2, 90))
+	native.absorb(round("native", 3, 50), 1)
+	remote.absorb(round("remote", 4, 45), 1)
+	native.absorb(round("native", 2, 98), 2)
+	remote.absorb(round("remote", 3, 88), 2)
+	rep := &report{Settings: settings{Runs: 1, Rounds: 3}, Modes: []*modeResult{native, remote}}
+	rep.evaluate()
+	if native.Median.DecodeTPS != 98 || remote.Median.DecodeTPS != 88 || remote.Median.LoadS != 3 {
+		t.Errorf("medians: native %+v, remote %+v", native.Median, remote.Median)
+	}
+	if len(remote.RoundRatios) != 3 || remote.RoundRatios[1].DecodeTPS != 0.9 {
+		t.Fatalf("round ratios %+v", remote.RoundRatios)
+	}
+	if len(rep.Notes) != 1 || rep.Notes[0] != "remote, round by round: decode 0.90× 0.90× 0.90×; prompt 0.90× 0.90× 0.90×" {
+		t.Errorf("notes %q", rep.Notes)
+	}
+
+	remote.absorb(&modeResult{Mode: "remote", Error: "first request: boom"}, 3)
+	if remote.Error != "round 4: first request: boom" {
+		t.Errorf("a later round's failure: %q", remote.Error)
+	}
+}

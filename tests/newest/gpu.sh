@@ -4,6 +4,9 @@
 # NVIDIA's CUDA 13 libraries as the release bundles them, and compare Ollama native, remote
 # and local with bench/ollama-compare. The build is kept in BUILD between runs.
 # usage: gpu.sh LLAMA_SRC OLLAMA_BINARY VGPU_BUILD OUT [SIZE:TYPE] [MODES]
+# env: BUILD (the llama.cpp build, kept), RUNS (runs per mode, 1), ROUNDS (rounds of every
+# mode, 1: on a machine whose speed drifts, 3 rounds of 1 run judge a change better than one
+# round of 3), KEEP (keep the logs)
 set -euo pipefail
 SRC=$1 OLLAMA=$2 VB=$3 OUT=$4 MODEL=${5:-qwen0.5b:q8_0} MODES=${6:-native,remote,local}
 BUILD=${BUILD:-/tmp/llama-cuda}
@@ -29,4 +32,4 @@ done
 for n in cudart cublas cublasLt; do cp -P "$CUDA"/lib64/lib$n.so.13* "$T/lib/ollama/cuda_v13/"; done
 ls -la "$T/lib/ollama" "$T/lib/ollama/cuda_v13" >"$OUT/tree.txt"
 "$VB/bin/ollama-compare" --ollama "$T" --vgpu "$VB" --testmodel "$MODEL" --modes "$MODES" \
-	--runs "${RUNS:-1}" --json "$OUT/compare-${MODEL//:/-}.json" ${KEEP:+--keep} 2>&1 | tee "$OUT/compare-${MODEL//:/-}.txt"
+	--runs "${RUNS:-1}" --rounds "${ROUNDS:-1}" --json "$OUT/compare-${MODEL//:/-}.json" ${KEEP:+--keep} 2>&1 | tee "$OUT/compare-${MODEL//:/-}.txt"
