@@ -199,7 +199,11 @@ func (rep *report) table(w io.Writer) {
 		runs = "one run"
 	}
 	if s.Rounds > 1 {
-		runs = fmt.Sprintf("the median of %d runs in each of %d rounds of every mode (native first in each)", s.Runs, s.Rounds)
+		each := fmt.Sprintf("%d runs", s.Runs)
+		if s.Runs == 1 {
+			each = "one run"
+		}
+		runs = fmt.Sprintf("the median of %s in each of %d rounds of every mode (native first in each)", each, s.Rounds)
 	}
 	fmt.Fprintf(w, "- each figure %s; long prompt %d tokens; decode %d tokens; identity over a short, "+
 		"a long and %d concurrent requests; (×) = mode / native\n\n", runs, s.PromptTokens, s.NumPredict, s.Parallel)
