@@ -111,14 +111,14 @@ func code(op uint32, p []byte) []byte {
 		}
 		return out
 	case wire.OpLaunch, wire.OpLaunchAttrs:
-		return launchOp(cb, op, p, nil)
+		return launchOp(cb, shim.Thread(), op, p, nil)
 	}
 	return reply(shim.ErrNotSupported)
 }
 
 // launchOp checks a launch against the model and runs it; with pipe, a launch that would
 // reach the backend is queued on the session's launch thread instead (pipeline.go).
-func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte {
+func launchOp(cb shim.CodeBackend, ts *shim.ThreadState, op uint32, p []byte, pipe *launchPipe) []byte {
 	le := binary.LittleEndian
 	{
 		if len(p) < wire.LaunchHeader {
@@ -141,7 +141,7 @@ func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte
 			}
 			args = p[wire.LaunchAttrsAt(int(n)):]
 		}
-		k, ok := shim.Lookup[*shim.Kernel](shim.KindFunction, uintptr(le.Uint64(p)))
+		k, ok := shim.LookupAs[*shim.Kernel](ts, shim.KindFunction, uintptr(le.Uint64(p)))
 		if !ok || k.Native == 0 {
 			return reply(shim.ErrInvalidDeviceFunction)
 		}
@@ -154,7 +154,7 @@ func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte
 		if s := shim.CheckLaunch(d, k, lc); s != shim.OK {
 			return reply(s)
 		}
-		s, res := shim.ResolveStream(lc.Stream, d)
+		s, res := shim.ResolveStreamAs(ts, lc.Stream, d)
 		if res != shim.OK {
 			return reply(res)
 		}
@@ -174,7 +174,7 @@ func launchOp(cb shim.CodeBackend, op uint32, p []byte, pipe *launchPipe) []byte
 		// Through the stream: a capturing stream records the launch for its graph, whose
 		// replay on this server then launches it again (the payload is this frame's own), its
 		// attributes with it.
-		return staticReply(s.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
+		return staticReply(s.EnqueueKernelAs(ts, shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: lc, ArgBlock: args}, events))
 	}
 }
 

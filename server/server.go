@@ -363,6 +363,9 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	shim.EnterClient(s.id)
 	defer shim.LeaveClient()
+	// The thread's state, once: this goroutine keeps the thread, and the thread serves this
+	// client alone, so the launch path need not ask C for it at every launch.
+	ts := shim.Thread()
 	// Marks this session's calls in flight: memory it has mapped by IPC handle is released
 	// only once a call that may be touching it has returned (shim/quiesce.go).
 	slot := shim.NewCallSlot()
@@ -456,12 +459,14 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		slot.Enter()
 		switch {
 		case piped:
-			if resp = launchOp(cb, h.Op, payload, pipe); status(h.Op, resp) != 0 {
+			if resp = launchOp(cb, ts, h.Op, payload, pipe); status(h.Op, resp) != 0 {
 				// A failure found here comes after any of the launches queued before it.
 				if st, _ := pipe.drain(); st != shim.OK && deferred == 0 {
 					deferred = status(wire.OpLaunch, reply(st))
 				}
 			}
+		case cb != nil && (h.Op == wire.OpLaunch || h.Op == wire.OpLaunchAttrs):
+			resp = launchOp(cb, ts, h.Op, payload, nil)
 		case h.Op == wire.OpShmAttach:
 			resp = window.attach(c, payload)
 		case h.Op == wire.OpShmFileAttach:

@@ -186,9 +186,24 @@ func (t *handleTable) resolve(k Kind, h uintptr, owner uint64) (any, bool) {
 }
 
 // Lookup returns the object behind h if h is a live handle of kind k that the caller owns.
-func Lookup[T any](k Kind, h uintptr) (T, bool) {
+func Lookup[T any](k Kind, h uintptr) (T, bool) { return lookupOwned[T](CallerOwner(), k, h) }
+
+// LookupAs is Lookup for a caller that holds its thread's state already (ts, Thread()'s):
+// a server session, whose thread serves one client, on its per-launch path.
+func LookupAs[T any](ts *ThreadState, k Kind, h uintptr) (T, bool) {
+	return lookupOwned[T](ts.callerOwner(), k, h)
+}
+
+// callerOwner is CallerOwner for the thread whose state ts is.
+func (ts *ThreadState) callerOwner() uint64 {
+	if !serving.Load() {
+		return 0
+	}
+	return ts.Owner
+}
+
+func lookupOwned[T any](owner uint64, k Kind, h uintptr) (T, bool) {
 	var zero T
-	owner := CallerOwner()
 	t := tables
 	t.mu.RLock()
 	obj, ok := t.resolve(k, h, owner)

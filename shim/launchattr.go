@@ -141,7 +141,13 @@ func CheckLaunchAttrIDs(attrs []LaunchAttr) Status {
 // EnqueueKernel enqueues a kernel node on s, then records the events its launch attributes
 // named (SplitLaunchAttrs). n.Launch.Attrs must hold only the attributes a backend applies.
 func (s *Stream) EnqueueKernel(n Node, events []*Event) Status {
-	if st := s.Enqueue(n); st != OK {
+	return s.EnqueueKernelAs(nil, n, events)
+}
+
+// EnqueueKernelAs is EnqueueKernel for a caller holding its thread's state (ts; nil: look it
+// up), as a server session does once for all its launches.
+func (s *Stream) EnqueueKernelAs(ts *ThreadState, n Node, events []*Event) Status {
+	if st := s.enqueueAs(ts, n); st != OK {
 		return st
 	}
 	for _, e := range events {

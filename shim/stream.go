@@ -178,6 +178,18 @@ func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
 	return s, OK
 }
 
+// ResolveStreamAs is ResolveStream for a caller holding its thread's state (LookupAs).
+func ResolveStreamAs(ts *ThreadState, h uintptr, dev *Device) (*Stream, Status) {
+	if h == 0 || h == StreamLegacy || h == StreamPerThread {
+		return ResolveStream(h, dev)
+	}
+	s, ok := LookupAs[*Stream](ts, KindStream, h)
+	if !ok {
+		return nil, ErrInvalidHandle
+	}
+	return s, OK
+}
+
 // Capturing returns the capture s belongs to, or nil.
 func (s *Stream) Capturing() *Capture { return s.capture.Load() }
 
@@ -288,7 +300,11 @@ func (s *Stream) Close() {
 }
 
 // Enqueue issues node on s: recorded when s is capturing, executed otherwise.
-func (s *Stream) Enqueue(n Node) Status {
+func (s *Stream) Enqueue(n Node) Status { return s.enqueueAs(nil, n) }
+
+// enqueueAs is Enqueue for the thread whose state is ts (nil: the calling thread's, looked up
+// when needed).
+func (s *Stream) enqueueAs(ts *ThreadState, n Node) Status {
 	if c := s.Capturing(); c != nil {
 		if c.Invalidated {
 			return ErrCaptureInvalidated
@@ -298,7 +314,9 @@ func (s *Stream) Enqueue(n Node) Status {
 		return OK
 	}
 	if sb, ok := streamBackend(); ok { // as issuing does, without a closure per operation
-		ts := Thread()
+		if ts == nil {
+			ts = Thread()
+		}
 		if il, ok := sb.(IssuingLauncher); ok && n.Kind == NodeKernel && n.Kernel.Native != 0 {
 			return il.LaunchPackedOn(ts, s, n.Kernel.Native, n.Kernel.Params, n.Launch, n.ArgBlock)
 		}
