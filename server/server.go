@@ -484,7 +484,15 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		default:
 			resp = answer(h.Op, payload, byOp)
 		}
-		slot.Leave()
+		// A download answered from device memory (body) stays a call in flight until its bytes
+		// are written: memory another client mapped by IPC handle, and freed meanwhile, is
+		// released only after it (shim/quiesce.go), never under the write.
+		if h.Kind == wire.KindPost {
+			body = nil // a post gets no answer
+		}
+		if body == nil {
+			slot.Leave()
+		}
 		lastEnd = time.Since(monoEpoch)
 		took := lastEnd - start
 		tally.tally(h.Op, byOp, calls, h.Kind == wire.KindPost, took)
@@ -501,7 +509,11 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		if deferred == 0 && drains(h.Op, payload) && status(h.Op, resp) == 0 {
 			kind = wire.KindDrained
 		}
-		if err := w.respond(wire.Header{Kind: kind, Op: h.Op, Seq: h.Seq}, resp, body); err != nil {
+		err = w.respond(wire.Header{Kind: kind, Op: h.Op, Seq: h.Seq}, resp, body)
+		if body != nil {
+			slot.Leave()
+		}
+		if err != nil {
 			return
 		}
 		turn.responded()
