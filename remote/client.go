@@ -267,18 +267,25 @@ func unavailable(lib string) uint64 {
 // queueLocked adds one frame, its payload in parts, to the batch; a large one is written at
 // once from where its parts lie, after what was queued before it. mu is held.
 func queueLocked(h wire.Header, parts ...[]byte) error {
+	_, err := queueAtLocked(h, parts...)
+	return err
+}
+
+// queueAtLocked is queueLocked that also says when it queued the frame (0: it was written
+// at once), so that a post reads the clock once.
+func queueAtLocked(h wire.Header, parts ...[]byte) (int64, error) {
 	n := 0
 	for _, p := range parts {
 		n += len(p)
 	}
 	if n > wire.MaxPayload {
-		return wire.ErrTooLarge
+		return 0, wire.ErrTooLarge
 	}
 	if n >= batchBytes {
 		if err := flushLocked(); err != nil {
-			return err
+			return 0, err
 		}
-		return conn.Writev(append([][]byte{wire.AppendHeader(nil, h, n)}, parts...)...)
+		return 0, conn.Writev(append([][]byte{wire.AppendHeader(nil, h, n)}, parts...)...)
 	}
 	// The batch leaves once the program pauses for flushDelay, so the GPU starts; while it
 	// keeps posting, batches grow for up to batchAge, and the socket and server wake less
@@ -295,7 +302,7 @@ func queueLocked(h wire.Header, parts ...[]byte) error {
 	for _, p := range parts {
 		batch = append(batch, p...)
 	}
-	return nil
+	return now, nil
 }
 
 // roundTrip sends one request frame (its payload in parts) and waits for its response.
@@ -469,10 +476,11 @@ func postLocked(stream uint64, op uint32, parts ...[]byte) error {
 	if op != OpPut && op != OpPut2D && op != OpPutShm {
 		postedLocked(stream)
 	}
-	if err := queueLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...); err != nil {
+	now, err := queueAtLocked(wire.Header{Kind: wire.KindPost, Op: op, Seq: seq}, parts...)
+	if err != nil {
 		return err
 	}
-	if len(batch) >= batchBytes || len(batch) > 0 && sinceEpoch() >= batchDue.Load() {
+	if len(batch) >= batchBytes || len(batch) > 0 && now >= batchDue.Load() {
 		return flushLocked()
 	}
 	if len(batch) > 0 && !flusherAwake.Load() {

@@ -22,16 +22,21 @@ type remoteKernel struct {
 var (
 	codeMu  sync.Mutex
 	modules = map[*shim.Module]uint64{}
-	kernels = map[*shim.Kernel]*remoteKernel{}
+	// The kernels shipped, *shim.Kernel -> *remoteKernel: read without codeMu by every
+	// launch, written under it once per kernel.
+	kernels sync.Map
 )
 
 // shipped returns k's server-side form, shipping its module's image on first use (a
 // program's fat binaries are registered at load, most of them never launched).
 func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
+	if rk, ok := kernels.Load(k); ok {
+		return rk.(*remoteKernel), shim.OK
+	}
 	codeMu.Lock()
 	defer codeMu.Unlock()
-	if rk := kernels[k]; rk != nil {
-		return rk, shim.OK
+	if rk, ok := kernels.Load(k); ok {
+		return rk.(*remoteKernel), shim.OK
 	}
 	mh, st := shipModuleLocked(k.Module)
 	if st != shim.OK {
@@ -57,7 +62,7 @@ func shipped(k *shim.Kernel) (*remoteKernel, shim.Status) {
 		rk.params = append(rk.params, q)
 		rk.size = max(rk.size, int(q.Offset+q.Size))
 	}
-	kernels[k] = rk
+	kernels.Store(k, rk)
 	return rk, shim.OK
 }
 
