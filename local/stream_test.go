@@ -292,3 +292,25 @@ func TestInterprocessEventsFollowTheIssuingStream(t *testing.T) {
 		b.EndClient(48)
 	})
 }
+
+// A kernel a stream enqueues reaches the driver on that stream's driver stream: the stream
+// and the thread's state go to the backend with the launch (shim.IssuingLauncher), as the
+// server's launch path hands them, and the launch lands where one issued on that stream does.
+func TestAStreamsEnqueuedLaunchGoesToItsOwnDriverStream(t *testing.T) {
+	b := withFakeGPU(t)
+	shim.AsClient(43, func() {
+		fakeClient(t, b)
+		a, other := &shim.Stream{}, &shim.Stream{}
+		k := &shim.Kernel{Native: testFn}
+		on(other, func() { // what the thread names as issuing is not the launch's stream
+			require.Equal(t, shim.OK, a.EnqueueKernel(shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: oneBlock}, nil))
+			require.Equal(t, shim.OK, a.EnqueueKernelAs(shim.Thread(), shim.Node{Kind: shim.NodeKernel, Kernel: k, Launch: oneBlock}, nil))
+		})
+		on(a, func() { require.Equal(t, shim.OK, b.LaunchPacked(testFn, nil, oneBlock, nil)) })
+		launches := streamsOf(fakeLog(), "launch")
+		require.Len(t, launches, 3)
+		require.NotZero(t, launches[0], "a stream of the program's own, not the NULL stream")
+		require.Equal(t, []uintptr{launches[0], launches[0], launches[0]}, launches)
+		b.EndClient(43)
+	})
+}
