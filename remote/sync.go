@@ -38,7 +38,7 @@ var (
 	// stream of its own: those syncs need no round trip. All guarded by mu.
 	lastPostOn  = map[uint64]uint64{}
 	lastAnyPost uint64
-	captures  atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
+	captures    atomic.Int32 // stream captures under way: a sync must then reach the server to fail there
 	// The streams and events this client created: a sync on any other handle goes to the
 	// server, which answers it with the error it deserves.
 	ownHandles sync.Map
@@ -58,14 +58,11 @@ func postedLocked(stream uint64) {
 	lastPostOn[stream] = postSeq
 }
 
-// streamArgs is, for each pipelined call, the argument naming the stream its work is on (-1
-// when it names none or more than one: its work counts as any stream's).
-var streamArgs = map[int]int{}
-
-// streamOf is the stream (a server handle) call f's work is on, or anyStream.
+// streamOf is the stream (a server handle) call f's work is on: its one stream argument
+// (ptStreamArgs), or anyStream when it names none or more than one.
 func streamOf(f *api.Func, vals []wire.Value) uint64 {
-	if i, ok := streamArgs[f.Op]; ok && i >= 0 {
-		return vals[i].U
+	if args := ptStreamArgs[f.Op]; len(args) == 1 {
+		return vals[args[0]].U
 	}
 	return anyStream
 }
@@ -110,17 +107,6 @@ func known(h uint64, stream bool) bool {
 func init() {
 	for i := range api.Functions {
 		f := &api.Functions[i]
-		streamArgs[f.Op] = -1
-		for j, a := range f.Args {
-			if a.CType != "cudaStream_t" && a.CType != "CUstream" {
-				continue
-			}
-			if streamArgs[f.Op] >= 0 {
-				streamArgs[f.Op] = -1 // two streams: its work counts as any stream's
-				break
-			}
-			streamArgs[f.Op] = j
-		}
 		if f.Has("sync") {
 			syncOps[uint32(f.Op)] = true
 			// What it waits for is its first argument's kind: a stream, an event, or (none)

@@ -188,9 +188,12 @@ func (t *handleTable) resolve(k Kind, h uintptr, owner uint64) (any, bool) {
 // Lookup returns the object behind h if h is a live handle of kind k that the caller owns.
 func Lookup[T any](k Kind, h uintptr) (T, bool) { return lookupOwned[T](CallerOwner(), k, h) }
 
-// LookupAs is Lookup for a caller that holds its thread's state already (ts, Thread()'s):
-// a server session, whose thread serves one client, on its per-launch path.
+// LookupAs is Lookup for a caller that holds its thread's state already (ts, Thread()'s; nil:
+// look it up): a server session, whose thread serves one client, on its per-launch path.
 func LookupAs[T any](ts *ThreadState, k Kind, h uintptr) (T, bool) {
+	if ts == nil {
+		return Lookup[T](k, h)
+	}
 	return lookupOwned[T](ts.callerOwner(), k, h)
 }
 

@@ -161,7 +161,11 @@ func PerThreadStream(d *Device) *Stream {
 
 // ResolveStream maps a stream handle to its stream; dev is the current device for the
 // special handles.
-func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
+func ResolveStream(h uintptr, dev *Device) (*Stream, Status) { return ResolveStreamAs(nil, h, dev) }
+
+// ResolveStreamAs is ResolveStream for a caller holding its thread's state (LookupAs; nil:
+// look it up).
+func ResolveStreamAs(ts *ThreadState, h uintptr, dev *Device) (*Stream, Status) {
 	if h == 0 || h == StreamLegacy || h == StreamPerThread {
 		if dev == nil {
 			return nil, ErrInvalidContext
@@ -170,18 +174,6 @@ func ResolveStream(h uintptr, dev *Device) (*Stream, Status) {
 			return PerThreadStream(dev), OK
 		}
 		return DefaultStream(dev), OK
-	}
-	s, ok := Lookup[*Stream](KindStream, h)
-	if !ok {
-		return nil, ErrInvalidHandle
-	}
-	return s, OK
-}
-
-// ResolveStreamAs is ResolveStream for a caller holding its thread's state (LookupAs).
-func ResolveStreamAs(ts *ThreadState, h uintptr, dev *Device) (*Stream, Status) {
-	if h == 0 || h == StreamLegacy || h == StreamPerThread {
-		return ResolveStream(h, dev)
 	}
 	s, ok := LookupAs[*Stream](ts, KindStream, h)
 	if !ok {
