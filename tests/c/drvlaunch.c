@@ -141,6 +141,14 @@ static void few_more_trips(const char *self, const char *libdir, const char *wha
 	CHECK(t1 - t0 < (n1 - n0) / 10, "%s cost round trips: %ld for %d", calls, t1 - t0, n1 - n0);
 }
 
+/* current_is checks that cuCtxGetCurrent answers want (and writes it: the output starts as
+ * something else). */
+static void current_is(void *want, const char *what) {
+	void *c = (void *)1;
+	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
+	CHECK(c == want, "%s", what);
+}
+
 static void rules(void) {
 	void *prim = NULL, *c = NULL, *c2 = NULL;
 	unsigned long long id1 = 0, id2 = 0, id3 = 0;
@@ -148,11 +156,9 @@ static void rules(void) {
 	EQ(p_cuInit(0), 0, "cuInit");
 	EQ(p_cuDevicePrimaryCtxRetain(&prim, 0), 0, "retain the primary context");
 	EQ(p_cuCtxSetCurrent(prim), 0, "make it current");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the primary context is current");
+	current_is(prim, "the primary context is current");
 	EQ(p_cuCtxSetCurrent(prim), 0, "setting the current context again");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "still the primary context");
+	current_is(prim, "still the primary context");
 	EQ(p_cuCtxGetDevice(&dev), 0, "cuCtxGetDevice");
 	EQ(dev, 0, "its device");
 	EQ(p_cuCtxGetId(prim, &id1), 0, "cuCtxGetId");
@@ -172,39 +178,32 @@ static void rules(void) {
 		EQ(p_cuDeviceGetAttribute(&v1, 16, 99), 101, "a device that is not there");
 		EQ(p_cuDeviceGetAttribute(NULL, 16, 0), 1, "no output");
 	}
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "a failed cuCtxSetCurrent changed nothing");
+	current_is(prim, "a failed cuCtxSetCurrent changed nothing");
 
 	/* A new context is pushed current; popping it brings the primary back. */
 	EQ(p_cuCtxCreate_v2(&c2, 0, 0), 0, "cuCtxCreate");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == c2 && c2 != prim, "the created context is current");
+	CHECK(c2 != prim, "a context of its own");
+	current_is(c2, "the created context is current");
 	EQ(p_cuCtxGetId(NULL, &id3), 0, "its id");
 	CHECK(id3 != id1, "another id");
 	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop");
 	CHECK(c == c2, "popped the created context");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the primary context is current again");
+	current_is(prim, "the primary context is current again");
 	EQ(p_cuCtxGetId(NULL, &id2), 0, "cuCtxGetId");
 	EQ(id2, id1, "the primary context's id");
 	EQ(p_cuCtxPushCurrent_v2(c2), 0, "push it back");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == c2, "pushed context current");
+	current_is(c2, "pushed context current");
 	EQ(p_cuCtxSetCurrent(c2), 0, "set the current context again");
 	/* Destroying the current context: the one below is current, and the destroyed one is gone
 	 * for every call, whatever was known of it. */
 	EQ(p_cuCtxDestroy_v2(c2), 0, "destroy it");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the primary context is current after the destroy");
+	current_is(prim, "the primary context is current after the destroy");
 	EQ(p_cuCtxSetCurrent(c2), 201, "a destroyed context cannot be made current");
 	EQ(p_cuCtxGetId(c2, &id2), 201, "nor has an id");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "still the primary context");
+	current_is(prim, "still the primary context");
 	/* None current: NULL, and the device query has no context. */
 	EQ(p_cuCtxSetCurrent(NULL), 0, "no context current");
-	c = (void *)1;
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == NULL, "NULL when none is current");
+	current_is(NULL, "NULL when none is current");
 	EQ(p_cuCtxGetDevice(&dev), 201, "cuCtxGetDevice with none current");
 	EQ(p_cuCtxSetCurrent(prim), 0, "the primary again");
 	EQ(p_cuCtxGetDevice(&dev), 0, "cuCtxGetDevice");
@@ -217,30 +216,24 @@ static void rules(void) {
 	c = NULL;
 	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop");
 	CHECK(c == prim, "popped the pushed context");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "it is still current");
+	current_is(prim, "it is still current");
 	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the other");
 	CHECK(c == prim, "popped the pushed context again");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the primary context stays current");
+	current_is(prim, "the primary context stays current");
 	/* A context made between the push and the pops lands on the pushed one: popping it makes
 	 * the pushed context current, and popping that leaves the primary current. */
 	void *c3 = NULL;
 	EQ(p_cuCtxPushCurrent_v2(prim), 0, "push the current context");
 	EQ(p_cuCtxCreate_v2(&c3, 0, 0), 0, "cuCtxCreate on top of it");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == c3, "the new context is current");
+	current_is(c3, "the new context is current");
 	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the new context");
 	CHECK(c == c3, "popped the new context");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the pushed context is current");
+	current_is(prim, "the pushed context is current");
 	EQ(p_cuCtxPopCurrent_v2(&c), 0, "pop the pushed context");
 	CHECK(c == prim, "popped the pushed context");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "the primary context is current at the bottom");
+	current_is(prim, "the primary context is current at the bottom");
 	EQ(p_cuCtxDestroy_v2(c3), 0, "destroy the made context");
-	EQ(p_cuCtxGetCurrent(&c), 0, "cuCtxGetCurrent");
-	CHECK(c == prim, "destroying a context that is not current changes nothing");
+	current_is(prim, "destroying a context that is not current changes nothing");
 }
 
 /* The child: n pushes and pops of the current context. Over remote they cost no round trip. */
