@@ -97,6 +97,9 @@ func handshakeLocked(nc wire.Conn, network string, c *shim.Config) ([]shim.Devic
 	shm.network = network
 	if network == "unix" { // pinned allocations may be shared with a server on this host
 		shim.SetSharedHost(sharedHost{})
+		if err := attachRingsLocked(); err != nil {
+			return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
+		}
 	}
 	flusherOnce.Do(func() { // only a process that talks to a server needs one
 		flushDelay = envMicros("VGPU_FLUSH_US", flushDelay)

@@ -25,6 +25,7 @@ const (
 	OpPutHost       = wire.OpPutHost
 	OpGetHost       = wire.OpGetHost
 	OpShmFileAttach = wire.OpShmFileAttach
+	OpRingAttach    = wire.OpRingAttach
 	OpLaunchAttrs   = wire.OpLaunchAttrs
 	OpGlobal        = wire.OpGlobal
 	OpPoolAttr      = wire.OpPoolAttr

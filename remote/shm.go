@@ -110,7 +110,7 @@ func sharedMemfd(name string, size int) (int, []byte, error) {
 // requestFDLocked sends request seq passing fd with its frame, after the frames queued
 // before it; mu is held. A failed write loses the connection, as any request's does.
 func requestFDLocked(op uint32, fd int, payload []byte) error {
-	fc, ok := conn.(*wire.FDConn)
+	fc, ok := conn.(interface{ SendFD([]byte, int) error }) // a socket, or the rings beside one
 	if !ok {
 		return fmt.Errorf("descriptors travel on unix sockets only")
 	}

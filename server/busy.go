@@ -45,6 +45,13 @@ func (w *busyWriter) respond(h wire.Header, payload, more []byte) error {
 	return w.c.Writev(wire.AppendHeader(nil, h, len(payload)+len(more)), payload, more)
 }
 
+// use moves the writer onto c (the client's rings, after the socket answered their attach).
+func (w *busyWriter) use(c wire.Conn) {
+	w.mu.Lock()
+	w.c = c
+	w.mu.Unlock()
+}
+
 func (w *busyWriter) stop() {
 	w.mu.Lock()
 	w.shut = true

@@ -407,6 +407,14 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		log.Infow("client's calls: requests/posts and server time, most frequent first", "top", calls.top(15, byOp))
 		turn.log(log)
 	}()
+	// The client's rings, once attached: unmapped after the busy writer has stopped.
+	var rings *wire.RingConn
+	var ringRegion []byte
+	defer func() {
+		if ringRegion != nil {
+			unix.Munmap(ringRegion)
+		}
+	}()
 	// Buffered: a client batches its pipelined calls, and one read then takes many frames.
 	in := bufio.NewReaderSize(c, 256<<10)
 	w := newBusyWriter(c)
@@ -467,6 +475,12 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			}
 		case cb != nil && (h.Op == wire.OpLaunch || h.Op == wire.OpLaunchAttrs):
 			resp = launchOp(cb, ts, h.Op, payload, nil)
+		case h.Op == wire.OpRingAttach:
+			var rc *wire.RingConn
+			var region []byte
+			if resp, rc, region = attachRing(c, payload); rc != nil { // once: c is a socket only until then
+				rings, ringRegion = rc, region
+			}
 		case h.Op == wire.OpShmAttach:
 			resp = window.attach(c, payload)
 		case h.Op == wire.OpShmFileAttach:
@@ -515,6 +529,13 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 		if err != nil {
 			return
+		}
+		if rings != nil && c != wire.Conn(rings) {
+			// Answered on the socket; from here on both sides' frames cross the rings (the
+			// client sent nothing more meanwhile: what it did is dropped).
+			c = rings
+			in.Reset(rings)
+			w.use(rings)
 		}
 		turn.responded()
 	}

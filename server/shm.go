@@ -53,7 +53,7 @@ func (w *shmWindow) attach(c wire.Conn, p []byte) []byte {
 // receivedFD is the descriptor the client passed (SCM_RIGHTS) with the request being
 // served: only a unix socket carries one (a TLS session's peer is on another host).
 func receivedFD(c wire.Conn) (int, shim.Status) {
-	fc, ok := c.(*wire.FDConn)
+	fc, ok := c.(interface{ TakeFD() (int, bool) }) // a socket, or the rings beside one
 	if !ok {
 		return -1, shim.ErrNotSupported
 	}
@@ -375,4 +375,29 @@ func (s *downloadStage) release() {
 		unmap(s.b, s.pinned)
 		s.b = nil
 	}
+}
+
+// attachRing maps the rings a client on this host passed (OpRingAttach) and returns the
+// connection through them, which serves the client from its next request on, and the
+// region, which the session unmaps when it ends. Once per connection, on its socket.
+func attachRing(c wire.Conn, p []byte) (resp []byte, rc *wire.RingConn, region []byte) {
+	fd, st := receivedFD(c) // taken whatever the request says, so the next request's stays next
+	if st != shim.OK {
+		return reply(st), nil, nil
+	}
+	defer unix.Close(fd)
+	fc, ok := c.(*wire.FDConn)
+	if !ok || len(p) != 8 || wire.RingSizeOf(binary.LittleEndian.Uint64(p)) == 0 {
+		return reply(shim.ErrInvalidValue), nil, nil
+	}
+	b, st := mapMemfd(fd, binary.LittleEndian.Uint64(p))
+	if st != shim.OK {
+		return reply(st), nil, nil
+	}
+	rc, err := wire.NewRingConn(fc, b, true, wire.SpinWait())
+	if err != nil {
+		unix.Munmap(b)
+		return reply(shim.ErrInvalidValue), nil, nil
+	}
+	return reply(shim.OK), rc, b
 }

@@ -38,6 +38,10 @@ const (
 	OpGetHost     = 0xF013 // u64 src, u64 client address, u64 length: device -> shared host memory
 	// A shared file in place of a memfd (a VM's ivshmem region): u64 size, the nonce, the file's name.
 	OpShmFileAttach = 0xF014
+	// The rings of a client on the server's host (wire.RingConn): u64 the region's size; the
+	// frame carries its memfd (SCM_RIGHTS). After the answer, which comes on the socket, both
+	// sides' frames cross the rings.
+	OpRingAttach = 0xF015
 	// OpLaunch with launch attributes: the same header, then u32 count (at most
 	// shim.MaxLaunchAttrs), count attributes as the program lays them out (u32 id, 4 bytes
 	// padding, 64 bytes of value), then the packed arguments.
