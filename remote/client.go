@@ -486,6 +486,12 @@ func postLocked(stream uint64, op uint32, parts ...[]byte) error {
 	if len(batch) >= batchBytes || len(batch) > 0 && now >= batchDue.Load() {
 		return flushLocked()
 	}
+	if rc, ok := conn.(*wire.RingConn); ok && rc.PeerWaiting() {
+		// The server has caught up and spins on the ring: the post reaches it with no
+		// system call, and the GPU starts now instead of when the batch falls due. (A
+		// server still busy takes the batch when it comes back for more.)
+		return flushLocked()
+	}
 	if len(batch) > 0 && !flusherAwake.Load() {
 		flusherAwake.Store(true)
 		select {

@@ -106,9 +106,11 @@ var _ Conn = (*RingConn)(nil)
 // Socket is the connection the doorbells travel on.
 func (c *RingConn) Socket() *FDConn { return c.sock }
 
-// PeerAwake reports whether the other side is spinning rather than asleep: a write then
-// reaches it with no system call.
-func (c *RingConn) PeerAwake() bool { return atomic.LoadInt32(c.peer) == 0 }
+// PeerWaiting reports whether the other side has read everything written to it and
+// spins for more: a write now reaches it at once and with no system call.
+func (c *RingConn) PeerWaiting() bool {
+	return atomic.LoadInt32(c.peer) == awake && atomic.LoadUint64(c.tx.tail) == c.shown
+}
 
 // available is how many bytes wait in rx, or an error when the peer's head is impossible.
 func (c *RingConn) available() (uint64, error) {
