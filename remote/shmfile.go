@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
+	"vgpu/wire"
 )
 
 // The shared-file window, for a client that cannot pass a descriptor: a VM guest whose
@@ -46,6 +47,15 @@ func attachShmFile(path, name string) {
 		fail("smaller than 4 MiB", "size", fi.Size())
 		return
 	}
+	// The rings, where the control connection can ring their doorbell (a plain socket), lie
+	// at the file's end, past the window.
+	window, rings := size, 0
+	if _, plain := conn.(*wire.FDConn); plain {
+		if n := ringSize(); n > 0 && size-int64(wire.RingRegionSize(n)) >= 4<<20 {
+			rings = wire.RingRegionSize(n)
+			window = size - int64(rings)
+		}
+	}
 	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		fail("cannot map", "err", err)
@@ -59,7 +69,7 @@ func attachShmFile(path, name string) {
 	}
 	binary.LittleEndian.PutUint64(b, 0) // the consumed counter: a previous client's is stale
 	copy(b[ShmNonceOffset:], nonce)
-	req := append(append(u64s(uint64(size)), nonce...), name...)
+	req := append(append(u64s(uint64(window)), nonce...), name...)
 	var resp []byte
 	if err = requestLocked(OpShmFileAttach, req); err == nil {
 		resp, err = readResponseLocked()
@@ -70,9 +80,36 @@ func attachShmFile(path, name string) {
 		fail("the server refused it (its log says why)")
 		return
 	}
-	half := (int(size) - shmHeader) / 2
-	shm.base, shm.ring, shm.download = b, b[shmHeader:shmHeader+half], b[shmHeader+half:]
+	half := (int(window) - shmHeader) / 2
+	shm.base, shm.ring, shm.download = b[:window], b[shmHeader:shmHeader+half], b[shmHeader+half:window]
 	shm.produced = 0
 	shm.on = true
-	shim.Log().Infow("shared file attached: bulk copies go through it", "file", path, "name", name, "bytes", size)
+	shim.Log().Infow("shared file attached: bulk copies go through it", "file", path, "name", name, "bytes", window)
+	if rings > 0 {
+		attachFileRingsLocked(b[window:window+int64(rings)], uint64(window))
+	}
+}
+
+// attachFileRingsLocked moves the connection onto the rings at offset in the shared file;
+// a server that takes none leaves it on the socket. mu is held.
+func attachFileRingsLocked(region []byte, offset uint64) {
+	fc := conn.(*wire.FDConn)
+	clear(region[:wire.RingHeader]) // positions and flags start at zero: a previous client's are stale
+	var resp []byte
+	err := requestLocked(OpRingAttach, u64s(uint64(len(region)), offset))
+	if err == nil {
+		if resp, err = readResponseLocked(); err != nil {
+			lostLocked(err)
+		}
+	}
+	if err != nil || status(resp) != shim.OK {
+		shim.Log().Infow("the server takes no rings in the shared file; frames use the socket")
+		return
+	}
+	rc, err := wire.NewRingConn(fc, region, false, wire.SpinWait())
+	if err != nil {
+		return
+	}
+	conn = rc
+	shim.Log().Infow("shared file: frames go through rings in it", "bytes", len(region))
 }

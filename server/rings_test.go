@@ -189,3 +189,42 @@ func TestCorruptRingsEndOnlyTheirSession(t *testing.T) {
 	}
 	s.recovered(t, base)
 }
+
+// Rings in a shared file lie past the window the session attached, inside the file: any
+// other place (over the window, past the file's end, unaligned), or no file window at all,
+// is refused. Where they may lie, both sides reach the same memory through them.
+func TestRingsInASharedFileLieInsideItAndPastItsWindow(t *testing.T) {
+	rings := uint64(ringRegion)
+	path, mine := shmFile(t, fileWindow+int64(rings))
+	client, server, _ := peerConns(t)
+	var none shmWindow
+	resp, rc, _ := none.attachRings(server, u64s(rings, fileWindow))
+	require.Equal(t, refused, resp, "no window attached")
+	require.Nil(t, rc)
+
+	var w shmWindow
+	require.Equal(t, accepted, w.attachFile(map[string]string{"vm0": path}, proof(t, mine, fileWindow, "vm0"), shim.Log()))
+	defer w.detach()
+	for name, p := range map[string][]byte{
+		"over the window":       u64s(rings, fileWindow-4096),
+		"past the file's end":   u64s(rings, fileWindow+4096),
+		"unaligned":             u64s(rings, fileWindow+8),
+		"not a ring's size":     u64s(rings-4096, fileWindow),
+		"a huge offset":         u64s(rings, 1<<62),
+		"with the wrong length": u64s(rings),
+	} {
+		resp, rc, _ := w.attachRings(server, p)
+		require.Equal(t, refused, resp, name)
+		require.Nil(t, rc, name)
+	}
+	resp, rc, region := w.attachRings(server, u64s(rings, fileWindow))
+	require.Equal(t, accepted, resp)
+	defer unix.Munmap(region)
+	mine2, err := wire.NewRingConn(client, mine[fileWindow:], false, 0)
+	require.NoError(t, err)
+	go func() { wire.WriteFrame(mine2, wire.Header{Kind: wire.KindRequest, Op: 1, Seq: 7}, []byte("across the file")) }()
+	h, p, err := wire.ReadFrame(rc)
+	require.NoError(t, err)
+	require.Equal(t, uint32(7), h.Seq)
+	require.Equal(t, "across the file", string(p))
+}

@@ -478,7 +478,12 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		case h.Op == wire.OpRingAttach:
 			var rc *wire.RingConn
 			var region []byte
-			if resp, rc, region = attachRing(c, payload); rc != nil { // once: c is a socket only until then
+			if len(payload) == 16 { // in the shared file
+				resp, rc, region = window.attachRings(c, payload)
+			} else {
+				resp, rc, region = attachRing(c, payload)
+			}
+			if rc != nil { // once: c is a socket only until then
 				rings, ringRegion = rc, region
 			}
 		case h.Op == wire.OpShmAttach:

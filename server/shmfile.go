@@ -137,3 +137,29 @@ func ParseShmFile(s string) (name, path string, ok bool) {
 	}
 	return name, path, true
 }
+
+// attachRings maps rings the client laid out in its shared file, after the window
+// (OpRingAttach with u64 size, u64 offset and no descriptor): a VM guest's frames then
+// cross the file too, and its control connection (TCP, vsock) carries only doorbells. The
+// rings must lie past the window, inside the file this session holds.
+func (w *shmWindow) attachRings(c wire.Conn, p []byte) (resp []byte, rc *wire.RingConn, region []byte) {
+	fc, ok := c.(*wire.FDConn) // not a TLS session: its bytes must stay inside TLS
+	if !ok || !w.file || len(p) != 16 {
+		return reply(shim.ErrInvalidValue), nil, nil
+	}
+	size, off := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
+	var st unix.Stat_t
+	if wire.RingSizeOf(size) == 0 || off%4096 != 0 || off < uint64(len(w.b)) || off > 1<<40 ||
+		unix.Fstat(w.fd, &st) != nil || st.Size < 0 || uint64(st.Size) < off+size {
+		return reply(shim.ErrInvalidValue), nil, nil
+	}
+	b, err := unix.Mmap(w.fd, int64(off), int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return reply(shim.ErrNotSupported), nil, nil
+	}
+	if rc, err = wire.NewRingConn(fc, b, true, wire.SpinWait()); err != nil {
+		unix.Munmap(b)
+		return reply(shim.ErrInvalidValue), nil, nil
+	}
+	return reply(shim.OK), rc, b
+}

@@ -39,7 +39,8 @@ const (
 	// A shared file in place of a memfd (a VM's ivshmem region): u64 size, the nonce, the file's name.
 	OpShmFileAttach = 0xF014
 	// The rings of a client on the server's host (wire.RingConn): u64 the region's size; the
-	// frame carries its memfd (SCM_RIGHTS). After the answer, which comes on the socket, both
+	// frame carries its memfd (SCM_RIGHTS). Or, in the client's shared file after its window:
+	// u64 size, u64 offset, no descriptor. After the answer, which comes on the socket, both
 	// sides' frames cross the rings.
 	OpRingAttach = 0xF015
 	// OpLaunch with launch attributes: the same header, then u32 count (at most

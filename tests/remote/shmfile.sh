@@ -3,7 +3,8 @@
 # descriptor passing joins (as a guest's ivshmem BAR and its host's backing file), with the
 # control connection on loopback TCP. Bulk bytes must go through the file, not the socket;
 # a wrong nonce, an unknown name, a busy file and a size the file does not have are each
-# refused, and the server keeps serving. usage: shmfile.sh LIBDIR
+# refused, and the server keeps serving. Once the window is attached the client's frames
+# cross rings in the file too, the socket carrying only doorbells. usage: shmfile.sh LIBDIR
 set -euo pipefail
 LIBDIR=$1
 . "$(dirname "$0")/../lib.sh"
@@ -36,7 +37,10 @@ for mib in 1 16 64; do
 		{ cat "$C/rt$mib.out"; fail "roundtrip $mib MiB"; }
 	grep roundtrip "$C/rt$mib.out"
 	grep -q "shared file attached" "$C/rt$mib.out" || { cat "$C/rt$mib.out"; fail "the client did not attach the file"; }
+	grep -q "frames go through rings in it" "$C/rt$mib.out" || { cat "$C/rt$mib.out"; fail "the client's frames did not move onto rings in the file"; }
 done
+[ "$(calls vgpu_ring_attach)" -ge 3 ] || fail "the server attached no rings in the file"
+
 dp=$(($(calls vgpu_put) - p0)); dg=$(($(calls vgpu_get) - g0))
 dps=$(($(calls vgpu_put_shm) - ps0)); dgs=$(($(calls vgpu_get_shm) - gs0)); db=$(($(h2d) - b0))
 echo "server calls: vgpu_put_shm +$dps vgpu_get_shm +$dgs (through the file), vgpu_put +$dp vgpu_get +$dg (bulk bytes on the socket); h2d bytes +$db"
