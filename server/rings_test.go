@@ -222,7 +222,9 @@ func TestRingsInASharedFileLieInsideItAndPastItsWindow(t *testing.T) {
 	defer unix.Munmap(region)
 	mine2, err := wire.NewRingConn(client, mine[fileWindow:], false, 0)
 	require.NoError(t, err)
-	go func() { wire.WriteFrame(mine2, wire.Header{Kind: wire.KindRequest, Op: 1, Seq: 7}, []byte("across the file")) }()
+	go func() {
+		wire.WriteFrame(mine2, wire.Header{Kind: wire.KindRequest, Op: 1, Seq: 7}, []byte("across the file"))
+	}()
 	h, p, err := wire.ReadFrame(rc)
 	require.NoError(t, err)
 	require.Equal(t, uint32(7), h.Seq)
