@@ -62,11 +62,13 @@ check-generate:
 test: all check-generate unit fuzz ctest gohost ggml ollama-tree newest nvidia-smi remote testmodel cuda118 driveronly programs
 	@echo "make test: PASS (unit, fuzz, ctest, gohost, ggml, ollama-tree, newest, nvidia-smi, remote, testmodel, cuda118, driveronly, programs)"
 
-# The server's whole request path (decode and dispatch of every op) under the fuzzer, for a
-# bounded time; a crash it finds is saved under server/testdata/fuzz and replayed by unit.
+# The server's whole request path (decode and dispatch of every op) and the rings a client
+# on its host writes frames into, under the fuzzer, for a bounded time; a crash it finds is
+# saved under testdata/fuzz and replayed by unit.
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./server
+	$(GO) test -run='^$$' -fuzz=FuzzRingReader -fuzztime=10s ./wire
 
 unit:
 	$(GO) test ./shim/... ./table/... ./dispatch/... ./exports/... ./cuda/... ./cudart/... ./cublas/... ./local/... ./nvml/... ./cmd/... ./loader/... ./ollama/... ./smi/... ./doctor/... ./wire/... ./remote/... ./server/... ./testmodel/... ./bench/... ./tests/coverage/...

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"math/rand"
 	"os"
@@ -163,4 +164,33 @@ func TestRingRegionSizes(t *testing.T) {
 	for _, bad := range []uint64{0, RingHeader, uint64(RingRegionSize(MinRingSize / 2)), uint64(RingRegionSize(MaxRingSize * 2)), uint64(RingRegionSize(MinRingSize + 4096)), uint64(RingRegionSize(MinRingSize)) + 1} {
 		require.Zero(t, RingSizeOf(bad), bad)
 	}
+}
+
+// Whatever a hostile peer puts in the region (positions, bytes), reading frames from it
+// either yields frames of the bytes it wrote or fails: never a panic, never a read outside
+// the ring, never a wait once the peer has gone.
+func FuzzRingReader(f *testing.F) {
+	frame, _ := AppendFrame(nil, Header{Kind: KindRequest, Op: 7, Seq: 1}, []byte("payload"))
+	f.Add([]byte{byte(len(frame)), 0, 0, 0, 0, 0, 0, 0}, frame)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, frame)
+	f.Add([]byte{0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, bytes.Repeat([]byte{0xff}, 100))
+	f.Fuzz(func(t *testing.T, heads, data []byte) {
+		a, b := fdPair(t)
+		region := make([]byte, RingRegionSize(MinRingSize))
+		server, err := NewRingConn(b, region, true, 0)
+		require.NoError(t, err)
+		defer server.Close()
+		copy(region[RingHeader:RingHeader+MinRingSize], data)
+		a.Close() // the peer is gone: a read that finds nothing ends
+		head := (*uint64)(unsafe.Pointer(&region[ringHead]))
+		for len(heads) >= 8 {
+			atomic.StoreUint64(head, binary.LittleEndian.Uint64(heads))
+			heads = heads[8:]
+			for {
+				if _, _, err := ReadFrame(server); err != nil {
+					break
+				}
+			}
+		}
+	})
 }
