@@ -18,6 +18,7 @@ int cu_attr(int *v, int a, int d);
 int cu_uuid(unsigned char *u, int d);
 int cu_retain(void **ctx, int d);
 int cu_setcur(void *ctx);
+int cu_stream_sync(struct cctx *c, void *st);
 int cu_alloc(unsigned long long *p, size_t n);
 int cu_free(unsigned long long p);
 int cu_htod(unsigned long long d, uintptr_t s, size_t n);
@@ -317,6 +318,30 @@ func (b *Backend) CopyAsync(dst, src uintptr, n uint64, kind int32) shim.Status 
 		return status(C.cu_dtoh_async(rs, C.uintptr_t(dst), C.ulonglong(src), C.size_t(n)))
 	}
 	return b.copyIn(c, cc, dst, src, n, kind)
+}
+
+// UploadPinned copies registered memory at src to dst in the caller's stream order without
+// waiting, and marks where the DMA will have read it (shim.PinnedUploader). An array, or a
+// source not registered, is copied as Copy does (mark 0: done).
+func (b *Backend) UploadPinned(dst, src uintptr, n uint64) (uintptr, shim.Status) {
+	if st, ok := b.arrayCopy(dst, src, n, shim.HostToDevice); ok {
+		return 0, st
+	}
+	c := b.caller()
+	cc, rs, st := b.homeStream(c)
+	if st != shim.OK {
+		return 0, st
+	}
+	if !c.isPinned(src, n) {
+		return 0, b.copyIn(c, cc, dst, src, n, shim.HostToDevice)
+	}
+	if r := C.cu_htod_staged(rs, C.ulonglong(dst), C.uintptr_t(src), C.size_t(n)); r != 0 {
+		return 0, status(r)
+	}
+	if id, st := markIn(cc, rs); st == shim.OK {
+		return id, shim.OK
+	}
+	return 0, status(C.cu_stream_sync(cc, rs)) // no mark: the source is free once the stream is
 }
 
 // Set fills device memory.

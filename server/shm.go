@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -337,13 +338,14 @@ func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
 	}))
 }
 
-// downloadStage is a session's buffer for the downloads it answers over the socket, pinned
-// with the backend's driver where it can be: the GPU's DMA then writes the bytes where the
-// reply is written from. Into a pageable buffer the driver stages the copy itself (on the
-// H200 at about a fifth of the pinned rate: some 40 µs of each 600 KB token's logits over
-// TCP), and the session allocated each download anew. One reply is written before the next
-// request is read, so one buffer serves them all; it grows to the largest download asked
-// for, at most a frame's (wire.Chunk) and a page.
+// downloadStage is a session's buffer for the downloads it answers over the socket, and the
+// uploads it reads from it (readFrame), pinned with the backend's driver where it can be: the
+// GPU's DMA then moves the bytes where the socket reads or writes them. Into a pageable
+// buffer the driver stages the copy itself (on the H200 at about a fifth of the pinned rate:
+// some 40 µs of each 600 KB token's logits over TCP), and the session allocated each copy
+// anew. One reply is written before the next request is read, and an upload is copied
+// before its request returns, so one buffer serves them all; it grows to the largest copy,
+// at most a frame's (wire.Chunk) and a page.
 type downloadStage struct {
 	b      []byte
 	pinned bool
@@ -366,6 +368,68 @@ func (s *downloadStage) buffer(n uint64) []byte {
 		s.b, s.pinned = b, pin(b)
 	}
 	return s.b[:n]
+}
+
+// uploadStage is a session's stage for the uploads it reads from the socket (readFrame).
+// On a backend that uploads from registered memory without waiting (shim.PinnedUploader),
+// an upload from it returns before its DMA has run, which may wait behind the client's
+// kernels in stream order: the stage is then not taken again until the driver says the
+// DMA has read it, and an upload that comes meanwhile gets a buffer of its own, as before.
+// Separate from the download stage, which a download on another stream could overwrite
+// while such a DMA reads it.
+type uploadStage struct {
+	downloadStage
+	pending uintptr // the mark after the last upload from it (shim.Marker), 0 for none
+}
+
+// take is the stage for an upload of n bytes, or a buffer of its own while the stage's last
+// upload has not been read.
+func (u *uploadStage) take(n uint64) []byte {
+	if u.pending != 0 {
+		m, _ := shim.S().Backend.(shim.Marker)
+		if m != nil && m.Reached(u.pending) == shim.ErrNotReady {
+			return make([]byte, n)
+		}
+		if m != nil {
+			m.Unmark(u.pending)
+		}
+		u.pending = 0
+	}
+	return u.buffer(n)
+}
+
+// holds reports whether p is the stage's.
+func (u *uploadStage) holds(p []byte) bool {
+	return len(p) > 0 && len(u.b) > 0 && &p[0] == &u.b[0]
+}
+
+// put answers an OpPut whose payload lies in the stage: uploaded without waiting where the
+// backend can, else copied as bulk does.
+func (u *uploadStage) put(p []byte) []byte {
+	pu, ok := shim.S().Backend.(shim.PinnedUploader)
+	if _, marks := shim.S().Backend.(shim.Marker); !ok || !marks || !u.pinned || len(p) <= 8 {
+		return bulk(wire.OpPut, p)
+	}
+	dst, data := uintptr(binary.LittleEndian.Uint64(p)), p[8:]
+	stats.bytesIn.Add(uint64(len(data)))
+	if _, st := shim.DeviceRange(dst, uint64(len(data))); st != shim.OK {
+		return reply(st)
+	}
+	mark, st := pu.UploadPinned(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)))
+	u.pending = mark
+	return reply(st)
+}
+
+// release waits for the stage's last upload to have been read, then releases it.
+func (u *uploadStage) release() {
+	if m, ok := shim.S().Backend.(shim.Marker); ok && u.pending != 0 {
+		for i := 0; i < 10000 && m.Reached(u.pending) == shim.ErrNotReady; i++ {
+			time.Sleep(100 * time.Microsecond)
+		}
+		m.Unmark(u.pending)
+		u.pending = 0
+	}
+	u.downloadStage.release()
 }
 
 // release unpins and unmaps the buffer, from the session's thread before its client's

@@ -288,6 +288,13 @@ type AsyncCopier interface {
 	CopyAsync(dst, src uintptr, n uint64, kind int32) Status
 }
 
+// PinnedUploader is a backend that uploads from host memory registered with it without
+// waiting for the GPU, in the caller's stream order, and marks (Marker) where the copy has
+// read its source: 0 when it already has.
+type PinnedUploader interface {
+	UploadPinned(dst, src uintptr, n uint64) (mark uintptr, st Status)
+}
+
 // ClientEnder is a backend that keeps state per server client (the local backend runs each
 // client in CUDA contexts of its own): EndClient releases it once the client's session is
 // over, after its memory and handles were released.

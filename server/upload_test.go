@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"vgpu/shim"
+	"vgpu/wire"
+)
+
+// A GPU backend's upload from the session's pinned stage returns before its DMA has read the
+// stage (the DMA waits behind the client's kernels in stream order). lateDMA stands for such a
+// backend on the sim: it registers host memory, and an upload from registered memory lands
+// only when the test lets the DMA run.
+type lateDMA struct {
+	*shim.SimBackend
+	mu      sync.Mutex
+	pending map[uintptr]func() // mark -> the DMA still to run
+	next    uintptr
+}
+
+func (b *lateDMA) RegisterHost(p uintptr, n uint64) shim.Status { return shim.OK }
+func (b *lateDMA) UnregisterHost(p uintptr)                      {}
+
+func (b *lateDMA) UploadPinned(dst, src uintptr, n uint64) (uintptr, shim.Status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.next++
+	b.pending[b.next] = func() { copy(shim.Bytes(dst, n), shim.Bytes(src, n)) }
+	return b.next, shim.OK
+}
+
+func (b *lateDMA) Mark(int) (uintptr, shim.Status) { return 0, shim.OK }
+func (b *lateDMA) Reached(m uintptr) shim.Status {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending[m] != nil {
+		return shim.ErrNotReady
+	}
+	return shim.OK
+}
+func (b *lateDMA) Unmark(uintptr)     {}
+func (b *lateDMA) Busy() shim.Status { return shim.OK }
+
+// runDMAs lets every pending upload's DMA read its source now.
+func (b *lateDMA) runDMAs() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for m, dma := range b.pending {
+		dma()
+		delete(b.pending, m)
+	}
+}
+
+func withLateDMA(t *testing.T) *lateDMA {
+	st := shim.S()
+	old := st.Backend
+	sim, ok := old.(*shim.SimBackend)
+	require.True(t, ok)
+	b := &lateDMA{SimBackend: sim, pending: map[uintptr]func(){}}
+	st.Backend = b
+	t.Cleanup(func() { st.Backend = old })
+	return b
+}
+
+// Uploads read from the socket land in the session's pinned stage and go to the device
+// without waiting for the GPU; while the stage's last upload has not been read by its DMA,
+// the next one gets a buffer of its own, so no upload's bytes are overwritten before they
+// were copied. Once it has been read, the stage serves the next upload again.
+func TestAStagedUploadIsNeverOverwrittenBeforeItsDMAReadIt(t *testing.T) {
+	dma := withLateDMA(t)
+	srv := startServer(t, Options{})
+	c := srv.dial(t)
+	const n = 256 << 10
+	dev := c.malloc(3 * n)
+	post := func(dst uint64, b []byte) {
+		c.seq++
+		require.NoError(t, wire.WriteFrame(c.c, wire.Header{Kind: wire.KindPost, Op: wire.OpPut, Seq: c.seq}, append(u64s(dst), b...)))
+	}
+	a, b2, c3 := bytes.Repeat([]byte{0xa}, n), bytes.Repeat([]byte{0xb}, n), bytes.Repeat([]byte{0xc}, n)
+	post(dev, a)
+	post(dev+n, b2) // while a's DMA has not run: must not reuse the stage
+	// A request after the posts: once answered, both posts were handled.
+	st, _ := c.op(wire.OpIsDevice, u64s(dev))
+	require.Equal(t, shim.Status(1), st)
+	dma.mu.Lock()
+	require.Len(t, dma.pending, 1, "the first upload went from the stage without waiting; the second from a buffer of its own")
+	dma.mu.Unlock()
+	dma.runDMAs()
+	require.Equal(t, a, shim.Bytes(uintptr(dev), n), "the first upload's bytes were still in the stage when its DMA read them")
+	require.Equal(t, b2, shim.Bytes(uintptr(dev+n), n))
+
+	post(dev+2*n, c3) // the stage is free again
+	st, _ = c.op(wire.OpIsDevice, u64s(dev))
+	require.Equal(t, shim.Status(1), st)
+	dma.mu.Lock()
+	require.Len(t, dma.pending, 1, "the stage serves uploads again once read")
+	dma.mu.Unlock()
+	dma.runDMAs()
+	require.Equal(t, c3, shim.Bytes(uintptr(dev+2*n), n))
+}
