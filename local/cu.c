@@ -318,6 +318,26 @@ int cu_capture_end(struct cctx *c, int ok, void **exec) {
 	return ok ? r : 0;
 }
 
+// cu_capture_update stops recording and updates exec from the graph recorded
+// (cuGraphExecUpdate), where cu_capture_end would instantiate a new one: a client graph
+// updated in place keeps its topology, and the update costs the driver far less than a new
+// instantiation. Non-zero when the driver refused (the caller then drops exec).
+static int (*p_execupdate)(void *, void *, void *);
+int cu_capture_update(struct cctx *c, int ok, void *exec) {
+	void *g = 0;
+	c->stream = 0;
+	int r = p_endcap(c->cap, &g);
+	if (r == 0 && ok) {
+		if (!p_execupdate && !(*(void **)&p_execupdate = dlsym(lib, "cuGraphExecUpdate_v2"))) r = 801;
+		else {
+			unsigned long long info[4]; // CUgraphExecUpdateResultInfo: result, error node, error-from node
+			r = p_execupdate(exec, g, info);
+		}
+	}
+	if (g) p_graphdestroy(g);
+	return ok ? r : 1;
+}
+
 // On stream st (the capturing stream while a graph is recorded).
 int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n) {
 	int r = graph_syms();
@@ -682,6 +702,14 @@ static int fake_instantiate(void **exec, void *g, unsigned long long f) {
 	return 0;
 }
 static int fake_graphfree(void *g) { free(g); return 0; }
+static int fake_updated;
+static int fake_execupdate(void *exec, void *g, void *info) {
+	(void)info;
+	*(struct fake_graph *)exec = *(struct fake_graph *)g;
+	fake_updated++;
+	return 0;
+}
+int cu_fake_updates(void) { return fake_updated; }
 static int fake_graphlaunch(void *exec, void *st) {
 	fake_note("graph", st, 0);
 	struct fake_graph *x = exec;
@@ -699,7 +727,7 @@ void cu_fake_driver(void) {
 	p_retain = fake_retain, p_memset = fake_memset8, p_memsetasync = fake_memset8async, p_dtodasync = fake_dtodasync;
 	p_memset16 = fake_memset16, p_memset32 = fake_memset32, p_memset16async = fake_memset16async, p_memset32async = fake_memset32async;
 	p_streamcreate = fake_streamcreate, p_begincap = fake_begincap, p_endcap = fake_endcap, p_instantiate = fake_instantiate;
-	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch;
+	p_graphdestroy = fake_graphfree, p_execdestroy = fake_graphfree, p_graphlaunch = fake_graphlaunch, p_execupdate = fake_execupdate;
 	h_reg = fake_hostreg, h_unreg = fake_hostunreg, h_devptr = fake_hostdevptr;
 	m_create = fake_evcreate, m_record = fake_evrecord, m_query = fake_evquery, m_destroy = fake_evdestroy, m_squery = fake_squery;
 	s_create = fake_screate, s_destroy = fake_sdestroy, s_sync = fake_ssync, s_wait = fake_swait, p_sync = fake_ctxsync;

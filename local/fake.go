@@ -11,6 +11,7 @@ int cu_fake_log(const char **ops, void **sts, void **evs, int max);
 void cu_fake_log_reset(void);
 void cu_fake_streams(int *made, int *freed);
 void cu_fake_graphs(int *built, int *launched);
+int cu_fake_updates(void);
 
 int cu_fake_hostreg(uintptr_t p, int *unregs);
 #include "array.h"
@@ -102,6 +103,9 @@ func fakeStreams() (made, freed int) {
 func hostAddr(b *[16]byte) uintptr { return uintptr(unsafe.Pointer(b)) }
 
 // fakeGraphs is how many fake driver graphs were instantiated and launched.
+// fakeUpdates is how many driver graphs the fake driver updated in place (cuGraphExecUpdate).
+func fakeUpdates() int { return int(C.cu_fake_updates()) }
+
 func fakeGraphs() (built, launched int) {
 	var b, l C.int
 	C.cu_fake_graphs(&b, &l)

@@ -5,6 +5,7 @@ package local
 #include "cctx.h"
 int cu_capture_begin(struct cctx *c);
 int cu_capture_end(struct cctx *c, int ok, void **exec);
+int cu_capture_update(struct cctx *c, int ok, void *exec);
 int cu_memset_on(void *st, unsigned long long d, unsigned char v, size_t n);
 int cu_memset_words_on(void *st, unsigned long long d, unsigned v, unsigned size, size_t count);
 int cu_dtod_on(void *st, unsigned long long d, unsigned long long s, size_t n);
@@ -101,6 +102,37 @@ func (b *Backend) record(c *client, cc *C.struct_cctx, n *shim.Node) shim.Status
 
 // LaunchGraph launches one of the caller's recorded graphs on the issuing stream's driver
 // stream, after the work before it there.
+// UpdateGraph records nodes again and updates g, which BuildGraph made, from them
+// (shim.GraphUpdater): the client's graph kept its topology (cudaGraphExecUpdate), so the
+// driver's executable graph stays, with no new instantiation.
+func (b *Backend) UpdateGraph(d *shim.Device, g uintptr, nodes []shim.Node) shim.Status {
+	c := b.caller()
+	cc, ok := c.graph(g, false)
+	if !ok {
+		return shim.ErrInvalidHandle
+	}
+	if home, st := b.ctxFor(c, d.Index); st != shim.OK || home != cc {
+		return shim.ErrInvalidValue
+	}
+	if r := C.cu_capture_begin(cc); r != 0 {
+		return shim.ErrNotSupported
+	}
+	st := shim.OK
+	for i := range nodes {
+		if st = b.record(c, cc, &nodes[i]); st != shim.OK {
+			break
+		}
+	}
+	ok2 := C.int(0)
+	if st == shim.OK {
+		ok2 = 1
+	}
+	if r := C.cu_capture_update(cc, ok2, unsafe.Pointer(g)); r != 0 && st == shim.OK {
+		st = shim.ErrNotSupported
+	}
+	return st
+}
+
 func (b *Backend) LaunchGraph(d *shim.Device, g uintptr) shim.Status {
 	c := b.caller()
 	cc, ok := c.graph(g, false)

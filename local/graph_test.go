@@ -27,6 +27,9 @@ func (f *fakeGPU) BuildGraph(d *shim.Device, nodes []shim.Node) (uintptr, shim.S
 	return f.gpu.BuildGraph(d, nodes)
 }
 func (f *fakeGPU) LaunchGraph(d *shim.Device, g uintptr) shim.Status { return f.gpu.LaunchGraph(d, g) }
+func (f *fakeGPU) UpdateGraph(d *shim.Device, g uintptr, nodes []shim.Node) shim.Status {
+	return f.gpu.UpdateGraph(d, g, nodes)
+}
 func (f *fakeGPU) DestroyGraph(g uintptr)                            { f.gpu.DestroyGraph(g) }
 
 func useFakeGPU(t *testing.T) *shim.Device {
@@ -157,4 +160,40 @@ func TestExecNodeUpdatesReachTheDriverGraph(t *testing.T) {
 	built, launched = fakeGraphs()
 	assert.Equal(t, built0+2, built, "recorded again after the update")
 	assert.Equal(t, launched0+3, launched, "the later launches ran the driver graph")
+}
+
+// cudaGraphExecUpdate of a graph already recorded into a driver graph updates that driver
+// graph in place (cuGraphExecUpdate): the next launch is one graph launch with the new
+// parameters, with no replay node by node and no new instantiation (ggml updates its
+// decode graph at every request).
+func TestAnUpdatedGraphIsUpdatedInTheDriverNotBuiltAgain(t *testing.T) {
+	d := useFakeGPU(t)
+	a, st := shim.AllocDevice(d, 4096, shim.MemDevice)
+	require.Equal(t, shim.OK, st)
+	fill := func(v uint32) *shim.Graph {
+		ops, st := shim.MemsetNodeOps(d, memsetParams(a.Base, v, 4, 1024))
+		require.Equal(t, shim.OK, st)
+		g := shim.NewGraph()
+		_, st = g.AddNode(shim.GraphNodeMemset, ops, nil, nil)
+		require.Equal(t, shim.OK, st)
+		return g
+	}
+	s := shim.DefaultStream(d)
+	x := shim.Instantiate(fill(0x11111111))
+	defer x.Close()
+	for i := 0; i < 2; i++ {
+		require.Equal(t, shim.OK, x.Launch(s))
+	}
+	built0, launched0 := fakeGraphs()
+	updates0 := fakeUpdates()
+
+	ok, why := x.Update(fill(0x22222222))
+	require.True(t, ok, why)
+	assert.Equal(t, updates0+1, fakeUpdates(), "the driver graph was updated in place")
+	zero(a.Base, 4096)
+	require.Equal(t, shim.OK, x.Launch(s))
+	built, launched := fakeGraphs()
+	assert.Equal(t, built0, built, "no new instantiation")
+	assert.Equal(t, launched0+1, launched, "the first launch after the update is one graph launch")
+	assert.Equal(t, filled(0x22222222, 1024), words(a.Base, 1024), "with the new parameters")
 }

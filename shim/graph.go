@@ -59,6 +59,12 @@ type GraphBackend interface {
 	DestroyGraph(g uintptr)
 }
 
+// GraphUpdater is a GraphBackend that can update a graph it built from new nodes of the same
+// topology (cudaGraphExecUpdate) instead of building it again.
+type GraphUpdater interface {
+	UpdateGraph(d *Device, g uintptr, nodes []Node) Status
+}
+
 // Graph is a captured or built sequence of nodes. Capture is linear per stream, so a slice
 // keeps CUDA's order.
 type Graph struct {
@@ -89,9 +95,11 @@ type GraphExec struct {
 	Handle uintptr
 	mu     sync.Mutex
 	Nodes  []Node
-	// The backend's own graph of Nodes, built at the second launch after an instantiation
-	// or update: a graph updated before every launch is not worth building.
+	// The backend's own graph of Nodes (on nativeDev), built at the second launch after an
+	// instantiation, or after an update the backend could not follow in place (GraphUpdater):
+	// a graph launched once is not worth building.
 	native      uintptr
+	nativeDev   *Device
 	launches    int
 	unbuildable bool
 	layout      map[*GraphNode]int // where each node of the graph's node view starts in Nodes
@@ -197,6 +205,11 @@ func (x *GraphExec) Update(g *Graph) (ok bool, why int32) {
 			x.layout[n] = at
 		}
 	}
+	// The backend's graph follows in place where it can: built again, it would cost a
+	// node-by-node replay and a new instantiation (ggml updates its graph at every request).
+	if gu, ok := S().Backend.(GraphUpdater); ok && x.native != 0 && gu.UpdateGraph(x.nativeDev, x.native, nodes) == OK {
+		return true, 0
+	}
 	x.dropNative()
 	return true, 0
 }
@@ -209,6 +222,7 @@ func (x *GraphExec) Launch(s *Stream) Status {
 		x.launches++
 		if x.native == 0 && x.launches >= 2 {
 			g, st := gb.BuildGraph(s.Dev, x.Nodes)
+			x.nativeDev = s.Dev
 			if st != OK {
 				x.unbuildable = true // replayed node by node from now on
 				Log().Infow("graph replayed node by node: the backend could not build it", "nodes", len(x.Nodes), "status", st)
