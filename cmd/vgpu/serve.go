@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"vgpu/local"
@@ -218,7 +219,8 @@ func serve(args []string) error {
 
 // cpuProfile starts a CPU profile of this process when VGPU_CPUPROFILE names a directory
 // (a measurement aid: where a server's time goes on a GPU host, which has no profiler of
-// its own); each process, a worker too, writes DIR/serve-PID.prof when it returns.
+// its own); each process, a worker too, writes DIR/serve-PID.prof when it returns or is
+// stopped by SIGTERM or SIGINT.
 func cpuProfile() (stop func()) {
 	dir := os.Getenv("VGPU_CPUPROFILE")
 	if dir == "" {
@@ -237,5 +239,8 @@ func cpuProfile() (stop func()) {
 		fmt.Fprintf(os.Stderr, "vgpu serve: VGPU_CPUPROFILE: %v\n", err)
 		return nil
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	var once sync.Once
+	stop = func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
+	atFatalSignal(stop) // a server stopped by a signal (as a thread-isolation server is) writes it too
+	return stop
 }

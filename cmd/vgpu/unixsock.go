@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"os/user"
 	"strconv"
 	"strings"
@@ -156,24 +155,9 @@ func listenUnix(path string, o unixOptions) (ln server.Listener, done func(), er
 		remove()
 		return nil, nil, err
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	stop := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sigs:
-			remove()
-			// Then die of the signal, as the server did before it handled one.
-			signal.Reset(s)
-			syscall.Kill(os.Getpid(), s.(syscall.Signal))
-			time.Sleep(time.Second)
-			os.Exit(128 + int(s.(syscall.Signal)))
-		case <-stop:
-		}
-	}()
+	cancel := atFatalSignal(remove) // then the process dies of the signal, as it did before it handled one
 	done = func() {
-		signal.Stop(sigs)
-		close(stop)
+		cancel()
 		nl.Close()
 		remove()
 	}

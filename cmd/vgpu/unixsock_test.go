@@ -240,3 +240,35 @@ func TestServeRemovesItsSocketOnSignal(t *testing.T) {
 		require.True(t, os.IsNotExist(err), "socket left behind after %v", sig)
 	}
 }
+
+// VGPU_CPUPROFILE's profile is written when the server is stopped by a signal too (a server
+// answering clients in threads is only ever stopped so), and the socket is still removed.
+func TestAServerStoppedBySignalWritesItsCPUProfile(t *testing.T) {
+	path, dir := filepath.Join(t.TempDir(), "s"), t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VGPU_TEST_SERVE=--listen unix://"+path, "VGPU_CPUPROFILE="+dir)
+	var out strings.Builder
+	cmd.Stderr = &out
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the server never listened: %s", out.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	cmd.Wait()
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGTERM, "it still dies of the signal: %s", out.String())
+	profiles, err := filepath.Glob(filepath.Join(dir, "serve-*.prof"))
+	require.NoError(t, err)
+	require.Len(t, profiles, 1)
+	fi, err := os.Stat(profiles[0])
+	require.NoError(t, err)
+	require.NotZero(t, fi.Size(), "the profile was written out")
+	_, err = os.Lstat(path)
+	require.True(t, os.IsNotExist(err), "socket left behind")
+}
