@@ -117,18 +117,23 @@ func (c *testClient) close() {
 // request sends one request and returns its response's payload.
 func (c *testClient) request(op uint32, payload []byte) ([]byte, error) {
 	c.seq++
-	if err := wire.WriteFrame(c.c, wire.Header{Kind: wire.KindRequest, Op: op, Seq: c.seq}, payload); err != nil {
+	return requestOn(c.c, c.seq, op, payload)
+}
+
+// requestOn sends request seq on c and returns its response's payload, past busy frames.
+func requestOn(c io.ReadWriter, seq uint32, op uint32, payload []byte) ([]byte, error) {
+	if err := wire.WriteFrame(c, wire.Header{Kind: wire.KindRequest, Op: op, Seq: seq}, payload); err != nil {
 		return nil, err
 	}
 	for {
-		h, p, err := wire.ReadFrame(c.c)
+		h, p, err := wire.ReadFrame(c)
 		if err != nil {
 			return nil, err
 		}
 		if h.Kind == wire.KindBusy {
 			continue
 		}
-		if h.Seq != c.seq {
+		if h.Seq != seq {
 			return nil, errors.New("response out of order")
 		}
 		return p, nil
@@ -147,14 +152,22 @@ func (c *testClient) op(op uint32, payload []byte) (shim.Status, []byte) {
 // call runs a function of the list by name, with its arguments as the wire carries them.
 func (c *testClient) call(name string, args ...wire.Value) (uint64, [][]byte) {
 	c.t.Helper()
+	return callOn(c.t, c, name, args...)
+}
+
+// callOn is call through any client's requests.
+func callOn(t testing.TB, c interface {
+	request(op uint32, payload []byte) ([]byte, error)
+}, name string, args ...wire.Value) (uint64, [][]byte) {
+	t.Helper()
 	f := api.ByName()[name]
-	require.NotNil(c.t, f, name)
+	require.NotNil(t, f, name)
 	req, err := wire.EncodeRequest(f, args)
-	require.NoError(c.t, err)
+	require.NoError(t, err)
 	p, err := c.request(uint32(f.Op), req)
-	require.NoError(c.t, err, name)
+	require.NoError(t, err, name)
 	res, outs, err := wire.DecodeResponse(f, p)
-	require.NoError(c.t, err)
+	require.NoError(t, err)
 	return res, outs
 }
 

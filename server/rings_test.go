@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/binary"
-	"errors"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vgpu/shim"
-	"vgpu/shim/api"
 	"vgpu/wire"
 )
 
@@ -93,34 +91,12 @@ func (c *ringClient) close() {
 
 func (c *ringClient) request(op uint32, payload []byte) ([]byte, error) {
 	c.seq++
-	if err := wire.WriteFrame(c.c, wire.Header{Kind: wire.KindRequest, Op: op, Seq: c.seq}, payload); err != nil {
-		return nil, err
-	}
-	for {
-		h, p, err := wire.ReadFrame(c.c)
-		if err != nil {
-			return nil, err
-		}
-		if h.Kind == wire.KindBusy {
-			continue
-		}
-		if h.Seq != c.seq {
-			return nil, errors.New("response out of order")
-		}
-		return p, nil
-	}
+	return requestOn(c.c, c.seq, op, payload)
 }
 
 func (c *ringClient) call(name string, args ...wire.Value) (uint64, [][]byte) {
 	c.t.Helper()
-	f := api.ByName()[name]
-	req, err := wire.EncodeRequest(f, args)
-	require.NoError(c.t, err)
-	p, err := c.request(uint32(f.Op), req)
-	require.NoError(c.t, err, name)
-	res, outs, err := wire.DecodeResponse(f, p)
-	require.NoError(c.t, err)
-	return res, outs
+	return callOn(c.t, c, name, args...)
 }
 
 // A session on rings is a session like any other: memory allocated, written, read back and

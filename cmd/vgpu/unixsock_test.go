@@ -217,20 +217,7 @@ func TestPeerCredentialsComeFromTheKernel(t *testing.T) {
 func TestServeRemovesItsSocketOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		path := filepath.Join(t.TempDir(), "s")
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "VGPU_TEST_SERVE=--listen unix://"+path+" --socket-mode 0600")
-		var out strings.Builder
-		cmd.Stderr = &out
-		require.NoError(t, cmd.Start())
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if c, err := net.Dial("unix", path); err == nil {
-				c.Close()
-				break
-			}
-			require.True(t, time.Now().Before(deadline), "the server never listened: %s", out.String())
-			time.Sleep(20 * time.Millisecond)
-		}
+		cmd, out := serveCommand(t, path, "VGPU_TEST_SERVE=--listen unix://"+path+" --socket-mode 0600")
 		require.Equal(t, os.FileMode(0o600), mode(t, path).Perm())
 		require.NoError(t, cmd.Process.Signal(sig))
 		err := cmd.Wait()
@@ -245,20 +232,7 @@ func TestServeRemovesItsSocketOnSignal(t *testing.T) {
 // answering clients in threads is only ever stopped so), and the socket is still removed.
 func TestAServerStoppedBySignalWritesItsCPUProfile(t *testing.T) {
 	path, dir := filepath.Join(t.TempDir(), "s"), t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VGPU_TEST_SERVE=--listen unix://"+path, "VGPU_CPUPROFILE="+dir)
-	var out strings.Builder
-	cmd.Stderr = &out
-	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the server never listened: %s", out.String())
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, out := serveCommand(t, path, "VGPU_TEST_SERVE=--listen unix://"+path, "VGPU_CPUPROFILE="+dir)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	cmd.Wait()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -271,4 +245,23 @@ func TestAServerStoppedBySignalWritesItsCPUProfile(t *testing.T) {
 	require.NotZero(t, fi.Size(), "the profile was written out")
 	_, err = os.Lstat(path)
 	require.True(t, os.IsNotExist(err), "socket left behind")
+}
+
+// serveCommand starts this test binary as `vgpu serve` (VGPU_TEST_SERVE in env) and returns
+// once it listens on the unix socket path, with its stderr.
+func serveCommand(t *testing.T, path string, env ...string) (*exec.Cmd, *strings.Builder) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	out := &strings.Builder{}
+	cmd.Stderr = out
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return cmd, out
+		}
+		require.True(t, time.Now().Before(deadline), "the server never listened: %s", out.String())
+		time.Sleep(20 * time.Millisecond)
+	}
 }
