@@ -23,7 +23,7 @@ type lateDMA struct {
 }
 
 func (b *lateDMA) RegisterHost(p uintptr, n uint64) shim.Status { return shim.OK }
-func (b *lateDMA) UnregisterHost(p uintptr)                      {}
+func (b *lateDMA) UnregisterHost(p uintptr)                     {}
 
 func (b *lateDMA) UploadPinned(dst, src uintptr, n uint64) (uintptr, shim.Status) {
 	b.mu.Lock()
@@ -42,7 +42,7 @@ func (b *lateDMA) Reached(m uintptr) shim.Status {
 	}
 	return shim.OK
 }
-func (b *lateDMA) Unmark(uintptr)     {}
+func (b *lateDMA) Unmark(uintptr)    {}
 func (b *lateDMA) Busy() shim.Status { return shim.OK }
 
 // runDMAs lets every pending upload's DMA read its source now.
