@@ -1,10 +1,13 @@
 package server
 
 import (
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"vgpu/shim"
 	"vgpu/wire"
 )
 
@@ -60,6 +63,15 @@ func (w *busyWriter) stop() {
 }
 
 func (w *busyWriter) watch() {
+	// On rings in a shared file this goroutine writes into memory a process on the host could
+	// shrink under it: a fault then ends these frames, not the server (the session's own
+	// thread meets it too and ends the session).
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			shim.Log().Warnw("busy frames stopped by a fault in the client's shared memory", "panic", fmt.Sprint(r))
+		}
+	}()
 	frame, _ := wire.AppendFrame(nil, wire.Header{Kind: wire.KindBusy}, nil)
 	t := time.NewTicker(busyEvery / 2) // a busy stretch is reported at most 1.5 intervals after it began
 	defer t.Stop()

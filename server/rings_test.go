@@ -206,3 +206,44 @@ func TestRingsInASharedFileLieInsideItAndPastItsWindow(t *testing.T) {
 	require.Equal(t, uint32(7), h.Seq)
 	require.Equal(t, "across the file", string(p))
 }
+
+// ringMappings counts this process's mappings of memfds named name (the server's are this
+// test process's own).
+func ringMappings(t *testing.T, name string) int {
+	b, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	return strings.Count(string(b), "memfd:"+name+" ")
+}
+
+// An attach that is posted (it would get no answer, so the connection never moves) or that
+// comes after the rings are attached is refused: neither leaves a region mapped, which a
+// client could otherwise repeat until the server ran out of mappings.
+func TestRingsAttachOnceAndOnlyAsARequest(t *testing.T) {
+	s := startServer(t, Options{Token: testToken})
+	c := s.dial(t)
+	fd, err := unix.MemfdCreate("posted-rings", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	require.NoError(t, unix.Ftruncate(fd, int64(ringRegion)))
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, clientSeals)
+	require.NoError(t, err)
+	fr, _ := wire.AppendFrame(nil, wire.Header{Kind: wire.KindPost, Op: wire.OpRingAttach, Seq: 1}, u64s(uint64(ringRegion)))
+	for i := 0; i < 20; i++ {
+		_, _, err := c.c.WriteMsgUnix(fr, unix.UnixRights(fd), nil)
+		require.NoError(t, err)
+	}
+	st, _ := c.op(wire.OpIsDevice, u64s(0)) // answered after the posts
+	require.Equal(t, shim.Status(0), st)
+	require.Zero(t, ringMappings(t, "posted-rings"), "a posted attach mapped the region")
+
+	rc := s.dialRings(t) // a second attach on the rings: refused, nothing more mapped
+	fr, _ = wire.AppendFrame(nil, wire.Header{Kind: wire.KindRequest, Op: wire.OpRingAttach, Seq: rc.seq + 1}, u64s(uint64(ringRegion)))
+	rc.seq++
+	require.NoError(t, rc.c.SendFD(fr, fd))
+	_, resp, err := wire.ReadFrame(rc.c)
+	require.NoError(t, err)
+	require.Equal(t, []byte{byte(shim.ErrInvalidValue)}, resp)
+	require.Zero(t, ringMappings(t, "posted-rings"))
+	r, _ := rc.call("cudaDeviceSynchronize")
+	require.Zero(t, r, "the session goes on")
+}

@@ -477,16 +477,20 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			}
 		case cb != nil && (h.Op == wire.OpLaunch || h.Op == wire.OpLaunchAttrs):
 			resp = launchOp(cb, ts, h.Op, payload, nil)
-		case h.Op == wire.OpRingAttach:
-			var rc *wire.RingConn
-			var region []byte
-			if len(payload) == 16 { // in the shared file
-				resp, rc, region = window.attachRings(c, payload)
-			} else {
-				resp, rc, region = attachRing(c, payload)
+		case h.Op == wire.OpRingAttach && (rings != nil || h.Kind != wire.KindRequest):
+			// Once, and only as a request: the switch follows its answer, and a posted attach,
+			// which gets none, would leave its region mapped beside the next one's.
+			if len(payload) != 16 {
+				if fd, st := receivedFD(c); st == shim.OK { // taken, so the next request's stays next
+					unix.Close(fd)
+				}
 			}
-			if rc != nil { // once: c is a socket only until then
-				rings, ringRegion = rc, region
+			resp = reply(shim.ErrInvalidValue)
+		case h.Op == wire.OpRingAttach:
+			if len(payload) == 16 { // in the shared file
+				resp, rings, ringRegion = window.attachRings(c, payload)
+			} else {
+				resp, rings, ringRegion = attachRing(c, payload)
 			}
 		case h.Op == wire.OpShmAttach:
 			resp = window.attach(c, payload)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -420,11 +419,13 @@ func (u *uploadStage) put(p []byte) []byte {
 	return reply(st)
 }
 
-// release waits for the stage's last upload to have been read, then releases it.
+// release waits for the stage's last upload to have been read, then releases it: a DMA
+// still queued behind the client's kernels must not read the pages once they are unpinned
+// and reused. (The wait is the session's own thread's, as cudaDeviceSynchronize would be.)
 func (u *uploadStage) release() {
 	if m, ok := shim.S().Backend.(shim.Marker); ok && u.pending != 0 {
-		for i := 0; i < 10000 && m.Reached(u.pending) == shim.ErrNotReady; i++ {
-			time.Sleep(100 * time.Microsecond)
+		if m.Reached(u.pending) == shim.ErrNotReady {
+			shim.WaitBackend()
 		}
 		m.Unmark(u.pending)
 		u.pending = 0

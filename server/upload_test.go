@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -20,10 +21,27 @@ type lateDMA struct {
 	mu      sync.Mutex
 	pending map[uintptr]func() // mark -> the DMA still to run
 	next    uintptr
+
+	unpinned, unpinnedEarly bool
 }
 
 func (b *lateDMA) RegisterHost(p uintptr, n uint64) shim.Status { return shim.OK }
-func (b *lateDMA) UnregisterHost(p uintptr)                     {}
+
+// UnregisterHost notes a stage unpinned while a DMA from it was still to run.
+func (b *lateDMA) UnregisterHost(p uintptr) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) > 0 {
+		b.unpinnedEarly = true
+	}
+	b.unpinned = true
+}
+
+// Wait is the GPU finishing the client's work: every pending DMA runs.
+func (b *lateDMA) Wait() shim.Status {
+	b.runDMAs()
+	return shim.OK
+}
 
 func (b *lateDMA) UploadPinned(dst, src uintptr, n uint64) (uintptr, shim.Status) {
 	b.mu.Lock()
@@ -101,4 +119,30 @@ func TestAStagedUploadIsNeverOverwrittenBeforeItsDMAReadIt(t *testing.T) {
 	dma.mu.Unlock()
 	dma.runDMAs()
 	require.Equal(t, c3, shim.Bytes(uintptr(dev+2*n), n))
+}
+
+// A session that ends with an upload's DMA still queued (behind a long kernel, say) waits for
+// the client's work before it unpins and unmaps the stage: a DMA must never read pages that
+// were unpinned and may be another tenant's by then.
+func TestASessionEndingWithAnUploadInFlightWaitsBeforeUnpinningTheStage(t *testing.T) {
+	dma := withLateDMA(t)
+	srv := startServer(t, Options{})
+	c := srv.dial(t)
+	dev := c.malloc(1 << 20)
+	c.seq++
+	require.NoError(t, wire.WriteFrame(c.c, wire.Header{Kind: wire.KindPost, Op: wire.OpPut, Seq: c.seq}, append(u64s(dev), make([]byte, 256<<10)...)))
+	st, _ := c.op(wire.OpIsDevice, u64s(dev))
+	require.Equal(t, shim.Status(1), st)
+	dma.mu.Lock()
+	require.Len(t, dma.pending, 1)
+	dma.mu.Unlock()
+	c.close()
+	require.Eventually(t, func() bool {
+		dma.mu.Lock()
+		defer dma.mu.Unlock()
+		return dma.unpinned
+	}, 10*time.Second, 10*time.Millisecond, "the stage was released")
+	dma.mu.Lock()
+	defer dma.mu.Unlock()
+	require.False(t, dma.unpinnedEarly, "unpinned while its DMA was still to run")
 }

@@ -25,7 +25,9 @@ import (
 // own connection only.
 //
 // Reads are not concurrent with each other, nor writes with writes (both ends serialise
-// them already); a read and a write may run at once.
+// them already); a read and a write may run at once. Only Read, Writev and TakeFD read the
+// socket (a write may wait for room there), so a side whose reads and writes come from one
+// thread, and whose other threads only TrySend, has one thread on the socket at a time.
 type RingConn struct {
 	sock  *FDConn
 	mem   []byte
@@ -195,7 +197,9 @@ func (c *RingConn) Writev(bufs ...[]byte) error {
 }
 
 // TrySend writes b only if the ring has room for all of it now: a KindBusy frame is
-// skipped when the peer is not reading, as on a socket.
+// skipped when the peer is not reading, as on a socket. It never waits: the room is read
+// once, so a peer that moves its tail back meanwhile (its own unread bytes overwritten)
+// cannot send the caller, another goroutine than the reader's, to sleep on the socket.
 func (c *RingConn) TrySend(b []byte) error {
 	free, err := c.room()
 	if err != nil {
@@ -204,7 +208,12 @@ func (c *RingConn) TrySend(b []byte) error {
 	if free < uint64(len(b)) {
 		return nil
 	}
-	return c.Writev(b)
+	at := c.txPos % uint64(len(c.tx.data))
+	k := copy(c.tx.data[at:], b)
+	copy(c.tx.data, b[k:])
+	c.txPos += uint64(len(b))
+	c.publish()
+	return nil
 }
 
 // PeerSpoke reports whether the peer wrote since the last time it was asked.

@@ -167,8 +167,8 @@ func TestRingRegionSizes(t *testing.T) {
 }
 
 // Whatever a hostile peer puts in the region (positions, bytes), reading frames from it
-// either yields frames of the bytes it wrote or fails: never a panic, never a read outside
-// the ring, never a wait once the peer has gone.
+// either yields frames of the bytes it wrote or fails, and writing either fits or fails:
+// never a panic, never an access outside the ring, never a wait once the peer has gone.
 func FuzzRingReader(f *testing.F) {
 	frame, _ := AppendFrame(nil, Header{Kind: KindRequest, Op: 7, Seq: 1}, []byte("payload"))
 	f.Add([]byte{byte(len(frame)), 0, 0, 0, 0, 0, 0, 0}, frame)
@@ -183,14 +183,58 @@ func FuzzRingReader(f *testing.F) {
 		copy(region[RingHeader:RingHeader+MinRingSize], data)
 		a.Close() // the peer is gone: a read that finds nothing ends
 		head := (*uint64)(unsafe.Pointer(&region[ringHead]))
+		tail := (*uint64)(unsafe.Pointer(&region[ringTail+256])) // the peer's word on the server's answers
 		for len(heads) >= 8 {
-			atomic.StoreUint64(head, binary.LittleEndian.Uint64(heads))
+			v := binary.LittleEndian.Uint64(heads)
 			heads = heads[8:]
+			atomic.StoreUint64(head, v)
 			for {
 				if _, _, err := ReadFrame(server); err != nil {
 					break
 				}
 			}
+			// The same word as the tail of the server's own ring: its writes fail or fit.
+			atomic.StoreUint64(tail, v)
+			server.TrySend(frame)
+			server.Writev(frame, data)
 		}
 	})
+}
+
+// TrySend (the server's busy frames, from a goroutine other than the reader's) never waits,
+// even for a peer that moves its tail back and forth within bounds while it writes.
+func TestTrySendNeverWaitsWhateverThePeerDoesToItsTail(t *testing.T) {
+	_, server, region := ringPair(t, MinRingSize, 0)
+	tail := (*uint64)(unsafe.Pointer(&region[ringTail+256]))
+	head := (*uint64)(unsafe.Pointer(&region[ringHead+256]))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := uint64(0); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Claims to have read everything written, then nothing of the last ring's worth.
+			if h := atomic.LoadUint64(head); i%2 == 0 {
+				atomic.StoreUint64(tail, h)
+			} else if h >= MinRingSize {
+				atomic.StoreUint64(tail, h-MinRingSize)
+			}
+		}
+	}()
+	busy, _ := AppendFrame(nil, Header{Kind: KindBusy}, nil)
+	for i := 0; i < 20000; i++ {
+		done := make(chan error, 1)
+		go func() { done <- server.TrySend(busy) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				require.ErrorIs(t, err, errRingBroken) // a position seen mid-change, out of bounds
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("TrySend waited (try %d)", i)
+		}
+	}
 }
