@@ -504,8 +504,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			resp = shares.unshare(payload)
 		case h.Op == wire.OpGet:
 			resp, body = download(payload, stage.buffer)
-		case h.Op == wire.OpPut && upload.holds(payload):
-			resp = upload.put(payload)
+		case h.Op == wire.OpPut && upload.holding(payload) >= 0:
+			resp = upload.put(upload.holding(payload), payload)
 		case h.Op == wire.OpPutHost, h.Op == wire.OpGetHost:
 			resp = shares.copy(h.Op, payload, h.Kind == wire.KindPost)
 		default:
@@ -564,7 +564,7 @@ var monoEpoch = time.Now()
 // readFrame reads the next frame. A launch's payload is borrowed from in's buffer, valid
 // until the next read (code copies what it keeps: a captured launch's arguments), so that a
 // posted launch costs no allocation. A large upload's (OpPut) lands in the session's pinned
-// upload stage (stage: uploadStage.take): the driver then copies it to the device by DMA,
+// upload stages (stage: uploadStage.take): the driver then copies it to the device by DMA,
 // from memory that is already there, instead of staging a fresh pageable buffer of up to a
 // frame's size itself (on the H200 a sixth of the pinned rate, and page faults on every new
 // buffer). Any other request's payload is its own.

@@ -369,44 +369,64 @@ func (s *downloadStage) buffer(n uint64) []byte {
 	return s.b[:n]
 }
 
-// uploadStage is a session's stage for the uploads it reads from the socket (readFrame).
+// uploadStage is a session's stages for the uploads it reads from the socket (readFrame).
 // On a backend that uploads from registered memory without waiting (shim.PinnedUploader),
-// an upload from it returns before its DMA has run, which may wait behind the client's
-// kernels in stream order: the stage is then not taken again until the driver says the
-// DMA has read it, and an upload that comes meanwhile gets a buffer of its own, as before.
-// Separate from the download stage, which a download on another stream could overwrite
-// while such a DMA reads it.
+// an upload from a stage returns before its DMA has run, which may wait behind the client's
+// kernels in stream order: a stage is then not taken again until the driver says the DMA
+// has read it. There are two, taken in turn, so that back-to-back uploads (a model's weights)
+// read the next frame while the last one's DMA runs; when both are still being read, an
+// upload gets a buffer of its own, as before. Separate from the download stage, which a
+// download on another stream could overwrite while such a DMA reads it.
 type uploadStage struct {
-	downloadStage
-	pending uintptr // the mark after the last upload from it (shim.Marker), 0 for none
+	stages  [2]downloadStage
+	pending [2]uintptr // the mark after the last upload from each (shim.Marker), 0 for none
+	next    int        // the stage to try first
 }
 
-// take is the stage for an upload of n bytes, or a buffer of its own while the stage's last
-// upload has not been read.
+// take is a free stage for an upload of n bytes, or a buffer of its own while both are
+// still being read.
 func (u *uploadStage) take(n uint64) []byte {
-	if u.pending != 0 {
-		m, _ := shim.S().Backend.(shim.Marker)
-		if m != nil && m.Reached(u.pending) == shim.ErrNotReady {
-			return make([]byte, n)
+	for k := 0; k < len(u.stages); k++ {
+		i := (u.next + k) % len(u.stages)
+		if u.read(i) {
+			u.next = i + 1
+			return u.stages[i].buffer(n)
 		}
-		if m != nil {
-			m.Unmark(u.pending)
-		}
-		u.pending = 0
 	}
-	return u.buffer(n)
+	return make([]byte, n)
 }
 
-// holds reports whether p is the stage's.
-func (u *uploadStage) holds(p []byte) bool {
-	return len(p) > 0 && len(u.b) > 0 && &p[0] == &u.b[0]
+// read reports whether stage i's last upload has been read by its DMA.
+func (u *uploadStage) read(i int) bool {
+	if u.pending[i] == 0 {
+		return true
+	}
+	m, _ := shim.S().Backend.(shim.Marker)
+	if m != nil && m.Reached(u.pending[i]) == shim.ErrNotReady {
+		return false
+	}
+	if m != nil {
+		m.Unmark(u.pending[i])
+	}
+	u.pending[i] = 0
+	return true
 }
 
-// put answers an OpPut whose payload lies in the stage: uploaded without waiting where the
+// holding is the stage p lies in, or -1.
+func (u *uploadStage) holding(p []byte) int {
+	for i := range u.stages {
+		if b := u.stages[i].b; len(p) > 0 && len(b) > 0 && &p[0] == &b[0] {
+			return i
+		}
+	}
+	return -1
+}
+
+// put answers an OpPut whose payload lies in stage i: uploaded without waiting where the
 // backend can, else copied as bulk does.
-func (u *uploadStage) put(p []byte) []byte {
+func (u *uploadStage) put(i int, p []byte) []byte {
 	pu, ok := shim.S().Backend.(shim.PinnedUploader)
-	if _, marks := shim.S().Backend.(shim.Marker); !ok || !marks || !u.pinned || len(p) <= 8 {
+	if _, marks := shim.S().Backend.(shim.Marker); !ok || !marks || !u.stages[i].pinned || len(p) <= 8 {
 		return bulk(wire.OpPut, p)
 	}
 	dst, data := uintptr(binary.LittleEndian.Uint64(p)), p[8:]
@@ -415,22 +435,25 @@ func (u *uploadStage) put(p []byte) []byte {
 		return reply(st)
 	}
 	mark, st := pu.UploadPinned(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)))
-	u.pending = mark
+	u.pending[i] = mark
 	return reply(st)
 }
 
-// release waits for the stage's last upload to have been read, then releases it: a DMA
+// release waits for the stages' last uploads to have been read, then releases them: a DMA
 // still queued behind the client's kernels must not read the pages once they are unpinned
 // and reused. (The wait is the session's own thread's, as cudaDeviceSynchronize would be.)
 func (u *uploadStage) release() {
-	if m, ok := shim.S().Backend.(shim.Marker); ok && u.pending != 0 {
-		if m.Reached(u.pending) == shim.ErrNotReady {
+	for i := range u.stages {
+		if !u.read(i) {
 			shim.WaitBackend()
+			u.read(i)
 		}
-		m.Unmark(u.pending)
-		u.pending = 0
+		if m, ok := shim.S().Backend.(shim.Marker); ok && u.pending[i] != 0 {
+			m.Unmark(u.pending[i]) // its work failed: nothing will read the stage now
+		}
+		u.pending[i] = 0
+		u.stages[i].release()
 	}
-	u.downloadStage.release()
 }
 
 // release unpins and unmaps the buffer, from the session's thread before its client's

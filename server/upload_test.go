@@ -84,41 +84,46 @@ func withLateDMA(t *testing.T) *lateDMA {
 	return b
 }
 
-// Uploads read from the socket land in the session's pinned stage and go to the device
-// without waiting for the GPU; while the stage's last upload has not been read by its DMA,
-// the next one gets a buffer of its own, so no upload's bytes are overwritten before they
-// were copied. Once it has been read, the stage serves the next upload again.
+// Uploads read from the socket land in the session's pinned stages and go to the device
+// without waiting for the GPU; while a stage's last upload has not been read by its DMA, it
+// is not taken again: with both stages still being read, the next upload gets a buffer of
+// its own, so no upload's bytes are overwritten before they were copied. Once read, the
+// stages serve uploads again.
 func TestAStagedUploadIsNeverOverwrittenBeforeItsDMAReadIt(t *testing.T) {
 	dma := withLateDMA(t)
 	srv := startServer(t, Options{})
 	c := srv.dial(t)
 	const n = 256 << 10
-	dev := c.malloc(3 * n)
+	dev := c.malloc(4 * n)
 	post := func(dst uint64, b []byte) {
 		c.seq++
 		require.NoError(t, wire.WriteFrame(c.c, wire.Header{Kind: wire.KindPost, Op: wire.OpPut, Seq: c.seq}, append(u64s(dst), b...)))
 	}
-	a, b2, c3 := bytes.Repeat([]byte{0xa}, n), bytes.Repeat([]byte{0xb}, n), bytes.Repeat([]byte{0xc}, n)
-	post(dev, a)
-	post(dev+n, b2) // while a's DMA has not run: must not reuse the stage
-	// A request after the posts: once answered, both posts were handled.
-	st, _ := c.op(wire.OpIsDevice, u64s(dev))
-	require.Equal(t, shim.Status(1), st)
-	dma.mu.Lock()
-	require.Len(t, dma.pending, 1, "the first upload went from the stage without waiting; the second from a buffer of its own")
-	dma.mu.Unlock()
+	answered := func() { // a request after the posts: once answered, they were handled
+		st, _ := c.op(wire.OpIsDevice, u64s(dev))
+		require.Equal(t, shim.Status(1), st)
+	}
+	pending := func() int {
+		dma.mu.Lock()
+		defer dma.mu.Unlock()
+		return len(dma.pending)
+	}
+	data := func(v byte) []byte { return bytes.Repeat([]byte{v}, n) }
+	post(dev, data(0xa))
+	post(dev+n, data(0xb))   // the other stage
+	post(dev+2*n, data(0xc)) // both still being read: a buffer of its own
+	answered()
+	require.Equal(t, 2, pending(), "two uploads went from the stages without waiting; the third from a buffer of its own")
 	dma.runDMAs()
-	require.Equal(t, a, shim.Bytes(uintptr(dev), n), "the first upload's bytes were still in the stage when its DMA read them")
-	require.Equal(t, b2, shim.Bytes(uintptr(dev+n), n))
+	for i, v := range []byte{0xa, 0xb, 0xc} {
+		require.Equal(t, data(v), shim.Bytes(uintptr(dev)+uintptr(i*n), n), "upload %d's bytes were still in its stage when its DMA read them", i)
+	}
 
-	post(dev+2*n, c3) // the stage is free again
-	st, _ = c.op(wire.OpIsDevice, u64s(dev))
-	require.Equal(t, shim.Status(1), st)
-	dma.mu.Lock()
-	require.Len(t, dma.pending, 1, "the stage serves uploads again once read")
-	dma.mu.Unlock()
+	post(dev+3*n, data(0xd)) // the stages are free again
+	answered()
+	require.Equal(t, 1, pending(), "the stages serve uploads again once read")
 	dma.runDMAs()
-	require.Equal(t, c3, shim.Bytes(uintptr(dev+2*n), n))
+	require.Equal(t, data(0xd), shim.Bytes(uintptr(dev+3*n), n))
 }
 
 // A session that ends with an upload's DMA still queued (behind a long kernel, say) waits for
