@@ -488,8 +488,9 @@ func postLocked(stream uint64, op uint32, parts ...[]byte) error {
 	}
 	if rc, ok := conn.(*wire.RingConn); ok && rc.PeerWaiting() {
 		// The server has caught up and spins on the ring: the post reaches it with no
-		// system call, and the GPU starts now instead of when the batch falls due. (A
-		// server still busy takes the batch when it comes back for more.)
+		// system call, and the GPU starts now instead of when the batch falls due. (While
+		// it is still busy, posts gather as on a socket: the next post that finds it
+		// waiting, a request, or the flusher sends them.)
 		return flushLocked()
 	}
 	if len(batch) > 0 && !flusherAwake.Load() {
