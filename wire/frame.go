@@ -13,7 +13,9 @@ import (
 )
 
 // Version is the protocol version; peers with another version are refused at the handshake.
-const Version = 3
+// 4: rings (OpRingAttach), which a client asks for at connect with a descriptor that a
+// server of version 3 would leave queued ahead of the next request's.
+const Version = 4
 
 // Frame kinds.
 const (
