@@ -264,8 +264,8 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 	} else if (o.RequireToken || o.Token != "") && !sameToken(hello.Token, o.Token) {
 		welcome = wire.Welcome{Error: "wrong or missing token"}
 	}
-	// Trusted from here on: no deadline, and a plain socket goes back to blocking calls on the
-	// client's own thread (a secure session keeps reading through the poller).
+	// Trusted from here on: no deadline, and the socket goes back to blocking calls on the
+	// client's own thread, under TLS too.
 	trusted := func() (wire.Conn, error) {
 		a.admitted()
 		if !polled {
@@ -273,6 +273,13 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 		}
 		if conn == wire.Conn(pc) {
 			return pc.Blocking()
+		}
+		if tc, ok := conn.(*wire.TLSConn); ok { // TLS over the same socket, on blocking calls too
+			fc, err := pc.Blocking()
+			if err == nil {
+				tc.Rebase(fc)
+			}
+			return conn, err
 		}
 		return conn, pc.SetDeadline(time.Time{})
 	}
@@ -376,8 +383,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 	}()
 	c, id, log, o := s.c, s.id, s.log, s.o
-	if fc, ok := c.(*wire.FDConn); ok {
-		fc.SetSpin(wire.SpinWait()) // the client's next request often follows a reply closely
+	if sc, ok := c.(interface{ SetSpin(time.Duration) }); ok {
+		sc.SetSpin(wire.SpinWait()) // the client's next request often follows a reply closely
 	}
 	if s.view != nil {
 		shim.SetView(s.view)

@@ -136,6 +136,19 @@ func (c *TLSConn) TrySend(b []byte) error {
 	return err
 }
 
+// Rebase moves the session onto under, the same socket by other means: a server's session
+// leaves the network poller it was admitted through once the client is trusted, for the
+// blocking system calls a plain session uses (each reply written through the poller cost
+// goroutine hand-offs whenever the socket filled). No read or write may be under way.
+func (c *TLSConn) Rebase(under Conn) { c.raw.c = under }
+
+// SetSpin is FDConn's SetSpin for the socket underneath, where it is one.
+func (c *TLSConn) SetSpin(d time.Duration) {
+	if fc, ok := c.raw.c.(*FDConn); ok {
+		fc.SetSpin(d)
+	}
+}
+
 // Close ends the session (close_notify, bounded by tls's own 5 s write deadline) and, for a
 // client, closes the socket underneath.
 func (c *TLSConn) Close() error { return c.tc.Close() }
