@@ -265,7 +265,7 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 		welcome = wire.Welcome{Error: "wrong or missing token"}
 	}
 	// Trusted from here on: no deadline, and the socket goes back to blocking calls on the
-	// client's own thread, under TLS too.
+	// client's own thread (under TLS too, unless a worker's relay reads it).
 	trusted := func() (wire.Conn, error) {
 		a.admitted()
 		if !polled {
@@ -274,7 +274,9 @@ func handshake(c wire.Conn, peer string, o Options, deadline time.Time, a *admis
 		if conn == wire.Conn(pc) {
 			return pc.Blocking()
 		}
-		if tc, ok := conn.(*wire.TLSConn); ok { // TLS over the same socket, on blocking calls too
+		// TLS over the same socket, on blocking calls too; but a worker process's relay
+		// (worker.go) keeps reading it through the poller: a goroutine, not a thread.
+		if tc, ok := conn.(*wire.TLSConn); ok && o.Worker == nil {
 			fc, err := pc.Blocking()
 			if err == nil {
 				tc.Rebase(fc)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -446,12 +447,18 @@ func (u *uploadStage) release() {
 	for i := range u.stages {
 		if !u.read(i) {
 			shim.WaitBackend()
-			u.read(i)
 		}
-		if m, ok := shim.S().Backend.(shim.Marker); ok && u.pending[i] != 0 {
-			m.Unmark(u.pending[i]) // its work failed: nothing will read the stage now
+		// The wait returns early when one of the client's contexts faulted, while a DMA on
+		// another may still be queued: ask its mark again, a while.
+		for deadline := time.Now().Add(10 * time.Second); !u.read(i) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
 		}
-		u.pending[i] = 0
+		if u.pending[i] != 0 {
+			// Never read: the stage stays pinned and mapped (leaked) rather than be reused
+			// under a DMA.
+			shim.Log().Warnw("an upload stage is left mapped: its DMA never completed", "bytes", len(u.stages[i].b))
+			continue
+		}
 		u.stages[i].release()
 	}
 }

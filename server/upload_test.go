@@ -126,11 +126,9 @@ func TestAStagedUploadIsNeverOverwrittenBeforeItsDMAReadIt(t *testing.T) {
 	require.Equal(t, data(0xd), shim.Bytes(uintptr(dev+3*n), n))
 }
 
-// A session that ends with an upload's DMA still queued (behind a long kernel, say) waits for
-// the client's work before it unpins and unmaps the stage: a DMA must never read pages that
-// were unpinned and may be another tenant's by then.
-func TestASessionEndingWithAnUploadInFlightWaitsBeforeUnpinningTheStage(t *testing.T) {
-	dma := withLateDMA(t)
+// endWithAnUploadQueued runs a session that posts one staged upload, whose DMA then waits,
+// and ends it.
+func endWithAnUploadQueued(t *testing.T, dma *lateDMA) {
 	srv := startServer(t, Options{})
 	c := srv.dial(t)
 	dev := c.malloc(1 << 20)
@@ -142,12 +140,44 @@ func TestASessionEndingWithAnUploadInFlightWaitsBeforeUnpinningTheStage(t *testi
 	require.Len(t, dma.pending, 1)
 	dma.mu.Unlock()
 	c.close()
-	require.Eventually(t, func() bool {
-		dma.mu.Lock()
-		defer dma.mu.Unlock()
-		return dma.unpinned
-	}, 10*time.Second, 10*time.Millisecond, "the stage was released")
-	dma.mu.Lock()
-	defer dma.mu.Unlock()
-	require.False(t, dma.unpinnedEarly, "unpinned while its DMA was still to run")
+}
+
+// wasUnpinned reports whether a stage was unpinned, and whether one was while its DMA was
+// still to run.
+func (b *lateDMA) wasUnpinned() (unpinned, early bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.unpinned, b.unpinnedEarly
+}
+
+// A session that ends with an upload's DMA still queued (behind a long kernel, say) waits for
+// the client's work before it unpins and unmaps the stage: a DMA must never read pages that
+// were unpinned and may be another tenant's by then.
+func TestASessionEndingWithAnUploadInFlightWaitsBeforeUnpinningTheStage(t *testing.T) {
+	dma := withLateDMA(t)
+	endWithAnUploadQueued(t, dma)
+	require.Eventually(t, func() bool { u, _ := dma.wasUnpinned(); return u }, 10*time.Second, 10*time.Millisecond, "the stage was released")
+	_, early := dma.wasUnpinned()
+	require.False(t, early, "unpinned while its DMA was still to run")
+}
+
+// failingWait is lateDMA whose Wait returns early, as the local backend's does at the first
+// of a client's contexts that faulted, while a DMA queued on another is still to run.
+type failingWait struct{ *lateDMA }
+
+func (b failingWait) Wait() shim.Status { return shim.ErrLaunchFailure }
+
+// A session whose wait for its client's work fails early still does not unpin a stage under
+// a queued DMA: it asks the DMA's mark again, and releases the stage once the DMA has run.
+func TestAStageIsNotUnpinnedWhenTheWaitForItsDMAFailsEarly(t *testing.T) {
+	dma := withLateDMA(t)
+	shim.S().Backend = failingWait{dma}
+	endWithAnUploadQueued(t, dma)
+	time.Sleep(300 * time.Millisecond)
+	unpinned, _ := dma.wasUnpinned()
+	require.False(t, unpinned, "unpinned while its DMA was still to run")
+	dma.runDMAs() // the GPU gets there
+	require.Eventually(t, func() bool { u, _ := dma.wasUnpinned(); return u }, 5*time.Second, 10*time.Millisecond, "released once its DMA ran")
+	_, early := dma.wasUnpinned()
+	require.False(t, early)
 }
