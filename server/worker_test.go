@@ -21,7 +21,7 @@ import (
 // client's own worker ended, so the client would never see its session end) and no
 // connection still waiting for its handshake.
 func TestAWorkerInheritsOnlyItsOwnClient(t *testing.T) {
-	dir := t.TempDir()
+	dir := workerDir(t)
 	// The worker counts the sockets it holds beyond fd 3 (its client), then keeps its
 	// client until the client goes.
 	script := `n=0; for f in /proc/$$/fd/*; do fd=${f##*/}; if [ "$fd" -gt 3 ]; then case $(readlink "$f") in socket:*) n=$((n+1));; esac; fi; done
@@ -57,7 +57,7 @@ echo $n >"$0/count.$$.tmp" && mv "$0/count.$$.tmp" "$0/count.$$"; exec cat <&3 >
 // With WarmWorkers, a worker is started before any client arrives, and each client that
 // takes one has its replacement started at once.
 func TestWarmWorkersWaitAheadOfClients(t *testing.T) {
-	dir := t.TempDir()
+	dir := workerDir(t)
 	script := `: >"$0/started.$$"; exec cat <&3 >/dev/null`
 	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 1})
 	started := func() int {
@@ -78,7 +78,7 @@ func TestWarmWorkersWaitAheadOfClients(t *testing.T) {
 // worker started as the pool closed would wait forever on a control socket nobody closes
 // (a process, and its CUDA context, leaked per restart).
 func TestNoWaitingWorkerOutlivesTheServer(t *testing.T) {
-	dir := t.TempDir()
+	dir := workerDir(t)
 	script := `echo $$ >"$0/pid.$$"; exec cat <&3 >/dev/null`
 	for i := 0; i < 20; i++ {
 		ln, err := net.Listen("unix", filepath.Join(dir, fmt.Sprintf("s%d.sock", i)))
@@ -104,7 +104,7 @@ func TestNoWaitingWorkerOutlivesTheServer(t *testing.T) {
 // The hello a worker receives carries no token: a worker process (whose memory a fault in
 // the driver may dump, and which runs the tenant's work) never holds the server's secret.
 func TestAWorkerIsNotGivenTheToken(t *testing.T) {
-	dir := t.TempDir()
+	dir := workerDir(t)
 	script := `exec cat <&3 >"$0/hello.$$"`
 	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}})
 	c := s.raw(t)
@@ -132,7 +132,7 @@ func procState(pid int) string {
 // failed to start) is reaped at once, not left a zombie; and the next client is still
 // served, by a worker that lives.
 func TestAWaitingWorkerThatDiesIsReaped(t *testing.T) {
-	dir := t.TempDir()
+	dir := workerDir(t)
 	// The first worker exits at once; later ones wait for their client.
 	script := `if mkdir "$0/first" 2>/dev/null; then echo $$ >"$0/dead"; exit 3; fi; : >"$0/served.$$"; exec cat <&3 >/dev/null`
 	s := startServer(t, Options{Worker: []string{"/bin/sh", "-c", script, dir}, WarmWorkers: 1})
@@ -152,4 +152,18 @@ func TestAWaitingWorkerThatDiesIsReaped(t *testing.T) {
 		got, _ := filepath.Glob(filepath.Join(dir, "served.*"))
 		return len(got) >= 1
 	}, 10*time.Second, 10*time.Millisecond, "a live worker gets the client")
+}
+
+// workerDir is a directory the tests' worker scripts write into. A warm worker started as
+// the server stops may still write there after the test: the removal tries again for a
+// while instead of failing the test (t.TempDir's would).
+func workerDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "vgpu-worker-test")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for i := 0; i < 100 && os.RemoveAll(dir) != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	return dir
 }
