@@ -34,21 +34,12 @@ func (b *Backend) BuildGraph(d *shim.Device, nodes []shim.Node) (uintptr, shim.S
 	if st != shim.OK {
 		return 0, st
 	}
-	if r := C.cu_capture_begin(cc); r != 0 {
-		shim.Log().Infow("graph capture could not start", "result", int(r))
-		return 0, shim.ErrNotSupported
-	}
-	for i := range nodes {
-		if st = b.record(c, cc, &nodes[i]); st != shim.OK {
-			break
-		}
+	all, st, begun := b.capture(c, cc, nodes)
+	if !begun {
+		return 0, st
 	}
 	var exec unsafe.Pointer
-	ok := C.int(0)
-	if st == shim.OK {
-		ok = 1
-	}
-	if r := C.cu_capture_end(cc, ok, &exec); r != 0 {
+	if r := C.cu_capture_end(cc, all, &exec); r != 0 {
 		shim.Log().Infow("graph instantiation failed", "result", int(r), "nodes", len(nodes))
 		return 0, shim.ErrNotSupported
 	}
@@ -57,6 +48,22 @@ func (b *Backend) BuildGraph(d *shim.Device, nodes []shim.Node) (uintptr, shim.S
 	}
 	c.addGraph(uintptr(exec), cc)
 	return uintptr(exec), shim.OK
+}
+
+// capture starts recording on cc and records nodes, for BuildGraph and UpdateGraph to end
+// the recording once begun: all is 1 when every node was recorded, else st says what
+// stopped it.
+func (b *Backend) capture(c *client, cc *C.struct_cctx, nodes []shim.Node) (all C.int, st shim.Status, begun bool) {
+	if r := C.cu_capture_begin(cc); r != 0 {
+		shim.Log().Infow("graph capture could not start", "result", int(r))
+		return 0, shim.ErrNotSupported, false
+	}
+	for i := range nodes {
+		if st = b.record(c, cc, &nodes[i]); st != shim.OK {
+			return 0, st, true
+		}
+	}
+	return 1, shim.OK, true
 }
 
 // record enqueues one node on cc's capturing stream. A kernel must be the client's, loaded
@@ -114,20 +121,11 @@ func (b *Backend) UpdateGraph(d *shim.Device, g uintptr, nodes []shim.Node) shim
 	if home, st := b.ctxFor(c, d.Index); st != shim.OK || home != cc {
 		return shim.ErrInvalidValue
 	}
-	if r := C.cu_capture_begin(cc); r != 0 {
-		return shim.ErrNotSupported
+	all, st, begun := b.capture(c, cc, nodes)
+	if !begun {
+		return st
 	}
-	st := shim.OK
-	for i := range nodes {
-		if st = b.record(c, cc, &nodes[i]); st != shim.OK {
-			break
-		}
-	}
-	ok2 := C.int(0)
-	if st == shim.OK {
-		ok2 = 1
-	}
-	if r := C.cu_capture_update(cc, ok2, unsafe.Pointer(g)); r != 0 && st == shim.OK {
+	if r := C.cu_capture_update(cc, all, unsafe.Pointer(g)); r != 0 && st == shim.OK {
 		st = shim.ErrNotSupported
 	}
 	return st

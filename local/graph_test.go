@@ -30,7 +30,7 @@ func (f *fakeGPU) LaunchGraph(d *shim.Device, g uintptr) shim.Status { return f.
 func (f *fakeGPU) UpdateGraph(d *shim.Device, g uintptr, nodes []shim.Node) shim.Status {
 	return f.gpu.UpdateGraph(d, g, nodes)
 }
-func (f *fakeGPU) DestroyGraph(g uintptr)                            { f.gpu.DestroyGraph(g) }
+func (f *fakeGPU) DestroyGraph(g uintptr) { f.gpu.DestroyGraph(g) }
 
 func useFakeGPU(t *testing.T) *shim.Device {
 	useFakeDriver()

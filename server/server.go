@@ -769,17 +769,25 @@ func notSupported(f *api.Func) uint64 {
 	return 801
 }
 
+// putRequest decodes an upload (OpPut: u64 device address, then the bytes), counts its bytes
+// and checks that they land in the caller's device memory.
+func putRequest(p []byte) (dst uintptr, data []byte, st shim.Status) {
+	if len(p) < 8 {
+		return 0, nil, shim.ErrInvalidValue
+	}
+	dst, data = uintptr(binary.LittleEndian.Uint64(p)), p[8:]
+	stats.bytesIn.Add(uint64(len(data)))
+	_, st = shim.DeviceRange(dst, uint64(len(data)))
+	return dst, data, st
+}
+
 // bulk moves host memory for the copy calls the function list cannot describe.
 func bulk(op uint32, p []byte) []byte {
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
 	switch op {
 	case wire.OpPut:
-		if len(p) < 8 {
-			return reply(shim.ErrInvalidValue)
-		}
-		dst, data := uintptr(u(0)), p[8:]
-		stats.bytesIn.Add(uint64(len(data)))
-		if _, s := shim.DeviceRange(dst, uint64(len(data))); s != shim.OK {
+		dst, data, s := putRequest(p)
+		if s != shim.OK {
 			return reply(s)
 		}
 		if len(data) == 0 {

@@ -338,14 +338,14 @@ func (s hostShares) copy(op uint32, p []byte, posted bool) []byte {
 	}))
 }
 
-// downloadStage is a session's buffer for the downloads it answers over the socket, and the
-// uploads it reads from it (readFrame), pinned with the backend's driver where it can be: the
-// GPU's DMA then moves the bytes where the socket reads or writes them. Into a pageable
-// buffer the driver stages the copy itself (on the H200 at about a fifth of the pinned rate:
-// some 40 µs of each 600 KB token's logits over TCP), and the session allocated each copy
-// anew. One reply is written before the next request is read, and an upload is copied
-// before its request returns, so one buffer serves them all; it grows to the largest copy,
-// at most a frame's (wire.Chunk) and a page.
+// downloadStage is a session's buffer for the downloads it answers over the socket, pinned
+// with the backend's driver where it can be: the GPU's DMA then writes the bytes where the
+// reply is written from. Into a pageable buffer the driver stages the copy itself (on the
+// H200 at about a fifth of the pinned rate: some 40 µs of each 600 KB token's logits over
+// TCP), and the session allocated each download anew. One reply is written before the next
+// request is read, so one buffer serves them all; it grows to the largest download asked
+// for, at most a frame's (wire.Chunk) and a page. (Uploads have stages of their own:
+// uploadStage.)
 type downloadStage struct {
 	b      []byte
 	pinned bool
@@ -430,9 +430,8 @@ func (u *uploadStage) put(i int, p []byte) []byte {
 	if _, marks := shim.S().Backend.(shim.Marker); !ok || !marks || !u.stages[i].pinned || len(p) <= 8 {
 		return bulk(wire.OpPut, p)
 	}
-	dst, data := uintptr(binary.LittleEndian.Uint64(p)), p[8:]
-	stats.bytesIn.Add(uint64(len(data)))
-	if _, st := shim.DeviceRange(dst, uint64(len(data))); st != shim.OK {
+	dst, data, st := putRequest(p)
+	if st != shim.OK {
 		return reply(st)
 	}
 	mark, st := pu.UploadPinned(dst, uintptr(unsafe.Pointer(&data[0])), uint64(len(data)))
