@@ -40,14 +40,15 @@ type modeResult struct {
 	Mode  string `json:"mode"`
 	Error string `json:"error,omitempty"`
 
-	LoadS        float64   `json:"load_s"`          // load_duration of the first request
-	ShortMs      []float64 `json:"short_ms"`        // wall clock of each short request
-	PromptTPS    []float64 `json:"prompt_tok_s"`    // prompt_eval_count / prompt_eval_duration
-	PromptTokens []int     `json:"prompt_tokens"`   // prompt_eval_count of each long prompt
-	DecodeTPS    []float64 `json:"decode_tok_s"`    // eval_count / eval_duration
-	DecodeTokens []int     `json:"decode_tokens"`   // eval_count of each generation
-	Median       figures   `json:"median"`          // filled in by the report
-	Ratio        figures   `json:"ratio_to_native"` // the same, over native's
+	LoadS        float64   `json:"load_s"`             // load_duration of the first request
+	ShortMs      []float64 `json:"short_ms"`           // wall clock of each short request
+	FirstTPS     []float64 `json:"first_prompt_tok_s"` // the first long prompt of each start, unmeasured below
+	PromptTPS    []float64 `json:"prompt_tok_s"`       // prompt_eval_count / prompt_eval_duration
+	PromptTokens []int     `json:"prompt_tokens"`      // prompt_eval_count of each long prompt
+	DecodeTPS    []float64 `json:"decode_tok_s"`       // eval_count / eval_duration
+	DecodeTokens []int     `json:"decode_tokens"`      // eval_count of each generation
+	Median       figures   `json:"median"`             // filled in by the report
+	Ratio        figures   `json:"ratio_to_native"`    // the same, over native's
 
 	// With --rounds: each round's load and medians, and (filled in by the report) its
 	// ratios to native's of the same round.
@@ -69,6 +70,7 @@ type modeResult struct {
 // figures are one mode's medians, or its ratios to native; 0 is "not measured".
 type figures struct {
 	LoadS     float64 `json:"load_s"`
+	FirstTPS  float64 `json:"first_prompt_tok_s"`
 	PromptTPS float64 `json:"prompt_tok_s"`
 	DecodeTPS float64 `json:"decode_tok_s"`
 	ShortMs   float64 `json:"short_ms"`
@@ -130,7 +132,15 @@ func measure(ctx context.Context, c *client, p plan, r *modeResult, logf func(st
 	logf("short request %.1f ms", median(r.ShortMs))
 
 	// A different first token each run: Ollama reuses a cached prompt prefix, and a shared
-	// prefix would let it skip the very work measured here.
+	// prefix would let it skip the very work measured here. The first long prompt of a
+	// start is its own figure: it pays one-time work, native or not (kernels loaded on first
+	// use, memory pools grown to a long batch's size; GPU timelines in BENCHMARKS.md), and
+	// native's own first prompt moves by 15% between starts; prompt eval is the runs after it.
+	g, err = gen("w: "+p.longText, 1)
+	if err != nil {
+		return fmt.Errorf("first long prompt: %w", err)
+	}
+	r.FirstTPS = append(r.FirstTPS, g.promptRate())
 	for i := 0; i < p.runs; i++ {
 		g, err := gen(fmt.Sprintf("r%d: %s", i+1, p.longText), 1)
 		if err != nil {
@@ -232,7 +242,7 @@ func filler(n int) string {
 
 // medians are r's figures as measured so far (one round's, before absorb).
 func (r *modeResult) medians() figures {
-	return figures{LoadS: r.LoadS, PromptTPS: median(r.PromptTPS), DecodeTPS: median(r.DecodeTPS), ShortMs: median(r.ShortMs)}
+	return figures{LoadS: r.LoadS, FirstTPS: median(r.FirstTPS), PromptTPS: median(r.PromptTPS), DecodeTPS: median(r.DecodeTPS), ShortMs: median(r.ShortMs)}
 }
 
 // absorb adds a later round o of the same mode to r: its runs join r's, its load and medians
@@ -240,6 +250,7 @@ func (r *modeResult) medians() figures {
 // stay the first round's.
 func (r *modeResult) absorb(o *modeResult, round int) {
 	r.ShortMs = append(r.ShortMs, o.ShortMs...)
+	r.FirstTPS = append(r.FirstTPS, o.FirstTPS...)
 	r.PromptTPS = append(r.PromptTPS, o.PromptTPS...)
 	r.PromptTokens = append(r.PromptTokens, o.PromptTokens...)
 	r.DecodeTPS = append(r.DecodeTPS, o.DecodeTPS...)

@@ -24,6 +24,9 @@ func TestMeasure(t *testing.T) {
 	if len(r.ShortMs) != 3 || len(r.PromptTPS) != 3 || len(r.DecodeTPS) != 3 {
 		t.Errorf("runs: %d short, %d prompt, %d decode; want 3 each", len(r.ShortMs), len(r.PromptTPS), len(r.DecodeTPS))
 	}
+	if len(r.FirstTPS) != 1 {
+		t.Errorf("%d first-prompt figures, want one: the first long prompt of a start is not a run", len(r.FirstTPS))
+	}
 	for _, v := range r.ShortMs {
 		if v < 20 {
 			t.Errorf("short request %v ms, faster than the server's 20 ms", v)
@@ -56,8 +59,8 @@ func TestMeasure(t *testing.T) {
 		}
 		seen[pr[:3]] = pr
 	}
-	if len(seen) != 4 { // three measured, one identity
-		t.Errorf("%d distinct long prompts, want 4", len(seen))
+	if len(seen) != 5 { // the first, three measured, one identity
+		t.Errorf("%d distinct long prompts, want 5", len(seen))
 	}
 }
 

@@ -208,12 +208,13 @@ func (rep *report) table(w io.Writer) {
 	fmt.Fprintf(w, "- each figure %s; long prompt %d tokens; decode %d tokens; identity over a short, "+
 		"a long and %d concurrent requests; (×) = mode / native\n\n", runs, s.PromptTokens, s.NumPredict, s.Parallel)
 
-	fmt.Fprintln(w, "| mode | load s | prompt tok/s | decode tok/s | short ms | identity | in GPU | client's /dev/nvidia* |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---:|---|")
+	fmt.Fprintln(w, "| mode | load s | first prompt tok/s | prompt tok/s | decode tok/s | short ms | identity | in GPU | client's /dev/nvidia* |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---:|---|")
 	for _, r := range rep.Modes {
 		nat := r.Mode == "native"
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode,
 			cell(r.Median.LoadS, r.Ratio.LoadS, nat, "%.2f"),
+			cell(r.Median.FirstTPS, r.Ratio.FirstTPS, nat, ""),
 			cell(r.Median.PromptTPS, r.Ratio.PromptTPS, nat, ""),
 			cell(r.Median.DecodeTPS, r.Ratio.DecodeTPS, nat, ""),
 			cell(r.Median.ShortMs, r.Ratio.ShortMs, nat, "%.1f"),
@@ -359,7 +360,7 @@ func machineInfo() machine {
 
 // ratios is m over native's n, figure by figure.
 func ratios(m, n figures) figures {
-	return figures{LoadS: ratio(m.LoadS, n.LoadS), PromptTPS: ratio(m.PromptTPS, n.PromptTPS),
+	return figures{LoadS: ratio(m.LoadS, n.LoadS), FirstTPS: ratio(m.FirstTPS, n.FirstTPS), PromptTPS: ratio(m.PromptTPS, n.PromptTPS),
 		DecodeTPS: ratio(m.DecodeTPS, n.DecodeTPS), ShortMs: ratio(m.ShortMs, n.ShortMs)}
 }
 

@@ -16,10 +16,10 @@ func testReport() *report {
 	same := func() map[string]sample {
 		return map[string]sample{"short": s(1, 2), "long": s(3, 4, 5), "parallel-1": s(6), "parallel-2": s(7)}
 	}
-	native := &modeResult{Mode: "native", LoadS: 1, ShortMs: []float64{10, 12, 11}, PromptTPS: []float64{1000, 1000, 900},
+	native := &modeResult{Mode: "native", LoadS: 1, ShortMs: []float64{10, 12, 11}, FirstTPS: []float64{800}, PromptTPS: []float64{1000, 1000, 900},
 		DecodeTPS: []float64{100, 100, 100}, PromptTokens: []int{1104}, DecodeTokens: []int{128, 128, 128},
 		Residency: &residency{Size: 10, SizeVRAM: 10, Percent: 100}, Samples: same()}
-	remote := &modeResult{Mode: "remote", LoadS: 2, ShortMs: []float64{20, 22, 24}, PromptTPS: []float64{500, 500, 500},
+	remote := &modeResult{Mode: "remote", LoadS: 2, ShortMs: []float64{20, 22, 24}, FirstTPS: []float64{600}, PromptTPS: []float64{500, 500, 500},
 		DecodeTPS: []float64{50, 50, 50}, DecodeTokens: []int{128, 128, 128},
 		Residency: &residency{Size: 10, SizeVRAM: 10, Percent: 100}, Samples: same(), Hidden: &hidden{HostNodes: 5, Covered: 5}}
 	remote.Samples["long"] = s(3, 4, 9)
@@ -35,10 +35,10 @@ func TestEvaluate(t *testing.T) {
 	rep := testReport()
 	rep.evaluate()
 	nat, rem := rep.Modes[0], rep.Modes[1]
-	if nat.Median != (figures{LoadS: 1, PromptTPS: 1000, DecodeTPS: 100, ShortMs: 11}) {
+	if nat.Median != (figures{LoadS: 1, FirstTPS: 800, PromptTPS: 1000, DecodeTPS: 100, ShortMs: 11}) {
 		t.Errorf("native medians %+v", nat.Median)
 	}
-	if rem.Ratio != (figures{LoadS: 2, PromptTPS: 0.5, DecodeTPS: 0.5, ShortMs: 2}) {
+	if rem.Ratio != (figures{LoadS: 2, FirstTPS: 0.75, PromptTPS: 0.5, DecodeTPS: 0.5, ShortMs: 2}) {
 		t.Errorf("remote ratios %+v", rem.Ratio)
 	}
 	if rep.Settings.PromptTokens != 1104 {
@@ -103,10 +103,10 @@ func TestTable(t *testing.T) {
 		"- Ollama 0.17.4 (",
 		"- model: vgpu testmodel tiny:f16, 3.0 MiB",
 		"- machine: Test CPU (8 cores); GPU: NVIDIA H100 80GB HBM3",
-		"| mode | load s | prompt tok/s | decode tok/s | short ms | identity | in GPU | client's /dev/nvidia* |",
-		"| native | 1.00 | 1000 | 100 | 11.0 | self-identical 4/4 | 100% | in use |",
-		"| remote | 2.00 (2.00×) | 500 (0.50×) | 50.0 (0.50×) | 22.0 (2.00×) | **differs**: long at token 2 (5 vs 9) | 100% | hidden (5/5) |",
-		"| local | — | — | — | — | **failed**, see below | — | in use |",
+		"| mode | load s | first prompt tok/s | prompt tok/s | decode tok/s | short ms | identity | in GPU | client's /dev/nvidia* |",
+		"| native | 1.00 | 800 | 1000 | 100 | 11.0 | self-identical 4/4 | 100% | in use |",
+		"| remote | 2.00 (2.00×) | 600 (0.75×) | 500 (0.50×) | 50.0 (0.50×) | 22.0 (2.00×) | **differs**: long at token 2 (5 vs 9) | 100% | hidden (5/5) |",
+		"| local | — | — | — | — | — | **failed**, see below | — | in use |",
 		"\n\nProblems:\n- remote: identity: long differs from native at token 2 (5 vs 9)\n- local: first request (model load): POST /api/generate: 500 | boom\n\n",
 	} {
 		if !strings.Contains(got, want) {
@@ -118,7 +118,7 @@ func TestTable(t *testing.T) {
 	}
 	// Every row has the header's number of cells.
 	for _, l := range strings.Split(got, "\n") {
-		if strings.HasPrefix(l, "| ") && strings.Count(l, " | ") != 7 {
+		if strings.HasPrefix(l, "| ") && strings.Count(l, " | ") != 8 {
 			t.Errorf("row with %d cells: %s", strings.Count(l, " | ")+1, l)
 		}
 	}
