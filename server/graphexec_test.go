@@ -117,7 +117,7 @@ func TestARemoteExecGraphsUpdatesRunOnAGPUBackend(t *testing.T) {
 	}
 	launch()
 	launch()
-	require.Equal(t, 1, gpu.built, "recorded at the second launch")
+	require.Equal(t, 1, gpu.built, "recorded at the first launch")
 	assert.Equal(t, pattern(0x11111111), read(oldDst))
 
 	r, _ = c.call("cudaGraphExecMemsetNodeSetParams", wire.Value{U: x}, wire.Value{U: mset}, wire.Value{U: 1, B: params(0x3f800000)})

@@ -95,12 +95,17 @@ type GraphExec struct {
 	Handle uintptr
 	mu     sync.Mutex
 	Nodes  []Node
-	// The backend's own graph of Nodes (on nativeDev), built at the second launch after an
-	// instantiation, or after an update the backend could not follow in place (GraphUpdater):
-	// a graph launched once is not worth building.
+	// The backend's own graph of Nodes (on nativeDev), built at the first launch after an
+	// instantiation, as the driver's instantiation would have (a graph replayed node by node
+	// first, then built, made a program's graph cost the driver's instantiation a launch
+	// later, on top of a replay: ggml's last ubatch of a prompt paid it in a request of its
+	// own). After a change the backend could not follow in place (an update it has no
+	// GraphUpdater for, a node's parameters set) it is built at the second launch: a
+	// program that changes its graph before every launch is replayed, not rebuilt each time.
 	native      uintptr
 	nativeDev   *Device
 	launches    int
+	changed     bool // the backend's graph was dropped for a change since the instantiation
 	unbuildable bool
 	layout      map[*GraphNode]int // where each node of the graph's node view starts in Nodes
 	// The instantiated graph's nodes and their shape (types, functions, edges), which
@@ -125,7 +130,7 @@ func (x *GraphExec) dropNative() {
 		if gb, ok := S().Backend.(GraphBackend); ok {
 			gb.DestroyGraph(x.native)
 		}
-		x.native = 0
+		x.native, x.changed = 0, true
 	}
 	x.launches, x.unbuildable = 0, false
 }
@@ -220,7 +225,7 @@ func (x *GraphExec) Launch(s *Stream) Status {
 	x.mu.Lock()
 	if gb, ok := S().Backend.(GraphBackend); ok && s.Capturing() == nil && !x.unbuildable {
 		x.launches++
-		if x.native == 0 && x.launches >= 2 {
+		if x.native == 0 && (x.launches >= 2 || !x.changed) {
 			g, st := gb.BuildGraph(s.Dev, x.Nodes)
 			x.nativeDev = s.Dev
 			if st != OK {
