@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # On a GPU machine: the GPU's timeline of llama-server's requests, native and through
-# `vgpu serve` (unix socket), to tell how much of a request the GPU spends computing and how
+# `vgpu serve` (unix socket, or TCP), to tell how much of a request the GPU spends computing and how
 # much it waits for the next kernel. Each mode serves one unmeasured long prompt, then
 # PROMPTS long prompts (one token generated) and DECODES decode requests (128 tokens); each
 # request is one burst of GPU work, and the bursts are summed up per mode (gputimeline.c).
-# usage: timeline.sh LLAMA_BIN_DIR VGPU_BUILD GGUF OUT [MODES (native,remote)]
+# usage: timeline.sh LLAMA_BIN_DIR VGPU_BUILD GGUF OUT [MODES (native,remote; remote-tcp: loopback TCP)]
 # env: PROMPTS (5), DECODES (2), CUDA_HOME
 set -uo pipefail
 LL=$1 VB=$2 GGUF=$3 OUT=$4 MODES=${5:-native,remote}
@@ -34,16 +34,26 @@ run_mode() { # MODE N
 	local mode=$1 port=$((20000 + RANDOM % 20000)) srv="" dir=$OUT/$1-$2
 	mkdir -p "$dir"
 	local run=(env "LD_LIBRARY_PATH=$LL:$CUDA/lib64")
-	if [ "$mode" = remote ]; then
+	case $mode in
+	remote | remote-tcp)
+		local listen=unix:///tmp/tl.sock client=(VGPU_SERVER=unix:///tmp/tl.sock)
 		rm -f /tmp/tl.sock
+		if [ "$mode" = remote-tcp ]; then
+			local tport=$((port + 1))
+			echo timeline >"$dir/token"; chmod 600 "$dir/token"
+			listen="tcp://127.0.0.1:$tport --token-file $dir/token"
+			client=(VGPU_SERVER=tcp://127.0.0.1:$tport VGPU_TOKEN=timeline)
+		fi
+		# shellcheck disable=SC2086 # listen carries its flags
 		env CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13" \
-			"$VB/bin/vgpu" serve --backend local --listen unix:///tmp/tl.sock >"$dir/serve.log" 2>&1 &
+			"$VB/bin/vgpu" serve --backend local --listen $listen >"$dir/serve.log" 2>&1 &
 		srv=$!
-		for _ in $(seq 100); do [ -S /tmp/tl.sock ] && break; sleep 0.1; done
-		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote VGPU_SERVER=unix:///tmp/tl.sock "$VB/bin/vgpu" run --)
-	else
-		run+=(CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir")
-	fi
+		for _ in $(seq 100); do grep -q "listening" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
+		sleep 0.2
+		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${client[@]}" "$VB/bin/vgpu" run --)
+		;;
+	*) run+=(CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir") ;;
+	esac
 	"${run[@]}" "$LL/llama-server" -m "$GGUF" -ngl 99 --port "$port" -c 4096 -np 1 --no-warmup >"$dir/llama.log" 2>&1 &
 	local ls=$!
 	for _ in $(seq 300); do http "$port" GET /health 2>/dev/null | grep -q ok && break; sleep 0.1; done
