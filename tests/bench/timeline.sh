@@ -5,7 +5,8 @@
 # PROMPTS long prompts (one token generated) and DECODES decode requests (128 tokens); each
 # request is one burst of GPU work, and the bursts are summed up per mode (gputimeline.c).
 # usage: timeline.sh LLAMA_BIN_DIR VGPU_BUILD GGUF OUT [MODES (native,remote; remote-tcp: loopback TCP)]
-# env: PROMPTS (5), DECODES (2), CUDA_HOME
+# env: PROMPTS (5), DECODES (2), LLAMA_ARGS ("-c 4096 -np 1"; Ollama 0.32 starts it with
+# "-c CTX*N -np N", N its OLLAMA_NUM_PARALLEL), CUDA_HOME
 set -uo pipefail
 LL=$1 VB=$2 GGUF=$3 OUT=$4 MODES=${5:-native,remote}
 CUDA=${CUDA_HOME:-/usr/local/cuda}
@@ -54,7 +55,8 @@ run_mode() { # MODE N
 		;;
 	*) run+=(CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir") ;;
 	esac
-	"${run[@]}" "$LL/llama-server" -m "$GGUF" -ngl 99 --port "$port" -c 4096 -np 1 --no-warmup >"$dir/llama.log" 2>&1 &
+	# shellcheck disable=SC2086 # LLAMA_ARGS is a list of flags
+	"${run[@]}" "$LL/llama-server" -m "$GGUF" -ngl 99 --port "$port" ${LLAMA_ARGS:--c 4096 -np 1} --no-warmup >"$dir/llama.log" 2>&1 &
 	local ls=$!
 	for _ in $(seq 300); do http "$port" GET /health 2>/dev/null | grep -q ok && break; sleep 0.1; done
 	for i in $(seq 0 "${PROMPTS:-5}"); do
