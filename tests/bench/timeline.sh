@@ -5,7 +5,7 @@
 # PROMPTS long prompts (one token generated) and DECODES decode requests (128 tokens); each
 # request is one burst of GPU work, and the bursts are summed up per mode (gputimeline.c).
 # usage: timeline.sh LLAMA_BIN_DIR VGPU_BUILD GGUF OUT [MODES (native,remote; remote-tcp: loopback TCP)]
-# env: PROMPTS (5), DECODES (2), LLAMA_ARGS ("-c 4096 -np 1"; Ollama 0.32 starts it with
+# env: NOTRACE (set: load no tracer), PROMPTS (5), DECODES (2), LLAMA_ARGS ("-c 4096 -np 1"; Ollama 0.32 starts it with
 # "-c CTX*N -np N", N its OLLAMA_NUM_PARALLEL), CUDA_HOME
 set -uo pipefail
 LL=$1 VB=$2 GGUF=$3 OUT=$4 MODES=${5:-native,remote}
@@ -34,7 +34,8 @@ LONG=$(for i in $(seq 330); do printf 'word%d is here, ' "$i"; done); LONG=${LON
 run_mode() { # MODE N
 	local mode=$1 port=$((20000 + RANDOM % 20000)) srv="" dir=$OUT/$1-$2
 	mkdir -p "$dir"
-	local run=(env "LD_LIBRARY_PATH=$LL:$CUDA/lib64")
+	local run=(env "LD_LIBRARY_PATH=$LL:$CUDA/lib64") inject=(CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir")
+	[ -n "${NOTRACE:-}" ] && inject=(GPUTL_OFF=1) # the requests' own timings only: the tracer costs time of its own
 	case $mode in
 	remote | remote-tcp)
 		local listen=unix:///tmp/tl.sock client=(VGPU_SERVER=unix:///tmp/tl.sock)
@@ -46,14 +47,14 @@ run_mode() { # MODE N
 			client=(VGPU_SERVER=tcp://127.0.0.1:$tport VGPU_TOKEN=timeline)
 		fi
 		# shellcheck disable=SC2086 # listen carries its flags
-		env CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13" \
+		env "${inject[@]}" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13" \
 			"$VB/bin/vgpu" serve --backend local --listen $listen >"$dir/serve.log" 2>&1 &
 		srv=$!
 		for _ in $(seq 100); do grep -q "listening" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
 		sleep 0.2
 		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${client[@]}" "$VB/bin/vgpu" run --)
 		;;
-	*) run+=(CUDA_INJECTION64_PATH="$TL" GPUTL_OUT="$dir") ;;
+	*) run+=("${inject[@]}") ;;
 	esac
 	# shellcheck disable=SC2086 # LLAMA_ARGS is a list of flags
 	"${run[@]}" "$LL/llama-server" -m "$GGUF" -ngl 99 --port "$port" ${LLAMA_ARGS:--c 4096 -np 1} --no-warmup >"$dir/llama.log" 2>&1 &
