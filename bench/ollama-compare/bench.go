@@ -42,7 +42,7 @@ type modeResult struct {
 
 	LoadS        float64   `json:"load_s"`             // load_duration of the first request
 	ShortMs      []float64 `json:"short_ms"`           // wall clock of each short request
-	FirstTPS     []float64 `json:"first_prompt_tok_s"` // the first long prompt of each start, unmeasured below
+	FirstTPS     []float64 `json:"first_prompt_tok_s"` // the first long prompt of each start, kept out of PromptTPS
 	PromptTPS    []float64 `json:"prompt_tok_s"`       // prompt_eval_count / prompt_eval_duration
 	PromptTokens []int     `json:"prompt_tokens"`      // prompt_eval_count of each long prompt
 	DecodeTPS    []float64 `json:"decode_tok_s"`       // eval_count / eval_duration
