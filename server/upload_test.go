@@ -21,16 +21,29 @@ type lateDMA struct {
 	mu      sync.Mutex
 	pending map[uintptr]func() // mark -> the DMA still to run
 	next    uintptr
+	pinned  map[uintptr]bool // host memory registered with this backend
+
 
 	unpinned, unpinnedEarly bool
 }
 
-func (b *lateDMA) RegisterHost(p uintptr, n uint64) shim.Status { return shim.OK }
+func (b *lateDMA) RegisterHost(p uintptr, n uint64) shim.Status {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pinned[p] = true
+	return shim.OK
+}
 
-// UnregisterHost notes a stage unpinned while a DMA from it was still to run.
+// UnregisterHost notes a stage unpinned while a DMA from it was still to run. Only memory
+// registered with this backend counts: an earlier test's session may still be ending, and
+// unpins what it registered with another.
 func (b *lateDMA) UnregisterHost(p uintptr) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.pinned[p] {
+		return
+	}
+	delete(b.pinned, p)
 	if len(b.pending) > 0 {
 		b.unpinnedEarly = true
 	}
@@ -78,7 +91,7 @@ func withLateDMA(t *testing.T) *lateDMA {
 	old := st.Backend
 	sim, ok := old.(*shim.SimBackend)
 	require.True(t, ok)
-	b := &lateDMA{SimBackend: sim, pending: map[uintptr]func(){}}
+	b := &lateDMA{SimBackend: sim, pending: map[uintptr]func(){}, pinned: map[uintptr]bool{}}
 	st.Backend = b
 	t.Cleanup(func() { st.Backend = old })
 	return b
