@@ -55,3 +55,25 @@ func TestDriverOnlyModesAreAcceptedForVgpuModesOnly(t *testing.T) {
 		}
 	}
 }
+
+// --transport names the paths to the server; each is measured by the same remote mode that
+// --modes would name, beside native unless --modes says otherwise.
+func TestTransportsSelectTheRemoteModes(t *testing.T) {
+	c, err := parseFlags([]string{"--ollama=o", "--model=m", "--transport", "unix,tcp, shm-file,tls"}, io.Discard)
+	if err != nil || !slices.Equal(c.modes, []string{"native", "remote", "remote-tcp", "remote-shm-file", "remote-tls"}) {
+		t.Fatalf("got %v, %v", c, err)
+	}
+	c, err = parseFlags([]string{"--ollama=o", "--model=m", "--modes", "local", "--transport", "tcp"}, io.Discard)
+	if err != nil || !slices.Equal(c.modes, []string{"local", "remote-tcp"}) {
+		t.Fatalf("with --modes: got %v, %v", c, err)
+	}
+	c, err = parseFlags([]string{"--ollama=o", "--model=m", "--modes", "native,remote-tcp", "--transport", "tcp"}, io.Discard)
+	if err != nil || !slices.Equal(c.modes, []string{"native", "remote-tcp"}) {
+		t.Fatalf("a mode named twice: got %v, %v", c, err)
+	}
+	for _, bad := range []string{"vsock", "udp", "unix,", "remote"} {
+		if _, err := parseFlags([]string{"--ollama=o", "--model=m", "--transport", bad}, io.Discard); err == nil {
+			t.Errorf("transport %q was accepted", bad)
+		}
+	}
+}
