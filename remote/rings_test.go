@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -34,16 +35,27 @@ func onRings(t *testing.T, serverSpin time.Duration) (server *wire.RingConn) {
 		conn, dead, flushDelay, batchAge, batch = oldConn, oldDead, oldDelay, oldAge, batch[:0]
 		batchDue.Store(0)
 		mu.Unlock()
+		// The server's reader must be gone before the sockets close: one still spinning on
+		// the rings would sleep on a descriptor number the next test's socket then has, and
+		// take the doorbells meant for that test's server. Shut down, its sleep ends at once.
+		unix.Shutdown(fds[0], unix.SHUT_RDWR)
+		unix.Shutdown(fds[1], unix.SHUT_RDWR)
+		ringReaders.Wait()
 		client.Close()
 		server.Close()
 	})
 	return server
 }
 
+// ringReaders counts the goroutines received started, which end with their server's socket.
+var ringReaders sync.WaitGroup
+
 // received is the frames the server end receives, in order.
 func received(server *wire.RingConn) <-chan wire.Header {
 	got := make(chan wire.Header, 16)
+	ringReaders.Add(1)
 	go func() {
+		defer ringReaders.Done()
 		for {
 			h, _, err := wire.ReadFrame(server)
 			if err != nil {
