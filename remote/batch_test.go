@@ -51,13 +51,11 @@ func withBatching(t *testing.T, delay, age, linger time.Duration) *countingConn 
 	conn, dead, flushDelay, batchAge, flusherLinger = cc, nil, delay, age, linger
 	batch = batch[:0]
 	batchDue.Store(0)
-	setFlusherTimes()
 	mu.Unlock()
-	flusherOnce.Do(launchFlusher)
+	flusherOnce.Do(func() { go flusher() })
 	t.Cleanup(func() {
 		mu.Lock()
 		conn, dead, flushDelay, batchAge, flusherLinger = oldConn, oldDead, oldDelay, oldAge, oldLinger
-		setFlusherTimes()
 		batch = batch[:0]
 		postsSinceSync = 0
 		batchDue.Store(0)
@@ -138,11 +136,11 @@ func TestTheFlusherSleepsWhileAResponseIsAwaited(t *testing.T) {
 	cc := withBatching(t, 100*time.Microsecond, time.Millisecond, time.Hour)
 	require.NoError(t, post(OpLaunch, make([]byte, 48)))
 	require.Eventually(t, func() bool { return cc.count() == 1 }, time.Second, 100*time.Microsecond)
-	require.Eventually(t, flusherAwake, time.Second, 100*time.Microsecond, "lingering after its flush")
+	require.Eventually(t, flusherAwake.Load, time.Second, 100*time.Microsecond, "lingering after its flush")
 	mu.Lock()
 	require.NoError(t, requestLocked(OpGet, make([]byte, 16)))
 	mu.Unlock()
-	require.Eventually(t, func() bool { return !flusherAwake() }, time.Second, 100*time.Microsecond,
+	require.Eventually(t, func() bool { return !flusherAwake.Load() }, time.Second, 100*time.Microsecond,
 		"asleep while the response is awaited, long before its linger ends")
 	require.NoError(t, post(OpLaunch, make([]byte, 48)))
 	require.Eventually(t, func() bool { return cc.count() == 3 }, time.Second, 100*time.Microsecond,
