@@ -23,7 +23,6 @@ type lateDMA struct {
 	next    uintptr
 	pinned  map[uintptr]bool // host memory registered with this backend
 
-
 	unpinned, unpinnedEarly bool
 }
 

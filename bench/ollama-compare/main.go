@@ -114,9 +114,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			wanted = []string{"native"}
 		}
 		for _, t := range strings.Split(*transports, ",") {
-			m, ok := transportModes[strings.TrimSpace(t)]
+			t = strings.TrimSpace(t)
+			m, ok := transportModes[t]
 			if !ok {
-				return nil, fmt.Errorf("--transport: unknown transport %q (want unix, tcp, tls, shm-file)", strings.TrimSpace(t))
+				return nil, fmt.Errorf("--transport: unknown transport %q (want unix, tcp, tls, shm-file)", t)
 			}
 			wanted = append(wanted, m)
 		}
