@@ -23,7 +23,7 @@ if [ -z "${VGPU_FAKE_LAUNCH_ITERS:-}" ]; then
 fi
 SOCK=$T/vgpu.sock
 # Clients served by threads of this one process, so that its CPU time per launch can be read.
-env LD_LIBRARY_PATH=$T/fake "${VGPU_BIN:-$ROOT/build/bin/vgpu}" serve --listen unix://$SOCK --backend local --isolation thread ${SERVE_FLAGS:-} >$T/server.log 2>&1 &
+env LD_LIBRARY_PATH=$T/fake ${SERVER_WRAP:-} "${VGPU_BIN:-$ROOT/build/bin/vgpu}" serve --listen unix://$SOCK --backend local --isolation thread ${SERVE_FLAGS:-} >$T/server.log 2>&1 &
 SERVER=$!
 for i in $(seq 100); do [ -S $SOCK ] && break; sleep 0.1; done
 best() { sort -g | tail -1; }
