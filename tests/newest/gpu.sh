@@ -8,7 +8,7 @@
 # ml/backend/ggml/ggml are all that is needed): lib/ollama is then its libggml-base and CPU
 # variants, with libggml-cuda.so in cuda_v13.
 # usage: gpu.sh SRC OLLAMA_BINARY VGPU_BUILD OUT [SIZE:TYPE] [MODES]
-# env: BUILD (the llama.cpp build, kept), RUNS (runs per mode, 1), ROUNDS (rounds of every
+# env: BUILD (the CUDA build, kept), BUILD_ONLY (stop once it is built), RUNS (runs per mode, 1), ROUNDS (rounds of every
 # mode, 1: on a machine whose speed drifts, 3 rounds of 1 run judge a change better than one
 # round of 3), KEEP (keep the logs)
 set -euo pipefail
@@ -34,6 +34,7 @@ if [ ! -e "$BUILT" ]; then
 	fi
 	echo "--- built in $(($(date +%s) - start)) s"
 fi
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 T=/tmp/ollama-0.32
 rm -rf "$T"; mkdir -p "$T/bin" "$T/lib/ollama/cuda_v13"
 cp "$OLLAMA" "$T/bin/ollama"; chmod +x "$T/bin/ollama"

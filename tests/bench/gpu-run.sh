@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root, with DIR carried (tests/bench/gpu-pack.sh):
+# builds the CUDA backend for this GPU and measures. Steps, in order, comma-separated:
+#   timeline  llama-server directly, untraced, with Ollama's flags: native, TCP, unix, twice
+#             (tests/bench/timeline.sh; llama.cpp source only), beside the wire's floor
+#   compare   Ollama native and through vgpu (tests/newest/gpu.sh): MODES, ROUNDS, MODEL
+#   step      the launch-free decode step by path (tests/bench/decodestep-gpu.sh)
+#   remote    make bench-remote's micro-benchmarks (tests/bench/remote.sh)
+# Everything lands in $OUT: summary.txt, the comparison's json and logs.tgz (at most 8 files
+# come back from a lease). A step already done on this machine (a marker in /tmp/gpurun) is
+# skipped, so a call that the lease's limit cut short can be repeated.
+# usage: bash DIR/gpu-run.sh DIR STEPS   env: MODES, ROUNDS (2), MODEL (qwen0.5b:q8_0)
+set -uo pipefail
+DIR=$1 STEPS=${2:-timeline,compare}
+S=$OUT/summary.txt M=/tmp/gpurun B=/tmp/gpurun-build
+mkdir -p $M
+export PATH=$PATH:/usr/local/cuda/bin
+log() { echo "[$(date +%T)] $*" | tee -a "$S"; }
+T0=$(date +%s)
+if [ ! -e $M/unpacked ]; then
+	mkdir -p $M/vgpu $M/src
+	tar xzf "$DIR/vgpu.tgz" -C $M/vgpu && tar xzf "$DIR/src.tgz" -C $M/src || exit 1
+	xz -dc "$DIR/ollama.xz" >$M/ollama && chmod +x $M/ollama || exit 1
+	touch $M/unpacked
+fi
+V=$M/vgpu/build SRC=$(ls -d $M/src/*/ | head -1)
+log "Ollama $(cat "$DIR/version"); $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader); $(nproc) CPUs"
+for step in ${STEPS//,/ }; do
+	[ -e $M/$step ] && continue
+	log "$step"
+	case $step in
+	timeline)
+		[ -d "$SRC/ml/backend/ggml" ] && { log "timeline needs llama.cpp's source"; continue; }
+		mkdir -p $M/oc
+		BUILD=$B BUILD_ONLY=1 bash tests/newest/gpu.sh "$SRC" $M/ollama $V $M/oc >>"$S" 2>&1 || { log "the build failed"; exit 1; }
+		[ -e $M/m.gguf ] || $V/bin/vgpu testmodel --size qwen0.5b --type q8_0 -o $M/m.gguf >/dev/null
+		NOTRACE=1 DECODES=10 LLAMA_ARGS="-c 16384 -np 4" bash tests/bench/timeline.sh $B/bin $V $M/m.gguf $M/tl \
+			native,remote-tcp,remote,native,remote-tcp,remote >>"$S" 2>&1
+		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
+	compare)
+		mkdir -p "$OUT/compare"
+		BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
+			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S" ;;
+	step) bash tests/bench/decodestep-gpu.sh $V >>"$S" 2>&1 ;;
+	remote) (mkdir -p build && cp -a $V/bin $V/lib build/ && bash tests/bench/remote.sh build/lib) >>"$S" 2>&1 ;;
+	*) log "unknown step $step"; continue ;;
+	esac
+	touch $M/$step
+	log "$step done ($(($(date +%s) - T0)) s into this call)"
+done
+tar czf "$OUT/logs.tgz" $M/tl $M/oc 2>/dev/null
