@@ -4,7 +4,7 @@
 # device tool's `carry`: this build of vgpu, the Ollama binary, and the source its CUDA backend
 # is built from there (node-llama-cpp 3.22.1's llama.cpp for Ollama 0.25 and later, Ollama's
 # own vendored ggml for 0.24.0). tests/bench/gpu-run.sh unpacks and runs it on the GPU machine.
-# A lease carries 64 MiB at most: one Ollama version a lease (0.32.15: ~51 MB, 0.24.0: ~40 MB).
+# A lease carries 64 MiB at most: one Ollama version a lease (0.32.15: ~45 MB, 0.24.0: ~31 MB).
 # usage: tests/bench/gpu-pack.sh DIR [OLLAMA_VERSION (0.32.15)]    (run `make all` first)
 set -euo pipefail
 DIR=$1 OV=${2:-0.32.15}
@@ -27,7 +27,8 @@ else
 	tar czf "$DIR/src.tgz" -C "$C" --exclude=.git --exclude=llama.cpp-3.22.1/models --exclude=llama.cpp-3.22.1/docs \
 		--exclude=tools/server/webui --exclude='*.gguf' llama.cpp-3.22.1
 fi
-xz -T0 -9 -c "$C/ollama-$OV/bin/ollama" >"$DIR/ollama.xz"
+# Without its symbols (half of 0.24.0's 84 MB), so that the lease's 64 MiB hold it.
+strip -o "$DIR/ollama" "$C/ollama-$OV/bin/ollama" && xz -T0 -9 "$DIR/ollama"
 echo "$OV" >"$DIR/version"
 cp tests/bench/gpu-run.sh "$DIR/"
 du -sh "$DIR"
