@@ -39,8 +39,14 @@ for step in ${STEPS//,/ }; do
 		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
 	compare)
 		mkdir -p "$OUT/compare"
-		BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
-			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S" ;;
+		# The logs are kept, and the servers log at info: how often a graph was built as the
+		# driver's and how often replayed node by node is in them (counted below).
+		KEEP=1 VGPU_LOG_LEVEL=${VGPU_LOG_LEVEL:-info} BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
+			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S"
+		for d in /tmp/ollama-compare-*/; do
+			find "$d" -name '*.log' -size -20M | tar czf $M/compare-logs-$(basename "$d").tgz -T - 2>/dev/null
+			echo "$d: graphs built $(cat "$d"/*.log 2>/dev/null | grep -c 'graph recorded as one backend graph'), replayed $(cat "$d"/*.log 2>/dev/null | grep -c 'replayed node by node')" >>"$S"
+		done ;;
 	step) bash tests/bench/decodestep-gpu.sh $V >>"$S" 2>&1 ;;
 	remote) (mkdir -p build && cp -a $V/bin $V/lib build/ && bash tests/bench/remote.sh build/lib) >>"$S" 2>&1 ;;
 	*) log "unknown step $step"; continue ;;
@@ -48,4 +54,4 @@ for step in ${STEPS//,/ }; do
 	touch $M/$step
 	log "$step done ($(($(date +%s) - T0)) s into this call)"
 done
-tar czf "$OUT/logs.tgz" $M/tl $M/oc 2>/dev/null
+tar czf "$OUT/logs.tgz" $M/tl $M/oc $M/compare-logs-*.tgz 2>/dev/null
