@@ -6,6 +6,7 @@
 #   compare   Ollama native and through vgpu (tests/newest/gpu.sh): MODES, ROUNDS, MODEL
 #   step      the launch-free decode step by path (tests/bench/decodestep-gpu.sh)
 #   remote    make bench-remote's micro-benchmarks (tests/bench/remote.sh)
+#   graphs    one remote round with the server's info log: graphs built against replayed
 # Everything lands in $OUT: summary.txt, the comparison's json and logs.tgz (at most 8 files
 # come back from a lease). A step already done on this machine (a marker in /tmp/gpurun) is
 # skipped, so a call that the lease's limit cut short can be repeated.
@@ -39,13 +40,17 @@ for step in ${STEPS//,/ }; do
 		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
 	compare)
 		mkdir -p "$OUT/compare"
-		# The logs are kept, and the servers log at info: how often a graph was built as the
-		# driver's and how often replayed node by node is in them (counted below).
-		KEEP=1 VGPU_LOG_LEVEL=${VGPU_LOG_LEVEL:-info} BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
-			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S"
+		BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
+			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S" ;;
+	graphs)
+		# One remote round with the server logging at info (ollama-compare --verbose; Ollama's
+		# debug log too, so not a measurement): how often a graph was built as the driver's and
+		# how often replayed node by node, for the short request's per-request cost.
+		rm -rf /tmp/ollama-compare-*/
+		KEEP=1 OC_FLAGS=--verbose BUILD=$B ROUNDS=1 bash tests/newest/gpu.sh "$SRC" $M/ollama $V $M/graphs "${MODEL:-qwen0.5b:q8_0}" remote >/dev/null 2>&1
 		for d in /tmp/ollama-compare-*/; do
-			find "$d" -name '*.log' -size -20M | tar czf $M/compare-logs-$(basename "$d").tgz -T - 2>/dev/null
-			echo "$d: graphs built $(cat "$d"/*.log 2>/dev/null | grep -c 'graph recorded as one backend graph'), replayed $(cat "$d"/*.log 2>/dev/null | grep -c 'replayed node by node')" >>"$S"
+			find "$d" -name '*.log' -size -20M | tar czf $M/graphs-logs.tgz -T - 2>/dev/null
+			echo "graphs built as the driver's: $(cat "$d"/logs/*.log 2>/dev/null | grep -c 'graph recorded as one backend graph'), replayed node by node: $(cat "$d"/logs/*.log 2>/dev/null | grep -c 'replayed node by node')" >>"$S"
 		done ;;
 	step) bash tests/bench/decodestep-gpu.sh $V >>"$S" 2>&1 ;;
 	remote) (mkdir -p build && cp -a $V/bin $V/lib build/ && bash tests/bench/remote.sh build/lib) >>"$S" 2>&1 ;;
@@ -54,4 +59,4 @@ for step in ${STEPS//,/ }; do
 	touch $M/$step
 	log "$step done ($(($(date +%s) - T0)) s into this call)"
 done
-tar czf "$OUT/logs.tgz" $M/tl $M/oc $M/compare-logs-*.tgz 2>/dev/null
+tar czf "$OUT/logs.tgz" $M/tl $M/oc $M/graphs-logs.tgz 2>/dev/null

@@ -8,7 +8,7 @@
 # ml/backend/ggml/ggml are all that is needed): lib/ollama is then its libggml-base and CPU
 # variants, with libggml-cuda.so in cuda_v13.
 # usage: gpu.sh SRC OLLAMA_BINARY VGPU_BUILD OUT [SIZE:TYPE] [MODES]
-# env: BUILD (the CUDA build, kept), BUILD_ONLY (stop once it is built), RUNS (runs per mode, 1), ROUNDS (rounds of every
+# env: BUILD (the CUDA build, kept), BUILD_ONLY (stop once it is built), OC_FLAGS (more flags for ollama-compare), RUNS (runs per mode, 1), ROUNDS (rounds of every
 # mode, 1: on a machine whose speed drifts, 3 rounds of 1 run judge a change better than one
 # round of 3), KEEP (keep the logs)
 set -euo pipefail
@@ -45,5 +45,6 @@ for f in "$LIBS"/*.so*; do
 done
 for n in cudart cublas cublasLt; do cp -P "$CUDA"/lib64/lib$n.so.13* "$T/lib/ollama/cuda_v13/"; done
 ls -la "$T/lib/ollama" "$T/lib/ollama/cuda_v13" >"$OUT/tree.txt"
-"$VB/bin/ollama-compare" --ollama "$T" --vgpu "$VB" --testmodel "$MODEL" --modes "$MODES" \
+# shellcheck disable=SC2086 # OC_FLAGS: more flags for ollama-compare
+"$VB/bin/ollama-compare" ${OC_FLAGS:-} --ollama "$T" --vgpu "$VB" --testmodel "$MODEL" --modes "$MODES" \
 	--runs "${RUNS:-1}" --rounds "${ROUNDS:-1}" --json "$OUT/compare-${MODEL//:/-}.json" ${KEEP:+--keep} 2>&1 | tee "$OUT/compare-${MODEL//:/-}.txt"
