@@ -46,7 +46,7 @@ for step in ${STEPS//,/ }; do
 		# One remote round with the server logging at info (ollama-compare --verbose; Ollama's
 		# debug log too, so not a measurement): how often a graph was built as the driver's and
 		# how often replayed node by node, for the short request's per-request cost.
-		rm -rf /tmp/ollama-compare-*/
+		rm -rf /tmp/ollama-compare-*/; mkdir -p $M/graphs
 		KEEP=1 OC_FLAGS=--verbose BUILD=$B ROUNDS=1 bash tests/newest/gpu.sh "$SRC" $M/ollama $V $M/graphs "${MODEL:-qwen0.5b:q8_0}" remote >/dev/null 2>&1
 		for d in /tmp/ollama-compare-*/; do
 			find "$d" -name '*.log' -size -20M | tar czf $M/graphs-logs.tgz -T - 2>/dev/null
