@@ -146,6 +146,23 @@ func TestAPostedLaunchAllocatesNothingOnTheServer(t *testing.T) {
 	require.Less(t, perLaunch, 0.05, "allocations per posted launch")
 }
 
+// A batch of posted launches is timed once, not launch by launch, yet every launch is counted:
+// the server's counters and the session's own hold each call, and the batch's time.
+func TestABatchOfPostedLaunchesIsCountedCallByCall(t *testing.T) {
+	srv := startServer(t, Options{})
+	c := srv.dial(t)
+	simDriver(t, 0)
+	fn := kernelOnServer(t, c)
+	launch := stats.counter(wire.OpLaunch, nil)
+	syncs := stats.counter(uint32(syncFunc.Op), syncFunc)
+	calls, nanos, synced := launch.calls.Load(), launch.nanos.Load(), syncs.calls.Load()
+	const n = 3000
+	launchRun(t, c, postedLaunches(fn, n))
+	require.Equal(t, uint64(n), launch.calls.Load()-calls, "every posted launch counted")
+	require.Positive(t, launch.nanos.Load()-nanos, "and the time they took")
+	require.Equal(t, uint64(1), syncs.calls.Load()-synced, "the sync after them counted on its own")
+}
+
 // withPipeline turns the launch thread (pipeline.go) on or off for sessions started after.
 func withPipeline(t *testing.T, on bool) {
 	old := pipelineLaunches

@@ -47,8 +47,8 @@ func (m *metrics) counter(op uint32, f *api.Func) *opCounter {
 	return v.(*opCounter)
 }
 
-func (c *opCounter) add(d time.Duration) {
-	c.calls.Add(1)
+func (c *opCounter) add(n uint64, d time.Duration) {
+	c.calls.Add(n)
 	c.nanos.Add(int64(d))
 }
 
@@ -62,14 +62,34 @@ type opTally struct {
 	own    *callStat
 }
 
-// tally counts a call of op that took d, through t when op is t's.
-func (t *opTally) tally(op uint32, byOp map[uint32]*api.Func, calls callStats, post bool, d time.Duration) {
+// tally counts n calls of op that took d together, through t when op is t's.
+func (t *opTally) tally(op uint32, byOp map[uint32]*api.Func, calls callStats, post bool, n uint64, d time.Duration) {
 	if t.server == nil || t.op != op {
 		f := byOp[op]
 		*t = opTally{op: op, f: f, server: stats.counter(op, f), own: calls.entry(op)}
 	}
-	t.server.add(d)
-	t.own.add(post, d)
+	t.server.add(n, d)
+	t.own.add(post, n, d)
+}
+
+// postRun is a run of posted calls of one op that a session read from its buffer back to
+// back (a launch loop's batch): they are timed and counted once, when the run ends, since a
+// clock read and the shared counters for each launch were a sixth of a posted launch's
+// server time (BenchmarkPostedLaunchesThroughTheServer).
+type postRun struct {
+	op    uint32
+	n     uint64
+	start time.Duration // when the run's first call began (since monoEpoch)
+}
+
+// end times and counts the run as ending at end, beside one more call (the one that ended it
+// and read the clock), and returns where that call's own time begins: the span is shared
+// evenly among the run's calls and that one.
+func (r *postRun) end(t *opTally, byOp map[uint32]*api.Func, calls callStats, end time.Duration) (next time.Duration) {
+	share := (end - r.start) / time.Duration(r.n+1)
+	t.tally(r.op, byOp, calls, true, r.n, share*time.Duration(r.n))
+	r.n = 0
+	return end - share
 }
 
 func (m *metrics) client(id uint64, pid int, on bool) {
@@ -225,11 +245,11 @@ func (c callStats) entry(op uint32) *callStat {
 	return s
 }
 
-func (s *callStat) add(post bool, d time.Duration) {
+func (s *callStat) add(post bool, n uint64, d time.Duration) {
 	if post {
-		s.posts++
+		s.posts += n
 	} else {
-		s.requests++
+		s.requests += n
 	}
 	s.ns += int64(d)
 }

@@ -437,6 +437,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		defer pipe.stop() // before what the client held is freed (deferred calls run last first)
 	}
 	var lastEnd time.Duration // when the last request was answered, for the next one's timing
+	var run postRun           // posted calls read back to back, not yet timed
 	for {
 		waited := in.Buffered() == 0
 		if waited {
@@ -444,6 +445,9 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		}
 		h, payload, err := readFrame(in, upload.take)
 		if err != nil {
+			if run.n > 0 {
+				run.end(&tally, byOp, calls, time.Since(monoEpoch))
+			}
 			if !errors.Is(err, io.EOF) {
 				log.Infow("connection ended", "err", err)
 			}
@@ -460,7 +464,7 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		// One clock read a request (time.Now reads two): a frame that was waiting in the buffer
 		// starts where the last request ended, so a batch of launches reads the clock once each.
 		start := lastEnd
-		if waited || start == 0 {
+		if run.n == 0 && (waited || start == 0) {
 			start = time.Since(monoEpoch)
 		}
 		var resp, body []byte // body: a download's bytes where they lie, answered after resp
@@ -529,9 +533,19 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 		if body == nil {
 			slot.Leave()
 		}
-		lastEnd = time.Since(monoEpoch)
-		took := lastEnd - start
-		tally.tally(h.Op, byOp, calls, h.Kind == wire.KindPost, took)
+		if h.Kind == wire.KindPost && in.Buffered() > 0 && (run.n == 0 || run.op == h.Op) {
+			// More frames wait: this one is timed with the run, when it ends.
+			if run.n == 0 {
+				run.op, run.start = h.Op, start
+			}
+			run.n++
+		} else {
+			lastEnd = time.Since(monoEpoch)
+			if run.n > 0 {
+				start = run.end(&tally, byOp, calls, lastEnd)
+			}
+			tally.tally(h.Op, byOp, calls, h.Kind == wire.KindPost, 1, lastEnd-start)
+		}
 		if h.Kind == wire.KindPost {
 			if r := status(h.Op, resp); r != 0 && deferred == 0 {
 				deferred = asCUDAError(byOp[h.Op], r)
