@@ -462,7 +462,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			testFault(h.Op)
 		}
 		// One clock read a request (time.Now reads two): a frame that was waiting in the buffer
-		// starts where the last request ended, so a batch of launches reads the clock once each.
+		// starts where the last request ended, and one that continues a run of posted calls
+		// (postRun) is timed with the run, so a batch of launches reads the clock once in all.
 		start := lastEnd
 		if run.n == 0 && (waited || start == 0) {
 			start = time.Since(monoEpoch)

@@ -16,14 +16,13 @@ git check-ignore -q "$DIR" || { echo "gpu-pack: $DIR is not ignored by git (add 
 [ -x build/bin/vgpu ] && [ -x build/bin/ollama-compare ] || { echo "gpu-pack: run make all first"; exit 1; }
 rm -rf "$DIR"; mkdir -p "$DIR"
 tar czf "$DIR/vgpu.tgz" build/bin build/lib
+OLLAMA_VERSION=$OV bash tests/newest/build.sh >/dev/null # the Ollama binary, built once per machine
 if [ "$OV" = 0.24.0 ]; then
 	# Ollama 0.24.0 runs models in-process; its CUDA backend is the ggml it vendors.
 	M=$(go env GOMODCACHE)/github.com/ollama/ollama@v$OV
 	[ -d "$M" ] || go mod download "github.com/ollama/ollama@v$OV"
 	tar czf "$DIR/src.tgz" -C "$M" --transform "s,^,ollama-$OV/," CMakeLists.txt CMakePresets.json ml/backend/ggml/ggml
-	[ -x "$C/ollama-$OV/bin/ollama" ] || { echo "gpu-pack: build Ollama $OV first: OLLAMA_VERSION=$OV tests/newest/build.sh"; exit 1; }
 else
-	OV=$OV bash tests/newest/build.sh >/dev/null
 	tar czf "$DIR/src.tgz" -C "$C" --exclude=.git --exclude=llama.cpp-3.22.1/models --exclude=llama.cpp-3.22.1/docs \
 		--exclude=tools/server/webui --exclude='*.gguf' llama.cpp-3.22.1
 fi
