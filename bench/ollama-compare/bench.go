@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The requests every mode runs, in the same order, so that modes differ only in what is
@@ -20,20 +21,46 @@ type plan struct {
 	runs       int
 	numPredict int
 	parallel   int
-	longText   string // ≥ 1000 tokens, sized in the setup phase
+	// staggers: the concurrent requests are sent once for each, request i leaving i×stagger
+	// after the first. Ollama batches them by arrival, so each stagger is another batching,
+	// and a mode's result can be looked for among native's under every one.
+	staggers []time.Duration
+	longText string // ≥ 1000 tokens, sized in the setup phase
 }
 
 // identityNames are the identity samples in the order a mode takes them.
 func (p plan) identityNames() []string {
 	names := []string{"short", "long"}
-	for i := range p.parallel {
-		names = append(names, parallelName(i))
+	for _, st := range p.staggerList() {
+		for i := range p.parallel {
+			names = append(names, parallelName(i, st))
+		}
 	}
 	return names
 }
 
-// parallelName is the sample name of concurrent request i, counted from 0.
-func parallelName(i int) string { return fmt.Sprintf("parallel-%d", i+1) }
+func (p plan) staggerList() []time.Duration {
+	if len(p.staggers) == 0 {
+		return []time.Duration{0}
+	}
+	return p.staggers
+}
+
+// parallelName is the sample name of concurrent request i, counted from 0, sent stagger
+// after the one before it.
+func parallelName(i int, stagger time.Duration) string {
+	if stagger == 0 {
+		return fmt.Sprintf("parallel-%d", i+1)
+	}
+	return fmt.Sprintf("parallel-%d+%v", i+1, stagger)
+}
+
+// requestOf is the concurrent request a sample name is of ("parallel-2+5ms": "parallel-2"),
+// so that a sample can be compared with native's of the same request under other batchings.
+func requestOf(name string) string {
+	r, _, _ := strings.Cut(name, "+")
+	return r
+}
 
 // modeResult is everything measured in one mode; the JSON report carries it as it is.
 type modeResult struct {
@@ -174,14 +201,26 @@ func identityRest(ctx context.Context, c *client, p plan, into map[string]sample
 	}
 	into["long"] = sampleOf(g)
 
-	out := make([]sample, p.parallel)
-	errs := make([]error, p.parallel)
+	for _, st := range p.staggerList() {
+		if err := concurrent(ctx, c, p.parallel, st, p.numPredict, into); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// concurrent sends n requests, request i leaving i×stagger after the first, and files each
+// sample under its name.
+func concurrent(ctx context.Context, c *client, n int, stagger time.Duration, numPredict int, into map[string]sample) error {
+	out := make([]sample, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range out {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g, err := c.generate(ctx, fmt.Sprintf("p%d: Write a story about the number %d.", i+1, i+1), p.numPredict)
+			time.Sleep(time.Duration(i) * stagger)
+			g, err := c.generate(ctx, fmt.Sprintf("p%d: Write a story about the number %d.", i+1, i+1), numPredict)
 			out[i], errs[i] = sampleOf(g), err
 			if err != nil {
 				out[i].Err = err.Error()
@@ -190,11 +229,11 @@ func identityRest(ctx context.Context, c *client, p plan, into map[string]sample
 	}
 	wg.Wait()
 	for i, s := range out {
-		into[parallelName(i)] = s
+		into[parallelName(i, stagger)] = s
 	}
 	for _, err := range errs {
 		if err != nil {
-			return fmt.Errorf("parallel requests: %w", err)
+			return fmt.Errorf("parallel requests (stagger %v): %w", stagger, err)
 		}
 	}
 	return nil

@@ -80,7 +80,7 @@ func TestMeasureStopsAtTheFirstFailure(t *testing.T) {
 func TestRepeatIdentityMatchesMeasure(t *testing.T) {
 	_, srv1 := newFake(t)
 	_, srv2 := newFake(t)
-	p := plan{runs: 2, numPredict: 4, parallel: 3, longText: filler(100)}
+	p := plan{runs: 2, numPredict: 4, parallel: 3, staggers: []time.Duration{0, time.Millisecond}, longText: filler(100)}
 	r := &modeResult{}
 	if err := measure(context.Background(), newClient(srv1.URL, modelName), p, r, t.Logf); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestRepeatIdentityMatchesMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := compare(p.identityNames(), r.Samples, again, again)
-	if len(cs) != 5 || len(failures(cs)) != 0 {
+	if len(cs) != 8 || len(failures(cs)) != 0 {
 		t.Errorf("checks %+v", cs)
 	}
 	for _, c := range cs {

@@ -15,7 +15,7 @@ func TestParseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(c.modes, []string{"native", "remote"}) || c.runs != 3 || c.numPredict != 128 || c.parallel != 4 ||
-		c.serverBackend != "local" || c.timeout != 10*time.Minute || c.numCtx != 4096 {
+		c.serverBackend != "local" || c.timeout != 10*time.Minute || c.numCtx != 4096 || !slices.Equal(c.staggers, []time.Duration{0}) {
 		t.Errorf("defaults %+v", c)
 	}
 	if c.ollamaBin() != "/opt/ollama/bin/ollama" || !filepath.IsAbs(c.vgpuDir) {
@@ -26,9 +26,15 @@ func TestParseFlags(t *testing.T) {
 		!filepath.IsAbs(c.model) || !filepath.IsAbs(c.ollamaDir) {
 		t.Errorf("%+v, %v", c, err)
 	}
+	c, err = parseFlags([]string{"--ollama=o", "--model=m", "--staggers", "0, 2ms,20ms,2ms"}, io.Discard)
+	if err != nil || !slices.Equal(c.staggers, []time.Duration{0, 2 * time.Millisecond, 20 * time.Millisecond}) {
+		t.Errorf("staggers %v, %v", c.staggers, err)
+	}
 	for _, bad := range [][]string{
-		{"--testmodel", "tiny:f16"}, // no --ollama
-		{"--ollama", "o"},           // no model
+		{"--ollama", "o", "--model", "m", "--staggers", "5"},         // no unit
+		{"--ollama", "o", "--model", "m", "--staggers", "-1ms"},      // negative
+		{"--testmodel", "tiny:f16"},                                  // no --ollama
+		{"--ollama", "o"},                                            // no model
 		{"--ollama", "o", "--model", "m", "--testmodel", "tiny:f16"}, // both
 		{"--ollama", "o", "--testmodel", "tiny"},                     // no type
 		{"--ollama", "o", "--testmodel", "huge:f16"},                 // unknown size

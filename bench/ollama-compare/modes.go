@@ -146,7 +146,7 @@ func (e *runEnv) prepare(ctx context.Context, c *client) error {
 	if target < 1000 {
 		fmt.Fprintf(e.stderr, "ollama-compare: warning: a context of %d leaves room for a %d-token prompt only\n", e.ctxLen, target)
 	}
-	e.plan = plan{runs: e.cfg.runs, numPredict: e.cfg.numPredict, parallel: e.cfg.parallel, longText: filler(target)}
+	e.plan = plan{runs: e.cfg.runs, numPredict: e.cfg.numPredict, parallel: e.cfg.parallel, staggers: e.cfg.staggers, longText: filler(target)}
 	for i := 0; i < 3; i++ {
 		g, err := c.generate(ctx, fmt.Sprintf("c%d: %s", i, e.plan.longText), 1)
 		if err != nil {

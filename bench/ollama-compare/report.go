@@ -57,14 +57,15 @@ type modelInfo struct {
 }
 
 type settings struct {
-	Runs         int  `json:"runs"`
-	Rounds       int  `json:"rounds"`
-	NumPredict   int  `json:"num_predict"`
-	Parallel     int  `json:"parallel"`
-	NumCtx       int  `json:"num_ctx"`
-	PromptBytes  int  `json:"long_prompt_bytes"`
-	PromptTokens int  `json:"long_prompt_tokens"`
-	HideGPU      bool `json:"hide_gpu"`
+	Runs         int             `json:"runs"`
+	Rounds       int             `json:"rounds"`
+	NumPredict   int             `json:"num_predict"`
+	Parallel     int             `json:"parallel"`
+	Staggers     []time.Duration `json:"staggers_ns,omitempty"`
+	NumCtx       int             `json:"num_ctx"`
+	PromptBytes  int             `json:"long_prompt_bytes"`
+	PromptTokens int             `json:"long_prompt_tokens"`
+	HideGPU      bool            `json:"hide_gpu"`
 }
 
 func newReport(e *runEnv) *report {
@@ -75,7 +76,7 @@ func newReport(e *runEnv) *report {
 		VGPU:    vgpuInfo{Dir: e.cfg.vgpuDir, ServerBackend: e.cfg.serverBackend},
 		Model:   modelInfo{Name: modelName, Path: e.modelPath, TestModel: e.cfg.testModel, Digest: e.digest},
 		Settings: settings{Runs: e.cfg.runs, Rounds: e.cfg.rounds, NumPredict: e.cfg.numPredict, Parallel: e.cfg.parallel,
-			NumCtx: e.ctxLen, PromptBytes: len(e.plan.longText), PromptTokens: e.promptTokens, HideGPU: e.cfg.hideGPU},
+			Staggers: e.cfg.staggers, NumCtx: e.ctxLen, PromptBytes: len(e.plan.longText), PromptTokens: e.promptTokens, HideGPU: e.cfg.hideGPU},
 	}
 	if st, err := os.Stat(e.modelPath); err == nil {
 		rep.Model.Bytes = st.Size()
@@ -97,7 +98,7 @@ func (rep *report) mode(name string) *modeResult {
 // managed, each make the run fail.
 func (rep *report) evaluate() {
 	rep.Problems, rep.Notes = nil, nil
-	names := plan{parallel: rep.Settings.Parallel}.identityNames()
+	names := plan{parallel: rep.Settings.Parallel, staggers: rep.Settings.Staggers}.identityNames()
 	native := rep.mode("native")
 	var again map[string]sample
 	if rep.NativeAgain != nil {
@@ -143,7 +144,11 @@ func (rep *report) evaluate() {
 		for _, c := range failures(r.Identity) {
 			switch {
 			case c.Diff != "missing":
-				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: identity: %s differs from native at %s", r.Mode, c.Name, c.Diff))
+				p := fmt.Sprintf("%s: identity: %s differs from native at %s", r.Mode, c.Name, c.Diff)
+				if len(c.NativeElsewhere) > 0 {
+					p += fmt.Sprintf(", and is native's own result for %s (another batching)", strings.Join(c.NativeElsewhere, ", "))
+				}
+				rep.Problems = append(rep.Problems, p)
 			case r.Error == "": // a failed mode's missing samples are its failure, already told
 				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: identity: no %s sample", r.Mode, c.Name))
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -96,9 +97,13 @@ type check struct {
 	Name string `json:"name"`
 	// Demanded: native gave the same result twice here, so a difference is the mode's doing
 	// and not the nondeterminism of, say, batching concurrent requests.
-	Demanded bool   `json:"demanded"`
-	Equal    bool   `json:"equal"`
-	Diff     string `json:"diff,omitempty"`
+	Demanded bool `json:"demanded"`
+	Equal    bool `json:"equal"`
+	// NativeElsewhere: where the mode's sample differs, the samples native gave for the same
+	// request sent at another stagger (either pass) that it equals: a batching native too
+	// produces, not a result only the mode computes.
+	NativeElsewhere []string `json:"native_elsewhere,omitempty"`
+	Diff            string   `json:"diff,omitempty"`
 }
 
 // compare checks every sample native produced against the mode's; names lists the samples
@@ -118,9 +123,29 @@ func compare(names []string, native, nativeAgain, mode map[string]sample) []chec
 			c.Diff = "missing"
 		} else if c.Diff = diff(n, m); c.Diff == "" {
 			c.Equal = true
+		} else {
+			c.NativeElsewhere = sameElsewhere(name, m, native, nativeAgain)
 		}
 		out = append(out, c)
 	}
+	return out
+}
+
+// sameElsewhere lists the samples of native's two passes for the request name is of, under
+// any other name, that equal s ("again:" marks the second pass's).
+func sameElsewhere(name string, s sample, native, nativeAgain map[string]sample) []string {
+	var out []string
+	for _, pass := range []struct {
+		prefix  string
+		samples map[string]sample
+	}{{"", native}, {"again:", nativeAgain}} {
+		for other, n := range pass.samples {
+			if other != name && requestOf(other) == requestOf(name) && n.Err == "" && diff(n, s) == "" {
+				out = append(out, pass.prefix+other)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMedian(t *testing.T) {
@@ -105,7 +107,7 @@ func TestCompare(t *testing.T) {
 		{Name: "parallel-2", Demanded: false, Diff: "token 0 (7 vs 0)"},
 	}
 	for i := range want {
-		if cs[i] != want[i] {
+		if !reflect.DeepEqual(cs[i], want[i]) {
 			t.Errorf("check %d = %+v, want %+v", i, cs[i], want[i])
 		}
 	}
@@ -116,6 +118,33 @@ func TestCompare(t *testing.T) {
 	// Without a second native pass nothing is demanded.
 	if f := failures(compare(names, native, nil, mode)); len(f) != 0 {
 		t.Errorf("failures without a baseline = %+v", f)
+	}
+}
+
+// A mode's concurrent result that native gave too, for the same request sent at another
+// stagger, is named as native's: another batching, not a result only the mode computes.
+func TestADifferingConcurrentResultIsLookedForAmongNativesOtherBatchings(t *testing.T) {
+	s := func(ids ...int) sample { return sample{Context: ids} }
+	p := plan{parallel: 2, staggers: []time.Duration{0, 5 * time.Millisecond}}
+	names := p.identityNames()
+	if want := []string{"short", "long", "parallel-1", "parallel-2", "parallel-1+5ms", "parallel-2+5ms"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("identity names %v, want %v", names, want)
+	}
+	native := map[string]sample{"short": s(1), "long": s(2), "parallel-1": s(3, 4), "parallel-2": s(5, 6),
+		"parallel-1+5ms": s(3, 4), "parallel-2+5ms": s(5, 7)}
+	again := map[string]sample{"short": s(1), "long": s(2), "parallel-1": s(3, 4), "parallel-2": s(5, 6),
+		"parallel-1+5ms": s(3, 9), "parallel-2+5ms": s(5, 7)}
+	// parallel-1 is native's parallel-1+5ms of the second pass; parallel-2 is native's
+	// parallel-2+5ms (request 2's, not request 1's); long is nobody's.
+	mode := map[string]sample{"short": s(1), "long": s(0), "parallel-1": s(3, 9), "parallel-2": s(5, 7),
+		"parallel-1+5ms": s(3, 4), "parallel-2+5ms": s(5, 7)}
+	got := map[string][]string{}
+	for _, c := range failures(compare(names, native, again, mode)) {
+		got[c.Name] = c.NativeElsewhere
+	}
+	want := map[string][]string{"long": nil, "parallel-1": {"again:parallel-1+5ms"}, "parallel-2": {"again:parallel-2+5ms", "parallel-2+5ms"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("failures and where native gave the same: %v, want %v", got, want)
 	}
 }
 

@@ -7,6 +7,8 @@
 #   step      the launch-free decode step by path (tests/bench/decodestep-gpu.sh)
 #   remote    make bench-remote's micro-benchmarks (tests/bench/remote.sh)
 #   graphs    one remote round with the server's info log: graphs built against replayed
+#   batched   concurrent sequences with the batching fixed by llama.cpp's own examples, native
+#             and through vgpu (tests/bench/batched-identity.sh; llama.cpp source only)
 # Everything lands in $OUT: summary.txt, the comparison's json and logs.tgz (at most 8 files
 # come back from a lease). A step already done on this machine (a marker in /tmp/gpurun) is
 # skipped, so a call that the lease's limit cut short can be repeated.
@@ -52,6 +54,17 @@ for step in ${STEPS//,/ }; do
 			find "$d" -name '*.log' -size -20M | tar czf $M/graphs-logs.tgz -T - 2>/dev/null
 			echo "graphs built as the driver's: $(cat "$d"/logs/*.log 2>/dev/null | grep -c 'graph recorded as one backend graph'), replayed node by node: $(cat "$d"/logs/*.log 2>/dev/null | grep -c 'replayed node by node')" >>"$S"
 		done ;;
+	batched)
+		[ -d "$SRC/ml/backend/ggml" ] && { log "batched needs llama.cpp's source"; continue; }
+		ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+		{ cmake -S "$SRC" -B $M/bb -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+			-DGGML_NATIVE=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_SUBPROCESS=OFF -DLLAMA_BUILD_TESTS=OFF \
+			-DLLAMA_BUILD_EXAMPLES=ON && cmake --build $M/bb -j"$(nproc)" --target llama-batched llama-parallel; } >$M/bb.log 2>&1 ||
+			{ tail -30 $M/bb.log >>"$S"; log "the build failed"; exit 1; }
+		log "built llama-batched and llama-parallel ($(($(date +%s) - T0)) s into this call)"
+		[ -e $M/m.gguf ] || $V/bin/vgpu testmodel --size qwen0.5b --type q8_0 -o $M/m.gguf >/dev/null
+		bash tests/bench/batched-identity.sh $M/bb/bin $V $M/m.gguf $M/bi >>"$S" 2>&1
+		tar czf "$OUT/batched.tgz" -C $M bi ;;
 	step) bash tests/bench/decodestep-gpu.sh $V >>"$S" 2>&1 ;;
 	remote) (mkdir -p build && cp -a $V/bin $V/lib build/ && bash tests/bench/remote.sh build/lib) >>"$S" 2>&1 ;;
 	*) log "unknown step $step"; continue ;;

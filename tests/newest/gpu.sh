@@ -35,7 +35,7 @@ if [ ! -e "$BUILT" ]; then
 	echo "--- built in $(($(date +%s) - start)) s"
 fi
 [ -z "${BUILD_ONLY:-}" ] || exit 0
-T=/tmp/ollama-0.32
+T=/tmp/ollama-gpu
 rm -rf "$T"; mkdir -p "$T/bin" "$T/lib/ollama/cuda_v13"
 cp "$OLLAMA" "$T/bin/ollama"; chmod +x "$T/bin/ollama"
 LIBS=$BUILD/bin
