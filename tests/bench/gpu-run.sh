@@ -3,7 +3,8 @@
 # builds the CUDA backend for this GPU and measures. Steps, in order, comma-separated:
 #   timeline  llama-server directly, untraced, with Ollama's flags: native, TCP, unix, twice
 #             (tests/bench/timeline.sh; llama.cpp source only), beside the wire's floor
-#   compare   Ollama native and through vgpu (tests/newest/gpu.sh): MODES, ROUNDS, MODEL
+#   compare   Ollama native and through vgpu (tests/newest/gpu.sh): MODES, ROUNDS, MODEL; then
+#             the wire's floor for a token's logits over TCP, three times
 #   step      the launch-free decode step by path (tests/bench/decodestep-gpu.sh)
 #   remote    make bench-remote's micro-benchmarks (tests/bench/remote.sh)
 #   graphs    one remote round with the server's info log: graphs built against replayed
@@ -12,7 +13,8 @@
 # Everything lands in $OUT: summary.txt, the comparison's json and logs.tgz (at most 8 files
 # come back from a lease). A step already done on this machine (a marker in /tmp/gpurun) is
 # skipped, so a call that the lease's limit cut short can be repeated.
-# usage: bash DIR/gpu-run.sh DIR STEPS   env: MODES, ROUNDS (2), MODEL (qwen0.5b:q8_0)
+# usage: bash DIR/gpu-run.sh DIR STEPS   env: MODES, ROUNDS (2), MODEL (qwen0.5b:q8_0), OC_FLAGS (more
+# flags for ollama-compare, e.g. "--staggers 0,10ms")
 set -uo pipefail
 DIR=$1 STEPS=${2:-timeline,compare}
 S=$OUT/summary.txt M=/tmp/gpurun B=/tmp/gpurun-build
@@ -43,7 +45,9 @@ for step in ${STEPS//,/ }; do
 	compare)
 		mkdir -p "$OUT/compare"
 		BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
-			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S" ;;
+			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S"
+		# TCP's ceiling in the same lease: one round trip carrying a token's 600 KB of logits.
+		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
 	graphs)
 		# One remote round with the server logging at info (ollama-compare --verbose; Ollama's
 		# debug log too, so not a measurement): how often a graph was built as the driver's and
