@@ -79,6 +79,29 @@ wait_tcp() {
 	fail "nothing listens on $1 after 5 s"
 }
 
+# serve_for MODE DIR VGPU BACKEND [ENV=VALUE...]: a `VGPU serve --backend BACKEND` for a
+# remote mode, started with ENV, logging to DIR/serve.log: remote on a unix socket, remote-tcp
+# on loopback TCP with a token of DIR's. Sets SERVED (its pid) and CLIENT_ENV (the client's
+# VGPU_SERVER and VGPU_TOKEN), and returns once it listens. AVOID_PORT: a port taken already.
+serve_for() {
+	local mode=$1 dir=$2 vgpu=$3 backend=$4 listen port sock
+	shift 4
+	sock=$(mktemp -u /tmp/vgpu-XXXXXX.sock) # a unix socket's path is short; DIR's may not be
+	at_exit "rm -f $sock"
+	listen=unix://$sock CLIENT_ENV=("VGPU_SERVER=unix://$sock")
+	if [ "$mode" = remote-tcp ]; then
+		port=$(rand_port)
+		while [ "$port" = "${AVOID_PORT:-}" ]; do port=$(rand_port); done
+		(umask 077; echo "$mode-$RANDOM$RANDOM" >"$dir/token")
+		listen="tcp://127.0.0.1:$port --token-file $dir/token"
+		CLIENT_ENV=("VGPU_SERVER=tcp://127.0.0.1:$port" "VGPU_TOKEN=$(cat "$dir/token")")
+	fi
+	# shellcheck disable=SC2086 # listen carries its flags
+	spawn env "$@" "$vgpu" serve --backend "$backend" --listen $listen >"$dir/serve.log" 2>&1
+	SERVED=$SPAWNED
+	if [ "$mode" = remote-tcp ]; then wait_tcp "127.0.0.1:$port"; else wait_socket "$sock"; fi
+}
+
 # One HTTP/1.0 request; prints the body (the headers end at the first empty line).
 _http() { # METHOD HOST:PORT PATH [BODY]
 	local fd

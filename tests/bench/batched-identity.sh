@@ -29,20 +29,10 @@ run_mode() { # MODE: writes OUT/PROGRAM-MODE.txt for both programs, their logs t
 	case $mode in
 	native*) ;;
 	remote | remote-tcp)
-		local listen=unix:///tmp/bi.sock client=(VGPU_SERVER=unix:///tmp/bi.sock)
-		rm -f /tmp/bi.sock
-		if [ "$mode" = remote-tcp ]; then
-			local port
-			port=$(rand_port)
-			echo batched >"$OUT/token"; chmod 600 "$OUT/token"
-			listen="tcp://127.0.0.1:$port --token-file $OUT/token"
-			client=(VGPU_SERVER=tcp://127.0.0.1:$port VGPU_TOKEN=batched)
-		fi
-		# shellcheck disable=SC2086 # listen carries its flags
-		spawn env VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13" "$VB/bin/vgpu" serve --backend "${SERVE_BACKEND:-local}" --listen $listen >"$OUT/serve-$mode.log" 2>&1
-		srv=$SPAWNED
-		if [ "$mode" = remote-tcp ]; then wait_tcp "127.0.0.1:$port"; else wait_socket /tmp/bi.sock; fi
-		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${client[@]}" "$VB/bin/vgpu" run --)
+		mkdir -p "$OUT/$mode"
+		serve_for "$mode" "$OUT/$mode" "$VB/bin/vgpu" "${SERVE_BACKEND:-local}" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13"
+		srv=$SERVED
+		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${CLIENT_ENV[@]}" "$VB/bin/vgpu" run --)
 		;;
 	esac
 	batched "${run[@]}" >"$OUT/batched-$mode.txt"

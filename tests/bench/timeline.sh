@@ -34,22 +34,9 @@ run_mode() { # MODE N
 	[ -n "${NOTRACE:-}" ] && inject=(GPUTL_OFF=1)
 	case $mode in
 	remote | remote-tcp)
-		local listen=unix:///tmp/tl.sock client=(VGPU_SERVER=unix:///tmp/tl.sock)
-		rm -f /tmp/tl.sock
-		if [ "$mode" = remote-tcp ]; then
-			local tport
-			tport=$(rand_port)
-			while [ "$tport" = "$port" ]; do tport=$(rand_port); done
-			echo timeline >"$dir/token"; chmod 600 "$dir/token"
-			listen="tcp://127.0.0.1:$tport --token-file $dir/token"
-			client=(VGPU_SERVER=tcp://127.0.0.1:$tport VGPU_TOKEN=timeline)
-		fi
-		# shellcheck disable=SC2086 # listen carries its flags
-		spawn env "${inject[@]}" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13" \
-			"$VB/bin/vgpu" serve --backend local --listen $listen >"$dir/serve.log" 2>&1
-		srv=$SPAWNED
-		if [ "$mode" = remote-tcp ]; then wait_tcp "127.0.0.1:$tport"; else wait_socket /tmp/tl.sock; fi
-		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${client[@]}" "$VB/bin/vgpu" run --)
+		AVOID_PORT=$port serve_for "$mode" "$dir" "$VB/bin/vgpu" local "${inject[@]}" VGPU_CUBLAS="$CUDA/lib64/libcublas.so.13"
+		srv=$SERVED
+		run=(env "LD_LIBRARY_PATH=$LL" VGPU_BACKEND=remote "${CLIENT_ENV[@]}" "$VB/bin/vgpu" run --)
 		;;
 	*) run+=("${inject[@]}") ;;
 	esac
