@@ -95,8 +95,10 @@ func handshakeLocked(nc wire.Conn, network string, c *shim.Config) ([]shim.Devic
 	}
 	conn = nc
 	shm.network = network
-	if network == "unix" { // pinned allocations may be shared with a server on this host
+	if network == "unix" || os.Getenv("VGPU_SHM_FILE") != "" { // pinned allocations may be shared: a memfd, or the shared file's heap
 		shim.SetSharedHost(sharedHost{})
+	}
+	if network == "unix" {
 		if err := attachRingsLocked(); err != nil {
 			return nil, fmt.Errorf("vgpu server %s: %w", c.Server, err)
 		}

@@ -31,6 +31,17 @@ func (sharedHost) Alloc(size uint64) (p, dev uintptr, ok bool) {
 	if size == 0 || size > MaxShared || !useShm() {
 		return 0, 0, false
 	}
+	mu.Lock()
+	h := pinnedHeap
+	mu.Unlock()
+	if h != nil {
+		if p, dev, ok = allocFromFile(h, size); ok {
+			return p, dev, true
+		}
+	}
+	if !onUnixSocket() { // a descriptor cannot travel
+		return 0, 0, false
+	}
 	n := (size + 4095) &^ 4095
 	fd, b, err := sharedMemfd("vgpu-pinned", int(n))
 	if err != nil {
@@ -92,7 +103,12 @@ func (sharedHost) Free(p uintptr) bool {
 		return false
 	}
 	roundTrip(OpHostUnshare, u64s(uint64(p))) // a lost server has dropped it already
-	unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(p)), n))
+	mu.Lock()
+	h := pinnedHeap
+	mu.Unlock()
+	if h == nil || !h.give(p) { // the shared file's pages stay mapped, for the next allocation
+		unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(p)), n))
+	}
 	return true
 }
 

@@ -26,6 +26,7 @@ const (
 	OpGetHost       = wire.OpGetHost
 	OpShmFileAttach = wire.OpShmFileAttach
 	OpRingAttach    = wire.OpRingAttach
+	OpHostShareFile = wire.OpHostShareFile
 	OpLaunchAttrs   = wire.OpLaunchAttrs
 	OpGlobal        = wire.OpGlobal
 	OpPoolAttr      = wire.OpPoolAttr

@@ -48,7 +48,7 @@ func attachShmFile(path, name string) {
 		return
 	}
 	// The rings, where the control connection can ring their doorbell (a plain socket), lie
-	// at the file's end, past the window.
+	// at the file's end; before them the heap of pinned memory (fileheap.go), then the window.
 	window, rings := size, 0
 	if _, plain := conn.(*wire.FDConn); plain {
 		if n := ringSize(); n > 0 && size-int64(wire.RingRegionSize(n)) >= 4<<20 {
@@ -56,6 +56,8 @@ func attachShmFile(path, name string) {
 			window = size - int64(rings)
 		}
 	}
+	pinned := heapShare(window)
+	window -= pinned
 	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		fail("cannot map", "err", err)
@@ -85,8 +87,11 @@ func attachShmFile(path, name string) {
 	shm.produced = 0
 	shm.on = true
 	shim.Log().Infow("shared file attached: bulk copies go through it", "file", path, "name", name, "bytes", window)
+	if pinned > 0 {
+		pinnedHeap = newFileHeap(b[window:window+pinned], uint64(window))
+	}
 	if rings > 0 {
-		attachFileRingsLocked(b[window:window+int64(rings)], uint64(window))
+		attachFileRingsLocked(b[window+pinned:window+pinned+int64(rings)], uint64(window+pinned))
 	}
 }
 

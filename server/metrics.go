@@ -221,7 +221,7 @@ var protocolOps = map[uint32]string{
 	wire.OpLoadModule: "vgpu_load_module", wire.OpFunction: "vgpu_function", wire.OpLaunch: "vgpu_launch", wire.OpLaunchAttrs: "vgpu_launch_attrs",
 	wire.OpFuncQuery: "vgpu_func_query", wire.OpCopyD2DAsync: "vgpu_copy_d2d_async", wire.OpPut2D: "vgpu_put_2d",
 	wire.OpGet2D: "vgpu_get_2d", wire.OpCopy2D: "vgpu_copy_2d", wire.OpShmAttach: "vgpu_shm_attach", wire.OpShmFileAttach: "vgpu_shm_file_attach", wire.OpRingAttach: "vgpu_ring_attach",
-	wire.OpPutShm: "vgpu_put_shm", wire.OpGetShm: "vgpu_get_shm", wire.OpHostShare: "vgpu_host_share",
+	wire.OpPutShm: "vgpu_put_shm", wire.OpGetShm: "vgpu_get_shm", wire.OpHostShare: "vgpu_host_share", wire.OpHostShareFile: "vgpu_host_share_file",
 	wire.OpHostUnshare: "vgpu_host_unshare", wire.OpPutHost: "vgpu_put_host", wire.OpGetHost: "vgpu_get_host",
 	wire.OpArrayLayout: "vgpu_array_layout",
 }

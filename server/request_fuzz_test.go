@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -30,6 +31,7 @@ type fuzzState struct {
 	dev     []uint64 // device addresses
 	handles []uint64 // a cuBLAS handle, a stream
 	window  *shmWindow
+	file    *shmWindow // a window in a shared file, for OpHostShareFile (nil without tmpfs)
 	shares  hostShares
 	client  uint64 // the client's address of its shared host mapping
 }
@@ -44,7 +46,7 @@ func newFuzzState(t testing.TB) *fuzzState {
 			s.ops = append(s.ops, op)
 		}
 	}
-	s.ops = append(s.ops, wire.OpLaunchAttrs, wire.OpGlobal, wire.OpPoolAttr, wire.OpArrayLayout, wire.OpGraphNode, wire.OpGraphLaunchPart)
+	s.ops = append(s.ops, wire.OpHostShareFile, wire.OpLaunchAttrs, wire.OpGlobal, wire.OpPoolAttr, wire.OpArrayLayout, wire.OpGraphNode, wire.OpGraphLaunchPart)
 	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i] < s.ops[j] })
 	b := make([]byte, 4<<20)
 	half := (len(b) - shmHeader) / 2
@@ -52,6 +54,16 @@ func newFuzzState(t testing.TB) *fuzzState {
 	m, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANON)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f, err := os.CreateTemp("/dev/shm", "vgpu-fuzz-shmfile"); err == nil {
+		os.Remove(f.Name())
+		fd, err := unix.Dup(int(f.Fd()))
+		f.Close()
+		if err == nil && unix.Ftruncate(fd, 5<<20) == nil {
+			if wb, err := unix.Mmap(fd, 0, 4<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
+				s.file = &shmWindow{b: wb, ring: wb[shmHeader : shmHeader+half], download: wb[shmHeader+half:], file: true, fd: fd}
+			}
+		}
 	}
 	s.client = 0x7f0000000000
 	s.shares[s.client] = &struct {
@@ -276,6 +288,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add(idx(wire.OpPutHost), u64s(d1, s.client+4096, 4096))
 	f.Add(idx(wire.OpGetHost), u64s(d1, s.client, 4096))
 	f.Add(idx(wire.OpHostUnshare), u64s(s.client+1))
+	f.Add(idx(wire.OpHostShareFile), u64s(0x7e0000000000, 4096, 4<<20))
+	f.Add(idx(wire.OpHostShareFile), u64s(0x7e0000000000, 1<<20, 4<<20))
 	f.Add(idx(wire.OpLaunch), append(u64s(1), make([]byte, 80)...))
 	f.Add(idx(wire.OpLaunchAttrs), append(append(u64s(1), make([]byte, 40)...), append([]byte{1, 0, 0, 0, 6, 0, 0, 0}, make([]byte, 68)...)...))
 	f.Add(idx(wire.OpGlobal), append(append(u64s(1, 64), 1, 0, 0, 0, 'x'), make([]byte, 64)...))
@@ -309,6 +323,17 @@ func FuzzRequest(f *testing.F) {
 				s.window.op(op, payload)
 			case wire.OpPutHost, wire.OpGetHost:
 				s.shares.copy(op, payload, which&0x8000 != 0)
+			case wire.OpHostShareFile:
+				var none shmWindow
+				s.shares.shareFile(&none, payload)
+				if s.file != nil {
+					s.shares.shareFile(s.file, payload)
+				}
+				for addr := range s.shares { // the state keeps only its own mapping
+					if addr != s.client {
+						s.shares.drop(addr)
+					}
+				}
 			case wire.OpHostUnshare:
 				// Unsharing the state's own mapping would leave nothing to copy to.
 				if len(payload) == 8 && binary.LittleEndian.Uint64(payload) == s.client {

@@ -514,6 +514,8 @@ func (s *session) serve(byOp map[uint32]*api.Func) {
 			resp = window.op(h.Op, payload)
 		case h.Op == wire.OpHostShare:
 			resp = shares.share(c, payload)
+		case h.Op == wire.OpHostShareFile:
+			resp = shares.shareFile(&window, payload)
 		case h.Op == wire.OpHostUnshare:
 			resp = shares.unshare(payload)
 		case h.Op == wire.OpGet:

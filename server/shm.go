@@ -104,12 +104,19 @@ func mapMemfdAt(fd int, size uint64, at uintptr) ([]byte, shim.Status) {
 	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_ACCMODE != unix.O_RDWR {
 		return nil, shim.ErrInvalidValue
 	}
-	if size > uint64(^uint(0)>>1) {
+	return mapAt(fd, 0, size, at)
+}
+
+// mapAt maps size bytes of fd from offset off read-write and shared, at address at where that
+// is free here and well below the stack, else anywhere. An address in use is never taken
+// (MAP_FIXED_NOREPLACE).
+func mapAt(fd int, off, size uint64, at uintptr) ([]byte, shim.Status) {
+	if size > uint64(^uint(0)>>1) || off > 1<<62 {
 		return nil, shim.ErrInvalidValue
 	}
 	const prot = unix.PROT_READ | unix.PROT_WRITE
 	if at != 0 && at%4096 == 0 && belowStack(at, size) {
-		p, err := unix.MmapPtr(fd, 0, unsafe.Pointer(at), uintptr(size), prot, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE)
+		p, err := unix.MmapPtr(fd, int64(off), unsafe.Pointer(at), uintptr(size), prot, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE)
 		if err == nil && uintptr(p) == at {
 			return unsafe.Slice((*byte)(p), size), shim.OK
 		}
@@ -117,7 +124,7 @@ func mapMemfdAt(fd int, size uint64, at uintptr) ([]byte, shim.Status) {
 			unix.MunmapPtr(p, uintptr(size))
 		}
 	}
-	b, err := unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED)
+	b, err := unix.Mmap(fd, int64(off), int(size), prot, unix.MAP_SHARED)
 	if err != nil {
 		shim.Log().Infow("a client's shared memory cannot be mapped; it uses the socket", "err", err)
 		return nil, shim.ErrNotSupported
@@ -258,23 +265,65 @@ func (s hostShares) share(c wire.Conn, p []byte) []byte {
 	if addr == 0 || size == 0 || size%4096 != 0 || size > wire.MaxShared || s[addr] != nil {
 		return reply(shim.ErrInvalidValue)
 	}
-	held := size
-	for _, m := range s {
-		held += uint64(len(m.b))
-	}
-	if held > sharedPerClient || len(s) >= maxHostShares { // the client keeps this allocation in its own memory instead
-		return reply(shim.ErrOutOfMemory)
+	if st := s.room(size); st != shim.OK { // the client keeps this allocation in its own memory instead
+		return reply(st)
 	}
 	b, st := mapMemfdAt(fd, size, uintptr(addr))
 	if st != shim.OK {
 		return reply(st)
 	}
+	return s.add(addr, b)
+}
+
+// room says whether the client may share size more bytes in one more allocation.
+func (s hostShares) room(size uint64) shim.Status {
+	held := size
+	for _, m := range s {
+		held += uint64(len(m.b))
+	}
+	if held > sharedPerClient || len(s) >= maxHostShares {
+		return shim.ErrOutOfMemory
+	}
+	return shim.OK
+}
+
+// add keeps b, mapped for the client's allocation at addr, registered device-mapped where the
+// backend can: the answer is the status, then the u64 device address a kernel uses (0: none).
+func (s hostShares) add(addr uint64, b []byte) []byte {
 	dev, pinned := mapForKernels(b)
 	s[addr] = &struct {
 		b      []byte
 		pinned bool
 	}{b, pinned}
 	return binary.LittleEndian.AppendUint64(reply(shim.OK), uint64(dev))
+}
+
+// shareFile maps part of the client's shared file as one of its pinned allocations
+// (OpHostShareFile: u64 client address, u64 size, u64 offset in the file): a VM guest's
+// cudaMallocHost, carved from its ivshmem region, which this server's DMA then reads and
+// writes in place, so that its downloads cross neither the socket nor the window. The range
+// must lie past the window, whose header this server writes, inside the file this session
+// holds; the pages are the client's own, so nothing else is reachable through them.
+func (s hostShares) shareFile(w *shmWindow, p []byte) []byte {
+	if !w.file || len(p) != 24 {
+		return reply(shim.ErrInvalidValue)
+	}
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
+	addr, size, off := u(0), u(1), u(2)
+	var st unix.Stat_t
+	if addr == 0 || addr%4096 != 0 || size == 0 || size%4096 != 0 || size > wire.MaxShared || s[addr] != nil ||
+		off%4096 != 0 || off < uint64(len(w.b)) || off > 1<<40 ||
+		unix.Fstat(w.fd, &st) != nil || st.Size < 0 || uint64(st.Size) < off+size {
+		return reply(shim.ErrInvalidValue)
+	}
+	if st := s.room(size); st != shim.OK {
+		return reply(st)
+	}
+	b, res := mapAt(w.fd, off, size, uintptr(addr))
+	if res != shim.OK {
+		return reply(res)
+	}
+	return s.add(addr, b)
 }
 
 // unshare drops one mapping once the GPU is done with it (cudaFreeHost synchronises too).

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"vgpu/cudart"
 	"vgpu/shim"
 	"vgpu/wire"
 )
@@ -155,4 +157,55 @@ func TestShmFileFlagNamesAnAbsolutePath(t *testing.T) {
 		_, _, ok := ParseShmFile(bad)
 		require.False(t, ok, bad)
 	}
+}
+
+// A guest's pinned memory is a range of its shared file past the window, which this server
+// maps too: only whole pages of the file this session holds, never the window (its header is
+// this server's to write), and only by a session that holds a file at all.
+func TestPinnedMemoryInTheSharedFileIsItsPagesPastTheWindow(t *testing.T) {
+	const heap = 2 << 20
+	path, mine := shmFile(t, fileWindow+heap)
+	s := hostShares{}
+	t.Cleanup(func() { s.dropAll() })
+	var none shmWindow
+	addr := uint64(uintptr(unsafe.Pointer(&mine[fileWindow])))
+	require.Equal(t, refused, s.shareFile(&none, u64s(addr, 4096, fileWindow)), "a session without a shared file")
+
+	var w shmWindow
+	require.Equal(t, accepted, w.attachFile(map[string]string{"vm0": path}, proof(t, mine, fileWindow, "vm0"), shim.Log()))
+	defer w.detach()
+	for name, p := range map[string][]byte{
+		"in the window":            u64s(addr, 4096, fileWindow-4096),
+		"the window's header":      u64s(addr, 4096, 0),
+		"past the file's end":      u64s(addr, 4096, fileWindow+heap),
+		"across the file's end":    u64s(addr, heap+4096, fileWindow),
+		"a length that wraps":      u64s(addr, ^uint64(0)&^4095, fileWindow),
+		"an offset that wraps":     u64s(addr, 4096, ^uint64(0)&^4095),
+		"a part of a page":         u64s(addr, 100, fileWindow),
+		"an offset inside a page":  u64s(addr, 4096, fileWindow+1),
+		"an address inside a page": u64s(addr+1, 4096, fileWindow),
+		"no address":               u64s(0, 4096, fileWindow),
+		"nothing":                  u64s(addr, 0, fileWindow),
+		"a short request":          u64s(addr, 4096),
+	} {
+		require.Equal(t, refused, s.shareFile(&w, p), name)
+	}
+	require.Empty(t, s)
+
+	resp := s.shareFile(&w, u64s(addr, heap, fileWindow))
+	require.Len(t, resp, 9)
+	require.Equal(t, byte(shim.OK), resp[0])
+	require.Equal(t, refused, s.shareFile(&w, u64s(addr, 4096, fileWindow)), "the same address twice")
+	// The server's mapping is the client's pages: a download lands where the client reads it.
+	var dev uintptr
+	require.Equal(t, cudart.Success, cudart.Malloc(unsafe.Pointer(&dev), 4096))
+	t.Cleanup(func() { cudart.Free(dev) })
+	for i := range 4096 {
+		mine[fileWindow+i] = byte(i * 13)
+	}
+	require.Equal(t, accepted, s.copy(wire.OpPutHost, u64s(uint64(dev), addr, 4096), false))
+	require.Equal(t, accepted, s.copy(wire.OpGetHost, u64s(uint64(dev), addr+4096, 4096), false))
+	require.Equal(t, mine[fileWindow:fileWindow+4096], mine[fileWindow+4096:fileWindow+8192])
+	require.Equal(t, accepted, s.unshare(u64s(addr)))
+	require.Empty(t, s)
 }

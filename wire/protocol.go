@@ -43,6 +43,10 @@ const (
 	// u64 size, u64 offset, no descriptor. After the answer, which comes on the socket, both
 	// sides' frames cross the rings.
 	OpRingAttach = 0xF015
+	// Pinned memory in the client's shared file, past its window (a VM guest's cudaMallocHost
+	// carved from its ivshmem region): u64 client address, u64 size, u64 offset in the file;
+	// answered as OpHostShare, undone by OpHostUnshare.
+	OpHostShareFile = 0xF016
 	// OpLaunch with launch attributes: the same header, then u32 count (at most
 	// shim.MaxLaunchAttrs), count attributes as the program lays them out (u32 id, 4 bytes
 	// padding, 64 bytes of value), then the packed arguments.

@@ -11,7 +11,9 @@
  *   client launchex           the same kernel through cudaLaunchKernelExC with a launch attribute
  *                             (programmatic stream serialization), then bad attribute lists
  *   client lone MS            posts one cudaMemsetAsync, waits MS milliseconds, then syncs
- *   client drain              a posted memset, a download after it, then a sync */
+ *   client drain              a posted memset, a download after it, then a sync
+ *   client pinned MIB ROUNDS  ROUNDS times: cudaMallocHost two MIB MiB buffers, up from one and
+ *                             asynchronously down into the other, a sync, compared, freed */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,27 @@ int main(int argc, char **argv) {
 		usleep(atoi(argv[2]) * 1000);
 		printf("lone post %d, sync %d\n", r, ssync(0));
 		return r;
+	}
+	if (!strcmp(argv[1], "pinned") && argc > 3) {
+		malloc_fn hmalloc = (malloc_fn)dlsym(rt, "cudaMallocHost");
+		free_fn hfree = (free_fn)dlsym(rt, "cudaFreeHost");
+		memcpy_async_fn mcpy = (memcpy_async_fn)dlsym(rt, "cudaMemcpyAsync");
+		sync_fn ssync = (sync_fn)dlsym(rt, "cudaStreamSynchronize");
+		size_t bytes = (size_t)atoi(argv[2]) << 20;
+		int rounds = atoi(argv[3]);
+		void *d;
+		if ((r = cmalloc(&d, bytes))) { printf("cudaMalloc %d\n", r); return 1; }
+		for (int k = 0; k < rounds; k++) {
+			unsigned char *up, *down;
+			if ((r = hmalloc((void **)&up, bytes)) || (r = hmalloc((void **)&down, bytes))) { printf("cudaMallocHost %d\n", r); return 1; }
+			for (size_t i = 0; i < bytes; i++) up[i] = (unsigned char)((i + k) * 2654435761u >> 11);
+			memset(down, 0, bytes);
+			if ((r = mcpy(d, up, bytes, 1, 0)) || (r = mcpy(down, d, bytes, 2, 0)) || (r = ssync(0))) { printf("async copies %d\n", r); return 1; }
+			if (memcmp(up, down, bytes)) { printf("pinned round %d: bytes differ\n", k); return 1; }
+			if ((r = hfree(up)) || (r = hfree(down))) { printf("cudaFreeHost %d\n", r); return 1; }
+		}
+		printf("pinned %zu MiB x %d intact\n", bytes >> 20, rounds);
+		return 0;
 	}
 	if (!strcmp(argv[1], "drain")) { /* the download waited for the memset: the sync has nothing left */
 		memset_async_fn mset = (memset_async_fn)dlsym(rt, "cudaMemsetAsync");

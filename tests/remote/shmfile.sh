@@ -49,6 +49,20 @@ echo "server calls: vgpu_put_shm +$dps vgpu_get_shm +$dgs (through the file), vg
 [ "$db" -ge $(((1 + 16 + 64) << 20)) ] || fail "only $db bytes were uploaded"
 [ "$(grep -c 'shared file attached' "$C/server.log")" -eq 3 ] || fail "the server did not log three attachments"
 
+echo "== pinned memory carved from the file past the window: downloads land in it, posted, with no copy"
+hs0=$(calls vgpu_host_share_file); gh0=$(calls vgpu_get_host); gs0=$(calls vgpu_get_shm); g0=$(calls vgpu_get)
+VGPU_LOG_LEVEL=info VGPU_STATS=1 VGPU_SHM_FILE=$F VGPU_SHM_NAME=vm0 remote "$C/client" pinned 1 4 >"$C/pinned.out" 2>&1 ||
+	{ cat "$C/pinned.out"; fail "pinned round trips through the file's heap"; }
+grep pinned "$C/pinned.out"
+dhs=$(($(calls vgpu_host_share_file) - hs0)); dgh=$(($(calls vgpu_get_host) - gh0))
+echo "server calls: vgpu_host_share_file +$dhs, vgpu_get_host +$dgh, vgpu_get_shm +$(($(calls vgpu_get_shm) - gs0)), vgpu_get +$(($(calls vgpu_get) - g0))"
+[ "$dhs" -eq 8 ] || fail "the 8 pinned allocations were not carved from the file"
+[ "$dgh" -eq 4 ] && [ "$(calls vgpu_get_shm)" -eq "$gs0" ] && [ "$(calls vgpu_get)" -eq "$g0" ] || fail "downloads into pinned memory went through the window or the socket"
+[ "$(calls vgpu_host_unshare)" -ge 8 ] || fail "cudaFreeHost did not give the file's pages back"
+echo "== more than the file's heap: the rest is the client's own memory, and still correct"
+VGPU_SHM_FILE=$F VGPU_SHM_NAME=vm0 remote "$C/client" pinned 24 1 >"$C/pinned24.out" 2>&1 || { cat "$C/pinned24.out"; fail "pinned 24 MiB"; }
+grep pinned "$C/pinned24.out"
+
 echo "== a wrong nonce, an unknown name, a size the file does not have: refused, server alive"
 out=$("$C/shmclient" "$ADDR" "$C/token" "$F" vm0 wrong-nonce); echo "wrong nonce: $out"
 [[ $out == refused* ]] || fail "a wrong nonce was accepted"
