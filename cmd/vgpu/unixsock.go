@@ -130,38 +130,67 @@ func listenUnix(path string, o unixOptions) (ln server.Listener, done func(), er
 	if err := clearStale(path); err != nil {
 		return nil, nil, err
 	}
-	// Owner-only from the moment bind creates it; the mode asked for comes after the group.
-	// (The umask is the process's: nothing else creates files while the server starts.)
-	old := syscall.Umask(0o177)
-	nl, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	syscall.Umask(old)
-	if err != nil {
-		return nil, nil, err
-	}
-	nl.SetUnlinkOnClose(false) // by path: it could delete another server's socket
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		nl.Close()
-		return nil, nil, err
-	}
-	err = applyMode(path, st.Dev, st.Ino, o)
-	if err == nil { // the socket as it is now, changed time included: an inode number is reused
-		err = unix.Lstat(path, &st)
-	}
-	var once sync.Once
-	remove := func() { once.Do(func() { removeIfSame(path, &st) }) }
-	if err != nil {
-		nl.Close()
-		remove()
-		return nil, nil, err
+	// The signal hook is in place before bind creates the socket: a client can connect as soon
+	// as it exists, and a SIGTERM or SIGINT from then on must remove it. The hook waits while
+	// the socket is being made, and removes only the one this server made (by inode).
+	var (
+		mu    sync.Mutex
+		st    unix.Stat_t
+		bound bool
+		once  sync.Once
+	)
+	remove := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if bound {
+			once.Do(func() { removeIfSame(path, &st) })
+		}
 	}
 	cancel := atFatalSignal(remove) // then the process dies of the signal, as it did before it handled one
+	mu.Lock()
+	nl, err := bindUnix(path, o, &st)
+	bound = st.Ino != 0 // bind made it (whatever failed after)
+	mu.Unlock()
+	if err != nil {
+		remove()
+		cancel()
+		return nil, nil, err
+	}
 	done = func() {
 		cancel()
 		nl.Close()
 		remove()
 	}
 	return &unixListener{ln: nl, o: o, self: uint32(os.Geteuid())}, done, nil
+}
+
+// bindUnix creates the socket at path, owner-only from the moment bind creates it, then
+// gives it the mode asked for; st is the socket as it is then (changed time included: an
+// inode number is reused), or, where bind succeeded and something after it failed, as bind
+// left it, with the listener closed.
+func bindUnix(path string, o unixOptions, st *unix.Stat_t) (*net.UnixListener, error) {
+	// (The umask is the process's: nothing else creates files while the server starts.)
+	old := syscall.Umask(0o177)
+	nl, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	nl.SetUnlinkOnClose(false) // by path: it could delete another server's socket
+	if err := unix.Lstat(path, st); err != nil {
+		nl.Close()
+		*st = unix.Stat_t{}
+		return nil, err
+	}
+	err = applyMode(path, st.Dev, st.Ino, o)
+	if err == nil {
+		err = unix.Lstat(path, st)
+	}
+	if err != nil {
+		nl.Close()
+		return nil, err
+	}
+	return nl, nil
 }
 
 // clearStale makes path free for a new socket: nothing there, or a socket nothing answers on
