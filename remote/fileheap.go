@@ -2,7 +2,6 @@ package remote
 
 import (
 	"cmp"
-	"encoding/binary"
 	"os"
 	"slices"
 	"strconv"
@@ -110,16 +109,7 @@ func allocFromFile(h *fileHeap, size uint64) (p, dev uintptr, ok bool) {
 		h.give(p)
 		return 0, 0, false
 	}
-	if len(resp) == 9 {
-		dev = uintptr(binary.LittleEndian.Uint64(resp[1:]))
-	}
-	shared.Lock()
-	if shared.regions == nil {
-		shared.regions = map[uintptr]uint64{}
-	}
-	shared.regions[p] = n
-	shared.Unlock()
-	return p, dev, true
+	return p, sharedAt(p, n, resp), true
 }
 
 func (h *fileHeap) size(p uintptr) uint64 {

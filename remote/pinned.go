@@ -66,7 +66,12 @@ func shareWithServer(fd int, base uintptr, n uint64) (uintptr, bool) {
 	if err != nil || status(resp) != shim.OK {
 		return 0, false
 	}
-	var dev uintptr
+	return sharedAt(base, n, resp), true
+}
+
+// sharedAt records [base, base+n) as shared with the server, whose answer to sharing it was
+// resp: the device address its driver gave (0: none).
+func sharedAt(base uintptr, n uint64, resp []byte) (dev uintptr) {
 	if len(resp) == 9 {
 		dev = uintptr(binary.LittleEndian.Uint64(resp[1:]))
 	}
@@ -76,7 +81,7 @@ func shareWithServer(fd int, base uintptr, n uint64) (uintptr, bool) {
 	}
 	shared.regions[base] = n
 	shared.Unlock()
-	return dev, true
+	return dev
 }
 
 // roundTripFD is roundTrip for a request that passes fd with its frame.
