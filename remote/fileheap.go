@@ -33,6 +33,13 @@ type span struct{ at, n uint64 }
 
 var pinnedHeap *fileHeap // set when the shared file is attached, under mu
 
+// heapOfFile is the shared file's heap, nil while none is attached.
+func heapOfFile() *fileHeap {
+	mu.Lock()
+	defer mu.Unlock()
+	return pinnedHeap
+}
+
 // heapShare is the part of a shared file of size bytes (after the rings) given to the heap:
 // VGPU_SHM_FILE_PINNED_MB, by default a quarter, as long as the window keeps 4 MiB.
 func heapShare(size int64) int64 {
@@ -52,8 +59,9 @@ func newFileHeap(region []byte, off uint64) *fileHeap {
 		free: []span{{0, uint64(len(region))}}, used: map[uintptr]uint64{}}
 }
 
-// take reserves n bytes (whole pages): their address here and their offset in the file.
-func (h *fileHeap) take(n uint64) (p uintptr, fileOff uint64, ok bool) {
+// take reserves n bytes as whole pages: their address here, their offset in the file and
+// the size reserved.
+func (h *fileHeap) take(n uint64) (p uintptr, fileOff, size uint64, ok bool) {
 	n = (n + 4095) &^ 4095
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -68,9 +76,9 @@ func (h *fileHeap) take(n uint64) (p uintptr, fileOff uint64, ok bool) {
 		}
 		p = h.base + uintptr(s.at)
 		h.used[p] = n
-		return p, h.off + s.at, true
+		return p, h.off + s.at, n, true
 	}
-	return 0, 0, false
+	return 0, 0, 0, false
 }
 
 // give returns what take reserved at p; false if p is not the heap's.
@@ -99,21 +107,14 @@ func (h *fileHeap) give(p uintptr) bool {
 // allocFromFile carves size bytes from the shared file's heap and has the server map them:
 // the address here and the device address the server's driver gave (0: none).
 func allocFromFile(h *fileHeap, size uint64) (p, dev uintptr, ok bool) {
-	p, off, ok := h.take(size)
+	p, off, n, ok := h.take(size)
 	if !ok {
 		return 0, 0, false
 	}
-	n := h.size(p)
 	resp, err := roundTrip(OpHostShareFile, u64s(uint64(p), n, off))
 	if err != nil || status(resp) != shim.OK {
 		h.give(p)
 		return 0, 0, false
 	}
 	return p, sharedAt(p, n, resp), true
-}
-
-func (h *fileHeap) size(p uintptr) uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.used[p]
 }

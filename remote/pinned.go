@@ -31,10 +31,7 @@ func (sharedHost) Alloc(size uint64) (p, dev uintptr, ok bool) {
 	if size == 0 || size > MaxShared || !useShm() {
 		return 0, 0, false
 	}
-	mu.Lock()
-	h := pinnedHeap
-	mu.Unlock()
-	if h != nil {
+	if h := heapOfFile(); h != nil {
 		if p, dev, ok = allocFromFile(h, size); ok {
 			return p, dev, true
 		}
@@ -108,10 +105,8 @@ func (sharedHost) Free(p uintptr) bool {
 		return false
 	}
 	roundTrip(OpHostUnshare, u64s(uint64(p))) // a lost server has dropped it already
-	mu.Lock()
-	h := pinnedHeap
-	mu.Unlock()
-	if h == nil || !h.give(p) { // the shared file's pages stay mapped, for the next allocation
+	// The shared file's pages stay mapped, for the next allocation; a memfd's go.
+	if h := heapOfFile(); h == nil || !h.give(p) {
 		unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(p)), n))
 	}
 	return true

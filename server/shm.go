@@ -310,10 +310,8 @@ func (s hostShares) shareFile(w *shmWindow, p []byte) []byte {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(p[8*i:]) }
 	addr, size, off := u(0), u(1), u(2)
-	var st unix.Stat_t
 	if addr == 0 || addr%4096 != 0 || size == 0 || size%4096 != 0 || size > wire.MaxShared || s[addr] != nil ||
-		off%4096 != 0 || off < uint64(len(w.b)) || off > 1<<40 ||
-		unix.Fstat(w.fd, &st) != nil || st.Size < 0 || uint64(st.Size) < off+size {
+		!w.pastWindow(off, size) {
 		return reply(shim.ErrInvalidValue)
 	}
 	if st := s.room(size); st != shim.OK {

@@ -148,9 +148,7 @@ func (w *shmWindow) attachRings(c wire.Conn, p []byte) (resp []byte, rc *wire.Ri
 		return reply(shim.ErrInvalidValue), nil, nil
 	}
 	size, off := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
-	var st unix.Stat_t
-	if wire.RingSizeOf(size) == 0 || off%4096 != 0 || off < uint64(len(w.b)) || off > 1<<40 ||
-		unix.Fstat(w.fd, &st) != nil || st.Size < 0 || uint64(st.Size) < off+size {
+	if wire.RingSizeOf(size) == 0 || !w.pastWindow(off, size) {
 		return reply(shim.ErrInvalidValue), nil, nil
 	}
 	b, err := unix.Mmap(w.fd, int64(off), int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -162,4 +160,13 @@ func (w *shmWindow) attachRings(c wire.Conn, p []byte) (resp []byte, rc *wire.Ri
 		return reply(shim.ErrInvalidValue), nil, nil
 	}
 	return reply(shim.OK), rc, b
+}
+
+// pastWindow reports whether size bytes at off are a page-aligned range of the client's
+// shared file past its window (whose header this server writes) and inside the file as it is
+// now: where the client may lay its rings and its pinned memory. size is at most 64 GiB.
+func (w *shmWindow) pastWindow(off, size uint64) bool {
+	var st unix.Stat_t
+	return w.file && off%4096 == 0 && off >= uint64(len(w.b)) && off <= 1<<40 &&
+		unix.Fstat(w.fd, &st) == nil && st.Size >= 0 && uint64(st.Size) >= off+size
 }

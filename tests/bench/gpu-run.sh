@@ -21,6 +21,8 @@ S=$OUT/summary.txt M=/tmp/gpurun B=/tmp/gpurun-build
 mkdir -p $M
 export PATH=$PATH:/usr/local/cuda/bin
 log() { echo "[$(date +%T)] $*" | tee -a "$S"; }
+# The wire's floor for a token's logits over TCP (one 600 KB round trip), three times.
+wirefloor() { gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done; }
 T0=$(date +%s)
 if [ ! -e $M/unpacked ]; then
 	mkdir -p $M/vgpu $M/src
@@ -41,13 +43,12 @@ for step in ${STEPS//,/ }; do
 		[ -e $M/m.gguf ] || $V/bin/vgpu testmodel --size qwen0.5b --type q8_0 -o $M/m.gguf >/dev/null
 		NOTRACE=1 DECODES=10 LLAMA_ARGS="-c 16384 -np 4" bash tests/bench/timeline.sh $B/bin $V $M/m.gguf $M/tl \
 			native,remote-tcp,remote,native,remote-tcp,remote >>"$S" 2>&1
-		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
+		wirefloor ;;
 	compare)
 		mkdir -p "$OUT/compare"
 		BUILD=$B ROUNDS=${ROUNDS:-2} bash tests/newest/gpu.sh "$SRC" $M/ollama $V "$OUT/compare" "${MODEL:-qwen0.5b:q8_0}" \
 			"${MODES:-native,remote,remote-tcp,remote-shm-file}" 2>&1 | tail -40 >>"$S"
-		# TCP's ceiling in the same lease: one round trip carrying a token's 600 KB of logits.
-		gcc -O2 -o $M/wirefloor tests/bench/wirefloor.c && for i in 1 2 3; do $M/wirefloor tcp 2000 0 614400 | tr '\n' ' ' >>"$S"; echo >>"$S"; done ;;
+		wirefloor ;; # TCP's ceiling, in the same lease
 	graphs)
 		# One remote round with the server logging at info (ollama-compare --verbose; Ollama's
 		# debug log too, so not a measurement): how often a graph was built as the driver's and
